@@ -1,0 +1,294 @@
+import { z } from "zod";
+import { newId } from "../infra/ids.js";
+import { accountKinds } from "../infra/entities/account.js";
+import type { AccountRecord, TxEntities, Page, SubtreeRecord } from "../infra/store.js";
+import { ConditionFailed } from "../infra/store.js";
+import * as Audit from "./audit.js";
+import type { Session } from "./context.js";
+import { Conflict, Invalid } from "./errors.js";
+import * as Invitation from "./invitation.js";
+import { paged } from "./paging.js";
+import type { PageArgs } from "./paging.js";
+import { PLATFORM_ID, allowed, authorize, reachOf } from "./rights.js";
+import * as V from "./validation.js";
+
+export type Info = AccountRecord;
+export type Kind = (typeof accountKinds)[number];
+export { PLATFORM_ID };
+
+/** Allowed parent -> child kinds (DESIGN 1, "Account hierarchy"). */
+export const allowedChildren: Record<Kind, readonly Kind[]> = {
+  PLATFORM: ["DISTRIBUTOR"],
+  DISTRIBUTOR: ["RESELLER", "CUSTOMER"],
+  RESELLER: ["CUSTOMER", "RESELLER"],
+  CUSTOMER: [],
+};
+
+/** A reseller may have sub-resellers down to six reseller levels. */
+export const MAX_RESELLER_LEVELS = 6;
+
+/** Reseller level of an account at a given depth: resellers sit below a distributor (depth 1). */
+const resellerLevel = (depth: number) => depth - 1;
+
+const ownerInput = z.object({
+  email: V.email,
+  firstName: V.personName.optional(),
+  lastName: V.personName.optional(),
+});
+
+const createInput = z.object({
+  parentId: z.string().min(1),
+  kind: z.enum(accountKinds),
+  name: V.name,
+  reference: V.reference.optional(),
+  country: V.country,
+  owner: ownerInput.optional(),
+});
+export type CreateInput = z.input<typeof createInput>;
+
+/** Reads one account the caller can see (same NotFound for unknown and invisible). */
+export async function get(s: Session, id: string): Promise<Info> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(id)]);
+  authorize(s.actor, ms, account, "account.read");
+  return account!;
+}
+
+/** Like `get`, but undefined instead of NotFound (Relay `node`). */
+export async function find(s: Session, id: string): Promise<Info | undefined> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(id)]);
+  if (!account || !allowed(s.actor, ms, account, "account.read")) return undefined;
+  return account;
+}
+
+function subtreeEntries(e: TxEntities, account: Pick<Info, "id" | "kind" | "nameKey" | "referenceKey" | "path">) {
+  return account.path.map((ancestorId, i) =>
+    e.subtree
+      .put({
+        ancestorId,
+        accountId: account.id,
+        distance: account.path.length - i,
+        kind: account.kind,
+        nameKey: account.nameKey,
+        ...(account.referenceKey ? { referenceKey: account.referenceKey } : {}),
+      })
+      .commit(),
+  );
+}
+
+/**
+ * Creates an account under a parent, optionally inviting its first owner in the same
+ * transaction. The first owner of a partner account is a seller.
+ */
+export async function create(s: Session, raw: CreateInput): Promise<{ account: Info; invitation?: Invitation.Info }> {
+  s.user();
+  const input = V.parse(createInput, raw);
+  const [ms, parent] = await Promise.all([s.memberships(), s.account(input.parentId)]);
+  authorize(s.actor, ms, parent, "account.createChild");
+  const p = parent!;
+  if (!allowedChildren[p.kind].includes(input.kind)) {
+    throw Invalid.field("kind", `a ${p.kind} account cannot have a ${input.kind} child`);
+  }
+  const path = [...p.path, p.id];
+  if (input.kind === "RESELLER" && resellerLevel(path.length) > MAX_RESELLER_LEVELS) {
+    throw Invalid.field("parentId", `resellers nest at most ${MAX_RESELLER_LEVELS} levels deep`);
+  }
+  const now = s.now.toISOString();
+  const reference = input.reference ? input.reference : undefined;
+  const account: Info = {
+    id: newId(),
+    kind: input.kind,
+    name: input.name,
+    nameKey: V.searchKey(input.name),
+    ...(reference ? { reference, referenceKey: V.searchKey(reference) } : {}),
+    country: input.country,
+    parentId: p.id,
+    path,
+    status: "ACTIVE",
+    canCreateAccounts: false,
+    canCreateEquipment: false,
+    childCount: 0,
+    ownerCount: 0,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+  const invite = input.owner
+    ? Invitation.prepareMember(s, account, {
+        email: input.owner.email,
+        role: "OWNER",
+        seller: account.kind !== "CUSTOMER",
+        ...(input.owner.firstName ? { firstName: input.owner.firstName } : {}),
+        ...(input.owner.lastName ? { lastName: input.owner.lastName } : {}),
+      })
+    : undefined;
+  try {
+    await s.deps.store.transact((e) => [
+      e.account.create(account).commit(),
+      // The parent's path must not move under us (an account move bumps version).
+      e.account
+        .patch({ id: p.id })
+        .add({ childCount: 1 })
+        .where((a, op) => op.eq(a.version, p.version))
+        .commit(),
+      ...subtreeEntries(e, account),
+      ...(invite ? invite.ops(e) : []),
+      Audit.entry(e, { accountId: p.id, action: "account.created", actor: s.actor, at: s.now, subjectId: account.id, details: { kind: account.kind, name: account.name } }).commit(),
+      Audit.entry(e, { accountId: account.id, action: "account.created", actor: s.actor, at: s.now, subjectId: account.id, details: { parentId: p.id } }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("The parent account changed meanwhile; try again");
+    throw err;
+  }
+  s.forget();
+  if (invite) await invite.mail();
+  return { account, ...(invite ? { invitation: invite.record } : {}) };
+}
+
+const updateInput = z.object({
+  id: z.string().min(1),
+  name: V.name.optional(),
+  reference: V.reference.nullable().optional(),
+  country: V.country.optional(),
+});
+export type UpdateInput = z.input<typeof updateInput>;
+
+/** Renames, re-references or re-homes (country) an account; search entries follow in the same transaction. */
+export async function update(s: Session, raw: UpdateInput): Promise<Info> {
+  s.user();
+  const input = V.parse(updateInput, raw);
+  const [ms, current] = await Promise.all([s.memberships(), s.account(input.id)]);
+  authorize(s.actor, ms, current, "account.update");
+  const a = current!;
+  if (a.id === PLATFORM_ID && input.country === undefined && input.name === undefined && input.reference === undefined) return a;
+  const name = input.name ?? a.name;
+  const reference = input.reference === undefined ? a.reference : input.reference || undefined;
+  const next: Info = {
+    ...a,
+    name,
+    nameKey: V.searchKey(name),
+    country: input.country ?? a.country,
+    updatedAt: s.now.toISOString(),
+    version: a.version + 1,
+  };
+  delete (next as { reference?: string }).reference;
+  delete (next as { referenceKey?: string }).referenceKey;
+  if (reference) Object.assign(next, { reference, referenceKey: V.searchKey(reference) });
+  const changes: Record<string, unknown> = {};
+  if (name !== a.name) changes.name = { from: a.name, to: name };
+  if (reference !== a.reference) changes.reference = { from: a.reference ?? null, to: reference ?? null };
+  if (next.country !== a.country) changes.country = { from: a.country, to: next.country };
+  if (Object.keys(changes).length === 0) return a;
+  try {
+    await s.deps.store.transact((e) => [
+      // Counters are part of the condition so a concurrent child creation or owner change is never lost.
+      e.account
+        .put(next)
+        .where((x, op) => `${op.eq(x.version, a.version)} AND ${op.eq(x.childCount, a.childCount)} AND ${op.eq(x.ownerCount, a.ownerCount)}`)
+        .commit(),
+      ...(changes.name || changes.reference ? subtreeEntries(e, next) : []),
+      Audit.entry(e, { accountId: a.id, action: "account.updated", actor: s.actor, at: s.now, subjectId: a.id, details: changes }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
+    throw err;
+  }
+  s.forget();
+  return next;
+}
+
+const rightsInput = z.object({
+  id: z.string().min(1),
+  canCreateAccounts: z.boolean().optional(),
+  canCreateEquipment: z.boolean().optional(),
+});
+
+/** A reseller's rights are set by the sellers above it, never by the reseller itself. */
+export async function setResellerRights(s: Session, raw: z.input<typeof rightsInput>): Promise<Info> {
+  s.user();
+  const input = V.parse(rightsInput, raw);
+  const [ms, current] = await Promise.all([s.memberships(), s.account(input.id)]);
+  authorize(s.actor, ms, current, "account.setResellerRights");
+  const a = current!;
+  const set = {
+    canCreateAccounts: input.canCreateAccounts ?? a.canCreateAccounts,
+    canCreateEquipment: input.canCreateEquipment ?? a.canCreateEquipment,
+  };
+  await s.deps.store.transact((e) => [
+    e.account.patch({ id: a.id }).set({ ...set, updatedAt: s.now.toISOString() }).commit(),
+    Audit.entry(e, { accountId: a.id, action: "account.rightsChanged", actor: s.actor, at: s.now, subjectId: a.id, details: set }).commit(),
+  ]);
+  s.forget();
+  return { ...a, ...set };
+}
+
+export interface ChildrenArgs extends PageArgs {
+  readonly search?: string | null | undefined;
+  readonly reference?: string | null | undefined;
+}
+
+/** Children of an account, ordered by name; `search` is a name prefix, `reference` a reference prefix. */
+export async function children(s: Session, id: string, args: ChildrenArgs): Promise<Page<Info>> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(id)]);
+  authorize(s.actor, ms, account, "account.listChildren");
+  const filter = prefixFilter(args);
+  return paged(args, (limit, cursor) => s.deps.store.listChildren(id, { ...filter, limit, cursor }));
+}
+
+function prefixFilter(args: { search?: string | null | undefined; reference?: string | null | undefined }) {
+  if (args.search && args.reference) throw Invalid.field("reference", "search by name or by reference, not both");
+  if ((args.search?.length ?? 0) > 120) throw Invalid.field("search", "must be at most 120 characters");
+  if ((args.reference?.length ?? 0) > 100) throw Invalid.field("reference", "must be at most 100 characters");
+  if (args.reference) return { referencePrefix: V.searchKey(args.reference) };
+  return args.search ? { namePrefix: V.searchKey(args.search) } : {};
+}
+
+/** Breadcrumbs: the ancestors from the root to the parent (names and kinds only). */
+export async function ancestors(s: Session, account: Info): Promise<Pick<Info, "id" | "name" | "kind">[]> {
+  const found = await s.accounts(account.path);
+  return found.filter((a): a is Info => !!a).map((a) => ({ id: a.id, name: a.name, kind: a.kind }));
+}
+
+export interface SearchArgs extends PageArgs {
+  readonly query: string;
+  readonly within?: string | null | undefined;
+  readonly byReference?: boolean | null | undefined;
+}
+
+/**
+ * "Search Hierarchy": accounts anywhere below the account the caller sells from, by name
+ * prefix or reference prefix. `within` picks the root when the caller belongs to several.
+ */
+export async function search(s: Session, args: SearchArgs): Promise<Page<Info>> {
+  s.user();
+  const q = args.query.trim();
+  if (q.length < 1 || q.length > 120) throw Invalid.field("query", "must be 1 to 120 characters");
+  const ms = await s.memberships();
+  let within = args.within ?? undefined;
+  if (!within) {
+    const roots = Object.entries(ms)
+      .filter(([id, m]) => m.seller || id === PLATFORM_ID)
+      .map(([id]) => id);
+    if (roots.length === 0) return { items: [], hasNextPage: false };
+    if (roots.length > 1) throw Invalid.field("within", "you belong to several accounts: say which one to search");
+    within = roots[0]!;
+  }
+  const root = await s.account(within);
+  authorize(s.actor, ms, root, "account.listChildren");
+  const filter = args.byReference ? { referencePrefix: V.searchKey(q) } : { namePrefix: V.searchKey(q) };
+  const page: Page<SubtreeRecord> = await paged(args, (limit, cursor) => s.deps.store.searchSubtree(within, { ...filter, limit, cursor }));
+  const accounts = await s.accounts(page.items.map((i) => i.node.accountId));
+  return {
+    hasNextPage: page.hasNextPage,
+    items: page.items.flatMap((i, idx) => {
+      const a = accounts[idx];
+      return a ? [{ node: a, cursor: i.cursor }] : [];
+    }),
+  };
+}
+
+/** Whether the caller may see the account's subtree (the portals hide the Children tab otherwise). */
+export async function canListChildren(s: Session, account: Info): Promise<boolean> {
+  return allowed(s.actor, await s.memberships(), account, "account.listChildren");
+}
+
+export { reachOf };

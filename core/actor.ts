@@ -1,0 +1,17 @@
+/** Who is calling: held per request, decided once at the edge (JWT, device credential, job). */
+export type Actor =
+  | { readonly type: "user"; readonly subject: string; readonly email: string; readonly emailVerified: boolean }
+  | { readonly type: "system"; readonly job: string }
+  | { readonly type: "public" };
+
+/** How the actor is written in the audit trail. */
+export function actorLabel(actor: Actor): string {
+  switch (actor.type) {
+    case "user":
+      return `user:${actor.email}`;
+    case "system":
+      return `system:${actor.job}`;
+    case "public":
+      return "public";
+  }
+}

@@ -1,0 +1,41 @@
+import type { AuditRecord, TxEntities, Page } from "../infra/store.js";
+import { newId } from "../infra/ids.js";
+import type { Actor } from "./actor.js";
+import { actorLabel } from "./actor.js";
+import type { Session } from "./context.js";
+import { authorize } from "./rights.js";
+import { paged } from "./paging.js";
+import type { PageArgs } from "./paging.js";
+
+export type Info = AuditRecord;
+
+export interface AuditInput {
+  readonly accountId: string;
+  readonly action: string;
+  readonly actor: Actor;
+  readonly at: Date;
+  readonly subjectId?: string;
+  readonly onBehalfOf?: string;
+  readonly details?: Record<string, unknown>;
+}
+
+/** The audit item of a change, to put in the same transaction as the change itself. */
+export function entry(entities: TxEntities, e: AuditInput) {
+  return entities.audit.put({
+    accountId: e.accountId,
+    at: e.at.toISOString(),
+    id: newId(),
+    action: e.action,
+    actor: actorLabel(e.actor),
+    ...(e.subjectId ? { subjectId: e.subjectId } : {}),
+    ...(e.onBehalfOf ? { onBehalfOf: e.onBehalfOf } : {}),
+    ...(e.details ? { details: JSON.stringify(e.details) } : {}),
+  });
+}
+
+/** History of an account, newest first; anyone who sees the account sees its history. */
+export async function history(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  authorize(s.actor, ms, account, "account.read");
+  return paged(args, (limit, cursor) => s.deps.store.listAudit(accountId, limit, cursor));
+}

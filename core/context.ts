@@ -1,0 +1,73 @@
+import DataLoader from "dataloader";
+import type { Clock } from "../infra/clock.js";
+import type { Mailer } from "../infra/mail.js";
+import type { AccountRecord, ItemKey, LoadedItem, Membership, PersonRecord, Store } from "../infra/store.js";
+import type { Actor } from "./actor.js";
+import { Unauthenticated } from "./errors.js";
+
+/** What the use cases need from the outside world, wired once per process by functions/ or local/. */
+export interface Deps {
+  readonly store: Store;
+  readonly clock: Clock;
+  readonly mailer: Mailer;
+  /** Where mailed links point (the partner portal). */
+  readonly portalUrl: string;
+}
+
+export type UserActor = Extract<Actor, { type: "user" }>;
+
+/**
+ * One request (or one job step): the actor and a per-request loader that batches every
+ * GetItem of the same tick into one BatchGetItem (the caller's person item and the accounts
+ * a query touches travel together).
+ */
+export class Session {
+  readonly #loader: DataLoader<ItemKey, LoadedItem, string>;
+
+  constructor(
+    readonly deps: Deps,
+    readonly actor: Actor,
+  ) {
+    this.#loader = new DataLoader((keys) => deps.store.batchGet(keys), {
+      cacheKeyFn: (k) => (k.type === "account" ? `a:${k.id}` : `p:${k.email}`),
+      maxBatchSize: 100,
+    });
+  }
+
+  get now(): Date {
+    return this.deps.clock.now();
+  }
+
+  /** The signed-in user, or Unauthenticated. */
+  user(): UserActor {
+    if (this.actor.type !== "user") throw new Unauthenticated();
+    return this.actor;
+  }
+
+  async account(id: string): Promise<AccountRecord | undefined> {
+    return (await this.#loader.load({ type: "account", id })) as AccountRecord | undefined;
+  }
+
+  async accounts(ids: readonly string[]): Promise<(AccountRecord | undefined)[]> {
+    const items = await this.#loader.loadMany(ids.map((id) => ({ type: "account" as const, id })));
+    return items.map((i) => {
+      if (i instanceof Error) throw i;
+      return i as AccountRecord | undefined;
+    });
+  }
+
+  async person(email: string): Promise<PersonRecord | undefined> {
+    return (await this.#loader.load({ type: "person", email })) as PersonRecord | undefined;
+  }
+
+  /** Active memberships of the caller (empty for the public; jobs use the system actor). */
+  async memberships(): Promise<Readonly<Record<string, Membership>>> {
+    if (this.actor.type !== "user") return {};
+    return (await this.person(this.actor.email))?.memberships ?? {};
+  }
+
+  /** Forget cached items after a write, so the rest of the request reads fresh state. */
+  forget(): void {
+    this.#loader.clearAll();
+  }
+}

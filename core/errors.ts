@@ -1,0 +1,60 @@
+/**
+ * Errors a caller may see. Everything else is an internal error and stays masked.
+ * The GraphQL layer exposes these as typed results; the message never carries secrets.
+ */
+export abstract class VisibleError extends Error {
+  abstract readonly code: string;
+}
+
+/** The thing does not exist, or the caller may not know it exists (same answer for both). */
+export class NotFound extends VisibleError {
+  readonly code = "NOT_FOUND";
+  constructor(readonly what: string) {
+    super(`${what} not found`);
+    this.name = "NotFound";
+  }
+}
+
+/** The caller can see the thing but may not do this to it. */
+export class Forbidden extends VisibleError {
+  readonly code = "FORBIDDEN";
+  constructor(message = "You are not allowed to do this") {
+    super(message);
+    this.name = "Forbidden";
+  }
+}
+
+export interface Issue {
+  readonly path: readonly string[];
+  readonly message: string;
+}
+
+/** The input breaks a rule; `issues` name each field. */
+export class Invalid extends VisibleError {
+  readonly code = "INVALID";
+  constructor(readonly issues: readonly Issue[]) {
+    super(issues.map((i) => (i.path.length ? `${i.path.join(".")}: ${i.message}` : i.message)).join("; "));
+    this.name = "Invalid";
+  }
+  static field(path: string, message: string): Invalid {
+    return new Invalid([{ path: path.split("."), message }]);
+  }
+}
+
+/** The change collides with the current state (a concurrent change, a duplicate, a stale version). */
+export class Conflict extends VisibleError {
+  readonly code = "CONFLICT";
+  constructor(message: string) {
+    super(message);
+    this.name = "Conflict";
+  }
+}
+
+/** No valid credential for an operation that needs one. */
+export class Unauthenticated extends VisibleError {
+  readonly code = "UNAUTHENTICATED";
+  constructor(message = "Sign in first") {
+    super(message);
+    this.name = "Unauthenticated";
+  }
+}

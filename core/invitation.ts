@@ -1,0 +1,178 @@
+import { hashSecret, newId, newSecret } from "../infra/ids.js";
+import type { AccountRecord, TxEntities, InvitationRecord, Membership, PersonRecord } from "../infra/store.js";
+import { ConditionFailed } from "../infra/store.js";
+import * as Audit from "./audit.js";
+import type { Session } from "./context.js";
+import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
+import * as Move from "./move.js";
+import type { Role } from "./rights.js";
+
+export type Info = Omit<InvitationRecord, "tokenHash">;
+
+/** Invitations are valid for 7 days (DESIGN 1, "Invitations"). */
+export const INVITATION_DAYS = 7;
+const DAY_MS = 86_400_000;
+
+export interface MemberInvite {
+  readonly email: string;
+  readonly role: Role;
+  readonly seller: boolean;
+  readonly firstName?: string;
+  readonly lastName?: string;
+}
+
+function strip(r: InvitationRecord): Info {
+  const { tokenHash: _hidden, ...rest } = r;
+  return rest;
+}
+
+function baseRecord(s: Session, accountId: string, email: string, tokenHash: string) {
+  const created = s.now;
+  const validUntil = new Date(created.getTime() + INVITATION_DAYS * DAY_MS);
+  return {
+    tokenHash,
+    id: newId(),
+    accountId,
+    email,
+    status: "PENDING" as const,
+    invitedBy: s.user().email,
+    createdAt: created.toISOString(),
+    validUntil: validUntil.toISOString(),
+    // Kept 30 days past validity so a late click gets "expired", not "unknown".
+    expiresAt: Math.floor(validUntil.getTime() / 1000) + 30 * 86_400,
+  };
+}
+
+/**
+ * Prepares a member invitation: the INVITED member, the invitation (token hashed) and the
+ * audit entry, to commit in the caller's transaction; the mail goes out after the commit.
+ */
+export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "name">, invite: MemberInvite) {
+  const token = newSecret();
+  const record: InvitationRecord = { ...baseRecord(s, account.id, invite.email, hashSecret(token)), kind: "MEMBER", role: invite.role, seller: invite.seller };
+  return {
+    record: strip(record),
+    ops: (e: TxEntities) => [
+      // An existing INVITED member is re-invited (role may change); an ACTIVE one is a conflict.
+      e.member
+        .put({
+          accountId: account.id,
+          email: invite.email,
+          role: invite.role,
+          seller: invite.seller,
+          partnerAdmin: false,
+          status: "INVITED",
+          invitedAt: record.createdAt,
+          ...(invite.firstName ? { firstName: invite.firstName } : {}),
+          ...(invite.lastName ? { lastName: invite.lastName } : {}),
+        })
+        .where((m, op) => `${op.notExists(m.email)} OR ${op.eq(m.status, "INVITED")}`)
+        .commit(),
+      e.invitation.create(record).commit(),
+      Audit.entry(e, { accountId: account.id, action: "member.invited", actor: s.actor, at: s.now, subjectId: invite.email, details: { role: invite.role, seller: invite.seller } }).commit(),
+    ],
+    mail: () =>
+      s.deps.mailer.send({
+        to: invite.email,
+        subject: `You are invited to ${account.name}`,
+        text: [
+          `You have been invited to join ${account.name} as ${invite.role.toLowerCase()}.`,
+          `Accept within ${INVITATION_DAYS} days: ${s.deps.portalUrl}/invitations/accept?token=${token}`,
+          `Invitation token: ${token}`,
+        ].join("\n\n"),
+      }),
+  };
+}
+
+/** Prepares one account-move invitation addressed to an owner of the account to move. */
+export function prepareMove(s: Session, account: Pick<AccountRecord, "id" | "name">, newParent: Pick<AccountRecord, "id" | "name">, ownerEmail: string) {
+  const token = newSecret();
+  const record: InvitationRecord = { ...baseRecord(s, account.id, ownerEmail, hashSecret(token)), kind: "ACCOUNT_MOVE", newParentId: newParent.id };
+  return {
+    record: strip(record),
+    op: (e: TxEntities) => e.invitation.create(record).commit(),
+    mail: () =>
+      s.deps.mailer.send({
+        to: ownerEmail,
+        subject: `${newParent.name} invites ${account.name} to join it`,
+        text: [
+          `${newParent.name} invites your company ${account.name} (with its sub-accounts) to move under it.`,
+          `Accept within ${INVITATION_DAYS} days: ${s.deps.portalUrl}/invitations/accept?token=${token}`,
+          `Invitation token: ${token}`,
+        ].join("\n\n"),
+      }),
+  };
+}
+
+/** The person item written with a membership change; conditioned on the version read. */
+export function personOp(e: TxEntities, s: Session, email: string, person: PersonRecord | undefined, change: (ms: Record<string, Membership>) => void) {
+  const memberships = { ...(person?.memberships ?? {}) };
+  change(memberships);
+  const now = s.now.toISOString();
+  if (!person) {
+    return e.person.create({ email, memberships, version: 1, createdAt: now, updatedAt: now }).commit();
+  }
+  return e.person
+    .put({ email, memberships, version: person.version + 1, createdAt: person.createdAt, updatedAt: now })
+    .where((p, op) => op.eq(p.version, person.version))
+    .commit();
+}
+
+/** Loads a pending invitation by token and checks validity and the e-mail binding. */
+async function open(s: Session, token: string): Promise<InvitationRecord> {
+  const user = s.user();
+  if (typeof token !== "string" || token.length < 20 || token.length > 200) throw Invalid.field("token", "is not an invitation token");
+  const inv = await s.deps.store.getInvitation(hashSecret(token));
+  if (!inv) throw new NotFound("Invitation");
+  if (inv.status !== "PENDING") throw new Conflict("This invitation has already been used");
+  if (new Date(inv.validUntil).getTime() <= s.now.getTime()) throw Invalid.field("token", "this invitation has expired");
+  // Acceptance is bound to the signed-in person's verified e-mail.
+  if (!user.emailVerified || user.email !== inv.email) throw new Forbidden("This invitation was sent to another e-mail address");
+  return inv;
+}
+
+export interface Accepted {
+  readonly invitation: Info;
+  readonly account: AccountRecord;
+}
+
+/** Accepts an invitation: joins the account (MEMBER) or moves the account under its new parent (ACCOUNT_MOVE). Single use. */
+export async function accept(s: Session, token: string): Promise<Accepted> {
+  const inv = await open(s, token);
+  if (inv.kind === "ACCOUNT_MOVE") return Move.complete(s, inv);
+  const user = s.user();
+  const [account, person, member] = await Promise.all([
+    s.account(inv.accountId),
+    s.person(user.email),
+    s.deps.store.getMember(inv.accountId, user.email),
+  ]);
+  if (!account || !member || member.status !== "INVITED") throw new Conflict("This invitation was withdrawn");
+  const membership: Membership = { role: inv.role ?? "VIEWER", seller: inv.seller ?? false, partnerAdmin: false };
+  const now = s.now.toISOString();
+  try {
+    await s.deps.store.transact((e) => [
+      e.invitation
+        .patch({ tokenHash: inv.tokenHash })
+        .set({ status: "ACCEPTED", acceptedAt: now })
+        .where((i, op) => op.eq(i.status, "PENDING"))
+        .commit(),
+      e.member
+        .patch({ accountId: inv.accountId, email: user.email })
+        .set({ status: "ACTIVE", joinedAt: now, role: membership.role, seller: membership.seller })
+        .where((m, op) => op.eq(m.status, "INVITED"))
+        .commit(),
+      personOp(e, s, user.email, person, (ms) => {
+        ms[inv.accountId] = membership;
+      }),
+      ...(membership.role === "OWNER" ? [e.account.patch({ id: inv.accountId }).add({ ownerCount: 1 }).commit()] : []),
+      Audit.entry(e, { accountId: inv.accountId, action: "member.joined", actor: s.actor, at: s.now, subjectId: user.email, details: { role: membership.role } }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("This invitation has already been used");
+    throw err;
+  }
+  s.forget();
+  return { invitation: strip({ ...inv, status: "ACCEPTED", acceptedAt: now }), account: { ...account, ownerCount: account.ownerCount + (membership.role === "OWNER" ? 1 : 0) } };
+}
+
+export { strip as toInfo };

@@ -1,0 +1,162 @@
+import { z } from "zod";
+import { roles } from "../infra/entities/member.js";
+import type { MemberRecord, Page } from "../infra/store.js";
+import { ConditionFailed } from "../infra/store.js";
+import * as Audit from "./audit.js";
+import type { Session } from "./context.js";
+import { Conflict, Invalid, NotFound } from "./errors.js";
+import * as Invitation from "./invitation.js";
+import { paged } from "./paging.js";
+import type { PageArgs } from "./paging.js";
+import { authorize } from "./rights.js";
+import * as V from "./validation.js";
+
+export type Info = MemberRecord;
+
+const inviteInput = z.object({
+  accountId: z.string().min(1),
+  email: V.email,
+  role: z.enum(roles),
+  seller: z.boolean().default(false),
+  firstName: V.personName.optional(),
+  lastName: V.personName.optional(),
+});
+
+/** Invites a person onto an account by e-mail (single-use token, 7 days). */
+export async function invite(s: Session, raw: z.input<typeof inviteInput>): Promise<{ member: Info; invitation: Invitation.Info }> {
+  s.user();
+  const input = V.parse(inviteInput, raw);
+  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
+  authorize(s.actor, ms, account, input.seller ? "member.setSeller" : "member.manage");
+  authorize(s.actor, ms, account, "member.manage");
+  const a = account!;
+  if (input.seller && a.kind === "CUSTOMER") throw Invalid.field("seller", "only partner accounts have sellers");
+  const existing = await s.deps.store.getMember(a.id, input.email);
+  if (existing?.status === "ACTIVE") throw new Conflict("This person is already a member of the account");
+  const prepared = Invitation.prepareMember(s, a, {
+    email: input.email,
+    role: input.role,
+    seller: input.seller,
+    ...(input.firstName ? { firstName: input.firstName } : {}),
+    ...(input.lastName ? { lastName: input.lastName } : {}),
+  });
+  try {
+    await s.deps.store.transact((e) => prepared.ops(e));
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("This person is already a member of the account");
+    throw err;
+  }
+  await prepared.mail();
+  const member = await s.deps.store.getMember(a.id, input.email);
+  return { member: member!, invitation: prepared.record };
+}
+
+/** Members of an account (active and invited), by e-mail. */
+export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  authorize(s.actor, ms, account, "account.read");
+  return paged(args, (limit, cursor) => s.deps.store.listMembers(accountId, limit, cursor));
+}
+
+/** Invitations of an account, oldest first; visible to those who manage its members. */
+export async function invitations(s: Session, accountId: string, args: PageArgs): Promise<Page<Invitation.Info>> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  authorize(s.actor, ms, account, "member.manage");
+  const page = await paged(args, (limit, cursor) => s.deps.store.listInvitations(accountId, limit, cursor));
+  return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: Invitation.toInfo(i.node), cursor: i.cursor })) };
+}
+
+const memberRef = z.object({ accountId: z.string().min(1), email: V.email });
+
+async function loadForChange(s: Session, raw: z.input<typeof memberRef>, action: "member.manage" | "member.setSeller") {
+  s.user();
+  const ref = V.parse(memberRef, raw);
+  const [ms, account] = await Promise.all([s.memberships(), s.account(ref.accountId)]);
+  authorize(s.actor, ms, account, action);
+  const member = await s.deps.store.getMember(ref.accountId, ref.email);
+  if (!member) throw new NotFound("Member");
+  const person = member.status === "ACTIVE" ? await s.person(ref.email) : undefined;
+  return { account: account!, member, person };
+}
+
+const lastOwner = () => new Conflict("An account keeps at least one owner");
+
+/** Removes a member (or withdraws an invitation). The last active owner cannot be removed. */
+export async function remove(s: Session, raw: z.input<typeof memberRef>): Promise<Info> {
+  const { account, member, person } = await loadForChange(s, raw, "member.manage");
+  const activeOwner = member.status === "ACTIVE" && member.role === "OWNER";
+  try {
+    await s.deps.store.transact((e) => [
+      e.member.delete({ accountId: account.id, email: member.email }).where((m, op) => op.eq(m.status, member.status)).commit(),
+      ...(activeOwner
+        ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where((a, op) => op.gt(a.ownerCount, 1)).commit()]
+        : []),
+      ...(member.status === "ACTIVE"
+        ? [Invitation.personOp(e, s, member.email, person, (ms) => {
+            delete ms[account.id];
+          })]
+        : []),
+      Audit.entry(e, { accountId: account.id, action: "member.removed", actor: s.actor, at: s.now, subjectId: member.email }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw activeOwner ? lastOwner() : new Conflict("The member changed meanwhile; try again");
+    throw err;
+  }
+  s.forget();
+  return member;
+}
+
+const roleInput = memberRef.extend({ role: z.enum(roles) });
+
+/** Changes a member's role; demoting the last active owner is refused, also under races. */
+export async function setRole(s: Session, raw: z.input<typeof roleInput>): Promise<Info> {
+  const input = V.parse(roleInput, raw);
+  const { account, member, person } = await loadForChange(s, input, "member.manage");
+  if (member.role === input.role) return member;
+  const active = member.status === "ACTIVE";
+  const ownerDelta = !active ? 0 : input.role === "OWNER" ? 1 : member.role === "OWNER" ? -1 : 0;
+  const next: Info = { ...member, role: input.role };
+  try {
+    await s.deps.store.transact((e) => [
+      e.member.patch({ accountId: account.id, email: member.email }).set({ role: input.role }).where((m, op) => `${op.eq(m.role, member.role)} AND ${op.eq(m.status, member.status)}`).commit(),
+      ...(ownerDelta < 0 ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where((a, op) => op.gt(a.ownerCount, 1)).commit()] : []),
+      ...(ownerDelta > 0 ? [e.account.patch({ id: account.id }).add({ ownerCount: 1 }).commit()] : []),
+      ...(active
+        ? [Invitation.personOp(e, s, member.email, person, (ms) => {
+            ms[account.id] = { role: input.role, seller: member.seller, partnerAdmin: member.partnerAdmin };
+          })]
+        : []),
+      Audit.entry(e, { accountId: account.id, action: "member.roleChanged", actor: s.actor, at: s.now, subjectId: member.email, details: { from: member.role, to: input.role } }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw ownerDelta < 0 ? lastOwner() : new Conflict("The member changed meanwhile; try again");
+    throw err;
+  }
+  s.forget();
+  return next;
+}
+
+const sellerInput = memberRef.extend({ seller: z.boolean() });
+
+/** Grants or removes the SELLER reach flag (partner accounts only; by owners). */
+export async function setSeller(s: Session, raw: z.input<typeof sellerInput>): Promise<Info> {
+  const input = V.parse(sellerInput, raw);
+  const { account, member, person } = await loadForChange(s, input, "member.setSeller");
+  if (member.seller === input.seller) return member;
+  try {
+    await s.deps.store.transact((e) => [
+      e.member.patch({ accountId: account.id, email: member.email }).set({ seller: input.seller }).where((m, op) => op.eq(m.status, member.status)).commit(),
+      ...(member.status === "ACTIVE"
+        ? [Invitation.personOp(e, s, member.email, person, (ms) => {
+            ms[account.id] = { role: member.role, seller: input.seller, partnerAdmin: member.partnerAdmin };
+          })]
+        : []),
+      Audit.entry(e, { accountId: account.id, action: input.seller ? "member.sellerGranted" : "member.sellerRemoved", actor: s.actor, at: s.now, subjectId: member.email }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("The member changed meanwhile; try again");
+    throw err;
+  }
+  s.forget();
+  return { ...member, seller: input.seller };
+}

@@ -1,0 +1,106 @@
+import type { AccountRecord, InvitationRecord } from "../infra/store.js";
+import { ConditionFailed } from "../infra/store.js";
+import * as Audit from "./audit.js";
+import type { Session } from "./context.js";
+import { Conflict, Invalid, NotFound } from "./errors.js";
+import * as Invitation from "./invitation.js";
+import { authorize } from "./rights.js";
+import { MAX_RESELLER_LEVELS, allowedChildren } from "./account.js";
+
+/** TransactWriteItems takes at most 100 items: a larger subtree cannot move atomically. */
+const MAX_TX_ITEMS = 100;
+
+/** Checks that `target` may move under `parent`: kinds, no cycle, depth. */
+function checkMove(target: AccountRecord, parent: AccountRecord, subtree: readonly { distance: number; kind: AccountRecord["kind"] }[]) {
+  if (target.kind === "PLATFORM") throw Invalid.field("accountId", "the platform cannot move");
+  if (target.parentId === parent.id) throw Invalid.field("parentId", "the account is already under this parent");
+  if (parent.id === target.id || parent.path.includes(target.id)) throw Invalid.field("parentId", "an account cannot move under its own subtree");
+  if (!allowedChildren[parent.kind].includes(target.kind)) throw Invalid.field("parentId", `a ${parent.kind} account cannot have a ${target.kind} child`);
+  const depth = parent.path.length + 1;
+  const deepestReseller = Math.max(
+    target.kind === "RESELLER" ? depth : 0,
+    ...subtree.filter((d) => d.kind === "RESELLER").map((d) => depth + d.distance),
+  );
+  if (deepestReseller - 1 > MAX_RESELLER_LEVELS) throw Invalid.field("parentId", `resellers nest at most ${MAX_RESELLER_LEVELS} levels deep`);
+}
+
+/**
+ * Invites an existing account (by its id, shared out of band by its owner) to move under one of
+ * the caller's accounts (Rainbow "invite an existing company"). Each active owner of the account
+ * receives a token; one of them accepts.
+ */
+export async function invite(s: Session, input: { accountId: string; parentId: string }): Promise<{ invitations: number }> {
+  s.user();
+  const [ms, parent, target] = await Promise.all([s.memberships(), s.account(input.parentId), s.account(input.accountId)]);
+  authorize(s.actor, ms, parent, "account.createChild");
+  if (!target) throw new NotFound("Account");
+  const p = parent!;
+  const subtree = await s.deps.store.listSubtree(target.id, MAX_TX_ITEMS);
+  checkMove(target, p, subtree);
+  const owners = await s.deps.store.listOwners(target.id);
+  if (owners.length === 0) throw new Conflict("The account has no active owner to accept the invitation");
+  const invites = owners.map((o) => Invitation.prepareMove(s, target, p, o.email));
+  await s.deps.store.transact((e) => [
+    ...invites.map((i) => i.op(e)),
+    Audit.entry(e, { accountId: p.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: target.id }).commit(),
+    Audit.entry(e, { accountId: target.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: p.id }).commit(),
+  ]);
+  for (const i of invites) await i.mail();
+  return { invitations: invites.length };
+}
+
+/** Completes an accepted move: the account and its subtree change paths and search entries in one transaction. */
+export async function complete(s: Session, inv: InvitationRecord): Promise<Invitation.Accepted> {
+  const [ms, target, parent] = await Promise.all([s.memberships(), s.account(inv.accountId), s.account(inv.newParentId ?? "")]);
+  authorize(s.actor, ms, target, "account.acceptMove");
+  if (!parent) throw new Conflict("The inviting account no longer exists");
+  const t = target!;
+  const entries = await s.deps.store.listSubtree(t.id, MAX_TX_ITEMS);
+  checkMove(t, parent, entries);
+  const descendants = (await s.accounts(entries.map((d) => d.accountId))).filter((d): d is AccountRecord => !!d);
+  const newPath = [...parent.path, parent.id];
+  const oldPath = t.path;
+  const dropped = oldPath.filter((id) => !newPath.includes(id));
+  const added = newPath.filter((id) => !oldPath.includes(id));
+  const moved = [t, ...descendants];
+  const rePath = (a: AccountRecord): AccountRecord => ({
+    ...a,
+    path: a.id === t.id ? newPath : [...newPath, ...a.path.slice(oldPath.length)],
+    ...(a.id === t.id ? { parentId: parent.id } : {}),
+    version: a.version + 1,
+    updatedAt: s.now.toISOString(),
+  });
+  const items = 1 + moved.length + 2 + moved.length * (dropped.length + added.length) + 3;
+  if (items > MAX_TX_ITEMS) throw new Conflict("This account has too many sub-accounts to move in one step; ask the platform operators");
+  const now = s.now.toISOString();
+  try {
+    await s.deps.store.transact((e) => [
+      e.invitation.patch({ tokenHash: inv.tokenHash }).set({ status: "ACCEPTED", acceptedAt: now }).where((i, op) => op.eq(i.status, "PENDING")).commit(),
+      ...moved.map((a) =>
+        e.account
+          .put(rePath(a))
+          .where((x, op) => `${op.eq(x.version, a.version)} AND ${op.eq(x.childCount, a.childCount)} AND ${op.eq(x.ownerCount, a.ownerCount)}`)
+          .commit(),
+      ),
+      e.account.patch({ id: t.parentId! }).add({ childCount: -1 }).commit(),
+      e.account.patch({ id: parent.id }).add({ childCount: 1 }).where((x, op) => op.eq(x.version, parent.version)).commit(),
+      ...moved.flatMap((a) => dropped.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: a.id }).commit())),
+      ...moved.flatMap((a) => {
+        const path = rePath(a).path;
+        return added.map((ancestorId) =>
+          e.subtree
+            .put({ ancestorId, accountId: a.id, distance: path.length - path.indexOf(ancestorId), kind: a.kind, nameKey: a.nameKey, ...(a.referenceKey ? { referenceKey: a.referenceKey } : {}) })
+            .commit(),
+        );
+      }),
+      Audit.entry(e, { accountId: t.id, action: "account.moved", actor: s.actor, at: s.now, subjectId: t.id, details: { from: t.parentId, to: parent.id } }).commit(),
+      Audit.entry(e, { accountId: t.parentId!, action: "account.movedOut", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
+      Audit.entry(e, { accountId: parent.id, action: "account.movedIn", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("The accounts changed meanwhile, or this invitation was used; try again");
+    throw err;
+  }
+  s.forget();
+  return { invitation: Invitation.toInfo({ ...inv, status: "ACCEPTED", acceptedAt: now }), account: rePath(t) };
+}

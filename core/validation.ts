@@ -1,0 +1,49 @@
+import countries from "i18n-iso-countries";
+import { z } from "zod";
+import { Invalid } from "./errors.js";
+
+const controlChars = /[\u0000-\u001f\u007f]/;
+
+/** A display name: trimmed, 1 to 120 characters, no control characters. */
+export const name = z
+  .string()
+  .trim()
+  .min(1, "must not be empty")
+  .max(120, "must be at most 120 characters")
+  .refine((v) => !controlChars.test(v), "must not contain control characters");
+
+/** A partner's own CRM reference: optional; an empty string clears it. */
+export const reference = z
+  .string()
+  .trim()
+  .max(100, "must be at most 100 characters")
+  .refine((v) => !controlChars.test(v), "must not contain control characters");
+
+/** ISO 3166-1 alpha-2, upper case. */
+export const country = z
+  .string()
+  .trim()
+  .transform((v) => v.toUpperCase())
+  .refine((v) => /^[A-Z]{2}$/.test(v) && countries.isValid(v), "must be an ISO 3166-1 alpha-2 country code");
+
+/** An e-mail address, compared and stored lower-case. */
+export const email = z
+  .string()
+  .trim()
+  .max(254, "must be at most 254 characters")
+  .email("must be an e-mail address")
+  .transform((v) => v.toLowerCase());
+
+export const personName = z.string().trim().max(80, "must be at most 80 characters").refine((v) => !controlChars.test(v), "must not contain control characters");
+
+/** Parses input with a schema; every failure becomes one Invalid with field paths. */
+export function parse<S extends z.ZodType>(schema: S, input: unknown, prefix: string[] = []): z.infer<S> {
+  const r = schema.safeParse(input);
+  if (r.success) return r.data;
+  throw new Invalid(r.error.issues.map((i) => ({ path: [...prefix, ...i.path.map(String)], message: i.message })));
+}
+
+/** The search key of a name or reference: lower case, inner spaces collapsed. */
+export function searchKey(v: string): string {
+  return v.trim().replace(/\s+/g, " ").toLowerCase();
+}

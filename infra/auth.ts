@@ -1,0 +1,52 @@
+import { createRemoteJWKSet, errors, jwtVerify } from "jose";
+
+/** The claims the API relies on, after verification. */
+export interface VerifiedToken {
+  readonly subject: string;
+  readonly email: string;
+  readonly emailVerified: boolean;
+}
+
+export class InvalidToken extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "InvalidToken";
+  }
+}
+
+export interface VerifierOptions {
+  readonly jwksUrl: string;
+  readonly issuer: string;
+  readonly audience: string;
+  /** Pinned: a token signed with any other algorithm (none, HS256...) is refused. */
+  readonly algorithms?: readonly string[];
+}
+
+export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
+
+/**
+ * Verifies bearer JWTs against the issuer's JWKS (fetched once, cached by jose, refreshed on an
+ * unknown kid). The local issuer is verified through this same path.
+ */
+export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
+  const jwks = createRemoteJWKSet(new URL(opts.jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+  const algorithms = [...(opts.algorithms ?? ["ES256", "RS256"])];
+  return async (token) => {
+    try {
+      const { payload } = await jwtVerify(token, jwks, {
+        issuer: opts.issuer,
+        audience: opts.audience,
+        algorithms,
+        requiredClaims: ["sub", "exp"],
+        clockTolerance: 5,
+      });
+      const email = typeof payload.email === "string" ? payload.email.trim().toLowerCase() : "";
+      if (!email) throw new InvalidToken("token has no email claim");
+      return { subject: payload.sub!, email, emailVerified: payload.email_verified === true };
+    } catch (err) {
+      if (err instanceof InvalidToken) throw err;
+      if (err instanceof errors.JOSEError) throw new InvalidToken(err.code);
+      throw new InvalidToken("verification failed");
+    }
+  };
+}

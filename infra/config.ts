@@ -1,0 +1,48 @@
+import { z } from "zod";
+
+/** Runtime configuration: read from the environment once, here, and nowhere else. */
+export interface Config {
+  readonly stage: string;
+  readonly region: string;
+  readonly tableName: string;
+  /** Set for DynamoDB Local; absent in AWS. */
+  readonly dynamoEndpoint?: string;
+  readonly auth: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+  readonly mailFrom: string;
+  /** Base URL used in mailed links (the partner portal's accept page). */
+  readonly portalUrl: string;
+  readonly bootstrapOperatorEmail: string;
+}
+
+const envSchema = z.object({
+  STAGE: z.string().default("local"),
+  AWS_REGION: z.string().default("eu-west-1"),
+  TABLE_NAME: z.string().min(1),
+  DYNAMO_ENDPOINT: z.string().url().optional(),
+  AUTH_JWKS_URL: z.string().url(),
+  AUTH_ISSUER: z.string().min(1),
+  AUTH_AUDIENCE: z.string().min(1),
+  MAIL_FROM: z.string().email().default("no-reply@example.com"),
+  PORTAL_URL: z.string().url().default("https://portal.example.com"),
+  BOOTSTRAP_OPERATOR_EMAIL: z.string().email().default("operator@example.com"),
+});
+
+/** Parses the process environment; throws a readable error naming the missing variables. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const fields = parsed.error.issues.map((i) => i.path.join(".")).join(", ");
+    throw new Error(`Invalid configuration: ${fields}`);
+  }
+  const e = parsed.data;
+  return {
+    stage: e.STAGE,
+    region: e.AWS_REGION,
+    tableName: e.TABLE_NAME,
+    ...(e.DYNAMO_ENDPOINT ? { dynamoEndpoint: e.DYNAMO_ENDPOINT } : {}),
+    auth: { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE },
+    mailFrom: e.MAIL_FROM,
+    portalUrl: e.PORTAL_URL,
+    bootstrapOperatorEmail: e.BOOTSTRAP_OPERATOR_EMAIL.toLowerCase(),
+  };
+}

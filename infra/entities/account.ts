@@ -1,0 +1,55 @@
+import { Entity } from "electrodb";
+import type { EntityConfiguration } from "electrodb";
+
+export const accountKinds = ["PLATFORM", "DISTRIBUTOR", "RESELLER", "CUSTOMER"] as const;
+
+/** An account of the channel tree: the platform, a distributor, a reseller or an end customer. */
+export function accountEntity(config: EntityConfiguration) {
+  return new Entity(
+    {
+      model: { entity: "account", version: "1", service: "cp" },
+      attributes: {
+        id: { type: "string", required: true, readOnly: true },
+        kind: { type: accountKinds, required: true, readOnly: true },
+        name: { type: "string", required: true },
+        /** Lower-cased name: the sort key of name-prefix search. */
+        nameKey: { type: "string", required: true },
+        reference: { type: "string" },
+        /** Lower-cased reference; absent when there is none (sparse index). */
+        referenceKey: { type: "string" },
+        country: { type: "string", required: true },
+        parentId: { type: "string" },
+        /** Ancestor ids from the root to the parent: rights and breadcrumbs without a walk. */
+        path: { type: "list", items: { type: "string" }, required: true },
+        status: { type: ["ACTIVE"] as const, required: true, default: "ACTIVE" },
+        canCreateAccounts: { type: "boolean", required: true, default: false },
+        canCreateEquipment: { type: "boolean", required: true, default: false },
+        childCount: { type: "number", required: true, default: 0 },
+        /** Active owners: guarded by a condition so an account never loses its last owner, even under races. */
+        ownerCount: { type: "number", required: true, default: 0 },
+        createdAt: { type: "string", required: true, readOnly: true },
+        updatedAt: { type: "string", required: true },
+        version: { type: "number", required: true, default: 1 },
+      },
+      indexes: {
+        byId: {
+          pk: { field: "pk", composite: ["id"] },
+          sk: { field: "sk", composite: [] },
+        },
+        // Children of an account ordered by name: the hierarchy page and its name-prefix search.
+        childrenByName: {
+          index: "gsi1",
+          pk: { field: "gsi1pk", composite: ["parentId"] },
+          sk: { field: "gsi1sk", composite: ["nameKey", "id"] },
+        },
+        // Children of an account by CRM reference (Ribbon "search by reference").
+        childrenByReference: {
+          index: "gsi2",
+          pk: { field: "gsi2pk", composite: ["parentId"] },
+          sk: { field: "gsi2sk", composite: ["referenceKey", "id"] },
+        },
+      },
+    },
+    config,
+  );
+}

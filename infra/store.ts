@@ -1,0 +1,274 @@
+import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { Service, createConversions } from "electrodb";
+import type { EntityItem } from "electrodb";
+import { z } from "zod";
+import { accountEntity } from "./entities/account.js";
+import { auditEventEntity } from "./entities/audit-event.js";
+import { invitationEntity } from "./entities/invitation.js";
+import { memberEntity, roles } from "./entities/member.js";
+import { personEntity } from "./entities/person.js";
+import { subtreeEntryEntity } from "./entities/subtree-entry.js";
+
+/** The entities of the single table, bound to one client and table name. */
+export function createEntities(client: DynamoDBDocumentClient, table: string) {
+  const config = { client, table };
+  return {
+    account: accountEntity(config),
+    subtree: subtreeEntryEntity(config),
+    person: personEntity(config),
+    member: memberEntity(config),
+    invitation: invitationEntity(config),
+    audit: auditEventEntity(config),
+  };
+}
+
+export type Entities = ReturnType<typeof createEntities>;
+export type AccountRecord = EntityItem<Entities["account"]>;
+export type MemberRecord = EntityItem<Entities["member"]>;
+export type InvitationRecord = EntityItem<Entities["invitation"]>;
+export type AuditRecord = EntityItem<Entities["audit"]>;
+export type SubtreeRecord = EntityItem<Entities["subtree"]>;
+
+export const membershipSchema = z.object({
+  role: z.enum(roles),
+  seller: z.boolean(),
+  partnerAdmin: z.boolean(),
+});
+export type Membership = z.infer<typeof membershipSchema>;
+const membershipsSchema = z.record(z.string(), membershipSchema);
+
+export interface PersonRecord {
+  readonly email: string;
+  readonly memberships: Readonly<Record<string, Membership>>;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** A page of items, each with the cursor that resumes after it. */
+export interface Page<T> {
+  readonly items: ReadonlyArray<{ readonly node: T; readonly cursor: string }>;
+  readonly hasNextPage: boolean;
+}
+
+/** A write whose condition failed: a concurrent change, a duplicate, or a stale version. */
+export class ConditionFailed extends Error {
+  constructor(readonly reasons: readonly string[]) {
+    super(`condition failed: ${reasons.join(", ")}`);
+    this.name = "ConditionFailed";
+  }
+}
+
+/** A cursor that does not belong to this list (tampered, or from another list). */
+export class BadCursor extends Error {
+  constructor() {
+    super("bad cursor");
+    this.name = "BadCursor";
+  }
+}
+
+/** A key the store can batch-load in one BatchGetItem. */
+export type ItemKey = { readonly type: "account"; readonly id: string } | { readonly type: "person"; readonly email: string };
+export type LoadedItem = AccountRecord | PersonRecord | undefined;
+
+type TransactFn = Parameters<Service<Entities>["transaction"]["write"]>[0];
+/** The entities as a transaction builder sees them (ops end with `.commit()`). */
+export type TxEntities = Parameters<TransactFn>[0];
+
+/**
+ * The data access layer: one function per access pattern, every list paged by cursor,
+ * every multi-item change one TransactWriteItems. No scans.
+ */
+export class Store {
+  readonly entities: Entities;
+  readonly #service: Service<Entities>;
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+  /** DynamoDB requests sent by this store (benchmarks count them). */
+  requests = 0;
+
+  constructor(client: DynamoDBDocumentClient, table: string) {
+    this.#client = client;
+    this.#table = table;
+    this.entities = createEntities(client, table);
+    this.#service = new Service(this.entities, { client, table });
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        this.requests += 1;
+        return next(args);
+      },
+      { step: "initialize", name: "countRequests", override: true },
+    );
+  }
+
+  get tableName(): string {
+    return this.#table;
+  }
+
+  /** Loads accounts and persons by key with one BatchGetItem per 100 keys; result order follows `keys`. */
+  async batchGet(keys: readonly ItemKey[]): Promise<LoadedItem[]> {
+    const requests = keys.map((k) =>
+      k.type === "account"
+        ? this.entities.account.get({ id: k.id }).params().Key as Record<string, string>
+        : this.entities.person.get({ email: k.email }).params().Key as Record<string, string>,
+    );
+    const found = new Map<string, Record<string, unknown>>();
+    for (let i = 0; i < requests.length; i += 100) {
+      let pending: Record<string, string>[] | undefined = requests.slice(i, i + 100);
+      for (let attempt = 0; pending && pending.length > 0; attempt++) {
+        if (attempt > 5) throw new Error("BatchGetItem kept returning unprocessed keys");
+        const out = await this.#client.send(
+          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: pending } } }),
+        );
+        for (const item of out.Responses?.[this.#table] ?? []) found.set(`${item.pk}|${item.sk}`, item);
+        pending = out.UnprocessedKeys?.[this.#table]?.Keys as Record<string, string>[] | undefined;
+        if (pending?.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      }
+    }
+    return keys.map((k, i) => {
+      const key = requests[i]!;
+      const item = found.get(`${key.pk}|${key.sk}`);
+      if (!item) return undefined;
+      return k.type === "account"
+        ? (this.entities.account.parse({ Item: item }).data ?? undefined)
+        : this.#toPerson(this.entities.person.parse({ Item: item }).data);
+    });
+  }
+
+  async getAccount(id: string): Promise<AccountRecord | undefined> {
+    const [a] = await this.batchGet([{ type: "account", id }]);
+    return a as AccountRecord | undefined;
+  }
+
+  async getPerson(email: string): Promise<PersonRecord | undefined> {
+    const [p] = await this.batchGet([{ type: "person", email }]);
+    return p as PersonRecord | undefined;
+  }
+
+  #toPerson(data: EntityItem<Entities["person"]> | null): PersonRecord | undefined {
+    if (!data) return undefined;
+    return { ...data, memberships: membershipsSchema.parse(data.memberships) };
+  }
+
+  /** Children of an account, ordered by name, optionally by name prefix or reference prefix. */
+  async listChildren(
+    parentId: string,
+    opts: { namePrefix?: string; referencePrefix?: string; limit: number; cursor?: string | null },
+  ): Promise<Page<AccountRecord>> {
+    const e = this.entities.account;
+    return opts.referencePrefix !== undefined
+      ? this.#page(cursorOf(e, "childrenByReference"), e.query.childrenByReference({ parentId }).begins({ referenceKey: opts.referencePrefix }), opts)
+      : this.#page(cursorOf(e, "childrenByName"), e.query.childrenByName({ parentId }).begins({ nameKey: opts.namePrefix ?? "" }), opts);
+  }
+
+  /** Descendants of an account (any depth) whose name or reference starts with a prefix. */
+  async searchSubtree(
+    ancestorId: string,
+    opts: { namePrefix?: string; referencePrefix?: string; limit: number; cursor?: string | null },
+  ): Promise<Page<SubtreeRecord>> {
+    const e = this.entities.subtree;
+    return opts.referencePrefix !== undefined
+      ? this.#page(cursorOf(e, "byAncestorReference"), e.query.byAncestorReference({ ancestorId }).begins({ referenceKey: opts.referencePrefix }), opts)
+      : this.#page(cursorOf(e, "byAncestorName"), e.query.byAncestorName({ ancestorId }).begins({ nameKey: opts.namePrefix ?? "" }), opts);
+  }
+
+  /** Every descendant entry of an account, all pages (account moves; bounded by the caller). */
+  async listSubtree(ancestorId: string, max: number): Promise<SubtreeRecord[]> {
+    const e = this.entities.subtree;
+    const out: SubtreeRecord[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const page: Page<SubtreeRecord> = await this.#page(cursorOf(e, "byAncestor"), e.query.byAncestor({ ancestorId }), { limit: 100, cursor });
+      out.push(...page.items.map((i) => i.node));
+      if (!page.hasNextPage || out.length > max) return out;
+      cursor = page.items.at(-1)!.cursor;
+    }
+  }
+
+  async getMember(accountId: string, email: string): Promise<MemberRecord | undefined> {
+    const r = await this.entities.member.get({ accountId, email }).go();
+    return r.data ?? undefined;
+  }
+
+  async listMembers(accountId: string, limit: number, cursor?: string | null): Promise<Page<MemberRecord>> {
+    const e = this.entities.member;
+    return this.#page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor });
+  }
+
+  /** Active owners of an account (small: an account has a handful of members). */
+  async listOwners(accountId: string): Promise<MemberRecord[]> {
+    const out: MemberRecord[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const page: Page<MemberRecord> = await this.listMembers(accountId, 100, cursor);
+      out.push(...page.items.map((i) => i.node).filter((m) => m.role === "OWNER" && m.status === "ACTIVE"));
+      if (!page.hasNextPage) return out;
+      cursor = page.items.at(-1)!.cursor;
+    }
+  }
+
+  async getInvitation(tokenHash: string): Promise<InvitationRecord | undefined> {
+    const r = await this.entities.invitation.get({ tokenHash }).go();
+    return r.data ?? undefined;
+  }
+
+  async listInvitations(accountId: string, limit: number, cursor?: string | null): Promise<Page<InvitationRecord>> {
+    const e = this.entities.invitation;
+    return this.#page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor });
+  }
+
+  /** History of an account, newest first. */
+  async listAudit(accountId: string, limit: number, cursor?: string | null): Promise<Page<AuditRecord>> {
+    const e = this.entities.audit;
+    return this.#page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor, order: "desc" });
+  }
+
+  /**
+   * Runs one TransactWriteItems built from the entities. A failed condition becomes
+   * `ConditionFailed` with the cancellation reason of each item.
+   */
+  async transact(build: TransactFn): Promise<void> {
+    const result = await this.#service.transaction.write(build).go();
+    if (result.canceled) {
+      const reasons = (result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None");
+      throw new ConditionFailed(reasons);
+    }
+  }
+
+  /**
+   * One Query of `limit + 1` items: the extra item only tells whether a next page exists.
+   * Each item's cursor is derived from its own keys, so a client may resume after any edge.
+   */
+  async #page<T extends object>(
+    toCursor: (item: T) => string,
+    query: { go: (o: { limit: number; cursor: string | null; order: "asc" | "desc" }) => Promise<{ data: T[] }> },
+    opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc" },
+  ): Promise<Page<T>> {
+    let data: T[];
+    try {
+      data = (await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc" })).data;
+    } catch (err) {
+      if (opts.cursor && isCursorError(err)) throw new BadCursor();
+      throw err;
+    }
+    return {
+      items: data.slice(0, opts.limit).map((node) => ({ node, cursor: toCursor(node) })),
+      hasNextPage: data.length > opts.limit,
+    };
+  }
+}
+
+/** The cursor of an item in a given access pattern, derived from the item's own composite attributes. */
+function cursorOf(entity: object, accessPattern: string) {
+  const patterns = createConversions(entity as never).byAccessPattern as Record<string, { fromComposite: { toCursor: (c: never) => string } }>;
+  const convert = patterns[accessPattern]!.fromComposite.toCursor;
+  return <T>(item: T): string => convert(item as never);
+}
+
+function isCursorError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const name = err.name;
+  const msg = err.message.toLowerCase();
+  return name === "ValidationException" || msg.includes("cursor") || msg.includes("exclusivestartkey") || msg.includes("starting key");
+}

@@ -1,0 +1,306 @@
+/**
+ * Synthesises the SST stacks offline (no AWS credentials, no network) and checks the
+ * CloudFormation they produce.
+ *
+ * How SST is initialised (mirrors `sst deploy`, see node_modules/sst/stacks/synth.js):
+ * - `initProject({ stage })` loads sst.config.ts (name, region) into SST's project singleton.
+ * - `new App({ mode: "deploy", ... })` with an explicit account, so nothing asks STS.
+ * - the real `stacks(app)` of sst.config.ts runs (default removal policy, default function
+ *   props, Data then Api), then `app.finish()` runs SST's deferred tasks (function builds).
+ * - NODE_ENV=test (vitest's default, forced here) makes `App.finish()` skip the bootstrap-stack
+ *   lookup, which is the only AWS call on this path.
+ *
+ * Function code: SST bundles every function with esbuild during `finish()`. To keep this test
+ * independent of the handler's contents, the Node.js build is replaced by a stub that writes a
+ * one-line handler at the path SST would produce. Set STACKS_TEST_BUNDLE=1 to bundle the real
+ * `functions/graphql.ts` instead (run from the project root).
+ */
+import { mkdir, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Template } from "aws-cdk-lib/assertions";
+import { App, getStack } from "sst/constructs";
+import { initProject, useProject } from "sst/project.js";
+import { useRuntimeHandlers } from "sst/runtime/handlers.js";
+import type { RuntimeHandler } from "sst/runtime/handlers.js";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { tableSchema } from "../infra/table-schema.js";
+import sstConfig from "../sst.config.js";
+import { Api, INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/Api.js";
+import { Data } from "../stacks/Data.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const ACCOUNT = "123456789012";
+const MAIL_DOMAIN = "mail.example.org";
+const MAIL_ADDRESS = `no-reply@${MAIL_DOMAIN}`;
+const TIMEOUT = 60_000;
+
+type Json = Record<string, unknown>;
+interface Resource {
+  Type: string;
+  Properties?: Json;
+  DeletionPolicy?: string;
+  UpdateReplacePolicy?: string;
+}
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+let stubbed = false;
+/** Replaces SST's esbuild step for Node.js functions by a stub handler file. */
+function stubNodeBuilds(): void {
+  if (stubbed || process.env.STACKS_TEST_BUNDLE === "1") return;
+  stubbed = true;
+  const handlers = useRuntimeHandlers();
+  const realFor = handlers.for;
+  handlers.for = (runtime: string): RuntimeHandler => {
+    const real = realFor(runtime);
+    if (!runtime.startsWith("nodejs")) return real;
+    return {
+      ...real,
+      build: async ({ out, props }) => {
+        // Same layout as SST's node handler: "functions/graphql.handler" -> functions/graphql.mjs
+        const handler = props.handler ?? "index.handler";
+        const parsed = path.posix.parse(handler);
+        await mkdir(path.join(out, parsed.dir), { recursive: true });
+        await writeFile(
+          path.join(out, parsed.dir, `${parsed.name}.mjs`),
+          `export const ${parsed.ext.slice(1)} = async () => ({ statusCode: 200, body: "" });\n`,
+        );
+        return { type: "success", handler };
+      },
+    };
+  };
+}
+
+async function synth(stage: string): Promise<{ data: Template; api: Template }> {
+  await initProject({ stage, root: ROOT });
+  // After initProject: it loads .env files with override, and these must win.
+  vi.stubEnv("NODE_ENV", "test");
+  vi.stubEnv("CDK_DEFAULT_ACCOUNT", ACCOUNT);
+  vi.stubEnv("AWS_EC2_METADATA_DISABLED", "true");
+  vi.stubEnv("MAIL_FROM", `Channel Partners <${MAIL_ADDRESS}>`);
+  vi.stubEnv("AUTH_ISSUER", "https://issuer.test/");
+  vi.stubEnv("AUTH_AUDIENCE", "test-audience");
+  vi.stubEnv("AUTH_JWKS_URL", "https://issuer.test/jwks.json");
+  stubNodeBuilds();
+
+  const { config } = useProject();
+  const app = new App({
+    mode: "deploy",
+    name: config.name,
+    stage: config.stage,
+    region: config.region,
+    account: ACCOUNT,
+  });
+  await sstConfig.stacks(app);
+  await app.finish();
+  // getStack() reads the app of the last `app.stack()` call, so read both before the next synth.
+  return { data: Template.fromStack(getStack(Data)), api: Template.fromStack(getStack(Api)) };
+}
+
+function only(template: Template, type: string): [string, Resource] {
+  const entries = Object.entries(template.findResources(type)) as [string, Resource][];
+  expect(entries, type).toHaveLength(1);
+  return entries[0]!;
+}
+
+const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
+
+let test: { data: Template; api: Template };
+let prod: { data: Template; api: Template };
+
+beforeAll(async () => {
+  test = await synth("test");
+  prod = await synth("prod");
+}, TIMEOUT);
+
+afterAll(() => {
+  vi.unstubAllEnvs();
+});
+
+describe("Data stack", () => {
+  it("creates the table described by infra/table-schema.ts", () => {
+    const [, table] = only(test.data, "AWS::DynamoDB::Table");
+    const props = table.Properties ?? {};
+
+    expect(props.KeySchema).toEqual([
+      { AttributeName: tableSchema.partitionKey, KeyType: "HASH" },
+      { AttributeName: tableSchema.sortKey, KeyType: "RANGE" },
+    ]);
+
+    const indexes = Object.entries(tableSchema.globalIndexes);
+    expect(indexes.map(([name]) => name)).toEqual(["gsi1", "gsi2", "gsi3"]);
+    const gsis = props.GlobalSecondaryIndexes as Json[];
+    expect(gsis).toHaveLength(indexes.length);
+    for (const [name, index] of indexes) {
+      expect(gsis).toContainEqual({
+        IndexName: name,
+        KeySchema: [
+          { AttributeName: index.partitionKey, KeyType: "HASH" },
+          { AttributeName: index.sortKey, KeyType: "RANGE" },
+        ],
+        Projection: { ProjectionType: "ALL" },
+      });
+    }
+
+    const keyAttributes = [
+      tableSchema.partitionKey,
+      tableSchema.sortKey,
+      ...indexes.flatMap(([, index]) => [index.partitionKey, index.sortKey]),
+    ];
+    const definitions = props.AttributeDefinitions as { AttributeName: string; AttributeType: string }[];
+    expect(definitions.map((d) => d.AttributeName).sort()).toEqual([...keyAttributes].sort());
+    expect(definitions.every((d) => d.AttributeType === "S")).toBe(true);
+
+    expect(props.TimeToLiveSpecification).toEqual({
+      AttributeName: tableSchema.timeToLiveAttribute,
+      Enabled: true,
+    });
+    expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(props.BillingMode).toBe("PAY_PER_REQUEST");
+    expect(props.ProvisionedThroughput).toBeUndefined();
+    expect(props.StreamSpecification).toBeUndefined();
+  });
+
+  it("destroys the table with a non-production stage", () => {
+    const [, table] = only(test.data, "AWS::DynamoDB::Table");
+    expect(table.DeletionPolicy).toBe("Delete");
+    expect(table.UpdateReplacePolicy).toBe("Delete");
+    expect(table.Properties?.DeletionProtectionEnabled).toBeFalsy();
+  });
+
+  it("retains and protects the table on the prod stage", () => {
+    const [, table] = only(prod.data, "AWS::DynamoDB::Table");
+    expect(table.DeletionPolicy).toBe("Retain");
+    expect(table.UpdateReplacePolicy).toBe("Retain");
+    expect(table.Properties?.DeletionProtectionEnabled).toBe(true);
+  });
+});
+
+describe("Api stack", () => {
+  function graphqlFunction(template: Template): [string, Resource] {
+    const entries = Object.entries(template.findResources("AWS::Lambda::Function")).filter(
+      ([, r]) => (r as Resource).Properties?.Handler === "functions/graphql.handler",
+    ) as [string, Resource][];
+    expect(entries).toHaveLength(1);
+    return entries[0]!;
+  }
+
+  it("routes POST /graphql, GET /graphql and GET /health to the one graphql function", () => {
+    const routes = Object.values(test.api.findResources("AWS::ApiGatewayV2::Route")) as Resource[];
+    expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual([
+      "GET /graphql",
+      "GET /health",
+      "POST /graphql",
+    ]);
+    expect(routes.every((r) => r.Properties?.AuthorizationType === "NONE")).toBe(true);
+
+    const [functionId] = graphqlFunction(test.api);
+    const integrations = Object.values(test.api.findResources("AWS::ApiGatewayV2::Integration")) as Resource[];
+    expect(integrations).toHaveLength(3);
+    for (const integration of integrations) {
+      expect(integration.Properties?.IntegrationType).toBe("AWS_PROXY");
+      expect(integration.Properties?.PayloadFormatVersion).toBe("2.0");
+      expect(integration.Properties?.IntegrationUri).toEqual({ "Fn::GetAtt": [functionId, "Arn"] });
+    }
+  });
+
+  it("configures the graphql function (runtime, architecture, limits, environment)", () => {
+    const [, fn] = graphqlFunction(test.api);
+    const props = fn.Properties ?? {};
+    expect(props.Runtime).toBe("nodejs22.x");
+    expect(props.Architectures).toEqual(["arm64"]);
+    expect(props.Timeout).toBe(10);
+    expect(props.MemorySize).toBe(1024);
+    const env = (props.Environment as { Variables: Json }).Variables;
+    expect(env).toMatchObject({
+      STAGE: "test",
+      AUTH_ISSUER: "https://issuer.test/",
+      AUTH_AUDIENCE: "test-audience",
+      AUTH_JWKS_URL: "https://issuer.test/jwks.json",
+      MAIL_FROM: `Channel Partners <${MAIL_ADDRESS}>`,
+    });
+    expect(JSON.stringify(env.TABLE_NAME)).toContain("Fn::ImportValue");
+
+    const [, prodFn] = graphqlFunction(prod.api);
+    expect((prodFn.Properties?.Environment as { Variables: Json }).Variables.STAGE).toBe("prod");
+  });
+
+  it("grants the graphql function only the table, its indexes and SES sending", () => {
+    // The Data stack exports the table ARN; the Api stack must import exactly that.
+    const tableId = only(test.data, "AWS::DynamoDB::Table")[0];
+    const outputs = test.data.toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
+    const arnExport = Object.values(outputs).find(
+      (o) => JSON.stringify(o.Value) === JSON.stringify({ "Fn::GetAtt": [tableId, "Arn"] }),
+    )?.Export?.Name;
+    expect(arnExport).toBeTypeOf("string");
+    const tableArn = { "Fn::ImportValue": arnExport };
+    const indexArn = { "Fn::Join": ["", [tableArn, "/index/*"]] };
+
+    const [, fn] = graphqlFunction(test.api);
+    const roleId = (fn.Properties?.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    const policies = Object.values(test.api.findResources("AWS::IAM::Policy")) as Resource[];
+    const statements = policies
+      .filter((p) => JSON.stringify(p.Properties?.Roles).includes(JSON.stringify({ Ref: roleId })))
+      .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+
+    const dynamo = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith("dynamodb:")));
+    const dynamoActions = dynamo.flatMap((s) => asArray(s.Action));
+    expect(dynamoActions).not.toContain("dynamodb:*");
+    expect(dynamoActions).not.toContain("dynamodb:Scan");
+    expect([...new Set(dynamoActions)].sort()).toEqual([...new Set([...TABLE_ACTIONS, ...INDEX_ACTIONS])].sort());
+    for (const s of dynamo) {
+      expect(s.Effect).toBe("Allow");
+      for (const resource of asArray(s.Resource)) {
+        expect(resource).not.toBe("*");
+        expect([tableArn, indexArn]).toContainEqual(resource);
+      }
+    }
+    // Item actions on the table only; the indexes can only be queried.
+    const onIndex = dynamo.filter((s) => asArray(s.Resource).some((r) => JSON.stringify(r) === JSON.stringify(indexArn)));
+    expect(onIndex.flatMap((s) => asArray(s.Action))).toEqual(["dynamodb:Query"]);
+
+    const ses = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith("ses:")));
+    expect(ses.flatMap((s) => asArray(s.Action)).sort()).toEqual(["ses:SendEmail", "ses:SendRawEmail"]);
+    const sesResources = JSON.stringify(ses.flatMap((s) => asArray(s.Resource)));
+    expect(sesResources).not.toContain('"*"');
+    expect(sesResources).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_DOMAIN}`);
+    expect(sesResources).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_ADDRESS}`);
+
+    // No statement of the function grants anything on "*" except X-Ray tracing.
+    for (const s of statements) {
+      if (asArray(s.Resource).includes("*")) {
+        expect(asArray(s.Action).every((a) => a.startsWith("xray:"))).toBe(true);
+      }
+    }
+
+    // Nothing in either stack, for any role, may Scan or hold dynamodb:*.
+    for (const template of [test.data, test.api, prod.data, prod.api]) {
+      const json = JSON.stringify(template.toJSON());
+      expect(json).not.toContain('"dynamodb:*"');
+      expect(json).not.toContain('"dynamodb:Scan"');
+      expect(json).not.toMatch(/AmazonDynamoDB\w*Access/);
+    }
+  });
+
+  it("throttles the default stage and allows CORS for GET/POST with Authorization/Content-Type", () => {
+    test.api.hasResourceProperties("AWS::ApiGatewayV2::Stage", {
+      StageName: "$default",
+      DefaultRouteSettings: { ThrottlingBurstLimit: 200, ThrottlingRateLimit: 100 },
+    });
+    const [, httpApi] = only(test.api, "AWS::ApiGatewayV2::Api");
+    const cors = httpApi.Properties?.CorsConfiguration as Json;
+    expect(cors.AllowMethods).toEqual(["GET", "POST"]);
+    expect((cors.AllowHeaders as string[]).map((h) => h.toLowerCase()).sort()).toEqual([
+      "authorization",
+      "content-type",
+    ]);
+  });
+
+  it("outputs the API URL", () => {
+    test.api.hasOutput("ApiUrl", {});
+  });
+});
