@@ -69,7 +69,7 @@ function subtreeEntries(e: TxEntities, account: Pick<Info, "id" | "kind" | "name
         distance: account.path.length - i,
         kind: account.kind,
         nameKey: account.nameKey,
-        ...(account.referenceKey ? { referenceKey: account.referenceKey } : {}),
+        referenceKey: account.referenceKey,
       })
       .commit(),
   );
@@ -99,7 +99,8 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
     kind: input.kind,
     name: input.name,
     nameKey: V.searchKey(input.name),
-    ...(reference ? { reference, referenceKey: V.searchKey(reference) } : {}),
+    ...(reference ? { reference } : {}),
+    referenceKey: reference ? V.searchKey(reference) : "",
     country: input.country,
     parentId: p.id,
     path,
@@ -171,8 +172,8 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
     version: a.version + 1,
   };
   delete (next as { reference?: string }).reference;
-  delete (next as { referenceKey?: string }).referenceKey;
-  if (reference) Object.assign(next, { reference, referenceKey: V.searchKey(reference) });
+  if (reference) next.reference = reference;
+  next.referenceKey = reference ? V.searchKey(reference) : "";
   const changes: Record<string, unknown> = {};
   if (name !== a.name) changes.name = { from: a.name, to: name };
   if (reference !== a.reference) changes.reference = { from: a.reference ?? null, to: reference ?? null };

@@ -15,7 +15,7 @@ export async function ensurePlatform(deps: Deps, operatorEmail: string): Promise
     await deps.store.transact((e) => [
       e.account
         .create({
-          id: PLATFORM_ID, kind: "PLATFORM", name: "Platform", nameKey: "platform", country: "GB", path: [],
+          id: PLATFORM_ID, kind: "PLATFORM", name: "Platform", nameKey: "platform", referenceKey: "", parentId: "ROOT", country: "GB", path: [],
           status: "ACTIVE", canCreateAccounts: true, canCreateEquipment: true, childCount: 0, ownerCount: 1,
           createdAt: now, updatedAt: now, version: 1,
         })

@@ -59,6 +59,7 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   checkMove(t, parent, entries);
   const descendants = (await s.accounts(entries.map((d) => d.accountId))).filter((d): d is AccountRecord => !!d);
   const newPath = [...parent.path, parent.id];
+  const oldParentId = t.parentId;
   const oldPath = t.path;
   const dropped = oldPath.filter((id) => !newPath.includes(id));
   const added = newPath.filter((id) => !oldPath.includes(id));
@@ -82,19 +83,19 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
           .where((x, op) => `${op.eq(x.version, a.version)} AND ${op.eq(x.childCount, a.childCount)} AND ${op.eq(x.ownerCount, a.ownerCount)}`)
           .commit(),
       ),
-      e.account.patch({ id: t.parentId! }).add({ childCount: -1 }).commit(),
+      e.account.patch({ id: oldParentId }).add({ childCount: -1 }).commit(),
       e.account.patch({ id: parent.id }).add({ childCount: 1 }).where((x, op) => op.eq(x.version, parent.version)).commit(),
       ...moved.flatMap((a) => dropped.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: a.id }).commit())),
       ...moved.flatMap((a) => {
         const path = rePath(a).path;
         return added.map((ancestorId) =>
           e.subtree
-            .put({ ancestorId, accountId: a.id, distance: path.length - path.indexOf(ancestorId), kind: a.kind, nameKey: a.nameKey, ...(a.referenceKey ? { referenceKey: a.referenceKey } : {}) })
+            .put({ ancestorId, accountId: a.id, distance: path.length - path.indexOf(ancestorId), kind: a.kind, nameKey: a.nameKey, referenceKey: a.referenceKey })
             .commit(),
         );
       }),
       Audit.entry(e, { accountId: t.id, action: "account.moved", actor: s.actor, at: s.now, subjectId: t.id, details: { from: t.parentId, to: parent.id } }).commit(),
-      Audit.entry(e, { accountId: t.parentId!, action: "account.movedOut", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
+      Audit.entry(e, { accountId: oldParentId, action: "account.movedOut", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
       Audit.entry(e, { accountId: parent.id, action: "account.movedIn", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
     ]);
   } catch (err) {

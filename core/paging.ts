@@ -32,3 +32,5 @@ export async function paged<T>(args: PageArgs, list: (limit: number, cursor: str
     throw err;
   }
 }
+
+export type { Page };

@@ -2,6 +2,7 @@ import countries from "i18n-iso-countries";
 import { z } from "zod";
 import { Invalid } from "./errors.js";
 
+// eslint-disable-next-line no-control-regex -- rejecting control characters is the point
 const controlChars = /[\u0000-\u001f\u007f]/;
 
 /** A display name: trimmed, 1 to 120 characters, no control characters. */

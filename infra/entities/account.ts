@@ -15,10 +15,11 @@ export function accountEntity(config: EntityConfiguration) {
         /** Lower-cased name: the sort key of name-prefix search. */
         nameKey: { type: "string", required: true },
         reference: { type: "string" },
-        /** Lower-cased reference; absent when there is none (sparse index). */
-        referenceKey: { type: "string" },
+        /** Lower-cased reference; "" when there is none (never matches a non-empty prefix). */
+        referenceKey: { type: "string", required: true, default: "" },
         country: { type: "string", required: true },
-        parentId: { type: "string" },
+        /** The parent's id; "ROOT" for the platform (keeps the children index total). */
+        parentId: { type: "string", required: true },
         /** Ancestor ids from the root to the parent: rights and breadcrumbs without a walk. */
         path: { type: "list", items: { type: "string" }, required: true },
         status: { type: ["ACTIVE"] as const, required: true, default: "ACTIVE" },

@@ -17,7 +17,8 @@ export function subtreeEntryEntity(config: EntityConfiguration) {
         distance: { type: "number", required: true },
         kind: { type: accountKinds, required: true },
         nameKey: { type: "string", required: true },
-        referenceKey: { type: "string" },
+        /** "" when the account has no reference. */
+        referenceKey: { type: "string", required: true, default: "" },
       },
       indexes: {
         byAncestor: {
@@ -30,7 +31,7 @@ export function subtreeEntryEntity(config: EntityConfiguration) {
           pk: { field: "gsi1pk", composite: ["ancestorId"] },
           sk: { field: "gsi1sk", composite: ["nameKey", "accountId"] },
         },
-        // Subtree search by reference prefix (sparse: only accounts with a reference).
+        // Subtree search by reference prefix.
         byAncestorReference: {
           index: "gsi2",
           pk: { field: "gsi2pk", composite: ["ancestorId"] },

@@ -1,0 +1,17 @@
+import { lexicographicSortSchema, printSchema } from "graphql";
+import { builder } from "./builder.js";
+import "./errors.js";
+import "./types/account.js";
+import "./types/member.js";
+import "./types/audit-event.js";
+import "./types/viewer.js";
+import "./mutations/account.js";
+import "./mutations/member.js";
+
+/** The executable schema; built once per process. */
+export const schema = builder.toSchema({ sortSchema: false });
+
+/** The SDL integrators code against (schema.graphql). */
+export function printedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(schema))}\n`;
+}

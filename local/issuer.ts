@@ -1,0 +1,46 @@
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { SignJWT, exportJWK, generateKeyPair, importJWK } from "jose";
+import type { JWK } from "jose";
+
+/**
+ * The local JWT issuer: an ES256 key (kept in DATA_DIR so tokens survive a restart), its JWKS,
+ * and `mint` for `POST /dev/token`. The API verifies these tokens through the same JWKS path as
+ * a real identity provider's.
+ */
+export interface LocalIssuer {
+  readonly issuer: string;
+  readonly audience: string;
+  readonly jwks: { keys: JWK[] };
+  mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number }): Promise<string>;
+}
+
+export async function createLocalIssuer(opts: { issuer: string; audience: string; dataDir?: string; now: () => Date }): Promise<LocalIssuer> {
+  const file = opts.dataDir ? join(opts.dataDir, "issuer-key.json") : undefined;
+  let privateJwk: JWK;
+  if (file && existsSync(file)) {
+    privateJwk = JSON.parse(readFileSync(file, "utf8")) as JWK;
+  } else {
+    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+    privateJwk = { ...(await exportJWK(privateKey)), kid: `local-${Date.now().toString(36)}`, alg: "ES256", use: "sig" };
+    if (file) writeFileSync(file, JSON.stringify(privateJwk), { mode: 0o600 });
+  }
+  const { d: _private, ...publicJwk } = privateJwk;
+  const key = await importJWK(privateJwk, "ES256");
+  return {
+    issuer: opts.issuer,
+    audience: opts.audience,
+    jwks: { keys: [publicJwk] },
+    async mint(email, o = {}) {
+      const iat = Math.floor(opts.now().getTime() / 1000);
+      return new SignJWT({ email, email_verified: o.emailVerified ?? true })
+        .setProtectedHeader({ alg: "ES256", kid: privateJwk.kid!, typ: "JWT" })
+        .setIssuer(opts.issuer)
+        .setAudience(opts.audience)
+        .setSubject(`local|${email.toLowerCase()}`)
+        .setIssuedAt(iat)
+        .setExpirationTime(iat + (o.ttlSeconds ?? 3600))
+        .sign(key);
+    },
+  };
+}

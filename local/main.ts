@@ -1,0 +1,34 @@
+import { resolve } from "node:path";
+import { startLocalStack } from "./stack.js";
+
+/** `npm start`: the whole product on this machine, no cloud account. */
+async function main() {
+  const started = Date.now();
+  const inMemory = process.argv.includes("--in-memory");
+  const dataDir = resolve(process.env.DATA_DIR ?? ".data");
+  const port = Number(process.env.PORT ?? 4000);
+  const stack = await startLocalStack({
+    port,
+    inMemory,
+    dataDir,
+    operatorEmail: process.env.BOOTSTRAP_OPERATOR_EMAIL ?? "operator@example.com",
+  });
+  console.log(`Channel Partner API: ${stack.graphqlUrl} (GraphiQL in a browser)`);
+  console.log(`  data: ${inMemory ? "in memory (--in-memory)" : dataDir}`);
+  console.log(`  token: curl -s -X POST ${stack.url}/dev/token -d '{"email":"operator@example.com"}'`);
+  console.log(`ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await stack.stop();
+    process.exit(0);
+  };
+  process.on("SIGINT", stop);
+  process.on("SIGTERM", stop);
+}
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});

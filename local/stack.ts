@@ -1,0 +1,137 @@
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { ensurePlatform } from "../core/bootstrap.js";
+import type { Deps } from "../core/context.js";
+import { createGraphQLServer } from "../graphql/server.js";
+import { createTokenVerifier } from "../infra/auth.js";
+import { SettableClock } from "../infra/clock.js";
+import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
+import { OutboxMailer } from "../infra/mail.js";
+import { Store } from "../infra/store.js";
+import { startDynamoLocal } from "./dynamodb.js";
+import type { LocalDynamo } from "./dynamodb.js";
+import { createLocalIssuer } from "./issuer.js";
+
+export interface LocalStackOptions {
+  readonly port?: number;
+  /** Keeps data between runs (DynamoDB files, issuer key). Ignored with inMemory. */
+  readonly dataDir?: string;
+  readonly inMemory?: boolean;
+  /** Use an already running DynamoDB (tests share one); otherwise one is started. */
+  readonly dynamoEndpoint?: string;
+  readonly tableName?: string;
+  readonly operatorEmail?: string;
+}
+
+export interface LocalStack {
+  readonly url: string;
+  readonly graphqlUrl: string;
+  readonly store: Store;
+  readonly clock: SettableClock;
+  readonly outbox: OutboxMailer;
+  mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+const AUDIENCE = "channel-partner-api";
+const MAX_DEV_BODY = 64 * 1024;
+
+async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  let size = 0;
+  const chunks: Buffer[] = [];
+  for await (const c of req) {
+    size += (c as Buffer).length;
+    if (size > MAX_DEV_BODY) throw new Error("body too large");
+    chunks.push(c as Buffer);
+  }
+  const parsed: unknown = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}");
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new Error("expected a JSON object");
+  return parsed as Record<string, unknown>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json" });
+  res.end(JSON.stringify(body));
+}
+
+/**
+ * The embedded default stack (DESIGN 3): DynamoDB Local, the table, a local JWT issuer, a mail
+ * outbox, the bootstrap operator and the GraphQL endpoint, on one port.
+ */
+export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
+  const dataDir = opts.inMemory ? undefined : opts.dataDir;
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  let dynamo: LocalDynamo | undefined;
+  const endpoint = opts.dynamoEndpoint ?? (dynamo = await startDynamoLocal(dataDir ? { dataDir } : {})).endpoint;
+  const tableName = opts.tableName ?? "channel-partner";
+  const client = createDocumentClient({ region: "local", endpoint });
+  await ensureTable(client, tableName);
+  const store = new Store(client, tableName);
+  const clock = new SettableClock();
+  const outbox = new OutboxMailer("no-reply@localhost", () => clock.now());
+  const deps: Deps = { store, clock, mailer: outbox, portalUrl: "http://localhost:3000" };
+  await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
+
+  // The HTTP server starts first so the issuer knows its URL; JWKS is fetched from it lazily.
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => send(res, 503, { error: "starting" });
+  const http = createServer((req, res) => handler(req, res));
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", reject);
+    http.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const port = (http.address() as AddressInfo).port;
+  const url = `http://localhost:${port}`;
+  const issuer = await createLocalIssuer({ issuer: `${url}/`, audience: AUDIENCE, now: () => clock.now(), ...(dataDir ? { dataDir } : {}) });
+  const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"] });
+  const yoga = createGraphQLServer({ deps, authenticate: verify, graphiql: true });
+
+  handler = (req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    const route = `${req.method} ${path}`;
+    const dev = async () => {
+      switch (route) {
+        case "GET /.well-known/jwks.json":
+          return send(res, 200, issuer.jwks);
+        case "POST /dev/token": {
+          const body = await readJson(req);
+          const email = typeof body.email === "string" ? body.email.trim() : "";
+          if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return send(res, 400, { error: "email is required" });
+          return send(res, 200, { token: await issuer.mint(email, { emailVerified: body.emailVerified !== false }) });
+        }
+        case "POST /dev/clock": {
+          const body = await readJson(req);
+          const now = typeof body.now === "string" ? new Date(body.now) : new Date(NaN);
+          if (Number.isNaN(now.getTime())) return send(res, 400, { error: "now must be an ISO 8601 instant" });
+          clock.set(now);
+          return send(res, 200, { now: clock.now().toISOString() });
+        }
+        case "GET /dev/outbox":
+          return send(res, 200, { messages: outbox.list() });
+        case "POST /dev/jobs/run":
+          return send(res, 404, { error: "no scheduled jobs exist yet" });
+        default:
+          return yoga(req, res);
+      }
+    };
+    dev().catch((err: unknown) => send(res, 400, { error: err instanceof Error ? err.message : "bad request" }));
+  };
+
+  return {
+    url,
+    graphqlUrl: `${url}/graphql`,
+    store,
+    clock,
+    outbox,
+    mint: (email, o) => issuer.mint(email, o),
+    async stop() {
+      await new Promise<void>((resolve) => {
+        http.closeAllConnections();
+        http.close(() => resolve());
+      });
+      client.destroy();
+      if (dynamo) await dynamo.stop();
+    },
+  };
+}
