@@ -132,9 +132,9 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
         .where((a, op) => op.eq(a.version, p.version))
         .commit(),
       ...subtreeEntries(e, account),
-      ...(invite ? invite.ops(e) : []),
       Audit.entry(e, { accountId: p.id, action: "account.created", actor: s.actor, at: s.now, subjectId: account.id, details: { kind: account.kind, name: account.name } }).commit(),
       Audit.entry(e, { accountId: account.id, action: "account.created", actor: s.actor, at: s.now, subjectId: account.id, details: { parentId: p.id } }).commit(),
+      ...(invite ? invite.ops(e) : []),
     ]);
   } catch (err) {
     if (err instanceof ConditionFailed) throw new Conflict("The parent account changed meanwhile; try again");

@@ -1,4 +1,4 @@
-import { GraphQLError } from "graphql";
+import type { GraphQLError } from "graphql";
 import { createGraphQLError, createYoga, maskError as defaultMaskError } from "graphql-yoga";
 import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
@@ -20,6 +20,10 @@ export interface ServerOptions {
 
 const unauthorized = (message: string) =>
   createGraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401, headers: { "WWW-Authenticate": "Bearer" } } } });
+
+function isGraphQLError(e: unknown): e is GraphQLError {
+  return e instanceof Error && e.name === "GraphQLError";
+}
 
 /**
  * The one Yoga instance shared by the Lambda handler and the local server: same schema, same
@@ -50,14 +54,16 @@ export function createGraphQLServer(opts: ServerOptions) {
     },
     maskedErrors: {
       maskError(error, message, isDev) {
-        const original = error instanceof GraphQLError ? error.originalError : error;
+        // Duck-typed: under some loaders `graphql` is instantiated twice, so instanceof is unreliable.
+        const located = isGraphQLError(error) ? error : undefined;
+        const original = located ? located.originalError : error;
         if (original instanceof Unauthenticated) {
           return unauthorized(original.message);
         }
-        if (original instanceof VisibleError && error instanceof GraphQLError) {
-          return new GraphQLError(original.message, {
-            nodes: error.nodes,
-            path: error.path,
+        if (original instanceof VisibleError) {
+          return createGraphQLError(original.message, {
+            ...(located?.nodes ? { nodes: located.nodes } : {}),
+            ...(located?.path ? { path: located.path } : {}),
             extensions: { code: original.code, ...("issues" in original ? { issues: original.issues } : {}) },
           });
         }

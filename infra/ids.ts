@@ -1,5 +1,8 @@
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { ulid } from "ulid";
+import { monotonicFactory } from "ulid";
+
+// Monotonic: ids made in the same millisecond still sort in creation order (audit history).
+const ulid = monotonicFactory();
 
 /** New entity id: a ULID, so ids sort by creation time. */
 export function newId(): string {

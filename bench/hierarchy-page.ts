@@ -1,0 +1,434 @@
+/**
+ * Benchmark: the hierarchy page (20 children of an account with 1,000 children) through the
+ * Lambda handler, against the minimal raw DynamoDB calls for the same data, in the same run.
+ *
+ * Everything is in-process: DynamoDB Local on loopback, the production token verifier (JWKS
+ * served once over a tiny local HTTP server, then cached by jose), `handleEvent` fed with
+ * hand-built API Gateway HTTP API (v2) events.
+ */
+import { createServer } from "node:http";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { performance } from "node:perf_hooks";
+import { GetCommand, QueryCommand, BatchGetCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
+import { ensurePlatform } from "../core/bootstrap.js";
+import type { Deps } from "../core/context.js";
+import { PLATFORM_ID } from "../core/rights.js";
+import { searchKey } from "../core/validation.js";
+import { handleEvent } from "../functions/graphql.js";
+import { createGraphQLServer } from "../graphql/server.js";
+import type { Authenticate, GraphQLServer } from "../graphql/server.js";
+import { createTokenVerifier } from "../infra/auth.js";
+import { SettableClock } from "../infra/clock.js";
+import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
+import { newId } from "../infra/ids.js";
+import { OutboxMailer } from "../infra/mail.js";
+import { Store } from "../infra/store.js";
+import type { AccountRecord } from "../infra/store.js";
+import { startDynamoLocal } from "../local/dynamodb.js";
+import type { LocalDynamo } from "../local/dynamodb.js";
+import { createLocalIssuer } from "../local/issuer.js";
+
+export interface HierarchyPageOptions {
+  /** Children of the benchmarked account (issue: 1,000). */
+  readonly children: number;
+  /** Page size, `children(first: N)` (issue: 20). */
+  readonly pageSize: number;
+  /** Unmeasured iterations of both paths before measuring. */
+  readonly warmup: number;
+  /** Measured rounds; each round runs one handler call and one raw call (order alternates). */
+  readonly rounds: number;
+  readonly signal?: AbortSignal;
+  readonly log?: (line: string) => void;
+}
+
+export const defaultOptions: HierarchyPageOptions = { children: 1000, pageSize: 20, warmup: 50, rounds: 300 };
+
+/** Latency summary in milliseconds. */
+export interface Stats {
+  readonly median: number;
+  readonly p90: number;
+  readonly min: number;
+  readonly max: number;
+}
+
+export interface HierarchyPageResult {
+  readonly options: Omit<HierarchyPageOptions, "signal" | "log">;
+  readonly handler: Stats;
+  readonly raw: Stats;
+  /** median(handler) / median(raw). */
+  readonly ratio: number;
+  /** Time inside the handler path, per request (medians of each part, ms). */
+  readonly breakdown: { readonly jwtVerify: Stats; readonly dynamoCalls: Stats; readonly rest: Stats };
+  /** DynamoDB requests the store sent for one GraphQL request (read from `store.requests`). */
+  readonly dynamoRequestsPerGraphQL: number;
+  /** The DynamoDB calls of one GraphQL request, in order. */
+  readonly graphqlCalls: readonly string[];
+  /** The raw path's DynamoDB calls, in order. */
+  readonly rawCalls: readonly string[];
+  readonly auth: string;
+  readonly jwksFetches: number;
+  readonly seedMs: number;
+  readonly totalMs: number;
+}
+
+/** The hierarchy page as a portal asks for it. */
+export const HIERARCHY_PAGE_QUERY = /* GraphQL */ `
+  query HierarchyPage($id: ID!, $first: Int!) {
+    account(id: $id) {
+      ... on QueryAccountSuccess {
+        data {
+          children(first: $first) {
+            edges { node { id name kind country childCount } }
+            pageInfo { hasNextPage endCursor }
+          }
+        }
+      }
+    }
+  }
+`;
+
+interface PageResponse {
+  data?: {
+    account?: {
+      data?: {
+        children: {
+          edges: { node: { id: string; name: string; kind: string; country: string; childCount: number } }[];
+          pageInfo: { hasNextPage: boolean; endCursor: string | null };
+        };
+      };
+    };
+  } | null;
+  errors?: unknown[];
+}
+
+const AUDIENCE = "channel-partner-api";
+const SELLER = "seller@bench.example.com";
+const OPERATOR = "operator@bench.example.com";
+const WORDS = ["Alpha", "Bright", "Cedar", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper", "Kestrel", "Lumen", "Maple", "Nimbus", "Orchid", "Pioneer"];
+const COUNTRIES = ["GB", "DE", "FR", "NL", "IE", "ES", "IT", "SE"];
+
+function stats(samples: readonly number[]): Stats {
+  const s = [...samples].sort((a, b) => a - b);
+  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
+  const median = s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+  return { median, p90: at(0.9), min: s[0]!, max: s[s.length - 1]! };
+}
+
+/** A hand-built API Gateway HTTP API (v2) event, as the Lambda receives it. */
+function apiGatewayEvent(token: string, body: string, n: number): APIGatewayProxyEventV2 {
+  const now = Date.now();
+  return {
+    version: "2.0",
+    routeKey: "POST /graphql",
+    rawPath: "/graphql",
+    rawQueryString: "",
+    headers: {
+      host: "api.bench.example.com",
+      authorization: `Bearer ${token}`,
+      "content-type": "application/json",
+      accept: "application/json",
+      "content-length": String(Buffer.byteLength(body)),
+    },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "bench",
+      domainName: "api.bench.example.com",
+      domainPrefix: "api",
+      http: { method: "POST", path: "/graphql", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "bench" },
+      requestId: `bench-${n}`,
+      routeKey: "POST /graphql",
+      stage: "$default",
+      time: new Date(now).toISOString(),
+      timeEpoch: now,
+    },
+    body,
+    isBase64Encoded: false,
+  };
+}
+
+/** Describes a DynamoDB command for the call log. */
+function describeCall(commandName: string | undefined, input: unknown): string {
+  const i = (input ?? {}) as { IndexName?: string; Limit?: number; RequestItems?: Record<string, { Keys?: unknown[] }> };
+  const name = (commandName ?? "?").replace(/Command$/, "");
+  if (i.RequestItems) {
+    const keys = Object.values(i.RequestItems).reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
+    return `${name}(${keys} keys)`;
+  }
+  if (name === "Query") return `Query(${i.IndexName ?? "table"}, Limit ${i.Limit ?? "-"})`;
+  return name;
+}
+
+/**
+ * Instruments a document client: every DynamoDB call is timed and, while `recording`, named.
+ * Added in the bench only, at the outermost step, so it brackets the whole SDK send.
+ */
+function instrument(client: DynamoDBDocumentClient) {
+  const probe = { recording: false, calls: [] as string[], ms: 0 };
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const t0 = performance.now();
+      try {
+        return await next(args);
+      } finally {
+        probe.ms += performance.now() - t0;
+        if (probe.recording) probe.calls.push(describeCall(context.commandName, args.input));
+      }
+    },
+    { step: "initialize", name: "benchProbe", priority: "high" },
+  );
+  return probe;
+}
+
+/** Serves the issuer's JWKS once over loopback HTTP and counts the fetches. */
+async function serveJwks(jwks: () => unknown): Promise<{ server: Server; url: string; fetches: () => number }> {
+  let fetches = 0;
+  const server = createServer((req, res) => {
+    if (req.url === "/.well-known/jwks.json") {
+      fetches += 1;
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(jwks()));
+      return;
+    }
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return { server, url: `http://127.0.0.1:${port}`, fetches: () => fetches };
+}
+
+/** An account record exactly as core/account.ts `create` builds it (no reference). */
+function accountRecord(a: Pick<AccountRecord, "id" | "kind" | "name" | "country" | "parentId" | "path" | "childCount" | "ownerCount">, now: string): AccountRecord {
+  return {
+    id: a.id,
+    kind: a.kind,
+    name: a.name,
+    nameKey: searchKey(a.name),
+    referenceKey: "",
+    country: a.country,
+    parentId: a.parentId,
+    path: a.path,
+    status: "ACTIVE",
+    canCreateAccounts: false,
+    canCreateEquipment: false,
+    childCount: a.childCount,
+    ownerCount: a.ownerCount,
+    createdAt: now,
+    updatedAt: now,
+    version: 1,
+  };
+}
+
+/** Attribute names of a raw item, for comparing seeded items with API-created ones. */
+async function rawAttributeNames(client: DynamoDBDocumentClient, table: string, key: Record<string, unknown>): Promise<string[]> {
+  const out = await client.send(new GetCommand({ TableName: table, Key: key }));
+  if (!out.Item) throw new Error(`no item at ${JSON.stringify(key)}`);
+  return Object.keys(out.Item).sort();
+}
+
+export async function runHierarchyPageBench(options: Partial<HierarchyPageOptions> = {}): Promise<HierarchyPageResult> {
+  const opts: HierarchyPageOptions = { ...defaultOptions, ...options };
+  const log = opts.log ?? (() => undefined);
+  const check = () => opts.signal?.throwIfAborted();
+  const started = performance.now();
+  const cleanups: (() => Promise<void> | void)[] = [];
+  try {
+    // --- DynamoDB Local, a fresh table, deps as local/stack.ts wires them ---
+    log("starting DynamoDB Local...");
+    const dynamo: LocalDynamo = await startDynamoLocal();
+    cleanups.push(() => dynamo.stop());
+    check();
+    const table = `bench-${Date.now().toString(36)}`;
+    const client = createDocumentClient({ region: "local", endpoint: dynamo.endpoint });
+    cleanups.push(() => client.destroy());
+    await ensureTable(client, table);
+    const store = new Store(client, table);
+    const probe = instrument(client);
+    const clock = new SettableClock();
+    const deps: Deps = { store, clock, mailer: new OutboxMailer("no-reply@localhost", () => clock.now()), portalUrl: "http://localhost:3000" };
+    await ensurePlatform(deps, OPERATOR);
+
+    // --- Authentication: the production verifier against a JWKS served over loopback ---
+    const jwksHost = await serveJwks(() => issuer.jwks);
+    cleanups.push(() => new Promise<void>((resolve) => jwksHost.server.close(() => resolve())));
+    const issuer = await createLocalIssuer({ issuer: `${jwksHost.url}/`, audience: AUDIENCE, now: () => clock.now() });
+    const verify = createTokenVerifier({ jwksUrl: `${jwksHost.url}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"] });
+    const auth = { ms: 0 };
+    const authenticate: Authenticate = async (token) => {
+      const t0 = performance.now();
+      try {
+        return await verify(token);
+      } finally {
+        auth.ms += performance.now() - t0;
+      }
+    };
+    const server: GraphQLServer = createGraphQLServer({ deps, authenticate, graphiql: false });
+    const sellerToken = await issuer.mint(SELLER, { ttlSeconds: 3600 });
+    await verify(sellerToken); // fetches the JWKS once, outside the measurement
+
+    // --- Seed: the distributor, its seller OWNER, and the children, written with the entities ---
+    const t0 = performance.now();
+    const now = clock.now().toISOString();
+    const distributorId = newId();
+    const e = store.entities;
+    await e.account
+      .create(accountRecord({ id: distributorId, kind: "DISTRIBUTOR", name: "Bench Distribution Ltd", country: "GB", parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: opts.children, ownerCount: 1 }, now))
+      .go();
+    await e.account.patch({ id: PLATFORM_ID }).add({ childCount: 1 }).go();
+    await e.member.put({ accountId: distributorId, email: SELLER, role: "OWNER", seller: true, partnerAdmin: false, status: "ACTIVE", invitedAt: now, joinedAt: now }).go();
+    await e.person.put({ email: SELLER, memberships: { [distributorId]: { role: "OWNER", seller: true, partnerAdmin: false } }, version: 1, createdAt: now, updatedAt: now }).go();
+    const children: AccountRecord[] = [];
+    for (let i = 0; i < opts.children; i++) {
+      const name = `${WORDS[(i * 7) % WORDS.length]} ${WORDS[(i * 11 + 3) % WORDS.length]} ${i % 2 === 0 ? "Resellers" : "Trading"} ${String(i + 1).padStart(4, "0")}`;
+      children.push(
+        accountRecord({ id: newId(), kind: i % 3 === 0 ? "CUSTOMER" : "RESELLER", name, country: COUNTRIES[i % COUNTRIES.length]!, parentId: distributorId, path: [PLATFORM_ID, distributorId], childCount: 0, ownerCount: 0 }, now),
+      );
+    }
+    const { unprocessed } = await e.account.put(children).go({ concurrency: 4 });
+    if (unprocessed.length > 0) throw new Error(`seed: ${unprocessed.length} children left unprocessed`);
+    const seedMs = performance.now() - t0;
+    log(`seeded ${opts.children} children in ${(seedMs / 1000).toFixed(1)} s`);
+    check();
+
+    // Shape check: a seeded child has the same attributes as an account created through the API.
+    const operatorToken = await issuer.mint(OPERATOR, { ttlSeconds: 3600 });
+    const created = await handleEvent(
+      server,
+      apiGatewayEvent(
+        operatorToken,
+        JSON.stringify({
+          query: `mutation { createAccount(input: { parentId: "${encodeGlobalID("Account", PLATFORM_ID)}", kind: DISTRIBUTOR, name: "Shape Reference", country: "GB" }) { ... on MutationCreateAccountSuccess { data { account { id } } } } }`,
+        }),
+        0,
+      ),
+    );
+    const createdBody = JSON.parse(created.body ?? "{}") as { data?: { createAccount?: { data?: { account?: { id: string } } } } };
+    const createdId = createdBody.data?.createAccount?.data?.account?.id;
+    if (!createdId) throw new Error(`shape check: createAccount failed: ${created.body}`);
+    const apiShape = await rawAttributeNames(client, table, e.account.get({ id: decodeGlobalID(createdId).id }).params().Key as Record<string, unknown>);
+    for (const id of [distributorId, children[0]!.id]) {
+      const seededShape = await rawAttributeNames(client, table, e.account.get({ id }).params().Key as Record<string, unknown>);
+      if (seededShape.join() !== apiShape.join()) throw new Error(`shape check: seeded ${seededShape.join()} vs API ${apiShape.join()}`);
+    }
+
+    // --- The two paths ---
+    const body = JSON.stringify({ query: HIERARCHY_PAGE_QUERY, variables: { id: encodeGlobalID("Account", distributorId), first: opts.pageSize } });
+    let n = 0;
+    const viaHandler = async (): Promise<PageResponse> => {
+      const res = await handleEvent(server, apiGatewayEvent(sellerToken, body, ++n));
+      if (res.statusCode !== 200) throw new Error(`handler answered ${res.statusCode}: ${res.body}`);
+      return JSON.parse(res.body ?? "{}") as PageResponse;
+    };
+
+    // Minimal raw calls: the caller's person item and the account item in one BatchGetItem (the
+    // rights check needs both), then one Query on gsi1 for the page (+1 item for hasNextPage),
+    // with exactly the keys ElectroDB writes.
+    const rawClient = createDocumentClient({ region: "local", endpoint: dynamo.endpoint });
+    cleanups.push(() => rawClient.destroy());
+    const rawProbe = instrument(rawClient);
+    const personKey = e.person.get({ email: SELLER }).params().Key as Record<string, unknown>;
+    const accountKey = e.account.get({ id: distributorId }).params().Key as Record<string, unknown>;
+    const queryParams = e.account.query.childrenByName({ parentId: distributorId }).begins({ nameKey: "" }).params({ limit: opts.pageSize + 1 }) as QueryCommandInput;
+    const viaRaw = async () => {
+      const got = await rawClient.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [personKey, accountKey] } } }));
+      if ((got.Responses?.[table]?.length ?? 0) !== 2) throw new Error("raw: BatchGetItem did not return both items");
+      const page = await rawClient.send(new QueryCommand(queryParams));
+      const items = page.Items ?? [];
+      return { items: items.slice(0, opts.pageSize), hasNextPage: items.length > opts.pageSize };
+    };
+
+    // Same data on both paths (checked once, outside the measurement).
+    const firstCheck = await (async () => {
+      const before = store.requests;
+      probe.calls = [];
+      probe.recording = true;
+      const g = await viaHandler();
+      probe.recording = false;
+      const dynamoRequests = store.requests - before;
+      rawProbe.calls = [];
+      rawProbe.recording = true;
+      const r = await viaRaw();
+      rawProbe.recording = false;
+      const conn = g.data?.account?.data?.children;
+      if (!conn) throw new Error(`handler returned no page: ${JSON.stringify(g)}`);
+      const gIds = conn.edges.map((x) => decodeGlobalID(x.node.id).id);
+      const rIds = r.items.map((x) => String(x.id));
+      if (gIds.length !== opts.pageSize || gIds.join() !== rIds.join() || conn.pageInfo.hasNextPage !== r.hasNextPage) {
+        throw new Error(`paths disagree: handler ${gIds.join()} (${conn.pageInfo.hasNextPage}) vs raw ${rIds.join()} (${r.hasNextPage})`);
+      }
+      return { dynamoRequests, graphqlCalls: [...probe.calls], rawCalls: [...rawProbe.calls] };
+    })();
+
+    log(`warming up (${opts.warmup} iterations of each path)...`);
+    for (let i = 0; i < opts.warmup; i++) {
+      check();
+      await viaHandler();
+      await viaRaw();
+    }
+
+    log(`measuring (${opts.rounds} rounds, alternating)...`);
+    const handlerMs: number[] = [];
+    const rawMs: number[] = [];
+    const authMs: number[] = [];
+    const dynamoMs: number[] = [];
+    const restMs: number[] = [];
+    const timeHandler = async () => {
+      auth.ms = 0;
+      probe.ms = 0;
+      const t = performance.now();
+      await viaHandler();
+      const total = performance.now() - t;
+      handlerMs.push(total);
+      authMs.push(auth.ms);
+      dynamoMs.push(probe.ms);
+      restMs.push(total - auth.ms - probe.ms);
+    };
+    const timeRaw = async () => {
+      const t = performance.now();
+      await viaRaw();
+      rawMs.push(performance.now() - t);
+    };
+    for (let i = 0; i < opts.rounds; i++) {
+      check();
+      // Alternate which path goes first so neither always follows the other.
+      if (i % 2 === 0) {
+        await timeHandler();
+        await timeRaw();
+      } else {
+        await timeRaw();
+        await timeHandler();
+      }
+    }
+
+    const handler = stats(handlerMs);
+    const raw = stats(rawMs);
+    return {
+      options: { children: opts.children, pageSize: opts.pageSize, warmup: opts.warmup, rounds: opts.rounds },
+      handler,
+      raw,
+      ratio: handler.median / raw.median,
+      breakdown: { jwtVerify: stats(authMs), dynamoCalls: stats(dynamoMs), rest: stats(restMs) },
+      dynamoRequestsPerGraphQL: firstCheck.dynamoRequests,
+      graphqlCalls: firstCheck.graphqlCalls,
+      rawCalls: firstCheck.rawCalls,
+      auth: "infra/auth.ts createTokenVerifier (ES256, production path); JWKS served over loopback HTTP, fetched before measuring and cached by jose",
+      jwksFetches: jwksHost.fetches(),
+      seedMs,
+      totalMs: performance.now() - started,
+    };
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch {
+        // keep stopping the rest
+      }
+    }
+  }
+}
