@@ -20,7 +20,7 @@ function intOption(value: string | undefined, fallback: number, name: string, mi
 }
 
 const ms = (v: number) => v.toFixed(2).padStart(8);
-const row = (label: string, s: Stats) => `  ${label.padEnd(34)}${ms(s.median)}${ms(s.p90)}${ms(s.min)}${ms(s.max)}`;
+const row = (label: string, s: Stats) => `  ${label.padEnd(36)}${ms(s.median)}${ms(s.p90)}${ms(s.min)}${ms(s.max)}`;
 
 function report(r: HierarchyPageResult): { text: string; failed: boolean } {
   const ratioOk = r.ratio <= TARGET_RATIO;
@@ -31,13 +31,14 @@ function report(r: HierarchyPageResult): { text: string; failed: boolean } {
     `  ${r.options.warmup} warm-up iterations, ${r.options.rounds} measured rounds (one handler call + one raw call each, order alternating)`,
     `  auth: ${r.auth} (JWKS fetches: ${r.jwksFetches})`,
     "",
-    `  ${"latency (ms)".padEnd(34)}${"median".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`,
+    `  ${"latency (ms)".padEnd(36)}${"median".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`,
     row("Lambda handler (handleEvent)", r.handler),
     row("raw DynamoDB (BatchGet + Query)", r.raw),
     "  handler breakdown:",
     row("  JWT verification", r.breakdown.jwtVerify),
     row("  DynamoDB calls (SDK send)", r.breakdown.dynamoCalls),
-    row("  rest (Yoga, Pothos, ElectroDB...)", r.breakdown.rest),
+    row("  store layer (ElectroDB, cursors)", r.breakdown.storeLayer),
+    row("  GraphQL layer (Yoga, Pothos, ...)", r.breakdown.graphqlLayer),
     "",
     `  ratio median(handler)/median(raw): ${r.ratio.toFixed(2)}  (target <= ${TARGET_RATIO}: ${ratioOk ? "met" : "OVER TARGET"})`,
     `  DynamoDB requests per GraphQL request: ${r.dynamoRequestsPerGraphQL}  (target <= ${TARGET_REQUESTS}: ${requestsOk ? "met" : "OVER TARGET"})`,

@@ -46,6 +46,10 @@ export async function startDynamoLocal(opts: { dataDir?: string; port?: number }
   });
   child.stdout?.resume();
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  // Never leave the JVM behind, whatever way this process ends.
+  const killOnExit = () => child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  void exited.then(() => process.removeListener("exit", killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
   const deadline = Date.now() + 30_000;

@@ -1,0 +1,614 @@
+/**
+ * Rights over HTTP: who sees and who may change which account of the channel tree.
+ *
+ * One stack and one hierarchy for the whole file (built in beforeAll):
+ *
+ *   Platform (operator)
+ *   └── Distributor 1 (owner d1; non-seller CONTRIBUTOR; VIEWER)
+ *       ├── Reseller A (owner ra) ── Customer A1 (owner a1)   created by ra once d1 granted canCreateAccounts
+ *       └── Reseller B (owner rb) ── Customer B1              created by d1
+ *
+ * Every denied call is wrapped in `unchanged(...)`: the operator re-reads the touched accounts
+ * (fields, children, members, invitations, history) and the mail outbox before and after.
+ * The account move and the clock test run last.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
+import type { GraphQLResponse, TestStack } from "./harness.js";
+
+type ErrorName = "NotFoundError" | "ForbiddenError" | "ValidationError" | "ConflictError";
+interface Issue {
+  readonly path: string[];
+  readonly message: string;
+}
+interface TypedError {
+  readonly __typename: ErrorName;
+  readonly code: string;
+  readonly message: string;
+  readonly issues?: Issue[];
+}
+interface Success<T> {
+  readonly __typename: string;
+  readonly data: T;
+}
+type Result<T> = TypedError | Success<T>;
+
+interface AccountInfo {
+  readonly id: string;
+  readonly name: string;
+  readonly kind: string;
+  readonly country: string;
+  readonly reference: string | null;
+  readonly childCount: number;
+  readonly canCreateAccounts: boolean;
+  readonly canCreateEquipment: boolean;
+  readonly updatedAt: string;
+}
+interface MemberInfo {
+  readonly email: string;
+  readonly role: string;
+  readonly status: string;
+  readonly seller: boolean;
+}
+interface InvitationInfo {
+  readonly id: string;
+  readonly kind: string;
+  readonly status: string;
+  readonly email: string;
+}
+interface Connection<N> {
+  readonly edges: { readonly cursor: string; readonly node: N }[];
+}
+
+const ACCOUNT = "id name kind country reference childCount canCreateAccounts canCreateEquipment updatedAt";
+const MEMBER = "email role status seller";
+const INVITATION = "id kind status email";
+
+const EMAIL = {
+  d1: "owner.d1@example.com",
+  ra: "owner.ra@example.com",
+  rb: "owner.rb@example.com",
+  a1: "owner.a1@example.com",
+  contributor: "contributor.d1@example.com",
+  viewer: "viewer.d1@example.com",
+  d2: "owner.d2@example.com",
+} as const;
+
+const ids = { d1: "", ra: "", rb: "", a1: "", b1: "" };
+/** Unknown but well-formed account id. */
+const UNKNOWN = Buffer.from("Account:01ZZZZZZZZZZZZZZZZZZZZZZZZ").toString("base64");
+
+let t: TestStack;
+
+// ---------------------------------------------------------------- helpers
+
+const isError = <T>(r: Result<T>): r is TypedError => "code" in r;
+
+function expectError<T>(r: Result<T>, typename: ErrorName, code: string, message?: string): TypedError {
+  expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }).toEqual({ __typename: typename, code });
+  const e = r as TypedError;
+  if (message !== undefined) expect(e.message).toBe(message);
+  return e;
+}
+
+const shape = (r: Result<unknown>) => ({ __typename: r.__typename, code: isError(r) ? r.code : undefined, message: isError(r) ? r.message : undefined });
+
+/** A mutation taking `input`, returning its typed union. Fails on any top-level GraphQL error. */
+async function mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, selection: string): Promise<Result<T>> {
+  const success = `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
+  const res = await t.gql<{ r: Result<T> }>(as, `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${success} { data { ${selection} } } ${ERR} } }`, { input });
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data!.r;
+}
+
+interface CreateInput {
+  readonly parentId: string;
+  readonly kind: "DISTRIBUTOR" | "RESELLER" | "CUSTOMER";
+  readonly name: string;
+  readonly country?: string;
+  readonly owner?: { readonly email: string };
+}
+const createAccount = (as: string, input: CreateInput) =>
+  mutate<{ account: AccountInfo; invitation: InvitationInfo | null }>(as, "createAccount", "CreateAccountInput", { country: "GB", ...input }, `account { ${ACCOUNT} } invitation { ${INVITATION} }`);
+const updateAccount = (as: string, input: { id: string; name?: string; country?: string; reference?: string | null }) =>
+  mutate<{ account: AccountInfo }>(as, "updateAccount", "UpdateAccountInput", input, `account { ${ACCOUNT} }`);
+const setResellerRights = (as: string, input: { id: string; canCreateAccounts?: boolean; canCreateEquipment?: boolean }) =>
+  mutate<{ account: AccountInfo }>(as, "setResellerRights", "SetResellerRightsInput", input, `account { ${ACCOUNT} }`);
+const inviteMember = (as: string, input: { accountId: string; email: string; role: string; seller?: boolean }) =>
+  mutate<{ member: MemberInfo; invitation: InvitationInfo }>(as, "inviteMember", "InviteMemberInput", input, `member { ${MEMBER} } invitation { ${INVITATION} }`);
+const removeMember = (as: string, input: { accountId: string; email: string }) =>
+  mutate<{ member: MemberInfo }>(as, "removeMember", "MemberRefInput", input, `member { ${MEMBER} }`);
+const setMemberRole = (as: string, input: { accountId: string; email: string; role: string }) =>
+  mutate<{ member: MemberInfo }>(as, "setMemberRole", "SetMemberRoleInput", input, `member { ${MEMBER} }`);
+const setMemberSeller = (as: string, input: { accountId: string; email: string; seller: boolean }) =>
+  mutate<{ member: MemberInfo }>(as, "setMemberSeller", "SetMemberSellerInput", input, `member { ${MEMBER} }`);
+const inviteExistingAccount = (as: string, input: { parentId: string; accountId: string }) =>
+  mutate<{ invitationsSent: number }>(as, "inviteExistingAccount", "InviteExistingAccountInput", input, "invitationsSent");
+
+async function acceptInvitation(as: string, token: string): Promise<Result<{ account: AccountInfo; invitation: InvitationInfo }>> {
+  const res = await t.gql<{ r: Result<{ account: AccountInfo; invitation: InvitationInfo }> }>(
+    as,
+    `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ... on MutationAcceptInvitationSuccess { data { account { ${ACCOUNT} } invitation { ${INVITATION} } } } ${ERR} } }`,
+    { token },
+  );
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data!.r;
+}
+
+async function getAccount(as: string, id: string): Promise<Result<AccountInfo>> {
+  const res = await t.gql<{ r: Result<AccountInfo> }>(as, `query Q($id: ID!) { r: account(id: $id) { __typename ... on QueryAccountSuccess { data { ${ACCOUNT} } } ${ERR} } }`, { id });
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data!.r;
+}
+
+/** Runs a query expected to fail as a whole with one GraphQL error; returns its extensions.code. */
+async function failingCode(as: string, query: string, variables: Record<string, unknown> = {}): Promise<string | undefined> {
+  const res = await t.gql(as, query, variables);
+  expect(res.errors, `expected a GraphQL error, got ${JSON.stringify(res.data)}`).toHaveLength(1);
+  return res.errors![0]!.extensions?.code;
+}
+
+const CHILDREN = `query C($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { children(first: 100) { edges { node { id name } } } } } ${ERR} } }`;
+const SEARCH = `query S($q: String!, $within: ID) { searchAccounts(query: $q, within: $within, first: 100) { edges { node { id name } } } }`;
+
+async function childIds(as: string, id: string): Promise<string[]> {
+  const res = await t.gql<{ account: Success<{ children: Connection<{ id: string }> }> }>(as, CHILDREN, { id });
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data!.account.data.children.edges.map((e) => e.node.id);
+}
+
+async function searchNames(as: string, q: string, within?: string): Promise<string[]> {
+  const res = await t.gql<{ searchAccounts: Connection<{ name: string }> }>(as, SEARCH, { q, within: within ?? null });
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data!.searchAccounts.edges.map((e) => e.node.name).sort();
+}
+
+async function members(as: string, id: string): Promise<MemberInfo[]> {
+  const res = await t.gql<{ account: Success<{ members: Connection<MemberInfo> }> }>(
+    as,
+    `query M($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { members(first: 100) { edges { node { ${MEMBER} } } } } } } }`,
+    { id },
+  );
+  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+  return res.data!.account.data.members.edges.map((e) => e.node);
+}
+
+async function outboxCount(): Promise<number> {
+  const res = await fetch(`${t.url}/dev/outbox`);
+  return ((await res.json()) as { messages: unknown[] }).messages.length;
+}
+
+async function setClock(now: Date): Promise<void> {
+  const res = await fetch(`${t.url}/dev/clock`, { method: "POST", body: JSON.stringify({ now: now.toISOString() }) });
+  expect(res.status).toBe(200);
+}
+
+const SNAPSHOT = `query Snap($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data {
+  ${ACCOUNT} parent { id } ancestors { id name kind }
+  children(first: 100) { edges { cursor node { id name childCount } } }
+  members(first: 100) { edges { node { ${MEMBER} firstName lastName joinedAt } } }
+  invitations(first: 100) { edges { node { ${INVITATION} role seller acceptedAt } } }
+  history(first: 100) { edges { node { id at action actor subjectId details } } }
+} } ${ERR} } }`;
+
+/** Everything an authorised reader (the operator) sees of the accounts, plus the outbox size. */
+async function snapshot(accountIds: readonly string[]): Promise<unknown> {
+  const accounts = await Promise.all(
+    accountIds.map(async (id) => {
+      const res = await t.gql<{ account: Result<unknown> }>(OPERATOR, SNAPSHOT, { id });
+      expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+      expect(res.data!.account.__typename).toBe("QueryAccountSuccess");
+      return res.data!.account;
+    }),
+  );
+  return { accounts, outbox: await outboxCount() };
+}
+
+/** Runs `fn` (denied calls) and asserts that nothing an authorised reader sees has changed. */
+async function unchanged(accountIds: readonly string[], fn: () => Promise<void>): Promise<void> {
+  const before = await snapshot(accountIds);
+  await fn();
+  expect(await snapshot(accountIds)).toEqual(before);
+}
+
+const all = () => [PLATFORM, ids.d1, ids.ra, ids.rb, ids.a1, ids.b1];
+
+async function createWithOwner(as: string, input: CreateInput & { owner: { email: string } }): Promise<string> {
+  const created = ok<{ account: AccountInfo; invitation: InvitationInfo | null }>(await createAccount(as, input));
+  expect(created.invitation?.email).toBe(input.owner.email);
+  const accepted = ok<{ account: AccountInfo }>(await acceptInvitation(input.owner.email, await t.invitationToken(input.owner.email)));
+  expect(accepted.account.id).toBe(created.account.id);
+  return created.account.id;
+}
+
+// ---------------------------------------------------------------- hierarchy
+
+/** Captured while building: Reseller A's owner creating a customer before and after the grant. */
+let beforeGrant: { denied: Result<unknown>; before: unknown; after: unknown; rights: Result<{ account: AccountInfo }> };
+
+beforeAll(async () => {
+  t = await startTestStack();
+  ids.d1 = await createWithOwner(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", owner: { email: EMAIL.d1 } });
+  ids.ra = await createWithOwner(EMAIL.d1, { parentId: ids.d1, kind: "RESELLER", name: "Reseller A", owner: { email: EMAIL.ra } });
+  ids.rb = await createWithOwner(EMAIL.d1, { parentId: ids.d1, kind: "RESELLER", name: "Reseller B", owner: { email: EMAIL.rb } });
+
+  // Reseller A's own people may not create accounts until the distributor grants canCreateAccounts.
+  const before = await snapshot([ids.ra]);
+  const denied = await createAccount(EMAIL.ra, { parentId: ids.ra, kind: "CUSTOMER", name: "Customer A1", owner: { email: EMAIL.a1 } });
+  const after = await snapshot([ids.ra]);
+  const rights = await setResellerRights(EMAIL.d1, { id: ids.ra, canCreateAccounts: true });
+  beforeGrant = { denied, before, after, rights };
+  ids.a1 = await createWithOwner(EMAIL.ra, { parentId: ids.ra, kind: "CUSTOMER", name: "Customer A1", owner: { email: EMAIL.a1 } });
+
+  ids.b1 = ok<{ account: AccountInfo }>(await createAccount(EMAIL.d1, { parentId: ids.rb, kind: "CUSTOMER", name: "Customer B1" })).account.id;
+
+  for (const [email, role] of [[EMAIL.contributor, "CONTRIBUTOR"], [EMAIL.viewer, "VIEWER"]] as const) {
+    ok(await inviteMember(EMAIL.d1, { accountId: ids.d1, email, role, seller: false }));
+    ok(await acceptInvitation(email, await t.invitationToken(email)));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  await t?.stop();
+});
+
+// ---------------------------------------------------------------- tests
+
+describe("hierarchy", () => {
+  it("is built as described, and each role sees what it should of its own account", async () => {
+    expect(await childIds(OPERATOR, ids.d1)).toEqual([ids.ra, ids.rb]);
+    expect(await childIds(EMAIL.d1, ids.ra)).toEqual([ids.a1]);
+    expect(await childIds(EMAIL.ra, ids.ra)).toEqual([ids.a1]);
+    expect(await childIds(EMAIL.rb, ids.rb)).toEqual([ids.b1]);
+    const d1 = await members(EMAIL.viewer, ids.d1);
+    expect(d1.map((m) => [m.email, m.role, m.status, m.seller]).sort()).toEqual(
+      [
+        [EMAIL.contributor, "CONTRIBUTOR", "ACTIVE", false],
+        [EMAIL.d1, "OWNER", "ACTIVE", true],
+        [EMAIL.viewer, "VIEWER", "ACTIVE", false],
+      ].sort(),
+    );
+    expect((await members(EMAIL.a1, ids.a1)).map((m) => [m.email, m.role, m.seller])).toEqual([[EMAIL.a1, "OWNER", false]]);
+  });
+});
+
+describe("a reseller owner", () => {
+  it("sees nothing of a sibling reseller or of its subtree", async () => {
+    await unchanged(all(), async () => {
+      for (const id of [ids.rb, ids.b1]) {
+        expectError(await getAccount(EMAIL.ra, id), "NotFoundError", "NOT_FOUND", "Account not found");
+      }
+      // The nested connections are never reached through a NotFound result.
+      const nested = await t.gql<{ account: Result<unknown> }>(
+        EMAIL.ra,
+        `query Q($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { children { edges { node { id } } } members { edges { node { email } } } history { edges { node { id } } } } } ${ERR} } }`,
+        { id: ids.rb },
+      );
+      expect(nested.errors).toBeUndefined();
+      expectError(nested.data!.account, "NotFoundError", "NOT_FOUND", "Account not found");
+      // Relay node: null, not an error that would confirm existence.
+      const node = await t.gql<{ node: unknown }>(EMAIL.ra, `query N($id: ID!) { node(id: $id) { id } }`, { id: ids.rb });
+      expect(node.errors).toBeUndefined();
+      expect(node.data).toEqual({ node: null });
+      // Children of the sibling through search: NOT_FOUND.
+      expect(await failingCode(EMAIL.ra, SEARCH, { q: "Customer", within: ids.rb })).toBe("NOT_FOUND");
+      // Its own hierarchy search only finds its own subtree.
+      expect(await searchNames(EMAIL.ra, "Customer")).toEqual(["Customer A1"]);
+      expect(await searchNames(EMAIL.ra, "Reseller")).toEqual([]);
+
+      // Mutations on the sibling: NotFound, like an unknown id.
+      expectError(await updateAccount(EMAIL.ra, { id: ids.rb, name: "Hijacked" }), "NotFoundError", "NOT_FOUND");
+      expectError(await setResellerRights(EMAIL.ra, { id: ids.rb, canCreateAccounts: true }), "NotFoundError", "NOT_FOUND");
+      expectError(await createAccount(EMAIL.ra, { parentId: ids.rb, kind: "CUSTOMER", name: "Planted" }), "NotFoundError", "NOT_FOUND");
+      expectError(await inviteMember(EMAIL.ra, { accountId: ids.rb, email: "spy@example.com", role: "OWNER" }), "NotFoundError", "NOT_FOUND");
+      expectError(await removeMember(EMAIL.ra, { accountId: ids.rb, email: EMAIL.rb }), "NotFoundError", "NOT_FOUND");
+      expectError(await setMemberRole(EMAIL.ra, { accountId: ids.rb, email: EMAIL.rb, role: "VIEWER" }), "NotFoundError", "NOT_FOUND");
+      expectError(await setMemberSeller(EMAIL.ra, { accountId: ids.rb, email: EMAIL.rb, seller: false }), "NotFoundError", "NOT_FOUND");
+      expectError(await updateAccount(EMAIL.ra, { id: ids.b1, name: "Hijacked" }), "NotFoundError", "NOT_FOUND");
+    });
+  });
+
+  it("has no reach over its parent distributor", async () => {
+    await unchanged(all(), async () => {
+      expectError(await getAccount(EMAIL.ra, ids.d1), "NotFoundError", "NOT_FOUND", "Account not found");
+      expectError(await getAccount(EMAIL.ra, PLATFORM), "NotFoundError", "NOT_FOUND", "Account not found");
+      expect(await failingCode(EMAIL.ra, SEARCH, { q: "Reseller", within: ids.d1 })).toBe("NOT_FOUND");
+      // Its own account: the parent is hidden, the breadcrumbs give names and kinds only.
+      const own = await t.gql<{ account: Success<{ parent: unknown; ancestors: { id: string; name: string; kind: string }[] }> }>(
+        EMAIL.ra,
+        `query Q($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { parent { id } ancestors { id name kind } } } } }`,
+        { id: ids.ra },
+      );
+      expect(own.errors).toBeUndefined();
+      expect(own.data!.account.data.parent).toBeNull();
+      expect(own.data!.account.data.ancestors).toEqual([
+        { id: PLATFORM, name: "Platform", kind: "PLATFORM" },
+        { id: ids.d1, name: "Distributor 1", kind: "DISTRIBUTOR" },
+      ]);
+      expectError(await updateAccount(EMAIL.ra, { id: ids.d1, name: "Hijacked" }), "NotFoundError", "NOT_FOUND");
+      expectError(await inviteMember(EMAIL.ra, { accountId: ids.d1, email: "spy@example.com", role: "VIEWER" }), "NotFoundError", "NOT_FOUND");
+      expectError(await removeMember(EMAIL.ra, { accountId: ids.d1, email: EMAIL.d1 }), "NotFoundError", "NOT_FOUND");
+      expectError(await createAccount(EMAIL.ra, { parentId: ids.d1, kind: "RESELLER", name: "Planted" }), "NotFoundError", "NOT_FOUND");
+    });
+  });
+
+  it("needs canCreateAccounts from its parent to create accounts (denied before the grant, allowed after)", async () => {
+    expectError(beforeGrant.denied, "ForbiddenError", "FORBIDDEN", "You are not allowed to do this");
+    expect(beforeGrant.after).toEqual(beforeGrant.before);
+    const granted = ok<{ account: AccountInfo }>(beforeGrant.rights).account;
+    expect({ id: granted.id, canCreateAccounts: granted.canCreateAccounts, canCreateEquipment: granted.canCreateEquipment }).toEqual({
+      id: ids.ra,
+      canCreateAccounts: true,
+      canCreateEquipment: false,
+    });
+    const ra = ok<AccountInfo>(await getAccount(EMAIL.ra, ids.ra));
+    expect(ra.canCreateAccounts).toBe(true);
+    expect(ra.childCount).toBe(1);
+    expect(await childIds(EMAIL.ra, ids.ra)).toEqual([ids.a1]);
+    // Reseller B never got the right: its owner is still refused, and nothing is written.
+    await unchanged(all(), async () => {
+      expectError(await createAccount(EMAIL.rb, { parentId: ids.rb, kind: "CUSTOMER", name: "Customer B2" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await createAccount(EMAIL.rb, { parentId: ids.rb, kind: "RESELLER", name: "Sub B" }), "ForbiddenError", "FORBIDDEN");
+    });
+  });
+
+  it("cannot set its own reseller rights", async () => {
+    await unchanged(all(), async () => {
+      expectError(await setResellerRights(EMAIL.ra, { id: ids.ra, canCreateEquipment: true }), "ForbiddenError", "FORBIDDEN", "You are not allowed to do this");
+      expectError(await setResellerRights(EMAIL.rb, { id: ids.rb, canCreateAccounts: true }), "ForbiddenError", "FORBIDDEN");
+    });
+  });
+});
+
+describe("a non-seller member of the distributor", () => {
+  it("(CONTRIBUTOR) sees the distributor but cannot list or touch its child accounts", async () => {
+    await unchanged(all(), async () => {
+      expect(ok<AccountInfo>(await getAccount(EMAIL.contributor, ids.d1)).name).toBe("Distributor 1");
+      expect(await failingCode(EMAIL.contributor, CHILDREN, { id: ids.d1 })).toBe("FORBIDDEN");
+      expect(await failingCode(EMAIL.contributor, SEARCH, { q: "Reseller", within: ids.d1 })).toBe("FORBIDDEN");
+      // Without `within`, a non-seller has no search root: nothing is found.
+      expect(await searchNames(EMAIL.contributor, "Reseller")).toEqual([]);
+      expectError(await createAccount(EMAIL.contributor, { parentId: ids.d1, kind: "CUSTOMER", name: "Planted" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await inviteExistingAccount(EMAIL.contributor, { parentId: ids.d1, accountId: ids.a1 }), "ForbiddenError", "FORBIDDEN");
+      for (const id of [ids.ra, ids.rb, ids.a1, ids.b1]) {
+        expectError(await getAccount(EMAIL.contributor, id), "NotFoundError", "NOT_FOUND");
+        expectError(await updateAccount(EMAIL.contributor, { id, name: "Hijacked" }), "NotFoundError", "NOT_FOUND");
+      }
+      expectError(await setResellerRights(EMAIL.contributor, { id: ids.ra, canCreateAccounts: false }), "NotFoundError", "NOT_FOUND");
+      expectError(await inviteMember(EMAIL.contributor, { accountId: ids.ra, email: "spy@example.com", role: "OWNER" }), "NotFoundError", "NOT_FOUND");
+    });
+  });
+
+  it("(VIEWER) can read its account and history but cannot change anything", async () => {
+    await unchanged(all(), async () => {
+      expect(ok<AccountInfo>(await getAccount(EMAIL.viewer, ids.d1)).id).toBe(ids.d1);
+      const history = await t.gql<{ account: Success<{ history: Connection<{ action: string }> }> }>(
+        EMAIL.viewer,
+        `query H($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { history(first: 100) { edges { node { action } } } } } } }`,
+        { id: ids.d1 },
+      );
+      expect(history.errors).toBeUndefined();
+      expect(history.data!.account.data.history.edges.map((e) => e.node.action)).toContain("account.created");
+      expect(await failingCode(EMAIL.viewer, CHILDREN, { id: ids.d1 })).toBe("FORBIDDEN");
+      expectError(await updateAccount(EMAIL.viewer, { id: ids.d1, name: "Renamed by viewer" }), "ForbiddenError", "FORBIDDEN", "You are not allowed to do this");
+      expectError(await updateAccount(EMAIL.viewer, { id: ids.d1, country: "FR" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await inviteMember(EMAIL.viewer, { accountId: ids.d1, email: "friend@example.com", role: "VIEWER" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await createAccount(EMAIL.viewer, { parentId: ids.d1, kind: "CUSTOMER", name: "Planted" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await removeMember(EMAIL.viewer, { accountId: ids.d1, email: EMAIL.contributor }), "ForbiddenError", "FORBIDDEN");
+      expectError(await setMemberRole(EMAIL.viewer, { accountId: ids.d1, email: EMAIL.viewer, role: "OWNER" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await setMemberSeller(EMAIL.viewer, { accountId: ids.d1, email: EMAIL.viewer, seller: true }), "ForbiddenError", "FORBIDDEN");
+    });
+  });
+});
+
+describe("a customer owner", () => {
+  it("cannot create children, and no one can create children under a customer", async () => {
+    await unchanged(all(), async () => {
+      expectError(await createAccount(EMAIL.a1, { parentId: ids.a1, kind: "CUSTOMER", name: "Sub customer" }), "ForbiddenError", "FORBIDDEN");
+      // Rights answer first: even the sellers above and the operator get Forbidden (customers have no children).
+      expectError(await createAccount(EMAIL.ra, { parentId: ids.a1, kind: "CUSTOMER", name: "Sub customer" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await createAccount(OPERATOR, { parentId: ids.a1, kind: "CUSTOMER", name: "Sub customer" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await setResellerRights(EMAIL.a1, { id: ids.a1, canCreateAccounts: true }), "ForbiddenError", "FORBIDDEN");
+      // Upwards: its reseller is invisible.
+      expectError(await getAccount(EMAIL.a1, ids.ra), "NotFoundError", "NOT_FOUND");
+      // Tenant administration of a customer belongs to its own owners, not to the sellers above.
+      expectError(await removeMember(EMAIL.ra, { accountId: ids.a1, email: EMAIL.a1 }), "ForbiddenError", "FORBIDDEN");
+      expectError(await inviteMember(EMAIL.ra, { accountId: ids.a1, email: "spy@example.com", role: "OWNER" }), "ForbiddenError", "FORBIDDEN");
+    });
+  });
+});
+
+describe("error shapes", () => {
+  it("a denied call on an invisible account looks exactly like an unknown id; on a visible one it is Forbidden", async () => {
+    await unchanged(all(), async () => {
+      const malformed = "not-a-global-id";
+      // Query
+      const qHidden = await getAccount(EMAIL.ra, ids.rb);
+      expect(shape(qHidden)).toEqual({ __typename: "NotFoundError", code: "NOT_FOUND", message: "Account not found" });
+      expect(shape(await getAccount(EMAIL.ra, UNKNOWN))).toEqual(shape(qHidden));
+      expect(shape(await getAccount(EMAIL.ra, malformed))).toEqual(shape(qHidden));
+      // Mutations
+      const uHidden = await updateAccount(EMAIL.ra, { id: ids.rb, name: "X" });
+      expect(shape(uHidden)).toEqual({ __typename: "NotFoundError", code: "NOT_FOUND", message: "Account not found" });
+      expect(shape(await updateAccount(EMAIL.ra, { id: UNKNOWN, name: "X" }))).toEqual(shape(uHidden));
+      expect(shape(await updateAccount(EMAIL.ra, { id: malformed, name: "X" }))).toEqual(shape(uHidden));
+      const cHidden = await createAccount(EMAIL.ra, { parentId: ids.rb, kind: "CUSTOMER", name: "X" });
+      expect(shape(await createAccount(EMAIL.ra, { parentId: UNKNOWN, kind: "CUSTOMER", name: "X" }))).toEqual(shape(cHidden));
+      expect(shape(cHidden)).toEqual(shape(uHidden));
+      const iHidden = await inviteMember(EMAIL.ra, { accountId: ids.rb, email: "x@example.com", role: "VIEWER" });
+      expect(shape(await inviteMember(EMAIL.ra, { accountId: UNKNOWN, email: "x@example.com", role: "VIEWER" }))).toEqual(shape(iHidden));
+      expect(shape(iHidden)).toEqual(shape(uHidden));
+      // Connections: same code for hidden and unknown.
+      expect(await failingCode(EMAIL.ra, SEARCH, { q: "C", within: ids.rb })).toBe("NOT_FOUND");
+      expect(await failingCode(EMAIL.ra, SEARCH, { q: "C", within: UNKNOWN })).toBe("NOT_FOUND");
+      // Visible account, action not allowed: Forbidden.
+      expect(shape(await setResellerRights(EMAIL.ra, { id: ids.ra, canCreateAccounts: false }))).toEqual({
+        __typename: "ForbiddenError",
+        code: "FORBIDDEN",
+        message: "You are not allowed to do this",
+      });
+    });
+  });
+
+  it("an anonymous mutation gets HTTP 401 UNAUTHENTICATED and writes nothing", async () => {
+    await unchanged(all(), async () => {
+      const calls: [string, Record<string, unknown>][] = [
+        [`mutation M($input: CreateAccountInput!) { createAccount(input: $input) { __typename } }`, { input: { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Anon", country: "GB" } }],
+        [`mutation M($input: UpdateAccountInput!) { updateAccount(input: $input) { __typename } }`, { input: { id: ids.d1, name: "Anon" } }],
+        [`mutation M($input: InviteMemberInput!) { inviteMember(input: $input) { __typename } }`, { input: { accountId: ids.d1, email: "anon@example.com", role: "OWNER" } }],
+        [`mutation M($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: "x".repeat(43) }],
+      ];
+      for (const [query, variables] of calls) {
+        const res: GraphQLResponse = await t.gql(null, query, variables);
+        expect(res.status).toBe(401);
+        expect(res.data).toBeNull();
+        expect(res.errors?.map((e) => e.extensions?.code)).toEqual(["UNAUTHENTICATED"]);
+      }
+      // A bearer token that does not verify is refused the same way.
+      const res = await fetch(`${t.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: "Bearer not.a.jwt" },
+        body: JSON.stringify({ query: `mutation M($input: UpdateAccountInput!) { updateAccount(input: $input) { __typename } }`, variables: { input: { id: ids.d1, name: "Forged" } } }),
+      });
+      expect(res.status).toBe(401);
+      const body = (await res.json()) as { errors?: { extensions?: { code?: string } }[] };
+      expect(body.errors?.map((e) => e.extensions?.code)).toEqual(["UNAUTHENTICATED"]);
+    });
+  });
+});
+
+describe("owners", () => {
+  it("the last owner can be neither removed nor demoted; with two owners one may go", async () => {
+    await unchanged(all(), async () => {
+      for (const as of [EMAIL.d1, OPERATOR]) {
+        expectError(await removeMember(as, { accountId: ids.d1, email: EMAIL.d1 }), "ConflictError", "CONFLICT", "An account keeps at least one owner");
+        for (const role of ["CONTRIBUTOR", "VIEWER"]) {
+          expectError(await setMemberRole(as, { accountId: ids.d1, email: EMAIL.d1, role }), "ConflictError", "CONFLICT", "An account keeps at least one owner");
+        }
+      }
+      expectError(await removeMember(EMAIL.a1, { accountId: ids.a1, email: EMAIL.a1 }), "ConflictError", "CONFLICT");
+      expectError(await setMemberRole(EMAIL.a1, { accountId: ids.a1, email: EMAIL.a1, role: "VIEWER" }), "ConflictError", "CONFLICT");
+    });
+
+    // A second owner joins Reseller B; then either may be demoted/removed, down to one again.
+    const second = "second.owner.rb@example.com";
+    ok(await inviteMember(EMAIL.rb, { accountId: ids.rb, email: second, role: "OWNER", seller: true }));
+    ok(await acceptInvitation(second, await t.invitationToken(second)));
+    expect(ok<{ member: MemberInfo }>(await setMemberRole(EMAIL.rb, { accountId: ids.rb, email: second, role: "CONTRIBUTOR" })).member.role).toBe("CONTRIBUTOR");
+    expectError(await setMemberRole(second, { accountId: ids.rb, email: EMAIL.rb, role: "VIEWER" }), "ForbiddenError", "FORBIDDEN");
+    expectError(await removeMember(EMAIL.rb, { accountId: ids.rb, email: EMAIL.rb }), "ConflictError", "CONFLICT");
+    expect(ok<{ member: MemberInfo }>(await setMemberRole(EMAIL.rb, { accountId: ids.rb, email: second, role: "OWNER" })).member.role).toBe("OWNER");
+    expect(ok<{ member: MemberInfo }>(await removeMember(second, { accountId: ids.rb, email: second })).member.email).toBe(second);
+    await unchanged(all(), async () => {
+      expectError(await removeMember(EMAIL.rb, { accountId: ids.rb, email: EMAIL.rb }), "ConflictError", "CONFLICT", "An account keeps at least one owner");
+      expectError(await setMemberRole(EMAIL.rb, { accountId: ids.rb, email: EMAIL.rb, role: "VIEWER" }), "ConflictError", "CONFLICT");
+    });
+    expect((await members(EMAIL.rb, ids.rb)).map((m) => [m.email, m.role, m.status])).toEqual([[EMAIL.rb, "OWNER", "ACTIVE"]]);
+    // The removed owner lost its reach.
+    expectError(await getAccount(second, ids.rb), "NotFoundError", "NOT_FOUND");
+  });
+});
+
+describe("invitations", () => {
+  it("accepted by another signed-in e-mail is Forbidden and stays usable by the right one; a reused token is a Conflict", async () => {
+    const invitee = "late.viewer@example.com";
+    ok(await inviteMember(EMAIL.d1, { accountId: ids.d1, email: invitee, role: "VIEWER" }));
+    const token = await t.invitationToken(invitee);
+
+    await unchanged(all(), async () => {
+      for (const intruder of ["intruder@example.com", EMAIL.ra, EMAIL.d1]) {
+        expectError(await acceptInvitation(intruder, token), "ForbiddenError", "FORBIDDEN", "This invitation was sent to another e-mail address");
+      }
+      // The right address, but not verified by the identity provider: also Forbidden.
+      const unverified = await t.stack.mint(invitee, { emailVerified: false });
+      const res = await fetch(`${t.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${unverified}` },
+        body: JSON.stringify({ query: `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, variables: { token } }),
+      });
+      const body = (await res.json()) as { data: { r: Result<unknown> } };
+      expectError(body.data.r, "ForbiddenError", "FORBIDDEN");
+    });
+    expect((await members(EMAIL.d1, ids.d1)).find((m) => m.email === invitee)?.status).toBe("INVITED");
+
+    const accepted = ok<{ account: AccountInfo; invitation: InvitationInfo }>(await acceptInvitation(invitee, token));
+    expect(accepted.account.id).toBe(ids.d1);
+    expect(accepted.invitation.status).toBe("ACCEPTED");
+    expect((await members(EMAIL.d1, ids.d1)).find((m) => m.email === invitee)).toEqual({ email: invitee, role: "VIEWER", status: "ACTIVE", seller: false });
+
+    await unchanged(all(), async () => {
+      expectError(await acceptInvitation(invitee, token), "ConflictError", "CONFLICT", "This invitation has already been used");
+      expectError(await acceptInvitation("intruder@example.com", token), "ConflictError", "CONFLICT");
+    });
+  });
+
+  it("an expired invitation is a ValidationError on token", async () => {
+    const invitee = "slow.viewer@example.com";
+    ok(await inviteMember(EMAIL.d1, { accountId: ids.d1, email: invitee, role: "VIEWER" }));
+    const token = await t.invitationToken(invitee);
+    await t.token(invitee); // minted now, so the bearer token itself is not from the future
+    const snap = all();
+    const before = await snapshot(snap);
+    try {
+      await setClock(new Date(Date.now() + 8 * 86_400_000));
+      const expired = expectError(await acceptInvitation(invitee, token), "ValidationError", "INVALID");
+      expect(expired.issues).toEqual([{ path: ["token"], message: "this invitation has expired" }]);
+    } finally {
+      await setClock(new Date());
+    }
+    expect(await snapshot(snap)).toEqual(before);
+    expect((await members(EMAIL.d1, ids.d1)).find((m) => m.email === invitee)?.status).toBe("INVITED");
+  });
+});
+
+describe("moving an account (runs last: it changes the tree)", () => {
+  it("inviteExistingAccount + acceptance moves Reseller B with its subtree under Distributor 2", async () => {
+    const d2 = await createWithOwner(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", owner: { email: EMAIL.d2 } });
+    const d1Before = ok<AccountInfo>(await getAccount(EMAIL.d1, ids.d1)).childCount;
+    const d2Before = ok<AccountInfo>(await getAccount(EMAIL.d2, d2)).childCount;
+    expect([d1Before, d2Before]).toEqual([2, 0]);
+
+    // Only the owners of the target can accept; the inviter does not see it meanwhile.
+    expect(ok<{ invitationsSent: number }>(await inviteExistingAccount(EMAIL.d2, { parentId: d2, accountId: ids.rb })).invitationsSent).toBe(1);
+    expectError(await getAccount(EMAIL.d2, ids.rb), "NotFoundError", "NOT_FOUND");
+    const token = await t.invitationToken(EMAIL.rb);
+    await unchanged([...all(), d2], async () => {
+      expectError(await acceptInvitation(EMAIL.d2, token), "ForbiddenError", "FORBIDDEN");
+      expectError(await acceptInvitation(EMAIL.d1, token), "ForbiddenError", "FORBIDDEN");
+    });
+
+    const moved = ok<{ account: AccountInfo; invitation: InvitationInfo }>(await acceptInvitation(EMAIL.rb, token));
+    expect(moved.account.id).toBe(ids.rb);
+    expect(moved.invitation).toMatchObject({ kind: "ACCOUNT_MOVE", status: "ACCEPTED" });
+
+    const crumbs = await t.gql<{ account: Success<{ ancestors: { id: string; name: string }[] }> }>(
+      EMAIL.rb,
+      `query Q($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { ancestors { id name } } } } }`,
+      { id: ids.b1 },
+    );
+    expect(crumbs.errors).toBeUndefined();
+    expect(crumbs.data!.account.data.ancestors).toEqual([
+      { id: PLATFORM, name: "Platform" },
+      { id: d2, name: "Distributor 2" },
+      { id: ids.rb, name: "Reseller B" },
+    ]);
+    expect(ok<AccountInfo>(await getAccount(EMAIL.d1, ids.d1)).childCount).toBe(d1Before - 1);
+    expect(ok<AccountInfo>(await getAccount(EMAIL.d2, d2)).childCount).toBe(d2Before + 1);
+    expect(await childIds(EMAIL.d1, ids.d1)).toEqual([ids.ra]);
+    expect(await childIds(EMAIL.d2, d2)).toEqual([ids.rb]);
+
+    // Distributor 1's people lost the branch; Distributor 2's owner gained it.
+    for (const id of [ids.rb, ids.b1]) expectError(await getAccount(EMAIL.d1, id), "NotFoundError", "NOT_FOUND");
+    expect(await searchNames(EMAIL.d1, "Customer")).toEqual(["Customer A1"]);
+    expect(await searchNames(EMAIL.d2, "Customer")).toEqual(["Customer B1"]);
+    expect(await searchNames(EMAIL.d2, "Reseller")).toEqual(["Reseller B"]);
+    expect(ok<AccountInfo>(await getAccount(EMAIL.d2, ids.b1)).name).toBe("Customer B1");
+    // Reseller B's owner still sees its own subtree.
+    expect(await childIds(EMAIL.rb, ids.rb)).toEqual([ids.b1]);
+
+    // The move token is single use.
+    await unchanged([...all(), d2], async () => {
+      expectError(await acceptInvitation(EMAIL.rb, token), "ConflictError", "CONFLICT");
+    });
+  });
+});
