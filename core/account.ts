@@ -160,7 +160,6 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
   const [ms, current] = await Promise.all([s.memberships(), s.account(input.id)]);
   authorize(s.actor, ms, current, "account.update");
   const a = current!;
-  if (a.id === PLATFORM_ID && input.country === undefined && input.name === undefined && input.reference === undefined) return a;
   const name = input.name ?? a.name;
   const reference = input.reference === undefined ? a.reference : input.reference || undefined;
   const next: Info = {
