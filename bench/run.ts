@@ -38,7 +38,7 @@ function report(r: HierarchyPageResult): { text: string; failed: boolean } {
     row("  JWT verification", r.breakdown.jwtVerify),
     row("  DynamoDB calls (SDK send)", r.breakdown.dynamoCalls),
     row("  store layer (ElectroDB, cursors)", r.breakdown.storeLayer),
-    row("  GraphQL layer (Yoga, Pothos, ...)", r.breakdown.graphqlLayer),
+    row("  handleEvent + Yoga + Pothos", r.breakdown.graphqlLayer),
     "",
     `  ratio median(handler)/median(raw): ${r.ratio.toFixed(2)}  (target <= ${TARGET_RATIO}: ${ratioOk ? "met" : "OVER TARGET"})`,
     `  DynamoDB requests per GraphQL request: ${r.dynamoRequestsPerGraphQL}  (target <= ${TARGET_REQUESTS}: ${requestsOk ? "met" : "OVER TARGET"})`,
@@ -80,7 +80,8 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (err: unknown) => {
-    process.stderr.write(`bench: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    const interrupted = err instanceof Error && err.message === "interrupted";
+    process.stderr.write(`bench: ${interrupted ? "interrupted; DynamoDB Local stopped" : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -63,6 +63,7 @@ export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "n
           partnerAdmin: false,
           status: "INVITED",
           invitedAt: record.createdAt,
+          invitationId: record.id,
           ...(invite.firstName ? { firstName: invite.firstName } : {}),
           ...(invite.lastName ? { lastName: invite.lastName } : {}),
         })
@@ -146,8 +147,12 @@ export async function accept(s: Session, token: string): Promise<Accepted> {
     s.person(user.email),
     s.deps.store.getMember(inv.accountId, user.email),
   ]);
-  if (!account || !member || member.status !== "INVITED") throw new Conflict("This invitation was withdrawn");
-  const membership: Membership = { role: inv.role ?? "VIEWER", seller: inv.seller ?? false, partnerAdmin: false };
+  // Only the member's latest invitation activates it, with the member's current role and flags
+  // (changed, withdrawn or superseded invitations grant nothing).
+  if (!account || !member || member.status !== "INVITED" || member.invitationId !== inv.id) {
+    throw new Conflict("This invitation was withdrawn or replaced by a newer one");
+  }
+  const membership: Membership = { role: member.role, seller: member.seller, partnerAdmin: member.partnerAdmin };
   const now = s.now.toISOString();
   try {
     await s.deps.store.transact((e) => [
@@ -158,8 +163,8 @@ export async function accept(s: Session, token: string): Promise<Accepted> {
         .commit(),
       e.member
         .patch({ accountId: inv.accountId, email: user.email })
-        .set({ status: "ACTIVE", joinedAt: now, role: membership.role, seller: membership.seller })
-        .where((m, op) => op.eq(m.status, "INVITED"))
+        .set({ status: "ACTIVE", joinedAt: now })
+        .where((m, op) => `${op.eq(m.status, "INVITED")} AND ${op.eq(m.invitationId, inv.id)} AND ${op.eq(m.role, member.role)} AND ${op.eq(m.seller, member.seller)}`)
         .commit(),
       personOp(e, s, user.email, person, (ms) => {
         ms[inv.accountId] = membership;

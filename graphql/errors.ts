@@ -16,7 +16,7 @@ builder.objectType(Conflict, { name: "ConflictError", interfaces: [ErrorInterfac
 
 const IssueRef = builder.objectRef<Issue>("ValidationIssue").implement({
   fields: (t) => ({
-    path: t.exposeStringList("path", { description: "Input field path, e.g. [\"input\", \"country\"]" }),
+    path: t.exposeStringList("path", { description: "Path of the offending field within the input, e.g. [\"owner\", \"email\"]" }),
     message: t.exposeString("message"),
   }),
 });

@@ -31,7 +31,19 @@ export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
 export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
   const jwks = createRemoteJWKSet(new URL(opts.jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
   const algorithms = [...(opts.algorithms ?? ["ES256", "RS256"])];
+  // A warm Lambda sees the same token many times: remember verified tokens until they expire.
+  const verified = new Map<string, { claims: VerifiedToken; exp: number }>();
   return async (token) => {
+    const hit = verified.get(token);
+    if (hit && hit.exp > Date.now() / 1000) return hit.claims;
+    if (hit) verified.delete(token);
+    const claims = await verifyOnce(token);
+    if (verified.size >= 1000) verified.delete(verified.keys().next().value!);
+    verified.set(token, claims);
+    return claims.claims;
+  };
+
+  async function verifyOnce(token: string): Promise<{ claims: VerifiedToken; exp: number }> {
     try {
       const { payload } = await jwtVerify(token, jwks, {
         issuer: opts.issuer,
@@ -42,11 +54,11 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
       });
       const email = typeof payload.email === "string" ? payload.email.trim().toLowerCase() : "";
       if (!email) throw new InvalidToken("token has no email claim");
-      return { subject: payload.sub!, email, emailVerified: payload.email_verified === true };
+      return { claims: { subject: payload.sub!, email, emailVerified: payload.email_verified === true }, exp: payload.exp! };
     } catch (err) {
       if (err instanceof InvalidToken) throw err;
       if (err instanceof errors.JOSEError) throw new InvalidToken(err.code);
       throw new InvalidToken("verification failed");
     }
-  };
+  }
 }

@@ -260,8 +260,14 @@ export class Store {
 }
 
 /** The cursor of an item in a given access pattern, derived from the item's own composite attributes. */
+const conversions = new WeakMap<object, Record<string, { fromComposite: { toCursor: (c: never) => string } }>>();
 function cursorOf(entity: object, accessPattern: string) {
-  const patterns = createConversions(entity as never).byAccessPattern as Record<string, { fromComposite: { toCursor: (c: never) => string } }>;
+  let patterns = conversions.get(entity);
+  if (!patterns) {
+    // Built once per entity: the conversion tables are costly to derive on every page.
+    patterns = createConversions(entity as never).byAccessPattern as Record<string, { fromComposite: { toCursor: (c: never) => string } }>;
+    conversions.set(entity, patterns);
+  }
   const convert = patterns[accessPattern]!.fromComposite.toCursor;
   return <T>(item: T): string => convert(item as never);
 }

@@ -10,7 +10,8 @@
  *
  * Every denied call is wrapped in `unchanged(...)`: the operator re-reads the touched accounts
  * (fields, children, members, invitations, history) and the mail outbox before and after.
- * The account move and the clock test run last.
+ * The expiry test moves the clock 8 days ahead and sets it back in `finally`. The account move
+ * runs last (it changes the tree). "Pending invitations and later changes" use Reseller A only.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
@@ -561,6 +562,64 @@ describe("invitations", () => {
   });
 });
 
+describe("pending invitations and later changes", () => {
+  /** Role and seller flag of `email` on `accountId`, as the account's owner sees them. */
+  const memberOf = async (owner: string, accountId: string, email: string) => (await members(owner, accountId)).find((m) => m.email === email);
+
+  it("a role lowered while the invitation is pending holds at acceptance", async () => {
+    const p = "pending.role@example.com";
+    ok(await inviteMember(EMAIL.ra, { accountId: ids.ra, email: p, role: "OWNER" }));
+    const token = await t.invitationToken(p);
+    expect(ok<{ member: MemberInfo }>(await setMemberRole(EMAIL.ra, { accountId: ids.ra, email: p, role: "VIEWER" })).member).toMatchObject({ role: "VIEWER", status: "INVITED" });
+    ok(await acceptInvitation(p, token));
+    expect(await memberOf(EMAIL.ra, ids.ra, p)).toEqual({ email: p, role: "VIEWER", status: "ACTIVE", seller: false });
+    expectError(await updateAccount(p, { id: ids.ra, name: "Renamed by a viewer" }), "ForbiddenError", "FORBIDDEN");
+  });
+
+  it("a seller flag removed while the invitation is pending holds at acceptance", async () => {
+    const p = "pending.seller@example.com";
+    ok(await inviteMember(EMAIL.ra, { accountId: ids.ra, email: p, role: "CONTRIBUTOR", seller: true }));
+    const token = await t.invitationToken(p);
+    expect(ok<{ member: MemberInfo }>(await setMemberSeller(EMAIL.ra, { accountId: ids.ra, email: p, seller: false })).member).toMatchObject({ seller: false, status: "INVITED" });
+    ok(await acceptInvitation(p, token));
+    expect(await memberOf(EMAIL.ra, ids.ra, p)).toEqual({ email: p, role: "CONTRIBUTOR", status: "ACTIVE", seller: false });
+    expectError(await getAccount(p, ids.a1), "NotFoundError", "NOT_FOUND");
+  });
+
+  it("a withdrawn invitation stays unusable, also after the person is invited again", async () => {
+    const p = "withdrawn@example.com";
+    ok(await inviteMember(EMAIL.ra, { accountId: ids.ra, email: p, role: "OWNER", seller: true }));
+    const withdrawn = await t.invitationToken(p);
+    ok(await removeMember(EMAIL.ra, { accountId: ids.ra, email: p }));
+    await unchanged(all(), async () => {
+      expectError(await acceptInvitation(p, withdrawn), "ConflictError", "CONFLICT");
+    });
+    ok(await inviteMember(EMAIL.ra, { accountId: ids.ra, email: p, role: "VIEWER" }));
+    const current = await t.invitationToken(p);
+    expect(current).not.toBe(withdrawn);
+    // The withdrawn token was for OWNER + seller: it must not come back to life with the new invitation.
+    const revived = await acceptInvitation(p, withdrawn);
+    expect.soft({ __typename: revived.__typename, code: shape(revived).code }).toEqual({ __typename: "ConflictError", code: "CONFLICT" });
+    expect(await memberOf(EMAIL.ra, ids.ra, p)).toEqual({ email: p, role: "VIEWER", status: "INVITED", seller: false });
+    ok(await acceptInvitation(p, current));
+    expect(await memberOf(EMAIL.ra, ids.ra, p)).toEqual({ email: p, role: "VIEWER", status: "ACTIVE", seller: false });
+  });
+
+  it("a superseded invitation (re-invited with a lower role) does not grant the old role", async () => {
+    const p = "reinvited@example.com";
+    ok(await inviteMember(EMAIL.ra, { accountId: ids.ra, email: p, role: "OWNER", seller: true }));
+    const first = await t.invitationToken(p);
+    ok(await inviteMember(EMAIL.ra, { accountId: ids.ra, email: p, role: "VIEWER" }));
+    expect(await memberOf(EMAIL.ra, ids.ra, p)).toEqual({ email: p, role: "VIEWER", status: "INVITED", seller: false });
+    // The first token (OWNER + seller) was superseded by the VIEWER invitation.
+    const stale = await acceptInvitation(p, first);
+    expect.soft({ __typename: stale.__typename, code: shape(stale).code }).toEqual({ __typename: "ConflictError", code: "CONFLICT" });
+    expect(await memberOf(EMAIL.ra, ids.ra, p)).toEqual({ email: p, role: "VIEWER", status: "INVITED", seller: false });
+    ok(await acceptInvitation(p, await t.invitationToken(p)));
+    expect(await memberOf(EMAIL.ra, ids.ra, p)).toEqual({ email: p, role: "VIEWER", status: "ACTIVE", seller: false });
+  });
+});
+
 describe("moving an account (runs last: it changes the tree)", () => {
   it("inviteExistingAccount + acceptance moves Reseller B with its subtree under Distributor 2", async () => {
     const d2 = await createWithOwner(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", owner: { email: EMAIL.d2 } });
@@ -600,6 +659,7 @@ describe("moving an account (runs last: it changes the tree)", () => {
     // Distributor 1's people lost the branch; Distributor 2's owner gained it.
     for (const id of [ids.rb, ids.b1]) expectError(await getAccount(EMAIL.d1, id), "NotFoundError", "NOT_FOUND");
     expect(await searchNames(EMAIL.d1, "Customer")).toEqual(["Customer A1"]);
+    expect(await searchNames(EMAIL.d1, "Reseller")).toEqual(["Reseller A"]);
     expect(await searchNames(EMAIL.d2, "Customer")).toEqual(["Customer B1"]);
     expect(await searchNames(EMAIL.d2, "Reseller")).toEqual(["Reseller B"]);
     expect(ok<AccountInfo>(await getAccount(EMAIL.d2, ids.b1)).name).toBe("Customer B1");

@@ -94,7 +94,7 @@ builder.queryFields((t) => ({
           ...forward(args),
           query: args.query,
           byReference: args.byReference,
-          within: args.within ? localId(String(args.within), "Account") : null,
+          within: args.within != null ? localId(String(args.within), "Account") : null,
         }),
       ),
   }),

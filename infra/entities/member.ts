@@ -20,6 +20,8 @@ export function memberEntity(config: EntityConfiguration) {
         status: { type: memberStatuses, required: true },
         invitedAt: { type: "string", required: true },
         joinedAt: { type: "string" },
+        /** The one invitation that may activate this member: re-inviting or withdrawing voids older tokens. */
+        invitationId: { type: "string" },
       },
       indexes: {
         // Members of an account, by e-mail.
