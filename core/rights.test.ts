@@ -73,5 +73,6 @@ describe("rights", () => {
     expect(() => authorize({ type: "public" }, {}, D1, "account.read")).toThrow(NotFound);
     expect(() => authorize(user, { D1: m("OWNER", true) }, undefined, "account.read")).toThrow(NotFound);
     expect(allowed(user, { RB: m("OWNER", true) }, RA, "account.read")).toBe(false);
+    expect(allowed(user, { RA: m("OWNER", true) }, RB, "account.read")).toBe(false);
   });
 });
