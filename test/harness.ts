@@ -77,3 +77,21 @@ export const OPERATOR = "operator@example.com";
 
 /** GraphQL fragment selecting a typed-error union. */
 export const ERR = "... on Error { __typename code message } ... on ValidationError { issues { path message } }";
+
+/** Shapes of the typed mutation results, shared by the suites. */
+export type ErrorName = "NotFoundError" | "ForbiddenError" | "ValidationError" | "ConflictError";
+export interface Issue {
+  readonly path: string[];
+  readonly message: string;
+}
+export interface TypedError {
+  readonly __typename: ErrorName;
+  readonly code: string;
+  readonly message: string;
+  readonly issues?: Issue[];
+}
+export interface Success<T> {
+  readonly __typename: string;
+  readonly data: T;
+}
+export type Result<T> = TypedError | Success<T>;

@@ -15,24 +15,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { GraphQLResponse, TestStack } from "./harness.js";
+import type { ErrorName, GraphQLResponse, Result, Success, TestStack, TypedError } from "./harness.js";
 
-type ErrorName = "NotFoundError" | "ForbiddenError" | "ValidationError" | "ConflictError";
-interface Issue {
-  readonly path: string[];
-  readonly message: string;
-}
-interface TypedError {
-  readonly __typename: ErrorName;
-  readonly code: string;
-  readonly message: string;
-  readonly issues?: Issue[];
-}
-interface Success<T> {
-  readonly __typename: string;
-  readonly data: T;
-}
-type Result<T> = TypedError | Success<T>;
 
 interface AccountInfo {
   readonly id: string;
