@@ -221,6 +221,10 @@ function accountRecord(a: Pick<AccountRecord, "id" | "kind" | "name" | "country"
     status: "ACTIVE",
     canCreateAccounts: false,
     canCreateEquipment: false,
+    canUpdateSubscriptions: false,
+    canDecreaseSubscriptions: false,
+    billable: a.kind === "DISTRIBUTOR",
+    offers: [],
     childCount: a.childCount,
     ownerCount: a.ownerCount,
     createdAt: now,
@@ -352,7 +356,7 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     const accountKey = e.account.get({ id: distributorId }).params().Key as Record<string, unknown>;
     const queryParams = e.account.query.childrenByName({ parentId: distributorId }).begins({ nameKey: "" }).params({ limit: opts.pageSize + 1 }) as QueryCommandInput;
     const viaRaw = async () => {
-      const got = await rawClient.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [personKey, accountKey] } } }));
+      const got = await rawClient.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [personKey, accountKey], ConsistentRead: true } } }));
       if ((got.Responses?.[table]?.length ?? 0) !== 2) throw new Error("raw: BatchGetItem did not return both items");
       const page = await rawClient.send(new QueryCommand(queryParams));
       const items = page.Items ?? [];

@@ -1,12 +1,14 @@
 import { z } from "zod";
 import { newId } from "../infra/ids.js";
 import { accountKinds } from "../infra/entities/account.js";
-import type { AccountRecord, TxEntities, Page, SubtreeRecord } from "../infra/store.js";
+import type { AccountRecord, OrderRecord, TxEntities, Page, SubtreeRecord } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
+import * as Catalog from "./catalog.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid } from "./errors.js";
 import * as Invitation from "./invitation.js";
+import * as Order from "./order.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { PLATFORM_ID, allowed, authorize, reachOf } from "./rights.js";
@@ -43,6 +45,8 @@ const createInput = z.object({
   reference: V.reference.optional(),
   country: V.country,
   owner: ownerInput.optional(),
+  currency: Catalog.currency.optional(),
+  order: Order.newAccountOrder.optional(),
 });
 export type CreateInput = z.input<typeof createInput>;
 
@@ -76,10 +80,12 @@ function subtreeEntries(e: TxEntities, account: Pick<Info, "id" | "kind" | "name
 }
 
 /**
- * Creates an account under a parent, optionally inviting its first owner in the same
- * transaction. The first owner of a partner account is a seller.
+ * Creates an account under a parent, optionally inviting its first owner and placing a first
+ * order in the same transaction (Ribbon "Add account" with its subscriptions). The first owner
+ * of a partner account is a seller. A new account may order what its parent may (partner staff
+ * offers excepted); the sellers above narrow it with `setAvailableOffers`.
  */
-export async function create(s: Session, raw: CreateInput): Promise<{ account: Info; invitation?: Invitation.Info }> {
+export async function create(s: Session, raw: CreateInput): Promise<{ account: Info; invitation?: Invitation.Info; order?: Order.Info }> {
   s.user();
   const input = V.parse(createInput, raw);
   const [ms, parent] = await Promise.all([s.memberships(), s.account(input.parentId)]);
@@ -92,6 +98,10 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   if (input.kind === "RESELLER" && resellerLevel(path.length) > MAX_RESELLER_LEVELS) {
     throw Invalid.field("parentId", `resellers nest at most ${MAX_RESELLER_LEVELS} levels deep`);
   }
+  // DESIGN 1, "Billing": invoices are in the billed party's currency, fixed when it is created.
+  if (input.kind === "DISTRIBUTOR" && !input.currency) throw Invalid.field("currency", "a distributor needs its billing currency (ISO 4217)");
+  if (input.kind !== "DISTRIBUTOR" && input.currency) throw Invalid.field("currency", "only distributors have a billing currency; this account is billed above");
+  const inheritedOffers = p.id === PLATFORM_ID ? [] : await inheritable(s, p);
   const now = s.now.toISOString();
   const reference = input.reference ? input.reference : undefined;
   const account: Info = {
@@ -107,6 +117,11 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
     status: "ACTIVE",
     canCreateAccounts: false,
     canCreateEquipment: false,
+    canUpdateSubscriptions: false,
+    canDecreaseSubscriptions: false,
+    billable: input.kind === "DISTRIBUTOR",
+    ...(input.currency ? { currency: input.currency } : {}),
+    offers: inheritedOffers,
     childCount: 0,
     ownerCount: 0,
     createdAt: now,
@@ -122,8 +137,15 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
         ...(input.owner.lastName ? { lastName: input.owner.lastName } : {}),
       })
     : undefined;
+  let order: { plan: Order.Plan; record: OrderRecord; hash: string } | undefined;
+  if (input.order) {
+    authorize(s.actor, ms, account, "order.place");
+    const plan = await Order.plan(s, account, input.order, true);
+    order = { plan, record: Order.orderRecord(s, plan, input.order), hash: Order.fingerprint(account.id, input.order) };
+  }
   try {
     await s.deps.store.transact((e) => [
+      ...(order ? Order.orderOps(s, e, order.plan, order.record, order.hash) : []),
       e.account.create(account).commit(),
       // The parent's path must not move under us (an account move bumps version).
       e.account
@@ -142,7 +164,18 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   }
   s.forget();
   if (invite) await invite.mail();
-  return { account, ...(invite ? { invitation: invite.record } : {}) };
+  return {
+    account,
+    ...(invite ? { invitation: invite.record } : {}),
+    ...(order ? { order: Order.present(order.record, order.plan.showPrices) } : {}),
+  };
+}
+
+/** Offers a new child starts with: its parent's, less the partner-staff ones. */
+async function inheritable(s: Session, parent: Info): Promise<string[]> {
+  const skus = [...(await Catalog.availableSkus(s, parent))].sort();
+  const offers = await s.offers(skus);
+  return offers.filter((o) => o && o.status === "ACTIVE" && !o.internalOnly).map((o) => o!.sku);
 }
 
 const updateInput = z.object({
@@ -213,12 +246,18 @@ export async function setResellerRights(s: Session, raw: z.input<typeof rightsIn
     canCreateAccounts: input.canCreateAccounts ?? a.canCreateAccounts,
     canCreateEquipment: input.canCreateEquipment ?? a.canCreateEquipment,
   };
-  await s.deps.store.transact((e) => [
-    e.account.patch({ id: a.id }).set({ ...set, updatedAt: s.now.toISOString() }).commit(),
-    Audit.entry(e, { accountId: a.id, action: "account.rightsChanged", actor: s.actor, at: s.now, subjectId: a.id, details: set }).commit(),
-  ]);
+  try {
+    await s.deps.store.transact((e) => [
+      // Versioned like every account write, so a concurrent `update` (a whole-item put) cannot undo it.
+      e.account.patch({ id: a.id }).set({ ...set, updatedAt: s.now.toISOString(), version: a.version + 1 }).where((x, op) => op.eq(x.version, a.version)).commit(),
+      Audit.entry(e, { accountId: a.id, action: "account.rightsChanged", actor: s.actor, at: s.now, subjectId: a.id, details: set }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
+    throw err;
+  }
   s.forget();
-  return { ...a, ...set };
+  return { ...a, ...set, version: a.version + 1 };
 }
 
 export interface ChildrenArgs extends PageArgs {

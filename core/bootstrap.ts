@@ -16,7 +16,8 @@ export async function ensurePlatform(deps: Deps, operatorEmail: string): Promise
       e.account
         .create({
           id: PLATFORM_ID, kind: "PLATFORM", name: "Platform", nameKey: "platform", referenceKey: "", parentId: "ROOT", country: "GB", path: [],
-          status: "ACTIVE", canCreateAccounts: true, canCreateEquipment: true, childCount: 0, ownerCount: 1,
+          status: "ACTIVE", canCreateAccounts: true, canCreateEquipment: true, childCount: 0,
+          canUpdateSubscriptions: false, canDecreaseSubscriptions: false, billable: false, offers: [], ownerCount: 1,
           createdAt: now, updatedAt: now, version: 1,
         })
         .commit(),

@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
 import type { Clock } from "../infra/clock.js";
 import type { Mailer } from "../infra/mail.js";
-import type { AccountRecord, ItemKey, LoadedItem, Membership, PersonRecord, Store } from "../infra/store.js";
+import type { AccountRecord, ItemKey, LoadedItem, Membership, OfferRecord, PersonRecord, Store, SubscriptionRecord } from "../infra/store.js";
 import type { Actor } from "./actor.js";
 import { Unauthenticated } from "./errors.js";
 
@@ -12,6 +12,19 @@ export interface Deps {
   readonly mailer: Mailer;
   /** Where mailed links point (the partner portal). */
   readonly portalUrl: string;
+}
+
+function cacheKey(k: ItemKey): string {
+  switch (k.type) {
+    case "account":
+      return `a:${k.id}`;
+    case "person":
+      return `p:${k.email}`;
+    case "offer":
+      return `o:${k.sku}`;
+    case "subscription":
+      return `s:${k.accountId}:${k.sku}`;
+  }
 }
 
 export type UserActor = Extract<Actor, { type: "user" }>;
@@ -29,7 +42,7 @@ export class Session {
     readonly actor: Actor,
   ) {
     this.#loader = new DataLoader((keys) => deps.store.batchGet(keys), {
-      cacheKeyFn: (k) => (k.type === "account" ? `a:${k.id}` : `p:${k.email}`),
+      cacheKeyFn: cacheKey,
       maxBatchSize: 100,
     });
   }
@@ -53,6 +66,22 @@ export class Session {
     return items.map((i) => {
       if (i instanceof Error) throw i;
       return i as AccountRecord | undefined;
+    });
+  }
+
+  async offers(skus: readonly string[]): Promise<(OfferRecord | undefined)[]> {
+    return this.#many(skus.map((sku) => ({ type: "offer" as const, sku }))) as Promise<(OfferRecord | undefined)[]>;
+  }
+
+  async subscription(accountId: string, sku: string): Promise<SubscriptionRecord | undefined> {
+    return (await this.#loader.load({ type: "subscription", accountId, sku })) as SubscriptionRecord | undefined;
+  }
+
+  async #many(keys: ItemKey[]): Promise<LoadedItem[]> {
+    const items = await this.#loader.loadMany(keys);
+    return items.map((i) => {
+      if (i instanceof Error) throw i;
+      return i;
     });
   }
 

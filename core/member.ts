@@ -6,6 +6,7 @@ import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
+import * as Licence from "./licence.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { authorize } from "./rights.js";
@@ -81,13 +82,24 @@ async function loadForChange(s: Session, raw: z.input<typeof memberRef>, action:
 
 const lastOwner = () => new Conflict("An account keeps at least one owner");
 
-/** Removes a member (or withdraws an invitation). The last active owner cannot be removed. */
+/**
+ * Removes a member (or withdraws an invitation) and gives the member's licences back to their
+ * subscriptions. The last active owner cannot be removed.
+ */
 export async function remove(s: Session, raw: z.input<typeof memberRef>): Promise<Info> {
   const { account, member, person } = await loadForChange(s, raw, "member.manage");
   const activeOwner = member.status === "ACTIVE" && member.role === "OWNER";
+  const licences = await s.deps.store.licencesOfMember(account.id, member.email);
   try {
     await s.deps.store.transact((e) => [
-      e.member.delete({ accountId: account.id, email: member.email }).where((m, op) => op.eq(m.status, member.status)).commit(),
+      // The licence count is part of the condition: a licence assigned meanwhile is never left behind.
+      e.member
+        .delete({ accountId: account.id, email: member.email })
+        .where((m, op) =>
+          `${op.eq(m.status, member.status)} AND ${licences.length === 0 ? `(${op.notExists(m.licenceCount)} OR ${op.eq(m.licenceCount, 0)})` : op.eq(m.licenceCount, licences.length)}`,
+        )
+        .commit(),
+      ...Licence.releaseOps(e, licences),
       ...(activeOwner
         ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where((a, op) => op.gt(a.ownerCount, 1)).commit()]
         : []),

@@ -4,8 +4,15 @@ import type { Actor } from "./actor.js";
 import { Forbidden, NotFound } from "./errors.js";
 import { PLATFORM_ID, allowed, authorize } from "./rights.js";
 
-type View = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts">;
-const acc = (id: string, kind: View["kind"], path: string[], canCreateAccounts = false): View => ({ id, kind, path, canCreateAccounts });
+type View = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions">;
+const acc = (id: string, kind: View["kind"], path: string[], canCreateAccounts = false): View => ({
+  id,
+  kind,
+  path,
+  canCreateAccounts,
+  canUpdateSubscriptions: false,
+  canDecreaseSubscriptions: false,
+});
 
 // Platform / D1 / (R-A / C-A1, R-B), D2
 const D1 = acc("D1", "DISTRIBUTOR", [PLATFORM_ID]);

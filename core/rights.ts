@@ -6,7 +6,7 @@ import { Forbidden, NotFound } from "./errors.js";
 export const PLATFORM_ID = "PLATFORM";
 
 export type Role = Membership["role"];
-type AccountView = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts">;
+type AccountView = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions">;
 
 /** How a caller reaches an account: by a membership on it, and/or from above (seller or operator). */
 export interface Reach {
@@ -45,7 +45,17 @@ export type Action =
   | "account.setResellerRights"
   | "account.acceptMove"
   | "member.manage"
-  | "member.setSeller";
+  | "member.setSeller"
+  | "catalog.manage"
+  | "offers.setAvailable"
+  | "order.place"
+  | "subscription.increase"
+  | "subscription.decrease"
+  | "subscription.setDelegatedRights"
+  | "licence.assign";
+
+/** A seller of a partner account acting for the partner's own company. */
+const sellsOwn = (r: Reach, a: AccountView) => a.kind !== "CUSTOMER" && a.kind !== "PLATFORM" && !!r.own?.seller && writer(r.own.role);
 
 /** Whether the account's own members reach its subtree (seller flag, or the platform's people). */
 const ownReachesBelow = (r: Reach, a: AccountView) => !!r.own && (r.own.seller || a.id === PLATFORM_ID);
@@ -71,6 +81,19 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
     (r.above?.role === "OWNER" && (a.kind !== "CUSTOMER" || r.above.via !== "seller")),
   "member.setSeller": (r, a) =>
     a.kind !== "CUSTOMER" && (r.own?.role === "OWNER" || r.above?.role === "OWNER"),
+  // Operators run the catalog (DESIGN 1, "People and rights").
+  "catalog.manage": (r, a) => a.kind === "PLATFORM" && (r.own?.role === "OWNER" || r.above?.via === "system"),
+  // "Edit Available Services" is done by the sellers above an account, never by the account itself.
+  "offers.setAvailable": (r, a) => a.kind !== "PLATFORM" && writer(r.above?.role),
+  // Creating subscriptions: sellers, for a partner's own company or any account below (Rainbow 5.4).
+  "order.place": (r, a) => a.kind !== "PLATFORM" && (writer(r.above?.role) || sellsOwn(r, a)),
+  // Managing quantities: sellers, or the account's own admins when a seller delegated it (Rainbow 5.4 "with rights").
+  "subscription.increase": (r, a) => writer(r.above?.role) || sellsOwn(r, a) || (writer(r.own?.role) && a.canUpdateSubscriptions),
+  "subscription.decrease": (r, a) =>
+    writer(r.above?.role) || sellsOwn(r, a) || (writer(r.own?.role) && a.canUpdateSubscriptions && a.canDecreaseSubscriptions),
+  "subscription.setDelegatedRights": (r, a) => a.kind !== "PLATFORM" && writer(r.above?.role),
+  // Licence allocation is tenant administration: the account's own admins (and operators), not its sellers.
+  "licence.assign": (r) => writer(r.own?.role) || (r.above?.via !== "seller" && writer(r.above?.role)),
 };
 
 /** True when the actor can see the account at all. */
@@ -104,4 +127,15 @@ export function allowed(
 ): boolean {
   const reach = reachOf(actor, memberships, account);
   return isVisible(reach) && rules[action](reach, account);
+}
+
+/**
+ * Unit prices and totals are the vendor's prices to the billed party: only its OWNERs and the
+ * operators see them (DESIGN 1, "Prices"; Ribbon shows them to the Universal Partner's owner only).
+ */
+export function seesPrices(actor: Actor, memberships: Readonly<Record<string, Membership>>, billedPartyId: string | undefined): boolean {
+  if (actor.type === "system") return true;
+  if (actor.type !== "user") return false;
+  if (memberships[PLATFORM_ID]) return true;
+  return billedPartyId !== undefined && memberships[billedPartyId]?.role === "OWNER";
 }

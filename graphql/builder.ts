@@ -1,7 +1,7 @@
 import SchemaBuilder from "@pothos/core";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin from "@pothos/plugin-relay";
-import { CountryCodeResolver, DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
+import { CountryCodeResolver, CurrencyResolver, DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
 import type { Session } from "../core/context.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "../core/errors.js";
 
@@ -16,6 +16,7 @@ export const builder = new SchemaBuilder<{
     DateTime: { Input: Date; Output: Date | string };
     EmailAddress: { Input: string; Output: string };
     CountryCode: { Input: string; Output: string };
+    Currency: { Input: string; Output: string };
   };
   DefaultFieldNullability: false;
 }>({
@@ -35,6 +36,7 @@ export const builder = new SchemaBuilder<{
 builder.addScalarType("DateTime", DateTimeResolver);
 builder.addScalarType("EmailAddress", EmailAddressResolver);
 builder.addScalarType("CountryCode", CountryCodeResolver);
+builder.addScalarType("Currency", CurrencyResolver);
 
 builder.queryType({});
 builder.mutationType({});

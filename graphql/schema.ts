@@ -5,8 +5,15 @@ import "./types/account.js";
 import "./types/member.js";
 import "./types/audit-event.js";
 import "./types/viewer.js";
+import "./types/money.js";
+import "./types/offer.js";
+import "./types/subscription.js";
+import "./types/order.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
+import "./mutations/catalog.js";
+import "./mutations/order.js";
+import "./mutations/subscription.js";
 
 /** The executable schema; built once per process. */
 export const schema = builder.toSchema({ sortSchema: false });

@@ -25,3 +25,8 @@ export function sameDigest(a: string, b: string): boolean {
   const bb = Buffer.from(b, "hex");
   return ba.length === bb.length && timingSafeEqual(ba, bb);
 }
+
+/** SHA-256 (hex) of a text: fingerprints of requests (order idempotency). */
+export function digest(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}

@@ -6,6 +6,11 @@ import { z } from "zod";
 import { accountEntity } from "./entities/account.js";
 import { auditEventEntity } from "./entities/audit-event.js";
 import { invitationEntity } from "./entities/invitation.js";
+import { licenceEntity } from "./entities/licence.js";
+import { offerEntity } from "./entities/offer.js";
+import { orderEntity, orderKeyEntity } from "./entities/order.js";
+import { subscriptionChangeEntity } from "./entities/subscription-change.js";
+import { subscriptionEntity } from "./entities/subscription.js";
 import { memberEntity, roles } from "./entities/member.js";
 import { personEntity } from "./entities/person.js";
 import { subtreeEntryEntity } from "./entities/subtree-entry.js";
@@ -20,6 +25,12 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     member: memberEntity(config),
     invitation: invitationEntity(config),
     audit: auditEventEntity(config),
+    offer: offerEntity(config),
+    subscription: subscriptionEntity(config),
+    change: subscriptionChangeEntity(config),
+    order: orderEntity(config),
+    orderKey: orderKeyEntity(config),
+    licence: licenceEntity(config),
   };
 }
 
@@ -29,6 +40,12 @@ export type MemberRecord = EntityItem<Entities["member"]>;
 export type InvitationRecord = EntityItem<Entities["invitation"]>;
 export type AuditRecord = EntityItem<Entities["audit"]>;
 export type SubtreeRecord = EntityItem<Entities["subtree"]>;
+export type OfferRecord = EntityItem<Entities["offer"]>;
+export type SubscriptionRecord = EntityItem<Entities["subscription"]>;
+export type ChangeRecord = EntityItem<Entities["change"]>;
+export type OrderRecord = EntityItem<Entities["order"]>;
+export type OrderKeyRecord = EntityItem<Entities["orderKey"]>;
+export type LicenceRecord = EntityItem<Entities["licence"]>;
 
 export const membershipSchema = z.object({
   role: z.enum(roles),
@@ -69,8 +86,12 @@ export class BadCursor extends Error {
 }
 
 /** A key the store can batch-load in one BatchGetItem. */
-export type ItemKey = { readonly type: "account"; readonly id: string } | { readonly type: "person"; readonly email: string };
-export type LoadedItem = AccountRecord | PersonRecord | undefined;
+export type ItemKey =
+  | { readonly type: "account"; readonly id: string }
+  | { readonly type: "person"; readonly email: string }
+  | { readonly type: "offer"; readonly sku: string }
+  | { readonly type: "subscription"; readonly accountId: string; readonly sku: string };
+export type LoadedItem = AccountRecord | PersonRecord | OfferRecord | SubscriptionRecord | undefined;
 
 type TransactFn = Parameters<Service<Entities>["transaction"]["write"]>[0];
 /** The entities as a transaction builder sees them (ops end with `.commit()`). */
@@ -106,20 +127,19 @@ export class Store {
     return this.#table;
   }
 
-  /** Loads accounts and persons by key with one BatchGetItem per 100 keys; result order follows `keys`. */
+  /**
+   * Loads items by key with one BatchGetItem per 100 keys (strongly consistent: orders price
+   * from what they read); result order follows `keys`.
+   */
   async batchGet(keys: readonly ItemKey[]): Promise<LoadedItem[]> {
-    const requests = keys.map((k) =>
-      k.type === "account"
-        ? this.entities.account.get({ id: k.id }).params().Key as Record<string, string>
-        : this.entities.person.get({ email: k.email }).params().Key as Record<string, string>,
-    );
+    const requests = keys.map((k) => this.#keyOf(k));
     const found = new Map<string, Record<string, unknown>>();
     for (let i = 0; i < requests.length; i += 100) {
       let pending: Record<string, string>[] | undefined = requests.slice(i, i + 100);
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
         if (attempt > 5) throw new Error("BatchGetItem kept returning unprocessed keys");
         const out = await this.#client.send(
-          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: pending } } }),
+          new BatchGetCommand({ RequestItems: { [this.#table]: { Keys: pending, ConsistentRead: true } } }),
         );
         for (const item of out.Responses?.[this.#table] ?? []) found.set(`${item.pk}|${item.sk}`, item);
         pending = out.UnprocessedKeys?.[this.#table]?.Keys as Record<string, string>[] | undefined;
@@ -129,11 +149,36 @@ export class Store {
     return keys.map((k, i) => {
       const key = requests[i]!;
       const item = found.get(`${key.pk}|${key.sk}`);
-      if (!item) return undefined;
-      return k.type === "account"
-        ? (this.entities.account.parse({ Item: item }).data ?? undefined)
-        : this.#toPerson(this.entities.person.parse({ Item: item }).data);
+      return item ? this.#parse(k, item) : undefined;
     });
+  }
+
+  #keyOf(k: ItemKey): Record<string, string> {
+    const e = this.entities;
+    switch (k.type) {
+      case "account":
+        return e.account.get({ id: k.id }).params().Key as Record<string, string>;
+      case "person":
+        return e.person.get({ email: k.email }).params().Key as Record<string, string>;
+      case "offer":
+        return e.offer.get({ sku: k.sku }).params().Key as Record<string, string>;
+      case "subscription":
+        return e.subscription.get({ accountId: k.accountId, sku: k.sku }).params().Key as Record<string, string>;
+    }
+  }
+
+  #parse(k: ItemKey, item: Record<string, unknown>): LoadedItem {
+    const e = this.entities;
+    switch (k.type) {
+      case "account":
+        return e.account.parse({ Item: item }).data ?? undefined;
+      case "person":
+        return this.#toPerson(e.person.parse({ Item: item }).data);
+      case "offer":
+        return e.offer.parse({ Item: item }).data ?? undefined;
+      case "subscription":
+        return e.subscription.parse({ Item: item }).data ?? undefined;
+    }
   }
 
   async getAccount(id: string): Promise<AccountRecord | undefined> {
@@ -222,6 +267,86 @@ export class Store {
   async listAudit(accountId: string, limit: number, cursor?: string | null): Promise<Page<AuditRecord>> {
     const e = this.entities.audit;
     return this.#page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor, order: "desc" });
+  }
+
+  async getOffers(skus: readonly string[]): Promise<(OfferRecord | undefined)[]> {
+    return (await this.batchGet(skus.map((sku) => ({ type: "offer" as const, sku })))) as (OfferRecord | undefined)[];
+  }
+
+  /** The operators' catalog, by sku. */
+  async listCatalog(limit: number, cursor?: string | null): Promise<Page<OfferRecord>> {
+    const e = this.entities.offer;
+    return this.#page(cursorOf(e, "catalog"), e.query.catalog({ catalog: "catalog" }), { limit, cursor });
+  }
+
+  async getSubscriptions(accountId: string, skus: readonly string[]): Promise<(SubscriptionRecord | undefined)[]> {
+    return (await this.batchGet(skus.map((sku) => ({ type: "subscription" as const, accountId, sku })))) as (SubscriptionRecord | undefined)[];
+  }
+
+  /** Subscriptions of an account by sku, optionally of one status (ElectroDB pages on until `limit` items match). */
+  async listSubscriptions(accountId: string, opts: { status?: SubscriptionRecord["status"]; limit: number; cursor?: string | null }): Promise<Page<SubscriptionRecord>> {
+    const e = this.entities.subscription;
+    const q = e.query.byAccount({ accountId });
+    const status = opts.status;
+    return this.#page(cursorOf(e, "byAccount"), status ? q.where((a, op) => op.eq(a.status, status)) : q, opts);
+  }
+
+  /** Every subscription of an account (an account holds at most one per offer). */
+  async allSubscriptions(accountId: string): Promise<SubscriptionRecord[]> {
+    return this.#all((cursor) => this.listSubscriptions(accountId, { limit: 100, cursor }));
+  }
+
+  /** Ledger of one subscription, newest first. */
+  async listChanges(accountId: string, sku: string, limit: number, cursor?: string | null): Promise<Page<ChangeRecord>> {
+    const e = this.entities.change;
+    return this.#page(cursorOf(e, "bySubscription"), e.query.bySubscription({ accountId, sku }), { limit, cursor, order: "desc" });
+  }
+
+  /** Ledger of all subscriptions of an account, newest first. */
+  async listAccountChanges(accountId: string, limit: number, cursor?: string | null): Promise<Page<ChangeRecord>> {
+    const e = this.entities.change;
+    return this.#page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor, order: "desc" });
+  }
+
+  async getOrder(accountId: string, id: string): Promise<OrderRecord | undefined> {
+    return (await this.entities.order.get({ accountId, id }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** Orders of an account, newest first. */
+  async listOrders(accountId: string, limit: number, cursor?: string | null): Promise<Page<OrderRecord>> {
+    const e = this.entities.order;
+    return this.#page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor, order: "desc" });
+  }
+
+  async getOrderKey(accountId: string, key: string): Promise<OrderKeyRecord | undefined> {
+    return (await this.entities.orderKey.get({ accountId, key }).go({ consistent: true })).data ?? undefined;
+  }
+
+  async getLicence(accountId: string, email: string, family: string): Promise<LicenceRecord | undefined> {
+    return (await this.entities.licence.get({ accountId, email, family }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** Licences a member holds on an account (one per family: a handful). */
+  async licencesOfMember(accountId: string, email: string): Promise<LicenceRecord[]> {
+    const e = this.entities.licence;
+    return this.#all((cursor) => this.#page(cursorOf(e, "byMember"), e.query.byMember({ accountId, email }), { limit: 100, cursor }));
+  }
+
+  /** Holders of a subscription's licences, by e-mail. */
+  async listLicences(accountId: string, sku: string, limit: number, cursor?: string | null): Promise<Page<LicenceRecord>> {
+    const e = this.entities.licence;
+    return this.#page(cursorOf(e, "bySubscription"), e.query.bySubscription({ accountId, sku }), { limit, cursor });
+  }
+
+  async #all<T>(list: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const page: Page<T> = await list(cursor);
+      out.push(...page.items.map((i) => i.node));
+      if (!page.hasNextPage) return out;
+      cursor = page.items.at(-1)!.cursor;
+    }
   }
 
   /**

@@ -13,6 +13,7 @@ import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
 import { createLocalIssuer } from "./issuer.js";
+import { seedCatalog } from "./seed.js";
 
 export interface LocalStackOptions {
   readonly port?: number;
@@ -73,6 +74,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const outbox = new OutboxMailer("no-reply@localhost", () => clock.now());
   const deps: Deps = { store, clock, mailer: outbox, portalUrl: "http://localhost:3000" };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
+  await seedCatalog(deps);
 
   // The HTTP server starts first so the issuer knows its URL; JWKS is fetched from it lazily.
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => send(res, 503, { error: "starting" });

@@ -72,6 +72,7 @@ interface CreateInput {
   readonly country?: string;
   readonly reference?: string;
   readonly owner?: { readonly email: string; readonly firstName?: string };
+  readonly currency?: string;
 }
 const createAccount = (as: string, input: CreateInput) =>
   mutate<{ account: AccountInfo }>(as, "createAccount", "CreateAccountInput", { country: "GB", ...input }, `account { ${ACCOUNT} }`);
@@ -172,7 +173,7 @@ const base = () => [PLATFORM, ids.d1, ids.r, ids.c];
 
 beforeAll(async () => {
   t = await startTestStack();
-  const d1 = ok<{ account: AccountInfo }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", owner: { email: D1_OWNER } }));
+  const d1 = ok<{ account: AccountInfo }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", currency: "GBP", owner: { email: D1_OWNER } }));
   ids.d1 = d1.account.id;
   ok(await acceptInvitation(D1_OWNER, await t.invitationToken(D1_OWNER)));
   ids.r = ok<{ account: AccountInfo }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "RESELLER", name: "Reseller R", owner: { email: R_OWNER } })).account.id;
@@ -220,7 +221,7 @@ describe("name and reference", () => {
   it.each(bad)("a name that is %s is a ValidationError on name (create and update)", async (_label, name, message) => {
     await unchanged(base(), async () => {
       expectInvalid(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name }), ["name"], message);
-      expectInvalid(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name, owner: { email: "never.mailed@example.com" } }), ["name"], message);
+      expectInvalid(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name, currency: "GBP", owner: { email: "never.mailed@example.com" } }), ["name"], message);
       expectInvalid(await updateAccount(D1_OWNER, { id: ids.c, name }), ["name"], message);
     });
   });

@@ -39,7 +39,7 @@ describe("hierarchy and people: the seed story", () => {
   };
 
   it("an operator creates Distributor 1 and invites its owner, who accepts from the mailed token", async () => {
-    const created = await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", country: "GB", owner: { email: D1_OWNER, firstName: "Dana" } });
+    const created = await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", country: "GB", currency: "USD", owner: { email: D1_OWNER, firstName: "Dana" } });
     expect(created.account).toMatchObject({ name: "Distributor 1", kind: "DISTRIBUTOR", country: "GB" });
     expect(created.invitation).toEqual({ email: D1_OWNER, role: "OWNER", status: "PENDING" });
     ids.d1 = created.account.id;

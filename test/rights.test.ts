@@ -92,6 +92,7 @@ interface CreateInput {
   readonly name: string;
   readonly country?: string;
   readonly owner?: { readonly email: string };
+  readonly currency?: string;
 }
 const createAccount = (as: string, input: CreateInput) =>
   mutate<{ account: AccountInfo; invitation: InvitationInfo | null }>(as, "createAccount", "CreateAccountInput", { country: "GB", ...input }, `account { ${ACCOUNT} } invitation { ${INVITATION} }`);
@@ -213,7 +214,7 @@ let beforeGrant: { denied: Result<unknown>; before: unknown; after: unknown; rig
 
 beforeAll(async () => {
   t = await startTestStack();
-  ids.d1 = await createWithOwner(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", owner: { email: EMAIL.d1 } });
+  ids.d1 = await createWithOwner(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", currency: "GBP", owner: { email: EMAIL.d1 } });
   ids.ra = await createWithOwner(EMAIL.d1, { parentId: ids.d1, kind: "RESELLER", name: "Reseller A", owner: { email: EMAIL.ra } });
   ids.rb = await createWithOwner(EMAIL.d1, { parentId: ids.d1, kind: "RESELLER", name: "Reseller B", owner: { email: EMAIL.rb } });
 
@@ -606,7 +607,7 @@ describe("pending invitations and later changes", () => {
 
 describe("moving an account (runs last: it changes the tree)", () => {
   it("inviteExistingAccount + acceptance moves Reseller B with its subtree under Distributor 2", async () => {
-    const d2 = await createWithOwner(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", owner: { email: EMAIL.d2 } });
+    const d2 = await createWithOwner(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", currency: "EUR", owner: { email: EMAIL.d2 } });
     const d1Before = ok<AccountInfo>(await getAccount(EMAIL.d1, ids.d1)).childCount;
     const d2Before = ok<AccountInfo>(await getAccount(EMAIL.d2, d2)).childCount;
     expect([d1Before, d2Before]).toEqual([2, 0]);

@@ -1,15 +1,27 @@
 import * as Account from "../../core/account.js";
+import type * as Invitation from "../../core/invitation.js";
 import * as Move from "../../core/move.js";
+import type * as Order from "../../core/order.js";
 import { builder } from "../builder.js";
 import { localId } from "../ids.js";
-import { AccountKind, AccountRef } from "../types/account.js";
+import { AccountKind, AccountPayload, AccountRef } from "../types/account.js";
 import { InvitationRef } from "../types/member.js";
+import { OrderLineInput, OrderRef } from "../types/order.js";
 
 const OwnerInput = builder.inputType("OwnerInviteInput", {
   fields: (t) => ({
     email: t.field({ type: "EmailAddress", required: true }),
     firstName: t.string({ required: false }),
     lastName: t.string({ required: false }),
+  }),
+});
+
+const NewAccountOrderInput = builder.inputType("NewAccountOrderInput", {
+  fields: (t) => ({
+    lines: t.field({ type: [OrderLineInput], required: true }),
+    reference: t.string({ required: false }),
+    idempotencyKey: t.string({ required: true }),
+    currency: t.string({ required: false }),
   }),
 });
 
@@ -21,10 +33,12 @@ const CreateAccountInput = builder.inputType("CreateAccountInput", {
     reference: t.string({ required: false, description: "Your CRM reference for this account" }),
     country: t.string({ required: true, description: "ISO 3166-1 alpha-2" }),
     owner: t.field({ type: OwnerInput, required: false, description: "Invite the first owner in the same call" }),
+    currency: t.string({ required: false, description: "Distributors only (required there): the ISO 4217 billing currency" }),
+    order: t.field({ type: NewAccountOrderInput, required: false, description: "A first order, placed in the same transaction" }),
   }),
 });
 
-const CreateAccountPayload = builder.objectRef<{ account: Account.Info; invitation?: { id: string } }>("CreateAccountPayload");
+const CreateAccountPayload = builder.objectRef<{ account: Account.Info; invitation?: Invitation.Info; order?: Order.Info }>("CreateAccountPayload");
 
 builder.mutationField("createAccount", (t) =>
   t.field({
@@ -41,6 +55,17 @@ builder.mutationField("createAccount", (t) =>
         ...(input.owner
           ? { owner: { email: input.owner.email, ...(input.owner.firstName ? { firstName: input.owner.firstName } : {}), ...(input.owner.lastName ? { lastName: input.owner.lastName } : {}) } }
           : {}),
+        ...(input.currency != null ? { currency: input.currency } : {}),
+        ...(input.order
+          ? {
+              order: {
+                lines: input.order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+                idempotencyKey: input.order.idempotencyKey,
+                ...(input.order.reference != null ? { reference: input.order.reference } : {}),
+                ...(input.order.currency != null ? { currency: input.order.currency } : {}),
+              },
+            }
+          : {}),
       }),
   }),
 );
@@ -54,9 +79,6 @@ const UpdateAccountInput = builder.inputType("UpdateAccountInput", {
   }),
 });
 
-const AccountPayload = builder.objectRef<{ account: Account.Info }>("AccountPayload").implement({
-  fields: (t) => ({ account: t.field({ type: AccountRef, resolve: (p) => p.account }) }),
-});
 
 builder.mutationField("updateAccount", (t) =>
   t.field({
@@ -122,6 +144,7 @@ builder.mutationField("inviteExistingAccount", (t) =>
 CreateAccountPayload.implement({
   fields: (t) => ({
     account: t.field({ type: AccountRef, resolve: (p) => p.account }),
-    invitation: t.field({ type: InvitationRef, nullable: true, resolve: (p) => (p.invitation as never) ?? null }),
+    invitation: t.field({ type: InvitationRef, nullable: true, resolve: (p) => p.invitation ?? null }),
+    order: t.field({ type: OrderRef, nullable: true, resolve: (p) => p.order ?? null }),
   }),
 });

@@ -99,3 +99,8 @@ builder.queryFields((t) => ({
       ),
   }),
 }));
+
+/** The payload of mutations that change an account. */
+export const AccountPayload = builder.objectRef<{ account: Account.Info }>("AccountPayload").implement({
+  fields: (t) => ({ account: t.field({ type: AccountRef, resolve: (p) => p.account }) }),
+});

@@ -25,6 +25,16 @@ export function accountEntity(config: EntityConfiguration) {
         status: { type: ["ACTIVE"] as const, required: true, default: "ACTIVE" },
         canCreateAccounts: { type: "boolean", required: true, default: false },
         canCreateEquipment: { type: "boolean", required: true, default: false },
+        /** Delegated by a seller above: the account's own admins may change subscription quantities (Rainbow 5.4). */
+        canUpdateSubscriptions: { type: "boolean", required: true, default: false },
+        /** ...and may also decrease them. */
+        canDecreaseSubscriptions: { type: "boolean", required: true, default: false },
+        /** Invoiced by the vendor (DESIGN 1, "Billing": distributors by default). */
+        billable: { type: "boolean", required: true, default: false },
+        /** ISO 4217 billing currency of a billable account; offers made available below it are in it. */
+        currency: { type: "string" },
+        /** SKUs the parent made available to this account ("Edit Available Services"). */
+        offers: { type: "list", items: { type: "string" }, required: true, default: () => [] },
         childCount: { type: "number", required: true, default: 0 },
         /** Active owners: guarded by a condition so an account never loses its last owner, even under races. */
         ownerCount: { type: "number", required: true, default: 0 },

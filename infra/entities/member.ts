@@ -20,6 +20,8 @@ export function memberEntity(config: EntityConfiguration) {
         status: { type: memberStatuses, required: true },
         invitedAt: { type: "string", required: true },
         joinedAt: { type: "string" },
+        /** Licences the member holds here: removing the member is conditioned on it, so no licence is left behind. */
+        licenceCount: { type: "number", required: true, default: 0 },
         /** The one invitation that may activate this member: re-inviting or withdrawing voids older tokens. */
         invitationId: { type: "string" },
       },

@@ -1,0 +1,143 @@
+import { z } from "zod";
+import type { LicenceRecord, MemberRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
+import { ConditionFailed } from "../infra/store.js";
+import { actorLabel } from "./actor.js";
+import * as Audit from "./audit.js";
+import * as Catalog from "./catalog.js";
+import type { Session } from "./context.js";
+import { Conflict, Invalid, NotFound } from "./errors.js";
+import { paged } from "./paging.js";
+import type { PageArgs } from "./paging.js";
+import { authorize } from "./rights.js";
+import * as V from "./validation.js";
+
+export type Info = LicenceRecord;
+
+const input = z.object({ accountId: z.string().min(1), sku: Catalog.sku, email: V.email });
+export type Input = z.input<typeof input>;
+
+/**
+ * Attempts when another assignment on the same subscription is in flight (DynamoDB cancels
+ * one of two transactions touching an item at once): those are retried, full ones are not.
+ */
+const ATTEMPTS = 12;
+
+async function load(s: Session, raw: Input) {
+  s.user();
+  const ref = V.parse(input, raw);
+  const [ms, account, sub] = await Promise.all([s.memberships(), s.account(ref.accountId), s.subscription(ref.accountId, ref.sku)]);
+  authorize(s.actor, ms, account, "licence.assign");
+  if (!sub) throw new NotFound("Subscription");
+  const member = await s.deps.store.getMember(ref.accountId, ref.email);
+  if (!member) throw new NotFound("Member");
+  return { ref, sub, member };
+}
+
+/**
+ * Gives a member a licence of a subscription. `assigned <= quantity` is the condition of the
+ * write, so concurrent assignments never overshoot; a member holds one licence per offer family.
+ */
+export async function assign(s: Session, raw: Input): Promise<Info> {
+  const { ref, sub, member } = await load(s, raw);
+  if (sub.status !== "ACTIVE") throw new Conflict(`The subscription is ${sub.status.toLowerCase()}`);
+  // Licences go to people who joined: an invitation may still be declined or re-sent.
+  if (member.status !== "ACTIVE") throw Invalid.field("email", "the member has not accepted the invitation yet");
+  const held = await s.deps.store.getLicence(ref.accountId, ref.email, sub.family);
+  if (held) throw new Conflict(held.sku === sub.sku ? "The member already holds a licence of this subscription" : `The member already holds a ${held.sku} licence of the same family`);
+  const licence: LicenceRecord = {
+    accountId: ref.accountId,
+    email: member.email,
+    family: sub.family,
+    sku: sub.sku,
+    assignedAt: s.now.toISOString(),
+    assignedBy: actorLabel(s.actor),
+  };
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await s.deps.store.transact((e) => [
+        e.licence.create(licence).commit(),
+        e.subscription
+          .patch({ accountId: sub.accountId, sku: sub.sku })
+          .add({ assigned: 1 })
+          .where((x, op) => `${op.eq(x.status, "ACTIVE")} AND ${op.name(x.assigned)} < ${op.name(x.quantity)}`)
+          .commit(),
+        memberCount(e, member, 1),
+        Audit.entry(e, { accountId: ref.accountId, action: "licence.assigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku } }).commit(),
+      ]);
+      s.forget();
+      return licence;
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      const [licenceTaken, full, memberGone] = err.reasons.map((r) => r === "ConditionalCheckFailed");
+      if (licenceTaken) throw new Conflict("The member already holds a licence of this family");
+      if (memberGone) throw new NotFound("Member");
+      if (full) {
+        s.forget();
+        const now = await s.subscription(sub.accountId, sub.sku);
+        if (now?.status !== "ACTIVE") throw new Conflict("The subscription is no longer active");
+        throw noneLeft(now);
+      }
+      if (attempt >= ATTEMPTS) throw new Conflict("The subscription is busy; try again");
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 15 * attempt));
+    }
+  }
+}
+
+const noneLeft = (sub: Pick<SubscriptionRecord, "quantity">) =>
+  new Conflict(`All ${sub.quantity} licences of this subscription are assigned; increase the quantity or unassign one`);
+
+function memberCount(e: TxEntities, member: MemberRecord, delta: 1 | -1) {
+  return e.member
+    .patch({ accountId: member.accountId, email: member.email })
+    .add({ licenceCount: delta })
+    .where((m, op) => op.eq(m.status, "ACTIVE"))
+    .commit();
+}
+
+/** Takes a member's licence of a subscription back. */
+export async function unassign(s: Session, raw: Input): Promise<Info> {
+  const { ref, sub, member } = await load(s, raw);
+  const held = await s.deps.store.getLicence(ref.accountId, ref.email, sub.family);
+  if (!held || held.sku !== sub.sku) throw Invalid.field("email", "the member holds no licence of this subscription");
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await s.deps.store.transact((e) => [
+        ...releaseOps(e, [held]),
+        memberCount(e, member, -1),
+        Audit.entry(e, { accountId: ref.accountId, action: "licence.unassigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku } }).commit(),
+      ]);
+      s.forget();
+      return held;
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      if (err.reasons[0] === "ConditionalCheckFailed") throw Invalid.field("email", "the member holds no licence of this subscription");
+      if (attempt >= ATTEMPTS) throw new Conflict("The subscription is busy; try again");
+      await new Promise((r) => setTimeout(r, 5 + Math.random() * 15 * attempt));
+    }
+  }
+}
+
+/** Deletes licences and gives them back to their subscriptions (unassign, member removal). */
+export function releaseOps(e: TxEntities, licences: readonly LicenceRecord[]) {
+  return licences.flatMap((l) => [
+    e.licence
+      .delete({ accountId: l.accountId, email: l.email, family: l.family })
+      .where((x, op) => op.eq(x.sku, l.sku))
+      .commit(),
+    e.subscription.patch({ accountId: l.accountId, sku: l.sku }).add({ assigned: -1 }).commit(),
+  ]);
+}
+
+/** Holders of a subscription's licences, by e-mail. */
+export async function list(s: Session, accountId: string, sku: string, args: PageArgs): Promise<Page<Info>> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  authorize(s.actor, ms, account, "account.read");
+  return paged(args, (limit, cursor) => s.deps.store.listLicences(accountId, sku, limit, cursor));
+}
+
+/** Licences a member holds on an account. */
+export async function ofMember(s: Session, accountId: string, email: string): Promise<Info[]> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  authorize(s.actor, ms, account, "account.read");
+  return s.deps.store.licencesOfMember(accountId, email);
+}

@@ -1,0 +1,55 @@
+import { Invalid } from "./errors.js";
+
+/**
+ * Exact money: integer minor units plus an ISO 4217 code, never floats (DESIGN 1). Written by
+ * hand because it is a few lines over `Intl` (which knows each currency's minor-unit exponent);
+ * the maintained money libraries for JS are either pre-release (dinero.js 2) or float-based.
+ */
+export interface Money {
+  readonly amount: number;
+  readonly currency: string;
+}
+
+const known = new Set(Intl.supportedValuesOf("currency"));
+
+/** Whether a code is an ISO 4217 currency this runtime knows. */
+export function isCurrency(code: string): boolean {
+  return known.has(code);
+}
+
+/** Digits after the decimal point in a currency (2 for USD/EUR/GBP, 0 for JPY). */
+export function exponent(currency: string): number {
+  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+}
+
+/** Largest unit price accepted: keeps every order total far inside the safe-integer range. */
+export const MAX_UNIT_MINOR = 100_000_000;
+
+/** Parses a decimal string ("3.00", "1.2") into minor units; more digits than the currency has is an error. */
+export function parseAmount(text: string, currency: string, field: string): number {
+  const digits = exponent(currency);
+  const m = /^(\d{1,12})(?:\.(\d+))?$/.exec(text.trim());
+  if (!m) throw Invalid.field(field, "must be a decimal amount such as 3.00");
+  const frac = m[2] ?? "";
+  if (frac.length > digits) throw Invalid.field(field, `${currency} has ${digits} decimal places`);
+  const minor = Number(m[1]) * 10 ** digits + Number(frac.padEnd(digits, "0") || "0");
+  if (!Number.isSafeInteger(minor) || minor > MAX_UNIT_MINOR) throw Invalid.field(field, "is too large");
+  return minor;
+}
+
+/** Minor units as a decimal string in the currency's major unit ("12.00"). */
+export function format(minor: number, currency: string): string {
+  const digits = exponent(currency);
+  const sign = minor < 0 ? "-" : "";
+  const abs = Math.abs(minor);
+  if (digits === 0) return `${sign}${abs}`;
+  const s = String(abs).padStart(digits + 1, "0");
+  return `${sign}${s.slice(0, -digits)}.${s.slice(-digits)}`;
+}
+
+/** quantity × unit price, refusing anything outside the safe-integer range. */
+export function times(unitMinor: number, quantity: number): number {
+  const v = unitMinor * quantity;
+  if (!Number.isSafeInteger(v)) throw new RangeError("amount out of range");
+  return v;
+}

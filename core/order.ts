@@ -1,0 +1,309 @@
+import { z } from "zod";
+import { digest, newId } from "../infra/ids.js";
+import type { AccountRecord, OfferRecord, OrderRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
+import { ConditionFailed } from "../infra/store.js";
+import { actorLabel } from "./actor.js";
+import * as Audit from "./audit.js";
+import * as Catalog from "./catalog.js";
+import type { Session } from "./context.js";
+import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
+import type { Issue } from "./errors.js";
+import * as Money from "./money.js";
+import { paged } from "./paging.js";
+import type { PageArgs } from "./paging.js";
+import { allowed, authorize, reachOf } from "./rights.js";
+import * as Subscription from "./subscription.js";
+import * as V from "./validation.js";
+
+/**
+ * Most lines in one order. An order is one DynamoDB transaction (at most 100 writes): each line
+ * writes its subscription and its ledger entry, and account creation with an order adds up to 17
+ * more items (account, parent, subtree entries, audit, owner invitation, order, key).
+ */
+export const MAX_LINES = 40;
+
+export interface Line {
+  readonly sku: string;
+  readonly name: string;
+  readonly kind: Catalog.Kind;
+  readonly quantity: number;
+  readonly unitPrice: number | null;
+  readonly amount: number | null;
+}
+
+/** An order as a caller sees it: prices and total null unless the caller sees prices. */
+export type Info = Omit<OrderRecord, "lines" | "total"> & { readonly lines: readonly Line[]; readonly total: number | null };
+
+/** A dry run: what `placeOrder` would charge, nothing written. */
+export interface Preview {
+  readonly accountId: string;
+  readonly lines: readonly Line[];
+  readonly currency: string;
+  readonly total: number | null;
+}
+
+const lineInput = z.object({
+  sku: Catalog.sku,
+  quantity: Subscription.quantity.min(1, "must be at least 1"),
+});
+
+const lines = z
+  .array(lineInput)
+  .min(1, "an order has at least one line")
+  .max(MAX_LINES, `an order has at most ${MAX_LINES} lines`)
+  .superRefine((list, ctx) => {
+    const seen = new Set<string>();
+    list.forEach((l, i) => {
+      if (seen.has(l.sku)) ctx.addIssue({ code: "custom", path: [i, "sku"], message: `${l.sku} is ordered twice; use one line with the total quantity` });
+      seen.add(l.sku);
+    });
+  });
+
+const orderFields = {
+  lines,
+  reference: V.reference.optional(),
+  currency: Catalog.currency.optional(),
+};
+
+export const newAccountOrder = z.object({
+  ...orderFields,
+  idempotencyKey: z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(100, "must be at most 100 characters")
+    .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"),
+});
+export type NewAccountOrderInput = z.input<typeof newAccountOrder>;
+
+const placeInput = newAccountOrder.extend({ accountId: z.string().min(1) });
+export type PlaceInput = z.input<typeof placeInput>;
+const previewInput = z.object({ accountId: z.string().min(1), ...orderFields });
+export type PreviewInput = z.input<typeof previewInput>;
+
+type Parsed = z.infer<typeof newAccountOrder>;
+
+/** One line, priced, with the subscription write it makes. */
+interface PlannedLine {
+  readonly offer: OfferRecord;
+  readonly quantity: number;
+  readonly unitPrice: number;
+  readonly amount: number;
+  readonly before: SubscriptionRecord | undefined;
+  readonly after: SubscriptionRecord;
+}
+
+export interface Plan {
+  readonly account: AccountRecord;
+  readonly lines: readonly PlannedLine[];
+  readonly currency: string;
+  readonly total: number;
+  readonly showPrices: boolean;
+}
+
+/**
+ * Checks an order against the catalog and the account, and prices it. `isNew`: the account is
+ * being created in the same transaction (no subscriptions yet).
+ */
+export async function plan(s: Session, account: AccountRecord, input: Pick<Parsed, "lines" | "currency">, isNew = false): Promise<Plan> {
+  const skus = input.lines.map((l) => l.sku);
+  const [ms, offers, subs, available, party, showPrices] = await Promise.all([
+    s.memberships(),
+    s.offers(skus),
+    isNew ? Promise.resolve(skus.map(() => undefined)) : Promise.all(skus.map((sku) => s.subscription(account.id, sku))),
+    Catalog.availableSkus(s, account),
+    Catalog.billedParty(s, account),
+    Catalog.showsPrices(s, account),
+  ]);
+  const reach = reachOf(s.actor, ms, account);
+  const issues: Issue[] = [];
+  const planned: PlannedLine[] = [];
+  const now = s.now;
+  input.lines.forEach((line, i) => {
+    const at = (field: string, message: string) => issues.push({ path: ["lines", String(i), field], message });
+    const offer = offers[i];
+    if (!offer) return at("sku", `no offer ${line.sku}`);
+    if (offer.status !== "ACTIVE") return at("sku", `${offer.sku} is retired`);
+    if (!available.has(offer.sku)) return at("sku", `${offer.sku} is not available to this account`);
+    if (offer.internalOnly) {
+      // Partner staff licences: for a partner's own account, ordered by an operator (Call2Teams "Internal Use").
+      if (account.kind === "CUSTOMER") return at("sku", `${offer.sku} is for partners' own staff only`);
+      if (reach.above?.via !== "operator" && reach.above?.via !== "system") throw new Forbidden(`${offer.sku} is ordered through the vendor's service desk`);
+    }
+    if (party?.currency && offer.currency !== party.currency) return at("sku", `${offer.sku} is in ${offer.currency}; this account is billed in ${party.currency}`);
+    const before = subs[i];
+    if (offer.kind === "TRIAL" && before && before.status !== "ACTIVE") return at("sku", `the ${offer.sku} trial has been used on this account`);
+    const active = before?.status === "ACTIVE";
+    // An increase keeps the subscription's price (and a prepaid its term end: Rainbow 5.5).
+    const unitPrice = active ? before.unitPrice : offer.unitPrice;
+    const to = (active ? before.quantity : 0) + line.quantity;
+    if (to > Subscription.MAX_QUANTITY) return at("quantity", `the subscription would hold ${to} licences; at most ${Subscription.MAX_QUANTITY}`);
+    const endsAt =
+      offer.kind === "TRIAL" ? Subscription.addDays(now, offer.trialDays ?? Catalog.DEFAULT_TRIAL_DAYS) : offer.kind === "PREPAID" ? Subscription.addMonths(now, offer.termMonths ?? 12) : undefined;
+    const after: SubscriptionRecord = active
+      ? { ...before, quantity: to, version: before.version + 1, updatedAt: now.toISOString() }
+      : {
+          accountId: account.id,
+          sku: offer.sku,
+          kind: offer.kind,
+          family: offer.family,
+          status: "ACTIVE",
+          quantity: to,
+          assigned: before?.assigned ?? 0,
+          unitPrice,
+          currency: offer.currency,
+          startedAt: now.toISOString(),
+          ...(endsAt ? { endsAt: endsAt.toISOString() } : {}),
+          version: (before?.version ?? 0) + 1,
+          updatedAt: now.toISOString(),
+        };
+    planned.push({ offer, quantity: line.quantity, unitPrice, amount: Money.times(unitPrice, line.quantity), before, after });
+    return undefined;
+  });
+  if (issues.length) throw new Invalid(issues);
+  const currencies = new Set(planned.map((l) => l.offer.currency));
+  if (currencies.size > 1) throw Invalid.field("lines", `an order is in one currency; these lines are in ${[...currencies].sort().join(" and ")}`);
+  const currency = planned[0]!.offer.currency;
+  if (input.currency && input.currency !== currency) throw Invalid.field("currency", `these offers are priced in ${currency}`);
+  const total = planned.reduce((sum, l) => sum + l.amount, 0);
+  return { account, lines: planned, currency, total, showPrices };
+}
+
+function presentLines(p: Plan): Line[] {
+  return p.lines.map((l) => ({
+    sku: l.offer.sku,
+    name: l.offer.name,
+    kind: l.offer.kind,
+    quantity: l.quantity,
+    unitPrice: p.showPrices ? l.unitPrice : null,
+    amount: p.showPrices ? l.amount : null,
+  }));
+}
+
+export function present(order: OrderRecord, showPrices: boolean): Info {
+  if (showPrices) return order;
+  return { ...order, total: null, lines: order.lines.map((l) => ({ ...l, unitPrice: null, amount: null })) };
+}
+
+/** The transaction items of a planned order: subscriptions, their ledger entries, the order, its key, an audit entry. */
+export function orderOps(s: Session, e: TxEntities, p: Plan, order: OrderRecord, requestHash: string) {
+  return [
+    ...p.lines.flatMap((l) => [
+      l.before
+        ? e.subscription.put(l.after).where((x, op) => op.eq(x.version, l.before!.version)).commit()
+        : e.subscription.create(l.after).commit(),
+      Subscription.changeOp(e, {
+        sub: l.after,
+        version: l.after.version,
+        kind: l.before ? "INCREASED" : "CREATED",
+        from: l.before?.status === "ACTIVE" ? l.before.quantity : 0,
+        to: l.after.quantity,
+        at: s.now,
+        actor: s.actor,
+        reason: "order",
+        orderId: order.id,
+      }),
+    ]),
+    e.order.create(order).commit(),
+    e.orderKey.create({ accountId: order.accountId, key: order.idempotencyKey, requestHash, orderId: order.id }).commit(),
+    Audit.entry(e, {
+      accountId: order.accountId,
+      action: "order.placed",
+      actor: s.actor,
+      at: s.now,
+      subjectId: order.id,
+      details: { lines: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })), ...(order.reference ? { reference: order.reference } : {}) },
+    }).commit(),
+  ];
+}
+
+/** The order record of a plan. */
+export function orderRecord(s: Session, p: Plan, input: Pick<Parsed, "reference" | "idempotencyKey">): OrderRecord {
+  return {
+    accountId: p.account.id,
+    id: newId(),
+    lines: p.lines.map((l) => ({ sku: l.offer.sku, name: l.offer.name, kind: l.offer.kind, quantity: l.quantity, unitPrice: l.unitPrice, amount: l.amount })),
+    currency: p.currency,
+    total: p.total,
+    ...(input.reference ? { reference: input.reference } : {}),
+    idempotencyKey: input.idempotencyKey,
+    placedBy: actorLabel(s.actor),
+    placedAt: s.now.toISOString(),
+  };
+}
+
+/** Fingerprint of what an order asks for: a replayed key must carry the same request. */
+export function fingerprint(accountId: string, input: Pick<Parsed, "lines" | "reference" | "currency">): string {
+  const lines = [...input.lines].sort((x, y) => x.sku.localeCompare(y.sku)).map((l) => [l.sku, l.quantity]);
+  return digest(JSON.stringify([accountId, lines, input.reference || null, input.currency ?? null]));
+}
+
+/** The dry run of `place`, for the portals' confirmation window. Nothing is written. */
+export async function preview(s: Session, raw: PreviewInput): Promise<Preview> {
+  s.user();
+  const input = V.parse(previewInput, raw);
+  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
+  authorize(s.actor, ms, account, "order.place");
+  const p = await plan(s, account!, input);
+  return { accountId: p.account.id, lines: presentLines(p), currency: p.currency, total: p.showPrices ? p.total : null };
+}
+
+/** Attempts before giving up when concurrent orders keep changing the same subscriptions. */
+const ATTEMPTS = 5;
+
+/**
+ * Places an order: creates or increases subscriptions, records the order with its prices, in one
+ * transaction. Idempotent per account and key: a replay with the same request returns the first
+ * order; the same key with another request is a Conflict.
+ */
+export async function place(s: Session, raw: PlaceInput): Promise<Info> {
+  s.user();
+  const input = V.parse(placeInput, raw);
+  const hash = fingerprint(input.accountId, input);
+  for (let attempt = 1; ; attempt++) {
+    const [ms, account, key] = await Promise.all([s.memberships(), s.account(input.accountId), s.deps.store.getOrderKey(input.accountId, input.idempotencyKey)]);
+    authorize(s.actor, ms, account, "order.place");
+    if (key) return replay(s, account!, key, hash);
+    const p = await plan(s, account!, input);
+    const order = orderRecord(s, p, input);
+    try {
+      await s.deps.store.transact((e) => orderOps(s, e, p, order, hash));
+      s.forget();
+      return present(order, p.showPrices);
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      // Either the key was taken by a concurrent replay, or a subscription moved: read again.
+      s.forget();
+      if (attempt >= ATTEMPTS) throw new Conflict("The subscriptions kept changing meanwhile; try again");
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+    }
+  }
+}
+
+async function replay(s: Session, account: AccountRecord, key: { requestHash: string; orderId: string }, hash: string): Promise<Info> {
+  if (key.requestHash !== hash) throw new Conflict("This idempotency key was used for a different order");
+  const [order, show] = await Promise.all([s.deps.store.getOrder(account.id, key.orderId), Catalog.showsPrices(s, account)]);
+  if (!order) throw new Error("idempotency key without its order");
+  return present(order, show);
+}
+
+/** Orders of an account, newest first. */
+export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  authorize(s.actor, ms, account, "account.read");
+  const [page, show] = await Promise.all([paged(args, (limit, cursor) => s.deps.store.listOrders(accountId, limit, cursor)), Catalog.showsPrices(s, account!)]);
+  return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })) };
+}
+
+/** One order (Relay `node`): undefined when unknown or invisible. */
+export async function find(s: Session, accountId: string, id: string): Promise<Info | undefined> {
+  const [ms, account, order] = await Promise.all([s.memberships(), s.account(accountId), s.deps.store.getOrder(accountId, id)]);
+  if (!account || !order || !allowed(s.actor, ms, account, "account.read")) return undefined;
+  return present(order, await Catalog.showsPrices(s, account));
+}
+
+export async function get(s: Session, accountId: string, id: string): Promise<Info> {
+  const found = await find(s, accountId, id);
+  if (!found) throw new NotFound("Order");
+  return found;
+}

@@ -1,0 +1,266 @@
+import { z } from "zod";
+import type { AccountRecord, ChangeRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
+import { ConditionFailed } from "../infra/store.js";
+import type { changeKinds } from "../infra/entities/subscription-change.js";
+import type { Actor } from "./actor.js";
+import { actorLabel } from "./actor.js";
+import * as Audit from "./audit.js";
+import * as Catalog from "./catalog.js";
+import type { Session } from "./context.js";
+import { Conflict, Invalid, NotFound } from "./errors.js";
+import { paged } from "./paging.js";
+import type { PageArgs } from "./paging.js";
+import { allowed, authorize } from "./rights.js";
+import * as V from "./validation.js";
+
+export type ChangeKind = (typeof changeKinds)[number];
+export type Status = SubscriptionRecord["status"];
+
+/** A subscription as a caller sees it: `unitPrice` is null unless the caller sees prices. */
+export type Info = Omit<SubscriptionRecord, "unitPrice"> & { readonly unitPrice: number | null };
+export type Change = ChangeRecord;
+
+/** Most licences one subscription (or order line) may hold. */
+export const MAX_QUANTITY = 100_000;
+
+export const quantity = z
+  .number()
+  .int("must be a whole number")
+  .min(0, "must not be negative")
+  .max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`);
+
+const DAY = 86_400_000;
+
+/** Adds calendar months in UTC, clamping to the month's last day (31 Jan + 1 month = 28/29 Feb). */
+export function addMonths(at: Date, months: number): Date {
+  const target = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + months, 1, at.getUTCHours(), at.getUTCMinutes(), at.getUTCSeconds(), at.getUTCMilliseconds()));
+  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
+  target.setUTCDate(Math.min(at.getUTCDate(), lastDay));
+  return target;
+}
+
+export function addDays(at: Date, days: number): Date {
+  return new Date(at.getTime() + days * DAY);
+}
+
+/** Whole days left before `endsAt`, rounded up (Ribbon "Active, expiring in 25 days"); 0 once past. */
+export function daysRemaining(endsAt: string | undefined, now: Date): number | null {
+  if (!endsAt) return null;
+  return Math.max(0, Math.ceil((new Date(endsAt).getTime() - now.getTime()) / DAY));
+}
+
+export function present(sub: SubscriptionRecord, showPrices: boolean): Info {
+  return showPrices ? sub : { ...sub, unitPrice: null };
+}
+
+export interface ChangeInput {
+  readonly sub: Pick<SubscriptionRecord, "accountId" | "sku">;
+  readonly version: number;
+  readonly kind: ChangeKind;
+  readonly from: number;
+  readonly to: number;
+  readonly at: Date;
+  readonly actor: Actor;
+  readonly onBehalfOf?: string;
+  readonly reason?: string;
+  readonly orderId?: string;
+}
+
+/** The ledger entry of a change, for the change's own transaction. */
+export function changeOp(e: TxEntities, c: ChangeInput) {
+  return e.change
+    .create({
+      accountId: c.sub.accountId,
+      sku: c.sub.sku,
+      version: c.version,
+      kind: c.kind,
+      at: c.at.toISOString(),
+      actor: actorLabel(c.actor),
+      from: c.from,
+      to: c.to,
+      ...(c.onBehalfOf ? { onBehalfOf: c.onBehalfOf } : {}),
+      ...(c.reason ? { reason: c.reason } : {}),
+      ...(c.orderId ? { orderId: c.orderId } : {}),
+    })
+    .commit();
+}
+
+async function loadAccount(s: Session, accountId: string) {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  authorize(s.actor, ms, account, "account.read");
+  return { ms, account: account! };
+}
+
+/** Subscriptions of an account, by sku, optionally of one status. */
+export async function list(s: Session, accountId: string, args: PageArgs & { status?: Status | null }): Promise<Page<Info>> {
+  const { account } = await loadAccount(s, accountId);
+  const [page, show] = await Promise.all([
+    paged(args, (limit, cursor) => s.deps.store.listSubscriptions(accountId, { limit, cursor, ...(args.status ? { status: args.status } : {}) })),
+    Catalog.showsPrices(s, account),
+  ]);
+  return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })) };
+}
+
+/** One subscription (same NotFound for unknown and invisible). */
+export async function get(s: Session, accountId: string, sku: string): Promise<Info> {
+  const found = await find(s, accountId, sku);
+  if (!found) throw new NotFound("Subscription");
+  return found;
+}
+
+/** Like `get`, but undefined instead of NotFound (Relay `node`). */
+export async function find(s: Session, accountId: string, sku: string): Promise<Info | undefined> {
+  const [ms, account, sub] = await Promise.all([s.memberships(), s.account(accountId), s.subscription(accountId, sku)]);
+  if (!account || !sub || !allowed(s.actor, ms, account, "account.read")) return undefined;
+  return present(sub, await Catalog.showsPrices(s, account));
+}
+
+/** Ledger of one subscription, newest first. */
+export async function history(s: Session, accountId: string, sku: string, args: PageArgs): Promise<Page<Change>> {
+  await loadAccount(s, accountId);
+  return paged(args, (limit, cursor) => s.deps.store.listChanges(accountId, sku, limit, cursor));
+}
+
+/** Ledger of every subscription of an account, newest first (Rainbow "Operations history", Subscriptions tab). */
+export async function accountHistory(s: Session, accountId: string, args: PageArgs): Promise<Page<Change>> {
+  await loadAccount(s, accountId);
+  return paged(args, (limit, cursor) => s.deps.store.listAccountChanges(accountId, limit, cursor));
+}
+
+const updateInput = z.object({
+  accountId: z.string().min(1),
+  sku: Catalog.sku,
+  quantity,
+  expectedVersion: z.number().int().min(1, "must be a version the subscription had"),
+});
+
+/**
+ * Sets a subscription's quantity. Optimistic: `expectedVersion` must be the current version.
+ * Never below the licences assigned; prepaid quantities only grow; 0 cancels.
+ */
+export async function updateQuantity(s: Session, raw: z.input<typeof updateInput>): Promise<Info> {
+  s.user();
+  const input = V.parse(updateInput, raw);
+  const [ms, account, sub] = await Promise.all([s.memberships(), s.account(input.accountId), s.subscription(input.accountId, input.sku)]);
+  authorize(s.actor, ms, account, "account.read");
+  const a = account!;
+  if (!sub) throw new NotFound("Subscription");
+  if (input.quantity !== sub.quantity) authorize(s.actor, ms, a, input.quantity > sub.quantity ? "subscription.increase" : "subscription.decrease");
+  if (sub.version !== input.expectedVersion) throw staleVersion(sub.version);
+  if (sub.status !== "ACTIVE") throw new Conflict(`The subscription is ${sub.status.toLowerCase()}; place an order to subscribe again`);
+  const show = await Catalog.showsPrices(s, a);
+  if (input.quantity === sub.quantity) return present(sub, show);
+  // Prepaid licences are paid up front for the term: they may be added, never returned (Rainbow 5.5).
+  if (sub.kind === "PREPAID" && input.quantity < sub.quantity) throw Invalid.field("quantity", "a prepaid subscription may only increase");
+  if (input.quantity < sub.assigned) throw belowAssigned(sub.assigned);
+  const kind: ChangeKind = input.quantity === 0 ? "CANCELLED" : input.quantity > sub.quantity ? "INCREASED" : "DECREASED";
+  const next: SubscriptionRecord = {
+    ...sub,
+    quantity: input.quantity,
+    status: input.quantity === 0 ? "CANCELLED" : "ACTIVE",
+    version: sub.version + 1,
+    updatedAt: s.now.toISOString(),
+  };
+  try {
+    await s.deps.store.transact((e) => [
+      e.subscription
+        .patch({ accountId: sub.accountId, sku: sub.sku })
+        .set({ quantity: next.quantity, status: next.status, version: next.version, updatedAt: next.updatedAt })
+        .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.lte(x.assigned, input.quantity)}`)
+        .commit(),
+      changeOp(e, { sub, version: next.version, kind, from: sub.quantity, to: next.quantity, at: s.now, actor: s.actor, reason: "quantity update" }),
+    ]);
+  } catch (err) {
+    if (!(err instanceof ConditionFailed)) throw err;
+    s.forget();
+    const now = await s.subscription(sub.accountId, sub.sku);
+    if (now && now.version === sub.version && now.assigned > input.quantity) throw belowAssigned(now.assigned);
+    throw staleVersion(now?.version ?? sub.version);
+  }
+  s.forget();
+  return present(next, show);
+}
+
+const staleVersion = (current: number) => new Conflict(`Stale version: the subscription is at version ${current}; reload and try again`);
+const belowAssigned = (assigned: number) => Invalid.field("quantity", `${assigned} licences are assigned; unassign some first`);
+
+const cancelInput = z.object({ accountId: z.string().min(1), sku: Catalog.sku, expectedVersion: z.number().int().min(1).optional() });
+
+/** Cancels: quantity 0, status CANCELLED (Ribbon: set every quantity to 0). */
+export async function cancel(s: Session, raw: z.input<typeof cancelInput>): Promise<Info> {
+  const input = V.parse(cancelInput, raw);
+  const current = input.expectedVersion ?? (await s.subscription(input.accountId, input.sku))?.version ?? 1;
+  return updateQuantity(s, { accountId: input.accountId, sku: input.sku, quantity: 0, expectedVersion: current });
+}
+
+const delegationInput = z
+  .object({ accountId: z.string().min(1), canUpdateSubscriptions: z.boolean(), canDecreaseSubscriptions: z.boolean() })
+  .refine((v) => v.canUpdateSubscriptions || !v.canDecreaseSubscriptions, { path: ["canDecreaseSubscriptions"], message: "decreasing is part of updating: grant canUpdateSubscriptions too" });
+
+/** A seller lets an account's own admins change its quantities (and decrease them) (Rainbow 5.4). */
+export async function setDelegatedRights(s: Session, raw: z.input<typeof delegationInput>): Promise<AccountRecord> {
+  s.user();
+  const input = V.parse(delegationInput, raw);
+  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
+  authorize(s.actor, ms, account, "subscription.setDelegatedRights");
+  const a = account!;
+  const set = { canUpdateSubscriptions: input.canUpdateSubscriptions, canDecreaseSubscriptions: input.canDecreaseSubscriptions };
+  const next: AccountRecord = { ...a, ...set, updatedAt: s.now.toISOString(), version: a.version + 1 };
+  try {
+    await s.deps.store.transact((e) => [
+      e.account.patch({ id: a.id }).set({ ...set, updatedAt: next.updatedAt, version: next.version }).where((x, op) => op.eq(x.version, a.version)).commit(),
+      Audit.entry(e, { accountId: a.id, action: "account.delegatedRightsChanged", actor: s.actor, at: s.now, subjectId: a.id, details: set }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
+    throw err;
+  }
+  s.forget();
+  return next;
+}
+
+export interface Usage {
+  readonly quantity: number;
+  readonly assigned: number;
+}
+
+export interface OverviewRow {
+  readonly sku: string;
+  readonly own: Usage;
+  /** Null when the caller does not see the account's subtree. */
+  readonly customers: Usage | null;
+  readonly resellers: Usage | null;
+}
+
+/** Largest subtree the overview sums (one Query per account below). */
+export const OVERVIEW_MAX_ACCOUNTS = 2_000;
+
+/**
+ * Billed (active quantity) and assigned licences per offer, for the account itself and summed over
+ * the customers and the resellers below it (Rainbow "Subscriptions" tab).
+ */
+export async function overview(s: Session, accountId: string): Promise<OverviewRow[]> {
+  const { ms, account } = await loadAccount(s, accountId);
+  const subtree = allowed(s.actor, ms, account, "account.listChildren");
+  const entries = subtree ? await s.deps.store.listSubtree(accountId, OVERVIEW_MAX_ACCOUNTS) : [];
+  if (entries.length > OVERVIEW_MAX_ACCOUNTS) throw new Conflict(`The overview covers at most ${OVERVIEW_MAX_ACCOUNTS} accounts below; open a child account instead`);
+  const targets = [{ accountId, bucket: "own" as const }, ...entries.map((e) => ({ accountId: e.accountId, bucket: e.kind === "CUSTOMER" ? ("customers" as const) : ("resellers" as const) }))];
+  const rows = new Map<string, { own: Usage; customers: Usage; resellers: Usage }>();
+  const zero = { quantity: 0, assigned: 0 };
+  // Bounded fan-out: eight Queries in flight.
+  for (let i = 0; i < targets.length; i += 8) {
+    const batch = targets.slice(i, i + 8);
+    const lists = await Promise.all(batch.map((t) => s.deps.store.allSubscriptions(t.accountId)));
+    batch.forEach((t, j) => {
+      for (const sub of lists[j]!) {
+        if (sub.status !== "ACTIVE") continue;
+        const row = rows.get(sub.sku) ?? { own: zero, customers: zero, resellers: zero };
+        row[t.bucket] = { quantity: row[t.bucket].quantity + sub.quantity, assigned: row[t.bucket].assigned + sub.assigned };
+        rows.set(sub.sku, row);
+      }
+    });
+  }
+  return [...rows.entries()]
+    .sort(([x], [y]) => x.localeCompare(y))
+    .map(([sku, r]) => ({ sku, own: r.own, customers: subtree ? r.customers : null, resellers: subtree ? r.resellers : null }));
+}

@@ -1,0 +1,36 @@
+import * as Order from "../../core/order.js";
+import { builder } from "../builder.js";
+import { localId } from "../ids.js";
+import { OrderLineInput, OrderRef } from "../types/order.js";
+
+export const PlaceOrderInput = builder.inputType("PlaceOrderInput", {
+  fields: (t) => ({
+    accountId: t.id({ required: true }),
+    lines: t.field({ type: [OrderLineInput], required: true, description: `1 to ${Order.MAX_LINES} lines, one per sku` }),
+    reference: t.string({ required: false, description: "Your internal or CRM reference for the order" }),
+    idempotencyKey: t.string({ required: true, description: "Your key for this order: sending it again returns the first order" }),
+    currency: t.string({ required: false, description: "The currency you expect to be charged in; refused if it differs" }),
+  }),
+});
+
+const OrderPayload = builder.objectRef<{ order: Order.Info }>("OrderPayload").implement({
+  fields: (t) => ({ order: t.field({ type: OrderRef, resolve: (p) => p.order }) }),
+});
+
+builder.mutationField("placeOrder", (t) =>
+  t.field({
+    type: OrderPayload,
+    description: "Create or increase subscriptions, atomically and idempotently",
+    args: { input: t.arg({ type: PlaceOrderInput, required: true }) },
+    errors: {},
+    resolve: async (_r, { input }, ctx) => ({
+      order: await Order.place(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        lines: input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+        idempotencyKey: input.idempotencyKey,
+        ...(input.reference != null ? { reference: input.reference } : {}),
+        ...(input.currency != null ? { currency: input.currency } : {}),
+      }),
+    }),
+  }),
+);

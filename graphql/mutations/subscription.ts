@@ -1,0 +1,109 @@
+import * as Licence from "../../core/licence.js";
+import * as Subscription from "../../core/subscription.js";
+import { builder } from "../builder.js";
+import { localId, scopedId } from "../ids.js";
+import { AccountPayload } from "../types/account.js";
+import { LicenceRef, SubscriptionRef } from "../types/subscription.js";
+
+const SubscriptionPayload = builder.objectRef<{ subscription: Subscription.Info }>("SubscriptionPayload").implement({
+  fields: (t) => ({ subscription: t.field({ type: SubscriptionRef, resolve: (p) => p.subscription }) }),
+});
+
+const subscriptionRef = (id: string | number) => {
+  const { accountId, key } = scopedId(String(id), "Subscription");
+  return { accountId, sku: key };
+};
+
+const UpdateQuantityInput = builder.inputType("UpdateSubscriptionQuantityInput", {
+  fields: (t) => ({
+    subscriptionId: t.id({ required: true }),
+    quantity: t.int({ required: true, description: "The new quantity (0 cancels); never below the licences assigned" }),
+    expectedVersion: t.int({ required: true, description: "The version you read; a stale one is a ConflictError" }),
+  }),
+});
+
+builder.mutationField("updateSubscriptionQuantity", (t) =>
+  t.field({
+    type: SubscriptionPayload,
+    args: { input: t.arg({ type: UpdateQuantityInput, required: true }) },
+    errors: {},
+    resolve: async (_r, { input }, ctx) => ({
+      subscription: await Subscription.updateQuantity(ctx.session, { ...subscriptionRef(input.subscriptionId), quantity: input.quantity, expectedVersion: input.expectedVersion }),
+    }),
+  }),
+);
+
+const CancelInput = builder.inputType("CancelSubscriptionInput", {
+  fields: (t) => ({
+    subscriptionId: t.id({ required: true }),
+    expectedVersion: t.int({ required: false }),
+  }),
+});
+
+builder.mutationField("cancelSubscription", (t) =>
+  t.field({
+    type: SubscriptionPayload,
+    description: "Quantity 0, status CANCELLED (unassign its licences first)",
+    args: { input: t.arg({ type: CancelInput, required: true }) },
+    errors: {},
+    resolve: async (_r, { input }, ctx) => ({
+      subscription: await Subscription.cancel(ctx.session, { ...subscriptionRef(input.subscriptionId), ...(input.expectedVersion != null ? { expectedVersion: input.expectedVersion } : {}) }),
+    }),
+  }),
+);
+
+const DelegatedRightsInput = builder.inputType("SetDelegatedRightsInput", {
+  fields: (t) => ({
+    accountId: t.id({ required: true }),
+    canUpdateSubscriptions: t.boolean({ required: true }),
+    canDecreaseSubscriptions: t.boolean({ required: true }),
+  }),
+});
+
+builder.mutationField("setDelegatedRights", (t) =>
+  t.field({
+    type: AccountPayload,
+    description: "Sellers above an account: let its own admins change (and decrease) its subscriptions",
+    args: { input: t.arg({ type: DelegatedRightsInput, required: true }) },
+    errors: {},
+    resolve: async (_r, { input }, ctx) => ({
+      account: await Subscription.setDelegatedRights(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        canUpdateSubscriptions: input.canUpdateSubscriptions,
+        canDecreaseSubscriptions: input.canDecreaseSubscriptions,
+      }),
+    }),
+  }),
+);
+
+const LicenceInput = builder.inputType("LicenceInput", {
+  fields: (t) => ({
+    subscriptionId: t.id({ required: true }),
+    email: t.field({ type: "EmailAddress", required: true, description: "An active member of the subscription's account" }),
+  }),
+});
+
+const LicencePayload = builder.objectRef<{ licence: Licence.Info; subscription: Subscription.Info }>("LicencePayload").implement({
+  fields: (t) => ({
+    licence: t.field({ type: LicenceRef, resolve: (p) => p.licence }),
+    subscription: t.field({ type: SubscriptionRef, resolve: (p) => p.subscription }),
+  }),
+});
+
+const licenceMutation = (name: "assignLicence" | "unassignLicence", run: typeof Licence.assign, description: string) =>
+  builder.mutationField(name, (t) =>
+    t.field({
+      type: LicencePayload,
+      description,
+      args: { input: t.arg({ type: LicenceInput, required: true }) },
+      errors: {},
+      resolve: async (_r, { input }, ctx) => {
+        const ref = subscriptionRef(input.subscriptionId);
+        const licence = await run(ctx.session, { ...ref, email: input.email });
+        return { licence, subscription: await Subscription.get(ctx.session, ref.accountId, ref.sku) };
+      },
+    }),
+  );
+
+licenceMutation("assignLicence", Licence.assign, "The account's own admins: give a member a licence of a subscription");
+licenceMutation("unassignLicence", Licence.unassign, "The account's own admins: take a member's licence back");

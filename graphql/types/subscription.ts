@@ -1,0 +1,125 @@
+import * as Licence from "../../core/licence.js";
+import * as Subscription from "../../core/subscription.js";
+import { builder } from "../builder.js";
+import { forward, toConnection } from "../connection.js";
+import * as Catalog from "../../core/catalog.js";
+import { AccountRef } from "./account.js";
+import { MoneyRef, money } from "./money.js";
+import { OfferKind, OfferRef } from "./offer.js";
+
+export const SubscriptionStatus = builder.enumType("SubscriptionStatus", { values: ["ACTIVE", "CANCELLED", "EXPIRED"] as const });
+export const ChangeKind = builder.enumType("SubscriptionChangeKind", {
+  values: ["CREATED", "INCREASED", "DECREASED", "CANCELLED", "CONVERTED", "EXPIRED", "RENEWED"] as const,
+});
+
+export const SubscriptionChangeRef = builder.objectRef<Subscription.Change>("SubscriptionChange").implement({
+  description: "One entry of the subscription ledger: every quantity change, in order",
+  fields: (t) => ({
+    kind: t.field({ type: ChangeKind, resolve: (c) => c.kind }),
+    sku: t.exposeString("sku"),
+    version: t.exposeInt("version", { description: "The subscription's version after this change" }),
+    at: t.field({ type: "DateTime", resolve: (c) => c.at }),
+    actor: t.exposeString("actor", { description: "user:<email> or system:<job>" }),
+    onBehalfOf: t.exposeString("onBehalfOf", { nullable: true }),
+    from: t.exposeInt("from"),
+    to: t.exposeInt("to"),
+    delta: t.int({ resolve: (c) => c.to - c.from }),
+    reason: t.exposeString("reason", { nullable: true }),
+    orderId: t.id({ nullable: true, resolve: (c) => (c.orderId ? Buffer.from(`Order:${c.accountId}:${c.orderId}`).toString("base64") : null) }),
+  }),
+});
+
+export const LicenceRef = builder.objectRef<Licence.Info>("Licence").implement({
+  description: "A licence of a subscription held by a member",
+  fields: (t) => ({
+    email: t.field({ type: "EmailAddress", resolve: (l) => l.email }),
+    sku: t.exposeString("sku"),
+    family: t.exposeString("family"),
+    assignedAt: t.field({ type: "DateTime", resolve: (l) => l.assignedAt }),
+    assignedBy: t.exposeString("assignedBy"),
+  }),
+});
+
+export const SubscriptionRef = builder.objectRef<Subscription.Info>("Subscription");
+
+builder.node(SubscriptionRef, {
+  id: { resolve: (s) => `${s.accountId}:${s.sku}` },
+  loadOne: (id, ctx) => {
+    const at = id.indexOf(":");
+    return at > 0 ? Subscription.find(ctx.session, id.slice(0, at), id.slice(at + 1)) : undefined;
+  },
+  fields: (t) => ({
+    sku: t.exposeString("sku"),
+    kind: t.field({ type: OfferKind, resolve: (s) => s.kind }),
+    family: t.exposeString("family"),
+    status: t.field({ type: SubscriptionStatus, resolve: (s) => s.status }),
+    quantity: t.exposeInt("quantity"),
+    assigned: t.exposeInt("assigned", { description: "Licences assigned to members; never above quantity" }),
+    available: t.int({ description: "Licences left to assign", resolve: (s) => s.quantity - s.assigned }),
+    unitPrice: t.field({ type: MoneyRef, nullable: true, description: "The price the subscription was created at; null unless you see prices", resolve: (s) => money(s.unitPrice, s.currency) }),
+    startedAt: t.field({ type: "DateTime", resolve: (s) => s.startedAt }),
+    endsAt: t.field({ type: "DateTime", nullable: true, description: "Trial end, or the prepaid term end", resolve: (s) => s.endsAt ?? null }),
+    daysRemaining: t.int({
+      nullable: true,
+      description: "Whole days until endsAt (trials: \"expiring in 25 days\")",
+      resolve: (s, _a, ctx) => Subscription.daysRemaining(s.endsAt, ctx.session.now),
+    }),
+    version: t.exposeInt("version", { description: "Pass as expectedVersion when changing the quantity" }),
+    updatedAt: t.field({ type: "DateTime", resolve: (s) => s.updatedAt }),
+    history: t.connection({
+      type: SubscriptionChangeRef,
+      description: "Every change of this subscription, newest first",
+      resolve: async (s, args, ctx) => toConnection(await Subscription.history(ctx.session, s.accountId, s.sku, forward(args))),
+    }),
+    licences: t.connection({
+      type: LicenceRef,
+      description: "Who holds this subscription's licences",
+      resolve: async (s, args, ctx) => toConnection(await Licence.list(ctx.session, s.accountId, s.sku, forward(args))),
+    }),
+  }),
+});
+
+const UsageRef = builder.objectRef<Subscription.Usage>("LicenceUsage").implement({
+  fields: (t) => ({
+    quantity: t.exposeInt("quantity", { description: "Licences held by active subscriptions" }),
+    assigned: t.exposeInt("assigned"),
+  }),
+});
+
+export const OverviewRowRef = builder.objectRef<Subscription.OverviewRow>("SubscriptionOverview").implement({
+  description: "Licences of one offer: the account's own, and summed over the customers and resellers below it",
+  fields: (t) => ({
+    sku: t.exposeString("sku"),
+    own: t.field({ type: UsageRef, resolve: (r) => r.own }),
+    customers: t.field({ type: UsageRef, nullable: true, description: "Null when you do not see the account's subtree", resolve: (r) => r.customers }),
+    resellers: t.field({ type: UsageRef, nullable: true, resolve: (r) => r.resellers }),
+  }),
+});
+
+builder.objectFields(AccountRef, (t) => ({
+  subscriptions: t.connection({
+    type: SubscriptionRef,
+    description: "Subscriptions of this account, by sku",
+    args: { status: t.arg({ type: SubscriptionStatus, required: false }) },
+    resolve: async (a, args, ctx) => toConnection(await Subscription.list(ctx.session, a.id, { ...forward(args), status: args.status ?? null })),
+  }),
+  subscriptionHistory: t.connection({
+    type: SubscriptionChangeRef,
+    description: "Every change of this account's subscriptions, newest first (operations history)",
+    resolve: async (a, args, ctx) => toConnection(await Subscription.accountHistory(ctx.session, a.id, forward(args))),
+  }),
+  subscriptionOverview: t.field({
+    type: [OverviewRowRef],
+    description: "Licences per offer: own, customers' and resellers' below",
+    resolve: (a, _args, ctx) => Subscription.overview(ctx.session, a.id),
+  }),
+  availableOffers: t.field({
+    type: [OfferRef],
+    description: "What this account can order now (same as Query.offers)",
+    resolve: (a, _args, ctx) => Catalog.available(ctx.session, a.id),
+  }),
+  canUpdateSubscriptions: t.exposeBoolean("canUpdateSubscriptions", { description: "Delegated by a seller: the account's own admins may change quantities" }),
+  canDecreaseSubscriptions: t.exposeBoolean("canDecreaseSubscriptions", { description: "Delegated by a seller: ...and decrease them" }),
+  billable: t.exposeBoolean("billable", { description: "Invoiced by the vendor (distributors)" }),
+  currency: t.field({ type: "Currency", nullable: true, description: "Billing currency of a billable account", resolve: (a) => a.currency ?? null }),
+}));
