@@ -20,6 +20,8 @@ export interface VerifierOptions {
   readonly audience: string;
   /** Pinned: a token signed with any other algorithm (none, HS256...) is refused. */
   readonly algorithms?: readonly string[];
+  /** The time tokens are checked against (the local stack's settable clock; the system clock otherwise). */
+  readonly now?: () => Date;
 }
 
 export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
@@ -33,9 +35,10 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
   const algorithms = [...(opts.algorithms ?? ["ES256", "RS256"])];
   // A warm Lambda sees the same token many times: remember verified tokens until they expire.
   const verified = new Map<string, { claims: VerifiedToken; exp: number }>();
+  const now = opts.now ?? (() => new Date());
   return async (token) => {
     const hit = verified.get(token);
-    if (hit && hit.exp > Date.now() / 1000) return hit.claims;
+    if (hit && hit.exp > now().getTime() / 1000) return hit.claims;
     if (hit) verified.delete(token);
     const claims = await verifyOnce(token);
     if (verified.size >= 1000) verified.delete(verified.keys().next().value!);
@@ -51,6 +54,7 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
         algorithms,
         requiredClaims: ["sub", "exp"],
         clockTolerance: 5,
+        currentDate: now(),
       });
       const email = typeof payload.email === "string" ? payload.email.trim().toLowerCase() : "";
       if (!email) throw new InvalidToken("token has no email claim");

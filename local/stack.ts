@@ -86,7 +86,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const port = (http.address() as AddressInfo).port;
   const url = `http://localhost:${port}`;
   const issuer = await createLocalIssuer({ issuer: `${url}/`, audience: AUDIENCE, now: () => clock.now(), ...(dataDir ? { dataDir } : {}) });
-  const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"] });
+  const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"], now: () => clock.now() });
   const yoga = createGraphQLServer({ deps, authenticate: verify, graphiql: true });
 
   handler = (req, res) => {

@@ -41,6 +41,13 @@ export class TestStack {
     return t;
   }
 
+  /** Sets the stack's clock (it runs on from there). Tokens are minted again: old ones may have expired in stack time. */
+  async setClock(now: string): Promise<void> {
+    const res = await fetch(`${this.stack.url}/dev/clock`, { method: "POST", body: JSON.stringify({ now }) });
+    if (!res.ok) throw new Error(`clock not set: ${res.status}`);
+    this.#tokens.clear();
+  }
+
   /** Runs a GraphQL operation as `email` (or anonymously with null). */
   async gql<T = Record<string, unknown>>(as: string | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
     const headers: Record<string, string> = { "content-type": "application/json" };
