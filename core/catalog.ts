@@ -208,10 +208,7 @@ export async function available(s: Session, accountId: string): Promise<Info[]> 
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
   authorize(s.actor, ms, account, "account.read");
   const a = account!;
-  if (a.id === PLATFORM_ID) {
-    const all = await s.deps.store.listCatalog(100, null);
-    return all.items.map((i) => i.node).filter((o) => o.status === "ACTIVE");
-  }
+  if (a.id === PLATFORM_ID) return (await s.deps.store.allCatalog()).filter((o) => o.status === "ACTIVE");
   const [skus, show] = await Promise.all([availableSkus(s, a), showsPrices(s, a)]);
   const offers = await s.offers([...skus].sort());
   return offers.filter((o): o is OfferRecord => o?.status === "ACTIVE").map((o) => present(o, show));

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AccountRecord, Membership } from "../infra/store.js";
 import type { Actor } from "./actor.js";
 import { Forbidden, NotFound } from "./errors.js";
-import { PLATFORM_ID, allowed, authorize } from "./rights.js";
+import { PLATFORM_ID, allowed, authorize, seesPrices } from "./rights.js";
 
 type View = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions">;
 const acc = (id: string, kind: View["kind"], path: string[], canCreateAccounts = false): View => ({
@@ -81,5 +81,59 @@ describe("rights", () => {
     expect(() => authorize(user, { D1: m("OWNER", true) }, undefined, "account.read")).toThrow(NotFound);
     expect(allowed(user, { RB: m("OWNER", true) }, RA, "account.read")).toBe(false);
     expect(allowed(user, { RA: m("OWNER", true) }, RB, "account.read")).toBe(false);
+  });
+
+  // Rainbow 5.4: sellers create and manage subscriptions; company admins manage them only "with rights".
+  it("orders are placed by sellers (for their own partner company or below), not by a customer's admins", () => {
+    expect(allowed(user, { D1: m("CONTRIBUTOR", true) }, CA1, "order.place")).toBe(true);
+    expect(allowed(user, { RA: m("OWNER", true) }, RA, "order.place")).toBe(true);
+    expect(allowed(user, { RA: m("OWNER") }, RA, "order.place")).toBe(false);
+    expect(allowed(user, { CA1: m("OWNER") }, CA1, "order.place")).toBe(false);
+    expect(allowed(user, { D1: m("VIEWER", true) }, CA1, "order.place")).toBe(false);
+    expect(allowed(user, { [PLATFORM_ID]: m("OWNER") }, PLATFORM, "order.place")).toBe(false);
+  });
+
+  it("a customer's admins change quantities only when a seller delegated it, and decrease only with that right too", () => {
+    const owner = { CA1: m("OWNER") };
+    expect(allowed(user, owner, CA1, "subscription.increase")).toBe(false);
+    const update = { ...CA1, canUpdateSubscriptions: true };
+    expect(allowed(user, owner, update, "subscription.increase")).toBe(true);
+    expect(allowed(user, owner, update, "subscription.decrease")).toBe(false);
+    const both = { ...update, canDecreaseSubscriptions: true };
+    expect(allowed(user, owner, both, "subscription.decrease")).toBe(true);
+    expect(allowed(user, { CA1: m("VIEWER") }, both, "subscription.decrease")).toBe(false);
+    expect(allowed(user, { RA: m("CONTRIBUTOR", true) }, CA1, "subscription.decrease")).toBe(true);
+  });
+
+  it("delegated rights and available offers are set from above only", () => {
+    for (const action of ["subscription.setDelegatedRights", "offers.setAvailable"] as const) {
+      expect(allowed(user, { CA1: m("OWNER") }, CA1, action)).toBe(false);
+      expect(allowed(user, { RA: m("OWNER", true) }, RA, action)).toBe(false);
+      expect(allowed(user, { RA: m("OWNER", true) }, CA1, action)).toBe(true);
+      expect(allowed(user, { [PLATFORM_ID]: m("OWNER") }, D1, action)).toBe(true);
+    }
+  });
+
+  it("licences are allocated by the account's own admins and operators, not by sellers above", () => {
+    expect(allowed(user, { CA1: m("CONTRIBUTOR") }, CA1, "licence.assign")).toBe(true);
+    expect(allowed(user, { CA1: m("VIEWER") }, CA1, "licence.assign")).toBe(false);
+    expect(allowed(user, { RA: m("OWNER", true) }, CA1, "licence.assign")).toBe(false);
+    expect(allowed(user, { [PLATFORM_ID]: m("OWNER") }, CA1, "licence.assign")).toBe(true);
+  });
+
+  it("the catalog is run by platform owners", () => {
+    expect(allowed(user, { [PLATFORM_ID]: m("OWNER") }, PLATFORM, "catalog.manage")).toBe(true);
+    expect(allowed(user, { [PLATFORM_ID]: m("CONTRIBUTOR") }, PLATFORM, "catalog.manage")).toBe(false);
+    expect(allowed(user, { D1: m("OWNER", true) }, D1, "catalog.manage")).toBe(false);
+    expect(allowed({ type: "system", job: "seed" }, {}, PLATFORM, "catalog.manage")).toBe(true);
+  });
+
+  it("prices show to the billed party's owners and to operators only", () => {
+    expect(seesPrices(user, { D1: m("OWNER", true) }, "D1")).toBe(true);
+    expect(seesPrices(user, { D1: m("CONTRIBUTOR", true) }, "D1")).toBe(false);
+    expect(seesPrices(user, { RA: m("OWNER", true) }, "D1")).toBe(false);
+    expect(seesPrices(user, { [PLATFORM_ID]: m("VIEWER") }, "D1")).toBe(true);
+    expect(seesPrices({ type: "public" }, {}, "D1")).toBe(false);
+    expect(seesPrices(user, { D1: m("OWNER") }, undefined)).toBe(false);
   });
 });

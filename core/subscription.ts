@@ -145,7 +145,7 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
   authorize(s.actor, ms, account, "account.read");
   const a = account!;
   if (!sub) throw new NotFound("Subscription");
-  if (input.quantity !== sub.quantity) authorize(s.actor, ms, a, input.quantity > sub.quantity ? "subscription.increase" : "subscription.decrease");
+  authorize(s.actor, ms, a, input.quantity >= sub.quantity ? "subscription.increase" : "subscription.decrease");
   if (sub.version !== input.expectedVersion) throw staleVersion(sub.version);
   if (sub.status !== "ACTIVE") throw new Conflict(`The subscription is ${sub.status.toLowerCase()}; place an order to subscribe again`);
   const show = await Catalog.showsPrices(s, a);

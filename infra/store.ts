@@ -279,16 +279,21 @@ export class Store {
     return this.#page(cursorOf(e, "catalog"), e.query.catalog({ catalog: "catalog" }), { limit, cursor });
   }
 
+  /** Every offer of the catalog (operators' view of the platform; tens of items). */
+  async allCatalog(): Promise<OfferRecord[]> {
+    return this.#all((cursor) => this.listCatalog(100, cursor));
+  }
+
   async getSubscriptions(accountId: string, skus: readonly string[]): Promise<(SubscriptionRecord | undefined)[]> {
     return (await this.batchGet(skus.map((sku) => ({ type: "subscription" as const, accountId, sku })))) as (SubscriptionRecord | undefined)[];
   }
 
-  /** Subscriptions of an account by sku, optionally of one status (ElectroDB pages on until `limit` items match). */
+  /** Subscriptions of an account by sku, optionally of one status. */
   async listSubscriptions(accountId: string, opts: { status?: SubscriptionRecord["status"]; limit: number; cursor?: string | null }): Promise<Page<SubscriptionRecord>> {
     const e = this.entities.subscription;
     const q = e.query.byAccount({ accountId });
     const status = opts.status;
-    return this.#page(cursorOf(e, "byAccount"), status ? q.where((a, op) => op.eq(a.status, status)) : q, opts);
+    return this.#page(cursorOf(e, "byAccount"), status ? q.where((a, op) => op.eq(a.status, status)) : q, { ...opts, filtered: !!status });
   }
 
   /** Every subscription of an account (an account holds at most one per offer). */
@@ -367,12 +372,14 @@ export class Store {
    */
   async #page<T extends object>(
     toCursor: (item: T) => string,
-    query: { go: (o: { limit: number; cursor: string | null; order: "asc" | "desc" }) => Promise<{ data: T[] }> },
-    opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc" },
+    query: { go: (o: { limit: number; cursor: string | null; order: "asc" | "desc"; count?: number; pages?: "all" }) => Promise<{ data: T[] }> },
+    opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc"; filtered?: boolean },
   ): Promise<Page<T>> {
     let data: T[];
     try {
-      data = (await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc" })).data;
+      // A filter applies after DynamoDB's Limit: a filtered list reads on until it has limit + 1 matches.
+      const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
+      data = (await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more })).data;
     } catch (err) {
       if (opts.cursor && isCursorError(err)) throw new BadCursor();
       throw err;

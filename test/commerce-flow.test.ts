@@ -17,7 +17,7 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
   const TRUNK = "RC-DRAAS-TRUNK-SUB";
   const PBX = "RC-DRAAS-PBX-SUB";
   const TRUNK_TRIAL = "RC-DRAAS-TRK-TRIAL";
-  const ids: Record<string, string> = {};
+  const ids = { d1: "", pa: "", c3: "", order: "" };
   const START = "2026-11-02T09:00:00.000Z";
 
   interface Money {

@@ -2,6 +2,7 @@ import * as Licence from "../../core/licence.js";
 import * as Subscription from "../../core/subscription.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
+import { globalId } from "../ids.js";
 import * as Catalog from "../../core/catalog.js";
 import { AccountRef } from "./account.js";
 import { MoneyRef, money } from "./money.js";
@@ -25,7 +26,7 @@ export const SubscriptionChangeRef = builder.objectRef<Subscription.Change>("Sub
     to: t.exposeInt("to"),
     delta: t.int({ resolve: (c) => c.to - c.from }),
     reason: t.exposeString("reason", { nullable: true }),
-    orderId: t.id({ nullable: true, resolve: (c) => (c.orderId ? Buffer.from(`Order:${c.accountId}:${c.orderId}`).toString("base64") : null) }),
+    orderId: t.id({ nullable: true, resolve: (c) => (c.orderId ? globalId("Order", `${c.accountId}:${c.orderId}`) : null) }),
   }),
 });
 
