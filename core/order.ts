@@ -190,7 +190,20 @@ export function orderOps(s: Session, e: TxEntities, p: Plan, order: OrderRecord,
   return [
     ...p.lines.flatMap((l) => [
       l.before
-        ? e.subscription.put(l.after).where((x, op) => op.eq(x.version, l.before!.version)).commit()
+        ? e.subscription
+            // A patch, not a put: `assigned` moves with licence assignments, which do not bump the version.
+            .patch({ accountId: l.after.accountId, sku: l.after.sku })
+            .set({
+              quantity: l.after.quantity,
+              status: l.after.status,
+              unitPrice: l.after.unitPrice,
+              startedAt: l.after.startedAt,
+              version: l.after.version,
+              updatedAt: l.after.updatedAt,
+              ...(l.after.endsAt ? { endsAt: l.after.endsAt } : {}),
+            })
+            .where((x, op) => op.eq(x.version, l.before!.version))
+            .commit()
         : e.subscription.create(l.after).commit(),
       Subscription.changeOp(e, {
         sub: l.after,

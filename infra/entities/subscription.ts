@@ -21,8 +21,8 @@ export function subscriptionEntity(config: EntityConfiguration) {
         quantity: { type: "number", required: true },
         /** Licences assigned to members; `assigned <= quantity` is a condition of every write. */
         assigned: { type: "number", required: true, default: 0 },
-        /** Price when the subscription was created (prepaid increases keep it). */
-        unitPrice: { type: "number", required: true, readOnly: true },
+        /** Price when the subscription was created or subscribed again (increases keep it). */
+        unitPrice: { type: "number", required: true },
         currency: { type: "string", required: true, readOnly: true },
         startedAt: { type: "string", required: true },
         /** Trial end, or the prepaid term end. */
