@@ -3,6 +3,7 @@ import { newId } from "../infra/ids.js";
 import { accountKinds } from "../infra/entities/account.js";
 import type { AccountRecord, OrderRecord, TxEntities, Page, SubtreeRecord } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
+import * as AccountSettings from "./account-settings.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import type { Session } from "./context.js";
@@ -246,18 +247,7 @@ export async function setResellerRights(s: Session, raw: z.input<typeof rightsIn
     canCreateAccounts: input.canCreateAccounts ?? a.canCreateAccounts,
     canCreateEquipment: input.canCreateEquipment ?? a.canCreateEquipment,
   };
-  try {
-    await s.deps.store.transact((e) => [
-      // Versioned like every account write, so a concurrent `update` (a whole-item put) cannot undo it.
-      e.account.patch({ id: a.id }).set({ ...set, updatedAt: s.now.toISOString(), version: a.version + 1 }).where((x, op) => op.eq(x.version, a.version)).commit(),
-      Audit.entry(e, { accountId: a.id, action: "account.rightsChanged", actor: s.actor, at: s.now, subjectId: a.id, details: set }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
-    throw err;
-  }
-  s.forget();
-  return { ...a, ...set, version: a.version + 1 };
+  return AccountSettings.change(s, a, set, "account.rightsChanged", set);
 }
 
 export interface ChildrenArgs extends PageArgs {

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { offerKinds } from "../infra/entities/offer.js";
 import type { AccountRecord, OfferRecord, Page } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
+import * as AccountSettings from "./account-settings.js";
 import * as Audit from "./audit.js";
 import { Session } from "./context.js";
 import type { Deps } from "./context.js";
@@ -255,18 +256,8 @@ export async function setAvailable(s: Session, raw: z.input<typeof availabilityI
     return undefined;
   });
   if (issues.length) throw new Invalid(issues);
-  const next: AccountRecord = { ...a, offers: [...input.skus].sort(), updatedAt: s.now.toISOString(), version: a.version + 1 };
-  try {
-    await s.deps.store.transact((e) => [
-      e.account.patch({ id: a.id }).set({ offers: next.offers, updatedAt: next.updatedAt, version: next.version }).where((x, op) => op.eq(x.version, a.version)).commit(),
-      Audit.entry(e, { accountId: a.id, action: "account.offersChanged", actor: s.actor, at: s.now, subjectId: a.id, details: { from: a.offers, to: next.offers } }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
-    throw err;
-  }
-  s.forget();
-  return next;
+  const offersNow = [...input.skus].sort();
+  return AccountSettings.change(s, a, { offers: offersNow }, "account.offersChanged", { from: a.offers, to: offersNow });
 }
 
 /** The seed offers of the local stack: created when missing, left alone when present. */

@@ -4,7 +4,7 @@ import { ConditionFailed } from "../infra/store.js";
 import type { changeKinds } from "../infra/entities/subscription-change.js";
 import type { Actor } from "./actor.js";
 import { actorLabel } from "./actor.js";
-import * as Audit from "./audit.js";
+import * as AccountSettings from "./account-settings.js";
 import * as Catalog from "./catalog.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
@@ -203,20 +203,8 @@ export async function setDelegatedRights(s: Session, raw: z.input<typeof delegat
   const input = V.parse(delegationInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "subscription.setDelegatedRights");
-  const a = account!;
   const set = { canUpdateSubscriptions: input.canUpdateSubscriptions, canDecreaseSubscriptions: input.canDecreaseSubscriptions };
-  const next: AccountRecord = { ...a, ...set, updatedAt: s.now.toISOString(), version: a.version + 1 };
-  try {
-    await s.deps.store.transact((e) => [
-      e.account.patch({ id: a.id }).set({ ...set, updatedAt: next.updatedAt, version: next.version }).where((x, op) => op.eq(x.version, a.version)).commit(),
-      Audit.entry(e, { accountId: a.id, action: "account.delegatedRightsChanged", actor: s.actor, at: s.now, subjectId: a.id, details: set }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
-    throw err;
-  }
-  s.forget();
-  return next;
+  return AccountSettings.change(s, account!, set, "account.delegatedRightsChanged", set);
 }
 
 export interface Usage {
