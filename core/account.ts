@@ -141,7 +141,10 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   let order: { plan: Order.Plan; record: OrderRecord; hash: string } | undefined;
   if (input.order) {
     authorize(s.actor, ms, account, "order.place");
-    const plan = await Order.plan(s, account, input.order, true);
+    const plan = await Order.plan(s, account, input.order, true).catch((err: unknown) => {
+      // The order's issues are reported where the caller sent them: under `order`.
+      throw err instanceof Invalid ? new Invalid(err.issues.map((i) => ({ ...i, path: ["order", ...i.path] }))) : err;
+    });
     order = { plan, record: Order.orderRecord(s, plan, input.order), hash: Order.fingerprint(account.id, input.order) };
   }
   try {

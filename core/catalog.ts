@@ -6,11 +6,11 @@ import * as AccountSettings from "./account-settings.js";
 import * as Audit from "./audit.js";
 import { Session } from "./context.js";
 import type { Deps } from "./context.js";
-import { Conflict, Invalid, NotFound } from "./errors.js";
+import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
 import * as Money from "./money.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { PLATFORM_ID, authorize, seesPrices } from "./rights.js";
+import { PLATFORM_ID, allowed, authorize, reachOf, seesPrices } from "./rights.js";
 import * as V from "./validation.js";
 
 export type Kind = (typeof offerKinds)[number];
@@ -35,6 +35,7 @@ export const sku = z
 export const currency = z
   .string()
   .trim()
+  .transform((v) => v.toUpperCase())
   .refine((v) => Money.isCurrency(v), "must be an ISO 4217 currency code such as USD");
 
 const createInput = z
@@ -101,7 +102,8 @@ export async function availableSkus(s: Session, account: Pick<AccountRecord, "pa
 
 async function platform(s: Session, action: "catalog.manage") {
   const [ms, p] = await Promise.all([s.memberships(), s.account(PLATFORM_ID)]);
-  authorize(s.actor, ms, p, action);
+  // The catalog is no secret account: a partner is told "not allowed", not "not found".
+  if (!allowed(s.actor, ms, p!, action)) throw new Forbidden("Only platform operators manage the catalog");
 }
 
 /** Operators add an offer to the catalog. */
@@ -284,4 +286,35 @@ export async function seed(deps: Deps, offers: readonly SeedOffer[]): Promise<nu
     await Promise.all(phase.map((o) => create(session, { ...o })));
   }
   return missing.length;
+}
+
+/**
+ * Whether the caller may add licences of an offer to an account now: the offer is on sale,
+ * available to the account, and partner-staff offers go through an operator. Orders and
+ * quantity increases share it.
+ */
+export async function orderable(
+  s: Session,
+  account: AccountRecord,
+  skus: readonly string[],
+  offers: readonly (OfferRecord | undefined)[],
+  field: (i: number) => string[],
+): Promise<void> {
+  const [ms, available, party] = await Promise.all([s.memberships(), availableSkus(s, account), billedParty(s, account)]);
+  const via = reachOf(s.actor, ms, account).above?.via;
+  const issues: { path: string[]; message: string }[] = [];
+  offers.forEach((offer, i) => {
+    const at = (message: string) => issues.push({ path: field(i), message });
+    if (!offer) return at(`no offer ${skus[i]}`);
+    if (offer.status !== "ACTIVE") return at(`${offer.sku} is retired`);
+    if (!available.has(offer.sku)) return at(`${offer.sku} is not available to this account`);
+    if (offer.internalOnly) {
+      // Partner staff licences: for a partner's own account, through an operator (Call2Teams "Internal Use").
+      if (account.kind === "CUSTOMER") return at(`${offer.sku} is for partners' own staff only`);
+      if (via !== "operator" && via !== "system") throw new Forbidden(`${offer.sku} is ordered through the vendor's service desk`);
+    }
+    if (party?.currency && offer.currency !== party.currency) return at(`${offer.sku} is in ${offer.currency}; this account is billed in ${party.currency}`);
+    return undefined;
+  });
+  if (issues.length) throw new Invalid(issues);
 }

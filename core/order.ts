@@ -6,12 +6,12 @@ import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import type { Session } from "./context.js";
-import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
+import { Conflict, Invalid, NotFound } from "./errors.js";
 import type { Issue } from "./errors.js";
 import * as Money from "./money.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { allowed, authorize, reachOf } from "./rights.js";
+import { allowed, authorize } from "./rights.js";
 import * as Subscription from "./subscription.js";
 import * as V from "./validation.js";
 
@@ -44,7 +44,7 @@ export interface Preview {
 
 const lineInput = z.object({
   sku: Catalog.sku,
-  quantity: Subscription.quantity.min(1, "must be at least 1"),
+  quantity: z.number().int("must be a whole number").min(1, "must be at least 1").max(Subscription.MAX_QUANTITY, `must be at most ${Subscription.MAX_QUANTITY}`),
 });
 
 const lines = z
@@ -72,7 +72,7 @@ export const newAccountOrder = z.object({
     .trim()
     .min(1, "must not be empty")
     .max(100, "must be at most 100 characters")
-    .regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces"),
+    .regex(/^[\x21-\x7e]*$/, "must be printable ASCII without spaces"),
 });
 export type NewAccountOrderInput = z.input<typeof newAccountOrder>;
 
@@ -107,30 +107,20 @@ export interface Plan {
  */
 export async function plan(s: Session, account: AccountRecord, input: Pick<Parsed, "lines" | "currency">, isNew = false): Promise<Plan> {
   const skus = input.lines.map((l) => l.sku);
-  const [ms, offers, subs, available, party, showPrices] = await Promise.all([
-    s.memberships(),
+  // One BatchGetItem: the offers, the subscriptions and the ancestors (availability, billed party).
+  const [offers, subs, showPrices] = await Promise.all([
     s.offers(skus),
     isNew ? Promise.resolve(skus.map(() => undefined)) : Promise.all(skus.map((sku) => s.subscription(account.id, sku))),
-    Catalog.availableSkus(s, account),
-    Catalog.billedParty(s, account),
     Catalog.showsPrices(s, account),
+    s.accounts(account.path),
   ]);
-  const reach = reachOf(s.actor, ms, account);
+  await Catalog.orderable(s, account, skus, offers, (i) => ["lines", String(i), "sku"]);
   const issues: Issue[] = [];
   const planned: PlannedLine[] = [];
   const now = s.now;
   input.lines.forEach((line, i) => {
     const at = (field: string, message: string) => issues.push({ path: ["lines", String(i), field], message });
-    const offer = offers[i];
-    if (!offer) return at("sku", `no offer ${line.sku}`);
-    if (offer.status !== "ACTIVE") return at("sku", `${offer.sku} is retired`);
-    if (!available.has(offer.sku)) return at("sku", `${offer.sku} is not available to this account`);
-    if (offer.internalOnly) {
-      // Partner staff licences: for a partner's own account, ordered by an operator (Call2Teams "Internal Use").
-      if (account.kind === "CUSTOMER") return at("sku", `${offer.sku} is for partners' own staff only`);
-      if (reach.above?.via !== "operator" && reach.above?.via !== "system") throw new Forbidden(`${offer.sku} is ordered through the vendor's service desk`);
-    }
-    if (party?.currency && offer.currency !== party.currency) return at("sku", `${offer.sku} is in ${offer.currency}; this account is billed in ${party.currency}`);
+    const offer = offers[i]!;
     const before = subs[i];
     if (offer.kind === "TRIAL" && before && before.status !== "ACTIVE") return at("sku", `the ${offer.sku} trial has been used on this account`);
     const active = before?.status === "ACTIVE";

@@ -153,6 +153,8 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
   // Prepaid licences are paid up front for the term: they may be added, never returned (Rainbow 5.5).
   if (sub.kind === "PREPAID" && input.quantity < sub.quantity) throw Invalid.field("quantity", "a prepaid subscription may only increase");
   if (input.quantity < sub.assigned) throw belowAssigned(sub.assigned);
+  // More licences are an order in all but name: the offer must still be on sale and available here.
+  if (input.quantity > sub.quantity) await Catalog.orderable(s, a, [sub.sku], await s.offers([sub.sku]), () => ["quantity"]);
   const kind: ChangeKind = input.quantity === 0 ? "CANCELLED" : input.quantity > sub.quantity ? "INCREASED" : "DECREASED";
   const next: SubscriptionRecord = {
     ...sub,
