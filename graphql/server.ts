@@ -1,5 +1,6 @@
 import type { GraphQLError } from "graphql";
-import { createGraphQLError, createYoga, maskError as defaultMaskError } from "graphql-yoga";
+import { createGraphQLError, createYoga, isAsyncIterable, maskError as defaultMaskError } from "graphql-yoga";
+import type { Plugin } from "graphql-yoga";
 import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
@@ -26,6 +27,26 @@ function isGraphQLError(e: unknown): e is GraphQLError {
 }
 
 /**
+ * Input the schema itself refuses (a variable that is not an Int, a missing required field) fails
+ * before any resolver runs, without a code; it gets `BAD_USER_INPUT` so clients can tell it apart.
+ */
+const codeInputErrors: Plugin = {
+  onExecute: () => ({
+    onExecuteDone: ({ result, setResult }) => {
+      if (isAsyncIterable(result) || result.data != null || !result.errors?.length) return;
+      setResult({
+        ...result,
+        errors: result.errors.map((e) =>
+          e.extensions?.code || e.path
+            ? e
+            : createGraphQLError(e.message, { ...(e.nodes ? { nodes: e.nodes } : {}), extensions: { ...e.extensions, code: "BAD_USER_INPUT" } }),
+        ),
+      });
+    },
+  }),
+};
+
+/**
  * The one Yoga instance shared by the Lambda handler and the local server: same schema, same
  * authentication, same error masking.
  */
@@ -37,6 +58,7 @@ export function createGraphQLServer(opts: ServerOptions) {
     landingPage: false,
     graphiql: opts.graphiql ? { title: "Channel Partner API" } : false,
     logging: false,
+    plugins: [codeInputErrors],
     context: async ({ request }): Promise<Context> => {
       const header = request.headers.get("authorization");
       let actor: Actor = { type: "public" };

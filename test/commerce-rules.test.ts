@@ -603,8 +603,8 @@ describe("bad input on placeOrder", () => {
       const res = await refusedByGraphQL(D1_OWNER, PLACE_ORDER, { input: { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 2.5 }], idempotencyKey: key() } });
       expect(res.errors).toHaveLength(1);
       expect(res.errors![0]!.message).toContain('at "input.lines[0].quantity"; Int cannot represent non-integer value: 2.5');
-      // A GraphQL request error: HTTP 400, no extensions code, no typed result.
-      expect({ status: res.status, code: res.errors![0]!.extensions?.code }).toEqual({ status: 400, code: undefined });
+      // A GraphQL request error: HTTP 400, code BAD_USER_INPUT, no typed result.
+      expect({ status: res.status, code: res.errors![0]!.extensions?.code }).toEqual({ status: 400, code: "BAD_USER_INPUT" });
       // Written inline, it is a validation error of the document.
       const inline = await refusedByGraphQL(
         D1_OWNER,
@@ -612,11 +612,12 @@ describe("bad input on placeOrder", () => {
         {},
       );
       expect(inline.errors![0]!.message).toBe("Int cannot represent non-integer value: 2.5");
-      // …answered with HTTP 200 and code GRAPHQL_VALIDATION_FAILED, where the same value as a variable gets HTTP 400 and no code.
+      // …answered with HTTP 200 and code GRAPHQL_VALIDATION_FAILED (Yoga's answer to an invalid document).
       expect({ status: inline.status, code: inline.errors![0]!.extensions?.code }).toEqual({ status: 200, code: "GRAPHQL_VALIDATION_FAILED" });
       // Beyond 32 bits, too.
       const big = await refusedByGraphQL(D1_OWNER, PLACE_ORDER, { input: { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 2 ** 31 }], idempotencyKey: key() } });
       expect(big.status).toBe(400);
+      expect(big.errors![0]!.extensions?.code).toBe("BAD_USER_INPUT");
       expect(big.errors![0]!.message).toContain("Int cannot represent non 32-bit signed integer value: 2147483648");
     });
   });
