@@ -298,7 +298,7 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     const distributorId = newId();
     const e = store.entities;
     await e.account
-      .create(accountRecord({ id: distributorId, kind: "DISTRIBUTOR", name: "Bench Distribution Ltd", country: "GB", parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: opts.children, ownerCount: 1 }, now))
+      .create({ ...accountRecord({ id: distributorId, kind: "DISTRIBUTOR", name: "Bench Distribution Ltd", country: "GB", parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: opts.children, ownerCount: 1 }, now), currency: "GBP" })
       .go();
     await e.account.patch({ id: PLATFORM_ID }).add({ childCount: 1 }).go();
     await e.member.put({ accountId: distributorId, email: SELLER, role: "OWNER", seller: true, partnerAdmin: false, status: "ACTIVE", invitedAt: now, joinedAt: now }).go();
@@ -323,7 +323,7 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
       apiGatewayEvent(
         operatorToken,
         JSON.stringify({
-          query: `mutation { createAccount(input: { parentId: "${encodeGlobalID("Account", PLATFORM_ID)}", kind: DISTRIBUTOR, name: "Shape Reference", country: "GB" }) { ... on MutationCreateAccountSuccess { data { account { id } } } } }`,
+          query: `mutation { createAccount(input: { parentId: "${encodeGlobalID("Account", PLATFORM_ID)}", kind: DISTRIBUTOR, name: "Shape Reference", country: "GB", currency: "GBP" }) { ... on MutationCreateAccountSuccess { data { account { id } } } } }`,
         }),
         0,
       ),
@@ -332,9 +332,10 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     const createdId = createdBody.data?.createAccount?.data?.account?.id;
     if (!createdId) throw new Error(`shape check: createAccount failed: ${created.body}`);
     const apiShape = await rawAttributeNames(client, table, e.account.get({ id: decodeGlobalID(createdId).id }).params().Key as Record<string, unknown>);
-    for (const id of [distributorId, children[0]!.id]) {
+    // Only billable accounts (distributors) carry a billing currency.
+    for (const [id, expected] of [[distributorId, apiShape], [children[0]!.id, apiShape.filter((n) => n !== "currency")]] as const) {
       const seededShape = await rawAttributeNames(client, table, e.account.get({ id }).params().Key as Record<string, unknown>);
-      if (seededShape.join() !== apiShape.join()) throw new Error(`shape check: seeded ${seededShape.join()} vs API ${apiShape.join()}`);
+      if (seededShape.join() !== expected.join()) throw new Error(`shape check: seeded ${seededShape.join()} vs API ${expected.join()}`);
     }
 
     // --- The two paths ---

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { newId } from "../infra/ids.js";
+import { digest, newId } from "../infra/ids.js";
 import { accountKinds } from "../infra/entities/account.js";
 import type { AccountRecord, OrderRecord, TxEntities, Page, SubtreeRecord } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
@@ -95,6 +95,13 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   if (!allowedChildren[p.kind].includes(input.kind)) {
     throw Invalid.field("kind", `a ${p.kind} account cannot have a ${input.kind} child`);
   }
+  // With a first order, the creation itself is idempotent: its key is kept under the parent.
+  const creationKey = input.order ? `new-account:${input.order.idempotencyKey}` : undefined;
+  const creationHash = digest(JSON.stringify(input));
+  if (creationKey) {
+    const replayed = await replayCreation(s, p, creationKey, creationHash);
+    if (replayed) return replayed;
+  }
   const path = [...p.path, p.id];
   if (input.kind === "RESELLER" && resellerLevel(path.length) > MAX_RESELLER_LEVELS) {
     throw Invalid.field("parentId", `resellers nest at most ${MAX_RESELLER_LEVELS} levels deep`);
@@ -150,6 +157,9 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   try {
     await s.deps.store.transact((e) => [
       ...(order ? Order.orderOps(s, e, order.plan, order.record, order.hash) : []),
+      ...(order && creationKey
+        ? [e.orderKey.create({ accountId: p.id, key: creationKey, requestHash: creationHash, orderId: order.record.id, childId: account.id }).commit()]
+        : []),
       e.account.create(account).commit(),
       // The parent's path must not move under us (an account move bumps version).
       e.account
@@ -163,8 +173,11 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
       ...(invite ? invite.ops(e) : []),
     ]);
   } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The parent account changed meanwhile; try again");
-    throw err;
+    if (!(err instanceof ConditionFailed)) throw err;
+    // The same creation may have just been committed by a concurrent retry.
+    const replayed = creationKey ? await replayCreation(s, p, creationKey, creationHash) : undefined;
+    if (replayed) return replayed;
+    throw new Conflict("The parent account changed meanwhile; try again");
   }
   s.forget();
   if (invite) await invite.mail();
@@ -173,6 +186,16 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
     ...(invite ? { invitation: invite.record } : {}),
     ...(order ? { order: Order.present(order.record, order.plan.showPrices) } : {}),
   };
+}
+
+/** A creation with a first order sent again: the account and order it made, or Conflict for other input. */
+async function replayCreation(s: Session, parent: Info, key: string, hash: string): Promise<{ account: Info; order: Order.Info } | undefined> {
+  const found = await s.deps.store.getOrderKey(parent.id, key);
+  if (!found?.childId) return undefined;
+  if (found.requestHash !== hash) throw new Conflict("This idempotency key was used to create a different account");
+  const [account, order] = await Promise.all([s.account(found.childId), Order.get(s, found.childId, found.orderId)]);
+  if (!account) throw new Error("creation key without its account");
+  return { account, order };
 }
 
 /** Offers a new child starts with: its parent's, less the partner-staff ones. */

@@ -10,7 +10,7 @@ import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
 import * as Money from "./money.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { PLATFORM_ID, allowed, authorize, reachOf, seesPrices } from "./rights.js";
+import { PLATFORM_ID, allowed, authorize, isOperator, seesPrices } from "./rights.js";
 import * as V from "./validation.js";
 
 export type Kind = (typeof offerKinds)[number];
@@ -75,8 +75,13 @@ export function present(offer: OfferRecord, showPrices: boolean): Info {
 /** The billed party of an account: the nearest ancestor-or-self that is billable (DESIGN 1, "Billing"). */
 export async function billedParty(s: Session, account: AccountRecord): Promise<AccountRecord | undefined> {
   if (account.billable) return account;
-  const path = await s.accounts(account.path);
+  const path = await s.accounts(partnersAbove(account));
   return path.reverse().find((a) => a?.billable);
+}
+
+/** The ancestors that matter commercially: the platform neither narrows offers nor is billed. */
+export function partnersAbove(account: Pick<AccountRecord, "path">): string[] {
+  return account.path.filter((id) => id !== PLATFORM_ID);
 }
 
 /** Whether the caller sees unit prices and totals for this account's orders. */
@@ -90,10 +95,10 @@ export async function showsPrices(s: Session, account: AccountRecord): Promise<b
  * every level above (a parent withdrawing an offer withdraws it from its whole subtree).
  */
 export async function availableSkus(s: Session, account: Pick<AccountRecord, "path" | "offers">): Promise<Set<string>> {
-  const ancestors = await s.accounts(account.path);
+  const ancestors = await s.accounts(partnersAbove(account));
   const set = new Set(account.offers);
   for (const a of ancestors) {
-    if (!a || a.id === PLATFORM_ID) continue;
+    if (!a) continue;
     const theirs = new Set(a.offers);
     for (const sku of set) if (!theirs.has(sku)) set.delete(sku);
   }
@@ -301,7 +306,7 @@ export async function orderable(
   field: (i: number) => string[],
 ): Promise<void> {
   const [ms, available, party] = await Promise.all([s.memberships(), availableSkus(s, account), billedParty(s, account)]);
-  const via = reachOf(s.actor, ms, account).above?.via;
+  const operator = isOperator(s.actor, ms);
   const issues: { path: string[]; message: string }[] = [];
   offers.forEach((offer, i) => {
     const at = (message: string) => issues.push({ path: field(i), message });
@@ -311,7 +316,7 @@ export async function orderable(
     if (offer.internalOnly) {
       // Partner staff licences: for a partner's own account, through an operator (Call2Teams "Internal Use").
       if (account.kind === "CUSTOMER") return at(`${offer.sku} is for partners' own staff only`);
-      if (via !== "operator" && via !== "system") throw new Forbidden(`${offer.sku} is ordered through the vendor's service desk`);
+      if (!operator) throw new Forbidden(`${offer.sku} is ordered through the vendor's service desk`);
     }
     if (party?.currency && offer.currency !== party.currency) return at(`${offer.sku} is in ${offer.currency}; this account is billed in ${party.currency}`);
     return undefined;

@@ -1,7 +1,7 @@
 import DataLoader from "dataloader";
 import type { Clock } from "../infra/clock.js";
 import type { Mailer } from "../infra/mail.js";
-import type { AccountRecord, ItemKey, LoadedItem, Membership, OfferRecord, PersonRecord, Store, SubscriptionRecord } from "../infra/store.js";
+import type { AccountRecord, ItemKey, LoadedItem, Membership, OfferRecord, OrderKeyRecord, PersonRecord, Store, SubscriptionRecord } from "../infra/store.js";
 import type { Actor } from "./actor.js";
 import { Unauthenticated } from "./errors.js";
 
@@ -14,16 +14,20 @@ export interface Deps {
   readonly portalUrl: string;
 }
 
+/** Keys are case-insensitive in the table (ElectroDB lower-cases them), so in the cache too. */
 function cacheKey(k: ItemKey): string {
   switch (k.type) {
     case "account":
-      return `a:${k.id}`;
+      return `a:${k.id}`.toLowerCase();
     case "person":
-      return `p:${k.email}`;
+      return `p:${k.email}`.toLowerCase();
     case "offer":
-      return `o:${k.sku}`;
+      return `o:${k.sku}`.toLowerCase();
     case "subscription":
-      return `s:${k.accountId}:${k.sku}`;
+      return `s:${k.accountId}:${k.sku}`.toLowerCase();
+    case "orderKey":
+      // Idempotency keys are case-sensitive.
+      return `k:${k.accountId.toLowerCase()}:${k.key}`;
   }
 }
 
@@ -75,6 +79,11 @@ export class Session {
 
   async subscription(accountId: string, sku: string): Promise<SubscriptionRecord | undefined> {
     return (await this.#loader.load({ type: "subscription", accountId, sku })) as SubscriptionRecord | undefined;
+  }
+
+  /** The idempotency record of an order key (read in the same batch as the caller and the account). */
+  async orderKey(accountId: string, key: string): Promise<OrderKeyRecord | undefined> {
+    return (await this.#loader.load({ type: "orderKey", accountId, key })) as OrderKeyRecord | undefined;
   }
 
   async #many(keys: ItemKey[]): Promise<LoadedItem[]> {

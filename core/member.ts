@@ -80,6 +80,9 @@ async function loadForChange(s: Session, raw: z.input<typeof memberRef>, action:
   return { account: account!, member, person };
 }
 
+/** Licences released with a removed member in one transaction. */
+const MAX_RELEASED = 45;
+
 const lastOwner = () => new Conflict("An account keeps at least one owner");
 
 /**
@@ -90,6 +93,8 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
   const { account, member, person } = await loadForChange(s, raw, "member.manage");
   const activeOwner = member.status === "ACTIVE" && member.role === "OWNER";
   const licences = await s.deps.store.licencesOfMember(account.id, member.email);
+  // Each licence given back is two writes of the one transaction (at most 100 items).
+  if (licences.length > MAX_RELEASED) throw new Conflict(`The member holds ${licences.length} licences; unassign some first (at most ${MAX_RELEASED} are released with the member)`);
   try {
     await s.deps.store.transact((e) => [
       // The licence count is part of the condition: a licence assigned meanwhile is never left behind.

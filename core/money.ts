@@ -19,8 +19,15 @@ export function isCurrency(code: string): boolean {
 
 /** Digits after the decimal point in a currency (2 for USD/EUR/GBP, 0 for JPY). */
 export function exponent(currency: string): number {
-  return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+  let digits = exponents.get(currency);
+  if (digits === undefined) {
+    digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits ?? 2;
+    exponents.set(currency, digits);
+  }
+  return digits;
 }
+// Building an Intl.NumberFormat costs ~10 µs; a page of prices asks for the same few currencies.
+const exponents = new Map<string, number>();
 
 /** Largest unit price accepted: keeps every order total far inside the safe-integer range. */
 export const MAX_UNIT_MINOR = 100_000_000;

@@ -1,6 +1,7 @@
 import type { AccountRecord, InvitationRecord } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
+import * as Catalog from "./catalog.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
@@ -24,6 +25,15 @@ function checkMove(target: AccountRecord, parent: AccountRecord, subtree: readon
   if (deepestReseller - 1 > MAX_RESELLER_LEVELS) throw Invalid.field("parentId", `resellers nest at most ${MAX_RESELLER_LEVELS} levels deep`);
 }
 
+/** A move must not change the currency an account's subscriptions are billed in (DESIGN 1, "Billing"). */
+async function checkCurrency(s: Session, target: AccountRecord, parent: AccountRecord): Promise<void> {
+  if (target.billable) return;
+  const [now, then] = await Promise.all([Catalog.billedParty(s, target), Catalog.billedParty(s, parent)]);
+  if (now?.currency && then?.currency && now.currency !== then.currency) {
+    throw Invalid.field("parentId", `the account is billed in ${now.currency}; under this parent it would be billed in ${then.currency}`);
+  }
+}
+
 /**
  * Invites an existing account (by its id, shared out of band by its owner) to move under one of
  * the caller's accounts (Rainbow "invite an existing company"). Each active owner of the account
@@ -37,6 +47,7 @@ export async function invite(s: Session, input: { accountId: string; parentId: s
   const p = parent!;
   const subtree = await s.deps.store.listSubtree(target.id, MAX_TX_ITEMS);
   checkMove(target, p, subtree);
+  await checkCurrency(s, target, p);
   const owners = await s.deps.store.listOwners(target.id);
   if (owners.length === 0) throw new Conflict("The account has no active owner to accept the invitation");
   const invites = owners.map((o) => Invitation.prepareMove(s, target, p, o.email));
@@ -57,6 +68,7 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const t = target!;
   const entries = await s.deps.store.listSubtree(t.id, MAX_TX_ITEMS);
   checkMove(t, parent, entries);
+  await checkCurrency(s, t, parent);
   const descendants = (await s.accounts(entries.map((d) => d.accountId))).filter((d): d is AccountRecord => !!d);
   const newPath = [...parent.path, parent.id];
   const oldParentId = t.parentId;

@@ -112,7 +112,7 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
     s.offers(skus),
     isNew ? Promise.resolve(skus.map(() => undefined)) : Promise.all(skus.map((sku) => s.subscription(account.id, sku))),
     Catalog.showsPrices(s, account),
-    s.accounts(account.path),
+    s.accounts(Catalog.partnersAbove(account)),
   ]);
   await Catalog.orderable(s, account, skus, offers, (i) => ["lines", String(i), "sku"]);
   const issues: Issue[] = [];
@@ -126,6 +126,8 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
     const active = before?.status === "ACTIVE";
     // An increase keeps the subscription's price (and a prepaid its term end: Rainbow 5.5).
     const unitPrice = active ? before.unitPrice : offer.unitPrice;
+    // Prepaid licences added mid-term are charged for the whole months left in the term (DESIGN 1).
+    const share = active && offer.kind === "PREPAID" && before.endsAt ? { months: Subscription.monthsLeft(now, new Date(before.endsAt)), of: offer.termMonths ?? 12 } : undefined;
     const to = (active ? before.quantity : 0) + line.quantity;
     if (to > Subscription.MAX_QUANTITY) return at("quantity", `the subscription would hold ${to} licences; at most ${Subscription.MAX_QUANTITY}`);
     const endsAt =
@@ -147,7 +149,9 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
           version: (before?.version ?? 0) + 1,
           updatedAt: now.toISOString(),
         };
-    planned.push({ offer, quantity: line.quantity, unitPrice, amount: Money.times(unitPrice, line.quantity), before, after });
+    const full = Money.times(unitPrice, line.quantity);
+    const amount = share ? Math.round((full * Math.min(share.months, share.of)) / share.of) : full;
+    planned.push({ offer, quantity: line.quantity, unitPrice, amount, before, after });
     return undefined;
   });
   if (issues.length) throw new Invalid(issues);
@@ -192,7 +196,7 @@ export function orderOps(s: Session, e: TxEntities, p: Plan, order: OrderRecord,
               updatedAt: l.after.updatedAt,
               ...(l.after.endsAt ? { endsAt: l.after.endsAt } : {}),
             })
-            .where((x, op) => op.eq(x.version, l.before!.version))
+            .where((x, op) => `${op.eq(x.version, l.before!.version)} AND ${op.lte(x.assigned, l.after.quantity)}`)
             .commit()
         : e.subscription.create(l.after).commit(),
       Subscription.changeOp(e, {
@@ -264,7 +268,8 @@ export async function place(s: Session, raw: PlaceInput): Promise<Info> {
   const input = V.parse(placeInput, raw);
   const hash = fingerprint(input.accountId, input);
   for (let attempt = 1; ; attempt++) {
-    const [ms, account, key] = await Promise.all([s.memberships(), s.account(input.accountId), s.deps.store.getOrderKey(input.accountId, input.idempotencyKey)]);
+    // One BatchGetItem: the caller, the account and the key.
+    const [ms, account, key] = await Promise.all([s.memberships(), s.account(input.accountId), s.orderKey(input.accountId, input.idempotencyKey)]);
     authorize(s.actor, ms, account, "order.place");
     if (key) return replay(s, account!, key, hash);
     const p = await plan(s, account!, input);

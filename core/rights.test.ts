@@ -132,7 +132,8 @@ describe("rights", () => {
     expect(seesPrices(user, { D1: m("OWNER", true) }, "D1")).toBe(true);
     expect(seesPrices(user, { D1: m("CONTRIBUTOR", true) }, "D1")).toBe(false);
     expect(seesPrices(user, { RA: m("OWNER", true) }, "D1")).toBe(false);
-    expect(seesPrices(user, { [PLATFORM_ID]: m("VIEWER") }, "D1")).toBe(true);
+    expect(seesPrices(user, { [PLATFORM_ID]: m("OWNER") }, "D1")).toBe(true);
+    expect(seesPrices(user, { [PLATFORM_ID]: m("VIEWER") }, "D1")).toBe(false);
     expect(seesPrices({ type: "public" }, {}, "D1")).toBe(false);
     expect(seesPrices(user, { D1: m("OWNER") }, undefined)).toBe(false);
   });

@@ -134,8 +134,12 @@ export function allowed(
  * operators see them (DESIGN 1, "Prices"; Ribbon shows them to the Universal Partner's owner only).
  */
 export function seesPrices(actor: Actor, memberships: Readonly<Record<string, Membership>>, billedPartyId: string | undefined): boolean {
-  if (actor.type === "system") return true;
+  if (isOperator(actor, memberships)) return true;
   if (actor.type !== "user") return false;
-  if (memberships[PLATFORM_ID]) return true;
   return billedPartyId !== undefined && memberships[billedPartyId]?.role === "OWNER";
+}
+
+/** Platform operators: the OWNERs of the PLATFORM account (DESIGN 1), and the system's own jobs. */
+export function isOperator(actor: Actor, memberships: Readonly<Record<string, Membership>>): boolean {
+  return actor.type === "system" || (actor.type === "user" && memberships[PLATFORM_ID]?.role === "OWNER");
 }

@@ -39,6 +39,13 @@ export function addMonths(at: Date, months: number): Date {
   return target;
 }
 
+/** Whole months from `from` until `to`, counting a started month as a whole one (0 when past). */
+export function monthsLeft(from: Date, to: Date): number {
+  let months = 0;
+  while (addMonths(from, months) < to) months += 1;
+  return months;
+}
+
 export function addDays(at: Date, days: number): Date {
   return new Date(at.getTime() + days * DAY);
 }

@@ -1,6 +1,6 @@
 import SchemaBuilder from "@pothos/core";
 import ErrorsPlugin from "@pothos/plugin-errors";
-import RelayPlugin from "@pothos/plugin-relay";
+import RelayPlugin, { decodeGlobalID } from "@pothos/plugin-relay";
 import { CountryCodeResolver, CurrencyResolver, DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
 import type { Session } from "../core/context.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "../core/errors.js";
@@ -8,6 +8,11 @@ import { Conflict, Forbidden, Invalid, NotFound } from "../core/errors.js";
 export interface Context {
   readonly session: Session;
 }
+
+/** Types with global ids that `node(id)` resolves. */
+const NODE_TYPES = new Set(["Account", "Subscription", "Order"]);
+/** Longer than any id the store accepts: looked up as missing without a request. */
+const UNKNOWN_ID = "?".repeat(256);
 
 /** Configuration only: plugins, scalars, context. Types live in graphql/types, mutations in graphql/mutations. */
 export const builder = new SchemaBuilder<{
@@ -23,6 +28,16 @@ export const builder = new SchemaBuilder<{
   plugins: [ErrorsPlugin, RelayPlugin],
   defaultFieldNullability: false,
   relay: {
+    // A malformed id or one of a type that has no nodes is an unknown id (`node` answers null), not an error.
+    decodeGlobalID: (globalID) => {
+      try {
+        const decoded = decodeGlobalID(globalID);
+        if (NODE_TYPES.has(decoded.typename)) return decoded;
+      } catch {
+        // fall through
+      }
+      return { typename: "Account", id: UNKNOWN_ID };
+    },
     clientMutationId: "omit",
     cursorType: "String",
     nodesQueryOptions: false,

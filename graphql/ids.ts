@@ -19,10 +19,16 @@ export function globalId(typename: string, id: string): string {
   return encodeGlobalID(typename, id);
 }
 
-/** A global id whose local part is "<accountId>:<key>" (subscriptions, orders): both parts, or NotFound. */
-export function scopedId(globalId: string, typename: string): { accountId: string; key: string } {
-  const local = localId(globalId, typename);
+/** The two parts of a local id "<accountId>:<key>" (subscriptions, orders), or undefined when malformed. */
+export function splitScoped(local: string): { accountId: string; key: string } | undefined {
   const at = local.indexOf(":");
-  if (at <= 0 || at === local.length - 1) throw new NotFound(typename);
+  if (local.length > 160 || at <= 0 || at === local.length - 1) return undefined;
   return { accountId: local.slice(0, at), key: local.slice(at + 1) };
+}
+
+/** A global id whose local part is "<accountId>:<key>": both parts, or NotFound. */
+export function scopedId(globalId: string, typename: string): { accountId: string; key: string } {
+  const parts = splitScoped(localId(globalId, typename));
+  if (!parts) throw new NotFound(typename);
+  return parts;
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Service, createConversions } from "electrodb";
@@ -85,13 +86,17 @@ export class BadCursor extends Error {
   }
 }
 
+/** Attempts of a transaction cancelled only by conflicts with concurrent transactions. */
+const TRANSACT_ATTEMPTS = 6;
+
 /** A key the store can batch-load in one BatchGetItem. */
 export type ItemKey =
   | { readonly type: "account"; readonly id: string }
   | { readonly type: "person"; readonly email: string }
   | { readonly type: "offer"; readonly sku: string }
-  | { readonly type: "subscription"; readonly accountId: string; readonly sku: string };
-export type LoadedItem = AccountRecord | PersonRecord | OfferRecord | SubscriptionRecord | undefined;
+  | { readonly type: "subscription"; readonly accountId: string; readonly sku: string }
+  | { readonly type: "orderKey"; readonly accountId: string; readonly key: string };
+export type LoadedItem = AccountRecord | PersonRecord | OfferRecord | SubscriptionRecord | OrderKeyRecord | undefined;
 
 type TransactFn = Parameters<Service<Entities>["transaction"]["write"]>[0];
 /** The entities as a transaction builder sees them (ops end with `.commit()`). */
@@ -132,10 +137,12 @@ export class Store {
    * from what they read); result order follows `keys`.
    */
   async batchGet(keys: readonly ItemKey[]): Promise<LoadedItem[]> {
-    const requests = keys.map((k) => this.#keyOf(k));
+    const requests = keys.map((k) => (oversized(k) ? undefined : this.#keyOf(k)));
+    // DynamoDB refuses a batch with the same key twice (ids differing only in case are one key).
+    const unique = [...new Map(requests.flatMap((r) => (r ? [[`${r.pk}|${r.sk}`, r] as const] : []))).values()];
     const found = new Map<string, Record<string, unknown>>();
-    for (let i = 0; i < requests.length; i += 100) {
-      let pending: Record<string, string>[] | undefined = requests.slice(i, i + 100);
+    for (let i = 0; i < unique.length; i += 100) {
+      let pending: Record<string, string>[] | undefined = unique.slice(i, i + 100);
       for (let attempt = 0; pending && pending.length > 0; attempt++) {
         if (attempt > 5) throw new Error("BatchGetItem kept returning unprocessed keys");
         const out = await this.#client.send(
@@ -147,8 +154,8 @@ export class Store {
       }
     }
     return keys.map((k, i) => {
-      const key = requests[i]!;
-      const item = found.get(`${key.pk}|${key.sk}`);
+      const key = requests[i];
+      const item = key && found.get(`${key.pk}|${key.sk}`);
       return item ? this.#parse(k, item) : undefined;
     });
   }
@@ -164,6 +171,8 @@ export class Store {
         return e.offer.get({ sku: k.sku }).params().Key as Record<string, string>;
       case "subscription":
         return e.subscription.get({ accountId: k.accountId, sku: k.sku }).params().Key as Record<string, string>;
+      case "orderKey":
+        return e.orderKey.get({ accountId: k.accountId, key: k.key }).params().Key as Record<string, string>;
     }
   }
 
@@ -178,6 +187,8 @@ export class Store {
         return e.offer.parse({ Item: item }).data ?? undefined;
       case "subscription":
         return e.subscription.parse({ Item: item }).data ?? undefined;
+      case "orderKey":
+        return e.orderKey.parse({ Item: item }).data ?? undefined;
     }
   }
 
@@ -359,10 +370,15 @@ export class Store {
    * `ConditionFailed` with the cancellation reason of each item.
    */
   async transact(build: TransactFn): Promise<void> {
-    const result = await this.#service.transaction.write(build).go();
-    if (result.canceled) {
+    for (let attempt = 1; ; attempt++) {
+      // The token makes the SDK's own retries of this call idempotent (a commit is never applied twice).
+      const result = await this.#service.transaction.write(build).go({ token: randomUUID() });
+      if (!result.canceled) return;
       const reasons = (result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None");
-      throw new ConditionFailed(reasons);
+      // Another transaction held one of the items: transient, so try again; a failed condition is an answer.
+      const conflictOnly = reasons.includes("TransactionConflict") && !reasons.includes("ConditionalCheckFailed");
+      if (!conflictOnly || attempt >= TRANSACT_ATTEMPTS) throw new ConditionFailed(reasons);
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * 2 ** attempt));
     }
   }
 
@@ -389,6 +405,12 @@ export class Store {
       hasNextPage: data.length > opts.limit,
     };
   }
+}
+
+/** Ids longer than any the service issues cannot exist: answered as missing, never sent to DynamoDB. */
+const MAX_ID = 200;
+function oversized(k: ItemKey): boolean {
+  return Object.values(k).some((v) => v.length > MAX_ID);
 }
 
 /** The cursor of an item in a given access pattern, derived from the item's own composite attributes. */

@@ -606,7 +606,7 @@ describe("pending invitations and later changes", () => {
 
 describe("moving an account (runs last: it changes the tree)", () => {
   it("inviteExistingAccount + acceptance moves Reseller B with its subtree under Distributor 2", async () => {
-    const d2 = await createWithOwner(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", currency: "EUR", owner: { email: EMAIL.d2 } });
+    const d2 = await createWithOwner(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", currency: "GBP", owner: { email: EMAIL.d2 } });
     const d1Before = ok<AccountInfo>(await getAccount(EMAIL.d1, ids.d1)).childCount;
     const d2Before = ok<AccountInfo>(await getAccount(EMAIL.d2, d2)).childCount;
     expect([d1Before, d2Before]).toEqual([2, 0]);

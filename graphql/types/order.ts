@@ -2,7 +2,7 @@ import * as Order from "../../core/order.js";
 import * as Subscription from "../../core/subscription.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { localId } from "../ids.js";
+import { localId, splitScoped } from "../ids.js";
 import { AccountRef } from "./account.js";
 import { MoneyRef, money } from "./money.js";
 import { OfferKind } from "./offer.js";
@@ -21,7 +21,7 @@ const OrderLineRef = builder.objectRef<LineView>("OrderLine").implement({
     kind: t.field({ type: OfferKind, resolve: (l) => l.line.kind }),
     quantity: t.int({ resolve: (l) => l.line.quantity }),
     unitPrice: t.field({ type: MoneyRef, nullable: true, resolve: (l) => money(l.line.unitPrice, l.currency) }),
-    amount: t.field({ type: MoneyRef, nullable: true, description: "quantity × unitPrice", resolve: (l) => money(l.line.amount, l.currency) }),
+    amount: t.field({ type: MoneyRef, nullable: true, description: "quantity × unitPrice; licences added to a prepaid subscription: prorated to the whole months left in its term", resolve: (l) => money(l.line.amount, l.currency) }),
     subscription: t.field({
       type: SubscriptionRef,
       nullable: true,
@@ -37,8 +37,8 @@ export const OrderRef = builder.objectRef<Order.Info>("Order");
 builder.node(OrderRef, {
   id: { resolve: (o) => `${o.accountId}:${o.id}` },
   loadOne: (id, ctx) => {
-    const at = id.indexOf(":");
-    return at > 0 ? Order.find(ctx.session, id.slice(0, at), id.slice(at + 1)) : undefined;
+    const parts = splitScoped(id);
+    return parts ? Order.find(ctx.session, parts.accountId, parts.key) : undefined;
   },
   fields: (t) => ({
     lines: t.field({ type: [OrderLineRef], resolve: (o) => lines(o.accountId, o.currency, o.lines) }),

@@ -2,7 +2,7 @@ import * as Licence from "../../core/licence.js";
 import * as Subscription from "../../core/subscription.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { globalId } from "../ids.js";
+import { globalId, splitScoped } from "../ids.js";
 import * as Catalog from "../../core/catalog.js";
 import { AccountRef } from "./account.js";
 import { MoneyRef, money } from "./money.js";
@@ -46,8 +46,8 @@ export const SubscriptionRef = builder.objectRef<Subscription.Info>("Subscriptio
 builder.node(SubscriptionRef, {
   id: { resolve: (s) => `${s.accountId}:${s.sku}` },
   loadOne: (id, ctx) => {
-    const at = id.indexOf(":");
-    return at > 0 ? Subscription.find(ctx.session, id.slice(0, at), id.slice(at + 1)) : undefined;
+    const parts = splitScoped(id);
+    return parts ? Subscription.find(ctx.session, parts.accountId, parts.key) : undefined;
   },
   fields: (t) => ({
     sku: t.exposeString("sku"),

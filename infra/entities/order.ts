@@ -60,10 +60,13 @@ export function orderKeyEntity(config: EntityConfiguration) {
         /** SHA-256 of the normalised request: the same key with other input is refused. */
         requestHash: { type: "string", required: true, readOnly: true },
         orderId: { type: "string", required: true, readOnly: true },
+        /** Set when the order came with the creation of this account (key scoped to the parent). */
+        childId: { type: "string", readOnly: true },
       },
       indexes: {
+        // Case-sensitive: "Key-aB" and "Key-Ab" are two keys of two orders.
         byKey: {
-          pk: { field: "pk", composite: ["accountId", "key"] },
+          pk: { field: "pk", composite: ["accountId", "key"], casing: "none" },
           sk: { field: "sk", composite: [] },
         },
       },
