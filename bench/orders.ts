@@ -597,7 +597,7 @@ async function rawPlaceOrder(raw: Raw, input: RawOrderInput, now: Date): Promise
           Key: subKeys[i]!,
           UpdateExpression:
             "SET #quantity = :quantity_u0, #status = :status_u0, #unitPrice = :unitPrice_u0, #startedAt = :startedAt_u0, #version = :version_u0, #updatedAt = :updatedAt_u0, #accountId = :accountId_u0, #sku = :sku_u0, #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0",
-          ConditionExpression: "attribute_exists(#pk) AND attribute_exists(#sk) AND (#version = :version0) AND (#assigned <= :assigned0)",
+          ConditionExpression: "attribute_exists(#pk) AND attribute_exists(#sk) AND #version = :version0 AND #assigned <= :assigned0",
           ExpressionAttributeNames: {
             "#pk": "pk",
             "#sk": "sk",
