@@ -1,6 +1,7 @@
 import type { SSTConfig } from "sst";
 import { Api } from "./stacks/Api.js";
 import { Data, isProductionStage } from "./stacks/Data.js";
+import { Jobs } from "./stacks/Jobs.js";
 
 export default {
   config() {
@@ -19,6 +20,6 @@ export default {
       architecture: "arm_64",
       nodejs: { format: "esm" },
     });
-    app.stack(Data).stack(Api);
+    app.stack(Data).stack(Api).stack(Jobs);
   },
 } satisfies SSTConfig;

@@ -6,6 +6,7 @@ import { ConditionFailed } from "../infra/store.js";
 import * as AccountSettings from "./account-settings.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
+import { dueOp } from "./due.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid } from "./errors.js";
 import * as Invitation from "./invitation.js";
@@ -171,6 +172,8 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
       Audit.entry(e, { accountId: p.id, action: "account.created", actor: s.actor, at: s.now, subjectId: account.id, details: { kind: account.kind, name: account.name } }).commit(),
       Audit.entry(e, { accountId: account.id, action: "account.created", actor: s.actor, at: s.now, subjectId: account.id, details: { parentId: p.id } }).commit(),
       ...(invite ? invite.ops(e) : []),
+      // Retention starts at creation: an account that never subscribes is flagged by the next run.
+      ...(account.kind !== "PLATFORM" ? [dueOp(e, "retention", s.now, account.id)] : []),
     ]);
   } catch (err) {
     if (!(err instanceof ConditionFailed)) throw err;

@@ -5,6 +5,7 @@ import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
+import { termOp } from "./due.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import type { Issue } from "./errors.js";
@@ -17,10 +18,11 @@ import * as V from "./validation.js";
 
 /**
  * Most lines in one order. An order is one DynamoDB transaction (at most 100 writes): each line
- * writes its subscription and its ledger entry, and account creation with an order adds up to 17
- * more items (account, parent, subtree entries, audit, owner invitation, order, key).
+ * writes its subscription, its ledger entry and a lifecycle marker (trials, prepaid terms), and
+ * account creation with an order adds up to 19 more items (account, parent, subtree entries,
+ * audit, owner invitation, retention marker, order, keys).
  */
-export const MAX_LINES = 40;
+export const MAX_LINES = 25;
 
 export interface Line {
   readonly sku: string;
@@ -211,6 +213,9 @@ export function orderOps(s: Session, e: TxEntities, p: Plan, order: OrderRecord,
         orderId: order.id,
       }),
     ]),
+    ...p.lines.flatMap((l) => (l.before?.status === "ACTIVE" ? [] : termOp(e, l.after, s.now))),
+    // Active again: the retention clock stops (DESIGN 1: pendingDeletionAt clears).
+    ...(p.account.pendingDeletionAt ? [e.account.patch({ id: p.account.id }).remove(["pendingDeletionAt"]).commit()] : []),
     e.order.create(order).commit(),
     e.orderKey.create({ accountId: order.accountId, key: order.idempotencyKey, requestHash, orderId: order.id }).commit(),
     Audit.entry(e, {

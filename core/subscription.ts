@@ -6,6 +6,7 @@ import type { Actor } from "./actor.js";
 import { actorLabel } from "./actor.js";
 import * as AccountSettings from "./account-settings.js";
 import * as Catalog from "./catalog.js";
+import { dueOp } from "./due.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import { paged } from "./paging.js";
@@ -178,6 +179,8 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
         .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.lte(x.assigned, input.quantity)}`)
         .commit(),
       changeOp(e, { sub, version: next.version, kind, from: sub.quantity, to: next.quantity, at: s.now, actor: s.actor, reason: "quantity update" }),
+      // A cancellation may leave the account without an active subscription (retention).
+      ...(next.status === "CANCELLED" ? [dueOp(e, "retention", s.now, sub.accountId)] : []),
     ]);
   } catch (err) {
     if (!(err instanceof ConditionFailed)) throw err;

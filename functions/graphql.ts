@@ -21,7 +21,12 @@ export async function handleEvent(server: GraphQLServer, event: APIGatewayProxyE
   response.headers.forEach((v, k) => {
     out[k] = v;
   });
-  return { statusCode: response.status, headers: out, body: await response.text(), isBase64Encoded: false };
+  // Documents (invoice PDFs) travel base64-encoded through API Gateway; text stays text.
+  const type = response.headers.get("content-type") ?? "";
+  if (/^(text\/|application\/(json|graphql-response\+json))/.test(type) || type === "") {
+    return { statusCode: response.status, headers: out, body: await response.text(), isBase64Encoded: false };
+  }
+  return { statusCode: response.status, headers: out, body: Buffer.from(await response.arrayBuffer()).toString("base64"), isBase64Encoded: true };
 }
 
 let server: GraphQLServer | undefined;

@@ -9,11 +9,13 @@ import "./types/money.js";
 import "./types/offer.js";
 import "./types/subscription.js";
 import "./types/order.js";
+import "./types/invoice.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";
 import "./mutations/order.js";
 import "./mutations/subscription.js";
+import "./mutations/billing.js";
 
 /** The executable schema; built once per process. */
 export const schema = builder.toSchema({ sortSchema: false });

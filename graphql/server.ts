@@ -4,7 +4,9 @@ import type { Plugin } from "graphql-yoga";
 import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
+import * as Billing from "../core/billing.js";
 import { Unauthenticated, VisibleError } from "../core/errors.js";
+import { scopedId } from "./ids.js";
 import type { Context } from "./builder.js";
 import { schema } from "./schema.js";
 
@@ -17,6 +19,8 @@ export interface ServerOptions {
   /** GraphiQL in the browser (local stack; off in Lambda stages unless configured). */
   readonly graphiql: boolean;
   readonly graphqlEndpoint?: string;
+  /** The vendor's name on invoices. */
+  readonly issuerName?: string;
 }
 
 const unauthorized = (message: string) =>
@@ -47,6 +51,40 @@ const codeInputErrors: Plugin = {
 };
 
 /**
+ * `GET /invoices/<invoice id>.pdf|.csv` beside /graphql: the invoice documents, for the same bearer
+ * token and the same rights as `Query.invoice`.
+ */
+function downloads(opts: ServerOptions): Plugin {
+  return {
+    async onRequest({ request, url, endResponse }) {
+      const m = /^\/invoices\/([A-Za-z0-9+/=_-]{1,300})\.(pdf|csv)$/.exec(url.pathname);
+      if (!m) return;
+      if (request.method !== "GET") return endResponse(new Response(null, { status: 405, headers: { allow: "GET" } }));
+      const header = request.headers.get("authorization");
+      const token = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim())?.[1] : undefined;
+      const fail = (status: number, error: string) => endResponse(Response.json({ error }, { status, ...(status === 401 ? { headers: { "WWW-Authenticate": "Bearer" } } : {}) }));
+      if (!token) return fail(401, "Sign in first");
+      let actor: Actor;
+      try {
+        actor = { type: "user", ...(await opts.authenticate(token)) };
+      } catch {
+        return fail(401, "Invalid or expired token");
+      }
+      try {
+        const { accountId, key } = scopedId(decodeURIComponent(m[1]!), "Invoice");
+        const file = await Billing.download(new Session(opts.deps, actor), accountId, key, m[2] as "pdf" | "csv", opts.issuerName ?? "Channel Partner Platform");
+        return endResponse(
+          new Response(typeof file.body === "string" ? file.body : new Blob([new Uint8Array(file.body)]), { status: 200, headers: { "content-type": file.contentType, "content-disposition": `attachment; filename="${file.filename}"`, "cache-control": "private, no-store" } }),
+        );
+      } catch (err) {
+        if (err instanceof VisibleError) return fail(err.code === "FORBIDDEN" ? 403 : 404, err.message);
+        return fail(500, "Unexpected error");
+      }
+    },
+  };
+}
+
+/**
  * The one Yoga instance shared by the Lambda handler and the local server: same schema, same
  * authentication, same error masking.
  */
@@ -58,7 +96,7 @@ export function createGraphQLServer(opts: ServerOptions) {
     landingPage: false,
     graphiql: opts.graphiql ? { title: "Channel Partner API" } : false,
     logging: false,
-    plugins: [codeInputErrors],
+    plugins: [codeInputErrors, downloads(opts)],
     context: async ({ request }): Promise<Context> => {
       const header = request.headers.get("authorization");
       let actor: Actor = { type: "public" };

@@ -46,3 +46,45 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapOperatorEmail: e.BOOTSTRAP_OPERATOR_EMAIL.toLowerCase(),
   };
 }
+
+/** Configuration of the scheduled-run functions (scheduler and workers): no token checks there. */
+export interface JobsConfig {
+  readonly stage: string;
+  readonly region: string;
+  readonly tableName: string;
+  readonly dynamoEndpoint?: string;
+  readonly mailFrom: string;
+  readonly portalUrl: string;
+  readonly billingQueueUrl?: string;
+  readonly lifecycleQueueUrl?: string;
+  readonly invoiceIssuerName: string;
+}
+
+const jobsEnvSchema = z.object({
+  STAGE: z.string().default("local"),
+  AWS_REGION: z.string().default("eu-west-1"),
+  TABLE_NAME: z.string().min(1),
+  DYNAMO_ENDPOINT: z.string().url().optional(),
+  MAIL_FROM: z.string().min(3).default("no-reply@example.com"),
+  PORTAL_URL: z.string().url().default("https://portal.example.com"),
+  BILLING_QUEUE_URL: z.string().url().optional(),
+  LIFECYCLE_QUEUE_URL: z.string().url().optional(),
+  INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
+});
+
+export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
+  const parsed = jobsEnvSchema.safeParse(env);
+  if (!parsed.success) throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
+  const e = parsed.data;
+  return {
+    stage: e.STAGE,
+    region: e.AWS_REGION,
+    tableName: e.TABLE_NAME,
+    ...(e.DYNAMO_ENDPOINT ? { dynamoEndpoint: e.DYNAMO_ENDPOINT } : {}),
+    mailFrom: e.MAIL_FROM,
+    portalUrl: e.PORTAL_URL,
+    ...(e.BILLING_QUEUE_URL ? { billingQueueUrl: e.BILLING_QUEUE_URL } : {}),
+    ...(e.LIFECYCLE_QUEUE_URL ? { lifecycleQueueUrl: e.LIFECYCLE_QUEUE_URL } : {}),
+    invoiceIssuerName: e.INVOICE_ISSUER_NAME,
+  };
+}

@@ -1,11 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { BatchGetCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, BatchWriteCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Service, createConversions } from "electrodb";
 import type { EntityItem } from "electrodb";
 import { z } from "zod";
 import { accountEntity } from "./entities/account.js";
 import { auditEventEntity } from "./entities/audit-event.js";
+import { counterEntity, dueEntity, invoiceEntity, invoiceLineEntity, sentEntity, usageEntity } from "./entities/billing.js";
 import { invitationEntity } from "./entities/invitation.js";
 import { licenceEntity } from "./entities/licence.js";
 import { offerEntity } from "./entities/offer.js";
@@ -32,6 +33,12 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     order: orderEntity(config),
     orderKey: orderKeyEntity(config),
     licence: licenceEntity(config),
+    invoice: invoiceEntity(config),
+    invoiceLine: invoiceLineEntity(config),
+    counter: counterEntity(config),
+    usage: usageEntity(config),
+    due: dueEntity(config),
+    sent: sentEntity(config),
   };
 }
 
@@ -47,6 +54,10 @@ export type ChangeRecord = EntityItem<Entities["change"]>;
 export type OrderRecord = EntityItem<Entities["order"]>;
 export type OrderKeyRecord = EntityItem<Entities["orderKey"]>;
 export type LicenceRecord = EntityItem<Entities["licence"]>;
+export type InvoiceRecord = EntityItem<Entities["invoice"]>;
+export type InvoiceLineRecord = EntityItem<Entities["invoiceLine"]>;
+export type UsageRecord = EntityItem<Entities["usage"]>;
+export type DueRecord = EntityItem<Entities["due"]>;
 
 export const membershipSchema = z.object({
   role: z.enum(roles),
@@ -352,6 +363,145 @@ export class Store {
   async listLicences(accountId: string, sku: string, limit: number, cursor?: string | null): Promise<Page<LicenceRecord>> {
     const e = this.entities.licence;
     return this.#page(cursorOf(e, "bySubscription"), e.query.bySubscription({ accountId, sku }), { limit, cursor });
+  }
+
+  async getInvoice(partyId: string, period: string): Promise<InvoiceRecord | undefined> {
+    return (await this.entities.invoice.get({ partyId, period }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** Invoices of a billed party, newest month first. */
+  async listInvoices(partyId: string, limit: number, cursor?: string | null): Promise<Page<InvoiceRecord>> {
+    const e = this.entities.invoice;
+    return this.#page(cursorOf(e, "byParty"), e.query.byParty({ partyId }), { limit, cursor, order: "desc" });
+  }
+
+  async markInvoiceMailed(partyId: string, period: string, at: string): Promise<void> {
+    await this.entities.invoice.patch({ partyId, period }).set({ mailedAt: at }).go();
+  }
+
+  /** Writes invoice lines with BatchWriteItem (25 a request); same keys, same items on a rerun. */
+  async putInvoiceLines(lines: readonly InvoiceLineRecord[]): Promise<void> {
+    for (let i = 0; i < lines.length; i += 25) {
+      const chunk = lines.slice(i, i + 25) as InvoiceLineRecord[];
+      for (let attempt = 0; ; attempt++) {
+        const { unprocessed } = await this.entities.invoiceLine.put(chunk).go();
+        if (unprocessed.length === 0) break;
+        if (attempt > 6) throw new Error("BatchWriteItem kept returning unprocessed items");
+        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+        chunk.splice(0, chunk.length, ...(unprocessed as unknown as InvoiceLineRecord[]).map((k) => chunk.find((l) => l.lineNo === (k as { lineNo: number }).lineNo)!));
+      }
+    }
+  }
+
+  /** Lines 1..lineCount of an invoice (lines past the count are leftovers of an abandoned attempt). */
+  async listInvoiceLines(partyId: string, period: string, lineCount: number, limit: number, cursor?: string | null): Promise<Page<InvoiceLineRecord>> {
+    const e = this.entities.invoiceLine;
+    const page = await this.#page(cursorOf(e, "byInvoice"), e.query.byInvoice({ partyId, period }).lte({ lineNo: lineCount }), { limit, cursor });
+    return page;
+  }
+
+  async allInvoiceLines(partyId: string, period: string, lineCount: number): Promise<InvoiceLineRecord[]> {
+    return this.#all((cursor) => this.listInvoiceLines(partyId, period, lineCount, 100, cursor));
+  }
+
+  /** Current value of a sequence (0 before its first use). */
+  async counterValue(name: string): Promise<number> {
+    return (await this.entities.counter.get({ name }).go({ consistent: true })).data?.value ?? 0;
+  }
+
+  /** Recorded usage of one offer by one account in one month. */
+  async usageTotal(accountId: string, sku: string, period: string): Promise<number> {
+    const e = this.entities.usage;
+    const items = await this.#all((cursor) => this.#page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId, sku, period }), { limit: 100, cursor }));
+    return items.reduce((sum, u) => sum + u.quantity, 0);
+  }
+
+  async getUsage(accountId: string, sku: string, period: string, key: string): Promise<UsageRecord | undefined> {
+    return (await this.entities.usage.get({ accountId, sku, period, key }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** Orders of an account placed in [start, end) (orders are read newest first; ids are ULIDs, in time order). */
+  async ordersBetween(accountId: string, start: Date, end: Date): Promise<OrderRecord[]> {
+    const out: OrderRecord[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const page: Page<OrderRecord> = await this.listOrders(accountId, 100, cursor);
+      for (const { node } of page.items) {
+        const at = new Date(node.placedAt);
+        if (at < start) return out;
+        if (at < end) out.push(node);
+      }
+      if (!page.hasNextPage) return out;
+      cursor = page.items.at(-1)!.cursor;
+    }
+  }
+
+  async getSubscription(accountId: string, sku: string): Promise<SubscriptionRecord | undefined> {
+    return (await this.entities.subscription.get({ accountId, sku }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** Lifecycle markers of one day. */
+  async listDue(day: string): Promise<DueRecord[]> {
+    const e = this.entities.due;
+    return this.#all((cursor) => this.#page(cursorOf(e, "byDay"), e.query.byDay({ day }), { limit: 100, cursor }));
+  }
+
+  /** Records that a one-off mail went out; false when it already had. */
+  async markSent(key: string, at: string): Promise<boolean> {
+    try {
+      await this.transact((e) => [e.sent.create({ key, at }).commit()]);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
+  }
+
+  async setPendingDeletion(accountId: string, at: string | null): Promise<void> {
+    const p = this.entities.account.patch({ id: accountId });
+    await (at ? p.set({ pendingDeletionAt: at }) : p.remove(["pendingDeletionAt"])).go();
+  }
+
+  async allInvitations(accountId: string): Promise<InvitationRecord[]> {
+    return this.#all((cursor) => this.listInvitations(accountId, 100, cursor));
+  }
+
+  async allMembers(accountId: string): Promise<MemberRecord[]> {
+    return this.#all((cursor) => this.listMembers(accountId, 100, cursor));
+  }
+
+  /** The partition every item an account owns lives in (members, subscriptions, orders, licences, audit, usage, keys). */
+  accountPartition(accountId: string): string {
+    return this.entities.member.query.byAccount({ accountId }).params().ExpressionAttributeValues[":pk"] as string;
+  }
+
+  /** The partition of one subscription's ledger. */
+  ledgerPartition(accountId: string, sku: string): string {
+    return this.entities.change.query.bySubscription({ accountId, sku }).params().ExpressionAttributeValues[":pk"] as string;
+  }
+
+  /** Deletes every item of a partition, whatever its entity (account deletion), in BatchWriteItem requests. */
+  async deletePartition(pk: string): Promise<number> {
+    let deleted = 0;
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#client.send(
+        new QueryCommand({ TableName: this.#table, KeyConditionExpression: "#pk = :pk", ExpressionAttributeNames: { "#pk": "pk" }, ExpressionAttributeValues: { ":pk": pk }, ProjectionExpression: "pk, sk", ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
+      const keys = (page.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
+      for (let i = 0; i < keys.length; i += 25) {
+        let pending = keys.slice(i, i + 25).map((Key) => ({ DeleteRequest: { Key } }));
+        for (let attempt = 0; pending.length > 0; attempt++) {
+          if (attempt > 6) throw new Error("BatchWriteItem kept returning unprocessed deletes");
+          const out = await this.#client.send(new BatchWriteCommand({ RequestItems: { [this.#table]: pending } }));
+          pending = (out.UnprocessedItems?.[this.#table] ?? []) as typeof pending;
+          if (pending.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+        }
+      }
+      deleted += keys.length;
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return deleted;
   }
 
   async #all<T>(list: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {

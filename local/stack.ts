@@ -13,6 +13,8 @@ import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
 import { createLocalIssuer } from "./issuer.js";
+import { startLocalJobs } from "./jobs.js";
+import type { LocalJobs } from "./jobs.js";
 import { seedCatalog } from "./seed.js";
 
 export interface LocalStackOptions {
@@ -32,11 +34,13 @@ export interface LocalStack {
   readonly store: Store;
   readonly clock: SettableClock;
   readonly outbox: OutboxMailer;
+  readonly jobs: LocalJobs;
   mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number }): Promise<string>;
   stop(): Promise<void>;
 }
 
 const AUDIENCE = "channel-partner-api";
+const ISSUER_NAME = "Channel Partner Platform";
 const MAX_DEV_BODY = 64 * 1024;
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -75,6 +79,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const deps: Deps = { store, clock, mailer: outbox, portalUrl: "http://localhost:3000" };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
+  const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME });
 
   // The HTTP server starts first so the issuer knows its URL; JWKS is fetched from it lazily.
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => send(res, 503, { error: "starting" });
@@ -111,8 +116,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         }
         case "GET /dev/outbox":
           return send(res, 200, { messages: outbox.list() });
-        case "POST /dev/jobs/run":
-          return send(res, 404, { error: "no scheduled jobs exist yet" });
+        case "POST /dev/jobs/run": {
+          const body = await readJson(req);
+          if (body.job !== "billing" && body.job !== "lifecycle") return send(res, 400, { error: 'job must be "billing" or "lifecycle"' });
+          if (body.period !== undefined && typeof body.period !== "string") return send(res, 400, { error: "period must be a month such as 2026-10" });
+          try {
+            return send(res, 200, await jobs.run(body.job, typeof body.period === "string" ? { period: body.period } : {}));
+          } catch (err) {
+            return send(res, 400, { error: err instanceof Error ? err.message : "run failed" });
+          }
+        }
         default:
           return yoga(req, res);
       }
@@ -126,12 +139,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     store,
     clock,
     outbox,
+    jobs,
     mint: (email, o) => issuer.mint(email, o),
     async stop() {
       await new Promise<void>((resolve) => {
         http.closeAllConnections();
         http.close(() => resolve());
       });
+      await jobs.stop();
       client.destroy();
       if (dynamo) await dynamo.stop();
     },

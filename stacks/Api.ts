@@ -21,7 +21,7 @@ export const TABLE_ACTIONS = [
 export const INDEX_ACTIONS = ["dynamodb:Query"] as const;
 
 /** Extracts the bare address from `no-reply@x.com` or `Name <no-reply@x.com>`. */
-function parseMailFrom(mailFrom: string): { address: string; domain: string } {
+export function parseMailFrom(mailFrom: string): { address: string; domain: string } {
   const address = (/<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom).trim();
   const domain = address.split("@")[1];
   if (!domain) throw new Error(`MAIL_FROM must be an email address, got "${mailFrom}"`);

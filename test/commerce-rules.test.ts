@@ -635,13 +635,13 @@ describe("bad input on placeOrder", () => {
     });
   });
 
-  it("more than 40 lines (41, 101), or none, is a ValidationError on lines", async () => {
+  it("more than 25 lines (26, 101), or none, is a ValidationError on lines", async () => {
     // Prepare: distinct (unknown) skus, so the only issue is the count.
     const many = (n: number): Line[] => Array.from({ length: n }, (_v, i) => ({ sku: `RC-LINE-${i}`, quantity: 1 }));
     await unchanged([ids.c], async () => {
       // Act / Assess
-      expectInvalid(await place(D1_OWNER, ids.c, many(41)), ["lines"], "an order has at most 40 lines");
-      expectInvalid(await place(D1_OWNER, ids.c, many(101)), ["lines"], "an order has at most 40 lines");
+      expectInvalid(await place(D1_OWNER, ids.c, many(26)), ["lines"], "an order has at most 25 lines");
+      expectInvalid(await place(D1_OWNER, ids.c, many(101)), ["lines"], "an order has at most 25 lines");
       expectInvalid(await place(D1_OWNER, ids.c, []), ["lines"], "an order has at least one line");
     });
   });

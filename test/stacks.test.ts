@@ -6,14 +6,15 @@
  * - `initProject({ stage })` loads sst.config.ts (name, region) into SST's project singleton.
  * - `new App({ mode: "deploy", ... })` with an explicit account, so nothing asks STS.
  * - the real `stacks(app)` of sst.config.ts runs (default removal policy, default function
- *   props, Data then Api), then `app.finish()` runs SST's deferred tasks (function builds).
+ *   props, Data, Api then Jobs), then `app.finish()` runs SST's deferred tasks (function builds).
  * - NODE_ENV=test (vitest's default, forced here) makes `App.finish()` skip the bootstrap-stack
  *   lookup, which is the only AWS call on this path.
  *
  * Function code: SST bundles every function with esbuild during `finish()`. To keep this test
  * independent of the handler's contents, the Node.js build is replaced by a stub that writes a
  * one-line handler at the path SST would produce. Set STACKS_TEST_BUNDLE=1 to bundle the real
- * `functions/graphql.ts` instead (run from the project root).
+ * handlers (`functions/graphql.ts`, `functions/scheduler.ts`, `functions/*-worker.ts`) instead
+ * (run from the project root).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
@@ -28,6 +29,7 @@ import { tableSchema } from "../infra/table-schema.js";
 import sstConfig from "../sst.config.js";
 import { Api, INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/Api.js";
 import { Data } from "../stacks/Data.js";
+import { Jobs } from "../stacks/Jobs.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ACCOUNT = "123456789012";
@@ -75,7 +77,13 @@ function stubNodeBuilds(): void {
   };
 }
 
-async function synth(stage: string): Promise<{ data: Template; api: Template }> {
+interface Templates {
+  data: Template;
+  api: Template;
+  jobs: Template;
+}
+
+async function synth(stage: string): Promise<Templates> {
   await initProject({ stage, root: ROOT });
   // After initProject: it loads .env files with override, and these must win.
   vi.stubEnv("NODE_ENV", "test");
@@ -85,6 +93,8 @@ async function synth(stage: string): Promise<{ data: Template; api: Template }> 
   vi.stubEnv("AUTH_ISSUER", "https://issuer.test/");
   vi.stubEnv("AUTH_AUDIENCE", "test-audience");
   vi.stubEnv("AUTH_JWKS_URL", "https://issuer.test/jwks.json");
+  // Unset, so the Jobs stack's default issuer name is what gets checked.
+  vi.stubEnv("INVOICE_ISSUER_NAME", undefined);
   stubNodeBuilds();
 
   const { config } = useProject();
@@ -97,8 +107,12 @@ async function synth(stage: string): Promise<{ data: Template; api: Template }> 
   });
   await sstConfig.stacks(app);
   await app.finish();
-  // getStack() reads the app of the last `app.stack()` call, so read both before the next synth.
-  return { data: Template.fromStack(getStack(Data)), api: Template.fromStack(getStack(Api)) };
+  // getStack() reads the app of the last `app.stack()` call, so read them all before the next synth.
+  return {
+    data: Template.fromStack(getStack(Data)),
+    api: Template.fromStack(getStack(Api)),
+    jobs: Template.fromStack(getStack(Jobs)),
+  };
 }
 
 function only(template: Template, type: string): [string, Resource] {
@@ -109,8 +123,8 @@ function only(template: Template, type: string): [string, Resource] {
 
 const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
-let test: { data: Template; api: Template };
-let prod: { data: Template; api: Template };
+let test: Templates;
+let prod: Templates;
 
 beforeAll(async () => {
   test = await synth("test");
@@ -302,5 +316,268 @@ describe("Api stack", () => {
 
   it("outputs the API URL", () => {
     test.api.hasOutput("ApiUrl", {});
+  });
+});
+
+describe("Jobs stack", () => {
+  // The issue's schedules, written out rather than imported so the test checks the spec.
+  const SCHEDULES = { billing: "cron(5 0 1 * ? *)", lifecycle: "cron(15 0 * * ? *)" } as const;
+  const JOB_NAMES = Object.keys(SCHEDULES) as (keyof typeof SCHEDULES)[];
+  const WORKER_TIMEOUT = 60;
+  const CONSUME_ACTIONS = [
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+    "sqs:ReceiveMessage",
+  ];
+  const SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"];
+
+  const getAtt = (id: string, attribute = "Arn") => ({ "Fn::GetAtt": [id, attribute] });
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+  function functionByHandler(template: Template, handler: string): [string, Resource] {
+    const entries = Object.entries(template.findResources("AWS::Lambda::Function")).filter(
+      ([, r]) => (r as Resource).Properties?.Handler === handler,
+    ) as [string, Resource][];
+    expect(entries, handler).toHaveLength(1);
+    return entries[0]!;
+  }
+  const workerOf = (template: Template, job: string) => functionByHandler(template, `functions/${job}-worker.handler`);
+  const schedulerOf = (template: Template) => functionByHandler(template, "functions/scheduler.handler");
+
+  /** The job's work queue (the one its worker consumes) and the dead-letter queue it redrives to. */
+  function queuesOf(template: Template, job: string): { queueId: string; queue: Resource; dlqId: string; dlq: Resource } {
+    const [workerId] = workerOf(template, job);
+    const mappings = (Object.values(template.findResources("AWS::Lambda::EventSourceMapping")) as Resource[]).filter(
+      (m) => same(m.Properties?.FunctionName, { Ref: workerId }),
+    );
+    expect(mappings).toHaveLength(1);
+    const queueId = (mappings[0]!.Properties?.EventSourceArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    const queues = template.findResources("AWS::SQS::Queue") as Record<string, Resource>;
+    const queue = queues[queueId]!;
+    expect(queue, queueId).toBeDefined();
+    const redrive = queue.Properties?.RedrivePolicy as { deadLetterTargetArn: { "Fn::GetAtt": [string, string] } };
+    const dlqId = redrive.deadLetterTargetArn["Fn::GetAtt"][0];
+    const dlq = queues[dlqId]!;
+    expect(dlq, dlqId).toBeDefined();
+    return { queueId, queue, dlqId, dlq };
+  }
+
+  function roleStatements(template: Template, fn: Resource): Statement[] {
+    const roleId = (fn.Properties?.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+    return (Object.values(template.findResources("AWS::IAM::Policy")) as Resource[])
+      .filter((p) => JSON.stringify(p.Properties?.Roles).includes(JSON.stringify({ Ref: roleId })))
+      .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+  }
+  const actionsOf = (statements: Statement[], prefix: string) =>
+    [...new Set(statements.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith(prefix)))].sort();
+  const resourcesOf = (statements: Statement[], prefix: string) =>
+    statements.filter((s) => asArray(s.Action).some((a) => a.startsWith(prefix))).flatMap((s) => asArray(s.Resource));
+
+  /** The table ARN as the Jobs stack imports it from the Data stack, and the index ARN pattern. */
+  function tableArns(templates: Templates): { tableArn: unknown; indexArn: unknown } {
+    const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
+    const outputs = templates.data.toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
+    const arnExport = Object.values(outputs).find((o) => same(o.Value, getAtt(tableId)))?.Export?.Name;
+    expect(arnExport).toBeTypeOf("string");
+    const tableArn = { "Fn::ImportValue": arnExport };
+    return { tableArn, indexArn: { "Fn::Join": ["", [tableArn, "/index/*"]] } };
+  }
+
+  /** DynamoDB: `tableActions` on the table, Query only on the indexes, nothing on anything else. */
+  function expectTableAccess(templates: Templates, statements: Statement[], tableActions: readonly string[]): void {
+    const { tableArn, indexArn } = tableArns(templates);
+    const dynamo = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith("dynamodb:")));
+    expect(actionsOf(dynamo, "dynamodb:")).toEqual([...new Set([...tableActions, ...INDEX_ACTIONS])].sort());
+    for (const s of dynamo) {
+      expect(s.Effect).toBe("Allow");
+      for (const resource of asArray(s.Resource)) expect([tableArn, indexArn]).toContainEqual(resource);
+    }
+    const onTable = dynamo.filter((s) => asArray(s.Resource).some((r) => same(r, tableArn)));
+    expect(actionsOf(onTable, "dynamodb:")).toEqual([...tableActions].sort());
+    const onIndex = dynamo.filter((s) => asArray(s.Resource).some((r) => same(r, indexArn)));
+    expect(actionsOf(onIndex, "dynamodb:")).toEqual(["dynamodb:Query"]);
+  }
+
+  /** Only DynamoDB, SES, SQS and X-Ray; "*" only for X-Ray tracing. */
+  function expectOnlyKnownServices(statements: Statement[]): void {
+    for (const s of statements) {
+      expect(s.Effect).toBe("Allow");
+      for (const action of asArray(s.Action)) expect(action).toMatch(/^(dynamodb|ses|sqs|xray):\w+$/);
+      if (asArray(s.Resource).includes("*")) {
+        expect(asArray(s.Action).every((a) => a.startsWith("xray:"))).toBe(true);
+      }
+    }
+  }
+
+  it("starts the one scheduler function from two cron rules: monthly billing, daily lifecycle", () => {
+    for (const templates of [test, prod]) {
+      const [schedulerId] = schedulerOf(templates.jobs);
+      const rules = Object.values(templates.jobs.findResources("AWS::Events::Rule")) as Resource[];
+      expect(rules).toHaveLength(2);
+      const byExpression = Object.fromEntries(
+        rules.map((rule) => {
+          expect(rule.Properties?.State).toBe("ENABLED");
+          const targets = rule.Properties?.Targets as { Arn: unknown; Input?: string }[];
+          expect(targets).toHaveLength(1);
+          expect(targets[0]!.Arn).toEqual(getAtt(schedulerId));
+          return [rule.Properties?.ScheduleExpression as string, JSON.parse(targets[0]!.Input ?? "null") as unknown];
+        }),
+      );
+      expect(byExpression).toEqual({
+        [SCHEDULES.billing]: { job: "billing" },
+        [SCHEDULES.lifecycle]: { job: "lifecycle" },
+      });
+      // Each rule may invoke the scheduler (and only the scheduler).
+      const permissions = Object.values(templates.jobs.findResources("AWS::Lambda::Permission")) as Resource[];
+      const fromEvents = permissions.filter((p) => p.Properties?.Principal === "events.amazonaws.com");
+      expect(fromEvents).toHaveLength(2);
+      for (const p of fromEvents) expect(p.Properties?.FunctionName).toEqual(getAtt(schedulerId));
+    }
+  });
+
+  it("gives each job a work queue and its own dead-letter queue (5 receives, 14 days, visibility >= 6x timeout)", () => {
+    for (const templates of [test, prod]) {
+      expect(Object.keys(templates.jobs.findResources("AWS::SQS::Queue"))).toHaveLength(4);
+      const dlqIds = new Set<string>();
+      for (const job of JOB_NAMES) {
+        const { queue, dlqId, dlq } = queuesOf(templates.jobs, job);
+        const [, worker] = workerOf(templates.jobs, job);
+        const workerTimeout = worker.Properties?.Timeout as number;
+        expect(workerTimeout).toBe(WORKER_TIMEOUT);
+        expect(queue.Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * workerTimeout);
+        expect((queue.Properties?.RedrivePolicy as Json).maxReceiveCount).toBe(5);
+        expect(dlq.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 60 * 60);
+        // A dead-letter queue is the end of the line.
+        expect(dlq.Properties?.RedrivePolicy).toBeUndefined();
+        dlqIds.add(dlqId);
+      }
+      expect(dlqIds.size).toBe(2);
+    }
+  });
+
+  it("destroys the queues with a non-production stage and retains them on prod", () => {
+    for (const [templates, policy] of [
+      [test, "Delete"],
+      [prod, "Retain"],
+    ] as const) {
+      for (const queue of Object.values(templates.jobs.findResources("AWS::SQS::Queue")) as Resource[]) {
+        expect(queue.DeletionPolicy).toBe(policy);
+        expect(queue.UpdateReplacePolicy).toBe(policy);
+      }
+    }
+  });
+
+  it("feeds each worker from its queue with partial batch responses", () => {
+    for (const templates of [test, prod]) {
+      const mappings = Object.values(templates.jobs.findResources("AWS::Lambda::EventSourceMapping")) as Resource[];
+      expect(mappings).toHaveLength(2);
+      for (const job of JOB_NAMES) {
+        const [workerId] = workerOf(templates.jobs, job);
+        const { queueId } = queuesOf(templates.jobs, job);
+        const mapping = mappings.find((m) => same(m.Properties?.FunctionName, { Ref: workerId }))!;
+        expect(mapping.Properties?.EventSourceArn).toEqual(getAtt(queueId));
+        expect(mapping.Properties?.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
+        expect(mapping.Properties?.BatchSize).toBe(10);
+        const window = mapping.Properties?.MaximumBatchingWindowInSeconds as number;
+        expect(window).toBeGreaterThanOrEqual(1);
+        expect(window).toBeLessThanOrEqual(10);
+      }
+    }
+  });
+
+  it("configures the workers and the scheduler (limits, environment)", () => {
+    const graphqlEnv = (
+      functionByHandler(test.api, "functions/graphql.handler")[1].Properties?.Environment as { Variables: Json }
+    ).Variables;
+    for (const [templates, stage] of [
+      [test, "test"],
+      [prod, "prod"],
+    ] as const) {
+      const billing = queuesOf(templates.jobs, "billing");
+      const lifecycle = queuesOf(templates.jobs, "lifecycle");
+      for (const [fn, timeout] of [
+        [workerOf(templates.jobs, "billing")[1], WORKER_TIMEOUT],
+        [workerOf(templates.jobs, "lifecycle")[1], WORKER_TIMEOUT],
+        [schedulerOf(templates.jobs)[1], 300],
+      ] as const) {
+        const props = fn.Properties ?? {};
+        expect(props.Runtime).toBe("nodejs22.x");
+        expect(props.Architectures).toEqual(["arm64"]);
+        expect(props.Timeout).toBe(timeout);
+        expect(props.MemorySize).toBe(1024);
+        const env = (props.Environment as { Variables: Json }).Variables;
+        expect(env).toMatchObject({
+          STAGE: stage,
+          // The same sender as the API, from the same MAIL_FROM.
+          MAIL_FROM: graphqlEnv.MAIL_FROM,
+          INVOICE_ISSUER_NAME: "Channel Partner Platform",
+          BILLING_QUEUE_URL: { Ref: billing.queueId },
+          LIFECYCLE_QUEUE_URL: { Ref: lifecycle.queueId },
+        });
+        expect(JSON.stringify(env.TABLE_NAME)).toContain("Fn::ImportValue");
+      }
+    }
+  });
+
+  it("grants each worker only the table, its indexes (Query), SES sending and consuming its own queue", () => {
+    for (const templates of [test, prod]) {
+      for (const job of JOB_NAMES) {
+        const statements = roleStatements(templates.jobs, workerOf(templates.jobs, job)[1]);
+        expectOnlyKnownServices(statements);
+        expectTableAccess(templates, statements, [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"]);
+
+        expect(actionsOf(statements, "ses:")).toEqual(SES_ACTIONS);
+        const sesResources = JSON.stringify(resourcesOf(statements, "ses:"));
+        expect(sesResources).not.toContain('"*"');
+        expect(sesResources).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_DOMAIN}`);
+        expect(sesResources).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_ADDRESS}`);
+        expect(resourcesOf(statements, "ses:")).toHaveLength(2);
+
+        // Consume (from the event source), never send, and only on the job's own work queue.
+        const { queueId } = queuesOf(templates.jobs, job);
+        expect(actionsOf(statements, "sqs:")).toEqual(CONSUME_ACTIONS);
+        expect(resourcesOf(statements, "sqs:")).toEqual([getAtt(queueId)]);
+      }
+    }
+  });
+
+  it("lets the scheduler read the table and send to the work queues, never to the dead-letter queues", () => {
+    for (const templates of [test, prod]) {
+      const statements = roleStatements(templates.jobs, schedulerOf(templates.jobs)[1]);
+      expectOnlyKnownServices(statements);
+      expectTableAccess(templates, statements, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]);
+      expect(actionsOf(statements, "ses:")).toEqual([]);
+
+      expect(actionsOf(statements, "sqs:")).toEqual(["sqs:SendMessage"]);
+      const sqsResources = resourcesOf(statements, "sqs:");
+      const work = JOB_NAMES.map((job) => getAtt(queuesOf(templates.jobs, job).queueId));
+      const dead = JOB_NAMES.map((job) => getAtt(queuesOf(templates.jobs, job).dlqId));
+      expect(sqsResources).toHaveLength(2);
+      for (const arn of work) expect(sqsResources).toContainEqual(arn);
+      for (const arn of dead) expect(sqsResources).not.toContainEqual(arn);
+    }
+  });
+
+  it("grants no dynamodb:*, Scan or sqs:* in any stack, and no managed access policies", () => {
+    for (const templates of [test, prod]) {
+      for (const template of [templates.data, templates.api, templates.jobs]) {
+        const json = JSON.stringify(template.toJSON());
+        expect(json).not.toContain('"dynamodb:*"');
+        expect(json).not.toContain('"dynamodb:Scan"');
+        expect(json).not.toContain('"sqs:*"');
+        expect(json).not.toMatch(/Amazon(DynamoDB|SQS|SES)\w*Access/);
+      }
+    }
+  });
+
+  it("outputs the queue URLs", () => {
+    const billing = queuesOf(test.jobs, "billing");
+    const lifecycle = queuesOf(test.jobs, "lifecycle");
+    test.jobs.hasOutput("BillingQueueUrl", { Value: { Ref: billing.queueId } });
+    test.jobs.hasOutput("LifecycleQueueUrl", { Value: { Ref: lifecycle.queueId } });
+    test.jobs.hasOutput("BillingDeadLetterQueueUrl", { Value: { Ref: billing.dlqId } });
+    test.jobs.hasOutput("LifecycleDeadLetterQueueUrl", { Value: { Ref: lifecycle.dlqId } });
   });
 });

@@ -33,6 +33,10 @@ export function accountEntity(config: EntityConfiguration) {
         billable: { type: "boolean", required: true, default: false },
         /** ISO 4217 billing currency of a billable account; offers made available below it are in it. */
         currency: { type: "string" },
+        /** VAT rate of a billable account, in basis points (2000 = 20 %). */
+        taxRate: { type: "number" },
+        /** Set when the account has had no active subscription: it is deleted after this instant (Ribbon: 14 days). */
+        pendingDeletionAt: { type: "string" },
         /** SKUs the parent made available to this account ("Edit Available Services"). */
         offers: { type: "list", items: { type: "string" }, required: true, default: () => [] },
         childCount: { type: "number", required: true, default: 0 },

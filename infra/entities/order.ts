@@ -64,10 +64,10 @@ export function orderKeyEntity(config: EntityConfiguration) {
         childId: { type: "string", readOnly: true },
       },
       indexes: {
-        // Case-sensitive: "Key-aB" and "Key-Ab" are two keys of two orders.
+        // In the account's partition (deleted with it); case-sensitive: "Key-aB" and "Key-Ab" are two orders.
         byKey: {
-          pk: { field: "pk", composite: ["accountId", "key"], casing: "none" },
-          sk: { field: "sk", composite: [] },
+          pk: { field: "pk", composite: ["accountId"] },
+          sk: { field: "sk", composite: ["key"], casing: "none" },
         },
       },
     },

@@ -1,0 +1,189 @@
+import type { AccountRecord, DueRecord, LicenceRecord, SubscriptionRecord } from "../infra/store.js";
+import { ConditionFailed } from "../infra/store.js";
+import { newId } from "../infra/ids.js";
+import { actorLabel } from "./actor.js";
+import * as Audit from "./audit.js";
+import type { Session } from "./context.js";
+import * as Invitation from "./invitation.js";
+import { REMINDER_DAYS, dayOf, dueOp, nextTrialStep, termOp } from "./due.js";
+import { PLATFORM_ID } from "./rights.js";
+import * as Subscription from "./subscription.js";
+
+export type { Due } from "./due.js";
+export { dueKinds } from "./due.js";
+import type { Due } from "./due.js";
+
+const DAY = 86_400_000;
+/** Ribbon: an account without an active subscription is deleted 14 days later. */
+export const RETENTION_DAYS = 14;
+
+/** Items due today or in the last `lookback` days (one Query per day partition). */
+export async function dueItems(s: Session, lookback: number): Promise<DueRecord[]> {
+  const today = s.now;
+  const days = Array.from({ length: lookback + 1 }, (_v, i) => dayOf(new Date(today.getTime() - i * DAY)));
+  const lists = await Promise.all(days.map((d) => s.deps.store.listDue(d)));
+  return lists.flat().filter((d) => new Date(d.at) <= today);
+}
+
+/** One lifecycle unit of work. Each re-reads its subject and does nothing when it no longer applies. */
+export async function handle(s: Session, m: Due): Promise<void> {
+  switch (m.what) {
+    case "term-end":
+      return termEnd(s, m.accountId, m.sku);
+    case "trial-reminder":
+      return remind(s, m.accountId, m.sku);
+    case "retention":
+      return retention(s, m.accountId);
+  }
+}
+
+async function owners(s: Session, accountId: string): Promise<string[]> {
+  return (await s.deps.store.listOwners(accountId)).map((m) => m.email);
+}
+
+/** A trial ends (EXPIRED, licences released) or a prepaid term renews for 12 months. */
+async function termEnd(s: Session, accountId: string, sku: string): Promise<void> {
+  const sub = await s.deps.store.getSubscription(accountId, sku);
+  if (!sub || sub.status !== "ACTIVE" || !sub.endsAt || new Date(sub.endsAt) > s.now) return;
+  if (sub.kind === "TRIAL") return expire(s, sub);
+  if (sub.kind === "PREPAID") return renew(s, sub);
+}
+
+async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
+  // Licences first, a few per transaction (each is three writes); the expiry itself last.
+  let licences: LicenceRecord[];
+  while ((licences = (await s.deps.store.listLicences(sub.accountId, sub.sku, 30, null)).items.map((i) => i.node)).length > 0) {
+    await s.deps.store.transact((e) => [
+      ...licences.flatMap((l) => [
+        e.licence.delete({ accountId: l.accountId, email: l.email, family: l.family }).commit(),
+        e.member.patch({ accountId: l.accountId, email: l.email }).add({ licenceCount: -1 }).commit(),
+      ]),
+      e.subscription.patch({ accountId: sub.accountId, sku: sub.sku }).add({ assigned: -licences.length }).commit(),
+    ]);
+  }
+  const version = sub.version + 1;
+  try {
+    await s.deps.store.transact((e) => [
+      e.subscription
+        .patch({ accountId: sub.accountId, sku: sub.sku })
+        .set({ status: "EXPIRED", quantity: 0, version, updatedAt: s.now.toISOString() })
+        .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.eq(x.status, "ACTIVE")}`)
+        .commit(),
+      Subscription.changeOp(e, { sub, version, kind: "EXPIRED", from: sub.quantity, to: 0, at: s.now, actor: s.actor, reason: "trial ended" }),
+      dueOp(e, "retention", s.now, sub.accountId),
+    ]);
+  } catch (err) {
+    // Changed meanwhile (an order, a cancellation): the redelivered message re-reads it.
+    if (err instanceof ConditionFailed) throw new Error("subscription changed during expiry; retry", { cause: err });
+    throw err;
+  }
+}
+
+async function renew(s: Session, sub: SubscriptionRecord): Promise<void> {
+  const [offer] = await s.deps.store.getOffers([sub.sku]);
+  const term = offer?.termMonths ?? 12;
+  // DESIGN 1: a prepaid term renews for 12 months at its end, charged on the next invoice.
+  const endsAt = Subscription.addMonths(new Date(sub.endsAt!), 12);
+  const amount = Math.round((sub.unitPrice * sub.quantity * 12) / term);
+  const version = sub.version + 1;
+  const orderId = newId();
+  const key = `renewal:${sub.sku}:${sub.endsAt}`;
+  try {
+    await s.deps.store.transact((e) => [
+      e.subscription
+        .patch({ accountId: sub.accountId, sku: sub.sku })
+        .set({ endsAt: endsAt.toISOString(), version, updatedAt: s.now.toISOString() })
+        .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.eq(x.status, "ACTIVE")}`)
+        .commit(),
+      Subscription.changeOp(e, { sub, version, kind: "RENEWED", from: sub.quantity, to: sub.quantity, at: s.now, actor: s.actor, reason: "prepaid renewal", orderId }),
+      e.order
+        .create({
+          accountId: sub.accountId,
+          id: orderId,
+          lines: [{ sku: sub.sku, name: offer?.name ?? sub.sku, kind: "PREPAID", quantity: sub.quantity, unitPrice: sub.unitPrice, amount }],
+          currency: sub.currency,
+          total: amount,
+          reference: "renewal",
+          idempotencyKey: key,
+          placedBy: actorLabel(s.actor),
+          placedAt: s.now.toISOString(),
+        })
+        .commit(),
+      e.orderKey.create({ accountId: sub.accountId, key, requestHash: key, orderId }).commit(),
+      ...termOp(e, { ...sub, endsAt: endsAt.toISOString() }, s.now),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) {
+      // Renewed by an earlier delivery (its key exists), or changed meanwhile: re-read.
+      const again = await s.deps.store.getSubscription(sub.accountId, sub.sku);
+      if (again && again.endsAt && new Date(again.endsAt) > s.now) return;
+      throw new Error("subscription changed during renewal; retry", { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Mails the account's owners that a trial ends soon (once per reminder), then marks the next step. */
+async function remind(s: Session, accountId: string, sku: string): Promise<void> {
+  const sub = await s.deps.store.getSubscription(accountId, sku);
+  if (!sub || sub.kind !== "TRIAL" || sub.status !== "ACTIVE" || !sub.endsAt) return;
+  const end = new Date(sub.endsAt);
+  const days = Subscription.daysRemaining(sub.endsAt, s.now) ?? 0;
+  const reminder = [...REMINDER_DAYS].reverse().find((d) => days <= d);
+  if (reminder !== undefined && days > 0 && (await s.deps.store.markSent(`trial-reminder:${accountId}:${sku}:${sub.endsAt}:${reminder}`, s.now.toISOString()))) {
+    const account = await s.deps.store.getAccount(accountId);
+    for (const to of await owners(s, accountId)) {
+      await s.deps.mailer.send({
+        to,
+        subject: `Your ${sku} trial ends in ${days} day${days === 1 ? "" : "s"}`,
+        text: `The trial ${sku} of ${account?.name ?? "your account"} ends on ${sub.endsAt.slice(0, 10)} (${sub.quantity} licences). Order the paid offer to keep them.`,
+      });
+    }
+  }
+  await s.deps.store.transact((e) => [nextTrialStep(e, accountId, sku, end, s.now)]);
+}
+
+/**
+ * Retention (Ribbon): an account with no active subscription shows `pendingDeletionAt` = +14 days,
+ * cleared when a subscription is active again, and is deleted with everything it owns once that
+ * passes. Never the platform, never a partner that has children.
+ */
+async function retention(s: Session, accountId: string): Promise<void> {
+  const account = await s.deps.store.getAccount(accountId);
+  if (!account || account.id === PLATFORM_ID) return;
+  const active = (await s.deps.store.allSubscriptions(accountId)).some((x) => x.status === "ACTIVE");
+  if (active) {
+    if (account.pendingDeletionAt) await s.deps.store.setPendingDeletion(accountId, null);
+    return;
+  }
+  if (!account.pendingDeletionAt) {
+    const at = new Date(s.now.getTime() + RETENTION_DAYS * DAY);
+    await s.deps.store.transact((e) => [
+      e.account.patch({ id: accountId }).set({ pendingDeletionAt: at.toISOString() }).commit(),
+      dueOp(e, "retention", at, accountId),
+    ]);
+    return;
+  }
+  if (new Date(account.pendingDeletionAt) > s.now || account.childCount > 0) return;
+  await remove(s, account);
+}
+
+/** Deletes an account and every item it owns: its partition, its ledgers, invitations, memberships, search entries. */
+async function remove(s: Session, account: AccountRecord): Promise<void> {
+  const store = s.deps.store;
+  const subs = await store.allSubscriptions(account.id);
+  for (const sub of subs) await store.deletePartition(store.ledgerPartition(account.id, sub.sku));
+  for (const inv of await store.allInvitations(account.id)) await store.transact((e) => [e.invitation.delete({ tokenHash: inv.tokenHash }).commit()]);
+  const members = await store.allMembers(account.id);
+  for (const m of members.filter((x) => x.status === "ACTIVE")) {
+    const person = await store.getPerson(m.email);
+    await store.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[account.id])]);
+  }
+  await store.deletePartition(store.accountPartition(account.id));
+  await store.transact((e) => [
+    e.account.delete({ id: account.id }).where((a, op) => op.eq(a.childCount, 0)).commit(),
+    e.account.patch({ id: account.parentId }).add({ childCount: -1 }).commit(),
+    ...account.path.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: account.id }).commit()),
+    Audit.entry(e, { accountId: account.parentId, action: "account.deleted", actor: s.actor, at: s.now, subjectId: account.id, details: { name: account.name, reason: "no active subscription for 14 days" } }).commit(),
+  ]);
+}

@@ -1,0 +1,70 @@
+import { z } from "zod";
+import type { UsageRecord } from "../infra/store.js";
+import { ConditionFailed } from "../infra/store.js";
+import { actorLabel } from "./actor.js";
+import * as Billing from "./billing.js";
+import * as Catalog from "./catalog.js";
+import type { Session } from "./context.js";
+import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
+import { isOperator } from "./rights.js";
+import * as V from "./validation.js";
+
+export type Info = UsageRecord;
+
+/** A billing run starts at 00:05 UTC on the 1st: the month before is closed from then on. */
+const CLOSE_AFTER_MS = 5 * 60_000;
+
+const input = z.object({
+  accountId: z.string().min(1),
+  sku: Catalog.sku,
+  quantity: z.number().int("must be a whole number").min(1, "must be at least 1").max(1_000_000_000, "must be at most 1000000000"),
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a day such as 2026-10-31").refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "must be a real day"),
+  idempotencyKey: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters").regex(/^[\x21-\x7e]*$/, "must be printable ASCII without spaces"),
+});
+export type Input = z.input<typeof input>;
+
+/**
+ * Records usage of a USAGE offer (e.g. conference minutes) by the vendor's platform. Idempotent by
+ * the integrator's key: the same key and quantity returns the first record; another quantity is a
+ * Conflict. Future days and months already billed are refused.
+ */
+export async function record(s: Session, raw: Input): Promise<Info> {
+  s.user();
+  const u = V.parse(input, raw);
+  const [ms, account, sub] = await Promise.all([s.memberships(), s.account(u.accountId), s.subscription(u.accountId, u.sku)]);
+  if (!isOperator(s.actor, ms)) throw new Forbidden("Usage is recorded by the vendor's platform");
+  if (!account) throw new NotFound("Account");
+  if (!sub) throw Invalid.field("sku", `the account has no ${u.sku} subscription`);
+  if (sub.kind !== "USAGE") throw Invalid.field("sku", `${u.sku} is not a usage offer`);
+  const at = new Date(`${u.day}T00:00:00Z`);
+  const now = s.now;
+  if (at > now) throw Invalid.field("day", "must not be in the future");
+  const period = Billing.periodOf(at);
+  const closesAt = Billing.parsePeriod(period).end.getTime() + CLOSE_AFTER_MS;
+  if (now.getTime() >= closesAt) throw Invalid.field("day", `${period} is closed: it has been billed`);
+  const item: UsageRecord = {
+    accountId: u.accountId,
+    sku: u.sku,
+    period,
+    key: u.idempotencyKey,
+    quantity: u.quantity,
+    day: u.day,
+    recordedBy: actorLabel(s.actor),
+    recordedAt: now.toISOString(),
+  };
+  const same = (x: UsageRecord) => x.quantity === item.quantity && x.day === item.day;
+  const earlier = await s.deps.store.getUsage(u.accountId, u.sku, period, u.idempotencyKey);
+  if (earlier) {
+    if (same(earlier)) return earlier;
+    throw new Conflict("This idempotency key was used for different usage");
+  }
+  try {
+    await s.deps.store.transact((e) => [e.usage.create(item).commit()]);
+  } catch (err) {
+    if (!(err instanceof ConditionFailed)) throw err;
+    const now2 = await s.deps.store.getUsage(u.accountId, u.sku, period, u.idempotencyKey);
+    if (now2 && same(now2)) return now2;
+    throw new Conflict("This idempotency key was used for different usage");
+  }
+  return item;
+}

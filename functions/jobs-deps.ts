@@ -1,0 +1,29 @@
+import type { Deps } from "../core/context.js";
+import type { Queues } from "../core/jobs.js";
+import { systemClock } from "../infra/clock.js";
+import { loadJobsConfig } from "../infra/config.js";
+import type { JobsConfig } from "../infra/config.js";
+import { createDocumentClient } from "../infra/dynamo.js";
+import { SesMailer } from "../infra/mail.js";
+import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
+import { Store } from "../infra/store.js";
+
+let built: { deps: Deps; config: JobsConfig; queues: Queues } | undefined;
+
+/** Clients and configuration of the scheduled-run functions, built once per container. */
+export function jobsRuntime(): { deps: Deps; config: JobsConfig; queues: Queues } {
+  if (built) return built;
+  const config = loadJobsConfig();
+  const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  const sqs = createSqsClient({ region: config.region });
+  const queue = (url: string | undefined, name: string) => {
+    if (!url) return { send: () => Promise.reject(new Error(`${name} queue URL is not configured`)) };
+    return new SqsWorkQueue(sqs, url);
+  };
+  built = {
+    config,
+    deps: { store: new Store(client, config.tableName), clock: systemClock, mailer: new SesMailer(config.mailFrom, config.region), portalUrl: config.portalUrl },
+    queues: { billing: queue(config.billingQueueUrl, "BILLING"), lifecycle: queue(config.lifecycleQueueUrl, "LIFECYCLE") },
+  };
+  return built;
+}

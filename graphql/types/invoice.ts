@@ -1,0 +1,81 @@
+import * as Billing from "../../core/billing.js";
+import { builder } from "../builder.js";
+import { forward, toConnection } from "../connection.js";
+import { globalId, scopedId, splitScoped } from "../ids.js";
+import { AccountRef } from "./account.js";
+import { MoneyRef } from "./money.js";
+
+const InvoiceLineRef = builder.objectRef<Billing.InvoiceLine & { currency: string }>("InvoiceLine").implement({
+  description: "One charge: the end customer, the tier-1/tier-2 partners above it, the offer and the amount",
+  fields: (t) => ({
+    lineNo: t.exposeInt("lineNo"),
+    sku: t.exposeString("sku"),
+    description: t.exposeString("description"),
+    kind: t.exposeString("kind"),
+    quantity: t.exposeInt("quantity"),
+    unitPrice: t.field({ type: MoneyRef, resolve: (l) => ({ amount: l.unitPrice, currency: l.currency }) }),
+    amount: t.field({ type: MoneyRef, resolve: (l) => ({ amount: l.amount, currency: l.currency }) }),
+    customer: t.exposeString("customer"),
+    tier1: t.exposeString("tier1", { nullable: true }),
+    tier2: t.exposeString("tier2", { nullable: true }),
+  }),
+});
+
+export const InvoiceRef = builder.objectRef<Billing.Invoice>("Invoice");
+
+builder.node(InvoiceRef, {
+  id: { resolve: (i) => `${i.partyId}:${i.period}` },
+  loadOne: (id, ctx) => {
+    const parts = splitScoped(id);
+    return parts ? Billing.find(ctx.session, parts.accountId, parts.key) : undefined;
+  },
+  fields: (t) => ({
+    number: t.exposeString("number"),
+    period: t.exposeString("period", { description: "The billed month, e.g. 2026-10" }),
+    billedTo: t.exposeString("partyName"),
+    currency: t.field({ type: "Currency", resolve: (i) => i.currency }),
+    taxRatePercent: t.string({ resolve: (i) => String(i.taxRate / 100) }),
+    net: t.field({ type: MoneyRef, resolve: (i) => ({ amount: i.net, currency: i.currency }) }),
+    vat: t.field({ type: MoneyRef, resolve: (i) => ({ amount: i.vat, currency: i.currency }) }),
+    total: t.field({ type: MoneyRef, resolve: (i) => ({ amount: i.total, currency: i.currency }) }),
+    issuedAt: t.field({ type: "DateTime", resolve: (i) => i.issuedAt }),
+    dueAt: t.field({ type: "DateTime", resolve: (i) => i.dueAt }),
+    lineCount: t.exposeInt("lineCount"),
+    lines: t.connection({
+      type: InvoiceLineRef,
+      resolve: async (i, args, ctx) => {
+        const page = await Billing.lines(ctx.session, i, forward(args));
+        return toConnection({ ...page, items: page.items.map((x) => ({ ...x, node: { ...x.node, currency: i.currency } })) });
+      },
+    }),
+    pdfPath: t.string({ description: "GET it with the same bearer token (the consumption report as PDF)", resolve: (i) => `/invoices/${globalId("Invoice", `${i.partyId}:${i.period}`)}.pdf` }),
+    csvPath: t.string({ description: "GET it with the same bearer token (the lines as CSV)", resolve: (i) => `/invoices/${globalId("Invoice", `${i.partyId}:${i.period}`)}.csv` }),
+  }),
+});
+
+builder.queryField("invoice", (t) =>
+  t.field({
+    type: InvoiceRef,
+    args: { id: t.arg.id({ required: true }) },
+    errors: {},
+    resolve: (_r, args, ctx) => {
+      const { accountId, key } = scopedId(String(args.id), "Invoice");
+      return Billing.get(ctx.session, accountId, key);
+    },
+  }),
+);
+
+builder.objectFields(AccountRef, (t) => ({
+  invoices: t.connection({
+    type: InvoiceRef,
+    description: "Invoices of a billed account (its owners and operators), newest month first",
+    resolve: async (a, args, ctx) => toConnection(await Billing.list(ctx.session, a.id, forward(args))),
+  }),
+  taxRatePercent: t.string({ nullable: true, description: "VAT rate of a billed account", resolve: (a) => (a.billable ? String((a.taxRate ?? 0) / 100) : null) }),
+  pendingDeletionAt: t.field({
+    type: "DateTime",
+    nullable: true,
+    description: "Set while the account has no active subscription: it is deleted with its data at this instant",
+    resolve: (a) => a.pendingDeletionAt ?? null,
+  }),
+}));

@@ -1,0 +1,276 @@
+import { inflateSync } from "node:zlib";
+import { PDFArray, PDFDocument, PDFName, PDFRawStream } from "pdf-lib";
+import { describe, expect, it } from "vitest";
+import { renderInvoiceCsv, renderInvoicePdf } from "./documents.js";
+import type { InvoiceDocument, InvoiceDocumentLine } from "./documents.js";
+
+/**
+ * The worked example of DESIGN 1 (Billing): a distributor billed in EUR for its own Enterprise 15 × 2.80
+ * and Business 12 × 1.20, and its reseller's Enterprise 20 × 2.80 and Business 10 × 1.20:
+ * net 124.40, VAT 20 % 24.88, total 149.28. Names are invented.
+ */
+const worked: InvoiceDocument = {
+  number: "INV00000001",
+  issuer: { name: "Skyline Telecom Cloud" },
+  billTo: { name: "Northwind Distribution", country: "GB", reference: "PO-7781" },
+  period: "2026-10",
+  issuedAt: "2026-11-01T00:00:00.000Z",
+  dueAt: "2026-12-01T00:00:00.000Z",
+  currency: "EUR",
+  taxRatePercent: "20",
+  net: "124.40",
+  vat: "24.88",
+  total: "149.28",
+  lines: [
+    line("ENT-M", "Enterprise, price per user per month", 15, "2.80", "42.00", "Northwind Distribution", null, null),
+    line("BUS-M", "Business, price per user per month", 12, "1.20", "14.40", "Northwind Distribution", null, null),
+    line("ENT-M", "Enterprise, price per user per month", 20, "2.80", "56.00", "Harbour Resellers", "Harbour Resellers", null),
+    line("BUS-M", "Business, price per user per month", 10, "1.20", "12.00", "Harbour Resellers", "Harbour Resellers", null),
+  ],
+};
+
+function line(
+  sku: string,
+  description: string,
+  quantity: number,
+  unitPrice: string,
+  amount: string,
+  customer: string,
+  tier1: string | null,
+  tier2: string | null,
+): InvoiceDocumentLine {
+  return { sku, description, kind: "MONTHLY", quantity, unitPrice, amount, customer, tier1, tier2 };
+}
+
+/** The text each page draws: its content streams inflated, the hex strings of Tj operators decoded from WinAnsi. */
+async function pageTexts(bytes: Uint8Array): Promise<string[][]> {
+  const pdf = await PDFDocument.load(bytes, { updateMetadata: false });
+  return pdf.getPages().map((page) => {
+    const contents = page.node.Contents();
+    const streams = contents instanceof PDFArray ? contents.asArray().map((r) => pdf.context.lookup(r)) : [contents];
+    const ops = streams
+      .map((s) => {
+        if (!(s instanceof PDFRawStream)) return "";
+        const flate = s.dict.get(PDFName.of("Filter")) === PDFName.of("FlateDecode");
+        return Buffer.from(flate ? inflateSync(s.contents) : s.contents).toString("latin1");
+      })
+      .join("\n");
+    return [...ops.matchAll(/<([0-9A-Fa-f]*)>\s*Tj/g)].map((m) => decodeWinAnsi(Buffer.from(m[1] ?? "", "hex")));
+  });
+}
+
+/** WinAnsi (cp1252) 0x80-0x9F; the rest is Latin-1. Node's TextDecoder("windows-1252") decodes as Latin-1. */
+const CP1252_HIGH = "\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178";
+function decodeWinAnsi(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => (b >= 0x80 && b <= 0x9f ? (CP1252_HIGH[b - 0x80] ?? "\ufffd") : String.fromCharCode(b))).join("");
+}
+
+/** A small RFC 4180 reader: quoted fields, doubled quotes, CRLF between records. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = "";
+  let i = 0;
+  let quoted = false;
+  while (i < text.length) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        field += '"';
+        i += 2;
+      } else if (c === '"') {
+        quoted = false;
+        i++;
+      } else {
+        field += c;
+        i++;
+      }
+    } else if (c === '"') {
+      expect(field, "a quote opens a field only at its start").toBe("");
+      quoted = true;
+      i++;
+    } else if (c === ",") {
+      row.push(field);
+      field = "";
+      i++;
+    } else if (c === "\r" && text[i + 1] === "\n") {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+      i += 2;
+    } else {
+      expect(c, "bare CR or LF outside quotes").not.toMatch(/[\r\n]/);
+      field += c;
+      i++;
+    }
+  }
+  expect(quoted, "unterminated quoted field").toBe(false);
+  if (field !== "" || row.length > 0) {
+    row.push(field);
+    rows.push(row);
+  }
+  return rows;
+}
+
+describe("renderInvoicePdf", () => {
+  it("draws the worked example: parties, lines and totals, titled with the number", async () => {
+    // Act
+    const bytes = await renderInvoicePdf(worked);
+
+    // Assess
+    expect(Buffer.from(bytes.subarray(0, 5)).toString("latin1")).toBe("%PDF-");
+    const pdf = await PDFDocument.load(bytes, { updateMetadata: false });
+    expect(pdf.getTitle()).toBe("INV00000001");
+    expect(pdf.getPageCount()).toBe(1);
+    const { width, height } = pdf.getPage(0).getSize();
+    expect([Math.round(width), Math.round(height)]).toEqual([595, 842]);
+
+    const [texts = []] = await pageTexts(bytes);
+    const all = texts.join("\n");
+    for (const s of ["Skyline Telecom Cloud", "Northwind Distribution", "Harbour Resellers", "United Kingdom", "Your reference: PO-7781"]) {
+      expect(all).toContain(s);
+    }
+    for (const s of ["INV00000001", "October 2026", "2026-11-01", "2026-12-01"]) expect(texts).toContain(s);
+    for (const s of ["42.00", "14.40", "56.00", "12.00", "2.80", "1.20", "15", "12", "20", "10"]) expect(texts).toContain(s);
+    expect(texts).toContain("EUR 124.40");
+    expect(texts).toContain("VAT 20 %");
+    expect(texts).toContain("EUR 24.88");
+    expect(texts).toContain("EUR 149.28");
+    expect(texts.filter((t) => t === "Northwind Distribution").length).toBeGreaterThanOrEqual(3); // bill-to + 2 lines
+    expect(texts).toContain("Page 1 of 1");
+  });
+
+  it("renders the same bytes for the same invoice (a billing rerun changes nothing)", async () => {
+    const a = await renderInvoicePdf(worked);
+    const b = await renderInvoicePdf(worked);
+    expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+  });
+
+  it("paginates 200 lines, repeating the table header, with totals on the last page", async () => {
+    // Prepare
+    const lines = Array.from({ length: 200 }, (_, i) =>
+      line(`SKU-${i}`, `Line ${i}`, i + 1, "1.00", `${i + 1}.00`, `Customer ${String(i).padStart(3, "0")}`, "Reseller A", i % 2 ? "Sub-reseller B" : null),
+    );
+
+    // Act
+    const bytes = await renderInvoicePdf({ ...worked, lines, net: "20100.00", vat: "4020.00", total: "24120.00" });
+
+    // Assess
+    const pages = await pageTexts(bytes);
+    expect(pages.length).toBeGreaterThan(3);
+    pages.forEach((texts, i) => {
+      expect(texts).toContain(`Page ${i + 1} of ${pages.length}`);
+      expect(texts).toContain("Customer");
+      expect(texts).toContain("Description");
+    });
+    const drawn = pages.flat();
+    for (let i = 0; i < 200; i++) expect(drawn, `line ${i}`).toContain(`Customer ${String(i).padStart(3, "0")}`);
+    expect(pages.at(-1)).toContain("EUR 24120.00");
+    expect(pages.slice(0, -1).flat()).not.toContain("EUR 24120.00");
+    expect(pages[1]?.some((t) => t.includes("INV00000001") && t.includes("continued"))).toBe(true);
+  });
+
+  it("draws names Helvetica cannot encode instead of throwing", async () => {
+    // Prepare
+    const doc: InvoiceDocument = {
+      ...worked,
+      billTo: { name: "Zürich 株式会社", country: "CH" },
+      lines: [line("ENT-M", "Enterprise\nmonthly\t€", 1, "2.80", "2.80", "Dvořák & Søn — Łódź", "Straße 😀 GmbH", "Zero\u200Bwidth \u2764\uFE0F \uFB01ne")],
+    };
+
+    // Act
+    const bytes = await renderInvoicePdf(doc);
+
+    // Assess
+    const drawn = (await pageTexts(bytes)).flat().join("\n");
+    expect(drawn).toContain("Zürich ????");
+    expect(drawn).toContain("Dvorák & Søn — ?ódz"); // ř folds to r, ź to z; Ł has no base letter
+    expect(drawn).toContain("Straße ? GmbH");
+    expect(drawn).toContain("Zerowidth ? fine");
+    expect(drawn).toContain("Enterprise monthly €");
+    expect(drawn).toContain("Switzerland");
+  });
+
+  it("cuts over-long names with an ellipsis rather than overflowing the row", async () => {
+    const long = "Very Long Company Name ".repeat(20).trim();
+    const bytes = await renderInvoicePdf({ ...worked, lines: [line("X", "y", 1, "1.00", "1.00", long, null, null)] });
+    const drawn = (await pageTexts(bytes)).flat();
+    expect(drawn.some((t) => t.endsWith("\u2026"))).toBe(true);
+  });
+});
+
+describe("renderInvoiceCsv", () => {
+  it("has a header and one row per line of the worked example, nothing else", () => {
+    // Act
+    const csv = renderInvoiceCsv(worked);
+
+    // Assess
+    const rows = parseCsv(csv);
+    expect(rows[0]).toEqual([
+      "invoice_number",
+      "period",
+      "currency",
+      "customer",
+      "tier1_partner",
+      "tier2_partner",
+      "sku",
+      "description",
+      "kind",
+      "quantity",
+      "unit_price",
+      "amount",
+    ]);
+    expect(rows.slice(1)).toEqual([
+      ["INV00000001", "2026-10", "EUR", "Northwind Distribution", "", "", "ENT-M", "Enterprise, price per user per month", "MONTHLY", "15", "2.80", "42.00"],
+      ["INV00000001", "2026-10", "EUR", "Northwind Distribution", "", "", "BUS-M", "Business, price per user per month", "MONTHLY", "12", "1.20", "14.40"],
+      ["INV00000001", "2026-10", "EUR", "Harbour Resellers", "Harbour Resellers", "", "ENT-M", "Enterprise, price per user per month", "MONTHLY", "20", "2.80", "56.00"],
+      ["INV00000001", "2026-10", "EUR", "Harbour Resellers", "Harbour Resellers", "", "BUS-M", "Business, price per user per month", "MONTHLY", "10", "1.20", "12.00"],
+    ]);
+    expect(csv.endsWith("\r\n")).toBe(true);
+    expect(csv.split("\r\n")[1]).toBe('INV00000001,2026-10,EUR,Northwind Distribution,,,ENT-M,"Enterprise, price per user per month",MONTHLY,15,2.80,42.00');
+    const sum = rows.slice(1).reduce((acc, r) => acc + Math.round(Number(r[11]) * 100), 0);
+    expect(sum).toBe(12440);
+  });
+
+  it("quotes commas, quotes and line breaks (RFC 4180) and keeps non-ASCII names", () => {
+    // Prepare
+    const doc: InvoiceDocument = {
+      ...worked,
+      lines: [line("S", 'The "Pro" plan,\r\nyearly', 1, "1.00", "1.00", "Acme, Inc.", 'Say "hi"\nLtd', "Zürich 株式会社")],
+    };
+
+    // Act
+    const csv = renderInvoiceCsv(doc);
+
+    // Assess
+    expect(csv).toContain('"Acme, Inc.","Say ""hi""\nLtd",Zürich 株式会社,S,"The ""Pro"" plan,\r\nyearly"');
+    const rows = parseCsv(csv);
+    expect(rows).toHaveLength(2);
+    expect(rows[1]?.slice(3, 8)).toEqual(["Acme, Inc.", 'Say "hi"\nLtd', "Zürich 株式会社", "S", 'The "Pro" plan,\r\nyearly']);
+  });
+
+  it("neutralises formula injection but leaves numeric amounts (credits) as numbers", () => {
+    // Prepare
+    const doc: InvoiceDocument = {
+      ...worked,
+      lines: [
+        line("=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", -2, "-1.20", "-2.40", "@SUM(A1:A9)", "-Evil", "\tTabbed"),
+        line("ok", "ok", 1, "=1+1", "+1.00", "Plain", "\uFF1Dfullwidth", null),
+      ],
+    };
+
+    // Act
+    const rows = parseCsv(renderInvoiceCsv(doc));
+
+    // Assess
+    expect(rows[1]?.slice(3)).toEqual(["'@SUM(A1:A9)", "'-Evil", "'\tTabbed", "'=HYPERLINK(\"http://x\")", "'+cmd|' /C calc'!A0", "MONTHLY", "-2", "-1.20", "-2.40"]);
+    expect(rows[2]?.slice(3)).toEqual(["Plain", "'\uFF1Dfullwidth", "", "ok", "ok", "MONTHLY", "1", "'=1+1", "+1.00"]);
+  });
+
+  it("is just the header for an invoice without lines", () => {
+    expect(renderInvoiceCsv({ ...worked, lines: [] })).toBe(
+      "invoice_number,period,currency,customer,tier1_partner,tier2_partner,sku,description,kind,quantity,unit_price,amount\r\n",
+    );
+  });
+});

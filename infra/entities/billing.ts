@@ -1,0 +1,165 @@
+import { Entity } from "electrodb";
+import type { EntityConfiguration } from "electrodb";
+
+/**
+ * An invoice of a billed party for one calendar month. Its key is (party, period): a second run
+ * of the same month finds it and writes nothing (DESIGN 1: deterministic invoice keys).
+ */
+export function invoiceEntity(config: EntityConfiguration) {
+  return new Entity(
+    {
+      model: { entity: "invoice", version: "1", service: "cp" },
+      attributes: {
+        partyId: { type: "string", required: true, readOnly: true },
+        period: { type: "string", required: true, readOnly: true },
+        number: { type: "string", required: true, readOnly: true },
+        partyName: { type: "string", required: true, readOnly: true },
+        country: { type: "string", required: true, readOnly: true },
+        reference: { type: "string", readOnly: true },
+        currency: { type: "string", required: true, readOnly: true },
+        taxRate: { type: "number", required: true, readOnly: true },
+        net: { type: "number", required: true, readOnly: true },
+        vat: { type: "number", required: true, readOnly: true },
+        total: { type: "number", required: true, readOnly: true },
+        lineCount: { type: "number", required: true, readOnly: true },
+        issuedAt: { type: "string", required: true, readOnly: true },
+        dueAt: { type: "string", required: true, readOnly: true },
+        mailedAt: { type: "string" },
+      },
+      indexes: {
+        // Invoices of a party, by month (newest first when read descending).
+        byParty: {
+          pk: { field: "pk", composite: ["partyId"] },
+          sk: { field: "sk", composite: ["period"] },
+        },
+      },
+    },
+    config,
+  );
+}
+
+/** One line of an invoice: keyed by its position, so a rerun rewrites the same items. */
+export function invoiceLineEntity(config: EntityConfiguration) {
+  return new Entity(
+    {
+      model: { entity: "invoiceline", version: "1", service: "cp" },
+      attributes: {
+        partyId: { type: "string", required: true, readOnly: true },
+        period: { type: "string", required: true, readOnly: true },
+        lineNo: { type: "number", required: true, readOnly: true, padding: { length: 6, char: "0" } },
+        accountId: { type: "string", required: true },
+        sku: { type: "string", required: true },
+        description: { type: "string", required: true },
+        kind: { type: "string", required: true },
+        quantity: { type: "number", required: true },
+        unitPrice: { type: "number", required: true },
+        amount: { type: "number", required: true },
+        customer: { type: "string", required: true },
+        tier1: { type: "string" },
+        tier2: { type: "string" },
+      },
+      indexes: {
+        byInvoice: {
+          pk: { field: "pk", composite: ["partyId", "period"] },
+          sk: { field: "sk", composite: ["lineNo"] },
+        },
+      },
+    },
+    config,
+  );
+}
+
+/** A named sequence (invoice numbers per issuer): advanced only inside the invoice's transaction. */
+export function counterEntity(config: EntityConfiguration) {
+  return new Entity(
+    {
+      model: { entity: "counter", version: "1", service: "cp" },
+      attributes: {
+        name: { type: "string", required: true, readOnly: true },
+        value: { type: "number", required: true },
+      },
+      indexes: {
+        byName: {
+          pk: { field: "pk", composite: ["name"] },
+          sk: { field: "sk", composite: [] },
+        },
+      },
+    },
+    config,
+  );
+}
+
+/** Recorded usage of a USAGE offer (e.g. conference minutes), idempotent by the integrator's key. */
+export function usageEntity(config: EntityConfiguration) {
+  return new Entity(
+    {
+      model: { entity: "usage", version: "1", service: "cp" },
+      attributes: {
+        accountId: { type: "string", required: true, readOnly: true },
+        sku: { type: "string", required: true, readOnly: true },
+        period: { type: "string", required: true, readOnly: true },
+        key: { type: "string", required: true, readOnly: true },
+        quantity: { type: "number", required: true, readOnly: true },
+        day: { type: "string", required: true, readOnly: true },
+        recordedBy: { type: "string", required: true, readOnly: true },
+        recordedAt: { type: "string", required: true, readOnly: true },
+      },
+      indexes: {
+        // In the account's partition (deleted with it): usage of one offer and month, then by key.
+        byAccount: {
+          pk: { field: "pk", composite: ["accountId"] },
+          sk: { field: "sk", composite: ["sku", "period", "key"], casing: "none" },
+        },
+      },
+    },
+    config,
+  );
+}
+
+/**
+ * Work the lifecycle run must look at on a given day: a trial or prepaid term ending, a reminder
+ * to send, an account to check for retention. Written with the change that makes it due; the run
+ * re-reads the subject and does nothing when it no longer applies.
+ */
+export function dueEntity(config: EntityConfiguration) {
+  return new Entity(
+    {
+      model: { entity: "due", version: "1", service: "cp" },
+      attributes: {
+        day: { type: "string", required: true, readOnly: true },
+        what: { type: ["term-end", "trial-reminder", "retention"] as const, required: true, readOnly: true },
+        accountId: { type: "string", required: true, readOnly: true },
+        sku: { type: "string", required: true, readOnly: true, default: "-" },
+        at: { type: "string", required: true, readOnly: true },
+      },
+      indexes: {
+        // One partition per day: the daily run reads the days that came due.
+        byDay: {
+          pk: { field: "pk", composite: ["day"] },
+          sk: { field: "sk", composite: ["what", "accountId", "sku", "at"] },
+        },
+      },
+    },
+    config,
+  );
+}
+
+/** A mail that must go once (invoice, trial reminders): created with a not-exists condition before sending. */
+export function sentEntity(config: EntityConfiguration) {
+  return new Entity(
+    {
+      model: { entity: "sent", version: "1", service: "cp" },
+      attributes: {
+        key: { type: "string", required: true, readOnly: true },
+        at: { type: "string", required: true, readOnly: true },
+      },
+      indexes: {
+        byKey: {
+          pk: { field: "pk", composite: ["key"], casing: "none" },
+          sk: { field: "sk", composite: [] },
+        },
+      },
+    },
+    config,
+  );
+}

@@ -1,0 +1,13 @@
+import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
+
+/**
+ * Runs an SQS batch with Powertools' partial batch responses: each record is processed on its
+ * own; the ones that throw are reported in `batchItemFailures` and come back (then go to the
+ * dead-letter queue after maxReceiveCount), the others are deleted. One poison message never
+ * fails its batch.
+ */
+export async function processSqsBatch(event: SQSEvent, handle: (record: SQSRecord) => Promise<void>): Promise<SQSBatchResponse> {
+  const processor = new BatchProcessor(EventType.SQS);
+  return processPartialResponse(event, handle, processor);
+}

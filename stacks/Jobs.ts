@@ -1,0 +1,170 @@
+import { ArnFormat, Duration } from "aws-cdk-lib";
+import { RuleTargetInput } from "aws-cdk-lib/aws-events";
+import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
+import { Cron, Function as LambdaFunction, Queue, use } from "sst/constructs";
+import type { StackContext } from "sst/constructs";
+import { INDEX_ACTIONS, TABLE_ACTIONS, parseMailFrom } from "./Api.js";
+import { Data } from "./Data.js";
+
+/** Jobs run by the scheduler; each has its own queue, dead-letter queue and worker. */
+export const JOBS = ["billing", "lifecycle"] as const;
+export type Job = (typeof JOBS)[number];
+
+/** EventBridge schedules (UTC). Billing: 00:05 on the 1st of each month. Lifecycle: 00:15 daily. */
+export const JOB_SCHEDULES: Record<Job, `cron(${string})`> = {
+  billing: "cron(5 0 1 * ? *)",
+  lifecycle: "cron(15 0 * * ? *)",
+};
+
+/** Worker limits. A batch that outlives the timeout is retried after the visibility timeout. */
+export const WORKER_TIMEOUT_SECONDS = 60;
+export const SCHEDULER_TIMEOUT_SECONDS = 300;
+/**
+ * AWS's rule for Lambda consumers: visibility timeout >= 6 x function timeout, so a message
+ * is not handed out again while Lambda is still retrying a throttled or slow batch.
+ */
+export const QUEUE_VISIBILITY_SECONDS = 6 * WORKER_TIMEOUT_SECONDS;
+/** After this many receives a message goes to the job's dead-letter queue. */
+export const MAX_RECEIVE_COUNT = 5;
+/** 14 days is the SQS maximum: time to notice, fix and redrive a failed run. */
+export const DLQ_RETENTION_DAYS = 14;
+
+/**
+ * Workers write invoice lines (billing) and delete expired items (lifecycle) in batches,
+ * on top of what the API function may do.
+ */
+export const WORKER_TABLE_ACTIONS = [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"] as const;
+/** The scheduler only reads to find what is due; the workers do all the writing. */
+export const SCHEDULER_TABLE_ACTIONS = ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"] as const;
+
+export function Jobs({ stack, app }: StackContext) {
+  const { table } = use(Data);
+
+  // Same value and default as the Api stack: mail from the jobs must come from the identity
+  // that the Api's SES grant (and SES verification) covers.
+  const mailFrom = process.env.MAIL_FROM ?? "no-reply@example.com";
+  const sender = parseMailFrom(mailFrom);
+
+  // One queue and one dead-letter queue per job, so a poison billing message never blocks or
+  // hides among lifecycle work and each DLQ can be inspected and redriven on its own.
+  const queues = {} as Record<Job, { queue: Queue; dlq: Queue }>;
+  for (const job of JOBS) {
+    const dlq = new Queue(stack, `${job}Dlq`, {
+      cdk: {
+        queue: {
+          retentionPeriod: Duration.days(DLQ_RETENTION_DAYS),
+          // SQS-managed keys: encrypted at rest without KMS grants on any role.
+          encryption: QueueEncryption.SQS_MANAGED,
+        },
+      },
+    });
+    const queue = new Queue(stack, job, {
+      cdk: {
+        queue: {
+          visibilityTimeout: Duration.seconds(QUEUE_VISIBILITY_SECONDS),
+          deadLetterQueue: { queue: dlq.cdk.queue, maxReceiveCount: MAX_RECEIVE_COUNT },
+          encryption: QueueEncryption.SQS_MANAGED,
+        },
+      },
+    });
+    queues[job] = { queue, dlq };
+  }
+
+  const environment = {
+    TABLE_NAME: table.tableName,
+    STAGE: app.stage,
+    MAIL_FROM: mailFrom,
+    INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform",
+    BILLING_QUEUE_URL: queues.billing.queue.queueUrl,
+    LIFECYCLE_QUEUE_URL: queues.lifecycle.queue.queueUrl,
+  };
+
+  // As in the Api stack: explicit actions instead of `bind([table])` (which grants dynamodb:*);
+  // no Scan anywhere, every access path is a key lookup or a Query.
+  const tableStatement = (actions: readonly string[]) =>
+    new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: [table.tableArn] });
+  const indexStatement = new PolicyStatement({
+    effect: Effect.ALLOW,
+    actions: [...INDEX_ACTIONS],
+    resources: [`${table.tableArn}/index/*`],
+  });
+  // Same SES grant as the Api function: the address identity and its domain identity, so
+  // either verification works.
+  const sesStatement = new PolicyStatement({
+    effect: Effect.ALLOW,
+    actions: ["ses:SendEmail", "ses:SendRawEmail"],
+    resources: [sender.domain, sender.address].map((identity) =>
+      stack.formatArn({
+        service: "ses",
+        resource: "identity",
+        resourceName: identity,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
+    ),
+  });
+
+  const workers = {} as Record<Job, LambdaFunction>;
+  for (const job of JOBS) {
+    const worker = new LambdaFunction(stack, `${job}Worker`, {
+      handler: `functions/${job}-worker.handler`,
+      timeout: WORKER_TIMEOUT_SECONDS,
+      memorySize: 1024,
+      environment,
+    });
+    worker.attachPermissions([tableStatement(WORKER_TABLE_ACTIONS), indexStatement, sesStatement]);
+    // The event source grants the worker the consume actions (Receive/Delete/
+    // ChangeMessageVisibility/GetQueueAttributes/GetQueueUrl) on this queue only.
+    queues[job].queue.addConsumer(stack, {
+      function: worker,
+      cdk: {
+        eventSource: {
+          // Failed records are returned individually, so one bad item does not make the
+          // whole batch (and its already-sent invoices or e-mails) run again.
+          reportBatchItemFailures: true,
+          batchSize: 10,
+          // Collect a few seconds of messages per invocation instead of one each.
+          maxBatchingWindow: Duration.seconds(5),
+        },
+      },
+    });
+    workers[job] = worker;
+  }
+
+  // One scheduler function, started by one rule per job; the rule's input says which job.
+  const scheduler = new LambdaFunction(stack, "scheduler", {
+    handler: "functions/scheduler.handler",
+    timeout: SCHEDULER_TIMEOUT_SECONDS,
+    memorySize: 1024,
+    environment,
+  });
+  scheduler.attachPermissions([
+    tableStatement(SCHEDULER_TABLE_ACTIONS),
+    indexStatement,
+    // SendMessage also authorises SendMessageBatch. The work queues only: the dead-letter
+    // queues are filled by SQS's redrive, never by our code.
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["sqs:SendMessage"],
+      resources: JOBS.map((job) => queues[job].queue.queueArn),
+    }),
+  ]);
+  for (const job of JOBS) {
+    new Cron(stack, `${job}Schedule`, {
+      schedule: JOB_SCHEDULES[job],
+      job: {
+        function: scheduler,
+        cdk: { target: { event: RuleTargetInput.fromObject({ job }) } },
+      },
+    });
+  }
+
+  stack.addOutputs({
+    BillingQueueUrl: queues.billing.queue.queueUrl,
+    LifecycleQueueUrl: queues.lifecycle.queue.queueUrl,
+    BillingDeadLetterQueueUrl: queues.billing.dlq.queueUrl,
+    LifecycleDeadLetterQueueUrl: queues.lifecycle.dlq.queueUrl,
+  });
+
+  return { queues, workers, scheduler };
+}
