@@ -26,6 +26,8 @@ export interface LocalStackOptions {
   readonly dynamoEndpoint?: string;
   readonly tableName?: string;
   readonly operatorEmail?: string;
+  /** Runs the schedules (billing on the 1st at 00:05, lifecycle daily at 00:15) by the stack's clock. Off in tests. */
+  readonly cron?: boolean;
 }
 
 export interface LocalStack {
@@ -80,6 +82,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
   const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME });
+  const cron = opts.cron === false ? undefined : startLocalCron(clock, jobs);
 
   // The HTTP server starts first so the issuer knows its URL; JWKS is fetched from it lazily.
   let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => send(res, 503, { error: "starting" });
@@ -146,9 +149,52 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         http.closeAllConnections();
         http.close(() => resolve());
       });
+      if (cron) clearInterval(cron);
       await jobs.stop();
       client.destroy();
       if (dynamo) await dynamo.stop();
     },
   };
+}
+
+/**
+ * The EventBridge schedules, locally: every few seconds, runs billing when the stack's clock has
+ * passed a 1st at 00:05 UTC and lifecycle when it has passed 00:15 UTC, since the last check.
+ * Moving the clock with POST /dev/clock therefore fires the runs the jump crossed.
+ */
+function startLocalCron(clock: SettableClock, jobs: LocalJobs): NodeJS.Timeout {
+  let last = clock.now();
+  let busy = false;
+  const crossed = (from: Date, to: Date, at: (d: Date) => Date) => {
+    const next = at(from);
+    return next > from && next <= to;
+  };
+  const nextBilling = (d: Date) => {
+    const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1, 0, 5));
+    return t > d ? t : new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1, 0, 5));
+  };
+  const nextLifecycle = (d: Date) => {
+    const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 0, 15));
+    return t > d ? t : new Date(t.getTime() + 86_400_000);
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    const now = clock.now();
+    const due = (["billing", "lifecycle"] as const).filter((job) => crossed(last, now, job === "billing" ? nextBilling : nextLifecycle));
+    last = now;
+    if (due.length === 0) return;
+    busy = true;
+    (async () => {
+      for (const job of due) {
+        const r = await jobs.run(job);
+        console.log(`local cron: ${job} run: ${r.scheduled} scheduled, ${r.processed} processed, ${r.deadLettered} dead-lettered`);
+      }
+    })()
+      .catch((err: unknown) => console.error(`local cron: ${err instanceof Error ? err.message : String(err)}`))
+      .finally(() => {
+        busy = false;
+      });
+  }, 5_000);
+  timer.unref();
+  return timer;
 }

@@ -13,6 +13,8 @@ export async function startTestStack(): Promise<TestStack> {
     tableName: `t-${randomUUID()}`,
     inMemory: true,
     operatorEmail: "operator@example.com",
+    // Tests drive runs with POST /dev/jobs/run; no background schedule.
+    cron: false,
   });
   return new TestStack(stack);
 }
