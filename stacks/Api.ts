@@ -97,6 +97,8 @@ export function Api({ stack, app }: StackContext) {
       "POST /graphql": graphql,
       "GET /graphql": graphql,
       "GET /health": graphql,
+      // Invoice documents (PDF, CSV) beside /graphql, same function, same bearer token.
+      "GET /invoices/{file}": graphql,
     },
   });
 

@@ -203,11 +203,12 @@ describe("Api stack", () => {
     return entries[0]!;
   }
 
-  it("routes POST /graphql, GET /graphql and GET /health to the one graphql function", () => {
+  it("routes POST /graphql, GET /graphql, GET /health and the invoice documents to the one graphql function", () => {
     const routes = Object.values(test.api.findResources("AWS::ApiGatewayV2::Route")) as Resource[];
     expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual([
       "GET /graphql",
       "GET /health",
+      "GET /invoices/{file}",
       "POST /graphql",
     ]);
     expect(routes.every((r) => r.Properties?.AuthorizationType === "NONE")).toBe(true);
