@@ -215,7 +215,7 @@ describe("Api stack", () => {
 
     const [functionId] = graphqlFunction(test.api);
     const integrations = Object.values(test.api.findResources("AWS::ApiGatewayV2::Integration")) as Resource[];
-    expect(integrations).toHaveLength(3);
+    expect(integrations).toHaveLength(4);
     for (const integration of integrations) {
       expect(integration.Properties?.IntegrationType).toBe("AWS_PROXY");
       expect(integration.Properties?.PayloadFormatVersion).toBe("2.0");
