@@ -55,14 +55,14 @@ export type CreateInput = z.input<typeof createInput>;
 /** Reads one account the caller can see (same NotFound for unknown and invisible). */
 export async function get(s: Session, id: string): Promise<Info> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(id)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   return account!;
 }
 
 /** Like `get`, but undefined instead of NotFound (Relay `node`). */
 export async function find(s: Session, id: string): Promise<Info | undefined> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(id)]);
-  if (!account || !allowed(s.actor, ms, account, "account.read")) return undefined;
+  if (!account || !allowed(s.actor, ms, account, "account.read", s.now)) return undefined;
   return account;
 }
 
@@ -91,7 +91,7 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   s.user();
   const input = V.parse(createInput, raw);
   const [ms, parent] = await Promise.all([s.memberships(), s.account(input.parentId)]);
-  authorize(s.actor, ms, parent, "account.createChild");
+  authorize(s.actor, ms, parent, "account.createChild", s.now);
   const p = parent!;
   if (!allowedChildren[p.kind].includes(input.kind)) {
     throw Invalid.field("kind", `a ${p.kind} account cannot have a ${input.kind} child`);
@@ -148,7 +148,7 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
     : undefined;
   let order: { plan: Order.Plan; record: OrderRecord; hash: string } | undefined;
   if (input.order) {
-    authorize(s.actor, ms, account, "order.place");
+    authorize(s.actor, ms, account, "order.place", s.now);
     const plan = await Order.plan(s, account, input.order, true).catch((err: unknown) => {
       // The order's issues are reported where the caller sent them: under `order`.
       throw err instanceof Invalid ? new Invalid(err.issues.map((i) => ({ ...i, path: ["order", ...i.path] }))) : err;
@@ -221,7 +221,7 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
   s.user();
   const input = V.parse(updateInput, raw);
   const [ms, current] = await Promise.all([s.memberships(), s.account(input.id)]);
-  authorize(s.actor, ms, current, "account.update");
+  authorize(s.actor, ms, current, "account.update", s.now);
   const a = current!;
   const name = input.name ?? a.name;
   const reference = input.reference === undefined ? a.reference : input.reference || undefined;
@@ -270,7 +270,7 @@ export async function setResellerRights(s: Session, raw: z.input<typeof rightsIn
   s.user();
   const input = V.parse(rightsInput, raw);
   const [ms, current] = await Promise.all([s.memberships(), s.account(input.id)]);
-  authorize(s.actor, ms, current, "account.setResellerRights");
+  authorize(s.actor, ms, current, "account.setResellerRights", s.now);
   const a = current!;
   const set = {
     canCreateAccounts: input.canCreateAccounts ?? a.canCreateAccounts,
@@ -287,7 +287,7 @@ export interface ChildrenArgs extends PageArgs {
 /** Children of an account, ordered by name; `search` is a name prefix, `reference` a reference prefix. */
 export async function children(s: Session, id: string, args: ChildrenArgs): Promise<Page<Info>> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(id)]);
-  authorize(s.actor, ms, account, "account.listChildren");
+  authorize(s.actor, ms, account, "account.listChildren", s.now);
   const filter = prefixFilter(args);
   return paged(args, (limit, cursor) => s.deps.store.listChildren(id, { ...filter, limit, cursor }));
 }
@@ -331,7 +331,7 @@ export async function search(s: Session, args: SearchArgs): Promise<Page<Info>> 
     within = roots[0]!;
   }
   const root = await s.account(within);
-  authorize(s.actor, ms, root, "account.listChildren");
+  authorize(s.actor, ms, root, "account.listChildren", s.now);
   const filter = args.byReference ? { referencePrefix: V.searchKey(q) } : { namePrefix: V.searchKey(q) };
   const page: Page<SubtreeRecord> = await paged(args, (limit, cursor) => s.deps.store.searchSubtree(within, { ...filter, limit, cursor }));
   const accounts = await s.accounts(page.items.map((i) => i.node.accountId));

@@ -36,6 +36,6 @@ export function entry(entities: TxEntities, e: AuditInput) {
 /** History of an account, newest first; anyone who sees the account sees its history. */
 export async function history(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   return paged(args, (limit, cursor) => s.deps.store.listAudit(accountId, limit, cursor));
 }

@@ -249,7 +249,7 @@ export async function mail(s: Session, invoice: Invoice, issuerName: string): Pr
 /** Who may see a party's invoices: those who see its prices (its owners, operators). */
 async function loadParty(s: Session, partyId: string): Promise<AccountRecord> {
   const [ms, party] = await Promise.all([s.memberships(), s.account(partyId)]);
-  authorize(s.actor, ms, party, "account.read");
+  authorize(s.actor, ms, party, "account.read", s.now);
   if (!seesPrices(s.actor, ms, party!.id)) throw new Forbidden("Invoices are shown to the billed account's owners");
   return party!;
 }
@@ -296,7 +296,7 @@ export async function download(s: Session, partyId: string, period: string, form
 export async function setTaxRate(s: Session, input: { accountId: string; taxRatePercent: string }): Promise<AccountRecord> {
   s.user();
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   if (!isOperator(s.actor, ms)) throw new Forbidden("Tax rates are set by the vendor's operators");
   const a = account!;
   if (!a.billable) throw Invalid.field("accountId", "only billed accounts (distributors) have a tax rate");

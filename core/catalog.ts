@@ -108,7 +108,7 @@ export async function availableSkus(s: Session, account: Pick<AccountRecord, "pa
 async function platform(s: Session, action: "catalog.manage") {
   const [ms, p] = await Promise.all([s.memberships(), s.account(PLATFORM_ID)]);
   // The catalog is no secret account: a partner is told "not allowed", not "not found".
-  if (!allowed(s.actor, ms, p!, action)) throw new Forbidden("Only platform operators manage the catalog");
+  if (!allowed(s.actor, ms, p!, action, s.now)) throw new Forbidden("Only platform operators manage the catalog");
 }
 
 /** Operators add an offer to the catalog. */
@@ -214,7 +214,7 @@ export async function catalog(s: Session, args: PageArgs & { includeRetired?: bo
 /** `offers(accountId)`: what the account can order now, by sku; prices only for those who see them. */
 export async function available(s: Session, accountId: string): Promise<Info[]> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   const a = account!;
   if (a.id === PLATFORM_ID) return (await s.deps.store.allCatalog()).filter((o) => o.status === "ACTIVE");
   const [skus, show] = await Promise.all([availableSkus(s, a), showsPrices(s, a)]);
@@ -244,7 +244,7 @@ export async function setAvailable(s: Session, raw: z.input<typeof availabilityI
   s.user();
   const input = V.parse(availabilityInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "offers.setAvailable");
+  authorize(s.actor, ms, account, "offers.setAvailable", s.now);
   const a = account!;
   const parent = (await s.account(a.parentId))!;
   const [offers, party, parentSkus] = await Promise.all([

@@ -26,7 +26,7 @@ async function load(s: Session, raw: Input) {
   s.user();
   const ref = V.parse(input, raw);
   const [ms, account, sub] = await Promise.all([s.memberships(), s.account(ref.accountId), s.subscription(ref.accountId, ref.sku)]);
-  authorize(s.actor, ms, account, "licence.assign");
+  authorize(s.actor, ms, account, "licence.assign", s.now);
   if (!sub) throw new NotFound("Subscription");
   const member = await s.deps.store.getMember(ref.accountId, ref.email);
   if (!member) throw new NotFound("Member");
@@ -131,13 +131,13 @@ export function releaseOps(e: TxEntities, licences: readonly LicenceRecord[]) {
 /** Holders of a subscription's licences, by e-mail. */
 export async function list(s: Session, accountId: string, sku: string, args: PageArgs): Promise<Page<Info>> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   return paged(args, (limit, cursor) => s.deps.store.listLicences(accountId, sku, limit, cursor));
 }
 
 /** Licences a member holds on an account. */
 export async function ofMember(s: Session, accountId: string, email: string): Promise<Info[]> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   return s.deps.store.licencesOfMember(accountId, email);
 }

@@ -28,8 +28,8 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
   s.user();
   const input = V.parse(inviteInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, input.seller ? "member.setSeller" : "member.manage");
-  authorize(s.actor, ms, account, "member.manage");
+  authorize(s.actor, ms, account, input.seller ? "member.setSeller" : "member.manage", s.now);
+  authorize(s.actor, ms, account, "member.manage", s.now);
   const a = account!;
   if (input.seller && a.kind === "CUSTOMER") throw Invalid.field("seller", "only partner accounts have sellers");
   const existing = await s.deps.store.getMember(a.id, input.email);
@@ -55,14 +55,14 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
 /** Members of an account (active and invited), by e-mail. */
 export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   return paged(args, (limit, cursor) => s.deps.store.listMembers(accountId, limit, cursor));
 }
 
 /** Invitations of an account, oldest first; visible to those who manage its members. */
 export async function invitations(s: Session, accountId: string, args: PageArgs): Promise<Page<Invitation.Info>> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "member.manage");
+  authorize(s.actor, ms, account, "member.manage", s.now);
   const page = await paged(args, (limit, cursor) => s.deps.store.listInvitations(accountId, limit, cursor));
   return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: Invitation.toInfo(i.node), cursor: i.cursor })) };
 }
@@ -73,7 +73,7 @@ async function loadForChange(s: Session, raw: z.input<typeof memberRef>, action:
   s.user();
   const ref = V.parse(memberRef, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(ref.accountId)]);
-  authorize(s.actor, ms, account, action);
+  authorize(s.actor, ms, account, action, s.now);
   const member = await s.deps.store.getMember(ref.accountId, ref.email);
   if (!member) throw new NotFound("Member");
   const person = member.status === "ACTIVE" ? await s.person(ref.email) : undefined;

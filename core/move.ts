@@ -42,7 +42,7 @@ async function checkCurrency(s: Session, target: AccountRecord, parent: AccountR
 export async function invite(s: Session, input: { accountId: string; parentId: string }): Promise<{ invitations: number }> {
   s.user();
   const [ms, parent, target] = await Promise.all([s.memberships(), s.account(input.parentId), s.account(input.accountId)]);
-  authorize(s.actor, ms, parent, "account.createChild");
+  authorize(s.actor, ms, parent, "account.createChild", s.now);
   if (!target) throw new NotFound("Account");
   const p = parent!;
   const subtree = await s.deps.store.listSubtree(target.id, MAX_TX_ITEMS);
@@ -63,7 +63,7 @@ export async function invite(s: Session, input: { accountId: string; parentId: s
 /** Completes an accepted move: the account and its subtree change paths and search entries in one transaction. */
 export async function complete(s: Session, inv: InvitationRecord): Promise<Invitation.Accepted> {
   const [ms, target, parent] = await Promise.all([s.memberships(), s.account(inv.accountId), s.account(inv.newParentId ?? "")]);
-  authorize(s.actor, ms, target, "account.acceptMove");
+  authorize(s.actor, ms, target, "account.acceptMove", s.now);
   if (!parent) throw new Conflict("The inviting account no longer exists");
   const t = target!;
   const entries = await s.deps.store.listSubtree(t.id, MAX_TX_ITEMS);

@@ -255,7 +255,7 @@ export async function preview(s: Session, raw: PreviewInput): Promise<Preview> {
   s.user();
   const input = V.parse(previewInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "order.place");
+  authorize(s.actor, ms, account, "order.place", s.now);
   const p = await plan(s, account!, input);
   return { accountId: p.account.id, lines: presentLines(p), currency: p.currency, total: p.showPrices ? p.total : null };
 }
@@ -275,7 +275,7 @@ export async function place(s: Session, raw: PlaceInput): Promise<Info> {
   for (let attempt = 1; ; attempt++) {
     // One BatchGetItem: the caller, the account and the key.
     const [ms, account, key] = await Promise.all([s.memberships(), s.account(input.accountId), s.orderKey(input.accountId, input.idempotencyKey)]);
-    authorize(s.actor, ms, account, "order.place");
+    authorize(s.actor, ms, account, "order.place", s.now);
     if (key) return replay(s, account!, key, hash);
     const p = await plan(s, account!, input);
     const order = orderRecord(s, p, input);
@@ -303,7 +303,7 @@ async function replay(s: Session, account: AccountRecord, key: { requestHash: st
 /** Orders of an account, newest first. */
 export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   const [page, show] = await Promise.all([paged(args, (limit, cursor) => s.deps.store.listOrders(accountId, limit, cursor)), Catalog.showsPrices(s, account!)]);
   return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })) };
 }
@@ -311,7 +311,7 @@ export async function list(s: Session, accountId: string, args: PageArgs): Promi
 /** One order (Relay `node`): undefined when unknown or invisible. */
 export async function find(s: Session, accountId: string, id: string): Promise<Info | undefined> {
   const [ms, account, order] = await Promise.all([s.memberships(), s.account(accountId), s.deps.store.getOrder(accountId, id)]);
-  if (!account || !order || !allowed(s.actor, ms, account, "account.read")) return undefined;
+  if (!account || !order || !allowed(s.actor, ms, account, "account.read", s.now)) return undefined;
   return present(order, await Catalog.showsPrices(s, account));
 }
 

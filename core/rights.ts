@@ -6,12 +6,17 @@ import { Forbidden, NotFound } from "./errors.js";
 export const PLATFORM_ID = "PLATFORM";
 
 export type Role = Membership["role"];
-type AccountView = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions">;
+type AccountView = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions"> &
+  Partial<Pick<AccountRecord, "canCreateEquipment" | "partnerAdminOptIn" | "partnerAdminOptInUntil">>;
 
-/** How a caller reaches an account: by a membership on it, and/or from above (seller or operator). */
+/**
+ * How a caller reaches an account: by a membership on it, from above (seller or operator), and/or
+ * as a reseller's partner admin on behalf of a customer that opted in (Circuit).
+ */
 export interface Reach {
   readonly own?: Membership;
   readonly above?: { readonly via: "seller" | "operator" | "system"; readonly role: Role };
+  readonly onBehalf?: { readonly resellerId: string };
 }
 
 const rank: Record<Role, number> = { VIEWER: 0, CONTRIBUTOR: 1, OWNER: 2 };
@@ -21,19 +26,28 @@ const writer = (role: Role | undefined) => role === "OWNER" || role === "CONTRIB
  * Reach of an actor over an account. Members of a partner with the SELLER flag reach its whole
  * subtree; operators (members of the platform) reach everything (Rainbow seller/admin matrix).
  */
-export function reachOf(actor: Actor, memberships: Readonly<Record<string, Membership>>, account: AccountView): Reach {
+export function reachOf(actor: Actor, memberships: Readonly<Record<string, Membership>>, account: AccountView, now?: Date): Reach {
   if (actor.type === "system") return { above: { via: "system", role: "OWNER" } };
   if (actor.type !== "user") return {};
   const own = memberships[account.id];
   let above: Reach["above"];
+  let onBehalf: Reach["onBehalf"];
   for (const ancestorId of account.path) {
     const m = memberships[ancestorId];
     if (!m) continue;
+    // PARTNER_ADMIN (only ever granted on resellers with the capability) reaches an opted-in customer
+    // below it, while the opt-in holds; decided at each request, so revocation and expiry bite at once.
+    if (m.partnerAdmin && now && optedIn(account, now)) onBehalf = { resellerId: ancestorId };
     const via = ancestorId === PLATFORM_ID ? "operator" : m.seller ? "seller" : undefined;
     if (!via) continue;
     if (!above || rank[m.role] > rank[above.role]) above = { via, role: m.role };
   }
-  return { ...(own ? { own } : {}), ...(above ? { above } : {}) };
+  return { ...(own ? { own } : {}), ...(above ? { above } : {}), ...(onBehalf ? { onBehalf } : {}) };
+}
+
+/** Whether a customer's partner-admin opt-in holds at `now`. */
+export function optedIn(account: AccountView, now: Date): boolean {
+  return account.kind === "CUSTOMER" && account.partnerAdminOptIn === true && (!account.partnerAdminOptInUntil || new Date(account.partnerAdminOptInUntil) > now);
 }
 
 /** The actions on an account that rights are decided for. */
@@ -52,7 +66,13 @@ export type Action =
   | "subscription.increase"
   | "subscription.decrease"
   | "subscription.setDelegatedRights"
-  | "licence.assign";
+  | "licence.assign"
+  | "equipment.declare"
+  | "equipment.manage"
+  | "account.setSupportEmail"
+  | "account.setPartnerAdminOptIn"
+  | "account.setPartnerAdminCapability"
+  | "member.setPartnerAdmin";
 
 /** A seller of a partner account acting for the partner's own company. */
 const sellsOwn = (r: Reach, a: AccountView) => a.kind !== "CUSTOMER" && a.kind !== "PLATFORM" && !!r.own?.seller && writer(r.own.role);
@@ -74,10 +94,11 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
   },
   "account.setResellerRights": (r, a) => a.kind === "RESELLER" && writer(r.above?.role),
   "account.acceptMove": (r) => r.own?.role === "OWNER",
-  // Tenant administration of a customer belongs to its own admins (and operators);
-  // a partner's members may be managed by the sellers above it.
+  // Tenant administration of a customer belongs to its own admins (and operators, and partner
+  // admins on behalf when it opted in); a partner's members may be managed by the sellers above it.
   "member.manage": (r, a) =>
     r.own?.role === "OWNER" ||
+    !!r.onBehalf ||
     (r.above?.role === "OWNER" && (a.kind !== "CUSTOMER" || r.above.via !== "seller")),
   "member.setSeller": (r, a) =>
     a.kind !== "CUSTOMER" && (r.own?.role === "OWNER" || r.above?.role === "OWNER"),
@@ -93,12 +114,29 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
     writer(r.above?.role) || sellsOwn(r, a) || (writer(r.own?.role) && a.canUpdateSubscriptions && a.canDecreaseSubscriptions),
   "subscription.setDelegatedRights": (r, a) => a.kind !== "PLATFORM" && writer(r.above?.role),
   // Licence allocation is tenant administration: the account's own admins (and operators), not its sellers.
-  "licence.assign": (r) => writer(r.own?.role) || (r.above?.via !== "seller" && writer(r.above?.role)),
+  "licence.assign": (r) => writer(r.own?.role) || !!r.onBehalf || (r.above?.via !== "seller" && writer(r.above?.role)),
+  // Declaring a PBX: the account's own admins (a reseller's only with canCreateEquipment), a seller
+  // above a customer (Rainbow: the distributor creates the customer's PBX), operators, partner admins on behalf.
+  "equipment.declare": (r, a) => equipment(r, a),
+  "equipment.manage": (r, a) => equipment(r, a),
+  "account.setSupportEmail": (r) => r.own?.role === "OWNER" || !!r.onBehalf || r.above?.via === "operator" || r.above?.via === "system",
+  // Only the customer's own owners open (or close) their tenant to partner admins.
+  "account.setPartnerAdminOptIn": (r, a) => a.kind === "CUSTOMER" && r.own?.role === "OWNER",
+  "account.setPartnerAdminCapability": (r, a) => a.kind === "RESELLER" && (r.above?.via === "operator" || r.above?.via === "system") && r.above.role === "OWNER",
+  "member.setPartnerAdmin": (r, a) => a.kind === "RESELLER" && r.own?.role === "OWNER",
 };
+
+function equipment(r: Reach, a: AccountView): boolean {
+  if (r.above?.via === "operator" || r.above?.via === "system") return writer(r.above.role);
+  if (r.onBehalf) return true;
+  if (a.kind === "CUSTOMER") return writer(r.own?.role) || (r.above?.via === "seller" && writer(r.above.role));
+  if (a.kind === "RESELLER") return writer(r.own?.role) && a.canCreateEquipment === true;
+  return a.kind === "DISTRIBUTOR" && writer(r.own?.role);
+}
 
 /** True when the actor can see the account at all. */
 export function isVisible(reach: Reach): boolean {
-  return !!reach.own || !!reach.above;
+  return !!reach.own || !!reach.above || !!reach.onBehalf;
 }
 
 /**
@@ -110,9 +148,11 @@ export function authorize(
   memberships: Readonly<Record<string, Membership>>,
   account: AccountView | undefined,
   action: Action,
+  /** Needed for partner admins on behalf (the opt-in may expire); without it they are not considered. */
+  now?: Date,
 ): Reach {
   if (!account) throw new NotFound("Account");
-  const reach = reachOf(actor, memberships, account);
+  const reach = reachOf(actor, memberships, account, now);
   if (!isVisible(reach)) throw new NotFound("Account");
   if (!rules[action](reach, account)) throw new Forbidden();
   return reach;
@@ -124,8 +164,9 @@ export function allowed(
   memberships: Readonly<Record<string, Membership>>,
   account: AccountView,
   action: Action,
+  now?: Date,
 ): boolean {
-  const reach = reachOf(actor, memberships, account);
+  const reach = reachOf(actor, memberships, account, now);
   return isVisible(reach) && rules[action](reach, account);
 }
 

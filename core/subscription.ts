@@ -95,7 +95,7 @@ export function changeOp(e: TxEntities, c: ChangeInput) {
 
 async function loadAccount(s: Session, accountId: string) {
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   return { ms, account: account! };
 }
 
@@ -119,7 +119,7 @@ export async function get(s: Session, accountId: string, sku: string): Promise<I
 /** Like `get`, but undefined instead of NotFound (Relay `node`). */
 export async function find(s: Session, accountId: string, sku: string): Promise<Info | undefined> {
   const [ms, account, sub] = await Promise.all([s.memberships(), s.account(accountId), s.subscription(accountId, sku)]);
-  if (!account || !sub || !allowed(s.actor, ms, account, "account.read")) return undefined;
+  if (!account || !sub || !allowed(s.actor, ms, account, "account.read", s.now)) return undefined;
   return present(sub, await Catalog.showsPrices(s, account));
 }
 
@@ -150,10 +150,10 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
   s.user();
   const input = V.parse(updateInput, raw);
   const [ms, account, sub] = await Promise.all([s.memberships(), s.account(input.accountId), s.subscription(input.accountId, input.sku)]);
-  authorize(s.actor, ms, account, "account.read");
+  authorize(s.actor, ms, account, "account.read", s.now);
   const a = account!;
   if (!sub) throw new NotFound("Subscription");
-  authorize(s.actor, ms, a, input.quantity >= sub.quantity ? "subscription.increase" : "subscription.decrease");
+  authorize(s.actor, ms, a, input.quantity >= sub.quantity ? "subscription.increase" : "subscription.decrease", s.now);
   if (sub.version !== input.expectedVersion) throw staleVersion(sub.version);
   if (sub.status !== "ACTIVE") throw new Conflict(`The subscription is ${sub.status.toLowerCase()}; place an order to subscribe again`);
   const show = await Catalog.showsPrices(s, a);
@@ -214,7 +214,7 @@ export async function setDelegatedRights(s: Session, raw: z.input<typeof delegat
   s.user();
   const input = V.parse(delegationInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "subscription.setDelegatedRights");
+  authorize(s.actor, ms, account, "subscription.setDelegatedRights", s.now);
   const set = { canUpdateSubscriptions: input.canUpdateSubscriptions, canDecreaseSubscriptions: input.canDecreaseSubscriptions };
   return AccountSettings.change(s, account!, set, "account.delegatedRightsChanged", set);
 }
@@ -241,7 +241,7 @@ export const OVERVIEW_MAX_ACCOUNTS = 2_000;
  */
 export async function overview(s: Session, accountId: string): Promise<OverviewRow[]> {
   const { ms, account } = await loadAccount(s, accountId);
-  const subtree = allowed(s.actor, ms, account, "account.listChildren");
+  const subtree = allowed(s.actor, ms, account, "account.listChildren", s.now);
   const entries = subtree ? await s.deps.store.listSubtree(accountId, OVERVIEW_MAX_ACCOUNTS) : [];
   if (entries.length > OVERVIEW_MAX_ACCOUNTS) throw new Conflict(`The overview covers at most ${OVERVIEW_MAX_ACCOUNTS} accounts below; open a child account instead`);
   const targets = [{ accountId, bucket: "own" as const }, ...entries.map((e) => ({ accountId: e.accountId, bucket: e.kind === "CUSTOMER" ? ("customers" as const) : ("resellers" as const) }))];

@@ -9,6 +9,7 @@ import { auditEventEntity } from "./entities/audit-event.js";
 import { counterEntity, dueEntity, invoiceEntity, invoiceLineEntity, sentEntity, usageEntity } from "./entities/billing.js";
 import { invitationEntity } from "./entities/invitation.js";
 import { licenceEntity } from "./entities/licence.js";
+import { administeredEntity, behalfEntity } from "./entities/partner-admin.js";
 import { offerEntity } from "./entities/offer.js";
 import { orderEntity, orderKeyEntity } from "./entities/order.js";
 import { subscriptionChangeEntity } from "./entities/subscription-change.js";
@@ -39,6 +40,8 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     usage: usageEntity(config),
     due: dueEntity(config),
     sent: sentEntity(config),
+    administered: administeredEntity(config),
+    behalf: behalfEntity(config),
   };
 }
 
@@ -58,6 +61,8 @@ export type InvoiceRecord = EntityItem<Entities["invoice"]>;
 export type InvoiceLineRecord = EntityItem<Entities["invoiceLine"]>;
 export type UsageRecord = EntityItem<Entities["usage"]>;
 export type DueRecord = EntityItem<Entities["due"]>;
+export type AdministeredRecord = EntityItem<Entities["administered"]>;
+export type BehalfRecord = EntityItem<Entities["behalf"]>;
 
 export const membershipSchema = z.object({
   role: z.enum(roles),

@@ -37,6 +37,14 @@ export function accountEntity(config: EntityConfiguration) {
         taxRate: { type: "number" },
         /** Set when the account has had no active subscription: it is deleted after this instant (Ribbon: 14 days). */
         pendingDeletionAt: { type: "string" },
+        /** Operators enabled PARTNER_ADMIN on this reseller: its owners may flag members as partner admins (Circuit). */
+        partnerAdminEnabled: { type: "boolean" },
+        /** A customer's OWNER opened its tenant administration to its resellers' partner admins. */
+        partnerAdminOptIn: { type: "boolean" },
+        /** ...until this instant (optional); the next request after it is denied. */
+        partnerAdminOptInUntil: { type: "string" },
+        /** Support requests of the account's users go to this address (Rainbow "Emily" redirection). */
+        supportEmail: { type: "string" },
         /** SKUs the parent made available to this account ("Edit Available Services"). */
         offers: { type: "list", items: { type: "string" }, required: true, default: () => [] },
         childCount: { type: "number", required: true, default: 0 },
