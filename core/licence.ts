@@ -4,6 +4,7 @@ import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
+import * as PartnerAdmin from "./partner-admin.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import { paged } from "./paging.js";
@@ -26,11 +27,11 @@ async function load(s: Session, raw: Input) {
   s.user();
   const ref = V.parse(input, raw);
   const [ms, account, sub] = await Promise.all([s.memberships(), s.account(ref.accountId), s.subscription(ref.accountId, ref.sku)]);
-  authorize(s.actor, ms, account, "licence.assign", s.now);
+  const reach = authorize(s.actor, ms, account, "licence.assign", s.now);
   if (!sub) throw new NotFound("Subscription");
   const member = await s.deps.store.getMember(ref.accountId, ref.email);
   if (!member) throw new NotFound("Member");
-  return { ref, sub, member };
+  return { ref, sub, member, reach };
 }
 
 /**
@@ -38,7 +39,7 @@ async function load(s: Session, raw: Input) {
  * write, so concurrent assignments never overshoot; a member holds one licence per offer family.
  */
 export async function assign(s: Session, raw: Input): Promise<Info> {
-  const { ref, sub, member } = await load(s, raw);
+  const { ref, sub, member, reach } = await load(s, raw);
   if (sub.status !== "ACTIVE") throw new Conflict(`The subscription is ${sub.status.toLowerCase()}`);
   // Licences go to people who joined: an invitation may still be declined or re-sent.
   if (member.status !== "ACTIVE") throw Invalid.field("email", "the member has not accepted the invitation yet");
@@ -62,7 +63,8 @@ export async function assign(s: Session, raw: Input): Promise<Info> {
           .where((x, op) => `${op.eq(x.status, "ACTIVE")} AND ${op.name(x.assigned)} < ${op.name(x.quantity)}`)
           .commit(),
         memberCount(e, member, 1),
-        Audit.entry(e, { accountId: ref.accountId, action: "licence.assigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku } }).commit(),
+        Audit.entry(e, { accountId: ref.accountId, action: "licence.assigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku }, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
+        ...PartnerAdmin.behalfOps(e, s, reach, ref.accountId, "licence.assigned", member.email),
       ]);
       s.forget();
       return licence;
@@ -96,7 +98,7 @@ function memberCount(e: TxEntities, member: MemberRecord, delta: 1 | -1) {
 
 /** Takes a member's licence of a subscription back. */
 export async function unassign(s: Session, raw: Input): Promise<Info> {
-  const { ref, sub, member } = await load(s, raw);
+  const { ref, sub, member, reach } = await load(s, raw);
   const held = await s.deps.store.getLicence(ref.accountId, ref.email, sub.family);
   if (!held || held.sku !== sub.sku) throw Invalid.field("email", "the member holds no licence of this subscription");
   for (let attempt = 1; ; attempt++) {
@@ -104,7 +106,8 @@ export async function unassign(s: Session, raw: Input): Promise<Info> {
       await s.deps.store.transact((e) => [
         ...releaseOps(e, [held]),
         memberCount(e, member, -1),
-        Audit.entry(e, { accountId: ref.accountId, action: "licence.unassigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku } }).commit(),
+        Audit.entry(e, { accountId: ref.accountId, action: "licence.unassigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku }, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
+        ...PartnerAdmin.behalfOps(e, s, reach, ref.accountId, "licence.unassigned", member.email),
       ]);
       s.forget();
       return held;

@@ -7,6 +7,7 @@ import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
 import * as Licence from "./licence.js";
+import * as PartnerAdmin from "./partner-admin.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { authorize } from "./rights.js";
@@ -29,7 +30,7 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
   const input = V.parse(inviteInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, input.seller ? "member.setSeller" : "member.manage", s.now);
-  authorize(s.actor, ms, account, "member.manage", s.now);
+  const reach = authorize(s.actor, ms, account, "member.manage", s.now);
   const a = account!;
   if (input.seller && a.kind === "CUSTOMER") throw Invalid.field("seller", "only partner accounts have sellers");
   const existing = await s.deps.store.getMember(a.id, input.email);
@@ -42,7 +43,7 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
     ...(input.lastName ? { lastName: input.lastName } : {}),
   });
   try {
-    await s.deps.store.transact((e) => prepared.ops(e));
+    await s.deps.store.transact((e) => [...prepared.ops(e), ...PartnerAdmin.behalfOps(e, s, reach, a.id, "member.invited", input.email)]);
   } catch (err) {
     if (err instanceof ConditionFailed) throw new Conflict("This person is already a member of the account");
     throw err;
@@ -73,11 +74,11 @@ async function loadForChange(s: Session, raw: z.input<typeof memberRef>, action:
   s.user();
   const ref = V.parse(memberRef, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(ref.accountId)]);
-  authorize(s.actor, ms, account, action, s.now);
+  const reach = authorize(s.actor, ms, account, action, s.now);
   const member = await s.deps.store.getMember(ref.accountId, ref.email);
   if (!member) throw new NotFound("Member");
   const person = member.status === "ACTIVE" ? await s.person(ref.email) : undefined;
-  return { account: account!, member, person };
+  return { account: account!, member, person, reach };
 }
 
 /** Licences released with a removed member in one transaction. */
@@ -90,7 +91,7 @@ const lastOwner = () => new Conflict("An account keeps at least one owner");
  * subscriptions. The last active owner cannot be removed.
  */
 export async function remove(s: Session, raw: z.input<typeof memberRef>): Promise<Info> {
-  const { account, member, person } = await loadForChange(s, raw, "member.manage");
+  const { account, member, person, reach } = await loadForChange(s, raw, "member.manage");
   const activeOwner = member.status === "ACTIVE" && member.role === "OWNER";
   const licences = await s.deps.store.licencesOfMember(account.id, member.email);
   // Each licence given back is two writes of the one transaction (at most 100 items).
@@ -113,7 +114,8 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
             delete ms[account.id];
           })]
         : []),
-      Audit.entry(e, { accountId: account.id, action: "member.removed", actor: s.actor, at: s.now, subjectId: member.email }).commit(),
+      Audit.entry(e, { accountId: account.id, action: "member.removed", actor: s.actor, at: s.now, subjectId: member.email, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
+      ...PartnerAdmin.behalfOps(e, s, reach, account.id, "member.removed", member.email),
     ]);
   } catch (err) {
     if (err instanceof ConditionFailed) throw activeOwner ? lastOwner() : new Conflict("The member changed meanwhile; try again");
@@ -128,7 +130,7 @@ const roleInput = memberRef.extend({ role: z.enum(roles) });
 /** Changes a member's role; demoting the last active owner is refused, also under races. */
 export async function setRole(s: Session, raw: z.input<typeof roleInput>): Promise<Info> {
   const input = V.parse(roleInput, raw);
-  const { account, member, person } = await loadForChange(s, input, "member.manage");
+  const { account, member, person, reach } = await loadForChange(s, input, "member.manage");
   if (member.role === input.role) return member;
   const active = member.status === "ACTIVE";
   const ownerDelta = !active ? 0 : input.role === "OWNER" ? 1 : member.role === "OWNER" ? -1 : 0;
@@ -143,7 +145,8 @@ export async function setRole(s: Session, raw: z.input<typeof roleInput>): Promi
             ms[account.id] = { role: input.role, seller: member.seller, partnerAdmin: member.partnerAdmin };
           })]
         : []),
-      Audit.entry(e, { accountId: account.id, action: "member.roleChanged", actor: s.actor, at: s.now, subjectId: member.email, details: { from: member.role, to: input.role } }).commit(),
+      Audit.entry(e, { accountId: account.id, action: "member.roleChanged", actor: s.actor, at: s.now, subjectId: member.email, details: { from: member.role, to: input.role }, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
+      ...PartnerAdmin.behalfOps(e, s, reach, account.id, "member.roleChanged", member.email),
     ]);
   } catch (err) {
     if (err instanceof ConditionFailed) throw ownerDelta < 0 ? lastOwner() : new Conflict("The member changed meanwhile; try again");

@@ -10,12 +10,14 @@ import "./types/offer.js";
 import "./types/subscription.js";
 import "./types/order.js";
 import "./types/invoice.js";
+import "./types/partner-admin.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";
 import "./mutations/order.js";
 import "./mutations/subscription.js";
 import "./mutations/billing.js";
+import "./mutations/partner-admin.js";
 
 /** The executable schema; built once per process. */
 export const schema = builder.toSchema({ sortSchema: false });

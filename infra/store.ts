@@ -509,6 +509,22 @@ export class Store {
     return deleted;
   }
 
+  /** Opted-in customers of a reseller, by name; expired opt-ins filtered out. */
+  async listAdministered(
+    resellerId: string,
+    opts: { prefix: string; limit: number; cursor?: string | null; descending: boolean; now: string },
+  ): Promise<Page<AdministeredRecord>> {
+    const e = this.entities.administered;
+    const q = e.query.byName({ resellerId }).begins({ nameKey: opts.prefix }).where((a, op) => `${op.notExists(a.until)} OR ${op.gt(a.until, opts.now)}`);
+    return this.#page(cursorOf(e, "byName"), q, { limit: opts.limit, cursor: opts.cursor, order: opts.descending ? "desc" : "asc", filtered: true });
+  }
+
+  /** Actions done on behalf of a customer, newest first. */
+  async listBehalf(customerId: string, limit: number, cursor?: string | null): Promise<Page<BehalfRecord>> {
+    const e = this.entities.behalf;
+    return this.#page(cursorOf(e, "byCustomer"), e.query.byCustomer({ customerId }), { limit, cursor, order: "desc" });
+  }
+
   async #all<T>(list: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
     const out: T[] = [];
     let cursor: string | null = null;

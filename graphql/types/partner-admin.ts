@@ -1,0 +1,65 @@
+import * as Account from "../../core/account.js";
+import * as PartnerAdmin from "../../core/partner-admin.js";
+import type { AdministeredCustomer, PartnerAction } from "../../core/partner-admin.js";
+import { builder } from "../builder.js";
+import { forward, toConnection } from "../connection.js";
+import { globalId, localId } from "../ids.js";
+import { AccountRef } from "./account.js";
+
+const AdministeredRef = builder.objectRef<AdministeredCustomer>("AdministeredCustomer").implement({
+  description: "A customer that opened its tenant administration to your reseller",
+  fields: (t) => ({
+    id: t.id({ description: "The customer's Account id", resolve: (c) => globalId("Account", c.customerId) }),
+    name: t.exposeString("name"),
+    since: t.field({ type: "DateTime", resolve: (c) => c.since }),
+    until: t.field({ type: "DateTime", nullable: true, resolve: (c) => c.until ?? null }),
+    account: t.field({ type: AccountRef, nullable: true, resolve: (c, _a, ctx) => Account.find(ctx.session, c.customerId) }),
+  }),
+});
+
+const PartnerActionRef = builder.objectRef<PartnerAction>("PartnerAction").implement({
+  description: "Done by a reseller's partner admin on behalf of this customer",
+  fields: (t) => ({
+    at: t.field({ type: "DateTime", resolve: (a) => a.at }),
+    actor: t.exposeString("actor", { description: "user:<email>" }),
+    reseller: t.id({ description: "The reseller's Account id", resolve: (a) => globalId("Account", a.resellerId) }),
+    action: t.exposeString("action"),
+    subjectId: t.exposeString("subjectId", { nullable: true }),
+  }),
+});
+
+builder.queryField("administeredCustomers", (t) =>
+  t.connection({
+    type: AdministeredRef,
+    description: "Customers I administer on behalf (partner admins): opted-in customers of your reseller, by name",
+    args: {
+      search: t.arg.string({ required: false, description: "Name prefix" }),
+      descending: t.arg.boolean({ required: false, description: "Sort by name Z→A" }),
+      resellerId: t.arg.id({ required: false, description: "When you are a partner admin of several resellers" }),
+    },
+    resolve: async (_r, args, ctx) =>
+      toConnection(
+        await PartnerAdmin.administered(ctx.session, {
+          ...forward(args),
+          search: args.search ?? null,
+          descending: args.descending ?? null,
+          resellerId: args.resellerId != null ? localId(String(args.resellerId), "Account") : null,
+        }),
+      ),
+  }),
+);
+
+builder.objectFields(AccountRef, (t) => ({
+  partnerAdminEnabled: t.boolean({ description: "Resellers: the platform enabled PARTNER_ADMIN", resolve: (a) => a.partnerAdminEnabled === true }),
+  partnerAdminOptIn: t.boolean({
+    description: "Customers: partner admins of its resellers may administer its tenant (now)",
+    resolve: (a, _args, ctx) => a.kind === "CUSTOMER" && a.partnerAdminOptIn === true && (!a.partnerAdminOptInUntil || new Date(a.partnerAdminOptInUntil) > ctx.session.now),
+  }),
+  partnerAdminOptInUntil: t.field({ type: "DateTime", nullable: true, resolve: (a) => a.partnerAdminOptInUntil ?? null }),
+  supportEmail: t.field({ type: "EmailAddress", nullable: true, description: "Support requests of the account's users go here", resolve: (a) => a.supportEmail ?? null }),
+  partnerActions: t.connection({
+    type: PartnerActionRef,
+    description: "What partner admins did on behalf of this customer, newest first",
+    resolve: async (a, args, ctx) => toConnection(await PartnerAdmin.actions(ctx.session, a.id, forward(args))),
+  }),
+}));
