@@ -67,7 +67,8 @@ export interface DraftLine {
  * the quantity at month end). Untouched since the instant: its current quantity.
  */
 export async function quantityAt(s: Session, sub: SubscriptionRecord, at: Date): Promise<number> {
-  if (new Date(sub.startedAt) >= at) return 0;
+  // Untouched since: the current state holds. Otherwise the ledger (a subscription cancelled and
+  // ordered again after `at` has a later startedAt but its earlier history still counts).
   if (new Date(sub.updatedAt) < at) return sub.status === "ACTIVE" ? sub.quantity : 0;
   let cursor: string | null = null;
   for (;;) {

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import type { AccountRecord, ChangeRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
+import type { AccountRecord, ChangeRecord, OrderRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
+import { newId } from "../infra/ids.js";
 import { ConditionFailed } from "../infra/store.js";
 import type { changeKinds } from "../infra/entities/subscription-change.js";
 import type { Actor } from "./actor.js";
@@ -7,6 +8,7 @@ import { actorLabel } from "./actor.js";
 import * as AccountSettings from "./account-settings.js";
 import * as Catalog from "./catalog.js";
 import { dueOp } from "./due.js";
+import * as Money from "./money.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import { paged } from "./paging.js";
@@ -164,6 +166,9 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
   // More licences are an order in all but name: the offer must still be on sale and available here.
   if (input.quantity > sub.quantity) await Catalog.orderable(s, a, [sub.sku], await s.offers([sub.sku]), () => ["quantity"]);
   const kind: ChangeKind = input.quantity === 0 ? "CANCELLED" : input.quantity > sub.quantity ? "INCREASED" : "DECREASED";
+  // Prepaid licences added mid-term are charged for the whole months left in the term, at the
+  // original price (DESIGN 1): as an order, which is what billing charges prepaid from.
+  const charge = kind === "INCREASED" && sub.kind === "PREPAID" ? await prepaidCharge(s, sub, input.quantity - sub.quantity) : undefined;
   const next: SubscriptionRecord = {
     ...sub,
     quantity: input.quantity,
@@ -179,6 +184,7 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
         .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.lte(x.assigned, input.quantity)}`)
         .commit(),
       changeOp(e, { sub, version: next.version, kind, from: sub.quantity, to: next.quantity, at: s.now, actor: s.actor, reason: "quantity update" }),
+      ...(charge ? [e.order.create(charge).commit()] : []),
       // A cancellation may leave the account without an active subscription (retention).
       ...(next.status === "CANCELLED" ? [dueOp(e, "retention", s.now, sub.accountId)] : []),
     ]);
@@ -191,6 +197,25 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
   }
   s.forget();
   return present(next, show);
+}
+
+async function prepaidCharge(s: Session, sub: SubscriptionRecord, added: number): Promise<OrderRecord> {
+  const [offer] = await s.offers([sub.sku]);
+  const term = offer?.termMonths ?? 12;
+  const months = sub.endsAt ? Math.min(monthsLeft(s.now, new Date(sub.endsAt)), term) : term;
+  const amount = Math.round((Money.times(sub.unitPrice, added) * months) / term);
+  const id = newId();
+  return {
+    accountId: sub.accountId,
+    id,
+    lines: [{ sku: sub.sku, name: offer?.name ?? sub.sku, kind: "PREPAID", quantity: added, unitPrice: sub.unitPrice, amount }],
+    currency: sub.currency,
+    total: amount,
+    reference: "quantity update",
+    idempotencyKey: `quantity-update:${sub.version + 1}`,
+    placedBy: actorLabel(s.actor),
+    placedAt: s.now.toISOString(),
+  };
 }
 
 const staleVersion = (current: number) => new Conflict(`Stale version: the subscription is at version ${current}; reload and try again`);

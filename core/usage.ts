@@ -18,7 +18,11 @@ const input = z.object({
   accountId: z.string().min(1),
   sku: Catalog.sku,
   quantity: z.number().int("must be a whole number").min(1, "must be at least 1").max(1_000_000_000, "must be at most 1000000000"),
-  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a day such as 2026-10-31").refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)), "must be a real day"),
+  // Round-trips through Date: "2026-09-31" (rolled over to 1 October by Date) is not a day.
+  day: z
+    .string()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a day such as 2026-10-31")
+    .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) === d, "must be a real day"),
   idempotencyKey: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters").regex(/^[\x21-\x7e]*$/, "must be printable ASCII without spaces"),
 });
 export type Input = z.input<typeof input>;
@@ -42,6 +46,9 @@ export async function record(s: Session, raw: Input): Promise<Info> {
   const period = Billing.periodOf(at);
   const closesAt = Billing.parsePeriod(period).end.getTime() + CLOSE_AFTER_MS;
   if (now.getTime() >= closesAt) throw Invalid.field("day", `${period} is closed: it has been billed`);
+  // A month billed by hand before 00:05 is closed too: its invoice exists.
+  const party = await Catalog.billedParty(s, account);
+  if (party && (await s.deps.store.getInvoice(party.id, period))) throw Invalid.field("day", `${period} is closed: it has been billed`);
   const item: UsageRecord = {
     accountId: u.accountId,
     sku: u.sku,
@@ -52,18 +59,27 @@ export async function record(s: Session, raw: Input): Promise<Info> {
     recordedBy: actorLabel(s.actor),
     recordedAt: now.toISOString(),
   };
-  const same = (x: UsageRecord) => x.quantity === item.quantity && x.day === item.day;
-  const earlier = await s.deps.store.getUsage(u.accountId, u.sku, period, u.idempotencyKey);
-  if (earlier) {
-    if (same(earlier)) return earlier;
-    throw new Conflict("This idempotency key was used for different usage");
-  }
+  // The key is the integrator's, for the account and offer whatever the month: an idempotency
+  // record (the order-key entity, "usage:" keys) points at the month the usage was filed under.
+  const key = `usage:${u.sku}:${u.idempotencyKey}`;
+  const fingerprint = `${u.quantity}@${u.day}`;
+  const replay = async () => {
+    const earlier = await s.deps.store.getOrderKey(u.accountId, key);
+    if (!earlier) return undefined;
+    if (earlier.requestHash !== fingerprint) throw new Conflict("This idempotency key was used for different usage");
+    return s.deps.store.getUsage(u.accountId, u.sku, earlier.orderId, u.idempotencyKey);
+  };
+  const first = await replay();
+  if (first) return first;
   try {
-    await s.deps.store.transact((e) => [e.usage.create(item).commit()]);
+    await s.deps.store.transact((e) => [
+      e.usage.create(item).commit(),
+      e.orderKey.create({ accountId: u.accountId, key, requestHash: fingerprint, orderId: period }).commit(),
+    ]);
   } catch (err) {
     if (!(err instanceof ConditionFailed)) throw err;
-    const now2 = await s.deps.store.getUsage(u.accountId, u.sku, period, u.idempotencyKey);
-    if (now2 && same(now2)) return now2;
+    const again = await replay();
+    if (again) return again;
     throw new Conflict("This idempotency key was used for different usage");
   }
   return item;

@@ -68,7 +68,9 @@ builder.queryField("invoice", (t) =>
 builder.objectFields(AccountRef, (t) => ({
   invoices: t.connection({
     type: InvoiceRef,
-    description: "Invoices of a billed account (its owners and operators), newest month first",
+    // Nullable: a caller who may see the account but not its invoices still gets the rest of it.
+    nullable: true,
+    description: "Invoices of a billed account (its owners and operators), newest month first; null with an error for others",
     resolve: async (a, args, ctx) => toConnection(await Billing.list(ctx.session, a.id, forward(args))),
   }),
   taxRatePercent: t.string({ nullable: true, description: "VAT rate of a billed account", resolve: (a) => (a.billable ? String((a.taxRate ?? 0) / 100) : null) }),
