@@ -1,24 +1,34 @@
 /**
- * `npm run bench` (tsx bench/run.ts): the hierarchy-page benchmark, then the orders benchmark
- * (placeOrder of 3 lines; the subscriptions page with each subscription's history).
+ * `npm run bench` (tsx bench/run.ts): the hierarchy-page benchmark, the orders benchmark
+ * (placeOrder of 3 lines; the subscriptions page with each subscription's history), then the
+ * billing benchmark (a monthly billing run through the queue and workers, at 500, 1,000 and 2,000 customers).
  *
  * Options:
- *   --bench LIST               hierarchy, orders or both comma-separated (default: hierarchy,orders)
+ *   --bench LIST               hierarchy, orders, billing, comma-separated (default: all three)
  *   --rounds N, --warmup N     measured rounds and warm-up iterations of every benchmark
  *                              (defaults: 300 and 50 for the hierarchy page and for each orders operation)
  *   --children N, --page N     hierarchy: children of the account, page size (defaults: 1000, 20)
  *   --subscriptions N, --history N, --subs-page N, --history-page N
  *                              orders: subscriptions of the read account, ledger entries of each,
  *                              subscriptions(first: N), history(first: N) (defaults: 25, 12, 20, 10)
+ *   --customers LIST, --resellers N, --distributors N
+ *                              billing: customer counts measured, each on fresh tables (default 500,1000,2000),
+ *                              resellers and distributors above them (defaults: 50, 5)
+ *   --billing-rounds N, --billing-warmup N
+ *                              billing: measurements per size (default 1; which path goes first alternates),
+ *                              customers of the unreported warm-up run (default 200; 0 for none)
  *
- * Exits 1 when a path takes more DynamoDB requests than its target, or a benchmark fails (the
- * others still run); the latency ratios are reported against their 1.5 target but do not fail the run.
+ * Exits 1 when a path takes more DynamoDB requests than its target, a second billing run of the same
+ * month writes anything, or a benchmark fails (the others still run); the latency ratios are reported
+ * against their 1.5 target but do not fail the run.
  */
 import { parseArgs } from "node:util";
 import { defaultOptions, runHierarchyPageBench } from "./hierarchy-page.js";
 import type { HierarchyPageResult, Stats } from "./hierarchy-page.js";
 import { foldCalls, ordersDefaults, runOrdersBench } from "./orders.js";
 import type { CallTime, OperationResult, OrdersResult } from "./orders.js";
+import { PERIOD, billingDefaults, describeModel, runBillingBench } from "./billing.js";
+import type { BillingResult, CallStats, PathRun, SizeResult } from "./billing.js";
 
 const TARGET_RATIO = 1.5;
 const TARGET_REQUESTS = 2;
@@ -36,7 +46,7 @@ const TARGET_ORDER_REQUESTS = { handler: 3, raw: 3 };
  */
 const pageRequestsTarget = (onPage: number) => 3 + onPage;
 
-const BENCHES = ["hierarchy", "orders"] as const;
+const BENCHES = ["hierarchy", "orders", "billing"] as const;
 type Bench = (typeof BENCHES)[number];
 
 function intOption(value: string | undefined, fallback: number, name: string, min: number): number {
@@ -149,6 +159,72 @@ function reportOrders(r: OrdersResult): { text: string; failures: string[] } {
   return { text: lines.join("\n"), failures };
 }
 
+const sec = (ms: number) => (ms / 1000).toFixed(2);
+const pad = (v: string | number, n: number) => String(v).padStart(n);
+/** "Query subscription 2055 (6000 items read, 7.27 s in flight, mean 58.4 ms)" lines, most requests first. */
+const callLines = (calls: Readonly<Record<string, CallStats>>, indent: string) =>
+  Object.entries(calls)
+    .sort(([, x], [, y]) => y.requests - x.requests)
+    .map(
+      ([call, c]) =>
+        `${indent}${call.padEnd(36)}${pad(c.requests, 6)}${pad(c.itemsRead, 8)}${pad(c.itemsWritten, 8)}${pad(sec(c.busyMs), 9)}${pad((c.sumMs / c.requests).toFixed(1), 9)}${c.errors ? `  (${c.errors} answered with an error)` : ""}`,
+    );
+const callHeader = (indent: string) => `${indent}${"call".padEnd(36)}${pad("req", 6)}${pad("read", 8)}${pad("written", 8)}${pad("busy s", 9)}${pad("mean ms", 9)}`;
+const cpuLine = (r: PathRun) =>
+  `wall ${sec(r.wallMs)} s, a DynamoDB call in flight ${sec(r.dynamoBusyMs)} s, Node CPU ${sec(r.nodeCpuMs)} s, DynamoDB Local CPU ${r.dynamoCpuMs === null ? "n/a" : `${sec(r.dynamoCpuMs)} s`}`;
+const writesOf = (r: PathRun) => ["BatchWriteItem", "TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"].map((c) => `${c} ${r.byCommand[c]?.requests ?? 0}`).join(", ");
+
+function reportBilling(r: BillingResult): { text: string; failures: string[] } {
+  const failures: string[] = [];
+  const o = r.options;
+  const rows = r.sizes.map((s) => {
+    const p = s.product;
+    if (s.secondWrites > 0) failures.push(`billing (${s.customers} customers): the second run of ${PERIOD} wrote (${writesOf(s.second)})`);
+    return `  ${pad(s.customers, 9)}${pad(s.first, 8)}${pad(s.lines, 7)}${pad(s.invoices, 5)}${pad(sec(p.wallMs), 9)}${pad((s.invoices / (p.wallMs / 1000)).toFixed(2), 7)}${pad(Math.round(s.lines / (p.wallMs / 1000)), 9)}${pad(p.requests, 9)}${pad((p.requests / s.invoices).toFixed(1), 8)}${pad(sec(s.raw.wallMs), 8)}${pad(s.raw.requests, 6)}${pad(s.ratio.toFixed(2), 7)}${pad(`${s.second.requests} / ${s.secondWrites}`, 12)}`;
+  });
+  const by = new Map<number, SizeResult[]>();
+  for (const s of r.sizes) by.set(s.customers, [...(by.get(s.customers) ?? []), s]);
+  const median = (v: number[]) => {
+    const x = [...v].sort((a, b) => a - b);
+    return x.length % 2 ? x[(x.length - 1) / 2]! : (x[x.length / 2 - 1]! + x[x.length / 2]!) / 2;
+  };
+  const sizes = [...by.keys()].sort((a, b) => a - b);
+  const wall = sizes.map((c) => median(by.get(c)!.map((s) => s.product.wallMs)));
+  const growth = sizes.map((c, i) => `${c}: ${sec(wall[i]!)} s (${(wall[i]! / c).toFixed(2)} ms per customer${i > 0 ? `, x${(wall[i]! / wall[i - 1]!).toFixed(2)} for x${(c / sizes[i - 1]!).toFixed(1)} customers` : ""})`);
+  const lines = [
+    "",
+    `Billing: the monthly run of ${PERIOD} through startLocalJobs(...).run("billing") (scheduler, fauxqs, SQS worker), clock at 1 November`,
+    `  data per size, on fresh tables, seeded in bulk through the entities: ${describeModel(o.resellers, o.distributors)}`,
+    `  raw path: BatchWriteItem of the same line items (25 a request, each invoice's in sequence, the invoices concurrently) + 1 TransactWriteItems per invoice (invoice + counter), @aws-sdk/lib-dynamodb on its own client, fresh table; which path goes first alternates`,
+    `  checked: the product's lines and invoices equal the raw path's items (number and instants aside), every invoice mailed with its PDF, seeded items shaped like the product's (${r.shape.checked.length} kinds)`,
+    `  warm-up: ${o.warmup > 0 ? `${o.warmup} customers, not reported (${sec(r.warmupMs)} s)` : "none"}`,
+    "",
+    `  ${pad("customers", 9)}${pad("first", 8)}${pad("lines", 7)}${pad("inv", 5)}${pad("wall s", 9)}${pad("inv/s", 7)}${pad("lines/s", 9)}${pad("DDB req", 9)}${pad("req/inv", 8)}${pad("raw s", 8)}${pad("raw", 6)}${pad("ratio", 7)}${pad("2nd req/wr", 12)}`,
+    ...rows,
+    "",
+    `  growth of the run's wall time: ${growth.join("; ")}`,
+  ];
+  for (const s of r.sizes) {
+    const p = s.product;
+    lines.push(
+      "",
+      `  ${s.customers} customers${o.rounds > 1 ? `, round ${s.round + 1}` : ""} (${s.subscriptions} subscriptions, ${s.ledgerReads} needing a ledger read; seeded ${s.seedItems} items in ${sec(s.seedMs)} s):`,
+      `    billing run: ${cpuLine(p)}`,
+      `      report ${JSON.stringify(p.report)}; SQS ${Object.entries(p.sqsRequests).map(([k, v]) => `${k} ${v}`).join(", ")}; store.requests ${p.storeRequests}`,
+      `      DynamoDB requests: ${p.requests} (${(p.requests / s.invoices).toFixed(1)} per invoice, ${(p.requests / s.customers).toFixed(2)} per customer)`,
+      callHeader("      "),
+      ...callLines(p.byCall, "      "),
+      `    raw writes: ${cpuLine(s.raw)}`,
+      ...callLines(s.raw.byCall, "      "),
+      `    second run of ${PERIOD}: ${s.second.requests} requests (${Object.entries(s.second.byCall).map(([k, v]) => `${k} ${v.requests}`).join(", ")}), wall ${sec(s.second.wallMs)} s`,
+      `      writes: ${writesOf(s.second)}  ${s.secondWrites === 0 ? "(nothing written: OK)" : "(WROTE: FAIL)"}`,
+      `    one invoice outside the runs: document read ${s.pdf.documentMs.toFixed(0)} ms (${s.pdf.documentRequests} DynamoDB requests), PDF of ${s.pdf.lines} lines rendered in ${s.pdf.renderMs.toFixed(0)} ms (${Math.round(s.pdf.bytes / 1024)} KiB)`,
+    );
+  }
+  lines.push("", `  not seeded in bulk (created through core functions, or not needed): ${r.shape.notSeeded.join(", ")}`, `  whole billing benchmark ${sec(r.totalMs)} s`, "");
+  return { text: lines.join("\n"), failures };
+}
+
 async function main(): Promise<number> {
   const { values } = parseArgs({
     options: {
@@ -161,6 +237,11 @@ async function main(): Promise<number> {
       history: { type: "string" },
       "subs-page": { type: "string" },
       "history-page": { type: "string" },
+      customers: { type: "string" },
+      resellers: { type: "string" },
+      distributors: { type: "string" },
+      "billing-rounds": { type: "string" },
+      "billing-warmup": { type: "string" },
     },
     strict: true,
   });
@@ -186,6 +267,13 @@ async function main(): Promise<number> {
     history: intOption(values.history, ordersDefaults.history, "history", 1),
     subsPage,
     historyPage,
+  };
+  const billingOptions = {
+    sizes: values.customers === undefined ? billingDefaults.sizes : values.customers.split(",").map((c) => intOption(c.trim(), 0, "customers", 1)),
+    resellers: intOption(values.resellers, billingDefaults.resellers, "resellers", 1),
+    distributors: intOption(values.distributors, billingDefaults.distributors, "distributors", 1),
+    rounds: intOption(values["billing-rounds"], billingDefaults.rounds, "billing-rounds", 1),
+    warmup: intOption(values["billing-warmup"], billingDefaults.warmup, "billing-warmup", 0),
   };
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("interrupted"));
@@ -213,6 +301,12 @@ async function main(): Promise<number> {
   if (runs("orders")) await attempt("orders", async () => {
     const result = await runOrdersBench({ ...ordersOptions, signal: abort.signal, log });
     const { text, failures: f } = reportOrders(result);
+    process.stdout.write(text);
+    failures.push(...f);
+  });
+  if (runs("billing")) await attempt("billing", async () => {
+    const result = await runBillingBench({ ...billingOptions, signal: abort.signal, log });
+    const { text, failures: f } = reportBilling(result);
     process.stdout.write(text);
     failures.push(...f);
   });

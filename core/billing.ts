@@ -129,6 +129,8 @@ async function accountLines(s: Session, a: AccountRecord, start: Date, end: Date
     }
   }
   // Prepaid: charged for the term when ordered or renewed (renewals are recorded as system orders).
+  // Only accounts holding a prepaid subscription can have such orders: the others skip the read.
+  if (!subs.some((x) => x.kind === "PREPAID")) return out;
   for (const order of await s.deps.store.ordersBetween(a.id, start, end)) {
     for (const l of order.lines) {
       if (l.kind !== "PREPAID") continue;
@@ -229,22 +231,31 @@ export async function document(s: Session, invoice: Invoice, issuerName: string)
   };
 }
 
-/** Mails a new invoice, with its PDF, to the party's owners; once (the invoice records `mailedAt`). */
+/**
+ * Mails a new invoice, with its PDF, to the party's owners, once: a worker first claims the mail
+ * (a conditional write of `mailedAt`), and only the winner sends. A send that fails gives the
+ * claim back, so the redelivered message tries again.
+ */
 export async function mail(s: Session, invoice: Invoice, issuerName: string): Promise<void> {
   const fresh = await s.deps.store.getInvoice(invoice.partyId, invoice.period);
   if (!fresh || fresh.mailedAt) return;
-  const owners = await s.deps.store.listOwners(invoice.partyId);
-  const doc = await document(s, fresh, issuerName);
-  const pdf = await renderInvoicePdf(doc);
-  for (const owner of owners) {
-    await s.deps.mailer.send({
-      to: owner.email,
-      subject: `Invoice ${fresh.number} for ${fresh.period}`,
-      text: `Your invoice ${fresh.number} for ${fresh.period} is attached: ${doc.total} ${fresh.currency}, due ${fresh.dueAt.slice(0, 10)}.`,
-      attachments: [{ filename: `${fresh.number}.pdf`, contentType: "application/pdf", content: pdf }],
-    });
+  if (!(await s.deps.store.claimInvoiceMail(fresh.partyId, fresh.period, s.now.toISOString()))) return;
+  try {
+    const owners = await s.deps.store.listOwners(invoice.partyId);
+    const doc = await document(s, fresh, issuerName);
+    const pdf = await renderInvoicePdf(doc);
+    for (const owner of owners) {
+      await s.deps.mailer.send({
+        to: owner.email,
+        subject: `Invoice ${fresh.number} for ${fresh.period}`,
+        text: `Your invoice ${fresh.number} for ${fresh.period} is attached: ${doc.total} ${fresh.currency}, due ${fresh.dueAt.slice(0, 10)}.`,
+        attachments: [{ filename: `${fresh.number}.pdf`, contentType: "application/pdf", content: pdf }],
+      });
+    }
+  } catch (err) {
+    await s.deps.store.releaseInvoiceMail(fresh.partyId, fresh.period);
+    throw err;
   }
-  await s.deps.store.markInvoiceMailed(fresh.partyId, fresh.period, s.now.toISOString());
 }
 
 /** Who may see a party's invoices: those who see its prices (its owners, operators). */

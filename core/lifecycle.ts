@@ -50,16 +50,26 @@ async function termEnd(s: Session, accountId: string, sku: string): Promise<void
 }
 
 async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
-  // Licences first, a few per transaction (each is three writes); the expiry itself last.
+  // Licences first, a few per transaction (each is three writes); the expiry itself last. The
+  // holders come from an index that may lag: each delete is conditioned on the licence still
+  // being there, so a stale read fails (and the message is retried) instead of counting twice.
   let licences: LicenceRecord[];
   while ((licences = (await s.deps.store.listLicences(sub.accountId, sub.sku, 30, null)).items.map((i) => i.node)).length > 0) {
-    await s.deps.store.transact((e) => [
-      ...licences.flatMap((l) => [
-        e.licence.delete({ accountId: l.accountId, email: l.email, family: l.family }).commit(),
-        e.member.patch({ accountId: l.accountId, email: l.email }).add({ licenceCount: -1 }).commit(),
-      ]),
-      e.subscription.patch({ accountId: sub.accountId, sku: sub.sku }).add({ assigned: -licences.length }).commit(),
-    ]);
+    try {
+      await s.deps.store.transact((e) => [
+        ...licences.flatMap((l) => [
+          e.licence
+            .delete({ accountId: l.accountId, email: l.email, family: l.family })
+            .where((x, op) => op.eq(x.sku, l.sku))
+            .commit(),
+          e.member.patch({ accountId: l.accountId, email: l.email }).add({ licenceCount: -1 }).commit(),
+        ]),
+        e.subscription.patch({ accountId: sub.accountId, sku: sub.sku }).add({ assigned: -licences.length }).commit(),
+      ]);
+    } catch (err) {
+      if (err instanceof ConditionFailed) throw new Error("licences changed during expiry; retry", { cause: err });
+      throw err;
+    }
   }
   const version = sub.version + 1;
   try {
@@ -67,13 +77,14 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
       e.subscription
         .patch({ accountId: sub.accountId, sku: sub.sku })
         .set({ status: "EXPIRED", quantity: 0, version, updatedAt: s.now.toISOString() })
-        .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.eq(x.status, "ACTIVE")}`)
+        // No licence assigned meanwhile: `assigned <= quantity` holds after the expiry too.
+        .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.eq(x.status, "ACTIVE")} AND ${op.eq(x.assigned, 0)}`)
         .commit(),
       Subscription.changeOp(e, { sub, version, kind: "EXPIRED", from: sub.quantity, to: 0, at: s.now, actor: s.actor, reason: "trial ended" }),
       dueOp(e, "retention", s.now, sub.accountId),
     ]);
   } catch (err) {
-    // Changed meanwhile (an order, a cancellation): the redelivered message re-reads it.
+    // Changed meanwhile (an order, a cancellation, a licence assigned): the redelivered message re-reads it.
     if (err instanceof ConditionFailed) throw new Error("subscription changed during expiry; retry", { cause: err });
     throw err;
   }
@@ -146,13 +157,16 @@ async function remind(s: Session, accountId: string, sku: string): Promise<void>
 /**
  * Retention (Ribbon): an account with no active subscription shows `pendingDeletionAt` = +14 days,
  * cleared when a subscription is active again, and is deleted with everything it owns once that
- * passes. Never the platform, never a partner that has children.
+ * passes. Never the platform, never a partner while it has children: such a partner is not flagged,
+ * and the deletion of its last child marks it to be looked at again.
  */
 async function retention(s: Session, accountId: string): Promise<void> {
   const account = await s.deps.store.getAccount(accountId);
-  if (!account || account.id === PLATFORM_ID) return;
+  // Gone: a deletion that stopped after the account item went is finished (a no-op once done).
+  if (!account) return purge(s, accountId);
+  if (account.id === PLATFORM_ID) return;
   const active = (await s.deps.store.allSubscriptions(accountId)).some((x) => x.status === "ACTIVE");
-  if (active) {
+  if (active || account.childCount > 0) {
     if (account.pendingDeletionAt) await s.deps.store.setPendingDeletion(accountId, null);
     return;
   }
@@ -164,26 +178,56 @@ async function retention(s: Session, accountId: string): Promise<void> {
     ]);
     return;
   }
-  if (new Date(account.pendingDeletionAt) > s.now || account.childCount > 0) return;
+  if (new Date(account.pendingDeletionAt) > s.now) return;
   await remove(s, account);
 }
 
-/** Deletes an account and every item it owns: its partition, its ledgers, invitations, memberships, search entries. */
+/** How long after its creation an account's first order may be placed (same request: milliseconds). */
+const CREATION_WINDOW_MS = 60_000;
+
+/**
+ * Deletes an account and every item it owns. The account item goes first, in one transaction
+ * conditioned on what the decision read (still pending deletion at that instant, still no child):
+ * an order placed meanwhile clears `pendingDeletionAt` in its own transaction, so either it
+ * commits first and the deletion is called off, or it finds the account gone and fails. Nothing
+ * can be added to a deleted account; what it owned is then purged, again by any later delivery.
+ */
 async function remove(s: Session, account: AccountRecord): Promise<void> {
   const store = s.deps.store;
-  const subs = await store.allSubscriptions(account.id);
-  for (const sub of subs) await store.deletePartition(store.ledgerPartition(account.id, sub.sku));
-  for (const inv of await store.allInvitations(account.id)) await store.transact((e) => [e.invitation.delete({ tokenHash: inv.tokenHash }).commit()]);
-  const members = await store.allMembers(account.id);
-  for (const m of members.filter((x) => x.status === "ACTIVE")) {
-    const person = await store.getPerson(m.email);
-    await store.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[account.id])]);
+  // The parent's idempotency key of the creation with a first order points at this account.
+  const created = new Date(account.createdAt);
+  const firstOrders = await store.ordersBetween(account.id, created, new Date(created.getTime() + CREATION_WINDOW_MS));
+  const creationKeys = (await Promise.all(firstOrders.map((o) => store.getOrderKey(account.parentId, `new-account:${o.idempotencyKey}`)))).filter((k) => k?.childId === account.id);
+  try {
+    await store.transact((e) => [
+      e.account
+        .delete({ id: account.id })
+        .where((a, op) => `${op.eq(a.childCount, 0)} AND ${op.eq(a.pendingDeletionAt, account.pendingDeletionAt!)}`)
+        .commit(),
+      e.account.patch({ id: account.parentId }).add({ childCount: -1 }).commit(),
+      ...account.path.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: account.id }).commit()),
+      ...creationKeys.map((k) => e.orderKey.delete({ accountId: k!.accountId, key: k!.key }).commit()),
+      Audit.entry(e, { accountId: account.parentId, action: "account.deleted", actor: s.actor, at: s.now, subjectId: account.id, details: { name: account.name, reason: "no active subscription for 14 days" } }).commit(),
+      // The parent may just have lost its last child: the next run looks at it again.
+      ...(account.parentId !== PLATFORM_ID ? [dueOp(e, "retention", s.now, account.parentId)] : []),
+    ]);
+  } catch (err) {
+    // Ordered again, or given a child, meanwhile: the redelivered message re-reads it.
+    if (err instanceof ConditionFailed) throw new Error("account changed during deletion; retry", { cause: err });
+    throw err;
   }
-  await store.deletePartition(store.accountPartition(account.id));
-  await store.transact((e) => [
-    e.account.delete({ id: account.id }).where((a, op) => op.eq(a.childCount, 0)).commit(),
-    e.account.patch({ id: account.parentId }).add({ childCount: -1 }).commit(),
-    ...account.path.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: account.id }).commit()),
-    Audit.entry(e, { accountId: account.parentId, action: "account.deleted", actor: s.actor, at: s.now, subjectId: account.id, details: { name: account.name, reason: "no active subscription for 14 days" } }).commit(),
-  ]);
+  await purge(s, account.id);
+}
+
+/** Deletes what a deleted account owned: its ledgers, invitations, memberships, then its partition (members, subscriptions, orders, licences, audit, usage, keys). Idempotent. */
+async function purge(s: Session, accountId: string): Promise<void> {
+  const store = s.deps.store;
+  for (const sub of await store.allSubscriptions(accountId)) await store.deletePartition(store.ledgerPartition(accountId, sub.sku));
+  for (const inv of await store.allInvitations(accountId)) await store.transact((e) => [e.invitation.delete({ tokenHash: inv.tokenHash }).commit()]);
+  for (const m of (await store.allMembers(accountId)).filter((x) => x.status === "ACTIVE")) {
+    const person = await store.getPerson(m.email);
+    if (person?.memberships[accountId]) await store.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[accountId])]);
+  }
+  // Last: what is above is found from it, so an interrupted purge can start again.
+  await store.deletePartition(store.accountPartition(accountId));
 }

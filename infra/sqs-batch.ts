@@ -9,5 +9,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
  */
 export async function processSqsBatch(event: SQSEvent, handle: (record: SQSRecord) => Promise<void>): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
-  return processPartialResponse(event, handle, processor);
+  // A batch that fails whole is reported record by record (same effect for Lambda, and the local
+  // poller needs no special case).
+  return processPartialResponse(event, handle, processor, { throwOnFullBatchFailure: false });
 }

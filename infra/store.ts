@@ -380,8 +380,19 @@ export class Store {
     return this.#page(cursorOf(e, "byParty"), e.query.byParty({ partyId }), { limit, cursor, order: "desc" });
   }
 
-  async markInvoiceMailed(partyId: string, period: string, at: string): Promise<void> {
-    await this.entities.invoice.patch({ partyId, period }).set({ mailedAt: at }).go();
+  /** Claims the mailing of an invoice: true for the one caller that set `mailedAt`. */
+  async claimInvoiceMail(partyId: string, period: string, at: string): Promise<boolean> {
+    try {
+      await this.transact((e) => [e.invoice.patch({ partyId, period }).set({ mailedAt: at }).where((i, op) => op.notExists(i.mailedAt)).commit()]);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
+  }
+
+  async releaseInvoiceMail(partyId: string, period: string): Promise<void> {
+    await this.entities.invoice.patch({ partyId, period }).remove(["mailedAt"]).go();
   }
 
   /** Writes invoice lines with BatchWriteItem (25 a request); same keys, same items on a rerun. */
