@@ -2,6 +2,7 @@ import type { AccountRecord, InvitationRecord } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
+import { dueOp } from "./due.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
@@ -96,6 +97,8 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
           .commit(),
       ),
       e.account.patch({ id: oldParentId }).add({ childCount: -1 }).commit(),
+      // The old parent may be left without children or subscriptions (retention).
+      dueOp(e, "retention", s.now, oldParentId),
       e.account.patch({ id: parent.id }).add({ childCount: 1 }).where((x, op) => op.eq(x.version, parent.version)).commit(),
       ...moved.flatMap((a) => dropped.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: a.id }).commit())),
       ...moved.flatMap((a) => {
