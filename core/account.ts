@@ -241,6 +241,8 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
   if (reference !== a.reference) changes.reference = { from: a.reference ?? null, to: reference ?? null };
   if (next.country !== a.country) changes.country = { from: a.country, to: next.country };
   if (Object.keys(changes).length === 0) return a;
+  // An opted-in customer is listed by name under its resellers ("customers I administer").
+  const listedUnder = changes.name && a.partnerAdminOptIn ? (await s.accounts(a.path)).filter((x): x is Info => x?.kind === "RESELLER") : [];
   try {
     await s.deps.store.transact((e) => [
       // Counters are part of the condition so a concurrent child creation or owner change is never lost.
@@ -249,6 +251,7 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
         .where((x, op) => `${op.eq(x.version, a.version)} AND ${op.eq(x.childCount, a.childCount)} AND ${op.eq(x.ownerCount, a.ownerCount)}`)
         .commit(),
       ...(changes.name || changes.reference ? subtreeEntries(e, next) : []),
+      ...listedUnder.map((r) => e.administered.patch({ resellerId: r.id, customerId: a.id }).set({ name: next.name, nameKey: next.nameKey }).commit()),
       Audit.entry(e, { accountId: a.id, action: "account.updated", actor: s.actor, at: s.now, subjectId: a.id, details: changes }).commit(),
     ]);
   } catch (err) {

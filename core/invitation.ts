@@ -47,7 +47,7 @@ function baseRecord(s: Session, accountId: string, email: string, tokenHash: str
  * Prepares a member invitation: the INVITED member, the invitation (token hashed) and the
  * audit entry, to commit in the caller's transaction; the mail goes out after the commit.
  */
-export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "name">, invite: MemberInvite) {
+export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "name">, invite: MemberInvite, audit: { onBehalfOf?: string } = {}) {
   const token = newSecret();
   const record: InvitationRecord = { ...baseRecord(s, account.id, invite.email, hashSecret(token)), kind: "MEMBER", role: invite.role, seller: invite.seller };
   return {
@@ -70,7 +70,7 @@ export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "n
         .where((m, op) => `${op.notExists(m.email)} OR ${op.eq(m.status, "INVITED")}`)
         .commit(),
       e.invitation.create(record).commit(),
-      Audit.entry(e, { accountId: account.id, action: "member.invited", actor: s.actor, at: s.now, subjectId: invite.email, details: { role: invite.role, seller: invite.seller } }).commit(),
+      Audit.entry(e, { accountId: account.id, action: "member.invited", actor: s.actor, at: s.now, subjectId: invite.email, details: { role: invite.role, seller: invite.seller }, ...audit }).commit(),
     ],
     mail: () =>
       s.deps.mailer.send({

@@ -4,13 +4,14 @@ import type { MemberRecord, Page } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
-import { Conflict, Invalid, NotFound } from "./errors.js";
+import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
 import * as Licence from "./licence.js";
 import * as PartnerAdmin from "./partner-admin.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { authorize } from "./rights.js";
+import type { Reach } from "./rights.js";
 import * as V from "./validation.js";
 
 export type Info = MemberRecord;
@@ -35,13 +36,18 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
   if (input.seller && a.kind === "CUSTOMER") throw Invalid.field("seller", "only partner accounts have sellers");
   const existing = await s.deps.store.getMember(a.id, input.email);
   if (existing?.status === "ACTIVE") throw new Conflict("This person is already a member of the account");
+  if (onBehalfOnly(reach)) {
+    // A partner admin runs the tenant; it does not make owners, nor a member of itself (the opt-in is revocable).
+    if (input.role === "OWNER") throw new Forbidden("Partner admins do not invite owners");
+    if (s.actor.type === "user" && input.email === s.actor.email) throw new Forbidden("Partner admins do not invite themselves");
+  }
   const prepared = Invitation.prepareMember(s, a, {
     email: input.email,
     role: input.role,
     seller: input.seller,
     ...(input.firstName ? { firstName: input.firstName } : {}),
     ...(input.lastName ? { lastName: input.lastName } : {}),
-  });
+  }, PartnerAdmin.onBehalfOf(reach));
   try {
     await s.deps.store.transact((e) => [...prepared.ops(e), ...PartnerAdmin.behalfOps(e, s, reach, a.id, "member.invited", input.email)]);
   } catch (err) {
@@ -84,6 +90,9 @@ async function loadForChange(s: Session, raw: z.input<typeof memberRef>, action:
 /** Licences released with a removed member in one transaction. */
 const MAX_RELEASED = 45;
 
+/** Acting only as a partner admin on behalf (no own membership, no operator reach). */
+const onBehalfOnly = (reach: Reach) => !!reach.onBehalf && !reach.own && reach.above?.via !== "operator" && reach.above?.via !== "system";
+
 const lastOwner = () => new Conflict("An account keeps at least one owner");
 
 /**
@@ -92,6 +101,7 @@ const lastOwner = () => new Conflict("An account keeps at least one owner");
  */
 export async function remove(s: Session, raw: z.input<typeof memberRef>): Promise<Info> {
   const { account, member, person, reach } = await loadForChange(s, raw, "member.manage");
+  if (onBehalfOnly(reach) && member.role === "OWNER") throw new Forbidden("Partner admins do not remove owners");
   const activeOwner = member.status === "ACTIVE" && member.role === "OWNER";
   const licences = await s.deps.store.licencesOfMember(account.id, member.email);
   // Each licence given back is two writes of the one transaction (at most 100 items).
@@ -132,6 +142,7 @@ export async function setRole(s: Session, raw: z.input<typeof roleInput>): Promi
   const input = V.parse(roleInput, raw);
   const { account, member, person, reach } = await loadForChange(s, input, "member.manage");
   if (member.role === input.role) return member;
+  if (onBehalfOnly(reach) && (member.role === "OWNER" || input.role === "OWNER")) throw new Forbidden("Partner admins do not make or unmake owners");
   const active = member.status === "ACTIVE";
   const ownerDelta = !active ? 0 : input.role === "OWNER" ? 1 : member.role === "OWNER" ? -1 : 0;
   const next: Info = { ...member, role: input.role };

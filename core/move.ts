@@ -6,7 +6,7 @@ import { dueOp } from "./due.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
-import { authorize } from "./rights.js";
+import { PLATFORM_ID, authorize } from "./rights.js";
 import { MAX_RESELLER_LEVELS, allowedChildren } from "./account.js";
 
 /** TransactWriteItems takes at most 100 items: a larger subtree cannot move atomically. */
@@ -77,13 +77,22 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const dropped = oldPath.filter((id) => !newPath.includes(id));
   const added = newPath.filter((id) => !oldPath.includes(id));
   const moved = [t, ...descendants];
-  const rePath = (a: AccountRecord): AccountRecord => ({
-    ...a,
-    path: a.id === t.id ? newPath : [...newPath, ...a.path.slice(oldPath.length)],
-    ...(a.id === t.id ? { parentId: parent.id } : {}),
-    version: a.version + 1,
-    updatedAt: s.now.toISOString(),
-  });
+  const rePath = (a: AccountRecord): AccountRecord => {
+    const next: AccountRecord = {
+      ...a,
+      path: a.id === t.id ? newPath : [...newPath, ...a.path.slice(oldPath.length)],
+      ...(a.id === t.id ? { parentId: parent.id } : {}),
+      version: a.version + 1,
+      updatedAt: s.now.toISOString(),
+    };
+    // A customer consented to the partner admins of the resellers it had: a move ends the opt-in.
+    if (a.id === t.id && a.partnerAdminOptIn) {
+      next.partnerAdminOptIn = false;
+      delete (next as { partnerAdminOptInUntil?: string }).partnerAdminOptInUntil;
+    }
+    return next;
+  };
+  const optedOut = t.partnerAdminOptIn ? oldPath.filter((id) => id !== PLATFORM_ID) : [];
   const items = 1 + moved.length + 2 + moved.length * (dropped.length + added.length) + 3;
   if (items > MAX_TX_ITEMS) throw new Conflict("This account has too many sub-accounts to move in one step; ask the platform operators");
   const now = s.now.toISOString();
@@ -96,6 +105,7 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
           .where((x, op) => `${op.eq(x.version, a.version)} AND ${op.eq(x.childCount, a.childCount)} AND ${op.eq(x.ownerCount, a.ownerCount)}`)
           .commit(),
       ),
+      ...optedOut.map((resellerId) => e.administered.delete({ resellerId, customerId: t.id }).commit()),
       e.account.patch({ id: oldParentId }).add({ childCount: -1 }).commit(),
       // The old parent may be left without children or subscriptions (retention).
       dueOp(e, "retention", s.now, oldParentId),
