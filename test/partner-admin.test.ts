@@ -735,3 +735,24 @@ describe("the PARTNER_ADMIN capability and flag", () => {
     expect(await administeredNames(PA)).toEqual(["Acme Beta", "Acme Circuit", "Zeta Works"]);
   });
 });
+
+describe("the limits of acting on behalf", () => {
+  it("a partner admin neither makes nor unmakes owners, nor invites itself (the opt-in stays revocable)", async () => {
+    // Act
+    const owner = await inviteMember(PA, ids.c, "second.owner@acme-circuit.example", "OWNER");
+    const self = await inviteMember(PA, ids.c, PA, "CONTRIBUTOR");
+    const demote = await setMemberRole(PA, ids.c, C_OWNER, "VIEWER");
+    const remove = await removeMember(PA, ids.c, C_OWNER);
+    // Assess
+    for (const r of [owner, self, demote, remove]) expectError(r, "ForbiddenError");
+  });
+
+  it("a renamed customer is renamed in its partner admins' list", async () => {
+    // Act
+    const renamed = await mutate<{ account: { name: string } }>(ZETA_OWNER, "updateAccount", "UpdateAccountInput", { id: ids.zeta, name: "Omega Works" }, "account { name }");
+    // Assess
+    expect(ok<{ account: { name: string } }>(renamed).account.name).toBe("Omega Works");
+    expect(await administeredNames(PA)).toEqual(["Acme Beta", "Acme Circuit", "Omega Works"]);
+    expect(await administeredNames(PA, { search: "zeta" })).toEqual([]);
+  });
+});
