@@ -2,6 +2,8 @@
 export type Actor =
   | { readonly type: "user"; readonly subject: string; readonly email: string; readonly emailVerified: boolean }
   | { readonly type: "system"; readonly job: string }
+  /** A paired PBX, by its device credential (the version is re-checked against the equipment on every call). */
+  | { readonly type: "device"; readonly accountId: string; readonly equipmentId: string; readonly version: number }
   | { readonly type: "public" };
 
 /** How the actor is written in the audit trail. */
@@ -11,6 +13,8 @@ export function actorLabel(actor: Actor): string {
       return `user:${actor.email}`;
     case "system":
       return `system:${actor.job}`;
+    case "device":
+      return `device:${actor.equipmentId}`;
     case "public":
       return "public";
   }

@@ -1,5 +1,6 @@
 import DataLoader from "dataloader";
 import type { Clock } from "../infra/clock.js";
+import type { DeviceKeys } from "../infra/device-keys.js";
 import type { Mailer } from "../infra/mail.js";
 import type { AccountRecord, ItemKey, LoadedItem, Membership, OfferRecord, OrderKeyRecord, PersonRecord, Store, SubscriptionRecord } from "../infra/store.js";
 import type { Actor } from "./actor.js";
@@ -12,6 +13,8 @@ export interface Deps {
   readonly mailer: Mailer;
   /** Where mailed links point (the partner portal). */
   readonly portalUrl: string;
+  /** Signs device credentials and keys activation-code digests; without it equipment cannot be paired. */
+  readonly deviceKeys?: DeviceKeys;
 }
 
 /** Keys are case-insensitive in the table (ElectroDB lower-cases them), so in the cache too. */

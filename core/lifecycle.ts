@@ -228,6 +228,16 @@ async function purge(s: Session, accountId: string): Promise<void> {
     const person = await store.getPerson(m.email);
     if (person?.memberships[accountId]) await store.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[accountId])]);
   }
+  // A customer attached to partners' shared PBXs: its tenancy and company prefix there go with it.
+  for (const shared of await store.allSharedEquipment(accountId)) {
+    const owner = { accountId: shared.ownerId, equipmentId: shared.equipmentId };
+    await store.transact((e) => [
+      e.equipmentTenant.delete({ ...owner, customerId: accountId }).commit(),
+      e.equipmentPrefix.delete({ ...owner, companyPrefix: shared.companyPrefix }).commit(),
+      e.equipment.patch(owner).add({ tenantCount: -1 }).commit(),
+      e.sharedEquipment.delete({ customerId: accountId, equipmentId: shared.equipmentId }).commit(),
+    ]);
+  }
   // Last: what is above is found from it, so an interrupted purge can start again.
   await store.deletePartition(store.accountPartition(accountId));
 }

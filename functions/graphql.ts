@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from "
 import { systemClock } from "../infra/clock.js";
 import { loadConfig } from "../infra/config.js";
 import { createTokenVerifier } from "../infra/auth.js";
+import { createDeviceKeys } from "../infra/device-keys.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { SesMailer } from "../infra/mail.js";
 import { Store } from "../infra/store.js";
@@ -37,7 +38,14 @@ function instance(): GraphQLServer {
   const config = loadConfig();
   const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
   server = createGraphQLServer({
-    deps: { store: new Store(client, config.tableName), clock: systemClock, mailer: new SesMailer(config.mailFrom, config.region), portalUrl: config.portalUrl },
+    deps: {
+      store: new Store(client, config.tableName),
+      clock: systemClock,
+      mailer: new SesMailer(config.mailFrom, config.region),
+      portalUrl: config.portalUrl,
+      // Signs and checks device credentials (equipment pairing); from the DEVICE_SIGNING_KEY secret.
+      ...(config.deviceSigningKey ? { deviceKeys: createDeviceKeys(config.deviceSigningKey) } : {}),
+    },
     authenticate: createTokenVerifier({ jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }),
     graphiql: process.env.GRAPHIQL === "true",
   });

@@ -11,6 +11,7 @@ import "./types/subscription.js";
 import "./types/order.js";
 import "./types/invoice.js";
 import "./types/partner-admin.js";
+import "./types/equipment.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";
@@ -18,6 +19,7 @@ import "./mutations/order.js";
 import "./mutations/subscription.js";
 import "./mutations/billing.js";
 import "./mutations/partner-admin.js";
+import "./mutations/equipment.js";
 
 /** The executable schema; built once per process. */
 export const schema = builder.toSchema({ sortSchema: false });

@@ -5,6 +5,7 @@ import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
 import * as Billing from "../core/billing.js";
+import * as Equipment from "../core/equipment.js";
 import { Unauthenticated, VisibleError } from "../core/errors.js";
 import { scopedId } from "./ids.js";
 import type { Context } from "./builder.js";
@@ -104,8 +105,9 @@ export function createGraphQLServer(opts: ServerOptions) {
         const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim());
         if (!m) throw unauthorized("Malformed Authorization header");
         try {
-          const user = await opts.authenticate(m[1]!);
-          actor = { type: "user", ...user };
+          // A PBX's credential (audience "device") is verified with the service's own key; any other
+          // token goes to the identity provider's verifier. Both refuse with the same 401.
+          actor = Equipment.isDeviceCredential(m[1]!) ? await Equipment.authenticate(opts.deps, m[1]!) : { type: "user", ...(await opts.authenticate(m[1]!)) };
         } catch {
           throw unauthorized("Invalid or expired token");
         }

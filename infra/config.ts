@@ -1,4 +1,6 @@
+import type { JWK } from "jose";
 import { z } from "zod";
+import { isDeviceSigningJwk } from "./device-keys.js";
 
 /** Runtime configuration: read from the environment once, here, and nowhere else. */
 export interface Config {
@@ -12,7 +14,23 @@ export interface Config {
   /** Base URL used in mailed links (the partner portal's accept page). */
   readonly portalUrl: string;
   readonly bootstrapOperatorEmail: string;
+  /** The service's equipment key (private ES256 JWK): signs device credentials, keys activation-code digests. */
+  readonly deviceSigningKey?: JWK;
 }
+
+/** DEVICE_SIGNING_KEY: a private EC P-256 JWK, as JSON. */
+const deviceSigningKey = z
+  .string()
+  .transform((v, ctx) => {
+    try {
+      const jwk: unknown = JSON.parse(v);
+      if (isDeviceSigningJwk(jwk)) return jwk;
+    } catch {
+      // reported below
+    }
+    ctx.addIssue({ code: "custom", message: "must be a private EC P-256 JWK (JSON)" });
+    return z.NEVER;
+  });
 
 const envSchema = z.object({
   STAGE: z.string().default("local"),
@@ -25,6 +43,7 @@ const envSchema = z.object({
   MAIL_FROM: z.string().email().default("no-reply@example.com"),
   PORTAL_URL: z.string().url().default("https://portal.example.com"),
   BOOTSTRAP_OPERATOR_EMAIL: z.string().email().default("operator@example.com"),
+  DEVICE_SIGNING_KEY: deviceSigningKey.optional(),
 });
 
 /** Parses the process environment; throws a readable error naming the missing variables. */
@@ -44,6 +63,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     mailFrom: e.MAIL_FROM,
     portalUrl: e.PORTAL_URL,
     bootstrapOperatorEmail: e.BOOTSTRAP_OPERATOR_EMAIL.toLowerCase(),
+    ...(e.DEVICE_SIGNING_KEY ? { deviceSigningKey: e.DEVICE_SIGNING_KEY } : {}),
   };
 }
 

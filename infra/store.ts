@@ -17,6 +17,14 @@ import { subscriptionEntity } from "./entities/subscription.js";
 import { memberEntity, roles } from "./entities/member.js";
 import { personEntity } from "./entities/person.js";
 import { subtreeEntryEntity } from "./entities/subtree-entry.js";
+import {
+  equipmentEntity,
+  equipmentExtensionsEntity,
+  equipmentPrefixEntity,
+  equipmentTenantEntity,
+  extensionAssignmentEntity,
+  sharedEquipmentEntity,
+} from "./entities/equipment.js";
 
 /** The entities of the single table, bound to one client and table name. */
 export function createEntities(client: DynamoDBDocumentClient, table: string) {
@@ -42,6 +50,12 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     sent: sentEntity(config),
     administered: administeredEntity(config),
     behalf: behalfEntity(config),
+    equipment: equipmentEntity(config),
+    equipmentExtensions: equipmentExtensionsEntity(config),
+    equipmentPrefix: equipmentPrefixEntity(config),
+    equipmentTenant: equipmentTenantEntity(config),
+    sharedEquipment: sharedEquipmentEntity(config),
+    extensionAssignment: extensionAssignmentEntity(config),
   };
 }
 
@@ -63,6 +77,10 @@ export type UsageRecord = EntityItem<Entities["usage"]>;
 export type DueRecord = EntityItem<Entities["due"]>;
 export type AdministeredRecord = EntityItem<Entities["administered"]>;
 export type BehalfRecord = EntityItem<Entities["behalf"]>;
+export type EquipmentRecord = EntityItem<Entities["equipment"]>;
+export type EquipmentTenantRecord = EntityItem<Entities["equipmentTenant"]>;
+export type SharedEquipmentRecord = EntityItem<Entities["sharedEquipment"]>;
+export type ExtensionAssignmentRecord = EntityItem<Entities["extensionAssignment"]>;
 
 export const membershipSchema = z.object({
   role: z.enum(roles),
@@ -536,6 +554,146 @@ export class Store {
     return this.#page(cursorOf(e, "byCustomer"), e.query.byCustomer({ customerId }), { limit, cursor, order: "desc" });
   }
 
+  async getEquipment(accountId: string, equipmentId: string): Promise<EquipmentRecord | undefined> {
+    if (oversized({ accountId, equipmentId })) return undefined;
+    return (await this.entities.equipment.get({ accountId, equipmentId }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** Equipment items by key in one BatchGetItem per 100 keys (the PBXs shared with a customer); result order follows `keys`. */
+  async getEquipments(keys: readonly { accountId: string; equipmentId: string }[]): Promise<(EquipmentRecord | undefined)[]> {
+    const out: (EquipmentRecord | undefined)[] = [];
+    for (let i = 0; i < keys.length; i += 100) {
+      const chunk = keys.slice(i, i + 100);
+      const { data, unprocessed } = await this.entities.equipment.get(chunk.map((k) => ({ ...k }))).go({ consistent: true, preserveBatchOrder: true });
+      if (unprocessed.length) throw new Error("BatchGetItem returned unprocessed equipment keys");
+      out.push(...data.map((d) => d ?? undefined));
+    }
+    return out;
+  }
+
+  /** The equipment a device id was issued to (activation: the PBX knows nothing else). */
+  async findEquipmentByDevice(deviceId: string): Promise<EquipmentRecord | undefined> {
+    if (deviceId.length > MAX_ID) return undefined;
+    const { data } = await this.entities.equipment.query.byDevice({ deviceId }).go({ limit: 1 });
+    return data[0];
+  }
+
+  /**
+   * Equipment of an account by id, optionally of one connection state: `connectedSince` is the
+   * oldest heartbeat that still counts as CONNECTED (DISCONNECTED is decided at read time).
+   */
+  async listEquipment(
+    accountId: string,
+    opts: { status?: "PENDING" | "CONNECTED" | "DISCONNECTED" | null; connectedSince: string; limit: number; cursor?: string | null },
+  ): Promise<Page<EquipmentRecord>> {
+    const e = this.entities.equipment;
+    const since = opts.connectedSince;
+    const q = e.query.byAccount({ accountId }).where((x, op) => {
+      const live = op.notExists(x.removing);
+      switch (opts.status) {
+        case "PENDING":
+          return `${live} AND ${op.eq(x.status, "PENDING")}`;
+        case "CONNECTED":
+          return `${live} AND ${op.eq(x.status, "CONNECTED")} AND ${op.gte(x.lastSeenAt, since)}`;
+        case "DISCONNECTED":
+          return `${live} AND ${op.eq(x.status, "CONNECTED")} AND (${op.notExists(x.lastSeenAt)} OR ${op.lt(x.lastSeenAt, since)})`;
+        default:
+          return live;
+      }
+    });
+    return this.#page(cursorOf(e, "byAccount"), q, { limit: opts.limit, cursor: opts.cursor, filtered: true });
+  }
+
+  /** The partners' PBXs a customer is attached to (a handful). */
+  async allSharedEquipment(customerId: string): Promise<SharedEquipmentRecord[]> {
+    const e = this.entities.sharedEquipment;
+    return this.#all((cursor) => this.#page(cursorOf(e, "byCustomer"), e.query.byCustomer({ customerId }), { limit: 100, cursor }));
+  }
+
+  async getSharedEquipment(customerId: string, equipmentId: string): Promise<SharedEquipmentRecord | undefined> {
+    if (oversized({ customerId, equipmentId })) return undefined;
+    return (await this.entities.sharedEquipment.get({ customerId, equipmentId }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** The extensions a PBX last reported (empty before its first report). */
+  async reportedExtensions(accountId: string, equipmentId: string): Promise<string[]> {
+    return (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ consistent: true })).data?.numbers ?? [];
+  }
+
+  /** Customers attached to a multi-tenant PBX, by customer id. */
+  async listEquipmentTenants(accountId: string, equipmentId: string, limit: number, cursor?: string | null): Promise<Page<EquipmentTenantRecord>> {
+    const e = this.entities.equipmentTenant;
+    return this.#page(cursorOf(e, "byEquipment"), e.query.byEquipment({ accountId, equipmentId }), { limit, cursor });
+  }
+
+  async allEquipmentTenants(accountId: string, equipmentId: string): Promise<EquipmentTenantRecord[]> {
+    return this.#all((cursor) => this.listEquipmentTenants(accountId, equipmentId, 100, cursor));
+  }
+
+  /** Extension associations of a PBX, by extension. */
+  async listEquipmentAssignments(accountId: string, equipmentId: string, limit: number, cursor?: string | null): Promise<Page<ExtensionAssignmentRecord>> {
+    const e = this.entities.extensionAssignment;
+    return this.#page(cursorOf(e, "byEquipment"), e.query.byEquipment({ accountId, equipmentId }), { limit, cursor });
+  }
+
+  async getExtensionAssignment(accountId: string, equipmentId: string, extension: string): Promise<ExtensionAssignmentRecord | undefined> {
+    if (oversized({ accountId, equipmentId, extension })) return undefined;
+    return (await this.entities.extensionAssignment.get({ accountId, equipmentId, extension }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** Extension associations of an account's members, optionally on one PBX, by PBX and extension. */
+  async listCustomerAssignments(customerId: string, opts: { equipmentId?: string; limit: number; cursor?: string | null }): Promise<Page<ExtensionAssignmentRecord>> {
+    const e = this.entities.extensionAssignment;
+    const q = opts.equipmentId ? e.query.byCustomer({ customerId, equipmentId: opts.equipmentId }) : e.query.byCustomer({ customerId });
+    return this.#page(cursorOf(e, "byCustomer"), q, opts);
+  }
+
+  /**
+   * Records a heartbeat: `lastSeenAt` moves only while the credential version is the current one
+   * and the equipment is paired. False when the condition failed (revoked, removed, not paired).
+   */
+  async touchEquipment(accountId: string, equipmentId: string, version: number, at: string): Promise<boolean> {
+    if (oversized({ accountId, equipmentId })) return false;
+    const r = await this.entities.equipment
+      .patch({ accountId, equipmentId })
+      .set({ lastSeenAt: at })
+      .where((x, op) => `${op.eq(x.credentialVersion, version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
+      .go({ response: "none", returnOnConditionCheckFailure: true });
+    return !r.rejected;
+  }
+
+  /**
+   * Deletes the tenants (all three items of each) and extension associations of a PBX in
+   * BatchWriteItem requests; the caller has flagged the PBX `removing`, so none are added meanwhile.
+   */
+  async deleteEquipmentChildren(accountId: string, equipmentId: string): Promise<{ tenants: EquipmentTenantRecord[]; assignments: number }> {
+    const e = this.entities;
+    const tenants = await this.allEquipmentTenants(accountId, equipmentId);
+    await this.#batchDelete(e.sharedEquipment, tenants.map((t) => ({ customerId: t.customerId, equipmentId })));
+    await this.#batchDelete(e.equipmentPrefix, tenants.map((t) => ({ accountId, equipmentId, companyPrefix: t.companyPrefix })));
+    await this.#batchDelete(e.equipmentTenant, tenants.map((t) => ({ accountId, equipmentId, customerId: t.customerId })));
+    let assignments = 0;
+    for (;;) {
+      // Always the first page: each round deletes what it read.
+      const page = await this.listEquipmentAssignments(accountId, equipmentId, 100);
+      await this.#batchDelete(e.extensionAssignment, page.items.map(({ node }) => ({ accountId, equipmentId, extension: node.extension })));
+      assignments += page.items.length;
+      if (!page.hasNextPage) return { tenants, assignments };
+    }
+  }
+
+  async #batchDelete<K extends object>(entity: { delete: (keys: K[]) => { go: () => Promise<{ unprocessed: unknown[] }> } }, keys: K[]): Promise<void> {
+    for (let i = 0; i < keys.length; i += 25) {
+      const chunk = keys.slice(i, i + 25);
+      for (let attempt = 0; ; attempt++) {
+        const { unprocessed } = await entity.delete(chunk).go();
+        if (unprocessed.length === 0) break;
+        if (attempt > 6) throw new Error("BatchWriteItem kept returning unprocessed deletes");
+        await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      }
+    }
+  }
+
   async #all<T>(list: (cursor: string | null) => Promise<Page<T>>): Promise<T[]> {
     const out: T[] = [];
     let cursor: string | null = null;
@@ -591,7 +749,7 @@ export class Store {
 
 /** Ids longer than any the service issues cannot exist: answered as missing, never sent to DynamoDB. */
 const MAX_ID = 200;
-function oversized(k: ItemKey): boolean {
+function oversized(k: ItemKey | Record<string, string>): boolean {
   return Object.values(k).some((v) => v.length > MAX_ID);
 }
 

@@ -12,6 +12,7 @@ import { OutboxMailer } from "../infra/mail.js";
 import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
+import { localDeviceKeys } from "./device-key.js";
 import { createLocalIssuer } from "./issuer.js";
 import { startLocalJobs } from "./jobs.js";
 import type { LocalJobs } from "./jobs.js";
@@ -78,7 +79,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const store = new Store(client, tableName);
   const clock = new SettableClock();
   const outbox = new OutboxMailer("no-reply@localhost", () => clock.now());
-  const deps: Deps = { store, clock, mailer: outbox, portalUrl: "http://localhost:3000" };
+  const deps: Deps = { store, clock, mailer: outbox, portalUrl: "http://localhost:3000", deviceKeys: await localDeviceKeys(dataDir) };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
   const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME });

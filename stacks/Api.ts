@@ -47,6 +47,8 @@ export function Api({ stack, app }: StackContext) {
       AUTH_ISSUER: process.env.AUTH_ISSUER ?? "https://auth.example.com/",
       AUTH_AUDIENCE: process.env.AUTH_AUDIENCE ?? "channel-partner-api",
       MAIL_FROM: mailFrom,
+      // The equipment key (private ES256 JWK) for device credentials; set it in the deploying shell.
+      ...(process.env.DEVICE_SIGNING_KEY ? { DEVICE_SIGNING_KEY: process.env.DEVICE_SIGNING_KEY } : {}),
     },
   });
 

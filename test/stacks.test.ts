@@ -36,6 +36,14 @@ const ACCOUNT = "123456789012";
 const MAIL_DOMAIN = "mail.example.org";
 const MAIL_ADDRESS = `no-reply@${MAIL_DOMAIN}`;
 const TIMEOUT = 60_000;
+/** A device signing key as the deploying shell would set it (a throwaway P-256 key, not a secret). */
+const DEVICE_SIGNING_KEY = JSON.stringify({
+  kty: "EC",
+  crv: "P-256",
+  x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+  y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+  d: "jpsQnnGQmL-YBIffH1136cLyK-Dk-9FShSTfYbZ6uGo",
+});
 
 type Json = Record<string, unknown>;
 interface Resource {
@@ -93,6 +101,7 @@ async function synth(stage: string): Promise<Templates> {
   vi.stubEnv("AUTH_ISSUER", "https://issuer.test/");
   vi.stubEnv("AUTH_AUDIENCE", "test-audience");
   vi.stubEnv("AUTH_JWKS_URL", "https://issuer.test/jwks.json");
+  vi.stubEnv("DEVICE_SIGNING_KEY", DEVICE_SIGNING_KEY);
   // Unset, so the Jobs stack's default issuer name is what gets checked.
   vi.stubEnv("INVOICE_ISSUER_NAME", undefined);
   stubNodeBuilds();
@@ -237,6 +246,7 @@ describe("Api stack", () => {
       AUTH_AUDIENCE: "test-audience",
       AUTH_JWKS_URL: "https://issuer.test/jwks.json",
       MAIL_FROM: `Channel Partners <${MAIL_ADDRESS}>`,
+      DEVICE_SIGNING_KEY,
     });
     expect(JSON.stringify(env.TABLE_NAME)).toContain("Fn::ImportValue");
 
@@ -517,6 +527,8 @@ describe("Jobs stack", () => {
           BILLING_QUEUE_URL: { Ref: billing.queueId },
           LIFECYCLE_QUEUE_URL: { Ref: lifecycle.queueId },
         });
+        // The equipment key stays with the API function.
+        expect(env.DEVICE_SIGNING_KEY).toBeUndefined();
         expect(JSON.stringify(env.TABLE_NAME)).toContain("Fn::ImportValue");
       }
     }

@@ -1,0 +1,751 @@
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import { z } from "zod";
+import { claimsDeviceAudience, newActivationCode, newDeviceId, sameCodeDigest } from "../infra/device-keys.js";
+import type { DeviceKeys } from "../infra/device-keys.js";
+import { newId } from "../infra/ids.js";
+import type { AccountRecord, EquipmentRecord, EquipmentTenantRecord, ExtensionAssignmentRecord, Page, SharedEquipmentRecord } from "../infra/store.js";
+import { BadCursor, ConditionFailed } from "../infra/store.js";
+import type { Actor } from "./actor.js";
+import { actorLabel } from "./actor.js";
+import * as Audit from "./audit.js";
+import type { Deps, Session } from "./context.js";
+import { Conflict, Forbidden, Invalid, NotFound, Unauthenticated } from "./errors.js";
+import * as PartnerAdmin from "./partner-admin.js";
+import { paged, pageSize } from "./paging.js";
+import type { PageArgs } from "./paging.js";
+import { authorize } from "./rights.js";
+import type { Reach } from "./rights.js";
+import * as V from "./validation.js";
+
+/**
+ * Equipment pairing (DESIGN 1; Rainbow "Declare a new device", "Manage connection", multi-tenant
+ * equipment, extensions). An admin declares a PBX and gets a device id and an activation code;
+ * the PBX activates with both (no user token) and receives a device credential for its later
+ * calls (extensions, heartbeats).
+ */
+
+// ---------------------------------------------------------------- constants
+
+/**
+ * Activation codes have 8 digits. A device allows MAX_ATTEMPTS = 5 evaluated codes per issued
+ * code, so a guesser's chance per device and code is 5 / 10^8 = 1 in 20,000,000 (the bar is
+ * 1 in a million, which 7 digits would just meet at 1 in 2,000,000; the eighth digit buys a
+ * margin of 10 for one more keystroke on the PBX console). The device id (128 random bits)
+ * must be known too, and only an admin's regeneration grants 5 more attempts.
+ */
+export const CODE_DIGITS = 8;
+export const MAX_ATTEMPTS = 5;
+/** An unused code expires after 7 days (like invitations); the admin regenerates it. */
+export const CODE_DAYS = 7;
+/** CONNECTED becomes DISCONNECTED when no heartbeat came for 10 minutes (decided at read time). */
+export const HEARTBEAT_TIMEOUT_MS = 10 * 60_000;
+/** Extensions one report may carry (a large PBX; keeps the reported set well under an item's 400 KB). */
+export const MAX_EXTENSIONS = 10_000;
+
+export type Status = "PENDING" | "CONNECTED" | "DISCONNECTED";
+
+/** A kind of PBX the cloud pairs with (the demo catalog's server types). */
+export interface ServerType {
+  readonly id: string;
+  readonly name: string;
+  /** Shared by several customers of a partner, each with a company prefix (OTEC-S). */
+  readonly multiTenant: boolean;
+}
+
+/** The server types (same ids, names and multiTenant as local/seed/demo-catalog.json). */
+export const serverTypes: readonly ServerType[] = [
+  { id: "OXO_CONNECT", name: "OXO Connect", multiTenant: false },
+  { id: "OMNIPCX_OFFICE", name: "OmniPCX Office", multiTenant: false },
+  { id: "OMNIPCX_ENTERPRISE", name: "OmniPCX Enterprise", multiTenant: false },
+  { id: "OTEC_S", name: "OTEC-S", multiTenant: true },
+];
+const byServerType = new Map(serverTypes.map((t) => [t.id, t]));
+
+export function serverType(id: string): ServerType | undefined {
+  return byServerType.get(id);
+}
+
+// ---------------------------------------------------------------- shapes
+
+/** How a customer attached to a partner's shared PBX sees it. */
+export interface TenantView {
+  readonly customerId: string;
+  readonly companyPrefix: string;
+}
+
+/** An equipment as the API shows it: never its code digest; `tenant` when seen by an attached customer. */
+export type Info = Omit<EquipmentRecord, "codeDigest"> & { readonly tenant?: TenantView };
+export type Tenant = EquipmentTenantRecord;
+export type Assignment = ExtensionAssignmentRecord;
+
+/** The answer of declare and regenerate: the only times the code is ever shown. */
+export interface Pairing {
+  readonly equipment: Info;
+  readonly deviceId: string;
+  readonly activationCode: string;
+}
+
+function present(e: EquipmentRecord, tenant?: TenantView): Info {
+  const { codeDigest: _digest, ...rest } = e;
+  return tenant ? { ...rest, tenant } : rest;
+}
+
+/** The connection state at `now`: a paired PBX that missed heartbeats for 10 minutes is DISCONNECTED. */
+export function statusOf(e: Pick<EquipmentRecord, "status" | "lastSeenAt">, now: Date): Status {
+  if (e.status === "PENDING") return "PENDING";
+  return e.lastSeenAt && now.getTime() - new Date(e.lastSeenAt).getTime() <= HEARTBEAT_TIMEOUT_MS ? "CONNECTED" : "DISCONNECTED";
+}
+
+/** Locked: five codes were tried on the current one; only a regenerated code unlocks. */
+export function isLocked(e: Pick<EquipmentRecord, "status" | "failedAttempts">): boolean {
+  return e.status === "PENDING" && e.failedAttempts >= MAX_ATTEMPTS;
+}
+
+// ---------------------------------------------------------------- validation
+
+const digits = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(new RegExp(`^[0-9]{${min},${max}}$`), `must be ${min === max ? min : `${min} to ${max}`} digits${what}`);
+
+const serverTypeId = z
+  .string()
+  .trim()
+  .refine((v) => byServerType.has(v), `must be one of ${serverTypes.map((t) => t.id).join(", ")}`);
+
+/** An extension number as PBXs report them: 2 to 8 digits. */
+const extension = digits(2, 8, "");
+/** OTEC-S company prefixes ("8210 - Greentree"). */
+const companyPrefix = digits(1, 8, "");
+
+/** A public number (DDI) in E.164, checked against the numbering plans (libphonenumber "max" metadata). */
+const publicNumber = z
+  .string()
+  .trim()
+  .max(20, "must be an E.164 number such as +447848311690")
+  .transform((v, ctx) => {
+    const parsed = /^\+[1-9][0-9]{6,14}$/.test(v) ? parsePhoneNumberFromString(v) : undefined;
+    if (parsed?.isValid() && parsed.number === v) return parsed.number;
+    ctx.addIssue({ code: "custom", message: "must be a valid E.164 number such as +447848311690" });
+    return z.NEVER;
+  });
+
+const equipmentKey = z.object({ accountId: z.string().min(1), equipmentId: z.string().min(1) });
+export type Key = z.input<typeof equipmentKey>;
+
+const declareInput = z.object({
+  accountId: z.string().min(1),
+  name: V.name,
+  serverType: serverTypeId,
+  country: V.country,
+  /** The digits dialled to reach the public network (Rainbow "outbound prefix"); none when absent. */
+  outboundPrefix: digits(1, 4, "").nullish(),
+});
+export type DeclareInput = z.input<typeof declareInput>;
+
+// ---------------------------------------------------------------- helpers
+
+function keysOf(deps: Deps): DeviceKeys {
+  if (!deps.deviceKeys) throw new Error("no device signing key is configured (DEVICE_SIGNING_KEY)");
+  return deps.deviceKeys;
+}
+
+const addDays = (at: Date, days: number) => new Date(at.getTime() + days * 86_400_000);
+
+/** An equipment the caller may act on with `action` on its owner account (same NotFound for unknown and invisible). */
+async function load(s: Session, key: Key, action: "equipment.manage" | "account.read") {
+  const ref = V.parse(equipmentKey, key);
+  const [ms, account, equipment] = await Promise.all([s.memberships(), s.account(ref.accountId), s.deps.store.getEquipment(ref.accountId, ref.equipmentId)]);
+  const reach = authorize(s.actor, ms, account, action, s.now);
+  if (!equipment || equipment.removing) throw new NotFound("Equipment");
+  return { account: account!, equipment, reach, ms };
+}
+
+const audit = (reach: Reach) => PartnerAdmin.onBehalfOf(reach);
+
+// ---------------------------------------------------------------- declare, manage
+
+/**
+ * Declares a PBX on an account: a new device id and activation code, shown only in this answer.
+ * Multi-tenant servers belong to partners (Rainbow: the partner's shared OTEC-S).
+ */
+export async function declare(s: Session, raw: DeclareInput): Promise<Pairing> {
+  s.user();
+  const input = V.parse(declareInput, raw);
+  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
+  const reach = authorize(s.actor, ms, account, "equipment.declare", s.now);
+  const type = byServerType.get(input.serverType)!;
+  if (type.multiTenant && account!.kind !== "DISTRIBUTOR" && account!.kind !== "RESELLER") {
+    throw Invalid.field("serverType", "a multi-tenant server is shared by a partner's customers: declare it on the distributor or reseller account");
+  }
+  const keys = keysOf(s.deps);
+  const now = s.now.toISOString();
+  const code = newActivationCode(CODE_DIGITS);
+  const equipmentId = newId();
+  // 128 random bits: collisions are not a practical concern, so the id needs no uniqueness item.
+  const deviceId = newDeviceId();
+  const item: EquipmentRecord = {
+    accountId: account!.id,
+    equipmentId,
+    deviceId,
+    name: input.name,
+    serverType: type.id,
+    multiTenant: type.multiTenant,
+    country: input.country,
+    ...(input.outboundPrefix ? { outboundPrefix: input.outboundPrefix } : {}),
+    status: "PENDING",
+    codeDigest: keys.codeDigest(equipmentId, code),
+    codeExpiresAt: addDays(s.now, CODE_DAYS).toISOString(),
+    failedAttempts: 0,
+    credentialVersion: 1,
+    tenantCount: 0,
+    extensionCount: 0,
+    createdAt: now,
+    createdBy: actorLabel(s.actor),
+    updatedAt: now,
+  };
+  await s.deps.store.transact((e) => [
+    e.equipment.create(item).commit(),
+    Audit.entry(e, { accountId: item.accountId, action: "equipment.declared", actor: s.actor, at: s.now, subjectId: equipmentId, details: { name: item.name, serverType: item.serverType }, ...audit(reach) }).commit(),
+    ...PartnerAdmin.behalfOps(e, s, reach, item.accountId, "equipment.declared", equipmentId),
+  ]);
+  return { equipment: present(item), deviceId, activationCode: code };
+}
+
+/**
+ * "Manage connection": a new activation code. The old code stops working, failed attempts are
+ * reset (unlocking the device), and the credential version moves on so the PBX's current
+ * credential is refused at its next call: the PBX pairs again with the new code.
+ */
+export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
+  s.user();
+  const { equipment: eq, reach } = await load(s, key, "equipment.manage");
+  const keys = keysOf(s.deps);
+  const code = newActivationCode(CODE_DIGITS);
+  const now = s.now.toISOString();
+  const next: EquipmentRecord = {
+    ...eq,
+    status: "PENDING",
+    codeDigest: keys.codeDigest(eq.equipmentId, code),
+    codeExpiresAt: addDays(s.now, CODE_DAYS).toISOString(),
+    failedAttempts: 0,
+    credentialVersion: eq.credentialVersion + 1,
+    updatedAt: now,
+  };
+  delete next.connectedAt;
+  delete next.lastSeenAt;
+  try {
+    await s.deps.store.transact((e) => [
+      e.equipment
+        .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
+        .set({ status: "PENDING", codeDigest: next.codeDigest!, codeExpiresAt: next.codeExpiresAt!, failedAttempts: 0, credentialVersion: next.credentialVersion, updatedAt: now })
+        .remove(["connectedAt", "lastSeenAt"])
+        .where((x, op) => `${op.eq(x.credentialVersion, eq.credentialVersion)} AND ${op.notExists(x.removing)}`)
+        .commit(),
+      Audit.entry(e, { accountId: eq.accountId, action: "equipment.activationCodeRegenerated", actor: s.actor, at: s.now, subjectId: eq.equipmentId, ...audit(reach) }).commit(),
+      ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.activationCodeRegenerated", eq.equipmentId),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("The equipment changed meanwhile; reload and try again");
+    throw err;
+  }
+  return { equipment: present(next), deviceId: eq.deviceId, activationCode: code };
+}
+
+/**
+ * Removes a PBX with its extension associations and tenants. The PBX is flagged first, so that
+ * no tenant or association is added while they are deleted; a removal cut short is finished by
+ * calling it again.
+ */
+export async function remove(s: Session, key: Key): Promise<Info> {
+  s.user();
+  const ref = V.parse(equipmentKey, key);
+  const [ms, account, eq] = await Promise.all([s.memberships(), s.account(ref.accountId), s.deps.store.getEquipment(ref.accountId, ref.equipmentId)]);
+  const reach = authorize(s.actor, ms, account, "equipment.manage", s.now);
+  if (!eq) throw new NotFound("Equipment");
+  const k = { accountId: eq.accountId, equipmentId: eq.equipmentId };
+  if (!eq.removing) {
+    try {
+      await s.deps.store.transact((e) => [e.equipment.patch(k).set({ removing: true, updatedAt: s.now.toISOString() }).commit()]);
+    } catch (err) {
+      if (err instanceof ConditionFailed) throw new NotFound("Equipment");
+      throw err;
+    }
+  }
+  const { tenants, assignments } = await s.deps.store.deleteEquipmentChildren(eq.accountId, eq.equipmentId);
+  try {
+    await s.deps.store.transact((e) => [
+      e.equipment.delete(k).where((x, op) => op.eq(x.removing, true)).commit(),
+      e.equipmentExtensions.delete(k).commit(),
+      Audit.entry(e, {
+        accountId: eq.accountId,
+        action: "equipment.removed",
+        actor: s.actor,
+        at: s.now,
+        subjectId: eq.equipmentId,
+        details: { name: eq.name, tenants: tenants.length, extensionAssignments: assignments },
+        ...audit(reach),
+      }).commit(),
+      ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.removed", eq.equipmentId),
+    ]);
+  } catch (err) {
+    // Another removal of the same PBX finished first.
+    if (err instanceof ConditionFailed) throw new NotFound("Equipment");
+    throw err;
+  }
+  s.forget();
+  return present({ ...eq, removing: true, tenantCount: 0 });
+}
+
+// ---------------------------------------------------------------- activation (the PBX, no token)
+
+const DEVICE_ID = /^PBX[0-9a-f]{4}(?:-[0-9a-f]{4}){7}$/i;
+const CODE = new RegExp(`^[0-9]{${CODE_DIGITS}}$`);
+
+/**
+ * The one answer to every failed activation (unknown device, wrong, expired, used or locked
+ * code): the caller learns nothing about which it was, not even whether the device exists.
+ */
+const rejected = () => new Forbidden("Unknown device id or invalid activation code");
+
+export interface Activation {
+  readonly equipmentId: string;
+  readonly accountId: string;
+  /** The device credential (JWT): shown only in this answer. */
+  readonly credential: string;
+  readonly connectedAt: string;
+}
+
+/**
+ * The PBX pairs itself. An attempt is reserved by a conditional increment (fewer than 5 so far,
+ * code pending and not expired) BEFORE the code is evaluated, so no number of parallel or
+ * sequential requests evaluates more than 5 codes per issued code. Unknown ids cost the same
+ * round trips (a reservation that cannot match) and the same digest, and answer the same bytes.
+ */
+export async function activate(s: Session, raw: { deviceId: string; activationCode: string }): Promise<Activation> {
+  const keys = keysOf(s.deps);
+  const deviceId = typeof raw.deviceId === "string" ? raw.deviceId.trim() : "";
+  // Longer input cannot be a code: it is not hashed in full.
+  const code = typeof raw.activationCode === "string" && raw.activationCode.length <= 64 ? raw.activationCode.trim() : "";
+  const found = DEVICE_ID.test(deviceId) ? await s.deps.store.findEquipmentByDevice(deviceId) : undefined;
+  const candidate = found && found.status === "PENDING" && found.codeDigest && found.codeExpiresAt && !found.removing ? found : undefined;
+  const reserved = await reserveAttempt(s, candidate);
+  // Evaluated in every case, after the reservation, so that refusals cost alike.
+  const digest = keys.codeDigest(candidate?.equipmentId ?? "-", code);
+  const match = reserved && CODE.test(code) && sameCodeDigest(digest, candidate!.codeDigest!);
+  if (!match) throw rejected();
+  const eq = candidate!;
+  const device: Actor = { type: "device", accountId: eq.accountId, equipmentId: eq.equipmentId, version: eq.credentialVersion };
+  const now = s.now.toISOString();
+  try {
+    await s.deps.store.transact((e) => [
+      e.equipment
+        .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
+        .set({ status: "CONNECTED", connectedAt: now, lastSeenAt: now, failedAttempts: 0, updatedAt: now })
+        .remove(["codeDigest", "codeExpiresAt"])
+        // Single use: the code is gone after this write, and a regeneration meanwhile wins.
+        .where((x, op) => `${op.eq(x.status, "PENDING")} AND ${op.eq(x.codeDigest, eq.codeDigest!)} AND ${op.eq(x.credentialVersion, eq.credentialVersion)}`)
+        .commit(),
+      Audit.entry(e, { accountId: eq.accountId, action: "equipment.activated", actor: device, at: s.now, subjectId: eq.equipmentId }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw rejected();
+    throw err;
+  }
+  const credential = await keys.credential({ accountId: eq.accountId, equipmentId: eq.equipmentId, version: eq.credentialVersion }, s.now);
+  return { equipmentId: eq.equipmentId, accountId: eq.accountId, credential, connectedAt: now };
+}
+
+/**
+ * Reserves one evaluation of the current code: +1 attempt, only while fewer than 5 were made,
+ * the code is the one read and not expired. Without a candidate, the same kind of write is sent
+ * for a key that cannot exist (it fails its condition and writes nothing).
+ */
+async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Promise<boolean> {
+  const now = s.now.toISOString();
+  try {
+    await s.deps.store.transact((e) => {
+      if (!eq) return [e.equipment.patch({ accountId: "-", equipmentId: "-" }).add({ failedAttempts: 1 }).commit()];
+      return [
+        e.equipment
+          .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
+          .add({ failedAttempts: 1 })
+          .where(
+            (x, op) =>
+              `${op.lt(x.failedAttempts, MAX_ATTEMPTS)} AND ${op.eq(x.status, "PENDING")} AND ${op.eq(x.codeDigest, eq.codeDigest!)} AND ${op.gt(x.codeExpiresAt, now)} AND ${op.notExists(x.removing)}`,
+          )
+          .commit(),
+        // Admins see every attempt on their PBX (at most 5 per issued code); never the code tried.
+        Audit.entry(e, { accountId: eq.accountId, action: "equipment.activationAttempted", actor: s.actor, at: s.now, subjectId: eq.equipmentId }).commit(),
+      ];
+    });
+    return !!eq;
+  } catch (err) {
+    if (err instanceof ConditionFailed) return false;
+    throw err;
+  }
+}
+
+// ---------------------------------------------------------------- device calls
+
+/** Whether a bearer token claims to be a device credential (it is verified by `authenticate`). */
+export function isDeviceCredential(token: string): boolean {
+  return claimsDeviceAudience(token);
+}
+
+/** The device actor of a credential; throws when the signature, issuer or audience is wrong. */
+export async function authenticate(deps: Deps, token: string): Promise<Actor> {
+  const claims = await keysOf(deps).verify(token);
+  return { type: "device", ...claims };
+}
+
+type DeviceActor = Extract<Actor, { type: "device" }>;
+
+function device(s: Session): DeviceActor {
+  if (s.actor.type === "device") return s.actor;
+  if (s.actor.type === "public") throw new Unauthenticated("A device credential is required");
+  throw new Forbidden("Only the equipment itself reports to the cloud");
+}
+
+const revoked = () => new Unauthenticated("The device credential is no longer valid");
+
+/** The PBX is alive: `lastSeenAt` moves (only for the current credential of a paired PBX). */
+export async function heartbeat(s: Session): Promise<{ lastSeenAt: string; status: Status }> {
+  const d = device(s);
+  const at = s.now.toISOString();
+  if (!(await s.deps.store.touchEquipment(d.accountId, d.equipmentId, d.version, at))) throw revoked();
+  return { lastSeenAt: at, status: "CONNECTED" };
+}
+
+/**
+ * The PBX reports its extensions (Rainbow: provisioned "after the first connection"); the set
+ * replaces the previous one. Associations of extensions no longer reported are kept (a PBX may
+ * report a partial list during maintenance); admins remove them with the equipment.
+ */
+export async function reportExtensions(s: Session, numbers: readonly string[]): Promise<{ count: number; reportedAt: string }> {
+  const d = device(s);
+  if (!Array.isArray(numbers)) throw Invalid.field("numbers", "must be a list of extension numbers");
+  if (numbers.length > MAX_EXTENSIONS) throw Invalid.field("numbers", `must hold at most ${MAX_EXTENSIONS} extensions`);
+  const issues = numbers.flatMap((n, i) => (typeof n === "string" && /^[0-9]{2,8}$/.test(n) ? [] : [{ path: ["numbers", String(i)], message: "must be 2 to 8 digits" }]));
+  if (issues.length) throw new Invalid(issues.slice(0, 20));
+  const set = [...new Set(numbers)].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  const at = s.now.toISOString();
+  const k = { accountId: d.accountId, equipmentId: d.equipmentId };
+  try {
+    await s.deps.store.transact((e) => [
+      e.equipment
+        .patch(k)
+        .set({ extensionCount: set.length, extensionsReportedAt: at, lastSeenAt: at, updatedAt: at })
+        .where((x, op) => `${op.eq(x.credentialVersion, d.version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
+        .commit(),
+      e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).commit(),
+      Audit.entry(e, { accountId: d.accountId, action: "equipment.extensionsReported", actor: s.actor, at: s.now, subjectId: d.equipmentId, details: { count: set.length } }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw revoked();
+    throw err;
+  }
+  return { count: set.length, reportedAt: at };
+}
+
+// ---------------------------------------------------------------- multi-tenant
+
+const attachInput = z.object({ equipment: equipmentKey, customerId: z.string().min(1), companyPrefix });
+
+/** Attaches under contention retry on a fresh read (the tenant count orders attaches on one PBX). */
+const ATTACH_ATTEMPTS = 5;
+
+/**
+ * Attaches a customer to a partner's multi-tenant PBX with a company prefix (Rainbow "Management
+ * of the Multi tenant equipment"): the PBX must have connected, the customer must sit below the
+ * PBX's account, and the prefix must be free on that PBX (its own key item) and must not overlap
+ * another tenant's (a prefix of it, or it of another: extension ranges would collide).
+ */
+export async function attachTenant(s: Session, raw: z.input<typeof attachInput>): Promise<{ equipment: Info; tenant: Tenant }> {
+  s.user();
+  const input = V.parse(attachInput, raw);
+  for (let attempt = 1; ; attempt++) {
+    s.forget();
+    const { equipment: eq, reach, ms } = await load(s, input.equipment, "equipment.manage");
+    const customer = await s.account(input.customerId);
+    authorize(s.actor, ms, customer, "account.read", s.now);
+    const c = customer!;
+    if (!eq.multiTenant) throw Invalid.field("equipmentId", "is not a multi-tenant server");
+    if (c.kind !== "CUSTOMER") throw Invalid.field("customerId", "must be a customer account");
+    if (!c.path.includes(eq.accountId)) throw Invalid.field("customerId", "must be a customer below the equipment's account");
+    if (eq.status !== "CONNECTED") throw new Conflict("The equipment must have connected before customers are attached");
+    const tenants = await s.deps.store.allEquipmentTenants(eq.accountId, eq.equipmentId);
+    if (tenants.some((t) => t.customerId === c.id)) throw new Conflict("The customer is already attached to this equipment");
+    const clash = tenants.find((t) => t.companyPrefix.startsWith(input.companyPrefix) || input.companyPrefix.startsWith(t.companyPrefix));
+    if (clash) throw new Conflict(clash.companyPrefix === input.companyPrefix ? `Company prefix ${input.companyPrefix} is already used on this equipment` : `Company prefix ${input.companyPrefix} overlaps prefix ${clash.companyPrefix} on this equipment`);
+    const now = s.now.toISOString();
+    const tenant: Tenant = { accountId: eq.accountId, equipmentId: eq.equipmentId, customerId: c.id, companyPrefix: input.companyPrefix, attachedAt: now, attachedBy: actorLabel(s.actor) };
+    const shared: SharedEquipmentRecord = { customerId: c.id, equipmentId: eq.equipmentId, ownerId: eq.accountId, companyPrefix: input.companyPrefix, attachedAt: now };
+    const details = { equipmentId: eq.equipmentId, customerId: c.id, companyPrefix: input.companyPrefix };
+    try {
+      await s.deps.store.transact((e) => [
+        e.equipment
+          .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
+          .add({ tenantCount: 1 })
+          .set({ updatedAt: now })
+          .where((x, op) => `${op.eq(x.tenantCount, eq.tenantCount)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
+          .commit(),
+        e.equipmentPrefix.create({ accountId: eq.accountId, equipmentId: eq.equipmentId, companyPrefix: input.companyPrefix, customerId: c.id }).commit(),
+        e.equipmentTenant.create(tenant).commit(),
+        e.sharedEquipment.create(shared).commit(),
+        Audit.entry(e, { accountId: eq.accountId, action: "equipment.tenantAttached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
+        Audit.entry(e, { accountId: c.id, action: "equipment.attached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details }).commit(),
+        ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.tenantAttached", eq.equipmentId),
+      ]);
+      s.forget();
+      return { equipment: present({ ...eq, tenantCount: eq.tenantCount + 1, updatedAt: now }), tenant };
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      const [equipmentChanged, prefixTaken, tenantTaken, sharedTaken] = err.reasons.map((r) => r === "ConditionalCheckFailed");
+      if (prefixTaken) throw new Conflict(`Company prefix ${input.companyPrefix} is already used on this equipment`);
+      if (tenantTaken || sharedTaken) throw new Conflict("The customer is already attached to this equipment");
+      if (!equipmentChanged || attempt >= ATTACH_ATTEMPTS) throw new Conflict("The equipment is busy; try again");
+      // Another attach (or a regeneration, or a removal) went first: decide again on fresh state.
+    }
+  }
+}
+
+/** Customers attached to a multi-tenant PBX (the partner's view; "Companies" column). */
+export async function tenants(s: Session, key: Key, args: PageArgs): Promise<Page<Tenant>> {
+  const { equipment: eq } = await load(s, key, "account.read");
+  return paged(args, (limit, cursor) => s.deps.store.listEquipmentTenants(eq.accountId, eq.equipmentId, limit, cursor));
+}
+
+// ---------------------------------------------------------------- extensions
+
+const assignInput = z.object({
+  accountId: z.string().min(1),
+  equipment: equipmentKey.nullish(),
+  extension,
+  email: V.email,
+  publicNumber,
+});
+export type AssignInput = z.input<typeof assignInput>;
+
+/**
+ * Associates a member with a PBX extension and a public number (Rainbow "Phone" tab), by the
+ * account's tenant admins. The extension must have been reported by the PBX; one member per
+ * extension (the association is keyed by PBX and extension). A customer with exactly one PBX
+ * (own or shared) gets it preselected; on a shared PBX, only extensions in its company prefix.
+ */
+export async function assignExtension(s: Session, raw: AssignInput): Promise<Assignment> {
+  s.user();
+  const input = V.parse(assignInput, raw);
+  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
+  const reach = authorize(s.actor, ms, account, "equipment.manage", s.now);
+  const { equipment: eq, tenant } = input.equipment ? await usable(s, input.accountId, input.equipment) : await preselected(s, input.accountId);
+  if (tenant && !input.extension.startsWith(tenant.companyPrefix)) {
+    throw Invalid.field("extension", `must be in the account's company prefix ${tenant.companyPrefix} on this equipment`);
+  }
+  const [reported, member] = await Promise.all([s.deps.store.reportedExtensions(eq.accountId, eq.equipmentId), s.deps.store.getMember(input.accountId, input.email)]);
+  if (!reported.includes(input.extension)) throw Invalid.field("extension", "is not an extension reported by the equipment");
+  if (!member) throw new NotFound("Member");
+  if (member.status !== "ACTIVE") throw Invalid.field("email", "the member has not accepted the invitation yet");
+  const assignment: Assignment = {
+    accountId: eq.accountId,
+    equipmentId: eq.equipmentId,
+    extension: input.extension,
+    customerId: input.accountId,
+    email: member.email,
+    publicNumber: input.publicNumber,
+    assignedAt: s.now.toISOString(),
+    assignedBy: actorLabel(s.actor),
+  };
+  try {
+    await s.deps.store.transact((e) => [
+      e.extensionAssignment
+        .put(assignment)
+        // One member per extension: a free extension, or the same member's (a new public number).
+        .where((a, op) => `${op.notExists(a.email)} OR (${op.eq(a.email, member.email)} AND ${op.eq(a.customerId, input.accountId)})`)
+        .commit(),
+      e.equipment
+        .check({ accountId: eq.accountId, equipmentId: eq.equipmentId })
+        .where((x, op) => `${op.exists(x.status)} AND ${op.notExists(x.removing)}`)
+        .commit(),
+      e.member
+        .check({ accountId: input.accountId, email: member.email })
+        .where((m, op) => op.eq(m.status, "ACTIVE"))
+        .commit(),
+      Audit.entry(e, {
+        accountId: input.accountId,
+        action: "equipment.extensionAssigned",
+        actor: s.actor,
+        at: s.now,
+        subjectId: member.email,
+        details: { equipmentId: eq.equipmentId, extension: input.extension, publicNumber: input.publicNumber },
+        ...audit(reach),
+      }).commit(),
+      ...PartnerAdmin.behalfOps(e, s, reach, input.accountId, "equipment.extensionAssigned", member.email),
+    ]);
+  } catch (err) {
+    if (!(err instanceof ConditionFailed)) throw err;
+    const [taken, gone, memberGone] = err.reasons.map((r) => r === "ConditionalCheckFailed");
+    if (taken) throw new Conflict(`Extension ${input.extension} is already associated with another member`);
+    if (gone) throw new NotFound("Equipment");
+    if (memberGone) throw new NotFound("Member");
+    throw new Conflict("The equipment is busy; try again");
+  }
+  return assignment;
+}
+
+const unassignInput = z.object({ accountId: z.string().min(1), equipment: equipmentKey, extension });
+
+/** Frees an extension of the account's members (a member left, or gets another number). */
+export async function unassignExtension(s: Session, raw: z.input<typeof unassignInput>): Promise<Assignment> {
+  s.user();
+  const input = V.parse(unassignInput, raw);
+  const [ms, account, held] = await Promise.all([
+    s.memberships(),
+    s.account(input.accountId),
+    s.deps.store.getExtensionAssignment(input.equipment.accountId, input.equipment.equipmentId, input.extension),
+  ]);
+  const reach = authorize(s.actor, ms, account, "equipment.manage", s.now);
+  // Another tenant's extension on a shared PBX is none of this account's business: same as none.
+  if (!held || held.customerId !== input.accountId) throw Invalid.field("extension", "is not associated with a member of this account");
+  try {
+    await s.deps.store.transact((e) => [
+      e.extensionAssignment
+        .delete({ accountId: held.accountId, equipmentId: held.equipmentId, extension: held.extension })
+        .where((a, op) => `${op.eq(a.customerId, held.customerId)} AND ${op.eq(a.email, held.email)}`)
+        .commit(),
+      Audit.entry(e, {
+        accountId: input.accountId,
+        action: "equipment.extensionUnassigned",
+        actor: s.actor,
+        at: s.now,
+        subjectId: held.email,
+        details: { equipmentId: held.equipmentId, extension: held.extension },
+        ...audit(reach),
+      }).commit(),
+      ...PartnerAdmin.behalfOps(e, s, reach, input.accountId, "equipment.extensionUnassigned", held.email),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("The association changed meanwhile; reload and try again");
+    throw err;
+  }
+  return held;
+}
+
+/** A PBX the account's members may be associated with: its own, or a partner's it is attached to. */
+async function usable(s: Session, accountId: string, key: Key): Promise<{ equipment: EquipmentRecord; tenant?: TenantView }> {
+  const ref = V.parse(equipmentKey, key, ["equipmentId"]);
+  const [eq, shared] = await Promise.all([
+    s.deps.store.getEquipment(ref.accountId, ref.equipmentId),
+    ref.accountId === accountId ? undefined : s.deps.store.getSharedEquipment(accountId, ref.equipmentId),
+  ]);
+  if (!eq || eq.removing) throw new NotFound("Equipment");
+  if (eq.accountId === accountId) return { equipment: eq };
+  if (shared && shared.ownerId === eq.accountId) return { equipment: eq, tenant: { customerId: accountId, companyPrefix: shared.companyPrefix } };
+  throw new NotFound("Equipment");
+}
+
+/** Rainbow: "The 'Device' field is automatically filled if only one system exists on this company". */
+async function preselected(s: Session, accountId: string): Promise<{ equipment: EquipmentRecord; tenant?: TenantView }> {
+  const [own, shared] = await Promise.all([
+    s.deps.store.listEquipment(accountId, { connectedSince: s.now.toISOString(), limit: 2 }),
+    s.deps.store.allSharedEquipment(accountId),
+  ]);
+  const count = own.items.length + shared.length;
+  if (count === 0) throw Invalid.field("equipmentId", "the account has no equipment");
+  if (count > 1 || own.hasNextPage) throw Invalid.field("equipmentId", "the account has several equipment: say which one");
+  if (own.items[0]) return { equipment: own.items[0].node };
+  return usable(s, accountId, { accountId: shared[0]!.ownerId, equipmentId: shared[0]!.equipmentId });
+}
+
+/** Extension associations of an account's members (own and shared PBXs), by PBX and extension. */
+export async function assignments(s: Session, accountId: string, args: PageArgs): Promise<Page<Assignment>> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  authorize(s.actor, ms, account, "account.read", s.now);
+  return paged(args, (limit, cursor) => s.deps.store.listCustomerAssignments(accountId, { limit, cursor }));
+}
+
+/** Extension associations on a PBX: all of them for its owner's view, the customer's own in a tenant's view. */
+export async function assignmentsOf(s: Session, eq: Info, args: PageArgs): Promise<Page<Assignment>> {
+  if (eq.tenant) {
+    const customerId = eq.tenant.customerId;
+    const [ms, account] = await Promise.all([s.memberships(), s.account(customerId)]);
+    authorize(s.actor, ms, account, "account.read", s.now);
+    return paged(args, (limit, cursor) => s.deps.store.listCustomerAssignments(customerId, { equipmentId: eq.equipmentId, limit, cursor }));
+  }
+  await load(s, eq, "account.read");
+  return paged(args, (limit, cursor) => s.deps.store.listEquipmentAssignments(eq.accountId, eq.equipmentId, limit, cursor));
+}
+
+/** The extensions the PBX reported (a tenant sees those in its company prefix): what admins pick from. */
+export async function reportedExtensions(s: Session, eq: Info): Promise<string[]> {
+  const numbers = await s.deps.store.reportedExtensions(eq.accountId, eq.equipmentId);
+  return eq.tenant ? numbers.filter((n) => n.startsWith(eq.tenant!.companyPrefix)) : numbers;
+}
+
+// ---------------------------------------------------------------- reads
+
+/** One equipment the caller may see (its owner account's readers), or NotFound. */
+export async function get(s: Session, key: Key): Promise<Info> {
+  return present((await load(s, key, "account.read")).equipment);
+}
+
+/** Like `get`, but undefined instead of NotFound (Relay `node`). */
+export async function find(s: Session, key: Key): Promise<Info | undefined> {
+  try {
+    return await get(s, key);
+  } catch (err) {
+    if (err instanceof NotFound || err instanceof Forbidden || err instanceof Invalid) return undefined;
+    throw err;
+  }
+}
+
+export interface ListArgs extends PageArgs {
+  readonly status?: Status | null;
+}
+
+/**
+ * Equipment of an account, by id: its own, then the partners' shared PBXs it is attached to
+ * (seen with its company prefix). DISCONNECTED and CONNECTED are decided by the clock now.
+ * Cursors are "o<own cursor>" or "s<equipment id>" so one list pages through both.
+ */
+export async function list(s: Session, accountId: string, args: ListArgs): Promise<Page<Info>> {
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  authorize(s.actor, ms, account, "account.read", s.now);
+  const limit = pageSize(args);
+  const after = args.after ?? null;
+  if (after !== null && !/^[os][A-Za-z0-9+/=_-]{1,2048}$/.test(after)) throw Invalid.field("after", "is not a cursor of this list");
+  const connectedSince = new Date(s.now.getTime() - HEARTBEAT_TIMEOUT_MS).toISOString();
+  const items: { node: Info; cursor: string }[] = [];
+  if (after === null || after.startsWith("o")) {
+    let own: Page<EquipmentRecord>;
+    try {
+      own = await s.deps.store.listEquipment(accountId, { status: args.status ?? null, connectedSince, limit, cursor: after ? after.slice(1) : null });
+    } catch (err) {
+      if (err instanceof BadCursor) throw Invalid.field("after", "is not a cursor of this list");
+      throw err;
+    }
+    items.push(...own.items.map((i) => ({ node: present(i.node), cursor: `o${i.cursor}` })));
+    if (own.hasNextPage) return { items, hasNextPage: true };
+  }
+  const shared = await sharedOf(s, account!);
+  const from = after?.startsWith("s") ? after.slice(1) : "";
+  const rest = shared.filter((e) => e.equipmentId > from && (!args.status || statusOf(e, s.now) === args.status));
+  const room = limit - items.length;
+  items.push(...rest.slice(0, room).map((node) => ({ node, cursor: `s${node.equipmentId}` })));
+  return { items, hasNextPage: rest.length > room };
+}
+
+/** The shared PBXs a customer is attached to, as it sees them, by equipment id. */
+async function sharedOf(s: Session, account: AccountRecord): Promise<Info[]> {
+  if (account.kind !== "CUSTOMER") return [];
+  const links = await s.deps.store.allSharedEquipment(account.id);
+  if (links.length === 0) return [];
+  const items = await s.deps.store.getEquipments(links.map((l) => ({ accountId: l.ownerId, equipmentId: l.equipmentId })));
+  return links
+    .flatMap((l, i) => {
+      const e = items[i];
+      return e && !e.removing ? [present(e, { customerId: account.id, companyPrefix: l.companyPrefix })] : [];
+    })
+    .sort((a, b) => (a.equipmentId < b.equipmentId ? -1 : 1));
+}

@@ -1,0 +1,222 @@
+import * as Equipment from "../../core/equipment.js";
+import { builder } from "../builder.js";
+import { globalId, localId, scopedId } from "../ids.js";
+import { EquipmentRef, EquipmentStatus, ExtensionAssignmentRef, equipmentGlobalId } from "../types/equipment.js";
+
+/** An Equipment global id as the core's key (NotFound when malformed or of another type). */
+const equipmentKey = (id: string | number): Equipment.Key => {
+  const { accountId, key } = scopedId(String(id), "Equipment");
+  return { accountId, equipmentId: key };
+};
+
+const PairingPayload = builder.objectRef<Equipment.Pairing>("EquipmentPairingPayload").implement({
+  description: "What the admin enters in the PBX. The activation code is shown only here: it is stored as a keyed digest",
+  fields: (t) => ({
+    equipment: t.field({ type: EquipmentRef, resolve: (p) => p.equipment }),
+    deviceId: t.exposeString("deviceId"),
+    activationCode: t.exposeString("activationCode", { description: "8 digits, single use, valid 7 days, 5 attempts" }),
+  }),
+});
+
+const EquipmentPayload = builder.objectRef<{ equipment: Equipment.Info }>("EquipmentPayload").implement({
+  fields: (t) => ({ equipment: t.field({ type: EquipmentRef, resolve: (p) => p.equipment }) }),
+});
+
+const EquipmentRefInput = builder.inputType("EquipmentRefInput", {
+  fields: (t) => ({ equipmentId: t.id({ required: true }) }),
+});
+
+builder.mutationField("declareEquipment", (t) =>
+  t.field({
+    type: PairingPayload,
+    description: "Declare a PBX on an account: returns its device id and activation code",
+    args: {
+      input: t.arg({
+        type: builder.inputType("DeclareEquipmentInput", {
+          fields: (f) => ({
+            accountId: f.id({ required: true }),
+            name: f.string({ required: true }),
+            serverType: f.string({ required: true, description: "A ServerType id (Query.serverTypes), e.g. OXO_CONNECT" }),
+            country: f.string({ required: true, description: "ISO 3166-1 alpha-2" }),
+            outboundPrefix: f.string({ required: false, description: "Digits dialled for an outside line (1 to 4), e.g. 0" }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    errors: {},
+    resolve: (_r, { input }, ctx) =>
+      Equipment.declare(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        name: input.name,
+        serverType: input.serverType,
+        country: input.country,
+        outboundPrefix: input.outboundPrefix ?? null,
+      }),
+  }),
+);
+
+builder.mutationField("regenerateActivationCode", (t) =>
+  t.field({
+    type: PairingPayload,
+    description: "Manage connection: a new activation code; the old code and the PBX's current credential stop working",
+    args: { input: t.arg({ type: EquipmentRefInput, required: true }) },
+    errors: {},
+    resolve: (_r, { input }, ctx) => Equipment.regenerateCode(ctx.session, equipmentKey(input.equipmentId)),
+  }),
+);
+
+builder.mutationField("removeEquipment", (t) =>
+  t.field({
+    type: EquipmentPayload,
+    description: "Remove a PBX with its extension associations and tenants",
+    args: { input: t.arg({ type: EquipmentRefInput, required: true }) },
+    errors: {},
+    resolve: async (_r, { input }, ctx) => ({ equipment: await Equipment.remove(ctx.session, equipmentKey(input.equipmentId)) }),
+  }),
+);
+
+const ActivationPayload = builder.objectRef<Equipment.Activation>("EquipmentActivationPayload").implement({
+  fields: (t) => ({
+    equipmentId: t.id({ resolve: (a) => equipmentGlobalId(a) }),
+    credential: t.exposeString("credential", { description: "Bearer token for the PBX's later calls (reportExtensions, equipmentHeartbeat); shown only here" }),
+    connectedAt: t.field({ type: "DateTime", resolve: (a) => a.connectedAt }),
+  }),
+});
+
+builder.mutationField("activateEquipment", (t) =>
+  t.field({
+    type: ActivationPayload,
+    description:
+      "Called by the PBX, without a user token: pairs it with its device id and activation code. Every failure is the same ForbiddenError",
+    args: {
+      deviceId: t.arg.string({ required: true }),
+      activationCode: t.arg.string({ required: true }),
+    },
+    errors: {},
+    resolve: (_r, args, ctx) => Equipment.activate(ctx.session, { deviceId: args.deviceId, activationCode: args.activationCode }),
+  }),
+);
+
+builder.mutationField("reportExtensions", (t) =>
+  t.field({
+    type: builder.objectRef<{ count: number; reportedAt: string }>("ReportExtensionsPayload").implement({
+      fields: (f) => ({
+        count: f.exposeInt("count", { description: "Distinct extensions now on record" }),
+        reportedAt: f.field({ type: "DateTime", resolve: (p) => p.reportedAt }),
+      }),
+    }),
+    description: "The PBX (device credential only): its extensions, 2 to 8 digits each; replaces the previous report",
+    args: { numbers: t.arg.stringList({ required: true }) },
+    errors: {},
+    resolve: (_r, args, ctx) => Equipment.reportExtensions(ctx.session, args.numbers),
+  }),
+);
+
+builder.mutationField("equipmentHeartbeat", (t) =>
+  t.field({
+    type: builder.objectRef<{ lastSeenAt: string; status: Equipment.Status }>("EquipmentHeartbeatPayload").implement({
+      fields: (f) => ({
+        lastSeenAt: f.field({ type: "DateTime", resolve: (p) => p.lastSeenAt }),
+        status: f.field({ type: EquipmentStatus, resolve: (p) => p.status }),
+      }),
+    }),
+    description: "The PBX (device credential only): it is alive",
+    errors: {},
+    resolve: (_r, _a, ctx) => Equipment.heartbeat(ctx.session),
+  }),
+);
+
+builder.mutationField("attachEquipmentTenant", (t) =>
+  t.field({
+    type: builder.objectRef<{ equipment: Equipment.Info; tenant: Equipment.Tenant }>("AttachEquipmentTenantPayload").implement({
+      fields: (f) => ({
+        equipment: f.field({ type: EquipmentRef, resolve: (p) => p.equipment }),
+        companyPrefix: f.string({ resolve: (p) => p.tenant.companyPrefix }),
+        customerId: f.id({ resolve: (p) => globalId("Account", p.tenant.customerId) }),
+      }),
+    }),
+    description: "Attach a customer below the partner to its connected multi-tenant PBX, with a company prefix unique on that PBX",
+    args: {
+      input: t.arg({
+        type: builder.inputType("AttachEquipmentTenantInput", {
+          fields: (f) => ({
+            equipmentId: f.id({ required: true }),
+            customerId: f.id({ required: true }),
+            companyPrefix: f.string({ required: true, description: "1 to 8 digits, e.g. 8210" }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    errors: {},
+    resolve: (_r, { input }, ctx) =>
+      Equipment.attachTenant(ctx.session, {
+        equipment: equipmentKey(input.equipmentId),
+        customerId: localId(String(input.customerId), "Account"),
+        companyPrefix: input.companyPrefix,
+      }),
+  }),
+);
+
+builder.mutationField("unassignExtension", (t) =>
+  t.field({
+    type: builder.objectRef<{ assignment: Equipment.Assignment }>("UnassignExtensionPayload").implement({
+      fields: (f) => ({ assignment: f.field({ type: ExtensionAssignmentRef, description: "The association as it was", resolve: (p) => p.assignment }) }),
+    }),
+    description: "Free an extension associated with a member of the account",
+    args: {
+      input: t.arg({
+        type: builder.inputType("UnassignExtensionInput", {
+          fields: (f) => ({
+            accountId: f.id({ required: true, description: "The member's account" }),
+            equipmentId: f.id({ required: true }),
+            extension: f.string({ required: true }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    errors: {},
+    resolve: async (_r, { input }, ctx) => ({
+      assignment: await Equipment.unassignExtension(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        equipment: equipmentKey(input.equipmentId),
+        extension: input.extension,
+      }),
+    }),
+  }),
+);
+
+builder.mutationField("assignExtension", (t) =>
+  t.field({
+    type: builder.objectRef<{ assignment: Equipment.Assignment }>("AssignExtensionPayload").implement({
+      fields: (f) => ({ assignment: f.field({ type: ExtensionAssignmentRef, resolve: (p) => p.assignment }) }),
+    }),
+    description: "Associate a member with an extension the PBX reported and a public number (E.164)",
+    args: {
+      input: t.arg({
+        type: builder.inputType("AssignExtensionInput", {
+          fields: (f) => ({
+            accountId: f.id({ required: true, description: "The member's account" }),
+            equipmentId: f.id({ required: false, description: "Optional when the account has exactly one PBX (own or shared)" }),
+            extension: f.string({ required: true }),
+            email: f.field({ type: "EmailAddress", required: true }),
+            publicNumber: f.string({ required: true, description: "E.164, e.g. +447848311690" }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    errors: {},
+    resolve: async (_r, { input }, ctx) => ({
+      assignment: await Equipment.assignExtension(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        equipment: input.equipmentId != null ? equipmentKey(input.equipmentId) : null,
+        extension: input.extension,
+        email: input.email,
+        publicNumber: input.publicNumber,
+      }),
+    }),
+  }),
+);

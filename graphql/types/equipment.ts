@@ -1,0 +1,124 @@
+import * as Account from "../../core/account.js";
+import * as Equipment from "../../core/equipment.js";
+import { builder } from "../builder.js";
+import { forward, toConnection } from "../connection.js";
+import { globalId, splitScoped } from "../ids.js";
+import { AccountRef } from "./account.js";
+
+export const ServerTypeRef = builder.objectRef<Equipment.ServerType>("ServerType").implement({
+  description: "A kind of PBX the cloud pairs with",
+  fields: (t) => ({
+    id: t.exposeString("id", { description: "Pass as serverType when declaring equipment, e.g. OXO_CONNECT" }),
+    name: t.exposeString("name"),
+    multiTenant: t.exposeBoolean("multiTenant", { description: "Shared by several customers of a partner, each with a company prefix" }),
+  }),
+});
+
+export const EquipmentStatus = builder.enumType("EquipmentStatus", {
+  description: "PENDING until the PBX activates; CONNECTED while it sends heartbeats; DISCONNECTED after 10 minutes without one",
+  values: ["PENDING", "CONNECTED", "DISCONNECTED"] as const,
+});
+
+export const EquipmentRef = builder.objectRef<Equipment.Info>("Equipment");
+
+/** The global id of an equipment: "<owner account id>:<equipment id>". */
+export const equipmentGlobalId = (e: Pick<Equipment.Info, "accountId" | "equipmentId">) => globalId("Equipment", `${e.accountId}:${e.equipmentId}`);
+
+const EquipmentTenantRef = builder.objectRef<Equipment.Tenant>("EquipmentTenant").implement({
+  description: "A customer attached to a multi-tenant PBX",
+  fields: (t) => ({
+    customer: t.field({ type: AccountRef, nullable: true, description: "Null when you do not see the customer", resolve: (x, _a, ctx) => Account.find(ctx.session, x.customerId) }),
+    customerId: t.id({ resolve: (x) => globalId("Account", x.customerId) }),
+    companyPrefix: t.exposeString("companyPrefix"),
+    attachedAt: t.field({ type: "DateTime", resolve: (x) => x.attachedAt }),
+  }),
+});
+
+export const ExtensionAssignmentRef = builder.objectRef<Equipment.Assignment>("ExtensionAssignment").implement({
+  description: "A member associated with a PBX extension and a public number",
+  fields: (t) => ({
+    equipmentId: t.id({ resolve: (a) => equipmentGlobalId(a) }),
+    extension: t.exposeString("extension"),
+    accountId: t.id({ description: "The member's account", resolve: (a) => globalId("Account", a.customerId) }),
+    email: t.field({ type: "EmailAddress", resolve: (a) => a.email }),
+    publicNumber: t.exposeString("publicNumber", { description: "E.164 (DDI)" }),
+    assignedAt: t.field({ type: "DateTime", resolve: (a) => a.assignedAt }),
+    assignedBy: t.exposeString("assignedBy"),
+  }),
+});
+
+builder.node(EquipmentRef, {
+  id: { resolve: (e) => `${e.accountId}:${e.equipmentId}` },
+  loadOne: (id, ctx) => {
+    const parts = splitScoped(id);
+    return parts ? Equipment.find(ctx.session, { accountId: parts.accountId, equipmentId: parts.key }) : undefined;
+  },
+  fields: (t) => ({
+    name: t.exposeString("name"),
+    serverType: t.field({ type: ServerTypeRef, resolve: (e) => Equipment.serverType(e.serverType) ?? { id: e.serverType, name: e.serverType, multiTenant: e.multiTenant } }),
+    country: t.field({ type: "CountryCode", resolve: (e) => e.country }),
+    outboundPrefix: t.exposeString("outboundPrefix", { nullable: true }),
+    deviceId: t.string({
+      nullable: true,
+      description: "What the PBX activates with (with the activation code); null in a tenant customer's view of a shared PBX",
+      resolve: (e) => (e.tenant ? null : e.deviceId),
+    }),
+    status: t.field({ type: EquipmentStatus, resolve: (e, _a, ctx) => Equipment.statusOf(e, ctx.session.now) }),
+    locked: t.boolean({ description: "Five wrong activation codes: locked until the code is regenerated", resolve: (e) => Equipment.isLocked(e) }),
+    activationCodeExpiresAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "While PENDING: when the current activation code stops working",
+      resolve: (e) => (e.tenant ? null : (e.codeExpiresAt ?? null)),
+    }),
+    connectedAt: t.field({ type: "DateTime", nullable: true, resolve: (e) => e.connectedAt ?? null }),
+    lastSeenAt: t.field({ type: "DateTime", nullable: true, description: "Last heartbeat", resolve: (e) => e.lastSeenAt ?? null }),
+    createdAt: t.field({ type: "DateTime", resolve: (e) => e.createdAt }),
+    updatedAt: t.field({ type: "DateTime", resolve: (e) => e.updatedAt }),
+    account: t.field({ type: AccountRef, nullable: true, description: "The owner account, when you may see it", resolve: (e, _a, ctx) => Account.find(ctx.session, e.accountId) }),
+    shared: t.boolean({ description: "A partner's multi-tenant PBX this account is attached to", resolve: (e) => !!e.tenant }),
+    companyPrefix: t.string({ nullable: true, description: "This account's company prefix on a shared PBX", resolve: (e) => e.tenant?.companyPrefix ?? null }),
+    tenantCount: t.int({ description: "Customers attached to this multi-tenant PBX", resolve: (e) => (e.tenant ? 0 : e.tenantCount) }),
+    tenants: t.connection({
+      type: EquipmentTenantRef,
+      description: "Customers attached to this multi-tenant PBX (the owner's view)",
+      resolve: async (e, args, ctx) => {
+        if (e.tenant) return toConnection<Equipment.Tenant>({ items: [], hasNextPage: false });
+        return toConnection(await Equipment.tenants(ctx.session, e, forward(args)));
+      },
+    }),
+    extensionCount: t.exposeInt("extensionCount", { description: "Extensions in the PBX's last report" }),
+    extensionsReportedAt: t.field({ type: "DateTime", nullable: true, resolve: (e) => e.extensionsReportedAt ?? null }),
+    reportedExtensions: t.stringList({
+      description: "The extensions the PBX reported (in a tenant's view, those in its company prefix)",
+      resolve: (e, _a, ctx) => Equipment.reportedExtensions(ctx.session, e),
+    }),
+    extensionAssignments: t.connection({
+      type: ExtensionAssignmentRef,
+      description: "Members associated with this PBX's extensions (in a tenant's view, its own members)",
+      resolve: async (e, args, ctx) => toConnection(await Equipment.assignmentsOf(ctx.session, e, forward(args))),
+    }),
+  }),
+});
+
+builder.objectFields(AccountRef, (t) => ({
+  equipment: t.connection({
+    type: EquipmentRef,
+    description: "PBXs of this account, then the partners' shared PBXs it is attached to",
+    args: { status: t.arg({ type: EquipmentStatus, required: false }) },
+    resolve: async (a, args, ctx) => toConnection(await Equipment.list(ctx.session, a.id, { ...forward(args), status: args.status ?? null })),
+  }),
+  extensionAssignments: t.connection({
+    type: ExtensionAssignmentRef,
+    description: "Extensions and public numbers of this account's members",
+    resolve: async (a, args, ctx) => toConnection(await Equipment.assignments(ctx.session, a.id, forward(args))),
+  }),
+}));
+
+builder.queryField("serverTypes", (t) =>
+  t.field({
+    type: [ServerTypeRef],
+    description: "The kinds of PBX that can be declared",
+    resolve: () => [...Equipment.serverTypes],
+  }),
+);
