@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { roles } from "../infra/entities/member.js";
-import type { MemberRecord, Page } from "../infra/store.js";
+import type { ExtensionAssignmentRecord, MemberRecord, Page } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
@@ -87,6 +87,18 @@ async function loadForChange(s: Session, raw: z.input<typeof memberRef>, action:
   return { account: account!, member, person, reach };
 }
 
+/** Extension associations of a member on its account (a handful). */
+async function memberExtensions(s: Session, accountId: string, email: string) {
+  const out: ExtensionAssignmentRecord[] = [];
+  let cursor: string | null = null;
+  for (;;) {
+    const page: Page<ExtensionAssignmentRecord> = await s.deps.store.listCustomerAssignments(accountId, { limit: 100, cursor });
+    out.push(...page.items.map((i) => i.node).filter((a) => a.email === email));
+    if (!page.hasNextPage) return out;
+    cursor = page.items.at(-1)!.cursor;
+  }
+}
+
 /** Licences released with a removed member in one transaction. */
 const MAX_RELEASED = 45;
 
@@ -104,6 +116,8 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
   if (onBehalfOnly(reach) && member.role === "OWNER") throw new Forbidden("Partner admins do not remove owners");
   const activeOwner = member.status === "ACTIVE" && member.role === "OWNER";
   const licences = await s.deps.store.licencesOfMember(account.id, member.email);
+  // The member's extensions are freed with it (one member per extension).
+  const extensions = await memberExtensions(s, account.id, member.email);
   // Each licence given back is two writes of the one transaction (at most 100 items).
   if (licences.length > MAX_RELEASED) throw new Conflict(`The member holds ${licences.length} licences; unassign some first (at most ${MAX_RELEASED} are released with the member)`);
   try {
@@ -116,6 +130,7 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
         )
         .commit(),
       ...Licence.releaseOps(e, licences),
+      ...extensions.map((x) => e.extensionAssignment.delete({ accountId: x.accountId, equipmentId: x.equipmentId, extension: x.extension }).where((a, op) => op.eq(a.email, member.email)).commit()),
       ...(activeOwner
         ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where((a, op) => op.gt(a.ownerCount, 1)).commit()]
         : []),

@@ -403,6 +403,18 @@ describe("freeing an extension", () => {
     expect(reassigned.assignment).toMatchObject({ extension: "110", email: "david@c3.example" });
     expect((await history(C3, ids.c3)).map((h) => h.action)).toContain("equipment.extensionUnassigned");
   });
+
+  it("removing a member frees the member's extension", async () => {
+    // Prepare: a member who joins and takes extension 111.
+    const erin = "erin@c3.example";
+    ok(await inviteMember(C3, ids.c3, erin, "VIEWER"));
+    await accept(erin);
+    ok(await assignExtension(C3, { accountId: ids.c3, extension: "111", email: erin, publicNumber: "+447848311699" }));
+    // Act
+    ok(await mutate(C3, "removeMember", "MemberRefInput", { accountId: ids.c3, email: erin }, "member { email }"));
+    // Assess
+    expect((await assignmentsOf(C3, ids.c3)).filter((a) => a.email === erin || a.extension === "111")).toEqual([]);
+  });
 });
 
 describe("a partner's multi-tenant PBX", () => {
