@@ -102,8 +102,11 @@ async function memberExtensions(s: Session, accountId: string, email: string) {
 /** Licences released with a removed member in one transaction. */
 const MAX_RELEASED = 45;
 
-/** Acting only as a partner admin on behalf (no own membership, no operator reach). */
-const onBehalfOnly = (reach: Reach) => !!reach.onBehalf && !reach.own && reach.above?.via !== "operator" && reach.above?.via !== "system";
+/**
+ * Acting with the rights of a partner admin on behalf: the opt-in reaches the account and the
+ * caller is neither one of its owners nor an operator (a seat of its own below OWNER changes nothing).
+ */
+const onBehalfOnly = (reach: Reach) => !!reach.onBehalf && reach.own?.role !== "OWNER" && reach.above?.via !== "operator" && reach.above?.via !== "system";
 
 const lastOwner = () => new Conflict("An account keeps at least one owner");
 
@@ -118,8 +121,10 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
   const licences = await s.deps.store.licencesOfMember(account.id, member.email);
   // The member's extensions are freed with it (one member per extension).
   const extensions = await memberExtensions(s, account.id, member.email);
-  // Each licence given back is two writes of the one transaction (at most 100 items).
-  if (licences.length > MAX_RELEASED) throw new Conflict(`The member holds ${licences.length} licences; unassign some first (at most ${MAX_RELEASED} are released with the member)`);
+  // Each licence given back is two writes of the one transaction, each extension one (at most 100 items).
+  if (licences.length * 2 + extensions.length > MAX_RELEASED * 2) {
+    throw new Conflict(`The member holds ${licences.length} licences and ${extensions.length} extensions; unassign some first`);
+  }
   try {
     await s.deps.store.transact((e) => [
       // The licence count is part of the condition: a licence assigned meanwhile is never left behind.

@@ -35,6 +35,13 @@ async function checkCurrency(s: Session, target: AccountRecord, parent: AccountR
   }
 }
 
+/** Customers using a partner's shared PBX stay with it: the partner sees their extensions. Detach before moving. */
+async function checkSharedEquipment(s: Session, accountIds: readonly string[]): Promise<void> {
+  for (const id of accountIds) {
+    if ((await s.deps.store.allSharedEquipment(id)).length > 0) throw new Conflict("An account being moved uses a partner's shared PBX; remove it from that PBX first");
+  }
+}
+
 /**
  * Invites an existing account (by its id, shared out of band by its owner) to move under one of
  * the caller's accounts (Rainbow "invite an existing company"). Each active owner of the account
@@ -70,6 +77,7 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const entries = await s.deps.store.listSubtree(t.id, MAX_TX_ITEMS);
   checkMove(t, parent, entries);
   await checkCurrency(s, t, parent);
+  await checkSharedEquipment(s, [t.id, ...entries.filter((x) => x.kind === "CUSTOMER").map((x) => x.accountId)]);
   const descendants = (await s.accounts(entries.map((d) => d.accountId))).filter((d): d is AccountRecord => !!d);
   const newPath = [...parent.path, parent.id];
   const oldParentId = t.parentId;

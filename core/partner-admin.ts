@@ -48,13 +48,14 @@ export async function setCapability(s: Session, raw: z.input<typeof capabilityIn
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "account.setPartnerAdminCapability", s.now);
   const a = account!;
-  if (!input.enabled) {
-    for (const m of (await s.deps.store.allMembers(a.id)).filter((x) => x.partnerAdmin)) await setFlag(s, a, m, false);
-  }
+  // Capability first: a grant racing with a disable fails on its condition, then the flags go.
   await s.deps.store.transact((e) => [
     e.account.patch({ id: a.id }).set({ partnerAdminEnabled: input.enabled, updatedAt: s.now.toISOString() }).commit(),
     Audit.entry(e, { accountId: a.id, action: input.enabled ? "account.partnerAdminEnabled" : "account.partnerAdminDisabled", actor: s.actor, at: s.now, subjectId: a.id }).commit(),
   ]);
+  if (!input.enabled) {
+    for (const m of (await s.deps.store.allMembers(a.id)).filter((x) => x.partnerAdmin)) await setFlag(s, a, m, false);
+  }
   s.forget();
   return { ...a, partnerAdminEnabled: input.enabled };
 }
@@ -81,6 +82,8 @@ async function setFlag(s: Session, a: AccountRecord, member: MemberRecord, partn
   try {
     await s.deps.store.transact((e) => [
       e.member.patch({ accountId: a.id, email: member.email }).set({ partnerAdmin }).where((m, op) => op.eq(m.status, member.status)).commit(),
+      // A grant holds only while the platform's capability does.
+      ...(partnerAdmin ? [e.account.check({ id: a.id }).where((x, op) => op.eq(x.partnerAdminEnabled, true)).commit()] : []),
       ...(member.status === "ACTIVE"
         ? [Invitation.personOp(e, s, member.email, person, (ms) => {
             ms[a.id] = { role: member.role, seller: member.seller, partnerAdmin };

@@ -715,9 +715,10 @@ describe("the PARTNER_ADMIN capability and flag", () => {
       expect(await tenantActions(PA)).toEqual(allDenied("NotFoundError"));
     });
     expect(await administeredNames(PA)).toEqual([]);
+    // The capability goes first (a racing grant then fails), then the flags: newest first.
     expect((await history(OPERATOR, ids.r1)).slice(0, 2).map((e) => [e.action, e.actor, e.subjectId])).toEqual([
-      ["account.partnerAdminDisabled", `user:${OPERATOR}`, localOf(ids.r1)],
       ["member.partnerAdminRemoved", `user:${OPERATOR}`, PA],
+      ["account.partnerAdminDisabled", `user:${OPERATOR}`, localOf(ids.r1)],
     ]);
     // R2 is untouched.
     expect(await administeredNames(R2_PA)).toEqual(["Acme Regional"]);
@@ -745,6 +746,19 @@ describe("the limits of acting on behalf", () => {
     const remove = await removeMember(PA, ids.c, C_OWNER);
     // Assess
     for (const r of [owner, self, demote, remove]) expectError(r, "ForbiddenError");
+  });
+
+  it("a seat of its own below OWNER does not lift those limits: no self-promotion", async () => {
+    // Prepare: the customer's owner gives the partner admin a VIEWER seat.
+    ok(await inviteMember(C_OWNER, ids.c, PA, "VIEWER"));
+    const r = await t.gql<{ acceptInvitation: { __typename: string } }>(PA, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: await t.invitationToken(PA) });
+    expect(r.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
+    // Act
+    const promote = await setMemberRole(PA, ids.c, PA, "OWNER");
+    const owner = await inviteMember(PA, ids.c, "friend@r1.example", "OWNER");
+    // Assess
+    expectError(promote, "ForbiddenError");
+    expectError(owner, "ForbiddenError");
   });
 
   it("a renamed customer is renamed in its partner admins' list", async () => {
