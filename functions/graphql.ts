@@ -6,7 +6,8 @@ import { createDeviceKeys } from "../infra/device-keys.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { SesMailer } from "../infra/mail.js";
 import { Store } from "../infra/store.js";
-import { createGraphQLServer } from "../graphql/server.js";
+import { MAX_BODY_BYTES } from "../graphql/limits.js";
+import { createGraphQLServer, tooLarge } from "../graphql/server.js";
 import type { GraphQLServer } from "../graphql/server.js";
 
 /** Converts an API Gateway HTTP API (v2) event to a Fetch request, runs Yoga, converts back. */
@@ -17,7 +18,8 @@ export async function handleEvent(server: GraphQLServer, event: APIGatewayProxyE
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers.set(k, v);
   const method = event.requestContext.http.method;
   const body = event.body === undefined || method === "GET" || method === "HEAD" ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64") : event.body;
-  const response = await server.fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
+  // API Gateway hands over the whole body: its real size is checked before Yoga parses anything.
+  const response = body !== undefined && Buffer.byteLength(body) > MAX_BODY_BYTES ? tooLarge() : await server.fetch(url, { method, headers, ...(body !== undefined ? { body } : {}) });
   const out: Record<string, string> = {};
   response.headers.forEach((v, k) => {
     out[k] = v;
@@ -48,6 +50,7 @@ function instance(): GraphQLServer {
     },
     authenticate: createTokenVerifier({ jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }),
     graphiql: process.env.GRAPHIQL === "true",
+    introspection: config.introspection,
   });
   return server;
 }

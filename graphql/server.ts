@@ -1,6 +1,14 @@
+import { NoSchemaIntrospectionCustomRule } from "graphql";
 import type { GraphQLError } from "graphql";
 import { createGraphQLError, createYoga, isAsyncIterable, maskError as defaultMaskError } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
+import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
+import { blockFieldSuggestionsPlugin } from "@escape.tech/graphql-armor-block-field-suggestions";
+import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
+import { maxAliasesPlugin } from "@escape.tech/graphql-armor-max-aliases";
+import { maxDepthPlugin } from "@escape.tech/graphql-armor-max-depth";
+import { maxDirectivesPlugin } from "@escape.tech/graphql-armor-max-directives";
+import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
@@ -10,6 +18,7 @@ import { Unauthenticated, VisibleError } from "../core/errors.js";
 import { scopedId } from "./ids.js";
 import type { Context } from "./builder.js";
 import { schema } from "./schema.js";
+import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS } from "./limits.js";
 
 /** Turns a bearer token into a user; throws when the token is not acceptable. */
 export type Authenticate = (token: string) => Promise<{ subject: string; email: string; emailVerified: boolean }>;
@@ -19,6 +28,8 @@ export interface ServerOptions {
   readonly authenticate: Authenticate;
   /** GraphiQL in the browser (local stack; off in Lambda stages unless configured). */
   readonly graphiql: boolean;
+  /** Schema introspection (`__schema`, `__type`): on in the local stack, off in Lambda unless configured. */
+  readonly introspection?: boolean;
   readonly graphqlEndpoint?: string;
   /** The vendor's name on invoices. */
   readonly issuerName?: string;
@@ -50,6 +61,40 @@ const codeInputErrors: Plugin = {
     },
   }),
 };
+
+/** Refuses a body announced as larger than MAX_BODY_BYTES with 413, before anything reads it. */
+const bodyLimit: Plugin = {
+  onRequest({ request, endResponse }) {
+    const length = Number(request.headers.get("content-length") ?? 0);
+    if (length > MAX_BODY_BYTES) endResponse(tooLarge());
+  },
+};
+
+/** The 413 answer of an oversized body (also used by the Lambda handler and the local server). */
+export function tooLarge(): Response {
+  return Response.json({ errors: [{ message: `Request body larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] }, { status: 413 });
+}
+
+/** Refuses `__schema` and `__type` (graphql-js's own rule); `__typename` stays allowed. */
+const noIntrospection: Plugin = {
+  onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
+};
+
+/**
+ * Guards on the operation's shape, limits in ./limits.ts. Each refuses the operation at validation
+ * with a GraphQL error (code GRAPHQL_VALIDATION_FAILED / BAD_USER_INPUT for tokens) naming the limit.
+ */
+function guards(introspection: boolean): Plugin[] {
+  return [
+    maxTokensPlugin({ n: MAX_TOKENS }),
+    maxDepthPlugin({ n: MAX_DEPTH, ignoreIntrospection: true, flattenFragments: true }),
+    maxAliasesPlugin({ n: MAX_ALIASES }),
+    maxDirectivesPlugin({ n: MAX_DIRECTIVES }),
+    costLimitPlugin({ maxCost: MAX_COST, ignoreIntrospection: true, flattenFragments: true }),
+    blockFieldSuggestionsPlugin(),
+    ...(introspection ? [] : [noIntrospection]),
+  ];
+}
 
 /**
  * `GET /invoices/<invoice id>.pdf|.csv` beside /graphql: the invoice documents, for the same bearer
@@ -97,7 +142,7 @@ export function createGraphQLServer(opts: ServerOptions) {
     landingPage: false,
     graphiql: opts.graphiql ? { title: "Channel Partner API" } : false,
     logging: false,
-    plugins: [codeInputErrors, downloads(opts)],
+    plugins: [bodyLimit, useCSRFPrevention(), ...guards(opts.introspection ?? false), codeInputErrors, downloads(opts)],
     context: async ({ request }): Promise<Context> => {
       const header = request.headers.get("authorization");
       let actor: Actor = { type: "public" };

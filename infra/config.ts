@@ -16,6 +16,8 @@ export interface Config {
   readonly bootstrapOperatorEmail: string;
   /** The service's equipment key (private ES256 JWK): signs device credentials, keys activation-code digests. */
   readonly deviceSigningKey?: JWK;
+  /** GRAPHQL_INTROSPECTION=true: schema introspection on the endpoint (off by default). */
+  readonly introspection: boolean;
 }
 
 /** DEVICE_SIGNING_KEY: a private EC P-256 JWK, as JSON. */
@@ -44,6 +46,7 @@ const envSchema = z.object({
   PORTAL_URL: z.string().url().default("https://portal.example.com"),
   BOOTSTRAP_OPERATOR_EMAIL: z.string().email().default("operator@example.com"),
   DEVICE_SIGNING_KEY: deviceSigningKey.optional(),
+  GRAPHQL_INTROSPECTION: z.string().optional(),
 });
 
 /** Parses the process environment; throws a readable error naming the missing variables. */
@@ -64,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     portalUrl: e.PORTAL_URL,
     bootstrapOperatorEmail: e.BOOTSTRAP_OPERATOR_EMAIL.toLowerCase(),
     ...(e.DEVICE_SIGNING_KEY ? { deviceSigningKey: e.DEVICE_SIGNING_KEY } : {}),
+    introspection: e.GRAPHQL_INTROSPECTION === "true",
   };
 }
 

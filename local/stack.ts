@@ -96,7 +96,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const url = `http://localhost:${port}`;
   const issuer = await createLocalIssuer({ issuer: `${url}/`, audience: AUDIENCE, now: () => clock.now(), ...(dataDir ? { dataDir } : {}) });
   const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"], now: () => clock.now() });
-  const yoga = createGraphQLServer({ deps, authenticate: verify, graphiql: true });
+  const yoga = createGraphQLServer({ deps, authenticate: verify, graphiql: true, introspection: true });
 
   handler = (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -131,6 +131,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           }
         }
         default:
+          // Yoga refuses a content-length above MAX_BODY_BYTES (413); a body of unannounced length is refused here.
+          if (req.method === "POST" && req.headers["content-length"] === undefined) return send(res, 411, { error: "Content-Length required" });
           return yoga(req, res);
       }
     };
