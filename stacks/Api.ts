@@ -21,6 +21,24 @@ export const TABLE_ACTIONS = [
 export const INDEX_ACTIONS = ["dynamodb:Query"] as const;
 
 /** Extracts the bare address from `no-reply@x.com` or `Name <no-reply@x.com>`. */
+/**
+ * SES authorises sending against the verified identity that covers the From address: the address
+ * identity if that one is verified, else its domain identity. Grant both ARNs (and nothing else) so
+ * either verification works. ses:SendEmail covers the SES v2 SendEmail API (all content types);
+ * ses:SendRawEmail covers the v1 raw API. If a configuration set is ever passed, its ARN must be
+ * added here as well. Shared by every function that mails.
+ */
+export function sesSendStatement(stack: StackContext["stack"], mailFrom: string): PolicyStatement {
+  const sender = parseMailFrom(mailFrom);
+  return new PolicyStatement({
+    effect: Effect.ALLOW,
+    actions: ["ses:SendEmail", "ses:SendRawEmail"],
+    resources: [sender.domain, sender.address].map((identity) =>
+      stack.formatArn({ service: "ses", resource: "identity", resourceName: identity, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+    ),
+  });
+}
+
 export function parseMailFrom(mailFrom: string): { address: string; domain: string } {
   const address = (/<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom).trim();
   const domain = address.split("@")[1];
@@ -32,7 +50,6 @@ export function Api({ stack, app }: StackContext) {
   const { table } = use(Data);
 
   const mailFrom = process.env.MAIL_FROM ?? "no-reply@example.com";
-  const sender = parseMailFrom(mailFrom);
 
   // One Lambda function serves every route: the GraphQL endpoint (POST for queries and
   // mutations, GET for persisted/GET queries) and the health check.
@@ -65,23 +82,7 @@ export function Api({ stack, app }: StackContext) {
       actions: [...INDEX_ACTIONS],
       resources: [`${table.tableArn}/index/*`],
     }),
-    // SES authorises sending against the verified identity that covers the From address:
-    // the address identity if that one is verified, else its domain identity. Grant both
-    // ARNs (and nothing else) so either verification works. ses:SendEmail covers the SES v2
-    // SendEmail API (all content types); ses:SendRawEmail covers the v1 raw API. If a
-    // configuration set is ever passed, its ARN must be added here as well.
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["ses:SendEmail", "ses:SendRawEmail"],
-      resources: [sender.domain, sender.address].map((identity) =>
-        stack.formatArn({
-          service: "ses",
-          resource: "identity",
-          resourceName: identity,
-          arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-        }),
-      ),
-    }),
+    sesSendStatement(stack, mailFrom),
   ]);
 
   const api = new HttpApi(stack, "api", {

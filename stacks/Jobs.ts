@@ -1,10 +1,10 @@
-import { ArnFormat, Duration } from "aws-cdk-lib";
+import { Duration } from "aws-cdk-lib";
 import { RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Cron, Function as LambdaFunction, Queue, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
-import { INDEX_ACTIONS, TABLE_ACTIONS, parseMailFrom } from "./Api.js";
+import { INDEX_ACTIONS, TABLE_ACTIONS, sesSendStatement } from "./Api.js";
 import { Data } from "./Data.js";
 
 /** Jobs run by the scheduler; each has its own queue, dead-letter queue and worker. */
@@ -44,7 +44,6 @@ export function Jobs({ stack, app }: StackContext) {
   // Same value and default as the Api stack: mail from the jobs must come from the identity
   // that the Api's SES grant (and SES verification) covers.
   const mailFrom = process.env.MAIL_FROM ?? "no-reply@example.com";
-  const sender = parseMailFrom(mailFrom);
 
   // One queue and one dead-letter queue per job, so a poison billing message never blocks or
   // hides among lifecycle work and each DLQ can be inspected and redriven on its own.
@@ -89,20 +88,7 @@ export function Jobs({ stack, app }: StackContext) {
     actions: [...INDEX_ACTIONS],
     resources: [`${table.tableArn}/index/*`],
   });
-  // Same SES grant as the Api function: the address identity and its domain identity, so
-  // either verification works.
-  const sesStatement = new PolicyStatement({
-    effect: Effect.ALLOW,
-    actions: ["ses:SendEmail", "ses:SendRawEmail"],
-    resources: [sender.domain, sender.address].map((identity) =>
-      stack.formatArn({
-        service: "ses",
-        resource: "identity",
-        resourceName: identity,
-        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
-      }),
-    ),
-  });
+  const sesStatement = sesSendStatement(stack, mailFrom);
 
   const workers = {} as Record<Job, LambdaFunction>;
   for (const job of JOBS) {

@@ -1,5 +1,6 @@
 import * as Account from "../../core/account.js";
 import * as PartnerAdmin from "../../core/partner-admin.js";
+import { optedIn } from "../../core/rights.js";
 import type { AdministeredCustomer, PartnerAction } from "../../core/partner-admin.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
@@ -53,7 +54,7 @@ builder.objectFields(AccountRef, (t) => ({
   partnerAdminEnabled: t.boolean({ description: "Resellers: the platform enabled PARTNER_ADMIN", resolve: (a) => a.partnerAdminEnabled === true }),
   partnerAdminOptIn: t.boolean({
     description: "Customers: partner admins of its resellers may administer its tenant (now)",
-    resolve: (a, _args, ctx) => a.kind === "CUSTOMER" && a.partnerAdminOptIn === true && (!a.partnerAdminOptInUntil || new Date(a.partnerAdminOptInUntil) > ctx.session.now),
+    resolve: (a, _args, ctx) => optedIn(a, ctx.session.now),
   }),
   partnerAdminOptInUntil: t.field({ type: "DateTime", nullable: true, resolve: (a) => a.partnerAdminOptInUntil ?? null }),
   supportEmail: t.field({ type: "EmailAddress", nullable: true, description: "Support requests of the account's users go here", resolve: (a) => a.supportEmail ?? null }),
