@@ -6,13 +6,9 @@
  * served once over a tiny local HTTP server, then cached by jose), `handleEvent` fed with
  * hand-built API Gateway HTTP API (v2) events.
  */
-import { createServer } from "node:http";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { GetCommand, QueryCommand, BatchGetCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient, QueryCommandInput } from "@aws-sdk/lib-dynamodb";
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
 import { ensurePlatform } from "../core/bootstrap.js";
 import type { Deps } from "../core/context.js";
@@ -31,6 +27,8 @@ import type { AccountRecord } from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
 import { createLocalIssuer } from "../local/issuer.js";
+import { apiGatewayEvent, describeCall, serveJwks, stats } from "./common.js";
+import type { Stats } from "./common.js";
 
 export interface HierarchyPageOptions {
   /** Children of the benchmarked account (issue: 1,000). */
@@ -48,12 +46,7 @@ export interface HierarchyPageOptions {
 export const defaultOptions: HierarchyPageOptions = { children: 1000, pageSize: 20, warmup: 50, rounds: 300 };
 
 /** Latency summary in milliseconds. */
-export interface Stats {
-  readonly median: number;
-  readonly p90: number;
-  readonly min: number;
-  readonly max: number;
-}
+export type { Stats };
 
 export interface HierarchyPageResult {
   readonly options: Omit<HierarchyPageOptions, "signal" | "log">;
@@ -115,56 +108,8 @@ const OPERATOR = "operator@bench.example.com";
 const WORDS = ["Alpha", "Bright", "Cedar", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper", "Kestrel", "Lumen", "Maple", "Nimbus", "Orchid", "Pioneer"];
 const COUNTRIES = ["GB", "DE", "FR", "NL", "IE", "ES", "IT", "SE"];
 
-function stats(samples: readonly number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  const median = s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  return { median, p90: at(0.9), min: s[0]!, max: s[s.length - 1]! };
-}
 
-/** A hand-built API Gateway HTTP API (v2) event, as the Lambda receives it. */
-function apiGatewayEvent(token: string, body: string, n: number): APIGatewayProxyEventV2 {
-  const now = Date.now();
-  return {
-    version: "2.0",
-    routeKey: "POST /graphql",
-    rawPath: "/graphql",
-    rawQueryString: "",
-    headers: {
-      host: "api.bench.example.com",
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-      accept: "application/json",
-      "content-length": String(Buffer.byteLength(body)),
-    },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "bench",
-      domainName: "api.bench.example.com",
-      domainPrefix: "api",
-      http: { method: "POST", path: "/graphql", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "bench" },
-      requestId: `bench-${n}`,
-      routeKey: "POST /graphql",
-      stage: "$default",
-      time: new Date(now).toISOString(),
-      timeEpoch: now,
-    },
-    body,
-    isBase64Encoded: false,
-  };
-}
 
-/** Describes a DynamoDB command for the call log. */
-function describeCall(commandName: string | undefined, input: unknown): string {
-  const i = (input ?? {}) as { IndexName?: string; Limit?: number; RequestItems?: Record<string, { Keys?: unknown[] }> };
-  const name = (commandName ?? "?").replace(/Command$/, "");
-  if (i.RequestItems) {
-    const keys = Object.values(i.RequestItems).reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
-    return `${name}(${keys} keys)`;
-  }
-  if (name === "Query") return `Query(${i.IndexName ?? "table"}, Limit ${i.Limit ?? "-"})`;
-  return name;
-}
 
 /**
  * Instruments a document client: every DynamoDB call is timed and, while `recording`, named.
@@ -187,25 +132,6 @@ function instrument(client: DynamoDBDocumentClient) {
   return probe;
 }
 
-/** Serves the issuer's JWKS once over loopback HTTP and counts the fetches. */
-async function serveJwks(jwks: () => unknown): Promise<{ server: Server; url: string; fetches: () => number }> {
-  let fetches = 0;
-  const server = createServer((req, res) => {
-    if (req.url === "/.well-known/jwks.json") {
-      fetches += 1;
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(jwks()));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  return { server, url: `http://127.0.0.1:${port}`, fetches: () => fetches };
-}
 
 /** An account record exactly as core/account.ts `create` builds it (no reference). */
 function accountRecord(a: Pick<AccountRecord, "id" | "kind" | "name" | "country" | "parentId" | "path" | "childCount" | "ownerCount">, now: string): AccountRecord {

@@ -11,9 +11,6 @@
  * hand-built API Gateway HTTP API (v2) events. The data is seeded through the core functions
  * (offers, accounts, the seller's invitation, orders), not over HTTP.
  */
-import { createServer } from "node:http";
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
 import { BatchGetCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
@@ -45,7 +42,8 @@ import type { Entities } from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
 import { createLocalIssuer } from "../local/issuer.js";
-import type { Stats } from "./hierarchy-page.js";
+import type { Stats } from "./common.js";
+import { apiGatewayEvent, describeCall, serveJwks, stats } from "./common.js";
 
 export type { Stats };
 
@@ -214,57 +212,8 @@ const SELLER = "seller@orders.bench.example.com";
 const OPERATOR = "operator@orders.bench.example.com";
 const CURRENCY = "USD";
 
-function stats(samples: readonly number[]): Stats {
-  const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
-  const median = s.length % 2 === 1 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  return { median, p90: at(0.9), min: s[0]!, max: s[s.length - 1]! };
-}
 
-/** A hand-built API Gateway HTTP API (v2) event, as the Lambda receives it. */
-function apiGatewayEvent(token: string, body: string, n: number): APIGatewayProxyEventV2 {
-  const now = Date.now();
-  return {
-    version: "2.0",
-    routeKey: "POST /graphql",
-    rawPath: "/graphql",
-    rawQueryString: "",
-    headers: {
-      host: "api.bench.example.com",
-      authorization: `Bearer ${token}`,
-      "content-type": "application/json",
-      accept: "application/json",
-      "content-length": String(Buffer.byteLength(body)),
-    },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "bench",
-      domainName: "api.bench.example.com",
-      domainPrefix: "api",
-      http: { method: "POST", path: "/graphql", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "bench" },
-      requestId: `bench-orders-${n}`,
-      routeKey: "POST /graphql",
-      stage: "$default",
-      time: new Date(now).toISOString(),
-      timeEpoch: now,
-    },
-    body,
-    isBase64Encoded: false,
-  };
-}
 
-/** Describes a DynamoDB command for the call log. */
-function describeCall(commandName: string | undefined, input: unknown): string {
-  const i = (input ?? {}) as { IndexName?: string; Limit?: number; ScanIndexForward?: boolean; TransactItems?: unknown[]; RequestItems?: Record<string, { Keys?: unknown[] }> };
-  const name = (commandName ?? "?").replace(/Command$/, "");
-  if (i.RequestItems) {
-    const keys = Object.values(i.RequestItems).reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
-    return `${name}(${keys} keys)`;
-  }
-  if (i.TransactItems) return `${name}(${i.TransactItems.length} items)`;
-  if (name === "Query") return `Query(${i.IndexName ?? "table"}, Limit ${i.Limit ?? "-"}${i.ScanIndexForward === false ? ", desc" : ""})`;
-  return name;
-}
 
 /** Median duration of each kind of call over the measured rounds, in the order first seen. */
 function callTimes(timed: readonly { name: string | undefined; input: unknown; ms: number }[], rounds: number): CallTime[] {
@@ -363,25 +312,6 @@ function trackStore(store: Store, busy: Busy): void {
   }
 }
 
-/** Serves the issuer's JWKS once over loopback HTTP and counts the fetches. */
-async function serveJwks(jwks: () => unknown): Promise<{ server: Server; url: string; fetches: () => number }> {
-  let fetches = 0;
-  const server = createServer((req, res) => {
-    if (req.url === "/.well-known/jwks.json") {
-      fetches += 1;
-      res.writeHead(200, { "content-type": "application/json" });
-      res.end(JSON.stringify(jwks()));
-      return;
-    }
-    res.writeHead(404).end();
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  return { server, url: `http://127.0.0.1:${port}`, fetches: () => fetches };
-}
 
 // ---------------------------------------------------------------------------------------------
 // The raw paths: plain @aws-sdk/lib-dynamodb commands. Keys and Query values come from templates
@@ -1029,7 +959,7 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
 
     // ===== (a) placeOrder =====
     const orderEvent = (k: number) =>
-      apiGatewayEvent(sellerToken, JSON.stringify({ query: PLACE_ORDER_MUTATION, variables: { input: { accountId: orderAccountGid, lines, idempotencyKey: `bench-${runId}-h${k}` } } }), k);
+      apiGatewayEvent(sellerToken, JSON.stringify({ query: PLACE_ORDER_MUTATION, variables: { input: { accountId: orderAccountGid, lines, idempotencyKey: `bench-${runId}-h${k}` } } }), k, "bench-orders");
     const orderOf = (body: string): OrderView => {
       const r = JSON.parse(body) as PlaceOrderResponse;
       const p = r.data?.placeOrder;
