@@ -2,6 +2,7 @@ import type { SSTConfig } from "sst";
 import { Api } from "./stacks/Api.js";
 import { Data, isProductionStage } from "./stacks/Data.js";
 import { Jobs } from "./stacks/Jobs.js";
+import { Monitoring } from "./stacks/Monitoring.js";
 
 export default {
   config() {
@@ -20,6 +21,7 @@ export default {
       architecture: "arm_64",
       nodejs: { format: "esm" },
     });
-    app.stack(Data).stack(Api).stack(Jobs);
+    // Jobs before Api: the GraphQL function queues mail on the Jobs stack's mail queue.
+    app.stack(Data).stack(Jobs).stack(Api).stack(Monitoring);
   },
 } satisfies SSTConfig;

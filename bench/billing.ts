@@ -818,7 +818,7 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     // --- Instruments ---
     const probe = instrument(client);
     const rawProbe = instrument(rawClient);
-    const jobs = await startLocalJobs(deps, { issuerName: ISSUER });
+    const jobs = await startLocalJobs(deps, { issuerName: ISSUER, mailer: deps.mailer });
     cleanups.push(() => jobs.stop());
     const sqs = countSqs(jobs.sqs);
 

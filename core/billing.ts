@@ -1,6 +1,5 @@
 import type { AccountRecord, InvoiceLineRecord, InvoiceRecord, Page, SubscriptionRecord } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
-import { renderInvoiceCsv, renderInvoicePdf } from "../infra/documents.js";
 import type { InvoiceDocument } from "../infra/documents.js";
 import type { Session } from "./context.js";
 import { Forbidden, Invalid, NotFound } from "./errors.js";
@@ -231,33 +230,6 @@ export async function document(s: Session, invoice: Invoice, issuerName: string)
   };
 }
 
-/**
- * Mails a new invoice, with its PDF, to the party's owners, once: a worker first claims the mail
- * (a conditional write of `mailedAt`), and only the winner sends. A send that fails gives the
- * claim back, so the redelivered message tries again.
- */
-export async function mail(s: Session, invoice: Invoice, issuerName: string): Promise<void> {
-  const fresh = await s.deps.store.getInvoice(invoice.partyId, invoice.period);
-  if (!fresh || fresh.mailedAt) return;
-  if (!(await s.deps.store.claimInvoiceMail(fresh.partyId, fresh.period, s.now.toISOString()))) return;
-  try {
-    const owners = await s.deps.store.listOwners(invoice.partyId);
-    const doc = await document(s, fresh, issuerName);
-    const pdf = await renderInvoicePdf(doc);
-    for (const owner of owners) {
-      await s.deps.mailer.send({
-        to: owner.email,
-        subject: `Invoice ${fresh.number} for ${fresh.period}`,
-        text: `Your invoice ${fresh.number} for ${fresh.period} is attached: ${doc.total} ${fresh.currency}, due ${fresh.dueAt.slice(0, 10)}.`,
-        attachments: [{ filename: `${fresh.number}.pdf`, contentType: "application/pdf", content: pdf }],
-      });
-    }
-  } catch (err) {
-    await s.deps.store.releaseInvoiceMail(fresh.partyId, fresh.period);
-    throw err;
-  }
-}
-
 /** Who may see a party's invoices: those who see its prices (its owners, operators). */
 async function loadParty(s: Session, partyId: string): Promise<AccountRecord> {
   const [ms, party] = await Promise.all([s.memberships(), s.account(partyId)]);
@@ -293,15 +265,6 @@ export async function find(s: Session, partyId: string, period: string): Promise
 export async function lines(s: Session, invoice: Invoice, args: PageArgs): Promise<Page<InvoiceLine>> {
   await loadParty(s, invoice.partyId);
   return paged(args, (limit, cursor) => s.deps.store.listInvoiceLines(invoice.partyId, invoice.period, invoice.lineCount, limit, cursor));
-}
-
-/** The invoice as a downloadable file, for an authorised caller. */
-export async function download(s: Session, partyId: string, period: string, format: "pdf" | "csv", issuerName: string): Promise<{ filename: string; contentType: string; body: Uint8Array | string }> {
-  const invoice = await get(s, partyId, period);
-  const doc = await document(s, invoice, issuerName);
-  return format === "pdf"
-    ? { filename: `${invoice.number}.pdf`, contentType: "application/pdf", body: await renderInvoicePdf(doc) }
-    : { filename: `${invoice.number}.csv`, contentType: "text/csv; charset=utf-8", body: renderInvoiceCsv(doc) };
 }
 
 /** Operators set the VAT rate a billed account is invoiced at ("20" or "20.5" percent). */

@@ -2,6 +2,7 @@ import type { WorkQueue } from "../infra/queue.js";
 import type { Page } from "../infra/store.js";
 import type { AccountRecord } from "../infra/store.js";
 import * as Billing from "./billing.js";
+import * as InvoiceFiles from "./invoice-files.js";
 import { Session } from "./context.js";
 import type { Deps } from "./context.js";
 import * as Lifecycle from "./lifecycle.js";
@@ -84,7 +85,7 @@ export async function work(deps: Deps, body: string, issuerName: string): Promis
   const s = new Session(deps, { type: "system", job: m.job });
   if (m.job === "billing") {
     const r = await Billing.issue(s, m.partyId, m.period);
-    if (r.outcome === "issued" || r.outcome === "existing") await Billing.mail(s, r.invoice, issuerName);
+    if (r.outcome === "issued" || r.outcome === "existing") await InvoiceFiles.mail(s, r.invoice, issuerName);
     return;
   }
   await Lifecycle.handle(s, m);

@@ -5,6 +5,8 @@ import { loadJobsConfig } from "../infra/config.js";
 import type { JobsConfig } from "../infra/config.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { SesMailer } from "../infra/mail.js";
+import type { Mailer } from "../infra/mail.js";
+import { QueuedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
 import { Store } from "../infra/store.js";
 
@@ -20,9 +22,15 @@ export function jobsRuntime(): { deps: Deps; config: JobsConfig; queues: Queues 
     if (!url) return { send: () => Promise.reject(new Error(`${name} queue URL is not configured`)) };
     return new SqsWorkQueue(sqs, url);
   };
+  // Plain mails (trial reminders) go through the mail queue, retried there; invoice mails carry
+  // their PDF and are sent by the billing worker itself, which claims and retries them.
+  const ses = new SesMailer(config.mailFrom, config.region);
+  const mailer: Mailer = {
+    send: (m) => (m.attachments?.length || !config.mailQueueUrl ? ses.send(m) : new QueuedMailer(queue(config.mailQueueUrl, "MAIL")).send(m)),
+  };
   built = {
     config,
-    deps: { store: new Store(client, config.tableName), clock: systemClock, mailer: new SesMailer(config.mailFrom, config.region), portalUrl: config.portalUrl },
+    deps: { store: new Store(client, config.tableName), clock: systemClock, mailer, portalUrl: config.portalUrl },
     queues: { billing: queue(config.billingQueueUrl, "BILLING"), lifecycle: queue(config.lifecycleQueueUrl, "LIFECYCLE") },
   };
   return built;

@@ -15,3 +15,8 @@ export const MAX_DIRECTIVES = 10;
 export const MAX_COST = 10_000_000;
 /** POST body bytes, refused with 413 before parsing; our largest request body is a few kB. */
 export const MAX_BODY_BYTES = 100 * 1024;
+
+/** The 413 answer of an oversized body (Yoga's plugin, the Lambda handlers and the local server). */
+export function tooLarge(): Response {
+  return Response.json({ errors: [{ message: `Request body larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] }, { status: 413 });
+}

@@ -12,13 +12,13 @@ import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
-import * as Billing from "../core/billing.js";
 import * as Equipment from "../core/equipment.js";
 import { Unauthenticated, VisibleError } from "../core/errors.js";
-import { scopedId } from "./ids.js";
 import type { Context } from "./builder.js";
 import { schema } from "./schema.js";
-import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS } from "./limits.js";
+import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS, tooLarge } from "./limits.js";
+
+export { tooLarge } from "./limits.js";
 
 /** Turns a bearer token into a user; throws when the token is not acceptable. */
 export type Authenticate = (token: string) => Promise<{ subject: string; email: string; emailVerified: boolean }>;
@@ -31,8 +31,6 @@ export interface ServerOptions {
   /** Schema introspection (`__schema`, `__type`): on in the local stack, off in Lambda unless configured. */
   readonly introspection?: boolean;
   readonly graphqlEndpoint?: string;
-  /** The vendor's name on invoices. */
-  readonly issuerName?: string;
 }
 
 const unauthorized = (message: string) =>
@@ -70,11 +68,6 @@ const bodyLimit: Plugin = {
   },
 };
 
-/** The 413 answer of an oversized body (also used by the Lambda handler and the local server). */
-export function tooLarge(): Response {
-  return Response.json({ errors: [{ message: `Request body larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] }, { status: 413 });
-}
-
 /** Refuses `__schema` and `__type` (graphql-js's own rule); `__typename` stays allowed. */
 const noIntrospection: Plugin = {
   onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
@@ -97,40 +90,6 @@ function guards(introspection: boolean): Plugin[] {
 }
 
 /**
- * `GET /invoices/<invoice id>.pdf|.csv` beside /graphql: the invoice documents, for the same bearer
- * token and the same rights as `Query.invoice`.
- */
-function downloads(opts: ServerOptions): Plugin {
-  return {
-    async onRequest({ request, url, endResponse }) {
-      const m = /^\/invoices\/([A-Za-z0-9+/=_-]{1,300})\.(pdf|csv)$/.exec(url.pathname);
-      if (!m) return;
-      if (request.method !== "GET") return endResponse(new Response(null, { status: 405, headers: { allow: "GET" } }));
-      const header = request.headers.get("authorization");
-      const token = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim())?.[1] : undefined;
-      const fail = (status: number, error: string) => endResponse(Response.json({ error }, { status, ...(status === 401 ? { headers: { "WWW-Authenticate": "Bearer" } } : {}) }));
-      if (!token) return fail(401, "Sign in first");
-      let actor: Actor;
-      try {
-        actor = { type: "user", ...(await opts.authenticate(token)) };
-      } catch {
-        return fail(401, "Invalid or expired token");
-      }
-      try {
-        const { accountId, key } = scopedId(decodeURIComponent(m[1]!), "Invoice");
-        const file = await Billing.download(new Session(opts.deps, actor), accountId, key, m[2] as "pdf" | "csv", opts.issuerName ?? "Channel Partner Platform");
-        return endResponse(
-          new Response(typeof file.body === "string" ? file.body : new Blob([new Uint8Array(file.body)]), { status: 200, headers: { "content-type": file.contentType, "content-disposition": `attachment; filename="${file.filename}"`, "cache-control": "private, no-store" } }),
-        );
-      } catch (err) {
-        if (err instanceof VisibleError) return fail(err.code === "FORBIDDEN" ? 403 : 404, err.message);
-        return fail(500, "Unexpected error");
-      }
-    },
-  };
-}
-
-/**
  * The one Yoga instance shared by the Lambda handler and the local server: same schema, same
  * authentication, same error masking.
  */
@@ -142,7 +101,7 @@ export function createGraphQLServer(opts: ServerOptions) {
     landingPage: false,
     graphiql: opts.graphiql ? { title: "Channel Partner API" } : false,
     logging: false,
-    plugins: [bodyLimit, useCSRFPrevention(), ...guards(opts.introspection ?? false), codeInputErrors, downloads(opts)],
+    plugins: [bodyLimit, useCSRFPrevention(), ...guards(opts.introspection ?? false), codeInputErrors],
     context: async ({ request }): Promise<Context> => {
       const header = request.headers.get("authorization");
       let actor: Actor = { type: "public" };

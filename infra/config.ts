@@ -18,6 +18,10 @@ export interface Config {
   readonly deviceSigningKey?: JWK;
   /** GRAPHQL_INTROSPECTION=true: schema introspection on the endpoint (off by default). */
   readonly introspection: boolean;
+  /** The mail queue: invitation mails are queued there and sent by the mail worker. */
+  readonly mailQueueUrl: string;
+  /** The vendor's name on invoices (documents function). */
+  readonly invoiceIssuerName: string;
 }
 
 /** DEVICE_SIGNING_KEY: a private EC P-256 JWK, as JSON. */
@@ -47,6 +51,8 @@ const envSchema = z.object({
   BOOTSTRAP_OPERATOR_EMAIL: z.string().email().default("operator@example.com"),
   DEVICE_SIGNING_KEY: deviceSigningKey.optional(),
   GRAPHQL_INTROSPECTION: z.string().optional(),
+  MAIL_QUEUE_URL: z.string().url(),
+  INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
 });
 
 /** Parses the process environment; throws a readable error naming the missing variables. */
@@ -68,6 +74,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapOperatorEmail: e.BOOTSTRAP_OPERATOR_EMAIL.toLowerCase(),
     ...(e.DEVICE_SIGNING_KEY ? { deviceSigningKey: e.DEVICE_SIGNING_KEY } : {}),
     introspection: e.GRAPHQL_INTROSPECTION === "true",
+    mailQueueUrl: e.MAIL_QUEUE_URL,
+    invoiceIssuerName: e.INVOICE_ISSUER_NAME,
   };
 }
 
@@ -81,6 +89,8 @@ export interface JobsConfig {
   readonly portalUrl: string;
   readonly billingQueueUrl?: string;
   readonly lifecycleQueueUrl?: string;
+  /** Trial reminders are queued for the mail worker like invitations. */
+  readonly mailQueueUrl?: string;
   readonly invoiceIssuerName: string;
 }
 
@@ -93,6 +103,7 @@ const jobsEnvSchema = z.object({
   PORTAL_URL: z.string().url().default("https://portal.example.com"),
   BILLING_QUEUE_URL: z.string().url().optional(),
   LIFECYCLE_QUEUE_URL: z.string().url().optional(),
+  MAIL_QUEUE_URL: z.string().url().optional(),
   INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
 });
 
@@ -109,6 +120,14 @@ export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig
     portalUrl: e.PORTAL_URL,
     ...(e.BILLING_QUEUE_URL ? { billingQueueUrl: e.BILLING_QUEUE_URL } : {}),
     ...(e.LIFECYCLE_QUEUE_URL ? { lifecycleQueueUrl: e.LIFECYCLE_QUEUE_URL } : {}),
+    ...(e.MAIL_QUEUE_URL ? { mailQueueUrl: e.MAIL_QUEUE_URL } : {}),
     invoiceIssuerName: e.INVOICE_ISSUER_NAME,
   };
+}
+
+/** The mail worker's configuration: the sender and the region. */
+export function loadMailConfig(env: NodeJS.ProcessEnv = process.env): { readonly region: string; readonly mailFrom: string } {
+  const parsed = z.object({ AWS_REGION: z.string().default("eu-west-1"), MAIL_FROM: z.string().min(3).default("no-reply@example.com") }).safeParse(env);
+  if (!parsed.success) throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
+  return { region: parsed.data.AWS_REGION, mailFrom: parsed.data.MAIL_FROM };
 }

@@ -248,11 +248,20 @@ interface StoredEntry extends Omit<OutboxEntry, "attachments"> {
 /** Keeps mail in memory for `GET /dev/outbox` (local stack and tests). */
 export class OutboxMailer implements Mailer {
   readonly #entries: StoredEntry[] = [];
+  #failing = 0;
   constructor(
     readonly from: string,
     private readonly now: () => Date,
   ) {}
+  /** The next `count` sends fail as SES would when throttled or down (local fault injection). */
+  failNext(count: number): void {
+    this.#failing = count;
+  }
   async send(message: MailMessage): Promise<void> {
+    if (this.#failing > 0) {
+      this.#failing--;
+      throw new Error("local outbox: sending refused (simulated SES failure)");
+    }
     // Same refusal as SES would give, so a bad address fails locally too.
     headerAddress(message.to);
     this.#entries.push({

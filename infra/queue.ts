@@ -1,4 +1,4 @@
-import { SQSClient, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import { SQSClient, SendMessageBatchCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 
 /** The work-queue port: the scheduler enqueues units of work; SQS in AWS, fauxqs locally. */
 export interface WorkQueue {
@@ -11,6 +11,13 @@ export class SqsWorkQueue implements WorkQueue {
     private readonly client: SQSClient,
     readonly url: string,
   ) {}
+
+  /** Sends one message; answers its SQS message id. */
+  async sendOne(body: string): Promise<string> {
+    const out = await this.client.send(new SendMessageCommand({ QueueUrl: this.url, MessageBody: body }));
+    if (!out.MessageId) throw new Error("SQS answered no message id");
+    return out.MessageId;
+  }
 
   async send(bodies: readonly string[]): Promise<void> {
     for (let i = 0; i < bodies.length; i += 10) {

@@ -6,7 +6,10 @@ import type { FauxqsServer } from "fauxqs";
 import type { Deps } from "../core/context.js";
 import { schedule, work } from "../core/jobs.js";
 import type { Job, Queues } from "../core/jobs.js";
+import { deliverQueuedMail } from "../infra/mail-queue.js";
+import type { Mailer } from "../infra/mail.js";
 import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
+import type { WorkQueue } from "../infra/queue.js";
 import { processSqsBatch } from "../infra/sqs-batch.js";
 
 /** What a run did, for `POST /dev/jobs/run` and the CLI. */
@@ -18,16 +21,25 @@ export interface RunReport {
   readonly deadLettered: number;
 }
 
+/** The local queues: one per scheduled job, and the mail queue. */
+export type LocalQueue = Job | "mail";
+
 /** Local SQS (fauxqs, in-process) with the same queues, redrive policy and workers as the stacks. */
 export interface LocalJobs {
   readonly queues: Queues;
+  /**
+   * The mail queue as the GraphQL function sees it. Locally, sending also hands the message to the
+   * mail worker at once (as Lambda's poller would within moments) and waits for that first attempt,
+   * so the outbox is filled when the mutation answers; a failed attempt is retried in the background.
+   */
+  readonly mailQueue: WorkQueue;
   readonly sqs: SQSClient;
-  readonly urls: Readonly<Record<Job | `${Job}-dlq`, string>>;
+  readonly urls: Readonly<Record<LocalQueue | `${LocalQueue}-dlq`, string>>;
   /** Schedules a run now and drains its queue through the workers; answers when the work is done. */
   run(job: Job, opts?: { period?: string; onProgress?: (done: number, total: number) => void }): Promise<RunReport>;
   /** Receives and processes messages until the queue is empty (redeliveries included). */
-  drain(job: Job, onProgress?: (done: number) => void): Promise<{ processed: number; failedAttempts: number }>;
-  deadLetters(job: Job): number;
+  drain(queue: LocalQueue, onProgress?: (done: number) => void): Promise<{ processed: number; failedAttempts: number }>;
+  deadLetters(queue: LocalQueue): number;
   stop(): Promise<void>;
 }
 
@@ -35,11 +47,18 @@ export interface LocalJobs {
 const MAX_RECEIVE = 5;
 const LOCAL_VISIBILITY_SECONDS = 1;
 
-export async function startLocalJobs(deps: Deps, opts: { issuerName: string }): Promise<LocalJobs> {
+/** How often the local mail worker looks for mail to retry. */
+const MAIL_POLL_MS = 250;
+
+/**
+ * `deps` serve the billing and lifecycle workers; `mailer` is the mail worker's real mailer (the
+ * outbox), the SES of the local stack.
+ */
+export async function startLocalJobs(deps: Deps, opts: { issuerName: string; mailer: Mailer }): Promise<LocalJobs> {
   const server: FauxqsServer = await startFauxqs({ port: 0, logger: false });
   const sqs = createSqsClient({ region: "us-east-1", endpoint: server.address });
-  const urls = {} as Record<Job | `${Job}-dlq`, string>;
-  for (const job of ["billing", "lifecycle"] as const) {
+  const urls = {} as Record<LocalQueue | `${LocalQueue}-dlq`, string>;
+  for (const job of ["billing", "lifecycle", "mail"] as const) {
     const dlq = server.createQueue(`${job}-dlq`);
     urls[`${job}-dlq`] = dlq.queueUrl;
     urls[job] = server.createQueue(job, {
@@ -51,41 +70,76 @@ export async function startLocalJobs(deps: Deps, opts: { issuerName: string }): 
   }
   const queues: Queues = { billing: new SqsWorkQueue(sqs, urls.billing), lifecycle: new SqsWorkQueue(sqs, urls.lifecycle) };
 
-  const pending = (job: Job) => {
+  const pending = (job: LocalQueue) => {
     const q = server.inspectQueue(job);
     return q ? q.messages.ready.length + q.messages.delayed.length + q.messages.inflight.length : 0;
   };
 
+  const workers: Record<LocalQueue, (body: string) => Promise<void>> = {
+    billing: (body) => work(deps, body, opts.issuerName),
+    lifecycle: (body) => work(deps, body, opts.issuerName),
+    mail: (body) => deliverQueuedMail(opts.mailer, body),
+  };
+
   /** The event source mapping, locally: receive a batch, hand it to the worker, delete what succeeded. */
-  async function drain(job: Job, onProgress?: (done: number) => void) {
+  async function pass(job: LocalQueue): Promise<{ ids: string[]; processed: number; failed: number }> {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: urls[job], MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ["ApproximateReceiveCount"] }));
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) return { ids: [], processed: 0, failed: 0 };
+    const event: SQSEvent = { Records: messages.map((m) => toRecord(m, urls[job])) };
+    const result = await processSqsBatch(event, (record) => workers[job](record.body));
+    const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
+    const done = messages.filter((m) => !failed.has(m.MessageId!));
+    if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: urls[job], Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    return { ids: messages.map((m) => m.MessageId!), processed: done.length, failed: failed.size };
+  }
+
+  async function drain(job: LocalQueue, onProgress?: (done: number) => void) {
     let processed = 0;
     let failedAttempts = 0;
     while (pending(job) > 0) {
-      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: urls[job], MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ["ApproximateReceiveCount"] }));
-      const messages = out.Messages ?? [];
-      if (messages.length === 0) {
-        await new Promise((r) => setTimeout(r, 100));
+      const r = await serial(job, () => pass(job));
+      if (r.ids.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
         continue;
       }
-      const event: SQSEvent = { Records: messages.map((m) => toRecord(m, urls[job])) };
-      const result = await processSqsBatch(event, (record) => work(deps, record.body, opts.issuerName));
-      const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
-      failedAttempts += failed.size;
-      const done = messages.filter((m) => !failed.has(m.MessageId!));
-      if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: urls[job], Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
-      processed += done.length;
+      failedAttempts += r.failed;
+      processed += r.processed;
       onProgress?.(processed);
     }
     return { processed, failedAttempts };
   }
 
-  const deadLetters = (job: Job) => {
+  // One pass at a time per queue, as one poller would (a message is never handed to two passes).
+  const chains: Record<LocalQueue, Promise<unknown>> = { billing: Promise.resolve(), lifecycle: Promise.resolve(), mail: Promise.resolve() };
+  function serial<T>(job: LocalQueue, f: () => Promise<T>): Promise<T> {
+    const next = chains[job].then(f, f);
+    chains[job] = next.catch(() => undefined);
+    return next;
+  }
+
+  const mailSqs = new SqsWorkQueue(sqs, urls.mail);
+  const mailQueue: WorkQueue = {
+    async send(bodies) {
+      const ids = new Set<string>();
+      for (const body of bodies) ids.add(await mailSqs.sendOne(body));
+      // The first delivery attempt of each message, now; later attempts are the poller's.
+      for (let i = 0; ids.size > 0 && i < 20; i++) for (const id of (await serial("mail", () => pass("mail"))).ids) ids.delete(id);
+    },
+  };
+  const mailPoller = setInterval(() => {
+    if (pending("mail") > 0) void serial("mail", () => pass("mail")).catch(() => undefined);
+  }, MAIL_POLL_MS);
+  mailPoller.unref();
+
+  const deadLetters = (job: LocalQueue) => {
     const q = server.inspectQueue(`${job}-dlq`);
     return q ? q.messages.ready.length + q.messages.inflight.length + q.messages.delayed.length : 0;
   };
 
   return {
     queues,
+    mailQueue,
     sqs,
     urls,
     drain,
@@ -97,6 +151,8 @@ export async function startLocalJobs(deps: Deps, opts: { issuerName: string }): 
       return { job, scheduled, processed, failedAttempts, deadLettered: deadLetters(job) - before };
     },
     async stop() {
+      clearInterval(mailPoller);
+      await chains.mail;
       sqs.destroy();
       await server.stop();
     },

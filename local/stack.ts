@@ -4,11 +4,16 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ensurePlatform } from "../core/bootstrap.js";
 import type { Deps } from "../core/context.js";
+import { createServerAdapter } from "@whatwg-node/server";
+import { DOWNLOAD_PATH, createDownloadsHandler } from "../graphql/downloads.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import { createTokenVerifier } from "../infra/auth.js";
 import { SettableClock } from "../infra/clock.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
 import { OutboxMailer } from "../infra/mail.js";
+import type { Mailer } from "../infra/mail.js";
+import { QueuedMailer } from "../infra/mail-queue.js";
+import type { WorkQueue } from "../infra/queue.js";
 import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
@@ -78,11 +83,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   await ensureTable(client, tableName);
   const store = new Store(client, tableName);
   const clock = new SettableClock();
+  // The outbox is the local SES. As in AWS, plain mails (invitations, reminders) go through the
+  // mail queue and its worker; invoice mails (with their PDF) are sent by the billing worker.
   const outbox = new OutboxMailer("no-reply@localhost", () => clock.now());
-  const deps: Deps = { store, clock, mailer: outbox, portalUrl: "http://localhost:3000", deviceKeys: await localDeviceKeys(dataDir) };
+  const route: { queue?: WorkQueue } = {};
+  const mailer: Mailer = {
+    send: (m) => (m.attachments?.length || !route.queue ? outbox.send(m) : new QueuedMailer(route.queue).send(m)),
+  };
+  const deps: Deps = { store, clock, mailer, portalUrl: "http://localhost:3000", deviceKeys: await localDeviceKeys(dataDir) };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
-  const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME });
+  const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME, mailer: outbox });
+  route.queue = jobs.mailQueue;
   const cron = opts.cron === false ? undefined : startLocalCron(clock, jobs);
 
   // The HTTP server starts first so the issuer knows its URL; JWKS is fetched from it lazily.
@@ -97,6 +109,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const issuer = await createLocalIssuer({ issuer: `${url}/`, audience: AUDIENCE, now: () => clock.now(), ...(dataDir ? { dataDir } : {}) });
   const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"], now: () => clock.now() });
   const yoga = createGraphQLServer({ deps, authenticate: verify, graphiql: true, introspection: true });
+  // The documents function's route (GET /invoices/<id>.pdf|.csv), on the same port.
+  const downloads = createServerAdapter(createDownloadsHandler({ deps, authenticate: verify, issuerName: ISSUER_NAME }));
 
   handler = (req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -120,6 +134,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         }
         case "GET /dev/outbox":
           return send(res, 200, { messages: outbox.list() });
+        case "POST /dev/outbox/fail": {
+          // Makes the local SES refuse the next `count` sends, to see mail being retried.
+          const body = await readJson(req);
+          const count = body.count;
+          if (typeof count !== "number" || !Number.isInteger(count) || count < 0 || count > 100) return send(res, 400, { error: "count must be an integer from 0 to 100" });
+          outbox.failNext(count);
+          return send(res, 200, { failing: count });
+        }
         case "POST /dev/jobs/run": {
           const body = await readJson(req);
           if (body.job !== "billing" && body.job !== "lifecycle") return send(res, 400, { error: 'job must be "billing" or "lifecycle"' });
@@ -133,6 +155,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         default:
           // Yoga refuses a content-length above MAX_BODY_BYTES (413); a body of unannounced length is refused here.
           if (req.method === "POST" && req.headers["content-length"] === undefined) return send(res, 411, { error: "Content-Length required" });
+          if (path !== undefined && DOWNLOAD_PATH.test(path)) return downloads(req, res);
           return yoga(req, res);
       }
     };

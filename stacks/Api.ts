@@ -1,88 +1,70 @@
-import { ArnFormat } from "aws-cdk-lib";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Api as HttpApi, Function as LambdaFunction, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
 import { Data } from "./Data.js";
+import { INDEX_ACTIONS, TABLE_ACTIONS } from "./permissions.js";
+import { Jobs } from "./Jobs.js";
 
-/** DynamoDB item actions the GraphQL function needs on the base table. */
-export const TABLE_ACTIONS = [
-  "dynamodb:GetItem",
-  "dynamodb:BatchGetItem",
-  "dynamodb:Query",
-  "dynamodb:PutItem",
-  "dynamodb:UpdateItem",
-  "dynamodb:DeleteItem",
-  // TransactWriteItems / TransactGetItems are not IAM actions: a transaction is authorised
-  // item by item through Put/Update/DeleteItem, GetItem and ConditionCheckItem.
-  "dynamodb:ConditionCheckItem",
-] as const;
+export { INDEX_ACTIONS, TABLE_ACTIONS, parseMailFrom, sesSendStatement } from "./permissions.js";
 
-/** Actions on the global secondary indexes: they can only be queried. */
-export const INDEX_ACTIONS = ["dynamodb:Query"] as const;
-
-/** Extracts the bare address from `no-reply@x.com` or `Name <no-reply@x.com>`. */
-/**
- * SES authorises sending against the verified identity that covers the From address: the address
- * identity if that one is verified, else its domain identity. Grant both ARNs (and nothing else) so
- * either verification works. ses:SendEmail covers the SES v2 SendEmail API (all content types);
- * ses:SendRawEmail covers the v1 raw API. If a configuration set is ever passed, its ARN must be
- * added here as well. Shared by every function that mails.
- */
-export function sesSendStatement(stack: StackContext["stack"], mailFrom: string): PolicyStatement {
-  const sender = parseMailFrom(mailFrom);
-  return new PolicyStatement({
-    effect: Effect.ALLOW,
-    actions: ["ses:SendEmail", "ses:SendRawEmail"],
-    resources: [sender.domain, sender.address].map((identity) =>
-      stack.formatArn({ service: "ses", resource: "identity", resourceName: identity, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
-    ),
-  });
-}
-
-export function parseMailFrom(mailFrom: string): { address: string; domain: string } {
-  const address = (/<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom).trim();
-  const domain = address.split("@")[1];
-  if (!domain) throw new Error(`MAIL_FROM must be an email address, got "${mailFrom}"`);
-  return { address, domain };
-}
+/** The GraphQL function's timeout; API Gateway's own limit is 30 s. */
+export const API_TIMEOUT_SECONDS = 10;
 
 export function Api({ stack, app }: StackContext) {
   const { table } = use(Data);
+  const { mail } = use(Jobs);
 
-  const mailFrom = process.env.MAIL_FROM ?? "no-reply@example.com";
+  const environment = {
+    TABLE_NAME: table.tableName,
+    STAGE: app.stage,
+    AUTH_JWKS_URL: process.env.AUTH_JWKS_URL ?? "https://auth.example.com/.well-known/jwks.json",
+    AUTH_ISSUER: process.env.AUTH_ISSUER ?? "https://auth.example.com/",
+    AUTH_AUDIENCE: process.env.AUTH_AUDIENCE ?? "channel-partner-api",
+    // Invitation mails are queued; the mail worker (Jobs stack) sends them.
+    MAIL_QUEUE_URL: mail.queue.queueUrl,
+    ...(process.env.GRAPHQL_INTROSPECTION === "true" ? { GRAPHQL_INTROSPECTION: "true" } : {}),
+    // The equipment key (private ES256 JWK) for device credentials; set it in the deploying shell.
+    ...(process.env.DEVICE_SIGNING_KEY ? { DEVICE_SIGNING_KEY: process.env.DEVICE_SIGNING_KEY } : {}),
+  };
 
-  // One Lambda function serves every route: the GraphQL endpoint (POST for queries and
-  // mutations, GET for persisted/GET queries) and the health check.
+  // One function serves the GraphQL endpoint (POST for queries and mutations, GET for GET
+  // queries) and the health check. It bundles neither SES nor the PDF renderer.
   const graphql = new LambdaFunction(stack, "graphql", {
     handler: "functions/graphql.handler",
-    timeout: 10,
+    timeout: API_TIMEOUT_SECONDS,
     memorySize: 1024,
-    environment: {
-      TABLE_NAME: table.tableName,
-      STAGE: app.stage,
-      AUTH_JWKS_URL: process.env.AUTH_JWKS_URL ?? "https://auth.example.com/.well-known/jwks.json",
-      AUTH_ISSUER: process.env.AUTH_ISSUER ?? "https://auth.example.com/",
-      AUTH_AUDIENCE: process.env.AUTH_AUDIENCE ?? "channel-partner-api",
-      MAIL_FROM: mailFrom,
-      // The equipment key (private ES256 JWK) for device credentials; set it in the deploying shell.
-      ...(process.env.DEVICE_SIGNING_KEY ? { DEVICE_SIGNING_KEY: process.env.DEVICE_SIGNING_KEY } : {}),
-    },
+    environment,
+  });
+
+  // Invoice documents (PDF, CSV): their own function, so pdf-lib never weighs on GraphQL cold starts.
+  const documents = new LambdaFunction(stack, "documents", {
+    handler: "functions/documents.handler",
+    timeout: API_TIMEOUT_SECONDS,
+    memorySize: 1024,
+    environment: { ...environment, INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform" },
   });
 
   // Least privilege. `bind([table])` would grant `dynamodb:*` on the table, so grant the
   // exact actions instead. No Scan: every access path is a key lookup or a Query.
+  const tableStatement = new PolicyStatement({
+    effect: Effect.ALLOW,
+    actions: [...TABLE_ACTIONS],
+    resources: [table.tableArn],
+  });
+  const indexStatement = new PolicyStatement({
+    effect: Effect.ALLOW,
+    actions: [...INDEX_ACTIONS],
+    resources: [`${table.tableArn}/index/*`],
+  });
   graphql.attachPermissions([
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: [...TABLE_ACTIONS],
-      resources: [table.tableArn],
-    }),
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: [...INDEX_ACTIONS],
-      resources: [`${table.tableArn}/index/*`],
-    }),
-    sesSendStatement(stack, mailFrom),
+    tableStatement,
+    indexStatement,
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [mail.queue.queueArn] }),
+  ]);
+  // Documents only read.
+  documents.attachPermissions([
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"], resources: [table.tableArn] }),
+    indexStatement,
   ]);
 
   const api = new HttpApi(stack, "api", {
@@ -100,12 +82,12 @@ export function Api({ stack, app }: StackContext) {
       "POST /graphql": graphql,
       "GET /graphql": graphql,
       "GET /health": graphql,
-      // Invoice documents (PDF, CSV) beside /graphql, same function, same bearer token.
-      "GET /invoices/{file}": graphql,
+      // Invoice documents (PDF, CSV) beside /graphql, same bearer token.
+      "GET /invoices/{file}": documents,
     },
   });
 
   stack.addOutputs({ ApiUrl: api.url });
 
-  return { api, graphql };
+  return { api, graphql, documents };
 }

@@ -4,7 +4,7 @@ import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Cron, Function as LambdaFunction, Queue, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
-import { INDEX_ACTIONS, TABLE_ACTIONS, sesSendStatement } from "./Api.js";
+import { INDEX_ACTIONS, TABLE_ACTIONS, sesSendStatement } from "./permissions.js";
 import { Data } from "./Data.js";
 
 /** Jobs run by the scheduler; each has its own queue, dead-letter queue and worker. */
@@ -25,6 +25,8 @@ export const SCHEDULER_TIMEOUT_SECONDS = 300;
  * is not handed out again while Lambda is still retrying a throttled or slow batch.
  */
 export const QUEUE_VISIBILITY_SECONDS = 6 * WORKER_TIMEOUT_SECONDS;
+/** The mail worker sends at most ten mails per invocation. */
+export const MAIL_WORKER_TIMEOUT_SECONDS = 30;
 /** After this many receives a message goes to the job's dead-letter queue. */
 export const MAX_RECEIVE_COUNT = 5;
 /** 14 days is the SQS maximum: time to notice, fix and redrive a failed run. */
@@ -41,8 +43,8 @@ export const SCHEDULER_TABLE_ACTIONS = ["dynamodb:Query", "dynamodb:GetItem", "d
 export function Jobs({ stack, app }: StackContext) {
   const { table } = use(Data);
 
-  // Same value and default as the Api stack: mail from the jobs must come from the identity
-  // that the Api's SES grant (and SES verification) covers.
+  // The sender of every mail (invoices from the billing worker, the rest from the mail worker);
+  // the SES grants below cover exactly this identity.
   const mailFrom = process.env.MAIL_FROM ?? "no-reply@example.com";
 
   // One queue and one dead-letter queue per job, so a poison billing message never blocks or
@@ -145,12 +147,44 @@ export function Jobs({ stack, app }: StackContext) {
     });
   }
 
+  // The mail queue: invitation and reminder mails wait here for the mail worker, which sends them
+  // through SES; a send SES refuses (throttling, an outage) is retried, then kept in the DLQ.
+  const mailDlq = new Queue(stack, "mailDlq", {
+    cdk: { queue: { retentionPeriod: Duration.days(DLQ_RETENTION_DAYS), encryption: QueueEncryption.SQS_MANAGED } },
+  });
+  const mailQueue = new Queue(stack, "mail", {
+    cdk: {
+      queue: {
+        visibilityTimeout: Duration.seconds(6 * MAIL_WORKER_TIMEOUT_SECONDS),
+        deadLetterQueue: { queue: mailDlq.cdk.queue, maxReceiveCount: MAX_RECEIVE_COUNT },
+        encryption: QueueEncryption.SQS_MANAGED,
+      },
+    },
+  });
+  const mailWorker = new LambdaFunction(stack, "mailWorker", {
+    handler: "functions/mail-worker.handler",
+    timeout: MAIL_WORKER_TIMEOUT_SECONDS,
+    memorySize: 256,
+    // Only the sender: the mail worker touches neither the table nor any other queue.
+    environment: { STAGE: app.stage, MAIL_FROM: mailFrom },
+  });
+  mailWorker.attachPermissions([sesStatement]);
+  mailQueue.addConsumer(stack, {
+    function: mailWorker,
+    cdk: { eventSource: { reportBatchItemFailures: true, batchSize: 10, maxBatchingWindow: Duration.seconds(1) } },
+  });
+  // The lifecycle worker queues its reminders (plain mails) there too.
+  workers.lifecycle.addEnvironment("MAIL_QUEUE_URL", mailQueue.queueUrl);
+  workers.lifecycle.attachPermissions([new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [mailQueue.queueArn] })]);
+
   stack.addOutputs({
+    MailQueueUrl: mailQueue.queueUrl,
+    MailDeadLetterQueueUrl: mailDlq.queueUrl,
     BillingQueueUrl: queues.billing.queue.queueUrl,
     LifecycleQueueUrl: queues.lifecycle.queue.queueUrl,
     BillingDeadLetterQueueUrl: queues.billing.dlq.queueUrl,
     LifecycleDeadLetterQueueUrl: queues.lifecycle.dlq.queueUrl,
   });
 
-  return { queues, workers, scheduler };
+  return { queues, workers, scheduler, mail: { queue: mailQueue, dlq: mailDlq, worker: mailWorker } };
 }

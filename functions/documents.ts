@@ -1,0 +1,33 @@
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { createDownloadsHandler } from "../graphql/downloads.js";
+import { createTokenVerifier } from "../infra/auth.js";
+import { systemClock } from "../infra/clock.js";
+import { loadConfig } from "../infra/config.js";
+import { createDocumentClient } from "../infra/dynamo.js";
+import { Store } from "../infra/store.js";
+import { handleEvent } from "./http.js";
+import type { FetchServer } from "./http.js";
+
+let server: FetchServer | undefined;
+
+/** `GET /invoices/{file}`: invoice PDFs and CSVs, with the GraphQL API's token checks and rights. */
+function instance(): FetchServer {
+  if (server) return server;
+  const config = loadConfig();
+  const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  const download = createDownloadsHandler({
+    deps: {
+      store: new Store(client, config.tableName),
+      clock: systemClock,
+      // Downloads never mail.
+      mailer: { send: () => Promise.reject(new Error("the documents function sends no mail")) },
+      portalUrl: config.portalUrl,
+    },
+    authenticate: createTokenVerifier({ jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }),
+    issuerName: config.invoiceIssuerName,
+  });
+  server = { fetch: (url, init) => download(new Request(url, init)) };
+  return server;
+}
+
+export const handler = (event: APIGatewayProxyEventV2) => handleEvent(instance(), event);

@@ -1,0 +1,53 @@
+import type { Actor } from "../core/actor.js";
+import { Session } from "../core/context.js";
+import type { Deps } from "../core/context.js";
+import { VisibleError } from "../core/errors.js";
+import * as InvoiceFiles from "../core/invoice-files.js";
+import { scopedId } from "./ids.js";
+import type { Authenticate } from "./server.js";
+
+export interface DownloadsOptions {
+  readonly deps: Deps;
+  readonly authenticate: Authenticate;
+  /** The vendor's name on invoices. */
+  readonly issuerName?: string;
+}
+
+/** The one route beside /graphql: invoice documents. */
+export const DOWNLOAD_PATH = /^\/invoices\/([A-Za-z0-9+/=_-]{1,300})\.(pdf|csv)$/;
+
+/**
+ * `GET /invoices/<invoice id>.pdf|.csv`: the invoice documents, for the same bearer token and the
+ * same rights as `Query.invoice`. A fetch handler of its own (the documents function in AWS, a
+ * route of the local server), so the GraphQL function never loads the PDF and CSV renderers.
+ */
+export function createDownloadsHandler(opts: DownloadsOptions): (request: Request) => Promise<Response> {
+  return async (request) => {
+    const fail = (status: number, error: string) =>
+      Response.json({ error }, { status, ...(status === 401 ? { headers: { "WWW-Authenticate": "Bearer" } } : {}) });
+    const m = DOWNLOAD_PATH.exec(new URL(request.url).pathname);
+    if (!m) return fail(404, "Not found");
+    if (request.method !== "GET") return new Response(null, { status: 405, headers: { allow: "GET" } });
+    const header = request.headers.get("authorization");
+    const token = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim())?.[1] : undefined;
+    if (!token) return fail(401, "Sign in first");
+    let actor: Actor;
+    try {
+      actor = { type: "user", ...(await opts.authenticate(token)) };
+    } catch {
+      return fail(401, "Invalid or expired token");
+    }
+    try {
+      const { accountId, key } = scopedId(decodeURIComponent(m[1]!), "Invoice");
+      const file = await InvoiceFiles.download(new Session(opts.deps, actor), accountId, key, m[2] as "pdf" | "csv", opts.issuerName ?? "Channel Partner Platform");
+      const body = typeof file.body === "string" ? file.body : new Blob([new Uint8Array(file.body)]);
+      return new Response(body, {
+        status: 200,
+        headers: { "content-type": file.contentType, "content-disposition": `attachment; filename="${file.filename}"`, "cache-control": "private, no-store" },
+      });
+    } catch (err) {
+      if (err instanceof VisibleError) return fail(err.code === "FORBIDDEN" ? 403 : 404, err.message);
+      return fail(500, "Unexpected error");
+    }
+  };
+}

@@ -1,0 +1,62 @@
+import type { Mailer, MailMessage } from "./mail.js";
+import type { WorkQueue } from "./queue.js";
+
+/** The body of one message on the mail queue. */
+interface QueuedMail {
+  readonly mail: { readonly to: string; readonly subject: string; readonly text: string };
+}
+
+/**
+ * The mail port over the mail queue: `send` only enqueues; the mail worker delivers through SES,
+ * and a delivery that fails comes back (SQS redelivery, then the dead-letter queue). So an SES
+ * outage or throttling never loses an invitation mail, and the GraphQL function neither waits on
+ * SES nor bundles its client. Attachments do not travel through SQS (256 KB per message): mails
+ * with files (invoices) are sent by the billing worker itself, which has its own retry.
+ */
+export class QueuedMailer implements Mailer {
+  constructor(private readonly queue: WorkQueue) {}
+  async send(message: MailMessage): Promise<void> {
+    if (message.attachments?.length) throw new Error("QueuedMailer: attachments are sent by the worker that renders them, not queued");
+    const body: QueuedMail = { mail: { to: message.to, subject: message.subject, text: message.text } };
+    await this.queue.send([JSON.stringify(body)]);
+  }
+}
+
+/** A mail-queue message that can never be delivered: reported failed, it ends in the dead-letter queue. */
+export class UndeliverableMail extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "UndeliverableMail";
+  }
+}
+
+const MAX_SUBJECT = 998;
+const MAX_TEXT = 200_000;
+
+/** Reads one mail-queue message; throws UndeliverableMail for anything that is not one. */
+export function parseQueuedMail(body: string): MailMessage {
+  let m: unknown;
+  try {
+    m = JSON.parse(body);
+  } catch {
+    throw new UndeliverableMail("not JSON");
+  }
+  const mail = (m as Partial<QueuedMail> | null)?.mail;
+  if (
+    !mail ||
+    typeof mail.to !== "string" ||
+    !/^[^\s@<>]+@[^\s@<>]+$/.test(mail.to) ||
+    typeof mail.subject !== "string" ||
+    mail.subject.length > MAX_SUBJECT ||
+    typeof mail.text !== "string" ||
+    mail.text.length > MAX_TEXT
+  ) {
+    throw new UndeliverableMail("not a mail message");
+  }
+  return { to: mail.to, subject: mail.subject, text: mail.text };
+}
+
+/** The mail worker's unit of work: one queued mail, handed to the real mailer (SES; the outbox locally). */
+export async function deliverQueuedMail(mailer: Mailer, body: string): Promise<void> {
+  await mailer.send(parseQueuedMail(body));
+}

@@ -1,0 +1,95 @@
+import { Duration } from "aws-cdk-lib";
+import { Alarm, ComparisonOperator, MathExpression, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
+import type { IMetric } from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import { Operation } from "aws-cdk-lib/aws-dynamodb";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import { use } from "sst/constructs";
+import type { StackContext } from "sst/constructs";
+import { Api } from "./Api.js";
+import { Data } from "./Data.js";
+import { JOBS, Jobs } from "./Jobs.js";
+
+/** Alarm thresholds, in one place. */
+export const ALARMS = {
+  /** Any message in a dead-letter queue is work that failed five times: someone must look. */
+  deadLetters: 1,
+  /** Share of API requests answered 5xx over 5 minutes, in percent, once there are enough requests to judge. */
+  serverErrorPercent: 1,
+  serverErrorMinRequests: 20,
+  /** DynamoDB requests throttled (after the SDK's own retries) in 5 minutes. */
+  tableThrottles: 1,
+  /** Lambda invocations refused for lack of concurrency in 5 minutes. */
+  lambdaThrottles: 1,
+} as const;
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/**
+ * Alarms, sent to one SNS topic (ALARM_EMAIL subscribes an address at deploy): dead-letter queue
+ * depth of every queue, the API's 5xx rate, DynamoDB throttling and Lambda throttling.
+ */
+export function Monitoring({ stack }: StackContext) {
+  const { table } = use(Data);
+  const { api, graphql, documents } = use(Api);
+  const jobs = use(Jobs);
+
+  const topic = new Topic(stack, "alarms");
+  if (process.env.ALARM_EMAIL) topic.addSubscription(new EmailSubscription(process.env.ALARM_EMAIL));
+  const action = new SnsAction(topic);
+  const alarm = (id: string, metric: IMetric, threshold: number, description: string) => {
+    const a = new Alarm(stack, id, {
+      metric,
+      threshold,
+      evaluationPeriods: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      alarmDescription: description,
+    });
+    a.addAlarmAction(action);
+    return a;
+  };
+
+  const dlqs = { ...Object.fromEntries(JOBS.map((job) => [job, jobs.queues[job].dlq])), mail: jobs.mail.dlq };
+  for (const [name, dlq] of Object.entries(dlqs)) {
+    alarm(
+      `${name}DeadLetters`,
+      dlq.cdk.queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: "Maximum" }),
+      ALARMS.deadLetters,
+      `Messages in the ${name} dead-letter queue: work that failed ${5} times. Inspect, fix, redrive.`,
+    );
+  }
+
+  const apiMetric = (metricName: string) =>
+    new Metric({ namespace: "AWS/ApiGateway", metricName, dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" }, statistic: "Sum", period: FIVE_MINUTES });
+  alarm(
+    "api5xxRate",
+    new MathExpression({
+      expression: `IF(requests >= ${ALARMS.serverErrorMinRequests}, 100 * errors / requests, 0)`,
+      usingMetrics: { errors: apiMetric("5xx"), requests: apiMetric("Count") },
+      period: FIVE_MINUTES,
+      label: "5xx %",
+    }),
+    ALARMS.serverErrorPercent,
+    `More than ${ALARMS.serverErrorPercent}% of API requests answered 5xx in 5 minutes.`,
+  );
+
+  alarm(
+    "tableThrottles",
+    table.cdk.table.metricThrottledRequestsForOperations({
+      operations: [Operation.GET_ITEM, Operation.BATCH_GET_ITEM, Operation.QUERY, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.DELETE_ITEM, Operation.BATCH_WRITE_ITEM, Operation.TRANSACT_WRITE_ITEMS],
+      period: FIVE_MINUTES,
+    }),
+    ALARMS.tableThrottles,
+    "DynamoDB throttled requests after the SDK's retries.",
+  );
+
+  const functions = { graphql, documents, scheduler: jobs.scheduler, mailWorker: jobs.mail.worker, ...Object.fromEntries(JOBS.map((job) => [`${job}Worker`, jobs.workers[job]])) };
+  for (const [name, fn] of Object.entries(functions)) {
+    alarm(`${name}Throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }), ALARMS.lambdaThrottles, `The ${name} function was throttled (concurrency).`);
+  }
+
+  stack.addOutputs({ AlarmTopicArn: topic.topicArn });
+  return { topic };
+}
