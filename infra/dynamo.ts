@@ -1,11 +1,28 @@
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { NodeHttpHandler } from "@smithy/node-http-handler";
+import { ConfiguredRetryStrategy } from "@smithy/util-retry";
 import { tableSchema } from "./table-schema.js";
 
 export interface DynamoOptions {
   readonly region: string;
   readonly endpoint?: string;
+  /** The SDK's HTTP handler (tests put a fault-injecting one in front of the real one). */
+  readonly requestHandler?: Pick<NodeHttpHandler, "handle">;
 }
+
+/**
+ * Retries of throttled and failed DynamoDB requests, chosen rather than inherited: the SDK's own
+ * default waits up to 1 s, 2 s, 4 s for throttling (7 s worst case), most of the GraphQL function's
+ * 10 s. Ours is full-jitter exponential backoff from 50 ms (the base AWS's SDKs have long used for
+ * DynamoDB), capped at 1 s: retry n waits random(0, min(1000, 50 · 2^n)) ms.
+ */
+export const DYNAMO_RETRY = { maxAttempts: 4, baseMs: 50, capMs: 1000 } as const;
+
+/** The longest the retries of one request can wait in total (backoff only). */
+export const DYNAMO_WORST_BACKOFF_MS = Array.from({ length: DYNAMO_RETRY.maxAttempts - 1 }, (_, i) => Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** (i + 1))).reduce((a, b) => a + b, 0);
+
+const backoff = (attempt: number) => Math.floor(Math.random() * Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** attempt));
 
 /** One document client per process: created at cold start, reused by every request. */
 export function createDocumentClient(opts: DynamoOptions): DynamoDBDocumentClient {
@@ -14,7 +31,9 @@ export function createDocumentClient(opts: DynamoOptions): DynamoDBDocumentClien
     ...(opts.endpoint
       ? { endpoint: opts.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } }
       : {}),
-    maxAttempts: 4,
+    // `attempt` is the number of the attempt about to be made (2, 3, 4).
+    retryStrategy: new ConfiguredRetryStrategy(DYNAMO_RETRY.maxAttempts, (attempt) => backoff(attempt - 1)),
+    ...(opts.requestHandler ? { requestHandler: opts.requestHandler } : {}),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
 }

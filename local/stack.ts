@@ -10,6 +10,7 @@ import { createGraphQLServer } from "../graphql/server.js";
 import { createTokenVerifier } from "../infra/auth.js";
 import { SettableClock } from "../infra/clock.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
+import type { DynamoOptions } from "../infra/dynamo.js";
 import { OutboxMailer } from "../infra/mail.js";
 import type { Mailer } from "../infra/mail.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
@@ -34,6 +35,8 @@ export interface LocalStackOptions {
   readonly operatorEmail?: string;
   /** Runs the schedules (billing on the 1st at 00:05, lifecycle daily at 00:15) by the stack's clock. Off in tests. */
   readonly cron?: boolean;
+  /** The DynamoDB client's HTTP handler (fault-injection tests wrap the real one). */
+  readonly dynamoRequestHandler?: DynamoOptions["requestHandler"];
 }
 
 export interface LocalStack {
@@ -79,7 +82,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   let dynamo: LocalDynamo | undefined;
   const endpoint = opts.dynamoEndpoint ?? (dynamo = await startDynamoLocal(dataDir ? { dataDir } : {})).endpoint;
   const tableName = opts.tableName ?? "channel-partner";
-  const client = createDocumentClient({ region: "local", endpoint });
+  const client = createDocumentClient({ region: "local", endpoint, ...(opts.dynamoRequestHandler ? { requestHandler: opts.dynamoRequestHandler } : {}) });
   await ensureTable(client, tableName);
   const store = new Store(client, tableName);
   const clock = new SettableClock();
