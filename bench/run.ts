@@ -1,10 +1,11 @@
 /**
  * `npm run bench` (tsx bench/run.ts): the hierarchy-page benchmark, the orders benchmark
  * (placeOrder of 3 lines; the subscriptions page with each subscription's history), then the
- * billing benchmark (a monthly billing run through the queue and workers, at 500, 1,000 and 2,000 customers).
+ * billing benchmark (a monthly billing run through the queue and workers, at 500, 1,000 and 2,000 customers),
+ * then the load benchmark (concurrent clients over HTTP against the local server, a partner portal's mix).
  *
  * Options:
- *   --bench LIST               hierarchy, orders, billing, comma-separated (default: all three)
+ *   --bench LIST               hierarchy, orders, billing, load, comma-separated (default: all four)
  *   --rounds N, --warmup N     measured rounds and warm-up iterations of every benchmark
  *                              (defaults: 300 and 50 for the hierarchy page and for each orders operation)
  *   --children N, --page N     hierarchy: children of the account, page size (defaults: 1000, 20)
@@ -17,9 +18,13 @@
  *   --billing-rounds N, --billing-warmup N
  *                              billing: measurements per size (default 1; which path goes first alternates),
  *                              customers of the unreported warm-up run (default 200; 0 for none)
+ *   --clients N, --seconds N, --warmup-seconds N
+ *                              load: concurrent clients (one customer each), measured seconds, unmeasured
+ *                              warm-up seconds (defaults: 200, 60, 5)
  *
  * Exits 1 when a path takes more DynamoDB requests than its target, a second billing run of the same
- * month writes anything, or a benchmark fails (the others still run); the latency ratios are reported
+ * month writes anything, the load benchmark has any error or an overall p99/p50 above 5, or a
+ * benchmark fails (the others still run); the latency ratios of the other benchmarks are reported
  * against their 1.5 target but do not fail the run.
  */
 import { parseArgs } from "node:util";
@@ -29,6 +34,7 @@ import { foldCalls, ordersDefaults, runOrdersBench } from "./orders.js";
 import type { CallTime, OperationResult, OrdersResult } from "./orders.js";
 import { PERIOD, billingDefaults, describeModel, runBillingBench } from "./billing.js";
 import type { BillingResult, CallStats, PathRun, SizeResult } from "./billing.js";
+import { loadDefaults, reportLoad, runLoadBench } from "./load.js";
 
 const TARGET_RATIO = 1.5;
 const TARGET_REQUESTS = 2;
@@ -46,7 +52,7 @@ const TARGET_ORDER_REQUESTS = { handler: 3, raw: 3 };
  */
 const pageRequestsTarget = (onPage: number) => 3 + onPage;
 
-const BENCHES = ["hierarchy", "orders", "billing"] as const;
+const BENCHES = ["hierarchy", "orders", "billing", "load"] as const;
 type Bench = (typeof BENCHES)[number];
 
 function intOption(value: string | undefined, fallback: number, name: string, min: number): number {
@@ -242,6 +248,9 @@ async function main(): Promise<number> {
       distributors: { type: "string" },
       "billing-rounds": { type: "string" },
       "billing-warmup": { type: "string" },
+      clients: { type: "string" },
+      seconds: { type: "string" },
+      "warmup-seconds": { type: "string" },
     },
     strict: true,
   });
@@ -275,6 +284,11 @@ async function main(): Promise<number> {
     rounds: intOption(values["billing-rounds"], billingDefaults.rounds, "billing-rounds", 1),
     warmup: intOption(values["billing-warmup"], billingDefaults.warmup, "billing-warmup", 0),
   };
+  const loadOptions = {
+    clients: intOption(values.clients, loadDefaults.clients, "clients", 1),
+    seconds: intOption(values.seconds, loadDefaults.seconds, "seconds", 1),
+    warmupSeconds: intOption(values["warmup-seconds"], loadDefaults.warmupSeconds, "warmup-seconds", 0),
+  };
   const abort = new AbortController();
   const onSignal = () => abort.abort(new Error("interrupted"));
   process.once("SIGINT", onSignal);
@@ -307,6 +321,12 @@ async function main(): Promise<number> {
   if (runs("billing")) await attempt("billing", async () => {
     const result = await runBillingBench({ ...billingOptions, signal: abort.signal, log });
     const { text, failures: f } = reportBilling(result);
+    process.stdout.write(text);
+    failures.push(...f);
+  });
+  if (runs("load")) await attempt("load", async () => {
+    const result = await runLoadBench({ ...loadOptions, signal: abort.signal, log });
+    const { text, failures: f } = reportLoad(result);
     process.stdout.write(text);
     failures.push(...f);
   });
