@@ -14,6 +14,7 @@ import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
 import * as Equipment from "../core/equipment.js";
 import { Unauthenticated, VisibleError } from "../core/errors.js";
+import { isThrottled } from "../infra/dynamo.js";
 import type { Context } from "./builder.js";
 import { schema } from "./schema.js";
 import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS, tooLarge } from "./limits.js";
@@ -125,6 +126,13 @@ export function createGraphQLServer(opts: ServerOptions) {
         const original = located ? located.originalError : error;
         if (original instanceof Unauthenticated) {
           return unauthorized(original.message);
+        }
+        if (isThrottled(original)) {
+          // Retryable, and said so: 503 with Retry-After, no internals.
+          return createGraphQLError("The service is busy; retry in a moment", {
+            ...(located?.path ? { path: located.path } : {}),
+            extensions: { code: "THROTTLED", http: { status: 503, headers: { "Retry-After": "1" } } },
+          });
         }
         if (original instanceof VisibleError) {
           return createGraphQLError(original.message, {

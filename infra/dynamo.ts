@@ -75,3 +75,17 @@ export async function ensureTable(client: DynamoDBDocumentClient, tableName: str
     }),
   );
 }
+
+/** DynamoDB's throttling errors: the SDK retried them (DYNAMO_RETRY) and they persisted. */
+const THROTTLING = new Set(["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]);
+
+/** Whether `err` (or its cause) is DynamoDB throttling that outlasted the retries. */
+export function isThrottled(err: unknown): boolean {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+    if (THROTTLING.has(e.name)) return true;
+    // A transaction throttled item by item is cancelled with "ThrottlingError" reasons.
+    const reasons = (e as { CancellationReasons?: ReadonlyArray<{ Code?: string }> }).CancellationReasons;
+    if (e.name === "TransactionCanceledException" && reasons?.some((r) => r.Code === "ThrottlingError")) return true;
+  }
+  return false;
+}
