@@ -46,14 +46,16 @@ export type Operation = (typeof OPERATIONS)[number];
 /** A partner portal's traffic: 80 % reads, 20 % orders (weights in percent). */
 export const MIX: Readonly<Record<Operation, number>> = { hierarchyPage: 30, subscriptions: 30, account: 20, placeOrder: 20 };
 
+/** Children per hierarchy page (a short list, so that clients page on with cursors). */
+const PAGE = 5;
+
 const DESCRIPTIONS: Readonly<Record<Operation, string>> = {
-  hierarchyPage: `account.children(first: ${5}, after: cursor): the distributor's resellers (its owner) or a reseller's customers (its owner), paged on to the end and over again`,
+  hierarchyPage: `account.children(first: ${PAGE}, after: cursor): the distributor's resellers (its owner) or a reseller's customers (its owner), paged on to the end and over again`,
   subscriptions: "account.subscriptions(first: 20) with history(first: 5) of each, of the client's customer, by its reseller's owner or the customer's owner",
   account: "account(id): fields, parent, ancestors (breadcrumbs), members(first: 10), of the client's customer, its reseller or the distributor",
   placeOrder: "placeOrder on the client's own customer: 1 or 2 lines of its subscriptions, quantity 1-3, fresh idempotencyKey, by the reseller's owner-seller (70 %) or the distributor's (customers' own members do not order)",
 };
 
-const PAGE = 5;
 const RESELLERS = 20;
 const SUBSCRIPTIONS_PER_CUSTOMER = 3;
 const AUDIENCE_TTL = 4 * 3600;
