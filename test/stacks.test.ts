@@ -6,19 +6,24 @@
  * - `initProject({ stage })` loads sst.config.ts (name, region) into SST's project singleton.
  * - `new App({ mode: "deploy", ... })` with an explicit account, so nothing asks STS.
  * - the real `stacks(app)` of sst.config.ts runs (default removal policy, default function
- *   props, Data, Api then Jobs), then `app.finish()` runs SST's deferred tasks (function builds).
+ *   props, Data, Jobs, Api then Monitoring), then `app.finish()` runs SST's deferred tasks
+ *   (function builds).
  * - NODE_ENV=test (vitest's default, forced here) makes `App.finish()` skip the bootstrap-stack
  *   lookup, which is the only AWS call on this path.
  *
  * Function code: SST bundles every function with esbuild during `finish()`. To keep this test
  * independent of the handler's contents, the Node.js build is replaced by a stub that writes a
  * one-line handler at the path SST would produce. Set STACKS_TEST_BUNDLE=1 to bundle the real
- * handlers (`functions/graphql.ts`, `functions/scheduler.ts`, `functions/*-worker.ts`) instead
- * (run from the project root).
+ * handlers (`functions/graphql.ts`, `functions/documents.ts`, `functions/scheduler.ts`,
+ * `functions/*-worker.ts`) instead (run from the project root).
+ *
+ * Three synths: the "test" and "prod" stages with the optional settings unset, and the "test"
+ * stage again with ALARM_EMAIL and GRAPHQL_INTROSPECTION=true (`opted`).
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { App, getStack } from "sst/constructs";
 import { initProject, useProject } from "sst/project.js";
@@ -30,12 +35,14 @@ import sstConfig from "../sst.config.js";
 import { Api, INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/Api.js";
 import { Data } from "../stacks/Data.js";
 import { Jobs } from "../stacks/Jobs.js";
+import { ALARMS, Monitoring } from "../stacks/Monitoring.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ACCOUNT = "123456789012";
 const MAIL_DOMAIN = "mail.example.org";
 const MAIL_ADDRESS = `no-reply@${MAIL_DOMAIN}`;
-const TIMEOUT = 60_000;
+const ALARM_EMAIL = "oncall@example.org";
+const TIMEOUT = 90_000;
 /** A device signing key as the deploying shell would set it (a throwaway P-256 key, not a secret). */
 const DEVICE_SIGNING_KEY = JSON.stringify({
   kty: "EC",
@@ -89,9 +96,20 @@ interface Templates {
   data: Template;
   api: Template;
   jobs: Template;
+  monitoring: Template;
+  /** The app's stacks in creation order, by short name ("Data", ...). */
+  order: string[];
+  /** Each stack's dependencies, by short name. */
+  dependsOn: Record<string, string[]>;
 }
 
-async function synth(stage: string): Promise<Templates> {
+/** Settings the deploying shell may set; unset unless given (a developer's .env must not leak in). */
+interface Optional {
+  ALARM_EMAIL?: string;
+  GRAPHQL_INTROSPECTION?: string;
+}
+
+async function synth(stage: string, optional: Optional = {}): Promise<Templates> {
   await initProject({ stage, root: ROOT });
   // After initProject: it loads .env files with override, and these must win.
   vi.stubEnv("NODE_ENV", "test");
@@ -104,6 +122,8 @@ async function synth(stage: string): Promise<Templates> {
   vi.stubEnv("DEVICE_SIGNING_KEY", DEVICE_SIGNING_KEY);
   // Unset, so the Jobs stack's default issuer name is what gets checked.
   vi.stubEnv("INVOICE_ISSUER_NAME", undefined);
+  vi.stubEnv("ALARM_EMAIL", optional.ALARM_EMAIL);
+  vi.stubEnv("GRAPHQL_INTROSPECTION", optional.GRAPHQL_INTROSPECTION);
   stubNodeBuilds();
 
   const { config } = useProject();
@@ -117,10 +137,15 @@ async function synth(stage: string): Promise<Templates> {
   await sstConfig.stacks(app);
   await app.finish();
   // getStack() reads the app of the last `app.stack()` call, so read them all before the next synth.
+  const shortName = (s: Stack) => s.node.id.split("-").pop()!;
+  const stacks = app.node.children.filter((c): c is Stack => Stack.isStack(c));
   return {
     data: Template.fromStack(getStack(Data)),
-    api: Template.fromStack(getStack(Api)),
     jobs: Template.fromStack(getStack(Jobs)),
+    api: Template.fromStack(getStack(Api)),
+    monitoring: Template.fromStack(getStack(Monitoring)),
+    order: stacks.map(shortName),
+    dependsOn: Object.fromEntries(stacks.map((s) => [shortName(s), s.dependencies.map(shortName).sort()])),
   };
 }
 
@@ -134,14 +159,163 @@ const asArray = <T>(x: T | T[]): T[] => (Array.isArray(x) ? x : [x]);
 
 let test: Templates;
 let prod: Templates;
+/** The "test" stage with ALARM_EMAIL set and GRAPHQL_INTROSPECTION=true. */
+let opted: Templates;
 
 beforeAll(async () => {
   test = await synth("test");
   prod = await synth("prod");
+  opted = await synth("test", { ALARM_EMAIL, GRAPHQL_INTROSPECTION: "true" });
 }, TIMEOUT);
 
 afterAll(() => {
   vi.unstubAllEnvs();
+});
+
+// ---- Shared helpers: functions, roles, queues and cross-stack references --------------------
+
+const getAtt = (id: string, attribute = "Arn") => ({ "Fn::GetAtt": [id, attribute] });
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+const SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"];
+const CONSUME_ACTIONS = [
+  "sqs:ChangeMessageVisibility",
+  "sqs:DeleteMessage",
+  "sqs:GetQueueAttributes",
+  "sqs:GetQueueUrl",
+  "sqs:ReceiveMessage",
+];
+/** Variables SST adds to every function; everything else in an environment is the stacks' own. */
+const SST_ENV = ["AWS_NODEJS_CONNECTION_REUSE_ENABLED", "SST_APP", "SST_SSM_PREFIX", "SST_STAGE"];
+
+function functionByHandler(template: Template, handler: string): [string, Resource] {
+  const entries = Object.entries(template.findResources("AWS::Lambda::Function")).filter(
+    ([, r]) => (r as Resource).Properties?.Handler === handler,
+  ) as [string, Resource][];
+  expect(entries, handler).toHaveLength(1);
+  return entries[0]!;
+}
+const graphqlOf = (template: Template) => functionByHandler(template, "functions/graphql.handler");
+const documentsOf = (template: Template) => functionByHandler(template, "functions/documents.handler");
+const workerOf = (template: Template, job: string) => functionByHandler(template, `functions/${job}-worker.handler`);
+const schedulerOf = (template: Template) => functionByHandler(template, "functions/scheduler.handler");
+
+/** The function's environment without SST's own variables. */
+function envOf(fn: Resource): Json {
+  const variables = (fn.Properties?.Environment as { Variables: Json }).Variables;
+  for (const name of SST_ENV) expect(variables, name).toHaveProperty(name);
+  return Object.fromEntries(Object.entries(variables).filter(([name]) => !SST_ENV.includes(name)));
+}
+
+/** The queue a worker consumes (its one event source) and the dead-letter queue it redrives to. */
+function queuesOf(template: Template, job: string): { queueId: string; queue: Resource; dlqId: string; dlq: Resource } {
+  const [workerId] = workerOf(template, job);
+  const mappings = (Object.values(template.findResources("AWS::Lambda::EventSourceMapping")) as Resource[]).filter(
+    (m) => same(m.Properties?.FunctionName, { Ref: workerId }),
+  );
+  expect(mappings).toHaveLength(1);
+  const queueId = (mappings[0]!.Properties?.EventSourceArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+  const queues = template.findResources("AWS::SQS::Queue") as Record<string, Resource>;
+  const queue = queues[queueId]!;
+  expect(queue, queueId).toBeDefined();
+  const redrive = queue.Properties?.RedrivePolicy as { deadLetterTargetArn: { "Fn::GetAtt": [string, string] } };
+  const dlqId = redrive.deadLetterTargetArn["Fn::GetAtt"][0];
+  const dlq = queues[dlqId]!;
+  expect(dlq, dlqId).toBeDefined();
+  return { queueId, queue, dlqId, dlq };
+}
+
+function roleStatements(template: Template, fn: Resource): Statement[] {
+  const roleId = (fn.Properties?.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+  return (Object.values(template.findResources("AWS::IAM::Policy")) as Resource[])
+    .filter((p) => JSON.stringify(p.Properties?.Roles).includes(JSON.stringify({ Ref: roleId })))
+    .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+}
+const actionsOf = (statements: Statement[], prefix: string) =>
+  [...new Set(statements.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith(prefix)))].sort();
+const resourcesOf = (statements: Statement[], prefix: string) =>
+  statements.filter((s) => asArray(s.Action).some((a) => a.startsWith(prefix))).flatMap((s) => asArray(s.Resource));
+/** The resources of the statements that grant exactly this action. */
+const resourcesFor = (statements: Statement[], action: string) =>
+  statements.filter((s) => asArray(s.Action).includes(action)).flatMap((s) => asArray(s.Resource));
+
+/**
+ * What a cross-stack reference resolves to: `{ "Fn::ImportValue": name }` in one stack is the
+ * Value of the output exported as `name` by another. Returns that stack and value.
+ */
+function resolveImport(templates: Templates, reference: unknown): { stack: string; value: unknown } {
+  const name = (reference as { "Fn::ImportValue"?: unknown } | null)?.["Fn::ImportValue"];
+  expect(name, JSON.stringify(reference)).toBeTypeOf("string");
+  const found: { stack: string; value: unknown }[] = [];
+  for (const stack of ["data", "jobs", "api", "monitoring"] as const) {
+    const outputs = (templates[stack].toJSON().Outputs ?? {}) as Record<string, { Value: unknown; Export?: { Name: string } }>;
+    for (const output of Object.values(outputs)) {
+      if (output.Export?.Name === name) found.push({ stack, value: output.Value });
+    }
+  }
+  expect(found, String(name)).toHaveLength(1);
+  return found[0]!;
+}
+
+/** The table ARN as other stacks import it from the Data stack, and the index ARN pattern. */
+function tableArns(templates: Templates): { tableArn: unknown; indexArn: unknown } {
+  const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
+  const outputs = templates.data.toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
+  const arnExport = Object.values(outputs).find((o) => same(o.Value, getAtt(tableId)))?.Export?.Name;
+  expect(arnExport).toBeTypeOf("string");
+  const tableArn = { "Fn::ImportValue": arnExport };
+  return { tableArn, indexArn: { "Fn::Join": ["", [tableArn, "/index/*"]] } };
+}
+
+/** DynamoDB: `tableActions` on the table, Query only on the indexes, nothing on anything else. */
+function expectTableAccess(templates: Templates, statements: Statement[], tableActions: readonly string[]): void {
+  const { tableArn, indexArn } = tableArns(templates);
+  const dynamo = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith("dynamodb:")));
+  expect(actionsOf(dynamo, "dynamodb:")).toEqual([...new Set([...tableActions, ...INDEX_ACTIONS])].sort());
+  for (const s of dynamo) {
+    expect(s.Effect).toBe("Allow");
+    for (const resource of asArray(s.Resource)) expect([tableArn, indexArn]).toContainEqual(resource);
+  }
+  const onTable = dynamo.filter((s) => asArray(s.Resource).some((r) => same(r, tableArn)));
+  expect(actionsOf(onTable, "dynamodb:")).toEqual([...tableActions].sort());
+  const onIndex = dynamo.filter((s) => asArray(s.Resource).some((r) => same(r, indexArn)));
+  expect(actionsOf(onIndex, "dynamodb:")).toEqual(["dynamodb:Query"]);
+}
+
+/** Only the given services (X-Ray always); "*" only for X-Ray tracing. */
+function expectOnlyServices(statements: Statement[], services: readonly string[]): void {
+  const pattern = new RegExp(`^(${[...services, "xray"].join("|")}):\\w+$`);
+  for (const s of statements) {
+    expect(s.Effect).toBe("Allow");
+    for (const action of asArray(s.Action)) expect(action).toMatch(pattern);
+    if (asArray(s.Resource).includes("*")) {
+      expect(asArray(s.Action).every((a) => a.startsWith("xray:"))).toBe(true);
+    }
+  }
+}
+
+/** SES sending on exactly the MAIL_FROM address identity and its domain identity. */
+function expectSesSend(statements: Statement[]): void {
+  expect(actionsOf(statements, "ses:")).toEqual(SES_ACTIONS);
+  const resources = resourcesOf(statements, "ses:");
+  expect(resources).toHaveLength(2);
+  const json = JSON.stringify(resources);
+  expect(json).not.toContain('"*"');
+  expect(json).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_DOMAIN}"`);
+  expect(json).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_ADDRESS}"`);
+}
+
+describe("App", () => {
+  it("creates the stacks in the order Data, Jobs, Api, Monitoring (the Api queues mail on the Jobs stack)", () => {
+    for (const templates of [test, prod, opted]) {
+      expect(templates.order).toEqual(["Data", "Jobs", "Api", "Monitoring"]);
+      expect(templates.dependsOn).toEqual({
+        Data: [],
+        Jobs: ["Data"],
+        Api: ["Data", "Jobs"],
+        Monitoring: ["Api", "Data", "Jobs"],
+      });
+    }
+  });
 });
 
 describe("Data stack", () => {
@@ -204,110 +378,126 @@ describe("Data stack", () => {
 });
 
 describe("Api stack", () => {
-  function graphqlFunction(template: Template): [string, Resource] {
-    const entries = Object.entries(template.findResources("AWS::Lambda::Function")).filter(
-      ([, r]) => (r as Resource).Properties?.Handler === "functions/graphql.handler",
-    ) as [string, Resource][];
-    expect(entries).toHaveLength(1);
-    return entries[0]!;
-  }
+  const API_TIMEOUT = 10;
 
-  it("routes POST /graphql, GET /graphql, GET /health and the invoice documents to the one graphql function", () => {
-    const routes = Object.values(test.api.findResources("AWS::ApiGatewayV2::Route")) as Resource[];
-    expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual([
-      "GET /graphql",
-      "GET /health",
-      "GET /invoices/{file}",
-      "POST /graphql",
-    ]);
-    expect(routes.every((r) => r.Properties?.AuthorizationType === "NONE")).toBe(true);
+  /** The mail queue as the Jobs stack defines it: the queue the mail worker consumes. */
+  const mailQueueId = (templates: Templates) => queuesOf(templates.jobs, "mail").queueId;
 
-    const [functionId] = graphqlFunction(test.api);
-    const integrations = Object.values(test.api.findResources("AWS::ApiGatewayV2::Integration")) as Resource[];
-    expect(integrations).toHaveLength(4);
-    for (const integration of integrations) {
-      expect(integration.Properties?.IntegrationType).toBe("AWS_PROXY");
-      expect(integration.Properties?.PayloadFormatVersion).toBe("2.0");
-      expect(integration.Properties?.IntegrationUri).toEqual({ "Fn::GetAtt": [functionId, "Arn"] });
+  it("routes POST /graphql, GET /graphql and GET /health to graphql, GET /invoices/{file} to documents", () => {
+    for (const templates of [test, prod]) {
+      const routes = Object.values(templates.api.findResources("AWS::ApiGatewayV2::Route")) as Resource[];
+      expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual([
+        "GET /graphql",
+        "GET /health",
+        "GET /invoices/{file}",
+        "POST /graphql",
+      ]);
+      expect(routes.every((r) => r.Properties?.AuthorizationType === "NONE")).toBe(true);
+
+      const integrations = templates.api.findResources("AWS::ApiGatewayV2::Integration") as Record<string, Resource>;
+      expect(Object.keys(integrations)).toHaveLength(4);
+      const targetOf = (route: Resource) => {
+        const target = route.Properties?.Target as { "Fn::Join": [string, [string, { Ref: string }]] };
+        expect(target["Fn::Join"][1][0]).toBe("integrations/");
+        const integration = integrations[target["Fn::Join"][1][1].Ref]!;
+        expect(integration).toBeDefined();
+        expect(integration.Properties?.IntegrationType).toBe("AWS_PROXY");
+        expect(integration.Properties?.PayloadFormatVersion).toBe("2.0");
+        return integration.Properties?.IntegrationUri;
+      };
+      const [graphqlId] = graphqlOf(templates.api);
+      const [documentsId] = documentsOf(templates.api);
+      const byRoute = Object.fromEntries(routes.map((r) => [r.Properties?.RouteKey as string, targetOf(r)]));
+      expect(byRoute).toEqual({
+        "POST /graphql": getAtt(graphqlId),
+        "GET /graphql": getAtt(graphqlId),
+        "GET /health": getAtt(graphqlId),
+        "GET /invoices/{file}": getAtt(documentsId),
+      });
     }
   });
 
-  it("configures the graphql function (runtime, architecture, limits, environment)", () => {
-    const [, fn] = graphqlFunction(test.api);
-    const props = fn.Properties ?? {};
-    expect(props.Runtime).toBe("nodejs22.x");
-    expect(props.Architectures).toEqual(["arm64"]);
-    expect(props.Timeout).toBe(10);
-    expect(props.MemorySize).toBe(1024);
-    const env = (props.Environment as { Variables: Json }).Variables;
-    expect(env).toMatchObject({
-      STAGE: "test",
-      AUTH_ISSUER: "https://issuer.test/",
-      AUTH_AUDIENCE: "test-audience",
-      AUTH_JWKS_URL: "https://issuer.test/jwks.json",
-      MAIL_FROM: `Channel Partners <${MAIL_ADDRESS}>`,
-      DEVICE_SIGNING_KEY,
-    });
-    expect(JSON.stringify(env.TABLE_NAME)).toContain("Fn::ImportValue");
-
-    const [, prodFn] = graphqlFunction(prod.api);
-    expect((prodFn.Properties?.Environment as { Variables: Json }).Variables.STAGE).toBe("prod");
+  it("configures the graphql function (runtime, architecture, limits, environment: no MAIL_FROM, the mail queue URL)", () => {
+    for (const [templates, stage] of [
+      [test, "test"],
+      [prod, "prod"],
+    ] as const) {
+      const [, fn] = graphqlOf(templates.api);
+      const props = fn.Properties ?? {};
+      expect(props.Runtime).toBe("nodejs22.x");
+      expect(props.Architectures).toEqual(["arm64"]);
+      expect(props.Timeout).toBe(API_TIMEOUT);
+      expect(props.MemorySize).toBe(1024);
+      const env = envOf(fn);
+      expect(Object.keys(env).sort()).toEqual([
+        "AUTH_AUDIENCE",
+        "AUTH_ISSUER",
+        "AUTH_JWKS_URL",
+        "DEVICE_SIGNING_KEY",
+        "MAIL_QUEUE_URL",
+        "STAGE",
+        "TABLE_NAME",
+      ]);
+      expect(env).toMatchObject({
+        STAGE: stage,
+        AUTH_ISSUER: "https://issuer.test/",
+        AUTH_AUDIENCE: "test-audience",
+        AUTH_JWKS_URL: "https://issuer.test/jwks.json",
+        DEVICE_SIGNING_KEY,
+      });
+      // The table's name from the Data stack, the mail queue's URL (not its DLQ's) from the Jobs stack.
+      const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
+      expect(resolveImport(templates, env.TABLE_NAME)).toEqual({ stack: "data", value: { Ref: tableId } });
+      expect(resolveImport(templates, env.MAIL_QUEUE_URL)).toEqual({ stack: "jobs", value: { Ref: mailQueueId(templates) } });
+    }
   });
 
-  it("grants the graphql function only the table, its indexes and SES sending", () => {
-    // The Data stack exports the table ARN; the Api stack must import exactly that.
-    const tableId = only(test.data, "AWS::DynamoDB::Table")[0];
-    const outputs = test.data.toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
-    const arnExport = Object.values(outputs).find(
-      (o) => JSON.stringify(o.Value) === JSON.stringify({ "Fn::GetAtt": [tableId, "Arn"] }),
-    )?.Export?.Name;
-    expect(arnExport).toBeTypeOf("string");
-    const tableArn = { "Fn::ImportValue": arnExport };
-    const indexArn = { "Fn::Join": ["", [tableArn, "/index/*"]] };
-
-    const [, fn] = graphqlFunction(test.api);
-    const roleId = (fn.Properties?.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
-    const policies = Object.values(test.api.findResources("AWS::IAM::Policy")) as Resource[];
-    const statements = policies
-      .filter((p) => JSON.stringify(p.Properties?.Roles).includes(JSON.stringify({ Ref: roleId })))
-      .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
-
-    const dynamo = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith("dynamodb:")));
-    const dynamoActions = dynamo.flatMap((s) => asArray(s.Action));
-    expect(dynamoActions).not.toContain("dynamodb:*");
-    expect(dynamoActions).not.toContain("dynamodb:Scan");
-    expect([...new Set(dynamoActions)].sort()).toEqual([...new Set([...TABLE_ACTIONS, ...INDEX_ACTIONS])].sort());
-    for (const s of dynamo) {
-      expect(s.Effect).toBe("Allow");
-      for (const resource of asArray(s.Resource)) {
-        expect(resource).not.toBe("*");
-        expect([tableArn, indexArn]).toContainEqual(resource);
-      }
+  it("turns GraphQL introspection on only when GRAPHQL_INTROSPECTION=true at synth", () => {
+    for (const templates of [test, prod]) {
+      expect(envOf(graphqlOf(templates.api)[1]).GRAPHQL_INTROSPECTION).toBeUndefined();
+      expect(envOf(documentsOf(templates.api)[1]).GRAPHQL_INTROSPECTION).toBeUndefined();
     }
-    // Item actions on the table only; the indexes can only be queried.
-    const onIndex = dynamo.filter((s) => asArray(s.Resource).some((r) => JSON.stringify(r) === JSON.stringify(indexArn)));
-    expect(onIndex.flatMap((s) => asArray(s.Action))).toEqual(["dynamodb:Query"]);
+    expect(envOf(graphqlOf(opted.api)[1]).GRAPHQL_INTROSPECTION).toBe("true");
+  });
 
-    const ses = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith("ses:")));
-    expect(ses.flatMap((s) => asArray(s.Action)).sort()).toEqual(["ses:SendEmail", "ses:SendRawEmail"]);
-    const sesResources = JSON.stringify(ses.flatMap((s) => asArray(s.Resource)));
-    expect(sesResources).not.toContain('"*"');
-    expect(sesResources).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_DOMAIN}`);
-    expect(sesResources).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_ADDRESS}`);
-
-    // No statement of the function grants anything on "*" except X-Ray tracing.
-    for (const s of statements) {
-      if (asArray(s.Resource).includes("*")) {
-        expect(asArray(s.Action).every((a) => a.startsWith("xray:"))).toBe(true);
-      }
+  it("configures the documents function like graphql, plus the invoice issuer's name", () => {
+    for (const templates of [test, prod, opted]) {
+      const [, graphql] = graphqlOf(templates.api);
+      const [, fn] = documentsOf(templates.api);
+      const props = fn.Properties ?? {};
+      expect(props.Runtime).toBe("nodejs22.x");
+      expect(props.Architectures).toEqual(["arm64"]);
+      expect(props.Timeout).toBe(API_TIMEOUT);
+      expect(props.MemorySize).toBe(1024);
+      expect(envOf(fn)).toEqual({ ...envOf(graphql), INVOICE_ISSUER_NAME: "Channel Partner Platform" });
     }
+  });
 
-    // Nothing in either stack, for any role, may Scan or hold dynamodb:*.
-    for (const template of [test.data, test.api, prod.data, prod.api]) {
-      const json = JSON.stringify(template.toJSON());
-      expect(json).not.toContain('"dynamodb:*"');
-      expect(json).not.toContain('"dynamodb:Scan"');
-      expect(json).not.toMatch(/AmazonDynamoDB\w*Access/);
+  it("grants the graphql function only the table, its indexes and sending to the mail queue (no SES)", () => {
+    for (const templates of [test, prod]) {
+      const statements = roleStatements(templates.api, graphqlOf(templates.api)[1]);
+      expectOnlyServices(statements, ["dynamodb", "sqs"]);
+      expectTableAccess(templates, statements, TABLE_ACTIONS);
+      expect(actionsOf(statements, "dynamodb:")).not.toContain("dynamodb:Scan");
+
+      // Mail is queued, not sent: no SES at all.
+      expect(actionsOf(statements, "ses:")).toEqual([]);
+
+      // SendMessage on the mail queue, nothing else on SQS, and never on a dead-letter queue.
+      expect(actionsOf(statements, "sqs:")).toEqual(["sqs:SendMessage"]);
+      const sqsResources = resourcesOf(statements, "sqs:");
+      expect(sqsResources).toHaveLength(1);
+      expect(resolveImport(templates, sqsResources[0])).toEqual({ stack: "jobs", value: getAtt(mailQueueId(templates)) });
+    }
+  });
+
+  it("grants the documents function read-only table access: GetItem, BatchGetItem, Query; Query on the indexes", () => {
+    for (const templates of [test, prod]) {
+      const statements = roleStatements(templates.api, documentsOf(templates.api)[1]);
+      expectOnlyServices(statements, ["dynamodb"]);
+      expectTableAccess(templates, statements, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]);
+      expect(actionsOf(statements, "ses:")).toEqual([]);
+      expect(actionsOf(statements, "sqs:")).toEqual([]);
     }
   });
 
@@ -334,93 +524,11 @@ describe("Jobs stack", () => {
   // The issue's schedules, written out rather than imported so the test checks the spec.
   const SCHEDULES = { billing: "cron(5 0 1 * ? *)", lifecycle: "cron(15 0 * * ? *)" } as const;
   const JOB_NAMES = Object.keys(SCHEDULES) as (keyof typeof SCHEDULES)[];
+  /** Every queue with a worker: the scheduled jobs and the mail queue. */
+  const QUEUE_NAMES = [...JOB_NAMES, "mail"] as const;
   const WORKER_TIMEOUT = 60;
-  const CONSUME_ACTIONS = [
-    "sqs:ChangeMessageVisibility",
-    "sqs:DeleteMessage",
-    "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl",
-    "sqs:ReceiveMessage",
-  ];
-  const SES_ACTIONS = ["ses:SendEmail", "ses:SendRawEmail"];
-
-  const getAtt = (id: string, attribute = "Arn") => ({ "Fn::GetAtt": [id, attribute] });
-  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-
-  function functionByHandler(template: Template, handler: string): [string, Resource] {
-    const entries = Object.entries(template.findResources("AWS::Lambda::Function")).filter(
-      ([, r]) => (r as Resource).Properties?.Handler === handler,
-    ) as [string, Resource][];
-    expect(entries, handler).toHaveLength(1);
-    return entries[0]!;
-  }
-  const workerOf = (template: Template, job: string) => functionByHandler(template, `functions/${job}-worker.handler`);
-  const schedulerOf = (template: Template) => functionByHandler(template, "functions/scheduler.handler");
-
-  /** The job's work queue (the one its worker consumes) and the dead-letter queue it redrives to. */
-  function queuesOf(template: Template, job: string): { queueId: string; queue: Resource; dlqId: string; dlq: Resource } {
-    const [workerId] = workerOf(template, job);
-    const mappings = (Object.values(template.findResources("AWS::Lambda::EventSourceMapping")) as Resource[]).filter(
-      (m) => same(m.Properties?.FunctionName, { Ref: workerId }),
-    );
-    expect(mappings).toHaveLength(1);
-    const queueId = (mappings[0]!.Properties?.EventSourceArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
-    const queues = template.findResources("AWS::SQS::Queue") as Record<string, Resource>;
-    const queue = queues[queueId]!;
-    expect(queue, queueId).toBeDefined();
-    const redrive = queue.Properties?.RedrivePolicy as { deadLetterTargetArn: { "Fn::GetAtt": [string, string] } };
-    const dlqId = redrive.deadLetterTargetArn["Fn::GetAtt"][0];
-    const dlq = queues[dlqId]!;
-    expect(dlq, dlqId).toBeDefined();
-    return { queueId, queue, dlqId, dlq };
-  }
-
-  function roleStatements(template: Template, fn: Resource): Statement[] {
-    const roleId = (fn.Properties?.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
-    return (Object.values(template.findResources("AWS::IAM::Policy")) as Resource[])
-      .filter((p) => JSON.stringify(p.Properties?.Roles).includes(JSON.stringify({ Ref: roleId })))
-      .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
-  }
-  const actionsOf = (statements: Statement[], prefix: string) =>
-    [...new Set(statements.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith(prefix)))].sort();
-  const resourcesOf = (statements: Statement[], prefix: string) =>
-    statements.filter((s) => asArray(s.Action).some((a) => a.startsWith(prefix))).flatMap((s) => asArray(s.Resource));
-
-  /** The table ARN as the Jobs stack imports it from the Data stack, and the index ARN pattern. */
-  function tableArns(templates: Templates): { tableArn: unknown; indexArn: unknown } {
-    const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
-    const outputs = templates.data.toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
-    const arnExport = Object.values(outputs).find((o) => same(o.Value, getAtt(tableId)))?.Export?.Name;
-    expect(arnExport).toBeTypeOf("string");
-    const tableArn = { "Fn::ImportValue": arnExport };
-    return { tableArn, indexArn: { "Fn::Join": ["", [tableArn, "/index/*"]] } };
-  }
-
-  /** DynamoDB: `tableActions` on the table, Query only on the indexes, nothing on anything else. */
-  function expectTableAccess(templates: Templates, statements: Statement[], tableActions: readonly string[]): void {
-    const { tableArn, indexArn } = tableArns(templates);
-    const dynamo = statements.filter((s) => asArray(s.Action).some((a) => a.startsWith("dynamodb:")));
-    expect(actionsOf(dynamo, "dynamodb:")).toEqual([...new Set([...tableActions, ...INDEX_ACTIONS])].sort());
-    for (const s of dynamo) {
-      expect(s.Effect).toBe("Allow");
-      for (const resource of asArray(s.Resource)) expect([tableArn, indexArn]).toContainEqual(resource);
-    }
-    const onTable = dynamo.filter((s) => asArray(s.Resource).some((r) => same(r, tableArn)));
-    expect(actionsOf(onTable, "dynamodb:")).toEqual([...tableActions].sort());
-    const onIndex = dynamo.filter((s) => asArray(s.Resource).some((r) => same(r, indexArn)));
-    expect(actionsOf(onIndex, "dynamodb:")).toEqual(["dynamodb:Query"]);
-  }
-
-  /** Only DynamoDB, SES, SQS and X-Ray; "*" only for X-Ray tracing. */
-  function expectOnlyKnownServices(statements: Statement[]): void {
-    for (const s of statements) {
-      expect(s.Effect).toBe("Allow");
-      for (const action of asArray(s.Action)) expect(action).toMatch(/^(dynamodb|ses|sqs|xray):\w+$/);
-      if (asArray(s.Resource).includes("*")) {
-        expect(asArray(s.Action).every((a) => a.startsWith("xray:"))).toBe(true);
-      }
-    }
-  }
+  const MAIL_WORKER_TIMEOUT = 30;
+  const MAIL_FROM = `Channel Partners <${MAIL_ADDRESS}>`;
 
   it("starts the one scheduler function from two cron rules: monthly billing, daily lifecycle", () => {
     for (const templates of [test, prod]) {
@@ -448,23 +556,31 @@ describe("Jobs stack", () => {
     }
   });
 
-  it("gives each job a work queue and its own dead-letter queue (5 receives, 14 days, visibility >= 6x timeout)", () => {
+  it("gives each job and the mail its own work queue and dead-letter queue (5 receives, 14 days, SQS-managed encryption)", () => {
     for (const templates of [test, prod]) {
-      expect(Object.keys(templates.jobs.findResources("AWS::SQS::Queue"))).toHaveLength(4);
-      const dlqIds = new Set<string>();
-      for (const job of JOB_NAMES) {
-        const { queue, dlqId, dlq } = queuesOf(templates.jobs, job);
-        const [, worker] = workerOf(templates.jobs, job);
-        const workerTimeout = worker.Properties?.Timeout as number;
-        expect(workerTimeout).toBe(WORKER_TIMEOUT);
+      const all = templates.jobs.findResources("AWS::SQS::Queue") as Record<string, Resource>;
+      expect(Object.keys(all)).toHaveLength(6);
+      // Encrypted at rest with SQS-managed keys (no KMS key, so no KMS grants on any role).
+      for (const queue of Object.values(all)) {
+        expect(queue.Properties?.SqsManagedSseEnabled).toBe(true);
+        expect(queue.Properties?.KmsMasterKeyId).toBeUndefined();
+      }
+      const ids = new Set<string>();
+      for (const name of QUEUE_NAMES) {
+        const { queueId, queue, dlqId, dlq } = queuesOf(templates.jobs, name);
+        const workerTimeout = workerOf(templates.jobs, name)[1].Properties?.Timeout as number;
+        expect(workerTimeout).toBe(name === "mail" ? MAIL_WORKER_TIMEOUT : WORKER_TIMEOUT);
         expect(queue.Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * workerTimeout);
         expect((queue.Properties?.RedrivePolicy as Json).maxReceiveCount).toBe(5);
         expect(dlq.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 60 * 60);
         // A dead-letter queue is the end of the line.
         expect(dlq.Properties?.RedrivePolicy).toBeUndefined();
-        dlqIds.add(dlqId);
+        ids.add(queueId).add(dlqId);
       }
-      expect(dlqIds.size).toBe(2);
+      // Six distinct queues: no job shares a queue or a dead-letter queue with another.
+      expect(ids.size).toBe(6);
+      // The mail queue: visibility exactly 6 x the mail worker's timeout.
+      expect(queuesOf(templates.jobs, "mail").queue.Properties?.VisibilityTimeout).toBe(6 * MAIL_WORKER_TIMEOUT);
     }
   });
 
@@ -473,20 +589,22 @@ describe("Jobs stack", () => {
       [test, "Delete"],
       [prod, "Retain"],
     ] as const) {
-      for (const queue of Object.values(templates.jobs.findResources("AWS::SQS::Queue")) as Resource[]) {
+      const queues = Object.values(templates.jobs.findResources("AWS::SQS::Queue")) as Resource[];
+      expect(queues).toHaveLength(6);
+      for (const queue of queues) {
         expect(queue.DeletionPolicy).toBe(policy);
         expect(queue.UpdateReplacePolicy).toBe(policy);
       }
     }
   });
 
-  it("feeds each worker from its queue with partial batch responses", () => {
+  it("feeds each worker (billing, lifecycle, mail) from its queue with partial batch responses", () => {
     for (const templates of [test, prod]) {
       const mappings = Object.values(templates.jobs.findResources("AWS::Lambda::EventSourceMapping")) as Resource[];
-      expect(mappings).toHaveLength(2);
-      for (const job of JOB_NAMES) {
-        const [workerId] = workerOf(templates.jobs, job);
-        const { queueId } = queuesOf(templates.jobs, job);
+      expect(mappings).toHaveLength(3);
+      for (const name of QUEUE_NAMES) {
+        const [workerId] = workerOf(templates.jobs, name);
+        const { queueId } = queuesOf(templates.jobs, name);
         const mapping = mappings.find((m) => same(m.Properties?.FunctionName, { Ref: workerId }))!;
         expect(mapping.Properties?.EventSourceArn).toEqual(getAtt(queueId));
         expect(mapping.Properties?.FunctionResponseTypes).toEqual(["ReportBatchItemFailures"]);
@@ -498,89 +616,135 @@ describe("Jobs stack", () => {
     }
   });
 
-  it("configures the workers and the scheduler (limits, environment)", () => {
-    const graphqlEnv = (
-      functionByHandler(test.api, "functions/graphql.handler")[1].Properties?.Environment as { Variables: Json }
-    ).Variables;
+  it("configures the billing and lifecycle workers and the scheduler (limits, environment)", () => {
     for (const [templates, stage] of [
       [test, "test"],
       [prod, "prod"],
     ] as const) {
       const billing = queuesOf(templates.jobs, "billing");
       const lifecycle = queuesOf(templates.jobs, "lifecycle");
-      for (const [fn, timeout] of [
-        [workerOf(templates.jobs, "billing")[1], WORKER_TIMEOUT],
-        [workerOf(templates.jobs, "lifecycle")[1], WORKER_TIMEOUT],
-        [schedulerOf(templates.jobs)[1], 300],
+      const mail = queuesOf(templates.jobs, "mail");
+      for (const [name, fn, timeout] of [
+        ["billing", workerOf(templates.jobs, "billing")[1], WORKER_TIMEOUT],
+        ["lifecycle", workerOf(templates.jobs, "lifecycle")[1], WORKER_TIMEOUT],
+        ["scheduler", schedulerOf(templates.jobs)[1], 300],
       ] as const) {
         const props = fn.Properties ?? {};
         expect(props.Runtime).toBe("nodejs22.x");
         expect(props.Architectures).toEqual(["arm64"]);
         expect(props.Timeout).toBe(timeout);
         expect(props.MemorySize).toBe(1024);
-        const env = (props.Environment as { Variables: Json }).Variables;
-        expect(env).toMatchObject({
+        const env = envOf(fn);
+        const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
+        expect(resolveImport(templates, env.TABLE_NAME)).toEqual({ stack: "data", value: { Ref: tableId } });
+        // Exactly these; in particular the equipment key stays with the API functions, and only
+        // the lifecycle worker (trial reminders) queues mail.
+        expect(env).toEqual({
+          TABLE_NAME: env.TABLE_NAME,
           STAGE: stage,
-          // The same sender as the API, from the same MAIL_FROM.
-          MAIL_FROM: graphqlEnv.MAIL_FROM,
+          MAIL_FROM,
           INVOICE_ISSUER_NAME: "Channel Partner Platform",
           BILLING_QUEUE_URL: { Ref: billing.queueId },
           LIFECYCLE_QUEUE_URL: { Ref: lifecycle.queueId },
+          ...(name === "lifecycle" ? { MAIL_QUEUE_URL: { Ref: mail.queueId } } : {}),
         });
-        // The equipment key stays with the API function.
-        expect(env.DEVICE_SIGNING_KEY).toBeUndefined();
-        expect(JSON.stringify(env.TABLE_NAME)).toContain("Fn::ImportValue");
       }
     }
   });
 
-  it("grants each worker only the table, its indexes (Query), SES sending and consuming its own queue", () => {
+  it("configures the mail worker (30 s, 256 MB, only STAGE and MAIL_FROM)", () => {
+    for (const [templates, stage] of [
+      [test, "test"],
+      [prod, "prod"],
+    ] as const) {
+      const props = workerOf(templates.jobs, "mail")[1].Properties ?? {};
+      expect(props.Runtime).toBe("nodejs22.x");
+      expect(props.Architectures).toEqual(["arm64"]);
+      expect(props.Timeout).toBe(MAIL_WORKER_TIMEOUT);
+      expect(props.MemorySize).toBe(256);
+      expect(envOf(workerOf(templates.jobs, "mail")[1])).toEqual({ STAGE: stage, MAIL_FROM });
+    }
+  });
+
+  it("grants the billing worker only the table, its indexes (Query), SES sending and consuming its own queue", () => {
     for (const templates of [test, prod]) {
-      for (const job of JOB_NAMES) {
-        const statements = roleStatements(templates.jobs, workerOf(templates.jobs, job)[1]);
-        expectOnlyKnownServices(statements);
-        expectTableAccess(templates, statements, [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"]);
-
-        expect(actionsOf(statements, "ses:")).toEqual(SES_ACTIONS);
-        const sesResources = JSON.stringify(resourcesOf(statements, "ses:"));
-        expect(sesResources).not.toContain('"*"');
-        expect(sesResources).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_DOMAIN}`);
-        expect(sesResources).toContain(`:ses:eu-west-1:${ACCOUNT}:identity/${MAIL_ADDRESS}`);
-        expect(resourcesOf(statements, "ses:")).toHaveLength(2);
-
-        // Consume (from the event source), never send, and only on the job's own work queue.
-        const { queueId } = queuesOf(templates.jobs, job);
-        expect(actionsOf(statements, "sqs:")).toEqual(CONSUME_ACTIONS);
-        expect(resourcesOf(statements, "sqs:")).toEqual([getAtt(queueId)]);
-      }
+      const statements = roleStatements(templates.jobs, workerOf(templates.jobs, "billing")[1]);
+      expectOnlyServices(statements, ["dynamodb", "ses", "sqs"]);
+      expectTableAccess(templates, statements, [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"]);
+      expectSesSend(statements);
+      // Consume (from the event source), never send, and only on its own work queue.
+      expect(actionsOf(statements, "sqs:")).toEqual(CONSUME_ACTIONS);
+      expect(resourcesOf(statements, "sqs:")).toEqual([getAtt(queuesOf(templates.jobs, "billing").queueId)]);
     }
   });
 
-  it("lets the scheduler read the table and send to the work queues, never to the dead-letter queues", () => {
+  it("grants the lifecycle worker the same, plus sending to the mail queue only", () => {
+    for (const templates of [test, prod]) {
+      const statements = roleStatements(templates.jobs, workerOf(templates.jobs, "lifecycle")[1]);
+      expectOnlyServices(statements, ["dynamodb", "ses", "sqs"]);
+      expectTableAccess(templates, statements, [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"]);
+      expectSesSend(statements);
+
+      expect(actionsOf(statements, "sqs:")).toEqual([...CONSUME_ACTIONS, "sqs:SendMessage"].sort());
+      const own = getAtt(queuesOf(templates.jobs, "lifecycle").queueId);
+      const mail = getAtt(queuesOf(templates.jobs, "mail").queueId);
+      // Consume statements on its own queue only; SendMessage on the mail queue only.
+      for (const s of statements.filter((s) => asArray(s.Action).some((a) => CONSUME_ACTIONS.includes(a)))) {
+        expect(asArray(s.Resource)).toEqual([own]);
+        expect(asArray(s.Action)).not.toContain("sqs:SendMessage");
+      }
+      expect(resourcesFor(statements, "sqs:SendMessage")).toEqual([mail]);
+    }
+  });
+
+  it("grants the mail worker only SES sending and consuming the mail queue: no DynamoDB", () => {
+    for (const templates of [test, prod]) {
+      const statements = roleStatements(templates.jobs, workerOf(templates.jobs, "mail")[1]);
+      expectOnlyServices(statements, ["ses", "sqs"]);
+      expect(actionsOf(statements, "dynamodb:")).toEqual([]);
+      expectSesSend(statements);
+      expect(actionsOf(statements, "sqs:")).toEqual(CONSUME_ACTIONS);
+      expect(resourcesOf(statements, "sqs:")).toEqual([getAtt(queuesOf(templates.jobs, "mail").queueId)]);
+    }
+  });
+
+  it("lets the scheduler read the table and send to the two job queues, never to the mail queue or a dead-letter queue", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.jobs, schedulerOf(templates.jobs)[1]);
-      expectOnlyKnownServices(statements);
+      expectOnlyServices(statements, ["dynamodb", "sqs"]);
       expectTableAccess(templates, statements, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]);
       expect(actionsOf(statements, "ses:")).toEqual([]);
 
       expect(actionsOf(statements, "sqs:")).toEqual(["sqs:SendMessage"]);
       const sqsResources = resourcesOf(statements, "sqs:");
-      const work = JOB_NAMES.map((job) => getAtt(queuesOf(templates.jobs, job).queueId));
-      const dead = JOB_NAMES.map((job) => getAtt(queuesOf(templates.jobs, job).dlqId));
       expect(sqsResources).toHaveLength(2);
-      for (const arn of work) expect(sqsResources).toContainEqual(arn);
-      for (const arn of dead) expect(sqsResources).not.toContainEqual(arn);
+      for (const job of JOB_NAMES) expect(sqsResources).toContainEqual(getAtt(queuesOf(templates.jobs, job).queueId));
+    }
+  });
+
+  it("lets no role in any stack send to a dead-letter queue (SQS's redrive fills them)", () => {
+    for (const templates of [test, prod]) {
+      const dlqs = QUEUE_NAMES.map((name) => getAtt(queuesOf(templates.jobs, name).dlqId));
+      for (const stack of ["data", "jobs", "api", "monitoring"] as const) {
+        const policies = Object.values(templates[stack].findResources("AWS::IAM::Policy")) as Resource[];
+        const statements = policies.flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+        for (const resource of resourcesFor(statements, "sqs:SendMessage")) {
+          const target = stack === "jobs" ? resource : resolveImport(templates, resource).value;
+          expect(dlqs).not.toContainEqual(target);
+        }
+      }
     }
   });
 
   it("grants no dynamodb:*, Scan or sqs:* in any stack, and no managed access policies", () => {
-    for (const templates of [test, prod]) {
-      for (const template of [templates.data, templates.api, templates.jobs]) {
+    for (const templates of [test, prod, opted]) {
+      for (const template of [templates.data, templates.jobs, templates.api, templates.monitoring]) {
         const json = JSON.stringify(template.toJSON());
         expect(json).not.toContain('"dynamodb:*"');
         expect(json).not.toContain('"dynamodb:Scan"');
         expect(json).not.toContain('"sqs:*"');
-        expect(json).not.toMatch(/Amazon(DynamoDB|SQS|SES)\w*Access/);
+        expect(json).not.toContain('"ses:*"');
+        expect(json).not.toMatch(/Amazon(DynamoDB|SQS|SES|SNS)\w*Access/);
       }
     }
   });
@@ -588,9 +752,191 @@ describe("Jobs stack", () => {
   it("outputs the queue URLs", () => {
     const billing = queuesOf(test.jobs, "billing");
     const lifecycle = queuesOf(test.jobs, "lifecycle");
+    const mail = queuesOf(test.jobs, "mail");
     test.jobs.hasOutput("BillingQueueUrl", { Value: { Ref: billing.queueId } });
     test.jobs.hasOutput("LifecycleQueueUrl", { Value: { Ref: lifecycle.queueId } });
+    test.jobs.hasOutput("MailQueueUrl", { Value: { Ref: mail.queueId } });
     test.jobs.hasOutput("BillingDeadLetterQueueUrl", { Value: { Ref: billing.dlqId } });
     test.jobs.hasOutput("LifecycleDeadLetterQueueUrl", { Value: { Ref: lifecycle.dlqId } });
+    test.jobs.hasOutput("MailDeadLetterQueueUrl", { Value: { Ref: mail.dlqId } });
+  });
+});
+
+describe("Monitoring stack", () => {
+  const FIVE_MINUTES = 300;
+  /** Every function of the app, by the alarm's name, with the stack that defines it and its handler. */
+  const FUNCTIONS = {
+    graphql: ["api", "functions/graphql.handler"],
+    documents: ["api", "functions/documents.handler"],
+    scheduler: ["jobs", "functions/scheduler.handler"],
+    mailWorker: ["jobs", "functions/mail-worker.handler"],
+    billingWorker: ["jobs", "functions/billing-worker.handler"],
+    lifecycleWorker: ["jobs", "functions/lifecycle-worker.handler"],
+  } as const;
+
+  interface MetricStat {
+    Metric: { Namespace: string; MetricName: string; Dimensions: { Name: string; Value: unknown }[] };
+    Period: number;
+    Stat: string;
+  }
+  interface MetricQuery {
+    Id: string;
+    Expression?: string;
+    MetricStat?: MetricStat;
+    ReturnData?: boolean;
+  }
+
+  const alarmsOf = (templates: Templates) =>
+    Object.values(templates.monitoring.findResources("AWS::CloudWatch::Alarm")) as Resource[];
+  const dimension = (dimensions: unknown, name: string) => {
+    const found = (dimensions as { Name: string; Value: unknown }[]).filter((d) => d.Name === name);
+    expect(found, name).toHaveLength(1);
+    return found[0]!.Value;
+  };
+
+  it("sends every alarm to the one SNS topic, alarming at or above the threshold, missing data not breaching", () => {
+    for (const templates of [test, prod, opted]) {
+      const [topicId] = only(templates.monitoring, "AWS::SNS::Topic");
+      const alarms = alarmsOf(templates);
+      // Three dead-letter queues, the API's 5xx rate, the table's throttles, six functions' throttles.
+      expect(alarms).toHaveLength(3 + 1 + 1 + 6);
+      for (const alarm of alarms) {
+        expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
+        expect(alarm.Properties?.OKActions).toBeUndefined();
+        expect(alarm.Properties?.TreatMissingData).toBe("notBreaching");
+        expect(alarm.Properties?.ComparisonOperator).toBe("GreaterThanOrEqualToThreshold");
+        expect(alarm.Properties?.EvaluationPeriods).toBe(1);
+        expect(alarm.Properties?.ActionsEnabled ?? true).toBe(true);
+      }
+      templates.monitoring.hasOutput("AlarmTopicArn", { Value: { Ref: topicId } });
+    }
+  });
+
+  it("subscribes ALARM_EMAIL to the topic only when it is set at synth", () => {
+    for (const templates of [test, prod]) {
+      expect(Object.keys(templates.monitoring.findResources("AWS::SNS::Subscription"))).toHaveLength(0);
+      expect(only(templates.monitoring, "AWS::SNS::Topic")[1].Properties?.Subscription).toBeUndefined();
+    }
+    const [topicId] = only(opted.monitoring, "AWS::SNS::Topic");
+    const [, subscription] = only(opted.monitoring, "AWS::SNS::Subscription");
+    expect(subscription.Properties).toMatchObject({ Protocol: "email", Endpoint: ALARM_EMAIL, TopicArn: { Ref: topicId } });
+  });
+
+  it("alarms on any message in each dead-letter queue (billing, lifecycle, mail), and on no work queue", () => {
+    for (const templates of [test, prod]) {
+      const sqsAlarms = alarmsOf(templates).filter((a) => a.Properties?.Namespace === "AWS/SQS");
+      expect(sqsAlarms).toHaveLength(3);
+      const watched = sqsAlarms.map((alarm) => {
+        const props = alarm.Properties ?? {};
+        expect(props.MetricName).toBe("ApproximateNumberOfMessagesVisible");
+        expect(props.Statistic).toBe("Maximum");
+        expect(props.Period).toBe(FIVE_MINUTES);
+        expect(props.Threshold).toBe(ALARMS.deadLetters);
+        expect(props.Threshold).toBe(1);
+        expect(props.Dimensions).toHaveLength(1);
+        const { stack, value } = resolveImport(templates, dimension(props.Dimensions, "QueueName"));
+        expect(stack).toBe("jobs");
+        return value;
+      });
+      const dlqNames = ["billing", "lifecycle", "mail"].map((name) => getAtt(queuesOf(templates.jobs, name).dlqId, "QueueName"));
+      expect(watched).toHaveLength(dlqNames.length);
+      for (const name of dlqNames) expect(watched).toContainEqual(name);
+    }
+  });
+
+  it("alarms on the API's 5xx rate: 100 x 5xx / Count of the HTTP API's $default stage, once there are enough requests", () => {
+    for (const templates of [test, prod]) {
+      const apiAlarms = alarmsOf(templates).filter((a) => JSON.stringify(a.Properties?.Metrics ?? []).includes('"AWS/ApiGateway"'));
+      expect(apiAlarms).toHaveLength(1);
+      const props = apiAlarms[0]!.Properties ?? {};
+      expect(props.Threshold).toBe(ALARMS.serverErrorPercent);
+      expect(props.MetricName).toBeUndefined();
+      const queries = props.Metrics as MetricQuery[];
+      expect(queries).toHaveLength(3);
+
+      const [httpApiId] = only(templates.api, "AWS::ApiGatewayV2::Api");
+      const stats = queries.filter((q) => q.MetricStat);
+      expect(stats).toHaveLength(2);
+      const idOf: Record<string, string> = {};
+      for (const q of stats) {
+        const stat = q.MetricStat!;
+        expect(q.ReturnData).toBe(false);
+        expect(stat.Metric.Namespace).toBe("AWS/ApiGateway");
+        expect(stat.Stat).toBe("Sum");
+        expect(stat.Period).toBe(FIVE_MINUTES);
+        expect(stat.Metric.Dimensions).toHaveLength(2);
+        expect(dimension(stat.Metric.Dimensions, "Stage")).toBe("$default");
+        expect(resolveImport(templates, dimension(stat.Metric.Dimensions, "ApiId"))).toEqual({ stack: "api", value: { Ref: httpApiId } });
+        idOf[stat.Metric.MetricName] = q.Id;
+      }
+      expect(Object.keys(idOf).sort()).toEqual(["5xx", "Count"]);
+
+      const expressions = queries.filter((q) => q.Expression !== undefined);
+      expect(expressions).toHaveLength(1);
+      expect(expressions[0]!.ReturnData ?? true).toBe(true);
+      const expression = expressions[0]!.Expression!.replace(/\s+/g, " ");
+      expect(expression).toContain(`100 * ${idOf["5xx"]} / ${idOf.Count}`);
+      expect(expression).toContain(`${idOf.Count} >= ${ALARMS.serverErrorMinRequests}`);
+    }
+  });
+
+  it("alarms on DynamoDB throttled requests of the table, summed over the operations the functions use", () => {
+    for (const templates of [test, prod]) {
+      const dynamoAlarms = alarmsOf(templates).filter((a) => JSON.stringify(a.Properties ?? {}).includes('"AWS/DynamoDB"'));
+      expect(dynamoAlarms).toHaveLength(1);
+      const props = dynamoAlarms[0]!.Properties ?? {};
+      expect(props.Threshold).toBe(ALARMS.tableThrottles);
+      const queries = props.Metrics as MetricQuery[];
+      const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
+      const stats = queries.filter((q) => q.MetricStat);
+      const operations = stats.map((q) => {
+        const stat = q.MetricStat!;
+        expect(q.ReturnData).toBe(false);
+        expect(stat.Metric.Namespace).toBe("AWS/DynamoDB");
+        expect(stat.Metric.MetricName).toBe("ThrottledRequests");
+        expect(stat.Stat).toBe("Sum");
+        expect(stat.Period).toBe(FIVE_MINUTES);
+        expect(resolveImport(templates, dimension(stat.Metric.Dimensions, "TableName"))).toEqual({ stack: "data", value: { Ref: tableId } });
+        return dimension(stat.Metric.Dimensions, "Operation") as string;
+      });
+      // Every operation granted to some function (transactions are authorised per item but throttled as TransactWriteItems).
+      for (const op of ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]) {
+        expect(operations).toContain(op);
+      }
+      expect(operations).not.toContain("Scan");
+      // The alarm watches the sum of them all.
+      const expressions = queries.filter((q) => q.Expression !== undefined);
+      expect(expressions).toHaveLength(1);
+      expect(expressions[0]!.ReturnData ?? true).toBe(true);
+      const terms = expressions[0]!.Expression!.split("+").map((t) => t.trim()).sort();
+      expect(terms).toEqual(stats.map((q) => q.Id).sort());
+    }
+  });
+
+  it("alarms on Lambda throttles of every function: graphql, documents, scheduler and the three workers", () => {
+    for (const templates of [test, prod]) {
+      const lambdaAlarms = alarmsOf(templates).filter((a) => a.Properties?.Namespace === "AWS/Lambda");
+      expect(lambdaAlarms).toHaveLength(Object.keys(FUNCTIONS).length);
+      const watched = lambdaAlarms.map((alarm) => {
+        const props = alarm.Properties ?? {};
+        expect(props.MetricName).toBe("Throttles");
+        expect(props.Statistic).toBe("Sum");
+        expect(props.Period).toBe(FIVE_MINUTES);
+        expect(props.Threshold).toBe(ALARMS.lambdaThrottles);
+        expect(props.Dimensions).toHaveLength(1);
+        return resolveImport(templates, dimension(props.Dimensions, "FunctionName"));
+      });
+      for (const [name, [stack, handler]] of Object.entries(FUNCTIONS)) {
+        const [functionId] = functionByHandler(templates[stack], handler);
+        expect(watched, name).toContainEqual({ stack, value: { Ref: functionId } });
+      }
+      // No application function without its throttle alarm (SST's own custom-resource handler aside).
+      const appFunctions = (["api", "jobs"] as const).flatMap((stack) =>
+        (Object.values(templates[stack].findResources("AWS::Lambda::Function")) as Resource[])
+          .map((fn) => fn.Properties?.Handler as string)
+          .filter((handler) => handler.startsWith("functions/")),
+      );
+      expect(appFunctions.sort()).toEqual(Object.values(FUNCTIONS).map(([, handler]) => handler).sort());
+    }
   });
 });
