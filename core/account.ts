@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { digest, newId } from "../infra/ids.js";
 import { accountKinds } from "../infra/entities/account.js";
 import type { AccountRecord, OrderRecord, TxEntities, Page, SubtreeRecord } from "../infra/store.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { offerKinds } from "../infra/entities/offer.js";
 import type { AccountRecord, OfferRecord, Page } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";

@@ -1,5 +1,5 @@
 import { parsePhoneNumberFromString } from "libphonenumber-js/max";
-import { z } from "zod";
+import * as z from "zod";
 import { claimsDeviceAudience, newActivationCode, newDeviceId, sameCodeDigest } from "../infra/device-keys.js";
 import type { DeviceKeys } from "../infra/device-keys.js";
 import { newId } from "../infra/ids.js";

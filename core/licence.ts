@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { LicenceRecord, MemberRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { roles } from "../infra/entities/member.js";
 import type { ExtensionAssignmentRecord, MemberRecord, Page } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";

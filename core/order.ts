@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { digest, newId } from "../infra/ids.js";
 import type { AccountRecord, OfferRecord, OrderRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { newId } from "../infra/ids.js";
 import type { AccountRecord, AdministeredRecord, BehalfRecord, MemberRecord, Page, TxEntities } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { AccountRecord, ChangeRecord, OrderRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
 import { newId } from "../infra/ids.js";
 import { ConditionFailed } from "../infra/store.js";

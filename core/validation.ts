@@ -1,5 +1,6 @@
-import countries from "i18n-iso-countries";
-import { z } from "zod";
+// The language-free entry: only `isValid` is used, and the Node entry requires its 80 language files by a built-up path (which SST's esbuild 0.18 cannot bundle).
+import countries from "i18n-iso-countries/index.js";
+import * as z from "zod";
 import { Invalid } from "./errors.js";
 
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point

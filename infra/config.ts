@@ -1,5 +1,5 @@
 import type { JWK } from "jose";
-import { z } from "zod";
+import * as z from "zod";
 import { isDeviceSigningJwk } from "./device-keys.js";
 
 /** Runtime configuration: read from the environment once, here, and nowhere else. */

@@ -3,7 +3,7 @@ import { BatchGetCommand, BatchWriteCommand, QueryCommand } from "@aws-sdk/lib-d
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Service, createConversions } from "electrodb";
 import type { EntityItem } from "electrodb";
-import { z } from "zod";
+import * as z from "zod";
 import { accountEntity } from "./entities/account.js";
 import { auditEventEntity } from "./entities/audit-event.js";
 import { counterEntity, dueEntity, invoiceEntity, invoiceLineEntity, sentEntity, usageEntity } from "./entities/billing.js";
