@@ -227,7 +227,7 @@ type Verdict = "allowed" | "forbidden" | "notFound";
 
 /** Where a caller stands towards one account; each source of a right is kept on its own. */
 interface Standing {
-  /** The system's jobs act as the platform's owners over every account (DESIGN 3, scheduled runs). */
+  /** The scheduled jobs (DESIGN 2 "Jobs") act as the platform's owners over every account. */
   readonly system: boolean;
   /** The caller's membership on the account itself. */
   readonly own?: Membership;
@@ -248,7 +248,7 @@ function optInHolds(acc: Acc, now: Date): boolean {
 }
 
 function standing(world: World, caller: Caller, acc: Acc): Standing {
-  // DESIGN 2/3: the scheduled jobs run with full rights; devices and anonymous callers hold no account rights.
+  // DESIGN 2 "Jobs": the scheduled runs act with full rights; devices and anonymous callers hold no account rights.
   if (caller.actor.type === "system") return { ...NOBODY, system: true };
   if (caller.actor.type !== "user") return NOBODY;
   const ms = caller.memberships;
