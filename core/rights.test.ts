@@ -26,6 +26,22 @@ const user: Actor = { type: "user", subject: "s", email: "x@example.com", emailV
 const m = (role: Membership["role"], seller = false): Membership => ({ role, seller, partnerAdmin: false });
 
 describe("rights", () => {
+  // Found by the property test (test/isolation-property.test.ts) against its independent oracle.
+  it("a platform VIEWER does not set support e-mails; a platform CONTRIBUTOR does", () => {
+    expect(allowed(user, { [PLATFORM_ID]: m("VIEWER") }, D1, "account.setSupportEmail")).toBe(false);
+    expect(allowed(user, { [PLATFORM_ID]: m("CONTRIBUTOR") }, D1, "account.setSupportEmail")).toBe(true);
+  });
+
+  it("a platform VIEWER who owns a distributor keeps the owner's equipment rights there", () => {
+    expect(allowed(user, { [PLATFORM_ID]: m("VIEWER"), D1: m("OWNER") }, D1, "equipment.declare")).toBe(true);
+  });
+
+  it("a seller role above never masks the caller's platform role", () => {
+    const ms = { [PLATFORM_ID]: m("CONTRIBUTOR"), D1: m("OWNER", true) };
+    expect(allowed(user, ms, CA1, "licence.assign")).toBe(true);
+    expect(allowed(user, { D1: m("OWNER", true) }, CA1, "licence.assign")).toBe(false);
+  });
+
   it("a seller of a distributor reaches its whole subtree, not a sibling distributor", () => {
     const ms = { D1: m("CONTRIBUTOR", true) };
     expect(allowed(user, ms, CA1, "account.update")).toBe(true);

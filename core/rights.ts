@@ -16,6 +16,8 @@ type AccountView = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccoun
 export interface Reach {
   readonly own?: Membership;
   readonly above?: { readonly via: "seller" | "operator" | "system"; readonly role: Role };
+  /** The caller's role on the PLATFORM account, kept apart: a seller role above never masks it. */
+  readonly operator?: Role;
   readonly onBehalf?: { readonly resellerId: string };
 }
 
@@ -32,6 +34,7 @@ export function reachOf(actor: Actor, memberships: Readonly<Record<string, Membe
   const own = memberships[account.id];
   let above: Reach["above"];
   let onBehalf: Reach["onBehalf"];
+  const operator = memberships[PLATFORM_ID]?.role;
   for (const ancestorId of account.path) {
     const m = memberships[ancestorId];
     if (!m) continue;
@@ -42,7 +45,7 @@ export function reachOf(actor: Actor, memberships: Readonly<Record<string, Membe
     if (!via) continue;
     if (!above || rank[m.role] > rank[above.role]) above = { via, role: m.role };
   }
-  return { ...(own ? { own } : {}), ...(above ? { above } : {}), ...(onBehalf ? { onBehalf } : {}) };
+  return { ...(own ? { own } : {}), ...(above ? { above } : {}), ...(operator && account.path.includes(PLATFORM_ID) ? { operator } : {}), ...(onBehalf ? { onBehalf } : {}) };
 }
 
 /** Whether a customer's partner-admin opt-in holds at `now`. */
@@ -114,21 +117,20 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
     writer(r.above?.role) || sellsOwn(r, a) || (writer(r.own?.role) && a.canUpdateSubscriptions && a.canDecreaseSubscriptions),
   "subscription.setDelegatedRights": (r, a) => a.kind !== "PLATFORM" && writer(r.above?.role),
   // Licence allocation is tenant administration: the account's own admins (and operators), not its sellers.
-  "licence.assign": (r) => writer(r.own?.role) || !!r.onBehalf || (r.above?.via !== "seller" && writer(r.above?.role)),
+  "licence.assign": (r) => writer(r.own?.role) || !!r.onBehalf || writer(r.operator) || r.above?.via === "system",
   // Declaring a PBX: the account's own admins (a reseller's only with canCreateEquipment), a seller
-  // above a customer (Rainbow: the distributor creates the customer's PBX), operators, partner admins on behalf.
+  // above a customer (issue 5, Rainbow: the distributor creates the customer's PBX), operators, partner admins on behalf.
   "equipment.declare": (r, a) => equipment(r, a),
   "equipment.manage": (r, a) => equipment(r, a),
-  "account.setSupportEmail": (r) => r.own?.role === "OWNER" || !!r.onBehalf || r.above?.via === "operator" || r.above?.via === "system",
+  "account.setSupportEmail": (r) => r.own?.role === "OWNER" || !!r.onBehalf || writer(r.operator) || r.above?.via === "system",
   // Only the customer's own owners open (or close) their tenant to partner admins.
   "account.setPartnerAdminOptIn": (r, a) => a.kind === "CUSTOMER" && r.own?.role === "OWNER",
-  "account.setPartnerAdminCapability": (r, a) => a.kind === "RESELLER" && (r.above?.via === "operator" || r.above?.via === "system") && r.above.role === "OWNER",
+  "account.setPartnerAdminCapability": (r, a) => a.kind === "RESELLER" && (r.operator === "OWNER" || r.above?.via === "system"),
   "member.setPartnerAdmin": (r, a) => a.kind === "RESELLER" && r.own?.role === "OWNER",
 };
 
 function equipment(r: Reach, a: AccountView): boolean {
-  if (r.above?.via === "operator" || r.above?.via === "system") return writer(r.above.role);
-  if (r.onBehalf) return true;
+  if (writer(r.operator) || r.above?.via === "system" || r.onBehalf) return true;
   if (a.kind === "CUSTOMER") return writer(r.own?.role) || (r.above?.via === "seller" && writer(r.above.role));
   if (a.kind === "RESELLER") return writer(r.own?.role) && a.canCreateEquipment === true;
   return a.kind === "DISTRIBUTOR" && writer(r.own?.role);

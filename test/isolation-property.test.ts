@@ -366,9 +366,10 @@ function equipmentRight(s: Standing, acc: Acc): boolean {
   // Operators and jobs administer any tenant's equipment (writers only).
   if (operatorAs(s, canWrite)) return true;
   switch (acc.kind) {
-    // DESIGN 1 (Circuit): a customer's equipment is tenant administration: its own writers, or partner admins on behalf.
+    // DESIGN 1 (Circuit): a customer's equipment is tenant administration: its own writers, or partner
+    // admins on behalf; issue 5 adds a writing seller above (Rainbow: the distributor creates the customer's PBX).
     case "CUSTOMER":
-      return ownAs(s, canWrite) || s.partnerAdmin;
+      return ownAs(s, canWrite) || s.partnerAdmin || s.sellerAbove.some(canWrite);
     // DESIGN 1 + Rainbow "the reseller's equipment is only managed by itself": own writers, with canCreateEquipment.
     case "RESELLER":
       return ownAs(s, canWrite) && acc.canCreateEquipment;
