@@ -1,6 +1,7 @@
 import type { SSTConfig } from "sst";
 import { Api } from "./stacks/Api.js";
 import { Data, isProductionStage } from "./stacks/Data.js";
+import { FUNCTION_DEFAULTS } from "./stacks/function-defaults.js";
 import { Jobs } from "./stacks/Jobs.js";
 import { Monitoring } from "./stacks/Monitoring.js";
 
@@ -16,11 +17,7 @@ export default {
     // Production data must survive `sst remove` and stack replacement; every other stage
     // (personal, preview, CI) is ephemeral and is torn down completely.
     app.setDefaultRemovalPolicy(isProductionStage(app.stage) ? "retain" : "destroy");
-    app.setDefaultFunctionProps({
-      runtime: "nodejs22.x",
-      architecture: "arm_64",
-      nodejs: { format: "esm" },
-    });
+    app.setDefaultFunctionProps({ ...FUNCTION_DEFAULTS, nodejs: { ...FUNCTION_DEFAULTS.nodejs, esbuild: { external: [...FUNCTION_DEFAULTS.nodejs.esbuild.external] } } });
     // Jobs before Api: the GraphQL function queues mail on the Jobs stack's mail queue.
     app.stack(Data).stack(Jobs).stack(Api).stack(Monitoring);
   },

@@ -4,8 +4,9 @@
  * bundle that `sst deploy` actually ships.
  *
  * Source: node_modules/sst/runtime/handlers/node.js (sst 2.49.8), `build()`, with the props from
- * sst.config.ts (`setDefaultFunctionProps`: runtime nodejs22.x, arm_64, `nodejs: { format: "esm" }`)
- * and stacks/Api.ts, stacks/Jobs.ts (no further `nodejs` options). For an ESM function SST builds:
+ * sst.config.ts (`setDefaultFunctionProps` = stacks/function-defaults.ts: nodejs22.x, arm_64,
+ * `nodejs: { format: "esm", minify: true, esbuild: { external: ["@aws-sdk/*"] } }`; the stacks add no
+ * further `nodejs` options). For an ESM function SST builds:
  *
  *   bundle: true, platform "node", format "esm", target "esnext", mainFields ["module", "main"],
  *   keepNames: true, metafile: true, splitting: nodejs.splitting (unset: off),
@@ -16,7 +17,7 @@
  *   sourcemap: true on deploy unless `nodejs.sourcemap === false` (the .map file is gzipped,
  *     uploaded to the bootstrap bucket and removed from the function code; the bundle keeps only its
  *     `//# sourceMappingURL` line),
- *   minify: nodejs.minify — unset, i.e. NOT minified by default (Function.d.ts: `@default false`).
+ *   minify: nodejs.minify (SST's default is false, Function.d.ts; our stacks set true).
  *
  * SST runs its own esbuild (node_modules/sst/node_modules/esbuild, 0.18.13); the measurements use the
  * project's esbuild devDependency with the same options, and `sstEsbuild()` loads SST's copy for the
@@ -30,6 +31,7 @@ import { basename, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as Esbuild from "esbuild";
 import type { BuildOptions, Metafile } from "esbuild";
+import { FUNCTION_DEFAULTS } from "../stacks/function-defaults.js";
 
 /** graphql function: bundle size limit, minified (1.5 MiB). */
 export const GRAPHQL_MAX_BYTES = 1.5 * 1024 * 1024;
@@ -78,7 +80,7 @@ export function sstBuildOptions(target: BundleTarget): BuildOptions & { metafile
   return {
     ...entry,
     platform: "node",
-    external: [...SST_ESM_EXTERNAL],
+    external: [...SST_ESM_EXTERNAL, ...FUNCTION_DEFAULTS.nodejs.esbuild.external],
     keepNames: true,
     bundle: true,
     logLevel: "silent",

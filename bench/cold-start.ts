@@ -11,12 +11,13 @@
  * same run. For graphql, whose Yoga server (config, clients, schema) is built lazily on the first
  * invocation, the first call (GET /health) is timed separately, as it adds to the cold invocation.
  *
- * SST's default is not minified (`nodejs.minify` unset). The targets are for the minified bundle;
- * the unminified one (what the stacks deploy today) is measured as well unless --no-unminified.
+ * The stacks deploy minified bundles (stacks/function-defaults.ts; SST's own default is not to
+ * minify). The unminified variant is measured as well, for comparison, unless --no-unminified.
  *
  * Bundles are written under node_modules/.cache/cold-start/ (ignored by git) so that anything left
- * external resolves from the repository's node_modules. SST leaves only `sharp` and `pg-native`
- * external for an ESM function; the AWS SDK v3 is bundled.
+ * external resolves from the repository's node_modules. SST leaves `sharp` and `pg-native` external
+ * for an ESM function, and our stacks add `@aws-sdk/*` (provided by the Lambda runtime): the import
+ * time measured therefore includes loading the SDK from node_modules, as Lambda loads it from the runtime.
  *
  * Exits 1 when the graphql function misses a target: minified bundle > 1.5 MiB, or its module
  * initialisation median > 3 × the empty handler's.
@@ -28,6 +29,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { build } from "esbuild";
 import type { Metafile } from "esbuild";
+import { FUNCTION_DEFAULTS } from "../stacks/function-defaults.js";
 import { stats } from "./common.js";
 import type { Stats } from "./common.js";
 import {
@@ -249,7 +251,7 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
     for (const h of handlers) {
       const outfile = join(outDir, `sst-esbuild-${sst.version}`, `${h.name}.mjs`);
       try {
-        const result = await sst.build({ ...sstBuildOptions({ entry: h.file, outfile, minify: false }), absWorkingDir: root });
+        const result = await sst.build({ ...sstBuildOptions({ entry: h.file, outfile, minify: FUNCTION_DEFAULTS.nodejs.minify }), absWorkingDir: root });
         const bytes = mainOutput(result.metafile).bytes;
         try {
           await runOnce(runner, outfile, undefined);
@@ -282,7 +284,7 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
     }
   }
 
-  say(`Cold start: Lambda bundles as SST v2 builds them (esm, node, esnext, keepNames, AWS SDK bundled), ${samples} fresh node processes per bundle, interleaved`);
+  say(`Cold start: Lambda bundles as SST v2 builds them (esm, node, esnext, keepNames, @aws-sdk/* external as the stacks set it), ${samples} fresh node processes per bundle, interleaved`);
   say(`node ${process.version}, ${process.platform}/${process.arch}. Times in ms, median / p90.`);
   say(`  init    = node process start -> handler module loaded (node boot + import): the local analogue of Lambda's Init Duration`);
   say(`  import  = the bundle's import alone (module initialisation; the empty handler's is ~0, so its ratio is not meaningful)`);
@@ -296,7 +298,7 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
     const emptyImport = es.length > 0 ? stats(es.map((x) => x.importMs)).median : Number.NaN;
     const emptyCold = es.length > 0 ? stats(es.map((x) => processInit(x) + (x.firstCallMs ?? 0))).median : Number.NaN;
     say();
-    say(`== ${variant}${variant === "unminified" ? " (SST's default: the stacks set no nodejs.minify)" : ""} ==`);
+    say(`== ${variant}${variant === "unminified" ? " (SST's default; the stacks set minify: true)" : ""} ==`);
     say(`  ${"function".padEnd(18)}${"bytes".padStart(10)}${"MB".padStart(7)}  ${"init".padStart(8)}${"p90".padStart(8)}${"ratio".padStart(8)}  ${"import".padStart(8)}${"p90".padStart(8)}${"ratio".padStart(9)}  rss MB`);
     for (const b of ofVariant) {
       const s = times.get(b)!;

@@ -23,6 +23,7 @@ let server: GraphQLServer | undefined;
 function instance(): GraphQLServer {
   if (server) return server;
   const config = loadConfig();
+  if (!config.mailQueueUrl) throw new Error("Invalid configuration: MAIL_QUEUE_URL");
   const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
   server = createGraphQLServer({
     deps: {

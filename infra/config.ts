@@ -18,8 +18,8 @@ export interface Config {
   readonly deviceSigningKey?: JWK;
   /** GRAPHQL_INTROSPECTION=true: schema introspection on the endpoint (off by default). */
   readonly introspection: boolean;
-  /** The mail queue: invitation mails are queued there and sent by the mail worker. */
-  readonly mailQueueUrl: string;
+  /** The mail queue: invitation mails are queued there and sent by the mail worker (the GraphQL function requires it). */
+  readonly mailQueueUrl?: string;
   /** The vendor's name on invoices (documents function). */
   readonly invoiceIssuerName: string;
 }
@@ -51,7 +51,7 @@ const envSchema = z.object({
   BOOTSTRAP_OPERATOR_EMAIL: z.string().email().default("operator@example.com"),
   DEVICE_SIGNING_KEY: deviceSigningKey.optional(),
   GRAPHQL_INTROSPECTION: z.string().optional(),
-  MAIL_QUEUE_URL: z.string().url(),
+  MAIL_QUEUE_URL: z.string().url().optional(),
   INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
 });
 
@@ -74,7 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     bootstrapOperatorEmail: e.BOOTSTRAP_OPERATOR_EMAIL.toLowerCase(),
     ...(e.DEVICE_SIGNING_KEY ? { deviceSigningKey: e.DEVICE_SIGNING_KEY } : {}),
     introspection: e.GRAPHQL_INTROSPECTION === "true",
-    mailQueueUrl: e.MAIL_QUEUE_URL,
+    ...(e.MAIL_QUEUE_URL ? { mailQueueUrl: e.MAIL_QUEUE_URL } : {}),
     invoiceIssuerName: e.INVOICE_ISSUER_NAME,
   };
 }

@@ -31,8 +31,8 @@ export function createDocumentClient(opts: DynamoOptions): DynamoDBDocumentClien
     ...(opts.endpoint
       ? { endpoint: opts.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } }
       : {}),
-    // `attempt` is the number of the attempt about to be made (2, 3, 4).
-    retryStrategy: new ConfiguredRetryStrategy(DYNAMO_RETRY.maxAttempts, (attempt) => backoff(attempt - 1)),
+    // `retry` is the number of the retry about to be made (1, 2, 3).
+    retryStrategy: new ConfiguredRetryStrategy(DYNAMO_RETRY.maxAttempts, (retry) => backoff(retry)),
     ...(opts.requestHandler ? { requestHandler: opts.requestHandler } : {}),
   });
   return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });

@@ -14,12 +14,16 @@ export function Api({ stack, app }: StackContext) {
   const { table } = use(Data);
   const { mail } = use(Jobs);
 
-  const environment = {
+  // What both API functions need: the table and the token checks.
+  const common = {
     TABLE_NAME: table.tableName,
     STAGE: app.stage,
     AUTH_JWKS_URL: process.env.AUTH_JWKS_URL ?? "https://auth.example.com/.well-known/jwks.json",
     AUTH_ISSUER: process.env.AUTH_ISSUER ?? "https://auth.example.com/",
     AUTH_AUDIENCE: process.env.AUTH_AUDIENCE ?? "channel-partner-api",
+  };
+  const environment = {
+    ...common,
     // Invitation mails are queued; the mail worker (Jobs stack) sends them.
     MAIL_QUEUE_URL: mail.queue.queueUrl,
     ...(process.env.GRAPHQL_INTROSPECTION === "true" ? { GRAPHQL_INTROSPECTION: "true" } : {}),
@@ -41,7 +45,8 @@ export function Api({ stack, app }: StackContext) {
     handler: "functions/documents.handler",
     timeout: API_TIMEOUT_SECONDS,
     memorySize: 1024,
-    environment: { ...environment, INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform" },
+    // No mail queue and no device key: documents neither mail nor sign.
+    environment: { ...common, INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform" },
   });
 
   // Least privilege. `bind([table])` would grant `dynamodb:*` on the table, so grant the

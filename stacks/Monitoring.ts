@@ -75,12 +75,15 @@ export function Monitoring({ stack }: StackContext) {
     `More than ${ALARMS.serverErrorPercent}% of API requests answered 5xx in 5 minutes.`,
   );
 
+  // One series per operation, each FILLed with 0: DynamoDB publishes ThrottledRequests only for
+  // operations that were throttled, and a plain sum has no value when any term is missing.
+  const operations = [Operation.GET_ITEM, Operation.BATCH_GET_ITEM, Operation.QUERY, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.DELETE_ITEM, Operation.BATCH_WRITE_ITEM, Operation.TRANSACT_WRITE_ITEMS];
+  const throttled = Object.fromEntries(
+    operations.map((op, i) => [`t${i}`, table.cdk.table.metric("ThrottledRequests", { dimensionsMap: { TableName: table.tableName, Operation: op }, statistic: "Sum", period: FIVE_MINUTES })]),
+  );
   alarm(
     "tableThrottles",
-    table.cdk.table.metricThrottledRequestsForOperations({
-      operations: [Operation.GET_ITEM, Operation.BATCH_GET_ITEM, Operation.QUERY, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.DELETE_ITEM, Operation.BATCH_WRITE_ITEM, Operation.TRANSACT_WRITE_ITEMS],
-      period: FIVE_MINUTES,
-    }),
+    new MathExpression({ expression: Object.keys(throttled).map((k) => `FILL(${k}, 0)`).join(" + "), usingMetrics: throttled, period: FIVE_MINUTES, label: "throttled requests" }),
     ALARMS.tableThrottles,
     "DynamoDB throttled requests after the SDK's retries.",
   );

@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { basename, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FUNCTION_DEFAULTS } from "../stacks/function-defaults.js";
 import { GRAPHQL_MAX_BYTES, discoverHandlers, forbiddenInputs, mainOutput, sstBuildOptions, sstEsbuild } from "../bench/bundle-options.js";
 
 /**
@@ -18,7 +18,10 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 const handlers = discoverHandlers(root);
 const graphql = handlers.find((h) => h.name === "graphql");
 const others = handlers.filter((h) => h.name !== "graphql");
-const out = mkdtempSync(join(tmpdir(), "bundle-test-"));
+// Inside the repository (node_modules/.cache, ignored by git), so that what the stacks leave
+// external (`@aws-sdk/*`, which the Lambda runtime provides) resolves as it does on Lambda.
+mkdirSync(join(root, "node_modules", ".cache"), { recursive: true });
+const out = mkdtempSync(join(root, "node_modules", ".cache", "bundle-test-"));
 
 /** One esbuild call for several entries: SST's options with outdir instead of outfile. */
 function manyOptions(files: readonly string[], outdir: string, minify: boolean) {
@@ -77,7 +80,7 @@ describe("Lambda bundles (esbuild, as SST v2 builds them)", () => {
     beforeAll(async () => {
       const sst = await sstEsbuild(root);
       version = sst.version;
-      await sst.build({ ...manyOptions(handlers.map((h) => h.file), dir, false), sourcemap: false });
+      await sst.build({ ...manyOptions(handlers.map((h) => h.file), dir, FUNCTION_DEFAULTS.nodejs.minify), sourcemap: false });
     });
 
     it.concurrent.each(handlers.map((h) => [h.name] as const))("%s loads", async (name) => {
