@@ -80,13 +80,14 @@ export function parseMessage(body: string): Message {
 }
 
 /** The worker: does one unit of work, idempotently (a redelivered message changes nothing). */
-export async function work(deps: Deps, body: string, issuerName: string): Promise<void> {
+export async function work(deps: Deps, body: string, issuerName: string): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
   const m = parseMessage(body);
   const s = new Session(deps, { type: "system", job: m.job });
   if (m.job === "billing") {
     const r = await Billing.issue(s, m.partyId, m.period);
     if (r.outcome === "issued" || r.outcome === "existing") await InvoiceFiles.mail(s, r.invoice, issuerName);
-    return;
+    return { outcome: `billing ${r.outcome}`, ...(r.outcome === "issued" ? { metric: "InvoicesIssued" as const } : {}) };
   }
   await Lifecycle.handle(s, m);
+  return { outcome: `lifecycle ${m.what}` };
 }

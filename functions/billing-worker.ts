@@ -1,10 +1,16 @@
-import type { SQSBatchResponse, SQSEvent } from "aws-lambda";
+import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import { work } from "../core/jobs.js";
 import { processSqsBatch } from "../infra/sqs-batch.js";
+import { observeRecord } from "../infra/telemetry.js";
 import { jobsRuntime } from "./jobs-deps.js";
 
-/** SQS → one billing unit of work per record, with partial batch responses. */
-export async function handler(event: SQSEvent): Promise<SQSBatchResponse> {
-  const { deps, config } = jobsRuntime();
-  return processSqsBatch(event, (record) => work(deps, record.body, config.invoiceIssuerName));
+/** SQS → one billing unit of work per record, with partial batch responses; a log line and metrics per record. */
+export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
+  const { deps, config, telemetry } = jobsRuntime();
+  telemetry.beginInvocation(context ? { lambdaContext: context } : {});
+  try {
+    return await processSqsBatch(event, (record) => observeRecord(telemetry, record, "billing", () => work(deps, record.body, config.invoiceIssuerName)));
+  } finally {
+    telemetry.endInvocation();
+  }
 }

@@ -1,4 +1,4 @@
-import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
 import { systemClock } from "../infra/clock.js";
 import { loadConfig } from "../infra/config.js";
 import { createTokenVerifier } from "../infra/auth.js";
@@ -7,6 +7,8 @@ import { createDocumentClient } from "../infra/dynamo.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
 import { Store } from "../infra/store.js";
+import { correlationIdOf, powertoolsTelemetry } from "../infra/telemetry.js";
+import type { Telemetry } from "../infra/telemetry.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import type { GraphQLServer } from "../graphql/server.js";
 import { handleEvent } from "./http.js";
@@ -14,6 +16,7 @@ import { handleEvent } from "./http.js";
 export { handleEvent } from "./http.js";
 
 let server: GraphQLServer | undefined;
+const telemetry = powertoolsTelemetry();
 
 /**
  * Built once per container (cold start): config, clients, schema. Mail (invitations) is queued
@@ -37,8 +40,20 @@ function instance(): GraphQLServer {
     authenticate: createTokenVerifier({ jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }),
     graphiql: process.env.GRAPHIQL === "true",
     introspection: config.introspection,
+    telemetry,
   });
   return server;
 }
 
-export const handler = (event: APIGatewayProxyEventV2) => handleEvent(instance(), event);
+/** One invocation: its request and correlation ids on every log line, its metrics published at the end. */
+export async function serve(s: GraphQLServer, t: Telemetry, event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> {
+  const requestId = event.requestContext.requestId;
+  t.beginInvocation({ requestId, correlationId: correlationIdOf(event.headers?.["x-correlation-id"]) ?? requestId, ...(context ? { lambdaContext: context } : {}) });
+  try {
+    return await handleEvent(s, event);
+  } finally {
+    t.endInvocation();
+  }
+}
+
+export const handler = (event: APIGatewayProxyEventV2, context?: Context) => serve(instance(), telemetry, event, context);

@@ -12,6 +12,8 @@ export async function handleEvent(server: FetchServer, event: APIGatewayProxyEve
   const url = `https://${host}${event.rawPath}${event.rawQueryString ? `?${event.rawQueryString}` : ""}`;
   const headers = new Headers();
   for (const [k, v] of Object.entries(event.headers ?? {})) if (v !== undefined) headers.set(k, v);
+  // API Gateway's id of this request, for the logs (a client cannot choose it).
+  headers.set("x-request-id", event.requestContext.requestId);
   const method = event.requestContext.http.method;
   const body = event.body === undefined || method === "GET" || method === "HEAD" ? undefined : event.isBase64Encoded ? Buffer.from(event.body, "base64") : event.body;
   // API Gateway hands over the whole body: its real size is checked before anything parses it.

@@ -9,11 +9,20 @@ import type { Mailer } from "../infra/mail.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
 import { Store } from "../infra/store.js";
+import { powertoolsTelemetry } from "../infra/telemetry.js";
+import type { Telemetry } from "../infra/telemetry.js";
 
-let built: { deps: Deps; config: JobsConfig; queues: Queues } | undefined;
+interface JobsRuntime {
+  readonly deps: Deps;
+  readonly config: JobsConfig;
+  readonly queues: Queues;
+  readonly telemetry: Telemetry;
+}
+
+let built: JobsRuntime | undefined;
 
 /** Clients and configuration of the scheduled-run functions, built once per container. */
-export function jobsRuntime(): { deps: Deps; config: JobsConfig; queues: Queues } {
+export function jobsRuntime(): JobsRuntime {
   if (built) return built;
   const config = loadJobsConfig();
   const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
@@ -32,6 +41,7 @@ export function jobsRuntime(): { deps: Deps; config: JobsConfig; queues: Queues 
     config,
     deps: { store: new Store(client, config.tableName), clock: systemClock, mailer, portalUrl: config.portalUrl },
     queues: { billing: queue(config.billingQueueUrl, "BILLING"), lifecycle: queue(config.lifecycleQueueUrl, "LIFECYCLE") },
+    telemetry: powertoolsTelemetry(),
   };
   return built;
 }

@@ -1,3 +1,4 @@
+import type { Telemetry } from "../infra/telemetry.js";
 import SchemaBuilder from "@pothos/core";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin, { decodeGlobalID } from "@pothos/plugin-relay";
@@ -7,6 +8,8 @@ import { Conflict, Forbidden, Invalid, NotFound } from "../core/errors.js";
 
 export interface Context {
   readonly session: Session;
+  /** The server's logs and metrics, when it has them (the business metrics of mutation results). */
+  readonly telemetry?: Telemetry;
 }
 
 /** Types with global ids that `node(id)` resolves. */

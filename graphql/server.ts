@@ -15,6 +15,9 @@ import type { Deps } from "../core/context.js";
 import * as Equipment from "../core/equipment.js";
 import { Unauthenticated, VisibleError } from "../core/errors.js";
 import { isThrottled } from "../infra/dynamo.js";
+import { framesOf } from "../infra/telemetry.js";
+import type { Telemetry } from "../infra/telemetry.js";
+import { observability } from "./observability.js";
 import type { Context } from "./builder.js";
 import { schema } from "./schema.js";
 import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS, tooLarge } from "./limits.js";
@@ -32,6 +35,8 @@ export interface ServerOptions {
   /** Schema introspection (`__schema`, `__type`): on in the local stack, off in Lambda unless configured. */
   readonly introspection?: boolean;
   readonly graphqlEndpoint?: string;
+  /** Structured logs and metrics (Powertools in Lambda); none when absent. */
+  readonly telemetry?: Telemetry;
 }
 
 const unauthorized = (message: string) =>
@@ -102,7 +107,7 @@ export function createGraphQLServer(opts: ServerOptions) {
     landingPage: false,
     graphiql: opts.graphiql ? { title: "Channel Partner API" } : false,
     logging: false,
-    plugins: [bodyLimit, useCSRFPrevention(), ...guards(opts.introspection ?? false), codeInputErrors],
+    plugins: [bodyLimit, useCSRFPrevention(), ...guards(opts.introspection ?? false), codeInputErrors, ...(opts.telemetry ? [observability(opts.telemetry)] : [])],
     context: async ({ request }): Promise<Context> => {
       const header = request.headers.get("authorization");
       let actor: Actor = { type: "public" };
@@ -117,7 +122,7 @@ export function createGraphQLServer(opts: ServerOptions) {
           throw unauthorized("Invalid or expired token");
         }
       }
-      return { session: new Session(opts.deps, actor) };
+      return { session: new Session(opts.deps, actor), ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) };
     },
     maskedErrors: {
       maskError(error, message, isDev) {
@@ -128,6 +133,7 @@ export function createGraphQLServer(opts: ServerOptions) {
           return unauthorized(original.message);
         }
         if (isThrottled(original)) {
+          opts.telemetry?.warn("throttled after retries", { errorName: original instanceof Error ? original.name : "unknown" });
           // Retryable, and said so: 503 with Retry-After, no internals.
           return createGraphQLError("The service is busy; retry in a moment", {
             ...(located?.path ? { path: located.path } : {}),
@@ -141,6 +147,8 @@ export function createGraphQLServer(opts: ServerOptions) {
             extensions: { code: original.code, ...("issues" in original ? { issues: original.issues } : {}) },
           });
         }
+        // Masked for the client; logged by name and frames (the message may quote input).
+        opts.telemetry?.error("unexpected error", { errorName: original instanceof Error ? original.name : typeof original, frames: framesOf(original) });
         return defaultMaskError(error, message, isDev);
       },
     },

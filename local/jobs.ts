@@ -11,6 +11,8 @@ import type { Mailer } from "../infra/mail.js";
 import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
 import type { WorkQueue } from "../infra/queue.js";
 import { processSqsBatch } from "../infra/sqs-batch.js";
+import { observeRecord, silentTelemetry } from "../infra/telemetry.js";
+import type { Telemetry } from "../infra/telemetry.js";
 
 /** What a run did, for `POST /dev/jobs/run` and the CLI. */
 export interface RunReport {
@@ -54,7 +56,7 @@ const MAIL_POLL_MS = 250;
  * `deps` serve the billing and lifecycle workers; `mailer` is the mail worker's real mailer (the
  * outbox), the SES of the local stack.
  */
-export async function startLocalJobs(deps: Deps, opts: { issuerName: string; mailer: Mailer }): Promise<LocalJobs> {
+export async function startLocalJobs(deps: Deps, opts: { issuerName: string; mailer: Mailer; telemetry?: Telemetry }): Promise<LocalJobs> {
   const server: FauxqsServer = await startFauxqs({ port: 0, logger: false });
   const sqs = createSqsClient({ region: "us-east-1", endpoint: server.address });
   const urls = {} as Record<LocalQueue | `${LocalQueue}-dlq`, string>;
@@ -75,10 +77,16 @@ export async function startLocalJobs(deps: Deps, opts: { issuerName: string; mai
     return q ? q.messages.ready.length + q.messages.delayed.length + q.messages.inflight.length : 0;
   };
 
-  const workers: Record<LocalQueue, (body: string) => Promise<void>> = {
-    billing: (body) => work(deps, body, opts.issuerName),
-    lifecycle: (body) => work(deps, body, opts.issuerName),
-    mail: (body) => deliverQueuedMail(opts.mailer, body),
+  // The same units of work and the same per-record logs and metrics as the Lambda workers.
+  const telemetry = opts.telemetry ?? silentTelemetry;
+  const workers: Record<LocalQueue, (record: SQSRecord) => Promise<void>> = {
+    billing: (record) => observeRecord(telemetry, record, "billing", () => work(deps, record.body, opts.issuerName)),
+    lifecycle: (record) => observeRecord(telemetry, record, "lifecycle", () => work(deps, record.body, opts.issuerName)),
+    mail: (record) =>
+      observeRecord(telemetry, record, "mail", async () => {
+        await deliverQueuedMail(opts.mailer, record.body);
+        return { outcome: "sent", metric: "MailsSent" };
+      }),
   };
 
   /** The event source mapping, locally: receive a batch, hand it to the worker, delete what succeeded. */
@@ -87,7 +95,7 @@ export async function startLocalJobs(deps: Deps, opts: { issuerName: string; mai
     const messages = out.Messages ?? [];
     if (messages.length === 0) return { ids: [], processed: 0, failed: 0 };
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, urls[job])) };
-    const result = await processSqsBatch(event, (record) => workers[job](record.body));
+    const result = await processSqsBatch(event, (record) => workers[job](record));
     const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
     const done = messages.filter((m) => !failed.has(m.MessageId!));
     if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: urls[job], Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));

@@ -1,4 +1,5 @@
 import { resolve } from "node:path";
+import { powertoolsTelemetry } from "../infra/telemetry.js";
 import { startLocalStack } from "./stack.js";
 
 /** `npm start`: the whole product on this machine, no cloud account. */
@@ -12,6 +13,9 @@ async function main() {
     inMemory,
     dataDir,
     operatorEmail: process.env.BOOTSTRAP_OPERATOR_EMAIL ?? "operator@example.com",
+    // The Lambda functions' JSON log lines, one per operation and per job record (--quiet: none).
+    // Metrics (EMF) are for CloudWatch only.
+    ...(process.argv.includes("--quiet") ? {} : { telemetry: powertoolsTelemetry({ metrics: false }) }),
   });
   console.log(`Channel Partner API: ${stack.graphqlUrl} (GraphiQL in a browser)`);
   console.log(`  data: ${inMemory ? "in memory (--in-memory)" : dataDir}`);

@@ -15,6 +15,7 @@ import { OutboxMailer } from "../infra/mail.js";
 import type { Mailer } from "../infra/mail.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
 import type { WorkQueue } from "../infra/queue.js";
+import type { Telemetry } from "../infra/telemetry.js";
 import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
@@ -35,6 +36,8 @@ export interface LocalStackOptions {
   readonly operatorEmail?: string;
   /** Runs the schedules (billing on the 1st at 00:05, lifecycle daily at 00:15) by the stack's clock. Off in tests. */
   readonly cron?: boolean;
+  /** Structured logs (and metrics) of the GraphQL server and the local workers; none when absent. */
+  readonly telemetry?: Telemetry;
   /** The DynamoDB client's HTTP handler (fault-injection tests wrap the real one). */
   readonly dynamoRequestHandler?: DynamoOptions["requestHandler"];
 }
@@ -96,7 +99,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const deps: Deps = { store, clock, mailer, portalUrl: "http://localhost:3000", deviceKeys: await localDeviceKeys(dataDir) };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
-  const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME, mailer: outbox });
+  const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME, mailer: outbox, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
   route.queue = jobs.mailQueue;
   const cron = opts.cron === false ? undefined : startLocalCron(clock, jobs);
 
@@ -111,7 +114,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const url = `http://localhost:${port}`;
   const issuer = await createLocalIssuer({ issuer: `${url}/`, audience: AUDIENCE, now: () => clock.now(), ...(dataDir ? { dataDir } : {}) });
   const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"], now: () => clock.now() });
-  const yoga = createGraphQLServer({ deps, authenticate: verify, graphiql: true, introspection: true });
+  const yoga = createGraphQLServer({ deps, authenticate: verify, graphiql: true, introspection: true, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
   // The documents function's route (GET /invoices/<id>.pdf|.csv), on the same port.
   const downloads = createServerAdapter(createDownloadsHandler({ deps, authenticate: verify, issuerName: ISSUER_NAME }));
 

@@ -38,7 +38,7 @@ interface InvoiceView {
   readonly period: string;
   readonly total: { readonly amount: string };
 }
-type Handler = (record: SQSRecord) => Promise<void>;
+type Handler = (record: SQSRecord) => Promise<unknown>;
 
 let t: TestStack;
 let deps: Deps;
