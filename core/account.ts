@@ -10,6 +10,7 @@ import { dueOp } from "./due.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid } from "./errors.js";
 import * as Invitation from "./invitation.js";
+import * as Limits from "./limits.js";
 import * as Order from "./order.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
@@ -174,8 +175,12 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
       ...(invite ? invite.ops(e) : []),
       // Retention starts at creation: an account that never subscribes is flagged by the next run.
       ...(account.kind !== "PLATFORM" ? [dueOp(e, "retention", s.now, account.id)] : []),
+      // Last: the owner's invitation counts against the creating (parent) account's allowance.
+      ...(invite ? [Limits.hitOp(e, s.deps, "invitation", p.id, s.now)] : []),
     ]);
   } catch (err) {
+    const limited = invite ? Limits.rateLimited(err, s.deps, "invitation", s.now) : undefined;
+    if (limited) throw limited;
     if (!(err instanceof ConditionFailed)) throw err;
     // The same creation may have just been committed by a concurrent retry.
     const replayed = creationKey ? await replayCreation(s, p, creationKey, creationHash) : undefined;

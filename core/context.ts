@@ -4,6 +4,7 @@ import type { DeviceKeys } from "../infra/device-keys.js";
 import type { Mailer } from "../infra/mail.js";
 import type { AccountRecord, ItemKey, LoadedItem, Membership, OfferRecord, OrderKeyRecord, PersonRecord, Store, SubscriptionRecord } from "../infra/store.js";
 import type { Actor } from "./actor.js";
+import type { RateLimits } from "./limits.js";
 import { Unauthenticated } from "./errors.js";
 
 /** What the use cases need from the outside world, wired once per process by functions/ or local/. */
@@ -15,6 +16,8 @@ export interface Deps {
   readonly portalUrl: string;
   /** Signs device credentials and keys activation-code digests; without it equipment cannot be paired. */
   readonly deviceKeys?: DeviceKeys;
+  /** Per-account allowances (invitations, activation attempts); core/limits.ts's defaults when absent. */
+  readonly rateLimits?: RateLimits;
 }
 
 /** Keys are case-insensitive in the table (ElectroDB lower-cases them), so in the cache too. */

@@ -8,6 +8,7 @@ import { BadCursor, ConditionFailed } from "../infra/store.js";
 import type { Actor } from "./actor.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
+import * as Limits from "./limits.js";
 import type { Deps, Session } from "./context.js";
 import { Conflict, Forbidden, Invalid, NotFound, Unauthenticated } from "./errors.js";
 import * as PartnerAdmin from "./partner-admin.js";
@@ -378,6 +379,8 @@ async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Prom
           .commit(),
         // Admins see every attempt on their PBX (at most 5 per issued code); never the code tried.
         Audit.entry(e, { accountId: eq.accountId, action: "equipment.activationAttempted", actor: s.actor, at: s.now, subjectId: eq.equipmentId }).commit(),
+        // And the account's allowance over all its PBXs: past it, every attempt is the same refusal, and spends nothing.
+        Limits.hitOp(e, s.deps, "activation", eq.accountId, s.now),
       ];
     });
     return !!eq;

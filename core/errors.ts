@@ -58,3 +58,16 @@ export class Unauthenticated extends VisibleError {
     this.name = "Unauthenticated";
   }
 }
+
+/** The account used up a per-account allowance (invitations, activation attempts) for the current window. */
+export class RateLimited extends VisibleError {
+  readonly code = "RATE_LIMITED";
+  constructor(
+    message: string,
+    /** Seconds until the window ends. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = "RateLimited";
+  }
+}

@@ -6,6 +6,7 @@ import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
+import * as Limits from "./limits.js";
 import * as Licence from "./licence.js";
 import * as PartnerAdmin from "./partner-admin.js";
 import { paged } from "./paging.js";
@@ -49,8 +50,15 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
     ...(input.lastName ? { lastName: input.lastName } : {}),
   }, PartnerAdmin.onBehalfOf(reach));
   try {
-    await s.deps.store.transact((e) => [...prepared.ops(e), ...PartnerAdmin.behalfOps(e, s, reach, a.id, "member.invited", input.email)]);
+    await s.deps.store.transact((e) => [
+      ...prepared.ops(e),
+      ...PartnerAdmin.behalfOps(e, s, reach, a.id, "member.invited", input.email),
+      // Last: a refusal there is the account's invitation allowance.
+      Limits.hitOp(e, s.deps, "invitation", a.id, s.now),
+    ]);
   } catch (err) {
+    const limited = Limits.rateLimited(err, s.deps, "invitation", s.now);
+    if (limited) throw limited;
     if (err instanceof ConditionFailed) throw new Conflict("This person is already a member of the account");
     throw err;
   }

@@ -6,6 +6,7 @@ import { dueOp } from "./due.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
+import * as Limits from "./limits.js";
 import { PLATFORM_ID, authorize } from "./rights.js";
 import { MAX_RESELLER_LEVELS, allowedChildren } from "./account.js";
 
@@ -59,11 +60,18 @@ export async function invite(s: Session, input: { accountId: string; parentId: s
   const owners = await s.deps.store.listOwners(target.id);
   if (owners.length === 0) throw new Conflict("The account has no active owner to accept the invitation");
   const invites = owners.map((o) => Invitation.prepareMove(s, target, p, o.email));
-  await s.deps.store.transact((e) => [
-    ...invites.map((i) => i.op(e)),
-    Audit.entry(e, { accountId: p.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: target.id }).commit(),
-    Audit.entry(e, { accountId: target.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: p.id }).commit(),
-  ]);
+  Limits.assertWithin(s.deps, "invitation", invites.length, s.now);
+  try {
+    await s.deps.store.transact((e) => [
+      ...invites.map((i) => i.op(e)),
+      Audit.entry(e, { accountId: p.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: target.id }).commit(),
+      Audit.entry(e, { accountId: target.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: p.id }).commit(),
+      // Last: one invitation per owner, against the inviting (new parent) account's allowance.
+      Limits.hitOp(e, s.deps, "invitation", p.id, s.now, invites.length),
+    ]);
+  } catch (err) {
+    throw Limits.rateLimited(err, s.deps, "invitation", s.now) ?? err;
+  }
   for (const i of invites) await i.mail();
   return { invitations: invites.length };
 }

@@ -13,7 +13,7 @@ import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
 import * as Equipment from "../core/equipment.js";
-import { Unauthenticated, VisibleError } from "../core/errors.js";
+import { RateLimited, Unauthenticated, VisibleError } from "../core/errors.js";
 import { isThrottled } from "../infra/dynamo.js";
 import { framesOf } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
@@ -144,7 +144,12 @@ export function createGraphQLServer(opts: ServerOptions) {
           return createGraphQLError(original.message, {
             ...(located?.nodes ? { nodes: located.nodes } : {}),
             ...(located?.path ? { path: located.path } : {}),
-            extensions: { code: original.code, ...("issues" in original ? { issues: original.issues } : {}) },
+            extensions: {
+              code: original.code,
+              ...("issues" in original ? { issues: original.issues } : {}),
+              // An allowance used up: 429 with the seconds until the window ends.
+              ...(original instanceof RateLimited ? { retryAfterSeconds: original.retryAfterSeconds, http: { status: 429, headers: { "Retry-After": String(original.retryAfterSeconds) } } } : {}),
+            },
           });
         }
         // Masked for the client; logged by name and frames (the message may quote input).

@@ -25,6 +25,7 @@ import {
   extensionAssignmentEntity,
   sharedEquipmentEntity,
 } from "./entities/equipment.js";
+import { rateCounterEntity } from "./entities/rate-counter.js";
 
 /** The entities of the single table, bound to one client and table name. */
 export function createEntities(client: DynamoDBDocumentClient, table: string) {
@@ -56,6 +57,7 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     equipmentTenant: equipmentTenantEntity(config),
     sharedEquipment: sharedEquipmentEntity(config),
     extensionAssignment: extensionAssignmentEntity(config),
+    rateCounter: rateCounterEntity(config),
   };
 }
 

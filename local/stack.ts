@@ -4,6 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { ensurePlatform } from "../core/bootstrap.js";
 import type { Deps } from "../core/context.js";
+import type { RateLimits } from "../core/limits.js";
 import { createServerAdapter } from "@whatwg-node/server";
 import { DOWNLOAD_PATH, createDownloadsHandler } from "../graphql/downloads.js";
 import { createGraphQLServer } from "../graphql/server.js";
@@ -38,6 +39,8 @@ export interface LocalStackOptions {
   readonly cron?: boolean;
   /** Structured logs (and metrics) of the GraphQL server and the local workers; none when absent. */
   readonly telemetry?: Telemetry;
+  /** Per-account allowances instead of core's defaults (tests use small ones). */
+  readonly rateLimits?: RateLimits;
   /** The DynamoDB client's HTTP handler (fault-injection tests wrap the real one). */
   readonly dynamoRequestHandler?: DynamoOptions["requestHandler"];
 }
@@ -96,7 +99,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const mailer: Mailer = {
     send: (m) => (m.attachments?.length || !route.queue ? outbox.send(m) : new QueuedMailer(route.queue).send(m)),
   };
-  const deps: Deps = { store, clock, mailer, portalUrl: "http://localhost:3000", deviceKeys: await localDeviceKeys(dataDir) };
+  const deps: Deps = { store, clock, mailer, portalUrl: "http://localhost:3000", deviceKeys: await localDeviceKeys(dataDir), ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}) };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
   const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME, mailer: outbox, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
