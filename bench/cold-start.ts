@@ -19,8 +19,9 @@
  * for an ESM function, and our stacks add `@aws-sdk/*` (provided by the Lambda runtime): the import
  * time measured therefore includes loading the SDK from node_modules, as Lambda loads it from the runtime.
  *
- * Exits 1 when the graphql function misses a target: minified bundle > 1.5 MiB, or its module
- * initialisation median > 3 × the empty handler's.
+ * Exits 1 when the graphql bundle is over 1.5 MiB minified, or a bundle does not build or load. Its
+ * module initialisation against the 3 × target is reported as a miss but does not fail the run (a
+ * timing on a shared machine, like the other benchmarks' latency ratios).
  */
 import { execFile } from "node:child_process";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -206,7 +207,7 @@ const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(3);
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`.padStart(10);
 const f1 = (v: number) => v.toFixed(1).padStart(8);
 
-export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ text: string; failures: string[] }> {
+export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ text: string; failures: string[]; misses: string[] }> {
   const root = resolve(opts.root ?? join(dirname(fileURLToPath(import.meta.url)), ".."));
   const samples = opts.samples ?? coldStartDefaults.samples;
   const variants: Variant[] = (opts.unminified ?? coldStartDefaults.unminified) ? ["minified", "unminified"] : ["minified"];
@@ -214,6 +215,8 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
   const log = opts.log ?? (() => undefined);
   const lines: string[] = [];
   const failures: string[] = [];
+  /** Latency targets missed: reported, not failing the run (machine noise; like the other benchmarks' ratios). */
+  const misses: string[] = [];
   const say = (line = "") => lines.push(line);
 
   rmSync(outDir, { recursive: true, force: true });
@@ -316,7 +319,7 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
           `  ${f1(imp.median)}${f1(imp.p90)}${`${(imp.median / emptyImport).toFixed(1)}x`.padStart(9)}  ${rss.toFixed(0).padStart(6)}`,
       );
       if (b.name === "graphql" && variant === "minified" && init.median / emptyInit > GRAPHQL_MAX_INIT_RATIO) {
-        failures.push(`graphql init ${init.median.toFixed(1)} ms = ${(init.median / emptyInit).toFixed(2)}x the empty handler's ${emptyInit.toFixed(1)} ms (target <= ${GRAPHQL_MAX_INIT_RATIO}x)`);
+        misses.push(`graphql init ${init.median.toFixed(1)} ms = ${(init.median / emptyInit).toFixed(2)}x the empty handler's ${emptyInit.toFixed(1)} ms (target <= ${GRAPHQL_MAX_INIT_RATIO}x)`);
       }
     }
     const graphql = ofVariant.find((b) => b.name === "graphql");
@@ -360,8 +363,8 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
   }
 
   say();
-  say(failures.length === 0 ? "Targets met." : `Target misses:\n${failures.map((f) => `  - ${f}`).join("\n")}`);
-  return { text: lines.join("\n"), failures };
+  say(failures.length === 0 && misses.length === 0 ? "Targets met." : `Target misses:\n${[...failures, ...misses].map((f) => `  - ${f}`).join("\n")}`);
+  return { text: lines.join("\n"), failures, misses };
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

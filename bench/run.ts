@@ -2,10 +2,11 @@
  * `npm run bench` (tsx bench/run.ts): the hierarchy-page benchmark, the orders benchmark
  * (placeOrder of 3 lines; the subscriptions page with each subscription's history), then the
  * billing benchmark (a monthly billing run through the queue and workers, at 500, 1,000 and 2,000 customers),
- * then the load benchmark (concurrent clients over HTTP against the local server, a partner portal's mix).
+ * then the load benchmark (concurrent clients over HTTP against the local server, a partner portal's mix),
+ * then the cold-start benchmark (the Lambda bundles as SST builds them: sizes, module initialisation).
  *
  * Options:
- *   --bench LIST               hierarchy, orders, billing, load, comma-separated (default: all four)
+ *   --bench LIST               hierarchy, orders, billing, load, cold, comma-separated (default: all five)
  *   --rounds N, --warmup N     measured rounds and warm-up iterations of every benchmark
  *                              (defaults: 300 and 50 for the hierarchy page and for each orders operation)
  *   --children N, --page N     hierarchy: children of the account, page size (defaults: 1000, 20)
@@ -21,9 +22,11 @@
  *   --clients N, --seconds N, --warmup-seconds N
  *                              load: concurrent clients (one customer each), measured seconds, unmeasured
  *                              warm-up seconds (defaults: 200, 60, 5)
+ *   --samples N                cold: fresh node processes per bundle (default 15)
  *
  * Exits 1 when a path takes more DynamoDB requests than its target, a second billing run of the same
- * month writes anything, the load benchmark has any error or an overall p99/p50 above 5, or a
+ * month writes anything, the load benchmark has any error or an overall p99/p50 above 5, the graphql
+ * bundle is over 1.5 MB minified or a bundle does not build or load, or a
  * benchmark fails (the others still run); the latency ratios of the other benchmarks are reported
  * against their 1.5 target but do not fail the run.
  */
@@ -35,6 +38,7 @@ import type { CallTime, OperationResult, OrdersResult } from "./orders.js";
 import { PERIOD, billingDefaults, describeModel, runBillingBench } from "./billing.js";
 import type { BillingResult, CallStats, PathRun, SizeResult } from "./billing.js";
 import { loadDefaults, reportLoad, runLoadBench } from "./load.js";
+import { coldStartDefaults, runColdStartBench } from "./cold-start.js";
 
 const TARGET_RATIO = 1.5;
 const TARGET_REQUESTS = 2;
@@ -52,7 +56,7 @@ const TARGET_ORDER_REQUESTS = { handler: 3, raw: 3 };
  */
 const pageRequestsTarget = (onPage: number) => 3 + onPage;
 
-const BENCHES = ["hierarchy", "orders", "billing", "load"] as const;
+const BENCHES = ["hierarchy", "orders", "billing", "load", "cold"] as const;
 type Bench = (typeof BENCHES)[number];
 
 function intOption(value: string | undefined, fallback: number, name: string, min: number): number {
@@ -251,6 +255,7 @@ async function main(): Promise<number> {
       clients: { type: "string" },
       seconds: { type: "string" },
       "warmup-seconds": { type: "string" },
+      samples: { type: "string" },
     },
     strict: true,
   });
@@ -329,6 +334,11 @@ async function main(): Promise<number> {
     const { text, failures: f } = reportLoad(result);
     process.stdout.write(text);
     failures.push(...f);
+  });
+  if (runs("cold")) await attempt("cold start", async () => {
+    const result = await runColdStartBench({ samples: intOption(values.samples, coldStartDefaults.samples, "samples", 1), log });
+    process.stdout.write(`${result.text}\n`);
+    failures.push(...result.failures);
   });
   for (const f of failures) process.stderr.write(`bench: FAIL: ${f}\n`);
   return failures.length > 0 ? 1 : 0;
