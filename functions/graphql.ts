@@ -15,7 +15,7 @@ import { handleEvent } from "./http.js";
 
 export { handleEvent } from "./http.js";
 
-let server: GraphQLServer | undefined;
+let server: Promise<GraphQLServer> | undefined;
 const telemetry = powertoolsTelemetry();
 
 /**
@@ -23,12 +23,33 @@ const telemetry = powertoolsTelemetry();
  * for the mail worker; documents are served by the documents function: neither SES nor the PDF
  * renderer is in this bundle.
  */
-function instance(): GraphQLServer {
-  if (server) return server;
-  const config = loadConfig();
+/**
+ * The equipment key. Deployed, it is the SST secret DEVICE_SIGNING_KEY (bound by the Api stack:
+ * SST sets SST_Secret_value_DEVICE_SIGNING_KEY and `sst/node/config` fetches the SSM SecureString
+ * once, at the first request of the container); elsewhere the DEVICE_SIGNING_KEY variable, if any.
+ */
+async function deviceSigningKey(): Promise<string | undefined> {
+  if (process.env.SST_Secret_value_DEVICE_SIGNING_KEY === undefined) return process.env.DEVICE_SIGNING_KEY;
+  const { Config } = await import("sst/node/config");
+  const value: unknown = (Config as Record<string, unknown>).DEVICE_SIGNING_KEY;
+  return typeof value === "string" ? value : undefined;
+}
+
+function instance(): Promise<GraphQLServer> {
+  // A failed start (the secret not readable yet) is retried by the next invocation.
+  server ??= build().catch((err: unknown) => {
+    server = undefined;
+    throw err;
+  });
+  return server;
+}
+
+async function build(): Promise<GraphQLServer> {
+  const key = await deviceSigningKey();
+  const config = loadConfig({ ...process.env, ...(key ? { DEVICE_SIGNING_KEY: key } : {}) });
   if (!config.mailQueueUrl) throw new Error("Invalid configuration: MAIL_QUEUE_URL");
   const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
-  server = createGraphQLServer({
+  return createGraphQLServer({
     deps: {
       store: new Store(client, config.tableName),
       clock: systemClock,
@@ -42,7 +63,6 @@ function instance(): GraphQLServer {
     introspection: config.introspection,
     telemetry,
   });
-  return server;
 }
 
 /** One invocation: its request and correlation ids on every log line, its metrics published at the end. */
@@ -56,4 +76,4 @@ export async function serve(s: GraphQLServer, t: Telemetry, event: APIGatewayPro
   }
 }
 
-export const handler = (event: APIGatewayProxyEventV2, context?: Context) => serve(instance(), telemetry, event, context);
+export const handler = async (event: APIGatewayProxyEventV2, context?: Context) => serve(await instance(), telemetry, event, context);

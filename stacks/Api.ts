@@ -1,5 +1,5 @@
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
-import { Api as HttpApi, Function as LambdaFunction, use } from "sst/constructs";
+import { Config, Api as HttpApi, Function as LambdaFunction, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
 import { Data } from "./Data.js";
 import { INDEX_ACTIONS, TABLE_ACTIONS } from "./permissions.js";
@@ -27,8 +27,6 @@ export function Api({ stack, app }: StackContext) {
     // Invitation mails are queued; the mail worker (Jobs stack) sends them.
     MAIL_QUEUE_URL: mail.queue.queueUrl,
     ...(process.env.GRAPHQL_INTROSPECTION === "true" ? { GRAPHQL_INTROSPECTION: "true" } : {}),
-    // The equipment key (private ES256 JWK) for device credentials; set it in the deploying shell.
-    ...(process.env.DEVICE_SIGNING_KEY ? { DEVICE_SIGNING_KEY: process.env.DEVICE_SIGNING_KEY } : {}),
   };
 
   // One function serves the GraphQL endpoint (POST for queries and mutations, GET for GET
@@ -61,6 +59,11 @@ export function Api({ stack, app }: StackContext) {
     actions: [...INDEX_ACTIONS],
     resources: [`${table.tableArn}/index/*`],
   });
+  // The equipment key (private ES256 JWK: signs device credentials, keys activation-code digests)
+  // is an SST secret: an SSM SecureString set with `npx sst secrets set DEVICE_SIGNING_KEY '<jwk>'`,
+  // fetched and decrypted at cold start. Never an environment variable, which anyone allowed to read
+  // the function's configuration could read.
+  graphql.bind([new Config.Secret(stack, "DEVICE_SIGNING_KEY")]);
   graphql.attachPermissions([
     tableStatement,
     indexStatement,

@@ -433,8 +433,8 @@ describe("Api stack", () => {
         "AUTH_AUDIENCE",
         "AUTH_ISSUER",
         "AUTH_JWKS_URL",
-        "DEVICE_SIGNING_KEY",
         "MAIL_QUEUE_URL",
+        "SST_Secret_value_DEVICE_SIGNING_KEY",
         "STAGE",
         "TABLE_NAME",
       ]);
@@ -443,8 +443,11 @@ describe("Api stack", () => {
         AUTH_ISSUER: "https://issuer.test/",
         AUTH_AUDIENCE: "test-audience",
         AUTH_JWKS_URL: "https://issuer.test/jwks.json",
-        DEVICE_SIGNING_KEY,
+        // The equipment key is an SST secret, fetched from SSM at cold start: never its value in the
+        // configuration, even when the deploying shell has it in DEVICE_SIGNING_KEY.
+        SST_Secret_value_DEVICE_SIGNING_KEY: "__FETCH_FROM_SSM__",
       });
+      expect(JSON.stringify(fn.Properties)).not.toContain(DEVICE_SIGNING_KEY.slice(20, 60));
       // The table's name from the Data stack, the mail queue's URL (not its DLQ's) from the Jobs stack.
       const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
       expect(resolveImport(templates, env.TABLE_NAME)).toEqual({ stack: "data", value: { Ref: tableId } });
@@ -469,15 +472,20 @@ describe("Api stack", () => {
       expect(props.Architectures).toEqual(["arm64"]);
       expect(props.Timeout).toBe(API_TIMEOUT);
       expect(props.MemorySize).toBe(1024);
-      const { MAIL_QUEUE_URL: _queue, DEVICE_SIGNING_KEY: _key, GRAPHQL_INTROSPECTION: _introspection, ...common } = envOf(graphql);
+      const { MAIL_QUEUE_URL: _queue, SST_Secret_value_DEVICE_SIGNING_KEY: _key, GRAPHQL_INTROSPECTION: _introspection, ...common } = envOf(graphql);
       expect(envOf(fn)).toEqual({ ...common, INVOICE_ISSUER_NAME: "Channel Partner Platform" });
     }
   });
 
-  it("grants the graphql function only the table, its indexes and sending to the mail queue (no SES)", () => {
+  it("grants the graphql function only the table, its indexes, sending to the mail queue (no SES) and reading its one secret", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.api, graphqlOf(templates.api)[1]);
-      expectOnlyServices(statements, ["dynamodb", "sqs"]);
+      expectOnlyServices(statements, ["dynamodb", "sqs", "ssm"]);
+      // The device key's SSM parameter (and SST's fallback path for it), nothing else of SSM.
+      expect(actionsOf(statements, "ssm:")).toEqual(["ssm:GetParameters"]);
+      const parameters = JSON.stringify(resourcesOf(statements, "ssm:"));
+      expect(parameters).toContain("/Secret/DEVICE_SIGNING_KEY/value");
+      expect(resourcesOf(statements, "ssm:")).toHaveLength(2);
       expectTableAccess(templates, statements, TABLE_ACTIONS);
       expect(actionsOf(statements, "dynamodb:")).not.toContain("dynamodb:Scan");
 
