@@ -6,6 +6,7 @@ import type { Store } from "../infra/store.js";
 import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS } from "../graphql/limits.js";
 import { schema } from "../graphql/schema.js";
 import { createGraphQLServer } from "../graphql/server.js";
+import { handleEvent } from "../functions/http.js";
 
 /** A store whose every call fails as an unexpected infrastructure fault would (a test double of our port). */
 const brokenStore = new Proxy({}, { get: () => () => Promise.reject(new Error("dynamo exploded at /var/task/secret.js:42")) }) as unknown as Store;
@@ -121,5 +122,37 @@ describe("transport", () => {
     expect(big.status).toBe(413);
     const small = await closed.fetch("http://localhost/graphql", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
     expect(small.status).toBe(200);
+  });
+
+  it("the Lambda path measures the body API Gateway hands over (no Content-Length to trust): 413 above the limit, base64 included", async () => {
+    const event = (body: string, isBase64Encoded = false) => ({
+      version: "2.0",
+      routeKey: "POST /graphql",
+      rawPath: "/graphql",
+      rawQueryString: "",
+      headers: { host: "api.example.com", "content-type": "application/json" },
+      requestContext: {
+        accountId: "123456789012",
+        apiId: "api",
+        domainName: "api.example.com",
+        domainPrefix: "api",
+        http: { method: "POST", path: "/graphql", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" },
+        requestId: "r1",
+        routeKey: "POST /graphql",
+        stage: "$default",
+        time: "22/Nov/2026:00:00:00 +0000",
+        timeEpoch: 0,
+      },
+      body,
+      isBase64Encoded,
+    });
+    const atLimit = JSON.stringify({ query: "{ __typename }" }).padEnd(MAX_BODY_BYTES, " ");
+    expect((await handleEvent(closed, event(atLimit))).statusCode).toBe(200);
+    const over = await handleEvent(closed, event(`${atLimit} `));
+    expect(over.statusCode).toBe(413);
+    expect(JSON.parse(over.body ?? "{}")).toMatchObject({ errors: [{ extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
+    // Base64 is decoded before measuring: the decoded size counts.
+    expect((await handleEvent(closed, event(Buffer.from(`${atLimit} `).toString("base64"), true))).statusCode).toBe(413);
+    expect((await handleEvent(closed, event(Buffer.from(atLimit).toString("base64"), true))).statusCode).toBe(200);
   });
 });
