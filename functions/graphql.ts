@@ -6,6 +6,7 @@ import { createDeviceKeys } from "../infra/device-keys.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
+import { sstSecret } from "../infra/secrets.js";
 import { Store } from "../infra/store.js";
 import { correlationIdOf, powertoolsTelemetry } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
@@ -24,15 +25,12 @@ const telemetry = powertoolsTelemetry();
  * renderer is in this bundle.
  */
 /**
- * The equipment key. Deployed, it is the SST secret DEVICE_SIGNING_KEY (bound by the Api stack:
- * SST sets SST_Secret_value_DEVICE_SIGNING_KEY and `sst/node/config` fetches the SSM SecureString
- * once, at the first request of the container); elsewhere the DEVICE_SIGNING_KEY variable, if any.
+ * The equipment key. Deployed, it is the SST secret DEVICE_SIGNING_KEY (bound by the Api stack, an
+ * SSM SecureString read once per container, at its first request); elsewhere the DEVICE_SIGNING_KEY
+ * variable, if any.
  */
 async function deviceSigningKey(): Promise<string | undefined> {
-  if (process.env.SST_Secret_value_DEVICE_SIGNING_KEY === undefined) return process.env.DEVICE_SIGNING_KEY;
-  const { Config } = await import("sst/node/config");
-  const value: unknown = (Config as Record<string, unknown>).DEVICE_SIGNING_KEY;
-  return typeof value === "string" ? value : undefined;
+  return (await sstSecret("DEVICE_SIGNING_KEY")) ?? process.env.DEVICE_SIGNING_KEY;
 }
 
 function instance(): Promise<GraphQLServer> {
