@@ -24,6 +24,7 @@
  * setTaxRate, setAvailableOffers, placeOrder) once: every seeded item must have the attribute
  * names of an item the product wrote for the same entity (and kind / action).
  */
+import { runCleanups } from "./common.js";
 import { readFileSync, readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
@@ -752,13 +753,7 @@ export async function runBillingBench(options: Partial<BillingOptions> = {}): Pr
       totalMs: performance.now() - started,
     };
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep stopping the rest
-      }
-    }
+    await runCleanups(cleanups);
   }
 }
 
@@ -965,13 +960,7 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
       pdf: { lines: doc.lines.length, documentMs, documentRequests, renderMs, bytes: pdf.byteLength },
     };
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep stopping the rest
-      }
-    }
+    await runCleanups(cleanups);
   }
 }
 

@@ -85,3 +85,14 @@ export function apiGatewayEvent(token: string, body: string, n: number, requestP
     isBase64Encoded: false,
   };
 }
+
+/** Runs the cleanups registered while a benchmark started things, last first; one failing does not stop the others. */
+export async function runCleanups(cleanups: Array<() => unknown>): Promise<void> {
+  for (const c of cleanups.reverse()) {
+    try {
+      await c();
+    } catch {
+      // keep stopping the rest
+    }
+  }
+}

@@ -27,7 +27,7 @@ import type { AccountRecord } from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
 import { createLocalIssuer } from "../local/issuer.js";
-import { apiGatewayEvent, describeCall, serveJwks, stats } from "./common.js";
+import { apiGatewayEvent, describeCall, runCleanups, serveJwks, stats } from "./common.js";
 import type { Stats } from "./common.js";
 
 export interface HierarchyPageOptions {
@@ -375,12 +375,6 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
       totalMs: performance.now() - started,
     };
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep stopping the rest
-      }
-    }
+    await runCleanups(cleanups);
   }
 }

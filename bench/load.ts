@@ -14,6 +14,7 @@
  * Every non-200 answer, GraphQL error or typed error result counts as an error. The bench fails
  * when there is any error (warm-up included) or the overall p99/p50 exceeds MAX_TAIL_RATIO.
  */
+import { runCleanups } from "./common.js";
 import dc from "node:diagnostics_channel";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -692,13 +693,7 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
       totalMs: performance.now() - started,
     };
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep stopping the rest
-      }
-    }
+    await runCleanups(cleanups);
   }
 }
 

@@ -43,7 +43,7 @@ import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
 import { createLocalIssuer } from "../local/issuer.js";
 import type { Stats } from "./common.js";
-import { apiGatewayEvent, describeCall, serveJwks, stats } from "./common.js";
+import { apiGatewayEvent, describeCall, runCleanups, serveJwks, stats } from "./common.js";
 
 export type { Stats };
 
@@ -1088,12 +1088,6 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
       totalMs: performance.now() - started,
     };
   } finally {
-    for (const c of cleanups.reverse()) {
-      try {
-        await c();
-      } catch {
-        // keep stopping the rest
-      }
-    }
+    await runCleanups(cleanups);
   }
 }

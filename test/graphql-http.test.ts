@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { serverAudits } from "graphql-http";
 import type { Audit, AuditResult } from "graphql-http";
@@ -7,7 +6,7 @@ import { handleEvent } from "../functions/graphql.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import type { GraphQLServer } from "../graphql/server.js";
 import { createTokenVerifier } from "../infra/auth.js";
-import { startTestStack } from "./harness.js";
+import { lambdaEvent, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
 /**
@@ -79,27 +78,13 @@ function lambdaFetch(server: GraphQLServer): FetchFn {
     });
     headers.host = url.host;
     const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.text();
-    const event: APIGatewayProxyEventV2 = {
-      version: "2.0",
-      routeKey: "$default",
-      rawPath: url.pathname,
-      rawQueryString: url.search.replace(/^\?/, ""),
+    const event: APIGatewayProxyEventV2 = lambdaEvent({
+      method: request.method,
+      path: url.pathname,
+      query: url.search.replace(/^\?/, ""),
       headers,
-      requestContext: {
-        accountId: "123456789012",
-        apiId: "api",
-        domainName: url.hostname,
-        domainPrefix: "api",
-        http: { method: request.method, path: url.pathname, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: request.headers.get("user-agent") ?? "graphql-http" },
-        requestId: randomUUID(),
-        routeKey: "$default",
-        stage: "$default",
-        time: "22/Nov/2026:00:00:00 +0000",
-        timeEpoch: 0,
-      },
       ...(body !== undefined ? { body } : {}),
-      isBase64Encoded: false,
-    };
+    });
     const result = await handleEvent(server, event);
     const status = result.statusCode ?? 200;
     const responseHeaders = new Headers();

@@ -7,6 +7,7 @@ import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_T
 import { schema } from "../graphql/schema.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import { handleEvent } from "../functions/http.js";
+import { lambdaEvent } from "./harness.js";
 
 /** A store whose every call fails as an unexpected infrastructure fault would (a test double of our port). */
 const brokenStore = new Proxy({}, { get: () => () => Promise.reject(new Error("dynamo exploded at /var/task/secret.js:42")) }) as unknown as Store;
@@ -125,27 +126,7 @@ describe("transport", () => {
   });
 
   it("the Lambda path measures the body API Gateway hands over (no Content-Length to trust): 413 above the limit, base64 included", async () => {
-    const event = (body: string, isBase64Encoded = false) => ({
-      version: "2.0",
-      routeKey: "POST /graphql",
-      rawPath: "/graphql",
-      rawQueryString: "",
-      headers: { host: "api.example.com", "content-type": "application/json" },
-      requestContext: {
-        accountId: "123456789012",
-        apiId: "api",
-        domainName: "api.example.com",
-        domainPrefix: "api",
-        http: { method: "POST", path: "/graphql", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" },
-        requestId: "r1",
-        routeKey: "POST /graphql",
-        stage: "$default",
-        time: "22/Nov/2026:00:00:00 +0000",
-        timeEpoch: 0,
-      },
-      body,
-      isBase64Encoded,
-    });
+    const event = (body: string, isBase64Encoded = false) => lambdaEvent({ body, isBase64Encoded });
     const atLimit = JSON.stringify({ query: "{ __typename }" }).padEnd(MAX_BODY_BYTES, " ");
     expect((await handleEvent(closed, event(atLimit))).statusCode).toBe(200);
     const over = await handleEvent(closed, event(`${atLimit} `));

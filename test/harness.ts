@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { inject } from "vitest";
 import { startLocalStack } from "../local/stack.js";
 import type { LocalStack, LocalStackOptions } from "../local/stack.js";
@@ -105,3 +106,40 @@ export interface Success<T> {
   readonly data: T;
 }
 export type Result<T> = TypedError | Success<T>;
+
+/** An API Gateway HTTP API (v2) event, as Lambda hands it to functions/graphql.ts (the Lambda path in tests). */
+export function lambdaEvent(opts: {
+  readonly body?: string;
+  readonly headers?: Record<string, string>;
+  readonly method?: string;
+  readonly path?: string;
+  readonly query?: string;
+  readonly requestId?: string;
+  readonly isBase64Encoded?: boolean;
+}): APIGatewayProxyEventV2 {
+  const method = opts.method ?? "POST";
+  const path = opts.path ?? "/graphql";
+  const host = opts.headers?.host ?? "api.example.com";
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: path,
+    rawQueryString: opts.query ?? "",
+    // JSON unless told otherwise, for a request with a body; as given otherwise.
+    headers: { host, ...(opts.body !== undefined ? { "content-type": "application/json" } : {}), ...opts.headers },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "api",
+      domainName: host,
+      domainPrefix: "api",
+      http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: opts.headers?.["user-agent"] ?? "test" },
+      requestId: opts.requestId ?? randomUUID(),
+      routeKey: "$default",
+      stage: "$default",
+      time: "22/Nov/2026:00:00:00 +0000",
+      timeEpoch: 0,
+    },
+    ...(opts.body !== undefined ? { body: opts.body } : {}),
+    isBase64Encoded: opts.isBase64Encoded ?? false,
+  };
+}

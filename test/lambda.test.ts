@@ -1,11 +1,10 @@
-import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { handleEvent } from "../functions/graphql.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import type { GraphQLServer } from "../graphql/server.js";
 import { createTokenVerifier } from "../infra/auth.js";
-import { startTestStack } from "./harness.js";
+import { lambdaEvent, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
 /** The Lambda path: API Gateway v2 events through the same Yoga and the same JWT verification. */
@@ -26,27 +25,7 @@ describe("functions/graphql handler", () => {
     await t?.stop();
   });
 
-  const event = (body: string, headers: Record<string, string> = {}): APIGatewayProxyEventV2 => ({
-    version: "2.0",
-    routeKey: "POST /graphql",
-    rawPath: "/graphql",
-    rawQueryString: "",
-    headers: { host: "api.example.com", "content-type": "application/json", ...headers },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "api",
-      domainName: "api.example.com",
-      domainPrefix: "api",
-      http: { method: "POST", path: "/graphql", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" },
-      requestId: randomUUID(),
-      routeKey: "POST /graphql",
-      stage: "$default",
-      time: "22/Nov/2026:00:00:00 +0000",
-      timeEpoch: 0,
-    },
-    body,
-    isBase64Encoded: false,
-  });
+  const event = (body: string, headers: Record<string, string> = {}): APIGatewayProxyEventV2 => lambdaEvent({ body, headers });
 
   const query = JSON.stringify({ query: "{ viewer { email memberships { role account { name kind } } } }" });
 

@@ -13,7 +13,7 @@ import { createGraphQLServer } from "../graphql/server.js";
 import { createTokenVerifier } from "../infra/auth.js";
 import { powertoolsTelemetry } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
+import { ERR, OPERATOR, PLATFORM, lambdaEvent, ok, startTestStack } from "./harness.js";
 import type { Result, TestStack } from "./harness.js";
 
 const D_OWNER = "dana.owner@observed.example";
@@ -113,27 +113,11 @@ beforeAll(async () => {
       telemetry,
     });
     const token = await t.token(D_OWNER);
-    const event: APIGatewayProxyEventV2 = {
-      version: "2.0",
-      routeKey: "POST /graphql",
-      rawPath: "/graphql",
-      rawQueryString: "",
-      headers: { host: "api.example.com", "content-type": "application/json", authorization: `Bearer ${token}`, "x-correlation-id": "portal-7f3a" },
-      requestContext: {
-        accountId: "123456789012",
-        apiId: "api",
-        domainName: "api.example.com",
-        domainPrefix: "api",
-        http: { method: "POST", path: "/graphql", protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: "test" },
-        requestId: "apigw-request-1",
-        routeKey: "POST /graphql",
-        stage: "$default",
-        time: "01/Nov/2026:06:00:00 +0000",
-        timeEpoch: 0,
-      },
+    const event: APIGatewayProxyEventV2 = lambdaEvent({
       body: JSON.stringify({ query: "query Viewer { viewer { email } }" }),
-      isBase64Encoded: false,
-    };
+      headers: { authorization: `Bearer ${token}`, "x-correlation-id": "portal-7f3a" },
+      requestId: "apigw-request-1",
+    });
     const context = { functionName: "graphql", functionVersion: "$LATEST", invokedFunctionArn: "arn:aws:lambda:eu-west-1:123456789012:function:graphql", memoryLimitInMB: "1024", awsRequestId: randomUUID(), logGroupName: "g", logStreamName: "s", callbackWaitsForEmptyEventLoop: false, getRemainingTimeInMillis: () => 10_000, done: () => undefined, fail: () => undefined, succeed: () => undefined } satisfies Context;
     const res = await serve(server, telemetry, event, context);
     expect(res.statusCode).toBe(200);
