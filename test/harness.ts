@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import { startLocalStack } from "../local/stack.js";
 import type { LocalStack, LocalStackOptions } from "../local/stack.js";
 
@@ -46,8 +46,9 @@ export class TestStack {
   }
 
   /** Sets the stack's clock (it runs on from there). Tokens are minted again: old ones may have expired in stack time. */
-  async setClock(now: string): Promise<void> {
-    const res = await fetch(`${this.stack.url}/dev/clock`, { method: "POST", body: JSON.stringify({ now }) });
+  async setClock(now: string | Date): Promise<void> {
+    const body = JSON.stringify({ now: typeof now === "string" ? now : now.toISOString() });
+    const res = await fetch(`${this.stack.url}/dev/clock`, { method: "POST", body });
     if (!res.ok) throw new Error(`clock not set: ${res.status}`);
     this.#tokens.clear();
   }
@@ -69,6 +70,54 @@ export class TestStack {
     const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
     if (!token) throw new Error(`no invitation mailed to ${email}`);
     return token;
+  }
+
+  /** Runs a query as `as` that must succeed without any top-level GraphQL error; returns its data. */
+  async read<T = Record<string, unknown>>(as: string | null, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+    const res = await this.gql<T>(as, query, variables);
+    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+    return res.data!;
+  }
+
+  /**
+   * Runs the one-input mutation `field(input: $input)` as `as`: its typed result, the success's
+   * `data { select }` or a typed error (ERR). Fails the test on any top-level GraphQL error.
+   */
+  async mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, select: string): Promise<Result<T>> {
+    const res = await this.gql<{ r: Result<T> }>(as, mutationDocument(field, inputType, select), { input });
+    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
+    return res.data!.r;
+  }
+
+  /** `mutate`, which must succeed: its success data (a typed error is thrown, naming it). */
+  async mutateOk<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, select: string): Promise<T> {
+    return ok<T>(await this.mutate<T>(as, field, inputType, input, select));
+  }
+
+  /** `email` accepts the latest invitation mailed to them; it must succeed, with no top-level GraphQL error. */
+  async accept(email: string): Promise<void> {
+    const res = await this.gql<{ r: unknown }>(email, `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, {
+      token: await this.invitationToken(email),
+    });
+    expect(res.errors, JSON.stringify(res)).toBeUndefined();
+    expect(res.data?.r, JSON.stringify(res)).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
+  }
+
+  /** How many mails the stack has sent so far (the dev outbox). */
+  async outboxCount(): Promise<number> {
+    const res = await fetch(`${this.stack.url}/dev/outbox`);
+    return ((await res.json()) as { messages: unknown[] }).messages.length;
+  }
+
+  /** The operator's read of each account through `query` (an `account(id: $id)` query); each must be a QueryAccountSuccess. */
+  async operatorAccounts(query: string, accountIds: readonly string[]): Promise<unknown[]> {
+    return Promise.all(
+      accountIds.map(async (id) => {
+        const { account } = await this.read<{ account: { __typename: string } }>(OPERATOR, query, { id });
+        expect(account.__typename).toBe("QueryAccountSuccess");
+        return account;
+      }),
+    );
   }
 
   async stop(): Promise<void> {
@@ -106,6 +155,43 @@ export interface Success<T> {
   readonly data: T;
 }
 export type Result<T> = TypedError | Success<T>;
+
+/** The success member of a mutation's result union: `MutationCreateAccountSuccess` for `createAccount`. */
+export const successOf = (field: string): string => `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
+
+/** The document `TestStack.mutate` sends: `field(input: $input)`, aliased `r`, with its success data and typed errors. */
+export const mutationDocument = (field: string, inputType: string, select: string): string =>
+  `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${successOf(field)} { data { ${select} } } ${ERR} } }`;
+
+/** The code each typed error carries. */
+export const CODES: Readonly<Record<ErrorName, string>> = { ValidationError: "INVALID", ForbiddenError: "FORBIDDEN", NotFoundError: "NOT_FOUND", ConflictError: "CONFLICT" };
+
+/** Whether a typed result is an error. */
+export const isError = <T>(r: Result<T>): r is TypedError => "code" in r;
+
+/** Asserts that `r` is the typed error `typename` with its code (and, if given, exactly `message`); returns it. */
+export function expectError<T>(r: Result<T>, typename: ErrorName, message?: string): TypedError {
+  expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }, JSON.stringify(r)).toEqual({ __typename: typename, code: CODES[typename] });
+  const e = r as TypedError;
+  if (message !== undefined) expect(e.message).toBe(message);
+  return e;
+}
+
+/** Asserts that `r` is a ValidationError with exactly one issue, on `path` (and, if given, with that message or matching it); returns it. */
+export function expectInvalid<T>(r: Result<T>, path: string[], message?: string | RegExp): TypedError {
+  const e = expectError(r, "ValidationError");
+  expect(e.issues?.map((i) => i.path), JSON.stringify(e.issues)).toEqual([path]);
+  if (typeof message === "string") expect(e.issues![0]!.message).toBe(message);
+  else if (message) expect(e.issues![0]!.message).toMatch(message);
+  return e;
+}
+
+/** Runs `fn` (calls that must be refused) and asserts that `look()` reads the same before and after: nothing was written. */
+export async function expectUnchanged(look: () => Promise<unknown>, fn: () => Promise<void>): Promise<void> {
+  const before = await look();
+  await fn();
+  expect(await look()).toEqual(before);
+}
 
 /** An API Gateway HTTP API (v2) event, as Lambda hands it to functions/graphql.ts (the Lambda path in tests). */
 export function lambdaEvent(opts: {
