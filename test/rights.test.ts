@@ -14,8 +14,8 @@
  * runs last (it changes the tree). "Pending invitations and later changes" use Reseller A only.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { ErrorName, GraphQLResponse, Result, Success, TestStack, TypedError } from "./harness.js";
+import { ERR, OPERATOR, PLATFORM, expectError, expectUnchanged, isError, ok, startTestStack } from "./harness.js";
+import type { GraphQLResponse, Result, Success, TestStack } from "./harness.js";
 
 
 interface AccountInfo {
@@ -67,24 +67,7 @@ let t: TestStack;
 
 // ---------------------------------------------------------------- helpers
 
-const isError = <T>(r: Result<T>): r is TypedError => "code" in r;
-
-function expectError<T>(r: Result<T>, typename: ErrorName, code: string, message?: string): TypedError {
-  expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }).toEqual({ __typename: typename, code });
-  const e = r as TypedError;
-  if (message !== undefined) expect(e.message).toBe(message);
-  return e;
-}
-
 const shape = (r: Result<unknown>) => ({ __typename: r.__typename, code: isError(r) ? r.code : undefined, message: isError(r) ? r.message : undefined });
-
-/** A mutation taking `input`, returning its typed union. Fails on any top-level GraphQL error. */
-async function mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, selection: string): Promise<Result<T>> {
-  const success = `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
-  const res = await t.gql<{ r: Result<T> }>(as, `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${success} { data { ${selection} } } ${ERR} } }`, { input });
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
 
 interface CreateInput {
   readonly parentId: string;
@@ -95,21 +78,21 @@ interface CreateInput {
   readonly currency?: string;
 }
 const createAccount = (as: string, input: CreateInput) =>
-  mutate<{ account: AccountInfo; invitation: InvitationInfo | null }>(as, "createAccount", "CreateAccountInput", { country: "GB", ...input }, `account { ${ACCOUNT} } invitation { ${INVITATION} }`);
+  t.mutate<{ account: AccountInfo; invitation: InvitationInfo | null }>(as, "createAccount", "CreateAccountInput", { country: "GB", ...input }, `account { ${ACCOUNT} } invitation { ${INVITATION} }`);
 const updateAccount = (as: string, input: { id: string; name?: string; country?: string; reference?: string | null }) =>
-  mutate<{ account: AccountInfo }>(as, "updateAccount", "UpdateAccountInput", input, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountInfo }>(as, "updateAccount", "UpdateAccountInput", input, `account { ${ACCOUNT} }`);
 const setResellerRights = (as: string, input: { id: string; canCreateAccounts?: boolean; canCreateEquipment?: boolean }) =>
-  mutate<{ account: AccountInfo }>(as, "setResellerRights", "SetResellerRightsInput", input, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountInfo }>(as, "setResellerRights", "SetResellerRightsInput", input, `account { ${ACCOUNT} }`);
 const inviteMember = (as: string, input: { accountId: string; email: string; role: string; seller?: boolean }) =>
-  mutate<{ member: MemberInfo; invitation: InvitationInfo }>(as, "inviteMember", "InviteMemberInput", input, `member { ${MEMBER} } invitation { ${INVITATION} }`);
+  t.mutate<{ member: MemberInfo; invitation: InvitationInfo }>(as, "inviteMember", "InviteMemberInput", input, `member { ${MEMBER} } invitation { ${INVITATION} }`);
 const removeMember = (as: string, input: { accountId: string; email: string }) =>
-  mutate<{ member: MemberInfo }>(as, "removeMember", "MemberRefInput", input, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberInfo }>(as, "removeMember", "MemberRefInput", input, `member { ${MEMBER} }`);
 const setMemberRole = (as: string, input: { accountId: string; email: string; role: string }) =>
-  mutate<{ member: MemberInfo }>(as, "setMemberRole", "SetMemberRoleInput", input, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberInfo }>(as, "setMemberRole", "SetMemberRoleInput", input, `member { ${MEMBER} }`);
 const setMemberSeller = (as: string, input: { accountId: string; email: string; seller: boolean }) =>
-  mutate<{ member: MemberInfo }>(as, "setMemberSeller", "SetMemberSellerInput", input, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberInfo }>(as, "setMemberSeller", "SetMemberSellerInput", input, `member { ${MEMBER} }`);
 const inviteExistingAccount = (as: string, input: { parentId: string; accountId: string }) =>
-  mutate<{ invitationsSent: number }>(as, "inviteExistingAccount", "InviteExistingAccountInput", input, "invitationsSent");
+  t.mutate<{ invitationsSent: number }>(as, "inviteExistingAccount", "InviteExistingAccountInput", input, "invitationsSent");
 
 async function acceptInvitation(as: string, token: string): Promise<Result<{ account: AccountInfo; invitation: InvitationInfo }>> {
   const res = await t.gql<{ r: Result<{ account: AccountInfo; invitation: InvitationInfo }> }>(
@@ -159,16 +142,6 @@ async function members(as: string, id: string): Promise<MemberInfo[]> {
   return res.data!.account.data.members.edges.map((e) => e.node);
 }
 
-async function outboxCount(): Promise<number> {
-  const res = await fetch(`${t.url}/dev/outbox`);
-  return ((await res.json()) as { messages: unknown[] }).messages.length;
-}
-
-/** Moves the stack's clock; bearer tokens are minted again, since they are checked against that clock. */
-async function setClock(now: Date): Promise<void> {
-  await t.setClock(now.toISOString());
-}
-
 const SNAPSHOT = `query Snap($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data {
   ${ACCOUNT} parent { id } ancestors { id name kind }
   children(first: 100) { edges { cursor node { id name childCount } } }
@@ -178,24 +151,10 @@ const SNAPSHOT = `query Snap($id: ID!) { account(id: $id) { __typename ... on Qu
 } } ${ERR} } }`;
 
 /** Everything an authorised reader (the operator) sees of the accounts, plus the outbox size. */
-async function snapshot(accountIds: readonly string[]): Promise<unknown> {
-  const accounts = await Promise.all(
-    accountIds.map(async (id) => {
-      const res = await t.gql<{ account: Result<unknown> }>(OPERATOR, SNAPSHOT, { id });
-      expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-      expect(res.data!.account.__typename).toBe("QueryAccountSuccess");
-      return res.data!.account;
-    }),
-  );
-  return { accounts, outbox: await outboxCount() };
-}
+const snapshot = async (accountIds: readonly string[]) => ({ accounts: await t.operatorAccounts(SNAPSHOT, accountIds), outbox: await t.outboxCount() });
 
 /** Runs `fn` (denied calls) and asserts that nothing an authorised reader sees has changed. */
-async function unchanged(accountIds: readonly string[], fn: () => Promise<void>): Promise<void> {
-  const before = await snapshot(accountIds);
-  await fn();
-  expect(await snapshot(accountIds)).toEqual(before);
-}
+const unchanged = (accountIds: readonly string[], fn: () => Promise<void>) => expectUnchanged(() => snapshot(accountIds), fn);
 
 const all = () => [PLATFORM, ids.d1, ids.ra, ids.rb, ids.a1, ids.b1];
 
@@ -262,7 +221,7 @@ describe("a reseller owner", () => {
   it("sees nothing of a sibling reseller or of its subtree", async () => {
     await unchanged(all(), async () => {
       for (const id of [ids.rb, ids.b1]) {
-        expectError(await getAccount(EMAIL.ra, id), "NotFoundError", "NOT_FOUND", "Account not found");
+        expectError(await getAccount(EMAIL.ra, id), "NotFoundError", "Account not found");
       }
       // The nested connections are never reached through a NotFound result.
       const nested = await t.gql<{ account: Result<unknown> }>(
@@ -271,7 +230,7 @@ describe("a reseller owner", () => {
         { id: ids.rb },
       );
       expect(nested.errors).toBeUndefined();
-      expectError(nested.data!.account, "NotFoundError", "NOT_FOUND", "Account not found");
+      expectError(nested.data!.account, "NotFoundError", "Account not found");
       // Relay node: null, not an error that would confirm existence.
       const node = await t.gql<{ node: unknown }>(EMAIL.ra, `query N($id: ID!) { node(id: $id) { id } }`, { id: ids.rb });
       expect(node.errors).toBeUndefined();
@@ -283,21 +242,21 @@ describe("a reseller owner", () => {
       expect(await searchNames(EMAIL.ra, "Reseller")).toEqual([]);
 
       // Mutations on the sibling: NotFound, like an unknown id.
-      expectError(await updateAccount(EMAIL.ra, { id: ids.rb, name: "Hijacked" }), "NotFoundError", "NOT_FOUND");
-      expectError(await setResellerRights(EMAIL.ra, { id: ids.rb, canCreateAccounts: true }), "NotFoundError", "NOT_FOUND");
-      expectError(await createAccount(EMAIL.ra, { parentId: ids.rb, kind: "CUSTOMER", name: "Planted" }), "NotFoundError", "NOT_FOUND");
-      expectError(await inviteMember(EMAIL.ra, { accountId: ids.rb, email: "spy@example.com", role: "OWNER" }), "NotFoundError", "NOT_FOUND");
-      expectError(await removeMember(EMAIL.ra, { accountId: ids.rb, email: EMAIL.rb }), "NotFoundError", "NOT_FOUND");
-      expectError(await setMemberRole(EMAIL.ra, { accountId: ids.rb, email: EMAIL.rb, role: "VIEWER" }), "NotFoundError", "NOT_FOUND");
-      expectError(await setMemberSeller(EMAIL.ra, { accountId: ids.rb, email: EMAIL.rb, seller: false }), "NotFoundError", "NOT_FOUND");
-      expectError(await updateAccount(EMAIL.ra, { id: ids.b1, name: "Hijacked" }), "NotFoundError", "NOT_FOUND");
+      expectError(await updateAccount(EMAIL.ra, { id: ids.rb, name: "Hijacked" }), "NotFoundError");
+      expectError(await setResellerRights(EMAIL.ra, { id: ids.rb, canCreateAccounts: true }), "NotFoundError");
+      expectError(await createAccount(EMAIL.ra, { parentId: ids.rb, kind: "CUSTOMER", name: "Planted" }), "NotFoundError");
+      expectError(await inviteMember(EMAIL.ra, { accountId: ids.rb, email: "spy@example.com", role: "OWNER" }), "NotFoundError");
+      expectError(await removeMember(EMAIL.ra, { accountId: ids.rb, email: EMAIL.rb }), "NotFoundError");
+      expectError(await setMemberRole(EMAIL.ra, { accountId: ids.rb, email: EMAIL.rb, role: "VIEWER" }), "NotFoundError");
+      expectError(await setMemberSeller(EMAIL.ra, { accountId: ids.rb, email: EMAIL.rb, seller: false }), "NotFoundError");
+      expectError(await updateAccount(EMAIL.ra, { id: ids.b1, name: "Hijacked" }), "NotFoundError");
     });
   });
 
   it("has no reach over its parent distributor", async () => {
     await unchanged(all(), async () => {
-      expectError(await getAccount(EMAIL.ra, ids.d1), "NotFoundError", "NOT_FOUND", "Account not found");
-      expectError(await getAccount(EMAIL.ra, PLATFORM), "NotFoundError", "NOT_FOUND", "Account not found");
+      expectError(await getAccount(EMAIL.ra, ids.d1), "NotFoundError", "Account not found");
+      expectError(await getAccount(EMAIL.ra, PLATFORM), "NotFoundError", "Account not found");
       expect(await failingCode(EMAIL.ra, SEARCH, { q: "Reseller", within: ids.d1 })).toBe("NOT_FOUND");
       // Its own account: the parent is hidden, the breadcrumbs give names and kinds only.
       const own = await t.gql<{ account: Success<{ parent: unknown; ancestors: { id: string; name: string; kind: string }[] }> }>(
@@ -311,15 +270,15 @@ describe("a reseller owner", () => {
         { id: PLATFORM, name: "Platform", kind: "PLATFORM" },
         { id: ids.d1, name: "Distributor 1", kind: "DISTRIBUTOR" },
       ]);
-      expectError(await updateAccount(EMAIL.ra, { id: ids.d1, name: "Hijacked" }), "NotFoundError", "NOT_FOUND");
-      expectError(await inviteMember(EMAIL.ra, { accountId: ids.d1, email: "spy@example.com", role: "VIEWER" }), "NotFoundError", "NOT_FOUND");
-      expectError(await removeMember(EMAIL.ra, { accountId: ids.d1, email: EMAIL.d1 }), "NotFoundError", "NOT_FOUND");
-      expectError(await createAccount(EMAIL.ra, { parentId: ids.d1, kind: "RESELLER", name: "Planted" }), "NotFoundError", "NOT_FOUND");
+      expectError(await updateAccount(EMAIL.ra, { id: ids.d1, name: "Hijacked" }), "NotFoundError");
+      expectError(await inviteMember(EMAIL.ra, { accountId: ids.d1, email: "spy@example.com", role: "VIEWER" }), "NotFoundError");
+      expectError(await removeMember(EMAIL.ra, { accountId: ids.d1, email: EMAIL.d1 }), "NotFoundError");
+      expectError(await createAccount(EMAIL.ra, { parentId: ids.d1, kind: "RESELLER", name: "Planted" }), "NotFoundError");
     });
   });
 
   it("needs canCreateAccounts from its parent to create accounts (denied before the grant, allowed after)", async () => {
-    expectError(beforeGrant.denied, "ForbiddenError", "FORBIDDEN", "You are not allowed to do this");
+    expectError(beforeGrant.denied, "ForbiddenError", "You are not allowed to do this");
     expect(beforeGrant.after).toEqual(beforeGrant.before);
     const granted = ok<{ account: AccountInfo }>(beforeGrant.rights).account;
     expect({ id: granted.id, canCreateAccounts: granted.canCreateAccounts, canCreateEquipment: granted.canCreateEquipment }).toEqual({
@@ -333,15 +292,15 @@ describe("a reseller owner", () => {
     expect(await childIds(EMAIL.ra, ids.ra)).toEqual([ids.a1]);
     // Reseller B never got the right: its owner is still refused, and nothing is written.
     await unchanged(all(), async () => {
-      expectError(await createAccount(EMAIL.rb, { parentId: ids.rb, kind: "CUSTOMER", name: "Customer B2" }), "ForbiddenError", "FORBIDDEN");
-      expectError(await createAccount(EMAIL.rb, { parentId: ids.rb, kind: "RESELLER", name: "Sub B" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await createAccount(EMAIL.rb, { parentId: ids.rb, kind: "CUSTOMER", name: "Customer B2" }), "ForbiddenError");
+      expectError(await createAccount(EMAIL.rb, { parentId: ids.rb, kind: "RESELLER", name: "Sub B" }), "ForbiddenError");
     });
   });
 
   it("cannot set its own reseller rights", async () => {
     await unchanged(all(), async () => {
-      expectError(await setResellerRights(EMAIL.ra, { id: ids.ra, canCreateEquipment: true }), "ForbiddenError", "FORBIDDEN", "You are not allowed to do this");
-      expectError(await setResellerRights(EMAIL.rb, { id: ids.rb, canCreateAccounts: true }), "ForbiddenError", "FORBIDDEN");
+      expectError(await setResellerRights(EMAIL.ra, { id: ids.ra, canCreateEquipment: true }), "ForbiddenError", "You are not allowed to do this");
+      expectError(await setResellerRights(EMAIL.rb, { id: ids.rb, canCreateAccounts: true }), "ForbiddenError");
     });
   });
 });
@@ -354,14 +313,14 @@ describe("a non-seller member of the distributor", () => {
       expect(await failingCode(EMAIL.contributor, SEARCH, { q: "Reseller", within: ids.d1 })).toBe("FORBIDDEN");
       // Without `within`, a non-seller has no search root: nothing is found.
       expect(await searchNames(EMAIL.contributor, "Reseller")).toEqual([]);
-      expectError(await createAccount(EMAIL.contributor, { parentId: ids.d1, kind: "CUSTOMER", name: "Planted" }), "ForbiddenError", "FORBIDDEN");
-      expectError(await inviteExistingAccount(EMAIL.contributor, { parentId: ids.d1, accountId: ids.a1 }), "ForbiddenError", "FORBIDDEN");
+      expectError(await createAccount(EMAIL.contributor, { parentId: ids.d1, kind: "CUSTOMER", name: "Planted" }), "ForbiddenError");
+      expectError(await inviteExistingAccount(EMAIL.contributor, { parentId: ids.d1, accountId: ids.a1 }), "ForbiddenError");
       for (const id of [ids.ra, ids.rb, ids.a1, ids.b1]) {
-        expectError(await getAccount(EMAIL.contributor, id), "NotFoundError", "NOT_FOUND");
-        expectError(await updateAccount(EMAIL.contributor, { id, name: "Hijacked" }), "NotFoundError", "NOT_FOUND");
+        expectError(await getAccount(EMAIL.contributor, id), "NotFoundError");
+        expectError(await updateAccount(EMAIL.contributor, { id, name: "Hijacked" }), "NotFoundError");
       }
-      expectError(await setResellerRights(EMAIL.contributor, { id: ids.ra, canCreateAccounts: false }), "NotFoundError", "NOT_FOUND");
-      expectError(await inviteMember(EMAIL.contributor, { accountId: ids.ra, email: "spy@example.com", role: "OWNER" }), "NotFoundError", "NOT_FOUND");
+      expectError(await setResellerRights(EMAIL.contributor, { id: ids.ra, canCreateAccounts: false }), "NotFoundError");
+      expectError(await inviteMember(EMAIL.contributor, { accountId: ids.ra, email: "spy@example.com", role: "OWNER" }), "NotFoundError");
     });
   });
 
@@ -376,13 +335,13 @@ describe("a non-seller member of the distributor", () => {
       expect(history.errors).toBeUndefined();
       expect(history.data!.account.data.history.edges.map((e) => e.node.action)).toContain("account.created");
       expect(await failingCode(EMAIL.viewer, CHILDREN, { id: ids.d1 })).toBe("FORBIDDEN");
-      expectError(await updateAccount(EMAIL.viewer, { id: ids.d1, name: "Renamed by viewer" }), "ForbiddenError", "FORBIDDEN", "You are not allowed to do this");
-      expectError(await updateAccount(EMAIL.viewer, { id: ids.d1, country: "FR" }), "ForbiddenError", "FORBIDDEN");
-      expectError(await inviteMember(EMAIL.viewer, { accountId: ids.d1, email: "friend@example.com", role: "VIEWER" }), "ForbiddenError", "FORBIDDEN");
-      expectError(await createAccount(EMAIL.viewer, { parentId: ids.d1, kind: "CUSTOMER", name: "Planted" }), "ForbiddenError", "FORBIDDEN");
-      expectError(await removeMember(EMAIL.viewer, { accountId: ids.d1, email: EMAIL.contributor }), "ForbiddenError", "FORBIDDEN");
-      expectError(await setMemberRole(EMAIL.viewer, { accountId: ids.d1, email: EMAIL.viewer, role: "OWNER" }), "ForbiddenError", "FORBIDDEN");
-      expectError(await setMemberSeller(EMAIL.viewer, { accountId: ids.d1, email: EMAIL.viewer, seller: true }), "ForbiddenError", "FORBIDDEN");
+      expectError(await updateAccount(EMAIL.viewer, { id: ids.d1, name: "Renamed by viewer" }), "ForbiddenError", "You are not allowed to do this");
+      expectError(await updateAccount(EMAIL.viewer, { id: ids.d1, country: "FR" }), "ForbiddenError");
+      expectError(await inviteMember(EMAIL.viewer, { accountId: ids.d1, email: "friend@example.com", role: "VIEWER" }), "ForbiddenError");
+      expectError(await createAccount(EMAIL.viewer, { parentId: ids.d1, kind: "CUSTOMER", name: "Planted" }), "ForbiddenError");
+      expectError(await removeMember(EMAIL.viewer, { accountId: ids.d1, email: EMAIL.contributor }), "ForbiddenError");
+      expectError(await setMemberRole(EMAIL.viewer, { accountId: ids.d1, email: EMAIL.viewer, role: "OWNER" }), "ForbiddenError");
+      expectError(await setMemberSeller(EMAIL.viewer, { accountId: ids.d1, email: EMAIL.viewer, seller: true }), "ForbiddenError");
     });
   });
 });
@@ -390,16 +349,16 @@ describe("a non-seller member of the distributor", () => {
 describe("a customer owner", () => {
   it("cannot create children, and no one can create children under a customer", async () => {
     await unchanged(all(), async () => {
-      expectError(await createAccount(EMAIL.a1, { parentId: ids.a1, kind: "CUSTOMER", name: "Sub customer" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await createAccount(EMAIL.a1, { parentId: ids.a1, kind: "CUSTOMER", name: "Sub customer" }), "ForbiddenError");
       // Rights answer first: even the sellers above and the operator get Forbidden (customers have no children).
-      expectError(await createAccount(EMAIL.ra, { parentId: ids.a1, kind: "CUSTOMER", name: "Sub customer" }), "ForbiddenError", "FORBIDDEN");
-      expectError(await createAccount(OPERATOR, { parentId: ids.a1, kind: "CUSTOMER", name: "Sub customer" }), "ForbiddenError", "FORBIDDEN");
-      expectError(await setResellerRights(EMAIL.a1, { id: ids.a1, canCreateAccounts: true }), "ForbiddenError", "FORBIDDEN");
+      expectError(await createAccount(EMAIL.ra, { parentId: ids.a1, kind: "CUSTOMER", name: "Sub customer" }), "ForbiddenError");
+      expectError(await createAccount(OPERATOR, { parentId: ids.a1, kind: "CUSTOMER", name: "Sub customer" }), "ForbiddenError");
+      expectError(await setResellerRights(EMAIL.a1, { id: ids.a1, canCreateAccounts: true }), "ForbiddenError");
       // Upwards: its reseller is invisible.
-      expectError(await getAccount(EMAIL.a1, ids.ra), "NotFoundError", "NOT_FOUND");
+      expectError(await getAccount(EMAIL.a1, ids.ra), "NotFoundError");
       // Tenant administration of a customer belongs to its own owners, not to the sellers above.
-      expectError(await removeMember(EMAIL.ra, { accountId: ids.a1, email: EMAIL.a1 }), "ForbiddenError", "FORBIDDEN");
-      expectError(await inviteMember(EMAIL.ra, { accountId: ids.a1, email: "spy@example.com", role: "OWNER" }), "ForbiddenError", "FORBIDDEN");
+      expectError(await removeMember(EMAIL.ra, { accountId: ids.a1, email: EMAIL.a1 }), "ForbiddenError");
+      expectError(await inviteMember(EMAIL.ra, { accountId: ids.a1, email: "spy@example.com", role: "OWNER" }), "ForbiddenError");
     });
   });
 });
@@ -467,13 +426,13 @@ describe("owners", () => {
   it("the last owner can be neither removed nor demoted; with two owners one may go", async () => {
     await unchanged(all(), async () => {
       for (const as of [EMAIL.d1, OPERATOR]) {
-        expectError(await removeMember(as, { accountId: ids.d1, email: EMAIL.d1 }), "ConflictError", "CONFLICT", "An account keeps at least one owner");
+        expectError(await removeMember(as, { accountId: ids.d1, email: EMAIL.d1 }), "ConflictError", "An account keeps at least one owner");
         for (const role of ["CONTRIBUTOR", "VIEWER"]) {
-          expectError(await setMemberRole(as, { accountId: ids.d1, email: EMAIL.d1, role }), "ConflictError", "CONFLICT", "An account keeps at least one owner");
+          expectError(await setMemberRole(as, { accountId: ids.d1, email: EMAIL.d1, role }), "ConflictError", "An account keeps at least one owner");
         }
       }
-      expectError(await removeMember(EMAIL.a1, { accountId: ids.a1, email: EMAIL.a1 }), "ConflictError", "CONFLICT");
-      expectError(await setMemberRole(EMAIL.a1, { accountId: ids.a1, email: EMAIL.a1, role: "VIEWER" }), "ConflictError", "CONFLICT");
+      expectError(await removeMember(EMAIL.a1, { accountId: ids.a1, email: EMAIL.a1 }), "ConflictError");
+      expectError(await setMemberRole(EMAIL.a1, { accountId: ids.a1, email: EMAIL.a1, role: "VIEWER" }), "ConflictError");
     });
 
     // A second owner joins Reseller B; then either may be demoted/removed, down to one again.
@@ -481,17 +440,17 @@ describe("owners", () => {
     ok(await inviteMember(EMAIL.rb, { accountId: ids.rb, email: second, role: "OWNER", seller: true }));
     ok(await acceptInvitation(second, await t.invitationToken(second)));
     expect(ok<{ member: MemberInfo }>(await setMemberRole(EMAIL.rb, { accountId: ids.rb, email: second, role: "CONTRIBUTOR" })).member.role).toBe("CONTRIBUTOR");
-    expectError(await setMemberRole(second, { accountId: ids.rb, email: EMAIL.rb, role: "VIEWER" }), "ForbiddenError", "FORBIDDEN");
-    expectError(await removeMember(EMAIL.rb, { accountId: ids.rb, email: EMAIL.rb }), "ConflictError", "CONFLICT");
+    expectError(await setMemberRole(second, { accountId: ids.rb, email: EMAIL.rb, role: "VIEWER" }), "ForbiddenError");
+    expectError(await removeMember(EMAIL.rb, { accountId: ids.rb, email: EMAIL.rb }), "ConflictError");
     expect(ok<{ member: MemberInfo }>(await setMemberRole(EMAIL.rb, { accountId: ids.rb, email: second, role: "OWNER" })).member.role).toBe("OWNER");
     expect(ok<{ member: MemberInfo }>(await removeMember(second, { accountId: ids.rb, email: second })).member.email).toBe(second);
     await unchanged(all(), async () => {
-      expectError(await removeMember(EMAIL.rb, { accountId: ids.rb, email: EMAIL.rb }), "ConflictError", "CONFLICT", "An account keeps at least one owner");
-      expectError(await setMemberRole(EMAIL.rb, { accountId: ids.rb, email: EMAIL.rb, role: "VIEWER" }), "ConflictError", "CONFLICT");
+      expectError(await removeMember(EMAIL.rb, { accountId: ids.rb, email: EMAIL.rb }), "ConflictError", "An account keeps at least one owner");
+      expectError(await setMemberRole(EMAIL.rb, { accountId: ids.rb, email: EMAIL.rb, role: "VIEWER" }), "ConflictError");
     });
     expect((await members(EMAIL.rb, ids.rb)).map((m) => [m.email, m.role, m.status])).toEqual([[EMAIL.rb, "OWNER", "ACTIVE"]]);
     // The removed owner lost its reach.
-    expectError(await getAccount(second, ids.rb), "NotFoundError", "NOT_FOUND");
+    expectError(await getAccount(second, ids.rb), "NotFoundError");
   });
 });
 
@@ -503,7 +462,7 @@ describe("invitations", () => {
 
     await unchanged(all(), async () => {
       for (const intruder of ["intruder@example.com", EMAIL.ra, EMAIL.d1]) {
-        expectError(await acceptInvitation(intruder, token), "ForbiddenError", "FORBIDDEN", "This invitation was sent to another e-mail address");
+        expectError(await acceptInvitation(intruder, token), "ForbiddenError", "This invitation was sent to another e-mail address");
       }
       // The right address, but not verified by the identity provider: also Forbidden.
       const unverified = await t.stack.mint(invitee, { emailVerified: false });
@@ -513,7 +472,7 @@ describe("invitations", () => {
         body: JSON.stringify({ query: `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, variables: { token } }),
       });
       const body = (await res.json()) as { data: { r: Result<unknown> } };
-      expectError(body.data.r, "ForbiddenError", "FORBIDDEN");
+      expectError(body.data.r, "ForbiddenError");
     });
     expect((await members(EMAIL.d1, ids.d1)).find((m) => m.email === invitee)?.status).toBe("INVITED");
 
@@ -523,8 +482,8 @@ describe("invitations", () => {
     expect((await members(EMAIL.d1, ids.d1)).find((m) => m.email === invitee)).toEqual({ email: invitee, role: "VIEWER", status: "ACTIVE", seller: false });
 
     await unchanged(all(), async () => {
-      expectError(await acceptInvitation(invitee, token), "ConflictError", "CONFLICT", "This invitation has already been used");
-      expectError(await acceptInvitation("intruder@example.com", token), "ConflictError", "CONFLICT");
+      expectError(await acceptInvitation(invitee, token), "ConflictError", "This invitation has already been used");
+      expectError(await acceptInvitation("intruder@example.com", token), "ConflictError");
     });
   });
 
@@ -535,11 +494,11 @@ describe("invitations", () => {
     const snap = all();
     const before = await snapshot(snap);
     try {
-      await setClock(new Date(Date.now() + 8 * 86_400_000));
-      const expired = expectError(await acceptInvitation(invitee, token), "ValidationError", "INVALID");
+      await t.setClock(new Date(Date.now() + 8 * 86_400_000));
+      const expired = expectError(await acceptInvitation(invitee, token), "ValidationError");
       expect(expired.issues).toEqual([{ path: ["token"], message: "this invitation has expired" }]);
     } finally {
-      await setClock(new Date());
+      await t.setClock(new Date());
     }
     expect(await snapshot(snap)).toEqual(before);
     expect((await members(EMAIL.d1, ids.d1)).find((m) => m.email === invitee)?.status).toBe("INVITED");
@@ -557,7 +516,7 @@ describe("pending invitations and later changes", () => {
     expect(ok<{ member: MemberInfo }>(await setMemberRole(EMAIL.ra, { accountId: ids.ra, email: p, role: "VIEWER" })).member).toMatchObject({ role: "VIEWER", status: "INVITED" });
     ok(await acceptInvitation(p, token));
     expect(await memberOf(EMAIL.ra, ids.ra, p)).toEqual({ email: p, role: "VIEWER", status: "ACTIVE", seller: false });
-    expectError(await updateAccount(p, { id: ids.ra, name: "Renamed by a viewer" }), "ForbiddenError", "FORBIDDEN");
+    expectError(await updateAccount(p, { id: ids.ra, name: "Renamed by a viewer" }), "ForbiddenError");
   });
 
   it("a seller flag removed while the invitation is pending holds at acceptance", async () => {
@@ -567,7 +526,7 @@ describe("pending invitations and later changes", () => {
     expect(ok<{ member: MemberInfo }>(await setMemberSeller(EMAIL.ra, { accountId: ids.ra, email: p, seller: false })).member).toMatchObject({ seller: false, status: "INVITED" });
     ok(await acceptInvitation(p, token));
     expect(await memberOf(EMAIL.ra, ids.ra, p)).toEqual({ email: p, role: "CONTRIBUTOR", status: "ACTIVE", seller: false });
-    expectError(await getAccount(p, ids.a1), "NotFoundError", "NOT_FOUND");
+    expectError(await getAccount(p, ids.a1), "NotFoundError");
   });
 
   it("a withdrawn invitation stays unusable, also after the person is invited again", async () => {
@@ -576,7 +535,7 @@ describe("pending invitations and later changes", () => {
     const withdrawn = await t.invitationToken(p);
     ok(await removeMember(EMAIL.ra, { accountId: ids.ra, email: p }));
     await unchanged(all(), async () => {
-      expectError(await acceptInvitation(p, withdrawn), "ConflictError", "CONFLICT");
+      expectError(await acceptInvitation(p, withdrawn), "ConflictError");
     });
     ok(await inviteMember(EMAIL.ra, { accountId: ids.ra, email: p, role: "VIEWER" }));
     const current = await t.invitationToken(p);
@@ -613,11 +572,11 @@ describe("moving an account (runs last: it changes the tree)", () => {
 
     // Only the owners of the target can accept; the inviter does not see it meanwhile.
     expect(ok<{ invitationsSent: number }>(await inviteExistingAccount(EMAIL.d2, { parentId: d2, accountId: ids.rb })).invitationsSent).toBe(1);
-    expectError(await getAccount(EMAIL.d2, ids.rb), "NotFoundError", "NOT_FOUND");
+    expectError(await getAccount(EMAIL.d2, ids.rb), "NotFoundError");
     const token = await t.invitationToken(EMAIL.rb);
     await unchanged([...all(), d2], async () => {
-      expectError(await acceptInvitation(EMAIL.d2, token), "ForbiddenError", "FORBIDDEN");
-      expectError(await acceptInvitation(EMAIL.d1, token), "ForbiddenError", "FORBIDDEN");
+      expectError(await acceptInvitation(EMAIL.d2, token), "ForbiddenError");
+      expectError(await acceptInvitation(EMAIL.d1, token), "ForbiddenError");
     });
 
     const moved = ok<{ account: AccountInfo; invitation: InvitationInfo }>(await acceptInvitation(EMAIL.rb, token));
@@ -641,7 +600,7 @@ describe("moving an account (runs last: it changes the tree)", () => {
     expect(await childIds(EMAIL.d2, d2)).toEqual([ids.rb]);
 
     // Distributor 1's people lost the branch; Distributor 2's owner gained it.
-    for (const id of [ids.rb, ids.b1]) expectError(await getAccount(EMAIL.d1, id), "NotFoundError", "NOT_FOUND");
+    for (const id of [ids.rb, ids.b1]) expectError(await getAccount(EMAIL.d1, id), "NotFoundError");
     expect(await searchNames(EMAIL.d1, "Customer")).toEqual(["Customer A1"]);
     expect(await searchNames(EMAIL.d1, "Reseller")).toEqual(["Reseller A"]);
     expect(await searchNames(EMAIL.d2, "Customer")).toEqual(["Customer B1"]);
@@ -652,7 +611,7 @@ describe("moving an account (runs last: it changes the tree)", () => {
 
     // The move token is single use.
     await unchanged([...all(), d2], async () => {
-      expectError(await acceptInvitation(EMAIL.rb, token), "ConflictError", "CONFLICT");
+      expectError(await acceptInvitation(EMAIL.rb, token), "ConflictError");
     });
   });
 });
