@@ -15,8 +15,8 @@
  * 1 November 00:05 October billed.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { ErrorName, GraphQLResponse, Result, Success, TestStack, TypedError } from "./harness.js";
+import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, ok, startTestStack } from "./harness.js";
+import type { GraphQLResponse, Result, Success, TestStack } from "./harness.js";
 
 // ---------------------------------------------------------------- data
 
@@ -108,22 +108,6 @@ let keys = 0;
 /** A fresh idempotency key. */
 const key = (label: string) => `${label}-${++keys}`;
 
-const codes: Record<ErrorName, string> = { ValidationError: "INVALID", ForbiddenError: "FORBIDDEN", NotFoundError: "NOT_FOUND", ConflictError: "CONFLICT" };
-const isError = <T>(r: Result<T>): r is TypedError => "code" in r;
-
-function expectError<T>(r: Result<T>, typename: ErrorName): TypedError {
-  expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }, JSON.stringify(r)).toEqual({ __typename: typename, code: codes[typename] });
-  return r as TypedError;
-}
-
-/** A ValidationError whose only issue is on `path` (and, when given, says `message`). */
-function expectInvalid<T>(r: Result<T>, path: string[], message?: string | RegExp): void {
-  const e = expectError(r, "ValidationError");
-  expect(e.issues?.map((i) => i.path), JSON.stringify(e.issues)).toEqual([path]);
-  if (typeof message === "string") expect(e.issues![0]!.message).toBe(message);
-  else if (message) expect(e.issues![0]!.message).toMatch(message);
-}
-
 /** A ValidationError with one or more issues, all on `path`. */
 function expectIssuesOn<T>(r: Result<T>, path: string[]): void {
   const e = expectError(r, "ValidationError");
@@ -131,34 +115,22 @@ function expectIssuesOn<T>(r: Result<T>, path: string[]): void {
   for (const issue of e.issues!) expect(issue.path).toEqual(path);
 }
 
-async function mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, selection: string): Promise<Result<T>> {
-  const success = `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
-  const res = await t.gql<{ r: Result<T> }>(as, `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${success} { data { ${selection} } } ${ERR} } }`, { input });
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
-
 const createAccount = (as: string, input: Record<string, unknown>) =>
-  mutate<{ account: { id: string } }>(as, "createAccount", "CreateAccountInput", { country: "US", ...input }, "account { id }");
+  t.mutate<{ account: { id: string } }>(as, "createAccount", "CreateAccountInput", { country: "US", ...input }, "account { id }");
 const createOffer = (input: Record<string, unknown>) =>
-  mutate<{ offer: { sku: string } }>(OPERATOR, "createOffer", "CreateOfferInput", { currency: "USD", ...input }, "offer { sku }");
-const setAvailable = (as: string, id: string, skus: string[]) => mutate<{ account: { id: string } }>(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId: id, skus }, "account { id }");
+  t.mutate<{ offer: { sku: string } }>(OPERATOR, "createOffer", "CreateOfferInput", { currency: "USD", ...input }, "offer { sku }");
+const setAvailable = (as: string, id: string, skus: string[]) => t.mutate<{ account: { id: string } }>(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId: id, skus }, "account { id }");
 const inviteMember = (as: string, id: string, email: string, role: string) =>
-  mutate<{ member: { email: string } }>(as, "inviteMember", "InviteMemberInput", { accountId: id, email, role }, "member { email }");
+  t.mutate<{ member: { email: string } }>(as, "inviteMember", "InviteMemberInput", { accountId: id, email, role }, "member { email }");
 const place = (as: string, id: string, lines: { sku: string; quantity: number }[]) =>
-  mutate<{ order: { id: string } }>(as, "placeOrder", "PlaceOrderInput", { accountId: id, lines, idempotencyKey: key("order") }, "order { id }");
+  t.mutate<{ order: { id: string } }>(as, "placeOrder", "PlaceOrderInput", { accountId: id, lines, idempotencyKey: key("order") }, "order { id }");
 const setQuantity = (as: string, sub: Pick<Sub, "id">, quantity: number, expectedVersion: number) =>
-  mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion }, `subscription { ${SUB} }`);
+  t.mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion }, `subscription { ${SUB} }`);
 const cancel = (as: string, sub: Pick<Sub, "id">, expectedVersion: number) =>
-  mutate<{ subscription: Sub }>(as, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId: sub.id, expectedVersion }, `subscription { ${SUB} }`);
+  t.mutate<{ subscription: Sub }>(as, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId: sub.id, expectedVersion }, `subscription { ${SUB} }`);
 const setTaxRate = (as: string, id: string, taxRatePercent: string) =>
-  mutate<{ account: { id: string; taxRatePercent: string | null } }>(as, "setTaxRate", "SetTaxRateInput", { accountId: id, taxRatePercent }, "account { id taxRatePercent }");
-const recordUsage = (as: string, input: UsageInput) => mutate<{ usage: UsageView }>(as, "recordUsage", "RecordUsageInput", { ...input }, `usage { ${USAGE} }`);
-
-async function accept(email: string): Promise<void> {
-  const res = await t.gql<{ r: Result<unknown> }>(email, `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, { token: await t.invitationToken(email) });
-  expect(res.data?.r).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
-}
+  t.mutate<{ account: { id: string; taxRatePercent: string | null } }>(as, "setTaxRate", "SetTaxRateInput", { accountId: id, taxRatePercent }, "account { id taxRatePercent }");
+const recordUsage = (as: string, input: UsageInput) => t.mutate<{ usage: UsageView }>(as, "recordUsage", "RecordUsageInput", { ...input }, `usage { ${USAGE} }`);
 
 /** The subscription of an account for a sku (any status), as the distributor's owner sees it. */
 async function subscription(id: string, sku: string, as = D_OWNER): Promise<Sub> {
@@ -221,18 +193,18 @@ beforeAll(async () => {
   ok(await createOffer({ sku: CONF, name: "Conference minutes", kind: "USAGE", unit: "minute", unitPrice: "0.05" }));
 
   ids.d = ok<{ account: { id: string } }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor USD", currency: "USD", owner: { email: D_OWNER } })).account.id;
-  await accept(D_OWNER);
+  await t.accept(D_OWNER);
   ok(await setAvailable(OPERATOR, ids.d, OFFERS));
   ok(await inviteMember(D_OWNER, ids.d, D_CONTRIB, "CONTRIBUTOR"));
-  await accept(D_CONTRIB);
+  await t.accept(D_CONTRIB);
   ids.c = ok<{ account: { id: string } }>(await createAccount(D_OWNER, { parentId: ids.d, kind: "CUSTOMER", name: "Customer C" })).account.id;
   ids.r = ok<{ account: { id: string } }>(await createAccount(D_OWNER, { parentId: ids.d, kind: "RESELLER", name: "Reseller R", owner: { email: R_OWNER } })).account.id;
-  await accept(R_OWNER);
+  await t.accept(R_OWNER);
   // Customer C subscribes to conference minutes in September (billed only from recorded usage).
   ok(await place(D_OWNER, ids.c, [{ sku: CONF, quantity: 1 }]));
 
   ids.d2 = ok<{ account: { id: string } }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor Two", currency: "USD", owner: { email: D2_OWNER } })).account.id;
-  await accept(D2_OWNER);
+  await t.accept(D2_OWNER);
   ok(await setAvailable(OPERATOR, ids.d2, [TRUNK, PREPAID, CONF]));
   ids.c2 = ok<{ account: { id: string } }>(await createAccount(D2_OWNER, { parentId: ids.d2, kind: "CUSTOMER", name: "Customer C2" })).account.id;
   ok(await place(D2_OWNER, ids.c2, [{ sku: CONF, quantity: 1 }]));

@@ -13,8 +13,8 @@
  *       └── Customer D (owner d, for delegated rights)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { ErrorName, GraphQLResponse, Result, Success, TestStack, TypedError } from "./harness.js";
+import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, isError, ok, startTestStack } from "./harness.js";
+import type { GraphQLResponse, Result, Success, TestStack } from "./harness.js";
 
 // ---------------------------------------------------------------- data
 
@@ -100,59 +100,31 @@ let keys = 0;
 /** A fresh idempotency key: a reused key would replay (or conflict) instead of being checked. */
 const key = (label = "k") => `${label}-${++keys}`;
 
-const codes: Record<ErrorName, string> = { ValidationError: "INVALID", ForbiddenError: "FORBIDDEN", NotFoundError: "NOT_FOUND", ConflictError: "CONFLICT" };
-const isError = <T>(r: Result<T>): r is TypedError => "code" in r;
-
-function expectError<T>(r: Result<T>, typename: ErrorName): TypedError {
-  expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }, JSON.stringify(r)).toEqual({ __typename: typename, code: codes[typename] });
-  return r as TypedError;
-}
-
-/** A ValidationError whose only issue is on `path` (and, when given, says `message`). */
-function expectInvalid<T>(r: Result<T>, path: string[], message?: string | RegExp): void {
-  const e = expectError(r, "ValidationError");
-  expect(e.issues?.map((i) => i.path)).toEqual([path]);
-  if (typeof message === "string") expect(e.issues![0]!.message).toBe(message);
-  else if (message) expect(e.issues![0]!.message).toMatch(message);
-}
-
-async function mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, selection: string): Promise<Result<T>> {
-  const success = `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
-  const res = await t.gql<{ r: Result<T> }>(as, `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${success} { data { ${selection} } } ${ERR} } }`, { input });
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
-
 const createAccount = (as: string, input: Record<string, unknown>) =>
-  mutate<{ account: { id: string }; order: OrderView | null }>(as, "createAccount", "CreateAccountInput", { country: "US", ...input }, `account { id } order { ${ORDER} }`);
+  t.mutate<{ account: { id: string }; order: OrderView | null }>(as, "createAccount", "CreateAccountInput", { country: "US", ...input }, `account { id } order { ${ORDER} }`);
 const inviteMember = (as: string, accountId: string, email: string, role: string) =>
-  mutate<{ member: { email: string } }>(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, "member { email }");
+  t.mutate<{ member: { email: string } }>(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, "member { email }");
 const setAvailable = (as: string, accountId: string, skus: string[]) =>
-  mutate<{ account: { id: string } }>(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId, skus }, "account { id }");
+  t.mutate<{ account: { id: string } }>(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId, skus }, "account { id }");
 const setDelegated = (as: string, accountId: string, canUpdateSubscriptions: boolean, canDecreaseSubscriptions: boolean) =>
-  mutate<{ account: AccountView }>(as, "setDelegatedRights", "SetDelegatedRightsInput", { accountId, canUpdateSubscriptions, canDecreaseSubscriptions }, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountView }>(as, "setDelegatedRights", "SetDelegatedRightsInput", { accountId, canUpdateSubscriptions, canDecreaseSubscriptions }, `account { ${ACCOUNT} }`);
 const place = (as: string, accountId: string, lines: Line[], extra: Record<string, unknown> = {}) =>
-  mutate<{ order: OrderView }>(as, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey: key("order"), ...extra }, `order { ${ORDER} }`);
+  t.mutate<{ order: OrderView }>(as, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey: key("order"), ...extra }, `order { ${ORDER} }`);
 const setQuantity = (as: string, sub: Pick<Sub, "id" | "version">, quantity: number) =>
-  mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion: sub.version }, `subscription { ${SUB} }`);
+  t.mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion: sub.version }, `subscription { ${SUB} }`);
 const cancel = (as: string, subscriptionId: string, expectedVersion?: number) =>
-  mutate<{ subscription: Sub }>(as, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId, ...(expectedVersion === undefined ? {} : { expectedVersion }) }, `subscription { ${SUB} }`);
+  t.mutate<{ subscription: Sub }>(as, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId, ...(expectedVersion === undefined ? {} : { expectedVersion }) }, `subscription { ${SUB} }`);
 const assignLicence = (as: string, subscriptionId: string, email: string) =>
-  mutate<{ subscription: Sub }>(as, "assignLicence", "LicenceInput", { subscriptionId, email }, `subscription { ${SUB} }`);
+  t.mutate<{ subscription: Sub }>(as, "assignLicence", "LicenceInput", { subscriptionId, email }, `subscription { ${SUB} }`);
 const createOffer = (as: string, input: Record<string, unknown>) =>
-  mutate<{ offer: OfferView }>(as, "createOffer", "CreateOfferInput", { name: "Test offer", kind: "MONTHLY", currency: "USD", unitPrice: "1.00", ...input }, `offer { ${OFFER} }`);
+  t.mutate<{ offer: OfferView }>(as, "createOffer", "CreateOfferInput", { name: "Test offer", kind: "MONTHLY", currency: "USD", unitPrice: "1.00", ...input }, `offer { ${OFFER} }`);
 const updatePrice = (as: string, sku: string, unitPrice: string) =>
-  mutate<{ offer: OfferView }>(as, "updateOfferPrice", "UpdateOfferPriceInput", { sku, unitPrice }, `offer { ${OFFER} }`);
+  t.mutate<{ offer: OfferView }>(as, "updateOfferPrice", "UpdateOfferPriceInput", { sku, unitPrice }, `offer { ${OFFER} }`);
 
 async function retire(as: string, sku: string): Promise<Result<{ offer: OfferView }>> {
   const res = await t.gql<{ r: Result<{ offer: OfferView }> }>(as, `mutation R($sku: String!) { r: retireOffer(sku: $sku) { __typename ... on MutationRetireOfferSuccess { data { offer { ${OFFER} } } } ${ERR} } }`, { sku });
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data!.r;
-}
-
-async function accept(email: string): Promise<void> {
-  const res = await t.gql<{ r: Result<unknown> }>(email, `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, { token: await t.invitationToken(email) });
-  expect(res.data?.r).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
 }
 
 /** Subscriptions of an account (every status), by sku, as `as` sees them. */
@@ -197,26 +169,11 @@ const SNAPSHOT = `query Snap($id: ID!) { account(id: $id) { __typename ... on Qu
 } } ${ERR} } }`;
 const CATALOG = `query { catalog(first: 100, includeRetired: true) { edges { node { ${OFFER} } } } }`;
 
-async function snapshot(accountIds: readonly string[]): Promise<unknown> {
-  const accounts = await Promise.all(
-    accountIds.map(async (id) => {
-      const res = await t.gql<{ account: Result<unknown> }>(OPERATOR, SNAPSHOT, { id });
-      expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-      expect(res.data!.account.__typename).toBe("QueryAccountSuccess");
-      return res.data!.account;
-    }),
-  );
-  const catalog = await t.gql(OPERATOR, CATALOG);
-  expect(catalog.errors, JSON.stringify(catalog.errors)).toBeUndefined();
-  return { accounts, catalog: catalog.data };
-}
+/** The operator's reads of the accounts (SNAPSHOT) and of the whole catalog. */
+const snapshot = async (accountIds: readonly string[]) => ({ accounts: await t.operatorAccounts(SNAPSHOT, accountIds), catalog: await t.read(OPERATOR, CATALOG) });
 
 /** Runs `fn` (refused calls) and asserts that nothing the operator can read has changed. */
-async function unchanged(accountIds: readonly string[], fn: () => Promise<void>): Promise<void> {
-  const before = await snapshot(accountIds);
-  await fn();
-  expect(await snapshot(accountIds)).toEqual(before);
-}
+const unchanged = (accountIds: readonly string[], fn: () => Promise<void>) => expectUnchanged(() => snapshot(accountIds), fn);
 
 /** An operation that GraphQL itself refuses (variable coercion): no data, at least one error. */
 async function refusedByGraphQL(as: string, query: string, variables: Record<string, unknown>): Promise<GraphQLResponse> {
@@ -242,13 +199,13 @@ beforeAll(async () => {
   ids.d1 = ok<{ account: { id: string } }>(
     await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", currency: "USD", owner: { email: D1_OWNER } }),
   ).account.id;
-  await accept(D1_OWNER);
+  await t.accept(D1_OWNER);
   ok(await setAvailable(OPERATOR, ids.d1, D1_OFFERS));
 
   ids.r = ok<{ account: { id: string } }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "RESELLER", name: "Reseller R", owner: { email: R_OWNER } })).account.id;
-  await accept(R_OWNER);
+  await t.accept(R_OWNER);
   ids.c = ok<{ account: { id: string } }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Customer C", owner: { email: C_OWNER } })).account.id;
-  await accept(C_OWNER);
+  await t.accept(C_OWNER);
 }, 60_000);
 
 afterAll(async () => {
@@ -334,7 +291,7 @@ describe("assigned licences", () => {
     // Prepare: 3 trunk licences for Customer C, 2 of them assigned by C's own owner.
     ok(await place(D1_OWNER, ids.c, [{ sku: TRUNK, quantity: 3 }]));
     ok(await inviteMember(C_OWNER, ids.c, C_USER, "VIEWER"));
-    await accept(C_USER);
+    await t.accept(C_USER);
     const trunk = await subscription(C_OWNER, ids.c, TRUNK);
     ok(await assignLicence(C_OWNER, trunk.id, C_OWNER));
     expect(ok<{ subscription: Sub }>(await assignLicence(C_OWNER, trunk.id, C_USER)).subscription).toMatchObject({ quantity: 3, assigned: 2 });
@@ -412,7 +369,7 @@ describe("delegated rights", () => {
 
   beforeAll(async () => {
     d = ok<{ account: { id: string } }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Customer D", owner: { email: D_OWNER } })).account.id;
-    await accept(D_OWNER);
+    await t.accept(D_OWNER);
     ok(await place(D1_OWNER, d, [{ sku: TRUNK, quantity: 10 }]));
   });
 
@@ -493,7 +450,7 @@ describe("catalog management", () => {
   it("only operators manage the catalog: everyone else (partners, a platform viewer) gets ForbiddenError", async () => {
     // Prepare: a platform member who is not an owner.
     ok(await inviteMember(OPERATOR, PLATFORM, PLATFORM_VIEWER, "VIEWER"));
-    await accept(PLATFORM_VIEWER);
+    await t.accept(PLATFORM_VIEWER);
 
     await unchanged([PLATFORM, ids.d1], async () => {
       // Act / Assess
