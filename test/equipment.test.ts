@@ -13,8 +13,8 @@
  *       └── Customer 9 (owner c9) ── outside Distributor 1's subtree
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { ErrorName, Result, TestStack, TypedError } from "./harness.js";
+import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, ok, startTestStack } from "./harness.js";
+import type { Result, TestStack } from "./harness.js";
 
 // ---------------------------------------------------------------- data
 
@@ -80,54 +80,22 @@ const ASSIGNMENT = "equipmentId extension email publicNumber assignedBy";
 
 // ---------------------------------------------------------------- helpers
 
-const codes: Record<ErrorName, string> = { ValidationError: "INVALID", ForbiddenError: "FORBIDDEN", NotFoundError: "NOT_FOUND", ConflictError: "CONFLICT" };
-const isError = <T>(r: Result<T>): r is TypedError => "code" in r;
-
-function expectError<T>(r: Result<T>, typename: ErrorName): TypedError {
-  expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }, JSON.stringify(r)).toEqual({ __typename: typename, code: codes[typename] });
-  return r as TypedError;
-}
-
-function expectInvalid<T>(r: Result<T>, path: string[]): TypedError {
-  const e = expectError(r, "ValidationError");
-  expect(e.issues?.map((i) => i.path), JSON.stringify(e.issues)).toEqual([path]);
-  return e;
-}
-
-async function mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, selection: string): Promise<Result<T>> {
-  const success = `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
-  const res = await t.gql<{ r: Result<T> }>(as, `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${success} { data { ${selection} } } ${ERR} } }`, { input });
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
-
-async function read<T>(as: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await t.gql<T>(as, query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!;
-}
-
 const createAccount = (as: string, input: Record<string, unknown>) =>
-  mutate<{ account: IdOnly }>(as, "createAccount", "CreateAccountInput", { country: "GB", ...input }, "account { id }");
+  t.mutate<{ account: IdOnly }>(as, "createAccount", "CreateAccountInput", { country: "GB", ...input }, "account { id }");
 const inviteMember = (as: string, accountId: string, email: string, role: string) =>
-  mutate<unknown>(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, "member { email }");
-
-async function accept(email: string): Promise<void> {
-  const res = await t.gql<{ r: Result<unknown> }>(email, `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, { token: await t.invitationToken(email) });
-  expect(res.data?.r).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
-}
+  t.mutate<unknown>(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, "member { email }");
 
 const declare = (as: string, input: Record<string, unknown>) =>
-  mutate<Pairing>(as, "declareEquipment", "DeclareEquipmentInput", { country: "GB", outboundPrefix: "0", ...input }, `deviceId activationCode equipment { ${EQUIPMENT} }`);
+  t.mutate<Pairing>(as, "declareEquipment", "DeclareEquipmentInput", { country: "GB", outboundPrefix: "0", ...input }, `deviceId activationCode equipment { ${EQUIPMENT} }`);
 const regenerate = (as: string, equipmentId: string) =>
-  mutate<Pairing>(as, "regenerateActivationCode", "EquipmentRefInput", { equipmentId }, `deviceId activationCode equipment { ${EQUIPMENT} }`);
-const removeEquipment = (as: string, equipmentId: string) => mutate<{ equipment: IdOnly }>(as, "removeEquipment", "EquipmentRefInput", { equipmentId }, "equipment { id }");
+  t.mutate<Pairing>(as, "regenerateActivationCode", "EquipmentRefInput", { equipmentId }, `deviceId activationCode equipment { ${EQUIPMENT} }`);
+const removeEquipment = (as: string, equipmentId: string) => t.mutate<{ equipment: IdOnly }>(as, "removeEquipment", "EquipmentRefInput", { equipmentId }, "equipment { id }");
 const attach = (as: string, equipmentId: string, customerId: string, companyPrefix: string) =>
-  mutate<{ equipment: EquipmentView; companyPrefix: string; customerId: string }>(as, "attachEquipmentTenant", "AttachEquipmentTenantInput", { equipmentId, customerId, companyPrefix }, `companyPrefix customerId equipment { ${EQUIPMENT} }`);
+  t.mutate<{ equipment: EquipmentView; companyPrefix: string; customerId: string }>(as, "attachEquipmentTenant", "AttachEquipmentTenantInput", { equipmentId, customerId, companyPrefix }, `companyPrefix customerId equipment { ${EQUIPMENT} }`);
 const unassignExtension = (as: string, input: Record<string, unknown>) =>
-  mutate<{ assignment: AssignmentView }>(as, "unassignExtension", "UnassignExtensionInput", input, `assignment { ${ASSIGNMENT} }`);
+  t.mutate<{ assignment: AssignmentView }>(as, "unassignExtension", "UnassignExtensionInput", input, `assignment { ${ASSIGNMENT} }`);
 const assignExtension = (as: string, input: Record<string, unknown>) =>
-  mutate<{ assignment: AssignmentView }>(as, "assignExtension", "AssignExtensionInput", input, `assignment { ${ASSIGNMENT} }`);
+  t.mutate<{ assignment: AssignmentView }>(as, "assignExtension", "AssignExtensionInput", input, `assignment { ${ASSIGNMENT} }`);
 
 /** A GraphQL call as the PBX: no token for activation, its device credential afterwards. */
 async function pbx<T>(credential: string | null, query: string, variables: Record<string, unknown> = {}): Promise<{ status: number; data: T | null; errors?: { message: string; extensions?: { code?: string } }[] }> {
@@ -151,7 +119,7 @@ const REPORT = `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { 
 const HEARTBEAT = `mutation { r: equipmentHeartbeat { __typename ... on MutationEquipmentHeartbeatSuccess { data { status lastSeenAt } } ${ERR} } }`;
 
 async function equipmentOf(as: string, accountId: string, status?: string): Promise<EquipmentView[]> {
-  const res = await read<{ account: Result<{ equipment: Connection<EquipmentView> }> }>(
+  const res = await t.read<{ account: Result<{ equipment: Connection<EquipmentView> }> }>(
     as,
     `query E($id: ID!, $status: EquipmentStatus) { account(id: $id) { __typename ... on QueryAccountSuccess { data { equipment(first: 100, status: $status) { edges { cursor node { ${EQUIPMENT} } } pageInfo { hasNextPage } } } } ${ERR} } }`,
     { id: accountId, status: status ?? null },
@@ -160,7 +128,7 @@ async function equipmentOf(as: string, accountId: string, status?: string): Prom
 }
 
 async function history(as: string, accountId: string): Promise<AuditView[]> {
-  const res = await read<{ account: Result<{ history: Connection<AuditView> }> }>(
+  const res = await t.read<{ account: Result<{ history: Connection<AuditView> }> }>(
     as,
     `query H($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { history(first: 100) { edges { node { action actor subjectId details } } } } } ${ERR} } }`,
     { id: accountId },
@@ -169,7 +137,7 @@ async function history(as: string, accountId: string): Promise<AuditView[]> {
 }
 
 async function assignmentsOf(as: string, accountId: string): Promise<AssignmentView[]> {
-  const res = await read<{ account: Result<{ extensionAssignments: Connection<AssignmentView> }> }>(
+  const res = await t.read<{ account: Result<{ extensionAssignments: Connection<AssignmentView> }> }>(
     as,
     `query X($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { extensionAssignments(first: 100) { edges { node { ${ASSIGNMENT} } } } } } ${ERR} } }`,
     { id: accountId },
@@ -182,11 +150,8 @@ async function snapshot(accountIds: readonly string[]): Promise<unknown> {
   return Promise.all(accountIds.map(async (id) => ({ equipment: await equipmentOf(OPERATOR, id), history: await history(OPERATOR, id), assignments: await assignmentsOf(OPERATOR, id) })));
 }
 
-async function unchanged(accountIds: readonly string[], fn: () => Promise<void>): Promise<void> {
-  const before = await snapshot(accountIds);
-  await fn();
-  expect(await snapshot(accountIds)).toEqual(before);
-}
+/** Runs `fn` (refused calls) and asserts that nothing the operator can read about equipment on these accounts has changed. */
+const unchanged = (accountIds: readonly string[], fn: () => Promise<void>) => expectUnchanged(() => snapshot(accountIds), fn);
 
 // ---------------------------------------------------------------- setup
 
@@ -194,12 +159,12 @@ beforeAll(async () => {
   t = await startTestStack();
   await t.setClock(START);
   ids.d1 = ok<{ account: IdOnly }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", currency: "USD", owner: { email: D1 } })).account.id;
-  await accept(D1);
+  await t.accept(D1);
   ids.d2 = ok<{ account: IdOnly }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", currency: "USD", owner: { email: D2 } })).account.id;
-  await accept(D2);
+  await t.accept(D2);
   for (const [key, parent, owner, as] of [["c3", "d1", C3, D1], ["c4", "d1", C4, D1], ["c9", "d2", C9, D2]] as const) {
     ids[key] = ok<{ account: IdOnly }>(await createAccount(as, { parentId: ids[parent], kind: "CUSTOMER", name: `Customer ${key.slice(1)}`, owner: { email: owner } })).account.id;
-    await accept(owner);
+    await t.accept(owner);
   }
 }, 120_000);
 
@@ -212,7 +177,7 @@ afterAll(async () => {
 describe("Query.serverTypes", () => {
   it("lists the catalog of server types", async () => {
     // Act
-    const { serverTypes } = await read<{ serverTypes: { id: string; name: string; multiTenant: boolean }[] }>(C3, "{ serverTypes { id name multiTenant } }");
+    const { serverTypes } = await t.read<{ serverTypes: { id: string; name: string; multiTenant: boolean }[] }>(C3, "{ serverTypes { id name multiTenant } }");
     // Assess
     expect(serverTypes).toEqual([
       { id: "OXO_CONNECT", name: "OXO Connect", multiTenant: false },
@@ -322,7 +287,7 @@ describe("a customer's PBX, from declaration to phone numbers", () => {
     // Prepare
     for (const email of [BRIAN, "david@c3.example"]) {
       ok(await inviteMember(C3, ids.c3, email, "VIEWER"));
-      await accept(email);
+      await t.accept(email);
     }
     // Act
     const r = ok<{ assignment: AssignmentView }>(await assignExtension(C3, { accountId: ids.c3, extension: "110", email: BRIAN, publicNumber: UK_DDI }));
@@ -408,10 +373,10 @@ describe("freeing an extension", () => {
     // Prepare: a member who joins and takes extension 111.
     const erin = "erin@c3.example";
     ok(await inviteMember(C3, ids.c3, erin, "VIEWER"));
-    await accept(erin);
+    await t.accept(erin);
     ok(await assignExtension(C3, { accountId: ids.c3, extension: "111", email: erin, publicNumber: "+447848311699" }));
     // Act
-    ok(await mutate(C3, "removeMember", "MemberRefInput", { accountId: ids.c3, email: erin }, "member { email }"));
+    ok(await t.mutate(C3, "removeMember", "MemberRefInput", { accountId: ids.c3, email: erin }, "member { email }"));
     // Assess
     expect((await assignmentsOf(C3, ids.c3)).filter((a) => a.email === erin || a.extension === "111")).toEqual([]);
   });
@@ -443,7 +408,7 @@ describe("a partner's multi-tenant PBX", () => {
     expect(a4.equipment.tenantCount).toBe(2);
     const partner = await equipmentOf(D1, ids.d1);
     expect(partner.map((e) => [e.name, e.tenantCount, e.shared, e.status])).toEqual([["bpOTEC51", 2, false, "CONNECTED"]]);
-    const tenants = await read<{ node: { tenants: Connection<{ companyPrefix: string; customer: IdOnly | null }> } }>(
+    const tenants = await t.read<{ node: { tenants: Connection<{ companyPrefix: string; customer: IdOnly | null }> } }>(
       D1,
       `query T($id: ID!) { node(id: $id) { ... on Equipment { tenants(first: 10) { edges { node { companyPrefix customer { id } } } pageInfo { hasNextPage } } } } }`,
       { id: otec.equipment.id },
@@ -527,22 +492,22 @@ describe("a reseller's partner admin on behalf of an opted-in customer", () => {
   it("declares and manages the customer's PBX; the history says on whose behalf", async () => {
     // Prepare: Reseller R1 with PARTNER_ADMIN, a flagged member, and Customer 6 that opted in.
     const r1 = ok<{ account: IdOnly }>(await createAccount(D1, { parentId: ids.d1, kind: "RESELLER", name: "Reseller R1", owner: { email: "owner@r1.example" } })).account.id;
-    await accept("owner@r1.example");
+    await t.accept("owner@r1.example");
     const c6 = ok<{ account: IdOnly }>(await createAccount(D1, { parentId: r1, kind: "CUSTOMER", name: "Customer 6", owner: { email: "owner@c6.example" } })).account.id;
-    await accept("owner@c6.example");
-    ok(await mutate(OPERATOR, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId: r1, enabled: true }, "account { id }"));
+    await t.accept("owner@c6.example");
+    ok(await t.mutate(OPERATOR, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId: r1, enabled: true }, "account { id }"));
     ok(await inviteMember("owner@r1.example", r1, "pa@r1.example", "CONTRIBUTOR"));
-    await accept("pa@r1.example");
-    ok(await mutate("owner@r1.example", "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId: r1, email: "pa@r1.example", partnerAdmin: true }, "member { email }"));
+    await t.accept("pa@r1.example");
+    ok(await t.mutate("owner@r1.example", "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId: r1, email: "pa@r1.example", partnerAdmin: true }, "member { email }"));
     const before = await declare("pa@r1.example", { accountId: c6, name: "Before opt-in", serverType: "OXO_CONNECT" });
-    ok(await mutate("owner@c6.example", "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId: c6, optIn: true }, "account { id }"));
+    ok(await t.mutate("owner@c6.example", "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId: c6, optIn: true }, "account { id }"));
     // Act
     const p = ok<Pairing>(await declare("pa@r1.example", { accountId: c6, name: "C6 OXO", serverType: "OXO_CONNECT" }));
     const fresh = ok<Pairing>(await regenerate("pa@r1.example", p.equipment.id));
     // Assess
     expectError(before, "NotFoundError");
     expect(fresh.deviceId).toBe(p.deviceId);
-    const h = await read<{ account: Result<{ history: Connection<{ action: string; actor: string; onBehalfOf: string | null }> }> }>(
+    const h = await t.read<{ account: Result<{ history: Connection<{ action: string; actor: string; onBehalfOf: string | null }> }> }>(
       "owner@c6.example",
       `query H($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { history(first: 100) { edges { node { action actor onBehalfOf } } } } } ${ERR} } }`,
       { id: c6 },
@@ -567,7 +532,7 @@ describe("paging", () => {
     const names: string[] = [];
     let after: string | null = null;
     for (let i = 0; i < 5; i++) {
-      const res: { account: Result<{ equipment: Connection<{ name: string }> }> } = await read(
+      const res: { account: Result<{ equipment: Connection<{ name: string }> }> } = await t.read(
         C4,
         `query P($id: ID!, $after: String) { account(id: $id) { __typename ... on QueryAccountSuccess { data { equipment(first: 2, after: $after) { edges { cursor node { name } } pageInfo { hasNextPage } } } } ${ERR} } }`,
         { id: ids.c4, after },
