@@ -19,8 +19,8 @@
  *       └── Reseller R3 (owner r3; PARTNER_ADMIN never enabled)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { ErrorName, GraphQLResponse, Result, TestStack, TypedError } from "./harness.js";
+import { CODES, ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, isError, ok, startTestStack } from "./harness.js";
+import type { ErrorName, GraphQLResponse, Result, TestStack } from "./harness.js";
 
 // ---------------------------------------------------------------- data
 
@@ -107,20 +107,6 @@ const ORDER = "id placedBy onBehalfOf lines { sku quantity }";
 
 // ---------------------------------------------------------------- helpers
 
-const codes: Record<ErrorName, string> = { ValidationError: "INVALID", ForbiddenError: "FORBIDDEN", NotFoundError: "NOT_FOUND", ConflictError: "CONFLICT" };
-const isError = <T>(r: Result<T>): r is TypedError => "code" in r;
-
-function expectError<T>(r: Result<T>, typename: ErrorName): TypedError {
-  expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }, JSON.stringify(r)).toEqual({ __typename: typename, code: codes[typename] });
-  return r as TypedError;
-}
-
-/** A ValidationError whose only issue is on `path`, saying `message`. */
-function expectInvalid<T>(r: Result<T>, path: string[], message: string): void {
-  const e = expectError(r, "ValidationError");
-  expect(e.issues).toEqual([{ path, message }]);
-}
-
 /** The local part of an Account global id (audit entries name accounts by it). */
 const localOf = (globalId: string): string => {
   const decoded = Buffer.from(globalId, "base64").toString("utf8");
@@ -128,63 +114,44 @@ const localOf = (globalId: string): string => {
   return decoded.slice("Account:".length);
 };
 
-async function mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, selection: string): Promise<Result<T>> {
-  const success = `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
-  const res = await t.gql<{ r: Result<T> }>(as, `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${success} { data { ${selection} } } ${ERR} } }`, { input });
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
-
-/** A query expected to answer without GraphQL errors. */
-async function read<T>(as: string, query: string, variables: Record<string, unknown> = {}): Promise<T> {
-  const res = await t.gql<T>(as, query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!;
-}
-
 const createAccount = (as: string, input: Record<string, unknown>) =>
-  mutate<{ account: IdOnly }>(as, "createAccount", "CreateAccountInput", { country: "US", ...input }, "account { id }");
+  t.mutate<{ account: IdOnly }>(as, "createAccount", "CreateAccountInput", { country: "US", ...input }, "account { id }");
 const setAvailable = (as: string, accountId: string, skus: string[]) =>
-  mutate<{ account: IdOnly }>(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId, skus }, "account { id }");
+  t.mutate<{ account: IdOnly }>(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId, skus }, "account { id }");
 const setResellerRights = (as: string, id: string) =>
-  mutate<{ account: IdOnly }>(as, "setResellerRights", "SetResellerRightsInput", { id, canCreateAccounts: true }, "account { id }");
+  t.mutate<{ account: IdOnly }>(as, "setResellerRights", "SetResellerRightsInput", { id, canCreateAccounts: true }, "account { id }");
 const inviteMember = (as: string, accountId: string, email: string, role: string) =>
-  mutate<{ member: MemberView }>(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberView }>(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, `member { ${MEMBER} }`);
 const removeMember = (as: string, accountId: string, email: string) =>
-  mutate<{ member: MemberView }>(as, "removeMember", "MemberRefInput", { accountId, email }, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberView }>(as, "removeMember", "MemberRefInput", { accountId, email }, `member { ${MEMBER} }`);
 const setMemberRole = (as: string, accountId: string, email: string, role: string) =>
-  mutate<{ member: MemberView }>(as, "setMemberRole", "SetMemberRoleInput", { accountId, email, role }, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberView }>(as, "setMemberRole", "SetMemberRoleInput", { accountId, email, role }, `member { ${MEMBER} }`);
 const assignLicence = (as: string, subscriptionId: string, email: string) =>
-  mutate<{ licence: { email: string; sku: string; assignedBy: string }; subscription: Sub }>(as, "assignLicence", "LicenceInput", { subscriptionId, email }, `licence { email sku assignedBy } subscription { ${SUB} }`);
+  t.mutate<{ licence: { email: string; sku: string; assignedBy: string }; subscription: Sub }>(as, "assignLicence", "LicenceInput", { subscriptionId, email }, `licence { email sku assignedBy } subscription { ${SUB} }`);
 const setSupportEmail = (as: string, accountId: string, email: string | null) =>
-  mutate<{ account: AccountView }>(as, "setSupportEmail", "SetSupportEmailInput", { accountId, email }, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountView }>(as, "setSupportEmail", "SetSupportEmailInput", { accountId, email }, `account { ${ACCOUNT} }`);
 const setOptIn = (as: string, accountId: string, optIn: boolean, until?: string) =>
-  mutate<{ account: AccountView }>(as, "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId, optIn, ...(until ? { until } : {}) }, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountView }>(as, "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId, optIn, ...(until ? { until } : {}) }, `account { ${ACCOUNT} }`);
 const setCapability = (as: string, accountId: string, enabled: boolean) =>
-  mutate<{ account: AccountView }>(as, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId, enabled }, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountView }>(as, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId, enabled }, `account { ${ACCOUNT} }`);
 const setFlag = (as: string, accountId: string, email: string, partnerAdmin: boolean) =>
-  mutate<{ member: MemberView }>(as, "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId, email, partnerAdmin }, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberView }>(as, "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId, email, partnerAdmin }, `member { ${MEMBER} }`);
 
 let keys = 0;
 const place = (as: string, accountId: string, sku: string, quantity: number) =>
-  mutate<{ order: OrderView }>(as, "placeOrder", "PlaceOrderInput", { accountId, lines: [{ sku, quantity }], idempotencyKey: `pa-order-${++keys}` }, `order { ${ORDER} }`);
+  t.mutate<{ order: OrderView }>(as, "placeOrder", "PlaceOrderInput", { accountId, lines: [{ sku, quantity }], idempotencyKey: `pa-order-${++keys}` }, `order { ${ORDER} }`);
 const setQuantity = (as: string, sub: Pick<Sub, "id" | "version">, quantity: number) =>
-  mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion: sub.version }, `subscription { ${SUB} }`);
-
-async function accept(email: string): Promise<void> {
-  const res = await t.gql<{ r: Result<unknown> }>(email, `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, { token: await t.invitationToken(email) });
-  expect(res.data?.r).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
-}
+  t.mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion: sub.version }, `subscription { ${SUB} }`);
 
 /** `account(id)` as `as` sees it: the typed result. */
 async function account(as: string, id: string): Promise<Result<AccountView>> {
-  const res = await read<{ account: Result<AccountView> }>(as, `query A($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { ${ACCOUNT} } } ${ERR} } }`, { id });
+  const res = await t.read<{ account: Result<AccountView> }>(as, `query A($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { ${ACCOUNT} } } ${ERR} } }`, { id });
   return res.account;
 }
 
 /** Reads a connection field of an account as `as` (who must see it). */
 async function accountConnection<T>(as: string, id: string, field: string, select: string): Promise<T[]> {
-  const res = await read<{ account: Result<Record<string, Connection<T>>> }>(
+  const res = await t.read<{ account: Result<Record<string, Connection<T>>> }>(
     as,
     `query C($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { c: ${field}(first: 100) { edges { cursor node { ${select} } } pageInfo { hasNextPage } } } } ${ERR} } }`,
     { id },
@@ -201,7 +168,7 @@ const ADMINISTERED = `query Adm($search: String, $descending: Boolean, $first: I
     edges { cursor node { id name until account { id name } } } pageInfo { hasNextPage }
   } }`;
 async function administered(as: string, args: Record<string, unknown> = {}): Promise<Connection<AdministeredView>> {
-  return (await read<{ administeredCustomers: Connection<AdministeredView> }>(as, ADMINISTERED, args)).administeredCustomers;
+  return (await t.read<{ administeredCustomers: Connection<AdministeredView> }>(as, ADMINISTERED, args)).administeredCustomers;
 }
 const administeredNames = async (as: string, args: Record<string, unknown> = {}) => (await administered(as, args)).edges.map((e) => e.node.name);
 
@@ -212,7 +179,7 @@ interface MembershipView {
   readonly partnerAdmin: boolean;
 }
 async function memberships(as: string): Promise<MembershipView[]> {
-  return (await read<{ viewer: { memberships: MembershipView[] } }>(as, "query { viewer { memberships { account { id } role seller partnerAdmin } } }")).viewer.memberships;
+  return (await t.read<{ viewer: { memberships: MembershipView[] } }>(as, "query { viewer { memberships { account { id } role seller partnerAdmin } } }")).viewer.memberships;
 }
 
 const SNAPSHOT = `query Snap($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data {
@@ -225,22 +192,8 @@ const SNAPSHOT = `query Snap($id: ID!) { account(id: $id) { __typename ... on Qu
   partnerActions(first: 100) { edges { node { at action actor } } }
 } } ${ERR} } }`;
 
-async function snapshot(accountIds: readonly string[]): Promise<unknown> {
-  return Promise.all(
-    accountIds.map(async (id) => {
-      const res = await read<{ account: Result<unknown> }>(OPERATOR, SNAPSHOT, { id });
-      expect(res.account.__typename).toBe("QueryAccountSuccess");
-      return res.account;
-    }),
-  );
-}
-
 /** Runs `fn` (refused calls) and asserts that nothing the operator can read on those accounts changed. */
-async function unchanged(accountIds: readonly string[], fn: () => Promise<void>): Promise<void> {
-  const before = await snapshot(accountIds);
-  await fn();
-  expect(await snapshot(accountIds)).toEqual(before);
-}
+const unchanged = (accountIds: readonly string[], fn: () => Promise<void>) => expectUnchanged(() => t.operatorAccounts(SNAPSHOT, accountIds), fn);
 
 /**
  * The tenant actions on Customer C that the suite tries as various callers: each would change
@@ -262,7 +215,7 @@ async function tenantActions(as: string): Promise<Record<string, string>> {
   return out;
 }
 const allDenied = (typename: ErrorName) =>
-  Object.fromEntries(["inviteMember", "removeMember", "setMemberRole", "assignLicence", "setSupportEmail"].map((n) => [n, `${typename}/${codes[typename]}`]));
+  Object.fromEntries(["inviteMember", "removeMember", "setMemberRole", "assignLicence", "setSupportEmail"].map((n) => [n, `${typename}/${CODES[typename]}`]));
 
 // ---------------------------------------------------------------- setup
 
@@ -272,13 +225,13 @@ beforeAll(async () => {
 
   // The distributor, billed in USD, with the Ribbon monthly offers.
   ids.d1 = ok<{ account: IdOnly }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", currency: "USD", owner: { email: D1_OWNER } })).account.id;
-  await accept(D1_OWNER);
+  await t.accept(D1_OWNER);
   ok(await setAvailable(OPERATOR, ids.d1, [TRUNK, PBX]));
 
   // Three resellers; R1 and R2 may create customers.
   for (const [key, name, owner] of [["r1", "Reseller R1", R1_OWNER], ["r2", "Reseller R2", R2_OWNER], ["r3", "Reseller R3", R3_OWNER]] as const) {
     ids[key] = ok<{ account: IdOnly }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "RESELLER", name, owner: { email: owner } })).account.id;
-    await accept(owner);
+    await t.accept(owner);
   }
   for (const r of [ids.r1, ids.r2]) {
     ok(await setResellerRights(D1_OWNER, r));
@@ -294,21 +247,21 @@ beforeAll(async () => {
   ] as const) {
     const parentOwner = parent === "r1" ? R1_OWNER : R2_OWNER;
     ids[key] = ok<{ account: IdOnly }>(await createAccount(parentOwner, { parentId: ids[parent], kind: "CUSTOMER", name, owner: { email: owner } })).account.id;
-    await accept(owner);
+    await t.accept(owner);
   }
 
   // C has 10 trunk licences (ordered by the distributor's owner) and a second user.
   ok(await place(D1_OWNER, ids.c, TRUNK, 10));
   ids.trunk = (await subscriptions(C_OWNER, ids.c))[TRUNK]!.id;
   ok(await inviteMember(C_OWNER, ids.c, C_USER, "CONTRIBUTOR"));
-  await accept(C_USER);
+  await t.accept(C_USER);
 
   // PARTNER_ADMIN on R1 and R2; one flagged member each, and an unflagged member of R1.
   ok(await setCapability(OPERATOR, ids.r1, true));
   ok(await setCapability(OPERATOR, ids.r2, true));
   for (const [reseller, owner, email] of [["r1", R1_OWNER, PA], ["r1", R1_OWNER, R1_STAFF], ["r2", R2_OWNER, R2_PA]] as const) {
     ok(await inviteMember(owner, ids[reseller], email, "CONTRIBUTOR"));
-    await accept(email);
+    await t.accept(email);
   }
   expect(ok<{ member: MemberView }>(await setFlag(R1_OWNER, ids.r1, PA, true)).member).toEqual({ email: PA, role: "CONTRIBUTOR", status: "ACTIVE", partnerAdmin: true });
   ok(await setFlag(R2_OWNER, ids.r2, R2_PA, true));
@@ -763,7 +716,7 @@ describe("the limits of acting on behalf", () => {
 
   it("a renamed customer is renamed in its partner admins' list", async () => {
     // Act
-    const renamed = await mutate<{ account: { name: string } }>(ZETA_OWNER, "updateAccount", "UpdateAccountInput", { id: ids.zeta, name: "Omega Works" }, "account { name }");
+    const renamed = await t.mutate<{ account: { name: string } }>(ZETA_OWNER, "updateAccount", "UpdateAccountInput", { id: ids.zeta, name: "Omega Works" }, "account { name }");
     // Assess
     expect(ok<{ account: { name: string } }>(renamed).account.name).toBe("Omega Works");
     expect(await administeredNames(PA)).toEqual(["Acme Beta", "Acme Circuit", "Omega Works"]);
