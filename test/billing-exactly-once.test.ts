@@ -12,8 +12,8 @@ import { NUMBER_SEQUENCE } from "../core/billing.js";
 import type { Deps } from "../core/context.js";
 import { work } from "../core/jobs.js";
 import { processSqsBatch } from "../infra/sqs-batch.js";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { Result, TestStack } from "./harness.js";
+import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
+import type { TestStack } from "./harness.js";
 
 /** Same issuer name as the local stack's workers. */
 const ISSUER = "Channel Partner Platform";
@@ -58,22 +58,16 @@ const body = (partyId: string, period: string) => JSON.stringify({ job: "billing
 const counter = () => t.stack.store.counterValue(NUMBER_SEQUENCE);
 const honest: Handler = (record) => work(deps, record.body, ISSUER);
 
-async function mutate<T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select: string): Promise<Result<T>> {
-  const r = await t.gql<Record<string, Result<T>>>(as, `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Mutation${name[0]!.toUpperCase()}${name.slice(1)}Success { data { ${select} } } ${ERR} } }`, { input });
-  expect(r.errors).toBeUndefined();
-  return r.data![name]!;
-}
-
 /** A distributor billed in USD with one MONTHLY subscription of `quantity` users, ordered by its owner. */
 async function distributor(n: number): Promise<Party> {
   const owner = `owner@d${n}.example`;
   const gid = ok<{ account: { id: string } }>(
-    await mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: `Distributor ${n}`, country: "US", currency: "USD", owner: { email: owner } }, "account { id }"),
+    await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: `Distributor ${n}`, country: "US", currency: "USD", owner: { email: owner } }, "account { id }"),
   ).account.id;
   const joined = await t.gql<{ acceptInvitation: { __typename: string } }>(owner, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: await t.invitationToken(owner) });
   expect(joined.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
-  ok(await mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: gid, skus: [PBX] }, "account { id }"));
-  ok(await mutate(owner, "placeOrder", "PlaceOrderInput", { accountId: gid, lines: [{ sku: PBX, quantity: n }], idempotencyKey: `d${n}-pbx` }, "order { id }"));
+  ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: gid, skus: [PBX] }, "account { id }"));
+  ok(await t.mutate(owner, "placeOrder", "PlaceOrderInput", { accountId: gid, lines: [{ sku: PBX, quantity: n }], idempotencyKey: `d${n}-pbx` }, "order { id }"));
   const id = Buffer.from(gid, "base64").toString("utf8").replace(/^Account:/, "");
   return { gid, id, owner, quantity: n };
 }

@@ -5,8 +5,8 @@
  */
 import { inflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { Result, TestStack } from "./harness.js";
+import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
+import type { TestStack } from "./harness.js";
 
 const D_OWNER = "owner@vad.example";
 const R_OWNER = "owner@integrator.example";
@@ -14,21 +14,6 @@ const BUSINESS = "3EY95002AA";
 const ENTERPRISE = "3EY95003AA";
 const ids = { d: "", r: "", invoice: "" };
 let t: TestStack;
-
-async function mutate<T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select: string): Promise<Result<T>> {
-  const r = await t.gql<Record<string, Result<T>>>(as, `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Mutation${name[0]!.toUpperCase()}${name.slice(1)}Success { data { ${select} } } ${ERR} } }`, { input });
-  expect(r.errors).toBeUndefined();
-  return r.data![name]!;
-}
-async function join(email: string): Promise<void> {
-  const r = await t.gql<{ acceptInvitation: { __typename: string } }>(email, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: await t.invitationToken(email) });
-  expect(r.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
-}
-async function runJob(job: string, period?: string): Promise<{ scheduled: number; processed: number; deadLettered: number }> {
-  const res = await fetch(`${t.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job, ...(period ? { period } : {}) }) });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { scheduled: number; processed: number; deadLettered: number };
-}
 
 interface Money {
   amount: string;
@@ -57,13 +42,13 @@ beforeAll(async () => {
   // Prepare: Rainbow's example in October 2026 — a distributor billed in EUR at 20 % VAT and its reseller.
   t = await startTestStack();
   await t.setClock("2026-10-05T10:00:00.000Z");
-  ids.d = ok<{ account: { id: string } }>(await mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Value Added Distribution", country: "FR", currency: "EUR", owner: { email: D_OWNER } }, "account { id }")).account.id;
-  await join(D_OWNER);
-  ok(await mutate(OPERATOR, "setTaxRate", "SetTaxRateInput", { accountId: ids.d, taxRatePercent: "20" }, "account { id }"));
-  ok(await mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: [BUSINESS, ENTERPRISE] }, "account { id }"));
-  ids.r = ok<{ account: { id: string } }>(await mutate(D_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d, kind: "RESELLER", name: "Integrator Red Baron", country: "FR", owner: { email: R_OWNER } }, "account { id }")).account.id;
-  await join(R_OWNER);
-  const order = (accountId: string, lines: { sku: string; quantity: number }[], key: string) => mutate(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey: key }, "order { id }");
+  ids.d = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Value Added Distribution", country: "FR", currency: "EUR", owner: { email: D_OWNER } }, "account { id }")).account.id;
+  await t.accept(D_OWNER);
+  ok(await t.mutate(OPERATOR, "setTaxRate", "SetTaxRateInput", { accountId: ids.d, taxRatePercent: "20" }, "account { id }"));
+  ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: [BUSINESS, ENTERPRISE] }, "account { id }"));
+  ids.r = ok<{ account: { id: string } }>(await t.mutate(D_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d, kind: "RESELLER", name: "Integrator Red Baron", country: "FR", owner: { email: R_OWNER } }, "account { id }")).account.id;
+  await t.accept(R_OWNER);
+  const order = (accountId: string, lines: { sku: string; quantity: number }[], key: string) => t.mutate(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey: key }, "order { id }");
   ok(await order(ids.d, [{ sku: ENTERPRISE, quantity: 15 }, { sku: BUSINESS, quantity: 12 }], "own"));
   ok(await order(ids.r, [{ sku: ENTERPRISE, quantity: 20 }, { sku: BUSINESS, quantity: 10 }], "reseller"));
 }, 60_000);
@@ -83,7 +68,7 @@ describe("the monthly billing run", () => {
   it("bills October on 1 November: net 124.40, VAT 24.88, total EUR 149.28, four lines naming the companies", async () => {
     // Act
     await t.setClock("2026-11-01T00:05:00.000Z");
-    const report = await runJob("billing");
+    const report = await t.runJob("billing");
     // Assess
     expect(report).toMatchObject({ scheduled: 1, processed: 1, deadLettered: 0 });
     const account = await invoices(D_OWNER);
@@ -142,7 +127,7 @@ describe("the monthly billing run", () => {
     const before = await invoices(D_OWNER);
     const mailsBefore = ((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: unknown[] }).messages.length;
     // Act
-    const report = await runJob("billing", "2026-10");
+    const report = await t.runJob("billing", "2026-10");
     // Assess
     expect(report).toMatchObject({ scheduled: 1, processed: 1, deadLettered: 0 });
     expect(await invoices(D_OWNER)).toEqual(before);

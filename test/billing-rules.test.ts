@@ -173,12 +173,6 @@ const linesOf = (invoice: InvoiceView) => invoice.lines.edges.map((e) => e.node)
 /** An instant of the stack's clock, which runs on after t.setClock: matched to the minute. */
 const minute = (iso: string) => expect.stringMatching(new RegExp(`^${iso.slice(0, 16)}:`));
 
-async function runBilling(period?: string): Promise<{ scheduled: number; processed: number; deadLettered: number }> {
-  const res = await fetch(`${t.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job: "billing", ...(period ? { period } : {}) }) });
-  expect(res.status).toBe(200);
-  return (await res.json()) as { scheduled: number; processed: number; deadLettered: number };
-}
-
 /** recordUsage with a raw variables object (GraphQL coercion is what is being tested). */
 const RECORD_USAGE = `mutation U($input: RecordUsageInput!) { recordUsage(input: $input) { __typename ${ERR} } }`;
 
@@ -274,7 +268,7 @@ describe("September (usage of another month)", () => {
     // Prepare: a month can be billed as soon as it has ended.
     await t.setClock("2026-10-01T00:01:00.000Z");
     // Act
-    const report = await runBilling();
+    const report = await t.runJob("billing");
     // Assess
     expect(report).toMatchObject({ scheduled: 2, processed: 2, deadLettered: 0 });
     const [september, ...others] = await invoices(OPERATOR, ids.d);
@@ -507,7 +501,7 @@ describe("the October invoice (1 November 00:05)", () => {
     // Prepare
     await t.setClock("2026-11-01T00:05:00.000Z");
     // Act
-    const report = await runBilling();
+    const report = await t.runJob("billing");
     // Assess
     expect(report).toMatchObject({ scheduled: 2, processed: 2, deadLettered: 0 });
     october = await invoiceOf(ids.d, "2026-10");

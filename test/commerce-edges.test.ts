@@ -4,8 +4,8 @@
  * change the billing currency, prepaid licences added mid-term, and who counts as an operator.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { Result, TestStack, TypedError } from "./harness.js";
+import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
+import type { TestStack, TypedError } from "./harness.js";
 
 const D1_OWNER = "owner@d1.example";
 const D2_OWNER = "owner@d2.example";
@@ -32,17 +32,8 @@ interface OrderView {
 }
 const ORDER = "id lines { sku quantity unitPrice { amount currency } amount { amount currency } } total { amount currency }";
 
-async function mutate<T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select: string): Promise<Result<T>> {
-  const r = await t.gql<Record<string, Result<T>>>(as, `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Mutation${name[0]!.toUpperCase()}${name.slice(1)}Success { data { ${select} } } ${ERR} } }`, { input });
-  expect(r.errors).toBeUndefined();
-  return r.data![name]!;
-}
-async function join(email: string): Promise<void> {
-  const r = await t.gql<{ acceptInvitation: { __typename: string } }>(email, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: await t.invitationToken(email) });
-  expect(r.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
-}
 const place = (as: string, accountId: string, lines: { sku: string; quantity: number }[], idempotencyKey: string) =>
-  mutate<{ order: OrderView }>(as, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey }, `order { ${ORDER} }`);
+  t.mutate<{ order: OrderView }>(as, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey }, `order { ${ORDER} }`);
 const quantity = async (accountId: string, sku: string): Promise<number | undefined> => {
   const r = await t.gql<{ account: { data: { subscriptions: { edges: { node: { sku: string; quantity: number } }[] } } } }>(
     OPERATOR,
@@ -56,15 +47,15 @@ beforeAll(async () => {
   // Prepare: D1 (USD) with the trunk offer and a prepaid one; D2 (EUR); a customer under D1.
   t = await startTestStack();
   await t.setClock("2027-01-01T10:00:00.000Z");
-  ok(await mutate(OPERATOR, "createOffer", "CreateOfferInput", { sku: PREPAID, name: "Trunk user, 1 year", kind: "PREPAID", termMonths: 12, unitPrice: "30.00", currency: "USD" }, "offer { sku }"));
-  ids.d1 = ok<{ account: { id: string } }>(await mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", country: "US", currency: "USD", owner: { email: D1_OWNER } }, "account { id }")).account.id;
-  ids.d2 = ok<{ account: { id: string } }>(await mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", country: "FR", currency: "EUR", owner: { email: D2_OWNER } }, "account { id }")).account.id;
-  await join(D1_OWNER);
-  await join(D2_OWNER);
-  ok(await mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d1, skus: [TRUNK, PREPAID] }, "account { id }"));
-  ids.c = ok<{ account: { id: string } }>(await mutate(D1_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d1, kind: "CUSTOMER", name: "Customer C", country: "US" }, "account { id }")).account.id;
-  ok(await mutate(OPERATOR, "inviteMember", "InviteMemberInput", { accountId: PLATFORM, email: VENDOR_VIEWER, role: "VIEWER" }, "member { email }"));
-  await join(VENDOR_VIEWER);
+  ok(await t.mutate(OPERATOR, "createOffer", "CreateOfferInput", { sku: PREPAID, name: "Trunk user, 1 year", kind: "PREPAID", termMonths: 12, unitPrice: "30.00", currency: "USD" }, "offer { sku }"));
+  ids.d1 = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", country: "US", currency: "USD", owner: { email: D1_OWNER } }, "account { id }")).account.id;
+  ids.d2 = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", country: "FR", currency: "EUR", owner: { email: D2_OWNER } }, "account { id }")).account.id;
+  await t.accept(D1_OWNER);
+  await t.accept(D2_OWNER);
+  ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d1, skus: [TRUNK, PREPAID] }, "account { id }"));
+  ids.c = ok<{ account: { id: string } }>(await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d1, kind: "CUSTOMER", name: "Customer C", country: "US" }, "account { id }")).account.id;
+  ok(await t.mutate(OPERATOR, "inviteMember", "InviteMemberInput", { accountId: PLATFORM, email: VENDOR_VIEWER, role: "VIEWER" }, "member { email }"));
+  await t.accept(VENDOR_VIEWER);
 }, 60_000);
 afterAll(async () => {
   await t?.stop();
@@ -87,9 +78,9 @@ describe("idempotency keys", () => {
       (await t.gql<{ account: { data: { childCount: number } } }>(OPERATOR, `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`, { id: ids.d1 })).data!.account.data.childCount;
     const before = await childCount();
     // Act
-    const first = ok<{ account: { id: string }; order: { id: string } }>(await mutate(D1_OWNER, "createAccount", "CreateAccountInput", input, "account { id } order { id }"));
-    const again = ok<{ account: { id: string }; order: { id: string } }>(await mutate(D1_OWNER, "createAccount", "CreateAccountInput", input, "account { id } order { id }"));
-    const other = await mutate(D1_OWNER, "createAccount", "CreateAccountInput", { ...input, name: "Customer Other" }, "account { id }");
+    const first = ok<{ account: { id: string }; order: { id: string } }>(await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", input, "account { id } order { id }"));
+    const again = ok<{ account: { id: string }; order: { id: string } }>(await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", input, "account { id } order { id }"));
+    const other = await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", { ...input, name: "Customer Other" }, "account { id }");
     // Assess
     expect(again).toEqual(first);
     expect(await childCount()).toBe(before + 1);
@@ -122,7 +113,7 @@ describe("node ids", () => {
 describe("moves", () => {
   it("an account cannot move to a parent that bills in another currency", async () => {
     // Act
-    const r = await mutate(D2_OWNER, "inviteExistingAccount", "InviteExistingAccountInput", { parentId: ids.d2, accountId: ids.c }, "invitationsSent");
+    const r = await t.mutate(D2_OWNER, "inviteExistingAccount", "InviteExistingAccountInput", { parentId: ids.d2, accountId: ids.c }, "invitationsSent");
     // Assess
     expect(r).toMatchObject({ __typename: "ValidationError" });
     expect((r as TypedError).issues).toEqual([{ path: ["parentId"], message: "the account is billed in USD; under this parent it would be billed in EUR" }]);

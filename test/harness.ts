@@ -27,6 +27,14 @@ export interface GraphQLResponse<T = Record<string, unknown>> {
   readonly errors?: ReadonlyArray<{ message: string; extensions?: { code?: string } }>;
 }
 
+/** What a run of a job reports (POST /dev/jobs/run). */
+export interface JobRun {
+  readonly scheduled: number;
+  readonly processed: number;
+  readonly failedAttempts: number;
+  readonly deadLettered: number;
+}
+
 export class TestStack {
   readonly #tokens = new Map<string, string>();
   constructor(readonly stack: LocalStack) {}
@@ -101,6 +109,13 @@ export class TestStack {
     });
     expect(res.errors, JSON.stringify(res)).toBeUndefined();
     expect(res.data?.r, JSON.stringify(res)).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
+  }
+
+  /** Runs `job` now through the queue and its worker (POST /dev/jobs/run; billing for `period` if given); it must answer 200. */
+  async runJob(job: string, period?: string): Promise<JobRun> {
+    const res = await fetch(`${this.stack.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job, ...(period ? { period } : {}) }) });
+    expect(res.status, await res.clone().text()).toBe(200);
+    return (await res.json()) as JobRun;
   }
 
   /** How many mails the stack has sent so far (the dev outbox). */

@@ -724,8 +724,7 @@ beforeAll(async () => {
   const b1 = await buildBranch(1);
   const b2 = await buildBranch(2);
   await t.setClock(BILLING_DAY);
-  const res = await fetch(`${t.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job: "billing", period: "2026-10" }) });
-  expect(res.status, await res.clone().text()).toBe(200);
+  await t.runJob("billing", "2026-10");
   await t.setClock(NOW);
   await finishBranch(1, b1);
   await finishBranch(2, b2);

@@ -14,7 +14,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { Result, TestStack } from "./harness.js";
+import type { JobRun, Result, TestStack } from "./harness.js";
 
 const DAY = 86_400_000;
 const D_OWNER = "owner@lc-distributor.example";
@@ -72,12 +72,6 @@ interface Mail {
   readonly subject: string;
   readonly text: string;
 }
-interface RunReport {
-  readonly scheduled: number;
-  readonly processed: number;
-  readonly failedAttempts: number;
-  readonly deadLettered: number;
-}
 
 /** An instant `days` after `base` at `hour`:00 UTC. */
 function at(base: string, days: number, hour: number): string {
@@ -88,30 +82,21 @@ function at(base: string, days: number, hour: number): string {
 /** The table's id of an account from its global id. */
 const localId = (globalId: string): string => Buffer.from(globalId, "base64").toString("utf8").replace(/^Account:/, "");
 
-async function mutate<T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select: string): Promise<Result<T>> {
-  const r = await t.gql<Record<string, Result<T>>>(as, `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Mutation${name[0]!.toUpperCase()}${name.slice(1)}Success { data { ${select} } } ${ERR} } }`, { input });
-  expect(r.errors).toBeUndefined();
-  return r.data![name]!;
-}
-async function join(email: string): Promise<void> {
-  const r = await t.gql<{ acceptInvitation: { __typename: string } }>(email, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: await t.invitationToken(email) });
-  expect(r.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
-}
 /** A customer (or reseller) under `parentId`, created by the distributor's owner, its owner joined; with a first order when `lines` are given. */
 async function createAccount(parentId: string, name: string, owner: string, lines: { sku: string; quantity: number }[] = [], kind = "CUSTOMER"): Promise<string> {
   const order = lines.length ? { order: { lines, idempotencyKey: `create-${name.replace(/\W+/g, "-")}` } } : {};
-  const id = ok<{ account: { id: string } }>(await mutate(D_OWNER, "createAccount", "CreateAccountInput", { parentId, kind, name, country: "US", owner: { email: owner }, ...order }, "account { id }")).account.id;
-  await join(owner);
+  const id = ok<{ account: { id: string } }>(await t.mutate(D_OWNER, "createAccount", "CreateAccountInput", { parentId, kind, name, country: "US", owner: { email: owner }, ...order }, "account { id }")).account.id;
+  await t.accept(owner);
   return id;
 }
 async function invite(as: string, accountId: string, email: string, role: string): Promise<void> {
-  ok(await mutate(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, "member { email }"));
+  ok(await t.mutate(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, "member { email }"));
 }
 const place = (accountId: string, lines: { sku: string; quantity: number }[], idempotencyKey: string) =>
-  mutate<{ order: OrderView }>(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey }, `order { ${ORDER} }`);
+  t.mutate<{ order: OrderView }>(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey }, `order { ${ORDER} }`);
 const assign = (as: string, subscriptionId: string, email: string) =>
-  mutate<{ subscription: { assigned: number } }>(as, "assignLicence", "LicenceInput", { subscriptionId, email }, "subscription { assigned }");
-const cancel = (subscriptionId: string) => mutate<{ subscription: { status: string } }>(D_OWNER, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId }, "subscription { status }");
+  t.mutate<{ subscription: { assigned: number } }>(as, "assignLicence", "LicenceInput", { subscriptionId, email }, "subscription { assigned }");
+const cancel = (subscriptionId: string) => t.mutate<{ subscription: { status: string } }>(D_OWNER, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId }, "subscription { status }");
 
 /** The account as `as` sees it, or the typed error it gets. */
 async function account(id: string, as = D_OWNER): Promise<Result<AccountView>> {
@@ -126,10 +111,8 @@ const subscription = async (accountId: string, sku: string): Promise<Sub> => {
   return found;
 };
 
-async function runLifecycle(): Promise<RunReport> {
-  const res = await fetch(`${t.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job: "lifecycle" }) });
-  expect(res.status).toBe(200);
-  const report = (await res.json()) as RunReport;
+async function runLifecycle(): Promise<JobRun> {
+  const report = await t.runJob("lifecycle");
   expect(report.deadLettered).toBe(0);
   return report;
 }
@@ -147,12 +130,12 @@ beforeAll(async () => {
   t = await startTestStack();
   raw = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
   await t.setClock("2027-01-04T09:00:00.000Z");
-  ok(await mutate(OPERATOR, "createOffer", "CreateOfferInput", { sku: PREPAID, name: "Trunk user, 1 year", kind: "PREPAID", termMonths: 12, unitPrice: "30.00", currency: "USD" }, "offer { sku }"));
+  ok(await t.mutate(OPERATOR, "createOffer", "CreateOfferInput", { sku: PREPAID, name: "Trunk user, 1 year", kind: "PREPAID", termMonths: 12, unitPrice: "30.00", currency: "USD" }, "offer { sku }"));
   distributor = ok<{ account: { id: string } }>(
-    await mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Lifecycle Distribution", country: "US", currency: "USD", owner: { email: D_OWNER } }, "account { id }"),
+    await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Lifecycle Distribution", country: "US", currency: "USD", owner: { email: D_OWNER } }, "account { id }"),
   ).account.id;
-  await join(D_OWNER);
-  ok(await mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: distributor, skus: [TRUNK, TRIAL, PREPAID] }, "account { id }"));
+  await t.accept(D_OWNER);
+  ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: distributor, skus: [TRUNK, TRIAL, PREPAID] }, "account { id }"));
 }, 60_000);
 afterAll(async () => {
   raw?.destroy();
@@ -168,7 +151,7 @@ describe("trials", () => {
     await t.setClock(DAY0);
     const c = await createAccount(distributor, "Trial Expiry Inc", OWNER, [{ sku: TRIAL, quantity: 5 }]);
     await invite(OWNER, c, USER, "VIEWER");
-    await join(USER);
+    await t.accept(USER);
     const trial = await subscription(c, TRIAL);
     ok(await assign(OWNER, trial.id, OWNER));
     expect(ok<{ subscription: { assigned: number } }>(await assign(OWNER, trial.id, USER)).subscription.assigned).toBe(2);
@@ -204,9 +187,9 @@ describe("trials", () => {
     await t.setClock(DAY0);
     const c = await createAccount(distributor, "Trial Reminders Inc", OWNER, [{ sku: TRIAL, quantity: 3 }]);
     await invite(OWNER, c, OWNER2, "OWNER");
-    await join(OWNER2);
+    await t.accept(OWNER2);
     await invite(OWNER, c, VIEWER, "VIEWER");
-    await join(VIEWER);
+    await t.accept(VIEWER);
     const reminders = async () => (await outbox()).filter((m) => [OWNER, OWNER2, VIEWER].includes(m.to) && m.subject.includes(`${TRIAL} trial ends`)).map((m) => `${m.to}: ${m.subject}`);
 
     // Act + Assess: day 22, nothing yet.
@@ -294,7 +277,7 @@ describe("retention", () => {
     const gone = await createAccount(r, "Retention Gone Inc", G_OWNER, [{ sku: TRUNK, quantity: 2 }]);
     const kept = await createAccount(r, "Retention Kept Inc", K_OWNER, [{ sku: TRUNK, quantity: 1 }]);
     await invite(G_OWNER, gone, G_USER, "VIEWER");
-    await join(G_USER);
+    await t.accept(G_USER);
     await invite(G_OWNER, gone, G_INVITED, "VIEWER");
     ok(await cancel((await subscription(gone, TRUNK)).id));
     ok(await cancel((await subscription(kept, TRUNK)).id));

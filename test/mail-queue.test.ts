@@ -6,22 +6,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueuedMailer, UndeliverableMail, parseQueuedMail } from "../infra/mail-queue.js";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { Result, TestStack } from "./harness.js";
+import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
+import type { TestStack } from "./harness.js";
 
 let t: TestStack;
 const D_OWNER = "owner@mailfault.example";
 const ids = { d: "" };
-
-async function mutate<T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select: string): Promise<Result<T>> {
-  const r = await t.gql<Record<string, Result<T>>>(
-    as,
-    `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Mutation${name[0]!.toUpperCase()}${name.slice(1)}Success { data { ${select} } } ${ERR} } }`,
-    { input },
-  );
-  expect(r.errors).toBeUndefined();
-  return r.data![name]!;
-}
 
 async function failNextSends(count: number): Promise<void> {
   const res = await fetch(`${t.url}/dev/outbox/fail`, { method: "POST", body: JSON.stringify({ count }) });
@@ -39,13 +29,13 @@ async function eventually(check: () => boolean, ms: number): Promise<void> {
   }
 }
 
-const invite = (email: string) => mutate<{ member: { status: string } }>(D_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.d, email, role: "CONTRIBUTOR" }, "member { status }");
+const invite = (email: string) => t.mutate<{ member: { status: string } }>(D_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.d, email, role: "CONTRIBUTOR" }, "member { status }");
 
 beforeAll(async () => {
   t = await startTestStack();
   await t.setClock("2026-10-05T10:00:00.000Z");
   ids.d = ok<{ account: { id: string } }>(
-    await mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Mail Fault Distribution", country: "FR", currency: "EUR", owner: { email: D_OWNER } }, "account { id }"),
+    await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Mail Fault Distribution", country: "FR", currency: "EUR", owner: { email: D_OWNER } }, "account { id }"),
   ).account.id;
   const accepted = await t.gql<{ acceptInvitation: { __typename: string } }>(D_OWNER, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: await t.invitationToken(D_OWNER) });
   expect(accepted.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
@@ -87,8 +77,8 @@ describe("invitation mail when SES fails", () => {
 
 describe("invoice mail when SES fails", () => {
   it("the billing worker gives the mail claim back on a refused send; the redelivered message mails the invoice once", async () => {
-    ok(await mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: ["3EY95002AA"] }, "account { id }"));
-    const order = await mutate<{ order: { id: string } }>(
+    ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: ["3EY95002AA"] }, "account { id }"));
+    const order = await t.mutate<{ order: { id: string } }>(
       D_OWNER,
       "placeOrder",
       "PlaceOrderInput",
@@ -98,8 +88,7 @@ describe("invoice mail when SES fails", () => {
     ok(order);
     await t.setClock("2026-11-01T06:00:00.000Z");
     await failNextSends(2);
-    const res = await fetch(`${t.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job: "billing", period: "2026-10" }) });
-    const run = (await res.json()) as { scheduled: number; processed: number; failedAttempts: number; deadLettered: number };
+    const run = await t.runJob("billing", "2026-10");
     expect(run).toMatchObject({ scheduled: 1, processed: 1, deadLettered: 0 });
     expect(run.failedAttempts).toBe(2);
     const invoiceMails = mailsTo(D_OWNER).filter((m) => m.subject.endsWith("for 2026-10"));
