@@ -211,24 +211,6 @@ const branch1Secrets = new Set<string>();
 
 // ---------------------------------------------------------------- HTTP helpers
 
-async function mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, select: string): Promise<T> {
-  const success = `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
-  const res = await t.gql<{ r: Result<T> }>(as, `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${success} { data { ${select} } } ${ERR} } }`, { input });
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return ok<T>(res.data!.r);
-}
-
-async function accept(email: string): Promise<void> {
-  const res = await t.gql<{ r: { __typename: string } }>(email, `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, { token: await t.invitationToken(email) });
-  expect(res.data?.r, JSON.stringify(res)).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
-}
-
-async function read<T>(as: string, query: string, variables: Record<string, unknown>): Promise<T> {
-  const res = await t.gql<T>(as, query, variables);
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!;
-}
-
 /** A PBX's call: no user token (activation) or its device credential. */
 async function device<T>(credential: string | null, query: string, variables: Record<string, unknown>): Promise<T> {
   const headers: Record<string, string> = { "content-type": "application/json" };
@@ -259,11 +241,6 @@ async function raw(as: string, query: string, variables: Record<string, Json>): 
   const text = await res.text();
   const body = JSON.parse(text) as { data?: { r?: unknown } | null; errors?: RawError[] };
   return { status: res.status, text, data: body.data ?? null, errors: body.errors ?? [] };
-}
-
-async function outboxCount(): Promise<number> {
-  const res = await fetch(`${t.url}/dev/outbox`);
-  return ((await res.json()) as { messages: unknown[] }).messages.length;
 }
 
 /** Every item of the test table, sorted by key (strongly consistent scan). */
@@ -305,7 +282,7 @@ interface Pairing {
 }
 
 async function declareAndConnect(as: string, accountId: string, name: string, serverType: string, extensions: string[]): Promise<Pairing> {
-  const pairing = await mutate<Pairing>(as, "declareEquipment", "DeclareEquipmentInput", { accountId, name, country: "US", serverType, outboundPrefix: "0" }, "deviceId activationCode equipment { id }");
+  const pairing = await t.mutateOk<Pairing>(as, "declareEquipment", "DeclareEquipmentInput", { accountId, name, country: "US", serverType, outboundPrefix: "0" }, "deviceId activationCode equipment { id }");
   const activation = await device<{ credential: string }>(
     null,
     `mutation Act($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ... on MutationActivateEquipmentSuccess { data { credential } } ${ERR} } }`,
@@ -336,14 +313,14 @@ interface Branch {
 async function buildBranch(n: 1 | 2): Promise<Branch> {
   const p = people(n);
   const names = [`Branch${n} Distribution`, `Branch${n} Reseller`, `Branch${n} Customer`];
-  const d = (await mutate<{ account: IdOnly }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: names[0], country: "US", currency: "USD", owner: { email: p.d } }, "account { id }")).account.id;
-  await accept(p.d);
-  await mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: d, skus: [TRUNK, PBX_SKU] }, "account { id }");
-  const r = (await mutate<{ account: IdOnly }>(p.d, "createAccount", "CreateAccountInput", { parentId: d, kind: "RESELLER", name: names[1], country: "US", owner: { email: p.r } }, "account { id }")).account.id;
-  await accept(p.r);
-  await mutate(p.d, "setResellerRights", "SetResellerRightsInput", { id: r, canCreateAccounts: true, canCreateEquipment: true }, "account { id }");
-  await mutate(p.d, "setAvailableOffers", "SetAvailableOffersInput", { accountId: r, skus: [TRUNK, PBX_SKU] }, "account { id }");
-  const created = await mutate<{ account: IdOnly; order: IdOnly }>(
+  const d = (await t.mutateOk<{ account: IdOnly }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: names[0], country: "US", currency: "USD", owner: { email: p.d } }, "account { id }")).account.id;
+  await t.accept(p.d);
+  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: d, skus: [TRUNK, PBX_SKU] }, "account { id }");
+  const r = (await t.mutateOk<{ account: IdOnly }>(p.d, "createAccount", "CreateAccountInput", { parentId: d, kind: "RESELLER", name: names[1], country: "US", owner: { email: p.r } }, "account { id }")).account.id;
+  await t.accept(p.r);
+  await t.mutateOk(p.d, "setResellerRights", "SetResellerRightsInput", { id: r, canCreateAccounts: true, canCreateEquipment: true }, "account { id }");
+  await t.mutateOk(p.d, "setAvailableOffers", "SetAvailableOffersInput", { accountId: r, skus: [TRUNK, PBX_SKU] }, "account { id }");
+  const created = await t.mutateOk<{ account: IdOnly; order: IdOnly }>(
     p.r,
     "createAccount",
     "CreateAccountInput",
@@ -351,19 +328,19 @@ async function buildBranch(n: 1 | 2): Promise<Branch> {
     "account { id } order { id }",
   );
   const c = created.account.id;
-  await accept(p.c);
-  const resellerOrder = (await mutate<{ order: IdOnly }>(p.d, "placeOrder", "PlaceOrderInput", { accountId: r, lines: [{ sku: PBX_SKU, quantity: 2 }], idempotencyKey: `b${n}-reseller` }, "order { id }")).order.id;
+  await t.accept(p.c);
+  const resellerOrder = (await t.mutateOk<{ order: IdOnly }>(p.d, "placeOrder", "PlaceOrderInput", { accountId: r, lines: [{ sku: PBX_SKU, quantity: 2 }], idempotencyKey: `b${n}-reseller` }, "order { id }")).order.id;
   // Partner administration: capability, a flagged member, the customer's opt-in.
-  await mutate(OPERATOR, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId: r, enabled: true }, "account { id }");
-  await mutate(p.r, "inviteMember", "InviteMemberInput", { accountId: r, email: p.pa, role: "CONTRIBUTOR" }, "member { email }");
-  await accept(p.pa);
-  await mutate(p.r, "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId: r, email: p.pa, partnerAdmin: true }, "member { email }");
-  await mutate(p.c, "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId: c, optIn: true }, "account { id }");
+  await t.mutateOk(OPERATOR, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId: r, enabled: true }, "account { id }");
+  await t.mutateOk(p.r, "inviteMember", "InviteMemberInput", { accountId: r, email: p.pa, role: "CONTRIBUTOR" }, "member { email }");
+  await t.accept(p.pa);
+  await t.mutateOk(p.r, "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId: r, email: p.pa, partnerAdmin: true }, "member { email }");
+  await t.mutateOk(p.c, "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId: c, optIn: true }, "account { id }");
   // A user with a licence.
-  await mutate(p.c, "inviteMember", "InviteMemberInput", { accountId: c, email: p.u, role: "CONTRIBUTOR" }, "member { email }");
-  await accept(p.u);
+  await t.mutateOk(p.c, "inviteMember", "InviteMemberInput", { accountId: c, email: p.u, role: "CONTRIBUTOR" }, "member { email }");
+  await t.accept(p.u);
   const subOf = async (accountId: string, sku: string) => {
-    const res = await read<{ account: Result<{ subscriptions: { edges: { node: { id: string; sku: string } }[] } }> }>(
+    const res = await t.read<{ account: Result<{ subscriptions: { edges: { node: { id: string; sku: string } }[] } }> }>(
       OPERATOR,
       `query S($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { subscriptions(first: 100) { edges { node { id sku } } } } } ${ERR} } }`,
       { id: accountId },
@@ -374,14 +351,14 @@ async function buildBranch(n: 1 | 2): Promise<Branch> {
   };
   const trunkSub = await subOf(c, TRUNK);
   const pbxSub = await subOf(r, PBX_SKU);
-  await mutate(p.c, "assignLicence", "LicenceInput", { subscriptionId: trunkSub, email: p.u }, "licence { email }");
+  await t.mutateOk(p.c, "assignLicence", "LicenceInput", { subscriptionId: trunkSub, email: p.u }, "licence { email }");
   return { d, r, c, customerOrder: created.order.id, resellerOrder, trunkSub, pbxSub, invoice: "", invoiceNumber: "", oxo: null, otec: null, names };
 }
 
 /** November: the invoice of October, equipment with an extension and a tenant, pending invitations. */
 async function finishBranch(n: 1 | 2, b: Branch): Promise<void> {
   const p = people(n);
-  const inv = await read<{ account: Result<{ invoices: { edges: { node: { id: string; number: string } }[] } }> }>(
+  const inv = await t.read<{ account: Result<{ invoices: { edges: { node: { id: string; number: string } }[] } }> }>(
     p.d,
     `query I($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { invoices(first: 10) { edges { node { id number } } } } } ${ERR} } }`,
     { id: b.d },
@@ -391,11 +368,11 @@ async function finishBranch(n: 1 | 2, b: Branch): Promise<void> {
   b.invoice = invoice!.id;
   b.invoiceNumber = invoice!.number;
   b.oxo = await declareAndConnect(p.c, b.c, `Branch${n} HQ OXO`, "OXO_CONNECT", ["201", "202"]);
-  await mutate(p.c, "assignExtension", "AssignExtensionInput", { accountId: b.c, email: p.u, equipmentId: b.oxo.equipment.id, extension: "201", publicNumber: `+44784831169${n}` }, "assignment { extension }");
+  await t.mutateOk(p.c, "assignExtension", "AssignExtensionInput", { accountId: b.c, email: p.u, equipmentId: b.oxo.equipment.id, extension: "201", publicNumber: `+44784831169${n}` }, "assignment { extension }");
   b.otec = await declareAndConnect(p.d, b.d, `Branch${n} OTEC`, "OTEC_S", []);
-  await mutate(p.d, "attachEquipmentTenant", "AttachEquipmentTenantInput", { equipmentId: b.otec.equipment.id, customerId: b.c, companyPrefix: `82${n}0` }, "companyPrefix");
-  await mutate(p.d, "inviteMember", "InviteMemberInput", { accountId: b.d, email: p.pendingD, role: "VIEWER" }, "member { email }");
-  await mutate(p.c, "inviteMember", "InviteMemberInput", { accountId: b.c, email: p.pendingC, role: "VIEWER" }, "member { email }");
+  await t.mutateOk(p.d, "attachEquipmentTenant", "AttachEquipmentTenantInput", { equipmentId: b.otec.equipment.id, customerId: b.c, companyPrefix: `82${n}0` }, "companyPrefix");
+  await t.mutateOk(p.d, "inviteMember", "InviteMemberInput", { accountId: b.d, email: p.pendingD, role: "VIEWER" }, "member { email }");
+  await t.mutateOk(p.c, "inviteMember", "InviteMemberInput", { accountId: b.c, email: p.pendingC, role: "VIEWER" }, "member { email }");
 }
 
 // ---------------------------------------------------------------- schema walk
@@ -785,7 +762,7 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
 
   it("branch-1 people get NOT_FOUND (as for an unknown id) for every branch-2 id, see no branch-2 data, and write nothing", async () => {
     const tableBefore = await scanTable();
-    const outboxBefore = await outboxCount();
+    const outboxBefore = await t.outboxCount();
 
     const calls = allPlans.flatMap((plan) => isolationProbes(plan).flatMap((probe) => CALLERS.map((caller) => ({ probe, caller }))));
     const failures: string[] = [];
@@ -815,7 +792,7 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
     });
 
     const tableAfter = await scanTable();
-    const outboxAfter = await outboxCount();
+    const outboxAfter = await t.outboxCount();
     console.info(
       `isolation matrix: ${calls.length} branch-2 calls (${calls.length / CALLERS.length} operations × ${CALLERS.length} callers), each with its unknown-id twin; answers per field: ${[...contract].map(([k, v]) => `${k}=${[...v].join("/")}`).join("; ")}`,
     );
