@@ -47,26 +47,14 @@ const secrets = new Set<string>();
 
 // ---------------------------------------------------------------- helpers
 
-async function mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, selection: string): Promise<Result<T>> {
-  const success = `Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success`;
-  const res = await t.gql<{ r: Result<T> }>(as, `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${success} { data { ${selection} } } ${ERR} } }`, { input });
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
-
-async function accept(email: string): Promise<void> {
-  const res = await t.gql<{ r: Result<unknown> }>(email, `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, { token: await t.invitationToken(email) });
-  expect(res.data?.r).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
-}
-
 async function declare(name: string): Promise<Pairing> {
-  const p = ok<Pairing>(await mutate(D1, "declareEquipment", "DeclareEquipmentInput", { accountId: customerId, name, serverType: "OXO_CONNECT", country: "GB" }, "deviceId activationCode equipment { id }"));
+  const p = ok<Pairing>(await t.mutate(D1, "declareEquipment", "DeclareEquipmentInput", { accountId: customerId, name, serverType: "OXO_CONNECT", country: "GB" }, "deviceId activationCode equipment { id }"));
   secrets.add(p.activationCode);
   return p;
 }
 
 async function regenerate(equipmentId: string): Promise<Pairing> {
-  const p = ok<Pairing>(await mutate(C3, "regenerateActivationCode", "EquipmentRefInput", { equipmentId }, "deviceId activationCode equipment { id }"));
+  const p = ok<Pairing>(await t.mutate(C3, "regenerateActivationCode", "EquipmentRefInput", { equipmentId }, "deviceId activationCode equipment { id }"));
   secrets.add(p.activationCode);
   return p;
 }
@@ -142,10 +130,10 @@ async function heartbeat(credential: string): Promise<number> {
 beforeAll(async () => {
   t = await startTestStack();
   await t.setClock(START);
-  const d1 = ok<{ account: IdOnly }>(await mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", country: "GB", currency: "USD", owner: { email: D1 } }, "account { id }")).account.id;
-  await accept(D1);
-  customerId = ok<{ account: IdOnly }>(await mutate(D1, "createAccount", "CreateAccountInput", { parentId: d1, kind: "CUSTOMER", name: "Customer 3", country: "GB", owner: { email: C3 } }, "account { id }")).account.id;
-  await accept(C3);
+  const d1 = ok<{ account: IdOnly }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", country: "GB", currency: "USD", owner: { email: D1 } }, "account { id }")).account.id;
+  await t.accept(D1);
+  customerId = ok<{ account: IdOnly }>(await t.mutate(D1, "createAccount", "CreateAccountInput", { parentId: d1, kind: "CUSTOMER", name: "Customer 3", country: "GB", owner: { email: C3 } }, "account { id }")).account.id;
+  await t.accept(C3);
 }, 120_000);
 
 afterAll(async () => {
