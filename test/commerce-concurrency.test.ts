@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
+import { OPERATOR, PLATFORM, mutationDocument, startTestStack } from "./harness.js";
 import type { GraphQLResponse, Result, Success, TestStack, TypedError } from "./harness.js";
 
 /**
@@ -59,7 +59,7 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
       "account { id }",
     );
     ids.dist = dist.account.id;
-    await accept(DIST_OWNER);
+    await t.accept(DIST_OWNER);
     await mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.dist, skus: SKUS }, "account { id }");
     const cust = await mutate<{ account: { id: string } }>(
       DIST_OWNER,
@@ -69,29 +69,19 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
       "account { id }",
     );
     ids.cust = cust.account.id;
-    await accept(CUST_OWNER);
+    await t.accept(CUST_OWNER);
   }, 60_000);
   afterAll(async () => {
     await t?.stop();
   });
 
-  const cap = (name: string) => `${name[0]!.toUpperCase()}${name.slice(1)}`;
   /** One mutation, its typed result as sent back: nothing asserted. */
   const call = async <T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select: string): Promise<Outcome<T>> => {
-    const r = await t.gql<Record<string, Result<T>>>(as, `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Mutation${cap(name)}Success { data { ${select} } } ${ERR} } }`, { input });
-    return { status: r.status, errors: r.errors, result: r.data?.[name] };
+    const r = await t.gql<{ r: Result<T> }>(as, mutationDocument(name, inputType, select), { input });
+    return { status: r.status, errors: r.errors, result: r.data?.r };
   };
   /** One mutation that must succeed: its data. */
-  const mutate = async <T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select = "__typename"): Promise<T> => {
-    const r = await call<T>(as, name, inputType, input, select);
-    expect(r.errors).toBeUndefined();
-    return ok<T>(r.result);
-  };
-  const accept = async (email: string) => {
-    const r = await t.gql<{ acceptInvitation: unknown }>(email, `mutation($token: String!) { acceptInvitation(token: $token) { __typename ${ERR} } }`, { token: await t.invitationToken(email) });
-    expect(r.errors).toBeUndefined();
-    expect(r.data?.acceptInvitation).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
-  };
+  const mutate = <T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select = "__typename"): Promise<T> => t.mutateOk<T>(as, name, inputType, input, select);
   /** Every outcome came back as a typed result: HTTP 200, no `errors` entry, a result present. */
   const allTyped = <T>(outs: Outcome<T>[]) => {
     expect(outs.map((o) => ({ status: o.status, errors: o.errors, typed: o.result !== undefined }))).toEqual(outs.map(() => ({ status: 200, errors: undefined, typed: true })));
@@ -130,7 +120,7 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
     const members = Array.from({ length: 50 }, (_, i) => `member${String(i).padStart(2, "0")}@customer-cc.example`);
     for (const email of members) {
       await mutate(CUST_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.cust, email, role: "VIEWER" }, "member { email }");
-      await accept(email);
+      await t.accept(email);
     }
 
     // Act: 50 assignments in parallel, one per member.

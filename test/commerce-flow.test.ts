@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
+import { ERR, OPERATOR, PLATFORM, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
 /**
@@ -51,16 +51,7 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
     await t?.stop();
   });
 
-  const accept = async (email: string) => {
-    const r = await t.gql<{ acceptInvitation: unknown }>(email, `mutation($token: String!) { acceptInvitation(token: $token) { __typename ${ERR} } }`, { token: await t.invitationToken(email) });
-    expect(r.data?.acceptInvitation).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
-  };
-  const mutate = async <T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select: string): Promise<T> => {
-    const r = await t.gql<Record<string, unknown>>(as, `mutation($input: ${inputType}!) { ${name}(input: $input) { __typename ... on Mutation${name[0]!.toUpperCase()}${name.slice(1)}Success { data { ${select} } } ${ERR} } }`, { input });
-    expect(r.errors).toBeUndefined();
-    return ok<T>(r.data?.[name]);
-  };
-  const setAvailable = (as: string, accountId: string, skus: string[]) => mutate(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId, skus }, "account { id }");
+  const setAvailable = (as: string, accountId: string, skus: string[]) => t.mutateOk(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId, skus }, "account { id }");
   const subscriptions = async (as: string, accountId: string) => {
     const r = await t.gql<{ account: { data: { subscriptions: { edges: { node: Sub }[] } } } }>(
       as,
@@ -70,10 +61,10 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
     return Object.fromEntries(r.data!.account.data.subscriptions.edges.map((e) => [e.node.sku, e.node]));
   };
   const setQuantity = (as: string, sub: Sub, quantity: number) =>
-    mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion: sub.version }, `subscription { ${SUB} }`);
+    t.mutateOk<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion: sub.version }, `subscription { ${SUB} }`);
 
   it("an operator creates Distributor 1 (billed in USD) and makes the Ribbon offers available to it", async () => {
-    const d1 = await mutate<{ account: { id: string; currency: string; billable: boolean } }>(
+    const d1 = await t.mutateOk<{ account: { id: string; currency: string; billable: boolean } }>(
       OPERATOR,
       "createAccount",
       "CreateAccountInput",
@@ -82,17 +73,17 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
     );
     expect(d1.account).toMatchObject({ currency: "USD", billable: true });
     ids.d1 = d1.account.id;
-    await accept(D1_OWNER);
-    await mutate(D1_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.d1, email: D1_CONTRIB, role: "CONTRIBUTOR", seller: true }, "member { email }");
-    await accept(D1_CONTRIB);
+    await t.accept(D1_OWNER);
+    await t.mutateOk(D1_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.d1, email: D1_CONTRIB, role: "CONTRIBUTOR", seller: true }, "member { email }");
+    await t.accept(D1_CONTRIB);
     await setAvailable(OPERATOR, ids.d1, [TRUNK, PBX, TRUNK_TRIAL, "RC-DRAAS-PBX-TRIAL"]);
   });
 
   it("Distributor 1 makes the trunk and PBX offers (and the trunk trial) available to Indirect Partner A; prices show to D1's owner only", async () => {
-    const pa = await mutate<{ account: { id: string } }>(D1_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d1, kind: "RESELLER", name: "Indirect Partner A", country: "US", owner: { email: PA_OWNER } }, "account { id }");
+    const pa = await t.mutateOk<{ account: { id: string } }>(D1_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d1, kind: "RESELLER", name: "Indirect Partner A", country: "US", owner: { email: PA_OWNER } }, "account { id }");
     ids.pa = pa.account.id;
-    await accept(PA_OWNER);
-    await mutate(D1_OWNER, "setResellerRights", "SetResellerRightsInput", { id: ids.pa, canCreateAccounts: true }, "account { id }");
+    await t.accept(PA_OWNER);
+    await t.mutateOk(D1_OWNER, "setResellerRights", "SetResellerRightsInput", { id: ids.pa, canCreateAccounts: true }, "account { id }");
     await setAvailable(D1_OWNER, ids.pa, [TRUNK, PBX, TRUNK_TRIAL]);
 
     const offers = async (as: string) =>
@@ -113,7 +104,7 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
   });
 
   it("Partner A's owner creates Customer 3 with an order of 4 trunk users, in one call", async () => {
-    const c3 = await mutate<{ account: { id: string }; order: { id: string; reference: string; placedBy: string } & { lines: Line[]; total: Money | null } }>(
+    const c3 = await t.mutateOk<{ account: { id: string }; order: { id: string; reference: string; placedBy: string } & { lines: Line[]; total: Money | null } }>(
       PA_OWNER,
       "createAccount",
       "CreateAccountInput",
@@ -131,7 +122,7 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
     ids.order = c3.order.id;
     // The reseller's owner is not an owner of the billed party (Distributor 1): no prices.
     expect(c3.order).toMatchObject({ reference: "CRM-0003", placedBy: `user:${PA_OWNER}`, lines: [{ sku: TRUNK, quantity: 4, unitPrice: null, amount: null }], total: null });
-    await accept(C3_OWNER);
+    await t.accept(C3_OWNER);
     const subs = await subscriptions(PA_OWNER, ids.c3);
     expect(subs[TRUNK]).toMatchObject({ quantity: 4, assigned: 0, status: "ACTIVE", version: 1, endsAt: null });
   });
@@ -159,7 +150,7 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
   });
 
   it("a 25-licence trial is added: it expires in 30 days, and shows the days remaining as time passes", async () => {
-    const placed = await mutate<{ order: { lines: Line[] } }>(PA_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.c3, lines: [{ sku: TRUNK_TRIAL, quantity: 25 }], idempotencyKey: "c3-trial" }, `order { ${LINES} }`);
+    const placed = await t.mutateOk<{ order: { lines: Line[] } }>(PA_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.c3, lines: [{ sku: TRUNK_TRIAL, quantity: 25 }], idempotencyKey: "c3-trial" }, `order { ${LINES} }`);
     expect(placed.order.lines).toEqual([{ sku: TRUNK_TRIAL, quantity: 25, unitPrice: null, amount: null }]);
     const trial = (await subscriptions(PA_OWNER, ids.c3))[TRUNK_TRIAL]!;
     expect(trial).toMatchObject({ quantity: 25, status: "ACTIVE", daysRemaining: 30 });
@@ -180,8 +171,8 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
   });
 
   it("Customer 3's own admin assigns and unassigns licences; the seller above does not", async () => {
-    await mutate(C3_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.c3, email: C3_USER, role: "VIEWER" }, "member { email }");
-    await accept(C3_USER);
+    await t.mutateOk(C3_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.c3, email: C3_USER, role: "VIEWER" }, "member { email }");
+    await t.accept(C3_USER);
     const trunk = (await subscriptions(C3_OWNER, ids.c3))[TRUNK]!;
     const assign = (as: string, email: string, name = "assignLicence") =>
       t.gql<Record<string, { __typename: string; data?: { licence: { email: string; sku: string }; subscription: Sub } }>>(
