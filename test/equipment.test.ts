@@ -97,20 +97,11 @@ const unassignExtension = (as: string, input: Record<string, unknown>) =>
 const assignExtension = (as: string, input: Record<string, unknown>) =>
   t.mutate<{ assignment: AssignmentView }>(as, "assignExtension", "AssignExtensionInput", input, `assignment { ${ASSIGNMENT} }`);
 
-/** A GraphQL call as the PBX: no token for activation, its device credential afterwards. */
-async function pbx<T>(credential: string | null, query: string, variables: Record<string, unknown> = {}): Promise<{ status: number; data: T | null; errors?: { message: string; extensions?: { code?: string } }[] }> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (credential) headers.authorization = `Bearer ${credential}`;
-  const res = await fetch(`${t.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
-  return { status: res.status, data: body.data ?? null, ...(body.errors ? { errors: body.errors } : {}) };
-}
-
 const ACTIVATE = `mutation Act($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) {
   __typename ... on MutationActivateEquipmentSuccess { data { equipmentId credential connectedAt } } ${ERR} } }`;
 
 async function activate(deviceId: string, activationCode: string): Promise<Result<{ equipmentId: string; credential: string; connectedAt: string }>> {
-  const res = await pbx<{ r: Result<{ equipmentId: string; credential: string; connectedAt: string }> }>(null, ACTIVATE, { d: deviceId, c: activationCode });
+  const res = await t.device<{ r: Result<{ equipmentId: string; credential: string; connectedAt: string }> }>(null, ACTIVATE, { d: deviceId, c: activationCode });
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data!.r;
 }
@@ -236,8 +227,8 @@ describe("a customer's PBX, from declaration to phone numbers", () => {
     // Prepare
     const numbers = Array.from({ length: 20 }, (_, i) => String(100 + i));
     // Act
-    const report = await pbx<{ r: Result<{ count: number }> }>(credential, REPORT, { n: [...numbers, "105"] });
-    const beat = await pbx<{ r: Result<{ status: string; lastSeenAt: string }> }>(credential, HEARTBEAT);
+    const report = await t.device<{ r: Result<{ count: number }> }>(credential, REPORT, { n: [...numbers, "105"] });
+    const beat = await t.device<{ r: Result<{ status: string; lastSeenAt: string }> }>(credential, HEARTBEAT);
     // Assess
     expect(ok<{ count: number }>(report.data!.r)).toEqual({ count: 20 });
     expect(ok<{ status: string }>(beat.data!.r).status).toBe("CONNECTED");
@@ -248,7 +239,7 @@ describe("a customer's PBX, from declaration to phone numbers", () => {
   it("a bad report is a ValidationError and changes nothing", async () => {
     await unchanged([ids.c3], async () => {
       // Act
-      const res = await pbx<{ r: Result<unknown> }>(credential, REPORT, { n: ["100", "1", "123456789", "12a"] });
+      const res = await t.device<{ r: Result<unknown> }>(credential, REPORT, { n: ["100", "1", "123456789", "12a"] });
       // Assess
       const e = expectError(res.data!.r, "ValidationError");
       expect(e.issues?.map((i) => i.path)).toEqual([["numbers", "1"], ["numbers", "2"], ["numbers", "3"]]);
@@ -258,7 +249,7 @@ describe("a customer's PBX, from declaration to phone numbers", () => {
   it("only the PBX reports: a person's token is refused, no token is 401", async () => {
     // Act
     const asUser = await t.gql<{ r: Result<unknown> }>(C3, REPORT, { n: ["100"] });
-    const anonymous = await pbx<{ r: Result<unknown> }>(null, HEARTBEAT);
+    const anonymous = await t.device<{ r: Result<unknown> }>(null, HEARTBEAT);
     // Assess
     expectError(asUser.data!.r, "ForbiddenError");
     expect(anonymous.status).toBe(401);
@@ -272,7 +263,7 @@ describe("a customer's PBX, from declaration to phone numbers", () => {
     const late = await equipmentOf(C3, ids.c3);
     const disconnected = await equipmentOf(C3, ids.c3, "DISCONNECTED");
     const connected = await equipmentOf(C3, ids.c3, "CONNECTED");
-    const beat = await pbx<{ r: Result<{ status: string }> }>(credential, HEARTBEAT);
+    const beat = await t.device<{ r: Result<{ status: string }> }>(credential, HEARTBEAT);
     const after = await equipmentOf(C3, ids.c3, "CONNECTED");
     // Assess
     expect(late.map((e) => e.status)).toEqual(["DISCONNECTED"]);
@@ -328,12 +319,12 @@ describe("a customer's PBX, from declaration to phone numbers", () => {
   it("regenerating the code disconnects the old credential; the PBX pairs again with the new code", async () => {
     // Act
     const fresh = ok<Pairing>(await regenerate(C3, oxo.equipment.id));
-    const oldBeat = await pbx<{ r: Result<unknown> }>(credential, HEARTBEAT);
-    const oldReport = await pbx<{ r: Result<unknown> }>(credential, REPORT, { n: ["100"] });
+    const oldBeat = await t.device<{ r: Result<unknown> }>(credential, HEARTBEAT);
+    const oldReport = await t.device<{ r: Result<unknown> }>(credential, REPORT, { n: ["100"] });
     const oldCode = await activate(oxo.deviceId, oxo.activationCode);
     const again = ok<{ credential: string }>(await activate(fresh.deviceId, fresh.activationCode));
-    const newBeat = await pbx<{ r: Result<{ status: string }> }>(again.credential, HEARTBEAT);
-    const stillOld = await pbx<{ r: Result<unknown> }>(credential, HEARTBEAT);
+    const newBeat = await t.device<{ r: Result<{ status: string }> }>(again.credential, HEARTBEAT);
+    const stillOld = await t.device<{ r: Result<unknown> }>(credential, HEARTBEAT);
     // Assess
     expect(fresh.deviceId).toBe(oxo.deviceId);
     expect(fresh.activationCode).not.toBe(oxo.activationCode);
@@ -399,7 +390,7 @@ describe("a partner's multi-tenant PBX", () => {
   it("attaches Customer 3 and Customer 4 with their company prefixes; the partner sees two companies", async () => {
     // Prepare
     credential = ok<{ credential: string }>(await activate(otec.deviceId, otec.activationCode)).credential;
-    ok(await pbx<{ r: Result<unknown> }>(credential, REPORT, { n: ["821001", "821002", "821201", "821202", "9000"] }).then((r) => r.data!.r));
+    ok(await t.device<{ r: Result<unknown> }>(credential, REPORT, { n: ["821001", "821002", "821201", "821202", "9000"] }).then((r) => r.data!.r));
     // Act
     const a3 = ok<{ equipment: EquipmentView; companyPrefix: string }>(await attach(D1, otec.equipment.id, ids.c3, "8210"));
     const a4 = ok<{ equipment: EquipmentView }>(await attach(D1, otec.equipment.id, ids.c4, "8212"));
@@ -480,7 +471,7 @@ describe("a partner's multi-tenant PBX", () => {
     expect((await equipmentOf(C3, ids.c3)).map((e) => e.name)).toEqual(["EventsCom HQ OXO"]);
     expect(await equipmentOf(C4, ids.c4)).toEqual([]);
     expect(await assignmentsOf(C4, ids.c4)).toEqual([]);
-    expect((await pbx<{ r: Result<unknown> }>(credential, HEARTBEAT)).status).toBe(401);
+    expect((await t.device<{ r: Result<unknown> }>(credential, HEARTBEAT)).status).toBe(401);
     expect((await history(D1, ids.d1)).find((h) => h.action === "equipment.removed")?.details).toBe(JSON.stringify({ name: "bpOTEC51", tenants: 2, extensionAssignments: 1 }));
     expectError(await removeEquipment(D1, otec.equipment.id), "NotFoundError");
     // Customer 3 is back to one PBX: it is preselected again.

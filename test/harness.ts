@@ -63,8 +63,17 @@ export class TestStack {
 
   /** Runs a GraphQL operation as `email` (or anonymously with null). */
   async gql<T = Record<string, unknown>>(as: string | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
+    return this.#post<T>(as ? `Bearer ${await this.token(as)}` : null, query, variables);
+  }
+
+  /** Runs a GraphQL operation as a PBX: its device `credential` as the bearer token, or none (activation). */
+  async device<T = Record<string, unknown>>(credential: string | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
+    return this.#post<T>(credential ? `Bearer ${credential}` : null, query, variables);
+  }
+
+  async #post<T>(authorization: string | null, query: string, variables: Record<string, unknown>): Promise<GraphQLResponse<T>> {
     const headers: Record<string, string> = { "content-type": "application/json" };
-    if (as) headers.authorization = `Bearer ${await this.token(as)}`;
+    if (authorization) headers.authorization = authorization;
     const res = await fetch(`${this.stack.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
     const body = (await res.json()) as { data?: T | null; errors?: GraphQLResponse["errors"] };
     return { status: res.status, data: body.data ?? null, ...(body.errors ? { errors: body.errors } : {}) };

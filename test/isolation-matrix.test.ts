@@ -213,11 +213,7 @@ const branch1Secrets = new Set<string>();
 
 /** A PBX's call: no user token (activation) or its device credential. */
 async function device<T>(credential: string | null, query: string, variables: Record<string, unknown>): Promise<T> {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (credential) headers.authorization = `Bearer ${credential}`;
-  const res = await fetch(`${t.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: { r: Result<T> } };
-  return ok<T>(body.data?.r);
+  return ok<T>((await t.device<{ r: Result<T> }>(credential, query, variables)).data?.r);
 }
 
 interface RawError {
