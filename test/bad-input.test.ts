@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, ok, startTestStack } from "./harness.js";
-import type { GraphQLResponse, Issue, Result, Success, TestStack } from "./harness.js";
+import type { GraphQLResponse, Issue, Success, TestStack } from "./harness.js";
 
 
 interface AccountInfo {
@@ -67,21 +67,8 @@ const setMemberRole = (as: string, input: { accountId: string; email: string; ro
 const setResellerRights = (as: string, input: { id: string; canCreateAccounts?: boolean }) =>
   t.mutate<{ account: AccountInfo }>(as, "setResellerRights", "SetResellerRightsInput", input, `account { ${ACCOUNT} }`);
 
-async function acceptInvitation(as: string, token: string): Promise<Result<{ account: { id: string } }>> {
-  const res = await t.gql<{ r: Result<{ account: { id: string } }> }>(
-    as,
-    `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ... on MutationAcceptInvitationSuccess { data { account { id } } } ${ERR} } }`,
-    { token },
-  );
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
-
-async function getAccount(as: string, id: string): Promise<Result<AccountInfo>> {
-  const res = await t.gql<{ r: Result<AccountInfo> }>(as, `query Q($id: ID!) { r: account(id: $id) { __typename ... on QueryAccountSuccess { data { ${ACCOUNT} } } ${ERR} } }`, { id });
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
+const acceptInvitation = (as: string, token: string) => t.acceptInvitation<{ account: { id: string } }>(as, token, "account { id }");
+const getAccount = (as: string, id: string) => t.account<AccountInfo>(as, id, ACCOUNT);
 
 /** A query that must fail as a whole with exactly one GraphQL error; returns it. */
 async function failing(as: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLErrorWithIssues> {

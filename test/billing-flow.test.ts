@@ -6,7 +6,7 @@
 import { inflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { TestStack } from "./harness.js";
+import type { Money, TestStack } from "./harness.js";
 
 const D_OWNER = "owner@vad.example";
 const R_OWNER = "owner@integrator.example";
@@ -15,10 +15,6 @@ const ENTERPRISE = "3EY95003AA";
 const ids = { d: "", r: "", invoice: "" };
 let t: TestStack;
 
-interface Money {
-  amount: string;
-  currency: string;
-}
 interface InvoiceView {
   id: string;
   number: string;

@@ -16,7 +16,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, ok, startTestStack } from "./harness.js";
-import type { GraphQLResponse, Result, Success, TestStack } from "./harness.js";
+import type { GraphQLResponse, Money, Result, Success, TestStack } from "./harness.js";
 
 // ---------------------------------------------------------------- data
 
@@ -42,10 +42,6 @@ let t: TestStack;
 
 // ---------------------------------------------------------------- shapes
 
-interface Money {
-  readonly amount: string;
-  readonly currency: string;
-}
 interface Sub {
   readonly id: string;
   readonly sku: string;

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { TestStack, TypedError } from "./harness.js";
+import type { Money, TestStack, TypedError } from "./harness.js";
 
 const D1_OWNER = "owner@d1.example";
 const D2_OWNER = "owner@d2.example";
@@ -15,10 +15,6 @@ const PREPAID = "RC-EDGE-1Y";
 const ids = { d1: "", d2: "", c: "" };
 let t: TestStack;
 
-interface Money {
-  readonly amount: string;
-  readonly currency: string;
-}
 interface Line {
   readonly sku: string;
   readonly quantity: number;

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, startTestStack } from "./harness.js";
-import type { TestStack } from "./harness.js";
+import type { Money, TestStack } from "./harness.js";
 
 /**
  * The commercial seed story (Ribbon "Add account" with subscriptions, Rainbow step 5), over HTTP:
@@ -20,10 +20,6 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
   const ids = { d1: "", pa: "", c3: "", order: "" };
   const START = "2026-11-02T09:00:00.000Z";
 
-  interface Money {
-    amount: string;
-    currency: string;
-  }
   interface Line {
     sku: string;
     quantity: number;

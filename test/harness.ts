@@ -106,9 +106,25 @@ export class TestStack {
     return res.data!.r;
   }
 
+  /** `account(id)` as `as` sees it, selecting `select` on success: the typed result. Fails on any top-level GraphQL error. */
+  async account<T>(as: string, id: string, select: string): Promise<Result<T>> {
+    const { r } = await this.read<{ r: Result<T> }>(as, `query Q($id: ID!) { r: account(id: $id) { __typename ... on QueryAccountSuccess { data { ${select} } } ${ERR} } }`, { id });
+    return r;
+  }
+
   /** `mutate`, which must succeed: its success data (a typed error is thrown, naming it). */
   async mutateOk<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, select: string): Promise<T> {
     return ok<T>(await this.mutate<T>(as, field, inputType, input, select));
+  }
+
+  /** `as` accepts the invitation `token`, selecting `select` on success: the typed result. Fails on any top-level GraphQL error. */
+  async acceptInvitation<T>(as: string, token: string, select: string): Promise<Result<T>> {
+    const { r } = await this.read<{ r: Result<T> }>(
+      as,
+      `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ... on MutationAcceptInvitationSuccess { data { ${select} } } ${ERR} } }`,
+      { token },
+    );
+    return r;
   }
 
   /** `email` accepts the latest invitation mailed to them; it must succeed, with no top-level GraphQL error. */
@@ -161,6 +177,12 @@ export const OPERATOR = "operator@example.com";
 
 /** GraphQL fragment selecting a typed-error union. */
 export const ERR = "... on Error { __typename code message } ... on ValidationError { issues { path message } }";
+
+/** The GraphQL Money type. */
+export interface Money {
+  readonly amount: string;
+  readonly currency: string;
+}
 
 /** Shapes of the typed mutation results, shared by the suites. */
 export type ErrorName = "NotFoundError" | "ForbiddenError" | "ValidationError" | "ConflictError";

@@ -13,8 +13,8 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDocumentClient } from "../infra/dynamo.js";
-import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
-import type { JobRun, Result, TestStack } from "./harness.js";
+import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
+import type { JobRun, Money, TestStack } from "./harness.js";
 
 const DAY = 86_400_000;
 const D_OWNER = "owner@lc-distributor.example";
@@ -25,10 +25,6 @@ let t: TestStack;
 let raw: DynamoDBDocumentClient;
 let distributor = "";
 
-interface Money {
-  readonly amount: string;
-  readonly currency: string;
-}
 interface Change {
   readonly kind: string;
   readonly from: number;
@@ -99,11 +95,7 @@ const assign = (as: string, subscriptionId: string, email: string) =>
 const cancel = (subscriptionId: string) => t.mutate<{ subscription: { status: string } }>(D_OWNER, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId }, "subscription { status }");
 
 /** The account as `as` sees it, or the typed error it gets. */
-async function account(id: string, as = D_OWNER): Promise<Result<AccountView>> {
-  const r = await t.gql<{ account: Result<AccountView> }>(as, `query($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { ${ACCOUNT} } } ${ERR} } }`, { id });
-  expect(r.errors).toBeUndefined();
-  return r.data!.account;
-}
+const account = (id: string, as = D_OWNER) => t.account<AccountView>(as, id, ACCOUNT);
 const view = async (id: string, as = D_OWNER): Promise<AccountView> => ok<AccountView>(await account(id, as));
 const subscription = async (accountId: string, sku: string): Promise<Sub> => {
   const found = (await view(accountId)).subscriptions.edges.find((e) => e.node.sku === sku)?.node;

@@ -144,10 +144,7 @@ const setQuantity = (as: string, sub: Pick<Sub, "id" | "version">, quantity: num
   t.mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion: sub.version }, `subscription { ${SUB} }`);
 
 /** `account(id)` as `as` sees it: the typed result. */
-async function account(as: string, id: string): Promise<Result<AccountView>> {
-  const res = await t.read<{ account: Result<AccountView> }>(as, `query A($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { ${ACCOUNT} } } ${ERR} } }`, { id });
-  return res.account;
-}
+const account = (as: string, id: string) => t.account<AccountView>(as, id, ACCOUNT);
 
 /** Reads a connection field of an account as `as` (who must see it). */
 async function accountConnection<T>(as: string, id: string, field: string, select: string): Promise<T[]> {

@@ -94,21 +94,9 @@ const setMemberSeller = (as: string, input: { accountId: string; email: string; 
 const inviteExistingAccount = (as: string, input: { parentId: string; accountId: string }) =>
   t.mutate<{ invitationsSent: number }>(as, "inviteExistingAccount", "InviteExistingAccountInput", input, "invitationsSent");
 
-async function acceptInvitation(as: string, token: string): Promise<Result<{ account: AccountInfo; invitation: InvitationInfo }>> {
-  const res = await t.gql<{ r: Result<{ account: AccountInfo; invitation: InvitationInfo }> }>(
-    as,
-    `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ... on MutationAcceptInvitationSuccess { data { account { ${ACCOUNT} } invitation { ${INVITATION} } } } ${ERR} } }`,
-    { token },
-  );
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
-
-async function getAccount(as: string, id: string): Promise<Result<AccountInfo>> {
-  const res = await t.gql<{ r: Result<AccountInfo> }>(as, `query Q($id: ID!) { r: account(id: $id) { __typename ... on QueryAccountSuccess { data { ${ACCOUNT} } } ${ERR} } }`, { id });
-  expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
-  return res.data!.r;
-}
+const acceptInvitation = (as: string, token: string) =>
+  t.acceptInvitation<{ account: AccountInfo; invitation: InvitationInfo }>(as, token, `account { ${ACCOUNT} } invitation { ${INVITATION} }`);
+const getAccount = (as: string, id: string) => t.account<AccountInfo>(as, id, ACCOUNT);
 
 /** Runs a query expected to fail as a whole with one GraphQL error; returns its extensions.code. */
 async function failingCode(as: string, query: string, variables: Record<string, unknown> = {}): Promise<string | undefined> {
