@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, ok, startTestStack } from "./harness.js";
-import type { GraphQLResponse, Issue, Success, TestStack } from "./harness.js";
+import type { Success, TestStack } from "./harness.js";
 
 
 interface AccountInfo {
@@ -26,11 +26,6 @@ interface AccountInfo {
 }
 interface Connection<N> {
   readonly edges: { readonly cursor: string; readonly node: N }[];
-}
-interface GraphQLErrorWithIssues {
-  readonly message: string;
-  readonly path?: (string | number)[];
-  readonly extensions?: { readonly code?: string; readonly issues?: Issue[] };
 }
 
 const ACCOUNT = "id name kind country reference childCount updatedAt";
@@ -70,16 +65,9 @@ const setResellerRights = (as: string, input: { id: string; canCreateAccounts?: 
 const acceptInvitation = (as: string, token: string) => t.acceptInvitation<{ account: { id: string } }>(as, token, "account { id }");
 const getAccount = (as: string, id: string) => t.account<AccountInfo>(as, id, ACCOUNT);
 
-/** A query that must fail as a whole with exactly one GraphQL error; returns it. */
-async function failing(as: string, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLErrorWithIssues> {
-  const res = (await t.gql(as, query, variables)) as GraphQLResponse & { errors?: GraphQLErrorWithIssues[] };
-  expect(res.errors, `expected a GraphQL error, got ${JSON.stringify(res.data)}`).toHaveLength(1);
-  return res.errors![0]!;
-}
-
 /** An INVALID connection error on argument `arg`. */
 async function expectInvalidArg(as: string, query: string, variables: Record<string, unknown>, arg: string): Promise<void> {
-  const e = await failing(as, query, variables);
+  const e = await t.failing(as, query, variables);
   expect(e.extensions?.code).toBe("INVALID");
   expect(e.extensions?.issues?.map((i) => i.path)).toEqual([[arg]]);
 }
@@ -381,7 +369,7 @@ describe("global ids", () => {
         const node = await t.gql<{ node: unknown }>(OPERATOR, `query N($id: ID!) { node(id: $id) { id } }`, { id });
         expect(node.data).toEqual({ node: null });
         if (id !== "") {
-          const search = await failing(OPERATOR, SEARCH, { q: "R", within: id });
+          const search = await t.failing(OPERATOR, SEARCH, { q: "R", within: id });
           expect(search.extensions?.code).toBe("NOT_FOUND");
         }
       }
@@ -389,7 +377,7 @@ describe("global ids", () => {
   });
 
   it("searchAccounts(within: \"\") is NOT_FOUND like any other malformed id (not silently the default root)", async () => {
-    const search = await failing(OPERATOR, SEARCH, { q: "R", within: "" });
+    const search = await t.failing(OPERATOR, SEARCH, { q: "R", within: "" });
     expect(search.extensions?.code).toBe("NOT_FOUND");
   });
 });

@@ -21,10 +21,17 @@ export async function startTestStack(options: Pick<LocalStackOptions, "dynamoReq
   return new TestStack(stack);
 }
 
+/** A top-level GraphQL error as the API sends it (coercion and connection-argument errors carry `issues`). */
+export interface GraphQLError {
+  readonly message: string;
+  readonly path?: (string | number)[];
+  readonly extensions?: { readonly code?: string; readonly issues?: Issue[] };
+}
+
 export interface GraphQLResponse<T = Record<string, unknown>> {
   readonly status: number;
   readonly data: T | null;
-  readonly errors?: ReadonlyArray<{ message: string; extensions?: { code?: string } }>;
+  readonly errors?: readonly GraphQLError[];
 }
 
 /** What a run of a job reports (POST /dev/jobs/run). */
@@ -141,6 +148,13 @@ export class TestStack {
     const res = await fetch(`${this.stack.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job, ...(period ? { period } : {}) }) });
     expect(res.status, await res.clone().text()).toBe(200);
     return (await res.json()) as JobRun;
+  }
+
+  /** Runs an operation as `as` that must fail as a whole with exactly one top-level GraphQL error; returns it. */
+  async failing(as: string | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLError> {
+    const res = await this.gql(as, query, variables);
+    expect(res.errors, `expected a GraphQL error, got ${JSON.stringify(res.data)}`).toHaveLength(1);
+    return res.errors![0]!;
   }
 
   /** How many mails the stack has sent so far (the dev outbox). */

@@ -99,11 +99,7 @@ const acceptInvitation = (as: string, token: string) =>
 const getAccount = (as: string, id: string) => t.account<AccountInfo>(as, id, ACCOUNT);
 
 /** Runs a query expected to fail as a whole with one GraphQL error; returns its extensions.code. */
-async function failingCode(as: string, query: string, variables: Record<string, unknown> = {}): Promise<string | undefined> {
-  const res = await t.gql(as, query, variables);
-  expect(res.errors, `expected a GraphQL error, got ${JSON.stringify(res.data)}`).toHaveLength(1);
-  return res.errors![0]!.extensions?.code;
-}
+const failingCode = async (as: string, query: string, variables: Record<string, unknown> = {}) => (await t.failing(as, query, variables)).extensions?.code;
 
 const CHILDREN = `query C($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { children(first: 100) { edges { node { id name } } } } } ${ERR} } }`;
 const SEARCH = `query S($q: String!, $within: ID) { searchAccounts(query: $q, within: $within, first: 100) { edges { node { id name } } } }`;
