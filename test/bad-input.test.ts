@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, ok, startTestStack } from "./harness.js";
-import type { Success, TestStack } from "./harness.js";
+import type { Edges, Success, TestStack } from "./harness.js";
 
 
 interface AccountInfo {
@@ -23,9 +23,6 @@ interface AccountInfo {
   readonly reference: string | null;
   readonly childCount: number;
   readonly updatedAt: string;
-}
-interface Connection<N> {
-  readonly edges: { readonly cursor: string; readonly node: N }[];
 }
 
 const ACCOUNT = "id name kind country reference childCount updatedAt";
@@ -77,7 +74,7 @@ const CONNECTIONS = (field: "children" | "members" | "history" | "invitations") 
 const SEARCH = `query S($q: String!, $within: ID, $first: Int, $after: String) { searchAccounts(query: $q, within: $within, first: $first, after: $after) { edges { cursor node { id name } } } }`;
 
 async function cursors(as: string, field: "children" | "members" | "history" | "invitations", id: string, first = 100): Promise<string[]> {
-  const res = await t.gql<{ account: Success<{ c: Connection<unknown> }> }>(as, CONNECTIONS(field), { id, first });
+  const res = await t.gql<{ account: Success<{ c: Edges<unknown> }> }>(as, CONNECTIONS(field), { id, first });
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data!.account.data.c.edges.map((e) => e.cursor);
 }

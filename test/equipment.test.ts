@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, ok, startTestStack } from "./harness.js";
-import type { Result, TestStack } from "./harness.js";
+import type { Connection, Result, TestStack } from "./harness.js";
 
 // ---------------------------------------------------------------- data
 
@@ -69,10 +69,6 @@ interface AuditView {
   readonly actor: string;
   readonly subjectId: string | null;
   readonly details: string | null;
-}
-interface Connection<T> {
-  readonly edges: { readonly node: T; readonly cursor: string }[];
-  readonly pageInfo: { readonly hasNextPage: boolean };
 }
 
 const EQUIPMENT = "id name serverType { id name multiTenant } country outboundPrefix deviceId status locked connectedAt lastSeenAt shared companyPrefix tenantCount extensionCount reportedExtensions";

@@ -192,6 +192,15 @@ export const OPERATOR = "operator@example.com";
 /** GraphQL fragment selecting a typed-error union. */
 export const ERR = "... on Error { __typename code message } ... on ValidationError { issues { path message } }";
 
+/** A connection's edges, as selected with `edges { cursor node { … } }`. */
+export interface Edges<N> {
+  readonly edges: { readonly cursor: string; readonly node: N }[];
+}
+/** A connection with its `pageInfo { hasNextPage }` selected too. */
+export interface Connection<N> extends Edges<N> {
+  readonly pageInfo: { readonly hasNextPage: boolean };
+}
+
 /** The GraphQL Money type. */
 export interface Money {
   readonly amount: string;

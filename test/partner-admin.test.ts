@@ -20,7 +20,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CODES, ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, isError, ok, startTestStack } from "./harness.js";
-import type { ErrorName, GraphQLResponse, Result, TestStack } from "./harness.js";
+import type { Connection, ErrorName, GraphQLResponse, Result, TestStack } from "./harness.js";
 
 // ---------------------------------------------------------------- data
 
@@ -94,10 +94,6 @@ interface OrderView {
   readonly placedBy: string;
   readonly onBehalfOf: string | null;
   readonly lines: { readonly sku: string; readonly quantity: number }[];
-}
-interface Connection<T> {
-  readonly edges: { readonly node: T; readonly cursor: string }[];
-  readonly pageInfo: { readonly hasNextPage: boolean };
 }
 
 const ACCOUNT = "id partnerAdminEnabled partnerAdminOptIn partnerAdminOptInUntil supportEmail";

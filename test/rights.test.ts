@@ -15,7 +15,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectUnchanged, isError, ok, startTestStack } from "./harness.js";
-import type { GraphQLResponse, Result, Success, TestStack } from "./harness.js";
+import type { Edges, GraphQLResponse, Result, Success, TestStack } from "./harness.js";
 
 
 interface AccountInfo {
@@ -40,9 +40,6 @@ interface InvitationInfo {
   readonly kind: string;
   readonly status: string;
   readonly email: string;
-}
-interface Connection<N> {
-  readonly edges: { readonly cursor: string; readonly node: N }[];
 }
 
 const ACCOUNT = "id name kind country reference childCount canCreateAccounts canCreateEquipment updatedAt";
@@ -105,19 +102,19 @@ const CHILDREN = `query C($id: ID!) { account(id: $id) { __typename ... on Query
 const SEARCH = `query S($q: String!, $within: ID) { searchAccounts(query: $q, within: $within, first: 100) { edges { node { id name } } } }`;
 
 async function childIds(as: string, id: string): Promise<string[]> {
-  const res = await t.gql<{ account: Success<{ children: Connection<{ id: string }> }> }>(as, CHILDREN, { id });
+  const res = await t.gql<{ account: Success<{ children: Edges<{ id: string }> }> }>(as, CHILDREN, { id });
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data!.account.data.children.edges.map((e) => e.node.id);
 }
 
 async function searchNames(as: string, q: string, within?: string): Promise<string[]> {
-  const res = await t.gql<{ searchAccounts: Connection<{ name: string }> }>(as, SEARCH, { q, within: within ?? null });
+  const res = await t.gql<{ searchAccounts: Edges<{ name: string }> }>(as, SEARCH, { q, within: within ?? null });
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data!.searchAccounts.edges.map((e) => e.node.name).sort();
 }
 
 async function members(as: string, id: string): Promise<MemberInfo[]> {
-  const res = await t.gql<{ account: Success<{ members: Connection<MemberInfo> }> }>(
+  const res = await t.gql<{ account: Success<{ members: Edges<MemberInfo> }> }>(
     as,
     `query M($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { members(first: 100) { edges { node { ${MEMBER} } } } } } } }`,
     { id },
@@ -311,7 +308,7 @@ describe("a non-seller member of the distributor", () => {
   it("(VIEWER) can read its account and history but cannot change anything", async () => {
     await unchanged(all(), async () => {
       expect(ok<AccountInfo>(await getAccount(EMAIL.viewer, ids.d1)).id).toBe(ids.d1);
-      const history = await t.gql<{ account: Success<{ history: Connection<{ action: string }> }> }>(
+      const history = await t.gql<{ account: Success<{ history: Edges<{ action: string }> }> }>(
         EMAIL.viewer,
         `query H($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { history(first: 100) { edges { node { action } } } } } } }`,
         { id: ids.d1 },
