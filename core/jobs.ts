@@ -2,7 +2,6 @@ import type { WorkQueue } from "../infra/queue.js";
 import type { Page } from "../infra/store.js";
 import type { AccountRecord } from "../infra/store.js";
 import * as Billing from "./billing.js";
-import * as InvoiceFiles from "./invoice-files.js";
 import { Session } from "./context.js";
 import type { Deps } from "./context.js";
 import * as Lifecycle from "./lifecycle.js";
@@ -85,7 +84,11 @@ export async function work(deps: Deps, body: string, issuerName: string): Promis
   const s = new Session(deps, { type: "system", job: m.job });
   if (m.job === "billing") {
     const r = await Billing.issue(s, m.partyId, m.period);
-    if (r.outcome === "issued" || r.outcome === "existing") await InvoiceFiles.mail(s, r.invoice, issuerName);
+    if (r.outcome === "issued" || r.outcome === "existing") {
+      // Loaded here, not at module load: the scheduler and the lifecycle worker never start pdf-lib.
+      const InvoiceFiles = await import("./invoice-files.js");
+      await InvoiceFiles.mail(s, r.invoice, issuerName);
+    }
     return { outcome: `billing ${r.outcome}`, ...(r.outcome === "issued" ? { metric: "InvoicesIssued" as const } : {}) };
   }
   await Lifecycle.handle(s, m);
