@@ -14,8 +14,11 @@ export interface Deps {
   readonly mailer: Mailer;
   /** Where mailed links point (the partner portal). */
   readonly portalUrl: string;
-  /** Signs device credentials and keys activation-code digests; without it equipment cannot be paired. */
-  readonly deviceKeys?: DeviceKeys;
+  /**
+   * Signs device credentials and keys activation-code digests; without it equipment cannot be
+   * paired. May be a loader (the Lambda reads the key from SSM on first use, not at every cold start).
+   */
+  readonly deviceKeys?: DeviceKeys | (() => Promise<DeviceKeys | undefined>);
   /** Per-account allowances (invitations, activation attempts); core/limits.ts's defaults when absent. */
   readonly rateLimits?: RateLimits;
 }

@@ -147,9 +147,10 @@ export type DeclareInput = z.input<typeof declareInput>;
 
 // ---------------------------------------------------------------- helpers
 
-function keysOf(deps: Deps): DeviceKeys {
-  if (!deps.deviceKeys) throw new Error("no device signing key is configured (DEVICE_SIGNING_KEY)");
-  return deps.deviceKeys;
+async function keysOf(deps: Deps): Promise<DeviceKeys> {
+  const keys = typeof deps.deviceKeys === "function" ? await deps.deviceKeys() : deps.deviceKeys;
+  if (!keys) throw new Error("no device signing key is configured (DEVICE_SIGNING_KEY)");
+  return keys;
 }
 
 const addDays = (at: Date, days: number) => new Date(at.getTime() + days * 86_400_000);
@@ -180,7 +181,7 @@ export async function declare(s: Session, raw: DeclareInput): Promise<Pairing> {
   if (type.multiTenant && account!.kind !== "DISTRIBUTOR" && account!.kind !== "RESELLER") {
     throw Invalid.field("serverType", "a multi-tenant server is shared by a partner's customers: declare it on the distributor or reseller account");
   }
-  const keys = keysOf(s.deps);
+  const keys = await keysOf(s.deps);
   const now = s.now.toISOString();
   const code = newActivationCode(CODE_DIGITS);
   const equipmentId = newId();
@@ -222,7 +223,7 @@ export async function declare(s: Session, raw: DeclareInput): Promise<Pairing> {
 export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
   s.user();
   const { equipment: eq, reach } = await load(s, key, "equipment.manage");
-  const keys = keysOf(s.deps);
+  const keys = await keysOf(s.deps);
   const code = newActivationCode(CODE_DIGITS);
   const now = s.now.toISOString();
   const next: EquipmentRecord = {
@@ -325,7 +326,7 @@ export interface Activation {
  * round trips (a reservation that cannot match) and the same digest, and answer the same bytes.
  */
 export async function activate(s: Session, raw: { deviceId: string; activationCode: string }): Promise<Activation> {
-  const keys = keysOf(s.deps);
+  const keys = await keysOf(s.deps);
   const deviceId = typeof raw.deviceId === "string" ? raw.deviceId.trim() : "";
   // Longer input cannot be a code: it is not hashed in full.
   const code = typeof raw.activationCode === "string" && raw.activationCode.length <= 64 ? raw.activationCode.trim() : "";
@@ -399,7 +400,7 @@ export function isDeviceCredential(token: string): boolean {
 
 /** The device actor of a credential; throws when the signature, issuer or audience is wrong. */
 export async function authenticate(deps: Deps, token: string): Promise<Actor> {
-  const claims = await keysOf(deps).verify(token);
+  const claims = await (await keysOf(deps)).verify(token);
   return { type: "device", ...claims };
 }
 

@@ -1,8 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
+import type { JWK } from "jose";
 import { systemClock } from "../infra/clock.js";
 import { loadConfig } from "../infra/config.js";
 import { createTokenVerifier } from "../infra/auth.js";
 import { createDeviceKeys } from "../infra/device-keys.js";
+import type { DeviceKeys } from "../infra/device-keys.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
@@ -16,35 +18,41 @@ import { handleEvent } from "./http.js";
 
 export { handleEvent } from "./http.js";
 
-let server: Promise<GraphQLServer> | undefined;
+let server: GraphQLServer | undefined;
 const telemetry = powertoolsTelemetry();
+
+/**
+ * The equipment key, read once per container when first needed (equipment calls only). Deployed, it
+ * is the SST secret DEVICE_SIGNING_KEY (bound by the Api stack, an SSM SecureString); elsewhere the
+ * DEVICE_SIGNING_KEY variable, if any. A failed read is retried by the next call that needs it.
+ */
+function deviceKeysLoader(fromEnvironment: JWK | undefined): () => Promise<DeviceKeys | undefined> {
+  let loading: Promise<DeviceKeys | undefined> | undefined;
+  const load = async (): Promise<DeviceKeys | undefined> => {
+    const secret = await sstSecret("DEVICE_SIGNING_KEY");
+    if (secret === undefined) return fromEnvironment ? createDeviceKeys(fromEnvironment) : undefined;
+    const config = loadConfig({ ...process.env, DEVICE_SIGNING_KEY: secret });
+    return config.deviceSigningKey ? createDeviceKeys(config.deviceSigningKey) : undefined;
+  };
+  return () =>
+    (loading ??= load().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    }));
+}
 
 /**
  * Built once per container (cold start): config, clients, schema. Mail (invitations) is queued
  * for the mail worker; documents are served by the documents function: neither SES nor the PDF
  * renderer is in this bundle.
  */
-/**
- * The equipment key. Deployed, it is the SST secret DEVICE_SIGNING_KEY (bound by the Api stack, an
- * SSM SecureString read once per container, at its first request); elsewhere the DEVICE_SIGNING_KEY
- * variable, if any.
- */
-async function deviceSigningKey(): Promise<string | undefined> {
-  return (await sstSecret("DEVICE_SIGNING_KEY")) ?? process.env.DEVICE_SIGNING_KEY;
-}
-
-function instance(): Promise<GraphQLServer> {
-  // A failed start (the secret not readable yet) is retried by the next invocation.
-  server ??= build().catch((err: unknown) => {
-    server = undefined;
-    throw err;
-  });
+function instance(): GraphQLServer {
+  server ??= build();
   return server;
 }
 
-async function build(): Promise<GraphQLServer> {
-  const key = await deviceSigningKey();
-  const config = loadConfig({ ...process.env, ...(key ? { DEVICE_SIGNING_KEY: key } : {}) });
+function build(): GraphQLServer {
+  const config = loadConfig();
   if (!config.mailQueueUrl) throw new Error("Invalid configuration: MAIL_QUEUE_URL");
   const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
   return createGraphQLServer({
@@ -54,7 +62,7 @@ async function build(): Promise<GraphQLServer> {
       mailer: new QueuedMailer(new SqsWorkQueue(createSqsClient({ region: config.region }), config.mailQueueUrl)),
       portalUrl: config.portalUrl,
       // Signs and checks device credentials (equipment pairing); from the DEVICE_SIGNING_KEY secret.
-      ...(config.deviceSigningKey ? { deviceKeys: createDeviceKeys(config.deviceSigningKey) } : {}),
+      deviceKeys: deviceKeysLoader(config.deviceSigningKey),
     },
     authenticate: createTokenVerifier({ jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }),
     graphiql: process.env.GRAPHIQL === "true",
@@ -74,4 +82,4 @@ export async function serve(s: GraphQLServer, t: Telemetry, event: APIGatewayPro
   }
 }
 
-export const handler = async (event: APIGatewayProxyEventV2, context?: Context) => serve(await instance(), telemetry, event, context);
+export const handler = (event: APIGatewayProxyEventV2, context?: Context) => serve(instance(), telemetry, event, context);
