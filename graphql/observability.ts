@@ -1,6 +1,6 @@
-import { useOnResolve } from "@envelop/on-resolve";
 import { errorTypeMap } from "@pothos/plugin-errors";
-import type { DocumentNode, GraphQLError, OperationDefinitionNode } from "graphql";
+import { defaultFieldResolver } from "graphql";
+import type { DocumentNode, GraphQLError, GraphQLField, GraphQLFieldResolver, GraphQLSchema, OperationDefinitionNode } from "graphql";
 import { isAsyncIterable } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
 import type { MetricName, Telemetry } from "../infra/telemetry.js";
@@ -24,33 +24,44 @@ interface RequestContext {
 
 const codeOf = (e: GraphQLError) => (typeof e.extensions?.code === "string" ? e.extensions.code : "INTERNAL_SERVER_ERROR");
 
-/**
- * One structured log line per operation (name, type, root fields, duration, outcome and error codes,
- * request and correlation ids) and the request, error and business metrics. Never variables, never
- * the document, never a token or an e-mail: names and codes only.
- */
-/**
- * Counts the business metrics of mutation results. It wraps the schema's resolvers once (shared by
- * every server of the process) and counts into the server's own telemetry, taken from the context.
- * A typed error is the errors plugin's proxy of the error (registered in its `errorTypeMap`); a
- * thrown error is masked and counted as a server error; anything else is the success payload.
- */
-const mutationResults: Plugin<Context & RequestContext> = useOnResolve(({ info, context }) => {
-  const telemetry = context.telemetry;
-  if (!telemetry || info.parentType.name !== "Mutation") return;
-  const field = info.fieldName;
-  return ({ result }) => {
-    if (result instanceof Error || result === null || typeof result !== "object") return;
-    if (errorTypeMap.has(result)) {
-      const metric = ON_TYPED_ERROR[field];
-      if (metric) telemetry.count(metric);
-      return;
-    }
-    const metric = ON_SUCCESS[field];
+/** Counts the business metric of one mutation result into the server's telemetry. */
+function countResult(telemetry: Telemetry, field: string, result: unknown): void {
+  // A thrown error is masked and counted as a server error; a typed error is the Pothos errors
+  // plugin's proxy of the error (registered in its `errorTypeMap`); anything else is the success payload.
+  if (result instanceof Error || result === null || typeof result !== "object") return;
+  if (errorTypeMap.has(result)) {
+    const metric = ON_TYPED_ERROR[field];
     if (metric) telemetry.count(metric);
-    if (field === "createAccount" && (result as { invitation?: unknown }).invitation) telemetry.count("InvitationsSent");
-  };
-});
+    return;
+  }
+  const metric = ON_SUCCESS[field];
+  if (metric) telemetry.count(metric);
+  if (field === "createAccount" && (result as { invitation?: unknown }).invitation) telemetry.count("InvitationsSent");
+}
+
+const OBSERVED = Symbol("observed mutation");
+
+/**
+ * Wraps the resolvers of the Mutation fields (only those: queries pay nothing) once, whatever the
+ * number of servers in the process, and counts into the telemetry of the server that runs the
+ * request, taken from its context.
+ */
+const mutationResults: Plugin<Context & RequestContext> = {
+  onSchemaChange({ schema }) {
+    const fields: Array<GraphQLField<unknown, Context> & { [OBSERVED]?: true }> = Object.values((schema as GraphQLSchema).getMutationType()?.getFields() ?? {});
+    for (const field of fields) {
+      const marked = field;
+      if (marked[OBSERVED]) continue;
+      const resolve: GraphQLFieldResolver<unknown, Context> = field.resolve ?? defaultFieldResolver;
+      field.resolve = async (root, args, context, info) => {
+        const result: unknown = await resolve(root, args, context, info);
+        if (context.telemetry) countResult(context.telemetry, info.fieldName, result);
+        return result;
+      };
+      marked[OBSERVED] = true;
+    }
+  },
+};
 
 /**
  * One structured log line per operation (name, type, root fields, duration, outcome and error codes,
