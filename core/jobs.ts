@@ -81,16 +81,28 @@ export function parseMessage(body: string): Message {
 /** The worker: does one unit of work, idempotently (a redelivered message changes nothing). */
 export async function work(deps: Deps, body: string, issuerName: string): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
   const m = parseMessage(body);
+  return m.job === "billing" ? billingWork(deps, m, issuerName) : lifecycleWork(deps, m);
+}
+
+/** The lifecycle worker's unit of work; a billing message on its queue can never succeed there. */
+export async function workLifecycle(deps: Deps, body: string): Promise<{ outcome: string }> {
+  const m = parseMessage(body);
+  if (m.job !== "lifecycle") throw new PoisonMessage("a billing message on the lifecycle queue");
+  return lifecycleWork(deps, m);
+}
+
+async function billingWork(deps: Deps, m: Extract<Message, { job: "billing" }>, issuerName: string): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
   const s = new Session(deps, { type: "system", job: m.job });
-  if (m.job === "billing") {
-    const r = await Billing.issue(s, m.partyId, m.period);
-    if (r.outcome === "issued" || r.outcome === "existing") {
-      // Loaded here, not at module load: the scheduler and the lifecycle worker never start pdf-lib.
-      const InvoiceFiles = await import("./invoice-files.js");
-      await InvoiceFiles.mail(s, r.invoice, issuerName);
-    }
-    return { outcome: `billing ${r.outcome}`, ...(r.outcome === "issued" ? { metric: "InvoicesIssued" as const } : {}) };
+  const r = await Billing.issue(s, m.partyId, m.period);
+  if (r.outcome === "issued" || r.outcome === "existing") {
+    // Loaded here, not at module load: the scheduler never starts pdf-lib.
+    const InvoiceFiles = await import("./invoice-files.js");
+    await InvoiceFiles.mail(s, r.invoice, issuerName);
   }
-  await Lifecycle.handle(s, m);
+  return { outcome: `billing ${r.outcome}`, ...(r.outcome === "issued" ? { metric: "InvoicesIssued" as const } : {}) };
+}
+
+async function lifecycleWork(deps: Deps, m: Extract<Message, { job: "lifecycle" }>): Promise<{ outcome: string }> {
+  await Lifecycle.handle(new Session(deps, { type: "system", job: m.job }), m);
   return { outcome: `lifecycle ${m.what}` };
 }

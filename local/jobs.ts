@@ -4,7 +4,7 @@ import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { startFauxqs } from "fauxqs";
 import type { FauxqsServer } from "fauxqs";
 import type { Deps } from "../core/context.js";
-import { schedule, work } from "../core/jobs.js";
+import { schedule, work, workLifecycle } from "../core/jobs.js";
 import type { Job, Queues } from "../core/jobs.js";
 import { deliverQueuedMail } from "../infra/mail-queue.js";
 import type { Mailer } from "../infra/mail.js";
@@ -81,7 +81,7 @@ export async function startLocalJobs(deps: Deps, opts: { issuerName: string; mai
   const telemetry = opts.telemetry ?? silentTelemetry;
   const workers: Record<LocalQueue, (record: SQSRecord) => Promise<void>> = {
     billing: (record) => observeRecord(telemetry, record, "billing", () => work(deps, record.body, opts.issuerName)),
-    lifecycle: (record) => observeRecord(telemetry, record, "lifecycle", () => work(deps, record.body, opts.issuerName)),
+    lifecycle: (record) => observeRecord(telemetry, record, "lifecycle", () => workLifecycle(deps, record.body)),
     mail: (record) =>
       observeRecord(telemetry, record, "mail", async () => {
         await deliverQueuedMail(opts.mailer, record.body);
