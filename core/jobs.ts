@@ -68,6 +68,7 @@ export function parseMessage(body: string): Message {
   } catch {
     throw new PoisonMessage("not JSON");
   }
+  if (typeof m !== "object" || m === null) throw new PoisonMessage("not a job message");
   const r = m as Partial<Record<string, unknown>>;
   if (r.job === "billing" && typeof r.partyId === "string" && typeof r.period === "string" && /^\d{4}-\d{2}$/.test(r.period)) {
     return { job: "billing", partyId: r.partyId, period: r.period };
