@@ -14,7 +14,7 @@ import { ensurePlatform } from "../core/bootstrap.js";
 import type { Deps } from "../core/context.js";
 import { PLATFORM_ID } from "../core/rights.js";
 import { searchKey } from "../core/validation.js";
-import { handleEvent } from "../functions/graphql.js";
+import { handleEvent } from "../functions/http.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import type { Authenticate, GraphQLServer } from "../graphql/server.js";
 import { createTokenVerifier } from "../infra/auth.js";

@@ -29,7 +29,7 @@ import * as Money from "../core/money.js";
 import * as Order from "../core/order.js";
 import { PLATFORM_ID } from "../core/rights.js";
 import { MAX_QUANTITY } from "../core/subscription.js";
-import { handleEvent } from "../functions/graphql.js";
+import { handleEvent } from "../functions/http.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import type { Authenticate, GraphQLServer } from "../graphql/server.js";
 import { createTokenVerifier } from "../infra/auth.js";

@@ -16,8 +16,6 @@ import { createGraphQLServer } from "../graphql/server.js";
 import type { GraphQLServer } from "../graphql/server.js";
 import { handleEvent } from "./http.js";
 
-export { handleEvent } from "./http.js";
-
 let server: GraphQLServer | undefined;
 const telemetry = powertoolsTelemetry();
 

@@ -5,8 +5,7 @@ import { loadJobsConfig } from "../infra/config.js";
 import type { JobsConfig } from "../infra/config.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { SesMailer } from "../infra/mail.js";
-import type { Mailer } from "../infra/mail.js";
-import { QueuedMailer } from "../infra/mail-queue.js";
+import { routedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
 import { Store } from "../infra/store.js";
 import { powertoolsTelemetry } from "../infra/telemetry.js";
@@ -33,10 +32,8 @@ export function jobsRuntime(): JobsRuntime {
   };
   // Plain mails (trial reminders) go through the mail queue, retried there; invoice mails carry
   // their PDF and are sent by the billing worker itself, which claims and retries them.
-  const ses = new SesMailer(config.mailFrom, config.region);
-  const mailer: Mailer = {
-    send: (m) => (m.attachments?.length || !config.mailQueueUrl ? ses.send(m) : new QueuedMailer(queue(config.mailQueueUrl, "MAIL")).send(m)),
-  };
+  const mailQueue = config.mailQueueUrl ? queue(config.mailQueueUrl, "MAIL") : undefined;
+  const mailer = routedMailer(() => mailQueue, new SesMailer(config.mailFrom, config.region));
   built = {
     config,
     deps: { store: new Store(client, config.tableName), clock: systemClock, mailer, portalUrl: config.portalUrl },

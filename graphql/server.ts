@@ -22,7 +22,6 @@ import type { Context } from "./builder.js";
 import { schema } from "./schema.js";
 import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS, tooLarge } from "./limits.js";
 
-export { tooLarge } from "./limits.js";
 
 /** Turns a bearer token into a user; throws when the token is not acceptable. */
 export type Authenticate = (token: string) => Promise<{ subject: string; email: string; emailVerified: boolean }>;

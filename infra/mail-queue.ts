@@ -60,3 +60,17 @@ export function parseQueuedMail(body: string): MailMessage {
 export async function deliverQueuedMail(mailer: Mailer, body: string): Promise<void> {
   await mailer.send(parseQueuedMail(body));
 }
+
+/**
+ * The mailer of the functions that send both kinds of mail: plain ones (reminders, invitations) to
+ * the mail queue, mails with files (invoices, which SQS cannot carry) straight to `direct`, which
+ * is also used while no queue is configured (`queue()` answers undefined).
+ */
+export function routedMailer(queue: () => WorkQueue | undefined, direct: Mailer): Mailer {
+  return {
+    send: (m) => {
+      const q = m.attachments?.length ? undefined : queue();
+      return q ? new QueuedMailer(q).send(m) : direct.send(m);
+    },
+  };
+}

@@ -13,8 +13,7 @@ import { SettableClock } from "../infra/clock.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
 import type { DynamoOptions } from "../infra/dynamo.js";
 import { OutboxMailer } from "../infra/mail.js";
-import type { Mailer } from "../infra/mail.js";
-import { QueuedMailer } from "../infra/mail-queue.js";
+import { routedMailer } from "../infra/mail-queue.js";
 import type { WorkQueue } from "../infra/queue.js";
 import type { Telemetry } from "../infra/telemetry.js";
 import { Store } from "../infra/store.js";
@@ -95,15 +94,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // The outbox is the local SES. As in AWS, plain mails (invitations, reminders) go through the
   // mail queue and its worker; invoice mails (with their PDF) are sent by the billing worker.
   const outbox = new OutboxMailer("no-reply@localhost", () => clock.now());
-  const route: { queue?: WorkQueue } = {};
-  const mailer: Mailer = {
-    send: (m) => (m.attachments?.length || !route.queue ? outbox.send(m) : new QueuedMailer(route.queue).send(m)),
-  };
+  // The mail queue exists once the local jobs run, which need `deps` first.
+  const mail: { queue?: WorkQueue } = {};
+  const mailer = routedMailer(() => mail.queue, outbox);
   const deps: Deps = { store, clock, mailer, portalUrl: "http://localhost:3000", deviceKeys: await localDeviceKeys(dataDir), ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}) };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
   const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME, mailer: outbox, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
-  route.queue = jobs.mailQueue;
+  mail.queue = jobs.mailQueue;
   const cron = opts.cron === false ? undefined : startLocalCron(clock, jobs);
 
   // The HTTP server starts first so the issuer knows its URL; JWKS is fetched from it lazily.

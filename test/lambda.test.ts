@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { handleEvent } from "../functions/graphql.js";
+import { handleEvent } from "../functions/http.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import type { GraphQLServer } from "../graphql/server.js";
 import { createTokenVerifier } from "../infra/auth.js";
