@@ -24,7 +24,7 @@
  * setTaxRate, setAvailableOffers, placeOrder) once: every seeded item must have the attribute
  * names of an item the product wrote for the same entity (and kind / action).
  */
-import { runCleanups } from "./common.js";
+import { runCleanups, seededAccount } from "./common.js";
 import { readFileSync, readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
@@ -44,7 +44,6 @@ import type { Deps, UserActor } from "../core/context.js";
 import * as Invitation from "../core/invitation.js";
 import * as Order from "../core/order.js";
 import { PLATFORM_ID } from "../core/rights.js";
-import { searchKey } from "../core/validation.js";
 import { SettableClock } from "../infra/clock.js";
 import { renderInvoicePdf } from "../infra/documents.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
@@ -366,44 +365,22 @@ interface Model {
 
 const WORDS = ["Alder", "Birch", "Cobalt", "Dune", "Ember", "Fable", "Garnet", "Heron", "Indigo", "Jasper", "Kite", "Lotus", "Meadow", "Nova", "Onyx", "Pine"];
 
-/** An account record exactly as core/account.ts `create` builds it (no reference), with its final counters. */
-function accountRecord(a: Pick<AccountRecord, "id" | "kind" | "name" | "parentId" | "path" | "childCount" | "ownerCount" | "offers">): AccountRecord {
-  return {
-    id: a.id,
-    kind: a.kind,
-    name: a.name,
-    nameKey: searchKey(a.name),
-    referenceKey: "",
-    country: "US",
-    parentId: a.parentId,
-    path: a.path,
-    status: "ACTIVE",
-    canCreateAccounts: false,
-    canCreateEquipment: false,
-    canUpdateSubscriptions: false,
-    canDecreaseSubscriptions: false,
-    billable: a.kind === "DISTRIBUTOR",
-    offers: a.offers,
-    childCount: a.childCount,
-    ownerCount: a.ownerCount,
-    createdAt: CREATED_AT,
-    updatedAt: CREATED_AT,
-    version: 1,
-    ...(a.kind === "DISTRIBUTOR" ? { currency: CURRENCY, taxRate: TAX_RATE } : {}),
-  };
-}
+
+/** A seeded account of the billing model: US, created before the month, distributors billed in USD with VAT. */
+const billingAccount = (a: Pick<AccountRecord, "id" | "kind" | "name" | "parentId" | "path" | "childCount" | "ownerCount" | "offers">): AccountRecord =>
+  seededAccount({ ...a, country: "US", createdAt: CREATED_AT, ...(a.kind === "DISTRIBUTOR" ? { currency: CURRENCY, taxRate: TAX_RATE } : {}) });
 
 /** Customer i sits under reseller i mod R, reseller r under distributor r mod D. */
 function buildModel(customers: number, resellers: number, distributors: number): Model {
   const parties = Array.from({ length: distributors }, (_, d) => ({
-    account: accountRecord({ id: newId(), kind: "DISTRIBUTOR", name: `Bench Billing Distribution ${d + 1}`, parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: 0, ownerCount: 1, offers: [...SKUS].sort() }),
+    account: billingAccount({ id: newId(), kind: "DISTRIBUTOR", name: `Bench Billing Distribution ${d + 1}`, parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: 0, ownerCount: 1, offers: [...SKUS].sort() }),
     owner: ownerOf(d),
     resellers: [] as AccountRecord[],
     customers: [] as CustomerModel[],
   }));
   const resellerList = Array.from({ length: resellers }, (_, r) => {
     const party = parties[r % distributors]!;
-    const a = accountRecord({ id: newId(), kind: "RESELLER", name: `Reseller ${WORDS[r % WORDS.length]} ${String(r + 1).padStart(3, "0")}`, parentId: party.account.id, path: [PLATFORM_ID, party.account.id], childCount: 0, ownerCount: 0, offers: [...SKUS].sort() });
+    const a = billingAccount({ id: newId(), kind: "RESELLER", name: `Reseller ${WORDS[r % WORDS.length]} ${String(r + 1).padStart(3, "0")}`, parentId: party.account.id, path: [PLATFORM_ID, party.account.id], childCount: 0, ownerCount: 0, offers: [...SKUS].sort() });
     party.resellers.push(a);
     party.account.childCount += 1;
     return { account: a, party };
@@ -412,7 +389,7 @@ function buildModel(customers: number, resellers: number, distributors: number):
   let ledgerReads = 0;
   for (let i = 0; i < customers; i++) {
     const { account: reseller, party } = resellerList[i % resellers]!;
-    const a = accountRecord({ id: newId(), kind: "CUSTOMER", name: `Customer ${WORDS[(i * 7) % WORDS.length]} ${String(i + 1).padStart(5, "0")}`, parentId: reseller.id, path: [PLATFORM_ID, party.account.id, reseller.id], childCount: 0, ownerCount: 0, offers: [...SKUS].sort() });
+    const a = billingAccount({ id: newId(), kind: "CUSTOMER", name: `Customer ${WORDS[(i * 7) % WORDS.length]} ${String(i + 1).padStart(5, "0")}`, parentId: reseller.id, path: [PLATFORM_ID, party.account.id, reseller.id], childCount: 0, ownerCount: 0, offers: [...SKUS].sort() });
     reseller.childCount += 1;
     const subs = SKUS.map((sku, j) => {
       const quantity = 1 + ((i * 3 + j * 5) % 20);

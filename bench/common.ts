@@ -1,11 +1,18 @@
 /**
  * Pieces every benchmark uses: latency statistics, API Gateway events for the Lambda handler,
- * readable names of DynamoDB calls, and a loopback JWKS server.
+ * readable names of DynamoDB calls, a loopback JWKS server with the timed production verifier,
+ * seeded account records, and cleanups.
  */
 import { createServer } from "node:http";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { searchKey } from "../core/validation.js";
+import type { Authenticate } from "../graphql/server.js";
+import { createTokenVerifier } from "../infra/auth.js";
+import type { AccountRecord } from "../infra/store.js";
+import { createLocalIssuer } from "../local/issuer.js";
+import type { LocalIssuer } from "../local/issuer.js";
 
 export interface Stats {
   readonly median: number;
@@ -95,4 +102,64 @@ export async function runCleanups(cleanups: Array<() => unknown>): Promise<void>
       // keep stopping the rest
     }
   }
+}
+
+/**
+ * Authentication as in production: `createTokenVerifier` (ES256) against a local issuer's JWKS
+ * served over loopback; `authenticate` adds the time it spends to `auth.ms`. The JWKS server is
+ * closed by the cleanups.
+ */
+export async function timedAuth(opts: { audience: string; now: () => Date; cleanups: Array<() => unknown> }): Promise<{
+  issuer: LocalIssuer;
+  verify: Authenticate;
+  authenticate: Authenticate;
+  auth: { ms: number };
+  /** How many times the JWKS was fetched (once, then jose's cache). */
+  jwksFetches: () => number;
+}> {
+  const jwksHost = await serveJwks(() => issuer.jwks);
+  opts.cleanups.push(() => new Promise<void>((resolve) => jwksHost.server.close(() => resolve())));
+  const issuer = await createLocalIssuer({ issuer: `${jwksHost.url}/`, audience: opts.audience, now: opts.now });
+  const verify = createTokenVerifier({ jwksUrl: `${jwksHost.url}/.well-known/jwks.json`, issuer: issuer.issuer, audience: opts.audience, algorithms: ["ES256"] });
+  const auth = { ms: 0 };
+  const authenticate: Authenticate = async (token) => {
+    const t0 = performance.now();
+    try {
+      return await verify(token);
+    } finally {
+      auth.ms += performance.now() - t0;
+    }
+  };
+  return { issuer, verify, authenticate, auth, jwksFetches: () => jwksHost.fetches() };
+}
+
+/** An account record exactly as core/account.ts `create` builds it (no reference), for seeding in bulk. */
+export function seededAccount(
+  a: Pick<AccountRecord, "id" | "kind" | "name" | "country" | "parentId" | "path" | "childCount" | "ownerCount" | "offers" | "createdAt"> &
+    Partial<Pick<AccountRecord, "currency" | "taxRate">>,
+): AccountRecord {
+  return {
+    id: a.id,
+    kind: a.kind,
+    name: a.name,
+    nameKey: searchKey(a.name),
+    referenceKey: "",
+    country: a.country,
+    parentId: a.parentId,
+    path: a.path,
+    status: "ACTIVE",
+    canCreateAccounts: false,
+    canCreateEquipment: false,
+    canUpdateSubscriptions: false,
+    canDecreaseSubscriptions: false,
+    billable: a.kind === "DISTRIBUTOR",
+    offers: a.offers,
+    childCount: a.childCount,
+    ownerCount: a.ownerCount,
+    createdAt: a.createdAt,
+    updatedAt: a.createdAt,
+    version: 1,
+    ...(a.currency ? { currency: a.currency } : {}),
+    ...(a.taxRate !== undefined ? { taxRate: a.taxRate } : {}),
+  };
 }

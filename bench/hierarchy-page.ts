@@ -13,11 +13,9 @@ import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
 import { ensurePlatform } from "../core/bootstrap.js";
 import type { Deps } from "../core/context.js";
 import { PLATFORM_ID } from "../core/rights.js";
-import { searchKey } from "../core/validation.js";
 import { handleEvent } from "../functions/http.js";
 import { createGraphQLServer } from "../graphql/server.js";
-import type { Authenticate, GraphQLServer } from "../graphql/server.js";
-import { createTokenVerifier } from "../infra/auth.js";
+import type { GraphQLServer } from "../graphql/server.js";
 import { SettableClock } from "../infra/clock.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
 import { newId } from "../infra/ids.js";
@@ -26,8 +24,7 @@ import { Store } from "../infra/store.js";
 import type { AccountRecord } from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
-import { createLocalIssuer } from "../local/issuer.js";
-import { apiGatewayEvent, describeCall, runCleanups, serveJwks, stats } from "./common.js";
+import { apiGatewayEvent, describeCall, runCleanups, seededAccount, stats, timedAuth } from "./common.js";
 import type { Stats } from "./common.js";
 
 export interface HierarchyPageOptions {
@@ -133,31 +130,6 @@ function instrument(client: DynamoDBDocumentClient) {
 }
 
 
-/** An account record exactly as core/account.ts `create` builds it (no reference). */
-function accountRecord(a: Pick<AccountRecord, "id" | "kind" | "name" | "country" | "parentId" | "path" | "childCount" | "ownerCount">, now: string): AccountRecord {
-  return {
-    id: a.id,
-    kind: a.kind,
-    name: a.name,
-    nameKey: searchKey(a.name),
-    referenceKey: "",
-    country: a.country,
-    parentId: a.parentId,
-    path: a.path,
-    status: "ACTIVE",
-    canCreateAccounts: false,
-    canCreateEquipment: false,
-    canUpdateSubscriptions: false,
-    canDecreaseSubscriptions: false,
-    billable: a.kind === "DISTRIBUTOR",
-    offers: [],
-    childCount: a.childCount,
-    ownerCount: a.ownerCount,
-    createdAt: now,
-    updatedAt: now,
-    version: 1,
-  };
-}
 
 /** Attribute names of a raw item, for comparing seeded items with API-created ones. */
 async function rawAttributeNames(client: DynamoDBDocumentClient, table: string, key: Record<string, unknown>): Promise<string[]> {
@@ -189,19 +161,7 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     await ensurePlatform(deps, OPERATOR);
 
     // --- Authentication: the production verifier against a JWKS served over loopback ---
-    const jwksHost = await serveJwks(() => issuer.jwks);
-    cleanups.push(() => new Promise<void>((resolve) => jwksHost.server.close(() => resolve())));
-    const issuer = await createLocalIssuer({ issuer: `${jwksHost.url}/`, audience: AUDIENCE, now: () => clock.now() });
-    const verify = createTokenVerifier({ jwksUrl: `${jwksHost.url}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"] });
-    const auth = { ms: 0 };
-    const authenticate: Authenticate = async (token) => {
-      const t0 = performance.now();
-      try {
-        return await verify(token);
-      } finally {
-        auth.ms += performance.now() - t0;
-      }
-    };
+    const { issuer, verify, authenticate, auth, jwksFetches } = await timedAuth({ audience: AUDIENCE, now: () => clock.now(), cleanups });
     // Time spent in the store methods the page uses (they never overlap within one request).
     const storeTime = { ms: 0 };
     const timed = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
@@ -224,7 +184,7 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     const distributorId = newId();
     const e = store.entities;
     await e.account
-      .create({ ...accountRecord({ id: distributorId, kind: "DISTRIBUTOR", name: "Bench Distribution Ltd", country: "GB", parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: opts.children, ownerCount: 1 }, now), currency: "GBP" })
+      .create({ ...seededAccount({ id: distributorId, kind: "DISTRIBUTOR", name: "Bench Distribution Ltd", country: "GB", parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: opts.children, ownerCount: 1, offers: [], createdAt: now }), currency: "GBP" })
       .go();
     await e.account.patch({ id: PLATFORM_ID }).add({ childCount: 1 }).go();
     await e.member.put({ accountId: distributorId, email: SELLER, role: "OWNER", seller: true, partnerAdmin: false, status: "ACTIVE", invitedAt: now, joinedAt: now }).go();
@@ -233,7 +193,7 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     for (let i = 0; i < opts.children; i++) {
       const name = `${WORDS[(i * 7) % WORDS.length]} ${WORDS[(i * 11 + 3) % WORDS.length]} ${i % 2 === 0 ? "Resellers" : "Trading"} ${String(i + 1).padStart(4, "0")}`;
       children.push(
-        accountRecord({ id: newId(), kind: i % 3 === 0 ? "CUSTOMER" : "RESELLER", name, country: COUNTRIES[i % COUNTRIES.length]!, parentId: distributorId, path: [PLATFORM_ID, distributorId], childCount: 0, ownerCount: 0 }, now),
+        seededAccount({ id: newId(), kind: i % 3 === 0 ? "CUSTOMER" : "RESELLER", name, country: COUNTRIES[i % COUNTRIES.length]!, parentId: distributorId, path: [PLATFORM_ID, distributorId], childCount: 0, ownerCount: 0, offers: [], createdAt: now }),
       );
     }
     const { unprocessed } = await e.account.put(children).go({ concurrency: 4 });
@@ -370,7 +330,7 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
       graphqlCalls: firstCheck.graphqlCalls,
       rawCalls: firstCheck.rawCalls,
       auth: "infra/auth.ts createTokenVerifier (ES256, production path); JWKS served over loopback HTTP, fetched before measuring and cached by jose",
-      jwksFetches: jwksHost.fetches(),
+      jwksFetches: jwksFetches(),
       seedMs,
       totalMs: performance.now() - started,
     };

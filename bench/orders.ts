@@ -31,8 +31,7 @@ import { PLATFORM_ID } from "../core/rights.js";
 import { MAX_QUANTITY } from "../core/subscription.js";
 import { handleEvent } from "../functions/http.js";
 import { createGraphQLServer } from "../graphql/server.js";
-import type { Authenticate, GraphQLServer } from "../graphql/server.js";
-import { createTokenVerifier } from "../infra/auth.js";
+import type { GraphQLServer } from "../graphql/server.js";
 import { SettableClock } from "../infra/clock.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
 import { newId } from "../infra/ids.js";
@@ -41,9 +40,8 @@ import { Store } from "../infra/store.js";
 import type { Entities } from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
-import { createLocalIssuer } from "../local/issuer.js";
 import type { Stats } from "./common.js";
-import { apiGatewayEvent, describeCall, runCleanups, serveJwks, stats } from "./common.js";
+import { apiGatewayEvent, describeCall, runCleanups, stats, timedAuth } from "./common.js";
 
 export type { Stats };
 
@@ -771,19 +769,7 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     await ensurePlatform(deps, OPERATOR);
 
     // --- Authentication: the production verifier against a JWKS served over loopback ---
-    const jwksHost = await serveJwks(() => issuer.jwks);
-    cleanups.push(() => new Promise<void>((resolve) => jwksHost.server.close(() => resolve())));
-    const issuer = await createLocalIssuer({ issuer: `${jwksHost.url}/`, audience: AUDIENCE, now: () => clock.now() });
-    const verify = createTokenVerifier({ jwksUrl: `${jwksHost.url}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"] });
-    const auth = { ms: 0 };
-    const authenticate: Authenticate = async (token) => {
-      const t0 = performance.now();
-      try {
-        return await verify(token);
-      } finally {
-        auth.ms += performance.now() - t0;
-      }
-    };
+    const { issuer, verify, authenticate, auth, jwksFetches } = await timedAuth({ audience: AUDIENCE, now: () => clock.now(), cleanups });
     const server: GraphQLServer = createGraphQLServer({ deps, authenticate, graphiql: false });
     const sellerToken = await issuer.mint(SELLER, { ttlSeconds: 3600 });
     await verify(sellerToken); // fetches the JWKS once, outside the measurement
@@ -1083,7 +1069,7 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
       placeOrder,
       subscriptionsPage,
       auth: "infra/auth.ts createTokenVerifier (ES256, production path); JWKS served over loopback HTTP, fetched before measuring and cached by jose",
-      jwksFetches: jwksHost.fetches(),
+      jwksFetches: jwksFetches(),
       seedMs,
       totalMs: performance.now() - started,
     };
