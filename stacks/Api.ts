@@ -5,8 +5,6 @@ import { Data } from "./Data.js";
 import { INDEX_ACTIONS, TABLE_ACTIONS } from "./permissions.js";
 import { Jobs } from "./Jobs.js";
 
-export { INDEX_ACTIONS, TABLE_ACTIONS, parseMailFrom, sesSendStatement } from "./permissions.js";
-
 /** The GraphQL function's timeout; API Gateway's own limit is 30 s. */
 export const API_TIMEOUT_SECONDS = 10;
 
