@@ -97,6 +97,19 @@ describe("invoice mail when SES fails", () => {
   }, 30_000);
 });
 
+describe("the local SES switch", () => {
+  it("refuses a count that is not an integer from 0 to 100, and changes nothing", async () => {
+    for (const count of [-1, 101, 1.5, "2", null]) {
+      const res = await fetch(`${t.url}/dev/outbox/fail`, { method: "POST", body: JSON.stringify({ count }) });
+      expect(res.status, String(count)).toBe(400);
+    }
+    // Still sending: an invitation is mailed at once.
+    const email = "after-bad-switch@mailfault.example";
+    ok(await invite(email));
+    expect(mailsTo(email)).toHaveLength(1);
+  });
+});
+
 describe("the mail queue's messages", () => {
   it("refuses anything that is not a mail (it would only ever fail: straight to the dead-letter queue)", () => {
     for (const body of ["", "not json", "null", "{}", '{"mail":{"to":"x","subject":"s","text":"t"}}', '{"mail":{"to":"a@b.example","subject":1,"text":"t"}}', JSON.stringify({ mail: { to: "a@b.example", subject: "s", text: "x".repeat(200_001) } })]) {
