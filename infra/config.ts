@@ -55,14 +55,16 @@ const envSchema = z.object({
   INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
 });
 
+/** Parses an environment with `schema`; throws a readable error naming the variables at fault (never their values). */
+function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
+  return parsed.data;
+}
+
 /** Parses the process environment; throws a readable error naming the missing variables. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    const fields = parsed.error.issues.map((i) => i.path.join(".")).join(", ");
-    throw new Error(`Invalid configuration: ${fields}`);
-  }
-  const e = parsed.data;
+  const e = parseEnv(envSchema, env);
   return {
     stage: e.STAGE,
     region: e.AWS_REGION,
@@ -108,9 +110,7 @@ const jobsEnvSchema = z.object({
 });
 
 export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
-  const parsed = jobsEnvSchema.safeParse(env);
-  if (!parsed.success) throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
-  const e = parsed.data;
+  const e = parseEnv(jobsEnvSchema, env);
   return {
     stage: e.STAGE,
     region: e.AWS_REGION,
@@ -127,7 +127,6 @@ export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig
 
 /** The mail worker's configuration: the sender and the region. */
 export function loadMailConfig(env: NodeJS.ProcessEnv = process.env): { readonly region: string; readonly mailFrom: string } {
-  const parsed = z.object({ AWS_REGION: z.string().default("eu-west-1"), MAIL_FROM: z.string().min(3).default("no-reply@example.com") }).safeParse(env);
-  if (!parsed.success) throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
-  return { region: parsed.data.AWS_REGION, mailFrom: parsed.data.MAIL_FROM };
+  const e = parseEnv(z.object({ AWS_REGION: z.string().default("eu-west-1"), MAIL_FROM: z.string().min(3).default("no-reply@example.com") }), env);
+  return { region: e.AWS_REGION, mailFrom: e.MAIL_FROM };
 }
