@@ -421,8 +421,7 @@ interface Sample {
  * `Order.place` writes for the first order of its 3 offers (subscriptions, ledger entries, order,
  * idempotency key, audit entry) and for the later increase if any.
  */
-async function seed(store: Store, model: Model, concurrency: number): Promise<{ items: number; samples: Sample[] }> {
-  const e = store.entities;
+async function seed(e: Entities, model: Model, concurrency: number): Promise<{ items: number; samples: Sample[] }> {
   const ulidAt = monotonicFactory();
   const sellerActor = `user:${SELLER}`;
   const accounts: AccountRecord[] = [];
@@ -774,7 +773,7 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     // --- Seed ---
     const model = buildModel(customers, opts.resellers, opts.distributors);
     const t0 = performance.now();
-    const seeded = await seed(store, model, 4);
+    const seeded = await seed(createEntities(client, table), model, 4);
     const seedMs = performance.now() - t0;
     log(`billing: ${tag}: seeded ${seeded.items} items in ${(seedMs / 1000).toFixed(1)} s`);
     check();
@@ -863,7 +862,7 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     check();
 
     // --- Same result: the product's items against the raw path's, and the raw table's ---
-    const e = store.entities;
+    const e = createEntities(client, table);
     const { report } = product;
     if (report.scheduled !== model.parties.length || report.deadLettered !== 0) throw new Error(`first run: ${JSON.stringify(report)}`);
     const invoicesOf = async (c: DynamoDBDocumentClient, t: string) =>

@@ -20,7 +20,7 @@ import { SettableClock } from "../infra/clock.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
 import { newId } from "../infra/ids.js";
 import { OutboxMailer } from "../infra/mail.js";
-import { Store } from "../infra/store.js";
+import { Store, createEntities } from "../infra/store.js";
 import type { AccountRecord } from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
@@ -182,7 +182,7 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     const t0 = performance.now();
     const now = clock.now().toISOString();
     const distributorId = newId();
-    const e = store.entities;
+    const e = createEntities(client, table);
     await e.account
       .create({ ...seededAccount({ id: distributorId, kind: "DISTRIBUTOR", name: "Bench Distribution Ltd", country: "GB", parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: opts.children, ownerCount: 1, offers: [], createdAt: now }), currency: "GBP" })
       .go();

@@ -23,7 +23,6 @@ import { loadavg } from "node:os";
 import { PerformanceObserver, monitorEventLoopDelay, performance } from "node:perf_hooks";
 import type { EventLoopUtilization, IntervalHistogram } from "node:perf_hooks";
 import { Worker, isMainThread, parentPort, workerData } from "node:worker_threads";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 
 export interface LoadOptions {
   /** Concurrent clients (issue: 200); as many customers are seeded, one per client. */
@@ -443,15 +442,6 @@ export interface LoadResult {
   readonly totalMs: number;
 }
 
-/** The document client behind the store (ElectroDB keeps it, possibly in its v3 wrapper). */
-function documentClientOf(entity: unknown): DynamoDBDocumentClient | undefined {
-  const hasStack = (x: unknown): x is DynamoDBDocumentClient => typeof x === "object" && x !== null && "middlewareStack" in x && "send" in x;
-  const c = (entity as { client?: unknown }).client;
-  if (hasStack(c)) return c;
-  const inner = (c as { client?: unknown } | undefined)?.client;
-  return hasStack(inner) ? inner : undefined;
-}
-
 function cpuTimes(): { busy: number; total: number } | null {
   try {
     const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
@@ -565,8 +555,7 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
     // --- Server-side instruments, recording during the measured window only ---
     let recording = false;
     const calls = new Map<string, { ms: number[]; errors: Record<string, number> }>();
-    const ddb = documentClientOf(stack.store.entities.account);
-    if (!ddb) throw new Error("load: the store's document client was not found (ElectroDB internals changed?)");
+    const ddb = stack.dynamo;
     ddb.middlewareStack.add(
       (next, context) => async (args) => {
         if (!recording) return next(args);

@@ -36,7 +36,7 @@ import { SettableClock } from "../infra/clock.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
 import { newId } from "../infra/ids.js";
 import { OutboxMailer } from "../infra/mail.js";
-import { Store } from "../infra/store.js";
+import { Store, createEntities } from "../infra/store.js";
 import type { Entities } from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
@@ -763,6 +763,7 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     cleanups.push(() => client.destroy());
     await ensureTable(client, table);
     const store = new Store(client, table);
+    const entities = createEntities(client, table);
     const clock = new SettableClock();
     const mailer = new OutboxMailer("no-reply@localhost", () => clock.now());
     const deps: Deps = { store, clock, mailer, portalUrl: "http://localhost:3000" };
@@ -818,8 +819,8 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     cleanups.push(() => rawClient.destroy());
     const rawDyn = new Busy();
     const rawProbe = instrument(rawClient, rawDyn);
-    const raw: Raw = { client: rawClient, table, keys: rawKeysOf(store.entities, table), caller: SELLER };
-    checkRawKeys(store.entities, raw.keys, { email: SELLER, accountId: orderAccount.id, sku: orderSkus[0]!, key: "Bench-Key-1", orderId: newId(), at: clock.now().toISOString() });
+    const raw: Raw = { client: rawClient, table, keys: rawKeysOf(entities, table), caller: SELLER };
+    checkRawKeys(entities, raw.keys, { email: SELLER, accountId: orderAccount.id, sku: orderSkus[0]!, key: "Bench-Key-1", orderId: newId(), at: clock.now().toISOString() });
 
     let n = 0;
     const runId = Date.now().toString(36);
@@ -964,7 +965,7 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     if (!plannedAccount) throw new Error("order account missing");
     const productPlan = await Order.plan(frozenSession, plannedAccount, { lines: firstInput.lines });
     const productOrder = Order.orderRecord(frozenSession, productPlan, { idempotencyKey: firstInput.idempotencyKey });
-    const productParams = new Service(store.entities, { client, table })
+    const productParams = new Service(entities, { client, table })
       .transaction.write((e) => Order.orderOps(frozenSession, e, productPlan, productOrder, Order.fingerprint(orderAccount.id, { lines: firstInput.lines })))
       .params() as TransactWriteCommandInput;
     const firstRaw = await rawPlaceOrder(raw, firstInput, frozen);
@@ -1049,7 +1050,7 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
       throw new Error(`subscriptions page paths disagree:\nhandler ${JSON.stringify(handlerView)}\nraw     ${JSON.stringify(rawView)}`);
     }
     // The raw Queries are the ones ElectroDB builds for the product's access patterns.
-    const e = store.entities;
+    const e = entities;
     const electroQueries = [
       e.subscription.query.byAccount({ accountId: readAccount.id }).params({ limit: opts.subsPage + 1 }),
       ...pageCheck.r.subscriptions.map((s) => e.change.query.bySubscription({ accountId: readAccount.id, sku: s.sku }).params({ limit: opts.historyPage + 1, order: "desc" })),

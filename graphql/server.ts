@@ -14,7 +14,7 @@ import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
 import * as Equipment from "../core/equipment.js";
 import { RateLimited, Unauthenticated, VisibleError } from "../core/errors.js";
-import { isThrottled } from "../infra/dynamo.js";
+import { Throttled } from "../infra/dynamo.js";
 import { framesOf } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
 import { observability } from "./observability.js";
@@ -131,12 +131,13 @@ export function createGraphQLServer(opts: ServerOptions) {
         if (original instanceof Unauthenticated) {
           return unauthorized(original.message);
         }
-        if (isThrottled(original)) {
-          opts.telemetry?.warn("throttled after retries", { errorName: original instanceof Error ? original.name : "unknown" });
+        const busy = Throttled.in(original);
+        if (busy) {
+          opts.telemetry?.warn("throttled after retries", { errorName: busy.name });
           // Retryable, and said so: 503 with Retry-After, no internals.
           return createGraphQLError("The service is busy; retry in a moment", {
             ...(located?.path ? { path: located.path } : {}),
-            extensions: { code: "THROTTLED", http: { status: 503, headers: { "Retry-After": "1" } } },
+            extensions: { code: "THROTTLED", http: { status: 503, headers: { "Retry-After": String(busy.retryAfterSeconds) } } },
           });
         }
         if (original instanceof VisibleError) {

@@ -79,6 +79,28 @@ export async function ensureTable(client: DynamoDBDocumentClient, tableName: str
 /** DynamoDB's throttling errors: the SDK retried them (DYNAMO_RETRY) and they persisted. */
 const THROTTLING = new Set(["ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded"]);
 
+/**
+ * DynamoDB throttling that outlasted the SDK's retries, as the store reports it: the service is
+ * busy and the caller may retry in a moment. The store's adapter raises it; callers never look
+ * at DynamoDB's own error names.
+ */
+export class Throttled extends Error {
+  /** What a caller is told to wait before retrying. */
+  readonly retryAfterSeconds = 1;
+  constructor(options?: ErrorOptions) {
+    super("DynamoDB kept throttling the request", options);
+    this.name = "Throttled";
+  }
+
+  /** The Throttled error in `err`'s cause chain (libraries such as ElectroDB wrap what the client throws). */
+  static in(err: unknown): Throttled | undefined {
+    for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
+      if (e instanceof Throttled) return e;
+    }
+    return undefined;
+  }
+}
+
 /** Whether `err` (or its cause) is DynamoDB throttling that outlasted the retries. */
 export function isThrottled(err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {

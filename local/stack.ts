@@ -12,6 +12,7 @@ import { createTokenVerifier } from "../infra/auth.js";
 import { SettableClock } from "../infra/clock.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
 import type { DynamoOptions } from "../infra/dynamo.js";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { OutboxMailer } from "../infra/mail.js";
 import { routedMailer } from "../infra/mail-queue.js";
 import type { WorkQueue } from "../infra/queue.js";
@@ -48,6 +49,8 @@ export interface LocalStack {
   readonly url: string;
   readonly graphqlUrl: string;
   readonly store: Store;
+  /** The document client behind the store (benchmarks instrument it). */
+  readonly dynamo: DynamoDBDocumentClient;
   readonly clock: SettableClock;
   readonly outbox: OutboxMailer;
   readonly jobs: LocalJobs;
@@ -173,6 +176,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     url,
     graphqlUrl: `${url}/graphql`,
     store,
+    dynamo: client,
     clock,
     outbox,
     jobs,

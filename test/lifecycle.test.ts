@@ -13,6 +13,7 @@ import { QueryCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDocumentClient } from "../infra/dynamo.js";
+import { createEntities } from "../infra/store.js";
 import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
 import type { JobRun, Money, TestStack } from "./harness.js";
 
@@ -302,12 +303,13 @@ describe("retention", () => {
 
     // Prepare: what the deletion must remove.
     const store = t.stack.store;
+    const entities = createEntities(raw, store.tableName);
     const goneId = localId(gone);
     const goneRecord = (await store.getAccount(goneId))!;
     expect(goneRecord.path).toEqual(["PLATFORM", localId(distributor), localId(r)]);
     const partitions = [store.accountPartition(goneId), store.ledgerPartition(goneId, TRUNK)];
     for (const pk of partitions) expect((await itemsIn(pk)).length).toBeGreaterThan(0);
-    for (const ancestorId of goneRecord.path) expect((await store.entities.subtree.get({ ancestorId, accountId: goneId }).go()).data).not.toBeNull();
+    for (const ancestorId of goneRecord.path) expect((await entities.subtree.get({ ancestorId, accountId: goneId }).go()).data).not.toBeNull();
     expect((await store.allInvitations(goneId)).length).toBe(3);
     expect((await store.getPerson(G_OWNER))?.memberships[goneId]).toBeDefined();
     const creationKey = "new-account:create-Retention-Gone-Inc";
@@ -320,9 +322,9 @@ describe("retention", () => {
 
     // Assess: the customer and everything it owned are gone from the table.
     for (const pk of partitions) expect(await itemsIn(pk)).toEqual([]);
-    for (const ancestorId of goneRecord.path) expect((await store.entities.subtree.get({ ancestorId, accountId: goneId }).go()).data).toBeNull();
+    for (const ancestorId of goneRecord.path) expect((await entities.subtree.get({ ancestorId, accountId: goneId }).go()).data).toBeNull();
     expect(await store.getAccount(goneId)).toBeUndefined();
-    expect(await itemsIn(store.entities.account.get({ id: goneId }).params().Key.pk as string)).toEqual([]);
+    expect(await itemsIn(entities.account.get({ id: goneId }).params().Key.pk as string)).toEqual([]);
     expect(await store.allInvitations(goneId)).toEqual([]);
     // ...with the key of its creation (kept in the parent's partition).
     expect(await store.getOrderKey(localId(r), creationKey)).toBeUndefined();

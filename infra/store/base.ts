@@ -1,0 +1,255 @@
+import { randomUUID } from "node:crypto";
+import { BatchGetCommand, BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { Service, createConversions } from "electrodb";
+import { Throttled, isThrottled } from "../dynamo.js";
+import { createEntities, membershipsSchema } from "./records.js";
+import type { Entities, ItemKey, LoadedItem, PersonRecord } from "./records.js";
+import type { EntityItem } from "electrodb";
+
+/** A page of items, each with the cursor that resumes after it. */
+export interface Page<T> {
+  readonly items: ReadonlyArray<{ readonly node: T; readonly cursor: string }>;
+  readonly hasNextPage: boolean;
+}
+
+/** A write whose condition failed: a concurrent change, a duplicate, or a stale version. */
+export class ConditionFailed extends Error {
+  constructor(readonly reasons: readonly string[]) {
+    super(`condition failed: ${reasons.join(", ")}`);
+    this.name = "ConditionFailed";
+  }
+}
+
+/** A cursor that does not belong to this list (tampered, or from another list). */
+export class BadCursor extends Error {
+  constructor() {
+    super("bad cursor");
+    this.name = "BadCursor";
+  }
+}
+
+type TransactFn = Parameters<Service<Entities>["transaction"]["write"]>[0];
+/** The entities as a transaction builder sees them (ops end with `.commit()`). */
+export type TxEntities = Parameters<TransactFn>[0];
+
+/** A key of the table as DynamoDB sees it. */
+export type TableKey = { readonly pk: string; readonly sk: string };
+/** One request of a BatchWriteItem. */
+export type WriteRequest = { readonly PutRequest: { readonly Item: Record<string, unknown> } } | { readonly DeleteRequest: { readonly Key: TableKey } };
+
+/** Attempts of a transaction cancelled only by conflicts with concurrent transactions. */
+const TRANSACT_ATTEMPTS = 6;
+/** Sends of one batch while DynamoDB keeps returning unprocessed items (backoff 20 ms, 40 ms, …). */
+const BATCH_ATTEMPTS = 7;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Sends `items` in chunks of `size` (BatchGetItem takes 100 keys, BatchWriteItem 25 requests);
+ * `send` returns what DynamoDB left unprocessed, which is sent again after a backoff.
+ */
+async function inBatches<T>(items: readonly T[], size: number, send: (chunk: T[]) => Promise<readonly T[]>): Promise<void> {
+  for (let i = 0; i < items.length; i += size) {
+    let pending = items.slice(i, i + size);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= BATCH_ATTEMPTS) throw new Error("DynamoDB kept returning unprocessed items");
+      if (attempt > 0) await sleep(20 * 2 ** (attempt - 1));
+      pending = [...(await send(pending))];
+    }
+  }
+}
+
+const keyString = (k: Record<string, unknown>) => `${String(k.pk)}|${String(k.sk)}`;
+
+/**
+ * What every area of the store shares: the entities (private to infra/), the pager, the batch
+ * helpers that retry unprocessed items, and the transaction runner. The areas (accounts, commerce,
+ * billing, equipment, jobs) extend it and are composed into `Store` in infra/store.ts.
+ */
+export abstract class StoreBase {
+  protected readonly entities: Entities;
+  protected readonly service: Service<Entities>;
+  protected readonly client: DynamoDBDocumentClient;
+  protected readonly table: string;
+  /** DynamoDB requests sent by this store (benchmarks count them). */
+  requests = 0;
+
+  constructor(client: DynamoDBDocumentClient, table: string) {
+    this.client = client;
+    this.table = table;
+    this.entities = createEntities(client, table);
+    this.service = new Service(this.entities, { client, table });
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        this.requests += 1;
+        try {
+          return await next(args);
+        } catch (err) {
+          // The adapter's answer to throttling that outlasted the SDK's retries: a domain error.
+          if (isThrottled(err)) throw new Throttled({ cause: err });
+          throw err;
+        }
+      },
+      { step: "initialize", name: "countRequests", override: true },
+    );
+  }
+
+  get tableName(): string {
+    return this.table;
+  }
+
+  /**
+   * Runs one TransactWriteItems built from the entities. A failed condition becomes
+   * `ConditionFailed` with the cancellation reason of each item.
+   */
+  async transact(build: TransactFn): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      // The token makes the SDK's own retries of this call idempotent (a commit is never applied twice).
+      const result = await this.service.transaction.write(build).go({ token: randomUUID() });
+      if (!result.canceled) return;
+      const reasons = (result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None");
+      // Another transaction held one of the items: transient, so try again; a failed condition is an answer.
+      const conflictOnly = reasons.includes("TransactionConflict") && !reasons.includes("ConditionalCheckFailed");
+      if (!conflictOnly || attempt >= TRANSACT_ATTEMPTS) throw new ConditionFailed(reasons);
+      await sleep(Math.random() * 10 * 2 ** attempt);
+    }
+  }
+
+  /**
+   * Loads items by key with one BatchGetItem per 100 keys (strongly consistent: orders price
+   * from what they read); result order follows `keys`.
+   */
+  async batchGet(keys: readonly ItemKey[]): Promise<LoadedItem[]> {
+    const tableKeys = keys.map((k) => (oversized(k) ? undefined : this.keyOfItem(k)));
+    const found = await this.getItems(tableKeys.filter((k) => k !== undefined));
+    return keys.map((k, i) => {
+      const key = tableKeys[i];
+      const item = key && found.get(`${key.pk}|${key.sk}`);
+      return item ? this.parseItem(k, item) : undefined;
+    });
+  }
+
+  protected keyOfItem(k: ItemKey): TableKey {
+    const e = this.entities;
+    switch (k.type) {
+      case "account":
+        return e.account.get({ id: k.id }).params().Key as TableKey;
+      case "person":
+        return e.person.get({ email: k.email }).params().Key as TableKey;
+      case "offer":
+        return e.offer.get({ sku: k.sku }).params().Key as TableKey;
+      case "subscription":
+        return e.subscription.get({ accountId: k.accountId, sku: k.sku }).params().Key as TableKey;
+      case "orderKey":
+        return e.orderKey.get({ accountId: k.accountId, key: k.key }).params().Key as TableKey;
+    }
+  }
+
+  protected parseItem(k: ItemKey, item: Record<string, unknown>): LoadedItem {
+    const e = this.entities;
+    switch (k.type) {
+      case "account":
+        return e.account.parse({ Item: item }).data ?? undefined;
+      case "person":
+        return toPerson(e.person.parse({ Item: item }).data);
+      case "offer":
+        return e.offer.parse({ Item: item }).data ?? undefined;
+      case "subscription":
+        return e.subscription.parse({ Item: item }).data ?? undefined;
+      case "orderKey":
+        return e.orderKey.parse({ Item: item }).data ?? undefined;
+    }
+  }
+
+  /** Items by table key in BatchGetItem requests (strongly consistent), retrying unprocessed keys; by `pk|sk`. */
+  protected async getItems(keys: readonly TableKey[]): Promise<Map<string, Record<string, unknown>>> {
+    // DynamoDB refuses a batch with the same key twice (ids differing only in case are one key).
+    const unique = [...new Map(keys.map((k) => [keyString(k), k] as const)).values()];
+    const found = new Map<string, Record<string, unknown>>();
+    await inBatches(unique, 100, async (Keys) => {
+      const out = await this.client.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys, ConsistentRead: true } } }));
+      for (const item of out.Responses?.[this.table] ?? []) found.set(keyString(item), item);
+      return (out.UnprocessedKeys?.[this.table]?.Keys ?? []) as TableKey[];
+    });
+    return found;
+  }
+
+  /** BatchWriteItem requests of 25, retrying unprocessed ones. */
+  protected async writeItems(requests: readonly WriteRequest[]): Promise<void> {
+    await inBatches(requests, 25, async (chunk) => {
+      const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: chunk } }));
+      return (out.UnprocessedItems?.[this.table] ?? []) as WriteRequest[];
+    });
+  }
+
+  /**
+   * One Query of `limit + 1` items: the extra item only tells whether a next page exists.
+   * Each item's cursor is derived from its own keys, so a client may resume after any edge.
+   */
+  protected async page<T extends object>(
+    toCursor: (item: T) => string,
+    query: { go: (o: { limit: number; cursor: string | null; order: "asc" | "desc"; count?: number; pages?: "all" }) => Promise<{ data: T[] }> },
+    opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc"; filtered?: boolean },
+  ): Promise<Page<T>> {
+    let data: T[];
+    try {
+      // A filter applies after DynamoDB's Limit: a filtered list reads on until it has limit + 1 matches.
+      const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
+      data = (await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more })).data;
+    } catch (err) {
+      if (opts.cursor && isCursorError(err)) throw new BadCursor();
+      throw err;
+    }
+    return {
+      items: data.slice(0, opts.limit).map((node) => ({ node, cursor: toCursor(node) })),
+      hasNextPage: data.length > opts.limit,
+    };
+  }
+
+  /**
+   * Every item of a list, page after page of 100; `enough` stops early once the items read so far
+   * suffice (callers that bound what they read, or lists in an order they can stop on).
+   */
+  protected async all<T>(list: (limit: number, cursor: string | null) => Promise<Page<T>>, enough?: (items: readonly T[]) => boolean): Promise<T[]> {
+    const out: T[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const page: Page<T> = await list(100, cursor);
+      out.push(...page.items.map((i) => i.node));
+      if (!page.hasNextPage || enough?.(out)) return out;
+      cursor = page.items.at(-1)!.cursor;
+    }
+  }
+}
+
+/** Ids longer than any the service issues cannot exist: answered as missing, never sent to DynamoDB. */
+export const MAX_ID = 200;
+export function oversized(k: Record<string, string>): boolean {
+  return Object.values(k).some((v) => v.length > MAX_ID);
+}
+
+/** The cursor of an item in a given access pattern, derived from the item's own composite attributes. */
+const conversions = new WeakMap<object, Record<string, { fromComposite: { toCursor: (c: never) => string } }>>();
+export function cursorOf(entity: object, accessPattern: string) {
+  let patterns = conversions.get(entity);
+  if (!patterns) {
+    // Built once per entity: the conversion tables are costly to derive on every page.
+    patterns = createConversions(entity as never).byAccessPattern as Record<string, { fromComposite: { toCursor: (c: never) => string } }>;
+    conversions.set(entity, patterns);
+  }
+  const convert = patterns[accessPattern]!.fromComposite.toCursor;
+  return <T>(item: T): string => convert(item as never);
+}
+
+function isCursorError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const name = err.name;
+  const msg = err.message.toLowerCase();
+  return name === "ValidationException" || msg.includes("cursor") || msg.includes("exclusivestartkey") || msg.includes("starting key");
+}
+
+function toPerson(data: EntityItem<Entities["person"]> | null): PersonRecord | undefined {
+  if (!data) return undefined;
+  return { ...data, memberships: membershipsSchema.parse(data.memberships) };
+}

@@ -1,0 +1,137 @@
+import { StoreBase, cursorOf, MAX_ID, oversized } from "./base.js";
+import type { Page, TableKey } from "./base.js";
+import type { EquipmentRecord, EquipmentTenantRecord, ExtensionAssignmentRecord, SharedEquipmentRecord } from "./records.js";
+
+/** Equipment: PBXs, their tenants, extensions and extension associations. */
+export class EquipmentStore extends StoreBase {
+  async getEquipment(accountId: string, equipmentId: string): Promise<EquipmentRecord | undefined> {
+    if (oversized({ accountId, equipmentId })) return undefined;
+    return (await this.entities.equipment.get({ accountId, equipmentId }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** Equipment items by key in one BatchGetItem per 100 keys (the PBXs shared with a customer); result order follows `keys`. */
+  async getEquipments(keys: readonly { accountId: string; equipmentId: string }[]): Promise<(EquipmentRecord | undefined)[]> {
+    const e = this.entities.equipment;
+    const tableKeys = keys.map((k) => (oversized(k) ? undefined : (e.get({ ...k }).params().Key as TableKey)));
+    const found = await this.getItems(tableKeys.filter((k) => k !== undefined));
+    return tableKeys.map((k) => {
+      const item = k && found.get(`${k.pk}|${k.sk}`);
+      return item ? (e.parse({ Item: item }).data ?? undefined) : undefined;
+    });
+  }
+
+  /** The equipment a device id was issued to (activation: the PBX knows nothing else). */
+  async findEquipmentByDevice(deviceId: string): Promise<EquipmentRecord | undefined> {
+    if (deviceId.length > MAX_ID) return undefined;
+    const { data } = await this.entities.equipment.query.byDevice({ deviceId }).go({ limit: 1 });
+    return data[0];
+  }
+
+  /**
+   * Equipment of an account by id, optionally of one connection state: `connectedSince` is the
+   * oldest heartbeat that still counts as CONNECTED (DISCONNECTED is decided at read time).
+   */
+  async listEquipment(
+    accountId: string,
+    opts: { status?: "PENDING" | "CONNECTED" | "DISCONNECTED" | null; connectedSince: string; limit: number; cursor?: string | null },
+  ): Promise<Page<EquipmentRecord>> {
+    const e = this.entities.equipment;
+    const since = opts.connectedSince;
+    const q = e.query.byAccount({ accountId }).where((x, op) => {
+      const live = op.notExists(x.removing);
+      switch (opts.status) {
+        case "PENDING":
+          return `${live} AND ${op.eq(x.status, "PENDING")}`;
+        case "CONNECTED":
+          return `${live} AND ${op.eq(x.status, "CONNECTED")} AND ${op.gte(x.lastSeenAt, since)}`;
+        case "DISCONNECTED":
+          return `${live} AND ${op.eq(x.status, "CONNECTED")} AND (${op.notExists(x.lastSeenAt)} OR ${op.lt(x.lastSeenAt, since)})`;
+        default:
+          return live;
+      }
+    });
+    return this.page(cursorOf(e, "byAccount"), q, { limit: opts.limit, cursor: opts.cursor, filtered: true });
+  }
+
+  /** The partners' PBXs a customer is attached to (a handful). */
+  async allSharedEquipment(customerId: string): Promise<SharedEquipmentRecord[]> {
+    const e = this.entities.sharedEquipment;
+    return this.all((limit, cursor) => this.page(cursorOf(e, "byCustomer"), e.query.byCustomer({ customerId }), { limit, cursor }));
+  }
+
+  async getSharedEquipment(customerId: string, equipmentId: string): Promise<SharedEquipmentRecord | undefined> {
+    if (oversized({ customerId, equipmentId })) return undefined;
+    return (await this.entities.sharedEquipment.get({ customerId, equipmentId }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** The extensions a PBX last reported (empty before its first report). */
+  async reportedExtensions(accountId: string, equipmentId: string): Promise<string[]> {
+    return (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ consistent: true })).data?.numbers ?? [];
+  }
+
+  /** Customers attached to a multi-tenant PBX, by customer id. */
+  async listEquipmentTenants(accountId: string, equipmentId: string, limit: number, cursor?: string | null): Promise<Page<EquipmentTenantRecord>> {
+    const e = this.entities.equipmentTenant;
+    return this.page(cursorOf(e, "byEquipment"), e.query.byEquipment({ accountId, equipmentId }), { limit, cursor });
+  }
+
+  async allEquipmentTenants(accountId: string, equipmentId: string): Promise<EquipmentTenantRecord[]> {
+    return this.all((limit, cursor) => this.listEquipmentTenants(accountId, equipmentId, limit, cursor));
+  }
+
+  /** Extension associations of a PBX, by extension. */
+  async listEquipmentAssignments(accountId: string, equipmentId: string, limit: number, cursor?: string | null): Promise<Page<ExtensionAssignmentRecord>> {
+    const e = this.entities.extensionAssignment;
+    return this.page(cursorOf(e, "byEquipment"), e.query.byEquipment({ accountId, equipmentId }), { limit, cursor });
+  }
+
+  async getExtensionAssignment(accountId: string, equipmentId: string, extension: string): Promise<ExtensionAssignmentRecord | undefined> {
+    if (oversized({ accountId, equipmentId, extension })) return undefined;
+    return (await this.entities.extensionAssignment.get({ accountId, equipmentId, extension }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /** Extension associations of an account's members, optionally on one PBX, by PBX and extension. */
+  async listCustomerAssignments(customerId: string, opts: { equipmentId?: string; limit: number; cursor?: string | null }): Promise<Page<ExtensionAssignmentRecord>> {
+    const e = this.entities.extensionAssignment;
+    const q = opts.equipmentId ? e.query.byCustomer({ customerId, equipmentId: opts.equipmentId }) : e.query.byCustomer({ customerId });
+    return this.page(cursorOf(e, "byCustomer"), q, opts);
+  }
+
+  /**
+   * Records a heartbeat: `lastSeenAt` moves only while the credential version is the current one
+   * and the equipment is paired. False when the condition failed (revoked, removed, not paired).
+   */
+  async touchEquipment(accountId: string, equipmentId: string, version: number, at: string): Promise<boolean> {
+    if (oversized({ accountId, equipmentId })) return false;
+    const r = await this.entities.equipment
+      .patch({ accountId, equipmentId })
+      .set({ lastSeenAt: at })
+      .where((x, op) => `${op.eq(x.credentialVersion, version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
+      .go({ response: "none", returnOnConditionCheckFailure: true });
+    return !r.rejected;
+  }
+
+  /**
+   * Deletes the tenants (all three items of each) and extension associations of a PBX in
+   * BatchWriteItem requests; the caller has flagged the PBX `removing`, so none are added meanwhile.
+   */
+  async deleteEquipmentChildren(accountId: string, equipmentId: string): Promise<{ tenants: EquipmentTenantRecord[]; assignments: number }> {
+    const e = this.entities;
+    const tenants = await this.allEquipmentTenants(accountId, equipmentId);
+    await this.deleteKeys(tenants.map((t) => e.sharedEquipment.delete({ customerId: t.customerId, equipmentId }).params().Key));
+    await this.deleteKeys(tenants.map((t) => e.equipmentPrefix.delete({ accountId, equipmentId, companyPrefix: t.companyPrefix }).params().Key));
+    await this.deleteKeys(tenants.map((t) => e.equipmentTenant.delete({ accountId, equipmentId, customerId: t.customerId }).params().Key));
+    let assignments = 0;
+    for (;;) {
+      // Always the first page: each round deletes what it read.
+      const page = await this.listEquipmentAssignments(accountId, equipmentId, 100);
+      await this.deleteKeys(page.items.map(({ node }) => e.extensionAssignment.delete({ accountId, equipmentId, extension: node.extension }).params().Key));
+      assignments += page.items.length;
+      if (!page.hasNextPage) return { tenants, assignments };
+    }
+  }
+
+  protected async deleteKeys(keys: readonly TableKey[]): Promise<void> {
+    await this.writeItems(keys.map((Key) => ({ DeleteRequest: { Key } })));
+  }
+}

@@ -1,0 +1,108 @@
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { EntityItem } from "electrodb";
+import * as z from "zod";
+import { accountEntity } from "../entities/account.js";
+import { auditEventEntity } from "../entities/audit-event.js";
+import { counterEntity, dueEntity, invoiceEntity, invoiceLineEntity, sentEntity, usageEntity } from "../entities/billing.js";
+import { invitationEntity } from "../entities/invitation.js";
+import { licenceEntity } from "../entities/licence.js";
+import { administeredEntity, behalfEntity } from "../entities/partner-admin.js";
+import { offerEntity } from "../entities/offer.js";
+import { orderEntity, orderKeyEntity } from "../entities/order.js";
+import { subscriptionChangeEntity } from "../entities/subscription-change.js";
+import { subscriptionEntity } from "../entities/subscription.js";
+import { memberEntity, roles } from "../entities/member.js";
+import { personEntity } from "../entities/person.js";
+import { subtreeEntryEntity } from "../entities/subtree-entry.js";
+import {
+  equipmentEntity,
+  equipmentExtensionsEntity,
+  equipmentPrefixEntity,
+  equipmentTenantEntity,
+  extensionAssignmentEntity,
+  sharedEquipmentEntity,
+} from "../entities/equipment.js";
+import { rateCounterEntity } from "../entities/rate-counter.js";
+
+/** The entities of the single table, bound to one client and table name. */
+export function createEntities(client: DynamoDBDocumentClient, table: string) {
+  const config = { client, table };
+  return {
+    account: accountEntity(config),
+    subtree: subtreeEntryEntity(config),
+    person: personEntity(config),
+    member: memberEntity(config),
+    invitation: invitationEntity(config),
+    audit: auditEventEntity(config),
+    offer: offerEntity(config),
+    subscription: subscriptionEntity(config),
+    change: subscriptionChangeEntity(config),
+    order: orderEntity(config),
+    orderKey: orderKeyEntity(config),
+    licence: licenceEntity(config),
+    invoice: invoiceEntity(config),
+    invoiceLine: invoiceLineEntity(config),
+    counter: counterEntity(config),
+    usage: usageEntity(config),
+    due: dueEntity(config),
+    sent: sentEntity(config),
+    administered: administeredEntity(config),
+    behalf: behalfEntity(config),
+    equipment: equipmentEntity(config),
+    equipmentExtensions: equipmentExtensionsEntity(config),
+    equipmentPrefix: equipmentPrefixEntity(config),
+    equipmentTenant: equipmentTenantEntity(config),
+    sharedEquipment: sharedEquipmentEntity(config),
+    extensionAssignment: extensionAssignmentEntity(config),
+    rateCounter: rateCounterEntity(config),
+  };
+}
+
+export type Entities = ReturnType<typeof createEntities>;
+export type AccountRecord = EntityItem<Entities["account"]>;
+export type MemberRecord = EntityItem<Entities["member"]>;
+export type InvitationRecord = EntityItem<Entities["invitation"]>;
+export type AuditRecord = EntityItem<Entities["audit"]>;
+export type SubtreeRecord = EntityItem<Entities["subtree"]>;
+export type OfferRecord = EntityItem<Entities["offer"]>;
+export type SubscriptionRecord = EntityItem<Entities["subscription"]>;
+export type ChangeRecord = EntityItem<Entities["change"]>;
+export type OrderRecord = EntityItem<Entities["order"]>;
+export type OrderKeyRecord = EntityItem<Entities["orderKey"]>;
+export type LicenceRecord = EntityItem<Entities["licence"]>;
+export type InvoiceRecord = EntityItem<Entities["invoice"]>;
+export type InvoiceLineRecord = EntityItem<Entities["invoiceLine"]>;
+export type UsageRecord = EntityItem<Entities["usage"]>;
+export type DueRecord = EntityItem<Entities["due"]>;
+export type AdministeredRecord = EntityItem<Entities["administered"]>;
+export type BehalfRecord = EntityItem<Entities["behalf"]>;
+export type EquipmentRecord = EntityItem<Entities["equipment"]>;
+export type EquipmentTenantRecord = EntityItem<Entities["equipmentTenant"]>;
+export type SharedEquipmentRecord = EntityItem<Entities["sharedEquipment"]>;
+export type ExtensionAssignmentRecord = EntityItem<Entities["extensionAssignment"]>;
+
+export const membershipSchema = z.object({
+  role: z.enum(roles),
+  seller: z.boolean(),
+  partnerAdmin: z.boolean(),
+});
+export type Membership = z.infer<typeof membershipSchema>;
+export const membershipsSchema = z.record(z.string(), membershipSchema);
+
+export interface PersonRecord {
+  readonly email: string;
+  readonly memberships: Readonly<Record<string, Membership>>;
+  readonly version: number;
+  readonly createdAt: string;
+  readonly updatedAt: string;
+}
+
+/** A key the store can batch-load in one BatchGetItem. */
+export type ItemKey =
+  | { readonly type: "account"; readonly id: string }
+  | { readonly type: "person"; readonly email: string }
+  | { readonly type: "offer"; readonly sku: string }
+  | { readonly type: "subscription"; readonly accountId: string; readonly sku: string }
+  | { readonly type: "orderKey"; readonly accountId: string; readonly key: string };
+export type LoadedItem = AccountRecord | PersonRecord | OfferRecord | SubscriptionRecord | OrderKeyRecord | undefined;
+
