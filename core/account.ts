@@ -50,6 +50,9 @@ const createInput = z.object({
   owner: ownerInput.optional(),
   currency: Catalog.currency.optional(),
   order: Order.newAccountOrder.optional(),
+  /** Reseller rights given at creation (resellers only); both default to false, as `setResellerRights` leaves them. */
+  canCreateAccounts: z.boolean().optional(),
+  canCreateEquipment: z.boolean().optional(),
 });
 export type CreateInput = z.input<typeof createInput>;
 
@@ -111,6 +114,10 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   // DESIGN 1, "Billing": invoices are in the billed party's currency, fixed when it is created.
   if (input.kind === "DISTRIBUTOR" && !input.currency) throw Invalid.field("currency", "a distributor needs its billing currency (ISO 4217)");
   if (input.kind !== "DISTRIBUTOR" && input.currency) throw Invalid.field("currency", "only distributors have a billing currency; this account is billed above");
+  const rightsGiven = input.canCreateAccounts !== undefined || input.canCreateEquipment !== undefined;
+  if (rightsGiven && input.kind !== "RESELLER") {
+    throw Invalid.field(input.canCreateAccounts !== undefined ? "canCreateAccounts" : "canCreateEquipment", "only resellers have reseller rights");
+  }
   const inheritedOffers = p.id === PLATFORM_ID ? [] : await inheritable(s, p);
   const now = s.now.toISOString();
   const reference = input.reference ? input.reference : undefined;
@@ -125,8 +132,8 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
     parentId: p.id,
     path,
     status: "ACTIVE",
-    canCreateAccounts: false,
-    canCreateEquipment: false,
+    canCreateAccounts: input.canCreateAccounts ?? false,
+    canCreateEquipment: input.canCreateEquipment ?? false,
     canUpdateSubscriptions: false,
     canDecreaseSubscriptions: false,
     billable: input.kind === "DISTRIBUTOR",
@@ -138,6 +145,8 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
     updatedAt: now,
     version: 1,
   };
+  // The rights are the parent's to give (DESIGN 1): the same decision as setResellerRights on the new account.
+  if (input.canCreateAccounts || input.canCreateEquipment) authorize(s.actor, ms, account, "account.setResellerRights", s.now);
   const invite = input.owner
     ? Invitation.prepareMember(s, account, {
         email: input.owner.email,

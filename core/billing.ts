@@ -234,7 +234,7 @@ export async function document(s: Session, invoice: Invoice, issuerName: string)
 async function loadParty(s: Session, partyId: string): Promise<AccountRecord> {
   const [ms, party] = await Promise.all([s.memberships(), s.account(partyId)]);
   authorize(s.actor, ms, party, "account.read", s.now);
-  if (!seesPrices(s.actor, ms, party!.id)) throw new Forbidden("Invoices are shown to the billed account's owners");
+  if (!seesPrices(s.actor, ms, party!.id)) throw new Forbidden("Invoices are shown to the billed account's owners", "ROLE");
   return party!;
 }
 
@@ -272,7 +272,7 @@ export async function setTaxRate(s: Session, input: { accountId: string; taxRate
   s.user();
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "account.read", s.now);
-  if (!isOperator(s.actor, ms)) throw new Forbidden("Tax rates are set by the vendor's operators");
+  if (!isOperator(s.actor, ms)) throw new Forbidden("Tax rates are set by the vendor's operators", "OPERATOR_ONLY");
   const a = account!;
   if (!a.billable) throw Invalid.field("accountId", "only billed accounts (distributors) have a tax rate");
   const m = /^(\d{1,2}|100)(?:\.(\d{1,2}))?$/.exec(input.taxRatePercent.trim());

@@ -108,7 +108,7 @@ export async function availableSkus(s: Session, account: Pick<AccountRecord, "pa
 async function platform(s: Session, action: "catalog.manage") {
   const [ms, p] = await Promise.all([s.memberships(), s.account(PLATFORM_ID)]);
   // The catalog is no secret account: a partner is told "not allowed", not "not found".
-  if (!allowed(s.actor, ms, p!, action, s.now)) throw new Forbidden("Only platform operators manage the catalog");
+  if (!allowed(s.actor, ms, p!, action, s.now)) throw new Forbidden("Only platform operators manage the catalog", "OPERATOR_ONLY");
 }
 
 /** Operators add an offer to the catalog. */
@@ -316,7 +316,7 @@ export async function orderable(
     if (offer.internalOnly) {
       // Partner staff licences: for a partner's own account, through an operator (Call2Teams "Internal Use").
       if (account.kind === "CUSTOMER") return at(`${offer.sku} is for partners' own staff only`);
-      if (!operator) throw new Forbidden(`${offer.sku} is ordered through the vendor's service desk`);
+      if (!operator) throw new Forbidden(`${offer.sku} is ordered through the vendor's service desk`, "OPERATOR_ONLY");
     }
     if (party?.currency && offer.currency !== party.currency) return at(`${offer.sku} is in ${offer.currency}; this account is billed in ${party.currency}`);
     return undefined;

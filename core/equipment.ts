@@ -309,7 +309,7 @@ const CODE = new RegExp(`^[0-9]{${CODE_DIGITS}}$`);
  * The one answer to every failed activation (unknown device, wrong, expired, used or locked
  * code): the caller learns nothing about which it was, not even whether the device exists.
  */
-const rejected = () => new Forbidden("Unknown device id or invalid activation code");
+const rejected = () => new Forbidden("Unknown device id or invalid activation code", "IDENTITY");
 
 export interface Activation {
   readonly equipmentId: string;
@@ -409,7 +409,7 @@ type DeviceActor = Extract<Actor, { type: "device" }>;
 function device(s: Session): DeviceActor {
   if (s.actor.type === "device") return s.actor;
   if (s.actor.type === "public") throw new Unauthenticated("A device credential is required");
-  throw new Forbidden("Only the equipment itself reports to the cloud");
+  throw new Forbidden("Only the equipment itself reports to the cloud", "IDENTITY");
 }
 
 const revoked = () => new Unauthenticated("The device credential is no longer valid");

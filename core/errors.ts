@@ -15,10 +15,38 @@ export class NotFound extends VisibleError {
   }
 }
 
-/** The caller can see the thing but may not do this to it. */
+/** Why a visible thing is refused (ForbiddenError.reason); callers who cannot see the account get NotFound instead. */
+export const forbiddenReasons = [
+  /** The caller's role (on the account or above it) is too low for this. */
+  "ROLE",
+  /** Commercial work on the subtree needs the SELLER flag on the partner account. */
+  "NOT_SELLER",
+  /** Tenant administration of a customer: its own admins, or a partner admin while the customer opted in. */
+  "NO_OPT_IN",
+  /** The platform has not enabled the partner capability (PARTNER_ADMIN) on the reseller. */
+  "CAPABILITY_OFF",
+  /** The parent has not granted the reseller right (canCreateAccounts, canCreateEquipment). */
+  "RESELLER_RIGHTS",
+  /** The seller above has not delegated subscription changes to the account's own admins. */
+  "NOT_DELEGATED",
+  /** Only the vendor's platform operators do this. */
+  "OPERATOR_ONLY",
+  /** The action does not apply to this kind of account, or to this state of it. */
+  "NOT_APPLICABLE",
+  /** The credential is not the one this is bound to (another e-mail, another device). */
+  "IDENTITY",
+  /** Partner admins on behalf of a customer do not do this (owners, themselves). */
+  "ON_BEHALF_LIMIT",
+] as const;
+export type ForbiddenReason = (typeof forbiddenReasons)[number];
+
+/** The caller can see the thing but may not do this to it; `reason` says why in a stable code. */
 export class Forbidden extends VisibleError {
   readonly code = "FORBIDDEN";
-  constructor(message = "You are not allowed to do this") {
+  constructor(
+    message = "You are not allowed to do this",
+    readonly reason: ForbiddenReason = "ROLE",
+  ) {
     super(message);
     this.name = "Forbidden";
   }

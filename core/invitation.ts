@@ -128,7 +128,7 @@ async function open(s: Session, token: string): Promise<InvitationRecord> {
   if (inv.status !== "PENDING") throw new Conflict("This invitation has already been used");
   if (new Date(inv.validUntil).getTime() <= s.now.getTime()) throw Invalid.field("token", "this invitation has expired");
   // Acceptance is bound to the signed-in person's verified e-mail.
-  if (!user.emailVerified || user.email !== inv.email) throw new Forbidden("This invitation was sent to another e-mail address");
+  if (!user.emailVerified || user.email !== inv.email) throw new Forbidden("This invitation was sent to another e-mail address", "IDENTITY");
   return inv;
 }
 

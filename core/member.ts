@@ -11,7 +11,7 @@ import * as Licence from "./licence.js";
 import * as PartnerAdmin from "./partner-admin.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { authorize } from "./rights.js";
+import { allowed, authorize, reachOf, setsUpOwner } from "./rights.js";
 import type { Reach } from "./rights.js";
 import * as V from "./validation.js";
 
@@ -31,16 +31,20 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
   s.user();
   const input = V.parse(inviteInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, input.seller ? "member.setSeller" : "member.manage", s.now);
-  const reach = authorize(s.actor, ms, account, "member.manage", s.now);
+  // Ribbon / EXPO.e: after setup, the seller above a customer invites its owner from the account screen,
+  // but only while the customer has no active owner; after that its members are its own business.
+  const setup = account && input.role === "OWNER" && !input.seller && setsUpOwner(reachOf(s.actor, ms, account, s.now), account) && !allowed(s.actor, ms, account, "member.manage", s.now);
+  if (setup && account.ownerCount > 0) throw new Forbidden("The customer has an owner: its members are managed by its own admins", "NO_OPT_IN");
+  const reach = setup ? authorize(s.actor, ms, account, "account.read", s.now) : authorize(s.actor, ms, account, input.seller ? "member.setSeller" : "member.manage", s.now);
+  if (input.seller) authorize(s.actor, ms, account, "member.manage", s.now);
   const a = account!;
   if (input.seller && a.kind === "CUSTOMER") throw Invalid.field("seller", "only partner accounts have sellers");
   const existing = await s.deps.store.getMember(a.id, input.email);
   if (existing?.status === "ACTIVE") throw new Conflict("This person is already a member of the account");
   if (onBehalfOnly(reach)) {
     // A partner admin runs the tenant; it does not make owners, nor a member of itself (the opt-in is revocable).
-    if (input.role === "OWNER") throw new Forbidden("Partner admins do not invite owners");
-    if (s.actor.type === "user" && input.email === s.actor.email) throw new Forbidden("Partner admins do not invite themselves");
+    if (input.role === "OWNER") throw new Forbidden("Partner admins do not invite owners", "ON_BEHALF_LIMIT");
+    if (s.actor.type === "user" && input.email === s.actor.email) throw new Forbidden("Partner admins do not invite themselves", "ON_BEHALF_LIMIT");
   }
   const prepared = Invitation.prepareMember(s, a, {
     email: input.email,
@@ -52,6 +56,8 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
   try {
     await s.deps.store.transact((e) => [
       ...prepared.ops(e),
+      // The seller's setup right ends when an owner joins: checked in the same transaction.
+      ...(setup ? [e.account.check({ id: a.id }).where((x, op) => op.eq(x.ownerCount, 0)).commit()] : []),
       ...PartnerAdmin.behalfOps(e, s, reach, a.id, "member.invited", input.email),
       // Last: a refusal there is the account's invitation allowance.
       Limits.hitOp(e, s.deps, "invitation", a.id, s.now),
@@ -59,7 +65,7 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
   } catch (err) {
     const limited = Limits.rateLimited(err, s.deps, "invitation", s.now);
     if (limited) throw limited;
-    if (err instanceof ConditionFailed) throw new Conflict("This person is already a member of the account");
+    if (err instanceof ConditionFailed) throw setup ? new Conflict("The customer's owner joined meanwhile, or this person is already a member") : new Conflict("This person is already a member of the account");
     throw err;
   }
   await prepared.mail();
@@ -124,7 +130,7 @@ const lastOwner = () => new Conflict("An account keeps at least one owner");
  */
 export async function remove(s: Session, raw: z.input<typeof memberRef>): Promise<Info> {
   const { account, member, person, reach } = await loadForChange(s, raw, "member.manage");
-  if (onBehalfOnly(reach) && member.role === "OWNER") throw new Forbidden("Partner admins do not remove owners");
+  if (onBehalfOnly(reach) && member.role === "OWNER") throw new Forbidden("Partner admins do not remove owners", "ON_BEHALF_LIMIT");
   const activeOwner = member.status === "ACTIVE" && member.role === "OWNER";
   const licences = await s.deps.store.licencesOfMember(account.id, member.email);
   // The member's extensions are freed with it (one member per extension).
@@ -170,7 +176,7 @@ export async function setRole(s: Session, raw: z.input<typeof roleInput>): Promi
   const input = V.parse(roleInput, raw);
   const { account, member, person, reach } = await loadForChange(s, input, "member.manage");
   if (member.role === input.role) return member;
-  if (onBehalfOnly(reach) && (member.role === "OWNER" || input.role === "OWNER")) throw new Forbidden("Partner admins do not make or unmake owners");
+  if (onBehalfOnly(reach) && (member.role === "OWNER" || input.role === "OWNER")) throw new Forbidden("Partner admins do not make or unmake owners", "ON_BEHALF_LIMIT");
   const active = member.status === "ACTIVE";
   const ownerDelta = !active ? 0 : input.role === "OWNER" ? 1 : member.role === "OWNER" ? -1 : 0;
   const next: Info = { ...member, role: input.role };

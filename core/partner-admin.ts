@@ -5,7 +5,7 @@ import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
-import { Conflict, Invalid, NotFound } from "./errors.js";
+import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
@@ -69,7 +69,7 @@ export async function setMemberFlag(s: Session, raw: z.input<typeof flagInput>):
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "member.setPartnerAdmin", s.now);
   const a = account!;
-  if (input.partnerAdmin && !a.partnerAdminEnabled) throw new Conflict("The platform has not enabled partner administration for this reseller");
+  if (input.partnerAdmin && !a.partnerAdminEnabled) throw new Forbidden("The platform has not enabled partner administration for this reseller", "CAPABILITY_OFF");
   const member = await s.deps.store.getMember(a.id, input.email);
   if (!member) throw new NotFound("Member");
   if (member.partnerAdmin === input.partnerAdmin) return member;

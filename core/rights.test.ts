@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AccountRecord, Membership } from "../infra/store.js";
 import type { Actor } from "./actor.js";
 import { Forbidden, NotFound } from "./errors.js";
-import { PLATFORM_ID, allowed, authorize, seesPrices } from "./rights.js";
+import { PLATFORM_ID, allowed, authorize, seesPrices, setsUpOwner, reachOf } from "./rights.js";
 
 type View = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions">;
 const acc = (id: string, kind: View["kind"], path: string[], canCreateAccounts = false): View => ({
@@ -100,10 +100,14 @@ describe("rights", () => {
   });
 
   // Rainbow 5.4: sellers create and manage subscriptions; company admins manage them only "with rights".
-  it("orders are placed by sellers (for their own partner company or below), not by a customer's admins", () => {
+  it("orders are placed by sellers below, by a partner's authorised purchasers for its own company, not by a customer's admins", () => {
     expect(allowed(user, { D1: m("CONTRIBUTOR", true) }, CA1, "order.place")).toBe(true);
     expect(allowed(user, { RA: m("OWNER", true) }, RA, "order.place")).toBe(true);
-    expect(allowed(user, { RA: m("OWNER") }, RA, "order.place")).toBe(false);
+    // DESIGN 1: OWNER and CONTRIBUTOR are authorised purchasers; the seller flag only widens the reach below.
+    expect(allowed(user, { RA: m("OWNER") }, RA, "order.place")).toBe(true);
+    expect(allowed(user, { RA: m("CONTRIBUTOR") }, RA, "order.place")).toBe(true);
+    expect(allowed(user, { RA: m("VIEWER") }, RA, "order.place")).toBe(false);
+    expect(allowed(user, { RA: m("CONTRIBUTOR") }, CA1, "order.place")).toBe(false);
     expect(allowed(user, { CA1: m("OWNER") }, CA1, "order.place")).toBe(false);
     expect(allowed(user, { D1: m("VIEWER", true) }, CA1, "order.place")).toBe(false);
     expect(allowed(user, { [PLATFORM_ID]: m("OWNER") }, PLATFORM, "order.place")).toBe(false);
@@ -152,5 +156,38 @@ describe("rights", () => {
     expect(seesPrices(user, { [PLATFORM_ID]: m("VIEWER") }, "D1")).toBe(false);
     expect(seesPrices({ type: "public" }, {}, "D1")).toBe(false);
     expect(seesPrices(user, { D1: m("OWNER") }, undefined)).toBe(false);
+  });
+
+  describe("ForbiddenError.reason (issue 15)", () => {
+    const reason = (ms: Record<string, Membership>, a: View, action: Parameters<typeof authorize>[3]) => {
+      try {
+        authorize(user, ms, { ...a, canCreateEquipment: false }, action);
+      } catch (err) {
+        if (err instanceof Forbidden) return err.reason;
+        throw err;
+      }
+      return "ALLOWED";
+    };
+    it("names the rule the caller misses", () => {
+      expect(reason({ D1: m("CONTRIBUTOR") }, D1, "account.listChildren")).toBe("NOT_SELLER");
+      expect(reason({ D1: m("VIEWER") }, D1, "order.place")).toBe("ROLE");
+      expect(reason({ D1: m("OWNER", true) }, CA1, "member.manage")).toBe("NO_OPT_IN");
+      expect(reason({ D1: m("OWNER", true) }, CA1, "licence.assign")).toBe("NO_OPT_IN");
+      expect(reason({ RA: m("OWNER", true) }, RA, "account.createChild")).toBe("RESELLER_RIGHTS");
+      expect(reason({ RA: m("OWNER", true) }, RA, "equipment.declare")).toBe("RESELLER_RIGHTS");
+      expect(reason({ CA1: m("OWNER") }, CA1, "subscription.increase")).toBe("NOT_DELEGATED");
+      expect(reason({ [PLATFORM_ID]: m("CONTRIBUTOR") }, PLATFORM, "catalog.manage")).toBe("OPERATOR_ONLY");
+      expect(reason({ D1: m("OWNER", true) }, D1, "account.setPartnerAdminCapability")).toBe("OPERATOR_ONLY");
+      expect(reason({ CA1: m("OWNER") }, CA1, "account.createChild")).toBe("NOT_APPLICABLE");
+      expect(reason({ CA1: m("OWNER") }, CA1, "member.setSeller")).toBe("NOT_APPLICABLE");
+      // Invisible accounts keep the uniform NotFound, whatever the action.
+      expect(() => reason({ RB: m("OWNER", true) }, CA1, "member.manage")).toThrow(NotFound);
+    });
+    it("a writing seller above a customer sets up its owner; a viewer seller or a seller above a partner does not", () => {
+      expect(setsUpOwner(reachOf(user, { D1: m("CONTRIBUTOR", true) }, CA1), CA1)).toBe(true);
+      expect(setsUpOwner(reachOf(user, { D1: m("VIEWER", true) }, CA1), CA1)).toBe(false);
+      expect(setsUpOwner(reachOf(user, { D1: m("OWNER") }, CA1), CA1)).toBe(false);
+      expect(setsUpOwner(reachOf(user, { D1: m("OWNER", true) }, RA), RA)).toBe(false);
+    });
   });
 });

@@ -1,6 +1,7 @@
 import type { AccountRecord, Membership } from "../infra/store.js";
 import type { Actor } from "./actor.js";
 import { Forbidden, NotFound } from "./errors.js";
+import type { ForbiddenReason } from "./errors.js";
 
 /** The vendor's root account. Its members are the platform operators. */
 export const PLATFORM_ID = "PLATFORM";
@@ -77,8 +78,11 @@ export type Action =
   | "account.setPartnerAdminCapability"
   | "member.setPartnerAdmin";
 
-/** A seller of a partner account acting for the partner's own company. */
-const sellsOwn = (r: Reach, a: AccountView) => a.kind !== "CUSTOMER" && a.kind !== "PLATFORM" && !!r.own?.seller && writer(r.own.role);
+/**
+ * An authorised purchaser (OWNER or CONTRIBUTOR) of a partner account buying for the partner's own
+ * company: no seller flag needed, which only widens the reach to the subtree (DESIGN 1, "People and rights").
+ */
+const sellsOwn = (r: Reach, a: AccountView) => a.kind !== "CUSTOMER" && a.kind !== "PLATFORM" && writer(r.own?.role);
 
 /** Whether the account's own members reach its subtree (seller flag, or the platform's people). */
 const ownReachesBelow = (r: Reach, a: AccountView) => !!r.own && (r.own.seller || a.id === PLATFORM_ID);
@@ -136,6 +140,14 @@ function equipment(r: Reach, a: AccountView): boolean {
   return a.kind === "DISTRIBUTOR" && writer(r.own?.role);
 }
 
+/**
+ * A writing seller above a customer may invite the customer's owner while it has none (first setup,
+ * or the owner's invitation lapsed); the caller checks `ownerCount` in its transaction.
+ */
+export function setsUpOwner(r: Reach, a: AccountView): boolean {
+  return a.kind === "CUSTOMER" && r.above?.via === "seller" && writer(r.above.role);
+}
+
 /** True when the actor can see the account at all. */
 export function isVisible(reach: Reach): boolean {
   return !!reach.own || !!reach.above || !!reach.onBehalf;
@@ -156,8 +168,40 @@ export function authorize(
   if (!account) throw new NotFound("Account");
   const reach = reachOf(actor, memberships, account, now);
   if (!isVisible(reach)) throw new NotFound("Account");
-  if (!rules[action](reach, account)) throw new Forbidden();
+  if (!rules[action](reach, account)) throw new Forbidden(undefined, denialReason(action, reach, account));
   return reach;
+}
+
+/** Actions that are tenant administration of a customer (its own admins, or partner admins with its opt-in). */
+const tenantActions: ReadonlySet<Action> = new Set<Action>(["member.manage", "licence.assign", "equipment.declare", "equipment.manage", "account.setSupportEmail"]);
+/** Commercial work that reaches below an account only with the seller flag. */
+const sellerActions: ReadonlySet<Action> = new Set<Action>([
+  "account.listChildren",
+  "account.createChild",
+  "account.setResellerRights",
+  "offers.setAvailable",
+  "order.place",
+  "subscription.increase",
+  "subscription.decrease",
+  "subscription.setDelegatedRights",
+]);
+
+/**
+ * Why a visible account refuses `action` to this reach (ForbiddenError.reason): the first rule the
+ * caller would have to change to be allowed, in the order a partner would look for it.
+ */
+export function denialReason(action: Action, r: Reach, a: AccountView): ForbiddenReason {
+  if (action === "catalog.manage" || action === "account.setPartnerAdminCapability") return a.kind === "PLATFORM" || action !== "catalog.manage" ? "OPERATOR_ONLY" : "NOT_APPLICABLE";
+  if (action === "account.setPartnerAdminOptIn") return a.kind === "CUSTOMER" ? "ROLE" : "NOT_APPLICABLE";
+  if (action === "member.setPartnerAdmin" || action === "account.setResellerRights") return a.kind === "RESELLER" ? "ROLE" : "NOT_APPLICABLE";
+  if (action === "member.setSeller" && a.kind === "CUSTOMER") return "NOT_APPLICABLE";
+  if ((action === "account.createChild" && a.kind === "CUSTOMER") || ((action === "order.place" || action === "offers.setAvailable") && a.kind === "PLATFORM")) return "NOT_APPLICABLE";
+  if (action === "account.createChild" && a.kind === "RESELLER" && ownReachesBelow(r, a) && writer(r.own?.role) && !a.canCreateAccounts) return "RESELLER_RIGHTS";
+  if ((action === "equipment.declare" || action === "equipment.manage") && a.kind === "RESELLER" && writer(r.own?.role)) return "RESELLER_RIGHTS";
+  if (tenantActions.has(action) && a.kind === "CUSTOMER" && !r.own && r.above?.via === "seller") return "NO_OPT_IN";
+  if ((action === "subscription.increase" || action === "subscription.decrease") && writer(r.own?.role) && !r.above) return "NOT_DELEGATED";
+  if (sellerActions.has(action) && r.own && !r.own.seller && writer(r.own.role) && !r.above && a.kind !== "CUSTOMER") return "NOT_SELLER";
+  return "ROLE";
 }
 
 /** Same decision without throwing. */

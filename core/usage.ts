@@ -36,7 +36,7 @@ export async function record(s: Session, raw: Input): Promise<Info> {
   s.user();
   const u = V.parse(input, raw);
   const [ms, account, sub] = await Promise.all([s.memberships(), s.account(u.accountId), s.subscription(u.accountId, u.sku)]);
-  if (!isOperator(s.actor, ms)) throw new Forbidden("Usage is recorded by the vendor's platform");
+  if (!isOperator(s.actor, ms)) throw new Forbidden("Usage is recorded by the vendor's platform", "OPERATOR_ONLY");
   if (!account) throw new NotFound("Account");
   if (!sub) throw Invalid.field("sku", `the account has no ${u.sku} subscription`);
   if (sub.kind !== "USAGE") throw Invalid.field("sku", `${u.sku} is not a usage offer`);

@@ -190,7 +190,7 @@ export const PLATFORM = Buffer.from("Account:PLATFORM").toString("base64");
 export const OPERATOR = "operator@example.com";
 
 /** GraphQL fragment selecting a typed-error union. */
-export const ERR = "... on Error { __typename code message } ... on ValidationError { issues { path message } }";
+export const ERR = "... on Error { __typename code message } ... on ValidationError { issues { path message } } ... on ForbiddenError { reason }";
 
 /** A connection's edges, as selected with `edges { cursor node { … } }`. */
 export interface Edges<N> {
@@ -218,6 +218,8 @@ export interface TypedError {
   readonly code: string;
   readonly message: string;
   readonly issues?: Issue[];
+  /** ForbiddenError only: why (ForbiddenReason). */
+  readonly reason?: string;
 }
 export interface Success<T> {
   readonly __typename: string;
@@ -243,6 +245,13 @@ export function expectError<T>(r: Result<T>, typename: ErrorName, message?: stri
   expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }, JSON.stringify(r)).toEqual({ __typename: typename, code: CODES[typename] });
   const e = r as TypedError;
   if (message !== undefined) expect(e.message).toBe(message);
+  return e;
+}
+
+/** Asserts that `r` is a ForbiddenError with that `reason`; returns it. */
+export function expectForbidden<T>(r: Result<T>, reason: string): TypedError {
+  const e = expectError(r, "ForbiddenError");
+  expect(e.reason, JSON.stringify(r)).toBe(reason);
   return e;
 }
 

@@ -283,6 +283,9 @@ const aboveAs = (s: Standing, test: (r: Role) => boolean) => operatorAs(s, test)
 const sellsForOwnCompany = (s: Standing, acc: Acc) =>
   (acc.kind === "DISTRIBUTOR" || acc.kind === "RESELLER") && s.own !== undefined && s.own.seller && canWrite(s.own.role);
 
+/** An authorised purchaser (OWNER or CONTRIBUTOR) of this very partner account, seller flag or not (DESIGN 1; issue 15). */
+const buysForOwnCompany = (s: Standing, acc: Acc) => (acc.kind === "DISTRIBUTOR" || acc.kind === "RESELLER") && s.own !== undefined && canWrite(s.own.role);
+
 function visible(s: Standing): boolean {
   return s.system || s.own !== undefined || s.staff !== undefined || s.sellerAbove.length > 0 || s.partnerAdmin;
 }
@@ -325,17 +328,17 @@ function permits(s: Standing, acc: Acc, action: Action): boolean {
     // DESIGN 1 "Edit Available Services": an account orders what the side above made available to it.
     case "offers.setAvailable":
       return acc.kind !== "PLATFORM" && aboveAs(s, canWrite);
-    // Rainbow 5.4 "Create subscriptions": sellers, for their own partner company or any account below; never admins.
+    // Rainbow 5.4 "Create subscriptions": sellers below; a partner's authorised purchasers for their own company; never a customer's admins.
     case "order.place":
-      return acc.kind !== "PLATFORM" && (aboveAs(s, canWrite) || sellsForOwnCompany(s, acc));
+      return acc.kind !== "PLATFORM" && (aboveAs(s, canWrite) || buysForOwnCompany(s, acc));
     // Rainbow 5.4 "Manage subscriptions": sellers; the account's admins only when a seller delegated it.
     case "subscription.increase":
-      return aboveAs(s, canWrite) || sellsForOwnCompany(s, acc) || (ownAs(s, canWrite) && acc.canUpdateSubscriptions);
+      return aboveAs(s, canWrite) || buysForOwnCompany(s, acc) || (ownAs(s, canWrite) && acc.canUpdateSubscriptions);
     // Rainbow 5.4: decreasing takes the second box on top of the first.
     case "subscription.decrease":
       return (
         aboveAs(s, canWrite) ||
-        sellsForOwnCompany(s, acc) ||
+        buysForOwnCompany(s, acc) ||
         (ownAs(s, canWrite) && acc.canUpdateSubscriptions && acc.canDecreaseSubscriptions)
       );
     // DESIGN 1 "Delegated subscription rights": granted from above to a child account.

@@ -19,7 +19,7 @@
  *       └── Reseller R3 (owner r3; PARTNER_ADMIN never enabled)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CODES, ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, isError, ok, startTestStack } from "./harness.js";
+import { CODES, ERR, OPERATOR, PLATFORM, expectError, expectForbidden, expectInvalid, expectUnchanged, isError, ok, startTestStack } from "./harness.js";
 import type { Connection, ErrorName, GraphQLResponse, Result, TestStack } from "./harness.js";
 
 // ---------------------------------------------------------------- data
@@ -627,12 +627,12 @@ describe("the PARTNER_ADMIN capability and flag", () => {
     });
   });
 
-  it("a reseller's owner cannot flag a member before the platform enabled the capability: ConflictError", async () => {
+  it("a reseller's owner cannot flag a member before the platform enabled the capability: ForbiddenError CAPABILITY_OFF", async () => {
     // Prepare
     expect(ok<AccountView>(await account(R3_OWNER, ids.r3)).partnerAdminEnabled).toBe(false);
     await unchanged([ids.r3], async () => {
       // Act / Assess
-      expectError(await setFlag(R3_OWNER, ids.r3, R3_OWNER, true), "ConflictError");
+      expectForbidden(await setFlag(R3_OWNER, ids.r3, R3_OWNER, true), "CAPABILITY_OFF");
     });
   });
 
@@ -669,7 +669,7 @@ describe("the PARTNER_ADMIN capability and flag", () => {
     // R2 is untouched.
     expect(await administeredNames(R2_PA)).toEqual(["Acme Regional"]);
     await unchanged([ids.r1], async () => {
-      expectError(await setFlag(R1_OWNER, ids.r1, PA, true), "ConflictError");
+      expectForbidden(await setFlag(R1_OWNER, ids.r1, PA, true), "CAPABILITY_OFF");
     });
 
     // Act: the platform enables it again.

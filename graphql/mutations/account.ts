@@ -35,6 +35,14 @@ const CreateAccountInput = builder.inputType("CreateAccountInput", {
     owner: t.field({ type: OwnerInput, required: false, description: "Invite the first owner in the same call" }),
     currency: t.string({ required: false, description: "Distributors only (required there): the ISO 4217 billing currency" }),
     order: t.field({ type: NewAccountOrderInput, required: false, description: "A first order, placed in the same transaction" }),
+    canCreateAccounts: t.boolean({
+      required: false,
+      description: "Resellers only: may the reseller's own people create accounts below it. Default false (granted later with setResellerRights)",
+    }),
+    canCreateEquipment: t.boolean({
+      required: false,
+      description: "Resellers only: may the reseller's own people declare PBX equipment. Default false (granted later with setResellerRights)",
+    }),
   }),
 });
 
@@ -56,6 +64,8 @@ builder.mutationField("createAccount", (t) =>
           ? { owner: { email: input.owner.email, ...(input.owner.firstName ? { firstName: input.owner.firstName } : {}), ...(input.owner.lastName ? { lastName: input.owner.lastName } : {}) } }
           : {}),
         ...(input.currency != null ? { currency: input.currency } : {}),
+        ...(input.canCreateAccounts != null ? { canCreateAccounts: input.canCreateAccounts } : {}),
+        ...(input.canCreateEquipment != null ? { canCreateEquipment: input.canCreateEquipment } : {}),
         ...(input.order
           ? {
               order: {
