@@ -63,7 +63,8 @@ function build(): GraphQLServer {
       deviceKeys: deviceKeysLoader(config.deviceSigningKey),
     },
     authenticate: createTokenVerifier({ jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }),
-    graphiql: process.env.GRAPHIQL === "true",
+    // GraphiQL is the local stack's (its assets would not fit this bundle); in AWS use any client against the endpoint.
+    graphiql: false,
     introspection: config.introspection,
     telemetry,
   });

@@ -1,7 +1,7 @@
 import { NoSchemaIntrospectionCustomRule } from "graphql";
 import type { GraphQLError } from "graphql";
 import { createGraphQLError, createYoga, isAsyncIterable, maskError as defaultMaskError } from "graphql-yoga";
-import type { Plugin } from "graphql-yoga";
+import type { GraphiQLOptions, Plugin } from "graphql-yoga";
 import { useCSRFPrevention } from "@graphql-yoga/plugin-csrf-prevention";
 import { blockFieldSuggestionsPlugin } from "@escape.tech/graphql-armor-block-field-suggestions";
 import { costLimitPlugin } from "@escape.tech/graphql-armor-cost-limit";
@@ -29,8 +29,11 @@ export type Authenticate = (token: string) => Promise<{ subject: string; email: 
 export interface ServerOptions {
   readonly deps: Deps;
   readonly authenticate: Authenticate;
-  /** GraphiQL in the browser (local stack; off in Lambda stages unless configured). */
-  readonly graphiql: boolean;
+  /**
+   * GraphiQL in the browser: the local stack's page (local/graphiql.ts, assets from node_modules,
+   * never a CDN) or none. Lambda serves none: its assets would not fit the graphql bundle.
+   */
+  readonly graphiql: false | { readonly render: (options: GraphiQLOptions) => string; readonly options?: GraphiQLOptions };
   /** Schema introspection (`__schema`, `__type`): on in the local stack, off in Lambda unless configured. */
   readonly introspection?: boolean;
   readonly graphqlEndpoint?: string;
@@ -73,6 +76,26 @@ const bodyLimit: Plugin = {
   },
 };
 
+/** What `GET /health` answers: a small JSON body (Yoga's own check answers an empty one). */
+export const HEALTH_BODY = { status: "ok" } as const;
+const HEALTH_PATH = "/health";
+
+/** `GET /health` (the API Gateway route and the local stack): 200 with HEALTH_BODY, before any GraphQL handling. */
+const health: Plugin = {
+  onRequest({ request, url, endResponse, fetchAPI }) {
+    if (url.pathname === HEALTH_PATH && (request.method === "GET" || request.method === "HEAD")) {
+      endResponse(new fetchAPI.Response(JSON.stringify(HEALTH_BODY), { status: 200, headers: { "content-type": "application/json", "cache-control": "no-store" } }));
+    }
+  },
+};
+
+/**
+ * CSRF prevention: a request a browser sends without a CORS preflight (GET, form or text/plain POST)
+ * must carry a header no cross-site form can set. `x-graphql-yoga-csrf` or `Authorization` (a bearer
+ * token is such a header), so clients with a token, such as urql's default GET for queries, just work.
+ */
+const CSRF_HEADERS = ["x-graphql-yoga-csrf", "authorization"];
+
 /** Refuses `__schema` and `__type` (graphql-js's own rule); `__typename` stays allowed. */
 const noIntrospection: Plugin = {
   onValidate: ({ addValidationRule }) => addValidationRule(NoSchemaIntrospectionCustomRule),
@@ -102,11 +125,13 @@ export function createGraphQLServer(opts: ServerOptions) {
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: opts.graphqlEndpoint ?? "/graphql",
-    healthCheckEndpoint: "/health",
+    // Yoga's own check (an empty body) is moved out of the way of `health` above, which answers JSON.
+    healthCheckEndpoint: "/__yoga/health",
     landingPage: false,
-    graphiql: opts.graphiql ? { title: "Channel Partner API" } : false,
+    graphiql: opts.graphiql ? { title: "Channel Partner API", ...opts.graphiql.options } : false,
+    ...(opts.graphiql ? { renderGraphiQL: opts.graphiql.render } : {}),
     logging: false,
-    plugins: [bodyLimit, useCSRFPrevention(), ...guards(opts.introspection ?? false), codeInputErrors, ...(opts.telemetry ? [observability(opts.telemetry)] : [])],
+    plugins: [health, bodyLimit, useCSRFPrevention({ requestHeaders: CSRF_HEADERS }), ...guards(opts.introspection ?? false), codeInputErrors, ...(opts.telemetry ? [observability(opts.telemetry)] : [])],
     context: async ({ request }): Promise<Context> => {
       const header = request.headers.get("authorization");
       let actor: Actor = { type: "public" };

@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, errors, jwtVerify } from "jose";
+import { createRemoteJWKSet, decodeJwt, errors, jwtVerify } from "jose";
+import type { JWTPayload } from "jose";
 
 /** The claims the API relies on, after verification. */
 export interface VerifiedToken {
@@ -20,8 +21,12 @@ export interface VerifierOptions {
   readonly audience: string;
   /** Pinned: a token signed with any other algorithm (none, HS256...) is refused. */
   readonly algorithms?: readonly string[];
-  /** The time tokens are checked against (the local stack's settable clock; the system clock otherwise). */
-  readonly now?: () => Date;
+  /**
+   * The time a token is checked against, given its claims (still unverified: a forged claim fails the
+   * signature check that follows). The system clock when absent; the local stack's clock, less the
+   * jumps made since the token was minted, there.
+   */
+  readonly now?: (claims: JWTPayload) => Date;
 }
 
 export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
@@ -34,11 +39,11 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
   const jwks = createRemoteJWKSet(new URL(opts.jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
   const algorithms = [...(opts.algorithms ?? ["ES256", "RS256"])];
   // A warm Lambda sees the same token many times: remember verified tokens until they expire.
-  const verified = new Map<string, { claims: VerifiedToken; exp: number }>();
+  const verified = new Map<string, { claims: VerifiedToken; exp: number; payload: JWTPayload }>();
   const now = opts.now ?? (() => new Date());
   return async (token) => {
     const hit = verified.get(token);
-    if (hit && hit.exp > now().getTime() / 1000) return hit.claims;
+    if (hit && hit.exp > now(hit.payload).getTime() / 1000) return hit.claims;
     if (hit) verified.delete(token);
     const claims = await verifyOnce(token);
     if (verified.size >= 1000) verified.delete(verified.keys().next().value!);
@@ -46,7 +51,7 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
     return claims.claims;
   };
 
-  async function verifyOnce(token: string): Promise<{ claims: VerifiedToken; exp: number }> {
+  async function verifyOnce(token: string): Promise<{ claims: VerifiedToken; exp: number; payload: JWTPayload }> {
     try {
       const { payload } = await jwtVerify(token, jwks, {
         issuer: opts.issuer,
@@ -54,11 +59,11 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
         algorithms,
         requiredClaims: ["sub", "exp"],
         clockTolerance: 5,
-        currentDate: now(),
+        currentDate: now(decodeJwt(token)),
       });
       const email = typeof payload.email === "string" ? payload.email.trim().toLowerCase() : "";
       if (!email) throw new InvalidToken("token has no email claim");
-      return { claims: { subject: payload.sub!, email, emailVerified: payload.email_verified === true }, exp: payload.exp! };
+      return { claims: { subject: payload.sub!, email, emailVerified: payload.email_verified === true }, exp: payload.exp!, payload };
     } catch (err) {
       if (err instanceof InvalidToken) throw err;
       if (err instanceof errors.JOSEError) throw new InvalidToken(err.code);

@@ -14,6 +14,10 @@ export class SettableClock implements Clock {
   now(): Date {
     return new Date(Date.now() + this.#offsetMs);
   }
+  /** How far this clock has been moved from the system clock, in ms (the sum of its jumps). */
+  get offsetMs(): number {
+    return this.#offsetMs;
+  }
   set(instant: Date): void {
     this.#offsetMs = instant.getTime() - Date.now();
   }

@@ -1,20 +1,36 @@
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { SingleBar, Presets } from "cli-progress";
-import { startLocalStack } from "./stack.js";
+import { runningStack } from "./stack-file.js";
 
-/**
- * `npm run billing -- --period 2026-10`: bills one month by hand on the local data (DATA_DIR, or a
- * running DynamoDB at DYNAMO_ENDPOINT), through the same scheduler, queue and workers as the
- * monthly run, with a progress bar. A month already billed is left as it is (same invoices).
- */
-async function main() {
-  const { values } = parseArgs({ options: { period: { type: "string" }, "table-name": { type: "string" } } });
-  if (!values.period || !/^\d{4}-(0[1-9]|1[0-2])$/.test(values.period)) throw new Error("usage: npm run billing -- --period YYYY-MM");
+const USAGE = "usage: npm run billing -- --period YYYY-MM [--url http://localhost:4000] [--table-name NAME]";
+
+interface Report {
+  readonly scheduled: number;
+  readonly processed: number;
+  readonly failedAttempts: number;
+  readonly deadLettered: number;
+}
+
+const summary = (period: string, r: Report) =>
+  `billed ${period}: ${r.scheduled} parties scheduled, ${r.processed} processed, ${r.failedAttempts} failed attempts, ${r.deadLettered} dead-lettered`;
+
+/** Bills through a running stack (POST /dev/jobs/run): its clock, its data, its queue and workers. */
+async function throughStack(url: string, period: string): Promise<void> {
+  console.log(`billing ${period} through the running local stack at ${url} (its clock and data)`);
+  const res = await fetch(`${url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job: "billing", period }) });
+  const body = (await res.json()) as Report & { error?: string };
+  if (!res.ok) throw new Error(`the stack refused the run (${res.status}): ${body.error ?? "no reason given"}`);
+  console.log(summary(period, body));
+}
+
+/** No stack runs: starts one on DATA_DIR (or on DYNAMO_ENDPOINT's DynamoDB), without HTTP clients, and bills with a progress bar. */
+async function ownStack(period: string, tableName: string | undefined): Promise<void> {
+  const [{ startLocalStack }, { SingleBar, Presets }] = await Promise.all([import("./stack.js"), import("cli-progress")]);
+  const dynamoEndpoint = process.env.DYNAMO_ENDPOINT;
   const stack = await startLocalStack({
-    dataDir: resolve(process.env.DATA_DIR ?? ".data"),
-    ...(process.env.DYNAMO_ENDPOINT ? { dynamoEndpoint: process.env.DYNAMO_ENDPOINT } : {}),
-    ...(values["table-name"] ? { tableName: values["table-name"] } : {}),
+    // With DYNAMO_ENDPOINT the data is that DynamoDB's; nothing is kept in DATA_DIR then.
+    ...(dynamoEndpoint ? { dynamoEndpoint, inMemory: true } : { dataDir: resolve(process.env.DATA_DIR ?? ".data") }),
+    ...(tableName ? { tableName } : {}),
     operatorEmail: process.env.BOOTSTRAP_OPERATOR_EMAIL ?? "operator@example.com",
     cron: false,
   });
@@ -22,20 +38,38 @@ async function main() {
   let started = false;
   try {
     const report = await stack.jobs.run("billing", {
-      period: values.period,
+      period,
       onProgress: (done, total) => {
         if (!started) {
-          bar.start(total, 0, { period: values.period });
+          bar.start(total, 0, { period });
           started = true;
         }
         bar.update(done);
       },
     });
     if (started) bar.stop();
-    console.log(`billed ${values.period}: ${report.scheduled} parties scheduled, ${report.processed} processed, ${report.failedAttempts} failed attempts, ${report.deadLettered} dead-lettered`);
+    console.log(summary(period, report));
   } finally {
     await stack.stop();
   }
+}
+
+/**
+ * `npm run billing -- --period 2026-10`: bills one month by hand, through the same scheduler, queue
+ * and workers as the monthly run. A month already billed is left as it is (same invoices).
+ * - A stack runs on DATA_DIR (`npm start`, found by DATA_DIR/local-stack.json), or `--url` names one:
+ *   the run goes through it (`POST /dev/jobs/run`), with its clock and data; it starts at once.
+ * - Otherwise a stack is started here on DATA_DIR (default .data), or on the DynamoDB at
+ *   DYNAMO_ENDPOINT (table `--table-name`, default channel-partner), by the system clock.
+ * A DATA_DIR held by a stack that does not answer is refused: two processes must not share its files.
+ */
+async function main() {
+  const { values } = parseArgs({ options: { period: { type: "string" }, "table-name": { type: "string" }, url: { type: "string" } } });
+  const period = values.period;
+  if (!period || !/^\d{4}-(0[1-9]|1[0-2])$/.test(period)) throw new Error(USAGE);
+  const url = values.url?.replace(/\/+$/, "") ?? (process.env.DYNAMO_ENDPOINT ? undefined : await runningStack(resolve(process.env.DATA_DIR ?? ".data")));
+  if (url) return throughStack(url, period);
+  return ownStack(period, values["table-name"]);
 }
 
 main().catch((err: unknown) => {

@@ -1,4 +1,5 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { createServer } from "node:http";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -21,13 +22,19 @@ import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
 import { localDeviceKeys } from "./device-key.js";
-import { createLocalIssuer } from "./issuer.js";
+import { ASSET_PREFIX, graphiqlAsset, graphiqlOptions, renderGraphiQL } from "./graphiql.js";
+import { createLocalIssuer, localTokenTime } from "./issuer.js";
 import { startLocalJobs } from "./jobs.js";
 import type { LocalJobs } from "./jobs.js";
 import { seedCatalog } from "./seed.js";
+import { STACK_FILE } from "./stack-file.js";
+import type { StackFile } from "./stack-file.js";
 
 export interface LocalStackOptions {
+  /** 0 (or absent): any free port. */
   readonly port?: number;
+  /** The interface to listen on: 127.0.0.1 unless told (0.0.0.0 in a container). */
+  readonly host?: string;
   /** Keeps data between runs (DynamoDB files, issuer key). Ignored with inMemory. */
   readonly dataDir?: string;
   readonly inMemory?: boolean;
@@ -58,6 +65,25 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
+/** Listens on host:port, or fails saying which port is taken and how to pick another. */
+async function listen(http: ReturnType<typeof createServer>, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    http.once("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EADDRINUSE") reject(new Error(`Port ${port} on ${host} is already in use (another \`npm start\`?). Stop it, or choose another port: PORT=${port + 1} npm start`));
+      else if (err.code === "EADDRNOTAVAIL") reject(new Error(`Cannot listen on ${host}:${port}: no such address here. Set HOST to one of this machine's addresses (HOST=0.0.0.0 for all).`));
+      else if (err.code === "EACCES") reject(new Error(`Not allowed to listen on port ${port}; choose another: PORT=4000 npm start`));
+      else reject(err);
+    });
+    http.listen(port, host, () => resolve());
+  });
+}
+
+/** How this machine reaches a server listening on `host`: loopback for the wildcard addresses. */
+function reachableHost(host: string): string {
+  if (host === "0.0.0.0" || host === "::" || host === "") return "127.0.0.1";
+  return host.includes(":") ? `[${host}]` : host;
+}
+
 const AUDIENCE = "channel-partner-api";
 const ISSUER_NAME = "Channel Partner Platform";
 const MAX_DEV_BODY = 64 * 1024;
@@ -86,6 +112,27 @@ function send(res: ServerResponse, status: number, body: unknown): void {
  */
 export async function startLocalStack(opts: LocalStackOptions = {}): Promise<LocalStack> {
   const dataDir = opts.inMemory ? undefined : opts.dataDir;
+  // The port is taken first, so that a port in use is said at once, before DynamoDB Local starts.
+  // Until the stack is ready every request gets 503.
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => send(res, 503, { error: "starting" });
+  const http = createServer((req, res) => handler(req, res));
+  const host = opts.host ?? "127.0.0.1";
+  await listen(http, opts.port ?? 0, host);
+  try {
+    return await start(opts, dataDir, http, host, (h) => (handler = h));
+  } catch (err) {
+    http.close();
+    throw err;
+  }
+}
+
+async function start(
+  opts: LocalStackOptions,
+  dataDir: string | undefined,
+  http: ReturnType<typeof createServer>,
+  host: string,
+  setHandler: (h: (req: IncomingMessage, res: ServerResponse) => void) => void,
+): Promise<LocalStack> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   let dynamo: LocalDynamo | undefined;
   const endpoint = opts.dynamoEndpoint ?? (dynamo = await startDynamoLocal(dataDir ? { dataDir } : {})).endpoint;
@@ -107,22 +154,31 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   mail.queue = jobs.mailQueue;
   const cron = opts.cron === false ? undefined : startLocalCron(clock, jobs);
 
-  // The HTTP server starts first so the issuer knows its URL; JWKS is fetched from it lazily.
-  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => send(res, 503, { error: "starting" });
-  const http = createServer((req, res) => handler(req, res));
-  await new Promise<void>((resolve, reject) => {
-    http.once("error", reject);
-    http.listen(opts.port ?? 0, "127.0.0.1", () => resolve());
-  });
+  // The HTTP server is already listening, so the issuer knows its URL; JWKS is fetched from it lazily.
   const port = (http.address() as AddressInfo).port;
-  const url = `http://localhost:${port}`;
-  const issuer = await createLocalIssuer({ issuer: `${url}/`, audience: AUDIENCE, now: () => clock.now(), ...(dataDir ? { dataDir } : {}) });
-  const verify = createTokenVerifier({ jwksUrl: `http://127.0.0.1:${port}/.well-known/jwks.json`, issuer: issuer.issuer, audience: AUDIENCE, algorithms: ["ES256"], now: () => clock.now() });
-  const yoga = createGraphQLServer({ deps, authenticate: verify, graphiql: true, introspection: true, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
+  const reach = reachableHost(host);
+  const url = `http://${reach === "127.0.0.1" ? "localhost" : reach}:${port}`;
+  // Local tokens are minted and checked by the stack's clock; the jumps made after minting are taken
+  // out at the check, so a token lasts one hour of real time across POST /dev/clock.
+  const issuer = await createLocalIssuer({ issuer: `${url}/`, audience: AUDIENCE, now: () => clock.now(), clockOffsetMs: () => clock.offsetMs, ...(dataDir ? { dataDir } : {}) });
+  const verify = createTokenVerifier({
+    jwksUrl: `http://${reach}:${port}/.well-known/jwks.json`,
+    issuer: issuer.issuer,
+    audience: AUDIENCE,
+    algorithms: ["ES256"],
+    now: (claims) => localTokenTime(clock, claims),
+  });
+  const yoga = createGraphQLServer({
+    deps,
+    authenticate: verify,
+    graphiql: { render: renderGraphiQL, options: graphiqlOptions(url) },
+    introspection: true,
+    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+  });
   // The documents function's route (GET /invoices/<id>.pdf|.csv), on the same port.
   const downloads = createServerAdapter(createDownloadsHandler({ deps, authenticate: verify, issuerName: ISSUER_NAME }));
 
-  handler = (req, res) => {
+  setHandler((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
     const route = `${req.method} ${path}`;
     const dev = async () => {
@@ -135,6 +191,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(email)) return send(res, 400, { error: "email is required" });
           return send(res, 200, { token: await issuer.mint(email, { emailVerified: body.emailVerified !== false }) });
         }
+        case "GET /dev/clock":
+          return send(res, 200, { now: clock.now().toISOString() });
         case "POST /dev/clock": {
           const body = await readJson(req);
           const now = typeof body.now === "string" ? new Date(body.now) : new Date(NaN);
@@ -166,11 +224,20 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
           // Yoga refuses a content-length above MAX_BODY_BYTES (413); a body of unannounced length is refused here.
           if (req.method === "POST" && req.headers["content-length"] === undefined) return send(res, 411, { error: "Content-Length required" });
           if (path !== undefined && DOWNLOAD_PATH.test(path)) return downloads(req, res);
+          if (req.method === "GET" && path?.startsWith(ASSET_PREFIX)) {
+            const asset = await graphiqlAsset(path);
+            if (!asset) return send(res, 404, { error: "not found" });
+            res.writeHead(200, { "content-type": asset.type, "cache-control": "public, max-age=3600" });
+            return res.end(asset.body);
+          }
           return yoga(req, res);
       }
     };
     dev().catch((err: unknown) => send(res, 400, { error: err instanceof Error ? err.message : "bad request" }));
-  };
+  });
+  // Tells `npm run billing` (and other local tools) that this stack holds DATA_DIR, and where it answers.
+  const stackFile = dataDir ? join(dataDir, STACK_FILE) : undefined;
+  if (stackFile) writeFileSync(stackFile, JSON.stringify({ url, pid: process.pid } satisfies StackFile));
 
   return {
     url,
@@ -186,6 +253,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         http.closeAllConnections();
         http.close(() => resolve());
       });
+      if (stackFile) rmSync(stackFile, { force: true });
       if (cron) clearInterval(cron);
       await jobs.stop();
       client.destroy();

@@ -72,5 +72,7 @@ describe("functions/graphql handler", () => {
     const e = event("");
     const res = await handleEvent(server, { ...e, rawPath: "/health", requestContext: { ...e.requestContext, http: { ...e.requestContext.http, method: "GET", path: "/health" } } });
     expect(res.statusCode).toBe(200);
+    expect(res.headers?.["content-type"]).toMatch(/^application\/json/);
+    expect(JSON.parse(res.body ?? "")).toEqual({ status: "ok" });
   });
 });
