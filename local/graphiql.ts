@@ -47,12 +47,12 @@ export async function graphiqlAsset(path: string): Promise<{ type: string; body:
 /** The comment heading every default tab: how to authenticate. */
 function authNote(origin: string): string {
   return [
-    "# Channel Partner API, local stack.",
-    "# Authenticate: open Headers (below) and set",
+    "# Channel Partner API, local stack. Authenticate in Headers:",
     '#   {"Authorization": "Bearer <token>"}',
-    "# with a token for any e-mail from the stack's local issuer:",
-    `#   curl -s -X POST ${origin}/dev/token -d '{"email":"operator@example.com"}'`,
-    "# Local tokens last one hour (real time; moving the clock with /dev/clock does not expire them).",
+    "# A token for any e-mail; local tokens last one hour",
+    "# (real time: /dev/clock jumps do not expire them):",
+    `#   curl -s -X POST ${origin}/dev/token \\`,
+    `#     -d '{"email":"operator@example.com"}'`,
     "",
   ].join("\n");
 }
