@@ -6,6 +6,7 @@ import type { AccountRecord, ItemKey, LoadedItem, Membership, OfferRecord, Order
 import type { Actor } from "./actor.js";
 import type { RateLimits } from "./limits.js";
 import { Unauthenticated } from "./errors.js";
+import { ensureBound } from "./identity.js";
 
 /** What the use cases need from the outside world, wired once per process by functions/ or local/. */
 export interface Deps {
@@ -49,6 +50,7 @@ export type UserActor = Extract<Actor, { type: "user" }>;
  */
 export class Session {
   readonly #loader: DataLoader<ItemKey, LoadedItem, string>;
+  #bound: Promise<void> | undefined;
 
   constructor(
     readonly deps: Deps,
@@ -68,6 +70,17 @@ export class Session {
   user(): UserActor {
     if (this.actor.type !== "user") throw new Unauthenticated();
     return this.actor;
+  }
+
+  /**
+   * The signed-in user whose verified address is bound to this token's identity (checked once per
+   * request): what acting on memberships or invitations needs. Unauthenticated for another identity.
+   */
+  async boundUser(): Promise<UserActor> {
+    const user = this.user();
+    this.#bound ??= ensureBound(this.deps, user);
+    await this.#bound;
+    return user;
   }
 
   async account(id: string): Promise<AccountRecord | undefined> {
@@ -107,10 +120,14 @@ export class Session {
     return (await this.#loader.load({ type: "person", email })) as PersonRecord | undefined;
   }
 
-  /** Active memberships of the caller (empty for the public; jobs use the system actor). */
+  /**
+   * Active memberships of the caller (empty for the public; jobs use the system actor). An unverified
+   * address has none (issue 12, rule 1): it may only learn that it is unverified.
+   */
   async memberships(): Promise<Readonly<Record<string, Membership>>> {
-    if (this.actor.type !== "user") return {};
-    return (await this.person(this.actor.email))?.memberships ?? {};
+    if (this.actor.type !== "user" || !this.actor.emailVerified) return {};
+    const [person] = await Promise.all([this.person(this.actor.email), this.boundUser()]);
+    return person?.memberships ?? {};
   }
 
   /** Forget cached items after a write, so the rest of the request reads fresh state. */

@@ -121,7 +121,8 @@ export function personOp(e: TxEntities, s: Session, email: string, person: Perso
 
 /** Loads a pending invitation by token and checks validity and the e-mail binding. */
 async function open(s: Session, token: string): Promise<InvitationRecord> {
-  const user = s.user();
+  // Bound to the token's identity (issue 12, rule 1): a re-assigned address accepts nothing.
+  const user = await s.boundUser();
   if (typeof token !== "string" || token.length < 20 || token.length > 200) throw Invalid.field("token", "is not an invitation token");
   const inv = await s.deps.store.getInvitation(hashSecret(token));
   if (!inv) throw new NotFound("Invitation");

@@ -1,6 +1,7 @@
 // The language-free entry: only `isValid` is used, and the Node entry requires its 80 language files by a built-up path (which SST's esbuild 0.18 cannot bundle).
 import countries from "i18n-iso-countries/index.js";
 import * as z from "zod";
+import { foldEmail } from "../infra/email.js";
 import { Invalid } from "./errors.js";
 
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
@@ -28,13 +29,17 @@ export const country = z
   .transform((v) => v.toUpperCase())
   .refine((v) => /^[A-Z]{2}$/.test(v) && countries.isValid(v), "must be an ISO 3166-1 alpha-2 country code");
 
-/** An e-mail address, compared and stored lower-case. */
+/**
+ * An e-mail address, compared and stored in ASCII lower case; one that Unicode case folding or
+ * NFKC would change is refused (issue 12, rule 2: it could alias another person or invitation).
+ */
 export const email = z
   .string()
   .trim()
   .max(254, "must be at most 254 characters")
-  .email("must be an e-mail address")
-  .transform((v) => v.toLowerCase());
+  .refine((v) => foldEmail(v) !== undefined, "must not change under Unicode case folding or NFKC")
+  .transform((v) => foldEmail(v) ?? v)
+  .pipe(z.string().email("must be an e-mail address"));
 
 export const personName = z.string().trim().max(80, "must be at most 80 characters").refine((v) => !controlChars.test(v), "must not contain control characters");
 

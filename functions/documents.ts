@@ -23,7 +23,7 @@ function instance(): FetchServer {
       mailer: { send: () => Promise.reject(new Error("the documents function sends no mail")) },
       portalUrl: config.portalUrl,
     },
-    authenticate: createTokenVerifier({ jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }),
+    authenticate: createTokenVerifier(config.auth),
     issuerName: config.invoiceIssuerName,
   });
   server = { fetch: (url, init) => download(new Request(url, init)) };

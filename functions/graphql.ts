@@ -62,7 +62,7 @@ function build(): GraphQLServer {
       // Signs and checks device credentials (equipment pairing); from the DEVICE_SIGNING_KEY secret.
       deviceKeys: deviceKeysLoader(config.deviceSigningKey),
     },
-    authenticate: createTokenVerifier({ jwksUrl: config.auth.jwksUrl, issuer: config.auth.issuer, audience: config.auth.audience }),
+    authenticate: createTokenVerifier(config.auth),
     // GraphiQL is the local stack's (its assets would not fit this bundle); in AWS use any client against the endpoint.
     graphiql: false,
     introspection: config.introspection,

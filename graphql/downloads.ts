@@ -3,6 +3,7 @@ import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
 import { VisibleError } from "../core/errors.js";
 import * as InvoiceFiles from "../core/invoice-files.js";
+import { bearerToken } from "./bearer.js";
 import { scopedId } from "./ids.js";
 import type { Authenticate } from "./server.js";
 
@@ -29,7 +30,7 @@ export function createDownloadsHandler(opts: DownloadsOptions): (request: Reques
     if (!m) return fail(404, "Not found");
     if (request.method !== "GET") return new Response(null, { status: 405, headers: { allow: "GET" } });
     const header = request.headers.get("authorization");
-    const token = header ? /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim())?.[1] : undefined;
+    const token = header ? bearerToken(header) : undefined;
     if (!token) return fail(401, "Sign in first");
     let actor: Actor;
     try {

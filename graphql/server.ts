@@ -17,14 +17,15 @@ import { RateLimited, Unauthenticated, VisibleError } from "../core/errors.js";
 import { Throttled } from "../infra/dynamo.js";
 import { framesOf } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
+import { bearerToken } from "./bearer.js";
 import { observability } from "./observability.js";
 import type { Context } from "./builder.js";
 import { schema } from "./schema.js";
 import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS, tooLarge } from "./limits.js";
 
 
-/** Turns a bearer token into a user; throws when the token is not acceptable. */
-export type Authenticate = (token: string) => Promise<{ subject: string; email: string; emailVerified: boolean }>;
+/** Turns a bearer token into a verified identity; throws when the token is not acceptable. */
+export type Authenticate = (token: string) => Promise<{ issuer: string; subject: string; email: string; emailVerified: boolean }>;
 
 export interface ServerOptions {
   readonly deps: Deps;
@@ -136,12 +137,12 @@ export function createGraphQLServer(opts: ServerOptions) {
       const header = request.headers.get("authorization");
       let actor: Actor = { type: "public" };
       if (header !== null) {
-        const m = /^Bearer ([A-Za-z0-9._~+/=-]+)$/.exec(header.trim());
-        if (!m) throw unauthorized("Malformed Authorization header");
+        const token = bearerToken(header);
+        if (!token) throw unauthorized("Malformed Authorization header");
         try {
           // A PBX's credential (audience "device") is verified with the service's own key; any other
           // token goes to the identity provider's verifier. Both refuse with the same 401.
-          actor = Equipment.isDeviceCredential(m[1]!) ? await Equipment.authenticate(opts.deps, m[1]!) : { type: "user", ...(await opts.authenticate(m[1]!)) };
+          actor = Equipment.isDeviceCredential(token) ? await Equipment.authenticate(opts.deps, token) : { type: "user", ...(await opts.authenticate(token)) };
         } catch {
           throw unauthorized("Invalid or expired token");
         }

@@ -9,7 +9,15 @@ export interface Config {
   readonly tableName: string;
   /** Set for DynamoDB Local; absent in AWS. */
   readonly dynamoEndpoint?: string;
-  readonly auth: { readonly jwksUrl: string; readonly issuer: string; readonly audience: string };
+  readonly auth: {
+    readonly jwksUrl: string;
+    readonly issuer: string;
+    readonly audience: string;
+    /** Claim names for IdPs that differ (AUTH_EMAIL_CLAIM, AUTH_EMAIL_VERIFIED_CLAIM). */
+    readonly claims: { readonly email: string; readonly emailVerified: string };
+    /** AUTH_MAX_TOKEN_LIFETIME_SECONDS (default 24 h): longer-lived tokens are refused. */
+    readonly maxLifetimeSeconds: number;
+  };
   readonly mailFrom: string;
   /** Base URL used in mailed links (the partner portal's accept page). */
   readonly portalUrl: string;
@@ -46,6 +54,9 @@ const envSchema = z.object({
   AUTH_JWKS_URL: z.string().url(),
   AUTH_ISSUER: z.string().min(1),
   AUTH_AUDIENCE: z.string().min(1),
+  AUTH_EMAIL_CLAIM: z.string().min(1).default("email"),
+  AUTH_EMAIL_VERIFIED_CLAIM: z.string().min(1).default("email_verified"),
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().positive().max(30 * 86_400).default(86_400),
   MAIL_FROM: z.string().email().default("no-reply@example.com"),
   PORTAL_URL: z.string().url().default("https://portal.example.com"),
   BOOTSTRAP_OPERATOR_EMAIL: z.string().email().default("operator@example.com"),
@@ -70,7 +81,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     region: e.AWS_REGION,
     tableName: e.TABLE_NAME,
     ...(e.DYNAMO_ENDPOINT ? { dynamoEndpoint: e.DYNAMO_ENDPOINT } : {}),
-    auth: { jwksUrl: e.AUTH_JWKS_URL, issuer: e.AUTH_ISSUER, audience: e.AUTH_AUDIENCE },
+    auth: {
+      jwksUrl: e.AUTH_JWKS_URL,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      claims: { email: e.AUTH_EMAIL_CLAIM, emailVerified: e.AUTH_EMAIL_VERIFIED_CLAIM },
+      maxLifetimeSeconds: e.AUTH_MAX_TOKEN_LIFETIME_SECONDS,
+    },
     mailFrom: e.MAIL_FROM,
     portalUrl: e.PORTAL_URL,
     bootstrapOperatorEmail: e.BOOTSTRAP_OPERATOR_EMAIL.toLowerCase(),

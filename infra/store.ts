@@ -4,6 +4,7 @@ import { AccountStore } from "./store/accounts.js";
 import { BillingStore } from "./store/billing.js";
 import { CommerceStore } from "./store/commerce.js";
 import { EquipmentStore } from "./store/equipment.js";
+import { IdentityStore } from "./store/identity.js";
 import { JobStore } from "./store/jobs.js";
 
 export { BadCursor, ConditionFailed } from "./store/base.js";
@@ -17,11 +18,11 @@ export type * from "./store/records.js";
  * infra/store/ (accounts and people, commerce, billing, equipment, jobs); `Store` is all of them
  * on one object, so a use case needs one handle.
  */
-export type Store = AccountStore & CommerceStore & BillingStore & EquipmentStore & JobStore;
+export type Store = AccountStore & CommerceStore & BillingStore & EquipmentStore & JobStore & IdentityStore;
 
 class AllAreas extends StoreBase {}
 // The areas hold methods only (no fields), so each method runs on one object with the shared base.
-for (const area of [AccountStore, CommerceStore, BillingStore, EquipmentStore, JobStore]) {
+for (const area of [AccountStore, CommerceStore, BillingStore, EquipmentStore, JobStore, IdentityStore]) {
   for (const name of Object.getOwnPropertyNames(area.prototype)) {
     if (name !== "constructor") Object.defineProperty(AllAreas.prototype, name, Object.getOwnPropertyDescriptor(area.prototype, name)!);
   }

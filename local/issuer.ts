@@ -25,7 +25,7 @@ export interface LocalIssuer {
   readonly issuer: string;
   readonly audience: string;
   readonly jwks: { keys: JWK[] };
-  mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number }): Promise<string>;
+  mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number; subject?: string }): Promise<string>;
 }
 
 export async function createLocalIssuer(opts: { issuer: string; audience: string; dataDir?: string; now: () => Date; clockOffsetMs?: () => number }): Promise<LocalIssuer> {
@@ -50,7 +50,7 @@ export async function createLocalIssuer(opts: { issuer: string; audience: string
         .setProtectedHeader({ alg: "ES256", kid: privateJwk.kid!, typ: "JWT" })
         .setIssuer(opts.issuer)
         .setAudience(opts.audience)
-        .setSubject(`local|${email.toLowerCase()}`)
+        .setSubject(o.subject ?? `local|${email.toLowerCase()}`)
         .setIssuedAt(iat)
         .setExpirationTime(iat + (o.ttlSeconds ?? 3600))
         .sign(key);

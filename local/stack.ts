@@ -61,7 +61,7 @@ export interface LocalStack {
   readonly clock: SettableClock;
   readonly outbox: OutboxMailer;
   readonly jobs: LocalJobs;
-  mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number }): Promise<string>;
+  mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number; subject?: string }): Promise<string>;
   stop(): Promise<void>;
 }
 

@@ -12,7 +12,7 @@ import { lambdaEvent } from "./harness.js";
 /** A store whose every call fails as an unexpected infrastructure fault would (a test double of our port). */
 const brokenStore = new Proxy({}, { get: () => () => Promise.reject(new Error("dynamo exploded at /var/task/secret.js:42")) }) as unknown as Store;
 const deps = { store: brokenStore, clock: { now: () => new Date() }, mailer: { send: () => Promise.resolve() }, portalUrl: "https://portal.example.com" } as unknown as Deps;
-const authenticate = () => Promise.resolve({ subject: "u1", email: "u1@example.com", emailVerified: true });
+const authenticate = () => Promise.resolve({ issuer: "test", subject: "u1", email: "u1@example.com", emailVerified: true });
 
 const open = createGraphQLServer({ deps, authenticate, graphiql: false, introspection: true });
 const closed = createGraphQLServer({ deps, authenticate, graphiql: false });

@@ -112,9 +112,9 @@ async function gql(base: string, authorization: string | null): Promise<{ status
 const nowSec = () => Math.floor(Date.now() / 1000);
 
 /** A token with the given claims (defaults: valid), signed ES256 with `key` under `kid`. */
-function token(over: { claims?: JWTPayload; iss?: string | null; aud?: string | null; exp?: number | null; nbf?: number; kid?: string; key?: CryptoKey } = {}): Promise<string> {
+function token(over: { claims?: JWTPayload; iss?: string | null; aud?: string | null; exp?: number | null; nbf?: number; iat?: number; kid?: string; key?: CryptoKey } = {}): Promise<string> {
   const email = `user-${randomUUID().slice(0, 8)}@example.com`;
-  const jwt = new SignJWT({ email, email_verified: true, ...over.claims }).setProtectedHeader({ alg: "ES256", kid: over.kid ?? KID, typ: "JWT" }).setSubject(`idp|${email}`).setIssuedAt();
+  const jwt = new SignJWT({ email, email_verified: true, ...over.claims }).setProtectedHeader({ alg: "ES256", kid: over.kid ?? KID, typ: "JWT" }).setSubject(`idp|${email}`).setIssuedAt(over.iat);
   if (over.iss !== null) jwt.setIssuer(over.iss ?? ISSUER);
   if (over.aud !== null) jwt.setAudience(over.aud ?? AUDIENCE);
   if (over.exp !== null) jwt.setExpirationTime(over.exp ?? nowSec() + 600);
@@ -198,6 +198,29 @@ describe("bearer JWT verification", () => {
 
   it("refuses a token not valid yet (future nbf)", async () => {
     await refused(main.url, `Bearer ${await token({ nbf: nowSec() + 60 })}`);
+  });
+
+  it("refuses a lifetime over 24 h (issue 12, rule 3), accepts 24 h", async () => {
+    await refused(main.url, `Bearer ${await token({ exp: nowSec() + 86_400 + 120 })}`);
+    expect((await gql(main.url, `Bearer ${await token({ exp: nowSec() + 86_400 - 5 })}`)).status).toBe(200);
+    // Without iat the remaining lifetime counts.
+    const noIat = await new SignJWT({ email: "no-iat@example.com", email_verified: true }).setProtectedHeader({ alg: "ES256", kid: KID }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject("idp|no-iat").setExpirationTime(nowSec() + 2 * 86_400).sign(privateKey);
+    await refused(main.url, `Bearer ${noIat}`);
+  });
+
+  it("refuses iat in the future beyond the skew (issue 12, rule 3)", async () => {
+    await refused(main.url, `Bearer ${await token({ iat: nowSec() + 600 })}`);
+    expect((await gql(main.url, `Bearer ${await token({ iat: nowSec() + 10 })}`)).status).toBe(200);
+  });
+
+  it("reads the configured claim names, and email_verified as true or \"true\" only", async () => {
+    const verify = createTokenVerifier({ jwksUrl: `${mainJwks.url}/.well-known/jwks.json`, issuer: ISSUER, audience: AUDIENCE, algorithms: ["ES256"], claims: { email: "upn", emailVerified: "upn_verified" } });
+    const custom = await verify(await token({ claims: { upn: "Custom@Example.com", upn_verified: "true", email: "other@example.com", email_verified: false } }));
+    expect(custom).toMatchObject({ issuer: ISSUER, email: "custom@example.com", emailVerified: true });
+    const plain = createTokenVerifier({ jwksUrl: `${mainJwks.url}/.well-known/jwks.json`, issuer: ISSUER, audience: AUDIENCE, algorithms: ["ES256"] });
+    for (const flag of [false, "false", 1, "yes", undefined]) {
+      expect((await plain(await token({ claims: { email_verified: flag } }))).emailVerified, String(flag)).toBe(false);
+    }
   });
 
   it("refuses alg none (unsigned)", async () => {

@@ -23,6 +23,7 @@ import {
   sharedEquipmentEntity,
 } from "../entities/equipment.js";
 import { rateCounterEntity } from "../entities/rate-counter.js";
+import { identityBindingEntity } from "../entities/identity.js";
 
 /** The entities of the single table, bound to one client and table name. */
 export function createEntities(client: DynamoDBDocumentClient, table: string) {
@@ -55,6 +56,7 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     sharedEquipment: sharedEquipmentEntity(config),
     extensionAssignment: extensionAssignmentEntity(config),
     rateCounter: rateCounterEntity(config),
+    identityBinding: identityBindingEntity(config),
   };
 }
 
