@@ -92,7 +92,7 @@ function subtreeEntries(e: TxEntities, account: Pick<Info, "id" | "kind" | "name
  * offers excepted); the sellers above narrow it with `setAvailableOffers`.
  */
 export async function create(s: Session, raw: CreateInput): Promise<{ account: Info; invitation?: Invitation.Info; order?: Order.Info }> {
-  s.user();
+  s.principal();
   const input = V.parse(createInput, raw);
   const [ms, parent] = await Promise.all([s.memberships(), s.account(input.parentId)]);
   authorize(s.actor, ms, parent, "account.createChild", s.now);
@@ -232,7 +232,7 @@ export type UpdateInput = z.input<typeof updateInput>;
 
 /** Renames, re-references or re-homes (country) an account; search entries follow in the same transaction. */
 export async function update(s: Session, raw: UpdateInput): Promise<Info> {
-  s.user();
+  s.principal();
   const input = V.parse(updateInput, raw);
   const [ms, current] = await Promise.all([s.memberships(), s.account(input.id)]);
   authorize(s.actor, ms, current, "account.update", s.now);
@@ -284,7 +284,7 @@ const rightsInput = z.object({
 
 /** A reseller's rights are set by the sellers above it, never by the reseller itself. */
 export async function setResellerRights(s: Session, raw: z.input<typeof rightsInput>): Promise<Info> {
-  s.user();
+  s.principal();
   const input = V.parse(rightsInput, raw);
   const [ms, current] = await Promise.all([s.memberships(), s.account(input.id)]);
   authorize(s.actor, ms, current, "account.setResellerRights", s.now);
@@ -334,7 +334,7 @@ export interface SearchArgs extends PageArgs {
  * prefix or reference prefix. `within` picks the root when the caller belongs to several.
  */
 export async function search(s: Session, args: SearchArgs): Promise<Page<Info>> {
-  s.user();
+  s.principal();
   const q = args.query.trim();
   if (q.length < 1 || q.length > 120) throw Invalid.field("query", "must be 1 to 120 characters");
   const ms = await s.memberships();

@@ -14,6 +14,19 @@ export type Actor =
   | { readonly type: "system"; readonly job: string }
   /** A paired PBX, by its device credential (the version is re-checked against the equipment on every call). */
   | { readonly type: "device"; readonly accountId: string; readonly equipmentId: string; readonly version: number }
+  /**
+   * An API client (machine identity of an account) by its access token: it acts with its role and
+   * seller flag on its account like a member, never on people or clients (core/rights.ts). `generation`
+   * is the secret generation the token was issued for (rotation); rechecked on every request.
+   */
+  | {
+      readonly type: "client";
+      readonly clientId: string;
+      readonly accountId: string;
+      readonly name: string;
+      readonly role: "OWNER" | "CONTRIBUTOR" | "VIEWER";
+      readonly seller: boolean;
+    }
   | { readonly type: "public" };
 
 /** How the actor is written in the audit trail. */
@@ -25,6 +38,9 @@ export function actorLabel(actor: Actor): string {
       return `system:${actor.job}`;
     case "device":
       return `device:${actor.equipmentId}`;
+    case "client":
+      // Audited as "client <name> of <account>", with its id: names are not unique.
+      return `client:${actor.name} (${actor.clientId}) of ${actor.accountId}`;
     case "public":
       return "public";
   }

@@ -269,7 +269,7 @@ export async function lines(s: Session, invoice: Invoice, args: PageArgs): Promi
 
 /** Operators set the VAT rate a billed account is invoiced at ("20" or "20.5" percent). */
 export async function setTaxRate(s: Session, input: { accountId: string; taxRatePercent: string }): Promise<AccountRecord> {
-  s.user();
+  s.principal();
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "account.read", s.now);
   if (!isOperator(s.actor, ms)) throw new Forbidden("Tax rates are set by the vendor's operators", "OPERATOR_ONLY");

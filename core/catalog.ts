@@ -158,7 +158,7 @@ export async function create(s: Session, raw: CreateInput): Promise<Info> {
 }
 
 async function loadForChange(s: Session, rawSku: string): Promise<OfferRecord> {
-  s.user();
+  s.principal();
   const code = V.parse(sku, rawSku, ["sku"]);
   await platform(s, "catalog.manage");
   const [offer] = await s.deps.store.getOffers([code]);
@@ -205,7 +205,7 @@ export async function retire(s: Session, input: { sku: string }): Promise<Info> 
 
 /** The whole catalog, by sku (operators). */
 export async function catalog(s: Session, args: PageArgs & { includeRetired?: boolean | null }): Promise<Page<Info>> {
-  s.user();
+  s.principal();
   await platform(s, "catalog.manage");
   const page = await paged(args, (limit, cursor) => s.deps.store.listCatalog(limit, cursor));
   return args.includeRetired ? page : { ...page, items: page.items.filter((i) => i.node.status === "ACTIVE") };
@@ -241,7 +241,7 @@ const availabilityInput = z.object({
  * among those available to its parent (the whole catalog for a distributor's operators).
  */
 export async function setAvailable(s: Session, raw: z.input<typeof availabilityInput>): Promise<AccountRecord> {
-  s.user();
+  s.principal();
   const input = V.parse(availabilityInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "offers.setAvailable", s.now);

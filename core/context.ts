@@ -42,6 +42,7 @@ function cacheKey(k: ItemKey): string {
 }
 
 export type UserActor = Extract<Actor, { type: "user" }>;
+export type ClientActor = Extract<Actor, { type: "client" }>;
 
 /**
  * One request (or one job step): the actor and a per-request loader that batches every
@@ -121,10 +122,21 @@ export class Session {
   }
 
   /**
+   * A signed-in caller that may act on accounts: a person, or an API client (which the rights
+   * treat like a member of its account, minus people and client management); else Unauthenticated.
+   */
+  principal(): UserActor | ClientActor {
+    if (this.actor.type !== "user" && this.actor.type !== "client") throw new Unauthenticated();
+    return this.actor;
+  }
+
+  /**
    * Active memberships of the caller (empty for the public; jobs use the system actor). An unverified
-   * address has none (issue 12, rule 1): it may only learn that it is unverified.
+   * address has none (issue 12, rule 1): it may only learn that it is unverified. An API client holds
+   * one seat: its role and seller flag on its own account, never partner admin.
    */
   async memberships(): Promise<Readonly<Record<string, Membership>>> {
+    if (this.actor.type === "client") return { [this.actor.accountId]: { role: this.actor.role, seller: this.actor.seller, partnerAdmin: false } };
     if (this.actor.type !== "user" || !this.actor.emailVerified) return {};
     const [person] = await Promise.all([this.person(this.actor.email), this.boundUser()]);
     return person?.memberships ?? {};

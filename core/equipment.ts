@@ -173,7 +173,7 @@ const audit = (reach: Reach) => PartnerAdmin.onBehalfOf(reach);
  * Multi-tenant servers belong to partners (Rainbow: the partner's shared OTEC-S).
  */
 export async function declare(s: Session, raw: DeclareInput): Promise<Pairing> {
-  s.user();
+  s.principal();
   const input = V.parse(declareInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   const reach = authorize(s.actor, ms, account, "equipment.declare", s.now);
@@ -221,7 +221,7 @@ export async function declare(s: Session, raw: DeclareInput): Promise<Pairing> {
  * credential is refused at its next call: the PBX pairs again with the new code.
  */
 export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
-  s.user();
+  s.principal();
   const { equipment: eq, reach } = await load(s, key, "equipment.manage");
   const keys = await keysOf(s.deps);
   const code = newActivationCode(CODE_DIGITS);
@@ -261,7 +261,7 @@ export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
  * calling it again.
  */
 export async function remove(s: Session, key: Key): Promise<Info> {
-  s.user();
+  s.principal();
   const ref = V.parse(equipmentKey, key);
   const [ms, account, eq] = await Promise.all([s.memberships(), s.account(ref.accountId), s.deps.store.getEquipment(ref.accountId, ref.equipmentId)]);
   const reach = authorize(s.actor, ms, account, "equipment.manage", s.now);
@@ -467,7 +467,7 @@ const ATTACH_ATTEMPTS = 5;
  * another tenant's (a prefix of it, or it of another: extension ranges would collide).
  */
 export async function attachTenant(s: Session, raw: z.input<typeof attachInput>): Promise<{ equipment: Info; tenant: Tenant }> {
-  s.user();
+  s.principal();
   const input = V.parse(attachInput, raw);
   for (let attempt = 1; ; attempt++) {
     s.forget();
@@ -539,7 +539,7 @@ export type AssignInput = z.input<typeof assignInput>;
  * (own or shared) gets it preselected; on a shared PBX, only extensions in its company prefix.
  */
 export async function assignExtension(s: Session, raw: AssignInput): Promise<Assignment> {
-  s.user();
+  s.principal();
   const input = V.parse(assignInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   const reach = authorize(s.actor, ms, account, "equipment.manage", s.now);
@@ -602,7 +602,7 @@ const unassignInput = z.object({ accountId: z.string().min(1), equipment: equipm
 
 /** Frees an extension of the account's members (a member left, or gets another number). */
 export async function unassignExtension(s: Session, raw: z.input<typeof unassignInput>): Promise<Assignment> {
-  s.user();
+  s.principal();
   const input = V.parse(unassignInput, raw);
   const [ms, account, held] = await Promise.all([
     s.memberships(),

@@ -27,6 +27,8 @@ function strip(r: InvitationRecord): Info {
 }
 
 function baseRecord(s: Session, accountId: string, email: string, tokenHash: string) {
+  // Invitations (members, owners of new accounts, moves) are people management: never by an API client.
+  if (s.actor.type === "client") throw new Forbidden("API clients do not invite people");
   const created = s.now;
   const validUntil = new Date(created.getTime() + INVITATION_DAYS * DAY_MS);
   return {

@@ -24,7 +24,7 @@ export type Input = z.input<typeof input>;
 const ATTEMPTS = 12;
 
 async function load(s: Session, raw: Input) {
-  s.user();
+  s.principal();
   const ref = V.parse(input, raw);
   const [ms, account, sub] = await Promise.all([s.memberships(), s.account(ref.accountId), s.subscription(ref.accountId, ref.sku)]);
   const reach = authorize(s.actor, ms, account, "licence.assign", s.now);

@@ -28,7 +28,7 @@ const inviteInput = z.object({
 
 /** Invites a person onto an account by e-mail (single-use token, 7 days). */
 export async function invite(s: Session, raw: z.input<typeof inviteInput>): Promise<{ member: Info; invitation: Invitation.Info }> {
-  s.user();
+  s.principal();
   const input = V.parse(inviteInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   // Ribbon / EXPO.e: after setup, the seller above a customer invites its owner from the account screen,
@@ -91,7 +91,7 @@ export async function invitations(s: Session, accountId: string, args: PageArgs)
 const memberRef = z.object({ accountId: z.string().min(1), email: V.email });
 
 async function loadForChange(s: Session, raw: z.input<typeof memberRef>, action: "member.manage" | "member.setSeller") {
-  s.user();
+  s.principal();
   const ref = V.parse(memberRef, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(ref.accountId)]);
   const reach = authorize(s.actor, ms, account, action, s.now);

@@ -49,7 +49,7 @@ async function checkSharedEquipment(s: Session, accountIds: readonly string[]): 
  * receives a token; one of them accepts.
  */
 export async function invite(s: Session, input: { accountId: string; parentId: string }): Promise<{ invitations: number }> {
-  s.user();
+  s.principal();
   const [ms, parent, target] = await Promise.all([s.memberships(), s.account(input.parentId), s.account(input.accountId)]);
   authorize(s.actor, ms, parent, "account.createChild", s.now);
   if (!target) throw new NotFound("Account");

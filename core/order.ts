@@ -252,7 +252,7 @@ export function fingerprint(accountId: string, input: Pick<Parsed, "lines" | "re
 
 /** The dry run of `place`, for the portals' confirmation window. Nothing is written. */
 export async function preview(s: Session, raw: PreviewInput): Promise<Preview> {
-  s.user();
+  s.principal();
   const input = V.parse(previewInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "order.place", s.now);
@@ -269,7 +269,7 @@ const ATTEMPTS = 5;
  * order; the same key with another request is a Conflict.
  */
 export async function place(s: Session, raw: PlaceInput): Promise<Info> {
-  s.user();
+  s.principal();
   const input = V.parse(placeInput, raw);
   const hash = fingerprint(input.accountId, input);
   for (let attempt = 1; ; attempt++) {

@@ -43,7 +43,7 @@ const capabilityInput = z.object({ accountId: z.string().min(1), enabled: z.bool
 
 /** Operators enable (or disable) the PARTNER_ADMIN capability of a reseller; disabling clears its members' flags. */
 export async function setCapability(s: Session, raw: z.input<typeof capabilityInput>): Promise<AccountRecord> {
-  s.user();
+  s.principal();
   const input = V.parse(capabilityInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "account.setPartnerAdminCapability", s.now);
@@ -64,7 +64,7 @@ const flagInput = z.object({ accountId: z.string().min(1), email: V.email, partn
 
 /** A reseller's owners give (or take) a member's PARTNER_ADMIN flag, once the platform enabled it. */
 export async function setMemberFlag(s: Session, raw: z.input<typeof flagInput>): Promise<MemberRecord> {
-  s.user();
+  s.principal();
   const input = V.parse(flagInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "member.setPartnerAdmin", s.now);
@@ -110,7 +110,7 @@ const optInInput = z.object({
  * read the customer's own item on every request.
  */
 export async function setOptIn(s: Session, raw: z.input<typeof optInInput>): Promise<AccountRecord> {
-  s.user();
+  s.principal();
   const input = V.parse(optInInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "account.setPartnerAdminOptIn", s.now);
@@ -156,7 +156,7 @@ export interface AdministeredArgs extends PageArgs {
  * of, by name (prefix search, ascending or descending). Expired opt-ins are left out.
  */
 export async function administered(s: Session, args: AdministeredArgs): Promise<Page<AdministeredRecord>> {
-  s.user();
+  s.principal();
   const ms = await s.memberships();
   const resellers = Object.entries(ms).filter(([, m]) => m.partnerAdmin).map(([id]) => id);
   let resellerId = args.resellerId ?? undefined;
@@ -184,7 +184,7 @@ const supportInput = z.object({ accountId: z.string().min(1), email: V.email.nul
 
 /** Support requests of the account's users go to this address (Rainbow "Emily" redirection); null clears it. */
 export async function setSupportEmail(s: Session, raw: z.input<typeof supportInput>): Promise<AccountRecord> {
-  s.user();
+  s.principal();
   const input = V.parse(supportInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   const reach = authorize(s.actor, ms, account, "account.setSupportEmail", s.now);

@@ -31,7 +31,7 @@ const writer = (role: Role | undefined) => role === "OWNER" || role === "CONTRIB
  */
 export function reachOf(actor: Actor, memberships: Readonly<Record<string, Membership>>, account: AccountView, now?: Date): Reach {
   if (actor.type === "system") return { above: { via: "system", role: "OWNER" } };
-  if (actor.type !== "user") return {};
+  if (actor.type !== "user" && actor.type !== "client") return {};
   const own = memberships[account.id];
   let above: Reach["above"];
   let onBehalf: Reach["onBehalf"];
@@ -76,7 +76,25 @@ export type Action =
   | "account.setSupportEmail"
   | "account.setPartnerAdminOptIn"
   | "account.setPartnerAdminCapability"
-  | "member.setPartnerAdmin";
+  | "member.setPartnerAdmin"
+  | "apiClient.manage"
+  | "webhook.manage"
+  | "events.read";
+
+/**
+ * What an API client may never do, whatever its role: manage people (members, invitations,
+ * seller and partner-admin flags), accept moves or consent on its account's behalf, or manage API
+ * clients (no escalation: a client cannot mint another client).
+ */
+const CLIENT_DENIED: ReadonlySet<Action> = new Set<Action>([
+  "member.manage",
+  "member.setSeller",
+  "member.setPartnerAdmin",
+  "account.acceptMove",
+  "account.setPartnerAdminOptIn",
+  "account.setPartnerAdminCapability",
+  "apiClient.manage",
+]);
 
 /**
  * An authorised purchaser (OWNER or CONTRIBUTOR) of a partner account buying for the partner's own
@@ -131,6 +149,11 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
   "account.setPartnerAdminOptIn": (r, a) => a.kind === "CUSTOMER" && r.own?.role === "OWNER",
   "account.setPartnerAdminCapability": (r, a) => a.kind === "RESELLER" && (r.operator === "OWNER" || r.above?.via === "system"),
   "member.setPartnerAdmin": (r, a) => a.kind === "RESELLER" && r.own?.role === "OWNER",
+  // API clients and webhook endpoints are the account's own settings: its OWNERs (issue 14).
+  "apiClient.manage": (r) => r.own?.role === "OWNER",
+  "webhook.manage": (r) => r.own?.role === "OWNER",
+  // The event feed: whoever sees the account (what they see of its subtree is decided by eventReach).
+  "events.read": () => true,
 };
 
 function equipment(r: Reach, a: AccountView): boolean {
@@ -168,6 +191,7 @@ export function authorize(
   if (!account) throw new NotFound("Account");
   const reach = reachOf(actor, memberships, account, now);
   if (!isVisible(reach)) throw new NotFound("Account");
+  if (actor.type === "client" && CLIENT_DENIED.has(action)) throw new Forbidden("API clients do not manage people or clients", "ROLE");
   if (!rules[action](reach, account)) throw new Forbidden(undefined, denialReason(action, reach, account));
   return reach;
 }
@@ -213,7 +237,7 @@ export function allowed(
   now?: Date,
 ): boolean {
   const reach = reachOf(actor, memberships, account, now);
-  return isVisible(reach) && rules[action](reach, account);
+  return isVisible(reach) && !(actor.type === "client" && CLIENT_DENIED.has(action)) && rules[action](reach, account);
 }
 
 /**
@@ -222,11 +246,11 @@ export function allowed(
  */
 export function seesPrices(actor: Actor, memberships: Readonly<Record<string, Membership>>, billedPartyId: string | undefined): boolean {
   if (isOperator(actor, memberships)) return true;
-  if (actor.type !== "user") return false;
+  if (actor.type !== "user" && actor.type !== "client") return false;
   return billedPartyId !== undefined && memberships[billedPartyId]?.role === "OWNER";
 }
 
 /** Platform operators: the OWNERs of the PLATFORM account (DESIGN 1), and the system's own jobs. */
 export function isOperator(actor: Actor, memberships: Readonly<Record<string, Membership>>): boolean {
-  return actor.type === "system" || (actor.type === "user" && memberships[PLATFORM_ID]?.role === "OWNER");
+  return actor.type === "system" || ((actor.type === "user" || actor.type === "client") && memberships[PLATFORM_ID]?.role === "OWNER");
 }

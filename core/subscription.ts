@@ -149,7 +149,7 @@ const updateInput = z.object({
  * Never below the licences assigned; prepaid quantities only grow; 0 cancels.
  */
 export async function updateQuantity(s: Session, raw: z.input<typeof updateInput>): Promise<Info> {
-  s.user();
+  s.principal();
   const input = V.parse(updateInput, raw);
   const [ms, account, sub] = await Promise.all([s.memberships(), s.account(input.accountId), s.subscription(input.accountId, input.sku)]);
   authorize(s.actor, ms, account, "account.read", s.now);
@@ -236,7 +236,7 @@ const delegationInput = z
 
 /** A seller lets an account's own admins change its quantities (and decrease them) (Rainbow 5.4). */
 export async function setDelegatedRights(s: Session, raw: z.input<typeof delegationInput>): Promise<AccountRecord> {
-  s.user();
+  s.principal();
   const input = V.parse(delegationInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "subscription.setDelegatedRights", s.now);

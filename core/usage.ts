@@ -33,7 +33,7 @@ export type Input = z.input<typeof input>;
  * Conflict. Future days and months already billed are refused.
  */
 export async function record(s: Session, raw: Input): Promise<Info> {
-  s.user();
+  s.principal();
   const u = V.parse(input, raw);
   const [ms, account, sub] = await Promise.all([s.memberships(), s.account(u.accountId), s.subscription(u.accountId, u.sku)]);
   if (!isOperator(s.actor, ms)) throw new Forbidden("Usage is recorded by the vendor's platform", "OPERATOR_ONLY");

@@ -51,6 +51,9 @@ const ACTIONS = Object.keys({
   "account.setPartnerAdminOptIn": true,
   "account.setPartnerAdminCapability": true,
   "member.setPartnerAdmin": true,
+  "apiClient.manage": true,
+  "webhook.manage": true,
+  "events.read": true,
 } satisfies Record<Action, true>) as Action[];
 
 const ROLES: readonly Role[] = ["OWNER", "CONTRIBUTOR", "VIEWER"];
@@ -213,6 +216,13 @@ function callers(world: World): Caller[] {
       actor: { type: "user", subject: p.name, email: `${p.name}@example.com`, emailVerified: true } as const,
       memberships: p.memberships,
     })),
+    // Issue 14: an API client holds one seat (its role and seller flag) on its own account; the most
+    // powerful one (an OWNER seller) on every account of the world.
+    ...world.accounts.map((a) => ({
+      label: `client of ${a.id}`,
+      actor: { type: "client", clientId: `C-${a.id}`, accountId: a.id, name: "robot", role: "OWNER", seller: true } as const,
+      memberships: { [a.id]: { role: "OWNER", seller: true, partnerAdmin: false } } as Record<string, Membership>,
+    })),
     { label: "system", actor: { type: "system", job: "property" }, memberships: someone },
     { label: "public", actor: { type: "public" }, memberships: someone },
     { label: "device", actor: { type: "device", accountId: lastAccount.id, equipmentId: "E1", version: 1 }, memberships: someone },
@@ -250,7 +260,7 @@ function optInHolds(acc: Acc, now: Date): boolean {
 function standing(world: World, caller: Caller, acc: Acc): Standing {
   // DESIGN 2 "Jobs": the scheduled runs act with full rights; devices and anonymous callers hold no account rights.
   if (caller.actor.type === "system") return { ...NOBODY, system: true };
-  if (caller.actor.type !== "user") return NOBODY;
+  if (caller.actor.type !== "user" && caller.actor.type !== "client") return NOBODY;
   const ms = caller.memberships;
   let staff: Role | undefined;
   const sellerAbove: Role[] = [];
@@ -362,8 +372,26 @@ function permits(s: Standing, acc: Acc, action: Action): boolean {
     // DESIGN 1 / Circuit: a reseller's owners flag its own members as partner admins.
     case "member.setPartnerAdmin":
       return acc.kind === "RESELLER" && ownAs(s, isOwner);
+    // Issue 14: API clients and webhook endpoints are the account's own settings, managed by its OWNERs.
+    case "apiClient.manage":
+    case "webhook.manage":
+      return ownAs(s, isOwner);
+    // Issue 14: whoever sees an account reads its event feed.
+    case "events.read":
+      return true;
   }
 }
+
+/** Issue 14: an API client never manages people or clients, nor consents or accepts moves for its account. */
+const CLIENT_NEVER: ReadonlySet<Action> = new Set<Action>([
+  "member.manage",
+  "member.setSeller",
+  "member.setPartnerAdmin",
+  "account.acceptMove",
+  "account.setPartnerAdminOptIn",
+  "account.setPartnerAdminCapability",
+  "apiClient.manage",
+]);
 
 function equipmentRight(s: Standing, acc: Acc): boolean {
   // Operators and jobs administer any tenant's equipment (writers only).
@@ -385,20 +413,21 @@ function equipmentRight(s: Standing, acc: Acc): boolean {
   }
 }
 
-function oracle(s: Standing, acc: Acc, action: Action): Verdict {
+function oracle(s: Standing, acc: Acc, action: Action, client = false): Verdict {
   if (!visible(s)) return "notFound";
+  if (client && CLIENT_NEVER.has(action)) return "forbidden";
   return permits(s, acc, action) ? "allowed" : "forbidden";
 }
 
 /** DESIGN 1 "Prices": the billed party's OWNERs and the operators (PLATFORM OWNERs; the billing jobs). */
 function oracleSeesPrices(caller: Caller, billedPartyId: string | undefined): boolean {
   if (oracleIsOperator(caller)) return true;
-  return caller.actor.type === "user" && billedPartyId !== undefined && caller.memberships[billedPartyId]?.role === "OWNER";
+  return (caller.actor.type === "user" || caller.actor.type === "client") && billedPartyId !== undefined && caller.memberships[billedPartyId]?.role === "OWNER";
 }
 
 /** DESIGN 1: platform operators are the OWNERs of the PLATFORM account; the system's jobs act as one. */
 function oracleIsOperator(caller: Caller): boolean {
-  return caller.actor.type === "system" || (caller.actor.type === "user" && caller.memberships[ROOT]?.role === "OWNER");
+  return caller.actor.type === "system" || ((caller.actor.type === "user" || caller.actor.type === "client") && caller.memberships[ROOT]?.role === "OWNER");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -465,7 +494,7 @@ function disagreements(world: World): string[] {
       const s = standing(world, caller, acc);
       const v = views.get(acc.id) as View;
       for (const action of ACTIONS) {
-        const expected = oracle(s, acc, action);
+        const expected = oracle(s, acc, action, caller.actor.type === "client");
         const got = coreVerdict(world, caller, acc, v, action);
         if (got !== expected) out.push(`${caller.label} on ${acc.id} (${acc.kind}) ${action}: core ${got}, oracle ${expected}`);
       }
