@@ -19,8 +19,8 @@ export interface AuditInput {
   readonly details?: Record<string, unknown>;
 }
 
-/** The audit item of a change, to put in the same transaction as the change itself. */
-export function entry(entities: TxEntities, e: AuditInput) {
+/** The audit item of a change, to put in the same transaction as the change itself (any transaction with the audit entity). */
+export function entry(entities: Pick<TxEntities, "audit">, e: AuditInput) {
   return entities.audit.put({
     accountId: e.accountId,
     at: e.at.toISOString(),

@@ -3,6 +3,9 @@ import type { Clock } from "../infra/clock.js";
 import type { DeviceKeys } from "../infra/device-keys.js";
 import type { Mailer } from "../infra/mail.js";
 import type { AccountRecord, ItemKey, LoadedItem, Membership, OfferRecord, OrderKeyRecord, PersonRecord, Store, SubscriptionRecord } from "../infra/store.js";
+import type { ApiKeys } from "../infra/api-keys.js";
+import type { IntegrationStore } from "../infra/integrations.js";
+import type { WorkQueue } from "../infra/queue.js";
 import type { Actor } from "./actor.js";
 import type { RateLimits } from "./limits.js";
 import { Unauthenticated } from "./errors.js";
@@ -22,6 +25,19 @@ export interface Deps {
   readonly deviceKeys?: DeviceKeys | (() => Promise<DeviceKeys | undefined>);
   /** Per-account allowances (invitations, activation attempts); core/limits.ts's defaults when absent. */
   readonly rateLimits?: RateLimits;
+  /** API clients, events and webhooks (issue 14); without them those features answer "not configured". */
+  readonly integrations?: Integrations;
+}
+
+/** What API clients, the event feed and webhooks need (issue 14). */
+export interface Integrations {
+  readonly store: IntegrationStore;
+  /** The API's own key (access tokens, sealed webhook secrets); may be a loader like `deviceKeys`. */
+  readonly keys: ApiKeys | (() => Promise<ApiKeys | undefined>);
+  /** Requests per client per minute (default 600). */
+  readonly clientRequestsPerMinute?: number;
+  /** The webhook delivery queue (test events, redeliveries); absent where nothing is sent from. */
+  readonly deliveries?: WorkQueue;
 }
 
 /** Keys are case-insensitive in the table (ElectroDB lower-cases them), so in the cache too. */

@@ -3,7 +3,10 @@ import type { JWK } from "jose";
 import { systemClock } from "../infra/clock.js";
 import { loadConfig } from "../infra/config.js";
 import { createTokenVerifier } from "../infra/auth.js";
+import { createApiKeys } from "../infra/api-keys.js";
+import type { ApiKeys } from "../infra/api-keys.js";
 import { createDeviceKeys } from "../infra/device-keys.js";
+import { IntegrationStore } from "../infra/integrations.js";
 import type { DeviceKeys } from "../infra/device-keys.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
@@ -12,11 +15,12 @@ import { sstSecret } from "../infra/secrets.js";
 import { Store } from "../infra/store.js";
 import { correlationIdOf, powertoolsTelemetry } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
+import { TOKEN_PATH, createTokenHandler } from "../graphql/oauth.js";
 import { createGraphQLServer } from "../graphql/server.js";
-import type { GraphQLServer } from "../graphql/server.js";
 import { handleEvent } from "./http.js";
+import type { FetchServer } from "./http.js";
 
-let server: GraphQLServer | undefined;
+let server: FetchServer | undefined;
 const telemetry = powertoolsTelemetry();
 
 /**
@@ -39,39 +43,66 @@ function deviceKeysLoader(fromEnvironment: JWK | undefined): () => Promise<Devic
     }));
 }
 
+/** The API's own key (API client tokens, sealed webhook secrets): the SST secret API_SIGNING_KEY, read on first use. */
+function apiKeysLoader(fromEnvironment: JWK | undefined): () => Promise<ApiKeys | undefined> {
+  let loading: Promise<ApiKeys | undefined> | undefined;
+  const load = async (): Promise<ApiKeys | undefined> => {
+    const secret = await sstSecret("API_SIGNING_KEY");
+    if (secret === undefined) return fromEnvironment ? createApiKeys(fromEnvironment) : undefined;
+    const config = loadConfig({ ...process.env, API_SIGNING_KEY: secret });
+    return config.apiSigningKey ? createApiKeys(config.apiSigningKey) : undefined;
+  };
+  return () =>
+    (loading ??= load().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    }));
+}
+
 /**
  * Built once per container (cold start): config, clients, schema. Mail (invitations) is queued
  * for the mail worker; documents are served by the documents function: neither SES nor the PDF
  * renderer is in this bundle.
  */
-function instance(): GraphQLServer {
+function instance(): FetchServer {
   server ??= build();
   return server;
 }
 
-function build(): GraphQLServer {
+function build(): FetchServer {
   const config = loadConfig();
   if (!config.mailQueueUrl) throw new Error("Invalid configuration: MAIL_QUEUE_URL");
   const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
-  return createGraphQLServer({
-    deps: {
-      store: new Store(client, config.tableName),
-      clock: systemClock,
-      mailer: new QueuedMailer(new SqsWorkQueue(createSqsClient({ region: config.region }), config.mailQueueUrl)),
-      portalUrl: config.portalUrl,
-      // Signs and checks device credentials (equipment pairing); from the DEVICE_SIGNING_KEY secret.
-      deviceKeys: deviceKeysLoader(config.deviceSigningKey),
+  const sqs = createSqsClient({ region: config.region });
+  const deps = {
+    store: new Store(client, config.tableName),
+    clock: systemClock,
+    mailer: new QueuedMailer(new SqsWorkQueue(sqs, config.mailQueueUrl)),
+    portalUrl: config.portalUrl,
+    // Signs and checks device credentials (equipment pairing); from the DEVICE_SIGNING_KEY secret.
+    deviceKeys: deviceKeysLoader(config.deviceSigningKey),
+    // API clients, events and webhooks; the API key from the API_SIGNING_KEY secret.
+    integrations: {
+      store: new IntegrationStore(client, config.tableName),
+      keys: apiKeysLoader(config.apiSigningKey),
+      ...(config.deliveryQueueUrl ? { deliveries: new SqsWorkQueue(sqs, config.deliveryQueueUrl) } : {}),
     },
+  };
+  const token = createTokenHandler(deps);
+  const yoga = createGraphQLServer({
+    deps,
     authenticate: createTokenVerifier(config.auth),
     // GraphiQL is the local stack's (its assets would not fit this bundle); in AWS use any client against the endpoint.
     graphiql: false,
     introspection: config.introspection,
     telemetry,
   });
+  // POST /oauth/token (API clients) beside the GraphQL endpoint, same function.
+  return { fetch: (url, init) => (new URL(url).pathname === TOKEN_PATH ? token(new Request(url, init)) : yoga.fetch(url, init)) };
 }
 
 /** One invocation: its request and correlation ids on every log line, its metrics published at the end. */
-export async function serve(s: GraphQLServer, t: Telemetry, event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> {
+export async function serve(s: FetchServer, t: Telemetry, event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> {
   const requestId = event.requestContext.requestId;
   t.beginInvocation({ requestId, correlationId: correlationIdOf(event.headers?.["x-correlation-id"]) ?? requestId, ...(context ? { lambdaContext: context } : {}) });
   try {

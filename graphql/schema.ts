@@ -12,6 +12,7 @@ import "./types/order.js";
 import "./types/invoice.js";
 import "./types/partner-admin.js";
 import "./types/equipment.js";
+import "./types/api-client.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";
@@ -20,6 +21,7 @@ import "./mutations/subscription.js";
 import "./mutations/billing.js";
 import "./mutations/partner-admin.js";
 import "./mutations/equipment.js";
+import "./mutations/api-client.js";
 
 /** The executable schema; built once per process. */
 export const schema = builder.toSchema({ sortSchema: false });

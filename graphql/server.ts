@@ -12,7 +12,9 @@ import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
+import * as ApiClient from "../core/api-client.js";
 import * as Equipment from "../core/equipment.js";
+import { claimsClientAudience } from "../infra/api-keys.js";
 import { RateLimited, Unauthenticated, VisibleError } from "../core/errors.js";
 import { Throttled } from "../infra/dynamo.js";
 import { framesOf } from "../infra/telemetry.js";
@@ -140,10 +142,19 @@ export function createGraphQLServer(opts: ServerOptions) {
         const token = bearerToken(header);
         if (!token) throw unauthorized("Malformed Authorization header");
         try {
-          // A PBX's credential (audience "device") is verified with the service's own key; any other
-          // token goes to the identity provider's verifier. Both refuse with the same 401.
-          actor = Equipment.isDeviceCredential(token) ? await Equipment.authenticate(opts.deps, token) : { type: "user", ...(await opts.authenticate(token)) };
-        } catch {
+          // A PBX's credential (audience "device") and an API client's access token (audience
+          // "api-client") are verified with the service's own keys; any other token goes to the
+          // identity provider's verifier. All refuse with the same 401.
+          actor = Equipment.isDeviceCredential(token)
+            ? await Equipment.authenticate(opts.deps, token)
+            : claimsClientAudience(token)
+              ? await ApiClient.authenticate(opts.deps, token)
+              : { type: "user", ...(await opts.authenticate(token)) };
+        } catch (err) {
+          // A client over its allowance is told when to come back (429), not that its token is bad.
+          if (err instanceof RateLimited) {
+            throw createGraphQLError(err.message, { extensions: { code: err.code, retryAfterSeconds: err.retryAfterSeconds, http: { status: 429, headers: { "Retry-After": String(err.retryAfterSeconds) } } } });
+          }
           throw unauthorized("Invalid or expired token");
         }
       }

@@ -30,6 +30,10 @@ export interface Config {
   readonly mailQueueUrl?: string;
   /** The vendor's name on invoices (documents function). */
   readonly invoiceIssuerName: string;
+  /** The API's own key (private ES256 JWK): signs API client access tokens, seals webhook secrets. */
+  readonly apiSigningKey?: JWK;
+  /** The webhook delivery queue (test events and redeliveries are queued there). */
+  readonly deliveryQueueUrl?: string;
 }
 
 /** DEVICE_SIGNING_KEY: a private EC P-256 JWK, as JSON. */
@@ -64,6 +68,8 @@ const envSchema = z.object({
   GRAPHQL_INTROSPECTION: z.string().optional(),
   MAIL_QUEUE_URL: z.string().url().optional(),
   INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
+  API_SIGNING_KEY: deviceSigningKey.optional(),
+  DELIVERY_QUEUE_URL: z.string().url().optional(),
 });
 
 /** Parses an environment with `schema`; throws a readable error naming the variables at fault (never their values). */
@@ -95,6 +101,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     introspection: e.GRAPHQL_INTROSPECTION === "true",
     ...(e.MAIL_QUEUE_URL ? { mailQueueUrl: e.MAIL_QUEUE_URL } : {}),
     invoiceIssuerName: e.INVOICE_ISSUER_NAME,
+    ...(e.API_SIGNING_KEY ? { apiSigningKey: e.API_SIGNING_KEY } : {}),
+    ...(e.DELIVERY_QUEUE_URL ? { deliveryQueueUrl: e.DELIVERY_QUEUE_URL } : {}),
   };
 }
 

@@ -8,7 +8,9 @@ import type { Deps } from "../core/context.js";
 import type { RateLimits } from "../core/limits.js";
 import { createServerAdapter } from "@whatwg-node/server";
 import { DOWNLOAD_PATH, createDownloadsHandler } from "../graphql/downloads.js";
+import { TOKEN_PATH, createTokenHandler } from "../graphql/oauth.js";
 import { createGraphQLServer } from "../graphql/server.js";
+import { IntegrationStore } from "../infra/integrations.js";
 import { createTokenVerifier } from "../infra/auth.js";
 import { SettableClock } from "../infra/clock.js";
 import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
@@ -21,6 +23,7 @@ import type { Telemetry } from "../infra/telemetry.js";
 import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
+import { localApiKeys } from "./api-key.js";
 import { localDeviceKeys } from "./device-key.js";
 import { ASSET_PREFIX, graphiqlAsset, graphiqlOptions, renderGraphiQL } from "./graphiql.js";
 import { createLocalIssuer, localTokenTime } from "./issuer.js";
@@ -50,6 +53,8 @@ export interface LocalStackOptions {
   readonly rateLimits?: RateLimits;
   /** The DynamoDB client's HTTP handler (fault-injection tests wrap the real one). */
   readonly dynamoRequestHandler?: DynamoOptions["requestHandler"];
+  /** Requests per API client per minute (core's default otherwise). */
+  readonly clientRequestsPerMinute?: number;
 }
 
 export interface LocalStack {
@@ -61,6 +66,7 @@ export interface LocalStack {
   readonly clock: SettableClock;
   readonly outbox: OutboxMailer;
   readonly jobs: LocalJobs;
+  readonly integrations: IntegrationStore;
   mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number; subject?: string }): Promise<string>;
   stop(): Promise<void>;
 }
@@ -147,7 +153,16 @@ async function start(
   // The mail queue exists once the local jobs run, which need `deps` first.
   const mail: { queue?: WorkQueue } = {};
   const mailer = routedMailer(() => mail.queue, outbox);
-  const deps: Deps = { store, clock, mailer, portalUrl: "http://localhost:3000", deviceKeys: await localDeviceKeys(dataDir), ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}) };
+  const integrations = new IntegrationStore(client, tableName);
+  const deps: Deps = {
+    store,
+    clock,
+    mailer,
+    portalUrl: "http://localhost:3000",
+    deviceKeys: await localDeviceKeys(dataDir),
+    ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
+    integrations: { store: integrations, keys: await localApiKeys(dataDir), ...(opts.clientRequestsPerMinute ? { clientRequestsPerMinute: opts.clientRequestsPerMinute } : {}) },
+  };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
   const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME, mailer: outbox, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
@@ -177,6 +192,8 @@ async function start(
   });
   // The documents function's route (GET /invoices/<id>.pdf|.csv), on the same port.
   const downloads = createServerAdapter(createDownloadsHandler({ deps, authenticate: verify, issuerName: ISSUER_NAME }));
+  // The OAuth 2.0 token endpoint of API clients, as the API function serves it.
+  const oauth = createServerAdapter(createTokenHandler(deps));
 
   setHandler((req, res) => {
     const path = (req.url ?? "/").split("?")[0];
@@ -230,6 +247,7 @@ async function start(
             res.writeHead(200, { "content-type": asset.type, "cache-control": "public, max-age=3600" });
             return res.end(asset.body);
           }
+          if (path === TOKEN_PATH) return oauth(req, res);
           return yoga(req, res);
       }
     };
@@ -247,6 +265,7 @@ async function start(
     clock,
     outbox,
     jobs,
+    integrations,
     mint: (email, o) => issuer.mint(email, o),
     async stop() {
       await new Promise<void>((resolve) => {

@@ -62,6 +62,9 @@ export function Api({ stack, app }: StackContext) {
   // fetched and decrypted at cold start. Never an environment variable, which anyone allowed to read
   // the function's configuration could read.
   graphql.bind([new Config.Secret(stack, "DEVICE_SIGNING_KEY")]);
+  // The API's own key (issue 14): signs API client access tokens and seals webhook secrets. Same
+  // kind of secret as the device key, set with `npx sst secrets set API_SIGNING_KEY '<jwk>'`.
+  graphql.bind([new Config.Secret(stack, "API_SIGNING_KEY")]);
   graphql.attachPermissions([
     tableStatement,
     indexStatement,
@@ -88,6 +91,8 @@ export function Api({ stack, app }: StackContext) {
       "POST /graphql": graphql,
       "GET /graphql": graphql,
       "GET /health": graphql,
+      // OAuth 2.0 client credentials grant of API clients (RFC 6749 §4.4).
+      "POST /oauth/token": graphql,
       // Invoice documents (PDF, CSV) beside /graphql, same bearer token.
       "GET /invoices/{file}": documents,
     },

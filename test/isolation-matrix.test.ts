@@ -83,7 +83,7 @@ const CALLERS = [
 ] as const;
 
 /** The kinds of id a slot can hold: the Node types, plus string subject references. */
-type Kind = "Account" | "Subscription" | "Order" | "Invoice" | "Equipment" | "DeviceId" | "Node";
+type Kind = "Account" | "Subscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "DeviceId" | "Node";
 
 /** One real object of each branch, paired: the same role in branch 1 and in branch 2. */
 interface Ref {
@@ -114,6 +114,7 @@ const KIND_BY_NAME: Readonly<Record<string, Kind>> = {
   orderId: "Order",
   invoiceId: "Invoice",
   deviceId: "DeviceId",
+  clientId: "ApiClient",
 };
 
 /** String arguments that name a subject although their type is not ID. */
@@ -190,6 +191,9 @@ const PREFERRED: Readonly<Record<string, string>> = {
 
 /** Positive control: the order the branch-1 calls are made in (writes that would spoil later calls go last). */
 const POSITIVE_LAST = [
+  "Mutation.rotateApiClientSecret",
+  "Mutation.revokePreviousApiClientSecret",
+  "Mutation.revokeApiClient",
   "Mutation.unassignExtension",
   "Mutation.removeEquipment",
   "Mutation.unassignLicence",
@@ -298,6 +302,8 @@ interface Branch {
   readonly resellerOrder: string;
   readonly trunkSub: string;
   readonly pbxSub: string;
+  /** The distributor's API client (its owner manages it). */
+  readonly client: string;
   invoice: string;
   invoiceNumber: string;
   oxo: Pairing | null;
@@ -348,7 +354,8 @@ async function buildBranch(n: 1 | 2): Promise<Branch> {
   const trunkSub = await subOf(c, TRUNK);
   const pbxSub = await subOf(r, PBX_SKU);
   await t.mutateOk(p.c, "assignLicence", "LicenceInput", { subscriptionId: trunkSub, email: p.u }, "licence { email }");
-  return { d, r, c, customerOrder: created.order.id, resellerOrder, trunkSub, pbxSub, invoice: "", invoiceNumber: "", oxo: null, otec: null, names };
+  const client = (await t.mutateOk<{ client: IdOnly }>(p.d, "createApiClient", "CreateApiClientInput", { accountId: d, name: `Branch${n} ERP`, role: "CONTRIBUTOR", seller: true }, "client { id }")).client.id;
+  return { d, r, c, customerOrder: created.order.id, resellerOrder, trunkSub, pbxSub, client, invoice: "", invoiceNumber: "", oxo: null, otec: null, names };
 }
 
 /** November: the invoice of October, equipment with an extension and a tenant, pending invitations. */
@@ -716,6 +723,7 @@ beforeAll(async () => {
     pair("C OXO", "Equipment", (b, p) => ({ id: b.oxo!.equipment.id, member: p.u })),
     pair("C OXO device", "DeviceId", (b, p) => ({ id: b.oxo!.deviceId, member: p.u })),
     pair("D OTEC-S device", "DeviceId", (b, p) => ({ id: b.otec!.deviceId, member: p.d })),
+    pair("D API client", "ApiClient", (b, p) => ({ id: b.client, member: p.d })),
   );
   const secrets = (n: 1 | 2, b: Branch, into: Set<string>) => {
     for (const c of candidates) {

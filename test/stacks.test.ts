@@ -384,7 +384,7 @@ describe("Api stack", () => {
   /** The mail queue as the Jobs stack defines it: the queue the mail worker consumes. */
   const mailQueueId = (templates: Templates) => queuesOf(templates.jobs, "mail").queueId;
 
-  it("routes POST /graphql, GET /graphql and GET /health to graphql, GET /invoices/{file} to documents", () => {
+  it("routes POST /graphql, GET /graphql, GET /health and POST /oauth/token to graphql, GET /invoices/{file} to documents", () => {
     for (const templates of [test, prod]) {
       const routes = Object.values(templates.api.findResources("AWS::ApiGatewayV2::Route")) as Resource[];
       expect(routes.map((r) => r.Properties?.RouteKey).sort()).toEqual([
@@ -392,11 +392,12 @@ describe("Api stack", () => {
         "GET /health",
         "GET /invoices/{file}",
         "POST /graphql",
+        "POST /oauth/token",
       ]);
       expect(routes.every((r) => r.Properties?.AuthorizationType === "NONE")).toBe(true);
 
       const integrations = templates.api.findResources("AWS::ApiGatewayV2::Integration") as Record<string, Resource>;
-      expect(Object.keys(integrations)).toHaveLength(4);
+      expect(Object.keys(integrations)).toHaveLength(5);
       const targetOf = (route: Resource) => {
         const target = route.Properties?.Target as { "Fn::Join": [string, [string, { Ref: string }]] };
         expect(target["Fn::Join"][1][0]).toBe("integrations/");
@@ -413,6 +414,7 @@ describe("Api stack", () => {
         "POST /graphql": getAtt(graphqlId),
         "GET /graphql": getAtt(graphqlId),
         "GET /health": getAtt(graphqlId),
+        "POST /oauth/token": getAtt(graphqlId),
         "GET /invoices/{file}": getAtt(documentsId),
       });
     }
@@ -435,6 +437,7 @@ describe("Api stack", () => {
         "AUTH_ISSUER",
         "AUTH_JWKS_URL",
         "MAIL_QUEUE_URL",
+        "SST_Secret_value_API_SIGNING_KEY",
         "SST_Secret_value_DEVICE_SIGNING_KEY",
         "STAGE",
         "TABLE_NAME",
@@ -447,6 +450,8 @@ describe("Api stack", () => {
         // The equipment key is an SST secret, fetched from SSM at cold start: never its value in the
         // configuration, even when the deploying shell has it in DEVICE_SIGNING_KEY.
         SST_Secret_value_DEVICE_SIGNING_KEY: "__FETCH_FROM_SSM__",
+        // The API's own key (client access tokens, sealed webhook secrets): an SST secret too.
+        SST_Secret_value_API_SIGNING_KEY: "__FETCH_FROM_SSM__",
       });
       expect(JSON.stringify(fn.Properties)).not.toContain(DEVICE_SIGNING_KEY.slice(20, 60));
       // The table's name from the Data stack, the mail queue's URL (not its DLQ's) from the Jobs stack.
@@ -473,12 +478,12 @@ describe("Api stack", () => {
       expect(props.Architectures).toEqual(["arm64"]);
       expect(props.Timeout).toBe(API_TIMEOUT);
       expect(props.MemorySize).toBe(1024);
-      const { MAIL_QUEUE_URL: _queue, SST_Secret_value_DEVICE_SIGNING_KEY: _key, GRAPHQL_INTROSPECTION: _introspection, ...common } = envOf(graphql);
+      const { MAIL_QUEUE_URL: _queue, SST_Secret_value_DEVICE_SIGNING_KEY: _key, SST_Secret_value_API_SIGNING_KEY: _apiKey, GRAPHQL_INTROSPECTION: _introspection, ...common } = envOf(graphql);
       expect(envOf(fn)).toEqual({ ...common, INVOICE_ISSUER_NAME: "Channel Partner Platform" });
     }
   });
 
-  it("grants the graphql function only the table, its indexes, sending to the mail queue (no SES) and reading its one secret", () => {
+  it("grants the graphql function only the table, its indexes, sending to the mail queue (no SES) and reading its two secrets", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.api, graphqlOf(templates.api)[1]);
       expectOnlyServices(statements, ["dynamodb", "sqs", "ssm"]);
@@ -486,7 +491,8 @@ describe("Api stack", () => {
       expect(actionsOf(statements, "ssm:")).toEqual(["ssm:GetParameters"]);
       const parameters = JSON.stringify(resourcesOf(statements, "ssm:"));
       expect(parameters).toContain("/Secret/DEVICE_SIGNING_KEY/value");
-      expect(resourcesOf(statements, "ssm:")).toHaveLength(2);
+      expect(parameters).toContain("/Secret/API_SIGNING_KEY/value");
+      expect(resourcesOf(statements, "ssm:")).toHaveLength(4);
       expectTableAccess(templates, statements, TABLE_ACTIONS);
       expect(actionsOf(statements, "dynamodb:")).not.toContain("dynamodb:Scan");
 

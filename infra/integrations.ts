@@ -1,0 +1,218 @@
+import { randomUUID } from "node:crypto";
+import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
+import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { Service, createConversions } from "electrodb";
+import type { EntityItem } from "electrodb";
+import { auditEventEntity } from "./entities/audit-event.js";
+import { apiClientEntity, deliveryEntity, deliveryStateEntity, eventEntity, eventFeedEntity, webhookEndpointEntity } from "./entities/integration.js";
+import { BadCursor, ConditionFailed } from "./store.js";
+import type { Page } from "./store.js";
+
+/** The integration entities (and the audit, written in the same transactions), bound to one table. */
+function createIntegrationEntities(client: DynamoDBDocumentClient, table: string) {
+  const config = { client, table };
+  return {
+    audit: auditEventEntity(config),
+    apiClient: apiClientEntity(config),
+    eventFeed: eventFeedEntity(config),
+    event: eventEntity(config),
+    webhookEndpoint: webhookEndpointEntity(config),
+    delivery: deliveryEntity(config),
+    deliveryState: deliveryStateEntity(config),
+  };
+}
+
+export type IntegrationEntities = ReturnType<typeof createIntegrationEntities>;
+export type ApiClientRecord = EntityItem<IntegrationEntities["apiClient"]>;
+export type EventFeedRecord = EntityItem<IntegrationEntities["eventFeed"]>;
+export type EventRecord = EntityItem<IntegrationEntities["event"]>;
+export type WebhookEndpointRecord = EntityItem<IntegrationEntities["webhookEndpoint"]>;
+export type DeliveryRecord = EntityItem<IntegrationEntities["delivery"]>;
+
+type TransactFn = Parameters<Service<IntegrationEntities>["transaction"]["write"]>[0];
+export type IntegrationTx = Parameters<TransactFn>[0];
+
+/** What a client's request did to its counter: counted (with the client as it now is), limited, or no such active client. */
+export type ClientHit = { readonly kind: "counted"; readonly client: ApiClientRecord } | { readonly kind: "limited" } | { readonly kind: "inactive" };
+
+/**
+ * Storage of API clients, events, webhook endpoints and deliveries (issue 14), in the same single
+ * table as the rest, with its own entities. One function per access pattern; lists paged by cursor.
+ */
+export class IntegrationStore {
+  readonly entities: IntegrationEntities;
+  readonly #service: Service<IntegrationEntities>;
+  readonly #client: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(client: DynamoDBDocumentClient, table: string) {
+    this.#client = client;
+    this.#table = table;
+    this.entities = createIntegrationEntities(client, table);
+    this.#service = new Service(this.entities, { client, table });
+  }
+
+  /** One TransactWriteItems; a failed condition becomes ConditionFailed. */
+  async transact(build: TransactFn): Promise<void> {
+    const result = await this.#service.transaction.write(build).go({ token: randomUUID() });
+    if (!result.canceled) return;
+    throw new ConditionFailed((result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None"));
+  }
+
+  async getClient(accountId: string, clientId: string): Promise<ApiClientRecord | undefined> {
+    if (accountId.length > 200 || clientId.length > 200) return undefined;
+    return (await this.entities.apiClient.get({ accountId, clientId }).go({ consistent: true })).data ?? undefined;
+  }
+
+  async listClients(accountId: string, limit: number, cursor?: string | null): Promise<Page<ApiClientRecord>> {
+    const e = this.entities.apiClient;
+    return page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor });
+  }
+
+  /**
+   * Counts one request of an active client in its fixed window (at most `max`) and stamps lastUsedAt,
+   * in one conditional UpdateItem on the client's own item (the common case); a new window takes a
+   * second. A revoked or deleted client is "inactive".
+   */
+  async hitClient(accountId: string, clientId: string, window: string, max: number, now: string): Promise<ClientHit> {
+    const Key = this.entities.apiClient.get({ accountId, clientId }).params().Key as Record<string, string>;
+    const attempt = async (update: string, condition: string, values: Record<string, unknown>) => {
+      try {
+        const out = await this.#client.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key,
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ExpressionAttributeNames: { "#s": "status", "#w": "window", "#c": "windowCount", "#u": "lastUsedAt" },
+            ExpressionAttributeValues: values,
+            ReturnValues: "ALL_NEW",
+          }),
+        );
+        return this.entities.apiClient.parse({ Item: out.Attributes ?? {} }).data ?? undefined;
+      } catch (err) {
+        if (err instanceof ConditionalCheckFailedException) return undefined;
+        throw err;
+      }
+    };
+    const counted = await attempt("SET #c = #c + :one, #u = :now", "#s = :active AND #w = :w AND #c < :max", { ":one": 1, ":now": now, ":active": "ACTIVE", ":w": window, ":max": max });
+    if (counted) return { kind: "counted", client: counted };
+    const fresh = await attempt("SET #c = :one, #w = :w, #u = :now", "#s = :active AND (attribute_not_exists(#w) OR #w <> :w)", { ":one": 1, ":now": now, ":active": "ACTIVE", ":w": window });
+    if (fresh) return { kind: "counted", client: fresh };
+    const current = await this.getClient(accountId, clientId);
+    return current?.status === "ACTIVE" ? { kind: "limited" } : { kind: "inactive" };
+  }
+
+  /** Writes events and their feed entries (BatchWriteItem, idempotent: same keys, same items on a replay). */
+  async putEvents(events: readonly EventRecord[], feed: readonly EventFeedRecord[]): Promise<void> {
+    if (events.length > 0) await retryUnprocessed(() => this.entities.event.put([...events]).go());
+    if (feed.length > 0) await retryUnprocessed(() => this.entities.eventFeed.put([...feed]).go());
+  }
+
+  async getEvent(eventId: string): Promise<EventRecord | undefined> {
+    if (eventId.length > 200) return undefined;
+    return (await this.entities.event.get({ eventId }).go({ consistent: true })).data ?? undefined;
+  }
+
+  /**
+   * The feed of an account from `since` on (older entries wait for TTL deletion and are never shown),
+   * oldest first; `ownOnly` keeps the account's own events, `types` filters by type.
+   */
+  async listFeed(
+    feedAccountId: string,
+    opts: { since: string; types?: readonly string[]; ownOnly: boolean; limit: number; cursor?: string | null },
+  ): Promise<Page<EventFeedRecord>> {
+    const e = this.entities.eventFeed;
+    let q = e.query.byFeed({ feedAccountId }).gte({ occurredAt: opts.since });
+    const types = opts.types ?? [];
+    const filtered = opts.ownOnly || types.length > 0;
+    if (filtered) {
+      q = q.where((a, op) => {
+        const parts: string[] = [];
+        if (opts.ownOnly) parts.push(op.eq(a.depth, 0));
+        if (types.length > 0) parts.push(`(${types.map((t) => op.eq(a.type, t)).join(" OR ")})`);
+        return parts.join(" AND ");
+      });
+    }
+    return page(cursorOf(e, "byFeed"), q, { limit: opts.limit, cursor: opts.cursor, filtered });
+  }
+
+  async getEndpoint(accountId: string, endpointId: string): Promise<WebhookEndpointRecord | undefined> {
+    if (accountId.length > 200 || endpointId.length > 200) return undefined;
+    return (await this.entities.webhookEndpoint.get({ accountId, endpointId }).go({ consistent: true })).data ?? undefined;
+  }
+
+  async listEndpoints(accountId: string, limit: number, cursor?: string | null): Promise<Page<WebhookEndpointRecord>> {
+    const e = this.entities.webhookEndpoint;
+    return page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor });
+  }
+
+  /** Every endpoint of an account (a handful; the stream consumer matches events against them). */
+  async allEndpoints(accountId: string): Promise<WebhookEndpointRecord[]> {
+    const out: WebhookEndpointRecord[] = [];
+    let cursor: string | null = null;
+    for (;;) {
+      const p: Page<WebhookEndpointRecord> = await this.listEndpoints(accountId, 100, cursor);
+      out.push(...p.items.map((i) => i.node));
+      if (!p.hasNextPage) return out;
+      cursor = p.items.at(-1)!.cursor;
+    }
+  }
+
+  async putDelivery(d: DeliveryRecord): Promise<void> {
+    await this.entities.delivery.put(d).go();
+  }
+
+  /** Attempts of an endpoint, newest first. */
+  async listDeliveries(accountId: string, endpointId: string, limit: number, cursor?: string | null): Promise<Page<DeliveryRecord>> {
+    const e = this.entities.delivery;
+    return page(cursorOf(e, "byEndpoint"), e.query.byEndpoint({ accountId, endpointId }), { limit, cursor, order: "desc" });
+  }
+
+  async deliveredAt(endpointId: string, eventId: string): Promise<string | undefined> {
+    return (await this.entities.deliveryState.get({ endpointId, eventId }).go({ consistent: true })).data?.deliveredAt ?? undefined;
+  }
+
+  async markDelivered(endpointId: string, eventId: string, at: string, expiresAt: number): Promise<void> {
+    await this.entities.deliveryState.put({ endpointId, eventId, deliveredAt: at, expiresAt }).go();
+  }
+
+  /** Forgets that an event reached an endpoint (an explicit redelivery). */
+  async clearDelivered(endpointId: string, eventId: string): Promise<void> {
+    await this.entities.deliveryState.delete({ endpointId, eventId }).go();
+  }
+}
+
+async function retryUnprocessed(write: () => Promise<{ unprocessed: unknown[] }>): Promise<void> {
+  // ElectroDB retries unprocessed items itself within one call; a remainder is a failure of the batch.
+  const { unprocessed } = await write();
+  if (unprocessed.length > 0) throw new Error(`${unprocessed.length} items left unprocessed`);
+}
+
+async function page<T extends object>(
+  toCursor: (item: T) => string,
+  query: { go: (o: { limit: number; cursor: string | null; order: "asc" | "desc"; count?: number; pages?: "all" }) => Promise<{ data: T[] }> },
+  opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc"; filtered?: boolean },
+): Promise<Page<T>> {
+  let data: T[];
+  try {
+    const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
+    data = (await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more })).data;
+  } catch (err) {
+    if (opts.cursor && err instanceof Error) throw new BadCursor();
+    throw err;
+  }
+  return { items: data.slice(0, opts.limit).map((node) => ({ node, cursor: toCursor(node) })), hasNextPage: data.length > opts.limit };
+}
+
+const conversions = new WeakMap<object, Record<string, { fromComposite: { toCursor: (c: never) => string } }>>();
+function cursorOf(entity: object, accessPattern: string) {
+  let patterns = conversions.get(entity);
+  if (!patterns) {
+    patterns = createConversions(entity as never).byAccessPattern as Record<string, { fromComposite: { toCursor: (c: never) => string } }>;
+    conversions.set(entity, patterns);
+  }
+  const convert = patterns[accessPattern]!.fromComposite.toCursor;
+  return <T>(item: T): string => convert(item as never);
+}
