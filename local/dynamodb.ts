@@ -52,7 +52,8 @@ export async function startDynamoLocal(opts: { dataDir?: string; port?: number }
   void exited.then(() => process.removeListener("exit", killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
-  const deadline = Date.now() + 30_000;
+  // A JVM start on a loaded two-core machine was seen to take over 30 s.
+  const deadline = Date.now() + 90_000;
   let ready = false;
   while (!ready) {
     if (child.exitCode !== null) throw new Error(`DynamoDB Local exited (${child.exitCode}): ${stderr}`);
@@ -62,7 +63,7 @@ export async function startDynamoLocal(opts: { dataDir?: string; port?: number }
     } catch {
       if (Date.now() > deadline) {
         child.kill("SIGKILL");
-        throw new Error(`DynamoDB Local did not start within 30 s: ${stderr}`);
+        throw new Error(`DynamoDB Local did not start within 90 s: ${stderr}`);
       }
       await new Promise((r) => setTimeout(r, 150));
     }
