@@ -15,7 +15,8 @@ export function accountName(r: RelayAccountPage["response"]): string | undefined
 }
 
 export function childNames(c: AccountPage_children$data): string[] {
-  return c.children.edges.map((e) => e.node.name);
+  // A connection field is null when its arguments are refused (with an error at its path).
+  return c.children?.edges.map((e) => e.node.name) ?? [];
 }
 
 export const nextPage: AccountPageChildrenPaginationQuery["variables"] = { id: "QWNjb3VudDpQTEFURk9STQ==", first: 20, after: "cursor" };
@@ -34,9 +35,9 @@ export function orderId(r: CodegenPlaceOrder): string | undefined {
 export const codegenOrder: PlaceOrderMutationVariables = { input: { accountId: "a", lines: [{ sku: "3EY95002AA", quantity: 10 }], idempotencyKey: "k" } };
 
 export function children(r: AccountPageQuery): number {
-  return r.account.__typename === "QueryAccountSuccess" ? r.account.data.children.edges.length : 0;
+  return r.account.__typename === "QueryAccountSuccess" ? (r.account.data.children?.edges.length ?? 0) : 0;
 }
 
 export function lines(r: InvoiceViewQuery): string[] {
-  return r.invoice.__typename === "QueryInvoiceSuccess" ? r.invoice.data.lines.edges.map((e) => `${e.node.quantity} x ${e.node.sku}`) : [];
+  return r.invoice.__typename === "QueryInvoiceSuccess" ? (r.invoice.data.lines?.edges.map((e) => `${e.node.quantity} x ${e.node.sku}`) ?? []) : [];
 }
