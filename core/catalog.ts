@@ -216,7 +216,8 @@ export async function available(s: Session, accountId: string): Promise<Info[]> 
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
   authorize(s.actor, ms, account, "account.read", s.now);
   const a = account!;
-  if (a.id === PLATFORM_ID) return (await s.deps.store.allCatalog()).filter((o) => o.status === "ACTIVE");
+  // The platform's offers are the whole catalog: prices to operators only (issue 12, rule 8).
+  if (a.id === PLATFORM_ID) return (await s.deps.store.allCatalog()).filter((o) => o.status === "ACTIVE").map((o) => present(o, isOperator(s.actor, ms)));
   const [skus, show] = await Promise.all([availableSkus(s, a), showsPrices(s, a)]);
   const offers = await s.offers([...skus].sort());
   return offers.filter((o): o is OfferRecord => o?.status === "ACTIVE").map((o) => present(o, show));

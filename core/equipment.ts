@@ -328,8 +328,11 @@ export interface Activation {
 export async function activate(s: Session, raw: { deviceId: string; activationCode: string }): Promise<Activation> {
   const keys = await keysOf(s.deps);
   const deviceId = typeof raw.deviceId === "string" ? raw.deviceId.trim() : "";
-  // Longer input cannot be a code: it is not hashed in full.
-  const code = typeof raw.activationCode === "string" && raw.activationCode.length <= 64 ? raw.activationCode.trim() : "";
+  // Spaces and dashes are how people type codes (issue 12, rule 16): stripped. What is then not
+  // 8 digits cannot be a code: refused with the same answer before anything is read or written,
+  // so it never counts toward the 5 attempts (and says nothing about the device).
+  const code = typeof raw.activationCode === "string" && raw.activationCode.length <= 64 ? raw.activationCode.replace(/[\s-]/g, "") : "";
+  if (!CODE.test(code)) throw rejected();
   const found = DEVICE_ID.test(deviceId) ? await s.deps.store.findEquipmentByDevice(deviceId) : undefined;
   const candidate = found && found.status === "PENDING" && found.codeDigest && found.codeExpiresAt && !found.removing ? found : undefined;
   const reserved = await reserveAttempt(s, candidate);

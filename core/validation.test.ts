@@ -7,3 +7,14 @@ describe("email input (issue 12, rule 2)", () => {
     expect(() => V.parse(V.email, "\u212Aim@example.com", ["email"])).toThrow(/email: must not change under Unicode case folding or NFKC/);
   });
 });
+
+describe("names (issue 12, rule 15)", () => {
+  it("refuses bidi, zero-width and control characters and U+2028/2029; NFC-normalises", () => {
+    for (const bad of ["a\u202Eb", "a\u2067b", "a\u200Bb", "a\u2060b", "a\u0085b", "a\u2028b", "a\u0000b", "a\u061Cb"]) {
+      expect(() => V.parse(V.name, bad, ["name"]), JSON.stringify(bad)).toThrow(/^name: must not contain/);
+    }
+    expect(V.parse(V.name, "  Cafe\u0301  ")).toBe("Caf\u00E9");
+    expect(V.parse(V.personName, "Zoe\u0308")).toBe("Zo\u00EB");
+    expect(V.parse(V.reference, "")).toBe("");
+  });
+});

@@ -5,22 +5,32 @@ import { foldEmail } from "../infra/email.js";
 import { Invalid } from "./errors.js";
 
 // eslint-disable-next-line no-control-regex -- rejecting control characters is the point
-const controlChars = /[\u0000-\u001f\u007f]/;
+const controlChars = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** Bidi embeddings, overrides and isolates (a name that reorders what surrounds it) and their marks. */
+const bidiChars = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
+/** Zero-width characters (invisible differences between two names that look the same). */
+const zeroWidthChars = /[\u200b-\u200d\u2060\ufeff]/;
 
-/** A display name: trimmed, 1 to 120 characters, no control characters. */
-export const name = z
-  .string()
-  .trim()
-  .min(1, "must not be empty")
-  .max(120, "must be at most 120 characters")
-  .refine((v) => !controlChars.test(v), "must not contain control characters");
+/**
+ * A text a person sees (issue 12, rule 15): C0/C1 controls, U+2028/2029, bidi overrides and isolates
+ * and zero-width characters are refused; the text is stored NFC-normalised.
+ */
+const displayText = (max: number, min: number) =>
+  z
+    .string()
+    // Checked before the full trim: trim() would quietly drop a leading U+FEFF or a trailing U+2028.
+    .transform((v) => v.replace(/^[ \t\r\n]+|[ \t\r\n]+$/g, ""))
+    .refine((v) => !controlChars.test(v), "must not contain control characters")
+    .refine((v) => !bidiChars.test(v), "must not contain bidirectional control characters")
+    .refine((v) => !zeroWidthChars.test(v), "must not contain zero-width characters")
+    .transform((v) => v.normalize("NFC").trim())
+    .pipe(z.string().min(min, "must not be empty").max(max, `must be at most ${max} characters`));
+
+/** A display name: trimmed, 1 to 120 characters, NFC, no control, bidi or zero-width characters. */
+export const name = displayText(120, 1);
 
 /** A partner's own CRM reference: optional; an empty string clears it. */
-export const reference = z
-  .string()
-  .trim()
-  .max(100, "must be at most 100 characters")
-  .refine((v) => !controlChars.test(v), "must not contain control characters");
+export const reference = displayText(100, 0);
 
 /** ISO 3166-1 alpha-2, upper case. */
 export const country = z
@@ -41,7 +51,7 @@ export const email = z
   .transform((v) => foldEmail(v) ?? v)
   .pipe(z.string().email("must be an e-mail address"));
 
-export const personName = z.string().trim().max(80, "must be at most 80 characters").refine((v) => !controlChars.test(v), "must not contain control characters");
+export const personName = displayText(80, 0);
 
 /** Parses input with a schema; every failure becomes one Invalid with field paths. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown, prefix: string[] = []): z.infer<S> {

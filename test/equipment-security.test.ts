@@ -143,6 +143,24 @@ afterAll(async () => {
 // ---------------------------------------------------------------- tests
 
 describe("attempts are reserved before evaluation", () => {
+  it("a code that cannot be a code never counts and writes nothing; spaces and dashes as people type them are accepted (issue 12, rule 16)", async () => {
+    // Prepare
+    const p = await declare("Malformed codes");
+    const before = await stored(p.equipment.id);
+    // Act: 20 malformed codes, more than the 5 attempts.
+    const malformed = ["", "1", "1234567", "123456789", "abcdefgh", "1234567a", "12.34.56.78", "１２３４５６７８", "0x1234567", "+12345678"];
+    const answers = [];
+    for (const c of [...malformed, ...malformed]) answers.push(await activate(p.deviceId, c));
+    // Assess: refused alike, nothing counted or written.
+    for (const a of answers) expect(a).toMatchObject(REFUSED);
+    expect(await stored(p.equipment.id)).toEqual(before);
+    expect(await attemptsOn(p.equipment.id)).toBe(0);
+    // Act: the right code typed in groups pairs.
+    const typed = `${p.activationCode.slice(0, 4)}-${p.activationCode.slice(4)}`.replace("-", " - ");
+    const paired = ok<Activation>(await activate(p.deviceId, typed));
+    expect(paired.equipmentId).toBe(p.equipment.id);
+  });
+
   it("1,000 sequential wrong codes: 5 evaluated, then locked; the right code is refused until regenerated", async () => {
     // Prepare
     const p = await declare("Brute force target");

@@ -1,0 +1,67 @@
+/**
+ * Issue 12, rules 8 (platform VIEWERs see no prices) and 15 (names), over HTTP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ERR, OPERATOR, PLATFORM, expectInvalid, ok, startTestStack } from "./harness.js";
+import type { TestStack } from "./harness.js";
+
+const VIEWER = "viewer@platform.example";
+let t: TestStack;
+
+beforeAll(async () => {
+  t = await startTestStack();
+  ok(await t.mutate(OPERATOR, "inviteMember", "InviteMemberInput", { accountId: PLATFORM, email: VIEWER, role: "VIEWER" }, "member { email }"));
+  await t.accept(VIEWER);
+}, 120_000);
+afterAll(async () => {
+  await t?.stop();
+});
+
+interface OfferView {
+  readonly sku: string;
+  readonly unitPrice: { readonly amount: string } | null;
+}
+const OFFERS = `query Q($id: ID!) { r: offers(accountId: $id) { __typename ... on QueryOffersSuccess { data { sku unitPrice { amount } } } ${ERR} } }`;
+const HISTORY = `query Q($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { history(first: 100) { edges { node { action details } } } } } } }`;
+
+describe("rule 8: platform VIEWERs see no prices", () => {
+  it("offers of the PLATFORM: prices for operators (control), none for a platform VIEWER", async () => {
+    const asOperator = await t.read<{ r: { data: OfferView[] } }>(OPERATOR, OFFERS, { id: PLATFORM });
+    expect(asOperator.r.data.length).toBeGreaterThan(0);
+    expect(asOperator.r.data.every((o) => o.unitPrice !== null)).toBe(true);
+    const asViewer = await t.read<{ r: { data: OfferView[] } }>(VIEWER, OFFERS, { id: PLATFORM });
+    expect(asViewer.r.data.map((o) => o.sku)).toEqual(asOperator.r.data.map((o) => o.sku));
+    expect(asViewer.r.data.filter((o) => o.unitPrice !== null)).toEqual([]);
+  });
+
+  it("catalog audit entries on the PLATFORM keep their price details from a VIEWER", async () => {
+    type H = { r: { data: { history: { edges: { node: { action: string; details: string | null } }[] } } } };
+    const priced = (h: H) => h.r.data.history.edges.map((e) => e.node).filter((n) => n.action === "offer.created");
+    const op = priced(await t.read<H>(OPERATOR, HISTORY, { id: PLATFORM }));
+    expect(op.length).toBeGreaterThan(0);
+    expect(op.every((n) => n.details?.includes("price"))).toBe(true);
+    const viewer = priced(await t.read<H>(VIEWER, HISTORY, { id: PLATFORM }));
+    expect(viewer).toHaveLength(op.length);
+    expect(viewer.every((n) => n.details === null)).toBe(true);
+  });
+});
+
+describe("rule 15: names", () => {
+  const create = (name: string, reference?: string) =>
+    t.mutate<{ account: { id: string; name: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name, country: "GB", currency: "EUR", ...(reference !== undefined ? { reference } : {}) }, "account { id name }");
+
+  it("refuses bidi overrides and isolates, zero-width characters, C0/C1 controls and U+2028/2029; writes nothing", async () => {
+    const before = await t.read<{ r: { data: { childCount: number } } }>(OPERATOR, `query Q($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`, { id: PLATFORM });
+    for (const bad of ["Acme\u202Egnp.exe", "Acme\u2066x\u2069", "Ac\u200Bme", "Ac\u200Dme", "\uFEFFAcme", "Acme\u0085", "Acme\u009B", "Acme\u2028Two", "Acme\u2029", "Acme\u0007"]) {
+      expectInvalid(await create(bad), ["name"]);
+    }
+    expectInvalid(await create("Acme", "ref\u202E1"), ["reference"]);
+    const after = await t.read<typeof before>(OPERATOR, `query Q($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`, { id: PLATFORM });
+    expect(after).toEqual(before);
+  });
+
+  it("stores names NFC-normalised", async () => {
+    const created = ok<{ account: { id: string; name: string } }>(await create("Cafe\u0301 Telecom"));
+    expect(created.account.name).toBe("Caf\u00E9 Telecom");
+  });
+});
