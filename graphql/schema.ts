@@ -13,6 +13,7 @@ import "./types/invoice.js";
 import "./types/partner-admin.js";
 import "./types/equipment.js";
 import "./types/api-client.js";
+import "./types/event.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";

@@ -1,4 +1,4 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException } from "@aws-sdk/client-dynamodb";
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTableCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { NodeHttpHandler } from "@smithy/node-http-handler";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
@@ -44,7 +44,11 @@ export function createDocumentClient(opts: DynamoOptions): DynamoDBDocumentClien
  */
 export async function ensureTable(client: DynamoDBDocumentClient, tableName: string): Promise<void> {
   try {
-    await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const existing = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    // Tables made before the change stream existed (issue 14) get it now.
+    if (!existing.Table?.StreamSpecification?.StreamEnabled) {
+      await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" } }));
+    }
     return;
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;
@@ -72,6 +76,8 @@ export async function ensureTable(client: DynamoDBDocumentClient, tableName: str
         ],
         Projection: { ProjectionType: "ALL" },
       })),
+      // The change stream events are derived from (issue 14), as in the Data stack.
+      StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
     }),
   );
 }

@@ -24,6 +24,9 @@ import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
 import { localApiKeys } from "./api-key.js";
+import { startLocalChangeStream } from "./change-stream.js";
+import type { LocalChangeStream } from "./change-stream.js";
+import * as Events from "../core/events.js";
 import { localDeviceKeys } from "./device-key.js";
 import { ASSET_PREFIX, graphiqlAsset, graphiqlOptions, renderGraphiQL } from "./graphiql.js";
 import { createLocalIssuer, localTokenTime } from "./issuer.js";
@@ -67,6 +70,8 @@ export interface LocalStack {
   readonly outbox: OutboxMailer;
   readonly jobs: LocalJobs;
   readonly integrations: IntegrationStore;
+  /** The table's change stream, read as the stream consumer Lambda would (events, webhooks). */
+  readonly events: LocalChangeStream;
   mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number; subject?: string }): Promise<string>;
   stop(): Promise<void>;
 }
@@ -167,6 +172,14 @@ async function start(
   await seedCatalog(deps);
   const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME, mailer: outbox, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
   mail.queue = jobs.mailQueue;
+  // The stream consumer, fed from DynamoDB Local's stream as Lambda's event source mapping feeds it in AWS.
+  const events = await startLocalChangeStream({
+    endpoint,
+    tableName,
+    handle: async (records) => {
+      await Events.consume(deps, records);
+    },
+  });
   const cron = opts.cron === false ? undefined : startLocalCron(clock, jobs);
 
   // The HTTP server is already listening, so the issuer knows its URL; JWKS is fetched from it lazily.
@@ -217,6 +230,10 @@ async function start(
           clock.set(now);
           return send(res, 200, { now: clock.now().toISOString() });
         }
+        case "POST /dev/events/drain":
+          // Answers once every change committed so far has gone through the stream consumer.
+          await events.drain();
+          return send(res, 200, { drained: true, ...events.stats });
         case "GET /dev/outbox":
           return send(res, 200, { messages: outbox.list() });
         case "POST /dev/outbox/fail": {
@@ -266,6 +283,7 @@ async function start(
     outbox,
     jobs,
     integrations,
+    events,
     mint: (email, o) => issuer.mint(email, o),
     async stop() {
       await new Promise<void>((resolve) => {
@@ -274,6 +292,7 @@ async function start(
       });
       if (stackFile) rmSync(stackFile, { force: true });
       if (cron) clearInterval(cron);
+      await events.stop();
       await jobs.stop();
       client.destroy();
       if (dynamo) await dynamo.stop();

@@ -1,4 +1,6 @@
-import { RemovalPolicy } from "aws-cdk-lib";
+import { Duration, RemovalPolicy } from "aws-cdk-lib";
+import { StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { BillingMode } from "aws-cdk-lib/aws-dynamodb";
 import { Table } from "sst/constructs";
 import type { StackContext, TableProps } from "sst/constructs";
@@ -40,6 +42,8 @@ export function Data({ stack, app }: StackContext) {
     primaryIndex: { partitionKey: tableSchema.partitionKey, sortKey: tableSchema.sortKey },
     globalIndexes,
     timeToLiveAttribute: tableSchema.timeToLiveAttribute,
+    // The change stream events are derived from (issue 14): old and new images of every item.
+    stream: "new_and_old_images",
     cdk: {
       table: {
         billingMode: BillingMode.PAY_PER_REQUEST,
@@ -52,6 +56,33 @@ export function Data({ stack, app }: StackContext) {
       },
     },
   });
+
+  // The stream consumer: derives thin events from audit, ledger, invoice, usage and reminder items.
+  // Failed batches are retried (bisected) from their first record; the writes are idempotent.
+  table.addConsumers(stack, {
+    events: {
+      function: {
+        handler: "functions/stream-consumer.handler",
+        timeout: 60,
+        memorySize: 512,
+        environment: { TABLE_NAME: table.tableName, STAGE: app.stage },
+      },
+      cdk: {
+        eventSource: {
+          startingPosition: StartingPosition.TRIM_HORIZON,
+          batchSize: 100,
+          maxBatchingWindow: Duration.seconds(1),
+          bisectBatchOnError: true,
+          retryAttempts: 10,
+          reportBatchItemFailures: true,
+        },
+      },
+    },
+  });
+  // Reads accounts (their paths) and writes events: nothing else.
+  table.attachPermissionsToConsumer("events", [
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources: [table.tableArn] }),
+  ]);
 
   stack.addOutputs({ TableName: table.tableName });
 

@@ -83,7 +83,7 @@ const CALLERS = [
 ] as const;
 
 /** The kinds of id a slot can hold: the Node types, plus string subject references. */
-type Kind = "Account" | "Subscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "DeviceId" | "Node";
+type Kind = "Account" | "Subscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "Event" | "DeviceId" | "Node";
 
 /** One real object of each branch, paired: the same role in branch 1 and in branch 2. */
 interface Ref {
@@ -709,6 +709,15 @@ beforeAll(async () => {
   await finishBranch(1, b1);
   await finishBranch(2, b2);
 
+  // Every committed change has gone through the change stream before the table is compared.
+  await fetch(`${t.url}/dev/events/drain`, { method: "POST", headers: { "content-length": "0" } });
+  const orderEvent = async (p: ReturnType<typeof people>, b: Branch) => {
+    const r = await t.read<{ events: { edges: { node: { id: string; type: string } }[] } }>(p.c, `query E($id: ID!) { events(accountId: $id, types: ["order.placed"], first: 5) { edges { node { id type } } } }`, { id: b.c });
+    const id = r.events.edges[0]?.node.id;
+    expect(id, "an order.placed event of the customer").toBeDefined();
+    return id!;
+  };
+  const events = { b1: await orderEvent(B1, b1), b2: await orderEvent(B2, b2) };
   const pair = (label: string, kind: Candidate["kind"], pick: (b: Branch, p: ReturnType<typeof people>) => Ref): Candidate => ({ label, kind, b1: pick(b1, B1), b2: pick(b2, B2) });
   candidates.push(
     pair("D", "Account", (b, p) => ({ id: b.d, member: p.d })),
@@ -724,6 +733,7 @@ beforeAll(async () => {
     pair("C OXO device", "DeviceId", (b, p) => ({ id: b.oxo!.deviceId, member: p.u })),
     pair("D OTEC-S device", "DeviceId", (b, p) => ({ id: b.otec!.deviceId, member: p.d })),
     pair("D API client", "ApiClient", (b, p) => ({ id: b.client, member: p.d })),
+    pair("C order.placed event", "Event", (b, p) => ({ id: b === b1 ? events.b1 : events.b2, member: p.c })),
   );
   const secrets = (n: 1 | 2, b: Branch, into: Set<string>) => {
     for (const c of candidates) {

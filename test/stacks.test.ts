@@ -360,7 +360,22 @@ describe("Data stack", () => {
     expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(props.BillingMode).toBe("PAY_PER_REQUEST");
     expect(props.ProvisionedThroughput).toBeUndefined();
-    expect(props.StreamSpecification).toBeUndefined();
+    // The change stream of issue 14: old and new images, for the events consumer.
+    expect(props.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
+  });
+
+  it("feeds the table's stream to the events consumer: from the trim horizon, bisecting and retrying failed batches, reading and writing only the table", () => {
+    for (const templates of [test, prod]) {
+      const mappings = Object.values(templates.data.findResources("AWS::Lambda::EventSourceMapping")) as Resource[];
+      expect(mappings).toHaveLength(1);
+      const m = mappings[0]!.Properties ?? {};
+      expect(m).toMatchObject({ StartingPosition: "TRIM_HORIZON", BatchSize: 100, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10, FunctionResponseTypes: ["ReportBatchItemFailures"] });
+      const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
+      expect(m.EventSourceArn).toEqual({ "Fn::GetAtt": [tableId, "StreamArn"] });
+      const functions = Object.values(templates.data.findResources("AWS::Lambda::Function")) as Resource[];
+      const consumer = functions.find((f) => JSON.stringify(f.Properties?.Environment ?? {}).includes("TABLE_NAME"));
+      expect(consumer?.Properties?.Timeout).toBe(60);
+    }
   });
 
   it("destroys the table with a non-production stage", () => {

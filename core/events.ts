@@ -1,0 +1,234 @@
+import type { EventFeedRecord, EventRecord } from "../infra/integrations.js";
+import type { ChangeRecord } from "../infra/change-stream.js";
+import { digest } from "../infra/ids.js";
+import type { Page } from "../infra/store.js";
+import { integrations } from "./api-client.js";
+import type { Deps, Session } from "./context.js";
+import { Invalid } from "./errors.js";
+import { paged } from "./paging.js";
+import type { PageArgs } from "./paging.js";
+import { authorize, reachOf } from "./rights.js";
+
+/** Events are kept (and listed) 30 days (issue 14, like Stripe's events list). */
+export const RETENTION_DAYS = 30;
+const DAY_MS = 86_400_000;
+
+/**
+ * The event catalogue (`resource.action`, issue 14). Each is derived from an item a mutation
+ * already writes in its own transaction (audit, ledger, invoice, usage, reminder), so no event
+ * exists without its commit and no commit is without its event.
+ */
+export const EVENT_TYPES = [
+  "account.created",
+  "account.updated",
+  "account.moved",
+  "account.deleted",
+  "member.invited",
+  "member.joined",
+  "member.removed",
+  "member.roleChanged",
+  "order.placed",
+  "subscription.created",
+  "subscription.changed",
+  "subscription.cancelled",
+  "subscription.expired",
+  "subscription.renewed",
+  "subscription.converted",
+  "trial.expiring",
+  "invoice.issued",
+  "equipment.declared",
+  "equipment.connected",
+  "equipment.removed",
+  "partnerAdmin.optInChanged",
+  "usage.recorded",
+  "apiClient.created",
+  "apiClient.secretRotated",
+  "apiClient.previousSecretRevoked",
+  "apiClient.revoked",
+  "webhookEndpoint.created",
+  "webhookEndpoint.updated",
+  "webhookEndpoint.deleted",
+  "webhookEndpoint.secretRotated",
+  "webhookEndpoint.disabled",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];
+
+/** A thin event: what happened to which resource of which account, when; never prices or personal data. */
+export interface DerivedEvent {
+  readonly eventId: string;
+  readonly type: EventType;
+  readonly occurredAt: string;
+  readonly accountId: string;
+  /** The GraphQL type of the resource (its global id is `<type>:<resourceId>`, base64). */
+  readonly resourceType: "Account" | "Order" | "Subscription" | "Invoice" | "Equipment" | "ApiClient" | "WebhookEndpoint";
+  readonly resourceId: string;
+  readonly version?: number;
+}
+
+/** Audit actions that are events, with the resource they name. */
+const AUDIT_EVENTS: Readonly<Record<string, { type: EventType; resource: (a: { accountId: string; subjectId?: string }) => Pick<DerivedEvent, "resourceType" | "resourceId"> }>> = {
+  "account.created": { type: "account.created", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  "account.updated": { type: "account.updated", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  "account.moved": { type: "account.moved", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  // Written on the parent (the account itself is gone): the parent's feed carries it.
+  "account.deleted": { type: "account.deleted", resource: (a) => ({ resourceType: "Account", resourceId: a.subjectId ?? a.accountId }) },
+  // Members are named by their account only: their id is their e-mail, personal data.
+  "member.invited": { type: "member.invited", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  "member.joined": { type: "member.joined", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  "member.removed": { type: "member.removed", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  "member.roleChanged": { type: "member.roleChanged", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  "order.placed": { type: "order.placed", resource: (a) => ({ resourceType: "Order", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
+  "equipment.declared": { type: "equipment.declared", resource: (a) => ({ resourceType: "Equipment", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
+  "equipment.activated": { type: "equipment.connected", resource: (a) => ({ resourceType: "Equipment", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
+  "equipment.removed": { type: "equipment.removed", resource: (a) => ({ resourceType: "Equipment", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
+  "account.partnerAdminOptedIn": { type: "partnerAdmin.optInChanged", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  "account.partnerAdminOptedOut": { type: "partnerAdmin.optInChanged", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  ...Object.fromEntries(
+    (["apiClient.created", "apiClient.secretRotated", "apiClient.previousSecretRevoked", "apiClient.revoked"] as const).map((t) => [t, { type: t, resource: (a: { subjectId?: string }) => ({ resourceType: "ApiClient" as const, resourceId: a.subjectId ?? "" }) }]),
+  ),
+  ...Object.fromEntries(
+    (["webhookEndpoint.created", "webhookEndpoint.updated", "webhookEndpoint.deleted", "webhookEndpoint.secretRotated", "webhookEndpoint.disabled"] as const).map((t) => [
+      t,
+      { type: t, resource: (a: { accountId: string; subjectId?: string }) => ({ resourceType: "WebhookEndpoint" as const, resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
+    ]),
+  ),
+};
+
+const LEDGER_EVENTS: Readonly<Record<string, EventType>> = {
+  CREATED: "subscription.created",
+  INCREASED: "subscription.changed",
+  DECREASED: "subscription.changed",
+  CANCELLED: "subscription.cancelled",
+  EXPIRED: "subscription.expired",
+  RENEWED: "subscription.renewed",
+  CONVERTED: "subscription.converted",
+};
+
+/** The id of the event derived from one stream record: stable across replays of the stream. */
+function eventIdOf(r: ChangeRecord, type: string): string {
+  return `evt_${digest(`${r.keys.pk}|${r.keys.sk}|${r.eventName}|${type}`).slice(0, 32)}`;
+}
+
+const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
+const num = (v: unknown): number | undefined => (typeof v === "number" ? v : undefined);
+
+/** The events one committed change stands for (none for most items). Pure. */
+export function derive(r: ChangeRecord): DerivedEvent[] {
+  const img = r.newImage;
+  if (!img || r.eventName !== "INSERT") return [];
+  const entity = str(img.__edb_e__);
+  const make = (type: EventType, occurredAt: string | undefined, accountId: string | undefined, resource: Pick<DerivedEvent, "resourceType" | "resourceId">, version?: number): DerivedEvent[] =>
+    occurredAt && accountId ? [{ eventId: eventIdOf(r, type), type, occurredAt, accountId, ...resource, ...(version !== undefined ? { version } : {}) }] : [];
+  switch (entity) {
+    case "audit": {
+      const action = str(img.action) ?? "";
+      const def = AUDIT_EVENTS[action];
+      const accountId = str(img.accountId);
+      const subjectId = str(img.subjectId);
+      if (!def || !accountId) return [];
+      // account.created is audited on the parent and on the new account: the event is the account's own.
+      if (action === "account.created" && subjectId !== accountId) return [];
+      return make(def.type, str(img.at), accountId, def.resource({ accountId, ...(subjectId ? { subjectId } : {}) }));
+    }
+    case "subchange": {
+      const type = LEDGER_EVENTS[str(img.kind) ?? ""];
+      const accountId = str(img.accountId);
+      return type ? make(type, str(img.at), accountId, { resourceType: "Subscription", resourceId: `${accountId}:${str(img.sku)}` }, num(img.version)) : [];
+    }
+    case "invoice": {
+      const partyId = str(img.partyId);
+      return make("invoice.issued", str(img.issuedAt), partyId, { resourceType: "Invoice", resourceId: `${partyId}:${str(img.period)}` });
+    }
+    case "usage": {
+      const accountId = str(img.accountId);
+      return make("usage.recorded", str(img.recordedAt), accountId, { resourceType: "Subscription", resourceId: `${accountId}:${str(img.sku)}` });
+    }
+    case "sent": {
+      // "trial-reminder:<account>:<sku>:<endsAt>:<days>": the lifecycle run's reminder, sent once.
+      const m = /^trial-reminder:([^:]+):([^:]+):/.exec(str(img.key) ?? "");
+      return m ? make("trial.expiring", str(img.at), m[1], { resourceType: "Subscription", resourceId: `${m[1]}:${m[2]}` }) : [];
+    }
+    default:
+      return [];
+  }
+}
+
+/** What the consumer did with a batch of stream records. */
+export interface ConsumeReport {
+  readonly events: readonly (DerivedEvent & { readonly path: readonly string[] })[];
+}
+
+/**
+ * The stream consumer (DynamoDB Streams in AWS, DynamoDB Local's stream locally): derives the
+ * events of a batch of records and writes each with its feed entries (its account and every
+ * ancestor). Idempotent: a replayed record yields the same event id and the same items.
+ */
+export async function consume(deps: Deps, records: readonly ChangeRecord[]): Promise<ConsumeReport> {
+  const store = integrations(deps).store;
+  const derived = records.flatMap(derive);
+  if (derived.length === 0) return { events: [] };
+  const ids = [...new Set(derived.map((e) => e.accountId))];
+  const accounts = await deps.store.batchGet(ids.map((id) => ({ type: "account" as const, id })));
+  const pathOf = new Map(ids.map((id, i) => [id, (accounts[i] as { path?: string[] } | undefined)?.path ?? []]));
+  const events: (DerivedEvent & { path: string[] })[] = derived.map((e) => ({ ...e, path: [...(pathOf.get(e.accountId) ?? []), e.accountId] }));
+  const expiresOf = (at: string) => Math.floor(Date.parse(at) / 1000) + RETENTION_DAYS * 86_400;
+  const eventItems: EventRecord[] = events.map((e) => ({ ...e, expiresAt: expiresOf(e.occurredAt) }));
+  const feed: EventFeedRecord[] = events.flatMap((e) =>
+    e.path.map((feedAccountId, i) => ({
+      feedAccountId,
+      occurredAt: e.occurredAt,
+      eventId: e.eventId,
+      type: e.type,
+      accountId: e.accountId,
+      depth: e.path.length - 1 - i,
+      resourceType: e.resourceType,
+      resourceId: e.resourceId,
+      ...(e.version !== undefined ? { version: e.version } : {}),
+      expiresAt: expiresOf(e.occurredAt),
+    })),
+  );
+  await store.putEvents(eventItems, feed);
+  return { events };
+}
+
+export type FeedEvent = EventFeedRecord;
+
+/**
+ * The events of an account its caller may see, oldest first, of the last 30 days: its own, and
+ * those of its subtree for callers who reach below it (sellers, operators); `types` narrows them.
+ */
+export async function feed(s: Session, accountId: string, args: PageArgs & { types?: readonly string[] | null }): Promise<Page<FeedEvent>> {
+  const store = integrations(s.deps).store;
+  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+  const reach = authorize(s.actor, ms, account, "events.read", s.now);
+  const types = args.types ?? [];
+  const unknown = types.find((t) => !(EVENT_TYPES as readonly string[]).includes(t));
+  if (unknown !== undefined) throw Invalid.field("types", `unknown event type ${JSON.stringify(unknown).slice(0, 60)}`);
+  if (types.length > 20) throw Invalid.field("types", "at most 20 types");
+  // Below the account: sellers and operators reach the subtree (DESIGN 1 "Reach"); others see the account's own events.
+  const subtree = !!reach.above || (!!reach.own && (reach.own.seller || account!.id === "PLATFORM"));
+  const since = new Date(s.now.getTime() - RETENTION_DAYS * DAY_MS).toISOString();
+  return paged(args, (limit, cursor) => store.listFeed(account!.id, { since, types, ownOnly: !subtree, limit, cursor }));
+}
+
+/** Whether `actor` (an endpoint's creator) may read an event of `path` seen from `endpointAccountId`. */
+export function readable(actor: Parameters<typeof reachOf>[0], memberships: Parameters<typeof reachOf>[1], endpointAccount: Parameters<typeof reachOf>[2], path: readonly string[], now: Date): boolean {
+  const reach = reachOf(actor, memberships, endpointAccount, now);
+  if (!reach.own && !reach.above) return false;
+  const own = path.at(-1) === endpointAccount.id;
+  if (own) return true;
+  const subtree = !!reach.above || (!!reach.own && (reach.own.seller || endpointAccount.id === "PLATFORM"));
+  return subtree && path.includes(endpointAccount.id);
+}
+
+/** An event by id for `node(id)`: undefined unless the caller's feed would show it. */
+export async function find(s: Session, eventId: string): Promise<FeedEvent | undefined> {
+  if (!s.deps.integrations || eventId.length > 100) return undefined;
+  const event = await integrations(s.deps).store.getEvent(eventId);
+  if (!event || Date.parse(event.occurredAt) < s.now.getTime() - RETENTION_DAYS * DAY_MS) return undefined;
+  const [ms, accounts] = await Promise.all([s.memberships(), s.accounts(event.path)]);
+  const visible = accounts.some((a) => a !== undefined && readable(s.actor, ms, a, event.path, s.now));
+  if (!visible) return undefined;
+  const { path: _path, ...rest } = event;
+  return { ...rest, feedAccountId: event.accountId, depth: 0 };
+}

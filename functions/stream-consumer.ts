@@ -1,0 +1,42 @@
+import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import * as Events from "../core/events.js";
+import type { Deps } from "../core/context.js";
+import { toChangeRecord } from "../infra/change-stream.js";
+import type { ChangeRecord, RawStreamRecord } from "../infra/change-stream.js";
+import { systemClock } from "../infra/clock.js";
+import { loadJobsConfig } from "../infra/config.js";
+import { createDocumentClient } from "../infra/dynamo.js";
+import { IntegrationStore } from "../infra/integrations.js";
+import { Store } from "../infra/store.js";
+
+let deps: Deps | undefined;
+
+/** The consumer needs the table only (no key: it signs nothing and sends no mail). */
+function build(): Deps {
+  const config = loadJobsConfig();
+  const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  return {
+    store: new Store(client, config.tableName),
+    clock: systemClock,
+    mailer: { send: () => Promise.reject(new Error("the stream consumer sends no mail")) },
+    portalUrl: config.portalUrl,
+    integrations: { store: new IntegrationStore(client, config.tableName), keys: () => Promise.resolve(undefined) },
+  };
+}
+
+/**
+ * DynamoDB Streams → events (issue 14). The whole batch is handled at once (idempotent writes); on a
+ * failure the batch is reported failed from its first record, so Lambda retries it (bisecting) and
+ * a replay writes the same event ids again, never new ones.
+ */
+export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
+  deps ??= build();
+  const records = event.Records.map((r) => toChangeRecord(r as RawStreamRecord)).filter((r): r is ChangeRecord => r !== undefined);
+  try {
+    await Events.consume(deps, records);
+    return { batchItemFailures: [] };
+  } catch {
+    const first = event.Records[0]?.dynamodb?.SequenceNumber;
+    return { batchItemFailures: first ? [{ itemIdentifier: first }] : [] };
+  }
+}
