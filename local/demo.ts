@@ -24,12 +24,19 @@ type Json = Record<string, unknown>;
 
 /** A string as one single-quoted shell word. */
 const sh = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-const shellVar = (email: string) => `${email.split("@")[0]!.replace(/[^A-Za-z0-9]/g, "_").toUpperCase()}_TOKEN`;
 
 class Demo {
   #step = 0;
   readonly #tokens = new Map<string, string>();
+  /** The shell variable each signed-in e-mail's token is kept in, by role (OPERATOR_TOKEN...). */
+  readonly #vars = new Map<string, string>();
   constructor(readonly url: string) {}
+
+  #var(email: string): string {
+    const v = this.#vars.get(email);
+    if (!v) throw new Error(`no token for ${email}`);
+    return v;
+  }
 
   heading(title: string): void {
     this.#step += 1;
@@ -51,9 +58,10 @@ class Demo {
     return json;
   }
 
-  /** A token for `email` from the local issuer, shown as the shell variable it is kept in. */
-  async signIn(email: string): Promise<void> {
-    const v = shellVar(email);
+  /** A token for `email` from the local issuer, kept in the shell variable `<role>_TOKEN`. */
+  async signIn(email: string, role: string): Promise<void> {
+    const v = `${role}_TOKEN`;
+    this.#vars.set(email, v);
     this.show(`${v}=$(curl -s -X POST ${this.url}/dev/token -d ${sh(JSON.stringify({ email }))} | sed -E 's/.*"token":"([^"]+)".*/\\1/')`);
     const { token } = (await this.http("POST", "/dev/token", { email })) as { token: string };
     this.#tokens.set(email, token);
@@ -65,7 +73,7 @@ class Demo {
     const token = this.#tokens.get(email);
     if (!token) throw new Error(`no token for ${email}`);
     const body = JSON.stringify({ query, variables });
-    this.show(`curl -s ${this.url}/graphql -H "authorization: Bearer $${shellVar(email)}" -H 'content-type: application/json' \\\n  -d ${sh(body)}`);
+    this.show(`curl -s ${this.url}/graphql -H "authorization: Bearer $${this.#var(email)}" -H 'content-type: application/json' \\\n  -d ${sh(body)}`);
     const res = await fetch(`${this.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body });
     const json = (await res.json()) as { data?: { r?: Json } | null; errors?: unknown[] };
     if (json.errors || !json.data?.r) throw new Error(`GraphQL error: ${JSON.stringify(json.errors ?? json)}`);
@@ -90,7 +98,7 @@ class Demo {
 
   async download(email: string, path: string, dir: string): Promise<{ file: string; type: string; bytes: number }> {
     const file = join(dir, path.split("/").at(-1)!);
-    this.show(`curl -s ${this.url}${path} -H "authorization: Bearer $${shellVar(email)}" -o ${sh(file)}`);
+    this.show(`curl -s ${this.url}${path} -H "authorization: Bearer $${this.#var(email)}" -o ${sh(file)}`);
     const res = await fetch(`${this.url}${path}`, { headers: { authorization: `Bearer ${this.#tokens.get(email)}` } });
     if (!res.ok) throw new Error(`GET ${path} answered ${res.status}`);
     const bytes = Buffer.from(await res.arrayBuffer());
@@ -137,7 +145,7 @@ async function runDemo(url: string, outDir: string): Promise<Invoice> {
   console.log(`Channel Partner API demo against ${url} (run ${run}). Each step: the HTTP call, then what came back.`);
 
   d.heading("The operator signs in (a local token from the stack's issuer)");
-  await d.signIn(OPERATOR);
+  await d.signIn(OPERATOR, "OPERATOR");
 
   d.heading("The operator creates a distributor billed in EUR, inviting its owner");
   const dist = (await d.gql(OPERATOR, mutation("createAccount", "CreateAccountInput", "account { id name currency }"), {
@@ -156,7 +164,7 @@ async function runDemo(url: string, outDir: string): Promise<Invoice> {
 
   d.heading("The distributor's owner signs in and accepts the invitation with their own token");
   const dInvite = await d.invitationToken(dOwner);
-  await d.signIn(dOwner);
+  await d.signIn(dOwner, "DISTRIBUTOR_OWNER");
   await d.gql(dOwner, ACCEPT, { token: dInvite });
   d.result(`${dOwner} is OWNER of the distributor`);
 
@@ -168,7 +176,7 @@ async function runDemo(url: string, outDir: string): Promise<Invoice> {
 
   d.heading("The reseller's owner accepts the invitation");
   const rInvite = await d.invitationToken(rOwner);
-  await d.signIn(rOwner);
+  await d.signIn(rOwner, "RESELLER_OWNER");
   await d.gql(rOwner, ACCEPT, { token: rInvite });
   d.result(`${rOwner} is OWNER of the reseller`);
 

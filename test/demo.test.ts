@@ -52,6 +52,15 @@ describe("npm run demo", () => {
     expect(stdout).toContain(`curl -s -X POST ${t.url}/dev/clock -d '{"now":"2026-11-01T00:10:00.000Z"}'`);
   });
 
+  it("keeps each person's token in its own shell variable, and each call uses the right one", () => {
+    const signIns = [...stdout.matchAll(/^(\w+_TOKEN)=\$\(curl .*"email":"([^"]+)"/gm)].map((m) => [m[1], m[2]]);
+    expect(signIns.map(([v]) => v)).toEqual(["OPERATOR_TOKEN", "DISTRIBUTOR_OWNER_TOKEN", "RESELLER_OWNER_TOKEN"]);
+    // The invoice is read and downloaded by the distributor's owner.
+    const after = stdout.slice(stdout.indexOf("The distributor's owner reads the invoice"));
+    const used = [...after.matchAll(/Bearer \$(\w+)/g)].map((m) => m[1]);
+    expect(new Set(used)).toEqual(new Set(["DISTRIBUTOR_OWNER_TOKEN"]));
+  });
+
   it("ends with the invoice total: 20 Enterprise and 10 Business for October at 20 % VAT, EUR 81.60", () => {
     // Rainbow's reseller prices (test/billing-flow.test.ts): 20 x Enterprise 56.00, 10 x Business 12.00.
     expect(stdout).toMatch(/net 68\.00, VAT 13\.60, total EUR 81\.60/);
