@@ -67,6 +67,14 @@ const orderFields = {
   currency: Catalog.currency.optional(),
 };
 
+/**
+ * Where a client's order key is kept (issue 12, rule 10): in its own "order:" namespace, apart from
+ * the system's keys (renewal:, usage:, new-account:, ...), so no string a client sends can collide.
+ */
+export function clientOrderKey(key: string): string {
+  return `order:${key}`;
+}
+
 export const newAccountOrder = z.object({
   ...orderFields,
   idempotencyKey: z
@@ -217,7 +225,7 @@ export function orderOps(s: Session, e: TxEntities, p: Plan, order: OrderRecord,
     // Active again: the retention clock stops (DESIGN 1: pendingDeletionAt clears).
     ...(p.account.pendingDeletionAt ? [e.account.patch({ id: p.account.id }).remove(["pendingDeletionAt"]).commit()] : []),
     e.order.create(order).commit(),
-    e.orderKey.create({ accountId: order.accountId, key: order.idempotencyKey, requestHash, orderId: order.id }).commit(),
+    e.orderKey.create({ accountId: order.accountId, key: clientOrderKey(order.idempotencyKey), requestHash, orderId: order.id }).commit(),
     Audit.entry(e, {
       accountId: order.accountId,
       action: "order.placed",
@@ -274,7 +282,7 @@ export async function place(s: Session, raw: PlaceInput): Promise<Info> {
   const hash = fingerprint(input.accountId, input);
   for (let attempt = 1; ; attempt++) {
     // One BatchGetItem: the caller, the account and the key.
-    const [ms, account, key] = await Promise.all([s.memberships(), s.account(input.accountId), s.orderKey(input.accountId, input.idempotencyKey)]);
+    const [ms, account, key] = await Promise.all([s.memberships(), s.account(input.accountId), s.orderKey(input.accountId, clientOrderKey(input.idempotencyKey))]);
     authorize(s.actor, ms, account, "order.place", s.now);
     if (key) return replay(s, account!, key, hash);
     const p = await plan(s, account!, input);

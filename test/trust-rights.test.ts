@@ -65,3 +65,17 @@ describe("rule 15: names", () => {
     expect(created.account.name).toBe("Caf\u00E9 Telecom");
   });
 });
+
+describe("rule 10: idempotency key namespaces are disjoint", () => {
+  it("an order keyed like the system's usage key does not take the usage record's place", async () => {
+    const sku = "TRUST-CONF-MIN";
+    ok(await t.mutate(OPERATOR, "createOffer", "CreateOfferInput", { sku, name: "Trust minutes", kind: "USAGE", unit: "minute", unitPrice: "0.05", currency: "EUR" }, "offer { sku }"));
+    const d = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Keys Distributor", country: "GB", currency: "EUR" }, "account { id }")).account.id;
+    ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: d, skus: [sku] }, "account { id }"));
+    // The client picks the very string the system uses for usage keys.
+    ok(await t.mutate(OPERATOR, "placeOrder", "PlaceOrderInput", { accountId: d, lines: [{ sku, quantity: 1 }], idempotencyKey: `usage:${sku}:k1` }, "order { id }"));
+    const day = new Date().toISOString().slice(0, 10);
+    const usage = await t.mutate<{ usage: { quantity: number } }>(OPERATOR, "recordUsage", "RecordUsageInput", { accountId: d, sku, quantity: 7, day, idempotencyKey: "k1" }, "usage { quantity }");
+    expect(ok<{ usage: { quantity: number } }>(usage).usage.quantity).toBe(7);
+  });
+});
