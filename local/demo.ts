@@ -78,6 +78,7 @@ class Demo {
     const json = (await res.json()) as { data?: { r?: Json } | null; errors?: unknown[] };
     if (json.errors || !json.data?.r) throw new Error(`GraphQL error: ${JSON.stringify(json.errors ?? json)}`);
     const r = json.data.r;
+    if (!("__typename" in r)) return r;
     if (typeof r.__typename === "string" && !r.__typename.endsWith("Success")) throw new Error(`${r.__typename}: ${JSON.stringify(r)}`);
     return r.data as Json;
   }
@@ -112,6 +113,8 @@ const mutation = (field: string, input: string, select: string) =>
   `mutation($input: ${input}!) { r: ${field}(input: $input) { __typename ... on Mutation${field[0]!.toUpperCase()}${field.slice(1)}Success { data { ${select} } } ${ERR} } }`;
 const ACCEPT = `mutation($token: String!) { r: acceptInvitation(token: $token) { __typename ... on MutationAcceptInvitationSuccess { data { account { id name } } } ${ERR} } }`;
 const INVOICES = `query($id: ID!) { r: account(id: $id) { __typename ... on QueryAccountSuccess { data { invoices(first: 5) { edges { node { id number period billedTo net { amount currency } vat { amount currency } total { amount currency } pdfPath csvPath lines(first: 20) { edges { node { customer tier1 sku quantity amount { amount currency } } } } } } } } } ${ERR} } }`;
+
+const EVENTS = `query($id: ID!) { r: events(accountId: $id, first: 50) { edges { node { type occurredAt resourceType } } } }`;
 
 interface Invoice {
   number: string;
@@ -216,6 +219,14 @@ async function runDemo(url: string, outDir: string): Promise<Invoice> {
     const got = await d.download(dOwner, path, outDir);
     d.result(`${got.file} (${got.type}, ${got.bytes} bytes)`);
   }
+
+  d.heading("The events the path left, as the distributor's owner reads them (once the change stream is drained)");
+  d.show(`curl -s -X POST ${url}/dev/events/drain`);
+  await d.http("POST", "/dev/events/drain");
+  const events = (await d.gql(dOwner, EVENTS, { id: distId })) as { edges: { node: { type: string } }[] };
+  const counts = new Map<string, number>();
+  for (const { node } of events.edges) counts.set(node.type, (counts.get(node.type) ?? 0) + 1);
+  d.result(`${events.edges.length} events: ${[...counts].map(([type, n]) => `${type} x${n}`).join(", ")}`);
 
   console.log(`\nInvoice ${invoice.number} total: ${invoice.total.currency} ${invoice.total.amount}`);
   return invoice;

@@ -42,7 +42,9 @@ describe("npm run demo", () => {
       "Billing runs for 2026-10 (as the monthly schedule would: queue, workers, invoices, mails)",
       "The distributor's owner reads the invoice",
       "The distributor's owner downloads the invoice as PDF and CSV",
+      "The events the path left, as the distributor's owner reads them (once the change stream is drained)",
     ]);
+    expect(stdout).toMatch(/-> \d+ events: .*invoice\.issued x1/);
   });
 
   it("prints each call as a curl command against the stack", () => {
@@ -56,7 +58,7 @@ describe("npm run demo", () => {
     const signIns = [...stdout.matchAll(/^(\w+_TOKEN)=\$\(curl .*"email":"([^"]+)"/gm)].map((m) => [m[1], m[2]]);
     expect(signIns.map(([v]) => v)).toEqual(["OPERATOR_TOKEN", "DISTRIBUTOR_OWNER_TOKEN", "RESELLER_OWNER_TOKEN"]);
     // The invoice is read and downloaded by the distributor's owner.
-    const after = stdout.slice(stdout.indexOf("The distributor's owner reads the invoice"));
+    const after = stdout.slice(stdout.indexOf("The distributor's owner reads the invoice"), stdout.indexOf("== 13."));
     const used = [...after.matchAll(/Bearer \$(\w+)/g)].map((m) => m[1]);
     expect(new Set(used)).toEqual(new Set(["DISTRIBUTOR_OWNER_TOKEN"]));
   });
