@@ -1,6 +1,9 @@
-import type { AccountRecord, InvoiceLineRecord, InvoiceRecord, Page, SubscriptionRecord } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
-import type { InvoiceDocument } from "../infra/documents.js";
+import * as z from "zod";
+import * as BillingStore from "../infra/billing-store.js";
+import type { BillingRunRecord } from "../infra/billing-store.js";
+import type { AccountRecord, InvoiceRecord, Page, SubscriptionRecord } from "../infra/store.js";
+import { BadCursor, ConditionFailed } from "../infra/store.js";
+import type { InvoiceDocument, InvoiceDocumentLine, Issuer } from "../infra/documents.js";
 import type { Session } from "./context.js";
 import { Forbidden, Invalid, NotFound } from "./errors.js";
 import * as Money from "./money.js";
@@ -8,9 +11,9 @@ import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { PLATFORM_ID, authorize, isOperator, seesPrices } from "./rights.js";
 import * as AccountSettings from "./account-settings.js";
+import { partyAt } from "./party.js";
 
 export type Invoice = InvoiceRecord;
-export type InvoiceLine = InvoiceLineRecord;
 
 /** Invoice numbers are sequential per issuer; the vendor (the platform) is the one issuer. */
 export const NUMBER_SEQUENCE = `invoice-number:${PLATFORM_ID}`;
@@ -47,8 +50,9 @@ export function vatOf(net: number, taxRate: number): number {
   return Math.floor((net * taxRate + 5_000) / 10_000);
 }
 
-/** One charge, before it is numbered into an invoice. */
-export interface DraftLine {
+/** One charge of an invoice: the end customer, the partners above it, the offer, the service period. */
+export interface InvoiceLine {
+  readonly lineNo: number;
   readonly accountId: string;
   readonly sku: string;
   readonly description: string;
@@ -59,11 +63,46 @@ export interface DraftLine {
   readonly customer: string;
   readonly tier1?: string;
   readonly tier2?: string;
+  /** Service period of the line, first and last day (`YYYY-MM-DD`). */
+  readonly from: string;
+  readonly to: string;
 }
+type DraftLine = Omit<InvoiceLine, "lineNo">;
+
+const lineSchema = z.array(
+  z.object({
+    accountId: z.string(),
+    sku: z.string(),
+    description: z.string(),
+    kind: z.string(),
+    quantity: z.number(),
+    unitPrice: z.number(),
+    amount: z.number(),
+    customer: z.string(),
+    tier1: z.string().optional(),
+    tier2: z.string().optional(),
+    from: z.string(),
+    to: z.string(),
+  }),
+);
+
+/** Per offer: quantity, amount and how many customers hold it (the summary of a large invoice). */
+export interface SummaryRow {
+  readonly sku: string;
+  readonly description: string;
+  readonly kind: string;
+  readonly quantity: number;
+  readonly amount: number;
+  readonly customers: number;
+}
+const summarySchema = z.array(z.object({ sku: z.string(), description: z.string(), kind: z.string(), quantity: z.number(), amount: z.number(), customers: z.number() }));
+
+/** Accounts per chunk message (issue 13: every message's work is bounded whatever the party size). */
+export const DEFAULT_CHUNK_SIZE = 1_000;
 
 /**
- * Quantity of a subscription at an instant, from the ledger (no pro-rata: monthly lines bill
- * the quantity at month end). Untouched since the instant: its current quantity.
+ * Quantity of a subscription at an instant, from the ledger (no pro-rata: monthly lines bill the
+ * quantity at month end). Untouched since the instant: its current quantity.
  */
 export async function quantityAt(s: Session, sub: SubscriptionRecord, at: Date): Promise<number> {
   // Untouched since: the current state holds. Otherwise the ledger (a subscription cancelled and
@@ -79,90 +118,229 @@ export async function quantityAt(s: Session, sub: SubscriptionRecord, at: Date):
   }
 }
 
-/** The accounts a billed party pays for: itself and its subtree, less the subtrees of other billable accounts. */
-async function billedAccounts(s: Session, party: AccountRecord): Promise<AccountRecord[]> {
-  const entries = await s.deps.store.listSubtree(party.id, Number.MAX_SAFE_INTEGER);
-  const accounts = [party, ...(await s.accounts(entries.map((e) => e.accountId))).filter((a): a is AccountRecord => !!a)];
-  const elsewhere = new Set(accounts.filter((a) => a.billable && a.id !== party.id).map((a) => a.id));
-  return accounts.filter((a) => !elsewhere.has(a.id) && !a.path.some((id) => elsewhere.has(id)));
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * Plans a party's month once (the run item; also the month-closed marker for usage): the billed-party
+ * index is read as keys only and cut at account boundaries into chunks of at most `chunkSize`
+ * accounts; accounts that left the party after the month end come last. A rerun returns the same plan.
+ */
+export async function plan(s: Session, partyId: string, period: string, chunkSize: number): Promise<{ outcome: "planned"; run: BillingRunRecord } | { outcome: "existing" } | { outcome: "not-billable" }> {
+  const { end } = parsePeriod(period);
+  assertClosed(period, s.now);
+  if (await s.deps.store.getInvoice(partyId, period)) return { outcome: "existing" };
+  const party = await s.account(partyId);
+  if (!party?.billable || !party.currency) return { outcome: "not-billable" };
+  const existing = await BillingStore.getRun(s.deps.store, partyId, period);
+  if (existing) return { outcome: "planned", run: existing };
+  const size = Math.max(1, Math.floor(chunkSize));
+  const keys = await BillingStore.partyIndexKeys(s.deps.store, partyId);
+  const starts: string[] = [];
+  const counts: number[] = [];
+  let accounts = 0;
+  let prev: string | undefined;
+  keys.forEach((k, i) => {
+    if (k.accountId !== prev) {
+      if (starts.length === 0 || accounts === size) {
+        starts.push(i === 0 ? "" : keys[i - 1]!.cursor);
+        counts.push(0);
+        accounts = 0;
+      }
+      accounts += 1;
+      prev = k.accountId;
+    }
+    counts[counts.length - 1]! += 1;
+  });
+  const indexed = new Set(keys.map((k) => k.accountId));
+  const departed = await BillingStore.departuresSince(s.deps.store, partyId, end.toISOString());
+  const extra = [...new Set(departed.flatMap((d) => d.accountIds))].filter((id) => !indexed.has(id)).sort();
+  const run = await BillingStore.createRun(s.deps.store, {
+    partyId,
+    period,
+    starts,
+    counts,
+    extra,
+    chunkSize: size,
+    chunks: starts.length + Math.ceil(extra.length / size),
+    done: 0,
+    createdAt: s.now.toISOString(),
+  });
+  return { outcome: "planned", run };
 }
 
 /**
- * The charges of a party for a month (DESIGN 1, "Billing"): MONTHLY at the month-end quantity,
- * PREPAID as ordered or renewed in the month (order lines carry the prorated amount), USAGE from
- * recorded usage, TRIAL never. Each line names the end customer and the tier-1/tier-2 partners.
+ * Bills one chunk of a planned month: its lines go to blocks under deterministic keys, then its
+ * result and the run's counter move in one transaction conditioned on the result not existing. A
+ * redelivered or concurrent chunk rewrites the same blocks and counts nothing twice. Answers
+ * whether every chunk of the run is done (the caller then enqueues the finaliser).
  */
-export async function draft(s: Session, party: AccountRecord, period: string): Promise<DraftLine[]> {
-  const { start, end } = parsePeriod(period);
-  const accounts = await billedAccounts(s, party);
-  const names = new Map(accounts.map((a) => [a.id, a.name]));
-  const lines: DraftLine[] = [];
-  for (let i = 0; i < accounts.length; i += 8) {
-    const batch = accounts.slice(i, i + 8);
-    const results = await Promise.all(batch.map((a) => accountLines(s, a, start, end, period)));
+export async function billChunk(s: Session, partyId: string, period: string, chunkNo: number): Promise<{ allDone: boolean }> {
+  const store = s.deps.store;
+  const run = await BillingStore.getRun(store, partyId, period);
+  if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
+  if (!Number.isInteger(chunkNo) || chunkNo < 0 || chunkNo >= run.chunks) throw new Error(`billing run ${partyId} ${period} has no chunk ${chunkNo}`);
+  if (!(await BillingStore.getChunk(store, partyId, period, chunkNo))) {
+    const lines = await chunkLines(s, run, chunkNo);
+    const blocks: BillingStore.LineBlockRecord[] = [];
+    for (let i = 0; i < lines.length; i += BillingStore.BLOCK_LINES) {
+      blocks.push({ partyId, period, chunkNo, blockNo: i / BillingStore.BLOCK_LINES, lines: JSON.stringify(lines.slice(i, i + BillingStore.BLOCK_LINES)) });
+    }
+    await BillingStore.putLineBlocks(store, blocks);
+    try {
+      await store.transact((e) => [
+        e.billingChunk
+          .create({ partyId, period, chunkNo, lineCount: lines.length, blocks: blocks.length, net: lines.reduce((n, l) => n + l.amount, 0), summary: JSON.stringify(summarise(lines)), at: s.now.toISOString() })
+          .commit(),
+        e.billingRun.patch({ partyId, period }).add({ done: 1 }).commit(),
+      ]);
+    } catch (err) {
+      // Another delivery of this chunk counted it first.
+      if (!(err instanceof ConditionFailed)) throw err;
+    }
+  }
+  const now = await BillingStore.getRun(store, partyId, period);
+  return { allDone: (now?.done ?? 0) >= run.chunks };
+}
+
+function summarise(lines: readonly DraftLine[]): SummaryRow[] {
+  const rows = new Map<string, SummaryRow & { holders: Set<string> }>();
+  for (const l of lines) {
+    const key = `${l.sku}\u0000${l.description}\u0000${l.kind}`;
+    const r = rows.get(key) ?? { sku: l.sku, description: l.description, kind: l.kind, quantity: 0, amount: 0, customers: 0, holders: new Set<string>() };
+    r.holders.add(l.accountId);
+    rows.set(key, { ...r, quantity: r.quantity + l.quantity, amount: r.amount + l.amount, customers: r.holders.size });
+  }
+  return [...rows.values()].map(({ holders: _h, ...r }) => r);
+}
+
+function mergeSummaries(parts: readonly SummaryRow[][]): SummaryRow[] {
+  const rows = new Map<string, SummaryRow>();
+  for (const r of parts.flat()) {
+    const key = `${r.sku}\u0000${r.description}\u0000${r.kind}`;
+    const was = rows.get(key);
+    // Chunks hold disjoint accounts: customer counts add up.
+    rows.set(key, was ? { ...was, quantity: was.quantity + r.quantity, amount: was.amount + r.amount, customers: was.customers + r.customers } : r);
+  }
+  return [...rows.values()].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.description < b.description ? -1 : 1));
+}
+
+/**
+ * The charges of one chunk (DESIGN 1, "Billing"): MONTHLY at the month-end quantity, PREPAID as
+ * ordered or renewed in the month, USAGE from recorded usage, TRIAL never; only for accounts the
+ * party billed at month end. Lines follow the index order (account, offer), so any chunking gives
+ * the same invoice.
+ */
+async function chunkLines(s: Session, run: BillingRunRecord, chunkNo: number): Promise<DraftLine[]> {
+  const { start, end } = parsePeriod(run.period);
+  const indexChunks = run.starts.length;
+  let subs: SubscriptionRecord[];
+  if (chunkNo < indexChunks) {
+    subs = await BillingStore.partySubscriptions(s.deps.store, run.partyId, run.starts[chunkNo]!, run.counts[chunkNo]!);
+  } else {
+    const ids = run.extra.slice((chunkNo - indexChunks) * run.chunkSize, (chunkNo - indexChunks + 1) * run.chunkSize);
+    subs = (await Promise.all(ids.map((id) => s.deps.store.allSubscriptions(id)))).flat();
+  }
+  const byAccount = new Map<string, SubscriptionRecord[]>();
+  for (const sub of subs) byAccount.set(sub.accountId, [...(byAccount.get(sub.accountId) ?? []), sub]);
+  const accounts = new Map((await s.accounts([...byAccount.keys()])).flatMap((a) => (a ? [[a.id, a] as const] : [])));
+  const partners = [...new Set([...accounts.values()].flatMap((a) => a.path.slice(2)))];
+  const names = new Map((await s.accounts(partners)).flatMap((a) => (a ? [[a.id, a.name] as const] : [])));
+  for (const a of accounts.values()) names.set(a.id, a.name);
+  const offerNames = new Map((await s.offers([...new Set(subs.map((x) => x.sku))])).flatMap((o) => (o ? [[o.sku, o.name] as const] : [])));
+  const out: DraftLine[] = [];
+  const month = { from: day(start), to: day(new Date(end.getTime() - DAY)) };
+  const work = [...byAccount.entries()];
+  for (let i = 0; i < work.length; i += 16) {
+    const batch = work.slice(i, i + 16);
+    const results = await Promise.all(
+      batch.map(async ([accountId, held]) => {
+        const a = accounts.get(accountId);
+        // Deleted accounts wait for their months' invoices (retention), so a missing one has nothing left to bill.
+        if (!a || partyAt(a, held[0]!.partyId, end) !== run.partyId) return [];
+        return accountLines(s, a, held, start, end, run.period, offerNames, month);
+      }),
+    );
     results.forEach((ls, j) => {
-      const a = batch[j]!;
+      const a = accounts.get(batch[j]![0]);
+      if (!a) return;
       // The chain of partners below the distributor, down to the account itself when it is a reseller.
       const chain = [...a.path.slice(2), ...(a.kind === "RESELLER" ? [a.id] : [])].map((id) => names.get(id)).filter((n): n is string => !!n);
-      for (const l of ls) lines.push({ ...l, customer: a.name, ...(chain[0] ? { tier1: chain[0] } : {}), ...(chain[1] ? { tier2: chain[1] } : {}) });
+      for (const l of ls) out.push({ ...l, customer: a.name, ...(chain[0] ? { tier1: chain[0] } : {}), ...(chain[1] ? { tier2: chain[1] } : {}) });
     });
   }
-  const key = (l: DraftLine) => [l.tier1 ?? "", l.tier2 ?? "", l.customer, l.accountId, l.kind, l.sku].join("\u0000");
-  return lines.sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
+  return out;
 }
 
 type Charge = Omit<DraftLine, "customer" | "tier1" | "tier2">;
 
-async function accountLines(s: Session, a: AccountRecord, start: Date, end: Date, period: string): Promise<Charge[]> {
-  const subs = await s.deps.store.allSubscriptions(a.id);
-  const offers = new Map((await s.offers(subs.map((x) => x.sku))).flatMap((o) => (o ? [[o.sku, o.name] as const] : [])));
+async function accountLines(
+  s: Session,
+  a: AccountRecord,
+  subs: readonly SubscriptionRecord[],
+  start: Date,
+  end: Date,
+  period: string,
+  offers: ReadonlyMap<string, string>,
+  month: { from: string; to: string },
+): Promise<Charge[]> {
   const out: Charge[] = [];
-  for (const sub of subs) {
+  for (const sub of [...subs].sort((x, y) => (x.sku < y.sku ? -1 : 1))) {
     const description = offers.get(sub.sku) ?? sub.sku;
     if (sub.kind === "MONTHLY") {
       const quantity = await quantityAt(s, sub, end);
-      if (quantity > 0) out.push({ accountId: a.id, sku: sub.sku, description, kind: sub.kind, quantity, unitPrice: sub.unitPrice, amount: Money.times(sub.unitPrice, quantity) });
+      if (quantity > 0) out.push({ accountId: a.id, sku: sub.sku, description, kind: sub.kind, quantity, unitPrice: sub.unitPrice, amount: Money.times(sub.unitPrice, quantity), ...month });
     } else if (sub.kind === "USAGE") {
       const quantity = await s.deps.store.usageTotal(a.id, sub.sku, period);
-      if (quantity > 0) out.push({ accountId: a.id, sku: sub.sku, description, kind: sub.kind, quantity, unitPrice: sub.unitPrice, amount: Money.times(sub.unitPrice, quantity) });
+      if (quantity > 0) out.push({ accountId: a.id, sku: sub.sku, description, kind: sub.kind, quantity, unitPrice: sub.unitPrice, amount: Money.times(sub.unitPrice, quantity), ...month });
     }
   }
   // Prepaid: charged for the term when ordered or renewed (renewals are recorded as system orders).
   // Only accounts holding a prepaid subscription can have such orders: the others skip the read.
   if (!subs.some((x) => x.kind === "PREPAID")) return out;
-  for (const order of await s.deps.store.ordersBetween(a.id, start, end)) {
+  const ends = new Map(subs.map((x) => [x.sku, x.endsAt]));
+  for (const order of (await s.deps.store.ordersBetween(a.id, start, end)).reverse()) {
     for (const l of order.lines) {
       if (l.kind !== "PREPAID") continue;
-      out.push({ accountId: a.id, sku: l.sku, description: order.reference === "renewal" ? `${l.name} (renewal)` : l.name, kind: l.kind, quantity: l.quantity, unitPrice: l.unitPrice, amount: l.amount });
+      const termEnd = ends.get(l.sku);
+      const to = termEnd ? day(new Date(new Date(termEnd).getTime() - DAY)) : month.to;
+      out.push({ accountId: a.id, sku: l.sku, description: order.reference === "renewal" ? `${l.name} (renewal)` : l.name, kind: l.kind, quantity: l.quantity, unitPrice: l.unitPrice, amount: l.amount, from: order.placedAt.slice(0, 10), to });
     }
   }
   return out;
 }
 
-/** What a billing run did for one party and month. */
+/** What a billing step did for one party and month. */
 export type IssueOutcome = { readonly outcome: "issued" | "existing"; readonly invoice: Invoice } | { readonly outcome: "nothing-to-bill" | "not-billable" };
 
-const NUMBER_ATTEMPTS = 25;
+const NUMBER_ATTEMPTS = 40;
+
+/** Retries of the invoice-number transaction since the process started (the contention measurement reads it). */
+export const numberContention = { invoices: 0, retries: 0 };
 
 /**
- * Issues the invoice of a party for a month, exactly once: the lines are written under
- * deterministic keys first (a rerun rewrites the same items), then the invoice and the next
- * number move in one transaction conditioned on the invoice not existing and the counter being
- * where it was read. A redelivered message, a crash or a concurrent run finds the invoice.
+ * Finalises a party's month once every chunk is done: the invoice and the next number move in one
+ * transaction conditioned on the invoice not existing and the counter being where it was read.
+ * A redelivered message, a crash or a concurrent finaliser finds the invoice.
  */
-export async function issue(s: Session, partyId: string, period: string): Promise<IssueOutcome> {
+export async function finalise(s: Session, partyId: string, period: string): Promise<IssueOutcome> {
   parsePeriod(period);
   const existing = await s.deps.store.getInvoice(partyId, period);
   if (existing) return { outcome: "existing", invoice: existing };
   const party = await s.account(partyId);
   if (!party?.billable || !party.currency) return { outcome: "not-billable" };
-  const lines = await draft(s, party, period);
-  if (lines.length === 0) return { outcome: "nothing-to-bill" };
-  await s.deps.store.putInvoiceLines(lines.map((l, i) => ({ partyId, period, lineNo: i + 1, ...l })));
-  const net = lines.reduce((sum, l) => sum + l.amount, 0);
+  const run = await BillingStore.getRun(s.deps.store, partyId, period);
+  if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
+  const chunks = await BillingStore.allChunks(s.deps.store, partyId, period);
+  if (chunks.length < run.chunks) throw new Error(`billing run ${partyId} ${period}: ${chunks.length} of ${run.chunks} chunks done`);
+  const chunkCounts = chunks.map((c) => c.lineCount);
+  const lineCount = chunkCounts.reduce((n, c) => n + c, 0);
+  if (lineCount === 0) return { outcome: "nothing-to-bill" };
+  const net = chunks.reduce((n, c) => n + c.net, 0);
+  const summary = mergeSummaries(chunks.map((c) => summarySchema.parse(JSON.parse(c.summary))));
   const taxRate = party.taxRate ?? 0;
   const vat = vatOf(net, taxRate);
   const issuedAt = s.now;
+  numberContention.invoices += 1;
   for (let attempt = 1; ; attempt++) {
     const current = await s.deps.store.counterValue(NUMBER_SEQUENCE);
     const invoice: InvoiceRecord = {
@@ -172,12 +350,17 @@ export async function issue(s: Session, partyId: string, period: string): Promis
       partyName: party.name,
       country: party.country,
       ...(party.reference ? { reference: party.reference } : {}),
+      ...(party.billingAddress ? { billToAddress: party.billingAddress } : {}),
+      ...(party.vatId ? { billToVatId: party.vatId } : {}),
+      ...(party.purchaseOrder ? { purchaseOrder: party.purchaseOrder } : {}),
       currency: party.currency,
       taxRate,
       net,
       vat,
       total: net + vat,
-      lineCount: lines.length,
+      lineCount,
+      chunkCounts,
+      summary: JSON.stringify(summary),
       issuedAt: issuedAt.toISOString(),
       dueAt: new Date(issuedAt.getTime() + PAYMENT_DAYS * DAY).toISOString(),
     };
@@ -194,39 +377,146 @@ export async function issue(s: Session, partyId: string, period: string): Promis
       const now = await s.deps.store.getInvoice(partyId, period);
       if (now) return { outcome: "existing", invoice: now };
       // Another party's invoice took the number: read the counter again.
+      numberContention.retries += 1;
       if (attempt >= NUMBER_ATTEMPTS) throw new Error("invoice number kept moving", { cause: err });
-      await new Promise((r) => setTimeout(r, Math.random() * 15 * Math.min(attempt, 6)));
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * Math.min(2 ** attempt, 64)));
     }
   }
 }
 
-/** The document model of an invoice (PDF, CSV). */
-export async function document(s: Session, invoice: Invoice, issuerName: string): Promise<InvoiceDocument> {
-  const lines = await s.deps.store.allInvoiceLines(invoice.partyId, invoice.period, invoice.lineCount);
+/**
+ * A whole party-month in this process: plan, every chunk, finalise (the CLI and tests; the jobs
+ * run the same steps as separate messages).
+ */
+export async function issue(s: Session, partyId: string, period: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<IssueOutcome> {
+  const p = await plan(s, partyId, period, chunkSize);
+  if (p.outcome === "not-billable") return { outcome: "not-billable" };
+  if (p.outcome === "planned") for (let i = 0; i < p.run.chunks; i++) await billChunk(s, partyId, period, i);
+  return finalise(s, partyId, period);
+}
+
+/** The first month a party can be billed for: the month it was created in. */
+export function firstPeriod(party: AccountRecord): string {
+  return periodOf(new Date(party.createdAt));
+}
+
+/** The month after `period`. */
+export function nextPeriod(period: string): string {
+  return periodOf(parsePeriod(period).end);
+}
+
+/**
+ * Moves the party's watermark past a month that is finished (invoiced, or nothing to bill), when it is
+ * the next one, and answers the next closed month still to bill, if any (catch-up, in order).
+ */
+export async function advance(s: Session, party: AccountRecord, period: string): Promise<string | undefined> {
+  const state = (await BillingStore.billingStates(s.deps.store, [party.id])).get(party.id);
+  const through = state?.billedThrough;
+  const previous = through ?? null;
+  const expected = through ? nextPeriod(through) : firstPeriod(party);
+  // Only a month billed in order moves the watermark and leads on to the next (a month billed out of
+  // order by hand leaves the catch-up to the scheduler); a redelivery finds it moved already.
+  const advanced = through === period || (expected === period && (await BillingStore.advanceWatermark(s.deps.store, party.id, period, previous, s.now.toISOString())));
+  return advanced ? nextDue(s, party, period) : undefined;
+}
+
+/** The next month to bill after a watermark (or from the party's first month), if it has closed. */
+export function nextDue(s: Session, party: AccountRecord, billedThrough: string | undefined): string | undefined {
+  const next = billedThrough ? nextPeriod(billedThrough) : firstPeriod(party);
+  return parsePeriod(next).end <= s.now ? next : undefined;
+}
+
+/** Lines of an invoice from `after` (a line number) on, at most `limit` (+1 to know whether more follow). */
+async function readLines(s: Session, invoice: Invoice, after: number, limit: number): Promise<InvoiceLine[]> {
+  const counts = invoice.chunkCounts ?? [];
+  const out: InvoiceLine[] = [];
+  let offset = 0;
+  for (let chunkNo = 0; chunkNo < counts.length && out.length < limit; chunkNo++) {
+    const count = counts[chunkNo]!;
+    if (after >= offset + count) {
+      offset += count;
+      continue;
+    }
+    const skip = Math.max(0, after - offset);
+    const fromBlock = Math.floor(skip / BillingStore.BLOCK_LINES);
+    const need = Math.min(count - skip, limit - out.length);
+    const blocks = await BillingStore.lineBlocks(s.deps.store, invoice.partyId, invoice.period, chunkNo, fromBlock, Math.ceil((skip - fromBlock * BillingStore.BLOCK_LINES + need) / BillingStore.BLOCK_LINES));
+    const lines = blocks.flatMap((b) => lineSchema.parse(JSON.parse(b.lines)));
+    lines.slice(skip - fromBlock * BillingStore.BLOCK_LINES, skip - fromBlock * BillingStore.BLOCK_LINES + need).forEach((l, i) => out.push({ ...stripUndefined(l), lineNo: offset + skip + i + 1 }));
+    offset += count;
+  }
+  return out;
+}
+
+function stripUndefined(l: z.infer<typeof lineSchema>[number]): DraftLine {
+  const { tier1, tier2, ...rest } = l;
+  return { ...rest, ...(tier1 !== undefined ? { tier1 } : {}), ...(tier2 !== undefined ? { tier2 } : {}) };
+}
+
+/** Every line of an invoice, a few blocks at a time (the CSV and xlsx stream them). */
+export async function* eachLine(s: Session, invoice: Invoice): AsyncGenerator<InvoiceLine> {
+  for (let after = 0; after < invoice.lineCount; ) {
+    const page = await readLines(s, invoice, after, 1_000);
+    if (page.length === 0) return;
+    yield* page;
+    after = page.at(-1)!.lineNo;
+  }
+}
+
+/** The offer summary of an invoice (per offer: quantity, amount, customers). */
+export function summaryOf(invoice: Invoice): SummaryRow[] {
+  return invoice.summary ? summarySchema.parse(JSON.parse(invoice.summary)) : [];
+}
+
+/** Invoices up to this many lines list every line in the PDF; larger ones get the offer summary (the lines are in the report). */
+export const PDF_DETAIL_LINES = 300;
+
+/** The document model of an invoice (PDF): every line of a small invoice, the offer summary of a large one. */
+export async function document(s: Session, invoice: Invoice, issuer: Issuer): Promise<InvoiceDocument> {
+  const detailed = invoice.lineCount <= PDF_DETAIL_LINES;
+  const lines: InvoiceLine[] = [];
+  if (detailed) for await (const l of eachLine(s, invoice)) lines.push(l);
   const f = (v: number) => Money.format(v, invoice.currency);
   return {
     number: invoice.number,
-    issuer: { name: issuerName },
-    billTo: { name: invoice.partyName, country: invoice.country, ...(invoice.reference ? { reference: invoice.reference } : {}) },
+    issuer,
+    billTo: {
+      name: invoice.partyName,
+      country: invoice.country,
+      ...(invoice.reference ? { reference: invoice.reference } : {}),
+      ...(invoice.billToAddress ? { address: invoice.billToAddress } : {}),
+      ...(invoice.billToVatId ? { vatId: invoice.billToVatId } : {}),
+      ...(invoice.purchaseOrder ? { purchaseOrder: invoice.purchaseOrder } : {}),
+    },
     period: invoice.period,
     issuedAt: invoice.issuedAt,
     dueAt: invoice.dueAt,
     currency: invoice.currency,
     taxRatePercent: String(invoice.taxRate / 100),
     net: f(invoice.net),
+    discount: f(0),
     vat: f(invoice.vat),
     total: f(invoice.total),
-    lines: lines.map((l) => ({
-      sku: l.sku,
-      description: l.description,
-      kind: l.kind,
-      quantity: l.quantity,
-      unitPrice: f(l.unitPrice),
-      amount: f(l.amount),
-      customer: l.customer,
-      tier1: l.tier1 ?? null,
-      tier2: l.tier2 ?? null,
-    })),
+    lineCount: invoice.lineCount,
+    lines: lines.map((l) => documentLine(l, f)),
+    summary: detailed ? null : summaryOf(invoice).map((r) => ({ sku: r.sku, description: r.description, kind: r.kind, quantity: r.quantity, customers: r.customers, amount: f(r.amount) })),
+  };
+}
+
+/** One line as the documents print it (amounts formatted by core, never by the renderer). */
+export function documentLine(l: InvoiceLine, f: (v: number) => string): InvoiceDocumentLine {
+  return {
+    sku: l.sku,
+    description: l.description,
+    kind: l.kind,
+    quantity: l.quantity,
+    unitPrice: f(l.unitPrice),
+    amount: f(l.amount),
+    customer: l.customer,
+    tier1: l.tier1 ?? null,
+    tier2: l.tier2 ?? null,
+    from: l.from,
+    to: l.to,
   };
 }
 
@@ -264,7 +554,13 @@ export async function find(s: Session, partyId: string, period: string): Promise
 /** Lines of an invoice, in order. */
 export async function lines(s: Session, invoice: Invoice, args: PageArgs): Promise<Page<InvoiceLine>> {
   await loadParty(s, invoice.partyId);
-  return paged(args, (limit, cursor) => s.deps.store.listInvoiceLines(invoice.partyId, invoice.period, invoice.lineCount, limit, cursor));
+  return paged(args, async (limit, cursor) => {
+    // The cursor is the line number the page follows.
+    const after = cursor === null ? 0 : /^[0-9]{1,9}$/.test(cursor) ? Number(cursor) : NaN;
+    if (!Number.isInteger(after) || after > invoice.lineCount) throw new BadCursor();
+    const lines = await readLines(s, invoice, after, limit + 1);
+    return { items: lines.slice(0, limit).map((node) => ({ node, cursor: String(node.lineNo) })), hasNextPage: lines.length > limit };
+  });
 }
 
 /** Operators set the VAT rate a billed account is invoiced at ("20" or "20.5" percent). */

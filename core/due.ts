@@ -32,5 +32,6 @@ export function nextTrialStep(e: TxEntities, accountId: string, sku: string, end
     const at = new Date(end.getTime() - d * DAY);
     if (at > now) return dueOp(e, "trial-reminder", at, accountId, sku);
   }
-  return dueOp(e, "term-end", end, accountId, sku);
+  // An end already past (an outage) is due now: a marker on a past day would sit before the lifecycle watermark.
+  return dueOp(e, "term-end", end > now ? end : now, accountId, sku);
 }

@@ -1,3 +1,5 @@
+import * as BillingStore from "../infra/billing-store.js";
+import type { Issuer } from "../infra/documents.js";
 import type { WorkQueue } from "../infra/queue.js";
 import type { Page } from "../infra/store.js";
 import type { AccountRecord } from "../infra/store.js";
@@ -9,8 +11,17 @@ import { PLATFORM_ID } from "./rights.js";
 
 /** One unit of work of a scheduled run: an SQS message body. */
 export type Message =
-  | { readonly job: "billing"; readonly partyId: string; readonly period: string }
+  | BillingMessage
   | { readonly job: "lifecycle"; readonly what: Lifecycle.Due["what"]; readonly accountId: string; readonly sku: string; readonly day: string };
+
+/**
+ * Billing a party's month (issue 13): the plan (no step, as the scheduler always sent), one message
+ * per chunk, and the finaliser, which the last chunk to finish enqueues.
+ */
+export type BillingMessage =
+  | { readonly job: "billing"; readonly partyId: string; readonly period: string }
+  | { readonly job: "billing"; readonly step: "chunk"; readonly partyId: string; readonly period: string; readonly chunk: number }
+  | { readonly job: "billing"; readonly step: "finalise"; readonly partyId: string; readonly period: string };
 
 export type Job = "billing" | "lifecycle";
 
@@ -19,26 +30,45 @@ export interface Queues {
   readonly lifecycle: WorkQueue;
 }
 
-/** Days a lifecycle run looks back, so a missed night is caught up (work is idempotent). */
-export const LOOKBACK_DAYS = 7;
+/** What the billing worker needs besides the deps: its own queue (follow-up steps), the issuer, the chunk size. */
+export interface BillingOptions {
+  readonly issuer: Issuer;
+  readonly queue: WorkQueue;
+  /** Accounts per chunk message (DEFAULT_CHUNK_SIZE; small in tests). */
+  readonly chunkSize?: number;
+  /** How long a worker holds an invoice's mail (ms): below the queue's visibility timeout, above the worker's timeout. */
+  readonly mailLeaseMs?: number;
+}
 
 /**
- * The scheduler: turns a run into messages, one per unit of work (DESIGN 2, "Jobs"). Billing:
- * one per billed party for the month (the previous one by default). Lifecycle: one per item due
- * today or in the last week.
+ * The scheduler: turns a run into messages, one per unit of work (DESIGN 2, "Jobs"). Billing: per
+ * billed party, the first closed month not yet billed (its watermark; each finished month enqueues
+ * the next, so months are billed in order and a missed run is caught up), or the given month.
+ * Lifecycle: everything due since the last run, whatever the gap.
  */
 export async function schedule(deps: Deps, queues: Queues, job: Job, opts: { period?: string } = {}): Promise<number> {
   const s = new Session(deps, { type: "system", job: `schedule-${job}` });
   if (job === "billing") {
-    const period = opts.period ?? Billing.previousPeriod(s.now);
-    Billing.assertClosed(period, s.now);
     const parties = await billableParties(s);
-    await queues.billing.send(parties.map((p) => JSON.stringify({ job: "billing", partyId: p.id, period } satisfies Message)));
-    return parties.length;
+    let plans: { partyId: string; period: string }[];
+    if (opts.period) {
+      Billing.assertClosed(opts.period, s.now);
+      plans = parties.map((p) => ({ partyId: p.id, period: opts.period! }));
+    } else {
+      const states = await BillingStore.billingStates(s.deps.store, parties.map((p) => p.id));
+      plans = parties.flatMap((p) => {
+        const next = Billing.nextDue(s, p, states.get(p.id)?.billedThrough);
+        return next ? [{ partyId: p.id, period: next }] : [];
+      });
+    }
+    await queues.billing.send(plans.map((p) => JSON.stringify({ job: "billing", ...p } satisfies Message)));
+    return plans.length;
   }
-  const due = await Lifecycle.dueItems(s, LOOKBACK_DAYS);
-  await queues.lifecycle.send(due.map((d) => JSON.stringify({ job: "lifecycle", what: d.what, accountId: d.accountId, sku: d.sku, day: d.day } satisfies Message)));
-  return due.length;
+  const due = await Lifecycle.dueSinceLastRun(s);
+  await queues.lifecycle.send(due.items.map((d) => JSON.stringify({ job: "lifecycle", what: d.what, accountId: d.accountId, sku: d.sku, day: d.day } satisfies Message)));
+  // Only once every message is on the queue: a crash before this rereads the same days.
+  await due.commit();
+  return due.items.length;
 }
 
 /** Billed parties: the billable accounts under the platform (distributors), every page. */
@@ -71,7 +101,9 @@ export function parseMessage(body: string): Message {
   if (typeof m !== "object" || m === null) throw new PoisonMessage("not a job message");
   const r = m as Partial<Record<string, unknown>>;
   if (r.job === "billing" && typeof r.partyId === "string" && typeof r.period === "string" && /^\d{4}-\d{2}$/.test(r.period)) {
-    return { job: "billing", partyId: r.partyId, period: r.period };
+    if (r.step === undefined) return { job: "billing", partyId: r.partyId, period: r.period };
+    if (r.step === "finalise") return { job: "billing", step: "finalise", partyId: r.partyId, period: r.period };
+    if (r.step === "chunk" && typeof r.chunk === "number" && Number.isInteger(r.chunk) && r.chunk >= 0) return { job: "billing", step: "chunk", partyId: r.partyId, period: r.period, chunk: r.chunk };
   }
   if (r.job === "lifecycle" && typeof r.accountId === "string" && typeof r.sku === "string" && typeof r.day === "string" && Lifecycle.dueKinds.includes(r.what as Lifecycle.Due["what"])) {
     return { job: "lifecycle", what: r.what as Lifecycle.Due["what"], accountId: r.accountId, sku: r.sku, day: r.day };
@@ -80,9 +112,9 @@ export function parseMessage(body: string): Message {
 }
 
 /** The worker: does one unit of work, idempotently (a redelivered message changes nothing). */
-export async function work(deps: Deps, body: string, issuerName: string): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
+export async function work(deps: Deps, body: string, opts: BillingOptions): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
   const m = parseMessage(body);
-  return m.job === "billing" ? billingWork(deps, m, issuerName) : lifecycleWork(deps, m);
+  return m.job === "billing" ? billingWork(deps, m, opts) : lifecycleWork(deps, m);
 }
 
 /** The lifecycle worker's unit of work; a billing message on its queue can never succeed there. */
@@ -92,13 +124,44 @@ export async function workLifecycle(deps: Deps, body: string): Promise<{ outcome
   return lifecycleWork(deps, m);
 }
 
-async function billingWork(deps: Deps, m: Extract<Message, { job: "billing" }>, issuerName: string): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
+const send = (queue: WorkQueue, messages: readonly BillingMessage[]) => queue.send(messages.map((m) => JSON.stringify(m)));
+
+async function billingWork(deps: Deps, m: BillingMessage, opts: BillingOptions): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
   const s = new Session(deps, { type: "system", job: m.job });
-  const r = await Billing.issue(s, m.partyId, m.period);
+  const { partyId, period } = m;
+  if (!("step" in m)) {
+    const p = await Billing.plan(s, partyId, period, opts.chunkSize ?? Billing.DEFAULT_CHUNK_SIZE);
+    if (p.outcome === "not-billable") return { outcome: "billing not-billable" };
+    // Issued already (a rerun, or a crash after the invoice): the finaliser's follow-up still runs.
+    if (p.outcome === "existing") return finaliseWork(s, partyId, period, opts);
+    // One chunk or none: this message does it and finalises (its work is bounded by the chunk size all the same).
+    if (p.run.chunks <= 1) {
+      if (p.run.chunks === 1) await Billing.billChunk(s, partyId, period, 0);
+      return finaliseWork(s, partyId, period, opts);
+    }
+    await send(opts.queue, Array.from({ length: p.run.chunks }, (_v, chunk) => ({ job: "billing", step: "chunk", partyId, period, chunk }) as const));
+    return { outcome: `billing planned ${p.run.chunks} chunks` };
+  }
+  if (m.step === "chunk") {
+    const r = await Billing.billChunk(s, partyId, period, m.chunk);
+    // Every chunk that sees the run complete enqueues the finaliser: at least one does, duplicates find the invoice.
+    if (r.allDone) await send(opts.queue, [{ job: "billing", step: "finalise", partyId, period }]);
+    return { outcome: "billing chunk" };
+  }
+  return finaliseWork(s, partyId, period, opts);
+}
+
+async function finaliseWork(s: Session, partyId: string, period: string, opts: BillingOptions): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
+  const r = await Billing.finalise(s, partyId, period);
+  if (r.outcome === "not-billable") return { outcome: "billing not-billable" };
+  const party = await s.account(partyId);
+  // Catch-up: the next closed month of this party, in order, once this one is finished.
+  const next = party ? await Billing.advance(s, party, period) : undefined;
+  if (next) await send(opts.queue, [{ job: "billing", partyId, period: next }]);
   if (r.outcome === "issued" || r.outcome === "existing") {
     // Loaded here, not at module load: the scheduler never starts pdf-lib.
     const InvoiceFiles = await import("./invoice-files.js");
-    await InvoiceFiles.mail(s, r.invoice, issuerName);
+    await InvoiceFiles.mail(s, r.invoice, opts.issuer, opts.mailLeaseMs);
   }
   return { outcome: `billing ${r.outcome}`, ...(r.outcome === "issued" ? { metric: "InvoicesIssued" as const } : {}) };
 }

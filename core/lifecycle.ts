@@ -7,6 +7,9 @@ import type { Session } from "./context.js";
 import * as Invitation from "./invitation.js";
 import { REMINDER_DAYS, dayOf, dueOp, nextTrialStep, termOp } from "./due.js";
 import { PLATFORM_ID } from "./rights.js";
+import * as Billing from "./billing.js";
+import { partyOf } from "./party.js";
+import * as BillingStore from "../infra/billing-store.js";
 import * as Subscription from "./subscription.js";
 
 export type { Due } from "./due.js";
@@ -17,12 +20,40 @@ const DAY = 86_400_000;
 /** Ribbon: an account without an active subscription is deleted 14 days later. */
 export const RETENTION_DAYS = 14;
 
-/** Items due today or in the last `lookback` days (one Query per day partition). */
-export async function dueItems(s: Session, lookback: number): Promise<DueRecord[]> {
-  const today = s.now;
-  const days = Array.from({ length: lookback + 1 }, (_v, i) => dayOf(new Date(today.getTime() - i * DAY)));
-  const lists = await Promise.all(days.map((d) => s.deps.store.listDue(d)));
-  return lists.flat().filter((d) => new Date(d.at) <= today);
+/** The lifecycle watermark: every day before it has been scheduled (a day number since 1970-01-01). */
+const SCHEDULED_THROUGH = "lifecycle:scheduled-through";
+/** A deployment's first run looks this far back (no watermark yet); every later run starts where the last one stopped. */
+const FIRST_RUN_DAYS = 7;
+
+/**
+ * Everything due up to now since the last run, whatever the gap (issue 12, rule 18: a trial whose
+ * end passed during an outage of any length expires at the next run): every day partition from the
+ * watermark to today, one Query each. `commit` moves the watermark to today once the items are queued
+ * (today is read again by the next run: its later items were not due yet).
+ */
+export async function dueSinceLastRun(s: Session): Promise<{ items: DueRecord[]; commit: () => Promise<void> }> {
+  const now = s.now;
+  const today = Math.floor(now.getTime() / DAY);
+  const stored = await s.deps.store.counterValue(SCHEDULED_THROUGH);
+  const from = stored > 0 ? Math.min(stored, today) : today - FIRST_RUN_DAYS;
+  const days = Array.from({ length: today - from + 1 }, (_v, i) => dayOf(new Date((from + i) * DAY)));
+  const items: DueRecord[] = [];
+  for (let i = 0; i < days.length; i += 8) {
+    const lists = await Promise.all(days.slice(i, i + 8).map((d) => s.deps.store.listDue(d)));
+    items.push(...lists.flat().filter((d) => new Date(d.at) <= now));
+  }
+  const commit = async () => {
+    if (stored >= today) return;
+    await s.deps.store.transact((e) => [
+      stored > 0
+        ? e.counter.patch({ name: SCHEDULED_THROUGH }).set({ value: today }).where((c, op) => op.lt(c.value, today)).commit()
+        : e.counter.create({ name: SCHEDULED_THROUGH, value: today }).commit(),
+    ]).catch((err: unknown) => {
+      // A concurrent run moved it as far or further.
+      if (!(err instanceof ConditionFailed)) throw err;
+    });
+  };
+  return { items, commit };
 }
 
 /** One lifecycle unit of work. Each re-reads its subject and does nothing when it no longer applies. */
@@ -165,21 +196,59 @@ async function retention(s: Session, accountId: string): Promise<void> {
   // Gone: a deletion that stopped after the account item went is finished (a no-op once done).
   if (!account) return purge(s, accountId);
   if (account.id === PLATFORM_ID) return;
-  const active = (await s.deps.store.allSubscriptions(accountId)).some((x) => x.status === "ACTIVE");
+  const subs = await s.deps.store.allSubscriptions(accountId);
+  const active = subs.some((x) => x.status === "ACTIVE");
   if (active || account.childCount > 0) {
     if (account.pendingDeletionAt) await s.deps.store.setPendingDeletion(accountId, null);
     return;
   }
-  if (!account.pendingDeletionAt) {
-    const at = new Date(s.now.getTime() + RETENTION_DAYS * DAY);
+  // Exactly 14 days after the last subscription ended (a trial ends at its end, whenever the run
+  // expired it), or after creation for an account that never had one (issue 12, rule 18).
+  const lastEnded = Math.max(new Date(account.createdAt).getTime(), ...subs.map((x) => endedAt(x).getTime()));
+  const due = new Date(lastEnded + RETENTION_DAYS * DAY).toISOString();
+  let current = account;
+  if (account.pendingDeletionAt !== due) {
     await s.deps.store.transact((e) => [
-      e.account.patch({ id: accountId }).set({ pendingDeletionAt: at.toISOString() }).commit(),
-      dueOp(e, "retention", at, accountId),
+      e.account.patch({ id: accountId }).set({ pendingDeletionAt: due }).commit(),
+      dueOp(e, "retention", new Date(Math.max(new Date(due).getTime(), s.now.getTime())), accountId),
     ]);
+    current = { ...account, pendingDeletionAt: due };
+  }
+  if (new Date(due) > s.now) return;
+  // Usage recorded for a month not invoiced yet waits for that invoice (issue 12, rule 12).
+  const waitUntil = await unbilledUsageUntil(s, current, subs);
+  if (waitUntil) {
+    await s.deps.store.transact((e) => [dueOp(e, "retention", waitUntil, accountId)]);
     return;
   }
-  if (new Date(account.pendingDeletionAt) > s.now) return;
-  await remove(s, account);
+  await remove(s, current);
+}
+
+/** When a subscription stopped being active: a trial at its end, anything else at its last change. */
+function endedAt(sub: SubscriptionRecord): Date {
+  return sub.kind === "TRIAL" && sub.status === "EXPIRED" && sub.endsAt ? new Date(sub.endsAt) : new Date(sub.updatedAt);
+}
+
+/**
+ * An account's charges must reach an invoice before it is deleted: while a closed month of its
+ * billed party is not billed yet, or it has usage in the open month, the deletion waits (answers the
+ * instant to look again: tomorrow).
+ */
+async function unbilledUsageUntil(s: Session, account: AccountRecord, subs: readonly SubscriptionRecord[]): Promise<Date | undefined> {
+  const party = partyOf(account);
+  const tomorrow = new Date(s.now.getTime() + DAY);
+  if (party !== "-") {
+    const through = (await BillingStore.billingStates(s.deps.store, [party])).get(party)?.billedThrough;
+    const partyAccount = await s.deps.store.getAccount(party);
+    // Months the party has had since it was created, up to the last closed one, must all be billed.
+    const lastClosed = Billing.previousPeriod(s.now);
+    if (partyAccount && Billing.firstPeriod(partyAccount) <= lastClosed && (!through || through < lastClosed)) return tomorrow;
+  }
+  const open = Billing.periodOf(s.now);
+  for (const sub of subs.filter((x) => x.kind === "USAGE")) {
+    if ((await s.deps.store.usageTotal(account.id, sub.sku, open)) > 0) return tomorrow;
+  }
+  return undefined;
 }
 
 /** How long after its creation an account's first order may be placed (same request: milliseconds). */

@@ -3,6 +3,7 @@ import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import { dueOp } from "./due.js";
+import { partyOf } from "./party.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
@@ -108,8 +109,19 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
     }
     return next;
   };
+  // A move under another distributor changes the billed party (issue 12, rule 11): the accounts keep
+  // the party they leave, with the instant, for the months before; the party keeps a departure
+  // record; their subscriptions move in the billed-party index in this same transaction.
+  const fromParty = partyOf(t);
+  const toParty = partyOf(rePath(t));
+  const partyMoves = fromParty !== toParty;
+  const subs = partyMoves ? (await Promise.all(moved.map((a) => s.deps.store.allSubscriptions(a.id)))).flat() : [];
+  const withParty = (a: AccountRecord): AccountRecord => {
+    const next = rePath(a);
+    return partyMoves ? { ...next, formerParties: [...(a.formerParties ?? []), { partyId: fromParty, until: s.now.toISOString() }] } : next;
+  };
   const optedOut = t.partnerAdminOptIn ? oldPath.filter((id) => id !== PLATFORM_ID) : [];
-  const items = 1 + moved.length + 2 + moved.length * (dropped.length + added.length) + 3;
+  const items = 1 + moved.length + 2 + moved.length * (dropped.length + added.length) + 3 + (partyMoves ? 1 + subs.length : 0);
   if (items > MAX_TX_ITEMS) throw new Conflict("This account has too many sub-accounts to move in one step; ask the platform operators");
   const now = s.now.toISOString();
   try {
@@ -117,7 +129,7 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
       e.invitation.patch({ tokenHash: inv.tokenHash }).set({ status: "ACCEPTED", acceptedAt: now }).where((i, op) => op.eq(i.status, "PENDING")).commit(),
       ...moved.map((a) =>
         e.account
-          .put(rePath(a))
+          .put(withParty(a))
           .where((x, op) => `${op.eq(x.version, a.version)} AND ${op.eq(x.childCount, a.childCount)} AND ${op.eq(x.ownerCount, a.ownerCount)}`)
           .commit(),
       ),
@@ -135,6 +147,10 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
             .commit(),
         );
       }),
+      ...(partyMoves && fromParty !== "-"
+        ? [e.partyDeparture.create({ partyId: fromParty, at: s.now.toISOString(), rootId: t.id, toPartyId: toParty, accountIds: moved.map((a) => a.id) }).commit()]
+        : []),
+      ...subs.map((x) => e.subscription.patch({ accountId: x.accountId, sku: x.sku }).set({ partyId: toParty }).commit()),
       Audit.entry(e, { accountId: t.id, action: "account.moved", actor: s.actor, at: s.now, subjectId: t.id, details: { from: t.parentId, to: parent.id } }).commit(),
       Audit.entry(e, { accountId: oldParentId, action: "account.movedOut", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
       Audit.entry(e, { accountId: parent.id, action: "account.movedIn", actor: s.actor, at: s.now, subjectId: t.id }).commit(),

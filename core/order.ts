@@ -13,6 +13,7 @@ import * as Money from "./money.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { allowed, authorize } from "./rights.js";
+import { partyOf } from "./party.js";
 import * as Subscription from "./subscription.js";
 import * as V from "./validation.js";
 
@@ -154,6 +155,7 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
           assigned: before?.assigned ?? 0,
           unitPrice,
           currency: offer.currency,
+          partyId: partyOf(account),
           startedAt: now.toISOString(),
           ...(endsAt ? { endsAt: endsAt.toISOString() } : {}),
           version: (before?.version ?? 0) + 1,

@@ -75,9 +75,13 @@ export async function record(s: Session, raw: Input): Promise<Info> {
     await s.deps.store.transact((e) => [
       e.usage.create(item).commit(),
       e.orderKey.create({ accountId: u.accountId, key, requestHash: fingerprint, orderId: period }).commit(),
+      // The month-closed marker (issue 12, rule 12): once billing has planned the party's month, usage
+      // for it is refused, so an accepted record is always in the month's invoice.
+      ...(party ? [e.billingRun.check({ partyId: party.id, period }).where((r, op) => op.notExists(r.createdAt)).commit()] : []),
     ]);
   } catch (err) {
     if (!(err instanceof ConditionFailed)) throw err;
+    if (party && err.reasons.at(-1) === "ConditionalCheckFailed") throw Invalid.field("day", `${period} is closed: it is being billed`);
     const again = await replay();
     if (again) return again;
     throw new Conflict("This idempotency key was used for different usage");

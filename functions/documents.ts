@@ -24,7 +24,7 @@ function instance(): FetchServer {
       portalUrl: config.portalUrl,
     },
     authenticate: createTokenVerifier(config.auth),
-    issuerName: config.invoiceIssuerName,
+    issuer: config.invoiceIssuer,
   });
   server = { fetch: (url, init) => download(new Request(url, init)) };
   return server;

@@ -5,20 +5,22 @@ import { VisibleError } from "../core/errors.js";
 import * as InvoiceFiles from "../core/invoice-files.js";
 import { bearerToken } from "./bearer.js";
 import { scopedId } from "./ids.js";
+import type { Issuer } from "../infra/documents.js";
 import type { Authenticate } from "./server.js";
 
 export interface DownloadsOptions {
   readonly deps: Deps;
   readonly authenticate: Authenticate;
-  /** The vendor's name on invoices. */
-  readonly issuerName?: string;
+  /** The vendor's legal identity on invoices. */
+  readonly issuer?: Issuer;
 }
 
 /** The one route beside /graphql: invoice documents. */
-export const DOWNLOAD_PATH = /^\/invoices\/([A-Za-z0-9+/=_-]{1,300})\.(pdf|csv)$/;
+export const DOWNLOAD_PATH = /^\/invoices\/([A-Za-z0-9+/=_-]{1,300})\.(pdf|csv|xlsx)$/;
 
 /**
- * `GET /invoices/<invoice id>.pdf|.csv`: the invoice documents, for the same bearer token and the
+ * `GET /invoices/<invoice id>.pdf|.csv|.xlsx`: the invoice and its consumption report (`?bom=1`: a
+ * CSV with a UTF-8 byte order mark, for spreadsheet programs), for the same bearer token and the
  * same rights as `Query.invoice`. A fetch handler of its own (the documents function in AWS, a
  * route of the local server), so the GraphQL function never loads the PDF and CSV renderers.
  */
@@ -40,7 +42,8 @@ export function createDownloadsHandler(opts: DownloadsOptions): (request: Reques
     }
     try {
       const { accountId, key } = scopedId(decodeURIComponent(m[1]!), "Invoice");
-      const file = await InvoiceFiles.download(new Session(opts.deps, actor), accountId, key, m[2] as "pdf" | "csv", opts.issuerName ?? "Channel Partner Platform");
+      const bom = ["1", "true"].includes(new URL(request.url).searchParams.get("bom") ?? "");
+      const file = await InvoiceFiles.download(new Session(opts.deps, actor), accountId, key, m[2] as InvoiceFiles.FileFormat, opts.issuer ?? { name: "Channel Partner Platform" }, { bom });
       const body = typeof file.body === "string" ? file.body : new Blob([new Uint8Array(file.body)]);
       return new Response(body, {
         status: 200,

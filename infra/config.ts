@@ -1,6 +1,7 @@
 import type { JWK } from "jose";
 import * as z from "zod";
 import { isDeviceSigningJwk } from "./device-keys.js";
+import type { Issuer } from "./documents.js";
 
 /** Runtime configuration: read from the environment once, here, and nowhere else. */
 export interface Config {
@@ -34,6 +35,25 @@ export interface Config {
   readonly apiSigningKey?: JWK;
   /** The webhook delivery queue (test events and redeliveries are queued there). */
   readonly deliveryQueueUrl?: string;
+  /** The vendor's legal identity on invoices: name, address, VAT and company registration numbers. */
+  readonly invoiceIssuer: Issuer;
+}
+
+/** The issuer's details a VAT auditor looks for (issue 13), per stage; the address takes "\n" or " | " between lines. */
+const issuerEnv = {
+  INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
+  INVOICE_ISSUER_ADDRESS: z.string().min(1).optional(),
+  INVOICE_ISSUER_VAT_ID: z.string().min(1).optional(),
+  INVOICE_ISSUER_COMPANY_NUMBER: z.string().min(1).optional(),
+};
+
+function issuerOf(e: { INVOICE_ISSUER_NAME: string; INVOICE_ISSUER_ADDRESS?: string | undefined; INVOICE_ISSUER_VAT_ID?: string | undefined; INVOICE_ISSUER_COMPANY_NUMBER?: string | undefined }): Issuer {
+  return {
+    name: e.INVOICE_ISSUER_NAME,
+    ...(e.INVOICE_ISSUER_ADDRESS ? { address: e.INVOICE_ISSUER_ADDRESS.split(/\s*\|\s*|\\n|\n/).join("\n") } : {}),
+    ...(e.INVOICE_ISSUER_VAT_ID ? { vatId: e.INVOICE_ISSUER_VAT_ID } : {}),
+    ...(e.INVOICE_ISSUER_COMPANY_NUMBER ? { companyNumber: e.INVOICE_ISSUER_COMPANY_NUMBER } : {}),
+  };
 }
 
 /** DEVICE_SIGNING_KEY: a private EC P-256 JWK, as JSON. */
@@ -67,9 +87,9 @@ const envSchema = z.object({
   DEVICE_SIGNING_KEY: deviceSigningKey.optional(),
   GRAPHQL_INTROSPECTION: z.string().optional(),
   MAIL_QUEUE_URL: z.string().url().optional(),
-  INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
   API_SIGNING_KEY: deviceSigningKey.optional(),
   DELIVERY_QUEUE_URL: z.string().url().optional(),
+  ...issuerEnv,
 });
 
 /** Parses an environment with `schema`; throws a readable error naming the variables at fault (never their values). */
@@ -103,6 +123,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     invoiceIssuerName: e.INVOICE_ISSUER_NAME,
     ...(e.API_SIGNING_KEY ? { apiSigningKey: e.API_SIGNING_KEY } : {}),
     ...(e.DELIVERY_QUEUE_URL ? { deliveryQueueUrl: e.DELIVERY_QUEUE_URL } : {}),
+    invoiceIssuer: issuerOf(e),
   };
 }
 
@@ -119,6 +140,9 @@ export interface JobsConfig {
   /** Trial reminders are queued for the mail worker like invitations. */
   readonly mailQueueUrl?: string;
   readonly invoiceIssuerName: string;
+  readonly invoiceIssuer: Issuer;
+  /** Accounts per billing chunk message (BILLING_CHUNK_SIZE; default 1,000). */
+  readonly billingChunkSize?: number;
 }
 
 const jobsEnvSchema = z.object({
@@ -131,7 +155,8 @@ const jobsEnvSchema = z.object({
   BILLING_QUEUE_URL: z.string().url().optional(),
   LIFECYCLE_QUEUE_URL: z.string().url().optional(),
   MAIL_QUEUE_URL: z.string().url().optional(),
-  INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
+  ...issuerEnv,
+  BILLING_CHUNK_SIZE: z.coerce.number().int().min(1).max(5_000).optional(),
 });
 
 export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
@@ -147,6 +172,8 @@ export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig
     ...(e.LIFECYCLE_QUEUE_URL ? { lifecycleQueueUrl: e.LIFECYCLE_QUEUE_URL } : {}),
     ...(e.MAIL_QUEUE_URL ? { mailQueueUrl: e.MAIL_QUEUE_URL } : {}),
     invoiceIssuerName: e.INVOICE_ISSUER_NAME,
+    invoiceIssuer: issuerOf(e),
+    ...(e.BILLING_CHUNK_SIZE ? { billingChunkSize: e.BILLING_CHUNK_SIZE } : {}),
   };
 }
 

@@ -5,7 +5,8 @@ import { startFauxqs } from "fauxqs";
 import type { FauxqsServer } from "fauxqs";
 import type { Deps } from "../core/context.js";
 import { schedule, work, workLifecycle } from "../core/jobs.js";
-import type { Job, Queues } from "../core/jobs.js";
+import type { BillingOptions, Job, Queues } from "../core/jobs.js";
+import type { Issuer } from "../infra/documents.js";
 import { deliverQueuedMail } from "../infra/mail-queue.js";
 import type { Mailer } from "../infra/mail.js";
 import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
@@ -56,7 +57,10 @@ const MAIL_POLL_MS = 250;
  * `deps` serve the billing and lifecycle workers; `mailer` is the mail worker's real mailer (the
  * outbox), the SES of the local stack.
  */
-export async function startLocalJobs(deps: Deps, opts: { issuerName: string; mailer: Mailer; telemetry?: Telemetry }): Promise<LocalJobs> {
+export async function startLocalJobs(
+  deps: Deps,
+  opts: { issuer: Issuer; mailer: Mailer; telemetry?: Telemetry; billingChunkSize?: number; mailLeaseMs?: number },
+): Promise<LocalJobs> {
   const server: FauxqsServer = await startFauxqs({ port: 0, logger: false });
   const sqs = createSqsClient({ region: "us-east-1", endpoint: server.address });
   const urls = {} as Record<LocalQueue | `${LocalQueue}-dlq`, string>;
@@ -71,6 +75,12 @@ export async function startLocalJobs(deps: Deps, opts: { issuerName: string; mai
     }).queueUrl;
   }
   const queues: Queues = { billing: new SqsWorkQueue(sqs, urls.billing), lifecycle: new SqsWorkQueue(sqs, urls.lifecycle) };
+  const billing: BillingOptions = {
+    issuer: opts.issuer,
+    queue: queues.billing,
+    ...(opts.billingChunkSize ? { chunkSize: opts.billingChunkSize } : {}),
+    ...(opts.mailLeaseMs ? { mailLeaseMs: opts.mailLeaseMs } : {}),
+  };
 
   const pending = (job: LocalQueue) => {
     const q = server.inspectQueue(job);
@@ -80,7 +90,7 @@ export async function startLocalJobs(deps: Deps, opts: { issuerName: string; mai
   // The same units of work and the same per-record logs and metrics as the Lambda workers.
   const telemetry = opts.telemetry ?? silentTelemetry;
   const workers: Record<LocalQueue, (record: SQSRecord) => Promise<void>> = {
-    billing: (record) => observeRecord(telemetry, record, "billing", () => work(deps, record.body, opts.issuerName)),
+    billing: (record) => observeRecord(telemetry, record, "billing", () => work(deps, record.body, billing)),
     lifecycle: (record) => observeRecord(telemetry, record, "lifecycle", () => workLifecycle(deps, record.body)),
     mail: (record) =>
       observeRecord(telemetry, record, "mail", async () => {

@@ -32,6 +32,7 @@ import { ASSET_PREFIX, graphiqlAsset, graphiqlOptions, renderGraphiQL } from "./
 import { createLocalIssuer, localTokenTime } from "./issuer.js";
 import { startLocalJobs } from "./jobs.js";
 import type { LocalJobs } from "./jobs.js";
+import type { Issuer } from "../infra/documents.js";
 import { seedCatalog } from "./seed.js";
 import { STACK_FILE } from "./stack-file.js";
 import type { StackFile } from "./stack-file.js";
@@ -58,6 +59,10 @@ export interface LocalStackOptions {
   readonly dynamoRequestHandler?: DynamoOptions["requestHandler"];
   /** Requests per API client per minute (core's default otherwise). */
   readonly clientRequestsPerMinute?: number;
+  /** Accounts per billing chunk message (tests use small ones to split a party into many chunks). */
+  readonly billingChunkSize?: number;
+  /** How long a billing worker holds an invoice's mail (ms). */
+  readonly mailLeaseMs?: number;
 }
 
 export interface LocalStack {
@@ -96,7 +101,13 @@ function reachableHost(host: string): string {
 }
 
 const AUDIENCE = "channel-partner-api";
-const ISSUER_NAME = "Channel Partner Platform";
+/** The local stage's issuer: the example details an auditor's checklist asks for (stage configuration in AWS). */
+const ISSUER: Issuer = {
+  name: "Channel Partner Platform",
+  address: "1 Example Street\n75001 Paris\nFrance",
+  vatId: "FR00123456789",
+  companyNumber: "RCS Paris 123 456 789",
+};
 const MAX_DEV_BODY = 64 * 1024;
 
 async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -170,7 +181,13 @@ async function start(
   };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
-  const jobs = await startLocalJobs(deps, { issuerName: ISSUER_NAME, mailer: outbox, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) });
+  const jobs = await startLocalJobs(deps, {
+    issuer: ISSUER,
+    mailer: outbox,
+    ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+    ...(opts.billingChunkSize ? { billingChunkSize: opts.billingChunkSize } : {}),
+    ...(opts.mailLeaseMs ? { mailLeaseMs: opts.mailLeaseMs } : {}),
+  });
   mail.queue = jobs.mailQueue;
   // The stream consumer, fed from DynamoDB Local's stream as Lambda's event source mapping feeds it in AWS.
   const events = await startLocalChangeStream({
@@ -204,7 +221,7 @@ async function start(
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
   });
   // The documents function's route (GET /invoices/<id>.pdf|.csv), on the same port.
-  const downloads = createServerAdapter(createDownloadsHandler({ deps, authenticate: verify, issuerName: ISSUER_NAME }));
+  const downloads = createServerAdapter(createDownloadsHandler({ deps, authenticate: verify, issuer: ISSUER }));
   // The OAuth 2.0 token endpoint of API clients, as the API function serves it.
   const oauth = createServerAdapter(createTokenHandler(deps));
 

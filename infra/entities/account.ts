@@ -47,6 +47,18 @@ export function accountEntity(config: EntityConfiguration) {
         supportEmail: { type: "string" },
         /** SKUs the parent made available to this account ("Edit Available Services"). */
         offers: { type: "list", items: { type: "string" }, required: true, default: () => [] },
+        /**
+         * The billed parties the account had before moves under another distributor, each with the
+         * instant it stopped: billing bills a month to the party of the hierarchy at its end (issue 12, rule 11).
+         */
+        formerParties: {
+          type: "list",
+          items: { type: "map", properties: { partyId: { type: "string", required: true }, until: { type: "string", required: true } } },
+        },
+        /** Invoice details a billed account's owners keep (issue 13): postal address, VAT id, purchase-order number. */
+        billingAddress: { type: "string" },
+        vatId: { type: "string" },
+        purchaseOrder: { type: "string" },
         childCount: { type: "number", required: true, default: 0 },
         /** Active owners: guarded by a condition so an account never loses its last owner, even under races. */
         ownerCount: { type: "number", required: true, default: 0 },

@@ -25,43 +25,22 @@ export function invoiceEntity(config: EntityConfiguration) {
         issuedAt: { type: "string", required: true, readOnly: true },
         dueAt: { type: "string", required: true, readOnly: true },
         mailedAt: { type: "string" },
+        /** A worker sending the invoice mail holds it until this instant; a worker that died leaves it to the redelivery after (issue 12, rule 13). */
+        mailLeaseUntil: { type: "string" },
+        /** Lines per chunk, in order: line n is found in its chunk's blocks without a scan. */
+        chunkCounts: { type: "list", items: { type: "number" }, readOnly: true },
+        /** JSON: per offer, quantity, amount and customer count (the summary PDF of a large invoice). */
+        summary: { type: "string", readOnly: true },
+        /** The billed party's invoice details when issued (an invoice never changes afterwards). */
+        billToAddress: { type: "string", readOnly: true },
+        billToVatId: { type: "string", readOnly: true },
+        purchaseOrder: { type: "string", readOnly: true },
       },
       indexes: {
         // Invoices of a party, by month (newest first when read descending).
         byParty: {
           pk: { field: "pk", composite: ["partyId"] },
           sk: { field: "sk", composite: ["period"] },
-        },
-      },
-    },
-    config,
-  );
-}
-
-/** One line of an invoice: keyed by its position, so a rerun rewrites the same items. */
-export function invoiceLineEntity(config: EntityConfiguration) {
-  return new Entity(
-    {
-      model: { entity: "invoiceline", version: "1", service: "cp" },
-      attributes: {
-        partyId: { type: "string", required: true, readOnly: true },
-        period: { type: "string", required: true, readOnly: true },
-        lineNo: { type: "number", required: true, readOnly: true, padding: { length: 6, char: "0" } },
-        accountId: { type: "string", required: true },
-        sku: { type: "string", required: true },
-        description: { type: "string", required: true },
-        kind: { type: "string", required: true },
-        quantity: { type: "number", required: true },
-        unitPrice: { type: "number", required: true },
-        amount: { type: "number", required: true },
-        customer: { type: "string", required: true },
-        tier1: { type: "string" },
-        tier2: { type: "string" },
-      },
-      indexes: {
-        byInvoice: {
-          pk: { field: "pk", composite: ["partyId", "period"] },
-          sk: { field: "sk", composite: ["lineNo"] },
         },
       },
     },

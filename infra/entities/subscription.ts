@@ -30,12 +30,20 @@ export function subscriptionEntity(config: EntityConfiguration) {
         /** Bumped by every change; the ledger entry of a change carries the new version. */
         version: { type: "number", required: true },
         updatedAt: { type: "string", required: true },
+        /** The account's billed party (its distributor; "-" for none): kept current by orders and moves. */
+        partyId: { type: "string", required: true },
       },
       indexes: {
         // Subscriptions of an account, by sku.
         byAccount: {
           pk: { field: "pk", composite: ["accountId"] },
           sk: { field: "sk", composite: ["sku"] },
+        },
+        // A billed party's subscriptions, account by account: a month is read in pages, not per customer (issue 13).
+        byParty: {
+          index: "gsi1",
+          pk: { field: "gsi1pk", composite: ["partyId"] },
+          sk: { field: "gsi1sk", composite: ["accountId", "sku"] },
         },
       },
     },

@@ -3,7 +3,8 @@ import type { EntityItem } from "electrodb";
 import * as z from "zod";
 import { accountEntity } from "../entities/account.js";
 import { auditEventEntity } from "../entities/audit-event.js";
-import { counterEntity, dueEntity, invoiceEntity, invoiceLineEntity, sentEntity, usageEntity } from "../entities/billing.js";
+import { counterEntity, dueEntity, invoiceEntity, sentEntity, usageEntity } from "../entities/billing.js";
+import { billingChunkEntity, billingRunEntity, billingStateEntity, invoiceLineBlockEntity, partyDepartureEntity } from "../entities/billing-run.js";
 import { invitationEntity } from "../entities/invitation.js";
 import { licenceEntity } from "../entities/licence.js";
 import { administeredEntity, behalfEntity } from "../entities/partner-admin.js";
@@ -42,7 +43,11 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     orderKey: orderKeyEntity(config),
     licence: licenceEntity(config),
     invoice: invoiceEntity(config),
-    invoiceLine: invoiceLineEntity(config),
+    invoiceLines: invoiceLineBlockEntity(config),
+    billingRun: billingRunEntity(config),
+    billingChunk: billingChunkEntity(config),
+    billingState: billingStateEntity(config),
+    partyDeparture: partyDepartureEntity(config),
     counter: counterEntity(config),
     usage: usageEntity(config),
     due: dueEntity(config),
@@ -73,7 +78,6 @@ export type OrderRecord = EntityItem<Entities["order"]>;
 export type OrderKeyRecord = EntityItem<Entities["orderKey"]>;
 export type LicenceRecord = EntityItem<Entities["licence"]>;
 export type InvoiceRecord = EntityItem<Entities["invoice"]>;
-export type InvoiceLineRecord = EntityItem<Entities["invoiceLine"]>;
 export type UsageRecord = EntityItem<Entities["usage"]>;
 export type DueRecord = EntityItem<Entities["due"]>;
 export type AdministeredRecord = EntityItem<Entities["administered"]>;

@@ -1,0 +1,190 @@
+import { createConversions } from "electrodb";
+import type { EntityItem } from "electrodb";
+import type { Entities, Store, SubscriptionRecord } from "./store.js";
+import { ConditionFailed } from "./store.js";
+
+/*
+ * Storage of billing runs (issue 13): the billed-party index of subscriptions, runs, chunk
+ * results, line blocks, watermarks, departures and the invoice mail lease. Every list reads
+ * all its pages (the callers bound what they ask for).
+ */
+
+export type BillingRunRecord = EntityItem<Entities["billingRun"]>;
+export type BillingChunkRecord = EntityItem<Entities["billingChunk"]>;
+export type LineBlockRecord = EntityItem<Entities["invoiceLines"]>;
+export type BillingStateRecord = EntityItem<Entities["billingState"]>;
+export type DepartureRecord = EntityItem<Entities["partyDeparture"]>;
+
+/** Lines per block item (a line is ~250 bytes of JSON: a block stays far below DynamoDB's 400 KB). */
+export const BLOCK_LINES = 200;
+
+/** A subscription's place in the billed-party index: the cursor resumes right after it. */
+export interface IndexKey {
+  readonly accountId: string;
+  readonly cursor: string;
+}
+
+let toCursor: ((item: object) => string) | undefined;
+function partyCursor(store: Store): (item: object) => string {
+  if (!toCursor) {
+    const c = createConversions(store.entities.subscription).byAccessPattern.byParty.fromComposite.toCursor as (item: object) => string;
+    toCursor = c;
+  }
+  return toCursor;
+}
+
+/** The keys of a party's subscriptions, in index order (account by account), projected: the planner reads ~10,000 a request. */
+export async function partyIndexKeys(store: Store, partyId: string): Promise<IndexKey[]> {
+  const out: IndexKey[] = [];
+  const cursorOf = partyCursor(store);
+  let cursor: string | null = null;
+  do {
+    const page: { data: Pick<SubscriptionRecord, "accountId" | "sku" | "partyId">[]; cursor: string | null } = await store.entities.subscription.query
+      .byParty({ partyId })
+      .go({ cursor, attributes: ["accountId", "sku", "partyId"] });
+    for (const s of page.data) out.push({ accountId: s.accountId, cursor: cursorOf(s) });
+    cursor = page.cursor;
+  } while (cursor);
+  return out;
+}
+
+/** `count` subscriptions of a party's index after a cursor ("" = from the start). */
+export async function partySubscriptions(store: Store, partyId: string, after: string, count: number): Promise<SubscriptionRecord[]> {
+  if (count === 0) return [];
+  const { data } = await store.entities.subscription.query.byParty({ partyId }).go({ cursor: after || null, count, pages: "all" });
+  return data;
+}
+
+/** Accounts that left a party at or after an instant (moves are rare: a handful of items). */
+export async function departuresSince(store: Store, partyId: string, at: string): Promise<DepartureRecord[]> {
+  const { data } = await store.entities.partyDeparture.query.byParty({ partyId }).gte({ at }).go({ pages: "all" });
+  return data;
+}
+
+export async function getRun(store: Store, partyId: string, period: string): Promise<BillingRunRecord | undefined> {
+  return (await store.entities.billingRun.get({ partyId, period }).go({ consistent: true })).data ?? undefined;
+}
+
+/** Creates the run item once; a concurrent or earlier planner's item wins and is returned. */
+export async function createRun(store: Store, run: BillingRunRecord): Promise<BillingRunRecord> {
+  try {
+    await store.transact((e) => [e.billingRun.create(run).commit()]);
+    return run;
+  } catch (err) {
+    if (!(err instanceof ConditionFailed)) throw err;
+    const existing = await getRun(store, run.partyId, run.period);
+    if (!existing) throw err;
+    return existing;
+  }
+}
+
+export async function getChunk(store: Store, partyId: string, period: string, chunkNo: number): Promise<BillingChunkRecord | undefined> {
+  return (await store.entities.billingChunk.get({ partyId, period, chunkNo }).go({ consistent: true })).data ?? undefined;
+}
+
+export async function allChunks(store: Store, partyId: string, period: string): Promise<BillingChunkRecord[]> {
+  const { data } = await store.entities.billingChunk.query.byRun({ partyId, period }).go({ pages: "all", consistent: true });
+  return data;
+}
+
+/** Writes line blocks with BatchWriteItem (25 a request); the same keys and items on a rerun. */
+export async function putLineBlocks(store: Store, blocks: readonly LineBlockRecord[]): Promise<void> {
+  for (let i = 0; i < blocks.length; i += 25) {
+    let pending = blocks.slice(i, i + 25);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt > 6) throw new Error("BatchWriteItem kept returning unprocessed items");
+      const { unprocessed } = await store.entities.invoiceLines.put([...pending]).go();
+      const left = new Set((unprocessed as unknown as { chunkNo: number; blockNo: number }[]).map((k) => `${k.chunkNo}:${k.blockNo}`));
+      pending = pending.filter((b) => left.has(`${b.chunkNo}:${b.blockNo}`));
+      if (pending.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+    }
+  }
+}
+
+/** Blocks of one chunk from `fromBlock` on, at most `count`. */
+export async function lineBlocks(store: Store, partyId: string, period: string, chunkNo: number, fromBlock: number, count: number): Promise<LineBlockRecord[]> {
+  const { data } = await store.entities.invoiceLines.query
+    .byInvoice({ partyId, period })
+    .between({ chunkNo, blockNo: fromBlock }, { chunkNo, blockNo: fromBlock + count - 1 })
+    .go({ pages: "all" });
+  return data;
+}
+
+/** Watermarks of parties, by id (one BatchGetItem per 100). */
+export async function billingStates(store: Store, partyIds: readonly string[]): Promise<Map<string, BillingStateRecord>> {
+  const out = new Map<string, BillingStateRecord>();
+  for (let i = 0; i < partyIds.length; i += 100) {
+    const { data, unprocessed } = await store.entities.billingState.get(partyIds.slice(i, i + 100).map((partyId) => ({ partyId }))).go({ consistent: true });
+    if (unprocessed.length) throw new Error("BatchGetItem returned unprocessed billing states");
+    for (const s of data) out.set(s.partyId, s);
+  }
+  return out;
+}
+
+/**
+ * Moves a party's watermark to `period` when it is the next month (`previous` is the month before,
+ * or null for the party's first month); false when it was not (out of order, or already there).
+ */
+export async function advanceWatermark(store: Store, partyId: string, period: string, previous: string | null, at: string): Promise<boolean> {
+  try {
+    await store.transact((e) => [
+      previous === null
+        ? e.billingState.create({ partyId, billedThrough: period, updatedAt: at }).commit()
+        : e.billingState
+            .upsert({ partyId, billedThrough: period, updatedAt: at })
+            .where((x, op) => op.eq(x.billedThrough, previous))
+            .commit(),
+    ]);
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionFailed) return false;
+    throw err;
+  }
+}
+
+/**
+ * Leases the mailing of an invoice until `until`: granted when it was never mailed and no lease
+ * is held (or the holder's has expired: it died). False otherwise.
+ */
+export async function leaseInvoiceMail(store: Store, partyId: string, period: string, now: string, until: string): Promise<boolean> {
+  try {
+    await store.transact((e) => [
+      e.invoice
+        .patch({ partyId, period })
+        .set({ mailLeaseUntil: until })
+        .where((i, op) => `${op.notExists(i.mailedAt)} AND (${op.notExists(i.mailLeaseUntil)} OR ${op.lte(i.mailLeaseUntil, now)})`)
+        .commit(),
+    ]);
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionFailed) return false;
+    throw err;
+  }
+}
+
+/** Marks an invoice mailed (by the lease holder, while its lease holds). False when the lease was lost. */
+export async function markInvoiceMailed(store: Store, partyId: string, period: string, lease: string, at: string): Promise<boolean> {
+  try {
+    await store.transact((e) => [
+      e.invoice
+        .patch({ partyId, period })
+        .set({ mailedAt: at })
+        .remove(["mailLeaseUntil"])
+        .where((i, op) => op.eq(i.mailLeaseUntil, lease))
+        .commit(),
+    ]);
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionFailed) return false;
+    throw err;
+  }
+}
+
+/** Gives a lease back (the send failed): the redelivery may take it at once. */
+export async function releaseInvoiceMail(store: Store, partyId: string, period: string, lease: string): Promise<void> {
+  try {
+    await store.transact((e) => [e.invoice.patch({ partyId, period }).remove(["mailLeaseUntil"]).where((i, op) => op.eq(i.mailLeaseUntil, lease)).commit()]);
+  } catch (err) {
+    if (!(err instanceof ConditionFailed)) throw err;
+  }
+}
