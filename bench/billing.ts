@@ -37,6 +37,7 @@ import type { EntityItem } from "electrodb";
 import { monotonicFactory } from "ulid";
 import * as Account from "../core/account.js";
 import * as Billing from "../core/billing.js";
+import { BLOCK_LINES } from "../infra/billing-store.js";
 import { ensurePlatform } from "../core/bootstrap.js";
 import * as Catalog from "../core/catalog.js";
 import { Session } from "../core/context.js";
@@ -50,7 +51,7 @@ import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
 import { newId } from "../infra/ids.js";
 import { OutboxMailer } from "../infra/mail.js";
 import { Store, createEntities } from "../infra/store.js";
-import type { AccountRecord, AuditRecord, ChangeRecord, DueRecord, Entities, InvoiceLineRecord, InvoiceRecord, MemberRecord, OrderKeyRecord, OrderRecord, SubscriptionRecord, SubtreeRecord } from "../infra/store.js";
+import type { AccountRecord, AuditRecord, ChangeRecord, DueRecord, Entities, InvoiceRecord, MemberRecord, OrderKeyRecord, OrderRecord, SubscriptionRecord, SubtreeRecord } from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
 import { startLocalJobs } from "../local/jobs.js";
@@ -467,7 +468,7 @@ async function seed(e: Entities, model: Model, concurrency: number): Promise<{ i
       const first = order(c.account.id, c.subs.map((s) => ({ sku: s.sku, quantity: s.quantity })), CREATED_AT, `bench-${c.account.id}-1`);
       for (const s of c.subs) {
         const offer = OFFERS.find((o) => o.sku === s.sku)!;
-        const base = { accountId: c.account.id, sku: s.sku, kind: "MONTHLY" as const, family: s.sku, status: "ACTIVE" as const, assigned: 0, unitPrice: offer.unitPrice, currency: CURRENCY, startedAt: CREATED_AT };
+        const base = { accountId: c.account.id, partyId: p.account.id, sku: s.sku, kind: "MONTHLY" as const, family: s.sku, status: "ACTIVE" as const, assigned: 0, unitPrice: offer.unitPrice, currency: CURRENCY, startedAt: CREATED_AT };
         changes.push({ accountId: c.account.id, sku: s.sku, version: 1, kind: "CREATED", at: CREATED_AT, actor: sellerActor, from: 0, to: s.quantity, reason: "order", orderId: first });
         if (!s.increase) {
           subscriptions.push({ ...base, quantity: s.quantity, version: 1, updatedAt: CREATED_AT });
@@ -517,23 +518,60 @@ async function seed(e: Entities, model: Model, concurrency: number): Promise<{ i
 // ---------------------------------------------------------------------------------------------
 // What the invoices must say, from the model alone
 
-/** The invoice lines of each party, in the invoice's order (DESIGN 1: tier-1, tier-2, customer, account, kind, sku). */
-function expectedLines(model: Model): Map<string, InvoiceLineRecord[]> {
+/** One invoice line as the product stores it in its blocks (the same keys in the same order). */
+interface ExpectedLine {
+  readonly accountId: string;
+  readonly sku: string;
+  readonly description: string;
+  readonly kind: string;
+  readonly quantity: number;
+  readonly unitPrice: number;
+  readonly amount: number;
+  readonly from: string;
+  readonly to: string;
+  readonly customer: string;
+  readonly tier1: string;
+}
+
+/** The invoice lines of each party, in the invoice's order (the billed-party index: account, then sku), in chunks of accounts. */
+function expectedLines(model: Model): Map<string, ExpectedLine[][]> {
   const end = Date.parse(`${PERIOD}-01T00:00:00.000Z`) + 31 * 86_400_000; // 1 November
-  const out = new Map<string, InvoiceLineRecord[]>();
+  const out = new Map<string, ExpectedLine[][]>();
   for (const p of model.parties) {
-    const lines = p.customers.flatMap((c) =>
-      c.subs.map((s) => {
+    const customers = [...p.customers].sort((x, y) => (x.account.id.toLowerCase() < y.account.id.toLowerCase() ? -1 : 1));
+    const chunks: ExpectedLine[][] = [];
+    customers.forEach((c, i) => {
+      if (i % Billing.DEFAULT_CHUNK_SIZE === 0) chunks.push([]);
+      for (const s of [...c.subs].sort((x, y) => (x.sku < y.sku ? -1 : 1))) {
         const offer = OFFERS.find((o) => o.sku === s.sku)!;
         const quantity = s.increase && Date.parse(s.increase.at) < end ? s.quantity + s.increase.by : s.quantity;
-        return { accountId: c.account.id, sku: s.sku, description: offer.name, kind: "MONTHLY", quantity, unitPrice: offer.unitPrice, amount: offer.unitPrice * quantity, customer: c.account.name, tier1: c.reseller.name };
-      }),
-    );
-    const key = (l: (typeof lines)[number]) => [l.tier1, "", l.customer, l.accountId, l.kind, l.sku].join("\u0000");
-    lines.sort((x, y) => (key(x) < key(y) ? -1 : key(x) > key(y) ? 1 : 0));
-    out.set(p.account.id, lines.map((l, i) => ({ partyId: p.account.id, period: PERIOD, lineNo: i + 1, ...l })));
+        chunks.at(-1)!.push({ accountId: c.account.id, sku: s.sku, description: offer.name, kind: "MONTHLY", quantity, unitPrice: offer.unitPrice, amount: offer.unitPrice * quantity, from: `${PERIOD}-01`, to: `${PERIOD}-31`, customer: c.account.name, tier1: c.reseller.name });
+      }
+    });
+    out.set(p.account.id, chunks);
   }
   return out;
+}
+
+/** The per-offer summary the product stores on the invoice (per chunk, then merged; sorted by sku). */
+function summaryOf(chunks: readonly ExpectedLine[][]): string {
+  const rows = new Map<string, { sku: string; description: string; kind: string; quantity: number; amount: number; customers: number }>();
+  for (const chunk of chunks) {
+    const part = new Map<string, { sku: string; description: string; kind: string; quantity: number; amount: number; holders: Set<string> }>();
+    for (const l of chunk) {
+      const k = `${l.sku}\u0000${l.description}\u0000${l.kind}`;
+      const r = part.get(k) ?? { sku: l.sku, description: l.description, kind: l.kind, quantity: 0, amount: 0, holders: new Set<string>() };
+      r.quantity += l.quantity;
+      r.amount += l.amount;
+      r.holders.add(l.accountId);
+      part.set(k, r);
+    }
+    for (const [k, r] of part) {
+      const was = rows.get(k);
+      rows.set(k, { sku: r.sku, description: r.description, kind: r.kind, quantity: (was?.quantity ?? 0) + r.quantity, amount: (was?.amount ?? 0) + r.amount, customers: (was?.customers ?? 0) + r.holders.size });
+    }
+  }
+  return JSON.stringify([...rows.values()].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.description < b.description ? -1 : 1)));
 }
 
 interface RawPlan {
@@ -545,10 +583,11 @@ interface RawPlan {
  * (`invoiceLine.put(...).params().Item`), and per party the invoice + counter transaction
  * ElectroDB builds for `Billing.issue` (numbers in party order; the first creates the counter).
  */
-function rawPlan(e: Entities, service: Service<Entities>, model: Model, lines: Map<string, InvoiceLineRecord[]>, issuedAt: Date): RawPlan {
+function rawPlan(e: Entities, service: Service<Entities>, model: Model, lines: Map<string, ExpectedLine[][]>, issuedAt: Date): RawPlan {
   return {
     parties: model.parties.map((p, k) => {
-      const ls = lines.get(p.account.id)!;
+      const chunks = lines.get(p.account.id)!;
+      const ls = chunks.flat();
       const net = ls.reduce((s, l) => s + l.amount, 0);
       const vat = Math.floor((net * TAX_RATE + 5_000) / 10_000);
       const invoice: InvoiceRecord = {
@@ -563,6 +602,8 @@ function rawPlan(e: Entities, service: Service<Entities>, model: Model, lines: M
         vat,
         total: net + vat,
         lineCount: ls.length,
+        chunkCounts: chunks.map((c) => c.length),
+        summary: summaryOf(chunks),
         issuedAt: issuedAt.toISOString(),
         dueAt: new Date(issuedAt.getTime() + Billing.PAYMENT_DAYS * 86_400_000).toISOString(),
       };
@@ -576,7 +617,14 @@ function rawPlan(e: Entities, service: Service<Entities>, model: Model, lines: M
         .params() as TransactWriteCommandInput;
       const invoiceItem = tx.TransactItems?.[0]?.Put?.Item;
       if (!invoiceItem) throw new Error("raw plan: the transaction has no invoice Put");
-      return { partyId: p.account.id, lineItems: ls.map((l) => e.invoiceLine.put(l).params().Item as Record<string, unknown>), invoiceItem, tx };
+      return { partyId: p.account.id, lineItems: chunks.flatMap((c, chunkNo) =>
+          Array.from({ length: Math.ceil(c.length / BLOCK_LINES) }, (_v, blockNo) =>
+            e.invoiceLines.put({ partyId: p.account.id, period: PERIOD, chunkNo, blockNo, lines: JSON.stringify(c.slice(blockNo * BLOCK_LINES, (blockNo + 1) * BLOCK_LINES)) }).params().Item as Record<string, unknown>,
+          ),
+        ),
+        invoiceItem,
+        tx,
+      };
     }),
   };
 }
@@ -789,7 +837,7 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     // --- Instruments ---
     const probe = instrument(client);
     const rawProbe = instrument(rawClient);
-    const jobs = await startLocalJobs(deps, { issuerName: ISSUER, mailer: deps.mailer });
+    const jobs = await startLocalJobs(deps, { issuer: { name: ISSUER }, mailer: deps.mailer });
     cleanups.push(() => jobs.stop());
     const sqs = countSqs(jobs.sqs);
 
@@ -874,7 +922,7 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
       if (!isDeepStrictEqual(withoutVolatile(got), withoutVolatile(p.invoiceItem))) throw new Error(`invoice of ${p.partyId} differs:\nproduct ${JSON.stringify(got)}\nraw     ${JSON.stringify(p.invoiceItem)}`);
       if (!isDeepStrictEqual(rawInvoices[k], p.invoiceItem)) throw new Error(`raw invoice of ${p.partyId} not written as planned`);
       if (typeof got?.mailedAt !== "string") throw new Error(`invoice of ${p.partyId} was not mailed`);
-      const lineQuery = (t: string) => ({ ...(e.invoiceLine.query.byInvoice({ partyId: p.partyId, period: PERIOD }).params() as QueryCommandInput), TableName: t });
+      const lineQuery = (t: string) => ({ ...(e.invoiceLines.query.byInvoice({ partyId: p.partyId, period: PERIOD }).params() as QueryCommandInput), TableName: t });
       const [productLines, rawLines] = await Promise.all([queryAll(client, lineQuery(table)), queryAll(rawClient, lineQuery(rawTable))]);
       if (!isDeepStrictEqual(productLines, p.lineItems)) {
         const at = productLines.findIndex((l, i) => !isDeepStrictEqual(l, p.lineItems[i]));
@@ -908,7 +956,7 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     if (!invoice) throw new Error("no invoice");
     const reqBefore = store.requests;
     const td = performance.now();
-    const doc = await Billing.document(s, invoice, ISSUER);
+    const doc = await Billing.document(s, invoice, { name: ISSUER });
     const documentMs = performance.now() - td;
     const documentRequests = store.requests - reqBefore;
     const tr = performance.now();

@@ -257,7 +257,9 @@ async function chunkLines(s: Session, run: BillingRunRecord, chunkNo: number): P
         const a = accounts.get(accountId);
         // Deleted accounts wait for their months' invoices (retention), so a missing one has nothing left to bill.
         if (!a || partyAt(a, held[0]!.partyId, end) !== run.partyId) return [];
-        return accountLines(s, a, held, start, end, run.period, offerNames, month);
+        // Within an account: by kind, then offer (as invoices always listed them).
+        const ls = await accountLines(s, a, held, start, end, run.period, offerNames, month);
+        return ls.map((l, i) => [l, i] as const).sort(([x, i], [y, j]) => (x.kind !== y.kind ? (x.kind < y.kind ? -1 : 1) : x.sku !== y.sku ? (x.sku < y.sku ? -1 : 1) : i - j)).map(([l]) => l);
       }),
     );
     results.forEach((ls, j) => {

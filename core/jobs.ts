@@ -18,10 +18,14 @@ export type Message =
  * Billing a party's month (issue 13): the plan (no step, as the scheduler always sent), one message
  * per chunk, and the finaliser, which the last chunk to finish enqueues.
  */
-export type BillingMessage =
+export type BillingMessage = (
   | { readonly job: "billing"; readonly partyId: string; readonly period: string }
   | { readonly job: "billing"; readonly step: "chunk"; readonly partyId: string; readonly period: string; readonly chunk: number }
-  | { readonly job: "billing"; readonly step: "finalise"; readonly partyId: string; readonly period: string };
+  | { readonly job: "billing"; readonly step: "finalise"; readonly partyId: string; readonly period: string }
+) & {
+  /** Set by the scheduled run: once this month is finished, the party's next closed month follows (a month billed by hand is just that month). */
+  readonly catchUp?: true;
+};
 
 export type Job = "billing" | "lifecycle";
 
@@ -50,7 +54,7 @@ export async function schedule(deps: Deps, queues: Queues, job: Job, opts: { per
   const s = new Session(deps, { type: "system", job: `schedule-${job}` });
   if (job === "billing") {
     const parties = await billableParties(s);
-    let plans: { partyId: string; period: string }[];
+    let plans: { partyId: string; period: string; catchUp?: true }[];
     if (opts.period) {
       Billing.assertClosed(opts.period, s.now);
       plans = parties.map((p) => ({ partyId: p.id, period: opts.period! }));
@@ -58,7 +62,7 @@ export async function schedule(deps: Deps, queues: Queues, job: Job, opts: { per
       const states = await BillingStore.billingStates(s.deps.store, parties.map((p) => p.id));
       plans = parties.flatMap((p) => {
         const next = Billing.nextDue(s, p, states.get(p.id)?.billedThrough);
-        return next ? [{ partyId: p.id, period: next }] : [];
+        return next ? [{ partyId: p.id, period: next, catchUp: true as const }] : [];
       });
     }
     await queues.billing.send(plans.map((p) => JSON.stringify({ job: "billing", ...p } satisfies Message)));
@@ -101,9 +105,10 @@ export function parseMessage(body: string): Message {
   if (typeof m !== "object" || m === null) throw new PoisonMessage("not a job message");
   const r = m as Partial<Record<string, unknown>>;
   if (r.job === "billing" && typeof r.partyId === "string" && typeof r.period === "string" && /^\d{4}-\d{2}$/.test(r.period)) {
-    if (r.step === undefined) return { job: "billing", partyId: r.partyId, period: r.period };
-    if (r.step === "finalise") return { job: "billing", step: "finalise", partyId: r.partyId, period: r.period };
-    if (r.step === "chunk" && typeof r.chunk === "number" && Number.isInteger(r.chunk) && r.chunk >= 0) return { job: "billing", step: "chunk", partyId: r.partyId, period: r.period, chunk: r.chunk };
+    const c = r.catchUp === true ? { catchUp: true as const } : {};
+    if (r.step === undefined) return { job: "billing", partyId: r.partyId, period: r.period, ...c };
+    if (r.step === "finalise") return { job: "billing", step: "finalise", partyId: r.partyId, period: r.period, ...c };
+    if (r.step === "chunk" && typeof r.chunk === "number" && Number.isInteger(r.chunk) && r.chunk >= 0) return { job: "billing", step: "chunk", partyId: r.partyId, period: r.period, chunk: r.chunk, ...c };
   }
   if (r.job === "lifecycle" && typeof r.accountId === "string" && typeof r.sku === "string" && typeof r.day === "string" && Lifecycle.dueKinds.includes(r.what as Lifecycle.Due["what"])) {
     return { job: "lifecycle", what: r.what as Lifecycle.Due["what"], accountId: r.accountId, sku: r.sku, day: r.day };
@@ -129,35 +134,37 @@ const send = (queue: WorkQueue, messages: readonly BillingMessage[]) => queue.se
 async function billingWork(deps: Deps, m: BillingMessage, opts: BillingOptions): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
   const s = new Session(deps, { type: "system", job: m.job });
   const { partyId, period } = m;
+  const c = m.catchUp ? { catchUp: true as const } : {};
   if (!("step" in m)) {
     const p = await Billing.plan(s, partyId, period, opts.chunkSize ?? Billing.DEFAULT_CHUNK_SIZE);
     if (p.outcome === "not-billable") return { outcome: "billing not-billable" };
     // Issued already (a rerun, or a crash after the invoice): the finaliser's follow-up still runs.
-    if (p.outcome === "existing") return finaliseWork(s, partyId, period, opts);
+    if (p.outcome === "existing") return finaliseWork(s, m, opts);
     // One chunk or none: this message does it and finalises (its work is bounded by the chunk size all the same).
     if (p.run.chunks <= 1) {
       if (p.run.chunks === 1) await Billing.billChunk(s, partyId, period, 0);
-      return finaliseWork(s, partyId, period, opts);
+      return finaliseWork(s, m, opts);
     }
-    await send(opts.queue, Array.from({ length: p.run.chunks }, (_v, chunk) => ({ job: "billing", step: "chunk", partyId, period, chunk }) as const));
+    await send(opts.queue, Array.from({ length: p.run.chunks }, (_v, chunk) => ({ job: "billing", step: "chunk", partyId, period, chunk, ...c }) as const));
     return { outcome: `billing planned ${p.run.chunks} chunks` };
   }
   if (m.step === "chunk") {
     const r = await Billing.billChunk(s, partyId, period, m.chunk);
     // Every chunk that sees the run complete enqueues the finaliser: at least one does, duplicates find the invoice.
-    if (r.allDone) await send(opts.queue, [{ job: "billing", step: "finalise", partyId, period }]);
+    if (r.allDone) await send(opts.queue, [{ job: "billing", step: "finalise", partyId, period, ...c }]);
     return { outcome: "billing chunk" };
   }
-  return finaliseWork(s, partyId, period, opts);
+  return finaliseWork(s, m, opts);
 }
 
-async function finaliseWork(s: Session, partyId: string, period: string, opts: BillingOptions): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
+async function finaliseWork(s: Session, m: BillingMessage, opts: BillingOptions): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
+  const { partyId, period } = m;
   const r = await Billing.finalise(s, partyId, period);
   if (r.outcome === "not-billable") return { outcome: "billing not-billable" };
   const party = await s.account(partyId);
   // Catch-up: the next closed month of this party, in order, once this one is finished.
   const next = party ? await Billing.advance(s, party, period) : undefined;
-  if (next) await send(opts.queue, [{ job: "billing", partyId, period: next }]);
+  if (next && m.catchUp) await send(opts.queue, [{ job: "billing", partyId, period: next, catchUp: true }]);
   if (r.outcome === "issued" || r.outcome === "existing") {
     // Loaded here, not at module load: the scheduler never starts pdf-lib.
     const InvoiceFiles = await import("./invoice-files.js");

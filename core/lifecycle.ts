@@ -204,8 +204,11 @@ async function retention(s: Session, accountId: string): Promise<void> {
   }
   // Exactly 14 days after the last subscription ended (a trial ends at its end, whenever the run
   // expired it), or after creation for an account that never had one (issue 12, rule 18).
-  const lastEnded = Math.max(new Date(account.createdAt).getTime(), ...subs.map((x) => endedAt(x).getTime()));
-  const due = new Date(lastEnded + RETENTION_DAYS * DAY).toISOString();
+  // A partner that never held a subscription (its last child went): 14 days from when the run first finds it empty.
+  const due =
+    subs.length === 0
+      ? (account.pendingDeletionAt ?? new Date(s.now.getTime() + RETENTION_DAYS * DAY).toISOString())
+      : new Date(Math.max(...subs.map((x) => endedAt(x).getTime())) + RETENTION_DAYS * DAY).toISOString();
   let current = account;
   if (account.pendingDeletionAt !== due) {
     await s.deps.store.transact((e) => [

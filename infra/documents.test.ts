@@ -20,7 +20,10 @@ const worked: InvoiceDocument = {
   taxRatePercent: "20",
   net: "124.40",
   vat: "24.88",
+  discount: "0.00",
   total: "149.28",
+  lineCount: 4,
+  summary: null,
   lines: [
     line("ENT-M", "Enterprise, price per user per month", 15, "2.80", "42.00", "Northwind Distribution", null, null),
     line("BUS-M", "Business, price per user per month", 12, "1.20", "14.40", "Northwind Distribution", null, null),
@@ -39,7 +42,7 @@ function line(
   tier1: string | null,
   tier2: string | null,
 ): InvoiceDocumentLine {
-  return { sku, description, kind: "MONTHLY", quantity, unitPrice, amount, customer, tier1, tier2 };
+  return { sku, description, kind: "MONTHLY", quantity, unitPrice, amount, customer, tier1, tier2, from: "2026-10-01", to: "2026-10-31" };
 }
 
 /** The text each page draws: its content streams inflated, the hex strings of Tj operators decoded from WinAnsi. */
@@ -201,9 +204,9 @@ describe("renderInvoicePdf", () => {
 });
 
 describe("renderInvoiceCsv", () => {
-  it("has a header and one row per line of the worked example, nothing else", () => {
+  it("has a header, one row per line of the worked example, then the net, VAT and total rows", async () => {
     // Act
-    const csv = renderInvoiceCsv(worked);
+    const csv = await renderInvoiceCsv(worked);
 
     // Assess
     const rows = parseCsv(csv);
@@ -217,23 +220,29 @@ describe("renderInvoiceCsv", () => {
       "sku",
       "description",
       "kind",
+      "service_from",
+      "service_to",
       "quantity",
       "unit_price",
       "amount",
     ]);
+    const M = ["2026-10-01", "2026-10-31"];
     expect(rows.slice(1)).toEqual([
-      ["INV00000001", "2026-10", "EUR", "Northwind Distribution", "", "", "ENT-M", "Enterprise, price per user per month", "MONTHLY", "15", "2.80", "42.00"],
-      ["INV00000001", "2026-10", "EUR", "Northwind Distribution", "", "", "BUS-M", "Business, price per user per month", "MONTHLY", "12", "1.20", "14.40"],
-      ["INV00000001", "2026-10", "EUR", "Harbour Resellers", "Harbour Resellers", "", "ENT-M", "Enterprise, price per user per month", "MONTHLY", "20", "2.80", "56.00"],
-      ["INV00000001", "2026-10", "EUR", "Harbour Resellers", "Harbour Resellers", "", "BUS-M", "Business, price per user per month", "MONTHLY", "10", "1.20", "12.00"],
+      ["INV00000001", "2026-10", "EUR", "Northwind Distribution", "", "", "ENT-M", "Enterprise, price per user per month", "MONTHLY", ...M, "15", "2.80", "42.00"],
+      ["INV00000001", "2026-10", "EUR", "Northwind Distribution", "", "", "BUS-M", "Business, price per user per month", "MONTHLY", ...M, "12", "1.20", "14.40"],
+      ["INV00000001", "2026-10", "EUR", "Harbour Resellers", "Harbour Resellers", "", "ENT-M", "Enterprise, price per user per month", "MONTHLY", ...M, "20", "2.80", "56.00"],
+      ["INV00000001", "2026-10", "EUR", "Harbour Resellers", "Harbour Resellers", "", "BUS-M", "Business, price per user per month", "MONTHLY", ...M, "10", "1.20", "12.00"],
+      ["INV00000001", "2026-10", "EUR", "", "", "", "", "", "NET", "", "", "", "", "124.40"],
+      ["INV00000001", "2026-10", "EUR", "", "", "", "", "", "VAT 20%", "", "", "", "", "24.88"],
+      ["INV00000001", "2026-10", "EUR", "", "", "", "", "", "TOTAL", "", "", "", "", "149.28"],
     ]);
     expect(csv.endsWith("\r\n")).toBe(true);
-    expect(csv.split("\r\n")[1]).toBe('INV00000001,2026-10,EUR,Northwind Distribution,,,ENT-M,"Enterprise, price per user per month",MONTHLY,15,2.80,42.00');
-    const sum = rows.slice(1).reduce((acc, r) => acc + Math.round(Number(r[11]) * 100), 0);
+    expect(csv.split("\r\n")[1]).toBe('INV00000001,2026-10,EUR,Northwind Distribution,,,ENT-M,"Enterprise, price per user per month",MONTHLY,2026-10-01,2026-10-31,15,2.80,42.00');
+    const sum = rows.slice(1, 5).reduce((acc, r) => acc + Math.round(Number(r[13]) * 100), 0);
     expect(sum).toBe(12440);
   });
 
-  it("quotes commas, quotes and line breaks (RFC 4180) and keeps non-ASCII names", () => {
+  it("quotes commas, quotes and line breaks (RFC 4180) and keeps non-ASCII names", async () => {
     // Prepare
     const doc: InvoiceDocument = {
       ...worked,
@@ -241,16 +250,16 @@ describe("renderInvoiceCsv", () => {
     };
 
     // Act
-    const csv = renderInvoiceCsv(doc);
+    const csv = await renderInvoiceCsv(doc);
 
     // Assess
     expect(csv).toContain('"Acme, Inc.","Say ""hi""\nLtd",Zürich 株式会社,S,"The ""Pro"" plan,\r\nyearly"');
     const rows = parseCsv(csv);
-    expect(rows).toHaveLength(2);
+    expect(rows).toHaveLength(5);
     expect(rows[1]?.slice(3, 8)).toEqual(["Acme, Inc.", 'Say "hi"\nLtd', "Zürich 株式会社", "S", 'The "Pro" plan,\r\nyearly']);
   });
 
-  it("neutralises formula injection but leaves numeric amounts (credits) as numbers", () => {
+  it("neutralises formula injection but leaves numeric amounts (credits) as numbers", async () => {
     // Prepare
     const doc: InvoiceDocument = {
       ...worked,
@@ -261,16 +270,17 @@ describe("renderInvoiceCsv", () => {
     };
 
     // Act
-    const rows = parseCsv(renderInvoiceCsv(doc));
+    const rows = parseCsv(await renderInvoiceCsv(doc));
 
     // Assess
-    expect(rows[1]?.slice(3)).toEqual(["'@SUM(A1:A9)", "'-Evil", "'\tTabbed", "'=HYPERLINK(\"http://x\")", "'+cmd|' /C calc'!A0", "MONTHLY", "-2", "-1.20", "-2.40"]);
-    expect(rows[2]?.slice(3)).toEqual(["Plain", "'\uFF1Dfullwidth", "", "ok", "ok", "MONTHLY", "1", "'=1+1", "+1.00"]);
+    expect(rows[1]?.slice(3)).toEqual(["'@SUM(A1:A9)", "'-Evil", "'\tTabbed", "'=HYPERLINK(\"http://x\")", "'+cmd|' /C calc'!A0", "MONTHLY", "2026-10-01", "2026-10-31", "-2", "-1.20", "-2.40"]);
+    expect(rows[2]?.slice(3)).toEqual(["Plain", "'\uFF1Dfullwidth", "", "ok", "ok", "MONTHLY", "2026-10-01", "2026-10-31", "1", "'=1+1", "+1.00"]);
   });
 
-  it("is just the header for an invoice without lines", () => {
-    expect(renderInvoiceCsv({ ...worked, lines: [] })).toBe(
-      "invoice_number,period,currency,customer,tier1_partner,tier2_partner,sku,description,kind,quantity,unit_price,amount\r\n",
+  it("is the header and the totals for an invoice without lines", async () => {
+    expect(await renderInvoiceCsv({ ...worked, lines: [] })).toBe(
+      "invoice_number,period,currency,customer,tier1_partner,tier2_partner,sku,description,kind,service_from,service_to,quantity,unit_price,amount\r\n" +
+        "INV00000001,2026-10,EUR,,,,,,NET,,,,,124.40\r\nINV00000001,2026-10,EUR,,,,,,VAT 20%,,,,,24.88\r\nINV00000001,2026-10,EUR,,,,,,TOTAL,,,,,149.28\r\n",
     );
   });
 });

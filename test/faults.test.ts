@@ -398,7 +398,8 @@ describe("c. billing worker records under throttling (the real queue → worker 
     return data<{ invoices: { edges: { node: InvoiceView }[] } }>(a).invoices.edges.map((e) => e.node);
   };
   /** Invoice-line items in the table for one month of the billed party (leftovers included). */
-  const lineItems = async (period: string) => (await scanItems()).filter((i) => entityOf(i) === "invoiceline" && i.partyId === rawId(ids.db) && i.period === period);
+  const lineItems = async (period: string) =>
+    (await scanItems()).filter((i) => entityOf(i) === "invoicelines" && i.partyId === rawId(ids.db) && i.period === period).flatMap((b) => JSON.parse(String(b.lines)) as unknown[]);
 
   beforeAll(async () => {
     // October and November are closed; the customer held 5 trunk licences at the end of each.

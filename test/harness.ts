@@ -8,7 +8,9 @@ import type { LocalStack, LocalStackOptions } from "../local/stack.js";
  * A local stack for one test file: its own table in the shared DynamoDB Local, its own HTTP port.
  * Tests talk to it over HTTP exactly as an integrator would.
  */
-export async function startTestStack(options: Pick<LocalStackOptions, "dynamoRequestHandler" | "telemetry" | "rateLimits" | "clientRequestsPerMinute"> = {}): Promise<TestStack> {
+export async function startTestStack(
+  options: Pick<LocalStackOptions, "dynamoRequestHandler" | "telemetry" | "rateLimits" | "clientRequestsPerMinute" | "billingChunkSize" | "mailLeaseMs"> = {},
+): Promise<TestStack> {
   const stack = await startLocalStack({
     ...options,
     dynamoEndpoint: inject("dynamoEndpoint"),
