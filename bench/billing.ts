@@ -37,7 +37,7 @@ import type { EntityItem } from "electrodb";
 import { monotonicFactory } from "ulid";
 import * as Account from "../core/account.js";
 import * as Billing from "../core/billing.js";
-import { BLOCK_LINES } from "../infra/billing-store.js";
+import { BLOCK_LINES } from "../infra/store/billing-runs.js";
 import { ensurePlatform } from "../core/bootstrap.js";
 import * as Catalog from "../core/catalog.js";
 import { Session } from "../core/context.js";

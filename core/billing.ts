@@ -1,6 +1,6 @@
 import * as z from "zod";
-import * as BillingStore from "../infra/billing-store.js";
-import type { BillingRunRecord } from "../infra/billing-store.js";
+import { BLOCK_LINES } from "../infra/store/billing-runs.js";
+import type { BillingRunRecord, LineBlockRecord } from "../infra/store/billing-runs.js";
 import type { AccountRecord, InvoiceRecord, Page, SubscriptionRecord } from "../infra/store.js";
 import { BadCursor, ConditionFailed } from "../infra/store.js";
 import type { InvoiceDocument, InvoiceDocumentLine, Issuer } from "../infra/documents.js";
@@ -131,10 +131,10 @@ export async function plan(s: Session, partyId: string, period: string, chunkSiz
   if (await s.deps.store.getInvoice(partyId, period)) return { outcome: "existing" };
   const party = await s.account(partyId);
   if (!party?.billable || !party.currency) return { outcome: "not-billable" };
-  const existing = await BillingStore.getRun(s.deps.store, partyId, period);
+  const existing = await s.deps.store.getRun(partyId, period);
   if (existing) return { outcome: "planned", run: existing };
   const size = Math.max(1, Math.floor(chunkSize));
-  const keys = await BillingStore.partyIndexKeys(s.deps.store, partyId);
+  const keys = await s.deps.store.partyIndexKeys(partyId);
   const starts: string[] = [];
   const counts: number[] = [];
   let accounts = 0;
@@ -152,9 +152,9 @@ export async function plan(s: Session, partyId: string, period: string, chunkSiz
     counts[counts.length - 1]! += 1;
   });
   const indexed = new Set(keys.map((k) => k.accountId));
-  const departed = await BillingStore.departuresSince(s.deps.store, partyId, end.toISOString());
+  const departed = await s.deps.store.departuresSince(partyId, end.toISOString());
   const extra = [...new Set(departed.flatMap((d) => d.accountIds))].filter((id) => !indexed.has(id)).sort();
-  const run = await BillingStore.createRun(s.deps.store, {
+  const run = await s.deps.store.createRun({
     partyId,
     period,
     starts,
@@ -176,16 +176,16 @@ export async function plan(s: Session, partyId: string, period: string, chunkSiz
  */
 export async function billChunk(s: Session, partyId: string, period: string, chunkNo: number): Promise<{ allDone: boolean }> {
   const store = s.deps.store;
-  const run = await BillingStore.getRun(store, partyId, period);
+  const run = await store.getRun(partyId, period);
   if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
   if (!Number.isInteger(chunkNo) || chunkNo < 0 || chunkNo >= run.chunks) throw new Error(`billing run ${partyId} ${period} has no chunk ${chunkNo}`);
-  if (!(await BillingStore.getChunk(store, partyId, period, chunkNo))) {
+  if (!(await store.getChunk(partyId, period, chunkNo))) {
     const lines = await chunkLines(s, run, chunkNo);
-    const blocks: BillingStore.LineBlockRecord[] = [];
-    for (let i = 0; i < lines.length; i += BillingStore.BLOCK_LINES) {
-      blocks.push({ partyId, period, chunkNo, blockNo: i / BillingStore.BLOCK_LINES, lines: JSON.stringify(lines.slice(i, i + BillingStore.BLOCK_LINES)) });
+    const blocks: LineBlockRecord[] = [];
+    for (let i = 0; i < lines.length; i += BLOCK_LINES) {
+      blocks.push({ partyId, period, chunkNo, blockNo: i / BLOCK_LINES, lines: JSON.stringify(lines.slice(i, i + BLOCK_LINES)) });
     }
-    await BillingStore.putLineBlocks(store, blocks);
+    await store.putLineBlocks(blocks);
     try {
       await store.transact((e) => [
         e.billingChunk
@@ -198,7 +198,7 @@ export async function billChunk(s: Session, partyId: string, period: string, chu
       if (!(err instanceof ConditionFailed)) throw err;
     }
   }
-  const now = await BillingStore.getRun(store, partyId, period);
+  const now = await store.getRun(partyId, period);
   return { allDone: (now?.done ?? 0) >= run.chunks };
 }
 
@@ -235,7 +235,7 @@ async function chunkLines(s: Session, run: BillingRunRecord, chunkNo: number): P
   const indexChunks = run.starts.length;
   let subs: SubscriptionRecord[];
   if (chunkNo < indexChunks) {
-    subs = await BillingStore.partySubscriptions(s.deps.store, run.partyId, run.starts[chunkNo]!, run.counts[chunkNo]!);
+    subs = await s.deps.store.partySubscriptions(run.partyId, run.starts[chunkNo]!, run.counts[chunkNo]!);
   } else {
     const ids = run.extra.slice((chunkNo - indexChunks) * run.chunkSize, (chunkNo - indexChunks + 1) * run.chunkSize);
     subs = (await Promise.all(ids.map((id) => s.deps.store.allSubscriptions(id)))).flat();
@@ -330,9 +330,9 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
   if (existing) return { outcome: "existing", invoice: existing };
   const party = await s.account(partyId);
   if (!party?.billable || !party.currency) return { outcome: "not-billable" };
-  const run = await BillingStore.getRun(s.deps.store, partyId, period);
+  const run = await s.deps.store.getRun(partyId, period);
   if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
-  const chunks = await BillingStore.allChunks(s.deps.store, partyId, period);
+  const chunks = await s.deps.store.allChunks(partyId, period);
   if (chunks.length < run.chunks) throw new Error(`billing run ${partyId} ${period}: ${chunks.length} of ${run.chunks} chunks done`);
   const chunkCounts = chunks.map((c) => c.lineCount);
   const lineCount = chunkCounts.reduce((n, c) => n + c, 0);
@@ -412,13 +412,13 @@ export function nextPeriod(period: string): string {
  * the next one, and answers the next closed month still to bill, if any (catch-up, in order).
  */
 export async function advance(s: Session, party: AccountRecord, period: string): Promise<string | undefined> {
-  const state = (await BillingStore.billingStates(s.deps.store, [party.id])).get(party.id);
+  const state = (await s.deps.store.billingStates([party.id])).get(party.id);
   const through = state?.billedThrough;
   const previous = through ?? null;
   const expected = through ? nextPeriod(through) : firstPeriod(party);
   // Only a month billed in order moves the watermark and leads on to the next (a month billed out of
   // order by hand leaves the catch-up to the scheduler); a redelivery finds it moved already.
-  const advanced = through === period || (expected === period && (await BillingStore.advanceWatermark(s.deps.store, party.id, period, previous, s.now.toISOString())));
+  const advanced = through === period || (expected === period && (await s.deps.store.advanceWatermark(party.id, period, previous, s.now.toISOString())));
   return advanced ? nextDue(s, party, period) : undefined;
 }
 
@@ -440,11 +440,11 @@ async function readLines(s: Session, invoice: Invoice, after: number, limit: num
       continue;
     }
     const skip = Math.max(0, after - offset);
-    const fromBlock = Math.floor(skip / BillingStore.BLOCK_LINES);
+    const fromBlock = Math.floor(skip / BLOCK_LINES);
     const need = Math.min(count - skip, limit - out.length);
-    const blocks = await BillingStore.lineBlocks(s.deps.store, invoice.partyId, invoice.period, chunkNo, fromBlock, Math.ceil((skip - fromBlock * BillingStore.BLOCK_LINES + need) / BillingStore.BLOCK_LINES));
+    const blocks = await s.deps.store.lineBlocks(invoice.partyId, invoice.period, chunkNo, fromBlock, Math.ceil((skip - fromBlock * BLOCK_LINES + need) / BLOCK_LINES));
     const lines = blocks.flatMap((b) => lineSchema.parse(JSON.parse(b.lines)));
-    lines.slice(skip - fromBlock * BillingStore.BLOCK_LINES, skip - fromBlock * BillingStore.BLOCK_LINES + need).forEach((l, i) => out.push({ ...stripUndefined(l), lineNo: offset + skip + i + 1 }));
+    lines.slice(skip - fromBlock * BLOCK_LINES, skip - fromBlock * BLOCK_LINES + need).forEach((l, i) => out.push({ ...stripUndefined(l), lineNo: offset + skip + i + 1 }));
     offset += count;
   }
   return out;

@@ -1,4 +1,3 @@
-import * as BillingStore from "../infra/billing-store.js";
 import { renderInvoicePdf, renderReportCsv, renderReportXlsx } from "../infra/documents.js";
 import type { ConsumptionReport, Issuer } from "../infra/documents.js";
 import { document, documentLine, eachLine, get } from "./billing.js";
@@ -28,7 +27,7 @@ export async function mail(s: Session, invoice: Invoice, issuer: Issuer, leaseMs
   if (!fresh || fresh.mailedAt) return;
   const now = s.now;
   const lease = new Date(now.getTime() + leaseMs).toISOString();
-  if (!(await BillingStore.leaseInvoiceMail(store, fresh.partyId, fresh.period, now.toISOString(), lease))) {
+  if (!(await store.leaseInvoiceMail(fresh.partyId, fresh.period, now.toISOString(), lease))) {
     const again = await store.getInvoice(invoice.partyId, invoice.period);
     if (again?.mailedAt) return;
     throw new Error("the invoice mail is being sent by another worker; retry after its lease");
@@ -46,10 +45,10 @@ export async function mail(s: Session, invoice: Invoice, issuer: Issuer, leaseMs
       });
     }
   } catch (err) {
-    await BillingStore.releaseInvoiceMail(store, fresh.partyId, fresh.period, lease);
+    await store.releaseInvoiceMail(fresh.partyId, fresh.period, lease);
     throw err;
   }
-  await BillingStore.markInvoiceMailed(store, fresh.partyId, fresh.period, lease, s.now.toISOString());
+  await store.markInvoiceMailed(fresh.partyId, fresh.period, lease, s.now.toISOString());
 }
 
 /** The formats an invoice downloads as: the PDF, and the consumption detail report as CSV or xlsx. */

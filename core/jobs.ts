@@ -1,4 +1,3 @@
-import * as BillingStore from "../infra/billing-store.js";
 import type { Issuer } from "../infra/documents.js";
 import type { WorkQueue } from "../infra/queue.js";
 import type { Page } from "../infra/store.js";
@@ -59,7 +58,7 @@ export async function schedule(deps: Deps, queues: Queues, job: Job, opts: { per
       Billing.assertClosed(opts.period, s.now);
       plans = parties.map((p) => ({ partyId: p.id, period: opts.period! }));
     } else {
-      const states = await BillingStore.billingStates(s.deps.store, parties.map((p) => p.id));
+      const states = await s.deps.store.billingStates(parties.map((p) => p.id));
       plans = parties.flatMap((p) => {
         const next = Billing.nextDue(s, p, states.get(p.id)?.billedThrough);
         return next ? [{ partyId: p.id, period: next, catchUp: true as const }] : [];

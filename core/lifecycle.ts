@@ -9,7 +9,6 @@ import { REMINDER_DAYS, dayOf, dueOp, nextTrialStep, termOp } from "./due.js";
 import { PLATFORM_ID } from "./rights.js";
 import * as Billing from "./billing.js";
 import { partyOf } from "./party.js";
-import * as BillingStore from "../infra/billing-store.js";
 import * as Subscription from "./subscription.js";
 
 export type { Due } from "./due.js";
@@ -233,23 +232,25 @@ function endedAt(sub: SubscriptionRecord): Date {
 }
 
 /**
- * An account's charges must reach an invoice before it is deleted: while a closed month of its
- * billed party is not billed yet, or it has usage in the open month, the deletion waits (answers the
- * instant to look again: tomorrow).
+ * An account's charges must reach an invoice before it is deleted (issue 12, rule 12): while a month
+ * its billed party has not invoiced yet holds a charge of the account (a month-end quantity, usage, a
+ * prepaid order), the deletion waits; answers the instant to look again (tomorrow), or none.
  */
 async function unbilledUsageUntil(s: Session, account: AccountRecord, subs: readonly SubscriptionRecord[]): Promise<Date | undefined> {
   const party = partyOf(account);
+  const partyAccount = party !== "-" ? await s.deps.store.getAccount(party) : undefined;
+  if (!partyAccount) return undefined;
+  const through = (await s.deps.store.billingStates([party])).get(party)?.billedThrough;
   const tomorrow = new Date(s.now.getTime() + DAY);
-  if (party !== "-") {
-    const through = (await BillingStore.billingStates(s.deps.store, [party])).get(party)?.billedThrough;
-    const partyAccount = await s.deps.store.getAccount(party);
-    // Months the party has had since it was created, up to the last closed one, must all be billed.
-    const lastClosed = Billing.previousPeriod(s.now);
-    if (partyAccount && Billing.firstPeriod(partyAccount) <= lastClosed && (!through || through < lastClosed)) return tomorrow;
-  }
   const open = Billing.periodOf(s.now);
-  for (const sub of subs.filter((x) => x.kind === "USAGE")) {
-    if ((await s.deps.store.usageTotal(account.id, sub.sku, open)) > 0) return tomorrow;
+  let month = through ? Billing.nextPeriod(through) : Billing.firstPeriod(partyAccount);
+  for (let i = 0; month <= open && i < 36; i++, month = Billing.nextPeriod(month)) {
+    const { start, end } = Billing.parsePeriod(month);
+    for (const sub of subs) {
+      if (sub.kind === "MONTHLY" && end <= s.now && (await Billing.quantityAt(s, sub, end)) > 0) return tomorrow;
+      if (sub.kind === "USAGE" && (await s.deps.store.usageTotal(account.id, sub.sku, month)) > 0) return tomorrow;
+    }
+    if (subs.some((x) => x.kind === "PREPAID") && (await s.deps.store.ordersBetween(account.id, start, end)).some((o) => o.lines.some((l) => l.kind === "PREPAID"))) return tomorrow;
   }
   return undefined;
 }

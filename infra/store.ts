@@ -2,6 +2,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { StoreBase } from "./store/base.js";
 import { AccountStore } from "./store/accounts.js";
 import { BillingStore } from "./store/billing.js";
+import { BillingRunStore } from "./store/billing-runs.js";
 import { CommerceStore } from "./store/commerce.js";
 import { EquipmentStore } from "./store/equipment.js";
 import { IdentityStore } from "./store/identity.js";
@@ -15,14 +16,14 @@ export type * from "./store/records.js";
 /**
  * The data access layer: one function per access pattern, every list paged by cursor, every
  * multi-item change one TransactWriteItems, no scans. Its methods live with their area under
- * infra/store/ (accounts and people, commerce, billing, equipment, jobs); `Store` is all of them
+ * infra/store/ (accounts and people, commerce, billing, billing runs, equipment, jobs); `Store` is all of them
  * on one object, so a use case needs one handle.
  */
-export type Store = AccountStore & CommerceStore & BillingStore & EquipmentStore & JobStore & IdentityStore;
+export type Store = AccountStore & CommerceStore & BillingStore & BillingRunStore & EquipmentStore & JobStore & IdentityStore;
 
 class AllAreas extends StoreBase {}
 // The areas hold methods only (no fields), so each method runs on one object with the shared base.
-for (const area of [AccountStore, CommerceStore, BillingStore, EquipmentStore, JobStore, IdentityStore]) {
+for (const area of [AccountStore, CommerceStore, BillingStore, BillingRunStore, EquipmentStore, JobStore, IdentityStore]) {
   for (const name of Object.getOwnPropertyNames(area.prototype)) {
     if (name !== "constructor") Object.defineProperty(AllAreas.prototype, name, Object.getOwnPropertyDescriptor(area.prototype, name)!);
   }

@@ -1,7 +1,7 @@
 import { createConversions } from "electrodb";
 import type { EntityItem } from "electrodb";
-import type { Entities, Store, SubscriptionRecord } from "./store.js";
-import { ConditionFailed } from "./store.js";
+import { ConditionFailed, StoreBase } from "./base.js";
+import type { Entities, SubscriptionRecord } from "./records.js";
 
 /*
  * Storage of billing runs (issue 13): the billed-party index of subscriptions, runs, chunk
@@ -25,21 +25,22 @@ export interface IndexKey {
 }
 
 let toCursor: ((item: object) => string) | undefined;
-function partyCursor(store: Store): (item: object) => string {
-  if (!toCursor) {
-    const c = createConversions(store.entities.subscription).byAccessPattern.byParty.fromComposite.toCursor as (item: object) => string;
-    toCursor = c;
-  }
+// A module function, not a #private method: the areas' methods are copied onto one Store class.
+function partyCursor(entities: Entities): (item: object) => string {
+  toCursor ??= createConversions(entities.subscription).byAccessPattern.byParty.fromComposite.toCursor as (item: object) => string;
   return toCursor;
 }
 
+/** Billing runs (issue 13): the billed-party index, runs, chunks, line blocks, watermarks, departures, the mail lease. */
+export class BillingRunStore extends StoreBase {
+
 /** The keys of a party's subscriptions, in index order (account by account), projected: the planner reads ~10,000 a request. */
-export async function partyIndexKeys(store: Store, partyId: string): Promise<IndexKey[]> {
+  async partyIndexKeys(partyId: string): Promise<IndexKey[]> {
   const out: IndexKey[] = [];
-  const cursorOf = partyCursor(store);
+  const cursorOf = partyCursor(this.entities);
   let cursor: string | null = null;
   do {
-    const page: { data: Pick<SubscriptionRecord, "accountId" | "sku" | "partyId">[]; cursor: string | null } = await store.entities.subscription.query
+    const page: { data: Pick<SubscriptionRecord, "accountId" | "sku" | "partyId">[]; cursor: string | null } = await this.entities.subscription.query
       .byParty({ partyId })
       .go({ cursor, attributes: ["accountId", "sku", "partyId"] });
     for (const s of page.data) out.push({ accountId: s.accountId, cursor: cursorOf(s) });
@@ -49,51 +50,51 @@ export async function partyIndexKeys(store: Store, partyId: string): Promise<Ind
 }
 
 /** `count` subscriptions of a party's index after a cursor ("" = from the start). */
-export async function partySubscriptions(store: Store, partyId: string, after: string, count: number): Promise<SubscriptionRecord[]> {
+  async partySubscriptions(partyId: string, after: string, count: number): Promise<SubscriptionRecord[]> {
   if (count === 0) return [];
-  const { data } = await store.entities.subscription.query.byParty({ partyId }).go({ cursor: after || null, count, pages: "all" });
+  const { data } = await this.entities.subscription.query.byParty({ partyId }).go({ cursor: after || null, count, pages: "all" });
   return data;
 }
 
 /** Accounts that left a party at or after an instant (moves are rare: a handful of items). */
-export async function departuresSince(store: Store, partyId: string, at: string): Promise<DepartureRecord[]> {
-  const { data } = await store.entities.partyDeparture.query.byParty({ partyId }).gte({ at }).go({ pages: "all" });
+  async departuresSince(partyId: string, at: string): Promise<DepartureRecord[]> {
+  const { data } = await this.entities.partyDeparture.query.byParty({ partyId }).gte({ at }).go({ pages: "all" });
   return data;
 }
 
-export async function getRun(store: Store, partyId: string, period: string): Promise<BillingRunRecord | undefined> {
-  return (await store.entities.billingRun.get({ partyId, period }).go({ consistent: true })).data ?? undefined;
+  async getRun(partyId: string, period: string): Promise<BillingRunRecord | undefined> {
+  return (await this.entities.billingRun.get({ partyId, period }).go({ consistent: true })).data ?? undefined;
 }
 
 /** Creates the run item once; a concurrent or earlier planner's item wins and is returned. */
-export async function createRun(store: Store, run: BillingRunRecord): Promise<BillingRunRecord> {
+  async createRun(run: BillingRunRecord): Promise<BillingRunRecord> {
   try {
-    await store.transact((e) => [e.billingRun.create(run).commit()]);
+    await this.transact((e) => [e.billingRun.create(run).commit()]);
     return run;
   } catch (err) {
     if (!(err instanceof ConditionFailed)) throw err;
-    const existing = await getRun(store, run.partyId, run.period);
+    const existing = await this.getRun(run.partyId, run.period);
     if (!existing) throw err;
     return existing;
   }
 }
 
-export async function getChunk(store: Store, partyId: string, period: string, chunkNo: number): Promise<BillingChunkRecord | undefined> {
-  return (await store.entities.billingChunk.get({ partyId, period, chunkNo }).go({ consistent: true })).data ?? undefined;
+  async getChunk(partyId: string, period: string, chunkNo: number): Promise<BillingChunkRecord | undefined> {
+  return (await this.entities.billingChunk.get({ partyId, period, chunkNo }).go({ consistent: true })).data ?? undefined;
 }
 
-export async function allChunks(store: Store, partyId: string, period: string): Promise<BillingChunkRecord[]> {
-  const { data } = await store.entities.billingChunk.query.byRun({ partyId, period }).go({ pages: "all", consistent: true });
+  async allChunks(partyId: string, period: string): Promise<BillingChunkRecord[]> {
+  const { data } = await this.entities.billingChunk.query.byRun({ partyId, period }).go({ pages: "all", consistent: true });
   return data;
 }
 
 /** Writes line blocks with BatchWriteItem (25 a request); the same keys and items on a rerun. */
-export async function putLineBlocks(store: Store, blocks: readonly LineBlockRecord[]): Promise<void> {
+  async putLineBlocks(blocks: readonly LineBlockRecord[]): Promise<void> {
   for (let i = 0; i < blocks.length; i += 25) {
     let pending = blocks.slice(i, i + 25);
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt > 6) throw new Error("BatchWriteItem kept returning unprocessed items");
-      const { unprocessed } = await store.entities.invoiceLines.put([...pending]).go();
+      const { unprocessed } = await this.entities.invoiceLines.put([...pending]).go();
       const left = new Set((unprocessed as unknown as { chunkNo: number; blockNo: number }[]).map((k) => `${k.chunkNo}:${k.blockNo}`));
       pending = pending.filter((b) => left.has(`${b.chunkNo}:${b.blockNo}`));
       if (pending.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
@@ -102,8 +103,8 @@ export async function putLineBlocks(store: Store, blocks: readonly LineBlockReco
 }
 
 /** Blocks of one chunk from `fromBlock` on, at most `count`. */
-export async function lineBlocks(store: Store, partyId: string, period: string, chunkNo: number, fromBlock: number, count: number): Promise<LineBlockRecord[]> {
-  const { data } = await store.entities.invoiceLines.query
+  async lineBlocks(partyId: string, period: string, chunkNo: number, fromBlock: number, count: number): Promise<LineBlockRecord[]> {
+  const { data } = await this.entities.invoiceLines.query
     .byInvoice({ partyId, period })
     .between({ chunkNo, blockNo: fromBlock }, { chunkNo, blockNo: fromBlock + count - 1 })
     .go({ pages: "all" });
@@ -111,10 +112,10 @@ export async function lineBlocks(store: Store, partyId: string, period: string, 
 }
 
 /** Watermarks of parties, by id (one BatchGetItem per 100). */
-export async function billingStates(store: Store, partyIds: readonly string[]): Promise<Map<string, BillingStateRecord>> {
+  async billingStates(partyIds: readonly string[]): Promise<Map<string, BillingStateRecord>> {
   const out = new Map<string, BillingStateRecord>();
   for (let i = 0; i < partyIds.length; i += 100) {
-    const { data, unprocessed } = await store.entities.billingState.get(partyIds.slice(i, i + 100).map((partyId) => ({ partyId }))).go({ consistent: true });
+    const { data, unprocessed } = await this.entities.billingState.get(partyIds.slice(i, i + 100).map((partyId) => ({ partyId }))).go({ consistent: true });
     if (unprocessed.length) throw new Error("BatchGetItem returned unprocessed billing states");
     for (const s of data) out.set(s.partyId, s);
   }
@@ -125,9 +126,9 @@ export async function billingStates(store: Store, partyIds: readonly string[]): 
  * Moves a party's watermark to `period` when it is the next month (`previous` is the month before,
  * or null for the party's first month); false when it was not (out of order, or already there).
  */
-export async function advanceWatermark(store: Store, partyId: string, period: string, previous: string | null, at: string): Promise<boolean> {
+  async advanceWatermark(partyId: string, period: string, previous: string | null, at: string): Promise<boolean> {
   try {
-    await store.transact((e) => [
+    await this.transact((e) => [
       previous === null
         ? e.billingState.create({ partyId, billedThrough: period, updatedAt: at }).commit()
         : e.billingState
@@ -146,9 +147,9 @@ export async function advanceWatermark(store: Store, partyId: string, period: st
  * Leases the mailing of an invoice until `until`: granted when it was never mailed and no lease
  * is held (or the holder's has expired: it died). False otherwise.
  */
-export async function leaseInvoiceMail(store: Store, partyId: string, period: string, now: string, until: string): Promise<boolean> {
+  async leaseInvoiceMail(partyId: string, period: string, now: string, until: string): Promise<boolean> {
   try {
-    await store.transact((e) => [
+    await this.transact((e) => [
       e.invoice
         .patch({ partyId, period })
         .set({ mailLeaseUntil: until })
@@ -163,9 +164,9 @@ export async function leaseInvoiceMail(store: Store, partyId: string, period: st
 }
 
 /** Marks an invoice mailed (by the lease holder, while its lease holds). False when the lease was lost. */
-export async function markInvoiceMailed(store: Store, partyId: string, period: string, lease: string, at: string): Promise<boolean> {
+  async markInvoiceMailed(partyId: string, period: string, lease: string, at: string): Promise<boolean> {
   try {
-    await store.transact((e) => [
+    await this.transact((e) => [
       e.invoice
         .patch({ partyId, period })
         .set({ mailedAt: at })
@@ -181,10 +182,11 @@ export async function markInvoiceMailed(store: Store, partyId: string, period: s
 }
 
 /** Gives a lease back (the send failed): the redelivery may take it at once. */
-export async function releaseInvoiceMail(store: Store, partyId: string, period: string, lease: string): Promise<void> {
+  async releaseInvoiceMail(partyId: string, period: string, lease: string): Promise<void> {
   try {
-    await store.transact((e) => [e.invoice.patch({ partyId, period }).remove(["mailLeaseUntil"]).where((i, op) => op.eq(i.mailLeaseUntil, lease)).commit()]);
+    await this.transact((e) => [e.invoice.patch({ partyId, period }).remove(["mailLeaseUntil"]).where((i, op) => op.eq(i.mailLeaseUntil, lease)).commit()]);
   } catch (err) {
     if (!(err instanceof ConditionFailed)) throw err;
   }
+}
 }
