@@ -200,7 +200,7 @@ describe("invoices are issued exactly once", () => {
       // Assess: every queued copy done in the end, the lease conflicts redelivered.
       expect(drained.processed).toBe(PARTIES * COPIES);
       month = await assertBilledOnce(period, before);
-    });
+    }, 120_000);
 
     it("each invoice mailed once", () => {
       // Prepare: the month billed above
