@@ -13,7 +13,7 @@ export interface Context {
 }
 
 /** Types with global ids that `node(id)` resolves. */
-const NODE_TYPES = new Set(["Account", "Subscription", "Order", "Invoice", "Equipment", "ApiClient", "Event", "WebhookEndpoint", "WebhookDelivery"]);
+const NODE_TYPES = new Set(["Account", "LicenceSubscription", "Order", "Invoice", "Equipment", "ApiClient", "Event", "WebhookEndpoint", "WebhookDelivery"]);
 /** Longer than any id the store accepts: looked up as missing without a request. */
 const UNKNOWN_ID = "?".repeat(256);
 

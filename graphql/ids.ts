@@ -12,8 +12,11 @@ export function localId(globalId: string, typename: string): string {
   } catch {
     // fall through
   }
-  throw new NotFound(typename);
+  throw new NotFound(DOMAIN_NAMES[typename] ?? typename);
 }
+
+/** GraphQL type names that differ from the domain's word, so a bad id reads like an unknown one ("Subscription not found"). */
+const DOMAIN_NAMES: Readonly<Record<string, string>> = { LicenceSubscription: "Subscription" };
 
 export function globalId(typename: string, id: string): string {
   return encodeGlobalID(typename, id);

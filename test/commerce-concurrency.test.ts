@@ -150,7 +150,7 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
     expect(new Set(winners).size).toBe(10);
     const r = await t.gql<{ node: Sub & { licences: Edges<{ email: string; sku: string }> } }>(
       CUST_OWNER,
-      `query($id: ID!) { node(id: $id) { ... on Subscription { ${SUB} licences(first: 100) { edges { node { email sku } } } } } }`,
+      `query($id: ID!) { node(id: $id) { ... on LicenceSubscription { ${SUB} licences(first: 100) { edges { node { email sku } } } } } }`,
       { id: trunk.id },
     );
     expect(r.errors).toBeUndefined();

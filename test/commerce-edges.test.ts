@@ -91,9 +91,9 @@ describe("node ids", () => {
     // Prepare
     const encode = (s: string) => Buffer.from(s).toString("base64");
     const customer = Buffer.from(ids.c, "base64").toString().split(":")[1]!;
-    const sub = encode(`Subscription:${customer}:${TRUNK}`);
-    const variant = encode(`Subscription:${customer.toLowerCase()}:${TRUNK.toLowerCase()}`);
-    const ids2 = [encode(`Subscription:${"x".repeat(3000)}:RC`), encode(`Order:${customer}:${"y".repeat(3000)}`), encode(`Account:${"z".repeat(3000)}`), encode("Order:nocolon"), "%%%"];
+    const sub = encode(`LicenceSubscription:${customer}:${TRUNK}`);
+    const variant = encode(`LicenceSubscription:${customer.toLowerCase()}:${TRUNK.toLowerCase()}`);
+    const ids2 = [encode(`LicenceSubscription:${"x".repeat(3000)}:RC`), encode(`Order:${customer}:${"y".repeat(3000)}`), encode(`Account:${"z".repeat(3000)}`), encode("Order:nocolon"), "%%%"];
     // Act
     const r = await t.gql<Record<string, { __typename?: string } | null>>(
       OPERATOR,
@@ -102,7 +102,7 @@ describe("node ids", () => {
     );
     // Assess
     expect(r.errors).toBeUndefined();
-    expect(r.data).toMatchObject({ a: null, b: null, c: null, d: null, e: null, s: { __typename: "Subscription" }, v: { __typename: "Subscription" } });
+    expect(r.data).toMatchObject({ a: null, b: null, c: null, d: null, e: null, s: { __typename: "LicenceSubscription" }, v: { __typename: "LicenceSubscription" } });
   });
 });
 

@@ -152,7 +152,7 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
     expect(trial).toMatchObject({ quantity: 25, status: "ACTIVE", daysRemaining: 30 });
     // The stack's clock runs on from START, so the trial ends 30 days after it started, to the millisecond.
     expect(trial.endsAt!.slice(0, 13)).toBe("2026-12-02T09");
-    const started = await t.gql<{ node: { startedAt: string; endsAt: string } }>(PA_OWNER, `query($id: ID!) { node(id: $id) { ... on Subscription { startedAt endsAt } } }`, { id: trial.id });
+    const started = await t.gql<{ node: { startedAt: string; endsAt: string } }>(PA_OWNER, `query($id: ID!) { node(id: $id) { ... on LicenceSubscription { startedAt endsAt } } }`, { id: trial.id });
     expect(Date.parse(started.data!.node.endsAt) - Date.parse(started.data!.node.startedAt)).toBe(30 * 86_400_000);
     await t.setClock("2026-11-07T12:00:00.000Z");
     expect((await subscriptions(PA_OWNER, ids.c3))[TRUNK_TRIAL]!.daysRemaining).toBe(25);
@@ -184,7 +184,7 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
     const u = (await assign(C3_OWNER, C3_USER, "unassignLicence")).data!.unassignLicence!;
     expect(u.data?.subscription.assigned).toBe(1);
 
-    const holders = await t.gql<{ node: { licences: { edges: { node: { email: string } }[] } } }>(C3_OWNER, `query($id: ID!) { node(id: $id) { ... on Subscription { licences { edges { node { email } } } } } }`, { id: trunk.id });
+    const holders = await t.gql<{ node: { licences: { edges: { node: { email: string } }[] } } }>(C3_OWNER, `query($id: ID!) { node(id: $id) { ... on LicenceSubscription { licences { edges { node { email } } } } } }`, { id: trunk.id });
     expect(holders.data!.node.licences.edges.map((e) => e.node.email)).toEqual([C3_OWNER]);
   });
 
@@ -201,7 +201,7 @@ describe("catalog, orders, subscriptions and licences: the seed story", () => {
       version: number;
     }
     const CHANGE = "kind sku from to delta actor at version";
-    const sub = await t.gql<{ node: { history: { edges: { node: Change }[] } } }>(C3_OWNER, `query($id: ID!) { node(id: $id) { ... on Subscription { history { edges { node { ${CHANGE} } } } } } }`, { id: trunk.id });
+    const sub = await t.gql<{ node: { history: { edges: { node: Change }[] } } }>(C3_OWNER, `query($id: ID!) { node(id: $id) { ... on LicenceSubscription { history { edges { node { ${CHANGE} } } } } } }`, { id: trunk.id });
     const changes = sub.data!.node.history.edges.map((e) => e.node);
     expect(changes.map(({ at: _at, ...rest }) => rest)).toEqual([
       { kind: "DECREASED", sku: TRUNK, from: 46, to: 6, delta: -40, actor: `user:${PA_OWNER}`, version: 3 },

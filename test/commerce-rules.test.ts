@@ -410,7 +410,7 @@ describe("delegated rights", () => {
     expect(down).toMatchObject({ quantity: 11, version: up.version + 1, status: "ACTIVE" });
     const history = await t.gql<{ node: { history: { edges: { node: { kind: string; delta: number; actor: string } }[] } } }>(
       D_OWNER,
-      `query H($id: ID!) { node(id: $id) { ... on Subscription { history(first: 2) { edges { node { kind delta actor } } } } } }`,
+      `query H($id: ID!) { node(id: $id) { ... on LicenceSubscription { history(first: 2) { edges { node { kind delta actor } } } } } }`,
       { id: sub.id },
     );
     expect(history.data!.node.history.edges.map((e) => e.node)).toEqual([

@@ -586,7 +586,7 @@ const activate = (pairing: () => Pairing) => ({
     }),
 });
 const subscriptionVersion = async (id: string) => {
-  const a = await post(OPERATOR, `query V($id: ID!) { node(id: $id) { ... on Subscription { version } } }`, { id });
+  const a = await post(OPERATOR, `query V($id: ID!) { node(id: $id) { ... on LicenceSubscription { version } } }`, { id });
   return (a.data?.node as { version: number }).version;
 };
 

@@ -83,7 +83,7 @@ const CALLERS = [
 ] as const;
 
 /** The kinds of id a slot can hold: the Node types, plus string subject references. */
-type Kind = "Account" | "Subscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "Event" | "DeviceId" | "Node";
+type Kind = "Account" | "LicenceSubscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "Event" | "DeviceId" | "Node";
 
 /** One real object of each branch, paired: the same role in branch 1 and in branch 2. */
 interface Ref {
@@ -109,7 +109,7 @@ const KIND_BY_NAME: Readonly<Record<string, Kind>> = {
   customerId: "Account",
   resellerId: "Account",
   within: "Account",
-  subscriptionId: "Subscription",
+  subscriptionId: "LicenceSubscription",
   equipmentId: "Equipment",
   orderId: "Order",
   invoiceId: "Invoice",
@@ -723,8 +723,8 @@ beforeAll(async () => {
     pair("D", "Account", (b, p) => ({ id: b.d, member: p.d })),
     pair("R", "Account", (b, p) => ({ id: b.r, member: p.pa })),
     pair("C", "Account", (b, p) => ({ id: b.c, member: p.u })),
-    pair("C trunk subscription", "Subscription", (b, p) => ({ id: b.trunkSub, member: p.u })),
-    pair("R PBX subscription", "Subscription", (b, p) => ({ id: b.pbxSub, member: p.r })),
+    pair("C trunk subscription", "LicenceSubscription", (b, p) => ({ id: b.trunkSub, member: p.u })),
+    pair("R PBX subscription", "LicenceSubscription", (b, p) => ({ id: b.pbxSub, member: p.r })),
     pair("C order", "Order", (b, p) => ({ id: b.customerOrder, member: p.c })),
     pair("R order", "Order", (b, p) => ({ id: b.resellerOrder, member: p.r })),
     pair("D invoice", "Invoice", (b, p) => ({ id: b.invoice, member: p.d })),

@@ -5,12 +5,12 @@ import { localId, scopedId } from "../ids.js";
 import { AccountPayload } from "../types/account.js";
 import { LicenceRef, SubscriptionRef } from "../types/subscription.js";
 
-const SubscriptionPayload = builder.objectRef<{ subscription: Subscription.Info }>("SubscriptionPayload").implement({
+const SubscriptionPayload = builder.objectRef<{ subscription: Subscription.Info }>("LicenceSubscriptionPayload").implement({
   fields: (t) => ({ subscription: t.field({ type: SubscriptionRef, resolve: (p) => p.subscription }) }),
 });
 
 const subscriptionRef = (id: string | number) => {
-  const { accountId, key } = scopedId(String(id), "Subscription");
+  const { accountId, key } = scopedId(String(id), "LicenceSubscription");
   return { accountId, sku: key };
 };
 

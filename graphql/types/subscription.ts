@@ -8,12 +8,12 @@ import { AccountRef } from "./account.js";
 import { MoneyRef, money } from "./money.js";
 import { OfferKind, OfferRef } from "./offer.js";
 
-export const SubscriptionStatus = builder.enumType("SubscriptionStatus", { values: ["ACTIVE", "CANCELLED", "EXPIRED"] as const });
-export const ChangeKind = builder.enumType("SubscriptionChangeKind", {
+export const SubscriptionStatus = builder.enumType("LicenceSubscriptionStatus", { values: ["ACTIVE", "CANCELLED", "EXPIRED"] as const });
+export const ChangeKind = builder.enumType("LicenceSubscriptionChangeKind", {
   values: ["CREATED", "INCREASED", "DECREASED", "CANCELLED", "CONVERTED", "EXPIRED", "RENEWED"] as const,
 });
 
-export const SubscriptionChangeRef = builder.objectRef<Subscription.Change>("SubscriptionChange").implement({
+export const SubscriptionChangeRef = builder.objectRef<Subscription.Change>("LicenceSubscriptionChange").implement({
   description: "One entry of the subscription ledger: every quantity change, in order",
   fields: (t) => ({
     kind: t.field({ type: ChangeKind, resolve: (c) => c.kind }),
@@ -41,7 +41,7 @@ export const LicenceRef = builder.objectRef<Licence.Info>("Licence").implement({
   }),
 });
 
-export const SubscriptionRef = builder.objectRef<Subscription.Info>("Subscription");
+export const SubscriptionRef = builder.objectRef<Subscription.Info>("LicenceSubscription");
 
 builder.node(SubscriptionRef, {
   id: { resolve: (s) => `${s.accountId}:${s.sku}` },
@@ -87,7 +87,7 @@ const UsageRef = builder.objectRef<Subscription.Usage>("LicenceUsage").implement
   }),
 });
 
-export const OverviewRowRef = builder.objectRef<Subscription.OverviewRow>("SubscriptionOverview").implement({
+export const OverviewRowRef = builder.objectRef<Subscription.OverviewRow>("LicenceSubscriptionOverview").implement({
   description: "Licences of one offer: the account's own, and summed over the customers and resellers below it",
   fields: (t) => ({
     sku: t.exposeString("sku"),
