@@ -5,6 +5,7 @@ import RelayPlugin, { decodeGlobalID } from "@pothos/plugin-relay";
 import { CountryCodeResolver, CurrencyResolver, DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
 import type { Session } from "../core/context.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "../core/errors.js";
+import { DEFAULT_PAGE, MAX_PAGE } from "../core/paging.js";
 
 export interface Context {
   readonly session: Session;
@@ -44,10 +45,32 @@ export const builder = new SchemaBuilder<{
     clientMutationId: "omit",
     cursorType: "String",
     nodesQueryOptions: false,
+    // The descriptions of the plumbing every connection shares (the public schema describes everything).
+    nodeTypeOptions: { description: "An object with a global id; `Query.node(id)` fetches it again (Relay object identification)" },
+    idFieldOptions: { description: "Global id: opaque, unique across all types, stable; pass it back as is" },
+    nodeQueryOptions: {
+      description: "The object with this global id, or null when it is unknown or you may not see it",
+      args: { id: { description: "A global id read from an `id` field" } },
+    },
+    pageInfoTypeOptions: { description: "Where a page sits in its list: whether more follow, and the cursors to continue from" },
+    hasNextPageFieldOptions: { description: "More items follow: ask again with `after: endCursor`" },
+    hasPreviousPageFieldOptions: { description: "Always false: lists page forward only" },
+    startCursorFieldOptions: { description: "Cursor of the first edge of the page; null when the page is empty" },
+    endCursorFieldOptions: { description: "Cursor of the last edge of the page (pass as `after`); null when the page is empty" },
+    edgesFieldOptions: { description: "The items of this page, in the list's order" },
+    pageInfoFieldOptions: { description: "Whether more items follow, and the cursor to ask for them" },
+    cursorFieldOptions: { description: "Opaque, signed position of this item; pass as `after` to continue behind it" },
+    nodeFieldOptions: { description: "The item" },
+    firstArgOptions: { description: `How many items to return: 1 to ${MAX_PAGE} (default ${DEFAULT_PAGE})` },
+    afterArgOptions: { description: "Continue behind this cursor (`pageInfo.endCursor` or an edge's `cursor` of the same list)" },
+    defaultConnectionTypeOptions: { description: "A page of a list, paged forward with `first` and `after`" },
+    defaultEdgeTypeOptions: { description: "One item of a page, with its cursor" },
   },
   errors: {
     // Every field with an `errors` option returns these typed results (DESIGN 4).
     defaultTypes: [NotFound, Forbidden, Invalid, Conflict],
+    defaultUnionOptions: { description: "The field's data (the Success member) or the typed error that prevented it" },
+    defaultResultOptions: { description: "The field succeeded: its value is in `data`" },
   },
 });
 
@@ -56,5 +79,5 @@ builder.addScalarType("EmailAddress", EmailAddressResolver);
 builder.addScalarType("CountryCode", CountryCodeResolver);
 builder.addScalarType("Currency", CurrencyResolver);
 
-builder.queryType({});
-builder.mutationType({});
+builder.queryType({ description: "Reads: the signed-in caller, accounts and what hangs below them, the catalog, invoices" });
+builder.mutationType({ description: "Writes: each answers its Success member or a typed error, and writes nothing on error" });

@@ -1,16 +1,12 @@
 import type { Page } from "../core/paging.js";
-import { Invalid } from "../core/errors.js";
 
-/** Relay connection args we accept: forward paging only. */
+/** Relay connection args we accept: forward paging only (the schema has no `last`/`before`, see conventions.ts). */
 export interface ConnectionArgs {
   readonly first?: number | null | undefined;
   readonly after?: string | null | undefined;
-  readonly last?: number | null | undefined;
-  readonly before?: string | null | undefined;
 }
 
 export function forward(args: ConnectionArgs): { first?: number | null; after?: string | null } {
-  if (args.last != null || args.before != null) throw Invalid.field("last", "backward paging is not supported; use first/after");
   return { first: args.first ?? null, after: args.after ?? null };
 }
 

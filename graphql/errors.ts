@@ -4,13 +4,14 @@ import { builder } from "./builder.js";
 
 /** The interface every typed error result implements: a stable code and a readable message. */
 export const ErrorInterface = builder.interfaceRef<VisibleError>("Error").implement({
+  description: "A typed error a field answers instead of its data; nothing was written",
   fields: (t) => ({
-    code: t.exposeString("code"),
-    message: t.exposeString("message"),
+    code: t.exposeString("code", { description: "Stable code: NOT_FOUND, FORBIDDEN, INVALID, CONFLICT" }),
+    message: t.exposeString("message", { description: "Readable explanation (never contains secrets)" }),
   }),
 });
 
-builder.objectType(NotFound, { name: "NotFoundError", interfaces: [ErrorInterface], isTypeOf: (v) => v instanceof NotFound, fields: () => ({}) });
+builder.objectType(NotFound, { name: "NotFoundError", description: "The thing does not exist, or you may not know that it exists (the same answer for both)", interfaces: [ErrorInterface], isTypeOf: (v) => v instanceof NotFound, fields: () => ({}) });
 const reasonDescriptions: Record<(typeof forbiddenReasons)[number], string> = {
   ROLE: "Your role on the account (or above it) is too low for this",
   NOT_SELLER: "Work on the accounts below a partner needs the SELLER flag on that partner",
@@ -38,20 +39,22 @@ builder.objectType(Forbidden, {
     reason: t.field({ type: ForbiddenReasonEnum, description: "Why, as a stable code", resolve: (e) => e.reason }),
   }),
 });
-builder.objectType(Conflict, { name: "ConflictError", interfaces: [ErrorInterface], isTypeOf: (v) => v instanceof Conflict, fields: () => ({}) });
+builder.objectType(Conflict, { name: "ConflictError", description: "The change collides with the current state (a concurrent change, a duplicate, a stale version)", interfaces: [ErrorInterface], isTypeOf: (v) => v instanceof Conflict, fields: () => ({}) });
 
 const IssueRef = builder.objectRef<Issue>("ValidationIssue").implement({
+  description: "One broken rule of the input. A value, not an entity",
   fields: (t) => ({
     path: t.exposeStringList("path", { description: "Path of the offending field within the input, e.g. [\"owner\", \"email\"]" }),
-    message: t.exposeString("message"),
+    message: t.exposeString("message", { description: "What is wrong with it" }),
   }),
 });
 
 builder.objectType(Invalid, {
   name: "ValidationError",
+  description: "The input breaks a rule; each issue names the field",
   interfaces: [ErrorInterface],
   isTypeOf: (v) => v instanceof Invalid,
   fields: (t) => ({
-    issues: t.field({ type: [IssueRef], resolve: (e) => [...e.issues] }),
+    issues: t.field({ type: [IssueRef], description: "Every broken rule, with the path of its field", resolve: (e) => [...e.issues] }),
   }),
 });

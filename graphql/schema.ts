@@ -1,5 +1,6 @@
 import { lexicographicSortSchema, printSchema } from "graphql";
 import { builder } from "./builder.js";
+import { publicConventions } from "./conventions.js";
 import "./errors.js";
 import "./types/account.js";
 import "./types/member.js";
@@ -25,7 +26,7 @@ import "./mutations/equipment.js";
 import "./mutations/api-client.js";
 
 /** The executable schema; built once per process. */
-export const schema = builder.toSchema({ sortSchema: false });
+export const schema = publicConventions(builder.toSchema({ sortSchema: false }));
 
 /** The SDL integrators code against (schema.graphql). */
 export function printedSchema(): string {

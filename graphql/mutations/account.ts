@@ -8,28 +8,28 @@ import { AccountKind, AccountPayload, AccountRef } from "../types/account.js";
 import { InvitationRef } from "../types/member.js";
 import { OrderLineInput, OrderRef } from "../types/order.js";
 
-const OwnerInput = builder.inputType("OwnerInviteInput", {
+const OwnerInput = builder.inputType("OwnerInviteInput", { description: "The first owner to invite",
   fields: (t) => ({
-    email: t.field({ type: "EmailAddress", required: true }),
-    firstName: t.string({ required: false }),
-    lastName: t.string({ required: false }),
+    email: t.field({ description: "The first owner's e-mail address", type: "EmailAddress", required: true }),
+    firstName: t.string({ description: "Given name", required: false }),
+    lastName: t.string({ description: "Family name", required: false }),
   }),
 });
 
-const NewAccountOrderInput = builder.inputType("NewAccountOrderInput", {
+const NewAccountOrderInput = builder.inputType("NewAccountOrderInput", { description: "A first order placed with the new account",
   fields: (t) => ({
-    lines: t.field({ type: [OrderLineInput], required: true }),
-    reference: t.string({ required: false }),
-    idempotencyKey: t.string({ required: true }),
-    currency: t.string({ required: false }),
+    lines: t.field({ description: "The offers and quantities", type: [OrderLineInput], required: true }),
+    reference: t.string({ description: "Your own reference for the order", required: false }),
+    idempotencyKey: t.string({ description: "Your unique key for this order: placing again with it answers the first order instead of a second", required: true }),
+    currency: t.string({ description: "The currency you expect to be charged in (ISO 4217)", required: false }),
   }),
 });
 
-const CreateAccountInput = builder.inputType("CreateAccountInput", {
+const CreateAccountInput = builder.inputType("CreateAccountInput", { description: "A new account below one of yours",
   fields: (t) => ({
-    parentId: t.id({ required: true }),
-    kind: t.field({ type: AccountKind, required: true }),
-    name: t.string({ required: true }),
+    parentId: t.id({ description: "The account to create it below", required: true }),
+    kind: t.field({ description: "DISTRIBUTOR below the platform, RESELLER or CUSTOMER below a partner", type: AccountKind, required: true }),
+    name: t.string({ description: "The company's name", required: true }),
     reference: t.string({ required: false, description: "Your CRM reference for this account" }),
     country: t.string({ required: true, description: "ISO 3166-1 alpha-2" }),
     owner: t.field({ type: OwnerInput, required: false, description: "Invite the first owner in the same call" }),
@@ -51,7 +51,8 @@ const CreateAccountPayload = builder.objectRef<{ account: Account.Info; invitati
 builder.mutationField("createAccount", (t) =>
   t.field({
     type: CreateAccountPayload,
-    args: { input: t.arg({ type: CreateAccountInput, required: true }) },
+    description: "Create an account below one of yours (optionally inviting its owner and placing a first order, in one transaction)",
+    args: { input: t.arg({ type: CreateAccountInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: (_r, { input }, ctx) =>
       Account.create(ctx.session, {
@@ -80,12 +81,12 @@ builder.mutationField("createAccount", (t) =>
   }),
 );
 
-const UpdateAccountInput = builder.inputType("UpdateAccountInput", {
+const UpdateAccountInput = builder.inputType("UpdateAccountInput", { description: "The account's fields to change",
   fields: (t) => ({
-    id: t.id({ required: true }),
-    name: t.string({ required: false }),
+    id: t.id({ description: "The account's global id", required: true }),
+    name: t.string({ description: "A new name (unchanged when omitted)", required: false }),
     reference: t.string({ required: false, description: "Empty string or null clears it" }),
-    country: t.string({ required: false }),
+    country: t.string({ description: "A new country (unchanged when omitted)", required: false }),
   }),
 });
 
@@ -93,7 +94,8 @@ const UpdateAccountInput = builder.inputType("UpdateAccountInput", {
 builder.mutationField("updateAccount", (t) =>
   t.field({
     type: AccountPayload,
-    args: { input: t.arg({ type: UpdateAccountInput, required: true }) },
+    description: "Change an account's name, reference or country",
+    args: { input: t.arg({ type: UpdateAccountInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Account.update(ctx.session, {
@@ -106,18 +108,19 @@ builder.mutationField("updateAccount", (t) =>
   }),
 );
 
-const ResellerRightsInput = builder.inputType("SetResellerRightsInput", {
+const ResellerRightsInput = builder.inputType("SetResellerRightsInput", { description: "What a reseller may do, set by its parent",
   fields: (t) => ({
-    id: t.id({ required: true }),
-    canCreateAccounts: t.boolean({ required: false }),
-    canCreateEquipment: t.boolean({ required: false }),
+    id: t.id({ description: "The reseller's Account id", required: true }),
+    canCreateAccounts: t.boolean({ description: "The reseller may create accounts below it (unchanged when omitted)", required: false }),
+    canCreateEquipment: t.boolean({ description: "The reseller may declare equipment (unchanged when omitted)", required: false }),
   }),
 });
 
 builder.mutationField("setResellerRights", (t) =>
   t.field({
     type: AccountPayload,
-    args: { input: t.arg({ type: ResellerRightsInput, required: true }) },
+    description: "The parent of a reseller: set whether it may create accounts and declare equipment",
+    args: { input: t.arg({ type: ResellerRightsInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Account.setResellerRights(ctx.session, {
@@ -129,7 +132,7 @@ builder.mutationField("setResellerRights", (t) =>
   }),
 );
 
-const InviteExistingInput = builder.inputType("InviteExistingAccountInput", {
+const InviteExistingInput = builder.inputType("InviteExistingAccountInput", { description: "An existing account to move under yours",
   fields: (t) => ({
     parentId: t.id({ required: true, description: "Your account that will become the parent" }),
     accountId: t.id({ required: true, description: "The existing account's id, given to you by its owner" }),
@@ -137,14 +140,15 @@ const InviteExistingInput = builder.inputType("InviteExistingAccountInput", {
 });
 
 const InviteExistingPayload = builder.objectRef<{ invitations: number }>("InviteExistingAccountPayload").implement({
-  fields: (t) => ({ invitationsSent: t.exposeInt("invitations") }),
+  description: "How many owners were invited",
+  fields: (t) => ({ invitationsSent: t.exposeInt("invitations", { description: "Invitations e-mailed to the account's owners" }) }),
 });
 
 builder.mutationField("inviteExistingAccount", (t) =>
   t.field({
     type: InviteExistingPayload,
     description: "Ask an existing account's owners to move it, with its subtree, under your account",
-    args: { input: t.arg({ type: InviteExistingInput, required: true }) },
+    args: { input: t.arg({ type: InviteExistingInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: (_r, { input }, ctx) =>
       Move.invite(ctx.session, { parentId: localId(String(input.parentId), "Account"), accountId: localId(String(input.accountId), "Account") }),
@@ -152,9 +156,10 @@ builder.mutationField("inviteExistingAccount", (t) =>
 );
 
 CreateAccountPayload.implement({
+  description: "The new account, and the invitation and order made with it",
   fields: (t) => ({
-    account: t.field({ type: AccountRef, resolve: (p) => p.account }),
-    invitation: t.field({ type: InvitationRef, nullable: true, resolve: (p) => p.invitation ?? null }),
-    order: t.field({ type: OrderRef, nullable: true, resolve: (p) => p.order ?? null }),
+    account: t.field({ type: AccountRef, description: "The new account", resolve: (p) => p.account }),
+    invitation: t.field({ type: InvitationRef, nullable: true, description: "The owner's invitation, when one was asked for", resolve: (p) => p.invitation ?? null }),
+    order: t.field({ type: OrderRef, nullable: true, description: "The first order, when one was given", resolve: (p) => p.order ?? null }),
   }),
 });

@@ -4,7 +4,7 @@ import { localId } from "../ids.js";
 import { ApiClientRef, ApiClientRole } from "../types/api-client.js";
 
 const ClientWithSecret = builder.objectRef<{ client: ApiClient.Info; secret: string }>("ApiClientWithSecret").implement({
-  description: "A client and its secret, shown this once (only a digest is kept)",
+  description: "A client and its secret, shown this once (only a digest is kept). A mutation result, not an entity: the client is the entity",
   fields: (t) => ({
     client: t.field({ type: ApiClientRef, description: "The client", resolve: (p) => p.client }),
     clientSecret: t.exposeString("secret", { description: "The client_secret: store it now, it is never shown again" }),

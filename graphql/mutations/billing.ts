@@ -5,19 +5,19 @@ import { localId } from "../ids.js";
 import { AccountPayload } from "../types/account.js";
 
 const UsageRef = builder.objectRef<Usage.Info>("UsageRecord").implement({
-  description: "Usage of a USAGE offer on one day, as recorded",
+  description: "Usage of a USAGE offer on one day, as recorded. A value returned by recordUsage, not an entity: usage is read back through invoices",
   fields: (t) => ({
-    sku: t.exposeString("sku"),
-    day: t.exposeString("day"),
-    quantity: t.exposeInt("quantity"),
-    idempotencyKey: t.exposeString("key"),
-    recordedAt: t.field({ type: "DateTime", resolve: (u) => u.recordedAt }),
+    sku: t.exposeString("sku", { description: "The USAGE offer" }),
+    day: t.exposeString("day", { description: "The day the usage belongs to (YYYY-MM-DD)" }),
+    quantity: t.exposeInt("quantity", { description: "Units used" }),
+    idempotencyKey: t.exposeString("key", { description: "The key it was recorded with; recording again with it answers this record" }),
+    recordedAt: t.field({ description: "When it was recorded", type: "DateTime", resolve: (u) => u.recordedAt }),
   }),
 });
 
-const RecordUsageInput = builder.inputType("RecordUsageInput", {
+const RecordUsageInput = builder.inputType("RecordUsageInput", { description: "Units used by an account",
   fields: (t) => ({
-    accountId: t.id({ required: true }),
+    accountId: t.id({ description: "The account's global id", required: true }),
     sku: t.string({ required: true, description: "A USAGE offer the account subscribes to" }),
     quantity: t.int({ required: true, description: "Units used (e.g. participant minutes), at least 1" }),
     day: t.string({ required: true, description: "The day of use, YYYY-MM-DD (UTC); not in the future, not in a billed month" }),
@@ -27,9 +27,9 @@ const RecordUsageInput = builder.inputType("RecordUsageInput", {
 
 builder.mutationField("recordUsage", (t) =>
   t.field({
-    type: builder.objectRef<{ usage: Usage.Info }>("RecordUsagePayload").implement({ fields: (f) => ({ usage: f.field({ type: UsageRef, resolve: (p) => p.usage }) }) }),
+    type: builder.objectRef<{ usage: Usage.Info }>("RecordUsagePayload").implement({ description: "The usage as recorded", fields: (f) => ({ usage: f.field({ description: "The usage record", type: UsageRef, resolve: (p) => p.usage }) }) }),
     description: "The vendor's platform records usage of a USAGE offer (billed with the month)",
-    args: { input: t.arg({ type: RecordUsageInput, required: true }) },
+    args: { input: t.arg({ type: RecordUsageInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       usage: await Usage.record(ctx.session, {
@@ -43,9 +43,9 @@ builder.mutationField("recordUsage", (t) =>
   }),
 );
 
-const SetTaxRateInput = builder.inputType("SetTaxRateInput", {
+const SetTaxRateInput = builder.inputType("SetTaxRateInput", { description: "A billed account's VAT rate",
   fields: (t) => ({
-    accountId: t.id({ required: true }),
+    accountId: t.id({ description: "The account's global id", required: true }),
     taxRatePercent: t.string({ required: true, description: "VAT percentage, e.g. \"20\"" }),
   }),
 });
@@ -54,7 +54,7 @@ builder.mutationField("setTaxRate", (t) =>
   t.field({
     type: AccountPayload,
     description: "Operators: the VAT rate a billed account is invoiced at",
-    args: { input: t.arg({ type: SetTaxRateInput, required: true }) },
+    args: { input: t.arg({ type: SetTaxRateInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({ account: await Billing.setTaxRate(ctx.session, { accountId: localId(String(input.accountId), "Account"), taxRatePercent: input.taxRatePercent }) }),
   }),

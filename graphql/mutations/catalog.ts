@@ -4,11 +4,11 @@ import { localId } from "../ids.js";
 import { AccountPayload } from "../types/account.js";
 import { OfferKind, OfferRef } from "../types/offer.js";
 
-const CreateOfferInput = builder.inputType("CreateOfferInput", {
+const CreateOfferInput = builder.inputType("CreateOfferInput", { description: "A new offer of the catalog",
   fields: (t) => ({
-    sku: t.string({ required: true }),
-    name: t.string({ required: true }),
-    kind: t.field({ type: OfferKind, required: true }),
+    sku: t.string({ description: "A new, unique sku", required: true }),
+    name: t.string({ description: "The offer's name", required: true }),
+    kind: t.field({ description: "How it is charged", type: OfferKind, required: true }),
     unitPrice: t.string({ required: true, description: "Decimal in the currency's major unit, e.g. \"3.00\"; \"0\" for a trial" }),
     currency: t.string({ required: true, description: "ISO 4217" }),
     family: t.string({ required: false, description: "Licences of one family are interchangeable; defaults to the sku (a trial: its paid offer's family)" }),
@@ -21,14 +21,15 @@ const CreateOfferInput = builder.inputType("CreateOfferInput", {
 });
 
 const OfferPayload = builder.objectRef<{ offer: Catalog.Info }>("OfferPayload").implement({
-  fields: (t) => ({ offer: t.field({ type: OfferRef, resolve: (p) => p.offer }) }),
+  description: "The offer as the mutation left it",
+  fields: (t) => ({ offer: t.field({ description: "The offer as the mutation left it", type: OfferRef, resolve: (p) => p.offer }) }),
 });
 
 builder.mutationField("createOffer", (t) =>
   t.field({
     type: OfferPayload,
     description: "Operators: add an offer to the catalog",
-    args: { input: t.arg({ type: CreateOfferInput, required: true }) },
+    args: { input: t.arg({ type: CreateOfferInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       offer: await Catalog.create(ctx.session, {
@@ -48,9 +49,9 @@ builder.mutationField("createOffer", (t) =>
   }),
 );
 
-const UpdateOfferPriceInput = builder.inputType("UpdateOfferPriceInput", {
+const UpdateOfferPriceInput = builder.inputType("UpdateOfferPriceInput", { description: "An offer and its new price",
   fields: (t) => ({
-    sku: t.string({ required: true }),
+    sku: t.string({ description: "The offer's sku", required: true }),
     unitPrice: t.string({ required: true, description: "The price of future orders; existing subscriptions keep theirs" }),
   }),
 });
@@ -59,7 +60,7 @@ builder.mutationField("updateOfferPrice", (t) =>
   t.field({
     type: OfferPayload,
     description: "Operators: change the price of future orders",
-    args: { input: t.arg({ type: UpdateOfferPriceInput, required: true }) },
+    args: { input: t.arg({ type: UpdateOfferPriceInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({ offer: await Catalog.updatePrice(ctx.session, { sku: input.sku, unitPrice: input.unitPrice }) }),
   }),
@@ -69,15 +70,15 @@ builder.mutationField("retireOffer", (t) =>
   t.field({
     type: OfferPayload,
     description: "Operators: stop selling an offer; existing subscriptions continue",
-    args: { sku: t.arg.string({ required: true }) },
+    args: { sku: t.arg.string({ required: true, description: "The offer's sku" }) },
     errors: {},
     resolve: async (_r, args, ctx) => ({ offer: await Catalog.retire(ctx.session, { sku: args.sku }) }),
   }),
 );
 
-const SetAvailableOffersInput = builder.inputType("SetAvailableOffersInput", {
+const SetAvailableOffersInput = builder.inputType("SetAvailableOffersInput", { description: "What an account may order",
   fields: (t) => ({
-    accountId: t.id({ required: true }),
+    accountId: t.id({ description: "The account's global id", required: true }),
     skus: t.stringList({ required: true, description: "The complete list of offers the account may order (at most 100)" }),
   }),
 });
@@ -86,7 +87,7 @@ builder.mutationField("setAvailableOffers", (t) =>
   t.field({
     type: AccountPayload,
     description: "Sellers above an account: choose what it may order, among what its parent may",
-    args: { input: t.arg({ type: SetAvailableOffersInput, required: true }) },
+    args: { input: t.arg({ type: SetAvailableOffersInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Catalog.setAvailable(ctx.session, { accountId: localId(String(input.accountId), "Account"), skus: input.skus }),

@@ -12,18 +12,19 @@ const equipmentKey = (id: string | number): Equipment.Key => {
 const PairingPayload = builder.objectRef<Equipment.Pairing>("EquipmentPairingPayload").implement({
   description: "What the admin enters in the PBX. The activation code is shown only here: it is stored as a keyed digest",
   fields: (t) => ({
-    equipment: t.field({ type: EquipmentRef, resolve: (p) => p.equipment }),
-    deviceId: t.exposeString("deviceId"),
+    equipment: t.field({ description: "The equipment", type: EquipmentRef, resolve: (p) => p.equipment }),
+    deviceId: t.exposeString("deviceId", { description: "What the PBX activates with, with its activation code" }),
     activationCode: t.exposeString("activationCode", { description: "8 digits, single use, valid 7 days, 5 attempts" }),
   }),
 });
 
 const EquipmentPayload = builder.objectRef<{ equipment: Equipment.Info }>("EquipmentPayload").implement({
-  fields: (t) => ({ equipment: t.field({ type: EquipmentRef, resolve: (p) => p.equipment }) }),
+  description: "The equipment as the mutation left it",
+  fields: (t) => ({ equipment: t.field({ description: "The equipment as the mutation left it", type: EquipmentRef, resolve: (p) => p.equipment }) }),
 });
 
-const EquipmentRefInput = builder.inputType("EquipmentRefInput", {
-  fields: (t) => ({ equipmentId: t.id({ required: true }) }),
+const EquipmentRefInput = builder.inputType("EquipmentRefInput", { description: "An equipment",
+  fields: (t) => ({ equipmentId: t.id({ description: "The Equipment's global id", required: true }) }),
 });
 
 builder.mutationField("declareEquipment", (t) =>
@@ -32,10 +33,11 @@ builder.mutationField("declareEquipment", (t) =>
     description: "Declare a PBX on an account: returns its device id and activation code",
     args: {
       input: t.arg({
-        type: builder.inputType("DeclareEquipmentInput", {
+        description: "The operation's fields",
+        type: builder.inputType("DeclareEquipmentInput", { description: "The PBX to declare",
           fields: (f) => ({
-            accountId: f.id({ required: true }),
-            name: f.string({ required: true }),
+            accountId: f.id({ description: "The account's global id", required: true }),
+            name: f.string({ description: "A name for the PBX", required: true }),
             serverType: f.string({ required: true, description: "A ServerType id (Query.serverTypes), e.g. OXO_CONNECT" }),
             country: f.string({ required: true, description: "ISO 3166-1 alpha-2" }),
             outboundPrefix: f.string({ required: false, description: "Digits dialled for an outside line (1 to 4), e.g. 0" }),
@@ -60,7 +62,7 @@ builder.mutationField("regenerateActivationCode", (t) =>
   t.field({
     type: PairingPayload,
     description: "Manage connection: a new activation code; the old code and the PBX's current credential stop working",
-    args: { input: t.arg({ type: EquipmentRefInput, required: true }) },
+    args: { input: t.arg({ type: EquipmentRefInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: (_r, { input }, ctx) => Equipment.regenerateCode(ctx.session, equipmentKey(input.equipmentId)),
   }),
@@ -70,17 +72,18 @@ builder.mutationField("removeEquipment", (t) =>
   t.field({
     type: EquipmentPayload,
     description: "Remove a PBX with its extension associations and tenants",
-    args: { input: t.arg({ type: EquipmentRefInput, required: true }) },
+    args: { input: t.arg({ type: EquipmentRefInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({ equipment: await Equipment.remove(ctx.session, equipmentKey(input.equipmentId)) }),
   }),
 );
 
 const ActivationPayload = builder.objectRef<Equipment.Activation>("EquipmentActivationPayload").implement({
+  description: "The PBX's credential and state after activation",
   fields: (t) => ({
-    equipmentId: t.id({ resolve: (a) => equipmentGlobalId(a) }),
+    equipmentId: t.id({ description: "The activated PBX's Equipment id", resolve: (a) => equipmentGlobalId(a) }),
     credential: t.exposeString("credential", { description: "Bearer token for the PBX's later calls (reportExtensions, equipmentHeartbeat); shown only here" }),
-    connectedAt: t.field({ type: "DateTime", resolve: (a) => a.connectedAt }),
+    connectedAt: t.field({ description: "When it activated", type: "DateTime", resolve: (a) => a.connectedAt }),
   }),
 });
 
@@ -90,8 +93,8 @@ builder.mutationField("activateEquipment", (t) =>
     description:
       "Called by the PBX, without a user token: pairs it with its device id and activation code. Every failure is the same ForbiddenError",
     args: {
-      deviceId: t.arg.string({ required: true }),
-      activationCode: t.arg.string({ required: true }),
+      deviceId: t.arg.string({ required: true, description: "The id printed on the PBX" }),
+      activationCode: t.arg.string({ required: true, description: "The one-time activation code shown to the owner" }),
     },
     errors: {},
     resolve: (_r, args, ctx) => Equipment.activate(ctx.session, { deviceId: args.deviceId, activationCode: args.activationCode }),
@@ -101,13 +104,14 @@ builder.mutationField("activateEquipment", (t) =>
 builder.mutationField("reportExtensions", (t) =>
   t.field({
     type: builder.objectRef<{ count: number; reportedAt: string }>("ReportExtensionsPayload").implement({
+      description: "The PBX's extension report as recorded",
       fields: (f) => ({
         count: f.exposeInt("count", { description: "Distinct extensions now on record" }),
-        reportedAt: f.field({ type: "DateTime", resolve: (p) => p.reportedAt }),
+        reportedAt: f.field({ description: "When the report was recorded", type: "DateTime", resolve: (p) => p.reportedAt }),
       }),
     }),
     description: "The PBX (device credential only): its extensions, 2 to 8 digits each; replaces the previous report",
-    args: { numbers: t.arg.stringList({ required: true }) },
+    args: { numbers: t.arg.stringList({ required: true, description: "Every extension configured on the PBX" }) },
     errors: {},
     resolve: (_r, args, ctx) => Equipment.reportExtensions(ctx.session, args.numbers),
   }),
@@ -116,9 +120,10 @@ builder.mutationField("reportExtensions", (t) =>
 builder.mutationField("equipmentHeartbeat", (t) =>
   t.field({
     type: builder.objectRef<{ lastSeenAt: string; status: Equipment.Status }>("EquipmentHeartbeatPayload").implement({
+      description: "The PBX's liveness after its heartbeat",
       fields: (f) => ({
-        lastSeenAt: f.field({ type: "DateTime", resolve: (p) => p.lastSeenAt }),
-        status: f.field({ type: EquipmentStatus, resolve: (p) => p.status }),
+        lastSeenAt: f.field({ description: "When this heartbeat was recorded", type: "DateTime", resolve: (p) => p.lastSeenAt }),
+        status: f.field({ description: "The PBX's state after the heartbeat", type: EquipmentStatus, resolve: (p) => p.status }),
       }),
     }),
     description: "The PBX (device credential only): it is alive",
@@ -130,19 +135,21 @@ builder.mutationField("equipmentHeartbeat", (t) =>
 builder.mutationField("attachEquipmentTenant", (t) =>
   t.field({
     type: builder.objectRef<{ equipment: Equipment.Info; tenant: Equipment.Tenant }>("AttachEquipmentTenantPayload").implement({
+      description: "The shared PBX and the customer attached to it",
       fields: (f) => ({
-        equipment: f.field({ type: EquipmentRef, resolve: (p) => p.equipment }),
-        companyPrefix: f.string({ resolve: (p) => p.tenant.companyPrefix }),
-        customerId: f.id({ resolve: (p) => globalId("Account", p.tenant.customerId) }),
+        equipment: f.field({ description: "The shared PBX", type: EquipmentRef, resolve: (p) => p.equipment }),
+        companyPrefix: f.string({ description: "The prefix given to the customer on the PBX", resolve: (p) => p.tenant.companyPrefix }),
+        customerId: f.id({ description: "The attached customer's Account id", resolve: (p) => globalId("Account", p.tenant.customerId) }),
       }),
     }),
     description: "Attach a customer below the partner to its connected multi-tenant PBX, with a company prefix unique on that PBX",
     args: {
       input: t.arg({
-        type: builder.inputType("AttachEquipmentTenantInput", {
+        description: "The operation's fields",
+        type: builder.inputType("AttachEquipmentTenantInput", { description: "A multi-tenant PBX and the customer to attach",
           fields: (f) => ({
-            equipmentId: f.id({ required: true }),
-            customerId: f.id({ required: true }),
+            equipmentId: f.id({ description: "The Equipment's global id", required: true }),
+            customerId: f.id({ description: "The customer's Account id", required: true }),
             companyPrefix: f.string({ required: true, description: "1 to 8 digits, e.g. 8210" }),
           }),
         }),
@@ -162,16 +169,18 @@ builder.mutationField("attachEquipmentTenant", (t) =>
 builder.mutationField("unassignExtension", (t) =>
   t.field({
     type: builder.objectRef<{ assignment: Equipment.Assignment }>("UnassignExtensionPayload").implement({
+      description: "The association removed",
       fields: (f) => ({ assignment: f.field({ type: ExtensionAssignmentRef, description: "The association as it was", resolve: (p) => p.assignment }) }),
     }),
     description: "Free an extension associated with a member of the account",
     args: {
       input: t.arg({
-        type: builder.inputType("UnassignExtensionInput", {
+        description: "The operation's fields",
+        type: builder.inputType("UnassignExtensionInput", { description: "The extension to free",
           fields: (f) => ({
             accountId: f.id({ required: true, description: "The member's account" }),
-            equipmentId: f.id({ required: true }),
-            extension: f.string({ required: true }),
+            equipmentId: f.id({ description: "The Equipment's global id", required: true }),
+            extension: f.string({ description: "The PBX extension", required: true }),
           }),
         }),
         required: true,
@@ -191,17 +200,19 @@ builder.mutationField("unassignExtension", (t) =>
 builder.mutationField("assignExtension", (t) =>
   t.field({
     type: builder.objectRef<{ assignment: Equipment.Assignment }>("AssignExtensionPayload").implement({
-      fields: (f) => ({ assignment: f.field({ type: ExtensionAssignmentRef, resolve: (p) => p.assignment }) }),
+      description: "The association made",
+      fields: (f) => ({ assignment: f.field({ description: "The new association", type: ExtensionAssignmentRef, resolve: (p) => p.assignment }) }),
     }),
     description: "Associate a member with an extension the PBX reported and a public number (E.164)",
     args: {
       input: t.arg({
-        type: builder.inputType("AssignExtensionInput", {
+        description: "The operation's fields",
+        type: builder.inputType("AssignExtensionInput", { description: "An extension of a PBX and the member to associate",
           fields: (f) => ({
             accountId: f.id({ required: true, description: "The member's account" }),
             equipmentId: f.id({ required: false, description: "Optional when the account has exactly one PBX (own or shared)" }),
-            extension: f.string({ required: true }),
-            email: f.field({ type: "EmailAddress", required: true }),
+            extension: f.string({ description: "The PBX extension", required: true }),
+            email: f.field({ description: "The member to associate with the extension", type: "EmailAddress", required: true }),
             publicNumber: f.string({ required: true, description: "E.164, e.g. +447848311690" }),
           }),
         }),

@@ -5,28 +5,30 @@ import { localId } from "../ids.js";
 import { AccountRef } from "../types/account.js";
 import { InvitationRef, MemberRef, Role } from "../types/member.js";
 
-const InviteMemberInput = builder.inputType("InviteMemberInput", {
+const InviteMemberInput = builder.inputType("InviteMemberInput", { description: "The person to invite",
   fields: (t) => ({
-    accountId: t.id({ required: true }),
-    email: t.field({ type: "EmailAddress", required: true }),
-    role: t.field({ type: Role, required: true }),
+    accountId: t.id({ description: "The account's global id", required: true }),
+    email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
+    role: t.field({ description: "The member's role", type: Role, required: true }),
     seller: t.boolean({ required: false, description: "Partner accounts only: reach the whole subtree" }),
-    firstName: t.string({ required: false }),
-    lastName: t.string({ required: false }),
+    firstName: t.string({ description: "Given name", required: false }),
+    lastName: t.string({ description: "Family name", required: false }),
   }),
 });
 
 const InviteMemberPayload = builder.objectRef<{ member: Member.Info; invitation: Invitation.Info }>("InviteMemberPayload").implement({
+  description: "The member added (INVITED) and the invitation sent",
   fields: (t) => ({
-    member: t.field({ type: MemberRef, resolve: (p) => p.member }),
-    invitation: t.field({ type: InvitationRef, resolve: (p) => p.invitation }),
+    member: t.field({ description: "The member, INVITED until they accept", type: MemberRef, resolve: (p) => p.member }),
+    invitation: t.field({ description: "The invitation sent", type: InvitationRef, resolve: (p) => p.invitation }),
   }),
 });
 
 builder.mutationField("inviteMember", (t) =>
   t.field({
     type: InviteMemberPayload,
-    args: { input: t.arg({ type: InviteMemberInput, required: true }) },
+    description: "Invite a person to an account by e-mail",
+    args: { input: t.arg({ type: InviteMemberInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: (_r, { input }, ctx) =>
       Member.invite(ctx.session, {
@@ -41,9 +43,10 @@ builder.mutationField("inviteMember", (t) =>
 );
 
 const AcceptPayload = builder.objectRef<Invitation.Accepted>("AcceptInvitationPayload").implement({
+  description: "The invitation accepted and the account it concerns",
   fields: (t) => ({
-    account: t.field({ type: AccountRef, resolve: (p) => p.account }),
-    invitation: t.field({ type: InvitationRef, resolve: (p) => p.invitation }),
+    account: t.field({ description: "The account joined (or moved)", type: AccountRef, resolve: (p) => p.account }),
+    invitation: t.field({ description: "The accepted invitation", type: InvitationRef, resolve: (p) => p.invitation }),
   }),
 });
 
@@ -51,27 +54,29 @@ builder.mutationField("acceptInvitation", (t) =>
   t.field({
     type: AcceptPayload,
     description: "Accept an invitation received by e-mail, signed in with that e-mail address",
-    args: { token: t.arg.string({ required: true }) },
+    args: { token: t.arg.string({ required: true, description: "The token from the invitation e-mail" }) },
     errors: {},
     resolve: (_r, args, ctx) => Invitation.accept(ctx.session, args.token),
   }),
 );
 
-const MemberRefInput = builder.inputType("MemberRefInput", {
+const MemberRefInput = builder.inputType("MemberRefInput", { description: "A member of an account",
   fields: (t) => ({
-    accountId: t.id({ required: true }),
-    email: t.field({ type: "EmailAddress", required: true }),
+    accountId: t.id({ description: "The account's global id", required: true }),
+    email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
   }),
 });
 
 const MemberPayload = builder.objectRef<{ member: Member.Info }>("MemberPayload").implement({
-  fields: (t) => ({ member: t.field({ type: MemberRef, resolve: (p) => p.member }) }),
+  description: "The member as the mutation left it",
+  fields: (t) => ({ member: t.field({ description: "The member as the mutation left it", type: MemberRef, resolve: (p) => p.member }) }),
 });
 
 builder.mutationField("removeMember", (t) =>
   t.field({
     type: MemberPayload,
-    args: { input: t.arg({ type: MemberRefInput, required: true }) },
+    description: "Remove a member (or a pending invitee) from an account",
+    args: { input: t.arg({ type: MemberRefInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       member: await Member.remove(ctx.session, { accountId: localId(String(input.accountId), "Account"), email: input.email }),
@@ -79,18 +84,19 @@ builder.mutationField("removeMember", (t) =>
   }),
 );
 
-const SetRoleInput = builder.inputType("SetMemberRoleInput", {
+const SetRoleInput = builder.inputType("SetMemberRoleInput", { description: "A member and its new role",
   fields: (t) => ({
-    accountId: t.id({ required: true }),
-    email: t.field({ type: "EmailAddress", required: true }),
-    role: t.field({ type: Role, required: true }),
+    accountId: t.id({ description: "The account's global id", required: true }),
+    email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
+    role: t.field({ description: "The new role", type: Role, required: true }),
   }),
 });
 
 builder.mutationField("setMemberRole", (t) =>
   t.field({
     type: MemberPayload,
-    args: { input: t.arg({ type: SetRoleInput, required: true }) },
+    description: "Change a member's role",
+    args: { input: t.arg({ type: SetRoleInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       member: await Member.setRole(ctx.session, { accountId: localId(String(input.accountId), "Account"), email: input.email, role: input.role }),
@@ -98,18 +104,19 @@ builder.mutationField("setMemberRole", (t) =>
   }),
 );
 
-const SetSellerInput = builder.inputType("SetMemberSellerInput", {
+const SetSellerInput = builder.inputType("SetMemberSellerInput", { description: "A member and whether it sells",
   fields: (t) => ({
-    accountId: t.id({ required: true }),
-    email: t.field({ type: "EmailAddress", required: true }),
-    seller: t.boolean({ required: true }),
+    accountId: t.id({ description: "The account's global id", required: true }),
+    email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
+    seller: t.boolean({ description: "Make (true) or unmake (false) the member a seller", required: true }),
   }),
 });
 
 builder.mutationField("setMemberSeller", (t) =>
   t.field({
     type: MemberPayload,
-    args: { input: t.arg({ type: SetSellerInput, required: true }) },
+    description: "Make a member of a partner account a seller, or not",
+    args: { input: t.arg({ type: SetSellerInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       member: await Member.setSeller(ctx.session, { accountId: localId(String(input.accountId), "Account"), email: input.email, seller: input.seller }),

@@ -3,9 +3,9 @@ import { builder } from "../builder.js";
 import { localId } from "../ids.js";
 import { OrderLineInput, OrderRef } from "../types/order.js";
 
-export const PlaceOrderInput = builder.inputType("PlaceOrderInput", {
+export const PlaceOrderInput = builder.inputType("PlaceOrderInput", { description: "The order to place",
   fields: (t) => ({
-    accountId: t.id({ required: true }),
+    accountId: t.id({ description: "The account's global id", required: true }),
     lines: t.field({ type: [OrderLineInput], required: true, description: `1 to ${Order.MAX_LINES} lines, one per sku` }),
     reference: t.string({ required: false, description: "Your internal or CRM reference for the order" }),
     idempotencyKey: t.string({ required: true, description: "Your key for this order: sending it again returns the first order" }),
@@ -14,14 +14,15 @@ export const PlaceOrderInput = builder.inputType("PlaceOrderInput", {
 });
 
 const OrderPayload = builder.objectRef<{ order: Order.Info }>("OrderPayload").implement({
-  fields: (t) => ({ order: t.field({ type: OrderRef, resolve: (p) => p.order }) }),
+  description: "The order placed",
+  fields: (t) => ({ order: t.field({ description: "The order placed (or the earlier one with the same idempotency key)", type: OrderRef, resolve: (p) => p.order }) }),
 });
 
 builder.mutationField("placeOrder", (t) =>
   t.field({
     type: OrderPayload,
     description: "Create or increase subscriptions, atomically and idempotently",
-    args: { input: t.arg({ type: PlaceOrderInput, required: true }) },
+    args: { input: t.arg({ type: PlaceOrderInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       order: await Order.place(ctx.session, {

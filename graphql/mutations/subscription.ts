@@ -6,7 +6,8 @@ import { AccountPayload } from "../types/account.js";
 import { LicenceRef, SubscriptionRef } from "../types/subscription.js";
 
 const SubscriptionPayload = builder.objectRef<{ subscription: Subscription.Info }>("LicenceSubscriptionPayload").implement({
-  fields: (t) => ({ subscription: t.field({ type: SubscriptionRef, resolve: (p) => p.subscription }) }),
+  description: "The subscription as the mutation left it",
+  fields: (t) => ({ subscription: t.field({ description: "The subscription as the mutation left it", type: SubscriptionRef, resolve: (p) => p.subscription }) }),
 });
 
 const subscriptionRef = (id: string | number) => {
@@ -14,9 +15,9 @@ const subscriptionRef = (id: string | number) => {
   return { accountId, sku: key };
 };
 
-const UpdateQuantityInput = builder.inputType("UpdateSubscriptionQuantityInput", {
+const UpdateQuantityInput = builder.inputType("UpdateSubscriptionQuantityInput", { description: "A subscription and its new quantity",
   fields: (t) => ({
-    subscriptionId: t.id({ required: true }),
+    subscriptionId: t.id({ description: "The LicenceSubscription's global id", required: true }),
     quantity: t.int({ required: true, description: "The new quantity (0 cancels); never below the licences assigned" }),
     expectedVersion: t.int({ required: true, description: "The version you read; a stale one is a ConflictError" }),
   }),
@@ -25,7 +26,8 @@ const UpdateQuantityInput = builder.inputType("UpdateSubscriptionQuantityInput",
 builder.mutationField("updateSubscriptionQuantity", (t) =>
   t.field({
     type: SubscriptionPayload,
-    args: { input: t.arg({ type: UpdateQuantityInput, required: true }) },
+    description: "Set a subscription's quantity (0 cancels); needs the version you read",
+    args: { input: t.arg({ type: UpdateQuantityInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       subscription: await Subscription.updateQuantity(ctx.session, { ...subscriptionRef(input.subscriptionId), quantity: input.quantity, expectedVersion: input.expectedVersion }),
@@ -33,10 +35,10 @@ builder.mutationField("updateSubscriptionQuantity", (t) =>
   }),
 );
 
-const CancelInput = builder.inputType("CancelSubscriptionInput", {
+const CancelInput = builder.inputType("CancelSubscriptionInput", { description: "The subscription to cancel",
   fields: (t) => ({
-    subscriptionId: t.id({ required: true }),
-    expectedVersion: t.int({ required: false }),
+    subscriptionId: t.id({ description: "The LicenceSubscription's global id", required: true }),
+    expectedVersion: t.int({ description: "The version you read; a stale one is a ConflictError", required: false }),
   }),
 });
 
@@ -44,7 +46,7 @@ builder.mutationField("cancelSubscription", (t) =>
   t.field({
     type: SubscriptionPayload,
     description: "Quantity 0, status CANCELLED (unassign its licences first)",
-    args: { input: t.arg({ type: CancelInput, required: true }) },
+    args: { input: t.arg({ type: CancelInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       subscription: await Subscription.cancel(ctx.session, { ...subscriptionRef(input.subscriptionId), ...(input.expectedVersion != null ? { expectedVersion: input.expectedVersion } : {}) }),
@@ -52,11 +54,11 @@ builder.mutationField("cancelSubscription", (t) =>
   }),
 );
 
-const DelegatedRightsInput = builder.inputType("SetDelegatedRightsInput", {
+const DelegatedRightsInput = builder.inputType("SetDelegatedRightsInput", { description: "What an account's own admins may do to its subscriptions",
   fields: (t) => ({
-    accountId: t.id({ required: true }),
-    canUpdateSubscriptions: t.boolean({ required: true }),
-    canDecreaseSubscriptions: t.boolean({ required: true }),
+    accountId: t.id({ description: "The account's global id", required: true }),
+    canUpdateSubscriptions: t.boolean({ description: "The account's own admins may change quantities", required: true }),
+    canDecreaseSubscriptions: t.boolean({ description: "...and decrease them", required: true }),
   }),
 });
 
@@ -64,7 +66,7 @@ builder.mutationField("setDelegatedRights", (t) =>
   t.field({
     type: AccountPayload,
     description: "Sellers above an account: let its own admins change (and decrease) its subscriptions",
-    args: { input: t.arg({ type: DelegatedRightsInput, required: true }) },
+    args: { input: t.arg({ type: DelegatedRightsInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Subscription.setDelegatedRights(ctx.session, {
@@ -76,17 +78,18 @@ builder.mutationField("setDelegatedRights", (t) =>
   }),
 );
 
-const LicenceInput = builder.inputType("LicenceInput", {
+const LicenceInput = builder.inputType("LicenceInput", { description: "A subscription and a member",
   fields: (t) => ({
-    subscriptionId: t.id({ required: true }),
+    subscriptionId: t.id({ description: "The LicenceSubscription's global id", required: true }),
     email: t.field({ type: "EmailAddress", required: true, description: "An active member of the subscription's account" }),
   }),
 });
 
 const LicencePayload = builder.objectRef<{ licence: Licence.Info; subscription: Subscription.Info }>("LicencePayload").implement({
+  description: "The licence and its subscription after the change",
   fields: (t) => ({
-    licence: t.field({ type: LicenceRef, resolve: (p) => p.licence }),
-    subscription: t.field({ type: SubscriptionRef, resolve: (p) => p.subscription }),
+    licence: t.field({ description: "The licence assigned or taken back", type: LicenceRef, resolve: (p) => p.licence }),
+    subscription: t.field({ description: "The subscription, with its new assigned count", type: SubscriptionRef, resolve: (p) => p.subscription }),
   }),
 });
 
@@ -95,7 +98,7 @@ const licenceMutation = (name: "assignLicence" | "unassignLicence", run: typeof 
     t.field({
       type: LicencePayload,
       description,
-      args: { input: t.arg({ type: LicenceInput, required: true }) },
+      args: { input: t.arg({ type: LicenceInput, required: true, description: "The operation's fields" }) },
       errors: {},
       resolve: async (_r, { input }, ctx) => {
         const ref = subscriptionRef(input.subscriptionId);

@@ -8,35 +8,44 @@ import { AuditEventRef } from "./audit-event.js";
 import { InvitationRef, MemberRef } from "./member.js";
 
 export const AccountKind = builder.enumType("AccountKind", {
-  values: ["PLATFORM", "DISTRIBUTOR", "RESELLER", "CUSTOMER"] as const,
+  description: "Where an account sits in the hierarchy: the platform, then distributors (tier 1), resellers (tier 2) and customers",
+  values: {
+    PLATFORM: { description: "The vendor's root account; its members are the operators" },
+    DISTRIBUTOR: { description: "A tier-1 partner, billed by the vendor" },
+    RESELLER: { description: "A tier-2 partner below a distributor (or below another reseller)" },
+    CUSTOMER: { description: "An end customer, whose members hold licences" },
+  } as const,
 });
 
 export const AccountRef = builder.objectRef<Account.Info>("Account");
 
 /** A breadcrumb: an ancestor's name and kind, without access to the ancestor itself. */
 const BreadcrumbRef = builder.objectRef<Pick<Account.Info, "id" | "name" | "kind">>("Breadcrumb").implement({
+  description: "An ancestor as shown in a breadcrumb trail: its name and kind, without access to the ancestor itself. A value, not an entity: it is part of the account it was read from",
   fields: (t) => ({
-    id: t.globalID({ resolve: (a) => ({ type: "Account", id: a.id }) }),
-    name: t.exposeString("name"),
-    kind: t.field({ type: AccountKind, resolve: (a) => a.kind }),
+    id: t.globalID({ description: "Unique id of this breadcrumb (not the ancestor's Account id: see accountId)", resolve: (a) => ({ type: "Breadcrumb", id: a.id }) }),
+    accountId: t.globalID({ description: "The ancestor's Account id; `account(id:)` answers NotFoundError when you may not see it", resolve: (a) => ({ type: "Account", id: a.id }) }),
+    name: t.exposeString("name", { description: "The ancestor's name" }),
+    kind: t.field({ type: AccountKind, description: "The ancestor's kind", resolve: (a) => a.kind }),
   }),
 });
 
 builder.node(AccountRef, {
+  description: "A platform, distributor, reseller or customer account: a node of the partner hierarchy",
   id: { resolve: (a) => a.id },
   // Relay `node(id)`: null when unknown or not visible to the caller.
   loadOne: (id, ctx) => Account.find(ctx.session, id),
   fields: (t) => ({
-    kind: t.field({ type: AccountKind, resolve: (a) => a.kind }),
-    name: t.exposeString("name"),
-    reference: t.exposeString("reference", { nullable: true }),
-    country: t.field({ type: "CountryCode", resolve: (a) => a.country }),
-    status: t.exposeString("status"),
-    createdAt: t.field({ type: "DateTime", resolve: (a) => a.createdAt }),
-    updatedAt: t.field({ type: "DateTime", resolve: (a) => a.updatedAt }),
+    kind: t.field({ type: AccountKind, description: "Where the account sits in the hierarchy", resolve: (a) => a.kind }),
+    name: t.exposeString("name", { description: "The company's name" }),
+    reference: t.exposeString("reference", { nullable: true, description: "The parent's own reference for this account (e.g. its customer number)" }),
+    country: t.field({ type: "CountryCode", description: "ISO 3166-1 alpha-2 country of the company", resolve: (a) => a.country }),
+    status: t.exposeString("status", { description: "ACTIVE, or the state of an account being closed" }),
+    createdAt: t.field({ type: "DateTime", description: "When the account was created", resolve: (a) => a.createdAt }),
+    updatedAt: t.field({ type: "DateTime", description: "When the account last changed", resolve: (a) => a.updatedAt }),
     canCreateAccounts: t.exposeBoolean("canCreateAccounts", { description: "Reseller right, set by the parent" }),
     canCreateEquipment: t.exposeBoolean("canCreateEquipment", { description: "Reseller right, set by the parent" }),
-    childCount: t.exposeInt("childCount"),
+    childCount: t.exposeInt("childCount", { description: "Accounts directly below this one" }),
     parent: t.field({
       type: AccountRef,
       nullable: true,
@@ -50,6 +59,7 @@ builder.node(AccountRef, {
     }),
     children: t.connection({
       type: AccountRef,
+      description: "Accounts directly below this one, by name",
       args: {
         search: t.arg.string({ required: false, description: "Name prefix, case-insensitive" }),
         reference: t.arg.string({ required: false, description: "Reference prefix, case-insensitive" }),
@@ -59,10 +69,12 @@ builder.node(AccountRef, {
     }),
     members: t.connection({
       type: MemberRef,
+      description: "People on this account, by e-mail",
       resolve: async (a, args, ctx) => toConnection(await Member.list(ctx.session, a.id, forward(args))),
     }),
     invitations: t.connection({
       type: InvitationRef,
+      description: "Invitations sent from this account (members, and accounts invited to move below it), newest first",
       resolve: async (a, args, ctx) => toConnection(await Member.invitations(ctx.session, a.id, forward(args))),
     }),
     history: t.connection({
@@ -76,7 +88,8 @@ builder.node(AccountRef, {
 builder.queryFields((t) => ({
   account: t.field({
     type: AccountRef,
-    args: { id: t.arg.id({ required: true }) },
+    description: "An account you may see; NotFoundError for an unknown id and for one outside your reach alike",
+    args: { id: t.arg.id({ required: true, description: "The account's global id" }) },
     errors: {},
     resolve: (_root, args, ctx) => Account.get(ctx.session, localId(String(args.id), "Account")),
   }),
@@ -85,7 +98,7 @@ builder.queryFields((t) => ({
     description: "Search Hierarchy: accounts anywhere below the account you sell from",
     args: {
       query: t.arg.string({ required: true, description: "Name prefix (or reference prefix with byReference)" }),
-      byReference: t.arg.boolean({ required: false }),
+      byReference: t.arg.boolean({ required: false, description: "Match `query` against references instead of names" }),
       within: t.arg.id({ required: false, description: "Root of the search when you belong to several accounts" }),
     },
     resolve: async (_root, args, ctx) =>
@@ -102,5 +115,6 @@ builder.queryFields((t) => ({
 
 /** The payload of mutations that change an account. */
 export const AccountPayload = builder.objectRef<{ account: Account.Info }>("AccountPayload").implement({
-  fields: (t) => ({ account: t.field({ type: AccountRef, resolve: (p) => p.account }) }),
+  description: "The account as the mutation left it",
+  fields: (t) => ({ account: t.field({ type: AccountRef, description: "The changed account", resolve: (p) => p.account }) }),
 });

@@ -6,17 +6,21 @@ import { globalId, splitScoped } from "../ids.js";
 import { AccountRef } from "./account.js";
 
 export const ServerTypeRef = builder.objectRef<Equipment.ServerType>("ServerType").implement({
-  description: "A kind of PBX the cloud pairs with",
+  description: "A kind of PBX the cloud pairs with. A value of the product list, not an entity: its id is a product code",
   fields: (t) => ({
     id: t.exposeString("id", { description: "Pass as serverType when declaring equipment, e.g. OXO_CONNECT" }),
-    name: t.exposeString("name"),
+    name: t.exposeString("name", { description: "Product name" }),
     multiTenant: t.exposeBoolean("multiTenant", { description: "Shared by several customers of a partner, each with a company prefix" }),
   }),
 });
 
 export const EquipmentStatus = builder.enumType("EquipmentStatus", {
   description: "PENDING until the PBX activates; CONNECTED while it sends heartbeats; DISCONNECTED after 10 minutes without one",
-  values: ["PENDING", "CONNECTED", "DISCONNECTED"] as const,
+  values: {
+    PENDING: { description: "Declared; waits for the PBX to activate with its code" },
+    CONNECTED: { description: "Activated, and a heartbeat came in the last 10 minutes" },
+    DISCONNECTED: { description: "Activated, but silent for more than 10 minutes" },
+  } as const,
 });
 
 export const EquipmentRef = builder.objectRef<Equipment.Info>("Equipment");
@@ -28,42 +32,43 @@ const EquipmentTenantRef = builder.objectRef<Equipment.Tenant>("EquipmentTenant"
   description: "A customer attached to a multi-tenant PBX",
   fields: (t) => ({
     customer: t.field({ type: AccountRef, nullable: true, description: "Null when you do not see the customer", resolve: (x, _a, ctx) => Account.find(ctx.session, x.customerId) }),
-    customerId: t.id({ resolve: (x) => globalId("Account", x.customerId) }),
-    companyPrefix: t.exposeString("companyPrefix"),
-    attachedAt: t.field({ type: "DateTime", resolve: (x) => x.attachedAt }),
+    customerId: t.id({ description: "The customer's Account id", resolve: (x) => globalId("Account", x.customerId) }),
+    companyPrefix: t.exposeString("companyPrefix", { description: "The customer's company prefix on the shared PBX" }),
+    attachedAt: t.field({ type: "DateTime", description: "When the customer was attached", resolve: (x) => x.attachedAt }),
   }),
 });
 
 export const ExtensionAssignmentRef = builder.objectRef<Equipment.Assignment>("ExtensionAssignment").implement({
   description: "A member associated with a PBX extension and a public number",
   fields: (t) => ({
-    equipmentId: t.id({ resolve: (a) => equipmentGlobalId(a) }),
-    extension: t.exposeString("extension"),
+    equipmentId: t.id({ description: "The PBX's Equipment id", resolve: (a) => equipmentGlobalId(a) }),
+    extension: t.exposeString("extension", { description: "The PBX extension" }),
     accountId: t.id({ description: "The member's account", resolve: (a) => globalId("Account", a.customerId) }),
-    email: t.field({ type: "EmailAddress", resolve: (a) => a.email }),
+    email: t.field({ type: "EmailAddress", description: "The member", resolve: (a) => a.email }),
     publicNumber: t.exposeString("publicNumber", { description: "E.164 (DDI)" }),
-    assignedAt: t.field({ type: "DateTime", resolve: (a) => a.assignedAt }),
-    assignedBy: t.exposeString("assignedBy"),
+    assignedAt: t.field({ type: "DateTime", description: "When the association was made", resolve: (a) => a.assignedAt }),
+    assignedBy: t.exposeString("assignedBy", { description: "Who made it: user:<email>" }),
   }),
 });
 
 builder.node(EquipmentRef, {
+  description: "A customer's or a partner's PBX, paired with the cloud",
   id: { resolve: (e) => `${e.accountId}:${e.equipmentId}` },
   loadOne: (id, ctx) => {
     const parts = splitScoped(id);
     return parts ? Equipment.find(ctx.session, { accountId: parts.accountId, equipmentId: parts.key }) : undefined;
   },
   fields: (t) => ({
-    name: t.exposeString("name"),
-    serverType: t.field({ type: ServerTypeRef, resolve: (e) => Equipment.serverType(e.serverType) ?? { id: e.serverType, name: e.serverType, multiTenant: e.multiTenant } }),
-    country: t.field({ type: "CountryCode", resolve: (e) => e.country }),
-    outboundPrefix: t.exposeString("outboundPrefix", { nullable: true }),
+    name: t.exposeString("name", { description: "The name the owner gave it" }),
+    serverType: t.field({ type: ServerTypeRef, description: "The kind of PBX", resolve: (e) => Equipment.serverType(e.serverType) ?? { id: e.serverType, name: e.serverType, multiTenant: e.multiTenant } }),
+    country: t.field({ type: "CountryCode", description: "Where the PBX is installed", resolve: (e) => e.country }),
+    outboundPrefix: t.exposeString("outboundPrefix", { nullable: true, description: "Digit dialled before external numbers, when the PBX uses one" }),
     deviceId: t.string({
       nullable: true,
       description: "What the PBX activates with (with the activation code); null in a tenant customer's view of a shared PBX",
       resolve: (e) => (e.tenant ? null : e.deviceId),
     }),
-    status: t.field({ type: EquipmentStatus, resolve: (e, _a, ctx) => Equipment.statusOf(e, ctx.session.now) }),
+    status: t.field({ type: EquipmentStatus, description: "Pairing and liveness", resolve: (e, _a, ctx) => Equipment.statusOf(e, ctx.session.now) }),
     locked: t.boolean({ description: "Five wrong activation codes: locked until the code is regenerated", resolve: (e) => Equipment.isLocked(e) }),
     activationCodeExpiresAt: t.field({
       type: "DateTime",
@@ -71,10 +76,10 @@ builder.node(EquipmentRef, {
       description: "While PENDING: when the current activation code stops working",
       resolve: (e) => (e.tenant ? null : (e.codeExpiresAt ?? null)),
     }),
-    connectedAt: t.field({ type: "DateTime", nullable: true, resolve: (e) => e.connectedAt ?? null }),
+    connectedAt: t.field({ type: "DateTime", nullable: true, description: "When the PBX activated", resolve: (e) => e.connectedAt ?? null }),
     lastSeenAt: t.field({ type: "DateTime", nullable: true, description: "Last heartbeat", resolve: (e) => e.lastSeenAt ?? null }),
-    createdAt: t.field({ type: "DateTime", resolve: (e) => e.createdAt }),
-    updatedAt: t.field({ type: "DateTime", resolve: (e) => e.updatedAt }),
+    createdAt: t.field({ type: "DateTime", description: "When it was declared", resolve: (e) => e.createdAt }),
+    updatedAt: t.field({ type: "DateTime", description: "When it last changed", resolve: (e) => e.updatedAt }),
     account: t.field({ type: AccountRef, nullable: true, description: "The owner account, when you may see it", resolve: (e, _a, ctx) => Account.find(ctx.session, e.accountId) }),
     shared: t.boolean({ description: "A partner's multi-tenant PBX this account is attached to", resolve: (e) => !!e.tenant }),
     companyPrefix: t.string({ nullable: true, description: "This account's company prefix on a shared PBX", resolve: (e) => e.tenant?.companyPrefix ?? null }),
@@ -88,7 +93,7 @@ builder.node(EquipmentRef, {
       },
     }),
     extensionCount: t.exposeInt("extensionCount", { description: "Extensions in the PBX's last report" }),
-    extensionsReportedAt: t.field({ type: "DateTime", nullable: true, resolve: (e) => e.extensionsReportedAt ?? null }),
+    extensionsReportedAt: t.field({ type: "DateTime", nullable: true, description: "When the PBX last reported its extensions", resolve: (e) => e.extensionsReportedAt ?? null }),
     reportedExtensions: t.stringList({
       description: "The extensions the PBX reported (in a tenant's view, those in its company prefix)",
       resolve: (e, _a, ctx) => Equipment.reportedExtensions(ctx.session, e),
@@ -105,7 +110,7 @@ builder.objectFields(AccountRef, (t) => ({
   equipment: t.connection({
     type: EquipmentRef,
     description: "PBXs of this account, then the partners' shared PBXs it is attached to",
-    args: { status: t.arg({ type: EquipmentStatus, required: false }) },
+    args: { status: t.arg({ type: EquipmentStatus, required: false, description: "Only PBXs in this state" }) },
     resolve: async (a, args, ctx) => toConnection(await Equipment.list(ctx.session, a.id, { ...forward(args), status: args.status ?? null })),
   }),
   extensionAssignments: t.connection({

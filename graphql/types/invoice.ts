@@ -8,41 +8,43 @@ import { MoneyRef } from "./money.js";
 const InvoiceLineRef = builder.objectRef<Billing.InvoiceLine & { currency: string }>("InvoiceLine").implement({
   description: "One charge: the end customer, the tier-1/tier-2 partners above it, the offer and the amount",
   fields: (t) => ({
-    lineNo: t.exposeInt("lineNo"),
-    sku: t.exposeString("sku"),
-    description: t.exposeString("description"),
-    kind: t.exposeString("kind"),
-    quantity: t.exposeInt("quantity"),
-    unitPrice: t.field({ type: MoneyRef, resolve: (l) => ({ amount: l.unitPrice, currency: l.currency }) }),
-    amount: t.field({ type: MoneyRef, resolve: (l) => ({ amount: l.amount, currency: l.currency }) }),
-    customer: t.exposeString("customer"),
-    tier1: t.exposeString("tier1", { nullable: true }),
-    tier2: t.exposeString("tier2", { nullable: true }),
+    lineNo: t.exposeInt("lineNo", { description: "Position on the invoice, from 1" }),
+    sku: t.exposeString("sku", { description: "The offer charged" }),
+    description: t.exposeString("description", { description: "What the line charges, as printed" }),
+    kind: t.exposeString("kind", { description: "MONTHLY, PREPAID or USAGE" }),
+    quantity: t.exposeInt("quantity", { description: "Licences (or usage units) charged" }),
+    unitPrice: t.field({ type: MoneyRef, description: "Price per licence (or unit)", resolve: (l) => ({ amount: l.unitPrice, currency: l.currency }) }),
+    amount: t.field({ type: MoneyRef, description: "quantity × unitPrice, before VAT", resolve: (l) => ({ amount: l.amount, currency: l.currency }) }),
+    customer: t.exposeString("customer", { description: "The end customer's name" }),
+    tier1: t.exposeString("tier1", { nullable: true, description: "The distributor above the customer" }),
+    tier2: t.exposeString("tier2", { nullable: true, description: "The reseller above the customer" }),
   }),
 });
 
 export const InvoiceRef = builder.objectRef<Billing.Invoice>("Invoice");
 
 builder.node(InvoiceRef, {
+  description: "A monthly invoice of a billed account (a distributor) for one month",
   id: { resolve: (i) => `${i.partyId}:${i.period}` },
   loadOne: (id, ctx) => {
     const parts = splitScoped(id);
     return parts ? Billing.find(ctx.session, parts.accountId, parts.key) : undefined;
   },
   fields: (t) => ({
-    number: t.exposeString("number"),
+    number: t.exposeString("number", { description: "The invoice number, sequential per year" }),
     period: t.exposeString("period", { description: "The billed month, e.g. 2026-10" }),
-    billedTo: t.exposeString("partyName"),
-    currency: t.field({ type: "Currency", resolve: (i) => i.currency }),
-    taxRatePercent: t.string({ resolve: (i) => String(i.taxRate / 100) }),
-    net: t.field({ type: MoneyRef, resolve: (i) => ({ amount: i.net, currency: i.currency }) }),
-    vat: t.field({ type: MoneyRef, resolve: (i) => ({ amount: i.vat, currency: i.currency }) }),
-    total: t.field({ type: MoneyRef, resolve: (i) => ({ amount: i.total, currency: i.currency }) }),
-    issuedAt: t.field({ type: "DateTime", resolve: (i) => i.issuedAt }),
-    dueAt: t.field({ type: "DateTime", resolve: (i) => i.dueAt }),
-    lineCount: t.exposeInt("lineCount"),
+    billedTo: t.exposeString("partyName", { description: "The billed account's name" }),
+    currency: t.field({ type: "Currency", description: "The billing currency", resolve: (i) => i.currency }),
+    taxRatePercent: t.string({ description: "VAT rate applied, in percent (\"20\")", resolve: (i) => String(i.taxRate / 100) }),
+    net: t.field({ type: MoneyRef, description: "Sum of the lines", resolve: (i) => ({ amount: i.net, currency: i.currency }) }),
+    vat: t.field({ type: MoneyRef, description: "VAT on net", resolve: (i) => ({ amount: i.vat, currency: i.currency }) }),
+    total: t.field({ type: MoneyRef, description: "net + vat", resolve: (i) => ({ amount: i.total, currency: i.currency }) }),
+    issuedAt: t.field({ type: "DateTime", description: "When the invoice was issued", resolve: (i) => i.issuedAt }),
+    dueAt: t.field({ type: "DateTime", description: "Payment due date", resolve: (i) => i.dueAt }),
+    lineCount: t.exposeInt("lineCount", { description: "Number of lines" }),
     lines: t.connection({
       type: InvoiceLineRef,
+      description: "The charges, in line order",
       resolve: async (i, args, ctx) => {
         const page = await Billing.lines(ctx.session, i, forward(args));
         return toConnection({ ...page, items: page.items.map((x) => ({ ...x, node: { ...x.node, currency: i.currency } })) });
@@ -56,7 +58,8 @@ builder.node(InvoiceRef, {
 builder.queryField("invoice", (t) =>
   t.field({
     type: InvoiceRef,
-    args: { id: t.arg.id({ required: true }) },
+    description: "An invoice you may see (its account's owners, operators); NotFoundError otherwise",
+    args: { id: t.arg.id({ required: true, description: "The invoice's global id" }) },
     errors: {},
     resolve: (_r, args, ctx) => {
       const { accountId, key } = scopedId(String(args.id), "Invoice");

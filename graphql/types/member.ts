@@ -2,38 +2,65 @@ import type * as Invitation from "../../core/invitation.js";
 import type * as Member from "../../core/member.js";
 import { builder } from "../builder.js";
 
-export const Role = builder.enumType("Role", { values: ["OWNER", "CONTRIBUTOR", "VIEWER"] as const });
-export const MemberStatus = builder.enumType("MemberStatus", { values: ["INVITED", "ACTIVE"] as const });
+export const Role = builder.enumType("Role", {
+  description: "What a member may do on its account",
+  values: {
+    OWNER: { description: "Everything, including members and the account's settings" },
+    CONTRIBUTOR: { description: "Day-to-day work: orders, licences, equipment; not members" },
+    VIEWER: { description: "Reads only" },
+  } as const,
+});
+export const MemberStatus = builder.enumType("MemberStatus", {
+  description: "Whether the person has joined",
+  values: {
+    INVITED: { description: "Invited; the invitation is not accepted yet" },
+    ACTIVE: { description: "Joined: signs in and acts on the account" },
+  } as const,
+});
 
 export const MemberRef = builder.objectRef<Member.Info>("Member").implement({
   description: "A person on an account",
   fields: (t) => ({
-    email: t.field({ type: "EmailAddress", resolve: (m) => m.email }),
-    firstName: t.exposeString("firstName", { nullable: true }),
-    lastName: t.exposeString("lastName", { nullable: true }),
-    role: t.field({ type: Role, resolve: (m) => m.role }),
+    email: t.field({ type: "EmailAddress", description: "The address the person signs in with", resolve: (m) => m.email }),
+    firstName: t.exposeString("firstName", { nullable: true, description: "Given name, when known" }),
+    lastName: t.exposeString("lastName", { nullable: true, description: "Family name, when known" }),
+    role: t.field({ type: Role, description: "What the member may do on the account", resolve: (m) => m.role }),
     seller: t.exposeBoolean("seller", { description: "Reaches the partner's whole subtree for commercial work" }),
-    partnerAdmin: t.exposeBoolean("partnerAdmin"),
-    status: t.field({ type: MemberStatus, resolve: (m) => m.status }),
-    invitedAt: t.field({ type: "DateTime", resolve: (m) => m.invitedAt }),
-    joinedAt: t.field({ type: "DateTime", nullable: true, resolve: (m) => m.joinedAt ?? null }),
+    partnerAdmin: t.exposeBoolean("partnerAdmin", { description: "Administers the tenants of customers that opted in (resellers with PARTNER_ADMIN)" }),
+    status: t.field({ type: MemberStatus, description: "Whether the person has joined", resolve: (m) => m.status }),
+    invitedAt: t.field({ type: "DateTime", description: "When the person was invited (or added)", resolve: (m) => m.invitedAt }),
+    joinedAt: t.field({ type: "DateTime", nullable: true, description: "When the person accepted; null while invited", resolve: (m) => m.joinedAt ?? null }),
   }),
 });
 
-export const InvitationKind = builder.enumType("InvitationKind", { values: ["MEMBER", "ACCOUNT_MOVE"] as const });
-export const InvitationStatus = builder.enumType("InvitationStatus", { values: ["PENDING", "ACCEPTED", "REVOKED"] as const });
+export const InvitationKind = builder.enumType("InvitationKind", {
+  description: "What accepting the invitation does",
+  values: {
+    MEMBER: { description: "The invitee joins the account as a member" },
+    ACCOUNT_MOVE: { description: "The invitee's account moves below the inviting account" },
+  } as const,
+});
+export const InvitationStatus = builder.enumType("InvitationStatus", {
+  description: "Where an invitation stands",
+  values: {
+    PENDING: { description: "Sent, not accepted yet (it may have expired: see validUntil)" },
+    ACCEPTED: { description: "Accepted by the invitee" },
+    REVOKED: { description: "Withdrawn, or superseded by a newer invitation" },
+  } as const,
+});
 
 export const InvitationRef = builder.objectRef<Invitation.Info>("Invitation").implement({
+  description: "An invitation sent by e-mail: to join an account, or to move an account below the inviting one",
   fields: (t) => ({
-    id: t.exposeID("id"),
-    kind: t.field({ type: InvitationKind, resolve: (i) => i.kind }),
-    email: t.field({ type: "EmailAddress", resolve: (i) => i.email }),
-    role: t.field({ type: Role, nullable: true, resolve: (i) => i.role ?? null }),
-    seller: t.boolean({ resolve: (i) => i.seller ?? false }),
-    status: t.field({ type: InvitationStatus, resolve: (i) => i.status }),
-    invitedBy: t.field({ type: "EmailAddress", resolve: (i) => i.invitedBy }),
-    createdAt: t.field({ type: "DateTime", resolve: (i) => i.createdAt }),
-    validUntil: t.field({ type: "DateTime", resolve: (i) => i.validUntil }),
-    acceptedAt: t.field({ type: "DateTime", nullable: true, resolve: (i) => i.acceptedAt ?? null }),
+    id: t.exposeID("id", { description: "The invitation's id" }),
+    kind: t.field({ type: InvitationKind, description: "What accepting it does", resolve: (i) => i.kind }),
+    email: t.field({ type: "EmailAddress", description: "Who it was sent to", resolve: (i) => i.email }),
+    role: t.field({ type: Role, nullable: true, description: "The role the invitee gets (member invitations)", resolve: (i) => i.role ?? null }),
+    seller: t.boolean({ description: "The invitee becomes a seller too", resolve: (i) => i.seller ?? false }),
+    status: t.field({ type: InvitationStatus, description: "Where it stands", resolve: (i) => i.status }),
+    invitedBy: t.field({ type: "EmailAddress", description: "Who sent it", resolve: (i) => i.invitedBy }),
+    createdAt: t.field({ type: "DateTime", description: "When it was sent", resolve: (i) => i.createdAt }),
+    validUntil: t.field({ type: "DateTime", description: "It cannot be accepted after this instant", resolve: (i) => i.validUntil }),
+    acceptedAt: t.field({ type: "DateTime", nullable: true, description: "When it was accepted", resolve: (i) => i.acceptedAt ?? null }),
   }),
 });

@@ -4,24 +4,38 @@ import { forward, toConnection } from "../connection.js";
 import { localId } from "../ids.js";
 import { MoneyRef, money } from "./money.js";
 
-export const OfferKind = builder.enumType("OfferKind", { values: ["MONTHLY", "TRIAL", "PREPAID", "USAGE"] as const });
-export const OfferStatus = builder.enumType("OfferStatus", { values: ["ACTIVE", "RETIRED"] as const });
+export const OfferKind = builder.enumType("OfferKind", {
+  description: "How an offer is charged",
+  values: {
+    MONTHLY: { description: "Billed each month for the quantity held at month end" },
+    TRIAL: { description: "Free for trialDays, then converts to its paid offer" },
+    PREPAID: { description: "Paid up front for termMonths" },
+    USAGE: { description: "Billed per unit recorded" },
+  } as const,
+});
+export const OfferStatus = builder.enumType("OfferStatus", {
+  description: "Whether an offer can still be ordered",
+  values: {
+    ACTIVE: { description: "Can be ordered" },
+    RETIRED: { description: "No new orders; existing subscriptions continue" },
+  } as const,
+});
 
 export const OfferRef = builder.objectRef<Catalog.Info>("Offer").implement({
   description: "Something that can be ordered. `unitPrice` is null unless you see the billed party's prices",
   fields: (t) => ({
-    sku: t.exposeString("sku"),
-    name: t.exposeString("name"),
-    kind: t.field({ type: OfferKind, resolve: (o) => o.kind }),
+    sku: t.exposeString("sku", { description: "Stock-keeping unit: the offer's stable code" }),
+    name: t.exposeString("name", { description: "The offer's name" }),
+    kind: t.field({ type: OfferKind, description: "How it is charged", resolve: (o) => o.kind }),
     family: t.exposeString("family", { description: "A member holds at most one licence per family" }),
     unitPrice: t.field({ type: MoneyRef, nullable: true, description: "Per licence per month (MONTHLY), per term (PREPAID), per unit (USAGE)", resolve: (o) => money(o.unitPrice, o.currency) }),
-    currency: t.field({ type: "Currency", resolve: (o) => o.currency }),
-    termMonths: t.exposeInt("termMonths", { nullable: true }),
-    trialDays: t.exposeInt("trialDays", { nullable: true }),
+    currency: t.field({ type: "Currency", description: "The currency of its price", resolve: (o) => o.currency }),
+    termMonths: t.exposeInt("termMonths", { nullable: true, description: "PREPAID: months paid up front" }),
+    trialDays: t.exposeInt("trialDays", { nullable: true, description: "TRIAL: days before it converts" }),
     convertsTo: t.exposeString("convertsTo", { nullable: true, description: "The paid offer a trial converts to" }),
-    unit: t.exposeString("unit", { nullable: true }),
+    unit: t.exposeString("unit", { nullable: true, description: "USAGE: what one unit is (e.g. minute)" }),
     internalOnly: t.exposeBoolean("internalOnly", { description: "Partner staff licences: ordered by an operator for a partner's own account" }),
-    status: t.field({ type: OfferStatus, resolve: (o) => o.status }),
+    status: t.field({ type: OfferStatus, description: "Whether it can still be ordered", resolve: (o) => o.status }),
   }),
 });
 
@@ -29,14 +43,14 @@ builder.queryFields((t) => ({
   offers: t.field({
     type: [OfferRef],
     description: "What an account can order now (made available by its parent), by sku",
-    args: { accountId: t.arg.id({ required: true }) },
+    args: { accountId: t.arg.id({ required: true, description: "The account that would order" }) },
     errors: {},
     resolve: (_r, args, ctx) => Catalog.available(ctx.session, localId(String(args.accountId), "Account")),
   }),
   catalog: t.connection({
     type: OfferRef,
     description: "The whole catalog (operators)",
-    args: { includeRetired: t.arg.boolean({ required: false }) },
+    args: { includeRetired: t.arg.boolean({ required: false, description: "List retired offers too" }) },
     resolve: async (_r, args, ctx) => toConnection(await Catalog.catalog(ctx.session, { ...forward(args), includeRetired: args.includeRetired ?? false })),
   }),
 }));

@@ -11,21 +11,21 @@ const AdministeredRef = builder.objectRef<AdministeredCustomer>("AdministeredCus
   description: "A customer that opened its tenant administration to your reseller",
   fields: (t) => ({
     id: t.id({ description: "The customer's Account id", resolve: (c) => globalId("Account", c.customerId) }),
-    name: t.exposeString("name"),
-    since: t.field({ type: "DateTime", resolve: (c) => c.since }),
-    until: t.field({ type: "DateTime", nullable: true, resolve: (c) => c.until ?? null }),
-    account: t.field({ type: AccountRef, nullable: true, resolve: (c, _a, ctx) => Account.find(ctx.session, c.customerId) }),
+    name: t.exposeString("name", { description: "The customer's name" }),
+    since: t.field({ type: "DateTime", description: "When the customer opted in", resolve: (c) => c.since }),
+    until: t.field({ type: "DateTime", nullable: true, description: "When the opt-in ends; null: until withdrawn", resolve: (c) => c.until ?? null }),
+    account: t.field({ type: AccountRef, nullable: true, description: "The customer's account, when you may see it", resolve: (c, _a, ctx) => Account.find(ctx.session, c.customerId) }),
   }),
 });
 
 const PartnerActionRef = builder.objectRef<PartnerAction>("PartnerAction").implement({
   description: "Done by a reseller's partner admin on behalf of this customer",
   fields: (t) => ({
-    at: t.field({ type: "DateTime", resolve: (a) => a.at }),
+    at: t.field({ type: "DateTime", description: "When it was done", resolve: (a) => a.at }),
     actor: t.exposeString("actor", { description: "user:<email>" }),
     reseller: t.id({ description: "The reseller's Account id", resolve: (a) => globalId("Account", a.resellerId) }),
-    action: t.exposeString("action"),
-    subjectId: t.exposeString("subjectId", { nullable: true }),
+    action: t.exposeString("action", { description: "noun.pastVerb, e.g. member.invited" }),
+    subjectId: t.exposeString("subjectId", { nullable: true, description: "What it was done to, when not the account itself" }),
   }),
 });
 
@@ -56,7 +56,7 @@ builder.objectFields(AccountRef, (t) => ({
     description: "Customers: partner admins of its resellers may administer its tenant (now)",
     resolve: (a, _args, ctx) => optedIn(a, ctx.session.now),
   }),
-  partnerAdminOptInUntil: t.field({ type: "DateTime", nullable: true, resolve: (a) => a.partnerAdminOptInUntil ?? null }),
+  partnerAdminOptInUntil: t.field({ type: "DateTime", nullable: true, description: "Customers: when the opt-in ends; null: until withdrawn", resolve: (a) => a.partnerAdminOptInUntil ?? null }),
   supportEmail: t.field({ type: "EmailAddress", nullable: true, description: "Support requests of the account's users go here", resolve: (a) => a.supportEmail ?? null }),
   partnerActions: t.connection({
     type: PartnerActionRef,

@@ -8,57 +8,74 @@ import { AccountRef } from "./account.js";
 import { MoneyRef, money } from "./money.js";
 import { OfferKind, OfferRef } from "./offer.js";
 
-export const SubscriptionStatus = builder.enumType("LicenceSubscriptionStatus", { values: ["ACTIVE", "CANCELLED", "EXPIRED"] as const });
+export const SubscriptionStatus = builder.enumType("LicenceSubscriptionStatus", {
+  description: "Whether a subscription's licences count",
+  values: {
+    ACTIVE: { description: "Billed and usable" },
+    CANCELLED: { description: "Quantity 0, cancelled by a person" },
+    EXPIRED: { description: "A trial or prepaid term ended without conversion or renewal" },
+  } as const,
+});
 export const ChangeKind = builder.enumType("LicenceSubscriptionChangeKind", {
-  values: ["CREATED", "INCREASED", "DECREASED", "CANCELLED", "CONVERTED", "EXPIRED", "RENEWED"] as const,
+  description: "What a ledger entry did to the subscription",
+  values: {
+    CREATED: { description: "Created by an order" },
+    INCREASED: { description: "Quantity raised (an order or a quantity change)" },
+    DECREASED: { description: "Quantity lowered" },
+    CANCELLED: { description: "Cancelled: quantity 0" },
+    CONVERTED: { description: "A trial converted to its paid offer" },
+    EXPIRED: { description: "A trial or prepaid term ended" },
+    RENEWED: { description: "A prepaid term renewed" },
+  } as const,
 });
 
 export const SubscriptionChangeRef = builder.objectRef<Subscription.Change>("LicenceSubscriptionChange").implement({
   description: "One entry of the subscription ledger: every quantity change, in order",
   fields: (t) => ({
-    kind: t.field({ type: ChangeKind, resolve: (c) => c.kind }),
-    sku: t.exposeString("sku"),
+    kind: t.field({ type: ChangeKind, description: "What the change did", resolve: (c) => c.kind }),
+    sku: t.exposeString("sku", { description: "The subscription's offer" }),
     version: t.exposeInt("version", { description: "The subscription's version after this change" }),
-    at: t.field({ type: "DateTime", resolve: (c) => c.at }),
+    at: t.field({ type: "DateTime", description: "When it happened", resolve: (c) => c.at }),
     actor: t.exposeString("actor", { description: "user:<email> or system:<job>" }),
-    onBehalfOf: t.exposeString("onBehalfOf", { nullable: true }),
-    from: t.exposeInt("from"),
-    to: t.exposeInt("to"),
-    delta: t.int({ resolve: (c) => c.to - c.from }),
-    reason: t.exposeString("reason", { nullable: true }),
-    orderId: t.id({ nullable: true, resolve: (c) => (c.orderId ? globalId("Order", `${c.accountId}:${c.orderId}`) : null) }),
+    onBehalfOf: t.exposeString("onBehalfOf", { nullable: true, description: "The seller's account when a seller made the change for the customer" }),
+    from: t.exposeInt("from", { description: "Quantity before" }),
+    to: t.exposeInt("to", { description: "Quantity after" }),
+    delta: t.int({ description: "to − from", resolve: (c) => c.to - c.from }),
+    reason: t.exposeString("reason", { nullable: true, description: "Why, when given" }),
+    orderId: t.id({ nullable: true, description: "The Order id, when an order made the change", resolve: (c) => (c.orderId ? globalId("Order", `${c.accountId}:${c.orderId}`) : null) }),
   }),
 });
 
 export const LicenceRef = builder.objectRef<Licence.Info>("Licence").implement({
   description: "A licence of a subscription held by a member",
   fields: (t) => ({
-    email: t.field({ type: "EmailAddress", resolve: (l) => l.email }),
-    sku: t.exposeString("sku"),
-    family: t.exposeString("family"),
-    assignedAt: t.field({ type: "DateTime", resolve: (l) => l.assignedAt }),
-    assignedBy: t.exposeString("assignedBy"),
+    email: t.field({ type: "EmailAddress", description: "The member holding it", resolve: (l) => l.email }),
+    sku: t.exposeString("sku", { description: "The subscription's offer" }),
+    family: t.exposeString("family", { description: "The offer's family (a member holds one licence per family)" }),
+    assignedAt: t.field({ type: "DateTime", description: "When it was assigned", resolve: (l) => l.assignedAt }),
+    assignedBy: t.exposeString("assignedBy", { description: "Who assigned it: user:<email>" }),
   }),
 });
 
 export const SubscriptionRef = builder.objectRef<Subscription.Info>("LicenceSubscription");
 
 builder.node(SubscriptionRef, {
+  description: "An account's licences of one offer: how many, how many assigned, and their history",
   id: { resolve: (s) => `${s.accountId}:${s.sku}` },
   loadOne: (id, ctx) => {
     const parts = splitScoped(id);
     return parts ? Subscription.find(ctx.session, parts.accountId, parts.key) : undefined;
   },
   fields: (t) => ({
-    sku: t.exposeString("sku"),
-    kind: t.field({ type: OfferKind, resolve: (s) => s.kind }),
-    family: t.exposeString("family"),
-    status: t.field({ type: SubscriptionStatus, resolve: (s) => s.status }),
-    quantity: t.exposeInt("quantity"),
+    sku: t.exposeString("sku", { description: "The offer subscribed to" }),
+    kind: t.field({ type: OfferKind, description: "How it is charged", resolve: (s) => s.kind }),
+    family: t.exposeString("family", { description: "The offer's family" }),
+    status: t.field({ type: SubscriptionStatus, description: "Whether its licences count", resolve: (s) => s.status }),
+    quantity: t.exposeInt("quantity", { description: "Licences subscribed" }),
     assigned: t.exposeInt("assigned", { description: "Licences assigned to members; never above quantity" }),
     available: t.int({ description: "Licences left to assign", resolve: (s) => s.quantity - s.assigned }),
     unitPrice: t.field({ type: MoneyRef, nullable: true, description: "The price the subscription was created at; null unless you see prices", resolve: (s) => money(s.unitPrice, s.currency) }),
-    startedAt: t.field({ type: "DateTime", resolve: (s) => s.startedAt }),
+    startedAt: t.field({ type: "DateTime", description: "When the first order created it", resolve: (s) => s.startedAt }),
     endsAt: t.field({ type: "DateTime", nullable: true, description: "Trial end, or the prepaid term end", resolve: (s) => s.endsAt ?? null }),
     daysRemaining: t.int({
       nullable: true,
@@ -66,7 +83,7 @@ builder.node(SubscriptionRef, {
       resolve: (s, _a, ctx) => Subscription.daysRemaining(s.endsAt, ctx.session.now),
     }),
     version: t.exposeInt("version", { description: "Pass as expectedVersion when changing the quantity" }),
-    updatedAt: t.field({ type: "DateTime", resolve: (s) => s.updatedAt }),
+    updatedAt: t.field({ type: "DateTime", description: "When it last changed", resolve: (s) => s.updatedAt }),
     history: t.connection({
       type: SubscriptionChangeRef,
       description: "Every change of this subscription, newest first",
@@ -81,19 +98,20 @@ builder.node(SubscriptionRef, {
 });
 
 const UsageRef = builder.objectRef<Subscription.Usage>("LicenceUsage").implement({
+  description: "Licence counts of one offer over a set of accounts. A value, not an entity: a sum computed on each read",
   fields: (t) => ({
     quantity: t.exposeInt("quantity", { description: "Licences held by active subscriptions" }),
-    assigned: t.exposeInt("assigned"),
+    assigned: t.exposeInt("assigned", { description: "Of those, licences assigned to members" }),
   }),
 });
 
 export const OverviewRowRef = builder.objectRef<Subscription.OverviewRow>("LicenceSubscriptionOverview").implement({
-  description: "Licences of one offer: the account's own, and summed over the customers and resellers below it",
+  description: "Licences of one offer: the account's own, and summed over the customers and resellers below it. A value, not an entity: computed on each read",
   fields: (t) => ({
-    sku: t.exposeString("sku"),
-    own: t.field({ type: UsageRef, resolve: (r) => r.own }),
+    sku: t.exposeString("sku", { description: "The offer" }),
+    own: t.field({ type: UsageRef, description: "The account's own subscription", resolve: (r) => r.own }),
     customers: t.field({ type: UsageRef, nullable: true, description: "Null when you do not see the account's subtree", resolve: (r) => r.customers }),
-    resellers: t.field({ type: UsageRef, nullable: true, resolve: (r) => r.resellers }),
+    resellers: t.field({ type: UsageRef, nullable: true, description: "Summed over the resellers below; null when you do not see the account's subtree", resolve: (r) => r.resellers }),
   }),
 });
 
@@ -101,7 +119,7 @@ builder.objectFields(AccountRef, (t) => ({
   subscriptions: t.connection({
     type: SubscriptionRef,
     description: "Subscriptions of this account, by sku",
-    args: { status: t.arg({ type: SubscriptionStatus, required: false }) },
+    args: { status: t.arg({ type: SubscriptionStatus, required: false, description: "Only subscriptions in this state" }) },
     resolve: async (a, args, ctx) => toConnection(await Subscription.list(ctx.session, a.id, { ...forward(args), status: args.status ?? null })),
   }),
   subscriptionHistory: t.connection({
