@@ -96,6 +96,12 @@ function build(): FetchServer {
     graphiql: false,
     introspection: config.introspection,
     telemetry,
+    // Seals the cursors of paged lists: the SST secret CURSOR_SECRET, read on the first paged list.
+    cursorSecret: async () => {
+      const secret = await sstSecret("CURSOR_SECRET");
+      if (secret === undefined) throw new Error("Invalid configuration: the CURSOR_SECRET secret is not bound");
+      return secret;
+    },
   });
   // POST /oauth/token (API clients) beside the GraphQL endpoint, same function.
   return { fetch: (url, init) => (new URL(url).pathname === TOKEN_PATH ? token(new Request(url, init)) : yoga.fetch(url, init)) };

@@ -4,6 +4,7 @@ import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin, { decodeGlobalID } from "@pothos/plugin-relay";
 import { CountryCodeResolver, CurrencyResolver, DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
 import type { Session } from "../core/context.js";
+import type { CursorSeal } from "./cursors.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "../core/errors.js";
 import { DEFAULT_PAGE, MAX_PAGE } from "../core/paging.js";
 
@@ -11,6 +12,8 @@ export interface Context {
   readonly session: Session;
   /** The server's logs and metrics, when it has them (the business metrics of mutation results). */
   readonly telemetry?: Telemetry;
+  /** Seals and opens the cursors of connections (loaded on first use: the stage's secret). */
+  readonly cursors: () => Promise<CursorSeal>;
 }
 
 /** Types with global ids that `node(id)` resolves. */

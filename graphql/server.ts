@@ -21,6 +21,8 @@ import { framesOf } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
 import { bearerToken } from "./bearer.js";
 import { observability } from "./observability.js";
+import { cursorSeal, ephemeralCursorSecret } from "./cursors.js";
+import type { CursorSeal } from "./cursors.js";
 import type { Context } from "./builder.js";
 import { schema } from "./schema.js";
 import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS, tooLarge } from "./limits.js";
@@ -42,6 +44,21 @@ export interface ServerOptions {
   readonly graphqlEndpoint?: string;
   /** Structured logs and metrics (Powertools in Lambda); none when absent. */
   readonly telemetry?: Telemetry;
+  /**
+   * The stage's secret for sealing cursors (at least 32 characters), or its loader (Lambda: the SST
+   * secret CURSOR_SECRET, read on first use). Absent: a key of this process only (tests, benches).
+   */
+  readonly cursorSecret?: string | (() => Promise<string>);
+}
+
+/** The cursor seal of a server, built once from its secret (a failed load is retried by the next request). */
+function cursorSealOf(secret: ServerOptions["cursorSecret"]): () => Promise<CursorSeal> {
+  let loading: Promise<CursorSeal> | undefined;
+  return () =>
+    (loading ??= (async () => cursorSeal(typeof secret === "function" ? await secret() : (secret ?? ephemeralCursorSecret())))().catch((err: unknown) => {
+      loading = undefined;
+      throw err;
+    }));
 }
 
 const unauthorized = (message: string) =>
@@ -125,6 +142,7 @@ function guards(introspection: boolean): Plugin[] {
  * authentication, same error masking.
  */
 export function createGraphQLServer(opts: ServerOptions) {
+  const cursors = cursorSealOf(opts.cursorSecret);
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: opts.graphqlEndpoint ?? "/graphql",
@@ -158,7 +176,7 @@ export function createGraphQLServer(opts: ServerOptions) {
           throw unauthorized("Invalid or expired token");
         }
       }
-      return { session: new Session(opts.deps, actor), ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) };
+      return { session: new Session(opts.deps, actor), cursors, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) };
     },
     maskedErrors: {
       maskError(error, message, isDev) {

@@ -65,6 +65,8 @@ export function Api({ stack, app }: StackContext) {
   // The API's own key (issue 14): signs API client access tokens and seals webhook secrets. Same
   // kind of secret as the device key, set with `npx sst secrets set API_SIGNING_KEY '<jwk>'`.
   graphql.bind([new Config.Secret(stack, "API_SIGNING_KEY")]);
+  // The cursor secret (seals the cursors of paged lists) likewise, read on the first paged list.
+  graphql.bind([new Config.Secret(stack, "CURSOR_SECRET")]);
   graphql.attachPermissions([
     tableStatement,
     indexStatement,

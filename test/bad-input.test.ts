@@ -297,6 +297,28 @@ describe("paging arguments", () => {
     });
   });
 
+  it("cursors are opaque (no table keys inside) and a tampered one is INVALID on after", async () => {
+    const [first, second] = await cursors(OPERATOR, "children", ids.d1, 2);
+    expect(first).toBeDefined();
+    // Before sealing a cursor was base64 JSON of the DynamoDB keys: nothing of it shows now.
+    for (const c of [first!, second!]) {
+      const decoded = Buffer.from(c, "base64url").toString("latin1");
+      expect(decoded).not.toMatch(/pk|sk|gsi|parentid|\{/i);
+    }
+    // It works as is...
+    const next = await t.gql<{ account: Success<{ c: Edges<unknown> }> }>(OPERATOR, CONNECTIONS("children"), { id: ids.d1, first: 1, after: first });
+    expect(next.errors).toBeUndefined();
+    expect(next.data!.account.data.c.edges.map((e) => e.cursor)).toEqual([second]);
+    // ...and not with one character changed anywhere, nor cut short.
+    await unchanged(base(), async () => {
+      for (const at of [0, Math.floor(first!.length / 2), first!.length - 1]) {
+        const flipped = first!.slice(0, at) + (first![at] === "A" ? "B" : "A") + first!.slice(at + 1);
+        await expectInvalidArg(OPERATOR, CONNECTIONS("children"), { id: ids.d1, after: flipped }, "after");
+      }
+      await expectInvalidArg(OPERATOR, CONNECTIONS("children"), { id: ids.d1, after: first!.slice(0, -4) }, "after");
+    });
+  });
+
   it("a cursor taken from another account's children list (or from another list) is INVALID on after", async () => {
     // Distributor 1 has several children; Reseller R one (created here, by the operator).
     ok(await createAccount(OPERATOR, { parentId: ids.r, kind: "CUSTOMER", name: "Customer of R" }));
@@ -323,7 +345,7 @@ describe("paging arguments", () => {
       // Connections take first/after only: last/before are refused at validation, before anything runs.
       for (const arg of ["last: 1", 'before: "x"']) {
         const r = await t.gql(OPERATOR, `query C($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { children(${arg}) { edges { cursor } } } } } }`, { id: ids.d1 });
-        expect(r.data).toBeUndefined();
+        expect(r.data ?? null).toBeNull();
         expect(r.errors?.[0]?.message).toMatch(/^Unknown argument "(last|before)" on field "Account\.children"/);
       }
       // The edges are fine: 1 and 100.

@@ -22,7 +22,8 @@ describe("schema.graphql", () => {
   });
 
   it("keeps the names integrators rely on", () => {
-    const sdl = printedSchema();
+    // Descriptions aside (they put each argument on its own line).
+    const sdl = printedSchema().replace(/"""[\s\S]*?"""\s*/g, "").replace(/\(\s+/g, "(").replace(/\s+\)/g, ")");
     for (const name of ["viewer", "node(id: ID!): Node", "account(id: ID!)", "searchAccounts(", "createAccount(", "updateAccount(", "inviteMember(", "acceptInvitation(", "removeMember(", "setMemberRole("]) {
       expect(sdl).toContain(name);
     }

@@ -453,6 +453,7 @@ describe("Api stack", () => {
         "AUTH_JWKS_URL",
         "MAIL_QUEUE_URL",
         "SST_Secret_value_API_SIGNING_KEY",
+        "SST_Secret_value_CURSOR_SECRET",
         "SST_Secret_value_DEVICE_SIGNING_KEY",
         "STAGE",
         "TABLE_NAME",
@@ -467,6 +468,8 @@ describe("Api stack", () => {
         SST_Secret_value_DEVICE_SIGNING_KEY: "__FETCH_FROM_SSM__",
         // The API's own key (client access tokens, sealed webhook secrets): an SST secret too.
         SST_Secret_value_API_SIGNING_KEY: "__FETCH_FROM_SSM__",
+        // The cursor secret likewise (seals the cursors of paged lists).
+        SST_Secret_value_CURSOR_SECRET: "__FETCH_FROM_SSM__",
       });
       expect(JSON.stringify(fn.Properties)).not.toContain(DEVICE_SIGNING_KEY.slice(20, 60));
       // The table's name from the Data stack, the mail queue's URL (not its DLQ's) from the Jobs stack.
@@ -493,21 +496,22 @@ describe("Api stack", () => {
       expect(props.Architectures).toEqual(["arm64"]);
       expect(props.Timeout).toBe(API_TIMEOUT);
       expect(props.MemorySize).toBe(1024);
-      const { MAIL_QUEUE_URL: _queue, SST_Secret_value_DEVICE_SIGNING_KEY: _key, SST_Secret_value_API_SIGNING_KEY: _apiKey, GRAPHQL_INTROSPECTION: _introspection, ...common } = envOf(graphql);
+      const { MAIL_QUEUE_URL: _queue, SST_Secret_value_DEVICE_SIGNING_KEY: _key, SST_Secret_value_API_SIGNING_KEY: _apiKey, SST_Secret_value_CURSOR_SECRET: _cursors, GRAPHQL_INTROSPECTION: _introspection, ...common } = envOf(graphql);
       expect(envOf(fn)).toEqual({ ...common, INVOICE_ISSUER_NAME: "Channel Partner Platform" });
     }
   });
 
-  it("grants the graphql function only the table, its indexes, sending to the mail queue (no SES) and reading its two secrets", () => {
+  it("grants the graphql function only the table, its indexes, sending to the mail queue (no SES) and reading its three secrets", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.api, graphqlOf(templates.api)[1]);
       expectOnlyServices(statements, ["dynamodb", "sqs", "ssm"]);
-      // The device key's SSM parameter (and SST's fallback path for it), nothing else of SSM.
+      // The device key's and the cursor secret's SSM parameters (and SST's fallback paths), nothing else of SSM.
       expect(actionsOf(statements, "ssm:")).toEqual(["ssm:GetParameters"]);
       const parameters = JSON.stringify(resourcesOf(statements, "ssm:"));
       expect(parameters).toContain("/Secret/DEVICE_SIGNING_KEY/value");
       expect(parameters).toContain("/Secret/API_SIGNING_KEY/value");
-      expect(resourcesOf(statements, "ssm:")).toHaveLength(4);
+      expect(parameters).toContain("/Secret/CURSOR_SECRET/value");
+      expect(resourcesOf(statements, "ssm:")).toHaveLength(6);
       expectTableAccess(templates, statements, TABLE_ACTIONS);
       expect(actionsOf(statements, "dynamodb:")).not.toContain("dynamodb:Scan");
 
