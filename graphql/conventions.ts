@@ -1,5 +1,5 @@
 import { MapperKind, mapSchema } from "@graphql-tools/utils";
-import { defaultFieldResolver, getNamedType, isObjectType } from "graphql";
+import { defaultFieldResolver, getNamedType, isNonNullType, isObjectType } from "graphql";
 import type { GraphQLFieldResolver, GraphQLNamedType, GraphQLSchema } from "graphql";
 import { Invalid } from "../core/errors.js";
 import type { Context } from "./builder.js";
@@ -18,7 +18,9 @@ function isConnection(type: GraphQLNamedType): boolean {
  *   always adds are removed, so a client asking for backward paging is refused at validation
  *   instead of being told so at run time;
  * - cursors are opaque: every connection's cursors leave sealed (./cursors.ts) and `after` is opened
- *   before the resolver sees it; a cursor that does not open is a ValidationError-like INVALID on `after`;
+ *   before the resolver sees it; a cursor that does not open is refused on `after`;
+ * - connection fields are nullable: an argument error (BAD_USER_INPUT, with the issues and the path)
+ *   nulls that list only;
  * - the `data` field of each typed-result Success type says which field it answers.
  */
 export function publicConventions(schema: GraphQLSchema): GraphQLSchema {
@@ -26,7 +28,10 @@ export function publicConventions(schema: GraphQLSchema): GraphQLSchema {
     [MapperKind.COMPOSITE_FIELD]: (field, fieldName, typeName) => {
       if (isConnection(getNamedType(field.type))) {
         const { last: _last, before: _before, ...args } = field.args ?? {};
-        return { ...field, args, resolve: sealed(`${typeName}.${fieldName}`, field.resolve ?? defaultFieldResolver) };
+        // Nullable, so a refused argument (first: 100000, a foreign cursor) nulls this list only, with
+        // its error and path, never its siblings or the whole answer.
+        const type = isNonNullType(field.type) ? field.type.ofType : field.type;
+        return { ...field, type, args, resolve: sealed(`${typeName}.${fieldName}`, field.resolve ?? defaultFieldResolver) };
       }
       if (fieldName === "data" && typeName.endsWith("Success") && !field.description) {
         const m = /^(Query|Mutation)(\w+)Success$/.exec(typeName);

@@ -15,7 +15,7 @@ import type { Deps } from "../core/context.js";
 import * as ApiClient from "../core/api-client.js";
 import * as Equipment from "../core/equipment.js";
 import { claimsClientAudience } from "../infra/api-keys.js";
-import { RateLimited, Unauthenticated, VisibleError } from "../core/errors.js";
+import { Invalid, RateLimited, Unauthenticated, VisibleError } from "../core/errors.js";
 import { Throttled } from "../infra/dynamo.js";
 import { framesOf } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
@@ -200,7 +200,9 @@ export function createGraphQLServer(opts: ServerOptions) {
             ...(located?.nodes ? { nodes: located.nodes } : {}),
             ...(located?.path ? { path: located.path } : {}),
             extensions: {
-              code: original.code,
+              // Outside a result union (connection arguments), a broken input rule is the GraphQL
+              // convention's BAD_USER_INPUT, with the same issues a ValidationError carries.
+              code: original instanceof Invalid ? "BAD_USER_INPUT" : original.code,
               ...("issues" in original ? { issues: original.issues } : {}),
               // An allowance used up: 429 with the seconds until the window ends.
               ...(original instanceof RateLimited ? { retryAfterSeconds: original.retryAfterSeconds, http: { status: 429, headers: { "Retry-After": String(original.retryAfterSeconds) } } } : {}),

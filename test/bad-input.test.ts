@@ -62,10 +62,10 @@ const setResellerRights = (as: string, input: { id: string; canCreateAccounts?: 
 const acceptInvitation = (as: string, token: string) => t.acceptInvitation<{ account: { id: string } }>(as, token, "account { id }");
 const getAccount = (as: string, id: string) => t.account<AccountInfo>(as, id, ACCOUNT);
 
-/** An INVALID connection error on argument `arg`. */
+/** A BAD_USER_INPUT connection error on argument `arg`. */
 async function expectInvalidArg(as: string, query: string, variables: Record<string, unknown>, arg: string): Promise<void> {
   const e = await t.failing(as, query, variables);
-  expect(e.extensions?.code).toBe("INVALID");
+  expect(e.extensions?.code).toBe("BAD_USER_INPUT");
   expect(e.extensions?.issues?.map((i) => i.path)).toEqual([[arg]]);
 }
 
@@ -334,7 +334,22 @@ describe("paging arguments", () => {
     });
   });
 
-  it("first: 0, first: 101, first: -1 are INVALID; backward paging is not offered", async () => {
+  it("first: 100000 nulls that list only, with BAD_USER_INPUT and its path; the sibling fields answer", async () => {
+    const r = await t.gql<{ account: Success<{ name: string; c: unknown; members: Edges<unknown> }>; viewer: { email: string } }>(
+      OPERATOR,
+      `query($id: ID!) { viewer { email } account(id: $id) { ... on QueryAccountSuccess { data { name c: children(first: 100000) { edges { cursor } } members(first: 1) { edges { cursor } } } } } }`,
+      { id: ids.d1 },
+    );
+    expect(r.data?.viewer.email).toBe(OPERATOR);
+    expect(r.data?.account.data.name).toBeTruthy();
+    expect(r.data?.account.data.c).toBeNull();
+    expect(r.data?.account.data.members.edges).toHaveLength(1);
+    expect(r.errors?.map((e) => ({ code: e.extensions?.code, path: e.path, issues: e.extensions?.issues }))).toEqual([
+      { code: "BAD_USER_INPUT", path: ["account", "data", "c"], issues: [{ path: ["first"], message: "must be between 1 and 100" }] },
+    ]);
+  });
+
+  it("first: 0, first: 101, first: -1 are BAD_USER_INPUT on first; backward paging is not offered", async () => {
     await unchanged(base(), async () => {
       for (const first of [0, 101, -1]) {
         for (const field of ["children", "members", "history", "invitations"] as const) {

@@ -532,6 +532,6 @@ describe("paging", () => {
     const bad = await t.gql<{ account: Result<unknown> }>(C4, `query { account(id: "${ids.c4}") { ... on QueryAccountSuccess { data { equipment(after: "x!") { edges { cursor } } } } } }`);
     // Assess
     expect(names).toEqual(["A", "B", "C", "bpOTEC52"]);
-    expect(bad.errors?.[0]?.extensions?.code).toBe("INVALID");
+    expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 });

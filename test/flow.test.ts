@@ -122,7 +122,7 @@ describe("hierarchy and people: the seed story", () => {
     expect(await search("indirect")).toEqual(["Indirect Partner A", "Indirect Partner B"]);
     // Partner A's search covers only its own subtree.
     const pa = await t.gql<{ searchAccounts: { edges: { node: { name: string } }[] } }>(PA_OWNER, `{ searchAccounts(query: "") { edges { node { name } } } }`);
-    expect(pa.errors?.[0]?.extensions?.code).toBe("INVALID");
+    expect(pa.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
     const paAll = await t.gql<{ searchAccounts: { edges: { node: { name: string } }[] } }>(PA_OWNER, `{ searchAccounts(query: "i") { edges { node { name } } } }`);
     expect(paAll.data?.searchAccounts.edges).toEqual([]);
   });

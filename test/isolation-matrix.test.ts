@@ -24,7 +24,7 @@
  *    previewOrder): the `NotFoundError` member with code NOT_FOUND, no GraphQL error;
  *  - Query.node (nullable Node interface): null, no GraphQL error;
  *  - connection queries with an optional root id (searchAccounts(within), administeredCustomers(resellerId)):
- *    a GraphQL error with extensions.code NOT_FOUND on the field (data null).
+ *    a GraphQL error with extensions.code NOT_FOUND on the field (the connection, nullable, is null).
  *  - UNIFORM_REFUSALS (recordUsage: operators only; activateEquipment: the PBX's unauthenticated
  *    call, "every failure is the same ForbiddenError"): ForbiddenError for any id.
  * In every case the answer (typename, code and message) must also be the one an unknown id of the
@@ -391,7 +391,8 @@ interface FieldPlan {
   readonly root: RootName;
   readonly field: GraphQLField<unknown, unknown>;
   readonly slots: readonly Slot[];
-  readonly shape: "union" | "nullable" | "non-null";
+  /** "errs": answers a refusal with a GraphQL error on the field (non-null fields, and connections). */
+  readonly shape: "union" | "nullable" | "errs";
 }
 
 const named = (t: GraphQLNamedType) => t.name;
@@ -459,11 +460,16 @@ function collectSlots(fieldKey: string, field: GraphQLField<unknown, unknown>): 
   return slots;
 }
 
+function shapeOf(field: GraphQLField<unknown, unknown>): FieldPlan["shape"] {
+  if (isUnionType(getNamedType(field.type))) return "union";
+  return isNonNullType(field.type) || getNamedType(field.type).name.endsWith("Connection") ? "errs" : "nullable";
+}
+
 /** Query fields that take no id at all (or only optional ones, left out here): nothing of branch 2 may show through them either. */
 function idlessQueries(): FieldPlan[] {
   return Object.values(schema.getQueryType()!.getFields())
     .filter((f) => f.args.every((a) => !isNonNullType(a.type) || !holdsReference(a.type, a.name)))
-    .map((field) => ({ key: `Query.${field.name}`, root: "Query" as const, field, slots: [], shape: isUnionType(getNamedType(field.type)) ? ("union" as const) : isNonNullType(field.type) ? ("non-null" as const) : ("nullable" as const) }));
+    .map((field) => ({ key: `Query.${field.name}`, root: "Query" as const, field, slots: [], shape: shapeOf(field) }));
 }
 
 function plans(): { plans: FieldPlan[]; detected: string[] } {
@@ -476,7 +482,7 @@ function plans(): { plans: FieldPlan[]; detected: string[] } {
       const key = `${root}.${field.name}`;
       detected.push(key);
       if (EXCLUDED[key]) continue;
-      const shape = isUnionType(getNamedType(field.type)) ? "union" : isNonNullType(field.type) ? "non-null" : "nullable";
+      const shape = shapeOf(field);
       out.push({ key, root, field, slots: collectSlots(key, field), shape });
     }
   }

@@ -422,7 +422,7 @@ describe("customers I administer", () => {
     const res = await t.gql(R2_PA, ADMINISTERED, { resellerId: ids.r1 });
     // Assess
     expect(res.errors?.map((e) => e.extensions?.code)).toEqual(["NOT_FOUND"]);
-    expect(res.data).toBeNull();
+    expect(res.data).toEqual({ administeredCustomers: null });
   });
 });
 
