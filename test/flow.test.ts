@@ -103,6 +103,16 @@ describe("hierarchy and people: the seed story", () => {
       { name: "Distributor 1", kind: "DISTRIBUTOR" },
       { name: "Indirect Partner A", kind: "RESELLER" },
     ]);
+    // Globally unique ids (Relay): a breadcrumb's id is its own, the ancestor's Account id is accountId.
+    const ids2 = await t.gql<{ account: { data: { id: string; parent: { id: string }; ancestors: { id: string; accountId: string }[] } } }>(
+      PA_OWNER,
+      `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { id parent { id } ancestors { id accountId } } } } }`,
+      { id: ids.c3 },
+    );
+    const crumbs = ids2.data!.account.data.ancestors;
+    expect(crumbs.at(-1)!.accountId).toBe(ids2.data!.account.data.parent.id);
+    for (const c of crumbs) expect(c.id).not.toBe(c.accountId);
+    expect(new Set(crumbs.map((c) => c.id)).size).toBe(3);
   });
 
   it("the distributor's search finds Customer 3 by name prefix and by reference, anywhere in its subtree", async () => {

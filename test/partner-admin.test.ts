@@ -78,6 +78,7 @@ interface AuditView {
 }
 interface AdministeredView {
   readonly id: string;
+  readonly accountId: string;
   readonly name: string;
   readonly until: string | null;
   readonly account: { readonly id: string; readonly name: string } | null;
@@ -158,7 +159,7 @@ const subscriptions = async (as: string, id: string) => Object.fromEntries((awai
 
 const ADMINISTERED = `query Adm($search: String, $descending: Boolean, $first: Int, $after: String, $resellerId: ID) {
   administeredCustomers(search: $search, descending: $descending, first: $first, after: $after, resellerId: $resellerId) {
-    edges { cursor node { id name until account { id name } } } pageInfo { hasNextPage }
+    edges { cursor node { id accountId name until account { id name } } } pageInfo { hasNextPage }
   } }`;
 async function administered(as: string, args: Record<string, unknown> = {}): Promise<Connection<AdministeredView>> {
   return (await t.read<{ administeredCustomers: Connection<AdministeredView> }>(as, ADMINISTERED, args)).administeredCustomers;
@@ -568,7 +569,9 @@ describe("expiry and revocation", () => {
     expect({ optIn: opted.partnerAdminOptIn, until: Date.parse(opted.partnerAdminOptInUntil!) }).toEqual({ optIn: true, until: Date.parse(UNTIL) });
     ok(await setMemberRole(PA, ids.c, C_USER, "CONTRIBUTOR"));
     const listed = (await administered(PA, { search: "acme circuit" })).edges.map((e) => e.node);
-    expect(listed.map((n) => [n.id, Date.parse(n.until!)])).toEqual([[ids.c, Date.parse(UNTIL)]]);
+    expect(listed.map((n) => [n.accountId, Date.parse(n.until!)])).toEqual([[ids.c, Date.parse(UNTIL)]]);
+    // Its own id, not the customer's Account id (ids are unique across types).
+    expect(listed[0]!.id).not.toBe(ids.c);
 
     // Act: past the end (the harness mints tokens again).
     await t.setClock(AFTER);

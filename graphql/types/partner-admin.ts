@@ -10,7 +10,8 @@ import { AccountRef } from "./account.js";
 const AdministeredRef = builder.objectRef<AdministeredCustomer>("AdministeredCustomer").implement({
   description: "A customer that opened its tenant administration to your reseller",
   fields: (t) => ({
-    id: t.id({ description: "The customer's Account id", resolve: (c) => globalId("Account", c.customerId) }),
+    id: t.id({ description: "Unique id of this opt-in of a customer to a reseller (not the customer's Account id: see accountId)", resolve: (c) => globalId("AdministeredCustomer", `${c.resellerId}:${c.customerId}`) }),
+    accountId: t.id({ description: "The customer's Account id", resolve: (c) => globalId("Account", c.customerId) }),
     name: t.exposeString("name", { description: "The customer's name" }),
     since: t.field({ type: "DateTime", description: "When the customer opted in", resolve: (c) => c.since }),
     until: t.field({ type: "DateTime", nullable: true, description: "When the opt-in ends; null: until withdrawn", resolve: (c) => c.until ?? null }),
