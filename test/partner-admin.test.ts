@@ -381,11 +381,14 @@ describe("customers I administer", () => {
     // Act
     const all = await administered(PA);
     // Assess
-    expect(all.edges.map((e) => e.node)).toEqual([
-      { id: ids.beta, name: "Acme Beta", until: null, account: { id: ids.beta, name: "Acme Beta" } },
-      { id: ids.c, name: "Acme Circuit", until: null, account: { id: ids.c, name: "Acme Circuit" } },
-      { id: ids.zeta, name: "Zeta Works", until: null, account: { id: ids.zeta, name: "Zeta Works" } },
+    expect(all.edges.map(({ node: { id: _id, ...n } }) => n)).toEqual([
+      { accountId: ids.beta, name: "Acme Beta", until: null, account: { id: ids.beta, name: "Acme Beta" } },
+      { accountId: ids.c, name: "Acme Circuit", until: null, account: { id: ids.c, name: "Acme Circuit" } },
+      { accountId: ids.zeta, name: "Zeta Works", until: null, account: { id: ids.zeta, name: "Zeta Works" } },
     ]);
+    // Each entry's own id: unique, and never an Account id.
+    const own = all.edges.map((e) => e.node.id);
+    expect(new Set([...own, ids.beta, ids.c, ids.zeta]).size).toBe(6);
     expect(all.pageInfo.hasNextPage).toBe(false);
   });
 
