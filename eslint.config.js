@@ -61,6 +61,9 @@ export default tseslint.config(
         ...graphql.configs["flat/schema-recommended"].rules["@graphql-eslint/naming-convention"][1],
         "ObjectTypeDefinition,ObjectTypeExtension": { forbiddenPrefixes: ["Type"], forbiddenSuffixes: ["Type"], ignorePattern: "^ServerType$" },
       }],
+      // Off for one field: `Event.eventId` is the webhook-id of the event's deliveries (Standard Webhooks), named
+      // so it is not mistaken for the global `id` beside it.
+      "@graphql-eslint/no-typename-prefix": "off",
       // Lists page forward only (`first`/`after`); `last`/`before` are not offered rather than refused at run time.
       "@graphql-eslint/relay-arguments": ["error", { includeBoth: false }],
       // Short bounded lists (an order's lines, breadcrumbs, a viewer's memberships, validation issues) are plain
