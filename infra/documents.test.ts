@@ -144,6 +144,28 @@ describe("renderInvoicePdf", () => {
     expect(texts).toContain("Page 1 of 1");
   });
 
+  it("draws a large invoice as its summary by offer, never as 'No charges'", async () => {
+    // Prepare: the billing run hands large invoices over as a summary, with no line detail.
+    const large = {
+      ...worked,
+      lineCount: 24_000,
+      lines: [],
+      summary: [
+        { sku: "ENT-M", description: "Enterprise", kind: "MONTHLY", quantity: 15_000, customers: 8_000, amount: "42000.00" },
+        { sku: "BUS-M", description: "Business", kind: "MONTHLY", quantity: 9_000, customers: 6_000, amount: "10800.00" },
+      ],
+    };
+    // Act
+    const [texts = []] = await pageTexts(await renderInvoicePdf(large));
+    // Assess
+    const all = texts.join("\n");
+    expect(all).not.toContain("No charges for this period.");
+    expect(all).toContain("Summary by offer of 24000 lines");
+    expect(all).toContain("ENT-M  Enterprise (MONTHLY): 15000 for 8000 customers");
+    expect(texts).toContain("EUR 42000.00");
+    expect(texts).toContain("EUR 10800.00");
+  });
+
   it("renders the same bytes for the same invoice (a billing rerun changes nothing)", async () => {
     const a = await renderInvoicePdf(worked);
     const b = await renderInvoicePdf(worked);

@@ -216,7 +216,23 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
     y -= height;
     page.drawLine({ start: { x: MARGIN, y }, end: { x: right, y }, thickness: 0.4, color: RULE });
   }
-  if (doc.lines.length === 0) {
+  if (doc.lines.length === 0 && doc.summary && doc.summary.length > 0) {
+    // Large invoices: one row per offer; the line detail is the consumption report (CSV, xlsx).
+    y -= 16;
+    w.draw(page, `Summary by offer of ${doc.lineCount} lines; the line detail is the consumption report.`, MARGIN + CELL_PAD_X, y, regular, 8.5, MUTED);
+    y -= 6;
+    for (const row of doc.summary) {
+      if (y - BODY_LEADING - 2 * CELL_PAD_Y < bottom) {
+        page = w.newPage();
+        y = drawContinuationHeader(w, page, doc, text);
+      }
+      y -= CELL_PAD_Y + BODY_SIZE;
+      w.draw(page, `${row.sku}  ${row.description} (${row.kind}): ${row.quantity} for ${row.customers} customers`, MARGIN + CELL_PAD_X, y, regular, BODY_SIZE, INK);
+      w.drawRight(page, `${currency} ${row.amount}`, right - CELL_PAD_X, y, regular, BODY_SIZE, INK);
+      y -= CELL_PAD_Y;
+      page.drawLine({ start: { x: MARGIN, y }, end: { x: right, y }, thickness: 0.4, color: RULE });
+    }
+  } else if (doc.lines.length === 0) {
     y -= 16;
     w.draw(page, "No charges for this period.", MARGIN + CELL_PAD_X, y, regular, 8.5, MUTED);
     y -= 6;

@@ -75,7 +75,9 @@ async function activate(deviceId: string, activationCode: string): Promise<Resul
   return r;
 }
 
-const REFUSED = { __typename: "ForbiddenError", code: "FORBIDDEN", message: "Unknown device id or invalid activation code" };
+const REFUSED = { __typename: "ForbiddenError", code: "FORBIDDEN", message: "Unknown device id or invalid activation code", reason: "IDENTITY" };
+/** The same refusal where the query does not select `reason`. */
+const { reason: _reason, ...REFUSED_UNREASONED } = REFUSED;
 
 /** A code that is surely not `code`. */
 const wrong = (code: string, i: number) => String((Number(code) + 1 + i) % 10 ** 8).padStart(8, "0");
@@ -198,7 +200,7 @@ describe("attempts are reserved before evaluation", () => {
     const res = await fetch(`${t.url}/graphql`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: `mutation { ${fields.join("\n")} }` }) });
     const body = (await res.json()) as { data: Record<string, unknown> };
     // Assess
-    expect(Object.values(body.data)).toEqual(Array.from({ length: 100 }, () => REFUSED));
+    expect(Object.values(body.data)).toEqual(Array.from({ length: 100 }, () => REFUSED_UNREASONED));
     expect((await stored(p.equipment.id)).failedAttempts).toBe(5);
     expect(await attemptsOn(p.equipment.id)).toBe(5);
   });
