@@ -242,7 +242,7 @@ describe("a reseller owner", () => {
       // Its own account: the parent is hidden, the breadcrumbs give names and kinds only.
       const own = await t.gql<{ account: Success<{ parent: unknown; ancestors: { id: string; name: string; kind: string }[] }> }>(
         EMAIL.ra,
-        `query Q($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { parent { id } ancestors { id name kind } } } } }`,
+        `query Q($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { parent { id } ancestors { id: accountId name kind } } } } }`,
         { id: ids.ra },
       );
       expect(own.errors).toBeUndefined();
@@ -566,7 +566,7 @@ describe("moving an account (runs last: it changes the tree)", () => {
 
     const crumbs = await t.gql<{ account: Success<{ ancestors: { id: string; name: string }[] }> }>(
       EMAIL.rb,
-      `query Q($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { ancestors { id name } } } } }`,
+      `query Q($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { ancestors { id: accountId name } } } } }`,
       { id: ids.b1 },
     );
     expect(crumbs.errors).toBeUndefined();
