@@ -93,7 +93,7 @@ describe("events: the change stream and the feed", () => {
     expect(only.length).toBeGreaterThan(0);
     expect(only.every((e) => e.type === "order.placed")).toBe(true);
     const bad = await events(D_OWNER, ids.d, ["order.nope"]);
-    expect(bad.errors?.[0]?.extensions?.code).toBe("INVALID");
+    expect(bad.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
   });
 
   it("another branch's feed is NOT_FOUND, exactly like an unknown account", async () => {
