@@ -6,21 +6,25 @@ import { createDeviceKeys, isDeviceSigningJwk } from "../infra/device-keys.js";
 import type { DeviceKeys } from "../infra/device-keys.js";
 
 /**
- * The local stack's device signing key (AWS stages read DEVICE_SIGNING_KEY instead): an ES256
- * key generated once and kept in DATA_DIR, so paired PBXs and pending activation codes survive a
- * restart. Without a data directory (tests, --in-memory) it lives as long as the process.
+ * A local ES256 signing key generated once and kept as `file` in DATA_DIR (mode 0600), so what it
+ * signed survives a restart; without a data directory it lives as long as the process.
  */
-export async function localDeviceKeys(dataDir?: string): Promise<DeviceKeys> {
-  const file = dataDir ? join(dataDir, "device-key.json") : undefined;
-  let jwk: JWK | undefined;
+export async function localSigningJwk(dataDir: string | undefined, fileName: string, kidPrefix: string): Promise<JWK> {
+  const file = dataDir ? join(dataDir, fileName) : undefined;
   if (file && existsSync(file)) {
     const stored: unknown = JSON.parse(readFileSync(file, "utf8"));
-    if (isDeviceSigningJwk(stored)) jwk = stored;
+    if (isDeviceSigningJwk(stored)) return stored;
   }
-  if (!jwk) {
-    const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-    jwk = { ...(await exportJWK(privateKey)), kid: `device-${Date.now().toString(36)}`, alg: "ES256", use: "sig" };
-    if (file) writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
-  }
-  return createDeviceKeys(jwk);
+  const { privateKey } = await generateKeyPair("ES256", { extractable: true });
+  const jwk: JWK = { ...(await exportJWK(privateKey)), kid: `${kidPrefix}-${Date.now().toString(36)}`, alg: "ES256", use: "sig" };
+  if (file) writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
+  return jwk;
+}
+
+/**
+ * The local stack's device signing key (AWS stages read DEVICE_SIGNING_KEY instead), so paired PBXs
+ * and pending activation codes survive a restart (tests and --in-memory: per process).
+ */
+export async function localDeviceKeys(dataDir?: string): Promise<DeviceKeys> {
+  return createDeviceKeys(await localSigningJwk(dataDir, "device-key.json", "device"));
 }
