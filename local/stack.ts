@@ -170,6 +170,7 @@ async function start(
   const mail: { queue?: WorkQueue } = {};
   const mailer = routedMailer(() => mail.queue, outbox);
   const integrations = new IntegrationStore(client, tableName);
+  const apiKeys = await localApiKeys(dataDir);
   const deps: Deps = {
     store,
     clock,
@@ -177,7 +178,7 @@ async function start(
     portalUrl: "http://localhost:3000",
     deviceKeys: await localDeviceKeys(dataDir),
     ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
-    integrations: { store: integrations, keys: await localApiKeys(dataDir), ...(opts.clientRequestsPerMinute ? { clientRequestsPerMinute: opts.clientRequestsPerMinute } : {}) },
+    integrations: { store: integrations, keys: apiKeys, ...(opts.clientRequestsPerMinute ? { clientRequestsPerMinute: opts.clientRequestsPerMinute } : {}) },
   };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
@@ -190,11 +191,15 @@ async function start(
   });
   mail.queue = jobs.mailQueue;
   // The stream consumer, fed from DynamoDB Local's stream as Lambda's event source mapping feeds it in AWS.
+  // In AWS the consumer is its own Lambda with its own DynamoDB client: here too, so the API's
+  // client (which tests may instrument) sees only the API's and the jobs' requests.
+  const consumerClient = createDocumentClient({ region: "local", endpoint });
+  const consumerDeps: Deps = { ...deps, store: new Store(consumerClient, tableName), integrations: { keys: apiKeys, store: new IntegrationStore(consumerClient, tableName) } };
   const events = await startLocalChangeStream({
     endpoint,
     tableName,
     handle: async (records) => {
-      await Events.consume(deps, records);
+      await Events.consume(consumerDeps, records);
     },
   });
   const cron = opts.cron === false ? undefined : startLocalCron(clock, jobs);
@@ -311,6 +316,7 @@ async function start(
       if (cron) clearInterval(cron);
       await events.stop();
       await jobs.stop();
+      consumerClient.destroy();
       client.destroy();
       if (dynamo) await dynamo.stop();
     },

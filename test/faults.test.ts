@@ -215,7 +215,13 @@ type Item = Record<string, unknown>;
 const keyOf = (i: Item) => `${String(i.pk)}|${String(i.sk)}`;
 
 /** Every item of the test table, by key (strongly consistent Scan with a client of its own, no faults). */
+/**
+ * The whole table, once the change stream's consumer (its own DynamoDB client, as its own Lambda in
+ * AWS) has derived the events of every commit so far: a snapshot never catches it half-way, and a
+ * commit that did not happen shows no event either.
+ */
 async function scanTable(): Promise<Map<string, string>> {
+  await t.stack.events.drain();
   const items: Item[] = [];
   let start: Record<string, unknown> | undefined;
   do {
@@ -419,8 +425,7 @@ describe("c. billing worker records under throttling (the real queue → worker 
     expect(await lineItems("2026-10")).toHaveLength(october[0]!.lineCount);
   });
 
-  // KNOWN REGRESSION, open (2026-12-02 stop): fails since the parallel landings of identity binding / chunked billing; see the issue note.
-  it.skip("throttled until the attempt fails (after its lines were written): the record fails, SQS redelivers it, one invoice, no duplicate lines", async () => {
+  it("throttled until the attempt fails (after its lines were written): the record fails, SQS redelivers it, one invoice, no duplicate lines", async () => {
     const mark = faults.log.length;
     // The invoice transaction (after the BatchWriteItem of the lines) is throttled on every SDK attempt.
     faults.throttleNext(DYNAMO_RETRY.maxAttempts, /^TransactWriteItems$/);
@@ -727,8 +732,7 @@ describe("e. a mutation interrupted between steps leaves nothing half-written", 
     expect(Object.keys(EXCLUDED).filter((f) => scripted.has(f))).toEqual([]);
   });
 
-  // KNOWN REGRESSION, open (2026-12-02 stop): fails since the parallel landings of identity binding / chunked billing; see the issue note.
-  it.skip("each step, interrupted at its (first) write, fails cleanly with the table and the outbox unchanged; then it succeeds", async () => {
+  it("each step, interrupted at its (first) write, fails cleanly with the table and the outbox unchanged; then it succeeds", async () => {
     // Every caller signs in first: the first verified sign-in binds the address to its identity (its own write,
     // before any mutation), and the step's own write is the one interrupted here.
     for (const email of [OPERATOR, ...new Set(SCRIPT_CALLERS)]) await post(email, "{ viewer { memberships { __typename } } }", {});
@@ -764,8 +768,7 @@ describe("e. a mutation interrupted between steps leaves nothing half-written", 
     );
   }, 60_000);
 
-  // KNOWN REGRESSION, open (2026-12-02 stop): fails since the parallel landings of identity binding / chunked billing; see the issue note.
-  it.skip("every mutation makes at most one DynamoDB write request (one transaction), except those listed with their reason", () => {
+  it("every mutation makes at most one DynamoDB write request (one transaction), except those listed with their reason", () => {
     expect(outcomes).toHaveLength(SCRIPT.length);
     const multi = outcomes.filter((o) => o.writes.length > 1);
     expect(multi.filter((o) => !(o.field in MULTI_WRITE)).map((o) => `${o.field} (${o.step}): ${o.writes.join(", ")}`)).toEqual([]);
@@ -779,8 +782,7 @@ describe("e. a mutation interrupted between steps leaves nothing half-written", 
     let pbx: Pairing;
     let equipmentKey = "";
 
-    // KNOWN REGRESSION, open (2026-12-02 stop): see the issue note.
-    it.skip("activateEquipment cut after the attempt's reservation: one attempt spent, the PBX still PENDING; activating again pairs it", async () => {
+    it("activateEquipment cut after the attempt's reservation: one attempt spent, the PBX still PENDING; activating again pairs it", async () => {
       pbx = data<Pairing>(
         await post(P.c, inputMutation("declareEquipment", "DeclareEquipmentInput", "deviceId activationCode equipment { id }"), {
           input: { accountId: e.c, name: "Faults OXO 2", country: "US", serverType: "OXO_CONNECT", outboundPrefix: "0" },
@@ -821,8 +823,7 @@ describe("e. a mutation interrupted between steps leaves nothing half-written", 
     const equipmentItems = async (equipmentId: string) =>
       (await scanItems()).filter((i) => i.equipmentId === equipmentId && entityOf(i) !== "audit" && entityOf(i) !== "behalf").map((i) => entityOf(i)).sort();
 
-    // KNOWN REGRESSION, open (2026-12-02 stop): see the issue note.
-    it.skip("removeEquipment cut after each write: the PBX stays, flagged, its children go; the same call finishes it", async () => {
+    it("removeEquipment cut after each write: the PBX stays, flagged, its children go; the same call finishes it", async () => {
       const equipmentId = String((JSON.parse((await scanTable()).get(equipmentKey)!) as Item).equipmentId);
       expect(await equipmentItems(equipmentId)).toEqual(["equipment", "equipmentExtensions", "extensionAssignment"]);
 
