@@ -68,7 +68,7 @@ export default tseslint.config(
       "@graphql-eslint/relay-arguments": ["error", { includeBoth: false }],
       // Short bounded lists (an order's lines, breadcrumbs, a viewer's memberships, validation issues) are plain
       // lists, not connections; every connection's edge still wraps a Node.
-      "@graphql-eslint/relay-edge-types": ["error", { listTypeCanWrapOnlyEdgeType: false, shouldImplementNode: false, withEdgeSuffix: true }],
+      "@graphql-eslint/relay-edge-types": ["error", { listTypeCanWrapOnlyEdgeType: false, shouldImplementNode: true, withEdgeSuffix: true }],
       // Types without an `id` are not entities: connection plumbing, mutation results and errors by suffix, and the
       // value types listed here, each of which says in its description why it has no id.
       "@graphql-eslint/strict-id-in-types": ["error", {
@@ -76,9 +76,7 @@ export default tseslint.config(
         acceptedIdTypes: ["ID"],
         exceptions: {
           suffixes: ["Connection", "Edge", "Payload", "Success", "Error"],
-          types: ["PageInfo", "Money", "Viewer", "Membership", "OrderLine", "OrderPreview", "LicenceUsage", "LicenceSubscriptionOverview", "ValidationIssue", "ServerType", "UsageRecord", "ApiClientWithSecret",
-            // Edge nodes that become Nodes (global id, node(id)) next: listed only until then.
-            "EquipmentTenant", "ExtensionAssignment", "InvoiceLine", "Licence", "LicenceSubscriptionChange", "Member", "Offer", "PartnerAction"],
+          types: ["PageInfo", "Money", "Viewer", "Membership", "OrderLine", "OrderPreview", "LicenceUsage", "LicenceSubscriptionOverview", "ValidationIssue", "ServerType", "UsageRecord", "ApiClientWithSecret"],
         },
       }],
     },

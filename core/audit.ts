@@ -4,6 +4,7 @@ import type { Actor } from "./actor.js";
 import { actorLabel } from "./actor.js";
 import type { Session } from "./context.js";
 import { PLATFORM_ID, authorize, isOperator } from "./rights.js";
+import { unlessHidden } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 
@@ -51,4 +52,15 @@ export async function history(s: Session, accountId: string, args: PageArgs): Pr
 function withoutDetails(record: Info): Info {
   const { details: _prices, ...rest } = record;
   return rest;
+}
+
+/** One history entry, for those who may read the history (node lookups); undefined otherwise. */
+export function find(s: Session, accountId: string, at: string, id: string): Promise<Info | undefined> {
+  return unlessHidden(async () => {
+    const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+    authorize(s.actor, ms, account, "account.read", s.now);
+    const record = await s.deps.store.getAudit(accountId, at, id);
+    if (!record || account!.id !== PLATFORM_ID || isOperator(s.actor, ms) || !priced.has(record.action)) return record;
+    return withoutDetails(record);
+  });
 }

@@ -5,7 +5,7 @@ import type { AccountRecord, InvoiceRecord, Page, SubscriptionRecord } from "../
 import { BadCursor, ConditionFailed } from "../infra/store.js";
 import type { InvoiceDocument, InvoiceDocumentLine, Issuer } from "../infra/documents.js";
 import type { Session } from "./context.js";
-import { Forbidden, Invalid, NotFound } from "./errors.js";
+import { Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
 import * as Money from "./money.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
@@ -578,4 +578,18 @@ export async function setTaxRate(s: Session, input: { accountId: string; taxRate
   const taxRate = Number(m[1]) * 100 + Number((m[2] ?? "").padEnd(2, "0") || "0");
   if (taxRate > 10_000) throw Invalid.field("taxRatePercent", "must be at most 100");
   return AccountSettings.change(s, a, { taxRate }, "account.taxRateChanged", { from: (a.taxRate ?? 0) / 100, to: taxRate / 100 });
+}
+
+/** A line with the invoice it is on. */
+export type PlacedLine = InvoiceLine & Pick<Invoice, "partyId" | "period" | "currency">;
+
+/** One line of an invoice, for those who see the invoice (node lookups); undefined otherwise. */
+export function findLine(s: Session, partyId: string, period: string, lineNo: number): Promise<PlacedLine | undefined> {
+  return unlessHidden(async () => {
+    await loadParty(s, partyId);
+    const invoice = await s.deps.store.getInvoice(partyId, period);
+    if (!invoice || !Number.isInteger(lineNo) || lineNo < 1 || lineNo > invoice.lineCount) return undefined;
+    const line = (await readLines(s, invoice, lineNo - 1, 1))[0];
+    return line && { ...line, partyId, period, currency: invoice.currency };
+  });
 }

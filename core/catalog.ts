@@ -6,7 +6,7 @@ import * as AccountSettings from "./account-settings.js";
 import * as Audit from "./audit.js";
 import { Session } from "./context.js";
 import type { Deps } from "./context.js";
-import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
+import { Conflict, Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
 import * as Money from "./money.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
@@ -323,4 +323,16 @@ export async function orderable(
     return undefined;
   });
   if (issues.length) throw new Invalid(issues);
+}
+
+/**
+ * One offer (node lookups): as `offers(accountId)` shows it to the caller (prices per that account's
+ * billed party) when `seenFrom` is given, else as the catalog shows it to operators; undefined otherwise.
+ */
+export function find(s: Session, sku: string, seenFrom?: string): Promise<Info | undefined> {
+  return unlessHidden(async () => {
+    if (seenFrom !== undefined) return (await available(s, seenFrom)).find((o) => o.sku === sku);
+    await platform(s, "catalog.manage");
+    return (await s.deps.store.getOffers([sku]))[0];
+  });
 }

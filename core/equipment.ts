@@ -10,11 +10,11 @@ import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Limits from "./limits.js";
 import type { Deps, Session } from "./context.js";
-import { Conflict, Forbidden, Invalid, NotFound, Unauthenticated } from "./errors.js";
+import { Conflict, Forbidden, Invalid, NotFound, Unauthenticated, unlessHidden } from "./errors.js";
 import * as PartnerAdmin from "./partner-admin.js";
 import { paged, pageSize } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { authorize } from "./rights.js";
+import { allowed, authorize } from "./rights.js";
 import type { Reach } from "./rights.js";
 import * as V from "./validation.js";
 
@@ -755,4 +755,27 @@ async function sharedOf(s: Session, account: AccountRecord): Promise<Info[]> {
       return e && !e.removing ? [present(e, { customerId: account.id, companyPrefix: l.companyPrefix })] : [];
     })
     .sort((a, b) => (a.equipmentId < b.equipmentId ? -1 : 1));
+}
+
+/** One customer attached to a multi-tenant PBX, in its owner's view (node lookups); undefined otherwise. */
+export function findTenant(s: Session, key: Key, customerId: string): Promise<Tenant | undefined> {
+  return unlessHidden(async () => {
+    const { equipment: eq } = await load(s, key, "account.read");
+    return s.deps.store.getEquipmentTenant(eq.accountId, eq.equipmentId, customerId);
+  });
+}
+
+/**
+ * One extension association (node lookups): the PBX owner's readers see all of them, a tenant
+ * customer's readers those of its own members, as the lists show them; undefined otherwise.
+ */
+export function findAssignment(s: Session, key: Key, extension: string): Promise<Assignment | undefined> {
+  return unlessHidden(async () => {
+    const ref = V.parse(equipmentKey, key);
+    const assignment = await s.deps.store.getExtensionAssignment(ref.accountId, ref.equipmentId, extension);
+    if (!assignment) return undefined;
+    const [ms, owner, customer] = await Promise.all([s.memberships(), s.account(ref.accountId), s.account(assignment.customerId)]);
+    const reads = (a: typeof owner) => a !== undefined && allowed(s.actor, ms, a, "account.read", s.now);
+    return reads(owner) || reads(customer) ? assignment : undefined;
+  });
 }

@@ -99,3 +99,16 @@ export class RateLimited extends VisibleError {
     this.name = "RateLimited";
   }
 }
+
+/**
+ * What `node(id)` answers: the object, or undefined when it is unknown, outside the caller's reach
+ * (NotFound, Forbidden: a node lookup never tells the two apart) or the reference is malformed.
+ */
+export async function unlessHidden<T>(read: () => Promise<T | undefined>): Promise<T | undefined> {
+  try {
+    return await read();
+  } catch (err) {
+    if (err instanceof NotFound || err instanceof Forbidden || err instanceof Invalid) return undefined;
+    throw err;
+  }
+}

@@ -6,7 +6,7 @@ import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import * as PartnerAdmin from "./partner-admin.js";
 import type { Session } from "./context.js";
-import { Conflict, Invalid, NotFound } from "./errors.js";
+import { Conflict, Invalid, NotFound, unlessHidden } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { authorize } from "./rights.js";
@@ -143,4 +143,13 @@ export async function ofMember(s: Session, accountId: string, email: string): Pr
   const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
   authorize(s.actor, ms, account, "account.read", s.now);
   return s.deps.store.licencesOfMember(accountId, email);
+}
+
+/** One licence (a member's in one family), for those who may read the account (node lookups); undefined otherwise. */
+export function find(s: Session, accountId: string, family: string, email: string): Promise<Info | undefined> {
+  return unlessHidden(async () => {
+    const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+    authorize(s.actor, ms, account, "account.read", s.now);
+    return s.deps.store.getLicence(accountId, email, family);
+  });
 }

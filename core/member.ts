@@ -4,7 +4,7 @@ import type { ExtensionAssignmentRecord, MemberRecord, Page } from "../infra/sto
 import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
-import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
+import { Conflict, Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
 import * as Invitation from "./invitation.js";
 import * as Limits from "./limits.js";
 import * as Licence from "./licence.js";
@@ -224,4 +224,23 @@ export async function setSeller(s: Session, raw: z.input<typeof sellerInput>): P
   }
   s.forget();
   return { ...member, seller: input.seller };
+}
+
+/** One member, for those who may read the account (node lookups); undefined otherwise. */
+export function find(s: Session, accountId: string, email: string): Promise<Info | undefined> {
+  return unlessHidden(async () => {
+    const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+    authorize(s.actor, ms, account, "account.read", s.now);
+    return s.deps.store.getMember(accountId, email);
+  });
+}
+
+/** One invitation sent from an account, for those who manage its members (node lookups); undefined otherwise. */
+export function findInvitation(s: Session, accountId: string, createdAt: string, id: string): Promise<Invitation.Info | undefined> {
+  return unlessHidden(async () => {
+    const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
+    authorize(s.actor, ms, account, "member.manage", s.now);
+    const record = await s.deps.store.getAccountInvitation(accountId, createdAt, id);
+    return record && Invitation.toInfo(record);
+  });
 }

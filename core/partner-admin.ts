@@ -5,7 +5,7 @@ import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
-import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
+import { Conflict, Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
 import * as Invitation from "./invitation.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
@@ -207,4 +207,21 @@ export async function setSupportEmail(s: Session, raw: z.input<typeof supportInp
   }
   s.forget();
   return next;
+}
+
+/** One opt-in of a customer to a reseller, for that reseller's partner admins (node lookups); undefined otherwise. */
+export async function findAdministered(s: Session, resellerId: string, customerId: string): Promise<AdministeredRecord | undefined> {
+  const ms = await s.memberships();
+  if (!ms[resellerId]?.partnerAdmin) return undefined;
+  const record = await s.deps.store.getAdministered(resellerId, customerId);
+  return record && (!record.until || record.until > s.now.toISOString()) ? record : undefined;
+}
+
+/** One action done on behalf of a customer, for those who see its partner actions (node lookups); undefined otherwise. */
+export function findAction(s: Session, customerId: string, at: string, id: string): Promise<BehalfRecord | undefined> {
+  return unlessHidden(async () => {
+    const [ms, account] = await Promise.all([s.memberships(), s.account(customerId)]);
+    authorize(s.actor, ms, account, "member.manage", s.now);
+    return s.deps.store.getBehalf(customerId, at, id);
+  });
 }

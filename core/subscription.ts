@@ -10,7 +10,7 @@ import * as Catalog from "./catalog.js";
 import { dueOp } from "./due.js";
 import * as Money from "./money.js";
 import type { Session } from "./context.js";
-import { Conflict, Invalid, NotFound } from "./errors.js";
+import { Conflict, Invalid, NotFound, unlessHidden } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { allowed, authorize } from "./rights.js";
@@ -288,4 +288,12 @@ export async function overview(s: Session, accountId: string): Promise<OverviewR
   return [...rows.entries()]
     .sort(([x], [y]) => x.localeCompare(y))
     .map(([sku, r]) => ({ sku, own: r.own, customers: subtree ? r.customers : null, resellers: subtree ? r.resellers : null }));
+}
+
+/** One ledger entry (the change that brought the subscription to `version`), for the account's readers (node lookups). */
+export function findChange(s: Session, accountId: string, sku: string, version: number): Promise<Change | undefined> {
+  return unlessHidden(async () => {
+    await loadAccount(s, accountId);
+    return s.deps.store.getChange(accountId, sku, version);
+  });
 }

@@ -17,7 +17,11 @@ export interface Context {
 }
 
 /** Types with global ids that `node(id)` resolves. */
-const NODE_TYPES = new Set(["Account", "LicenceSubscription", "Order", "Invoice", "Equipment", "ApiClient", "Event", "WebhookEndpoint", "WebhookDelivery"]);
+const NODE_TYPES = new Set([
+  "Account", "LicenceSubscription", "Order", "Invoice", "Equipment", "ApiClient", "Event", "WebhookEndpoint", "WebhookDelivery",
+  "Member", "Invitation", "AuditEvent", "Offer", "Licence", "LicenceSubscriptionChange", "InvoiceLine", "EquipmentTenant", "ExtensionAssignment",
+  "AdministeredCustomer", "PartnerAction",
+]);
 /** Longer than any id the store accepts: looked up as missing without a request. */
 const UNKNOWN_ID = "?".repeat(256);
 

@@ -35,3 +35,23 @@ export function scopedId(globalId: string, typename: string): { accountId: strin
   if (!parts) throw new NotFound(typename);
   return parts;
 }
+
+/**
+ * The local id of a node keyed by several parts (a member: account and e-mail; a ledger entry:
+ * account, sku and version), as a JSON array: unambiguous whatever characters the parts hold.
+ */
+export function compositeId(...parts: readonly (string | number)[]): string {
+  return JSON.stringify(parts.map(String));
+}
+
+/** The `n` parts of a composite local id, or undefined when it is malformed (the node is then unknown). */
+export function compositeParts(local: string, n: number): string[] | undefined {
+  if (local.length > 400) return undefined;
+  try {
+    const parts: unknown = JSON.parse(local);
+    if (Array.isArray(parts) && parts.length === n && parts.every((p): p is string => typeof p === "string" && p.length > 0)) return parts;
+  } catch {
+    // malformed
+  }
+  return undefined;
+}

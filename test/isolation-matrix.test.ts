@@ -83,7 +83,10 @@ const CALLERS = [
 ] as const;
 
 /** The kinds of id a slot can hold: the Node types, plus string subject references. */
-type Kind = "Account" | "LicenceSubscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "Event" | "DeviceId" | "Node";
+type Kind =
+  | "Account" | "LicenceSubscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "Event" | "DeviceId" | "Node"
+  // Edge nodes, reached through node(id) only.
+  | "Member" | "Invitation" | "AuditEvent" | "Offer" | "Licence" | "LicenceSubscriptionChange" | "InvoiceLine" | "EquipmentTenant" | "ExtensionAssignment" | "AdministeredCustomer" | "PartnerAction";
 
 /** One real object of each branch, paired: the same role in branch 1 and in branch 2. */
 interface Ref {
@@ -376,6 +379,39 @@ async function finishBranch(n: 1 | 2, b: Branch): Promise<void> {
   await t.mutateOk(p.d, "attachEquipmentTenant", "AttachEquipmentTenantInput", { equipmentId: b.otec.equipment.id, customerId: b.c, companyPrefix: `82${n}0` }, "companyPrefix");
   await t.mutateOk(p.d, "inviteMember", "InviteMemberInput", { accountId: b.d, email: p.pendingD, role: "VIEWER" }, "member { email }");
   await t.mutateOk(p.c, "inviteMember", "InviteMemberInput", { accountId: b.c, email: p.pendingC, role: "VIEWER" }, "member { email }");
+  // Something the partner admin did on behalf of the customer (its partnerActions).
+  await t.mutateOk(p.pa, "setSupportEmail", "SetSupportEmailInput", { accountId: b.c, email: `support@b${n}-customer.example` }, "account { id }");
+}
+
+/** The first node of a connection read by `as` (the edge nodes of every connection are Nodes). */
+async function firstNode(as: string, query: string, variables: Record<string, unknown>, path: (data: Record<string, unknown>) => unknown): Promise<string> {
+  const data = await t.read(as, query, variables);
+  const id = (path(data) as { edges?: { node: { id: string } }[] } | undefined)?.edges?.[0]?.node.id;
+  expect(id, `a node of ${query}`).toBeDefined();
+  return id!;
+}
+const onAccount = (selection: string) => `query N($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { ${selection} } } } }`;
+const onNode = (type: string, selection: string) => `query N($id: ID!) { r: node(id: $id) { ... on ${type} { ${selection} } } }`;
+const first = (field: string) => (d: Record<string, unknown>) => ((d.r as { data?: Record<string, unknown> } | null)?.data ?? (d.r as Record<string, unknown> | null) ?? {})[field];
+
+/** One id of every edge-node type of a branch, read from the lists that show them. */
+async function edgeNodes(n: 1 | 2, b: Branch): Promise<Record<string, string>> {
+  const p = people(n);
+  const offers = await t.read<{ r: { data?: { id: string }[] } }>(p.c, `query O($id: ID!) { r: offers(accountId: $id) { ... on QueryOffersSuccess { data { id } } } }`, { id: b.c });
+  expect(offers.r.data?.[0]?.id, "an offer seen from the customer").toBeDefined();
+  return {
+    Member: await firstNode(p.c, onAccount("members(first: 1) { edges { node { id } } }"), { id: b.c }, first("members")),
+    Invitation: await firstNode(p.d, onAccount("invitations(first: 1) { edges { node { id } } }"), { id: b.d }, first("invitations")),
+    AuditEvent: await firstNode(p.c, onAccount("history(first: 1) { edges { node { id } } }"), { id: b.c }, first("history")),
+    Offer: offers.r.data![0]!.id,
+    Licence: await firstNode(p.c, onNode("LicenceSubscription", "licences(first: 1) { edges { node { id } } }"), { id: b.trunkSub }, first("licences")),
+    LicenceSubscriptionChange: await firstNode(p.c, onAccount("subscriptionHistory(first: 1) { edges { node { id } } }"), { id: b.c }, first("subscriptionHistory")),
+    InvoiceLine: await firstNode(p.d, onNode("Invoice", "lines(first: 1) { edges { node { id } } }"), { id: b.invoice }, first("lines")),
+    EquipmentTenant: await firstNode(p.d, onNode("Equipment", "tenants(first: 1) { edges { node { id } } }"), { id: b.otec!.equipment.id }, first("tenants")),
+    ExtensionAssignment: await firstNode(p.c, onAccount("extensionAssignments(first: 1) { edges { node { id } } }"), { id: b.c }, first("extensionAssignments")),
+    AdministeredCustomer: await firstNode(p.pa, `query { r: administeredCustomers(first: 1) { edges { node { id } } } }`, {}, (d) => d.r),
+    PartnerAction: await firstNode(p.c, onAccount("partnerActions(first: 1) { edges { node { id } } }"), { id: b.c }, first("partnerActions")),
+  };
 }
 
 // ---------------------------------------------------------------- schema walk
@@ -566,19 +602,22 @@ function selection(type: GraphQLOutputType, depth: number): string {
   if (isLeafType(n)) return "";
   if (isUnionType(n) || isInterfaceType(n)) {
     const members = isUnionType(n) ? n.getTypes() : schema.getPossibleTypes(n);
-    // Members may have same-named fields of different types: each member's fields get an alias (the
-    // error fields `code` and `message` are String! everywhere and keep their names).
-    return `__typename ${members.map((m) => `... on ${m.name} { ${objectSelection(m, depth, m.name)} }`).join(" ")}`;
+    // Members may have same-named fields of different types: those get an alias per member (the
+    // others merge, and keep the query under the alias limit).
+    const typesOf = new Map<string, Set<string>>();
+    for (const m of members) for (const f of Object.values(m.getFields())) typesOf.set(f.name, (typesOf.get(f.name) ?? new Set()).add(String(f.type)));
+    const conflicting = new Set([...typesOf].filter(([, types]) => types.size > 1).map(([name]) => name));
+    return `__typename ${members.map((m) => `... on ${m.name} { ${objectSelection(m, depth, m.name, conflicting)} }`).join(" ")}`;
   }
   return objectSelection(n, depth);
 }
 
-function objectSelection(type: GraphQLObjectType, depth: number, aliasPrefix?: string): string {
+function objectSelection(type: GraphQLObjectType, depth: number, aliasPrefix?: string, conflicting?: ReadonlySet<string>): string {
   const parts = ["__typename"];
   for (const f of Object.values(type.getFields())) {
     if (f.args.some((a: GraphQLArgument) => isNonNullType(a.type) && a.defaultValue === undefined)) continue;
     const n = getNamedType(f.type);
-    const name = aliasPrefix && f.name !== "code" && f.name !== "message" ? `${aliasPrefix}_${f.name}: ${f.name}` : f.name;
+    const name = aliasPrefix && conflicting?.has(f.name) ? `${aliasPrefix}_${f.name}: ${f.name}` : f.name;
     if (isLeafType(n)) parts.push(name);
     else if (depth > 0) parts.push(`${name} { ${selection(f.type, depth - 1)} }`);
   }
@@ -741,6 +780,11 @@ beforeAll(async () => {
     pair("D API client", "ApiClient", (b, p) => ({ id: b.client, member: p.d })),
     pair("C order.placed event", "Event", (b, p) => ({ id: b === b1 ? events.b1 : events.b2, member: p.c })),
   );
+  const edges = { b1: await edgeNodes(1, b1), b2: await edgeNodes(2, b2) };
+  const readers: Record<string, (p: ReturnType<typeof people>) => string> = { Invitation: (p) => p.d, InvoiceLine: (p) => p.d, EquipmentTenant: (p) => p.d, AdministeredCustomer: (p) => p.pa };
+  for (const kind of Object.keys(edges.b1) as Candidate["kind"][]) {
+    candidates.push(pair(`edge ${kind}`, kind, (b, p) => ({ id: (b === b1 ? edges.b1 : edges.b2)[kind]!, member: (readers[kind] ?? ((x) => x.c))(p) })));
+  }
   const secrets = (n: 1 | 2, b: Branch, into: Set<string>) => {
     for (const c of candidates) {
       const id = n === 1 ? c.b1.id : c.b2.id;
@@ -838,6 +882,19 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
       }
     }
     expect(failures).toEqual([]);
+  });
+
+  it("every Node of branch 1 (every kind, edge nodes included) is fetched again by node(id) by a branch-1 person who sees it", async () => {
+    const missing: string[] = [];
+    for (const c of candidates.filter((x) => x.kind !== "DeviceId")) {
+      const res = await raw(c.b1.member, `query N($id: ID!) { r: node(id: $id) { __typename id } }`, { id: c.b1.id });
+      const node = res.data?.r as { __typename: string; id: string } | null | undefined;
+      if (node?.__typename !== c.kind || node.id !== c.b1.id) missing.push(`${c.label} as ${c.b1.member}: ${res.text.slice(0, 200)}`);
+    }
+    expect(missing).toEqual([]);
+    // Ids are unique across kinds.
+    const ids = candidates.flatMap((c) => [c.b1.id, c.b2.id]);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it("positive control: the same operations with branch-1 ids are not NOT_FOUND for some branch-1 person", async () => {

@@ -1,10 +1,17 @@
-import type * as Audit from "../../core/audit.js";
+import * as Audit from "../../core/audit.js";
 import { builder } from "../builder.js";
+import { compositeId, compositeParts } from "../ids.js";
 
-export const AuditEventRef = builder.objectRef<Audit.Info>("AuditEvent").implement({
+export const AuditEventRef = builder.objectRef<Audit.Info>("AuditEvent");
+
+builder.node(AuditEventRef, {
   description: "Who did what to an account, when",
+  id: { resolve: (e) => compositeId(e.accountId, e.at, e.id) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 3);
+    return p ? Audit.find(ctx.session, p[0]!, p[1]!, p[2]!) : undefined;
+  },
   fields: (t) => ({
-    id: t.exposeID("id", { description: "The event's id" }),
     at: t.field({ type: "DateTime", description: "When it happened", resolve: (e) => e.at }),
     action: t.exposeString("action", { description: "noun.pastVerb, e.g. account.created" }),
     actor: t.exposeString("actor", { description: "user:<email>, system:<job> or device:<id>" }),

@@ -2,7 +2,7 @@ import * as Account from "../../core/account.js";
 import * as Equipment from "../../core/equipment.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { globalId, splitScoped } from "../ids.js";
+import { compositeId, compositeParts, globalId, splitScoped } from "../ids.js";
 import { AccountRef } from "./account.js";
 
 export const ServerTypeRef = builder.objectRef<Equipment.ServerType>("ServerType").implement({
@@ -28,8 +28,15 @@ export const EquipmentRef = builder.objectRef<Equipment.Info>("Equipment");
 /** The global id of an equipment: "<owner account id>:<equipment id>". */
 export const equipmentGlobalId = (e: Pick<Equipment.Info, "accountId" | "equipmentId">) => globalId("Equipment", `${e.accountId}:${e.equipmentId}`);
 
-const EquipmentTenantRef = builder.objectRef<Equipment.Tenant>("EquipmentTenant").implement({
-  description: "A customer attached to a multi-tenant PBX",
+const EquipmentTenantRef = builder.objectRef<Equipment.Tenant>("EquipmentTenant");
+
+builder.node(EquipmentTenantRef, {
+  description: "A customer attached to a multi-tenant PBX (the PBX owner's view)",
+  id: { resolve: (x) => compositeId(x.accountId, x.equipmentId, x.customerId) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 3);
+    return p ? Equipment.findTenant(ctx.session, { accountId: p[0]!, equipmentId: p[1]! }, p[2]!) : undefined;
+  },
   fields: (t) => ({
     customer: t.field({ type: AccountRef, nullable: true, description: "Null when you do not see the customer", resolve: (x, _a, ctx) => Account.find(ctx.session, x.customerId) }),
     customerId: t.id({ description: "The customer's Account id", resolve: (x) => globalId("Account", x.customerId) }),
@@ -38,8 +45,15 @@ const EquipmentTenantRef = builder.objectRef<Equipment.Tenant>("EquipmentTenant"
   }),
 });
 
-export const ExtensionAssignmentRef = builder.objectRef<Equipment.Assignment>("ExtensionAssignment").implement({
+export const ExtensionAssignmentRef = builder.objectRef<Equipment.Assignment>("ExtensionAssignment");
+
+builder.node(ExtensionAssignmentRef, {
   description: "A member associated with a PBX extension and a public number",
+  id: { resolve: (a) => compositeId(a.accountId, a.equipmentId, a.extension) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 3);
+    return p ? Equipment.findAssignment(ctx.session, { accountId: p[0]!, equipmentId: p[1]! }, p[2]!) : undefined;
+  },
   fields: (t) => ({
     equipmentId: t.id({ description: "The PBX's Equipment id", resolve: (a) => equipmentGlobalId(a) }),
     extension: t.exposeString("extension", { description: "The PBX extension" }),

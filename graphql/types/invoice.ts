@@ -1,12 +1,19 @@
 import * as Billing from "../../core/billing.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { globalId, scopedId, splitScoped } from "../ids.js";
+import { compositeId, compositeParts, globalId, scopedId, splitScoped } from "../ids.js";
 import { AccountRef } from "./account.js";
 import { MoneyRef } from "./money.js";
 
-const InvoiceLineRef = builder.objectRef<Billing.InvoiceLine & { currency: string }>("InvoiceLine").implement({
+const InvoiceLineRef = builder.objectRef<Billing.PlacedLine>("InvoiceLine");
+
+builder.node(InvoiceLineRef, {
   description: "One charge: the end customer, the tier-1/tier-2 partners above it, the offer and the amount",
+  id: { resolve: (l) => compositeId(l.partyId, l.period, l.lineNo) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 3);
+    return p && /^[0-9]{1,9}$/.test(p[2]!) ? Billing.findLine(ctx.session, p[0]!, p[1]!, Number(p[2])) : undefined;
+  },
   fields: (t) => ({
     lineNo: t.exposeInt("lineNo", { description: "Position on the invoice, from 1" }),
     sku: t.exposeString("sku", { description: "The offer charged" }),
@@ -47,7 +54,7 @@ builder.node(InvoiceRef, {
       description: "The charges, in line order",
       resolve: async (i, args, ctx) => {
         const page = await Billing.lines(ctx.session, i, forward(args));
-        return toConnection({ ...page, items: page.items.map((x) => ({ ...x, node: { ...x.node, currency: i.currency } })) });
+        return toConnection({ ...page, items: page.items.map((x) => ({ ...x, node: { ...x.node, partyId: i.partyId, period: i.period, currency: i.currency } })) });
       },
     }),
     pdfPath: t.string({ description: "GET it with the same bearer token (the consumption report as PDF)", resolve: (i) => `/invoices/${globalId("Invoice", `${i.partyId}:${i.period}`)}.pdf` }),

@@ -1,6 +1,7 @@
 import type * as Invitation from "../../core/invitation.js";
-import type * as Member from "../../core/member.js";
+import * as Member from "../../core/member.js";
 import { builder } from "../builder.js";
+import { compositeId, compositeParts } from "../ids.js";
 
 export const Role = builder.enumType("Role", {
   description: "What a member may do on its account",
@@ -18,8 +19,15 @@ export const MemberStatus = builder.enumType("MemberStatus", {
   } as const,
 });
 
-export const MemberRef = builder.objectRef<Member.Info>("Member").implement({
-  description: "A person on an account",
+export const MemberRef = builder.objectRef<Member.Info>("Member");
+
+builder.node(MemberRef, {
+  description: "A person on an account (the same person on two accounts is two members)",
+  id: { resolve: (m) => compositeId(m.accountId, m.email) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 2);
+    return p ? Member.find(ctx.session, p[0]!, p[1]!) : undefined;
+  },
   fields: (t) => ({
     email: t.field({ type: "EmailAddress", description: "The address the person signs in with", resolve: (m) => m.email }),
     firstName: t.exposeString("firstName", { nullable: true, description: "Given name, when known" }),
@@ -49,10 +57,16 @@ export const InvitationStatus = builder.enumType("InvitationStatus", {
   } as const,
 });
 
-export const InvitationRef = builder.objectRef<Invitation.Info>("Invitation").implement({
+export const InvitationRef = builder.objectRef<Invitation.Info>("Invitation");
+
+builder.node(InvitationRef, {
   description: "An invitation sent by e-mail: to join an account, or to move an account below the inviting one",
+  id: { resolve: (i) => compositeId(i.accountId, i.createdAt, i.id) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 3);
+    return p ? Member.findInvitation(ctx.session, p[0]!, p[1]!, p[2]!) : undefined;
+  },
   fields: (t) => ({
-    id: t.exposeID("id", { description: "The invitation's id" }),
     kind: t.field({ type: InvitationKind, description: "What accepting it does", resolve: (i) => i.kind }),
     email: t.field({ type: "EmailAddress", description: "Who it was sent to", resolve: (i) => i.email }),
     role: t.field({ type: Role, nullable: true, description: "The role the invitee gets (member invitations)", resolve: (i) => i.role ?? null }),

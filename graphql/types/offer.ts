@@ -1,7 +1,7 @@
 import * as Catalog from "../../core/catalog.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { localId } from "../ids.js";
+import { compositeId, compositeParts, localId } from "../ids.js";
 import { MoneyRef, money } from "./money.js";
 
 export const OfferKind = builder.enumType("OfferKind", {
@@ -21,8 +21,21 @@ export const OfferStatus = builder.enumType("OfferStatus", {
   } as const,
 });
 
-export const OfferRef = builder.objectRef<Catalog.Info>("Offer").implement({
-  description: "Something that can be ordered. `unitPrice` is null unless you see the billed party's prices",
+/** An offer as seen from an account (its prices are that account's billed party's), or from the catalog. */
+export type OfferView = Catalog.Info & { readonly seenFrom?: string };
+export const OfferRef = builder.objectRef<OfferView>("Offer");
+
+/** Offers as `offers(accountId)` shows them: their ids say from which account (prices differ by billed party). */
+export const seenFrom = (accountId: string, offers: readonly Catalog.Info[]): OfferView[] => offers.map((o) => ({ ...o, seenFrom: accountId }));
+
+builder.node(OfferRef, {
+  description:
+    "Something that can be ordered. `unitPrice` is null unless you see the billed party's prices, so an offer seen from an account (offers, availableOffers) has an id of its own per account; the catalog's and the catalog mutations' offers have the operators' id",
+  id: { resolve: (o) => (o.seenFrom === undefined ? compositeId(o.sku) : compositeId(o.sku, o.seenFrom)) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 2) ?? compositeParts(id, 1);
+    return p ? Catalog.find(ctx.session, p[0]!, p[1]).then((o) => o && (p[1] === undefined ? o : { ...o, seenFrom: p[1] })) : undefined;
+  },
   fields: (t) => ({
     sku: t.exposeString("sku", { description: "Stock-keeping unit: the offer's stable code" }),
     name: t.exposeString("name", { description: "The offer's name" }),
@@ -45,7 +58,10 @@ builder.queryFields((t) => ({
     description: "What an account can order now (made available by its parent), by sku",
     args: { accountId: t.arg.id({ required: true, description: "The account that would order" }) },
     errors: {},
-    resolve: (_r, args, ctx) => Catalog.available(ctx.session, localId(String(args.accountId), "Account")),
+    resolve: async (_r, args, ctx) => {
+      const accountId = localId(String(args.accountId), "Account");
+      return seenFrom(accountId, await Catalog.available(ctx.session, accountId));
+    },
   }),
   catalog: t.connection({
     type: OfferRef,

@@ -4,13 +4,19 @@ import { optedIn } from "../../core/rights.js";
 import type { AdministeredCustomer, PartnerAction } from "../../core/partner-admin.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { globalId, localId } from "../ids.js";
+import { compositeId, compositeParts, globalId, localId } from "../ids.js";
 import { AccountRef } from "./account.js";
 
-const AdministeredRef = builder.objectRef<AdministeredCustomer>("AdministeredCustomer").implement({
-  description: "A customer that opened its tenant administration to your reseller",
+const AdministeredRef = builder.objectRef<AdministeredCustomer>("AdministeredCustomer");
+
+builder.node(AdministeredRef, {
+  description: "A customer that opened its tenant administration to your reseller. Its id is this opt-in's (of a customer to a reseller), not the customer's Account id: see accountId",
+  id: { resolve: (c) => compositeId(c.resellerId, c.customerId) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 2);
+    return p ? PartnerAdmin.findAdministered(ctx.session, p[0]!, p[1]!) : undefined;
+  },
   fields: (t) => ({
-    id: t.id({ description: "Unique id of this opt-in of a customer to a reseller (not the customer's Account id: see accountId)", resolve: (c) => globalId("AdministeredCustomer", `${c.resellerId}:${c.customerId}`) }),
     accountId: t.id({ description: "The customer's Account id", resolve: (c) => globalId("Account", c.customerId) }),
     name: t.exposeString("name", { description: "The customer's name" }),
     since: t.field({ type: "DateTime", description: "When the customer opted in", resolve: (c) => c.since }),
@@ -19,8 +25,15 @@ const AdministeredRef = builder.objectRef<AdministeredCustomer>("AdministeredCus
   }),
 });
 
-const PartnerActionRef = builder.objectRef<PartnerAction>("PartnerAction").implement({
+const PartnerActionRef = builder.objectRef<PartnerAction>("PartnerAction");
+
+builder.node(PartnerActionRef, {
   description: "Done by a reseller's partner admin on behalf of this customer",
+  id: { resolve: (a) => compositeId(a.customerId, a.at, a.id) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 3);
+    return p ? PartnerAdmin.findAction(ctx.session, p[0]!, p[1]!, p[2]!) : undefined;
+  },
   fields: (t) => ({
     at: t.field({ type: "DateTime", description: "When it was done", resolve: (a) => a.at }),
     actor: t.exposeString("actor", { description: "user:<email>" }),

@@ -2,11 +2,11 @@ import * as Licence from "../../core/licence.js";
 import * as Subscription from "../../core/subscription.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { globalId, splitScoped } from "../ids.js";
+import { compositeId, compositeParts, globalId, splitScoped } from "../ids.js";
 import * as Catalog from "../../core/catalog.js";
 import { AccountRef } from "./account.js";
 import { MoneyRef, money } from "./money.js";
-import { OfferKind, OfferRef } from "./offer.js";
+import { OfferKind, OfferRef, seenFrom } from "./offer.js";
 
 export const SubscriptionStatus = builder.enumType("LicenceSubscriptionStatus", {
   description: "Whether a subscription's licences count",
@@ -29,8 +29,15 @@ export const ChangeKind = builder.enumType("LicenceSubscriptionChangeKind", {
   } as const,
 });
 
-export const SubscriptionChangeRef = builder.objectRef<Subscription.Change>("LicenceSubscriptionChange").implement({
+export const SubscriptionChangeRef = builder.objectRef<Subscription.Change>("LicenceSubscriptionChange");
+
+builder.node(SubscriptionChangeRef, {
   description: "One entry of the subscription ledger: every quantity change, in order",
+  id: { resolve: (c) => compositeId(c.accountId, c.sku, c.version) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 3);
+    return p && /^[0-9]{1,9}$/.test(p[2]!) ? Subscription.findChange(ctx.session, p[0]!, p[1]!, Number(p[2])) : undefined;
+  },
   fields: (t) => ({
     kind: t.field({ type: ChangeKind, description: "What the change did", resolve: (c) => c.kind }),
     sku: t.exposeString("sku", { description: "The subscription's offer" }),
@@ -46,8 +53,15 @@ export const SubscriptionChangeRef = builder.objectRef<Subscription.Change>("Lic
   }),
 });
 
-export const LicenceRef = builder.objectRef<Licence.Info>("Licence").implement({
-  description: "A licence of a subscription held by a member",
+export const LicenceRef = builder.objectRef<Licence.Info>("Licence");
+
+builder.node(LicenceRef, {
+  description: "A licence of a subscription held by a member (one per member and offer family)",
+  id: { resolve: (l) => compositeId(l.accountId, l.family, l.email) },
+  loadOne: (id, ctx) => {
+    const p = compositeParts(id, 3);
+    return p ? Licence.find(ctx.session, p[0]!, p[1]!, p[2]!) : undefined;
+  },
   fields: (t) => ({
     email: t.field({ type: "EmailAddress", description: "The member holding it", resolve: (l) => l.email }),
     sku: t.exposeString("sku", { description: "The subscription's offer" }),
@@ -135,7 +149,7 @@ builder.objectFields(AccountRef, (t) => ({
   availableOffers: t.field({
     type: [OfferRef],
     description: "What this account can order now (same as Query.offers)",
-    resolve: (a, _args, ctx) => Catalog.available(ctx.session, a.id),
+    resolve: async (a, _args, ctx) => seenFrom(a.id, await Catalog.available(ctx.session, a.id)),
   }),
   canUpdateSubscriptions: t.exposeBoolean("canUpdateSubscriptions", { description: "Delegated by a seller: the account's own admins may change quantities" }),
   canDecreaseSubscriptions: t.exposeBoolean("canDecreaseSubscriptions", { description: "Delegated by a seller: ...and decrease them" }),

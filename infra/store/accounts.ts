@@ -1,5 +1,5 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { StoreBase, cursorOf } from "./base.js";
+import { StoreBase, cursorOf, oversized } from "./base.js";
 import type { Page } from "./base.js";
 import type {
   AccountRecord,
@@ -81,6 +81,13 @@ export class AccountStore extends StoreBase {
     return this.page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor });
   }
 
+  /** One invitation of an account, by its place in the account's list (node ids carry it). */
+  async getAccountInvitation(accountId: string, createdAt: string, id: string): Promise<InvitationRecord | undefined> {
+    if (oversized({ accountId, createdAt, id })) return undefined;
+    const r = await this.entities.invitation.query.byAccount({ accountId, createdAt, id }).go({ limit: 1 });
+    return r.data.find((i) => i.id === id);
+  }
+
   async allInvitations(accountId: string): Promise<InvitationRecord[]> {
     return this.all((limit, cursor) => this.listInvitations(accountId, limit, cursor));
   }
@@ -89,6 +96,12 @@ export class AccountStore extends StoreBase {
   async listAudit(accountId: string, limit: number, cursor?: string | null): Promise<Page<AuditRecord>> {
     const e = this.entities.audit;
     return this.page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId }), { limit, cursor, order: "desc" });
+  }
+
+  /** One history entry of an account. */
+  async getAudit(accountId: string, at: string, id: string): Promise<AuditRecord | undefined> {
+    if (oversized({ accountId, at, id })) return undefined;
+    return (await this.entities.audit.get({ accountId, at, id }).go()).data ?? undefined;
   }
 
   async setPendingDeletion(accountId: string, at: string | null): Promise<void> {
@@ -132,9 +145,21 @@ export class AccountStore extends StoreBase {
     return this.page(cursorOf(e, "byName"), q, { limit: opts.limit, cursor: opts.cursor, order: opts.descending ? "desc" : "asc", filtered: true });
   }
 
+  /** One customer's opt-in to a reseller (expired ones too: the caller checks `until`). */
+  async getAdministered(resellerId: string, customerId: string): Promise<AdministeredRecord | undefined> {
+    if (oversized({ resellerId, customerId })) return undefined;
+    return (await this.entities.administered.get({ resellerId, customerId }).go()).data ?? undefined;
+  }
+
   /** Actions done on behalf of a customer, newest first. */
   async listBehalf(customerId: string, limit: number, cursor?: string | null): Promise<Page<BehalfRecord>> {
     const e = this.entities.behalf;
     return this.page(cursorOf(e, "byCustomer"), e.query.byCustomer({ customerId }), { limit, cursor, order: "desc" });
+  }
+
+  /** One action done on behalf of a customer. */
+  async getBehalf(customerId: string, at: string, id: string): Promise<BehalfRecord | undefined> {
+    if (oversized({ customerId, at, id })) return undefined;
+    return (await this.entities.behalf.get({ customerId, at, id }).go()).data ?? undefined;
   }
 }

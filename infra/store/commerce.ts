@@ -1,4 +1,4 @@
-import { StoreBase, cursorOf } from "./base.js";
+import { StoreBase, cursorOf, oversized } from "./base.js";
 import type { Page } from "./base.js";
 import type { ChangeRecord, LicenceRecord, OfferRecord, OrderKeyRecord, OrderRecord, SubscriptionRecord } from "./records.js";
 
@@ -44,6 +44,12 @@ export class CommerceStore extends StoreBase {
   async listChanges(accountId: string, sku: string, limit: number, cursor?: string | null): Promise<Page<ChangeRecord>> {
     const e = this.entities.change;
     return this.page(cursorOf(e, "bySubscription"), e.query.bySubscription({ accountId, sku }), { limit, cursor, order: "desc" });
+  }
+
+  /** One ledger entry: the change that brought the subscription to this version. */
+  async getChange(accountId: string, sku: string, version: number): Promise<ChangeRecord | undefined> {
+    if (oversized({ accountId, sku })) return undefined;
+    return (await this.entities.change.get({ accountId, sku, version }).go()).data ?? undefined;
   }
 
   /** Ledger of all subscriptions of an account, newest first. */

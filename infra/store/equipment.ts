@@ -75,6 +75,11 @@ export class EquipmentStore extends StoreBase {
     return this.page(cursorOf(e, "byEquipment"), e.query.byEquipment({ accountId, equipmentId }), { limit, cursor });
   }
 
+  async getEquipmentTenant(accountId: string, equipmentId: string, customerId: string): Promise<EquipmentTenantRecord | undefined> {
+    if (oversized({ accountId, equipmentId, customerId })) return undefined;
+    return (await this.entities.equipmentTenant.get({ accountId, equipmentId, customerId }).go({ consistent: true })).data ?? undefined;
+  }
+
   async allEquipmentTenants(accountId: string, equipmentId: string): Promise<EquipmentTenantRecord[]> {
     return this.all((limit, cursor) => this.listEquipmentTenants(accountId, equipmentId, limit, cursor));
   }
