@@ -5,6 +5,7 @@ import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import * as PartnerAdmin from "./partner-admin.js";
+import * as Subscription from "./subscription.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound, unlessHidden } from "./errors.js";
 import { paged } from "./paging.js";
@@ -26,9 +27,8 @@ const ATTEMPTS = 12;
 async function load(s: Session, raw: Input) {
   s.principal();
   const ref = V.parse(input, raw);
-  const [ms, account, sub] = await Promise.all([s.memberships(), s.account(ref.accountId), s.subscription(ref.accountId, ref.sku)]);
+  const { ms, account, sub } = await Subscription.visible(s, ref.accountId, ref.sku);
   const reach = authorize(s.actor, ms, account, "licence.assign", s.now);
-  if (!sub) throw new NotFound("Subscription");
   const member = await s.deps.store.getMember(ref.accountId, ref.email);
   if (!member) throw new NotFound("Member");
   return { ref, sub, member, reach };

@@ -13,7 +13,7 @@ import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound, unlessHidden } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { allowed, authorize } from "./rights.js";
+import { allowed, authorize, isVisible, reachOf } from "./rights.js";
 import * as V from "./validation.js";
 
 export type ChangeKind = (typeof changeKinds)[number];
@@ -137,29 +137,45 @@ export async function accountHistory(s: Session, accountId: string, args: PageAr
   return paged(args, (limit, cursor) => s.deps.store.listAccountChanges(accountId, limit, cursor));
 }
 
-const updateInput = z.object({
-  accountId: z.string().min(1),
-  sku: Catalog.sku,
-  quantity,
+/**
+ * A subscription the caller may see, with its account and the caller's memberships. An unknown
+ * subscription and one on an account outside the caller's reach answer the same
+ * NotFound("Subscription") (issue 15, item 8): the id names a subscription, so does the answer.
+ */
+export async function visible(s: Session, accountId: string, sku: string) {
+  const [ms, account, sub] = await Promise.all([s.memberships(), s.account(accountId), s.subscription(accountId, sku)]);
+  if (!account || !sub || !isVisible(reachOf(s.actor, ms, account, s.now))) throw new NotFound("Subscription");
+  return { ms, account, sub };
+}
+
+const changeInput = z.object({ accountId: z.string().min(1), sku: Catalog.sku, quantity });
+
+const updateInput = changeInput.extend({
   expectedVersion: z.number().int().min(1, "must be a version the subscription had"),
 });
 
+/** A quantity change checked against the rules, not yet written: what `updateQuantity` would do. */
+interface ChangePlan {
+  readonly account: AccountRecord;
+  readonly sub: SubscriptionRecord;
+  readonly show: boolean;
+  /** Undefined when the quantity does not change. */
+  readonly kind: ChangeKind | undefined;
+  readonly next: SubscriptionRecord;
+  /** Prepaid licences added mid-term: the order that charges them. */
+  readonly charge: OrderRecord | undefined;
+}
+
 /**
- * Sets a subscription's quantity. Optimistic: `expectedVersion` must be the current version.
- * Never below the licences assigned; prepaid quantities only grow; 0 cancels.
+ * Checks a quantity change (rights, state, rules) and works out what it writes and charges. Shared
+ * by `updateQuantity` and its preview, so the preview refuses exactly what the change would.
  */
-export async function updateQuantity(s: Session, raw: z.input<typeof updateInput>): Promise<Info> {
-  s.principal();
-  const input = V.parse(updateInput, raw);
-  const [ms, account, sub] = await Promise.all([s.memberships(), s.account(input.accountId), s.subscription(input.accountId, input.sku)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
-  const a = account!;
-  if (!sub) throw new NotFound("Subscription");
+async function planChange(s: Session, input: z.infer<typeof changeInput>): Promise<ChangePlan> {
+  const { ms, account: a, sub } = await visible(s, input.accountId, input.sku);
   authorize(s.actor, ms, a, input.quantity >= sub.quantity ? "subscription.increase" : "subscription.decrease", s.now);
-  if (sub.version !== input.expectedVersion) throw staleVersion(sub.version);
   if (sub.status !== "ACTIVE") throw new Conflict(`The subscription is ${sub.status.toLowerCase()}; place an order to subscribe again`);
   const show = await Catalog.showsPrices(s, a);
-  if (input.quantity === sub.quantity) return present(sub, show);
+  if (input.quantity === sub.quantity) return { account: a, sub, show, kind: undefined, next: sub, charge: undefined };
   // Prepaid licences are paid up front for the term: they may be added, never returned (Rainbow 5.5).
   if (sub.kind === "PREPAID" && input.quantity < sub.quantity) throw Invalid.field("quantity", "a prepaid subscription may only increase");
   if (input.quantity < sub.assigned) throw belowAssigned(sub.assigned);
@@ -176,6 +192,19 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
     version: sub.version + 1,
     updatedAt: s.now.toISOString(),
   };
+  return { account: a, sub, show, kind, next, charge };
+}
+
+/**
+ * Sets a subscription's quantity. Optimistic: `expectedVersion` must be the current version.
+ * Never below the licences assigned; prepaid quantities only grow; 0 cancels.
+ */
+export async function updateQuantity(s: Session, raw: z.input<typeof updateInput>): Promise<Info> {
+  s.principal();
+  const input = V.parse(updateInput, raw);
+  const { sub, show, kind, next, charge } = await planChange(s, input);
+  if (sub.version !== input.expectedVersion) throw staleVersion(sub.version);
+  if (!kind) return present(sub, show);
   try {
     await s.deps.store.transact((e) => [
       e.subscription
@@ -197,6 +226,36 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
   }
   s.forget();
   return present(next, show);
+}
+
+/** What a quantity change would do, before it is made (Call2Teams shows it before an update). */
+export interface ChangePreview {
+  readonly subscription: Info;
+  readonly oldQuantity: number;
+  readonly newQuantity: number;
+  readonly currency: string;
+  /**
+   * What the next invoice carries for this subscription after the change, in minor units: MONTHLY
+   * the month-end amount (new quantity × price, no pro-rata), PREPAID the prorated charge of the
+   * licences added (0 when none), TRIAL 0 (never billed). Null for USAGE (billed from recorded
+   * usage) and for callers who do not see prices.
+   */
+  readonly nextInvoiceAmount: number | null;
+}
+
+/** The dry run of `updateQuantity`: the same checks, nothing written. */
+export async function previewChange(s: Session, raw: z.input<typeof changeInput>): Promise<ChangePreview> {
+  s.principal();
+  const input = V.parse(changeInput, raw);
+  const { sub, show, next, charge } = await planChange(s, input);
+  const amount = sub.kind === "MONTHLY" ? Money.times(sub.unitPrice, next.quantity) : sub.kind === "PREPAID" ? (charge?.total ?? 0) : sub.kind === "TRIAL" ? 0 : null;
+  return {
+    subscription: present(sub, show),
+    oldQuantity: sub.quantity,
+    newQuantity: next.quantity,
+    currency: sub.currency,
+    nextInvoiceAmount: show ? amount : null,
+  };
 }
 
 async function prepaidCharge(s: Session, sub: SubscriptionRecord, added: number): Promise<OrderRecord> {
@@ -226,7 +285,7 @@ const cancelInput = z.object({ accountId: z.string().min(1), sku: Catalog.sku, e
 /** Cancels: quantity 0, status CANCELLED (Ribbon: set every quantity to 0). */
 export async function cancel(s: Session, raw: z.input<typeof cancelInput>): Promise<Info> {
   const input = V.parse(cancelInput, raw);
-  const current = input.expectedVersion ?? (await s.subscription(input.accountId, input.sku))?.version ?? 1;
+  const current = input.expectedVersion ?? (await visible(s, input.accountId, input.sku)).sub.version;
   return updateQuantity(s, { accountId: input.accountId, sku: input.sku, quantity: 0, expectedVersion: current });
 }
 

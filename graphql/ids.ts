@@ -32,7 +32,7 @@ export function splitScoped(local: string): { accountId: string; key: string } |
 /** A global id whose local part is "<accountId>:<key>": both parts, or NotFound. */
 export function scopedId(globalId: string, typename: string): { accountId: string; key: string } {
   const parts = splitScoped(localId(globalId, typename));
-  if (!parts) throw new NotFound(typename);
+  if (!parts) throw new NotFound(DOMAIN_NAMES[typename] ?? typename);
   return parts;
 }
 

@@ -21,7 +21,7 @@
  *
  * CONTRACT (as the server implements it):
  *  - fields returning a typed-result union (all mutations; Query.account, invoice, offers,
- *    previewOrder): the `NotFoundError` member with code NOT_FOUND, no GraphQL error;
+ *    previewOrder, previewSubscriptionChange): the `NotFoundError` member with code NOT_FOUND, no GraphQL error;
  *  - Query.node (nullable Node interface): null, no GraphQL error;
  *  - connection queries with an optional root id (searchAccounts(within), administeredCustomers(resellerId)):
  *    a GraphQL error with extensions.code NOT_FOUND on the field (the connection, nullable, is null).

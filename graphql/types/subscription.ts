@@ -1,8 +1,9 @@
+import * as Account from "../../core/account.js";
 import * as Licence from "../../core/licence.js";
 import * as Subscription from "../../core/subscription.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { compositeId, compositeParts, globalId, splitScoped } from "../ids.js";
+import { compositeId, compositeParts, globalId, scopedId, splitScoped } from "../ids.js";
 import * as Catalog from "../../core/catalog.js";
 import { AccountRef } from "./account.js";
 import { MoneyRef, money } from "./money.js";
@@ -82,6 +83,7 @@ builder.node(SubscriptionRef, {
   },
   fields: (t) => ({
     sku: t.exposeString("sku", { description: "The offer subscribed to" }),
+    account: t.field({ type: AccountRef, description: "The account holding the subscription", resolve: (s, _a, ctx) => Account.get(ctx.session, s.accountId) }),
     kind: t.field({ type: OfferKind, description: "How it is charged", resolve: (s) => s.kind }),
     family: t.exposeString("family", { description: "The offer's family" }),
     status: t.field({ type: SubscriptionStatus, description: "Whether its licences count", resolve: (s) => s.status }),
@@ -156,3 +158,35 @@ builder.objectFields(AccountRef, (t) => ({
   billable: t.exposeBoolean("billable", { description: "Invoiced by the vendor (distributors)" }),
   currency: t.field({ type: "Currency", nullable: true, description: "Billing currency of a billable account", resolve: (a) => a.currency ?? null }),
 }));
+
+const ChangePreviewRef = builder.objectRef<Subscription.ChangePreview>("LicenceSubscriptionChangePreview").implement({
+  description: "What updateSubscriptionQuantity would do; nothing is written. A value, not an entity: computed on each read",
+  fields: (t) => ({
+    subscription: t.field({ type: SubscriptionRef, description: "The subscription as it is now (pass its version as expectedVersion)", resolve: (p) => p.subscription }),
+    oldQuantity: t.exposeInt("oldQuantity", { description: "Licences subscribed now" }),
+    newQuantity: t.exposeInt("newQuantity", { description: "Licences after the change" }),
+    nextInvoiceAmount: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description:
+        "What the next invoice carries for this subscription after the change: MONTHLY the month-end amount (new quantity × price, no pro-rata), PREPAID the prorated charge of the licences added (zero when none), TRIAL zero. Null for USAGE offers (billed from recorded usage) and unless you see prices",
+      resolve: (p) => money(p.nextInvoiceAmount, p.currency),
+    }),
+  }),
+});
+
+builder.queryField("previewSubscriptionChange", (t) =>
+  t.field({
+    type: ChangePreviewRef,
+    description: "A dry run of updateSubscriptionQuantity: old and new quantity and what the next invoice carries, checked like the change itself",
+    args: {
+      subscriptionId: t.arg.id({ required: true, description: "The LicenceSubscription's global id" }),
+      quantity: t.arg.int({ required: true, description: "The new quantity (0 cancels)" }),
+    },
+    errors: {},
+    resolve: (_r, args, ctx) => {
+      const { accountId, key } = scopedId(String(args.subscriptionId), "LicenceSubscription");
+      return Subscription.previewChange(ctx.session, { accountId, sku: key, quantity: args.quantity });
+    },
+  }),
+);

@@ -1,0 +1,255 @@
+/**
+ * Issue 15, trials and subscriptions, over HTTP:
+ *  - item 7: `previewSubscriptionChange` answers the old and new quantity and what the next invoice
+ *    carries (monthly: the month-end amount; prepaid: the prorated charge), prices only for those
+ *    who see them, refusing exactly what `updateSubscriptionQuantity` would;
+ *  - item 8: `LicenceSubscription.account`; an unknown subscription id answers "Subscription not found".
+ *
+ *   Platform (operator)
+ *   ├── Distributor D, USD (owner d: seller, sees prices; VIEWER dv)
+ *   │   └── Reseller R (owner r, a seller)
+ *   │       └── Customer C (owner c, user u, VIEWER cv)
+ *   ├── Distributor P, EUR (owner p) — prepaid
+ *   │   └── Customer PC
+ *   └── Distributor E, USD (owner e) — sees nothing of D's tree
+ *
+ * Every refusal is a typed error and writes nothing: the whole table is scanned before and after.
+ */
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { createDocumentClient } from "../infra/dynamo.js";
+import { ERR, OPERATOR, PLATFORM, expectError, expectForbidden, expectInvalid, ok, startTestStack } from "./harness.js";
+import type { Money, Result, TestStack } from "./harness.js";
+
+// ---------------------------------------------------------------- data
+
+const START = "2026-10-05T09:00:00.000Z";
+const D = "owner@trials-d.example";
+const DV = "viewer@trials-d.example";
+const R = "owner@trials-r.example";
+const C = "owner@trials-c.example";
+const U = "user@trials-c.example";
+const CV = "viewer@trials-c.example";
+const P = "owner@trials-p.example";
+const E = "owner@trials-e.example";
+
+const TRUNK = "RC-DRAAS-TRUNK-SUB";
+const TRUNK_TRIAL = "RC-DRAAS-TRK-TRIAL";
+const PBX_TRIAL = "RC-DRAAS-PBX-TRIAL";
+const PBX = "RC-DRAAS-PBX-SUB";
+const BUSINESS = "3EY95002AA";
+const BUSINESS_1Y = "3EY95101AB";
+const CONFERENCE = "3EY95004AA";
+
+const ids = { d: "", r: "", c: "", p: "", pc: "", e: "" };
+const subs = { trunk: "", trial: "", prepaid: "", conference: "", business: "" };
+let t: TestStack;
+let db: DynamoDBDocumentClient;
+
+// ---------------------------------------------------------------- helpers
+
+/** Every item of the test table, by key (strongly consistent scan). */
+async function scanTable(): Promise<Map<string, string>> {
+  await t.stack.events.drain();
+  const items: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.send(new ScanCommand({ TableName: t.stack.store.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+    start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+  } while (start);
+  return new Map(items.map((i) => [`${String(i.pk)}|${String(i.sk)}`, JSON.stringify(i, Object.keys(i).sort())]));
+}
+
+/** Runs `fn` (calls that must be refused) and asserts that the table is byte-for-byte the same after. */
+async function nothingWritten(fn: () => Promise<void>): Promise<void> {
+  const before = await scanTable();
+  await fn();
+  const after = await scanTable();
+  expect([...after.keys()].filter((k) => before.get(k) !== after.get(k))).toEqual([]);
+  expect([...before.keys()].filter((k) => !after.has(k))).toEqual([]);
+}
+
+const mk = async (as: string, input: Record<string, unknown>) =>
+  (await t.mutateOk<{ account: { id: string } }>(as, "createAccount", "CreateAccountInput", { country: "US", ...input }, "account { id }")).account.id;
+
+const order = (as: string, accountId: string, lines: { sku: string; quantity: number }[], key: string) =>
+  t.mutateOk<{ order: { id: string } }>(as, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey: key }, "order { id }");
+
+interface SubView {
+  readonly id: string;
+  readonly sku: string;
+  readonly quantity: number;
+  readonly assigned: number;
+  readonly status: string;
+  readonly version: number;
+}
+const SUB = "id sku quantity assigned status version";
+
+async function subscriptionOf(accountId: string, sku: string): Promise<SubView> {
+  const a = ok<{ subscriptions: { edges: { node: SubView }[] } }>(await t.account(OPERATOR, accountId, `subscriptions(first: 100) { edges { node { ${SUB} } } }`));
+  const found = a.subscriptions.edges.find((e) => e.node.sku === sku)?.node;
+  expect(found, `${sku} of ${accountId}`).toBeDefined();
+  return found!;
+}
+
+interface PreviewView {
+  readonly oldQuantity: number;
+  readonly newQuantity: number;
+  readonly nextInvoiceAmount: Money | null;
+  readonly subscription: { id: string; version: number };
+}
+const previewChange = async (as: string, subscriptionId: string, quantity: number) =>
+  (
+    await t.read<{ r: Result<PreviewView> }>(
+      as,
+      `query P($id: ID!, $q: Int!) { r: previewSubscriptionChange(subscriptionId: $id, quantity: $q) { __typename ... on QueryPreviewSubscriptionChangeSuccess { data { oldQuantity newQuantity nextInvoiceAmount { amount currency } subscription { id version } } } ${ERR} } }`,
+      { id: subscriptionId, q: quantity },
+    )
+  ).r;
+
+const updateQuantity = (as: string, subscriptionId: string, quantity: number, expectedVersion: number) =>
+  t.mutate<{ subscription: SubView }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId, quantity, expectedVersion }, `subscription { ${SUB} }`);
+
+/** A LicenceSubscription global id that names nothing (an account that does not exist). */
+const UNKNOWN_SUB = Buffer.from(`LicenceSubscription:01ZZZZZZZZZZZZZZZZZZZZZZZZ:${TRUNK}`).toString("base64");
+
+// ---------------------------------------------------------------- setup
+
+beforeAll(async () => {
+  t = await startTestStack();
+  db = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
+  await t.setClock(START);
+  ids.d = await mk(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Trials D", currency: "USD", owner: { email: D } });
+  ids.e = await mk(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Trials E", currency: "USD", owner: { email: E } });
+  ids.p = await mk(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Trials P", currency: "EUR", country: "FR", owner: { email: P } });
+  for (const email of [D, E, P]) await t.accept(email);
+  await t.mutateOk(D, "inviteMember", "InviteMemberInput", { accountId: ids.d, email: DV, role: "VIEWER" }, "member { email }");
+  await t.accept(DV);
+  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: [TRUNK, TRUNK_TRIAL, PBX, PBX_TRIAL] }, "account { id }");
+  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.e, skus: [TRUNK, TRUNK_TRIAL] }, "account { id }");
+  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.p, skus: [BUSINESS, BUSINESS_1Y, CONFERENCE] }, "account { id }");
+  ids.r = await mk(D, { parentId: ids.d, kind: "RESELLER", name: "Trials R", owner: { email: R }, canCreateAccounts: true });
+  await t.accept(R);
+  await t.mutateOk(D, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.r, skus: [TRUNK, TRUNK_TRIAL, PBX, PBX_TRIAL] }, "account { id }");
+  ids.c = await mk(R, { parentId: ids.r, kind: "CUSTOMER", name: "Trials C", owner: { email: C } });
+  await t.accept(C);
+  await t.mutateOk(C, "inviteMember", "InviteMemberInput", { accountId: ids.c, email: U, role: "CONTRIBUTOR" }, "member { email }");
+  await t.accept(U);
+  await t.mutateOk(C, "inviteMember", "InviteMemberInput", { accountId: ids.c, email: CV, role: "VIEWER" }, "member { email }");
+  await t.accept(CV);
+  await order(R, ids.c, [{ sku: TRUNK, quantity: 5 }, { sku: PBX_TRIAL, quantity: 3 }], "c-first");
+  subs.trunk = (await subscriptionOf(ids.c, TRUNK)).id;
+  subs.trial = (await subscriptionOf(ids.c, PBX_TRIAL)).id;
+  await t.mutateOk(C, "assignLicence", "LicenceInput", { subscriptionId: subs.trunk, email: U }, "licence { email }");
+  ids.pc = await mk(P, { parentId: ids.p, kind: "CUSTOMER", name: "Trials PC", country: "FR" });
+  await order(P, ids.pc, [{ sku: BUSINESS_1Y, quantity: 10 }, { sku: CONFERENCE, quantity: 1 }, { sku: BUSINESS, quantity: 4 }], "pc-first");
+  subs.prepaid = (await subscriptionOf(ids.pc, BUSINESS_1Y)).id;
+  subs.conference = (await subscriptionOf(ids.pc, CONFERENCE)).id;
+  subs.business = (await subscriptionOf(ids.pc, BUSINESS)).id;
+}, 120_000);
+
+afterAll(async () => {
+  await t?.stop();
+  db?.destroy();
+});
+
+// ---------------------------------------------------------------- item 8
+
+describe("LicenceSubscription.account and unknown subscription ids", () => {
+  it("a subscription names its account; its sellers and owners read it there", async () => {
+    for (const as of [C, R, D, OPERATOR]) {
+      const r = await t.read<{ node: { sku: string; account: { id: string; name: string } } }>(as, `query N($id: ID!) { node(id: $id) { ... on LicenceSubscription { sku account { id name } } } }`, { id: subs.trunk });
+      expect(r.node).toEqual({ sku: TRUNK, account: { id: ids.c, name: "Trials C" } });
+    }
+  });
+
+  it("an unknown, malformed or foreign subscription id is NotFoundError 'Subscription not found' everywhere, nothing written", async () => {
+    const malformed = [UNKNOWN_SUB, "garbage", Buffer.from("LicenceSubscription:nocolon").toString("base64"), Buffer.from(`Account:${ids.c}`).toString("base64")];
+    await nothingWritten(async () => {
+      for (const id of malformed) {
+        expectError(await previewChange(D, id, 3), "NotFoundError", "Subscription not found");
+        expectError(await updateQuantity(D, id, 3, 1), "NotFoundError", "Subscription not found");
+        expectError(await t.mutate(D, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId: id }, "subscription { id }"), "NotFoundError", "Subscription not found");
+        expectError(await t.mutate(C, "assignLicence", "LicenceInput", { subscriptionId: id, email: U }, "licence { email }"), "NotFoundError", "Subscription not found");
+      }
+      // A real subscription outside the caller's reach answers exactly the same.
+      expectError(await previewChange(E, subs.trunk, 3), "NotFoundError", "Subscription not found");
+      expectError(await updateQuantity(E, subs.trunk, 3, 1), "NotFoundError", "Subscription not found");
+      expectError(await t.mutate(E, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId: subs.trunk }, "subscription { id }"), "NotFoundError", "Subscription not found");
+      expectError(await t.mutate(E, "unassignLicence", "LicenceInput", { subscriptionId: subs.trunk, email: U }, "licence { email }"), "NotFoundError", "Subscription not found");
+      // A sku the visible account does not hold, too.
+      const otherSku = Buffer.from(`LicenceSubscription:${Buffer.from(ids.c, "base64").toString("utf8").split(":")[1]}:NOPE-SKU`).toString("base64");
+      expectError(await previewChange(D, otherSku, 3), "NotFoundError", "Subscription not found");
+    });
+  });
+});
+
+// ---------------------------------------------------------------- item 7
+
+describe("previewSubscriptionChange", () => {
+  it("monthly: old and new quantity, and the month-end amount the next invoice carries; the billed party's owner sees it, the seller below does not", async () => {
+    const forOwner = ok<PreviewView>(await previewChange(D, subs.trunk, 8));
+    expect(forOwner).toMatchObject({ oldQuantity: 5, newQuantity: 8, nextInvoiceAmount: { amount: "24.00", currency: "USD" }, subscription: { id: subs.trunk, version: 1 } });
+    // R sells to C but is not the billed party (D is): the same answer without the price.
+    expect(ok<PreviewView>(await previewChange(R, subs.trunk, 8))).toMatchObject({ oldQuantity: 5, newQuantity: 8, nextInvoiceAmount: null });
+    // Operators see prices; a decrease is the new, smaller month-end amount.
+    expect(ok<PreviewView>(await previewChange(OPERATOR, subs.trunk, 2))).toMatchObject({ oldQuantity: 5, newQuantity: 2, nextInvoiceAmount: { amount: "6.00", currency: "USD" } });
+    // Cancelling (0) carries nothing; the same quantity carries what it does now.
+    expect(ok<PreviewView>(await previewChange(D, subs.trunk, 1))).toMatchObject({ newQuantity: 1, nextInvoiceAmount: { amount: "3.00" } });
+    expect(ok<PreviewView>(await previewChange(D, subs.trunk, 5))).toMatchObject({ oldQuantity: 5, newQuantity: 5, nextInvoiceAmount: { amount: "15.00" } });
+  });
+
+  it("a trial carries nothing; a usage offer is billed from recorded usage (null even for the billed party's owner)", async () => {
+    expect(ok<PreviewView>(await previewChange(D, subs.trial, 4))).toMatchObject({ oldQuantity: 3, newQuantity: 4, nextInvoiceAmount: { amount: "0.00", currency: "USD" } });
+    expect(ok<PreviewView>(await previewChange(P, subs.conference, 2))).toMatchObject({ oldQuantity: 1, newQuantity: 2, nextInvoiceAmount: null });
+  });
+
+  it("prepaid: licences added mid-term are charged for the whole months left, at the original price; placing the change charges exactly that", async () => {
+    // Ordered 2026-10-05 for 12 months (ends 2027-10-05); on 2027-01-10, 9 months are left (a started month counts).
+    await t.setClock("2027-01-10T09:00:00.000Z");
+    const p = ok<PreviewView>(await previewChange(P, subs.prepaid, 12));
+    // 2 × 13.00 × 9 / 12 = 19.50
+    expect(p).toMatchObject({ oldQuantity: 10, newQuantity: 12, nextInvoiceAmount: { amount: "19.50", currency: "EUR" } });
+    const done = ok<{ subscription: SubView }>(await updateQuantity(P, subs.prepaid, 12, p.subscription.version));
+    expect(done.subscription).toMatchObject({ quantity: 12, version: p.subscription.version + 1 });
+    const orders = ok<{ orders: { edges: { node: { reference: string | null; total: Money | null } }[] } }>(await t.account(P, ids.pc, "orders(first: 1) { edges { node { reference total { amount currency } } } }"));
+    expect(orders.orders.edges[0]!.node).toEqual({ reference: "quantity update", total: { amount: "19.50", currency: "EUR" } });
+    // The same quantity again adds nothing: zero.
+    expect(ok<PreviewView>(await previewChange(P, subs.prepaid, 12))).toMatchObject({ oldQuantity: 12, newQuantity: 12, nextInvoiceAmount: { amount: "0.00", currency: "EUR" } });
+  });
+
+  it("refuses what the change would refuse, as typed errors, and writes nothing", async () => {
+    await nothingWritten(async () => {
+      // A prepaid subscription only grows; never below the licences assigned; not negative.
+      expectInvalid(await previewChange(P, subs.prepaid, 3), ["quantity"], "a prepaid subscription may only increase");
+      expectInvalid(await previewChange(D, subs.trunk, 0), ["quantity"], "1 licences are assigned; unassign some first");
+      expectInvalid(await previewChange(D, subs.trunk, -1), ["quantity"], "must not be negative");
+      expectInvalid(await previewChange(D, subs.trunk, 100_001), ["quantity"]);
+      // Rights: the customer's own owner has no delegated rights; a viewer of the distributor sees but may not.
+      expectForbidden(await previewChange(C, subs.trunk, 6), "NOT_DELEGATED");
+      expectForbidden(await previewChange(CV, subs.trunk, 6), "ROLE");
+      // D's viewer has no seller flag: C is not in its reach at all.
+      expectError(await previewChange(DV, subs.trunk, 6), "NotFoundError", "Subscription not found");
+    });
+  });
+
+  it("delegated rights let the customer's admins preview increases, and decreases only with canDecreaseSubscriptions", async () => {
+    await t.mutateOk(R, "setDelegatedRights", "SetDelegatedRightsInput", { accountId: ids.c, canUpdateSubscriptions: true, canDecreaseSubscriptions: false }, "account { id }");
+    // The customer's owner is not the billed party's: no prices.
+    expect(ok<PreviewView>(await previewChange(C, subs.trunk, 6))).toMatchObject({ oldQuantity: 5, newQuantity: 6, nextInvoiceAmount: null });
+    expectForbidden(await previewChange(C, subs.trunk, 4), "NOT_DELEGATED");
+    await t.mutateOk(R, "setDelegatedRights", "SetDelegatedRightsInput", { accountId: ids.c, canUpdateSubscriptions: true, canDecreaseSubscriptions: true }, "account { id }");
+    expect(ok<PreviewView>(await previewChange(C, subs.trunk, 4))).toMatchObject({ newQuantity: 4 });
+    await t.mutateOk(R, "setDelegatedRights", "SetDelegatedRightsInput", { accountId: ids.c, canUpdateSubscriptions: false, canDecreaseSubscriptions: false }, "account { id }");
+  });
+
+  it("a cancelled subscription cannot be changed: ConflictError", async () => {
+    const business = await subscriptionOf(ids.pc, BUSINESS);
+    ok(await t.mutate(P, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId: subs.business, expectedVersion: business.version }, "subscription { id }"));
+    await nothingWritten(async () => {
+      expectError(await previewChange(P, subs.business, 2), "ConflictError", "The subscription is cancelled; place an order to subscribe again");
+    });
+  });
+});
