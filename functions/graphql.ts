@@ -95,6 +95,7 @@ function build(): FetchServer {
     // GraphiQL is the local stack's (its assets would not fit this bundle); in AWS use any client against the endpoint.
     graphiql: false,
     introspection: config.introspection,
+    requestBudget: config.requestBudget,
     telemetry,
     // Seals the cursors of paged lists: the SST secret CURSOR_SECRET, read on the first paged list.
     cursorSecret: async () => {

@@ -1,11 +1,13 @@
 import type { Telemetry } from "../infra/telemetry.js";
 import SchemaBuilder from "@pothos/core";
+import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin, { decodeGlobalID } from "@pothos/plugin-relay";
 import { CountryCodeResolver, CurrencyResolver, DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
 import type { Session } from "../core/context.js";
 import type { CursorSeal } from "./cursors.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "../core/errors.js";
+import { RequestBudgetExceeded } from "../infra/request-budget.js";
 import { DEFAULT_PAGE, MAX_PAGE } from "../core/paging.js";
 
 export interface Context {
@@ -14,6 +16,21 @@ export interface Context {
   readonly telemetry?: Telemetry;
   /** Seals and opens the cursors of connections (loaded on first use: the stage's secret). */
   readonly cursors: () => Promise<CursorSeal>;
+  /** DynamoDB requests this request may make: its operation's estimate is checked against it before it runs. */
+  readonly requestBudget: number;
+}
+
+/**
+ * The estimate of an operation, in DynamoDB requests: a page of a connection is one query, and what
+ * is selected on its nodes counts once per node asked for (`first`); fields that read more say so
+ * with their own `complexity` (e.g. subscriptionOverview). Everything else is read through the
+ * request's batching loader and counts nothing here; the exact count is kept as the request runs.
+ */
+function estimatedRequests(args: Record<string, unknown>, _ctx: Context, field: { readonly type: unknown }): { field: number; multiplier: number } {
+  const connection = /Connection!?$/.test(String(field.type));
+  if (!connection) return { field: 0, multiplier: 1 };
+  const first = typeof args.first === "number" && args.first > 0 ? Math.min(args.first, MAX_PAGE) : DEFAULT_PAGE;
+  return { field: 1, multiplier: first };
 }
 
 /** Types with global ids that `node(id)` resolves. */
@@ -36,8 +53,13 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ErrorsPlugin, RelayPlugin],
+  plugins: [ErrorsPlugin, RelayPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
+  complexity: {
+    fieldComplexity: estimatedRequests,
+    limit: (ctx: Context) => ({ complexity: ctx.requestBudget }),
+    complexityError: (_kind, result) => new RequestBudgetExceeded(result.maxComplexity ?? 0, result.complexity),
+  },
   relay: {
     // A malformed id or one of a type that has no nodes is an unknown id (`node` answers null), not an error.
     decodeGlobalID: (globalID) => {

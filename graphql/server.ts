@@ -17,6 +17,7 @@ import * as Equipment from "../core/equipment.js";
 import { claimsClientAudience } from "../infra/api-keys.js";
 import { Invalid, RateLimited, Unauthenticated, VisibleError } from "../core/errors.js";
 import { Throttled } from "../infra/dynamo.js";
+import { DEFAULT_REQUEST_BUDGET, RequestBudgetExceeded, withRequestBudget } from "../infra/request-budget.js";
 import { framesOf } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
 import { bearerToken } from "./bearer.js";
@@ -49,6 +50,17 @@ export interface ServerOptions {
    * secret CURSOR_SECRET, read on first use). Absent: a key of this process only (tests, benches).
    */
   readonly cursorSecret?: string | (() => Promise<string>);
+  /** DynamoDB requests one GraphQL request may make (estimated before it runs, counted as it runs). */
+  readonly requestBudget?: number;
+}
+
+/** Every execution counts its DynamoDB requests against its own budget (infra/request-budget.ts). */
+function requestBudget(limit: number): Plugin {
+  return {
+    onExecute({ setExecuteFn, executeFn }) {
+      setExecuteFn((args) => withRequestBudget(limit, () => executeFn(args)));
+    },
+  };
 }
 
 /** The cursor seal of a server, built once from its secret (a failed load is retried by the next request). */
@@ -143,6 +155,7 @@ function guards(introspection: boolean): Plugin[] {
  */
 export function createGraphQLServer(opts: ServerOptions) {
   const cursors = cursorSealOf(opts.cursorSecret);
+  const budget = opts.requestBudget ?? DEFAULT_REQUEST_BUDGET;
   return createYoga<Record<string, unknown>, Context>({
     schema,
     graphqlEndpoint: opts.graphqlEndpoint ?? "/graphql",
@@ -152,7 +165,7 @@ export function createGraphQLServer(opts: ServerOptions) {
     graphiql: opts.graphiql ? { title: "Channel Partner API", ...opts.graphiql.options } : false,
     ...(opts.graphiql ? { renderGraphiQL: opts.graphiql.render } : {}),
     logging: false,
-    plugins: [health, bodyLimit, useCSRFPrevention({ requestHeaders: CSRF_HEADERS }), ...guards(opts.introspection ?? false), codeInputErrors, ...(opts.telemetry ? [observability(opts.telemetry)] : [])],
+    plugins: [health, bodyLimit, useCSRFPrevention({ requestHeaders: CSRF_HEADERS }), ...guards(opts.introspection ?? false), codeInputErrors, requestBudget(budget), ...(opts.telemetry ? [observability(opts.telemetry)] : [])],
     context: async ({ request }): Promise<Context> => {
       const header = request.headers.get("authorization");
       let actor: Actor = { type: "public" };
@@ -176,7 +189,7 @@ export function createGraphQLServer(opts: ServerOptions) {
           throw unauthorized("Invalid or expired token");
         }
       }
-      return { session: new Session(opts.deps, actor), cursors, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) };
+      return { session: new Session(opts.deps, actor), cursors, requestBudget: budget, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) };
     },
     maskedErrors: {
       maskError(error, message, isDev) {
@@ -185,6 +198,17 @@ export function createGraphQLServer(opts: ServerOptions) {
         const original = located ? located.originalError : error;
         if (original instanceof Unauthenticated) {
           return unauthorized(original.message);
+        }
+        const over = RequestBudgetExceeded.in(original);
+        if (over) {
+          opts.telemetry?.warn("request budget exceeded", { errorName: over.name });
+          // The caller's own request is too expensive: said so, with what it may spend.
+          return createGraphQLError(
+            over.estimated === undefined
+              ? `This request used its budget of ${over.budget} DynamoDB requests; ask for fewer items or fewer fields at once`
+              : `This request would need about ${over.estimated} DynamoDB requests, over its budget of ${over.budget}; ask for fewer items or fewer fields at once`,
+            { ...(located?.path ? { path: located.path } : {}), extensions: { code: "BUDGET_EXCEEDED", budget: over.budget, ...(over.estimated !== undefined ? { estimated: over.estimated } : {}) } },
+          );
         }
         const busy = Throttled.in(original);
         if (busy) {

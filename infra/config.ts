@@ -2,6 +2,7 @@ import type { JWK } from "jose";
 import * as z from "zod";
 import { isDeviceSigningJwk } from "./device-keys.js";
 import type { Issuer } from "./documents.js";
+import { DEFAULT_REQUEST_BUDGET } from "./request-budget.js";
 
 /** Runtime configuration: read from the environment once, here, and nowhere else. */
 export interface Config {
@@ -37,6 +38,8 @@ export interface Config {
   readonly deliveryQueueUrl?: string;
   /** The vendor's legal identity on invoices: name, address, VAT and company registration numbers. */
   readonly invoiceIssuer: Issuer;
+  /** REQUEST_BUDGET (default 300): DynamoDB requests one GraphQL request may make. */
+  readonly requestBudget: number;
 }
 
 /** The issuer's details a VAT auditor looks for (issue 13), per stage; the address takes "\n" or " | " between lines. */
@@ -89,6 +92,7 @@ const envSchema = z.object({
   MAIL_QUEUE_URL: z.string().url().optional(),
   API_SIGNING_KEY: deviceSigningKey.optional(),
   DELIVERY_QUEUE_URL: z.string().url().optional(),
+  REQUEST_BUDGET: z.coerce.number().int().min(10).max(100_000).default(DEFAULT_REQUEST_BUDGET),
   ...issuerEnv,
 });
 
@@ -124,6 +128,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(e.API_SIGNING_KEY ? { apiSigningKey: e.API_SIGNING_KEY } : {}),
     ...(e.DELIVERY_QUEUE_URL ? { deliveryQueueUrl: e.DELIVERY_QUEUE_URL } : {}),
     invoiceIssuer: issuerOf(e),
+    requestBudget: e.REQUEST_BUDGET,
   };
 }
 

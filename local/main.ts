@@ -10,12 +10,15 @@ async function main() {
   const port = Number(process.env.PORT ?? 4000);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`PORT must be a port number from 1 to 65535, e.g. PORT=4001 npm start`);
   const host = process.env.HOST?.trim() || "127.0.0.1";
+  const requestBudget = process.env.REQUEST_BUDGET ? Number(process.env.REQUEST_BUDGET) : undefined;
+  if (requestBudget !== undefined && (!Number.isInteger(requestBudget) || requestBudget < 10)) throw new Error("REQUEST_BUDGET must be a whole number of DynamoDB requests, at least 10");
   const stack = await startLocalStack({
     port,
     host,
     inMemory,
     dataDir,
     operatorEmail: process.env.BOOTSTRAP_OPERATOR_EMAIL ?? "operator@example.com",
+    ...(requestBudget ? { requestBudget } : {}),
     // The Lambda functions' JSON log lines, one per operation and per job record (--quiet: none).
     // Metrics (EMF) are for CloudWatch only.
     ...(process.argv.includes("--quiet") ? {} : { telemetry: powertoolsTelemetry({ metrics: false }) }),

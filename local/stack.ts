@@ -63,6 +63,8 @@ export interface LocalStackOptions {
   readonly billingChunkSize?: number;
   /** How long a billing worker holds an invoice's mail (ms). */
   readonly mailLeaseMs?: number;
+  /** DynamoDB requests one GraphQL request may make (default 300; REQUEST_BUDGET for `npm start`). */
+  readonly requestBudget?: number;
 }
 
 export interface LocalStack {
@@ -223,6 +225,7 @@ async function start(
     authenticate: verify,
     graphiql: { render: renderGraphiQL, options: graphiqlOptions(url) },
     introspection: true,
+    ...(opts.requestBudget ? { requestBudget: opts.requestBudget } : {}),
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
   });
   // The documents function's route (GET /invoices/<id>.pdf|.csv), on the same port.

@@ -1,3 +1,4 @@
+import { DEFAULT_PAGE, MAX_PAGE } from "../../core/paging.js";
 import * as Account from "../../core/account.js";
 import * as Audit from "../../core/audit.js";
 import * as Member from "../../core/member.js";
@@ -34,7 +35,7 @@ builder.node(AccountRef, {
   description: "A platform, distributor, reseller or customer account: a node of the partner hierarchy",
   id: { resolve: (a) => a.id },
   // Relay `node(id)`: null when unknown or not visible to the caller.
-  loadOne: (id, ctx) => Account.find(ctx.session, id),
+  loadWithoutCache: (id, ctx) => Account.find(ctx.session, id),
   fields: (t) => ({
     kind: t.field({ type: AccountKind, description: "Where the account sits in the hierarchy", resolve: (a) => a.kind }),
     name: t.exposeString("name", { description: "The company's name" }),
@@ -96,6 +97,8 @@ builder.queryFields((t) => ({
   searchAccounts: t.connection({
     type: AccountRef,
     description: "Search Hierarchy: accounts anywhere below the account you sell from",
+    // The subtree index page, then the accounts found (batched): a few requests per page, and what is selected on each.
+    complexity: (args) => ({ field: 3, multiplier: Math.min(args.first ?? DEFAULT_PAGE, MAX_PAGE) }),
     args: {
       query: t.arg.string({ required: true, description: "Name prefix (or reference prefix with byReference)" }),
       byReference: t.arg.boolean({ required: false, description: "Match `query` against references instead of names" }),

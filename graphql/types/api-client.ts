@@ -23,7 +23,7 @@ export const ApiClientRef = builder.objectRef<ApiClient.Info>("ApiClient");
 builder.node(ApiClientRef, {
   description: "A machine identity of an account: OAuth 2.0 client credentials at POST /oauth/token",
   id: { resolve: (c) => c.clientId },
-  loadOne: (id, ctx) => ApiClient.find(ctx.session, id),
+  loadWithoutCache: (id, ctx) => ApiClient.find(ctx.session, id),
   fields: (t) => ({
     clientId: t.exposeString("clientId", { description: "The client_id for POST /oauth/token" }),
     name: t.exposeString("name", { description: "The owners' name for it" }),

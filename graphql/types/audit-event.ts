@@ -7,7 +7,7 @@ export const AuditEventRef = builder.objectRef<Audit.Info>("AuditEvent");
 builder.node(AuditEventRef, {
   description: "Who did what to an account, when",
   id: { resolve: (e) => compositeId(e.accountId, e.at, e.id) },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 3);
     return p ? Audit.find(ctx.session, p[0]!, p[1]!, p[2]!) : undefined;
   },

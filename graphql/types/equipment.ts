@@ -33,7 +33,7 @@ const EquipmentTenantRef = builder.objectRef<Equipment.Tenant>("EquipmentTenant"
 builder.node(EquipmentTenantRef, {
   description: "A customer attached to a multi-tenant PBX (the PBX owner's view)",
   id: { resolve: (x) => compositeId(x.accountId, x.equipmentId, x.customerId) },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 3);
     return p ? Equipment.findTenant(ctx.session, { accountId: p[0]!, equipmentId: p[1]! }, p[2]!) : undefined;
   },
@@ -50,7 +50,7 @@ export const ExtensionAssignmentRef = builder.objectRef<Equipment.Assignment>("E
 builder.node(ExtensionAssignmentRef, {
   description: "A member associated with a PBX extension and a public number",
   id: { resolve: (a) => compositeId(a.accountId, a.equipmentId, a.extension) },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 3);
     return p ? Equipment.findAssignment(ctx.session, { accountId: p[0]!, equipmentId: p[1]! }, p[2]!) : undefined;
   },
@@ -68,7 +68,7 @@ builder.node(ExtensionAssignmentRef, {
 builder.node(EquipmentRef, {
   description: "A customer's or a partner's PBX, paired with the cloud",
   id: { resolve: (e) => `${e.accountId}:${e.equipmentId}` },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const parts = splitScoped(id);
     return parts ? Equipment.find(ctx.session, { accountId: parts.accountId, equipmentId: parts.key }) : undefined;
   },

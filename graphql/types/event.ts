@@ -8,7 +8,7 @@ export const EventRef = builder.objectRef<Events.FeedEvent>("Event");
 builder.node(EventRef, {
   description: "A change of the last 30 days (thin: fetch the resource with your own rights for details)",
   id: { resolve: (e) => e.eventId },
-  loadOne: (id, ctx) => Events.find(ctx.session, id),
+  loadWithoutCache: (id, ctx) => Events.find(ctx.session, id),
   fields: (t) => ({
     eventId: t.exposeString("eventId", { description: "The event's id, also the webhook-id of its deliveries" }),
     type: t.exposeString("type", { description: `resource.action: ${Events.EVENT_TYPES.join(", ")}` }),

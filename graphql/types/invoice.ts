@@ -10,7 +10,7 @@ const InvoiceLineRef = builder.objectRef<Billing.PlacedLine>("InvoiceLine");
 builder.node(InvoiceLineRef, {
   description: "One charge: the end customer, the tier-1/tier-2 partners above it, the offer and the amount",
   id: { resolve: (l) => compositeId(l.partyId, l.period, l.lineNo) },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 3);
     return p && /^[0-9]{1,9}$/.test(p[2]!) ? Billing.findLine(ctx.session, p[0]!, p[1]!, Number(p[2])) : undefined;
   },
@@ -33,7 +33,7 @@ export const InvoiceRef = builder.objectRef<Billing.Invoice>("Invoice");
 builder.node(InvoiceRef, {
   description: "A monthly invoice of a billed account (a distributor) for one month",
   id: { resolve: (i) => `${i.partyId}:${i.period}` },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const parts = splitScoped(id);
     return parts ? Billing.find(ctx.session, parts.accountId, parts.key) : undefined;
   },

@@ -24,7 +24,7 @@ export const MemberRef = builder.objectRef<Member.Info>("Member");
 builder.node(MemberRef, {
   description: "A person on an account (the same person on two accounts is two members)",
   id: { resolve: (m) => compositeId(m.accountId, m.email) },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 2);
     return p ? Member.find(ctx.session, p[0]!, p[1]!) : undefined;
   },
@@ -62,7 +62,7 @@ export const InvitationRef = builder.objectRef<Invitation.Info>("Invitation");
 builder.node(InvitationRef, {
   description: "An invitation sent by e-mail: to join an account, or to move an account below the inviting one",
   id: { resolve: (i) => compositeId(i.accountId, i.createdAt, i.id) },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 3);
     return p ? Member.findInvitation(ctx.session, p[0]!, p[1]!, p[2]!) : undefined;
   },

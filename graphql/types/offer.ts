@@ -32,7 +32,7 @@ builder.node(OfferRef, {
   description:
     "Something that can be ordered. `unitPrice` is null unless you see the billed party's prices, so an offer seen from an account (offers, availableOffers) has an id of its own per account; the catalog's and the catalog mutations' offers have the operators' id",
   id: { resolve: (o) => (o.seenFrom === undefined ? compositeId(o.sku) : compositeId(o.sku, o.seenFrom)) },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 2) ?? compositeParts(id, 1);
     return p ? Catalog.find(ctx.session, p[0]!, p[1]).then((o) => o && (p[1] === undefined ? o : { ...o, seenFrom: p[1] })) : undefined;
   },

@@ -39,7 +39,7 @@ export const OrderRef = builder.objectRef<Order.Info>("Order");
 builder.node(OrderRef, {
   description: "An order placed for an account: licences added to its subscriptions in one transaction",
   id: { resolve: (o) => `${o.accountId}:${o.id}` },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const parts = splitScoped(id);
     return parts ? Order.find(ctx.session, parts.accountId, parts.key) : undefined;
   },

@@ -12,7 +12,7 @@ const AdministeredRef = builder.objectRef<AdministeredCustomer>("AdministeredCus
 builder.node(AdministeredRef, {
   description: "A customer that opened its tenant administration to your reseller. Its id is this opt-in's (of a customer to a reseller), not the customer's Account id: see accountId",
   id: { resolve: (c) => compositeId(c.resellerId, c.customerId) },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 2);
     return p ? PartnerAdmin.findAdministered(ctx.session, p[0]!, p[1]!) : undefined;
   },
@@ -30,7 +30,7 @@ const PartnerActionRef = builder.objectRef<PartnerAction>("PartnerAction");
 builder.node(PartnerActionRef, {
   description: "Done by a reseller's partner admin on behalf of this customer",
   id: { resolve: (a) => compositeId(a.customerId, a.at, a.id) },
-  loadOne: (id, ctx) => {
+  loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 3);
     return p ? PartnerAdmin.findAction(ctx.session, p[0]!, p[1]!, p[2]!) : undefined;
   },

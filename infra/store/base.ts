@@ -3,6 +3,7 @@ import { BatchGetCommand, BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Service, createConversions } from "electrodb";
 import { Throttled, isThrottled } from "../dynamo.js";
+import { chargeRequest } from "../request-budget.js";
 import { createEntities, membershipsSchema } from "./records.js";
 import type { Entities, ItemKey, LoadedItem, PersonRecord } from "./records.js";
 import type { EntityItem } from "electrodb";
@@ -83,6 +84,8 @@ export abstract class StoreBase {
     client.middlewareStack.add(
       (next) => async (args) => {
         this.requests += 1;
+        // A GraphQL request past its budget of DynamoDB requests stops here, before sending.
+        chargeRequest();
         try {
           return await next(args);
         } catch (err) {
