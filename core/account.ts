@@ -258,16 +258,19 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
   // An opted-in customer is listed by name under its resellers ("customers I administer").
   const listedUnder = changes.name && a.partnerAdminOptIn ? (await s.accounts(a.path)).filter((x): x is Info => x?.kind === "RESELLER") : [];
   try {
-    await s.deps.store.transact((e) => [
-      // Counters are part of the condition so a concurrent child creation or owner change is never lost.
-      e.account
-        .put(next)
-        .where((x, op) => `${op.eq(x.version, a.version)} AND ${op.eq(x.childCount, a.childCount)} AND ${op.eq(x.ownerCount, a.ownerCount)}`)
-        .commit(),
+    await s.deps.store.transact((e) => {
+      // Only the fields this update changes, on the version it read (rule 6): a concurrent change of
+      // anything else (a capability, a counter, a pending deletion) is neither undone nor lost.
+      const patch = e.account
+        .patch({ id: a.id })
+        .set({ name: next.name, nameKey: next.nameKey, country: next.country, referenceKey: next.referenceKey, updatedAt: next.updatedAt, version: next.version, ...(next.reference ? { reference: next.reference } : {}) });
+      return [
+      (next.reference ? patch : patch.remove(["reference"])).where((x, op) => op.eq(x.version, a.version)).commit(),
       ...(changes.name || changes.reference ? subtreeEntries(e, next) : []),
       ...listedUnder.map((r) => e.administered.patch({ resellerId: r.id, customerId: a.id }).set({ name: next.name, nameKey: next.nameKey }).commit()),
       Audit.entry(e, { accountId: a.id, action: "account.updated", actor: s.actor, at: s.now, subjectId: a.id, details: changes }).commit(),
-    ]);
+      ];
+    });
   } catch (err) {
     if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
     throw err;

@@ -5,7 +5,9 @@ import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
 import * as Move from "./move.js";
+import { grantedTo, optedIn } from "./rights.js";
 import type { Role } from "./rights.js";
+import * as Consent from "./consent.js";
 
 export type Info = Omit<InvitationRecord, "tokenHash">;
 
@@ -51,7 +53,14 @@ function baseRecord(s: Session, accountId: string, email: string, tokenHash: str
  */
 export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "name">, invite: MemberInvite, audit: { onBehalfOf?: string } = {}) {
   const token = newSecret();
-  const record: InvitationRecord = { ...baseRecord(s, account.id, invite.email, hashSecret(token)), kind: "MEMBER", role: invite.role, seller: invite.seller };
+  const onBehalf = audit.onBehalfOf?.replace(/^reseller:/, "");
+  const record: InvitationRecord = {
+    ...baseRecord(s, account.id, invite.email, hashSecret(token)),
+    kind: "MEMBER",
+    role: invite.role,
+    seller: invite.seller,
+    ...(onBehalf ? { sentOnBehalfOf: onBehalf } : {}),
+  };
   return {
     record: strip(record),
     ops: (e: TxEntities) => [
@@ -155,6 +164,12 @@ export async function accept(s: Session, token: string): Promise<Accepted> {
   if (!account || !member || member.status !== "INVITED" || member.invitationId !== inv.id) {
     throw new Conflict("This invitation was withdrawn or replaced by a newer one");
   }
+  // Sent by a partner admin on the customer's behalf: it lapsed if that opt-in ended (rule 7).
+  const lapsed = () => new Conflict("This invitation lapsed: the partner administration it was sent under has ended");
+  if (inv.sentOnBehalfOf) {
+    const entry = await s.deps.store.getAdministered(inv.sentOnBehalfOf, inv.accountId);
+    if (!(optedIn(account, s.now) && grantedTo(account, inv.sentOnBehalfOf) && Consent.holds(entry, s.now, inv.createdAt))) throw lapsed();
+  }
   const membership: Membership = { role: member.role, seller: member.seller, partnerAdmin: member.partnerAdmin };
   const now = s.now.toISOString();
   try {
@@ -174,9 +189,11 @@ export async function accept(s: Session, token: string): Promise<Accepted> {
       }),
       ...(membership.role === "OWNER" ? [e.account.patch({ id: inv.accountId }).add({ ownerCount: 1 }).commit()] : []),
       Audit.entry(e, { accountId: inv.accountId, action: "member.joined", actor: s.actor, at: s.now, subjectId: user.email, details: { role: membership.role } }).commit(),
+      // Last, so its reason is the last one: the opt-in it was sent under still holds.
+      ...(inv.sentOnBehalfOf ? [Consent.heldCheck(e, inv.sentOnBehalfOf, inv.accountId, s.now, inv.createdAt)] : []),
     ]);
   } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("This invitation has already been used");
+    if (err instanceof ConditionFailed) throw inv.sentOnBehalfOf && err.reasons.at(-1) === "ConditionalCheckFailed" ? lapsed() : new Conflict("This invitation has already been used");
     throw err;
   }
   s.forget();

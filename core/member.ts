@@ -44,6 +44,8 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
   if (onBehalfOnly(reach)) {
     // A partner admin runs the tenant; it does not make owners, nor a member of itself (the opt-in is revocable).
     if (input.role === "OWNER") throw new Forbidden("Partner admins do not invite owners", "ON_BEHALF_LIMIT");
+    // ...nor replace (or downgrade) a pending owner's invitation with one of theirs (rule 7).
+    if (existing?.role === "OWNER") throw new Forbidden("Partner admins do not replace an owner's invitation", "ON_BEHALF_LIMIT");
     if (s.actor.type === "user" && input.email === s.actor.email) throw new Forbidden("Partner admins do not invite themselves", "ON_BEHALF_LIMIT");
   }
   const prepared = Invitation.prepareMember(s, a, {

@@ -8,7 +8,7 @@ import type { Session } from "./context.js";
 import { Conflict, Invalid, NotFound } from "./errors.js";
 import * as Invitation from "./invitation.js";
 import * as Limits from "./limits.js";
-import { PLATFORM_ID, authorize } from "./rights.js";
+import { authorize } from "./rights.js";
 import { MAX_RESELLER_LEVELS, allowedChildren } from "./account.js";
 
 /** TransactWriteItems takes at most 100 items: a larger subtree cannot move atomically. */
@@ -94,6 +94,14 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const dropped = oldPath.filter((id) => !newPath.includes(id));
   const added = newPath.filter((id) => !oldPath.includes(id));
   const moved = [t, ...descendants];
+  // The kinds of everything on the moved accounts' old paths: opt-ins recorded before grantees were
+  // kept were granted to the resellers on the path.
+  const kinds = new Map([...(await s.accounts(oldPath)), ...moved].flatMap((a) => (a ? [[a.id, a.kind] as const] : [])));
+  const lapsed = (a: AccountRecord, path: readonly string[]): { kept: string[]; dropped: string[] } | undefined => {
+    if (!a.partnerAdminOptIn) return undefined;
+    const grantees = a.partnerAdminGrantees ?? a.path.filter((id) => kinds.get(id) === "RESELLER");
+    return { kept: grantees.filter((id) => path.includes(id)), dropped: grantees.filter((id) => !path.includes(id)) };
+  };
   const rePath = (a: AccountRecord): AccountRecord => {
     const next: AccountRecord = {
       ...a,
@@ -102,10 +110,16 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
       version: a.version + 1,
       updatedAt: s.now.toISOString(),
     };
-    // A customer consented to the partner admins of the resellers it had: a move ends the opt-in.
-    if (a.id === t.id && a.partnerAdminOptIn) {
-      next.partnerAdminOptIn = false;
-      delete (next as { partnerAdminOptInUntil?: string }).partnerAdminOptInUntil;
+    // Consent never travels (rule 4): a customer consented to the partner admins of the resellers
+    // above it then; those no longer above lose it, and the opt-in lapses with the last of them.
+    const consent = lapsed(a, next.path);
+    if (consent) {
+      delete (next as { partnerAdminGrantees?: string[] }).partnerAdminGrantees;
+      if (consent.kept.length > 0) next.partnerAdminGrantees = consent.kept;
+      else {
+        next.partnerAdminOptIn = false;
+        delete (next as { partnerAdminOptInUntil?: string }).partnerAdminOptInUntil;
+      }
     }
     return next;
   };
@@ -120,8 +134,8 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
     const next = rePath(a);
     return partyMoves ? { ...next, formerParties: [...(a.formerParties ?? []), { partyId: fromParty, until: s.now.toISOString() }] } : next;
   };
-  const optedOut = t.partnerAdminOptIn ? oldPath.filter((id) => id !== PLATFORM_ID) : [];
-  const items = 1 + moved.length + 2 + moved.length * (dropped.length + added.length) + 3 + (partyMoves ? 1 + subs.length : 0);
+  const optedOut = moved.flatMap((a) => (lapsed(a, rePath(a).path)?.dropped ?? []).map((resellerId) => ({ resellerId, customerId: a.id })));
+  const items = 1 + moved.length + optedOut.length + 2 + moved.length * (dropped.length + added.length) + 3 + (partyMoves ? 1 + subs.length : 0);
   if (items > MAX_TX_ITEMS) throw new Conflict("This account has too many sub-accounts to move in one step; ask the platform operators");
   const now = s.now.toISOString();
   try {
@@ -133,7 +147,7 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
           .where((x, op) => `${op.eq(x.version, a.version)} AND ${op.eq(x.childCount, a.childCount)} AND ${op.eq(x.ownerCount, a.ownerCount)}`)
           .commit(),
       ),
-      ...optedOut.map((resellerId) => e.administered.delete({ resellerId, customerId: t.id }).commit()),
+      ...optedOut.map((key) => e.administered.delete(key).commit()),
       e.account.patch({ id: oldParentId }).add({ childCount: -1 }).commit(),
       // The old parent may be left without children or subscriptions (retention).
       dueOp(e, "retention", s.now, oldParentId),

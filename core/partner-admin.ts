@@ -4,6 +4,7 @@ import type { AccountRecord, AdministeredRecord, BehalfRecord, MemberRecord, Pag
 import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
+import * as Consent from "./consent.js";
 import type { Session } from "./context.js";
 import { Conflict, Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
 import * as Invitation from "./invitation.js";
@@ -31,6 +32,8 @@ export function behalfOps(e: TxEntities, s: Session, reach: Reach, customerId: s
     e.behalf
       .put({ customerId, at: s.now.toISOString(), id: newId(), actor: actorLabel(s.actor), resellerId: reach.onBehalf.resellerId, action, ...(subjectId ? { subjectId } : {}) })
       .commit(),
+    // Committed only while the opt-in holds (rule 5): a revocation that commits first cancels it.
+    Consent.heldCheck(e, reach.onBehalf.resellerId, customerId, s.now),
   ];
 }
 
@@ -49,15 +52,26 @@ export async function setCapability(s: Session, raw: z.input<typeof capabilityIn
   authorize(s.actor, ms, account, "account.setPartnerAdminCapability", s.now);
   const a = account!;
   // Capability first: a grant racing with a disable fails on its condition, then the flags go.
-  await s.deps.store.transact((e) => [
-    e.account.patch({ id: a.id }).set({ partnerAdminEnabled: input.enabled, updatedAt: s.now.toISOString() }).commit(),
-    Audit.entry(e, { accountId: a.id, action: input.enabled ? "account.partnerAdminEnabled" : "account.partnerAdminDisabled", actor: s.actor, at: s.now, subjectId: a.id }).commit(),
-  ]);
+  // Versioned like every account write (rule 6): no concurrent update can restore what this changes.
+  const next: AccountRecord = { ...a, partnerAdminEnabled: input.enabled, updatedAt: s.now.toISOString(), version: a.version + 1 };
+  try {
+    await s.deps.store.transact((e) => [
+      e.account
+        .patch({ id: a.id })
+        .set({ partnerAdminEnabled: input.enabled, updatedAt: next.updatedAt, version: next.version })
+        .where((x, op) => op.eq(x.version, a.version))
+        .commit(),
+      Audit.entry(e, { accountId: a.id, action: input.enabled ? "account.partnerAdminEnabled" : "account.partnerAdminDisabled", actor: s.actor, at: s.now, subjectId: a.id }).commit(),
+    ]);
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
+    throw err;
+  }
   if (!input.enabled) {
     for (const m of (await s.deps.store.allMembers(a.id)).filter((x) => x.partnerAdmin)) await setFlag(s, a, m, false);
   }
   s.forget();
-  return { ...a, partnerAdminEnabled: input.enabled };
+  return next;
 }
 
 const flagInput = z.object({ accountId: z.string().min(1), email: V.email, partnerAdmin: z.boolean() });
@@ -119,16 +133,21 @@ export async function setOptIn(s: Session, raw: z.input<typeof optInInput>): Pro
   if (!input.optIn && input.until) throw Invalid.field("until", "only an opt-in has an end");
   const resellers = (await s.accounts(a.path)).filter((x): x is AccountRecord => x?.kind === "RESELLER");
   const until = input.optIn && input.until ? input.until.toISOString() : undefined;
+  // Granted to the resellers above now, and to no reseller that comes above later (rule 4).
+  const grantees = resellers.map((r) => r.id);
   const next: AccountRecord = { ...a, partnerAdminOptIn: input.optIn, updatedAt: s.now.toISOString(), version: a.version + 1 };
   delete (next as { partnerAdminOptInUntil?: string }).partnerAdminOptInUntil;
+  delete (next as { partnerAdminGrantees?: string[] }).partnerAdminGrantees;
   if (until) next.partnerAdminOptInUntil = until;
+  if (input.optIn) next.partnerAdminGrantees = grantees;
   try {
     await s.deps.store.transact((e) => {
       const patch = e.account
         .patch({ id: a.id })
-        .set({ partnerAdminOptIn: input.optIn, updatedAt: next.updatedAt, version: next.version, ...(until ? { partnerAdminOptInUntil: until } : {}) });
+        .set({ partnerAdminOptIn: input.optIn, updatedAt: next.updatedAt, version: next.version, ...(until ? { partnerAdminOptInUntil: until } : {}), ...(input.optIn ? { partnerAdminGrantees: grantees } : {}) });
+      const cleared: ("partnerAdminOptInUntil" | "partnerAdminGrantees")[] = [...(until ? [] : ["partnerAdminOptInUntil" as const]), ...(input.optIn ? [] : ["partnerAdminGrantees" as const])];
       return [
-        (until ? patch : patch.remove(["partnerAdminOptInUntil"])).where((x, op) => op.eq(x.version, a.version)).commit(),
+        (cleared.length > 0 ? patch.remove(cleared) : patch).where((x, op) => op.eq(x.version, a.version)).commit(),
         ...resellers.map((r) =>
           input.optIn
             ? e.administered.put({ resellerId: r.id, customerId: a.id, nameKey: a.nameKey, name: a.name, since: s.now.toISOString(), ...(until ? { until } : {}) }).commit()

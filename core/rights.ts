@@ -8,7 +8,7 @@ export const PLATFORM_ID = "PLATFORM";
 
 export type Role = Membership["role"];
 type AccountView = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions"> &
-  Partial<Pick<AccountRecord, "canCreateEquipment" | "partnerAdminOptIn" | "partnerAdminOptInUntil">>;
+  Partial<Pick<AccountRecord, "canCreateEquipment" | "partnerAdminOptIn" | "partnerAdminOptInUntil" | "partnerAdminGrantees">>;
 
 /**
  * How a caller reaches an account: by a membership on it, from above (seller or operator), and/or
@@ -41,12 +41,21 @@ export function reachOf(actor: Actor, memberships: Readonly<Record<string, Membe
     if (!m) continue;
     // PARTNER_ADMIN (only ever granted on resellers with the capability) reaches an opted-in customer
     // below it, while the opt-in holds; decided at each request, so revocation and expiry bite at once.
-    if (m.partnerAdmin && now && optedIn(account, now)) onBehalf = { resellerId: ancestorId };
+    if (m.partnerAdmin && now && optedIn(account, now) && grantedTo(account, ancestorId)) onBehalf = { resellerId: ancestorId };
     const via = ancestorId === PLATFORM_ID ? "operator" : m.seller ? "seller" : undefined;
     if (!via) continue;
     if (!above || rank[m.role] > rank[above.role]) above = { via, role: m.role };
   }
   return { ...(own ? { own } : {}), ...(above ? { above } : {}), ...(operator && account.path.includes(PLATFORM_ID) ? { operator } : {}), ...(onBehalf ? { onBehalf } : {}) };
+}
+
+/**
+ * Whether the customer's opt-in was granted to this reseller (one above it when it opted in and
+ * still above). Opt-ins recorded before grantees were kept name none: they were given to the
+ * resellers above then, which are the ones above now as long as nothing moved (a move records them).
+ */
+export function grantedTo(account: Pick<AccountView, "partnerAdminGrantees">, resellerId: string): boolean {
+  return account.partnerAdminGrantees === undefined || account.partnerAdminGrantees.includes(resellerId);
 }
 
 /** Whether a customer's partner-admin opt-in holds at `now`. */

@@ -43,6 +43,12 @@ export function accountEntity(config: EntityConfiguration) {
         partnerAdminOptIn: { type: "boolean" },
         /** ...until this instant (optional); the next request after it is denied. */
         partnerAdminOptInUntil: { type: "string" },
+        /**
+         * The resellers the opt-in was granted to: those above the customer when it opted in. Consent
+         * never travels (issue 12, rule 4): a reseller that comes above later gets nothing, and a move
+         * drops the grantees no longer above (the opt-in lapses with the last one).
+         */
+        partnerAdminGrantees: { type: "list", items: { type: "string" } },
         /** Support requests of the account's users go to this address (Rainbow "Emily" redirection). */
         supportEmail: { type: "string" },
         /** SKUs the parent made available to this account ("Edit Available Services"). */

@@ -1,0 +1,25 @@
+import type { TxEntities } from "../infra/store.js";
+
+/**
+ * The condition that makes revocation linear (issue 12, rules 5 and 7): in the transaction of every
+ * write done under a customer's partner-admin opt-in, a check that the opt-in still holds for that
+ * reseller. The reseller's entry of "customers I administer" exists exactly while the opt-in is
+ * granted to it (written by the opt-in, deleted by the opt-out and by a move that takes the reseller
+ * away), and carries its end; so a write committed after the revocation commits is impossible.
+ */
+export function heldCheck(e: TxEntities, resellerId: string, customerId: string, now: Date, since?: string) {
+  const at = now.toISOString();
+  return e.administered
+    .check({ resellerId, customerId })
+    .where((a, op) => `${op.exists(a.customerId)} AND (${op.notExists(a.until)} OR ${op.gt(a.until, at)})${since ? ` AND ${op.lte(a.since, since)}` : ""}`)
+    .commit();
+}
+
+/**
+ * Whether an opt-in entry (a reseller's "customers I administer" entry) holds at `now`, and, given
+ * `since`, was already granted then: something done under an opt-in lapses with it, and does not
+ * come back with a later opt-in.
+ */
+export function holds(entry: { readonly since: string; readonly until?: string } | undefined, now: Date, since?: string): boolean {
+  return !!entry && (!entry.until || entry.until > now.toISOString()) && (!since || entry.since <= since);
+}
