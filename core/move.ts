@@ -5,10 +5,10 @@ import * as Catalog from "./catalog.js";
 import { dueOp } from "./due.js";
 import { partyOf } from "./party.js";
 import type { Session } from "./context.js";
-import { Conflict, Invalid, NotFound } from "./errors.js";
+import { Conflict, Invalid, NotFound, VisibleError } from "./errors.js";
 import * as Invitation from "./invitation.js";
 import * as Limits from "./limits.js";
-import { authorize } from "./rights.js";
+import { allowed, authorize } from "./rights.js";
 import { MAX_RESELLER_LEVELS, allowedChildren } from "./account.js";
 
 /** TransactWriteItems takes at most 100 items: a larger subtree cannot move atomically. */
@@ -55,11 +55,20 @@ export async function invite(s: Session, input: { accountId: string; parentId: s
   authorize(s.actor, ms, parent, "account.createChild", s.now);
   if (!target) throw new NotFound("Account");
   const p = parent!;
-  const subtree = await s.deps.store.listSubtree(target.id, MAX_TX_ITEMS);
-  checkMove(target, p, subtree);
-  await checkCurrency(s, target, p);
-  const owners = await s.deps.store.listOwners(target.id);
-  if (owners.length === 0) throw new Conflict("The account has no active owner to accept the invitation");
+  // The id of an account the caller cannot see was given by its owner: whatever stops the invitation
+  // (its kind, currency, depth, owners) is answered like an unknown id, and nobody is mailed (rule 9).
+  const visible = allowed(s.actor, ms, target, "account.read", s.now);
+  let owners: Awaited<ReturnType<typeof s.deps.store.listOwners>>;
+  try {
+    const subtree = await s.deps.store.listSubtree(target.id, MAX_TX_ITEMS);
+    checkMove(target, p, subtree);
+    await checkCurrency(s, target, p);
+    owners = await s.deps.store.listOwners(target.id);
+    if (owners.length === 0) throw new Conflict("The account has no active owner to accept the invitation");
+  } catch (err) {
+    if (!visible && err instanceof VisibleError) throw new NotFound("Account");
+    throw err;
+  }
   const invites = owners.map((o) => Invitation.prepareMove(s, target, p, o.email));
   Limits.assertWithin(s.deps, "invitation", invites.length, s.now);
   try {
@@ -74,7 +83,8 @@ export async function invite(s: Session, input: { accountId: string; parentId: s
     throw Limits.rateLimited(err, s.deps, "invitation", s.now) ?? err;
   }
   for (const i of invites) await i.mail();
-  return { invitations: invites.length };
+  // How many owners an account has is not told to a caller who cannot see it.
+  return { invitations: visible ? invites.length : 1 };
 }
 
 /** Completes an accepted move: the account and its subtree change paths and search entries in one transaction. */

@@ -1,8 +1,8 @@
 /**
- * Issue 12, rules 8 (platform VIEWERs see no prices) and 15 (names), over HTTP.
+ * Issue 12, rules 8 (platform VIEWERs see no prices), 9 (inviteExistingAccount discloses nothing), 10 (key namespaces) and 15 (names), over HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ERR, OPERATOR, PLATFORM, expectInvalid, ok, startTestStack } from "./harness.js";
+import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, ok, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
 const VIEWER = "viewer@platform.example";
@@ -77,5 +77,59 @@ describe("rule 10: idempotency key namespaces are disjoint", () => {
     const day = new Date().toISOString().slice(0, 10);
     const usage = await t.mutate<{ usage: { quantity: number } }>(OPERATOR, "recordUsage", "RecordUsageInput", { accountId: d, sku, quantity: 7, day, idempotencyKey: "k1" }, "usage { quantity }");
     expect(ok<{ usage: { quantity: number } }>(usage).usage.quantity).toBe(7);
+  });
+});
+
+describe("rule 9: inviteExistingAccount tells nothing about an account the caller cannot see", () => {
+  const P = { d1: "owner@rule9-d1.example", d2: "owner@rule9-d2.example", c: "owner@rule9-c.example", c2: "second@rule9-c.example", e: "owner@rule9-e.example" };
+  const ids = { d1: "", d2: "", d3: "", r2: "", c: "", orphan: "", eur: "" };
+  const invite = (as: string, accountId: string, parentId: string) =>
+    t.mutate<{ invitationsSent: number }>(as, "inviteExistingAccount", "InviteExistingAccountInput", { accountId, parentId }, "invitationsSent");
+  const unknown = Buffer.from("Account:01ZZZZZZZZZZZZZZZZZZZZZZZZ").toString("base64");
+  const createAs = async (as: string, input: Record<string, unknown>) => ok<{ account: { id: string } }>(await t.mutate(as, "createAccount", "CreateAccountInput", input, "account { id }")).account.id;
+
+  beforeAll(async () => {
+    ids.d1 = await createAs(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Rule9 D1", country: "US", currency: "USD", owner: { email: P.d1 } });
+    await t.accept(P.d1);
+    ids.d2 = await createAs(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Rule9 D2", country: "US", currency: "USD", owner: { email: P.d2 } });
+    await t.accept(P.d2);
+    ids.d3 = await createAs(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Rule9 D3", country: "GB", currency: "EUR", owner: { email: P.e } });
+    await t.accept(P.e);
+    ids.r2 = await createAs(P.d2, { parentId: ids.d2, kind: "RESELLER", name: "Rule9 R2", country: "US" });
+    // In branch 1: a customer with two owners, one without any owner; in a EUR branch, a customer.
+    ids.c = await createAs(P.d1, { parentId: ids.d1, kind: "CUSTOMER", name: "Rule9 C", country: "US", owner: { email: P.c } });
+    await t.accept(P.c);
+    ok(await t.mutate(P.c, "inviteMember", "InviteMemberInput", { accountId: ids.c, email: P.c2, role: "OWNER" }, "member { email }"));
+    await t.accept(P.c2);
+    ids.orphan = await createAs(P.d1, { parentId: ids.d1, kind: "CUSTOMER", name: "Rule9 Orphan", country: "US" });
+    ids.eur = await createAs(P.e, { parentId: ids.d3, kind: "CUSTOMER", name: "Rule9 EUR", country: "GB", owner: { email: "owner@rule9-eur.example" } });
+    await t.accept("owner@rule9-eur.example");
+  });
+
+  it("a kind that cannot go there, no active owner, another currency: each answered exactly like an unknown id, nobody mailed", async () => {
+    const mails = await t.outboxCount();
+    const asUnknown = await invite(P.d2, unknown, ids.d2);
+    expectError(asUnknown, "NotFoundError");
+    for (const [accountId, parentId] of [
+      [ids.d1, ids.r2], // a distributor under a reseller
+      [ids.orphan, ids.d2], // no active owner
+      [ids.eur, ids.d2], // billed in EUR, USD here
+    ] as const) {
+      const r = await invite(P.d2, accountId, parentId);
+      expect(r).toEqual(asUnknown);
+    }
+    expect(await t.outboxCount()).toBe(mails);
+  });
+
+  it("a valid invitation of an account the caller cannot see does not tell how many owners it has", async () => {
+    const r = ok<{ invitationsSent: number }>(await invite(P.d2, ids.c, ids.d2));
+    expect(r.invitationsSent).toBe(1);
+    // Both owners were mailed (one of them accepts).
+    expect(await t.invitationToken(P.c)).toBeTruthy();
+    expect(await t.invitationToken(P.c2)).toBeTruthy();
+  });
+
+  it("control: for an account the caller sees, the reason is given", async () => {
+    expectInvalid(await invite(P.d1, ids.orphan, ids.d1), ["parentId"], "the account is already under this parent");
   });
 });

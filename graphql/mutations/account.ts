@@ -141,7 +141,7 @@ const InviteExistingInput = builder.inputType("InviteExistingAccountInput", { de
 
 const InviteExistingPayload = builder.objectRef<{ invitations: number }>("InviteExistingAccountPayload").implement({
   description: "How many owners were invited",
-  fields: (t) => ({ invitationsSent: t.exposeInt("invitations", { description: "Invitations e-mailed to the account's owners" }) }),
+  fields: (t) => ({ invitationsSent: t.exposeInt("invitations", { description: "Invitations e-mailed to the account's owners; 1 for an account you cannot see (its number of owners is not disclosed)" }) }),
 });
 
 builder.mutationField("inviteExistingAccount", (t) =>
