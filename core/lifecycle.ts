@@ -1,4 +1,4 @@
-import type { AccountRecord, DueRecord, LicenceRecord, SubscriptionRecord } from "../infra/store.js";
+import type { AccountRecord, DueRecord, ExtensionAssignmentRecord, LicenceRecord, Page, SubscriptionRecord } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
 import { newId } from "../infra/ids.js";
 import { actorLabel } from "./actor.js";
@@ -301,9 +301,16 @@ async function purge(s: Session, accountId: string): Promise<void> {
     const person = await store.getPerson(m.email);
     if (person?.memberships[accountId]) await store.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[accountId])]);
   }
-  // A customer attached to partners' shared PBXs: its tenancy and company prefix there go with it.
+  // A customer attached to partners' shared PBXs: its members' extensions, e-mails and numbers there,
+  // then its tenancy and company prefix go with it (issue 12, rule 17).
   for (const shared of await store.allSharedEquipment(accountId)) {
     const owner = { accountId: shared.ownerId, equipmentId: shared.equipmentId };
+    let cursor: string | null = null;
+    do {
+      const page: Page<ExtensionAssignmentRecord> = await store.listCustomerAssignments(accountId, { equipmentId: shared.equipmentId, limit: 25, cursor });
+      if (page.items.length > 0) await store.transact((e) => page.items.map(({ node: a }) => e.extensionAssignment.delete({ accountId: a.accountId, equipmentId: a.equipmentId, extension: a.extension }).commit()));
+      cursor = page.hasNextPage ? page.items.at(-1)!.cursor : null;
+    } while (cursor);
     await store.transact((e) => [
       e.equipmentTenant.delete({ ...owner, customerId: accountId }).commit(),
       e.equipmentPrefix.delete({ ...owner, companyPrefix: shared.companyPrefix }).commit(),

@@ -106,7 +106,10 @@ builder.node(EquipmentRef, {
         return toConnection(await Equipment.tenants(ctx.session, e, forward(args)));
       },
     }),
-    extensionCount: t.exposeInt("extensionCount", { description: "Extensions in the PBX's last report" }),
+    extensionCount: t.int({
+      description: "Extensions in the PBX's last report (in a tenant's view of a shared PBX, those in its company prefix)",
+      resolve: async (e, _a, ctx) => (e.tenant ? (await Equipment.reportedExtensions(ctx.session, e)).length : e.extensionCount),
+    }),
     extensionsReportedAt: t.field({ type: "DateTime", nullable: true, description: "When the PBX last reported its extensions", resolve: (e) => e.extensionsReportedAt ?? null }),
     reportedExtensions: t.stringList({
       description: "The extensions the PBX reported (in a tenant's view, those in its company prefix)",
