@@ -21,8 +21,6 @@ export const RETENTION_DAYS = 14;
 
 /** The lifecycle watermark: every day before it has been scheduled (a day number since 1970-01-01). */
 const SCHEDULED_THROUGH = "lifecycle:scheduled-through";
-/** A deployment's first run looks this far back (no watermark yet); every later run starts where the last one stopped. */
-const FIRST_RUN_DAYS = 7;
 
 /**
  * Everything due up to now since the last run, whatever the gap (issue 12, rule 18: a trial whose
@@ -34,7 +32,10 @@ export async function dueSinceLastRun(s: Session): Promise<{ items: DueRecord[];
   const now = s.now;
   const today = Math.floor(now.getTime() / DAY);
   const stored = await s.deps.store.counterValue(SCHEDULED_THROUGH);
-  const from = stored > 0 ? Math.min(stored, today) : today - FIRST_RUN_DAYS;
+  // A deployment's first run starts from the platform's first day: nothing was due before it, and
+  // everything since is (no look-back window). Every later run starts where the last one stopped.
+  const platform = stored > 0 ? undefined : await s.deps.store.getAccount(PLATFORM_ID);
+  const from = stored > 0 ? Math.min(stored, today) : Math.min(today, Math.floor(Date.parse(platform?.createdAt ?? now.toISOString()) / DAY));
   const days = Array.from({ length: today - from + 1 }, (_v, i) => dayOf(new Date((from + i) * DAY)));
   const items: DueRecord[] = [];
   for (let i = 0; i < days.length; i += 8) {
@@ -181,6 +182,8 @@ async function remind(s: Session, accountId: string, sku: string): Promise<void>
       });
     }
   }
+  // The end passed already (the runs stopped for a while): the trial ends in this run, not the next (rule 18).
+  if (end <= s.now) return termEnd(s, accountId, sku);
   await s.deps.store.transact((e) => [nextTrialStep(e, accountId, sku, end, s.now)]);
 }
 

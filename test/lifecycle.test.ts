@@ -6,7 +6,7 @@
  *
  * The stack's clock is shared by the file, so each test lives in its own stretch of time, later
  * than the previous one and far enough from it that no marker of one is due in another's runs
- * (a run looks back 7 days). Work happens at 09:00 and runs at noon, so markers written at 09:00
+ * (a run reads every day since the last run). Work happens at 09:00 and runs at noon, so markers written at 09:00
  * on a day are due by that day's run.
  */
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
