@@ -23,3 +23,12 @@ export function heldCheck(e: TxEntities, resellerId: string, customerId: string,
 export function holds(entry: { readonly since: string; readonly until?: string } | undefined, now: Date, since?: string): boolean {
   return !!entry && (!entry.until || entry.until > now.toISOString()) && (!since || entry.since <= since);
 }
+
+/**
+ * What a move does to an opt-in (rule 4): the grantees still above the customer keep it, the others
+ * lose it; with none left the opt-in lapses. Consent is never extended to a reseller that was not
+ * above the customer when it opted in.
+ */
+export function afterMove(grantees: readonly string[], newPath: readonly string[]): { readonly kept: string[]; readonly dropped: string[] } {
+  return { kept: grantees.filter((id) => newPath.includes(id)), dropped: grantees.filter((id) => !newPath.includes(id)) };
+}

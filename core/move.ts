@@ -2,6 +2,7 @@ import type { AccountRecord, InvitationRecord } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
+import * as Consent from "./consent.js";
 import { dueOp } from "./due.js";
 import { partyOf } from "./party.js";
 import type { Session } from "./context.js";
@@ -109,8 +110,7 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const kinds = new Map([...(await s.accounts(oldPath)), ...moved].flatMap((a) => (a ? [[a.id, a.kind] as const] : [])));
   const lapsed = (a: AccountRecord, path: readonly string[]): { kept: string[]; dropped: string[] } | undefined => {
     if (!a.partnerAdminOptIn) return undefined;
-    const grantees = a.partnerAdminGrantees ?? a.path.filter((id) => kinds.get(id) === "RESELLER");
-    return { kept: grantees.filter((id) => path.includes(id)), dropped: grantees.filter((id) => !path.includes(id)) };
+    return Consent.afterMove(a.partnerAdminGrantees ?? a.path.filter((id) => kinds.get(id) === "RESELLER"), path);
   };
   const rePath = (a: AccountRecord): AccountRecord => {
     const next: AccountRecord = {

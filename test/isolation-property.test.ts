@@ -5,7 +5,9 @@
  * levels), customers, random account flags (delegated rights, reseller rights, partner-admin opt-in
  * with an expiry before, at or after `now`), random people with random memberships (any role,
  * seller flag, partner-admin flag on resellers), platform staff among them, plus the system actor,
- * an anonymous caller and a paired device.
+ * an anonymous caller and a paired device. After the opt-ins are given, random accounts move with
+ * their subtrees (issue 12, rule 4): core's rule for what a move does to an opt-in is applied, and
+ * the oracle keeps its own record of which resellers stayed above each customer since it opted in.
  *
  * The oracle below is written from DESIGN.md section 1 ("People and rights") on its own: it walks
  * up a parent map instead of reading `path`, keeps every source of a right apart (own membership,
@@ -21,6 +23,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Actor } from "../core/actor.js";
 import { Forbidden, NotFound } from "../core/errors.js";
+import * as Consent from "../core/consent.js";
 import { PLATFORM_ID, allowed, authorize, isOperator, seesPrices } from "../core/rights.js";
 import type { Action } from "../core/rights.js";
 import type { AccountRecord, Membership } from "../infra/store.js";
@@ -75,6 +78,8 @@ interface Acc {
   readonly canCreateEquipment: boolean;
   readonly partnerAdminOptIn?: boolean;
   readonly partnerAdminOptInUntil?: string;
+  /** The resellers the opt-in is granted to (core keeps it across moves with Consent.afterMove). */
+  readonly partnerAdminGrantees?: string[];
 }
 
 interface Person {
@@ -86,6 +91,13 @@ interface World {
   readonly now: Date;
   readonly accounts: readonly Acc[];
   readonly people: readonly Person[];
+  /**
+   * The oracle's own record of consent (issue 12, rule 4), kept apart from the accounts: for each
+   * opted-in customer, the resellers that have been above it without a break since it opted in.
+   */
+  readonly consent: ReadonlyMap<string, ReadonlySet<string>>;
+  /** The moves applied after the world was built ("<account> -> <new parent>"), for failure reports. */
+  readonly moves: readonly string[];
 }
 
 const parentMaps = new WeakMap<World, ReadonlyMap<string, Acc>>();
@@ -156,8 +168,10 @@ const worldArb: fc.Arbitrary<World> = fc
     spine: fc.array(flagsArb, { maxLength: 8 }),
     specs: fc.array(accountSpecArb, { maxLength: 10 }),
     people: fc.array(personSpecArb, { minLength: 1, maxLength: 5 }),
+    /** Accounts moved (with their subtrees) under other parents after the opt-ins were given. */
+    moveSpecs: fc.array(fc.record({ who: fc.nat(), to: fc.nat() }), { maxLength: 4 }),
   })
-  .map(({ now, rootFlags, spine, specs, people }) => {
+  .map(({ now, rootFlags, spine, specs, people, moveSpecs }) => {
     const flagsOf = (f: typeof rootFlags) => ({
       canCreateAccounts: f.canCreateAccounts,
       canUpdateSubscriptions: f.canUpdateSubscriptions,
@@ -192,7 +206,47 @@ const worldArb: fc.Arbitrary<World> = fc
       }
       return { name: `p${i}`, memberships };
     });
-    return { now, accounts, people: persons };
+    // Opt-ins are given to the resellers above the customer at that moment.
+    const consent = new Map<string, Set<string>>();
+    const resellersAbove = (a: Acc) => ancestors(index, a).filter((x) => x.kind === "RESELLER").map((x) => x.id);
+    for (const [i, a] of accounts.entries()) {
+      if (a.kind !== "CUSTOMER" || a.partnerAdminOptIn !== true) continue;
+      const grantees = resellersAbove(a);
+      consent.set(a.id, new Set(grantees));
+      accounts[i] = { ...a, partnerAdminGrantees: grantees };
+      index.set(a.id, accounts[i] as Acc);
+    }
+    // Then accounts move, each with its subtree, wherever DESIGN 1 lets them.
+    const moves: string[] = [];
+    const subtreeOf = (a: Acc) => accounts.filter((x) => x.id === a.id || ancestors(index, x).some((up) => up.id === a.id));
+    for (const m of moveSpecs) {
+      const who = accounts[1 + (m.who % Math.max(1, accounts.length - 1))];
+      const to = accounts[m.to % accounts.length];
+      if (!who || !to || who.kind === "PLATFORM" || to.id === who.parentId || !CHILD_KINDS[to.kind].includes(who.kind)) continue;
+      const moving = subtreeOf(who);
+      if (moving.some((x) => x.id === to.id)) continue;
+      // Reseller levels after the move: those above the new parent, plus those within the moved subtree.
+      const above = [to, ...ancestors(index, to)].filter((x) => x.kind === "RESELLER").length;
+      const within = (x: Acc) => [x, ...ancestors(index, x)].slice(0, [x, ...ancestors(index, x)].findIndex((y) => y.id === who.id) + 1).filter((y) => y.kind === "RESELLER").length;
+      if (moving.some((x) => above + within(x) > MAX_RESELLER_LEVELS)) continue;
+      const moved = { ...who, parentId: to.id };
+      accounts[accounts.indexOf(who)] = moved;
+      index.set(moved.id, moved);
+      moves.push(`${who.id} -> ${to.id}`);
+      for (const x of subtreeOf(moved)) {
+        const now = ancestors(index, x).map((up) => up.id);
+        const held = consent.get(x.id);
+        if (held) for (const r of [...held]) if (!now.includes(r)) held.delete(r);
+        if (x.partnerAdminOptIn !== true || !x.partnerAdminGrantees) continue;
+        // core's rule for what a move does to an opt-in
+        const { kept } = Consent.afterMove(x.partnerAdminGrantees, now);
+        const { partnerAdminGrantees: _g, partnerAdminOptInUntil: _u, ...rest } = x;
+        const next: Acc = kept.length > 0 ? { ...x, partnerAdminGrantees: kept } : { ...rest, partnerAdminOptIn: false };
+        accounts[accounts.indexOf(x)] = next;
+        index.set(next.id, next);
+      }
+    }
+    return { now, accounts, people: persons, consent, moves };
   });
 
 /** What core reads of an account: its fields and the root-to-parent path, rebuilt from the parent map. */
@@ -272,8 +326,9 @@ function standing(world: World, caller: Caller, acc: Acc): Standing {
     if (up.kind === "PLATFORM") staff = m.role;
     // DESIGN 1 "Reach": a partner member with the SELLER flag acts on the partner's whole subtree.
     else if (m.seller) sellerAbove.push(m.role);
-    // DESIGN 1 / Circuit: a reseller's PARTNER_ADMIN reaches the customers below it while they opted in.
-    if (up.kind === "RESELLER" && m.partnerAdmin && optInHolds(acc, world.now)) partnerAdmin = true;
+    // DESIGN 1 / Circuit: a reseller's PARTNER_ADMIN reaches the customers below it while they opted in,
+    // if the opt-in was given to that reseller and it has stayed above since (issue 12, rule 4).
+    if (up.kind === "RESELLER" && m.partnerAdmin && optInHolds(acc, world.now) && world.consent.get(acc.id)?.has(up.id)) partnerAdmin = true;
   }
   const own = ms[acc.id];
   return { system: false, sellerAbove, partnerAdmin, ...(own ? { own } : {}), ...(staff ? { staff } : {}) };
@@ -459,6 +514,7 @@ function describeWorld(world: World): string {
       a.canCreateEquipment && "canCreateEquipment",
       a.partnerAdminOptIn !== undefined && `optIn=${a.partnerAdminOptIn}`,
       a.partnerAdminOptInUntil !== undefined && `until=${a.partnerAdminOptInUntil}`,
+      a.partnerAdminGrantees !== undefined && `grantees=${a.partnerAdminGrantees.join("/")}`,
     ].filter(Boolean);
     return `  ${a.id} ${a.kind}${a.parentId ? ` under ${a.parentId}` : ""}${flags.length ? ` [${flags.join(", ")}]` : ""}`;
   };
@@ -468,7 +524,7 @@ function describeWorld(world: World): string {
         .map(([id, m]) => `${id} ${m.role}${m.seller ? "+seller" : ""}${m.partnerAdmin ? "+partnerAdmin" : ""}`)
         .join("; ") || "(no memberships)"
     }`;
-  return [`now ${world.now.toISOString()}`, "accounts:", ...world.accounts.map(acc), "people:", ...world.people.map(person)].join("\n");
+  return [`now ${world.now.toISOString()}`, "accounts:", ...world.accounts.map(acc), `moves: ${world.moves.join(", ") || "none"}`, "people:", ...world.people.map(person)].join("\n");
 }
 
 /**
@@ -508,6 +564,16 @@ function failWith(world: World, problems: readonly string[]): never {
 }
 
 describe("rights as properties of random channel trees", () => {
+  it("the worlds move accounts after their opt-ins: resellers come above customers that never consented to them", () => {
+    const worlds = fc.sample(worldArb, { numRuns: 400, seed: 20261202 });
+    expect(worlds.filter((w) => w.moves.length > 0).length).toBeGreaterThan(100);
+    // A partner admin's reseller above an opted-in customer without its consent: what rule 4 is about.
+    const unconsented = worlds.filter((w) =>
+      w.accounts.some((a) => a.partnerAdminOptIn === true && ancestors(byId(w), a).some((up) => up.kind === "RESELLER" && !w.consent.get(a.id)?.has(up.id))),
+    );
+    expect(unconsented.length).toBeGreaterThan(10);
+  });
+
   it("the oracle's root is core's platform account", () => {
     expect(PLATFORM_ID).toBe(ROOT);
   });
@@ -543,7 +609,7 @@ describe("rights as properties of random channel trees", () => {
                 name: p.name,
                 memberships: Object.fromEntries(Object.entries(p.memberships).map(([id, m]) => [id, { ...m, seller: true, partnerAdmin: true }])),
               }));
-              return { now: world.now, accounts, people };
+              return { now: world.now, accounts, people, consent: world.consent, moves: world.moves };
             })()
           : world;
         const problems: string[] = [];
