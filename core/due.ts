@@ -2,7 +2,7 @@ import type { DueRecord, SubscriptionRecord, TxEntities } from "../infra/store.j
 
 /** Markers of work the daily lifecycle run must look at, written with the change that makes it due. */
 export type Due = Pick<DueRecord, "what" | "accountId" | "sku" | "day">;
-export const dueKinds: readonly Due["what"][] = ["term-end", "trial-reminder", "retention"];
+export const dueKinds: readonly Due["what"][] = ["term-end", "trial-reminder", "retention", "trial-digest"];
 
 const DAY = 86_400_000;
 /** Trial reminders go 7 days and 1 day before the end. */

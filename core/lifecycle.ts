@@ -10,6 +10,8 @@ import { PLATFORM_ID } from "./rights.js";
 import * as Billing from "./billing.js";
 import { partyOf } from "./party.js";
 import * as Subscription from "./subscription.js";
+import * as TrialEntries from "./trial-entries.js";
+import * as Trials from "./trials.js";
 
 export type { Due } from "./due.js";
 export { dueKinds } from "./due.js";
@@ -65,6 +67,8 @@ export async function handle(s: Session, m: Due): Promise<void> {
       return remind(s, m.accountId, m.sku);
     case "retention":
       return retention(s, m.accountId);
+    case "trial-digest":
+      return Trials.sendDigest(s, m.accountId, m.day);
   }
 }
 
@@ -103,8 +107,11 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
     }
   }
   const version = sub.version + 1;
+  const account = await s.deps.store.getAccount(sub.accountId);
   try {
     await s.deps.store.transact((e) => [
+      // The ended trial leaves the Trials views (the account's path is current: a move rewrites them).
+      ...(account ? TrialEntries.removeOps(e, account, sub) : []),
       e.subscription
         .patch({ accountId: sub.accountId, sku: sub.sku })
         .set({ status: "EXPIRED", quantity: 0, version, updatedAt: s.now.toISOString() })

@@ -11,6 +11,7 @@ import * as Invitation from "./invitation.js";
 import * as Limits from "./limits.js";
 import { allowed, authorize } from "./rights.js";
 import { MAX_RESELLER_LEVELS, allowedChildren } from "./account.js";
+import * as TrialEntries from "./trial-entries.js";
 
 /** TransactWriteItems takes at most 100 items: a larger subtree cannot move atomically. */
 const MAX_TX_ITEMS = 100;
@@ -139,13 +140,17 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const fromParty = partyOf(t);
   const toParty = partyOf(rePath(t));
   const partyMoves = fromParty !== toParty;
-  const subs = partyMoves ? (await Promise.all(moved.map((a) => s.deps.store.allSubscriptions(a.id)))).flat() : [];
+  const held = (await Promise.all(moved.map((a) => s.deps.store.allSubscriptions(a.id)))).flat();
+  const subs = partyMoves ? held : [];
+  // Active trials leave the Trials views of the ancestors dropped and enter those of the ancestors added.
+  const trials = held.filter((x) => x.kind === "TRIAL" && x.status === "ACTIVE");
+  const trialAccount = (x: { accountId: string }) => moved.find((a) => a.id === x.accountId)!;
   const withParty = (a: AccountRecord): AccountRecord => {
     const next = rePath(a);
     return partyMoves ? { ...next, formerParties: [...(a.formerParties ?? []), { partyId: fromParty, until: s.now.toISOString() }] } : next;
   };
   const optedOut = moved.flatMap((a) => (lapsed(a, rePath(a).path)?.dropped ?? []).map((resellerId) => ({ resellerId, customerId: a.id })));
-  const items = 1 + moved.length + optedOut.length + 2 + moved.length * (dropped.length + added.length) + 3 + (partyMoves ? 1 + subs.length : 0);
+  const items = 1 + moved.length + optedOut.length + 2 + (moved.length + trials.length) * (dropped.length + added.length) + 3 + (partyMoves ? 1 + subs.length : 0);
   if (items > MAX_TX_ITEMS) throw new Conflict("This account has too many sub-accounts to move in one step; ask the platform operators");
   const now = s.now.toISOString();
   try {
@@ -175,6 +180,7 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
         ? [e.partyDeparture.create({ partyId: fromParty, at: s.now.toISOString(), rootId: t.id, toPartyId: toParty, accountIds: moved.map((a) => a.id) }).commit()]
         : []),
       ...subs.map((x) => e.subscription.patch({ accountId: x.accountId, sku: x.sku }).set({ partyId: toParty }).commit()),
+      ...trials.flatMap((x) => [...TrialEntries.removeOps(e, trialAccount(x), x, dropped), ...TrialEntries.addOps(e, trialAccount(x), x, added)]),
       Audit.entry(e, { accountId: t.id, action: "account.moved", actor: s.actor, at: s.now, subjectId: t.id, details: { from: t.parentId, to: parent.id } }).commit(),
       Audit.entry(e, { accountId: oldParentId, action: "account.movedOut", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
       Audit.entry(e, { accountId: parent.id, action: "account.movedIn", actor: s.actor, at: s.now, subjectId: t.id }).commit(),

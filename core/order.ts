@@ -15,6 +15,7 @@ import type { PageArgs } from "./paging.js";
 import { allowed, authorize } from "./rights.js";
 import { partyOf } from "./party.js";
 import * as Subscription from "./subscription.js";
+import * as TrialEntries from "./trial-entries.js";
 import * as V from "./validation.js";
 
 /**
@@ -95,13 +96,26 @@ export type PreviewInput = z.input<typeof previewInput>;
 type Parsed = z.infer<typeof newAccountOrder>;
 
 /** One line, priced, with the subscription write it makes. */
-interface PlannedLine {
+export interface PlannedLine {
   readonly offer: OfferRecord;
   readonly quantity: number;
   readonly unitPrice: number;
   readonly amount: number;
   readonly before: SubscriptionRecord | undefined;
   readonly after: SubscriptionRecord;
+}
+
+/** TransactWriteItems takes at most 100 items. */
+const MAX_TX_ITEMS = 100;
+/** What creating the account adds to the transaction of its first order (account, parent, subtree entries, audit, owner invitation, retention marker, creation key). */
+const CREATION_ITEMS = 19;
+
+const startsTrial = (l: Pick<PlannedLine, "before" | "after">) => l.after.kind === "TRIAL" && l.before?.status !== "ACTIVE";
+
+/** Items of an order's transaction: per line its subscription and ledger entry, a lifecycle marker for a new term, a new trial's Trials-view entries; the order, its key, the audit entry, the retention reset. */
+function txItems(account: AccountRecord, lines: readonly Pick<PlannedLine, "before" | "after">[]): number {
+  const perLine = lines.reduce((n, l) => n + 2 + (l.before?.status !== "ACTIVE" && (l.after.kind === "TRIAL" || l.after.kind === "PREPAID") ? 1 : 0) + (startsTrial(l) ? TrialEntries.entryCount(account) : 0), 0);
+  return perLine + 4;
 }
 
 export interface Plan {
@@ -167,6 +181,12 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
     return undefined;
   });
   if (issues.length) throw new Invalid(issues);
+  // Trials add their Trials-view entries to the transaction: the order must still fit in one.
+  const budget = MAX_TX_ITEMS - (isNew ? CREATION_ITEMS : 0);
+  const items = txItems(account, planned);
+  if (items > budget) {
+    throw Invalid.field("lines", `these lines need ${items} writes and one order makes at most ${budget}; order the trials (${planned.filter((l) => startsTrial(l)).length}) in fewer lines or separately`);
+  }
   const currencies = new Set(planned.map((l) => l.offer.currency));
   if (currencies.size > 1) throw Invalid.field("lines", `an order is in one currency; these lines are in ${[...currencies].sort().join(" and ")}`);
   const currency = planned[0]!.offer.currency;
@@ -191,39 +211,57 @@ export function present(order: OrderRecord, showPrices: boolean): Info {
   return { ...order, total: null, lines: order.lines.map((l) => ({ ...l, unitPrice: null, amount: null })) };
 }
 
+function patchOp(e: TxEntities, l: PlannedLine, moved: number) {
+  const before = l.before!;
+  // A patch, not a put: `assigned` moves with licence assignments, which do not bump the version.
+  const set = e.subscription.patch({ accountId: l.after.accountId, sku: l.after.sku }).set({
+    quantity: l.after.quantity,
+    status: l.after.status,
+    unitPrice: l.after.unitPrice,
+    startedAt: l.after.startedAt,
+    version: l.after.version,
+    updatedAt: l.after.updatedAt,
+    ...(l.after.endsAt ? { endsAt: l.after.endsAt } : {}),
+  });
+  return (moved > 0 ? set.add({ assigned: moved }) : set).where((x, op) => `${op.eq(x.version, before.version)} AND ${op.lte(x.assigned, l.after.quantity - moved)}`).commit();
+}
+
+/**
+ * The subscription write and ledger entry of one planned line. `moved`: licences that come with the
+ * line (a trial's, converting), added to `assigned` in the same write, so `assigned <= quantity` holds.
+ */
+export function lineOps(s: Session, e: TxEntities, l: PlannedLine, orderId: string, opts: { reason: string; moved?: number } = { reason: "order" }) {
+  const moved = opts.moved ?? 0;
+  return [
+    l.before ? patchOp(e, l, moved) : e.subscription.create({ ...l.after, assigned: moved }).commit(),
+    Subscription.changeOp(e, {
+      sub: l.after,
+      version: l.after.version,
+      kind: l.before ? "INCREASED" : "CREATED",
+      from: l.before?.status === "ACTIVE" ? l.before.quantity : 0,
+      to: l.after.quantity,
+      at: s.now,
+      actor: s.actor,
+      reason: opts.reason,
+      orderId,
+    }),
+  ];
+}
+
+/** The lifecycle items of the lines that start a term: the term's marker, a trial's Trials-view entries. */
+export function termOps(s: Session, e: TxEntities, p: Pick<Plan, "account" | "lines">) {
+  return [
+    ...p.lines.flatMap((l) => (l.before?.status === "ACTIVE" ? [] : termOp(e, l.after, s.now))),
+    // A trial that starts enters the Trials views of its account and of every account above.
+    ...p.lines.flatMap((l) => (startsTrial(l) ? TrialEntries.addOps(e, p.account, l.after) : [])),
+  ];
+}
+
 /** The transaction items of a planned order: subscriptions, their ledger entries, the order, its key, an audit entry. */
 export function orderOps(s: Session, e: TxEntities, p: Plan, order: OrderRecord, requestHash: string) {
   return [
-    ...p.lines.flatMap((l) => [
-      l.before
-        ? e.subscription
-            // A patch, not a put: `assigned` moves with licence assignments, which do not bump the version.
-            .patch({ accountId: l.after.accountId, sku: l.after.sku })
-            .set({
-              quantity: l.after.quantity,
-              status: l.after.status,
-              unitPrice: l.after.unitPrice,
-              startedAt: l.after.startedAt,
-              version: l.after.version,
-              updatedAt: l.after.updatedAt,
-              ...(l.after.endsAt ? { endsAt: l.after.endsAt } : {}),
-            })
-            .where((x, op) => `${op.eq(x.version, l.before!.version)} AND ${op.lte(x.assigned, l.after.quantity)}`)
-            .commit()
-        : e.subscription.create(l.after).commit(),
-      Subscription.changeOp(e, {
-        sub: l.after,
-        version: l.after.version,
-        kind: l.before ? "INCREASED" : "CREATED",
-        from: l.before?.status === "ACTIVE" ? l.before.quantity : 0,
-        to: l.after.quantity,
-        at: s.now,
-        actor: s.actor,
-        reason: "order",
-        orderId: order.id,
-      }),
-    ]),
-    ...p.lines.flatMap((l) => (l.before?.status === "ACTIVE" ? [] : termOp(e, l.after, s.now))),
+    ...p.lines.flatMap((l) => lineOps(s, e, l, order.id)),
+    ...termOps(s, e, p),
     // Active again: the retention clock stops (DESIGN 1: pendingDeletionAt clears).
     ...(p.account.pendingDeletionAt ? [e.account.patch({ id: p.account.id }).remove(["pendingDeletionAt"]).commit()] : []),
     e.order.create(order).commit(),
@@ -266,7 +304,11 @@ export async function preview(s: Session, raw: PreviewInput): Promise<Preview> {
   const input = V.parse(previewInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "order.place", s.now);
-  const p = await plan(s, account!, input);
+  return presentPlan(await plan(s, account!, input));
+}
+
+/** A plan as its preview shows it: prices only for those who see them. */
+export function presentPlan(p: Plan): Preview {
   return { accountId: p.account.id, lines: presentLines(p), currency: p.currency, total: p.showPrices ? p.total : null };
 }
 

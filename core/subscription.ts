@@ -14,6 +14,7 @@ import { Conflict, Invalid, NotFound, unlessHidden } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { allowed, authorize, isVisible, reachOf } from "./rights.js";
+import * as TrialEntries from "./trial-entries.js";
 import * as V from "./validation.js";
 
 export type ChangeKind = (typeof changeKinds)[number];
@@ -202,7 +203,7 @@ async function planChange(s: Session, input: z.infer<typeof changeInput>): Promi
 export async function updateQuantity(s: Session, raw: z.input<typeof updateInput>): Promise<Info> {
   s.principal();
   const input = V.parse(updateInput, raw);
-  const { sub, show, kind, next, charge } = await planChange(s, input);
+  const { account, sub, show, kind, next, charge } = await planChange(s, input);
   if (sub.version !== input.expectedVersion) throw staleVersion(sub.version);
   if (!kind) return present(sub, show);
   try {
@@ -214,8 +215,9 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
         .commit(),
       changeOp(e, { sub, version: next.version, kind, from: sub.quantity, to: next.quantity, at: s.now, actor: s.actor, reason: "quantity update" }),
       ...(charge ? [e.order.create(charge).commit()] : []),
-      // A cancellation may leave the account without an active subscription (retention).
-      ...(next.status === "CANCELLED" ? [dueOp(e, "retention", s.now, sub.accountId)] : []),
+      // A cancellation may leave the account without an active subscription (retention); a cancelled
+      // trial leaves the Trials views.
+      ...(next.status === "CANCELLED" ? [dueOp(e, "retention", s.now, sub.accountId), ...TrialEntries.removeOps(e, account, sub)] : []),
     ]);
   } catch (err) {
     if (!(err instanceof ConditionFailed)) throw err;

@@ -15,6 +15,7 @@ import "./types/partner-admin.js";
 import "./types/equipment.js";
 import "./types/api-client.js";
 import "./types/event.js";
+import "./types/trial.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";
@@ -24,6 +25,7 @@ import "./mutations/billing.js";
 import "./mutations/partner-admin.js";
 import "./mutations/equipment.js";
 import "./mutations/api-client.js";
+import "./mutations/trial.js";
 
 /** The executable schema; built once per process. */
 export const schema = publicConventions(builder.toSchema({ sortSchema: false }));

@@ -42,8 +42,8 @@ const BUSINESS = "3EY95002AA";
 const BUSINESS_1Y = "3EY95101AB";
 const CONFERENCE = "3EY95004AA";
 
-const ids = { d: "", r: "", c: "", p: "", pc: "", e: "" };
-const subs = { trunk: "", trial: "", prepaid: "", conference: "", business: "" };
+const ids = { d: "", r: "", c: "", p: "", pc: "", e: "", c2: "" };
+const subs = { trunk: "", trial: "", prepaid: "", conference: "", business: "", c2Trial: "", rTrial: "", rPbxTrial: "", cTrial: "" };
 let t: TestStack;
 let db: DynamoDBDocumentClient;
 
@@ -251,5 +251,181 @@ describe("previewSubscriptionChange", () => {
     await nothingWritten(async () => {
       expectError(await previewChange(P, subs.business, 2), "ConflictError", "The subscription is cancelled; place an order to subscribe again");
     });
+  });
+});
+
+// ---------------------------------------------------------------- item 5: the Trials view
+
+const C2 = "owner@trials-c2.example";
+const U2 = "user@trials-c2.example";
+const RC = "buyer@trials-r.example";
+const D2 = "second-owner@trials-d.example";
+const T1 = "2027-02-02T09:00:00.000Z";
+
+interface TrialView {
+  readonly id: string;
+  readonly sku: string;
+  readonly quantity: number;
+  readonly daysRemaining: number | null;
+  readonly endsAt: string;
+  readonly account: { id: string; name: string };
+  readonly offer: { name: string; kind: string; convertsTo: string | null } | null;
+}
+const TRIAL = "id sku quantity daysRemaining endsAt account { id name } offer { name kind convertsTo }";
+const TRIALS = `query T($id: ID!, $first: Int, $after: String) { trials(accountId: $id, first: $first, after: $after) { edges { cursor node { ${TRIAL} } } pageInfo { hasNextPage endCursor } } }`;
+interface TrialsPage {
+  readonly edges: { cursor: string; node: TrialView }[];
+  readonly pageInfo: { hasNextPage: boolean; endCursor: string | null };
+}
+const trials = async (as: string, accountId: string, first?: number, after?: string) =>
+  (await t.read<{ trials: TrialsPage }>(as, TRIALS, { id: accountId, ...(first ? { first } : {}), ...(after ? { after } : {}) })).trials;
+/** A compact row of the view: "<account name> <sku> ×<quantity> <days>d". */
+const rows = (p: TrialsPage) => p.edges.map((e) => `${e.node.account.name} ${e.node.sku} ×${e.node.quantity} ${e.node.daysRemaining}d`);
+
+const setDigest = (as: string, accountId: string, enabled: boolean) =>
+  t.mutate<{ member: { email: string; trialDigest: boolean } }>(as, "setTrialDigest", "SetTrialDigestInput", { accountId, enabled }, "member { email trialDigest }");
+
+interface Mail {
+  readonly to: string;
+  readonly subject: string;
+  readonly text: string;
+}
+async function outbox(): Promise<Mail[]> {
+  const res = await fetch(`${t.url}/dev/outbox`);
+  return ((await res.json()) as { messages: Mail[] }).messages;
+}
+const digests = async () => (await outbox()).filter((m) => m.subject.startsWith("Trials ending within"));
+
+describe("the Trials view across the subtree", () => {
+  beforeAll(async () => {
+    await t.setClock(T1);
+    // The PBX trial ordered in October ended long ago (no lifecycle run in this file until March): R cancels it.
+    const pbxTrial = await subscriptionOf(ids.c, PBX_TRIAL);
+    ok(await t.mutate(R, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId: subs.trial, expectedVersion: pbxTrial.version }, "subscription { id }"));
+    ids.c2 = await mk(D, { parentId: ids.d, kind: "CUSTOMER", name: "Trials C2", owner: { email: C2 } });
+    await t.accept(C2);
+    await t.mutateOk(C2, "inviteMember", "InviteMemberInput", { accountId: ids.c2, email: U2, role: "CONTRIBUTOR" }, "member { email }");
+    await t.accept(U2);
+    await t.mutateOk(R, "inviteMember", "InviteMemberInput", { accountId: ids.r, email: RC, role: "CONTRIBUTOR" }, "member { email }");
+    await t.accept(RC);
+    // A second owner of D without the seller flag.
+    await t.mutateOk(D, "inviteMember", "InviteMemberInput", { accountId: ids.d, email: D2, role: "OWNER" }, "member { email }");
+    await t.accept(D2);
+    // Three trials a day apart: C2's (below D), R's own, C's (below R).
+    await order(D, ids.c2, [{ sku: TRUNK_TRIAL, quantity: 4 }], "c2-trial");
+    await t.setClock("2027-02-03T09:00:00.000Z");
+    await order(R, ids.r, [{ sku: TRUNK_TRIAL, quantity: 3 }, { sku: PBX_TRIAL, quantity: 1 }], "r-trial");
+    await t.setClock("2027-02-04T09:00:00.000Z");
+    await order(R, ids.c, [{ sku: TRUNK_TRIAL, quantity: 2 }], "c-trial");
+    subs.c2Trial = (await subscriptionOf(ids.c2, TRUNK_TRIAL)).id;
+    subs.rTrial = (await subscriptionOf(ids.r, TRUNK_TRIAL)).id;
+    subs.rPbxTrial = (await subscriptionOf(ids.r, PBX_TRIAL)).id;
+    subs.cTrial = (await subscriptionOf(ids.c, TRUNK_TRIAL)).id;
+    // C2's people hold trial licences.
+    for (const email of [C2, U2]) await t.mutateOk(C2, "assignLicence", "LicenceInput", { subscriptionId: subs.c2Trial, email }, "licence { email }");
+    // Read the views three hours later: whole days remaining are rounded up.
+    await t.setClock("2027-02-04T12:00:00.000Z");
+  });
+
+  it("a distributor's seller sees every trial below it, soonest end first, with account, offer, quantity and days remaining", async () => {
+    const page = await trials(D, ids.d);
+    expect(rows(page)).toEqual([`Trials C2 ${TRUNK_TRIAL} ×4 28d`, `Trials R ${PBX_TRIAL} ×1 29d`, `Trials R ${TRUNK_TRIAL} ×3 29d`, `Trials C ${TRUNK_TRIAL} ×2 30d`]);
+    expect(page.edges[0]!.node).toMatchObject({ id: subs.c2Trial, endsAt: "2027-03-04T09:00:00.000Z", account: { id: ids.c2 }, offer: { kind: "TRIAL", convertsTo: TRUNK } });
+    expect(page.pageInfo.hasNextPage).toBe(false);
+    // Operators see the same from the distributor.
+    expect(rows(await trials(OPERATOR, ids.d))).toEqual(rows(page));
+  });
+
+  it("a reseller's seller sees its own trial and its customers', not its siblings'; the customer sees its own", async () => {
+    expect(rows(await trials(R, ids.r))).toEqual([`Trials R ${PBX_TRIAL} ×1 29d`, `Trials R ${TRUNK_TRIAL} ×3 29d`, `Trials C ${TRUNK_TRIAL} ×2 30d`]);
+    expect(rows(await trials(C, ids.c))).toEqual([`Trials C ${TRUNK_TRIAL} ×2 30d`]);
+    expect(rows(await trials(U2, ids.c2))).toEqual([`Trials C2 ${TRUNK_TRIAL} ×4 28d`]);
+  });
+
+  it("without the seller flag a partner's member sees the partner's own trials only", async () => {
+    expect(rows(await trials(RC, ids.r))).toEqual([`Trials R ${PBX_TRIAL} ×1 29d`, `Trials R ${TRUNK_TRIAL} ×3 29d`]);
+    expect(rows(await trials(DV, ids.d))).toEqual([]);
+    expect(rows(await trials(D2, ids.d))).toEqual([]);
+  });
+
+  it("pages forward with sealed cursors, on both paths", async () => {
+    const first = await trials(D, ids.d, 3);
+    expect(rows(first)).toHaveLength(3);
+    expect(first.pageInfo.hasNextPage).toBe(true);
+    const rest = await trials(D, ids.d, 3, first.pageInfo.endCursor!);
+    expect(rows(rest)).toEqual([`Trials C ${TRUNK_TRIAL} ×2 30d`]);
+    expect(rest.pageInfo.hasNextPage).toBe(false);
+    // The own-trials path (R's member without the seller flag) pages the same way.
+    const own = await trials(RC, ids.r, 1);
+    expect(rows(own)).toEqual([`Trials R ${PBX_TRIAL} ×1 29d`]);
+    expect(own.pageInfo.hasNextPage).toBe(true);
+    const ownRest = await trials(RC, ids.r, 1, own.pageInfo.endCursor!);
+    expect(rows(ownRest)).toEqual([`Trials R ${TRUNK_TRIAL} ×3 29d`]);
+    expect(ownRest.pageInfo.hasNextPage).toBe(false);
+    // A cursor of another list, or of another path of this one, is refused; so is a page size out of range.
+    for (const [as, id, after] of [[D, ids.r, first.pageInfo.endCursor], [RC, ids.r, first.pageInfo.endCursor], [D, ids.d, own.pageInfo.endCursor], [D, ids.d, "garbage"]] as const) {
+      expect((await t.failing(as, TRIALS, { id, first: 1, after })).extensions?.code, `${as} ${after}`).toBe("BAD_USER_INPUT");
+    }
+    expect((await t.failing(D, TRIALS, { id: ids.d, first: 0 })).extensions?.code).toBe("BAD_USER_INPUT");
+    expect((await t.failing(D, TRIALS, { id: ids.d, first: 101 })).extensions?.code).toBe("BAD_USER_INPUT");
+  });
+
+  it("an account outside your reach is NOT_FOUND, like an unknown one", async () => {
+    for (const [as, id] of [[E, ids.d], [C, ids.r], [C2, ids.c], [RC, ids.c]] as const) {
+      expect((await t.failing(as, TRIALS, { id })).extensions?.code).toBe("NOT_FOUND");
+    }
+    expect((await t.failing(D, TRIALS, { id: Buffer.from("Account:01ZZZZZZZZZZZZZZZZZZZZZZZZ").toString("base64") })).extensions?.code).toBe("NOT_FOUND");
+  });
+
+  it("a cancelled trial has left the view (the PBX trial R cancelled)", async () => {
+    const all = await trials(OPERATOR, ids.c);
+    expect(all.edges.map((e) => e.node.sku)).not.toContain(PBX_TRIAL);
+  });
+});
+
+describe("the weekly trial digest", () => {
+  beforeAll(async () => {
+    await t.setClock("2027-02-25T09:00:00.000Z");
+  });
+
+  it("who may not opt in: typed errors with reasons, nothing written", async () => {
+    await nothingWritten(async () => {
+      expectForbidden(await setDigest(DV, ids.d, true), "ROLE");
+      expectForbidden(await setDigest(D2, ids.d, true), "NOT_SELLER");
+      expectForbidden(await setDigest(RC, ids.r, true), "ROLE");
+      expectForbidden(await setDigest(C, ids.c, true), "NOT_APPLICABLE");
+      // Seen from above (a seller, an operator): it is the account's own owners' setting.
+      expectForbidden(await setDigest(D, ids.r, true), "ROLE");
+      expectForbidden(await setDigest(OPERATOR, ids.d, true), "ROLE");
+      expectError(await setDigest(E, ids.d, true), "NotFoundError", "Account not found");
+      expectError(await setDigest(D, "garbage", true), "NotFoundError", "Account not found");
+    });
+  });
+
+  it("D's selling owner opts in; opting in again changes nothing", async () => {
+    expect(ok<{ member: { email: string; trialDigest: boolean } }>(await setDigest(D, ids.d, true)).member).toEqual({ email: D, trialDigest: true });
+    await nothingWritten(async () => {
+      ok(await setDigest(D, ids.d, true));
+    });
+    const members = ok<{ members: { edges: { node: { email: string; trialDigest: boolean } }[] } }>(await t.account(D, ids.d, "members { edges { node { email trialDigest } } }"));
+    expect(members.members.edges.map((e) => e.node).filter((m) => m.trialDigest)).toEqual([{ email: D, trialDigest: true }]);
+  });
+
+  it("Monday's lifecycle run mails D's owner the trials of its reach ending within 7 days, once", async () => {
+    await t.setClock("2027-03-01T07:05:00.000Z");
+    const before = (await digests()).length;
+    await t.runJob("lifecycle");
+    const sent = (await digests()).slice(before);
+    expect(sent.map((m) => [m.to, m.subject])).toEqual([[D, "Trials ending within 7 days: 4"]]);
+    const lines = sent[0]!.text.split("\n").filter((l) => l.startsWith("- "));
+    expect(lines).toEqual([
+      `- Trials C2: Trial licence for trunk users (${TRUNK_TRIAL}) × 4, ends 2027-03-04 (in 4 days)`,
+      `- Trials R: Trial licence for PBX users (${PBX_TRIAL}) × 1, ends 2027-03-05 (in 5 days)`,
+      `- Trials R: Trial licence for trunk users (${TRUNK_TRIAL}) × 3, ends 2027-03-05 (in 5 days)`,
+      `- Trials C: Trial licence for trunk users (${TRUNK_TRIAL}) × 2, ends 2027-03-06 (in 6 days)`,
+    ]);
+    // Run again the same morning: no second mail.
+    await t.runJob("lifecycle");
+    expect((await digests()).length).toBe(before + 1);
   });
 });

@@ -55,7 +55,7 @@ builder.node(OrderRef, {
   }),
 });
 
-const OrderPreviewRef = builder.objectRef<Order.Preview>("OrderPreview").implement({
+export const OrderPreviewRef = builder.objectRef<Order.Preview>("OrderPreview").implement({
   description: "What placeOrder would charge; nothing is written. A value, not an entity: computed on each read",
   fields: (t) => ({
     lines: t.field({ type: [OrderLineRef], description: "What would be ordered", resolve: (p) => lines(p.accountId, p.currency, p.lines) }),

@@ -18,6 +18,7 @@ export const SubscriptionStatus = builder.enumType("LicenceSubscriptionStatus", 
     ACTIVE: { description: "Billed and usable" },
     CANCELLED: { description: "Quantity 0, cancelled by a person" },
     EXPIRED: { description: "A trial or prepaid term ended without conversion or renewal" },
+    CONVERTED: { description: "A trial converted to its paid offer (convertTrial): quantity 0, its licences moved to the paid subscription" },
   } as const,
 });
 export const ChangeKind = builder.enumType("LicenceSubscriptionChangeKind", {

@@ -13,7 +13,8 @@ export function licenceEntity(config: EntityConfiguration) {
         accountId: { type: "string", required: true, readOnly: true },
         email: { type: "string", required: true, readOnly: true },
         family: { type: "string", required: true, readOnly: true },
-        sku: { type: "string", required: true, readOnly: true },
+        /** Changes only when a trial converts: its licences become licences of the paid offer (same family). */
+        sku: { type: "string", required: true },
         assignedAt: { type: "string", required: true, readOnly: true },
         assignedBy: { type: "string", required: true, readOnly: true },
       },

@@ -22,6 +22,8 @@ export function memberEntity(config: EntityConfiguration) {
         joinedAt: { type: "string" },
         /** Licences the member holds here: removing the member is conditioned on it, so no licence is left behind. */
         licenceCount: { type: "number", required: true, default: 0 },
+        /** A partner's selling owner asked for the weekly mail of the trials ending within 7 days in its reach. */
+        trialDigest: { type: "boolean" },
         /** The one invitation that may activate this member: re-inviting or withdrawing voids older tokens. */
         invitationId: { type: "string" },
       },

@@ -2,7 +2,8 @@ import { Entity } from "electrodb";
 import type { EntityConfiguration } from "electrodb";
 import { offerKinds } from "./offer.js";
 
-export const subscriptionStatuses = ["ACTIVE", "CANCELLED", "EXPIRED"] as const;
+/** CONVERTED: a trial moved to its paid offer (its licences went with it). */
+export const subscriptionStatuses = ["ACTIVE", "CANCELLED", "EXPIRED", "CONVERTED"] as const;
 
 /**
  * The licences an account holds of one offer. One item per (account, sku): ordering an offer
@@ -17,7 +18,7 @@ export function subscriptionEntity(config: EntityConfiguration) {
         sku: { type: "string", required: true, readOnly: true },
         kind: { type: offerKinds, required: true, readOnly: true },
         family: { type: "string", required: true, readOnly: true },
-        status: { type: ["ACTIVE", "CANCELLED", "EXPIRED"] as const, required: true },
+        status: { type: subscriptionStatuses, required: true },
         quantity: { type: "number", required: true },
         /** Licences assigned to members; `assigned <= quantity` is a condition of every write. */
         assigned: { type: "number", required: true, default: 0 },

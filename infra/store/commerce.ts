@@ -1,6 +1,6 @@
 import { StoreBase, cursorOf, oversized } from "./base.js";
 import type { Page } from "./base.js";
-import type { ChangeRecord, LicenceRecord, OfferRecord, OrderKeyRecord, OrderRecord, SubscriptionRecord } from "./records.js";
+import type { ChangeRecord, LicenceRecord, OfferRecord, OrderKeyRecord, OrderRecord, SubscriptionRecord, TrialEntryRecord } from "./records.js";
 
 /** Commerce: the catalog, subscriptions and their ledger, orders, licences. */
 export class CommerceStore extends StoreBase {
@@ -93,5 +93,15 @@ export class CommerceStore extends StoreBase {
   async listLicences(accountId: string, sku: string, limit: number, cursor?: string | null): Promise<Page<LicenceRecord>> {
     const e = this.entities.licence;
     return this.page(cursorOf(e, "bySubscription"), e.query.bySubscription({ accountId, sku }), { limit, cursor });
+  }
+
+  /**
+   * Active trials in an account's reach (its own and its subtree's), soonest end first; with
+   * `endsBy`, only those ending by then (ISO instant).
+   */
+  async listTrials(reachId: string, opts: { limit: number; cursor?: string | null; endsBy?: string }): Promise<Page<TrialEntryRecord>> {
+    const e = this.entities.trialEntry;
+    const q = e.query.byReach({ reachId });
+    return this.page(cursorOf(e, "byReach"), opts.endsBy ? q.lte({ endsAt: opts.endsBy }) : q, opts);
   }
 }

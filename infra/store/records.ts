@@ -15,6 +15,7 @@ import { subscriptionEntity } from "../entities/subscription.js";
 import { memberEntity, roles } from "../entities/member.js";
 import { personEntity } from "../entities/person.js";
 import { subtreeEntryEntity } from "../entities/subtree-entry.js";
+import { trialEntryEntity } from "../entities/trial-entry.js";
 import {
   equipmentEntity,
   equipmentExtensionsEntity,
@@ -38,6 +39,7 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     audit: auditEventEntity(config),
     offer: offerEntity(config),
     subscription: subscriptionEntity(config),
+    trialEntry: trialEntryEntity(config),
     change: subscriptionChangeEntity(config),
     order: orderEntity(config),
     orderKey: orderKeyEntity(config),
@@ -73,6 +75,7 @@ export type AuditRecord = EntityItem<Entities["audit"]>;
 export type SubtreeRecord = EntityItem<Entities["subtree"]>;
 export type OfferRecord = EntityItem<Entities["offer"]>;
 export type SubscriptionRecord = EntityItem<Entities["subscription"]>;
+export type TrialEntryRecord = EntityItem<Entities["trialEntry"]>;
 export type ChangeRecord = EntityItem<Entities["change"]>;
 export type OrderRecord = EntityItem<Entities["order"]>;
 export type OrderKeyRecord = EntityItem<Entities["orderKey"]>;
