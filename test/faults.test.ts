@@ -40,6 +40,7 @@ import { FaultInjectingHandler, isWrite } from "./fault-injection.js";
 
 const TRUNK = "RC-DRAAS-TRUNK-SUB";
 const PBX_SKU = "RC-DRAAS-PBX-SUB";
+const TRUNK_TRIAL = "RC-DRAAS-TRK-TRIAL";
 const ALL_WRITES = /^(TransactWriteItems|PutItem|UpdateItem|DeleteItem|BatchWriteItem)$/;
 const READS = /^(Query|GetItem|BatchGetItem)$/;
 
@@ -505,7 +506,7 @@ const SCRIPT: Step[] = [
   },
   accept(P.d),
   { label: "operator sets the distributor's VAT rate", ...input("setTaxRate", "SetTaxRateInput", OPERATOR, () => ({ accountId: e.d, taxRatePercent: "20" })) },
-  { label: "operator makes offers available to the distributor", ...input("setAvailableOffers", "SetAvailableOffersInput", OPERATOR, () => ({ accountId: e.d, skus: [TRUNK, PBX_SKU, CONF] })) },
+  { label: "operator makes offers available to the distributor", ...input("setAvailableOffers", "SetAvailableOffersInput", OPERATOR, () => ({ accountId: e.d, skus: [TRUNK, PBX_SKU, CONF, TRUNK_TRIAL] })) },
   {
     label: "the distributor creates a reseller with its owner invited",
     ...input("createAccount", "CreateAccountInput", P.d, () => ({ parentId: e.d, kind: "RESELLER", name: "Faults R", country: "US", owner: { email: P.r } }), "account { id }"),
@@ -513,7 +514,7 @@ const SCRIPT: Step[] = [
   },
   accept(P.r),
   { label: "the distributor sets the reseller's rights", ...input("setResellerRights", "SetResellerRightsInput", P.d, () => ({ id: e.r, canCreateAccounts: true, canCreateEquipment: true })) },
-  { label: "the distributor makes offers available to the reseller", ...input("setAvailableOffers", "SetAvailableOffersInput", P.d, () => ({ accountId: e.r, skus: [TRUNK, PBX_SKU, CONF] })) },
+  { label: "the distributor makes offers available to the reseller", ...input("setAvailableOffers", "SetAvailableOffersInput", P.d, () => ({ accountId: e.r, skus: [TRUNK, PBX_SKU, CONF, TRUNK_TRIAL] })) },
   { label: "operator enables PARTNER_ADMIN on the reseller", ...input("setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", OPERATOR, () => ({ accountId: e.r, enabled: true })) },
   {
     label: "the reseller creates a customer with its owner invited and a first order",
@@ -547,6 +548,12 @@ const SCRIPT: Step[] = [
     label: "the reseller raises the quantity",
     ...input("updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", P.r, async () => ({ subscriptionId: e.trunkSub, quantity: 6, expectedVersion: await subscriptionVersion(e.trunkSub) })),
   },
+  { label: "the reseller orders a trunk trial for the customer", ...input("placeOrder", "PlaceOrderInput", P.r, () => ({ accountId: e.c, lines: [{ sku: TRUNK_TRIAL, quantity: 2 }], idempotencyKey: "c-trial" }), "order { id }") },
+  {
+    label: "the reseller converts the customer's trunk trial to the paid trunk offer",
+    ...input("convertTrial", "ConvertTrialInput", P.r, () => ({ subscriptionId: Buffer.from(`LicenceSubscription:${rawId(e.c)}:${TRUNK_TRIAL}`).toString("base64"), quantity: 2, idempotencyKey: "c-convert" })),
+  },
+  { label: "the reseller's owner opts in to the weekly trial digest", ...input("setTrialDigest", "SetTrialDigestInput", P.r, () => ({ accountId: e.r, enabled: true })) },
   { label: "the customer's owner takes the licence back", ...input("unassignLicence", "LicenceInput", P.c, () => ({ subscriptionId: e.trunkSub, email: P.u })) },
   { label: "the customer's owner sets the support e-mail", ...input("setSupportEmail", "SetSupportEmailInput", P.c, () => ({ accountId: e.c, email: "support@faults-c.example" })) },
   { label: "the reseller renames the customer", ...input("updateAccount", "UpdateAccountInput", P.r, () => ({ id: e.c, name: "Faults C renamed", reference: "CRM-9" })) },

@@ -58,6 +58,7 @@ import type { Result, TestStack } from "./harness.js";
 
 const TRUNK = "RC-DRAAS-TRUNK-SUB";
 const PBX_SKU = "RC-DRAAS-PBX-SUB";
+const TRUNK_TRIAL = "RC-DRAAS-TRK-TRIAL";
 const OCTOBER = "2026-10-20T09:00:00.000Z";
 const BILLING_DAY = "2026-11-01T00:05:00.000Z";
 const NOW = "2026-11-02T09:00:00.000Z";
@@ -190,10 +191,13 @@ const PREFERRED: Readonly<Record<string, string>> = {
   "Mutation.assignExtension:input.equipmentId": "C OXO",
   "Mutation.unassignExtension:input.accountId": "C",
   "Mutation.unassignExtension:input.equipmentId": "C OXO",
+  "Query.previewTrialConversion:subscriptionId": "C trunk trial",
+  "Mutation.convertTrial:input.subscriptionId": "C trunk trial",
 };
 
 /** Positive control: the order the branch-1 calls are made in (writes that would spoil later calls go last). */
 const POSITIVE_LAST = [
+  "Mutation.convertTrial",
   "Mutation.rotateApiClientSecret",
   "Mutation.revokePreviousApiClientSecret",
   "Mutation.revokeApiClient",
@@ -305,6 +309,7 @@ interface Branch {
   readonly resellerOrder: string;
   readonly trunkSub: string;
   readonly pbxSub: string;
+  readonly trialSub: string;
   /** The distributor's API client (its owner manages it). */
   readonly client: string;
   invoice: string;
@@ -320,11 +325,11 @@ async function buildBranch(n: 1 | 2): Promise<Branch> {
   const names = [`Branch${n} Distribution`, `Branch${n} Reseller`, `Branch${n} Customer`];
   const d = (await t.mutateOk<{ account: IdOnly }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: names[0], country: "US", currency: "USD", owner: { email: p.d } }, "account { id }")).account.id;
   await t.accept(p.d);
-  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: d, skus: [TRUNK, PBX_SKU] }, "account { id }");
+  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: d, skus: [TRUNK, PBX_SKU, TRUNK_TRIAL] }, "account { id }");
   const r = (await t.mutateOk<{ account: IdOnly }>(p.d, "createAccount", "CreateAccountInput", { parentId: d, kind: "RESELLER", name: names[1], country: "US", owner: { email: p.r } }, "account { id }")).account.id;
   await t.accept(p.r);
   await t.mutateOk(p.d, "setResellerRights", "SetResellerRightsInput", { id: r, canCreateAccounts: true, canCreateEquipment: true }, "account { id }");
-  await t.mutateOk(p.d, "setAvailableOffers", "SetAvailableOffersInput", { accountId: r, skus: [TRUNK, PBX_SKU] }, "account { id }");
+  await t.mutateOk(p.d, "setAvailableOffers", "SetAvailableOffersInput", { accountId: r, skus: [TRUNK, PBX_SKU, TRUNK_TRIAL] }, "account { id }");
   const created = await t.mutateOk<{ account: IdOnly; order: IdOnly }>(
     p.r,
     "createAccount",
@@ -354,11 +359,14 @@ async function buildBranch(n: 1 | 2): Promise<Branch> {
     expect(sub, `${sku} subscription of ${accountId}`).toBeDefined();
     return sub!.node.id;
   };
+  // A trial of the customer (the Trials view, its conversion).
+  await t.mutateOk(p.r, "placeOrder", "PlaceOrderInput", { accountId: c, lines: [{ sku: TRUNK_TRIAL, quantity: 2 }], idempotencyKey: `b${n}-trial` }, "order { id }");
+  const trialSub = await subOf(c, TRUNK_TRIAL);
   const trunkSub = await subOf(c, TRUNK);
   const pbxSub = await subOf(r, PBX_SKU);
   await t.mutateOk(p.c, "assignLicence", "LicenceInput", { subscriptionId: trunkSub, email: p.u }, "licence { email }");
   const client = (await t.mutateOk<{ client: IdOnly }>(p.d, "createApiClient", "CreateApiClientInput", { accountId: d, name: `Branch${n} ERP`, role: "CONTRIBUTOR", seller: true }, "client { id }")).client.id;
-  return { d, r, c, customerOrder: created.order.id, resellerOrder, trunkSub, pbxSub, client, invoice: "", invoiceNumber: "", oxo: null, otec: null, names };
+  return { d, r, c, customerOrder: created.order.id, resellerOrder, trunkSub, pbxSub, trialSub, client, invoice: "", invoiceNumber: "", oxo: null, otec: null, names };
 }
 
 /** November: the invoice of October, equipment with an extension and a tenant, pending invitations. */
@@ -772,6 +780,7 @@ beforeAll(async () => {
     pair("C", "Account", (b, p) => ({ id: b.c, member: p.u })),
     pair("C trunk subscription", "LicenceSubscription", (b, p) => ({ id: b.trunkSub, member: p.u })),
     pair("R PBX subscription", "LicenceSubscription", (b, p) => ({ id: b.pbxSub, member: p.r })),
+    pair("C trunk trial", "LicenceSubscription", (b, p) => ({ id: b.trialSub, member: p.u })),
     pair("C order", "Order", (b, p) => ({ id: b.customerOrder, member: p.c })),
     pair("R order", "Order", (b, p) => ({ id: b.resellerOrder, member: p.r })),
     pair("D invoice", "Invoice", (b, p) => ({ id: b.invoice, member: p.d })),

@@ -42,7 +42,7 @@ const BUSINESS = "3EY95002AA";
 const BUSINESS_1Y = "3EY95101AB";
 const CONFERENCE = "3EY95004AA";
 
-const ids = { d: "", r: "", c: "", p: "", pc: "", e: "", c2: "" };
+const ids = { d: "", r: "", c: "", p: "", pc: "", e: "", c2: "", c3: "", c4: "" };
 const subs = { trunk: "", trial: "", prepaid: "", conference: "", business: "", c2Trial: "", rTrial: "", rPbxTrial: "", cTrial: "" };
 let t: TestStack;
 let db: DynamoDBDocumentClient;
@@ -330,7 +330,7 @@ describe("the Trials view across the subtree", () => {
   it("a distributor's seller sees every trial below it, soonest end first, with account, offer, quantity and days remaining", async () => {
     const page = await trials(D, ids.d);
     expect(rows(page)).toEqual([`Trials C2 ${TRUNK_TRIAL} ×4 28d`, `Trials R ${PBX_TRIAL} ×1 29d`, `Trials R ${TRUNK_TRIAL} ×3 29d`, `Trials C ${TRUNK_TRIAL} ×2 30d`]);
-    expect(page.edges[0]!.node).toMatchObject({ id: subs.c2Trial, endsAt: "2027-03-04T09:00:00.000Z", account: { id: ids.c2 }, offer: { kind: "TRIAL", convertsTo: TRUNK } });
+    expect(page.edges[0]!.node).toMatchObject({ id: subs.c2Trial, endsAt: expect.stringMatching(/^2027-03-04T09:00:/), account: { id: ids.c2 }, offer: { kind: "TRIAL", convertsTo: TRUNK } });
     expect(page.pageInfo.hasNextPage).toBe(false);
     // Operators see the same from the distributor.
     expect(rows(await trials(OPERATOR, ids.d))).toEqual(rows(page));
@@ -427,5 +427,240 @@ describe("the weekly trial digest", () => {
     // Run again the same morning: no second mail.
     await t.runJob("lifecycle");
     expect((await digests()).length).toBe(before + 1);
+  });
+});
+
+// ---------------------------------------------------------------- item 6: converting a trial
+
+const BIZ_TRIAL = "RB-BIZ-TRIAL";
+
+interface ConversionView {
+  readonly order: { id: string; idempotencyKey: string; reference: string | null; total: Money | null; lines: { sku: string; kind: string; quantity: number; amount: Money | null }[] };
+  readonly trial: SubView;
+  readonly subscription: SubView & { endsAt: string | null };
+}
+const CONVERSION = `order { id idempotencyKey reference total { amount currency } lines { sku kind quantity amount { amount currency } } } trial { ${SUB} } subscription { ${SUB} endsAt }`;
+const convert = (as: string, subscriptionId: string, quantity: number, idempotencyKey: string) =>
+  t.mutate<ConversionView>(as, "convertTrial", "ConvertTrialInput", { subscriptionId, quantity, idempotencyKey }, CONVERSION);
+
+interface ConversionPreviewView {
+  readonly licences: number;
+  readonly trial: { id: string; quantity: number };
+  readonly order: { currency: string; total: Money | null; lines: { sku: string; kind: string; quantity: number; amount: Money | null }[] };
+}
+const previewConversion = async (as: string, subscriptionId: string, quantity: number) =>
+  (
+    await t.read<{ r: Result<ConversionPreviewView> }>(
+      as,
+      `query P($id: ID!, $q: Int!) { r: previewTrialConversion(subscriptionId: $id, quantity: $q) { __typename ... on QueryPreviewTrialConversionSuccess { data { licences trial { id quantity } order { currency total { amount currency } lines { sku kind quantity amount { amount currency } } } } } ${ERR} } }`,
+      { id: subscriptionId, q: quantity },
+    )
+  ).r;
+
+interface LedgerView {
+  readonly kind: string;
+  readonly from: number;
+  readonly to: number;
+  readonly reason: string | null;
+}
+const ledger = async (subscriptionId: string) =>
+  (await t.read<{ node: { history: { edges: { node: LedgerView }[] } } }>(OPERATOR, `query L($id: ID!) { node(id: $id) { ... on LicenceSubscription { history(first: 20) { edges { node { kind from to reason } } } } } }`, { id: subscriptionId })).node.history.edges.map((e) => e.node);
+const licenceHolders = async (subscriptionId: string) =>
+  (await t.read<{ node: { licences: { edges: { node: { email: string; sku: string } }[] } } }>(OPERATOR, `query L($id: ID!) { node(id: $id) { ... on LicenceSubscription { licences(first: 100) { edges { node { email sku } } } } } }`, { id: subscriptionId })).node.licences.edges.map((e) => e.node);
+const ordersOf = async (accountId: string) =>
+  ok<{ orders: { edges: { node: { id: string; reference: string | null; idempotencyKey: string } }[] } }>(await t.account(OPERATOR, accountId, "orders(first: 50) { edges { node { id reference idempotencyKey } } }")).orders.edges.map((e) => e.node);
+
+describe("convertTrial", () => {
+  beforeAll(async () => {
+    await t.setClock("2027-03-01T08:00:00.000Z");
+  });
+
+  it("previews the conversion: the paid offer's order and its charge; prices only for the billed party's owners", async () => {
+    const p = ok<ConversionPreviewView>(await previewConversion(D, subs.c2Trial, 5));
+    expect(p).toEqual({
+      licences: 2,
+      trial: { id: subs.c2Trial, quantity: 4 },
+      order: { currency: "USD", total: { amount: "15.00", currency: "USD" }, lines: [{ sku: TRUNK, kind: "MONTHLY", quantity: 5, amount: { amount: "15.00", currency: "USD" } }] },
+    });
+    // R sells to C, but D is its billed party: no prices.
+    expect(ok<ConversionPreviewView>(await previewConversion(R, subs.cTrial, 2)).order).toMatchObject({ total: null, lines: [{ sku: TRUNK, quantity: 2, amount: null }] });
+  });
+
+  it("refuses, as typed errors, and writes nothing: rights, quantities, keys, what is not a trial", async () => {
+    await nothingWritten(async () => {
+      // Outside the reach: the same NotFound as an unknown subscription.
+      for (const as of [E, DV, RC]) {
+        expectError(await convert(as, subs.c2Trial, 5, "x-1"), "NotFoundError", "Subscription not found");
+        expectError(await previewConversion(as, subs.c2Trial, 5), "NotFoundError", "Subscription not found");
+      }
+      expectError(await convert(D, UNKNOWN_SUB, 5, "x-1"), "NotFoundError", "Subscription not found");
+      // The customer's own people do not order: Forbidden with the reason.
+      expectForbidden(await convert(C2, subs.c2Trial, 5, "x-1"), "ROLE");
+      expectForbidden(await previewConversion(U2, subs.c2Trial, 5), "ROLE");
+      // Two members hold trial licences: fewer paid ones would cut one of them off.
+      expectInvalid(await convert(D, subs.c2Trial, 1, "x-1"), ["quantity"], "2 members hold licences of the trial; convert at least that many");
+      expectInvalid(await previewConversion(D, subs.c2Trial, 1), ["quantity"], "2 members hold licences of the trial; convert at least that many");
+      expectInvalid(await convert(D, subs.c2Trial, 0, "x-1"), ["quantity"], "must be at least 1");
+      expectInvalid(await convert(D, subs.c2Trial, 100_001, "x-1"), ["quantity"]);
+      expectInvalid(await convert(D, subs.c2Trial, 5, ""), ["idempotencyKey"]);
+      expectInvalid(await convert(D, subs.c2Trial, 5, "with space"), ["idempotencyKey"]);
+      // A paid subscription is not a trial.
+      expectInvalid(await convert(R, subs.trunk, 5, "x-1"), ["subscriptionId"], "is a monthly subscription, not a trial");
+      // A cancelled trial is over.
+      expectError(await convert(R, subs.trial, 5, "x-1"), "ConflictError", "The trial is cancelled; it can no longer be converted");
+    });
+  });
+
+  it("converts C2's trial: the paid subscription is created, the members' licences move to it, the ledger records CONVERTED, an order charges it", async () => {
+    const r = ok<ConversionView>(await convert(D, subs.c2Trial, 5, "c2-convert"));
+    expect(r.trial).toMatchObject({ id: subs.c2Trial, status: "CONVERTED", quantity: 0, assigned: 0 });
+    expect(r.subscription).toMatchObject({ sku: TRUNK, status: "ACTIVE", quantity: 5, assigned: 2, version: 1, endsAt: null });
+    expect(r.order).toMatchObject({
+      idempotencyKey: "conversion:c2-convert",
+      reference: "trial conversion",
+      total: { amount: "15.00", currency: "USD" },
+      lines: [{ sku: TRUNK, kind: "MONTHLY", quantity: 5, amount: { amount: "15.00", currency: "USD" } }],
+    });
+    // No member lost service: the same people hold licences, now of the paid offer.
+    expect(await licenceHolders(r.subscription.id)).toEqual([
+      { email: C2, sku: TRUNK },
+      { email: U2, sku: TRUNK },
+    ]);
+    expect(await licenceHolders(subs.c2Trial)).toEqual([]);
+    expect(await ledger(subs.c2Trial)).toEqual([
+      { kind: "CONVERTED", from: 4, to: 0, reason: `converted to ${TRUNK}` },
+      { kind: "CREATED", from: 0, to: 4, reason: "order" },
+    ]);
+    expect(await ledger(r.subscription.id)).toEqual([{ kind: "CREATED", from: 0, to: 5, reason: "trial conversion" }]);
+    // It left the Trials views.
+    expect((await trials(D, ids.d)).edges.map((e) => e.node.id)).not.toContain(subs.c2Trial);
+    // The members can still be given licences up to the paid quantity (assigned <= quantity holds).
+    expect(ok<{ r: unknown }>(await t.mutate(C2, "unassignLicence", "LicenceInput", { subscriptionId: r.subscription.id, email: U2 }, "licence { email }"))).toBeDefined();
+    ok(await t.mutate(C2, "assignLicence", "LicenceInput", { subscriptionId: r.subscription.id, email: U2 }, "licence { email }"));
+  });
+
+  it("the same key again answers the first conversion; the key with another request, or another key, is a ConflictError; nothing written", async () => {
+    const first = (await ordersOf(ids.c2)).find((o) => o.reference === "trial conversion")!;
+    await nothingWritten(async () => {
+      expect(ok<ConversionView>(await convert(D, subs.c2Trial, 5, "c2-convert")).order.id).toBe(first.id);
+      expectError(await convert(D, subs.c2Trial, 6, "c2-convert"), "ConflictError", "This idempotency key was used for a different conversion");
+      expectError(await convert(D, subs.c2Trial, 5, "c2-convert-again"), "ConflictError", "The trial is converted; it can no longer be converted");
+      expectError(await previewConversion(D, subs.c2Trial, 5), "ConflictError", "The trial is converted; it can no longer be converted");
+      // Ordering the trial again is refused too: it has been used.
+      expectInvalid(await t.mutate(D, "placeOrder", "PlaceOrderInput", { accountId: ids.c2, lines: [{ sku: TRUNK_TRIAL, quantity: 1 }], idempotencyKey: "again" }, "order { id }"), ["lines", "0", "sku"]);
+    });
+  });
+
+  it("converting into a paid subscription the account holds increases it (C: trunk 5 + 2)", async () => {
+    const before = await subscriptionOf(ids.c, TRUNK);
+    const r = ok<ConversionView>(await convert(R, subs.cTrial, 2, "c-convert"));
+    expect(r.subscription).toMatchObject({ id: subs.trunk, quantity: before.quantity + 2, assigned: before.assigned, version: before.version + 1 });
+    expect((await ledger(subs.trunk))[0]).toEqual({ kind: "INCREASED", from: before.quantity, to: before.quantity + 2, reason: "trial conversion" });
+    // R does not see D's prices.
+    expect(r.order.total).toBeNull();
+  });
+
+  it("client keys live in their own namespace: an order and a conversion with the same key are two things", async () => {
+    ids.c3 = await mk(D, { parentId: ids.d, kind: "CUSTOMER", name: "Trials C3" });
+    await order(D, ids.c3, [{ sku: TRUNK_TRIAL, quantity: 2 }], "shared-key");
+    const trial = await subscriptionOf(ids.c3, TRUNK_TRIAL);
+    const r = ok<ConversionView>(await convert(D, trial.id, 2, "shared-key"));
+    expect(r.trial.status).toBe("CONVERTED");
+    expect((await ordersOf(ids.c3)).map((o) => o.idempotencyKey).sort()).toEqual(["conversion:shared-key", "shared-key"]);
+    // …and a client key that looks like a system key is just a key.
+    ids.c4 = await mk(D, { parentId: ids.d, kind: "CUSTOMER", name: "Trials C4" });
+    await order(D, ids.c4, [{ sku: TRUNK_TRIAL, quantity: 1 }], "conversion:k");
+    const t4 = await subscriptionOf(ids.c4, TRUNK_TRIAL);
+    expect(ok<ConversionView>(await convert(D, t4.id, 1, "k")).order.idempotencyKey).toBe("conversion:k");
+  });
+
+  it("a trial converting to a prepaid offer is charged for the whole term, and the term starts", async () => {
+    await t.mutateOk(OPERATOR, "createOffer", "CreateOfferInput", { sku: BIZ_TRIAL, name: "Business trial", kind: "TRIAL", unitPrice: "0", currency: "EUR", trialDays: 30, convertsTo: BUSINESS_1Y }, "offer { sku }");
+    await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.p, skus: [BUSINESS, BUSINESS_1Y, CONFERENCE, BIZ_TRIAL] }, "account { id }");
+    const pc2 = await mk(P, { parentId: ids.p, kind: "CUSTOMER", name: "Trials PC2", country: "FR" });
+    await order(P, pc2, [{ sku: BIZ_TRIAL, quantity: 3 }], "pc2-trial");
+    const trial = await subscriptionOf(pc2, BIZ_TRIAL);
+    expect(ok<ConversionPreviewView>(await previewConversion(P, trial.id, 3)).order.total).toEqual({ amount: "39.00", currency: "EUR" });
+    const r = ok<ConversionView>(await convert(P, trial.id, 3, "pc2-convert"));
+    expect(r.order).toMatchObject({ total: { amount: "39.00", currency: "EUR" }, lines: [{ sku: BUSINESS_1Y, kind: "PREPAID", quantity: 3 }] });
+    expect(r.subscription).toMatchObject({ sku: BUSINESS_1Y, quantity: 3, endsAt: expect.stringMatching(/^2028-03-01T08:00:/) });
+  });
+});
+
+describe("convertTrial under concurrency", () => {
+  const freshTrial = async (name: string, quantity: number) => {
+    const slug = name.toLowerCase().replace(/ /g, "-");
+    const id = await mk(D, { parentId: ids.d, kind: "CUSTOMER", name, owner: { email: `owner@${slug}.example` } });
+    await order(D, id, [{ sku: TRUNK_TRIAL, quantity }], `${slug}-trial`);
+    return { accountId: id, trial: (await subscriptionOf(id, TRUNK_TRIAL)).id };
+  };
+
+  it("two conversions with different keys at once: exactly one converts, the other is a ConflictError", async () => {
+    const { accountId, trial } = await freshTrial("Race One", 3);
+    const results = await Promise.all([convert(D, trial, 3, "race-a"), convert(D, trial, 4, "race-b")]);
+    const wins = results.filter((r) => r.__typename === "MutationConvertTrialSuccess");
+    expect(wins, JSON.stringify(results)).toHaveLength(1);
+    expectError(results.find((r) => r.__typename !== "MutationConvertTrialSuccess")!, "ConflictError", "The trial is converted; it can no longer be converted");
+    const won = ok<ConversionView>(wins[0]!);
+    const paid = await subscriptionOf(accountId, TRUNK);
+    expect(paid.quantity).toBe(won.order.lines[0]!.quantity);
+    expect((await ledger(trial)).filter((l) => l.kind === "CONVERTED")).toHaveLength(1);
+    expect((await ordersOf(accountId)).filter((o) => o.reference === "trial conversion")).toHaveLength(1);
+  });
+
+  it("the same conversion sent twice at once (same key): both answer the one conversion", async () => {
+    const { accountId, trial } = await freshTrial("Race Two", 2);
+    const results = await Promise.all([convert(D, trial, 2, "same"), convert(D, trial, 2, "same")]);
+    const [a, b] = results.map((r) => ok<ConversionView>(r));
+    expect(a!.order.id).toBe(b!.order.id);
+    expect((await subscriptionOf(accountId, TRUNK)).quantity).toBe(2);
+    expect((await ordersOf(accountId)).filter((o) => o.reference === "trial conversion")).toHaveLength(1);
+  });
+});
+
+describe("after the conversions", () => {
+  it("a trial left to end expires at its end and leaves the views; an opted-out owner gets no digest and the weekly run stops", async () => {
+    expect(ok<{ member: { trialDigest: boolean } }>(await setDigest(D, ids.d, false)).member.trialDigest).toBe(false);
+    await t.setClock("2027-03-08T07:05:00.000Z");
+    const before = (await digests()).length;
+    await t.runJob("lifecycle");
+    // The trials' last reminder step (due on 2027-03-04) finds them ended and marks their end for now: the next run expires them.
+    await t.runJob("lifecycle");
+    expect((await digests()).length).toBe(before);
+    // R's own trials ended on 2027-03-05 and expired.
+    expect((await subscriptionOf(ids.r, TRUNK_TRIAL)).status).toBe("EXPIRED");
+    expect(rows(await trials(D, ids.d)).filter((r) => r.startsWith("Trials R "))).toEqual([]);
+    // No digest marker for next week: nobody asked.
+    const markers = [...(await scanTable()).values()].map((v) => JSON.parse(v) as { __edb_e__?: string; what?: string; at?: string }).filter((i) => i.__edb_e__ === "due" && i.what === "trial-digest");
+    expect(markers.map((m) => m.at).filter((at) => at! > "2027-03-08T08:00:00.000Z")).toEqual([]);
+  });
+
+  it("the converted monthly licences are billed at month end like any other (C2: 5 trunk licences in March)", async () => {
+    await t.setClock("2027-04-01T00:05:00.000Z");
+    await t.runJob("billing", "2027-03");
+    const inv = ok<{ invoices: { edges: { node: { period: string; lines: { edges: { node: { sku: string; quantity: number; customer: string; amount: Money } }[] } } }[] } }>(
+      await t.account(D, ids.d, "invoices(first: 5) { edges { node { period lines(first: 100) { edges { node { sku quantity customer amount { amount currency } } } } } } }"),
+    );
+    const march = inv.invoices.edges.find((e) => e.node.period === "2027-03")!.node;
+    expect(march.lines.edges.map((e) => e.node).filter((l) => l.customer === "Trials C2")).toEqual([{ sku: TRUNK, quantity: 5, customer: "Trials C2", amount: { amount: "15.00", currency: "USD" } }]);
+    // Trials are never billed.
+    expect(march.lines.edges.map((e) => e.node.sku)).not.toContain(TRUNK_TRIAL);
+  });
+});
+
+describe("a move carries its trials", () => {
+  it("a customer moved from R up to D leaves R's Trials view and stays in D's", async () => {
+    const C5 = "owner@trials-c5.example";
+    const c5 = await mk(R, { parentId: ids.r, kind: "CUSTOMER", name: "Trials C5", owner: { email: C5 } });
+    await t.accept(C5);
+    await order(R, c5, [{ sku: TRUNK_TRIAL, quantity: 2 }], "c5-trial");
+    const trial = (await subscriptionOf(c5, TRUNK_TRIAL)).id;
+    expect((await trials(R, ids.r)).edges.map((e) => e.node.id)).toContain(trial);
+    expect((await trials(D, ids.d)).edges.map((e) => e.node.id)).toContain(trial);
+    ok(await t.mutate(D, "inviteExistingAccount", "InviteExistingAccountInput", { accountId: c5, parentId: ids.d }, "invitationsSent"));
+    await t.accept(C5);
+    expect((await trials(R, ids.r)).edges.map((e) => e.node.id)).not.toContain(trial);
+    expect((await trials(D, ids.d)).edges.map((e) => e.node.id)).toContain(trial);
+    expect((await trials(C5, c5)).edges.map((e) => e.node.id)).toEqual([trial]);
   });
 });
