@@ -89,12 +89,14 @@ const receives = (m: MemberRecord) => m.status === "ACTIVE" && m.role === "OWNER
  * in the partner's reach. A setting of the caller's own membership: others cannot set it for them.
  */
 export async function setDigest(s: Session, raw: z.input<typeof digestInput>): Promise<MemberRecord> {
-  const user = await s.boundUser();
+  s.principal();
   const input = V.parse(digestInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   authorize(s.actor, ms, account, "account.read", s.now);
   const a = account!;
-  const member = ms[a.id] ? await s.deps.store.getMember(a.id, user.email) : undefined;
+  // A mail to a person: an API client has no mailbox.
+  if (s.actor.type !== "user") throw new Forbidden("The trial digest is mailed to people, not to API clients", "ROLE");
+  const member = ms[a.id] ? await s.deps.store.getMember(a.id, (await s.boundUser()).email) : undefined;
   // Seen from above (a seller, an operator), or as a partner admin: the setting is the account's own people's.
   if (!member || member.status !== "ACTIVE") throw new Forbidden("Only the account's own owners receive its trial digest", "ROLE");
   if (a.kind !== "DISTRIBUTOR" && a.kind !== "RESELLER") throw new Forbidden("The trial digest is sent to partners (distributors and resellers)", "NOT_APPLICABLE");

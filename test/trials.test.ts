@@ -389,6 +389,17 @@ describe("the weekly trial digest", () => {
   });
 
   it("who may not opt in: typed errors with reasons, nothing written", async () => {
+    // An API client of D with the OWNER role and the seller flag: a machine has no mailbox.
+    const client = await t.mutateOk<{ clientSecret: string; client: { clientId: string } }>(D, "createApiClient", "CreateApiClientInput", { accountId: ids.d, name: "Trials ERP", role: "OWNER", seller: true }, "clientSecret client { clientId }");
+    const res = await fetch(`${t.url}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${client.client.clientId}:${client.clientSecret}`).toString("base64")}` },
+      body: "grant_type=client_credentials",
+    });
+    const token = ((await res.json()) as { access_token: string }).access_token;
+    // (Outside the scan: every request of a client records its lastUsedAt.)
+    const byClient = await t.device<{ r: Result<unknown> }>(token, `mutation M($input: SetTrialDigestInput!) { r: setTrialDigest(input: $input) { __typename ${ERR} } }`, { input: { accountId: ids.d, enabled: true } });
+    expectForbidden(byClient.data!.r, "ROLE");
     await nothingWritten(async () => {
       expectForbidden(await setDigest(DV, ids.d, true), "ROLE");
       expectForbidden(await setDigest(D2, ids.d, true), "NOT_SELLER");
