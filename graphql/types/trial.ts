@@ -1,3 +1,4 @@
+import { DEFAULT_PAGE, MAX_PAGE } from "../../core/paging.js";
 import * as Trials from "../../core/trials.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
@@ -12,6 +13,8 @@ builder.queryField("trials", (t) =>
     type: SubscriptionRef,
     description:
       "Trials view (Ribbon's Trials tab): the active trials within your reach of an account, soonest end first: its own, and for its sellers (and the sellers above, operators) every trial below it. Each names its account, offer, quantity and daysRemaining",
+    // The entries' page, then their subscriptions and accounts (batched): a few requests per page, and what is selected on each.
+    complexity: (args) => ({ field: 3, multiplier: Math.min(args.first ?? DEFAULT_PAGE, MAX_PAGE) }),
     args: { accountId: t.arg.id({ required: true, description: "The account" }) },
     resolve: async (_r, args, ctx) => toConnection(await Trials.list(ctx.session, localId(String(args.accountId), "Account"), forward(args))),
   }),
