@@ -14,5 +14,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Test files wait on HTTP and DynamoDB Local (a Java process) most of the time: two files at once
+    // keep both cores of the CI machine busy (vitest's default is one fewer worker than cores: 1 here).
+    maxWorkers: 2,
   },
 });
