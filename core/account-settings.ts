@@ -5,7 +5,7 @@ import type { Session } from "./context.js";
 import { Conflict } from "./errors.js";
 
 /** Settings of an account that the sellers above it (or the catalog) change one at a time. */
-export type Settings = Partial<Pick<AccountRecord, "canCreateAccounts" | "canCreateEquipment" | "canUpdateSubscriptions" | "canDecreaseSubscriptions" | "offers" | "taxRate">>;
+export type Settings = Partial<Pick<AccountRecord, "canCreateAccounts" | "canCreateEquipment" | "canUpdateSubscriptions" | "canDecreaseSubscriptions" | "offers" | "taxRate" | "billingAddress" | "vatId" | "purchaseOrder">>;
 
 /**
  * Writes account settings with their audit entry. Versioned like every account write, so a

@@ -7,6 +7,7 @@ import type { InvoiceDocument, InvoiceDocumentLine, Issuer } from "../infra/docu
 import type { Session } from "./context.js";
 import { Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
 import * as Money from "./money.js";
+import * as V from "./validation.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { PLATFORM_ID, authorize, isOperator, seesPrices } from "./rights.js";
@@ -563,6 +564,50 @@ export async function lines(s: Session, invoice: Invoice, args: PageArgs): Promi
     const lines = await readLines(s, invoice, after, limit + 1);
     return { items: lines.slice(0, limit).map((node) => ({ node, cursor: String(node.lineNo) })), hasNextPage: lines.length > limit };
   });
+}
+
+const billingDetailsInput = z.object({
+  accountId: z.string().min(1),
+  // Absent: unchanged; null or empty: cleared.
+  address: V.postalAddress.nullish(),
+  vatId: V.vatId.nullish(),
+  purchaseOrder: V.purchaseOrder.nullish(),
+});
+
+/** What a billed account's invoices say of it (issue 13): its postal address, VAT id and purchase-order number. */
+export interface BillingDetails {
+  readonly address: string | null;
+  readonly vatId: string | null;
+  readonly purchaseOrder: string | null;
+}
+
+/**
+ * A billed account's owners (and the operators) keep the details its invoices print: postal address,
+ * VAT registration number, purchase-order number. Versioned like every account write; audited.
+ */
+export async function setBillingDetails(s: Session, raw: z.input<typeof billingDetailsInput>): Promise<AccountRecord> {
+  s.principal();
+  const input = V.parse(billingDetailsInput, raw);
+  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
+  const reach = authorize(s.actor, ms, account, "account.read", s.now);
+  if (reach.own?.role !== "OWNER" && !isOperator(s.actor, ms)) throw new Forbidden("Billing details are kept by the billed account's owners", "ROLE");
+  const a = account!;
+  if (!a.billable) throw Invalid.field("accountId", "only billed accounts (distributors) have billing details");
+  const set: AccountSettings.Settings = {
+    ...(input.address !== undefined ? { billingAddress: input.address ?? "" } : {}),
+    ...(input.vatId !== undefined ? { vatId: input.vatId ?? "" } : {}),
+    ...(input.purchaseOrder !== undefined ? { purchaseOrder: input.purchaseOrder ?? "" } : {}),
+  };
+  if (Object.keys(set).length === 0) return a;
+  return AccountSettings.change(s, a, set, "account.billingDetailsChanged", { fields: Object.keys(set) });
+}
+
+/** The billing details of a billed account, for those who see its invoices; undefined for anyone else. */
+export async function billingDetails(s: Session, account: AccountRecord): Promise<BillingDetails | undefined> {
+  if (!account.billable) return undefined;
+  const ms = await s.memberships();
+  if (!seesPrices(s.actor, ms, account.id)) return undefined;
+  return { address: account.billingAddress || null, vatId: account.vatId || null, purchaseOrder: account.purchaseOrder || null };
 }
 
 /** Operators set the VAT rate a billed account is invoiced at ("20" or "20.5" percent). */

@@ -29,6 +29,24 @@ const displayText = (max: number, min: number) =>
 /** A display name: trimmed, 1 to 120 characters, NFC, no control, bidi or zero-width characters. */
 export const name = displayText(120, 1);
 
+/** A postal address as printed on invoices: up to 6 lines of display text (100 characters each). */
+export const postalAddress = z
+  .string()
+  .max(700, "must be at most 700 characters")
+  .transform((v) => v.split(/\r?\n/))
+  .pipe(z.array(displayText(100, 0)).max(6, "must be at most 6 lines"))
+  .transform((lines) => lines.filter((l) => l.length > 0).join("\n"));
+
+/** A VAT registration number: a two-letter prefix and 2 to 13 letters or digits (spaces, dots and dashes dropped). */
+export const vatId = z
+  .string()
+  .max(40, "must be at most 40 characters")
+  .transform((v) => v.replace(/[\s.-]/g, "").toUpperCase())
+  .pipe(z.string().regex(/^([A-Z]{2}[A-Z0-9+*]{2,13})?$/, "must be a VAT number: a two-letter prefix and 2 to 13 letters or digits, e.g. FR12345678901"));
+
+/** A purchase-order number as the customer's buyer gives it. */
+export const purchaseOrder = displayText(50, 0);
+
 /** A partner's own CRM reference: optional; an empty string clears it. */
 export const reference = displayText(100, 0);
 

@@ -144,6 +144,21 @@ describe("renderInvoicePdf", () => {
     expect(texts).toContain("Page 1 of 1");
   });
 
+  it("prints what a VAT auditor looks for: the billed party's address, VAT id and purchase order, each line's service period, a discount row", async () => {
+    // Act
+    const bytes = await renderInvoicePdf({
+      ...worked,
+      issuer: { name: "Skyline Telecom Cloud", address: "1 Cloud Way\nLondon", vatId: "GB123456789", companyNumber: "01234567" },
+      billTo: { ...worked.billTo, address: "12 Harbour Street\nBristol BS1 4QA", vatId: "GB987654321", purchaseOrder: "PO-2026-118" },
+    });
+    // Assess
+    const [texts = []] = await pageTexts(bytes);
+    for (const s of ["12 Harbour Street", "Bristol BS1 4QA", "VAT ID: GB987654321", "Purchase order: PO-2026-118", "Discount", "EUR -0.00"]) expect(texts).toContain(s);
+    expect(texts.join("\n")).toContain("(1-31 Oct 2026)");
+    // The totals are unchanged: net 124.40, VAT 24.88, total 149.28.
+    for (const s of ["EUR 124.40", "EUR 24.88", "EUR 149.28"]) expect(texts).toContain(s);
+  });
+
   it("draws a large invoice as its summary by offer, never as 'No charges'", async () => {
     // Prepare: the billing run hands large invoices over as a summary, with no line detail.
     const large = {

@@ -113,7 +113,8 @@ function columns(currency: string): readonly Column[] {
     { header: "Tier-1 partner", width: 72, align: "left", value: (l) => l.tier1 ?? "" },
     { header: "Tier-2 partner", width: 72, align: "left", value: (l) => l.tier2 ?? "" },
     { header: "SKU", width: 50, align: "left", value: (l) => l.sku },
-    { header: "Description", width: 96.28, align: "left", value: (l) => l.description },
+    // With its service period (first and last day), as an auditor reads each charge.
+    { header: "Description", width: 96.28, align: "left", value: (l) => `${l.description} (${servicePeriod(l.from, l.to)})` },
     { header: "Qty", width: 28, align: "right", value: (l) => String(l.quantity) },
     { header: `Unit price (${currency})`, width: 45, align: "right", value: (l) => l.unitPrice },
     { header: `Amount (${currency})`, width: 56, align: "right", value: (l) => l.amount },
@@ -180,8 +181,21 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
     w.draw(page, l, MARGIN, leftY, bold, 10.5, INK);
     leftY -= 13;
   }
+  for (const line of (doc.billTo.address ?? "").split("\n").filter(Boolean).slice(0, 6)) {
+    for (const l of wrap(text(line), regular, 9, half - 10, 1)) {
+      w.draw(page, l, MARGIN, leftY, regular, 9, INK);
+      leftY -= 12;
+    }
+  }
   w.draw(page, text(countryName(doc.billTo.country)), MARGIN, leftY, regular, 9, INK);
   leftY -= 12;
+  for (const [label, value] of [["VAT ID", doc.billTo.vatId], ["Purchase order", doc.billTo.purchaseOrder]] as const) {
+    if (!value) continue;
+    for (const l of wrap(`${label}: ${text(value)}`, regular, 9, half - 10, 1)) {
+      w.draw(page, l, MARGIN, leftY, regular, 9, INK);
+      leftY -= 12;
+    }
+  }
   if (doc.billTo.reference) {
     for (const l of wrap(`Your reference: ${text(doc.billTo.reference)}`, regular, 9, half - 10, 2)) {
       w.draw(page, l, MARGIN, leftY, regular, 9, MUTED);
@@ -239,7 +253,7 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
   }
 
   // Totals, kept together on one page.
-  const totalsHeight = 92;
+  const totalsHeight = 106;
   if (y - totalsHeight < bottom) {
     page = w.newPage();
     y = drawContinuationHeader(w, page, doc, text);
@@ -248,6 +262,8 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
   const labelX = right - 210;
   const totals: [string, string][] = [
     ["Net amount (excl. VAT)", text(doc.net)],
+    // Every adjustment is stated, a zero discount too.
+    ["Discount", `-${text(doc.discount)}`],
     [`VAT ${text(doc.taxRatePercent)} %`, text(doc.vat)],
   ];
   for (const [label, value] of totals) {
@@ -394,6 +410,16 @@ function formatDate(iso: string): string {
 }
 
 const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+
+/** A line's service period, short: "1-31 Oct 2026", or both dates in full when it spans months. */
+function servicePeriod(from: string, to: string): string {
+  const a = /^(\d{4})-(\d{2})-(\d{2})$/.exec(from);
+  const b = /^(\d{4})-(\d{2})-(\d{2})$/.exec(to);
+  if (!a || !b) return `${from} - ${to}`;
+  const month = (m: string) => ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][Number(m) - 1] ?? m;
+  if (a[1] === b[1] && a[2] === b[2]) return `${Number(a[3])}-${Number(b[3])} ${month(a[2]!)} ${a[1]}`;
+  return `${Number(a[3])} ${month(a[2]!)} ${a[1]} - ${Number(b[3])} ${month(b[2]!)} ${b[1]}`;
+}
 
 function formatPeriod(period: string): string {
   const m = /^(\d{4})-(\d{2})$/.exec(period);

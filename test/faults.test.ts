@@ -506,6 +506,10 @@ const SCRIPT: Step[] = [
   },
   accept(P.d),
   { label: "operator sets the distributor's VAT rate", ...input("setTaxRate", "SetTaxRateInput", OPERATOR, () => ({ accountId: e.d, taxRatePercent: "20" })) },
+  {
+    label: "the distributor's owner sets its billing details",
+    ...input("setBillingDetails", "SetBillingDetailsInput", P.d, () => ({ accountId: e.d, address: "1 Fault Street\nSpringfield", vatId: "US123456789", purchaseOrder: "PO-FAULT-1" })),
+  },
   { label: "operator makes offers available to the distributor", ...input("setAvailableOffers", "SetAvailableOffersInput", OPERATOR, () => ({ accountId: e.d, skus: [TRUNK, PBX_SKU, CONF, TRUNK_TRIAL] })) },
   {
     label: "the distributor creates a reseller with its owner invited",

@@ -59,3 +59,29 @@ builder.mutationField("setTaxRate", (t) =>
     resolve: async (_r, { input }, ctx) => ({ account: await Billing.setTaxRate(ctx.session, { accountId: localId(String(input.accountId), "Account"), taxRatePercent: input.taxRatePercent }) }),
   }),
 );
+
+const SetBillingDetailsInput = builder.inputType("SetBillingDetailsInput", { description: "What a billed account's invoices print of it; a field left out is unchanged, null or empty clears it",
+  fields: (t) => ({
+    accountId: t.id({ description: "The billed account's global id", required: true }),
+    address: t.string({ required: false, description: "Postal address, up to 6 lines (separated by line breaks)" }),
+    vatId: t.string({ required: false, description: "VAT registration number with its country prefix, e.g. FR12345678901" }),
+    purchaseOrder: t.string({ required: false, description: "Purchase-order number to quote on invoices" }),
+  }),
+});
+
+builder.mutationField("setBillingDetails", (t) =>
+  t.field({
+    type: AccountPayload,
+    description: "A billed account's owners (or operators): the address, VAT id and purchase-order number its next invoices print",
+    args: { input: t.arg({ type: SetBillingDetailsInput, required: true, description: "The operation's fields" }) },
+    errors: {},
+    resolve: async (_r, { input }, ctx) => ({
+      account: await Billing.setBillingDetails(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        ...(input.address !== undefined ? { address: input.address } : {}),
+        ...(input.vatId !== undefined ? { vatId: input.vatId } : {}),
+        ...(input.purchaseOrder !== undefined ? { purchaseOrder: input.purchaseOrder } : {}),
+      }),
+    }),
+  }),
+);

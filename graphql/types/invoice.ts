@@ -75,7 +75,22 @@ builder.queryField("invoice", (t) =>
   }),
 );
 
+const BillingDetailsRef = builder.objectRef<Billing.BillingDetails>("BillingDetails").implement({
+  description: "What a billed account's invoices print of it. A value of the account, not an entity: set with setBillingDetails",
+  fields: (t) => ({
+    address: t.exposeString("address", { nullable: true, description: "Postal address, one line per line break" }),
+    vatId: t.exposeString("vatId", { nullable: true, description: "VAT registration number" }),
+    purchaseOrder: t.exposeString("purchaseOrder", { nullable: true, description: "Purchase-order number quoted on invoices" }),
+  }),
+});
+
 builder.objectFields(AccountRef, (t) => ({
+  billingDetails: t.field({
+    type: BillingDetailsRef,
+    nullable: true,
+    description: "A billed account's address, VAT id and purchase-order number, for those who see its invoices; null otherwise",
+    resolve: async (a, _args, ctx) => (await Billing.billingDetails(ctx.session, a)) ?? null,
+  }),
   invoices: t.connection({
     type: InvoiceRef,
     // Nullable: a caller who may see the account but not its invoices still gets the rest of it.
