@@ -1,3 +1,4 @@
+import { API_SETTINGS, ISSUER_SETTINGS, stageSettings } from "./function-defaults.js";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Config, Api as HttpApi, Function as LambdaFunction, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
@@ -25,6 +26,7 @@ export function Api({ stack, app }: StackContext) {
     // Invitation mails are queued; the mail worker (Jobs stack) sends them.
     MAIL_QUEUE_URL: mail.queue.queueUrl,
     ...(process.env.GRAPHQL_INTROSPECTION === "true" ? { GRAPHQL_INTROSPECTION: "true" } : {}),
+    ...stageSettings(API_SETTINGS),
   };
 
   // One function serves the GraphQL endpoint (POST for queries and mutations, GET for GET
@@ -42,7 +44,7 @@ export function Api({ stack, app }: StackContext) {
     timeout: API_TIMEOUT_SECONDS,
     memorySize: 1024,
     // No mail queue and no device key: documents neither mail nor sign.
-    environment: { ...common, INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform" },
+    environment: { ...common, INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform", ...stageSettings(ISSUER_SETTINGS) },
   });
 
   // Least privilege. `bind([table])` would grant `dynamodb:*` on the table, so grant the

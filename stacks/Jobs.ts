@@ -1,3 +1,4 @@
+import { ISSUER_SETTINGS, stageSettings } from "./function-defaults.js";
 import { Duration } from "aws-cdk-lib";
 import { RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
@@ -77,6 +78,7 @@ export function Jobs({ stack, app }: StackContext) {
     STAGE: app.stage,
     MAIL_FROM: mailFrom,
     INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform",
+    ...stageSettings(ISSUER_SETTINGS),
     BILLING_QUEUE_URL: queues.billing.queue.queueUrl,
     LIFECYCLE_QUEUE_URL: queues.lifecycle.queue.queueUrl,
   };

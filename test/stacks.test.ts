@@ -108,6 +108,8 @@ interface Templates {
 interface Optional {
   ALARM_EMAIL?: string;
   GRAPHQL_INTROSPECTION?: string;
+  INVOICE_ISSUER_VAT_ID?: string;
+  REQUEST_BUDGET?: string;
 }
 
 async function synth(stage: string, optional: Optional = {}): Promise<Templates> {
@@ -125,6 +127,9 @@ async function synth(stage: string, optional: Optional = {}): Promise<Templates>
   vi.stubEnv("INVOICE_ISSUER_NAME", undefined);
   vi.stubEnv("ALARM_EMAIL", optional.ALARM_EMAIL);
   vi.stubEnv("GRAPHQL_INTROSPECTION", optional.GRAPHQL_INTROSPECTION);
+  for (const name of ["INVOICE_ISSUER_ADDRESS", "INVOICE_ISSUER_COMPANY_NUMBER", "AUTH_EMAIL_CLAIM", "AUTH_EMAIL_VERIFIED_CLAIM", "AUTH_MAX_TOKEN_LIFETIME_SECONDS"]) vi.stubEnv(name, undefined);
+  vi.stubEnv("INVOICE_ISSUER_VAT_ID", optional.INVOICE_ISSUER_VAT_ID);
+  vi.stubEnv("REQUEST_BUDGET", optional.REQUEST_BUDGET);
   stubNodeBuilds();
 
   const { config } = useProject();
@@ -166,7 +171,7 @@ let opted: Templates;
 beforeAll(async () => {
   test = await synth("test");
   prod = await synth("prod");
-  opted = await synth("test", { ALARM_EMAIL, GRAPHQL_INTROSPECTION: "true" });
+  opted = await synth("test", { ALARM_EMAIL, GRAPHQL_INTROSPECTION: "true", INVOICE_ISSUER_VAT_ID: "FR00123456789", REQUEST_BUDGET: "500" });
 }, TIMEOUT);
 
 afterAll(() => {
@@ -496,8 +501,17 @@ describe("Api stack", () => {
       expect(props.Architectures).toEqual(["arm64"]);
       expect(props.Timeout).toBe(API_TIMEOUT);
       expect(props.MemorySize).toBe(1024);
-      const { MAIL_QUEUE_URL: _queue, SST_Secret_value_DEVICE_SIGNING_KEY: _key, SST_Secret_value_API_SIGNING_KEY: _apiKey, SST_Secret_value_CURSOR_SECRET: _cursors, GRAPHQL_INTROSPECTION: _introspection, ...common } = envOf(graphql);
-      expect(envOf(fn)).toEqual({ ...common, INVOICE_ISSUER_NAME: "Channel Partner Platform" });
+      const { MAIL_QUEUE_URL: _queue, SST_Secret_value_DEVICE_SIGNING_KEY: _key, SST_Secret_value_API_SIGNING_KEY: _apiKey, SST_Secret_value_CURSOR_SECRET: _cursors, GRAPHQL_INTROSPECTION: _introspection, REQUEST_BUDGET: _budget, ...common } = envOf(graphql);
+      expect(envOf(fn)).toEqual({ ...common, INVOICE_ISSUER_NAME: "Channel Partner Platform", ...(templates === opted ? { INVOICE_ISSUER_VAT_ID: "FR00123456789" } : {}) });
+    }
+  });
+
+  it("passes the optional stage settings set at synth (issuer VAT id to documents, request budget to graphql), and none unset", () => {
+    expect(envOf(graphqlOf(opted.api)[1]).REQUEST_BUDGET).toBe("500");
+    expect(envOf(documentsOf(opted.api)[1]).INVOICE_ISSUER_VAT_ID).toBe("FR00123456789");
+    for (const templates of [test, prod]) {
+      expect(envOf(graphqlOf(templates.api)[1]).REQUEST_BUDGET).toBeUndefined();
+      expect(envOf(documentsOf(templates.api)[1]).INVOICE_ISSUER_VAT_ID).toBeUndefined();
     }
   });
 
