@@ -300,6 +300,63 @@ export async function remove(s: Session, key: Key): Promise<Info> {
   return present({ ...eq, removing: true, tenantCount: 0 });
 }
 
+const updateInput = z
+  .object({
+    equipment: equipmentKey,
+    name: V.name.optional(),
+    country: V.country.optional(),
+    /** null: the PBX dials out without a prefix. */
+    outboundPrefix: digits(1, 4, "").nullable().optional(),
+  })
+  .refine((v) => v.name !== undefined || v.country !== undefined || v.outboundPrefix !== undefined, { path: ["name"], message: "give a name, country or outboundPrefix to change" });
+export type UpdateInput = z.input<typeof updateInput>;
+
+/** Renames a PBX or corrects its country or outbound prefix (Rainbow "Equipment information"); its pairing is untouched. */
+export async function update(s: Session, raw: UpdateInput): Promise<Info> {
+  s.principal();
+  const input = V.parse(updateInput, raw);
+  const { equipment: eq, reach } = await load(s, input.equipment, "equipment.manage");
+  const set: { name?: string; country?: string; outboundPrefix?: string } = {};
+  if (input.name !== undefined && input.name !== eq.name) set.name = input.name;
+  if (input.country !== undefined && input.country !== eq.country) set.country = input.country;
+  if (input.outboundPrefix && input.outboundPrefix !== eq.outboundPrefix) set.outboundPrefix = input.outboundPrefix;
+  const clearPrefix = input.outboundPrefix === null && eq.outboundPrefix !== undefined;
+  if (Object.keys(set).length === 0 && !clearPrefix) return present(eq);
+  const now = s.now.toISOString();
+  const k = { accountId: eq.accountId, equipmentId: eq.equipmentId };
+  const details = { ...set, ...(clearPrefix ? { outboundPrefix: null } : {}) };
+  try {
+    await s.deps.store.transact((e) => {
+      const patch = e.equipment.patch(k).set({ ...set, updatedAt: now });
+      return [
+        (clearPrefix ? patch.remove(["outboundPrefix"]) : patch).where((x, op) => op.notExists(x.removing)).commit(),
+        Audit.entry(e, { accountId: eq.accountId, action: "equipment.updated", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
+        ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.updated", eq.equipmentId),
+      ];
+    });
+  } catch (err) {
+    if (err instanceof ConditionFailed) throw new NotFound("Equipment");
+    throw err;
+  }
+  const next: EquipmentRecord = { ...eq, ...set, updatedAt: now };
+  if (clearPrefix) delete next.outboundPrefix;
+  return present(next);
+}
+
+/** Why activations fail, as admins see it (the PBX always gets the same refusal). */
+export type ActivationFailure = NonNullable<EquipmentRecord["lastActivationFailure"]>;
+
+/**
+ * The last failed activation of a PBX, for those who manage it (its admins, partner admins on
+ * behalf, operators); null for everyone else, and in a tenant's view of a shared PBX.
+ */
+export async function lastActivationFailure(s: Session, eq: Info): Promise<{ reason: ActivationFailure; at: string } | null> {
+  if (eq.tenant || !eq.lastActivationFailure || !eq.lastActivationFailureAt) return null;
+  const [ms, account] = await Promise.all([s.memberships(), s.account(eq.accountId)]);
+  if (!account || !allowed(s.actor, ms, account, "equipment.manage", s.now)) return null;
+  return { reason: eq.lastActivationFailure, at: eq.lastActivationFailureAt };
+}
+
 // ---------------------------------------------------------------- activation (the PBX, no token)
 
 const DEVICE_ID = /^PBX[0-9a-f]{4}(?:-[0-9a-f]{4}){7}$/i;
@@ -338,8 +395,12 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
   const reserved = await reserveAttempt(s, candidate);
   // Evaluated in every case, after the reservation, so that refusals cost alike.
   const digest = keys.codeDigest(candidate?.equipmentId ?? "-", code);
-  const match = reserved && CODE.test(code) && sameCodeDigest(digest, candidate!.codeDigest!);
-  if (!match) throw rejected();
+  const match = reserved === "reserved" && CODE.test(code) && sameCodeDigest(digest, candidate!.codeDigest!);
+  if (!match) {
+    // Every refusal writes once more (the reason for the admins, or nothing for an unknown id): alike again.
+    await recordFailure(s, found && !found.removing ? found : undefined, reserved === "reserved" ? "WRONG_CODE" : failureOf(found, reserved, s.now));
+    throw rejected();
+  }
   const eq = candidate!;
   const device: Actor = { type: "device", accountId: eq.accountId, equipmentId: eq.equipmentId, version: eq.credentialVersion };
   const now = s.now.toISOString();
@@ -348,7 +409,7 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
       e.equipment
         .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
         .set({ status: "CONNECTED", connectedAt: now, lastSeenAt: now, failedAttempts: 0, updatedAt: now })
-        .remove(["codeDigest", "codeExpiresAt"])
+        .remove(["codeDigest", "codeExpiresAt", "lastActivationFailure", "lastActivationFailureAt"])
         // Single use: the code is gone after this write, and a regeneration meanwhile wins.
         .where((x, op) => `${op.eq(x.status, "PENDING")} AND ${op.eq(x.codeDigest, eq.codeDigest!)} AND ${op.eq(x.credentialVersion, eq.credentialVersion)}`)
         .commit(),
@@ -367,7 +428,7 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
  * the code is the one read and not expired. Without a candidate, the same kind of write is sent
  * for a key that cannot exist (it fails its condition and writes nothing).
  */
-async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Promise<boolean> {
+async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Promise<"reserved" | "refused" | "allowance" | "none"> {
   const now = s.now.toISOString();
   try {
     await s.deps.store.transact((e) => {
@@ -387,10 +448,34 @@ async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Prom
         Limits.hitOp(e, s.deps, "activation", eq.accountId, s.now),
       ];
     });
-    return !!eq;
+    return eq ? "reserved" : "none";
   } catch (err) {
-    if (err instanceof ConditionFailed) return false;
-    throw err;
+    if (!(err instanceof ConditionFailed)) throw err;
+    // The account's allowance is the last item: its refusal is told apart (for the admins only).
+    return !eq ? "none" : err.reasons[0] !== "ConditionalCheckFailed" && err.reasons.at(-1) === "ConditionalCheckFailed" ? "allowance" : "refused";
+  }
+}
+
+/** Why an attempt that reserved nothing failed, from what was read (the admins' view of it). */
+function failureOf(found: EquipmentRecord | undefined, reserved: "refused" | "allowance" | "none", now: Date): ActivationFailure {
+  if (reserved === "allowance") return "ALLOWANCE";
+  if (!found || found.status !== "PENDING" || !found.codeDigest) return "NO_PENDING_CODE";
+  if (found.failedAttempts >= MAX_ATTEMPTS) return "LOCKED";
+  if (!found.codeExpiresAt || new Date(found.codeExpiresAt) <= now) return "EXPIRED";
+  // The code changed meanwhile (regenerated, or used by a parallel attempt).
+  return "NO_PENDING_CODE";
+}
+
+/**
+ * Notes the reason of a failed activation on the PBX for its admins (Equipment.lastActivationFailure).
+ * Without a PBX the same kind of write is sent for a key that cannot exist (it fails and writes nothing).
+ */
+async function recordFailure(s: Session, eq: EquipmentRecord | undefined, reason: ActivationFailure): Promise<void> {
+  const k = eq ? { accountId: eq.accountId, equipmentId: eq.equipmentId } : { accountId: "-", equipmentId: "-" };
+  try {
+    await s.deps.store.transact((e) => [e.equipment.patch(k).set({ lastActivationFailure: reason, lastActivationFailureAt: s.now.toISOString() }).commit()]);
+  } catch (err) {
+    if (!(err instanceof ConditionFailed)) throw err;
   }
 }
 
@@ -524,6 +609,76 @@ export async function tenants(s: Session, key: Key, args: PageArgs): Promise<Pag
   return paged(args, (limit, cursor) => s.deps.store.listEquipmentTenants(eq.accountId, eq.equipmentId, limit, cursor));
 }
 
+const detachInput = z.object({ equipment: equipmentKey, customerId: z.string().min(1) });
+
+/** Extension associations a detach removes in its own transaction; more go first in batches, the tenancy flagged `detaching`. */
+export const DETACH_IN_ONE = 80;
+
+/** What a detach did: the PBX after it, the tenancy removed, the associations removed with it. */
+export interface Detachment {
+  readonly equipment: Info;
+  readonly tenant: Tenant;
+  readonly extensionAssignments: number;
+}
+
+/**
+ * Removes one customer from a partner's shared PBX (OTEC-S upkeep): its members' extension
+ * associations there go, its company prefix is freed, the PBX no longer shows in its equipment.
+ * One transaction when its associations fit in it; otherwise the tenancy is flagged first (no
+ * association is added meanwhile), the associations are deleted in batches, then the tenancy: a
+ * detach cut short is finished by calling it again.
+ */
+export async function detachTenant(s: Session, raw: z.input<typeof detachInput>): Promise<Detachment> {
+  s.principal();
+  const input = V.parse(detachInput, raw);
+  for (let attempt = 1; ; attempt++) {
+    s.forget();
+    const { equipment: eq, reach, ms } = await load(s, input.equipment, "equipment.manage");
+    const customer = await s.account(input.customerId);
+    authorize(s.actor, ms, customer, "account.read", s.now);
+    const c = customer!;
+    const k = { accountId: eq.accountId, equipmentId: eq.equipmentId };
+    // The tenancy first, then its associations (consistent): an association made after this read moves `lastAssignmentAt`.
+    const tenant = await s.deps.store.getEquipmentTenant(eq.accountId, eq.equipmentId, c.id);
+    if (!tenant) throw Invalid.field("customerId", "is not attached to this equipment");
+    let held = await s.deps.store.tenantAssignments(eq.accountId, eq.equipmentId, c.id);
+    let removed = 0;
+    if (tenant.detaching || held.length > DETACH_IN_ONE) {
+      if (!tenant.detaching) {
+        await s.deps.store.transact((e) => [e.equipmentTenant.patch({ ...k, customerId: c.id }).set({ detaching: true }).commit()]);
+        // What was added between the read and the flag is read again below.
+        held = await s.deps.store.tenantAssignments(eq.accountId, eq.equipmentId, c.id);
+      }
+      await s.deps.store.deleteExtensionAssignments(eq.accountId, eq.equipmentId, held.map((a) => a.extension));
+      removed = held.length;
+      held = [];
+    }
+    const now = s.now.toISOString();
+    const details = { equipmentId: eq.equipmentId, customerId: c.id, companyPrefix: tenant.companyPrefix, extensionAssignments: removed + held.length };
+    try {
+      await s.deps.store.transact((e) => [
+        e.equipmentTenant
+          .delete({ ...k, customerId: c.id })
+          .where((x, op) => (tenant.detaching || removed > 0 ? op.eq(x.detaching, true) : tenant.lastAssignmentAt ? op.eq(x.lastAssignmentAt, tenant.lastAssignmentAt) : `${op.exists(x.customerId)} AND ${op.notExists(x.lastAssignmentAt)}`))
+          .commit(),
+        ...held.map((a) => e.extensionAssignment.delete({ ...k, extension: a.extension }).where((x, op) => op.eq(x.customerId, c.id)).commit()),
+        e.equipmentPrefix.delete({ ...k, companyPrefix: tenant.companyPrefix }).commit(),
+        e.sharedEquipment.delete({ customerId: c.id, equipmentId: eq.equipmentId }).commit(),
+        e.equipment.patch(k).add({ tenantCount: -1 }).set({ updatedAt: now }).where((x, op) => op.notExists(x.removing)).commit(),
+        Audit.entry(e, { accountId: eq.accountId, action: "equipment.tenantDetached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
+        Audit.entry(e, { accountId: c.id, action: "equipment.detached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details }).commit(),
+        ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.tenantDetached", eq.equipmentId),
+      ]);
+      s.forget();
+      return { equipment: present({ ...eq, tenantCount: eq.tenantCount - 1, updatedAt: now }), tenant, extensionAssignments: details.extensionAssignments };
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      // An association was made or freed meanwhile, another detach or the PBX's removal went first: decide again.
+      if (attempt >= ATTACH_ATTEMPTS) throw new Conflict("The equipment is busy; try again");
+    }
+  }
+}
+
 // ---------------------------------------------------------------- extensions
 
 const assignInput = z.object({
@@ -579,6 +734,16 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
         .check({ accountId: input.accountId, email: member.email })
         .where((m, op) => op.eq(m.status, "ACTIVE"))
         .commit(),
+      // On a shared PBX, the tenancy must hold (not being detached); the mark makes a detach that read before this retry.
+      ...(tenant
+        ? [
+            e.equipmentTenant
+              .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId, customerId: input.accountId })
+              .set({ lastAssignmentAt: `${s.now.toISOString()}#${newId()}` })
+              .where((x, op) => op.notExists(x.detaching))
+              .commit(),
+          ]
+        : []),
       Audit.entry(e, {
         accountId: input.accountId,
         action: "equipment.extensionAssigned",
@@ -592,9 +757,9 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
     ]);
   } catch (err) {
     if (!(err instanceof ConditionFailed)) throw err;
-    const [taken, gone, memberGone] = err.reasons.map((r) => r === "ConditionalCheckFailed");
+    const [taken, gone, memberGone, detached] = err.reasons.map((r) => r === "ConditionalCheckFailed");
     if (taken) throw new Conflict(`Extension ${input.extension} is already associated with another member`);
-    if (gone) throw new NotFound("Equipment");
+    if (gone || (tenant && detached)) throw new NotFound("Equipment");
     if (memberGone) throw new NotFound("Member");
     throw new Conflict("The equipment is busy; try again");
   }

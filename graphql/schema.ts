@@ -16,6 +16,7 @@ import "./types/equipment.js";
 import "./types/api-client.js";
 import "./types/event.js";
 import "./types/trial.js";
+import "./types/equipment-upkeep.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";
@@ -26,6 +27,7 @@ import "./mutations/partner-admin.js";
 import "./mutations/equipment.js";
 import "./mutations/api-client.js";
 import "./mutations/trial.js";
+import "./mutations/equipment-upkeep.js";
 
 /** The executable schema; built once per process. */
 export const schema = publicConventions(builder.toSchema({ sortSchema: false }));

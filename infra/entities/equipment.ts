@@ -31,6 +31,9 @@ export function equipmentEntity(config: EntityConfiguration) {
         failedAttempts: { type: "number", required: true, default: 0 },
         /** The `ver` claim device credentials must carry; bumped when the code is regenerated. */
         credentialVersion: { type: "number", required: true, default: 1 },
+        /** Why the last activation attempt on this PBX failed, and when (admins see it; the PBX gets the uniform answer). */
+        lastActivationFailure: { type: ["WRONG_CODE", "EXPIRED", "LOCKED", "NO_PENDING_CODE", "ALLOWANCE"] as const },
+        lastActivationFailureAt: { type: "string" },
         connectedAt: { type: "string" },
         lastSeenAt: { type: "string" },
         /** Customers attached to a multi-tenant PBX. */
@@ -123,6 +126,10 @@ export function equipmentTenantEntity(config: EntityConfiguration) {
         companyPrefix: { type: "string", required: true, readOnly: true },
         attachedAt: { type: "string", required: true, readOnly: true },
         attachedBy: { type: "string", required: true, readOnly: true },
+        /** Moved by every extension association of the tenant: a detach conditions on the value it read. */
+        lastAssignmentAt: { type: "string" },
+        /** Set while detachEquipmentTenant removes more associations than one transaction holds: none is added meanwhile. */
+        detaching: { type: "boolean" },
       },
       indexes: {
         // Tenants of a PBX, by customer id.

@@ -136,6 +136,27 @@ export class EquipmentStore extends StoreBase {
     }
   }
 
+  /** The extension associations of one tenant customer on a PBX (strongly consistent: a detach removes exactly these). */
+  async tenantAssignments(accountId: string, equipmentId: string, customerId: string): Promise<ExtensionAssignmentRecord[]> {
+    if (oversized({ accountId, equipmentId, customerId })) return [];
+    const e = this.entities.extensionAssignment;
+    const q = e.query.byEquipment({ accountId, equipmentId }).where((a, op) => op.eq(a.customerId, customerId));
+    const out: ExtensionAssignmentRecord[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: { data: ExtensionAssignmentRecord[]; cursor: string | null } = await q.go({ consistent: true, cursor, limit: 1000 });
+      out.push(...page.data);
+      cursor = page.cursor;
+    } while (cursor);
+    return out;
+  }
+
+  /** Deletes extension associations of a PBX in BatchWriteItem requests (a detach whose tenancy is flagged `detaching`). */
+  async deleteExtensionAssignments(accountId: string, equipmentId: string, extensions: readonly string[]): Promise<void> {
+    const e = this.entities.extensionAssignment;
+    await this.deleteKeys(extensions.map((extension) => e.delete({ accountId, equipmentId, extension }).params().Key));
+  }
+
   protected async deleteKeys(keys: readonly TableKey[]): Promise<void> {
     await this.writeItems(keys.map((Key) => ({ DeleteRequest: { Key } })));
   }
