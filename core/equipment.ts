@@ -398,7 +398,8 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
   const match = reserved === "reserved" && CODE.test(code) && sameCodeDigest(digest, candidate!.codeDigest!);
   if (!match) {
     // Every refusal writes once more (the reason for the admins, or nothing for an unknown id): alike again.
-    await recordFailure(s, found && !found.removing ? found : undefined, reserved === "reserved" ? "WRONG_CODE" : failureOf(found, reserved, s.now));
+    const reason = reserved === "reserved" ? "WRONG_CODE" : failureOf(found, reserved, s.now);
+    await recordFailure(s, reason && found && !found.removing ? found : undefined, reason ?? "WRONG_CODE");
     throw rejected();
   }
   const eq = candidate!;
@@ -456,14 +457,17 @@ async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Prom
   }
 }
 
-/** Why an attempt that reserved nothing failed, from what was read (the admins' view of it). */
-function failureOf(found: EquipmentRecord | undefined, reserved: "refused" | "allowance" | "none", now: Date): ActivationFailure {
+/**
+ * Why an attempt that reserved nothing failed, from what was read (the admins' view of it); none for
+ * an unknown PBX or one with no pending code (paired already): nothing is noted on a paired PBX.
+ */
+function failureOf(found: EquipmentRecord | undefined, reserved: "refused" | "allowance" | "none", now: Date): ActivationFailure | undefined {
+  if (!found || found.status !== "PENDING" || !found.codeDigest) return undefined;
   if (reserved === "allowance") return "ALLOWANCE";
-  if (!found || found.status !== "PENDING" || !found.codeDigest) return "NO_PENDING_CODE";
   if (found.failedAttempts >= MAX_ATTEMPTS) return "LOCKED";
   if (!found.codeExpiresAt || new Date(found.codeExpiresAt) <= now) return "EXPIRED";
-  // The code changed meanwhile (regenerated, or used by a parallel attempt).
-  return "NO_PENDING_CODE";
+  // The code changed meanwhile (regenerated): the one tried is not the current one.
+  return "WRONG_CODE";
 }
 
 /**

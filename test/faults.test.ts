@@ -442,7 +442,7 @@ const EXCLUDED: Readonly<Record<string, string>> = {
  */
 const MULTI_WRITE: Readonly<Record<string, string>> = {
   activateEquipment:
-    "an activation attempt is reserved by a conditional increment (with its audit entry) BEFORE the code is evaluated, so that no number of parallel requests evaluates more than 5 codes; the pairing is a second transaction. Cut between the two, one attempt is spent and the PBX is still PENDING with its code: activating again pairs it",
+    "an activation attempt is reserved by a conditional increment (with its audit entry) BEFORE the code is evaluated, so that no number of parallel requests evaluates more than 5 codes; the pairing is a second transaction (a refusal's second write notes its reason for the admins, so every attempt costs alike). Cut between the two, one attempt is spent and the PBX is still PENDING with its code: activating again pairs it",
   removeEquipment:
     "a PBX may have more tenants and extension associations than one transaction holds (100 items): it is flagged `removing` first (nothing is added meanwhile), its children are deleted in BatchWriteItem requests, then the PBX itself in a final transaction. Cut anywhere, the PBX is still there, flagged; calling removeEquipment again finishes it",
 };
@@ -573,6 +573,7 @@ const SCRIPT: Step[] = [
     call: () => post({ credential: e.oxoCredential }, `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename ${ERR} } }`, { n: ["201", "202"] }),
   },
   { label: "the OXO heartbeats", field: "equipmentHeartbeat", call: () => post({ credential: e.oxoCredential }, `mutation { r: equipmentHeartbeat { __typename ${ERR} } }`) },
+  { label: "the customer's owner renames the OXO and removes its outbound prefix", ...input("updateEquipment", "UpdateEquipmentInput", P.c, () => ({ equipmentId: e.oxo!.equipment.id, name: "Faults OXO (HQ)", outboundPrefix: null })) },
   {
     label: "the customer's owner associates extension 201 with the user",
     ...input("assignExtension", "AssignExtensionInput", P.c, () => ({ accountId: e.c, email: P.u, equipmentId: e.oxo!.equipment.id, extension: "201", publicNumber: "+447848311691" })),
@@ -585,6 +586,7 @@ const SCRIPT: Step[] = [
   },
   { label: "the OTEC-S activates itself", ...activate(() => e.otec!) },
   { label: "the reseller attaches the customer to the OTEC-S", ...input("attachEquipmentTenant", "AttachEquipmentTenantInput", P.r, () => ({ equipmentId: e.otec!.equipment.id, customerId: e.c, companyPrefix: "8210" })) },
+  { label: "the reseller detaches the customer from the OTEC-S", ...input("detachEquipmentTenant", "DetachEquipmentTenantInput", P.r, () => ({ equipmentId: e.otec!.equipment.id, customerId: e.c })) },
   {
     label: "the distributor creates a second customer",
     ...input("createAccount", "CreateAccountInput", P.d, () => ({ parentId: e.d, kind: "CUSTOMER", name: "Faults C2", country: "US", owner: { email: P.c2 } }), "account { id }"),

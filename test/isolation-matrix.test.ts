@@ -171,6 +171,8 @@ const VALUE_BY_NAME: Readonly<Record<string, () => Json>> = {
 const VALUE_BY_PATH: Readonly<Record<string, Json>> = {
   "Mutation.inviteMember:input.email": "newcomer@probe.example",
   "Mutation.setSupportEmail:input.email": "support@probe.example",
+  // Every field of updateEquipment is optional, and one must be given.
+  "Mutation.updateEquipment:input.name": "Probe Name",
 };
 const ENUM_VALUE: Readonly<Record<string, string>> = { Role: "VIEWER", AccountKind: "CUSTOMER" };
 
@@ -193,11 +195,13 @@ const PREFERRED: Readonly<Record<string, string>> = {
   "Mutation.unassignExtension:input.equipmentId": "C OXO",
   "Query.previewTrialConversion:subscriptionId": "C trunk trial",
   "Mutation.convertTrial:input.subscriptionId": "C trunk trial",
+  "Mutation.detachEquipmentTenant:input.customerId": "C",
 };
 
 /** Positive control: the order the branch-1 calls are made in (writes that would spoil later calls go last). */
 const POSITIVE_LAST = [
   "Mutation.convertTrial",
+  "Mutation.detachEquipmentTenant",
   "Mutation.rotateApiClientSecret",
   "Mutation.revokePreviousApiClientSecret",
   "Mutation.revokeApiClient",

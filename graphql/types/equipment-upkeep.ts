@@ -8,7 +8,6 @@ const ActivationFailureReason = builder.enumType("ActivationFailureReason", {
     WRONG_CODE: { description: "A code was tried that is not the current one (one of the 5 attempts spent)" },
     EXPIRED: { description: "The current code had expired (7 days): regenerate it" },
     LOCKED: { description: "Five wrong codes locked the device: regenerate the code" },
-    NO_PENDING_CODE: { description: "The PBX had no code to activate with: paired already, or the code was used or replaced meanwhile" },
     ALLOWANCE: { description: "The account's hourly allowance of activation attempts was used up" },
   } as const,
 });
@@ -25,7 +24,7 @@ builder.objectFields(EquipmentRef, (t) => ({
   lastActivationFailure: t.field({
     type: ActivationFailureRef,
     nullable: true,
-    description: "Why the PBX last failed to pair, for those who manage it (null for others, in a tenant's view, and once it paired)",
+    description: "Why the PBX last failed to pair, for those who manage it (null for others, in a tenant's view, and once it paired: attempts on a paired PBX note nothing)",
     resolve: (e, _a, ctx) => Equipment.lastActivationFailure(ctx.session, e),
   }),
 }));

@@ -32,7 +32,7 @@ export function equipmentEntity(config: EntityConfiguration) {
         /** The `ver` claim device credentials must carry; bumped when the code is regenerated. */
         credentialVersion: { type: "number", required: true, default: 1 },
         /** Why the last activation attempt on this PBX failed, and when (admins see it; the PBX gets the uniform answer). */
-        lastActivationFailure: { type: ["WRONG_CODE", "EXPIRED", "LOCKED", "NO_PENDING_CODE", "ALLOWANCE"] as const },
+        lastActivationFailure: { type: ["WRONG_CODE", "EXPIRED", "LOCKED", "ALLOWANCE"] as const },
         lastActivationFailureAt: { type: "string" },
         connectedAt: { type: "string" },
         lastSeenAt: { type: "string" },
