@@ -521,10 +521,7 @@ export async function heartbeat(s: Session): Promise<{ lastSeenAt: string; statu
  */
 export async function reportExtensions(s: Session, numbers: readonly string[]): Promise<{ count: number; reportedAt: string }> {
   const d = device(s);
-  if (!Array.isArray(numbers)) throw Invalid.field("numbers", "must be a list of extension numbers");
-  if (numbers.length > MAX_EXTENSIONS) throw Invalid.field("numbers", `must hold at most ${MAX_EXTENSIONS} extensions`);
-  const issues = numbers.flatMap((n, i) => (typeof n === "string" && /^[0-9]{2,8}$/.test(n) ? [] : [{ path: ["numbers", String(i)], message: "must be 2 to 8 digits" }]));
-  if (issues.length) throw new Invalid(issues.slice(0, 20));
+  checkExtensions("numbers", numbers);
   const set = [...new Set(numbers)].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
   const at = s.now.toISOString();
   const k = { accountId: d.accountId, equipmentId: d.equipmentId };
@@ -543,6 +540,58 @@ export async function reportExtensions(s: Session, numbers: readonly string[]): 
     throw err;
   }
   return { count: set.length, reportedAt: at };
+}
+
+/** Extensions: 2 to 8 digits each (a report or a change of one). */
+function checkExtensions(field: string, numbers: readonly string[]): void {
+  if (!Array.isArray(numbers)) throw Invalid.field(field, "must be a list of extension numbers");
+  if (numbers.length > MAX_EXTENSIONS) throw Invalid.field(field, `must hold at most ${MAX_EXTENSIONS} extensions`);
+  const issues = numbers.flatMap((n, i) => (typeof n === "string" && /^[0-9]{2,8}$/.test(n) ? [] : [{ path: [field, String(i)], message: "must be 2 to 8 digits" }]));
+  if (issues.length) throw new Invalid(issues.slice(0, 20));
+}
+
+/**
+ * The PBX (its credential only) reports what changed since its last report, beside the full
+ * replacement of `reportExtensions`: so a large PBX can send its extensions in pieces. Conditioned on
+ * the report it read: two changes at once never lose one another (the second is told to send again).
+ */
+export async function reportExtensionChanges(s: Session, added: readonly string[], removed: readonly string[]): Promise<{ count: number; reportedAt: string }> {
+  const d = device(s);
+  checkExtensions("added", added);
+  checkExtensions("removed", removed);
+  const k = { accountId: d.accountId, equipmentId: d.equipmentId };
+  const current = await s.deps.store.reportedExtensionsItem(d.accountId, d.equipmentId);
+  const gone = new Set(removed);
+  const next = new Set([...(current?.numbers ?? []).filter((n) => !gone.has(n)), ...added]);
+  if (next.size > MAX_EXTENSIONS) throw Invalid.field("added", `a PBX reports at most ${MAX_EXTENSIONS} extensions`);
+  const set = [...next].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
+  const at = s.now.toISOString();
+  try {
+    await s.deps.store.transact((e) => [
+      e.equipment
+        .patch(k)
+        .set({ extensionCount: set.length, extensionsReportedAt: at, lastSeenAt: at, updatedAt: at })
+        .where((x, op) => `${op.eq(x.credentialVersion, d.version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
+        .commit(),
+      current
+        ? e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).where((x, op) => op.eq(x.reportedAt, current.reportedAt)).commit()
+        : e.equipmentExtensions.create({ ...k, numbers: set, reportedAt: at }).commit(),
+      Audit.entry(e, { accountId: d.accountId, action: "equipment.extensionsChanged", actor: s.actor, at: s.now, subjectId: d.equipmentId, details: { added: added.length, removed: removed.length, count: set.length } }).commit(),
+    ]);
+  } catch (err) {
+    if (!(err instanceof ConditionFailed)) throw err;
+    if (err.reasons[1] === "ConditionalCheckFailed") throw new Conflict("The extensions were reported meanwhile; send the change again");
+    throw revoked();
+  }
+  return { count: set.length, reportedAt: at };
+}
+
+/** The PBX (its credential only) reads its extension associations, to provision its phones: member and public number, by extension. */
+export async function ownAssignments(s: Session, args: PageArgs): Promise<Page<Assignment>> {
+  const d = device(s);
+  const eq = await s.deps.store.getEquipment(d.accountId, d.equipmentId);
+  if (!eq || eq.removing || eq.credentialVersion !== d.version || eq.status !== "CONNECTED") throw revoked();
+  return paged(args, (limit, cursor) => s.deps.store.listEquipmentAssignments(d.accountId, d.equipmentId, limit, cursor));
 }
 
 // ---------------------------------------------------------------- multi-tenant

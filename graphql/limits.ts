@@ -13,8 +13,11 @@ export const MAX_TOKENS = 6000;
 export const MAX_DIRECTIVES = 10;
 /** Armor cost (first: N multiplies, depth ×1.5); subscriptions(first: 100) { history(first: 100) } costs 4,586,130. */
 export const MAX_COST = 10_000_000;
-/** POST body bytes, refused with 413 before parsing; our largest request body is a few kB. */
-export const MAX_BODY_BYTES = 100 * 1024;
+/**
+ * POST body bytes, refused with 413 before parsing. The largest legitimate body is a PBX's full
+ * extension report: 10,000 (MAX_EXTENSIONS) eight-digit extensions are about 110 kB of JSON.
+ */
+export const MAX_BODY_BYTES = 128 * 1024;
 
 /** The 413 answer of an oversized body (Yoga's plugin, the Lambda handlers and the local server). */
 export function tooLarge(): Response {

@@ -572,6 +572,12 @@ const SCRIPT: Step[] = [
     field: "reportExtensions",
     call: () => post({ credential: e.oxoCredential }, `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename ${ERR} } }`, { n: ["201", "202"] }),
   },
+  {
+    label: "the OXO reports a change of its extensions",
+    field: "reportExtensionChanges",
+    call: () =>
+      post({ credential: e.oxoCredential }, `mutation C($a: [String!]!, $r: [String!]!) { r: reportExtensionChanges(added: $a, removed: $r) { __typename ${ERR} } }`, { a: ["203"], r: [] }),
+  },
   { label: "the OXO heartbeats", field: "equipmentHeartbeat", call: () => post({ credential: e.oxoCredential }, `mutation { r: equipmentHeartbeat { __typename ${ERR} } }`) },
   { label: "the customer's owner renames the OXO and removes its outbound prefix", ...input("updateEquipment", "UpdateEquipmentInput", P.c, () => ({ equipmentId: e.oxo!.equipment.id, name: "Faults OXO (HQ)", outboundPrefix: null })) },
   {

@@ -101,15 +101,31 @@ builder.mutationField("activateEquipment", (t) =>
   }),
 );
 
+const ReportExtensionsPayload = builder.objectRef<{ count: number; reportedAt: string }>("ReportExtensionsPayload").implement({
+  description: "The PBX's extension report as recorded",
+  fields: (f) => ({
+    count: f.exposeInt("count", { description: "Distinct extensions now on record" }),
+    reportedAt: f.field({ description: "When the report was recorded", type: "DateTime", resolve: (p) => p.reportedAt }),
+  }),
+});
+
+builder.mutationField("reportExtensionChanges", (t) =>
+  t.field({
+    type: ReportExtensionsPayload,
+    description:
+      "The PBX (device credential only): extensions added and removed since its last report, so a large PBX can send them in pieces; a ConflictError asks to send the change again when another report came in meanwhile",
+    args: {
+      added: t.arg.stringList({ required: true, description: "Extensions now configured that were not reported (2 to 8 digits each)" }),
+      removed: t.arg.stringList({ required: true, description: "Extensions no longer configured" }),
+    },
+    errors: {},
+    resolve: (_r, args, ctx) => Equipment.reportExtensionChanges(ctx.session, args.added, args.removed),
+  }),
+);
+
 builder.mutationField("reportExtensions", (t) =>
   t.field({
-    type: builder.objectRef<{ count: number; reportedAt: string }>("ReportExtensionsPayload").implement({
-      description: "The PBX's extension report as recorded",
-      fields: (f) => ({
-        count: f.exposeInt("count", { description: "Distinct extensions now on record" }),
-        reportedAt: f.field({ description: "When the report was recorded", type: "DateTime", resolve: (p) => p.reportedAt }),
-      }),
-    }),
+    type: ReportExtensionsPayload,
     description: "The PBX (device credential only): its extensions, 2 to 8 digits each; replaces the previous report",
     args: { numbers: t.arg.stringList({ required: true, description: "Every extension configured on the PBX" }) },
     errors: {},

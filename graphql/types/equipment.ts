@@ -137,6 +137,14 @@ builder.objectFields(AccountRef, (t) => ({
   }),
 }));
 
+builder.queryField("equipmentExtensionAssignments", (t) =>
+  t.connection({
+    type: ExtensionAssignmentRef,
+    description: "The PBX itself (device credential only): its extensions' members and public numbers, by extension, to provision its phones",
+    resolve: async (_r, args, ctx) => toConnection(await Equipment.ownAssignments(ctx.session, forward(args))),
+  }),
+);
+
 builder.queryField("serverTypes", (t) =>
   t.field({
     type: [ServerTypeRef],

@@ -64,6 +64,12 @@ export class EquipmentStore extends StoreBase {
     return (await this.entities.sharedEquipment.get({ customerId, equipmentId }).go({ consistent: true })).data ?? undefined;
   }
 
+  /** A PBX's last extension report, with its instant (undefined before the first). */
+  async reportedExtensionsItem(accountId: string, equipmentId: string): Promise<{ numbers: string[]; reportedAt: string } | undefined> {
+    const r = (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ consistent: true })).data;
+    return r ? { numbers: r.numbers, reportedAt: r.reportedAt } : undefined;
+  }
+
   /** The extensions a PBX last reported (empty before its first report). */
   async reportedExtensions(accountId: string, equipmentId: string): Promise<string[]> {
     return (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ consistent: true })).data?.numbers ?? [];
