@@ -1,8 +1,8 @@
 import { inflateSync } from "node:zlib";
 import { PDFArray, PDFDocument, PDFName, PDFRawStream } from "pdf-lib";
 import { describe, expect, it } from "vitest";
-import { renderInvoiceCsv, renderInvoicePdf } from "./documents.js";
-import type { InvoiceDocument, InvoiceDocumentLine } from "./documents.js";
+import { renderInvoiceCsv, renderInvoicePdf, renderReportCsv, renderReportXlsx } from "./documents.js";
+import type { ConsumptionReport, InvoiceDocument, InvoiceDocumentLine } from "./documents.js";
 
 /**
  * The worked example of DESIGN 1 (Billing): a distributor billed in EUR for its own Enterprise 15 × 2.80
@@ -319,5 +319,53 @@ describe("renderInvoiceCsv", () => {
       "invoice_number,period,currency,customer,tier1_partner,tier2_partner,sku,description,kind,service_from,service_to,quantity,unit_price,amount\r\n" +
         "INV00000001,2026-10,EUR,,,,,,NET,,,,,124.40\r\nINV00000001,2026-10,EUR,,,,,,VAT 20%,,,,,24.88\r\nINV00000001,2026-10,EUR,,,,,,TOTAL,,,,,149.28\r\n",
     );
+  });
+});
+
+describe("the consumption detail report (streamed CSV with an optional BOM, and .xlsx)", () => {
+  const report = (): ConsumptionReport => ({
+    number: worked.number,
+    period: worked.period,
+    currency: worked.currency,
+    taxRatePercent: worked.taxRatePercent,
+    net: worked.net,
+    vat: worked.vat,
+    total: worked.total,
+    lines: (async function* () {
+      yield* worked.lines;
+    })(),
+  });
+  const csv = async (bom: boolean) => {
+    let out = "";
+    for await (const chunk of renderReportCsv(report(), { bom })) out += chunk;
+    return out;
+  };
+
+  it("starts with a UTF-8 byte order mark only when asked (?bom=1), and ends with the net, VAT and total rows of the worked example", async () => {
+    const plain = await csv(false);
+    const withBom = await csv(true);
+    expect(plain.startsWith("invoice_number,")).toBe(true);
+    expect(withBom).toBe(`\uFEFF${plain}`);
+    expect(Buffer.from(withBom, "utf8").subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    const rows = plain.trimEnd().split("\r\n");
+    expect(rows).toHaveLength(1 + worked.lines.length + 3);
+    expect(rows.slice(-3).map((r) => r.split(",").filter(Boolean).slice(-2))).toEqual([["NET", "124.40"], ["VAT 20%", "24.88"], ["TOTAL", "149.28"]]);
+  });
+
+  it("writes an .xlsx workbook with one row per line (amounts as numbers) and the net, VAT and total rows: EUR 124.40, 24.88, 149.28", async () => {
+    const bytes = await renderReportXlsx(report());
+    expect(Buffer.from(bytes.subarray(0, 2)).toString("latin1")).toBe("PK");
+    const { default: ExcelJS } = await import("exceljs");
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(Buffer.from(bytes) as unknown as Parameters<typeof book.xlsx.load>[0]);
+    const sheet = book.worksheets[0]!;
+    expect(sheet.name).toBe("Invoice INV00000001");
+    const values = (r: number) => (sheet.getRow(r).values as unknown[]).slice(1);
+    expect(values(1)).toEqual(["Customer", "Tier-1 partner", "Tier-2 partner", "SKU", "Description", "Kind", "Service from", "Service to", "Quantity", "Unit price (EUR)", "Amount (EUR)"]);
+    // (empty cells read back as absent)
+    expect(values(2)).toEqual(["Northwind Distribution", undefined, undefined, "ENT-M", "Enterprise, price per user per month", "MONTHLY", "2026-10-01", "2026-10-31", 15, 2.8, 42]);
+    expect(sheet.rowCount).toBe(1 + worked.lines.length + 3);
+    const totals = [sheet.rowCount - 2, sheet.rowCount - 1, sheet.rowCount].map((r) => [sheet.getRow(r).getCell(5).value, sheet.getRow(r).getCell(11).value]);
+    expect(totals).toEqual([["Net amount (excl. VAT)", 124.4], ["VAT 20 %", 24.88], ["Total", 149.28]]);
   });
 });

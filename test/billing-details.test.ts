@@ -69,6 +69,23 @@ describe("setBillingDetails", () => {
     expect(await t.runJob("billing", "2026-10")).toMatchObject({ deadLettered: 0 });
     const raw = Buffer.from(id.d, "base64").toString("utf8").split(":")[1]!;
     expect(await t.stack.store.getInvoice(raw, "2026-10")).toMatchObject({ billToAddress: "12 Harbour Street\nBristol BS1 4QA", billToVatId: "GB987654321", purchaseOrder: "PO-2026-118" });
+    // The consumption report downloads as .xlsx, and as CSV with a byte order mark when asked.
+    const inv = await t.read<{ a: { data: { invoices: { edges: { node: { id: string } }[] } } } }>(
+      P.d,
+      `query I($id: ID!) { a: account(id: $id) { ... on QueryAccountSuccess { data { invoices(first: 1) { edges { node { id } } } } } } }`,
+      { id: id.d },
+    );
+    const invoiceId = inv.a.data.invoices.edges[0]!.node.id;
+    const get = async (file: string, as: string) => fetch(`${t.url}/invoices/${invoiceId}.${file}`, { headers: { authorization: `Bearer ${await t.token(as)}` } });
+    const xlsx = await get("xlsx", P.d);
+    expect(xlsx.status).toBe(200);
+    expect(xlsx.headers.get("content-type")).toContain("spreadsheetml");
+    expect(Buffer.from(await xlsx.arrayBuffer()).subarray(0, 2).toString("latin1")).toBe("PK");
+    const bom = Buffer.from(await (await get("csv?bom=1", P.d)).arrayBuffer());
+    expect(bom.subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
+    const plain = Buffer.from(await (await get("csv", P.d)).arrayBuffer());
+    expect(plain.subarray(0, 14).toString("utf8")).toBe("invoice_number");
+    expect((await get("xlsx", P.contributor)).status).not.toBe(200);
     ok(await set(P.d, { accountId: id.d, purchaseOrder: null }));
     expect(await details(P.d, id.d)).toEqual({ address: "12 Harbour Street\nBristol BS1 4QA", vatId: "GB987654321", purchaseOrder: null });
   });
