@@ -76,7 +76,7 @@ export default tseslint.config(
         acceptedIdTypes: ["ID"],
         exceptions: {
           suffixes: ["Connection", "Edge", "Payload", "Success", "Error"],
-          types: ["PageInfo", "Money", "Viewer", "Membership", "OrderLine", "OrderPreview", "LicenceUsage", "LicenceSubscriptionOverview", "ValidationIssue", "ServerType", "UsageRecord", "ApiClientWithSecret", "BillingDetails", "LicenceSubscriptionChangePreview", "TrialConversionPreview", "EquipmentActivationFailure"],
+          types: ["PageInfo", "Money", "Viewer", "Membership", "OrderLine", "OrderPreview", "LicenceUsage", "LicenceSubscriptionOverview", "ValidationIssue", "ServerType", "UsageRecord", "ApiClientWithSecret", "WebhookEndpointWithSecret", "BillingDetails", "LicenceSubscriptionChangePreview", "TrialConversionPreview", "EquipmentActivationFailure"],
         },
       }],
     },

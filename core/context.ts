@@ -5,6 +5,7 @@ import type { Mailer } from "../infra/mail.js";
 import type { AccountRecord, ItemKey, LoadedItem, Membership, OfferRecord, OrderKeyRecord, PersonRecord, Store, SubscriptionRecord } from "../infra/store.js";
 import type { ApiKeys } from "../infra/api-keys.js";
 import type { IntegrationStore } from "../infra/integrations.js";
+import type { NetworkPolicy } from "../infra/ssrf.js";
 import type { WorkQueue } from "../infra/queue.js";
 import type { Actor } from "./actor.js";
 import type { RateLimits } from "./limits.js";
@@ -36,8 +37,10 @@ export interface Integrations {
   readonly keys: ApiKeys | (() => Promise<ApiKeys | undefined>);
   /** Requests per client per minute (default 600). */
   readonly clientRequestsPerMinute?: number;
-  /** The webhook delivery queue (test events, redeliveries); absent where nothing is sent from. */
+  /** The webhook delivery queue (the stream consumer's fan-out, test events, redeliveries); absent where nothing is sent from. */
   readonly deliveries?: WorkQueue;
+  /** Which webhook URLs are accepted (production's https-only, public-address policy when absent; the local stack allows loopback). */
+  readonly network?: NetworkPolicy;
 }
 
 /** Keys are case-insensitive in the table (ElectroDB lower-cases them), so in the cache too. */

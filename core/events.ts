@@ -7,6 +7,7 @@ import type { Deps, Session } from "./context.js";
 import { Invalid } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
+import { RETENTION_DAYS as DELETION_DELAY_DAYS } from "./lifecycle.js";
 import { authorize, reachOf } from "./rights.js";
 
 /** Events are kept (and listed) 30 days (issue 14, like Stripe's events list). */
@@ -22,6 +23,7 @@ export const EVENT_TYPES = [
   "account.created",
   "account.updated",
   "account.moved",
+  "account.deletionScheduled",
   "account.deleted",
   "member.invited",
   "member.joined",
@@ -60,7 +62,8 @@ export interface DerivedEvent {
   readonly occurredAt: string;
   readonly accountId: string;
   /** The GraphQL type of the resource (its global id is `<type>:<resourceId>`, base64). */
-  readonly resourceType: "Account" | "Order" | "Subscription" | "Invoice" | "Equipment" | "ApiClient" | "WebhookEndpoint";
+  // Subscriptions are LicenceSubscription in the schema (Subscription is GraphQL's root word).
+  readonly resourceType: "Account" | "Order" | "LicenceSubscription" | "Invoice" | "Equipment" | "ApiClient" | "WebhookEndpoint";
   readonly resourceId: string;
   readonly version?: number;
 }
@@ -115,6 +118,7 @@ const num = (v: unknown): number | undefined => (typeof v === "number" ? v : und
 /** The events one committed change stands for (none for most items). Pure. */
 export function derive(r: ChangeRecord): DerivedEvent[] {
   const img = r.newImage;
+  if (img && r.eventName === "MODIFY") return deriveModified(r, img);
   if (!img || r.eventName !== "INSERT") return [];
   const entity = str(img.__edb_e__);
   const make = (type: EventType, occurredAt: string | undefined, accountId: string | undefined, resource: Pick<DerivedEvent, "resourceType" | "resourceId">, version?: number): DerivedEvent[] =>
@@ -133,7 +137,7 @@ export function derive(r: ChangeRecord): DerivedEvent[] {
     case "subchange": {
       const type = LEDGER_EVENTS[str(img.kind) ?? ""];
       const accountId = str(img.accountId);
-      return type ? make(type, str(img.at), accountId, { resourceType: "Subscription", resourceId: `${accountId}:${str(img.sku)}` }, num(img.version)) : [];
+      return type ? make(type, str(img.at), accountId, { resourceType: "LicenceSubscription", resourceId: `${accountId}:${str(img.sku)}` }, num(img.version)) : [];
     }
     case "invoice": {
       const partyId = str(img.partyId);
@@ -141,16 +145,38 @@ export function derive(r: ChangeRecord): DerivedEvent[] {
     }
     case "usage": {
       const accountId = str(img.accountId);
-      return make("usage.recorded", str(img.recordedAt), accountId, { resourceType: "Subscription", resourceId: `${accountId}:${str(img.sku)}` });
+      return make("usage.recorded", str(img.recordedAt), accountId, { resourceType: "LicenceSubscription", resourceId: `${accountId}:${str(img.sku)}` });
     }
     case "sent": {
       // "trial-reminder:<account>:<sku>:<endsAt>:<days>": the lifecycle run's reminder, sent once.
       const m = /^trial-reminder:([^:]+):([^:]+):/.exec(str(img.key) ?? "");
-      return m ? make("trial.expiring", str(img.at), m[1], { resourceType: "Subscription", resourceId: `${m[1]}:${m[2]}` }) : [];
+      return m ? make("trial.expiring", str(img.at), m[1], { resourceType: "LicenceSubscription", resourceId: `${m[1]}:${m[2]}` }) : [];
     }
     default:
       return [];
   }
+}
+
+/**
+ * Events of changed items. The lifecycle run's retention sets `pendingDeletionAt` on an account
+ * (DESIGN 1: deleted 14 days after its last subscription ended): account.deletionScheduled. The item
+ * keeps no time of that write, so the event's time is the moment the 14 days started (the date
+ * less 14 days), which every replay derives alike; the id includes the date, so a retention clock
+ * stopped and started again is a new event.
+ *
+ * Not derived: equipment.disconnected (a PBX is DISCONNECTED when its heartbeats stop, which no
+ * write records) and equipment.locked (the fifth attempt is reserved before the code is judged, so
+ * no item tells a wrong fifth code from a right one).
+ */
+function deriveModified(r: ChangeRecord, img: Record<string, unknown>): DerivedEvent[] {
+  if (str(img.__edb_e__) !== "account") return [];
+  const due = str(img.pendingDeletionAt);
+  const id = str(img.id);
+  if (!due || !id || due === str(r.oldImage?.pendingDeletionAt)) return [];
+  const started = Date.parse(due) - DELETION_DELAY_DAYS * DAY_MS;
+  if (Number.isNaN(started)) return [];
+  const type = "account.deletionScheduled";
+  return [{ eventId: eventIdOf(r, `${type}|${due}`), type, occurredAt: new Date(started).toISOString(), accountId: id, resourceType: "Account", resourceId: id }];
 }
 
 /** What the consumer did with a batch of stream records. */

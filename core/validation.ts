@@ -71,6 +71,9 @@ export const email = z
 
 export const personName = displayText(80, 0);
 
+/** A free description (webhook endpoints): optional, at most 500 characters, the same hygiene as names. */
+export const description = displayText(500, 0);
+
 /** Parses input with a schema; every failure becomes one Invalid with field paths. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown, prefix: string[] = []): z.infer<S> {
   const r = schema.safeParse(input);

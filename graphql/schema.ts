@@ -17,6 +17,7 @@ import "./types/api-client.js";
 import "./types/event.js";
 import "./types/trial.js";
 import "./types/equipment-upkeep.js";
+import "./types/webhook.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";
@@ -28,6 +29,7 @@ import "./mutations/equipment.js";
 import "./mutations/api-client.js";
 import "./mutations/trial.js";
 import "./mutations/equipment-upkeep.js";
+import "./mutations/webhook.js";
 
 /** The executable schema; built once per process. */
 export const schema = publicConventions(builder.toSchema({ sortSchema: false }));

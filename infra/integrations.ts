@@ -170,18 +170,74 @@ export class IntegrationStore {
     return page(cursorOf(e, "byEndpoint"), e.query.byEndpoint({ accountId, endpointId }), { limit, cursor, order: "desc" });
   }
 
+  async getDelivery(accountId: string, endpointId: string, attemptedAt: string, deliveryId: string): Promise<DeliveryRecord | undefined> {
+    if ([accountId, endpointId, attemptedAt, deliveryId].some((p) => p.length > 200)) return undefined;
+    return (await this.entities.delivery.get({ accountId, endpointId, attemptedAt, deliveryId }).go({ consistent: true })).data ?? undefined;
+  }
+
   async deliveredAt(endpointId: string, eventId: string): Promise<string | undefined> {
     return (await this.entities.deliveryState.get({ endpointId, eventId }).go({ consistent: true })).data?.deliveredAt ?? undefined;
   }
 
-  async markDelivered(endpointId: string, eventId: string, at: string, expiresAt: number): Promise<void> {
-    await this.entities.deliveryState.put({ endpointId, eventId, deliveredAt: at, expiresAt }).go();
+  /**
+   * Takes the lease of one (endpoint, event) delivery until `leaseUntil`, unless the event already
+   * reached the endpoint or another attempt holds a lease that has not run out: one conditional
+   * UpdateItem (it creates the item on the first attempt).
+   */
+  async claimDelivery(endpointId: string, eventId: string, token: string, now: string, leaseUntil: string, expiresAt: number): Promise<"claimed" | "delivered" | "busy"> {
+    try {
+      await this.entities.deliveryState
+        .update({ endpointId, eventId })
+        .set({ leaseToken: token, leaseUntil, expiresAt })
+        .where((a, op) => `${op.notExists(a.deliveredAt)} AND (${op.notExists(a.leaseUntil)} OR ${op.lt(a.leaseUntil, now)})`)
+        .go();
+      return "claimed";
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+      return (await this.deliveredAt(endpointId, eventId)) ? "delivered" : "busy";
+    }
   }
 
-  /** Forgets that an event reached an endpoint (an explicit redelivery). */
-  async clearDelivered(endpointId: string, eventId: string): Promise<void> {
-    await this.entities.deliveryState.delete({ endpointId, eventId }).go();
+  /** Ends a lease: the event reached the endpoint (`deliveredAt`), or the attempt failed (the lease is given back). */
+  async settleDelivery(endpointId: string, eventId: string, token: string, deliveredAt?: string): Promise<void> {
+    try {
+      const u = this.entities.deliveryState.patch({ endpointId, eventId });
+      await (deliveredAt ? u.set({ deliveredAt }) : u).remove(["leaseToken", "leaseUntil"]).where((a, op) => op.eq(a.leaseToken, token)).go();
+    } catch (err) {
+      // The lease ran out and was taken meanwhile (or the pair was cleared for a redelivery): that attempt settles it.
+      if (!isConditionFailure(err)) throw err;
+    }
   }
+
+  /** Notes the first failure since the last success (kept while failures go on). */
+  async markFailing(accountId: string, endpointId: string, since: string): Promise<void> {
+    try {
+      await this.entities.webhookEndpoint
+        .patch({ accountId, endpointId })
+        .set({ failingSince: since })
+        .where((a, op) => op.notExists(a.failingSince))
+        .go();
+    } catch (err) {
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+
+  /** A success ends a run of failures. */
+  async clearFailing(accountId: string, endpointId: string): Promise<void> {
+    try {
+      await this.entities.webhookEndpoint.patch({ accountId, endpointId }).remove(["failingSince"]).go();
+    } catch (err) {
+      // Deleted meanwhile.
+      if (!isConditionFailure(err)) throw err;
+    }
+  }
+}
+
+/** A conditional write that did not apply (ElectroDB wraps the SDK's error). */
+function isConditionFailure(err: unknown): boolean {
+  if (err instanceof ConditionalCheckFailedException) return true;
+  const cause = (err as { cause?: unknown } | null)?.cause;
+  return cause instanceof ConditionalCheckFailedException || (cause as { name?: string } | undefined)?.name === "ConditionalCheckFailedException";
 }
 
 async function retryUnprocessed(write: () => Promise<{ unprocessed: unknown[] }>): Promise<void> {

@@ -7,8 +7,12 @@ import type { ChangeRecord } from "../infra/change-stream.js";
 export interface LocalChangeStream {
   /** Resolves once every record committed before the call has been handled. */
   drain(): Promise<void>;
-  /** Makes the handler's next `count` batches fail (as a crashing consumer would): they are read again. */
-  failNext(count: number): void;
+  /**
+   * Makes the handler's next `count` batches fail (as a crashing consumer would): they are read
+   * again. `afterHandling`: the crash comes after the handler did its work (its writes and queued
+   * deliveries), before the position moves on: the replay does the same work a second time.
+   */
+  failNext(count: number, opts?: { afterHandling?: boolean }): void;
   /** Batches handled, and failed attempts (each failed batch is retried from the same position). */
   readonly stats: { batches: number; failures: number; records: number };
   stop(): Promise<void>;
@@ -31,6 +35,7 @@ export async function startLocalChangeStream(opts: { endpoint: string; tableName
   if (!arn) throw new Error(`the table ${opts.tableName} has no stream`);
   const iterators = new Map<string, string | null>();
   let failing = 0;
+  let failAfter = false;
   let stopped = false;
   let round = 0;
   const waiters: { after: number; resolve: () => void }[] = [];
@@ -60,11 +65,15 @@ export async function startLocalChangeStream(opts: { endpoint: string; tableName
       if (records.length > 0) {
         busy = true;
         try {
-          if (failing > 0) {
+          if (failing > 0 && !failAfter) {
             failing -= 1;
             throw new Error("injected consumer crash");
           }
           await opts.handle(records);
+          if (failing > 0) {
+            failing -= 1;
+            throw new Error("injected consumer crash after handling");
+          }
           stats.batches += 1;
           stats.records += records.length;
         } catch {
@@ -104,8 +113,9 @@ export async function startLocalChangeStream(opts: { endpoint: string; tableName
         // A quiet pass that started after this call has seen every earlier commit.
         waiters.push({ after: round + 1, resolve });
       }),
-    failNext(count) {
+    failNext(count, o) {
       failing = count;
+      failAfter = o?.afterHandling === true;
     },
     async stop() {
       stopped = true;

@@ -38,6 +38,10 @@ export interface LocalJobs {
   readonly mailQueue: WorkQueue;
   readonly sqs: SQSClient;
   readonly urls: Readonly<Record<LocalQueue | `${LocalQueue}-dlq`, string>>;
+  /** The webhook delivery queue and its dead-letter queue (its worker is local/webhooks.ts). */
+  readonly webhookUrls: { readonly queue: string; readonly dlq: string };
+  /** Messages of a queue by state (fauxqs's view): ready, delayed, and in flight with their visibility deadlines. */
+  inspect(name: string): { ready: number; delayed: number; inflight: readonly number[] };
   /** Schedules a run now and drains its queue through the workers; answers when the work is done. */
   run(job: Job, opts?: { period?: string; onProgress?: (done: number, total: number) => void }): Promise<RunReport>;
   /** Receives and processes messages until the queue is empty (redeliveries included). */
@@ -50,6 +54,9 @@ export interface LocalJobs {
 const MAX_RECEIVE = 5;
 const LOCAL_VISIBILITY_SECONDS = 1;
 
+/** As stacks/Webhooks.ts: nine attempts at most, the rest for leases and crashes. */
+const WEBHOOK_MAX_RECEIVE = 20;
+
 /** How often the local mail worker looks for mail to retry. */
 const MAIL_POLL_MS = 250;
 
@@ -59,7 +66,7 @@ const MAIL_POLL_MS = 250;
  */
 export async function startLocalJobs(
   deps: Deps,
-  opts: { issuer: Issuer; mailer: Mailer; telemetry?: Telemetry; billingChunkSize?: number; mailLeaseMs?: number },
+  opts: { issuer: Issuer; mailer: Mailer; telemetry?: Telemetry; billingChunkSize?: number; mailLeaseMs?: number; webhookVisibilitySeconds?: number },
 ): Promise<LocalJobs> {
   const server: FauxqsServer = await startFauxqs({ port: 0, logger: false });
   const sqs = createSqsClient({ region: "us-east-1", endpoint: server.address });
@@ -74,6 +81,18 @@ export async function startLocalJobs(
       },
     }).queueUrl;
   }
+  // Webhook deliveries: held by their visibility between attempts (the retry schedule), so far
+  // more receives than the jobs' five before the dead-letter queue (core/webhooks.ts gives up first).
+  const webhookDlq = server.createQueue("webhooks-dlq");
+  const webhookUrls = {
+    dlq: webhookDlq.queueUrl,
+    queue: server.createQueue("webhooks", {
+      attributes: {
+        VisibilityTimeout: String(opts.webhookVisibilitySeconds ?? 30),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: webhookDlq.queueArn, maxReceiveCount: WEBHOOK_MAX_RECEIVE }),
+      },
+    }).queueUrl,
+  };
   const queues: Queues = { billing: new SqsWorkQueue(sqs, urls.billing), lifecycle: new SqsWorkQueue(sqs, urls.lifecycle) };
   const billing: BillingOptions = {
     issuer: opts.issuer,
@@ -160,6 +179,12 @@ export async function startLocalJobs(
     mailQueue,
     sqs,
     urls,
+    webhookUrls,
+    inspect(name) {
+      const q = server.inspectQueue(name);
+      if (!q) return { ready: 0, delayed: 0, inflight: [] };
+      return { ready: q.messages.ready.length, delayed: q.messages.delayed.length, inflight: q.messages.inflight.map((m) => m.visibilityDeadline) };
+    },
     drain,
     deadLetters,
     async run(job, o = {}) {

@@ -31,6 +31,13 @@ import { localDeviceKeys } from "./device-key.js";
 import { ASSET_PREFIX, graphiqlAsset, graphiqlOptions, renderGraphiQL } from "./graphiql.js";
 import { createLocalIssuer, localTokenTime } from "./issuer.js";
 import { startLocalJobs } from "./jobs.js";
+import { startLocalWebhookWorker } from "./webhooks.js";
+import type { LocalWebhookWorker } from "./webhooks.js";
+import * as Webhooks from "../core/webhooks.js";
+import { SqsWorkQueue } from "../infra/queue.js";
+import { systemClock } from "../infra/clock.js";
+import type { NetworkPolicy } from "../infra/ssrf.js";
+import { createWebhookSender } from "../infra/webhook-http.js";
 import type { LocalJobs } from "./jobs.js";
 import type { Issuer } from "../infra/documents.js";
 import { seedCatalog } from "./seed.js";
@@ -65,6 +72,12 @@ export interface LocalStackOptions {
   readonly mailLeaseMs?: number;
   /** DynamoDB requests one GraphQL request may make (default 300; REQUEST_BUDGET for `npm start`). */
   readonly requestBudget?: number;
+  /** One webhook delivery attempt's limit (ms; production's 10 s by default; tests use short ones). */
+  readonly webhookTimeoutMs?: number;
+  /** Seconds to wait after each failed delivery attempt (production's schedule by default; tests use short ones). */
+  readonly webhookRetrySchedule?: readonly number[];
+  /** Which webhook URLs are accepted and reached: http and loopback by default, so a receiver can run on this machine. */
+  readonly webhookNetwork?: NetworkPolicy;
 }
 
 export interface LocalStack {
@@ -77,8 +90,13 @@ export interface LocalStack {
   readonly outbox: OutboxMailer;
   readonly jobs: LocalJobs;
   readonly integrations: IntegrationStore;
-  /** The table's change stream, read as the stream consumer Lambda would (events, webhooks). */
+  /**
+   * The table's change stream, read as the stream consumer Lambda would (events, webhook fan-out).
+   * Its `drain` also waits for the webhook deliveries due by then.
+   */
   readonly events: LocalChangeStream;
+  /** The webhook delivery worker (functions/webhook-worker.ts's stand-in). */
+  readonly webhooks: LocalWebhookWorker;
   mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number; subject?: string }): Promise<string>;
   stop(): Promise<void>;
 }
@@ -173,6 +191,16 @@ async function start(
   const mailer = routedMailer(() => mail.queue, outbox);
   const integrations = new IntegrationStore(client, tableName);
   const apiKeys = await localApiKeys(dataDir);
+  // The delivery queue exists once the local jobs run (fauxqs), like the mail queue.
+  const delivery: { queue?: WorkQueue } = {};
+  const deliveries: WorkQueue = {
+    send: (bodies) => {
+      if (!delivery.queue) return Promise.reject(new Error("the delivery queue is not started"));
+      return delivery.queue.send(bodies);
+    },
+  };
+  // The local stack reaches receivers on this machine (http, loopback); a deployed stage never does.
+  const network: NetworkPolicy = opts.webhookNetwork ?? { allowHttp: true, allowLoopback: true };
   const deps: Deps = {
     store,
     clock,
@@ -180,7 +208,7 @@ async function start(
     portalUrl: "http://localhost:3000",
     deviceKeys: await localDeviceKeys(dataDir),
     ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
-    integrations: { store: integrations, keys: apiKeys, ...(opts.clientRequestsPerMinute ? { clientRequestsPerMinute: opts.clientRequestsPerMinute } : {}) },
+    integrations: { store: integrations, keys: apiKeys, deliveries, network, ...(opts.clientRequestsPerMinute ? { clientRequestsPerMinute: opts.clientRequestsPerMinute } : {}) },
   };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
@@ -190,20 +218,56 @@ async function start(
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     ...(opts.billingChunkSize ? { billingChunkSize: opts.billingChunkSize } : {}),
     ...(opts.mailLeaseMs ? { mailLeaseMs: opts.mailLeaseMs } : {}),
+    // Longer than an attempt: a message is not handed out again while its attempt runs.
+    webhookVisibilitySeconds: Math.ceil((opts.webhookTimeoutMs ?? Webhooks.DELIVERY_TIMEOUT_MS) / 1000) + 20,
   });
   mail.queue = jobs.mailQueue;
+  delivery.queue = new SqsWorkQueue(jobs.sqs, jobs.webhookUrls.queue);
   // The stream consumer, fed from DynamoDB Local's stream as Lambda's event source mapping feeds it in AWS.
   // In AWS the consumer is its own Lambda with its own DynamoDB client: here too, so the API's
   // client (which tests may instrument) sees only the API's and the jobs' requests.
   const consumerClient = createDocumentClient({ region: "local", endpoint });
-  const consumerDeps: Deps = { ...deps, store: new Store(consumerClient, tableName), integrations: { keys: apiKeys, store: new IntegrationStore(consumerClient, tableName) } };
-  const events = await startLocalChangeStream({
+  const consumerDeps: Deps = { ...deps, store: new Store(consumerClient, tableName), integrations: { keys: apiKeys, store: new IntegrationStore(consumerClient, tableName), deliveries } };
+  const stream = await startLocalChangeStream({
     endpoint,
     tableName,
     handle: async (records) => {
-      await Events.consume(consumerDeps, records);
+      const { events: derived } = await Events.consume(consumerDeps, records);
+      await Webhooks.fanOut(consumerDeps, derived);
     },
   });
+  // The delivery worker is its own Lambda too, with its own DynamoDB client.
+  const workerClient = createDocumentClient({ region: "local", endpoint });
+  const webhooks = startLocalWebhookWorker({
+    deps: { ...deps, store: new Store(workerClient, tableName), integrations: { keys: apiKeys, store: new IntegrationStore(workerClient, tableName), deliveries, network } },
+    runtime: {
+      sender: createWebhookSender(network),
+      timeoutMs: opts.webhookTimeoutMs ?? Webhooks.DELIVERY_TIMEOUT_MS,
+      schedule: opts.webhookRetrySchedule ?? Webhooks.RETRY_SCHEDULE_SECONDS,
+      // Signatures carry the real time: receivers check it against their own clock, whatever the stack's says.
+      signingClock: systemClock,
+    },
+    sqs: jobs.sqs,
+    queueUrl: jobs.webhookUrls.queue,
+    inspect: () => jobs.inspect("webhooks"),
+  });
+  const events: LocalChangeStream = {
+    ...stream,
+    stats: stream.stats,
+    failNext: (count, o) => stream.failNext(count, o),
+    // Quiet twice in a row: a delivery may be disabled (an audit entry, so an event), which the stream then carries.
+    async drain() {
+      let last = "";
+      for (let i = 0; i < 10; i++) {
+        await stream.drain();
+        await webhooks.drain();
+        const now = JSON.stringify([stream.stats, webhooks.stats]);
+        if (now === last) return;
+        last = now;
+      }
+    },
+    stop: () => stream.stop(),
+  };
   const cron = opts.cron === false ? undefined : startLocalCron(clock, jobs);
 
   // The HTTP server is already listening, so the issuer knows its URL; JWKS is fetched from it lazily.
@@ -309,6 +373,7 @@ async function start(
     jobs,
     integrations,
     events,
+    webhooks,
     mint: (email, o) => issuer.mint(email, o),
     async stop() {
       await new Promise<void>((resolve) => {
@@ -318,8 +383,10 @@ async function start(
       if (stackFile) rmSync(stackFile, { force: true });
       if (cron) clearInterval(cron);
       await events.stop();
+      await webhooks.stop();
       await jobs.stop();
       consumerClient.destroy();
+      workerClient.destroy();
       client.destroy();
       if (dynamo) await dynamo.stop();
     },

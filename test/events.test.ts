@@ -67,7 +67,7 @@ describe("events: the change stream and the feed", () => {
     const placed = own.find((e) => e.type === "order.placed")!;
     expect(placed).toMatchObject({ accountId: ids.c, resourceId: ids.order, resourceType: "Order" });
     const created = own.find((e) => e.type === "subscription.created")!;
-    expect(created).toMatchObject({ resourceType: "Subscription", version: 1 });
+    expect(created).toMatchObject({ resourceType: "LicenceSubscription", version: 1 });
     const text = JSON.stringify(own);
     expect(text).not.toContain("@");
     expect(text).not.toMatch(/amount|price/i);

@@ -9,7 +9,7 @@ import type { LocalStack, LocalStackOptions } from "../local/stack.js";
  * Tests talk to it over HTTP exactly as an integrator would.
  */
 export async function startTestStack(
-  options: Pick<LocalStackOptions, "dynamoRequestHandler" | "telemetry" | "rateLimits" | "clientRequestsPerMinute" | "billingChunkSize" | "mailLeaseMs" | "requestBudget"> = {},
+  options: Pick<LocalStackOptions, "dynamoRequestHandler" | "telemetry" | "rateLimits" | "clientRequestsPerMinute" | "billingChunkSize" | "mailLeaseMs" | "requestBudget" | "webhookTimeoutMs" | "webhookRetrySchedule" | "webhookNetwork"> = {},
 ): Promise<TestStack> {
   const stack = await startLocalStack({
     ...options,

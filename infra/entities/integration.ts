@@ -128,6 +128,7 @@ export function webhookEndpointEntity(config: EntityConfiguration) {
         description: { type: "string" },
         status: { type: ["ENABLED", "DISABLED"] as const, required: true },
         disabledReason: { type: "string" },
+        disabledAt: { type: "string" },
         secretSealed: { type: "string", required: true },
         previousSecretSealed: { type: "string" },
         previousValidUntil: { type: "string" },
@@ -182,7 +183,11 @@ export function deliveryEntity(config: EntityConfiguration) {
   );
 }
 
-/** Whether an event reached an endpoint: a duplicate queue message finds it delivered and stops. */
+/**
+ * Whether an event reached an endpoint: a duplicate queue message finds it delivered and stops. While
+ * an attempt is under way it holds a lease (`leaseToken` until `leaseUntil`), so two copies of one
+ * message (a replayed stream batch enqueues again) never POST at the same time.
+ */
 export function deliveryStateEntity(config: EntityConfiguration) {
   return new Entity(
     {
@@ -191,6 +196,8 @@ export function deliveryStateEntity(config: EntityConfiguration) {
         endpointId: { type: "string", required: true, readOnly: true },
         eventId: { type: "string", required: true, readOnly: true },
         deliveredAt: { type: "string" },
+        leaseToken: { type: "string" },
+        leaseUntil: { type: "string" },
         expiresAt: { type: "number", required: true },
       },
       indexes: {

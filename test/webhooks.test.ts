@@ -1,0 +1,393 @@
+import { createServer } from "node:http";
+import type { IncomingHttpHeaders, Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { Webhook } from "standardwebhooks";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { globalId } from "../graphql/ids.js";
+import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, ok, startTestStack } from "./harness.js";
+import type { Result, TestStack } from "./harness.js";
+
+/**
+ * Webhooks over HTTP against the local stack (issue 14): OWNERs register endpoints; the stream
+ * consumer fans each committed event out through the delivery queue (fauxqs) to its worker, which
+ * POSTs Standard Webhooks deliveries to real receivers (node:http on 127.0.0.1) that verify each one
+ * with the `standardwebhooks` package. Retries run on a short schedule and timeout here (the stack's
+ * options), so a retry test takes seconds.
+ */
+
+// ---------------------------------------------------------------- a receiver
+
+interface Received {
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+  /** What the receiver did: answered (status) or dropped the connection. */
+  readonly answered: number | "dropped";
+}
+interface Payload {
+  type: string;
+  timestamp: string;
+  data: { id: string; eventId: string; accountId: string; resourceType: string; resourceId: string; version?: number };
+}
+
+/** How the receiver answers its n-th request (1-based): a status, after a delay, or a dropped connection. */
+type Behaviour = (n: number) => { status: number; delayMs?: number; body?: string } | "drop";
+
+class Receiver {
+  readonly requests: Received[] = [];
+  behaviour: Behaviour = () => ({ status: 200 });
+  #server: Server | undefined;
+  url = "";
+
+  async start(): Promise<this> {
+    this.#server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        const n = this.requests.length + 1;
+        const b = this.behaviour(n);
+        const body = Buffer.concat(chunks).toString("utf8");
+        if (b === "drop") {
+          this.requests.push({ headers: req.headers, body, answered: "dropped" });
+          req.socket.destroy();
+          return;
+        }
+        this.requests.push({ headers: req.headers, body, answered: b.status });
+        setTimeout(() => {
+          if (!res.destroyed) res.writeHead(b.status, { "content-type": "text/plain" }).end(b.body ?? "ok");
+        }, b.delayMs ?? 0);
+      });
+    });
+    await new Promise<void>((r) => this.#server!.listen(0, "127.0.0.1", r));
+    this.url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hooks`;
+    return this;
+  }
+
+  /** Requests answered 2xx, verified with the endpoint's secret(s) by the standardwebhooks library (any one must verify). */
+  delivered(...secrets: string[]): Payload[] {
+    return this.requests
+      .filter((r) => typeof r.answered === "number" && r.answered >= 200 && r.answered < 300)
+      .map((r) => {
+        const headers = { "webhook-id": String(r.headers["webhook-id"]), "webhook-timestamp": String(r.headers["webhook-timestamp"]), "webhook-signature": String(r.headers["webhook-signature"]) };
+        const errors: unknown[] = [];
+        for (const secret of secrets) {
+          try {
+            const payload = new Webhook(secret).verify(r.body, headers) as Payload;
+            expect(headers["webhook-id"]).toBe(payload.data.eventId);
+            return payload;
+          } catch (err) {
+            errors.push(err);
+          }
+        }
+        throw new Error(`a delivery did not verify: ${String(errors[0])}`);
+      });
+  }
+
+  async stop(): Promise<void> {
+    this.#server?.closeAllConnections();
+    await new Promise<void>((r) => (this.#server ? this.#server.close(() => r()) : r()));
+  }
+}
+
+/** Polls `check` until it holds (or fails the test with its last value). */
+async function until<T>(what: string, read: () => Promise<T> | T, check: (v: T) => boolean, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms;
+  let v = await read();
+  while (!check(v)) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v).slice(0, 600)}`);
+    await new Promise((r) => setTimeout(r, 50));
+    v = await read();
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------- the stack and its accounts
+
+const TIMEOUT_MS = 400;
+const D_OWNER = "owner@dist-hooks.example";
+const D_VIEWER = "viewer@dist-hooks.example";
+const C_OWNER = "owner@cust-hooks.example";
+const O_OWNER = "owner@other-hooks.example";
+const TRUNK = "RC-DRAAS-TRUNK-SUB";
+const TRIAL = "RC-DRAAS-TRK-TRIAL";
+
+const ENDPOINT = "id accountId url eventTypes description status disabledReason failingSince version previousSecretValidUntil";
+interface Endpoint {
+  id: string;
+  accountId: string;
+  url: string;
+  eventTypes: string[];
+  status: string;
+  disabledReason: string | null;
+  failingSince: string | null;
+  version: number;
+  previousSecretValidUntil: string | null;
+}
+interface Delivery {
+  id: string;
+  webhookId: string;
+  eventType: string;
+  attempt: number;
+  succeeded: boolean;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+}
+
+let t: TestStack;
+const ids = { d: "", c: "", o: "", order: "", trunkSub: "" };
+const receivers = { d: new Receiver(), c: new Receiver(), o: new Receiver() };
+const endpoints = { d: { id: "", secret: "", previous: "" }, c: { id: "", secret: "" }, o: { id: "", secret: "" } };
+
+const drain = async () => {
+  const res = await fetch(`${t.url}/dev/events/drain`, { method: "POST", headers: { "content-length": "0" } });
+  expect(res.status).toBe(200);
+};
+const createEndpoint = async (as: string, accountId: string, url: string, eventTypes?: string[]) =>
+  t.mutateOk<{ secret: string; endpoint: Endpoint }>(as, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId, url, ...(eventTypes ? { eventTypes } : {}) }, `secret endpoint { ${ENDPOINT} }`);
+const endpoint = async (as: string, id: string): Promise<Endpoint & { deliveries: { edges: { node: Delivery }[] } }> => {
+  const r = await t.read<{ node: (Endpoint & { deliveries: { edges: { node: Delivery }[] } }) | null }>(
+    as,
+    `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { ${ENDPOINT} deliveries(first: 50) { edges { node { id webhookId eventType attempt succeeded statusCode latencyMs error responseBody } } } } } }`,
+    { id },
+  );
+  expect(r.node, `endpoint ${id} as ${as}`).not.toBeNull();
+  return r.node!;
+};
+const sendTest = (as: string, endpointId: string) => t.mutateOk<{ webhookId: string }>(as, "sendTestEvent", "WebhookEndpointRefInput", { endpointId }, "webhookId");
+
+beforeAll(async () => {
+  t = await startTestStack({ webhookTimeoutMs: TIMEOUT_MS, webhookRetrySchedule: [0, 1, 1, 1, 1, 1, 1, 1] });
+  await Promise.all(Object.values(receivers).map((r) => r.start()));
+  await t.setClock("2026-10-05T09:00:00.000Z");
+  ids.d = (await t.mutateOk<{ account: { id: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Dist Hooks", country: "US", currency: "USD", owner: { email: D_OWNER } }, "account { id }")).account.id;
+  await t.accept(D_OWNER);
+  await t.mutateOk(D_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.d, email: D_VIEWER, role: "VIEWER" }, "member { email }");
+  await t.accept(D_VIEWER);
+  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: [TRUNK, TRIAL] }, "account { id }");
+  ids.c = (await t.mutateOk<{ account: { id: string } }>(D_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d, kind: "CUSTOMER", name: "Cust Hooks", country: "US", owner: { email: C_OWNER } }, "account { id }")).account.id;
+  await t.accept(C_OWNER);
+  ids.o = (await t.mutateOk<{ account: { id: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Other Hooks", country: "US", currency: "USD", owner: { email: O_OWNER } }, "account { id }")).account.id;
+  await t.accept(O_OWNER);
+  await drain();
+}, 60_000);
+
+afterAll(async () => {
+  await t?.stop();
+  await Promise.all(Object.values(receivers).map((r) => r.stop()));
+});
+
+// ---------------------------------------------------------------- the story
+
+describe("webhooks: events reach the endpoints of the accounts that may read them, signed", () => {
+  it("OWNERs create endpoints and see the whsec_ secret once; the list never shows it", async () => {
+    const d = await createEndpoint(D_OWNER, ids.d, receivers.d.url);
+    expect(d.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(d.endpoint).toMatchObject({ accountId: ids.d, url: receivers.d.url, eventTypes: [], status: "ENABLED", version: 1 });
+    endpoints.d = { id: d.endpoint.id, secret: d.secret, previous: "" };
+    // The customer's owner takes only order.placed.
+    const c = await createEndpoint(C_OWNER, ids.c, receivers.c.url, ["order.placed"]);
+    endpoints.c = { id: c.endpoint.id, secret: c.secret };
+    const o = await createEndpoint(O_OWNER, ids.o, receivers.o.url);
+    endpoints.o = { id: o.endpoint.id, secret: o.secret };
+    const listed = await t.account<{ webhookEndpoints: { edges: { node: { id: string; url: string } }[] } }>(D_OWNER, ids.d, "webhookEndpoints { edges { node { id url } } }");
+    expect(ok<{ webhookEndpoints: { edges: { node: { id: string } }[] } }>(listed).webhookEndpoints.edges.map((e) => e.node.id)).toEqual([endpoints.d.id]);
+  });
+
+  it("order.placed, subscription.changed, equipment.connected, trial.expiring and invoice.issued reach the distributor's receiver, each verified; the customer's gets order.placed only; the other branch none", async () => {
+    // An order with a trunk and a 30-day trial (ends 4 November), then one more trunk licence.
+    const placed = await t.mutateOk<{ order: { id: string }; account: { subscriptions: { edges: { node: { id: string; sku: string; version: number } }[] } } }>(
+      D_OWNER,
+      "placeOrder",
+      "PlaceOrderInput",
+      { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 4 }, { sku: TRIAL, quantity: 3 }], idempotencyKey: "hooks-1" },
+      "order { id }",
+    );
+    ids.order = placed.order.id;
+    const subs = await t.account<{ subscriptions: { edges: { node: { id: string; sku: string; version: number } }[] } }>(D_OWNER, ids.c, "subscriptions(first: 10) { edges { node { id sku version } } }");
+    const trunk = ok<{ subscriptions: { edges: { node: { id: string; sku: string; version: number } }[] } }>(subs).subscriptions.edges.find((e) => e.node.sku === TRUNK)!.node;
+    ids.trunkSub = trunk.id;
+    await t.mutateOk(D_OWNER, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: trunk.id, quantity: 5, expectedVersion: trunk.version }, "subscription { id }");
+    // A PBX of the customer pairs itself.
+    const pbx = await t.mutateOk<{ deviceId: string; activationCode: string; equipment: { id: string } }>(
+      C_OWNER,
+      "declareEquipment",
+      "DeclareEquipmentInput",
+      { accountId: ids.c, name: "Hooks OXO", country: "US", serverType: "OXO_CONNECT", outboundPrefix: "0" },
+      "deviceId activationCode equipment { id }",
+    );
+    const act = await t.device<{ r: Result<unknown> }>(null, `mutation($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ${ERR} } }`, { d: pbx.deviceId, c: pbx.activationCode });
+    expect(act.data?.r).toMatchObject({ __typename: "MutationActivateEquipmentSuccess" });
+    // Seven days before the trial ends, the lifecycle run reminds; on the 1st, October is billed.
+    await t.setClock("2026-10-28T12:00:00.000Z");
+    await t.runJob("lifecycle");
+    await t.setClock("2026-11-01T00:05:00.000Z");
+    await t.runJob("billing", "2026-10");
+    await drain();
+
+    const d = receivers.d.delivered(endpoints.d.secret);
+    const byType = (type: string) => d.filter((p) => p.type === type);
+    const cGid = ids.c;
+    expect(byType("order.placed").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: cGid, resourceType: "Order", resourceId: ids.order })]);
+    expect(byType("subscription.changed").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: cGid, resourceType: "LicenceSubscription", resourceId: trunk.id, version: trunk.version + 1 })]);
+    expect(byType("equipment.connected").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: cGid, resourceType: "Equipment", resourceId: pbx.equipment.id })]);
+    expect(byType("trial.expiring").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: cGid, resourceType: "LicenceSubscription" })]);
+    expect(byType("invoice.issued").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: ids.d, resourceType: "Invoice" })]);
+    // Each event once (webhook-id = eventId), its global id that of the Event node; thin: no e-mail, no price.
+    expect(new Set(d.map((p) => p.data.eventId)).size).toBe(d.length);
+    for (const p of d) expect(p.data.id).toBe(globalId("Event", p.data.eventId));
+    expect(JSON.stringify(d)).not.toMatch(/@|amount|price/i);
+    // The feed and the deliveries agree: the distributor's feed has every delivered event.
+    const feed = await t.read<{ events: { edges: { node: { eventId: string } }[] } }>(D_OWNER, `query($id: ID!) { events(accountId: $id, first: 100) { edges { node { eventId } } } }`, { id: ids.d });
+    expect(feed.events.edges.map((e) => e.node.eventId)).toEqual(expect.arrayContaining(d.map((p) => p.data.eventId)));
+
+    // The customer's endpoint takes order.placed only.
+    expect(receivers.c.delivered(endpoints.c.secret).map((p) => p.type)).toEqual(["order.placed"]);
+    // The other distributor's endpoint: nothing of this branch (only its own endpoint's creation).
+    const other = receivers.o.delivered(endpoints.o.secret);
+    expect(other.map((p) => p.type)).toEqual(["webhookEndpoint.created"]);
+    expect(other.every((p) => p.data.accountId === ids.o)).toBe(true);
+    // Every request any receiver got verified (none was answered other than 200).
+    expect([...receivers.d.requests, ...receivers.c.requests, ...receivers.o.requests].every((r) => r.answered === 200)).toBe(true);
+  });
+
+  it("WebhookEndpoint.deliveries lists each attempt: time, status, latency, the body's first 1,024 characters", async () => {
+    receivers.d.behaviour = () => ({ status: 200, body: "x".repeat(3000) });
+    const sent = await sendTest(D_OWNER, endpoints.d.id);
+    await drain();
+    receivers.d.behaviour = () => ({ status: 200 });
+    const ep = await endpoint(D_OWNER, endpoints.d.id);
+    const test = ep.deliveries.edges.map((e) => e.node).find((n) => n.webhookId === sent.webhookId);
+    expect(test).toMatchObject({ eventType: "webhook.test", attempt: 1, succeeded: true, statusCode: 200, error: null });
+    expect(test!.responseBody).toHaveLength(1024);
+    expect(test!.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(ep.deliveries.edges.length).toBeGreaterThanOrEqual(6);
+  });
+});
+
+describe("webhooks: rotation and redelivery", () => {
+  it("after a rotation, deliveries carry two signatures for 24 hours: the previous secret and the new one each verify", async () => {
+    const rotated = await t.mutateOk<{ secret: string; endpoint: Endpoint }>(D_OWNER, "rotateWebhookSecret", "WebhookEndpointRefInput", { endpointId: endpoints.d.id }, `secret endpoint { ${ENDPOINT} }`);
+    expect(rotated.secret).not.toBe(endpoints.d.secret);
+    expect(rotated.endpoint.previousSecretValidUntil).not.toBeNull();
+    const before = receivers.d.requests.length;
+    const sent = await sendTest(D_OWNER, endpoints.d.id);
+    await drain();
+    const request = receivers.d.requests.slice(before).find((r) => r.headers["webhook-id"] === sent.webhookId)!;
+    expect(String(request.headers["webhook-signature"]).split(" ")).toHaveLength(2);
+    const headers = { "webhook-id": sent.webhookId, "webhook-timestamp": String(request.headers["webhook-timestamp"]), "webhook-signature": String(request.headers["webhook-signature"]) };
+    expect(new Webhook(endpoints.d.secret).verify(request.body, headers)).toMatchObject({ type: "webhook.test" });
+    expect(new Webhook(rotated.secret).verify(request.body, headers)).toMatchObject({ type: "webhook.test" });
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString("base64")}`).verify(request.body, headers)).toThrow();
+    endpoints.d = { ...endpoints.d, secret: rotated.secret, previous: endpoints.d.secret };
+  });
+
+  it("redeliverEvent sends an event again with the same webhook-id; an event of another branch is NOT_FOUND", async () => {
+    const all = receivers.d.delivered(endpoints.d.secret, endpoints.d.previous);
+    const placed = all.find((p) => p.type === "order.placed")!;
+    const before = receivers.d.requests.length;
+    const again = await t.mutateOk<{ webhookId: string }>(D_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: placed.data.id }, "webhookId");
+    expect(again.webhookId).toBe(placed.data.eventId);
+    await drain();
+    const redelivered = receivers.d.requests.slice(before).filter((r) => r.headers["webhook-id"] === placed.data.eventId);
+    expect(redelivered).toHaveLength(1);
+    // By its webhook-id too, as a receiver has it.
+    await t.mutateOk(D_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: placed.data.eventId }, "webhookId");
+    // The other branch's event (its endpoint's creation) is unknown to the distributor's endpoint, like a made-up id.
+    const foreign = receivers.o.delivered(endpoints.o.secret)[0]!;
+    const r = await t.mutate(D_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: foreign.data.id }, "webhookId");
+    const unknown = await t.mutate(D_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: globalId("Event", "evt_00000000000000000000000000000000") }, "webhookId");
+    expectError(r, "NotFoundError", "Event not found");
+    expectError(unknown, "NotFoundError", "Event not found");
+    // The customer's endpoint does not take subscription.changed.
+    const changed = all.find((p) => p.type === "subscription.changed")!;
+    expectError(await t.mutate(C_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.c.id, eventId: changed.data.id }, "webhookId"), "ConflictError");
+    await drain();
+  });
+});
+
+describe("webhooks: retries, timeouts, disabling", () => {
+  /** An endpoint of the distributor for test events only (it takes no event type that happens here). */
+  const quietEndpoint = async (receiver: Receiver) => {
+    const created = await createEndpoint(D_OWNER, ids.d, receiver.url, ["usage.recorded"]);
+    return { id: created.endpoint.id, secret: created.secret };
+  };
+
+  it("a receiver down for 3 attempts, then up: delivered once, every attempt with the same webhook-id", async () => {
+    const r = await new Receiver().start();
+    try {
+      r.behaviour = (n) => (n <= 3 ? "drop" : { status: 200 });
+      const { id, secret } = await quietEndpoint(r);
+      const sent = await sendTest(D_OWNER, id);
+      await until("the fourth attempt", () => r.requests.length, (n) => n >= 4, 20_000);
+      await drain();
+      expect(r.requests.map((q) => q.answered)).toEqual(["dropped", "dropped", "dropped", 200]);
+      expect(new Set(r.requests.map((q) => q.headers["webhook-id"]))).toEqual(new Set([sent.webhookId]));
+      expect(r.delivered(secret)).toHaveLength(1);
+      const attempts = (await endpoint(D_OWNER, id)).deliveries.edges.map((e) => e.node).reverse();
+      expect(attempts.map((a) => [a.attempt, a.succeeded, a.statusCode])).toEqual([
+        [1, false, null],
+        [2, false, null],
+        [3, false, null],
+        [4, true, 200],
+      ]);
+      expect(attempts.slice(0, 3).every((a) => a.error !== null)).toBe(true);
+      // A success ends the run of failures.
+      expect((await endpoint(D_OWNER, id)).failingSince).toBeNull();
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it(`an answer slower than the timeout (${TIMEOUT_MS} ms here, 10 s deployed) is a failed attempt, retried`, async () => {
+    const r = await new Receiver().start();
+    try {
+      r.behaviour = (n) => (n === 1 ? { status: 200, delayMs: TIMEOUT_MS * 4 } : { status: 200 });
+      const { id } = await quietEndpoint(r);
+      await sendTest(D_OWNER, id);
+      await until("the second attempt", () => r.requests.length, (n) => n >= 2);
+      await drain();
+      const attempts = (await endpoint(D_OWNER, id)).deliveries.edges.map((e) => e.node).reverse();
+      expect(attempts.map((a) => [a.attempt, a.succeeded])).toEqual([
+        [1, false],
+        [2, true],
+      ]);
+      expect(attempts[0]!.error).toBe(`timed out after ${TIMEOUT_MS} ms`);
+      expect(attempts[0]!.latencyMs).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it("410 Gone disables the endpoint at once and mails the account's owners; nothing more is sent to it", async () => {
+    const r = await new Receiver().start();
+    try {
+      r.behaviour = () => ({ status: 410 });
+      const { id } = await quietEndpoint(r);
+      const mails = async () => ((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: { to: string; subject: string; text: string }[] }).messages;
+      const before = (await mails()).length;
+      await sendTest(D_OWNER, id);
+      await until("the endpoint disabled", () => endpoint(D_OWNER, id), (e) => e.status === "DISABLED");
+      await drain();
+      const ep = await endpoint(D_OWNER, id);
+      expect(ep).toMatchObject({ status: "DISABLED", disabledReason: "the endpoint answered 410 Gone" });
+      expect(r.requests).toHaveLength(1);
+      const sent = (await mails()).slice(before).filter((m) => m.subject === "A webhook endpoint was disabled");
+      expect(sent.map((m) => m.to)).toEqual([D_OWNER]);
+      expect(sent[0]!.text).toContain(r.url);
+      // The change is an event too, in the distributor's feed.
+      const feed = await t.read<{ events: { edges: { node: { resourceId: string } }[] } }>(D_OWNER, `query($id: ID!) { events(accountId: $id, types: ["webhookEndpoint.disabled"], first: 10) { edges { node { resourceId } } } }`, { id: ids.d });
+      expect(feed.events.edges.map((e) => e.node.resourceId)).toContain(id);
+      // A disabled endpoint takes no test; enabled again, it does.
+      expectError(await t.mutate(D_OWNER, "sendTestEvent", "WebhookEndpointRefInput", { endpointId: id }, "webhookId"), "ConflictError");
+      r.behaviour = () => ({ status: 204 });
+      const enabled = await t.mutateOk<{ endpoint: Endpoint }>(D_OWNER, "updateWebhookEndpoint", "UpdateWebhookEndpointInput", { endpointId: id, enabled: true }, `endpoint { ${ENDPOINT} }`);
+      expect(enabled.endpoint).toMatchObject({ status: "ENABLED", disabledReason: null, failingSince: null });
+      await sendTest(D_OWNER, id);
+      await drain();
+      expect(r.requests.map((q) => q.answered)).toEqual([410, 204]);
+    } finally {
+      await r.stop();
+    }
+  });
+});
