@@ -391,3 +391,146 @@ describe("webhooks: retries, timeouts, disabling", () => {
     }
   });
 });
+
+describe("webhooks: rights and bad input", () => {
+  const CREATE = `mutation($input: CreateWebhookEndpointInput!) { r: createWebhookEndpoint(input: $input) { __typename ... on MutationCreateWebhookEndpointSuccess { data { secret endpoint { id } } } ${ERR} } }`;
+  const clientToken = async (role: string) => {
+    const created = await t.mutateOk<{ clientSecret: string; client: { clientId: string } }>(D_OWNER, "createApiClient", "CreateApiClientInput", { accountId: ids.d, name: `Hooks ${role}`, role, seller: false }, "clientSecret client { clientId }");
+    const res = await fetch(`${t.url}/oauth/token`, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${created.client.clientId}:${created.clientSecret}`).toString("base64")}` },
+      body: "grant_type=client_credentials",
+    });
+    expect(res.status).toBe(200);
+    return ((await res.json()) as { access_token: string }).access_token;
+  };
+
+  it("another branch's endpoints and accounts are NOT_FOUND, exactly like unknown ids; node(id) is null", async () => {
+    const unknownEndpoint = globalId("WebhookEndpoint", `${Buffer.from(ids.d, "base64").toString().split(":")[1]}:01ZZZZZZZZZZZZZZZZZZZZZZZZ`);
+    for (const [field, input] of [
+      ["updateWebhookEndpoint", "UpdateWebhookEndpointInput"],
+      ["deleteWebhookEndpoint", "WebhookEndpointRefInput"],
+      ["rotateWebhookSecret", "WebhookEndpointRefInput"],
+      ["sendTestEvent", "WebhookEndpointRefInput"],
+    ] as const) {
+      const foreign = await t.mutate(O_OWNER, field, input, { endpointId: endpoints.d.id }, "__typename");
+      const unknown = await t.mutate(O_OWNER, field, input, { endpointId: unknownEndpoint }, "__typename");
+      expectError(foreign, "NotFoundError", "WebhookEndpoint not found");
+      expectError(unknown, "NotFoundError", "WebhookEndpoint not found");
+    }
+    expectError(await t.mutate(O_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: globalId("Event", "evt_00000000000000000000000000000000") }, "webhookId"), "NotFoundError", "WebhookEndpoint not found");
+    expectError(await t.mutate(O_OWNER, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.o.url }, "secret"), "NotFoundError", "Account not found");
+    // The customer's owner cannot see its distributor either.
+    expectError(await t.mutate(C_OWNER, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.c.url }, "secret"), "NotFoundError");
+    expect((await t.read<{ node: unknown }>(O_OWNER, "query($id: ID!) { node(id: $id) { id } }", { id: endpoints.d.id })).node).toBeNull();
+    const delivery = (await endpoint(D_OWNER, endpoints.d.id)).deliveries.edges[0]!.node.id;
+    expect((await t.read<{ node: unknown }>(O_OWNER, "query($id: ID!) { node(id: $id) { id } }", { id: delivery })).node).toBeNull();
+    expect((await t.read<{ node: { id: string } | null }>(D_OWNER, "query($id: ID!) { node(id: $id) { id } }", { id: delivery })).node?.id).toBe(delivery);
+  });
+
+  it("only the account's own OWNERs manage its endpoints: a VIEWER, the operator above and a seller above a customer are FORBIDDEN", async () => {
+    expectError(await t.mutate(D_VIEWER, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.d.url }, "secret"), "ForbiddenError");
+    expectError(await t.mutate(OPERATOR, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.d.url }, "secret"), "ForbiddenError");
+    expectError(await t.mutate(D_OWNER, "rotateWebhookSecret", "WebhookEndpointRefInput", { endpointId: endpoints.c.id }, "secret"), "ForbiddenError");
+    expectError(await t.mutate(D_VIEWER, "deleteWebhookEndpoint", "WebhookEndpointRefInput", { endpointId: endpoints.d.id }, "endpoint { id }"), "ForbiddenError");
+    // The list too: the field answers FORBIDDEN to a VIEWER (and the account itself is still theirs to read).
+    const viewerList = await t.gql(D_VIEWER, `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { name webhookEndpoints { edges { node { id } } } } } } }`, { id: ids.d });
+    expect(viewerList.errors?.map((e) => [e.extensions?.code, e.path?.at(-1)])).toEqual([["FORBIDDEN", "webhookEndpoints"]]);
+  });
+
+  it("API clients: an OWNER client manages endpoints; its endpoint gets only what the client reads (its own account: no seller flag); a CONTRIBUTOR client is FORBIDDEN", async () => {
+    const contributor = await clientToken("CONTRIBUTOR");
+    const refused = await t.device<{ r: Result<unknown> }>(contributor, CREATE, { input: { accountId: ids.d, url: receivers.d.url } });
+    expectError(refused.data!.r, "ForbiddenError");
+    const owner = await clientToken("OWNER");
+    const r = await new Receiver().start();
+    try {
+      const created = await t.device<{ r: Result<{ secret: string; endpoint: { id: string } }> }>(owner, CREATE, { input: { accountId: ids.d, url: r.url, eventTypes: ["account.updated", "order.placed"] } });
+      const { secret } = ok<{ secret: string; endpoint: { id: string } }>(created.data!.r);
+      await drain();
+      // The distributor's own change reaches it; an order of the customer below does not (the client is no seller).
+      await t.mutateOk(D_OWNER, "updateAccount", "UpdateAccountInput", { id: ids.d, reference: "CRM-HOOKS" }, "account { id }");
+      await t.mutateOk(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 1 }], idempotencyKey: "hooks-client" }, "order { id }");
+      await drain();
+      const got = r.delivered(secret);
+      expect(got.map((p) => [p.type, p.data.accountId])).toEqual([["account.updated", ids.d]]);
+      // The person owner's endpoint (a seller) got the customer's order.
+      expect(new Set(receivers.d.delivered(endpoints.d.secret, endpoints.d.previous).filter((p) => p.type === "order.placed").map((p) => p.data.eventId)).size).toBe(2);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it("bad input is a ValidationError naming the field, and nothing is written", async () => {
+    const look = async () => [
+      await t.account(D_OWNER, ids.d, "webhookEndpoints { edges { node { id url version } } } history(first: 5) { edges { node { action } } }"),
+      await endpoint(D_OWNER, endpoints.d.id),
+    ];
+    await expectUnchanged(look, async () => {
+      const create = (input: Record<string, unknown>) => t.mutate(D_OWNER, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.d.url, ...input }, "secret");
+      expectInvalid(await create({ url: "not a url" }), ["url"], "must be an absolute URL");
+      expectInvalid(await create({ url: "ftp://example.com/x" }), ["url"], "must be an http or https URL");
+      // Loopback is allowed locally (to run a receiver here); private and metadata addresses never.
+      expectInvalid(await create({ url: "http://10.0.0.8/hook" }), ["url"], "10.0.0.8 is a private address");
+      expectInvalid(await create({ url: "http://169.254.169.254/latest/meta-data" }), ["url"], "169.254.169.254 is a linkLocal address");
+      expectInvalid(await create({ url: "http://[::ffff:a9fe:a9fe]/" }), ["url"], "169.254.169.254 is a linkLocal address");
+      expectInvalid(await create({ url: "https://user:pw@example.com/" }), ["url"], "must not contain credentials");
+      expectInvalid(await create({ eventTypes: ["order.placed", "order.nope"] }), ["eventTypes", "1"], 'unknown event type "order.nope"');
+      expectInvalid(await create({ description: "evil\u202eoverride" }), ["description"]);
+      const update = (input: Record<string, unknown>) => t.mutate(D_OWNER, "updateWebhookEndpoint", "UpdateWebhookEndpointInput", { endpointId: endpoints.d.id, ...input }, "endpoint { id }");
+      expectInvalid(await update({ url: "http://192.168.0.1/" }), ["url"], "192.168.0.1 is a private address");
+      expectInvalid(await update({ eventTypes: ["nope"] }), ["eventTypes", "0"]);
+      expectError(await update({ expectedVersion: 999 }), "ConflictError");
+    });
+  });
+});
+
+describe("webhooks: exactly one delivery per event through crashes; five days of failures", () => {
+  it("a stream consumer that crashes after fanning out is replayed: the copies it queued again deliver nothing twice", async () => {
+    const r = await new Receiver().start();
+    try {
+      const { secret } = await createEndpoint(C_OWNER, ids.c, r.url, ["order.placed", "subscription.changed"]);
+      await drain();
+      const failures = t.stack.events.stats.failures;
+      const copies = () => (t.stack.webhooks.stats.outcomes["done:duplicate"] ?? 0) + (t.stack.webhooks.stats.outcomes.retry ?? 0);
+      const copiesBefore = copies();
+      t.stack.events.failNext(1, { afterHandling: true });
+      await t.mutateOk(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 2 }], idempotencyKey: "hooks-crash" }, "order { id }");
+      await drain();
+      expect(t.stack.events.stats.failures - failures).toBe(1);
+      // Both events were queued twice; the second copies found them delivered (or being delivered).
+      expect(copies() - copiesBefore).toBeGreaterThanOrEqual(2);
+      const got = r.delivered(secret);
+      expect(got.map((p) => p.type).sort()).toEqual(["order.placed", "subscription.changed"]);
+      expect(r.requests).toHaveLength(2);
+      // And the feed holds each event once.
+      const feed = await t.read<{ events: { edges: { node: { eventId: string } }[] } }>(C_OWNER, `query($id: ID!) { events(accountId: $id, first: 100) { edges { node { eventId } } } }`, { id: ids.c });
+      const eventIds = feed.events.edges.map((e) => e.node.eventId);
+      expect(new Set(eventIds).size).toBe(eventIds.length);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it("an endpoint failing for five days is disabled at its next failed attempt, and its owners are mailed", async () => {
+    const r = await new Receiver().start();
+    try {
+      r.behaviour = () => ({ status: 503 });
+      const created = await createEndpoint(D_OWNER, ids.d, r.url, ["usage.recorded"]);
+      await sendTest(D_OWNER, created.endpoint.id);
+      const failing = await until("the first failure", () => endpoint(D_OWNER, created.endpoint.id), (e) => e.failingSince !== null);
+      // Five days and a minute later (the stack's clock), the retries still fail: disabled.
+      await t.setClock(new Date(Date.parse(failing.failingSince!) + 5 * 86_400_000 + 60_000));
+      const disabled = await until("the endpoint disabled", () => endpoint(D_OWNER, created.endpoint.id), (e) => e.status === "DISABLED", 20_000);
+      expect(disabled.disabledReason).toBe(`every delivery failed since ${failing.failingSince}`);
+      await drain();
+      const attempts = r.requests.length;
+      expect(attempts).toBeGreaterThanOrEqual(2);
+      expect(attempts).toBeLessThan(9);
+      const mails = ((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: { to: string; text: string }[] }).messages;
+      expect(mails.filter((m) => m.to === D_OWNER && m.text.includes(r.url))).toHaveLength(1);
+    } finally {
+      await r.stop();
+    }
+  });
+});
