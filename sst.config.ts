@@ -4,6 +4,7 @@ import { Data, isProductionStage } from "./stacks/Data.js";
 import { FUNCTION_DEFAULTS } from "./stacks/function-defaults.js";
 import { Jobs } from "./stacks/Jobs.js";
 import { Monitoring } from "./stacks/Monitoring.js";
+import { Webhooks } from "./stacks/Webhooks.js";
 
 export default {
   config() {
@@ -18,7 +19,8 @@ export default {
     // (personal, preview, CI) is ephemeral and is torn down completely.
     app.setDefaultRemovalPolicy(isProductionStage(app.stage) ? "retain" : "destroy");
     app.setDefaultFunctionProps({ ...FUNCTION_DEFAULTS, nodejs: { ...FUNCTION_DEFAULTS.nodejs, esbuild: { external: [...FUNCTION_DEFAULTS.nodejs.esbuild.external] } } });
-    // Jobs before Api: the GraphQL function queues mail on the Jobs stack's mail queue.
-    app.stack(Data).stack(Jobs).stack(Api).stack(Monitoring);
+    // Jobs before Api: the GraphQL function queues mail on the Jobs stack's mail queue, and test
+    // events and redeliveries on the Webhooks stack's delivery queue.
+    app.stack(Data).stack(Jobs).stack(Webhooks).stack(Api).stack(Monitoring);
   },
 } satisfies SSTConfig;

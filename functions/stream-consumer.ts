@@ -7,11 +7,13 @@ import { systemClock } from "../infra/clock.js";
 import { loadJobsConfig } from "../infra/config.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { IntegrationStore } from "../infra/integrations.js";
+import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
 import { Store } from "../infra/store.js";
+import * as Webhooks from "../core/webhooks.js";
 
 let deps: Deps | undefined;
 
-/** The consumer needs the table only (no key: it signs nothing and sends no mail). */
+/** The consumer needs the table and the delivery queue (no key: it signs nothing and sends no mail). */
 function build(): Deps {
   const config = loadJobsConfig();
   const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
@@ -20,20 +22,26 @@ function build(): Deps {
     clock: systemClock,
     mailer: { send: () => Promise.reject(new Error("the stream consumer sends no mail")) },
     portalUrl: config.portalUrl,
-    integrations: { store: new IntegrationStore(client, config.tableName), keys: () => Promise.resolve(undefined) },
+    integrations: {
+      store: new IntegrationStore(client, config.tableName),
+      keys: () => Promise.resolve(undefined),
+      ...(config.deliveryQueueUrl ? { deliveries: new SqsWorkQueue(createSqsClient({ region: config.region }), config.deliveryQueueUrl) } : {}),
+    },
   };
 }
 
 /**
- * DynamoDB Streams → events (issue 14). The whole batch is handled at once (idempotent writes); on a
- * failure the batch is reported failed from its first record, so Lambda retries it (bisecting) and
- * a replay writes the same event ids again, never new ones.
+ * DynamoDB Streams → events and webhook deliveries (issue 14). The whole batch is handled at once
+ * (idempotent writes), then its events are fanned out to the delivery queue; on a failure the batch
+ * is reported failed from its first record, so Lambda retries it (bisecting) and a replay writes the
+ * same event ids again, never new ones (and the worker drops the delivery messages queued twice).
  */
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   deps ??= build();
   const records = event.Records.map((r) => toChangeRecord(r as RawStreamRecord)).filter((r): r is ChangeRecord => r !== undefined);
   try {
-    await Events.consume(deps, records);
+    const { events } = await Events.consume(deps, records);
+    await Webhooks.fanOut(deps, events);
     return { batchItemFailures: [] };
   } catch {
     const first = event.Records[0]?.dynamodb?.SequenceNumber;

@@ -96,6 +96,13 @@ const envSchema = z.object({
   ...issuerEnv,
 });
 
+/** A signing key secret's value (a private EC P-256 JWK as JSON), or a readable error that never shows the value. */
+export function parseSigningKey(name: string, value: string): JWK {
+  const parsed = deviceSigningKey.safeParse(value);
+  if (!parsed.success) throw new Error(`Invalid configuration: ${name}`);
+  return parsed.data;
+}
+
 /** Parses an environment with `schema`; throws a readable error naming the variables at fault (never their values). */
 function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   const parsed = schema.safeParse(env);
@@ -148,6 +155,8 @@ export interface JobsConfig {
   readonly invoiceIssuer: Issuer;
   /** Accounts per billing chunk message (BILLING_CHUNK_SIZE; default 1,000). */
   readonly billingChunkSize?: number;
+  /** The webhook delivery queue: the stream consumer fans events out to it; its worker holds messages there between attempts. */
+  readonly deliveryQueueUrl?: string;
 }
 
 const jobsEnvSchema = z.object({
@@ -162,6 +171,7 @@ const jobsEnvSchema = z.object({
   MAIL_QUEUE_URL: z.string().url().optional(),
   ...issuerEnv,
   BILLING_CHUNK_SIZE: z.coerce.number().int().min(1).max(5_000).optional(),
+  DELIVERY_QUEUE_URL: z.string().url().optional(),
 });
 
 export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig {
@@ -179,6 +189,7 @@ export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig
     invoiceIssuerName: e.INVOICE_ISSUER_NAME,
     invoiceIssuer: issuerOf(e),
     ...(e.BILLING_CHUNK_SIZE ? { billingChunkSize: e.BILLING_CHUNK_SIZE } : {}),
+    ...(e.DELIVERY_QUEUE_URL ? { deliveryQueueUrl: e.DELIVERY_QUEUE_URL } : {}),
   };
 }
 

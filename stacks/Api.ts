@@ -5,6 +5,7 @@ import type { StackContext } from "sst/constructs";
 import { Data } from "./Data.js";
 import { INDEX_ACTIONS, TABLE_ACTIONS } from "./permissions.js";
 import { Jobs } from "./Jobs.js";
+import { Webhooks } from "./Webhooks.js";
 
 /** The GraphQL function's timeout; API Gateway's own limit is 30 s. */
 export const API_TIMEOUT_SECONDS = 10;
@@ -12,6 +13,7 @@ export const API_TIMEOUT_SECONDS = 10;
 export function Api({ stack, app }: StackContext) {
   const { table } = use(Data);
   const { mail } = use(Jobs);
+  const webhooks = use(Webhooks);
 
   // What both API functions need: the table and the token checks.
   const common = {
@@ -25,6 +27,8 @@ export function Api({ stack, app }: StackContext) {
     ...common,
     // Invitation mails are queued; the mail worker (Jobs stack) sends them.
     MAIL_QUEUE_URL: mail.queue.queueUrl,
+    // Test events and redeliveries are queued for the webhook worker (Webhooks stack).
+    DELIVERY_QUEUE_URL: webhooks.queue.queueUrl,
     ...(process.env.GRAPHQL_INTROSPECTION === "true" ? { GRAPHQL_INTROSPECTION: "true" } : {}),
     ...stageSettings(API_SETTINGS),
   };
@@ -66,13 +70,13 @@ export function Api({ stack, app }: StackContext) {
   graphql.bind([new Config.Secret(stack, "DEVICE_SIGNING_KEY")]);
   // The API's own key (issue 14): signs API client access tokens and seals webhook secrets. Same
   // kind of secret as the device key, set with `npx sst secrets set API_SIGNING_KEY '<jwk>'`.
-  graphql.bind([new Config.Secret(stack, "API_SIGNING_KEY")]);
+  graphql.bind([webhooks.signingKey]);
   // The cursor secret (seals the cursors of paged lists) likewise, read on the first paged list.
   graphql.bind([new Config.Secret(stack, "CURSOR_SECRET")]);
   graphql.attachPermissions([
     tableStatement,
     indexStatement,
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [mail.queue.queueArn] }),
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [mail.queue.queueArn, webhooks.queue.queueArn] }),
   ]);
   // Documents only read.
   documents.attachPermissions([

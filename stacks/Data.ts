@@ -1,6 +1,4 @@
-import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import { StartingPosition } from "aws-cdk-lib/aws-lambda";
-import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
+import { RemovalPolicy } from "aws-cdk-lib";
 import { BillingMode } from "aws-cdk-lib/aws-dynamodb";
 import { Table } from "sst/constructs";
 import type { StackContext, TableProps } from "sst/constructs";
@@ -57,33 +55,7 @@ export function Data({ stack, app }: StackContext) {
     },
   });
 
-  // The stream consumer: derives thin events from audit, ledger, invoice, usage and reminder items.
-  // Failed batches are retried (bisected) from their first record; the writes are idempotent.
-  table.addConsumers(stack, {
-    events: {
-      function: {
-        handler: "functions/stream-consumer.handler",
-        timeout: 60,
-        memorySize: 512,
-        environment: { TABLE_NAME: table.tableName, STAGE: app.stage },
-      },
-      cdk: {
-        eventSource: {
-          startingPosition: StartingPosition.TRIM_HORIZON,
-          batchSize: 100,
-          maxBatchingWindow: Duration.seconds(1),
-          bisectBatchOnError: true,
-          retryAttempts: 10,
-          reportBatchItemFailures: true,
-        },
-      },
-    },
-  });
-  // Reads accounts (their paths) and writes events: nothing else.
-  table.attachPermissionsToConsumer("events", [
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:BatchWriteItem", "dynamodb:PutItem"], resources: [table.tableArn] }),
-  ]);
-
+  // Its consumer (events, webhook fan-out) is in the Webhooks stack, beside the delivery queue it sends to.
   stack.addOutputs({ TableName: table.tableName });
 
   return { table };

@@ -10,6 +10,7 @@ import type { StackContext } from "sst/constructs";
 import { Api } from "./Api.js";
 import { Data } from "./Data.js";
 import { JOBS, Jobs } from "./Jobs.js";
+import { DELIVERY_MAX_RECEIVE_COUNT, Webhooks } from "./Webhooks.js";
 
 /** Alarm thresholds, in one place. */
 export const ALARMS = {
@@ -34,6 +35,7 @@ export function Monitoring({ stack }: StackContext) {
   const { table } = use(Data);
   const { api, graphql, documents } = use(Api);
   const jobs = use(Jobs);
+  const webhooks = use(Webhooks);
 
   const topic = new Topic(stack, "alarms");
   if (process.env.ALARM_EMAIL) topic.addSubscription(new EmailSubscription(process.env.ALARM_EMAIL));
@@ -51,13 +53,13 @@ export function Monitoring({ stack }: StackContext) {
     return a;
   };
 
-  const dlqs = { ...Object.fromEntries(JOBS.map((job) => [job, jobs.queues[job].dlq])), mail: jobs.mail.dlq };
+  const dlqs = { ...Object.fromEntries(JOBS.map((job) => [job, jobs.queues[job].dlq])), mail: jobs.mail.dlq, delivery: webhooks.dlq };
   for (const [name, dlq] of Object.entries(dlqs)) {
     alarm(
       `${name}DeadLetters`,
       dlq.cdk.queue.metricApproximateNumberOfMessagesVisible({ period: FIVE_MINUTES, statistic: "Maximum" }),
       ALARMS.deadLetters,
-      `Messages in the ${name} dead-letter queue: work that failed ${5} times. Inspect, fix, redrive.`,
+      `Messages in the ${name} dead-letter queue: work that failed ${name === "delivery" ? DELIVERY_MAX_RECEIVE_COUNT : 5} times. Inspect, fix, redrive.`,
     );
   }
 
@@ -88,7 +90,7 @@ export function Monitoring({ stack }: StackContext) {
     "DynamoDB throttled requests after the SDK's retries.",
   );
 
-  const functions = { graphql, documents, scheduler: jobs.scheduler, mailWorker: jobs.mail.worker, ...Object.fromEntries(JOBS.map((job) => [`${job}Worker`, jobs.workers[job]])) };
+  const functions = { graphql, documents, scheduler: jobs.scheduler, mailWorker: jobs.mail.worker, webhookWorker: webhooks.worker, streamConsumer: webhooks.consumer, ...Object.fromEntries(JOBS.map((job) => [`${job}Worker`, jobs.workers[job]])) };
   for (const [name, fn] of Object.entries(functions)) {
     alarm(`${name}Throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }), ALARMS.lambdaThrottles, `The ${name} function was throttled (concurrency).`);
   }

@@ -6,7 +6,7 @@
  * - `initProject({ stage })` loads sst.config.ts (name, region) into SST's project singleton.
  * - `new App({ mode: "deploy", ... })` with an explicit account, so nothing asks STS.
  * - the real `stacks(app)` of sst.config.ts runs (default removal policy, default function
- *   props, Data, Jobs, Api then Monitoring), then `app.finish()` runs SST's deferred tasks
+ *   props, Data, Jobs, Webhooks, Api then Monitoring), then `app.finish()` runs SST's deferred tasks
  *   (function builds).
  * - NODE_ENV=test (vitest's default, forced here) makes `App.finish()` skip the bootstrap-stack
  *   lookup, which is the only AWS call on this path.
@@ -37,6 +37,7 @@ import { INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/permissions.js";
 import { Data } from "../stacks/Data.js";
 import { Jobs } from "../stacks/Jobs.js";
 import { ALARMS, Monitoring } from "../stacks/Monitoring.js";
+import { DELIVERY_MAX_RECEIVE_COUNT, DELIVERY_RETENTION_DAYS, WEBHOOK_WORKER_TIMEOUT_SECONDS, Webhooks } from "../stacks/Webhooks.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ACCOUNT = "123456789012";
@@ -97,6 +98,7 @@ interface Templates {
   data: Template;
   api: Template;
   jobs: Template;
+  webhooks: Template;
   monitoring: Template;
   /** The app's stacks in creation order, by short name ("Data", ...). */
   order: string[];
@@ -148,6 +150,7 @@ async function synth(stage: string, optional: Optional = {}): Promise<Templates>
   return {
     data: Template.fromStack(getStack(Data)),
     jobs: Template.fromStack(getStack(Jobs)),
+    webhooks: Template.fromStack(getStack(Webhooks)),
     api: Template.fromStack(getStack(Api)),
     monitoring: Template.fromStack(getStack(Monitoring)),
     order: stacks.map(shortName),
@@ -230,6 +233,9 @@ function queuesOf(template: Template, job: string): { queueId: string; queue: Re
   return { queueId, queue, dlqId, dlq };
 }
 
+/** The webhook delivery queue (the webhook worker's event source) and its dead-letter queue. */
+const deliveryQueues = (templates: Templates) => queuesOf(templates.webhooks, "webhook");
+
 function roleStatements(template: Template, fn: Resource): Statement[] {
   const roleId = (fn.Properties?.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
   return (Object.values(template.findResources("AWS::IAM::Policy")) as Resource[])
@@ -252,7 +258,7 @@ function resolveImport(templates: Templates, reference: unknown): { stack: strin
   const name = (reference as { "Fn::ImportValue"?: unknown } | null)?.["Fn::ImportValue"];
   expect(name, JSON.stringify(reference)).toBeTypeOf("string");
   const found: { stack: string; value: unknown }[] = [];
-  for (const stack of ["data", "jobs", "api", "monitoring"] as const) {
+  for (const stack of ["data", "jobs", "webhooks", "api", "monitoring"] as const) {
     const outputs = (templates[stack].toJSON().Outputs ?? {}) as Record<string, { Value: unknown; Export?: { Name: string } }>;
     for (const output of Object.values(outputs)) {
       if (output.Export?.Name === name) found.push({ stack, value: output.Value });
@@ -311,14 +317,15 @@ function expectSesSend(statements: Statement[]): void {
 }
 
 describe("App", () => {
-  it("creates the stacks in the order Data, Jobs, Api, Monitoring (the Api queues mail on the Jobs stack)", () => {
+  it("creates the stacks in the order Data, Jobs, Webhooks, Api, Monitoring (the Api queues mail on the Jobs stack, deliveries on the Webhooks stack)", () => {
     for (const templates of [test, prod, opted]) {
-      expect(templates.order).toEqual(["Data", "Jobs", "Api", "Monitoring"]);
+      expect(templates.order).toEqual(["Data", "Jobs", "Webhooks", "Api", "Monitoring"]);
       expect(templates.dependsOn).toEqual({
         Data: [],
         Jobs: ["Data"],
-        Api: ["Data", "Jobs"],
-        Monitoring: ["Api", "Data", "Jobs"],
+        Webhooks: ["Data", "Jobs"],
+        Api: ["Data", "Jobs", "Webhooks"],
+        Monitoring: ["Api", "Data", "Jobs", "Webhooks"],
       });
     }
   });
@@ -369,17 +376,11 @@ describe("Data stack", () => {
     expect(props.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
   });
 
-  it("feeds the table's stream to the events consumer: from the trim horizon, bisecting and retrying failed batches, reading and writing only the table", () => {
+  it("has no function of its own: the stream's consumer is in the Webhooks stack", () => {
     for (const templates of [test, prod]) {
-      const mappings = Object.values(templates.data.findResources("AWS::Lambda::EventSourceMapping")) as Resource[];
-      expect(mappings).toHaveLength(1);
-      const m = mappings[0]!.Properties ?? {};
-      expect(m).toMatchObject({ StartingPosition: "TRIM_HORIZON", BatchSize: 100, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10, FunctionResponseTypes: ["ReportBatchItemFailures"] });
-      const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
-      expect(m.EventSourceArn).toEqual({ "Fn::GetAtt": [tableId, "StreamArn"] });
-      const functions = Object.values(templates.data.findResources("AWS::Lambda::Function")) as Resource[];
-      const consumer = functions.find((f) => JSON.stringify(f.Properties?.Environment ?? {}).includes("TABLE_NAME"));
-      expect(consumer?.Properties?.Timeout).toBe(60);
+      expect(Object.keys(templates.data.findResources("AWS::Lambda::EventSourceMapping"))).toEqual([]);
+      const handlers = (Object.values(templates.data.findResources("AWS::Lambda::Function")) as Resource[]).map((f) => String(f.Properties?.Handler));
+      expect(handlers.filter((h) => h.startsWith("functions/"))).toEqual([]);
     }
   });
 
@@ -456,6 +457,7 @@ describe("Api stack", () => {
         "AUTH_AUDIENCE",
         "AUTH_ISSUER",
         "AUTH_JWKS_URL",
+        "DELIVERY_QUEUE_URL",
         "MAIL_QUEUE_URL",
         "SST_Secret_value_API_SIGNING_KEY",
         "SST_Secret_value_CURSOR_SECRET",
@@ -481,6 +483,7 @@ describe("Api stack", () => {
       const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
       expect(resolveImport(templates, env.TABLE_NAME)).toEqual({ stack: "data", value: { Ref: tableId } });
       expect(resolveImport(templates, env.MAIL_QUEUE_URL)).toEqual({ stack: "jobs", value: { Ref: mailQueueId(templates) } });
+      expect(resolveImport(templates, env.DELIVERY_QUEUE_URL)).toEqual({ stack: "webhooks", value: { Ref: deliveryQueues(templates).queueId } });
     }
   });
 
@@ -501,7 +504,7 @@ describe("Api stack", () => {
       expect(props.Architectures).toEqual(["arm64"]);
       expect(props.Timeout).toBe(API_TIMEOUT);
       expect(props.MemorySize).toBe(1024);
-      const { MAIL_QUEUE_URL: _queue, SST_Secret_value_DEVICE_SIGNING_KEY: _key, SST_Secret_value_API_SIGNING_KEY: _apiKey, SST_Secret_value_CURSOR_SECRET: _cursors, GRAPHQL_INTROSPECTION: _introspection, REQUEST_BUDGET: _budget, ...common } = envOf(graphql);
+      const { MAIL_QUEUE_URL: _queue, DELIVERY_QUEUE_URL: _deliveries, SST_Secret_value_DEVICE_SIGNING_KEY: _key, SST_Secret_value_API_SIGNING_KEY: _apiKey, SST_Secret_value_CURSOR_SECRET: _cursors, GRAPHQL_INTROSPECTION: _introspection, REQUEST_BUDGET: _budget, ...common } = envOf(graphql);
       expect(envOf(fn)).toEqual({ ...common, INVOICE_ISSUER_NAME: "Channel Partner Platform", ...(templates === opted ? { INVOICE_ISSUER_VAT_ID: "FR00123456789" } : {}) });
     }
   });
@@ -515,7 +518,7 @@ describe("Api stack", () => {
     }
   });
 
-  it("grants the graphql function only the table, its indexes, sending to the mail queue (no SES) and reading its three secrets", () => {
+  it("grants the graphql function only the table, its indexes, sending to the mail and delivery queues (no SES) and reading its three secrets", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.api, graphqlOf(templates.api)[1]);
       expectOnlyServices(statements, ["dynamodb", "sqs", "ssm"]);
@@ -532,11 +535,14 @@ describe("Api stack", () => {
       // Mail is queued, not sent: no SES at all.
       expect(actionsOf(statements, "ses:")).toEqual([]);
 
-      // SendMessage on the mail queue, nothing else on SQS, and never on a dead-letter queue.
+      // SendMessage on the mail queue and the delivery queue (test events, redeliveries), nothing else on SQS, and never on a dead-letter queue.
       expect(actionsOf(statements, "sqs:")).toEqual(["sqs:SendMessage"]);
       const sqsResources = resourcesOf(statements, "sqs:");
-      expect(sqsResources).toHaveLength(1);
-      expect(resolveImport(templates, sqsResources[0])).toEqual({ stack: "jobs", value: getAtt(mailQueueId(templates)) });
+      expect(sqsResources).toHaveLength(2);
+      expect(sqsResources.map((r) => resolveImport(templates, r))).toEqual([
+        { stack: "jobs", value: getAtt(mailQueueId(templates)) },
+        { stack: "webhooks", value: getAtt(deliveryQueues(templates).queueId) },
+      ]);
     }
   });
 
@@ -773,12 +779,12 @@ describe("Jobs stack", () => {
 
   it("lets no role in any stack send to a dead-letter queue (SQS's redrive fills them)", () => {
     for (const templates of [test, prod]) {
-      const dlqs = QUEUE_NAMES.map((name) => getAtt(queuesOf(templates.jobs, name).dlqId));
-      for (const stack of ["data", "jobs", "api", "monitoring"] as const) {
+      const dlqs = [...QUEUE_NAMES.map((name) => getAtt(queuesOf(templates.jobs, name).dlqId)), getAtt(deliveryQueues(templates).dlqId)];
+      for (const stack of ["data", "jobs", "webhooks", "api", "monitoring"] as const) {
         const policies = Object.values(templates[stack].findResources("AWS::IAM::Policy")) as Resource[];
         const statements = policies.flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
         for (const resource of resourcesFor(statements, "sqs:SendMessage")) {
-          const target = stack === "jobs" ? resource : resolveImport(templates, resource).value;
+          const target = "Fn::ImportValue" in (resource as object) ? resolveImport(templates, resource).value : resource;
           expect(dlqs).not.toContainEqual(target);
         }
       }
@@ -787,7 +793,7 @@ describe("Jobs stack", () => {
 
   it("grants no dynamodb:*, Scan or sqs:* in any stack, and no managed access policies", () => {
     for (const templates of [test, prod, opted]) {
-      for (const template of [templates.data, templates.jobs, templates.api, templates.monitoring]) {
+      for (const template of [templates.data, templates.jobs, templates.webhooks, templates.api, templates.monitoring]) {
         const json = JSON.stringify(template.toJSON());
         expect(json).not.toContain('"dynamodb:*"');
         expect(json).not.toContain('"dynamodb:Scan"');
@@ -811,6 +817,89 @@ describe("Jobs stack", () => {
   });
 });
 
+describe("Webhooks stack", () => {
+  const consumerOf = (template: Template) => functionByHandler(template, "functions/stream-consumer.handler");
+
+  it("feeds the table's stream to the events consumer: from the trim horizon, bisecting and retrying failed batches", () => {
+    for (const templates of [test, prod]) {
+      const [consumerId, consumer] = consumerOf(templates.webhooks);
+      const mappings = (Object.values(templates.webhooks.findResources("AWS::Lambda::EventSourceMapping")) as Resource[]).filter((m) => same(m.Properties?.FunctionName, { Ref: consumerId }));
+      expect(mappings).toHaveLength(1);
+      const m = mappings[0]!.Properties ?? {};
+      expect(m).toMatchObject({ StartingPosition: "TRIM_HORIZON", BatchSize: 100, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10, FunctionResponseTypes: ["ReportBatchItemFailures"] });
+      const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
+      expect(resolveImport(templates, m.EventSourceArn)).toEqual({ stack: "data", value: getAtt(tableId, "StreamArn") });
+      expect(consumer.Properties?.Timeout).toBe(60);
+      expect(Object.keys(envOf(consumer)).sort()).toEqual(["DELIVERY_QUEUE_URL", "STAGE", "TABLE_NAME"]);
+      expect(envOf(consumer).DELIVERY_QUEUE_URL).toEqual({ Ref: deliveryQueues(templates).queueId });
+    }
+  });
+
+  it("lets the consumer read the table, write events and send to the delivery queue only", () => {
+    for (const templates of [test, prod]) {
+      const all = roleStatements(templates.webhooks, consumerOf(templates.webhooks)[1]);
+      // The event source's grant: ListStreams takes no resource (IAM allows only "*"); reading the stream, on its ARN.
+      const listStreams = all.filter((s) => same(asArray(s.Action), ["dynamodb:ListStreams"]));
+      expect(listStreams.map((s) => s.Resource)).toEqual(["*"]);
+      const streamRead = all.filter((s) => asArray(s.Action).includes("dynamodb:GetRecords"));
+      expect(streamRead.map((s) => [...asArray(s.Action)].sort())).toEqual([["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]]);
+      const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
+      expect(resolveImport(templates, streamRead[0]!.Resource)).toEqual({ stack: "data", value: getAtt(tableId, "StreamArn") });
+      const statements = all.filter((s) => !listStreams.includes(s) && !streamRead.includes(s));
+      expectOnlyServices(statements, ["dynamodb", "sqs"]);
+      const { tableArn } = tableArns(templates);
+      const onTable = statements.filter((s) => asArray(s.Resource).some((r) => same(r, tableArn)));
+      expect(actionsOf(onTable, "dynamodb:")).toEqual(["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
+      expect(resourcesFor(statements, "sqs:SendMessage")).toEqual([getAtt(deliveryQueues(templates).queueId)]);
+      expect(actionsOf(statements, "sqs:")).toEqual(["sqs:SendMessage"]);
+    }
+  });
+
+  it("gives deliveries their own queue and dead-letter queue (20 receives: nine attempts, then leases and crashes; 4 days kept)", () => {
+    for (const templates of [test, prod]) {
+      const { queue, dlq } = deliveryQueues(templates);
+      expect(queue.Properties?.VisibilityTimeout).toBe(6 * WEBHOOK_WORKER_TIMEOUT_SECONDS);
+      expect(queue.Properties?.MessageRetentionPeriod).toBe(DELIVERY_RETENTION_DAYS * 86_400);
+      expect((queue.Properties?.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount).toBe(DELIVERY_MAX_RECEIVE_COUNT);
+      expect(DELIVERY_MAX_RECEIVE_COUNT).toBeGreaterThan(9);
+      expect(queue.Properties?.SqsManagedSseEnabled).toBe(true);
+      expect(dlq.Properties?.SqsManagedSseEnabled).toBe(true);
+      expect(dlq.Properties?.MessageRetentionPeriod).toBe(14 * 86_400);
+    }
+  });
+
+  it("runs the webhook worker from its queue with partial batch responses, the API key as an SST secret, and least privilege", () => {
+    for (const templates of [test, prod]) {
+      const [workerId, worker] = workerOf(templates.webhooks, "webhook");
+      expect(worker.Properties?.Timeout).toBe(WEBHOOK_WORKER_TIMEOUT_SECONDS);
+      const mapping = (Object.values(templates.webhooks.findResources("AWS::Lambda::EventSourceMapping")) as Resource[]).find((m) => same(m.Properties?.FunctionName, { Ref: workerId }))!;
+      expect(mapping.Properties).toMatchObject({ BatchSize: 10, FunctionResponseTypes: ["ReportBatchItemFailures"] });
+      const env = envOf(worker);
+      expect(Object.keys(env).sort()).toEqual(["DELIVERY_QUEUE_URL", "MAIL_QUEUE_URL", "SST_Secret_value_API_SIGNING_KEY", "STAGE", "TABLE_NAME"]);
+      expect(env.SST_Secret_value_API_SIGNING_KEY).toBe("__FETCH_FROM_SSM__");
+      expect(resolveImport(templates, env.MAIL_QUEUE_URL)).toEqual({ stack: "jobs", value: { Ref: mailQueueOf(templates) } });
+      const statements = roleStatements(templates.webhooks, worker);
+      expectOnlyServices(statements, ["dynamodb", "sqs", "ssm"]);
+      expectTableAccess(templates, statements, TABLE_ACTIONS);
+      expect(actionsOf(statements, "ses:")).toEqual([]);
+      // Consuming its own queue (ChangeMessageVisibility holds a retry); SendMessage to the mail queue only.
+      for (const s of statements.filter((s) => asArray(s.Action).some((a) => CONSUME_ACTIONS.includes(a)))) expect(asArray(s.Resource)).toEqual([getAtt(deliveryQueues(templates).queueId)]);
+      expect(actionsOf(statements, "sqs:")).toEqual([...CONSUME_ACTIONS, "sqs:SendMessage"].sort());
+      expect(resourcesFor(statements, "sqs:SendMessage").map((r) => resolveImport(templates, r))).toEqual([{ stack: "jobs", value: getAtt(mailQueueOf(templates)) }]);
+      expect(JSON.stringify(resourcesOf(statements, "ssm:"))).toContain("/Secret/API_SIGNING_KEY/value");
+    }
+  });
+
+  it("outputs the delivery queue URLs", () => {
+    const { queueId, dlqId } = deliveryQueues(test);
+    test.webhooks.hasOutput("DeliveryQueueUrl", { Value: { Ref: queueId } });
+    test.webhooks.hasOutput("DeliveryDeadLetterQueueUrl", { Value: { Ref: dlqId } });
+  });
+});
+
+/** The mail queue's id in the Jobs stack. */
+const mailQueueOf = (templates: Templates) => queuesOf(templates.jobs, "mail").queueId;
+
 describe("Monitoring stack", () => {
   const FIVE_MINUTES = 300;
   /** Every function of the app, by the alarm's name, with the stack that defines it and its handler. */
@@ -821,6 +910,8 @@ describe("Monitoring stack", () => {
     mailWorker: ["jobs", "functions/mail-worker.handler"],
     billingWorker: ["jobs", "functions/billing-worker.handler"],
     lifecycleWorker: ["jobs", "functions/lifecycle-worker.handler"],
+    webhookWorker: ["webhooks", "functions/webhook-worker.handler"],
+    streamConsumer: ["webhooks", "functions/stream-consumer.handler"],
   } as const;
 
   interface MetricStat {
@@ -847,8 +938,8 @@ describe("Monitoring stack", () => {
     for (const templates of [test, prod, opted]) {
       const [topicId] = only(templates.monitoring, "AWS::SNS::Topic");
       const alarms = alarmsOf(templates);
-      // Three dead-letter queues, the API's 5xx rate, the table's throttles, six functions' throttles.
-      expect(alarms).toHaveLength(3 + 1 + 1 + 6);
+      // Four dead-letter queues, the API's 5xx rate, the table's throttles, eight functions' throttles.
+      expect(alarms).toHaveLength(4 + 1 + 1 + 8);
       for (const alarm of alarms) {
         expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
         expect(alarm.Properties?.OKActions).toBeUndefined();
@@ -871,10 +962,10 @@ describe("Monitoring stack", () => {
     expect(subscription.Properties).toMatchObject({ Protocol: "email", Endpoint: ALARM_EMAIL, TopicArn: { Ref: topicId } });
   });
 
-  it("alarms on any message in each dead-letter queue (billing, lifecycle, mail), and on no work queue", () => {
+  it("alarms on any message in each dead-letter queue (billing, lifecycle, mail, webhook deliveries), and on no work queue", () => {
     for (const templates of [test, prod]) {
       const sqsAlarms = alarmsOf(templates).filter((a) => a.Properties?.Namespace === "AWS/SQS");
-      expect(sqsAlarms).toHaveLength(3);
+      expect(sqsAlarms).toHaveLength(4);
       const watched = sqsAlarms.map((alarm) => {
         const props = alarm.Properties ?? {};
         expect(props.MetricName).toBe("ApproximateNumberOfMessagesVisible");
@@ -884,10 +975,10 @@ describe("Monitoring stack", () => {
         expect(props.Threshold).toBe(1);
         expect(props.Dimensions).toHaveLength(1);
         const { stack, value } = resolveImport(templates, dimension(props.Dimensions, "QueueName"));
-        expect(stack).toBe("jobs");
+        expect(["jobs", "webhooks"]).toContain(stack);
         return value;
       });
-      const dlqNames = ["billing", "lifecycle", "mail"].map((name) => getAtt(queuesOf(templates.jobs, name).dlqId, "QueueName"));
+      const dlqNames = [...["billing", "lifecycle", "mail"].map((name) => getAtt(queuesOf(templates.jobs, name).dlqId, "QueueName")), getAtt(deliveryQueues(templates).dlqId, "QueueName")];
       expect(watched).toHaveLength(dlqNames.length);
       for (const name of dlqNames) expect(watched).toContainEqual(name);
     }
@@ -963,7 +1054,7 @@ describe("Monitoring stack", () => {
     }
   });
 
-  it("alarms on Lambda throttles of every function: graphql, documents, scheduler and the three workers", () => {
+  it("alarms on Lambda throttles of every function: graphql, documents, scheduler, the four workers and the stream consumer", () => {
     for (const templates of [test, prod]) {
       const lambdaAlarms = alarmsOf(templates).filter((a) => a.Properties?.Namespace === "AWS/Lambda");
       expect(lambdaAlarms).toHaveLength(Object.keys(FUNCTIONS).length);
@@ -981,7 +1072,7 @@ describe("Monitoring stack", () => {
         expect(watched, name).toContainEqual({ stack, value: { Ref: functionId } });
       }
       // No application function without its throttle alarm (SST's own custom-resource handler aside).
-      const appFunctions = (["api", "jobs"] as const).flatMap((stack) =>
+      const appFunctions = (["api", "jobs", "webhooks"] as const).flatMap((stack) =>
         (Object.values(templates[stack].findResources("AWS::Lambda::Function")) as Resource[])
           .map((fn) => fn.Properties?.Handler as string)
           .filter((handler) => handler.startsWith("functions/")),
