@@ -33,6 +33,8 @@
  * (unassignExtension with one's own account and a foreign PBX answers ValidationError "extension:
  * is not associated with a member of this account", as it does for an unknown PBX).
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import {
@@ -85,7 +87,7 @@ const CALLERS = [
 
 /** The kinds of id a slot can hold: the Node types, plus string subject references. */
 type Kind =
-  | "Account" | "LicenceSubscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "Event" | "DeviceId" | "Node"
+  | "Account" | "LicenceSubscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "Event" | "WebhookEndpoint" | "WebhookDelivery" | "DeviceId" | "Node"
   // Edge nodes, reached through node(id) only.
   | "Member" | "Invitation" | "AuditEvent" | "Offer" | "Licence" | "LicenceSubscriptionChange" | "InvoiceLine" | "EquipmentTenant" | "ExtensionAssignment" | "AdministeredCustomer" | "PartnerAction";
 
@@ -119,6 +121,8 @@ const KIND_BY_NAME: Readonly<Record<string, Kind>> = {
   invoiceId: "Invoice",
   deviceId: "DeviceId",
   clientId: "ApiClient",
+  endpointId: "WebhookEndpoint",
+  eventId: "Event",
 };
 
 /** String arguments that name a subject although their type is not ID. */
@@ -165,6 +169,7 @@ const VALUE_BY_NAME: Readonly<Record<string, () => Json>> = {
   query: () => "Branch",
   activationCode: () => "00000000",
   quantity: () => 1,
+  url: () => "https://hooks.example.com/probe",
   expectedVersion: () => 1,
 };
 /** Per-field overrides, keyed "<Type.field>:<path>". */
@@ -202,6 +207,11 @@ const PREFERRED: Readonly<Record<string, string>> = {
 const POSITIVE_LAST = [
   "Mutation.convertTrial",
   "Mutation.detachEquipmentTenant",
+  "Mutation.rotateWebhookSecret",
+  "Mutation.sendTestEvent",
+  "Mutation.redeliverEvent",
+  "Mutation.updateWebhookEndpoint",
+  "Mutation.deleteWebhookEndpoint",
   "Mutation.rotateApiClientSecret",
   "Mutation.revokePreviousApiClientSecret",
   "Mutation.revokeApiClient",
@@ -218,6 +228,11 @@ const POSITIVE_LAST = [
 
 let t: TestStack;
 let db: DynamoDBDocumentClient;
+/** The webhook receiver of both branches' endpoints (it answers 200, so no delivery is retried meanwhile). */
+const receiver = createServer((req, res) => {
+  req.resume();
+  req.on("end", () => res.end("ok"));
+});
 const candidates: Candidate[] = [];
 /** Strings of branch 2 that no branch-1 response may contain (names, e-mails, ids, device ids, invoice number). */
 const branch2Secrets = new Set<string>();
@@ -767,6 +782,15 @@ beforeAll(async () => {
   await t.setClock(NOW);
   await finishBranch(1, b1);
   await finishBranch(2, b2);
+  // A webhook endpoint of each distributor (a local receiver answering 200) with one delivery: a test event.
+  await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
+  const hooks = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  const endpointOf = async (p: ReturnType<typeof people>, b: Branch, n: 1 | 2) => {
+    const id = (await t.mutateOk<{ endpoint: IdOnly }>(p.d, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: b.d, url: `${hooks}/branch${n}` }, "endpoint { id }")).endpoint.id;
+    await t.mutateOk(p.d, "sendTestEvent", "WebhookEndpointRefInput", { endpointId: id }, "webhookId");
+    return id;
+  };
+  const webhookEndpoints = { b1: await endpointOf(B1, b1, 1), b2: await endpointOf(B2, b2, 2) };
 
   // Every committed change has gone through the change stream before the table is compared.
   await fetch(`${t.url}/dev/events/drain`, { method: "POST", headers: { "content-length": "0" } });
@@ -777,6 +801,13 @@ beforeAll(async () => {
     return id!;
   };
   const events = { b1: await orderEvent(B1, b1), b2: await orderEvent(B2, b2) };
+  const deliveryOf = async (p: ReturnType<typeof people>, endpointId: string) => {
+    const r = await t.read<{ node: { deliveries: { edges: { node: { id: string } }[] } } }>(p.d, `query D($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries(first: 5) { edges { node { id } } } } } }`, { id: endpointId });
+    const id = r.node.deliveries.edges[0]?.node.id;
+    expect(id, "a delivery of the test event").toBeDefined();
+    return id!;
+  };
+  const deliveries = { b1: await deliveryOf(B1, webhookEndpoints.b1), b2: await deliveryOf(B2, webhookEndpoints.b2) };
   const pair = (label: string, kind: Candidate["kind"], pick: (b: Branch, p: ReturnType<typeof people>) => Ref): Candidate => ({ label, kind, b1: pick(b1, B1), b2: pick(b2, B2) });
   candidates.push(
     pair("D", "Account", (b, p) => ({ id: b.d, member: p.d })),
@@ -794,6 +825,8 @@ beforeAll(async () => {
     pair("D OTEC-S device", "DeviceId", (b, p) => ({ id: b.otec!.deviceId, member: p.d })),
     pair("D API client", "ApiClient", (b, p) => ({ id: b.client, member: p.d })),
     pair("C order.placed event", "Event", (b, p) => ({ id: b === b1 ? events.b1 : events.b2, member: p.c })),
+    pair("D webhook endpoint", "WebhookEndpoint", (b, p) => ({ id: b === b1 ? webhookEndpoints.b1 : webhookEndpoints.b2, member: p.d })),
+    pair("D webhook delivery", "WebhookDelivery", (b, p) => ({ id: b === b1 ? deliveries.b1 : deliveries.b2, member: p.d })),
   );
   const edges = { b1: await edgeNodes(1, b1), b2: await edgeNodes(2, b2) };
   const readers: Record<string, (p: ReturnType<typeof people>) => string> = { Invitation: (p) => p.d, InvoiceLine: (p) => p.d, EquipmentTenant: (p) => p.d, AdministeredCustomer: (p) => p.pa };
@@ -807,7 +840,7 @@ beforeAll(async () => {
       // The local parts that are generated ids (ULIDs: accounts, orders, equipment), not shared names such as skus.
       for (const part of Buffer.from(id, "base64").toString("utf8").split(":").slice(1)) if (/^[0-9A-HJKMNP-TV-Z]{26}$/.test(part)) into.add(part);
     }
-    for (const s of [...b.names, ...Object.values(people(n)), b.invoiceNumber, `Branch${n} HQ OXO`, `Branch${n} OTEC`, `+44784831169${n}`]) into.add(s);
+    for (const s of [...b.names, ...Object.values(people(n)), b.invoiceNumber, `Branch${n} HQ OXO`, `Branch${n} OTEC`, `+44784831169${n}`, `${hooks}/branch${n}`]) into.add(s);
   };
   secrets(1, b1, branch1Secrets);
   secrets(2, b2, branch2Secrets);
@@ -817,6 +850,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.stop();
+  receiver.closeAllConnections();
+  await new Promise<void>((r) => receiver.close(() => r()));
 });
 
 // ---------------------------------------------------------------- the matrix
