@@ -11,8 +11,9 @@ export interface LocalChangeStream {
    * Makes the handler's next `count` batches fail (as a crashing consumer would): they are read
    * again. `afterHandling`: the crash comes after the handler did its work (its writes and queued
    * deliveries), before the position moves on: the replay does the same work a second time.
+   * `only`: only batches it holds true for crash (the others are handled as usual).
    */
-  failNext(count: number, opts?: { afterHandling?: boolean }): void;
+  failNext(count: number, opts?: { afterHandling?: boolean; only?: (records: readonly ChangeRecord[]) => boolean }): void;
   /** Batches handled, and failed attempts (each failed batch is retried from the same position). */
   readonly stats: { batches: number; failures: number; records: number };
   stop(): Promise<void>;
@@ -36,6 +37,7 @@ export async function startLocalChangeStream(opts: { endpoint: string; tableName
   const iterators = new Map<string, string | null>();
   let failing = 0;
   let failAfter = false;
+  let failOnly: ((records: readonly ChangeRecord[]) => boolean) | undefined;
   let stopped = false;
   let round = 0;
   const waiters: { after: number; resolve: () => void }[] = [];
@@ -65,12 +67,13 @@ export async function startLocalChangeStream(opts: { endpoint: string; tableName
       if (records.length > 0) {
         busy = true;
         try {
-          if (failing > 0 && !failAfter) {
+          const crash = failing > 0 && (!failOnly || failOnly(records));
+          if (crash && !failAfter) {
             failing -= 1;
             throw new Error("injected consumer crash");
           }
           await opts.handle(records);
-          if (failing > 0) {
+          if (crash) {
             failing -= 1;
             throw new Error("injected consumer crash after handling");
           }
@@ -116,6 +119,7 @@ export async function startLocalChangeStream(opts: { endpoint: string; tableName
     failNext(count, o) {
       failing = count;
       failAfter = o?.afterHandling === true;
+      failOnly = o?.only;
     },
     async stop() {
       stopped = true;

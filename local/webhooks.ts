@@ -107,7 +107,7 @@ export function startLocalWebhookWorker(opts: {
       // Twice quiet in a row: a pass may be between its receive and its count.
       for (let quiet = 0; quiet < 2 && !stopped; ) {
         quiet = due() ? 0 : quiet + 1;
-        await new Promise((r) => setTimeout(r, 20));
+        if (quiet < 2) await new Promise((r) => setTimeout(r, 10));
       }
     },
     async stop() {

@@ -25,6 +25,8 @@
  *     unchanged, then succeeds. The exceptions are listed with their reason and interrupted at every
  *     write: the state left is consistent and the same call completes it.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
@@ -159,7 +161,16 @@ async function runJob(job: "billing" | "lifecycle", period: string): Promise<{ s
 const DB_OWNER = "owner@faults-billing.example";
 const ids = { db: "", cb: "" };
 
+/** The webhook receiver of the script's endpoint: answers 200. */
+const hooks = createServer((req, res) => {
+  req.resume();
+  req.on("end", () => res.end("ok"));
+});
+let hookUrl = "";
+
 beforeAll(async () => {
+  await new Promise<void>((r) => hooks.listen(0, "127.0.0.1", r));
+  hookUrl = `http://127.0.0.1:${(hooks.address() as AddressInfo).port}/hooks`;
   faults = new FaultInjectingHandler();
   t = await startTestStack({ dynamoRequestHandler: faults });
   db = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
@@ -178,6 +189,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.stop();
   db?.destroy();
+  hooks.closeAllConnections();
+  await new Promise<void>((r) => hooks.close(() => r()));
 });
 
 // ---------------------------------------------------------------- a, b: throttled requests
@@ -462,7 +475,7 @@ interface Pairing {
   activationCode: string;
   equipment: { id: string };
 }
-const e = { d: "", r: "", c: "", c2: "", trunkSub: "", oxo: undefined as Pairing | undefined, oxoCredential: "", otec: undefined as Pairing | undefined };
+const e = { endpoint: "", d: "", r: "", c: "", c2: "", trunkSub: "", oxo: undefined as Pairing | undefined, oxoCredential: "", otec: undefined as Pairing | undefined };
 
 /** Everyone the script acts as (they sign in before the interruptions). */
 const SCRIPT_CALLERS = ["owner@faults-billing.example", "owner@faults-c.example", "owner@faults-c2.example", "owner@faults-d.example", "owner@faults-r.example", "pa@faults-r.example", "support@faults-c.example", "user@faults-c.example"];
@@ -612,6 +625,23 @@ const SCRIPT: Step[] = [
   { label: "the reseller cancels the trunk subscription", ...input("cancelSubscription", "CancelSubscriptionInput", P.r, () => ({ subscriptionId: e.trunkSub })) },
   { label: "the customer's owner revokes the opt-in", ...input("setPartnerAdminOptIn", "SetPartnerAdminOptInInput", P.c, () => ({ accountId: e.c, optIn: false })) },
   { label: "operator retires the usage offer", field: "retireOffer", call: () => post(OPERATOR, `mutation X($s: String!) { r: retireOffer(sku: $s) { __typename ${ERR} } }`, { s: CONF }) },
+  // Webhooks: the endpoint's receiver answers 200 (deliveries finish before the next snapshot, which drains them).
+  {
+    label: "the distributor's owner registers a webhook endpoint",
+    ...input("createWebhookEndpoint", "CreateWebhookEndpointInput", P.d, () => ({ accountId: e.d, url: hookUrl }), "endpoint { id }"),
+    after: (a) => void (e.endpoint = data<{ endpoint: { id: string } }>(a).endpoint.id),
+  },
+  { label: "the distributor's owner narrows the endpoint's event types", ...input("updateWebhookEndpoint", "UpdateWebhookEndpointInput", P.d, () => ({ endpointId: e.endpoint, eventTypes: ["order.placed"] })) },
+  { label: "the distributor's owner rotates the endpoint's secret", ...input("rotateWebhookSecret", "WebhookEndpointRefInput", P.d, () => ({ endpointId: e.endpoint }), "secret") },
+  { label: "the distributor's owner sends a test event", ...input("sendTestEvent", "WebhookEndpointRefInput", P.d, () => ({ endpointId: e.endpoint }), "webhookId") },
+  {
+    label: "the distributor's owner redelivers the customer's first order.placed",
+    ...input("redeliverEvent", "RedeliverEventInput", P.d, async () => {
+      const feed = await post(P.d, `query E($id: ID!) { events(accountId: $id, types: ["order.placed"], first: 1) { edges { node { id } } } }`, { id: e.c });
+      return { endpointId: e.endpoint, eventId: (feed.data?.events as { edges: { node: { id: string } }[] }).edges[0]!.node.id };
+    }),
+  },
+  { label: "the distributor's owner deletes the endpoint", ...input("deleteWebhookEndpoint", "WebhookEndpointRefInput", P.d, () => ({ endpointId: e.endpoint })) },
 ];
 
 interface StepOutcome {
