@@ -1,3 +1,4 @@
+import { DEFAULT_PAGE, MAX_PAGE } from "../../core/paging.js";
 import * as Webhooks from "../../core/webhooks.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
@@ -21,7 +22,7 @@ export const webhookEndpointGlobalId = (e: Pick<Webhooks.EndpointInfo, "accountI
 builder.node(WebhookDeliveryRef, {
   description: "One attempt to deliver an event to a webhook endpoint (kept 30 days)",
   id: { resolve: (d) => Webhooks.deliveryLocalId(d) },
-  loadOne: (id, ctx) => Webhooks.findDelivery(ctx.session, id),
+  loadWithoutCache: (id, ctx) => Webhooks.findDelivery(ctx.session, id),
   fields: (t) => ({
     endpointId: t.id({ description: "The WebhookEndpoint it was sent to", resolve: (d) => webhookEndpointGlobalId(d) }),
     webhookId: t.exposeString("eventId", { description: "The webhook-id header: the event's eventId, the same on every attempt and redelivery" }),
@@ -39,7 +40,7 @@ builder.node(WebhookDeliveryRef, {
 builder.node(WebhookEndpointRef, {
   description: "A URL of an account that receives its events as signed Standard Webhooks deliveries",
   id: { resolve: (e) => `${e.accountId}:${e.endpointId}` },
-  loadOne: (id, ctx) => Webhooks.find(ctx.session, id),
+  loadWithoutCache: (id, ctx) => Webhooks.find(ctx.session, id),
   fields: (t) => ({
     accountId: t.id({ description: "The Account it belongs to", resolve: (e) => globalId("Account", e.accountId) }),
     url: t.exposeString("url", { description: "Where deliveries are POSTed" }),
@@ -65,6 +66,8 @@ builder.node(WebhookEndpointRef, {
     deliveries: t.connection({
       type: WebhookDeliveryRef,
       description: "Delivery attempts of the last 30 days, newest first",
+      // The endpoint read again (rights), then the page: two requests, and what is selected on each attempt.
+      complexity: (args) => ({ field: 2, multiplier: Math.min(args.first ?? DEFAULT_PAGE, MAX_PAGE) }),
       resolve: async (e, args, ctx) => toConnection(await Webhooks.deliveries(ctx.session, `${e.accountId}:${e.endpointId}`, forward(args))),
     }),
   }),
