@@ -1,6 +1,9 @@
+import { spawn } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { IncomingHttpHeaders, Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
 import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { derive } from "../core/events.js";
@@ -537,3 +540,52 @@ describe("webhooks: exactly one delivery per event through crashes; five days of
     }
   });
 });
+
+describe("webhooks: the README's receiver", () => {
+  it("runs as printed: it verifies and logs a delivery, and refuses a forged one", async () => {
+    const readme = readFileSync(new URL("../README.md", import.meta.url), "utf8");
+    const block = /```js\n((?:[ ]*)\/\/ receiver\.mjs\n[\s\S]*?)```/.exec(readme)?.[1];
+    expect(block, "the receiver block of README.md").toBeDefined();
+    const indent = /^[ ]*/.exec(block!)![0].length;
+    const code = block!
+      .split("\n")
+      .map((l) => l.slice(indent))
+      .join("\n");
+    // Beside node_modules, so `standardwebhooks` resolves as in an integrator's project.
+    const dir = new URL("../node_modules/.cache/webhooks-readme/", import.meta.url);
+    mkdirSync(dir, { recursive: true });
+    const file = new URL("receiver.mjs", dir);
+    writeFileSync(file, code);
+    const port = await freePort();
+    const created = await createEndpoint(D_OWNER, ids.d, `http://127.0.0.1:${port}/`, ["usage.recorded"]);
+    const child = spawn(process.execPath, [fileURLToPath(file)], { env: { ...process.env, WEBHOOK_SECRET: created.secret, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (c: Buffer) => (out += c.toString()));
+    try {
+      await until("the receiver listening", () => fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" }).then((r) => r.status, () => 0), (status) => status === 400);
+      const sent = await sendTest(D_OWNER, created.endpoint.id);
+      await until("the receiver's log line", () => out, (o) => o.includes("webhook.test"));
+      await drain();
+      const attempt = (await endpoint(D_OWNER, created.endpoint.id)).deliveries.edges.map((e) => e.node).find((d) => d.webhookId === sent.webhookId);
+      expect(attempt).toMatchObject({ succeeded: true, statusCode: 204 });
+      expect(out.trim().split("\n")).toEqual([`webhook.test ${created.endpoint.id}`]);
+      // A delivery signed with another secret is refused.
+      const forged = await fetch(`http://127.0.0.1:${port}/`, {
+        method: "POST",
+        headers: { "webhook-id": sent.webhookId, "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" },
+        body: "{}",
+      });
+      expect(forged.status).toBe(400);
+    } finally {
+      child.kill();
+    }
+  });
+});
+
+async function freePort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
+  const port = (s.address() as AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
