@@ -311,7 +311,7 @@ export async function redeliver(s: Session, raw: unknown): Promise<{ endpoint: E
     e.deliveryState.delete({ endpointId: ep.endpointId, eventId }).commit(),
     Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.redeliveryRequested", actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
   ]);
-  const message: DeliveryMessage = { v: 1, accountId: ep.accountId, endpointId: ep.endpointId, eventId };
+  const message: DeliveryMessage = { v: 1, accountId: ep.accountId, endpointId: ep.endpointId, eventId, event: eventOf(event) };
   await queue.send([JSON.stringify(message)]);
   return { endpoint: toInfo(ep), eventId };
 }
@@ -359,6 +359,28 @@ export interface DeliveryMessage {
   readonly eventId: string;
   /** A test event (`sendTestEvent`): not stored, carried by the message. */
   readonly test?: { readonly occurredAt: string };
+  /** The thin event itself (small), so the worker need not read it again. */
+  readonly event?: MessageEvent;
+}
+
+type MessageEvent = Pick<EventRecord, "type" | "occurredAt" | "accountId" | "resourceType" | "resourceId" | "version">;
+
+const eventOf = (e: MessageEvent): MessageEvent => ({
+  type: e.type,
+  occurredAt: e.occurredAt,
+  accountId: e.accountId,
+  resourceType: e.resourceType,
+  resourceId: e.resourceId,
+  ...(e.version !== undefined ? { version: e.version } : {}),
+});
+
+function parseEvent(v: unknown): MessageEvent | undefined {
+  const e = v as Partial<Record<keyof MessageEvent, unknown>> | null;
+  if (!e || typeof e !== "object") return undefined;
+  const { type, occurredAt, accountId, resourceType, resourceId, version } = e;
+  if (typeof type !== "string" || typeof occurredAt !== "string" || typeof accountId !== "string" || typeof resourceType !== "string" || typeof resourceId !== "string") return undefined;
+  if (version !== undefined && typeof version !== "number") return undefined;
+  return { type, occurredAt, accountId, resourceType, resourceId, ...(version !== undefined ? { version } : {}) };
 }
 
 /** Reads a delivery message; undefined for anything else (it is dropped, never retried). */
@@ -367,7 +389,9 @@ export function parseDeliveryMessage(body: string): DeliveryMessage | undefined 
     const m = JSON.parse(body) as Partial<DeliveryMessage>;
     if (m.v !== 1 || typeof m.accountId !== "string" || typeof m.endpointId !== "string" || typeof m.eventId !== "string") return undefined;
     if (m.test !== undefined && typeof m.test?.occurredAt !== "string") return undefined;
-    return { v: 1, accountId: m.accountId, endpointId: m.endpointId, eventId: m.eventId, ...(m.test ? { test: { occurredAt: m.test.occurredAt } } : {}) };
+    const event = m.event === undefined ? undefined : parseEvent(m.event);
+    if (m.event !== undefined && !event) return undefined;
+    return { v: 1, accountId: m.accountId, endpointId: m.endpointId, eventId: m.eventId, ...(m.test ? { test: { occurredAt: m.test.occurredAt } } : {}), ...(event ? { event } : {}) };
   } catch {
     return undefined;
   }
@@ -442,7 +466,7 @@ export async function fanOut(deps: Deps, events: readonly (DerivedEvent & { read
         if (ep.eventTypes.length > 0 && !ep.eventTypes.includes(event.type)) continue;
         const rights = await creators.get(ep.creator);
         if (!rights || !readable(rights.actor, rights.memberships, account as Parameters<typeof readable>[2], event.path, now)) continue;
-        const message: DeliveryMessage = { v: 1, accountId, endpointId: ep.endpointId, eventId: event.eventId };
+        const message: DeliveryMessage = { v: 1, accountId, endpointId: ep.endpointId, eventId: event.eventId, event: eventOf(event) };
         messages.push(JSON.stringify(message));
       }
     }
@@ -506,34 +530,41 @@ export async function deliver(deps: Deps, runtime: DeliveryRuntime, body: string
   const m = parseDeliveryMessage(body);
   if (!m) return { kind: "done", why: "unreadable" };
   const { store } = integrations(deps);
-  const ep = await store.getEndpoint(m.accountId, m.endpointId);
-  if (!ep) return { kind: "done", why: "gone" };
-  if (ep.status !== "ENABLED") return { kind: "done", why: "disabled" };
-  const event = m.test
-    ? { eventId: m.eventId, type: TEST_EVENT_TYPE, occurredAt: m.test.occurredAt, accountId: ep.accountId, resourceType: "WebhookEndpoint", resourceId: `${ep.accountId}:${ep.endpointId}` }
-    : await store.getEvent(m.eventId);
-  if (!event) return { kind: "done", why: "gone" };
-
   const now = deps.clock.now();
   const token = newId();
   const leaseUntil = new Date(now.getTime() + runtime.timeoutMs + 30_000).toISOString();
   const expiresAt = Math.floor(now.getTime() / 1000) + RETENTION_DAYS * DAY_S;
-  const claim = await store.claimDelivery(ep.endpointId, m.eventId, token, now.toISOString(), leaseUntil, expiresAt);
+  // One round trip: the endpoint, the lease of this (endpoint, event), and the event when the message
+  // does not carry it (messages queued before they did).
+  const [ep, claim, stored] = await Promise.all([
+    store.getEndpoint(m.accountId, m.endpointId),
+    store.claimDelivery(m.endpointId, m.eventId, token, now.toISOString(), leaseUntil, expiresAt),
+    m.test || m.event ? undefined : store.getEvent(m.eventId),
+  ]);
   if (claim === "delivered") return { kind: "done", why: "duplicate" };
   // Another copy is being sent: look again once its lease could have run out.
   if (claim === "busy") return { kind: "retry", delaySeconds: Math.ceil((runtime.timeoutMs + 30_000) / 1000) };
+  const event = !ep
+    ? undefined
+    : m.test
+      ? { type: TEST_EVENT_TYPE, occurredAt: m.test.occurredAt, accountId: ep.accountId, resourceType: "WebhookEndpoint", resourceId: `${ep.accountId}:${ep.endpointId}` }
+      : (m.event ?? stored);
+  if (!ep || ep.status !== "ENABLED" || !event) {
+    await store.settleDelivery(m.endpointId, m.eventId, token);
+    return { kind: "done", why: ep?.status === "DISABLED" ? "disabled" : "gone" };
+  }
 
   const keys = await apiKeys(deps);
   const secrets = [keys.open(ep.secretSealed)];
   if (ep.previousSecretSealed && ep.previousValidUntil && new Date(ep.previousValidUntil) > now) secrets.push(keys.open(ep.previousSecretSealed));
-  const payload = payloadOf(event);
+  const payload = payloadOf({ ...event, eventId: m.eventId });
   const headers = signedHeaders(secrets, m.eventId, runtime.signingClock.now(), payload);
   const result = await runtime.sender.post(ep.url, headers, payload, runtime.timeoutMs);
 
   const attempt = Math.max(1, receiveCount);
   const succeeded = result.statusCode !== undefined && result.statusCode >= 200 && result.statusCode < 300;
   const at = deps.clock.now();
-  await store.putDelivery({
+  const recorded = store.putDelivery({
     accountId: ep.accountId,
     endpointId: ep.endpointId,
     attemptedAt: at.toISOString(),
@@ -548,12 +579,12 @@ export async function deliver(deps: Deps, runtime: DeliveryRuntime, body: string
     succeeded,
     expiresAt,
   });
+  // The attempt's record and the lease's end in one round trip (independent items).
   if (succeeded) {
-    await store.settleDelivery(ep.endpointId, m.eventId, token, at.toISOString());
-    if (ep.failingSince) await store.clearFailing(ep.accountId, ep.endpointId);
+    await Promise.all([recorded, store.settleDelivery(ep.endpointId, m.eventId, token, at.toISOString()), ep.failingSince ? store.clearFailing(ep.accountId, ep.endpointId) : undefined]);
     return { kind: "delivered", attempt };
   }
-  await store.settleDelivery(ep.endpointId, m.eventId, token);
+  await Promise.all([recorded, store.settleDelivery(ep.endpointId, m.eventId, token)]);
   if (result.statusCode === 410) {
     await disable(deps, ep, "the endpoint answered 410 Gone");
     return { kind: "done", why: "disabled" };

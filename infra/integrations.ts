@@ -106,8 +106,11 @@ export class IntegrationStore {
 
   /** Writes events and their feed entries (BatchWriteItem, idempotent: same keys, same items on a replay). */
   async putEvents(events: readonly EventRecord[], feed: readonly EventFeedRecord[]): Promise<void> {
-    if (events.length > 0) await retryUnprocessed(() => this.entities.event.put([...events]).go());
-    if (feed.length > 0) await retryUnprocessed(() => this.entities.eventFeed.put([...feed]).go());
+    // Independent items: the two lists, and the 25-item requests of each, go in parallel.
+    await Promise.all([
+      events.length > 0 ? retryUnprocessed(() => this.entities.event.put([...events]).go({ concurrency: 4 })) : undefined,
+      feed.length > 0 ? retryUnprocessed(() => this.entities.eventFeed.put([...feed]).go({ concurrency: 4 })) : undefined,
+    ]);
   }
 
   async getEvent(eventId: string): Promise<EventRecord | undefined> {

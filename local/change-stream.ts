@@ -60,33 +60,30 @@ export async function startLocalChangeStream(opts: { endpoint: string; tableName
   const pass = async (): Promise<boolean> => {
     await discover();
     let busy = false;
-    for (const [shardId, iterator] of iterators) {
-      if (!iterator) continue;
+    // Shards in parallel, as Lambda runs one batch per shard at a time; records of one shard in order.
+    await Promise.all([...iterators].map(async ([shardId, iterator]) => {
+      if (!iterator) return;
       const out = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
       const records = (out.Records ?? []).map(toChangeRecord).filter((r): r is ChangeRecord => r !== undefined);
       if (records.length > 0) {
         busy = true;
+        // Taken before any await: shards run in parallel, each injected crash happens once.
+        const crash = failing > 0 && (!failOnly || failOnly(records));
+        if (crash) failing -= 1;
         try {
-          const crash = failing > 0 && (!failOnly || failOnly(records));
-          if (crash && !failAfter) {
-            failing -= 1;
-            throw new Error("injected consumer crash");
-          }
+          if (crash && !failAfter) throw new Error("injected consumer crash");
           await opts.handle(records);
-          if (crash) {
-            failing -= 1;
-            throw new Error("injected consumer crash after handling");
-          }
+          if (crash) throw new Error("injected consumer crash after handling");
           stats.batches += 1;
           stats.records += records.length;
         } catch {
           // Lambda's retry of a failed batch: the same records, from the same position.
           stats.failures += 1;
-          continue;
+          return;
         }
       }
       iterators.set(shardId, out.NextShardIterator ?? null);
-    }
+    }));
     return busy;
   };
 

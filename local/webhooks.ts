@@ -35,6 +35,8 @@ export function startLocalWebhookWorker(opts: {
   sqs: SQSClient;
   queueUrl: string;
   inspect: () => { ready: number; delayed: number; inflight: readonly number[] };
+  /** Batches handled at once (default 4). */
+  pollers?: number;
 }): LocalWebhookWorker {
   let stopped = false;
   let busy = 0;
@@ -82,7 +84,8 @@ export function startLocalWebhookWorker(opts: {
     }
   };
 
-  const loop = (async () => {
+  // Several pollers, as Lambda runs several batches of one queue at once.
+  const loops = Array.from({ length: opts.pollers ?? 4 }, async () => {
     while (!stopped) {
       let got = 0;
       try {
@@ -92,7 +95,7 @@ export function startLocalWebhookWorker(opts: {
       }
       if (got === 0) await new Promise((r) => setTimeout(r, 20));
     }
-  })();
+  });
 
   /** Due work: ready or delayed messages, a batch in hand, or a held message whose wait is over. */
   const due = () => {
@@ -112,7 +115,7 @@ export function startLocalWebhookWorker(opts: {
     },
     async stop() {
       stopped = true;
-      await loop;
+      await Promise.all(loops);
     },
   };
 }
