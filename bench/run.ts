@@ -3,10 +3,11 @@
  * (placeOrder of 3 lines; the subscriptions page with each subscription's history), then the
  * billing benchmark (a monthly billing run through the queue and workers, at 500, 1,000 and 2,000 customers),
  * then the load benchmark (concurrent clients over HTTP against the local server, a partner portal's mix),
- * then the cold-start benchmark (the Lambda bundles as SST builds them: sizes, module initialisation).
+ * then the cold-start benchmark (the Lambda bundles as SST builds them: sizes, module initialisation),
+ * then the webhooks benchmark (orders → change stream → delivery queue → worker → a loopback receiver).
  *
  * Options:
- *   --bench LIST               hierarchy, orders, billing, load, cold, comma-separated (default: all five)
+ *   --bench LIST               hierarchy, orders, billing, load, cold, webhooks, comma-separated (default: all six)
  *   --rounds N, --warmup N     measured rounds and warm-up iterations of every benchmark
  *                              (defaults: 300 and 50 for the hierarchy page and for each orders operation)
  *   --children N, --page N     hierarchy: children of the account, page size (defaults: 1000, 20)
@@ -23,6 +24,7 @@
  *                              load: concurrent clients (one customer each), measured seconds, unmeasured
  *                              warm-up seconds (defaults: 200, 60, 5)
  *   --samples N                cold: fresh node processes per bundle (default 15)
+ *   --orders N                 webhooks: orders placed, each one delivery (default 1000)
  *
  * Exits 1 when a path takes more DynamoDB requests than its target, a second billing run of the same
  * month writes anything, the load benchmark has any error or an overall p99/p50 above 5, the graphql
@@ -39,6 +41,7 @@ import { PERIOD, billingDefaults, describeModel, runBillingBench } from "./billi
 import type { BillingResult, CallStats, PathRun, SizeResult } from "./billing.js";
 import { loadDefaults, reportLoad, runLoadBench } from "./load.js";
 import { coldStartDefaults, runColdStartBench } from "./cold-start.js";
+import { reportWebhooks, runWebhooksBench, webhooksDefaults } from "./webhooks.js";
 
 const TARGET_RATIO = 1.5;
 const TARGET_REQUESTS = 2;
@@ -56,7 +59,7 @@ const TARGET_ORDER_REQUESTS = { handler: 3, raw: 3 };
  */
 const pageRequestsTarget = (onPage: number) => 3 + onPage;
 
-const BENCHES = ["hierarchy", "orders", "billing", "load", "cold"] as const;
+const BENCHES = ["hierarchy", "orders", "billing", "load", "cold", "webhooks"] as const;
 type Bench = (typeof BENCHES)[number];
 
 function intOption(value: string | undefined, fallback: number, name: string, min: number): number {
@@ -256,6 +259,7 @@ async function main(): Promise<number> {
       seconds: { type: "string" },
       "warmup-seconds": { type: "string" },
       samples: { type: "string" },
+      orders: { type: "string" },
     },
     strict: true,
   });
@@ -339,6 +343,11 @@ async function main(): Promise<number> {
     const result = await runColdStartBench({ samples: intOption(values.samples, coldStartDefaults.samples, "samples", 1), log });
     process.stdout.write(`${result.text}\n`);
     failures.push(...result.failures);
+  });
+  // The delivery ratio is reported against its goal (at most 2) but does not fail the run, like the latency ratios.
+  if (runs("webhooks")) await attempt("webhooks", async () => {
+    const result = await runWebhooksBench({ orders: intOption(values.orders, webhooksDefaults.orders, "orders", 2), log });
+    process.stdout.write(reportWebhooks(result));
   });
   for (const f of failures) process.stderr.write(`bench: FAIL: ${f}\n`);
   return failures.length > 0 ? 1 : 0;
