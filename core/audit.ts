@@ -57,10 +57,9 @@ function withoutDetails(record: Info): Info {
 /** One history entry, for those who may read the history (node lookups); undefined otherwise. */
 export function find(s: Session, accountId: string, at: string, id: string): Promise<Info | undefined> {
   return unlessHidden(async () => {
-    const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-    authorize(s.actor, ms, account, "account.read", s.now);
+    const { account, memberships } = await s.authorized(accountId, "account.read");
     const record = await s.deps.store.getAudit(accountId, at, id);
-    if (!record || account!.id !== PLATFORM_ID || isOperator(s.actor, ms) || !priced.has(record.action)) return record;
+    if (!record || account.id !== PLATFORM_ID || isOperator(s.actor, memberships) || !priced.has(record.action)) return record;
     return withoutDetails(record);
   });
 }

@@ -588,10 +588,8 @@ export interface BillingDetails {
 export async function setBillingDetails(s: Session, raw: z.input<typeof billingDetailsInput>): Promise<AccountRecord> {
   s.principal();
   const input = V.parse(billingDetailsInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  const reach = authorize(s.actor, ms, account, "account.read", s.now);
-  if (reach.own?.role !== "OWNER" && !isOperator(s.actor, ms)) throw new Forbidden("Billing details are kept by the billed account's owners", "ROLE");
-  const a = account!;
+  const { account: a, reach, memberships } = await s.authorized(input.accountId, "account.read");
+  if (reach.own?.role !== "OWNER" && !isOperator(s.actor, memberships)) throw new Forbidden("Billing details are kept by the billed account's owners", "ROLE");
   if (!a.billable) throw Invalid.field("accountId", "only billed accounts (distributors) have billing details");
   const set: AccountSettings.Settings = {
     ...(input.address !== undefined ? { billingAddress: input.address ?? "" } : {}),

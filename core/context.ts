@@ -11,6 +11,8 @@ import type { Actor } from "./actor.js";
 import type { RateLimits } from "./limits.js";
 import { Unauthenticated } from "./errors.js";
 import { ensureBound } from "./identity.js";
+import { authorize } from "./rights.js";
+import type { Action, Reach } from "./rights.js";
 
 /** What the use cases need from the outside world, wired once per process by functions/ or local/. */
 export interface Deps {
@@ -154,6 +156,16 @@ export class Session {
    * address has none (issue 12, rule 1): it may only learn that it is unverified. An API client holds
    * one seat: its role and seller flag on its own account, never partner admin.
    */
+  /**
+   * An account the caller may do `action` on, with how it reaches it: the load-and-authorise
+   * preamble of a use case in one call (NotFound for an account it may not know, Forbidden otherwise).
+   */
+  async authorized(accountId: string, action: Action): Promise<{ account: AccountRecord; reach: Reach; memberships: Readonly<Record<string, Membership>> }> {
+    const [memberships, account] = await Promise.all([this.memberships(), this.account(accountId)]);
+    const reach = authorize(this.actor, memberships, account, action, this.now);
+    return { account: account!, reach, memberships };
+  }
+
   async memberships(): Promise<Readonly<Record<string, Membership>>> {
     if (this.actor.type === "client") return { [this.actor.accountId]: { role: this.actor.role, seller: this.actor.seller, partnerAdmin: false } };
     if (this.actor.type !== "user" || !this.actor.emailVerified) return {};

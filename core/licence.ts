@@ -148,8 +148,7 @@ export async function ofMember(s: Session, accountId: string, email: string): Pr
 /** One licence (a member's in one family), for those who may read the account (node lookups); undefined otherwise. */
 export function find(s: Session, accountId: string, family: string, email: string): Promise<Info | undefined> {
   return unlessHidden(async () => {
-    const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-    authorize(s.actor, ms, account, "account.read", s.now);
+    await s.authorized(accountId, "account.read");
     return s.deps.store.getLicence(accountId, email, family);
   });
 }

@@ -1,4 +1,4 @@
-import type { AccountRecord, DueRecord, ExtensionAssignmentRecord, LicenceRecord, Page, SubscriptionRecord } from "../infra/store.js";
+import type { AccountRecord, DueRecord, LicenceRecord, SubscriptionRecord } from "../infra/store.js";
 import { ConditionFailed } from "../infra/store.js";
 import { newId } from "../infra/ids.js";
 import { actorLabel } from "./actor.js";
@@ -315,12 +315,8 @@ async function purge(s: Session, accountId: string): Promise<void> {
   // then its tenancy and company prefix go with it (issue 12, rule 17).
   for (const shared of await store.allSharedEquipment(accountId)) {
     const owner = { accountId: shared.ownerId, equipmentId: shared.equipmentId };
-    let cursor: string | null = null;
-    do {
-      const page: Page<ExtensionAssignmentRecord> = await store.listCustomerAssignments(accountId, { equipmentId: shared.equipmentId, limit: 25, cursor });
-      if (page.items.length > 0) await store.transact((e) => page.items.map(({ node: a }) => e.extensionAssignment.delete({ accountId: a.accountId, equipmentId: a.equipmentId, extension: a.extension }).commit()));
-      cursor = page.hasNextPage ? page.items.at(-1)!.cursor : null;
-    } while (cursor);
+    const held = await store.tenantAssignments(shared.ownerId, shared.equipmentId, accountId);
+    await store.deleteExtensionAssignments(shared.ownerId, shared.equipmentId, held.map((a) => a.extension));
     await store.transact((e) => [
       e.equipmentTenant.delete({ ...owner, customerId: accountId }).commit(),
       e.equipmentPrefix.delete({ ...owner, companyPrefix: shared.companyPrefix }).commit(),

@@ -231,8 +231,7 @@ export async function setSeller(s: Session, raw: z.input<typeof sellerInput>): P
 /** One member, for those who may read the account (node lookups); undefined otherwise. */
 export function find(s: Session, accountId: string, email: string): Promise<Info | undefined> {
   return unlessHidden(async () => {
-    const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-    authorize(s.actor, ms, account, "account.read", s.now);
+    await s.authorized(accountId, "account.read");
     return s.deps.store.getMember(accountId, email);
   });
 }
@@ -240,8 +239,7 @@ export function find(s: Session, accountId: string, email: string): Promise<Info
 /** One invitation sent from an account, for those who manage its members (node lookups); undefined otherwise. */
 export function findInvitation(s: Session, accountId: string, createdAt: string, id: string): Promise<Invitation.Info | undefined> {
   return unlessHidden(async () => {
-    const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-    authorize(s.actor, ms, account, "member.manage", s.now);
+    await s.authorized(accountId, "member.manage");
     const record = await s.deps.store.getAccountInvitation(accountId, createdAt, id);
     return record && Invitation.toInfo(record);
   });

@@ -239,8 +239,7 @@ export async function findAdministered(s: Session, resellerId: string, customerI
 /** One action done on behalf of a customer, for those who see its partner actions (node lookups); undefined otherwise. */
 export function findAction(s: Session, customerId: string, at: string, id: string): Promise<BehalfRecord | undefined> {
   return unlessHidden(async () => {
-    const [ms, account] = await Promise.all([s.memberships(), s.account(customerId)]);
-    authorize(s.actor, ms, account, "member.manage", s.now);
+    await s.authorized(customerId, "member.manage");
     return s.deps.store.getBehalf(customerId, at, id);
   });
 }

@@ -47,20 +47,9 @@ beforeAll(async () => {
   await t.accept(P.d);
   ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: id.d, skus: [TRUNK] }, "account { id }"));
   // The distributor's multi-tenant PBX, paired, reporting extensions of two company prefixes.
-  const pairing = await t.mutateOk<{ deviceId: string; activationCode: string; equipment: { id: string } }>(
-    P.d,
-    "declareEquipment",
-    "DeclareEquipmentInput",
-    { accountId: id.d, name: "Traces OTEC", country: "US", serverType: "OTEC_S", outboundPrefix: "0" },
-    "deviceId activationCode equipment { id }",
-  );
-  id.pbx = pairing.equipment.id;
-  const act = await t.device<{ r: { data: { credential: string } } }>(
-    null,
-    `mutation A($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ... on MutationActivateEquipmentSuccess { data { credential } } ${ERR} } }`,
-    { d: pairing.deviceId, c: pairing.activationCode },
-  );
-  const credential = act.data!.r.data.credential;
+  const pbx = await t.pairEquipment(P.d, { accountId: id.d, name: "Traces OTEC", country: "US", serverType: "OTEC_S", outboundPrefix: "0" });
+  id.pbx = pbx.equipmentId;
+  const credential = pbx.credential;
   const report = await t.device(credential, `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename ${ERR} } }`, { n: ["8210201", "8210202", "8220301"] });
   expect(report.errors).toBeUndefined();
   id.gone = await customerAccount("Traces Gone", P.gone);

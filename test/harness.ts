@@ -126,6 +126,19 @@ export class TestStack {
     return ok<T>(await this.mutate<T>(as, field, inputType, input, select));
   }
 
+  /** `as` declares a PBX (`DeclareEquipmentInput`), which then activates itself: its ids and its device credential. */
+  async pairEquipment(as: string, input: Record<string, unknown>): Promise<{ equipmentId: string; deviceId: string; credential: string }> {
+    const declared = await this.mutateOk<{ deviceId: string; activationCode: string; equipment: { id: string } }>(as, "declareEquipment", "DeclareEquipmentInput", input, "deviceId activationCode equipment { id }");
+    const activated = await this.device<{ r: { data?: { credential: string } } }>(
+      null,
+      `mutation A($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ... on MutationActivateEquipmentSuccess { data { credential } } ${ERR} } }`,
+      { d: declared.deviceId, c: declared.activationCode },
+    );
+    const credential = activated.data?.r.data?.credential;
+    if (!credential) throw new Error(`the PBX did not pair: ${JSON.stringify(activated)}`);
+    return { equipmentId: declared.equipment.id, deviceId: declared.deviceId, credential };
+  }
+
   /** `as` accepts the invitation `token`, selecting `select` on success: the typed result. Fails on any top-level GraphQL error. */
   async acceptInvitation<T>(as: string, token: string, select: string): Promise<Result<T>> {
     const { r } = await this.read<{ r: Result<T> }>(

@@ -32,20 +32,7 @@ beforeAll(async () => {
   await t.accept(P.d);
   id.c = ok<{ account: { id: string } }>(await t.mutate(P.d, "createAccount", "CreateAccountInput", { parentId: id.d, kind: "CUSTOMER", name: "PBX C", country: "US", owner: { email: P.c } }, "account { id }")).account.id;
   await t.accept(P.c);
-  const pairing = await t.mutateOk<{ deviceId: string; activationCode: string; equipment: { id: string } }>(
-    P.c,
-    "declareEquipment",
-    "DeclareEquipmentInput",
-    { accountId: id.c, name: "PBX C OXO", country: "US", serverType: "OXO_CONNECT", outboundPrefix: "0" },
-    "deviceId activationCode equipment { id }",
-  );
-  id.pbx = pairing.equipment.id;
-  const act = await t.device<{ r: { data: { credential: string } } }>(
-    null,
-    `mutation A($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ... on MutationActivateEquipmentSuccess { data { credential } } ${ERR} } }`,
-    { d: pairing.deviceId, c: pairing.activationCode },
-  );
-  credential = act.data!.r.data.credential;
+  ({ equipmentId: id.pbx, credential } = await t.pairEquipment(P.c, { accountId: id.c, name: "PBX C OXO", country: "US", serverType: "OXO_CONNECT", outboundPrefix: "0" }));
 }, 60_000);
 
 afterAll(async () => {
