@@ -2,8 +2,8 @@ import * as z from "zod";
 import { digest, newId } from "../infra/ids.js";
 import { accountKinds } from "../infra/entities/account.js";
 import type { AccountRecord, OrderRecord, TxEntities, Page, SubtreeRecord } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import * as AccountSettings from "./account-settings.js";
+import { accountChanged } from "./account-settings.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import { dueOp } from "./due.js";
@@ -15,6 +15,7 @@ import * as Order from "./order.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { PLATFORM_ID, allowed, authorize, reachOf } from "./rights.js";
+import { Contention } from "./tx.js";
 import * as V from "./validation.js";
 
 export type Info = AccountRecord;
@@ -166,7 +167,8 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
     order = { plan, record: Order.orderRecord(s, plan, input.order), hash: Order.fingerprint(account.id, input.order) };
   }
   try {
-    await s.deps.store.transact((e) => [
+    await s.transact(
+      (e) => [
       ...(order ? Order.orderOps(s, e, order.plan, order.record, order.hash) : []),
       ...(order && creationKey
         ? [e.orderKey.create({ accountId: p.id, key: creationKey, requestHash: creationHash, orderId: order.record.id, childId: account.id }).commit()]
@@ -184,20 +186,18 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
       ...(invite ? invite.ops(e) : []),
       // Retention starts at creation: an account that never subscribes is flagged by the next run.
       ...(account.kind !== "PLATFORM" ? [dueOp(e, "retention", s.now, account.id)] : []),
-      // Last: the owner's invitation counts against the creating (parent) account's allowance.
+      // The owner's invitation counts against the creating (parent) account's allowance.
       ...(invite ? [Limits.hitOp(e, s.deps, "invitation", p.id, s.now)] : []),
-    ]);
+      ],
+      { otherwise: "retry", after: async () => invite?.mail() },
+    );
   } catch (err) {
-    const limited = invite ? Limits.rateLimited(err, s.deps, "invitation", s.now) : undefined;
-    if (limited) throw limited;
-    if (!(err instanceof ConditionFailed)) throw err;
+    if (!(err instanceof Contention)) throw err;
     // The same creation may have just been committed by a concurrent retry.
     const replayed = creationKey ? await replayCreation(s, p, creationKey, creationHash) : undefined;
     if (replayed) return replayed;
     throw new Conflict("The parent account changed meanwhile; try again");
   }
-  s.forget();
-  if (invite) await invite.mail();
   return {
     account,
     ...(invite ? { invitation: invite.record } : {}),
@@ -257,8 +257,8 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
   if (Object.keys(changes).length === 0) return a;
   // An opted-in customer is listed by name under its resellers ("customers I administer").
   const listedUnder = changes.name && a.partnerAdminOptIn ? (await s.accounts(a.path)).filter((x): x is Info => x?.kind === "RESELLER") : [];
-  try {
-    await s.deps.store.transact((e) => {
+  await s.transact(
+    (e) => {
       // Only the fields this update changes, on the version it read (rule 6): a concurrent change of
       // anything else (a capability, a counter, a pending deletion) is neither undone nor lost.
       const patch = e.account
@@ -270,12 +270,9 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
       ...listedUnder.map((r) => e.administered.patch({ resellerId: r.id, customerId: a.id }).set({ name: next.name, nameKey: next.nameKey }).commit()),
       Audit.entry(e, { accountId: a.id, action: "account.updated", actor: s.actor, at: s.now, subjectId: a.id, details: changes }).commit(),
       ];
-    });
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
-    throw err;
-  }
-  s.forget();
+    },
+    { otherwise: accountChanged },
+  );
   return next;
 }
 

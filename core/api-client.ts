@@ -4,7 +4,6 @@ import type { ApiKeys } from "../infra/api-keys.js";
 import { clientRoles } from "../infra/entities/integration.js";
 import type { ApiClientRecord, IntegrationStore } from "../infra/integrations.js";
 import type { Page } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import type { ClientActor, Deps, Integrations, Session } from "./context.js";
 import * as Audit from "./audit.js";
@@ -12,6 +11,7 @@ import { Conflict, Invalid, NotFound, RateLimited, Unauthenticated, VisibleError
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { authorize } from "./rights.js";
+import * as Tx from "./tx.js";
 import * as V from "./validation.js";
 
 /** A client as its owners see it: never a secret, nor a digest of one. */
@@ -126,8 +126,9 @@ export async function rotateSecret(s: Session, raw: z.input<typeof clientRef>): 
   const secret = newClientSecret();
   const until = new Date(s.now.getTime() + ROTATION_OVERLAP_MS).toISOString();
   const store = integrations(s.deps).store;
-  try {
-    await store.transact((e) => [
+  await Tx.run(
+    store,
+    (e) => [
       e.apiClient
         .patch({ accountId: client.accountId, clientId })
         .set({ secretHash: secretDigest(secret), previousSecretHash: client.secretHash, previousValidUntil: until, generation: client.generation + 1 })
@@ -135,11 +136,9 @@ export async function rotateSecret(s: Session, raw: z.input<typeof clientRef>): 
         .where((c, op) => `${op.eq(c.generation, client.generation)} AND ${op.eq(c.status, "ACTIVE")}`)
         .commit(),
       Audit.entry(e, { accountId: client.accountId, action: "apiClient.secretRotated", actor: s.actor, at: s.now, subjectId: clientId }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The client changed meanwhile; try again");
-    throw err;
-  }
+    ],
+    { otherwise: () => new Conflict("The client changed meanwhile; try again") },
+  );
   const updated = (await store.getClient(client.accountId, clientId))!;
   return { client: toInfo(updated), secret };
 }

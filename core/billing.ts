@@ -2,7 +2,7 @@ import * as z from "zod";
 import { BLOCK_LINES } from "../infra/store/billing-runs.js";
 import type { BillingRunRecord, LineBlockRecord } from "../infra/store/billing-runs.js";
 import type { AccountRecord, InvoiceRecord, Page, SubscriptionRecord } from "../infra/store.js";
-import { BadCursor, ConditionFailed } from "../infra/store.js";
+import { BadCursor } from "../infra/store.js";
 import type { InvoiceDocument, InvoiceDocumentLine, Issuer } from "../infra/documents.js";
 import type { Session } from "./context.js";
 import { Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
@@ -13,6 +13,7 @@ import type { PageArgs } from "./paging.js";
 import { PLATFORM_ID, authorize, isOperator, seesPrices } from "./rights.js";
 import * as AccountSettings from "./account-settings.js";
 import { partyAt } from "./party.js";
+import { guard } from "./tx.js";
 
 export type Invoice = InvoiceRecord;
 
@@ -187,17 +188,16 @@ export async function billChunk(s: Session, partyId: string, period: string, chu
       blocks.push({ partyId, period, chunkNo, blockNo: i / BLOCK_LINES, lines: JSON.stringify(lines.slice(i, i + BLOCK_LINES)) });
     }
     await store.putLineBlocks(blocks);
-    try {
-      await store.transact((e) => [
+    // Another delivery of this chunk may have counted it first: then nothing is written.
+    await s.transact(
+      (e) => [
         e.billingChunk
           .create({ partyId, period, chunkNo, lineCount: lines.length, blocks: blocks.length, net: lines.reduce((n, l) => n + l.amount, 0), summary: JSON.stringify(summarise(lines)), at: s.now.toISOString() })
           .commit(),
         e.billingRun.patch({ partyId, period }).add({ done: 1 }).commit(),
-      ]);
-    } catch (err) {
-      // Another delivery of this chunk counted it first.
-      if (!(err instanceof ConditionFailed)) throw err;
-    }
+      ],
+      { otherwise: "skip" },
+    );
   }
   const now = await store.getRun(partyId, period);
   return { allDone: (now?.done ?? 0) >= run.chunks };
@@ -343,8 +343,11 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
   const taxRate = party.taxRate ?? 0;
   const vat = vatOf(net, taxRate);
   const issuedAt = s.now;
+  const currency = party.currency;
   numberContention.invoices += 1;
-  for (let attempt = 1; ; attempt++) {
+  // Another party's invoice took the number: read the counter again.
+  const policy = { attempts: NUMBER_ATTEMPTS, gaveUp: (cause: Error) => new Error("invoice number kept moving", { cause }), baseMs: 10, onRetry: () => void (numberContention.retries += 1) };
+  return s.optimistic<IssueOutcome>(policy, async () => {
     const current = await s.deps.store.counterValue(NUMBER_SEQUENCE);
     const invoice: InvoiceRecord = {
       partyId,
@@ -356,7 +359,7 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
       ...(party.billingAddress ? { billToAddress: party.billingAddress } : {}),
       ...(party.vatId ? { billToVatId: party.vatId } : {}),
       ...(party.purchaseOrder ? { purchaseOrder: party.purchaseOrder } : {}),
-      currency: party.currency,
+      currency,
       taxRate,
       net,
       vat,
@@ -368,24 +371,26 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
       dueAt: new Date(issuedAt.getTime() + PAYMENT_DAYS * DAY).toISOString(),
     };
     try {
-      await s.deps.store.transact((e) => [
-        e.invoice.create(invoice).commit(),
-        current === 0
-          ? e.counter.create({ name: NUMBER_SEQUENCE, value: 1 }).commit()
-          : e.counter.patch({ name: NUMBER_SEQUENCE }).set({ value: current + 1 }).where((c, op) => op.eq(c.value, current)).commit(),
-      ]);
+      await s.transact(
+        (e) => [
+          guard(e.invoice.create(invoice).commit(), () => new InvoiceExists()),
+          current === 0
+            ? e.counter.create({ name: NUMBER_SEQUENCE, value: 1 }).commit()
+            : e.counter.patch({ name: NUMBER_SEQUENCE }).set({ value: current + 1 }).where((c, op) => op.eq(c.value, current)).commit(),
+        ],
+        { otherwise: "retry" },
+      );
       return { outcome: "issued", invoice };
     } catch (err) {
-      if (!(err instanceof ConditionFailed)) throw err;
-      const now = await s.deps.store.getInvoice(partyId, period);
-      if (now) return { outcome: "existing", invoice: now };
-      // Another party's invoice took the number: read the counter again.
-      numberContention.retries += 1;
-      if (attempt >= NUMBER_ATTEMPTS) throw new Error("invoice number kept moving", { cause: err });
-      await new Promise((r) => setTimeout(r, Math.random() * 10 * Math.min(2 ** attempt, 64)));
+      if (!(err instanceof InvoiceExists)) throw err;
+      // Issued by another delivery of this finaliser.
+      return { outcome: "existing", invoice: (await s.deps.store.getInvoice(partyId, period))! };
     }
-  }
+  });
 }
+
+/** The party-month's invoice exists already (internal to `finalise`). */
+class InvoiceExists extends Error {}
 
 /**
  * A whole party-month in this process: plan, every chunk, finalise (the CLI and tests; the jobs

@@ -1,4 +1,4 @@
-import { ConditionFailed } from "../infra/store.js";
+import * as Tx from "./tx.js";
 import type { Deps } from "./context.js";
 import { PLATFORM_ID } from "./rights.js";
 import * as V from "./validation.js";
@@ -11,8 +11,10 @@ export async function ensurePlatform(deps: Deps, operatorEmail: string): Promise
   const email = V.parse(V.email, operatorEmail, ["BOOTSTRAP_OPERATOR_EMAIL"]);
   if (await deps.store.getAccount(PLATFORM_ID)) return;
   const now = deps.clock.now().toISOString();
-  try {
-    await deps.store.transact((e) => [
+  // Another process may bootstrap at the same moment: then nothing is written.
+  await Tx.run(
+    deps.store,
+    (e) => [
       e.account
         .create({
           id: PLATFORM_ID, kind: "PLATFORM", name: "Platform", nameKey: "platform", referenceKey: "", parentId: "ROOT", country: "GB", path: [],
@@ -24,9 +26,7 @@ export async function ensurePlatform(deps: Deps, operatorEmail: string): Promise
       e.member.put({ accountId: PLATFORM_ID, email, role: "OWNER", seller: true, partnerAdmin: false, status: "ACTIVE", invitedAt: now, joinedAt: now }).commit(),
       e.person.put({ email, memberships: { [PLATFORM_ID]: { role: "OWNER", seller: true, partnerAdmin: false } }, version: 1, createdAt: now, updatedAt: now }).commit(),
       e.audit.put({ accountId: PLATFORM_ID, at: now, id: "bootstrap", action: "platform.bootstrapped", actor: "system:bootstrap", subjectId: email }).commit(),
-    ]);
-  } catch (err) {
-    // Another process bootstrapped at the same moment.
-    if (!(err instanceof ConditionFailed)) throw err;
-  }
+    ],
+    { otherwise: "skip" },
+  );
 }

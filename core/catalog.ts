@@ -1,7 +1,6 @@
 import * as z from "zod";
 import { offerKinds } from "../infra/entities/offer.js";
 import type { AccountRecord, OfferRecord, Page } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import * as AccountSettings from "./account-settings.js";
 import * as Audit from "./audit.js";
 import { Session } from "./context.js";
@@ -145,15 +144,13 @@ export async function create(s: Session, raw: CreateInput): Promise<Info> {
     updatedAt: now,
     version: 1,
   };
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.offer.create(offer).commit(),
       Audit.entry(e, { accountId: PLATFORM_ID, action: "offer.created", actor: s.actor, at: s.now, subjectId: offer.sku, details: { price: Money.format(unitPrice, offer.currency), currency: offer.currency } }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict(`An offer ${offer.sku} already exists`);
-    throw err;
-  }
+    ],
+    { otherwise: () => new Conflict(`An offer ${offer.sku} already exists`) },
+  );
   return offer;
 }
 
@@ -174,15 +171,13 @@ export async function updatePrice(s: Session, input: { sku: string; unitPrice: s
   if (offer.status === "RETIRED") throw new Conflict("The offer is retired");
   if (unitPrice === offer.unitPrice) return offer;
   const next: OfferRecord = { ...offer, unitPrice, updatedAt: s.now.toISOString(), version: offer.version + 1 };
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.offer.patch({ sku: offer.sku }).set({ unitPrice, updatedAt: next.updatedAt, version: next.version }).where((o, op) => op.eq(o.version, offer.version)).commit(),
       Audit.entry(e, { accountId: PLATFORM_ID, action: "offer.priceChanged", actor: s.actor, at: s.now, subjectId: offer.sku, details: { from: Money.format(offer.unitPrice, offer.currency), to: Money.format(unitPrice, offer.currency) } }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The offer changed meanwhile; reload and try again");
-    throw err;
-  }
+    ],
+    { otherwise: () => new Conflict("The offer changed meanwhile; reload and try again") },
+  );
   return next;
 }
 
@@ -191,15 +186,13 @@ export async function retire(s: Session, input: { sku: string }): Promise<Info> 
   const offer = await loadForChange(s, input.sku);
   if (offer.status === "RETIRED") return offer;
   const next: OfferRecord = { ...offer, status: "RETIRED", updatedAt: s.now.toISOString(), version: offer.version + 1 };
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.offer.patch({ sku: offer.sku }).set({ status: "RETIRED", updatedAt: next.updatedAt, version: next.version }).where((o, op) => op.eq(o.version, offer.version)).commit(),
       Audit.entry(e, { accountId: PLATFORM_ID, action: "offer.retired", actor: s.actor, at: s.now, subjectId: offer.sku }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The offer changed meanwhile; reload and try again");
-    throw err;
-  }
+    ],
+    { otherwise: () => new Conflict("The offer changed meanwhile; reload and try again") },
+  );
   return next;
 }
 

@@ -1,18 +1,22 @@
 import type { TxEntities } from "../infra/store.js";
+import { Forbidden } from "./errors.js";
+import { guard } from "./tx.js";
+import type { Guarded } from "./tx.js";
 
 /**
- * The condition that makes revocation linear (issue 12, rules 5 and 7): in the transaction of every
+ * The condition that makes revocation linear (rules 5 and 7 of the trust model): in the transaction of every
  * write done under a customer's partner-admin opt-in, a check that the opt-in still holds for that
  * reseller. The reseller's entry of "customers I administer" exists exactly while the opt-in is
  * granted to it (written by the opt-in, deleted by the opt-out and by a move that takes the reseller
  * away), and carries its end; so a write committed after the revocation commits is impossible.
  */
-export function heldCheck(e: TxEntities, resellerId: string, customerId: string, now: Date, since?: string) {
+export function heldCheck(e: TxEntities, resellerId: string, customerId: string, now: Date, since?: string): Guarded {
   const at = now.toISOString();
-  return e.administered
+  const op = e.administered
     .check({ resellerId, customerId })
     .where((a, op) => `${op.exists(a.customerId)} AND (${op.notExists(a.until)} OR ${op.gt(a.until, at)})${since ? ` AND ${op.lte(a.since, since)}` : ""}`)
     .commit();
+  return guard(op, () => new Forbidden("The partner administration of this customer has ended", "NO_OPT_IN"));
 }
 
 /**

@@ -12,6 +12,7 @@ import type { RateLimits } from "./limits.js";
 import { Unauthenticated } from "./errors.js";
 import { ensureBound } from "./identity.js";
 import { authorize } from "./rights.js";
+import * as Tx from "./tx.js";
 import type { Action, Reach } from "./rights.js";
 
 /** What the use cases need from the outside world, wired once per process by functions/ or local/. */
@@ -30,6 +31,8 @@ export interface Deps {
   readonly rateLimits?: RateLimits;
   /** API clients, events and webhooks (issue 14); without them those features answer "not configured". */
   readonly integrations?: Integrations;
+  /** Jitter of optimistic retries, a number in [0, 1) (crypto when absent; tests may fix it). */
+  readonly random?: Tx.Random;
 }
 
 /** What API clients, the event feed and webhooks need (issue 14). */
@@ -173,8 +176,31 @@ export class Session {
     return person?.memberships ?? {};
   }
 
-  /** Forget cached items after a write, so the rest of the request reads fresh state. */
-  forget(): void {
-    this.#loader.clearAll();
+  /**
+   * Runs one transaction (see core/tx.ts): a failed guarded step throws its own error, any other
+   * failed condition `opts.otherwise` (false for "skip"); the request's cache is cleared either way, so what the use
+   * case reads next is fresh; `opts.after` runs only once the write committed.
+   */
+  async transact(build: Tx.Build, opts: Tx.TransactOptions = {}): Promise<boolean> {
+    let committed: boolean;
+    try {
+      committed = await Tx.run(this.deps.store, build, { otherwise: opts.otherwise });
+    } finally {
+      this.#loader.clearAll();
+    }
+    if (committed) await opts.after?.();
+    return committed;
+  }
+
+  /**
+   * Reads and writes again while `body` loses to concurrent changes (`Contention`), with jitter
+   * from `Deps.random`; every attempt reads fresh state.
+   */
+  optimistic<T>(policy: Tx.RetryPolicy, body: (attempt: number) => Promise<T>): Promise<T> {
+    const onRetry = () => {
+      this.#loader.clearAll();
+      policy.onRetry?.();
+    };
+    return Tx.optimistic(this.deps.random ?? Tx.cryptoRandom, { ...policy, onRetry }, body);
   }
 }

@@ -4,7 +4,7 @@ import { claimsDeviceAudience, newActivationCode, newDeviceId, sameCodeDigest } 
 import type { DeviceKeys } from "../infra/device-keys.js";
 import { newId } from "../infra/ids.js";
 import type { AccountRecord, EquipmentRecord, EquipmentTenantRecord, ExtensionAssignmentRecord, Page, SharedEquipmentRecord } from "../infra/store.js";
-import { BadCursor, ConditionFailed } from "../infra/store.js";
+import { BadCursor } from "../infra/store.js";
 import type { Actor } from "./actor.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
@@ -16,6 +16,7 @@ import { paged, pageSize } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { allowed, authorize } from "./rights.js";
 import type { Reach } from "./rights.js";
+import { guard } from "./tx.js";
 import * as V from "./validation.js";
 
 /**
@@ -207,7 +208,7 @@ export async function declare(s: Session, raw: DeclareInput): Promise<Pairing> {
     createdBy: actorLabel(s.actor),
     updatedAt: now,
   };
-  await s.deps.store.transact((e) => [
+  await s.transact((e) => [
     e.equipment.create(item).commit(),
     Audit.entry(e, { accountId: item.accountId, action: "equipment.declared", actor: s.actor, at: s.now, subjectId: equipmentId, details: { name: item.name, serverType: item.serverType }, ...audit(reach) }).commit(),
     ...PartnerAdmin.behalfOps(e, s, reach, item.accountId, "equipment.declared", equipmentId),
@@ -237,8 +238,8 @@ export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
   };
   delete next.connectedAt;
   delete next.lastSeenAt;
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.equipment
         .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
         .set({ status: "PENDING", codeDigest: next.codeDigest!, codeExpiresAt: next.codeExpiresAt!, failedAttempts: 0, credentialVersion: next.credentialVersion, updatedAt: now })
@@ -247,11 +248,9 @@ export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
         .commit(),
       Audit.entry(e, { accountId: eq.accountId, action: "equipment.activationCodeRegenerated", actor: s.actor, at: s.now, subjectId: eq.equipmentId, ...audit(reach) }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.activationCodeRegenerated", eq.equipmentId),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The equipment changed meanwhile; reload and try again");
-    throw err;
-  }
+    ],
+    { otherwise: () => new Conflict("The equipment changed meanwhile; reload and try again") },
+  );
   return { equipment: present(next), deviceId: eq.deviceId, activationCode: code };
 }
 
@@ -268,16 +267,11 @@ export async function remove(s: Session, key: Key): Promise<Info> {
   if (!eq) throw new NotFound("Equipment");
   const k = { accountId: eq.accountId, equipmentId: eq.equipmentId };
   if (!eq.removing) {
-    try {
-      await s.deps.store.transact((e) => [e.equipment.patch(k).set({ removing: true, updatedAt: s.now.toISOString() }).commit()]);
-    } catch (err) {
-      if (err instanceof ConditionFailed) throw new NotFound("Equipment");
-      throw err;
-    }
+    await s.transact((e) => [e.equipment.patch(k).set({ removing: true, updatedAt: s.now.toISOString() }).commit()], { otherwise: () => new NotFound("Equipment") });
   }
   const { tenants, assignments } = await s.deps.store.deleteEquipmentChildren(eq.accountId, eq.equipmentId);
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.equipment.delete(k).where((x, op) => op.eq(x.removing, true)).commit(),
       e.equipmentExtensions.delete(k).commit(),
       Audit.entry(e, {
@@ -290,13 +284,10 @@ export async function remove(s: Session, key: Key): Promise<Info> {
         ...audit(reach),
       }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.removed", eq.equipmentId),
-    ]);
-  } catch (err) {
+    ],
     // Another removal of the same PBX finished first.
-    if (err instanceof ConditionFailed) throw new NotFound("Equipment");
-    throw err;
-  }
-  s.forget();
+    { otherwise: () => new NotFound("Equipment") },
+  );
   return present({ ...eq, removing: true, tenantCount: 0 });
 }
 
@@ -325,19 +316,17 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
   const now = s.now.toISOString();
   const k = { accountId: eq.accountId, equipmentId: eq.equipmentId };
   const details = { ...set, ...(clearPrefix ? { outboundPrefix: null } : {}) };
-  try {
-    await s.deps.store.transact((e) => {
+  await s.transact(
+    (e) => {
       const patch = e.equipment.patch(k).set({ ...set, updatedAt: now });
       return [
         (clearPrefix ? patch.remove(["outboundPrefix"]) : patch).where((x, op) => op.notExists(x.removing)).commit(),
         Audit.entry(e, { accountId: eq.accountId, action: "equipment.updated", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.updated", eq.equipmentId),
       ];
-    });
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new NotFound("Equipment");
-    throw err;
-  }
+    },
+    { otherwise: () => new NotFound("Equipment") },
+  );
   const next: EquipmentRecord = { ...eq, ...set, updatedAt: now };
   if (clearPrefix) delete next.outboundPrefix;
   return present(next);
@@ -405,8 +394,8 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
   const eq = candidate!;
   const device: Actor = { type: "device", accountId: eq.accountId, equipmentId: eq.equipmentId, version: eq.credentialVersion };
   const now = s.now.toISOString();
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.equipment
         .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
         .set({ status: "CONNECTED", connectedAt: now, lastSeenAt: now, failedAttempts: 0, updatedAt: now })
@@ -415,11 +404,9 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
         .where((x, op) => `${op.eq(x.status, "PENDING")} AND ${op.eq(x.codeDigest, eq.codeDigest!)} AND ${op.eq(x.credentialVersion, eq.credentialVersion)}`)
         .commit(),
       Audit.entry(e, { accountId: eq.accountId, action: "equipment.activated", actor: device, at: s.now, subjectId: eq.equipmentId }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw rejected();
-    throw err;
-  }
+    ],
+    { otherwise: () => rejected() },
+  );
   const credential = await keys.credential({ accountId: eq.accountId, equipmentId: eq.equipmentId, version: eq.credentialVersion }, s.now);
   return { equipmentId: eq.equipmentId, accountId: eq.accountId, credential, connectedAt: now };
 }
@@ -432,28 +419,41 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
 async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Promise<"reserved" | "refused" | "allowance" | "none"> {
   const now = s.now.toISOString();
   try {
-    await s.deps.store.transact((e) => {
-      if (!eq) return [e.equipment.patch({ accountId: "-", equipmentId: "-" }).add({ failedAttempts: 1 }).commit()];
-      return [
-        e.equipment
-          .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
-          .add({ failedAttempts: 1 })
-          .where(
-            (x, op) =>
-              `${op.lt(x.failedAttempts, MAX_ATTEMPTS)} AND ${op.eq(x.status, "PENDING")} AND ${op.eq(x.codeDigest, eq.codeDigest!)} AND ${op.gt(x.codeExpiresAt, now)} AND ${op.notExists(x.removing)}`,
-          )
-          .commit(),
-        // Admins see every attempt on their PBX (at most 5 per issued code); never the code tried.
-        Audit.entry(e, { accountId: eq.accountId, action: "equipment.activationAttempted", actor: s.actor, at: s.now, subjectId: eq.equipmentId }).commit(),
-        // And the account's allowance over all its PBXs: past it, every attempt is the same refusal, and spends nothing.
-        Limits.hitOp(e, s.deps, "activation", eq.accountId, s.now),
-      ];
-    });
-    return eq ? "reserved" : "none";
+    const reserved = await s.transact(
+      (e) => {
+        if (!eq) return [e.equipment.patch({ accountId: "-", equipmentId: "-" }).add({ failedAttempts: 1 }).commit()];
+        return [
+          guard(
+            e.equipment
+              .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
+              .add({ failedAttempts: 1 })
+              .where(
+                (x, op) =>
+                  `${op.lt(x.failedAttempts, MAX_ATTEMPTS)} AND ${op.eq(x.status, "PENDING")} AND ${op.eq(x.codeDigest, eq.codeDigest!)} AND ${op.gt(x.codeExpiresAt, now)} AND ${op.notExists(x.removing)}`,
+              )
+              .commit(),
+            () => new AttemptRefused("refused"),
+          ),
+          // Admins see every attempt on their PBX (at most 5 per issued code); never the code tried.
+          Audit.entry(e, { accountId: eq.accountId, action: "equipment.activationAttempted", actor: s.actor, at: s.now, subjectId: eq.equipmentId }).commit(),
+          // And the account's allowance over all its PBXs: past it, every attempt is the same refusal, and spends nothing.
+          guard(Limits.hitOp(e, s.deps, "activation", eq.accountId, s.now).op, () => new AttemptRefused("allowance")),
+        ];
+      },
+      { otherwise: "skip" },
+    );
+    return reserved && eq ? "reserved" : "none";
   } catch (err) {
-    if (!(err instanceof ConditionFailed)) throw err;
-    // The account's allowance is the last item: its refusal is told apart (for the admins only).
-    return !eq ? "none" : err.reasons[0] !== "ConditionalCheckFailed" && err.reasons.at(-1) === "ConditionalCheckFailed" ? "allowance" : "refused";
+    // The code's own refusal first; the allowance's is told apart for the admins only.
+    if (err instanceof AttemptRefused) return err.outcome;
+    throw err;
+  }
+}
+
+/** An attempt that reserved nothing, and why (internal to `reserveAttempt`). */
+class AttemptRefused extends Error {
+  constructor(readonly outcome: "refused" | "allowance") {
+    super(outcome);
   }
 }
 
@@ -476,11 +476,7 @@ function failureOf(found: EquipmentRecord | undefined, reserved: "refused" | "al
  */
 async function recordFailure(s: Session, eq: EquipmentRecord | undefined, reason: ActivationFailure): Promise<void> {
   const k = eq ? { accountId: eq.accountId, equipmentId: eq.equipmentId } : { accountId: "-", equipmentId: "-" };
-  try {
-    await s.deps.store.transact((e) => [e.equipment.patch(k).set({ lastActivationFailure: reason, lastActivationFailureAt: s.now.toISOString() }).commit()]);
-  } catch (err) {
-    if (!(err instanceof ConditionFailed)) throw err;
-  }
+  await s.transact((e) => [e.equipment.patch(k).set({ lastActivationFailure: reason, lastActivationFailureAt: s.now.toISOString() }).commit()], { otherwise: "skip" });
 }
 
 // ---------------------------------------------------------------- device calls
@@ -525,8 +521,8 @@ export async function reportExtensions(s: Session, numbers: readonly string[]): 
   const set = [...new Set(numbers)].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
   const at = s.now.toISOString();
   const k = { accountId: d.accountId, equipmentId: d.equipmentId };
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.equipment
         .patch(k)
         .set({ extensionCount: set.length, extensionsReportedAt: at, lastSeenAt: at, updatedAt: at })
@@ -534,11 +530,9 @@ export async function reportExtensions(s: Session, numbers: readonly string[]): 
         .commit(),
       e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).commit(),
       Audit.entry(e, { accountId: d.accountId, action: "equipment.extensionsReported", actor: s.actor, at: s.now, subjectId: d.equipmentId, details: { count: set.length } }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw revoked();
-    throw err;
-  }
+    ],
+    { otherwise: () => revoked() },
+  );
   return { count: set.length, reportedAt: at };
 }
 
@@ -566,23 +560,23 @@ export async function reportExtensionChanges(s: Session, added: readonly string[
   if (next.size > MAX_EXTENSIONS) throw Invalid.field("added", `a PBX reports at most ${MAX_EXTENSIONS} extensions`);
   const set = [...next].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
   const at = s.now.toISOString();
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
+      guard(
+        current
+          ? e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).where((x, op) => op.eq(x.reportedAt, current.reportedAt)).commit()
+          : e.equipmentExtensions.create({ ...k, numbers: set, reportedAt: at }).commit(),
+        () => new Conflict("The extensions were reported meanwhile; send the change again"),
+      ),
       e.equipment
         .patch(k)
         .set({ extensionCount: set.length, extensionsReportedAt: at, lastSeenAt: at, updatedAt: at })
         .where((x, op) => `${op.eq(x.credentialVersion, d.version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
         .commit(),
-      current
-        ? e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).where((x, op) => op.eq(x.reportedAt, current.reportedAt)).commit()
-        : e.equipmentExtensions.create({ ...k, numbers: set, reportedAt: at }).commit(),
       Audit.entry(e, { accountId: d.accountId, action: "equipment.extensionsChanged", actor: s.actor, at: s.now, subjectId: d.equipmentId, details: { added: added.length, removed: removed.length, count: set.length } }).commit(),
-    ]);
-  } catch (err) {
-    if (!(err instanceof ConditionFailed)) throw err;
-    if (err.reasons[1] === "ConditionalCheckFailed") throw new Conflict("The extensions were reported meanwhile; send the change again");
-    throw revoked();
-  }
+    ],
+    { otherwise: revoked },
+  );
   return { count: set.length, reportedAt: at };
 }
 
@@ -610,8 +604,8 @@ const ATTACH_ATTEMPTS = 5;
 export async function attachTenant(s: Session, raw: z.input<typeof attachInput>): Promise<{ equipment: Info; tenant: Tenant }> {
   s.principal();
   const input = V.parse(attachInput, raw);
-  for (let attempt = 1; ; attempt++) {
-    s.forget();
+  // Another attach (or a regeneration, or a removal) went first: decide again on fresh state.
+  return s.optimistic({ attempts: ATTACH_ATTEMPTS, gaveUp: equipmentBusy }, async () => {
     const { equipment: eq, reach, ms } = await load(s, input.equipment, "equipment.manage");
     const customer = await s.account(input.customerId);
     authorize(s.actor, ms, customer, "account.read", s.now);
@@ -621,40 +615,36 @@ export async function attachTenant(s: Session, raw: z.input<typeof attachInput>)
     if (!c.path.includes(eq.accountId)) throw Invalid.field("customerId", "must be a customer below the equipment's account");
     if (eq.status !== "CONNECTED") throw new Conflict("The equipment must have connected before customers are attached");
     const tenants = await s.deps.store.allEquipmentTenants(eq.accountId, eq.equipmentId);
-    if (tenants.some((t) => t.customerId === c.id)) throw new Conflict("The customer is already attached to this equipment");
+    if (tenants.some((t) => t.customerId === c.id)) throw alreadyAttached();
     const clash = tenants.find((t) => t.companyPrefix.startsWith(input.companyPrefix) || input.companyPrefix.startsWith(t.companyPrefix));
     if (clash) throw new Conflict(clash.companyPrefix === input.companyPrefix ? `Company prefix ${input.companyPrefix} is already used on this equipment` : `Company prefix ${input.companyPrefix} overlaps prefix ${clash.companyPrefix} on this equipment`);
     const now = s.now.toISOString();
     const tenant: Tenant = { accountId: eq.accountId, equipmentId: eq.equipmentId, customerId: c.id, companyPrefix: input.companyPrefix, attachedAt: now, attachedBy: actorLabel(s.actor) };
     const shared: SharedEquipmentRecord = { customerId: c.id, equipmentId: eq.equipmentId, ownerId: eq.accountId, companyPrefix: input.companyPrefix, attachedAt: now };
     const details = { equipmentId: eq.equipmentId, customerId: c.id, companyPrefix: input.companyPrefix };
-    try {
-      await s.deps.store.transact((e) => [
+    await s.transact(
+      (e) => [
         e.equipment
           .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
           .add({ tenantCount: 1 })
           .set({ updatedAt: now })
           .where((x, op) => `${op.eq(x.tenantCount, eq.tenantCount)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
           .commit(),
-        e.equipmentPrefix.create({ accountId: eq.accountId, equipmentId: eq.equipmentId, companyPrefix: input.companyPrefix, customerId: c.id }).commit(),
-        e.equipmentTenant.create(tenant).commit(),
-        e.sharedEquipment.create(shared).commit(),
+        guard(e.equipmentPrefix.create({ accountId: eq.accountId, equipmentId: eq.equipmentId, companyPrefix: input.companyPrefix, customerId: c.id }).commit(), () => new Conflict(`Company prefix ${input.companyPrefix} is already used on this equipment`)),
+        guard(e.equipmentTenant.create(tenant).commit(), alreadyAttached),
+        guard(e.sharedEquipment.create(shared).commit(), alreadyAttached),
         Audit.entry(e, { accountId: eq.accountId, action: "equipment.tenantAttached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
         Audit.entry(e, { accountId: c.id, action: "equipment.attached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.tenantAttached", eq.equipmentId),
-      ]);
-      s.forget();
-      return { equipment: present({ ...eq, tenantCount: eq.tenantCount + 1, updatedAt: now }), tenant };
-    } catch (err) {
-      if (!(err instanceof ConditionFailed)) throw err;
-      const [equipmentChanged, prefixTaken, tenantTaken, sharedTaken] = err.reasons.map((r) => r === "ConditionalCheckFailed");
-      if (prefixTaken) throw new Conflict(`Company prefix ${input.companyPrefix} is already used on this equipment`);
-      if (tenantTaken || sharedTaken) throw new Conflict("The customer is already attached to this equipment");
-      if (!equipmentChanged || attempt >= ATTACH_ATTEMPTS) throw new Conflict("The equipment is busy; try again");
-      // Another attach (or a regeneration, or a removal) went first: decide again on fresh state.
-    }
-  }
+      ],
+      { otherwise: "retry" },
+    );
+    return { equipment: present({ ...eq, tenantCount: eq.tenantCount + 1, updatedAt: now }), tenant };
+  });
 }
+
+const alreadyAttached = () => new Conflict("The customer is already attached to this equipment");
+const equipmentBusy = () => new Conflict("The equipment is busy; try again");
 
 /** Customers attached to a multi-tenant PBX (the partner's view; "Companies" column). */
 export async function tenants(s: Session, key: Key, args: PageArgs): Promise<Page<Tenant>> {
@@ -684,8 +674,8 @@ export interface Detachment {
 export async function detachTenant(s: Session, raw: z.input<typeof detachInput>): Promise<Detachment> {
   s.principal();
   const input = V.parse(detachInput, raw);
-  for (let attempt = 1; ; attempt++) {
-    s.forget();
+  // An association made or freed meanwhile, another detach or the PBX's removal went first: decide again.
+  return s.optimistic({ attempts: ATTACH_ATTEMPTS, gaveUp: equipmentBusy }, async () => {
     const { equipment: eq, reach, ms } = await load(s, input.equipment, "equipment.manage");
     const customer = await s.account(input.customerId);
     authorize(s.actor, ms, customer, "account.read", s.now);
@@ -698,7 +688,7 @@ export async function detachTenant(s: Session, raw: z.input<typeof detachInput>)
     let removed = 0;
     if (tenant.detaching || held.length > DETACH_IN_ONE) {
       if (!tenant.detaching) {
-        await s.deps.store.transact((e) => [e.equipmentTenant.patch({ ...k, customerId: c.id }).set({ detaching: true }).commit()]);
+        await s.transact((e) => [e.equipmentTenant.patch({ ...k, customerId: c.id }).set({ detaching: true }).commit()]);
         // What was added between the read and the flag is read again below.
         held = await s.deps.store.tenantAssignments(eq.accountId, eq.equipmentId, c.id);
       }
@@ -708,8 +698,8 @@ export async function detachTenant(s: Session, raw: z.input<typeof detachInput>)
     }
     const now = s.now.toISOString();
     const details = { equipmentId: eq.equipmentId, customerId: c.id, companyPrefix: tenant.companyPrefix, extensionAssignments: removed + held.length };
-    try {
-      await s.deps.store.transact((e) => [
+    await s.transact(
+      (e) => [
         e.equipmentTenant
           .delete({ ...k, customerId: c.id })
           .where((x, op) => (tenant.detaching || removed > 0 ? op.eq(x.detaching, true) : tenant.lastAssignmentAt ? op.eq(x.lastAssignmentAt, tenant.lastAssignmentAt) : `${op.exists(x.customerId)} AND ${op.notExists(x.lastAssignmentAt)}`))
@@ -721,15 +711,11 @@ export async function detachTenant(s: Session, raw: z.input<typeof detachInput>)
         Audit.entry(e, { accountId: eq.accountId, action: "equipment.tenantDetached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
         Audit.entry(e, { accountId: c.id, action: "equipment.detached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.tenantDetached", eq.equipmentId),
-      ]);
-      s.forget();
-      return { equipment: present({ ...eq, tenantCount: eq.tenantCount - 1, updatedAt: now }), tenant, extensionAssignments: details.extensionAssignments };
-    } catch (err) {
-      if (!(err instanceof ConditionFailed)) throw err;
-      // An association was made or freed meanwhile, another detach or the PBX's removal went first: decide again.
-      if (attempt >= ATTACH_ATTEMPTS) throw new Conflict("The equipment is busy; try again");
-    }
-  }
+      ],
+      { otherwise: "retry" },
+    );
+    return { equipment: present({ ...eq, tenantCount: eq.tenantCount - 1, updatedAt: now }), tenant, extensionAssignments: details.extensionAssignments };
+  });
 }
 
 // ---------------------------------------------------------------- extensions
@@ -772,29 +758,42 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
     assignedAt: s.now.toISOString(),
     assignedBy: actorLabel(s.actor),
   };
-  try {
-    await s.deps.store.transact((e) => [
-      e.extensionAssignment
-        .put(assignment)
-        // One member per extension: a free extension, or the same member's (a new public number).
-        .where((a, op) => `${op.notExists(a.email)} OR (${op.eq(a.email, member.email)} AND ${op.eq(a.customerId, input.accountId)})`)
-        .commit(),
-      e.equipment
-        .check({ accountId: eq.accountId, equipmentId: eq.equipmentId })
-        .where((x, op) => `${op.exists(x.status)} AND ${op.notExists(x.removing)}`)
-        .commit(),
-      e.member
-        .check({ accountId: input.accountId, email: member.email })
-        .where((m, op) => op.eq(m.status, "ACTIVE"))
-        .commit(),
+  const equipmentGone = () => new NotFound("Equipment");
+  await s.transact(
+    (e) => [
+      guard(
+        e.extensionAssignment
+          .put(assignment)
+          // One member per extension: a free extension, or the same member's (a new public number).
+          .where((a, op) => `${op.notExists(a.email)} OR (${op.eq(a.email, member.email)} AND ${op.eq(a.customerId, input.accountId)})`)
+          .commit(),
+        () => new Conflict(`Extension ${input.extension} is already associated with another member`),
+      ),
+      guard(
+        e.equipment
+          .check({ accountId: eq.accountId, equipmentId: eq.equipmentId })
+          .where((x, op) => `${op.exists(x.status)} AND ${op.notExists(x.removing)}`)
+          .commit(),
+        equipmentGone,
+      ),
+      guard(
+        e.member
+          .check({ accountId: input.accountId, email: member.email })
+          .where((m, op) => op.eq(m.status, "ACTIVE"))
+          .commit(),
+        () => new NotFound("Member"),
+      ),
       // On a shared PBX, the tenancy must hold (not being detached); the mark makes a detach that read before this retry.
       ...(tenant
         ? [
-            e.equipmentTenant
-              .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId, customerId: input.accountId })
-              .set({ lastAssignmentAt: `${s.now.toISOString()}#${newId()}` })
-              .where((x, op) => op.notExists(x.detaching))
-              .commit(),
+            guard(
+              e.equipmentTenant
+                .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId, customerId: input.accountId })
+                .set({ lastAssignmentAt: `${s.now.toISOString()}#${newId()}` })
+                .where((x, op) => op.notExists(x.detaching))
+                .commit(),
+              equipmentGone,
+            ),
           ]
         : []),
       Audit.entry(e, {
@@ -807,15 +806,9 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
         ...audit(reach),
       }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, input.accountId, "equipment.extensionAssigned", member.email),
-    ]);
-  } catch (err) {
-    if (!(err instanceof ConditionFailed)) throw err;
-    const [taken, gone, memberGone, detached] = err.reasons.map((r) => r === "ConditionalCheckFailed");
-    if (taken) throw new Conflict(`Extension ${input.extension} is already associated with another member`);
-    if (gone || (tenant && detached)) throw new NotFound("Equipment");
-    if (memberGone) throw new NotFound("Member");
-    throw new Conflict("The equipment is busy; try again");
-  }
+    ],
+    { otherwise: equipmentBusy },
+  );
   return assignment;
 }
 
@@ -833,8 +826,8 @@ export async function unassignExtension(s: Session, raw: z.input<typeof unassign
   const reach = authorize(s.actor, ms, account, "equipment.manage", s.now);
   // Another tenant's extension on a shared PBX is none of this account's business: same as none.
   if (!held || held.customerId !== input.accountId) throw Invalid.field("extension", "is not associated with a member of this account");
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.extensionAssignment
         .delete({ accountId: held.accountId, equipmentId: held.equipmentId, extension: held.extension })
         .where((a, op) => `${op.eq(a.customerId, held.customerId)} AND ${op.eq(a.email, held.email)}`)
@@ -849,11 +842,9 @@ export async function unassignExtension(s: Session, raw: z.input<typeof unassign
         ...audit(reach),
       }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, input.accountId, "equipment.extensionUnassigned", held.email),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The association changed meanwhile; reload and try again");
-    throw err;
-  }
+    ],
+    { otherwise: () => new Conflict("The association changed meanwhile; reload and try again") },
+  );
   return held;
 }
 

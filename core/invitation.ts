@@ -1,6 +1,5 @@
 import { hashSecret, newId, newSecret } from "../infra/ids.js";
 import type { AccountRecord, TxEntities, InvitationRecord, Membership, PersonRecord } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
@@ -8,6 +7,7 @@ import * as Move from "./move.js";
 import { grantedTo, optedIn } from "./rights.js";
 import type { Role } from "./rights.js";
 import * as Consent from "./consent.js";
+import { guard } from "./tx.js";
 
 export type Info = Omit<InvitationRecord, "tokenHash">;
 
@@ -172,8 +172,8 @@ export async function accept(s: Session, token: string): Promise<Accepted> {
   }
   const membership: Membership = { role: member.role, seller: member.seller, partnerAdmin: member.partnerAdmin };
   const now = s.now.toISOString();
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.invitation
         .patch({ tokenHash: inv.tokenHash })
         .set({ status: "ACCEPTED", acceptedAt: now })
@@ -189,14 +189,11 @@ export async function accept(s: Session, token: string): Promise<Accepted> {
       }),
       ...(membership.role === "OWNER" ? [e.account.patch({ id: inv.accountId }).add({ ownerCount: 1 }).commit()] : []),
       Audit.entry(e, { accountId: inv.accountId, action: "member.joined", actor: s.actor, at: s.now, subjectId: user.email, details: { role: membership.role } }).commit(),
-      // Last, so its reason is the last one: the opt-in it was sent under still holds.
-      ...(inv.sentOnBehalfOf ? [Consent.heldCheck(e, inv.sentOnBehalfOf, inv.accountId, s.now, inv.createdAt)] : []),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw inv.sentOnBehalfOf && err.reasons.at(-1) === "ConditionalCheckFailed" ? lapsed() : new Conflict("This invitation has already been used");
-    throw err;
-  }
-  s.forget();
+      // The opt-in it was sent under still holds.
+      ...(inv.sentOnBehalfOf ? [guard(Consent.heldCheck(e, inv.sentOnBehalfOf, inv.accountId, s.now, inv.createdAt).op, lapsed)] : []),
+    ],
+    { otherwise: () => new Conflict("This invitation has already been used") },
+  );
   return { invitation: strip({ ...inv, status: "ACCEPTED", acceptedAt: now }), account: { ...account, ownerCount: account.ownerCount + (membership.role === "OWNER" ? 1 : 0) } };
 }
 

@@ -1,12 +1,12 @@
 import * as z from "zod";
 import type { LicenceRecord, MemberRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import * as PartnerAdmin from "./partner-admin.js";
 import * as Subscription from "./subscription.js";
 import type { Session } from "./context.js";
+import { guard } from "./tx.js";
 import { Conflict, Invalid, NotFound, unlessHidden } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
@@ -53,37 +53,39 @@ export async function assign(s: Session, raw: Input): Promise<Info> {
     assignedAt: s.now.toISOString(),
     assignedBy: actorLabel(s.actor),
   };
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await s.deps.store.transact((e) => [
-        e.licence.create(licence).commit(),
-        e.subscription
-          .patch({ accountId: sub.accountId, sku: sub.sku })
-          .add({ assigned: 1 })
-          .where((x, op) => `${op.eq(x.status, "ACTIVE")} AND ${op.name(x.assigned)} < ${op.name(x.quantity)}`)
-          .commit(),
-        memberCount(e, member, 1),
+  // The subscription's counter is contended by every assignment: lost races are read again.
+  return s.optimistic({ attempts: ATTEMPTS, gaveUp: busy, baseMs: 15 }, async () => {
+    await s.transact(
+      (e) => [
+        guard(e.licence.create(licence).commit(), () => new Conflict("The member already holds a licence of this family")),
+        guard(
+          e.subscription
+            .patch({ accountId: sub.accountId, sku: sub.sku })
+            .add({ assigned: 1 })
+            .where((x, op) => `${op.eq(x.status, "ACTIVE")} AND ${op.name(x.assigned)} < ${op.name(x.quantity)}`)
+            .commit(),
+          () => new SubscriptionFull(),
+        ),
+        guard(memberCount(e, member, 1), () => new NotFound("Member")),
         Audit.entry(e, { accountId: ref.accountId, action: "licence.assigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku }, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, ref.accountId, "licence.assigned", member.email),
-      ]);
-      s.forget();
-      return licence;
-    } catch (err) {
-      if (!(err instanceof ConditionFailed)) throw err;
-      const [licenceTaken, full, memberGone] = err.reasons.map((r) => r === "ConditionalCheckFailed");
-      if (licenceTaken) throw new Conflict("The member already holds a licence of this family");
-      if (memberGone) throw new NotFound("Member");
-      if (full) {
-        s.forget();
-        const now = await s.subscription(sub.accountId, sub.sku);
-        if (now?.status !== "ACTIVE") throw new Conflict("The subscription is no longer active");
-        throw noneLeft(now);
-      }
-      if (attempt >= ATTEMPTS) throw new Conflict("The subscription is busy; try again");
-      await new Promise((r) => setTimeout(r, 5 + Math.random() * 15 * attempt));
-    }
-  }
+      ],
+      { otherwise: "retry" },
+    ).catch(async (err: unknown) => {
+      if (!(err instanceof SubscriptionFull)) throw err;
+      // Full, or no longer active: say which, from what is there now.
+      const now = await s.subscription(sub.accountId, sub.sku);
+      if (now?.status !== "ACTIVE") throw new Conflict("The subscription is no longer active");
+      throw noneLeft(now);
+    });
+    return licence;
+  });
 }
+
+/** The subscription's condition refused the assignment (full or inactive): told apart by reading it. */
+class SubscriptionFull extends Error {}
+
+const busy = () => new Conflict("The subscription is busy; try again");
 
 const noneLeft = (sub: Pick<SubscriptionRecord, "quantity">) =>
   new Conflict(`All ${sub.quantity} licences of this subscription are assigned; increase the quantity or unassign one`);
@@ -101,23 +103,18 @@ export async function unassign(s: Session, raw: Input): Promise<Info> {
   const { ref, sub, member, reach } = await load(s, raw);
   const held = await s.deps.store.getLicence(ref.accountId, ref.email, sub.family);
   if (!held || held.sku !== sub.sku) throw Invalid.field("email", "the member holds no licence of this subscription");
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await s.deps.store.transact((e) => [
-        ...releaseOps(e, [held]),
+  return s.optimistic({ attempts: ATTEMPTS, gaveUp: busy, baseMs: 15 }, async () => {
+    await s.transact(
+      (e) => [
+        ...releaseOps(e, [held]).map((op, i) => (i === 0 ? guard(op, () => Invalid.field("email", "the member holds no licence of this subscription")) : op)),
         memberCount(e, member, -1),
         Audit.entry(e, { accountId: ref.accountId, action: "licence.unassigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku }, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, ref.accountId, "licence.unassigned", member.email),
-      ]);
-      s.forget();
-      return held;
-    } catch (err) {
-      if (!(err instanceof ConditionFailed)) throw err;
-      if (err.reasons[0] === "ConditionalCheckFailed") throw Invalid.field("email", "the member holds no licence of this subscription");
-      if (attempt >= ATTEMPTS) throw new Conflict("The subscription is busy; try again");
-      await new Promise((r) => setTimeout(r, 5 + Math.random() * 15 * attempt));
-    }
-  }
+      ],
+      { otherwise: "retry" },
+    );
+    return held;
+  });
 }
 
 /** Deletes licences and gives them back to their subscriptions (unassign, member removal). */

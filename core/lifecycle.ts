@@ -1,5 +1,4 @@
 import type { AccountRecord, DueRecord, LicenceRecord, SubscriptionRecord } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import { newId } from "../infra/ids.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
@@ -46,14 +45,15 @@ export async function dueSinceLastRun(s: Session): Promise<{ items: DueRecord[];
   }
   const commit = async () => {
     if (stored >= today) return;
-    await s.deps.store.transact((e) => [
-      stored > 0
-        ? e.counter.patch({ name: SCHEDULED_THROUGH }).set({ value: today }).where((c, op) => op.lt(c.value, today)).commit()
-        : e.counter.create({ name: SCHEDULED_THROUGH, value: today }).commit(),
-    ]).catch((err: unknown) => {
-      // A concurrent run moved it as far or further.
-      if (!(err instanceof ConditionFailed)) throw err;
-    });
+    // A concurrent run may have moved it as far or further: then nothing is written.
+    await s.transact(
+      (e) => [
+        stored > 0
+          ? e.counter.patch({ name: SCHEDULED_THROUGH }).set({ value: today }).where((c, op) => op.lt(c.value, today)).commit()
+          : e.counter.create({ name: SCHEDULED_THROUGH, value: today }).commit(),
+      ],
+      { otherwise: "skip" },
+    );
   };
   return { items, commit };
 }
@@ -90,8 +90,8 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
   // being there, so a stale read fails (and the message is retried) instead of counting twice.
   let licences: LicenceRecord[];
   while ((licences = (await s.deps.store.listLicences(sub.accountId, sub.sku, 30, null)).items.map((i) => i.node)).length > 0) {
-    try {
-      await s.deps.store.transact((e) => [
+    await s.transact(
+      (e) => [
         ...licences.flatMap((l) => [
           e.licence
             .delete({ accountId: l.accountId, email: l.email, family: l.family })
@@ -100,16 +100,15 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
           e.member.patch({ accountId: l.accountId, email: l.email }).add({ licenceCount: -1 }).commit(),
         ]),
         e.subscription.patch({ accountId: sub.accountId, sku: sub.sku }).add({ assigned: -licences.length }).commit(),
-      ]);
-    } catch (err) {
-      if (err instanceof ConditionFailed) throw new Error("licences changed during expiry; retry", { cause: err });
-      throw err;
-    }
+      ],
+      { otherwise: () => new Error("licences changed during expiry; retry") },
+    );
   }
   const version = sub.version + 1;
   const account = await s.deps.store.getAccount(sub.accountId);
-  try {
-    await s.deps.store.transact((e) => [
+  // Changed meanwhile (an order, a cancellation, a licence assigned): the redelivered message re-reads it.
+  await s.transact(
+    (e) => [
       // The ended trial leaves the Trials views (the account's path is current: a move rewrites them).
       ...(account ? TrialEntries.removeOps(e, account, sub) : []),
       e.subscription
@@ -120,12 +119,9 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
         .commit(),
       Subscription.changeOp(e, { sub, version, kind: "EXPIRED", from: sub.quantity, to: 0, at: s.now, actor: s.actor, reason: "trial ended" }),
       dueOp(e, "retention", s.now, sub.accountId),
-    ]);
-  } catch (err) {
-    // Changed meanwhile (an order, a cancellation, a licence assigned): the redelivered message re-reads it.
-    if (err instanceof ConditionFailed) throw new Error("subscription changed during expiry; retry", { cause: err });
-    throw err;
-  }
+    ],
+    { otherwise: () => new Error("subscription changed during expiry; retry") },
+  );
 }
 
 async function renew(s: Session, sub: SubscriptionRecord): Promise<void> {
@@ -137,8 +133,8 @@ async function renew(s: Session, sub: SubscriptionRecord): Promise<void> {
   const version = sub.version + 1;
   const orderId = newId();
   const key = `renewal:${sub.sku}:${sub.endsAt}`;
-  try {
-    await s.deps.store.transact((e) => [
+  const renewed = await s.transact(
+    (e) => [
       e.subscription
         .patch({ accountId: sub.accountId, sku: sub.sku })
         .set({ endsAt: endsAt.toISOString(), version, updatedAt: s.now.toISOString() })
@@ -160,16 +156,14 @@ async function renew(s: Session, sub: SubscriptionRecord): Promise<void> {
         .commit(),
       e.orderKey.create({ accountId: sub.accountId, key, requestHash: key, orderId }).commit(),
       ...termOp(e, { ...sub, endsAt: endsAt.toISOString() }, s.now),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) {
-      // Renewed by an earlier delivery (its key exists), or changed meanwhile: re-read.
-      const again = await s.deps.store.getSubscription(sub.accountId, sub.sku);
-      if (again && again.endsAt && new Date(again.endsAt) > s.now) return;
-      throw new Error("subscription changed during renewal; retry", { cause: err });
-    }
-    throw err;
-  }
+    ],
+    { otherwise: "skip" },
+  );
+  if (renewed) return;
+  // Renewed by an earlier delivery (its key exists), or changed meanwhile: re-read.
+  const again = await s.deps.store.getSubscription(sub.accountId, sub.sku);
+  if (again && again.endsAt && new Date(again.endsAt) > s.now) return;
+  throw new Error("subscription changed during renewal; retry");
 }
 
 /** Mails the account's owners that a trial ends soon (once per reminder), then marks the next step. */
@@ -191,7 +185,7 @@ async function remind(s: Session, accountId: string, sku: string): Promise<void>
   }
   // The end passed already (the runs stopped for a while): the trial ends in this run, not the next (rule 18).
   if (end <= s.now) return termEnd(s, accountId, sku);
-  await s.deps.store.transact((e) => [nextTrialStep(e, accountId, sku, end, s.now)]);
+  await s.transact((e) => [nextTrialStep(e, accountId, sku, end, s.now)]);
 }
 
 /**
@@ -220,7 +214,7 @@ async function retention(s: Session, accountId: string): Promise<void> {
       : new Date(Math.max(...subs.map((x) => endedAt(x).getTime())) + RETENTION_DAYS * DAY).toISOString();
   let current = account;
   if (account.pendingDeletionAt !== due) {
-    await s.deps.store.transact((e) => [
+    await s.transact((e) => [
       e.account.patch({ id: accountId }).set({ pendingDeletionAt: due }).commit(),
       dueOp(e, "retention", new Date(Math.max(new Date(due).getTime(), s.now.getTime())), accountId),
     ]);
@@ -230,7 +224,7 @@ async function retention(s: Session, accountId: string): Promise<void> {
   // Usage recorded for a month not invoiced yet waits for that invoice (issue 12, rule 12).
   const waitUntil = await unbilledUsageUntil(s, current, subs);
   if (waitUntil) {
-    await s.deps.store.transact((e) => [dueOp(e, "retention", waitUntil, accountId)]);
+    await s.transact((e) => [dueOp(e, "retention", waitUntil, accountId)]);
     return;
   }
   await remove(s, current);
@@ -281,8 +275,9 @@ async function remove(s: Session, account: AccountRecord): Promise<void> {
   const created = new Date(account.createdAt);
   const firstOrders = await store.ordersBetween(account.id, created, new Date(created.getTime() + CREATION_WINDOW_MS));
   const creationKeys = (await Promise.all(firstOrders.map((o) => store.getOrderKey(account.parentId, `new-account:${o.idempotencyKey}`)))).filter((k) => k?.childId === account.id);
-  try {
-    await store.transact((e) => [
+  // Ordered again, or given a child, meanwhile: the redelivered message re-reads it.
+  await s.transact(
+    (e) => [
       e.account
         .delete({ id: account.id })
         .where((a, op) => `${op.eq(a.childCount, 0)} AND ${op.eq(a.pendingDeletionAt, account.pendingDeletionAt!)}`)
@@ -293,12 +288,9 @@ async function remove(s: Session, account: AccountRecord): Promise<void> {
       Audit.entry(e, { accountId: account.parentId, action: "account.deleted", actor: s.actor, at: s.now, subjectId: account.id, details: { name: account.name, reason: "no active subscription for 14 days" } }).commit(),
       // The parent may just have lost its last child: the next run looks at it again.
       ...(account.parentId !== PLATFORM_ID ? [dueOp(e, "retention", s.now, account.parentId)] : []),
-    ]);
-  } catch (err) {
-    // Ordered again, or given a child, meanwhile: the redelivered message re-reads it.
-    if (err instanceof ConditionFailed) throw new Error("account changed during deletion; retry", { cause: err });
-    throw err;
-  }
+    ],
+    { otherwise: () => new Error("account changed during deletion; retry") },
+  );
   await purge(s, account.id);
 }
 
@@ -306,10 +298,10 @@ async function remove(s: Session, account: AccountRecord): Promise<void> {
 async function purge(s: Session, accountId: string): Promise<void> {
   const store = s.deps.store;
   for (const sub of await store.allSubscriptions(accountId)) await store.deletePartition(store.ledgerPartition(accountId, sub.sku));
-  for (const inv of await store.allInvitations(accountId)) await store.transact((e) => [e.invitation.delete({ tokenHash: inv.tokenHash }).commit()]);
+  for (const inv of await store.allInvitations(accountId)) await s.transact((e) => [e.invitation.delete({ tokenHash: inv.tokenHash }).commit()]);
   for (const m of (await store.allMembers(accountId)).filter((x) => x.status === "ACTIVE")) {
     const person = await store.getPerson(m.email);
-    if (person?.memberships[accountId]) await store.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[accountId])]);
+    if (person?.memberships[accountId]) await s.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[accountId])]);
   }
   // A customer attached to partners' shared PBXs: its members' extensions, e-mails and numbers there,
   // then its tenancy and company prefix go with it (issue 12, rule 17).
@@ -317,7 +309,7 @@ async function purge(s: Session, accountId: string): Promise<void> {
     const owner = { accountId: shared.ownerId, equipmentId: shared.equipmentId };
     const held = await store.tenantAssignments(shared.ownerId, shared.equipmentId, accountId);
     await store.deleteExtensionAssignments(shared.ownerId, shared.equipmentId, held.map((a) => a.extension));
-    await store.transact((e) => [
+    await s.transact((e) => [
       e.equipmentTenant.delete({ ...owner, customerId: accountId }).commit(),
       e.equipmentPrefix.delete({ ...owner, companyPrefix: shared.companyPrefix }).commit(),
       e.equipment.patch(owner).add({ tenantCount: -1 }).commit(),

@@ -1,7 +1,8 @@
 import type { TxEntities } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import type { Deps } from "./context.js";
 import { RateLimited } from "./errors.js";
+import { guard } from "./tx.js";
+import type { Guarded } from "./tx.js";
 
 /**
  * Per-account rate limits (issue 6), on top of API Gateway's per-stage throttling: how many
@@ -35,26 +36,19 @@ export function windowOf(limit: RateLimit, now: Date): { start: string; endsInSe
 
 /**
  * The counter write of one action (`count` of them): +count in the account's current window, only
- * while the result stays within the limit. Put it LAST in the action's transaction: `rateLimited`
- * then tells a refusal by the limit from any other failed condition.
+ * while the result stays within the limit; its refusal is RateLimited, with the seconds to wait.
  */
-export function hitOp(e: TxEntities, deps: Deps, name: LimitName, accountId: string, now: Date, count = 1) {
+export function hitOp(e: TxEntities, deps: Deps, name: LimitName, accountId: string, now: Date, count = 1): Guarded {
   const limit = limitOf(deps, name);
   const w = windowOf(limit, now);
-  return e.rateCounter
+  const op = e.rateCounter
     .update({ accountId, limit: name, window: w.start })
     .add({ count })
     // Kept a day past its window, then DynamoDB's TTL removes it.
     .set({ expiresAt: w.endEpoch + 86_400 })
     .where((r, op) => `${op.notExists(r.count)} OR ${op.lte(r.count, limit.max - count)}`)
     .commit();
-}
-
-/** The RateLimited error if `err` is the refusal of the counter placed last in the transaction. */
-export function rateLimited(err: unknown, deps: Deps, name: LimitName, now: Date): RateLimited | undefined {
-  if (!(err instanceof ConditionFailed) || err.reasons.at(-1) !== "ConditionalCheckFailed") return undefined;
-  const limit = limitOf(deps, name);
-  return new RateLimited(name === "invitation" ? "Too many invitations from this account; try again later" : "Too many activation attempts on this account's equipment; try again later", windowOf(limit, now).endsInSeconds);
+  return guard(op, () => new RateLimited(name === "invitation" ? "Too many invitations from this account; try again later" : "Too many activation attempts on this account's equipment; try again later", w.endsInSeconds));
 }
 
 /** A `count` larger than the limit itself can never pass: refused before any write. */

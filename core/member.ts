@@ -1,7 +1,6 @@
 import * as z from "zod";
 import { roles } from "../infra/entities/member.js";
 import type { ExtensionAssignmentRecord, MemberRecord, Page } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import { Conflict, Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
@@ -55,22 +54,20 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
     ...(input.firstName ? { firstName: input.firstName } : {}),
     ...(input.lastName ? { lastName: input.lastName } : {}),
   }, PartnerAdmin.onBehalfOf(reach));
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
+      // A refusal by the allowance is RateLimited, whatever else failed.
+      Limits.hitOp(e, s.deps, "invitation", a.id, s.now),
       ...prepared.ops(e),
       // The seller's setup right ends when an owner joins: checked in the same transaction.
       ...(setup ? [e.account.check({ id: a.id }).where((x, op) => op.eq(x.ownerCount, 0)).commit()] : []),
       ...PartnerAdmin.behalfOps(e, s, reach, a.id, "member.invited", input.email),
-      // Last: a refusal there is the account's invitation allowance.
-      Limits.hitOp(e, s.deps, "invitation", a.id, s.now),
-    ]);
-  } catch (err) {
-    const limited = Limits.rateLimited(err, s.deps, "invitation", s.now);
-    if (limited) throw limited;
-    if (err instanceof ConditionFailed) throw setup ? new Conflict("The customer's owner joined meanwhile, or this person is already a member") : new Conflict("This person is already a member of the account");
-    throw err;
-  }
-  await prepared.mail();
+    ],
+    {
+      otherwise: () => (setup ? new Conflict("The customer's owner joined meanwhile, or this person is already a member") : new Conflict("This person is already a member of the account")),
+      after: () => prepared.mail(),
+    },
+  );
   const member = await s.deps.store.getMember(a.id, input.email);
   return { member: member!, invitation: prepared.record };
 }
@@ -141,8 +138,8 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
   if (licences.length * 2 + extensions.length > MAX_RELEASED * 2) {
     throw new Conflict(`The member holds ${licences.length} licences and ${extensions.length} extensions; unassign some first`);
   }
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       // The licence count is part of the condition: a licence assigned meanwhile is never left behind.
       e.member
         .delete({ accountId: account.id, email: member.email })
@@ -162,14 +159,13 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
         : []),
       Audit.entry(e, { accountId: account.id, action: "member.removed", actor: s.actor, at: s.now, subjectId: member.email, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, account.id, "member.removed", member.email),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw activeOwner ? lastOwner() : new Conflict("The member changed meanwhile; try again");
-    throw err;
-  }
-  s.forget();
+    ],
+    { otherwise: () => (activeOwner ? lastOwner() : memberChanged()) },
+  );
   return member;
 }
+
+const memberChanged = () => new Conflict("The member changed meanwhile; try again");
 
 const roleInput = memberRef.extend({ role: z.enum(roles) });
 
@@ -182,8 +178,8 @@ export async function setRole(s: Session, raw: z.input<typeof roleInput>): Promi
   const active = member.status === "ACTIVE";
   const ownerDelta = !active ? 0 : input.role === "OWNER" ? 1 : member.role === "OWNER" ? -1 : 0;
   const next: Info = { ...member, role: input.role };
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.member.patch({ accountId: account.id, email: member.email }).set({ role: input.role }).where((m, op) => `${op.eq(m.role, member.role)} AND ${op.eq(m.status, member.status)}`).commit(),
       ...(ownerDelta < 0 ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where((a, op) => op.gt(a.ownerCount, 1)).commit()] : []),
       ...(ownerDelta > 0 ? [e.account.patch({ id: account.id }).add({ ownerCount: 1 }).commit()] : []),
@@ -194,12 +190,9 @@ export async function setRole(s: Session, raw: z.input<typeof roleInput>): Promi
         : []),
       Audit.entry(e, { accountId: account.id, action: "member.roleChanged", actor: s.actor, at: s.now, subjectId: member.email, details: { from: member.role, to: input.role }, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, account.id, "member.roleChanged", member.email),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw ownerDelta < 0 ? lastOwner() : new Conflict("The member changed meanwhile; try again");
-    throw err;
-  }
-  s.forget();
+    ],
+    { otherwise: () => (ownerDelta < 0 ? lastOwner() : memberChanged()) },
+  );
   return next;
 }
 
@@ -210,8 +203,8 @@ export async function setSeller(s: Session, raw: z.input<typeof sellerInput>): P
   const input = V.parse(sellerInput, raw);
   const { account, member, person } = await loadForChange(s, input, "member.setSeller");
   if (member.seller === input.seller) return member;
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.member.patch({ accountId: account.id, email: member.email }).set({ seller: input.seller }).where((m, op) => op.eq(m.status, member.status)).commit(),
       ...(member.status === "ACTIVE"
         ? [Invitation.personOp(e, s, member.email, person, (ms) => {
@@ -219,12 +212,9 @@ export async function setSeller(s: Session, raw: z.input<typeof sellerInput>): P
           })]
         : []),
       Audit.entry(e, { accountId: account.id, action: input.seller ? "member.sellerGranted" : "member.sellerRemoved", actor: s.actor, at: s.now, subjectId: member.email }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The member changed meanwhile; try again");
-    throw err;
-  }
-  s.forget();
+    ],
+    { otherwise: memberChanged },
+  );
   return { ...member, seller: input.seller };
 }
 

@@ -1,5 +1,4 @@
 import type { AccountRecord, InvitationRecord } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import * as Consent from "./consent.js";
@@ -73,18 +72,20 @@ export async function invite(s: Session, input: { accountId: string; parentId: s
   }
   const invites = owners.map((o) => Invitation.prepareMove(s, target, p, o.email));
   Limits.assertWithin(s.deps, "invitation", invites.length, s.now);
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       ...invites.map((i) => i.op(e)),
       Audit.entry(e, { accountId: p.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: target.id }).commit(),
       Audit.entry(e, { accountId: target.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: p.id }).commit(),
-      // Last: one invitation per owner, against the inviting (new parent) account's allowance.
+      // One invitation per owner, against the inviting (new parent) account's allowance.
       Limits.hitOp(e, s.deps, "invitation", p.id, s.now, invites.length),
-    ]);
-  } catch (err) {
-    throw Limits.rateLimited(err, s.deps, "invitation", s.now) ?? err;
-  }
-  for (const i of invites) await i.mail();
+    ],
+    {
+      after: async () => {
+        for (const i of invites) await i.mail();
+      },
+    },
+  );
   // How many owners an account has is not told to a caller who cannot see it.
   return { invitations: visible ? invites.length : 1 };
 }
@@ -153,8 +154,8 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const items = 1 + moved.length + optedOut.length + 2 + (moved.length + trials.length) * (dropped.length + added.length) + 3 + (partyMoves ? 1 + subs.length : 0);
   if (items > MAX_TX_ITEMS) throw new Conflict("This account has too many sub-accounts to move in one step; ask the platform operators");
   const now = s.now.toISOString();
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.invitation.patch({ tokenHash: inv.tokenHash }).set({ status: "ACCEPTED", acceptedAt: now }).where((i, op) => op.eq(i.status, "PENDING")).commit(),
       ...moved.map((a) =>
         e.account
@@ -184,11 +185,8 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
       Audit.entry(e, { accountId: t.id, action: "account.moved", actor: s.actor, at: s.now, subjectId: t.id, details: { from: t.parentId, to: parent.id } }).commit(),
       Audit.entry(e, { accountId: oldParentId, action: "account.movedOut", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
       Audit.entry(e, { accountId: parent.id, action: "account.movedIn", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The accounts changed meanwhile, or this invitation was used; try again");
-    throw err;
-  }
-  s.forget();
+    ],
+    { otherwise: () => new Conflict("The accounts changed meanwhile, or this invitation was used; try again") },
+  );
   return { invitation: Invitation.toInfo({ ...inv, status: "ACCEPTED", acceptedAt: now }), account: rePath(t) };
 }

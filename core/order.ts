@@ -1,7 +1,6 @@
 import * as z from "zod";
 import { digest, newId } from "../infra/ids.js";
 import type { AccountRecord, OfferRecord, OrderRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
@@ -324,25 +323,17 @@ export async function place(s: Session, raw: PlaceInput): Promise<Info> {
   s.principal();
   const input = V.parse(placeInput, raw);
   const hash = fingerprint(input.accountId, input);
-  for (let attempt = 1; ; attempt++) {
+  // Either the key was taken by a concurrent replay, or a subscription moved: read again.
+  return s.optimistic({ attempts: ATTEMPTS, gaveUp: () => new Conflict("The subscriptions kept changing meanwhile; try again") }, async () => {
     // One BatchGetItem: the caller, the account and the key.
     const [ms, account, key] = await Promise.all([s.memberships(), s.account(input.accountId), s.orderKey(input.accountId, clientOrderKey(input.idempotencyKey))]);
     authorize(s.actor, ms, account, "order.place", s.now);
     if (key) return replay(s, account!, key, hash);
     const p = await plan(s, account!, input);
     const order = orderRecord(s, p, input);
-    try {
-      await s.deps.store.transact((e) => orderOps(s, e, p, order, hash));
-      s.forget();
-      return present(order, p.showPrices);
-    } catch (err) {
-      if (!(err instanceof ConditionFailed)) throw err;
-      // Either the key was taken by a concurrent replay, or a subscription moved: read again.
-      s.forget();
-      if (attempt >= ATTEMPTS) throw new Conflict("The subscriptions kept changing meanwhile; try again");
-      await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
-    }
-  }
+    await s.transact((e) => orderOps(s, e, p, order, hash), { otherwise: "retry" });
+    return present(order, p.showPrices);
+  });
 }
 
 async function replay(s: Session, account: AccountRecord, key: { requestHash: string; orderId: string }, hash: string): Promise<Info> {

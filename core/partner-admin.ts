@@ -1,7 +1,6 @@
 import * as z from "zod";
 import { newId } from "../infra/ids.js";
 import type { AccountRecord, AdministeredRecord, BehalfRecord, MemberRecord, Page, TxEntities } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Consent from "./consent.js";
@@ -54,23 +53,20 @@ export async function setCapability(s: Session, raw: z.input<typeof capabilityIn
   // Capability first: a grant racing with a disable fails on its condition, then the flags go.
   // Versioned like every account write (rule 6): no concurrent update can restore what this changes.
   const next: AccountRecord = { ...a, partnerAdminEnabled: input.enabled, updatedAt: s.now.toISOString(), version: a.version + 1 };
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.account
         .patch({ id: a.id })
         .set({ partnerAdminEnabled: input.enabled, updatedAt: next.updatedAt, version: next.version })
         .where((x, op) => op.eq(x.version, a.version))
         .commit(),
       Audit.entry(e, { accountId: a.id, action: input.enabled ? "account.partnerAdminEnabled" : "account.partnerAdminDisabled", actor: s.actor, at: s.now, subjectId: a.id }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
-    throw err;
-  }
+    ],
+    { otherwise: () => new Conflict("The account changed meanwhile; reload and try again") },
+  );
   if (!input.enabled) {
     for (const m of (await s.deps.store.allMembers(a.id)).filter((x) => x.partnerAdmin)) await setFlag(s, a, m, false);
   }
-  s.forget();
   return next;
 }
 
@@ -93,8 +89,8 @@ export async function setMemberFlag(s: Session, raw: z.input<typeof flagInput>):
 
 async function setFlag(s: Session, a: AccountRecord, member: MemberRecord, partnerAdmin: boolean): Promise<void> {
   const person = member.status === "ACTIVE" ? await s.deps.store.getPerson(member.email) : undefined;
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.member.patch({ accountId: a.id, email: member.email }).set({ partnerAdmin }).where((m, op) => op.eq(m.status, member.status)).commit(),
       // A grant holds only while the platform's capability does.
       ...(partnerAdmin ? [e.account.check({ id: a.id }).where((x, op) => op.eq(x.partnerAdminEnabled, true)).commit()] : []),
@@ -104,12 +100,9 @@ async function setFlag(s: Session, a: AccountRecord, member: MemberRecord, partn
           })]
         : []),
       Audit.entry(e, { accountId: a.id, action: partnerAdmin ? "member.partnerAdminGranted" : "member.partnerAdminRemoved", actor: s.actor, at: s.now, subjectId: member.email }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The member changed meanwhile; try again");
-    throw err;
-  }
-  s.forget();
+    ],
+    { otherwise: () => new Conflict("The member changed meanwhile; try again") },
+  );
 }
 
 const optInInput = z.object({
@@ -140,8 +133,8 @@ export async function setOptIn(s: Session, raw: z.input<typeof optInInput>): Pro
   delete (next as { partnerAdminGrantees?: string[] }).partnerAdminGrantees;
   if (until) next.partnerAdminOptInUntil = until;
   if (input.optIn) next.partnerAdminGrantees = grantees;
-  try {
-    await s.deps.store.transact((e) => {
+  await s.transact(
+    (e) => {
       const patch = e.account
         .patch({ id: a.id })
         .set({ partnerAdminOptIn: input.optIn, updatedAt: next.updatedAt, version: next.version, ...(until ? { partnerAdminOptInUntil: until } : {}), ...(input.optIn ? { partnerAdminGrantees: grantees } : {}) });
@@ -155,12 +148,9 @@ export async function setOptIn(s: Session, raw: z.input<typeof optInInput>): Pro
         ),
         Audit.entry(e, { accountId: a.id, action: input.optIn ? "account.partnerAdminOptedIn" : "account.partnerAdminOptedOut", actor: s.actor, at: s.now, subjectId: a.id, ...(until ? { details: { until } } : {}) }).commit(),
       ];
-    });
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
-    throw err;
-  }
-  s.forget();
+    },
+    { otherwise: () => new Conflict("The account changed meanwhile; reload and try again") },
+  );
   return next;
 }
 
@@ -211,20 +201,17 @@ export async function setSupportEmail(s: Session, raw: z.input<typeof supportInp
   const next: AccountRecord = { ...a, updatedAt: s.now.toISOString(), version: a.version + 1 };
   delete (next as { supportEmail?: string }).supportEmail;
   if (input.email) next.supportEmail = input.email;
-  try {
-    await s.deps.store.transact((e) => {
+  await s.transact(
+    (e) => {
       const patch = e.account.patch({ id: a.id }).set({ updatedAt: next.updatedAt, version: next.version, ...(input.email ? { supportEmail: input.email } : {}) });
       return [
         (input.email ? patch : patch.remove(["supportEmail"])).where((x, op) => op.eq(x.version, a.version)).commit(),
         Audit.entry(e, { accountId: a.id, action: "account.supportEmailChanged", actor: s.actor, at: s.now, subjectId: a.id, ...onBehalfOf(reach) }).commit(),
         ...behalfOps(e, s, reach, a.id, "account.supportEmailChanged", a.id),
       ];
-    });
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The account changed meanwhile; reload and try again");
-    throw err;
-  }
-  s.forget();
+    },
+    { otherwise: () => new Conflict("The account changed meanwhile; reload and try again") },
+  );
   return next;
 }
 

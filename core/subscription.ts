@@ -1,7 +1,6 @@
 import * as z from "zod";
 import type { AccountRecord, ChangeRecord, OrderRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
 import { newId } from "../infra/ids.js";
-import { ConditionFailed } from "../infra/store.js";
 import type { changeKinds } from "../infra/entities/subscription-change.js";
 import type { Actor } from "./actor.js";
 import { actorLabel } from "./actor.js";
@@ -15,6 +14,7 @@ import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { allowed, authorize, isVisible, reachOf } from "./rights.js";
 import * as TrialEntries from "./trial-entries.js";
+import { Contention } from "./tx.js";
 import * as V from "./validation.js";
 
 export type ChangeKind = (typeof changeKinds)[number];
@@ -206,8 +206,8 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
   const { account, sub, show, kind, next, charge } = await planChange(s, input);
   if (sub.version !== input.expectedVersion) throw staleVersion(sub.version);
   if (!kind) return present(sub, show);
-  try {
-    await s.deps.store.transact((e) => [
+  await s
+    .transact((e) => [
       e.subscription
         .patch({ accountId: sub.accountId, sku: sub.sku })
         .set({ quantity: next.quantity, status: next.status, version: next.version, updatedAt: next.updatedAt })
@@ -218,15 +218,14 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
       // A cancellation may leave the account without an active subscription (retention); a cancelled
       // trial leaves the Trials views.
       ...(next.status === "CANCELLED" ? [dueOp(e, "retention", s.now, sub.accountId), ...TrialEntries.removeOps(e, account, sub)] : []),
-    ]);
-  } catch (err) {
-    if (!(err instanceof ConditionFailed)) throw err;
-    s.forget();
-    const now = await s.subscription(sub.accountId, sub.sku);
-    if (now && now.version === sub.version && now.assigned > input.quantity) throw belowAssigned(now.assigned);
-    throw staleVersion(now?.version ?? sub.version);
-  }
-  s.forget();
+    ], { otherwise: "retry" })
+    .catch(async (err: unknown) => {
+      if (!(err instanceof Contention)) throw err;
+      // Changed meanwhile, or licences assigned meanwhile: say which, from what is there now.
+      const now = await s.subscription(sub.accountId, sub.sku);
+      if (now && now.version === sub.version && now.assigned > input.quantity) throw belowAssigned(now.assigned);
+      throw staleVersion(now?.version ?? sub.version);
+    });
   return present(next, show);
 }
 

@@ -1,7 +1,6 @@
 import * as z from "zod";
 import { digest as sha256 } from "../infra/ids.js";
 import type { AccountRecord, MemberRecord, OrderKeyRecord, Page, SubscriptionRecord, TrialEntryRecord } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import type { Session } from "./context.js";
@@ -13,6 +12,7 @@ import type { PageArgs } from "./paging.js";
 import { allowed, authorize } from "./rights.js";
 import * as Subscription from "./subscription.js";
 import * as TrialEntries from "./trial-entries.js";
+import { Contention } from "./tx.js";
 import * as V from "./validation.js";
 
 // ---------------------------------------------------------------- the Trials view (Ribbon's Trials tab)
@@ -103,8 +103,8 @@ export async function setDigest(s: Session, raw: z.input<typeof digestInput>): P
   if (member.role !== "OWNER") throw new Forbidden("The trial digest is sent to the partner's owners", "ROLE");
   if (!member.seller) throw new Forbidden("The trial digest lists the trials of the accounts below: it needs the SELLER flag", "NOT_SELLER");
   if ((member.trialDigest ?? false) === input.enabled) return member;
-  try {
-    await s.deps.store.transact((e) => [
+  await s.transact(
+    (e) => [
       e.member
         .patch({ accountId: a.id, email: member.email })
         .set({ trialDigest: input.enabled })
@@ -113,11 +113,9 @@ export async function setDigest(s: Session, raw: z.input<typeof digestInput>): P
       // The account's weekly marker (one per account and week, whoever opts in): the run chains the next.
       ...(input.enabled ? [dueOp(e, "trial-digest", nextDigestAt(s.now), a.id)] : []),
       Audit.entry(e, { accountId: a.id, action: input.enabled ? "member.trialDigestOn" : "member.trialDigestOff", actor: s.actor, at: s.now, subjectId: member.email }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("Your membership changed meanwhile; reload and try again");
-    throw err;
-  }
+    ],
+    { otherwise: () => new Conflict("Your membership changed meanwhile; reload and try again") },
+  );
   return { ...member, trialDigest: input.enabled };
 }
 
@@ -141,7 +139,7 @@ export async function sendDigest(s: Session, accountId: string, day: string): Pr
       if (await s.deps.store.markSent(`trial-digest:${accountId}:${m.email}:${day}`, s.now.toISOString())) await s.deps.mailer.send({ to: m.email, subject, text });
     }
   }
-  await s.deps.store.transact((e) => [dueOp(e, "trial-digest", nextDigestAt(s.now), accountId)]);
+  await s.transact((e) => [dueOp(e, "trial-digest", nextDigestAt(s.now), accountId)]);
 }
 
 async function digestText(s: Session, account: AccountRecord, entries: readonly TrialEntryRecord[], more: boolean): Promise<string> {
@@ -261,7 +259,9 @@ export async function convert(s: Session, raw: ConversionInput): Promise<Convers
   const input = V.parse(conversionInput, raw);
   const key = clientConversionKey(input.idempotencyKey);
   const hash = sha256(JSON.stringify(["conversion", input.accountId, input.sku, input.quantity]));
-  for (let attempt = 1; ; attempt++) {
+  // The key taken by a concurrent replay, the trial converted by another key, licences or the paid
+  // subscription changed meanwhile: read again (the next round answers the first two).
+  return s.optimistic({ attempts: ATTEMPTS, gaveUp: () => new Conflict("The trial's licences kept changing meanwhile; try again"), baseMs: 20 }, async () => {
     // Rights first (as placeOrder): a replay answers only those who may convert.
     const [{ ms, account: seen }, found] = await Promise.all([Subscription.visible(s, input.accountId, input.sku), s.orderKey(input.accountId, key)]);
     authorize(s.actor, ms, seen, "order.place", s.now);
@@ -271,46 +271,36 @@ export async function convert(s: Session, raw: ConversionInput): Promise<Convers
     // Holders come from an index that may lag behind `assigned` (read consistently): the trial's
     // write is conditioned on the count, and each licence's on still being the trial's.
     const licences = (await s.deps.store.listLicences(trial.accountId, trial.sku, maxMovedLicences(account) + 1, null)).items.map((i) => i.node);
-    if (licences.length === trial.assigned) {
-      const order = Order.orderRecord(s, p.order, { reference: "trial conversion", idempotencyKey: key });
-      const version = trial.version + 1;
-      const now = s.now.toISOString();
-      try {
-        await s.deps.store.transact((e) => [
-          e.subscription
-            .patch({ accountId: trial.accountId, sku: trial.sku })
-            .set({ status: "CONVERTED", quantity: 0, assigned: 0, version, updatedAt: now })
-            .where((x, op) => `${op.eq(x.version, trial.version)} AND ${op.eq(x.status, "ACTIVE")} AND ${op.eq(x.assigned, licences.length)}`)
+    // The index has not caught up yet.
+    if (licences.length !== trial.assigned) throw new Contention();
+    const order = Order.orderRecord(s, p.order, { reference: "trial conversion", idempotencyKey: key });
+    const version = trial.version + 1;
+    const now = s.now.toISOString();
+      await s.transact((e) => [
+        e.subscription
+          .patch({ accountId: trial.accountId, sku: trial.sku })
+          .set({ status: "CONVERTED", quantity: 0, assigned: 0, version, updatedAt: now })
+          .where((x, op) => `${op.eq(x.version, trial.version)} AND ${op.eq(x.status, "ACTIVE")} AND ${op.eq(x.assigned, licences.length)}`)
+          .commit(),
+        Subscription.changeOp(e, { sub: trial, version, kind: "CONVERTED", from: trial.quantity, to: 0, at: s.now, actor: s.actor, reason: `converted to ${line.offer.sku}`, orderId: order.id }),
+        ...Order.lineOps(s, e, line, order.id, { reason: "trial conversion", moved: licences.length }),
+        ...Order.termOps(s, e, p.order),
+        ...(account.pendingDeletionAt ? [e.account.patch({ id: account.id }).remove(["pendingDeletionAt"]).commit()] : []),
+        e.order.create(order).commit(),
+        e.orderKey.create({ accountId: account.id, key, requestHash: hash, orderId: order.id }).commit(),
+        Audit.entry(e, { accountId: account.id, action: "trial.converted", actor: s.actor, at: s.now, subjectId: trial.sku, details: { to: line.offer.sku, quantity: input.quantity, licences: licences.length, orderId: order.id } }).commit(),
+        ...licences.map((l) =>
+          e.licence
+            .patch({ accountId: l.accountId, email: l.email, family: l.family })
+            .set({ sku: line.offer.sku })
+            .where((x, op) => op.eq(x.sku, trial.sku))
             .commit(),
-          Subscription.changeOp(e, { sub: trial, version, kind: "CONVERTED", from: trial.quantity, to: 0, at: s.now, actor: s.actor, reason: `converted to ${line.offer.sku}`, orderId: order.id }),
-          ...Order.lineOps(s, e, line, order.id, { reason: "trial conversion", moved: licences.length }),
-          ...Order.termOps(s, e, p.order),
-          ...(account.pendingDeletionAt ? [e.account.patch({ id: account.id }).remove(["pendingDeletionAt"]).commit()] : []),
-          e.order.create(order).commit(),
-          e.orderKey.create({ accountId: account.id, key, requestHash: hash, orderId: order.id }).commit(),
-          Audit.entry(e, { accountId: account.id, action: "trial.converted", actor: s.actor, at: s.now, subjectId: trial.sku, details: { to: line.offer.sku, quantity: input.quantity, licences: licences.length, orderId: order.id } }).commit(),
-          ...licences.map((l) =>
-            e.licence
-              .patch({ accountId: l.accountId, email: l.email, family: l.family })
-              .set({ sku: line.offer.sku })
-              .where((x, op) => op.eq(x.sku, trial.sku))
-              .commit(),
-          ),
-          ...TrialEntries.removeOps(e, account, trial),
-        ]);
-        s.forget();
-        const [after, paid] = await Promise.all([s.subscription(trial.accountId, trial.sku), s.subscription(account.id, line.offer.sku)]);
-        return { order: Order.present(order, p.order.showPrices), trial: Subscription.present(after!, p.order.showPrices), subscription: Subscription.present(paid!, p.order.showPrices) };
-      } catch (err) {
-        if (!(err instanceof ConditionFailed)) throw err;
-      }
-    }
-    // The key taken by a concurrent replay, the trial converted by another key, licences or the paid
-    // subscription changed meanwhile: read again (the next round answers the first two).
-    s.forget();
-    if (attempt >= ATTEMPTS) throw new Conflict("The trial's licences kept changing meanwhile; try again");
-    await new Promise((r) => setTimeout(r, 10 + Math.random() * 20 * attempt));
-  }
+        ),
+        ...TrialEntries.removeOps(e, account, trial),
+      ], { otherwise: "retry" });
+      const [after, paid] = await Promise.all([s.subscription(trial.accountId, trial.sku), s.subscription(account.id, line.offer.sku)]);
+      return { order: Order.present(order, p.order.showPrices), trial: Subscription.present(after!, p.order.showPrices), subscription: Subscription.present(paid!, p.order.showPrices) };
+  });
 }
 
 async function replay(s: Session, account: AccountRecord, input: z.infer<typeof conversionInput>, found: OrderKeyRecord, hash: string): Promise<Conversion> {

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import type { UsageRecord } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
+import { Contention, guard } from "./tx.js";
 import { actorLabel } from "./actor.js";
 import * as Billing from "./billing.js";
 import * as Catalog from "./catalog.js";
@@ -72,16 +72,19 @@ export async function record(s: Session, raw: Input): Promise<Info> {
   const first = await replay();
   if (first) return first;
   try {
-    await s.deps.store.transact((e) => [
-      e.usage.create(item).commit(),
-      e.orderKey.create({ accountId: u.accountId, key, requestHash: fingerprint, orderId: period }).commit(),
-      // The month-closed marker (issue 12, rule 12): once billing has planned the party's month, usage
-      // for it is refused, so an accepted record is always in the month's invoice.
-      ...(party ? [e.billingRun.check({ partyId: party.id, period }).where((r, op) => op.notExists(r.createdAt)).commit()] : []),
-    ]);
+    await s.transact(
+      (e) => [
+        // The month-closed marker (rule 12): once billing has planned the party's month, usage for it
+        // is refused, so an accepted record is always in the month's invoice.
+        ...(party ? [guard(e.billingRun.check({ partyId: party.id, period }).where((r, op) => op.notExists(r.createdAt)).commit(), () => Invalid.field("day", `${period} is closed: it is being billed`))] : []),
+        e.usage.create(item).commit(),
+        e.orderKey.create({ accountId: u.accountId, key, requestHash: fingerprint, orderId: period }).commit(),
+      ],
+      { otherwise: "retry" },
+    );
   } catch (err) {
-    if (!(err instanceof ConditionFailed)) throw err;
-    if (party && err.reasons.at(-1) === "ConditionalCheckFailed") throw Invalid.field("day", `${period} is closed: it is being billed`);
+    if (!(err instanceof Contention)) throw err;
+    // The same key recorded meanwhile by a concurrent retry.
     const again = await replay();
     if (again) return again;
     throw new Conflict("This idempotency key was used for different usage");

@@ -4,7 +4,6 @@ import type { Clock } from "../infra/clock.js";
 import { newId } from "../infra/ids.js";
 import type { DeliveryRecord, EventRecord, WebhookEndpointRecord } from "../infra/integrations.js";
 import type { Page } from "../infra/store.js";
-import { ConditionFailed } from "../infra/store.js";
 import { PRODUCTION_POLICY, urlRefusal } from "../infra/ssrf.js";
 import type { NetworkPolicy } from "../infra/ssrf.js";
 import type { WebhookSender } from "../infra/webhook-http.js";
@@ -20,6 +19,7 @@ import type { DerivedEvent } from "./events.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { authorize } from "./rights.js";
+import * as Tx from "./tx.js";
 import * as V from "./validation.js";
 
 /**
@@ -186,19 +186,18 @@ async function patchEndpoint(
 ): Promise<WebhookEndpointRecord> {
   const { store } = integrations(s.deps);
   const next = { ...set, version: ep.version + 1 };
-  try {
-    await store.transact((e) => {
+  await Tx.run(
+    store,
+    (e) => {
       let p = e.webhookEndpoint.patch({ accountId: ep.accountId, endpointId: ep.endpointId }).set(next as never);
       if (remove.length > 0) p = p.remove(remove as never);
       return [
         p.where((a, op) => op.eq(a.version, ep.version)).commit(),
         Audit.entry(e, { accountId: ep.accountId, action, actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
       ];
-    });
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The endpoint changed meanwhile; reload and try again");
-    throw err;
-  }
+    },
+    { otherwise: () => new Conflict("The endpoint changed meanwhile; reload and try again") },
+  );
   const updated: WebhookEndpointRecord = { ...ep, ...next };
   for (const k of remove) delete updated[k];
   return updated;
@@ -231,18 +230,17 @@ export async function remove(s: Session, raw: unknown): Promise<EndpointInfo> {
   const { endpointId } = V.parse(endpointRef, raw);
   const ep = await loadManaged(s, endpointId);
   const { store } = integrations(s.deps);
-  try {
-    await store.transact((e) => [
+  await Tx.run(
+    store,
+    (e) => [
       e.webhookEndpoint
         .delete({ accountId: ep.accountId, endpointId: ep.endpointId })
         .where((a, op) => op.eq(a.version, ep.version))
         .commit(),
       Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.deleted", actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
-    ]);
-  } catch (err) {
-    if (err instanceof ConditionFailed) throw new Conflict("The endpoint changed meanwhile; reload and try again");
-    throw err;
-  }
+    ],
+    { otherwise: () => new Conflict("The endpoint changed meanwhile; reload and try again") },
+  );
   return toInfo(ep);
 }
 
@@ -606,20 +604,20 @@ async function disable(deps: Deps, ep: WebhookEndpointRecord, reason: string): P
   const { store } = integrations(deps);
   const now = deps.clock.now();
   const actor: Actor = { type: "system", job: "webhooks" };
-  try {
-    await store.transact((e) => [
+  const disabled = await Tx.run(
+    store,
+    (e) => [
       e.webhookEndpoint
         .patch({ accountId: ep.accountId, endpointId: ep.endpointId })
         .set({ status: "DISABLED", disabledReason: reason, disabledAt: now.toISOString(), version: ep.version + 1 })
         .where((a, op) => op.eq(a.status, "ENABLED"))
         .commit(),
       Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.disabled", actor, at: now, subjectId: ep.endpointId }).commit(),
-    ]);
-  } catch (err) {
-    // Disabled (or deleted) meanwhile: whoever did it told the owners.
-    if (err instanceof ConditionFailed) return;
-    throw err;
-  }
+    ],
+    { otherwise: "skip" },
+  );
+  // Disabled (or deleted) meanwhile: whoever did it told the owners.
+  if (!disabled) return;
   const [account, owners] = await Promise.all([deps.store.getAccount(ep.accountId), deps.store.listOwners(ep.accountId)]);
   for (const owner of owners) {
     await deps.mailer.send({

@@ -9,7 +9,7 @@ import { IdentityStore } from "./store/identity.js";
 import { JobStore } from "./store/jobs.js";
 
 export { BadCursor, ConditionFailed } from "./store/base.js";
-export type { Page, TxEntities } from "./store/base.js";
+export type { Page, TxEntities, TxItem } from "./store/base.js";
 export { createEntities, membershipSchema } from "./store/records.js";
 export type * from "./store/records.js";
 

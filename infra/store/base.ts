@@ -33,6 +33,8 @@ export class BadCursor extends Error {
 type TransactFn = Parameters<Service<Entities>["transaction"]["write"]>[0];
 /** The entities as a transaction builder sees them (ops end with `.commit()`). */
 export type TxEntities = Parameters<TransactFn>[0];
+/** One operation of a transaction (what an entity's `.commit()` returns inside `transact`). */
+export type TxItem = ReturnType<TransactFn>[number];
 
 /** A key of the table as DynamoDB sees it. */
 export type TableKey = { readonly pk: string; readonly sk: string };
