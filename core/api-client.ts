@@ -81,7 +81,7 @@ export async function create(s: Session, raw: z.input<typeof createInput>): Prom
     createdAt: at,
     createdBy: actorLabel(s.actor),
   };
-  await store.transact((e) => [
+  await Tx.run(store, (e) => [
     e.apiClient.create(record).commit(),
     Audit.entry(e, { accountId: record.accountId, action: "apiClient.created", actor: s.actor, at: s.now, subjectId: record.clientId }).commit(),
   ]);
@@ -148,7 +148,7 @@ export async function revokePreviousSecret(s: Session, raw: z.input<typeof clien
   const { clientId } = V.parse(clientRef, raw);
   const client = await loadManaged(s, clientId);
   const store = integrations(s.deps).store;
-  await store.transact((e) => [
+  await Tx.run(store, (e) => [
     e.apiClient.patch({ accountId: client.accountId, clientId }).remove(["previousSecretHash", "previousValidUntil"]).commit(),
     Audit.entry(e, { accountId: client.accountId, action: "apiClient.previousSecretRevoked", actor: s.actor, at: s.now, subjectId: clientId }).commit(),
   ]);
@@ -161,7 +161,7 @@ export async function revoke(s: Session, raw: z.input<typeof clientRef>): Promis
   const client = await loadManaged(s, clientId);
   if (client.status === "REVOKED") return toInfo(client);
   const store = integrations(s.deps).store;
-  await store.transact((e) => [
+  await Tx.run(store, (e) => [
     e.apiClient.patch({ accountId: client.accountId, clientId }).set({ status: "REVOKED", revokedAt: s.now.toISOString() }).remove(["previousSecretHash", "previousValidUntil"]).commit(),
     Audit.entry(e, { accountId: client.accountId, action: "apiClient.revoked", actor: s.actor, at: s.now, subjectId: clientId }).commit(),
   ]);

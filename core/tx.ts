@@ -92,7 +92,7 @@ export interface RetryPolicy {
   readonly attempts: number;
   /** The error when every attempt lost (a Conflict for callers, a plain Error for jobs). */
   readonly gaveUp: (cause: Contention) => Error;
-  /** Upper bound of the first wait in ms; each attempt waits up to `baseMs * attempt` (capped by `capMs`). */
+  /** Upper bound of the first wait in ms; each further attempt doubles it (capped by `capMs`, default 640). */
   readonly baseMs?: number;
   readonly capMs?: number;
   /** Called before each retry (counts contention in benchmarks). */
@@ -111,7 +111,7 @@ export async function optimistic<T>(random: Random, policy: RetryPolicy, body: (
       if (!(err instanceof Contention)) throw err;
       if (attempt >= policy.attempts) throw policy.gaveUp(err);
       policy.onRetry?.();
-      const wait = Math.min(policy.capMs ?? 640, (policy.baseMs ?? 20) * attempt) * random();
+      const wait = Math.min(policy.capMs ?? 640, (policy.baseMs ?? 20) * 2 ** (attempt - 1)) * random();
       await new Promise((r) => setTimeout(r, wait));
     }
   }

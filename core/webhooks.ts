@@ -159,7 +159,7 @@ export async function create(s: Session, raw: unknown): Promise<{ endpoint: Endp
     createdAt: s.now.toISOString(),
     version: 1,
   };
-  await store.transact((e) => [
+  await Tx.run(store, (e) => [
     e.webhookEndpoint.create(record).commit(),
     // Never the URL in the audit: some carry a token in their query.
     Audit.entry(e, { accountId: record.accountId, action: "webhookEndpoint.created", actor: s.actor, at: s.now, subjectId: record.endpointId }).commit(),
@@ -279,7 +279,7 @@ export async function sendTestEvent(s: Session, raw: unknown): Promise<{ endpoin
   assertEnabled(ep);
   const queue = deliveriesQueue(s.deps);
   const eventId = `evt_test_${newId().toLowerCase()}`;
-  await integrations(s.deps).store.transact((e) => [
+  await Tx.run(integrations(s.deps).store, (e) => [
     Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.testSent", actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
   ]);
   const message: DeliveryMessage = { v: 1, accountId: ep.accountId, endpointId: ep.endpointId, eventId, test: { occurredAt: s.now.toISOString() } };
@@ -305,7 +305,7 @@ export async function redeliver(s: Session, raw: unknown): Promise<{ endpoint: E
   if (ep.eventTypes.length > 0 && !ep.eventTypes.includes(event.type)) throw new Conflict(`The endpoint does not take ${event.type} events`);
   assertEnabled(ep);
   const queue = deliveriesQueue(s.deps);
-  await store.transact((e) => [
+  await Tx.run(store, (e) => [
     e.deliveryState.delete({ endpointId: ep.endpointId, eventId }).commit(),
     Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.redeliveryRequested", actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
   ]);
