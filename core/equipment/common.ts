@@ -1,0 +1,153 @@
+import { parsePhoneNumberFromString } from "libphonenumber-js/max";
+import * as z from "zod";
+import type { DeviceKeys } from "../../infra/device-keys.js";
+import type { EquipmentRecord, EquipmentTenantRecord, ExtensionAssignmentRecord } from "../../infra/store.js";
+import type { Deps, Session } from "../context.js";
+import { NotFound } from "../errors.js";
+import * as PartnerAdmin from "../partner-admin.js";
+import { authorize } from "../rights.js";
+import type { Reach } from "../rights.js";
+import * as V from "../validation.js";
+
+/** What the equipment use cases share: limits, shapes, input rules, loading a PBX with the caller's rights. */
+
+// ---------------------------------------------------------------- constants
+
+/**
+ * Activation codes have 8 digits. A device allows MAX_ATTEMPTS = 5 evaluated codes per issued
+ * code, so a guesser's chance per device and code is 5 / 10^8 = 1 in 20,000,000 (the bar is
+ * 1 in a million, which 7 digits would just meet at 1 in 2,000,000; the eighth digit buys a
+ * margin of 10 for one more keystroke on the PBX console). The device id (128 random bits)
+ * must be known too, and only an admin's regeneration grants 5 more attempts.
+ */
+export const CODE_DIGITS = 8;
+export const MAX_ATTEMPTS = 5;
+/** An unused code expires after 7 days (like invitations); the admin regenerates it. */
+export const CODE_DAYS = 7;
+/** CONNECTED becomes DISCONNECTED when no heartbeat came for 10 minutes (decided at read time). */
+export const HEARTBEAT_TIMEOUT_MS = 10 * 60_000;
+/** Extensions one report may carry (a large PBX; keeps the reported set well under an item's 400 KB). */
+export const MAX_EXTENSIONS = 10_000;
+
+export type Status = "PENDING" | "CONNECTED" | "DISCONNECTED";
+
+/** A kind of PBX the cloud pairs with (the demo catalog's server types). */
+export interface ServerType {
+  readonly id: string;
+  readonly name: string;
+  /** Shared by several customers of a partner, each with a company prefix (OTEC-S). */
+  readonly multiTenant: boolean;
+}
+
+/** The server types (same ids, names and multiTenant as local/seed/demo-catalog.json). */
+export const serverTypes: readonly ServerType[] = [
+  { id: "OXO_CONNECT", name: "OXO Connect", multiTenant: false },
+  { id: "OMNIPCX_OFFICE", name: "OmniPCX Office", multiTenant: false },
+  { id: "OMNIPCX_ENTERPRISE", name: "OmniPCX Enterprise", multiTenant: false },
+  { id: "OTEC_S", name: "OTEC-S", multiTenant: true },
+];
+export const byServerType = new Map(serverTypes.map((t) => [t.id, t]));
+
+export function serverType(id: string): ServerType | undefined {
+  return byServerType.get(id);
+}
+
+// ---------------------------------------------------------------- shapes
+
+/** How a customer attached to a partner's shared PBX sees it. */
+export interface TenantView {
+  readonly customerId: string;
+  readonly companyPrefix: string;
+}
+
+/** An equipment as the API shows it: never its code digest; `tenant` when seen by an attached customer. */
+export type Info = Omit<EquipmentRecord, "codeDigest"> & { readonly tenant?: TenantView };
+export type Tenant = EquipmentTenantRecord;
+export type Assignment = ExtensionAssignmentRecord;
+
+/** The answer of declare and regenerate: the only times the code is ever shown. */
+export interface Pairing {
+  readonly equipment: Info;
+  readonly deviceId: string;
+  readonly activationCode: string;
+}
+
+export function present(e: EquipmentRecord, tenant?: TenantView): Info {
+  const { codeDigest: _digest, ...rest } = e;
+  return tenant ? { ...rest, tenant } : rest;
+}
+
+/** The connection state at `now`: a paired PBX that missed heartbeats for 10 minutes is DISCONNECTED. */
+export function statusOf(e: Pick<EquipmentRecord, "status" | "lastSeenAt">, now: Date): Status {
+  if (e.status === "PENDING") return "PENDING";
+  return e.lastSeenAt && now.getTime() - new Date(e.lastSeenAt).getTime() <= HEARTBEAT_TIMEOUT_MS ? "CONNECTED" : "DISCONNECTED";
+}
+
+/** Locked: five codes were tried on the current one; only a regenerated code unlocks. */
+export function isLocked(e: Pick<EquipmentRecord, "status" | "failedAttempts">): boolean {
+  return e.status === "PENDING" && e.failedAttempts >= MAX_ATTEMPTS;
+}
+
+// ---------------------------------------------------------------- validation
+
+export const digits = (min: number, max: number, what: string) =>
+  z
+    .string()
+    .trim()
+    .regex(new RegExp(`^[0-9]{${min},${max}}$`), `must be ${min === max ? min : `${min} to ${max}`} digits${what}`);
+
+const serverTypeId = z
+  .string()
+  .trim()
+  .refine((v) => byServerType.has(v), `must be one of ${serverTypes.map((t) => t.id).join(", ")}`);
+
+/** An extension number as PBXs report them: 2 to 8 digits. */
+export const extension = digits(2, 8, "");
+/** OTEC-S company prefixes ("8210 - Greentree"). */
+export const companyPrefix = digits(1, 8, "");
+
+/** A public number (DDI) in E.164, checked against the numbering plans (libphonenumber "max" metadata). */
+export const publicNumber = z
+  .string()
+  .trim()
+  .max(20, "must be an E.164 number such as +447848311690")
+  .transform((v, ctx) => {
+    const parsed = /^\+[1-9][0-9]{6,14}$/.test(v) ? parsePhoneNumberFromString(v) : undefined;
+    if (parsed?.isValid() && parsed.number === v) return parsed.number;
+    ctx.addIssue({ code: "custom", message: "must be a valid E.164 number such as +447848311690" });
+    return z.NEVER;
+  });
+
+export const equipmentKey = z.object({ accountId: z.string().min(1), equipmentId: z.string().min(1) });
+export type Key = z.input<typeof equipmentKey>;
+
+export const declareInput = z.object({
+  accountId: z.string().min(1),
+  name: V.name,
+  serverType: serverTypeId,
+  country: V.country,
+  /** The digits dialled to reach the public network (Rainbow "outbound prefix"); none when absent. */
+  outboundPrefix: digits(1, 4, "").nullish(),
+});
+export type DeclareInput = z.input<typeof declareInput>;
+
+// ---------------------------------------------------------------- helpers
+
+export async function keysOf(deps: Deps): Promise<DeviceKeys> {
+  const keys = typeof deps.deviceKeys === "function" ? await deps.deviceKeys() : deps.deviceKeys;
+  if (!keys) throw new Error("no device signing key is configured (DEVICE_SIGNING_KEY)");
+  return keys;
+}
+
+export const addDays = (at: Date, days: number) => new Date(at.getTime() + days * 86_400_000);
+
+/** An equipment the caller may act on with `action` on its owner account (same NotFound for unknown and invisible). */
+export async function load(s: Session, key: Key, action: "equipment.manage" | "account.read") {
+  const ref = V.parse(equipmentKey, key);
+  const [ms, account, equipment] = await Promise.all([s.memberships(), s.account(ref.accountId), s.deps.store.getEquipment(ref.accountId, ref.equipmentId)]);
+  const reach = authorize(s.actor, ms, account, action, s.now);
+  if (!equipment || equipment.removing) throw new NotFound("Equipment");
+  return { account: account!, equipment, reach, ms };
+}
+
+export const audit = (reach: Reach) => PartnerAdmin.onBehalfOf(reach);
