@@ -1,0 +1,394 @@
+import * as z from "zod";
+import { BLOCK_LINES } from "../../infra/store/billing-runs.js";
+import type { BillingRunRecord, LineBlockRecord } from "../../infra/store/billing-runs.js";
+import type { AccountRecord, InvoiceRecord, Page, SubscriptionRecord } from "../../infra/store.js";
+import type { Session } from "../context.js";
+import * as Money from "../money.js";
+import { partyAt } from "../party.js";
+import { guard } from "../tx.js";
+import { NUMBER_SEQUENCE, PAYMENT_DAYS, DAY, parsePeriod, periodOf, assertClosed, vatOf } from "./period.js";
+import type { Invoice } from "./period.js";
+
+/** The billing engine: a party-month planned into bounded chunks, chunk lines under deterministic keys, the finaliser that numbers and writes the invoice once. */
+
+/** One charge of an invoice: the end customer, the partners above it, the offer, the service period. */
+export interface InvoiceLine {
+  readonly lineNo: number;
+  readonly accountId: string;
+  readonly sku: string;
+  readonly description: string;
+  readonly kind: string;
+  readonly quantity: number;
+  readonly unitPrice: number;
+  readonly amount: number;
+  readonly customer: string;
+  readonly tier1?: string;
+  readonly tier2?: string;
+  /** Service period of the line, first and last day (`YYYY-MM-DD`). */
+  readonly from: string;
+  readonly to: string;
+}
+export type DraftLine = Omit<InvoiceLine, "lineNo">;
+
+export const lineSchema = z.array(
+  z.object({
+    accountId: z.string(),
+    sku: z.string(),
+    description: z.string(),
+    kind: z.string(),
+    quantity: z.number(),
+    unitPrice: z.number(),
+    amount: z.number(),
+    customer: z.string(),
+    tier1: z.string().optional(),
+    tier2: z.string().optional(),
+    from: z.string(),
+    to: z.string(),
+  }),
+);
+
+/** Per offer: quantity, amount and how many customers hold it (the summary of a large invoice). */
+export interface SummaryRow {
+  readonly sku: string;
+  readonly description: string;
+  readonly kind: string;
+  readonly quantity: number;
+  readonly amount: number;
+  readonly customers: number;
+}
+export const summarySchema = z.array(z.object({ sku: z.string(), description: z.string(), kind: z.string(), quantity: z.number(), amount: z.number(), customers: z.number() }));
+
+/** Accounts per chunk message (issue 13: every message's work is bounded whatever the party size). */
+export const DEFAULT_CHUNK_SIZE = 1_000;
+
+/**
+ * Quantity of a subscription at an instant, from the ledger (no pro-rata: monthly lines bill the
+ * quantity at month end). Untouched since the instant: its current quantity.
+ */
+export async function quantityAt(s: Session, sub: SubscriptionRecord, at: Date): Promise<number> {
+  // Untouched since: the current state holds. Otherwise the ledger (a subscription cancelled and
+  // ordered again after `at` has a later startedAt but its earlier history still counts).
+  if (new Date(sub.updatedAt) < at) return sub.status === "ACTIVE" ? sub.quantity : 0;
+  let cursor: string | null = null;
+  for (;;) {
+    const page: Page<{ at: string; to: number }> = await s.deps.store.listChanges(sub.accountId, sub.sku, 100, cursor);
+    const hit = page.items.find((i) => new Date(i.node.at) < at);
+    if (hit) return hit.node.to;
+    if (!page.hasNextPage) return 0;
+    cursor = page.items.at(-1)!.cursor;
+  }
+}
+
+const day = (d: Date) => d.toISOString().slice(0, 10);
+
+/**
+ * Plans a party's month once (the run item; also the month-closed marker for usage): the billed-party
+ * index is read as keys only and cut at account boundaries into chunks of at most `chunkSize`
+ * accounts; accounts that left the party after the month end come last. A rerun returns the same plan.
+ */
+export async function plan(s: Session, partyId: string, period: string, chunkSize: number): Promise<{ outcome: "planned"; run: BillingRunRecord } | { outcome: "existing" } | { outcome: "not-billable" }> {
+  const { end } = parsePeriod(period);
+  assertClosed(period, s.now);
+  if (await s.deps.store.getInvoice(partyId, period)) return { outcome: "existing" };
+  const party = await s.account(partyId);
+  if (!party?.billable || !party.currency) return { outcome: "not-billable" };
+  const existing = await s.deps.store.getRun(partyId, period);
+  if (existing) return { outcome: "planned", run: existing };
+  const size = Math.max(1, Math.floor(chunkSize));
+  const keys = await s.deps.store.partyIndexKeys(partyId);
+  const starts: string[] = [];
+  const counts: number[] = [];
+  let accounts = 0;
+  let prev: string | undefined;
+  keys.forEach((k, i) => {
+    if (k.accountId !== prev) {
+      if (starts.length === 0 || accounts === size) {
+        starts.push(i === 0 ? "" : keys[i - 1]!.cursor);
+        counts.push(0);
+        accounts = 0;
+      }
+      accounts += 1;
+      prev = k.accountId;
+    }
+    counts[counts.length - 1]! += 1;
+  });
+  const indexed = new Set(keys.map((k) => k.accountId));
+  const departed = await s.deps.store.departuresSince(partyId, end.toISOString());
+  const extra = [...new Set(departed.flatMap((d) => d.accountIds))].filter((id) => !indexed.has(id)).sort();
+  const run = await s.deps.store.createRun({
+    partyId,
+    period,
+    starts,
+    counts,
+    extra,
+    chunkSize: size,
+    chunks: starts.length + Math.ceil(extra.length / size),
+    done: 0,
+    createdAt: s.now.toISOString(),
+  });
+  return { outcome: "planned", run };
+}
+
+/**
+ * Bills one chunk of a planned month: its lines go to blocks under deterministic keys, then its
+ * result and the run's counter move in one transaction conditioned on the result not existing. A
+ * redelivered or concurrent chunk rewrites the same blocks and counts nothing twice. Answers
+ * whether every chunk of the run is done (the caller then enqueues the finaliser).
+ */
+export async function billChunk(s: Session, partyId: string, period: string, chunkNo: number): Promise<{ allDone: boolean }> {
+  const store = s.deps.store;
+  const run = await store.getRun(partyId, period);
+  if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
+  if (!Number.isInteger(chunkNo) || chunkNo < 0 || chunkNo >= run.chunks) throw new Error(`billing run ${partyId} ${period} has no chunk ${chunkNo}`);
+  if (!(await store.getChunk(partyId, period, chunkNo))) {
+    const lines = await chunkLines(s, run, chunkNo);
+    const blocks: LineBlockRecord[] = [];
+    for (let i = 0; i < lines.length; i += BLOCK_LINES) {
+      blocks.push({ partyId, period, chunkNo, blockNo: i / BLOCK_LINES, lines: JSON.stringify(lines.slice(i, i + BLOCK_LINES)) });
+    }
+    await store.putLineBlocks(blocks);
+    // Another delivery of this chunk may have counted it first: then nothing is written.
+    await s.transact(
+      (e) => [
+        e.billingChunk
+          .create({ partyId, period, chunkNo, lineCount: lines.length, blocks: blocks.length, net: lines.reduce((n, l) => n + l.amount, 0), summary: JSON.stringify(summarise(lines)), at: s.now.toISOString() })
+          .commit(),
+        e.billingRun.patch({ partyId, period }).add({ done: 1 }).commit(),
+      ],
+      { otherwise: "skip" },
+    );
+  }
+  const now = await store.getRun(partyId, period);
+  return { allDone: (now?.done ?? 0) >= run.chunks };
+}
+
+function summarise(lines: readonly DraftLine[]): SummaryRow[] {
+  const rows = new Map<string, SummaryRow & { holders: Set<string> }>();
+  for (const l of lines) {
+    const key = `${l.sku}\u0000${l.description}\u0000${l.kind}`;
+    const r = rows.get(key) ?? { sku: l.sku, description: l.description, kind: l.kind, quantity: 0, amount: 0, customers: 0, holders: new Set<string>() };
+    r.holders.add(l.accountId);
+    rows.set(key, { ...r, quantity: r.quantity + l.quantity, amount: r.amount + l.amount, customers: r.holders.size });
+  }
+  return [...rows.values()].map(({ holders: _h, ...r }) => r);
+}
+
+function mergeSummaries(parts: readonly SummaryRow[][]): SummaryRow[] {
+  const rows = new Map<string, SummaryRow>();
+  for (const r of parts.flat()) {
+    const key = `${r.sku}\u0000${r.description}\u0000${r.kind}`;
+    const was = rows.get(key);
+    // Chunks hold disjoint accounts: customer counts add up.
+    rows.set(key, was ? { ...was, quantity: was.quantity + r.quantity, amount: was.amount + r.amount, customers: was.customers + r.customers } : r);
+  }
+  return [...rows.values()].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.description < b.description ? -1 : 1));
+}
+
+/**
+ * The charges of one chunk (DESIGN 1, "Billing"): MONTHLY at the month-end quantity, PREPAID as
+ * ordered or renewed in the month, USAGE from recorded usage, TRIAL never; only for accounts the
+ * party billed at month end. Lines follow the index order (account, offer), so any chunking gives
+ * the same invoice.
+ */
+async function chunkLines(s: Session, run: BillingRunRecord, chunkNo: number): Promise<DraftLine[]> {
+  const { start, end } = parsePeriod(run.period);
+  const indexChunks = run.starts.length;
+  let subs: SubscriptionRecord[];
+  if (chunkNo < indexChunks) {
+    subs = await s.deps.store.partySubscriptions(run.partyId, run.starts[chunkNo]!, run.counts[chunkNo]!);
+  } else {
+    const ids = run.extra.slice((chunkNo - indexChunks) * run.chunkSize, (chunkNo - indexChunks + 1) * run.chunkSize);
+    subs = (await Promise.all(ids.map((id) => s.deps.store.allSubscriptions(id)))).flat();
+  }
+  const byAccount = new Map<string, SubscriptionRecord[]>();
+  for (const sub of subs) byAccount.set(sub.accountId, [...(byAccount.get(sub.accountId) ?? []), sub]);
+  const accounts = new Map((await s.accounts([...byAccount.keys()])).flatMap((a) => (a ? [[a.id, a] as const] : [])));
+  const partners = [...new Set([...accounts.values()].flatMap((a) => a.path.slice(2)))];
+  const names = new Map((await s.accounts(partners)).flatMap((a) => (a ? [[a.id, a.name] as const] : [])));
+  for (const a of accounts.values()) names.set(a.id, a.name);
+  const offerNames = new Map((await s.offers([...new Set(subs.map((x) => x.sku))])).flatMap((o) => (o ? [[o.sku, o.name] as const] : [])));
+  const out: DraftLine[] = [];
+  const month = { from: day(start), to: day(new Date(end.getTime() - DAY)) };
+  const work = [...byAccount.entries()];
+  for (let i = 0; i < work.length; i += 16) {
+    const batch = work.slice(i, i + 16);
+    const results = await Promise.all(
+      batch.map(async ([accountId, held]) => {
+        const a = accounts.get(accountId);
+        // Deleted accounts wait for their months' invoices (retention), so a missing one has nothing left to bill.
+        if (!a || partyAt(a, held[0]!.partyId, end) !== run.partyId) return [];
+        // Within an account: by kind, then offer (as invoices always listed them).
+        const ls = await accountLines(s, a, held, start, end, run.period, offerNames, month);
+        return ls.map((l, i) => [l, i] as const).sort(([x, i], [y, j]) => (x.kind !== y.kind ? (x.kind < y.kind ? -1 : 1) : x.sku !== y.sku ? (x.sku < y.sku ? -1 : 1) : i - j)).map(([l]) => l);
+      }),
+    );
+    results.forEach((ls, j) => {
+      const a = accounts.get(batch[j]![0]);
+      if (!a) return;
+      // The chain of partners below the distributor, down to the account itself when it is a reseller.
+      const chain = [...a.path.slice(2), ...(a.kind === "RESELLER" ? [a.id] : [])].map((id) => names.get(id)).filter((n): n is string => !!n);
+      for (const l of ls) out.push({ ...l, customer: a.name, ...(chain[0] ? { tier1: chain[0] } : {}), ...(chain[1] ? { tier2: chain[1] } : {}) });
+    });
+  }
+  return out;
+}
+
+type Charge = Omit<DraftLine, "customer" | "tier1" | "tier2">;
+
+async function accountLines(
+  s: Session,
+  a: AccountRecord,
+  subs: readonly SubscriptionRecord[],
+  start: Date,
+  end: Date,
+  period: string,
+  offers: ReadonlyMap<string, string>,
+  month: { from: string; to: string },
+): Promise<Charge[]> {
+  const out: Charge[] = [];
+  for (const sub of [...subs].sort((x, y) => (x.sku < y.sku ? -1 : 1))) {
+    const description = offers.get(sub.sku) ?? sub.sku;
+    if (sub.kind === "MONTHLY") {
+      const quantity = await quantityAt(s, sub, end);
+      if (quantity > 0) out.push({ accountId: a.id, sku: sub.sku, description, kind: sub.kind, quantity, unitPrice: sub.unitPrice, amount: Money.times(sub.unitPrice, quantity), ...month });
+    } else if (sub.kind === "USAGE") {
+      const quantity = await s.deps.store.usageTotal(a.id, sub.sku, period);
+      if (quantity > 0) out.push({ accountId: a.id, sku: sub.sku, description, kind: sub.kind, quantity, unitPrice: sub.unitPrice, amount: Money.times(sub.unitPrice, quantity), ...month });
+    }
+  }
+  // Prepaid: charged for the term when ordered or renewed (renewals are recorded as system orders).
+  // Only accounts holding a prepaid subscription can have such orders: the others skip the read.
+  if (!subs.some((x) => x.kind === "PREPAID")) return out;
+  const ends = new Map(subs.map((x) => [x.sku, x.endsAt]));
+  for (const order of (await s.deps.store.ordersBetween(a.id, start, end)).reverse()) {
+    for (const l of order.lines) {
+      if (l.kind !== "PREPAID") continue;
+      const termEnd = ends.get(l.sku);
+      const to = termEnd ? day(new Date(new Date(termEnd).getTime() - DAY)) : month.to;
+      out.push({ accountId: a.id, sku: l.sku, description: order.reference === "renewal" ? `${l.name} (renewal)` : l.name, kind: l.kind, quantity: l.quantity, unitPrice: l.unitPrice, amount: l.amount, from: order.placedAt.slice(0, 10), to });
+    }
+  }
+  return out;
+}
+
+/** What a billing step did for one party and month. */
+export type IssueOutcome = { readonly outcome: "issued" | "existing"; readonly invoice: Invoice } | { readonly outcome: "nothing-to-bill" | "not-billable" };
+
+const NUMBER_ATTEMPTS = 40;
+
+/** Retries of the invoice-number transaction since the process started (the contention measurement reads it). */
+export const numberContention = { invoices: 0, retries: 0 };
+
+/**
+ * Finalises a party's month once every chunk is done: the invoice and the next number move in one
+ * transaction conditioned on the invoice not existing and the counter being where it was read.
+ * A redelivered message, a crash or a concurrent finaliser finds the invoice.
+ */
+export async function finalise(s: Session, partyId: string, period: string): Promise<IssueOutcome> {
+  parsePeriod(period);
+  const existing = await s.deps.store.getInvoice(partyId, period);
+  if (existing) return { outcome: "existing", invoice: existing };
+  const party = await s.account(partyId);
+  if (!party?.billable || !party.currency) return { outcome: "not-billable" };
+  const run = await s.deps.store.getRun(partyId, period);
+  if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
+  const chunks = await s.deps.store.allChunks(partyId, period);
+  if (chunks.length < run.chunks) throw new Error(`billing run ${partyId} ${period}: ${chunks.length} of ${run.chunks} chunks done`);
+  const chunkCounts = chunks.map((c) => c.lineCount);
+  const lineCount = chunkCounts.reduce((n, c) => n + c, 0);
+  if (lineCount === 0) return { outcome: "nothing-to-bill" };
+  const net = chunks.reduce((n, c) => n + c.net, 0);
+  const summary = mergeSummaries(chunks.map((c) => summarySchema.parse(JSON.parse(c.summary))));
+  const taxRate = party.taxRate ?? 0;
+  const vat = vatOf(net, taxRate);
+  const issuedAt = s.now;
+  const currency = party.currency;
+  numberContention.invoices += 1;
+  // Another party's invoice took the number: read the counter again.
+  const policy = { attempts: NUMBER_ATTEMPTS, gaveUp: (cause: Error) => new Error("invoice number kept moving", { cause }), baseMs: 10, onRetry: () => void (numberContention.retries += 1) };
+  return s.optimistic<IssueOutcome>(policy, async () => {
+    const current = await s.deps.store.counterValue(NUMBER_SEQUENCE);
+    const invoice: InvoiceRecord = {
+      partyId,
+      period,
+      number: `INV${String(current + 1).padStart(8, "0")}`,
+      partyName: party.name,
+      country: party.country,
+      ...(party.reference ? { reference: party.reference } : {}),
+      ...(party.billingAddress ? { billToAddress: party.billingAddress } : {}),
+      ...(party.vatId ? { billToVatId: party.vatId } : {}),
+      ...(party.purchaseOrder ? { purchaseOrder: party.purchaseOrder } : {}),
+      currency,
+      taxRate,
+      net,
+      vat,
+      total: net + vat,
+      lineCount,
+      chunkCounts,
+      summary: JSON.stringify(summary),
+      issuedAt: issuedAt.toISOString(),
+      dueAt: new Date(issuedAt.getTime() + PAYMENT_DAYS * DAY).toISOString(),
+    };
+    try {
+      await s.transact(
+        (e) => [
+          guard(e.invoice.create(invoice).commit(), () => new InvoiceExists()),
+          current === 0
+            ? e.counter.create({ name: NUMBER_SEQUENCE, value: 1 }).commit()
+            : e.counter.patch({ name: NUMBER_SEQUENCE }).set({ value: current + 1 }).where((c, op) => op.eq(c.value, current)).commit(),
+        ],
+        { otherwise: "retry" },
+      );
+      return { outcome: "issued", invoice };
+    } catch (err) {
+      if (!(err instanceof InvoiceExists)) throw err;
+      // Issued by another delivery of this finaliser.
+      return { outcome: "existing", invoice: (await s.deps.store.getInvoice(partyId, period))! };
+    }
+  });
+}
+
+/** The party-month's invoice exists already (internal to `finalise`). */
+class InvoiceExists extends Error {}
+
+/**
+ * A whole party-month in this process: plan, every chunk, finalise (the CLI and tests; the jobs
+ * run the same steps as separate messages).
+ */
+export async function issue(s: Session, partyId: string, period: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<IssueOutcome> {
+  const p = await plan(s, partyId, period, chunkSize);
+  if (p.outcome === "not-billable") return { outcome: "not-billable" };
+  if (p.outcome === "planned") for (let i = 0; i < p.run.chunks; i++) await billChunk(s, partyId, period, i);
+  return finalise(s, partyId, period);
+}
+
+/** The first month a party can be billed for: the month it was created in. */
+export function firstPeriod(party: AccountRecord): string {
+  return periodOf(new Date(party.createdAt));
+}
+
+/** The month after `period`. */
+export function nextPeriod(period: string): string {
+  return periodOf(parsePeriod(period).end);
+}
+
+/**
+ * Moves the party's watermark past a month that is finished (invoiced, or nothing to bill), when it is
+ * the next one, and answers the next closed month still to bill, if any (catch-up, in order).
+ */
+export async function advance(s: Session, party: AccountRecord, period: string): Promise<string | undefined> {
+  const state = (await s.deps.store.billingStates([party.id])).get(party.id);
+  const through = state?.billedThrough;
+  const previous = through ?? null;
+  const expected = through ? nextPeriod(through) : firstPeriod(party);
+  // Only a month billed in order moves the watermark and leads on to the next (a month billed out of
+  // order by hand leaves the catch-up to the scheduler); a redelivery finds it moved already.
+  const advanced = through === period || (expected === period && (await s.deps.store.advanceWatermark(party.id, period, previous, s.now.toISOString())));
+  return advanced ? nextDue(s, party, period) : undefined;
+}
+
+/** The next month to bill after a watermark (or from the party's first month), if it has closed. */
+export function nextDue(s: Session, party: AccountRecord, billedThrough: string | undefined): string | undefined {
+  const next = billedThrough ? nextPeriod(billedThrough) : firstPeriod(party);
+  return parsePeriod(next).end <= s.now ? next : undefined;
+}
