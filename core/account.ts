@@ -59,8 +59,7 @@ export type CreateInput = z.input<typeof createInput>;
 
 /** Reads one account the caller can see (same NotFound for unknown and invisible). */
 export async function get(s: Session, id: string): Promise<Info> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(id)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  const { account } = await s.authorized(id, "account.read");
   return account!;
 }
 
@@ -95,8 +94,7 @@ function subtreeEntries(e: TxEntities, account: Pick<Info, "id" | "kind" | "name
 export async function create(s: Session, raw: CreateInput): Promise<{ account: Info; invitation?: Invitation.Info; order?: Order.Info }> {
   s.principal();
   const input = V.parse(createInput, raw);
-  const [ms, parent] = await Promise.all([s.memberships(), s.account(input.parentId)]);
-  authorize(s.actor, ms, parent, "account.createChild", s.now);
+  const { account: parent, memberships: ms } = await s.authorized(input.parentId, "account.createChild");
   const p = parent!;
   if (!allowedChildren[p.kind].includes(input.kind)) {
     throw Invalid.field("kind", `a ${p.kind} account cannot have a ${input.kind} child`);
@@ -234,8 +232,7 @@ export type UpdateInput = z.input<typeof updateInput>;
 export async function update(s: Session, raw: UpdateInput): Promise<Info> {
   s.principal();
   const input = V.parse(updateInput, raw);
-  const [ms, current] = await Promise.all([s.memberships(), s.account(input.id)]);
-  authorize(s.actor, ms, current, "account.update", s.now);
+  const { account: current } = await s.authorized(input.id, "account.update");
   const a = current!;
   const name = input.name ?? a.name;
   const reference = input.reference === undefined ? a.reference : input.reference || undefined;
@@ -286,8 +283,7 @@ const rightsInput = z.object({
 export async function setResellerRights(s: Session, raw: z.input<typeof rightsInput>): Promise<Info> {
   s.principal();
   const input = V.parse(rightsInput, raw);
-  const [ms, current] = await Promise.all([s.memberships(), s.account(input.id)]);
-  authorize(s.actor, ms, current, "account.setResellerRights", s.now);
+  const { account: current } = await s.authorized(input.id, "account.setResellerRights");
   const a = current!;
   const set = {
     canCreateAccounts: input.canCreateAccounts ?? a.canCreateAccounts,
@@ -303,8 +299,7 @@ export interface ChildrenArgs extends PageArgs {
 
 /** Children of an account, ordered by name; `search` is a name prefix, `reference` a reference prefix. */
 export async function children(s: Session, id: string, args: ChildrenArgs): Promise<Page<Info>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(id)]);
-  authorize(s.actor, ms, account, "account.listChildren", s.now);
+  await s.authorized(id, "account.listChildren");
   const filter = prefixFilter(args);
   return paged(args, (limit, cursor) => s.deps.store.listChildren(id, { ...filter, limit, cursor }));
 }

@@ -64,8 +64,7 @@ export async function create(s: Session, raw: z.input<typeof createInput>): Prom
   s.principal();
   const input = V.parse(createInput, raw);
   const store = integrations(s.deps).store;
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "apiClient.manage", s.now);
+  const { account } = await s.authorized(input.accountId, "apiClient.manage");
   if (input.seller && account!.kind === "CUSTOMER") throw Invalid.field("seller", "only partner accounts have sellers");
   const secret = newClientSecret();
   const at = s.now.toISOString();
@@ -91,8 +90,7 @@ export async function create(s: Session, raw: z.input<typeof createInput>): Prom
 /** Clients of an account, for those who manage them. */
 export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
   const store = integrations(s.deps).store;
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "apiClient.manage", s.now);
+  const { account } = await s.authorized(accountId, "apiClient.manage");
   const page = await paged(args, (limit, cursor) => store.listClients(account!.id, limit, cursor));
   return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: toInfo(i.node), cursor: i.cursor })) };
 }

@@ -3,7 +3,7 @@ import { newId } from "../infra/ids.js";
 import type { Actor } from "./actor.js";
 import { actorLabel } from "./actor.js";
 import type { Session } from "./context.js";
-import { PLATFORM_ID, authorize, isOperator } from "./rights.js";
+import { PLATFORM_ID, isOperator } from "./rights.js";
 import { unlessHidden } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
@@ -42,8 +42,7 @@ const priced = new Set(["offer.created", "offer.priceChanged"]);
  * entries (on the PLATFORM) name prices: only operators see those details (issue 12, rule 8).
  */
 export async function history(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  const { account, memberships: ms } = await s.authorized(accountId, "account.read");
   const page = await paged(args, (limit, cursor) => s.deps.store.listAudit(accountId, limit, cursor));
   if (account!.id !== PLATFORM_ID || isOperator(s.actor, ms)) return page;
   return { ...page, items: page.items.map((i) => (priced.has(i.node.action) ? { ...i, node: withoutDetails(i.node) } : i)) };

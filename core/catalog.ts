@@ -9,7 +9,7 @@ import { Conflict, Forbidden, Invalid, NotFound, unlessHidden } from "./errors.j
 import * as Money from "./money.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { PLATFORM_ID, allowed, authorize, isOperator, seesPrices } from "./rights.js";
+import { PLATFORM_ID, allowed, isOperator, seesPrices } from "./rights.js";
 import * as V from "./validation.js";
 
 export type Kind = (typeof offerKinds)[number];
@@ -206,8 +206,7 @@ export async function catalog(s: Session, args: PageArgs & { includeRetired?: bo
 
 /** `offers(accountId)`: what the account can order now, by sku; prices only for those who see them. */
 export async function available(s: Session, accountId: string): Promise<Info[]> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  const { account, memberships: ms } = await s.authorized(accountId, "account.read");
   const a = account!;
   // The platform's offers are the whole catalog: prices to operators only (issue 12, rule 8).
   if (a.id === PLATFORM_ID) return (await s.deps.store.allCatalog()).filter((o) => o.status === "ACTIVE").map((o) => present(o, isOperator(s.actor, ms)));
@@ -237,8 +236,7 @@ const availabilityInput = z.object({
 export async function setAvailable(s: Session, raw: z.input<typeof availabilityInput>): Promise<AccountRecord> {
   s.principal();
   const input = V.parse(availabilityInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "offers.setAvailable", s.now);
+  const { account } = await s.authorized(input.accountId, "offers.setAvailable");
   const a = account!;
   const parent = (await s.account(a.parentId))!;
   const [offers, party, parentSkus] = await Promise.all([

@@ -8,7 +8,7 @@ import { Invalid } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { RETENTION_DAYS as DELETION_DELAY_DAYS } from "./lifecycle.js";
-import { authorize, reachOf } from "./rights.js";
+import { reachOf } from "./rights.js";
 
 /** Events are kept (and listed) 30 days (issue 14, like Stripe's events list). */
 export const RETENTION_DAYS = 30;
@@ -225,8 +225,7 @@ export type FeedEvent = EventFeedRecord;
  */
 export async function feed(s: Session, accountId: string, args: PageArgs & { types?: readonly string[] | null }): Promise<Page<FeedEvent>> {
   const store = integrations(s.deps).store;
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  const reach = authorize(s.actor, ms, account, "events.read", s.now);
+  const { account, reach } = await s.authorized(accountId, "events.read");
   const types = args.types ?? [];
   const unknown = types.find((t) => !(EVENT_TYPES as readonly string[]).includes(t));
   if (unknown !== undefined) throw Invalid.field("types", `unknown event type ${JSON.stringify(unknown).slice(0, 60)}`);

@@ -130,15 +130,13 @@ export function releaseOps(e: TxEntities, licences: readonly LicenceRecord[]) {
 
 /** Holders of a subscription's licences, by e-mail. */
 export async function list(s: Session, accountId: string, sku: string, args: PageArgs): Promise<Page<Info>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  await s.authorized(accountId, "account.read");
   return paged(args, (limit, cursor) => s.deps.store.listLicences(accountId, sku, limit, cursor));
 }
 
 /** Licences a member holds on an account. */
 export async function ofMember(s: Session, accountId: string, email: string): Promise<Info[]> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  await s.authorized(accountId, "account.read");
   return s.deps.store.licencesOfMember(accountId, email);
 }
 

@@ -74,15 +74,13 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
 
 /** Members of an account (active and invited), by e-mail. */
 export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  await s.authorized(accountId, "account.read");
   return paged(args, (limit, cursor) => s.deps.store.listMembers(accountId, limit, cursor));
 }
 
 /** Invitations of an account, oldest first; visible to those who manage its members. */
 export async function invitations(s: Session, accountId: string, args: PageArgs): Promise<Page<Invitation.Info>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "member.manage", s.now);
+  await s.authorized(accountId, "member.manage");
   const page = await paged(args, (limit, cursor) => s.deps.store.listInvitations(accountId, limit, cursor));
   return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: Invitation.toInfo(i.node), cursor: i.cursor })) };
 }

@@ -301,8 +301,7 @@ export function fingerprint(accountId: string, input: Pick<Parsed, "lines" | "re
 export async function preview(s: Session, raw: PreviewInput): Promise<Preview> {
   s.principal();
   const input = V.parse(previewInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "order.place", s.now);
+  const { account } = await s.authorized(input.accountId, "order.place");
   return presentPlan(await plan(s, account!, input));
 }
 
@@ -345,8 +344,7 @@ async function replay(s: Session, account: AccountRecord, key: { requestHash: st
 
 /** Orders of an account, newest first. */
 export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  const { account } = await s.authorized(accountId, "account.read");
   const [page, show] = await Promise.all([paged(args, (limit, cursor) => s.deps.store.listOrders(accountId, limit, cursor)), Catalog.showsPrices(s, account!)]);
   return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })) };
 }

@@ -9,7 +9,7 @@ import { Conflict, Forbidden, Invalid, NotFound, unlessHidden } from "./errors.j
 import * as Invitation from "./invitation.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { authorize } from "./rights.js";
+
 import type { Reach } from "./rights.js";
 import * as V from "./validation.js";
 
@@ -47,8 +47,7 @@ const capabilityInput = z.object({ accountId: z.string().min(1), enabled: z.bool
 export async function setCapability(s: Session, raw: z.input<typeof capabilityInput>): Promise<AccountRecord> {
   s.principal();
   const input = V.parse(capabilityInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "account.setPartnerAdminCapability", s.now);
+  const { account } = await s.authorized(input.accountId, "account.setPartnerAdminCapability");
   const a = account!;
   // Capability first: a grant racing with a disable fails on its condition, then the flags go.
   // Versioned like every account write (rule 6): no concurrent update can restore what this changes.
@@ -76,8 +75,7 @@ const flagInput = z.object({ accountId: z.string().min(1), email: V.email, partn
 export async function setMemberFlag(s: Session, raw: z.input<typeof flagInput>): Promise<MemberRecord> {
   s.principal();
   const input = V.parse(flagInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "member.setPartnerAdmin", s.now);
+  const { account } = await s.authorized(input.accountId, "member.setPartnerAdmin");
   const a = account!;
   if (input.partnerAdmin && !a.partnerAdminEnabled) throw new Forbidden("The platform has not enabled partner administration for this reseller", "CAPABILITY_OFF");
   const member = await s.deps.store.getMember(a.id, input.email);
@@ -119,8 +117,7 @@ const optInInput = z.object({
 export async function setOptIn(s: Session, raw: z.input<typeof optInInput>): Promise<AccountRecord> {
   s.principal();
   const input = V.parse(optInInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "account.setPartnerAdminOptIn", s.now);
+  const { account } = await s.authorized(input.accountId, "account.setPartnerAdminOptIn");
   const a = account!;
   if (input.until && input.until <= s.now) throw Invalid.field("until", "must be in the future");
   if (!input.optIn && input.until) throw Invalid.field("until", "only an opt-in has an end");
@@ -184,8 +181,7 @@ export async function administered(s: Session, args: AdministeredArgs): Promise<
 
 /** What partner admins did on behalf of a customer, newest first (the customer's own admins and operators). */
 export async function actions(s: Session, customerId: string, args: PageArgs): Promise<Page<BehalfRecord>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(customerId)]);
-  authorize(s.actor, ms, account, "member.manage", s.now);
+  await s.authorized(customerId, "member.manage");
   return paged(args, (limit, cursor) => s.deps.store.listBehalf(customerId, limit, cursor));
 }
 
@@ -195,8 +191,7 @@ const supportInput = z.object({ accountId: z.string().min(1), email: V.email.nul
 export async function setSupportEmail(s: Session, raw: z.input<typeof supportInput>): Promise<AccountRecord> {
   s.principal();
   const input = V.parse(supportInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  const reach = authorize(s.actor, ms, account, "account.setSupportEmail", s.now);
+  const { account, reach } = await s.authorized(input.accountId, "account.setSupportEmail");
   const a = account!;
   const next: AccountRecord = { ...a, updatedAt: s.now.toISOString(), version: a.version + 1 };
   delete (next as { supportEmail?: string }).supportEmail;

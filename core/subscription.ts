@@ -97,8 +97,7 @@ export function changeOp(e: TxEntities, c: ChangeInput) {
 }
 
 async function loadAccount(s: Session, accountId: string) {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  const { account, memberships: ms } = await s.authorized(accountId, "account.read");
   return { ms, account: account! };
 }
 
@@ -298,8 +297,7 @@ const delegationInput = z
 export async function setDelegatedRights(s: Session, raw: z.input<typeof delegationInput>): Promise<AccountRecord> {
   s.principal();
   const input = V.parse(delegationInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "subscription.setDelegatedRights", s.now);
+  const { account } = await s.authorized(input.accountId, "subscription.setDelegatedRights");
   const set = { canUpdateSubscriptions: input.canUpdateSubscriptions, canDecreaseSubscriptions: input.canDecreaseSubscriptions };
   return AccountSettings.change(s, account!, set, "account.delegatedRightsChanged", set);
 }

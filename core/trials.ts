@@ -24,8 +24,7 @@ import * as V from "./validation.js";
  * are read from its subscriptions (an account holds one per offer: a handful).
  */
 export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Subscription.Info>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  const { account, memberships: ms } = await s.authorized(accountId, "account.read");
   const a = account!;
   if (!allowed(s.actor, ms, a, "account.listChildren", s.now)) return own(s, a, args);
   const page = await paged(args, (limit, cursor) => s.deps.store.listTrials(a.id, { limit, cursor }));
@@ -91,8 +90,7 @@ const receives = (m: MemberRecord) => m.status === "ACTIVE" && m.role === "OWNER
 export async function setDigest(s: Session, raw: z.input<typeof digestInput>): Promise<MemberRecord> {
   s.principal();
   const input = V.parse(digestInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  const { account, memberships: ms } = await s.authorized(input.accountId, "account.read");
   const a = account!;
   // A mail to a person: an API client has no mailbox.
   if (s.actor.type !== "user") throw new Forbidden("The trial digest is mailed to people, not to API clients", "ROLE");

@@ -8,7 +8,7 @@ import { Forbidden, NotFound, unlessHidden } from "../errors.js";
 import * as Money from "../money.js";
 import { paged } from "../paging.js";
 import type { PageArgs } from "../paging.js";
-import { authorize, seesPrices } from "../rights.js";
+import { seesPrices } from "../rights.js";
 import type { Invoice } from "./period.js";
 import { lineSchema, summarySchema } from "./run.js";
 import type { InvoiceLine, DraftLine, SummaryRow } from "./run.js";
@@ -111,8 +111,7 @@ export function documentLine(l: InvoiceLine, f: (v: number) => string): InvoiceD
 
 /** Who may see a party's invoices: those who see its prices (its owners, operators). */
 async function loadParty(s: Session, partyId: string): Promise<AccountRecord> {
-  const [ms, party] = await Promise.all([s.memberships(), s.account(partyId)]);
-  authorize(s.actor, ms, party, "account.read", s.now);
+  const { account: party, memberships: ms } = await s.authorized(partyId, "account.read");
   if (!seesPrices(s.actor, ms, party!.id)) throw new Forbidden("Invoices are shown to the billed account's owners", "ROLE");
   return party!;
 }

@@ -3,7 +3,7 @@ import type { AccountRecord } from "../../infra/store.js";
 import type { Session } from "../context.js";
 import { Forbidden, Invalid } from "../errors.js";
 import * as V from "../validation.js";
-import { authorize, isOperator, seesPrices } from "../rights.js";
+import { isOperator, seesPrices } from "../rights.js";
 import * as AccountSettings from "../account-settings.js";
 
 /** What the billed party sets for its invoices (bill-to address, VAT id, purchase order) and its tax rate. */
@@ -53,8 +53,7 @@ export async function billingDetails(s: Session, account: AccountRecord): Promis
 /** Operators set the VAT rate a billed account is invoiced at ("20" or "20.5" percent). */
 export async function setTaxRate(s: Session, input: { accountId: string; taxRatePercent: string }): Promise<AccountRecord> {
   s.principal();
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  const { account, memberships: ms } = await s.authorized(input.accountId, "account.read");
   if (!isOperator(s.actor, ms)) throw new Forbidden("Tax rates are set by the vendor's operators", "OPERATOR_ONLY");
   const a = account!;
   if (!a.billable) throw Invalid.field("accountId", "only billed accounts (distributors) have a tax rate");

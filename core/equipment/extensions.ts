@@ -38,8 +38,7 @@ export type AssignInput = z.input<typeof assignInput>;
 export async function assignExtension(s: Session, raw: AssignInput): Promise<Assignment> {
   s.principal();
   const input = V.parse(assignInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  const reach = authorize(s.actor, ms, account, "equipment.manage", s.now);
+  const { reach } = await s.authorized(input.accountId, "equipment.manage");
   const { equipment: eq, tenant } = input.equipment ? await usable(s, input.accountId, input.equipment) : await preselected(s, input.accountId);
   if (tenant && !input.extension.startsWith(tenant.companyPrefix)) {
     throw Invalid.field("extension", `must be in the account's company prefix ${tenant.companyPrefix} on this equipment`);
@@ -176,8 +175,7 @@ async function preselected(s: Session, accountId: string): Promise<{ equipment: 
 
 /** Extension associations of an account's members (own and shared PBXs), by PBX and extension. */
 export async function assignments(s: Session, accountId: string, args: PageArgs): Promise<Page<Assignment>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  await s.authorized(accountId, "account.read");
   return paged(args, (limit, cursor) => s.deps.store.listCustomerAssignments(accountId, { limit, cursor }));
 }
 
@@ -185,8 +183,7 @@ export async function assignments(s: Session, accountId: string, args: PageArgs)
 export async function assignmentsOf(s: Session, eq: Info, args: PageArgs): Promise<Page<Assignment>> {
   if (eq.tenant) {
     const customerId = eq.tenant.customerId;
-    const [ms, account] = await Promise.all([s.memberships(), s.account(customerId)]);
-    authorize(s.actor, ms, account, "account.read", s.now);
+    await s.authorized(customerId, "account.read");
     return paged(args, (limit, cursor) => s.deps.store.listCustomerAssignments(customerId, { equipmentId: eq.equipmentId, limit, cursor }));
   }
   await load(s, eq, "account.read");

@@ -27,8 +27,7 @@ import type { Info, Pairing, Key, DeclareInput } from "./common.js";
 export async function declare(s: Session, raw: DeclareInput): Promise<Pairing> {
   s.principal();
   const input = V.parse(declareInput, raw);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  const reach = authorize(s.actor, ms, account, "equipment.declare", s.now);
+  const { account, reach } = await s.authorized(input.accountId, "equipment.declare");
   const type = byServerType.get(input.serverType)!;
   if (type.multiTenant && account!.kind !== "DISTRIBUTOR" && account!.kind !== "RESELLER") {
     throw Invalid.field("serverType", "a multi-tenant server is shared by a partner's customers: declare it on the distributor or reseller account");

@@ -4,7 +4,7 @@ import type { Session } from "../context.js";
 import { Forbidden, Invalid, NotFound, unlessHidden } from "../errors.js";
 import { pageSize } from "../paging.js";
 import type { PageArgs } from "../paging.js";
-import { allowed, authorize } from "../rights.js";
+import { allowed } from "../rights.js";
 import * as V from "../validation.js";
 import { HEARTBEAT_TIMEOUT_MS, present, statusOf, equipmentKey, load } from "./common.js";
 import type { Status, Info, Tenant, Assignment, Key } from "./common.js";
@@ -38,8 +38,7 @@ export interface ListArgs extends PageArgs {
  * Cursors are "o<own cursor>" or "s<equipment id>" so one list pages through both.
  */
 export async function list(s: Session, accountId: string, args: ListArgs): Promise<Page<Info>> {
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "account.read", s.now);
+  const { account } = await s.authorized(accountId, "account.read");
   const limit = pageSize(args);
   const after = args.after ?? null;
   if (after !== null && !/^[os][A-Za-z0-9+/=_-]{1,2048}$/.test(after)) throw Invalid.field("after", "is not a cursor of this list");

@@ -126,8 +126,7 @@ export async function create(s: Session, raw: unknown): Promise<{ endpoint: Endp
   s.principal();
   const input = V.parse(createInput(policyOf(s.deps)), raw);
   const { store } = integrations(s.deps);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
-  authorize(s.actor, ms, account, "webhook.manage", s.now);
+  const { account } = await s.authorized(input.accountId, "webhook.manage");
   const keys = await apiKeys(s.deps);
   const existing = await store.allEndpoints(account!.id);
   if (existing.length >= MAX_ENDPOINTS) throw new Conflict(`An account holds at most ${MAX_ENDPOINTS} webhook endpoints`);
@@ -155,8 +154,7 @@ export async function create(s: Session, raw: unknown): Promise<{ endpoint: Endp
 /** The endpoints of an account, for its webhook managers. */
 export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<EndpointInfo>> {
   const { store } = integrations(s.deps);
-  const [ms, account] = await Promise.all([s.memberships(), s.account(accountId)]);
-  authorize(s.actor, ms, account, "webhook.manage", s.now);
+  const { account } = await s.authorized(accountId, "webhook.manage");
   const page = await paged(args, (limit, cursor) => store.listEndpoints(account!.id, limit, cursor));
   return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: toInfo(i.node), cursor: i.cursor })) };
 }
