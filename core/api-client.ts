@@ -13,6 +13,7 @@ import type { PageArgs } from "./paging.js";
 import { authorize } from "./rights.js";
 import * as Tx from "./tx.js";
 import * as V from "./validation.js";
+import { DAY_MS } from "./time.js";
 
 /** A client as its owners see it: never a secret, nor a digest of one. */
 export type Info = Omit<ApiClientRecord, "secretHash" | "previousSecretHash" | "window" | "windowCount">;
@@ -20,7 +21,7 @@ export type Info = Omit<ApiClientRecord, "secretHash" | "previousSecretHash" | "
 /** Access tokens live 15 minutes (issue 14); a revoked client is refused at its next request anyway. */
 export const ACCESS_TOKEN_SECONDS = 15 * 60;
 /** After a rotation the previous secret stays valid this long, unless revoked sooner. */
-export const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
+export const ROTATION_OVERLAP_MS = DAY_MS;
 /** Requests per client per minute when the deployment sets nothing else. */
 export const CLIENT_REQUESTS_PER_MINUTE = 600;
 const WINDOW_MS = 60_000;

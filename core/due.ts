@@ -1,10 +1,10 @@
 import type { DueRecord, SubscriptionRecord, TxEntities } from "../infra/store.js";
+import { DAY_MS } from "./time.js";
 
 /** Markers of work the daily lifecycle run must look at, written with the change that makes it due. */
 export type Due = Pick<DueRecord, "what" | "accountId" | "sku" | "day">;
 export const dueKinds: readonly Due["what"][] = ["term-end", "trial-reminder", "retention", "trial-digest"];
 
-const DAY = 86_400_000;
 /** Trial reminders go 7 days and 1 day before the end. */
 export const REMINDER_DAYS = [7, 1] as const;
 
@@ -29,7 +29,7 @@ export function termOp(e: TxEntities, sub: Pick<SubscriptionRecord, "accountId" 
 /** The next step of a trial after `now`: the 7-day reminder, the 1-day reminder, then its end. */
 export function nextTrialStep(e: TxEntities, accountId: string, sku: string, end: Date, now: Date) {
   for (const d of REMINDER_DAYS) {
-    const at = new Date(end.getTime() - d * DAY);
+    const at = new Date(end.getTime() - d * DAY_MS);
     if (at > now) return dueOp(e, "trial-reminder", at, accountId, sku);
   }
   // An end already past (an outage) is due now: a marker on a past day would sit before the lifecycle watermark.

@@ -9,10 +9,10 @@ import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { RETENTION_DAYS as DELETION_DELAY_DAYS } from "./lifecycle.js";
 import { reachOf } from "./rights.js";
+import { DAY_MS, DAY_S } from "./time.js";
 
 /** Events are kept (and listed) 30 days (issue 14, like Stripe's events list). */
 export const RETENTION_DAYS = 30;
-const DAY_MS = 86_400_000;
 
 /**
  * The event catalogue (`resource.action`, issue 14). Each is derived from an item a mutation
@@ -197,7 +197,7 @@ export async function consume(deps: Deps, records: readonly ChangeRecord[]): Pro
   const accounts = await deps.store.batchGet(ids.map((id) => ({ type: "account" as const, id })));
   const pathOf = new Map(ids.map((id, i) => [id, (accounts[i] as { path?: string[] } | undefined)?.path ?? []]));
   const events: (DerivedEvent & { path: string[] })[] = derived.map((e) => ({ ...e, path: [...(pathOf.get(e.accountId) ?? []), e.accountId] }));
-  const expiresOf = (at: string) => Math.floor(Date.parse(at) / 1000) + RETENTION_DAYS * 86_400;
+  const expiresOf = (at: string) => Math.floor(Date.parse(at) / 1000) + RETENTION_DAYS * DAY_S;
   const eventItems: EventRecord[] = events.map((e) => ({ ...e, expiresAt: expiresOf(e.occurredAt) }));
   const feed: EventFeedRecord[] = events.flatMap((e) =>
     e.path.map((feedAccountId, i) => ({

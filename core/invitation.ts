@@ -8,12 +8,12 @@ import { grantedTo, optedIn } from "./rights.js";
 import type { Role } from "./rights.js";
 import * as Consent from "./consent.js";
 import { guard } from "./tx.js";
+import { DAY_MS, DAY_S } from "./time.js";
 
 export type Info = Omit<InvitationRecord, "tokenHash">;
 
 /** Invitations are valid for 7 days (DESIGN 1, "Invitations"). */
 export const INVITATION_DAYS = 7;
-const DAY_MS = 86_400_000;
 
 export interface MemberInvite {
   readonly email: string;
@@ -43,7 +43,7 @@ function baseRecord(s: Session, accountId: string, email: string, tokenHash: str
     createdAt: created.toISOString(),
     validUntil: validUntil.toISOString(),
     // Kept 30 days past validity so a late click gets "expired", not "unknown".
-    expiresAt: Math.floor(validUntil.getTime() / 1000) + 30 * 86_400,
+    expiresAt: Math.floor(validUntil.getTime() / 1000) + 30 * DAY_S,
   };
 }
 

@@ -15,8 +15,10 @@ import * as Trials from "./trials.js";
 export type { Due } from "./due.js";
 export { dueKinds } from "./due.js";
 import type { Due } from "./due.js";
+import { DAY_MS } from "./time.js";
+import * as Time from "./time.js";
+import * as Money from "./money.js";
 
-const DAY = 86_400_000;
 /** Ribbon: an account without an active subscription is deleted 14 days later. */
 export const RETENTION_DAYS = 14;
 
@@ -31,13 +33,13 @@ const SCHEDULED_THROUGH = "lifecycle:scheduled-through";
  */
 export async function dueSinceLastRun(s: Session): Promise<{ items: DueRecord[]; commit: () => Promise<void> }> {
   const now = s.now;
-  const today = Math.floor(now.getTime() / DAY);
+  const today = Math.floor(now.getTime() / DAY_MS);
   const stored = await s.deps.store.counterValue(SCHEDULED_THROUGH);
   // A deployment's first run starts from the platform's first day: nothing was due before it, and
   // everything since is (no look-back window). Every later run starts where the last one stopped.
   const platform = stored > 0 ? undefined : await s.deps.store.getAccount(PLATFORM_ID);
-  const from = stored > 0 ? Math.min(stored, today) : Math.min(today, Math.floor(Date.parse(platform?.createdAt ?? now.toISOString()) / DAY));
-  const days = Array.from({ length: today - from + 1 }, (_v, i) => dayOf(new Date((from + i) * DAY)));
+  const from = stored > 0 ? Math.min(stored, today) : Math.min(today, Math.floor(Date.parse(platform?.createdAt ?? now.toISOString()) / DAY_MS));
+  const days = Array.from({ length: today - from + 1 }, (_v, i) => dayOf(new Date((from + i) * DAY_MS)));
   const items: DueRecord[] = [];
   for (let i = 0; i < days.length; i += 8) {
     const lists = await Promise.all(days.slice(i, i + 8).map((d) => s.deps.store.listDue(d)));
@@ -128,8 +130,8 @@ async function renew(s: Session, sub: SubscriptionRecord): Promise<void> {
   const [offer] = await s.deps.store.getOffers([sub.sku]);
   const term = offer?.termMonths ?? 12;
   // DESIGN 1: a prepaid term renews for 12 months at its end, charged on the next invoice.
-  const endsAt = Subscription.addMonths(new Date(sub.endsAt!), 12);
-  const amount = Math.round((sub.unitPrice * sub.quantity * 12) / term);
+  const endsAt = Time.addMonths(new Date(sub.endsAt!), 12);
+  const amount = Money.prepaid(sub.unitPrice, sub.quantity, 12, term);
   const version = sub.version + 1;
   const orderId = newId();
   const key = `renewal:${sub.sku}:${sub.endsAt}`;
@@ -210,8 +212,8 @@ async function retention(s: Session, accountId: string): Promise<void> {
   // A partner that never held a subscription (its last child went): 14 days from when the run first finds it empty.
   const due =
     subs.length === 0
-      ? (account.pendingDeletionAt ?? new Date(s.now.getTime() + RETENTION_DAYS * DAY).toISOString())
-      : new Date(Math.max(...subs.map((x) => endedAt(x).getTime())) + RETENTION_DAYS * DAY).toISOString();
+      ? (account.pendingDeletionAt ?? new Date(s.now.getTime() + RETENTION_DAYS * DAY_MS).toISOString())
+      : new Date(Math.max(...subs.map((x) => endedAt(x).getTime())) + RETENTION_DAYS * DAY_MS).toISOString();
   let current = account;
   if (account.pendingDeletionAt !== due) {
     await s.transact((e) => [
@@ -245,7 +247,7 @@ async function unbilledUsageUntil(s: Session, account: AccountRecord, subs: read
   const partyAccount = party !== "-" ? await s.deps.store.getAccount(party) : undefined;
   if (!partyAccount) return undefined;
   const through = (await s.deps.store.billingStates([party])).get(party)?.billedThrough;
-  const tomorrow = new Date(s.now.getTime() + DAY);
+  const tomorrow = new Date(s.now.getTime() + DAY_MS);
   const open = Billing.periodOf(s.now);
   let month = through ? Billing.nextPeriod(through) : Billing.firstPeriod(partyAccount);
   for (let i = 0; month <= open && i < 36; i++, month = Billing.nextPeriod(month)) {

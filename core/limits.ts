@@ -3,6 +3,7 @@ import type { Deps } from "./context.js";
 import { RateLimited } from "./errors.js";
 import { guard } from "./tx.js";
 import type { Guarded } from "./tx.js";
+import { DAY_S } from "./time.js";
 
 /**
  * Per-account rate limits (issue 6), on top of API Gateway's per-stage throttling: how many
@@ -45,7 +46,7 @@ export function hitOp(e: TxEntities, deps: Deps, name: LimitName, accountId: str
     .update({ accountId, limit: name, window: w.start })
     .add({ count })
     // Kept a day past its window, then DynamoDB's TTL removes it.
-    .set({ expiresAt: w.endEpoch + 86_400 })
+    .set({ expiresAt: w.endEpoch + DAY_S })
     .where((r, op) => `${op.notExists(r.count)} OR ${op.lte(r.count, limit.max - count)}`)
     .commit();
   return guard(op, () => new RateLimited(name === "invitation" ? "Too many invitations from this account; try again later" : "Too many activation attempts on this account's equipment; try again later", w.endsInSeconds));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Invalid } from "./errors.js";
-import { format, isCurrency, parseAmount, times } from "./money.js";
+import { format, isCurrency, parseAmount, prepaid, times } from "./money.js";
 
 describe("money", () => {
   it("parses decimals into minor units by the currency's exponent", () => {
@@ -35,5 +35,16 @@ describe("money", () => {
   it("multiplies within the safe-integer range only", () => {
     expect(times(280, 15)).toBe(4200);
     expect(() => times(Number.MAX_SAFE_INTEGER, 2)).toThrow(RangeError);
+  });
+
+  it("charges a prepaid term by whole months, capped at the term, rounded to the minor unit", () => {
+    // 3 licences at 100.00 for 7 months of a 12-month term: 3 × 10000 × 7 / 12 = 17500.
+    expect(prepaid(10000, 3, 7, 12)).toBe(17500);
+    // A renewal of a 36-month term charges 12 months of it.
+    expect(prepaid(36000, 1, 12, 36)).toBe(12000);
+    // Never more than the whole term; rounds half up.
+    expect(prepaid(999, 2, 40, 36)).toBe(1998);
+    expect(prepaid(1, 1, 1, 12)).toBe(0);
+    expect(prepaid(7, 1, 1, 12)).toBe(1);
   });
 });

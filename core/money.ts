@@ -54,6 +54,15 @@ export function format(minor: number, currency: string): string {
   return `${sign}${s.slice(0, -digits)}.${s.slice(-digits)}`;
 }
 
+/**
+ * The one prepaid charge (DESIGN 1): `quantity` licences for `months` whole months of a
+ * `termMonths` term, rounded to the minor unit. Orders of licences added mid-term, quantity
+ * increases and renewals all charge through it.
+ */
+export function prepaid(unitMinor: number, quantity: number, months: number, termMonths: number): number {
+  return Math.round((times(unitMinor, quantity) * Math.min(months, termMonths)) / termMonths);
+}
+
 /** quantity × unit price, refusing anything outside the safe-integer range. */
 export function times(unitMinor: number, quantity: number): number {
   const v = unitMinor * quantity;

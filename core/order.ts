@@ -16,6 +16,7 @@ import { partyOf } from "./party.js";
 import * as Subscription from "./subscription.js";
 import * as TrialEntries from "./trial-entries.js";
 import * as V from "./validation.js";
+import * as Time from "./time.js";
 
 /**
  * Most lines in one order. An order is one DynamoDB transaction (at most 100 writes): each line
@@ -151,11 +152,11 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
     // An increase keeps the subscription's price (and a prepaid its term end: Rainbow 5.5).
     const unitPrice = active ? before.unitPrice : offer.unitPrice;
     // Prepaid licences added mid-term are charged for the whole months left in the term (DESIGN 1).
-    const share = active && offer.kind === "PREPAID" && before.endsAt ? { months: Subscription.monthsLeft(now, new Date(before.endsAt)), of: offer.termMonths ?? 12 } : undefined;
+    const share = active && offer.kind === "PREPAID" && before.endsAt ? { months: Time.monthsLeft(now, new Date(before.endsAt)), of: offer.termMonths ?? 12 } : undefined;
     const to = (active ? before.quantity : 0) + line.quantity;
     if (to > Subscription.MAX_QUANTITY) return at("quantity", `the subscription would hold ${to} licences; at most ${Subscription.MAX_QUANTITY}`);
     const endsAt =
-      offer.kind === "TRIAL" ? Subscription.addDays(now, offer.trialDays ?? Catalog.DEFAULT_TRIAL_DAYS) : offer.kind === "PREPAID" ? Subscription.addMonths(now, offer.termMonths ?? 12) : undefined;
+      offer.kind === "TRIAL" ? Time.addDays(now, offer.trialDays ?? Catalog.DEFAULT_TRIAL_DAYS) : offer.kind === "PREPAID" ? Time.addMonths(now, offer.termMonths ?? 12) : undefined;
     const after: SubscriptionRecord = active
       ? { ...before, quantity: to, version: before.version + 1, updatedAt: now.toISOString() }
       : {
@@ -174,8 +175,7 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
           version: (before?.version ?? 0) + 1,
           updatedAt: now.toISOString(),
         };
-    const full = Money.times(unitPrice, line.quantity);
-    const amount = share ? Math.round((full * Math.min(share.months, share.of)) / share.of) : full;
+    const amount = share ? Money.prepaid(unitPrice, line.quantity, share.months, share.of) : Money.times(unitPrice, line.quantity);
     planned.push({ offer, quantity: line.quantity, unitPrice, amount, before, after });
     return undefined;
   });

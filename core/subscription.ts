@@ -16,6 +16,7 @@ import { allowed, authorize, isVisible, reachOf } from "./rights.js";
 import * as TrialEntries from "./trial-entries.js";
 import { Contention } from "./tx.js";
 import * as V from "./validation.js";
+import { DAY_MS, monthsLeft } from "./time.js";
 
 export type ChangeKind = (typeof changeKinds)[number];
 export type Status = SubscriptionRecord["status"];
@@ -33,31 +34,11 @@ export const quantity = z
   .min(0, "must not be negative")
   .max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`);
 
-const DAY = 86_400_000;
-
-/** Adds calendar months in UTC, clamping to the month's last day (31 Jan + 1 month = 28/29 Feb). */
-export function addMonths(at: Date, months: number): Date {
-  const target = new Date(Date.UTC(at.getUTCFullYear(), at.getUTCMonth() + months, 1, at.getUTCHours(), at.getUTCMinutes(), at.getUTCSeconds(), at.getUTCMilliseconds()));
-  const lastDay = new Date(Date.UTC(target.getUTCFullYear(), target.getUTCMonth() + 1, 0)).getUTCDate();
-  target.setUTCDate(Math.min(at.getUTCDate(), lastDay));
-  return target;
-}
-
-/** Whole months from `from` until `to`, counting a started month as a whole one (0 when past). */
-export function monthsLeft(from: Date, to: Date): number {
-  let months = 0;
-  while (addMonths(from, months) < to) months += 1;
-  return months;
-}
-
-export function addDays(at: Date, days: number): Date {
-  return new Date(at.getTime() + days * DAY);
-}
 
 /** Whole days left before `endsAt`, rounded up (Ribbon "Active, expiring in 25 days"); 0 once past. */
 export function daysRemaining(endsAt: string | undefined, now: Date): number | null {
   if (!endsAt) return null;
-  return Math.max(0, Math.ceil((new Date(endsAt).getTime() - now.getTime()) / DAY));
+  return Math.max(0, Math.ceil((new Date(endsAt).getTime() - now.getTime()) / DAY_MS));
 }
 
 export function present(sub: SubscriptionRecord, showPrices: boolean): Info {
@@ -261,8 +242,8 @@ export async function previewChange(s: Session, raw: z.input<typeof changeInput>
 async function prepaidCharge(s: Session, sub: SubscriptionRecord, added: number): Promise<OrderRecord> {
   const [offer] = await s.offers([sub.sku]);
   const term = offer?.termMonths ?? 12;
-  const months = sub.endsAt ? Math.min(monthsLeft(s.now, new Date(sub.endsAt)), term) : term;
-  const amount = Math.round((Money.times(sub.unitPrice, added) * months) / term);
+  const months = sub.endsAt ? monthsLeft(s.now, new Date(sub.endsAt)) : term;
+  const amount = Money.prepaid(sub.unitPrice, added, months, term);
   const id = newId();
   return {
     accountId: sub.accountId,

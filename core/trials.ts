@@ -14,6 +14,7 @@ import * as Subscription from "./subscription.js";
 import * as TrialEntries from "./trial-entries.js";
 import { Contention } from "./tx.js";
 import * as V from "./validation.js";
+import { DAY_MS } from "./time.js";
 
 // ---------------------------------------------------------------- the Trials view (Ribbon's Trials tab)
 
@@ -64,7 +65,6 @@ function openOwnCursor(cursor: string): string {
 
 // ---------------------------------------------------------------- the weekly digest
 
-const DAY = 86_400_000;
 /** The digest lists the trials ending within this many days. */
 export const DIGEST_DAYS = 7;
 /** At most this many trials are listed in one mail (the rest is counted). */
@@ -127,7 +127,7 @@ export async function sendDigest(s: Session, accountId: string, day: string): Pr
   if (!account) return;
   const recipients = (await s.deps.store.allMembers(accountId)).filter((m) => receives(m) && m.trialDigest === true);
   if (recipients.length === 0) return;
-  const endsBy = new Date(s.now.getTime() + DIGEST_DAYS * DAY).toISOString();
+  const endsBy = new Date(s.now.getTime() + DIGEST_DAYS * DAY_MS).toISOString();
   const page = await s.deps.store.listTrials(accountId, { limit: DIGEST_MAX, endsBy });
   const entries = page.items.map((i) => i.node);
   if (entries.length > 0) {
@@ -151,7 +151,7 @@ async function digestText(s: Session, account: AccountRecord, entries: readonly 
     return `- ${name.get(x.accountId) ?? x.accountId}: ${offerName.get(x.sku) ?? x.sku} (${x.sku}) × ${quantity}, ends ${x.endsAt.slice(0, 10)} (${days === 0 ? "today" : `in ${days} day${days === 1 ? "" : "s"}`})`;
   });
   return [
-    `Trials in the reach of ${account.name} ending by ${dayOf(new Date(s.now.getTime() + DIGEST_DAYS * DAY))}:`,
+    `Trials in the reach of ${account.name} ending by ${dayOf(new Date(s.now.getTime() + DIGEST_DAYS * DAY_MS))}:`,
     "",
     ...lines,
     ...(more ? ["", `…and more: see the Trials view (trials) of ${account.name}.`] : []),

@@ -6,8 +6,9 @@ import type { Session } from "../context.js";
 import * as Money from "../money.js";
 import { partyAt } from "../party.js";
 import { guard } from "../tx.js";
-import { NUMBER_SEQUENCE, PAYMENT_DAYS, DAY, parsePeriod, periodOf, assertClosed, vatOf } from "./period.js";
+import { NUMBER_SEQUENCE, PAYMENT_DAYS, parsePeriod, periodOf, assertClosed, vatOf } from "./period.js";
 import type { Invoice } from "./period.js";
+import { DAY_MS } from "../time.js";
 
 /** The billing engine: a party-month planned into bounded chunks, chunk lines under deterministic keys, the finaliser that numbers and writes the invoice once. */
 
@@ -208,7 +209,7 @@ async function chunkLines(s: Session, run: BillingRunRecord, chunkNo: number): P
   for (const a of accounts.values()) names.set(a.id, a.name);
   const offerNames = new Map((await s.offers([...new Set(subs.map((x) => x.sku))])).flatMap((o) => (o ? [[o.sku, o.name] as const] : [])));
   const out: DraftLine[] = [];
-  const month = { from: day(start), to: day(new Date(end.getTime() - DAY)) };
+  const month = { from: day(start), to: day(new Date(end.getTime() - DAY_MS)) };
   const work = [...byAccount.entries()];
   for (let i = 0; i < work.length; i += 16) {
     const batch = work.slice(i, i + 16);
@@ -264,7 +265,7 @@ async function accountLines(
     for (const l of order.lines) {
       if (l.kind !== "PREPAID") continue;
       const termEnd = ends.get(l.sku);
-      const to = termEnd ? day(new Date(new Date(termEnd).getTime() - DAY)) : month.to;
+      const to = termEnd ? day(new Date(new Date(termEnd).getTime() - DAY_MS)) : month.to;
       out.push({ accountId: a.id, sku: l.sku, description: order.reference === "renewal" ? `${l.name} (renewal)` : l.name, kind: l.kind, quantity: l.quantity, unitPrice: l.unitPrice, amount: l.amount, from: order.placedAt.slice(0, 10), to });
     }
   }
@@ -327,7 +328,7 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
       chunkCounts,
       summary: JSON.stringify(summary),
       issuedAt: issuedAt.toISOString(),
-      dueAt: new Date(issuedAt.getTime() + PAYMENT_DAYS * DAY).toISOString(),
+      dueAt: new Date(issuedAt.getTime() + PAYMENT_DAYS * DAY_MS).toISOString(),
     };
     try {
       await s.transact(

@@ -139,7 +139,6 @@ export async function keysOf(deps: Deps): Promise<DeviceKeys> {
   return keys;
 }
 
-export const addDays = (at: Date, days: number) => new Date(at.getTime() + days * 86_400_000);
 
 /** An equipment the caller may act on with `action` on its owner account (same NotFound for unknown and invisible). */
 export async function load(s: Session, key: Key, action: "equipment.manage" | "account.read") {

@@ -10,6 +10,7 @@ import type { Deps, Session } from "../context.js";
 import { RETENTION_DAYS, readable } from "../events.js";
 import type { DerivedEvent } from "../events.js";
 import * as Tx from "../tx.js";
+import { DAY_MS, DAY_S } from "../time.js";
 
 /** Webhook delivery: the fan-out of stream events to the endpoints that receive them, and the worker that signs, POSTs, retries and disables. */
 
@@ -22,11 +23,9 @@ export const DELIVERY_TIMEOUT_MS = 10_000;
  */
 export const RETRY_SCHEDULE_SECONDS: readonly number[] = [0, 5, 300, 1800, 7200, 18000, 36000, 36000];
 /** Failing this long without a success disables an endpoint (and its owners are mailed). */
-export const DISABLE_AFTER_MS = 5 * 86_400_000;
+export const DISABLE_AFTER_MS = 5 * DAY_MS;
 /** The type of the event `sendTestEvent` sends (never in the feed). */
 export const TEST_EVENT_TYPE = "webhook.test";
-/** Seconds in a day. */
-export const DAY_S = 86_400;
 
 // ---------------------------------------------------------------- fan-out (the stream consumer)
 

@@ -17,8 +17,9 @@ import type { PageArgs } from "../paging.js";
 import { authorize } from "../rights.js";
 import * as Tx from "../tx.js";
 import * as V from "../validation.js";
-import { DAY_S, CreatorCache, eventOf, receives } from "./delivery.js";
+import { CreatorCache, eventOf, receives } from "./delivery.js";
 import type { DeliveryMessage } from "./delivery.js";
+import { DAY_MS, DAY_S } from "../time.js";
 
 /**
  * Webhook endpoints: an account's OWNERs (people, or API clients with the OWNER role)
@@ -33,7 +34,7 @@ export type DeliveryInfo = DeliveryRecord;
 /** An account holds at most this many endpoints (Stripe's limit too). */
 export const MAX_ENDPOINTS = 16;
 /** After a rotation the previous secret signs too, this long (two signatures in `webhook-signature`). */
-export const ROTATION_OVERLAP_MS = 24 * 3600 * 1000;
+export const ROTATION_OVERLAP_MS = DAY_MS;
 
 function toInfo(r: WebhookEndpointRecord): EndpointInfo {
   const { secretSealed: _s, previousSecretSealed: _p, ...info } = r;
