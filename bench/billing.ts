@@ -24,6 +24,7 @@
  * setTaxRate, setAvailableOffers, placeOrder) once: every seeded item must have the attribute
  * names of an item the product wrote for the same entity (and kind / action).
  */
+import * as Acceptance from "../core/acceptance.js";
 import { runCleanups, seededAccount } from "./common.js";
 import { readFileSync, readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
@@ -42,7 +43,6 @@ import { ensurePlatform } from "../core/bootstrap.js";
 import * as Catalog from "../core/catalog.js";
 import { Session } from "../core/context.js";
 import type { Deps, UserActor } from "../core/context.js";
-import * as Invitation from "../core/invitation.js";
 import * as Order from "../core/order.js";
 import { PLATFORM_ID } from "../core/rights.js";
 import { SettableClock } from "../infra/clock.js";
@@ -693,7 +693,7 @@ async function shapeReference(endpoint: string, table: string): Promise<Map<stri
     const d = (await Account.create(as(OPERATOR), { parentId: PLATFORM_ID, kind: "DISTRIBUTOR", name: "Shape Distribution", country: "US", currency: CURRENCY, owner: { email: SELLER } })).account;
     const token = /Invitation token: (\S+)/.exec(mailer.list().filter((m) => m.to === SELLER).at(-1)?.text ?? "")?.[1];
     if (!token) throw new Error("shape: no invitation mailed");
-    await Invitation.accept(as(SELLER), token);
+    await Acceptance.accept(as(SELLER), token);
     await Billing.setTaxRate(as(OPERATOR), { accountId: d.id, taxRatePercent: String(TAX_RATE / 100) });
     await Catalog.setAvailable(as(OPERATOR), { accountId: d.id, skus: [...SKUS] });
     const r = (await Account.create(as(SELLER), { parentId: d.id, kind: "RESELLER", name: "Shape Reseller", country: "US" })).account;

@@ -459,11 +459,11 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
   const check = () => opts.signal?.throwIfAborted();
   const started = performance.now();
   // The product is loaded here only: the worker thread imports this module too and needs none of it.
-  const [{ startLocalStack }, Account, Catalog, Invitation, Order, { Session }, { PLATFORM_ID }, { encodeGlobalID }] = await Promise.all([
+  const [{ startLocalStack }, Account, Catalog, Acceptance, Order, { Session }, { PLATFORM_ID }, { encodeGlobalID }] = await Promise.all([
     import("../local/stack.js"),
     import("../core/account.js"),
     import("../core/catalog.js"),
-    import("../core/invitation.js"),
+    import("../core/acceptance.js"),
     import("../core/order.js"),
     import("../core/context.js"),
     import("../core/rights.js"),
@@ -481,7 +481,7 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
       const mail = stack.outbox.list().filter((m) => m.to === email).at(-1);
       const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
       if (!token) throw new Error(`seed: no invitation mailed to ${email}`);
-      await Invitation.accept(as(email), token);
+      await Acceptance.accept(as(email), token);
     };
 
     // --- Seed through the core functions: a distributor, its resellers, one customer per client ---

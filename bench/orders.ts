@@ -11,6 +11,7 @@
  * hand-built API Gateway HTTP API (v2) events. The data is seeded through the core functions
  * (offers, accounts, the seller's invitation, orders), not over HTTP.
  */
+import * as Acceptance from "../core/acceptance.js";
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
 import { BatchGetCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
@@ -24,7 +25,6 @@ import { ensurePlatform } from "../core/bootstrap.js";
 import * as Catalog from "../core/catalog.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
-import * as Invitation from "../core/invitation.js";
 import * as Money from "../core/money.js";
 import * as Order from "../core/order.js";
 import { PLATFORM_ID } from "../core/rights.js";
@@ -790,7 +790,7 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     const mail = mailer.list().filter((m) => m.to === SELLER).at(-1);
     const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
     if (!token) throw new Error("seed: no invitation mailed to the seller");
-    await Invitation.accept(as(SELLER), token);
+    await Acceptance.accept(as(SELLER), token);
     const distributorId = distributor.account.id;
     await Catalog.setAvailable(as(OPERATOR), { accountId: distributorId, skus: [...orderSkus, ...readSkus] });
     // The reseller and the customers inherit the distributor's offers.

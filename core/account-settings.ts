@@ -1,4 +1,5 @@
 import type { AccountRecord } from "../infra/store.js";
+import * as Cond from "../infra/store/conditions.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import { Conflict } from "./errors.js";
@@ -17,7 +18,7 @@ export async function change(s: Session, a: AccountRecord, set: Settings, action
   const next: AccountRecord = { ...a, ...set, updatedAt: s.now.toISOString(), version: a.version + 1 };
   await s.transact(
     (e) => [
-      e.account.patch({ id: a.id }).set({ ...set, updatedAt: next.updatedAt, version: next.version }).where((x, op) => op.eq(x.version, a.version)).commit(),
+      e.account.patch({ id: a.id }).set({ ...set, updatedAt: next.updatedAt, version: next.version }).where(Cond.atVersion(a.version)).commit(),
       Audit.entry(e, { accountId: a.id, action, actor: s.actor, at: s.now, subjectId: a.id, details }).commit(),
     ],
     { otherwise: accountChanged },

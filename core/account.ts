@@ -9,6 +9,7 @@ import * as Catalog from "./catalog.js";
 import { dueOp } from "./due.js";
 import type { Session } from "./context.js";
 import { Conflict, Invalid } from "./errors.js";
+import * as Hierarchy from "./hierarchy.js";
 import * as Invitation from "./invitation.js";
 import * as Limits from "./limits.js";
 import * as Order from "./order.js";
@@ -17,24 +18,12 @@ import type { PageArgs } from "./paging.js";
 import { PLATFORM_ID, allowed, authorize, reachOf } from "./rights.js";
 import { Contention } from "./tx.js";
 import * as V from "./validation.js";
+import * as Cond from "../infra/store/conditions.js";
 
 export type Info = AccountRecord;
-export type Kind = (typeof accountKinds)[number];
+export type { Kind } from "./hierarchy.js";
 export { PLATFORM_ID };
 
-/** Allowed parent -> child kinds (DESIGN 1, "Account hierarchy"). */
-export const allowedChildren: Record<Kind, readonly Kind[]> = {
-  PLATFORM: ["DISTRIBUTOR"],
-  DISTRIBUTOR: ["RESELLER", "CUSTOMER"],
-  RESELLER: ["CUSTOMER", "RESELLER"],
-  CUSTOMER: [],
-};
-
-/** A reseller may have sub-resellers down to six reseller levels. */
-export const MAX_RESELLER_LEVELS = 6;
-
-/** Reseller level of an account at a given depth: resellers sit below a distributor (depth 1). */
-const resellerLevel = (depth: number) => depth - 1;
 
 const ownerInput = z.object({
   email: V.email,
@@ -96,9 +85,7 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   const input = V.parse(createInput, raw);
   const { account: parent, memberships: ms } = await s.authorized(input.parentId, "account.createChild");
   const p = parent!;
-  if (!allowedChildren[p.kind].includes(input.kind)) {
-    throw Invalid.field("kind", `a ${p.kind} account cannot have a ${input.kind} child`);
-  }
+  Hierarchy.assertChildAllowed(p.kind, input.kind, "kind");
   // With a first order, the creation itself is idempotent: its key is kept under the parent.
   const creationKey = input.order ? `new-account:${input.order.idempotencyKey}` : undefined;
   const creationHash = digest(JSON.stringify(input));
@@ -107,9 +94,7 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
     if (replayed) return replayed;
   }
   const path = [...p.path, p.id];
-  if (input.kind === "RESELLER" && resellerLevel(path.length) > MAX_RESELLER_LEVELS) {
-    throw Invalid.field("parentId", `resellers nest at most ${MAX_RESELLER_LEVELS} levels deep`);
-  }
+  if (input.kind === "RESELLER") Hierarchy.assertResellerDepth(path.length);
   // DESIGN 1, "Billing": invoices are in the billed party's currency, fixed when it is created.
   if (input.kind === "DISTRIBUTOR" && !input.currency) throw Invalid.field("currency", "a distributor needs its billing currency (ISO 4217)");
   if (input.kind !== "DISTRIBUTOR" && input.currency) throw Invalid.field("currency", "only distributors have a billing currency; this account is billed above");
@@ -176,7 +161,7 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
       e.account
         .patch({ id: p.id })
         .add({ childCount: 1 })
-        .where((a, op) => op.eq(a.version, p.version))
+        .where(Cond.atVersion(p.version))
         .commit(),
       ...subtreeEntries(e, account),
       Audit.entry(e, { accountId: p.id, action: "account.created", actor: s.actor, at: s.now, subjectId: account.id, details: { kind: account.kind, name: account.name } }).commit(),
@@ -262,7 +247,7 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
         .patch({ id: a.id })
         .set({ name: next.name, nameKey: next.nameKey, country: next.country, referenceKey: next.referenceKey, updatedAt: next.updatedAt, version: next.version, ...(next.reference ? { reference: next.reference } : {}) });
       return [
-      (next.reference ? patch : patch.remove(["reference"])).where((x, op) => op.eq(x.version, a.version)).commit(),
+      (next.reference ? patch : patch.remove(["reference"])).where(Cond.atVersion(a.version)).commit(),
       ...(changes.name || changes.reference ? subtreeEntries(e, next) : []),
       ...listedUnder.map((r) => e.administered.patch({ resellerId: r.id, customerId: a.id }).set({ name: next.name, nameKey: next.nameKey }).commit()),
       Audit.entry(e, { accountId: a.id, action: "account.updated", actor: s.actor, at: s.now, subjectId: a.id, details: changes }).commit(),

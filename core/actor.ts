@@ -45,3 +45,6 @@ export function actorLabel(actor: Actor): string {
       return "public";
   }
 }
+
+export type UserActor = Extract<Actor, { type: "user" }>;
+export type ClientActor = Extract<Actor, { type: "client" }>;

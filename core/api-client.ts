@@ -14,6 +14,7 @@ import { authorize } from "./rights.js";
 import * as Tx from "./tx.js";
 import * as V from "./validation.js";
 import { DAY_MS } from "./time.js";
+import * as Cond from "../infra/store/conditions.js";
 
 /** A client as its owners see it: never a secret, nor a digest of one. */
 export type Info = Omit<ApiClientRecord, "secretHash" | "previousSecretHash" | "window" | "windowCount">;
@@ -132,7 +133,7 @@ export async function rotateSecret(s: Session, raw: z.input<typeof clientRef>): 
         .patch({ accountId: client.accountId, clientId })
         .set({ secretHash: secretDigest(secret), previousSecretHash: client.secretHash, previousValidUntil: until, generation: client.generation + 1 })
         // Two rotations at once: one wins, the other is told.
-        .where((c, op) => `${op.eq(c.generation, client.generation)} AND ${op.eq(c.status, "ACTIVE")}`)
+        .where(Cond.activeAtGeneration(client.generation))
         .commit(),
       Audit.entry(e, { accountId: client.accountId, action: "apiClient.secretRotated", actor: s.actor, at: s.now, subjectId: clientId }).commit(),
     ],

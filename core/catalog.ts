@@ -11,6 +11,7 @@ import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { PLATFORM_ID, allowed, isOperator, seesPrices } from "./rights.js";
 import * as V from "./validation.js";
+import * as Cond from "../infra/store/conditions.js";
 
 export type Kind = (typeof offerKinds)[number];
 
@@ -173,7 +174,7 @@ export async function updatePrice(s: Session, input: { sku: string; unitPrice: s
   const next: OfferRecord = { ...offer, unitPrice, updatedAt: s.now.toISOString(), version: offer.version + 1 };
   await s.transact(
     (e) => [
-      e.offer.patch({ sku: offer.sku }).set({ unitPrice, updatedAt: next.updatedAt, version: next.version }).where((o, op) => op.eq(o.version, offer.version)).commit(),
+      e.offer.patch({ sku: offer.sku }).set({ unitPrice, updatedAt: next.updatedAt, version: next.version }).where(Cond.atVersion(offer.version)).commit(),
       Audit.entry(e, { accountId: PLATFORM_ID, action: "offer.priceChanged", actor: s.actor, at: s.now, subjectId: offer.sku, details: { from: Money.format(offer.unitPrice, offer.currency), to: Money.format(unitPrice, offer.currency) } }).commit(),
     ],
     { otherwise: () => new Conflict("The offer changed meanwhile; reload and try again") },
@@ -188,7 +189,7 @@ export async function retire(s: Session, input: { sku: string }): Promise<Info> 
   const next: OfferRecord = { ...offer, status: "RETIRED", updatedAt: s.now.toISOString(), version: offer.version + 1 };
   await s.transact(
     (e) => [
-      e.offer.patch({ sku: offer.sku }).set({ status: "RETIRED", updatedAt: next.updatedAt, version: next.version }).where((o, op) => op.eq(o.version, offer.version)).commit(),
+      e.offer.patch({ sku: offer.sku }).set({ status: "RETIRED", updatedAt: next.updatedAt, version: next.version }).where(Cond.atVersion(offer.version)).commit(),
       Audit.entry(e, { accountId: PLATFORM_ID, action: "offer.retired", actor: s.actor, at: s.now, subjectId: offer.sku }).commit(),
     ],
     { otherwise: () => new Conflict("The offer changed meanwhile; reload and try again") },

@@ -2,6 +2,7 @@ import type { TxEntities } from "../infra/store.js";
 import { Forbidden } from "./errors.js";
 import { guard } from "./tx.js";
 import type { Guarded } from "./tx.js";
+import * as Cond from "../infra/store/conditions.js";
 
 /**
  * The condition that makes revocation linear (rules 5 and 7 of the trust model): in the transaction of every
@@ -14,7 +15,7 @@ export function heldCheck(e: TxEntities, resellerId: string, customerId: string,
   const at = now.toISOString();
   const op = e.administered
     .check({ resellerId, customerId })
-    .where((a, op) => `${op.exists(a.customerId)} AND (${op.notExists(a.until)} OR ${op.gt(a.until, at)})${since ? ` AND ${op.lte(a.since, since)}` : ""}`)
+    .where(Cond.optInHolds(at, since))
     .commit();
   return guard(op, () => new Forbidden("The partner administration of this customer has ended", "NO_OPT_IN"));
 }

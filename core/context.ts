@@ -7,7 +7,7 @@ import type { ApiKeys } from "../infra/api-keys.js";
 import type { IntegrationStore } from "../infra/integrations.js";
 import type { NetworkPolicy } from "../infra/ssrf.js";
 import type { WorkQueue } from "../infra/queue.js";
-import type { Actor } from "./actor.js";
+import type { Actor, ClientActor, UserActor } from "./actor.js";
 import type { RateLimits } from "./limits.js";
 import { Unauthenticated } from "./errors.js";
 import { ensureBound } from "./identity.js";
@@ -65,8 +65,7 @@ function cacheKey(k: ItemKey): string {
   }
 }
 
-export type UserActor = Extract<Actor, { type: "user" }>;
-export type ClientActor = Extract<Actor, { type: "client" }>;
+export type { UserActor, ClientActor } from "./actor.js";
 
 /**
  * One request (or one job step): the actor and a per-request loader that batches every

@@ -1,4 +1,6 @@
-import type { Deps, UserActor } from "./context.js";
+import type { Clock } from "../infra/clock.js";
+import type { Store } from "../infra/store.js";
+import type { UserActor } from "./actor.js";
 import { Unauthenticated } from "./errors.js";
 
 /** Addresses already bound to the identity this process saw (a binding never changes). */
@@ -11,7 +13,7 @@ const identityOf = (t: { readonly issuer: string; readonly subject: string }) =>
  * with another identity is refused, so an address re-assigned at the IdP inherits nobody's rights.
  * Unverified addresses are never bound (they act on nothing anyway).
  */
-export async function ensureBound(deps: Deps, user: UserActor): Promise<void> {
+export async function ensureBound(deps: { readonly store: Store; readonly clock: Clock }, user: UserActor): Promise<void> {
   if (!user.emailVerified || user.issuer === undefined) return;
   const token = { issuer: user.issuer, subject: user.subject };
   const cacheKey = `${deps.store.tableName}\u0000${user.email}`;

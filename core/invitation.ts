@@ -3,12 +3,12 @@ import type { AccountRecord, TxEntities, InvitationRecord, Membership, PersonRec
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
-import * as Move from "./move.js";
 import { grantedTo, optedIn } from "./rights.js";
 import type { Role } from "./rights.js";
 import * as Consent from "./consent.js";
 import { guard } from "./tx.js";
 import { DAY_MS, DAY_S } from "./time.js";
+import * as Cond from "../infra/store/conditions.js";
 
 export type Info = Omit<InvitationRecord, "tokenHash">;
 
@@ -78,7 +78,7 @@ export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "n
           ...(invite.firstName ? { firstName: invite.firstName } : {}),
           ...(invite.lastName ? { lastName: invite.lastName } : {}),
         })
-        .where((m, op) => `${op.notExists(m.email)} OR ${op.eq(m.status, "INVITED")}`)
+        .where(Cond.notJoined())
         .commit(),
       e.invitation.create(record).commit(),
       Audit.entry(e, { accountId: account.id, action: "member.invited", actor: s.actor, at: s.now, subjectId: invite.email, details: { role: invite.role, seller: invite.seller }, ...audit }).commit(),
@@ -126,12 +126,12 @@ export function personOp(e: TxEntities, s: Session, email: string, person: Perso
   }
   return e.person
     .put({ email, memberships, version: person.version + 1, createdAt: person.createdAt, updatedAt: now })
-    .where((p, op) => op.eq(p.version, person.version))
+    .where(Cond.atVersion(person.version))
     .commit();
 }
 
 /** Loads a pending invitation by token and checks validity and the e-mail binding. */
-async function open(s: Session, token: string): Promise<InvitationRecord> {
+export async function open(s: Session, token: string): Promise<InvitationRecord> {
   // Bound to the token's identity (issue 12, rule 1): a re-assigned address accepts nothing.
   const user = await s.boundUser();
   if (typeof token !== "string" || token.length < 20 || token.length > 200) throw Invalid.field("token", "is not an invitation token");
@@ -149,10 +149,8 @@ export interface Accepted {
   readonly account: AccountRecord;
 }
 
-/** Accepts an invitation: joins the account (MEMBER) or moves the account under its new parent (ACCOUNT_MOVE). Single use. */
-export async function accept(s: Session, token: string): Promise<Accepted> {
-  const inv = await open(s, token);
-  if (inv.kind === "ACCOUNT_MOVE") return Move.complete(s, inv);
+/** Joins the account of an opened MEMBER invitation (see `Acceptance.accept`). Single use. */
+export async function join(s: Session, inv: InvitationRecord): Promise<Accepted> {
   const user = s.user();
   const [account, person, member] = await Promise.all([
     s.account(inv.accountId),
@@ -177,12 +175,12 @@ export async function accept(s: Session, token: string): Promise<Accepted> {
       e.invitation
         .patch({ tokenHash: inv.tokenHash })
         .set({ status: "ACCEPTED", acceptedAt: now })
-        .where((i, op) => op.eq(i.status, "PENDING"))
+        .where(Cond.hasStatus("PENDING"))
         .commit(),
       e.member
         .patch({ accountId: inv.accountId, email: user.email })
         .set({ status: "ACTIVE", joinedAt: now })
-        .where((m, op) => `${op.eq(m.status, "INVITED")} AND ${op.eq(m.invitationId, inv.id)} AND ${op.eq(m.role, member.role)} AND ${op.eq(m.seller, member.seller)}`)
+        .where(Cond.invitedAs({ invitationId: inv.id, role: member.role, seller: member.seller }))
         .commit(),
       personOp(e, s, user.email, person, (ms) => {
         ms[inv.accountId] = membership;

@@ -12,6 +12,7 @@ import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { authorize } from "./rights.js";
 import * as V from "./validation.js";
+import * as Cond from "../infra/store/conditions.js";
 
 export type Info = LicenceRecord;
 
@@ -62,7 +63,7 @@ export async function assign(s: Session, raw: Input): Promise<Info> {
           e.subscription
             .patch({ accountId: sub.accountId, sku: sub.sku })
             .add({ assigned: 1 })
-            .where((x, op) => `${op.eq(x.status, "ACTIVE")} AND ${op.name(x.assigned)} < ${op.name(x.quantity)}`)
+            .where(Cond.hasFreeLicence())
             .commit(),
           () => new SubscriptionFull(),
         ),
@@ -94,7 +95,7 @@ function memberCount(e: TxEntities, member: MemberRecord, delta: 1 | -1) {
   return e.member
     .patch({ accountId: member.accountId, email: member.email })
     .add({ licenceCount: delta })
-    .where((m, op) => op.eq(m.status, "ACTIVE"))
+    .where(Cond.hasStatus("ACTIVE"))
     .commit();
 }
 
@@ -122,7 +123,7 @@ export function releaseOps(e: TxEntities, licences: readonly LicenceRecord[]) {
   return licences.flatMap((l) => [
     e.licence
       .delete({ accountId: l.accountId, email: l.email, family: l.family })
-      .where((x, op) => op.eq(x.sku, l.sku))
+      .where(Cond.ofSku(l.sku))
       .commit(),
     e.subscription.patch({ accountId: l.accountId, sku: l.sku }).add({ assigned: -1 }).commit(),
   ]);

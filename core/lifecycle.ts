@@ -18,6 +18,7 @@ import type { Due } from "./due.js";
 import { DAY_MS } from "./time.js";
 import * as Time from "./time.js";
 import * as Money from "./money.js";
+import * as Cond from "../infra/store/conditions.js";
 
 /** Ribbon: an account without an active subscription is deleted 14 days later. */
 export const RETENTION_DAYS = 14;
@@ -51,7 +52,7 @@ export async function dueSinceLastRun(s: Session): Promise<{ items: DueRecord[];
     await s.transact(
       (e) => [
         stored > 0
-          ? e.counter.patch({ name: SCHEDULED_THROUGH }).set({ value: today }).where((c, op) => op.lt(c.value, today)).commit()
+          ? e.counter.patch({ name: SCHEDULED_THROUGH }).set({ value: today }).where(Cond.counterBelow(today)).commit()
           : e.counter.create({ name: SCHEDULED_THROUGH, value: today }).commit(),
       ],
       { otherwise: "skip" },
@@ -97,7 +98,7 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
         ...licences.flatMap((l) => [
           e.licence
             .delete({ accountId: l.accountId, email: l.email, family: l.family })
-            .where((x, op) => op.eq(x.sku, l.sku))
+            .where(Cond.ofSku(l.sku))
             .commit(),
           e.member.patch({ accountId: l.accountId, email: l.email }).add({ licenceCount: -1 }).commit(),
         ]),
@@ -117,7 +118,7 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
         .patch({ accountId: sub.accountId, sku: sub.sku })
         .set({ status: "EXPIRED", quantity: 0, version, updatedAt: s.now.toISOString() })
         // No licence assigned meanwhile: `assigned <= quantity` holds after the expiry too.
-        .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.eq(x.status, "ACTIVE")} AND ${op.eq(x.assigned, 0)}`)
+        .where(Cond.activeAt(sub.version, 0))
         .commit(),
       Subscription.changeOp(e, { sub, version, kind: "EXPIRED", from: sub.quantity, to: 0, at: s.now, actor: s.actor, reason: "trial ended" }),
       dueOp(e, "retention", s.now, sub.accountId),
@@ -140,7 +141,7 @@ async function renew(s: Session, sub: SubscriptionRecord): Promise<void> {
       e.subscription
         .patch({ accountId: sub.accountId, sku: sub.sku })
         .set({ endsAt: endsAt.toISOString(), version, updatedAt: s.now.toISOString() })
-        .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.eq(x.status, "ACTIVE")}`)
+        .where(Cond.activeAt(sub.version))
         .commit(),
       Subscription.changeOp(e, { sub, version, kind: "RENEWED", from: sub.quantity, to: sub.quantity, at: s.now, actor: s.actor, reason: "prepaid renewal", orderId }),
       e.order
@@ -282,7 +283,7 @@ async function remove(s: Session, account: AccountRecord): Promise<void> {
     (e) => [
       e.account
         .delete({ id: account.id })
-        .where((a, op) => `${op.eq(a.childCount, 0)} AND ${op.eq(a.pendingDeletionAt, account.pendingDeletionAt!)}`)
+        .where(Cond.deletable(account.pendingDeletionAt!))
         .commit(),
       e.account.patch({ id: account.parentId }).add({ childCount: -1 }).commit(),
       ...account.path.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: account.id }).commit()),

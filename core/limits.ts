@@ -1,9 +1,9 @@
 import type { TxEntities } from "../infra/store.js";
-import type { Deps } from "./context.js";
 import { RateLimited } from "./errors.js";
 import { guard } from "./tx.js";
 import type { Guarded } from "./tx.js";
 import { DAY_S } from "./time.js";
+import * as Cond from "../infra/store/conditions.js";
 
 /**
  * Per-account rate limits (issue 6), on top of API Gateway's per-stage throttling: how many
@@ -23,8 +23,12 @@ export interface RateLimit {
 }
 export type LimitName = keyof typeof RATE_LIMITS;
 export type RateLimits = Readonly<Partial<Record<LimitName, RateLimit>>>;
+/** What the limits read of the session's dependencies: a deployment's overrides. */
+interface Tuning {
+  readonly rateLimits?: RateLimits | undefined;
+}
 
-function limitOf(deps: Deps, name: LimitName): RateLimit {
+function limitOf(deps: Tuning, name: LimitName): RateLimit {
   return deps.rateLimits?.[name] ?? RATE_LIMITS[name];
 }
 
@@ -39,7 +43,7 @@ export function windowOf(limit: RateLimit, now: Date): { start: string; endsInSe
  * The counter write of one action (`count` of them): +count in the account's current window, only
  * while the result stays within the limit; its refusal is RateLimited, with the seconds to wait.
  */
-export function hitOp(e: TxEntities, deps: Deps, name: LimitName, accountId: string, now: Date, count = 1): Guarded {
+export function hitOp(e: TxEntities, deps: Tuning, name: LimitName, accountId: string, now: Date, count = 1): Guarded {
   const limit = limitOf(deps, name);
   const w = windowOf(limit, now);
   const op = e.rateCounter
@@ -47,13 +51,13 @@ export function hitOp(e: TxEntities, deps: Deps, name: LimitName, accountId: str
     .add({ count })
     // Kept a day past its window, then DynamoDB's TTL removes it.
     .set({ expiresAt: w.endEpoch + DAY_S })
-    .where((r, op) => `${op.notExists(r.count)} OR ${op.lte(r.count, limit.max - count)}`)
+    .where(Cond.withinLimit(limit.max, count))
     .commit();
   return guard(op, () => new RateLimited(name === "invitation" ? "Too many invitations from this account; try again later" : "Too many activation attempts on this account's equipment; try again later", w.endsInSeconds));
 }
 
 /** A `count` larger than the limit itself can never pass: refused before any write. */
-export function assertWithin(deps: Deps, name: LimitName, count: number, now: Date): void {
+export function assertWithin(deps: Tuning, name: LimitName, count: number, now: Date): void {
   const limit = limitOf(deps, name);
   if (count > limit.max) throw new RateLimited(`At most ${limit.max} ${name}s per account per ${limit.windowSeconds / 60} minutes`, windowOf(limit, now).endsInSeconds);
 }

@@ -13,6 +13,7 @@ import type { PageArgs } from "./paging.js";
 import { allowed, authorize, reachOf, setsUpOwner } from "./rights.js";
 import type { Reach } from "./rights.js";
 import * as V from "./validation.js";
+import * as Cond from "../infra/store/conditions.js";
 
 export type Info = MemberRecord;
 
@@ -60,7 +61,7 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
       Limits.hitOp(e, s.deps, "invitation", a.id, s.now),
       ...prepared.ops(e),
       // The seller's setup right ends when an owner joins: checked in the same transaction.
-      ...(setup ? [e.account.check({ id: a.id }).where((x, op) => op.eq(x.ownerCount, 0)).commit()] : []),
+      ...(setup ? [e.account.check({ id: a.id }).where(Cond.noOwnerYet()).commit()] : []),
       ...PartnerAdmin.behalfOps(e, s, reach, a.id, "member.invited", input.email),
     ],
     {
@@ -141,14 +142,12 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
       // The licence count is part of the condition: a licence assigned meanwhile is never left behind.
       e.member
         .delete({ accountId: account.id, email: member.email })
-        .where((m, op) =>
-          `${op.eq(m.status, member.status)} AND ${licences.length === 0 ? `(${op.notExists(m.licenceCount)} OR ${op.eq(m.licenceCount, 0)})` : op.eq(m.licenceCount, licences.length)}`,
-        )
+        .where(Cond.holdsLicences(member.status, licences.length))
         .commit(),
       ...Licence.releaseOps(e, licences),
-      ...extensions.map((x) => e.extensionAssignment.delete({ accountId: x.accountId, equipmentId: x.equipmentId, extension: x.extension }).where((a, op) => op.eq(a.email, member.email)).commit()),
+      ...extensions.map((x) => e.extensionAssignment.delete({ accountId: x.accountId, equipmentId: x.equipmentId, extension: x.extension }).where(Cond.ofMember(member.email)).commit()),
       ...(activeOwner
-        ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where((a, op) => op.gt(a.ownerCount, 1)).commit()]
+        ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where(Cond.notLastOwner()).commit()]
         : []),
       ...(member.status === "ACTIVE"
         ? [Invitation.personOp(e, s, member.email, person, (ms) => {
@@ -178,8 +177,8 @@ export async function setRole(s: Session, raw: z.input<typeof roleInput>): Promi
   const next: Info = { ...member, role: input.role };
   await s.transact(
     (e) => [
-      e.member.patch({ accountId: account.id, email: member.email }).set({ role: input.role }).where((m, op) => `${op.eq(m.role, member.role)} AND ${op.eq(m.status, member.status)}`).commit(),
-      ...(ownerDelta < 0 ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where((a, op) => op.gt(a.ownerCount, 1)).commit()] : []),
+      e.member.patch({ accountId: account.id, email: member.email }).set({ role: input.role }).where(Cond.roleAndStatus(member.role, member.status)).commit(),
+      ...(ownerDelta < 0 ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where(Cond.notLastOwner()).commit()] : []),
       ...(ownerDelta > 0 ? [e.account.patch({ id: account.id }).add({ ownerCount: 1 }).commit()] : []),
       ...(active
         ? [Invitation.personOp(e, s, member.email, person, (ms) => {
@@ -203,7 +202,7 @@ export async function setSeller(s: Session, raw: z.input<typeof sellerInput>): P
   if (member.seller === input.seller) return member;
   await s.transact(
     (e) => [
-      e.member.patch({ accountId: account.id, email: member.email }).set({ seller: input.seller }).where((m, op) => op.eq(m.status, member.status)).commit(),
+      e.member.patch({ accountId: account.id, email: member.email }).set({ seller: input.seller }).where(Cond.hasStatus(member.status)).commit(),
       ...(member.status === "ACTIVE"
         ? [Invitation.personOp(e, s, member.email, person, (ms) => {
             ms[account.id] = { role: member.role, seller: input.seller, partnerAdmin: member.partnerAdmin };

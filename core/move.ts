@@ -9,8 +9,9 @@ import { Conflict, Invalid, NotFound, VisibleError } from "./errors.js";
 import * as Invitation from "./invitation.js";
 import * as Limits from "./limits.js";
 import { allowed, authorize } from "./rights.js";
-import { MAX_RESELLER_LEVELS, allowedChildren } from "./account.js";
+import * as Hierarchy from "./hierarchy.js";
 import * as TrialEntries from "./trial-entries.js";
+import * as Cond from "../infra/store/conditions.js";
 
 /** TransactWriteItems takes at most 100 items: a larger subtree cannot move atomically. */
 const MAX_TX_ITEMS = 100;
@@ -20,13 +21,13 @@ function checkMove(target: AccountRecord, parent: AccountRecord, subtree: readon
   if (target.kind === "PLATFORM") throw Invalid.field("accountId", "the platform cannot move");
   if (target.parentId === parent.id) throw Invalid.field("parentId", "the account is already under this parent");
   if (parent.id === target.id || parent.path.includes(target.id)) throw Invalid.field("parentId", "an account cannot move under its own subtree");
-  if (!allowedChildren[parent.kind].includes(target.kind)) throw Invalid.field("parentId", `a ${parent.kind} account cannot have a ${target.kind} child`);
+  Hierarchy.assertChildAllowed(parent.kind, target.kind, "parentId");
   const depth = parent.path.length + 1;
   const deepestReseller = Math.max(
     target.kind === "RESELLER" ? depth : 0,
     ...subtree.filter((d) => d.kind === "RESELLER").map((d) => depth + d.distance),
   );
-  if (deepestReseller - 1 > MAX_RESELLER_LEVELS) throw Invalid.field("parentId", `resellers nest at most ${MAX_RESELLER_LEVELS} levels deep`);
+  Hierarchy.assertResellerDepth(deepestReseller);
 }
 
 /** A move must not change the currency an account's subscriptions are billed in (DESIGN 1, "Billing"). */
@@ -156,18 +157,18 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const now = s.now.toISOString();
   await s.transact(
     (e) => [
-      e.invitation.patch({ tokenHash: inv.tokenHash }).set({ status: "ACCEPTED", acceptedAt: now }).where((i, op) => op.eq(i.status, "PENDING")).commit(),
+      e.invitation.patch({ tokenHash: inv.tokenHash }).set({ status: "ACCEPTED", acceptedAt: now }).where(Cond.hasStatus("PENDING")).commit(),
       ...moved.map((a) =>
         e.account
           .put(withParty(a))
-          .where((x, op) => `${op.eq(x.version, a.version)} AND ${op.eq(x.childCount, a.childCount)} AND ${op.eq(x.ownerCount, a.ownerCount)}`)
+          .where(Cond.unmoved(a))
           .commit(),
       ),
       ...optedOut.map((key) => e.administered.delete(key).commit()),
       e.account.patch({ id: oldParentId }).add({ childCount: -1 }).commit(),
       // The old parent may be left without children or subscriptions (retention).
       dueOp(e, "retention", s.now, oldParentId),
-      e.account.patch({ id: parent.id }).add({ childCount: 1 }).where((x, op) => op.eq(x.version, parent.version)).commit(),
+      e.account.patch({ id: parent.id }).add({ childCount: 1 }).where(Cond.atVersion(parent.version)).commit(),
       ...moved.flatMap((a) => dropped.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: a.id }).commit())),
       ...moved.flatMap((a) => {
         const path = rePath(a).path;

@@ -17,6 +17,7 @@ import * as Subscription from "./subscription.js";
 import * as TrialEntries from "./trial-entries.js";
 import * as V from "./validation.js";
 import * as Time from "./time.js";
+import * as Cond from "../infra/store/conditions.js";
 
 /**
  * Most lines in one order. An order is one DynamoDB transaction (at most 100 writes): each line
@@ -222,7 +223,7 @@ function patchOp(e: TxEntities, l: PlannedLine, moved: number) {
     updatedAt: l.after.updatedAt,
     ...(l.after.endsAt ? { endsAt: l.after.endsAt } : {}),
   });
-  return (moved > 0 ? set.add({ assigned: moved }) : set).where((x, op) => `${op.eq(x.version, before.version)} AND ${op.lte(x.assigned, l.after.quantity - moved)}`).commit();
+  return (moved > 0 ? set.add({ assigned: moved }) : set).where(Cond.roomFor(before.version, l.after.quantity - moved)).commit();
 }
 
 /**

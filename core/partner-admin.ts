@@ -12,6 +12,7 @@ import type { PageArgs } from "./paging.js";
 
 import type { Reach } from "./rights.js";
 import * as V from "./validation.js";
+import * as Cond from "../infra/store/conditions.js";
 
 /**
  * Partner administration on behalf (Circuit): the platform enables PARTNER_ADMIN on a reseller,
@@ -57,7 +58,7 @@ export async function setCapability(s: Session, raw: z.input<typeof capabilityIn
       e.account
         .patch({ id: a.id })
         .set({ partnerAdminEnabled: input.enabled, updatedAt: next.updatedAt, version: next.version })
-        .where((x, op) => op.eq(x.version, a.version))
+        .where(Cond.atVersion(a.version))
         .commit(),
       Audit.entry(e, { accountId: a.id, action: input.enabled ? "account.partnerAdminEnabled" : "account.partnerAdminDisabled", actor: s.actor, at: s.now, subjectId: a.id }).commit(),
     ],
@@ -89,9 +90,9 @@ async function setFlag(s: Session, a: AccountRecord, member: MemberRecord, partn
   const person = member.status === "ACTIVE" ? await s.deps.store.getPerson(member.email) : undefined;
   await s.transact(
     (e) => [
-      e.member.patch({ accountId: a.id, email: member.email }).set({ partnerAdmin }).where((m, op) => op.eq(m.status, member.status)).commit(),
+      e.member.patch({ accountId: a.id, email: member.email }).set({ partnerAdmin }).where(Cond.hasStatus(member.status)).commit(),
       // A grant holds only while the platform's capability does.
-      ...(partnerAdmin ? [e.account.check({ id: a.id }).where((x, op) => op.eq(x.partnerAdminEnabled, true)).commit()] : []),
+      ...(partnerAdmin ? [e.account.check({ id: a.id }).where(Cond.capabilityOn()).commit()] : []),
       ...(member.status === "ACTIVE"
         ? [Invitation.personOp(e, s, member.email, person, (ms) => {
             ms[a.id] = { role: member.role, seller: member.seller, partnerAdmin };
@@ -137,7 +138,7 @@ export async function setOptIn(s: Session, raw: z.input<typeof optInInput>): Pro
         .set({ partnerAdminOptIn: input.optIn, updatedAt: next.updatedAt, version: next.version, ...(until ? { partnerAdminOptInUntil: until } : {}), ...(input.optIn ? { partnerAdminGrantees: grantees } : {}) });
       const cleared: ("partnerAdminOptInUntil" | "partnerAdminGrantees")[] = [...(until ? [] : ["partnerAdminOptInUntil" as const]), ...(input.optIn ? [] : ["partnerAdminGrantees" as const])];
       return [
-        (cleared.length > 0 ? patch.remove(cleared) : patch).where((x, op) => op.eq(x.version, a.version)).commit(),
+        (cleared.length > 0 ? patch.remove(cleared) : patch).where(Cond.atVersion(a.version)).commit(),
         ...resellers.map((r) =>
           input.optIn
             ? e.administered.put({ resellerId: r.id, customerId: a.id, nameKey: a.nameKey, name: a.name, since: s.now.toISOString(), ...(until ? { until } : {}) }).commit()
@@ -200,7 +201,7 @@ export async function setSupportEmail(s: Session, raw: z.input<typeof supportInp
     (e) => {
       const patch = e.account.patch({ id: a.id }).set({ updatedAt: next.updatedAt, version: next.version, ...(input.email ? { supportEmail: input.email } : {}) });
       return [
-        (input.email ? patch : patch.remove(["supportEmail"])).where((x, op) => op.eq(x.version, a.version)).commit(),
+        (input.email ? patch : patch.remove(["supportEmail"])).where(Cond.atVersion(a.version)).commit(),
         Audit.entry(e, { accountId: a.id, action: "account.supportEmailChanged", actor: s.actor, at: s.now, subjectId: a.id, ...onBehalfOf(reach) }).commit(),
         ...behalfOps(e, s, reach, a.id, "account.supportEmailChanged", a.id),
       ];

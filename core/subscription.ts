@@ -17,6 +17,7 @@ import * as TrialEntries from "./trial-entries.js";
 import { Contention } from "./tx.js";
 import * as V from "./validation.js";
 import { DAY_MS, monthsLeft } from "./time.js";
+import * as Cond from "../infra/store/conditions.js";
 
 export type ChangeKind = (typeof changeKinds)[number];
 export type Status = SubscriptionRecord["status"];
@@ -191,7 +192,7 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
       e.subscription
         .patch({ accountId: sub.accountId, sku: sub.sku })
         .set({ quantity: next.quantity, status: next.status, version: next.version, updatedAt: next.updatedAt })
-        .where((x, op) => `${op.eq(x.version, sub.version)} AND ${op.lte(x.assigned, input.quantity)}`)
+        .where(Cond.roomFor(sub.version, input.quantity))
         .commit(),
       changeOp(e, { sub, version: next.version, kind, from: sub.quantity, to: next.quantity, at: s.now, actor: s.actor, reason: "quantity update" }),
       ...(charge ? [e.order.create(charge).commit()] : []),

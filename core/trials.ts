@@ -15,6 +15,7 @@ import * as TrialEntries from "./trial-entries.js";
 import { Contention } from "./tx.js";
 import * as V from "./validation.js";
 import { DAY_MS } from "./time.js";
+import * as Cond from "../infra/store/conditions.js";
 
 // ---------------------------------------------------------------- the Trials view (Ribbon's Trials tab)
 
@@ -106,7 +107,7 @@ export async function setDigest(s: Session, raw: z.input<typeof digestInput>): P
       e.member
         .patch({ accountId: a.id, email: member.email })
         .set({ trialDigest: input.enabled })
-        .where((m, op) => `${op.eq(m.status, "ACTIVE")} AND ${op.eq(m.role, "OWNER")} AND ${op.eq(m.seller, true)}`)
+        .where(Cond.activeSellingOwner())
         .commit(),
       // The account's weekly marker (one per account and week, whoever opts in): the run chains the next.
       ...(input.enabled ? [dueOp(e, "trial-digest", nextDigestAt(s.now), a.id)] : []),
@@ -278,7 +279,7 @@ export async function convert(s: Session, raw: ConversionInput): Promise<Convers
         e.subscription
           .patch({ accountId: trial.accountId, sku: trial.sku })
           .set({ status: "CONVERTED", quantity: 0, assigned: 0, version, updatedAt: now })
-          .where((x, op) => `${op.eq(x.version, trial.version)} AND ${op.eq(x.status, "ACTIVE")} AND ${op.eq(x.assigned, licences.length)}`)
+          .where(Cond.activeAt(trial.version, licences.length))
           .commit(),
         Subscription.changeOp(e, { sub: trial, version, kind: "CONVERTED", from: trial.quantity, to: 0, at: s.now, actor: s.actor, reason: `converted to ${line.offer.sku}`, orderId: order.id }),
         ...Order.lineOps(s, e, line, order.id, { reason: "trial conversion", moved: licences.length }),
@@ -291,7 +292,7 @@ export async function convert(s: Session, raw: ConversionInput): Promise<Convers
           e.licence
             .patch({ accountId: l.accountId, email: l.email, family: l.family })
             .set({ sku: line.offer.sku })
-            .where((x, op) => op.eq(x.sku, trial.sku))
+            .where(Cond.ofSku(trial.sku))
             .commit(),
         ),
         ...TrialEntries.removeOps(e, account, trial),

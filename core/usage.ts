@@ -8,6 +8,7 @@ import type { Session } from "./context.js";
 import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
 import { isOperator } from "./rights.js";
 import * as V from "./validation.js";
+import * as Cond from "../infra/store/conditions.js";
 
 export type Info = UsageRecord;
 
@@ -76,7 +77,7 @@ export async function record(s: Session, raw: Input): Promise<Info> {
       (e) => [
         // The month-closed marker (rule 12): once billing has planned the party's month, usage for it
         // is refused, so an accepted record is always in the month's invoice.
-        ...(party ? [guard(e.billingRun.check({ partyId: party.id, period }).where((r, op) => op.notExists(r.createdAt)).commit(), () => Invalid.field("day", `${period} is closed: it is being billed`))] : []),
+        ...(party ? [guard(e.billingRun.check({ partyId: party.id, period }).where(Cond.monthOpen()).commit(), () => Invalid.field("day", `${period} is closed: it is being billed`))] : []),
         e.usage.create(item).commit(),
         e.orderKey.create({ accountId: u.accountId, key, requestHash: fingerprint, orderId: period }).commit(),
       ],

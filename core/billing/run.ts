@@ -9,6 +9,7 @@ import { guard } from "../tx.js";
 import { NUMBER_SEQUENCE, PAYMENT_DAYS, parsePeriod, periodOf, assertClosed, vatOf } from "./period.js";
 import type { Invoice } from "./period.js";
 import { DAY_MS } from "../time.js";
+import * as Cond from "../../infra/store/conditions.js";
 
 /** The billing engine: a party-month planned into bounded chunks, chunk lines under deterministic keys, the finaliser that numbers and writes the invoice once. */
 
@@ -336,7 +337,7 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
           guard(e.invoice.create(invoice).commit(), () => new InvoiceExists()),
           current === 0
             ? e.counter.create({ name: NUMBER_SEQUENCE, value: 1 }).commit()
-            : e.counter.patch({ name: NUMBER_SEQUENCE }).set({ value: current + 1 }).where((c, op) => op.eq(c.value, current)).commit(),
+            : e.counter.patch({ name: NUMBER_SEQUENCE }).set({ value: current + 1 }).where(Cond.counterAt(current)).commit(),
         ],
         { otherwise: "retry" },
       );

@@ -9,6 +9,7 @@ import type { PageArgs } from "../paging.js";
 import { guard } from "../tx.js";
 import { MAX_EXTENSIONS, keysOf } from "./common.js";
 import type { Status, Assignment } from "./common.js";
+import * as Cond from "../../infra/store/conditions.js";
 
 /** The PBX's own calls with its device credential: heartbeats, extension reports, its associations. */
 
@@ -59,7 +60,7 @@ export async function reportExtensions(s: Session, numbers: readonly string[]): 
       e.equipment
         .patch(k)
         .set({ extensionCount: set.length, extensionsReportedAt: at, lastSeenAt: at, updatedAt: at })
-        .where((x, op) => `${op.eq(x.credentialVersion, d.version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
+        .where(Cond.connectedAs(d.version))
         .commit(),
       e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).commit(),
       Audit.entry(e, { accountId: d.accountId, action: "equipment.extensionsReported", actor: s.actor, at: s.now, subjectId: d.equipmentId, details: { count: set.length } }).commit(),
@@ -97,14 +98,14 @@ export async function reportExtensionChanges(s: Session, added: readonly string[
     (e) => [
       guard(
         current
-          ? e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).where((x, op) => op.eq(x.reportedAt, current.reportedAt)).commit()
+          ? e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).where(Cond.reportedAt(current.reportedAt)).commit()
           : e.equipmentExtensions.create({ ...k, numbers: set, reportedAt: at }).commit(),
         () => new Conflict("The extensions were reported meanwhile; send the change again"),
       ),
       e.equipment
         .patch(k)
         .set({ extensionCount: set.length, extensionsReportedAt: at, lastSeenAt: at, updatedAt: at })
-        .where((x, op) => `${op.eq(x.credentialVersion, d.version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
+        .where(Cond.connectedAs(d.version))
         .commit(),
       Audit.entry(e, { accountId: d.accountId, action: "equipment.extensionsChanged", actor: s.actor, at: s.now, subjectId: d.equipmentId, details: { added: added.length, removed: removed.length, count: set.length } }).commit(),
     ],

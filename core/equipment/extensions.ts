@@ -15,6 +15,7 @@ import { audit } from "./common.js";
 import * as PartnerAdmin from "../partner-admin.js";
 import type { TenantView, Info, Assignment, Key } from "./common.js";
 import { equipmentBusy } from "./tenants.js";
+import * as Cond from "../../infra/store/conditions.js";
 
 /** Extension associations: a member of the account on an extension of a PBX, with a public number. */
 
@@ -64,21 +65,21 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
         e.extensionAssignment
           .put(assignment)
           // One member per extension: a free extension, or the same member's (a new public number).
-          .where((a, op) => `${op.notExists(a.email)} OR (${op.eq(a.email, member.email)} AND ${op.eq(a.customerId, input.accountId)})`)
+          .where(Cond.extensionFreeOr(member.email, input.accountId))
           .commit(),
         () => new Conflict(`Extension ${input.extension} is already associated with another member`),
       ),
       guard(
         e.equipment
           .check({ accountId: eq.accountId, equipmentId: eq.equipmentId })
-          .where((x, op) => `${op.exists(x.status)} AND ${op.notExists(x.removing)}`)
+          .where(Cond.inService())
           .commit(),
         equipmentGone,
       ),
       guard(
         e.member
           .check({ accountId: input.accountId, email: member.email })
-          .where((m, op) => op.eq(m.status, "ACTIVE"))
+          .where(Cond.hasStatus("ACTIVE"))
           .commit(),
         () => new NotFound("Member"),
       ),
@@ -89,7 +90,7 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
               e.equipmentTenant
                 .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId, customerId: input.accountId })
                 .set({ lastAssignmentAt: `${s.now.toISOString()}#${newId()}` })
-                .where((x, op) => op.notExists(x.detaching))
+                .where(Cond.notDetaching())
                 .commit(),
               equipmentGone,
             ),
@@ -129,7 +130,7 @@ export async function unassignExtension(s: Session, raw: z.input<typeof unassign
     (e) => [
       e.extensionAssignment
         .delete({ accountId: held.accountId, equipmentId: held.equipmentId, extension: held.extension })
-        .where((a, op) => `${op.eq(a.customerId, held.customerId)} AND ${op.eq(a.email, held.email)}`)
+        .where(Cond.heldBy(held.customerId, held.email))
         .commit(),
       Audit.entry(e, {
         accountId: input.accountId,

@@ -16,6 +16,7 @@ import { addDays } from "../time.js";
 import { audit } from "./common.js";
 import * as PartnerAdmin from "../partner-admin.js";
 import type { Info, Pairing, Key, DeclareInput } from "./common.js";
+import * as Cond from "../../infra/store/conditions.js";
 
 /** Declaring, regenerating, updating and removing a PBX, and its activation with the device id and code (no token). */
 
@@ -95,7 +96,7 @@ export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
         .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
         .set({ status: "PENDING", codeDigest: next.codeDigest!, codeExpiresAt: next.codeExpiresAt!, failedAttempts: 0, credentialVersion: next.credentialVersion, updatedAt: now })
         .remove(["connectedAt", "lastSeenAt"])
-        .where((x, op) => `${op.eq(x.credentialVersion, eq.credentialVersion)} AND ${op.notExists(x.removing)}`)
+        .where(Cond.atCredential(eq.credentialVersion))
         .commit(),
       Audit.entry(e, { accountId: eq.accountId, action: "equipment.activationCodeRegenerated", actor: s.actor, at: s.now, subjectId: eq.equipmentId, ...audit(reach) }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.activationCodeRegenerated", eq.equipmentId),
@@ -123,7 +124,7 @@ export async function remove(s: Session, key: Key): Promise<Info> {
   const { tenants, assignments } = await s.deps.store.deleteEquipmentChildren(eq.accountId, eq.equipmentId);
   await s.transact(
     (e) => [
-      e.equipment.delete(k).where((x, op) => op.eq(x.removing, true)).commit(),
+      e.equipment.delete(k).where(Cond.beingRemoved()).commit(),
       e.equipmentExtensions.delete(k).commit(),
       Audit.entry(e, {
         accountId: eq.accountId,
@@ -171,7 +172,7 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
     (e) => {
       const patch = e.equipment.patch(k).set({ ...set, updatedAt: now });
       return [
-        (clearPrefix ? patch.remove(["outboundPrefix"]) : patch).where((x, op) => op.notExists(x.removing)).commit(),
+        (clearPrefix ? patch.remove(["outboundPrefix"]) : patch).where(Cond.notRemoving()).commit(),
         Audit.entry(e, { accountId: eq.accountId, action: "equipment.updated", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.updated", eq.equipmentId),
       ];
@@ -252,7 +253,7 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
         .set({ status: "CONNECTED", connectedAt: now, lastSeenAt: now, failedAttempts: 0, updatedAt: now })
         .remove(["codeDigest", "codeExpiresAt", "lastActivationFailure", "lastActivationFailureAt"])
         // Single use: the code is gone after this write, and a regeneration meanwhile wins.
-        .where((x, op) => `${op.eq(x.status, "PENDING")} AND ${op.eq(x.codeDigest, eq.codeDigest!)} AND ${op.eq(x.credentialVersion, eq.credentialVersion)}`)
+        .where(Cond.pendingWithCode(eq.codeDigest!, eq.credentialVersion))
         .commit(),
       Audit.entry(e, { accountId: eq.accountId, action: "equipment.activated", actor: device, at: s.now, subjectId: eq.equipmentId }).commit(),
     ],
@@ -278,10 +279,7 @@ async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Prom
             e.equipment
               .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
               .add({ failedAttempts: 1 })
-              .where(
-                (x, op) =>
-                  `${op.lt(x.failedAttempts, MAX_ATTEMPTS)} AND ${op.eq(x.status, "PENDING")} AND ${op.eq(x.codeDigest, eq.codeDigest!)} AND ${op.gt(x.codeExpiresAt, now)} AND ${op.notExists(x.removing)}`,
-              )
+              .where(Cond.attemptAllowed(MAX_ATTEMPTS, eq.codeDigest!, now))
               .commit(),
             () => new AttemptRefused("refused"),
           ),

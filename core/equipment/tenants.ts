@@ -13,6 +13,7 @@ import { present, companyPrefix, equipmentKey, load } from "./common.js";
 import { audit } from "./common.js";
 import * as PartnerAdmin from "../partner-admin.js";
 import type { Info, Tenant, Key } from "./common.js";
+import * as Cond from "../../infra/store/conditions.js";
 
 /** Customers attached to a partner's multi-tenant PBX, each with its company prefix. */
 
@@ -56,7 +57,7 @@ export async function attachTenant(s: Session, raw: z.input<typeof attachInput>)
           .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
           .add({ tenantCount: 1 })
           .set({ updatedAt: now })
-          .where((x, op) => `${op.eq(x.tenantCount, eq.tenantCount)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
+          .where(Cond.connectedWithTenants(eq.tenantCount))
           .commit(),
         guard(e.equipmentPrefix.create({ accountId: eq.accountId, equipmentId: eq.equipmentId, companyPrefix: input.companyPrefix, customerId: c.id }).commit(), () => new Conflict(`Company prefix ${input.companyPrefix} is already used on this equipment`)),
         guard(e.equipmentTenant.create(tenant).commit(), alreadyAttached),
@@ -130,12 +131,12 @@ export async function detachTenant(s: Session, raw: z.input<typeof detachInput>)
       (e) => [
         e.equipmentTenant
           .delete({ ...k, customerId: c.id })
-          .where((x, op) => (tenant.detaching || removed > 0 ? op.eq(x.detaching, true) : tenant.lastAssignmentAt ? op.eq(x.lastAssignmentAt, tenant.lastAssignmentAt) : `${op.exists(x.customerId)} AND ${op.notExists(x.lastAssignmentAt)}`))
+          .where(Cond.tenancyUnchanged(tenant, removed > 0))
           .commit(),
-        ...held.map((a) => e.extensionAssignment.delete({ ...k, extension: a.extension }).where((x, op) => op.eq(x.customerId, c.id)).commit()),
+        ...held.map((a) => e.extensionAssignment.delete({ ...k, extension: a.extension }).where(Cond.heldBy(c.id)).commit()),
         e.equipmentPrefix.delete({ ...k, companyPrefix: tenant.companyPrefix }).commit(),
         e.sharedEquipment.delete({ customerId: c.id, equipmentId: eq.equipmentId }).commit(),
-        e.equipment.patch(k).add({ tenantCount: -1 }).set({ updatedAt: now }).where((x, op) => op.notExists(x.removing)).commit(),
+        e.equipment.patch(k).add({ tenantCount: -1 }).set({ updatedAt: now }).where(Cond.notRemoving()).commit(),
         Audit.entry(e, { accountId: eq.accountId, action: "equipment.tenantDetached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
         Audit.entry(e, { accountId: c.id, action: "equipment.detached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.tenantDetached", eq.equipmentId),

@@ -11,6 +11,7 @@ import { RETENTION_DAYS, readable } from "../events.js";
 import type { DerivedEvent } from "../events.js";
 import * as Tx from "../tx.js";
 import { DAY_MS, DAY_S } from "../time.js";
+import * as Cond from "../../infra/store/conditions.js";
 
 /** Webhook delivery: the fan-out of stream events to the endpoints that receive them, and the worker that signs, POSTs, retries and disables. */
 
@@ -292,7 +293,7 @@ async function disable(deps: Deps, ep: WebhookEndpointRecord, reason: string): P
       e.webhookEndpoint
         .patch({ accountId: ep.accountId, endpointId: ep.endpointId })
         .set({ status: "DISABLED", disabledReason: reason, disabledAt: now.toISOString(), version: ep.version + 1 })
-        .where((a, op) => op.eq(a.status, "ENABLED"))
+        .where(Cond.hasStatus("ENABLED"))
         .commit(),
       Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.disabled", actor, at: now, subjectId: ep.endpointId }).commit(),
     ],

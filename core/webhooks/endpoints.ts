@@ -20,6 +20,7 @@ import * as V from "../validation.js";
 import { CreatorCache, eventOf, receives } from "./delivery.js";
 import type { DeliveryMessage } from "./delivery.js";
 import { DAY_MS, DAY_S } from "../time.js";
+import * as Cond from "../../infra/store/conditions.js";
 
 /**
  * Webhook endpoints: an account's OWNERs (people, or API clients with the OWNER role)
@@ -176,7 +177,7 @@ async function patchEndpoint(
       let p = e.webhookEndpoint.patch({ accountId: ep.accountId, endpointId: ep.endpointId }).set(next as never);
       if (remove.length > 0) p = p.remove(remove as never);
       return [
-        p.where((a, op) => op.eq(a.version, ep.version)).commit(),
+        p.where(Cond.atVersion(ep.version)).commit(),
         Audit.entry(e, { accountId: ep.accountId, action, actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
       ];
     },
@@ -219,7 +220,7 @@ export async function remove(s: Session, raw: unknown): Promise<EndpointInfo> {
     (e) => [
       e.webhookEndpoint
         .delete({ accountId: ep.accountId, endpointId: ep.endpointId })
-        .where((a, op) => op.eq(a.version, ep.version))
+        .where(Cond.atVersion(ep.version))
         .commit(),
       Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.deleted", actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
     ],

@@ -1,4 +1,5 @@
-import * as Invitation from "../../core/invitation.js";
+import * as Acceptance from "../../core/acceptance.js";
+import type * as Invitation from "../../core/invitation.js";
 import * as Member from "../../core/member.js";
 import { builder } from "../builder.js";
 import { localId } from "../ids.js";
@@ -56,7 +57,7 @@ builder.mutationField("acceptInvitation", (t) =>
     description: "Accept an invitation received by e-mail, signed in with that e-mail address",
     args: { token: t.arg.string({ required: true, description: "The token from the invitation e-mail" }) },
     errors: {},
-    resolve: (_r, args, ctx) => Invitation.accept(ctx.session, args.token),
+    resolve: (_r, args, ctx) => Acceptance.accept(ctx.session, args.token),
   }),
 );
 
