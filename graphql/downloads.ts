@@ -1,12 +1,12 @@
 import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
-import { VisibleError } from "../core/errors.js";
+import { RateLimited, VisibleError } from "../core/errors.js";
 import * as InvoiceFiles from "../core/invoice-files.js";
-import { bearerToken } from "./bearer.js";
+import { BadCredentials, actorOf } from "./bearer.js";
+import type { Authenticate } from "./bearer.js";
 import { scopedId } from "./ids.js";
 import type { Issuer } from "../infra/documents.js";
-import type { Authenticate } from "./server.js";
 
 export interface DownloadsOptions {
   readonly deps: Deps;
@@ -32,13 +32,13 @@ export function createDownloadsHandler(opts: DownloadsOptions): (request: Reques
     if (!m) return fail(404, "Not found");
     if (request.method !== "GET") return new Response(null, { status: 405, headers: { allow: "GET" } });
     const header = request.headers.get("authorization");
-    const token = header ? bearerToken(header) : undefined;
-    if (!token) return fail(401, "Sign in first");
+    if (header === null) return fail(401, "Sign in first");
     let actor: Actor;
     try {
-      actor = { type: "user", ...(await opts.authenticate(token)) };
-    } catch {
-      return fail(401, "Invalid or expired token");
+      actor = await actorOf(header, opts.deps, opts.authenticate);
+    } catch (err) {
+      if (err instanceof RateLimited) return Response.json({ error: err.message }, { status: 429, headers: { "Retry-After": String(err.retryAfterSeconds) } });
+      return fail(401, err instanceof BadCredentials ? err.message : "Invalid or expired token");
     }
     try {
       const { accountId, key } = scopedId(decodeURIComponent(m[1]!), "Invoice");

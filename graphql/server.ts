@@ -12,15 +12,13 @@ import { maxTokensPlugin } from "@escape.tech/graphql-armor-max-tokens";
 import type { Actor } from "../core/actor.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
-import * as ApiClient from "../core/api-client.js";
-import * as Equipment from "../core/equipment.js";
-import { claimsClientAudience } from "../infra/api-keys.js";
 import { Invalid, RateLimited, Unauthenticated, VisibleError } from "../core/errors.js";
 import { Throttled } from "../infra/dynamo.js";
 import { DEFAULT_REQUEST_BUDGET, RequestBudgetExceeded, withRequestBudget } from "../infra/request-budget.js";
 import { framesOf } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
-import { bearerToken } from "./bearer.js";
+import { BadCredentials, actorOf } from "./bearer.js";
+import type { Authenticate } from "./bearer.js";
 import { observability } from "./observability.js";
 import { cursorSeal, ephemeralCursorSecret } from "./cursors.js";
 import type { CursorSeal } from "./cursors.js";
@@ -29,8 +27,7 @@ import { schema } from "./schema.js";
 import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS, tooLarge } from "./limits.js";
 
 
-/** Turns a bearer token into a verified identity; throws when the token is not acceptable. */
-export type Authenticate = (token: string) => Promise<{ issuer: string; subject: string; email: string; emailVerified: boolean }>;
+export type { Authenticate } from "./bearer.js";
 
 export interface ServerOptions {
   readonly deps: Deps;
@@ -167,27 +164,15 @@ export function createGraphQLServer(opts: ServerOptions) {
     logging: false,
     plugins: [health, bodyLimit, useCSRFPrevention({ requestHeaders: CSRF_HEADERS }), ...guards(opts.introspection ?? false), codeInputErrors, requestBudget(budget), ...(opts.telemetry ? [observability(opts.telemetry)] : [])],
     context: async ({ request }): Promise<Context> => {
-      const header = request.headers.get("authorization");
-      let actor: Actor = { type: "public" };
-      if (header !== null) {
-        const token = bearerToken(header);
-        if (!token) throw unauthorized("Malformed Authorization header");
-        try {
-          // A PBX's credential (audience "device") and an API client's access token (audience
-          // "api-client") are verified with the service's own keys; any other token goes to the
-          // identity provider's verifier. All refuse with the same 401.
-          actor = Equipment.isDeviceCredential(token)
-            ? await Equipment.authenticate(opts.deps, token)
-            : claimsClientAudience(token)
-              ? await ApiClient.authenticate(opts.deps, token)
-              : { type: "user", ...(await opts.authenticate(token)) };
-        } catch (err) {
-          // A client over its allowance is told when to come back (429), not that its token is bad.
-          if (err instanceof RateLimited) {
-            throw createGraphQLError(err.message, { extensions: { code: err.code, retryAfterSeconds: err.retryAfterSeconds, http: { status: 429, headers: { "Retry-After": String(err.retryAfterSeconds) } } } });
-          }
-          throw unauthorized("Invalid or expired token");
+      let actor: Actor;
+      try {
+        actor = await actorOf(request.headers.get("authorization"), opts.deps, opts.authenticate);
+      } catch (err) {
+        // A client over its allowance is told when to come back (429), not that its token is bad.
+        if (err instanceof RateLimited) {
+          throw createGraphQLError(err.message, { extensions: { code: err.code, retryAfterSeconds: err.retryAfterSeconds, http: { status: 429, headers: { "Retry-After": String(err.retryAfterSeconds) } } } });
         }
+        throw unauthorized(err instanceof BadCredentials ? err.message : "Invalid or expired token");
       }
       return { session: new Session(opts.deps, actor), cursors, requestBudget: budget, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) };
     },

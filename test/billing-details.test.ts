@@ -86,6 +86,14 @@ describe("setBillingDetails", () => {
     const plain = Buffer.from(await (await get("csv", P.d)).arrayBuffer());
     expect(plain.subarray(0, 14).toString("utf8")).toBe("invoice_number");
     expect((await get("xlsx", P.contributor)).status).not.toBe(200);
+    // The same Authorization parser as /graphql: no header, a malformed one, a bad token: 401, nothing served.
+    const raw401 = async (headers: Record<string, string>) => {
+      const res = await fetch(`${t.url}/invoices/${invoiceId}.csv`, { headers });
+      return { status: res.status, challenge: res.headers.get("www-authenticate"), body: (await res.json()) as { error: string } };
+    };
+    expect(await raw401({})).toEqual({ status: 401, challenge: "Bearer", body: { error: "Sign in first" } });
+    expect(await raw401({ authorization: "Basic abc" })).toEqual({ status: 401, challenge: "Bearer", body: { error: "Malformed Authorization header" } });
+    expect(await raw401({ authorization: "Bearer not.a.token" })).toEqual({ status: 401, challenge: "Bearer", body: { error: "Invalid or expired token" } });
     ok(await set(P.d, { accountId: id.d, purchaseOrder: null }));
     expect(await details(P.d, id.d)).toEqual({ address: "12 Harbour Street\nBristol BS1 4QA", vatId: "GB987654321", purchaseOrder: null });
   });
