@@ -15,6 +15,27 @@ describe("job messages", () => {
     }
   });
 
+  it("the billing steps: plan, chunk and finaliser, with the catch-up flag; a malformed step is poison", () => {
+    const base = { job: "billing", partyId: "D1", period: "2026-10" };
+    expect(parseMessage(JSON.stringify({ ...base, step: "chunk", chunk: 3, catchUp: true }))).toEqual({ ...base, step: "chunk", chunk: 3, catchUp: true });
+    expect(parseMessage(JSON.stringify({ ...base, step: "finalise" }))).toEqual({ ...base, step: "finalise" });
+    // Unknown fields are dropped, not carried into the work.
+    expect(parseMessage(JSON.stringify({ ...base, extra: "x" }))).toEqual(base);
+    for (const bad of [
+      { ...base, step: "chunk" },
+      { ...base, step: "chunk", chunk: -1 },
+      { ...base, step: "chunk", chunk: 1.5 },
+      { ...base, step: "chunk", chunk: "1" },
+      { ...base, step: "explode" },
+      { ...base, partyId: "" },
+      { ...base, catchUp: "yes" },
+      { job: "payroll", partyId: "D1", period: "2026-10" },
+      [base],
+    ]) {
+      expect(() => parseMessage(JSON.stringify(bad)), JSON.stringify(bad)).toThrow(PoisonMessage);
+    }
+  });
+
   it("the lifecycle worker refuses a billing message as poison, before touching anything", async () => {
     await expect(workLifecycle(deps, JSON.stringify({ job: "billing", partyId: "D1", period: "2026-10" }))).rejects.toThrow(PoisonMessage);
   });

@@ -2,29 +2,40 @@ import type { Issuer } from "../infra/documents.js";
 import type { WorkQueue } from "../infra/queue.js";
 import type { Page } from "../infra/store.js";
 import type { AccountRecord } from "../infra/store.js";
+import * as z from "zod";
 import * as Billing from "./billing.js";
 import { Session } from "./context.js";
 import type { Deps } from "./context.js";
+import { dueKinds } from "./due.js";
 import * as Lifecycle from "./lifecycle.js";
 import { PLATFORM_ID } from "./rights.js";
 
-/** One unit of work of a scheduled run: an SQS message body. */
-export type Message =
-  | BillingMessage
-  | { readonly job: "lifecycle"; readonly what: Lifecycle.Due["what"]; readonly accountId: string; readonly sku: string; readonly day: string };
+const period = z.string().regex(/^\d{4}-\d{2}$/);
+/** Set by the scheduled run: once this month is finished, the party's next closed month follows (a month billed by hand is just that month). */
+const catchUp = z.literal(true).optional();
+const billingBase = { job: z.literal("billing"), partyId: z.string().min(1), period, catchUp };
 
 /**
  * Billing a party's month (issue 13): the plan (no step, as the scheduler always sent), one message
  * per chunk, and the finaliser, which the last chunk to finish enqueues.
  */
-export type BillingMessage = (
-  | { readonly job: "billing"; readonly partyId: string; readonly period: string }
-  | { readonly job: "billing"; readonly step: "chunk"; readonly partyId: string; readonly period: string; readonly chunk: number }
-  | { readonly job: "billing"; readonly step: "finalise"; readonly partyId: string; readonly period: string }
-) & {
-  /** Set by the scheduled run: once this month is finished, the party's next closed month follows (a month billed by hand is just that month). */
-  readonly catchUp?: true;
-};
+const billingMessage = z.discriminatedUnion("step", [
+  z.object({ ...billingBase, step: z.literal(undefined).optional() }),
+  z.object({ ...billingBase, step: z.literal("chunk"), chunk: z.int().nonnegative() }),
+  z.object({ ...billingBase, step: z.literal("finalise") }),
+]);
+const lifecycleMessage = z.object({
+  job: z.literal("lifecycle"),
+  what: z.enum(dueKinds),
+  accountId: z.string().min(1),
+  sku: z.string(),
+  day: z.string(),
+});
+/** One unit of work of a scheduled run: an SQS message body. */
+const message = z.discriminatedUnion("job", [billingMessage, lifecycleMessage]);
+
+export type Message = z.infer<typeof message>;
+export type BillingMessage = z.infer<typeof billingMessage>;
 
 export type Job = "billing" | "lifecycle";
 
@@ -94,6 +105,7 @@ export class PoisonMessage extends Error {
   }
 }
 
+/** Reads a job message; anything else is a PoisonMessage (reported failed, SQS moves it to the DLQ). */
 export function parseMessage(body: string): Message {
   let m: unknown;
   try {
@@ -101,18 +113,9 @@ export function parseMessage(body: string): Message {
   } catch {
     throw new PoisonMessage("not JSON");
   }
-  if (typeof m !== "object" || m === null) throw new PoisonMessage("not a job message");
-  const r = m as Partial<Record<string, unknown>>;
-  if (r.job === "billing" && typeof r.partyId === "string" && typeof r.period === "string" && /^\d{4}-\d{2}$/.test(r.period)) {
-    const c = r.catchUp === true ? { catchUp: true as const } : {};
-    if (r.step === undefined) return { job: "billing", partyId: r.partyId, period: r.period, ...c };
-    if (r.step === "finalise") return { job: "billing", step: "finalise", partyId: r.partyId, period: r.period, ...c };
-    if (r.step === "chunk" && typeof r.chunk === "number" && Number.isInteger(r.chunk) && r.chunk >= 0) return { job: "billing", step: "chunk", partyId: r.partyId, period: r.period, chunk: r.chunk, ...c };
-  }
-  if (r.job === "lifecycle" && typeof r.accountId === "string" && typeof r.sku === "string" && typeof r.day === "string" && Lifecycle.dueKinds.includes(r.what as Lifecycle.Due["what"])) {
-    return { job: "lifecycle", what: r.what as Lifecycle.Due["what"], accountId: r.accountId, sku: r.sku, day: r.day };
-  }
-  throw new PoisonMessage("not a job message");
+  const parsed = message.safeParse(m);
+  if (!parsed.success) throw new PoisonMessage("not a job message");
+  return parsed.data;
 }
 
 /** The worker: does one unit of work, idempotently (a redelivered message changes nothing). */

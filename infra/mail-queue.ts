@@ -1,3 +1,4 @@
+import * as z from "zod";
 import type { Mailer, MailMessage } from "./mail.js";
 import type { WorkQueue } from "./queue.js";
 
@@ -33,6 +34,14 @@ export class UndeliverableMail extends Error {
 const MAX_SUBJECT = 998;
 const MAX_TEXT = 200_000;
 
+const queuedMail = z.object({
+  mail: z.object({
+    to: z.string().regex(/^[^\s@<>]+@[^\s@<>]+$/),
+    subject: z.string().max(MAX_SUBJECT),
+    text: z.string().max(MAX_TEXT),
+  }),
+});
+
 /** Reads one mail-queue message; throws UndeliverableMail for anything that is not one. */
 export function parseQueuedMail(body: string): MailMessage {
   let m: unknown;
@@ -41,19 +50,9 @@ export function parseQueuedMail(body: string): MailMessage {
   } catch {
     throw new UndeliverableMail("not JSON");
   }
-  const mail = (m as Partial<QueuedMail> | null)?.mail;
-  if (
-    !mail ||
-    typeof mail.to !== "string" ||
-    !/^[^\s@<>]+@[^\s@<>]+$/.test(mail.to) ||
-    typeof mail.subject !== "string" ||
-    mail.subject.length > MAX_SUBJECT ||
-    typeof mail.text !== "string" ||
-    mail.text.length > MAX_TEXT
-  ) {
-    throw new UndeliverableMail("not a mail message");
-  }
-  return { to: mail.to, subject: mail.subject, text: mail.text };
+  const parsed = queuedMail.safeParse(m);
+  if (!parsed.success) throw new UndeliverableMail("not a mail message");
+  return parsed.data.mail;
 }
 
 /** The mail worker's unit of work: one queued mail, handed to the real mailer (SES; the outbox locally). */

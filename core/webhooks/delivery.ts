@@ -1,3 +1,4 @@
+import * as z from "zod";
 import type { Clock } from "../../infra/clock.js";
 import { newId } from "../../infra/ids.js";
 import type { EventRecord, WebhookEndpointRecord } from "../../infra/integrations.js";
@@ -55,27 +56,29 @@ export const eventOf = (e: MessageEvent): MessageEvent => ({
   ...(e.version !== undefined ? { version: e.version } : {}),
 });
 
-function parseEvent(v: unknown): MessageEvent | undefined {
-  const e = v as Partial<Record<keyof MessageEvent, unknown>> | null;
-  if (!e || typeof e !== "object") return undefined;
-  const { type, occurredAt, accountId, resourceType, resourceId, version } = e;
-  if (typeof type !== "string" || typeof occurredAt !== "string" || typeof accountId !== "string" || typeof resourceType !== "string" || typeof resourceId !== "string") return undefined;
-  if (version !== undefined && typeof version !== "number") return undefined;
-  return { type, occurredAt, accountId, resourceType, resourceId, ...(version !== undefined ? { version } : {}) };
-}
+const deliveryMessage = z.object({
+  v: z.literal(1),
+  accountId: z.string(),
+  endpointId: z.string(),
+  eventId: z.string(),
+  test: z.object({ occurredAt: z.string() }).optional(),
+  event: z
+    .object({ type: z.string(), occurredAt: z.string(), accountId: z.string(), resourceType: z.string(), resourceId: z.string(), version: z.number().optional() })
+    .optional(),
+});
 
 /** Reads a delivery message; undefined for anything else (it is dropped, never retried). */
 export function parseDeliveryMessage(body: string): DeliveryMessage | undefined {
+  let m: unknown;
   try {
-    const m = JSON.parse(body) as Partial<DeliveryMessage>;
-    if (m.v !== 1 || typeof m.accountId !== "string" || typeof m.endpointId !== "string" || typeof m.eventId !== "string") return undefined;
-    if (m.test !== undefined && typeof m.test?.occurredAt !== "string") return undefined;
-    const event = m.event === undefined ? undefined : parseEvent(m.event);
-    if (m.event !== undefined && !event) return undefined;
-    return { v: 1, accountId: m.accountId, endpointId: m.endpointId, eventId: m.eventId, ...(m.test ? { test: { occurredAt: m.test.occurredAt } } : {}), ...(event ? { event } : {}) };
+    m = JSON.parse(body);
   } catch {
     return undefined;
   }
+  const parsed = deliveryMessage.safeParse(m);
+  if (!parsed.success) return undefined;
+  const { test, event, ...ids } = parsed.data;
+  return { ...ids, ...(test ? { test } : {}), ...(event ? { event: eventOf(event) } : {}) };
 }
 
 type CreatorRights = { actor: Actor; memberships: Awaited<ReturnType<Session["memberships"]>> } | undefined;
