@@ -40,6 +40,7 @@ import type { NetworkPolicy } from "../infra/ssrf.js";
 import { createWebhookSender } from "../infra/webhook-http.js";
 import type { LocalJobs } from "./jobs.js";
 import type { Issuer } from "../infra/documents.js";
+import { JOB_SCHEDULES, nextRun } from "../infra/schedules.js";
 import { seedCatalog } from "./seed.js";
 import { STACK_FILE } from "./stack-file.js";
 import type { StackFile } from "./stack-file.js";
@@ -392,29 +393,19 @@ async function start(
 }
 
 /**
- * The EventBridge schedules, locally: every few seconds, runs billing when the stack's clock has
- * passed a 1st at 00:05 UTC and lifecycle when it has passed 00:15 UTC, since the last check.
+ * The EventBridge schedules, locally: every few seconds, runs each job whose schedule
+ * (`JOB_SCHEDULES`, the stacks' own) fired on the stack's clock since the last check.
  * Moving the clock with POST /dev/clock therefore fires the runs the jump crossed.
  */
 function startLocalCron(clock: SettableClock, jobs: LocalJobs): NodeJS.Timeout {
   let last = clock.now();
   let busy = false;
-  const crossed = (from: Date, to: Date, at: (d: Date) => Date) => {
-    const next = at(from);
-    return next > from && next <= to;
-  };
-  const nextBilling = (d: Date) => {
-    const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1, 0, 5));
-    return t > d ? t : new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1, 0, 5));
-  };
-  const nextLifecycle = (d: Date) => {
-    const t = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), d.getUTCDate(), 0, 15));
-    return t > d ? t : new Date(t.getTime() + 86_400_000);
-  };
+  // A job is due when its schedule fired in (last, now]: the clock may jump (POST /dev/clock).
+  const crossed = (from: Date, to: Date, job: keyof typeof JOB_SCHEDULES) => nextRun(JOB_SCHEDULES[job], from) <= to;
   const timer = setInterval(() => {
     if (busy) return;
     const now = clock.now();
-    const due = (["billing", "lifecycle"] as const).filter((job) => crossed(last, now, job === "billing" ? nextBilling : nextLifecycle));
+    const due = (["billing", "lifecycle"] as const).filter((job) => crossed(last, now, job));
     last = now;
     if (due.length === 0) return;
     busy = true;

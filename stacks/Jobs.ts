@@ -7,16 +7,14 @@ import { Cron, Function as LambdaFunction, Queue, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
 import { INDEX_ACTIONS, TABLE_ACTIONS, sesSendStatement } from "./permissions.js";
 import { Data } from "./Data.js";
+import { JOB_SCHEDULES } from "../infra/schedules.js";
 
 /** Jobs run by the scheduler; each has its own queue, dead-letter queue and worker. */
 export const JOBS = ["billing", "lifecycle"] as const;
 export type Job = (typeof JOBS)[number];
 
-/** EventBridge schedules (UTC). Billing: 00:05 on the 1st of each month. Lifecycle: 00:15 daily. */
-export const JOB_SCHEDULES: Record<Job, `cron(${string})`> = {
-  billing: "cron(5 0 1 * ? *)",
-  lifecycle: "cron(15 0 * * ? *)",
-};
+/** EventBridge schedules (UTC): one definition, read by the local cron too. */
+export { JOB_SCHEDULES };
 
 /** Worker limits. A batch that outlives the timeout is retried after the visibility timeout. */
 export const WORKER_TIMEOUT_SECONDS = 60;
