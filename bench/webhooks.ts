@@ -1,5 +1,5 @@
 /**
- * Webhook delivery benchmark (issue 14): N orders placed over HTTP on the local stack (in-memory
+ * Webhook delivery benchmark: N orders placed over HTTP on the local stack (in-memory
  * DynamoDB Local, fauxqs), each an `order.placed` event delivered to a receiver on loopback through
  * the whole path: commit → DynamoDB Local's stream → the stream consumer (events, fan-out) → the
  * delivery queue → the webhook worker (lease, sealed secret, standardwebhooks signature, POST,

@@ -15,7 +15,7 @@ import * as Limits from "./limits.js";
 import * as Order from "./order.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { PLATFORM_ID, allowed, authorize, reachOf } from "./rights.js";
+import { PLATFORM_ID, allowed, authorize } from "./rights.js";
 import { Contention } from "./tx.js";
 import * as V from "./validation.js";
 import * as Cond from "../infra/store/conditions.js";
@@ -341,9 +341,3 @@ export async function search(s: Session, args: SearchArgs): Promise<Page<Info>> 
   };
 }
 
-/** Whether the caller may see the account's subtree (the portals hide the Children tab otherwise). */
-export async function canListChildren(s: Session, account: Info): Promise<boolean> {
-  return allowed(s.actor, await s.memberships(), account, "account.listChildren");
-}
-
-export { reachOf };

@@ -1,5 +1,6 @@
 import * as z from "zod";
-import { accountOfClientId, newClientId, newClientSecret, sameDigest, secretDigest } from "../infra/api-keys.js";
+import { accountOfClientId, newClientId, newClientSecret, secretDigest } from "../infra/api-keys.js";
+import { sameDigest } from "../infra/ids.js";
 import type { ApiKeys } from "../infra/api-keys.js";
 import { clientRoles } from "../infra/entities/integration.js";
 import type { ApiClientRecord, IntegrationStore } from "../infra/integrations.js";
@@ -19,7 +20,7 @@ import * as Cond from "../infra/store/conditions.js";
 /** A client as its owners see it: never a secret, nor a digest of one. */
 export type Info = Omit<ApiClientRecord, "secretHash" | "previousSecretHash" | "window" | "windowCount">;
 
-/** Access tokens live 15 minutes (issue 14); a revoked client is refused at its next request anyway. */
+/** Access tokens live 15 minutes; a revoked client is refused at its next request anyway. */
 export const ACCESS_TOKEN_SECONDS = 15 * 60;
 /** After a rotation the previous secret stays valid this long, unless revoked sooner. */
 export const ROTATION_OVERLAP_MS = DAY_MS;

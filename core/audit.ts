@@ -39,7 +39,7 @@ const priced = new Set(["offer.created", "offer.priceChanged"]);
 
 /**
  * History of an account, newest first; anyone who sees the account sees its history. The catalog's
- * entries (on the PLATFORM) name prices: only operators see those details (issue 12, rule 8).
+ * entries (on the PLATFORM) name prices: only operators see those details (security rule 8).
  */
 export async function history(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
   const { account, memberships: ms } = await s.authorized(accountId, "account.read");

@@ -5,7 +5,7 @@
  * (core/billing/invoices.ts); the billed party's details and tax rate are account settings
  * (core/billing/settings.ts); months and VAT are in core/billing/period.ts.
  */
-export { NUMBER_SEQUENCE, PAYMENT_DAYS, assertClosed, parsePeriod, periodOf, previousPeriod, vatOf } from "./billing/period.js";
+export { NUMBER_SEQUENCE, PAYMENT_DAYS, assertClosed, parsePeriod, periodOf, vatOf } from "./billing/period.js";
 export type { Invoice } from "./billing/period.js";
 export { DEFAULT_CHUNK_SIZE, advance, billChunk, finalise, firstPeriod, issue, nextDue, nextPeriod, numberContention, plan, quantityAt } from "./billing/run.js";
 export type { InvoiceLine, IssueOutcome, SummaryRow } from "./billing/run.js";

@@ -209,7 +209,7 @@ export async function catalog(s: Session, args: PageArgs & { includeRetired?: bo
 export async function available(s: Session, accountId: string): Promise<Info[]> {
   const { account, memberships: ms } = await s.authorized(accountId, "account.read");
   const a = account!;
-  // The platform's offers are the whole catalog: prices to operators only (issue 12, rule 8).
+  // The platform's offers are the whole catalog: prices to operators only (security rule 8).
   if (a.id === PLATFORM_ID) return (await s.deps.store.allCatalog()).filter((o) => o.status === "ACTIVE").map((o) => present(o, isOperator(s.actor, ms)));
   const [skus, show] = await Promise.all([availableSkus(s, a), showsPrices(s, a)]);
   const offers = await s.offers([...skus].sort());

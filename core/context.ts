@@ -29,13 +29,13 @@ export interface Deps {
   readonly deviceKeys?: DeviceKeys | (() => Promise<DeviceKeys | undefined>);
   /** Per-account allowances (invitations, activation attempts); core/limits.ts's defaults when absent. */
   readonly rateLimits?: RateLimits;
-  /** API clients, events and webhooks (issue 14); without them those features answer "not configured". */
+  /** API clients, events and webhooks; without them those features answer "not configured". */
   readonly integrations?: Integrations;
   /** Jitter of optimistic retries, a number in [0, 1) (crypto when absent; tests may fix it). */
   readonly random?: Tx.Random;
 }
 
-/** What API clients, the event feed and webhooks need (issue 14). */
+/** What API clients, the event feed and webhooks need. */
 export interface Integrations {
   readonly store: IntegrationStore;
   /** The API's own key (access tokens, sealed webhook secrets); may be a loader like `deviceKeys`. */
@@ -155,7 +155,7 @@ export class Session {
 
   /**
    * Active memberships of the caller (empty for the public; jobs use the system actor). An unverified
-   * address has none (issue 12, rule 1): it may only learn that it is unverified. An API client holds
+   * address has none (security rule 1): it may only learn that it is unverified. An API client holds
    * one seat: its role and seller flag on its own account, never partner admin.
    */
   /**

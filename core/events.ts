@@ -11,11 +11,11 @@ import { RETENTION_DAYS as DELETION_DELAY_DAYS } from "./lifecycle.js";
 import { reachOf } from "./rights.js";
 import { DAY_MS, DAY_S } from "./time.js";
 
-/** Events are kept (and listed) 30 days (issue 14, like Stripe's events list). */
+/** Events are kept (and listed) 30 days (like Stripe's events list). */
 export const RETENTION_DAYS = 30;
 
 /**
- * The event catalogue (`resource.action`, issue 14). Each is derived from an item a mutation
+ * The event catalogue (`resource.action`). Each is derived from an item a mutation
  * already writes in its own transaction (audit, ledger, invoice, usage, reminder), so no event
  * exists without its commit and no commit is without its event.
  */

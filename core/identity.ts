@@ -8,7 +8,7 @@ const bound = new Map<string, string>();
 const identityOf = (t: { readonly issuer: string; readonly subject: string }) => `${t.issuer}\u0000${t.subject}`;
 
 /**
- * Checks that a verified address belongs to the token's identity (issue 12, rule 1). The address
+ * Checks that a verified address belongs to the token's identity (security rule 1). The address
  * is bound to the (`iss`, `sub`) of its first verified sign-in; a later token for the same address
  * with another identity is refused, so an address re-assigned at the IdP inherits nobody's rights.
  * Unverified addresses are never bound (they act on nothing anyway).

@@ -132,7 +132,7 @@ export function personOp(e: TxEntities, s: Session, email: string, person: Perso
 
 /** Loads a pending invitation by token and checks validity and the e-mail binding. */
 export async function open(s: Session, token: string): Promise<InvitationRecord> {
-  // Bound to the token's identity (issue 12, rule 1): a re-assigned address accepts nothing.
+  // Bound to the token's identity (security rule 1): a re-assigned address accepts nothing.
   const user = await s.boundUser();
   if (typeof token !== "string" || token.length < 20 || token.length > 200) throw Invalid.field("token", "is not an invitation token");
   const inv = await s.deps.store.getInvitation(hashSecret(token));

@@ -15,7 +15,7 @@ import type { Session } from "./context.js";
 export const MAIL_LEASE_MS = 120_000;
 
 /**
- * Mails a new invoice, with its PDF, to the party's owners, once (issue 12, rule 13): a worker takes
+ * Mails a new invoice, with its PDF, to the party's owners, once (security rule 13): a worker takes
  * a lease on the mail (a conditional write of `mailLeaseUntil`), sends, then marks it mailed. A
  * worker that dies holding the lease leaves it to expire: the redelivered message, which comes after
  * the queue's visibility timeout, takes it then. While another worker's lease holds, this one fails

@@ -16,7 +16,7 @@ const catchUp = z.literal(true).optional();
 const billingBase = { job: z.literal("billing"), partyId: z.string().min(1), period, catchUp };
 
 /**
- * Billing a party's month (issue 13): the plan (no step, as the scheduler always sent), one message
+ * Billing a party's month: the plan (no step, as the scheduler always sent), one message
  * per chunk, and the finaliser, which the last chunk to finish enqueues.
  */
 const billingMessage = z.discriminatedUnion("step", [

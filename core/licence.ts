@@ -135,12 +135,6 @@ export async function list(s: Session, accountId: string, sku: string, args: Pag
   return paged(args, (limit, cursor) => s.deps.store.listLicences(accountId, sku, limit, cursor));
 }
 
-/** Licences a member holds on an account. */
-export async function ofMember(s: Session, accountId: string, email: string): Promise<Info[]> {
-  await s.authorized(accountId, "account.read");
-  return s.deps.store.licencesOfMember(accountId, email);
-}
-
 /** One licence (a member's in one family), for those who may read the account (node lookups); undefined otherwise. */
 export function find(s: Session, accountId: string, family: string, email: string): Promise<Info | undefined> {
   return unlessHidden(async () => {

@@ -27,7 +27,7 @@ export const RETENTION_DAYS = 14;
 const SCHEDULED_THROUGH = "lifecycle:scheduled-through";
 
 /**
- * Everything due up to now since the last run, whatever the gap (issue 12, rule 18: a trial whose
+ * Everything due up to now since the last run, whatever the gap (security rule 18: a trial whose
  * end passed during an outage of any length expires at the next run): every day partition from the
  * watermark to today, one Query each. `commit` moves the watermark to today once the items are queued
  * (today is read again by the next run: its later items were not due yet).
@@ -209,7 +209,7 @@ async function retention(s: Session, accountId: string): Promise<void> {
     return;
   }
   // Exactly 14 days after the last subscription ended (a trial ends at its end, whenever the run
-  // expired it), or after creation for an account that never had one (issue 12, rule 18).
+  // expired it), or after creation for an account that never had one (security rule 18).
   // A partner that never held a subscription (its last child went): 14 days from when the run first finds it empty.
   const due =
     subs.length === 0
@@ -224,7 +224,7 @@ async function retention(s: Session, accountId: string): Promise<void> {
     current = { ...account, pendingDeletionAt: due };
   }
   if (new Date(due) > s.now) return;
-  // Usage recorded for a month not invoiced yet waits for that invoice (issue 12, rule 12).
+  // Usage recorded for a month not invoiced yet waits for that invoice (security rule 12).
   const waitUntil = await unbilledUsageUntil(s, current, subs);
   if (waitUntil) {
     await s.transact((e) => [dueOp(e, "retention", waitUntil, accountId)]);
@@ -239,7 +239,7 @@ function endedAt(sub: SubscriptionRecord): Date {
 }
 
 /**
- * An account's charges must reach an invoice before it is deleted (issue 12, rule 12): while a month
+ * An account's charges must reach an invoice before it is deleted (security rule 12): while a month
  * its billed party has not invoiced yet holds a charge of the account (a month-end quantity, usage, a
  * prepaid order), the deletion waits; answers the instant to look again (tomorrow), or none.
  */
@@ -307,7 +307,7 @@ async function purge(s: Session, accountId: string): Promise<void> {
     if (person?.memberships[accountId]) await s.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[accountId])]);
   }
   // A customer attached to partners' shared PBXs: its members' extensions, e-mails and numbers there,
-  // then its tenancy and company prefix go with it (issue 12, rule 17).
+  // then its tenancy and company prefix go with it (security rule 17).
   for (const shared of await store.allSharedEquipment(accountId)) {
     const owner = { accountId: shared.ownerId, equipmentId: shared.equipmentId };
     const held = await store.tenantAssignments(shared.ownerId, shared.equipmentId, accountId);

@@ -6,7 +6,7 @@ import { DAY_S } from "./time.js";
 import * as Cond from "../infra/store/conditions.js";
 
 /**
- * Per-account rate limits (issue 6), on top of API Gateway's per-stage throttling: how many
+ * Per-account rate limits, on top of API Gateway's per-stage throttling: how many
  * invitations an account sends, and how many activation codes are tried on its PBXs, per window.
  * A deployment may lower or raise them through `Deps.rateLimits`.
  */

@@ -136,7 +136,7 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
     }
     return next;
   };
-  // A move under another distributor changes the billed party (issue 12, rule 11): the accounts keep
+  // A move under another distributor changes the billed party (security rule 11): the accounts keep
   // the party they leave, with the instant, for the months before; the party keeps a departure
   // record; their subscriptions move in the billed-party index in this same transaction.
   const fromParty = partyOf(t);

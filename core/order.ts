@@ -71,7 +71,7 @@ const orderFields = {
 };
 
 /**
- * Where a client's order key is kept (issue 12, rule 10): in its own "order:" namespace, apart from
+ * Where a client's order key is kept (security rule 10): in its own "order:" namespace, apart from
  * the system's keys (renewal:, usage:, new-account:, ...), so no string a client sends can collide.
  */
 export function clientOrderKey(key: string): string {

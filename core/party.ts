@@ -13,7 +13,7 @@ export function partyOf(account: Pick<AccountRecord, "id" | "billable" | "path">
 }
 
 /**
- * The party an account was billed to at an instant (issue 12, rule 11: the hierarchy at the end of
+ * The party an account was billed to at an instant (security rule 11: the hierarchy at the end of
  * the month): the first former party it kept until then or later, else today's.
  */
 export function partyAt(account: Pick<AccountRecord, "formerParties">, current: string, at: Date): string {

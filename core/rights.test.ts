@@ -158,7 +158,7 @@ describe("rights", () => {
     expect(seesPrices(user, { D1: m("OWNER") }, undefined)).toBe(false);
   });
 
-  describe("ForbiddenError.reason (issue 15)", () => {
+  describe("ForbiddenError.reason", () => {
     const reason = (ms: Record<string, Membership>, a: View, action: Parameters<typeof authorize>[3]) => {
       try {
         authorize(user, ms, { ...a, canCreateEquipment: false }, action);

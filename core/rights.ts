@@ -150,7 +150,7 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
   // Licence allocation is tenant administration: the account's own admins (and operators), not its sellers.
   "licence.assign": (r) => writer(r.own?.role) || !!r.onBehalf || writer(r.operator) || r.above?.via === "system",
   // Declaring a PBX: the account's own admins (a reseller's only with canCreateEquipment), a seller
-  // above a customer (issue 5, Rainbow: the distributor creates the customer's PBX), operators, partner admins on behalf.
+  // above a customer (Rainbow: the distributor creates the customer's PBX), operators, partner admins on behalf.
   "equipment.declare": (r, a) => equipment(r, a),
   "equipment.manage": (r, a) => equipment(r, a),
   "account.setSupportEmail": (r) => r.own?.role === "OWNER" || !!r.onBehalf || writer(r.operator) || r.above?.via === "system",
@@ -158,7 +158,7 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
   "account.setPartnerAdminOptIn": (r, a) => a.kind === "CUSTOMER" && r.own?.role === "OWNER",
   "account.setPartnerAdminCapability": (r, a) => a.kind === "RESELLER" && (r.operator === "OWNER" || r.above?.via === "system"),
   "member.setPartnerAdmin": (r, a) => a.kind === "RESELLER" && r.own?.role === "OWNER",
-  // API clients and webhook endpoints are the account's own settings: its OWNERs (issue 14).
+  // API clients and webhook endpoints are the account's own settings: its OWNERs.
   "apiClient.manage": (r) => r.own?.role === "OWNER",
   "webhook.manage": (r) => r.own?.role === "OWNER",
   // The event feed: whoever sees the account (what they see of its subtree is decided by eventReach).
@@ -223,7 +223,7 @@ const sellerActions: ReadonlySet<Action> = new Set<Action>([
  * Why a visible account refuses `action` to this reach (ForbiddenError.reason): the first rule the
  * caller would have to change to be allowed, in the order a partner would look for it.
  */
-export function denialReason(action: Action, r: Reach, a: AccountView): ForbiddenReason {
+function denialReason(action: Action, r: Reach, a: AccountView): ForbiddenReason {
   if (action === "catalog.manage" || action === "account.setPartnerAdminCapability") return a.kind === "PLATFORM" || action !== "catalog.manage" ? "OPERATOR_ONLY" : "NOT_APPLICABLE";
   if (action === "account.setPartnerAdminOptIn") return a.kind === "CUSTOMER" ? "ROLE" : "NOT_APPLICABLE";
   if (action === "member.setPartnerAdmin" || action === "account.setResellerRights") return a.kind === "RESELLER" ? "ROLE" : "NOT_APPLICABLE";

@@ -122,7 +122,7 @@ export async function accountHistory(s: Session, accountId: string, args: PageAr
 /**
  * A subscription the caller may see, with its account and the caller's memberships. An unknown
  * subscription and one on an account outside the caller's reach answer the same
- * NotFound("Subscription") (issue 15, item 8): the id names a subscription, so does the answer.
+ * NotFound("Subscription"): the id names a subscription, so does the answer.
  */
 export async function visible(s: Session, accountId: string, sku: string) {
   const [ms, account, sub] = await Promise.all([s.memberships(), s.account(accountId), s.subscription(accountId, sku)]);

@@ -29,8 +29,3 @@ export function monthsLeft(from: Date, to: Date): number {
   while (addMonths(from, months) < to) months += 1;
   return months;
 }
-
-/** The day number since the epoch (UTC) of an instant. */
-export function epochDay(at: Date): number {
-  return Math.floor(at.getTime() / DAY_MS);
-}

@@ -175,7 +175,7 @@ export type ConversionInput = z.input<typeof conversionInput>;
  * Where a client's conversion key is kept: its own "conversion:" namespace, apart from the order keys
  * ("order:") and the system's (renewal:, usage:, new-account:), so no string a client sends collides.
  */
-export function clientConversionKey(key: string): string {
+function clientConversionKey(key: string): string {
   return `conversion:${key}`;
 }
 

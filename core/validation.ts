@@ -12,7 +12,7 @@ const bidiChars = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 const zeroWidthChars = /[\u200b-\u200d\u2060\ufeff]/;
 
 /**
- * A text a person sees (issue 12, rule 15): C0/C1 controls, U+2028/2029, bidi overrides and isolates
+ * A text a person sees (security rule 15): C0/C1 controls, U+2028/2029, bidi overrides and isolates
  * and zero-width characters are refused; the text is stored NFC-normalised.
  */
 const displayText = (max: number, min: number) =>
@@ -59,7 +59,7 @@ export const country = z
 
 /**
  * An e-mail address, compared and stored in ASCII lower case; one that Unicode case folding or
- * NFKC would change is refused (issue 12, rule 2: it could alias another person or invitation).
+ * NFKC would change is refused (security rule 2: it could alias another person or invitation).
  */
 export const email = z
   .string()

@@ -31,7 +31,7 @@ function build(): Deps {
 }
 
 /**
- * DynamoDB Streams → events and webhook deliveries (issue 14). The whole batch is handled at once
+ * DynamoDB Streams → events and webhook deliveries. The whole batch is handled at once
  * (idempotent writes), then its events are fanned out to the delivery queue; on a failure the batch
  * is reported failed from its first record, so Lambda retries it (bisecting) and a replay writes the
  * same event ids again, never new ones (and the worker drops the delivery messages queued twice).

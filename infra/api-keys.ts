@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes, timingSafeEqual } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from "node:crypto";
 import { SignJWT, decodeJwt, errors, importJWK, jwtVerify } from "jose";
 import type { JWK } from "jose";
 import { isDeviceSigningJwk } from "./device-keys.js";
@@ -24,7 +24,7 @@ export class InvalidClientToken extends Error {
 }
 
 /**
- * The API's own key (issue 14): signs the access tokens of API clients (ES256 JWTs, 15 minutes) and
+ * The API's own key: signs the access tokens of API clients (ES256 JWTs, 15 minutes) and
  * seals webhook signing secrets at rest. In AWS it is the SST secret API_SIGNING_KEY; locally it is
  * generated once and kept in DATA_DIR (local/api-key.ts).
  */
@@ -112,13 +112,6 @@ export function newClientSecret(): string {
 /** The stored digest of a client secret (SHA-256 suffices for 256-bit random secrets: nothing to brute-force). */
 export function secretDigest(secret: string): string {
   return createHash("sha256").update(secret, "utf8").digest("hex");
-}
-
-/** Constant-time comparison of two hex digests. */
-export function sameDigest(a: string, b: string): boolean {
-  const ba = Buffer.from(a, "hex");
-  const bb = Buffer.from(b, "hex");
-  return ba.length === bb.length && ba.length > 0 && timingSafeEqual(ba, bb);
 }
 
 /** A client id: the account id and 96 random bits (the id alone finds the client's item). */

@@ -42,7 +42,7 @@ export interface Config {
   readonly requestBudget: number;
 }
 
-/** The issuer's details a VAT auditor looks for (issue 13), per stage; the address takes "\n" or " | " between lines. */
+/** The issuer's details a VAT auditor looks for, per stage; the address takes "\n" or " | " between lines. */
 const issuerEnv = {
   INVOICE_ISSUER_NAME: z.string().min(1).default("Channel Partner Platform"),
   INVOICE_ISSUER_ADDRESS: z.string().min(1).optional(),

@@ -45,7 +45,7 @@ export function createDocumentClient(opts: DynamoOptions): DynamoDBDocumentClien
 export async function ensureTable(client: DynamoDBDocumentClient, tableName: string): Promise<void> {
   try {
     const existing = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    // Tables made before the change stream existed (issue 14) get it now.
+    // Tables made before the change stream existed get it now.
     if (!existing.Table?.StreamSpecification?.StreamEnabled) {
       await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" } }));
     }
@@ -76,7 +76,7 @@ export async function ensureTable(client: DynamoDBDocumentClient, tableName: str
         ],
         Projection: { ProjectionType: "ALL" },
       })),
-      // The change stream events are derived from (issue 14), as in the Data stack.
+      // The change stream events are derived from, as in the Data stack.
       StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
     }),
   );

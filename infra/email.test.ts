@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { foldEmail } from "./email.js";
 
-describe("foldEmail (issue 12, rule 2)", () => {
+describe("foldEmail (security rule 2)", () => {
   it("folds ASCII case only", () => {
     expect(foldEmail("  Alice.Smith@Example.COM ")).toBe("alice.smith@example.com");
     expect(foldEmail("i@example.com")).toBe("i@example.com");

@@ -1,5 +1,5 @@
 /**
- * E-mail comparison that cannot be aliased (issue 12, rule 2): case folding is ASCII-only, and an
+ * E-mail comparison that cannot be aliased (security rule 2): case folding is ASCII-only, and an
  * address that Unicode case folding or NFKC would change is refused, so no two spellings can reach
  * the same person or invitation (e.g. the Kelvin sign U+212A folds to "k" under Unicode rules).
  */

@@ -23,7 +23,7 @@ export function hashSecret(secret: string): string {
 export function sameDigest(a: string, b: string): boolean {
   const ba = Buffer.from(a, "hex");
   const bb = Buffer.from(b, "hex");
-  return ba.length === bb.length && timingSafeEqual(ba, bb);
+  return ba.length === bb.length && ba.length > 0 && timingSafeEqual(ba, bb);
 }
 
 /** SHA-256 (hex) of a text: fingerprints of requests (order idempotency). */

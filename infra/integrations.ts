@@ -37,7 +37,7 @@ export type IntegrationTx = Parameters<TransactFn>[0];
 export type ClientHit = { readonly kind: "counted"; readonly client: ApiClientRecord } | { readonly kind: "limited" } | { readonly kind: "inactive" };
 
 /**
- * Storage of API clients, events, webhook endpoints and deliveries (issue 14), in the same single
+ * Storage of API clients, events, webhook endpoints and deliveries, in the same single
  * table as the rest, with its own entities. One function per access pattern; lists paged by cursor.
  */
 export class IntegrationStore {

@@ -7,7 +7,7 @@ import { createWebhookSender } from "./webhook-http.js";
 import type { Resolver } from "./webhook-http.js";
 
 /**
- * The SSRF guard of webhook deliveries (issue 14): in production only https to public unicast
+ * The SSRF guard of webhook deliveries: in production only https to public unicast
  * addresses; IPv4-mapped IPv6 is judged as the IPv4 address it carries; host names are checked on
  * every address they resolve to, and the connection goes to the checked address (DNS rebinding).
  */

@@ -1,7 +1,7 @@
 import ipaddr from "ipaddr.js";
 
 /**
- * Where webhook deliveries may go (issue 14, SSRF guard). Production: https only, and only to public
+ * Where webhook deliveries may go (SSRF guard). Production: https only, and only to public
  * unicast addresses. The local stack allows loopback and plain http, so a receiver can run on the
  * same machine; never private, link-local or metadata addresses.
  */

@@ -68,7 +68,7 @@ export function Api({ stack, app }: StackContext) {
   // fetched and decrypted at cold start. Never an environment variable, which anyone allowed to read
   // the function's configuration could read.
   graphql.bind([new Config.Secret(stack, "DEVICE_SIGNING_KEY")]);
-  // The API's own key (issue 14): signs API client access tokens and seals webhook secrets. Same
+  // The API's own key: signs API client access tokens and seals webhook secrets. Same
   // kind of secret as the device key, set with `npx sst secrets set API_SIGNING_KEY '<jwk>'`.
   graphql.bind([webhooks.signingKey]);
   // The cursor secret (seals the cursors of paged lists) likewise, read on the first paged list.

@@ -40,7 +40,7 @@ export function Data({ stack, app }: StackContext) {
     primaryIndex: { partitionKey: tableSchema.partitionKey, sortKey: tableSchema.sortKey },
     globalIndexes,
     timeToLiveAttribute: tableSchema.timeToLiveAttribute,
-    // The change stream events are derived from (issue 14): old and new images of every item.
+    // The change stream events are derived from: old and new images of every item.
     stream: "new_and_old_images",
     cdk: {
       table: {

@@ -21,7 +21,7 @@ export const DELIVERY_MAX_RECEIVE_COUNT = 20;
 export const DELIVERY_RETENTION_DAYS = 4;
 
 /**
- * Events and webhooks (issue 14): the table's change stream consumer (events, fan-out), the webhook
+ * Events and webhooks: the table's change stream consumer (events, fan-out), the webhook
  * delivery queue with its dead-letter queue, and the delivery worker. The API key (opens the sealed
  * endpoint secrets) is the SST secret API_SIGNING_KEY, declared here and bound by the Api stack too.
  */

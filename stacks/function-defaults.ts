@@ -27,7 +27,7 @@ export function stageSettings(names: readonly string[], env: NodeJS.ProcessEnv =
   return Object.fromEntries(names.flatMap((n) => (env[n] ? [[n, env[n]]] : [])));
 }
 
-/** The vendor's legal identity on invoices (issue 13): the documents and billing functions print it. */
+/** The vendor's legal identity on invoices: the documents and billing functions print it. */
 export const ISSUER_SETTINGS = ["INVOICE_ISSUER_ADDRESS", "INVOICE_ISSUER_VAT_ID", "INVOICE_ISSUER_COMPANY_NUMBER"] as const;
 /** Token checks and request limits of the GraphQL function. */
 export const API_SETTINGS = ["AUTH_EMAIL_CLAIM", "AUTH_EMAIL_VERIFIED_CLAIM", "AUTH_MAX_TOKEN_LIFETIME_SECONDS", "REQUEST_BUDGET"] as const;

@@ -3,7 +3,7 @@ import { ERR, OPERATOR, PLATFORM, expectError, startTestStack } from "./harness.
 import type { Result, TestStack } from "./harness.js";
 
 /**
- * API clients over HTTP (issue 14): an OWNER creates a machine identity; it gets 15-minute tokens
+ * API clients over HTTP: an OWNER creates a machine identity; it gets 15-minute tokens
  * at POST /oauth/token (RFC 6749 §4.4, Basic or form authentication, §5.2 errors), acts like a
  * member with its role and seller flag, never manages people or clients, is audited as itself,
  * and rotation and revocation bite at the next request.

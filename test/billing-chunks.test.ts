@@ -1,5 +1,5 @@
 /**
- * Billing at any party size (issue 13) and the billing rules of issue 12 (11, 12, 13, 18's billing
+ * Billing at any party size and the billing security rules (11, 12, 13, 18's billing
  * side), against DynamoDB Local and the local queue:
  *  - a party split into many chunks (2 accounts a chunk here) gives exactly the invoice of one chunk;
  *  - every chunk delivered 3× and 10× concurrently, and the finaliser too: one invoice, one number;

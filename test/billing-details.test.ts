@@ -1,5 +1,5 @@
 /**
- * Issue 13, item 5: the billed party's details on its invoices. A distributor's owners (and the
+ * The billed party's details on its invoices. A distributor's owners (and the
  * operators) keep its postal address, VAT id and purchase-order number (setBillingDetails); the
  * next invoice carries them. Rights, bad input (nothing written) and clearing.
  */

@@ -194,7 +194,7 @@ describe("invoices are issued exactly once", () => {
       const bodies = Array.from({ length: COPIES }, () => parties.map((p) => body(p.id, period))).flat();
       // Act: the copies sent at once (SendMessageBatch takes 10), then the queue drained while the worker is also called directly.
       await Promise.all(Array.from({ length: Math.ceil(bodies.length / 10) }, (_, i) => t.stack.jobs.queues.billing.send(bodies.slice(i * 10, i * 10 + 10))));
-      // A copy that finds another worker holding the invoice's mail lease fails, to be retried after it (issue 12, rule 13).
+      // A copy that finds another worker holding the invoice's mail lease fails, to be retried after it (security rule 13).
       const leased = (err: unknown) => expect(String(err)).toMatch(/being sent by another worker/);
       const [drained] = await Promise.all([t.stack.jobs.drain("billing"), ...bodies.map((b) => work(deps, b, options()).catch(leased))]);
       // Assess: every queued copy done in the end, the lease conflicts redelivered.

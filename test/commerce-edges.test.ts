@@ -113,7 +113,7 @@ describe("moves", () => {
     // Assess
     expect(r).toMatchObject({ __typename: "ValidationError" });
     expect((r as TypedError).issues).toEqual([{ path: ["parentId"], message: "the account is billed in USD; under this parent it would be billed in EUR" }]);
-    // The other distributor's owner, who cannot see the account, learns nothing about it (issue 12, rule 9).
+    // The other distributor's owner, who cannot see the account, learns nothing about it (security rule 9).
     const blind = await t.mutate(D2_OWNER, "inviteExistingAccount", "InviteExistingAccountInput", { parentId: ids.d2, accountId: ids.c }, "invitationsSent");
     expect(blind).toMatchObject({ __typename: "NotFoundError" });
   });

@@ -1,5 +1,5 @@
 /**
- * Issue 12, rule 17: deleting an account (retention, 14 days without an active subscription)
+ * Security rule 17: deleting an account (retention, 14 days without an active subscription)
  * removes every trace of it on a partner's shared PBX: its members' extension associations (e-mail
  * and public number), its tenancy and company prefix, so the prefix and the extensions are free for
  * another customer. And a tenant's extensionCount counts its own extensions only.

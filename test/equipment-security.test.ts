@@ -145,7 +145,7 @@ afterAll(async () => {
 // ---------------------------------------------------------------- tests
 
 describe("attempts are reserved before evaluation", () => {
-  it("a code that cannot be a code never counts and writes nothing; spaces and dashes as people type them are accepted (issue 12, rule 16)", async () => {
+  it("a code that cannot be a code never counts and writes nothing; spaces and dashes as people type them are accepted (security rule 16)", async () => {
     // Prepare
     const p = await declare("Malformed codes");
     const before = await stored(p.equipment.id);

@@ -1,5 +1,5 @@
 /**
- * Issue 15, PBX upkeep (Rainbow "Equipment information", OTEC-S), over HTTP:
+ * What the partner guides ask for: PBX upkeep (Rainbow "Equipment information", OTEC-S), over HTTP:
  *  - item 11: `updateEquipment` (name, country, outbound prefix) leaves the pairing alone;
  *    `detachEquipmentTenant` removes one company from a shared PBX: its extension associations
  *    there go (in one transaction, or in batches past what one holds), its prefix is freed;

@@ -3,7 +3,7 @@ import { OPERATOR, PLATFORM, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
 /**
- * Events from the change stream (issue 14) over HTTP: each mutation's committed audit/ledger item
+ * Events from the change stream over HTTP: each mutation's committed audit/ledger item
  * becomes a thin event through DynamoDB Local's stream and the same consumer the Lambda runs; the
  * `events` feed shows an account's own events, its subtree's to sellers, nothing across branches;
  * a crashing consumer is retried without duplicate event ids.

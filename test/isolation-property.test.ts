@@ -6,7 +6,7 @@
  * with an expiry before, at or after `now`), random people with random memberships (any role,
  * seller flag, partner-admin flag on resellers), platform staff among them, plus the system actor,
  * an anonymous caller and a paired device. After the opt-ins are given, random accounts move with
- * their subtrees (issue 12, rule 4): core's rule for what a move does to an opt-in is applied, and
+ * their subtrees (security rule 4): core's rule for what a move does to an opt-in is applied, and
  * the oracle keeps its own record of which resellers stayed above each customer since it opted in.
  *
  * The oracle below is written from DESIGN.md section 1 ("People and rights") on its own: it walks
@@ -92,7 +92,7 @@ interface World {
   readonly accounts: readonly Acc[];
   readonly people: readonly Person[];
   /**
-   * The oracle's own record of consent (issue 12, rule 4), kept apart from the accounts: for each
+   * The oracle's own record of consent (security rule 4), kept apart from the accounts: for each
    * opted-in customer, the resellers that have been above it without a break since it opted in.
    */
   readonly consent: ReadonlyMap<string, ReadonlySet<string>>;
@@ -270,7 +270,7 @@ function callers(world: World): Caller[] {
       actor: { type: "user", subject: p.name, email: `${p.name}@example.com`, emailVerified: true } as const,
       memberships: p.memberships,
     })),
-    // Issue 14: an API client holds one seat (its role and seller flag) on its own account; the most
+    // An API client holds one seat (its role and seller flag) on its own account; the most
     // powerful one (an OWNER seller) on every account of the world.
     ...world.accounts.map((a) => ({
       label: `client of ${a.id}`,
@@ -327,7 +327,7 @@ function standing(world: World, caller: Caller, acc: Acc): Standing {
     // DESIGN 1 "Reach": a partner member with the SELLER flag acts on the partner's whole subtree.
     else if (m.seller) sellerAbove.push(m.role);
     // DESIGN 1 / Circuit: a reseller's PARTNER_ADMIN reaches the customers below it while they opted in,
-    // if the opt-in was given to that reseller and it has stayed above since (issue 12, rule 4).
+    // if the opt-in was given to that reseller and it has stayed above since (security rule 4).
     if (up.kind === "RESELLER" && m.partnerAdmin && optInHolds(acc, world.now) && world.consent.get(acc.id)?.has(up.id)) partnerAdmin = true;
   }
   const own = ms[acc.id];
@@ -348,7 +348,7 @@ const aboveAs = (s: Standing, test: (r: Role) => boolean) => operatorAs(s, test)
 const sellsForOwnCompany = (s: Standing, acc: Acc) =>
   (acc.kind === "DISTRIBUTOR" || acc.kind === "RESELLER") && s.own !== undefined && s.own.seller && canWrite(s.own.role);
 
-/** An authorised purchaser (OWNER or CONTRIBUTOR) of this very partner account, seller flag or not (DESIGN 1; issue 15). */
+/** An authorised purchaser (OWNER or CONTRIBUTOR) of this very partner account, seller flag or not (DESIGN 1). */
 const buysForOwnCompany = (s: Standing, acc: Acc) => (acc.kind === "DISTRIBUTOR" || acc.kind === "RESELLER") && s.own !== undefined && canWrite(s.own.role);
 
 function visible(s: Standing): boolean {
@@ -427,17 +427,17 @@ function permits(s: Standing, acc: Acc, action: Action): boolean {
     // DESIGN 1 / Circuit: a reseller's owners flag its own members as partner admins.
     case "member.setPartnerAdmin":
       return acc.kind === "RESELLER" && ownAs(s, isOwner);
-    // Issue 14: API clients and webhook endpoints are the account's own settings, managed by its OWNERs.
+    // API clients and webhook endpoints are the account's own settings, managed by its OWNERs.
     case "apiClient.manage":
     case "webhook.manage":
       return ownAs(s, isOwner);
-    // Issue 14: whoever sees an account reads its event feed.
+    // Whoever sees an account reads its event feed.
     case "events.read":
       return true;
   }
 }
 
-/** Issue 14: an API client never manages people or clients, nor consents or accepts moves for its account. */
+/** An API client never manages people or clients, nor consents or accepts moves for its account. */
 const CLIENT_NEVER: ReadonlySet<Action> = new Set<Action>([
   "member.manage",
   "member.setSeller",
@@ -453,7 +453,7 @@ function equipmentRight(s: Standing, acc: Acc): boolean {
   if (operatorAs(s, canWrite)) return true;
   switch (acc.kind) {
     // DESIGN 1 (Circuit): a customer's equipment is tenant administration: its own writers, or partner
-    // admins on behalf; issue 5 adds a writing seller above (Rainbow: the distributor creates the customer's PBX).
+    // admins on behalf, and a writing seller above (Rainbow: the distributor creates the customer's PBX).
     case "CUSTOMER":
       return ownAs(s, canWrite) || s.partnerAdmin || s.sellerAbove.some(canWrite);
     // DESIGN 1 + Rainbow "the reseller's equipment is only managed by itself": own writers, with canCreateEquipment.

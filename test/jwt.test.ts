@@ -16,7 +16,7 @@ import { Store } from "../infra/store.js";
 import { localDeviceKeys } from "../local/device-key.js";
 
 /**
- * The JWT negative matrix (issue 6): bearer tokens the verifier must refuse, through the real
+ * The JWT negative matrix: bearer tokens the verifier must refuse, through the real
  * GraphQL server, against a JWKS served by this file (so it can fail, hang or redirect). Every
  * refusal is a 401 UNAUTHENTICATED before any resolver runs (the store sees no request).
  */
@@ -200,7 +200,7 @@ describe("bearer JWT verification", () => {
     await refused(main.url, `Bearer ${await token({ nbf: nowSec() + 60 })}`);
   });
 
-  it("refuses a lifetime over 24 h (issue 12, rule 3), accepts 24 h", async () => {
+  it("refuses a lifetime over 24 h (security rule 3), accepts 24 h", async () => {
     await refused(main.url, `Bearer ${await token({ exp: nowSec() + 86_400 + 120 })}`);
     expect((await gql(main.url, `Bearer ${await token({ exp: nowSec() + 86_400 - 5 })}`)).status).toBe(200);
     // Without iat the remaining lifetime counts.
@@ -208,7 +208,7 @@ describe("bearer JWT verification", () => {
     await refused(main.url, `Bearer ${noIat}`);
   });
 
-  it("refuses iat in the future beyond the skew (issue 12, rule 3)", async () => {
+  it("refuses iat in the future beyond the skew (security rule 3)", async () => {
     await refused(main.url, `Bearer ${await token({ iat: nowSec() + 600 })}`);
     expect((await gql(main.url, `Bearer ${await token({ iat: nowSec() + 10 })}`)).status).toBe(200);
   });

@@ -279,7 +279,7 @@ describe("retention", () => {
     // Act: the next run (day 0, 10:00).
     await t.setClock(at(DAY0, 0, 10));
     await runLifecycle();
-    // Assess: both customers show their deletion instant, exactly 14 days after the cancellation (issue 12, rule 18), not after the run.
+    // Assess: both customers show their deletion instant, exactly 14 days after the cancellation (security rule 18), not after the run.
     const cancelledAt = Date.parse(DAY0);
     for (const id of [gone, kept]) {
       const pending = Date.parse((await view(id)).pendingDeletionAt!);

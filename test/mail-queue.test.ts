@@ -1,5 +1,5 @@
 /**
- * Mail survives SES failing (issue 6, faults). Invitation mails go through the mail queue and its
+ * Mail survives SES failing (faults). Invitation mails go through the mail queue and its
  * worker; invoice mails are claimed, sent and given back by the billing worker. The local stack's
  * outbox stands in for SES and can refuse sends (`POST /dev/outbox/fail`), as SES does when it
  * throttles or is down. Everything else is the real path: fauxqs, redelivery, dead-letter queue.

@@ -1,5 +1,5 @@
 /**
- * Observability (issue 6, item 8): structured JSON logs with request and correlation ids, metrics as
+ * Observability: structured JSON logs with request and correlation ids, metrics as
  * CloudWatch EMF, and nothing personal or secret in what is logged. Everything the process writes to
  * stdout and stderr while a whole story runs (accounts, invitations, orders, a PBX pairing with a
  * wrong and a right code, bad tokens, a billing run with its mails, one Lambda invocation) is

@@ -1,5 +1,5 @@
 /**
- * Issue 15, item 12 (PBX upkeep): a PBX reads its own extension associations with its credential
+ * PBX upkeep: a PBX reads its own extension associations with its credential
  * (member and public number, to provision its phones); it reports changes (added, removed) beside
  * full replacement; 10,000 eight-digit extensions fit one request (the body limit and the extension
  * limit agree).

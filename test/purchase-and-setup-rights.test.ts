@@ -1,5 +1,5 @@
 /**
- * Issue 15, rights the guides give, over HTTP:
+ * What the partner guides ask for: rights the guides give, over HTTP:
  *  - a partner's CONTRIBUTOR without the seller flag buys for its own company (DESIGN 1: authorised purchaser);
  *  - the seller above a customer invites its OWNER while the customer has no active owner (Ribbon "Account"
  *    screen after setup, EXPO.e "+ add a new administrator"), and no longer once it has one;

@@ -1,5 +1,5 @@
 /**
- * Per-account rate limits (issue 6, item 8): invitations sent for an account and activation codes
+ * Per-account rate limits: invitations sent for an account and activation codes
  * tried on an account's PBXs, per window. The stack runs with small allowances so the limits are
  * reached quickly; the rule is the same with core/limits.ts's defaults. Past a limit: RATE_LIMITED,
  * HTTP 429 with Retry-After, nothing written; the next window allows again; other accounts are not

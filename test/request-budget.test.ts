@@ -1,5 +1,5 @@
 /**
- * Issue 12, rule 14: each GraphQL request has a budget of DynamoDB requests (default 300,
+ * Security rule 14: each GraphQL request has a budget of DynamoDB requests (default 300,
  * REQUEST_BUDGET). An operation whose estimate (connections × `first`, and the weights of the
  * expensive fields such as subscriptionOverview) is over it is refused before it runs; one that
  * spends more than it as it runs stops at the first request past it. Either way the caller gets the

@@ -372,7 +372,7 @@ describe("Data stack", () => {
     expect(props.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
     expect(props.BillingMode).toBe("PAY_PER_REQUEST");
     expect(props.ProvisionedThroughput).toBeUndefined();
-    // The change stream of issue 14: old and new images, for the events consumer.
+    // The change stream of the webhooks and the event feed: old and new images, for the events consumer.
     expect(props.StreamSpecification).toEqual({ StreamViewType: "NEW_AND_OLD_IMAGES" });
   });
 

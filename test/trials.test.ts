@@ -1,5 +1,5 @@
 /**
- * Issue 15, trials and subscriptions, over HTTP:
+ * What the partner guides ask for: trials and subscriptions, over HTTP:
  *  - item 7: `previewSubscriptionChange` answers the old and new quantity and what the next invoice
  *    carries (monthly: the month-end amount; prepaid: the prorated charge), prices only for those
  *    who see them, refusing exactly what `updateSubscriptionQuantity` would;

@@ -1,5 +1,5 @@
 /**
- * Issue 12, rules 11, 12 and 18 over HTTP, on the stack's clock:
+ * Security rules 11, 12 and 18 over HTTP, on the stack's clock:
  *  11. a customer-month is billed exactly once across parties: a customer moved to another
  *      distributor after October ended but before October's run is billed for October to the
  *      distributor it had at the end of October, for November to the new one, never to both;

@@ -1,5 +1,5 @@
 /**
- * Issue 12, rules 4 to 7, over HTTP: consent never travels, revocation is linear, no lost updates on
+ * Security rules 4 to 7, over HTTP: consent never travels, revocation is linear, no lost updates on
  * accounts, and what a partner admin may not do to owners' invitations.
  *
  * Races are made deterministic with a gate in the stack's DynamoDB HTTP layer: the write of one

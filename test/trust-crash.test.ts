@@ -1,5 +1,5 @@
 /**
- * Issue 12, rules 11 to 13 under crashes: the billing run and the deletion of an account cut at
+ * Security rules 11 to 13 under crashes: the billing run and the deletion of an account cut at
  * every one of their writes (test/fault-injection.ts answers the n-th write with a non-retryable
  * error: the function stops there), then redelivered by SQS as in AWS.
  *

@@ -1,5 +1,5 @@
 /**
- * Issue 12, rules 1-3 (identity), over HTTP against the local stack: only verified identities act,
+ * Security rules 1-3 (identity), over HTTP against the local stack: only verified identities act,
  * an address is bound to the IdP identity (iss, sub) of its first verified sign-in, e-mail
  * comparison cannot be aliased by Unicode folding, and the Bearer scheme is case-insensitive.
  */

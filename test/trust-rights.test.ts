@@ -1,5 +1,5 @@
 /**
- * Issue 12, rules 8 (platform VIEWERs see no prices), 9 (inviteExistingAccount discloses nothing), 10 (key namespaces) and 15 (names), over HTTP.
+ * Security rules 8 (platform VIEWERs see no prices), 9 (inviteExistingAccount discloses nothing), 10 (key namespaces) and 15 (names), over HTTP.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, ok, startTestStack } from "./harness.js";

@@ -12,7 +12,7 @@ import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, o
 import type { Result, TestStack } from "./harness.js";
 
 /**
- * Webhooks over HTTP against the local stack (issue 14): OWNERs register endpoints; the stream
+ * Webhooks over HTTP against the local stack: OWNERs register endpoints; the stream
  * consumer fans each committed event out through the delivery queue (fauxqs) to its worker, which
  * POSTs Standard Webhooks deliveries to real receivers (node:http on 127.0.0.1) that verify each one
  * with the `standardwebhooks` package. Retries run on a short schedule and timeout here (the stack's

@@ -25,11 +25,6 @@ export function periodOf(at: Date): string {
   return `${at.getUTCFullYear()}-${String(at.getUTCMonth() + 1).padStart(2, "0")}`;
 }
 
-/** The month before `now` (the billing run on the 1st bills the previous month). */
-export function previousPeriod(now: Date): string {
-  return periodOf(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)));
-}
-
 /** A month can be billed once it has ended. */
 export function assertClosed(period: string, now: Date): void {
   if (parsePeriod(period).end > now) throw Invalid.field("period", "the month has not ended yet");

@@ -60,7 +60,7 @@ export interface SummaryRow {
 }
 export const summarySchema = z.array(z.object({ sku: z.string(), description: z.string(), kind: z.string(), quantity: z.number(), amount: z.number(), customers: z.number() }));
 
-/** Accounts per chunk message (issue 13: every message's work is bounded whatever the party size). */
+/** Accounts per chunk message (every message's work is bounded whatever the party size). */
 export const DEFAULT_CHUNK_SIZE = 1_000;
 
 /**

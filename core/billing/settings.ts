@@ -16,7 +16,7 @@ const billingDetailsInput = z.object({
   purchaseOrder: V.purchaseOrder.nullish(),
 });
 
-/** What a billed account's invoices say of it (issue 13): its postal address, VAT id and purchase-order number. */
+/** What a billed account's invoices say of it: its postal address, VAT id and purchase-order number. */
 export interface BillingDetails {
   readonly address: string | null;
   readonly vatId: string | null;

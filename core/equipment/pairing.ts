@@ -226,7 +226,7 @@ export interface Activation {
 export async function activate(s: Session, raw: { deviceId: string; activationCode: string }): Promise<Activation> {
   const keys = await keysOf(s.deps);
   const deviceId = typeof raw.deviceId === "string" ? raw.deviceId.trim() : "";
-  // Spaces and dashes are how people type codes (issue 12, rule 16): stripped. What is then not
+  // Spaces and dashes are how people type codes (security rule 16): stripped. What is then not
   // 8 digits cannot be a code: refused with the same answer before anything is read or written,
   // so it never counts toward the 5 attempts (and says nothing about the device).
   const code = typeof raw.activationCode === "string" && raw.activationCode.length <= 64 ? raw.activationCode.replace(/[\s-]/g, "") : "";

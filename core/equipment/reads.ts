@@ -1,7 +1,7 @@
 import type { AccountRecord, EquipmentRecord, Page } from "../../infra/store.js";
 import { BadCursor } from "../../infra/store.js";
 import type { Session } from "../context.js";
-import { Forbidden, Invalid, NotFound, unlessHidden } from "../errors.js";
+import { Invalid, unlessHidden } from "../errors.js";
 import { pageSize } from "../paging.js";
 import type { PageArgs } from "../paging.js";
 import { allowed } from "../rights.js";
@@ -13,19 +13,9 @@ import type { Status, Info, Tenant, Assignment, Key } from "./common.js";
 
 // ---------------------------------------------------------------- reads
 
-/** One equipment the caller may see (its owner account's readers), or NotFound. */
-export async function get(s: Session, key: Key): Promise<Info> {
-  return present((await load(s, key, "account.read")).equipment);
-}
-
-/** Like `get`, but undefined instead of NotFound (Relay `node`). */
-export async function find(s: Session, key: Key): Promise<Info | undefined> {
-  try {
-    return await get(s, key);
-  } catch (err) {
-    if (err instanceof NotFound || err instanceof Forbidden || err instanceof Invalid) return undefined;
-    throw err;
-  }
+/** One equipment the caller may see (its owner account's readers); undefined otherwise (Relay `node`). */
+export function find(s: Session, key: Key): Promise<Info | undefined> {
+  return unlessHidden(async () => present((await load(s, key, "account.read")).equipment));
 }
 
 export interface ListArgs extends PageArgs {

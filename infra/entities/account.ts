@@ -45,7 +45,7 @@ export function accountEntity(config: EntityConfiguration) {
         partnerAdminOptInUntil: { type: "string" },
         /**
          * The resellers the opt-in was granted to: those above the customer when it opted in. Consent
-         * never travels (issue 12, rule 4): a reseller that comes above later gets nothing, and a move
+         * never travels (security rule 4): a reseller that comes above later gets nothing, and a move
          * drops the grantees no longer above (the opt-in lapses with the last one).
          */
         partnerAdminGrantees: { type: "list", items: { type: "string" } },
@@ -55,13 +55,13 @@ export function accountEntity(config: EntityConfiguration) {
         offers: { type: "list", items: { type: "string" }, required: true, default: () => [] },
         /**
          * The billed parties the account had before moves under another distributor, each with the
-         * instant it stopped: billing bills a month to the party of the hierarchy at its end (issue 12, rule 11).
+         * instant it stopped: billing bills a month to the party of the hierarchy at its end (security rule 11).
          */
         formerParties: {
           type: "list",
           items: { type: "map", properties: { partyId: { type: "string", required: true }, until: { type: "string", required: true } } },
         },
-        /** Invoice details a billed account's owners keep (issue 13): postal address, VAT id, purchase-order number. */
+        /** Invoice details a billed account's owners keep: postal address, VAT id, purchase-order number. */
         billingAddress: { type: "string" },
         vatId: { type: "string" },
         purchaseOrder: { type: "string" },

@@ -2,14 +2,14 @@ import { Entity } from "electrodb";
 import type { EntityConfiguration } from "electrodb";
 
 /*
- * The items of a billing run (issue 13): a party's month is planned once (the run item), billed in
+ * The items of a billing run: a party's month is planned once (the run item), billed in
  * bounded chunks (one result item per chunk, lines in blocks), and finalised into one invoice.
  * Every key is deterministic, so a redelivered or crashed message rewrites the same items.
  */
 
 /**
  * The plan of a party's month, created once (not-exists). Its existence is also the month-closed
- * marker: usage recorded for the party's month is refused from then on (issue 12, rule 12).
+ * marker: usage recorded for the party's month is refused from then on (security rule 12).
  */
 export function billingRunEntity(config: EntityConfiguration) {
   return new Entity(
@@ -71,7 +71,7 @@ export function billingChunkEntity(config: EntityConfiguration) {
 
 /**
  * Up to BLOCK_LINES invoice lines of one chunk in one item (JSON): a 20,000-customer month is a
- * few hundred items, written 25 a request, instead of 60,000 (issue 13: ≤ 0.05 requests per customer).
+ * few hundred items, written 25 a request, instead of 60,000 (≤ 0.05 requests per customer).
  */
 export function invoiceLineBlockEntity(config: EntityConfiguration) {
   return new Entity(
@@ -119,7 +119,7 @@ export function billingStateEntity(config: EntityConfiguration) {
 /**
  * Accounts that left a billed party (a move under another distributor), written in the move's
  * transaction under the party they left: the party's months before the move still bill them
- * (issue 12, rule 11: the hierarchy as it was at the end of the month).
+ * (security rule 11: the hierarchy as it was at the end of the month).
  */
 export function partyDepartureEntity(config: EntityConfiguration) {
   return new Entity(

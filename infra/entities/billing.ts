@@ -25,7 +25,7 @@ export function invoiceEntity(config: EntityConfiguration) {
         issuedAt: { type: "string", required: true, readOnly: true },
         dueAt: { type: "string", required: true, readOnly: true },
         mailedAt: { type: "string" },
-        /** A worker sending the invoice mail holds it until this instant; a worker that died leaves it to the redelivery after (issue 12, rule 13). */
+        /** A worker sending the invoice mail holds it until this instant; a worker that died leaves it to the redelivery after (security rule 13). */
         mailLeaseUntil: { type: "string" },
         /** Lines per chunk, in order: line n is found in its chunk's blocks without a scan. */
         chunkCounts: { type: "list", items: { type: "number" }, readOnly: true },

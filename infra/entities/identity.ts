@@ -3,7 +3,7 @@ import type { EntityConfiguration } from "electrodb";
 
 /**
  * The IdP identity (`iss`, `sub`) an e-mail address is bound to, written once at the first verified
- * sign-in (issue 12, rule 1): an address later re-assigned at the IdP (another `sub`) does not
+ * sign-in (security rule 1): an address later re-assigned at the IdP (another `sub`) does not
  * inherit the old person's rights. Its own partition per address; never updated.
  */
 export function identityBindingEntity(config: EntityConfiguration) {

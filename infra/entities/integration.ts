@@ -51,7 +51,7 @@ export function apiClientEntity(config: EntityConfiguration) {
  * One event of the change stream as a reader finds it in a feed. Written once per account of the
  * subject's path (itself at depth 0, each ancestor above), so "events of this account and its
  * subtree" is one Query of the reader's own partition, never a scan. Same keys on a replay of the
- * stream: writing twice changes nothing (idempotent by event id). TTL: 30 days (issue 14).
+ * stream: writing twice changes nothing (idempotent by event id). TTL: 30 days.
  */
 export function eventFeedEntity(config: EntityConfiguration) {
   return new Entity(

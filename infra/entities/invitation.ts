@@ -28,7 +28,7 @@ export function invitationEntity(config: EntityConfiguration) {
         createdAt: { type: "string", required: true, readOnly: true },
         validUntil: { type: "string", required: true },
         acceptedAt: { type: "string" },
-        /** The reseller whose partner admin sent it on the customer's behalf: it lapses with that opt-in (issue 12, rule 7). */
+        /** The reseller whose partner admin sent it on the customer's behalf: it lapses with that opt-in (security rule 7). */
         sentOnBehalfOf: { type: "string", readOnly: true },
         /** TTL (epoch seconds): DynamoDB removes stale invitations some time after this. */
         expiresAt: { type: "number", required: true },

@@ -4,7 +4,7 @@ import { ConditionFailed, StoreBase } from "./base.js";
 import type { Entities, SubscriptionRecord } from "./records.js";
 
 /*
- * Storage of billing runs (issue 13): the billed-party index of subscriptions, runs, chunk
+ * Storage of billing runs: the billed-party index of subscriptions, runs, chunk
  * results, line blocks, watermarks, departures and the invoice mail lease. Every list reads
  * all its pages (the callers bound what they ask for).
  */
@@ -31,7 +31,7 @@ function partyCursor(entities: Entities): (item: object) => string {
   return toCursor;
 }
 
-/** Billing runs (issue 13): the billed-party index, runs, chunks, line blocks, watermarks, departures, the mail lease. */
+/** Billing runs: the billed-party index, runs, chunks, line blocks, watermarks, departures, the mail lease. */
 export class BillingRunStore extends StoreBase {
 
 /** The keys of a party's subscriptions, in index order (account by account), projected: the planner reads ~10,000 a request. */

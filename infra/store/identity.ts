@@ -1,6 +1,6 @@
 import { ConditionFailed, StoreBase } from "./base.js";
 
-/** The IdP identity an e-mail address is bound to (issue 12, rule 1). */
+/** The IdP identity an e-mail address is bound to (security rule 1). */
 export interface IdentityBinding {
   readonly email: string;
   readonly issuer: string;
