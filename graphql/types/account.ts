@@ -1,3 +1,5 @@
+import { accountKinds } from "../../infra/entities/account.js";
+import { valuesOf } from "../enums.js";
 import { DEFAULT_PAGE, MAX_PAGE } from "../../core/paging.js";
 import * as Account from "../../core/account.js";
 import * as Audit from "../../core/audit.js";
@@ -10,12 +12,12 @@ import { InvitationRef, MemberRef } from "./member.js";
 
 export const AccountKind = builder.enumType("AccountKind", {
   description: "Where an account sits in the hierarchy: the platform, then distributors (tier 1), resellers (tier 2) and customers",
-  values: {
-    PLATFORM: { description: "The vendor's root account; its members are the operators" },
-    DISTRIBUTOR: { description: "A tier-1 partner, billed by the vendor" },
-    RESELLER: { description: "A tier-2 partner below a distributor (or below another reseller)" },
-    CUSTOMER: { description: "An end customer, whose members hold licences" },
-  } as const,
+  values: valuesOf(accountKinds, {
+    PLATFORM: "The vendor's root account; its members are the operators",
+    DISTRIBUTOR: "A tier-1 partner, billed by the vendor",
+    RESELLER: "A tier-2 partner below a distributor (or below another reseller)",
+    CUSTOMER: "An end customer, whose members hold licences",
+  }),
 });
 
 export const AccountRef = builder.objectRef<Account.Info>("Account");

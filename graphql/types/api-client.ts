@@ -1,3 +1,5 @@
+import { clientRoles } from "../../infra/entities/integration.js";
+import { valuesOf } from "../enums.js";
 import * as ApiClient from "../../core/api-client.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
@@ -6,11 +8,11 @@ import { AccountRef } from "./account.js";
 
 export const ApiClientRole = builder.enumType("ApiClientRole", {
   description: "The role an API client acts with on its account (as a member's role, without people or client management)",
-  values: {
-    OWNER: { description: "Orders, manages services, settings and webhooks" },
-    CONTRIBUTOR: { description: "Orders and manages services" },
-    VIEWER: { description: "Reads only" },
-  } as const,
+  values: valuesOf(clientRoles, {
+    OWNER: "Orders, manages services, settings and webhooks",
+    CONTRIBUTOR: "Orders and manages services",
+    VIEWER: "Reads only",
+  }),
 });
 
 export const ApiClientStatus = builder.enumType("ApiClientStatus", {

@@ -1,3 +1,6 @@
+import { memberStatuses, roles } from "../../infra/entities/member.js";
+import { invitationKinds, invitationStatuses } from "../../infra/entities/invitation.js";
+import { valuesOf } from "../enums.js";
 import type * as Invitation from "../../core/invitation.js";
 import * as Member from "../../core/member.js";
 import { builder } from "../builder.js";
@@ -5,18 +8,18 @@ import { compositeId, compositeParts } from "../ids.js";
 
 export const Role = builder.enumType("Role", {
   description: "What a member may do on its account",
-  values: {
-    OWNER: { description: "Everything, including members and the account's settings" },
-    CONTRIBUTOR: { description: "Day-to-day work: orders, licences, equipment; not members" },
-    VIEWER: { description: "Reads only" },
-  } as const,
+  values: valuesOf(roles, {
+    OWNER: "Everything, including members and the account's settings",
+    CONTRIBUTOR: "Day-to-day work: orders, licences, equipment; not members",
+    VIEWER: "Reads only",
+  }),
 });
 export const MemberStatus = builder.enumType("MemberStatus", {
   description: "Whether the person has joined",
-  values: {
-    INVITED: { description: "Invited; the invitation is not accepted yet" },
-    ACTIVE: { description: "Joined: signs in and acts on the account" },
-  } as const,
+  values: valuesOf(memberStatuses, {
+    INVITED: "Invited; the invitation is not accepted yet",
+    ACTIVE: "Joined: signs in and acts on the account",
+  }),
 });
 
 export const MemberRef = builder.objectRef<Member.Info>("Member");
@@ -43,18 +46,18 @@ builder.node(MemberRef, {
 
 export const InvitationKind = builder.enumType("InvitationKind", {
   description: "What accepting the invitation does",
-  values: {
-    MEMBER: { description: "The invitee joins the account as a member" },
-    ACCOUNT_MOVE: { description: "The invitee's account moves below the inviting account" },
-  } as const,
+  values: valuesOf(invitationKinds, {
+    MEMBER: "The invitee joins the account as a member",
+    ACCOUNT_MOVE: "The invitee's account moves below the inviting account",
+  }),
 });
 export const InvitationStatus = builder.enumType("InvitationStatus", {
   description: "Where an invitation stands",
-  values: {
-    PENDING: { description: "Sent, not accepted yet (it may have expired: see validUntil)" },
-    ACCEPTED: { description: "Accepted by the invitee" },
-    REVOKED: { description: "Withdrawn, or superseded by a newer invitation" },
-  } as const,
+  values: valuesOf(invitationStatuses, {
+    PENDING: "Sent, not accepted yet (it may have expired: see validUntil)",
+    ACCEPTED: "Accepted by the invitee",
+    REVOKED: "Withdrawn, or superseded by a newer invitation",
+  }),
 });
 
 export const InvitationRef = builder.objectRef<Invitation.Info>("Invitation");

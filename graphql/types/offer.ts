@@ -1,3 +1,5 @@
+import { offerKinds, offerStatuses } from "../../infra/entities/offer.js";
+import { valuesOf } from "../enums.js";
 import * as Catalog from "../../core/catalog.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
@@ -6,19 +8,19 @@ import { MoneyRef, money } from "./money.js";
 
 export const OfferKind = builder.enumType("OfferKind", {
   description: "How an offer is charged",
-  values: {
-    MONTHLY: { description: "Billed each month for the quantity held at month end" },
-    TRIAL: { description: "Free for trialDays, then converts to its paid offer" },
-    PREPAID: { description: "Paid up front for termMonths" },
-    USAGE: { description: "Billed per unit recorded" },
-  } as const,
+  values: valuesOf(offerKinds, {
+    MONTHLY: "Billed each month for the quantity held at month end",
+    TRIAL: "Free for trialDays, then converts to its paid offer",
+    PREPAID: "Paid up front for termMonths",
+    USAGE: "Billed per unit recorded",
+  }),
 });
 export const OfferStatus = builder.enumType("OfferStatus", {
   description: "Whether an offer can still be ordered",
-  values: {
-    ACTIVE: { description: "Can be ordered" },
-    RETIRED: { description: "No new orders; existing subscriptions continue" },
-  } as const,
+  values: valuesOf(offerStatuses, {
+    ACTIVE: "Can be ordered",
+    RETIRED: "No new orders; existing subscriptions continue",
+  }),
 });
 
 /** An offer as seen from an account (its prices are that account's billed party's), or from the catalog. */

@@ -1,3 +1,6 @@
+import { subscriptionStatuses } from "../../infra/entities/subscription.js";
+import { changeKinds } from "../../infra/entities/subscription-change.js";
+import { valuesOf } from "../enums.js";
 import * as Account from "../../core/account.js";
 import * as Licence from "../../core/licence.js";
 import * as Subscription from "../../core/subscription.js";
@@ -14,24 +17,24 @@ const OVERVIEW_ESTIMATE = 42;
 
 export const SubscriptionStatus = builder.enumType("LicenceSubscriptionStatus", {
   description: "Whether a subscription's licences count",
-  values: {
-    ACTIVE: { description: "Billed and usable" },
-    CANCELLED: { description: "Quantity 0, cancelled by a person" },
-    EXPIRED: { description: "A trial or prepaid term ended without conversion or renewal" },
-    CONVERTED: { description: "A trial converted to its paid offer (convertTrial): quantity 0, its licences moved to the paid subscription" },
-  } as const,
+  values: valuesOf(subscriptionStatuses, {
+    ACTIVE: "Billed and usable",
+    CANCELLED: "Quantity 0, cancelled by a person",
+    EXPIRED: "A trial or prepaid term ended without conversion or renewal",
+    CONVERTED: "A trial converted to its paid offer (convertTrial): quantity 0, its licences moved to the paid subscription",
+  }),
 });
 export const ChangeKind = builder.enumType("LicenceSubscriptionChangeKind", {
   description: "What a ledger entry did to the subscription",
-  values: {
-    CREATED: { description: "Created by an order" },
-    INCREASED: { description: "Quantity raised (an order or a quantity change)" },
-    DECREASED: { description: "Quantity lowered" },
-    CANCELLED: { description: "Cancelled: quantity 0" },
-    CONVERTED: { description: "A trial converted to its paid offer" },
-    EXPIRED: { description: "A trial or prepaid term ended" },
-    RENEWED: { description: "A prepaid term renewed" },
-  } as const,
+  values: valuesOf(changeKinds, {
+    CREATED: "Created by an order",
+    INCREASED: "Quantity raised (an order or a quantity change)",
+    DECREASED: "Quantity lowered",
+    CANCELLED: "Cancelled: quantity 0",
+    CONVERTED: "A trial converted to its paid offer",
+    EXPIRED: "A trial or prepaid term ended",
+    RENEWED: "A prepaid term renewed",
+  }),
 });
 
 export const SubscriptionChangeRef = builder.objectRef<Subscription.Change>("LicenceSubscriptionChange");

@@ -40,7 +40,7 @@ export function subscriptionEntity(config: EntityConfiguration) {
           pk: { field: "pk", composite: ["accountId"] },
           sk: { field: "sk", composite: ["sku"] },
         },
-        // A billed party's subscriptions, account by account: a month is read in pages, not per customer (issue 13).
+        // A billed party's subscriptions, account by account: a month is read in pages, not per customer.
         byParty: {
           index: "gsi1",
           pk: { field: "gsi1pk", composite: ["partyId"] },
