@@ -98,6 +98,29 @@ export function sstBuildOptions(target: BundleTarget): BuildOptions & { metafile
 /** The empty handler the functions are compared with, built the same way. */
 export const EMPTY_HANDLER_SOURCE = "export const handler = async () => ({});\n";
 
+/**
+ * The minimal peer of the graphql function: a Lambda with only graphql-yoga, one DynamoDB document
+ * client and a one-field schema, built at module load as such a Lambda usually is. The graphql
+ * function's init is reported as a ratio to it (goal <= PEER_MAX_INIT_RATIO).
+ */
+export const MINIMAL_PEER_SOURCE = `
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { createSchema, createYoga } from "graphql-yoga";
+const doc = DynamoDBDocumentClient.from(new DynamoDBClient({ region: "eu-west-1" }));
+const yoga = createYoga({
+  schema: createSchema({ typeDefs: "type Query { ok: Boolean! }", resolvers: { Query: { ok: () => doc !== undefined } } }),
+  graphqlEndpoint: "/graphql",
+  landingPage: false,
+});
+export const handler = async (event) => {
+  const res = await yoga.fetch("http://lambda" + (event.rawPath ?? "/graphql"), { method: "POST", headers: { "content-type": "application/json" }, body: event.body ?? "{}" });
+  return { statusCode: res.status, body: await res.text() };
+};
+`;
+/** Goal for the graphql function's init over the minimal peer's (issue: the write-path issue's Show). */
+export const PEER_MAX_INIT_RATIO = 1.5;
+
 const HANDLER_EXPORT = /export\s+(?:const|let|var|async\s+function|function)\s+handler\b|export\s*\{[^}]*\bhandler\b[^}]*\}/;
 
 /** Lambda entry points: `functions/*.ts` that export `handler` (jobs-deps.ts and the like do not). */

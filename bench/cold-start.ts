@@ -35,6 +35,8 @@ import { stats } from "./common.js";
 import type { Stats } from "./common.js";
 import {
   EMPTY_HANDLER_SOURCE,
+  MINIMAL_PEER_SOURCE,
+  PEER_MAX_INIT_RATIO,
   GRAPHQL_MAX_BYTES,
   GRAPHQL_MAX_INIT_RATIO,
   discoverHandlers,
@@ -61,6 +63,7 @@ export const coldStartDefaults = { samples: 15, unminified: true } as const;
 
 type Variant = "minified" | "unminified";
 const EMPTY = "(empty handler)";
+const PEER = "(minimal peer)";
 
 interface Built {
   readonly name: string;
@@ -231,10 +234,11 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
   for (const variant of variants) {
     const targets = [
       { name: EMPTY, entry: { contents: EMPTY_HANDLER_SOURCE, resolveDir: join(root, "functions"), sourcefile: "empty-handler.ts" } },
+      { name: PEER, entry: { contents: MINIMAL_PEER_SOURCE, resolveDir: join(root, "functions"), sourcefile: "minimal-peer.ts" } },
       ...handlers.map((h) => ({ name: h.name, entry: h.file })),
     ];
     for (const t of targets) {
-      const outfile = join(outDir, variant, `${t.name === EMPTY ? "empty-handler" : t.name}.mjs`);
+      const outfile = join(outDir, variant, `${t.name === EMPTY ? "empty-handler" : t.name === PEER ? "minimal-peer" : t.name}.mjs`);
       try {
         const result = await build({ ...sstBuildOptions({ entry: t.entry, outfile, minify: variant === "minified" }), absWorkingDir: root });
         built.push({ name: t.name, variant, outfile, ...summarise(result.metafile) });
@@ -324,6 +328,14 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
     }
     const graphql = ofVariant.find((b) => b.name === "graphql");
     const gs = graphql && !runErrors.has(graphql) ? times.get(graphql)! : [];
+    const peer = ofVariant.find((b) => b.name === PEER);
+    const ps = peer && !runErrors.has(peer) ? times.get(peer)! : [];
+    if (gs.length > 0 && ps.length > 0) {
+      const gInit = stats(gs.map(processInit)).median;
+      const pInit = stats(ps.map(processInit)).median;
+      say(`  graphql init over the minimal peer's (yoga + one document client + a one-field schema): ${gInit.toFixed(1)} / ${pInit.toFixed(1)} ms = ${(gInit / pInit).toFixed(2)}x (goal <= ${PEER_MAX_INIT_RATIO}x)`);
+      if (variant === "minified" && gInit / pInit > PEER_MAX_INIT_RATIO) misses.push(`graphql init ${(gInit / pInit).toFixed(2)}x the minimal peer's (goal <= ${PEER_MAX_INIT_RATIO}x)`);
+    }
     const callError = gs.find((x) => x.firstCallError !== undefined)?.firstCallError;
     if (callError !== undefined) {
       say(`  graphql first call failed (${callError}): first-call timing not reported`);
