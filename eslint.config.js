@@ -20,28 +20,46 @@ export default tseslint.config(
     // Dependency rule (DESIGN.md section 2): functions -> graphql -> core -> infra. Nothing imports upward.
     files: ["core/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [
-        { group: ["**/graphql/**", "graphql", "graphql-*", "@pothos/*"], message: "core/ knows no GraphQL" },
-        { group: ["**/functions/**", "**/local/**", "**/stacks/**"], message: "core/ does not import upward" },
-        { group: ["@aws-sdk/*"], message: "core/ reaches AWS through infra/ adapters" },
-      ] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/graphql/**", "graphql", "graphql-*", "@pothos/*"], message: "core/ knows no GraphQL" },
+            { group: ["**/functions/**", "**/local/**", "**/stacks/**"], message: "core/ does not import upward" },
+            { group: ["@aws-sdk/*"], message: "core/ reaches AWS through infra/ adapters" },
+          ],
+        },
+      ],
     },
   },
   {
     files: ["infra/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [
-        { group: ["**/core/**", "**/graphql/**", "**/functions/**", "**/local/**"], message: "infra/ is the bottom layer" },
-      ] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["**/core/**", "**/graphql/**", "**/functions/**", "**/local/**"],
+              message: "infra/ is the bottom layer",
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ["graphql/**/*.ts"],
     rules: {
-      "no-restricted-imports": ["error", { patterns: [
-        { group: ["**/functions/**", "**/local/**"], message: "graphql/ does not import upward" },
-        { group: ["@aws-sdk/*"], message: "graphql/ reaches AWS through core/ and infra/" },
-      ] }],
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/functions/**", "**/local/**"], message: "graphql/ does not import upward" },
+            { group: ["@aws-sdk/*"], message: "graphql/ reaches AWS through core/ and infra/" },
+          ],
+        },
+      ],
     },
   },
   {
@@ -53,14 +71,29 @@ export default tseslint.config(
       ...graphql.configs["flat/schema-recommended"].rules,
       ...graphql.configs["flat/schema-relay"].rules,
       // Every type, field, argument, enum value and input field says what it is, not only the types and root fields.
-      "@graphql-eslint/require-description": ["error", {
-        types: true, rootField: true, FieldDefinition: true, InputValueDefinition: true, EnumValueDefinition: true, DirectiveDefinition: true,
-      }],
+      "@graphql-eslint/require-description": [
+        "error",
+        {
+          types: true,
+          rootField: true,
+          FieldDefinition: true,
+          InputValueDefinition: true,
+          EnumValueDefinition: true,
+          DirectiveDefinition: true,
+        },
+      ],
       // As recommended, except that `ServerType` keeps its name: "server type" is the PBX vendors' own word for the model.
-      "@graphql-eslint/naming-convention": ["error", {
-        ...graphql.configs["flat/schema-recommended"].rules["@graphql-eslint/naming-convention"][1],
-        "ObjectTypeDefinition,ObjectTypeExtension": { forbiddenPrefixes: ["Type"], forbiddenSuffixes: ["Type"], ignorePattern: "^ServerType$" },
-      }],
+      "@graphql-eslint/naming-convention": [
+        "error",
+        {
+          ...graphql.configs["flat/schema-recommended"].rules["@graphql-eslint/naming-convention"][1],
+          "ObjectTypeDefinition,ObjectTypeExtension": {
+            forbiddenPrefixes: ["Type"],
+            forbiddenSuffixes: ["Type"],
+            ignorePattern: "^ServerType$",
+          },
+        },
+      ],
       // Off for one field: `Event.eventId` is the webhook-id of the event's deliveries (Standard Webhooks), named
       // so it is not mistaken for the global `id` beside it.
       "@graphql-eslint/no-typename-prefix": "off",
@@ -68,17 +101,41 @@ export default tseslint.config(
       "@graphql-eslint/relay-arguments": ["error", { includeBoth: false }],
       // Short bounded lists (an order's lines, breadcrumbs, a viewer's memberships, validation issues) are plain
       // lists, not connections; every connection's edge still wraps a Node.
-      "@graphql-eslint/relay-edge-types": ["error", { listTypeCanWrapOnlyEdgeType: false, shouldImplementNode: true, withEdgeSuffix: true }],
+      "@graphql-eslint/relay-edge-types": [
+        "error",
+        { listTypeCanWrapOnlyEdgeType: false, shouldImplementNode: true, withEdgeSuffix: true },
+      ],
       // Types without an `id` are not entities: connection plumbing, mutation results and errors by suffix, and the
       // value types listed here, each of which says in its description why it has no id.
-      "@graphql-eslint/strict-id-in-types": ["error", {
-        acceptedIdNames: ["id"],
-        acceptedIdTypes: ["ID"],
-        exceptions: {
-          suffixes: ["Connection", "Edge", "Payload", "Success", "Error"],
-          types: ["PageInfo", "Money", "Viewer", "Membership", "OrderLine", "OrderPreview", "LicenceUsage", "LicenceSubscriptionOverview", "ValidationIssue", "ServerType", "UsageRecord", "ApiClientWithSecret", "WebhookEndpointWithSecret", "BillingDetails", "LicenceSubscriptionChangePreview", "TrialConversionPreview", "EquipmentActivationFailure"],
+      "@graphql-eslint/strict-id-in-types": [
+        "error",
+        {
+          acceptedIdNames: ["id"],
+          acceptedIdTypes: ["ID"],
+          exceptions: {
+            suffixes: ["Connection", "Edge", "Payload", "Success", "Error"],
+            types: [
+              "PageInfo",
+              "Money",
+              "Viewer",
+              "Membership",
+              "OrderLine",
+              "OrderPreview",
+              "LicenceUsage",
+              "LicenceSubscriptionOverview",
+              "ValidationIssue",
+              "ServerType",
+              "UsageRecord",
+              "ApiClientWithSecret",
+              "WebhookEndpointWithSecret",
+              "BillingDetails",
+              "LicenceSubscriptionChangePreview",
+              "TrialConversionPreview",
+              "EquipmentActivationFailure",
+            ],
+          },
         },
-      }],
+      ],
     },
   },
 );

@@ -18,7 +18,10 @@ export default {
     // Production data must survive `sst remove` and stack replacement; every other stage
     // (personal, preview, CI) is ephemeral and is torn down completely.
     app.setDefaultRemovalPolicy(isProductionStage(app.stage) ? "retain" : "destroy");
-    app.setDefaultFunctionProps({ ...FUNCTION_DEFAULTS, nodejs: { ...FUNCTION_DEFAULTS.nodejs, esbuild: { external: [...FUNCTION_DEFAULTS.nodejs.esbuild.external] } } });
+    app.setDefaultFunctionProps({
+      ...FUNCTION_DEFAULTS,
+      nodejs: { ...FUNCTION_DEFAULTS.nodejs, esbuild: { external: [...FUNCTION_DEFAULTS.nodejs.esbuild.external] } },
+    });
     // Jobs before Api: the GraphQL function queues mail on the Jobs stack's mail queue, and test
     // events and redeliveries on the Webhooks stack's delivery queue.
     app.stack(Data).stack(Jobs).stack(Webhooks).stack(Api).stack(Monitoring);

@@ -51,7 +51,19 @@ import { createDocumentClient, ensureTable } from "../infra/dynamo.js";
 import { newId } from "../infra/ids.js";
 import { OutboxMailer } from "../infra/mail.js";
 import { Store, createEntities } from "../infra/store.js";
-import type { AccountRecord, AuditRecord, ChangeRecord, DueRecord, Entities, InvoiceRecord, MemberRecord, OrderKeyRecord, OrderRecord, SubscriptionRecord, SubtreeRecord } from "../infra/store.js";
+import type {
+  AccountRecord,
+  AuditRecord,
+  ChangeRecord,
+  DueRecord,
+  Entities,
+  InvoiceRecord,
+  MemberRecord,
+  OrderKeyRecord,
+  OrderRecord,
+  SubscriptionRecord,
+  SubtreeRecord,
+} from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
 import { startLocalJobs } from "../local/jobs.js";
@@ -72,7 +84,13 @@ export interface BillingOptions {
   readonly log?: (line: string) => void;
 }
 
-export const billingDefaults: BillingOptions = { sizes: [500, 1000, 2000], resellers: 50, distributors: 5, rounds: 1, warmup: 200 };
+export const billingDefaults: BillingOptions = {
+  sizes: [500, 1000, 2000],
+  resellers: 50,
+  distributors: 5,
+  rounds: 1,
+  warmup: 200,
+};
 
 /** The month billed, and when things happened around it. */
 export const PERIOD = "2026-10";
@@ -153,7 +171,13 @@ export interface SizeResult {
   readonly secondWrites: number;
   readonly mails: number;
   /** Outside the runs, one invoice of this size: reading its document (invoice + lines) and rendering its PDF. */
-  readonly pdf: { readonly lines: number; readonly documentMs: number; readonly documentRequests: number; readonly renderMs: number; readonly bytes: number };
+  readonly pdf: {
+    readonly lines: number;
+    readonly documentMs: number;
+    readonly documentRequests: number;
+    readonly renderMs: number;
+    readonly bytes: number;
+  };
 }
 
 export interface BillingResult {
@@ -189,14 +213,26 @@ class Tally {
   errors = 0;
   readonly busy = new Busy();
   view(): CallStats {
-    return { requests: this.requests, itemsRead: this.itemsRead, itemsWritten: this.itemsWritten, busyMs: this.busy.ms, sumMs: this.sumMs, errors: this.errors };
+    return {
+      requests: this.requests,
+      itemsRead: this.itemsRead,
+      itemsWritten: this.itemsWritten,
+      busyMs: this.busy.ms,
+      sumMs: this.sumMs,
+      errors: this.errors,
+    };
   }
 }
 
 const WRITE_COMMANDS = ["BatchWriteItem", "TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"];
 
 function itemsIn(input: unknown): number {
-  const i = (input ?? {}) as { RequestItems?: Record<string, unknown[]>; TransactItems?: unknown[]; Item?: unknown; Key?: unknown };
+  const i = (input ?? {}) as {
+    RequestItems?: Record<string, unknown[]>;
+    TransactItems?: unknown[];
+    Item?: unknown;
+    Key?: unknown;
+  };
   if (i.TransactItems) return i.TransactItems.length;
   if (i.RequestItems) return Object.values(i.RequestItems).reduce((n, r) => n + (Array.isArray(r) ? r.length : 0), 0);
   return i.Item || i.Key ? 1 : 0;
@@ -259,14 +295,32 @@ function instrument(client: DynamoDBDocumentClient) {
   };
   const tally = (map: Map<string, Tally>, key: string) => {
     let t = map.get(key);
-    if (!t) map.set(key, (t = new Tally()));
+    if (!t) {
+      t = new Tally();
+      map.set(key, t);
+    }
     return t;
   };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (!probe.on) return next(args);
       const command = (context.commandName ?? "?").replace(/Command$/, "");
-      const kind = command === "BatchWrite" ? "BatchWriteItem" : command === "BatchGet" ? "BatchGetItem" : command === "TransactWrite" ? "TransactWriteItems" : command === "Get" ? "GetItem" : command === "Put" ? "PutItem" : command === "Update" ? "UpdateItem" : command === "Delete" ? "DeleteItem" : command;
+      const kind =
+        command === "BatchWrite"
+          ? "BatchWriteItem"
+          : command === "BatchGet"
+            ? "BatchGetItem"
+            : command === "TransactWrite"
+              ? "TransactWriteItems"
+              : command === "Get"
+                ? "GetItem"
+                : command === "Put"
+                  ? "PutItem"
+                  : command === "Update"
+                    ? "UpdateItem"
+                    : command === "Delete"
+                      ? "DeleteItem"
+                      : command;
       const tallies = [tally(probe.byCommand, kind), tally(probe.byCall, `${kind} ${entitiesOf(args.input)}`)];
       const t0 = performance.now();
       probe.all.enter();
@@ -331,7 +385,8 @@ function childPids(): Set<number> {
   const out = new Set<number>();
   try {
     for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
-      for (const p of readFileSync(`/proc/${process.pid}/task/${tid}/children`, "utf8").trim().split(/\s+/)) if (p) out.add(Number(p));
+      for (const p of readFileSync(`/proc/${process.pid}/task/${tid}/children`, "utf8").trim().split(/\s+/))
+        if (p) out.add(Number(p));
     }
   } catch {
     // not Linux
@@ -348,7 +403,11 @@ interface CustomerModel {
   readonly account: AccountRecord;
   readonly reseller: AccountRecord;
   /** Quantity per sku at seeding, and the later increase if any. */
-  readonly subs: readonly { readonly sku: string; readonly quantity: number; readonly increase?: { readonly by: number; readonly at: string } }[];
+  readonly subs: readonly {
+    readonly sku: string;
+    readonly quantity: number;
+    readonly increase?: { readonly by: number; readonly at: string };
+  }[];
 }
 
 interface PartyModel {
@@ -364,24 +423,65 @@ interface Model {
   readonly ledgerReads: number;
 }
 
-const WORDS = ["Alder", "Birch", "Cobalt", "Dune", "Ember", "Fable", "Garnet", "Heron", "Indigo", "Jasper", "Kite", "Lotus", "Meadow", "Nova", "Onyx", "Pine"];
-
+const WORDS = [
+  "Alder",
+  "Birch",
+  "Cobalt",
+  "Dune",
+  "Ember",
+  "Fable",
+  "Garnet",
+  "Heron",
+  "Indigo",
+  "Jasper",
+  "Kite",
+  "Lotus",
+  "Meadow",
+  "Nova",
+  "Onyx",
+  "Pine",
+];
 
 /** A seeded account of the billing model: US, created before the month, distributors billed in USD with VAT. */
-const billingAccount = (a: Pick<AccountRecord, "id" | "kind" | "name" | "parentId" | "path" | "childCount" | "ownerCount" | "offers">): AccountRecord =>
-  seededAccount({ ...a, country: "US", createdAt: CREATED_AT, ...(a.kind === "DISTRIBUTOR" ? { currency: CURRENCY, taxRate: TAX_RATE } : {}) });
+const billingAccount = (
+  a: Pick<AccountRecord, "id" | "kind" | "name" | "parentId" | "path" | "childCount" | "ownerCount" | "offers">,
+): AccountRecord =>
+  seededAccount({
+    ...a,
+    country: "US",
+    createdAt: CREATED_AT,
+    ...(a.kind === "DISTRIBUTOR" ? { currency: CURRENCY, taxRate: TAX_RATE } : {}),
+  });
 
 /** Customer i sits under reseller i mod R, reseller r under distributor r mod D. */
 function buildModel(customers: number, resellers: number, distributors: number): Model {
   const parties = Array.from({ length: distributors }, (_, d) => ({
-    account: billingAccount({ id: newId(), kind: "DISTRIBUTOR", name: `Bench Billing Distribution ${d + 1}`, parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: 0, ownerCount: 1, offers: [...SKUS].sort() }),
+    account: billingAccount({
+      id: newId(),
+      kind: "DISTRIBUTOR",
+      name: `Bench Billing Distribution ${d + 1}`,
+      parentId: PLATFORM_ID,
+      path: [PLATFORM_ID],
+      childCount: 0,
+      ownerCount: 1,
+      offers: [...SKUS].sort(),
+    }),
     owner: ownerOf(d),
     resellers: [] as AccountRecord[],
     customers: [] as CustomerModel[],
   }));
   const resellerList = Array.from({ length: resellers }, (_, r) => {
     const party = parties[r % distributors]!;
-    const a = billingAccount({ id: newId(), kind: "RESELLER", name: `Reseller ${WORDS[r % WORDS.length]} ${String(r + 1).padStart(3, "0")}`, parentId: party.account.id, path: [PLATFORM_ID, party.account.id], childCount: 0, ownerCount: 0, offers: [...SKUS].sort() });
+    const a = billingAccount({
+      id: newId(),
+      kind: "RESELLER",
+      name: `Reseller ${WORDS[r % WORDS.length]} ${String(r + 1).padStart(3, "0")}`,
+      parentId: party.account.id,
+      path: [PLATFORM_ID, party.account.id],
+      childCount: 0,
+      ownerCount: 0,
+      offers: [...SKUS].sort(),
+    });
     party.resellers.push(a);
     party.account.childCount += 1;
     return { account: a, party };
@@ -390,7 +490,16 @@ function buildModel(customers: number, resellers: number, distributors: number):
   let ledgerReads = 0;
   for (let i = 0; i < customers; i++) {
     const { account: reseller, party } = resellerList[i % resellers]!;
-    const a = billingAccount({ id: newId(), kind: "CUSTOMER", name: `Customer ${WORDS[(i * 7) % WORDS.length]} ${String(i + 1).padStart(5, "0")}`, parentId: reseller.id, path: [PLATFORM_ID, party.account.id, reseller.id], childCount: 0, ownerCount: 0, offers: [...SKUS].sort() });
+    const a = billingAccount({
+      id: newId(),
+      kind: "CUSTOMER",
+      name: `Customer ${WORDS[(i * 7) % WORDS.length]} ${String(i + 1).padStart(5, "0")}`,
+      parentId: reseller.id,
+      path: [PLATFORM_ID, party.account.id, reseller.id],
+      childCount: 0,
+      ownerCount: 0,
+      offers: [...SKUS].sort(),
+    });
     reseller.childCount += 1;
     const subs = SKUS.map((sku, j) => {
       const quantity = 1 + ((i * 3 + j * 5) % 20);
@@ -439,10 +548,35 @@ async function seed(e: Entities, model: Model, concurrency: number): Promise<{ i
 
   const created = (a: AccountRecord, actor: string) => {
     accounts.push(a);
-    a.path.forEach((ancestorId, i) => subtree.push({ ancestorId, accountId: a.id, distance: a.path.length - i, kind: a.kind, nameKey: a.nameKey, referenceKey: "" }));
+    a.path.forEach((ancestorId, i) =>
+      subtree.push({
+        ancestorId,
+        accountId: a.id,
+        distance: a.path.length - i,
+        kind: a.kind,
+        nameKey: a.nameKey,
+        referenceKey: "",
+      }),
+    );
     audit.push(
-      { accountId: a.parentId, at: CREATED_AT, id: newId(), action: "account.created", actor, subjectId: a.id, details: JSON.stringify({ kind: a.kind, name: a.name }) },
-      { accountId: a.id, at: CREATED_AT, id: newId(), action: "account.created", actor, subjectId: a.id, details: JSON.stringify({ parentId: a.parentId }) },
+      {
+        accountId: a.parentId,
+        at: CREATED_AT,
+        id: newId(),
+        action: "account.created",
+        actor,
+        subjectId: a.id,
+        details: JSON.stringify({ kind: a.kind, name: a.name }),
+      },
+      {
+        accountId: a.id,
+        at: CREATED_AT,
+        id: newId(),
+        action: "account.created",
+        actor,
+        subjectId: a.id,
+        details: JSON.stringify({ parentId: a.parentId }),
+      },
     );
     due.push({ day: CREATED_AT.slice(0, 10), what: "retention", accountId: a.id, sku: "-", at: CREATED_AT });
   };
@@ -450,33 +584,117 @@ async function seed(e: Entities, model: Model, concurrency: number): Promise<{ i
     const id = ulidAt(Date.parse(at));
     const priced = lines.map((l) => {
       const offer = OFFERS.find((o) => o.sku === l.sku)!;
-      return { sku: l.sku, name: offer.name, kind: "MONTHLY" as const, quantity: l.quantity, unitPrice: offer.unitPrice, amount: offer.unitPrice * l.quantity };
+      return {
+        sku: l.sku,
+        name: offer.name,
+        kind: "MONTHLY" as const,
+        quantity: l.quantity,
+        unitPrice: offer.unitPrice,
+        amount: offer.unitPrice * l.quantity,
+      };
     });
-    orders.push({ accountId, id, lines: priced, currency: CURRENCY, total: priced.reduce((s, l) => s + l.amount, 0), idempotencyKey: key, placedBy: sellerActor, placedAt: at });
+    orders.push({
+      accountId,
+      id,
+      lines: priced,
+      currency: CURRENCY,
+      total: priced.reduce((s, l) => s + l.amount, 0),
+      idempotencyKey: key,
+      placedBy: sellerActor,
+      placedAt: at,
+    });
     orderKeys.push({ accountId, key, requestHash: Order.fingerprint(accountId, { lines }), orderId: id });
-    audit.push({ accountId, at, id: newId(), action: "order.placed", actor: sellerActor, subjectId: id, details: JSON.stringify({ lines }) });
+    audit.push({
+      accountId,
+      at,
+      id: newId(),
+      action: "order.placed",
+      actor: sellerActor,
+      subjectId: id,
+      details: JSON.stringify({ lines }),
+    });
     return id;
   };
 
   for (const p of model.parties) {
     created(p.account, `user:${OPERATOR}`);
-    members.push({ accountId: p.account.id, email: p.owner, role: "OWNER", seller: true, partnerAdmin: false, status: "ACTIVE", invitedAt: CREATED_AT, joinedAt: CREATED_AT, licenceCount: 0, invitationId: newId() });
-    persons.push({ email: p.owner, memberships: { [p.account.id]: { role: "OWNER", seller: true, partnerAdmin: false } }, version: 1, createdAt: CREATED_AT, updatedAt: CREATED_AT });
+    members.push({
+      accountId: p.account.id,
+      email: p.owner,
+      role: "OWNER",
+      seller: true,
+      partnerAdmin: false,
+      status: "ACTIVE",
+      invitedAt: CREATED_AT,
+      joinedAt: CREATED_AT,
+      licenceCount: 0,
+      invitationId: newId(),
+    });
+    persons.push({
+      email: p.owner,
+      memberships: { [p.account.id]: { role: "OWNER", seller: true, partnerAdmin: false } },
+      version: 1,
+      createdAt: CREATED_AT,
+      updatedAt: CREATED_AT,
+    });
     for (const r of p.resellers) created(r, `user:${p.owner}`);
     for (const c of p.customers) {
       created(c.account, `user:${SELLER}`);
-      const first = order(c.account.id, c.subs.map((s) => ({ sku: s.sku, quantity: s.quantity })), CREATED_AT, `bench-${c.account.id}-1`);
+      const first = order(
+        c.account.id,
+        c.subs.map((s) => ({ sku: s.sku, quantity: s.quantity })),
+        CREATED_AT,
+        `bench-${c.account.id}-1`,
+      );
       for (const s of c.subs) {
         const offer = OFFERS.find((o) => o.sku === s.sku)!;
-        const base = { accountId: c.account.id, partyId: p.account.id, sku: s.sku, kind: "MONTHLY" as const, family: s.sku, status: "ACTIVE" as const, assigned: 0, unitPrice: offer.unitPrice, currency: CURRENCY, startedAt: CREATED_AT };
-        changes.push({ accountId: c.account.id, sku: s.sku, version: 1, kind: "CREATED", at: CREATED_AT, actor: sellerActor, from: 0, to: s.quantity, reason: "order", orderId: first });
+        const base = {
+          accountId: c.account.id,
+          partyId: p.account.id,
+          sku: s.sku,
+          kind: "MONTHLY" as const,
+          family: s.sku,
+          status: "ACTIVE" as const,
+          assigned: 0,
+          unitPrice: offer.unitPrice,
+          currency: CURRENCY,
+          startedAt: CREATED_AT,
+        };
+        changes.push({
+          accountId: c.account.id,
+          sku: s.sku,
+          version: 1,
+          kind: "CREATED",
+          at: CREATED_AT,
+          actor: sellerActor,
+          from: 0,
+          to: s.quantity,
+          reason: "order",
+          orderId: first,
+        });
         if (!s.increase) {
           subscriptions.push({ ...base, quantity: s.quantity, version: 1, updatedAt: CREATED_AT });
           continue;
         }
         const to = s.quantity + s.increase.by;
-        const next = order(c.account.id, [{ sku: s.sku, quantity: s.increase.by }], s.increase.at, `bench-${c.account.id}-${s.sku}`);
-        changes.push({ accountId: c.account.id, sku: s.sku, version: 2, kind: "INCREASED", at: s.increase.at, actor: sellerActor, from: s.quantity, to, reason: "order", orderId: next });
+        const next = order(
+          c.account.id,
+          [{ sku: s.sku, quantity: s.increase.by }],
+          s.increase.at,
+          `bench-${c.account.id}-${s.sku}`,
+        );
+        changes.push({
+          accountId: c.account.id,
+          sku: s.sku,
+          version: 2,
+          kind: "INCREASED",
+          at: s.increase.at,
+          actor: sellerActor,
+          from: s.quantity,
+          to,
+          reason: "order",
+          orderId: next,
+        });
         subscriptions.push({ ...base, quantity: to, version: 2, updatedAt: s.increase.at });
       }
     }
@@ -484,12 +702,16 @@ async function seed(e: Entities, model: Model, concurrency: number): Promise<{ i
 
   const keyOf = (item: Record<string, unknown>) => ({ pk: item.pk, sk: item.sk });
   const sample = (signature: string, item: Record<string, unknown>) => samples.push({ signature, key: keyOf(item) });
-  for (const kind of ["DISTRIBUTOR", "RESELLER", "CUSTOMER"] as const) sample(`account:${kind}`, e.account.put(accounts.find((a) => a.kind === kind)!).params().Item);
+  for (const kind of ["DISTRIBUTOR", "RESELLER", "CUSTOMER"] as const)
+    sample(`account:${kind}`, e.account.put(accounts.find((a) => a.kind === kind)!).params().Item);
   sample("subtree", e.subtree.put(subtree[subtree.length - 1]!).params().Item);
-  for (const action of ["account.created", "order.placed"]) sample(`audit:${action}`, e.audit.put(audit.find((a) => a.action === action)!).params().Item);
+  for (const action of ["account.created", "order.placed"])
+    sample(`audit:${action}`, e.audit.put(audit.find((a) => a.action === action)!).params().Item);
   sample("due:retention", e.due.put(due[0]!).params().Item);
-  for (const v of [1, 2]) sample("subscription", e.subscription.put(subscriptions.find((s) => s.version === v)!).params().Item);
-  for (const kind of ["CREATED", "INCREASED"] as const) sample(`subchange:${kind}`, e.change.put(changes.find((c) => c.kind === kind)!).params().Item);
+  for (const v of [1, 2])
+    sample("subscription", e.subscription.put(subscriptions.find((s) => s.version === v)!).params().Item);
+  for (const kind of ["CREATED", "INCREASED"] as const)
+    sample(`subchange:${kind}`, e.change.put(changes.find((c) => c.kind === kind)!).params().Item);
   sample("order", e.order.put(orders[0]!).params().Item);
   sample("orderkey", e.orderKey.put(orderKeys[0]!).params().Item);
   sample("member", e.member.put(members[0]!).params().Item);
@@ -511,7 +733,17 @@ async function seed(e: Entities, model: Model, concurrency: number): Promise<{ i
   const left = results.reduce((n, r) => n + r.unprocessed.length, 0);
   if (left > 0) throw new Error(`seed: ${left} items left unprocessed`);
   await e.account.patch({ id: PLATFORM_ID }).add({ childCount: model.parties.length }).go();
-  const items = accounts.length + subtree.length + audit.length + due.length + subscriptions.length + changes.length + orders.length + orderKeys.length + members.length + persons.length;
+  const items =
+    accounts.length +
+    subtree.length +
+    audit.length +
+    due.length +
+    subscriptions.length +
+    changes.length +
+    orders.length +
+    orderKeys.length +
+    members.length +
+    persons.length;
   return { items, samples };
 }
 
@@ -538,14 +770,28 @@ function expectedLines(model: Model): Map<string, ExpectedLine[][]> {
   const end = Date.parse(`${PERIOD}-01T00:00:00.000Z`) + 31 * 86_400_000; // 1 November
   const out = new Map<string, ExpectedLine[][]>();
   for (const p of model.parties) {
-    const customers = [...p.customers].sort((x, y) => (x.account.id.toLowerCase() < y.account.id.toLowerCase() ? -1 : 1));
+    const customers = [...p.customers].sort((x, y) =>
+      x.account.id.toLowerCase() < y.account.id.toLowerCase() ? -1 : 1,
+    );
     const chunks: ExpectedLine[][] = [];
     customers.forEach((c, i) => {
       if (i % Billing.DEFAULT_CHUNK_SIZE === 0) chunks.push([]);
       for (const s of [...c.subs].sort((x, y) => (x.sku < y.sku ? -1 : 1))) {
         const offer = OFFERS.find((o) => o.sku === s.sku)!;
         const quantity = s.increase && Date.parse(s.increase.at) < end ? s.quantity + s.increase.by : s.quantity;
-        chunks.at(-1)!.push({ accountId: c.account.id, sku: s.sku, description: offer.name, kind: "MONTHLY", quantity, unitPrice: offer.unitPrice, amount: offer.unitPrice * quantity, from: `${PERIOD}-01`, to: `${PERIOD}-31`, customer: c.account.name, tier1: c.reseller.name });
+        chunks.at(-1)!.push({
+          accountId: c.account.id,
+          sku: s.sku,
+          description: offer.name,
+          kind: "MONTHLY",
+          quantity,
+          unitPrice: offer.unitPrice,
+          amount: offer.unitPrice * quantity,
+          from: `${PERIOD}-01`,
+          to: `${PERIOD}-31`,
+          customer: c.account.name,
+          tier1: c.reseller.name,
+        });
       }
     });
     out.set(p.account.id, chunks);
@@ -555,12 +801,25 @@ function expectedLines(model: Model): Map<string, ExpectedLine[][]> {
 
 /** The per-offer summary the product stores on the invoice (per chunk, then merged; sorted by sku). */
 function summaryOf(chunks: readonly ExpectedLine[][]): string {
-  const rows = new Map<string, { sku: string; description: string; kind: string; quantity: number; amount: number; customers: number }>();
+  const rows = new Map<
+    string,
+    { sku: string; description: string; kind: string; quantity: number; amount: number; customers: number }
+  >();
   for (const chunk of chunks) {
-    const part = new Map<string, { sku: string; description: string; kind: string; quantity: number; amount: number; holders: Set<string> }>();
+    const part = new Map<
+      string,
+      { sku: string; description: string; kind: string; quantity: number; amount: number; holders: Set<string> }
+    >();
     for (const l of chunk) {
       const k = `${l.sku}\u0000${l.description}\u0000${l.kind}`;
-      const r = part.get(k) ?? { sku: l.sku, description: l.description, kind: l.kind, quantity: 0, amount: 0, holders: new Set<string>() };
+      const r = part.get(k) ?? {
+        sku: l.sku,
+        description: l.description,
+        kind: l.kind,
+        quantity: 0,
+        amount: 0,
+        holders: new Set<string>(),
+      };
       r.quantity += l.quantity;
       r.amount += l.amount;
       r.holders.add(l.accountId);
@@ -568,14 +827,30 @@ function summaryOf(chunks: readonly ExpectedLine[][]): string {
     }
     for (const [k, r] of part) {
       const was = rows.get(k);
-      rows.set(k, { sku: r.sku, description: r.description, kind: r.kind, quantity: (was?.quantity ?? 0) + r.quantity, amount: (was?.amount ?? 0) + r.amount, customers: (was?.customers ?? 0) + r.holders.size });
+      rows.set(k, {
+        sku: r.sku,
+        description: r.description,
+        kind: r.kind,
+        quantity: (was?.quantity ?? 0) + r.quantity,
+        amount: (was?.amount ?? 0) + r.amount,
+        customers: (was?.customers ?? 0) + r.holders.size,
+      });
     }
   }
-  return JSON.stringify([...rows.values()].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.description < b.description ? -1 : 1)));
+  return JSON.stringify(
+    [...rows.values()].sort((a, b) =>
+      a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.description < b.description ? -1 : 1,
+    ),
+  );
 }
 
 interface RawPlan {
-  readonly parties: readonly { readonly partyId: string; readonly lineItems: readonly Record<string, unknown>[]; readonly invoiceItem: Record<string, unknown>; readonly tx: TransactWriteCommandInput }[];
+  readonly parties: readonly {
+    readonly partyId: string;
+    readonly lineItems: readonly Record<string, unknown>[];
+    readonly invoiceItem: Record<string, unknown>;
+    readonly tx: TransactWriteCommandInput;
+  }[];
 }
 
 /**
@@ -583,7 +858,13 @@ interface RawPlan {
  * (`invoiceLine.put(...).params().Item`), and per party the invoice + counter transaction
  * ElectroDB builds for `Billing.issue` (numbers in party order; the first creates the counter).
  */
-function rawPlan(e: Entities, service: Service<Entities>, model: Model, lines: Map<string, ExpectedLine[][]>, issuedAt: Date): RawPlan {
+function rawPlan(
+  e: Entities,
+  service: Service<Entities>,
+  model: Model,
+  lines: Map<string, ExpectedLine[][]>,
+  issuedAt: Date,
+): RawPlan {
   return {
     parties: model.parties.map((p, k) => {
       const chunks = lines.get(p.account.id)!;
@@ -612,14 +893,30 @@ function rawPlan(e: Entities, service: Service<Entities>, model: Model, lines: M
           t.invoice.create(invoice).commit(),
           k === 0
             ? t.counter.create({ name: Billing.NUMBER_SEQUENCE, value: 1 }).commit()
-            : t.counter.patch({ name: Billing.NUMBER_SEQUENCE }).set({ value: k + 1 }).where((c, op) => op.eq(c.value, k)).commit(),
+            : t.counter
+                .patch({ name: Billing.NUMBER_SEQUENCE })
+                .set({ value: k + 1 })
+                .where((c, op) => op.eq(c.value, k))
+                .commit(),
         ])
         .params() as TransactWriteCommandInput;
       const invoiceItem = tx.TransactItems?.[0]?.Put?.Item;
       if (!invoiceItem) throw new Error("raw plan: the transaction has no invoice Put");
-      return { partyId: p.account.id, lineItems: chunks.flatMap((c, chunkNo) =>
-          Array.from({ length: Math.ceil(c.length / BLOCK_LINES) }, (_v, blockNo) =>
-            e.invoiceLines.put({ partyId: p.account.id, period: PERIOD, chunkNo, blockNo, lines: JSON.stringify(c.slice(blockNo * BLOCK_LINES, (blockNo + 1) * BLOCK_LINES)) }).params().Item as Record<string, unknown>,
+      return {
+        partyId: p.account.id,
+        lineItems: chunks.flatMap((c, chunkNo) =>
+          Array.from(
+            { length: Math.ceil(c.length / BLOCK_LINES) },
+            (_v, blockNo) =>
+              e.invoiceLines
+                .put({
+                  partyId: p.account.id,
+                  period: PERIOD,
+                  chunkNo,
+                  blockNo,
+                  lines: JSON.stringify(c.slice(blockNo * BLOCK_LINES, (blockNo + 1) * BLOCK_LINES)),
+                })
+                .params().Item as Record<string, unknown>,
           ),
         ),
         invoiceItem,
@@ -686,25 +983,67 @@ async function shapeReference(endpoint: string, table: string): Promise<Map<stri
     clock.set(new Date(CREATED_AT));
     const mailer = new OutboxMailer("no-reply@localhost", () => clock.now());
     const deps: Deps = { store, clock, mailer, portalUrl: "http://localhost:3000" };
-    const user = (email: string): UserActor => ({ type: "user", subject: `local|${email}`, email, emailVerified: true });
+    const user = (email: string): UserActor => ({
+      type: "user",
+      subject: `local|${email}`,
+      email,
+      emailVerified: true,
+    });
     const as = (email: string) => new Session(deps, user(email));
     await ensurePlatform(deps, OPERATOR);
-    await Catalog.seed(deps, OFFERS.map((o) => ({ sku: o.sku, name: o.name, kind: "MONTHLY" as const, unitPrice: (o.unitPrice / 100).toFixed(2), currency: CURRENCY })));
-    const d = (await Account.create(as(OPERATOR), { parentId: PLATFORM_ID, kind: "DISTRIBUTOR", name: "Shape Distribution", country: "US", currency: CURRENCY, owner: { email: SELLER } })).account;
-    const token = /Invitation token: (\S+)/.exec(mailer.list().filter((m) => m.to === SELLER).at(-1)?.text ?? "")?.[1];
+    await Catalog.seed(
+      deps,
+      OFFERS.map((o) => ({
+        sku: o.sku,
+        name: o.name,
+        kind: "MONTHLY" as const,
+        unitPrice: (o.unitPrice / 100).toFixed(2),
+        currency: CURRENCY,
+      })),
+    );
+    const d = (
+      await Account.create(as(OPERATOR), {
+        parentId: PLATFORM_ID,
+        kind: "DISTRIBUTOR",
+        name: "Shape Distribution",
+        country: "US",
+        currency: CURRENCY,
+        owner: { email: SELLER },
+      })
+    ).account;
+    const token = /Invitation token: (\S+)/.exec(
+      mailer
+        .list()
+        .filter((m) => m.to === SELLER)
+        .at(-1)?.text ?? "",
+    )?.[1];
     if (!token) throw new Error("shape: no invitation mailed");
     await Acceptance.accept(as(SELLER), token);
     await Billing.setTaxRate(as(OPERATOR), { accountId: d.id, taxRatePercent: String(TAX_RATE / 100) });
     await Catalog.setAvailable(as(OPERATOR), { accountId: d.id, skus: [...SKUS] });
-    const r = (await Account.create(as(SELLER), { parentId: d.id, kind: "RESELLER", name: "Shape Reseller", country: "US" })).account;
-    const c = (await Account.create(as(SELLER), { parentId: r.id, kind: "CUSTOMER", name: "Shape Customer", country: "US" })).account;
-    await Order.place(as(SELLER), { accountId: c.id, lines: SKUS.map((sku) => ({ sku, quantity: 2 })), idempotencyKey: "shape-1" });
+    const r = (
+      await Account.create(as(SELLER), { parentId: d.id, kind: "RESELLER", name: "Shape Reseller", country: "US" })
+    ).account;
+    const c = (
+      await Account.create(as(SELLER), { parentId: r.id, kind: "CUSTOMER", name: "Shape Customer", country: "US" })
+    ).account;
+    await Order.place(as(SELLER), {
+      accountId: c.id,
+      lines: SKUS.map((sku) => ({ sku, quantity: 2 })),
+      idempotencyKey: "shape-1",
+    });
     clock.set(new Date(INCREASED_IN_MONTH_AT));
-    await Order.place(as(SELLER), { accountId: c.id, lines: [{ sku: SKUS[0]!, quantity: 3 }], idempotencyKey: "shape-2" });
+    await Order.place(as(SELLER), {
+      accountId: c.id,
+      lines: [{ sku: SKUS[0]!, quantity: 3 }],
+      idempotencyKey: "shape-2",
+    });
     const shapes = new Map<string, Set<string>>();
     let start: Record<string, unknown> | undefined;
     do {
-      const page = await client.send(new ScanCommand({ TableName: table, ...(start ? { ExclusiveStartKey: start } : {}) }));
+      const page = await client.send(
+        new ScanCommand({ TableName: table, ...(start ? { ExclusiveStartKey: start } : {}) }),
+      );
       for (const item of page.Items ?? []) {
         const sig = signatureOf(item);
         const set = shapes.get(sig) ?? new Set<string>();
@@ -735,7 +1074,14 @@ export async function runBillingBench(options: Partial<BillingOptions> = {}): Pr
   const opts: BillingOptions = { ...billingDefaults, ...options };
   const log = opts.log ?? (() => undefined);
   const check = () => opts.signal?.throwIfAborted();
-  if ([...opts.sizes, ...(opts.warmup > 0 ? [opts.warmup] : [])].some((n) => !Number.isInteger(n) || n < opts.resellers || n > MAX_CUSTOMERS)) throw new Error(`billing: sizes must be integers between the reseller count (${opts.resellers}) and ${MAX_CUSTOMERS}`);
+  if (
+    [...opts.sizes, ...(opts.warmup > 0 ? [opts.warmup] : [])].some(
+      (n) => !Number.isInteger(n) || n < opts.resellers || n > MAX_CUSTOMERS,
+    )
+  )
+    throw new Error(
+      `billing: sizes must be integers between the reseller count (${opts.resellers}) and ${MAX_CUSTOMERS}`,
+    );
   if (opts.resellers < opts.distributors) throw new Error("billing: at least one reseller per distributor");
   const started = performance.now();
   const cleanups: (() => Promise<void> | void)[] = [];
@@ -744,7 +1090,8 @@ export async function runBillingBench(options: Partial<BillingOptions> = {}): Pr
     const before = childPids();
     const dynamo: LocalDynamo = await startDynamoLocal();
     cleanups.push(() => dynamo.stop());
-    const jvm = [...childPids()].find((p) => !before.has(p) && readFileSync(`/proc/${p}/comm`, "utf8").trim() === "java") ?? null;
+    const jvm =
+      [...childPids()].find((p) => !before.has(p) && readFileSync(`/proc/${p}/comm`, "utf8").trim() === "java") ?? null;
     check();
     const runId = Date.now().toString(36);
 
@@ -757,7 +1104,19 @@ export async function runBillingBench(options: Partial<BillingOptions> = {}): Pr
     if (opts.warmup > 0) {
       const t = performance.now();
       log(`billing: warm-up (${opts.warmup} customers, not reported)...`);
-      await measureSize({ endpoint: dynamo.endpoint, jvm, runId, customers: opts.warmup, round: -1, first: "product", opts, log, check, shapes, shapeChecked });
+      await measureSize({
+        endpoint: dynamo.endpoint,
+        jvm,
+        runId,
+        customers: opts.warmup,
+        round: -1,
+        first: "product",
+        opts,
+        log,
+        check,
+        shapes,
+        shapeChecked,
+      });
       warmupMs = performance.now() - t;
     }
     const results: SizeResult[] = [];
@@ -766,13 +1125,36 @@ export async function runBillingBench(options: Partial<BillingOptions> = {}): Pr
       for (let round = 0; round < opts.rounds; round++) {
         check();
         const first = measurement++ % 2 === 0 ? "product" : "raw";
-        results.push(await measureSize({ endpoint: dynamo.endpoint, jvm, runId, customers, round, first, opts, log, check, shapes, shapeChecked }));
+        results.push(
+          await measureSize({
+            endpoint: dynamo.endpoint,
+            jvm,
+            runId,
+            customers,
+            round,
+            first,
+            opts,
+            log,
+            check,
+            shapes,
+            shapeChecked,
+          }),
+        );
       }
     }
     return {
-      options: { sizes: opts.sizes, resellers: opts.resellers, distributors: opts.distributors, rounds: opts.rounds, warmup: opts.warmup },
+      options: {
+        sizes: opts.sizes,
+        resellers: opts.resellers,
+        distributors: opts.distributors,
+        rounds: opts.rounds,
+        warmup: opts.warmup,
+      },
       sizes: results,
-      shape: { checked: [...shapeChecked].sort(), notSeeded: [...shapes.keys()].filter((s) => !shapeChecked.has(s)).sort() },
+      shape: {
+        checked: [...shapeChecked].sort(),
+        notSeeded: [...shapes.keys()].filter((s) => !shapeChecked.has(s)).sort(),
+      },
       warmupMs,
       totalMs: performance.now() - started,
     };
@@ -797,7 +1179,10 @@ interface SizeContext {
 
 async function measureSize(ctx: SizeContext): Promise<SizeResult> {
   const { endpoint, jvm, customers, opts, log, check } = ctx;
-  const tag = ctx.round < 0 ? `warm-up, ${customers} customers` : `${customers} customers${opts.rounds > 1 ? `, round ${ctx.round + 1}` : ""}`;
+  const tag =
+    ctx.round < 0
+      ? `warm-up, ${customers} customers`
+      : `${customers} customers${opts.rounds > 1 ? `, round ${ctx.round + 1}` : ""}`;
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
     // --- Fresh tables: the product's, and the raw path's ---
@@ -812,7 +1197,16 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     const mailer = new OutboxMailer("no-reply@localhost", () => clock.now());
     const deps: Deps = { store, clock, mailer, portalUrl: "http://localhost:3000" };
     await ensurePlatform(deps, OPERATOR);
-    await Catalog.seed(deps, OFFERS.map((o) => ({ sku: o.sku, name: o.name, kind: "MONTHLY" as const, unitPrice: (o.unitPrice / 100).toFixed(2), currency: CURRENCY })));
+    await Catalog.seed(
+      deps,
+      OFFERS.map((o) => ({
+        sku: o.sku,
+        name: o.name,
+        kind: "MONTHLY" as const,
+        unitPrice: (o.unitPrice / 100).toFixed(2),
+        currency: CURRENCY,
+      })),
+    );
     const rawClient = createDocumentClient({ region: "local", endpoint });
     cleanups.push(() => rawClient.destroy());
     await ensureTable(rawClient, rawTable);
@@ -830,7 +1224,10 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
       if (!got.Item) throw new Error(`seed: no ${s.signature} item at ${JSON.stringify(s.key)}`);
       const names = Object.keys(got.Item).sort().join(",");
       const known = ctx.shapes.get(s.signature);
-      if (!known?.has(names)) throw new Error(`shape check: seeded ${s.signature} has ${names}; the product writes ${known ? [...known].join(" | ") : "no such item"}`);
+      if (!known?.has(names))
+        throw new Error(
+          `shape check: seeded ${s.signature} has ${names}; the product writes ${known ? [...known].join(" | ") : "no such item"}`,
+        );
       ctx.shapeChecked.add(s.signature);
     }
 
@@ -845,7 +1242,13 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     const lines = expectedLines(model);
     const lineCount = [...lines.values()].reduce((n, ls) => n + ls.length, 0);
     const rawEntities = createEntities(rawClient, rawTable);
-    const plan = rawPlan(rawEntities, new Service(rawEntities, { client: rawClient, table: rawTable }), model, lines, new Date(RUN_AT));
+    const plan = rawPlan(
+      rawEntities,
+      new Service(rawEntities, { client: rawClient, table: rawTable }),
+      model,
+      lines,
+      new Date(RUN_AT),
+    );
 
     clock.set(new Date(RUN_AT));
     const measure = async (p: Probe, run: () => Promise<void>) => {
@@ -890,12 +1293,19 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
         });
       });
       sqs.on = false;
-      return { ...run, report: report!, sqsRequests: Object.fromEntries(sqs.byCommand), storeRequests: store.requests - storeBefore };
+      return {
+        ...run,
+        report: report!,
+        sqsRequests: Object.fromEntries(sqs.byCommand),
+        storeRequests: store.requests - storeBefore,
+      };
     };
     const rawRun = () => measure(rawProbe, () => runRaw(rawClient, rawTable, plan));
 
     // --- The first run of the month, and the raw writes, in alternating order ---
-    log(`billing: ${tag}: ${ctx.first === "product" ? "billing run, then raw writes" : "raw writes, then billing run"} (${lineCount} lines, ${model.parties.length} invoices)...`);
+    log(
+      `billing: ${tag}: ${ctx.first === "product" ? "billing run, then raw writes" : "raw writes, then billing run"} (${lineCount} lines, ${model.parties.length} invoices)...`,
+    );
     let product: ProductRun;
     let raw: PathRun;
     if (ctx.first === "product") {
@@ -912,42 +1322,79 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     // --- Same result: the product's items against the raw path's, and the raw table's ---
     const e = createEntities(client, table);
     const { report } = product;
-    if (report.scheduled !== model.parties.length || report.deadLettered !== 0) throw new Error(`first run: ${JSON.stringify(report)}`);
+    if (report.scheduled !== model.parties.length || report.deadLettered !== 0)
+      throw new Error(`first run: ${JSON.stringify(report)}`);
     const invoicesOf = async (c: DynamoDBDocumentClient, t: string) =>
-      Promise.all(model.parties.map(async (p) => (await c.send(new GetCommand({ TableName: t, Key: e.invoice.get({ partyId: p.account.id, period: PERIOD }).params().Key, ConsistentRead: true }))).Item));
+      Promise.all(
+        model.parties.map(
+          async (p) =>
+            (
+              await c.send(
+                new GetCommand({
+                  TableName: t,
+                  Key: e.invoice.get({ partyId: p.account.id, period: PERIOD }).params().Key,
+                  ConsistentRead: true,
+                }),
+              )
+            ).Item,
+        ),
+      );
     const productInvoices = await invoicesOf(client, table);
     const rawInvoices = await invoicesOf(rawClient, rawTable);
     for (const [k, p] of plan.parties.entries()) {
       const got = productInvoices[k];
-      if (!isDeepStrictEqual(withoutVolatile(got), withoutVolatile(p.invoiceItem))) throw new Error(`invoice of ${p.partyId} differs:\nproduct ${JSON.stringify(got)}\nraw     ${JSON.stringify(p.invoiceItem)}`);
-      if (!isDeepStrictEqual(rawInvoices[k], p.invoiceItem)) throw new Error(`raw invoice of ${p.partyId} not written as planned`);
+      if (!isDeepStrictEqual(withoutVolatile(got), withoutVolatile(p.invoiceItem)))
+        throw new Error(
+          `invoice of ${p.partyId} differs:\nproduct ${JSON.stringify(got)}\nraw     ${JSON.stringify(p.invoiceItem)}`,
+        );
+      if (!isDeepStrictEqual(rawInvoices[k], p.invoiceItem))
+        throw new Error(`raw invoice of ${p.partyId} not written as planned`);
       if (typeof got?.mailedAt !== "string") throw new Error(`invoice of ${p.partyId} was not mailed`);
-      const lineQuery = (t: string) => ({ ...(e.invoiceLines.query.byInvoice({ partyId: p.partyId, period: PERIOD }).params() as QueryCommandInput), TableName: t });
-      const [productLines, rawLines] = await Promise.all([queryAll(client, lineQuery(table)), queryAll(rawClient, lineQuery(rawTable))]);
+      const lineQuery = (t: string) => ({
+        ...(e.invoiceLines.query.byInvoice({ partyId: p.partyId, period: PERIOD }).params() as QueryCommandInput),
+        TableName: t,
+      });
+      const [productLines, rawLines] = await Promise.all([
+        queryAll(client, lineQuery(table)),
+        queryAll(rawClient, lineQuery(rawTable)),
+      ]);
       if (!isDeepStrictEqual(productLines, p.lineItems)) {
         const at = productLines.findIndex((l, i) => !isDeepStrictEqual(l, p.lineItems[i]));
-        throw new Error(`lines of ${p.partyId} differ (${productLines.length} vs ${p.lineItems.length}) at ${at}:\nproduct ${JSON.stringify(productLines[at])}\nraw     ${JSON.stringify(p.lineItems[at])}`);
+        throw new Error(
+          `lines of ${p.partyId} differ (${productLines.length} vs ${p.lineItems.length}) at ${at}:\nproduct ${JSON.stringify(productLines[at])}\nraw     ${JSON.stringify(p.lineItems[at])}`,
+        );
       }
-      if (!isDeepStrictEqual(rawLines, p.lineItems)) throw new Error(`raw lines of ${p.partyId} not written as planned`);
+      if (!isDeepStrictEqual(rawLines, p.lineItems))
+        throw new Error(`raw lines of ${p.partyId} not written as planned`);
     }
     const numbers = productInvoices.map((i) => String(i?.number)).sort();
-    if (numbers.join() !== plan.parties.map((p) => String(p.invoiceItem.number)).join()) throw new Error(`invoice numbers ${numbers.join()}`);
+    if (numbers.join() !== plan.parties.map((p) => String(p.invoiceItem.number)).join())
+      throw new Error(`invoice numbers ${numbers.join()}`);
     const counterKey = e.counter.get({ name: Billing.NUMBER_SEQUENCE }).params().Key;
-    for (const [c, t] of [[client, table], [rawClient, rawTable]] as const) {
+    for (const [c, t] of [
+      [client, table],
+      [rawClient, rawTable],
+    ] as const) {
       const value = (await c.send(new GetCommand({ TableName: t, Key: counterKey, ConsistentRead: true }))).Item?.value;
       if (value !== model.parties.length) throw new Error(`counter at ${String(value)} in ${t}`);
     }
     const mails = mailer.list();
     const invoiceMails = mails.filter((m) => m.subject.startsWith("Invoice "));
-    if (invoiceMails.length !== model.parties.length || invoiceMails.some((m) => m.attachments[0]?.contentType !== "application/pdf")) throw new Error(`${invoiceMails.length} invoice mails`);
+    if (
+      invoiceMails.length !== model.parties.length ||
+      invoiceMails.some((m) => m.attachments[0]?.contentType !== "application/pdf")
+    )
+      throw new Error(`${invoiceMails.length} invoice mails`);
     check();
 
     // --- A second run of the same month: writes nothing, mails nothing ---
     log(`billing: ${tag}: second run of ${PERIOD}...`);
     const second = await productRun("second run");
     const secondWrites = WRITE_COMMANDS.reduce((n, c) => n + (second.byCommand[c]?.requests ?? 0), 0);
-    if (second.report.scheduled !== model.parties.length || second.report.deadLettered !== 0) throw new Error(`second run: ${JSON.stringify(second.report)}`);
-    if (!isDeepStrictEqual(await invoicesOf(client, table), productInvoices)) throw new Error("second run changed an invoice");
+    if (second.report.scheduled !== model.parties.length || second.report.deadLettered !== 0)
+      throw new Error(`second run: ${JSON.stringify(second.report)}`);
+    if (!isDeepStrictEqual(await invoicesOf(client, table), productInvoices))
+      throw new Error("second run changed an invoice");
     if (mailer.list().length !== mails.length) throw new Error("second run mailed again");
 
     // --- Outside the runs: what reading one invoice's document and rendering its PDF costs ---

@@ -42,7 +42,10 @@ export const GRAPHQL_MAX_INIT_RATIO = 3;
  * Inputs that must not be in the graphql function's bundle: invoice documents (PDF, CSV) belong to
  * the documents function, mail (SES) to the mail worker. Matched against metafile input paths.
  */
-export const GRAPHQL_FORBIDDEN_INPUTS: readonly { readonly label: string; readonly test: (input: string) => boolean }[] = [
+export const GRAPHQL_FORBIDDEN_INPUTS: readonly {
+  readonly label: string;
+  readonly test: (input: string) => boolean;
+}[] = [
   { label: "pdf-lib", test: (p) => /(^|\/)node_modules\/(pdf-lib|@pdf-lib\/[^/]+)\//.test(p) },
   { label: "csv-stringify", test: (p) => /(^|\/)node_modules\/csv-stringify\//.test(p) },
   { label: "@aws-sdk/client-sesv2", test: (p) => /(^|\/)node_modules\/@aws-sdk\/client-sesv2\//.test(p) },
@@ -76,7 +79,14 @@ export function sstBuildOptions(target: BundleTarget): BuildOptions & { metafile
   const entry =
     typeof target.entry === "string"
       ? { entryPoints: [target.entry] }
-      : { stdin: { contents: target.entry.contents, resolveDir: target.entry.resolveDir, sourcefile: target.entry.sourcefile, loader: "ts" as const } };
+      : {
+          stdin: {
+            contents: target.entry.contents,
+            resolveDir: target.entry.resolveDir,
+            sourcefile: target.entry.sourcefile,
+            loader: "ts" as const,
+          },
+        };
   return {
     ...entry,
     platform: "node",
@@ -121,7 +131,8 @@ export const handler = async (event) => {
 /** Goal for the graphql function's init over the minimal peer's (issue: the write-path issue's Show). */
 export const PEER_MAX_INIT_RATIO = 1.5;
 
-const HANDLER_EXPORT = /export\s+(?:const|let|var|async\s+function|function)\s+handler\b|export\s*\{[^}]*\bhandler\b[^}]*\}/;
+const HANDLER_EXPORT =
+  /export\s+(?:const|let|var|async\s+function|function)\s+handler\b|export\s*\{[^}]*\bhandler\b[^}]*\}/;
 
 /** Lambda entry points: `functions/*.ts` that export `handler` (jobs-deps.ts and the like do not). */
 export function discoverHandlers(root: string): { name: string; file: string }[] {
@@ -134,7 +145,11 @@ export function discoverHandlers(root: string): { name: string; file: string }[]
 }
 
 /** The JavaScript output of a build (not the .map) and its size in bytes. */
-export function mainOutput(metafile: Metafile): { path: string; bytes: number; inputs: Record<string, { bytesInOutput: number }> } {
+export function mainOutput(metafile: Metafile): {
+  path: string;
+  bytes: number;
+  inputs: Record<string, { bytesInOutput: number }>;
+} {
   const entry = Object.entries(metafile.outputs).find(([path]) => !path.endsWith(".map"));
   if (!entry) throw new Error("esbuild produced no JavaScript output");
   return { path: entry[0], bytes: entry[1].bytes, inputs: entry[1].inputs };
@@ -143,13 +158,17 @@ export function mainOutput(metafile: Metafile): { path: string; bytes: number; i
 /** Input paths of a build that match the graphql function's forbidden list. */
 export function forbiddenInputs(metafile: Metafile): { label: string; inputs: string[] }[] {
   const paths = Object.keys(metafile.inputs);
-  return GRAPHQL_FORBIDDEN_INPUTS.map(({ label, test }) => ({ label, inputs: paths.filter(test) })).filter((f) => f.inputs.length > 0);
+  return GRAPHQL_FORBIDDEN_INPUTS.map(({ label, test }) => ({ label, inputs: paths.filter(test) })).filter(
+    (f) => f.inputs.length > 0,
+  );
 }
 
 /** The esbuild SST itself bundles with (its own dependency, not the project's). */
 export async function sstEsbuild(root: string): Promise<{ version: string; build: typeof Esbuild.build }> {
   const fromSst = createRequire(join(root, "node_modules", "sst", "package.json"));
-  const mod = (await import(pathToFileURL(fromSst.resolve("esbuild")).href)) as { default?: typeof Esbuild } & Partial<typeof Esbuild>;
+  const mod = (await import(pathToFileURL(fromSst.resolve("esbuild")).href)) as { default?: typeof Esbuild } & Partial<
+    typeof Esbuild
+  >;
   const esbuild = mod.default ?? (mod as typeof Esbuild);
   return { version: esbuild.version, build: esbuild.build };
 }

@@ -170,7 +170,10 @@ function summarise(metafile: Metafile): Pick<Built, "bytes" | "topInputs" | "top
   return {
     bytes: out.bytes,
     topInputs: inputs.sort((a, b) => b.bytes - a.bytes).slice(0, 10),
-    topPackages: [...byPackage].map(([name, p]) => ({ name, ...p })).sort((a, b) => b.bytes - a.bytes).slice(0, 10),
+    topPackages: [...byPackage]
+      .map(([name, p]) => ({ name, ...p }))
+      .sort((a, b) => b.bytes - a.bytes)
+      .slice(0, 10),
     forbidden: forbiddenInputs(metafile),
   };
 }
@@ -179,14 +182,19 @@ function runOnce(runner: string, bundle: string, call: unknown): Promise<Sample>
   const args = [runner, pathToFileURL(bundle).href, ...(call === undefined ? [] : [JSON.stringify(call)])];
   const env = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...LAMBDA_ENV };
   return new Promise((resolvePromise, reject) => {
-    execFile(process.execPath, args, { env, cwd: dirname(bundle), maxBuffer: 1 << 20, timeout: 60_000 }, (error, stdout, stderr) => {
-      if (error) return reject(new Error(`${bundle}: ${error.message}\n${stderr}`));
-      try {
-        resolvePromise(JSON.parse(stdout) as Sample);
-      } catch {
-        reject(new Error(`${bundle}: unreadable runner output ${JSON.stringify(stdout)}\n${stderr}`));
-      }
-    });
+    execFile(
+      process.execPath,
+      args,
+      { env, cwd: dirname(bundle), maxBuffer: 1 << 20, timeout: 60_000 },
+      (error, stdout, stderr) => {
+        if (error) return reject(new Error(`${bundle}: ${error.message}\n${stderr}`));
+        try {
+          resolvePromise(JSON.parse(stdout) as Sample);
+        } catch {
+          reject(new Error(`${bundle}: unreadable runner output ${JSON.stringify(stdout)}\n${stderr}`));
+        }
+      },
+    );
   });
 }
 
@@ -210,10 +218,13 @@ const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(3);
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`.padStart(10);
 const f1 = (v: number) => v.toFixed(1).padStart(8);
 
-export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ text: string; failures: string[]; misses: string[] }> {
+export async function runColdStartBench(
+  opts: ColdStartOptions = {},
+): Promise<{ text: string; failures: string[]; misses: string[] }> {
   const root = resolve(opts.root ?? join(dirname(fileURLToPath(import.meta.url)), ".."));
   const samples = opts.samples ?? coldStartDefaults.samples;
-  const variants: Variant[] = (opts.unminified ?? coldStartDefaults.unminified) ? ["minified", "unminified"] : ["minified"];
+  const variants: Variant[] =
+    (opts.unminified ?? coldStartDefaults.unminified) ? ["minified", "unminified"] : ["minified"];
   const outDir = resolve(opts.outDir ?? join(root, "node_modules", ".cache", "cold-start"));
   const log = opts.log ?? (() => undefined);
   const lines: string[] = [];
@@ -233,14 +244,27 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
   const built: Built[] = [];
   for (const variant of variants) {
     const targets = [
-      { name: EMPTY, entry: { contents: EMPTY_HANDLER_SOURCE, resolveDir: join(root, "functions"), sourcefile: "empty-handler.ts" } },
-      { name: PEER, entry: { contents: MINIMAL_PEER_SOURCE, resolveDir: join(root, "functions"), sourcefile: "minimal-peer.ts" } },
+      {
+        name: EMPTY,
+        entry: { contents: EMPTY_HANDLER_SOURCE, resolveDir: join(root, "functions"), sourcefile: "empty-handler.ts" },
+      },
+      {
+        name: PEER,
+        entry: { contents: MINIMAL_PEER_SOURCE, resolveDir: join(root, "functions"), sourcefile: "minimal-peer.ts" },
+      },
       ...handlers.map((h) => ({ name: h.name, entry: h.file })),
     ];
     for (const t of targets) {
-      const outfile = join(outDir, variant, `${t.name === EMPTY ? "empty-handler" : t.name === PEER ? "minimal-peer" : t.name}.mjs`);
+      const outfile = join(
+        outDir,
+        variant,
+        `${t.name === EMPTY ? "empty-handler" : t.name === PEER ? "minimal-peer" : t.name}.mjs`,
+      );
       try {
-        const result = await build({ ...sstBuildOptions({ entry: t.entry, outfile, minify: variant === "minified" }), absWorkingDir: root });
+        const result = await build({
+          ...sstBuildOptions({ entry: t.entry, outfile, minify: variant === "minified" }),
+          absWorkingDir: root,
+        });
         built.push({ name: t.name, variant, outfile, ...summarise(result.metafile) });
       } catch (err) {
         const message = err instanceof Error ? err.message.split("\n").slice(0, 6).join("\n") : String(err);
@@ -258,7 +282,10 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
     for (const h of handlers) {
       const outfile = join(outDir, `sst-esbuild-${sst.version}`, `${h.name}.mjs`);
       try {
-        const result = await sst.build({ ...sstBuildOptions({ entry: h.file, outfile, minify: FUNCTION_DEFAULTS.nodejs.minify }), absWorkingDir: root });
+        const result = await sst.build({
+          ...sstBuildOptions({ entry: h.file, outfile, minify: FUNCTION_DEFAULTS.nodejs.minify }),
+          absWorkingDir: root,
+        });
         const bytes = mainOutput(result.metafile).bytes;
         try {
           await runOnce(runner, outfile, undefined);
@@ -273,7 +300,8 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
   } catch (err) {
     shipped.push({ name: "(sst's esbuild)", error: `not loadable: ${firstError(err)}` });
   }
-  for (const f of shipped.filter((x) => x.error)) failures.push(`${f.name} as SST's esbuild ${sstVersion} bundles it: ${f.error ?? ""}`);
+  for (const f of shipped.filter((x) => x.error))
+    failures.push(`${f.name} as SST's esbuild ${sstVersion} bundles it: ${f.error ?? ""}`);
 
   // Interleaved sampling: each round runs every bundle once, in a fresh order.
   const times = new Map<Built, Sample[]>(built.map((b) => [b, []]));
@@ -291,11 +319,19 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
     }
   }
 
-  say(`Cold start: Lambda bundles as SST v2 builds them (esm, node, esnext, keepNames, @aws-sdk/* external as the stacks set it), ${samples} fresh node processes per bundle, interleaved`);
+  say(
+    `Cold start: Lambda bundles as SST v2 builds them (esm, node, esnext, keepNames, @aws-sdk/* external as the stacks set it), ${samples} fresh node processes per bundle, interleaved`,
+  );
   say(`node ${process.version}, ${process.platform}/${process.arch}. Times in ms, median / p90.`);
-  say(`  init    = node process start -> handler module loaded (node boot + import): the local analogue of Lambda's Init Duration`);
-  say(`  import  = the bundle's import alone (module initialisation; the empty handler's is ~0, so its ratio is not meaningful)`);
-  say(`  ratio   = median / the empty handler's median, same run and variant. The ${GRAPHQL_MAX_INIT_RATIO}x target is checked on init.`);
+  say(
+    `  init    = node process start -> handler module loaded (node boot + import): the local analogue of Lambda's Init Duration`,
+  );
+  say(
+    `  import  = the bundle's import alone (module initialisation; the empty handler's is ~0, so its ratio is not meaningful)`,
+  );
+  say(
+    `  ratio   = median / the empty handler's median, same run and variant. The ${GRAPHQL_MAX_INIT_RATIO}x target is checked on init.`,
+  );
   const processInit = (x: Sample) => x.bootMs + x.importMs;
   for (const variant of variants) {
     const ofVariant = built.filter((b) => b.variant === variant);
@@ -306,12 +342,16 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
     const emptyCold = es.length > 0 ? stats(es.map((x) => processInit(x) + (x.firstCallMs ?? 0))).median : Number.NaN;
     say();
     say(`== ${variant}${variant === "unminified" ? " (SST's default; the stacks set minify: true)" : ""} ==`);
-    say(`  ${"function".padEnd(18)}${"bytes".padStart(10)}${"MB".padStart(7)}  ${"init".padStart(8)}${"p90".padStart(8)}${"ratio".padStart(8)}  ${"import".padStart(8)}${"p90".padStart(8)}${"ratio".padStart(9)}  rss MB`);
+    say(
+      `  ${"function".padEnd(18)}${"bytes".padStart(10)}${"MB".padStart(7)}  ${"init".padStart(8)}${"p90".padStart(8)}${"ratio".padStart(8)}  ${"import".padStart(8)}${"p90".padStart(8)}${"ratio".padStart(9)}  rss MB`,
+    );
     for (const b of ofVariant) {
       const s = times.get(b)!;
       const err = runErrors.get(b);
       if (err || s.length === 0) {
-        say(`  ${b.name.padEnd(18)}${String(b.bytes).padStart(10)}${mb(b.bytes).padStart(7)}  does not load: ${(err ?? "no samples").split("\n")[0]}`);
+        say(
+          `  ${b.name.padEnd(18)}${String(b.bytes).padStart(10)}${mb(b.bytes).padStart(7)}  does not load: ${(err ?? "no samples").split("\n")[0]}`,
+        );
         failures.push(`${b.name} (${variant}): the bundle does not load: ${(err ?? "no samples").split("\n")[0]}`);
         continue;
       }
@@ -323,7 +363,9 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
           `  ${f1(imp.median)}${f1(imp.p90)}${`${(imp.median / emptyImport).toFixed(1)}x`.padStart(9)}  ${rss.toFixed(0).padStart(6)}`,
       );
       if (b.name === "graphql" && variant === "minified" && init.median / emptyInit > GRAPHQL_MAX_INIT_RATIO) {
-        misses.push(`graphql init ${init.median.toFixed(1)} ms = ${(init.median / emptyInit).toFixed(2)}x the empty handler's ${emptyInit.toFixed(1)} ms (target <= ${GRAPHQL_MAX_INIT_RATIO}x)`);
+        misses.push(
+          `graphql init ${init.median.toFixed(1)} ms = ${(init.median / emptyInit).toFixed(2)}x the empty handler's ${emptyInit.toFixed(1)} ms (target <= ${GRAPHQL_MAX_INIT_RATIO}x)`,
+        );
       }
     }
     const graphql = ofVariant.find((b) => b.name === "graphql");
@@ -333,8 +375,11 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
     if (gs.length > 0 && ps.length > 0) {
       const gInit = stats(gs.map(processInit)).median;
       const pInit = stats(ps.map(processInit)).median;
-      say(`  graphql init over the minimal peer's (yoga + one document client + a one-field schema): ${gInit.toFixed(1)} / ${pInit.toFixed(1)} ms = ${(gInit / pInit).toFixed(2)}x (goal <= ${PEER_MAX_INIT_RATIO}x)`);
-      if (variant === "minified" && gInit / pInit > PEER_MAX_INIT_RATIO) misses.push(`graphql init ${(gInit / pInit).toFixed(2)}x the minimal peer's (goal <= ${PEER_MAX_INIT_RATIO}x)`);
+      say(
+        `  graphql init over the minimal peer's (yoga + one document client + a one-field schema): ${gInit.toFixed(1)} / ${pInit.toFixed(1)} ms = ${(gInit / pInit).toFixed(2)}x (goal <= ${PEER_MAX_INIT_RATIO}x)`,
+      );
+      if (variant === "minified" && gInit / pInit > PEER_MAX_INIT_RATIO)
+        misses.push(`graphql init ${(gInit / pInit).toFixed(2)}x the minimal peer's (goal <= ${PEER_MAX_INIT_RATIO}x)`);
     }
     const callError = gs.find((x) => x.firstCallError !== undefined)?.firstCallError;
     if (callError !== undefined) {
@@ -344,19 +389,30 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
       const first = stats(gs.map((x) => x.firstCallMs ?? 0));
       const cold = stats(gs.map((x) => processInit(x) + (x.firstCallMs ?? 0)));
       const status = gs[0]?.firstCallStatus;
-      say(`  graphql first call (lazy Yoga server: config, clients, schema; GET /health -> ${status ?? "?"}): ${first.median.toFixed(1)} / ${first.p90.toFixed(1)} ms`);
-      say(`  graphql init + first call: ${cold.median.toFixed(1)} ms = ${(cold.median / emptyCold).toFixed(2)}x the empty handler's init + first call (${emptyCold.toFixed(1)} ms)`);
+      say(
+        `  graphql first call (lazy Yoga server: config, clients, schema; GET /health -> ${status ?? "?"}): ${first.median.toFixed(1)} / ${first.p90.toFixed(1)} ms`,
+      );
+      say(
+        `  graphql init + first call: ${cold.median.toFixed(1)} ms = ${(cold.median / emptyCold).toFixed(2)}x the empty handler's init + first call (${emptyCold.toFixed(1)} ms)`,
+      );
     }
     if (variant === "minified") {
       if (!graphql) failures.push("graphql (minified): no bundle");
-      else if (graphql.bytes > GRAPHQL_MAX_BYTES) failures.push(`graphql bundle ${graphql.bytes} bytes (${mb(graphql.bytes)} MB) > ${GRAPHQL_MAX_BYTES} bytes (1.5 MB) minified`);
+      else if (graphql.bytes > GRAPHQL_MAX_BYTES)
+        failures.push(
+          `graphql bundle ${graphql.bytes} bytes (${mb(graphql.bytes)} MB) > ${GRAPHQL_MAX_BYTES} bytes (1.5 MB) minified`,
+        );
     }
   }
 
   say();
-  say(`== as \`sst deploy\` bundles today: SST's own esbuild ${sstVersion} (node_modules/sst/node_modules/esbuild), not minified; imported once ==`);
+  say(
+    `== as \`sst deploy\` bundles today: SST's own esbuild ${sstVersion} (node_modules/sst/node_modules/esbuild), not minified; imported once ==`,
+  );
   for (const f of shipped) {
-    say(`  ${f.name.padEnd(18)}${(f.bytes === undefined ? "-" : String(f.bytes)).padStart(10)}${(f.bytes === undefined ? "" : mb(f.bytes)).padStart(7)}  ${f.error ? `FAILS: ${f.error}` : "loads"}`);
+    say(
+      `  ${f.name.padEnd(18)}${(f.bytes === undefined ? "-" : String(f.bytes)).padStart(10)}${(f.bytes === undefined ? "" : mb(f.bytes)).padStart(7)}  ${f.error ? `FAILS: ${f.error}` : "loads"}`,
+    );
   }
 
   for (const b of built.filter((x) => x.variant === "minified" && x.name !== EMPTY)) {
@@ -375,7 +431,11 @@ export async function runColdStartBench(opts: ColdStartOptions = {}): Promise<{ 
   }
 
   say();
-  say(failures.length === 0 && misses.length === 0 ? "Targets met." : `Target misses:\n${[...failures, ...misses].map((f) => `  - ${f}`).join("\n")}`);
+  say(
+    failures.length === 0 && misses.length === 0
+      ? "Targets met."
+      : `Target misses:\n${[...failures, ...misses].map((f) => `  - ${f}`).join("\n")}`,
+  );
   return { text: lines.join("\n"), failures, misses };
 }
 
@@ -383,7 +443,11 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const { values } = parseArgs({ options: { samples: { type: "string" }, "no-unminified": { type: "boolean" } } });
   const samples = values.samples === undefined ? coldStartDefaults.samples : Number(values.samples);
   if (!Number.isInteger(samples) || samples < 1) throw new Error("--samples must be an integer >= 1");
-  const { text, failures } = await runColdStartBench({ samples, unminified: !values["no-unminified"], log: (l) => process.stderr.write(`${l}\n`) });
+  const { text, failures } = await runColdStartBench({
+    samples,
+    unminified: !values["no-unminified"],
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
   process.stdout.write(`${text}\n`);
   process.exitCode = failures.length > 0 ? 1 : 0;
 }

@@ -30,14 +30,21 @@ export function stats(samples: readonly number[]): Stats {
 
 /** Describes a DynamoDB command for the call log. */
 export function describeCall(commandName: string | undefined, input: unknown): string {
-  const i = (input ?? {}) as { IndexName?: string; Limit?: number; ScanIndexForward?: boolean; TransactItems?: unknown[]; RequestItems?: Record<string, { Keys?: unknown[] }> };
+  const i = (input ?? {}) as {
+    IndexName?: string;
+    Limit?: number;
+    ScanIndexForward?: boolean;
+    TransactItems?: unknown[];
+    RequestItems?: Record<string, { Keys?: unknown[] }>;
+  };
   const name = (commandName ?? "?").replace(/Command$/, "");
   if (i.RequestItems) {
     const keys = Object.values(i.RequestItems).reduce((n, r) => n + (r.Keys?.length ?? 0), 0);
     return `${name}(${keys} keys)`;
   }
   if (i.TransactItems) return `${name}(${i.TransactItems.length} items)`;
-  if (name === "Query") return `Query(${i.IndexName ?? "table"}, Limit ${i.Limit ?? "-"}${i.ScanIndexForward === false ? ", desc" : ""})`;
+  if (name === "Query")
+    return `Query(${i.IndexName ?? "table"}, Limit ${i.Limit ?? "-"}${i.ScanIndexForward === false ? ", desc" : ""})`;
   return name;
 }
 
@@ -62,7 +69,12 @@ export async function serveJwks(jwks: () => unknown): Promise<{ server: Server; 
 }
 
 /** A hand-built API Gateway HTTP API (v2) event, as the Lambda receives it. */
-export function apiGatewayEvent(token: string, body: string, n: number, requestPrefix = "bench"): APIGatewayProxyEventV2 {
+export function apiGatewayEvent(
+  token: string,
+  body: string,
+  n: number,
+  requestPrefix = "bench",
+): APIGatewayProxyEventV2 {
   const now = Date.now();
   return {
     version: "2.0",
@@ -120,7 +132,12 @@ export async function timedAuth(opts: { audience: string; now: () => Date; clean
   const jwksHost = await serveJwks(() => issuer.jwks);
   opts.cleanups.push(() => new Promise<void>((resolve) => jwksHost.server.close(() => resolve())));
   const issuer = await createLocalIssuer({ issuer: `${jwksHost.url}/`, audience: opts.audience, now: opts.now });
-  const verify = createTokenVerifier({ jwksUrl: `${jwksHost.url}/.well-known/jwks.json`, issuer: issuer.issuer, audience: opts.audience, algorithms: ["ES256"] });
+  const verify = createTokenVerifier({
+    jwksUrl: `${jwksHost.url}/.well-known/jwks.json`,
+    issuer: issuer.issuer,
+    audience: opts.audience,
+    algorithms: ["ES256"],
+  });
   const auth = { ms: 0 };
   const authenticate: Authenticate = async (token) => {
     const t0 = performance.now();
@@ -135,7 +152,10 @@ export async function timedAuth(opts: { audience: string; now: () => Date; clean
 
 /** An account record exactly as core/account.ts `create` builds it (no reference), for seeding in bulk. */
 export function seededAccount(
-  a: Pick<AccountRecord, "id" | "kind" | "name" | "country" | "parentId" | "path" | "childCount" | "ownerCount" | "offers" | "createdAt"> &
+  a: Pick<
+    AccountRecord,
+    "id" | "kind" | "name" | "country" | "parentId" | "path" | "childCount" | "ownerCount" | "offers" | "createdAt"
+  > &
     Partial<Pick<AccountRecord, "currency" | "taxRate">>,
 ): AccountRecord {
   return {

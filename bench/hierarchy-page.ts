@@ -56,7 +56,12 @@ export interface HierarchyPageResult {
    * send); the store layer around them (ElectroDB params and parsing, cursors, zod); and the rest
    * (handleEvent, Yoga, Pothos, graphql-js, DataLoader, rights).
    */
-  readonly breakdown: { readonly jwtVerify: Stats; readonly dynamoCalls: Stats; readonly storeLayer: Stats; readonly graphqlLayer: Stats };
+  readonly breakdown: {
+    readonly jwtVerify: Stats;
+    readonly dynamoCalls: Stats;
+    readonly storeLayer: Stats;
+    readonly graphqlLayer: Stats;
+  };
   /** DynamoDB requests the store sent for one GraphQL request (read from `store.requests`). */
   readonly dynamoRequestsPerGraphQL: number;
   /** The DynamoDB calls of one GraphQL request, in order. */
@@ -102,11 +107,25 @@ interface PageResponse {
 const AUDIENCE = "channel-partner-api";
 const SELLER = "seller@bench.example.com";
 const OPERATOR = "operator@bench.example.com";
-const WORDS = ["Alpha", "Bright", "Cedar", "Delta", "Ember", "Fjord", "Granite", "Harbor", "Iris", "Juniper", "Kestrel", "Lumen", "Maple", "Nimbus", "Orchid", "Pioneer"];
+const WORDS = [
+  "Alpha",
+  "Bright",
+  "Cedar",
+  "Delta",
+  "Ember",
+  "Fjord",
+  "Granite",
+  "Harbor",
+  "Iris",
+  "Juniper",
+  "Kestrel",
+  "Lumen",
+  "Maple",
+  "Nimbus",
+  "Orchid",
+  "Pioneer",
+];
 const COUNTRIES = ["GB", "DE", "FR", "NL", "IE", "ES", "IT", "SE"];
-
-
-
 
 /**
  * Instruments a document client: every DynamoDB call is timed and, while `recording`, named.
@@ -129,10 +148,12 @@ function instrument(client: DynamoDBDocumentClient) {
   return probe;
 }
 
-
-
 /** Attribute names of a raw item, for comparing seeded items with API-created ones. */
-async function rawAttributeNames(client: DynamoDBDocumentClient, table: string, key: Record<string, unknown>): Promise<string[]> {
+async function rawAttributeNames(
+  client: DynamoDBDocumentClient,
+  table: string,
+  key: Record<string, unknown>,
+): Promise<string[]> {
   const out = await client.send(new GetCommand({ TableName: table, Key: key }));
   if (!out.Item) throw new Error(`no item at ${JSON.stringify(key)}`);
   return Object.keys(out.Item).sort();
@@ -157,21 +178,32 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     const store = new Store(client, table);
     const probe = instrument(client);
     const clock = new SettableClock();
-    const deps: Deps = { store, clock, mailer: new OutboxMailer("no-reply@localhost", () => clock.now()), portalUrl: "http://localhost:3000" };
+    const deps: Deps = {
+      store,
+      clock,
+      mailer: new OutboxMailer("no-reply@localhost", () => clock.now()),
+      portalUrl: "http://localhost:3000",
+    };
     await ensurePlatform(deps, OPERATOR);
 
     // --- Authentication: the production verifier against a JWKS served over loopback ---
-    const { issuer, verify, authenticate, auth, jwksFetches } = await timedAuth({ audience: AUDIENCE, now: () => clock.now(), cleanups });
+    const { issuer, verify, authenticate, auth, jwksFetches } = await timedAuth({
+      audience: AUDIENCE,
+      now: () => clock.now(),
+      cleanups,
+    });
     // Time spent in the store methods the page uses (they never overlap within one request).
     const storeTime = { ms: 0 };
-    const timed = <A extends unknown[], R>(fn: (...args: A) => Promise<R>) => async (...args: A): Promise<R> => {
-      const t = performance.now();
-      try {
-        return await fn(...args);
-      } finally {
-        storeTime.ms += performance.now() - t;
-      }
-    };
+    const timed =
+      <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+      async (...args: A): Promise<R> => {
+        const t = performance.now();
+        try {
+          return await fn(...args);
+        } finally {
+          storeTime.ms += performance.now() - t;
+        }
+      };
     store.batchGet = timed(store.batchGet.bind(store));
     store.listChildren = timed(store.listChildren.bind(store));
     const server: GraphQLServer = createGraphQLServer({ deps, authenticate, graphiql: false });
@@ -184,16 +216,60 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     const distributorId = newId();
     const e = createEntities(client, table);
     await e.account
-      .create({ ...seededAccount({ id: distributorId, kind: "DISTRIBUTOR", name: "Bench Distribution Ltd", country: "GB", parentId: PLATFORM_ID, path: [PLATFORM_ID], childCount: opts.children, ownerCount: 1, offers: [], createdAt: now }), currency: "GBP" })
+      .create({
+        ...seededAccount({
+          id: distributorId,
+          kind: "DISTRIBUTOR",
+          name: "Bench Distribution Ltd",
+          country: "GB",
+          parentId: PLATFORM_ID,
+          path: [PLATFORM_ID],
+          childCount: opts.children,
+          ownerCount: 1,
+          offers: [],
+          createdAt: now,
+        }),
+        currency: "GBP",
+      })
       .go();
     await e.account.patch({ id: PLATFORM_ID }).add({ childCount: 1 }).go();
-    await e.member.put({ accountId: distributorId, email: SELLER, role: "OWNER", seller: true, partnerAdmin: false, status: "ACTIVE", invitedAt: now, joinedAt: now }).go();
-    await e.person.put({ email: SELLER, memberships: { [distributorId]: { role: "OWNER", seller: true, partnerAdmin: false } }, version: 1, createdAt: now, updatedAt: now }).go();
+    await e.member
+      .put({
+        accountId: distributorId,
+        email: SELLER,
+        role: "OWNER",
+        seller: true,
+        partnerAdmin: false,
+        status: "ACTIVE",
+        invitedAt: now,
+        joinedAt: now,
+      })
+      .go();
+    await e.person
+      .put({
+        email: SELLER,
+        memberships: { [distributorId]: { role: "OWNER", seller: true, partnerAdmin: false } },
+        version: 1,
+        createdAt: now,
+        updatedAt: now,
+      })
+      .go();
     const children: AccountRecord[] = [];
     for (let i = 0; i < opts.children; i++) {
       const name = `${WORDS[(i * 7) % WORDS.length]} ${WORDS[(i * 11 + 3) % WORDS.length]} ${i % 2 === 0 ? "Resellers" : "Trading"} ${String(i + 1).padStart(4, "0")}`;
       children.push(
-        seededAccount({ id: newId(), kind: i % 3 === 0 ? "CUSTOMER" : "RESELLER", name, country: COUNTRIES[i % COUNTRIES.length]!, parentId: distributorId, path: [PLATFORM_ID, distributorId], childCount: 0, ownerCount: 0, offers: [], createdAt: now }),
+        seededAccount({
+          id: newId(),
+          kind: i % 3 === 0 ? "CUSTOMER" : "RESELLER",
+          name,
+          country: COUNTRIES[i % COUNTRIES.length]!,
+          parentId: distributorId,
+          path: [PLATFORM_ID, distributorId],
+          childCount: 0,
+          ownerCount: 0,
+          offers: [],
+          createdAt: now,
+        }),
       );
     }
     const { unprocessed } = await e.account.put(children).go({ concurrency: 4 });
@@ -214,18 +290,35 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
         0,
       ),
     );
-    const createdBody = JSON.parse(created.body ?? "{}") as { data?: { createAccount?: { data?: { account?: { id: string } } } } };
+    const createdBody = JSON.parse(created.body ?? "{}") as {
+      data?: { createAccount?: { data?: { account?: { id: string } } } };
+    };
     const createdId = createdBody.data?.createAccount?.data?.account?.id;
     if (!createdId) throw new Error(`shape check: createAccount failed: ${created.body}`);
-    const apiShape = await rawAttributeNames(client, table, e.account.get({ id: decodeGlobalID(createdId).id }).params().Key as Record<string, unknown>);
+    const apiShape = await rawAttributeNames(
+      client,
+      table,
+      e.account.get({ id: decodeGlobalID(createdId).id }).params().Key as Record<string, unknown>,
+    );
     // Only billable accounts (distributors) carry a billing currency.
-    for (const [id, expected] of [[distributorId, apiShape], [children[0]!.id, apiShape.filter((n) => n !== "currency")]] as const) {
-      const seededShape = await rawAttributeNames(client, table, e.account.get({ id }).params().Key as Record<string, unknown>);
-      if (seededShape.join() !== expected.join()) throw new Error(`shape check: seeded ${seededShape.join()} vs API ${expected.join()}`);
+    for (const [id, expected] of [
+      [distributorId, apiShape],
+      [children[0]!.id, apiShape.filter((n) => n !== "currency")],
+    ] as const) {
+      const seededShape = await rawAttributeNames(
+        client,
+        table,
+        e.account.get({ id }).params().Key as Record<string, unknown>,
+      );
+      if (seededShape.join() !== expected.join())
+        throw new Error(`shape check: seeded ${seededShape.join()} vs API ${expected.join()}`);
     }
 
     // --- The two paths ---
-    const body = JSON.stringify({ query: HIERARCHY_PAGE_QUERY, variables: { id: encodeGlobalID("Account", distributorId), first: opts.pageSize } });
+    const body = JSON.stringify({
+      query: HIERARCHY_PAGE_QUERY,
+      variables: { id: encodeGlobalID("Account", distributorId), first: opts.pageSize },
+    });
     let n = 0;
     const viaHandler = async (): Promise<PageResponse> => {
       const res = await handleEvent(server, apiGatewayEvent(sellerToken, body, ++n));
@@ -241,9 +334,14 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
     const rawProbe = instrument(rawClient);
     const personKey = e.person.get({ email: SELLER }).params().Key as Record<string, unknown>;
     const accountKey = e.account.get({ id: distributorId }).params().Key as Record<string, unknown>;
-    const queryParams = e.account.query.childrenByName({ parentId: distributorId }).begins({ nameKey: "" }).params({ limit: opts.pageSize + 1 }) as QueryCommandInput;
+    const queryParams = e.account.query
+      .childrenByName({ parentId: distributorId })
+      .begins({ nameKey: "" })
+      .params({ limit: opts.pageSize + 1 }) as QueryCommandInput;
     const viaRaw = async () => {
-      const got = await rawClient.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [personKey, accountKey], ConsistentRead: true } } }));
+      const got = await rawClient.send(
+        new BatchGetCommand({ RequestItems: { [table]: { Keys: [personKey, accountKey], ConsistentRead: true } } }),
+      );
       if ((got.Responses?.[table]?.length ?? 0) !== 2) throw new Error("raw: BatchGetItem did not return both items");
       const page = await rawClient.send(new QueryCommand(queryParams));
       const items = page.Items ?? [];
@@ -267,7 +365,9 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
       const gIds = conn.edges.map((x) => decodeGlobalID(x.node.id).id);
       const rIds = r.items.map((x) => String(x.id));
       if (gIds.length !== opts.pageSize || gIds.join() !== rIds.join() || conn.pageInfo.hasNextPage !== r.hasNextPage) {
-        throw new Error(`paths disagree: handler ${gIds.join()} (${conn.pageInfo.hasNextPage}) vs raw ${rIds.join()} (${r.hasNextPage})`);
+        throw new Error(
+          `paths disagree: handler ${gIds.join()} (${conn.pageInfo.hasNextPage}) vs raw ${rIds.join()} (${r.hasNextPage})`,
+        );
       }
       return { dynamoRequests, graphqlCalls: [...probe.calls], rawCalls: [...rawProbe.calls] };
     })();
@@ -325,7 +425,12 @@ export async function runHierarchyPageBench(options: Partial<HierarchyPageOption
       handler,
       raw,
       ratio: handler.median / raw.median,
-      breakdown: { jwtVerify: stats(authMs), dynamoCalls: stats(dynamoMs), storeLayer: stats(storeMs), graphqlLayer: stats(graphqlMs) },
+      breakdown: {
+        jwtVerify: stats(authMs),
+        dynamoCalls: stats(dynamoMs),
+        storeLayer: stats(storeMs),
+        graphqlLayer: stats(graphqlMs),
+      },
       dynamoRequestsPerGraphQL: firstCheck.dynamoRequests,
       graphqlCalls: firstCheck.graphqlCalls,
       rawCalls: firstCheck.rawCalls,

@@ -44,16 +44,24 @@ export const OPERATIONS = ["hierarchyPage", "subscriptions", "account", "placeOr
 export type Operation = (typeof OPERATIONS)[number];
 
 /** A partner portal's traffic: 80 % reads, 20 % orders (weights in percent). */
-export const MIX: Readonly<Record<Operation, number>> = { hierarchyPage: 30, subscriptions: 30, account: 20, placeOrder: 20 };
+export const MIX: Readonly<Record<Operation, number>> = {
+  hierarchyPage: 30,
+  subscriptions: 30,
+  account: 20,
+  placeOrder: 20,
+};
 
 /** Children per hierarchy page (a short list, so that clients page on with cursors). */
 const PAGE = 5;
 
 const DESCRIPTIONS: Readonly<Record<Operation, string>> = {
   hierarchyPage: `account.children(first: ${PAGE}, after: cursor): the distributor's resellers (its owner) or a reseller's customers (its owner), paged on to the end and over again`,
-  subscriptions: "account.subscriptions(first: 20) with history(first: 5) of each, of the client's customer, by its reseller's owner or the customer's owner",
-  account: "account(id): fields, parent, ancestors (breadcrumbs), members(first: 10), of the client's customer, its reseller or the distributor",
-  placeOrder: "placeOrder on the client's own customer: 1 or 2 lines of its subscriptions, quantity 1-3, fresh idempotencyKey, by the reseller's owner-seller (70 %) or the distributor's (customers' own members do not order)",
+  subscriptions:
+    "account.subscriptions(first: 20) with history(first: 5) of each, of the client's customer, by its reseller's owner or the customer's owner",
+  account:
+    "account(id): fields, parent, ancestors (breadcrumbs), members(first: 10), of the client's customer, its reseller or the distributor",
+  placeOrder:
+    "placeOrder on the client's own customer: 1 or 2 lines of its subscriptions, quantity 1-3, fresh idempotencyKey, by the reseller's owner-seller (70 %) or the distributor's (customers' own members do not order)",
 };
 
 const RESELLERS = 20;
@@ -180,7 +188,10 @@ interface WorkerResult {
   readonly sockets: number;
 }
 
-type WorkerMessage = { readonly type: "measuring" } | WorkerResult | { readonly type: "failed"; readonly error: string };
+type WorkerMessage =
+  | { readonly type: "measuring" }
+  | WorkerResult
+  | { readonly type: "failed"; readonly error: string };
 
 export interface LoopDelay {
   readonly p50: number;
@@ -201,11 +212,16 @@ export interface Summary {
 /** Nearest-rank percentiles (ms). */
 export function summarize(samples: readonly number[]): Summary {
   const s = Float64Array.from(samples).sort();
-  const at = (q: number) => (s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!);
+  const at = (q: number) =>
+    s.length === 0 ? NaN : s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;
   return { count: s.length, p50: at(0.5), p90: at(0.9), p99: at(0.99), max: s.length === 0 ? NaN : s[s.length - 1]! };
 }
 
-const histogramDelay = (h: IntervalHistogram): LoopDelay => ({ p50: h.percentile(50) / 1e6, p99: h.percentile(99) / 1e6, max: h.max / 1e6 });
+const histogramDelay = (h: IntervalHistogram): LoopDelay => ({
+  p50: h.percentile(50) / 1e6,
+  p99: h.percentile(99) / 1e6,
+  max: h.max / 1e6,
+});
 
 // ---------------------------------------------------------------- the clients (worker thread)
 
@@ -270,7 +286,11 @@ interface GraphQLBody {
 }
 
 /** The result of an operation, or a description of why it is an error. */
-function resultOf(answer: Answer, field: string, success: string): { ok: true; data: unknown } | { ok: false; error: string } {
+function resultOf(
+  answer: Answer,
+  field: string,
+  success: string,
+): { ok: true; data: unknown } | { ok: false; error: string } {
   if (answer.status !== 200) return { ok: false, error: `HTTP ${answer.status}: ${answer.text.slice(0, 200)}` };
   let body: GraphQLBody;
   try {
@@ -278,9 +298,14 @@ function resultOf(answer: Answer, field: string, success: string): { ok: true; d
   } catch {
     return { ok: false, error: `not JSON: ${answer.text.slice(0, 200)}` };
   }
-  if (body.errors?.length) return { ok: false, error: `GraphQL error: ${body.errors.map((e) => e.message).join("; ")}` };
+  if (body.errors?.length)
+    return { ok: false, error: `GraphQL error: ${body.errors.map((e) => e.message).join("; ")}` };
   const result = body.data?.[field];
-  if (!result || result.__typename !== success) return { ok: false, error: `${field}: ${result?.__typename ?? "null"} ${result?.code ?? ""} ${result?.message ?? ""}` };
+  if (!result || result.__typename !== success)
+    return {
+      ok: false,
+      error: `${field}: ${result?.__typename ?? "null"} ${result?.code ?? ""} ${result?.message ?? ""}`,
+    };
   return { ok: true, data: result.data };
 }
 
@@ -288,7 +313,9 @@ async function runClients(input: WorkerInput): Promise<WorkerResult> {
   const port = parentPort!;
   const agent = new Agent({ keepAlive: true, maxSockets: input.clients.length, maxFreeSockets: input.clients.length });
   const loop = monitorEventLoopDelay({ resolution: 5 });
-  const ops = Object.fromEntries(OPERATIONS.map((op) => [op, { latencies: [], errors: 0, warmupRequests: 0, warmupErrors: 0 }])) as unknown as Record<Operation, OpSamples>;
+  const ops = Object.fromEntries(
+    OPERATIONS.map((op) => [op, { latencies: [], errors: 0, warmupRequests: 0, warmupErrors: 0 }]),
+  ) as unknown as Record<Operation, OpSamples>;
   const errorSamples: string[] = [];
   const start = performance.now();
   const measureFrom = start + input.warmupMs;
@@ -320,9 +347,18 @@ async function runClients(input: WorkerInput): Promise<WorkerResult> {
         case "hierarchyPage": {
           const which = rnd() < 0.5 ? "distributor" : "reseller";
           token = which === "distributor" ? plan.distributorToken : plan.resellerToken;
-          body = JSON.stringify({ query: HIERARCHY_QUERY, variables: { id: which === "distributor" ? plan.distributorId : plan.resellerId, first: PAGE, after: cursors[which] } });
+          body = JSON.stringify({
+            query: HIERARCHY_QUERY,
+            variables: {
+              id: which === "distributor" ? plan.distributorId : plan.resellerId,
+              first: PAGE,
+              after: cursors[which],
+            },
+          });
           onData = (data) => {
-            const conn = (data as { children?: { edges: unknown[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }).children;
+            const conn = (
+              data as { children?: { edges: unknown[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } }
+            ).children;
             if (!conn || conn.edges.length === 0) return "an empty page of children";
             cursors[which] = conn.pageInfo.hasNextPage ? conn.pageInfo.endCursor : null;
             return undefined;
@@ -332,11 +368,19 @@ async function runClients(input: WorkerInput): Promise<WorkerResult> {
         case "subscriptions":
           token = rnd() < 0.5 ? plan.resellerToken : plan.customerToken;
           body = JSON.stringify({ query: SUBSCRIPTIONS_QUERY, variables: { id: plan.customerId } });
-          onData = (data) => ((data as { subscriptions?: { edges: unknown[] } }).subscriptions?.edges.length ? undefined : "no subscriptions");
+          onData = (data) =>
+            (data as { subscriptions?: { edges: unknown[] } }).subscriptions?.edges.length
+              ? undefined
+              : "no subscriptions";
           break;
         case "account": {
           const r = rnd();
-          const [id, t] = r < 0.5 ? [plan.customerId, rnd() < 0.5 ? plan.customerToken : plan.resellerToken] : r < 0.8 ? [plan.resellerId, plan.resellerToken] : [plan.distributorId, plan.distributorToken];
+          const [id, t] =
+            r < 0.5
+              ? [plan.customerId, rnd() < 0.5 ? plan.customerToken : plan.resellerToken]
+              : r < 0.8
+                ? [plan.resellerId, plan.resellerToken]
+                : [plan.distributorId, plan.distributorToken];
           token = t;
           body = JSON.stringify({ query: ACCOUNT_QUERY, variables: { id } });
           break;
@@ -345,8 +389,16 @@ async function runClients(input: WorkerInput): Promise<WorkerResult> {
           token = rnd() < 0.7 ? plan.resellerToken : plan.distributorToken;
           const first = Math.floor(rnd() * plan.skus.length);
           const count = rnd() < 0.6 ? 1 : 2;
-          const lines = Array.from({ length: Math.min(count, plan.skus.length) }, (_, k) => ({ sku: plan.skus[(first + k) % plan.skus.length]!, quantity: 1 + Math.floor(rnd() * 3) }));
-          body = JSON.stringify({ query: PLACE_ORDER_MUTATION, variables: { input: { accountId: plan.customerId, lines, idempotencyKey: `load-${input.runId}-${index}-${++orders}` } } });
+          const lines = Array.from({ length: Math.min(count, plan.skus.length) }, (_, k) => ({
+            sku: plan.skus[(first + k) % plan.skus.length]!,
+            quantity: 1 + Math.floor(rnd() * 3),
+          }));
+          body = JSON.stringify({
+            query: PLACE_ORDER_MUTATION,
+            variables: {
+              input: { accountId: plan.customerId, lines, idempotencyKey: `load-${input.runId}-${index}-${++orders}` },
+            },
+          });
           field = "placeOrder";
           success = "MutationPlaceOrderSuccess";
           break;
@@ -379,7 +431,9 @@ async function runClients(input: WorkerInput): Promise<WorkerResult> {
   clearTimeout(warmupTimer);
   loop.disable();
   const elu = performance.eventLoopUtilization(elu0);
-  const sockets = Object.values(agent.sockets).reduce((n, list) => n + (list?.length ?? 0), 0) + Object.values(agent.freeSockets).reduce((n, list) => n + (list?.length ?? 0), 0);
+  const sockets =
+    Object.values(agent.sockets).reduce((n, list) => n + (list?.length ?? 0), 0) +
+    Object.values(agent.freeSockets).reduce((n, list) => n + (list?.length ?? 0), 0);
   agent.destroy();
   return {
     type: "result",
@@ -397,14 +451,21 @@ const input = workerData as WorkerInput | undefined;
 if (!isMainThread && input?.role === "load-clients") {
   runClients(input).then(
     (result) => parentPort!.postMessage(result),
-    (err: unknown) => parentPort!.postMessage({ type: "failed", error: err instanceof Error ? (err.stack ?? err.message) : String(err) } satisfies WorkerMessage),
+    (err: unknown) =>
+      parentPort!.postMessage({
+        type: "failed",
+        error: err instanceof Error ? (err.stack ?? err.message) : String(err),
+      } satisfies WorkerMessage),
   );
 }
 
 /** Starts the clients in a worker thread; tsx is registered there before this module is loaded. */
 function startClients(data: WorkerInput): Worker {
   const self = JSON.stringify(import.meta.url);
-  return new Worker(`import("tsx/esm/api").then(({ tsImport }) => tsImport(${self}, ${self}));`, { eval: true, workerData: data });
+  return new Worker(`import("tsx/esm/api").then(({ tsImport }) => tsImport(${self}, ${self}));`, {
+    eval: true,
+    workerData: data,
+  });
 }
 
 // ---------------------------------------------------------------- the server side (main thread)
@@ -417,7 +478,17 @@ export interface CallStats extends Summary {
 export interface LoadResult {
   readonly options: Omit<LoadOptions, "signal" | "log">;
   readonly shape: string;
-  readonly ops: Readonly<Record<Operation, Summary & { readonly errors: number; readonly warmupRequests: number; readonly warmupErrors: number; readonly perSecond: number }>>;
+  readonly ops: Readonly<
+    Record<
+      Operation,
+      Summary & {
+        readonly errors: number;
+        readonly warmupRequests: number;
+        readonly warmupErrors: number;
+        readonly perSecond: number;
+      }
+    >
+  >;
   readonly overall: Summary & { readonly errors: number; readonly warmupErrors: number; readonly perSecond: number };
   readonly ratio: number;
   readonly windowMs: number;
@@ -459,26 +530,36 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
   const check = () => opts.signal?.throwIfAborted();
   const started = performance.now();
   // The product is loaded here only: the worker thread imports this module too and needs none of it.
-  const [{ startLocalStack }, Account, Catalog, Acceptance, Order, { Session }, { PLATFORM_ID }, { encodeGlobalID }] = await Promise.all([
-    import("../local/stack.js"),
-    import("../core/account.js"),
-    import("../core/catalog.js"),
-    import("../core/acceptance.js"),
-    import("../core/order.js"),
-    import("../core/context.js"),
-    import("../core/rights.js"),
-    import("@pothos/plugin-relay"),
-  ]);
-  const cleanups: (() => Promise<unknown> | void)[] = [];
+  const [{ startLocalStack }, Account, Catalog, Acceptance, Order, { Session }, { PLATFORM_ID }, { encodeGlobalID }] =
+    await Promise.all([
+      import("../local/stack.js"),
+      import("../core/account.js"),
+      import("../core/catalog.js"),
+      import("../core/acceptance.js"),
+      import("../core/order.js"),
+      import("../core/context.js"),
+      import("../core/rights.js"),
+      import("@pothos/plugin-relay"),
+    ]);
+  const cleanups: (() => unknown)[] = [];
   try {
     log("load: starting the local stack (in-memory DynamoDB Local, no cron)...");
-    const stack = await startLocalStack({ inMemory: true, cron: false, tableName: `load-${Date.now().toString(36)}`, operatorEmail: OPERATOR });
+    const stack = await startLocalStack({
+      inMemory: true,
+      cron: false,
+      tableName: `load-${Date.now().toString(36)}`,
+      operatorEmail: OPERATOR,
+    });
     cleanups.push(() => stack.stop());
     check();
     const deps = { store: stack.store, clock: stack.clock, mailer: stack.outbox, portalUrl: "http://localhost:3000" };
-    const as = (email: string) => new Session(deps, { type: "user", subject: `local|${email}`, email, emailVerified: true });
+    const as = (email: string) =>
+      new Session(deps, { type: "user", subject: `local|${email}`, email, emailVerified: true });
     const accept = async (email: string) => {
-      const mail = stack.outbox.list().filter((m) => m.to === email).at(-1);
+      const mail = stack.outbox
+        .list()
+        .filter((m) => m.to === email)
+        .at(-1);
       const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
       if (!token) throw new Error(`seed: no invitation mailed to ${email}`);
       await Acceptance.accept(as(email), token);
@@ -488,9 +569,25 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
     const t0 = performance.now();
     await Catalog.seed(
       deps,
-      SKUS.filter((s) => s.startsWith("LOAD-")).map((sku, i) => ({ sku, name: `Load add-on ${i + 1}`, kind: "MONTHLY" as const, family: sku, unitPrice: `${i + 1}.25`, currency: CURRENCY })),
+      SKUS.filter((s) => s.startsWith("LOAD-")).map((sku, i) => ({
+        sku,
+        name: `Load add-on ${i + 1}`,
+        kind: "MONTHLY" as const,
+        family: sku,
+        unitPrice: `${i + 1}.25`,
+        currency: CURRENCY,
+      })),
     );
-    const distributor = (await Account.create(as(OPERATOR), { parentId: PLATFORM_ID, kind: "DISTRIBUTOR", name: "Load Distribution Inc", country: "US", currency: CURRENCY, owner: { email: DIST_OWNER } })).account;
+    const distributor = (
+      await Account.create(as(OPERATOR), {
+        parentId: PLATFORM_ID,
+        kind: "DISTRIBUTOR",
+        name: "Load Distribution Inc",
+        country: "US",
+        currency: CURRENCY,
+        owner: { email: DIST_OWNER },
+      })
+    ).account;
     await accept(DIST_OWNER);
     await Catalog.setAvailable(as(OPERATOR), { accountId: distributor.id, skus: [...SKUS] });
     const resellerCount = Math.min(RESELLERS, opts.clients);
@@ -498,7 +595,15 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
     for (let r = 0; r < resellerCount; r++) {
       const owner = `owner@reseller-${String(r + 1).padStart(2, "0")}.example`;
       // Resellers are created one after the other: each changes the distributor's child count.
-      const reseller = (await Account.create(as(DIST_OWNER), { parentId: distributor.id, kind: "RESELLER", name: `Reseller ${String(r + 1).padStart(2, "0")} Ltd`, country: "US", owner: { email: owner } })).account;
+      const reseller = (
+        await Account.create(as(DIST_OWNER), {
+          parentId: distributor.id,
+          kind: "RESELLER",
+          name: `Reseller ${String(r + 1).padStart(2, "0")} Ltd`,
+          country: "US",
+          owner: { email: owner },
+        })
+      ).account;
       await accept(owner);
       // The distributor lets its resellers create their own customers.
       await Account.setResellerRights(as(DIST_OWNER), { id: reseller.id, canCreateAccounts: true });
@@ -518,19 +623,34 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
           name: `Customer ${String(c + 1).padStart(4, "0")}`,
           country: "US",
           owner: { email: owner },
-          order: { lines: skus.map((sku, k) => ({ sku, quantity: 5 + ((c + k) % 20) })), idempotencyKey: `seed-${c}-0` },
+          order: {
+            lines: skus.map((sku, k) => ({ sku, quantity: 5 + ((c + k) % 20) })),
+            idempotencyKey: `seed-${c}-0`,
+          },
         });
         await accept(owner);
         // A short history: an increase by the reseller's seller, one by the distributor's (customers do not order: DESIGN 1).
-        await Order.place(seller, { accountId: created.account.id, lines: [{ sku: skus[0]!, quantity: 2 }, { sku: skus[1]!, quantity: 1 }], idempotencyKey: `seed-${c}-1` });
-        await Order.place(as(DIST_OWNER), { accountId: created.account.id, lines: [{ sku: skus[c % skus.length]!, quantity: 3 }], idempotencyKey: `seed-${c}-2` });
+        await Order.place(seller, {
+          accountId: created.account.id,
+          lines: [
+            { sku: skus[0]!, quantity: 2 },
+            { sku: skus[1]!, quantity: 1 },
+          ],
+          idempotencyKey: `seed-${c}-1`,
+        });
+        await Order.place(as(DIST_OWNER), {
+          accountId: created.account.id,
+          lines: [{ sku: skus[c % skus.length]!, quantity: 3 }],
+          idempotencyKey: `seed-${c}-2`,
+        });
         customers[c] = { id: created.account.id, owner, reseller: r, skus };
         seeded += 1;
         if (seeded % 50 === 0) log(`load: seeded ${seeded}/${opts.clients} customers`);
       }
     };
     const lanes = 4;
-    for (let r = 0; r < resellerCount; r += lanes) await Promise.all(Array.from({ length: Math.min(lanes, resellerCount - r) }, (_, k) => seedReseller(r + k)));
+    for (let r = 0; r < resellerCount; r += lanes)
+      await Promise.all(Array.from({ length: Math.min(lanes, resellerCount - r) }, (_, k) => seedReseller(r + k)));
     const seedMs = performance.now() - t0;
     const shape = `1 distributor (owner-seller), ${resellerCount} resellers (an owner-seller each), ${opts.clients} customers (an owner each, ${SUBSCRIPTIONS_PER_CUSTOMER} subscriptions each with 2-4 ledger entries), ${opts.clients + resellerCount + 1} callers`;
     log(`load: seeded ${shape} in ${(seedMs / 1000).toFixed(1)} s`);
@@ -566,7 +686,9 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
         try {
           return await next(args);
         } catch (err) {
-          const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons?.map((r) => r.Code ?? "None").filter((c) => c !== "None");
+          const reasons = (err as { CancellationReasons?: { Code?: string }[] }).CancellationReasons?.map(
+            (r) => r.Code ?? "None",
+          ).filter((c) => c !== "None");
           const name = `${err instanceof Error ? err.name : "error"}${reasons?.length ? ` (${[...new Set(reasons)].join(", ")})` : ""}`;
           entry.errors[name] = (entry.errors[name] ?? 0) + 1;
           throw err;
@@ -609,12 +731,26 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
     // --- The clients, in their own thread ---
     const url = new URL(stack.graphqlUrl);
     log(`load: ${opts.clients} clients for ${opts.warmupSeconds} s of warm-up, then ${opts.seconds} s measured...`);
-    const worker = startClients({ role: "load-clients", host: "127.0.0.1", port: Number(url.port), clients: plans, warmupMs: opts.warmupSeconds * 1000, measureMs: opts.seconds * 1000, runId: Date.now().toString(36) });
+    const worker = startClients({
+      role: "load-clients",
+      host: "127.0.0.1",
+      port: Number(url.port),
+      clients: plans,
+      warmupMs: opts.warmupSeconds * 1000,
+      measureMs: opts.seconds * 1000,
+      runId: Date.now().toString(36),
+    });
     cleanups.push(() => worker.terminate());
     // Readings at the start of the measured window (set when the worker says it begins).
-    const at0: { elu?: EventLoopUtilization; cpu?: NodeJS.CpuUsage; machine: ReturnType<typeof cpuTimes>; requests: number } = { machine: null, requests: 0 };
+    const at0: {
+      elu?: EventLoopUtilization;
+      cpu?: NodeJS.CpuUsage;
+      machine: ReturnType<typeof cpuTimes>;
+      requests: number;
+    } = { machine: null, requests: 0 };
     const result = await new Promise<WorkerResult>((resolve, reject) => {
-      const onAbort = () => reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error("interrupted"));
+      const onAbort = () =>
+        reject(opts.signal?.reason instanceof Error ? opts.signal.reason : new Error("interrupted"));
       opts.signal?.addEventListener("abort", onAbort, { once: true });
       worker.on("error", reject);
       worker.on("exit", (code) => reject(new Error(`load: the client worker exited (${code}) before answering`)));
@@ -646,9 +782,21 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
     const ops = Object.fromEntries(
       OPERATIONS.map((op) => {
         const s = result.ops[op];
-        return [op, { ...summarize(s.latencies), errors: s.errors, warmupRequests: s.warmupRequests, warmupErrors: s.warmupErrors, perSecond: s.latencies.length / windowS }];
+        return [
+          op,
+          {
+            ...summarize(s.latencies),
+            errors: s.errors,
+            warmupRequests: s.warmupRequests,
+            warmupErrors: s.warmupErrors,
+            perSecond: s.latencies.length / windowS,
+          },
+        ];
       }),
-    ) as Record<Operation, Summary & { errors: number; warmupRequests: number; warmupErrors: number; perSecond: number }>;
+    ) as Record<
+      Operation,
+      Summary & { errors: number; warmupRequests: number; warmupErrors: number; perSecond: number }
+    >;
     const all = OPERATIONS.flatMap((op) => result.ops[op].latencies);
     const overallSummary = summarize(all);
     const overall = {
@@ -657,7 +805,9 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
       warmupErrors: OPERATIONS.reduce((n, op) => n + result.ops[op].warmupErrors, 0),
       perSecond: all.length / windowS,
     };
-    const dynamo = [...calls.entries()].map(([command, c]) => ({ command, ...summarize(c.ms), errors: c.errors })).sort((a, b) => b.count - a.count);
+    const dynamo = [...calls.entries()]
+      .map(([command, c]) => ({ command, ...summarize(c.ms), errors: c.errors }))
+      .sort((a, b) => b.count - a.count);
     return {
       options: { clients: opts.clients, seconds: opts.seconds, warmupSeconds: opts.warmupSeconds },
       shape,
@@ -675,7 +825,8 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
       clientSockets: result.sockets,
       dynamo,
       dynamoRequests,
-      machineBusy: machine0 && machine1 ? (machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total) : null,
+      machineBusy:
+        machine0 && machine1 ? (machine1.busy - machine0.busy) / Math.max(1, machine1.total - machine0.total) : null,
       loadAverage,
       processCpuMs: (cpu.user + cpu.system) / 1000,
       seedMs,
@@ -695,7 +846,8 @@ const n = (v: number | string, w: number) => String(v).padStart(w);
 export function reportLoad(r: LoadResult): { text: string; failures: string[] } {
   const failures: string[] = [];
   const errors = r.overall.errors + r.overall.warmupErrors;
-  if (errors > 0) failures.push(`load: ${r.overall.errors} errors measured, ${r.overall.warmupErrors} in the warm-up (0 allowed)`);
+  if (errors > 0)
+    failures.push(`load: ${r.overall.errors} errors measured, ${r.overall.warmupErrors} in the warm-up (0 allowed)`);
   const ratioOk = r.ratio <= MAX_TAIL_RATIO;
   if (!ratioOk) failures.push(`load: overall p99/p50 ${r.ratio.toFixed(2)} (at most ${MAX_TAIL_RATIO} allowed)`);
   const head = `  ${"operation".padEnd(16)}${n("mix %", 6)}${n("requests", 10)}${n("req/s", 8)}${n("errors", 8)}${n("p50", 8)}${n("p90", 8)}${n("p99", 8)}${n("max", 8)}${n("p99/p50", 9)}`;
@@ -727,7 +879,16 @@ export function reportLoad(r: LoadResult): { text: string; failures: string[] } 
     `    this process's CPU (server + clients): ${(r.processCpuMs / 1000).toFixed(1)} s, ${(r.processCpuMs / r.overall.count).toFixed(1)} ms per request; machine CPU busy ${r.machineBusy === null ? "n/a" : `${(r.machineBusy * 100).toFixed(0)} %`}; load average ${r.loadAverage.map((l) => l.toFixed(2)).join(" ")}`,
     `    DynamoDB requests: ${r.dynamoRequests} (${(r.dynamoRequests / r.overall.count).toFixed(2)} per GraphQL request); whole SDK send per call, ms:`,
     `      ${"call".padEnd(20)}${n("count", 8)}${n("p50", 8)}${n("p90", 8)}${n("p99", 8)}${n("max", 8)}`,
-    ...r.dynamo.map((c) => `      ${c.command.padEnd(20)}${n(c.count, 8)}${f(c.p50)}${f(c.p90)}${f(c.p99)}${f(c.max)}${Object.keys(c.errors).length ? `  errors: ${Object.entries(c.errors).map(([k, v]) => `${k} ${v}`).join(", ")}` : ""}`),
+    ...r.dynamo.map(
+      (c) =>
+        `      ${c.command.padEnd(20)}${n(c.count, 8)}${f(c.p50)}${f(c.p90)}${f(c.p99)}${f(c.max)}${
+          Object.keys(c.errors).length
+            ? `  errors: ${Object.entries(c.errors)
+                .map(([k, v]) => `${k} ${v}`)
+                .join(", ")}`
+            : ""
+        }`,
+    ),
     "",
     `  whole load benchmark ${(r.totalMs / 1000).toFixed(1)} s`,
     "",

@@ -62,7 +62,14 @@ export interface OrdersOptions {
   readonly log?: (line: string) => void;
 }
 
-export const ordersDefaults: OrdersOptions = { warmup: 50, rounds: 300, subscriptions: 25, history: 12, subsPage: 20, historyPage: 10 };
+export const ordersDefaults: OrdersOptions = {
+  warmup: 50,
+  rounds: 300,
+  subscriptions: 25,
+  history: 12,
+  subsPage: 20,
+  historyPage: 10,
+};
 
 /** Lines of the measured order (issue: 3), and the quantity each adds per order. */
 export const ORDER_LINES = 3;
@@ -81,7 +88,12 @@ export interface OperationResult {
    * Store methods with no call in flight (ElectroDB params and parsing, cursors, zod); the rest
    * (handleEvent, Yoga, Pothos, graphql-js, DataLoader, core checks).
    */
-  readonly handlerBreakdown: { readonly jwtVerify: Stats; readonly dynamoInFlight: Stats; readonly storeLayer: Stats; readonly graphqlLayer: Stats };
+  readonly handlerBreakdown: {
+    readonly jwtVerify: Stats;
+    readonly dynamoInFlight: Stats;
+    readonly storeLayer: Stats;
+    readonly graphqlLayer: Stats;
+  };
   /** The raw path's wall time: DynamoDB calls in flight, and the rest (its own checks and items). */
   readonly rawBreakdown: { readonly dynamoInFlight: Stats; readonly rest: Stats };
   /** DynamoDB requests of one operation (handler: read from `store.requests`; raw: counted by a middleware). */
@@ -193,7 +205,10 @@ interface SubscriptionsPageResponse {
               quantity: number;
               version: number;
               unitPrice: MoneyView | null;
-              history: { edges: { node: { kind: string; version: number; from: number; to: number } }[]; pageInfo: { hasNextPage: boolean } };
+              history: {
+                edges: { node: { kind: string; version: number; from: number; to: number } }[];
+                pageInfo: { hasNextPage: boolean };
+              };
             };
           }[];
           pageInfo: { hasNextPage: boolean; endCursor: string | null };
@@ -210,11 +225,11 @@ const SELLER = "seller@orders.bench.example.com";
 const OPERATOR = "operator@orders.bench.example.com";
 const CURRENCY = "USD";
 
-
-
-
 /** Median duration of each kind of call over the measured rounds, in the order first seen. */
-function callTimes(timed: readonly { name: string | undefined; input: unknown; ms: number }[], rounds: number): CallTime[] {
+function callTimes(
+  timed: readonly { name: string | undefined; input: unknown; ms: number }[],
+  rounds: number,
+): CallTime[] {
   const byCall = new Map<string, number[]>();
   for (const t of timed) {
     const call = describeCall(t.name, t.input);
@@ -270,7 +285,12 @@ class Busy {
  * outermost step, so it brackets the whole SDK send.
  */
 function instrument(client: DynamoDBDocumentClient, busy: Busy) {
-  const probe = { recording: false, calls: [] as string[], timing: false, timed: [] as { name: string | undefined; input: unknown; ms: number }[] };
+  const probe = {
+    recording: false,
+    calls: [] as string[],
+    timing: false,
+    timed: [] as { name: string | undefined; input: unknown; ms: number }[],
+  };
   client.middlewareStack.add(
     (next, context) => async (args) => {
       const t0 = performance.now();
@@ -280,7 +300,8 @@ function instrument(client: DynamoDBDocumentClient, busy: Busy) {
         return await next(args);
       } finally {
         busy.exit();
-        if (probe.timing) probe.timed.push({ name: context.commandName, input: args.input, ms: performance.now() - t0 });
+        if (probe.timing)
+          probe.timed.push({ name: context.commandName, input: args.input, ms: performance.now() - t0 });
       }
     },
     { step: "initialize", name: "benchOrdersProbe", priority: "high" },
@@ -310,7 +331,6 @@ function trackStore(store: Store, busy: Busy): void {
   }
 }
 
-
 // ---------------------------------------------------------------------------------------------
 // The raw paths: plain @aws-sdk/lib-dynamodb commands. Keys and Query values come from templates
 // taken once from the entities' `.params()`; items are written by hand and checked against the
@@ -323,7 +343,10 @@ type Values = Record<string, string | number>;
 type Part = string | { readonly name: string; readonly lower: boolean; readonly width?: number };
 
 const lc = (v: string) => v.toLowerCase();
-const notExists = { ConditionExpression: "attribute_not_exists(#pk) AND attribute_not_exists(#sk)", ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" } };
+const notExists = {
+  ConditionExpression: "attribute_not_exists(#pk) AND attribute_not_exists(#sk)",
+  ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+};
 
 /**
  * A builder of key strings in exactly ElectroDB's format, taken once from `.params()` with marker
@@ -331,9 +354,14 @@ const notExists = { ConditionExpression: "attribute_not_exists(#pk) AND attribut
  * the zero padding of numbers. String markers are mixed case ("Mk0Xq"); number markers 900000 + i.
  * Building a key is then string concatenation, with no ElectroDB work in the measured path.
  */
-function keyTemplate(names: readonly string[], numbers: readonly string[], build: (markers: Values) => unknown, fields: readonly string[]): (values: Values) => Key {
+function keyTemplate(
+  names: readonly string[],
+  numbers: readonly string[],
+  build: (markers: Values) => unknown,
+  fields: readonly string[],
+): (values: Values) => Key {
   const markers: Values = {};
-  names.forEach((name, i) => (markers[name] = numbers.includes(name) ? 900_000 + i : `Mk${i}Xq`));
+  for (const [i, name] of names.entries()) markers[name] = numbers.includes(name) ? 900_000 + i : `Mk${i}Xq`;
   const built = build(markers) as Record<string, unknown>;
   const compiled = fields.map((field): [string, Part[]] => {
     const text = built[field];
@@ -341,11 +369,16 @@ function keyTemplate(names: readonly string[], numbers: readonly string[], build
     const holes: { start: number; end: number; part: Exclude<Part, string> }[] = [];
     for (const [name, marker] of Object.entries(markers)) {
       if (typeof marker === "number") {
-        for (const m of text.matchAll(new RegExp(`0*${marker}`, "g"))) holes.push({ start: m.index, end: m.index + m[0].length, part: { name, lower: false, width: m[0].length } });
+        for (const m of text.matchAll(new RegExp(`0*${marker}`, "g")))
+          holes.push({ start: m.index, end: m.index + m[0].length, part: { name, lower: false, width: m[0].length } });
         continue;
       }
-      for (const [shown, lower] of [[marker, false], [lc(marker), true]] as const) {
-        for (let at = text.indexOf(shown); at >= 0; at = text.indexOf(shown, at + shown.length)) holes.push({ start: at, end: at + shown.length, part: { name, lower } });
+      for (const [shown, lower] of [
+        [marker, false],
+        [lc(marker), true],
+      ] as const) {
+        for (let at = text.indexOf(shown); at >= 0; at = text.indexOf(shown, at + shown.length))
+          holes.push({ start: at, end: at + shown.length, part: { name, lower } });
       }
     }
     holes.sort((a, b) => a.start - b.start);
@@ -359,7 +392,17 @@ function keyTemplate(names: readonly string[], numbers: readonly string[], build
     return [field, parts];
   });
   const render = (parts: readonly Part[], values: Values) =>
-    parts.map((p) => (typeof p === "string" ? p : p.width ? String(values[p.name]).padStart(p.width, "0") : p.lower ? lc(String(values[p.name])) : String(values[p.name]))).join("");
+    parts
+      .map((p) =>
+        typeof p === "string"
+          ? p
+          : p.width
+            ? String(values[p.name]).padStart(p.width, "0")
+            : p.lower
+              ? lc(String(values[p.name]))
+              : String(values[p.name]),
+      )
+      .join("");
   return (values) => {
     const key: Key = {};
     for (const [field, parts] of compiled) key[field] = render(parts, values);
@@ -370,28 +413,88 @@ function keyTemplate(names: readonly string[], numbers: readonly string[], build
 /** The key formats of the product's entities, and its two Queries, as the raw paths build them. */
 function rawKeysOf(e: Entities, table: string) {
   const s = (m: Values, name: string) => m[name] as string;
-  const subscriptionsQuery = e.subscription.query.byAccount({ accountId: "x" }).params({ limit: 1 }) as QueryCommandInput;
-  const historyQuery = e.change.query.bySubscription({ accountId: "x", sku: "x" }).params({ limit: 1, order: "desc" }) as QueryCommandInput;
-  const subscriptionsValues = keyTemplate(["accountId"], [], (m) => e.subscription.query.byAccount({ accountId: s(m, "accountId") }).params().ExpressionAttributeValues, [":pk", ":sk1"]);
-  const historyValues = keyTemplate(["accountId", "sku"], [], (m) => e.change.query.bySubscription({ accountId: s(m, "accountId"), sku: s(m, "sku") }).params().ExpressionAttributeValues, [":pk", ":sk1"]);
+  const subscriptionsQuery = e.subscription.query
+    .byAccount({ accountId: "x" })
+    .params({ limit: 1 }) as QueryCommandInput;
+  const historyQuery = e.change.query
+    .bySubscription({ accountId: "x", sku: "x" })
+    .params({ limit: 1, order: "desc" }) as QueryCommandInput;
+  const subscriptionsValues = keyTemplate(
+    ["accountId"],
+    [],
+    (m) => e.subscription.query.byAccount({ accountId: s(m, "accountId") }).params().ExpressionAttributeValues,
+    [":pk", ":sk1"],
+  );
+  const historyValues = keyTemplate(
+    ["accountId", "sku"],
+    [],
+    (m) =>
+      e.change.query.bySubscription({ accountId: s(m, "accountId"), sku: s(m, "sku") }).params()
+        .ExpressionAttributeValues,
+    [":pk", ":sk1"],
+  );
   return {
     person: keyTemplate(["email"], [], (m) => e.person.get({ email: s(m, "email") }).params().Key, ["pk", "sk"]),
     account: keyTemplate(["id"], [], (m) => e.account.get({ id: s(m, "id") }).params().Key, ["pk", "sk"]),
     offer: keyTemplate(["sku"], [], (m) => e.offer.get({ sku: s(m, "sku") }).params().Key, ["pk", "sk"]),
-    subscription: keyTemplate(["accountId", "sku"], [], (m) => e.subscription.get({ accountId: s(m, "accountId"), sku: s(m, "sku") }).params().Key, ["pk", "sk"]),
-    orderKey: keyTemplate(["accountId", "key"], [], (m) => e.orderKey.get({ accountId: s(m, "accountId"), key: s(m, "key") }).params().Key, ["pk", "sk"]),
-    order: keyTemplate(["accountId", "id"], [], (m) => e.order.get({ accountId: s(m, "accountId"), id: s(m, "id") }).params().Key, ["pk", "sk"]),
+    subscription: keyTemplate(
+      ["accountId", "sku"],
+      [],
+      (m) => e.subscription.get({ accountId: s(m, "accountId"), sku: s(m, "sku") }).params().Key,
+      ["pk", "sk"],
+    ),
+    orderKey: keyTemplate(
+      ["accountId", "key"],
+      [],
+      (m) => e.orderKey.get({ accountId: s(m, "accountId"), key: s(m, "key") }).params().Key,
+      ["pk", "sk"],
+    ),
+    order: keyTemplate(
+      ["accountId", "id"],
+      [],
+      (m) => e.order.get({ accountId: s(m, "accountId"), id: s(m, "id") }).params().Key,
+      ["pk", "sk"],
+    ),
     change: keyTemplate(
       ["accountId", "sku", "version", "at"],
       ["version"],
-      (m) => e.change.put({ accountId: s(m, "accountId"), sku: s(m, "sku"), version: m.version as number, kind: "INCREASED", at: s(m, "at"), actor: "a", from: 0, to: 1 }).params().Item,
+      (m) =>
+        e.change
+          .put({
+            accountId: s(m, "accountId"),
+            sku: s(m, "sku"),
+            version: m.version as number,
+            kind: "INCREASED",
+            at: s(m, "at"),
+            actor: "a",
+            from: 0,
+            to: 1,
+          })
+          .params().Item,
       ["pk", "sk", "gsi1pk", "gsi1sk"],
     ),
-    audit: keyTemplate(["accountId", "at", "id"], [], (m) => e.audit.put({ accountId: s(m, "accountId"), at: s(m, "at"), id: s(m, "id"), action: "a", actor: "a" }).params().Item, ["pk", "sk"]),
+    audit: keyTemplate(
+      ["accountId", "at", "id"],
+      [],
+      (m) =>
+        e.audit.put({ accountId: s(m, "accountId"), at: s(m, "at"), id: s(m, "id"), action: "a", actor: "a" }).params()
+          .Item,
+      ["pk", "sk"],
+    ),
     /** Subscriptions of an account by sku (ElectroDB `subscription.query.byAccount`). */
-    subscriptionsQuery: (accountId: string, limit: number): QueryCommandInput => ({ ...subscriptionsQuery, TableName: table, ExpressionAttributeValues: subscriptionsValues({ accountId }), Limit: limit }),
+    subscriptionsQuery: (accountId: string, limit: number): QueryCommandInput => ({
+      ...subscriptionsQuery,
+      TableName: table,
+      ExpressionAttributeValues: subscriptionsValues({ accountId }),
+      Limit: limit,
+    }),
     /** One subscription's ledger, newest first (ElectroDB `change.query.bySubscription`, order desc). */
-    historyQuery: (accountId: string, sku: string, limit: number): QueryCommandInput => ({ ...historyQuery, TableName: table, ExpressionAttributeValues: historyValues({ accountId, sku }), Limit: limit }),
+    historyQuery: (accountId: string, sku: string, limit: number): QueryCommandInput => ({
+      ...historyQuery,
+      TableName: table,
+      ExpressionAttributeValues: historyValues({ accountId, sku }),
+      Limit: limit,
+    }),
   };
 }
 type RawKeys = ReturnType<typeof rawKeysOf>;
@@ -407,9 +510,15 @@ interface Raw {
 const keyId = (k: { pk?: unknown; sk?: unknown }) => `${String(k.pk)}|${String(k.sk)}`;
 
 /** One BatchGetItem (strongly consistent, as the product's), results by key. */
-async function batchGet(client: DynamoDBDocumentClient, table: string, keys: readonly Key[]): Promise<Map<string, Item>> {
+async function batchGet(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly Key[],
+): Promise<Map<string, Item>> {
   if (keys.length === 0) return new Map();
-  const out = await client.send(new BatchGetCommand({ RequestItems: { [table]: { Keys: [...keys], ConsistentRead: true } } }));
+  const out = await client.send(
+    new BatchGetCommand({ RequestItems: { [table]: { Keys: [...keys], ConsistentRead: true } } }),
+  );
   if (out.UnprocessedKeys?.[table]?.Keys?.length) throw new Error("raw: BatchGetItem returned unprocessed keys");
   const found = new Map<string, Item>();
   for (const item of out.Responses?.[table] ?? []) found.set(keyId(item), item);
@@ -444,7 +553,10 @@ const ancestorsToRead = (account: Item) => (account.path as string[]).filter((id
 /** The nearest billable account, the account itself first (core/catalog.ts `billedParty`). */
 function billedParty(keys: RawKeys, account: Item, ancestors: Map<string, Item>): Item | undefined {
   if (account.billable) return account;
-  return [...(account.path as string[])].reverse().map((id) => ancestors.get(keyId(keys.account({ id })))).find((a) => a?.billable);
+  return [...(account.path as string[])]
+    .reverse()
+    .map((id) => ancestors.get(keyId(keys.account({ id }))))
+    .find((a) => a?.billable);
 }
 
 export interface RawOrderInput {
@@ -454,7 +566,12 @@ export interface RawOrderInput {
 }
 
 interface RawOrderOutcome {
-  readonly order: { id: string; lines: { sku: string; quantity: number; unitPrice: number | null; amount: number | null }[]; currency: string; total: number | null };
+  readonly order: {
+    id: string;
+    lines: { sku: string; quantity: number; unitPrice: number | null; amount: number | null }[];
+    currency: string;
+    total: number | null;
+  };
   readonly params: TransactWriteCommandInput;
   readonly auditId: string;
 }
@@ -486,10 +603,18 @@ async function rawPlaceOrder(raw: Raw, input: RawOrderInput, now: Date): Promise
   const path = account.path as string[];
   const own = ms[accountId];
   const reach = above(ms, path);
-  if (account.kind === "PLATFORM" || !(writerRole(reach?.role) || (account.kind !== "CUSTOMER" && own?.seller && writerRole(own.role)))) throw new Error("raw: not allowed to order");
+  if (
+    account.kind === "PLATFORM" ||
+    !(writerRole(reach?.role) || (account.kind !== "CUSTOMER" && own?.seller && writerRole(own.role)))
+  )
+    throw new Error("raw: not allowed to order");
   if (got.has(keyId(orderKeyKey))) throw new Error("raw: replays are not part of the bench");
 
-  const ancestors = await batchGet(client, table, ancestorsToRead(account).map((id) => keys.account({ id })));
+  const ancestors = await batchGet(
+    client,
+    table,
+    ancestorsToRead(account).map((id) => keys.account({ id })),
+  );
   const available = new Set(account.offers as string[]);
   for (const id of ancestorsToRead(account)) {
     const a = ancestors.get(keyId(keys.account({ id })));
@@ -507,10 +632,12 @@ async function rawPlaceOrder(raw: Raw, input: RawOrderInput, now: Date): Promise
   const lines = input.lines.map((line, i) => {
     const offer = got.get(keyId(offerKeys[i]!));
     const sub = got.get(keyId(subKeys[i]!));
-    if (!offer || offer.status !== "ACTIVE" || !available.has(line.sku)) throw new Error(`raw: ${line.sku} cannot be ordered`);
+    if (offer?.status !== "ACTIVE" || !available.has(line.sku)) throw new Error(`raw: ${line.sku} cannot be ordered`);
     if (offer.internalOnly) throw new Error("raw: partner staff offers are not part of the bench");
-    if (party?.currency && offer.currency !== party.currency) throw new Error(`raw: ${line.sku} is in another currency`);
-    if (offer.kind !== "MONTHLY" || sub?.status !== "ACTIVE" || sub.endsAt !== undefined) throw new Error("raw: the bench only increases active MONTHLY subscriptions");
+    if (party?.currency && offer.currency !== party.currency)
+      throw new Error(`raw: ${line.sku} is in another currency`);
+    if (offer.kind !== "MONTHLY" || sub?.status !== "ACTIVE" || sub.endsAt !== undefined)
+      throw new Error("raw: the bench only increases active MONTHLY subscriptions");
     const from = sub.quantity as number;
     const to = from + line.quantity;
     if (to > MAX_QUANTITY) throw new Error("raw: quantity over the maximum");
@@ -525,7 +652,8 @@ async function rawPlaceOrder(raw: Raw, input: RawOrderInput, now: Date): Promise
           Key: subKeys[i]!,
           UpdateExpression:
             "SET #quantity = :quantity_u0, #status = :status_u0, #unitPrice = :unitPrice_u0, #startedAt = :startedAt_u0, #version = :version_u0, #updatedAt = :updatedAt_u0, #accountId = :accountId_u0, #sku = :sku_u0, #__edb_e__ = :__edb_e___u0, #__edb_v__ = :__edb_v___u0",
-          ConditionExpression: "attribute_exists(#pk) AND attribute_exists(#sk) AND #version = :version0 AND #assigned <= :assigned0",
+          ConditionExpression:
+            "attribute_exists(#pk) AND attribute_exists(#sk) AND #version = :version0 AND #assigned <= :assigned0",
           ExpressionAttributeNames: {
             "#pk": "pk",
             "#sk": "sk",
@@ -579,7 +707,15 @@ async function rawPlaceOrder(raw: Raw, input: RawOrderInput, now: Date): Promise
         },
       },
     );
-    return { sku: line.sku, name: offer.name as string, kind: offer.kind as string, quantity: line.quantity, unitPrice, amount: Money.times(unitPrice, line.quantity), currency: offer.currency as string };
+    return {
+      sku: line.sku,
+      name: offer.name as string,
+      kind: offer.kind as string,
+      quantity: line.quantity,
+      unitPrice,
+      amount: Money.times(unitPrice, line.quantity),
+      currency: offer.currency as string,
+    };
   });
   const currency = lines[0]!.currency;
   if (lines.some((l) => l.currency !== currency)) throw new Error("raw: an order is in one currency");
@@ -609,7 +745,15 @@ async function rawPlaceOrder(raw: Raw, input: RawOrderInput, now: Date): Promise
     {
       Put: {
         TableName: table,
-        Item: { accountId, key: input.idempotencyKey, requestHash: Order.fingerprint(accountId, input), orderId, ...orderKeyKey, __edb_e__: "orderkey", __edb_v__: "1" },
+        Item: {
+          accountId,
+          key: input.idempotencyKey,
+          requestHash: Order.fingerprint(accountId, input),
+          orderId,
+          ...orderKeyKey,
+          __edb_e__: "orderkey",
+          __edb_v__: "1",
+        },
         ...notExists,
       },
     },
@@ -636,7 +780,12 @@ async function rawPlaceOrder(raw: Raw, input: RawOrderInput, now: Date): Promise
   return {
     order: {
       id: orderId,
-      lines: orderLines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPrice: showPrices ? l.unitPrice : null, amount: showPrices ? l.amount : null })),
+      lines: orderLines.map((l) => ({
+        sku: l.sku,
+        quantity: l.quantity,
+        unitPrice: showPrices ? l.unitPrice : null,
+        amount: showPrices ? l.amount : null,
+      })),
       currency,
       total: showPrices ? total : null,
     },
@@ -646,7 +795,16 @@ async function rawPlaceOrder(raw: Raw, input: RawOrderInput, now: Date): Promise
 }
 
 interface RawSubscriptionsPage {
-  readonly subscriptions: { sku: string; status: string; quantity: number; version: number; unitPrice: number | null; currency: string; history: Item[]; historyHasNextPage: boolean }[];
+  readonly subscriptions: {
+    sku: string;
+    status: string;
+    quantity: number;
+    version: number;
+    unitPrice: number | null;
+    currency: string;
+    history: Item[];
+    historyHasNextPage: boolean;
+  }[];
   readonly hasNextPage: boolean;
   readonly queries: { subscriptions: QueryCommandInput; history: QueryCommandInput[] };
 }
@@ -658,7 +816,12 @@ interface RawSubscriptionsPage {
  *     account is billable itself, one BatchGetItem of its ancestors (billed party: price visibility);
  *  3. concurrently: one Query per subscription on the page for its ledger (newest first, Limit first + 1).
  */
-async function rawSubscriptionsPage(raw: Raw, accountId: string, first: number, historyFirst: number): Promise<RawSubscriptionsPage> {
+async function rawSubscriptionsPage(
+  raw: Raw,
+  accountId: string,
+  first: number,
+  historyFirst: number,
+): Promise<RawSubscriptionsPage> {
   const { client, table, keys, caller } = raw;
   const accountKey = keys.account({ id: accountId });
   const personKey = keys.person({ email: caller });
@@ -669,7 +832,13 @@ async function rawSubscriptionsPage(raw: Raw, accountId: string, first: number, 
   const subsQuery = keys.subscriptionsQuery(accountId, first + 1);
   const [page, ancestors] = await Promise.all([
     client.send(new QueryCommand(subsQuery)),
-    account.billable ? Promise.resolve(new Map<string, Item>()) : batchGet(client, table, ancestorsToRead(account).map((id) => keys.account({ id }))),
+    account.billable
+      ? Promise.resolve(new Map<string, Item>())
+      : batchGet(
+          client,
+          table,
+          ancestorsToRead(account).map((id) => keys.account({ id })),
+        ),
   ]);
   const showPrices = seesPrices(ms, billedParty(keys, account, ancestors)?.id as string | undefined);
   const items = page.Items ?? [];
@@ -696,9 +865,14 @@ async function rawSubscriptionsPage(raw: Raw, accountId: string, first: number, 
 }
 
 /** Fails unless each templated key equals the key the product's entity builds for the same (mixed-case) values. */
-function checkRawKeys(e: Entities, keys: RawKeys, sample: { email: string; accountId: string; sku: string; key: string; orderId: string; at: string }): void {
+function checkRawKeys(
+  e: Entities,
+  keys: RawKeys,
+  sample: { email: string; accountId: string; sku: string; key: string; orderId: string; at: string },
+): void {
   const { email, accountId, sku, key, orderId, at } = sample;
-  const pick = (item: Record<string, unknown> | undefined, fields: readonly string[]) => Object.fromEntries(fields.map((f) => [f, item?.[f]]));
+  const pick = (item: Record<string, unknown> | undefined, fields: readonly string[]) =>
+    Object.fromEntries(fields.map((f) => [f, item?.[f]]));
   const pairs: [string, Key, unknown][] = [
     ["person", keys.person({ email }), e.person.get({ email }).params().Key],
     ["account", keys.account({ id: accountId }), e.account.get({ id: accountId }).params().Key],
@@ -709,12 +883,20 @@ function checkRawKeys(e: Entities, keys: RawKeys, sample: { email: string; accou
     [
       "change",
       keys.change({ accountId, sku, version: 42, at }),
-      pick(e.change.put({ accountId, sku, version: 42, kind: "INCREASED", at, actor: "a", from: 0, to: 1 }).params().Item, ["pk", "sk", "gsi1pk", "gsi1sk"]),
+      pick(
+        e.change.put({ accountId, sku, version: 42, kind: "INCREASED", at, actor: "a", from: 0, to: 1 }).params().Item,
+        ["pk", "sk", "gsi1pk", "gsi1sk"],
+      ),
     ],
-    ["audit", keys.audit({ accountId, at, id: orderId }), pick(e.audit.put({ accountId, at, id: orderId, action: "a", actor: "a" }).params().Item, ["pk", "sk"])],
+    [
+      "audit",
+      keys.audit({ accountId, at, id: orderId }),
+      pick(e.audit.put({ accountId, at, id: orderId, action: "a", actor: "a" }).params().Item, ["pk", "sk"]),
+    ],
   ];
   for (const [name, raw, electro] of pairs) {
-    if (!isDeepStrictEqual(raw, electro)) throw new Error(`raw ${name} key ${JSON.stringify(raw)} differs from ElectroDB's ${JSON.stringify(electro)}`);
+    if (!isDeepStrictEqual(raw, electro))
+      throw new Error(`raw ${name} key ${JSON.stringify(raw)} differs from ElectroDB's ${JSON.stringify(electro)}`);
   }
 }
 
@@ -746,10 +928,12 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
   const opts: OrdersOptions = { ...ordersDefaults, ...options };
   const log = opts.log ?? (() => undefined);
   const check = () => opts.signal?.throwIfAborted();
-  if (opts.subscriptions > MAX_SEEDED_SUBSCRIPTIONS) throw new Error(`at most ${MAX_SEEDED_SUBSCRIPTIONS} subscriptions (offers available to one account)`);
+  if (opts.subscriptions > MAX_SEEDED_SUBSCRIPTIONS)
+    throw new Error(`at most ${MAX_SEEDED_SUBSCRIPTIONS} subscriptions (offers available to one account)`);
   // Every order (both paths, warm-up included) adds LINE_QUANTITIES to the same subscriptions.
   const orders = 2 * (opts.warmup + opts.rounds) + 4;
-  if (orders * Math.max(...LINE_QUANTITIES) > MAX_QUANTITY) throw new Error(`too many rounds: the subscriptions would pass ${MAX_QUANTITY} licences`);
+  if (orders * Math.max(...LINE_QUANTITIES) > MAX_QUANTITY)
+    throw new Error(`too many rounds: the subscriptions would pass ${MAX_QUANTITY} licences`);
   const started = performance.now();
   const cleanups: (() => Promise<void> | void)[] = [];
   try {
@@ -770,7 +954,11 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     await ensurePlatform(deps, OPERATOR);
 
     // --- Authentication: the production verifier against a JWKS served over loopback ---
-    const { issuer, verify, authenticate, auth, jwksFetches } = await timedAuth({ audience: AUDIENCE, now: () => clock.now(), cleanups });
+    const { issuer, verify, authenticate, auth, jwksFetches } = await timedAuth({
+      audience: AUDIENCE,
+      now: () => clock.now(),
+      cleanups,
+    });
     const server: GraphQLServer = createGraphQLServer({ deps, authenticate, graphiql: false });
     const sellerToken = await issuer.mint(SELLER, { ttlSeconds: 3600 });
     await verify(sellerToken); // fetches the JWKS once, outside the measurement
@@ -778,36 +966,91 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     // --- Seed through the core functions: offers, distributor (its seller OWNER accepts the
     // invitation), reseller, two customers; orders for the read account's ledger ---
     const t0 = performance.now();
-    const user = (email: string): UserActor => ({ type: "user", subject: `local|${email}`, email, emailVerified: true });
+    const user = (email: string): UserActor => ({
+      type: "user",
+      subject: `local|${email}`,
+      email,
+      emailVerified: true,
+    });
     const as = (email: string) => new Session(deps, user(email));
     const orderSkus = Array.from({ length: ORDER_LINES }, (_, i) => `BENCH-ORDER-${i + 1}`);
-    const readSkus = Array.from({ length: opts.subscriptions }, (_, i) => `BENCH-READ-${String(i + 1).padStart(3, "0")}`);
+    const readSkus = Array.from(
+      { length: opts.subscriptions },
+      (_, i) => `BENCH-READ-${String(i + 1).padStart(3, "0")}`,
+    );
     await Catalog.seed(
       deps,
-      [...orderSkus, ...readSkus].map((sku, i) => ({ sku, name: `Bench offer ${sku}`, kind: "MONTHLY" as const, unitPrice: `${(i % 9) + 1}.50`, currency: CURRENCY })),
+      [...orderSkus, ...readSkus].map((sku, i) => ({
+        sku,
+        name: `Bench offer ${sku}`,
+        kind: "MONTHLY" as const,
+        unitPrice: `${(i % 9) + 1}.50`,
+        currency: CURRENCY,
+      })),
     );
-    const distributor = await Account.create(as(OPERATOR), { parentId: PLATFORM_ID, kind: "DISTRIBUTOR", name: "Bench Orders Distribution Inc", country: "US", currency: CURRENCY, owner: { email: SELLER } });
-    const mail = mailer.list().filter((m) => m.to === SELLER).at(-1);
+    const distributor = await Account.create(as(OPERATOR), {
+      parentId: PLATFORM_ID,
+      kind: "DISTRIBUTOR",
+      name: "Bench Orders Distribution Inc",
+      country: "US",
+      currency: CURRENCY,
+      owner: { email: SELLER },
+    });
+    const mail = mailer
+      .list()
+      .filter((m) => m.to === SELLER)
+      .at(-1);
     const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
     if (!token) throw new Error("seed: no invitation mailed to the seller");
     await Acceptance.accept(as(SELLER), token);
     const distributorId = distributor.account.id;
     await Catalog.setAvailable(as(OPERATOR), { accountId: distributorId, skus: [...orderSkus, ...readSkus] });
     // The reseller and the customers inherit the distributor's offers.
-    const reseller = (await Account.create(as(SELLER), { parentId: distributorId, kind: "RESELLER", name: "Bench Orders Reseller", country: "US" })).account;
-    const orderAccount = (await Account.create(as(SELLER), { parentId: reseller.id, kind: "CUSTOMER", name: "Bench Ordering Customer", country: "US" })).account;
-    const readAccount = (await Account.create(as(SELLER), { parentId: reseller.id, kind: "CUSTOMER", name: "Bench Subscribed Customer", country: "US" })).account;
+    const reseller = (
+      await Account.create(as(SELLER), {
+        parentId: distributorId,
+        kind: "RESELLER",
+        name: "Bench Orders Reseller",
+        country: "US",
+      })
+    ).account;
+    const orderAccount = (
+      await Account.create(as(SELLER), {
+        parentId: reseller.id,
+        kind: "CUSTOMER",
+        name: "Bench Ordering Customer",
+        country: "US",
+      })
+    ).account;
+    const readAccount = (
+      await Account.create(as(SELLER), {
+        parentId: reseller.id,
+        kind: "CUSTOMER",
+        name: "Bench Subscribed Customer",
+        country: "US",
+      })
+    ).account;
     // The order account's 3 subscriptions exist before measuring: every measured order increases them.
-    await Order.place(as(SELLER), { accountId: orderAccount.id, lines: orderSkus.map((sku) => ({ sku, quantity: 1 })), idempotencyKey: "seed-order" });
+    await Order.place(as(SELLER), {
+      accountId: orderAccount.id,
+      lines: orderSkus.map((sku) => ({ sku, quantity: 1 })),
+      idempotencyKey: "seed-order",
+    });
     // The read account: `history` orders over all its offers (the first creates, the rest increase).
     for (let h = 0; h < opts.history; h++) {
       for (let c = 0; c < readSkus.length; c += Order.MAX_LINES) {
         const chunk = readSkus.slice(c, c + Order.MAX_LINES);
-        await Order.place(as(SELLER), { accountId: readAccount.id, lines: chunk.map((sku, i) => ({ sku, quantity: 1 + ((h + i) % 4) })), idempotencyKey: `seed-${h}-${c}` });
+        await Order.place(as(SELLER), {
+          accountId: readAccount.id,
+          lines: chunk.map((sku, i) => ({ sku, quantity: 1 + ((h + i) % 4) })),
+          idempotencyKey: `seed-${h}-${c}`,
+        });
       }
     }
     const seedMs = performance.now() - t0;
-    log(`seeded ${ORDER_LINES + opts.subscriptions} offers, 4 accounts, ${opts.subscriptions} subscriptions x ${opts.history} ledger entries in ${(seedMs / 1000).toFixed(1)} s`);
+    log(
+      `seeded ${ORDER_LINES + opts.subscriptions} offers, 4 accounts, ${opts.subscriptions} subscriptions x ${opts.history} ledger entries in ${(seedMs / 1000).toFixed(1)} s`,
+    );
     check();
 
     // --- Instruments: the handler's client and store, and a raw client of its own ---
@@ -820,7 +1063,14 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     const rawDyn = new Busy();
     const rawProbe = instrument(rawClient, rawDyn);
     const raw: Raw = { client: rawClient, table, keys: rawKeysOf(entities, table), caller: SELLER };
-    checkRawKeys(entities, raw.keys, { email: SELLER, accountId: orderAccount.id, sku: orderSkus[0]!, key: "Bench-Key-1", orderId: newId(), at: clock.now().toISOString() });
+    checkRawKeys(entities, raw.keys, {
+      email: SELLER,
+      accountId: orderAccount.id,
+      sku: orderSkus[0]!,
+      key: "Bench-Key-1",
+      orderId: newId(),
+      at: clock.now().toISOString(),
+    });
 
     let n = 0;
     const runId = Date.now().toString(36);
@@ -860,7 +1110,15 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     };
 
     /** Warm-up, then `rounds` alternating rounds; the event and the raw input are built outside the timing. */
-    const measure = async <I>(name: string, sides: { event: (n: number) => APIGatewayProxyEventV2; accept: (body: string) => void; input: (n: number) => I; raw: (input: I) => Promise<unknown> }) => {
+    const measure = async <I>(
+      name: string,
+      sides: {
+        event: (n: number) => APIGatewayProxyEventV2;
+        accept: (body: string) => void;
+        input: (n: number) => I;
+        raw: (input: I) => Promise<unknown>;
+      },
+    ) => {
       const callHandler = async (event: APIGatewayProxyEventV2) => {
         const res = await handleEvent(server, event);
         if (res.statusCode !== 200) throw new Error(`${name}: handler answered ${res.statusCode}: ${res.body}`);
@@ -873,7 +1131,22 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
         await sides.raw(sides.input(++n));
       }
       log(`${name}: measuring (${opts.rounds} rounds, alternating)...`);
-      const t: Timings = { handler: [], jwt: [], dynamo: [], store: [], graphql: [], raw: [], rawDynamo: [], rawRest: [], handlerSpread: [], rawSpread: [], handlerCpu: [], rawCpu: [], handlerCalls: [], rawCalls: [] };
+      const t: Timings = {
+        handler: [],
+        jwt: [],
+        dynamo: [],
+        store: [],
+        graphql: [],
+        raw: [],
+        rawDynamo: [],
+        rawRest: [],
+        handlerSpread: [],
+        rawSpread: [],
+        handlerCpu: [],
+        rawCpu: [],
+        handlerCalls: [],
+        rawCalls: [],
+      };
       const timeHandler = async () => {
         const event = sides.event(++n);
         auth.ms = 0;
@@ -934,7 +1207,12 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
         handler,
         raw,
         ratio: handler.median / raw.median,
-        handlerBreakdown: { jwtVerify: stats(t.jwt), dynamoInFlight: stats(t.dynamo), storeLayer: stats(t.store), graphqlLayer: stats(t.graphql) },
+        handlerBreakdown: {
+          jwtVerify: stats(t.jwt),
+          dynamoInFlight: stats(t.dynamo),
+          storeLayer: stats(t.store),
+          graphqlLayer: stats(t.graphql),
+        },
         rawBreakdown: { dynamoInFlight: stats(t.rawDynamo), rest: stats(t.rawRest) },
         ...counts,
         handlerCallTimes: t.handlerCalls,
@@ -946,14 +1224,26 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
 
     // ===== (a) placeOrder =====
     const orderEvent = (k: number) =>
-      apiGatewayEvent(sellerToken, JSON.stringify({ query: PLACE_ORDER_MUTATION, variables: { input: { accountId: orderAccountGid, lines, idempotencyKey: `bench-${runId}-h${k}` } } }), k, "bench-orders");
+      apiGatewayEvent(
+        sellerToken,
+        JSON.stringify({
+          query: PLACE_ORDER_MUTATION,
+          variables: { input: { accountId: orderAccountGid, lines, idempotencyKey: `bench-${runId}-h${k}` } },
+        }),
+        k,
+        "bench-orders",
+      );
     const orderOf = (body: string): OrderView => {
       const r = JSON.parse(body) as PlaceOrderResponse;
       const p = r.data?.placeOrder;
       if (p?.__typename !== "MutationPlaceOrderSuccess" || !p.data) throw new Error(`placeOrder failed: ${body}`);
       return p.data.order;
     };
-    const orderInput = (k: number): RawOrderInput => ({ accountId: orderAccount.id, lines, idempotencyKey: `bench-${runId}-r${k}` });
+    const orderInput = (k: number): RawOrderInput => ({
+      accountId: orderAccount.id,
+      lines,
+      idempotencyKey: `bench-${runId}-r${k}`,
+    });
 
     // Same writes: the product's own transaction for the raw path's input (Order.plan + Order.orderOps
     // on a frozen clock, read before the raw path writes), compared item by item with the raw
@@ -965,18 +1255,37 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     if (!plannedAccount) throw new Error("order account missing");
     const productPlan = await Order.plan(frozenSession, plannedAccount, { lines: firstInput.lines });
     const productOrder = Order.orderRecord(frozenSession, productPlan, { idempotencyKey: firstInput.idempotencyKey });
-    const productParams = new Service(entities, { client, table })
-      .transaction.write((e) => Order.orderOps(frozenSession, e, productPlan, productOrder, Order.fingerprint(orderAccount.id, { lines: firstInput.lines })))
+    const productParams = new Service(entities, { client, table }).transaction
+      .write((e) =>
+        Order.orderOps(
+          frozenSession,
+          e,
+          productPlan,
+          productOrder,
+          Order.fingerprint(orderAccount.id, { lines: firstInput.lines }),
+        ),
+      )
       .params() as TransactWriteCommandInput;
     const firstRaw = await rawPlaceOrder(raw, firstInput, frozen);
-    const productAuditId = (productParams.TransactItems ?? []).map((x) => x.Put?.Item).find((i) => i?.__edb_e__ === "audit")?.id as string | undefined;
+    const productAuditId = (productParams.TransactItems ?? [])
+      .map((x) => x.Put?.Item)
+      .find((i) => i?.__edb_e__ === "audit")?.id as string | undefined;
     if (!productAuditId) throw new Error("product transaction has no audit item");
-    const rawNormalized = normalizeIds(firstRaw.params, { [firstRaw.order.id]: "ORDER-ID", [firstRaw.auditId]: "AUDIT-ID" });
-    const productNormalized = normalizeIds(productParams, { [productOrder.id]: "ORDER-ID", [productAuditId]: "AUDIT-ID" });
+    const rawNormalized = normalizeIds(firstRaw.params, {
+      [firstRaw.order.id]: "ORDER-ID",
+      [firstRaw.auditId]: "AUDIT-ID",
+    });
+    const productNormalized = normalizeIds(productParams, {
+      [productOrder.id]: "ORDER-ID",
+      [productAuditId]: "AUDIT-ID",
+    });
     if (!isDeepStrictEqual(rawNormalized, productNormalized)) {
-      throw new Error(`raw TransactWriteItems differ from the product's:\nraw     ${JSON.stringify(rawNormalized)}\nproduct ${JSON.stringify(productNormalized)}`);
+      throw new Error(
+        `raw TransactWriteItems differ from the product's:\nraw     ${JSON.stringify(rawNormalized)}\nproduct ${JSON.stringify(productNormalized)}`,
+      );
     }
-    if (productParams.TransactItems?.length !== 2 * ORDER_LINES + 3) throw new Error(`product transaction has ${productParams.TransactItems?.length} items`);
+    if (productParams.TransactItems?.length !== 2 * ORDER_LINES + 3)
+      throw new Error(`product transaction has ${productParams.TransactItems?.length} items`);
     const presentedPrice = (v: number | null) => (v === null ? null : Money.format(v, firstRaw.order.currency));
     // Same answer: the handler's order (next round, same lines) against the raw path's; then counts.
     const orderCheck = await recorded(
@@ -984,17 +1293,32 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
       () => rawPlaceOrder(raw, orderInput(++n), clock.now()),
     );
     const viewOfRaw = (o: RawOrderOutcome["order"]) => ({
-      lines: o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPrice: presentedPrice(l.unitPrice), amount: presentedPrice(l.amount) })),
+      lines: o.lines.map((l) => ({
+        sku: l.sku,
+        quantity: l.quantity,
+        unitPrice: presentedPrice(l.unitPrice),
+        amount: presentedPrice(l.amount),
+      })),
       total: presentedPrice(o.total),
       currency: o.currency,
     });
     const viewOfHandler = (o: OrderView) => ({
-      lines: o.lines.map((l) => ({ sku: l.sku, quantity: l.quantity, unitPrice: l.unitPrice?.amount ?? null, amount: l.amount?.amount ?? null })),
+      lines: o.lines.map((l) => ({
+        sku: l.sku,
+        quantity: l.quantity,
+        unitPrice: l.unitPrice?.amount ?? null,
+        amount: l.amount?.amount ?? null,
+      })),
       total: o.total?.amount ?? null,
       currency: o.currency,
     });
-    if (!isDeepStrictEqual(viewOfHandler(orderCheck.h), viewOfRaw(orderCheck.r.order)) || orderCheck.r.order.total === null) {
-      throw new Error(`placeOrder paths disagree: handler ${JSON.stringify(viewOfHandler(orderCheck.h))} vs raw ${JSON.stringify(viewOfRaw(orderCheck.r.order))}`);
+    if (
+      !isDeepStrictEqual(viewOfHandler(orderCheck.h), viewOfRaw(orderCheck.r.order)) ||
+      orderCheck.r.order.total === null
+    ) {
+      throw new Error(
+        `placeOrder paths disagree: handler ${JSON.stringify(viewOfHandler(orderCheck.h))} vs raw ${JSON.stringify(viewOfRaw(orderCheck.r.order))}`,
+      );
     }
     const orderTimings = await measure("placeOrder", {
       event: orderEvent,
@@ -1005,12 +1329,16 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     // The ledger has no gap: every order of both paths bumped each subscription's version by one.
     const after = await store.getSubscriptions(orderAccount.id, orderSkus);
     const changes = await store.listChanges(orderAccount.id, orderSkus[0]!, 1);
-    if (after[0]?.version !== changes.items[0]?.node.version) throw new Error("ledger and subscription versions disagree after the run");
+    if (after[0]?.version !== changes.items[0]?.node.version)
+      throw new Error("ledger and subscription versions disagree after the run");
     const placeOrder = summarize(orderTimings, orderCheck.counts);
     check();
 
     // ===== (b) the subscriptions page =====
-    const pageBody = JSON.stringify({ query: SUBSCRIPTIONS_PAGE_QUERY, variables: { id: encodeGlobalID("Account", readAccount.id), first: opts.subsPage, history: opts.historyPage } });
+    const pageBody = JSON.stringify({
+      query: SUBSCRIPTIONS_PAGE_QUERY,
+      variables: { id: encodeGlobalID("Account", readAccount.id), first: opts.subsPage, history: opts.historyPage },
+    });
     const pageOf = (body: string) => {
       const r = JSON.parse(body) as SubscriptionsPageResponse;
       const conn = r.data?.account?.data?.subscriptions;
@@ -1018,7 +1346,10 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
       return conn;
     };
     const rawPage = () => rawSubscriptionsPage(raw, readAccount.id, opts.subsPage, opts.historyPage);
-    const pageCheck = await recorded(async () => pageOf((await handleEvent(server, apiGatewayEvent(sellerToken, pageBody, ++n))).body ?? ""), rawPage);
+    const pageCheck = await recorded(
+      async () => pageOf((await handleEvent(server, apiGatewayEvent(sellerToken, pageBody, ++n))).body ?? ""),
+      rawPage,
+    );
     const handlerView = {
       hasNextPage: pageCheck.h.pageInfo.hasNextPage,
       subs: pageCheck.h.edges.map(({ node: s }) => ({
@@ -1046,17 +1377,30 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
       })),
     };
     const onPage = Math.min(opts.subsPage, opts.subscriptions);
-    if (!isDeepStrictEqual(handlerView, rawView) || handlerView.subs.length !== onPage || handlerView.subs[0]?.unitPrice === null) {
-      throw new Error(`subscriptions page paths disagree:\nhandler ${JSON.stringify(handlerView)}\nraw     ${JSON.stringify(rawView)}`);
+    if (
+      !isDeepStrictEqual(handlerView, rawView) ||
+      handlerView.subs.length !== onPage ||
+      handlerView.subs[0]?.unitPrice === null
+    ) {
+      throw new Error(
+        `subscriptions page paths disagree:\nhandler ${JSON.stringify(handlerView)}\nraw     ${JSON.stringify(rawView)}`,
+      );
     }
     // The raw Queries are the ones ElectroDB builds for the product's access patterns.
     const e = entities;
     const electroQueries = [
       e.subscription.query.byAccount({ accountId: readAccount.id }).params({ limit: opts.subsPage + 1 }),
-      ...pageCheck.r.subscriptions.map((s) => e.change.query.bySubscription({ accountId: readAccount.id, sku: s.sku }).params({ limit: opts.historyPage + 1, order: "desc" })),
+      ...pageCheck.r.subscriptions.map((s) =>
+        e.change.query
+          .bySubscription({ accountId: readAccount.id, sku: s.sku })
+          .params({ limit: opts.historyPage + 1, order: "desc" }),
+      ),
     ];
     const rawQueries = [pageCheck.r.queries.subscriptions, ...pageCheck.r.queries.history];
-    if (!isDeepStrictEqual(rawQueries, electroQueries)) throw new Error(`raw Queries differ from ElectroDB's:\nraw  ${JSON.stringify(rawQueries)}\nelectro ${JSON.stringify(electroQueries)}`);
+    if (!isDeepStrictEqual(rawQueries, electroQueries))
+      throw new Error(
+        `raw Queries differ from ElectroDB's:\nraw  ${JSON.stringify(rawQueries)}\nelectro ${JSON.stringify(electroQueries)}`,
+      );
     const pageTimings = await measure("subscriptions page", {
       event: (k) => apiGatewayEvent(sellerToken, pageBody, k),
       accept: (body) => void pageOf(body),
@@ -1066,7 +1410,14 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
     const subscriptionsPage = { ...summarize(pageTimings, pageCheck.counts), subscriptionsOnPage: onPage };
 
     return {
-      options: { warmup: opts.warmup, rounds: opts.rounds, subscriptions: opts.subscriptions, history: opts.history, subsPage: opts.subsPage, historyPage: opts.historyPage },
+      options: {
+        warmup: opts.warmup,
+        rounds: opts.rounds,
+        subscriptions: opts.subscriptions,
+        history: opts.history,
+        subsPage: opts.subsPage,
+        historyPage: opts.historyPage,
+      },
       placeOrder,
       subscriptionsPage,
       auth: "infra/auth.ts createTokenVerifier (ES256, production path); JWKS served over loopback HTTP, fetched before measuring and cached by jose",

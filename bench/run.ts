@@ -71,7 +71,8 @@ function intOption(value: string | undefined, fallback: number, name: string, mi
 
 const ms = (v: number) => v.toFixed(2).padStart(8);
 const row = (label: string, s: Stats) => `  ${label.padEnd(36)}${ms(s.median)}${ms(s.p90)}${ms(s.min)}${ms(s.max)}`;
-const header = () => `  ${"latency (ms)".padEnd(36)}${"median".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`;
+const header = () =>
+  `  ${"latency (ms)".padEnd(36)}${"median".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`;
 
 function report(r: HierarchyPageResult): { text: string; failed: boolean } {
   const ratioOk = r.ratio <= TARGET_RATIO;
@@ -103,12 +104,22 @@ function report(r: HierarchyPageResult): { text: string; failed: boolean } {
 }
 
 /** One operation of the orders benchmark; `failures` collects the request counts over target. */
-function reportOperation(title: string, rawLabel: string, r: OperationResult, targets: { handler: number; raw: number }, failures: string[]): string[] {
+function reportOperation(
+  title: string,
+  rawLabel: string,
+  r: OperationResult,
+  targets: { handler: number; raw: number },
+  failures: string[],
+): string[] {
   const ratioOk = r.ratio <= TARGET_RATIO;
   const handlerOk = r.handlerRequests <= targets.handler;
   const rawOk = r.rawRequests <= targets.raw;
-  if (!handlerOk) failures.push(`${title}: ${r.handlerRequests} DynamoDB requests through the handler (at most ${targets.handler} allowed)`);
-  if (!rawOk) failures.push(`${title}: ${r.rawRequests} DynamoDB requests on the raw path (at most ${targets.raw} allowed)`);
+  if (!handlerOk)
+    failures.push(
+      `${title}: ${r.handlerRequests} DynamoDB requests through the handler (at most ${targets.handler} allowed)`,
+    );
+  if (!rawOk)
+    failures.push(`${title}: ${r.rawRequests} DynamoDB requests on the raw path (at most ${targets.raw} allowed)`);
   return [
     title,
     "",
@@ -141,7 +152,12 @@ function reportOperation(title: string, rawLabel: string, r: OperationResult, ta
 }
 
 const callTimes = (calls: readonly CallTime[]) =>
-  calls.map((c) => `${c.call}${c.perOperation === 1 ? "" : ` x${Number.isInteger(c.perOperation) ? c.perOperation : c.perOperation.toFixed(2)}`} ${c.median.toFixed(2)}`).join(", ");
+  calls
+    .map(
+      (c) =>
+        `${c.call}${c.perOperation === 1 ? "" : ` x${Number.isInteger(c.perOperation) ? c.perOperation : c.perOperation.toFixed(2)}`} ${c.median.toFixed(2)}`,
+    )
+    .join(", ");
 
 function reportOrders(r: OrdersResult): { text: string; failures: string[] } {
   const o = r.options;
@@ -182,17 +198,22 @@ const callLines = (calls: Readonly<Record<string, CallStats>>, indent: string) =
       ([call, c]) =>
         `${indent}${call.padEnd(36)}${pad(c.requests, 6)}${pad(c.itemsRead, 8)}${pad(c.itemsWritten, 8)}${pad(sec(c.busyMs), 9)}${pad((c.sumMs / c.requests).toFixed(1), 9)}${c.errors ? `  (${c.errors} answered with an error)` : ""}`,
     );
-const callHeader = (indent: string) => `${indent}${"call".padEnd(36)}${pad("req", 6)}${pad("read", 8)}${pad("written", 8)}${pad("busy s", 9)}${pad("mean ms", 9)}`;
+const callHeader = (indent: string) =>
+  `${indent}${"call".padEnd(36)}${pad("req", 6)}${pad("read", 8)}${pad("written", 8)}${pad("busy s", 9)}${pad("mean ms", 9)}`;
 const cpuLine = (r: PathRun) =>
   `wall ${sec(r.wallMs)} s, a DynamoDB call in flight ${sec(r.dynamoBusyMs)} s, Node CPU ${sec(r.nodeCpuMs)} s, DynamoDB Local CPU ${r.dynamoCpuMs === null ? "n/a" : `${sec(r.dynamoCpuMs)} s`}`;
-const writesOf = (r: PathRun) => ["BatchWriteItem", "TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"].map((c) => `${c} ${r.byCommand[c]?.requests ?? 0}`).join(", ");
+const writesOf = (r: PathRun) =>
+  ["BatchWriteItem", "TransactWriteItems", "PutItem", "UpdateItem", "DeleteItem"]
+    .map((c) => `${c} ${r.byCommand[c]?.requests ?? 0}`)
+    .join(", ");
 
 function reportBilling(r: BillingResult): { text: string; failures: string[] } {
   const failures: string[] = [];
   const o = r.options;
   const rows = r.sizes.map((s) => {
     const p = s.product;
-    if (s.secondWrites > 0) failures.push(`billing (${s.customers} customers): the second run of ${PERIOD} wrote (${writesOf(s.second)})`);
+    if (s.secondWrites > 0)
+      failures.push(`billing (${s.customers} customers): the second run of ${PERIOD} wrote (${writesOf(s.second)})`);
     return `  ${pad(s.customers, 9)}${pad(s.first, 8)}${pad(s.lines, 7)}${pad(s.invoices, 5)}${pad(sec(p.wallMs), 9)}${pad((s.invoices / (p.wallMs / 1000)).toFixed(2), 7)}${pad(Math.round(s.lines / (p.wallMs / 1000)), 9)}${pad(p.requests, 9)}${pad((p.requests / s.invoices).toFixed(1), 8)}${pad(sec(s.raw.wallMs), 8)}${pad(s.raw.requests, 6)}${pad(s.ratio.toFixed(2), 7)}${pad(`${s.second.requests} / ${s.secondWrites}`, 12)}`;
   });
   const by = new Map<number, SizeResult[]>();
@@ -203,7 +224,10 @@ function reportBilling(r: BillingResult): { text: string; failures: string[] } {
   };
   const sizes = [...by.keys()].sort((a, b) => a - b);
   const wall = sizes.map((c) => median(by.get(c)!.map((s) => s.product.wallMs)));
-  const growth = sizes.map((c, i) => `${c}: ${sec(wall[i]!)} s (${(wall[i]! / c).toFixed(2)} ms per customer${i > 0 ? `, x${(wall[i]! / wall[i - 1]!).toFixed(2)} for x${(c / sizes[i - 1]!).toFixed(1)} customers` : ""})`);
+  const growth = sizes.map(
+    (c, i) =>
+      `${c}: ${sec(wall[i]!)} s (${(wall[i]! / c).toFixed(2)} ms per customer${i > 0 ? `, x${(wall[i]! / wall[i - 1]!).toFixed(2)} for x${(c / sizes[i - 1]!).toFixed(1)} customers` : ""})`,
+  );
   const lines = [
     "",
     `Billing: the monthly run of ${PERIOD} through startLocalJobs(...).run("billing") (scheduler, fauxqs, SQS worker), clock at 1 November`,
@@ -223,18 +247,27 @@ function reportBilling(r: BillingResult): { text: string; failures: string[] } {
       "",
       `  ${s.customers} customers${o.rounds > 1 ? `, round ${s.round + 1}` : ""} (${s.subscriptions} subscriptions, ${s.ledgerReads} needing a ledger read; seeded ${s.seedItems} items in ${sec(s.seedMs)} s):`,
       `    billing run: ${cpuLine(p)}`,
-      `      report ${JSON.stringify(p.report)}; SQS ${Object.entries(p.sqsRequests).map(([k, v]) => `${k} ${v}`).join(", ")}; store.requests ${p.storeRequests}`,
+      `      report ${JSON.stringify(p.report)}; SQS ${Object.entries(p.sqsRequests)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(", ")}; store.requests ${p.storeRequests}`,
       `      DynamoDB requests: ${p.requests} (${(p.requests / s.invoices).toFixed(1)} per invoice, ${(p.requests / s.customers).toFixed(2)} per customer)`,
       callHeader("      "),
       ...callLines(p.byCall, "      "),
       `    raw writes: ${cpuLine(s.raw)}`,
       ...callLines(s.raw.byCall, "      "),
-      `    second run of ${PERIOD}: ${s.second.requests} requests (${Object.entries(s.second.byCall).map(([k, v]) => `${k} ${v.requests}`).join(", ")}), wall ${sec(s.second.wallMs)} s`,
+      `    second run of ${PERIOD}: ${s.second.requests} requests (${Object.entries(s.second.byCall)
+        .map(([k, v]) => `${k} ${v.requests}`)
+        .join(", ")}), wall ${sec(s.second.wallMs)} s`,
       `      writes: ${writesOf(s.second)}  ${s.secondWrites === 0 ? "(nothing written: OK)" : "(WROTE: FAIL)"}`,
       `    one invoice outside the runs: document read ${s.pdf.documentMs.toFixed(0)} ms (${s.pdf.documentRequests} DynamoDB requests), PDF of ${s.pdf.lines} lines rendered in ${s.pdf.renderMs.toFixed(0)} ms (${Math.round(s.pdf.bytes / 1024)} KiB)`,
     );
   }
-  lines.push("", `  not seeded in bulk (created through core functions, or not needed): ${r.shape.notSeeded.join(", ")}`, `  whole billing benchmark ${sec(r.totalMs)} s`, "");
+  lines.push(
+    "",
+    `  not seeded in bulk (created through core functions, or not needed): ${r.shape.notSeeded.join(", ")}`,
+    `  whole billing benchmark ${sec(r.totalMs)} s`,
+    "",
+  );
   return { text: lines.join("\n"), failures };
 }
 
@@ -264,14 +297,17 @@ async function main(): Promise<number> {
     strict: true,
   });
   const benches = (values.bench ?? BENCHES.join(",")).split(",").map((b) => b.trim());
-  for (const b of benches) if (!(BENCHES as readonly string[]).includes(b)) throw new Error(`--bench: unknown benchmark ${b} (known: ${BENCHES.join(", ")})`);
+  for (const b of benches)
+    if (!(BENCHES as readonly string[]).includes(b))
+      throw new Error(`--bench: unknown benchmark ${b} (known: ${BENCHES.join(", ")})`);
   const runs = (b: Bench) => benches.includes(b);
   const children = intOption(values.children, defaultOptions.children, "children", 1);
   const pageSize = intOption(values.page, defaultOptions.pageSize, "page", 1);
   if (pageSize >= children) throw new Error("--page must be smaller than --children");
   const subsPage = intOption(values["subs-page"], ordersDefaults.subsPage, "subs-page", 1);
   const historyPage = intOption(values["history-page"], ordersDefaults.historyPage, "history-page", 1);
-  if (subsPage > 100 || historyPage > 100) throw new Error("--subs-page and --history-page must be at most 100 (the API's largest page)");
+  if (subsPage > 100 || historyPage > 100)
+    throw new Error("--subs-page and --history-page must be at most 100 (the API's largest page)");
   const hierarchyOptions = {
     children,
     pageSize,
@@ -287,7 +323,10 @@ async function main(): Promise<number> {
     historyPage,
   };
   const billingOptions = {
-    sizes: values.customers === undefined ? billingDefaults.sizes : values.customers.split(",").map((c) => intOption(c.trim(), 0, "customers", 1)),
+    sizes:
+      values.customers === undefined
+        ? billingDefaults.sizes
+        : values.customers.split(",").map((c) => intOption(c.trim(), 0, "customers", 1)),
     resellers: intOption(values.resellers, billingDefaults.resellers, "resellers", 1),
     distributors: intOption(values.distributors, billingDefaults.distributors, "distributors", 1),
     rounds: intOption(values["billing-rounds"], billingDefaults.rounds, "billing-rounds", 1),
@@ -310,45 +349,62 @@ async function main(): Promise<number> {
       await run();
     } catch (err) {
       if (abort.signal.aborted) throw err;
-      process.stderr.write(`bench: ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.stderr.write(
+        `bench: ${name} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+      );
       failures.push(`${name}: the benchmark failed (see above)`);
     }
   };
 
-  if (runs("hierarchy")) await attempt("hierarchy page", async () => {
-    const result = await runHierarchyPageBench({ ...hierarchyOptions, signal: abort.signal, log });
-    const { text, failed } = report(result);
-    process.stdout.write(text);
-    if (failed) failures.push(`hierarchy page: ${result.dynamoRequestsPerGraphQL} DynamoDB requests for the page (at most ${TARGET_REQUESTS} allowed)`);
-  });
-  if (runs("orders")) await attempt("orders", async () => {
-    const result = await runOrdersBench({ ...ordersOptions, signal: abort.signal, log });
-    const { text, failures: f } = reportOrders(result);
-    process.stdout.write(text);
-    failures.push(...f);
-  });
-  if (runs("billing")) await attempt("billing", async () => {
-    const result = await runBillingBench({ ...billingOptions, signal: abort.signal, log });
-    const { text, failures: f } = reportBilling(result);
-    process.stdout.write(text);
-    failures.push(...f);
-  });
-  if (runs("load")) await attempt("load", async () => {
-    const result = await runLoadBench({ ...loadOptions, signal: abort.signal, log });
-    const { text, failures: f } = reportLoad(result);
-    process.stdout.write(text);
-    failures.push(...f);
-  });
-  if (runs("cold")) await attempt("cold start", async () => {
-    const result = await runColdStartBench({ samples: intOption(values.samples, coldStartDefaults.samples, "samples", 1), log });
-    process.stdout.write(`${result.text}\n`);
-    failures.push(...result.failures);
-  });
+  if (runs("hierarchy"))
+    await attempt("hierarchy page", async () => {
+      const result = await runHierarchyPageBench({ ...hierarchyOptions, signal: abort.signal, log });
+      const { text, failed } = report(result);
+      process.stdout.write(text);
+      if (failed)
+        failures.push(
+          `hierarchy page: ${result.dynamoRequestsPerGraphQL} DynamoDB requests for the page (at most ${TARGET_REQUESTS} allowed)`,
+        );
+    });
+  if (runs("orders"))
+    await attempt("orders", async () => {
+      const result = await runOrdersBench({ ...ordersOptions, signal: abort.signal, log });
+      const { text, failures: f } = reportOrders(result);
+      process.stdout.write(text);
+      failures.push(...f);
+    });
+  if (runs("billing"))
+    await attempt("billing", async () => {
+      const result = await runBillingBench({ ...billingOptions, signal: abort.signal, log });
+      const { text, failures: f } = reportBilling(result);
+      process.stdout.write(text);
+      failures.push(...f);
+    });
+  if (runs("load"))
+    await attempt("load", async () => {
+      const result = await runLoadBench({ ...loadOptions, signal: abort.signal, log });
+      const { text, failures: f } = reportLoad(result);
+      process.stdout.write(text);
+      failures.push(...f);
+    });
+  if (runs("cold"))
+    await attempt("cold start", async () => {
+      const result = await runColdStartBench({
+        samples: intOption(values.samples, coldStartDefaults.samples, "samples", 1),
+        log,
+      });
+      process.stdout.write(`${result.text}\n`);
+      failures.push(...result.failures);
+    });
   // The delivery ratio is reported against its goal (at most 2) but does not fail the run, like the latency ratios.
-  if (runs("webhooks")) await attempt("webhooks", async () => {
-    const result = await runWebhooksBench({ orders: intOption(values.orders, webhooksDefaults.orders, "orders", 2), log });
-    process.stdout.write(reportWebhooks(result));
-  });
+  if (runs("webhooks"))
+    await attempt("webhooks", async () => {
+      const result = await runWebhooksBench({
+        orders: intOption(values.orders, webhooksDefaults.orders, "orders", 2),
+        log,
+      });
+      process.stdout.write(reportWebhooks(result));
+    });
   for (const f of failures) process.stderr.write(`bench: FAIL: ${f}\n`);
   return failures.length > 0 ? 1 : 0;
 }
@@ -357,7 +413,9 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     const interrupted = err instanceof Error && err.message === "interrupted";
-    process.stderr.write(`bench: ${interrupted ? "interrupted; DynamoDB Local stopped" : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `bench: ${interrupted ? "interrupted; DynamoDB Local stopped" : err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     process.exit(1);
   },
 );

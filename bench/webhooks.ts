@@ -16,7 +16,12 @@
  *     receiving 10 at a time, POSTing them in parallel and deleting them; the ratio raw throughput /
  *     delivery throughput (issue's goal: at most 2).
  */
-import { CreateQueueCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SendMessageBatchCommand } from "@aws-sdk/client-sqs";
+import {
+  CreateQueueCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+} from "@aws-sdk/client-sqs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
@@ -52,7 +57,8 @@ const OPERATOR = "operator@example.com";
 const OWNER = "owner@bench-hooks.example";
 const TRUNK = "RC-DRAAS-TRUNK-SUB";
 
-const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+const quantile = (sorted: readonly number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 
 export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): Promise<WebhooksResult> {
   const opts: WebhooksOptions = { ...webhooksDefaults, ...options };
@@ -79,7 +85,9 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
         const id = String(req.headers["webhook-id"]);
         const payload = JSON.parse(body) as { data: { resourceId: string } };
         if (!arrivals.has(id)) {
-          const headers = Object.fromEntries(["webhook-id", "webhook-timestamp", "webhook-signature"].map((h) => [h, String(req.headers[h])]));
+          const headers = Object.fromEntries(
+            ["webhook-id", "webhook-timestamp", "webhook-signature"].map((h) => [h, String(req.headers[h])]),
+          );
           arrivals.set(id, { at, order: payload.data.resourceId, body, headers });
         }
       }
@@ -88,7 +96,12 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   const base = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-  const stack = await startLocalStack({ inMemory: true, cron: false, tableName: `hooks-${Date.now().toString(36)}`, operatorEmail: OPERATOR });
+  const stack = await startLocalStack({
+    inMemory: true,
+    cron: false,
+    tableName: `hooks-${Date.now().toString(36)}`,
+    operatorEmail: OPERATOR,
+  });
   try {
     const gql = async <T>(email: string, query: string, variables: Record<string, unknown>): Promise<T> => {
       const res = await fetch(stack.graphqlUrl, {
@@ -96,14 +109,20 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
         headers: { "content-type": "application/json", authorization: `Bearer ${await token(email)}` },
         body: JSON.stringify({ query, variables }),
       });
-      const out = (await res.json()) as { data?: { r?: { data?: T; code?: string; message?: string } }; errors?: unknown };
+      const out = (await res.json()) as {
+        data?: { r?: { data?: T; code?: string; message?: string } };
+        errors?: unknown;
+      };
       if (!out.data?.r?.data) throw new Error(`${query.slice(0, 40)}: ${JSON.stringify(out).slice(0, 300)}`);
       return out.data.r.data;
     };
     const tokens = new Map<string, Promise<string>>();
     const token = (email: string) => {
       let t = tokens.get(email);
-      if (!t) tokens.set(email, (t = stack.mint(email)));
+      if (!t) {
+        t = stack.mint(email);
+        tokens.set(email, t);
+      }
       return t;
     };
     const mutation = (field: string, input: string, select: string) =>
@@ -111,18 +130,56 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
 
     // --- Seed: a distributor (its owner is a seller), customers below it, an endpoint taking order.placed.
     const platform = Buffer.from("Account:PLATFORM").toString("base64");
-    const d = (await gql<{ account: { id: string } }>(OPERATOR, mutation("createAccount", "CreateAccountInput", "account { id }"), { input: { parentId: platform, kind: "DISTRIBUTOR", name: "Bench Hooks", country: "US", currency: "USD", owner: { email: OWNER } } })).account.id;
-    const invitation = /Invitation token: (\S+)/.exec(stack.outbox.list().filter((m) => m.to === OWNER).at(-1)?.text ?? "")?.[1];
-    await gql(OWNER, `mutation A($t: String!) { r: acceptInvitation(token: $t) { ... on MutationAcceptInvitationSuccess { data { __typename } } ... on Error { code message } } }`, { t: invitation });
-    await gql(OPERATOR, mutation("setAvailableOffers", "SetAvailableOffersInput", "account { id }"), { input: { accountId: d, skus: [TRUNK] } });
+    const d = (
+      await gql<{ account: { id: string } }>(
+        OPERATOR,
+        mutation("createAccount", "CreateAccountInput", "account { id }"),
+        {
+          input: {
+            parentId: platform,
+            kind: "DISTRIBUTOR",
+            name: "Bench Hooks",
+            country: "US",
+            currency: "USD",
+            owner: { email: OWNER },
+          },
+        },
+      )
+    ).account.id;
+    const invitation = /Invitation token: (\S+)/.exec(
+      stack.outbox
+        .list()
+        .filter((m) => m.to === OWNER)
+        .at(-1)?.text ?? "",
+    )?.[1];
+    await gql(
+      OWNER,
+      `mutation A($t: String!) { r: acceptInvitation(token: $t) { ... on MutationAcceptInvitationSuccess { data { __typename } } ... on Error { code message } } }`,
+      { t: invitation },
+    );
+    await gql(OPERATOR, mutation("setAvailableOffers", "SetAvailableOffersInput", "account { id }"), {
+      input: { accountId: d, skus: [TRUNK] },
+    });
     const customers: string[] = [];
     for (let c = 0; c < opts.customers; c++) {
-      customers.push((await gql<{ account: { id: string } }>(OWNER, mutation("createAccount", "CreateAccountInput", "account { id }"), { input: { parentId: d, kind: "CUSTOMER", name: `Bench customer ${c + 1}`, country: "US" } })).account.id);
+      customers.push(
+        (
+          await gql<{ account: { id: string } }>(
+            OWNER,
+            mutation("createAccount", "CreateAccountInput", "account { id }"),
+            { input: { parentId: d, kind: "CUSTOMER", name: `Bench customer ${c + 1}`, country: "US" } },
+          )
+        ).account.id,
+      );
     }
-    await gql(OWNER, mutation("createWebhookEndpoint", "CreateWebhookEndpointInput", "endpoint { id }"), { input: { accountId: d, url: `${base}/hooks`, eventTypes: ["order.placed"] } });
+    await gql(OWNER, mutation("createWebhookEndpoint", "CreateWebhookEndpointInput", "endpoint { id }"), {
+      input: { accountId: d, url: `${base}/hooks`, eventTypes: ["order.placed"] },
+    });
     await stack.events.drain();
     arrivals.clear();
-    log(`webhooks: seeded 1 distributor, ${opts.customers} customers, 1 endpoint; placing ${opts.orders} orders, ${opts.concurrency} at a time`);
+    log(
+      `webhooks: seeded 1 distributor, ${opts.customers} customers, 1 endpoint; placing ${opts.orders} orders, ${opts.concurrency} at a time`,
+    );
 
     // --- Measure: orders placed as fast as the API answers; each committed order's time is its answer's.
     const committed = new Map<string, number>();
@@ -132,9 +189,17 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
       Array.from({ length: opts.concurrency }, async () => {
         while (next < opts.orders) {
           const i = next++;
-          const placed = await gql<{ order: { id: string } }>(OWNER, mutation("placeOrder", "PlaceOrderInput", "order { id }"), {
-            input: { accountId: customers[i % customers.length], lines: [{ sku: TRUNK, quantity: 1 }], idempotencyKey: `bench-${i}` },
-          });
+          const placed = await gql<{ order: { id: string } }>(
+            OWNER,
+            mutation("placeOrder", "PlaceOrderInput", "order { id }"),
+            {
+              input: {
+                accountId: customers[i % customers.length],
+                lines: [{ sku: TRUNK, quantity: 1 }],
+                idempotencyKey: `bench-${i}`,
+              },
+            },
+          );
           committed.set(placed.order.id, performance.now());
         }
       }),
@@ -142,21 +207,42 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
     const placeMs = performance.now() - placeStart;
     const deadline = Date.now() + 120_000;
     while (arrivals.size < opts.orders && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    if (arrivals.size < opts.orders) throw new Error(`only ${arrivals.size} of ${opts.orders} deliveries arrived in 2 minutes`);
+    if (arrivals.size < opts.orders)
+      throw new Error(`only ${arrivals.size} of ${opts.orders} deliveries arrived in 2 minutes`);
     const latencies = [...arrivals.values()].map((a) => a.at - committed.get(a.order)!).sort((a, b) => a - b);
     const times = [...arrivals.values()].map((a) => a.at).sort((a, b) => a - b);
     const endToEndPerSecond = (opts.orders - 1) / ((times.at(-1)! - times[0]!) / 1000);
     const attempts = Object.values(stack.webhooks.stats.outcomes).reduce((a, b) => a + b, 0);
-    log(`webhooks: ${opts.orders} delivered; p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms`);
+    log(
+      `webhooks: ${opts.orders} delivered; p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms`,
+    );
 
     // --- The delivery path alone: the same events queued at once for a second endpoint (it takes no event type
     // that happens here, so the fan-out sends it nothing else), as the fan-out would queue them.
-    const second = (await gql<{ endpoint: { id: string } }>(OWNER, mutation("createWebhookEndpoint", "CreateWebhookEndpointInput", "endpoint { id }"), { input: { accountId: d, url: `${base}/worker`, eventTypes: ["usage.recorded"] } })).endpoint.id;
+    const second = (
+      await gql<{ endpoint: { id: string } }>(
+        OWNER,
+        mutation("createWebhookEndpoint", "CreateWebhookEndpointInput", "endpoint { id }"),
+        { input: { accountId: d, url: `${base}/worker`, eventTypes: ["usage.recorded"] } },
+      )
+    ).endpoint.id;
     const [, endpointId] = Buffer.from(second, "base64").toString("utf8").split(":").slice(1);
     await stack.events.drain();
     const stored = await Promise.all([...arrivals.keys()].map((eventId) => stack.integrations.getEvent(eventId)));
     const messages = stored.map((e) =>
-      JSON.stringify({ v: 1, accountId: Buffer.from(d, "base64").toString("utf8").split(":")[1], endpointId, eventId: e!.eventId, event: { type: e!.type, occurredAt: e!.occurredAt, accountId: e!.accountId, resourceType: e!.resourceType, resourceId: e!.resourceId } }),
+      JSON.stringify({
+        v: 1,
+        accountId: Buffer.from(d, "base64").toString("utf8").split(":")[1],
+        endpointId,
+        eventId: e!.eventId,
+        event: {
+          type: e!.type,
+          occurredAt: e!.occurredAt,
+          accountId: e!.accountId,
+          resourceType: e!.resourceType,
+          resourceId: e!.resourceId,
+        },
+      }),
     );
     const workerDone = new Promise<void>((resolve) => {
       onWorker = () => {
@@ -165,7 +251,12 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
     });
     const workerStart = performance.now();
     for (let i = 0; i < messages.length; i += 10) {
-      await stack.jobs.sqs.send(new SendMessageBatchCommand({ QueueUrl: stack.jobs.webhookUrls.queue, Entries: messages.slice(i, i + 10).map((MessageBody, j) => ({ Id: String(j), MessageBody })) }));
+      await stack.jobs.sqs.send(
+        new SendMessageBatchCommand({
+          QueueUrl: stack.jobs.webhookUrls.queue,
+          Entries: messages.slice(i, i + 10).map((MessageBody, j) => ({ Id: String(j), MessageBody })),
+        }),
+      );
     }
     await workerDone;
     const deliveryPerSecond = messages.length / ((performance.now() - workerStart) / 1000);
@@ -173,7 +264,8 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
 
     // --- Raw: the same bodies and headers, through a fresh fauxqs queue and one poller, POSTed in parallel per batch of 10.
     const sqs = stack.jobs.sqs;
-    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `raw-${Date.now().toString(36)}` }))).QueueUrl!;
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `raw-${Date.now().toString(36)}` })))
+      .QueueUrl!;
     const payloads = [...arrivals.values()].map((a) => JSON.stringify({ body: a.body, headers: a.headers }));
     const done = new Promise<void>((resolve) => {
       onRaw = () => {
@@ -183,13 +275,20 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
     const rawStart = performance.now();
     const sending = (async () => {
       for (let i = 0; i < payloads.length; i += 10) {
-        await sqs.send(new SendMessageBatchCommand({ QueueUrl: queueUrl, Entries: payloads.slice(i, i + 10).map((MessageBody, j) => ({ Id: String(j), MessageBody })) }));
+        await sqs.send(
+          new SendMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: payloads.slice(i, i + 10).map((MessageBody, j) => ({ Id: String(j), MessageBody })),
+          }),
+        );
       }
     })();
     let handled = 0;
     const polling = Array.from({ length: 4 }, async () => {
       while (handled < payloads.length) {
-        const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }));
+        const out = await sqs.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+        );
         const messages = out.Messages ?? [];
         if (messages.length === 0) {
           await new Promise((r) => setTimeout(r, 5));
@@ -198,11 +297,20 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
         await Promise.all(
           messages.map(async (m) => {
             const { body, headers } = JSON.parse(m.Body!) as { body: string; headers: Record<string, string> };
-            const res = await fetch(`${base}/raw`, { method: "POST", headers: { ...headers, "content-type": "application/json" }, body });
+            const res = await fetch(`${base}/raw`, {
+              method: "POST",
+              headers: { ...headers, "content-type": "application/json" },
+              body,
+            });
             await res.arrayBuffer();
           }),
         );
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: queueUrl,
+            Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
         handled += messages.length;
       }
     });
@@ -210,7 +318,12 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
     const rawPerSecond = payloads.length / ((performance.now() - rawStart) / 1000);
     return {
       options: opts,
-      latencyMs: { p50: quantile(latencies, 0.5), p90: quantile(latencies, 0.9), p99: quantile(latencies, 0.99), max: latencies.at(-1)! },
+      latencyMs: {
+        p50: quantile(latencies, 0.5),
+        p90: quantile(latencies, 0.9),
+        p99: quantile(latencies, 0.99),
+        max: latencies.at(-1)!,
+      },
       placementPerSecond: opts.orders / (placeMs / 1000),
       endToEndPerSecond,
       deliveryPerSecond,
@@ -242,7 +355,9 @@ export function reportWebhooks(r: WebhooksResult): string {
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const { values } = parseArgs({ options: { orders: { type: "string" }, concurrency: { type: "string" }, customers: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { orders: { type: "string" }, concurrency: { type: "string" }, customers: { type: "string" } },
+  });
   const result = await runWebhooksBench({
     ...(values.orders ? { orders: Number(values.orders) } : {}),
     ...(values.concurrency ? { concurrency: Number(values.concurrency) } : {}),

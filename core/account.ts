@@ -24,7 +24,6 @@ export type Info = AccountRecord;
 export type { Kind } from "./hierarchy.js";
 export { PLATFORM_ID };
 
-
 const ownerInput = z.object({
   email: V.email,
   firstName: V.personName.optional(),
@@ -80,7 +79,10 @@ function subtreeEntries(e: TxEntities, account: Pick<Info, "id" | "kind" | "name
  * of a partner account is a seller. A new account may order what its parent may (partner staff
  * offers excepted); the sellers above narrow it with `setAvailableOffers`.
  */
-export async function create(s: Session, raw: CreateInput): Promise<{ account: Info; invitation?: Invitation.Info; order?: Order.Info }> {
+export async function create(
+  s: Session,
+  raw: CreateInput,
+): Promise<{ account: Info; invitation?: Invitation.Info; order?: Order.Info }> {
   s.principal();
   const input = V.parse(createInput, raw);
   const { account: parent, memberships: ms } = await s.authorized(input.parentId, "account.createChild");
@@ -96,11 +98,16 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   const path = [...p.path, p.id];
   if (input.kind === "RESELLER") Hierarchy.assertResellerDepth(path.length);
   // DESIGN 1, "Billing": invoices are in the billed party's currency, fixed when it is created.
-  if (input.kind === "DISTRIBUTOR" && !input.currency) throw Invalid.field("currency", "a distributor needs its billing currency (ISO 4217)");
-  if (input.kind !== "DISTRIBUTOR" && input.currency) throw Invalid.field("currency", "only distributors have a billing currency; this account is billed above");
+  if (input.kind === "DISTRIBUTOR" && !input.currency)
+    throw Invalid.field("currency", "a distributor needs its billing currency (ISO 4217)");
+  if (input.kind !== "DISTRIBUTOR" && input.currency)
+    throw Invalid.field("currency", "only distributors have a billing currency; this account is billed above");
   const rightsGiven = input.canCreateAccounts !== undefined || input.canCreateEquipment !== undefined;
   if (rightsGiven && input.kind !== "RESELLER") {
-    throw Invalid.field(input.canCreateAccounts !== undefined ? "canCreateAccounts" : "canCreateEquipment", "only resellers have reseller rights");
+    throw Invalid.field(
+      input.canCreateAccounts !== undefined ? "canCreateAccounts" : "canCreateEquipment",
+      "only resellers have reseller rights",
+    );
   }
   const inheritedOffers = p.id === PLATFORM_ID ? [] : await inheritable(s, p);
   const now = s.now.toISOString();
@@ -130,7 +137,8 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
     version: 1,
   };
   // The rights are the parent's to give (DESIGN 1): the same decision as setResellerRights on the new account.
-  if (input.canCreateAccounts || input.canCreateEquipment) authorize(s.actor, ms, account, "account.setResellerRights", s.now);
+  if (input.canCreateAccounts || input.canCreateEquipment)
+    authorize(s.actor, ms, account, "account.setResellerRights", s.now);
   const invite = input.owner
     ? Invitation.prepareMember(s, account, {
         email: input.owner.email,
@@ -152,25 +160,45 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
   try {
     await s.transact(
       (e) => [
-      ...(order ? Order.orderOps(s, e, order.plan, order.record, order.hash) : []),
-      ...(order && creationKey
-        ? [e.orderKey.create({ accountId: p.id, key: creationKey, requestHash: creationHash, orderId: order.record.id, childId: account.id }).commit()]
-        : []),
-      e.account.create(account).commit(),
-      // The parent's path must not move under us (an account move bumps version).
-      e.account
-        .patch({ id: p.id })
-        .add({ childCount: 1 })
-        .where(Cond.atVersion(p.version))
-        .commit(),
-      ...subtreeEntries(e, account),
-      Audit.entry(e, { accountId: p.id, action: "account.created", actor: s.actor, at: s.now, subjectId: account.id, details: { kind: account.kind, name: account.name } }).commit(),
-      Audit.entry(e, { accountId: account.id, action: "account.created", actor: s.actor, at: s.now, subjectId: account.id, details: { parentId: p.id } }).commit(),
-      ...(invite ? invite.ops(e) : []),
-      // Retention starts at creation: an account that never subscribes is flagged by the next run.
-      ...(account.kind !== "PLATFORM" ? [dueOp(e, "retention", s.now, account.id)] : []),
-      // The owner's invitation counts against the creating (parent) account's allowance.
-      ...(invite ? [Limits.hitOp(e, s.deps, "invitation", p.id, s.now)] : []),
+        ...(order ? Order.orderOps(s, e, order.plan, order.record, order.hash) : []),
+        ...(order && creationKey
+          ? [
+              e.orderKey
+                .create({
+                  accountId: p.id,
+                  key: creationKey,
+                  requestHash: creationHash,
+                  orderId: order.record.id,
+                  childId: account.id,
+                })
+                .commit(),
+            ]
+          : []),
+        e.account.create(account).commit(),
+        // The parent's path must not move under us (an account move bumps version).
+        e.account.patch({ id: p.id }).add({ childCount: 1 }).where(Cond.atVersion(p.version)).commit(),
+        ...subtreeEntries(e, account),
+        Audit.entry(e, {
+          accountId: p.id,
+          action: "account.created",
+          actor: s.actor,
+          at: s.now,
+          subjectId: account.id,
+          details: { kind: account.kind, name: account.name },
+        }).commit(),
+        Audit.entry(e, {
+          accountId: account.id,
+          action: "account.created",
+          actor: s.actor,
+          at: s.now,
+          subjectId: account.id,
+          details: { parentId: p.id },
+        }).commit(),
+        ...(invite ? invite.ops(e) : []),
+        // Retention starts at creation: an account that never subscribes is flagged by the next run.
+        ...(account.kind !== "PLATFORM" ? [dueOp(e, "retention", s.now, account.id)] : []),
+        // The owner's invitation counts against the creating (parent) account's allowance.
+        ...(invite ? [Limits.hitOp(e, s.deps, "invitation", p.id, s.now)] : []),
       ],
       { otherwise: "retry", after: async () => invite?.mail() },
     );
@@ -189,7 +217,12 @@ export async function create(s: Session, raw: CreateInput): Promise<{ account: I
 }
 
 /** A creation with a first order sent again: the account and order it made, or Conflict for other input. */
-async function replayCreation(s: Session, parent: Info, key: string, hash: string): Promise<{ account: Info; order: Order.Info } | undefined> {
+async function replayCreation(
+  s: Session,
+  parent: Info,
+  key: string,
+  hash: string,
+): Promise<{ account: Info; order: Order.Info } | undefined> {
   const found = await s.deps.store.getOrderKey(parent.id, key);
   if (!found?.childId) return undefined;
   if (found.requestHash !== hash) throw new Conflict("This idempotency key was used to create a different account");
@@ -238,19 +271,40 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
   if (next.country !== a.country) changes.country = { from: a.country, to: next.country };
   if (Object.keys(changes).length === 0) return a;
   // An opted-in customer is listed by name under its resellers ("customers I administer").
-  const listedUnder = changes.name && a.partnerAdminOptIn ? (await s.accounts(a.path)).filter((x): x is Info => x?.kind === "RESELLER") : [];
+  const listedUnder =
+    changes.name && a.partnerAdminOptIn
+      ? (await s.accounts(a.path)).filter((x): x is Info => x?.kind === "RESELLER")
+      : [];
   await s.transact(
     (e) => {
       // Only the fields this update changes, on the version it read (rule 6): a concurrent change of
       // anything else (a capability, a counter, a pending deletion) is neither undone nor lost.
-      const patch = e.account
-        .patch({ id: a.id })
-        .set({ name: next.name, nameKey: next.nameKey, country: next.country, referenceKey: next.referenceKey, updatedAt: next.updatedAt, version: next.version, ...(next.reference ? { reference: next.reference } : {}) });
+      const patch = e.account.patch({ id: a.id }).set({
+        name: next.name,
+        nameKey: next.nameKey,
+        country: next.country,
+        referenceKey: next.referenceKey,
+        updatedAt: next.updatedAt,
+        version: next.version,
+        ...(next.reference ? { reference: next.reference } : {}),
+      });
       return [
-      (next.reference ? patch : patch.remove(["reference"])).where(Cond.atVersion(a.version)).commit(),
-      ...(changes.name || changes.reference ? subtreeEntries(e, next) : []),
-      ...listedUnder.map((r) => e.administered.patch({ resellerId: r.id, customerId: a.id }).set({ name: next.name, nameKey: next.nameKey }).commit()),
-      Audit.entry(e, { accountId: a.id, action: "account.updated", actor: s.actor, at: s.now, subjectId: a.id, details: changes }).commit(),
+        (next.reference ? patch : patch.remove(["reference"])).where(Cond.atVersion(a.version)).commit(),
+        ...(changes.name || changes.reference ? subtreeEntries(e, next) : []),
+        ...listedUnder.map((r) =>
+          e.administered
+            .patch({ resellerId: r.id, customerId: a.id })
+            .set({ name: next.name, nameKey: next.nameKey })
+            .commit(),
+        ),
+        Audit.entry(e, {
+          accountId: a.id,
+          action: "account.updated",
+          actor: s.actor,
+          at: s.now,
+          subjectId: a.id,
+          details: changes,
+        }).commit(),
       ];
     },
     { otherwise: accountChanged },
@@ -330,7 +384,9 @@ export async function search(s: Session, args: SearchArgs): Promise<Page<Info>> 
   const root = await s.account(within);
   authorize(s.actor, ms, root, "account.listChildren", s.now);
   const filter = args.byReference ? { referencePrefix: V.searchKey(q) } : { namePrefix: V.searchKey(q) };
-  const page: Page<SubtreeRecord> = await paged(args, (limit, cursor) => s.deps.store.searchSubtree(within, { ...filter, limit, cursor }));
+  const page: Page<SubtreeRecord> = await paged(args, (limit, cursor) =>
+    s.deps.store.searchSubtree(within, { ...filter, limit, cursor }),
+  );
   const accounts = await s.accounts(page.items.map((i) => i.node.accountId));
   return {
     hasNextPage: page.hasNextPage,
@@ -340,4 +396,3 @@ export async function search(s: Session, args: SearchArgs): Promise<Page<Info>> 
     }),
   };
 }
-

@@ -85,7 +85,13 @@ export async function create(s: Session, raw: z.input<typeof createInput>): Prom
   };
   await Tx.run(store, (e) => [
     e.apiClient.create(record).commit(),
-    Audit.entry(e, { accountId: record.accountId, action: "apiClient.created", actor: s.actor, at: s.now, subjectId: record.clientId }).commit(),
+    Audit.entry(e, {
+      accountId: record.accountId,
+      action: "apiClient.created",
+      actor: s.actor,
+      at: s.now,
+      subjectId: record.clientId,
+    }).commit(),
   ]);
   return { client: toInfo(record), secret };
 }
@@ -120,7 +126,10 @@ async function loadManaged(s: Session, clientId: string): Promise<ApiClientRecor
 const clientRef = z.object({ clientId: z.string().min(1).max(200) });
 
 /** A new secret; the previous one stays valid for 24 hours (or until revokePreviousSecret). */
-export async function rotateSecret(s: Session, raw: z.input<typeof clientRef>): Promise<{ client: Info; secret: string }> {
+export async function rotateSecret(
+  s: Session,
+  raw: z.input<typeof clientRef>,
+): Promise<{ client: Info; secret: string }> {
   const { clientId } = V.parse(clientRef, raw);
   const client = await loadManaged(s, clientId);
   if (client.status !== "ACTIVE") throw new Conflict("This client is revoked");
@@ -132,11 +141,22 @@ export async function rotateSecret(s: Session, raw: z.input<typeof clientRef>): 
     (e) => [
       e.apiClient
         .patch({ accountId: client.accountId, clientId })
-        .set({ secretHash: secretDigest(secret), previousSecretHash: client.secretHash, previousValidUntil: until, generation: client.generation + 1 })
+        .set({
+          secretHash: secretDigest(secret),
+          previousSecretHash: client.secretHash,
+          previousValidUntil: until,
+          generation: client.generation + 1,
+        })
         // Two rotations at once: one wins, the other is told.
         .where(Cond.activeAtGeneration(client.generation))
         .commit(),
-      Audit.entry(e, { accountId: client.accountId, action: "apiClient.secretRotated", actor: s.actor, at: s.now, subjectId: clientId }).commit(),
+      Audit.entry(e, {
+        accountId: client.accountId,
+        action: "apiClient.secretRotated",
+        actor: s.actor,
+        at: s.now,
+        subjectId: clientId,
+      }).commit(),
     ],
     { otherwise: () => new Conflict("The client changed meanwhile; try again") },
   );
@@ -150,8 +170,17 @@ export async function revokePreviousSecret(s: Session, raw: z.input<typeof clien
   const client = await loadManaged(s, clientId);
   const store = integrations(s.deps).store;
   await Tx.run(store, (e) => [
-    e.apiClient.patch({ accountId: client.accountId, clientId }).remove(["previousSecretHash", "previousValidUntil"]).commit(),
-    Audit.entry(e, { accountId: client.accountId, action: "apiClient.previousSecretRevoked", actor: s.actor, at: s.now, subjectId: clientId }).commit(),
+    e.apiClient
+      .patch({ accountId: client.accountId, clientId })
+      .remove(["previousSecretHash", "previousValidUntil"])
+      .commit(),
+    Audit.entry(e, {
+      accountId: client.accountId,
+      action: "apiClient.previousSecretRevoked",
+      actor: s.actor,
+      at: s.now,
+      subjectId: clientId,
+    }).commit(),
   ]);
   return toInfo((await store.getClient(client.accountId, clientId))!);
 }
@@ -163,8 +192,18 @@ export async function revoke(s: Session, raw: z.input<typeof clientRef>): Promis
   if (client.status === "REVOKED") return toInfo(client);
   const store = integrations(s.deps).store;
   await Tx.run(store, (e) => [
-    e.apiClient.patch({ accountId: client.accountId, clientId }).set({ status: "REVOKED", revokedAt: s.now.toISOString() }).remove(["previousSecretHash", "previousValidUntil"]).commit(),
-    Audit.entry(e, { accountId: client.accountId, action: "apiClient.revoked", actor: s.actor, at: s.now, subjectId: clientId }).commit(),
+    e.apiClient
+      .patch({ accountId: client.accountId, clientId })
+      .set({ status: "REVOKED", revokedAt: s.now.toISOString() })
+      .remove(["previousSecretHash", "previousValidUntil"])
+      .commit(),
+    Audit.entry(e, {
+      accountId: client.accountId,
+      action: "apiClient.revoked",
+      actor: s.actor,
+      at: s.now,
+      subjectId: clientId,
+    }).commit(),
   ]);
   return toInfo((await store.getClient(client.accountId, clientId))!);
 }
@@ -184,7 +223,13 @@ export class TokenRequestRefused extends Error {
 function generationOf(client: ApiClientRecord, secret: string, now: Date): number | undefined {
   const digest = secretDigest(secret);
   if (sameDigest(digest, client.secretHash)) return client.generation;
-  if (client.previousSecretHash && client.previousValidUntil && new Date(client.previousValidUntil) > now && sameDigest(digest, client.previousSecretHash)) return client.generation - 1;
+  if (
+    client.previousSecretHash &&
+    client.previousValidUntil &&
+    new Date(client.previousValidUntil) > now &&
+    sameDigest(digest, client.previousSecretHash)
+  )
+    return client.generation - 1;
   return undefined;
 }
 
@@ -204,7 +249,11 @@ const retryAfter = (now: Date) => Math.max(1, Math.ceil((WINDOW_MS - (now.getTim
  * 15-minute access token for the secret's generation. Unknown id, wrong secret and revoked client
  * are one answer (invalid_client).
  */
-export async function issueToken(deps: Deps, clientId: string, secret: string): Promise<{ accessToken: string; expiresIn: number }> {
+export async function issueToken(
+  deps: Deps,
+  clientId: string,
+  secret: string,
+): Promise<{ accessToken: string; expiresIn: number }> {
   const store = integrations(deps).store;
   const keys = await apiKeys(deps);
   const accountId = accountOfClientId(clientId);
@@ -216,7 +265,10 @@ export async function issueToken(deps: Deps, clientId: string, secret: string): 
   const counted = await hit(store, deps, accountId, clientId, now);
   if (counted.kind === "limited") throw new TokenRequestRefused("rate_limited", retryAfter(now));
   if (counted.kind === "inactive") throw new TokenRequestRefused("invalid_client");
-  return { accessToken: await keys.accessToken({ accountId, clientId, generation }, now, ACCESS_TOKEN_SECONDS), expiresIn: ACCESS_TOKEN_SECONDS };
+  return {
+    accessToken: await keys.accessToken({ accountId, clientId, generation }, now, ACCESS_TOKEN_SECONDS),
+    expiresIn: ACCESS_TOKEN_SECONDS,
+  };
 }
 
 /**
@@ -230,11 +282,16 @@ export async function authenticate(deps: Deps, token: string): Promise<ClientAct
   const now = deps.clock.now();
   const claims = await keys.verify(token, now);
   const counted = await hit(store, deps, claims.accountId, claims.clientId, now);
-  if (counted.kind === "limited") throw new RateLimited("Too many requests from this API client; try again later", retryAfter(now));
+  if (counted.kind === "limited")
+    throw new RateLimited("Too many requests from this API client; try again later", retryAfter(now));
   if (counted.kind === "inactive") throw new Unauthenticated("This API client is revoked");
   const c = counted.client;
   const current = claims.generation === c.generation;
-  const previous = claims.generation === c.generation - 1 && !!c.previousSecretHash && !!c.previousValidUntil && new Date(c.previousValidUntil) > now;
+  const previous =
+    claims.generation === c.generation - 1 &&
+    !!c.previousSecretHash &&
+    !!c.previousValidUntil &&
+    new Date(c.previousValidUntil) > now;
   if (!current && !previous) throw new Unauthenticated("This token's client secret was rotated out");
   return { type: "client", clientId: c.clientId, accountId: c.accountId, name: c.name, role: c.role, seller: c.seller };
 }

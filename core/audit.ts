@@ -45,7 +45,10 @@ export async function history(s: Session, accountId: string, args: PageArgs): Pr
   const { account, memberships: ms } = await s.authorized(accountId, "account.read");
   const page = await paged(args, (limit, cursor) => s.deps.store.listAudit(accountId, limit, cursor));
   if (account!.id !== PLATFORM_ID || isOperator(s.actor, ms)) return page;
-  return { ...page, items: page.items.map((i) => (priced.has(i.node.action) ? { ...i, node: withoutDetails(i.node) } : i)) };
+  return {
+    ...page,
+    items: page.items.map((i) => (priced.has(i.node.action) ? { ...i, node: withoutDetails(i.node) } : i)),
+  };
 }
 
 function withoutDetails(record: Info): Info {
@@ -58,7 +61,8 @@ export function find(s: Session, accountId: string, at: string, id: string): Pro
   return unlessHidden(async () => {
     const { account, memberships } = await s.authorized(accountId, "account.read");
     const record = await s.deps.store.getAudit(accountId, at, id);
-    if (!record || account.id !== PLATFORM_ID || isOperator(s.actor, memberships) || !priced.has(record.action)) return record;
+    if (!record || account.id !== PLATFORM_ID || isOperator(s.actor, memberships) || !priced.has(record.action))
+      return record;
     return withoutDetails(record);
   });
 }

@@ -7,9 +7,32 @@
  */
 export { NUMBER_SEQUENCE, PAYMENT_DAYS, assertClosed, parsePeriod, periodOf, vatOf } from "./billing/period.js";
 export type { Invoice } from "./billing/period.js";
-export { DEFAULT_CHUNK_SIZE, advance, billChunk, finalise, firstPeriod, issue, nextDue, nextPeriod, numberContention, plan, quantityAt } from "./billing/run.js";
+export {
+  DEFAULT_CHUNK_SIZE,
+  advance,
+  billChunk,
+  finalise,
+  firstPeriod,
+  issue,
+  nextDue,
+  nextPeriod,
+  numberContention,
+  plan,
+  quantityAt,
+} from "./billing/run.js";
 export type { InvoiceLine, IssueOutcome, SummaryRow } from "./billing/run.js";
-export { PDF_DETAIL_LINES, document, documentLine, eachLine, find, findLine, get, lines, list, summaryOf } from "./billing/invoices.js";
+export {
+  PDF_DETAIL_LINES,
+  document,
+  documentLine,
+  eachLine,
+  find,
+  findLine,
+  get,
+  lines,
+  list,
+  summaryOf,
+} from "./billing/invoices.js";
 export type { PlacedLine } from "./billing/invoices.js";
 export { billingDetails, setBillingDetails, setTaxRate } from "./billing/settings.js";
 export type { BillingDetails } from "./billing/settings.js";

@@ -17,15 +17,59 @@ export async function ensurePlatform(deps: Deps, operatorEmail: string): Promise
     (e) => [
       e.account
         .create({
-          id: PLATFORM_ID, kind: "PLATFORM", name: "Platform", nameKey: "platform", referenceKey: "", parentId: "ROOT", country: "GB", path: [],
-          status: "ACTIVE", canCreateAccounts: true, canCreateEquipment: true, childCount: 0,
-          canUpdateSubscriptions: false, canDecreaseSubscriptions: false, billable: false, offers: [], ownerCount: 1,
-          createdAt: now, updatedAt: now, version: 1,
+          id: PLATFORM_ID,
+          kind: "PLATFORM",
+          name: "Platform",
+          nameKey: "platform",
+          referenceKey: "",
+          parentId: "ROOT",
+          country: "GB",
+          path: [],
+          status: "ACTIVE",
+          canCreateAccounts: true,
+          canCreateEquipment: true,
+          childCount: 0,
+          canUpdateSubscriptions: false,
+          canDecreaseSubscriptions: false,
+          billable: false,
+          offers: [],
+          ownerCount: 1,
+          createdAt: now,
+          updatedAt: now,
+          version: 1,
         })
         .commit(),
-      e.member.put({ accountId: PLATFORM_ID, email, role: "OWNER", seller: true, partnerAdmin: false, status: "ACTIVE", invitedAt: now, joinedAt: now }).commit(),
-      e.person.put({ email, memberships: { [PLATFORM_ID]: { role: "OWNER", seller: true, partnerAdmin: false } }, version: 1, createdAt: now, updatedAt: now }).commit(),
-      e.audit.put({ accountId: PLATFORM_ID, at: now, id: "bootstrap", action: "platform.bootstrapped", actor: "system:bootstrap", subjectId: email }).commit(),
+      e.member
+        .put({
+          accountId: PLATFORM_ID,
+          email,
+          role: "OWNER",
+          seller: true,
+          partnerAdmin: false,
+          status: "ACTIVE",
+          invitedAt: now,
+          joinedAt: now,
+        })
+        .commit(),
+      e.person
+        .put({
+          email,
+          memberships: { [PLATFORM_ID]: { role: "OWNER", seller: true, partnerAdmin: false } },
+          version: 1,
+          createdAt: now,
+          updatedAt: now,
+        })
+        .commit(),
+      e.audit
+        .put({
+          accountId: PLATFORM_ID,
+          at: now,
+          id: "bootstrap",
+          action: "platform.bootstrapped",
+          actor: "system:bootstrap",
+          subjectId: email,
+        })
+        .commit(),
     ],
     { otherwise: "skip" },
   );

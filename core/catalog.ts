@@ -54,7 +54,8 @@ const createInput = z
   })
   .superRefine((o, ctx) => {
     const only = (field: "termMonths" | "trialDays" | "convertsTo" | "unit", kind: Kind) => {
-      if (o[field] !== undefined && o.kind !== kind) ctx.addIssue({ code: "custom", path: [field], message: `only ${kind} offers have ${field}` });
+      if (o[field] !== undefined && o.kind !== kind)
+        ctx.addIssue({ code: "custom", path: [field], message: `only ${kind} offers have ${field}` });
     };
     only("termMonths", "PREPAID");
     only("trialDays", "TRIAL");
@@ -63,7 +64,8 @@ const createInput = z
     if (o.kind === "PREPAID" && !PREPAID_TERMS.includes(o.termMonths as 12 | 36)) {
       ctx.addIssue({ code: "custom", path: ["termMonths"], message: "a prepaid term is 12 or 36 months" });
     }
-    if (o.kind === "TRIAL" && !o.convertsTo) ctx.addIssue({ code: "custom", path: ["convertsTo"], message: "a trial names the paid offer it converts to" });
+    if (o.kind === "TRIAL" && !o.convertsTo)
+      ctx.addIssue({ code: "custom", path: ["convertsTo"], message: "a trial names the paid offer it converts to" });
   });
 export type CreateInput = z.input<typeof createInput>;
 
@@ -108,7 +110,8 @@ export async function availableSkus(s: Session, account: Pick<AccountRecord, "pa
 async function platform(s: Session, action: "catalog.manage") {
   const [ms, p] = await Promise.all([s.memberships(), s.account(PLATFORM_ID)]);
   // The catalog is no secret account: a partner is told "not allowed", not "not found".
-  if (!allowed(s.actor, ms, p!, action, s.now)) throw new Forbidden("Only platform operators manage the catalog", "OPERATOR_ONLY");
+  if (!allowed(s.actor, ms, p!, action, s.now))
+    throw new Forbidden("Only platform operators manage the catalog", "OPERATOR_ONLY");
 }
 
 /** Operators add an offer to the catalog. */
@@ -122,8 +125,10 @@ export async function create(s: Session, raw: CreateInput): Promise<Info> {
     if (unitPrice !== 0) throw Invalid.field("unitPrice", "a trial is free");
     const [target] = await s.deps.store.getOffers([input.convertsTo!]);
     if (!target) throw Invalid.field("convertsTo", "no such offer");
-    if (target.kind !== "MONTHLY" && target.kind !== "PREPAID") throw Invalid.field("convertsTo", "a trial converts to a monthly or prepaid offer");
-    if (target.currency !== input.currency) throw Invalid.field("currency", `must be the currency of ${target.sku} (${target.currency})`);
+    if (target.kind !== "MONTHLY" && target.kind !== "PREPAID")
+      throw Invalid.field("convertsTo", "a trial converts to a monthly or prepaid offer");
+    if (target.currency !== input.currency)
+      throw Invalid.field("currency", `must be the currency of ${target.sku} (${target.currency})`);
     // A trial licence and the paid licence it becomes are the same family: one per member.
     family = input.family ?? target.family;
   }
@@ -136,7 +141,9 @@ export async function create(s: Session, raw: CreateInput): Promise<Info> {
     unitPrice,
     currency: input.currency,
     ...(input.kind === "PREPAID" ? { termMonths: input.termMonths! } : {}),
-    ...(input.kind === "TRIAL" ? { trialDays: input.trialDays ?? DEFAULT_TRIAL_DAYS, convertsTo: input.convertsTo! } : {}),
+    ...(input.kind === "TRIAL"
+      ? { trialDays: input.trialDays ?? DEFAULT_TRIAL_DAYS, convertsTo: input.convertsTo! }
+      : {}),
     ...(input.unit ? { unit: input.unit } : {}),
     internalOnly: input.internalOnly,
     status: "ACTIVE",
@@ -148,7 +155,14 @@ export async function create(s: Session, raw: CreateInput): Promise<Info> {
   await s.transact(
     (e) => [
       e.offer.create(offer).commit(),
-      Audit.entry(e, { accountId: PLATFORM_ID, action: "offer.created", actor: s.actor, at: s.now, subjectId: offer.sku, details: { price: Money.format(unitPrice, offer.currency), currency: offer.currency } }).commit(),
+      Audit.entry(e, {
+        accountId: PLATFORM_ID,
+        action: "offer.created",
+        actor: s.actor,
+        at: s.now,
+        subjectId: offer.sku,
+        details: { price: Money.format(unitPrice, offer.currency), currency: offer.currency },
+      }).commit(),
     ],
     { otherwise: () => new Conflict(`An offer ${offer.sku} already exists`) },
   );
@@ -174,8 +188,19 @@ export async function updatePrice(s: Session, input: { sku: string; unitPrice: s
   const next: OfferRecord = { ...offer, unitPrice, updatedAt: s.now.toISOString(), version: offer.version + 1 };
   await s.transact(
     (e) => [
-      e.offer.patch({ sku: offer.sku }).set({ unitPrice, updatedAt: next.updatedAt, version: next.version }).where(Cond.atVersion(offer.version)).commit(),
-      Audit.entry(e, { accountId: PLATFORM_ID, action: "offer.priceChanged", actor: s.actor, at: s.now, subjectId: offer.sku, details: { from: Money.format(offer.unitPrice, offer.currency), to: Money.format(unitPrice, offer.currency) } }).commit(),
+      e.offer
+        .patch({ sku: offer.sku })
+        .set({ unitPrice, updatedAt: next.updatedAt, version: next.version })
+        .where(Cond.atVersion(offer.version))
+        .commit(),
+      Audit.entry(e, {
+        accountId: PLATFORM_ID,
+        action: "offer.priceChanged",
+        actor: s.actor,
+        at: s.now,
+        subjectId: offer.sku,
+        details: { from: Money.format(offer.unitPrice, offer.currency), to: Money.format(unitPrice, offer.currency) },
+      }).commit(),
     ],
     { otherwise: () => new Conflict("The offer changed meanwhile; reload and try again") },
   );
@@ -189,8 +214,18 @@ export async function retire(s: Session, input: { sku: string }): Promise<Info> 
   const next: OfferRecord = { ...offer, status: "RETIRED", updatedAt: s.now.toISOString(), version: offer.version + 1 };
   await s.transact(
     (e) => [
-      e.offer.patch({ sku: offer.sku }).set({ status: "RETIRED", updatedAt: next.updatedAt, version: next.version }).where(Cond.atVersion(offer.version)).commit(),
-      Audit.entry(e, { accountId: PLATFORM_ID, action: "offer.retired", actor: s.actor, at: s.now, subjectId: offer.sku }).commit(),
+      e.offer
+        .patch({ sku: offer.sku })
+        .set({ status: "RETIRED", updatedAt: next.updatedAt, version: next.version })
+        .where(Cond.atVersion(offer.version))
+        .commit(),
+      Audit.entry(e, {
+        accountId: PLATFORM_ID,
+        action: "offer.retired",
+        actor: s.actor,
+        at: s.now,
+        subjectId: offer.sku,
+      }).commit(),
     ],
     { otherwise: () => new Conflict("The offer changed meanwhile; reload and try again") },
   );
@@ -210,7 +245,10 @@ export async function available(s: Session, accountId: string): Promise<Info[]> 
   const { account, memberships: ms } = await s.authorized(accountId, "account.read");
   const a = account!;
   // The platform's offers are the whole catalog: prices to operators only (security rule 8).
-  if (a.id === PLATFORM_ID) return (await s.deps.store.allCatalog()).filter((o) => o.status === "ACTIVE").map((o) => present(o, isOperator(s.actor, ms)));
+  if (a.id === PLATFORM_ID)
+    return (await s.deps.store.allCatalog())
+      .filter((o) => o.status === "ACTIVE")
+      .map((o) => present(o, isOperator(s.actor, ms)));
   const [skus, show] = await Promise.all([availableSkus(s, a), showsPrices(s, a)]);
   const offers = await s.offers([...skus].sort());
   return offers.filter((o): o is OfferRecord => o?.status === "ACTIVE").map((o) => present(o, show));
@@ -250,14 +288,23 @@ export async function setAvailable(s: Session, raw: z.input<typeof availabilityI
     const path = ["skus", String(i)];
     if (!o) return issues.push({ path, message: `no offer ${input.skus[i]}` });
     if (o.status !== "ACTIVE") return issues.push({ path, message: `${o.sku} is retired` });
-    if (parentSkus && !parentSkus.has(o.sku)) return issues.push({ path, message: `${o.sku} is not available to the parent account` });
-    if (o.internalOnly && a.kind === "CUSTOMER") return issues.push({ path, message: `${o.sku} is for partners' own staff only` });
-    if (party?.currency && o.currency !== party.currency) return issues.push({ path, message: `${o.sku} is in ${o.currency}; this account is billed in ${party.currency}` });
+    if (parentSkus && !parentSkus.has(o.sku))
+      return issues.push({ path, message: `${o.sku} is not available to the parent account` });
+    if (o.internalOnly && a.kind === "CUSTOMER")
+      return issues.push({ path, message: `${o.sku} is for partners' own staff only` });
+    if (party?.currency && o.currency !== party.currency)
+      return issues.push({
+        path,
+        message: `${o.sku} is in ${o.currency}; this account is billed in ${party.currency}`,
+      });
     return undefined;
   });
   if (issues.length) throw new Invalid(issues);
   const offersNow = [...input.skus].sort();
-  return AccountSettings.change(s, a, { offers: offersNow }, "account.offersChanged", { from: a.offers, to: offersNow });
+  return AccountSettings.change(s, a, { offers: offersNow }, "account.offersChanged", {
+    from: a.offers,
+    to: offersNow,
+  });
 }
 
 /** The seed offers of the local stack: created when missing, left alone when present. */
@@ -298,7 +345,11 @@ export async function orderable(
   offers: readonly (OfferRecord | undefined)[],
   field: (i: number) => string[],
 ): Promise<void> {
-  const [ms, available, party] = await Promise.all([s.memberships(), availableSkus(s, account), billedParty(s, account)]);
+  const [ms, available, party] = await Promise.all([
+    s.memberships(),
+    availableSkus(s, account),
+    billedParty(s, account),
+  ]);
   const operator = isOperator(s.actor, ms);
   const issues: { path: string[]; message: string }[] = [];
   offers.forEach((offer, i) => {
@@ -311,7 +362,8 @@ export async function orderable(
       if (account.kind === "CUSTOMER") return at(`${offer.sku} is for partners' own staff only`);
       if (!operator) throw new Forbidden(`${offer.sku} is ordered through the vendor's service desk`, "OPERATOR_ONLY");
     }
-    if (party?.currency && offer.currency !== party.currency) return at(`${offer.sku} is in ${offer.currency}; this account is billed in ${party.currency}`);
+    if (party?.currency && offer.currency !== party.currency)
+      return at(`${offer.sku} is in ${offer.currency}; this account is billed in ${party.currency}`);
     return undefined;
   });
   if (issues.length) throw new Invalid(issues);

@@ -13,10 +13,7 @@ import * as Cond from "../infra/store/conditions.js";
  */
 export function heldCheck(e: TxEntities, resellerId: string, customerId: string, now: Date, since?: string): Guarded {
   const at = now.toISOString();
-  const op = e.administered
-    .check({ resellerId, customerId })
-    .where(Cond.optInHolds(at, since))
-    .commit();
+  const op = e.administered.check({ resellerId, customerId }).where(Cond.optInHolds(at, since)).commit();
   return guard(op, () => new Forbidden("The partner administration of this customer has ended", "NO_OPT_IN"));
 }
 
@@ -25,7 +22,11 @@ export function heldCheck(e: TxEntities, resellerId: string, customerId: string,
  * `since`, was already granted then: something done under an opt-in lapses with it, and does not
  * come back with a later opt-in.
  */
-export function holds(entry: { readonly since: string; readonly until?: string } | undefined, now: Date, since?: string): boolean {
+export function holds(
+  entry: { readonly since: string; readonly until?: string } | undefined,
+  now: Date,
+  since?: string,
+): boolean {
   return !!entry && (!entry.until || entry.until > now.toISOString()) && (!since || entry.since <= since);
 }
 
@@ -34,6 +35,12 @@ export function holds(entry: { readonly since: string; readonly until?: string }
  * lose it; with none left the opt-in lapses. Consent is never extended to a reseller that was not
  * above the customer when it opted in.
  */
-export function afterMove(grantees: readonly string[], newPath: readonly string[]): { readonly kept: string[]; readonly dropped: string[] } {
-  return { kept: grantees.filter((id) => newPath.includes(id)), dropped: grantees.filter((id) => !newPath.includes(id)) };
+export function afterMove(
+  grantees: readonly string[],
+  newPath: readonly string[],
+): { readonly kept: string[]; readonly dropped: string[] } {
+  return {
+    kept: grantees.filter((id) => newPath.includes(id)),
+    dropped: grantees.filter((id) => !newPath.includes(id)),
+  };
 }

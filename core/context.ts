@@ -2,7 +2,17 @@ import DataLoader from "dataloader";
 import type { Clock } from "../infra/clock.js";
 import type { DeviceKeys } from "../infra/device-keys.js";
 import type { Mailer } from "../infra/mail.js";
-import type { AccountRecord, ItemKey, LoadedItem, Membership, OfferRecord, OrderKeyRecord, PersonRecord, Store, SubscriptionRecord } from "../infra/store.js";
+import type {
+  AccountRecord,
+  ItemKey,
+  LoadedItem,
+  Membership,
+  OfferRecord,
+  OrderKeyRecord,
+  PersonRecord,
+  Store,
+  SubscriptionRecord,
+} from "../infra/store.js";
 import type { ApiKeys } from "../infra/api-keys.js";
 import type { IntegrationStore } from "../infra/integrations.js";
 import type { NetworkPolicy } from "../infra/ssrf.js";
@@ -162,14 +172,18 @@ export class Session {
    * An account the caller may do `action` on, with how it reaches it: the load-and-authorise
    * preamble of a use case in one call (NotFound for an account it may not know, Forbidden otherwise).
    */
-  async authorized(accountId: string, action: Action): Promise<{ account: AccountRecord; reach: Reach; memberships: Readonly<Record<string, Membership>> }> {
+  async authorized(
+    accountId: string,
+    action: Action,
+  ): Promise<{ account: AccountRecord; reach: Reach; memberships: Readonly<Record<string, Membership>> }> {
     const [memberships, account] = await Promise.all([this.memberships(), this.account(accountId)]);
     const reach = authorize(this.actor, memberships, account, action, this.now);
     return { account: account!, reach, memberships };
   }
 
   async memberships(): Promise<Readonly<Record<string, Membership>>> {
-    if (this.actor.type === "client") return { [this.actor.accountId]: { role: this.actor.role, seller: this.actor.seller, partnerAdmin: false } };
+    if (this.actor.type === "client")
+      return { [this.actor.accountId]: { role: this.actor.role, seller: this.actor.seller, partnerAdmin: false } };
     if (this.actor.type !== "user" || !this.actor.emailVerified) return {};
     const [person] = await Promise.all([this.person(this.actor.email), this.boundUser()]);
     return person?.memberships ?? {};

@@ -19,7 +19,11 @@ export function dueOp(e: TxEntities, what: Due["what"], at: Date, accountId: str
  * The one marker a new trial or prepaid term needs (one, to keep orders inside a transaction): a
  * prepaid term's end; a trial's first reminder, whose handler chains the next reminder and the end.
  */
-export function termOp(e: TxEntities, sub: Pick<SubscriptionRecord, "accountId" | "sku" | "kind" | "endsAt">, now: Date) {
+export function termOp(
+  e: TxEntities,
+  sub: Pick<SubscriptionRecord, "accountId" | "sku" | "kind" | "endsAt">,
+  now: Date,
+) {
   if (!sub.endsAt || (sub.kind !== "TRIAL" && sub.kind !== "PREPAID")) return [];
   const end = new Date(sub.endsAt);
   if (sub.kind === "PREPAID") return [dueOp(e, "term-end", end, sub.accountId, sub.sku)];

@@ -63,36 +63,106 @@ export interface DerivedEvent {
   readonly accountId: string;
   /** The GraphQL type of the resource (its global id is `<type>:<resourceId>`, base64). */
   // Subscriptions are LicenceSubscription in the schema (Subscription is GraphQL's root word).
-  readonly resourceType: "Account" | "Order" | "LicenceSubscription" | "Invoice" | "Equipment" | "ApiClient" | "WebhookEndpoint";
+  readonly resourceType:
+    | "Account"
+    | "Order"
+    | "LicenceSubscription"
+    | "Invoice"
+    | "Equipment"
+    | "ApiClient"
+    | "WebhookEndpoint";
   readonly resourceId: string;
   readonly version?: number;
 }
 
 /** Audit actions that are events, with the resource they name. */
-const AUDIT_EVENTS: Readonly<Record<string, { type: EventType; resource: (a: { accountId: string; subjectId?: string }) => Pick<DerivedEvent, "resourceType" | "resourceId"> }>> = {
-  "account.created": { type: "account.created", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
-  "account.updated": { type: "account.updated", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+const AUDIT_EVENTS: Readonly<
+  Record<
+    string,
+    {
+      type: EventType;
+      resource: (a: { accountId: string; subjectId?: string }) => Pick<DerivedEvent, "resourceType" | "resourceId">;
+    }
+  >
+> = {
+  "account.created": {
+    type: "account.created",
+    resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }),
+  },
+  "account.updated": {
+    type: "account.updated",
+    resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }),
+  },
   "account.moved": { type: "account.moved", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
   // Written on the parent (the account itself is gone): the parent's feed carries it.
-  "account.deleted": { type: "account.deleted", resource: (a) => ({ resourceType: "Account", resourceId: a.subjectId ?? a.accountId }) },
+  "account.deleted": {
+    type: "account.deleted",
+    resource: (a) => ({ resourceType: "Account", resourceId: a.subjectId ?? a.accountId }),
+  },
   // Members are named by their account only: their id is their e-mail, personal data.
   "member.invited": { type: "member.invited", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
   "member.joined": { type: "member.joined", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
   "member.removed": { type: "member.removed", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
-  "member.roleChanged": { type: "member.roleChanged", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
-  "order.placed": { type: "order.placed", resource: (a) => ({ resourceType: "Order", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
-  "equipment.declared": { type: "equipment.declared", resource: (a) => ({ resourceType: "Equipment", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
-  "equipment.activated": { type: "equipment.connected", resource: (a) => ({ resourceType: "Equipment", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
-  "equipment.removed": { type: "equipment.removed", resource: (a) => ({ resourceType: "Equipment", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
-  "account.partnerAdminOptedIn": { type: "partnerAdmin.optInChanged", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
-  "account.partnerAdminOptedOut": { type: "partnerAdmin.optInChanged", resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }) },
+  "member.roleChanged": {
+    type: "member.roleChanged",
+    resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }),
+  },
+  "order.placed": {
+    type: "order.placed",
+    resource: (a) => ({ resourceType: "Order", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }),
+  },
+  "equipment.declared": {
+    type: "equipment.declared",
+    resource: (a) => ({ resourceType: "Equipment", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }),
+  },
+  "equipment.activated": {
+    type: "equipment.connected",
+    resource: (a) => ({ resourceType: "Equipment", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }),
+  },
+  "equipment.removed": {
+    type: "equipment.removed",
+    resource: (a) => ({ resourceType: "Equipment", resourceId: `${a.accountId}:${a.subjectId ?? ""}` }),
+  },
+  "account.partnerAdminOptedIn": {
+    type: "partnerAdmin.optInChanged",
+    resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }),
+  },
+  "account.partnerAdminOptedOut": {
+    type: "partnerAdmin.optInChanged",
+    resource: (a) => ({ resourceType: "Account", resourceId: a.accountId }),
+  },
   ...Object.fromEntries(
-    (["apiClient.created", "apiClient.secretRotated", "apiClient.previousSecretRevoked", "apiClient.revoked"] as const).map((t) => [t, { type: t, resource: (a: { subjectId?: string }) => ({ resourceType: "ApiClient" as const, resourceId: a.subjectId ?? "" }) }]),
+    (
+      ["apiClient.created", "apiClient.secretRotated", "apiClient.previousSecretRevoked", "apiClient.revoked"] as const
+    ).map((t) => [
+      t,
+      {
+        type: t,
+        resource: (a: { subjectId?: string }) => ({
+          resourceType: "ApiClient" as const,
+          resourceId: a.subjectId ?? "",
+        }),
+      },
+    ]),
   ),
   ...Object.fromEntries(
-    (["webhookEndpoint.created", "webhookEndpoint.updated", "webhookEndpoint.deleted", "webhookEndpoint.secretRotated", "webhookEndpoint.disabled"] as const).map((t) => [
+    (
+      [
+        "webhookEndpoint.created",
+        "webhookEndpoint.updated",
+        "webhookEndpoint.deleted",
+        "webhookEndpoint.secretRotated",
+        "webhookEndpoint.disabled",
+      ] as const
+    ).map((t) => [
       t,
-      { type: t, resource: (a: { accountId: string; subjectId?: string }) => ({ resourceType: "WebhookEndpoint" as const, resourceId: `${a.accountId}:${a.subjectId ?? ""}` }) },
+      {
+        type: t,
+        resource: (a: { accountId: string; subjectId?: string }) => ({
+          resourceType: "WebhookEndpoint" as const,
+          resourceId: `${a.accountId}:${a.subjectId ?? ""}`,
+        }),
+      },
     ]),
   ),
 };
@@ -121,8 +191,25 @@ export function derive(r: ChangeRecord): DerivedEvent[] {
   if (img && r.eventName === "MODIFY") return deriveModified(r, img);
   if (!img || r.eventName !== "INSERT") return [];
   const entity = str(img.__edb_e__);
-  const make = (type: EventType, occurredAt: string | undefined, accountId: string | undefined, resource: Pick<DerivedEvent, "resourceType" | "resourceId">, version?: number): DerivedEvent[] =>
-    occurredAt && accountId ? [{ eventId: eventIdOf(r, type), type, occurredAt, accountId, ...resource, ...(version !== undefined ? { version } : {}) }] : [];
+  const make = (
+    type: EventType,
+    occurredAt: string | undefined,
+    accountId: string | undefined,
+    resource: Pick<DerivedEvent, "resourceType" | "resourceId">,
+    version?: number,
+  ): DerivedEvent[] =>
+    occurredAt && accountId
+      ? [
+          {
+            eventId: eventIdOf(r, type),
+            type,
+            occurredAt,
+            accountId,
+            ...resource,
+            ...(version !== undefined ? { version } : {}),
+          },
+        ]
+      : [];
   switch (entity) {
     case "audit": {
       const action = str(img.action) ?? "";
@@ -137,20 +224,39 @@ export function derive(r: ChangeRecord): DerivedEvent[] {
     case "subchange": {
       const type = LEDGER_EVENTS[str(img.kind) ?? ""];
       const accountId = str(img.accountId);
-      return type ? make(type, str(img.at), accountId, { resourceType: "LicenceSubscription", resourceId: `${accountId}:${str(img.sku)}` }, num(img.version)) : [];
+      return type
+        ? make(
+            type,
+            str(img.at),
+            accountId,
+            { resourceType: "LicenceSubscription", resourceId: `${accountId}:${str(img.sku)}` },
+            num(img.version),
+          )
+        : [];
     }
     case "invoice": {
       const partyId = str(img.partyId);
-      return make("invoice.issued", str(img.issuedAt), partyId, { resourceType: "Invoice", resourceId: `${partyId}:${str(img.period)}` });
+      return make("invoice.issued", str(img.issuedAt), partyId, {
+        resourceType: "Invoice",
+        resourceId: `${partyId}:${str(img.period)}`,
+      });
     }
     case "usage": {
       const accountId = str(img.accountId);
-      return make("usage.recorded", str(img.recordedAt), accountId, { resourceType: "LicenceSubscription", resourceId: `${accountId}:${str(img.sku)}` });
+      return make("usage.recorded", str(img.recordedAt), accountId, {
+        resourceType: "LicenceSubscription",
+        resourceId: `${accountId}:${str(img.sku)}`,
+      });
     }
     case "sent": {
       // "trial-reminder:<account>:<sku>:<endsAt>:<days>": the lifecycle run's reminder, sent once.
       const m = /^trial-reminder:([^:]+):([^:]+):/.exec(str(img.key) ?? "");
-      return m ? make("trial.expiring", str(img.at), m[1], { resourceType: "LicenceSubscription", resourceId: `${m[1]}:${m[2]}` }) : [];
+      return m
+        ? make("trial.expiring", str(img.at), m[1], {
+            resourceType: "LicenceSubscription",
+            resourceId: `${m[1]}:${m[2]}`,
+          })
+        : [];
     }
     default:
       return [];
@@ -176,7 +282,16 @@ function deriveModified(r: ChangeRecord, img: Record<string, unknown>): DerivedE
   const started = Date.parse(due) - DELETION_DELAY_DAYS * DAY_MS;
   if (Number.isNaN(started)) return [];
   const type = "account.deletionScheduled";
-  return [{ eventId: eventIdOf(r, `${type}|${due}`), type, occurredAt: new Date(started).toISOString(), accountId: id, resourceType: "Account", resourceId: id }];
+  return [
+    {
+      eventId: eventIdOf(r, `${type}|${due}`),
+      type,
+      occurredAt: new Date(started).toISOString(),
+      accountId: id,
+      resourceType: "Account",
+      resourceId: id,
+    },
+  ];
 }
 
 /** What the consumer did with a batch of stream records. */
@@ -196,7 +311,10 @@ export async function consume(deps: Deps, records: readonly ChangeRecord[]): Pro
   const ids = [...new Set(derived.map((e) => e.accountId))];
   const accounts = await deps.store.batchGet(ids.map((id) => ({ type: "account" as const, id })));
   const pathOf = new Map(ids.map((id, i) => [id, (accounts[i] as { path?: string[] } | undefined)?.path ?? []]));
-  const events: (DerivedEvent & { path: string[] })[] = derived.map((e) => ({ ...e, path: [...(pathOf.get(e.accountId) ?? []), e.accountId] }));
+  const events: (DerivedEvent & { path: string[] })[] = derived.map((e) => ({
+    ...e,
+    path: [...(pathOf.get(e.accountId) ?? []), e.accountId],
+  }));
   const expiresOf = (at: string) => Math.floor(Date.parse(at) / 1000) + RETENTION_DAYS * DAY_S;
   const eventItems: EventRecord[] = events.map((e) => ({ ...e, expiresAt: expiresOf(e.occurredAt) }));
   const feed: EventFeedRecord[] = events.flatMap((e) =>
@@ -223,7 +341,11 @@ export type FeedEvent = EventFeedRecord;
  * The events of an account its caller may see, oldest first, of the last 30 days: its own, and
  * those of its subtree for callers who reach below it (sellers, operators); `types` narrows them.
  */
-export async function feed(s: Session, accountId: string, args: PageArgs & { types?: readonly string[] | null }): Promise<Page<FeedEvent>> {
+export async function feed(
+  s: Session,
+  accountId: string,
+  args: PageArgs & { types?: readonly string[] | null },
+): Promise<Page<FeedEvent>> {
   const store = integrations(s.deps).store;
   const { account, reach } = await s.authorized(accountId, "events.read");
   const types = args.types ?? [];
@@ -233,11 +355,19 @@ export async function feed(s: Session, accountId: string, args: PageArgs & { typ
   // Below the account: sellers and operators reach the subtree (DESIGN 1 "Reach"); others see the account's own events.
   const subtree = !!reach.above || (!!reach.own && (reach.own.seller || account!.id === "PLATFORM"));
   const since = new Date(s.now.getTime() - RETENTION_DAYS * DAY_MS).toISOString();
-  return paged(args, (limit, cursor) => store.listFeed(account!.id, { since, types, ownOnly: !subtree, limit, cursor }));
+  return paged(args, (limit, cursor) =>
+    store.listFeed(account!.id, { since, types, ownOnly: !subtree, limit, cursor }),
+  );
 }
 
 /** Whether `actor` (an endpoint's creator) may read an event of `path` seen from `endpointAccountId`. */
-export function readable(actor: Parameters<typeof reachOf>[0], memberships: Parameters<typeof reachOf>[1], endpointAccount: Parameters<typeof reachOf>[2], path: readonly string[], now: Date): boolean {
+export function readable(
+  actor: Parameters<typeof reachOf>[0],
+  memberships: Parameters<typeof reachOf>[1],
+  endpointAccount: Parameters<typeof reachOf>[2],
+  path: readonly string[],
+  now: Date,
+): boolean {
   const reach = reachOf(actor, memberships, endpointAccount, now);
   if (!reach.own && !reach.above) return false;
   const own = path.at(-1) === endpointAccount.id;

@@ -20,10 +20,12 @@ export const resellerLevel = (depth: number): number => depth - 1;
 
 /** Refuses a child kind its parent may not have; `field` names the input that chose the pair. */
 export function assertChildAllowed(parent: Kind, child: Kind, field: "kind" | "parentId"): void {
-  if (!allowedChildren[parent].includes(child)) throw Invalid.field(field, `a ${parent} account cannot have a ${child} child`);
+  if (!allowedChildren[parent].includes(child))
+    throw Invalid.field(field, `a ${parent} account cannot have a ${child} child`);
 }
 
 /** Refuses a reseller at `depth` (the length of its path) beyond the deepest reseller level. */
 export function assertResellerDepth(depth: number): void {
-  if (resellerLevel(depth) > MAX_RESELLER_LEVELS) throw Invalid.field("parentId", `resellers nest at most ${MAX_RESELLER_LEVELS} levels deep`);
+  if (resellerLevel(depth) > MAX_RESELLER_LEVELS)
+    throw Invalid.field("parentId", `resellers nest at most ${MAX_RESELLER_LEVELS} levels deep`);
 }

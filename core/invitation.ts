@@ -51,7 +51,12 @@ function baseRecord(s: Session, accountId: string, email: string, tokenHash: str
  * Prepares a member invitation: the INVITED member, the invitation (token hashed) and the
  * audit entry, to commit in the caller's transaction; the mail goes out after the commit.
  */
-export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "name">, invite: MemberInvite, audit: { onBehalfOf?: string } = {}) {
+export function prepareMember(
+  s: Session,
+  account: Pick<AccountRecord, "id" | "name">,
+  invite: MemberInvite,
+  audit: { onBehalfOf?: string } = {},
+) {
   const token = newSecret();
   const onBehalf = audit.onBehalfOf?.replace(/^reseller:/, "");
   const record: InvitationRecord = {
@@ -81,7 +86,15 @@ export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "n
         .where(Cond.notJoined())
         .commit(),
       e.invitation.create(record).commit(),
-      Audit.entry(e, { accountId: account.id, action: "member.invited", actor: s.actor, at: s.now, subjectId: invite.email, details: { role: invite.role, seller: invite.seller }, ...audit }).commit(),
+      Audit.entry(e, {
+        accountId: account.id,
+        action: "member.invited",
+        actor: s.actor,
+        at: s.now,
+        subjectId: invite.email,
+        details: { role: invite.role, seller: invite.seller },
+        ...audit,
+      }).commit(),
     ],
     mail: () =>
       s.deps.mailer.send({
@@ -97,9 +110,18 @@ export function prepareMember(s: Session, account: Pick<AccountRecord, "id" | "n
 }
 
 /** Prepares one account-move invitation addressed to an owner of the account to move. */
-export function prepareMove(s: Session, account: Pick<AccountRecord, "id" | "name">, newParent: Pick<AccountRecord, "id" | "name">, ownerEmail: string) {
+export function prepareMove(
+  s: Session,
+  account: Pick<AccountRecord, "id" | "name">,
+  newParent: Pick<AccountRecord, "id" | "name">,
+  ownerEmail: string,
+) {
   const token = newSecret();
-  const record: InvitationRecord = { ...baseRecord(s, account.id, ownerEmail, hashSecret(token)), kind: "ACCOUNT_MOVE", newParentId: newParent.id };
+  const record: InvitationRecord = {
+    ...baseRecord(s, account.id, ownerEmail, hashSecret(token)),
+    kind: "ACCOUNT_MOVE",
+    newParentId: newParent.id,
+  };
   return {
     record: strip(record),
     op: (e: TxEntities) => e.invitation.create(record).commit(),
@@ -117,7 +139,13 @@ export function prepareMove(s: Session, account: Pick<AccountRecord, "id" | "nam
 }
 
 /** The person item written with a membership change; conditioned on the version read. */
-export function personOp(e: TxEntities, s: Session, email: string, person: PersonRecord | undefined, change: (ms: Record<string, Membership>) => void) {
+export function personOp(
+  e: TxEntities,
+  s: Session,
+  email: string,
+  person: PersonRecord | undefined,
+  change: (ms: Record<string, Membership>) => void,
+) {
   const memberships = { ...(person?.memberships ?? {}) };
   change(memberships);
   const now = s.now.toISOString();
@@ -134,13 +162,16 @@ export function personOp(e: TxEntities, s: Session, email: string, person: Perso
 export async function open(s: Session, token: string): Promise<InvitationRecord> {
   // Bound to the token's identity (security rule 1): a re-assigned address accepts nothing.
   const user = await s.boundUser();
-  if (typeof token !== "string" || token.length < 20 || token.length > 200) throw Invalid.field("token", "is not an invitation token");
+  if (typeof token !== "string" || token.length < 20 || token.length > 200)
+    throw Invalid.field("token", "is not an invitation token");
   const inv = await s.deps.store.getInvitation(hashSecret(token));
   if (!inv) throw new NotFound("Invitation");
   if (inv.status !== "PENDING") throw new Conflict("This invitation has already been used");
-  if (new Date(inv.validUntil).getTime() <= s.now.getTime()) throw Invalid.field("token", "this invitation has expired");
+  if (new Date(inv.validUntil).getTime() <= s.now.getTime())
+    throw Invalid.field("token", "this invitation has expired");
   // Acceptance is bound to the signed-in person's verified e-mail.
-  if (!user.emailVerified || user.email !== inv.email) throw new Forbidden("This invitation was sent to another e-mail address", "IDENTITY");
+  if (!user.emailVerified || user.email !== inv.email)
+    throw new Forbidden("This invitation was sent to another e-mail address", "IDENTITY");
   return inv;
 }
 
@@ -166,7 +197,10 @@ export async function join(s: Session, inv: InvitationRecord): Promise<Accepted>
   const lapsed = () => new Conflict("This invitation lapsed: the partner administration it was sent under has ended");
   if (inv.sentOnBehalfOf) {
     const entry = await s.deps.store.getAdministered(inv.sentOnBehalfOf, inv.accountId);
-    if (!(optedIn(account, s.now) && grantedTo(account, inv.sentOnBehalfOf) && Consent.holds(entry, s.now, inv.createdAt))) throw lapsed();
+    if (
+      !(optedIn(account, s.now) && grantedTo(account, inv.sentOnBehalfOf) && Consent.holds(entry, s.now, inv.createdAt))
+    )
+      throw lapsed();
   }
   const membership: Membership = { role: member.role, seller: member.seller, partnerAdmin: member.partnerAdmin };
   const now = s.now.toISOString();
@@ -186,13 +220,25 @@ export async function join(s: Session, inv: InvitationRecord): Promise<Accepted>
         ms[inv.accountId] = membership;
       }),
       ...(membership.role === "OWNER" ? [e.account.patch({ id: inv.accountId }).add({ ownerCount: 1 }).commit()] : []),
-      Audit.entry(e, { accountId: inv.accountId, action: "member.joined", actor: s.actor, at: s.now, subjectId: user.email, details: { role: membership.role } }).commit(),
+      Audit.entry(e, {
+        accountId: inv.accountId,
+        action: "member.joined",
+        actor: s.actor,
+        at: s.now,
+        subjectId: user.email,
+        details: { role: membership.role },
+      }).commit(),
       // The opt-in it was sent under still holds.
-      ...(inv.sentOnBehalfOf ? [guard(Consent.heldCheck(e, inv.sentOnBehalfOf, inv.accountId, s.now, inv.createdAt).op, lapsed)] : []),
+      ...(inv.sentOnBehalfOf
+        ? [guard(Consent.heldCheck(e, inv.sentOnBehalfOf, inv.accountId, s.now, inv.createdAt).op, lapsed)]
+        : []),
     ],
     { otherwise: () => new Conflict("This invitation has already been used") },
   );
-  return { invitation: strip({ ...inv, status: "ACCEPTED", acceptedAt: now }), account: { ...account, ownerCount: account.ownerCount + (membership.role === "OWNER" ? 1 : 0) } };
+  return {
+    invitation: strip({ ...inv, status: "ACCEPTED", acceptedAt: now }),
+    account: { ...account, ownerCount: account.ownerCount + (membership.role === "OWNER" ? 1 : 0) },
+  };
 }
 
 export { strip as toInfo };

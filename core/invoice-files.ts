@@ -64,10 +64,24 @@ export async function download(
   opts: { bom?: boolean } = {},
 ): Promise<{ filename: string; contentType: string; body: Uint8Array | string }> {
   const invoice = await get(s, partyId, period);
-  if (format === "pdf") return { filename: `${invoice.number}.pdf`, contentType: "application/pdf", body: await renderInvoicePdf(await document(s, invoice, issuer)) };
+  if (format === "pdf")
+    return {
+      filename: `${invoice.number}.pdf`,
+      contentType: "application/pdf",
+      body: await renderInvoicePdf(await document(s, invoice, issuer)),
+    };
   const report = reportOf(s, invoice);
-  if (format === "csv") return { filename: `${invoice.number}.csv`, contentType: "text/csv; charset=utf-8", body: await collect(renderReportCsv(report, { bom: opts.bom ?? false })) };
-  return { filename: `${invoice.number}.xlsx`, contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body: await renderReportXlsx(report) };
+  if (format === "csv")
+    return {
+      filename: `${invoice.number}.csv`,
+      contentType: "text/csv; charset=utf-8",
+      body: await collect(renderReportCsv(report, { bom: opts.bom ?? false })),
+    };
+  return {
+    filename: `${invoice.number}.xlsx`,
+    contentType: "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    body: await renderReportXlsx(report),
+  };
 }
 
 /** The consumption detail report of an invoice: its totals and its lines as a stream, formatted by core. */

@@ -79,7 +79,17 @@ export async function schedule(deps: Deps, queues: Queues, job: Job, opts: { per
     return plans.length;
   }
   const due = await Lifecycle.dueSinceLastRun(s);
-  await queues.lifecycle.send(due.items.map((d) => JSON.stringify({ job: "lifecycle", what: d.what, accountId: d.accountId, sku: d.sku, day: d.day } satisfies Message)));
+  await queues.lifecycle.send(
+    due.items.map((d) =>
+      JSON.stringify({
+        job: "lifecycle",
+        what: d.what,
+        accountId: d.accountId,
+        sku: d.sku,
+        day: d.day,
+      } satisfies Message),
+    ),
+  );
   // Only once every message is on the queue: a crash before this rereads the same days.
   await due.commit();
   return due.items.length;
@@ -119,7 +129,11 @@ export function parseMessage(body: string): Message {
 }
 
 /** The worker: does one unit of work, idempotently (a redelivered message changes nothing). */
-export async function work(deps: Deps, body: string, opts: BillingOptions): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
+export async function work(
+  deps: Deps,
+  body: string,
+  opts: BillingOptions,
+): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
   const m = parseMessage(body);
   return m.job === "billing" ? billingWork(deps, m, opts) : lifecycleWork(deps, m);
 }
@@ -131,9 +145,14 @@ export async function workLifecycle(deps: Deps, body: string): Promise<{ outcome
   return lifecycleWork(deps, m);
 }
 
-const send = (queue: WorkQueue, messages: readonly BillingMessage[]) => queue.send(messages.map((m) => JSON.stringify(m)));
+const send = (queue: WorkQueue, messages: readonly BillingMessage[]) =>
+  queue.send(messages.map((m) => JSON.stringify(m)));
 
-async function billingWork(deps: Deps, m: BillingMessage, opts: BillingOptions): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
+async function billingWork(
+  deps: Deps,
+  m: BillingMessage,
+  opts: BillingOptions,
+): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
   const s = new Session(deps, { type: "system", job: m.job });
   const { partyId, period } = m;
   const c = m.catchUp ? { catchUp: true as const } : {};
@@ -147,7 +166,13 @@ async function billingWork(deps: Deps, m: BillingMessage, opts: BillingOptions):
       if (p.run.chunks === 1) await Billing.billChunk(s, partyId, period, 0);
       return finaliseWork(s, m, opts);
     }
-    await send(opts.queue, Array.from({ length: p.run.chunks }, (_v, chunk) => ({ job: "billing", step: "chunk", partyId, period, chunk, ...c }) as const));
+    await send(
+      opts.queue,
+      Array.from(
+        { length: p.run.chunks },
+        (_v, chunk) => ({ job: "billing", step: "chunk", partyId, period, chunk, ...c }) as const,
+      ),
+    );
     return { outcome: `billing planned ${p.run.chunks} chunks` };
   }
   if (m.step === "chunk") {
@@ -159,7 +184,11 @@ async function billingWork(deps: Deps, m: BillingMessage, opts: BillingOptions):
   return finaliseWork(s, m, opts);
 }
 
-async function finaliseWork(s: Session, m: BillingMessage, opts: BillingOptions): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
+async function finaliseWork(
+  s: Session,
+  m: BillingMessage,
+  opts: BillingOptions,
+): Promise<{ outcome: string; metric?: "InvoicesIssued" }> {
   const { partyId, period } = m;
   const r = await Billing.finalise(s, partyId, period);
   if (r.outcome === "not-billable") return { outcome: "billing not-billable" };

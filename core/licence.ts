@@ -45,7 +45,12 @@ export async function assign(s: Session, raw: Input): Promise<Info> {
   // Licences go to people who joined: an invitation may still be declined or re-sent.
   if (member.status !== "ACTIVE") throw Invalid.field("email", "the member has not accepted the invitation yet");
   const held = await s.deps.store.getLicence(ref.accountId, ref.email, sub.family);
-  if (held) throw new Conflict(held.sku === sub.sku ? "The member already holds a licence of this subscription" : `The member already holds a ${held.sku} licence of the same family`);
+  if (held)
+    throw new Conflict(
+      held.sku === sub.sku
+        ? "The member already holds a licence of this subscription"
+        : `The member already holds a ${held.sku} licence of the same family`,
+    );
   const licence: LicenceRecord = {
     accountId: ref.accountId,
     email: member.email,
@@ -56,29 +61,42 @@ export async function assign(s: Session, raw: Input): Promise<Info> {
   };
   // The subscription's counter is contended by every assignment: lost races are read again.
   return s.optimistic({ attempts: ATTEMPTS, gaveUp: busy, baseMs: 15 }, async () => {
-    await s.transact(
-      (e) => [
-        guard(e.licence.create(licence).commit(), () => new Conflict("The member already holds a licence of this family")),
-        guard(
-          e.subscription
-            .patch({ accountId: sub.accountId, sku: sub.sku })
-            .add({ assigned: 1 })
-            .where(Cond.hasFreeLicence())
-            .commit(),
-          () => new SubscriptionFull(),
-        ),
-        guard(memberCount(e, member, 1), () => new NotFound("Member")),
-        Audit.entry(e, { accountId: ref.accountId, action: "licence.assigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku }, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
-        ...PartnerAdmin.behalfOps(e, s, reach, ref.accountId, "licence.assigned", member.email),
-      ],
-      { otherwise: "retry" },
-    ).catch(async (err: unknown) => {
-      if (!(err instanceof SubscriptionFull)) throw err;
-      // Full, or no longer active: say which, from what is there now.
-      const now = await s.subscription(sub.accountId, sub.sku);
-      if (now?.status !== "ACTIVE") throw new Conflict("The subscription is no longer active");
-      throw noneLeft(now);
-    });
+    await s
+      .transact(
+        (e) => [
+          guard(
+            e.licence.create(licence).commit(),
+            () => new Conflict("The member already holds a licence of this family"),
+          ),
+          guard(
+            e.subscription
+              .patch({ accountId: sub.accountId, sku: sub.sku })
+              .add({ assigned: 1 })
+              .where(Cond.hasFreeLicence())
+              .commit(),
+            () => new SubscriptionFull(),
+          ),
+          guard(memberCount(e, member, 1), () => new NotFound("Member")),
+          Audit.entry(e, {
+            accountId: ref.accountId,
+            action: "licence.assigned",
+            actor: s.actor,
+            at: s.now,
+            subjectId: member.email,
+            details: { sku: sub.sku },
+            ...PartnerAdmin.onBehalfOf(reach),
+          }).commit(),
+          ...PartnerAdmin.behalfOps(e, s, reach, ref.accountId, "licence.assigned", member.email),
+        ],
+        { otherwise: "retry" },
+      )
+      .catch(async (err: unknown) => {
+        if (!(err instanceof SubscriptionFull)) throw err;
+        // Full, or no longer active: say which, from what is there now.
+        const now = await s.subscription(sub.accountId, sub.sku);
+        if (now?.status !== "ACTIVE") throw new Conflict("The subscription is no longer active");
+        throw noneLeft(now);
+      });
     return licence;
   });
 }
@@ -107,9 +125,19 @@ export async function unassign(s: Session, raw: Input): Promise<Info> {
   return s.optimistic({ attempts: ATTEMPTS, gaveUp: busy, baseMs: 15 }, async () => {
     await s.transact(
       (e) => [
-        ...releaseOps(e, [held]).map((op, i) => (i === 0 ? guard(op, () => Invalid.field("email", "the member holds no licence of this subscription")) : op)),
+        ...releaseOps(e, [held]).map((op, i) =>
+          i === 0 ? guard(op, () => Invalid.field("email", "the member holds no licence of this subscription")) : op,
+        ),
         memberCount(e, member, -1),
-        Audit.entry(e, { accountId: ref.accountId, action: "licence.unassigned", actor: s.actor, at: s.now, subjectId: member.email, details: { sku: sub.sku }, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
+        Audit.entry(e, {
+          accountId: ref.accountId,
+          action: "licence.unassigned",
+          actor: s.actor,
+          at: s.now,
+          subjectId: member.email,
+          details: { sku: sub.sku },
+          ...PartnerAdmin.onBehalfOf(reach),
+        }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, ref.accountId, "licence.unassigned", member.email),
       ],
       { otherwise: "retry" },
@@ -121,10 +149,7 @@ export async function unassign(s: Session, raw: Input): Promise<Info> {
 /** Deletes licences and gives them back to their subscriptions (unassign, member removal). */
 export function releaseOps(e: TxEntities, licences: readonly LicenceRecord[]) {
   return licences.flatMap((l) => [
-    e.licence
-      .delete({ accountId: l.accountId, email: l.email, family: l.family })
-      .where(Cond.ofSku(l.sku))
-      .commit(),
+    e.licence.delete({ accountId: l.accountId, email: l.email, family: l.family }).where(Cond.ofSku(l.sku)).commit(),
     e.subscription.patch({ accountId: l.accountId, sku: l.sku }).add({ assigned: -1 }).commit(),
   ]);
 }

@@ -39,7 +39,10 @@ export async function dueSinceLastRun(s: Session): Promise<{ items: DueRecord[];
   // A deployment's first run starts from the platform's first day: nothing was due before it, and
   // everything since is (no look-back window). Every later run starts where the last one stopped.
   const platform = stored > 0 ? undefined : await s.deps.store.getAccount(PLATFORM_ID);
-  const from = stored > 0 ? Math.min(stored, today) : Math.min(today, Math.floor(Date.parse(platform?.createdAt ?? now.toISOString()) / DAY_MS));
+  const from =
+    stored > 0
+      ? Math.min(stored, today)
+      : Math.min(today, Math.floor(Date.parse(platform?.createdAt ?? now.toISOString()) / DAY_MS));
   const days = Array.from({ length: today - from + 1 }, (_v, i) => dayOf(new Date((from + i) * DAY_MS)));
   const items: DueRecord[] = [];
   for (let i = 0; i < days.length; i += 8) {
@@ -82,7 +85,7 @@ async function owners(s: Session, accountId: string): Promise<string[]> {
 /** A trial ends (EXPIRED, licences released) or a prepaid term renews for 12 months. */
 async function termEnd(s: Session, accountId: string, sku: string): Promise<void> {
   const sub = await s.deps.store.getSubscription(accountId, sku);
-  if (!sub || sub.status !== "ACTIVE" || !sub.endsAt || new Date(sub.endsAt) > s.now) return;
+  if (sub?.status !== "ACTIVE" || !sub.endsAt || new Date(sub.endsAt) > s.now) return;
   if (sub.kind === "TRIAL") return expire(s, sub);
   if (sub.kind === "PREPAID") return renew(s, sub);
 }
@@ -91,8 +94,9 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
   // Licences first, a few per transaction (each is three writes); the expiry itself last. The
   // holders come from an index that may lag: each delete is conditioned on the licence still
   // being there, so a stale read fails (and the message is retried) instead of counting twice.
-  let licences: LicenceRecord[];
-  while ((licences = (await s.deps.store.listLicences(sub.accountId, sub.sku, 30, null)).items.map((i) => i.node)).length > 0) {
+  const holders = async (): Promise<LicenceRecord[]> =>
+    (await s.deps.store.listLicences(sub.accountId, sub.sku, 30, null)).items.map((i) => i.node);
+  for (let licences = await holders(); licences.length > 0; licences = await holders()) {
     await s.transact(
       (e) => [
         ...licences.flatMap((l) => [
@@ -120,7 +124,16 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
         // No licence assigned meanwhile: `assigned <= quantity` holds after the expiry too.
         .where(Cond.activeAt(sub.version, 0))
         .commit(),
-      Subscription.changeOp(e, { sub, version, kind: "EXPIRED", from: sub.quantity, to: 0, at: s.now, actor: s.actor, reason: "trial ended" }),
+      Subscription.changeOp(e, {
+        sub,
+        version,
+        kind: "EXPIRED",
+        from: sub.quantity,
+        to: 0,
+        at: s.now,
+        actor: s.actor,
+        reason: "trial ended",
+      }),
       dueOp(e, "retention", s.now, sub.accountId),
     ],
     { otherwise: () => new Error("subscription changed during expiry; retry") },
@@ -143,12 +156,31 @@ async function renew(s: Session, sub: SubscriptionRecord): Promise<void> {
         .set({ endsAt: endsAt.toISOString(), version, updatedAt: s.now.toISOString() })
         .where(Cond.activeAt(sub.version))
         .commit(),
-      Subscription.changeOp(e, { sub, version, kind: "RENEWED", from: sub.quantity, to: sub.quantity, at: s.now, actor: s.actor, reason: "prepaid renewal", orderId }),
+      Subscription.changeOp(e, {
+        sub,
+        version,
+        kind: "RENEWED",
+        from: sub.quantity,
+        to: sub.quantity,
+        at: s.now,
+        actor: s.actor,
+        reason: "prepaid renewal",
+        orderId,
+      }),
       e.order
         .create({
           accountId: sub.accountId,
           id: orderId,
-          lines: [{ sku: sub.sku, name: offer?.name ?? sub.sku, kind: "PREPAID", quantity: sub.quantity, unitPrice: sub.unitPrice, amount }],
+          lines: [
+            {
+              sku: sub.sku,
+              name: offer?.name ?? sub.sku,
+              kind: "PREPAID",
+              quantity: sub.quantity,
+              unitPrice: sub.unitPrice,
+              amount,
+            },
+          ],
           currency: sub.currency,
           total: amount,
           reference: "renewal",
@@ -165,18 +197,22 @@ async function renew(s: Session, sub: SubscriptionRecord): Promise<void> {
   if (renewed) return;
   // Renewed by an earlier delivery (its key exists), or changed meanwhile: re-read.
   const again = await s.deps.store.getSubscription(sub.accountId, sub.sku);
-  if (again && again.endsAt && new Date(again.endsAt) > s.now) return;
+  if (again?.endsAt && new Date(again.endsAt) > s.now) return;
   throw new Error("subscription changed during renewal; retry");
 }
 
 /** Mails the account's owners that a trial ends soon (once per reminder), then marks the next step. */
 async function remind(s: Session, accountId: string, sku: string): Promise<void> {
   const sub = await s.deps.store.getSubscription(accountId, sku);
-  if (!sub || sub.kind !== "TRIAL" || sub.status !== "ACTIVE" || !sub.endsAt) return;
+  if (sub?.kind !== "TRIAL" || sub.status !== "ACTIVE" || !sub.endsAt) return;
   const end = new Date(sub.endsAt);
   const days = Subscription.daysRemaining(sub.endsAt, s.now) ?? 0;
   const reminder = [...REMINDER_DAYS].reverse().find((d) => days <= d);
-  if (reminder !== undefined && days > 0 && (await s.deps.store.markSent(`trial-reminder:${accountId}:${sku}:${sub.endsAt}:${reminder}`, s.now.toISOString()))) {
+  if (
+    reminder !== undefined &&
+    days > 0 &&
+    (await s.deps.store.markSent(`trial-reminder:${accountId}:${sku}:${sub.endsAt}:${reminder}`, s.now.toISOString()))
+  ) {
     const account = await s.deps.store.getAccount(accountId);
     for (const to of await owners(s, accountId)) {
       await s.deps.mailer.send({
@@ -235,7 +271,9 @@ async function retention(s: Session, accountId: string): Promise<void> {
 
 /** When a subscription stopped being active: a trial at its end, anything else at its last change. */
 function endedAt(sub: SubscriptionRecord): Date {
-  return sub.kind === "TRIAL" && sub.status === "EXPIRED" && sub.endsAt ? new Date(sub.endsAt) : new Date(sub.updatedAt);
+  return sub.kind === "TRIAL" && sub.status === "EXPIRED" && sub.endsAt
+    ? new Date(sub.endsAt)
+    : new Date(sub.updatedAt);
 }
 
 /**
@@ -243,7 +281,11 @@ function endedAt(sub: SubscriptionRecord): Date {
  * its billed party has not invoiced yet holds a charge of the account (a month-end quantity, usage, a
  * prepaid order), the deletion waits; answers the instant to look again (tomorrow), or none.
  */
-async function unbilledUsageUntil(s: Session, account: AccountRecord, subs: readonly SubscriptionRecord[]): Promise<Date | undefined> {
+async function unbilledUsageUntil(
+  s: Session,
+  account: AccountRecord,
+  subs: readonly SubscriptionRecord[],
+): Promise<Date | undefined> {
   const party = partyOf(account);
   const partyAccount = party !== "-" ? await s.deps.store.getAccount(party) : undefined;
   if (!partyAccount) return undefined;
@@ -257,7 +299,11 @@ async function unbilledUsageUntil(s: Session, account: AccountRecord, subs: read
       if (sub.kind === "MONTHLY" && end <= s.now && (await Billing.quantityAt(s, sub, end)) > 0) return tomorrow;
       if (sub.kind === "USAGE" && (await s.deps.store.usageTotal(account.id, sub.sku, month)) > 0) return tomorrow;
     }
-    if (subs.some((x) => x.kind === "PREPAID") && (await s.deps.store.ordersBetween(account.id, start, end)).some((o) => o.lines.some((l) => l.kind === "PREPAID"))) return tomorrow;
+    if (
+      subs.some((x) => x.kind === "PREPAID") &&
+      (await s.deps.store.ordersBetween(account.id, start, end)).some((o) => o.lines.some((l) => l.kind === "PREPAID"))
+    )
+      return tomorrow;
   }
   return undefined;
 }
@@ -277,18 +323,24 @@ async function remove(s: Session, account: AccountRecord): Promise<void> {
   // The parent's idempotency key of the creation with a first order points at this account.
   const created = new Date(account.createdAt);
   const firstOrders = await store.ordersBetween(account.id, created, new Date(created.getTime() + CREATION_WINDOW_MS));
-  const creationKeys = (await Promise.all(firstOrders.map((o) => store.getOrderKey(account.parentId, `new-account:${o.idempotencyKey}`)))).filter((k) => k?.childId === account.id);
+  const creationKeys = (
+    await Promise.all(firstOrders.map((o) => store.getOrderKey(account.parentId, `new-account:${o.idempotencyKey}`)))
+  ).filter((k) => k?.childId === account.id);
   // Ordered again, or given a child, meanwhile: the redelivered message re-reads it.
   await s.transact(
     (e) => [
-      e.account
-        .delete({ id: account.id })
-        .where(Cond.deletable(account.pendingDeletionAt!))
-        .commit(),
+      e.account.delete({ id: account.id }).where(Cond.deletable(account.pendingDeletionAt!)).commit(),
       e.account.patch({ id: account.parentId }).add({ childCount: -1 }).commit(),
       ...account.path.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: account.id }).commit()),
       ...creationKeys.map((k) => e.orderKey.delete({ accountId: k!.accountId, key: k!.key }).commit()),
-      Audit.entry(e, { accountId: account.parentId, action: "account.deleted", actor: s.actor, at: s.now, subjectId: account.id, details: { name: account.name, reason: "no active subscription for 14 days" } }).commit(),
+      Audit.entry(e, {
+        accountId: account.parentId,
+        action: "account.deleted",
+        actor: s.actor,
+        at: s.now,
+        subjectId: account.id,
+        details: { name: account.name, reason: "no active subscription for 14 days" },
+      }).commit(),
       // The parent may just have lost its last child: the next run looks at it again.
       ...(account.parentId !== PLATFORM_ID ? [dueOp(e, "retention", s.now, account.parentId)] : []),
     ],
@@ -300,18 +352,25 @@ async function remove(s: Session, account: AccountRecord): Promise<void> {
 /** Deletes what a deleted account owned: its ledgers, invitations, memberships, then its partition (members, subscriptions, orders, licences, audit, usage, keys). Idempotent. */
 async function purge(s: Session, accountId: string): Promise<void> {
   const store = s.deps.store;
-  for (const sub of await store.allSubscriptions(accountId)) await store.deletePartition(store.ledgerPartition(accountId, sub.sku));
-  for (const inv of await store.allInvitations(accountId)) await s.transact((e) => [e.invitation.delete({ tokenHash: inv.tokenHash }).commit()]);
+  for (const sub of await store.allSubscriptions(accountId))
+    await store.deletePartition(store.ledgerPartition(accountId, sub.sku));
+  for (const inv of await store.allInvitations(accountId))
+    await s.transact((e) => [e.invitation.delete({ tokenHash: inv.tokenHash }).commit()]);
   for (const m of (await store.allMembers(accountId)).filter((x) => x.status === "ACTIVE")) {
     const person = await store.getPerson(m.email);
-    if (person?.memberships[accountId]) await s.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[accountId])]);
+    if (person?.memberships[accountId])
+      await s.transact((e) => [Invitation.personOp(e, s, m.email, person, (ms) => void delete ms[accountId])]);
   }
   // A customer attached to partners' shared PBXs: its members' extensions, e-mails and numbers there,
   // then its tenancy and company prefix go with it (security rule 17).
   for (const shared of await store.allSharedEquipment(accountId)) {
     const owner = { accountId: shared.ownerId, equipmentId: shared.equipmentId };
     const held = await store.tenantAssignments(shared.ownerId, shared.equipmentId, accountId);
-    await store.deleteExtensionAssignments(shared.ownerId, shared.equipmentId, held.map((a) => a.extension));
+    await store.deleteExtensionAssignments(
+      shared.ownerId,
+      shared.equipmentId,
+      held.map((a) => a.extension),
+    );
     await s.transact((e) => [
       e.equipmentTenant.delete({ ...owner, customerId: accountId }).commit(),
       e.equipmentPrefix.delete({ ...owner, companyPrefix: shared.companyPrefix }).commit(),

@@ -36,7 +36,11 @@ function limitOf(deps: Tuning, name: LimitName): RateLimit {
 export function windowOf(limit: RateLimit, now: Date): { start: string; endsInSeconds: number; endEpoch: number } {
   const size = limit.windowSeconds * 1000;
   const start = Math.floor(now.getTime() / size) * size;
-  return { start: new Date(start).toISOString(), endsInSeconds: Math.max(1, Math.ceil((start + size - now.getTime()) / 1000)), endEpoch: Math.floor((start + size) / 1000) };
+  return {
+    start: new Date(start).toISOString(),
+    endsInSeconds: Math.max(1, Math.ceil((start + size - now.getTime()) / 1000)),
+    endEpoch: Math.floor((start + size) / 1000),
+  };
 }
 
 /**
@@ -53,11 +57,24 @@ export function hitOp(e: TxEntities, deps: Tuning, name: LimitName, accountId: s
     .set({ expiresAt: w.endEpoch + DAY_S })
     .where(Cond.withinLimit(limit.max, count))
     .commit();
-  return guard(op, () => new RateLimited(name === "invitation" ? "Too many invitations from this account; try again later" : "Too many activation attempts on this account's equipment; try again later", w.endsInSeconds));
+  return guard(
+    op,
+    () =>
+      new RateLimited(
+        name === "invitation"
+          ? "Too many invitations from this account; try again later"
+          : "Too many activation attempts on this account's equipment; try again later",
+        w.endsInSeconds,
+      ),
+  );
 }
 
 /** A `count` larger than the limit itself can never pass: refused before any write. */
 export function assertWithin(deps: Tuning, name: LimitName, count: number, now: Date): void {
   const limit = limitOf(deps, name);
-  if (count > limit.max) throw new RateLimited(`At most ${limit.max} ${name}s per account per ${limit.windowSeconds / 60} minutes`, windowOf(limit, now).endsInSeconds);
+  if (count > limit.max)
+    throw new RateLimited(
+      `At most ${limit.max} ${name}s per account per ${limit.windowSeconds / 60} minutes`,
+      windowOf(limit, now).endsInSeconds,
+    );
 }

@@ -27,15 +27,26 @@ const inviteInput = z.object({
 });
 
 /** Invites a person onto an account by e-mail (single-use token, 7 days). */
-export async function invite(s: Session, raw: z.input<typeof inviteInput>): Promise<{ member: Info; invitation: Invitation.Info }> {
+export async function invite(
+  s: Session,
+  raw: z.input<typeof inviteInput>,
+): Promise<{ member: Info; invitation: Invitation.Info }> {
   s.principal();
   const input = V.parse(inviteInput, raw);
   const [ms, account] = await Promise.all([s.memberships(), s.account(input.accountId)]);
   // Ribbon / EXPO.e: after setup, the seller above a customer invites its owner from the account screen,
   // but only while the customer has no active owner; after that its members are its own business.
-  const setup = account && input.role === "OWNER" && !input.seller && setsUpOwner(reachOf(s.actor, ms, account, s.now), account) && !allowed(s.actor, ms, account, "member.manage", s.now);
-  if (setup && account.ownerCount > 0) throw new Forbidden("The customer has an owner: its members are managed by its own admins", "NO_OPT_IN");
-  const reach = setup ? authorize(s.actor, ms, account, "account.read", s.now) : authorize(s.actor, ms, account, input.seller ? "member.setSeller" : "member.manage", s.now);
+  const setup =
+    account &&
+    input.role === "OWNER" &&
+    !input.seller &&
+    setsUpOwner(reachOf(s.actor, ms, account, s.now), account) &&
+    !allowed(s.actor, ms, account, "member.manage", s.now);
+  if (setup && account.ownerCount > 0)
+    throw new Forbidden("The customer has an owner: its members are managed by its own admins", "NO_OPT_IN");
+  const reach = setup
+    ? authorize(s.actor, ms, account, "account.read", s.now)
+    : authorize(s.actor, ms, account, input.seller ? "member.setSeller" : "member.manage", s.now);
   if (input.seller) authorize(s.actor, ms, account, "member.manage", s.now);
   const a = account!;
   if (input.seller && a.kind === "CUSTOMER") throw Invalid.field("seller", "only partner accounts have sellers");
@@ -45,16 +56,23 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
     // A partner admin runs the tenant; it does not make owners, nor a member of itself (the opt-in is revocable).
     if (input.role === "OWNER") throw new Forbidden("Partner admins do not invite owners", "ON_BEHALF_LIMIT");
     // ...nor replace (or downgrade) a pending owner's invitation with one of theirs (rule 7).
-    if (existing?.role === "OWNER") throw new Forbidden("Partner admins do not replace an owner's invitation", "ON_BEHALF_LIMIT");
-    if (s.actor.type === "user" && input.email === s.actor.email) throw new Forbidden("Partner admins do not invite themselves", "ON_BEHALF_LIMIT");
+    if (existing?.role === "OWNER")
+      throw new Forbidden("Partner admins do not replace an owner's invitation", "ON_BEHALF_LIMIT");
+    if (s.actor.type === "user" && input.email === s.actor.email)
+      throw new Forbidden("Partner admins do not invite themselves", "ON_BEHALF_LIMIT");
   }
-  const prepared = Invitation.prepareMember(s, a, {
-    email: input.email,
-    role: input.role,
-    seller: input.seller,
-    ...(input.firstName ? { firstName: input.firstName } : {}),
-    ...(input.lastName ? { lastName: input.lastName } : {}),
-  }, PartnerAdmin.onBehalfOf(reach));
+  const prepared = Invitation.prepareMember(
+    s,
+    a,
+    {
+      email: input.email,
+      role: input.role,
+      seller: input.seller,
+      ...(input.firstName ? { firstName: input.firstName } : {}),
+      ...(input.lastName ? { lastName: input.lastName } : {}),
+    },
+    PartnerAdmin.onBehalfOf(reach),
+  );
   await s.transact(
     (e) => [
       // A refusal by the allowance is RateLimited, whatever else failed.
@@ -65,7 +83,10 @@ export async function invite(s: Session, raw: z.input<typeof inviteInput>): Prom
       ...PartnerAdmin.behalfOps(e, s, reach, a.id, "member.invited", input.email),
     ],
     {
-      otherwise: () => (setup ? new Conflict("The customer's owner joined meanwhile, or this person is already a member") : new Conflict("This person is already a member of the account")),
+      otherwise: () =>
+        setup
+          ? new Conflict("The customer's owner joined meanwhile, or this person is already a member")
+          : new Conflict("This person is already a member of the account"),
       after: () => prepared.mail(),
     },
   );
@@ -83,7 +104,10 @@ export async function list(s: Session, accountId: string, args: PageArgs): Promi
 export async function invitations(s: Session, accountId: string, args: PageArgs): Promise<Page<Invitation.Info>> {
   await s.authorized(accountId, "member.manage");
   const page = await paged(args, (limit, cursor) => s.deps.store.listInvitations(accountId, limit, cursor));
-  return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: Invitation.toInfo(i.node), cursor: i.cursor })) };
+  return {
+    hasNextPage: page.hasNextPage,
+    items: page.items.map((i) => ({ node: Invitation.toInfo(i.node), cursor: i.cursor })),
+  };
 }
 
 const memberRef = z.object({ accountId: z.string().min(1), email: V.email });
@@ -104,7 +128,10 @@ async function memberExtensions(s: Session, accountId: string, email: string) {
   const out: ExtensionAssignmentRecord[] = [];
   let cursor: string | null = null;
   for (;;) {
-    const page: Page<ExtensionAssignmentRecord> = await s.deps.store.listCustomerAssignments(accountId, { limit: 100, cursor });
+    const page: Page<ExtensionAssignmentRecord> = await s.deps.store.listCustomerAssignments(accountId, {
+      limit: 100,
+      cursor,
+    });
     out.push(...page.items.map((i) => i.node).filter((a) => a.email === email));
     if (!page.hasNextPage) return out;
     cursor = page.items.at(-1)!.cursor;
@@ -118,7 +145,8 @@ const MAX_RELEASED = 45;
  * Acting with the rights of a partner admin on behalf: the opt-in reaches the account and the
  * caller is neither one of its owners nor an operator (a seat of its own below OWNER changes nothing).
  */
-const onBehalfOnly = (reach: Reach) => !!reach.onBehalf && reach.own?.role !== "OWNER" && reach.above?.via !== "operator" && reach.above?.via !== "system";
+const onBehalfOnly = (reach: Reach) =>
+  !!reach.onBehalf && reach.own?.role !== "OWNER" && reach.above?.via !== "operator" && reach.above?.via !== "system";
 
 const lastOwner = () => new Conflict("An account keeps at least one owner");
 
@@ -128,14 +156,17 @@ const lastOwner = () => new Conflict("An account keeps at least one owner");
  */
 export async function remove(s: Session, raw: z.input<typeof memberRef>): Promise<Info> {
   const { account, member, person, reach } = await loadForChange(s, raw, "member.manage");
-  if (onBehalfOnly(reach) && member.role === "OWNER") throw new Forbidden("Partner admins do not remove owners", "ON_BEHALF_LIMIT");
+  if (onBehalfOnly(reach) && member.role === "OWNER")
+    throw new Forbidden("Partner admins do not remove owners", "ON_BEHALF_LIMIT");
   const activeOwner = member.status === "ACTIVE" && member.role === "OWNER";
   const licences = await s.deps.store.licencesOfMember(account.id, member.email);
   // The member's extensions are freed with it (one member per extension).
   const extensions = await memberExtensions(s, account.id, member.email);
   // Each licence given back is two writes of the one transaction, each extension one (at most 100 items).
   if (licences.length * 2 + extensions.length > MAX_RELEASED * 2) {
-    throw new Conflict(`The member holds ${licences.length} licences and ${extensions.length} extensions; unassign some first`);
+    throw new Conflict(
+      `The member holds ${licences.length} licences and ${extensions.length} extensions; unassign some first`,
+    );
   }
   await s.transact(
     (e) => [
@@ -145,16 +176,30 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
         .where(Cond.holdsLicences(member.status, licences.length))
         .commit(),
       ...Licence.releaseOps(e, licences),
-      ...extensions.map((x) => e.extensionAssignment.delete({ accountId: x.accountId, equipmentId: x.equipmentId, extension: x.extension }).where(Cond.ofMember(member.email)).commit()),
+      ...extensions.map((x) =>
+        e.extensionAssignment
+          .delete({ accountId: x.accountId, equipmentId: x.equipmentId, extension: x.extension })
+          .where(Cond.ofMember(member.email))
+          .commit(),
+      ),
       ...(activeOwner
         ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where(Cond.notLastOwner()).commit()]
         : []),
       ...(member.status === "ACTIVE"
-        ? [Invitation.personOp(e, s, member.email, person, (ms) => {
-            delete ms[account.id];
-          })]
+        ? [
+            Invitation.personOp(e, s, member.email, person, (ms) => {
+              delete ms[account.id];
+            }),
+          ]
         : []),
-      Audit.entry(e, { accountId: account.id, action: "member.removed", actor: s.actor, at: s.now, subjectId: member.email, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
+      Audit.entry(e, {
+        accountId: account.id,
+        action: "member.removed",
+        actor: s.actor,
+        at: s.now,
+        subjectId: member.email,
+        ...PartnerAdmin.onBehalfOf(reach),
+      }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, account.id, "member.removed", member.email),
     ],
     { otherwise: () => (activeOwner ? lastOwner() : memberChanged()) },
@@ -171,21 +216,38 @@ export async function setRole(s: Session, raw: z.input<typeof roleInput>): Promi
   const input = V.parse(roleInput, raw);
   const { account, member, person, reach } = await loadForChange(s, input, "member.manage");
   if (member.role === input.role) return member;
-  if (onBehalfOnly(reach) && (member.role === "OWNER" || input.role === "OWNER")) throw new Forbidden("Partner admins do not make or unmake owners", "ON_BEHALF_LIMIT");
+  if (onBehalfOnly(reach) && (member.role === "OWNER" || input.role === "OWNER"))
+    throw new Forbidden("Partner admins do not make or unmake owners", "ON_BEHALF_LIMIT");
   const active = member.status === "ACTIVE";
   const ownerDelta = !active ? 0 : input.role === "OWNER" ? 1 : member.role === "OWNER" ? -1 : 0;
   const next: Info = { ...member, role: input.role };
   await s.transact(
     (e) => [
-      e.member.patch({ accountId: account.id, email: member.email }).set({ role: input.role }).where(Cond.roleAndStatus(member.role, member.status)).commit(),
-      ...(ownerDelta < 0 ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where(Cond.notLastOwner()).commit()] : []),
+      e.member
+        .patch({ accountId: account.id, email: member.email })
+        .set({ role: input.role })
+        .where(Cond.roleAndStatus(member.role, member.status))
+        .commit(),
+      ...(ownerDelta < 0
+        ? [e.account.patch({ id: account.id }).add({ ownerCount: -1 }).where(Cond.notLastOwner()).commit()]
+        : []),
       ...(ownerDelta > 0 ? [e.account.patch({ id: account.id }).add({ ownerCount: 1 }).commit()] : []),
       ...(active
-        ? [Invitation.personOp(e, s, member.email, person, (ms) => {
-            ms[account.id] = { role: input.role, seller: member.seller, partnerAdmin: member.partnerAdmin };
-          })]
+        ? [
+            Invitation.personOp(e, s, member.email, person, (ms) => {
+              ms[account.id] = { role: input.role, seller: member.seller, partnerAdmin: member.partnerAdmin };
+            }),
+          ]
         : []),
-      Audit.entry(e, { accountId: account.id, action: "member.roleChanged", actor: s.actor, at: s.now, subjectId: member.email, details: { from: member.role, to: input.role }, ...PartnerAdmin.onBehalfOf(reach) }).commit(),
+      Audit.entry(e, {
+        accountId: account.id,
+        action: "member.roleChanged",
+        actor: s.actor,
+        at: s.now,
+        subjectId: member.email,
+        details: { from: member.role, to: input.role },
+        ...PartnerAdmin.onBehalfOf(reach),
+      }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, account.id, "member.roleChanged", member.email),
     ],
     { otherwise: () => (ownerDelta < 0 ? lastOwner() : memberChanged()) },
@@ -202,13 +264,25 @@ export async function setSeller(s: Session, raw: z.input<typeof sellerInput>): P
   if (member.seller === input.seller) return member;
   await s.transact(
     (e) => [
-      e.member.patch({ accountId: account.id, email: member.email }).set({ seller: input.seller }).where(Cond.hasStatus(member.status)).commit(),
+      e.member
+        .patch({ accountId: account.id, email: member.email })
+        .set({ seller: input.seller })
+        .where(Cond.hasStatus(member.status))
+        .commit(),
       ...(member.status === "ACTIVE"
-        ? [Invitation.personOp(e, s, member.email, person, (ms) => {
-            ms[account.id] = { role: member.role, seller: input.seller, partnerAdmin: member.partnerAdmin };
-          })]
+        ? [
+            Invitation.personOp(e, s, member.email, person, (ms) => {
+              ms[account.id] = { role: member.role, seller: input.seller, partnerAdmin: member.partnerAdmin };
+            }),
+          ]
         : []),
-      Audit.entry(e, { accountId: account.id, action: input.seller ? "member.sellerGranted" : "member.sellerRemoved", actor: s.actor, at: s.now, subjectId: member.email }).commit(),
+      Audit.entry(e, {
+        accountId: account.id,
+        action: input.seller ? "member.sellerGranted" : "member.sellerRemoved",
+        actor: s.actor,
+        at: s.now,
+        subjectId: member.email,
+      }).commit(),
     ],
     { otherwise: memberChanged },
   );
@@ -224,7 +298,12 @@ export function find(s: Session, accountId: string, email: string): Promise<Info
 }
 
 /** One invitation sent from an account, for those who manage its members (node lookups); undefined otherwise. */
-export function findInvitation(s: Session, accountId: string, createdAt: string, id: string): Promise<Invitation.Info | undefined> {
+export function findInvitation(
+  s: Session,
+  accountId: string,
+  createdAt: string,
+  id: string,
+): Promise<Invitation.Info | undefined> {
   return unlessHidden(async () => {
     await s.authorized(accountId, "member.manage");
     const record = await s.deps.store.getAccountInvitation(accountId, createdAt, id);

@@ -2,8 +2,12 @@ import { Invalid } from "./errors.js";
 
 /**
  * Exact money: integer minor units plus an ISO 4217 code, never floats (DESIGN 1). Written by
- * hand because it is a few lines over `Intl` (which knows each currency's minor-unit exponent);
- * the maintained money libraries for JS are either pre-release (dinero.js 2) or float-based.
+ * hand: it is a few lines over `Intl` (which knows each currency's minor-unit exponent). dinero.js 2
+ * (released, 2.0.x) was weighed and not adopted: the store, GraphQL and documents all carry
+ * integer minor units and decimal strings already, the only arithmetic is quantity × price, one
+ * prorating and VAT, each rounded once; wrapping every amount in a Dinero object (and mapping
+ * ISO codes to its currency objects) would add allocations on billing's hot path for no rule the
+ * code does not already keep. See the README's "Decisions".
  */
 export interface Money {
   readonly amount: number;

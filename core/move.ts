@@ -17,10 +17,15 @@ import * as Cond from "../infra/store/conditions.js";
 const MAX_TX_ITEMS = 100;
 
 /** Checks that `target` may move under `parent`: kinds, no cycle, depth. */
-function checkMove(target: AccountRecord, parent: AccountRecord, subtree: readonly { distance: number; kind: AccountRecord["kind"] }[]) {
+function checkMove(
+  target: AccountRecord,
+  parent: AccountRecord,
+  subtree: readonly { distance: number; kind: AccountRecord["kind"] }[],
+) {
   if (target.kind === "PLATFORM") throw Invalid.field("accountId", "the platform cannot move");
   if (target.parentId === parent.id) throw Invalid.field("parentId", "the account is already under this parent");
-  if (parent.id === target.id || parent.path.includes(target.id)) throw Invalid.field("parentId", "an account cannot move under its own subtree");
+  if (parent.id === target.id || parent.path.includes(target.id))
+    throw Invalid.field("parentId", "an account cannot move under its own subtree");
   Hierarchy.assertChildAllowed(parent.kind, target.kind, "parentId");
   const depth = parent.path.length + 1;
   const deepestReseller = Math.max(
@@ -35,14 +40,18 @@ async function checkCurrency(s: Session, target: AccountRecord, parent: AccountR
   if (target.billable) return;
   const [now, then] = await Promise.all([Catalog.billedParty(s, target), Catalog.billedParty(s, parent)]);
   if (now?.currency && then?.currency && now.currency !== then.currency) {
-    throw Invalid.field("parentId", `the account is billed in ${now.currency}; under this parent it would be billed in ${then.currency}`);
+    throw Invalid.field(
+      "parentId",
+      `the account is billed in ${now.currency}; under this parent it would be billed in ${then.currency}`,
+    );
   }
 }
 
 /** Customers using a partner's shared PBX stay with it: the partner sees their extensions. Detach before moving. */
 async function checkSharedEquipment(s: Session, accountIds: readonly string[]): Promise<void> {
   for (const id of accountIds) {
-    if ((await s.deps.store.allSharedEquipment(id)).length > 0) throw new Conflict("An account being moved uses a partner's shared PBX; remove it from that PBX first");
+    if ((await s.deps.store.allSharedEquipment(id)).length > 0)
+      throw new Conflict("An account being moved uses a partner's shared PBX; remove it from that PBX first");
   }
 }
 
@@ -51,9 +60,16 @@ async function checkSharedEquipment(s: Session, accountIds: readonly string[]): 
  * the caller's accounts (Rainbow "invite an existing company"). Each active owner of the account
  * receives a token; one of them accepts.
  */
-export async function invite(s: Session, input: { accountId: string; parentId: string }): Promise<{ invitations: number }> {
+export async function invite(
+  s: Session,
+  input: { accountId: string; parentId: string },
+): Promise<{ invitations: number }> {
   s.principal();
-  const [ms, parent, target] = await Promise.all([s.memberships(), s.account(input.parentId), s.account(input.accountId)]);
+  const [ms, parent, target] = await Promise.all([
+    s.memberships(),
+    s.account(input.parentId),
+    s.account(input.accountId),
+  ]);
   authorize(s.actor, ms, parent, "account.createChild", s.now);
   if (!target) throw new NotFound("Account");
   const p = parent!;
@@ -76,8 +92,20 @@ export async function invite(s: Session, input: { accountId: string; parentId: s
   await s.transact(
     (e) => [
       ...invites.map((i) => i.op(e)),
-      Audit.entry(e, { accountId: p.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: target.id }).commit(),
-      Audit.entry(e, { accountId: target.id, action: "account.moveInvited", actor: s.actor, at: s.now, subjectId: p.id }).commit(),
+      Audit.entry(e, {
+        accountId: p.id,
+        action: "account.moveInvited",
+        actor: s.actor,
+        at: s.now,
+        subjectId: target.id,
+      }).commit(),
+      Audit.entry(e, {
+        accountId: target.id,
+        action: "account.moveInvited",
+        actor: s.actor,
+        at: s.now,
+        subjectId: p.id,
+      }).commit(),
       // One invitation per owner, against the inviting (new parent) account's allowance.
       Limits.hitOp(e, s.deps, "invitation", p.id, s.now, invites.length),
     ],
@@ -93,7 +121,11 @@ export async function invite(s: Session, input: { accountId: string; parentId: s
 
 /** Completes an accepted move: the account and its subtree change paths and search entries in one transaction. */
 export async function complete(s: Session, inv: InvitationRecord): Promise<Invitation.Accepted> {
-  const [ms, target, parent] = await Promise.all([s.memberships(), s.account(inv.accountId), s.account(inv.newParentId ?? "")]);
+  const [ms, target, parent] = await Promise.all([
+    s.memberships(),
+    s.account(inv.accountId),
+    s.account(inv.newParentId ?? ""),
+  ]);
   authorize(s.actor, ms, target, "account.acceptMove", s.now);
   if (!parent) throw new Conflict("The inviting account no longer exists");
   const t = target!;
@@ -110,7 +142,9 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const moved = [t, ...descendants];
   // The kinds of everything on the moved accounts' old paths: opt-ins recorded before grantees were
   // kept were granted to the resellers on the path.
-  const kinds = new Map([...(await s.accounts(oldPath)), ...moved].flatMap((a) => (a ? [[a.id, a.kind] as const] : [])));
+  const kinds = new Map(
+    [...(await s.accounts(oldPath)), ...moved].flatMap((a) => (a ? [[a.id, a.kind] as const] : [])),
+  );
   const lapsed = (a: AccountRecord, path: readonly string[]): { kept: string[]; dropped: string[] } | undefined => {
     if (!a.partnerAdminOptIn) return undefined;
     return Consent.afterMove(a.partnerAdminGrantees ?? a.path.filter((id) => kinds.get(id) === "RESELLER"), path);
@@ -149,21 +183,32 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
   const trialAccount = (x: { accountId: string }) => moved.find((a) => a.id === x.accountId)!;
   const withParty = (a: AccountRecord): AccountRecord => {
     const next = rePath(a);
-    return partyMoves ? { ...next, formerParties: [...(a.formerParties ?? []), { partyId: fromParty, until: s.now.toISOString() }] } : next;
+    return partyMoves
+      ? { ...next, formerParties: [...(a.formerParties ?? []), { partyId: fromParty, until: s.now.toISOString() }] }
+      : next;
   };
-  const optedOut = moved.flatMap((a) => (lapsed(a, rePath(a).path)?.dropped ?? []).map((resellerId) => ({ resellerId, customerId: a.id })));
-  const items = 1 + moved.length + optedOut.length + 2 + (moved.length + trials.length) * (dropped.length + added.length) + 3 + (partyMoves ? 1 + subs.length : 0);
-  if (items > MAX_TX_ITEMS) throw new Conflict("This account has too many sub-accounts to move in one step; ask the platform operators");
+  const optedOut = moved.flatMap((a) =>
+    (lapsed(a, rePath(a).path)?.dropped ?? []).map((resellerId) => ({ resellerId, customerId: a.id })),
+  );
+  const items =
+    1 +
+    moved.length +
+    optedOut.length +
+    2 +
+    (moved.length + trials.length) * (dropped.length + added.length) +
+    3 +
+    (partyMoves ? 1 + subs.length : 0);
+  if (items > MAX_TX_ITEMS)
+    throw new Conflict("This account has too many sub-accounts to move in one step; ask the platform operators");
   const now = s.now.toISOString();
   await s.transact(
     (e) => [
-      e.invitation.patch({ tokenHash: inv.tokenHash }).set({ status: "ACCEPTED", acceptedAt: now }).where(Cond.hasStatus("PENDING")).commit(),
-      ...moved.map((a) =>
-        e.account
-          .put(withParty(a))
-          .where(Cond.unmoved(a))
-          .commit(),
-      ),
+      e.invitation
+        .patch({ tokenHash: inv.tokenHash })
+        .set({ status: "ACCEPTED", acceptedAt: now })
+        .where(Cond.hasStatus("PENDING"))
+        .commit(),
+      ...moved.map((a) => e.account.put(withParty(a)).where(Cond.unmoved(a)).commit()),
       ...optedOut.map((key) => e.administered.delete(key).commit()),
       e.account.patch({ id: oldParentId }).add({ childCount: -1 }).commit(),
       // The old parent may be left without children or subscriptions (retention).
@@ -174,18 +219,59 @@ export async function complete(s: Session, inv: InvitationRecord): Promise<Invit
         const path = rePath(a).path;
         return added.map((ancestorId) =>
           e.subtree
-            .put({ ancestorId, accountId: a.id, distance: path.length - path.indexOf(ancestorId), kind: a.kind, nameKey: a.nameKey, referenceKey: a.referenceKey })
+            .put({
+              ancestorId,
+              accountId: a.id,
+              distance: path.length - path.indexOf(ancestorId),
+              kind: a.kind,
+              nameKey: a.nameKey,
+              referenceKey: a.referenceKey,
+            })
             .commit(),
         );
       }),
       ...(partyMoves && fromParty !== "-"
-        ? [e.partyDeparture.create({ partyId: fromParty, at: s.now.toISOString(), rootId: t.id, toPartyId: toParty, accountIds: moved.map((a) => a.id) }).commit()]
+        ? [
+            e.partyDeparture
+              .create({
+                partyId: fromParty,
+                at: s.now.toISOString(),
+                rootId: t.id,
+                toPartyId: toParty,
+                accountIds: moved.map((a) => a.id),
+              })
+              .commit(),
+          ]
         : []),
-      ...subs.map((x) => e.subscription.patch({ accountId: x.accountId, sku: x.sku }).set({ partyId: toParty }).commit()),
-      ...trials.flatMap((x) => [...TrialEntries.removeOps(e, trialAccount(x), x, dropped), ...TrialEntries.addOps(e, trialAccount(x), x, added)]),
-      Audit.entry(e, { accountId: t.id, action: "account.moved", actor: s.actor, at: s.now, subjectId: t.id, details: { from: t.parentId, to: parent.id } }).commit(),
-      Audit.entry(e, { accountId: oldParentId, action: "account.movedOut", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
-      Audit.entry(e, { accountId: parent.id, action: "account.movedIn", actor: s.actor, at: s.now, subjectId: t.id }).commit(),
+      ...subs.map((x) =>
+        e.subscription.patch({ accountId: x.accountId, sku: x.sku }).set({ partyId: toParty }).commit(),
+      ),
+      ...trials.flatMap((x) => [
+        ...TrialEntries.removeOps(e, trialAccount(x), x, dropped),
+        ...TrialEntries.addOps(e, trialAccount(x), x, added),
+      ]),
+      Audit.entry(e, {
+        accountId: t.id,
+        action: "account.moved",
+        actor: s.actor,
+        at: s.now,
+        subjectId: t.id,
+        details: { from: t.parentId, to: parent.id },
+      }).commit(),
+      Audit.entry(e, {
+        accountId: oldParentId,
+        action: "account.movedOut",
+        actor: s.actor,
+        at: s.now,
+        subjectId: t.id,
+      }).commit(),
+      Audit.entry(e, {
+        accountId: parent.id,
+        action: "account.movedIn",
+        actor: s.actor,
+        at: s.now,
+        subjectId: t.id,
+      }).commit(),
     ],
     { otherwise: () => new Conflict("The accounts changed meanwhile, or this invitation was used; try again") },
   );

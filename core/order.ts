@@ -37,7 +37,10 @@ export interface Line {
 }
 
 /** An order as a caller sees it: prices and total null unless the caller sees prices. */
-export type Info = Omit<OrderRecord, "lines" | "total"> & { readonly lines: readonly Line[]; readonly total: number | null };
+export type Info = Omit<OrderRecord, "lines" | "total"> & {
+  readonly lines: readonly Line[];
+  readonly total: number | null;
+};
 
 /** A dry run: what `placeOrder` would charge, nothing written. */
 export interface Preview {
@@ -49,7 +52,11 @@ export interface Preview {
 
 const lineInput = z.object({
   sku: Catalog.sku,
-  quantity: z.number().int("must be a whole number").min(1, "must be at least 1").max(Subscription.MAX_QUANTITY, `must be at most ${Subscription.MAX_QUANTITY}`),
+  quantity: z
+    .number()
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(Subscription.MAX_QUANTITY, `must be at most ${Subscription.MAX_QUANTITY}`),
 });
 
 const lines = z
@@ -59,7 +66,12 @@ const lines = z
   .superRefine((list, ctx) => {
     const seen = new Set<string>();
     list.forEach((l, i) => {
-      if (seen.has(l.sku)) ctx.addIssue({ code: "custom", path: [i, "sku"], message: `${l.sku} is ordered twice; use one line with the total quantity` });
+      if (seen.has(l.sku))
+        ctx.addIssue({
+          code: "custom",
+          path: [i, "sku"],
+          message: `${l.sku} is ordered twice; use one line with the total quantity`,
+        });
       seen.add(l.sku);
     });
   });
@@ -111,11 +123,19 @@ const MAX_TX_ITEMS = 100;
 /** What creating the account adds to the transaction of its first order (account, parent, subtree entries, audit, owner invitation, retention marker, creation key). */
 const CREATION_ITEMS = 19;
 
-const startsTrial = (l: Pick<PlannedLine, "before" | "after">) => l.after.kind === "TRIAL" && l.before?.status !== "ACTIVE";
+const startsTrial = (l: Pick<PlannedLine, "before" | "after">) =>
+  l.after.kind === "TRIAL" && l.before?.status !== "ACTIVE";
 
 /** Items of an order's transaction: per line its subscription and ledger entry, a lifecycle marker for a new term, a new trial's Trials-view entries; the order, its key, the audit entry, the retention reset. */
 function txItems(account: AccountRecord, lines: readonly Pick<PlannedLine, "before" | "after">[]): number {
-  const perLine = lines.reduce((n, l) => n + 2 + (l.before?.status !== "ACTIVE" && (l.after.kind === "TRIAL" || l.after.kind === "PREPAID") ? 1 : 0) + (startsTrial(l) ? TrialEntries.entryCount(account) : 0), 0);
+  const perLine = lines.reduce(
+    (n, l) =>
+      n +
+      2 +
+      (l.before?.status !== "ACTIVE" && (l.after.kind === "TRIAL" || l.after.kind === "PREPAID") ? 1 : 0) +
+      (startsTrial(l) ? TrialEntries.entryCount(account) : 0),
+    0,
+  );
   return perLine + 4;
 }
 
@@ -131,12 +151,19 @@ export interface Plan {
  * Checks an order against the catalog and the account, and prices it. `isNew`: the account is
  * being created in the same transaction (no subscriptions yet).
  */
-export async function plan(s: Session, account: AccountRecord, input: Pick<Parsed, "lines" | "currency">, isNew = false): Promise<Plan> {
+export async function plan(
+  s: Session,
+  account: AccountRecord,
+  input: Pick<Parsed, "lines" | "currency">,
+  isNew = false,
+): Promise<Plan> {
   const skus = input.lines.map((l) => l.sku);
   // One BatchGetItem: the offers, the subscriptions and the ancestors (availability, billed party).
   const [offers, subs, showPrices] = await Promise.all([
     s.offers(skus),
-    isNew ? Promise.resolve(skus.map(() => undefined)) : Promise.all(skus.map((sku) => s.subscription(account.id, sku))),
+    isNew
+      ? Promise.resolve(skus.map(() => undefined))
+      : Promise.all(skus.map((sku) => s.subscription(account.id, sku))),
     Catalog.showsPrices(s, account),
     s.accounts(Catalog.partnersAbove(account)),
   ]);
@@ -148,16 +175,25 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
     const at = (field: string, message: string) => issues.push({ path: ["lines", String(i), field], message });
     const offer = offers[i]!;
     const before = subs[i];
-    if (offer.kind === "TRIAL" && before && before.status !== "ACTIVE") return at("sku", `the ${offer.sku} trial has been used on this account`);
+    if (offer.kind === "TRIAL" && before && before.status !== "ACTIVE")
+      return at("sku", `the ${offer.sku} trial has been used on this account`);
     const active = before?.status === "ACTIVE";
     // An increase keeps the subscription's price (and a prepaid its term end: Rainbow 5.5).
     const unitPrice = active ? before.unitPrice : offer.unitPrice;
     // Prepaid licences added mid-term are charged for the whole months left in the term (DESIGN 1).
-    const share = active && offer.kind === "PREPAID" && before.endsAt ? { months: Time.monthsLeft(now, new Date(before.endsAt)), of: offer.termMonths ?? 12 } : undefined;
+    const share =
+      active && offer.kind === "PREPAID" && before.endsAt
+        ? { months: Time.monthsLeft(now, new Date(before.endsAt)), of: offer.termMonths ?? 12 }
+        : undefined;
     const to = (active ? before.quantity : 0) + line.quantity;
-    if (to > Subscription.MAX_QUANTITY) return at("quantity", `the subscription would hold ${to} licences; at most ${Subscription.MAX_QUANTITY}`);
+    if (to > Subscription.MAX_QUANTITY)
+      return at("quantity", `the subscription would hold ${to} licences; at most ${Subscription.MAX_QUANTITY}`);
     const endsAt =
-      offer.kind === "TRIAL" ? Time.addDays(now, offer.trialDays ?? Catalog.DEFAULT_TRIAL_DAYS) : offer.kind === "PREPAID" ? Time.addMonths(now, offer.termMonths ?? 12) : undefined;
+      offer.kind === "TRIAL"
+        ? Time.addDays(now, offer.trialDays ?? Catalog.DEFAULT_TRIAL_DAYS)
+        : offer.kind === "PREPAID"
+          ? Time.addMonths(now, offer.termMonths ?? 12)
+          : undefined;
     const after: SubscriptionRecord = active
       ? { ...before, quantity: to, version: before.version + 1, updatedAt: now.toISOString() }
       : {
@@ -176,7 +212,9 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
           version: (before?.version ?? 0) + 1,
           updatedAt: now.toISOString(),
         };
-    const amount = share ? Money.prepaid(unitPrice, line.quantity, share.months, share.of) : Money.times(unitPrice, line.quantity);
+    const amount = share
+      ? Money.prepaid(unitPrice, line.quantity, share.months, share.of)
+      : Money.times(unitPrice, line.quantity);
     planned.push({ offer, quantity: line.quantity, unitPrice, amount, before, after });
     return undefined;
   });
@@ -185,12 +223,20 @@ export async function plan(s: Session, account: AccountRecord, input: Pick<Parse
   const budget = MAX_TX_ITEMS - (isNew ? CREATION_ITEMS : 0);
   const items = txItems(account, planned);
   if (items > budget) {
-    throw Invalid.field("lines", `these lines need ${items} writes and one order makes at most ${budget}; order the trials (${planned.filter((l) => startsTrial(l)).length}) in fewer lines or separately`);
+    throw Invalid.field(
+      "lines",
+      `these lines need ${items} writes and one order makes at most ${budget}; order the trials (${planned.filter((l) => startsTrial(l)).length}) in fewer lines or separately`,
+    );
   }
   const currencies = new Set(planned.map((l) => l.offer.currency));
-  if (currencies.size > 1) throw Invalid.field("lines", `an order is in one currency; these lines are in ${[...currencies].sort().join(" and ")}`);
+  if (currencies.size > 1)
+    throw Invalid.field(
+      "lines",
+      `an order is in one currency; these lines are in ${[...currencies].sort().join(" and ")}`,
+    );
   const currency = planned[0]!.offer.currency;
-  if (input.currency && input.currency !== currency) throw Invalid.field("currency", `these offers are priced in ${currency}`);
+  if (input.currency && input.currency !== currency)
+    throw Invalid.field("currency", `these offers are priced in ${currency}`);
   const total = planned.reduce((sum, l) => sum + l.amount, 0);
   return { account, lines: planned, currency, total, showPrices };
 }
@@ -223,14 +269,22 @@ function patchOp(e: TxEntities, l: PlannedLine, moved: number) {
     updatedAt: l.after.updatedAt,
     ...(l.after.endsAt ? { endsAt: l.after.endsAt } : {}),
   });
-  return (moved > 0 ? set.add({ assigned: moved }) : set).where(Cond.roomFor(before.version, l.after.quantity - moved)).commit();
+  return (moved > 0 ? set.add({ assigned: moved }) : set)
+    .where(Cond.roomFor(before.version, l.after.quantity - moved))
+    .commit();
 }
 
 /**
  * The subscription write and ledger entry of one planned line. `moved`: licences that come with the
  * line (a trial's, converting), added to `assigned` in the same write, so `assigned <= quantity` holds.
  */
-export function lineOps(s: Session, e: TxEntities, l: PlannedLine, orderId: string, opts: { reason: string; moved?: number } = { reason: "order" }) {
+export function lineOps(
+  s: Session,
+  e: TxEntities,
+  l: PlannedLine,
+  orderId: string,
+  opts: { reason: string; moved?: number } = { reason: "order" },
+) {
   const moved = opts.moved ?? 0;
   return [
     l.before ? patchOp(e, l, moved) : e.subscription.create({ ...l.after, assigned: moved }).commit(),
@@ -263,16 +317,23 @@ export function orderOps(s: Session, e: TxEntities, p: Plan, order: OrderRecord,
     ...p.lines.flatMap((l) => lineOps(s, e, l, order.id)),
     ...termOps(s, e, p),
     // Active again: the retention clock stops (DESIGN 1: pendingDeletionAt clears).
-    ...(p.account.pendingDeletionAt ? [e.account.patch({ id: p.account.id }).remove(["pendingDeletionAt"]).commit()] : []),
+    ...(p.account.pendingDeletionAt
+      ? [e.account.patch({ id: p.account.id }).remove(["pendingDeletionAt"]).commit()]
+      : []),
     e.order.create(order).commit(),
-    e.orderKey.create({ accountId: order.accountId, key: clientOrderKey(order.idempotencyKey), requestHash, orderId: order.id }).commit(),
+    e.orderKey
+      .create({ accountId: order.accountId, key: clientOrderKey(order.idempotencyKey), requestHash, orderId: order.id })
+      .commit(),
     Audit.entry(e, {
       accountId: order.accountId,
       action: "order.placed",
       actor: s.actor,
       at: s.now,
       subjectId: order.id,
-      details: { lines: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })), ...(order.reference ? { reference: order.reference } : {}) },
+      details: {
+        lines: order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
+        ...(order.reference ? { reference: order.reference } : {}),
+      },
     }).commit(),
   ];
 }
@@ -282,7 +343,14 @@ export function orderRecord(s: Session, p: Plan, input: Pick<Parsed, "reference"
   return {
     accountId: p.account.id,
     id: newId(),
-    lines: p.lines.map((l) => ({ sku: l.offer.sku, name: l.offer.name, kind: l.offer.kind, quantity: l.quantity, unitPrice: l.unitPrice, amount: l.amount })),
+    lines: p.lines.map((l) => ({
+      sku: l.offer.sku,
+      name: l.offer.name,
+      kind: l.offer.kind,
+      quantity: l.quantity,
+      unitPrice: l.unitPrice,
+      amount: l.amount,
+    })),
     currency: p.currency,
     total: p.total,
     ...(input.reference ? { reference: input.reference } : {}),
@@ -308,7 +376,12 @@ export async function preview(s: Session, raw: PreviewInput): Promise<Preview> {
 
 /** A plan as its preview shows it: prices only for those who see them. */
 export function presentPlan(p: Plan): Preview {
-  return { accountId: p.account.id, lines: presentLines(p), currency: p.currency, total: p.showPrices ? p.total : null };
+  return {
+    accountId: p.account.id,
+    lines: presentLines(p),
+    currency: p.currency,
+    total: p.showPrices ? p.total : null,
+  };
 }
 
 /** Attempts before giving up when concurrent orders keep changing the same subscriptions. */
@@ -324,21 +397,36 @@ export async function place(s: Session, raw: PlaceInput): Promise<Info> {
   const input = V.parse(placeInput, raw);
   const hash = fingerprint(input.accountId, input);
   // Either the key was taken by a concurrent replay, or a subscription moved: read again.
-  return s.optimistic({ attempts: ATTEMPTS, gaveUp: () => new Conflict("The subscriptions kept changing meanwhile; try again") }, async () => {
-    // One BatchGetItem: the caller, the account and the key.
-    const [ms, account, key] = await Promise.all([s.memberships(), s.account(input.accountId), s.orderKey(input.accountId, clientOrderKey(input.idempotencyKey))]);
-    authorize(s.actor, ms, account, "order.place", s.now);
-    if (key) return replay(s, account!, key, hash);
-    const p = await plan(s, account!, input);
-    const order = orderRecord(s, p, input);
-    await s.transact((e) => orderOps(s, e, p, order, hash), { otherwise: "retry" });
-    return present(order, p.showPrices);
-  });
+  return s.optimistic(
+    { attempts: ATTEMPTS, gaveUp: () => new Conflict("The subscriptions kept changing meanwhile; try again") },
+    async () => {
+      // One BatchGetItem: the caller, the account and the key.
+      const [ms, account, key] = await Promise.all([
+        s.memberships(),
+        s.account(input.accountId),
+        s.orderKey(input.accountId, clientOrderKey(input.idempotencyKey)),
+      ]);
+      authorize(s.actor, ms, account, "order.place", s.now);
+      if (key) return replay(s, account!, key, hash);
+      const p = await plan(s, account!, input);
+      const order = orderRecord(s, p, input);
+      await s.transact((e) => orderOps(s, e, p, order, hash), { otherwise: "retry" });
+      return present(order, p.showPrices);
+    },
+  );
 }
 
-async function replay(s: Session, account: AccountRecord, key: { requestHash: string; orderId: string }, hash: string): Promise<Info> {
+async function replay(
+  s: Session,
+  account: AccountRecord,
+  key: { requestHash: string; orderId: string },
+  hash: string,
+): Promise<Info> {
   if (key.requestHash !== hash) throw new Conflict("This idempotency key was used for a different order");
-  const [order, show] = await Promise.all([s.deps.store.getOrder(account.id, key.orderId), Catalog.showsPrices(s, account)]);
+  const [order, show] = await Promise.all([
+    s.deps.store.getOrder(account.id, key.orderId),
+    Catalog.showsPrices(s, account),
+  ]);
   if (!order) throw new Error("idempotency key without its order");
   return present(order, show);
 }
@@ -346,13 +434,23 @@ async function replay(s: Session, account: AccountRecord, key: { requestHash: st
 /** Orders of an account, newest first. */
 export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
   const { account } = await s.authorized(accountId, "account.read");
-  const [page, show] = await Promise.all([paged(args, (limit, cursor) => s.deps.store.listOrders(accountId, limit, cursor)), Catalog.showsPrices(s, account!)]);
-  return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })) };
+  const [page, show] = await Promise.all([
+    paged(args, (limit, cursor) => s.deps.store.listOrders(accountId, limit, cursor)),
+    Catalog.showsPrices(s, account!),
+  ]);
+  return {
+    hasNextPage: page.hasNextPage,
+    items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })),
+  };
 }
 
 /** One order (Relay `node`): undefined when unknown or invisible. */
 export async function find(s: Session, accountId: string, id: string): Promise<Info | undefined> {
-  const [ms, account, order] = await Promise.all([s.memberships(), s.account(accountId), s.deps.store.getOrder(accountId, id)]);
+  const [ms, account, order] = await Promise.all([
+    s.memberships(),
+    s.account(accountId),
+    s.deps.store.getOrder(accountId, id),
+  ]);
   if (!account || !order || !allowed(s.actor, ms, account, "account.read", s.now)) return undefined;
   return present(order, await Catalog.showsPrices(s, account));
 }

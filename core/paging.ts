@@ -20,7 +20,10 @@ export function pageSize(args: PageArgs): number {
 }
 
 /** Runs a store list and turns a foreign or tampered cursor into a typed error on `after`. */
-export async function paged<T>(args: PageArgs, list: (limit: number, cursor: string | null) => Promise<Page<T>>): Promise<Page<T>> {
+export async function paged<T>(
+  args: PageArgs,
+  list: (limit: number, cursor: string | null) => Promise<Page<T>>,
+): Promise<Page<T>> {
   const limit = pageSize(args);
   if (args.after !== undefined && args.after !== null && !/^[A-Za-z0-9+/=_-]{1,2048}$/.test(args.after)) {
     throw Invalid.field("after", "is not a cursor of this list");

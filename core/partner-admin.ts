@@ -1,6 +1,13 @@
 import * as z from "zod";
 import { newId } from "../infra/ids.js";
-import type { AccountRecord, AdministeredRecord, BehalfRecord, MemberRecord, Page, TxEntities } from "../infra/store.js";
+import type {
+  AccountRecord,
+  AdministeredRecord,
+  BehalfRecord,
+  MemberRecord,
+  Page,
+  TxEntities,
+} from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Consent from "./consent.js";
@@ -26,11 +33,26 @@ export type PartnerAction = BehalfRecord;
 export type MemberInfo = MemberRecord;
 
 /** The record of an action done on behalf, for the action's own transaction (none when not on behalf). */
-export function behalfOps(e: TxEntities, s: Session, reach: Reach, customerId: string, action: string, subjectId?: string) {
+export function behalfOps(
+  e: TxEntities,
+  s: Session,
+  reach: Reach,
+  customerId: string,
+  action: string,
+  subjectId?: string,
+) {
   if (!reach.onBehalf) return [];
   return [
     e.behalf
-      .put({ customerId, at: s.now.toISOString(), id: newId(), actor: actorLabel(s.actor), resellerId: reach.onBehalf.resellerId, action, ...(subjectId ? { subjectId } : {}) })
+      .put({
+        customerId,
+        at: s.now.toISOString(),
+        id: newId(),
+        actor: actorLabel(s.actor),
+        resellerId: reach.onBehalf.resellerId,
+        action,
+        ...(subjectId ? { subjectId } : {}),
+      })
       .commit(),
     // Committed only while the opt-in holds (rule 5): a revocation that commits first cancels it.
     Consent.heldCheck(e, reach.onBehalf.resellerId, customerId, s.now),
@@ -52,7 +74,12 @@ export async function setCapability(s: Session, raw: z.input<typeof capabilityIn
   const a = account!;
   // Capability first: a grant racing with a disable fails on its condition, then the flags go.
   // Versioned like every account write (rule 6): no concurrent update can restore what this changes.
-  const next: AccountRecord = { ...a, partnerAdminEnabled: input.enabled, updatedAt: s.now.toISOString(), version: a.version + 1 };
+  const next: AccountRecord = {
+    ...a,
+    partnerAdminEnabled: input.enabled,
+    updatedAt: s.now.toISOString(),
+    version: a.version + 1,
+  };
   await s.transact(
     (e) => [
       e.account
@@ -60,7 +87,13 @@ export async function setCapability(s: Session, raw: z.input<typeof capabilityIn
         .set({ partnerAdminEnabled: input.enabled, updatedAt: next.updatedAt, version: next.version })
         .where(Cond.atVersion(a.version))
         .commit(),
-      Audit.entry(e, { accountId: a.id, action: input.enabled ? "account.partnerAdminEnabled" : "account.partnerAdminDisabled", actor: s.actor, at: s.now, subjectId: a.id }).commit(),
+      Audit.entry(e, {
+        accountId: a.id,
+        action: input.enabled ? "account.partnerAdminEnabled" : "account.partnerAdminDisabled",
+        actor: s.actor,
+        at: s.now,
+        subjectId: a.id,
+      }).commit(),
     ],
     { otherwise: () => new Conflict("The account changed meanwhile; reload and try again") },
   );
@@ -78,7 +111,8 @@ export async function setMemberFlag(s: Session, raw: z.input<typeof flagInput>):
   const input = V.parse(flagInput, raw);
   const { account } = await s.authorized(input.accountId, "member.setPartnerAdmin");
   const a = account!;
-  if (input.partnerAdmin && !a.partnerAdminEnabled) throw new Forbidden("The platform has not enabled partner administration for this reseller", "CAPABILITY_OFF");
+  if (input.partnerAdmin && !a.partnerAdminEnabled)
+    throw new Forbidden("The platform has not enabled partner administration for this reseller", "CAPABILITY_OFF");
   const member = await s.deps.store.getMember(a.id, input.email);
   if (!member) throw new NotFound("Member");
   if (member.partnerAdmin === input.partnerAdmin) return member;
@@ -90,15 +124,27 @@ async function setFlag(s: Session, a: AccountRecord, member: MemberRecord, partn
   const person = member.status === "ACTIVE" ? await s.deps.store.getPerson(member.email) : undefined;
   await s.transact(
     (e) => [
-      e.member.patch({ accountId: a.id, email: member.email }).set({ partnerAdmin }).where(Cond.hasStatus(member.status)).commit(),
+      e.member
+        .patch({ accountId: a.id, email: member.email })
+        .set({ partnerAdmin })
+        .where(Cond.hasStatus(member.status))
+        .commit(),
       // A grant holds only while the platform's capability does.
       ...(partnerAdmin ? [e.account.check({ id: a.id }).where(Cond.capabilityOn()).commit()] : []),
       ...(member.status === "ACTIVE"
-        ? [Invitation.personOp(e, s, member.email, person, (ms) => {
-            ms[a.id] = { role: member.role, seller: member.seller, partnerAdmin };
-          })]
+        ? [
+            Invitation.personOp(e, s, member.email, person, (ms) => {
+              ms[a.id] = { role: member.role, seller: member.seller, partnerAdmin };
+            }),
+          ]
         : []),
-      Audit.entry(e, { accountId: a.id, action: partnerAdmin ? "member.partnerAdminGranted" : "member.partnerAdminRemoved", actor: s.actor, at: s.now, subjectId: member.email }).commit(),
+      Audit.entry(e, {
+        accountId: a.id,
+        action: partnerAdmin ? "member.partnerAdminGranted" : "member.partnerAdminRemoved",
+        actor: s.actor,
+        at: s.now,
+        subjectId: member.email,
+      }).commit(),
     ],
     { otherwise: () => new Conflict("The member changed meanwhile; try again") },
   );
@@ -126,25 +172,53 @@ export async function setOptIn(s: Session, raw: z.input<typeof optInInput>): Pro
   const until = input.optIn && input.until ? input.until.toISOString() : undefined;
   // Granted to the resellers above now, and to no reseller that comes above later (rule 4).
   const grantees = resellers.map((r) => r.id);
-  const next: AccountRecord = { ...a, partnerAdminOptIn: input.optIn, updatedAt: s.now.toISOString(), version: a.version + 1 };
+  const next: AccountRecord = {
+    ...a,
+    partnerAdminOptIn: input.optIn,
+    updatedAt: s.now.toISOString(),
+    version: a.version + 1,
+  };
   delete (next as { partnerAdminOptInUntil?: string }).partnerAdminOptInUntil;
   delete (next as { partnerAdminGrantees?: string[] }).partnerAdminGrantees;
   if (until) next.partnerAdminOptInUntil = until;
   if (input.optIn) next.partnerAdminGrantees = grantees;
   await s.transact(
     (e) => {
-      const patch = e.account
-        .patch({ id: a.id })
-        .set({ partnerAdminOptIn: input.optIn, updatedAt: next.updatedAt, version: next.version, ...(until ? { partnerAdminOptInUntil: until } : {}), ...(input.optIn ? { partnerAdminGrantees: grantees } : {}) });
-      const cleared: ("partnerAdminOptInUntil" | "partnerAdminGrantees")[] = [...(until ? [] : ["partnerAdminOptInUntil" as const]), ...(input.optIn ? [] : ["partnerAdminGrantees" as const])];
+      const patch = e.account.patch({ id: a.id }).set({
+        partnerAdminOptIn: input.optIn,
+        updatedAt: next.updatedAt,
+        version: next.version,
+        ...(until ? { partnerAdminOptInUntil: until } : {}),
+        ...(input.optIn ? { partnerAdminGrantees: grantees } : {}),
+      });
+      const cleared: ("partnerAdminOptInUntil" | "partnerAdminGrantees")[] = [
+        ...(until ? [] : ["partnerAdminOptInUntil" as const]),
+        ...(input.optIn ? [] : ["partnerAdminGrantees" as const]),
+      ];
       return [
         (cleared.length > 0 ? patch.remove(cleared) : patch).where(Cond.atVersion(a.version)).commit(),
         ...resellers.map((r) =>
           input.optIn
-            ? e.administered.put({ resellerId: r.id, customerId: a.id, nameKey: a.nameKey, name: a.name, since: s.now.toISOString(), ...(until ? { until } : {}) }).commit()
+            ? e.administered
+                .put({
+                  resellerId: r.id,
+                  customerId: a.id,
+                  nameKey: a.nameKey,
+                  name: a.name,
+                  since: s.now.toISOString(),
+                  ...(until ? { until } : {}),
+                })
+                .commit()
             : e.administered.delete({ resellerId: r.id, customerId: a.id }).commit(),
         ),
-        Audit.entry(e, { accountId: a.id, action: input.optIn ? "account.partnerAdminOptedIn" : "account.partnerAdminOptedOut", actor: s.actor, at: s.now, subjectId: a.id, ...(until ? { details: { until } } : {}) }).commit(),
+        Audit.entry(e, {
+          accountId: a.id,
+          action: input.optIn ? "account.partnerAdminOptedIn" : "account.partnerAdminOptedOut",
+          actor: s.actor,
+          at: s.now,
+          subjectId: a.id,
+          ...(until ? { details: { until } } : {}),
+        }).commit(),
       ];
     },
     { otherwise: () => new Conflict("The account changed meanwhile; reload and try again") },
@@ -165,11 +239,14 @@ export interface AdministeredArgs extends PageArgs {
 export async function administered(s: Session, args: AdministeredArgs): Promise<Page<AdministeredRecord>> {
   s.principal();
   const ms = await s.memberships();
-  const resellers = Object.entries(ms).filter(([, m]) => m.partnerAdmin).map(([id]) => id);
+  const resellers = Object.entries(ms)
+    .filter(([, m]) => m.partnerAdmin)
+    .map(([id]) => id);
   let resellerId = args.resellerId ?? undefined;
   if (!resellerId) {
     if (resellers.length === 0) return { items: [], hasNextPage: false };
-    if (resellers.length > 1) throw Invalid.field("resellerId", "you are a partner admin of several resellers: say which one");
+    if (resellers.length > 1)
+      throw Invalid.field("resellerId", "you are a partner admin of several resellers: say which one");
     resellerId = resellers[0]!;
   } else if (!resellers.includes(resellerId)) {
     throw new NotFound("Account");
@@ -177,7 +254,15 @@ export async function administered(s: Session, args: AdministeredArgs): Promise<
   if ((args.search?.length ?? 0) > 120) throw Invalid.field("search", "must be at most 120 characters");
   const prefix = args.search ? V.searchKey(args.search) : "";
   const rid = resellerId;
-  return paged(args, (limit, cursor) => s.deps.store.listAdministered(rid, { prefix, limit, cursor, descending: !!args.descending, now: s.now.toISOString() }));
+  return paged(args, (limit, cursor) =>
+    s.deps.store.listAdministered(rid, {
+      prefix,
+      limit,
+      cursor,
+      descending: !!args.descending,
+      now: s.now.toISOString(),
+    }),
+  );
 }
 
 /** What partner admins did on behalf of a customer, newest first (the customer's own admins and operators). */
@@ -199,10 +284,21 @@ export async function setSupportEmail(s: Session, raw: z.input<typeof supportInp
   if (input.email) next.supportEmail = input.email;
   await s.transact(
     (e) => {
-      const patch = e.account.patch({ id: a.id }).set({ updatedAt: next.updatedAt, version: next.version, ...(input.email ? { supportEmail: input.email } : {}) });
+      const patch = e.account.patch({ id: a.id }).set({
+        updatedAt: next.updatedAt,
+        version: next.version,
+        ...(input.email ? { supportEmail: input.email } : {}),
+      });
       return [
         (input.email ? patch : patch.remove(["supportEmail"])).where(Cond.atVersion(a.version)).commit(),
-        Audit.entry(e, { accountId: a.id, action: "account.supportEmailChanged", actor: s.actor, at: s.now, subjectId: a.id, ...onBehalfOf(reach) }).commit(),
+        Audit.entry(e, {
+          accountId: a.id,
+          action: "account.supportEmailChanged",
+          actor: s.actor,
+          at: s.now,
+          subjectId: a.id,
+          ...onBehalfOf(reach),
+        }).commit(),
         ...behalfOps(e, s, reach, a.id, "account.supportEmailChanged", a.id),
       ];
     },
@@ -212,7 +308,11 @@ export async function setSupportEmail(s: Session, raw: z.input<typeof supportInp
 }
 
 /** One opt-in of a customer to a reseller, for that reseller's partner admins (node lookups); undefined otherwise. */
-export async function findAdministered(s: Session, resellerId: string, customerId: string): Promise<AdministeredRecord | undefined> {
+export async function findAdministered(
+  s: Session,
+  resellerId: string,
+  customerId: string,
+): Promise<AdministeredRecord | undefined> {
   const ms = await s.memberships();
   if (!ms[resellerId]?.partnerAdmin) return undefined;
   const record = await s.deps.store.getAdministered(resellerId, customerId);

@@ -4,7 +4,10 @@ import type { Actor } from "./actor.js";
 import { Forbidden, NotFound } from "./errors.js";
 import { PLATFORM_ID, allowed, authorize, seesPrices, setsUpOwner, reachOf } from "./rights.js";
 
-type View = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions">;
+type View = Pick<
+  AccountRecord,
+  "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions"
+>;
 const acc = (id: string, kind: View["kind"], path: string[], canCreateAccounts = false): View => ({
   id,
   kind,
@@ -66,7 +69,9 @@ describe("rights", () => {
 
   it("a reseller's own people create accounts only with canCreateAccounts; sellers above always can", () => {
     expect(allowed(user, { RA: m("OWNER", true) }, RA, "account.createChild")).toBe(false);
-    expect(allowed(user, { RA: m("OWNER", true) }, { ...RA, canCreateAccounts: true }, "account.createChild")).toBe(true);
+    expect(allowed(user, { RA: m("OWNER", true) }, { ...RA, canCreateAccounts: true }, "account.createChild")).toBe(
+      true,
+    );
     expect(allowed(user, { D1: m("OWNER", true) }, RA, "account.createChild")).toBe(true);
   });
 

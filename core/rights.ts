@@ -7,8 +7,13 @@ import type { ForbiddenReason } from "./errors.js";
 export const PLATFORM_ID = "PLATFORM";
 
 export type Role = Membership["role"];
-type AccountView = Pick<AccountRecord, "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions"> &
-  Partial<Pick<AccountRecord, "canCreateEquipment" | "partnerAdminOptIn" | "partnerAdminOptInUntil" | "partnerAdminGrantees">>;
+type AccountView = Pick<
+  AccountRecord,
+  "id" | "kind" | "path" | "canCreateAccounts" | "canUpdateSubscriptions" | "canDecreaseSubscriptions"
+> &
+  Partial<
+    Pick<AccountRecord, "canCreateEquipment" | "partnerAdminOptIn" | "partnerAdminOptInUntil" | "partnerAdminGrantees">
+  >;
 
 /**
  * How a caller reaches an account: by a membership on it, from above (seller or operator), and/or
@@ -29,7 +34,12 @@ const writer = (role: Role | undefined) => role === "OWNER" || role === "CONTRIB
  * Reach of an actor over an account. Members of a partner with the SELLER flag reach its whole
  * subtree; operators (members of the platform) reach everything (Rainbow seller/admin matrix).
  */
-export function reachOf(actor: Actor, memberships: Readonly<Record<string, Membership>>, account: AccountView, now?: Date): Reach {
+export function reachOf(
+  actor: Actor,
+  memberships: Readonly<Record<string, Membership>>,
+  account: AccountView,
+  now?: Date,
+): Reach {
   if (actor.type === "system") return { above: { via: "system", role: "OWNER" } };
   if (actor.type !== "user" && actor.type !== "client") return {};
   const own = memberships[account.id];
@@ -41,12 +51,18 @@ export function reachOf(actor: Actor, memberships: Readonly<Record<string, Membe
     if (!m) continue;
     // PARTNER_ADMIN (only ever granted on resellers with the capability) reaches an opted-in customer
     // below it, while the opt-in holds; decided at each request, so revocation and expiry bite at once.
-    if (m.partnerAdmin && now && optedIn(account, now) && grantedTo(account, ancestorId)) onBehalf = { resellerId: ancestorId };
+    if (m.partnerAdmin && now && optedIn(account, now) && grantedTo(account, ancestorId))
+      onBehalf = { resellerId: ancestorId };
     const via = ancestorId === PLATFORM_ID ? "operator" : m.seller ? "seller" : undefined;
     if (!via) continue;
     if (!above || rank[m.role] > rank[above.role]) above = { via, role: m.role };
   }
-  return { ...(own ? { own } : {}), ...(above ? { above } : {}), ...(operator && account.path.includes(PLATFORM_ID) ? { operator } : {}), ...(onBehalf ? { onBehalf } : {}) };
+  return {
+    ...(own ? { own } : {}),
+    ...(above ? { above } : {}),
+    ...(operator && account.path.includes(PLATFORM_ID) ? { operator } : {}),
+    ...(onBehalf ? { onBehalf } : {}),
+  };
 }
 
 /**
@@ -60,7 +76,11 @@ export function grantedTo(account: Pick<AccountView, "partnerAdminGrantees">, re
 
 /** Whether a customer's partner-admin opt-in holds at `now`. */
 export function optedIn(account: AccountView, now: Date): boolean {
-  return account.kind === "CUSTOMER" && account.partnerAdminOptIn === true && (!account.partnerAdminOptInUntil || new Date(account.partnerAdminOptInUntil) > now);
+  return (
+    account.kind === "CUSTOMER" &&
+    account.partnerAdminOptIn === true &&
+    (!account.partnerAdminOptInUntil || new Date(account.partnerAdminOptInUntil) > now)
+  );
 }
 
 /** The actions on an account that rights are decided for. */
@@ -134,8 +154,7 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
     r.own?.role === "OWNER" ||
     !!r.onBehalf ||
     (r.above?.role === "OWNER" && (a.kind !== "CUSTOMER" || r.above.via !== "seller")),
-  "member.setSeller": (r, a) =>
-    a.kind !== "CUSTOMER" && (r.own?.role === "OWNER" || r.above?.role === "OWNER"),
+  "member.setSeller": (r, a) => a.kind !== "CUSTOMER" && (r.own?.role === "OWNER" || r.above?.role === "OWNER"),
   // Operators run the catalog (DESIGN 1, "People and rights").
   "catalog.manage": (r, a) => a.kind === "PLATFORM" && (r.own?.role === "OWNER" || r.above?.via === "system"),
   // "Edit Available Services" is done by the sellers above an account, never by the account itself.
@@ -143,9 +162,12 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
   // Creating subscriptions: sellers, for a partner's own company or any account below (Rainbow 5.4).
   "order.place": (r, a) => a.kind !== "PLATFORM" && (writer(r.above?.role) || sellsOwn(r, a)),
   // Managing quantities: sellers, or the account's own admins when a seller delegated it (Rainbow 5.4 "with rights").
-  "subscription.increase": (r, a) => writer(r.above?.role) || sellsOwn(r, a) || (writer(r.own?.role) && a.canUpdateSubscriptions),
+  "subscription.increase": (r, a) =>
+    writer(r.above?.role) || sellsOwn(r, a) || (writer(r.own?.role) && a.canUpdateSubscriptions),
   "subscription.decrease": (r, a) =>
-    writer(r.above?.role) || sellsOwn(r, a) || (writer(r.own?.role) && a.canUpdateSubscriptions && a.canDecreaseSubscriptions),
+    writer(r.above?.role) ||
+    sellsOwn(r, a) ||
+    (writer(r.own?.role) && a.canUpdateSubscriptions && a.canDecreaseSubscriptions),
   "subscription.setDelegatedRights": (r, a) => a.kind !== "PLATFORM" && writer(r.above?.role),
   // Licence allocation is tenant administration: the account's own admins (and operators), not its sellers.
   "licence.assign": (r) => writer(r.own?.role) || !!r.onBehalf || writer(r.operator) || r.above?.via === "system",
@@ -153,10 +175,12 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
   // above a customer (Rainbow: the distributor creates the customer's PBX), operators, partner admins on behalf.
   "equipment.declare": (r, a) => equipment(r, a),
   "equipment.manage": (r, a) => equipment(r, a),
-  "account.setSupportEmail": (r) => r.own?.role === "OWNER" || !!r.onBehalf || writer(r.operator) || r.above?.via === "system",
+  "account.setSupportEmail": (r) =>
+    r.own?.role === "OWNER" || !!r.onBehalf || writer(r.operator) || r.above?.via === "system",
   // Only the customer's own owners open (or close) their tenant to partner admins.
   "account.setPartnerAdminOptIn": (r, a) => a.kind === "CUSTOMER" && r.own?.role === "OWNER",
-  "account.setPartnerAdminCapability": (r, a) => a.kind === "RESELLER" && (r.operator === "OWNER" || r.above?.via === "system"),
+  "account.setPartnerAdminCapability": (r, a) =>
+    a.kind === "RESELLER" && (r.operator === "OWNER" || r.above?.via === "system"),
   "member.setPartnerAdmin": (r, a) => a.kind === "RESELLER" && r.own?.role === "OWNER",
   // API clients and webhook endpoints are the account's own settings: its OWNERs.
   "apiClient.manage": (r) => r.own?.role === "OWNER",
@@ -200,13 +224,20 @@ export function authorize(
   if (!account) throw new NotFound("Account");
   const reach = reachOf(actor, memberships, account, now);
   if (!isVisible(reach)) throw new NotFound("Account");
-  if (actor.type === "client" && CLIENT_DENIED.has(action)) throw new Forbidden("API clients do not manage people or clients", "ROLE");
+  if (actor.type === "client" && CLIENT_DENIED.has(action))
+    throw new Forbidden("API clients do not manage people or clients", "ROLE");
   if (!rules[action](reach, account)) throw new Forbidden(undefined, denialReason(action, reach, account));
   return reach;
 }
 
 /** Actions that are tenant administration of a customer (its own admins, or partner admins with its opt-in). */
-const tenantActions: ReadonlySet<Action> = new Set<Action>(["member.manage", "licence.assign", "equipment.declare", "equipment.manage", "account.setSupportEmail"]);
+const tenantActions: ReadonlySet<Action> = new Set<Action>([
+  "member.manage",
+  "licence.assign",
+  "equipment.declare",
+  "equipment.manage",
+  "account.setSupportEmail",
+]);
 /** Commercial work that reaches below an account only with the seller flag. */
 const sellerActions: ReadonlySet<Action> = new Set<Action>([
   "account.listChildren",
@@ -224,16 +255,32 @@ const sellerActions: ReadonlySet<Action> = new Set<Action>([
  * caller would have to change to be allowed, in the order a partner would look for it.
  */
 function denialReason(action: Action, r: Reach, a: AccountView): ForbiddenReason {
-  if (action === "catalog.manage" || action === "account.setPartnerAdminCapability") return a.kind === "PLATFORM" || action !== "catalog.manage" ? "OPERATOR_ONLY" : "NOT_APPLICABLE";
+  if (action === "catalog.manage" || action === "account.setPartnerAdminCapability")
+    return a.kind === "PLATFORM" || action !== "catalog.manage" ? "OPERATOR_ONLY" : "NOT_APPLICABLE";
   if (action === "account.setPartnerAdminOptIn") return a.kind === "CUSTOMER" ? "ROLE" : "NOT_APPLICABLE";
-  if (action === "member.setPartnerAdmin" || action === "account.setResellerRights") return a.kind === "RESELLER" ? "ROLE" : "NOT_APPLICABLE";
+  if (action === "member.setPartnerAdmin" || action === "account.setResellerRights")
+    return a.kind === "RESELLER" ? "ROLE" : "NOT_APPLICABLE";
   if (action === "member.setSeller" && a.kind === "CUSTOMER") return "NOT_APPLICABLE";
-  if ((action === "account.createChild" && a.kind === "CUSTOMER") || ((action === "order.place" || action === "offers.setAvailable") && a.kind === "PLATFORM")) return "NOT_APPLICABLE";
-  if (action === "account.createChild" && a.kind === "RESELLER" && ownReachesBelow(r, a) && writer(r.own?.role) && !a.canCreateAccounts) return "RESELLER_RIGHTS";
-  if ((action === "equipment.declare" || action === "equipment.manage") && a.kind === "RESELLER" && writer(r.own?.role)) return "RESELLER_RIGHTS";
+  if (
+    (action === "account.createChild" && a.kind === "CUSTOMER") ||
+    ((action === "order.place" || action === "offers.setAvailable") && a.kind === "PLATFORM")
+  )
+    return "NOT_APPLICABLE";
+  if (
+    action === "account.createChild" &&
+    a.kind === "RESELLER" &&
+    ownReachesBelow(r, a) &&
+    writer(r.own?.role) &&
+    !a.canCreateAccounts
+  )
+    return "RESELLER_RIGHTS";
+  if ((action === "equipment.declare" || action === "equipment.manage") && a.kind === "RESELLER" && writer(r.own?.role))
+    return "RESELLER_RIGHTS";
   if (tenantActions.has(action) && a.kind === "CUSTOMER" && !r.own && r.above?.via === "seller") return "NO_OPT_IN";
-  if ((action === "subscription.increase" || action === "subscription.decrease") && writer(r.own?.role) && !r.above) return "NOT_DELEGATED";
-  if (sellerActions.has(action) && r.own && !r.own.seller && writer(r.own.role) && !r.above && a.kind !== "CUSTOMER") return "NOT_SELLER";
+  if ((action === "subscription.increase" || action === "subscription.decrease") && writer(r.own?.role) && !r.above)
+    return "NOT_DELEGATED";
+  if (sellerActions.has(action) && r.own && !r.own.seller && writer(r.own.role) && !r.above && a.kind !== "CUSTOMER")
+    return "NOT_SELLER";
   return "ROLE";
 }
 
@@ -253,7 +300,11 @@ export function allowed(
  * Unit prices and totals are the vendor's prices to the billed party: only its OWNERs and the
  * operators see them (DESIGN 1, "Prices"; Ribbon shows them to the Universal Partner's owner only).
  */
-export function seesPrices(actor: Actor, memberships: Readonly<Record<string, Membership>>, billedPartyId: string | undefined): boolean {
+export function seesPrices(
+  actor: Actor,
+  memberships: Readonly<Record<string, Membership>>,
+  billedPartyId: string | undefined,
+): boolean {
   if (isOperator(actor, memberships)) return true;
   if (actor.type !== "user" && actor.type !== "client") return false;
   return billedPartyId !== undefined && memberships[billedPartyId]?.role === "OWNER";
@@ -261,5 +312,8 @@ export function seesPrices(actor: Actor, memberships: Readonly<Record<string, Me
 
 /** Platform operators: the OWNERs of the PLATFORM account (DESIGN 1), and the system's own jobs. */
 export function isOperator(actor: Actor, memberships: Readonly<Record<string, Membership>>): boolean {
-  return actor.type === "system" || ((actor.type === "user" || actor.type === "client") && memberships[PLATFORM_ID]?.role === "OWNER");
+  return (
+    actor.type === "system" ||
+    ((actor.type === "user" || actor.type === "client") && memberships[PLATFORM_ID]?.role === "OWNER")
+  );
 }

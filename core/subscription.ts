@@ -35,7 +35,6 @@ export const quantity = z
   .min(0, "must not be negative")
   .max(MAX_QUANTITY, `must be at most ${MAX_QUANTITY}`);
 
-
 /** Whole days left before `endsAt`, rounded up (Ribbon "Active, expiring in 25 days"); 0 once past. */
 export function daysRemaining(endsAt: string | undefined, now: Date): number | null {
   if (!endsAt) return null;
@@ -84,13 +83,22 @@ async function loadAccount(s: Session, accountId: string) {
 }
 
 /** Subscriptions of an account, by sku, optionally of one status. */
-export async function list(s: Session, accountId: string, args: PageArgs & { status?: Status | null }): Promise<Page<Info>> {
+export async function list(
+  s: Session,
+  accountId: string,
+  args: PageArgs & { status?: Status | null },
+): Promise<Page<Info>> {
   const { account } = await loadAccount(s, accountId);
   const [page, show] = await Promise.all([
-    paged(args, (limit, cursor) => s.deps.store.listSubscriptions(accountId, { limit, cursor, ...(args.status ? { status: args.status } : {}) })),
+    paged(args, (limit, cursor) =>
+      s.deps.store.listSubscriptions(accountId, { limit, cursor, ...(args.status ? { status: args.status } : {}) }),
+    ),
     Catalog.showsPrices(s, account),
   ]);
-  return { hasNextPage: page.hasNextPage, items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })) };
+  return {
+    hasNextPage: page.hasNextPage,
+    items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })),
+  };
 }
 
 /** One subscription (same NotFound for unknown and invisible). */
@@ -155,18 +163,25 @@ interface ChangePlan {
 async function planChange(s: Session, input: z.infer<typeof changeInput>): Promise<ChangePlan> {
   const { ms, account: a, sub } = await visible(s, input.accountId, input.sku);
   authorize(s.actor, ms, a, input.quantity >= sub.quantity ? "subscription.increase" : "subscription.decrease", s.now);
-  if (sub.status !== "ACTIVE") throw new Conflict(`The subscription is ${sub.status.toLowerCase()}; place an order to subscribe again`);
+  if (sub.status !== "ACTIVE")
+    throw new Conflict(`The subscription is ${sub.status.toLowerCase()}; place an order to subscribe again`);
   const show = await Catalog.showsPrices(s, a);
   if (input.quantity === sub.quantity) return { account: a, sub, show, kind: undefined, next: sub, charge: undefined };
   // Prepaid licences are paid up front for the term: they may be added, never returned (Rainbow 5.5).
-  if (sub.kind === "PREPAID" && input.quantity < sub.quantity) throw Invalid.field("quantity", "a prepaid subscription may only increase");
+  if (sub.kind === "PREPAID" && input.quantity < sub.quantity)
+    throw Invalid.field("quantity", "a prepaid subscription may only increase");
   if (input.quantity < sub.assigned) throw belowAssigned(sub.assigned);
   // More licences are an order in all but name: the offer must still be on sale and available here.
-  if (input.quantity > sub.quantity) await Catalog.orderable(s, a, [sub.sku], await s.offers([sub.sku]), () => ["quantity"]);
-  const kind: ChangeKind = input.quantity === 0 ? "CANCELLED" : input.quantity > sub.quantity ? "INCREASED" : "DECREASED";
+  if (input.quantity > sub.quantity)
+    await Catalog.orderable(s, a, [sub.sku], await s.offers([sub.sku]), () => ["quantity"]);
+  const kind: ChangeKind =
+    input.quantity === 0 ? "CANCELLED" : input.quantity > sub.quantity ? "INCREASED" : "DECREASED";
   // Prepaid licences added mid-term are charged for the whole months left in the term, at the
   // original price (DESIGN 1): as an order, which is what billing charges prepaid from.
-  const charge = kind === "INCREASED" && sub.kind === "PREPAID" ? await prepaidCharge(s, sub, input.quantity - sub.quantity) : undefined;
+  const charge =
+    kind === "INCREASED" && sub.kind === "PREPAID"
+      ? await prepaidCharge(s, sub, input.quantity - sub.quantity)
+      : undefined;
   const next: SubscriptionRecord = {
     ...sub,
     quantity: input.quantity,
@@ -188,18 +203,32 @@ export async function updateQuantity(s: Session, raw: z.input<typeof updateInput
   if (sub.version !== input.expectedVersion) throw staleVersion(sub.version);
   if (!kind) return present(sub, show);
   await s
-    .transact((e) => [
-      e.subscription
-        .patch({ accountId: sub.accountId, sku: sub.sku })
-        .set({ quantity: next.quantity, status: next.status, version: next.version, updatedAt: next.updatedAt })
-        .where(Cond.roomFor(sub.version, input.quantity))
-        .commit(),
-      changeOp(e, { sub, version: next.version, kind, from: sub.quantity, to: next.quantity, at: s.now, actor: s.actor, reason: "quantity update" }),
-      ...(charge ? [e.order.create(charge).commit()] : []),
-      // A cancellation may leave the account without an active subscription (retention); a cancelled
-      // trial leaves the Trials views.
-      ...(next.status === "CANCELLED" ? [dueOp(e, "retention", s.now, sub.accountId), ...TrialEntries.removeOps(e, account, sub)] : []),
-    ], { otherwise: "retry" })
+    .transact(
+      (e) => [
+        e.subscription
+          .patch({ accountId: sub.accountId, sku: sub.sku })
+          .set({ quantity: next.quantity, status: next.status, version: next.version, updatedAt: next.updatedAt })
+          .where(Cond.roomFor(sub.version, input.quantity))
+          .commit(),
+        changeOp(e, {
+          sub,
+          version: next.version,
+          kind,
+          from: sub.quantity,
+          to: next.quantity,
+          at: s.now,
+          actor: s.actor,
+          reason: "quantity update",
+        }),
+        ...(charge ? [e.order.create(charge).commit()] : []),
+        // A cancellation may leave the account without an active subscription (retention); a cancelled
+        // trial leaves the Trials views.
+        ...(next.status === "CANCELLED"
+          ? [dueOp(e, "retention", s.now, sub.accountId), ...TrialEntries.removeOps(e, account, sub)]
+          : []),
+      ],
+      { otherwise: "retry" },
+    )
     .catch(async (err: unknown) => {
       if (!(err instanceof Contention)) throw err;
       // Changed meanwhile, or licences assigned meanwhile: say which, from what is there now.
@@ -230,7 +259,14 @@ export async function previewChange(s: Session, raw: z.input<typeof changeInput>
   s.principal();
   const input = V.parse(changeInput, raw);
   const { sub, show, next, charge } = await planChange(s, input);
-  const amount = sub.kind === "MONTHLY" ? Money.times(sub.unitPrice, next.quantity) : sub.kind === "PREPAID" ? (charge?.total ?? 0) : sub.kind === "TRIAL" ? 0 : null;
+  const amount =
+    sub.kind === "MONTHLY"
+      ? Money.times(sub.unitPrice, next.quantity)
+      : sub.kind === "PREPAID"
+        ? (charge?.total ?? 0)
+        : sub.kind === "TRIAL"
+          ? 0
+          : null;
   return {
     subscription: present(sub, show),
     oldQuantity: sub.quantity,
@@ -249,7 +285,16 @@ async function prepaidCharge(s: Session, sub: SubscriptionRecord, added: number)
   return {
     accountId: sub.accountId,
     id,
-    lines: [{ sku: sub.sku, name: offer?.name ?? sub.sku, kind: "PREPAID", quantity: added, unitPrice: sub.unitPrice, amount }],
+    lines: [
+      {
+        sku: sub.sku,
+        name: offer?.name ?? sub.sku,
+        kind: "PREPAID",
+        quantity: added,
+        unitPrice: sub.unitPrice,
+        amount,
+      },
+    ],
     currency: sub.currency,
     total: amount,
     reference: "quantity update",
@@ -259,10 +304,16 @@ async function prepaidCharge(s: Session, sub: SubscriptionRecord, added: number)
   };
 }
 
-const staleVersion = (current: number) => new Conflict(`Stale version: the subscription is at version ${current}; reload and try again`);
-const belowAssigned = (assigned: number) => Invalid.field("quantity", `${assigned} licences are assigned; unassign some first`);
+const staleVersion = (current: number) =>
+  new Conflict(`Stale version: the subscription is at version ${current}; reload and try again`);
+const belowAssigned = (assigned: number) =>
+  Invalid.field("quantity", `${assigned} licences are assigned; unassign some first`);
 
-const cancelInput = z.object({ accountId: z.string().min(1), sku: Catalog.sku, expectedVersion: z.number().int().min(1).optional() });
+const cancelInput = z.object({
+  accountId: z.string().min(1),
+  sku: Catalog.sku,
+  expectedVersion: z.number().int().min(1).optional(),
+});
 
 /** Cancels: quantity 0, status CANCELLED (Ribbon: set every quantity to 0). */
 export async function cancel(s: Session, raw: z.input<typeof cancelInput>): Promise<Info> {
@@ -273,14 +324,20 @@ export async function cancel(s: Session, raw: z.input<typeof cancelInput>): Prom
 
 const delegationInput = z
   .object({ accountId: z.string().min(1), canUpdateSubscriptions: z.boolean(), canDecreaseSubscriptions: z.boolean() })
-  .refine((v) => v.canUpdateSubscriptions || !v.canDecreaseSubscriptions, { path: ["canDecreaseSubscriptions"], message: "decreasing is part of updating: grant canUpdateSubscriptions too" });
+  .refine((v) => v.canUpdateSubscriptions || !v.canDecreaseSubscriptions, {
+    path: ["canDecreaseSubscriptions"],
+    message: "decreasing is part of updating: grant canUpdateSubscriptions too",
+  });
 
 /** A seller lets an account's own admins change its quantities (and decrease them) (Rainbow 5.4). */
 export async function setDelegatedRights(s: Session, raw: z.input<typeof delegationInput>): Promise<AccountRecord> {
   s.principal();
   const input = V.parse(delegationInput, raw);
   const { account } = await s.authorized(input.accountId, "subscription.setDelegatedRights");
-  const set = { canUpdateSubscriptions: input.canUpdateSubscriptions, canDecreaseSubscriptions: input.canDecreaseSubscriptions };
+  const set = {
+    canUpdateSubscriptions: input.canUpdateSubscriptions,
+    canDecreaseSubscriptions: input.canDecreaseSubscriptions,
+  };
   return AccountSettings.change(s, account!, set, "account.delegatedRightsChanged", set);
 }
 
@@ -308,8 +365,17 @@ export async function overview(s: Session, accountId: string): Promise<OverviewR
   const { ms, account } = await loadAccount(s, accountId);
   const subtree = allowed(s.actor, ms, account, "account.listChildren", s.now);
   const entries = subtree ? await s.deps.store.listSubtree(accountId, OVERVIEW_MAX_ACCOUNTS) : [];
-  if (entries.length > OVERVIEW_MAX_ACCOUNTS) throw new Conflict(`The overview covers at most ${OVERVIEW_MAX_ACCOUNTS} accounts below; open a child account instead`);
-  const targets = [{ accountId, bucket: "own" as const }, ...entries.map((e) => ({ accountId: e.accountId, bucket: e.kind === "CUSTOMER" ? ("customers" as const) : ("resellers" as const) }))];
+  if (entries.length > OVERVIEW_MAX_ACCOUNTS)
+    throw new Conflict(
+      `The overview covers at most ${OVERVIEW_MAX_ACCOUNTS} accounts below; open a child account instead`,
+    );
+  const targets = [
+    { accountId, bucket: "own" as const },
+    ...entries.map((e) => ({
+      accountId: e.accountId,
+      bucket: e.kind === "CUSTOMER" ? ("customers" as const) : ("resellers" as const),
+    })),
+  ];
   const rows = new Map<string, { own: Usage; customers: Usage; resellers: Usage }>();
   const zero = { quantity: 0, assigned: 0 };
   // Bounded fan-out: eight Queries in flight.
@@ -320,14 +386,22 @@ export async function overview(s: Session, accountId: string): Promise<OverviewR
       for (const sub of lists[j]!) {
         if (sub.status !== "ACTIVE") continue;
         const row = rows.get(sub.sku) ?? { own: zero, customers: zero, resellers: zero };
-        row[t.bucket] = { quantity: row[t.bucket].quantity + sub.quantity, assigned: row[t.bucket].assigned + sub.assigned };
+        row[t.bucket] = {
+          quantity: row[t.bucket].quantity + sub.quantity,
+          assigned: row[t.bucket].assigned + sub.assigned,
+        };
         rows.set(sub.sku, row);
       }
     });
   }
   return [...rows.entries()]
     .sort(([x], [y]) => x.localeCompare(y))
-    .map(([sku, r]) => ({ sku, own: r.own, customers: subtree ? r.customers : null, resellers: subtree ? r.resellers : null }));
+    .map(([sku, r]) => ({
+      sku,
+      own: r.own,
+      customers: subtree ? r.customers : null,
+      resellers: subtree ? r.resellers : null,
+    }));
 }
 
 /** One ledger entry (the change that brought the subscription to `version`), for the account's readers (node lookups). */

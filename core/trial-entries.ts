@@ -20,5 +20,7 @@ export function addOps(e: TxEntities, account: Placed, sub: Trial, reach: readon
 export function removeOps(e: TxEntities, account: Placed, sub: Trial, reach: readonly string[] = reachOf(account)) {
   if (sub.kind !== "TRIAL" || !sub.endsAt) return [];
   const endsAt = sub.endsAt;
-  return reach.map((reachId) => e.trialEntry.delete({ reachId, endsAt, accountId: sub.accountId, sku: sub.sku }).commit());
+  return reach.map((reachId) =>
+    e.trialEntry.delete({ reachId, endsAt, accountId: sub.accountId, sku: sub.sku }).commit(),
+  );
 }

@@ -1,6 +1,13 @@
 import * as z from "zod";
 import { digest as sha256 } from "../infra/ids.js";
-import type { AccountRecord, MemberRecord, OrderKeyRecord, Page, SubscriptionRecord, TrialEntryRecord } from "../infra/store.js";
+import type {
+  AccountRecord,
+  MemberRecord,
+  OrderKeyRecord,
+  Page,
+  SubscriptionRecord,
+  TrialEntryRecord,
+} from "../infra/store.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import type { Session } from "./context.js";
@@ -33,15 +40,27 @@ export async function list(s: Session, accountId: string, args: PageArgs): Promi
   const subs = await Promise.all(page.items.map((i) => s.subscription(i.node.accountId, i.node.sku)));
   const shown = await present(s, subs);
   // An entry always has its active trial (they change in one transaction); a stale one is skipped.
-  return { hasNextPage: page.hasNextPage, items: page.items.flatMap((i, n) => (shown[n] ? [{ node: shown[n], cursor: i.cursor }] : [])) };
+  return {
+    hasNextPage: page.hasNextPage,
+    items: page.items.flatMap((i, n) => (shown[n] ? [{ node: shown[n], cursor: i.cursor }] : [])),
+  };
 }
 
 /** Subscriptions as their readers see them: prices by each account's billed party (trials are free all the same). */
-async function present(s: Session, subs: readonly (SubscriptionRecord | undefined)[]): Promise<(Subscription.Info | undefined)[]> {
+async function present(
+  s: Session,
+  subs: readonly (SubscriptionRecord | undefined)[],
+): Promise<(Subscription.Info | undefined)[]> {
   const accounts = await s.accounts([...new Set(subs.flatMap((x) => (x ? [x.accountId] : [])))]);
   const byId = new Map(accounts.flatMap((x) => (x ? [[x.id, x] as const] : [])));
-  const shows = new Map(await Promise.all([...byId.values()].map(async (x) => [x.id, await Catalog.showsPrices(s, x)] as const)));
-  return subs.map((x) => (x && x.kind === "TRIAL" && x.status === "ACTIVE" ? Subscription.present(x, shows.get(x.accountId) ?? false) : undefined));
+  const shows = new Map(
+    await Promise.all([...byId.values()].map(async (x) => [x.id, await Catalog.showsPrices(s, x)] as const)),
+  );
+  return subs.map((x) =>
+    x && x.kind === "TRIAL" && x.status === "ACTIVE"
+      ? Subscription.present(x, shows.get(x.accountId) ?? false)
+      : undefined,
+  );
 }
 
 /** The account's own active trials, soonest end first; the cursor is the position (end, sku) of the last one. */
@@ -54,13 +73,16 @@ async function own(s: Session, account: AccountRecord, args: PageArgs): Promise<
     .sort((x, y) => key(x).localeCompare(key(y)))
     .filter((x) => after === undefined || key(x) > after);
   const shown = await present(s, trials);
-  const items = trials.slice(0, limit).map((x, i) => ({ node: shown[i]!, cursor: Buffer.from(key(x)).toString("base64url") }));
+  const items = trials
+    .slice(0, limit)
+    .map((x, i) => ({ node: shown[i]!, cursor: Buffer.from(key(x)).toString("base64url") }));
   return { items, hasNextPage: trials.length > limit };
 }
 
 function openOwnCursor(cursor: string): string {
   const key = /^[A-Za-z0-9_-]{1,400}$/.test(cursor) ? Buffer.from(cursor, "base64url").toString("utf8") : "";
-  if (!/^\d{4}-\d\d-\d\dT[\d:.]+Z\|[A-Z0-9._-]{1,40}$/.test(key)) throw Invalid.field("after", "is not a cursor of this list");
+  if (!/^\d{4}-\d\d-\d\dT[\d:.]+Z\|[A-Z0-9._-]{1,40}$/.test(key))
+    throw Invalid.field("after", "is not a cursor of this list");
   return key;
 }
 
@@ -97,10 +119,16 @@ export async function setDigest(s: Session, raw: z.input<typeof digestInput>): P
   if (s.actor.type !== "user") throw new Forbidden("The trial digest is mailed to people, not to API clients", "ROLE");
   const member = ms[a.id] ? await s.deps.store.getMember(a.id, (await s.boundUser()).email) : undefined;
   // Seen from above (a seller, an operator), or as a partner admin: the setting is the account's own people's.
-  if (!member || member.status !== "ACTIVE") throw new Forbidden("Only the account's own owners receive its trial digest", "ROLE");
-  if (a.kind !== "DISTRIBUTOR" && a.kind !== "RESELLER") throw new Forbidden("The trial digest is sent to partners (distributors and resellers)", "NOT_APPLICABLE");
+  if (member?.status !== "ACTIVE")
+    throw new Forbidden("Only the account's own owners receive its trial digest", "ROLE");
+  if (a.kind !== "DISTRIBUTOR" && a.kind !== "RESELLER")
+    throw new Forbidden("The trial digest is sent to partners (distributors and resellers)", "NOT_APPLICABLE");
   if (member.role !== "OWNER") throw new Forbidden("The trial digest is sent to the partner's owners", "ROLE");
-  if (!member.seller) throw new Forbidden("The trial digest lists the trials of the accounts below: it needs the SELLER flag", "NOT_SELLER");
+  if (!member.seller)
+    throw new Forbidden(
+      "The trial digest lists the trials of the accounts below: it needs the SELLER flag",
+      "NOT_SELLER",
+    );
   if ((member.trialDigest ?? false) === input.enabled) return member;
   await s.transact(
     (e) => [
@@ -111,7 +139,13 @@ export async function setDigest(s: Session, raw: z.input<typeof digestInput>): P
         .commit(),
       // The account's weekly marker (one per account and week, whoever opts in): the run chains the next.
       ...(input.enabled ? [dueOp(e, "trial-digest", nextDigestAt(s.now), a.id)] : []),
-      Audit.entry(e, { accountId: a.id, action: input.enabled ? "member.trialDigestOn" : "member.trialDigestOff", actor: s.actor, at: s.now, subjectId: member.email }).commit(),
+      Audit.entry(e, {
+        accountId: a.id,
+        action: input.enabled ? "member.trialDigestOn" : "member.trialDigestOff",
+        actor: s.actor,
+        at: s.now,
+        subjectId: member.email,
+      }).commit(),
     ],
     { otherwise: () => new Conflict("Your membership changed meanwhile; reload and try again") },
   );
@@ -135,14 +169,23 @@ export async function sendDigest(s: Session, accountId: string, day: string): Pr
     const text = await digestText(s, account, entries, page.hasNextPage);
     const subject = `Trials ending within ${DIGEST_DAYS} days: ${entries.length}${page.hasNextPage ? "+" : ""}`;
     for (const m of recipients) {
-      if (await s.deps.store.markSent(`trial-digest:${accountId}:${m.email}:${day}`, s.now.toISOString())) await s.deps.mailer.send({ to: m.email, subject, text });
+      if (await s.deps.store.markSent(`trial-digest:${accountId}:${m.email}:${day}`, s.now.toISOString()))
+        await s.deps.mailer.send({ to: m.email, subject, text });
     }
   }
   await s.transact((e) => [dueOp(e, "trial-digest", nextDigestAt(s.now), accountId)]);
 }
 
-async function digestText(s: Session, account: AccountRecord, entries: readonly TrialEntryRecord[], more: boolean): Promise<string> {
-  const [accounts, offers] = await Promise.all([s.accounts([...new Set(entries.map((x) => x.accountId))]), s.offers([...new Set(entries.map((x) => x.sku))])]);
+async function digestText(
+  s: Session,
+  account: AccountRecord,
+  entries: readonly TrialEntryRecord[],
+  more: boolean,
+): Promise<string> {
+  const [accounts, offers] = await Promise.all([
+    s.accounts([...new Set(entries.map((x) => x.accountId))]),
+    s.offers([...new Set(entries.map((x) => x.sku))]),
+  ]);
   const name = new Map(accounts.flatMap((x) => (x ? [[x.id, x.name] as const] : [])));
   const offerName = new Map(offers.flatMap((x) => (x ? [[x.sku, x.name] as const] : [])));
   const subs = await Promise.all(entries.map((x) => s.subscription(x.accountId, x.sku)));
@@ -166,7 +209,11 @@ async function digestText(s: Session, account: AccountRecord, entries: readonly 
 const conversionRef = z.object({
   accountId: z.string().min(1),
   sku: z.string().min(1),
-  quantity: z.number().int("must be a whole number").min(1, "must be at least 1").max(Subscription.MAX_QUANTITY, `must be at most ${Subscription.MAX_QUANTITY}`),
+  quantity: z
+    .number()
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(Subscription.MAX_QUANTITY, `must be at most ${Subscription.MAX_QUANTITY}`),
 });
 const conversionInput = conversionRef.extend({ idempotencyKey: Order.newAccountOrder.shape.idempotencyKey });
 export type ConversionInput = z.input<typeof conversionInput>;
@@ -188,7 +235,8 @@ const MAX_TX_ITEMS = 100;
 const FIXED_ITEMS = 9;
 
 /** Licences one conversion can move (each is one write of its transaction) for an account at this depth. */
-export const maxMovedLicences = (account: Pick<AccountRecord, "path">) => MAX_TX_ITEMS - FIXED_ITEMS - TrialEntries.entryCount(account);
+export const maxMovedLicences = (account: Pick<AccountRecord, "path">) =>
+  MAX_TX_ITEMS - FIXED_ITEMS - TrialEntries.entryCount(account);
 
 interface ConversionPlan {
   readonly account: AccountRecord;
@@ -202,21 +250,36 @@ async function plan(s: Session, input: z.infer<typeof conversionRef>): Promise<C
   const { ms, account, sub: trial } = await Subscription.visible(s, input.accountId, input.sku);
   // Converting is ordering the paid offer: the rights of placeOrder.
   authorize(s.actor, ms, account, "order.place", s.now);
-  if (trial.kind !== "TRIAL") throw Invalid.field("subscriptionId", `is a ${trial.kind.toLowerCase()} subscription, not a trial`);
-  if (trial.status !== "ACTIVE") throw new Conflict(`The trial is ${trial.status.toLowerCase()}; it can no longer be converted`);
+  if (trial.kind !== "TRIAL")
+    throw Invalid.field("subscriptionId", `is a ${trial.kind.toLowerCase()} subscription, not a trial`);
+  if (trial.status !== "ACTIVE")
+    throw new Conflict(`The trial is ${trial.status.toLowerCase()}; it can no longer be converted`);
   // No user loses service: every licence of the trial becomes a paid one.
-  if (input.quantity < trial.assigned) throw Invalid.field("quantity", `${trial.assigned} members hold licences of the trial; convert at least that many`);
+  if (input.quantity < trial.assigned)
+    throw Invalid.field("quantity", `${trial.assigned} members hold licences of the trial; convert at least that many`);
   const max = maxMovedLicences(account);
-  if (trial.assigned > max) throw new Conflict(`${trial.assigned} licences of this trial are assigned; one conversion moves at most ${max} (one transaction)`);
+  if (trial.assigned > max)
+    throw new Conflict(
+      `${trial.assigned} licences of this trial are assigned; one conversion moves at most ${max} (one transaction)`,
+    );
   const [offer] = await s.offers([trial.sku]);
   const paidSku = offer?.convertsTo;
   if (!paidSku) throw new Conflict(`The ${trial.sku} trial names no paid offer to convert to`);
-  const order = await Order.plan(s, account, { lines: [{ sku: paidSku, quantity: input.quantity }] }).catch((err: unknown) => {
-    // The order's issues are the conversion's: its paid offer (the subscription's), its quantity.
-    throw err instanceof Invalid ? new Invalid(err.issues.map((i) => ({ ...i, path: i.path.at(-1) === "quantity" ? ["quantity"] : ["subscriptionId"] }))) : err;
-  });
+  const order = await Order.plan(s, account, { lines: [{ sku: paidSku, quantity: input.quantity }] }).catch(
+    (err: unknown) => {
+      // The order's issues are the conversion's: its paid offer (the subscription's), its quantity.
+      throw err instanceof Invalid
+        ? new Invalid(
+            err.issues.map((i) => ({ ...i, path: i.path.at(-1) === "quantity" ? ["quantity"] : ["subscriptionId"] })),
+          )
+        : err;
+    },
+  );
   const line = order.lines[0]!;
-  if (line.offer.family !== trial.family) throw new Conflict(`The ${trial.sku} trial's licences (${trial.family}) are not of the family of ${paidSku} (${line.offer.family}); ask the operators`);
+  if (line.offer.family !== trial.family)
+    throw new Conflict(
+      `The ${trial.sku} trial's licences (${trial.family}) are not of the family of ${paidSku} (${line.offer.family}); ask the operators`,
+    );
   return { account, trial, order, line };
 }
 
@@ -232,7 +295,11 @@ export async function previewConversion(s: Session, raw: z.input<typeof conversi
   s.principal();
   const input = V.parse(conversionRef, raw);
   const p = await plan(s, input);
-  return { trial: Subscription.present(p.trial, p.order.showPrices), order: Order.presentPlan(p.order), licences: p.trial.assigned };
+  return {
+    trial: Subscription.present(p.trial, p.order.showPrices),
+    order: Order.presentPlan(p.order),
+    licences: p.trial.assigned,
+  };
 }
 
 export interface Conversion {
@@ -260,60 +327,117 @@ export async function convert(s: Session, raw: ConversionInput): Promise<Convers
   const hash = sha256(JSON.stringify(["conversion", input.accountId, input.sku, input.quantity]));
   // The key taken by a concurrent replay, the trial converted by another key, licences or the paid
   // subscription changed meanwhile: read again (the next round answers the first two).
-  return s.optimistic({ attempts: ATTEMPTS, gaveUp: () => new Conflict("The trial's licences kept changing meanwhile; try again"), baseMs: 20 }, async () => {
-    // Rights first (as placeOrder): a replay answers only those who may convert.
-    const [{ ms, account: seen }, found] = await Promise.all([Subscription.visible(s, input.accountId, input.sku), s.orderKey(input.accountId, key)]);
-    authorize(s.actor, ms, seen, "order.place", s.now);
-    if (found) return replay(s, seen, input, found, hash);
-    const p = await plan(s, input);
-    const { account, trial, line } = p;
-    // Holders come from an index that may lag behind `assigned` (read consistently): the trial's
-    // write is conditioned on the count, and each licence's on still being the trial's.
-    const licences = (await s.deps.store.listLicences(trial.accountId, trial.sku, maxMovedLicences(account) + 1, null)).items.map((i) => i.node);
-    // The index has not caught up yet.
-    if (licences.length !== trial.assigned) throw new Contention();
-    const order = Order.orderRecord(s, p.order, { reference: "trial conversion", idempotencyKey: key });
-    const version = trial.version + 1;
-    const now = s.now.toISOString();
-      await s.transact((e) => [
-        e.subscription
-          .patch({ accountId: trial.accountId, sku: trial.sku })
-          .set({ status: "CONVERTED", quantity: 0, assigned: 0, version, updatedAt: now })
-          .where(Cond.activeAt(trial.version, licences.length))
-          .commit(),
-        Subscription.changeOp(e, { sub: trial, version, kind: "CONVERTED", from: trial.quantity, to: 0, at: s.now, actor: s.actor, reason: `converted to ${line.offer.sku}`, orderId: order.id }),
-        ...Order.lineOps(s, e, line, order.id, { reason: "trial conversion", moved: licences.length }),
-        ...Order.termOps(s, e, p.order),
-        ...(account.pendingDeletionAt ? [e.account.patch({ id: account.id }).remove(["pendingDeletionAt"]).commit()] : []),
-        e.order.create(order).commit(),
-        e.orderKey.create({ accountId: account.id, key, requestHash: hash, orderId: order.id }).commit(),
-        Audit.entry(e, { accountId: account.id, action: "trial.converted", actor: s.actor, at: s.now, subjectId: trial.sku, details: { to: line.offer.sku, quantity: input.quantity, licences: licences.length, orderId: order.id } }).commit(),
-        ...licences.map((l) =>
-          e.licence
-            .patch({ accountId: l.accountId, email: l.email, family: l.family })
-            .set({ sku: line.offer.sku })
-            .where(Cond.ofSku(trial.sku))
+  return s.optimistic(
+    {
+      attempts: ATTEMPTS,
+      gaveUp: () => new Conflict("The trial's licences kept changing meanwhile; try again"),
+      baseMs: 20,
+    },
+    async () => {
+      // Rights first (as placeOrder): a replay answers only those who may convert.
+      const [{ ms, account: seen }, found] = await Promise.all([
+        Subscription.visible(s, input.accountId, input.sku),
+        s.orderKey(input.accountId, key),
+      ]);
+      authorize(s.actor, ms, seen, "order.place", s.now);
+      if (found) return replay(s, seen, input, found, hash);
+      const p = await plan(s, input);
+      const { account, trial, line } = p;
+      // Holders come from an index that may lag behind `assigned` (read consistently): the trial's
+      // write is conditioned on the count, and each licence's on still being the trial's.
+      const licences = (
+        await s.deps.store.listLicences(trial.accountId, trial.sku, maxMovedLicences(account) + 1, null)
+      ).items.map((i) => i.node);
+      // The index has not caught up yet.
+      if (licences.length !== trial.assigned) throw new Contention();
+      const order = Order.orderRecord(s, p.order, { reference: "trial conversion", idempotencyKey: key });
+      const version = trial.version + 1;
+      const now = s.now.toISOString();
+      await s.transact(
+        (e) => [
+          e.subscription
+            .patch({ accountId: trial.accountId, sku: trial.sku })
+            .set({ status: "CONVERTED", quantity: 0, assigned: 0, version, updatedAt: now })
+            .where(Cond.activeAt(trial.version, licences.length))
             .commit(),
-        ),
-        ...TrialEntries.removeOps(e, account, trial),
-      ], { otherwise: "retry" });
-      const [after, paid] = await Promise.all([s.subscription(trial.accountId, trial.sku), s.subscription(account.id, line.offer.sku)]);
-      return { order: Order.present(order, p.order.showPrices), trial: Subscription.present(after!, p.order.showPrices), subscription: Subscription.present(paid!, p.order.showPrices) };
-  });
+          Subscription.changeOp(e, {
+            sub: trial,
+            version,
+            kind: "CONVERTED",
+            from: trial.quantity,
+            to: 0,
+            at: s.now,
+            actor: s.actor,
+            reason: `converted to ${line.offer.sku}`,
+            orderId: order.id,
+          }),
+          ...Order.lineOps(s, e, line, order.id, { reason: "trial conversion", moved: licences.length }),
+          ...Order.termOps(s, e, p.order),
+          ...(account.pendingDeletionAt
+            ? [e.account.patch({ id: account.id }).remove(["pendingDeletionAt"]).commit()]
+            : []),
+          e.order.create(order).commit(),
+          e.orderKey.create({ accountId: account.id, key, requestHash: hash, orderId: order.id }).commit(),
+          Audit.entry(e, {
+            accountId: account.id,
+            action: "trial.converted",
+            actor: s.actor,
+            at: s.now,
+            subjectId: trial.sku,
+            details: { to: line.offer.sku, quantity: input.quantity, licences: licences.length, orderId: order.id },
+          }).commit(),
+          ...licences.map((l) =>
+            e.licence
+              .patch({ accountId: l.accountId, email: l.email, family: l.family })
+              .set({ sku: line.offer.sku })
+              .where(Cond.ofSku(trial.sku))
+              .commit(),
+          ),
+          ...TrialEntries.removeOps(e, account, trial),
+        ],
+        { otherwise: "retry" },
+      );
+      const [after, paid] = await Promise.all([
+        s.subscription(trial.accountId, trial.sku),
+        s.subscription(account.id, line.offer.sku),
+      ]);
+      return {
+        order: Order.present(order, p.order.showPrices),
+        trial: Subscription.present(after!, p.order.showPrices),
+        subscription: Subscription.present(paid!, p.order.showPrices),
+      };
+    },
+  );
 }
 
-async function replay(s: Session, account: AccountRecord, input: z.infer<typeof conversionInput>, found: OrderKeyRecord, hash: string): Promise<Conversion> {
+async function replay(
+  s: Session,
+  account: AccountRecord,
+  input: z.infer<typeof conversionInput>,
+  found: OrderKeyRecord,
+  hash: string,
+): Promise<Conversion> {
   if (found.requestHash !== hash) throw new Conflict("This idempotency key was used for a different conversion");
   const order = await s.deps.store.getOrder(account.id, found.orderId);
   if (!order) throw new NotFound("Order");
   const paidSku = order.lines[0]!.sku;
-  const [show, trial, paid] = await Promise.all([Catalog.showsPrices(s, account), s.subscription(account.id, input.sku), s.subscription(account.id, paidSku)]);
-  return { order: Order.present(order, show), trial: Subscription.present(trial!, show), subscription: Subscription.present(paid!, show) };
+  const [show, trial, paid] = await Promise.all([
+    Catalog.showsPrices(s, account),
+    s.subscription(account.id, input.sku),
+    s.subscription(account.id, paidSku),
+  ]);
+  return {
+    order: Order.present(order, show),
+    trial: Subscription.present(trial!, show),
+    subscription: Subscription.present(paid!, show),
+  };
 }
 
-
 /** The offer of a subscription its reader sees, priced as that reader sees the account's prices. */
-export async function offerOf(s: Session, sub: Pick<SubscriptionRecord, "accountId" | "sku">): Promise<Catalog.Info | undefined> {
+export async function offerOf(
+  s: Session,
+  sub: Pick<SubscriptionRecord, "accountId" | "sku">,
+): Promise<Catalog.Info | undefined> {
   const [[offer], account] = await Promise.all([s.offers([sub.sku]), s.account(sub.accountId)]);
   if (!offer || !account) return undefined;
   return Catalog.present(offer, await Catalog.showsPrices(s, account));

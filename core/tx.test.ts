@@ -20,13 +20,20 @@ const op = (name: string) => ({ name }) as unknown as TxItem;
 describe("transact: a cancellation means the error of the step that failed", () => {
   it("a guarded step's own error, whatever its position, and only its operation is sent", async () => {
     const st = store(["None", "None", "ConditionalCheckFailed"]);
-    const err = await run(st, () => [op("a"), guard(op("b"), () => new NotFound("Member")), guard(op("c"), () => new RateLimited("slow down", 5))]).catch((e: unknown) => e);
+    const err = await run(st, () => [
+      op("a"),
+      guard(op("b"), () => new NotFound("Member")),
+      guard(op("c"), () => new RateLimited("slow down", 5)),
+    ]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RateLimited);
     expect(st.calls[0]).toEqual([{ name: "a" }, { name: "b" }, { name: "c" }]);
   });
 
   it("the first failed guarded step wins over later ones", async () => {
-    const err = await run(store(["ConditionalCheckFailed", "ConditionalCheckFailed"]), () => [guard(op("a"), () => new NotFound("Member")), guard(op("b"), () => new Conflict("taken"))]).catch((e: unknown) => e);
+    const err = await run(store(["ConditionalCheckFailed", "ConditionalCheckFailed"]), () => [
+      guard(op("a"), () => new NotFound("Member")),
+      guard(op("b"), () => new Conflict("taken")),
+    ]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NotFound);
   });
 
@@ -34,16 +41,24 @@ describe("transact: a cancellation means the error of the step that failed", () 
     const failed = ["ConditionalCheckFailed", "None"];
     const build = () => [op("a"), guard(op("b"), () => new NotFound("Member"))];
     expect(await run(store(failed), build).catch((e: unknown) => e)).toBeInstanceOf(Conflict);
-    expect(await run(store(failed), build, { otherwise: () => new NotFound("Equipment") }).catch((e: unknown) => (e as Error).message)).toBe("Equipment not found");
+    expect(
+      await run(store(failed), build, { otherwise: () => new NotFound("Equipment") }).catch(
+        (e: unknown) => (e as Error).message,
+      ),
+    ).toBe("Equipment not found");
     expect(await run(store(failed), build, { otherwise: "retry" }).catch((e: unknown) => e)).toBeInstanceOf(Contention);
     expect(await run(store(failed), build, { otherwise: "skip" })).toBe(false);
     // A guarded failure is never skipped.
-    expect(await run(store(["None", "ConditionalCheckFailed"]), build, { otherwise: "skip" }).catch((e: unknown) => e)).toBeInstanceOf(NotFound);
+    expect(
+      await run(store(["None", "ConditionalCheckFailed"]), build, { otherwise: "skip" }).catch((e: unknown) => e),
+    ).toBeInstanceOf(NotFound);
   });
 
   it("after-commit effects run only once the write committed", async () => {
     let mailed = 0;
-    const after = async () => void (mailed += 1);
+    const after = async () => {
+      mailed += 1;
+    };
     expect(await run(store(), () => [op("a")], { after })).toBe(true);
     await run(store(["ConditionalCheckFailed"]), () => [op("a")], { after }).catch(() => undefined);
     await run(store(["ConditionalCheckFailed"]), () => [op("a")], { after, otherwise: "skip" });
@@ -77,17 +92,25 @@ describe("optimistic: retries on Contention only, with jitter from the given sou
 
   it("gives up with the policy's error after `attempts`, and never retries other errors", async () => {
     let calls = 0;
-    const busy = await optimistic(() => 0, { attempts: 4, gaveUp: () => new Conflict("busy") }, async () => {
-      calls += 1;
-      throw new Contention();
-    }).catch((e: unknown) => e);
+    const busy = await optimistic(
+      () => 0,
+      { attempts: 4, gaveUp: () => new Conflict("busy") },
+      async () => {
+        calls += 1;
+        throw new Contention();
+      },
+    ).catch((e: unknown) => e);
     expect(busy).toEqual(new Conflict("busy"));
     expect(calls).toBe(4);
     calls = 0;
-    const other = await optimistic(() => 0, { attempts: 4, gaveUp: () => new Conflict("busy") }, async () => {
-      calls += 1;
-      throw new NotFound("Member");
-    }).catch((e: unknown) => e);
+    const other = await optimistic(
+      () => 0,
+      { attempts: 4, gaveUp: () => new Conflict("busy") },
+      async () => {
+        calls += 1;
+        throw new NotFound("Member");
+      },
+    ).catch((e: unknown) => e);
     expect(other).toBeInstanceOf(NotFound);
     expect(calls).toBe(1);
   });

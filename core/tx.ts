@@ -54,7 +54,11 @@ export type Build<E = TxEntities> = (e: E) => readonly TxStep[];
 const changedMeanwhile = () => new Conflict("The data changed meanwhile; reload and try again");
 
 /** The error a cancelled transaction means: the first guarded step that failed, else `otherwise`. */
-export function failureOf(err: ConditionFailed, steps: readonly TxStep[], otherwise: Exclude<TransactOptions["otherwise"], "skip">): Error {
+export function failureOf(
+  err: ConditionFailed,
+  steps: readonly TxStep[],
+  otherwise: Exclude<TransactOptions["otherwise"], "skip">,
+): Error {
   for (const [i, step] of steps.entries()) {
     if (err.reasons[i] === "ConditionalCheckFailed" && isGuarded(step)) return step.fails();
   }
@@ -66,7 +70,11 @@ export function failureOf(err: ConditionFailed, steps: readonly TxStep[], otherw
  * Runs one transaction on `store` (the table's store, or the integrations' one); use cases call
  * `Session.transact`, which also clears the request's cache.
  */
-export async function run<E>(store: { transact(build: (e: E) => TxItem[]): Promise<void> }, build: Build<E>, opts: TransactOptions = {}): Promise<boolean> {
+export async function run<E>(
+  store: { transact(build: (e: E) => TxItem[]): Promise<void> },
+  build: Build<E>,
+  opts: TransactOptions = {},
+): Promise<boolean> {
   let steps: readonly TxStep[] = [];
   try {
     await store.transact((e) => {
@@ -76,7 +84,11 @@ export async function run<E>(store: { transact(build: (e: E) => TxItem[]): Promi
   } catch (err) {
     if (!(err instanceof ConditionFailed)) throw err;
     const { otherwise } = opts;
-    if (otherwise === "skip" && !steps.some((step, i) => isGuarded(step) && err.reasons[i] === "ConditionalCheckFailed")) return false;
+    if (
+      otherwise === "skip" &&
+      !steps.some((step, i) => isGuarded(step) && err.reasons[i] === "ConditionalCheckFailed")
+    )
+      return false;
     throw failureOf(err, steps, otherwise === "skip" ? undefined : otherwise);
   }
   await opts.after?.();
@@ -103,7 +115,11 @@ export interface RetryPolicy {
  * Optimistic concurrency in one place: runs `body` (which reads, then writes conditioned on what
  * it read) again whenever it throws `Contention`, after a jittered wait, up to `attempts` times.
  */
-export async function optimistic<T>(random: Random, policy: RetryPolicy, body: (attempt: number) => Promise<T>): Promise<T> {
+export async function optimistic<T>(
+  random: Random,
+  policy: RetryPolicy,
+  body: (attempt: number) => Promise<T>,
+): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await body(attempt);

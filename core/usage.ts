@@ -18,13 +18,25 @@ const CLOSE_AFTER_MS = 5 * 60_000;
 const input = z.object({
   accountId: z.string().min(1),
   sku: Catalog.sku,
-  quantity: z.number().int("must be a whole number").min(1, "must be at least 1").max(1_000_000_000, "must be at most 1000000000"),
+  quantity: z
+    .number()
+    .int("must be a whole number")
+    .min(1, "must be at least 1")
+    .max(1_000_000_000, "must be at most 1000000000"),
   // Round-trips through Date: "2026-09-31" (rolled over to 1 October by Date) is not a day.
   day: z
     .string()
     .regex(/^\d{4}-\d{2}-\d{2}$/, "must be a day such as 2026-10-31")
-    .refine((d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) === d, "must be a real day"),
-  idempotencyKey: z.string().trim().min(1, "must not be empty").max(100, "must be at most 100 characters").regex(/^[\x21-\x7e]*$/, "must be printable ASCII without spaces"),
+    .refine(
+      (d) => !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().slice(0, 10) === d,
+      "must be a real day",
+    ),
+  idempotencyKey: z
+    .string()
+    .trim()
+    .min(1, "must not be empty")
+    .max(100, "must be at most 100 characters")
+    .regex(/^[\x21-\x7e]*$/, "must be printable ASCII without spaces"),
 });
 export type Input = z.input<typeof input>;
 
@@ -36,7 +48,11 @@ export type Input = z.input<typeof input>;
 export async function record(s: Session, raw: Input): Promise<Info> {
   s.principal();
   const u = V.parse(input, raw);
-  const [ms, account, sub] = await Promise.all([s.memberships(), s.account(u.accountId), s.subscription(u.accountId, u.sku)]);
+  const [ms, account, sub] = await Promise.all([
+    s.memberships(),
+    s.account(u.accountId),
+    s.subscription(u.accountId, u.sku),
+  ]);
   if (!isOperator(s.actor, ms)) throw new Forbidden("Usage is recorded by the vendor's platform", "OPERATOR_ONLY");
   if (!account) throw new NotFound("Account");
   if (!sub) throw Invalid.field("sku", `the account has no ${u.sku} subscription`);
@@ -49,7 +65,8 @@ export async function record(s: Session, raw: Input): Promise<Info> {
   if (now.getTime() >= closesAt) throw Invalid.field("day", `${period} is closed: it has been billed`);
   // A month billed by hand before 00:05 is closed too: its invoice exists.
   const party = await Catalog.billedParty(s, account);
-  if (party && (await s.deps.store.getInvoice(party.id, period))) throw Invalid.field("day", `${period} is closed: it has been billed`);
+  if (party && (await s.deps.store.getInvoice(party.id, period)))
+    throw Invalid.field("day", `${period} is closed: it has been billed`);
   const item: UsageRecord = {
     accountId: u.accountId,
     sku: u.sku,
@@ -77,7 +94,13 @@ export async function record(s: Session, raw: Input): Promise<Info> {
       (e) => [
         // The month-closed marker (rule 12): once billing has planned the party's month, usage for it
         // is refused, so an accepted record is always in the month's invoice.
-        ...(party ? [guard(e.billingRun.check({ partyId: party.id, period }).where(Cond.monthOpen()).commit(), () => Invalid.field("day", `${period} is closed: it is being billed`))] : []),
+        ...(party
+          ? [
+              guard(e.billingRun.check({ partyId: party.id, period }).where(Cond.monthOpen()).commit(), () =>
+                Invalid.field("day", `${period} is closed: it is being billed`),
+              ),
+            ]
+          : []),
         e.usage.create(item).commit(),
         e.orderKey.create({ accountId: u.accountId, key, requestHash: fingerprint, orderId: period }).commit(),
       ],

@@ -4,13 +4,24 @@ import * as V from "./validation.js";
 describe("email input (security rule 2)", () => {
   it("refuses an address Unicode folding would change, with a field issue; folds ASCII case", () => {
     expect(V.parse(V.email, " Bob@Example.com ")).toBe("bob@example.com");
-    expect(() => V.parse(V.email, "\u212Aim@example.com", ["email"])).toThrow(/email: must not change under Unicode case folding or NFKC/);
+    expect(() => V.parse(V.email, "\u212Aim@example.com", ["email"])).toThrow(
+      /email: must not change under Unicode case folding or NFKC/,
+    );
   });
 });
 
 describe("names (security rule 15)", () => {
   it("refuses bidi, zero-width and control characters and U+2028/2029; NFC-normalises", () => {
-    for (const bad of ["a\u202Eb", "a\u2067b", "a\u200Bb", "a\u2060b", "a\u0085b", "a\u2028b", "a\u0000b", "a\u061Cb"]) {
+    for (const bad of [
+      "a\u202Eb",
+      "a\u2067b",
+      "a\u200Bb",
+      "a\u2060b",
+      "a\u0085b",
+      "a\u2028b",
+      "a\u0000b",
+      "a\u061Cb",
+    ]) {
       expect(() => V.parse(V.name, bad, ["name"]), JSON.stringify(bad)).toThrow(/^name: must not contain/);
     }
     expect(V.parse(V.name, "  Cafe\u0301  ")).toBe("Caf\u00E9");

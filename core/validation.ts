@@ -42,7 +42,14 @@ export const vatId = z
   .string()
   .max(40, "must be at most 40 characters")
   .transform((v) => v.replace(/[\s.-]/g, "").toUpperCase())
-  .pipe(z.string().regex(/^([A-Z]{2}[A-Z0-9+*]{2,13})?$/, "must be a VAT number: a two-letter prefix and 2 to 13 letters or digits, e.g. FR12345678901"));
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^([A-Z]{2}[A-Z0-9+*]{2,13})?$/,
+        "must be a VAT number: a two-letter prefix and 2 to 13 letters or digits, e.g. FR12345678901",
+      ),
+  );
 
 /** A purchase-order number as the customer's buyer gives it. */
 export const purchaseOrder = displayText(50, 0);

@@ -5,7 +5,31 @@
  * Endpoint management is in core/webhooks/endpoints.ts; the fan-out from the change stream and the
  * delivery worker in core/webhooks/delivery.ts.
  */
-export { MAX_ENDPOINTS, ROTATION_OVERLAP_MS, create, deliveries, deliveryLocalId, find, findDelivery, list, redeliver, remove, rotateSecret, sendTestEvent, splitEndpointId, update } from "./webhooks/endpoints.js";
+export {
+  MAX_ENDPOINTS,
+  ROTATION_OVERLAP_MS,
+  create,
+  deliveries,
+  deliveryLocalId,
+  find,
+  findDelivery,
+  list,
+  redeliver,
+  remove,
+  rotateSecret,
+  sendTestEvent,
+  splitEndpointId,
+  update,
+} from "./webhooks/endpoints.js";
 export type { DeliveryInfo, EndpointInfo } from "./webhooks/endpoints.js";
-export { DELIVERY_TIMEOUT_MS, DISABLE_AFTER_MS, RETRY_SCHEDULE_SECONDS, TEST_EVENT_TYPE, deliver, fanOut, globalIdOf, parseDeliveryMessage } from "./webhooks/delivery.js";
+export {
+  DELIVERY_TIMEOUT_MS,
+  DISABLE_AFTER_MS,
+  RETRY_SCHEDULE_SECONDS,
+  TEST_EVENT_TYPE,
+  deliver,
+  fanOut,
+  globalIdOf,
+  parseDeliveryMessage,
+} from "./webhooks/delivery.js";
 export type { DeliveryMessage, DeliveryOutcome, DeliveryRuntime } from "./webhooks/delivery.js";

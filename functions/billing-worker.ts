@@ -7,10 +7,16 @@ import { jobsRuntime } from "./jobs-deps.js";
 /** SQS → one billing unit of work per record, with partial batch responses; a log line and metrics per record. */
 export async function handler(event: SQSEvent, context?: Context): Promise<SQSBatchResponse> {
   const { deps, config, queues, telemetry } = jobsRuntime();
-  const opts = { issuer: config.invoiceIssuer, queue: queues.billing, ...(config.billingChunkSize ? { chunkSize: config.billingChunkSize } : {}) };
+  const opts = {
+    issuer: config.invoiceIssuer,
+    queue: queues.billing,
+    ...(config.billingChunkSize ? { chunkSize: config.billingChunkSize } : {}),
+  };
   telemetry.beginInvocation(context ? { lambdaContext: context } : {});
   try {
-    return await processSqsBatch(event, (record) => observeRecord(telemetry, record, "billing", () => work(deps, record.body, opts)));
+    return await processSqsBatch(event, (record) =>
+      observeRecord(telemetry, record, "billing", () => work(deps, record.body, opts)),
+    );
   } finally {
     telemetry.endInvocation();
   }

@@ -14,7 +14,10 @@ let server: FetchServer | undefined;
 function instance(): FetchServer {
   if (server) return server;
   const config = loadConfig();
-  const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  const client = createDocumentClient({
+    region: config.region,
+    ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
+  });
   const download = createDownloadsHandler({
     deps: {
       store: new Store(client, config.tableName),

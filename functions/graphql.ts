@@ -72,7 +72,10 @@ function instance(): FetchServer {
 function build(): FetchServer {
   const config = loadConfig();
   if (!config.mailQueueUrl) throw new Error("Invalid configuration: MAIL_QUEUE_URL");
-  const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  const client = createDocumentClient({
+    region: config.region,
+    ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
+  });
   const sqs = createSqsClient({ region: config.region });
   const deps = {
     store: new Store(client, config.tableName),
@@ -105,13 +108,25 @@ function build(): FetchServer {
     },
   });
   // POST /oauth/token (API clients) beside the GraphQL endpoint, same function.
-  return { fetch: (url, init) => (new URL(url).pathname === TOKEN_PATH ? token(new Request(url, init)) : yoga.fetch(url, init)) };
+  return {
+    fetch: (url, init) =>
+      new URL(url).pathname === TOKEN_PATH ? token(new Request(url, init)) : yoga.fetch(url, init),
+  };
 }
 
 /** One invocation: its request and correlation ids on every log line, its metrics published at the end. */
-export async function serve(s: FetchServer, t: Telemetry, event: APIGatewayProxyEventV2, context?: Context): Promise<APIGatewayProxyStructuredResultV2> {
+export async function serve(
+  s: FetchServer,
+  t: Telemetry,
+  event: APIGatewayProxyEventV2,
+  context?: Context,
+): Promise<APIGatewayProxyStructuredResultV2> {
   const requestId = event.requestContext.requestId;
-  t.beginInvocation({ requestId, correlationId: correlationIdOf(event.headers?.["x-correlation-id"]) ?? requestId, ...(context ? { lambdaContext: context } : {}) });
+  t.beginInvocation({
+    requestId,
+    correlationId: correlationIdOf(event.headers?.["x-correlation-id"]) ?? requestId,
+    ...(context ? { lambdaContext: context } : {}),
+  });
   try {
     return await handleEvent(s, event);
   } finally {
@@ -119,4 +134,5 @@ export async function serve(s: FetchServer, t: Telemetry, event: APIGatewayProxy
   }
 }
 
-export const handler = (event: APIGatewayProxyEventV2, context?: Context) => serve(instance(), telemetry, event, context);
+export const handler = (event: APIGatewayProxyEventV2, context?: Context) =>
+  serve(instance(), telemetry, event, context);

@@ -24,7 +24,10 @@ let built: JobsRuntime | undefined;
 export function jobsRuntime(): JobsRuntime {
   if (built) return built;
   const config = loadJobsConfig();
-  const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  const client = createDocumentClient({
+    region: config.region,
+    ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
+  });
   const sqs = createSqsClient({ region: config.region });
   const queue = (url: string | undefined, name: string) => {
     if (!url) return { send: () => Promise.reject(new Error(`${name} queue URL is not configured`)) };
@@ -37,7 +40,10 @@ export function jobsRuntime(): JobsRuntime {
   built = {
     config,
     deps: { store: new Store(client, config.tableName), clock: systemClock, mailer, portalUrl: config.portalUrl },
-    queues: { billing: queue(config.billingQueueUrl, "BILLING"), lifecycle: queue(config.lifecycleQueueUrl, "LIFECYCLE") },
+    queues: {
+      billing: queue(config.billingQueueUrl, "BILLING"),
+      lifecycle: queue(config.lifecycleQueueUrl, "LIFECYCLE"),
+    },
     telemetry: powertoolsTelemetry(),
   };
   return built;

@@ -9,7 +9,9 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
   const { deps, telemetry } = jobsRuntime();
   telemetry.beginInvocation(context ? { lambdaContext: context } : {});
   try {
-    return await processSqsBatch(event, (record) => observeRecord(telemetry, record, "lifecycle", () => workLifecycle(deps, record.body)));
+    return await processSqsBatch(event, (record) =>
+      observeRecord(telemetry, record, "lifecycle", () => workLifecycle(deps, record.body)),
+    );
   } finally {
     telemetry.endInvocation();
   }

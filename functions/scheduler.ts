@@ -5,7 +5,10 @@ import { framesOf } from "../infra/telemetry.js";
 import { jobsRuntime } from "./jobs-deps.js";
 
 /** EventBridge cron → one SQS message per unit of work (`{"job": "billing" | "lifecycle"}`). */
-export async function handler(event: { job?: string; period?: string }, context?: Context): Promise<{ job: Job; scheduled: number }> {
+export async function handler(
+  event: { job?: string; period?: string },
+  context?: Context,
+): Promise<{ job: Job; scheduled: number }> {
   if (event.job !== "billing" && event.job !== "lifecycle") throw new Error(`unknown job ${String(event.job)}`);
   const { deps, queues, telemetry } = jobsRuntime();
   telemetry.beginInvocation(context ? { lambdaContext: context } : {});
@@ -14,7 +17,11 @@ export async function handler(event: { job?: string; period?: string }, context?
     telemetry.info("run scheduled", { job: event.job, scheduled, ...(event.period ? { period: event.period } : {}) });
     return { job: event.job, scheduled };
   } catch (err) {
-    telemetry.error("scheduling failed", { job: event.job, errorName: err instanceof Error ? err.name : typeof err, frames: framesOf(err) });
+    telemetry.error("scheduling failed", {
+      job: event.job,
+      errorName: err instanceof Error ? err.name : typeof err,
+      frames: framesOf(err),
+    });
     throw err;
   } finally {
     telemetry.endInvocation();

@@ -16,7 +16,10 @@ let deps: Deps | undefined;
 /** The consumer needs the table and the delivery queue (no key: it signs nothing and sends no mail). */
 function build(): Deps {
   const config = loadJobsConfig();
-  const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  const client = createDocumentClient({
+    region: config.region,
+    ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
+  });
   return {
     store: new Store(client, config.tableName),
     clock: systemClock,
@@ -25,7 +28,9 @@ function build(): Deps {
     integrations: {
       store: new IntegrationStore(client, config.tableName),
       keys: () => Promise.resolve(undefined),
-      ...(config.deliveryQueueUrl ? { deliveries: new SqsWorkQueue(createSqsClient({ region: config.region }), config.deliveryQueueUrl) } : {}),
+      ...(config.deliveryQueueUrl
+        ? { deliveries: new SqsWorkQueue(createSqsClient({ region: config.region }), config.deliveryQueueUrl) }
+        : {}),
     },
   };
 }
@@ -38,7 +43,9 @@ function build(): Deps {
  */
 export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
   deps ??= build();
-  const records = event.Records.map((r) => toChangeRecord(r as RawStreamRecord)).filter((r): r is ChangeRecord => r !== undefined);
+  const records = event.Records.map((r) => toChangeRecord(r as RawStreamRecord)).filter(
+    (r): r is ChangeRecord => r !== undefined,
+  );
   try {
     const { events } = await Events.consume(deps, records);
     await Webhooks.fanOut(deps, events);

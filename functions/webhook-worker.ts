@@ -48,7 +48,10 @@ function build(): WorkerRuntime {
   const config = loadJobsConfig();
   if (!config.deliveryQueueUrl) throw new Error("Invalid configuration: DELIVERY_QUEUE_URL");
   if (!config.mailQueueUrl) throw new Error("Invalid configuration: MAIL_QUEUE_URL");
-  const client = createDocumentClient({ region: config.region, ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}) });
+  const client = createDocumentClient({
+    region: config.region,
+    ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
+  });
   const sqs = createSqsClient({ region: config.region });
   return {
     deps: {
@@ -57,7 +60,11 @@ function build(): WorkerRuntime {
       // Owners of a disabled endpoint are told through the mail queue (retried there).
       mailer: new QueuedMailer(new SqsWorkQueue(sqs, config.mailQueueUrl)),
       portalUrl: config.portalUrl,
-      integrations: { store: new IntegrationStore(client, config.tableName), keys: apiKeysLoader(), network: PRODUCTION_POLICY },
+      integrations: {
+        store: new IntegrationStore(client, config.tableName),
+        keys: apiKeysLoader(),
+        network: PRODUCTION_POLICY,
+      },
     },
     runtime: {
       // Deployed: https only, public addresses only, checked at each connection.
@@ -93,9 +100,20 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
   try {
     return await processSqsBatch(event, (record) =>
       observeRecord(telemetry, record, "webhook", async () => {
-        const outcome = await Webhooks.deliver(deps, runtime, record.body, Number(record.attributes.ApproximateReceiveCount) || 1);
+        const outcome = await Webhooks.deliver(
+          deps,
+          runtime,
+          record.body,
+          Number(record.attributes.ApproximateReceiveCount) || 1,
+        );
         if (outcome.kind === "retry") {
-          await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: outcome.delaySeconds }));
+          await sqs.send(
+            new ChangeMessageVisibilityCommand({
+              QueueUrl: queueUrl,
+              ReceiptHandle: record.receiptHandle,
+              VisibilityTimeout: outcome.delaySeconds,
+            }),
+          );
           throw new HoldForRetry(outcome.delaySeconds);
         }
         return { outcome: outcome.kind === "done" ? outcome.why : outcome.kind };

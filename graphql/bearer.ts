@@ -6,7 +6,9 @@ import { RateLimited } from "../core/errors.js";
 import { claimsClientAudience } from "../infra/api-keys.js";
 
 /** Turns a bearer token into a verified identity; throws when the token is not acceptable. */
-export type Authenticate = (token: string) => Promise<{ issuer: string; subject: string; email: string; emailVerified: boolean }>;
+export type Authenticate = (
+  token: string,
+) => Promise<{ issuer: string; subject: string; email: string; emailVerified: boolean }>;
 
 /** The token of an `Authorization` header; the scheme name is case-insensitive (RFC 7235 §2.1). */
 export function bearerToken(header: string): string | undefined {

@@ -26,7 +26,11 @@ export interface Context {
  * with their own `complexity` (e.g. subscriptionOverview). Everything else is read through the
  * request's batching loader and counts nothing here; the exact count is kept as the request runs.
  */
-function estimatedRequests(args: Record<string, unknown>, _ctx: Context, field: { readonly type: unknown }): { field: number; multiplier: number } {
+function estimatedRequests(
+  args: Record<string, unknown>,
+  _ctx: Context,
+  field: { readonly type: unknown },
+): { field: number; multiplier: number } {
   const connection = /Connection!?$/.test(String(field.type));
   if (!connection) return { field: 0, multiplier: 1 };
   const first = typeof args.first === "number" && args.first > 0 ? Math.min(args.first, MAX_PAGE) : DEFAULT_PAGE;
@@ -35,9 +39,26 @@ function estimatedRequests(args: Record<string, unknown>, _ctx: Context, field: 
 
 /** Types with global ids that `node(id)` resolves. */
 const NODE_TYPES = new Set([
-  "Account", "LicenceSubscription", "Order", "Invoice", "Equipment", "ApiClient", "Event", "WebhookEndpoint", "WebhookDelivery",
-  "Member", "Invitation", "AuditEvent", "Offer", "Licence", "LicenceSubscriptionChange", "InvoiceLine", "EquipmentTenant", "ExtensionAssignment",
-  "AdministeredCustomer", "PartnerAction",
+  "Account",
+  "LicenceSubscription",
+  "Order",
+  "Invoice",
+  "Equipment",
+  "ApiClient",
+  "Event",
+  "WebhookEndpoint",
+  "WebhookDelivery",
+  "Member",
+  "Invitation",
+  "AuditEvent",
+  "Offer",
+  "Licence",
+  "LicenceSubscriptionChange",
+  "InvoiceLine",
+  "EquipmentTenant",
+  "ExtensionAssignment",
+  "AdministeredCustomer",
+  "PartnerAction",
 ]);
 /** Longer than any id the store accepts: looked up as missing without a request. */
 const UNKNOWN_ID = "?".repeat(256);
@@ -75,23 +96,31 @@ export const builder = new SchemaBuilder<{
     cursorType: "String",
     nodesQueryOptions: false,
     // The descriptions of the plumbing every connection shares (the public schema describes everything).
-    nodeTypeOptions: { description: "An object with a global id; `Query.node(id)` fetches it again (Relay object identification)" },
+    nodeTypeOptions: {
+      description: "An object with a global id; `Query.node(id)` fetches it again (Relay object identification)",
+    },
     idFieldOptions: { description: "Global id: opaque, unique across all types, stable; pass it back as is" },
     nodeQueryOptions: {
       description: "The object with this global id, or null when it is unknown or you may not see it",
       args: { id: { description: "A global id read from an `id` field" } },
     },
-    pageInfoTypeOptions: { description: "Where a page sits in its list: whether more follow, and the cursors to continue from" },
+    pageInfoTypeOptions: {
+      description: "Where a page sits in its list: whether more follow, and the cursors to continue from",
+    },
     hasNextPageFieldOptions: { description: "More items follow: ask again with `after: endCursor`" },
     hasPreviousPageFieldOptions: { description: "Always false: lists page forward only" },
     startCursorFieldOptions: { description: "Cursor of the first edge of the page; null when the page is empty" },
-    endCursorFieldOptions: { description: "Cursor of the last edge of the page (pass as `after`); null when the page is empty" },
+    endCursorFieldOptions: {
+      description: "Cursor of the last edge of the page (pass as `after`); null when the page is empty",
+    },
     edgesFieldOptions: { description: "The items of this page, in the list's order" },
     pageInfoFieldOptions: { description: "Whether more items follow, and the cursor to ask for them" },
     cursorFieldOptions: { description: "Opaque, signed position of this item; pass as `after` to continue behind it" },
     nodeFieldOptions: { description: "The item" },
     firstArgOptions: { description: `How many items to return: 1 to ${MAX_PAGE} (default ${DEFAULT_PAGE})` },
-    afterArgOptions: { description: "Continue behind this cursor (`pageInfo.endCursor` or an edge's `cursor` of the same list)" },
+    afterArgOptions: {
+      description: "Continue behind this cursor (`pageInfo.endCursor` or an edge's `cursor` of the same list)",
+    },
     defaultConnectionTypeOptions: { description: "A page of a list, paged forward with `first` and `after`" },
     defaultEdgeTypeOptions: { description: "One item of a page, with its cursor" },
   },
@@ -108,5 +137,9 @@ builder.addScalarType("EmailAddress", EmailAddressResolver);
 builder.addScalarType("CountryCode", CountryCodeResolver);
 builder.addScalarType("Currency", CurrencyResolver);
 
-builder.queryType({ description: "Reads: the signed-in caller, accounts and what hangs below them, the catalog, invoices" });
-builder.mutationType({ description: "Writes: each answers its Success member or a typed error, and writes nothing on error" });
+builder.queryType({
+  description: "Reads: the signed-in caller, accounts and what hangs below them, the catalog, invoices",
+});
+builder.mutationType({
+  description: "Writes: each answers its Success member or a typed error, and writes nothing on error",
+});

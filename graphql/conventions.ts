@@ -31,7 +31,12 @@ export function publicConventions(schema: GraphQLSchema): GraphQLSchema {
         // Nullable, so a refused argument (first: 100000, a foreign cursor) nulls this list only, with
         // its error and path, never its siblings or the whole answer.
         const type = isNonNullType(field.type) ? field.type.ofType : field.type;
-        return { ...field, type, args, resolve: sealed(`${typeName}.${fieldName}`, field.resolve ?? defaultFieldResolver) };
+        return {
+          ...field,
+          type,
+          args,
+          resolve: sealed(`${typeName}.${fieldName}`, field.resolve ?? defaultFieldResolver),
+        };
       }
       if (fieldName === "data" && typeName.endsWith("Success") && !field.description) {
         const m = /^(Query|Mutation)(\w+)Success$/.exec(typeName);
@@ -64,7 +69,11 @@ function sealed(list: string, resolve: GraphQLFieldResolver<unknown, Context>): 
     return {
       ...connection,
       edges: connection.edges.map((e) => ({ ...e, cursor: seal.seal(list, e.cursor) })),
-      pageInfo: { ...connection.pageInfo, startCursor: close(connection.pageInfo.startCursor), endCursor: close(connection.pageInfo.endCursor) },
+      pageInfo: {
+        ...connection.pageInfo,
+        startCursor: close(connection.pageInfo.startCursor),
+        endCursor: close(connection.pageInfo.endCursor),
+      },
     };
   };
 }

@@ -39,7 +39,10 @@ export function cursorSeal(secret: string): CursorSeal {
         const decipher = createDecipheriv("aes-256-gcm", encKey, raw.subarray(0, IV_BYTES));
         decipher.setAAD(Buffer.from(list));
         decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
-        return Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]).toString("utf8");
+        return Buffer.concat([
+          decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)),
+          decipher.final(),
+        ]).toString("utf8");
       } catch {
         return undefined;
       }

@@ -37,17 +37,32 @@ export function createDownloadsHandler(opts: DownloadsOptions): (request: Reques
     try {
       actor = await actorOf(header, opts.deps, opts.authenticate);
     } catch (err) {
-      if (err instanceof RateLimited) return Response.json({ error: err.message }, { status: 429, headers: { "Retry-After": String(err.retryAfterSeconds) } });
+      if (err instanceof RateLimited)
+        return Response.json(
+          { error: err.message },
+          { status: 429, headers: { "Retry-After": String(err.retryAfterSeconds) } },
+        );
       return fail(401, err instanceof BadCredentials ? err.message : "Invalid or expired token");
     }
     try {
       const { accountId, key } = scopedId(decodeURIComponent(m[1]!), "Invoice");
       const bom = ["1", "true"].includes(new URL(request.url).searchParams.get("bom") ?? "");
-      const file = await InvoiceFiles.download(new Session(opts.deps, actor), accountId, key, m[2] as InvoiceFiles.FileFormat, opts.issuer ?? { name: "Channel Partner Platform" }, { bom });
+      const file = await InvoiceFiles.download(
+        new Session(opts.deps, actor),
+        accountId,
+        key,
+        m[2] as InvoiceFiles.FileFormat,
+        opts.issuer ?? { name: "Channel Partner Platform" },
+        { bom },
+      );
       const body = typeof file.body === "string" ? file.body : new Blob([new Uint8Array(file.body)]);
       return new Response(body, {
         status: 200,
-        headers: { "content-type": file.contentType, "content-disposition": `attachment; filename="${file.filename}"`, "cache-control": "private, no-store" },
+        headers: {
+          "content-type": file.contentType,
+          "content-disposition": `attachment; filename="${file.filename}"`,
+          "cache-control": "private, no-store",
+        },
       });
     } catch (err) {
       if (err instanceof VisibleError) return fail(err.code === "FORBIDDEN" ? 403 : 404, err.message);

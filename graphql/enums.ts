@@ -7,5 +7,7 @@ export function valuesOf<const T extends string>(
   domain: readonly T[],
   descriptions: { readonly [K in T]: string },
 ): { [K in T]: { description: string } } {
-  return Object.fromEntries(domain.map((value) => [value, { description: descriptions[value] }])) as { [K in T]: { description: string } };
+  return Object.fromEntries(domain.map((value) => [value, { description: descriptions[value] }])) as {
+    [K in T]: { description: string };
+  };
 }

@@ -49,7 +49,12 @@ export function compositeParts(local: string, n: number): string[] | undefined {
   if (local.length > 400) return undefined;
   try {
     const parts: unknown = JSON.parse(local);
-    if (Array.isArray(parts) && parts.length === n && parts.every((p): p is string => typeof p === "string" && p.length > 0)) return parts;
+    if (
+      Array.isArray(parts) &&
+      parts.length === n &&
+      parts.every((p): p is string => typeof p === "string" && p.length > 0)
+    )
+      return parts;
   } catch {
     // malformed
   }

@@ -21,5 +21,12 @@ export const MAX_BODY_BYTES = 128 * 1024;
 
 /** The 413 answer of an oversized body (Yoga's plugin, the Lambda handlers and the local server). */
 export function tooLarge(): Response {
-  return Response.json({ errors: [{ message: `Request body larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: "PAYLOAD_TOO_LARGE" } }] }, { status: 413 });
+  return Response.json(
+    {
+      errors: [
+        { message: `Request body larger than ${MAX_BODY_BYTES} bytes`, extensions: { code: "PAYLOAD_TOO_LARGE" } },
+      ],
+    },
+    { status: 413 },
+  );
 }

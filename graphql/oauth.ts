@@ -6,8 +6,16 @@ export const TOKEN_PATH = "/oauth/token";
 const MAX_BODY = 4096;
 
 /** An RFC 6749 §5.2 error response (never cached, like every token response). */
-function oauthError(status: number, error: string, description: string, headers: Record<string, string> = {}): Response {
-  return Response.json({ error, error_description: description }, { status, headers: { "cache-control": "no-store", pragma: "no-cache", ...headers } });
+function oauthError(
+  status: number,
+  error: string,
+  description: string,
+  headers: Record<string, string> = {},
+): Response {
+  return Response.json(
+    { error, error_description: description },
+    { status, headers: { "cache-control": "no-store", pragma: "no-cache", ...headers } },
+  );
 }
 
 /** The client credentials in an `Authorization: Basic` header (RFC 6749 §2.3.1: form-urlencoded id and secret). */
@@ -34,7 +42,8 @@ export function createTokenHandler(deps: Deps): (request: Request) => Promise<Re
   return async (request) => {
     if (request.method !== "POST") return oauthError(405, "invalid_request", "use POST", { allow: "POST" });
     const type = (request.headers.get("content-type") ?? "").split(";")[0]!.trim().toLowerCase();
-    if (type !== "application/x-www-form-urlencoded") return oauthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
+    if (type !== "application/x-www-form-urlencoded")
+      return oauthError(400, "invalid_request", "the body must be application/x-www-form-urlencoded");
     const text = await request.text();
     if (text.length > MAX_BODY) return oauthError(400, "invalid_request", "the body is too large");
     const form = new URLSearchParams(text);
@@ -43,24 +52,43 @@ export function createTokenHandler(deps: Deps): (request: Request) => Promise<Re
     }
     const header = request.headers.get("authorization");
     const basic = header !== null ? basicCredentials(header) : undefined;
-    if (header !== null && !basic) return oauthError(401, "invalid_client", "malformed Basic credentials", { "www-authenticate": 'Basic realm="oauth"' });
+    if (header !== null && !basic)
+      return oauthError(401, "invalid_client", "malformed Basic credentials", {
+        "www-authenticate": 'Basic realm="oauth"',
+      });
     const inBody = form.has("client_secret");
     if (basic && inBody) return oauthError(400, "invalid_request", "use one client authentication method");
     const grant = form.get("grant_type");
     if (!grant) return oauthError(400, "invalid_request", "grant_type is required");
-    if (grant !== "client_credentials") return oauthError(400, "unsupported_grant_type", "only client_credentials is supported");
+    if (grant !== "client_credentials")
+      return oauthError(400, "unsupported_grant_type", "only client_credentials is supported");
     const id = basic?.id ?? form.get("client_id") ?? "";
     const secret = basic?.secret ?? form.get("client_secret") ?? "";
-    if (!id || !secret) return oauthError(401, "invalid_client", "client authentication is required", { "www-authenticate": 'Basic realm="oauth"' });
+    if (!id || !secret)
+      return oauthError(401, "invalid_client", "client authentication is required", {
+        "www-authenticate": 'Basic realm="oauth"',
+      });
     try {
       const { accessToken, expiresIn } = await ApiClient.issueToken(deps, id, secret);
-      return Response.json({ access_token: accessToken, token_type: "Bearer", expires_in: expiresIn }, { headers: { "cache-control": "no-store", pragma: "no-cache" } });
+      return Response.json(
+        { access_token: accessToken, token_type: "Bearer", expires_in: expiresIn },
+        { headers: { "cache-control": "no-store", pragma: "no-cache" } },
+      );
     } catch (err) {
       if (err instanceof ApiClient.TokenRequestRefused) {
-        if (err.error === "rate_limited") return oauthError(429, "invalid_request", "too many token requests; retry later", { "retry-after": String(err.retryAfterSeconds ?? 60) });
-        return oauthError(401, "invalid_client", "client authentication failed", basic ? { "www-authenticate": 'Basic realm="oauth"' } : {});
+        if (err.error === "rate_limited")
+          return oauthError(429, "invalid_request", "too many token requests; retry later", {
+            "retry-after": String(err.retryAfterSeconds ?? 60),
+          });
+        return oauthError(
+          401,
+          "invalid_client",
+          "client authentication failed",
+          basic ? { "www-authenticate": 'Basic realm="oauth"' } : {},
+        );
       }
-      if (err instanceof ApiClient.NotConfigured) return oauthError(503, "temporarily_unavailable", "API clients are not configured");
+      if (err instanceof ApiClient.NotConfigured)
+        return oauthError(503, "temporarily_unavailable", "API clients are not configured");
       throw err;
     }
   };

@@ -1,6 +1,13 @@
 import { errorTypeMap } from "@pothos/plugin-errors";
 import { defaultFieldResolver } from "graphql";
-import type { DocumentNode, GraphQLError, GraphQLField, GraphQLFieldResolver, GraphQLSchema, OperationDefinitionNode } from "graphql";
+import type {
+  DocumentNode,
+  GraphQLError,
+  GraphQLField,
+  GraphQLFieldResolver,
+  GraphQLSchema,
+  OperationDefinitionNode,
+} from "graphql";
 import { isAsyncIterable } from "graphql-yoga";
 import type { Plugin } from "graphql-yoga";
 import type { MetricName, Telemetry } from "../infra/telemetry.js";
@@ -22,7 +29,8 @@ interface RequestContext {
   readonly request?: Request;
 }
 
-const codeOf = (e: GraphQLError) => (typeof e.extensions?.code === "string" ? e.extensions.code : "INTERNAL_SERVER_ERROR");
+const codeOf = (e: GraphQLError) =>
+  typeof e.extensions?.code === "string" ? e.extensions.code : "INTERNAL_SERVER_ERROR";
 
 /** Counts the business metric of one mutation result into the server's telemetry. */
 function countResult(telemetry: Telemetry, field: string, result: unknown): void {
@@ -48,7 +56,9 @@ const OBSERVED = Symbol("observed mutation");
  */
 const mutationResults: Plugin<Context & RequestContext> = {
   onSchemaChange({ schema }) {
-    const fields: Array<GraphQLField<unknown, Context> & { [OBSERVED]?: true }> = Object.values((schema as GraphQLSchema).getMutationType()?.getFields() ?? {});
+    const fields: Array<GraphQLField<unknown, Context> & { [OBSERVED]?: true }> = Object.values(
+      (schema as GraphQLSchema).getMutationType()?.getFields() ?? {},
+    );
     for (const field of fields) {
       const marked = field;
       if (marked[OBSERVED]) continue;
@@ -70,13 +80,19 @@ const mutationResults: Plugin<Context & RequestContext> = {
  */
 export function observability(telemetry: Telemetry): Plugin<Context & RequestContext> {
   /** Per request: when it started, and what the executed operation was (absent when it never ran). */
-  const seen = new WeakMap<Request, { started: number; operationName?: string; operation?: OperationDefinitionNode; actor?: string }>();
+  const seen = new WeakMap<
+    Request,
+    { started: number; operationName?: string; operation?: OperationDefinitionNode; actor?: string }
+  >();
   return {
     onPluginInit({ addPlugin }) {
       addPlugin(mutationResults);
     },
     onParams({ request, params }) {
-      seen.set(request, { started: performance.now(), ...(typeof params.operationName === "string" ? { operationName: params.operationName } : {}) });
+      seen.set(request, {
+        started: performance.now(),
+        ...(typeof params.operationName === "string" ? { operationName: params.operationName } : {}),
+      });
     },
     onExecute({ args }) {
       const request = args.contextValue.request;
@@ -84,7 +100,8 @@ export function observability(telemetry: Telemetry): Plugin<Context & RequestCon
       if (!entry) return;
       const document = args.document as DocumentNode;
       const operation = document.definitions.find(
-        (d): d is OperationDefinitionNode => d.kind === "OperationDefinition" && (!args.operationName || d.name?.value === args.operationName),
+        (d): d is OperationDefinitionNode =>
+          d.kind === "OperationDefinition" && (!args.operationName || d.name?.value === args.operationName),
       );
       if (operation) entry.operation = operation;
       entry.actor = args.contextValue.session.actor.type;
@@ -105,7 +122,11 @@ export function observability(telemetry: Telemetry): Plugin<Context & RequestCon
       const op = entry.operation;
       telemetry.info("graphql operation", {
         // GraphQL names are identifiers (no spaces, no @): safe to log.
-        operation: op?.name?.value ?? (entry.operationName && /^[_A-Za-z][_0-9A-Za-z]{0,63}$/.test(entry.operationName) ? entry.operationName : "anonymous"),
+        operation:
+          op?.name?.value ??
+          (entry.operationName && /^[_A-Za-z][_0-9A-Za-z]{0,63}$/.test(entry.operationName)
+            ? entry.operationName
+            : "anonymous"),
         type: op?.operation ?? "not-executed",
         fields: op?.selectionSet.selections.flatMap((x) => (x.kind === "Field" ? [x.name.value] : [])) ?? [],
         actor: entry.actor,

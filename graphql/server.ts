@@ -26,7 +26,6 @@ import type { Context } from "./builder.js";
 import { schema } from "./schema.js";
 import { MAX_ALIASES, MAX_BODY_BYTES, MAX_COST, MAX_DEPTH, MAX_DIRECTIVES, MAX_TOKENS, tooLarge } from "./limits.js";
 
-
 export type { Authenticate } from "./bearer.js";
 
 export interface ServerOptions {
@@ -36,7 +35,9 @@ export interface ServerOptions {
    * GraphiQL in the browser: the local stack's page (local/graphiql.ts, assets from node_modules,
    * never a CDN) or none. Lambda serves none: its assets would not fit the graphql bundle.
    */
-  readonly graphiql: false | { readonly render: (options: GraphiQLOptions) => string; readonly options?: GraphiQLOptions };
+  readonly graphiql:
+    | false
+    | { readonly render: (options: GraphiQLOptions) => string; readonly options?: GraphiQLOptions };
   /** Schema introspection (`__schema`, `__type`): on in the local stack, off in Lambda unless configured. */
   readonly introspection?: boolean;
   readonly graphqlEndpoint?: string;
@@ -64,14 +65,19 @@ function requestBudget(limit: number): Plugin {
 function cursorSealOf(secret: ServerOptions["cursorSecret"]): () => Promise<CursorSeal> {
   let loading: Promise<CursorSeal> | undefined;
   return () =>
-    (loading ??= (async () => cursorSeal(typeof secret === "function" ? await secret() : (secret ?? ephemeralCursorSecret())))().catch((err: unknown) => {
-      loading = undefined;
-      throw err;
-    }));
+    (loading ??= (async () =>
+      cursorSeal(typeof secret === "function" ? await secret() : (secret ?? ephemeralCursorSecret())))().catch(
+      (err: unknown) => {
+        loading = undefined;
+        throw err;
+      },
+    ));
 }
 
 const unauthorized = (message: string) =>
-  createGraphQLError(message, { extensions: { code: "UNAUTHENTICATED", http: { status: 401, headers: { "WWW-Authenticate": "Bearer" } } } });
+  createGraphQLError(message, {
+    extensions: { code: "UNAUTHENTICATED", http: { status: 401, headers: { "WWW-Authenticate": "Bearer" } } },
+  });
 
 function isGraphQLError(e: unknown): e is GraphQLError {
   return e instanceof Error && e.name === "GraphQLError";
@@ -90,7 +96,10 @@ const codeInputErrors: Plugin = {
         errors: result.errors.map((e) =>
           e.extensions?.code || e.path
             ? e
-            : createGraphQLError(e.message, { ...(e.nodes ? { nodes: e.nodes } : {}), extensions: { ...e.extensions, code: "BAD_USER_INPUT" } }),
+            : createGraphQLError(e.message, {
+                ...(e.nodes ? { nodes: e.nodes } : {}),
+                extensions: { ...e.extensions, code: "BAD_USER_INPUT" },
+              }),
         ),
       });
     },
@@ -113,7 +122,12 @@ const HEALTH_PATH = "/health";
 const health: Plugin = {
   onRequest({ request, url, endResponse, fetchAPI }) {
     if (url.pathname === HEALTH_PATH && (request.method === "GET" || request.method === "HEAD")) {
-      endResponse(new fetchAPI.Response(JSON.stringify(HEALTH_BODY), { status: 200, headers: { "content-type": "application/json", "cache-control": "no-store" } }));
+      endResponse(
+        new fetchAPI.Response(JSON.stringify(HEALTH_BODY), {
+          status: 200,
+          headers: { "content-type": "application/json", "cache-control": "no-store" },
+        }),
+      );
     }
   },
 };
@@ -162,7 +176,15 @@ export function createGraphQLServer(opts: ServerOptions) {
     graphiql: opts.graphiql ? { title: "Channel Partner API", ...opts.graphiql.options } : false,
     ...(opts.graphiql ? { renderGraphiQL: opts.graphiql.render } : {}),
     logging: false,
-    plugins: [health, bodyLimit, useCSRFPrevention({ requestHeaders: CSRF_HEADERS }), ...guards(opts.introspection ?? false), codeInputErrors, requestBudget(budget), ...(opts.telemetry ? [observability(opts.telemetry)] : [])],
+    plugins: [
+      health,
+      bodyLimit,
+      useCSRFPrevention({ requestHeaders: CSRF_HEADERS }),
+      ...guards(opts.introspection ?? false),
+      codeInputErrors,
+      requestBudget(budget),
+      ...(opts.telemetry ? [observability(opts.telemetry)] : []),
+    ],
     context: async ({ request }): Promise<Context> => {
       let actor: Actor;
       try {
@@ -170,11 +192,22 @@ export function createGraphQLServer(opts: ServerOptions) {
       } catch (err) {
         // A client over its allowance is told when to come back (429), not that its token is bad.
         if (err instanceof RateLimited) {
-          throw createGraphQLError(err.message, { extensions: { code: err.code, retryAfterSeconds: err.retryAfterSeconds, http: { status: 429, headers: { "Retry-After": String(err.retryAfterSeconds) } } } });
+          throw createGraphQLError(err.message, {
+            extensions: {
+              code: err.code,
+              retryAfterSeconds: err.retryAfterSeconds,
+              http: { status: 429, headers: { "Retry-After": String(err.retryAfterSeconds) } },
+            },
+          });
         }
         throw unauthorized(err instanceof BadCredentials ? err.message : "Invalid or expired token");
       }
-      return { session: new Session(opts.deps, actor), cursors, requestBudget: budget, ...(opts.telemetry ? { telemetry: opts.telemetry } : {}) };
+      return {
+        session: new Session(opts.deps, actor),
+        cursors,
+        requestBudget: budget,
+        ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
+      };
     },
     maskedErrors: {
       maskError(error, message, isDev) {
@@ -192,7 +225,14 @@ export function createGraphQLServer(opts: ServerOptions) {
             over.estimated === undefined
               ? `This request used its budget of ${over.budget} DynamoDB requests; ask for fewer items or fewer fields at once`
               : `This request would need about ${over.estimated} DynamoDB requests, over its budget of ${over.budget}; ask for fewer items or fewer fields at once`,
-            { ...(located?.path ? { path: located.path } : {}), extensions: { code: "BUDGET_EXCEEDED", budget: over.budget, ...(over.estimated !== undefined ? { estimated: over.estimated } : {}) } },
+            {
+              ...(located?.path ? { path: located.path } : {}),
+              extensions: {
+                code: "BUDGET_EXCEEDED",
+                budget: over.budget,
+                ...(over.estimated !== undefined ? { estimated: over.estimated } : {}),
+              },
+            },
           );
         }
         const busy = Throttled.in(original);
@@ -201,7 +241,10 @@ export function createGraphQLServer(opts: ServerOptions) {
           // Retryable, and said so: 503 with Retry-After, no internals.
           return createGraphQLError("The service is busy; retry in a moment", {
             ...(located?.path ? { path: located.path } : {}),
-            extensions: { code: "THROTTLED", http: { status: 503, headers: { "Retry-After": String(busy.retryAfterSeconds) } } },
+            extensions: {
+              code: "THROTTLED",
+              http: { status: 503, headers: { "Retry-After": String(busy.retryAfterSeconds) } },
+            },
           });
         }
         if (original instanceof VisibleError) {
@@ -214,12 +257,20 @@ export function createGraphQLServer(opts: ServerOptions) {
               code: original instanceof Invalid ? "BAD_USER_INPUT" : original.code,
               ...("issues" in original ? { issues: original.issues } : {}),
               // An allowance used up: 429 with the seconds until the window ends.
-              ...(original instanceof RateLimited ? { retryAfterSeconds: original.retryAfterSeconds, http: { status: 429, headers: { "Retry-After": String(original.retryAfterSeconds) } } } : {}),
+              ...(original instanceof RateLimited
+                ? {
+                    retryAfterSeconds: original.retryAfterSeconds,
+                    http: { status: 429, headers: { "Retry-After": String(original.retryAfterSeconds) } },
+                  }
+                : {}),
             },
           });
         }
         // Masked for the client; logged by name and frames (the message may quote input).
-        opts.telemetry?.error("unexpected error", { errorName: original instanceof Error ? original.name : typeof original, frames: framesOf(original) });
+        opts.telemetry?.error("unexpected error", {
+          errorName: original instanceof Error ? original.name : typeof original,
+          frames: framesOf(original),
+        });
         return defaultMaskError(error, message, isDev);
       },
     },

@@ -45,7 +45,9 @@ export function createApiKeys(privateJwk: JWK): ApiKeys {
   const signingKey = () => (signing ??= importJWK({ ...privateJwk, alg: "ES256" }, "ES256"));
   const checkingKey = () => (checking ??= importJWK({ ...publicJwk, alg: "ES256" }, "ES256"));
   // One configured secret; the sealing key is derived from it (HKDF), never the signature key itself.
-  const sealKey = Buffer.from(hkdfSync("sha256", Buffer.from(d!, "base64url"), Buffer.alloc(0), "webhook secret sealing v1", 32));
+  const sealKey = Buffer.from(
+    hkdfSync("sha256", Buffer.from(d!, "base64url"), Buffer.alloc(0), "webhook secret sealing v1", 32),
+  );
   const kid = privateJwk.kid;
   return {
     async accessToken(c, now, ttlSeconds) {
@@ -71,7 +73,8 @@ export function createApiKeys(privateJwk: JWK): ApiKeys {
           clockTolerance: 5,
         });
         const { sub, acc, gen } = payload;
-        if (typeof sub !== "string" || typeof acc !== "string" || typeof gen !== "number" || !Number.isInteger(gen)) throw new InvalidClientToken("malformed claims");
+        if (typeof sub !== "string" || typeof acc !== "string" || typeof gen !== "number" || !Number.isInteger(gen))
+          throw new InvalidClientToken("malformed claims");
         return { accountId: acc, clientId: sub, generation: gen };
       } catch (err) {
         if (err instanceof InvalidClientToken) throw err;

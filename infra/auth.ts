@@ -51,7 +51,11 @@ export type TokenVerifier = (token: string) => Promise<VerifiedToken>;
  * unknown kid). The local issuer is verified through this same path.
  */
 export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
-  const jwks = createRemoteJWKSet(new URL(opts.jwksUrl), { timeoutDuration: 3000, cooldownDuration: 30_000, cacheMaxAge: 600_000 });
+  const jwks = createRemoteJWKSet(new URL(opts.jwksUrl), {
+    timeoutDuration: 3000,
+    cooldownDuration: 30_000,
+    cacheMaxAge: 600_000,
+  });
   const algorithms = [...(opts.algorithms ?? ["ES256", "RS256"])];
   // A warm Lambda sees the same token many times: remember verified tokens until they expire.
   const verified = new Map<string, { claims: VerifiedToken; exp: number; payload: JWTPayload }>();
@@ -82,7 +86,8 @@ export function createTokenVerifier(opts: VerifierOptions): TokenVerifier {
       });
       const nowSec = now(payload).getTime() / 1000;
       const exp = payload.exp!;
-      if (payload.iat !== undefined && payload.iat > nowSec + iatSkew) throw new InvalidToken("token issued in the future");
+      if (payload.iat !== undefined && payload.iat > nowSec + iatSkew)
+        throw new InvalidToken("token issued in the future");
       if (exp - (payload.iat ?? nowSec) > maxLifetime) throw new InvalidToken("token lifetime too long");
       const raw = payload[emailClaim];
       if (typeof raw !== "string" || !raw.trim()) throw new InvalidToken("token has no email claim");

@@ -23,7 +23,8 @@ export interface RawStreamRecord {
     | undefined;
 }
 
-const image = (i: Record<string, unknown> | undefined) => (i ? unmarshall(i as Record<string, AttributeValue>) : undefined);
+const image = (i: Record<string, unknown> | undefined) =>
+  i ? unmarshall(i as Record<string, AttributeValue>) : undefined;
 
 /** A Lambda stream record or a GetRecords record as a ChangeRecord (undefined for anything unreadable). */
 export function toChangeRecord(r: RawStreamRecord): ChangeRecord | undefined {

@@ -50,7 +50,12 @@ const issuerEnv = {
   INVOICE_ISSUER_COMPANY_NUMBER: z.string().min(1).optional(),
 };
 
-function issuerOf(e: { INVOICE_ISSUER_NAME: string; INVOICE_ISSUER_ADDRESS?: string | undefined; INVOICE_ISSUER_VAT_ID?: string | undefined; INVOICE_ISSUER_COMPANY_NUMBER?: string | undefined }): Issuer {
+function issuerOf(e: {
+  INVOICE_ISSUER_NAME: string;
+  INVOICE_ISSUER_ADDRESS?: string | undefined;
+  INVOICE_ISSUER_VAT_ID?: string | undefined;
+  INVOICE_ISSUER_COMPANY_NUMBER?: string | undefined;
+}): Issuer {
   return {
     name: e.INVOICE_ISSUER_NAME,
     ...(e.INVOICE_ISSUER_ADDRESS ? { address: e.INVOICE_ISSUER_ADDRESS.split(/\s*\|\s*|\\n|\n/).join("\n") } : {}),
@@ -60,18 +65,16 @@ function issuerOf(e: { INVOICE_ISSUER_NAME: string; INVOICE_ISSUER_ADDRESS?: str
 }
 
 /** DEVICE_SIGNING_KEY: a private EC P-256 JWK, as JSON. */
-const deviceSigningKey = z
-  .string()
-  .transform((v, ctx) => {
-    try {
-      const jwk: unknown = JSON.parse(v);
-      if (isDeviceSigningJwk(jwk)) return jwk;
-    } catch {
-      // reported below
-    }
-    ctx.addIssue({ code: "custom", message: "must be a private EC P-256 JWK (JSON)" });
-    return z.NEVER;
-  });
+const deviceSigningKey = z.string().transform((v, ctx) => {
+  try {
+    const jwk: unknown = JSON.parse(v);
+    if (isDeviceSigningJwk(jwk)) return jwk;
+  } catch {
+    // reported below
+  }
+  ctx.addIssue({ code: "custom", message: "must be a private EC P-256 JWK (JSON)" });
+  return z.NEVER;
+});
 
 const envSchema = z.object({
   STAGE: z.string().default("local"),
@@ -83,7 +86,12 @@ const envSchema = z.object({
   AUTH_AUDIENCE: z.string().min(1),
   AUTH_EMAIL_CLAIM: z.string().min(1).default("email"),
   AUTH_EMAIL_VERIFIED_CLAIM: z.string().min(1).default("email_verified"),
-  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce.number().int().positive().max(30 * 86_400).default(86_400),
+  AUTH_MAX_TOKEN_LIFETIME_SECONDS: z.coerce
+    .number()
+    .int()
+    .positive()
+    .max(30 * 86_400)
+    .default(86_400),
   MAIL_FROM: z.string().email().default("no-reply@example.com"),
   PORTAL_URL: z.string().url().default("https://portal.example.com"),
   BOOTSTRAP_OPERATOR_EMAIL: z.string().email().default("operator@example.com"),
@@ -106,7 +114,8 @@ export function parseSigningKey(name: string, value: string): JWK {
 /** Parses an environment with `schema`; throws a readable error naming the variables at fault (never their values). */
 function parseEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.output<S> {
   const parsed = schema.safeParse(env);
-  if (!parsed.success) throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
+  if (!parsed.success)
+    throw new Error(`Invalid configuration: ${parsed.error.issues.map((i) => i.path.join(".")).join(", ")}`);
   return parsed.data;
 }
 
@@ -194,7 +203,16 @@ export function loadJobsConfig(env: NodeJS.ProcessEnv = process.env): JobsConfig
 }
 
 /** The mail worker's configuration: the sender and the region. */
-export function loadMailConfig(env: NodeJS.ProcessEnv = process.env): { readonly region: string; readonly mailFrom: string } {
-  const e = parseEnv(z.object({ AWS_REGION: z.string().default("eu-west-1"), MAIL_FROM: z.string().min(3).default("no-reply@example.com") }), env);
+export function loadMailConfig(env: NodeJS.ProcessEnv = process.env): {
+  readonly region: string;
+  readonly mailFrom: string;
+} {
+  const e = parseEnv(
+    z.object({
+      AWS_REGION: z.string().default("eu-west-1"),
+      MAIL_FROM: z.string().min(3).default("no-reply@example.com"),
+    }),
+    env,
+  );
   return { region: e.AWS_REGION, mailFrom: e.MAIL_FROM };
 }

@@ -38,7 +38,15 @@ export interface DeviceKeys {
 /** Checks that a JWK is an ES256 private key (EC P-256 with its private part). */
 export function isDeviceSigningJwk(jwk: unknown): jwk is JWK {
   const k = jwk as JWK | null;
-  return !!k && typeof k === "object" && k.kty === "EC" && k.crv === "P-256" && typeof k.d === "string" && typeof k.x === "string" && typeof k.y === "string";
+  return (
+    !!k &&
+    typeof k === "object" &&
+    k.kty === "EC" &&
+    k.crv === "P-256" &&
+    typeof k.d === "string" &&
+    typeof k.x === "string" &&
+    typeof k.y === "string"
+  );
 }
 
 /**
@@ -54,7 +62,9 @@ export function createDeviceKeys(privateJwk: JWK): DeviceKeys {
   const checkingKey = () => (checking ??= importJWK({ ...publicJwk, alg: "ES256" }, "ES256"));
   // A separate key for code digests, derived from the private scalar (HKDF), so one secret is
   // configured and a signature key is never used as an HMAC key directly.
-  const macKey = Buffer.from(hkdfSync("sha256", Buffer.from(d!, "base64url"), Buffer.alloc(0), "equipment activation code digest v1", 32));
+  const macKey = Buffer.from(
+    hkdfSync("sha256", Buffer.from(d!, "base64url"), Buffer.alloc(0), "equipment activation code digest v1", 32),
+  );
   const kid = privateJwk.kid;
 
   return {
@@ -76,7 +86,8 @@ export function createDeviceKeys(privateJwk: JWK): DeviceKeys {
           requiredClaims: ["sub", "acc", "ver"],
         });
         const { sub, acc, ver } = payload;
-        if (typeof sub !== "string" || typeof acc !== "string" || typeof ver !== "number" || !Number.isInteger(ver)) throw new InvalidDeviceCredential("malformed claims");
+        if (typeof sub !== "string" || typeof acc !== "string" || typeof ver !== "number" || !Number.isInteger(ver))
+          throw new InvalidDeviceCredential("malformed claims");
         return { accountId: acc, equipmentId: sub, version: ver };
       } catch (err) {
         if (err instanceof InvalidDeviceCredential) throw err;
@@ -115,5 +126,7 @@ export function newDeviceId(): string {
 
 /** A numeric activation code of `digits` digits, uniform (crypto randomInt rejects biased draws). */
 export function newActivationCode(digits: number): string {
-  return randomInt(0, 10 ** digits).toString().padStart(digits, "0");
+  return randomInt(0, 10 ** digits)
+    .toString()
+    .padStart(digits, "0");
 }

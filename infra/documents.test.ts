@@ -27,8 +27,26 @@ const worked: InvoiceDocument = {
   lines: [
     line("ENT-M", "Enterprise, price per user per month", 15, "2.80", "42.00", "Northwind Distribution", null, null),
     line("BUS-M", "Business, price per user per month", 12, "1.20", "14.40", "Northwind Distribution", null, null),
-    line("ENT-M", "Enterprise, price per user per month", 20, "2.80", "56.00", "Harbour Resellers", "Harbour Resellers", null),
-    line("BUS-M", "Business, price per user per month", 10, "1.20", "12.00", "Harbour Resellers", "Harbour Resellers", null),
+    line(
+      "ENT-M",
+      "Enterprise, price per user per month",
+      20,
+      "2.80",
+      "56.00",
+      "Harbour Resellers",
+      "Harbour Resellers",
+      null,
+    ),
+    line(
+      "BUS-M",
+      "Business, price per user per month",
+      10,
+      "1.20",
+      "12.00",
+      "Harbour Resellers",
+      "Harbour Resellers",
+      null,
+    ),
   ],
 };
 
@@ -42,7 +60,19 @@ function line(
   tier1: string | null,
   tier2: string | null,
 ): InvoiceDocumentLine {
-  return { sku, description, kind: "MONTHLY", quantity, unitPrice, amount, customer, tier1, tier2, from: "2026-10-01", to: "2026-10-31" };
+  return {
+    sku,
+    description,
+    kind: "MONTHLY",
+    quantity,
+    unitPrice,
+    amount,
+    customer,
+    tier1,
+    tier2,
+    from: "2026-10-01",
+    to: "2026-10-31",
+  };
 }
 
 /** The text each page draws: its content streams inflated, the hex strings of Tj operators decoded from WinAnsi. */
@@ -63,9 +93,12 @@ async function pageTexts(bytes: Uint8Array): Promise<string[][]> {
 }
 
 /** WinAnsi (cp1252) 0x80-0x9F; the rest is Latin-1. Node's TextDecoder("windows-1252") decodes as Latin-1. */
-const CP1252_HIGH = "\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178";
+const CP1252_HIGH =
+  "\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178";
 function decodeWinAnsi(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => (b >= 0x80 && b <= 0x9f ? (CP1252_HIGH[b - 0x80] ?? "\ufffd") : String.fromCharCode(b))).join("");
+  return Array.from(bytes, (b) =>
+    b >= 0x80 && b <= 0x9f ? (CP1252_HIGH[b - 0x80] ?? "\ufffd") : String.fromCharCode(b),
+  ).join("");
 }
 
 /** A small RFC 4180 reader: quoted fields, doubled quotes, CRLF between records. */
@@ -131,11 +164,18 @@ describe("renderInvoicePdf", () => {
 
     const [texts = []] = await pageTexts(bytes);
     const all = texts.join("\n");
-    for (const s of ["Skyline Telecom Cloud", "Northwind Distribution", "Harbour Resellers", "United Kingdom", "Your reference: PO-7781"]) {
+    for (const s of [
+      "Skyline Telecom Cloud",
+      "Northwind Distribution",
+      "Harbour Resellers",
+      "United Kingdom",
+      "Your reference: PO-7781",
+    ]) {
       expect(all).toContain(s);
     }
     for (const s of ["INV00000001", "October 2026", "2026-11-01", "2026-12-01"]) expect(texts).toContain(s);
-    for (const s of ["42.00", "14.40", "56.00", "12.00", "2.80", "1.20", "15", "12", "20", "10"]) expect(texts).toContain(s);
+    for (const s of ["42.00", "14.40", "56.00", "12.00", "2.80", "1.20", "15", "12", "20", "10"])
+      expect(texts).toContain(s);
     expect(texts).toContain("EUR 124.40");
     expect(texts).toContain("VAT 20 %");
     expect(texts).toContain("EUR 24.88");
@@ -148,12 +188,30 @@ describe("renderInvoicePdf", () => {
     // Act
     const bytes = await renderInvoicePdf({
       ...worked,
-      issuer: { name: "Skyline Telecom Cloud", address: "1 Cloud Way\nLondon", vatId: "GB123456789", companyNumber: "01234567" },
-      billTo: { ...worked.billTo, address: "12 Harbour Street\nBristol BS1 4QA", vatId: "GB987654321", purchaseOrder: "PO-2026-118" },
+      issuer: {
+        name: "Skyline Telecom Cloud",
+        address: "1 Cloud Way\nLondon",
+        vatId: "GB123456789",
+        companyNumber: "01234567",
+      },
+      billTo: {
+        ...worked.billTo,
+        address: "12 Harbour Street\nBristol BS1 4QA",
+        vatId: "GB987654321",
+        purchaseOrder: "PO-2026-118",
+      },
     });
     // Assess
     const [texts = []] = await pageTexts(bytes);
-    for (const s of ["12 Harbour Street", "Bristol BS1 4QA", "VAT ID: GB987654321", "Purchase order: PO-2026-118", "Discount", "EUR -0.00"]) expect(texts).toContain(s);
+    for (const s of [
+      "12 Harbour Street",
+      "Bristol BS1 4QA",
+      "VAT ID: GB987654321",
+      "Purchase order: PO-2026-118",
+      "Discount",
+      "EUR -0.00",
+    ])
+      expect(texts).toContain(s);
     expect(texts.join("\n")).toContain("(1-31 Oct 2026)");
     // The totals are unchanged: net 124.40, VAT 24.88, total 149.28.
     for (const s of ["EUR 124.40", "EUR 24.88", "EUR 149.28"]) expect(texts).toContain(s);
@@ -166,8 +224,22 @@ describe("renderInvoicePdf", () => {
       lineCount: 24_000,
       lines: [],
       summary: [
-        { sku: "ENT-M", description: "Enterprise", kind: "MONTHLY", quantity: 15_000, customers: 8_000, amount: "42000.00" },
-        { sku: "BUS-M", description: "Business", kind: "MONTHLY", quantity: 9_000, customers: 6_000, amount: "10800.00" },
+        {
+          sku: "ENT-M",
+          description: "Enterprise",
+          kind: "MONTHLY",
+          quantity: 15_000,
+          customers: 8_000,
+          amount: "42000.00",
+        },
+        {
+          sku: "BUS-M",
+          description: "Business",
+          kind: "MONTHLY",
+          quantity: 9_000,
+          customers: 6_000,
+          amount: "10800.00",
+        },
       ],
     };
     // Act
@@ -190,7 +262,16 @@ describe("renderInvoicePdf", () => {
   it("paginates 200 lines, repeating the table header, with totals on the last page", async () => {
     // Prepare
     const lines = Array.from({ length: 200 }, (_, i) =>
-      line(`SKU-${i}`, `Line ${i}`, i + 1, "1.00", `${i + 1}.00`, `Customer ${String(i).padStart(3, "0")}`, "Reseller A", i % 2 ? "Sub-reseller B" : null),
+      line(
+        `SKU-${i}`,
+        `Line ${i}`,
+        i + 1,
+        "1.00",
+        `${i + 1}.00`,
+        `Customer ${String(i).padStart(3, "0")}`,
+        "Reseller A",
+        i % 2 ? "Sub-reseller B" : null,
+      ),
     );
 
     // Act
@@ -216,7 +297,18 @@ describe("renderInvoicePdf", () => {
     const doc: InvoiceDocument = {
       ...worked,
       billTo: { name: "Zürich 株式会社", country: "CH" },
-      lines: [line("ENT-M", "Enterprise\nmonthly\t€", 1, "2.80", "2.80", "Dvořák & Søn — Łódź", "Straße 😀 GmbH", "Zero\u200Bwidth \u2764\uFE0F \uFB01ne")],
+      lines: [
+        line(
+          "ENT-M",
+          "Enterprise\nmonthly\t€",
+          1,
+          "2.80",
+          "2.80",
+          "Dvořák & Søn — Łódź",
+          "Straße 😀 GmbH",
+          "Zero\u200Bwidth \u2764\uFE0F \uFB01ne",
+        ),
+      ],
     };
 
     // Act
@@ -265,16 +357,74 @@ describe("renderInvoiceCsv", () => {
     ]);
     const M = ["2026-10-01", "2026-10-31"];
     expect(rows.slice(1)).toEqual([
-      ["INV00000001", "2026-10", "EUR", "Northwind Distribution", "", "", "ENT-M", "Enterprise, price per user per month", "MONTHLY", ...M, "15", "2.80", "42.00"],
-      ["INV00000001", "2026-10", "EUR", "Northwind Distribution", "", "", "BUS-M", "Business, price per user per month", "MONTHLY", ...M, "12", "1.20", "14.40"],
-      ["INV00000001", "2026-10", "EUR", "Harbour Resellers", "Harbour Resellers", "", "ENT-M", "Enterprise, price per user per month", "MONTHLY", ...M, "20", "2.80", "56.00"],
-      ["INV00000001", "2026-10", "EUR", "Harbour Resellers", "Harbour Resellers", "", "BUS-M", "Business, price per user per month", "MONTHLY", ...M, "10", "1.20", "12.00"],
+      [
+        "INV00000001",
+        "2026-10",
+        "EUR",
+        "Northwind Distribution",
+        "",
+        "",
+        "ENT-M",
+        "Enterprise, price per user per month",
+        "MONTHLY",
+        ...M,
+        "15",
+        "2.80",
+        "42.00",
+      ],
+      [
+        "INV00000001",
+        "2026-10",
+        "EUR",
+        "Northwind Distribution",
+        "",
+        "",
+        "BUS-M",
+        "Business, price per user per month",
+        "MONTHLY",
+        ...M,
+        "12",
+        "1.20",
+        "14.40",
+      ],
+      [
+        "INV00000001",
+        "2026-10",
+        "EUR",
+        "Harbour Resellers",
+        "Harbour Resellers",
+        "",
+        "ENT-M",
+        "Enterprise, price per user per month",
+        "MONTHLY",
+        ...M,
+        "20",
+        "2.80",
+        "56.00",
+      ],
+      [
+        "INV00000001",
+        "2026-10",
+        "EUR",
+        "Harbour Resellers",
+        "Harbour Resellers",
+        "",
+        "BUS-M",
+        "Business, price per user per month",
+        "MONTHLY",
+        ...M,
+        "10",
+        "1.20",
+        "12.00",
+      ],
       ["INV00000001", "2026-10", "EUR", "", "", "", "", "", "NET", "", "", "", "", "124.40"],
       ["INV00000001", "2026-10", "EUR", "", "", "", "", "", "VAT 20%", "", "", "", "", "24.88"],
       ["INV00000001", "2026-10", "EUR", "", "", "", "", "", "TOTAL", "", "", "", "", "149.28"],
     ]);
     expect(csv.endsWith("\r\n")).toBe(true);
-    expect(csv.split("\r\n")[1]).toBe('INV00000001,2026-10,EUR,Northwind Distribution,,,ENT-M,"Enterprise, price per user per month",MONTHLY,2026-10-01,2026-10-31,15,2.80,42.00');
+    expect(csv.split("\r\n")[1]).toBe(
+      'INV00000001,2026-10,EUR,Northwind Distribution,,,ENT-M,"Enterprise, price per user per month",MONTHLY,2026-10-01,2026-10-31,15,2.80,42.00',
+    );
     const sum = rows.slice(1, 5).reduce((acc, r) => acc + Math.round(Number(r[13]) * 100), 0);
     expect(sum).toBe(12440);
   });
@@ -283,7 +433,9 @@ describe("renderInvoiceCsv", () => {
     // Prepare
     const doc: InvoiceDocument = {
       ...worked,
-      lines: [line("S", 'The "Pro" plan,\r\nyearly', 1, "1.00", "1.00", "Acme, Inc.", 'Say "hi"\nLtd', "Zürich 株式会社")],
+      lines: [
+        line("S", 'The "Pro" plan,\r\nyearly', 1, "1.00", "1.00", "Acme, Inc.", 'Say "hi"\nLtd', "Zürich 株式会社"),
+      ],
     };
 
     // Act
@@ -293,7 +445,13 @@ describe("renderInvoiceCsv", () => {
     expect(csv).toContain('"Acme, Inc.","Say ""hi""\nLtd",Zürich 株式会社,S,"The ""Pro"" plan,\r\nyearly"');
     const rows = parseCsv(csv);
     expect(rows).toHaveLength(5);
-    expect(rows[1]?.slice(3, 8)).toEqual(["Acme, Inc.", 'Say "hi"\nLtd', "Zürich 株式会社", "S", 'The "Pro" plan,\r\nyearly']);
+    expect(rows[1]?.slice(3, 8)).toEqual([
+      "Acme, Inc.",
+      'Say "hi"\nLtd',
+      "Zürich 株式会社",
+      "S",
+      'The "Pro" plan,\r\nyearly',
+    ]);
   });
 
   it("neutralises formula injection but leaves numeric amounts (credits) as numbers", async () => {
@@ -301,7 +459,7 @@ describe("renderInvoiceCsv", () => {
     const doc: InvoiceDocument = {
       ...worked,
       lines: [
-        line("=HYPERLINK(\"http://x\")", "+cmd|' /C calc'!A0", -2, "-1.20", "-2.40", "@SUM(A1:A9)", "-Evil", "\tTabbed"),
+        line('=HYPERLINK("http://x")', "+cmd|' /C calc'!A0", -2, "-1.20", "-2.40", "@SUM(A1:A9)", "-Evil", "\tTabbed"),
         line("ok", "ok", 1, "=1+1", "+1.00", "Plain", "\uFF1Dfullwidth", null),
       ],
     };
@@ -310,8 +468,32 @@ describe("renderInvoiceCsv", () => {
     const rows = parseCsv(await renderInvoiceCsv(doc));
 
     // Assess
-    expect(rows[1]?.slice(3)).toEqual(["'@SUM(A1:A9)", "'-Evil", "'\tTabbed", "'=HYPERLINK(\"http://x\")", "'+cmd|' /C calc'!A0", "MONTHLY", "2026-10-01", "2026-10-31", "-2", "-1.20", "-2.40"]);
-    expect(rows[2]?.slice(3)).toEqual(["Plain", "'\uFF1Dfullwidth", "", "ok", "ok", "MONTHLY", "2026-10-01", "2026-10-31", "1", "'=1+1", "+1.00"]);
+    expect(rows[1]?.slice(3)).toEqual([
+      "'@SUM(A1:A9)",
+      "'-Evil",
+      "'\tTabbed",
+      '\'=HYPERLINK("http://x")',
+      "'+cmd|' /C calc'!A0",
+      "MONTHLY",
+      "2026-10-01",
+      "2026-10-31",
+      "-2",
+      "-1.20",
+      "-2.40",
+    ]);
+    expect(rows[2]?.slice(3)).toEqual([
+      "Plain",
+      "'\uFF1Dfullwidth",
+      "",
+      "ok",
+      "ok",
+      "MONTHLY",
+      "2026-10-01",
+      "2026-10-31",
+      "1",
+      "'=1+1",
+      "+1.00",
+    ]);
   });
 
   it("is the header and the totals for an invoice without lines", async () => {
@@ -349,7 +531,11 @@ describe("the consumption detail report (streamed CSV with an optional BOM, and 
     expect(Buffer.from(withBom, "utf8").subarray(0, 3)).toEqual(Buffer.from([0xef, 0xbb, 0xbf]));
     const rows = plain.trimEnd().split("\r\n");
     expect(rows).toHaveLength(1 + worked.lines.length + 3);
-    expect(rows.slice(-3).map((r) => r.split(",").filter(Boolean).slice(-2))).toEqual([["NET", "124.40"], ["VAT 20%", "24.88"], ["TOTAL", "149.28"]]);
+    expect(rows.slice(-3).map((r) => r.split(",").filter(Boolean).slice(-2))).toEqual([
+      ["NET", "124.40"],
+      ["VAT 20%", "24.88"],
+      ["TOTAL", "149.28"],
+    ]);
   });
 
   it("writes an .xlsx workbook with one row per line (amounts as numbers) and the net, VAT and total rows: EUR 124.40, 24.88, 149.28", async () => {
@@ -361,11 +547,42 @@ describe("the consumption detail report (streamed CSV with an optional BOM, and 
     const sheet = book.worksheets[0]!;
     expect(sheet.name).toBe("Invoice INV00000001");
     const values = (r: number) => (sheet.getRow(r).values as unknown[]).slice(1);
-    expect(values(1)).toEqual(["Customer", "Tier-1 partner", "Tier-2 partner", "SKU", "Description", "Kind", "Service from", "Service to", "Quantity", "Unit price (EUR)", "Amount (EUR)"]);
+    expect(values(1)).toEqual([
+      "Customer",
+      "Tier-1 partner",
+      "Tier-2 partner",
+      "SKU",
+      "Description",
+      "Kind",
+      "Service from",
+      "Service to",
+      "Quantity",
+      "Unit price (EUR)",
+      "Amount (EUR)",
+    ]);
     // (empty cells read back as absent)
-    expect(values(2)).toEqual(["Northwind Distribution", undefined, undefined, "ENT-M", "Enterprise, price per user per month", "MONTHLY", "2026-10-01", "2026-10-31", 15, 2.8, 42]);
+    expect(values(2)).toEqual([
+      "Northwind Distribution",
+      undefined,
+      undefined,
+      "ENT-M",
+      "Enterprise, price per user per month",
+      "MONTHLY",
+      "2026-10-01",
+      "2026-10-31",
+      15,
+      2.8,
+      42,
+    ]);
     expect(sheet.rowCount).toBe(1 + worked.lines.length + 3);
-    const totals = [sheet.rowCount - 2, sheet.rowCount - 1, sheet.rowCount].map((r) => [sheet.getRow(r).getCell(5).value, sheet.getRow(r).getCell(11).value]);
-    expect(totals).toEqual([["Net amount (excl. VAT)", 124.4], ["VAT 20 %", 24.88], ["Total", 149.28]]);
+    const totals = [sheet.rowCount - 2, sheet.rowCount - 1, sheet.rowCount].map((r) => [
+      sheet.getRow(r).getCell(5).value,
+      sheet.getRow(r).getCell(11).value,
+    ]);
+    expect(totals).toEqual([
+      ["Net amount (excl. VAT)", 124.4],
+      ["VAT 20 %", 24.88],
+      ["Total", 149.28],
+    ]);
   });
 });

@@ -1,4 +1,10 @@
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTableCommand } from "@aws-sdk/client-dynamodb";
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ResourceNotFoundException,
+  UpdateTableCommand,
+} from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { NodeHttpHandler } from "@smithy/node-http-handler";
 import { ConfiguredRetryStrategy } from "@smithy/util-retry";
@@ -20,9 +26,12 @@ export interface DynamoOptions {
 export const DYNAMO_RETRY = { maxAttempts: 4, baseMs: 50, capMs: 1000 } as const;
 
 /** The longest the retries of one request can wait in total (backoff only). */
-export const DYNAMO_WORST_BACKOFF_MS = Array.from({ length: DYNAMO_RETRY.maxAttempts - 1 }, (_, i) => Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** (i + 1))).reduce((a, b) => a + b, 0);
+export const DYNAMO_WORST_BACKOFF_MS = Array.from({ length: DYNAMO_RETRY.maxAttempts - 1 }, (_, i) =>
+  Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** (i + 1)),
+).reduce((a, b) => a + b, 0);
 
-const backoff = (attempt: number) => Math.floor(Math.random() * Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** attempt));
+const backoff = (attempt: number) =>
+  Math.floor(Math.random() * Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** attempt));
 
 /** One document client per process: created at cold start, reused by every request. */
 export function createDocumentClient(opts: DynamoOptions): DynamoDBDocumentClient {
@@ -47,7 +56,12 @@ export async function ensureTable(client: DynamoDBDocumentClient, tableName: str
     const existing = await client.send(new DescribeTableCommand({ TableName: tableName }));
     // Tables made before the change stream existed get it now.
     if (!existing.Table?.StreamSpecification?.StreamEnabled) {
-      await client.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" } }));
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          StreamSpecification: { StreamEnabled: true, StreamViewType: "NEW_AND_OLD_IMAGES" },
+        }),
+      );
     }
     return;
   } catch (err) {

@@ -18,6 +18,7 @@ export function foldEmail(raw: string): string | undefined {
   if (folded.normalize("NFKC") !== folded) return undefined;
   // Full case folding: lower, upper-then-lower (ß → SS → ss, final sigma), and NFKC of each.
   if (folded.toLowerCase() !== folded || folded.toUpperCase().toLowerCase() !== folded) return undefined;
-  if (folded.toLocaleLowerCase("tr") !== folded || folded.toLocaleUpperCase("tr").toLocaleLowerCase("tr") !== folded) return undefined;
+  if (folded.toLocaleLowerCase("tr") !== folded || folded.toLocaleUpperCase("tr").toLocaleLowerCase("tr") !== folded)
+    return undefined;
   return folded;
 }

@@ -5,7 +5,14 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { Service, createConversions } from "electrodb";
 import type { EntityItem } from "electrodb";
 import { auditEventEntity } from "./entities/audit-event.js";
-import { apiClientEntity, deliveryEntity, deliveryStateEntity, eventEntity, eventFeedEntity, webhookEndpointEntity } from "./entities/integration.js";
+import {
+  apiClientEntity,
+  deliveryEntity,
+  deliveryStateEntity,
+  eventEntity,
+  eventFeedEntity,
+  webhookEndpointEntity,
+} from "./entities/integration.js";
 import { BadCursor, ConditionFailed } from "./store.js";
 import type { Page } from "./store.js";
 
@@ -34,7 +41,10 @@ type TransactFn = Parameters<Service<IntegrationEntities>["transaction"]["write"
 export type IntegrationTx = Parameters<TransactFn>[0];
 
 /** What a client's request did to its counter: counted (with the client as it now is), limited, or no such active client. */
-export type ClientHit = { readonly kind: "counted"; readonly client: ApiClientRecord } | { readonly kind: "limited" } | { readonly kind: "inactive" };
+export type ClientHit =
+  | { readonly kind: "counted"; readonly client: ApiClientRecord }
+  | { readonly kind: "limited" }
+  | { readonly kind: "inactive" };
 
 /**
  * Storage of API clients, events, webhook endpoints and deliveries, in the same single
@@ -96,9 +106,19 @@ export class IntegrationStore {
         throw err;
       }
     };
-    const counted = await attempt("SET #c = #c + :one, #u = :now", "#s = :active AND #w = :w AND #c < :max", { ":one": 1, ":now": now, ":active": "ACTIVE", ":w": window, ":max": max });
+    const counted = await attempt("SET #c = #c + :one, #u = :now", "#s = :active AND #w = :w AND #c < :max", {
+      ":one": 1,
+      ":now": now,
+      ":active": "ACTIVE",
+      ":w": window,
+      ":max": max,
+    });
     if (counted) return { kind: "counted", client: counted };
-    const fresh = await attempt("SET #c = :one, #w = :w, #u = :now", "#s = :active AND (attribute_not_exists(#w) OR #w <> :w)", { ":one": 1, ":now": now, ":active": "ACTIVE", ":w": window });
+    const fresh = await attempt(
+      "SET #c = :one, #w = :w, #u = :now",
+      "#s = :active AND (attribute_not_exists(#w) OR #w <> :w)",
+      { ":one": 1, ":now": now, ":active": "ACTIVE", ":w": window },
+    );
     if (fresh) return { kind: "counted", client: fresh };
     const current = await this.getClient(accountId, clientId);
     return current?.status === "ACTIVE" ? { kind: "limited" } : { kind: "inactive" };
@@ -108,8 +128,12 @@ export class IntegrationStore {
   async putEvents(events: readonly EventRecord[], feed: readonly EventFeedRecord[]): Promise<void> {
     // Independent items: the two lists, and the 25-item requests of each, go in parallel.
     await Promise.all([
-      events.length > 0 ? retryUnprocessed(() => this.entities.event.put([...events]).go({ concurrency: 4 })) : undefined,
-      feed.length > 0 ? retryUnprocessed(() => this.entities.eventFeed.put([...feed]).go({ concurrency: 4 })) : undefined,
+      events.length > 0
+        ? retryUnprocessed(() => this.entities.event.put([...events]).go({ concurrency: 4 }))
+        : undefined,
+      feed.length > 0
+        ? retryUnprocessed(() => this.entities.eventFeed.put([...feed]).go({ concurrency: 4 }))
+        : undefined,
     ]);
   }
 
@@ -143,7 +167,9 @@ export class IntegrationStore {
 
   async getEndpoint(accountId: string, endpointId: string): Promise<WebhookEndpointRecord | undefined> {
     if (accountId.length > 200 || endpointId.length > 200) return undefined;
-    return (await this.entities.webhookEndpoint.get({ accountId, endpointId }).go({ consistent: true })).data ?? undefined;
+    return (
+      (await this.entities.webhookEndpoint.get({ accountId, endpointId }).go({ consistent: true })).data ?? undefined
+    );
   }
 
   async listEndpoints(accountId: string, limit: number, cursor?: string | null): Promise<Page<WebhookEndpointRecord>> {
@@ -168,18 +194,38 @@ export class IntegrationStore {
   }
 
   /** Attempts of an endpoint, newest first. */
-  async listDeliveries(accountId: string, endpointId: string, limit: number, cursor?: string | null): Promise<Page<DeliveryRecord>> {
+  async listDeliveries(
+    accountId: string,
+    endpointId: string,
+    limit: number,
+    cursor?: string | null,
+  ): Promise<Page<DeliveryRecord>> {
     const e = this.entities.delivery;
-    return page(cursorOf(e, "byEndpoint"), e.query.byEndpoint({ accountId, endpointId }), { limit, cursor, order: "desc" });
+    return page(cursorOf(e, "byEndpoint"), e.query.byEndpoint({ accountId, endpointId }), {
+      limit,
+      cursor,
+      order: "desc",
+    });
   }
 
-  async getDelivery(accountId: string, endpointId: string, attemptedAt: string, deliveryId: string): Promise<DeliveryRecord | undefined> {
+  async getDelivery(
+    accountId: string,
+    endpointId: string,
+    attemptedAt: string,
+    deliveryId: string,
+  ): Promise<DeliveryRecord | undefined> {
     if ([accountId, endpointId, attemptedAt, deliveryId].some((p) => p.length > 200)) return undefined;
-    return (await this.entities.delivery.get({ accountId, endpointId, attemptedAt, deliveryId }).go({ consistent: true })).data ?? undefined;
+    return (
+      (await this.entities.delivery.get({ accountId, endpointId, attemptedAt, deliveryId }).go({ consistent: true }))
+        .data ?? undefined
+    );
   }
 
   async deliveredAt(endpointId: string, eventId: string): Promise<string | undefined> {
-    return (await this.entities.deliveryState.get({ endpointId, eventId }).go({ consistent: true })).data?.deliveredAt ?? undefined;
+    return (
+      (await this.entities.deliveryState.get({ endpointId, eventId }).go({ consistent: true })).data?.deliveredAt ??
+      undefined
+    );
   }
 
   /**
@@ -187,12 +233,22 @@ export class IntegrationStore {
    * reached the endpoint or another attempt holds a lease that has not run out: one conditional
    * UpdateItem (it creates the item on the first attempt).
    */
-  async claimDelivery(endpointId: string, eventId: string, token: string, now: string, leaseUntil: string, expiresAt: number): Promise<"claimed" | "delivered" | "busy"> {
+  async claimDelivery(
+    endpointId: string,
+    eventId: string,
+    token: string,
+    now: string,
+    leaseUntil: string,
+    expiresAt: number,
+  ): Promise<"claimed" | "delivered" | "busy"> {
     try {
       await this.entities.deliveryState
         .update({ endpointId, eventId })
         .set({ leaseToken: token, leaseUntil, expiresAt })
-        .where((a, op) => `${op.notExists(a.deliveredAt)} AND (${op.notExists(a.leaseUntil)} OR ${op.lt(a.leaseUntil, now)})`)
+        .where(
+          (a, op) =>
+            `${op.notExists(a.deliveredAt)} AND (${op.notExists(a.leaseUntil)} OR ${op.lt(a.leaseUntil, now)})`,
+        )
         .go();
       return "claimed";
     } catch (err) {
@@ -205,7 +261,10 @@ export class IntegrationStore {
   async settleDelivery(endpointId: string, eventId: string, token: string, deliveredAt?: string): Promise<void> {
     try {
       const u = this.entities.deliveryState.patch({ endpointId, eventId });
-      await (deliveredAt ? u.set({ deliveredAt }) : u).remove(["leaseToken", "leaseUntil"]).where((a, op) => op.eq(a.leaseToken, token)).go();
+      await (deliveredAt ? u.set({ deliveredAt }) : u)
+        .remove(["leaseToken", "leaseUntil"])
+        .where((a, op) => op.eq(a.leaseToken, token))
+        .go();
     } catch (err) {
       // The lease ran out and was taken meanwhile (or the pair was cleared for a redelivery): that attempt settles it.
       if (!isConditionFailure(err)) throw err;
@@ -240,7 +299,10 @@ export class IntegrationStore {
 function isConditionFailure(err: unknown): boolean {
   if (err instanceof ConditionalCheckFailedException) return true;
   const cause = (err as { cause?: unknown } | null)?.cause;
-  return cause instanceof ConditionalCheckFailedException || (cause as { name?: string } | undefined)?.name === "ConditionalCheckFailedException";
+  return (
+    cause instanceof ConditionalCheckFailedException ||
+    (cause as { name?: string } | undefined)?.name === "ConditionalCheckFailedException"
+  );
 }
 
 async function retryUnprocessed(write: () => Promise<{ unprocessed: unknown[] }>): Promise<void> {
@@ -251,25 +313,40 @@ async function retryUnprocessed(write: () => Promise<{ unprocessed: unknown[] }>
 
 async function page<T extends object>(
   toCursor: (item: T) => string,
-  query: { go: (o: { limit: number; cursor: string | null; order: "asc" | "desc"; count?: number; pages?: "all" }) => Promise<{ data: T[] }> },
+  query: {
+    go: (o: {
+      limit: number;
+      cursor: string | null;
+      order: "asc" | "desc";
+      count?: number;
+      pages?: "all";
+    }) => Promise<{ data: T[] }>;
+  },
   opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc"; filtered?: boolean },
 ): Promise<Page<T>> {
   let data: T[];
   try {
     const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
-    data = (await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more })).data;
+    data = (await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more }))
+      .data;
   } catch (err) {
     if (opts.cursor && err instanceof Error) throw new BadCursor();
     throw err;
   }
-  return { items: data.slice(0, opts.limit).map((node) => ({ node, cursor: toCursor(node) })), hasNextPage: data.length > opts.limit };
+  return {
+    items: data.slice(0, opts.limit).map((node) => ({ node, cursor: toCursor(node) })),
+    hasNextPage: data.length > opts.limit,
+  };
 }
 
 const conversions = new WeakMap<object, Record<string, { fromComposite: { toCursor: (c: never) => string } }>>();
 function cursorOf(entity: object, accessPattern: string) {
   let patterns = conversions.get(entity);
   if (!patterns) {
-    patterns = createConversions(entity as never).byAccessPattern as Record<string, { fromComposite: { toCursor: (c: never) => string } }>;
+    patterns = createConversions(entity as never).byAccessPattern as Record<
+      string,
+      { fromComposite: { toCursor: (c: never) => string } }
+    >;
     conversions.set(entity, patterns);
   }
   const convert = patterns[accessPattern]!.fromComposite.toCursor;

@@ -17,7 +17,8 @@ interface QueuedMail {
 export class QueuedMailer implements Mailer {
   constructor(private readonly queue: WorkQueue) {}
   async send(message: MailMessage): Promise<void> {
-    if (message.attachments?.length) throw new Error("QueuedMailer: attachments are sent by the worker that renders them, not queued");
+    if (message.attachments?.length)
+      throw new Error("QueuedMailer: attachments are sent by the worker that renders them, not queued");
     const body: QueuedMail = { mail: { to: message.to, subject: message.subject, text: message.text } };
     await this.queue.send([JSON.stringify(body)]);
   }

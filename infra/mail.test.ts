@@ -3,13 +3,19 @@ import { OutboxMailer, buildRawMessage } from "./mail.js";
 import type { MailMessage } from "./mail.js";
 
 /** Bytes that look like a PDF and cover every byte value, so base64 round-trips are meaningful. */
-const pdfBytes = new Uint8Array([...Buffer.from("%PDF-1.7\n"), ...Array.from({ length: 3000 }, (_, i) => (i * 37) % 256)]);
+const pdfBytes = new Uint8Array([
+  ...Buffer.from("%PDF-1.7\n"),
+  ...Array.from({ length: 3000 }, (_, i) => (i * 37) % 256),
+]);
 
 /** Splits a raw message into its headers (unfolded) and body. */
 function splitHeaders(raw: string): { headers: Map<string, string>; body: string } {
   const at = raw.indexOf("\r\n\r\n");
   const headers = new Map<string, string>();
-  for (const h of raw.slice(0, at).replace(/\r\n[ \t]/g, " ").split("\r\n")) {
+  for (const h of raw
+    .slice(0, at)
+    .replace(/\r\n[ \t]/g, " ")
+    .split("\r\n")) {
     const colon = h.indexOf(":");
     headers.set(h.slice(0, colon).toLowerCase(), h.slice(colon + 1).trim());
   }
@@ -28,17 +34,24 @@ function decodeWords(value: string): string {
 }
 
 function decodeQuotedPrintable(body: string): string {
-  const bytes = Buffer.from(body.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))), "latin1");
+  const bytes = Buffer.from(
+    body.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))),
+    "latin1",
+  );
   return bytes.toString("utf8");
 }
 
 const message: MailMessage = {
   to: "owner@northwind.example",
   subject: "Facture INV00000001 – période 2026-10, Zürich 株式会社 — a rather long subject that must fold",
-  text: "Bonjour,\nvotre facture est jointe : 149.28 EUR, échéance 2026-12-01.\n" + "x".repeat(200) + " \nA=B",
+  text: `Bonjour,\nvotre facture est jointe : 149.28 EUR, échéance 2026-12-01.\n${"x".repeat(200)} \nA=B`,
   attachments: [
     { filename: "INV00000001.pdf", contentType: "application/pdf", content: pdfBytes },
-    { filename: "détail \"consommation\".csv", contentType: "text/csv; charset=utf-8", content: Buffer.from("a,b\r\n1,2\r\n") },
+    {
+      filename: 'détail "consommation".csv',
+      contentType: "text/csv; charset=utf-8",
+      content: Buffer.from("a,b\r\n1,2\r\n"),
+    },
   ],
 };
 
@@ -84,7 +97,9 @@ describe("buildRawMessage", () => {
     expect(Buffer.from(lines.join(""), "base64").equals(Buffer.from(pdfBytes))).toBe(true);
 
     expect(csv?.headers.get("content-type")).toMatch(/^text\/csv; charset=utf-8; name="=\?UTF-8\?B\?/);
-    expect(csv?.headers.get("content-disposition")).toBe("attachment; filename*=UTF-8''d%C3%A9tail%20%22consommation%22.csv");
+    expect(csv?.headers.get("content-disposition")).toBe(
+      "attachment; filename*=UTF-8''d%C3%A9tail%20%22consommation%22.csv",
+    );
     expect(Buffer.from(csv?.body ?? "", "base64").toString()).toBe("a,b\r\n1,2\r\n");
   });
 
@@ -99,7 +114,9 @@ describe("buildRawMessage", () => {
   });
 
   it("refuses header injection through the address and flattens it out of subject and file names", () => {
-    expect(() => buildRawMessage("billing@skyline.example", { ...message, to: "a@x.example\r\nBcc: victim@y.example" })).toThrow(/line break/);
+    expect(() =>
+      buildRawMessage("billing@skyline.example", { ...message, to: "a@x.example\r\nBcc: victim@y.example" }),
+    ).toThrow(/line break/);
     const raw = buildRawMessage("billing@skyline.example", {
       ...message,
       subject: "Hi\r\nBcc: victim@y.example",
@@ -125,13 +142,23 @@ describe("OutboxMailer", () => {
 
     // Act
     await outbox.send({ to: "a@x.example", subject: "Welcome", text: "hello" });
-    await outbox.send(message.attachments ? { ...message, attachments: [{ ...message.attachments[0]!, content }] } : message);
+    await outbox.send(
+      message.attachments ? { ...message, attachments: [{ ...message.attachments[0]!, content }] } : message,
+    );
     content.fill(0); // the sender reusing its buffer does not change what was sent
 
     // Assess
     const list = outbox.list();
     expect(list).toEqual([
-      { id: 1, from: "no-reply@localhost", sentAt: "2026-11-01T06:00:00.000Z", to: "a@x.example", subject: "Welcome", text: "hello", attachments: [] },
+      {
+        id: 1,
+        from: "no-reply@localhost",
+        sentAt: "2026-11-01T06:00:00.000Z",
+        to: "a@x.example",
+        subject: "Welcome",
+        text: "hello",
+        attachments: [],
+      },
       {
         id: 2,
         from: "no-reply@localhost",

@@ -128,7 +128,9 @@ const NOT_PRINTABLE_ASCII = /[^\x20-\x7e]/;
 function nameParameter(param: "name" | "filename", value: string): string {
   if (!NOT_PRINTABLE_ASCII.test(value)) return `${param}="${value.replace(/[\\"]/g, "\\$&")}"`;
   const pct = Array.from(new TextEncoder().encode(value), (b) =>
-    /[A-Za-z0-9!#$&+.^_`|~-]/.test(String.fromCharCode(b)) ? String.fromCharCode(b) : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
+    /[A-Za-z0-9!#$&+.^_`|~-]/.test(String.fromCharCode(b))
+      ? String.fromCharCode(b)
+      : `%${b.toString(16).toUpperCase().padStart(2, "0")}`,
   ).join("");
   return param === "filename" ? `${param}*=UTF-8''${pct}` : `${param}="${encodedWords(value).join(`${CRLF} `)}"`;
 }
@@ -272,7 +274,11 @@ export class OutboxMailer implements Mailer {
       subject: message.subject,
       text: message.text,
       // Copied: the sender may reuse its buffer after send() returns, as it may with SES.
-      files: (message.attachments ?? []).map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content.slice() })),
+      files: (message.attachments ?? []).map((a) => ({
+        filename: a.filename,
+        contentType: a.contentType,
+        content: a.content.slice(),
+      })),
     });
   }
   /** The mails sent, oldest first; attachments by name, type and size only, so the list stays JSON. */

@@ -36,6 +36,8 @@ export class SqsWorkQueue implements WorkQueue {
 export function createSqsClient(opts: { region: string; endpoint?: string }): SQSClient {
   return new SQSClient({
     region: opts.region,
-    ...(opts.endpoint ? { endpoint: opts.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } } : {}),
+    ...(opts.endpoint
+      ? { endpoint: opts.endpoint, credentials: { accessKeyId: "local", secretAccessKey: "local" } }
+      : {}),
   });
 }

@@ -14,7 +14,11 @@ export class RequestBudgetExceeded extends Error {
     /** The operation's estimate, when it was refused before running. */
     readonly estimated?: number,
   ) {
-    super(estimated === undefined ? `used its budget of ${budget} DynamoDB requests` : `estimated at ${estimated} DynamoDB requests, over its budget of ${budget}`);
+    super(
+      estimated === undefined
+        ? `used its budget of ${budget} DynamoDB requests`
+        : `estimated at ${estimated} DynamoDB requests, over its budget of ${budget}`,
+    );
     this.name = "RequestBudgetExceeded";
   }
 

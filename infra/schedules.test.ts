@@ -14,7 +14,9 @@ describe("job schedules", () => {
 
   it("reads day names as EventBridge does and refuses what it cannot read the same way", () => {
     // 2026-11-06 is a Friday: the next weekday run at 08:00 is Monday the 9th.
-    expect(nextRun("cron(0 8 ? * MON-FRI *)", at("2026-11-06T09:00:00Z")).toISOString()).toBe("2026-11-09T08:00:00.000Z");
+    expect(nextRun("cron(0 8 ? * MON-FRI *)", at("2026-11-06T09:00:00Z")).toISOString()).toBe(
+      "2026-11-09T08:00:00.000Z",
+    );
     for (const bad of ["rate(1 day)", "cron(5 0 1 * ?)", "cron(5 0 1 * ? 2027)", "cron(0 8 ? * 2 *)", "5 0 1 * ? *"]) {
       expect(() => nextRun(bad, at("2026-11-06T09:00:00Z")), bad).toThrow();
     }

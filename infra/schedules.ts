@@ -18,10 +18,13 @@ export const JOB_SCHEDULES = {
  */
 export function nextRun(expression: string, after: Date): Date {
   const fields = /^cron\((.*)\)$/.exec(expression.trim())?.[1]?.trim().split(/\s+/);
-  if (!fields || fields.length !== 6) throw new Error(`not an EventBridge cron expression: ${expression}`);
+  if (fields?.length !== 6) throw new Error(`not an EventBridge cron expression: ${expression}`);
   const [minute, hour, dayOfMonth, month, dayOfWeek, year] = fields as [string, string, string, string, string, string];
   if (year !== "*") throw new Error(`a year other than * is not supported: ${expression}`);
   if (/\d/.test(dayOfWeek)) throw new Error(`use day names, not numbers, for the day of week: ${expression}`);
-  const parsed = CronExpressionParser.parse([minute, hour, dayOfMonth, month, dayOfWeek].join(" "), { currentDate: after, tz: "UTC" });
+  const parsed = CronExpressionParser.parse([minute, hour, dayOfMonth, month, dayOfWeek].join(" "), {
+    currentDate: after,
+    tz: "UTC",
+  });
   return parsed.next().toDate();
 }

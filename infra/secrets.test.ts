@@ -18,7 +18,11 @@ const server = createServer((req, res) => {
     res.writeHead(200, { "content-type": "application/x-amz-json-1.1" });
     res.end(
       JSON.stringify({
-        Parameters: input.Names.filter((n) => stored.has(n)).map((n) => ({ Name: n, Type: "SecureString", Value: stored.get(n) })),
+        Parameters: input.Names.filter((n) => stored.has(n)).map((n) => ({
+          Name: n,
+          Type: "SecureString",
+          Value: stored.get(n),
+        })),
         InvalidParameters: input.Names.filter((n) => !stored.has(n)),
       }),
     );
@@ -46,7 +50,9 @@ afterAll(async () => {
 
 describe("SST secrets", () => {
   it("are read only when bound to the function", async () => {
-    expect(await sstSecret("DEVICE_SIGNING_KEY", { ...env, SST_Secret_value_DEVICE_SIGNING_KEY: undefined })).toBeUndefined();
+    expect(
+      await sstSecret("DEVICE_SIGNING_KEY", { ...env, SST_Secret_value_DEVICE_SIGNING_KEY: undefined }),
+    ).toBeUndefined();
     expect(asked).toEqual([]);
   });
 
@@ -57,7 +63,10 @@ describe("SST secrets", () => {
     expect(await sstSecret("DEVICE_SIGNING_KEY", env)).toBe("stage-key");
     expect(asked.at(-1)).toEqual({
       target: "AmazonSSM.GetParameters",
-      names: ["/sst/channel-partner-api/prod/Secret/DEVICE_SIGNING_KEY/value", "/sst/channel-partner-api/.fallback/Secret/DEVICE_SIGNING_KEY/value"],
+      names: [
+        "/sst/channel-partner-api/prod/Secret/DEVICE_SIGNING_KEY/value",
+        "/sst/channel-partner-api/.fallback/Secret/DEVICE_SIGNING_KEY/value",
+      ],
       decrypt: true,
     });
   });

@@ -14,7 +14,10 @@ export async function sstSecret(name: string, env: NodeJS.ProcessEnv = process.e
     ...(env.AWS_ENDPOINT_URL_SSM ? { endpoint: env.AWS_ENDPOINT_URL_SSM } : {}),
   });
   // The stage's value, else the app-wide fallback (`sst secrets set --fallback`), as SST resolves them.
-  const paths = [`${env.SST_SSM_PREFIX ?? ""}Secret/${name}/value`, `/sst/${env.SST_APP ?? ""}/.fallback/Secret/${name}/value`];
+  const paths = [
+    `${env.SST_SSM_PREFIX ?? ""}Secret/${name}/value`,
+    `/sst/${env.SST_APP ?? ""}/.fallback/Secret/${name}/value`,
+  ];
   try {
     const out = await client.send(new GetParametersCommand({ Names: paths, WithDecryption: true }));
     for (const path of paths) {

@@ -7,7 +7,10 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
  * dead-letter queue after maxReceiveCount), the others are deleted. One poison message never
  * fails its batch.
  */
-export async function processSqsBatch(event: SQSEvent, handle: (record: SQSRecord) => Promise<unknown>): Promise<SQSBatchResponse> {
+export async function processSqsBatch(
+  event: SQSEvent,
+  handle: (record: SQSRecord) => Promise<unknown>,
+): Promise<SQSBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
   // A batch that fails whole is reported record by record (same effect for Lambda, and the local
   // poller needs no special case).

@@ -36,9 +36,12 @@ describe("SSRF guard, production policy", () => {
     expect(addressRefusal(address, PRODUCTION_POLICY)).toMatch(new RegExp(`is an? ${range} address$`));
   });
 
-  it.each(["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])("allows the public address %s", (address) => {
-    expect(addressRefusal(address, PRODUCTION_POLICY)).toBeUndefined();
-  });
+  it.each(["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])(
+    "allows the public address %s",
+    (address) => {
+      expect(addressRefusal(address, PRODUCTION_POLICY)).toBeUndefined();
+    },
+  );
 
   it("loopback only when the policy allows it (the local stack); private ranges never", () => {
     const local = { allowHttp: true, allowLoopback: true };
@@ -86,7 +89,9 @@ describe("SSRF guard at delivery time: resolve, check every address, connect to 
   const resolver =
     (answers: Record<string, LookupAddress[]>): Resolver =>
     (hostname, _family, callback) =>
-      answers[hostname] ? callback(null, answers[hostname]) : callback(Object.assign(new Error("not found"), { code: "ENOTFOUND" }), []);
+      answers[hostname]
+        ? callback(null, answers[hostname])
+        : callback(Object.assign(new Error("not found"), { code: "ENOTFOUND" }), []);
   const answers = {
     "rebind.example": [{ address: "127.0.0.1", family: 4 }],
     "mixed.example": [
@@ -100,7 +105,9 @@ describe("SSRF guard at delivery time: resolve, check every address, connect to 
     const before = received;
     const r = await sender.post(`http://rebind.example:${port}/hook`, {}, "{}", 2000);
     expect(r).toMatchObject({ refused: true });
-    expect(r.error).toMatch(/refused: rebind\.example resolves to a refused address: 127\.0\.0\.1 is a loopback address/);
+    expect(r.error).toMatch(
+      /refused: rebind\.example resolves to a refused address: 127\.0\.0\.1 is a loopback address/,
+    );
     expect(received).toBe(before);
   });
 

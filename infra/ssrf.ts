@@ -57,11 +57,13 @@ export function urlRefusal(raw: string, policy: NetworkPolicy): Refusal {
   } catch {
     return "must be an absolute URL";
   }
-  if (url.protocol !== "https:" && !(url.protocol === "http:" && policy.allowHttp)) return policy.allowHttp ? "must be an http or https URL" : "must be an https URL";
+  if (url.protocol !== "https:" && !(url.protocol === "http:" && policy.allowHttp))
+    return policy.allowHttp ? "must be an http or https URL" : "must be an https URL";
   if (url.username || url.password) return "must not contain credentials";
   const host = url.hostname.toLowerCase();
   if (host === "") return "must name a host";
   if (isIpLiteral(host)) return addressRefusal(host, policy);
-  if (!policy.allowLoopback && (host === "localhost" || host.endsWith(".localhost"))) return "must not point to this machine";
+  if (!policy.allowLoopback && (host === "localhost" || host.endsWith(".localhost")))
+    return "must not point to this machine";
   return undefined;
 }

@@ -19,13 +19,28 @@ export type * from "./store/records.js";
  * infra/store/ (accounts and people, commerce, billing, billing runs, equipment, jobs); `Store` is all of them
  * on one object, so a use case needs one handle.
  */
-export type Store = AccountStore & CommerceStore & BillingStore & BillingRunStore & EquipmentStore & JobStore & IdentityStore;
+export type Store = AccountStore &
+  CommerceStore &
+  BillingStore &
+  BillingRunStore &
+  EquipmentStore &
+  JobStore &
+  IdentityStore;
 
 class AllAreas extends StoreBase {}
 // The areas hold methods only (no fields), so each method runs on one object with the shared base.
-for (const area of [AccountStore, CommerceStore, BillingStore, BillingRunStore, EquipmentStore, JobStore, IdentityStore]) {
+for (const area of [
+  AccountStore,
+  CommerceStore,
+  BillingStore,
+  BillingRunStore,
+  EquipmentStore,
+  JobStore,
+  IdentityStore,
+]) {
   for (const name of Object.getOwnPropertyNames(area.prototype)) {
-    if (name !== "constructor") Object.defineProperty(AllAreas.prototype, name, Object.getOwnPropertyDescriptor(area.prototype, name)!);
+    if (name !== "constructor")
+      Object.defineProperty(AllAreas.prototype, name, Object.getOwnPropertyDescriptor(area.prototype, name)!);
   }
 }
 export const Store = AllAreas as unknown as new (client: DynamoDBDocumentClient, table: string) => Store;

@@ -40,8 +40,10 @@ export const METRICS_NAMESPACE = "ChannelPartnerApi";
 /** The Powertools implementation (Lambda, and `npm start` for its logs). */
 export function powertoolsTelemetry(opts: { metrics?: boolean } = {}): Telemetry {
   const logger = new Logger({ serviceName: SERVICE });
-  const metrics = opts.metrics === false ? undefined : new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
-  const clean = (fields: LogFields = {}) => Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
+  const metrics =
+    opts.metrics === false ? undefined : new Metrics({ namespace: METRICS_NAMESPACE, serviceName: SERVICE });
+  const clean = (fields: LogFields = {}) =>
+    Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined));
   let counted = false;
   return {
     info: (message, fields) => logger.info(message, clean(fields)),
@@ -99,7 +101,7 @@ export async function observeRecord(
   telemetry: Telemetry,
   record: { readonly messageId: string; readonly attributes?: { readonly ApproximateReceiveCount?: string } },
   queue: string,
-  run: () => Promise<{ readonly outcome: string; readonly metric?: MetricName } | void>,
+  run: () => Promise<{ readonly outcome: string; readonly metric?: MetricName } | undefined>,
 ): Promise<void> {
   const started = performance.now();
   const receiveCount = Number(record.attributes?.ApproximateReceiveCount ?? 1);
@@ -107,10 +109,22 @@ export async function observeRecord(
     const r = await run();
     telemetry.count("JobsProcessed");
     if (r?.metric) telemetry.count(r.metric);
-    telemetry.info("record processed", { queue, messageId: record.messageId, receiveCount, outcome: r?.outcome ?? "done", durationMs: Math.round(performance.now() - started) });
+    telemetry.info("record processed", {
+      queue,
+      messageId: record.messageId,
+      receiveCount,
+      outcome: r?.outcome ?? "done",
+      durationMs: Math.round(performance.now() - started),
+    });
   } catch (err) {
     telemetry.count("JobsFailed");
-    telemetry.error("record failed", { queue, messageId: record.messageId, receiveCount, errorName: err instanceof Error ? err.name : typeof err, frames: framesOf(err) });
+    telemetry.error("record failed", {
+      queue,
+      messageId: record.messageId,
+      receiveCount,
+      errorName: err instanceof Error ? err.name : typeof err,
+      frames: framesOf(err),
+    });
     throw err;
   }
 }

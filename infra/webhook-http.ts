@@ -39,9 +39,14 @@ class RefusedAddress extends Error {
 }
 
 /** Resolves a host name to all its addresses (the system's resolver; tests give a fixed one). */
-export type Resolver = (hostname: string, family: number, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+export type Resolver = (
+  hostname: string,
+  family: number,
+  callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
 
-const systemResolver: Resolver = (hostname, family, callback) => dnsLookup(hostname, { all: true, ...(family ? { family } : {}) }, callback);
+const systemResolver: Resolver = (hostname, family, callback) =>
+  dnsLookup(hostname, { all: true, ...(family ? { family } : {}) }, callback);
 
 /**
  * A DNS lookup that refuses a host name if any of its addresses is refused by the policy, and hands
@@ -53,9 +58,11 @@ export function guardedLookup(policy: NetworkPolicy, resolve: Resolver = systemR
     resolve(hostname, options.family ? Number(options.family) : 0, (err, addresses) => {
       if (err) return callback(err, "", 4);
       const refused = addresses.map((a) => addressRefusal(a.address, policy)).find((r) => r !== undefined);
-      if (refused || addresses.length === 0) return callback(new RefusedAddress(`${hostname} resolves to a refused address: ${refused ?? "none"}`), "", 4);
+      if (refused || addresses.length === 0)
+        return callback(new RefusedAddress(`${hostname} resolves to a refused address: ${refused ?? "none"}`), "", 4);
       // Node 20 asks for every address (`all`, happy eyeballs); older callers for one.
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      if ((options as { all?: boolean }).all)
+        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       return callback(null, addresses[0]!.address, addresses[0]!.family);
     });
   };
@@ -69,7 +76,10 @@ export function guardedLookup(policy: NetworkPolicy, resolve: Resolver = systemR
 export function createWebhookSender(policy: NetworkPolicy, opts: { resolve?: Resolver } = {}): WebhookSender {
   const lookup = guardedLookup(policy, opts.resolve);
   // Keep-alive: deliveries to one receiver reuse their (checked) connection.
-  const agents = { http: new http.Agent({ keepAlive: true, lookup }), https: new https.Agent({ keepAlive: true, lookup }) };
+  const agents = {
+    http: new http.Agent({ keepAlive: true, lookup }),
+    https: new https.Agent({ keepAlive: true, lookup }),
+  };
   return {
     post(url, headers, body, timeoutMs) {
       const started = performance.now();
@@ -91,7 +101,12 @@ export function createWebhookSender(policy: NetworkPolicy, opts: { resolve?: Res
           {
             method: "POST",
             agent: target.protocol === "https:" ? agents.https : agents.http,
-            headers: { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(body)), "user-agent": "channel-partner-api-webhooks/1" },
+            headers: {
+              ...headers,
+              "content-type": "application/json",
+              "content-length": String(Buffer.byteLength(body)),
+              "user-agent": "channel-partner-api-webhooks/1",
+            },
           },
           (res) => {
             const chunks: Buffer[] = [];
@@ -101,7 +116,12 @@ export function createWebhookSender(policy: NetworkPolicy, opts: { resolve?: Res
               size += c.length;
               if (size >= MAX_READ_BYTES) res.destroy();
             });
-            const finish = () => done({ statusCode: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8").slice(0, RESPONSE_BODY_CHARS), latencyMs: elapsed() });
+            const finish = () =>
+              done({
+                statusCode: res.statusCode ?? 0,
+                body: Buffer.concat(chunks).toString("utf8").slice(0, RESPONSE_BODY_CHARS),
+                latencyMs: elapsed(),
+              });
             res.on("end", finish);
             res.on("close", finish);
             res.on("error", finish);
@@ -112,9 +132,13 @@ export function createWebhookSender(policy: NetworkPolicy, opts: { resolve?: Res
           req.destroy();
         }, timeoutMs);
         req.on("error", (err: Error) => {
-          if (err instanceof RefusedAddress) return done({ error: `refused: ${err.message}`, refused: true, latencyMs: elapsed() });
+          if (err instanceof RefusedAddress)
+            return done({ error: `refused: ${err.message}`, refused: true, latencyMs: elapsed() });
           const code = (err as NodeJS.ErrnoException).code;
-          done({ error: code ? `${code}: ${err.message}`.slice(0, 300) : err.message.slice(0, 300), latencyMs: elapsed() });
+          done({
+            error: code ? `${code}: ${err.message}`.slice(0, 300) : err.message.slice(0, 300),
+            latencyMs: elapsed(),
+          });
         });
         req.end(body);
       });

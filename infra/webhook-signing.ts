@@ -7,7 +7,12 @@ import { Webhook } from "standardwebhooks";
  * space-separated: during a rotation both the new and the previous secret sign, so receivers
  * holding either verify).
  */
-export function signedHeaders(secrets: readonly string[], webhookId: string, at: Date, body: string): Record<string, string> {
+export function signedHeaders(
+  secrets: readonly string[],
+  webhookId: string,
+  at: Date,
+  body: string,
+): Record<string, string> {
   if (secrets.length === 0) throw new Error("no signing secret");
   return {
     "webhook-id": webhookId,

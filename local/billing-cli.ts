@@ -25,7 +25,10 @@ async function throughStack(url: string, period: string): Promise<void> {
 
 /** No stack runs: starts one on DATA_DIR (or on DYNAMO_ENDPOINT's DynamoDB), without HTTP clients, and bills with a progress bar. */
 async function ownStack(period: string, tableName: string | undefined): Promise<void> {
-  const [{ startLocalStack }, { SingleBar, Presets }] = await Promise.all([import("./stack.js"), import("cli-progress")]);
+  const [{ startLocalStack }, { SingleBar, Presets }] = await Promise.all([
+    import("./stack.js"),
+    import("cli-progress"),
+  ]);
   const dynamoEndpoint = process.env.DYNAMO_ENDPOINT;
   const stack = await startLocalStack({
     // With DYNAMO_ENDPOINT the data is that DynamoDB's; nothing is kept in DATA_DIR then.
@@ -34,7 +37,10 @@ async function ownStack(period: string, tableName: string | undefined): Promise<
     operatorEmail: process.env.BOOTSTRAP_OPERATOR_EMAIL ?? "operator@example.com",
     cron: false,
   });
-  const bar = new SingleBar({ format: "billing {period} [{bar}] {value}/{total} parties", hideCursor: true }, Presets.shades_classic);
+  const bar = new SingleBar(
+    { format: "billing {period} [{bar}] {value}/{total} parties", hideCursor: true },
+    Presets.shades_classic,
+  );
   let started = false;
   try {
     const report = await stack.jobs.run("billing", {
@@ -64,10 +70,14 @@ async function ownStack(period: string, tableName: string | undefined): Promise<
  * A DATA_DIR held by a stack that does not answer is refused: two processes must not share its files.
  */
 async function main() {
-  const { values } = parseArgs({ options: { period: { type: "string" }, "table-name": { type: "string" }, url: { type: "string" } } });
+  const { values } = parseArgs({
+    options: { period: { type: "string" }, "table-name": { type: "string" }, url: { type: "string" } },
+  });
   const period = values.period;
   if (!period || !/^\d{4}-(0[1-9]|1[0-2])$/.test(period)) throw new Error(USAGE);
-  const url = values.url?.replace(/\/+$/, "") ?? (process.env.DYNAMO_ENDPOINT ? undefined : await runningStack(resolve(process.env.DATA_DIR ?? ".data")));
+  const url =
+    values.url?.replace(/\/+$/, "") ??
+    (process.env.DYNAMO_ENDPOINT ? undefined : await runningStack(resolve(process.env.DATA_DIR ?? ".data")));
   if (url) return throughStack(url, period);
   return ownStack(period, values["table-name"]);
 }

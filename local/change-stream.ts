@@ -1,5 +1,10 @@
 import { DescribeTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand } from "@aws-sdk/client-dynamodb-streams";
+import {
+  DescribeStreamCommand,
+  DynamoDBStreamsClient,
+  GetRecordsCommand,
+  GetShardIteratorCommand,
+} from "@aws-sdk/client-dynamodb-streams";
 import { toChangeRecord } from "../infra/change-stream.js";
 import type { ChangeRecord } from "../infra/change-stream.js";
 
@@ -13,7 +18,10 @@ export interface LocalChangeStream {
    * deliveries), before the position moves on: the replay does the same work a second time.
    * `only`: only batches it holds true for crash (the others are handled as usual).
    */
-  failNext(count: number, opts?: { afterHandling?: boolean; only?: (records: readonly ChangeRecord[]) => boolean }): void;
+  failNext(
+    count: number,
+    opts?: { afterHandling?: boolean; only?: (records: readonly ChangeRecord[]) => boolean },
+  ): void;
   /** Batches handled, and failed attempts (each failed batch is retried from the same position). */
   readonly stats: { batches: number; failures: number; records: number };
   stop(): Promise<void>;
@@ -27,7 +35,11 @@ const IDLE_MS = 100;
  * whose handling throws is read again from the same iterator, as Lambda retries a failed batch:
  * the consumer is idempotent, so a replay creates nothing twice.
  */
-export async function startLocalChangeStream(opts: { endpoint: string; tableName: string; handle: (records: ChangeRecord[]) => Promise<void> }): Promise<LocalChangeStream> {
+export async function startLocalChangeStream(opts: {
+  endpoint: string;
+  tableName: string;
+  handle: (records: ChangeRecord[]) => Promise<void>;
+}): Promise<LocalChangeStream> {
   const credentials = { accessKeyId: "local", secretAccessKey: "local" };
   const ddb = new DynamoDBClient({ region: "local", endpoint: opts.endpoint, credentials });
   const streams = new DynamoDBStreamsClient({ region: "local", endpoint: opts.endpoint, credentials });
@@ -46,10 +58,14 @@ export async function startLocalChangeStream(opts: { endpoint: string; tableName
   const discover = async () => {
     let start: string | undefined;
     do {
-      const out = await streams.send(new DescribeStreamCommand({ StreamArn: arn, ...(start ? { ExclusiveStartShardId: start } : {}) }));
+      const out = await streams.send(
+        new DescribeStreamCommand({ StreamArn: arn, ...(start ? { ExclusiveStartShardId: start } : {}) }),
+      );
       for (const shard of out.StreamDescription?.Shards ?? []) {
         if (!shard.ShardId || iterators.has(shard.ShardId)) continue;
-        const it = await streams.send(new GetShardIteratorCommand({ StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: "TRIM_HORIZON" }));
+        const it = await streams.send(
+          new GetShardIteratorCommand({ StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: "TRIM_HORIZON" }),
+        );
         iterators.set(shard.ShardId, it.ShardIterator ?? null);
       }
       start = out.StreamDescription?.LastEvaluatedShardId;
@@ -61,29 +77,31 @@ export async function startLocalChangeStream(opts: { endpoint: string; tableName
     await discover();
     let busy = false;
     // Shards in parallel, as Lambda runs one batch per shard at a time; records of one shard in order.
-    await Promise.all([...iterators].map(async ([shardId, iterator]) => {
-      if (!iterator) return;
-      const out = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
-      const records = (out.Records ?? []).map(toChangeRecord).filter((r): r is ChangeRecord => r !== undefined);
-      if (records.length > 0) {
-        busy = true;
-        // Taken before any await: shards run in parallel, each injected crash happens once.
-        const crash = failing > 0 && (!failOnly || failOnly(records));
-        if (crash) failing -= 1;
-        try {
-          if (crash && !failAfter) throw new Error("injected consumer crash");
-          await opts.handle(records);
-          if (crash) throw new Error("injected consumer crash after handling");
-          stats.batches += 1;
-          stats.records += records.length;
-        } catch {
-          // Lambda's retry of a failed batch: the same records, from the same position.
-          stats.failures += 1;
-          return;
+    await Promise.all(
+      [...iterators].map(async ([shardId, iterator]) => {
+        if (!iterator) return;
+        const out = await streams.send(new GetRecordsCommand({ ShardIterator: iterator, Limit: 1000 }));
+        const records = (out.Records ?? []).map(toChangeRecord).filter((r): r is ChangeRecord => r !== undefined);
+        if (records.length > 0) {
+          busy = true;
+          // Taken before any await: shards run in parallel, each injected crash happens once.
+          const crash = failing > 0 && (!failOnly || failOnly(records));
+          if (crash) failing -= 1;
+          try {
+            if (crash && !failAfter) throw new Error("injected consumer crash");
+            await opts.handle(records);
+            if (crash) throw new Error("injected consumer crash after handling");
+            stats.batches += 1;
+            stats.records += records.length;
+          } catch {
+            // Lambda's retry of a failed batch: the same records, from the same position.
+            stats.failures += 1;
+            return;
+          }
         }
-      }
-      iterators.set(shardId, out.NextShardIterator ?? null);
-    }));
+        iterators.set(shardId, out.NextShardIterator ?? null);
+      }),
+    );
     return busy;
   };
 

@@ -62,7 +62,9 @@ class Demo {
   async signIn(email: string, role: string): Promise<void> {
     const v = `${role}_TOKEN`;
     this.#vars.set(email, v);
-    this.show(`${v}=$(curl -s -X POST ${this.url}/dev/token -d ${sh(JSON.stringify({ email }))} | sed -E 's/.*"token":"([^"]+)".*/\\1/')`);
+    this.show(
+      `${v}=$(curl -s -X POST ${this.url}/dev/token -d ${sh(JSON.stringify({ email }))} | sed -E 's/.*"token":"([^"]+)".*/\\1/')`,
+    );
     const { token } = (await this.http("POST", "/dev/token", { email })) as { token: string };
     this.#tokens.set(email, token);
     this.result(`$${v} holds ${email}'s bearer token (one hour)`);
@@ -73,13 +75,20 @@ class Demo {
     const token = this.#tokens.get(email);
     if (!token) throw new Error(`no token for ${email}`);
     const body = JSON.stringify({ query, variables });
-    this.show(`curl -s ${this.url}/graphql -H "authorization: Bearer $${this.#var(email)}" -H 'content-type: application/json' \\\n  -d ${sh(body)}`);
-    const res = await fetch(`${this.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body });
+    this.show(
+      `curl -s ${this.url}/graphql -H "authorization: Bearer $${this.#var(email)}" -H 'content-type: application/json' \\\n  -d ${sh(body)}`,
+    );
+    const res = await fetch(`${this.url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body,
+    });
     const json = (await res.json()) as { data?: { r?: Json } | null; errors?: unknown[] };
     if (json.errors || !json.data?.r) throw new Error(`GraphQL error: ${JSON.stringify(json.errors ?? json)}`);
     const r = json.data.r;
     if (!("__typename" in r)) return r;
-    if (typeof r.__typename === "string" && !r.__typename.endsWith("Success")) throw new Error(`${r.__typename}: ${JSON.stringify(r)}`);
+    if (typeof r.__typename === "string" && !r.__typename.endsWith("Success"))
+      throw new Error(`${r.__typename}: ${JSON.stringify(r)}`);
     return r.data as Json;
   }
 
@@ -152,17 +161,28 @@ async function runDemo(url: string, outDir: string): Promise<Invoice> {
 
   d.heading("The operator creates a distributor billed in EUR, inviting its owner");
   const dist = (await d.gql(OPERATOR, mutation("createAccount", "CreateAccountInput", "account { id name currency }"), {
-    input: { parentId: PLATFORM, kind: "DISTRIBUTOR", name: `Demo Distribution ${run}`, country: "FR", currency: "EUR", owner: { email: dOwner } },
+    input: {
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: `Demo Distribution ${run}`,
+      country: "FR",
+      currency: "EUR",
+      owner: { email: dOwner },
+    },
   })) as { account: { id: string; name: string } };
   const distId = dist.account.id;
   d.result(`distributor ${dist.account.name}: ${distId}`);
 
   d.heading("The operator sets the distributor's tax rate (20 % VAT)");
-  await d.gql(OPERATOR, mutation("setTaxRate", "SetTaxRateInput", "account { id }"), { input: { accountId: distId, taxRatePercent: "20" } });
+  await d.gql(OPERATOR, mutation("setTaxRate", "SetTaxRateInput", "account { id }"), {
+    input: { accountId: distId, taxRatePercent: "20" },
+  });
   d.result("tax rate 20 %");
 
   d.heading("The operator makes two offers available to the distributor");
-  await d.gql(OPERATOR, mutation("setAvailableOffers", "SetAvailableOffersInput", "account { id }"), { input: { accountId: distId, skus: [BUSINESS, ENTERPRISE] } });
+  await d.gql(OPERATOR, mutation("setAvailableOffers", "SetAvailableOffersInput", "account { id }"), {
+    input: { accountId: distId, skus: [BUSINESS, ENTERPRISE] },
+  });
   d.result(`offers ${BUSINESS} (Rainbow Business) and ${ENTERPRISE} (Rainbow Enterprise)`);
 
   d.heading("The distributor's owner signs in and accepts the invitation with their own token");
@@ -173,7 +193,14 @@ async function runDemo(url: string, outDir: string): Promise<Invoice> {
 
   d.heading("The distributor's owner creates a reseller (allowed to create accounts), inviting its owner");
   const reseller = (await d.gql(dOwner, mutation("createAccount", "CreateAccountInput", "account { id name }"), {
-    input: { parentId: distId, kind: "RESELLER", name: `Demo Reseller ${run}`, country: "FR", owner: { email: rOwner }, canCreateAccounts: true },
+    input: {
+      parentId: distId,
+      kind: "RESELLER",
+      name: `Demo Reseller ${run}`,
+      country: "FR",
+      owner: { email: rOwner },
+      canCreateAccounts: true,
+    },
   })) as { account: { id: string; name: string } };
   d.result(`reseller ${reseller.account.name}: ${reseller.account.id}`);
 
@@ -188,9 +215,18 @@ async function runDemo(url: string, outDir: string): Promise<Invoice> {
     input: { parentId: reseller.account.id, kind: "CUSTOMER", name: `Demo Customer ${run}`, country: "FR" },
   })) as { account: { id: string; name: string } };
   const order = (await d.gql(rOwner, mutation("placeOrder", "PlaceOrderInput", "order { id lines { sku quantity } }"), {
-    input: { accountId: customer.account.id, lines: [{ sku: ENTERPRISE, quantity: 20 }, { sku: BUSINESS, quantity: 10 }], idempotencyKey: `demo-${run}` },
+    input: {
+      accountId: customer.account.id,
+      lines: [
+        { sku: ENTERPRISE, quantity: 20 },
+        { sku: BUSINESS, quantity: 10 },
+      ],
+      idempotencyKey: `demo-${run}`,
+    },
   })) as { order: { id: string } };
-  d.result(`customer ${customer.account.name}: ${customer.account.id}; order ${order.order.id}: 20 x ${ENTERPRISE}, 10 x ${BUSINESS}`);
+  d.result(
+    `customer ${customer.account.name}: ${customer.account.id}; order ${order.order.id}: 20 x ${ENTERPRISE}, 10 x ${BUSINESS}`,
+  );
 
   d.heading("The clock moves to the next month (local only)");
   d.show(`curl -s ${url}/dev/clock`);
@@ -203,15 +239,26 @@ async function runDemo(url: string, outDir: string): Promise<Invoice> {
 
   d.heading(`Billing runs for ${period} (as the monthly schedule would: queue, workers, invoices, mails)`);
   d.show(`curl -s -X POST ${url}/dev/jobs/run -d ${sh(JSON.stringify({ job: "billing", period }))}`);
-  const report = (await d.http("POST", "/dev/jobs/run", { job: "billing", period })) as { scheduled: number; processed: number; deadLettered: number };
-  d.result(`${report.scheduled} billed parties scheduled, ${report.processed} processed, ${report.deadLettered} dead-lettered`);
+  const report = (await d.http("POST", "/dev/jobs/run", { job: "billing", period })) as {
+    scheduled: number;
+    processed: number;
+    deadLettered: number;
+  };
+  d.result(
+    `${report.scheduled} billed parties scheduled, ${report.processed} processed, ${report.deadLettered} dead-lettered`,
+  );
 
   d.heading("The distributor's owner reads the invoice");
-  const { invoices } = (await d.gql(dOwner, INVOICES, { id: distId })) as { invoices: { edges: { node: Invoice }[] } | null };
+  const { invoices } = (await d.gql(dOwner, INVOICES, { id: distId })) as {
+    invoices: { edges: { node: Invoice }[] } | null;
+  };
   const invoice = invoices?.edges.map((e) => e.node).find((i) => i.period === period);
   if (!invoice) throw new Error(`no invoice for ${period}`);
-  d.result(`${invoice.number} to ${invoice.billedTo} for ${invoice.period}: net ${invoice.net.amount}, VAT ${invoice.vat.amount}, total ${invoice.total.currency} ${invoice.total.amount}`);
-  for (const { node: l } of invoice.lines.edges) console.log(`   ${l.customer}: ${l.quantity} x ${l.sku} = ${l.amount.amount}`);
+  d.result(
+    `${invoice.number} to ${invoice.billedTo} for ${invoice.period}: net ${invoice.net.amount}, VAT ${invoice.vat.amount}, total ${invoice.total.currency} ${invoice.total.amount}`,
+  );
+  for (const { node: l } of invoice.lines.edges)
+    console.log(`   ${l.customer}: ${l.quantity} x ${l.sku} = ${l.amount.amount}`);
 
   d.heading("The distributor's owner downloads the invoice as PDF and CSV");
   mkdirSync(outDir, { recursive: true });
@@ -233,7 +280,9 @@ async function runDemo(url: string, outDir: string): Promise<Invoice> {
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { url: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: { url: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } },
+  });
   if (values.help) return console.log(USAGE);
   const url = (values.url ?? process.env.API_URL ?? `http://localhost:${process.env.PORT ?? 4000}`).replace(/\/+$/, "");
   const outDir = values.out ?? join(tmpdir(), "channel-partner-demo");

@@ -16,7 +16,12 @@ export async function localSigningJwk(dataDir: string | undefined, fileName: str
     if (isDeviceSigningJwk(stored)) return stored;
   }
   const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-  const jwk: JWK = { ...(await exportJWK(privateKey)), kid: `${kidPrefix}-${Date.now().toString(36)}`, alg: "ES256", use: "sig" };
+  const jwk: JWK = {
+    ...(await exportJWK(privateKey)),
+    kid: `${kidPrefix}-${Date.now().toString(36)}`,
+    alg: "ES256",
+    use: "sig",
+  };
   if (file) writeFileSync(file, JSON.stringify(jwk), { mode: 0o600 });
   return jwk;
 }

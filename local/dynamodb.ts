@@ -26,7 +26,9 @@ export async function freePort(): Promise<number> {
 function checkJava(): void {
   const r = spawnSync("java", ["-version"], { encoding: "utf8" });
   if (r.error || r.status !== 0) {
-    throw new Error("DynamoDB Local needs Java 17 or newer on PATH (`java -version` failed). Install a JRE, e.g. `apt-get install openjdk-17-jre-headless`.");
+    throw new Error(
+      "DynamoDB Local needs Java 17 or newer on PATH (`java -version` failed). Install a JRE, e.g. `apt-get install openjdk-17-jre-headless`.",
+    );
   }
   const m = /version "(\d+)/.exec(`${r.stderr}${r.stdout}`);
   if (m && Number(m[1]) < 17) throw new Error(`DynamoDB Local needs Java 17 or newer; found Java ${m[1]}.`);
@@ -39,7 +41,12 @@ function checkJava(): void {
 export async function startDynamoLocal(opts: { dataDir?: string; port?: number } = {}): Promise<LocalDynamo> {
   checkJava();
   const port = opts.port ?? (await freePort());
-  const child: ChildProcess = spawn({ port, ...(opts.dataDir ? { path: opts.dataDir } : {}), sharedDb: true, stdio: "pipe" });
+  const child: ChildProcess = spawn({
+    port,
+    ...(opts.dataDir ? { path: opts.dataDir } : {}),
+    sharedDb: true,
+    stdio: "pipe",
+  });
   let stderr = "";
   child.stderr?.on("data", (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
@@ -51,7 +58,12 @@ export async function startDynamoLocal(opts: { dataDir?: string; port?: number }
   process.once("exit", killOnExit);
   void exited.then(() => process.removeListener("exit", killOnExit));
   const endpoint = `http://127.0.0.1:${port}`;
-  const client = new DynamoDBClient({ endpoint, region: "local", credentials: { accessKeyId: "local", secretAccessKey: "local" }, maxAttempts: 1 });
+  const client = new DynamoDBClient({
+    endpoint,
+    region: "local",
+    credentials: { accessKeyId: "local", secretAccessKey: "local" },
+    maxAttempts: 1,
+  });
   // A JVM start on a loaded two-core machine was seen to take over 30 s.
   const deadline = Date.now() + 90_000;
   let ready = false;

@@ -40,7 +40,8 @@ export async function graphiqlAsset(path: string): Promise<{ type: string; body:
   if (!path.startsWith(ASSET_PREFIX)) return undefined;
   const asset = (await assets()).get(path.slice(ASSET_PREFIX.length));
   if (!asset) return undefined;
-  if (asset.type === "image/x-icon") return { type: asset.type, body: Buffer.from(asset.body.replace(/^data:[^,]*,/, ""), "base64") };
+  if (asset.type === "image/x-icon")
+    return { type: asset.type, body: Buffer.from(asset.body.replace(/^data:[^,]*,/, ""), "base64") };
   return asset;
 }
 
@@ -101,7 +102,10 @@ export function graphiqlOptions(origin: string): GraphiQLOptions {
     defaultQuery: `${note}${VIEWER}`,
     defaultTabs: [
       { query: `${note}${VIEWER}` },
-      { query: `${note}${ACCOUNT_PAGE}`, variables: JSON.stringify({ id: globalId("Account", PLATFORM_ID), first: 10 }, null, 2) },
+      {
+        query: `${note}${ACCOUNT_PAGE}`,
+        variables: JSON.stringify({ id: globalId("Account", PLATFORM_ID), first: 10 }, null, 2),
+      },
     ],
     defaultEditorToolsVisibility: "headers",
     // Tokens are secrets: kept in the tab only, not in the browser's storage.

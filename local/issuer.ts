@@ -11,9 +11,14 @@ import type { JWK } from "jose";
 export const CLOCK_OFFSET_CLAIM = "local_clock_offset_ms";
 
 /** The instant a local token is checked at: the stack's clock less the jumps made since the token was minted. */
-export function localTokenTime(clock: { now(): Date; readonly offsetMs: number }, claims: Record<string, unknown>): Date {
+export function localTokenTime(
+  clock: { now(): Date; readonly offsetMs: number },
+  claims: Record<string, unknown>,
+): Date {
   const minted = claims[CLOCK_OFFSET_CLAIM];
-  return typeof minted === "number" && Number.isFinite(minted) ? new Date(clock.now().getTime() - clock.offsetMs + minted) : clock.now();
+  return typeof minted === "number" && Number.isFinite(minted)
+    ? new Date(clock.now().getTime() - clock.offsetMs + minted)
+    : clock.now();
 }
 
 /**
@@ -28,14 +33,25 @@ export interface LocalIssuer {
   mint(email: string, opts?: { emailVerified?: boolean; ttlSeconds?: number; subject?: string }): Promise<string>;
 }
 
-export async function createLocalIssuer(opts: { issuer: string; audience: string; dataDir?: string; now: () => Date; clockOffsetMs?: () => number }): Promise<LocalIssuer> {
+export async function createLocalIssuer(opts: {
+  issuer: string;
+  audience: string;
+  dataDir?: string;
+  now: () => Date;
+  clockOffsetMs?: () => number;
+}): Promise<LocalIssuer> {
   const file = opts.dataDir ? join(opts.dataDir, "issuer-key.json") : undefined;
   let privateJwk: JWK;
   if (file && existsSync(file)) {
     privateJwk = JSON.parse(readFileSync(file, "utf8")) as JWK;
   } else {
     const { privateKey } = await generateKeyPair("ES256", { extractable: true });
-    privateJwk = { ...(await exportJWK(privateKey)), kid: `local-${Date.now().toString(36)}`, alg: "ES256", use: "sig" };
+    privateJwk = {
+      ...(await exportJWK(privateKey)),
+      kid: `local-${Date.now().toString(36)}`,
+      alg: "ES256",
+      use: "sig",
+    };
     if (file) writeFileSync(file, JSON.stringify(privateJwk), { mode: 0o600 });
   }
   const { d: _private, ...publicJwk } = privateJwk;
@@ -46,7 +62,11 @@ export async function createLocalIssuer(opts: { issuer: string; audience: string
     jwks: { keys: [publicJwk] },
     async mint(email, o = {}) {
       const iat = Math.floor(opts.now().getTime() / 1000);
-      return new SignJWT({ email, email_verified: o.emailVerified ?? true, ...(opts.clockOffsetMs ? { [CLOCK_OFFSET_CLAIM]: opts.clockOffsetMs() } : {}) })
+      return new SignJWT({
+        email,
+        email_verified: o.emailVerified ?? true,
+        ...(opts.clockOffsetMs ? { [CLOCK_OFFSET_CLAIM]: opts.clockOffsetMs() } : {}),
+      })
         .setProtectedHeader({ alg: "ES256", kid: privateJwk.kid!, typ: "JWT" })
         .setIssuer(opts.issuer)
         .setAudience(opts.audience)

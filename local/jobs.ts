@@ -66,7 +66,14 @@ const MAIL_POLL_MS = 250;
  */
 export async function startLocalJobs(
   deps: Deps,
-  opts: { issuer: Issuer; mailer: Mailer; telemetry?: Telemetry; billingChunkSize?: number; mailLeaseMs?: number; webhookVisibilitySeconds?: number },
+  opts: {
+    issuer: Issuer;
+    mailer: Mailer;
+    telemetry?: Telemetry;
+    billingChunkSize?: number;
+    mailLeaseMs?: number;
+    webhookVisibilitySeconds?: number;
+  },
 ): Promise<LocalJobs> {
   const server: FauxqsServer = await startFauxqs({ port: 0, logger: false });
   const sqs = createSqsClient({ region: "us-east-1", endpoint: server.address });
@@ -89,11 +96,17 @@ export async function startLocalJobs(
     queue: server.createQueue("webhooks", {
       attributes: {
         VisibilityTimeout: String(opts.webhookVisibilitySeconds ?? 30),
-        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: webhookDlq.queueArn, maxReceiveCount: WEBHOOK_MAX_RECEIVE }),
+        RedrivePolicy: JSON.stringify({
+          deadLetterTargetArn: webhookDlq.queueArn,
+          maxReceiveCount: WEBHOOK_MAX_RECEIVE,
+        }),
       },
     }).queueUrl,
   };
-  const queues: Queues = { billing: new SqsWorkQueue(sqs, urls.billing), lifecycle: new SqsWorkQueue(sqs, urls.lifecycle) };
+  const queues: Queues = {
+    billing: new SqsWorkQueue(sqs, urls.billing),
+    lifecycle: new SqsWorkQueue(sqs, urls.lifecycle),
+  };
   const billing: BillingOptions = {
     issuer: opts.issuer,
     queue: queues.billing,
@@ -120,14 +133,27 @@ export async function startLocalJobs(
 
   /** The event source mapping, locally: receive a batch, hand it to the worker, delete what succeeded. */
   async function pass(job: LocalQueue): Promise<{ ids: string[]; processed: number; failed: number }> {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: urls[job], MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ["ApproximateReceiveCount"] }));
+    const out = await sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: urls[job],
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 0,
+        MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+      }),
+    );
     const messages = out.Messages ?? [];
     if (messages.length === 0) return { ids: [], processed: 0, failed: 0 };
     const event: SQSEvent = { Records: messages.map((m) => toRecord(m, urls[job])) };
     const result = await processSqsBatch(event, (record) => workers[job](record));
     const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
     const done = messages.filter((m) => !failed.has(m.MessageId!));
-    if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: urls[job], Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+    if (done.length)
+      await sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: urls[job],
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+        }),
+      );
     return { ids: messages.map((m) => m.MessageId!), processed: done.length, failed: failed.size };
   }
 
@@ -148,7 +174,11 @@ export async function startLocalJobs(
   }
 
   // One pass at a time per queue, as one poller would (a message is never handed to two passes).
-  const chains: Record<LocalQueue, Promise<unknown>> = { billing: Promise.resolve(), lifecycle: Promise.resolve(), mail: Promise.resolve() };
+  const chains: Record<LocalQueue, Promise<unknown>> = {
+    billing: Promise.resolve(),
+    lifecycle: Promise.resolve(),
+    mail: Promise.resolve(),
+  };
   function serial<T>(job: LocalQueue, f: () => Promise<T>): Promise<T> {
     const next = chains[job].then(f, f);
     chains[job] = next.catch(() => undefined);
@@ -161,7 +191,8 @@ export async function startLocalJobs(
       const ids = new Set<string>();
       for (const body of bodies) ids.add(await mailSqs.sendOne(body));
       // The first delivery attempt of each message, now; later attempts are the poller's.
-      for (let i = 0; ids.size > 0 && i < 20; i++) for (const id of (await serial("mail", () => pass("mail"))).ids) ids.delete(id);
+      for (let i = 0; ids.size > 0 && i < 20; i++)
+        for (const id of (await serial("mail", () => pass("mail"))).ids) ids.delete(id);
     },
   };
   const mailPoller = setInterval(() => {
@@ -183,7 +214,11 @@ export async function startLocalJobs(
     inspect(name) {
       const q = server.inspectQueue(name);
       if (!q) return { ready: 0, delayed: 0, inflight: [] };
-      return { ready: q.messages.ready.length, delayed: q.messages.delayed.length, inflight: q.messages.inflight.map((m) => m.visibilityDeadline) };
+      return {
+        ready: q.messages.ready.length,
+        delayed: q.messages.delayed.length,
+        inflight: q.messages.inflight.map((m) => m.visibilityDeadline),
+      };
     },
     drain,
     deadLetters,
@@ -202,7 +237,16 @@ export async function startLocalJobs(
   } satisfies LocalJobs;
 }
 
-function toRecord(m: { MessageId?: string; ReceiptHandle?: string; Body?: string; Attributes?: Record<string, string>; MD5OfBody?: string }, queueUrl: string): SQSRecord {
+function toRecord(
+  m: {
+    MessageId?: string;
+    ReceiptHandle?: string;
+    Body?: string;
+    Attributes?: Record<string, string>;
+    MD5OfBody?: string;
+  },
+  queueUrl: string,
+): SQSRecord {
   return {
     messageId: m.MessageId!,
     receiptHandle: m.ReceiptHandle!,

@@ -106,9 +106,20 @@ export interface LocalStack {
 async function listen(http: ReturnType<typeof createServer>, port: number, host: string): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     http.once("error", (err: NodeJS.ErrnoException) => {
-      if (err.code === "EADDRINUSE") reject(new Error(`Port ${port} on ${host} is already in use (another \`npm start\`?). Stop it, or choose another port: PORT=${port + 1} npm start`));
-      else if (err.code === "EADDRNOTAVAIL") reject(new Error(`Cannot listen on ${host}:${port}: no such address here. Set HOST to one of this machine's addresses (HOST=0.0.0.0 for all).`));
-      else if (err.code === "EACCES") reject(new Error(`Not allowed to listen on port ${port}; choose another: PORT=4000 npm start`));
+      if (err.code === "EADDRINUSE")
+        reject(
+          new Error(
+            `Port ${port} on ${host} is already in use (another \`npm start\`?). Stop it, or choose another port: PORT=${port + 1} npm start`,
+          ),
+        );
+      else if (err.code === "EADDRNOTAVAIL")
+        reject(
+          new Error(
+            `Cannot listen on ${host}:${port}: no such address here. Set HOST to one of this machine's addresses (HOST=0.0.0.0 for all).`,
+          ),
+        );
+      else if (err.code === "EACCES")
+        reject(new Error(`Not allowed to listen on port ${port}; choose another: PORT=4000 npm start`));
       else reject(err);
     });
     http.listen(port, host, () => resolve());
@@ -157,7 +168,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const dataDir = opts.inMemory ? undefined : opts.dataDir;
   // The port is taken first, so that a port in use is said at once, before DynamoDB Local starts.
   // Until the stack is ready every request gets 503.
-  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) => send(res, 503, { error: "starting" });
+  let handler: (req: IncomingMessage, res: ServerResponse) => void = (_req, res) =>
+    send(res, 503, { error: "starting" });
   const http = createServer((req, res) => handler(req, res));
   const host = opts.host ?? "127.0.0.1";
   await listen(http, opts.port ?? 0, host);
@@ -178,9 +190,14 @@ async function start(
 ): Promise<LocalStack> {
   if (dataDir) mkdirSync(dataDir, { recursive: true });
   let dynamo: LocalDynamo | undefined;
-  const endpoint = opts.dynamoEndpoint ?? (dynamo = await startDynamoLocal(dataDir ? { dataDir } : {})).endpoint;
+  if (!opts.dynamoEndpoint) dynamo = await startDynamoLocal(dataDir ? { dataDir } : {});
+  const endpoint = opts.dynamoEndpoint ?? dynamo!.endpoint;
   const tableName = opts.tableName ?? "channel-partner";
-  const client = createDocumentClient({ region: "local", endpoint, ...(opts.dynamoRequestHandler ? { requestHandler: opts.dynamoRequestHandler } : {}) });
+  const client = createDocumentClient({
+    region: "local",
+    endpoint,
+    ...(opts.dynamoRequestHandler ? { requestHandler: opts.dynamoRequestHandler } : {}),
+  });
   await ensureTable(client, tableName);
   const store = new Store(client, tableName);
   const clock = new SettableClock();
@@ -209,7 +226,13 @@ async function start(
     portalUrl: "http://localhost:3000",
     deviceKeys: await localDeviceKeys(dataDir),
     ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
-    integrations: { store: integrations, keys: apiKeys, deliveries, network, ...(opts.clientRequestsPerMinute ? { clientRequestsPerMinute: opts.clientRequestsPerMinute } : {}) },
+    integrations: {
+      store: integrations,
+      keys: apiKeys,
+      deliveries,
+      network,
+      ...(opts.clientRequestsPerMinute ? { clientRequestsPerMinute: opts.clientRequestsPerMinute } : {}),
+    },
   };
   await ensurePlatform(deps, opts.operatorEmail ?? "operator@example.com");
   await seedCatalog(deps);
@@ -228,7 +251,11 @@ async function start(
   // In AWS the consumer is its own Lambda with its own DynamoDB client: here too, so the API's
   // client (which tests may instrument) sees only the API's and the jobs' requests.
   const consumerClient = createDocumentClient({ region: "local", endpoint });
-  const consumerDeps: Deps = { ...deps, store: new Store(consumerClient, tableName), integrations: { keys: apiKeys, store: new IntegrationStore(consumerClient, tableName), deliveries } };
+  const consumerDeps: Deps = {
+    ...deps,
+    store: new Store(consumerClient, tableName),
+    integrations: { keys: apiKeys, store: new IntegrationStore(consumerClient, tableName), deliveries },
+  };
   const stream = await startLocalChangeStream({
     endpoint,
     tableName,
@@ -240,7 +267,11 @@ async function start(
   // The delivery worker is its own Lambda too, with its own DynamoDB client.
   const workerClient = createDocumentClient({ region: "local", endpoint });
   const webhooks = startLocalWebhookWorker({
-    deps: { ...deps, store: new Store(workerClient, tableName), integrations: { keys: apiKeys, store: new IntegrationStore(workerClient, tableName), deliveries, network } },
+    deps: {
+      ...deps,
+      store: new Store(workerClient, tableName),
+      integrations: { keys: apiKeys, store: new IntegrationStore(workerClient, tableName), deliveries, network },
+    },
     runtime: {
       sender: createWebhookSender(network),
       timeoutMs: opts.webhookTimeoutMs ?? Webhooks.DELIVERY_TIMEOUT_MS,
@@ -275,7 +306,13 @@ async function start(
   const url = `http://${reach === "127.0.0.1" ? "localhost" : reach}:${port}`;
   // Local tokens are minted and checked by the stack's clock; the jumps made after minting are taken
   // out at the check, so a token lasts one hour of real time across POST /dev/clock.
-  const issuer = await createLocalIssuer({ issuer: `${url}/`, audience: AUDIENCE, now: () => clock.now(), clockOffsetMs: () => clock.offsetMs, ...(dataDir ? { dataDir } : {}) });
+  const issuer = await createLocalIssuer({
+    issuer: `${url}/`,
+    audience: AUDIENCE,
+    now: () => clock.now(),
+    clockOffsetMs: () => clock.offsetMs,
+    ...(dataDir ? { dataDir } : {}),
+  });
   const verify = createTokenVerifier({
     jwksUrl: `http://${reach}:${port}/.well-known/jwks.json`,
     issuer: issuer.issuer,
@@ -328,23 +365,31 @@ async function start(
           // Makes the local SES refuse the next `count` sends, to see mail being retried.
           const body = await readJson(req);
           const count = body.count;
-          if (typeof count !== "number" || !Number.isInteger(count) || count < 0 || count > 100) return send(res, 400, { error: "count must be an integer from 0 to 100" });
+          if (typeof count !== "number" || !Number.isInteger(count) || count < 0 || count > 100)
+            return send(res, 400, { error: "count must be an integer from 0 to 100" });
           outbox.failNext(count);
           return send(res, 200, { failing: count });
         }
         case "POST /dev/jobs/run": {
           const body = await readJson(req);
-          if (body.job !== "billing" && body.job !== "lifecycle") return send(res, 400, { error: 'job must be "billing" or "lifecycle"' });
-          if (body.period !== undefined && typeof body.period !== "string") return send(res, 400, { error: "period must be a month such as 2026-10" });
+          if (body.job !== "billing" && body.job !== "lifecycle")
+            return send(res, 400, { error: 'job must be "billing" or "lifecycle"' });
+          if (body.period !== undefined && typeof body.period !== "string")
+            return send(res, 400, { error: "period must be a month such as 2026-10" });
           try {
-            return send(res, 200, await jobs.run(body.job, typeof body.period === "string" ? { period: body.period } : {}));
+            return send(
+              res,
+              200,
+              await jobs.run(body.job, typeof body.period === "string" ? { period: body.period } : {}),
+            );
           } catch (err) {
             return send(res, 400, { error: err instanceof Error ? err.message : "run failed" });
           }
         }
         default:
           // Yoga refuses a content-length above MAX_BODY_BYTES (413); a body of unannounced length is refused here.
-          if (req.method === "POST" && req.headers["content-length"] === undefined) return send(res, 411, { error: "Content-Length required" });
+          if (req.method === "POST" && req.headers["content-length"] === undefined)
+            return send(res, 411, { error: "Content-Length required" });
           if (path !== undefined && DOWNLOAD_PATH.test(path)) return downloads(req, res);
           if (req.method === "GET" && path?.startsWith(ASSET_PREFIX)) {
             const asset = await graphiqlAsset(path);
@@ -412,7 +457,9 @@ function startLocalCron(clock: SettableClock, jobs: LocalJobs): NodeJS.Timeout {
     (async () => {
       for (const job of due) {
         const r = await jobs.run(job);
-        console.log(`local cron: ${job} run: ${r.scheduled} scheduled, ${r.processed} processed, ${r.deadLettered} dead-lettered`);
+        console.log(
+          `local cron: ${job} run: ${r.scheduled} scheduled, ${r.processed} processed, ${r.deadLettered} dead-lettered`,
+        );
       }
     })()
       .catch((err: unknown) => console.error(`local cron: ${err instanceof Error ? err.message : String(err)}`))

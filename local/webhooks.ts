@@ -47,17 +47,35 @@ export function startLocalWebhookWorker(opts: {
   };
 
   const handle = async (record: SQSRecord) => {
-    const outcome = await Webhooks.deliver(opts.deps, opts.runtime, record.body, Number(record.attributes.ApproximateReceiveCount) || 1);
+    const outcome = await Webhooks.deliver(
+      opts.deps,
+      opts.runtime,
+      record.body,
+      Number(record.attributes.ApproximateReceiveCount) || 1,
+    );
     count(outcome);
     if (outcome.kind !== "retry") return;
-    await opts.sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: opts.queueUrl, ReceiptHandle: record.receiptHandle, VisibilityTimeout: outcome.delaySeconds }));
+    await opts.sqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: opts.queueUrl,
+        ReceiptHandle: record.receiptHandle,
+        VisibilityTimeout: outcome.delaySeconds,
+      }),
+    );
     throw new HoldForRetry(outcome.delaySeconds);
   };
 
   const pass = async (): Promise<number> => {
     busy += 1;
     try {
-      const out = await opts.sqs.send(new ReceiveMessageCommand({ QueueUrl: opts.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 0, MessageSystemAttributeNames: ["ApproximateReceiveCount"] }));
+      const out = await opts.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: opts.queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 0,
+          MessageSystemAttributeNames: ["ApproximateReceiveCount"],
+        }),
+      );
       const messages = out.Messages ?? [];
       if (messages.length === 0) return 0;
       stats.receives += messages.length;
@@ -66,7 +84,12 @@ export function startLocalWebhookWorker(opts: {
           messageId: m.MessageId!,
           receiptHandle: m.ReceiptHandle!,
           body: m.Body ?? "",
-          attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1", SentTimestamp: "0", SenderId: "local", ApproximateFirstReceiveTimestamp: "0" },
+          attributes: {
+            ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? "1",
+            SentTimestamp: "0",
+            SenderId: "local",
+            ApproximateFirstReceiveTimestamp: "0",
+          },
           messageAttributes: {},
           md5OfBody: m.MD5OfBody ?? "",
           eventSource: "aws:sqs",
@@ -77,7 +100,13 @@ export function startLocalWebhookWorker(opts: {
       const result = await processSqsBatch(event, handle);
       const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
       const done = messages.filter((m) => !failed.has(m.MessageId!));
-      if (done.length) await opts.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: opts.queueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      if (done.length)
+        await opts.sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: opts.queueUrl,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
       return messages.length;
     } finally {
       busy -= 1;

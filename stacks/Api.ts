@@ -48,7 +48,11 @@ export function Api({ stack, app }: StackContext) {
     timeout: API_TIMEOUT_SECONDS,
     memorySize: 1024,
     // No mail queue and no device key: documents neither mail nor sign.
-    environment: { ...common, INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform", ...stageSettings(ISSUER_SETTINGS) },
+    environment: {
+      ...common,
+      INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform",
+      ...stageSettings(ISSUER_SETTINGS),
+    },
   });
 
   // Least privilege. `bind([table])` would grant `dynamodb:*` on the table, so grant the
@@ -76,11 +80,19 @@ export function Api({ stack, app }: StackContext) {
   graphql.attachPermissions([
     tableStatement,
     indexStatement,
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [mail.queue.queueArn, webhooks.queue.queueArn] }),
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["sqs:SendMessage"],
+      resources: [mail.queue.queueArn, webhooks.queue.queueArn],
+    }),
   ]);
   // Documents only read.
   documents.attachPermissions([
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"], resources: [table.tableArn] }),
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+      resources: [table.tableArn],
+    }),
     indexStatement,
   ]);
 

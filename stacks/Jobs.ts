@@ -175,7 +175,9 @@ export function Jobs({ stack, app }: StackContext) {
   });
   // The lifecycle worker queues its reminders (plain mails) there too.
   workers.lifecycle.addEnvironment("MAIL_QUEUE_URL", mailQueue.queueUrl);
-  workers.lifecycle.attachPermissions([new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [mailQueue.queueArn] })]);
+  workers.lifecycle.attachPermissions([
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [mailQueue.queueArn] }),
+  ]);
 
   stack.addOutputs({
     MailQueueUrl: mailQueue.queueUrl,

@@ -53,7 +53,11 @@ export function Monitoring({ stack }: StackContext) {
     return a;
   };
 
-  const dlqs = { ...Object.fromEntries(JOBS.map((job) => [job, jobs.queues[job].dlq])), mail: jobs.mail.dlq, delivery: webhooks.dlq };
+  const dlqs = {
+    ...Object.fromEntries(JOBS.map((job) => [job, jobs.queues[job].dlq])),
+    mail: jobs.mail.dlq,
+    delivery: webhooks.dlq,
+  };
   for (const [name, dlq] of Object.entries(dlqs)) {
     alarm(
       `${name}DeadLetters`,
@@ -64,7 +68,13 @@ export function Monitoring({ stack }: StackContext) {
   }
 
   const apiMetric = (metricName: string) =>
-    new Metric({ namespace: "AWS/ApiGateway", metricName, dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" }, statistic: "Sum", period: FIVE_MINUTES });
+    new Metric({
+      namespace: "AWS/ApiGateway",
+      metricName,
+      dimensionsMap: { ApiId: api.httpApiId, Stage: "$default" },
+      statistic: "Sum",
+      period: FIVE_MINUTES,
+    });
   alarm(
     "api5xxRate",
     new MathExpression({
@@ -79,20 +89,56 @@ export function Monitoring({ stack }: StackContext) {
 
   // One series per operation, each FILLed with 0: DynamoDB publishes ThrottledRequests only for
   // operations that were throttled, and a plain sum has no value when any term is missing.
-  const operations = [Operation.GET_ITEM, Operation.BATCH_GET_ITEM, Operation.QUERY, Operation.PUT_ITEM, Operation.UPDATE_ITEM, Operation.DELETE_ITEM, Operation.BATCH_WRITE_ITEM, Operation.TRANSACT_WRITE_ITEMS];
+  const operations = [
+    Operation.GET_ITEM,
+    Operation.BATCH_GET_ITEM,
+    Operation.QUERY,
+    Operation.PUT_ITEM,
+    Operation.UPDATE_ITEM,
+    Operation.DELETE_ITEM,
+    Operation.BATCH_WRITE_ITEM,
+    Operation.TRANSACT_WRITE_ITEMS,
+  ];
   const throttled = Object.fromEntries(
-    operations.map((op, i) => [`t${i}`, table.cdk.table.metric("ThrottledRequests", { dimensionsMap: { TableName: table.tableName, Operation: op }, statistic: "Sum", period: FIVE_MINUTES })]),
+    operations.map((op, i) => [
+      `t${i}`,
+      table.cdk.table.metric("ThrottledRequests", {
+        dimensionsMap: { TableName: table.tableName, Operation: op },
+        statistic: "Sum",
+        period: FIVE_MINUTES,
+      }),
+    ]),
   );
   alarm(
     "tableThrottles",
-    new MathExpression({ expression: Object.keys(throttled).map((k) => `FILL(${k}, 0)`).join(" + "), usingMetrics: throttled, period: FIVE_MINUTES, label: "throttled requests" }),
+    new MathExpression({
+      expression: Object.keys(throttled)
+        .map((k) => `FILL(${k}, 0)`)
+        .join(" + "),
+      usingMetrics: throttled,
+      period: FIVE_MINUTES,
+      label: "throttled requests",
+    }),
     ALARMS.tableThrottles,
     "DynamoDB throttled requests after the SDK's retries.",
   );
 
-  const functions = { graphql, documents, scheduler: jobs.scheduler, mailWorker: jobs.mail.worker, webhookWorker: webhooks.worker, streamConsumer: webhooks.consumer, ...Object.fromEntries(JOBS.map((job) => [`${job}Worker`, jobs.workers[job]])) };
+  const functions = {
+    graphql,
+    documents,
+    scheduler: jobs.scheduler,
+    mailWorker: jobs.mail.worker,
+    webhookWorker: webhooks.worker,
+    streamConsumer: webhooks.consumer,
+    ...Object.fromEntries(JOBS.map((job) => [`${job}Worker`, jobs.workers[job]])),
+  };
   for (const [name, fn] of Object.entries(functions)) {
-    alarm(`${name}Throttles`, fn.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }), ALARMS.lambdaThrottles, `The ${name} function was throttled (concurrency).`);
+    alarm(
+      `${name}Throttles`,
+      fn.metricThrottles({ period: FIVE_MINUTES, statistic: "Sum" }),
+      ALARMS.lambdaThrottles,
+      `The ${name} function was throttled (concurrency).`,
+    );
   }
 
   stack.addOutputs({ AlarmTopicArn: topic.topicArn });

@@ -44,8 +44,10 @@ export function Webhooks({ stack, app }: StackContext) {
     },
   });
 
-  const tableStatement = (actions: readonly string[]) => new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: [table.tableArn] });
-  const sendTo = (arn: string) => new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [arn] });
+  const tableStatement = (actions: readonly string[]) =>
+    new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: [table.tableArn] });
+  const sendTo = (arn: string) =>
+    new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [arn] });
 
   // The stream consumer: derives thin events from audit, ledger, invoice, usage and reminder items,
   // and queues a delivery per matching endpoint. Failed batches are retried (bisected) from their
@@ -72,7 +74,13 @@ export function Webhooks({ stack, app }: StackContext) {
   });
   // Reads accounts, people, clients and endpoints; writes events; queues deliveries: nothing else.
   table.attachPermissionsToConsumer("events", [
-    tableStatement(["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:PutItem"]),
+    tableStatement([
+      "dynamodb:BatchGetItem",
+      "dynamodb:GetItem",
+      "dynamodb:Query",
+      "dynamodb:BatchWriteItem",
+      "dynamodb:PutItem",
+    ]),
     sendTo(queue.queueArn),
   ]);
 
@@ -81,12 +89,21 @@ export function Webhooks({ stack, app }: StackContext) {
     handler: "functions/webhook-worker.handler",
     timeout: WEBHOOK_WORKER_TIMEOUT_SECONDS,
     memorySize: 512,
-    environment: { TABLE_NAME: table.tableName, STAGE: app.stage, DELIVERY_QUEUE_URL: queue.queueUrl, MAIL_QUEUE_URL: mail.queue.queueUrl },
+    environment: {
+      TABLE_NAME: table.tableName,
+      STAGE: app.stage,
+      DELIVERY_QUEUE_URL: queue.queueUrl,
+      MAIL_QUEUE_URL: mail.queue.queueUrl,
+    },
   });
   worker.bind([signingKey]);
   worker.attachPermissions([
     tableStatement(TABLE_ACTIONS),
-    new PolicyStatement({ effect: Effect.ALLOW, actions: [...INDEX_ACTIONS], resources: [`${table.tableArn}/index/*`] }),
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: [...INDEX_ACTIONS],
+      resources: [`${table.tableArn}/index/*`],
+    }),
     // Owners of a disabled endpoint are mailed through the mail queue.
     sendTo(mail.queue.queueArn),
   ]);

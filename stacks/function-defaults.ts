@@ -28,6 +28,15 @@ export function stageSettings(names: readonly string[], env: NodeJS.ProcessEnv =
 }
 
 /** The vendor's legal identity on invoices: the documents and billing functions print it. */
-export const ISSUER_SETTINGS = ["INVOICE_ISSUER_ADDRESS", "INVOICE_ISSUER_VAT_ID", "INVOICE_ISSUER_COMPANY_NUMBER"] as const;
+export const ISSUER_SETTINGS = [
+  "INVOICE_ISSUER_ADDRESS",
+  "INVOICE_ISSUER_VAT_ID",
+  "INVOICE_ISSUER_COMPANY_NUMBER",
+] as const;
 /** Token checks and request limits of the GraphQL function. */
-export const API_SETTINGS = ["AUTH_EMAIL_CLAIM", "AUTH_EMAIL_VERIFIED_CLAIM", "AUTH_MAX_TOKEN_LIFETIME_SECONDS", "REQUEST_BUDGET"] as const;
+export const API_SETTINGS = [
+  "AUTH_EMAIL_CLAIM",
+  "AUTH_EMAIL_VERIFIED_CLAIM",
+  "AUTH_MAX_TOKEN_LIFETIME_SECONDS",
+  "REQUEST_BUDGET",
+] as const;

@@ -31,7 +31,12 @@ export function sesSendStatement(stack: StackContext["stack"], mailFrom: string)
     effect: Effect.ALLOW,
     actions: ["ses:SendEmail", "ses:SendRawEmail"],
     resources: [sender.domain, sender.address].map((identity) =>
-      stack.formatArn({ service: "ses", resource: "identity", resourceName: identity, arnFormat: ArnFormat.SLASH_RESOURCE_NAME }),
+      stack.formatArn({
+        service: "ses",
+        resource: "identity",
+        resourceName: identity,
+        arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+      }),
     ),
   });
 }
@@ -42,4 +47,3 @@ export function parseMailFrom(mailFrom: string): { address: string; domain: stri
   if (!domain) throw new Error(`MAIL_FROM must be an email address, got "${mailFrom}"`);
   return { address, domain };
 }
-

@@ -14,7 +14,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, ok, startTestStack } from "./harness.js";
 import type { Edges, Success, TestStack } from "./harness.js";
 
-
 interface AccountInfo {
   readonly id: string;
   readonly name: string;
@@ -44,26 +43,52 @@ interface CreateInput {
   readonly currency?: string;
 }
 const createAccount = (as: string, input: CreateInput) =>
-  t.mutate<{ account: AccountInfo }>(as, "createAccount", "CreateAccountInput", { country: "GB", ...input }, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountInfo }>(
+    as,
+    "createAccount",
+    "CreateAccountInput",
+    { country: "GB", ...input },
+    `account { ${ACCOUNT} }`,
+  );
 const updateAccount = (as: string, input: { id: string; name?: string; country?: string; reference?: string | null }) =>
   t.mutate<{ account: AccountInfo }>(as, "updateAccount", "UpdateAccountInput", input, `account { ${ACCOUNT} }`);
-const inviteMember = (as: string, input: { accountId: string; email: string; role: string; seller?: boolean; firstName?: string }) =>
-  t.mutate<{ member: { email: string } }>(as, "inviteMember", "InviteMemberInput", input, "member { email }");
+const inviteMember = (
+  as: string,
+  input: { accountId: string; email: string; role: string; seller?: boolean; firstName?: string },
+) => t.mutate<{ member: { email: string } }>(as, "inviteMember", "InviteMemberInput", input, "member { email }");
 
 const inviteExistingAccount = (as: string, input: { parentId: string; accountId: string }) =>
-  t.mutate<{ invitationsSent: number }>(as, "inviteExistingAccount", "InviteExistingAccountInput", input, "invitationsSent");
+  t.mutate<{ invitationsSent: number }>(
+    as,
+    "inviteExistingAccount",
+    "InviteExistingAccountInput",
+    input,
+    "invitationsSent",
+  );
 const removeMember = (as: string, input: { accountId: string; email: string }) =>
   t.mutate<{ member: { email: string } }>(as, "removeMember", "MemberRefInput", input, "member { email }");
 const setMemberRole = (as: string, input: { accountId: string; email: string; role: string }) =>
   t.mutate<{ member: { email: string } }>(as, "setMemberRole", "SetMemberRoleInput", input, "member { email }");
 const setResellerRights = (as: string, input: { id: string; canCreateAccounts?: boolean }) =>
-  t.mutate<{ account: AccountInfo }>(as, "setResellerRights", "SetResellerRightsInput", input, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountInfo }>(
+    as,
+    "setResellerRights",
+    "SetResellerRightsInput",
+    input,
+    `account { ${ACCOUNT} }`,
+  );
 
-const acceptInvitation = (as: string, token: string) => t.acceptInvitation<{ account: { id: string } }>(as, token, "account { id }");
+const acceptInvitation = (as: string, token: string) =>
+  t.acceptInvitation<{ account: { id: string } }>(as, token, "account { id }");
 const getAccount = (as: string, id: string) => t.account<AccountInfo>(as, id, ACCOUNT);
 
 /** A BAD_USER_INPUT connection error on argument `arg`. */
-async function expectInvalidArg(as: string, query: string, variables: Record<string, unknown>, arg: string): Promise<void> {
+async function expectInvalidArg(
+  as: string,
+  query: string,
+  variables: Record<string, unknown>,
+  arg: string,
+): Promise<void> {
   const e = await t.failing(as, query, variables);
   expect(e.extensions?.code).toBe("BAD_USER_INPUT");
   expect(e.extensions?.issues?.map((i) => i.path)).toEqual([[arg]]);
@@ -73,7 +98,12 @@ const CONNECTIONS = (field: "children" | "members" | "history" | "invitations") 
   `query C($id: ID!, $first: Int, $after: String) { account(id: $id) { __typename ... on QueryAccountSuccess { data { c: ${field}(first: $first, after: $after) { edges { cursor } } } } ${ERR} } }`;
 const SEARCH = `query S($q: String!, $within: ID, $first: Int, $after: String) { searchAccounts(query: $q, within: $within, first: $first, after: $after) { edges { cursor node { id name } } } }`;
 
-async function cursors(as: string, field: "children" | "members" | "history" | "invitations", id: string, first = 100): Promise<string[]> {
+async function cursors(
+  as: string,
+  field: "children" | "members" | "history" | "invitations",
+  id: string,
+  first = 100,
+): Promise<string[]> {
   const res = await t.gql<{ account: Success<{ c: Edges<unknown> }> }>(as, CONNECTIONS(field), { id, first });
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data!.account.data.c.edges.map((e) => e.cursor);
@@ -88,10 +118,14 @@ const SNAPSHOT = `query Snap($id: ID!) { account(id: $id) { __typename ... on Qu
 } } ${ERR} } }`;
 
 /** Everything an authorised reader (the operator) sees of the accounts, plus the outbox size. */
-const snapshot = async (accountIds: readonly string[]) => ({ accounts: await t.operatorAccounts(SNAPSHOT, accountIds), outbox: await t.outboxCount() });
+const snapshot = async (accountIds: readonly string[]) => ({
+  accounts: await t.operatorAccounts(SNAPSHOT, accountIds),
+  outbox: await t.outboxCount(),
+});
 
 /** Runs `fn` (bad calls) and asserts that nothing an authorised reader sees has changed. */
-const unchanged = (accountIds: readonly string[], fn: () => Promise<void>) => expectUnchanged(() => snapshot(accountIds), fn);
+const unchanged = (accountIds: readonly string[], fn: () => Promise<void>) =>
+  expectUnchanged(() => snapshot(accountIds), fn);
 
 const base = () => [PLATFORM, ids.d1, ids.r, ids.c];
 
@@ -99,12 +133,29 @@ const base = () => [PLATFORM, ids.d1, ids.r, ids.c];
 
 beforeAll(async () => {
   t = await startTestStack();
-  const d1 = ok<{ account: AccountInfo }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", currency: "GBP", owner: { email: D1_OWNER } }));
+  const d1 = ok<{ account: AccountInfo }>(
+    await createAccount(OPERATOR, {
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Distributor 1",
+      currency: "GBP",
+      owner: { email: D1_OWNER },
+    }),
+  );
   ids.d1 = d1.account.id;
   ok(await acceptInvitation(D1_OWNER, await t.invitationToken(D1_OWNER)));
-  ids.r = ok<{ account: AccountInfo }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "RESELLER", name: "Reseller R", owner: { email: R_OWNER } })).account.id;
+  ids.r = ok<{ account: AccountInfo }>(
+    await createAccount(D1_OWNER, {
+      parentId: ids.d1,
+      kind: "RESELLER",
+      name: "Reseller R",
+      owner: { email: R_OWNER },
+    }),
+  ).account.id;
   ok(await acceptInvitation(R_OWNER, await t.invitationToken(R_OWNER)));
-  ids.c = ok<{ account: AccountInfo }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Customer C", reference: "CRM-C" })).account.id;
+  ids.c = ok<{ account: AccountInfo }>(
+    await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Customer C", reference: "CRM-C" }),
+  ).account.id;
 }, 60_000);
 
 afterAll(async () => {
@@ -117,19 +168,33 @@ describe("country", () => {
   it("an unknown or malformed country is a ValidationError on country, on create and on update", async () => {
     await unchanged(base(), async () => {
       for (const country of ["XX", "ZZ", "GBR", "G", "", "  ", "1A", "g b", "UK"]) {
-        expectInvalid(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Bad country", country }), ["country"], "must be an ISO 3166-1 alpha-2 country code");
-        expectInvalid(await updateAccount(D1_OWNER, { id: ids.c, country }), ["country"], "must be an ISO 3166-1 alpha-2 country code");
+        expectInvalid(
+          await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Bad country", country }),
+          ["country"],
+          "must be an ISO 3166-1 alpha-2 country code",
+        );
+        expectInvalid(
+          await updateAccount(D1_OWNER, { id: ids.c, country }),
+          ["country"],
+          "must be an ISO 3166-1 alpha-2 country code",
+        );
       }
     });
   });
 
   it("lower case and surrounding spaces are normalised: 'gb' and ' fr ' are stored 'GB' and 'FR'", async () => {
-    const lower = ok<{ account: AccountInfo }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Lower country", country: "gb" })).account;
+    const lower = ok<{ account: AccountInfo }>(
+      await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Lower country", country: "gb" }),
+    ).account;
     expect(lower.country).toBe("GB");
     expect(ok<AccountInfo>(await getAccount(OPERATOR, lower.id)).country).toBe("GB");
-    const spaced = ok<{ account: AccountInfo }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Spaced country", country: " fr " })).account;
+    const spaced = ok<{ account: AccountInfo }>(
+      await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Spaced country", country: " fr " }),
+    ).account;
     expect(ok<AccountInfo>(await getAccount(OPERATOR, spaced.id)).country).toBe("FR");
-    expect(ok<{ account: AccountInfo }>(await updateAccount(D1_OWNER, { id: spaced.id, country: "de" })).account.country).toBe("DE");
+    expect(
+      ok<{ account: AccountInfo }>(await updateAccount(D1_OWNER, { id: spaced.id, country: "de" })).account.country,
+    ).toBe("DE");
     expect(ok<AccountInfo>(await getAccount(OPERATOR, spaced.id)).country).toBe("DE");
   });
 });
@@ -147,28 +212,60 @@ describe("name and reference", () => {
   it.each(bad)("a name that is %s is a ValidationError on name (create and update)", async (_label, name, message) => {
     await unchanged(base(), async () => {
       expectInvalid(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name }), ["name"], message);
-      expectInvalid(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name, currency: "GBP", owner: { email: "never.mailed@example.com" } }), ["name"], message);
+      expectInvalid(
+        await createAccount(OPERATOR, {
+          parentId: PLATFORM,
+          kind: "DISTRIBUTOR",
+          name,
+          currency: "GBP",
+          owner: { email: "never.mailed@example.com" },
+        }),
+        ["name"],
+        message,
+      );
       expectInvalid(await updateAccount(D1_OWNER, { id: ids.c, name }), ["name"], message);
     });
   });
 
   it("a 120-character name is accepted and stored trimmed", async () => {
     const name = "y".repeat(120);
-    const created = ok<{ account: AccountInfo }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: `  ${name}  ` })).account;
+    const created = ok<{ account: AccountInfo }>(
+      await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: `  ${name}  ` }),
+    ).account;
     expect(ok<AccountInfo>(await getAccount(OPERATOR, created.id)).name).toBe(name);
   });
 
   it("a reference over 100 characters or with control characters is a ValidationError on reference", async () => {
     await unchanged(base(), async () => {
-      expectInvalid(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Bad reference", reference: "r".repeat(101) }), ["reference"], "must be at most 100 characters");
-      expectInvalid(await updateAccount(D1_OWNER, { id: ids.c, reference: "r".repeat(101) }), ["reference"], "must be at most 100 characters");
-      expectInvalid(await updateAccount(D1_OWNER, { id: ids.c, reference: "CRM\u0007" }), ["reference"], "must not contain control characters");
+      expectInvalid(
+        await createAccount(D1_OWNER, {
+          parentId: ids.d1,
+          kind: "CUSTOMER",
+          name: "Bad reference",
+          reference: "r".repeat(101),
+        }),
+        ["reference"],
+        "must be at most 100 characters",
+      );
+      expectInvalid(
+        await updateAccount(D1_OWNER, { id: ids.c, reference: "r".repeat(101) }),
+        ["reference"],
+        "must be at most 100 characters",
+      );
+      expectInvalid(
+        await updateAccount(D1_OWNER, { id: ids.c, reference: "CRM\u0007" }),
+        ["reference"],
+        "must not contain control characters",
+      );
     });
   });
 
   it("several bad fields give one ValidationError naming each field", async () => {
     await unchanged(base(), async () => {
-      const e = expectError(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: " ", country: "XX" }), "ValidationError");
+      const e = expectError(
+        await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: " ", country: "XX" }),
+        "ValidationError",
+      );
       expect(e.issues?.map((i) => i.path).sort()).toEqual([["country"], ["name"]]);
     });
   });
@@ -181,16 +278,25 @@ describe("owner e-mail", () => {
     "a malformed owner e-mail (%j) is refused by EmailAddress coercion with a top-level error and writes nothing",
     async (email) => {
       await unchanged(base(), async () => {
-        const res = await t.gql(D1_OWNER, CREATE, { input: { parentId: ids.d1, kind: "CUSTOMER", name: "Bad owner", country: "GB", owner: { email } } });
+        const res = await t.gql(D1_OWNER, CREATE, {
+          input: { parentId: ids.d1, kind: "CUSTOMER", name: "Bad owner", country: "GB", owner: { email } },
+        });
         expect(res.data).toBeNull();
         expect(res.errors).toHaveLength(1);
         expect(res.errors![0]!.message).toContain('at "input.owner.email"; Value is not a valid email address');
         // The same value written inline is a validation error of the document.
-        const inline = await t.gql(D1_OWNER, `mutation { createAccount(input: { parentId: ${JSON.stringify(ids.d1)}, kind: CUSTOMER, name: "Bad owner", country: "GB", owner: { email: ${JSON.stringify(email)} } }) { __typename } }`);
+        const inline = await t.gql(
+          D1_OWNER,
+          `mutation { createAccount(input: { parentId: ${JSON.stringify(ids.d1)}, kind: CUSTOMER, name: "Bad owner", country: "GB", owner: { email: ${JSON.stringify(email)} } }) { __typename } }`,
+        );
         expect(inline.data).toBeNull();
         expect(inline.errors?.length).toBeGreaterThanOrEqual(1);
         // inviteMember uses the same scalar.
-        const invite = await t.gql(D1_OWNER, `mutation M($input: InviteMemberInput!) { inviteMember(input: $input) { __typename } }`, { input: { accountId: ids.d1, email, role: "VIEWER" } });
+        const invite = await t.gql(
+          D1_OWNER,
+          `mutation M($input: InviteMemberInput!) { inviteMember(input: $input) { __typename } }`,
+          { input: { accountId: ids.d1, email, role: "VIEWER" } },
+        );
         expect(invite.data).toBeNull();
         expect(invite.errors).toHaveLength(1);
         expect(invite.errors![0]!.message).toContain('at "input.email"; Value is not a valid email address');
@@ -200,15 +306,33 @@ describe("owner e-mail", () => {
 
   it("an e-mail the scalar accepts but the domain rules refuse is a ValidationError on owner.email", async () => {
     await unchanged(base(), async () => {
-      expectInvalid(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Bad owner", owner: { email: "someone@localhost" } }), ["owner", "email"], "must be an e-mail address");
-      expectInvalid(await inviteMember(D1_OWNER, { accountId: ids.d1, email: "someone@localhost", role: "VIEWER" }), ["email"], "must be an e-mail address");
+      expectInvalid(
+        await createAccount(D1_OWNER, {
+          parentId: ids.d1,
+          kind: "CUSTOMER",
+          name: "Bad owner",
+          owner: { email: "someone@localhost" },
+        }),
+        ["owner", "email"],
+        "must be an e-mail address",
+      );
+      expectInvalid(
+        await inviteMember(D1_OWNER, { accountId: ids.d1, email: "someone@localhost", role: "VIEWER" }),
+        ["email"],
+        "must be an e-mail address",
+      );
     });
   });
 
   it("an owner first name over 80 characters is a ValidationError on owner.firstName", async () => {
     await unchanged(base(), async () => {
       expectInvalid(
-        await createAccount(D1_OWNER, { parentId: ids.d1, kind: "CUSTOMER", name: "Long first name", owner: { email: "long.name@example.com", firstName: "F".repeat(81) } }),
+        await createAccount(D1_OWNER, {
+          parentId: ids.d1,
+          kind: "CUSTOMER",
+          name: "Long first name",
+          owner: { email: "long.name@example.com", firstName: "F".repeat(81) },
+        }),
         ["owner", "firstName"],
         "must be at most 80 characters",
       );
@@ -227,7 +351,11 @@ describe("kind and parent", () => {
     const parentId = parent === "PLATFORM" ? PLATFORM : ids[parent];
     const parentKind = parent === "PLATFORM" ? "PLATFORM" : parent === "d1" ? "DISTRIBUTOR" : "RESELLER";
     await unchanged(base(), async () => {
-      expectInvalid(await createAccount(OPERATOR, { parentId, kind, name: "Wrong kind" }), ["kind"], `a ${parentKind} account cannot have a ${kind} child`);
+      expectInvalid(
+        await createAccount(OPERATOR, { parentId, kind, name: "Wrong kind" }),
+        ["kind"],
+        `a ${parentKind} account cannot have a ${kind} child`,
+      );
     });
   });
 
@@ -243,9 +371,13 @@ describe("kind and parent", () => {
 
   it("an unknown kind is refused by enum coercion", async () => {
     await unchanged(base(), async () => {
-      const res = await t.gql(D1_OWNER, `mutation M($input: CreateAccountInput!) { createAccount(input: $input) { __typename } }`, {
-        input: { parentId: ids.d1, kind: "PARTNER", name: "Unknown kind", country: "GB" },
-      });
+      const res = await t.gql(
+        D1_OWNER,
+        `mutation M($input: CreateAccountInput!) { createAccount(input: $input) { __typename } }`,
+        {
+          input: { parentId: ids.d1, kind: "PARTNER", name: "Unknown kind", country: "GB" },
+        },
+      );
       expect(res.data).toBeNull();
       expect(res.errors).toHaveLength(1);
       expect(res.errors![0]!.message).toMatch(/AccountKind/);
@@ -256,37 +388,75 @@ describe("kind and parent", () => {
     let parentId = ids.d1;
     const chain: string[] = [];
     for (let level = 1; level <= 6; level++) {
-      const created = ok<{ account: AccountInfo }>(await createAccount(D1_OWNER, { parentId, kind: "RESELLER", name: `Level ${level}` })).account;
+      const created = ok<{ account: AccountInfo }>(
+        await createAccount(D1_OWNER, { parentId, kind: "RESELLER", name: `Level ${level}` }),
+      ).account;
       chain.push(created.id);
       parentId = created.id;
     }
     const deepest = chain.at(-1)!;
     await unchanged([...base(), ...chain], async () => {
       for (const as of [D1_OWNER, OPERATOR]) {
-        expectInvalid(await createAccount(as, { parentId: deepest, kind: "RESELLER", name: "Level 7" }), ["parentId"], "resellers nest at most 6 levels deep");
+        expectInvalid(
+          await createAccount(as, { parentId: deepest, kind: "RESELLER", name: "Level 7" }),
+          ["parentId"],
+          "resellers nest at most 6 levels deep",
+        );
       }
     });
     // Moves obey the same depth and shape rules; a refused move invitation mails nobody.
     const [level1, , level3] = chain as [string, string, string];
     await unchanged([...base(), ...chain], async () => {
       // Reseller R (level 1) under level 6 would be level 7.
-      expectInvalid(await inviteExistingAccount(D1_OWNER, { parentId: deepest, accountId: ids.r }), ["parentId"], "resellers nest at most 6 levels deep");
+      expectInvalid(
+        await inviteExistingAccount(D1_OWNER, { parentId: deepest, accountId: ids.r }),
+        ["parentId"],
+        "resellers nest at most 6 levels deep",
+      );
       // The whole chain under Reseller R: its sixth level would become the seventh.
-      expectInvalid(await inviteExistingAccount(D1_OWNER, { parentId: ids.r, accountId: level1 }), ["parentId"], "resellers nest at most 6 levels deep");
-      expectInvalid(await inviteExistingAccount(D1_OWNER, { parentId: level3, accountId: level1 }), ["parentId"], "an account cannot move under its own subtree");
-      expectInvalid(await inviteExistingAccount(D1_OWNER, { parentId: level1, accountId: level1 }), ["parentId"], "an account cannot move under its own subtree");
-      expectInvalid(await inviteExistingAccount(D1_OWNER, { parentId: ids.d1, accountId: ids.c }), ["parentId"], "the account is already under this parent");
-      expectInvalid(await inviteExistingAccount(OPERATOR, { parentId: PLATFORM, accountId: ids.c }), ["parentId"], "a PLATFORM account cannot have a CUSTOMER child");
-      expectInvalid(await inviteExistingAccount(OPERATOR, { parentId: ids.d1, accountId: PLATFORM }), ["accountId"], "the platform cannot move");
+      expectInvalid(
+        await inviteExistingAccount(D1_OWNER, { parentId: ids.r, accountId: level1 }),
+        ["parentId"],
+        "resellers nest at most 6 levels deep",
+      );
+      expectInvalid(
+        await inviteExistingAccount(D1_OWNER, { parentId: level3, accountId: level1 }),
+        ["parentId"],
+        "an account cannot move under its own subtree",
+      );
+      expectInvalid(
+        await inviteExistingAccount(D1_OWNER, { parentId: level1, accountId: level1 }),
+        ["parentId"],
+        "an account cannot move under its own subtree",
+      );
+      expectInvalid(
+        await inviteExistingAccount(D1_OWNER, { parentId: ids.d1, accountId: ids.c }),
+        ["parentId"],
+        "the account is already under this parent",
+      );
+      expectInvalid(
+        await inviteExistingAccount(OPERATOR, { parentId: PLATFORM, accountId: ids.c }),
+        ["parentId"],
+        "a PLATFORM account cannot have a CUSTOMER child",
+      );
+      expectInvalid(
+        await inviteExistingAccount(OPERATOR, { parentId: ids.d1, accountId: PLATFORM }),
+        ["accountId"],
+        "the platform cannot move",
+      );
       expectError(await inviteExistingAccount(D1_OWNER, { parentId: ids.d1, accountId: "garbage" }), "NotFoundError");
     });
     // A customer may still sit under the sixth level.
-    expect(ok<{ account: AccountInfo }>(await createAccount(D1_OWNER, { parentId: deepest, kind: "CUSTOMER", name: "Deep customer" })).account.kind).toBe("CUSTOMER");
+    expect(
+      ok<{ account: AccountInfo }>(
+        await createAccount(D1_OWNER, { parentId: deepest, kind: "CUSTOMER", name: "Deep customer" }),
+      ).account.kind,
+    ).toBe("CUSTOMER");
   });
 });
 
 describe("paging arguments", () => {
-  it("`after: \"garbage\"` and other non-cursors are INVALID on after", async () => {
+  it('`after: "garbage"` and other non-cursors are INVALID on after', async () => {
     await unchanged(base(), async () => {
       for (const after of ["garbage", "!!!", "x".repeat(3000), "eyJmb28iOiJiYXIifQ"]) {
         for (const field of ["children", "members", "history", "invitations"] as const) {
@@ -309,7 +479,11 @@ describe("paging arguments", () => {
       expect(decoded.toLowerCase()).not.toContain(d1Local.toLowerCase());
     }
     // It works as is...
-    const next = await t.gql<{ account: Success<{ c: Edges<unknown> }> }>(OPERATOR, CONNECTIONS("children"), { id: ids.d1, first: 1, after: first });
+    const next = await t.gql<{ account: Success<{ c: Edges<unknown> }> }>(OPERATOR, CONNECTIONS("children"), {
+      id: ids.d1,
+      first: 1,
+      after: first,
+    });
     expect(next.errors).toBeUndefined();
     expect(next.data!.account.data.c.edges.map((e) => e.cursor)).toEqual([second]);
     // ...and not with one character changed anywhere, nor cut short.
@@ -338,7 +512,10 @@ describe("paging arguments", () => {
   });
 
   it("first: 100000 nulls that list only, with BAD_USER_INPUT and its path; the sibling fields answer", async () => {
-    const r = await t.gql<{ account: Success<{ name: string; c: unknown; members: Edges<unknown> }>; viewer: { email: string } }>(
+    const r = await t.gql<{
+      account: Success<{ name: string; c: unknown; members: Edges<unknown> }>;
+      viewer: { email: string };
+    }>(
       OPERATOR,
       `query($id: ID!) { viewer { email } account(id: $id) { ... on QueryAccountSuccess { data { name c: children(first: 100000) { edges { cursor } } members(first: 1) { edges { cursor } } } } } }`,
       { id: ids.d1 },
@@ -348,7 +525,11 @@ describe("paging arguments", () => {
     expect(r.data?.account.data.c).toBeNull();
     expect(r.data?.account.data.members.edges).toHaveLength(1);
     expect(r.errors?.map((e) => ({ code: e.extensions?.code, path: e.path, issues: e.extensions?.issues }))).toEqual([
-      { code: "BAD_USER_INPUT", path: ["account", "data", "c"], issues: [{ path: ["first"], message: "must be between 1 and 100" }] },
+      {
+        code: "BAD_USER_INPUT",
+        path: ["account", "data", "c"],
+        issues: [{ path: ["first"], message: "must be between 1 and 100" }],
+      },
     ]);
   });
 
@@ -362,7 +543,11 @@ describe("paging arguments", () => {
       }
       // Connections take first/after only: last/before are refused at validation, before anything runs.
       for (const arg of ["last: 1", 'before: "x"']) {
-        const r = await t.gql(OPERATOR, `query C($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { children(${arg}) { edges { cursor } } } } } }`, { id: ids.d1 });
+        const r = await t.gql(
+          OPERATOR,
+          `query C($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { children(${arg}) { edges { cursor } } } } } }`,
+          { id: ids.d1 },
+        );
         expect(r.data ?? null).toBeNull();
         expect(r.errors?.[0]?.message).toMatch(/^Unknown argument "(last|before)" on field "Account\.children"/);
       }
@@ -407,7 +592,10 @@ describe("global ids", () => {
         expect(e.message).toBe("Account not found");
         expectError(await createAccount(OPERATOR, { parentId: id, kind: "CUSTOMER", name: "Orphan" }), "NotFoundError");
         expectError(await updateAccount(OPERATOR, { id, name: "Renamed" }), "NotFoundError");
-        expectError(await inviteMember(OPERATOR, { accountId: id, email: "nobody@example.com", role: "VIEWER" }), "NotFoundError");
+        expectError(
+          await inviteMember(OPERATOR, { accountId: id, email: "nobody@example.com", role: "VIEWER" }),
+          "NotFoundError",
+        );
         const node = await t.gql<{ node: unknown }>(OPERATOR, `query N($id: ID!) { node(id: $id) { id } }`, { id });
         expect(node.data).toEqual({ node: null });
         if (id !== "") {
@@ -418,7 +606,7 @@ describe("global ids", () => {
     });
   });
 
-  it("searchAccounts(within: \"\") is NOT_FOUND like any other malformed id (not silently the default root)", async () => {
+  it('searchAccounts(within: "") is NOT_FOUND like any other malformed id (not silently the default root)', async () => {
     const search = await t.failing(OPERATOR, SEARCH, { q: "R", within: "" });
     expect(search.extensions?.code).toBe("NOT_FOUND");
   });
@@ -427,15 +615,24 @@ describe("global ids", () => {
 describe("members", () => {
   it("inviting an active member is a ConflictError and mails nobody", async () => {
     await unchanged(base(), async () => {
-      expectError(await inviteMember(OPERATOR, { accountId: ids.d1, email: D1_OWNER, role: "VIEWER" }), "ConflictError");
-      expectError(await inviteMember(D1_OWNER, { accountId: ids.d1, email: D1_OWNER.toUpperCase(), role: "VIEWER" }), "ConflictError");
+      expectError(
+        await inviteMember(OPERATOR, { accountId: ids.d1, email: D1_OWNER, role: "VIEWER" }),
+        "ConflictError",
+      );
+      expectError(
+        await inviteMember(D1_OWNER, { accountId: ids.d1, email: D1_OWNER.toUpperCase(), role: "VIEWER" }),
+        "ConflictError",
+      );
     });
   });
 
   it("changing or removing someone who is not a member is a NotFoundError", async () => {
     await unchanged(base(), async () => {
       expectError(await removeMember(D1_OWNER, { accountId: ids.d1, email: "stranger@example.com" }), "NotFoundError");
-      expectError(await setMemberRole(D1_OWNER, { accountId: ids.d1, email: "stranger@example.com", role: "OWNER" }), "NotFoundError");
+      expectError(
+        await setMemberRole(D1_OWNER, { accountId: ids.d1, email: "stranger@example.com", role: "OWNER" }),
+        "NotFoundError",
+      );
       // A member of another account is not a member here either.
       expectError(await removeMember(D1_OWNER, { accountId: ids.d1, email: R_OWNER }), "NotFoundError");
     });

@@ -33,17 +33,30 @@ const CUSTOMERS = 7;
 let t: TestStack;
 let deps: Deps;
 const ids = { d: "", e: "", r: "", dGid: "", eGid: "", customers: [] as { id: string; gid: string }[] };
-const local = (gid: string) => Buffer.from(gid, "base64").toString("utf8").replace(/^Account:/, "");
+const local = (gid: string) =>
+  Buffer.from(gid, "base64")
+    .toString("utf8")
+    .replace(/^Account:/, "");
 
 /** A queue that keeps what it is sent, for driving the workers by hand. */
 function recordingQueue() {
   const sent: string[] = [];
   return { sent, queue: { send: async (bodies: readonly string[]) => void sent.push(...bodies) } };
 }
-const options = (queue: BillingOptions["queue"], chunkSize = CHUNK): BillingOptions => ({ issuer: { name: "Test issuer" }, queue, chunkSize, mailLeaseMs: 60_000 });
+const options = (queue: BillingOptions["queue"], chunkSize = CHUNK): BillingOptions => ({
+  issuer: { name: "Test issuer" },
+  queue,
+  chunkSize,
+  mailLeaseMs: 60_000,
+});
 
 /** Every message until none is left, each through `work`; a message that fails stays for the next pass. */
-async function drain(d: Deps, queue: ReturnType<typeof recordingQueue>, opts: (q: BillingOptions["queue"]) => BillingOptions, first: string[]): Promise<void> {
+async function drain(
+  d: Deps,
+  queue: ReturnType<typeof recordingQueue>,
+  opts: (q: BillingOptions["queue"]) => BillingOptions,
+  first: string[],
+): Promise<void> {
   let pending = [...first];
   for (let pass = 0; pending.length > 0; pass++) {
     if (pass > 50) throw new Error("messages keep failing");
@@ -63,7 +76,16 @@ async function drain(d: Deps, queue: ReturnType<typeof recordingQueue>, opts: (q
 
 const plan = (partyId: string, period: string) => JSON.stringify({ job: "billing", partyId, period });
 const session = () => new Session(deps, { type: "system", job: "test" });
-const comparable = (l: Billing.InvoiceLine) => ({ lineNo: l.lineNo, accountId: l.accountId, sku: l.sku, quantity: l.quantity, amount: l.amount, customer: l.customer, tier1: l.tier1, tier2: l.tier2 });
+const comparable = (l: Billing.InvoiceLine) => ({
+  lineNo: l.lineNo,
+  accountId: l.accountId,
+  sku: l.sku,
+  quantity: l.quantity,
+  amount: l.amount,
+  customer: l.customer,
+  tier1: l.tier1,
+  tier2: l.tier2,
+});
 async function linesOf(partyId: string, period: string): Promise<Billing.InvoiceLine[]> {
   const s = session();
   const invoice = await deps.store.getInvoice(partyId, period);
@@ -80,25 +102,97 @@ beforeAll(async () => {
   deps = { store: t.stack.store, clock: t.stack.clock, mailer: t.stack.outbox, portalUrl: "http://localhost" };
   await t.setClock("2026-06-03T10:00:00.000Z");
   const distributor = async (name: string, owner: string) => {
-    const gid = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name, country: "FR", currency: "EUR", owner: { email: owner } }, "account { id }")).account.id;
+    const gid = ok<{ account: { id: string } }>(
+      await t.mutate(
+        OPERATOR,
+        "createAccount",
+        "CreateAccountInput",
+        { parentId: PLATFORM, kind: "DISTRIBUTOR", name, country: "FR", currency: "EUR", owner: { email: owner } },
+        "account { id }",
+      ),
+    ).account.id;
     await t.accept(owner);
-    ok(await t.mutate(OPERATOR, "setTaxRate", "SetTaxRateInput", { accountId: gid, taxRatePercent: "20" }, "account { id }"));
-    ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: gid, skus: [BUSINESS, ENTERPRISE] }, "account { id }"));
+    ok(
+      await t.mutate(
+        OPERATOR,
+        "setTaxRate",
+        "SetTaxRateInput",
+        { accountId: gid, taxRatePercent: "20" },
+        "account { id }",
+      ),
+    );
+    ok(
+      await t.mutate(
+        OPERATOR,
+        "setAvailableOffers",
+        "SetAvailableOffersInput",
+        { accountId: gid, skus: [BUSINESS, ENTERPRISE] },
+        "account { id }",
+      ),
+    );
     return gid;
   };
   ids.dGid = await distributor("Chunky Distribution", D_OWNER);
   ids.eGid = await distributor("Elsewhere Distribution", E_OWNER);
   ids.d = local(ids.dGid);
   ids.e = local(ids.eGid);
-  const order = (accountId: string, lines: { sku: string; quantity: number }[], key: string, as = D_OWNER) => t.mutate(as, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey: key }, "order { id }");
-  ok(await order(ids.dGid, [{ sku: ENTERPRISE, quantity: 15 }, { sku: BUSINESS, quantity: 12 }], "own"));
-  const r = ok<{ account: { id: string } }>(await t.mutate(D_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.dGid, kind: "RESELLER", name: "Integrator", country: "FR" }, "account { id }")).account.id;
+  const order = (accountId: string, lines: { sku: string; quantity: number }[], key: string, as = D_OWNER) =>
+    t.mutate(as, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey: key }, "order { id }");
+  ok(
+    await order(
+      ids.dGid,
+      [
+        { sku: ENTERPRISE, quantity: 15 },
+        { sku: BUSINESS, quantity: 12 },
+      ],
+      "own",
+    ),
+  );
+  const r = ok<{ account: { id: string } }>(
+    await t.mutate(
+      D_OWNER,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: ids.dGid, kind: "RESELLER", name: "Integrator", country: "FR" },
+      "account { id }",
+    ),
+  ).account.id;
   ids.r = r;
-  ok(await t.mutate(D_OWNER, "setAvailableOffers", "SetAvailableOffersInput", { accountId: r, skus: [BUSINESS, ENTERPRISE] }, "account { id }"));
+  ok(
+    await t.mutate(
+      D_OWNER,
+      "setAvailableOffers",
+      "SetAvailableOffersInput",
+      { accountId: r, skus: [BUSINESS, ENTERPRISE] },
+      "account { id }",
+    ),
+  );
   for (let i = 0; i < CUSTOMERS; i++) {
-    const gid = ok<{ account: { id: string } }>(await t.mutate(D_OWNER, "createAccount", "CreateAccountInput", { parentId: r, kind: "CUSTOMER", name: `Customer ${i}`, country: "FR" }, "account { id }")).account.id;
-    ok(await t.mutate(D_OWNER, "setAvailableOffers", "SetAvailableOffersInput", { accountId: gid, skus: [BUSINESS, ENTERPRISE] }, "account { id }"));
-    ok(await order(gid, [{ sku: ENTERPRISE, quantity: i + 1 }, ...(i % 2 ? [{ sku: BUSINESS, quantity: 2 * i }] : [])], `c${i}`));
+    const gid = ok<{ account: { id: string } }>(
+      await t.mutate(
+        D_OWNER,
+        "createAccount",
+        "CreateAccountInput",
+        { parentId: r, kind: "CUSTOMER", name: `Customer ${i}`, country: "FR" },
+        "account { id }",
+      ),
+    ).account.id;
+    ok(
+      await t.mutate(
+        D_OWNER,
+        "setAvailableOffers",
+        "SetAvailableOffersInput",
+        { accountId: gid, skus: [BUSINESS, ENTERPRISE] },
+        "account { id }",
+      ),
+    );
+    ok(
+      await order(
+        gid,
+        [{ sku: ENTERPRISE, quantity: i + 1 }, ...(i % 2 ? [{ sku: BUSINESS, quantity: 2 * i }] : [])],
+        `c${i}`,
+      ),
+    );
     ids.customers.push({ gid, id: local(gid) });
   }
 }, 120_000);
@@ -133,7 +227,13 @@ describe("a party's month in chunks", () => {
     const june = await deps.store.getInvoice(ids.d, "2026-06");
     expect(one.outcome).toBe("issued");
     if (one.outcome !== "issued") return;
-    expect(june).toMatchObject({ net: one.invoice.net, vat: one.invoice.vat, total: one.invoice.total, lineCount: one.invoice.lineCount, number: `INV${String(before + 1).padStart(8, "0")}` });
+    expect(june).toMatchObject({
+      net: one.invoice.net,
+      vat: one.invoice.vat,
+      total: one.invoice.total,
+      lineCount: one.invoice.lineCount,
+      number: `INV${String(before + 1).padStart(8, "0")}`,
+    });
     expect(june!.chunkCounts).toHaveLength(4);
     expect(one.invoice.chunkCounts).toHaveLength(1);
     reference = (await linesOf(ids.d, "2026-07")).map(comparable);
@@ -144,36 +244,45 @@ describe("a party's month in chunks", () => {
     expect((await linesOf(ids.d, "2026-06"))[0]).toMatchObject({ from: "2026-06-01", to: "2026-06-30" });
   });
 
-  it.each([3, 10])("every chunk and the finaliser delivered %i× concurrently: one invoice, one number, the same lines", async (copies) => {
-    // Prepare
-    const period = copies === 3 ? "2026-08" : "2026-09";
-    await t.setClock(copies === 3 ? "2026-09-01T00:05:00.000Z" : "2026-10-01T00:05:00.000Z");
-    const before = await counter();
-    const q = recordingQueue();
-    await work(deps, plan(ids.d, period), options(q.queue));
-    const chunks = [...q.sent];
-    q.sent.length = 0;
-    // Act
-    await Promise.all(chunks.flatMap((b) => Array.from({ length: copies }, () => work(deps, b, options(q.queue)))));
-    const finals = [...new Set(q.sent)];
-    expect(finals).toHaveLength(1);
-    const outcomes = await Promise.allSettled(Array.from({ length: copies }, () => work(deps, finals[0]!, options(recordingQueue().queue))));
-    // Assess
-    expect(outcomes.filter((o) => o.status === "fulfilled").length).toBeGreaterThan(0);
-    expect(await counter()).toBe(before + 1);
-    expect((await deps.store.getInvoice(ids.d, period))?.number).toBe(`INV${String(before + 1).padStart(8, "0")}`);
-    expect((await linesOf(ids.d, period)).map(comparable)).toEqual(reference);
-  });
+  it.each([3, 10])(
+    "every chunk and the finaliser delivered %i× concurrently: one invoice, one number, the same lines",
+    async (copies) => {
+      // Prepare
+      const period = copies === 3 ? "2026-08" : "2026-09";
+      await t.setClock(copies === 3 ? "2026-09-01T00:05:00.000Z" : "2026-10-01T00:05:00.000Z");
+      const before = await counter();
+      const q = recordingQueue();
+      await work(deps, plan(ids.d, period), options(q.queue));
+      const chunks = [...q.sent];
+      q.sent.length = 0;
+      // Act
+      await Promise.all(chunks.flatMap((b) => Array.from({ length: copies }, () => work(deps, b, options(q.queue)))));
+      const finals = [...new Set(q.sent)];
+      expect(finals).toHaveLength(1);
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: copies }, () => work(deps, finals[0]!, options(recordingQueue().queue))),
+      );
+      // Assess
+      expect(outcomes.filter((o) => o.status === "fulfilled").length).toBeGreaterThan(0);
+      expect(await counter()).toBe(before + 1);
+      expect((await deps.store.getInvoice(ids.d, period))?.number).toBe(`INV${String(before + 1).padStart(8, "0")}`);
+      expect((await linesOf(ids.d, period)).map(comparable)).toEqual(reference);
+    },
+  );
 });
 
 describe("a billing worker interrupted at every write of a month, then redelivered", () => {
   /** A store on the same table whose n-th write request fails before reaching DynamoDB. */
   function interrupting(n: number): Deps {
-    const client: DynamoDBDocumentClient = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
+    const client: DynamoDBDocumentClient = createDocumentClient({
+      region: "local",
+      endpoint: inject("dynamoEndpoint"),
+    });
     let writes = 0;
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        if (/^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(context.commandName ?? "") && ++writes === n) throw new Error(`interrupted at write ${n}`);
+        if (/^(Put|Update|Delete|BatchWrite|TransactWrite)/.test(context.commandName ?? "") && ++writes === n)
+          throw new Error(`interrupted at write ${n}`);
         return next(args);
       },
       { step: "initialize", name: "interrupt" },
@@ -236,17 +345,50 @@ describe("catch-up (a stack of its own: one distributor)", () => {
     // Prepare: a distributor created and ordering in June 2027; no billing run until 1 October.
     c = await startTestStack({ billingChunkSize: CHUNK });
     await c.setClock("2027-06-10T10:00:00.000Z");
-    const gid = ok<{ account: { id: string } }>(await c.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Late Distribution", country: "FR", currency: "EUR", owner: { email: E_OWNER } }, "account { id }")).account.id;
+    const gid = ok<{ account: { id: string } }>(
+      await c.mutate(
+        OPERATOR,
+        "createAccount",
+        "CreateAccountInput",
+        {
+          parentId: PLATFORM,
+          kind: "DISTRIBUTOR",
+          name: "Late Distribution",
+          country: "FR",
+          currency: "EUR",
+          owner: { email: E_OWNER },
+        },
+        "account { id }",
+      ),
+    ).account.id;
     await c.accept(E_OWNER);
-    ok(await c.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: gid, skus: [BUSINESS] }, "account { id }"));
-    ok(await c.mutate(E_OWNER, "placeOrder", "PlaceOrderInput", { accountId: gid, lines: [{ sku: BUSINESS, quantity: 3 }], idempotencyKey: "e-own" }, "order { id }"));
+    ok(
+      await c.mutate(
+        OPERATOR,
+        "setAvailableOffers",
+        "SetAvailableOffersInput",
+        { accountId: gid, skus: [BUSINESS] },
+        "account { id }",
+      ),
+    );
+    ok(
+      await c.mutate(
+        E_OWNER,
+        "placeOrder",
+        "PlaceOrderInput",
+        { accountId: gid, lines: [{ sku: BUSINESS, quantity: 3 }], idempotencyKey: "e-own" },
+        "order { id }",
+      ),
+    );
     await c.setClock("2027-10-01T00:05:00.000Z");
     // Act
     const run = await c.runJob("billing");
     // Assess: June, July, August, September, in order, numbers 1..4; nothing for October.
     expect(run).toMatchObject({ scheduled: 1, deadLettered: 0 });
     const party = local(gid);
-    const numbers = await Promise.all(["2027-06", "2027-07", "2027-08", "2027-09"].map(async (p) => (await c.stack.store.getInvoice(party, p))?.number));
+    const numbers = await Promise.all(
+      ["2027-06", "2027-07", "2027-08", "2027-09"].map(async (p) => (await c.stack.store.getInvoice(party, p))?.number),
+    );
     expect(numbers).toEqual(["INV00000001", "INV00000002", "INV00000003", "INV00000004"]);
     expect(await c.stack.store.getInvoice(party, "2027-10")).toBeUndefined();
     // Act: a second run

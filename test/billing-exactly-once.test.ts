@@ -63,13 +63,48 @@ const honest: Handler = (record) => work(deps, record.body, options());
 async function distributor(n: number): Promise<Party> {
   const owner = `owner@d${n}.example`;
   const gid = ok<{ account: { id: string } }>(
-    await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: `Distributor ${n}`, country: "US", currency: "USD", owner: { email: owner } }, "account { id }"),
+    await t.mutate(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: `Distributor ${n}`,
+        country: "US",
+        currency: "USD",
+        owner: { email: owner },
+      },
+      "account { id }",
+    ),
   ).account.id;
-  const joined = await t.gql<{ acceptInvitation: { __typename: string } }>(owner, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: await t.invitationToken(owner) });
+  const joined = await t.gql<{ acceptInvitation: { __typename: string } }>(
+    owner,
+    `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`,
+    { token: await t.invitationToken(owner) },
+  );
   expect(joined.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
-  ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: gid, skus: [PBX] }, "account { id }"));
-  ok(await t.mutate(owner, "placeOrder", "PlaceOrderInput", { accountId: gid, lines: [{ sku: PBX, quantity: n }], idempotencyKey: `d${n}-pbx` }, "order { id }"));
-  const id = Buffer.from(gid, "base64").toString("utf8").replace(/^Account:/, "");
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "setAvailableOffers",
+      "SetAvailableOffersInput",
+      { accountId: gid, skus: [PBX] },
+      "account { id }",
+    ),
+  );
+  ok(
+    await t.mutate(
+      owner,
+      "placeOrder",
+      "PlaceOrderInput",
+      { accountId: gid, lines: [{ sku: PBX, quantity: n }], idempotencyKey: `d${n}-pbx` },
+      "order { id }",
+    ),
+  );
+  const id = Buffer.from(gid, "base64")
+    .toString("utf8")
+    .replace(/^Account:/, "");
   return { gid, id, owner, quantity: n };
 }
 
@@ -103,7 +138,10 @@ async function assertBilledOnce(period: string, before: number): Promise<Map<str
   expect(numbers).toEqual(Array.from({ length: PARTIES }, (_, i) => inv(before + i + 1)));
   const value = await counter();
   expect(value).toBe(before + PARTIES);
-  const everyNumber = all.flat().map((v) => v.number).sort();
+  const everyNumber = all
+    .flat()
+    .map((v) => v.number)
+    .sort();
   expect(everyNumber).toEqual(Array.from({ length: value }, (_, i) => inv(i + 1)));
   // The store agrees with the API.
   for (const p of parties) expect((await t.stack.store.getInvoice(p.id, period))?.number).toBe(month.get(p.id)!.number);
@@ -113,8 +151,11 @@ async function assertBilledOnce(period: string, before: number): Promise<Map<str
 /** Each invoice of the month mailed exactly once, to its party's owner (compared as mail counts by recipient and subject). */
 function assertMailedOnce(period: string, month: Map<string, InvoiceView>): void {
   const sent: Record<string, number> = {};
-  for (const m of t.stack.outbox.list().filter((x) => x.subject.endsWith(` for ${period}`))) sent[`${m.to}: ${m.subject}`] = (sent[`${m.to}: ${m.subject}`] ?? 0) + 1;
-  const expected = Object.fromEntries(parties.map((p) => [`${p.owner}: Invoice ${month.get(p.id)!.number} for ${period}`, 1]));
+  for (const m of t.stack.outbox.list().filter((x) => x.subject.endsWith(` for ${period}`)))
+    sent[`${m.to}: ${m.subject}`] = (sent[`${m.to}: ${m.subject}`] ?? 0) + 1;
+  const expected = Object.fromEntries(
+    parties.map((p) => [`${p.owner}: Invoice ${month.get(p.id)!.number} for ${period}`, 1]),
+  );
   expect(sent).toEqual(expected);
 }
 
@@ -124,7 +165,12 @@ function record(messageId: string, receiptHandle: string, messageBody: string): 
     messageId,
     receiptHandle,
     body: messageBody,
-    attributes: { ApproximateReceiveCount: "1", SentTimestamp: "0", SenderId: "test", ApproximateFirstReceiveTimestamp: "0" },
+    attributes: {
+      ApproximateReceiveCount: "1",
+      SentTimestamp: "0",
+      SenderId: "test",
+      ApproximateFirstReceiveTimestamp: "0",
+    },
     messageAttributes: {},
     md5OfBody: "",
     eventSource: "aws:sqs",
@@ -134,7 +180,8 @@ function record(messageId: string, receiptHandle: string, messageBody: string): 
 }
 
 /** One record per party for `period`. */
-const batchOf = (period: string): SQSRecord[] => parties.map((p, i) => record(`${period}-${i}`, `rh-${period}-${i}`, body(p.id, period)));
+const batchOf = (period: string): SQSRecord[] =>
+  parties.map((p, i) => record(`${period}-${i}`, `rh-${period}-${i}`, body(p.id, period)));
 
 /**
  * One Lambda invocation over `records`, answering the ids SQS keeps (to deliver again). Powertools
@@ -193,10 +240,17 @@ describe("invoices are issued exactly once", () => {
       before = await counter();
       const bodies = Array.from({ length: COPIES }, () => parties.map((p) => body(p.id, period))).flat();
       // Act: the copies sent at once (SendMessageBatch takes 10), then the queue drained while the worker is also called directly.
-      await Promise.all(Array.from({ length: Math.ceil(bodies.length / 10) }, (_, i) => t.stack.jobs.queues.billing.send(bodies.slice(i * 10, i * 10 + 10))));
+      await Promise.all(
+        Array.from({ length: Math.ceil(bodies.length / 10) }, (_, i) =>
+          t.stack.jobs.queues.billing.send(bodies.slice(i * 10, i * 10 + 10)),
+        ),
+      );
       // A copy that finds another worker holding the invoice's mail lease fails, to be retried after it (security rule 13).
       const leased = (err: unknown) => expect(String(err)).toMatch(/being sent by another worker/);
-      const [drained] = await Promise.all([t.stack.jobs.drain("billing"), ...bodies.map((b) => work(deps, b, options()).catch(leased))]);
+      const [drained] = await Promise.all([
+        t.stack.jobs.drain("billing"),
+        ...bodies.map((b) => work(deps, b, options()).catch(leased)),
+      ]);
       // Assess: every queued copy done in the end, the lease conflicts redelivered.
       expect(drained.processed).toBe(PARTIES * COPIES);
       month = await assertBilledOnce(period, before);
@@ -214,29 +268,40 @@ describe("invoices are issued exactly once", () => {
     ...Array.from({ length: PARTIES + 1 }, (_, k) => ({ k, at: `before record ${k}`, mode: "before" as const })),
     ...Array.from({ length: PARTIES }, (_, k) => ({ k, at: `after the work of record ${k}`, mode: "after" as const })),
   ];
-  it.each(crashes)("a worker crashing $at of a batch of 6, then redelivery: one invoice each, no gap", async ({ k, mode }) => {
-    // Prepare
-    const period = months();
-    const before = await counter();
-    const records = batchOf(period);
-    const index = new Map(records.map((r, i) => [r.messageId, i]));
-    const crashing: Handler = async (record) => {
-      const i = index.get(record.messageId)!;
-      if (i < k) return work(deps, record.body, options());
-      if (i === k && mode === "after") await work(deps, record.body, options());
-      throw new Error(`worker crashed before acknowledging record ${i}`);
-    };
-    // Act: the crashing invocation; the failed records delivered again; then the whole batch again (acknowledgements lost).
-    const failed = await invoke(records, crashing);
-    const failedAgain = await invoke(records.filter((r) => failed.includes(r.messageId)), honest);
-    const replayed = await invoke(records, honest);
-    // Assess
-    expect(failed.sort()).toEqual(records.slice(k).map((r) => r.messageId).sort());
-    expect(failedAgain).toEqual([]);
-    expect(replayed).toEqual([]);
-    const month = await assertBilledOnce(period, before);
-    assertMailedOnce(period, month);
-  });
+  it.each(crashes)(
+    "a worker crashing $at of a batch of 6, then redelivery: one invoice each, no gap",
+    async ({ k, mode }) => {
+      // Prepare
+      const period = months();
+      const before = await counter();
+      const records = batchOf(period);
+      const index = new Map(records.map((r, i) => [r.messageId, i]));
+      const crashing: Handler = async (record) => {
+        const i = index.get(record.messageId)!;
+        if (i < k) return work(deps, record.body, options());
+        if (i === k && mode === "after") await work(deps, record.body, options());
+        throw new Error(`worker crashed before acknowledging record ${i}`);
+      };
+      // Act: the crashing invocation; the failed records delivered again; then the whole batch again (acknowledgements lost).
+      const failed = await invoke(records, crashing);
+      const failedAgain = await invoke(
+        records.filter((r) => failed.includes(r.messageId)),
+        honest,
+      );
+      const replayed = await invoke(records, honest);
+      // Assess
+      expect(failed.sort()).toEqual(
+        records
+          .slice(k)
+          .map((r) => r.messageId)
+          .sort(),
+      );
+      expect(failedAgain).toEqual([]);
+      expect(replayed).toEqual([]);
+      const month = await assertBilledOnce(period, before);
+      assertMailedOnce(period, month);
+    },
+  );
 
   describe("a poison message (not JSON) in the same batch as valid ones", () => {
     let period = "";
@@ -248,11 +313,27 @@ describe("invoices are issued exactly once", () => {
     /** One receive of up to 10 messages, processed by the billing worker; successes deleted as the event source mapping does. */
     async function deliverOnce(): Promise<{ bodies: string[]; kept: string[] }> {
       const { sqs, urls } = t.stack.jobs;
-      const received = (await sqs.send(new ReceiveMessageCommand({ QueueUrl: urls.billing, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }))).Messages ?? [];
+      const received =
+        (
+          await sqs.send(
+            new ReceiveMessageCommand({ QueueUrl: urls.billing, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 }),
+          )
+        ).Messages ?? [];
       if (received.length === 0) return { bodies: [], kept: [] };
-      const failed = new Set(await invoke(received.map((m) => record(m.MessageId!, m.ReceiptHandle!, m.Body ?? "")), honest));
+      const failed = new Set(
+        await invoke(
+          received.map((m) => record(m.MessageId!, m.ReceiptHandle!, m.Body ?? "")),
+          honest,
+        ),
+      );
       const done = received.filter((m) => !failed.has(m.MessageId!));
-      if (done.length) await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: urls.billing, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })) }));
+      if (done.length)
+        await sqs.send(
+          new DeleteMessageBatchCommand({
+            QueueUrl: urls.billing,
+            Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+          }),
+        );
       const kept = received.filter((m) => failed.has(m.MessageId!)).map((m) => m.Body ?? "");
       poisonReceives += received.filter((m) => m.Body === POISON).length;
       return { bodies: received.map((m) => m.Body ?? ""), kept };
@@ -270,7 +351,9 @@ describe("invoices are issued exactly once", () => {
       // Assess
       expect(first.bodies.sort()).toEqual([...valid, POISON].sort());
       expect(first.kept).toEqual([POISON]);
-      expect(await Promise.all(parties.map((p) => t.stack.store.getInvoice(p.id, period).then((i) => i?.number)))).not.toContain(undefined);
+      expect(
+        await Promise.all(parties.map((p) => t.stack.store.getInvoice(p.id, period).then((i) => i?.number))),
+      ).not.toContain(undefined);
       const month = await assertBilledOnce(period, before);
       assertMailedOnce(period, month);
     });
@@ -287,9 +370,23 @@ describe("invoices are issued exactly once", () => {
       // Assess
       expect(t.stack.jobs.deadLetters("billing")).toBe(deadBefore + 1);
       expect(poisonReceives).toBe(5);
-      const attrs = await t.stack.jobs.sqs.send(new GetQueueAttributesCommand({ QueueUrl: t.stack.jobs.urls.billing, AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"] }));
-      expect(attrs.Attributes).toMatchObject({ ApproximateNumberOfMessages: "0", ApproximateNumberOfMessagesNotVisible: "0" });
-      const dlq = await t.stack.jobs.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.stack.jobs.urls["billing-dlq"], MaxNumberOfMessages: 10, VisibilityTimeout: 0 }));
+      const attrs = await t.stack.jobs.sqs.send(
+        new GetQueueAttributesCommand({
+          QueueUrl: t.stack.jobs.urls.billing,
+          AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        }),
+      );
+      expect(attrs.Attributes).toMatchObject({
+        ApproximateNumberOfMessages: "0",
+        ApproximateNumberOfMessagesNotVisible: "0",
+      });
+      const dlq = await t.stack.jobs.sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: t.stack.jobs.urls["billing-dlq"],
+          MaxNumberOfMessages: 10,
+          VisibilityTimeout: 0,
+        }),
+      );
       expect((dlq.Messages ?? []).map((m) => m.Body)).toEqual([POISON]);
       await assertBilledOnce(period, before);
     });

@@ -24,29 +24,92 @@ interface InvoiceView {
   total: Money;
   pdfPath: string;
   csvPath: string;
-  lines: { edges: { node: { customer: string; tier1: string | null; sku: string; quantity: number; amount: Money } }[] };
+  lines: {
+    edges: { node: { customer: string; tier1: string | null; sku: string; quantity: number; amount: Money } }[];
+  };
 }
-const INVOICE = "id number period net { amount currency } vat { amount currency } total { amount currency } pdfPath csvPath lines(first: 100) { edges { node { customer tier1 sku quantity amount { amount currency } } } }";
+const INVOICE =
+  "id number period net { amount currency } vat { amount currency } total { amount currency } pdfPath csvPath lines(first: 100) { edges { node { customer tier1 sku quantity amount { amount currency } } } }";
 const invoices = async (as: string) =>
-  (await t.gql<{ account: { __typename: string; data?: { invoices: { edges: { node: InvoiceView }[] } } } }>(
-    as,
-    `query($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { invoices { edges { node { ${INVOICE} } } } } } } }`,
-    { id: ids.d },
-  )).data!.account;
+  (
+    await t.gql<{ account: { __typename: string; data?: { invoices: { edges: { node: InvoiceView }[] } } } }>(
+      as,
+      `query($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { invoices { edges { node { ${INVOICE} } } } } } } }`,
+      { id: ids.d },
+    )
+  ).data!.account;
 
 beforeAll(async () => {
   // Prepare: Rainbow's example in October 2026 — a distributor billed in EUR at 20 % VAT and its reseller.
   t = await startTestStack();
   await t.setClock("2026-10-05T10:00:00.000Z");
-  ids.d = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Value Added Distribution", country: "FR", currency: "EUR", owner: { email: D_OWNER } }, "account { id }")).account.id;
+  ids.d = ok<{ account: { id: string } }>(
+    await t.mutate(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Value Added Distribution",
+        country: "FR",
+        currency: "EUR",
+        owner: { email: D_OWNER },
+      },
+      "account { id }",
+    ),
+  ).account.id;
   await t.accept(D_OWNER);
-  ok(await t.mutate(OPERATOR, "setTaxRate", "SetTaxRateInput", { accountId: ids.d, taxRatePercent: "20" }, "account { id }"));
-  ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: [BUSINESS, ENTERPRISE] }, "account { id }"));
-  ids.r = ok<{ account: { id: string } }>(await t.mutate(D_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d, kind: "RESELLER", name: "Integrator Red Baron", country: "FR", owner: { email: R_OWNER } }, "account { id }")).account.id;
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "setTaxRate",
+      "SetTaxRateInput",
+      { accountId: ids.d, taxRatePercent: "20" },
+      "account { id }",
+    ),
+  );
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "setAvailableOffers",
+      "SetAvailableOffersInput",
+      { accountId: ids.d, skus: [BUSINESS, ENTERPRISE] },
+      "account { id }",
+    ),
+  );
+  ids.r = ok<{ account: { id: string } }>(
+    await t.mutate(
+      D_OWNER,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: ids.d, kind: "RESELLER", name: "Integrator Red Baron", country: "FR", owner: { email: R_OWNER } },
+      "account { id }",
+    ),
+  ).account.id;
   await t.accept(R_OWNER);
-  const order = (accountId: string, lines: { sku: string; quantity: number }[], key: string) => t.mutate(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey: key }, "order { id }");
-  ok(await order(ids.d, [{ sku: ENTERPRISE, quantity: 15 }, { sku: BUSINESS, quantity: 12 }], "own"));
-  ok(await order(ids.r, [{ sku: ENTERPRISE, quantity: 20 }, { sku: BUSINESS, quantity: 10 }], "reseller"));
+  const order = (accountId: string, lines: { sku: string; quantity: number }[], key: string) =>
+    t.mutate(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey: key }, "order { id }");
+  ok(
+    await order(
+      ids.d,
+      [
+        { sku: ENTERPRISE, quantity: 15 },
+        { sku: BUSINESS, quantity: 12 },
+      ],
+      "own",
+    ),
+  );
+  ok(
+    await order(
+      ids.r,
+      [
+        { sku: ENTERPRISE, quantity: 20 },
+        { sku: BUSINESS, quantity: 10 },
+      ],
+      "reseller",
+    ),
+  );
 }, 60_000);
 afterAll(async () => {
   await t?.stop();
@@ -55,7 +118,10 @@ afterAll(async () => {
 describe("the monthly billing run", () => {
   it("refuses a month that has not ended", async () => {
     // Act
-    const res = await fetch(`${t.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job: "billing", period: "2026-10" }) });
+    const res = await fetch(`${t.url}/dev/jobs/run`, {
+      method: "POST",
+      body: JSON.stringify({ job: "billing", period: "2026-10" }),
+    });
     // Assess
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toContain("has not ended");
@@ -76,12 +142,38 @@ describe("the monthly billing run", () => {
       vat: { amount: "24.88", currency: "EUR" },
       total: { amount: "149.28", currency: "EUR" },
     });
-    expect(invoice!.lines.edges.map((e) => e.node)).toEqual([
-      { customer: "Value Added Distribution", tier1: null, sku: ENTERPRISE, quantity: 15, amount: { amount: "42.00", currency: "EUR" } },
-      { customer: "Value Added Distribution", tier1: null, sku: BUSINESS, quantity: 12, amount: { amount: "14.40", currency: "EUR" } },
-      { customer: "Integrator Red Baron", tier1: "Integrator Red Baron", sku: ENTERPRISE, quantity: 20, amount: { amount: "56.00", currency: "EUR" } },
-      { customer: "Integrator Red Baron", tier1: "Integrator Red Baron", sku: BUSINESS, quantity: 10, amount: { amount: "12.00", currency: "EUR" } },
-    ].sort((x, y) => (x.tier1 ?? "").localeCompare(y.tier1 ?? "") || x.sku.localeCompare(y.sku)));
+    expect(invoice!.lines.edges.map((e) => e.node)).toEqual(
+      [
+        {
+          customer: "Value Added Distribution",
+          tier1: null,
+          sku: ENTERPRISE,
+          quantity: 15,
+          amount: { amount: "42.00", currency: "EUR" },
+        },
+        {
+          customer: "Value Added Distribution",
+          tier1: null,
+          sku: BUSINESS,
+          quantity: 12,
+          amount: { amount: "14.40", currency: "EUR" },
+        },
+        {
+          customer: "Integrator Red Baron",
+          tier1: "Integrator Red Baron",
+          sku: ENTERPRISE,
+          quantity: 20,
+          amount: { amount: "56.00", currency: "EUR" },
+        },
+        {
+          customer: "Integrator Red Baron",
+          tier1: "Integrator Red Baron",
+          sku: BUSINESS,
+          quantity: 10,
+          amount: { amount: "12.00", currency: "EUR" },
+        },
+      ].sort((x, y) => (x.tier1 ?? "").localeCompare(y.tier1 ?? "") || x.sku.localeCompare(y.sku)),
+    );
     ids.invoice = invoice!.id;
   });
 
@@ -89,7 +181,8 @@ describe("the monthly billing run", () => {
     // Prepare
     const { data } = await invoices(D_OWNER);
     const invoice = data!.invoices.edges[0]!.node;
-    const get = async (as: string, path: string) => fetch(`${t.url}${path}`, { headers: { authorization: `Bearer ${await t.token(as)}` } });
+    const get = async (as: string, path: string) =>
+      fetch(`${t.url}${path}`, { headers: { authorization: `Bearer ${await t.token(as)}` } });
     // Act
     const pdf = await get(D_OWNER, invoice.pdfPath);
     const csv = await get(D_OWNER, invoice.csvPath);
@@ -103,7 +196,8 @@ describe("the monthly billing run", () => {
     expect(pdfText(bytes)).toEqual(expect.stringContaining("149.28"));
     const text = await csv.text();
     expect(csv.status).toBe(200);
-    for (const figure of ["42.00", "14.40", "56.00", "12.00", "Integrator Red Baron", "INV00000001"]) expect(text).toContain(figure);
+    for (const figure of ["42.00", "14.40", "56.00", "12.00", "Integrator Red Baron", "INV00000001"])
+      expect(text).toContain(figure);
     expect(denied.status).toBe(404);
     expect(anonymous.status).toBe(401);
   });
@@ -111,23 +205,30 @@ describe("the monthly billing run", () => {
   it("mails the invoice with its PDF to the distributor's owners", async () => {
     // Act
     const res = await fetch(`${t.url}/dev/outbox`);
-    const { messages } = (await res.json()) as { messages: { to: string; subject: string; attachments?: { filename: string; contentType: string }[] }[] };
+    const { messages } = (await res.json()) as {
+      messages: { to: string; subject: string; attachments?: { filename: string; contentType: string }[] }[];
+    };
     // Assess
     const mails = messages.filter((m) => m.subject.startsWith("Invoice INV00000001"));
     expect(mails.map((m) => m.to)).toEqual([D_OWNER]);
-    expect(mails[0]!.attachments).toEqual([expect.objectContaining({ filename: "INV00000001.pdf", contentType: "application/pdf" })]);
+    expect(mails[0]!.attachments).toEqual([
+      expect.objectContaining({ filename: "INV00000001.pdf", contentType: "application/pdf" }),
+    ]);
   });
 
   it("a second run of the same month writes nothing and mails nothing", async () => {
     // Prepare
     const before = await invoices(D_OWNER);
-    const mailsBefore = ((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: unknown[] }).messages.length;
+    const mailsBefore = ((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: unknown[] }).messages
+      .length;
     // Act
     const report = await t.runJob("billing", "2026-10");
     // Assess
     expect(report).toMatchObject({ scheduled: 1, processed: 1, deadLettered: 0 });
     expect(await invoices(D_OWNER)).toEqual(before);
-    expect(((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: unknown[] }).messages.length).toBe(mailsBefore);
+    expect(((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: unknown[] }).messages.length).toBe(
+      mailsBefore,
+    );
   });
 });
 
@@ -143,7 +244,8 @@ function pdfText(pdf: Buffer): string {
     } catch {
       // not deflated
     }
-    for (const [, hex] of content.matchAll(/<([0-9A-Fa-f]+)>\s*Tj/g)) out.push(Buffer.from(hex!, "hex").toString("latin1"));
+    for (const [, hex] of content.matchAll(/<([0-9A-Fa-f]+)>\s*Tj/g))
+      out.push(Buffer.from(hex!, "hex").toString("latin1"));
     for (const [, lit] of content.matchAll(/\(((?:\\.|[^\\)])*)\)\s*Tj/g)) out.push(lit!);
   }
   return out.join(" ");

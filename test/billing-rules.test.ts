@@ -112,21 +112,71 @@ function expectIssuesOn<T>(r: Result<T>, path: string[]): void {
 }
 
 const createAccount = (as: string, input: Record<string, unknown>) =>
-  t.mutate<{ account: { id: string } }>(as, "createAccount", "CreateAccountInput", { country: "US", ...input }, "account { id }");
+  t.mutate<{ account: { id: string } }>(
+    as,
+    "createAccount",
+    "CreateAccountInput",
+    { country: "US", ...input },
+    "account { id }",
+  );
 const createOffer = (input: Record<string, unknown>) =>
-  t.mutate<{ offer: { sku: string } }>(OPERATOR, "createOffer", "CreateOfferInput", { currency: "USD", ...input }, "offer { sku }");
-const setAvailable = (as: string, id: string, skus: string[]) => t.mutate<{ account: { id: string } }>(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId: id, skus }, "account { id }");
+  t.mutate<{ offer: { sku: string } }>(
+    OPERATOR,
+    "createOffer",
+    "CreateOfferInput",
+    { currency: "USD", ...input },
+    "offer { sku }",
+  );
+const setAvailable = (as: string, id: string, skus: string[]) =>
+  t.mutate<{ account: { id: string } }>(
+    as,
+    "setAvailableOffers",
+    "SetAvailableOffersInput",
+    { accountId: id, skus },
+    "account { id }",
+  );
 const inviteMember = (as: string, id: string, email: string, role: string) =>
-  t.mutate<{ member: { email: string } }>(as, "inviteMember", "InviteMemberInput", { accountId: id, email, role }, "member { email }");
+  t.mutate<{ member: { email: string } }>(
+    as,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId: id, email, role },
+    "member { email }",
+  );
 const place = (as: string, id: string, lines: { sku: string; quantity: number }[]) =>
-  t.mutate<{ order: { id: string } }>(as, "placeOrder", "PlaceOrderInput", { accountId: id, lines, idempotencyKey: key("order") }, "order { id }");
+  t.mutate<{ order: { id: string } }>(
+    as,
+    "placeOrder",
+    "PlaceOrderInput",
+    { accountId: id, lines, idempotencyKey: key("order") },
+    "order { id }",
+  );
 const setQuantity = (as: string, sub: Pick<Sub, "id">, quantity: number, expectedVersion: number) =>
-  t.mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion }, `subscription { ${SUB} }`);
+  t.mutate<{ subscription: Sub }>(
+    as,
+    "updateSubscriptionQuantity",
+    "UpdateSubscriptionQuantityInput",
+    { subscriptionId: sub.id, quantity, expectedVersion },
+    `subscription { ${SUB} }`,
+  );
 const cancel = (as: string, sub: Pick<Sub, "id">, expectedVersion: number) =>
-  t.mutate<{ subscription: Sub }>(as, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId: sub.id, expectedVersion }, `subscription { ${SUB} }`);
+  t.mutate<{ subscription: Sub }>(
+    as,
+    "cancelSubscription",
+    "CancelSubscriptionInput",
+    { subscriptionId: sub.id, expectedVersion },
+    `subscription { ${SUB} }`,
+  );
 const setTaxRate = (as: string, id: string, taxRatePercent: string) =>
-  t.mutate<{ account: { id: string; taxRatePercent: string | null } }>(as, "setTaxRate", "SetTaxRateInput", { accountId: id, taxRatePercent }, "account { id taxRatePercent }");
-const recordUsage = (as: string, input: UsageInput) => t.mutate<{ usage: UsageView }>(as, "recordUsage", "RecordUsageInput", { ...input }, `usage { ${USAGE} }`);
+  t.mutate<{ account: { id: string; taxRatePercent: string | null } }>(
+    as,
+    "setTaxRate",
+    "SetTaxRateInput",
+    { accountId: id, taxRatePercent },
+    "account { id taxRatePercent }",
+  );
+const recordUsage = (as: string, input: UsageInput) =>
+  t.mutate<{ usage: UsageView }>(as, "recordUsage", "RecordUsageInput", { ...input }, `usage { ${USAGE} }`);
 
 /** The subscription of an account for a sku (any status), as the distributor's owner sees it. */
 async function subscription(id: string, sku: string, as = D_OWNER): Promise<Sub> {
@@ -143,7 +193,11 @@ async function subscription(id: string, sku: string, as = D_OWNER): Promise<Sub>
 
 /** The tax rate of an account as the operator reads it. */
 async function taxRateOf(id: string): Promise<string | null> {
-  const res = await t.gql<{ account: Success<{ taxRatePercent: string | null }> }>(OPERATOR, `query T($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { taxRatePercent } } ${ERR} } }`, { id });
+  const res = await t.gql<{ account: Success<{ taxRatePercent: string | null }> }>(
+    OPERATOR,
+    `query T($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { taxRatePercent } } ${ERR} } }`,
+    { id },
+  );
   expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
   return res.data!.account.data.taxRatePercent;
 }
@@ -179,24 +233,54 @@ beforeAll(async () => {
   await t.setClock("2026-09-28T09:00:00.000Z");
   // The operator's own USD offers: a third monthly offer, a one-year prepaid and conference minutes.
   ok(await createOffer({ sku: FAX, name: "Fax user", kind: "MONTHLY", unitPrice: "2.50" }));
-  ok(await createOffer({ sku: PREPAID, name: "Trunk user, 1 year prepaid", kind: "PREPAID", termMonths: 12, unitPrice: "30.00" }));
+  ok(
+    await createOffer({
+      sku: PREPAID,
+      name: "Trunk user, 1 year prepaid",
+      kind: "PREPAID",
+      termMonths: 12,
+      unitPrice: "30.00",
+    }),
+  );
   ok(await createOffer({ sku: CONF, name: "Conference minutes", kind: "USAGE", unit: "minute", unitPrice: "0.05" }));
 
-  ids.d = ok<{ account: { id: string } }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor USD", currency: "USD", owner: { email: D_OWNER } })).account.id;
+  ids.d = ok<{ account: { id: string } }>(
+    await createAccount(OPERATOR, {
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Distributor USD",
+      currency: "USD",
+      owner: { email: D_OWNER },
+    }),
+  ).account.id;
   await t.accept(D_OWNER);
   ok(await setAvailable(OPERATOR, ids.d, OFFERS));
   ok(await inviteMember(D_OWNER, ids.d, D_CONTRIB, "CONTRIBUTOR"));
   await t.accept(D_CONTRIB);
-  ids.c = ok<{ account: { id: string } }>(await createAccount(D_OWNER, { parentId: ids.d, kind: "CUSTOMER", name: "Customer C" })).account.id;
-  ids.r = ok<{ account: { id: string } }>(await createAccount(D_OWNER, { parentId: ids.d, kind: "RESELLER", name: "Reseller R", owner: { email: R_OWNER } })).account.id;
+  ids.c = ok<{ account: { id: string } }>(
+    await createAccount(D_OWNER, { parentId: ids.d, kind: "CUSTOMER", name: "Customer C" }),
+  ).account.id;
+  ids.r = ok<{ account: { id: string } }>(
+    await createAccount(D_OWNER, { parentId: ids.d, kind: "RESELLER", name: "Reseller R", owner: { email: R_OWNER } }),
+  ).account.id;
   await t.accept(R_OWNER);
   // Customer C subscribes to conference minutes in September (billed only from recorded usage).
   ok(await place(D_OWNER, ids.c, [{ sku: CONF, quantity: 1 }]));
 
-  ids.d2 = ok<{ account: { id: string } }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor Two", currency: "USD", owner: { email: D2_OWNER } })).account.id;
+  ids.d2 = ok<{ account: { id: string } }>(
+    await createAccount(OPERATOR, {
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Distributor Two",
+      currency: "USD",
+      owner: { email: D2_OWNER },
+    }),
+  ).account.id;
   await t.accept(D2_OWNER);
   ok(await setAvailable(OPERATOR, ids.d2, [TRUNK, PREPAID, CONF]));
-  ids.c2 = ok<{ account: { id: string } }>(await createAccount(D2_OWNER, { parentId: ids.d2, kind: "CUSTOMER", name: "Customer C2" })).account.id;
+  ids.c2 = ok<{ account: { id: string } }>(
+    await createAccount(D2_OWNER, { parentId: ids.d2, kind: "CUSTOMER", name: "Customer C2" }),
+  ).account.id;
   ok(await place(D2_OWNER, ids.c2, [{ sku: CONF, quantity: 1 }]));
 }, 60_000);
 
@@ -232,13 +316,16 @@ describe("setTaxRate (28 September)", () => {
     expect(await taxRateOf(ids.r)).toBeNull();
   });
 
-  it.each(["abc", "101", "20.555", "100.01", "-1", "", " ", "20,5", "1e1"])("refuses %j with a ValidationError on taxRatePercent and keeps the rate", async (value) => {
-    // Act
-    const r = await setTaxRate(OPERATOR, ids.d, value);
-    // Assess
-    expectInvalid(r, ["taxRatePercent"]);
-    expect(await taxRateOf(ids.d)).toBe("0");
-  });
+  it.each(["abc", "101", "20.555", "100.01", "-1", "", " ", "20,5", "1e1"])(
+    "refuses %j with a ValidationError on taxRatePercent and keeps the rate",
+    async (value) => {
+      // Act
+      const r = await setTaxRate(OPERATOR, ids.d, value);
+      // Assess
+      expectInvalid(r, ["taxRatePercent"]);
+      expect(await taxRateOf(ids.d)).toBe("0");
+    },
+  );
 
   it("the operator sets 20.5 % (used by every invoice issued from now on)", async () => {
     // Act
@@ -255,9 +342,21 @@ describe("September (usage of another month)", () => {
     // Prepare
     await t.setClock("2026-09-29T12:00:00.000Z");
     // Act
-    const r = await recordUsage(OPERATOR, { accountId: ids.c, sku: CONF, quantity: 40, day: "2026-09-29", idempotencyKey: "sep-29" });
+    const r = await recordUsage(OPERATOR, {
+      accountId: ids.c,
+      sku: CONF,
+      quantity: 40,
+      day: "2026-09-29",
+      idempotencyKey: "sep-29",
+    });
     // Assess
-    expect(ok<{ usage: UsageView }>(r).usage).toEqual({ sku: CONF, day: "2026-09-29", quantity: 40, idempotencyKey: "sep-29", recordedAt: minute("2026-09-29T12:00") });
+    expect(ok<{ usage: UsageView }>(r).usage).toEqual({
+      sku: CONF,
+      day: "2026-09-29",
+      quantity: 40,
+      idempotencyKey: "sep-29",
+      recordedAt: minute("2026-09-29T12:00"),
+    });
   });
 
   it("September is billed on 1 October (a run started by hand at 00:01): 40 × 0.05 = 2.00, VAT 20.5 % 0.41, total 2.41; Distributor Two has nothing to bill", async () => {
@@ -269,8 +368,27 @@ describe("September (usage of another month)", () => {
     expect(report).toMatchObject({ scheduled: 2, processed: 2, deadLettered: 0 });
     const [september, ...others] = await invoices(OPERATOR, ids.d);
     expect(others).toEqual([]);
-    expect(september).toMatchObject({ number: "INV00000001", period: "2026-09", currency: "USD", taxRatePercent: "20.5", net: usd("2.00"), vat: usd("0.41"), total: usd("2.41"), lineCount: 1 });
-    expect(linesOf(september!)).toEqual([{ customer: "Customer C", tier1: null, kind: "USAGE", sku: CONF, quantity: 40, unitPrice: usd("0.05"), amount: usd("2.00") }]);
+    expect(september).toMatchObject({
+      number: "INV00000001",
+      period: "2026-09",
+      currency: "USD",
+      taxRatePercent: "20.5",
+      net: usd("2.00"),
+      vat: usd("0.41"),
+      total: usd("2.41"),
+      lineCount: 1,
+    });
+    expect(linesOf(september!)).toEqual([
+      {
+        customer: "Customer C",
+        tier1: null,
+        kind: "USAGE",
+        sku: CONF,
+        quantity: 40,
+        unitPrice: usd("0.05"),
+        amount: usd("2.00"),
+      },
+    ]);
     expect(await invoices(OPERATOR, ids.d2)).toEqual([]);
   });
 
@@ -278,7 +396,13 @@ describe("September (usage of another month)", () => {
     // Prepare
     await t.setClock("2026-10-01T00:03:00.000Z");
     // Act
-    const r = await recordUsage(OPERATOR, { accountId: ids.c, sku: CONF, quantity: 9, day: "2026-09-30", idempotencyKey: "sep-30-after-run" });
+    const r = await recordUsage(OPERATOR, {
+      accountId: ids.c,
+      sku: CONF,
+      quantity: 9,
+      day: "2026-09-30",
+      idempotencyKey: "sep-30-after-run",
+    });
     // Assess: the month has been billed, so it is closed (core/usage.ts: "months already billed are refused").
     expectInvalid(r, ["day"]);
   });
@@ -289,11 +413,32 @@ describe("October on the subscription ledger", () => {
     // Prepare
     await t.setClock("2026-10-02T09:00:00.000Z");
     // Act
-    ok(await place(D_OWNER, ids.c, [{ sku: TRUNK, quantity: 10 }, { sku: PBX, quantity: 4 }, { sku: TRIAL, quantity: 5 }]));
+    ok(
+      await place(D_OWNER, ids.c, [
+        { sku: TRUNK, quantity: 10 },
+        { sku: PBX, quantity: 4 },
+        { sku: TRIAL, quantity: 5 },
+      ]),
+    );
     // Assess
-    expect(await subscription(ids.c, TRUNK)).toMatchObject({ kind: "MONTHLY", quantity: 10, status: "ACTIVE", version: 1 });
-    expect(await subscription(ids.c, PBX)).toMatchObject({ kind: "MONTHLY", quantity: 4, status: "ACTIVE", version: 1 });
-    expect(await subscription(ids.c, TRIAL)).toMatchObject({ kind: "TRIAL", quantity: 5, status: "ACTIVE", version: 1 });
+    expect(await subscription(ids.c, TRUNK)).toMatchObject({
+      kind: "MONTHLY",
+      quantity: 10,
+      status: "ACTIVE",
+      version: 1,
+    });
+    expect(await subscription(ids.c, PBX)).toMatchObject({
+      kind: "MONTHLY",
+      quantity: 4,
+      status: "ACTIVE",
+      version: 1,
+    });
+    expect(await subscription(ids.c, TRIAL)).toMatchObject({
+      kind: "TRIAL",
+      quantity: 5,
+      status: "ACTIVE",
+      version: 1,
+    });
   });
 
   it("2 October: Distributor Two's Customer C2 orders 4 trunk users", async () => {
@@ -309,7 +454,12 @@ describe("October on the subscription ledger", () => {
     // Act
     ok(await place(D_OWNER, ids.c, [{ sku: PREPAID, quantity: 3 }]));
     // Assess
-    expect(await subscription(ids.c, PREPAID)).toMatchObject({ kind: "PREPAID", quantity: 3, status: "ACTIVE", version: 1 });
+    expect(await subscription(ids.c, PREPAID)).toMatchObject({
+      kind: "PREPAID",
+      quantity: 3,
+      status: "ACTIVE",
+      version: 1,
+    });
   });
 
   it("10 October: trunk users raised from 10 to 15 at version 1; the same stale version again is a ConflictError", async () => {
@@ -320,13 +470,24 @@ describe("October on the subscription ledger", () => {
     const raised = await setQuantity(D_OWNER, trunk, 15, 1);
     const stale = await setQuantity(D_OWNER, trunk, 11, 1);
     // Assess
-    expect(ok<{ subscription: Sub }>(raised).subscription).toMatchObject({ quantity: 15, version: 2, status: "ACTIVE" });
+    expect(ok<{ subscription: Sub }>(raised).subscription).toMatchObject({
+      quantity: 15,
+      version: 2,
+      status: "ACTIVE",
+    });
     expectError(stale, "ConflictError");
     expect(await subscription(ids.c, TRUNK)).toMatchObject({ quantity: 15, version: 2 });
   });
 
   describe("recordUsage refusals (15 October): each a typed error, nothing written", () => {
-    const good = (over: Partial<UsageInput> = {}): UsageInput => ({ accountId: ids.c, sku: CONF, quantity: 30, day: "2026-10-15", idempotencyKey: key("oct"), ...over });
+    const good = (over: Partial<UsageInput> = {}): UsageInput => ({
+      accountId: ids.c,
+      sku: CONF,
+      quantity: 30,
+      day: "2026-10-15",
+      idempotencyKey: key("oct"),
+      ...over,
+    });
 
     beforeAll(async () => {
       await t.setClock("2026-10-15T12:00:00.000Z");
@@ -336,7 +497,10 @@ describe("October on the subscription ledger", () => {
       // Act
       const unknown = await recordUsage(OPERATOR, good({ accountId: accountId("NO-SUCH-ACCOUNT"), quantity: 1001 }));
       const malformed = await recordUsage(OPERATOR, good({ accountId: "not-an-id", quantity: 1002 }));
-      const subscriptionId = await recordUsage(OPERATOR, good({ accountId: (await subscription(ids.c, CONF)).id, quantity: 1003 }));
+      const subscriptionId = await recordUsage(
+        OPERATOR,
+        good({ accountId: (await subscription(ids.c, CONF)).id, quantity: 1003 }),
+      );
       // Assess
       expectError(unknown, "NotFoundError");
       expectError(malformed, "NotFoundError");
@@ -371,7 +535,11 @@ describe("October on the subscription ledger", () => {
       // Act
       const res: GraphQLResponse = await t.gql(OPERATOR, RECORD_USAGE, { input: good({ quantity: 10.5 }) });
       // Assess
-      expect({ status: res.status, data: res.data, code: res.errors?.[0]?.extensions?.code }).toEqual({ status: 400, data: null, code: "BAD_USER_INPUT" });
+      expect({ status: res.status, data: res.data, code: res.errors?.[0]?.extensions?.code }).toEqual({
+        status: 400,
+        data: null,
+        code: "BAD_USER_INPUT",
+      });
       expect(res.errors![0]!.message).toContain("Int cannot represent non-integer value: 10.5");
     });
 
@@ -412,14 +580,22 @@ describe("October on the subscription ledger", () => {
 
     it("an idempotency key sent again: same quantity returns the first record, another quantity or day is a ConflictError", async () => {
       // Prepare: 30 minutes on 15 October.
-      const first = ok<{ usage: UsageView }>(await recordUsage(OPERATOR, good({ idempotencyKey: "oct-15-conf" }))).usage;
+      const first = ok<{ usage: UsageView }>(
+        await recordUsage(OPERATOR, good({ idempotencyKey: "oct-15-conf" })),
+      ).usage;
       await t.setClock("2026-10-15T13:00:00.000Z");
       // Act
       const otherQuantity = await recordUsage(OPERATOR, good({ idempotencyKey: "oct-15-conf", quantity: 31 }));
       const otherDay = await recordUsage(OPERATOR, good({ idempotencyKey: "oct-15-conf", day: "2026-10-13" }));
       const replay = await recordUsage(OPERATOR, good({ idempotencyKey: "oct-15-conf" }));
       // Assess
-      expect(first).toEqual({ sku: CONF, day: "2026-10-15", quantity: 30, idempotencyKey: "oct-15-conf", recordedAt: minute("2026-10-15T12:00") });
+      expect(first).toEqual({
+        sku: CONF,
+        day: "2026-10-15",
+        quantity: 30,
+        idempotencyKey: "oct-15-conf",
+        recordedAt: minute("2026-10-15T12:00"),
+      });
       expectError(otherQuantity, "ConflictError");
       expectError(otherDay, "ConflictError");
       expect(ok<{ usage: UsageView }>(replay).usage).toEqual(first);
@@ -428,7 +604,13 @@ describe("October on the subscription ledger", () => {
 
   it("15 October: a day that does not exist (2026-09-31) is a ValidationError", async () => {
     // Act
-    const r = await recordUsage(OPERATOR, { accountId: ids.c2, sku: CONF, quantity: 31, day: "2026-09-31", idempotencyKey: "no-such-day" });
+    const r = await recordUsage(OPERATOR, {
+      accountId: ids.c2,
+      sku: CONF,
+      quantity: 31,
+      day: "2026-09-31",
+      idempotencyKey: "no-such-day",
+    });
     // Assess: "must be a real day".
     expectIssuesOn(r, ["day"]);
   });
@@ -468,8 +650,20 @@ describe("October on the subscription ledger", () => {
     // Prepare
     await t.setClock("2026-11-01T00:02:00.000Z");
     // Act
-    const late = await recordUsage(OPERATOR, { accountId: ids.c, sku: CONF, quantity: 55, day: "2026-10-31", idempotencyKey: "oct-31-conf" });
-    const november = await recordUsage(OPERATOR, { accountId: ids.c, sku: CONF, quantity: 77, day: "2026-11-01", idempotencyKey: "nov-01-conf" });
+    const late = await recordUsage(OPERATOR, {
+      accountId: ids.c,
+      sku: CONF,
+      quantity: 55,
+      day: "2026-10-31",
+      idempotencyKey: "oct-31-conf",
+    });
+    const november = await recordUsage(OPERATOR, {
+      accountId: ids.c,
+      sku: CONF,
+      quantity: 77,
+      day: "2026-11-01",
+      idempotencyKey: "nov-01-conf",
+    });
     const raised = await setQuantity(D_OWNER, await subscription(ids.c, FAX), 9, 1);
     // Assess
     expect(ok<{ usage: UsageView }>(late).usage).toMatchObject({ day: "2026-10-31", quantity: 55 });
@@ -503,13 +697,45 @@ describe("the October invoice (1 November 00:05)", () => {
     october = await invoiceOf(ids.d, "2026-10");
     expect(linesOf(october)).toEqual([
       // 10, raised to 15 on the 10th, lowered to 12 on the 31st at 23:00: 12.
-      { customer: "Customer C", tier1: null, kind: "MONTHLY", sku: TRUNK, quantity: 12, unitPrice: usd("3.00"), amount: usd("36.00") },
+      {
+        customer: "Customer C",
+        tier1: null,
+        kind: "MONTHLY",
+        sku: TRUNK,
+        quantity: 12,
+        unitPrice: usd("3.00"),
+        amount: usd("36.00"),
+      },
       // Created on the 31st at 22:00 with 7; raised to 9 on 1 November: 7.
-      { customer: "Customer C", tier1: null, kind: "MONTHLY", sku: FAX, quantity: 7, unitPrice: usd("2.50"), amount: usd("17.50") },
+      {
+        customer: "Customer C",
+        tier1: null,
+        kind: "MONTHLY",
+        sku: FAX,
+        quantity: 7,
+        unitPrice: usd("2.50"),
+        amount: usd("17.50"),
+      },
       // Ordered on 5 October: the whole term.
-      { customer: "Customer C", tier1: null, kind: "PREPAID", sku: PREPAID, quantity: 3, unitPrice: usd("30.00"), amount: usd("90.00") },
+      {
+        customer: "Customer C",
+        tier1: null,
+        kind: "PREPAID",
+        sku: PREPAID,
+        quantity: 3,
+        unitPrice: usd("30.00"),
+        amount: usd("90.00"),
+      },
       // 25 (14th) + 30 (15th, replayed once) + 55 (31st, recorded at 00:02 on the 1st); not September's 40 nor November's 77.
-      { customer: "Customer C", tier1: null, kind: "USAGE", sku: CONF, quantity: 110, unitPrice: usd("0.05"), amount: usd("5.50") },
+      {
+        customer: "Customer C",
+        tier1: null,
+        kind: "USAGE",
+        sku: CONF,
+        quantity: 110,
+        unitPrice: usd("0.05"),
+        amount: usd("5.50"),
+      },
     ]);
   });
 
@@ -537,8 +763,20 @@ describe("the October invoice (1 November 00:05)", () => {
     // Prepare
     await t.setClock("2026-11-01T00:06:00.000Z");
     // Act
-    const closed = await recordUsage(OPERATOR, { accountId: ids.c, sku: CONF, quantity: 12, day: "2026-10-31", idempotencyKey: key("late") });
-    const open = await recordUsage(OPERATOR, { accountId: ids.c, sku: CONF, quantity: 12, day: "2026-11-01", idempotencyKey: key("late") });
+    const closed = await recordUsage(OPERATOR, {
+      accountId: ids.c,
+      sku: CONF,
+      quantity: 12,
+      day: "2026-10-31",
+      idempotencyKey: key("late"),
+    });
+    const open = await recordUsage(OPERATOR, {
+      accountId: ids.c,
+      sku: CONF,
+      quantity: 12,
+      day: "2026-11-01",
+      idempotencyKey: key("late"),
+    });
     // Assess
     expectInvalid(closed, ["day"], "2026-10 is closed: it has been billed");
     expect(ok<{ usage: UsageView }>(open).usage).toMatchObject({ day: "2026-11-01", quantity: 12 });
@@ -551,26 +789,56 @@ describe("found in review, now fixed", () => {
     // Act
     const lines = linesOf(await invoiceOf(ids.d2, "2026-10"));
     // Assess
-    expect(lines).toContainEqual({ customer: "Customer C2", tier1: null, kind: "PREPAID", sku: PREPAID, quantity: 2, unitPrice: usd("30.00"), amount: usd("60.00") });
+    expect(lines).toContainEqual({
+      customer: "Customer C2",
+      tier1: null,
+      kind: "PREPAID",
+      sku: PREPAID,
+      quantity: 2,
+      unitPrice: usd("30.00"),
+      amount: usd("60.00"),
+    });
   });
 
   it("a prepaid increase made with updateSubscriptionQuantity (2 → 3 on 15 October) is charged on the next invoice", async () => {
     // Act
     const lines = linesOf(await invoiceOf(ids.d2, "2026-10"));
     // Assess: DESIGN 1 — increases are charged on the next invoice for the remaining term (12 started months of 12) at the original price.
-    expect(lines).toContainEqual({ customer: "Customer C2", tier1: null, kind: "PREPAID", sku: PREPAID, quantity: 1, unitPrice: usd("30.00"), amount: usd("30.00") });
+    expect(lines).toContainEqual({
+      customer: "Customer C2",
+      tier1: null,
+      kind: "PREPAID",
+      sku: PREPAID,
+      quantity: 1,
+      unitPrice: usd("30.00"),
+      amount: usd("30.00"),
+    });
   });
 
   it("4 trunk users held all October are billed even when cancelled and ordered again after the month end, before the run", async () => {
     // Act
     const lines = linesOf(await invoiceOf(ids.d2, "2026-10"));
     // Assess: the quantity at the end of October was 4.
-    expect(lines).toContainEqual({ customer: "Customer C2", tier1: null, kind: "MONTHLY", sku: TRUNK, quantity: 4, unitPrice: usd("3.00"), amount: usd("12.00") });
+    expect(lines).toContainEqual({
+      customer: "Customer C2",
+      tier1: null,
+      kind: "MONTHLY",
+      sku: TRUNK,
+      quantity: 4,
+      unitPrice: usd("3.00"),
+      amount: usd("12.00"),
+    });
   });
 
   it("the key of 15 October sent again with another quantity and a November day is a ConflictError", async () => {
     // Act
-    const r = await recordUsage(OPERATOR, { accountId: ids.c, sku: CONF, quantity: 31, day: "2026-11-01", idempotencyKey: "oct-15-conf" });
+    const r = await recordUsage(OPERATOR, {
+      accountId: ids.c,
+      sku: CONF,
+      quantity: 31,
+      day: "2026-11-01",
+      idempotencyKey: "oct-15-conf",
+    });
     // Assess
     expectError(r, "ConflictError");
   });
@@ -597,8 +865,12 @@ describe("invoice visibility", () => {
     // Act
     const list = await t.gql(D_CONTRIB, INVOICES, { id: ids.d });
     const one = await t.gql<{ invoice: Result<InvoiceView> }>(D_CONTRIB, INVOICE_BY_ID, { id: october!.id });
-    const node = await t.gql<{ node: { id: string } | null }>(D_CONTRIB, `query N($id: ID!) { node(id: $id) { id } }`, { id: october!.id });
-    const pdf = await fetch(`${t.url}/invoices/${october!.id}.pdf`, { headers: { authorization: `Bearer ${await t.token(D_CONTRIB)}` } });
+    const node = await t.gql<{ node: { id: string } | null }>(D_CONTRIB, `query N($id: ID!) { node(id: $id) { id } }`, {
+      id: october!.id,
+    });
+    const pdf = await fetch(`${t.url}/invoices/${october!.id}.pdf`, {
+      headers: { authorization: `Bearer ${await t.token(D_CONTRIB)}` },
+    });
     // Assess
     expect(list.errors?.map((e) => e.extensions?.code)).toEqual(["FORBIDDEN"]);
     // The field is nullable: the rest of the account still answers.

@@ -7,7 +7,14 @@ import { build } from "esbuild";
 import type { Metafile } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FUNCTION_DEFAULTS } from "../stacks/function-defaults.js";
-import { GRAPHQL_MAX_BYTES, discoverHandlers, forbiddenInputs, mainOutput, sstBuildOptions, sstEsbuild } from "../bench/bundle-options.js";
+import {
+  GRAPHQL_MAX_BYTES,
+  discoverHandlers,
+  forbiddenInputs,
+  mainOutput,
+  sstBuildOptions,
+  sstEsbuild,
+} from "../bench/bundle-options.js";
 
 /**
  * The Lambda bundles, built as SST v2 builds them (bench/bundle-options.ts), minified. The graphql
@@ -25,7 +32,11 @@ const out = mkdtempSync(join(root, "node_modules", ".cache", "bundle-test-"));
 
 /** One esbuild call for several entries: SST's options with outdir instead of outfile. */
 function manyOptions(files: readonly string[], outdir: string, minify: boolean) {
-  const { outfile: _outfile, ...options } = sstBuildOptions({ entry: files[0] ?? "", outfile: join(outdir, "x.mjs"), minify });
+  const { outfile: _outfile, ...options } = sstBuildOptions({
+    entry: files[0] ?? "",
+    outfile: join(outdir, "x.mjs"),
+    minify,
+  });
   return { ...options, entryPoints: [...files], outdir, outExtension: { ".js": ".mjs" }, absWorkingDir: root };
 }
 
@@ -54,13 +65,22 @@ describe("Lambda bundles (esbuild, as SST v2 builds them)", () => {
     });
 
     it("leaves the heavy modules (PDF, CSV, SES mail) to their own functions", () => {
-      const found = forbiddenInputs(metafile).map((f) => `${f.label} (${f.inputs.length} inputs, e.g. ${f.inputs[0] ?? ""})`);
+      const found = forbiddenInputs(metafile).map(
+        (f) => `${f.label} (${f.inputs.length} inputs, e.g. ${f.inputs[0] ?? ""})`,
+      );
       expect(found).toEqual([]);
     });
   });
 
   it("builds every other function without errors", async () => {
-    const result = await build({ ...manyOptions(others.map((h) => h.file), join(out, "others"), true), write: false });
+    const result = await build({
+      ...manyOptions(
+        others.map((h) => h.file),
+        join(out, "others"),
+        true,
+      ),
+      write: false,
+    });
     expect(result.errors).toEqual([]);
     const built = Object.entries(result.metafile.outputs)
       .filter(([path, o]) => !path.endsWith(".map") && o.bytes > 0)
@@ -80,17 +100,33 @@ describe("Lambda bundles (esbuild, as SST v2 builds them)", () => {
     beforeAll(async () => {
       const sst = await sstEsbuild(root);
       version = sst.version;
-      await sst.build({ ...manyOptions(handlers.map((h) => h.file), dir, FUNCTION_DEFAULTS.nodejs.minify), sourcemap: false });
+      await sst.build({
+        ...manyOptions(
+          handlers.map((h) => h.file),
+          dir,
+          FUNCTION_DEFAULTS.nodejs.minify,
+        ),
+        sourcemap: false,
+      });
     });
 
     it.concurrent.each(handlers.map((h) => [h.name] as const))("%s loads", async (name) => {
       const url = pathToFileURL(join(dir, `${name}.mjs`)).href;
-      const loaded = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", `const m = await import(${JSON.stringify(url)}); process.stdout.write(typeof m.handler);`], {
-        cwd: dir,
-        env: { PATH: process.env.PATH ?? "" },
-      }).then(
+      const loaded = await promisify(execFile)(
+        process.execPath,
+        [
+          "--input-type=module",
+          "-e",
+          `const m = await import(${JSON.stringify(url)}); process.stdout.write(typeof m.handler);`,
+        ],
+        {
+          cwd: dir,
+          env: { PATH: process.env.PATH ?? "" },
+        },
+      ).then(
         ({ stdout }) => stdout,
-        (err: Error & { stderr?: string }) => `fails: ${(err.stderr ?? err.message).split("\n").find((l) => /^(\w*Error\b|Error \[)/.test(l.trim())) ?? err.message}`,
+        (err: Error & { stderr?: string }) =>
+          `fails: ${(err.stderr ?? err.message).split("\n").find((l) => /^(\w*Error\b|Error \[)/.test(l.trim())) ?? err.message}`,
       );
       expect(loaded, `${name} bundled by SST's esbuild ${version}: ${loaded}`).toBe("function");
     });

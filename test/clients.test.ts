@@ -30,13 +30,22 @@ describe("relay-compiler", () => {
   let generated: string[] = [];
   beforeAll(async () => {
     mkdirSync(join(dir, "src"), { recursive: true });
-    for (const f of ["AccountPage.ts", "PlaceOrder.ts", "InvoiceView.ts"]) copyFileSync(join(fixtures, f), join(dir, "src", f));
+    for (const f of ["AccountPage.ts", "PlaceOrder.ts", "InvoiceView.ts"])
+      copyFileSync(join(fixtures, f), join(dir, "src", f));
     writeFileSync(
       join(dir, "relay.config.json"),
-      JSON.stringify({ src: "./src", schema: join(root, "schema.graphql"), language: "typescript", eagerEsModules: true, excludes: ["**/__generated__/**"] }),
+      JSON.stringify({
+        src: "./src",
+        schema: join(root, "schema.graphql"),
+        language: "typescript",
+        eagerEsModules: true,
+        excludes: ["**/__generated__/**"],
+      }),
     );
     const bin = join(root, "node_modules", "relay-compiler", "cli.js");
-    const r = await run(process.execPath, [bin], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const r = await run(process.execPath, [bin], { cwd: dir, env: { ...process.env, NO_COLOR: "1" } }).catch(
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
     output = `${r.stdout}${r.stderr}`;
     expect("code" in r ? r.code : 0, output).toBe(0);
     generated = readdirSync(join(dir, "src", "__generated__")).sort();
@@ -56,7 +65,10 @@ describe("relay-compiler", () => {
   });
 
   it("makes the children refetchable through Query.node (Account is a Node)", () => {
-    const refetch = readFileSync(join(dir, "src", "__generated__", "AccountPageChildrenPaginationQuery.graphql.ts"), "utf8");
+    const refetch = readFileSync(
+      join(dir, "src", "__generated__", "AccountPageChildrenPaginationQuery.graphql.ts"),
+      "utf8",
+    );
     expect(refetch).toMatch(/node\(id: \$id\)/);
     expect(refetch).toMatch(/"name": "node"/);
   });
@@ -79,7 +91,11 @@ describe("GraphQL Code Generator (typescript-operations)", () => {
         documents: [{ location: "operations.graphql", document }],
         plugins: [{ typescriptOperations: {} }],
         pluginMap: { typescriptOperations: typescriptOperationsPlugin },
-        config: { defaultScalarType: "unknown", scalars: { Currency: "string", CountryCode: "string", DateTime: "string", EmailAddress: "string" }, useTypeImports: true },
+        config: {
+          defaultScalarType: "unknown",
+          scalars: { Currency: "string", CountryCode: "string", DateTime: "string", EmailAddress: "string" },
+          useTypeImports: true,
+        },
       });
     } finally {
       Object.assign(console, original);
@@ -90,7 +106,14 @@ describe("GraphQL Code Generator (typescript-operations)", () => {
 
   it("generates the operations' types without a warning", () => {
     expect(warnings).toEqual([]);
-    for (const t of ["AccountPageQuery", "AccountPageQueryVariables", "PlaceOrderMutation", "PlaceOrderMutationVariables", "InvoiceViewQuery", "InvoiceViewQueryVariables"]) {
+    for (const t of [
+      "AccountPageQuery",
+      "AccountPageQueryVariables",
+      "PlaceOrderMutation",
+      "PlaceOrderMutationVariables",
+      "InvoiceViewQuery",
+      "InvoiceViewQueryVariables",
+    ]) {
       expect(output).toMatch(new RegExp(`export type ${t}\\b`));
     }
   });
@@ -102,12 +125,23 @@ describe("the generated code", () => {
     writeFileSync(
       join(dir, "tsconfig.json"),
       JSON.stringify({
-        compilerOptions: { target: "ES2022", module: "ESNext", moduleResolution: "Bundler", strict: true, noEmit: true, skipLibCheck: true, types: [], noUnusedLocals: true },
+        compilerOptions: {
+          target: "ES2022",
+          module: "ESNext",
+          moduleResolution: "Bundler",
+          strict: true,
+          noEmit: true,
+          skipLibCheck: true,
+          types: [],
+          noUnusedLocals: true,
+        },
         include: ["src/__generated__/*.ts", "codegen/*.ts", "usage.ts"],
       }),
     );
     const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
-    const r = await run(process.execPath, [tsc, "-p", join(dir, "tsconfig.json")], { cwd: dir }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const r = await run(process.execPath, [tsc, "-p", join(dir, "tsconfig.json")], { cwd: dir }).catch(
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
     expect(`${r.stdout}${r.stderr}`).toBe("");
     expect("code" in r ? r.code : 0).toBe(0);
   }, 120_000);

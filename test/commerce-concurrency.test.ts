@@ -55,12 +55,25 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
       OPERATOR,
       "createAccount",
       "CreateAccountInput",
-      { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor CC", country: "US", currency: "USD", owner: { email: DIST_OWNER } },
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Distributor CC",
+        country: "US",
+        currency: "USD",
+        owner: { email: DIST_OWNER },
+      },
       "account { id }",
     );
     ids.dist = dist.account.id;
     await t.accept(DIST_OWNER);
-    await mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.dist, skus: SKUS }, "account { id }");
+    await mutate(
+      OPERATOR,
+      "setAvailableOffers",
+      "SetAvailableOffersInput",
+      { accountId: ids.dist, skus: SKUS },
+      "account { id }",
+    );
     const cust = await mutate<{ account: { id: string } }>(
       DIST_OWNER,
       "createAccount",
@@ -76,25 +89,42 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
   });
 
   /** One mutation, its typed result as sent back: nothing asserted. */
-  const call = async <T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select: string): Promise<Outcome<T>> => {
+  const call = async <T>(
+    as: string,
+    name: string,
+    inputType: string,
+    input: Record<string, unknown>,
+    select: string,
+  ): Promise<Outcome<T>> => {
     const r = await t.gql<{ r: Result<T> }>(as, mutationDocument(name, inputType, select), { input });
     return { status: r.status, errors: r.errors, result: r.data?.r };
   };
   /** One mutation that must succeed: its data. */
-  const mutate = <T>(as: string, name: string, inputType: string, input: Record<string, unknown>, select = "__typename"): Promise<T> => t.mutateOk<T>(as, name, inputType, input, select);
+  const mutate = <T>(
+    as: string,
+    name: string,
+    inputType: string,
+    input: Record<string, unknown>,
+    select = "__typename",
+  ): Promise<T> => t.mutateOk<T>(as, name, inputType, input, select);
   /** Every outcome came back as a typed result: HTTP 200, no `errors` entry, a result present. */
   const allTyped = <T>(outs: Outcome<T>[]) => {
-    expect(outs.map((o) => ({ status: o.status, errors: o.errors, typed: o.result !== undefined }))).toEqual(outs.map(() => ({ status: 200, errors: undefined, typed: true })));
+    expect(outs.map((o) => ({ status: o.status, errors: o.errors, typed: o.result !== undefined }))).toEqual(
+      outs.map(() => ({ status: 200, errors: undefined, typed: true })),
+    );
     const results = outs.map((o) => o.result!);
     return {
       wins: results.filter((r): r is Success<T> => "data" in r),
       losses: results.filter((r): r is TypedError => !("data" in r)),
     };
   };
-  const placeOrder = (input: Record<string, unknown>) => call<{ order: { id: string } }>(DIST_OWNER, "placeOrder", "PlaceOrderInput", input, "order { id }");
+  const placeOrder = (input: Record<string, unknown>) =>
+    call<{ order: { id: string } }>(DIST_OWNER, "placeOrder", "PlaceOrderInput", input, "order { id }");
   const state = async (): Promise<State> => {
     type S = Sub & { history: Edges<Change> };
-    const r = await t.gql<{ account: { data: { orders: Edges<{ id: string }>; subscriptionHistory: Edges<Change>; subscriptions: Edges<S> } } }>(
+    const r = await t.gql<{
+      account: { data: { orders: Edges<{ id: string }>; subscriptionHistory: Edges<Change>; subscriptions: Edges<S> } };
+    }>(
       DIST_OWNER,
       `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data {
         orders(first: 100) { edges { node { id } } }
@@ -108,18 +138,35 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
     return {
       orders: a.orders.edges.map((e) => e.node.id),
       ledger: a.subscriptionHistory.edges.map((e) => e.node),
-      subs: Object.fromEntries(a.subscriptions.edges.map(({ node: { history, ...sub } }) => [sub.sku, { ...sub, history: history.edges.map((e) => e.node) }])),
+      subs: Object.fromEntries(
+        a.subscriptions.edges.map(({ node: { history, ...sub } }) => [
+          sub.sku,
+          { ...sub, history: history.edges.map((e) => e.node) },
+        ]),
+      ),
     };
   };
 
   it("50 members ask at once for the 10 licences of a subscription: exactly 10 get one, 40 are told all are assigned", async () => {
     // Prepare: a subscription of 10 trunk users, and 50 members who have joined the customer.
-    await mutate(DIST_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.cust, lines: [{ sku: TRUNK, quantity: 10 }], idempotencyKey: "trunk-10" }, "order { id }");
+    await mutate(
+      DIST_OWNER,
+      "placeOrder",
+      "PlaceOrderInput",
+      { accountId: ids.cust, lines: [{ sku: TRUNK, quantity: 10 }], idempotencyKey: "trunk-10" },
+      "order { id }",
+    );
     const trunk = (await state()).subs[TRUNK]!;
     expect(trunk).toMatchObject({ quantity: 10, assigned: 0, status: "ACTIVE" });
     const members = Array.from({ length: 50 }, (_, i) => `member${String(i).padStart(2, "0")}@customer-cc.example`);
     for (const email of members) {
-      await mutate(CUST_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.cust, email, role: "VIEWER" }, "member { email }");
+      await mutate(
+        CUST_OWNER,
+        "inviteMember",
+        "InviteMemberInput",
+        { accountId: ids.cust, email, role: "VIEWER" },
+        "member { email }",
+      );
       await t.accept(email);
     }
 
@@ -162,7 +209,13 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
 
   it("20 quantity changes from the same version at once: one wins, 19 are stale, the ledger records one change", async () => {
     // Prepare: a PBX subscription of 5, read at its current version.
-    await mutate(DIST_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.cust, lines: [{ sku: PBX, quantity: 5 }], idempotencyKey: "pbx-5" }, "order { id }");
+    await mutate(
+      DIST_OWNER,
+      "placeOrder",
+      "PlaceOrderInput",
+      { accountId: ids.cust, lines: [{ sku: PBX, quantity: 5 }], idempotencyKey: "pbx-5" },
+      "order { id }",
+    );
     const before = await state();
     const pbx = before.subs[PBX]!;
     expect(pbx).toMatchObject({ quantity: 5, status: "ACTIVE" });
@@ -171,7 +224,13 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
     // Act: 20 updates with the same expectedVersion, each to another quantity.
     const outs = await Promise.all(
       quantities.map((quantity) =>
-        call<{ subscription: Sub }>(DIST_OWNER, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: pbx.id, quantity, expectedVersion: pbx.version }, `subscription { ${SUB} }`),
+        call<{ subscription: Sub }>(
+          DIST_OWNER,
+          "updateSubscriptionQuantity",
+          "UpdateSubscriptionQuantityInput",
+          { subscriptionId: pbx.id, quantity, expectedVersion: pbx.version },
+          `subscription { ${SUB} }`,
+        ),
       ),
     );
 
@@ -191,7 +250,15 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
     const q = winner.data.subscription.quantity;
     expect(after.subs[PBX]).toMatchObject({ quantity: q, version: pbx.version + 1, status: "ACTIVE" });
     expect(after.subs[PBX]!.history).toHaveLength(pbx.history.length + 1);
-    expect(after.subs[PBX]!.history[0]).toEqual({ kind: "INCREASED", sku: PBX, from: 5, to: q, version: pbx.version + 1, orderId: null, reason: "quantity update" });
+    expect(after.subs[PBX]!.history[0]).toEqual({
+      kind: "INCREASED",
+      sku: PBX,
+      from: 5,
+      to: q,
+      version: pbx.version + 1,
+      orderId: null,
+      reason: "quantity update",
+    });
     expect(after.subs[PBX]!.history.slice(1)).toEqual(pbx.history);
     expect(after.ledger).toHaveLength(before.ledger.length + 1);
     expect(after.orders).toEqual(before.orders);
@@ -204,7 +271,15 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
     expect(after.orders.filter((o) => !before.orders.includes(o))).toEqual([id]);
     expect(after.subs[PBX]).toMatchObject({ quantity: was.quantity + quantity, version: was.version + 1 });
     expect(after.subs[PBX]!.history).toHaveLength(was.history.length + 1);
-    expect(after.subs[PBX]!.history[0]).toEqual({ kind: "INCREASED", sku: PBX, from: was.quantity, to: was.quantity + quantity, version: was.version + 1, orderId: id, reason: "order" });
+    expect(after.subs[PBX]!.history[0]).toEqual({
+      kind: "INCREASED",
+      sku: PBX,
+      from: was.quantity,
+      to: was.quantity + quantity,
+      version: was.version + 1,
+      orderId: id,
+      reason: "order",
+    });
     expect(after.ledger).toHaveLength(before.ledger.length + 1);
     expect(after.ledger.filter((c) => c.orderId === id)).toHaveLength(1);
   };
@@ -231,7 +306,12 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
   it("placeOrder sent 10 times at once with another key: one order id for all, one increase", async () => {
     // Prepare
     const before = await state();
-    const input = { accountId: ids.cust, lines: [{ sku: PBX, quantity: 2 }], idempotencyKey: "cc-par-1", reference: "CRM-PAR" };
+    const input = {
+      accountId: ids.cust,
+      lines: [{ sku: PBX, quantity: 2 }],
+      idempotencyKey: "cc-par-1",
+      reference: "CRM-PAR",
+    };
 
     // Act
     const outs = await Promise.all(Array.from({ length: 10 }, () => placeOrder(input)));
@@ -261,7 +341,13 @@ describe("commerce under concurrency: licences, optimistic quantities, idempoten
     // Assess
     const { wins, losses } = allTyped(outs);
     expect(wins).toEqual([]);
-    expect(losses).toEqual(variants.map(() => ({ __typename: "ConflictError", code: "CONFLICT", message: "This idempotency key was used for a different order" })));
+    expect(losses).toEqual(
+      variants.map(() => ({
+        __typename: "ConflictError",
+        code: "CONFLICT",
+        message: "This idempotency key was used for a different order",
+      })),
+    );
     expect(await state()).toEqual(before);
   });
 });

@@ -26,12 +26,21 @@ interface OrderView {
   readonly lines: Line[];
   readonly total: Money | null;
 }
-const ORDER = "id lines { sku quantity unitPrice { amount currency } amount { amount currency } } total { amount currency }";
+const ORDER =
+  "id lines { sku quantity unitPrice { amount currency } amount { amount currency } } total { amount currency }";
 
 const place = (as: string, accountId: string, lines: { sku: string; quantity: number }[], idempotencyKey: string) =>
-  t.mutate<{ order: OrderView }>(as, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey }, `order { ${ORDER} }`);
+  t.mutate<{ order: OrderView }>(
+    as,
+    "placeOrder",
+    "PlaceOrderInput",
+    { accountId, lines, idempotencyKey },
+    `order { ${ORDER} }`,
+  );
 const quantity = async (accountId: string, sku: string): Promise<number | undefined> => {
-  const r = await t.gql<{ account: { data: { subscriptions: { edges: { node: { sku: string; quantity: number } }[] } } } }>(
+  const r = await t.gql<{
+    account: { data: { subscriptions: { edges: { node: { sku: string; quantity: number } }[] } } };
+  }>(
     OPERATOR,
     `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { subscriptions { edges { node { sku quantity } } } } } } }`,
     { id: accountId },
@@ -43,14 +52,83 @@ beforeAll(async () => {
   // Prepare: D1 (USD) with the trunk offer and a prepaid one; D2 (EUR); a customer under D1.
   t = await startTestStack();
   await t.setClock("2027-01-01T10:00:00.000Z");
-  ok(await t.mutate(OPERATOR, "createOffer", "CreateOfferInput", { sku: PREPAID, name: "Trunk user, 1 year", kind: "PREPAID", termMonths: 12, unitPrice: "30.00", currency: "USD" }, "offer { sku }"));
-  ids.d1 = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", country: "US", currency: "USD", owner: { email: D1_OWNER } }, "account { id }")).account.id;
-  ids.d2 = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 2", country: "FR", currency: "EUR", owner: { email: D2_OWNER } }, "account { id }")).account.id;
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "createOffer",
+      "CreateOfferInput",
+      {
+        sku: PREPAID,
+        name: "Trunk user, 1 year",
+        kind: "PREPAID",
+        termMonths: 12,
+        unitPrice: "30.00",
+        currency: "USD",
+      },
+      "offer { sku }",
+    ),
+  );
+  ids.d1 = ok<{ account: { id: string } }>(
+    await t.mutate(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Distributor 1",
+        country: "US",
+        currency: "USD",
+        owner: { email: D1_OWNER },
+      },
+      "account { id }",
+    ),
+  ).account.id;
+  ids.d2 = ok<{ account: { id: string } }>(
+    await t.mutate(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Distributor 2",
+        country: "FR",
+        currency: "EUR",
+        owner: { email: D2_OWNER },
+      },
+      "account { id }",
+    ),
+  ).account.id;
   await t.accept(D1_OWNER);
   await t.accept(D2_OWNER);
-  ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d1, skus: [TRUNK, PREPAID] }, "account { id }"));
-  ids.c = ok<{ account: { id: string } }>(await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d1, kind: "CUSTOMER", name: "Customer C", country: "US" }, "account { id }")).account.id;
-  ok(await t.mutate(OPERATOR, "inviteMember", "InviteMemberInput", { accountId: PLATFORM, email: VENDOR_VIEWER, role: "VIEWER" }, "member { email }"));
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "setAvailableOffers",
+      "SetAvailableOffersInput",
+      { accountId: ids.d1, skus: [TRUNK, PREPAID] },
+      "account { id }",
+    ),
+  );
+  ids.c = ok<{ account: { id: string } }>(
+    await t.mutate(
+      D1_OWNER,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: ids.d1, kind: "CUSTOMER", name: "Customer C", country: "US" },
+      "account { id }",
+    ),
+  ).account.id;
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "inviteMember",
+      "InviteMemberInput",
+      { accountId: PLATFORM, email: VENDOR_VIEWER, role: "VIEWER" },
+      "member { email }",
+    ),
+  );
   await t.accept(VENDOR_VIEWER);
 }, 60_000);
 afterAll(async () => {
@@ -69,19 +147,44 @@ describe("idempotency keys", () => {
 
   it("make an account created with its first order idempotent: the same creation sent twice creates one account and one order", async () => {
     // Prepare
-    const input = { parentId: ids.d1, kind: "CUSTOMER", name: "Customer Retry", country: "US", order: { lines: [{ sku: TRUNK, quantity: 3 }], idempotencyKey: "retry-1" } };
+    const input = {
+      parentId: ids.d1,
+      kind: "CUSTOMER",
+      name: "Customer Retry",
+      country: "US",
+      order: { lines: [{ sku: TRUNK, quantity: 3 }], idempotencyKey: "retry-1" },
+    };
     const childCount = async () =>
-      (await t.gql<{ account: { data: { childCount: number } } }>(OPERATOR, `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`, { id: ids.d1 })).data!.account.data.childCount;
+      (
+        await t.gql<{ account: { data: { childCount: number } } }>(
+          OPERATOR,
+          `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`,
+          { id: ids.d1 },
+        )
+      ).data!.account.data.childCount;
     const before = await childCount();
     // Act
-    const first = ok<{ account: { id: string }; order: { id: string } }>(await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", input, "account { id } order { id }"));
-    const again = ok<{ account: { id: string }; order: { id: string } }>(await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", input, "account { id } order { id }"));
-    const other = await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", { ...input, name: "Customer Other" }, "account { id }");
+    const first = ok<{ account: { id: string }; order: { id: string } }>(
+      await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", input, "account { id } order { id }"),
+    );
+    const again = ok<{ account: { id: string }; order: { id: string } }>(
+      await t.mutate(D1_OWNER, "createAccount", "CreateAccountInput", input, "account { id } order { id }"),
+    );
+    const other = await t.mutate(
+      D1_OWNER,
+      "createAccount",
+      "CreateAccountInput",
+      { ...input, name: "Customer Other" },
+      "account { id }",
+    );
     // Assess
     expect(again).toEqual(first);
     expect(await childCount()).toBe(before + 1);
     expect(await quantity(first.account.id, TRUNK)).toBe(3);
-    expect(other).toMatchObject({ __typename: "ConflictError", message: "This idempotency key was used to create a different account" });
+    expect(other).toMatchObject({
+      __typename: "ConflictError",
+      message: "This idempotency key was used to create a different account",
+    });
     expect(await childCount()).toBe(before + 1);
   });
 });
@@ -93,7 +196,13 @@ describe("node ids", () => {
     const customer = Buffer.from(ids.c, "base64").toString().split(":")[1]!;
     const sub = encode(`LicenceSubscription:${customer}:${TRUNK}`);
     const variant = encode(`LicenceSubscription:${customer.toLowerCase()}:${TRUNK.toLowerCase()}`);
-    const ids2 = [encode(`LicenceSubscription:${"x".repeat(3000)}:RC`), encode(`Order:${customer}:${"y".repeat(3000)}`), encode(`Account:${"z".repeat(3000)}`), encode("Order:nocolon"), "%%%"];
+    const ids2 = [
+      encode(`LicenceSubscription:${"x".repeat(3000)}:RC`),
+      encode(`Order:${customer}:${"y".repeat(3000)}`),
+      encode(`Account:${"z".repeat(3000)}`),
+      encode("Order:nocolon"),
+      "%%%",
+    ];
     // Act
     const r = await t.gql<Record<string, { __typename?: string } | null>>(
       OPERATOR,
@@ -102,19 +211,41 @@ describe("node ids", () => {
     );
     // Assess
     expect(r.errors).toBeUndefined();
-    expect(r.data).toMatchObject({ a: null, b: null, c: null, d: null, e: null, s: { __typename: "LicenceSubscription" }, v: { __typename: "LicenceSubscription" } });
+    expect(r.data).toMatchObject({
+      a: null,
+      b: null,
+      c: null,
+      d: null,
+      e: null,
+      s: { __typename: "LicenceSubscription" },
+      v: { __typename: "LicenceSubscription" },
+    });
   });
 });
 
 describe("moves", () => {
   it("an account cannot move to a parent that bills in another currency", async () => {
     // Act: the operators see both accounts, so they are told why.
-    const r = await t.mutate(OPERATOR, "inviteExistingAccount", "InviteExistingAccountInput", { parentId: ids.d2, accountId: ids.c }, "invitationsSent");
+    const r = await t.mutate(
+      OPERATOR,
+      "inviteExistingAccount",
+      "InviteExistingAccountInput",
+      { parentId: ids.d2, accountId: ids.c },
+      "invitationsSent",
+    );
     // Assess
     expect(r).toMatchObject({ __typename: "ValidationError" });
-    expect((r as TypedError).issues).toEqual([{ path: ["parentId"], message: "the account is billed in USD; under this parent it would be billed in EUR" }]);
+    expect((r as TypedError).issues).toEqual([
+      { path: ["parentId"], message: "the account is billed in USD; under this parent it would be billed in EUR" },
+    ]);
     // The other distributor's owner, who cannot see the account, learns nothing about it (security rule 9).
-    const blind = await t.mutate(D2_OWNER, "inviteExistingAccount", "InviteExistingAccountInput", { parentId: ids.d2, accountId: ids.c }, "invitationsSent");
+    const blind = await t.mutate(
+      D2_OWNER,
+      "inviteExistingAccount",
+      "InviteExistingAccountInput",
+      { parentId: ids.d2, accountId: ids.c },
+      "invitationsSent",
+    );
     expect(blind).toMatchObject({ __typename: "NotFoundError" });
   });
 });
@@ -128,7 +259,14 @@ describe("prepaid licences added mid-term", () => {
     // Act: 2 more on 2 April: nine months are left (a started month counts).
     const more = ok<{ order: OrderView }>(await place(D1_OWNER, ids.c, [{ sku: PREPAID, quantity: 2 }], "prepaid-2"));
     // Assess
-    expect(more.order.lines).toEqual([{ sku: PREPAID, quantity: 2, unitPrice: { amount: "30.00", currency: "USD" }, amount: { amount: "45.00", currency: "USD" } }]);
+    expect(more.order.lines).toEqual([
+      {
+        sku: PREPAID,
+        quantity: 2,
+        unitPrice: { amount: "30.00", currency: "USD" },
+        amount: { amount: "45.00", currency: "USD" },
+      },
+    ]);
     expect(await quantity(ids.c, PREPAID)).toBe(4);
   });
 });
@@ -137,7 +275,13 @@ describe("operators", () => {
   it("are the platform's owners: a platform viewer does not see prices", async () => {
     // Act
     const seen = async (as: string) =>
-      (await t.gql<{ offers: { data: { sku: string; unitPrice: Money | null }[] } }>(as, `query($id: ID!) { offers(accountId: $id) { ... on QueryOffersSuccess { data { sku unitPrice { amount currency } } } } }`, { id: ids.c })).data!.offers.data;
+      (
+        await t.gql<{ offers: { data: { sku: string; unitPrice: Money | null }[] } }>(
+          as,
+          `query($id: ID!) { offers(accountId: $id) { ... on QueryOffersSuccess { data { sku unitPrice { amount currency } } } } }`,
+          { id: ids.c },
+        )
+      ).data!.offers.data;
     // Assess
     expect((await seen(OPERATOR)).find((o) => o.sku === TRUNK)?.unitPrice).toEqual({ amount: "3.00", currency: "USD" });
     expect((await seen(VENDOR_VIEWER)).every((o) => o.unitPrice === null)).toBe(true);

@@ -19,7 +19,9 @@ beforeAll(async () => {
   t = await startTestStack();
   out = mkdtempSync(join(tmpdir(), "demo-"));
   await t.setClock("2026-10-05T10:00:00.000Z");
-  ({ stdout } = await run(process.execPath, ["--import", "tsx", "local/demo.ts", "--url", t.url, "--out", out], { cwd: root }));
+  ({ stdout } = await run(process.execPath, ["--import", "tsx", "local/demo.ts", "--url", t.url, "--out", out], {
+    cwd: root,
+  }));
 }, 180_000);
 afterAll(async () => {
   await t?.stop();
@@ -79,7 +81,9 @@ describe("npm run demo", () => {
   });
 
   it("refuses clearly when no stack answers at --url", async () => {
-    const r = await run(process.execPath, ["--import", "tsx", "local/demo.ts", "--url", "http://127.0.0.1:9"], { cwd: root }).catch((e: { code: number; stderr: string }) => e);
+    const r = await run(process.execPath, ["--import", "tsx", "local/demo.ts", "--url", "http://127.0.0.1:9"], {
+      cwd: root,
+    }).catch((e: { code: number; stderr: string }) => e);
     expect("code" in r ? r.code : 0).toBe(1);
     expect(r.stderr).toContain("No local stack answers at http://127.0.0.1:9 (GET /health). Start one with npm start.");
   });

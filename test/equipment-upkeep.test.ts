@@ -44,7 +44,13 @@ async function scanTable(): Promise<Map<string, string>> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await db.send(new ScanCommand({ TableName: t.stack.store.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    const page = await db.send(
+      new ScanCommand({
+        TableName: t.stack.store.tableName,
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
     items.push(...((page.Items ?? []) as Record<string, unknown>[]));
     start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
   } while (start);
@@ -61,7 +67,15 @@ async function nothingWritten(fn: () => Promise<void>): Promise<void> {
 }
 
 const mk = async (as: string, input: Record<string, unknown>) =>
-  (await t.mutateOk<{ account: { id: string } }>(as, "createAccount", "CreateAccountInput", { country: "GB", ...input }, "account { id }")).account.id;
+  (
+    await t.mutateOk<{ account: { id: string } }>(
+      as,
+      "createAccount",
+      "CreateAccountInput",
+      { country: "GB", ...input },
+      "account { id }",
+    )
+  ).account.id;
 const invite = async (as: string, accountId: string, email: string, role: string) => {
   await t.mutateOk(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, "member { email }");
   await t.accept(email);
@@ -73,7 +87,13 @@ interface Pairing {
   readonly equipment: { id: string };
 }
 const declare = (as: string, accountId: string, name: string, serverType = "OXO_CONNECT") =>
-  t.mutateOk<Pairing>(as, "declareEquipment", "DeclareEquipmentInput", { accountId, name, country: "GB", serverType, outboundPrefix: "9" }, "deviceId activationCode equipment { id }");
+  t.mutateOk<Pairing>(
+    as,
+    "declareEquipment",
+    "DeclareEquipmentInput",
+    { accountId, name, country: "GB", serverType, outboundPrefix: "9" },
+    "deviceId activationCode equipment { id }",
+  );
 
 async function activateRaw(deviceId: string, activationCode: string): Promise<{ body: string; credential?: string }> {
   const res = await t.device<{ r: { credential?: string } }>(
@@ -98,11 +118,29 @@ interface EquipmentView {
 }
 const EQUIPMENT = "name country outboundPrefix status tenantCount lastActivationFailure { reason at }";
 const equipment = async (as: string, id: string) =>
-  (await t.read<{ node: EquipmentView | null }>(as, `query N($id: ID!) { node(id: $id) { ... on Equipment { ${EQUIPMENT} } } }`, { id })).node;
+  (
+    await t.read<{ node: EquipmentView | null }>(
+      as,
+      `query N($id: ID!) { node(id: $id) { ... on Equipment { ${EQUIPMENT} } } }`,
+      { id },
+    )
+  ).node;
 
-const update = (as: string, input: Record<string, unknown>) => t.mutate<{ equipment: EquipmentView }>(as, "updateEquipment", "UpdateEquipmentInput", input, `equipment { ${EQUIPMENT} }`);
+const update = (as: string, input: Record<string, unknown>) =>
+  t.mutate<{ equipment: EquipmentView }>(
+    as,
+    "updateEquipment",
+    "UpdateEquipmentInput",
+    input,
+    `equipment { ${EQUIPMENT} }`,
+  );
 const detach = (as: string, equipmentId: string, customerId: string) =>
-  t.mutate<{ customerId: string; companyPrefix: string; extensionAssignmentsRemoved: number; equipment: { tenantCount: number } }>(
+  t.mutate<{
+    customerId: string;
+    companyPrefix: string;
+    extensionAssignmentsRemoved: number;
+    equipment: { tenantCount: number };
+  }>(
     as,
     "detachEquipmentTenant",
     "DetachEquipmentTenantInput",
@@ -110,14 +148,42 @@ const detach = (as: string, equipmentId: string, customerId: string) =>
     "customerId companyPrefix extensionAssignmentsRemoved equipment { tenantCount }",
   );
 const attach = (as: string, equipmentId: string, customerId: string, companyPrefix: string) =>
-  t.mutate(as, "attachEquipmentTenant", "AttachEquipmentTenantInput", { equipmentId, customerId, companyPrefix }, "companyPrefix");
-const assignExtension = (as: string, accountId: string, email: string, equipmentId: string, extension: string, n: number) =>
-  t.mutate(as, "assignExtension", "AssignExtensionInput", { accountId, email, equipmentId, extension, publicNumber: `+4478483${String(10000 + n)}` }, "assignment { extension }");
+  t.mutate(
+    as,
+    "attachEquipmentTenant",
+    "AttachEquipmentTenantInput",
+    { equipmentId, customerId, companyPrefix },
+    "companyPrefix",
+  );
+const assignExtension = (
+  as: string,
+  accountId: string,
+  email: string,
+  equipmentId: string,
+  extension: string,
+  n: number,
+) =>
+  t.mutate(
+    as,
+    "assignExtension",
+    "AssignExtensionInput",
+    { accountId, email, equipmentId, extension, publicNumber: `+4478483${String(10000 + n)}` },
+    "assignment { extension }",
+  );
 const history = async (accountId: string) =>
-  ok<{ history: { edges: { node: { action: string; actor: string; details: string | null } }[] } }>(await t.account(OPERATOR, accountId, "history(first: 50) { edges { node { action actor details } } }")).history.edges.map((e) => e.node);
+  ok<{ history: { edges: { node: { action: string; actor: string; details: string | null } }[] } }>(
+    await t.account(OPERATOR, accountId, "history(first: 50) { edges { node { action actor details } } }"),
+  ).history.edges.map((e) => e.node);
 const accountEquipment = async (as: string, accountId: string) =>
-  ok<{ equipment: { edges: { node: { id: string; shared: boolean } }[] }; extensionAssignments: { edges: { node: { extension: string } }[] } }>(
-    await t.account(as, accountId, "equipment(first: 50) { edges { node { id shared } } } extensionAssignments(first: 100) { edges { node { extension } } }"),
+  ok<{
+    equipment: { edges: { node: { id: string; shared: boolean } }[] };
+    extensionAssignments: { edges: { node: { extension: string } }[] };
+  }>(
+    await t.account(
+      as,
+      accountId,
+      "equipment(first: 50) { edges { node { id shared } } } extensionAssignments(first: 100) { edges { node { extension } } }",
+    ),
   );
 
 // ---------------------------------------------------------------- setup
@@ -129,28 +195,67 @@ beforeAll(async () => {
   t = await startTestStack();
   db = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
   await t.setClock(START);
-  ids.d = await mk(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Upkeep D", currency: "USD", owner: { email: D } });
-  ids.e = await mk(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Upkeep E", currency: "USD", owner: { email: E } });
+  ids.d = await mk(OPERATOR, {
+    parentId: PLATFORM,
+    kind: "DISTRIBUTOR",
+    name: "Upkeep D",
+    currency: "USD",
+    owner: { email: D },
+  });
+  ids.e = await mk(OPERATOR, {
+    parentId: PLATFORM,
+    kind: "DISTRIBUTOR",
+    name: "Upkeep E",
+    currency: "USD",
+    owner: { email: E },
+  });
   await t.accept(D);
   await t.accept(E);
-  ids.r = await mk(D, { parentId: ids.d, kind: "RESELLER", name: "Upkeep R", owner: { email: R }, canCreateAccounts: true, canCreateEquipment: true });
+  ids.r = await mk(D, {
+    parentId: ids.d,
+    kind: "RESELLER",
+    name: "Upkeep R",
+    owner: { email: R },
+    canCreateAccounts: true,
+    canCreateEquipment: true,
+  });
   await t.accept(R);
   await invite(R, ids.r, RV, "VIEWER");
   await invite(R, ids.r, PA, "CONTRIBUTOR");
-  await t.mutateOk(OPERATOR, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId: ids.r, enabled: true }, "account { id }");
-  await t.mutateOk(R, "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId: ids.r, email: PA, partnerAdmin: true }, "member { email }");
+  await t.mutateOk(
+    OPERATOR,
+    "setPartnerAdminCapability",
+    "SetPartnerAdminCapabilityInput",
+    { accountId: ids.r, enabled: true },
+    "account { id }",
+  );
+  await t.mutateOk(
+    R,
+    "setMemberPartnerAdmin",
+    "SetMemberPartnerAdminInput",
+    { accountId: ids.r, email: PA, partnerAdmin: true },
+    "member { email }",
+  );
   ids.c1 = await mk(R, { parentId: ids.r, kind: "CUSTOMER", name: "Upkeep C1", owner: { email: C1 } });
   await t.accept(C1);
   await invite(C1, ids.c1, U1, "CONTRIBUTOR");
   await invite(C1, ids.c1, CV, "VIEWER");
-  await t.mutateOk(C1, "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId: ids.c1, optIn: true }, "account { id }");
+  await t.mutateOk(
+    C1,
+    "setPartnerAdminOptIn",
+    "SetPartnerAdminOptInInput",
+    { accountId: ids.c1, optIn: true },
+    "account { id }",
+  );
   ids.c2 = await mk(R, { parentId: ids.r, kind: "CUSTOMER", name: "Upkeep C2", owner: { email: C2 } });
   await t.accept(C2);
   // R's shared OTEC-S, paired, with its extensions: C1's in 8210, C2's in 8220 (90 of them).
   otec = await declare(R, ids.r, "Upkeep OTEC", "OTEC_S");
   otecCredential = (await activateRaw(otec.deviceId, otec.activationCode)).credential!;
   const c2Extensions = Array.from({ length: 90 }, (_v, i) => c2Extension(i));
-  await t.device(otecCredential, `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename } }`, { n: ["82101", "82102", ...c2Extensions] });
+  await t.device(otecCredential, `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename } }`, {
+    n: ["82101", "82102", ...c2Extensions],
+  });
   ok(await attach(R, otec.equipment.id, ids.c1, "8210"));
   ok(await attach(R, otec.equipment.id, ids.c2, "8220"));
 }, 120_000);
@@ -169,11 +274,25 @@ describe("updateEquipment", () => {
   });
 
   it("the customer's admin renames it and corrects its country and prefix; the pairing is untouched (its code still activates it)", async () => {
-    const r = ok<{ equipment: EquipmentView }>(await update(C1, { equipmentId: oxo.equipment.id, name: "Head office OXO", country: "FR", outboundPrefix: "0" }));
-    expect(r.equipment).toMatchObject({ name: "Head office OXO", country: "FR", outboundPrefix: "0", status: "PENDING" });
+    const r = ok<{ equipment: EquipmentView }>(
+      await update(C1, { equipmentId: oxo.equipment.id, name: "Head office OXO", country: "FR", outboundPrefix: "0" }),
+    );
+    expect(r.equipment).toMatchObject({
+      name: "Head office OXO",
+      country: "FR",
+      outboundPrefix: "0",
+      status: "PENDING",
+    });
     // null removes the prefix; fields left out stay.
-    expect(ok<{ equipment: EquipmentView }>(await update(U1, { equipmentId: oxo.equipment.id, outboundPrefix: null })).equipment).toMatchObject({ name: "Head office OXO", country: "FR", outboundPrefix: null });
-    expect((await history(ids.c1)).filter((h) => h.action === "equipment.updated").map((h) => [h.actor, JSON.parse(h.details!) as unknown])).toEqual([
+    expect(
+      ok<{ equipment: EquipmentView }>(await update(U1, { equipmentId: oxo.equipment.id, outboundPrefix: null }))
+        .equipment,
+    ).toMatchObject({ name: "Head office OXO", country: "FR", outboundPrefix: null });
+    expect(
+      (await history(ids.c1))
+        .filter((h) => h.action === "equipment.updated")
+        .map((h) => [h.actor, JSON.parse(h.details!) as unknown]),
+    ).toEqual([
       [`user:${U1}`, { outboundPrefix: null }],
       [`user:${C1}`, { name: "Head office OXO", country: "FR", outboundPrefix: "0" }],
     ]);
@@ -198,7 +317,11 @@ describe("updateEquipment", () => {
       expectInvalid(await update(C1, { equipmentId: oxo.equipment.id, name: "" }), ["name"]);
       expectInvalid(await update(C1, { equipmentId: oxo.equipment.id, country: "XX" }), ["country"]);
       expectInvalid(await update(C1, { equipmentId: oxo.equipment.id, outboundPrefix: "12345" }), ["outboundPrefix"]);
-      expectInvalid(await update(C1, { equipmentId: oxo.equipment.id }), ["name"], "give a name, country or outboundPrefix to change");
+      expectInvalid(
+        await update(C1, { equipmentId: oxo.equipment.id }),
+        ["name"],
+        "give a name, country or outboundPrefix to change",
+      );
     });
   });
 });
@@ -222,13 +345,25 @@ describe("detachEquipmentTenant", () => {
     ok(await assignExtension(C1, ids.c1, C1, otec.equipment.id, "82102", 2));
     ok(await assignExtension(C2, ids.c2, C2, otec.equipment.id, c2Extension(0), 3));
     expect((await accountEquipment(C1, ids.c1)).extensionAssignments.edges).toHaveLength(2);
-    const r = ok<{ customerId: string; companyPrefix: string; extensionAssignmentsRemoved: number; equipment: { tenantCount: number } }>(await detach(R, otec.equipment.id, ids.c1));
-    expect(r).toEqual({ customerId: ids.c1, companyPrefix: "8210", extensionAssignmentsRemoved: 2, equipment: { tenantCount: 1 } });
+    const r = ok<{
+      customerId: string;
+      companyPrefix: string;
+      extensionAssignmentsRemoved: number;
+      equipment: { tenantCount: number };
+    }>(await detach(R, otec.equipment.id, ids.c1));
+    expect(r).toEqual({
+      customerId: ids.c1,
+      companyPrefix: "8210",
+      extensionAssignmentsRemoved: 2,
+      equipment: { tenantCount: 1 },
+    });
     const c1 = await accountEquipment(C1, ids.c1);
     expect(c1.equipment.edges.filter((e) => e.node.shared)).toEqual([]);
     expect(c1.extensionAssignments.edges).toEqual([]);
     // C2 keeps its tenancy and its association.
-    expect((await accountEquipment(C2, ids.c2)).extensionAssignments.edges.map((e) => e.node.extension)).toEqual([c2Extension(0)]);
+    expect((await accountEquipment(C2, ids.c2)).extensionAssignments.edges.map((e) => e.node.extension)).toEqual([
+      c2Extension(0),
+    ]);
     // Both sides are audited.
     expect((await history(ids.r)).map((h) => h.action)).toContain("equipment.tenantDetached");
     expect((await history(ids.c1)).map((h) => h.action)).toContain("equipment.detached");
@@ -241,10 +376,18 @@ describe("detachEquipmentTenant", () => {
   it("past what one transaction holds (90 associations), the tenancy is flagged, the associations go in batches, then the tenancy", async () => {
     for (let i = 1; i < 90; i++) ok(await assignExtension(C2, ids.c2, C2, otec.equipment.id, c2Extension(i), 100 + i));
     expect((await accountEquipment(C2, ids.c2)).extensionAssignments.edges.length).toBe(90);
-    const r = ok<{ extensionAssignmentsRemoved: number; equipment: { tenantCount: number } }>(await detach(R, otec.equipment.id, ids.c2));
+    const r = ok<{ extensionAssignmentsRemoved: number; equipment: { tenantCount: number } }>(
+      await detach(R, otec.equipment.id, ids.c2),
+    );
     expect(r).toMatchObject({ extensionAssignmentsRemoved: 90, equipment: { tenantCount: 1 } });
     expect((await accountEquipment(C2, ids.c2)).extensionAssignments.edges).toEqual([]);
-    const left = [...(await scanTable()).values()].map((v) => JSON.parse(v) as { __edb_e__?: string; customerId?: string }).filter((i) => i.__edb_e__ === "extensionAssignment" && i.customerId === Buffer.from(ids.c2, "base64").toString().split(":")[1]);
+    const left = [...(await scanTable()).values()]
+      .map((v) => JSON.parse(v) as { __edb_e__?: string; customerId?: string })
+      .filter(
+        (i) =>
+          i.__edb_e__ === "extensionAssignment" &&
+          i.customerId === Buffer.from(ids.c2, "base64").toString().split(":")[1],
+      );
     expect(left).toEqual([]);
     await nothingWritten(async () => {
       expectInvalid(await detach(R, otec.equipment.id, ids.c2), ["customerId"], "is not attached to this equipment");
@@ -269,7 +412,10 @@ describe("the last activation failure, for the PBX's admins", () => {
     const b = await declare(C1, ids.c1, "Late OXO");
     await t.setClock("2026-11-10T10:00:00.000Z");
     answers.add((await activateRaw(b.deviceId, b.activationCode)).body);
-    expect((await equipment(C1, b.equipment.id))!.lastActivationFailure).toMatchObject({ reason: "EXPIRED", at: expect.stringMatching(/^2026-11-10T10:00/) });
+    expect((await equipment(C1, b.equipment.id))!.lastActivationFailure).toMatchObject({
+      reason: "EXPIRED",
+      at: expect.stringMatching(/^2026-11-10T10:00/),
+    });
     // Paired after a wrong code: the failure is cleared; a later attempt finds no code.
     const c = await declare(C1, ids.c1, "Good OXO");
     answers.add((await activateRaw(c.deviceId, wrong(c.activationCode, 0))).body);
@@ -286,7 +432,8 @@ describe("the last activation failure, for the PBX's admins", () => {
   it("those who manage the PBX see it (its admins, the seller above, a partner admin on behalf); viewers and tenants do not", async () => {
     const a = await declare(C1, ids.c1, "Seen OXO");
     await activateRaw(a.deviceId, wrong(a.activationCode, 0));
-    for (const as of [C1, U1, R, PA, OPERATOR]) expect((await equipment(as, a.equipment.id))!.lastActivationFailure, as).toMatchObject({ reason: "WRONG_CODE" });
+    for (const as of [C1, U1, R, PA, OPERATOR])
+      expect((await equipment(as, a.equipment.id))!.lastActivationFailure, as).toMatchObject({ reason: "WRONG_CODE" });
     expect((await equipment(CV, a.equipment.id))!.lastActivationFailure).toBeNull();
     expect(await equipment(E, a.equipment.id)).toBeNull();
     // A shared PBX's tenant never sees its pairing.
@@ -300,10 +447,15 @@ describe("the last activation failure, for the PBX's admins", () => {
 // A query on the shared PBX in the tenant's view (Account.equipment) never carries the owner's pairing state.
 describe("the tenant's view of a shared PBX", () => {
   it("shows no activation failure", async () => {
-    const r = ok<{ equipment: { edges: { node: { shared: boolean; lastActivationFailure: unknown } }[] } }>(await t.account(C1, ids.c1, "equipment(first: 50) { edges { node { shared lastActivationFailure { reason } } } }"));
+    const r = ok<{ equipment: { edges: { node: { shared: boolean; lastActivationFailure: unknown } }[] } }>(
+      await t.account(
+        C1,
+        ids.c1,
+        "equipment(first: 50) { edges { node { shared lastActivationFailure { reason } } } }",
+      ),
+    );
     const shared = r.equipment.edges.filter((e) => e.node.shared);
     expect(shared.length).toBe(1);
     expect(shared.map((e) => e.node.lastActivationFailure)).toEqual([null]);
   });
 });
-

@@ -32,7 +32,11 @@ describe("events: the change stream and the feed", () => {
     expect(res.status).toBe(200);
   };
   const events = async (as: string, id: string, types?: string[]) => {
-    const r = await t.gql<{ events: { edges: { node: Ev }[] } }>(as, EVENTS, { id, first: 100, ...(types ? { types } : {}) });
+    const r = await t.gql<{ events: { edges: { node: Ev }[] } }>(as, EVENTS, {
+      id,
+      first: 100,
+      ...(types ? { types } : {}),
+    });
     return r;
   };
   const eventsOk = async (as: string, id: string, types?: string[]) => {
@@ -44,16 +48,74 @@ describe("events: the change stream and the feed", () => {
   beforeAll(async () => {
     t = await startTestStack();
     await t.setClock("2026-11-02T09:00:00.000Z");
-    ids.d = (await t.mutateOk<{ account: { id: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Dist Events", country: "US", currency: "USD", owner: { email: D_OWNER } }, "account { id }")).account.id;
+    ids.d = (
+      await t.mutateOk<{ account: { id: string } }>(
+        OPERATOR,
+        "createAccount",
+        "CreateAccountInput",
+        {
+          parentId: PLATFORM,
+          kind: "DISTRIBUTOR",
+          name: "Dist Events",
+          country: "US",
+          currency: "USD",
+          owner: { email: D_OWNER },
+        },
+        "account { id }",
+      )
+    ).account.id;
     await t.accept(D_OWNER);
-    await t.mutateOk(D_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.d, email: D_VIEWER, role: "VIEWER" }, "member { email }");
+    await t.mutateOk(
+      D_OWNER,
+      "inviteMember",
+      "InviteMemberInput",
+      { accountId: ids.d, email: D_VIEWER, role: "VIEWER" },
+      "member { email }",
+    );
     await t.accept(D_VIEWER);
-    await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: [TRUNK] }, "account { id }");
-    ids.c = (await t.mutateOk<{ account: { id: string } }>(D_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d, kind: "CUSTOMER", name: "Cust Events", country: "US", owner: { email: C_OWNER } }, "account { id }")).account.id;
+    await t.mutateOk(
+      OPERATOR,
+      "setAvailableOffers",
+      "SetAvailableOffersInput",
+      { accountId: ids.d, skus: [TRUNK] },
+      "account { id }",
+    );
+    ids.c = (
+      await t.mutateOk<{ account: { id: string } }>(
+        D_OWNER,
+        "createAccount",
+        "CreateAccountInput",
+        { parentId: ids.d, kind: "CUSTOMER", name: "Cust Events", country: "US", owner: { email: C_OWNER } },
+        "account { id }",
+      )
+    ).account.id;
     await t.accept(C_OWNER);
-    ids.o = (await t.mutateOk<{ account: { id: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Other Events", country: "US", currency: "USD", owner: { email: O_OWNER } }, "account { id }")).account.id;
+    ids.o = (
+      await t.mutateOk<{ account: { id: string } }>(
+        OPERATOR,
+        "createAccount",
+        "CreateAccountInput",
+        {
+          parentId: PLATFORM,
+          kind: "DISTRIBUTOR",
+          name: "Other Events",
+          country: "US",
+          currency: "USD",
+          owner: { email: O_OWNER },
+        },
+        "account { id }",
+      )
+    ).account.id;
     await t.accept(O_OWNER);
-    ids.order = (await t.mutateOk<{ order: { id: string } }>(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 4 }], idempotencyKey: "events-1" }, "order { id }")).order.id;
+    ids.order = (
+      await t.mutateOk<{ order: { id: string } }>(
+        D_OWNER,
+        "placeOrder",
+        "PlaceOrderInput",
+        { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 4 }], idempotencyKey: "events-1" },
+        "order { id }",
+      )
+    ).order.id;
     await drain();
   });
   afterAll(async () => {
@@ -63,7 +125,9 @@ describe("events: the change stream and the feed", () => {
   it("an order gives order.placed and subscription.created for the customer, thin: ids, type, version, no price or e-mail", async () => {
     const own = await eventsOk(C_OWNER, ids.c);
     const types = own.map((e) => e.type);
-    expect(types).toEqual(expect.arrayContaining(["account.created", "member.joined", "order.placed", "subscription.created"]));
+    expect(types).toEqual(
+      expect.arrayContaining(["account.created", "member.joined", "order.placed", "subscription.created"]),
+    );
     const placed = own.find((e) => e.type === "order.placed")!;
     expect(placed).toMatchObject({ accountId: ids.c, resourceId: ids.order, resourceType: "Order" });
     const created = own.find((e) => e.type === "subscription.created")!;
@@ -72,9 +136,15 @@ describe("events: the change stream and the feed", () => {
     expect(text).not.toContain("@");
     expect(text).not.toMatch(/amount|price/i);
     // node(id) answers the event to whoever's feed shows it, and nothing to another branch.
-    const node = await t.read<{ node: { eventId: string } | null }>(C_OWNER, "query($id: ID!) { node(id: $id) { ... on Event { eventId } } }", { id: placed.id });
+    const node = await t.read<{ node: { eventId: string } | null }>(
+      C_OWNER,
+      "query($id: ID!) { node(id: $id) { ... on Event { eventId } } }",
+      { id: placed.id },
+    );
     expect(node.node?.eventId).toBe(placed.eventId);
-    const foreign = await t.read<{ node: unknown }>(O_OWNER, "query($id: ID!) { node(id: $id) { id } }", { id: placed.id });
+    const foreign = await t.read<{ node: unknown }>(O_OWNER, "query($id: ID!) { node(id: $id) { id } }", {
+      id: placed.id,
+    });
     expect(foreign.node).toBeNull();
   });
 
@@ -109,7 +179,13 @@ describe("events: the change stream and the feed", () => {
   it("a consumer crash: the batch is read again and no event id appears twice", async () => {
     t.stack.events.failNext(2);
     const before = t.stack.events.stats.failures;
-    await t.mutateOk(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 1 }], idempotencyKey: "events-2" }, "order { id }");
+    await t.mutateOk(
+      D_OWNER,
+      "placeOrder",
+      "PlaceOrderInput",
+      { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 1 }], idempotencyKey: "events-2" },
+      "order { id }",
+    );
     await drain();
     expect(t.stack.events.stats.failures - before).toBe(2);
     const all = await eventsOk(D_OWNER, ids.c);
@@ -122,7 +198,11 @@ describe("events: the change stream and the feed", () => {
     const seen: string[] = [];
     let after: string | undefined;
     for (let i = 0; i < 50; i++) {
-      const r = await t.read<{ events: { edges: { cursor: string; node: Ev }[]; pageInfo: { hasNextPage: boolean } } }>(D_OWNER, EVENTS, { id: ids.d, first: 2, ...(after ? { after } : {}) });
+      const r = await t.read<{ events: { edges: { cursor: string; node: Ev }[]; pageInfo: { hasNextPage: boolean } } }>(
+        D_OWNER,
+        EVENTS,
+        { id: ids.d, first: 2, ...(after ? { after } : {}) },
+      );
       seen.push(...r.events.edges.map((e) => e.node.eventId));
       if (!r.events.pageInfo.hasNextPage) break;
       after = r.events.edges.at(-1)!.cursor;

@@ -32,7 +32,11 @@ function errorAnswer(type: string, message: string): Handled {
     response: new HttpResponse({
       statusCode: 400,
       reason: "Bad Request",
-      headers: { "content-type": "application/x-amz-json-1.0", "content-length": String(body.length), "x-amzn-requestid": "INJECTED" },
+      headers: {
+        "content-type": "application/x-amz-json-1.0",
+        "content-length": String(body.length),
+        "x-amzn-requestid": "INJECTED",
+      },
       body: Readable.from([body]),
     }),
   };
@@ -42,7 +46,9 @@ function errorAnswer(type: string, message: string): Handled {
  * Wraps the real HTTP handler: records every DynamoDB request's operation, and answers armed
  * faults itself without contacting DynamoDB.
  */
-export class FaultInjectingHandler implements Pick<NodeHttpHandler, "handle" | "updateHttpClientConfig" | "httpHandlerConfigs" | "destroy"> {
+export class FaultInjectingHandler
+  implements Pick<NodeHttpHandler, "handle" | "updateHttpClientConfig" | "httpHandlerConfigs" | "destroy">
+{
   readonly #real = new NodeHttpHandler();
   /** Every request's operation, in order (retries included: each attempt is a request). */
   readonly log: string[] = [];

@@ -77,7 +77,14 @@ async function post(as: Caller, query: string, variables: Record<string, Json> =
   const text = await res.text();
   const ms = performance.now() - started;
   const body = JSON.parse(text) as { data?: Record<string, Json> | null; errors?: GqlError[] };
-  return { status: res.status, retryAfter: res.headers.get("retry-after"), text, data: body.data ?? null, errors: body.errors ?? [], ms };
+  return {
+    status: res.status,
+    retryAfter: res.headers.get("retry-after"),
+    text,
+    data: body.data ?? null,
+    errors: body.errors ?? [],
+    ms,
+  };
 }
 
 const cap = (s: string) => `${s[0]!.toUpperCase()}${s.slice(1)}`;
@@ -89,7 +96,14 @@ const inputMutation = (field: string, inputType: string, select = "__typename") 
 /** The result object of a field aliased `r`, when it is a success. */
 function success(a: Answer): Record<string, Json> | undefined {
   const r = a.data?.r;
-  if (r && typeof r === "object" && !Array.isArray(r) && typeof r.__typename === "string" && r.__typename.endsWith("Success")) return r;
+  if (
+    r &&
+    typeof r === "object" &&
+    !Array.isArray(r) &&
+    typeof r.__typename === "string" &&
+    r.__typename.endsWith("Success")
+  )
+    return r;
   return undefined;
 }
 
@@ -118,7 +132,13 @@ async function scanTable(): Promise<Map<string, string>> {
   const items: Item[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await db.send(new ScanCommand({ TableName: t.stack.store.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    const page = await db.send(
+      new ScanCommand({
+        TableName: t.stack.store.tableName,
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
     items.push(...((page.Items ?? []) as Item[]));
     start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
   } while (start);
@@ -145,12 +165,23 @@ const rawId = (globalId: string) => Buffer.from(globalId, "base64").toString("ut
 
 /** A clean refusal: a GraphQL error without any internals of the fault. */
 function expectNoInternals(a: Answer): void {
-  for (const leak of ["injected", "Exception", "ProvisionedThroughput", "stack", "DynamoDB", "node_modules", "    at "]) {
+  for (const leak of [
+    "injected",
+    "Exception",
+    "ProvisionedThroughput",
+    "stack",
+    "DynamoDB",
+    "node_modules",
+    "    at ",
+  ]) {
     expect.soft(a.text, `response leaks "${leak}": ${a.text}`).not.toContain(leak);
   }
 }
 
-async function runJob(job: "billing" | "lifecycle", period: string): Promise<{ scheduled: number; processed: number; failedAttempts: number; deadLettered: number }> {
+async function runJob(
+  job: "billing" | "lifecycle",
+  period: string,
+): Promise<{ scheduled: number; processed: number; failedAttempts: number; deadLettered: number }> {
   const res = await fetch(`${t.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job, period }) });
   expect(res.status).toBe(200);
   return (await res.json()) as { scheduled: number; processed: number; failedAttempts: number; deadLettered: number };
@@ -177,12 +208,35 @@ beforeAll(async () => {
   await t.setClock("2026-10-05T09:00:00.000Z");
   // One billed distributor with one customer holding a monthly subscription (parts a to c).
   ids.db = data<{ account: { id: string } }>(
-    await post(OPERATOR, inputMutation("createAccount", "CreateAccountInput", "account { id }"), { input: { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Faults Distribution", country: "US", currency: "USD", owner: { email: DB_OWNER } } }),
+    await post(OPERATOR, inputMutation("createAccount", "CreateAccountInput", "account { id }"), {
+      input: {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Faults Distribution",
+        country: "US",
+        currency: "USD",
+        owner: { email: DB_OWNER },
+      },
+    }),
   ).account.id;
-  expect(success(await post(DB_OWNER, `mutation A($t: String!) { r: acceptInvitation(token: $t) { __typename ${ERR} } }`, { t: await t.invitationToken(DB_OWNER) }))).toBeDefined();
-  expect(success(await post(OPERATOR, inputMutation("setAvailableOffers", "SetAvailableOffersInput"), { input: { accountId: ids.db, skus: [TRUNK, PBX_SKU] } }))).toBeDefined();
+  expect(
+    success(
+      await post(DB_OWNER, `mutation A($t: String!) { r: acceptInvitation(token: $t) { __typename ${ERR} } }`, {
+        t: await t.invitationToken(DB_OWNER),
+      }),
+    ),
+  ).toBeDefined();
+  expect(
+    success(
+      await post(OPERATOR, inputMutation("setAvailableOffers", "SetAvailableOffersInput"), {
+        input: { accountId: ids.db, skus: [TRUNK, PBX_SKU] },
+      }),
+    ),
+  ).toBeDefined();
   ids.cb = data<{ account: { id: string } }>(
-    await post(DB_OWNER, inputMutation("createAccount", "CreateAccountInput", "account { id }"), { input: { parentId: ids.db, kind: "CUSTOMER", name: "Faults Customer", country: "US" } }),
+    await post(DB_OWNER, inputMutation("createAccount", "CreateAccountInput", "account { id }"), {
+      input: { parentId: ids.db, kind: "CUSTOMER", name: "Faults Customer", country: "US" },
+    }),
   ).account.id;
 }, 60_000);
 
@@ -195,13 +249,26 @@ afterAll(async () => {
 
 // ---------------------------------------------------------------- a, b: throttled requests
 
-const PLACE_ORDER = inputMutation("placeOrder", "PlaceOrderInput", "order { id idempotencyKey lines { sku quantity } }");
+const PLACE_ORDER = inputMutation(
+  "placeOrder",
+  "PlaceOrderInput",
+  "order { id idempotencyKey lines { sku quantity } }",
+);
 const ACCOUNT_STATE = `query S($id: ID!) { r: account(id: $id) { __typename ... on QueryAccountSuccess { data {
   orders(first: 50) { edges { node { id idempotencyKey } } }
   subscriptions(first: 50) { edges { node { sku quantity version history(first: 50) { edges { node { kind delta } } } } } } } } ${ERR} } }`;
 interface AccountState {
   orders: { edges: { node: { id: string; idempotencyKey: string } }[] };
-  subscriptions: { edges: { node: { sku: string; quantity: number; version: number; history: { edges: { node: { kind: string; delta: number } }[] } } }[] };
+  subscriptions: {
+    edges: {
+      node: {
+        sku: string;
+        quantity: number;
+        version: number;
+        history: { edges: { node: { kind: string; delta: number } }[] };
+      };
+    }[];
+  };
 }
 const accountState = async (id: string) => {
   const a = await post(DB_OWNER, ACCOUNT_STATE, { id });
@@ -215,7 +282,9 @@ describe("a. throttled up to DYNAMO_RETRY.maxAttempts - 1 times: the SDK's retri
     const before = await accountState(ids.cb);
     const mark = faults.log.length;
     faults.throttleNext(DYNAMO_RETRY.maxAttempts - 1, /^TransactWriteItems$/);
-    const a = await post(DB_OWNER, PLACE_ORDER, { input: { accountId: ids.cb, lines: [{ sku: TRUNK, quantity: 3 }], idempotencyKey: "throttled-3" } });
+    const a = await post(DB_OWNER, PLACE_ORDER, {
+      input: { accountId: ids.cb, lines: [{ sku: TRUNK, quantity: 3 }], idempotencyKey: "throttled-3" },
+    });
     expect(faults.armed).toBe(false);
     expect(a.status).toBe(200);
     expect(a.errors).toEqual([]);
@@ -224,9 +293,16 @@ describe("a. throttled up to DYNAMO_RETRY.maxAttempts - 1 times: the SDK's retri
     expect(faults.since(mark).filter((op) => op === "TransactWriteItems")).toHaveLength(DYNAMO_RETRY.maxAttempts);
 
     const after = await accountState(ids.cb);
-    expect(after.orders.edges.map((e) => e.node.idempotencyKey)).toEqual(["throttled-3", ...before.orders.edges.map((e) => e.node.idempotencyKey)]);
+    expect(after.orders.edges.map((e) => e.node.idempotencyKey)).toEqual([
+      "throttled-3",
+      ...before.orders.edges.map((e) => e.node.idempotencyKey),
+    ]);
     expect(trunkOf(before)).toBeUndefined();
-    expect(trunkOf(after)).toMatchObject({ quantity: 3, version: 1, history: { edges: [{ node: { kind: "CREATED", delta: 3 } }] } });
+    expect(trunkOf(after)).toMatchObject({
+      quantity: 3,
+      version: 1,
+      history: { edges: [{ node: { kind: "CREATED", delta: 3 } }] },
+    });
   });
 
   it("a query whose reads are throttled 3 times succeeds with the same answer", async () => {
@@ -252,7 +328,9 @@ describe("b. throttled DYNAMO_RETRY.maxAttempts times: a clean, retryable refusa
     expect(refused.status).toBe(503);
     expect(refused.retryAfter).toBe("1");
     expect(refused.data).toBeNull();
-    expect(refused.errors).toEqual([{ message: "The service is busy; retry in a moment", path: ["r"], extensions: { code: "THROTTLED" } }]);
+    expect(refused.errors).toEqual([
+      { message: "The service is busy; retry in a moment", path: ["r"], extensions: { code: "THROTTLED" } },
+    ]);
     expectNoInternals(refused);
     expect(diff(before, await scanTable())).toEqual(NOTHING);
     expect(await outboxCount()).toBe(mails);
@@ -264,7 +342,9 @@ describe("b. throttled DYNAMO_RETRY.maxAttempts times: a clean, retryable refusa
     const replay = await post(DB_OWNER, PLACE_ORDER, { input });
     expect(data<{ order: { id: string } }>(replay).order.id).toBe(order.id);
     const after = await accountState(ids.cb);
-    expect(after.orders.edges.filter((e) => e.node.idempotencyKey === "throttled-4")).toEqual([{ node: { id: order.id, idempotencyKey: "throttled-4" } }]);
+    expect(after.orders.edges.filter((e) => e.node.idempotencyKey === "throttled-4")).toEqual([
+      { node: { id: order.id, idempotencyKey: "throttled-4" } },
+    ]);
     expect(trunkOf(after)).toMatchObject({ quantity: 5, version: 2 });
     expect(trunkOf(after)!.history.edges.map((e) => e.node)).toEqual([
       { kind: "INCREASED", delta: 2 },
@@ -309,7 +389,9 @@ describe("c. billing worker records under throttling (the real queue → worker 
   };
   /** Invoice-line items in the table for one month of the billed party (leftovers included). */
   const lineItems = async (period: string) =>
-    (await scanItems()).filter((i) => entityOf(i) === "invoicelines" && i.partyId === rawId(ids.db) && i.period === period).flatMap((b) => JSON.parse(String(b.lines)) as unknown[]);
+    (await scanItems())
+      .filter((i) => entityOf(i) === "invoicelines" && i.partyId === rawId(ids.db) && i.period === period)
+      .flatMap((b) => JSON.parse(String(b.lines)) as unknown[]);
 
   beforeAll(async () => {
     // October and November are closed; the customer held 5 trunk licences at the end of each.
@@ -362,7 +444,8 @@ describe("d. worst-case backoff against the function timeouts", () => {
   /** The documented schedule: retry n (1..maxAttempts-1) waits at most min(capMs, baseMs · 2^n). */
   const documentedWorst = () => {
     let sum = 0;
-    for (let retry = 1; retry < DYNAMO_RETRY.maxAttempts; retry++) sum += Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** retry);
+    for (let retry = 1; retry < DYNAMO_RETRY.maxAttempts; retry++)
+      sum += Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** retry);
     return sum;
   };
 
@@ -404,16 +487,22 @@ describe("d. worst-case backoff against the function timeouts", () => {
       random.mockRestore();
       client.destroy();
     }
-    console.info(`worst retry delays measured from the SDK strategy: ${delays.join(" + ")} = ${delays.reduce((a, b) => a + b, 0)} ms; DYNAMO_WORST_BACKOFF_MS = ${DYNAMO_WORST_BACKOFF_MS} ms`);
+    console.info(
+      `worst retry delays measured from the SDK strategy: ${delays.join(" + ")} = ${delays.reduce((a, b) => a + b, 0)} ms; DYNAMO_WORST_BACKOFF_MS = ${DYNAMO_WORST_BACKOFF_MS} ms`,
+    );
     expect(delays).toHaveLength(DYNAMO_RETRY.maxAttempts - 1);
     worstDelays.push(...delays);
-    delays.forEach((d, i) => expect(d).toBeLessThanOrEqual(Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** (i + 1))));
+    delays.forEach((d, i) =>
+      expect(d).toBeLessThanOrEqual(Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** (i + 1))),
+    );
     expect(delays.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(DYNAMO_WORST_BACKOFF_MS);
   });
 
   it("…and follows the documented schedule: retry n may wait up to min(capMs, baseMs · 2^n), so DYNAMO_WORST_BACKOFF_MS is the real worst case", () => {
     // With the largest jitter (random() = 0.999999) each delay is its bound less 1 ms (the backoff is floored).
-    const documented = Array.from({ length: DYNAMO_RETRY.maxAttempts - 1 }, (_, i) => Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** (i + 1)));
+    const documented = Array.from({ length: DYNAMO_RETRY.maxAttempts - 1 }, (_, i) =>
+      Math.min(DYNAMO_RETRY.capMs, DYNAMO_RETRY.baseMs * 2 ** (i + 1)),
+    );
     expect(worstDelays).toEqual(documented.map((bound) => bound - 1));
   });
 
@@ -429,7 +518,9 @@ describe("d. worst-case backoff against the function timeouts", () => {
       faults.disarm();
     }
     expect(throttled.errors).toEqual([]);
-    console.info(`account query: ${plain.ms.toFixed(0)} ms; throttled 3 times (largest jitter): ${throttled.ms.toFixed(0)} ms; bound ${DYNAMO_WORST_BACKOFF_MS} + 1500 ms`);
+    console.info(
+      `account query: ${plain.ms.toFixed(0)} ms; throttled 3 times (largest jitter): ${throttled.ms.toFixed(0)} ms; bound ${DYNAMO_WORST_BACKOFF_MS} + 1500 ms`,
+    );
     expect(throttled.ms).toBeLessThan(DYNAMO_WORST_BACKOFF_MS + 1500);
   });
 });
@@ -475,10 +566,29 @@ interface Pairing {
   activationCode: string;
   equipment: { id: string };
 }
-const e = { endpoint: "", d: "", r: "", c: "", c2: "", trunkSub: "", oxo: undefined as Pairing | undefined, oxoCredential: "", otec: undefined as Pairing | undefined };
+const e = {
+  endpoint: "",
+  d: "",
+  r: "",
+  c: "",
+  c2: "",
+  trunkSub: "",
+  oxo: undefined as Pairing | undefined,
+  oxoCredential: "",
+  otec: undefined as Pairing | undefined,
+};
 
 /** Everyone the script acts as (they sign in before the interruptions). */
-const SCRIPT_CALLERS = ["owner@faults-billing.example", "owner@faults-c.example", "owner@faults-c2.example", "owner@faults-d.example", "owner@faults-r.example", "pa@faults-r.example", "support@faults-c.example", "user@faults-c.example"];
+const SCRIPT_CALLERS = [
+  "owner@faults-billing.example",
+  "owner@faults-c.example",
+  "owner@faults-c2.example",
+  "owner@faults-d.example",
+  "owner@faults-r.example",
+  "pa@faults-r.example",
+  "support@faults-c.example",
+  "user@faults-c.example",
+];
 
 interface Step {
   readonly field: string;
@@ -487,161 +597,481 @@ interface Step {
   readonly after?: (a: Answer) => Promise<void> | void;
 }
 
-const input = (field: string, inputType: string, as: Caller, value: () => Record<string, Json> | Promise<Record<string, Json>>, select = "__typename") => ({
+const input = (
+  field: string,
+  inputType: string,
+  as: Caller,
+  value: () => Record<string, Json> | Promise<Record<string, Json>>,
+  select = "__typename",
+) => ({
   field,
   call: async () => post(as, inputMutation(field, inputType, select), { input: await value() }),
 });
 const accept = (email: string, label = "accept") => ({
   field: "acceptInvitation",
   label: `${label} (${email})`,
-  call: async () => post(email, `mutation A($t: String!) { r: acceptInvitation(token: $t) { __typename ${ERR} } }`, { t: await t.invitationToken(email) }),
+  call: async () =>
+    post(email, `mutation A($t: String!) { r: acceptInvitation(token: $t) { __typename ${ERR} } }`, {
+      t: await t.invitationToken(email),
+    }),
 });
 const activate = (pairing: () => Pairing) => ({
   field: "activateEquipment",
   call: () =>
-    post(null, `mutation Act($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ... on MutationActivateEquipmentSuccess { data { credential } } ${ERR} } }`, {
-      d: pairing().deviceId,
-      c: pairing().activationCode,
-    }),
+    post(
+      null,
+      `mutation Act($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ... on MutationActivateEquipmentSuccess { data { credential } } ${ERR} } }`,
+      {
+        d: pairing().deviceId,
+        c: pairing().activationCode,
+      },
+    ),
 });
 const subscriptionVersion = async (id: string) => {
-  const a = await post(OPERATOR, `query V($id: ID!) { node(id: $id) { ... on LicenceSubscription { version } } }`, { id });
-  return (a.data?.node as { version: number }).version;
+  const a = await post(OPERATOR, `query V($id: ID!) { node(id: $id) { ... on LicenceSubscription { version } } }`, {
+    id,
+  });
+  return (a.data!.node as { version: number }).version;
 };
 
 /** The script: every mutation of the schema, in an order where each can succeed. */
 const SCRIPT: Step[] = [
-  { label: "operator adds a usage offer", ...input("createOffer", "CreateOfferInput", OPERATOR, () => ({ sku: CONF, name: "Fault conference minutes", kind: "USAGE", unit: "minute", unitPrice: "0.05", currency: "USD" }), "offer { sku }") },
+  {
+    label: "operator adds a usage offer",
+    ...input(
+      "createOffer",
+      "CreateOfferInput",
+      OPERATOR,
+      () => ({
+        sku: CONF,
+        name: "Fault conference minutes",
+        kind: "USAGE",
+        unit: "minute",
+        unitPrice: "0.05",
+        currency: "USD",
+      }),
+      "offer { sku }",
+    ),
+  },
   {
     label: "operator creates a distributor with its owner invited",
-    ...input("createAccount", "CreateAccountInput", OPERATOR, () => ({ parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Faults D", country: "US", currency: "USD", owner: { email: P.d } }), "account { id }"),
-    after: (a) => void (e.d = data<{ account: { id: string } }>(a).account.id),
+    ...input(
+      "createAccount",
+      "CreateAccountInput",
+      OPERATOR,
+      () => ({
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Faults D",
+        country: "US",
+        currency: "USD",
+        owner: { email: P.d },
+      }),
+      "account { id }",
+    ),
+    after: (a) => {
+      e.d = data<{ account: { id: string } }>(a).account.id;
+    },
   },
   accept(P.d),
-  { label: "operator sets the distributor's VAT rate", ...input("setTaxRate", "SetTaxRateInput", OPERATOR, () => ({ accountId: e.d, taxRatePercent: "20" })) },
+  {
+    label: "operator sets the distributor's VAT rate",
+    ...input("setTaxRate", "SetTaxRateInput", OPERATOR, () => ({ accountId: e.d, taxRatePercent: "20" })),
+  },
   {
     label: "the distributor's owner sets its billing details",
-    ...input("setBillingDetails", "SetBillingDetailsInput", P.d, () => ({ accountId: e.d, address: "1 Fault Street\nSpringfield", vatId: "US123456789", purchaseOrder: "PO-FAULT-1" })),
+    ...input("setBillingDetails", "SetBillingDetailsInput", P.d, () => ({
+      accountId: e.d,
+      address: "1 Fault Street\nSpringfield",
+      vatId: "US123456789",
+      purchaseOrder: "PO-FAULT-1",
+    })),
   },
-  { label: "operator makes offers available to the distributor", ...input("setAvailableOffers", "SetAvailableOffersInput", OPERATOR, () => ({ accountId: e.d, skus: [TRUNK, PBX_SKU, CONF, TRUNK_TRIAL] })) },
+  {
+    label: "operator makes offers available to the distributor",
+    ...input("setAvailableOffers", "SetAvailableOffersInput", OPERATOR, () => ({
+      accountId: e.d,
+      skus: [TRUNK, PBX_SKU, CONF, TRUNK_TRIAL],
+    })),
+  },
   {
     label: "the distributor creates a reseller with its owner invited",
-    ...input("createAccount", "CreateAccountInput", P.d, () => ({ parentId: e.d, kind: "RESELLER", name: "Faults R", country: "US", owner: { email: P.r } }), "account { id }"),
-    after: (a) => void (e.r = data<{ account: { id: string } }>(a).account.id),
+    ...input(
+      "createAccount",
+      "CreateAccountInput",
+      P.d,
+      () => ({ parentId: e.d, kind: "RESELLER", name: "Faults R", country: "US", owner: { email: P.r } }),
+      "account { id }",
+    ),
+    after: (a) => {
+      e.r = data<{ account: { id: string } }>(a).account.id;
+    },
   },
   accept(P.r),
-  { label: "the distributor sets the reseller's rights", ...input("setResellerRights", "SetResellerRightsInput", P.d, () => ({ id: e.r, canCreateAccounts: true, canCreateEquipment: true })) },
-  { label: "the distributor makes offers available to the reseller", ...input("setAvailableOffers", "SetAvailableOffersInput", P.d, () => ({ accountId: e.r, skus: [TRUNK, PBX_SKU, CONF, TRUNK_TRIAL] })) },
-  { label: "operator enables PARTNER_ADMIN on the reseller", ...input("setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", OPERATOR, () => ({ accountId: e.r, enabled: true })) },
+  {
+    label: "the distributor sets the reseller's rights",
+    ...input("setResellerRights", "SetResellerRightsInput", P.d, () => ({
+      id: e.r,
+      canCreateAccounts: true,
+      canCreateEquipment: true,
+    })),
+  },
+  {
+    label: "the distributor makes offers available to the reseller",
+    ...input("setAvailableOffers", "SetAvailableOffersInput", P.d, () => ({
+      accountId: e.r,
+      skus: [TRUNK, PBX_SKU, CONF, TRUNK_TRIAL],
+    })),
+  },
+  {
+    label: "operator enables PARTNER_ADMIN on the reseller",
+    ...input("setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", OPERATOR, () => ({
+      accountId: e.r,
+      enabled: true,
+    })),
+  },
   {
     label: "the reseller creates a customer with its owner invited and a first order",
     ...input(
       "createAccount",
       "CreateAccountInput",
       P.r,
-      () => ({ parentId: e.r, kind: "CUSTOMER", name: "Faults C", country: "US", owner: { email: P.c }, order: { lines: [{ sku: TRUNK, quantity: 5 }], idempotencyKey: "c-first" } }),
+      () => ({
+        parentId: e.r,
+        kind: "CUSTOMER",
+        name: "Faults C",
+        country: "US",
+        owner: { email: P.c },
+        order: { lines: [{ sku: TRUNK, quantity: 5 }], idempotencyKey: "c-first" },
+      }),
       "account { id subscriptions(first: 10) { edges { node { id sku } } } } order { id }",
     ),
     after: (a) => {
-      const account = data<{ account: { id: string; subscriptions: { edges: { node: { id: string; sku: string } }[] } } }>(a).account;
+      const account = data<{
+        account: { id: string; subscriptions: { edges: { node: { id: string; sku: string } }[] } };
+      }>(a).account;
       e.c = account.id;
       e.trunkSub = account.subscriptions.edges.find((x) => x.node.sku === TRUNK)!.node.id;
     },
   },
   accept(P.c),
-  { label: "the reseller orders conference minutes for the customer", ...input("placeOrder", "PlaceOrderInput", P.r, () => ({ accountId: e.c, lines: [{ sku: CONF, quantity: 1 }], idempotencyKey: "c-conf" }), "order { id }") },
-  { label: "the vendor's platform records usage", ...input("recordUsage", "RecordUsageInput", OPERATOR, () => ({ accountId: e.c, sku: CONF, quantity: 10, day: "2026-12-01", idempotencyKey: "usage-1" })) },
-  { label: "operator changes the offer's price", ...input("updateOfferPrice", "UpdateOfferPriceInput", OPERATOR, () => ({ sku: CONF, unitPrice: "0.06" })) },
-  { label: "the reseller invites a colleague", ...input("inviteMember", "InviteMemberInput", P.r, () => ({ accountId: e.r, email: P.pa, role: "CONTRIBUTOR" })) },
+  {
+    label: "the reseller orders conference minutes for the customer",
+    ...input(
+      "placeOrder",
+      "PlaceOrderInput",
+      P.r,
+      () => ({ accountId: e.c, lines: [{ sku: CONF, quantity: 1 }], idempotencyKey: "c-conf" }),
+      "order { id }",
+    ),
+  },
+  {
+    label: "the vendor's platform records usage",
+    ...input("recordUsage", "RecordUsageInput", OPERATOR, () => ({
+      accountId: e.c,
+      sku: CONF,
+      quantity: 10,
+      day: "2026-12-01",
+      idempotencyKey: "usage-1",
+    })),
+  },
+  {
+    label: "operator changes the offer's price",
+    ...input("updateOfferPrice", "UpdateOfferPriceInput", OPERATOR, () => ({ sku: CONF, unitPrice: "0.06" })),
+  },
+  {
+    label: "the reseller invites a colleague",
+    ...input("inviteMember", "InviteMemberInput", P.r, () => ({ accountId: e.r, email: P.pa, role: "CONTRIBUTOR" })),
+  },
   accept(P.pa),
-  { label: "the reseller's owner flags the colleague PARTNER_ADMIN", ...input("setMemberPartnerAdmin", "SetMemberPartnerAdminInput", P.r, () => ({ accountId: e.r, email: P.pa, partnerAdmin: true })) },
-  { label: "the reseller's owner makes the colleague a seller", ...input("setMemberSeller", "SetMemberSellerInput", P.r, () => ({ accountId: e.r, email: P.pa, seller: true })) },
-  { label: "the customer's owner opts in to partner administration", ...input("setPartnerAdminOptIn", "SetPartnerAdminOptInInput", P.c, () => ({ accountId: e.c, optIn: true })) },
-  { label: "the reseller delegates subscription rights to the customer", ...input("setDelegatedRights", "SetDelegatedRightsInput", P.r, () => ({ accountId: e.c, canUpdateSubscriptions: true, canDecreaseSubscriptions: true })) },
-  { label: "the partner admin invites a customer user on behalf of the customer", ...input("inviteMember", "InviteMemberInput", P.pa, () => ({ accountId: e.c, email: P.u, role: "CONTRIBUTOR" })) },
+  {
+    label: "the reseller's owner flags the colleague PARTNER_ADMIN",
+    ...input("setMemberPartnerAdmin", "SetMemberPartnerAdminInput", P.r, () => ({
+      accountId: e.r,
+      email: P.pa,
+      partnerAdmin: true,
+    })),
+  },
+  {
+    label: "the reseller's owner makes the colleague a seller",
+    ...input("setMemberSeller", "SetMemberSellerInput", P.r, () => ({ accountId: e.r, email: P.pa, seller: true })),
+  },
+  {
+    label: "the customer's owner opts in to partner administration",
+    ...input("setPartnerAdminOptIn", "SetPartnerAdminOptInInput", P.c, () => ({ accountId: e.c, optIn: true })),
+  },
+  {
+    label: "the reseller delegates subscription rights to the customer",
+    ...input("setDelegatedRights", "SetDelegatedRightsInput", P.r, () => ({
+      accountId: e.c,
+      canUpdateSubscriptions: true,
+      canDecreaseSubscriptions: true,
+    })),
+  },
+  {
+    label: "the partner admin invites a customer user on behalf of the customer",
+    ...input("inviteMember", "InviteMemberInput", P.pa, () => ({ accountId: e.c, email: P.u, role: "CONTRIBUTOR" })),
+  },
   accept(P.u),
-  { label: "the customer's owner assigns a licence", ...input("assignLicence", "LicenceInput", P.c, () => ({ subscriptionId: e.trunkSub, email: P.u })) },
+  {
+    label: "the customer's owner assigns a licence",
+    ...input("assignLicence", "LicenceInput", P.c, () => ({ subscriptionId: e.trunkSub, email: P.u })),
+  },
   {
     label: "the reseller raises the quantity",
-    ...input("updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", P.r, async () => ({ subscriptionId: e.trunkSub, quantity: 6, expectedVersion: await subscriptionVersion(e.trunkSub) })),
+    ...input("updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", P.r, async () => ({
+      subscriptionId: e.trunkSub,
+      quantity: 6,
+      expectedVersion: await subscriptionVersion(e.trunkSub),
+    })),
   },
-  { label: "the reseller orders a trunk trial for the customer", ...input("placeOrder", "PlaceOrderInput", P.r, () => ({ accountId: e.c, lines: [{ sku: TRUNK_TRIAL, quantity: 2 }], idempotencyKey: "c-trial" }), "order { id }") },
+  {
+    label: "the reseller orders a trunk trial for the customer",
+    ...input(
+      "placeOrder",
+      "PlaceOrderInput",
+      P.r,
+      () => ({ accountId: e.c, lines: [{ sku: TRUNK_TRIAL, quantity: 2 }], idempotencyKey: "c-trial" }),
+      "order { id }",
+    ),
+  },
   {
     label: "the reseller converts the customer's trunk trial to the paid trunk offer",
-    ...input("convertTrial", "ConvertTrialInput", P.r, () => ({ subscriptionId: Buffer.from(`LicenceSubscription:${rawId(e.c)}:${TRUNK_TRIAL}`).toString("base64"), quantity: 2, idempotencyKey: "c-convert" })),
+    ...input("convertTrial", "ConvertTrialInput", P.r, () => ({
+      subscriptionId: Buffer.from(`LicenceSubscription:${rawId(e.c)}:${TRUNK_TRIAL}`).toString("base64"),
+      quantity: 2,
+      idempotencyKey: "c-convert",
+    })),
   },
-  { label: "the reseller's owner opts in to the weekly trial digest", ...input("setTrialDigest", "SetTrialDigestInput", P.r, () => ({ accountId: e.r, enabled: true })) },
-  { label: "the customer's owner takes the licence back", ...input("unassignLicence", "LicenceInput", P.c, () => ({ subscriptionId: e.trunkSub, email: P.u })) },
-  { label: "the customer's owner sets the support e-mail", ...input("setSupportEmail", "SetSupportEmailInput", P.c, () => ({ accountId: e.c, email: "support@faults-c.example" })) },
-  { label: "the reseller renames the customer", ...input("updateAccount", "UpdateAccountInput", P.r, () => ({ id: e.c, name: "Faults C renamed", reference: "CRM-9" })) },
+  {
+    label: "the reseller's owner opts in to the weekly trial digest",
+    ...input("setTrialDigest", "SetTrialDigestInput", P.r, () => ({ accountId: e.r, enabled: true })),
+  },
+  {
+    label: "the customer's owner takes the licence back",
+    ...input("unassignLicence", "LicenceInput", P.c, () => ({ subscriptionId: e.trunkSub, email: P.u })),
+  },
+  {
+    label: "the customer's owner sets the support e-mail",
+    ...input("setSupportEmail", "SetSupportEmailInput", P.c, () => ({
+      accountId: e.c,
+      email: "support@faults-c.example",
+    })),
+  },
+  {
+    label: "the reseller renames the customer",
+    ...input("updateAccount", "UpdateAccountInput", P.r, () => ({
+      id: e.c,
+      name: "Faults C renamed",
+      reference: "CRM-9",
+    })),
+  },
   {
     label: "the customer's owner declares an OXO",
-    ...input("declareEquipment", "DeclareEquipmentInput", P.c, () => ({ accountId: e.c, name: "Faults OXO", country: "US", serverType: "OXO_CONNECT", outboundPrefix: "0" }), "deviceId activationCode equipment { id }"),
-    after: (a) => void (e.oxo = data<Pairing>(a)),
+    ...input(
+      "declareEquipment",
+      "DeclareEquipmentInput",
+      P.c,
+      () => ({ accountId: e.c, name: "Faults OXO", country: "US", serverType: "OXO_CONNECT", outboundPrefix: "0" }),
+      "deviceId activationCode equipment { id }",
+    ),
+    after: (a) => {
+      e.oxo = data<Pairing>(a);
+    },
   },
-  { label: "the OXO activates itself", ...activate(() => e.oxo!), after: (a) => void (e.oxoCredential = data<{ credential: string }>(a).credential) },
+  {
+    label: "the OXO activates itself",
+    ...activate(() => e.oxo!),
+    after: (a) => {
+      e.oxoCredential = data<{ credential: string }>(a).credential;
+    },
+  },
   {
     label: "the OXO reports its extensions",
     field: "reportExtensions",
-    call: () => post({ credential: e.oxoCredential }, `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename ${ERR} } }`, { n: ["201", "202"] }),
+    call: () =>
+      post(
+        { credential: e.oxoCredential },
+        `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename ${ERR} } }`,
+        { n: ["201", "202"] },
+      ),
   },
   {
     label: "the OXO reports a change of its extensions",
     field: "reportExtensionChanges",
     call: () =>
-      post({ credential: e.oxoCredential }, `mutation C($a: [String!]!, $r: [String!]!) { r: reportExtensionChanges(added: $a, removed: $r) { __typename ${ERR} } }`, { a: ["203"], r: [] }),
+      post(
+        { credential: e.oxoCredential },
+        `mutation C($a: [String!]!, $r: [String!]!) { r: reportExtensionChanges(added: $a, removed: $r) { __typename ${ERR} } }`,
+        { a: ["203"], r: [] },
+      ),
   },
-  { label: "the OXO heartbeats", field: "equipmentHeartbeat", call: () => post({ credential: e.oxoCredential }, `mutation { r: equipmentHeartbeat { __typename ${ERR} } }`) },
-  { label: "the customer's owner renames the OXO and removes its outbound prefix", ...input("updateEquipment", "UpdateEquipmentInput", P.c, () => ({ equipmentId: e.oxo!.equipment.id, name: "Faults OXO (HQ)", outboundPrefix: null })) },
+  {
+    label: "the OXO heartbeats",
+    field: "equipmentHeartbeat",
+    call: () => post({ credential: e.oxoCredential }, `mutation { r: equipmentHeartbeat { __typename ${ERR} } }`),
+  },
+  {
+    label: "the customer's owner renames the OXO and removes its outbound prefix",
+    ...input("updateEquipment", "UpdateEquipmentInput", P.c, () => ({
+      equipmentId: e.oxo!.equipment.id,
+      name: "Faults OXO (HQ)",
+      outboundPrefix: null,
+    })),
+  },
   {
     label: "the customer's owner associates extension 201 with the user",
-    ...input("assignExtension", "AssignExtensionInput", P.c, () => ({ accountId: e.c, email: P.u, equipmentId: e.oxo!.equipment.id, extension: "201", publicNumber: "+447848311691" })),
+    ...input("assignExtension", "AssignExtensionInput", P.c, () => ({
+      accountId: e.c,
+      email: P.u,
+      equipmentId: e.oxo!.equipment.id,
+      extension: "201",
+      publicNumber: "+447848311691",
+    })),
   },
-  { label: "the customer's owner frees extension 201", ...input("unassignExtension", "UnassignExtensionInput", P.c, () => ({ accountId: e.c, equipmentId: e.oxo!.equipment.id, extension: "201" })) },
+  {
+    label: "the customer's owner frees extension 201",
+    ...input("unassignExtension", "UnassignExtensionInput", P.c, () => ({
+      accountId: e.c,
+      equipmentId: e.oxo!.equipment.id,
+      extension: "201",
+    })),
+  },
   {
     label: "the reseller declares a multi-tenant OTEC-S",
-    ...input("declareEquipment", "DeclareEquipmentInput", P.r, () => ({ accountId: e.r, name: "Faults OTEC", country: "US", serverType: "OTEC_S", outboundPrefix: "0" }), "deviceId activationCode equipment { id }"),
-    after: (a) => void (e.otec = data<Pairing>(a)),
+    ...input(
+      "declareEquipment",
+      "DeclareEquipmentInput",
+      P.r,
+      () => ({ accountId: e.r, name: "Faults OTEC", country: "US", serverType: "OTEC_S", outboundPrefix: "0" }),
+      "deviceId activationCode equipment { id }",
+    ),
+    after: (a) => {
+      e.otec = data<Pairing>(a);
+    },
   },
   { label: "the OTEC-S activates itself", ...activate(() => e.otec!) },
-  { label: "the reseller attaches the customer to the OTEC-S", ...input("attachEquipmentTenant", "AttachEquipmentTenantInput", P.r, () => ({ equipmentId: e.otec!.equipment.id, customerId: e.c, companyPrefix: "8210" })) },
-  { label: "the reseller detaches the customer from the OTEC-S", ...input("detachEquipmentTenant", "DetachEquipmentTenantInput", P.r, () => ({ equipmentId: e.otec!.equipment.id, customerId: e.c })) },
+  {
+    label: "the reseller attaches the customer to the OTEC-S",
+    ...input("attachEquipmentTenant", "AttachEquipmentTenantInput", P.r, () => ({
+      equipmentId: e.otec!.equipment.id,
+      customerId: e.c,
+      companyPrefix: "8210",
+    })),
+  },
+  {
+    label: "the reseller detaches the customer from the OTEC-S",
+    ...input("detachEquipmentTenant", "DetachEquipmentTenantInput", P.r, () => ({
+      equipmentId: e.otec!.equipment.id,
+      customerId: e.c,
+    })),
+  },
   {
     label: "the distributor creates a second customer",
-    ...input("createAccount", "CreateAccountInput", P.d, () => ({ parentId: e.d, kind: "CUSTOMER", name: "Faults C2", country: "US", owner: { email: P.c2 } }), "account { id }"),
-    after: (a) => void (e.c2 = data<{ account: { id: string } }>(a).account.id),
+    ...input(
+      "createAccount",
+      "CreateAccountInput",
+      P.d,
+      () => ({ parentId: e.d, kind: "CUSTOMER", name: "Faults C2", country: "US", owner: { email: P.c2 } }),
+      "account { id }",
+    ),
+    after: (a) => {
+      e.c2 = data<{ account: { id: string } }>(a).account.id;
+    },
   },
   accept(P.c2),
-  { label: "the reseller invites the second customer to move under it", ...input("inviteExistingAccount", "InviteExistingAccountInput", P.r, () => ({ accountId: e.c2, parentId: e.r })) },
+  {
+    label: "the reseller invites the second customer to move under it",
+    ...input("inviteExistingAccount", "InviteExistingAccountInput", P.r, () => ({ accountId: e.c2, parentId: e.r })),
+  },
   accept(P.c2, "accept the move"),
   {
     label: "the customer's owner associates extension 202 with themself",
-    ...input("assignExtension", "AssignExtensionInput", P.c, () => ({ accountId: e.c, email: P.c, equipmentId: e.oxo!.equipment.id, extension: "202", publicNumber: "+447848311692" })),
+    ...input("assignExtension", "AssignExtensionInput", P.c, () => ({
+      accountId: e.c,
+      email: P.c,
+      equipmentId: e.oxo!.equipment.id,
+      extension: "202",
+      publicNumber: "+447848311692",
+    })),
   },
-  { label: "the customer's owner regenerates the OXO's activation code", ...input("regenerateActivationCode", "EquipmentRefInput", P.c, () => ({ equipmentId: e.oxo!.equipment.id })) },
-  { label: "the customer's owner removes the OXO (with its extension association)", ...input("removeEquipment", "EquipmentRefInput", P.c, () => ({ equipmentId: e.oxo!.equipment.id })) },
-  { label: "the customer's owner makes the user a viewer", ...input("setMemberRole", "SetMemberRoleInput", P.c, () => ({ accountId: e.c, email: P.u, role: "VIEWER" })) },
-  { label: "the customer's owner removes the user", ...input("removeMember", "MemberRefInput", P.c, () => ({ accountId: e.c, email: P.u })) },
-  { label: "the reseller cancels the trunk subscription", ...input("cancelSubscription", "CancelSubscriptionInput", P.r, () => ({ subscriptionId: e.trunkSub })) },
-  { label: "the customer's owner revokes the opt-in", ...input("setPartnerAdminOptIn", "SetPartnerAdminOptInInput", P.c, () => ({ accountId: e.c, optIn: false })) },
-  { label: "operator retires the usage offer", field: "retireOffer", call: () => post(OPERATOR, `mutation X($s: String!) { r: retireOffer(sku: $s) { __typename ${ERR} } }`, { s: CONF }) },
+  {
+    label: "the customer's owner regenerates the OXO's activation code",
+    ...input("regenerateActivationCode", "EquipmentRefInput", P.c, () => ({ equipmentId: e.oxo!.equipment.id })),
+  },
+  {
+    label: "the customer's owner removes the OXO (with its extension association)",
+    ...input("removeEquipment", "EquipmentRefInput", P.c, () => ({ equipmentId: e.oxo!.equipment.id })),
+  },
+  {
+    label: "the customer's owner makes the user a viewer",
+    ...input("setMemberRole", "SetMemberRoleInput", P.c, () => ({ accountId: e.c, email: P.u, role: "VIEWER" })),
+  },
+  {
+    label: "the customer's owner removes the user",
+    ...input("removeMember", "MemberRefInput", P.c, () => ({ accountId: e.c, email: P.u })),
+  },
+  {
+    label: "the reseller cancels the trunk subscription",
+    ...input("cancelSubscription", "CancelSubscriptionInput", P.r, () => ({ subscriptionId: e.trunkSub })),
+  },
+  {
+    label: "the customer's owner revokes the opt-in",
+    ...input("setPartnerAdminOptIn", "SetPartnerAdminOptInInput", P.c, () => ({ accountId: e.c, optIn: false })),
+  },
+  {
+    label: "operator retires the usage offer",
+    field: "retireOffer",
+    call: () =>
+      post(OPERATOR, `mutation X($s: String!) { r: retireOffer(sku: $s) { __typename ${ERR} } }`, { s: CONF }),
+  },
   // Webhooks: the endpoint's receiver answers 200 (deliveries finish before the next snapshot, which drains them).
   {
     label: "the distributor's owner registers a webhook endpoint",
-    ...input("createWebhookEndpoint", "CreateWebhookEndpointInput", P.d, () => ({ accountId: e.d, url: hookUrl }), "endpoint { id }"),
-    after: (a) => void (e.endpoint = data<{ endpoint: { id: string } }>(a).endpoint.id),
+    ...input(
+      "createWebhookEndpoint",
+      "CreateWebhookEndpointInput",
+      P.d,
+      () => ({ accountId: e.d, url: hookUrl }),
+      "endpoint { id }",
+    ),
+    after: (a) => {
+      e.endpoint = data<{ endpoint: { id: string } }>(a).endpoint.id;
+    },
   },
-  { label: "the distributor's owner narrows the endpoint's event types", ...input("updateWebhookEndpoint", "UpdateWebhookEndpointInput", P.d, () => ({ endpointId: e.endpoint, eventTypes: ["order.placed"] })) },
-  { label: "the distributor's owner rotates the endpoint's secret", ...input("rotateWebhookSecret", "WebhookEndpointRefInput", P.d, () => ({ endpointId: e.endpoint }), "secret") },
-  { label: "the distributor's owner sends a test event", ...input("sendTestEvent", "WebhookEndpointRefInput", P.d, () => ({ endpointId: e.endpoint }), "webhookId") },
+  {
+    label: "the distributor's owner narrows the endpoint's event types",
+    ...input("updateWebhookEndpoint", "UpdateWebhookEndpointInput", P.d, () => ({
+      endpointId: e.endpoint,
+      eventTypes: ["order.placed"],
+    })),
+  },
+  {
+    label: "the distributor's owner rotates the endpoint's secret",
+    ...input("rotateWebhookSecret", "WebhookEndpointRefInput", P.d, () => ({ endpointId: e.endpoint }), "secret"),
+  },
+  {
+    label: "the distributor's owner sends a test event",
+    ...input("sendTestEvent", "WebhookEndpointRefInput", P.d, () => ({ endpointId: e.endpoint }), "webhookId"),
+  },
   {
     label: "the distributor's owner redelivers the customer's first order.placed",
     ...input("redeliverEvent", "RedeliverEventInput", P.d, async () => {
-      const feed = await post(P.d, `query E($id: ID!) { events(accountId: $id, types: ["order.placed"], first: 1) { edges { node { id } } } }`, { id: e.c });
-      return { endpointId: e.endpoint, eventId: (feed.data?.events as { edges: { node: { id: string } }[] }).edges[0]!.node.id };
+      const feed = await post(
+        P.d,
+        `query E($id: ID!) { events(accountId: $id, types: ["order.placed"], first: 1) { edges { node { id } } } }`,
+        { id: e.c },
+      );
+      return {
+        endpointId: e.endpoint,
+        eventId: (feed.data!.events as { edges: { node: { id: string } }[] }).edges[0]!.node.id,
+      };
     }),
   },
-  { label: "the distributor's owner deletes the endpoint", ...input("deleteWebhookEndpoint", "WebhookEndpointRefInput", P.d, () => ({ endpointId: e.endpoint })) },
+  {
+    label: "the distributor's owner deletes the endpoint",
+    ...input("deleteWebhookEndpoint", "WebhookEndpointRefInput", P.d, () => ({ endpointId: e.endpoint })),
+  },
 ];
 
 interface StepOutcome {
@@ -667,14 +1097,17 @@ describe("e. a mutation interrupted between steps leaves nothing half-written", 
     const scripted = new Set(SCRIPT.map((s) => s.field));
     expect(fields.filter((f) => !scripted.has(f) && !(f in EXCLUDED))).toEqual([]);
     // No stale entries: every scripted, excluded or multi-write name is a field.
-    expect([...scripted, ...Object.keys(EXCLUDED), ...Object.keys(MULTI_WRITE)].filter((f) => !fields.includes(f))).toEqual([]);
+    expect(
+      [...scripted, ...Object.keys(EXCLUDED), ...Object.keys(MULTI_WRITE)].filter((f) => !fields.includes(f)),
+    ).toEqual([]);
     expect(Object.keys(EXCLUDED).filter((f) => scripted.has(f))).toEqual([]);
   });
 
   it("each step, interrupted at its (first) write, fails cleanly with the table and the outbox unchanged; then it succeeds", async () => {
     // Every caller signs in first: the first verified sign-in binds the address to its identity (its own write,
     // before any mutation), and the step's own write is the one interrupted here.
-    for (const email of [OPERATOR, ...new Set(SCRIPT_CALLERS)]) await post(email, "{ viewer { memberships { __typename } } }", {});
+    for (const email of [OPERATOR, ...new Set(SCRIPT_CALLERS)])
+      await post(email, "{ viewer { memberships { __typename } } }", {});
     for (const step of SCRIPT) {
       const label = `${step.field}: ${step.label}`;
       const before = await scanTable();
@@ -698,7 +1131,11 @@ describe("e. a mutation interrupted between steps leaves nothing half-written", 
         step: step.label,
         field: step.field,
         writes: faults.since(mark).filter(isWrite),
-        interrupted: { status: cut.status, codes: cut.errors.map((x) => x.extensions?.code), message: cut.errors[0]?.message },
+        interrupted: {
+          status: cut.status,
+          codes: cut.errors.map((x) => x.extensions?.code),
+          message: cut.errors[0]?.message,
+        },
       });
     }
     console.info(
@@ -710,7 +1147,9 @@ describe("e. a mutation interrupted between steps leaves nothing half-written", 
   it("every mutation makes at most one DynamoDB write request (one transaction), except those listed with their reason", () => {
     expect(outcomes).toHaveLength(SCRIPT.length);
     const multi = outcomes.filter((o) => o.writes.length > 1);
-    expect(multi.filter((o) => !(o.field in MULTI_WRITE)).map((o) => `${o.field} (${o.step}): ${o.writes.join(", ")}`)).toEqual([]);
+    expect(
+      multi.filter((o) => !(o.field in MULTI_WRITE)).map((o) => `${o.field} (${o.step}): ${o.writes.join(", ")}`),
+    ).toEqual([]);
     // Every listed exception really is one (or the entry is stale).
     expect(Object.keys(MULTI_WRITE).filter((f) => !multi.some((o) => o.field === f))).toEqual([]);
     // And every call wrote something: none could have been interrupted unseen.
@@ -723,9 +1162,19 @@ describe("e. a mutation interrupted between steps leaves nothing half-written", 
 
     it("activateEquipment cut after the attempt's reservation: one attempt spent, the PBX still PENDING; activating again pairs it", async () => {
       pbx = data<Pairing>(
-        await post(P.c, inputMutation("declareEquipment", "DeclareEquipmentInput", "deviceId activationCode equipment { id }"), {
-          input: { accountId: e.c, name: "Faults OXO 2", country: "US", serverType: "OXO_CONNECT", outboundPrefix: "0" },
-        }),
+        await post(
+          P.c,
+          inputMutation("declareEquipment", "DeclareEquipmentInput", "deviceId activationCode equipment { id }"),
+          {
+            input: {
+              accountId: e.c,
+              name: "Faults OXO 2",
+              country: "US",
+              serverType: "OXO_CONNECT",
+              outboundPrefix: "0",
+            },
+          },
+        ),
       );
       const before = await scanTable();
       faults.interruptWrite(2);
@@ -747,20 +1196,45 @@ describe("e. a mutation interrupted between steps leaves nothing half-written", 
       expect(eq.codeDigest).toBe((JSON.parse(before.get(equipmentKey)!) as Item).codeDigest);
 
       const credential = data<{ credential: string }>(await activate(() => pbx).call()).credential;
-      expect(success(await post({ credential }, `mutation { r: equipmentHeartbeat { __typename ${ERR} } }`))).toBeDefined();
-      expect(success(await post({ credential }, `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename ${ERR} } }`, { n: ["301", "302"] }))).toBeDefined();
+      expect(
+        success(await post({ credential }, `mutation { r: equipmentHeartbeat { __typename ${ERR} } }`)),
+      ).toBeDefined();
+      expect(
+        success(
+          await post(
+            { credential },
+            `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename ${ERR} } }`,
+            { n: ["301", "302"] },
+          ),
+        ),
+      ).toBeDefined();
       // An extension association for the removal below to delete.
       expect(
-        success(await post(P.c, inputMutation("assignExtension", "AssignExtensionInput"), { input: { accountId: e.c, email: P.c, equipmentId: pbx.equipment.id, extension: "301", publicNumber: "+447848311693" } })),
+        success(
+          await post(P.c, inputMutation("assignExtension", "AssignExtensionInput"), {
+            input: {
+              accountId: e.c,
+              email: P.c,
+              equipmentId: pbx.equipment.id,
+              extension: "301",
+              publicNumber: "+447848311693",
+            },
+          }),
+        ),
       ).toBeDefined();
     });
 
     const removeOnce = (nth: number | undefined) => {
       if (nth !== undefined) faults.interruptWrite(nth);
-      return post(P.c, inputMutation("removeEquipment", "EquipmentRefInput", "equipment { id }"), { input: { equipmentId: pbx.equipment.id } });
+      return post(P.c, inputMutation("removeEquipment", "EquipmentRefInput", "equipment { id }"), {
+        input: { equipmentId: pbx.equipment.id },
+      });
     };
     const equipmentItems = async (equipmentId: string) =>
-      (await scanItems()).filter((i) => i.equipmentId === equipmentId && entityOf(i) !== "audit" && entityOf(i) !== "behalf").map((i) => entityOf(i)).sort();
+      (await scanItems())
+        .filter((i) => i.equipmentId === equipmentId && entityOf(i) !== "audit" && entityOf(i) !== "behalf")
+        .map((i) => entityOf(i))
+        .sort();
 
     it("removeEquipment cut after each write: the PBX stays, flagged, its children go; the same call finishes it", async () => {
       const equipmentId = String((JSON.parse((await scanTable()).get(equipmentKey)!) as Item).equipmentId);

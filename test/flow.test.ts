@@ -26,7 +26,10 @@ describe("hierarchy and people: the seed story", () => {
       `mutation($input: CreateAccountInput!) { createAccount(input: $input) { __typename ... on MutationCreateAccountSuccess { data { account { id name kind reference country childCount } invitation { email role status } } } ${ERR} } }`,
       { input },
     );
-    return ok<{ account: { id: string; name: string; kind: string; reference: string | null; country: string }; invitation: { email: string; role: string; status: string } | null }>(r.data?.createAccount);
+    return ok<{
+      account: { id: string; name: string; kind: string; reference: string | null; country: string };
+      invitation: { email: string; role: string; status: string } | null;
+    }>(r.data?.createAccount);
   };
   const accept = async (email: string) => {
     const token = await t.invitationToken(email);
@@ -39,17 +42,26 @@ describe("hierarchy and people: the seed story", () => {
   };
 
   it("an operator creates Distributor 1 and invites its owner, who accepts from the mailed token", async () => {
-    const created = await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", country: "GB", currency: "USD", owner: { email: D1_OWNER, firstName: "Dana" } });
+    const created = await createAccount(OPERATOR, {
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Distributor 1",
+      country: "GB",
+      currency: "USD",
+      owner: { email: D1_OWNER, firstName: "Dana" },
+    });
     expect(created.account).toMatchObject({ name: "Distributor 1", kind: "DISTRIBUTOR", country: "GB" });
     expect(created.invitation).toEqual({ email: D1_OWNER, role: "OWNER", status: "PENDING" });
     ids.d1 = created.account.id;
     const accepted = await accept(D1_OWNER);
     expect(accepted).toEqual({ account: { id: ids.d1, name: "Distributor 1" }, invitation: { status: "ACCEPTED" } });
-    const viewer = await t.gql<{ viewer: { email: string; memberships: { role: string; seller: boolean; account: { name: string } }[] } }>(
-      D1_OWNER,
-      "{ viewer { email memberships { role seller account { name } } } }",
-    );
-    expect(viewer.data?.viewer).toEqual({ email: D1_OWNER, memberships: [{ role: "OWNER", seller: true, account: { name: "Distributor 1" } }] });
+    const viewer = await t.gql<{
+      viewer: { email: string; memberships: { role: string; seller: boolean; account: { name: string } }[] };
+    }>(D1_OWNER, "{ viewer { email memberships { role seller account { name } } } }");
+    expect(viewer.data?.viewer).toEqual({
+      email: D1_OWNER,
+      memberships: [{ role: "OWNER", seller: true, account: { name: "Distributor 1" } }],
+    });
   });
 
   it("the distributor owner invites a contributor, who joins", async () => {
@@ -58,9 +70,13 @@ describe("hierarchy and people: the seed story", () => {
       `mutation($input: InviteMemberInput!) { inviteMember(input: $input) { __typename ... on MutationInviteMemberSuccess { data { member { email role status seller } } } ${ERR} } }`,
       { input: { accountId: ids.d1, email: D1_CONTRIB, role: "CONTRIBUTOR" } },
     );
-    expect(ok(r.data?.inviteMember)).toEqual({ member: { email: D1_CONTRIB, role: "CONTRIBUTOR", status: "INVITED", seller: false } });
+    expect(ok(r.data?.inviteMember)).toEqual({
+      member: { email: D1_CONTRIB, role: "CONTRIBUTOR", status: "INVITED", seller: false },
+    });
     await accept(D1_CONTRIB);
-    const members = await t.gql<{ account: { data: { members: { edges: { node: { email: string; role: string; status: string } }[] } } } }>(
+    const members = await t.gql<{
+      account: { data: { members: { edges: { node: { email: string; role: string; status: string } }[] } } };
+    }>(
       D1_OWNER,
       `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { members { edges { node { email role status } } } } } } }`,
       { id: ids.d1 },
@@ -72,8 +88,20 @@ describe("hierarchy and people: the seed story", () => {
   });
 
   it("the distributor creates Indirect Partner A and B with their owners; A's owner accepts and creates Customer 2 and 3", async () => {
-    const a = await createAccount(D1_OWNER, { parentId: ids.d1, kind: "RESELLER", name: "Indirect Partner A", country: "GB", owner: { email: PA_OWNER } });
-    const b = await createAccount(D1_OWNER, { parentId: ids.d1, kind: "RESELLER", name: "Indirect Partner B", country: "FR", owner: { email: PB_OWNER } });
+    const a = await createAccount(D1_OWNER, {
+      parentId: ids.d1,
+      kind: "RESELLER",
+      name: "Indirect Partner A",
+      country: "GB",
+      owner: { email: PA_OWNER },
+    });
+    const b = await createAccount(D1_OWNER, {
+      parentId: ids.d1,
+      kind: "RESELLER",
+      name: "Indirect Partner B",
+      country: "FR",
+      owner: { email: PB_OWNER },
+    });
     ids.pa = a.account.id;
     ids.pb = b.account.id;
     expect(a.invitation?.email).toBe(PA_OWNER);
@@ -86,10 +114,21 @@ describe("hierarchy and people: the seed story", () => {
     );
     expect(ok(rights.data?.setResellerRights)).toEqual({ account: { canCreateAccounts: true } });
     const c2 = await createAccount(PA_OWNER, { parentId: ids.pa, kind: "CUSTOMER", name: "Customer 2", country: "GB" });
-    const c3 = await createAccount(PA_OWNER, { parentId: ids.pa, kind: "CUSTOMER", name: "Customer 3", reference: "CRM Reference for Customer 3", country: "GB" });
+    const c3 = await createAccount(PA_OWNER, {
+      parentId: ids.pa,
+      kind: "CUSTOMER",
+      name: "Customer 3",
+      reference: "CRM Reference for Customer 3",
+      country: "GB",
+    });
     ids.c2 = c2.account.id;
     ids.c3 = c3.account.id;
-    expect(c3.account).toMatchObject({ name: "Customer 3", reference: "CRM Reference for Customer 3", country: "GB", kind: "CUSTOMER" });
+    expect(c3.account).toMatchObject({
+      name: "Customer 3",
+      reference: "CRM Reference for Customer 3",
+      country: "GB",
+      kind: "CUSTOMER",
+    });
   });
 
   it("breadcrumbs of Customer 3 read Platform / Distributor 1 / Indirect Partner A", async () => {
@@ -104,7 +143,9 @@ describe("hierarchy and people: the seed story", () => {
       { name: "Indirect Partner A", kind: "RESELLER" },
     ]);
     // Globally unique ids (Relay): a breadcrumb's id is its own, the ancestor's Account id is accountId.
-    const ids2 = await t.gql<{ account: { data: { id: string; parent: { id: string }; ancestors: { id: string; accountId: string }[] } } }>(
+    const ids2 = await t.gql<{
+      account: { data: { id: string; parent: { id: string }; ancestors: { id: string; accountId: string }[] } };
+    }>(
       PA_OWNER,
       `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { id parent { id } ancestors { id accountId } } } } }`,
       { id: ids.c3 },
@@ -131,18 +172,40 @@ describe("hierarchy and people: the seed story", () => {
     expect(await search("CRM Reference for", true)).toEqual(["Customer 3"]);
     expect(await search("indirect")).toEqual(["Indirect Partner A", "Indirect Partner B"]);
     // Partner A's search covers only its own subtree.
-    const pa = await t.gql<{ searchAccounts: { edges: { node: { name: string } }[] } }>(PA_OWNER, `{ searchAccounts(query: "") { edges { node { name } } } }`);
+    const pa = await t.gql<{ searchAccounts: { edges: { node: { name: string } }[] } }>(
+      PA_OWNER,
+      `{ searchAccounts(query: "") { edges { node { name } } } }`,
+    );
     expect(pa.errors?.[0]?.extensions?.code).toBe("BAD_USER_INPUT");
-    const paAll = await t.gql<{ searchAccounts: { edges: { node: { name: string } }[] } }>(PA_OWNER, `{ searchAccounts(query: "i") { edges { node { name } } } }`);
+    const paAll = await t.gql<{ searchAccounts: { edges: { node: { name: string } }[] } }>(
+      PA_OWNER,
+      `{ searchAccounts(query: "i") { edges { node { name } } } }`,
+    );
     expect(paAll.data?.searchAccounts.edges).toEqual([]);
   });
 
   it("children pages: sizes, cursors, name and reference search, child counts", async () => {
     for (let i = 1; i <= 5; i++) {
-      await createAccount(PA_OWNER, { parentId: ids.pa, kind: "CUSTOMER", name: `Branch ${i}`, reference: `REF-${i}`, country: "DE" });
+      await createAccount(PA_OWNER, {
+        parentId: ids.pa,
+        kind: "CUSTOMER",
+        name: `Branch ${i}`,
+        reference: `REF-${i}`,
+        country: "DE",
+      });
     }
     const page = async (args: string) => {
-      const r = await t.gql<{ account: { data: { childCount: number; children: { edges: { cursor: string; node: { name: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string | null } } } } }>(
+      const r = await t.gql<{
+        account: {
+          data: {
+            childCount: number;
+            children: {
+              edges: { cursor: string; node: { name: string } }[];
+              pageInfo: { hasNextPage: boolean; endCursor: string | null };
+            };
+          };
+        };
+      }>(
         PA_OWNER,
         `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { childCount children(${args}) { edges { cursor node { name } } pageInfo { hasNextPage endCursor } } } } } }`,
         { id: ids.pa },
@@ -163,9 +226,19 @@ describe("hierarchy and people: the seed story", () => {
     const fromEdge = await page(`first: 2, after: "${p1.children.edges[0]!.cursor}"`);
     expect(fromEdge.children.edges.map((e) => e.node.name)).toEqual(["Branch 2", "Branch 3"]);
     expect((await page(`search: "branch 4"`)).children.edges.map((e) => e.node.name)).toEqual(["Branch 4"]);
-    expect((await page(`reference: "ref-"`)).children.edges.map((e) => e.node.name)).toEqual(["Branch 1", "Branch 2", "Branch 3", "Branch 4", "Branch 5"]);
+    expect((await page(`reference: "ref-"`)).children.edges.map((e) => e.node.name)).toEqual([
+      "Branch 1",
+      "Branch 2",
+      "Branch 3",
+      "Branch 4",
+      "Branch 5",
+    ]);
     expect((await page(`reference: "crm"`)).children.edges.map((e) => e.node.name)).toEqual(["Customer 3"]);
-    const d1 = await t.gql<{ account: { data: { childCount: number } } }>(D1_OWNER, `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`, { id: ids.d1 });
+    const d1 = await t.gql<{ account: { data: { childCount: number } } }>(
+      D1_OWNER,
+      `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`,
+      { id: ids.d1 },
+    );
     expect(d1.data?.account.data.childCount).toBe(2);
   });
 
@@ -176,9 +249,14 @@ describe("hierarchy and people: the seed story", () => {
       { input: { id: ids.c2, name: "Customer Two", reference: "CRM-2", country: "ie" } },
     );
     expect(ok(r.data?.updateAccount)).toEqual({ account: { name: "Customer Two", reference: "CRM-2", country: "IE" } });
-    const found = await t.gql<{ searchAccounts: { edges: { node: { name: string } }[] } }>(D1_OWNER, `{ searchAccounts(query: "customer t") { edges { node { name } } } }`);
+    const found = await t.gql<{ searchAccounts: { edges: { node: { name: string } }[] } }>(
+      D1_OWNER,
+      `{ searchAccounts(query: "customer t") { edges { node { name } } } }`,
+    );
     expect(found.data?.searchAccounts.edges.map((e) => e.node.name)).toEqual(["Customer Two"]);
-    const h = await t.gql<{ account: { data: { history: { edges: { node: { action: string; actor: string; details: string | null } }[] } } } }>(
+    const h = await t.gql<{
+      account: { data: { history: { edges: { node: { action: string; actor: string; details: string | null } }[] } } };
+    }>(
       PA_OWNER,
       `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { history(first: 10) { edges { node { action actor details } } } } } } }`,
       { id: ids.c2 },

@@ -12,7 +12,16 @@ import type { TestStack } from "./harness.js";
  */
 const CHROMIUM = "/usr/bin/chromium";
 // As the machine's notes require for headless Chromium here: no background traffic, no sandbox (root).
-const ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic", "--no-first-run", "--disable-component-update", "--disable-sync"];
+const ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-component-update",
+  "--disable-sync",
+];
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 let t: TestStack;
@@ -69,7 +78,8 @@ describe("GraphiQL page", () => {
 describe("GraphiQL in headless Chromium, offline", () => {
   let browser: Browser;
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)`);
+    if (!existsSync(CHROMIUM))
+      throw new Error(`${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium; .ci/run does)`);
     browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS });
   });
   afterAll(async () => {
@@ -103,7 +113,13 @@ describe("GraphiQL in headless Chromium, offline", () => {
       // The result as the response pane shows it (the editor renders spaces as no-break spaces).
       const shown = JSON.parse((await response.innerText()).replace(/\u00a0/g, " ")) as unknown;
       expect(shown).toEqual({
-        data: { viewer: { email: OPERATOR, emailVerified: true, memberships: [{ role: "OWNER", account: { id: expect.any(String), name: "Platform", kind: "PLATFORM" } }] } },
+        data: {
+          viewer: {
+            email: OPERATOR,
+            emailVerified: true,
+            memberships: [{ role: "OWNER", account: { id: expect.any(String), name: "Platform", kind: "PLATFORM" } }],
+          },
+        },
       });
       // The page, its assets and the GraphQL calls (introspection, the query) all went to the stack.
       expect(requests.some((u) => u.endsWith("/graphiql/graphiql.js"))).toBe(true);

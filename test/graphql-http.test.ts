@@ -44,7 +44,11 @@ async function runAudits(url: string, fetchFn: FetchFn): Promise<{ audits: Audit
 
 /** Ids of the failing audits at each level ("error" for MUST, "warn" for SHOULD, "notice" for MAY). */
 function failures(results: readonly AuditResult[]) {
-  const ids = (level: string) => results.filter((r) => r.status !== "ok" && r.name.startsWith(`${level} `)).map((r) => r.id).sort();
+  const ids = (level: string) =>
+    results
+      .filter((r) => r.status !== "ok" && r.name.startsWith(`${level} `))
+      .map((r) => r.id)
+      .sort();
   return { MUST: ids("MUST"), SHOULD: ids("SHOULD"), MAY: ids("MAY") };
 }
 
@@ -56,13 +60,19 @@ function reasons(results: readonly AuditResult[]) {
 function expectAudits(audits: readonly Audit[], results: readonly AuditResult[], introspection: boolean): void {
   expect(audits.length).toBe(AUDIT_COUNT);
   expect(results).toHaveLength(AUDIT_COUNT);
-  const expected = introspection ? { MUST: [], SHOULD: [], MAY: CSRF_MAY_FAILURES } : { ...INTROSPECTION_FAILURES, MAY: CSRF_MAY_FAILURES };
+  const expected = introspection
+    ? { MUST: [], SHOULD: [], MAY: CSRF_MAY_FAILURES }
+    : { ...INTROSPECTION_FAILURES, MAY: CSRF_MAY_FAILURES };
   expect(failures(results), reasons(results).join("\n")).toEqual(expected);
 }
 
 /** Whether the server behind `fetchFn` answers introspection (POST JSON, so CSRF prevention lets it through). */
 async function introspectionEnabled(url: string, fetchFn: FetchFn): Promise<boolean> {
-  const res = await fetchFn(url, { method: "POST", headers: { "content-type": "application/json", accept: "application/graphql-response+json" }, body: JSON.stringify({ query: "{ __schema { queryType { name } } }" }) });
+  const res = await fetchFn(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", accept: "application/graphql-response+json" },
+    body: JSON.stringify({ query: "{ __schema { queryType { name } } }" }),
+  });
   const body = (await res.json()) as { data?: { __schema?: { queryType?: { name?: string } } } };
   return body.data?.__schema?.queryType?.name === "Query";
 }
@@ -89,7 +99,12 @@ function lambdaFetch(server: GraphQLServer): FetchFn {
     const status = result.statusCode ?? 200;
     const responseHeaders = new Headers();
     for (const [k, v] of Object.entries(result.headers ?? {})) responseHeaders.set(k, String(v));
-    const payload = status === 204 || status === 304 || result.body === undefined ? null : result.isBase64Encoded ? Buffer.from(result.body, "base64") : result.body;
+    const payload =
+      status === 204 || status === 304 || result.body === undefined
+        ? null
+        : result.isBase64Encoded
+          ? Buffer.from(result.body, "base64")
+          : result.body;
     return new Response(payload, { status, headers: responseHeaders });
   };
 }
@@ -99,8 +114,18 @@ describe("GraphQL over HTTP audits (graphql-http)", () => {
   const lambdaServer = (introspection: boolean): GraphQLServer =>
     // The Lambda path: the same Yoga, built as test/lambda.test.ts builds it.
     createGraphQLServer({
-      deps: { store: t.stack.store, clock: t.stack.clock, mailer: t.stack.outbox, portalUrl: "https://portal.example.com" },
-      authenticate: createTokenVerifier({ jwksUrl: `${t.url}/.well-known/jwks.json`, issuer: `${t.url}/`, audience: "channel-partner-api", algorithms: ["ES256"] }),
+      deps: {
+        store: t.stack.store,
+        clock: t.stack.clock,
+        mailer: t.stack.outbox,
+        portalUrl: "https://portal.example.com",
+      },
+      authenticate: createTokenVerifier({
+        jwksUrl: `${t.url}/.well-known/jwks.json`,
+        issuer: `${t.url}/`,
+        audience: "channel-partner-api",
+        algorithms: ["ES256"],
+      }),
       graphiql: false,
       ...(introspection ? { introspection } : {}),
     });

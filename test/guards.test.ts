@@ -10,9 +10,18 @@ import { handleEvent } from "../functions/http.js";
 import { lambdaEvent } from "./harness.js";
 
 /** A store whose every call fails as an unexpected infrastructure fault would (a test double of our port). */
-const brokenStore = new Proxy({}, { get: () => () => Promise.reject(new Error("dynamo exploded at /var/task/secret.js:42")) }) as unknown as Store;
-const deps = { store: brokenStore, clock: { now: () => new Date() }, mailer: { send: () => Promise.resolve() }, portalUrl: "https://portal.example.com" } as unknown as Deps;
-const authenticate = () => Promise.resolve({ issuer: "test", subject: "u1", email: "u1@example.com", emailVerified: true });
+const brokenStore = new Proxy(
+  {},
+  { get: () => () => Promise.reject(new Error("dynamo exploded at /var/task/secret.js:42")) },
+) as unknown as Store;
+const deps = {
+  store: brokenStore,
+  clock: { now: () => new Date() },
+  mailer: { send: () => Promise.resolve() },
+  portalUrl: "https://portal.example.com",
+} as unknown as Deps;
+const authenticate = () =>
+  Promise.resolve({ issuer: "test", subject: "u1", email: "u1@example.com", emailVerified: true });
 
 const open = createGraphQLServer({ deps, authenticate, graphiql: false, introspection: true });
 const closed = createGraphQLServer({ deps, authenticate, graphiql: false });
@@ -21,15 +30,25 @@ interface Body {
   data?: unknown;
   errors?: { message: string; extensions?: Record<string, unknown> }[];
 }
-async function post(query: string, server = open, headers: Record<string, string> = {}): Promise<{ status: number; body: Body }> {
-  const res = await server.fetch("http://localhost/graphql", { method: "POST", headers: { "content-type": "application/json", authorization: "Bearer t", ...headers }, body: JSON.stringify({ query }) });
+async function post(
+  query: string,
+  server = open,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Body }> {
+  const res = await server.fetch("http://localhost/graphql", {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: "Bearer t", ...headers },
+    body: JSON.stringify({ query }),
+  });
   return { status: res.status, body: (await res.json()) as Body };
 }
 const messages = (b: Body) => (b.errors ?? []).map((e) => e.message).join(" | ");
 
 /** `{ __type(name: "Query") { ofType { … { name } } } }`, `levels` fields deep. */
-const deep = (levels: number) => `{ __type(name: "Query") ${"{ ofType ".repeat(levels - 2)}{ name }${" }".repeat(levels - 2)} }`;
-const aliased = (n: number) => `{ ${Array.from({ length: n }, (_, i) => `a${i}: __type(name: "Query") { name }`).join(" ")} }`;
+const deep = (levels: number) =>
+  `{ __type(name: "Query") ${"{ ofType ".repeat(levels - 2)}{ name }${" }".repeat(levels - 2)} }`;
+const aliased = (n: number) =>
+  `{ ${Array.from({ length: n }, (_, i) => `a${i}: __type(name: "Query") { name }`).join(" ")} }`;
 const directed = (n: number) => `{ ${Array.from({ length: n }, () => "__typename @include(if: true)").join(" ")} }`;
 /** A document of exactly `n` lexer tokens (`{`, n - 2 × `__typename`, `}`). */
 const tokens = (n: number) => `{ ${"__typename ".repeat(n - 2)}}`;
@@ -40,10 +59,18 @@ const countTokens = (q: string) => {
   return n;
 };
 /** children(first: N): armor's cost grows with the literal page size. */
-const costly = (n: number) => `{ account(id: "x") { ... on QueryAccountSuccess { data { children(first: ${n}) { edges { node { id name } } } } } } }`;
+const costly = (n: number) =>
+  `{ account(id: "x") { ... on QueryAccountSuccess { data { children(first: ${n}) { edges { node { id name } } } } } } }`;
 const costOf = (q: string) => {
   let found = NaN;
-  validate(schema, parse(q), [costLimitRule({ maxCost: Number.MAX_SAFE_INTEGER, ignoreIntrospection: true, flattenFragments: true, onAccept: [(_c, d: { n: number }) => (found = d.n)] })]);
+  validate(schema, parse(q), [
+    costLimitRule({
+      maxCost: Number.MAX_SAFE_INTEGER,
+      ignoreIntrospection: true,
+      flattenFragments: true,
+      onAccept: [(_c, d: { n: number }) => (found = d.n)],
+    }),
+  ]);
   return found;
 };
 
@@ -99,10 +126,16 @@ describe("error hygiene", () => {
   });
 
   it("introspection is refused unless enabled; __typename stays allowed", async () => {
-    expect((await post(`{ __schema { queryType { name } } }`, closed)).body.errors?.[0]?.message).toMatch(/introspection/i);
-    expect((await post(`{ __type(name: "Query") { name } }`, closed)).body.errors?.[0]?.message).toMatch(/introspection/i);
+    expect((await post(`{ __schema { queryType { name } } }`, closed)).body.errors?.[0]?.message).toMatch(
+      /introspection/i,
+    );
+    expect((await post(`{ __type(name: "Query") { name } }`, closed)).body.errors?.[0]?.message).toMatch(
+      /introspection/i,
+    );
     expect((await post(`{ __typename }`, closed)).body).toEqual({ data: { __typename: "Query" } });
-    expect((await post(`{ __schema { queryType { name } } }`, open)).body).toEqual({ data: { __schema: { queryType: { name: "Query" } } } });
+    expect((await post(`{ __schema { queryType { name } } }`, open)).body).toEqual({
+      data: { __schema: { queryType: { name: "Query" } } },
+    });
   });
 });
 
@@ -110,18 +143,32 @@ describe("transport", () => {
   it("CSRF: a GET or a simple-content-type POST needs the x-graphql-yoga-csrf header", async () => {
     const get = await closed.fetch("http://localhost/graphql?query=%7B__typename%7D");
     expect(get.status).toBe(403);
-    const getWithHeader = await closed.fetch("http://localhost/graphql?query=%7B__typename%7D", { headers: { "x-graphql-yoga-csrf": "1" } });
+    const getWithHeader = await closed.fetch("http://localhost/graphql?query=%7B__typename%7D", {
+      headers: { "x-graphql-yoga-csrf": "1" },
+    });
     expect(getWithHeader.status).toBe(200);
-    const form = await closed.fetch("http://localhost/graphql", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: "query=%7B__typename%7D" });
+    const form = await closed.fetch("http://localhost/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "query=%7B__typename%7D",
+    });
     expect(form.status).toBe(403);
     expect((await post(`{ __typename }`, closed)).status).toBe(200);
   });
 
   it(`a body above ${MAX_BODY_BYTES} bytes is refused with 413`, async () => {
     const pad = " ".repeat(MAX_BODY_BYTES);
-    const big = await closed.fetch("http://localhost/graphql", { method: "POST", headers: { "content-type": "application/json", "content-length": String(MAX_BODY_BYTES + 100) }, body: JSON.stringify({ query: `{ __typename }${pad}` }) });
+    const big = await closed.fetch("http://localhost/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(MAX_BODY_BYTES + 100) },
+      body: JSON.stringify({ query: `{ __typename }${pad}` }),
+    });
     expect(big.status).toBe(413);
-    const small = await closed.fetch("http://localhost/graphql", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ query: "{ __typename }" }) });
+    const small = await closed.fetch("http://localhost/graphql", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ __typename }" }),
+    });
     expect(small.status).toBe(200);
   });
 
@@ -133,7 +180,9 @@ describe("transport", () => {
     expect(over.statusCode).toBe(413);
     expect(JSON.parse(over.body ?? "{}")).toMatchObject({ errors: [{ extensions: { code: "PAYLOAD_TOO_LARGE" } }] });
     // Base64 is decoded before measuring: the decoded size counts.
-    expect((await handleEvent(closed, event(Buffer.from(`${atLimit} `).toString("base64"), true))).statusCode).toBe(413);
+    expect((await handleEvent(closed, event(Buffer.from(`${atLimit} `).toString("base64"), true))).statusCode).toBe(
+      413,
+    );
     expect((await handleEvent(closed, event(Buffer.from(atLimit).toString("base64"), true))).statusCode).toBe(200);
   });
 });

@@ -9,7 +9,19 @@ import type { LocalStack, LocalStackOptions } from "../local/stack.js";
  * Tests talk to it over HTTP exactly as an integrator would.
  */
 export async function startTestStack(
-  options: Pick<LocalStackOptions, "dynamoRequestHandler" | "telemetry" | "rateLimits" | "clientRequestsPerMinute" | "billingChunkSize" | "mailLeaseMs" | "requestBudget" | "webhookTimeoutMs" | "webhookRetrySchedule" | "webhookNetwork"> = {},
+  options: Pick<
+    LocalStackOptions,
+    | "dynamoRequestHandler"
+    | "telemetry"
+    | "rateLimits"
+    | "clientRequestsPerMinute"
+    | "billingChunkSize"
+    | "mailLeaseMs"
+    | "requestBudget"
+    | "webhookTimeoutMs"
+    | "webhookRetrySchedule"
+    | "webhookNetwork"
+  > = {},
 ): Promise<TestStack> {
   const stack = await startLocalStack({
     ...options,
@@ -71,19 +83,35 @@ export class TestStack {
   }
 
   /** Runs a GraphQL operation as `email` (or anonymously with null). */
-  async gql<T = Record<string, unknown>>(as: string | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
+  async gql<T = Record<string, unknown>>(
+    as: string | null,
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<GraphQLResponse<T>> {
     return this.#post<T>(as ? `Bearer ${await this.token(as)}` : null, query, variables);
   }
 
   /** Runs a GraphQL operation as a PBX: its device `credential` as the bearer token, or none (activation). */
-  async device<T = Record<string, unknown>>(credential: string | null, query: string, variables: Record<string, unknown> = {}): Promise<GraphQLResponse<T>> {
+  async device<T = Record<string, unknown>>(
+    credential: string | null,
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<GraphQLResponse<T>> {
     return this.#post<T>(credential ? `Bearer ${credential}` : null, query, variables);
   }
 
-  async #post<T>(authorization: string | null, query: string, variables: Record<string, unknown>): Promise<GraphQLResponse<T>> {
+  async #post<T>(
+    authorization: string | null,
+    query: string,
+    variables: Record<string, unknown>,
+  ): Promise<GraphQLResponse<T>> {
     const headers: Record<string, string> = { "content-type": "application/json" };
     if (authorization) headers.authorization = authorization;
-    const res = await fetch(`${this.stack.url}/graphql`, { method: "POST", headers, body: JSON.stringify({ query, variables }) });
+    const res = await fetch(`${this.stack.url}/graphql`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({ query, variables }),
+    });
     const body = (await res.json()) as { data?: T | null; errors?: GraphQLResponse["errors"] };
     return { status: res.status, data: body.data ?? null, ...(body.errors ? { errors: body.errors } : {}) };
   }
@@ -99,7 +127,11 @@ export class TestStack {
   }
 
   /** Runs a query as `as` that must succeed without any top-level GraphQL error; returns its data. */
-  async read<T = Record<string, unknown>>(as: string | null, query: string, variables: Record<string, unknown> = {}): Promise<T> {
+  async read<T = Record<string, unknown>>(
+    as: string | null,
+    query: string,
+    variables: Record<string, unknown> = {},
+  ): Promise<T> {
     const res = await this.gql<T>(as, query, variables);
     expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
     return res.data!;
@@ -109,7 +141,13 @@ export class TestStack {
    * Runs the one-input mutation `field(input: $input)` as `as`: its typed result, the success's
    * `data { select }` or a typed error (ERR). Fails the test on any top-level GraphQL error.
    */
-  async mutate<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, select: string): Promise<Result<T>> {
+  async mutate<T>(
+    as: string,
+    field: string,
+    inputType: string,
+    input: Record<string, unknown>,
+    select: string,
+  ): Promise<Result<T>> {
     const res = await this.gql<{ r: Result<T> }>(as, mutationDocument(field, inputType, select), { input });
     expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
     return res.data!.r;
@@ -117,18 +155,37 @@ export class TestStack {
 
   /** `account(id)` as `as` sees it, selecting `select` on success: the typed result. Fails on any top-level GraphQL error. */
   async account<T>(as: string, id: string, select: string): Promise<Result<T>> {
-    const { r } = await this.read<{ r: Result<T> }>(as, `query Q($id: ID!) { r: account(id: $id) { __typename ... on QueryAccountSuccess { data { ${select} } } ${ERR} } }`, { id });
+    const { r } = await this.read<{ r: Result<T> }>(
+      as,
+      `query Q($id: ID!) { r: account(id: $id) { __typename ... on QueryAccountSuccess { data { ${select} } } ${ERR} } }`,
+      { id },
+    );
     return r;
   }
 
   /** `mutate`, which must succeed: its success data (a typed error is thrown, naming it). */
-  async mutateOk<T>(as: string, field: string, inputType: string, input: Record<string, unknown>, select: string): Promise<T> {
+  async mutateOk<T>(
+    as: string,
+    field: string,
+    inputType: string,
+    input: Record<string, unknown>,
+    select: string,
+  ): Promise<T> {
     return ok<T>(await this.mutate<T>(as, field, inputType, input, select));
   }
 
   /** `as` declares a PBX (`DeclareEquipmentInput`), which then activates itself: its ids and its device credential. */
-  async pairEquipment(as: string, input: Record<string, unknown>): Promise<{ equipmentId: string; deviceId: string; credential: string }> {
-    const declared = await this.mutateOk<{ deviceId: string; activationCode: string; equipment: { id: string } }>(as, "declareEquipment", "DeclareEquipmentInput", input, "deviceId activationCode equipment { id }");
+  async pairEquipment(
+    as: string,
+    input: Record<string, unknown>,
+  ): Promise<{ equipmentId: string; deviceId: string; credential: string }> {
+    const declared = await this.mutateOk<{ deviceId: string; activationCode: string; equipment: { id: string } }>(
+      as,
+      "declareEquipment",
+      "DeclareEquipmentInput",
+      input,
+      "deviceId activationCode equipment { id }",
+    );
     const activated = await this.device<{ r: { data?: { credential: string } } }>(
       null,
       `mutation A($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ... on MutationActivateEquipmentSuccess { data { credential } } ${ERR} } }`,
@@ -151,16 +208,23 @@ export class TestStack {
 
   /** `email` accepts the latest invitation mailed to them; it must succeed, with no top-level GraphQL error. */
   async accept(email: string): Promise<void> {
-    const res = await this.gql<{ r: unknown }>(email, `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, {
-      token: await this.invitationToken(email),
-    });
+    const res = await this.gql<{ r: unknown }>(
+      email,
+      `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`,
+      {
+        token: await this.invitationToken(email),
+      },
+    );
     expect(res.errors, JSON.stringify(res)).toBeUndefined();
     expect(res.data?.r, JSON.stringify(res)).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
   }
 
   /** Runs `job` now through the queue and its worker (POST /dev/jobs/run; billing for `period` if given); it must answer 200. */
   async runJob(job: string, period?: string): Promise<JobRun> {
-    const res = await fetch(`${this.stack.url}/dev/jobs/run`, { method: "POST", body: JSON.stringify({ job, ...(period ? { period } : {}) }) });
+    const res = await fetch(`${this.stack.url}/dev/jobs/run`, {
+      method: "POST",
+      body: JSON.stringify({ job, ...(period ? { period } : {}) }),
+    });
     expect(res.status, await res.clone().text()).toBe(200);
     return (await res.json()) as JobRun;
   }
@@ -205,7 +269,8 @@ export const PLATFORM = Buffer.from("Account:PLATFORM").toString("base64");
 export const OPERATOR = "operator@example.com";
 
 /** GraphQL fragment selecting a typed-error union. */
-export const ERR = "... on Error { __typename code message } ... on ValidationError { issues { path message } } ... on ForbiddenError { reason }";
+export const ERR =
+  "... on Error { __typename code message } ... on ValidationError { issues { path message } } ... on ForbiddenError { reason }";
 
 /** A connection's edges, as selected with `edges { cursor node { … } }`. */
 export interface Edges<N> {
@@ -250,14 +315,22 @@ export const mutationDocument = (field: string, inputType: string, select: strin
   `mutation M($input: ${inputType}!) { r: ${field}(input: $input) { __typename ... on ${successOf(field)} { data { ${select} } } ${ERR} } }`;
 
 /** The code each typed error carries. */
-export const CODES: Readonly<Record<ErrorName, string>> = { ValidationError: "INVALID", ForbiddenError: "FORBIDDEN", NotFoundError: "NOT_FOUND", ConflictError: "CONFLICT" };
+export const CODES: Readonly<Record<ErrorName, string>> = {
+  ValidationError: "INVALID",
+  ForbiddenError: "FORBIDDEN",
+  NotFoundError: "NOT_FOUND",
+  ConflictError: "CONFLICT",
+};
 
 /** Whether a typed result is an error. */
 export const isError = <T>(r: Result<T>): r is TypedError => "code" in r;
 
 /** Asserts that `r` is the typed error `typename` with its code (and, if given, exactly `message`); returns it. */
 export function expectError<T>(r: Result<T>, typename: ErrorName, message?: string): TypedError {
-  expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }, JSON.stringify(r)).toEqual({ __typename: typename, code: CODES[typename] });
+  expect({ __typename: r.__typename, code: isError(r) ? r.code : undefined }, JSON.stringify(r)).toEqual({
+    __typename: typename,
+    code: CODES[typename],
+  });
   const e = r as TypedError;
   if (message !== undefined) expect(e.message).toBe(message);
   return e;
@@ -273,7 +346,10 @@ export function expectForbidden<T>(r: Result<T>, reason: string): TypedError {
 /** Asserts that `r` is a ValidationError with exactly one issue, on `path` (and, if given, with that message or matching it); returns it. */
 export function expectInvalid<T>(r: Result<T>, path: string[], message?: string | RegExp): TypedError {
   const e = expectError(r, "ValidationError");
-  expect(e.issues?.map((i) => i.path), JSON.stringify(e.issues)).toEqual([path]);
+  expect(
+    e.issues?.map((i) => i.path),
+    JSON.stringify(e.issues),
+  ).toEqual([path]);
   if (typeof message === "string") expect(e.issues![0]!.message).toBe(message);
   else if (message) expect(e.issues![0]!.message).toMatch(message);
   return e;
@@ -311,7 +387,13 @@ export function lambdaEvent(opts: {
       apiId: "api",
       domainName: host,
       domainPrefix: "api",
-      http: { method, path, protocol: "HTTP/1.1", sourceIp: "127.0.0.1", userAgent: opts.headers?.["user-agent"] ?? "test" },
+      http: {
+        method,
+        path,
+        protocol: "HTTP/1.1",
+        sourceIp: "127.0.0.1",
+        userAgent: opts.headers?.["user-agent"] ?? "test",
+      },
       requestId: opts.requestId ?? randomUUID(),
       routeKey: "$default",
       stage: "$default",

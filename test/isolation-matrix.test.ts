@@ -49,7 +49,14 @@ import {
   isScalarType,
   isUnionType,
 } from "graphql";
-import type { GraphQLArgument, GraphQLField, GraphQLInputType, GraphQLNamedType, GraphQLObjectType, GraphQLOutputType } from "graphql";
+import type {
+  GraphQLArgument,
+  GraphQLField,
+  GraphQLInputType,
+  GraphQLNamedType,
+  GraphQLObjectType,
+  GraphQLOutputType,
+} from "graphql";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { schema } from "../graphql/schema.js";
 import { createDocumentClient } from "../infra/dynamo.js";
@@ -87,9 +94,29 @@ const CALLERS = [
 
 /** The kinds of id a slot can hold: the Node types, plus string subject references. */
 type Kind =
-  | "Account" | "LicenceSubscription" | "Order" | "Invoice" | "Equipment" | "ApiClient" | "Event" | "WebhookEndpoint" | "WebhookDelivery" | "DeviceId" | "Node"
+  | "Account"
+  | "LicenceSubscription"
+  | "Order"
+  | "Invoice"
+  | "Equipment"
+  | "ApiClient"
+  | "Event"
+  | "WebhookEndpoint"
+  | "WebhookDelivery"
+  | "DeviceId"
+  | "Node"
   // Edge nodes, reached through node(id) only.
-  | "Member" | "Invitation" | "AuditEvent" | "Offer" | "Licence" | "LicenceSubscriptionChange" | "InvoiceLine" | "EquipmentTenant" | "ExtensionAssignment" | "AdministeredCustomer" | "PartnerAction";
+  | "Member"
+  | "Invitation"
+  | "AuditEvent"
+  | "Offer"
+  | "Licence"
+  | "LicenceSubscriptionChange"
+  | "InvoiceLine"
+  | "EquipmentTenant"
+  | "ExtensionAssignment"
+  | "AdministeredCustomer"
+  | "PartnerAction";
 
 /** One real object of each branch, paired: the same role in branch 1 and in branch 2. */
 interface Ref {
@@ -142,8 +169,10 @@ const EXCLUDED: Readonly<Record<string, string>> = {
  * for them the branch-2 answer must be identical to the unknown-id answer instead of NOT_FOUND.
  */
 const UNIFORM_REFUSALS: Readonly<Record<string, string>> = {
-  "Mutation.activateEquipment": "unauthenticated PBX entry point: documented 'every failure is the same ForbiddenError'",
-  "Mutation.recordUsage": "operators only (the vendor's platform): Forbidden for any other caller, whatever the account",
+  "Mutation.activateEquipment":
+    "unauthenticated PBX entry point: documented 'every failure is the same ForbiddenError'",
+  "Mutation.recordUsage":
+    "operators only (the vendor's platform): Forbidden for any other caller, whatever the account",
 };
 
 /**
@@ -274,7 +303,13 @@ async function scanTable(): Promise<Record<string, unknown>[]> {
   const items: Record<string, unknown>[] = [];
   let start: Record<string, unknown> | undefined;
   do {
-    const page = await db.send(new ScanCommand({ TableName: t.stack.store.tableName, ConsistentRead: true, ...(start ? { ExclusiveStartKey: start } : {}) }));
+    const page = await db.send(
+      new ScanCommand({
+        TableName: t.stack.store.tableName,
+        ConsistentRead: true,
+        ...(start ? { ExclusiveStartKey: start } : {}),
+      }),
+    );
     items.push(...((page.Items ?? []) as Record<string, unknown>[]));
     start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
   } while (start);
@@ -307,15 +342,31 @@ interface Pairing {
   readonly equipment: IdOnly;
 }
 
-async function declareAndConnect(as: string, accountId: string, name: string, serverType: string, extensions: string[]): Promise<Pairing> {
-  const pairing = await t.mutateOk<Pairing>(as, "declareEquipment", "DeclareEquipmentInput", { accountId, name, country: "US", serverType, outboundPrefix: "0" }, "deviceId activationCode equipment { id }");
+async function declareAndConnect(
+  as: string,
+  accountId: string,
+  name: string,
+  serverType: string,
+  extensions: string[],
+): Promise<Pairing> {
+  const pairing = await t.mutateOk<Pairing>(
+    as,
+    "declareEquipment",
+    "DeclareEquipmentInput",
+    { accountId, name, country: "US", serverType, outboundPrefix: "0" },
+    "deviceId activationCode equipment { id }",
+  );
   const activation = await device<{ credential: string }>(
     null,
     `mutation Act($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ... on MutationActivateEquipmentSuccess { data { credential } } ${ERR} } }`,
     { d: pairing.deviceId, c: pairing.activationCode },
   );
   if (extensions.length > 0) {
-    await device(activation.credential, `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename ... on MutationReportExtensionsSuccess { data { count } } ${ERR} } }`, { n: extensions });
+    await device(
+      activation.credential,
+      `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __typename ... on MutationReportExtensionsSuccess { data { count } } ${ERR} } }`,
+      { n: extensions },
+    );
   }
   return pairing;
 }
@@ -342,50 +393,169 @@ interface Branch {
 async function buildBranch(n: 1 | 2): Promise<Branch> {
   const p = people(n);
   const names = [`Branch${n} Distribution`, `Branch${n} Reseller`, `Branch${n} Customer`];
-  const d = (await t.mutateOk<{ account: IdOnly }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: names[0], country: "US", currency: "USD", owner: { email: p.d } }, "account { id }")).account.id;
+  const d = (
+    await t.mutateOk<{ account: IdOnly }>(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: names[0],
+        country: "US",
+        currency: "USD",
+        owner: { email: p.d },
+      },
+      "account { id }",
+    )
+  ).account.id;
   await t.accept(p.d);
-  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: d, skus: [TRUNK, PBX_SKU, TRUNK_TRIAL] }, "account { id }");
-  const r = (await t.mutateOk<{ account: IdOnly }>(p.d, "createAccount", "CreateAccountInput", { parentId: d, kind: "RESELLER", name: names[1], country: "US", owner: { email: p.r } }, "account { id }")).account.id;
+  await t.mutateOk(
+    OPERATOR,
+    "setAvailableOffers",
+    "SetAvailableOffersInput",
+    { accountId: d, skus: [TRUNK, PBX_SKU, TRUNK_TRIAL] },
+    "account { id }",
+  );
+  const r = (
+    await t.mutateOk<{ account: IdOnly }>(
+      p.d,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: d, kind: "RESELLER", name: names[1], country: "US", owner: { email: p.r } },
+      "account { id }",
+    )
+  ).account.id;
   await t.accept(p.r);
-  await t.mutateOk(p.d, "setResellerRights", "SetResellerRightsInput", { id: r, canCreateAccounts: true, canCreateEquipment: true }, "account { id }");
-  await t.mutateOk(p.d, "setAvailableOffers", "SetAvailableOffersInput", { accountId: r, skus: [TRUNK, PBX_SKU, TRUNK_TRIAL] }, "account { id }");
+  await t.mutateOk(
+    p.d,
+    "setResellerRights",
+    "SetResellerRightsInput",
+    { id: r, canCreateAccounts: true, canCreateEquipment: true },
+    "account { id }",
+  );
+  await t.mutateOk(
+    p.d,
+    "setAvailableOffers",
+    "SetAvailableOffersInput",
+    { accountId: r, skus: [TRUNK, PBX_SKU, TRUNK_TRIAL] },
+    "account { id }",
+  );
   const created = await t.mutateOk<{ account: IdOnly; order: IdOnly }>(
     p.r,
     "createAccount",
     "CreateAccountInput",
-    { parentId: r, kind: "CUSTOMER", name: names[2], country: "US", owner: { email: p.c }, order: { lines: [{ sku: TRUNK, quantity: 5 }], idempotencyKey: `b${n}-customer` } },
+    {
+      parentId: r,
+      kind: "CUSTOMER",
+      name: names[2],
+      country: "US",
+      owner: { email: p.c },
+      order: { lines: [{ sku: TRUNK, quantity: 5 }], idempotencyKey: `b${n}-customer` },
+    },
     "account { id } order { id }",
   );
   const c = created.account.id;
   await t.accept(p.c);
-  const resellerOrder = (await t.mutateOk<{ order: IdOnly }>(p.d, "placeOrder", "PlaceOrderInput", { accountId: r, lines: [{ sku: PBX_SKU, quantity: 2 }], idempotencyKey: `b${n}-reseller` }, "order { id }")).order.id;
+  const resellerOrder = (
+    await t.mutateOk<{ order: IdOnly }>(
+      p.d,
+      "placeOrder",
+      "PlaceOrderInput",
+      { accountId: r, lines: [{ sku: PBX_SKU, quantity: 2 }], idempotencyKey: `b${n}-reseller` },
+      "order { id }",
+    )
+  ).order.id;
   // Partner administration: capability, a flagged member, the customer's opt-in.
-  await t.mutateOk(OPERATOR, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId: r, enabled: true }, "account { id }");
-  await t.mutateOk(p.r, "inviteMember", "InviteMemberInput", { accountId: r, email: p.pa, role: "CONTRIBUTOR" }, "member { email }");
+  await t.mutateOk(
+    OPERATOR,
+    "setPartnerAdminCapability",
+    "SetPartnerAdminCapabilityInput",
+    { accountId: r, enabled: true },
+    "account { id }",
+  );
+  await t.mutateOk(
+    p.r,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId: r, email: p.pa, role: "CONTRIBUTOR" },
+    "member { email }",
+  );
   await t.accept(p.pa);
-  await t.mutateOk(p.r, "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId: r, email: p.pa, partnerAdmin: true }, "member { email }");
-  await t.mutateOk(p.c, "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId: c, optIn: true }, "account { id }");
+  await t.mutateOk(
+    p.r,
+    "setMemberPartnerAdmin",
+    "SetMemberPartnerAdminInput",
+    { accountId: r, email: p.pa, partnerAdmin: true },
+    "member { email }",
+  );
+  await t.mutateOk(
+    p.c,
+    "setPartnerAdminOptIn",
+    "SetPartnerAdminOptInInput",
+    { accountId: c, optIn: true },
+    "account { id }",
+  );
   // A user with a licence.
-  await t.mutateOk(p.c, "inviteMember", "InviteMemberInput", { accountId: c, email: p.u, role: "CONTRIBUTOR" }, "member { email }");
+  await t.mutateOk(
+    p.c,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId: c, email: p.u, role: "CONTRIBUTOR" },
+    "member { email }",
+  );
   await t.accept(p.u);
   const subOf = async (accountId: string, sku: string) => {
-    const res = await t.read<{ account: Result<{ subscriptions: { edges: { node: { id: string; sku: string } }[] } }> }>(
+    const res = await t.read<{
+      account: Result<{ subscriptions: { edges: { node: { id: string; sku: string } }[] } }>;
+    }>(
       OPERATOR,
       `query S($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { subscriptions(first: 100) { edges { node { id sku } } } } } ${ERR} } }`,
       { id: accountId },
     );
-    const sub = ok<{ subscriptions: { edges: { node: { id: string; sku: string } }[] } }>(res.account).subscriptions.edges.find((e) => e.node.sku === sku);
+    const sub = ok<{ subscriptions: { edges: { node: { id: string; sku: string } }[] } }>(
+      res.account,
+    ).subscriptions.edges.find((e) => e.node.sku === sku);
     expect(sub, `${sku} subscription of ${accountId}`).toBeDefined();
     return sub!.node.id;
   };
   // A trial of the customer (the Trials view, its conversion).
-  await t.mutateOk(p.r, "placeOrder", "PlaceOrderInput", { accountId: c, lines: [{ sku: TRUNK_TRIAL, quantity: 2 }], idempotencyKey: `b${n}-trial` }, "order { id }");
+  await t.mutateOk(
+    p.r,
+    "placeOrder",
+    "PlaceOrderInput",
+    { accountId: c, lines: [{ sku: TRUNK_TRIAL, quantity: 2 }], idempotencyKey: `b${n}-trial` },
+    "order { id }",
+  );
   const trialSub = await subOf(c, TRUNK_TRIAL);
   const trunkSub = await subOf(c, TRUNK);
   const pbxSub = await subOf(r, PBX_SKU);
   await t.mutateOk(p.c, "assignLicence", "LicenceInput", { subscriptionId: trunkSub, email: p.u }, "licence { email }");
-  const client = (await t.mutateOk<{ client: IdOnly }>(p.d, "createApiClient", "CreateApiClientInput", { accountId: d, name: `Branch${n} ERP`, role: "CONTRIBUTOR", seller: true }, "client { id }")).client.id;
-  return { d, r, c, customerOrder: created.order.id, resellerOrder, trunkSub, pbxSub, trialSub, client, invoice: "", invoiceNumber: "", oxo: null, otec: null, names };
+  const client = (
+    await t.mutateOk<{ client: IdOnly }>(
+      p.d,
+      "createApiClient",
+      "CreateApiClientInput",
+      { accountId: d, name: `Branch${n} ERP`, role: "CONTRIBUTOR", seller: true },
+      "client { id }",
+    )
+  ).client.id;
+  return {
+    d,
+    r,
+    c,
+    customerOrder: created.order.id,
+    resellerOrder,
+    trunkSub,
+    pbxSub,
+    trialSub,
+    client,
+    invoice: "",
+    invoiceNumber: "",
+    oxo: null,
+    otec: null,
+    names,
+  };
 }
 
 /** November: the invoice of October, equipment with an extension and a tenant, pending invitations. */
@@ -396,48 +566,141 @@ async function finishBranch(n: 1 | 2, b: Branch): Promise<void> {
     `query I($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data { invoices(first: 10) { edges { node { id number } } } } } ${ERR} } }`,
     { id: b.d },
   );
-  const invoice = ok<{ invoices: { edges: { node: { id: string; number: string } }[] } }>(inv.account).invoices.edges[0]?.node;
+  const invoice = ok<{ invoices: { edges: { node: { id: string; number: string } }[] } }>(inv.account).invoices.edges[0]
+    ?.node;
   expect(invoice, `branch ${n} invoice`).toBeDefined();
   b.invoice = invoice!.id;
   b.invoiceNumber = invoice!.number;
   b.oxo = await declareAndConnect(p.c, b.c, `Branch${n} HQ OXO`, "OXO_CONNECT", ["201", "202"]);
-  await t.mutateOk(p.c, "assignExtension", "AssignExtensionInput", { accountId: b.c, email: p.u, equipmentId: b.oxo.equipment.id, extension: "201", publicNumber: `+44784831169${n}` }, "assignment { extension }");
+  await t.mutateOk(
+    p.c,
+    "assignExtension",
+    "AssignExtensionInput",
+    { accountId: b.c, email: p.u, equipmentId: b.oxo.equipment.id, extension: "201", publicNumber: `+44784831169${n}` },
+    "assignment { extension }",
+  );
   b.otec = await declareAndConnect(p.d, b.d, `Branch${n} OTEC`, "OTEC_S", []);
-  await t.mutateOk(p.d, "attachEquipmentTenant", "AttachEquipmentTenantInput", { equipmentId: b.otec.equipment.id, customerId: b.c, companyPrefix: `82${n}0` }, "companyPrefix");
-  await t.mutateOk(p.d, "inviteMember", "InviteMemberInput", { accountId: b.d, email: p.pendingD, role: "VIEWER" }, "member { email }");
-  await t.mutateOk(p.c, "inviteMember", "InviteMemberInput", { accountId: b.c, email: p.pendingC, role: "VIEWER" }, "member { email }");
+  await t.mutateOk(
+    p.d,
+    "attachEquipmentTenant",
+    "AttachEquipmentTenantInput",
+    { equipmentId: b.otec.equipment.id, customerId: b.c, companyPrefix: `82${n}0` },
+    "companyPrefix",
+  );
+  await t.mutateOk(
+    p.d,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId: b.d, email: p.pendingD, role: "VIEWER" },
+    "member { email }",
+  );
+  await t.mutateOk(
+    p.c,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId: b.c, email: p.pendingC, role: "VIEWER" },
+    "member { email }",
+  );
   // Something the partner admin did on behalf of the customer (its partnerActions).
-  await t.mutateOk(p.pa, "setSupportEmail", "SetSupportEmailInput", { accountId: b.c, email: `support@b${n}-customer.example` }, "account { id }");
+  await t.mutateOk(
+    p.pa,
+    "setSupportEmail",
+    "SetSupportEmailInput",
+    { accountId: b.c, email: `support@b${n}-customer.example` },
+    "account { id }",
+  );
 }
 
 /** The first node of a connection read by `as` (the edge nodes of every connection are Nodes). */
-async function firstNode(as: string, query: string, variables: Record<string, unknown>, path: (data: Record<string, unknown>) => unknown): Promise<string> {
+async function firstNode(
+  as: string,
+  query: string,
+  variables: Record<string, unknown>,
+  path: (data: Record<string, unknown>) => unknown,
+): Promise<string> {
   const data = await t.read(as, query, variables);
   const id = (path(data) as { edges?: { node: { id: string } }[] } | undefined)?.edges?.[0]?.node.id;
   expect(id, `a node of ${query}`).toBeDefined();
   return id!;
 }
-const onAccount = (selection: string) => `query N($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { ${selection} } } } }`;
-const onNode = (type: string, selection: string) => `query N($id: ID!) { r: node(id: $id) { ... on ${type} { ${selection} } } }`;
-const first = (field: string) => (d: Record<string, unknown>) => ((d.r as { data?: Record<string, unknown> } | null)?.data ?? (d.r as Record<string, unknown> | null) ?? {})[field];
+const onAccount = (selection: string) =>
+  `query N($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { ${selection} } } } }`;
+const onNode = (type: string, selection: string) =>
+  `query N($id: ID!) { r: node(id: $id) { ... on ${type} { ${selection} } } }`;
+const first = (field: string) => (d: Record<string, unknown>) =>
+  ((d.r as { data?: Record<string, unknown> } | null)?.data ?? (d.r as Record<string, unknown> | null))?.[field];
 
 /** One id of every edge-node type of a branch, read from the lists that show them. */
 async function edgeNodes(n: 1 | 2, b: Branch): Promise<Record<string, string>> {
   const p = people(n);
-  const offers = await t.read<{ r: { data?: { id: string }[] } }>(p.c, `query O($id: ID!) { r: offers(accountId: $id) { ... on QueryOffersSuccess { data { id } } } }`, { id: b.c });
+  const offers = await t.read<{ r: { data?: { id: string }[] } }>(
+    p.c,
+    `query O($id: ID!) { r: offers(accountId: $id) { ... on QueryOffersSuccess { data { id } } } }`,
+    { id: b.c },
+  );
   expect(offers.r.data?.[0]?.id, "an offer seen from the customer").toBeDefined();
   return {
-    Member: await firstNode(p.c, onAccount("members(first: 1) { edges { node { id } } }"), { id: b.c }, first("members")),
-    Invitation: await firstNode(p.d, onAccount("invitations(first: 1) { edges { node { id } } }"), { id: b.d }, first("invitations")),
-    AuditEvent: await firstNode(p.c, onAccount("history(first: 1) { edges { node { id } } }"), { id: b.c }, first("history")),
+    Member: await firstNode(
+      p.c,
+      onAccount("members(first: 1) { edges { node { id } } }"),
+      { id: b.c },
+      first("members"),
+    ),
+    Invitation: await firstNode(
+      p.d,
+      onAccount("invitations(first: 1) { edges { node { id } } }"),
+      { id: b.d },
+      first("invitations"),
+    ),
+    AuditEvent: await firstNode(
+      p.c,
+      onAccount("history(first: 1) { edges { node { id } } }"),
+      { id: b.c },
+      first("history"),
+    ),
     Offer: offers.r.data![0]!.id,
-    Licence: await firstNode(p.c, onNode("LicenceSubscription", "licences(first: 1) { edges { node { id } } }"), { id: b.trunkSub }, first("licences")),
-    LicenceSubscriptionChange: await firstNode(p.c, onAccount("subscriptionHistory(first: 1) { edges { node { id } } }"), { id: b.c }, first("subscriptionHistory")),
-    InvoiceLine: await firstNode(p.d, onNode("Invoice", "lines(first: 1) { edges { node { id } } }"), { id: b.invoice }, first("lines")),
-    EquipmentTenant: await firstNode(p.d, onNode("Equipment", "tenants(first: 1) { edges { node { id } } }"), { id: b.otec!.equipment.id }, first("tenants")),
-    ExtensionAssignment: await firstNode(p.c, onAccount("extensionAssignments(first: 1) { edges { node { id } } }"), { id: b.c }, first("extensionAssignments")),
-    AdministeredCustomer: await firstNode(p.pa, `query { r: administeredCustomers(first: 1) { edges { node { id } } } }`, {}, (d) => d.r),
-    PartnerAction: await firstNode(p.c, onAccount("partnerActions(first: 1) { edges { node { id } } }"), { id: b.c }, first("partnerActions")),
+    Licence: await firstNode(
+      p.c,
+      onNode("LicenceSubscription", "licences(first: 1) { edges { node { id } } }"),
+      { id: b.trunkSub },
+      first("licences"),
+    ),
+    LicenceSubscriptionChange: await firstNode(
+      p.c,
+      onAccount("subscriptionHistory(first: 1) { edges { node { id } } }"),
+      { id: b.c },
+      first("subscriptionHistory"),
+    ),
+    InvoiceLine: await firstNode(
+      p.d,
+      onNode("Invoice", "lines(first: 1) { edges { node { id } } }"),
+      { id: b.invoice },
+      first("lines"),
+    ),
+    EquipmentTenant: await firstNode(
+      p.d,
+      onNode("Equipment", "tenants(first: 1) { edges { node { id } } }"),
+      { id: b.otec!.equipment.id },
+      first("tenants"),
+    ),
+    ExtensionAssignment: await firstNode(
+      p.c,
+      onAccount("extensionAssignments(first: 1) { edges { node { id } } }"),
+      { id: b.c },
+      first("extensionAssignments"),
+    ),
+    AdministeredCustomer: await firstNode(
+      p.pa,
+      `query { r: administeredCustomers(first: 1) { edges { node { id } } } }`,
+      {},
+      (d) => d.r,
+    ),
+    PartnerAction: await firstNode(
+      p.c,
+      onAccount("partnerActions(first: 1) { edges { node { id } } }"),
+      { id: b.c },
+      first("partnerActions"),
+    ),
   };
 }
 
@@ -495,7 +758,9 @@ function returnedNodeKind(field: GraphQLField<unknown, unknown>): Kind | undefin
   if (fromData) return fromData;
   const payload = getNamedType(data.type);
   if (!isObjectType(payload)) return undefined;
-  const kinds = Object.values(payload.getFields()).map((f) => nodeOf(f.type)).filter((k): k is Kind => k !== undefined);
+  const kinds = Object.values(payload.getFields())
+    .map((f) => nodeOf(f.type))
+    .filter((k): k is Kind => k !== undefined);
   return kinds.length === 1 ? kinds[0] : undefined;
 }
 
@@ -514,7 +779,8 @@ function collectSlots(fieldKey: string, field: GraphQLField<unknown, unknown>): 
   const walk = (type: GraphQLInputType, name: string, path: string) => {
     const n = getNamedType(type);
     if (isScalarType(n)) {
-      if (n.name === "ID" || (n.name === "String" && STRING_REFERENCES.has(name))) slots.push({ path, kind: kindOf(fieldKey, field, path, name) });
+      if (n.name === "ID" || (n.name === "String" && STRING_REFERENCES.has(name)))
+        slots.push({ path, kind: kindOf(fieldKey, field, path, name) });
     } else if (isInputObjectType(n)) {
       for (const f of Object.values(n.getFields())) walk(f.type, f.name, `${path}.${f.name}`);
     }
@@ -558,12 +824,19 @@ function plans(): { plans: FieldPlan[]; detected: string[] } {
 type Assignment = ReadonlyMap<string, Ref>;
 
 function candidatesOf(kind: Kind): Candidate[] {
-  const found = kind === "Node" ? candidates.filter((c) => c.kind !== "DeviceId") : candidates.filter((c) => c.kind === kind);
+  const found =
+    kind === "Node" ? candidates.filter((c) => c.kind !== "DeviceId") : candidates.filter((c) => c.kind === kind);
   if (found.length === 0) throw new Error(`no candidate of kind ${kind}`);
   return found;
 }
 
-function leafValue(plan: FieldPlan, type: GraphQLNamedType, name: string, path: string, context: Ref | undefined): Json {
+function leafValue(
+  plan: FieldPlan,
+  type: GraphQLNamedType,
+  name: string,
+  path: string,
+  context: Ref | undefined,
+): Json {
   const override = VALUE_BY_PATH[`${plan.key}:${path}`];
   if (override !== undefined) return override;
   const byName = VALUE_BY_NAME[name];
@@ -632,14 +905,21 @@ function selection(type: GraphQLOutputType, depth: number): string {
     // Members may have same-named fields of different types: those get an alias per member (the
     // others merge, and keep the query under the alias limit).
     const typesOf = new Map<string, Set<string>>();
-    for (const m of members) for (const f of Object.values(m.getFields())) typesOf.set(f.name, (typesOf.get(f.name) ?? new Set()).add(String(f.type)));
+    for (const m of members)
+      for (const f of Object.values(m.getFields()))
+        typesOf.set(f.name, (typesOf.get(f.name) ?? new Set()).add(String(f.type)));
     const conflicting = new Set([...typesOf].filter(([, types]) => types.size > 1).map(([name]) => name));
     return `__typename ${members.map((m) => `... on ${m.name} { ${objectSelection(m, depth, m.name, conflicting)} }`).join(" ")}`;
   }
   return objectSelection(n, depth);
 }
 
-function objectSelection(type: GraphQLObjectType, depth: number, aliasPrefix?: string, conflicting?: ReadonlySet<string>): string {
+function objectSelection(
+  type: GraphQLObjectType,
+  depth: number,
+  aliasPrefix?: string,
+  conflicting?: ReadonlySet<string>,
+): string {
   const parts = ["__typename"];
   for (const f of Object.values(type.getFields())) {
     if (f.args.some((a: GraphQLArgument) => isNonNullType(a.type) && a.defaultValue === undefined)) continue;
@@ -677,10 +957,12 @@ function* product(lists: readonly (readonly Candidate[])[]): Generator<Candidate
 
 function unknownOf(kind: Kind): Ref {
   const model = candidatesOf(kind)[0]!;
-  if (model.kind === "DeviceId") return { id: "PBX0000-0000-0000-0000-0000-0000-0000-0000", member: "nobody@unknown.example" };
+  if (model.kind === "DeviceId")
+    return { id: "PBX0000-0000-0000-0000-0000-0000-0000-0000", member: "nobody@unknown.example" };
   const decoded = Buffer.from(model.b2.id, "base64").toString("utf8");
   const [type, ...rest] = decoded.split(":");
-  const local = rest.length > 1 ? `01ZZZZZZZZZZZZZZZZZZZZZZZZ:${rest.slice(1).join(":")}` : "01ZZZZZZZZZZZZZZZZZZZZZZZZ";
+  const local =
+    rest.length > 1 ? `01ZZZZZZZZZZZZZZZZZZZZZZZZ:${rest.slice(1).join(":")}` : "01ZZZZZZZZZZZZZZZZZZZZZZZZ";
   return { id: Buffer.from(`${type}:${local}`).toString("base64"), member: "nobody@unknown.example" };
 }
 
@@ -703,7 +985,8 @@ function isolationProbes(plan: FieldPlan): Probe[] {
   if (plan.slots.length > 1) {
     for (const mixed of plan.slots) {
       if (MIXED_BY_DESIGN.has(`${plan.key}:${mixed.path}`)) continue;
-      const base = (ref: Ref) => new Map(plan.slots.map((s) => [s.path, s === mixed ? ref : preferred(plan, s).b1] as const));
+      const base = (ref: Ref) =>
+        new Map(plan.slots.map((s) => [s.path, s === mixed ? ref : preferred(plan, s).b1] as const));
       probes.push({
         op: operation(plan, `mixed[${mixed.path}=b2, others b1]`, base(candidatesOf(mixed.kind)[0]!.b2)),
         twin: operation(plan, `mixed[${mixed.path}=unknown, others b1]`, base(unknownOf(mixed.kind))),
@@ -722,7 +1005,8 @@ function preferred(plan: FieldPlan, slot: Slot): Candidate {
   return found;
 }
 
-const positiveOperation = (plan: FieldPlan) => operation(plan, "b1", new Map(plan.slots.map((s) => [s.path, preferred(plan, s).b1] as const)));
+const positiveOperation = (plan: FieldPlan) =>
+  operation(plan, "b1", new Map(plan.slots.map((s) => [s.path, preferred(plan, s).b1] as const)));
 
 // ---------------------------------------------------------------- outcomes
 
@@ -734,7 +1018,11 @@ interface Outcome {
 
 function outcomeOf(res: RawResponse): Outcome {
   const rootErrors = res.errors.filter((e) => !e.path || e.path.length <= 1);
-  if (rootErrors.length > 0) return { kind: `error:${rootErrors.map((e) => e.extensions?.code ?? "?").join(",")}`, message: rootErrors.map((e) => e.message).join(" | ") };
+  if (rootErrors.length > 0)
+    return {
+      kind: `error:${rootErrors.map((e) => e.extensions?.code ?? "?").join(",")}`,
+      message: rootErrors.map((e) => e.message).join(" | "),
+    };
   const value = res.data?.r;
   if (value === null || value === undefined) return { kind: "null", message: "" };
   const v = value as { __typename?: string; code?: string; message?: string };
@@ -746,10 +1034,15 @@ function outcomeOf(res: RawResponse): Outcome {
 function notFoundFor(plan: FieldPlan): string {
   return plan.shape === "union" ? "NotFoundError:NOT_FOUND" : plan.shape === "nullable" ? "null" : "error:NOT_FOUND";
 }
-const isNotFound = (o: Outcome) => o.kind === "NotFoundError:NOT_FOUND" || o.kind === "error:NOT_FOUND" || o.kind === "null";
+const isNotFound = (o: Outcome) =>
+  o.kind === "NotFoundError:NOT_FOUND" || o.kind === "error:NOT_FOUND" || o.kind === "null";
 
 /** Branch-2 strings found in a response that were not sent in the request (or derived from what was sent). */
-function leaks(res: RawResponse, variables: Record<string, Json>, secrets: ReadonlySet<string> = branch2Secrets): string[] {
+function leaks(
+  res: RawResponse,
+  variables: Record<string, Json>,
+  secrets: ReadonlySet<string> = branch2Secrets,
+): string[] {
   const sent: string[] = [];
   const collect = (v: Json) => {
     if (typeof v === "string") {
@@ -761,7 +1054,9 @@ function leaks(res: RawResponse, variables: Record<string, Json>, secrets: Reado
   };
   collect(variables);
   const text = res.text.toLowerCase();
-  return [...secrets].filter((s) => text.includes(s.toLowerCase()) && !sent.some((x) => x.toLowerCase().includes(s.toLowerCase())));
+  return [...secrets].filter(
+    (s) => text.includes(s.toLowerCase()) && !sent.some((x) => x.toLowerCase().includes(s.toLowerCase())),
+  );
 }
 
 // ---------------------------------------------------------------- setup
@@ -786,7 +1081,15 @@ beforeAll(async () => {
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
   const hooks = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
   const endpointOf = async (p: ReturnType<typeof people>, b: Branch, n: 1 | 2) => {
-    const id = (await t.mutateOk<{ endpoint: IdOnly }>(p.d, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: b.d, url: `${hooks}/branch${n}` }, "endpoint { id }")).endpoint.id;
+    const id = (
+      await t.mutateOk<{ endpoint: IdOnly }>(
+        p.d,
+        "createWebhookEndpoint",
+        "CreateWebhookEndpointInput",
+        { accountId: b.d, url: `${hooks}/branch${n}` },
+        "endpoint { id }",
+      )
+    ).endpoint.id;
     await t.mutateOk(p.d, "sendTestEvent", "WebhookEndpointRefInput", { endpointId: id }, "webhookId");
     return id;
   };
@@ -795,20 +1098,32 @@ beforeAll(async () => {
   // Every committed change has gone through the change stream before the table is compared.
   await fetch(`${t.url}/dev/events/drain`, { method: "POST", headers: { "content-length": "0" } });
   const orderEvent = async (p: ReturnType<typeof people>, b: Branch) => {
-    const r = await t.read<{ events: { edges: { node: { id: string; type: string } }[] } }>(p.c, `query E($id: ID!) { events(accountId: $id, types: ["order.placed"], first: 5) { edges { node { id type } } } }`, { id: b.c });
+    const r = await t.read<{ events: { edges: { node: { id: string; type: string } }[] } }>(
+      p.c,
+      `query E($id: ID!) { events(accountId: $id, types: ["order.placed"], first: 5) { edges { node { id type } } } }`,
+      { id: b.c },
+    );
     const id = r.events.edges[0]?.node.id;
     expect(id, "an order.placed event of the customer").toBeDefined();
     return id!;
   };
   const events = { b1: await orderEvent(B1, b1), b2: await orderEvent(B2, b2) };
   const deliveryOf = async (p: ReturnType<typeof people>, endpointId: string) => {
-    const r = await t.read<{ node: { deliveries: { edges: { node: { id: string } }[] } } }>(p.d, `query D($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries(first: 5) { edges { node { id } } } } } }`, { id: endpointId });
+    const r = await t.read<{ node: { deliveries: { edges: { node: { id: string } }[] } } }>(
+      p.d,
+      `query D($id: ID!) { node(id: $id) { ... on WebhookEndpoint { deliveries(first: 5) { edges { node { id } } } } } }`,
+      { id: endpointId },
+    );
     const id = r.node.deliveries.edges[0]?.node.id;
     expect(id, "a delivery of the test event").toBeDefined();
     return id!;
   };
   const deliveries = { b1: await deliveryOf(B1, webhookEndpoints.b1), b2: await deliveryOf(B2, webhookEndpoints.b2) };
-  const pair = (label: string, kind: Candidate["kind"], pick: (b: Branch, p: ReturnType<typeof people>) => Ref): Candidate => ({ label, kind, b1: pick(b1, B1), b2: pick(b2, B2) });
+  const pair = (
+    label: string,
+    kind: Candidate["kind"],
+    pick: (b: Branch, p: ReturnType<typeof people>) => Ref,
+  ): Candidate => ({ label, kind, b1: pick(b1, B1), b2: pick(b2, B2) });
   candidates.push(
     pair("D", "Account", (b, p) => ({ id: b.d, member: p.d })),
     pair("R", "Account", (b, p) => ({ id: b.r, member: p.pa })),
@@ -825,22 +1140,48 @@ beforeAll(async () => {
     pair("D OTEC-S device", "DeviceId", (b, p) => ({ id: b.otec!.deviceId, member: p.d })),
     pair("D API client", "ApiClient", (b, p) => ({ id: b.client, member: p.d })),
     pair("C order.placed event", "Event", (b, p) => ({ id: b === b1 ? events.b1 : events.b2, member: p.c })),
-    pair("D webhook endpoint", "WebhookEndpoint", (b, p) => ({ id: b === b1 ? webhookEndpoints.b1 : webhookEndpoints.b2, member: p.d })),
-    pair("D webhook delivery", "WebhookDelivery", (b, p) => ({ id: b === b1 ? deliveries.b1 : deliveries.b2, member: p.d })),
+    pair("D webhook endpoint", "WebhookEndpoint", (b, p) => ({
+      id: b === b1 ? webhookEndpoints.b1 : webhookEndpoints.b2,
+      member: p.d,
+    })),
+    pair("D webhook delivery", "WebhookDelivery", (b, p) => ({
+      id: b === b1 ? deliveries.b1 : deliveries.b2,
+      member: p.d,
+    })),
   );
   const edges = { b1: await edgeNodes(1, b1), b2: await edgeNodes(2, b2) };
-  const readers: Record<string, (p: ReturnType<typeof people>) => string> = { Invitation: (p) => p.d, InvoiceLine: (p) => p.d, EquipmentTenant: (p) => p.d, AdministeredCustomer: (p) => p.pa };
+  const readers: Record<string, (p: ReturnType<typeof people>) => string> = {
+    Invitation: (p) => p.d,
+    InvoiceLine: (p) => p.d,
+    EquipmentTenant: (p) => p.d,
+    AdministeredCustomer: (p) => p.pa,
+  };
   for (const kind of Object.keys(edges.b1) as Candidate["kind"][]) {
-    candidates.push(pair(`edge ${kind}`, kind, (b, p) => ({ id: (b === b1 ? edges.b1 : edges.b2)[kind]!, member: (readers[kind] ?? ((x) => x.c))(p) })));
+    candidates.push(
+      pair(`edge ${kind}`, kind, (b, p) => ({
+        id: (b === b1 ? edges.b1 : edges.b2)[kind]!,
+        member: (readers[kind] ?? ((x) => x.c))(p),
+      })),
+    );
   }
   const secrets = (n: 1 | 2, b: Branch, into: Set<string>) => {
     for (const c of candidates) {
       const id = n === 1 ? c.b1.id : c.b2.id;
       into.add(id);
       // The local parts that are generated ids (ULIDs: accounts, orders, equipment), not shared names such as skus.
-      for (const part of Buffer.from(id, "base64").toString("utf8").split(":").slice(1)) if (/^[0-9A-HJKMNP-TV-Z]{26}$/.test(part)) into.add(part);
+      for (const part of Buffer.from(id, "base64").toString("utf8").split(":").slice(1))
+        if (/^[0-9A-HJKMNP-TV-Z]{26}$/.test(part)) into.add(part);
     }
-    for (const s of [...b.names, ...Object.values(people(n)), b.invoiceNumber, `Branch${n} HQ OXO`, `Branch${n} OTEC`, `+44784831169${n}`, `${hooks}/branch${n}`]) into.add(s);
+    for (const s of [
+      ...b.names,
+      ...Object.values(people(n)),
+      b.invoiceNumber,
+      `Branch${n} HQ OXO`,
+      `Branch${n} OTEC`,
+      `+44784831169${n}`,
+      `${hooks}/branch${n}`,
+    ])
+      into.add(s);
   };
   secrets(1, b1, branch1Secrets);
   secrets(2, b2, branch2Secrets);
@@ -862,15 +1203,24 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
     const staleExclusions = Object.keys(EXCLUDED).filter((k) => !detected.includes(k));
     expect(staleExclusions, "exclusions of fields that no longer take an id").toEqual([]);
     expect([...exercised, ...Object.keys(EXCLUDED)].sort()).toEqual([...detected].sort());
-    const stalePreferred = Object.keys(PREFERRED).filter((k) => !allPlans.some((p) => p.slots.some((s) => `${p.key}:${s.path}` === k)));
+    const stalePreferred = Object.keys(PREFERRED).filter(
+      (k) => !allPlans.some((p) => p.slots.some((s) => `${p.key}:${s.path}` === k)),
+    );
     expect(stalePreferred, "PREFERRED entries naming no slot").toEqual([]);
     const staleUniform = Object.keys(UNIFORM_REFUSALS).filter((k) => !exercised.includes(k));
     expect(staleUniform, "uniform refusals that are not exercised").toEqual([]);
     // Every id-bearing type of the schema has a real branch-2 id.
-    for (const type of schema.getPossibleTypes(schema.getType("Node") as Parameters<typeof schema.getPossibleTypes>[0])) {
-      expect(candidates.some((c) => c.kind === type.name), `a branch-2 ${type.name}`).toBe(true);
+    for (const type of schema.getPossibleTypes(
+      schema.getType("Node") as Parameters<typeof schema.getPossibleTypes>[0],
+    )) {
+      expect(
+        candidates.some((c) => c.kind === type.name),
+        `a branch-2 ${type.name}`,
+      ).toBe(true);
     }
-    console.info(`isolation matrix: ${exercised.length} fields exercised (${exercised.join(", ")}); excluded: ${Object.keys(EXCLUDED).join(", ")}`);
+    console.info(
+      `isolation matrix: ${exercised.length} fields exercised (${exercised.join(", ")}); excluded: ${Object.keys(EXCLUDED).join(", ")}`,
+    );
     expect(exercised.length).toBeGreaterThanOrEqual(30);
   });
 
@@ -878,20 +1228,28 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
     const tableBefore = await scanTable();
     const outboxBefore = await t.outboxCount();
 
-    const calls = allPlans.flatMap((plan) => isolationProbes(plan).flatMap((probe) => CALLERS.map((caller) => ({ probe, caller }))));
+    const calls = allPlans.flatMap((plan) =>
+      isolationProbes(plan).flatMap((probe) => CALLERS.map((caller) => ({ probe, caller }))),
+    );
     const failures: string[] = [];
     const observations: string[] = [];
     const contract = new Map<string, Set<string>>();
     await pool(calls, 12, async ({ probe, caller }) => {
       const { op, twin } = probe;
-      const [res, twinRes] = [await raw(caller.email, op.query, op.variables), await raw(caller.email, twin.query, twin.variables)];
+      const [res, twinRes] = [
+        await raw(caller.email, op.query, op.variables),
+        await raw(caller.email, twin.query, twin.variables),
+      ];
       const got = outcomeOf(res);
       const u = outcomeOf(twinRes);
       const where = `${op.plan.key} ${op.label} as ${caller.label}`;
       const refused = /Error:/.test(got.kind) || isNotFound(got);
       if (!refused) failures.push(`${where}: not refused: ${got.kind}`);
       // Indistinguishable from an unknown id: same answer, same words.
-      if (got.kind !== u.kind || got.message !== u.message) failures.push(`${where}: ${got.kind} "${got.message}" differs from the unknown-id answer ${u.kind} "${u.message}"`);
+      if (got.kind !== u.kind || got.message !== u.message)
+        failures.push(
+          `${where}: ${got.kind} "${got.message}" differs from the unknown-id answer ${u.kind} "${u.message}"`,
+        );
       if (probe.mixed) {
         if (!isNotFound(got)) observations.push(`${where}: ${got.kind} "${got.message}" (same as with an unknown id)`);
       } else {
@@ -899,10 +1257,12 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
         seen.add(got.kind);
         contract.set(op.plan.key, seen);
         const expected = notFoundFor(op.plan);
-        if (UNIFORM_REFUSALS[op.plan.key] === undefined && got.kind !== expected) failures.push(`${where}: expected ${expected}, got ${got.kind} "${got.message}"`);
+        if (UNIFORM_REFUSALS[op.plan.key] === undefined && got.kind !== expected)
+          failures.push(`${where}: expected ${expected}, got ${got.kind} "${got.message}"`);
       }
       const leaked = leaks(res, op.variables);
-      if (leaked.length > 0) failures.push(`${where}: branch-2 data in the response: ${leaked.join(", ")}: ${res.text.slice(0, 400)}`);
+      if (leaked.length > 0)
+        failures.push(`${where}: branch-2 data in the response: ${leaked.join(", ")}: ${res.text.slice(0, 400)}`);
     });
 
     const tableAfter = await scanTable();
@@ -910,7 +1270,9 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
     console.info(
       `isolation matrix: ${calls.length} branch-2 calls (${calls.length / CALLERS.length} operations × ${CALLERS.length} callers), each with its unknown-id twin; answers per field: ${[...contract].map(([k, v]) => `${k}=${[...v].join("/")}`).join("; ")}`,
     );
-    console.info(`mixed variants answered otherwise than NOT_FOUND (like an unknown id):\n${[...new Set(observations)].join("\n")}`);
+    console.info(
+      `mixed variants answered otherwise than NOT_FOUND (like an unknown id):\n${[...new Set(observations)].join("\n")}`,
+    );
     expect(failures).toEqual([]);
     const changed = diffTables(tableBefore, tableAfter);
     expect(changed, "items written by the refused calls").toEqual([]);
@@ -920,14 +1282,17 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
 
   it("queries that take no id show branch-1 people nothing of branch 2", async () => {
     const idless = idlessQueries();
-    expect(idless.map((p) => p.key)).toEqual(expect.arrayContaining(["Query.viewer", "Query.searchAccounts", "Query.administeredCustomers"]));
+    expect(idless.map((p) => p.key)).toEqual(
+      expect.arrayContaining(["Query.viewer", "Query.searchAccounts", "Query.administeredCustomers"]),
+    );
     const failures: string[] = [];
     for (const plan of idless) {
       const op = operation(plan, "no ids", new Map());
       for (const caller of CALLERS) {
         const res = await raw(caller.email, op.query, op.variables);
         const leaked = leaks(res, op.variables);
-        if (res.errors.some((e) => e.extensions?.code === "GRAPHQL_VALIDATION_FAILED")) failures.push(`${plan.key}: ${res.text.slice(0, 300)}`);
+        if (res.errors.some((e) => e.extensions?.code === "GRAPHQL_VALIDATION_FAILED"))
+          failures.push(`${plan.key}: ${res.text.slice(0, 300)}`);
         if (leaked.length > 0) failures.push(`${plan.key} as ${caller.label}: ${leaked.join(", ")}`);
       }
     }
@@ -938,10 +1303,19 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
     const missing: string[] = [];
     for (const c of candidates.filter((x) => x.kind !== "DeviceId")) {
       // Twice in one request: a client may select the same node in two places.
-      const res = await raw(c.b1.member, `query N($id: ID!) { r: node(id: $id) { __typename id } again: node(id: $id) { __typename id } }`, { id: c.b1.id });
+      const res = await raw(
+        c.b1.member,
+        `query N($id: ID!) { r: node(id: $id) { __typename id } again: node(id: $id) { __typename id } }`,
+        { id: c.b1.id },
+      );
       const body = JSON.parse(res.text) as { data?: { r?: unknown; again?: unknown } };
-      for (const node of [body.data?.r, body.data?.again] as ({ __typename: string; id: string } | null | undefined)[]) {
-        if (node?.__typename !== c.kind || node.id !== c.b1.id) missing.push(`${c.label} as ${c.b1.member}: ${res.text.slice(0, 200)}`);
+      for (const node of [body.data?.r, body.data?.again] as (
+        | { __typename: string; id: string }
+        | null
+        | undefined
+      )[]) {
+        if (node?.__typename !== c.kind || node.id !== c.b1.id)
+          missing.push(`${c.label} as ${c.b1.member}: ${res.text.slice(0, 200)}`);
       }
     }
     expect(missing).toEqual([]);
@@ -972,7 +1346,9 @@ describe("cross-branch isolation matrix, generated from the schema", () => {
       if (answered) results.push(answered);
       else notFound.push(plan.key);
     }
-    console.info(`positive control: ${results.join("; ")}; NOT_FOUND for every branch-1 person: ${notFound.join(", ") || "none"}`);
+    console.info(
+      `positive control: ${results.join("; ")}; NOT_FOUND for every branch-1 person: ${notFound.join(", ") || "none"}`,
+    );
     // Every field answers something else than NOT_FOUND with branch-1 ids to at least one branch-1 person.
     expect(notFound).toEqual([]);
     // The response scan is not blind: the same selections carry branch-1 names, e-mails or ids to branch-1 people.

@@ -104,7 +104,10 @@ const parentMaps = new WeakMap<World, ReadonlyMap<string, Acc>>();
 /** The accounts of a world by id (its parent map), built once per world. */
 function byId(world: World): ReadonlyMap<string, Acc> {
   let index = parentMaps.get(world);
-  if (!index) parentMaps.set(world, (index = new Map(world.accounts.map((a) => [a.id, a]))));
+  if (!index) {
+    index = new Map(world.accounts.map((a) => [a.id, a]));
+    parentMaps.set(world, index);
+  }
   return index;
 }
 
@@ -178,12 +181,15 @@ const worldArb: fc.Arbitrary<World> = fc
       canDecreaseSubscriptions: f.canDecreaseSubscriptions,
       canCreateEquipment: f.canCreateEquipment,
       ...(f.partnerAdminOptIn !== undefined ? { partnerAdminOptIn: f.partnerAdminOptIn } : {}),
-      ...(f.optInUntil !== undefined ? { partnerAdminOptInUntil: new Date(now.getTime() + f.optInUntil).toISOString() } : {}),
+      ...(f.optInUntil !== undefined
+        ? { partnerAdminOptInUntil: new Date(now.getTime() + f.optInUntil).toISOString() }
+        : {}),
     });
     const accounts: Acc[] = [{ id: ROOT, kind: "PLATFORM", ...flagsOf(rootFlags) }];
     const index = new Map<string, Acc>([[ROOT, accounts[0] as Acc]]);
     const resellerLevel = (a: Acc) => [a, ...ancestors(index, a)].filter((x) => x.kind === "RESELLER").length;
-    const childKinds = (p: Acc) => CHILD_KINDS[p.kind].filter((k) => k !== "RESELLER" || resellerLevel(p) + 1 <= MAX_RESELLER_LEVELS);
+    const childKinds = (p: Acc) =>
+      CHILD_KINDS[p.kind].filter((k) => k !== "RESELLER" || resellerLevel(p) + 1 <= MAX_RESELLER_LEVELS);
     const spineSpecs = spine.map((flags, i) => ({ parentPick: -1, kindPick: i === 0 ? 0 : -1, flags }));
     for (const spec of [...spineSpecs, ...specs]) {
       const parents = accounts.filter((a) => childKinds(a).length > 0);
@@ -191,7 +197,13 @@ const worldArb: fc.Arbitrary<World> = fc
       if (!parent) continue;
       const kinds = childKinds(parent);
       // kindPick -1 (the spine): a reseller where one may sit, else the first kind allowed.
-      const kind = (spec.kindPick === -1 ? (kinds.includes("RESELLER") ? "RESELLER" : kinds[0]) : kinds[spec.kindPick % kinds.length]) as Kind;
+      const kind = (
+        spec.kindPick === -1
+          ? kinds.includes("RESELLER")
+            ? "RESELLER"
+            : kinds[0]
+          : kinds[spec.kindPick % kinds.length]
+      ) as Kind;
       const acc: Acc = { id: `${kind[0]}${accounts.length}`, kind, parentId: parent.id, ...flagsOf(spec.flags) };
       accounts.push(acc);
       index.set(acc.id, acc);
@@ -202,13 +214,20 @@ const worldArb: fc.Arbitrary<World> = fc
       for (const m of p.memberships) {
         const acc = accounts[m.at % accounts.length] as Acc;
         // DESIGN 1: the PARTNER_ADMIN flag exists on resellers' members only.
-        memberships[acc.id] = { role: m.role, seller: m.seller, partnerAdmin: m.partnerAdmin && acc.kind === "RESELLER" };
+        memberships[acc.id] = {
+          role: m.role,
+          seller: m.seller,
+          partnerAdmin: m.partnerAdmin && acc.kind === "RESELLER",
+        };
       }
       return { name: `p${i}`, memberships };
     });
     // Opt-ins are given to the resellers above the customer at that moment.
     const consent = new Map<string, Set<string>>();
-    const resellersAbove = (a: Acc) => ancestors(index, a).filter((x) => x.kind === "RESELLER").map((x) => x.id);
+    const resellersAbove = (a: Acc) =>
+      ancestors(index, a)
+        .filter((x) => x.kind === "RESELLER")
+        .map((x) => x.id);
     for (const [i, a] of accounts.entries()) {
       if (a.kind !== "CUSTOMER" || a.partnerAdminOptIn !== true) continue;
       const grantees = resellersAbove(a);
@@ -218,16 +237,21 @@ const worldArb: fc.Arbitrary<World> = fc
     }
     // Then accounts move, each with its subtree, wherever DESIGN 1 lets them.
     const moves: string[] = [];
-    const subtreeOf = (a: Acc) => accounts.filter((x) => x.id === a.id || ancestors(index, x).some((up) => up.id === a.id));
+    const subtreeOf = (a: Acc) =>
+      accounts.filter((x) => x.id === a.id || ancestors(index, x).some((up) => up.id === a.id));
     for (const m of moveSpecs) {
       const who = accounts[1 + (m.who % Math.max(1, accounts.length - 1))];
       const to = accounts[m.to % accounts.length];
-      if (!who || !to || who.kind === "PLATFORM" || to.id === who.parentId || !CHILD_KINDS[to.kind].includes(who.kind)) continue;
+      if (!who || !to || who.kind === "PLATFORM" || to.id === who.parentId || !CHILD_KINDS[to.kind].includes(who.kind))
+        continue;
       const moving = subtreeOf(who);
       if (moving.some((x) => x.id === to.id)) continue;
       // Reseller levels after the move: those above the new parent, plus those within the moved subtree.
       const above = [to, ...ancestors(index, to)].filter((x) => x.kind === "RESELLER").length;
-      const within = (x: Acc) => [x, ...ancestors(index, x)].slice(0, [x, ...ancestors(index, x)].findIndex((y) => y.id === who.id) + 1).filter((y) => y.kind === "RESELLER").length;
+      const within = (x: Acc) =>
+        [x, ...ancestors(index, x)]
+          .slice(0, [x, ...ancestors(index, x)].findIndex((y) => y.id === who.id) + 1)
+          .filter((y) => y.kind === "RESELLER").length;
       if (moving.some((x) => above + within(x) > MAX_RESELLER_LEVELS)) continue;
       const moved = { ...who, parentId: to.id };
       accounts[accounts.indexOf(who)] = moved;
@@ -241,7 +265,8 @@ const worldArb: fc.Arbitrary<World> = fc
         // core's rule for what a move does to an opt-in
         const { kept } = Consent.afterMove(x.partnerAdminGrantees, now);
         const { partnerAdminGrantees: _g, partnerAdminOptInUntil: _u, ...rest } = x;
-        const next: Acc = kept.length > 0 ? { ...x, partnerAdminGrantees: kept } : { ...rest, partnerAdminOptIn: false };
+        const next: Acc =
+          kept.length > 0 ? { ...x, partnerAdminGrantees: kept } : { ...rest, partnerAdminOptIn: false };
         accounts[accounts.indexOf(x)] = next;
         index.set(next.id, next);
       }
@@ -251,7 +276,12 @@ const worldArb: fc.Arbitrary<World> = fc
 
 /** What core reads of an account: its fields and the root-to-parent path, rebuilt from the parent map. */
 function view(world: World, acc: Acc) {
-  return { ...acc, path: ancestors(byId(world), acc).map((a) => a.id).reverse() };
+  return {
+    ...acc,
+    path: ancestors(byId(world), acc)
+      .map((a) => a.id)
+      .reverse(),
+  };
 }
 
 interface Caller {
@@ -274,12 +304,23 @@ function callers(world: World): Caller[] {
     // powerful one (an OWNER seller) on every account of the world.
     ...world.accounts.map((a) => ({
       label: `client of ${a.id}`,
-      actor: { type: "client", clientId: `C-${a.id}`, accountId: a.id, name: "robot", role: "OWNER", seller: true } as const,
+      actor: {
+        type: "client",
+        clientId: `C-${a.id}`,
+        accountId: a.id,
+        name: "robot",
+        role: "OWNER",
+        seller: true,
+      } as const,
       memberships: { [a.id]: { role: "OWNER", seller: true, partnerAdmin: false } } as Record<string, Membership>,
     })),
     { label: "system", actor: { type: "system", job: "property" }, memberships: someone },
     { label: "public", actor: { type: "public" }, memberships: someone },
-    { label: "device", actor: { type: "device", accountId: lastAccount.id, equipmentId: "E1", version: 1 }, memberships: someone },
+    {
+      label: "device",
+      actor: { type: "device", accountId: lastAccount.id, equipmentId: "E1", version: 1 },
+      memberships: someone,
+    },
   ];
 }
 
@@ -328,7 +369,8 @@ function standing(world: World, caller: Caller, acc: Acc): Standing {
     else if (m.seller) sellerAbove.push(m.role);
     // DESIGN 1 / Circuit: a reseller's PARTNER_ADMIN reaches the customers below it while they opted in,
     // if the opt-in was given to that reseller and it has stayed above since (security rule 4).
-    if (up.kind === "RESELLER" && m.partnerAdmin && optInHolds(acc, world.now) && world.consent.get(acc.id)?.has(up.id)) partnerAdmin = true;
+    if (up.kind === "RESELLER" && m.partnerAdmin && optInHolds(acc, world.now) && world.consent.get(acc.id)?.has(up.id))
+      partnerAdmin = true;
   }
   const own = ms[acc.id];
   return { system: false, sellerAbove, partnerAdmin, ...(own ? { own } : {}), ...(staff ? { staff } : {}) };
@@ -346,10 +388,14 @@ const operatorAs = (s: Standing, test: (r: Role) => boolean) => s.system || (s.s
 const aboveAs = (s: Standing, test: (r: Role) => boolean) => operatorAs(s, test) || s.sellerAbove.some(test);
 /** A writing seller of this very partner account, working for its own company (Rainbow 5.4 "BP company"). */
 const sellsForOwnCompany = (s: Standing, acc: Acc) =>
-  (acc.kind === "DISTRIBUTOR" || acc.kind === "RESELLER") && s.own !== undefined && s.own.seller && canWrite(s.own.role);
+  (acc.kind === "DISTRIBUTOR" || acc.kind === "RESELLER") &&
+  s.own !== undefined &&
+  s.own.seller &&
+  canWrite(s.own.role);
 
 /** An authorised purchaser (OWNER or CONTRIBUTOR) of this very partner account, seller flag or not (DESIGN 1). */
-const buysForOwnCompany = (s: Standing, acc: Acc) => (acc.kind === "DISTRIBUTOR" || acc.kind === "RESELLER") && s.own !== undefined && canWrite(s.own.role);
+const buysForOwnCompany = (s: Standing, acc: Acc) =>
+  (acc.kind === "DISTRIBUTOR" || acc.kind === "RESELLER") && s.own !== undefined && canWrite(s.own.role);
 
 function visible(s: Standing): boolean {
   return s.system || s.own !== undefined || s.staff !== undefined || s.sellerAbove.length > 0 || s.partnerAdmin;
@@ -383,7 +429,12 @@ function permits(s: Standing, acc: Acc, action: Action): boolean {
     // DESIGN 1: OWNERs manage members; a customer's members are tenant administration (own owners, partner
     // admins on behalf, operators), a partner's members may also be managed by owner-sellers above.
     case "member.manage":
-      return ownAs(s, isOwner) || s.partnerAdmin || operatorAs(s, isOwner) || (acc.kind !== "CUSTOMER" && s.sellerAbove.some(isOwner));
+      return (
+        ownAs(s, isOwner) ||
+        s.partnerAdmin ||
+        operatorAs(s, isOwner) ||
+        (acc.kind !== "CUSTOMER" && s.sellerAbove.some(isOwner))
+      );
     // DESIGN 1: owners grant or remove the SELLER flag, which exists on partner accounts only.
     case "member.setSeller":
       return acc.kind !== "CUSTOMER" && (ownAs(s, isOwner) || aboveAs(s, isOwner));
@@ -477,12 +528,19 @@ function oracle(s: Standing, acc: Acc, action: Action, client = false): Verdict 
 /** DESIGN 1 "Prices": the billed party's OWNERs and the operators (PLATFORM OWNERs; the billing jobs). */
 function oracleSeesPrices(caller: Caller, billedPartyId: string | undefined): boolean {
   if (oracleIsOperator(caller)) return true;
-  return (caller.actor.type === "user" || caller.actor.type === "client") && billedPartyId !== undefined && caller.memberships[billedPartyId]?.role === "OWNER";
+  return (
+    (caller.actor.type === "user" || caller.actor.type === "client") &&
+    billedPartyId !== undefined &&
+    caller.memberships[billedPartyId]?.role === "OWNER"
+  );
 }
 
 /** DESIGN 1: platform operators are the OWNERs of the PLATFORM account; the system's jobs act as one. */
 function oracleIsOperator(caller: Caller): boolean {
-  return caller.actor.type === "system" || ((caller.actor.type === "user" || caller.actor.type === "client") && caller.memberships[ROOT]?.role === "OWNER");
+  return (
+    caller.actor.type === "system" ||
+    ((caller.actor.type === "user" || caller.actor.type === "client") && caller.memberships[ROOT]?.role === "OWNER")
+  );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -501,7 +559,8 @@ function coreVerdict(world: World, caller: Caller, acc: Acc, v: View, action: Ac
     else throw e;
   }
   const yes = allowed(caller.actor, caller.memberships, v, action, world.now);
-  if (yes !== (thrown === "allowed")) throw new Error(`allowed() says ${yes} but authorize() gives ${thrown} (${caller.label}, ${acc.id}, ${action})`);
+  if (yes !== (thrown === "allowed"))
+    throw new Error(`allowed() says ${yes} but authorize() gives ${thrown} (${caller.label}, ${acc.id}, ${action})`);
   return thrown;
 }
 
@@ -524,7 +583,14 @@ function describeWorld(world: World): string {
         .map(([id, m]) => `${id} ${m.role}${m.seller ? "+seller" : ""}${m.partnerAdmin ? "+partnerAdmin" : ""}`)
         .join("; ") || "(no memberships)"
     }`;
-  return [`now ${world.now.toISOString()}`, "accounts:", ...world.accounts.map(acc), `moves: ${world.moves.join(", ") || "none"}`, "people:", ...world.people.map(person)].join("\n");
+  return [
+    `now ${world.now.toISOString()}`,
+    "accounts:",
+    ...world.accounts.map(acc),
+    `moves: ${world.moves.join(", ") || "none"}`,
+    "people:",
+    ...world.people.map(person),
+  ].join("\n");
 }
 
 /**
@@ -552,7 +618,8 @@ function disagreements(world: World): string[] {
       for (const action of ACTIONS) {
         const expected = oracle(s, acc, action, caller.actor.type === "client");
         const got = coreVerdict(world, caller, acc, v, action);
-        if (got !== expected) out.push(`${caller.label} on ${acc.id} (${acc.kind}) ${action}: core ${got}, oracle ${expected}`);
+        if (got !== expected)
+          out.push(`${caller.label} on ${acc.id} (${acc.kind}) ${action}: core ${got}, oracle ${expected}`);
       }
     }
   }
@@ -560,7 +627,9 @@ function disagreements(world: World): string[] {
 }
 
 function failWith(world: World, problems: readonly string[]): never {
-  throw new Error(`${problems.length} disagreement(s):\n${problems.slice(0, 40).join("\n")}\nin the world:\n${describeWorld(world)}`);
+  throw new Error(
+    `${problems.length} disagreement(s):\n${problems.slice(0, 40).join("\n")}\nin the world:\n${describeWorld(world)}`,
+  );
 }
 
 describe("rights as properties of random channel trees", () => {
@@ -569,7 +638,11 @@ describe("rights as properties of random channel trees", () => {
     expect(worlds.filter((w) => w.moves.length > 0).length).toBeGreaterThan(100);
     // A partner admin's reseller above an opted-in customer without its consent: what rule 4 is about.
     const unconsented = worlds.filter((w) =>
-      w.accounts.some((a) => a.partnerAdminOptIn === true && ancestors(byId(w), a).some((up) => up.kind === "RESELLER" && !w.consent.get(a.id)?.has(up.id))),
+      w.accounts.some(
+        (a) =>
+          a.partnerAdminOptIn === true &&
+          ancestors(byId(w), a).some((up) => up.kind === "RESELLER" && !w.consent.get(a.id)?.has(up.id)),
+      ),
     );
     expect(unconsented.length).toBeGreaterThan(10);
   });
@@ -607,7 +680,9 @@ describe("rights as properties of random channel trees", () => {
               );
               const people = world.people.map((p) => ({
                 name: p.name,
-                memberships: Object.fromEntries(Object.entries(p.memberships).map(([id, m]) => [id, { ...m, seller: true, partnerAdmin: true }])),
+                memberships: Object.fromEntries(
+                  Object.entries(p.memberships).map(([id, m]) => [id, { ...m, seller: true, partnerAdmin: true }]),
+                ),
               }));
               return { now: world.now, accounts, people, consent: world.consent, moves: world.moves };
             })()
@@ -621,7 +696,8 @@ describe("rights as properties of random channel trees", () => {
               const v = view(w, acc);
               for (const action of ACTIONS) {
                 const got = coreVerdict(w, caller, acc, v, action);
-                if (got !== "notFound") problems.push(`${caller.label} on ${acc.id} ${action}: core ${got}, expected notFound`);
+                if (got !== "notFound")
+                  problems.push(`${caller.label} on ${acc.id} ${action}: core ${got}, expected notFound`);
               }
             }
           }
@@ -636,9 +712,12 @@ describe("rights as properties of random channel trees", () => {
     fc.assert(
       fc.property(worldArb, (world) => {
         for (const caller of callers(world)) {
-          expect(() => authorize(caller.actor, caller.memberships, undefined, "account.read", world.now)).toThrow(NotFound);
+          expect(() => authorize(caller.actor, caller.memberships, undefined, "account.read", world.now)).toThrow(
+            NotFound,
+          );
           if (caller.actor.type !== "public" && caller.actor.type !== "device") continue;
-          for (const acc of world.accounts) expect(allowed(caller.actor, caller.memberships, view(world, acc), "account.read", world.now)).toBe(false);
+          for (const acc of world.accounts)
+            expect(allowed(caller.actor, caller.memberships, view(world, acc), "account.read", world.now)).toBe(false);
         }
       }),
       { numRuns: 200 },
@@ -654,7 +733,8 @@ describe("rights as properties of random channel trees", () => {
           if (operator !== oracleIsOperator(caller)) problems.push(`${caller.label}: isOperator ${operator}`);
           for (const billed of [undefined, ...world.accounts.map((a) => a.id)]) {
             const sees = seesPrices(caller.actor, caller.memberships, billed);
-            if (sees !== oracleSeesPrices(caller, billed)) problems.push(`${caller.label}: seesPrices(${billed ?? "no billed party"}) ${sees}`);
+            if (sees !== oracleSeesPrices(caller, billed))
+              problems.push(`${caller.label}: seesPrices(${billed ?? "no billed party"}) ${sees}`);
           }
         }
         if (problems.length > 0) failWith(world, problems);

@@ -53,7 +53,11 @@ async function listen(handler: (req: IncomingMessage, res: ServerResponse) => vo
 }
 
 /** A JWKS endpoint whose behaviour is fixed at start: serve the keys, 500, never answer, or 302 to `location`. */
-async function jwksServer(jwks: { keys: JWK[] }, mode: JwksMode, location?: string): Promise<Listening & { hits: number }> {
+async function jwksServer(
+  jwks: { keys: JWK[] },
+  mode: JwksMode,
+  location?: string,
+): Promise<Listening & { hits: number }> {
   const state = { hits: 0 };
   const l = await listen((_req, res) => {
     state.hits += 1;
@@ -95,14 +99,29 @@ const closers: Array<() => Promise<void>> = [];
 
 /** A GraphQL server (the real one) whose verifier fetches its JWKS from `jwksUrl`. */
 async function app(jwksUrl: string): Promise<Listening> {
-  const authenticate = createTokenVerifier({ jwksUrl, issuer: ISSUER, audience: AUDIENCE, algorithms: ["ES256"], now: () => deps.clock.now() });
+  const authenticate = createTokenVerifier({
+    jwksUrl,
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    algorithms: ["ES256"],
+    now: () => deps.clock.now(),
+  });
   const yoga = createGraphQLServer({ deps, authenticate, graphiql: false });
   const l = await listen((req, res) => void yoga(req, res));
   closers.push(l.close);
   return l;
 }
 
-async function gql(base: string, authorization: string | null): Promise<{ status: number; body: { data?: { viewer?: { email: string } } | null; errors?: { message: string; extensions?: { code?: string } }[] } }> {
+async function gql(
+  base: string,
+  authorization: string | null,
+): Promise<{
+  status: number;
+  body: {
+    data?: { viewer?: { email: string } } | null;
+    errors?: { message: string; extensions?: { code?: string } }[];
+  };
+}> {
   const headers: Record<string, string> = { "content-type": "application/json" };
   if (authorization !== null) headers.authorization = authorization;
   const res = await fetch(`${base}/graphql`, { method: "POST", headers, body: JSON.stringify({ query: QUERY }) });
@@ -112,9 +131,23 @@ async function gql(base: string, authorization: string | null): Promise<{ status
 const nowSec = () => Math.floor(Date.now() / 1000);
 
 /** A token with the given claims (defaults: valid), signed ES256 with `key` under `kid`. */
-function token(over: { claims?: JWTPayload; iss?: string | null; aud?: string | null; exp?: number | null; nbf?: number; iat?: number; kid?: string; key?: CryptoKey } = {}): Promise<string> {
+function token(
+  over: {
+    claims?: JWTPayload;
+    iss?: string | null;
+    aud?: string | null;
+    exp?: number | null;
+    nbf?: number;
+    iat?: number;
+    kid?: string;
+    key?: CryptoKey;
+  } = {},
+): Promise<string> {
   const email = `user-${randomUUID().slice(0, 8)}@example.com`;
-  const jwt = new SignJWT({ email, email_verified: true, ...over.claims }).setProtectedHeader({ alg: "ES256", kid: over.kid ?? KID, typ: "JWT" }).setSubject(`idp|${email}`).setIssuedAt(over.iat);
+  const jwt = new SignJWT({ email, email_verified: true, ...over.claims })
+    .setProtectedHeader({ alg: "ES256", kid: over.kid ?? KID, typ: "JWT" })
+    .setSubject(`idp|${email}`)
+    .setIssuedAt(over.iat);
   if (over.iss !== null) jwt.setIssuer(over.iss ?? ISSUER);
   if (over.aud !== null) jwt.setAudience(over.aud ?? AUDIENCE);
   if (over.exp !== null) jwt.setExpirationTime(over.exp ?? nowSec() + 600);
@@ -141,7 +174,13 @@ beforeAll(async () => {
   await ensureTable(client, tableName);
   store = new Store(client, tableName);
   const clock = new SettableClock();
-  deps = { store, clock, mailer: new OutboxMailer("no-reply@localhost", () => clock.now()), portalUrl: "http://localhost:3000", deviceKeys: await localDeviceKeys() };
+  deps = {
+    store,
+    clock,
+    mailer: new OutboxMailer("no-reply@localhost", () => clock.now()),
+    portalUrl: "http://localhost:3000",
+    deviceKeys: await localDeviceKeys(),
+  };
   await ensurePlatform(deps, "operator@example.com");
 
   const pair = await generateKeyPair("ES256", { extractable: true });
@@ -204,7 +243,13 @@ describe("bearer JWT verification", () => {
     await refused(main.url, `Bearer ${await token({ exp: nowSec() + 86_400 + 120 })}`);
     expect((await gql(main.url, `Bearer ${await token({ exp: nowSec() + 86_400 - 5 })}`)).status).toBe(200);
     // Without iat the remaining lifetime counts.
-    const noIat = await new SignJWT({ email: "no-iat@example.com", email_verified: true }).setProtectedHeader({ alg: "ES256", kid: KID }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject("idp|no-iat").setExpirationTime(nowSec() + 2 * 86_400).sign(privateKey);
+    const noIat = await new SignJWT({ email: "no-iat@example.com", email_verified: true })
+      .setProtectedHeader({ alg: "ES256", kid: KID })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject("idp|no-iat")
+      .setExpirationTime(nowSec() + 2 * 86_400)
+      .sign(privateKey);
     await refused(main.url, `Bearer ${noIat}`);
   });
 
@@ -213,18 +258,39 @@ describe("bearer JWT verification", () => {
     expect((await gql(main.url, `Bearer ${await token({ iat: nowSec() + 10 })}`)).status).toBe(200);
   });
 
-  it("reads the configured claim names, and email_verified as true or \"true\" only", async () => {
-    const verify = createTokenVerifier({ jwksUrl: `${mainJwks.url}/.well-known/jwks.json`, issuer: ISSUER, audience: AUDIENCE, algorithms: ["ES256"], claims: { email: "upn", emailVerified: "upn_verified" } });
-    const custom = await verify(await token({ claims: { upn: "Custom@Example.com", upn_verified: "true", email: "other@example.com", email_verified: false } }));
+  it('reads the configured claim names, and email_verified as true or "true" only', async () => {
+    const verify = createTokenVerifier({
+      jwksUrl: `${mainJwks.url}/.well-known/jwks.json`,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["ES256"],
+      claims: { email: "upn", emailVerified: "upn_verified" },
+    });
+    const custom = await verify(
+      await token({
+        claims: { upn: "Custom@Example.com", upn_verified: "true", email: "other@example.com", email_verified: false },
+      }),
+    );
     expect(custom).toMatchObject({ issuer: ISSUER, email: "custom@example.com", emailVerified: true });
-    const plain = createTokenVerifier({ jwksUrl: `${mainJwks.url}/.well-known/jwks.json`, issuer: ISSUER, audience: AUDIENCE, algorithms: ["ES256"] });
+    const plain = createTokenVerifier({
+      jwksUrl: `${mainJwks.url}/.well-known/jwks.json`,
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      algorithms: ["ES256"],
+    });
     for (const flag of [false, "false", 1, "yes", undefined]) {
       expect((await plain(await token({ claims: { email_verified: flag } }))).emailVerified, String(flag)).toBe(false);
     }
   });
 
   it("refuses alg none (unsigned)", async () => {
-    const unsigned = new UnsecuredJWT({ email: "operator@example.com", email_verified: true }).setIssuer(ISSUER).setAudience(AUDIENCE).setSubject("idp|x").setIssuedAt().setExpirationTime("10m").encode();
+    const unsigned = new UnsecuredJWT({ email: "operator@example.com", email_verified: true })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setSubject("idp|x")
+      .setIssuedAt()
+      .setExpirationTime("10m")
+      .encode();
     await refused(main.url, `Bearer ${unsigned}`);
     // Same, hand-made with the kid of a real key.
     const hand = `${b64u({ alg: "none", kid: KID, typ: "JWT" })}.${b64u({ iss: ISSUER, aud: AUDIENCE, sub: "idp|x", email: "operator@example.com", exp: nowSec() + 600 })}.`;
@@ -233,7 +299,15 @@ describe("bearer JWT verification", () => {
 
   it("refuses HS256 signed with the public key bytes (algorithm confusion)", async () => {
     const header = b64u({ alg: "HS256", kid: KID, typ: "JWT" });
-    const payload = b64u({ iss: ISSUER, aud: AUDIENCE, sub: "idp|x", email: "operator@example.com", email_verified: true, iat: nowSec(), exp: nowSec() + 600 });
+    const payload = b64u({
+      iss: ISSUER,
+      aud: AUDIENCE,
+      sub: "idp|x",
+      email: "operator@example.com",
+      email_verified: true,
+      iat: nowSec(),
+      exp: nowSec() + 600,
+    });
     for (const secret of [publicPem, JSON.stringify(jwks.keys[0])]) {
       const sig = createHmac("sha256", secret).update(`${header}.${payload}`).digest("base64url");
       await refused(main.url, `Bearer ${header}.${payload}.${sig}`);
@@ -252,13 +326,27 @@ describe("bearer JWT verification", () => {
     await refused(main.url, `Bearer ${h}.${forged}.${sig}`);
     // And the payload edited in place.
     const [h2, p2, s2] = (await token()).split(".");
-    const edited = b64u({ ...(JSON.parse(Buffer.from(p2!, "base64url").toString("utf8")) as object), email: "operator@example.com" });
+    const edited = b64u({
+      ...(JSON.parse(Buffer.from(p2!, "base64url").toString("utf8")) as object),
+      email: "operator@example.com",
+    });
     await refused(main.url, `Bearer ${h2}.${edited}.${s2}`);
   });
 
   it("refuses malformed Authorization headers", async () => {
     const t = await token();
-    for (const h of ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", `Bearer ${t} extra`, `bearer${t}`, `Token ${t}`, `Bearer "${t}"`, "Bearer not-a-jwt", "Bearer a.b.c", `Bearer ${t.split(".").slice(0, 2).join(".")}`]) {
+    for (const h of [
+      "Basic dXNlcjpwYXNz",
+      "Bearer",
+      "Bearer ",
+      `Bearer ${t} extra`,
+      `bearer${t}`,
+      `Token ${t}`,
+      `Bearer "${t}"`,
+      "Bearer not-a-jwt",
+      "Bearer a.b.c",
+      `Bearer ${t.split(".").slice(0, 2).join(".")}`,
+    ]) {
       await refused(main.url, h);
     }
   });

@@ -16,8 +16,18 @@ describe("functions/graphql handler", () => {
     t = await startTestStack();
     // The Lambda instance verifies tokens against the local issuer's JWKS over HTTP, as it would against a real IdP.
     server = createGraphQLServer({
-      deps: { store: t.stack.store, clock: t.stack.clock, mailer: t.stack.outbox, portalUrl: "https://portal.example.com" },
-      authenticate: createTokenVerifier({ jwksUrl: `${t.url}/.well-known/jwks.json`, issuer: `${t.url}/`, audience: "channel-partner-api", algorithms: ["ES256"] }),
+      deps: {
+        store: t.stack.store,
+        clock: t.stack.clock,
+        mailer: t.stack.outbox,
+        portalUrl: "https://portal.example.com",
+      },
+      authenticate: createTokenVerifier({
+        jwksUrl: `${t.url}/.well-known/jwks.json`,
+        issuer: `${t.url}/`,
+        audience: "channel-partner-api",
+        algorithms: ["ES256"],
+      }),
       graphiql: false,
     });
   });
@@ -25,22 +35,34 @@ describe("functions/graphql handler", () => {
     await t?.stop();
   });
 
-  const event = (body: string, headers: Record<string, string> = {}): APIGatewayProxyEventV2 => lambdaEvent({ body, headers });
+  const event = (body: string, headers: Record<string, string> = {}): APIGatewayProxyEventV2 =>
+    lambdaEvent({ body, headers });
 
   const query = JSON.stringify({ query: "{ viewer { email memberships { role account { name kind } } } }" });
 
   it("answers a valid token exactly as the local server does", async () => {
     const token = await t.token("operator@example.com");
     const res = await handleEvent(server, event(query, { authorization: `Bearer ${token}` }));
-    const local = await t.gql("operator@example.com", "{ viewer { email memberships { role account { name kind } } } }");
+    const local = await t.gql(
+      "operator@example.com",
+      "{ viewer { email memberships { role account { name kind } } } }",
+    );
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body ?? "")).toEqual({ data: local.data });
-    expect(local.data).toEqual({ viewer: { email: "operator@example.com", memberships: [{ role: "OWNER", account: { name: "Platform", kind: "PLATFORM" } }] } });
+    expect(local.data).toEqual({
+      viewer: {
+        email: "operator@example.com",
+        memberships: [{ role: "OWNER", account: { name: "Platform", kind: "PLATFORM" } }],
+      },
+    });
   });
 
   it("accepts a base64-encoded body", async () => {
     const token = await t.token("operator@example.com");
-    const e = { ...event(Buffer.from(query).toString("base64"), { authorization: `Bearer ${token}` }), isBase64Encoded: true };
+    const e = {
+      ...event(Buffer.from(query).toString("base64"), { authorization: `Bearer ${token}` }),
+      isBase64Encoded: true,
+    };
     const res = await handleEvent(server, e);
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body ?? "").data.viewer.email).toBe("operator@example.com");
@@ -70,7 +92,11 @@ describe("functions/graphql handler", () => {
 
   it("serves the health check", async () => {
     const e = event("");
-    const res = await handleEvent(server, { ...e, rawPath: "/health", requestContext: { ...e.requestContext, http: { ...e.requestContext.http, method: "GET", path: "/health" } } });
+    const res = await handleEvent(server, {
+      ...e,
+      rawPath: "/health",
+      requestContext: { ...e.requestContext, http: { ...e.requestContext.http, method: "GET", path: "/health" } },
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers?.["content-type"]).toMatch(/^application\/json/);
     expect(JSON.parse(res.body ?? "")).toEqual({ status: "ok" });

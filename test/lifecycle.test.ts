@@ -47,15 +47,22 @@ interface Sub {
   readonly licences: { readonly edges: readonly { readonly node: { readonly email: string } }[] };
   readonly history: { readonly edges: readonly { readonly node: Change }[] };
 }
-const SUB = "id sku status quantity assigned version endsAt daysRemaining licences { edges { node { email } } } history { edges { node { kind from to delta actor reason version } } }";
+const SUB =
+  "id sku status quantity assigned version endsAt daysRemaining licences { edges { node { email } } } history { edges { node { kind from to delta actor reason version } } }";
 interface OrderView {
   readonly id: string;
   readonly reference: string | null;
   readonly placedBy: string;
-  readonly lines: readonly { readonly sku: string; readonly quantity: number; readonly unitPrice: Money | null; readonly amount: Money | null }[];
+  readonly lines: readonly {
+    readonly sku: string;
+    readonly quantity: number;
+    readonly unitPrice: Money | null;
+    readonly amount: Money | null;
+  }[];
   readonly total: Money | null;
 }
-const ORDER = "id reference placedBy lines { sku quantity unitPrice { amount currency } amount { amount currency } } total { amount currency }";
+const ORDER =
+  "id reference placedBy lines { sku quantity unitPrice { amount currency } amount { amount currency } } total { amount currency }";
 interface AccountView {
   readonly id: string;
   readonly childCount: number;
@@ -77,12 +84,29 @@ function at(base: string, days: number, hour: number): string {
   return d.toISOString();
 }
 /** The table's id of an account from its global id. */
-const localId = (globalId: string): string => Buffer.from(globalId, "base64").toString("utf8").replace(/^Account:/, "");
+const localId = (globalId: string): string =>
+  Buffer.from(globalId, "base64")
+    .toString("utf8")
+    .replace(/^Account:/, "");
 
 /** A customer (or reseller) under `parentId`, created by the distributor's owner, its owner joined; with a first order when `lines` are given. */
-async function createAccount(parentId: string, name: string, owner: string, lines: { sku: string; quantity: number }[] = [], kind = "CUSTOMER"): Promise<string> {
+async function createAccount(
+  parentId: string,
+  name: string,
+  owner: string,
+  lines: { sku: string; quantity: number }[] = [],
+  kind = "CUSTOMER",
+): Promise<string> {
   const order = lines.length ? { order: { lines, idempotencyKey: `create-${name.replace(/\W+/g, "-")}` } } : {};
-  const id = ok<{ account: { id: string } }>(await t.mutate(D_OWNER, "createAccount", "CreateAccountInput", { parentId, kind, name, country: "US", owner: { email: owner }, ...order }, "account { id }")).account.id;
+  const id = ok<{ account: { id: string } }>(
+    await t.mutate(
+      D_OWNER,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId, kind, name, country: "US", owner: { email: owner }, ...order },
+      "account { id }",
+    ),
+  ).account.id;
   await t.accept(owner);
   return id;
 }
@@ -90,10 +114,29 @@ async function invite(as: string, accountId: string, email: string, role: string
   ok(await t.mutate(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, "member { email }"));
 }
 const place = (accountId: string, lines: { sku: string; quantity: number }[], idempotencyKey: string) =>
-  t.mutate<{ order: OrderView }>(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId, lines, idempotencyKey }, `order { ${ORDER} }`);
+  t.mutate<{ order: OrderView }>(
+    D_OWNER,
+    "placeOrder",
+    "PlaceOrderInput",
+    { accountId, lines, idempotencyKey },
+    `order { ${ORDER} }`,
+  );
 const assign = (as: string, subscriptionId: string, email: string) =>
-  t.mutate<{ subscription: { assigned: number } }>(as, "assignLicence", "LicenceInput", { subscriptionId, email }, "subscription { assigned }");
-const cancel = (subscriptionId: string) => t.mutate<{ subscription: { status: string } }>(D_OWNER, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId }, "subscription { status }");
+  t.mutate<{ subscription: { assigned: number } }>(
+    as,
+    "assignLicence",
+    "LicenceInput",
+    { subscriptionId, email },
+    "subscription { assigned }",
+  );
+const cancel = (subscriptionId: string) =>
+  t.mutate<{ subscription: { status: string } }>(
+    D_OWNER,
+    "cancelSubscription",
+    "CancelSubscriptionInput",
+    { subscriptionId },
+    "subscription { status }",
+  );
 
 /** The account as `as` sees it, or the typed error it gets. */
 const account = (id: string, as = D_OWNER) => t.account<AccountView>(as, id, ACCOUNT);
@@ -114,7 +157,15 @@ async function outbox(): Promise<Mail[]> {
 }
 /** Every item (any entity) left in one partition of the table, read directly. */
 async function itemsIn(pk: string): Promise<Record<string, unknown>[]> {
-  const out = await raw.send(new QueryCommand({ TableName: t.stack.store.tableName, KeyConditionExpression: "#pk = :pk", ExpressionAttributeNames: { "#pk": "pk" }, ExpressionAttributeValues: { ":pk": pk }, ConsistentRead: true }));
+  const out = await raw.send(
+    new QueryCommand({
+      TableName: t.stack.store.tableName,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": "pk" },
+      ExpressionAttributeValues: { ":pk": pk },
+      ConsistentRead: true,
+    }),
+  );
   return out.Items ?? [];
 }
 
@@ -123,12 +174,48 @@ beforeAll(async () => {
   t = await startTestStack();
   raw = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
   await t.setClock("2027-01-04T09:00:00.000Z");
-  ok(await t.mutate(OPERATOR, "createOffer", "CreateOfferInput", { sku: PREPAID, name: "Trunk user, 1 year", kind: "PREPAID", termMonths: 12, unitPrice: "30.00", currency: "USD" }, "offer { sku }"));
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "createOffer",
+      "CreateOfferInput",
+      {
+        sku: PREPAID,
+        name: "Trunk user, 1 year",
+        kind: "PREPAID",
+        termMonths: 12,
+        unitPrice: "30.00",
+        currency: "USD",
+      },
+      "offer { sku }",
+    ),
+  );
   distributor = ok<{ account: { id: string } }>(
-    await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Lifecycle Distribution", country: "US", currency: "USD", owner: { email: D_OWNER } }, "account { id }"),
+    await t.mutate(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Lifecycle Distribution",
+        country: "US",
+        currency: "USD",
+        owner: { email: D_OWNER },
+      },
+      "account { id }",
+    ),
   ).account.id;
   await t.accept(D_OWNER);
-  ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: distributor, skus: [TRUNK, TRIAL, PREPAID] }, "account { id }"));
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "setAvailableOffers",
+      "SetAvailableOffersInput",
+      { accountId: distributor, skus: [TRUNK, TRIAL, PREPAID] },
+      "account { id }",
+    ),
+  );
 }, 60_000);
 afterAll(async () => {
   raw?.destroy();
@@ -147,13 +234,20 @@ describe("trials", () => {
     await t.accept(USER);
     const trial = await subscription(c, TRIAL);
     ok(await assign(OWNER, trial.id, OWNER));
-    expect(ok<{ subscription: { assigned: number } }>(await assign(OWNER, trial.id, USER)).subscription.assigned).toBe(2);
+    expect(ok<{ subscription: { assigned: number } }>(await assign(OWNER, trial.id, USER)).subscription.assigned).toBe(
+      2,
+    );
 
     // Act: the run of day 29.
     await t.setClock(at(DAY0, 29, 12));
     await runLifecycle();
     // Assess: still running, one day left.
-    expect(await subscription(c, TRIAL)).toMatchObject({ status: "ACTIVE", quantity: 5, assigned: 2, daysRemaining: 1 });
+    expect(await subscription(c, TRIAL)).toMatchObject({
+      status: "ACTIVE",
+      quantity: 5,
+      assigned: 2,
+      daysRemaining: 1,
+    });
 
     // Act: the run of day 31.
     await t.setClock(at(DAY0, 31, 12));
@@ -162,7 +256,15 @@ describe("trials", () => {
     const expired = await subscription(c, TRIAL);
     expect(expired).toMatchObject({ status: "EXPIRED", quantity: 0, assigned: 0, version: trial.version + 1 });
     expect(expired.licences.edges).toEqual([]);
-    expect(expired.history.edges[0]!.node).toEqual({ kind: "EXPIRED", from: 5, to: 0, delta: -5, actor: "system:lifecycle", reason: "trial ended", version: trial.version + 1 });
+    expect(expired.history.edges[0]!.node).toEqual({
+      kind: "EXPIRED",
+      from: 5,
+      to: 0,
+      delta: -5,
+      actor: "system:lifecycle",
+      reason: "trial ended",
+      version: trial.version + 1,
+    });
     const store = t.stack.store;
     const id = localId(c);
     for (const email of [OWNER, USER]) {
@@ -183,7 +285,10 @@ describe("trials", () => {
     await t.accept(OWNER2);
     await invite(OWNER, c, VIEWER, "VIEWER");
     await t.accept(VIEWER);
-    const reminders = async () => (await outbox()).filter((m) => [OWNER, OWNER2, VIEWER].includes(m.to) && m.subject.includes(`${TRIAL} trial ends`)).map((m) => `${m.to}: ${m.subject}`);
+    const reminders = async () =>
+      (await outbox())
+        .filter((m) => [OWNER, OWNER2, VIEWER].includes(m.to) && m.subject.includes(`${TRIAL} trial ends`))
+        .map((m) => `${m.to}: ${m.subject}`);
 
     // Act + Assess: day 22, nothing yet.
     await t.setClock(at(DAY0, 22, 12));
@@ -195,7 +300,10 @@ describe("trials", () => {
     await runLifecycle();
     await runLifecycle();
     // Assess: one 7-day reminder per owner, none to the viewer.
-    const week = [`${OWNER}: Your ${TRIAL} trial ends in 7 days`, `${OWNER2}: Your ${TRIAL} trial ends in 7 days`].sort();
+    const week = [
+      `${OWNER}: Your ${TRIAL} trial ends in 7 days`,
+      `${OWNER2}: Your ${TRIAL} trial ends in 7 days`,
+    ].sort();
     expect((await reminders()).sort()).toEqual(week);
 
     // Act: day 24 (a later run re-reads the day-23 marker) and day 29, twice.
@@ -227,7 +335,11 @@ describe("prepaid terms", () => {
     // Act + Assess: the day before the end, nothing renews.
     await t.setClock("2028-05-31T12:00:00.000Z");
     await runLifecycle();
-    expect(await subscription(c, PREPAID)).toMatchObject({ status: "ACTIVE", endsAt: before.endsAt, version: before.version });
+    expect(await subscription(c, PREPAID)).toMatchObject({
+      status: "ACTIVE",
+      endsAt: before.endsAt,
+      version: before.version,
+    });
 
     // Act: the term's last day, the run twice.
     await t.setClock("2028-06-01T12:00:00.000Z");
@@ -239,7 +351,15 @@ describe("prepaid terms", () => {
     expect(renewed).toMatchObject({ status: "ACTIVE", quantity: 4, version: before.version + 1 });
     expect(renewed.endsAt).toBe(`2029${before.endsAt!.slice(4)}`);
     expect(renewed.history.edges.map((e) => e.node)).toEqual([
-      { kind: "RENEWED", from: 4, to: 4, delta: 0, actor: "system:lifecycle", reason: "prepaid renewal", version: before.version + 1 },
+      {
+        kind: "RENEWED",
+        from: 4,
+        to: 4,
+        delta: 0,
+        actor: "system:lifecycle",
+        reason: "prepaid renewal",
+        version: before.version + 1,
+      },
       { kind: "CREATED", from: 0, to: 4, delta: 4, actor: `user:${D_OWNER}`, reason: "order", version: before.version },
     ]);
     const orders = (await view(c)).orders.edges.map((e) => e.node);
@@ -248,7 +368,14 @@ describe("prepaid terms", () => {
     // The distributor's owner is the billed party's owner: the prices show.
     expect(renewals[0]).toMatchObject({
       placedBy: "system:lifecycle",
-      lines: [{ sku: PREPAID, quantity: 4, unitPrice: { amount: "30.00", currency: "USD" }, amount: { amount: "120.00", currency: "USD" } }],
+      lines: [
+        {
+          sku: PREPAID,
+          quantity: 4,
+          unitPrice: { amount: "30.00", currency: "USD" },
+          amount: { amount: "120.00", currency: "USD" },
+        },
+      ],
       total: { amount: "120.00", currency: "USD" },
     });
     expect(orders).toHaveLength(2);
@@ -310,7 +437,8 @@ describe("retention", () => {
     expect(goneRecord.path).toEqual(["PLATFORM", localId(distributor), localId(r)]);
     const partitions = [store.accountPartition(goneId), store.ledgerPartition(goneId, TRUNK)];
     for (const pk of partitions) expect((await itemsIn(pk)).length).toBeGreaterThan(0);
-    for (const ancestorId of goneRecord.path) expect((await entities.subtree.get({ ancestorId, accountId: goneId }).go()).data).not.toBeNull();
+    for (const ancestorId of goneRecord.path)
+      expect((await entities.subtree.get({ ancestorId, accountId: goneId }).go()).data).not.toBeNull();
     expect((await store.allInvitations(goneId)).length).toBe(3);
     expect((await store.getPerson(G_OWNER))?.memberships[goneId]).toBeDefined();
     const creationKey = "new-account:create-Retention-Gone-Inc";
@@ -323,7 +451,8 @@ describe("retention", () => {
 
     // Assess: the customer and everything it owned are gone from the table.
     for (const pk of partitions) expect(await itemsIn(pk)).toEqual([]);
-    for (const ancestorId of goneRecord.path) expect((await entities.subtree.get({ ancestorId, accountId: goneId }).go()).data).toBeNull();
+    for (const ancestorId of goneRecord.path)
+      expect((await entities.subtree.get({ ancestorId, accountId: goneId }).go()).data).toBeNull();
     expect(await store.getAccount(goneId)).toBeUndefined();
     expect(await itemsIn(entities.account.get({ id: goneId }).params().Key.pk as string)).toEqual([]);
     expect(await store.allInvitations(goneId)).toEqual([]);

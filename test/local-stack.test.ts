@@ -31,8 +31,18 @@ afterAll(async () => {
 });
 
 const viewer = async (token: string) => {
-  const res = await fetch(`${t.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query: "{ viewer { email } }" }) });
-  return { status: res.status, body: (await res.json()) as { data?: { viewer: { email: string } } | null; errors?: { extensions?: { code?: string } }[] } };
+  const res = await fetch(`${t.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+    body: JSON.stringify({ query: "{ viewer { email } }" }),
+  });
+  return {
+    status: res.status,
+    body: (await res.json()) as {
+      data?: { viewer: { email: string } } | null;
+      errors?: { extensions?: { code?: string } }[];
+    },
+  };
 };
 
 describe("GET /health", () => {
@@ -72,7 +82,9 @@ describe("GET queries", () => {
 
   it("a mutation over GET is refused even with a token", async () => {
     const url = `${t.url}/graphql?query=${encodeURIComponent("mutation { __typename }")}`;
-    const res = await fetch(url, { headers: { accept: "application/json", authorization: `Bearer ${await t.token(OPERATOR)}` } });
+    const res = await fetch(url, {
+      headers: { accept: "application/json", authorization: `Bearer ${await t.token(OPERATOR)}` },
+    });
     expect(res.status).toBe(405);
   });
 });
@@ -89,7 +101,12 @@ describe("the test clock", () => {
     await t.setClock("2030-01-15T10:00:00.000Z");
     const res = await fetch(`${t.url}/dev/token`, { method: "POST", body: JSON.stringify({ email: OPERATOR }) });
     const { token } = (await res.json()) as { token: string };
-    for (const at of ["2030-02-20T00:10:00.000Z", "2031-07-01T00:00:00.000Z", "2029-12-31T23:00:00.000Z", "2030-01-15T10:00:00.000Z"]) {
+    for (const at of [
+      "2030-02-20T00:10:00.000Z",
+      "2031-07-01T00:00:00.000Z",
+      "2029-12-31T23:00:00.000Z",
+      "2030-01-15T10:00:00.000Z",
+    ]) {
       await t.setClock(at);
       const r = await viewer(token);
       expect(r.status, at).toBe(200);
@@ -129,13 +146,24 @@ describe("ports", () => {
 
   it("a port in use is refused at once, naming the port and suggesting PORT=", async () => {
     const started = Date.now();
-    const attempt = startLocalStack({ port, dynamoEndpoint: inject("dynamoEndpoint"), tableName: "never-created", inMemory: true, cron: false });
-    await expect(attempt).rejects.toThrow(new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use.*PORT=${port + 1} npm start`));
+    const attempt = startLocalStack({
+      port,
+      dynamoEndpoint: inject("dynamoEndpoint"),
+      tableName: "never-created",
+      inMemory: true,
+      cron: false,
+    });
+    await expect(attempt).rejects.toThrow(
+      new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use.*PORT=${port + 1} npm start`),
+    );
     expect(Date.now() - started).toBeLessThan(2000);
   });
 
   it("`npm start` says the same and exits 1", async () => {
-    const r = await run(process.execPath, ["--import", "tsx", "local/main.ts", "--in-memory", "--quiet"], { cwd: root, env: { ...process.env, PORT: String(port) } }).catch((e: { code: number; stderr: string }) => e);
+    const r = await run(process.execPath, ["--import", "tsx", "local/main.ts", "--in-memory", "--quiet"], {
+      cwd: root,
+      env: { ...process.env, PORT: String(port) },
+    }).catch((e: { code: number; stderr: string }) => e);
     expect("code" in r ? r.code : 0).toBe(1);
     expect(r.stderr).toMatch(new RegExp(`Port ${port} .*already in use.*PORT=`));
   });
@@ -144,12 +172,24 @@ describe("ports", () => {
     const url = new URL(t.url);
     // The stack answers on loopback (the default interface).
     expect((await fetch(`http://127.0.0.1:${url.port}/health`)).status).toBe(200);
-    const wide = await startLocalStack({ host: "0.0.0.0", dynamoEndpoint: inject("dynamoEndpoint"), tableName: `t-host-${Date.now()}`, inMemory: true, cron: false });
+    const wide = await startLocalStack({
+      host: "0.0.0.0",
+      dynamoEndpoint: inject("dynamoEndpoint"),
+      tableName: `t-host-${Date.now()}`,
+      inMemory: true,
+      cron: false,
+    });
     try {
       expect((await fetch(`${wide.url}/health`)).status).toBe(200);
       // Tokens verify through the JWKS on the reachable address.
-      const { token } = (await (await fetch(`${wide.url}/dev/token`, { method: "POST", body: JSON.stringify({ email: OPERATOR }) })).json()) as { token: string };
-      const res = await fetch(`${wide.graphqlUrl}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: JSON.stringify({ query: "{ viewer { email } }" }) });
+      const { token } = (await (
+        await fetch(`${wide.url}/dev/token`, { method: "POST", body: JSON.stringify({ email: OPERATOR }) })
+      ).json()) as { token: string };
+      const res = await fetch(`${wide.graphqlUrl}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: "{ viewer { email } }" }),
+      });
       expect(await res.json()).toEqual({ data: { viewer: { email: OPERATOR } } });
     } finally {
       await wide.stop();
@@ -159,13 +199,21 @@ describe("ports", () => {
 
 describe("npm run billing", () => {
   const cli = (env: Record<string, string>, ...args: string[]) =>
-    run(process.execPath, ["--import", "tsx", "local/billing-cli.ts", ...args], { cwd: root, env: { ...process.env, ...env } }).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    run(process.execPath, ["--import", "tsx", "local/billing-cli.ts", ...args], {
+      cwd: root,
+      env: { ...process.env, ...env },
+    }).catch((e: { code: number; stdout: string; stderr: string }) => e);
 
   let dataDir: string;
   let held: LocalStack;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "billing-cli-"));
-    held = await startLocalStack({ dataDir, dynamoEndpoint: inject("dynamoEndpoint"), tableName: `t-billing-${Date.now()}`, cron: false });
+    held = await startLocalStack({
+      dataDir,
+      dynamoEndpoint: inject("dynamoEndpoint"),
+      tableName: `t-billing-${Date.now()}`,
+      cron: false,
+    });
   });
   afterAll(async () => {
     await held?.stop();
@@ -180,7 +228,10 @@ describe("npm run billing", () => {
     held.clock.set(new Date("2031-03-01T00:10:00.000Z"));
     const started = Date.now();
     // Started: the moment it says it bills through the stack (it has found it and sent the run).
-    const child = spawn(process.execPath, ["--import", "tsx", "local/billing-cli.ts", "--period", "2031-02"], { cwd: root, env: { ...process.env, DATA_DIR: dataDir } });
+    const child = spawn(process.execPath, ["--import", "tsx", "local/billing-cli.ts", "--period", "2031-02"], {
+      cwd: root,
+      env: { ...process.env, DATA_DIR: dataDir },
+    });
     let stdout = "";
     let stderr = "";
     let startedMs: number | undefined;
@@ -211,7 +262,9 @@ describe("npm run billing", () => {
       writeFileSync(join(other, STACK_FILE), JSON.stringify({ url: "http://127.0.0.1:9", pid: process.pid }));
       const r = await cli({ DATA_DIR: other }, "--period", "2031-02");
       expect("code" in r ? r.code : 0).toBe(1);
-      expect(r.stderr).toContain(`DATA_DIR ${other} is held by a local stack (pid ${process.pid}) that does not answer at http://127.0.0.1:9`);
+      expect(r.stderr).toContain(
+        `DATA_DIR ${other} is held by a local stack (pid ${process.pid}) that does not answer at http://127.0.0.1:9`,
+      );
     } finally {
       rmSync(other, { recursive: true, force: true });
     }

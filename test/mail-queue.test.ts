@@ -29,15 +29,39 @@ async function eventually(check: () => boolean, ms: number): Promise<void> {
   }
 }
 
-const invite = (email: string) => t.mutate<{ member: { status: string } }>(D_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.d, email, role: "CONTRIBUTOR" }, "member { status }");
+const invite = (email: string) =>
+  t.mutate<{ member: { status: string } }>(
+    D_OWNER,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId: ids.d, email, role: "CONTRIBUTOR" },
+    "member { status }",
+  );
 
 beforeAll(async () => {
   t = await startTestStack();
   await t.setClock("2026-10-05T10:00:00.000Z");
   ids.d = ok<{ account: { id: string } }>(
-    await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Mail Fault Distribution", country: "FR", currency: "EUR", owner: { email: D_OWNER } }, "account { id }"),
+    await t.mutate(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Mail Fault Distribution",
+        country: "FR",
+        currency: "EUR",
+        owner: { email: D_OWNER },
+      },
+      "account { id }",
+    ),
   ).account.id;
-  const accepted = await t.gql<{ acceptInvitation: { __typename: string } }>(D_OWNER, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: await t.invitationToken(D_OWNER) });
+  const accepted = await t.gql<{ acceptInvitation: { __typename: string } }>(
+    D_OWNER,
+    `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`,
+    { token: await t.invitationToken(D_OWNER) },
+  );
   expect(accepted.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
 });
 
@@ -58,7 +82,11 @@ describe("invitation mail when SES fails", () => {
     expect(t.stack.jobs.deadLetters("mail")).toBe(0);
     // The mailed token is the invitation's: it is accepted.
     const token = await t.invitationToken(email);
-    const r = await t.gql<{ acceptInvitation: { __typename: string } }>(email, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token });
+    const r = await t.gql<{ acceptInvitation: { __typename: string } }>(
+      email,
+      `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`,
+      { token },
+    );
     expect(r.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
   });
 
@@ -77,7 +105,15 @@ describe("invitation mail when SES fails", () => {
 
 describe("invoice mail when SES fails", () => {
   it("the billing worker gives the mail claim back on a refused send; the redelivered message mails the invoice once", async () => {
-    ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: ["3EY95002AA"] }, "account { id }"));
+    ok(
+      await t.mutate(
+        OPERATOR,
+        "setAvailableOffers",
+        "SetAvailableOffersInput",
+        { accountId: ids.d, skus: ["3EY95002AA"] },
+        "account { id }",
+      ),
+    );
     const order = await t.mutate<{ order: { id: string } }>(
       D_OWNER,
       "placeOrder",
@@ -112,16 +148,35 @@ describe("the local SES switch", () => {
 
 describe("the mail queue's messages", () => {
   it("refuses anything that is not a mail (it would only ever fail: straight to the dead-letter queue)", () => {
-    for (const body of ["", "not json", "null", "{}", '{"mail":{"to":"x","subject":"s","text":"t"}}', '{"mail":{"to":"a@b.example","subject":1,"text":"t"}}', JSON.stringify({ mail: { to: "a@b.example", subject: "s", text: "x".repeat(200_001) } })]) {
+    for (const body of [
+      "",
+      "not json",
+      "null",
+      "{}",
+      '{"mail":{"to":"x","subject":"s","text":"t"}}',
+      '{"mail":{"to":"a@b.example","subject":1,"text":"t"}}',
+      JSON.stringify({ mail: { to: "a@b.example", subject: "s", text: "x".repeat(200_001) } }),
+    ]) {
       expect(() => parseQueuedMail(body), body.slice(0, 40)).toThrow(UndeliverableMail);
     }
-    expect(parseQueuedMail(JSON.stringify({ mail: { to: "a@b.example", subject: "Hello", text: "Body" } }))).toEqual({ to: "a@b.example", subject: "Hello", text: "Body" });
+    expect(parseQueuedMail(JSON.stringify({ mail: { to: "a@b.example", subject: "Hello", text: "Body" } }))).toEqual({
+      to: "a@b.example",
+      subject: "Hello",
+      text: "Body",
+    });
   });
 
   it("does not queue attachments (SQS messages are limited to 256 KB; invoices are sent by the billing worker)", async () => {
     const sent: string[][] = [];
     const mailer = new QueuedMailer({ send: async (bodies) => void sent.push([...bodies]) });
-    await expect(mailer.send({ to: "a@b.example", subject: "s", text: "t", attachments: [{ filename: "f.pdf", contentType: "application/pdf", content: new Uint8Array(1) }] })).rejects.toThrow(/attachments/);
+    await expect(
+      mailer.send({
+        to: "a@b.example",
+        subject: "s",
+        text: "t",
+        attachments: [{ filename: "f.pdf", contentType: "application/pdf", content: new Uint8Array(1) }],
+      }),
+    ).rejects.toThrow(/attachments/);
     await mailer.send({ to: "a@b.example", subject: "s", text: "t" });
     expect(sent).toEqual([[JSON.stringify({ mail: { to: "a@b.example", subject: "s", text: "t" } })]]);
   });

@@ -19,7 +19,19 @@
  *       └── Reseller R3 (owner r3; PARTNER_ADMIN never enabled)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CODES, ERR, OPERATOR, PLATFORM, expectError, expectForbidden, expectInvalid, expectUnchanged, isError, ok, startTestStack } from "./harness.js";
+import {
+  CODES,
+  ERR,
+  OPERATOR,
+  PLATFORM,
+  expectError,
+  expectForbidden,
+  expectInvalid,
+  expectUnchanged,
+  isError,
+  ok,
+  startTestStack,
+} from "./harness.js";
 import type { Connection, ErrorName, GraphQLResponse, Result, TestStack } from "./harness.js";
 
 // ---------------------------------------------------------------- data
@@ -112,33 +124,105 @@ const localOf = (globalId: string): string => {
 };
 
 const createAccount = (as: string, input: Record<string, unknown>) =>
-  t.mutate<{ account: IdOnly }>(as, "createAccount", "CreateAccountInput", { country: "US", ...input }, "account { id }");
+  t.mutate<{ account: IdOnly }>(
+    as,
+    "createAccount",
+    "CreateAccountInput",
+    { country: "US", ...input },
+    "account { id }",
+  );
 const setAvailable = (as: string, accountId: string, skus: string[]) =>
-  t.mutate<{ account: IdOnly }>(as, "setAvailableOffers", "SetAvailableOffersInput", { accountId, skus }, "account { id }");
+  t.mutate<{ account: IdOnly }>(
+    as,
+    "setAvailableOffers",
+    "SetAvailableOffersInput",
+    { accountId, skus },
+    "account { id }",
+  );
 const setResellerRights = (as: string, id: string) =>
-  t.mutate<{ account: IdOnly }>(as, "setResellerRights", "SetResellerRightsInput", { id, canCreateAccounts: true }, "account { id }");
+  t.mutate<{ account: IdOnly }>(
+    as,
+    "setResellerRights",
+    "SetResellerRightsInput",
+    { id, canCreateAccounts: true },
+    "account { id }",
+  );
 const inviteMember = (as: string, accountId: string, email: string, role: string) =>
-  t.mutate<{ member: MemberView }>(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberView }>(
+    as,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId, email, role },
+    `member { ${MEMBER} }`,
+  );
 const removeMember = (as: string, accountId: string, email: string) =>
   t.mutate<{ member: MemberView }>(as, "removeMember", "MemberRefInput", { accountId, email }, `member { ${MEMBER} }`);
 const setMemberRole = (as: string, accountId: string, email: string, role: string) =>
-  t.mutate<{ member: MemberView }>(as, "setMemberRole", "SetMemberRoleInput", { accountId, email, role }, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberView }>(
+    as,
+    "setMemberRole",
+    "SetMemberRoleInput",
+    { accountId, email, role },
+    `member { ${MEMBER} }`,
+  );
 const assignLicence = (as: string, subscriptionId: string, email: string) =>
-  t.mutate<{ licence: { email: string; sku: string; assignedBy: string }; subscription: Sub }>(as, "assignLicence", "LicenceInput", { subscriptionId, email }, `licence { email sku assignedBy } subscription { ${SUB} }`);
+  t.mutate<{ licence: { email: string; sku: string; assignedBy: string }; subscription: Sub }>(
+    as,
+    "assignLicence",
+    "LicenceInput",
+    { subscriptionId, email },
+    `licence { email sku assignedBy } subscription { ${SUB} }`,
+  );
 const setSupportEmail = (as: string, accountId: string, email: string | null) =>
-  t.mutate<{ account: AccountView }>(as, "setSupportEmail", "SetSupportEmailInput", { accountId, email }, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountView }>(
+    as,
+    "setSupportEmail",
+    "SetSupportEmailInput",
+    { accountId, email },
+    `account { ${ACCOUNT} }`,
+  );
 const setOptIn = (as: string, accountId: string, optIn: boolean, until?: string) =>
-  t.mutate<{ account: AccountView }>(as, "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId, optIn, ...(until ? { until } : {}) }, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountView }>(
+    as,
+    "setPartnerAdminOptIn",
+    "SetPartnerAdminOptInInput",
+    { accountId, optIn, ...(until ? { until } : {}) },
+    `account { ${ACCOUNT} }`,
+  );
 const setCapability = (as: string, accountId: string, enabled: boolean) =>
-  t.mutate<{ account: AccountView }>(as, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId, enabled }, `account { ${ACCOUNT} }`);
+  t.mutate<{ account: AccountView }>(
+    as,
+    "setPartnerAdminCapability",
+    "SetPartnerAdminCapabilityInput",
+    { accountId, enabled },
+    `account { ${ACCOUNT} }`,
+  );
 const setFlag = (as: string, accountId: string, email: string, partnerAdmin: boolean) =>
-  t.mutate<{ member: MemberView }>(as, "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId, email, partnerAdmin }, `member { ${MEMBER} }`);
+  t.mutate<{ member: MemberView }>(
+    as,
+    "setMemberPartnerAdmin",
+    "SetMemberPartnerAdminInput",
+    { accountId, email, partnerAdmin },
+    `member { ${MEMBER} }`,
+  );
 
 let keys = 0;
 const place = (as: string, accountId: string, sku: string, quantity: number) =>
-  t.mutate<{ order: OrderView }>(as, "placeOrder", "PlaceOrderInput", { accountId, lines: [{ sku, quantity }], idempotencyKey: `pa-order-${++keys}` }, `order { ${ORDER} }`);
+  t.mutate<{ order: OrderView }>(
+    as,
+    "placeOrder",
+    "PlaceOrderInput",
+    { accountId, lines: [{ sku, quantity }], idempotencyKey: `pa-order-${++keys}` },
+    `order { ${ORDER} }`,
+  );
 const setQuantity = (as: string, sub: Pick<Sub, "id" | "version">, quantity: number) =>
-  t.mutate<{ subscription: Sub }>(as, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: sub.id, quantity, expectedVersion: sub.version }, `subscription { ${SUB} }`);
+  t.mutate<{ subscription: Sub }>(
+    as,
+    "updateSubscriptionQuantity",
+    "UpdateSubscriptionQuantityInput",
+    { subscriptionId: sub.id, quantity, expectedVersion: sub.version },
+    `subscription { ${SUB} }`,
+  );
 
 /** `account(id)` as `as` sees it: the typed result. */
 const account = (as: string, id: string) => t.account<AccountView>(as, id, ACCOUNT);
@@ -152,19 +236,24 @@ async function accountConnection<T>(as: string, id: string, field: string, selec
   );
   return ok<Record<string, Connection<T>>>(res.account).c!.edges.map((e) => e.node);
 }
-const partnerActions = (as: string, id: string) => accountConnection<PartnerActionView>(as, id, "partnerActions", "actor reseller action subjectId");
-const history = (as: string, id: string) => accountConnection<AuditView>(as, id, "history", "action actor onBehalfOf subjectId");
+const partnerActions = (as: string, id: string) =>
+  accountConnection<PartnerActionView>(as, id, "partnerActions", "actor reseller action subjectId");
+const history = (as: string, id: string) =>
+  accountConnection<AuditView>(as, id, "history", "action actor onBehalfOf subjectId");
 const members = (as: string, id: string) => accountConnection<MemberView>(as, id, "members", MEMBER);
-const subscriptions = async (as: string, id: string) => Object.fromEntries((await accountConnection<Sub>(as, id, "subscriptions", SUB)).map((s) => [s.sku, s]));
+const subscriptions = async (as: string, id: string) =>
+  Object.fromEntries((await accountConnection<Sub>(as, id, "subscriptions", SUB)).map((s) => [s.sku, s]));
 
 const ADMINISTERED = `query Adm($search: String, $descending: Boolean, $first: Int, $after: String, $resellerId: ID) {
   administeredCustomers(search: $search, descending: $descending, first: $first, after: $after, resellerId: $resellerId) {
     edges { cursor node { id accountId name until account { id name } } } pageInfo { hasNextPage }
   } }`;
 async function administered(as: string, args: Record<string, unknown> = {}): Promise<Connection<AdministeredView>> {
-  return (await t.read<{ administeredCustomers: Connection<AdministeredView> }>(as, ADMINISTERED, args)).administeredCustomers;
+  return (await t.read<{ administeredCustomers: Connection<AdministeredView> }>(as, ADMINISTERED, args))
+    .administeredCustomers;
 }
-const administeredNames = async (as: string, args: Record<string, unknown> = {}) => (await administered(as, args)).edges.map((e) => e.node.name);
+const administeredNames = async (as: string, args: Record<string, unknown> = {}) =>
+  (await administered(as, args)).edges.map((e) => e.node.name);
 
 interface MembershipView {
   readonly account: IdOnly;
@@ -173,7 +262,12 @@ interface MembershipView {
   readonly partnerAdmin: boolean;
 }
 async function memberships(as: string): Promise<MembershipView[]> {
-  return (await t.read<{ viewer: { memberships: MembershipView[] } }>(as, "query { viewer { memberships { account { id } role seller partnerAdmin } } }")).viewer.memberships;
+  return (
+    await t.read<{ viewer: { memberships: MembershipView[] } }>(
+      as,
+      "query { viewer { memberships { account { id } role seller partnerAdmin } } }",
+    )
+  ).viewer.memberships;
 }
 
 const SNAPSHOT = `query Snap($id: ID!) { account(id: $id) { __typename ... on QueryAccountSuccess { data {
@@ -187,7 +281,8 @@ const SNAPSHOT = `query Snap($id: ID!) { account(id: $id) { __typename ... on Qu
 } } ${ERR} } }`;
 
 /** Runs `fn` (refused calls) and asserts that nothing the operator can read on those accounts changed. */
-const unchanged = (accountIds: readonly string[], fn: () => Promise<void>) => expectUnchanged(() => t.operatorAccounts(SNAPSHOT, accountIds), fn);
+const unchanged = (accountIds: readonly string[], fn: () => Promise<void>) =>
+  expectUnchanged(() => t.operatorAccounts(SNAPSHOT, accountIds), fn);
 
 /**
  * The tenant actions on Customer C that the suite tries as various callers: each would change
@@ -209,7 +304,12 @@ async function tenantActions(as: string): Promise<Record<string, string>> {
   return out;
 }
 const allDenied = (typename: ErrorName) =>
-  Object.fromEntries(["inviteMember", "removeMember", "setMemberRole", "assignLicence", "setSupportEmail"].map((n) => [n, `${typename}/${CODES[typename]}`]));
+  Object.fromEntries(
+    ["inviteMember", "removeMember", "setMemberRole", "assignLicence", "setSupportEmail"].map((n) => [
+      n,
+      `${typename}/${CODES[typename]}`,
+    ]),
+  );
 
 // ---------------------------------------------------------------- setup
 
@@ -218,13 +318,27 @@ beforeAll(async () => {
   await t.setClock(START);
 
   // The distributor, billed in USD, with the Ribbon monthly offers.
-  ids.d1 = ok<{ account: IdOnly }>(await createAccount(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Distributor 1", currency: "USD", owner: { email: D1_OWNER } })).account.id;
+  ids.d1 = ok<{ account: IdOnly }>(
+    await createAccount(OPERATOR, {
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Distributor 1",
+      currency: "USD",
+      owner: { email: D1_OWNER },
+    }),
+  ).account.id;
   await t.accept(D1_OWNER);
   ok(await setAvailable(OPERATOR, ids.d1, [TRUNK, PBX]));
 
   // Three resellers; R1 and R2 may create customers.
-  for (const [key, name, owner] of [["r1", "Reseller R1", R1_OWNER], ["r2", "Reseller R2", R2_OWNER], ["r3", "Reseller R3", R3_OWNER]] as const) {
-    ids[key] = ok<{ account: IdOnly }>(await createAccount(D1_OWNER, { parentId: ids.d1, kind: "RESELLER", name, owner: { email: owner } })).account.id;
+  for (const [key, name, owner] of [
+    ["r1", "Reseller R1", R1_OWNER],
+    ["r2", "Reseller R2", R2_OWNER],
+    ["r3", "Reseller R3", R3_OWNER],
+  ] as const) {
+    ids[key] = ok<{ account: IdOnly }>(
+      await createAccount(D1_OWNER, { parentId: ids.d1, kind: "RESELLER", name, owner: { email: owner } }),
+    ).account.id;
     await t.accept(owner);
   }
   for (const r of [ids.r1, ids.r2]) {
@@ -240,7 +354,9 @@ beforeAll(async () => {
     ["regional", "r2", "Acme Regional", REGIONAL_OWNER],
   ] as const) {
     const parentOwner = parent === "r1" ? R1_OWNER : R2_OWNER;
-    ids[key] = ok<{ account: IdOnly }>(await createAccount(parentOwner, { parentId: ids[parent], kind: "CUSTOMER", name, owner: { email: owner } })).account.id;
+    ids[key] = ok<{ account: IdOnly }>(
+      await createAccount(parentOwner, { parentId: ids[parent], kind: "CUSTOMER", name, owner: { email: owner } }),
+    ).account.id;
     await t.accept(owner);
   }
 
@@ -253,11 +369,20 @@ beforeAll(async () => {
   // PARTNER_ADMIN on R1 and R2; one flagged member each, and an unflagged member of R1.
   ok(await setCapability(OPERATOR, ids.r1, true));
   ok(await setCapability(OPERATOR, ids.r2, true));
-  for (const [reseller, owner, email] of [["r1", R1_OWNER, PA], ["r1", R1_OWNER, R1_STAFF], ["r2", R2_OWNER, R2_PA]] as const) {
+  for (const [reseller, owner, email] of [
+    ["r1", R1_OWNER, PA],
+    ["r1", R1_OWNER, R1_STAFF],
+    ["r2", R2_OWNER, R2_PA],
+  ] as const) {
     ok(await inviteMember(owner, ids[reseller], email, "CONTRIBUTOR"));
     await t.accept(email);
   }
-  expect(ok<{ member: MemberView }>(await setFlag(R1_OWNER, ids.r1, PA, true)).member).toEqual({ email: PA, role: "CONTRIBUTOR", status: "ACTIVE", partnerAdmin: true });
+  expect(ok<{ member: MemberView }>(await setFlag(R1_OWNER, ids.r1, PA, true)).member).toEqual({
+    email: PA,
+    role: "CONTRIBUTOR",
+    status: "ACTIVE",
+    partnerAdmin: true,
+  });
   ok(await setFlag(R2_OWNER, ids.r2, R2_PA, true));
 }, 120_000);
 
@@ -294,7 +419,13 @@ describe("with the opt-in on", () => {
     // Act
     const r = ok<{ account: AccountView }>(await setOptIn(C_OWNER, ids.c, true));
     // Assess
-    expect(r.account).toEqual({ id: ids.c, partnerAdminEnabled: false, partnerAdminOptIn: true, partnerAdminOptInUntil: null, supportEmail: null });
+    expect(r.account).toEqual({
+      id: ids.c,
+      partnerAdminEnabled: false,
+      partnerAdminOptIn: true,
+      partnerAdminOptInUntil: null,
+      supportEmail: null,
+    });
     expect(ok<AccountView>(await account(PA, ids.c)).partnerAdminOptIn).toBe(true);
   });
 
@@ -302,7 +433,9 @@ describe("with the opt-in on", () => {
     // Act
     const invited = ok<{ member: MemberView }>(await inviteMember(PA, ids.c, C_NEW, "VIEWER"));
     const role = ok<{ member: MemberView }>(await setMemberRole(PA, ids.c, C_USER, "VIEWER"));
-    const licence = ok<{ licence: { email: string; sku: string; assignedBy: string }; subscription: Sub }>(await assignLicence(PA, ids.trunk, C_USER));
+    const licence = ok<{ licence: { email: string; sku: string; assignedBy: string }; subscription: Sub }>(
+      await assignLicence(PA, ids.trunk, C_USER),
+    );
     const support = ok<{ account: AccountView }>(await setSupportEmail(PA, ids.c, "help@r1.example"));
     const removed = ok<{ member: MemberView }>(await removeMember(PA, ids.c, C_NEW));
 
@@ -320,7 +453,11 @@ describe("with the opt-in on", () => {
     ]);
     expect(ok<AccountView>(await account(C_OWNER, ids.c)).supportEmail).toBe("help@r1.example");
     // The invitation the partner admin withdrew grants nothing.
-    const late = await t.gql<{ r: Result<unknown> }>(C_NEW, `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`, { token: await t.invitationToken(C_NEW) });
+    const late = await t.gql<{ r: Result<unknown> }>(
+      C_NEW,
+      `mutation A($token: String!) { r: acceptInvitation(token: $token) { __typename ${ERR} } }`,
+      { token: await t.invitationToken(C_NEW) },
+    );
     expectError(late.data!.r, "ConflictError");
   });
 
@@ -328,7 +465,12 @@ describe("with the opt-in on", () => {
     // Act
     const actions = await partnerActions(C_OWNER, ids.c);
     // Assess
-    const by = (action: string, subjectId: string): PartnerActionView => ({ actor: `user:${PA}`, reseller: ids.r1, action, subjectId });
+    const by = (action: string, subjectId: string): PartnerActionView => ({
+      actor: `user:${PA}`,
+      reseller: ids.r1,
+      action,
+      subjectId,
+    });
     expect(actions).toEqual([
       by("member.removed", C_NEW),
       by("account.supportEmailChanged", localOf(ids.c)),
@@ -404,7 +546,12 @@ describe("customers I administer", () => {
   it("pages with first/after", async () => {
     // Act
     const first = await administered(PA, { search: "acme", descending: true, first: 1 });
-    const second = await administered(PA, { search: "acme", descending: true, first: 1, after: first.edges[0]!.cursor });
+    const second = await administered(PA, {
+      search: "acme",
+      descending: true,
+      first: 1,
+      after: first.edges[0]!.cursor,
+    });
     // Assess
     expect(first.edges.map((e) => e.node.name)).toEqual(["Acme Circuit"]);
     expect(first.pageInfo.hasNextPage).toBe(true);
@@ -452,7 +599,11 @@ describe("who else is denied (opt-in on)", () => {
 
   it("the sellers above C may not read its partner actions (FORBIDDEN)", async () => {
     // Act
-    const res = await t.gql(R1_OWNER, `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { partnerActions { edges { node { action } } } } } } }`, { id: ids.c });
+    const res = await t.gql(
+      R1_OWNER,
+      `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { partnerActions { edges { node { action } } } } } } }`,
+      { id: ids.c },
+    );
     // Assess
     expect(res.errors?.map((e) => e.extensions?.code)).toEqual(["FORBIDDEN"]);
   });
@@ -508,7 +659,10 @@ describe("commercial work is the sellers', opt-in or not", () => {
     // Assess
     expect(order).toMatchObject({ placedBy: `user:${R1_OWNER}`, onBehalfOf: null, lines: [{ sku: PBX, quantity: 1 }] });
     expect(down).toMatchObject({ quantity: 11, version: subs[TRUNK]!.version + 1 });
-    expect(await subscriptions(C_OWNER, ids.c)).toMatchObject({ [PBX]: { quantity: 3 }, [TRUNK]: { quantity: 11, assigned: 1 } });
+    expect(await subscriptions(C_OWNER, ids.c)).toMatchObject({
+      [PBX]: { quantity: 3 },
+      [TRUNK]: { quantity: 11, assigned: 1 },
+    });
     expect(await partnerActions(C_OWNER, ids.c)).toEqual(actionsBefore);
 
     await unchanged([ids.c], async () => {
@@ -525,7 +679,8 @@ describe("support e-mail", () => {
     const set = ok<{ account: AccountView }>(await setSupportEmail(C_OWNER, ids.c, "Support@Acme-Circuit.example"));
     // Assess
     expect(set.account.supportEmail).toBe("support@acme-circuit.example");
-    for (const as of [C_OWNER, C_USER, R1_OWNER, PA]) expect(ok<AccountView>(await account(as, ids.c)).supportEmail).toBe("support@acme-circuit.example");
+    for (const as of [C_OWNER, C_USER, R1_OWNER, PA])
+      expect(ok<AccountView>(await account(as, ids.c)).supportEmail).toBe("support@acme-circuit.example");
 
     // Act
     const cleared = ok<{ account: AccountView }>(await setSupportEmail(C_OWNER, ids.c, null));
@@ -548,14 +703,28 @@ describe("support e-mail", () => {
   it("a malformed e-mail is refused by the EmailAddress scalar before any resolver: BAD_USER_INPUT (variables) or GRAPHQL_VALIDATION_FAILED (inline)", async () => {
     await unchanged([ids.c], async () => {
       // Act
-      const viaVariables: GraphQLResponse = await t.gql(C_OWNER, `mutation($input: SetSupportEmailInput!) { setSupportEmail(input: $input) { __typename } }`, {
-        input: { accountId: ids.c, email: "not-an-email" },
-      });
-      const inline: GraphQLResponse = await t.gql(C_OWNER, `mutation { setSupportEmail(input: { accountId: ${JSON.stringify(ids.c)}, email: "not-an-email" }) { __typename } }`);
+      const viaVariables: GraphQLResponse = await t.gql(
+        C_OWNER,
+        `mutation($input: SetSupportEmailInput!) { setSupportEmail(input: $input) { __typename } }`,
+        {
+          input: { accountId: ids.c, email: "not-an-email" },
+        },
+      );
+      const inline: GraphQLResponse = await t.gql(
+        C_OWNER,
+        `mutation { setSupportEmail(input: { accountId: ${JSON.stringify(ids.c)}, email: "not-an-email" }) { __typename } }`,
+      );
       // Assess
-      expect({ status: viaVariables.status, data: viaVariables.data, codes: viaVariables.errors?.map((e) => e.extensions?.code) }).toEqual({ status: 400, data: null, codes: ["BAD_USER_INPUT"] });
+      expect({
+        status: viaVariables.status,
+        data: viaVariables.data,
+        codes: viaVariables.errors?.map((e) => e.extensions?.code),
+      }).toEqual({ status: 400, data: null, codes: ["BAD_USER_INPUT"] });
       expect(viaVariables.errors![0]!.message).toContain("input.email");
-      expect({ data: inline.data, codes: inline.errors?.map((e) => e.extensions?.code) }).toEqual({ data: null, codes: ["GRAPHQL_VALIDATION_FAILED"] });
+      expect({ data: inline.data, codes: inline.errors?.map((e) => e.extensions?.code) }).toEqual({
+        data: null,
+        codes: ["GRAPHQL_VALIDATION_FAILED"],
+      });
     });
   });
 });
@@ -569,7 +738,10 @@ describe("expiry and revocation", () => {
     // Prepare
     await t.setClock(T0);
     const opted = ok<{ account: AccountView }>(await setOptIn(C_OWNER, ids.c, true, UNTIL)).account;
-    expect({ optIn: opted.partnerAdminOptIn, until: Date.parse(opted.partnerAdminOptInUntil!) }).toEqual({ optIn: true, until: Date.parse(UNTIL) });
+    expect({ optIn: opted.partnerAdminOptIn, until: Date.parse(opted.partnerAdminOptInUntil!) }).toEqual({
+      optIn: true,
+      until: Date.parse(UNTIL),
+    });
     ok(await setMemberRole(PA, ids.c, C_USER, "CONTRIBUTOR"));
     const listed = (await administered(PA, { search: "acme circuit" })).edges.map((e) => e.node);
     expect(listed.map((n) => [n.accountId, Date.parse(n.until!)])).toEqual([[ids.c, Date.parse(UNTIL)]]);
@@ -586,14 +758,21 @@ describe("expiry and revocation", () => {
     });
     expect(await administeredNames(PA)).toEqual(["Acme Beta", "Zeta Works"]);
     const seen = ok<AccountView>(await account(C_OWNER, ids.c));
-    expect({ optIn: seen.partnerAdminOptIn, until: Date.parse(seen.partnerAdminOptInUntil!) }).toEqual({ optIn: false, until: Date.parse(UNTIL) });
+    expect({ optIn: seen.partnerAdminOptIn, until: Date.parse(seen.partnerAdminOptInUntil!) }).toEqual({
+      optIn: false,
+      until: Date.parse(UNTIL),
+    });
   });
 
   it("an end in the past, or an end on an opt-out, is a ValidationError on until", async () => {
     await unchanged([ids.c], async () => {
       // Act / Assess
       expectInvalid(await setOptIn(C_OWNER, ids.c, true, UNTIL), ["until"], "must be in the future");
-      expectInvalid(await setOptIn(C_OWNER, ids.c, false, "2027-01-01T00:00:00.000Z"), ["until"], "only an opt-in has an end");
+      expectInvalid(
+        await setOptIn(C_OWNER, ids.c, false, "2027-01-01T00:00:00.000Z"),
+        ["until"],
+        "only an opt-in has an end",
+      );
     });
   });
 
@@ -613,7 +792,11 @@ describe("expiry and revocation", () => {
       expect(await tenantActions(PA)).toEqual(allDenied("NotFoundError"));
     });
     expect(await administeredNames(PA)).toEqual(["Acme Beta", "Zeta Works"]);
-    expect(ok<AccountView>(await account(C_OWNER, ids.c))).toMatchObject({ partnerAdminOptIn: false, partnerAdminOptInUntil: null, supportEmail: "help@r1.example" });
+    expect(ok<AccountView>(await account(C_OWNER, ids.c))).toMatchObject({
+      partnerAdminOptIn: false,
+      partnerAdminOptInUntil: null,
+      supportEmail: "help@r1.example",
+    });
     expect((await history(C_OWNER, ids.c)).slice(0, 3).map((e) => [e.action, e.actor, e.onBehalfOf])).toEqual([
       ["account.partnerAdminOptedOut", `user:${C_OWNER}`, null],
       ["account.supportEmailChanged", `user:${PA}`, `reseller:${localOf(ids.r1)}`],
@@ -645,7 +828,8 @@ describe("the PARTNER_ADMIN capability and flag", () => {
   it("only the reseller's own owners set the flag, on members that exist", async () => {
     await unchanged([ids.r1, ids.c], async () => {
       // Act / Assess
-      for (const as of [PA, R1_STAFF, D1_OWNER, OPERATOR]) expectError(await setFlag(as, ids.r1, R1_STAFF, true), "ForbiddenError");
+      for (const as of [PA, R1_STAFF, D1_OWNER, OPERATOR])
+        expectError(await setFlag(as, ids.r1, R1_STAFF, true), "ForbiddenError");
       expectError(await setFlag(R1_OWNER, ids.r1, "nobody@r1.example", true), "NotFoundError");
       expectError(await setFlag(C_OWNER, ids.c, C_USER, true), "ForbiddenError");
     });
@@ -662,7 +846,12 @@ describe("the PARTNER_ADMIN capability and flag", () => {
     // Assess
     expect(disabled.partnerAdminEnabled).toBe(false);
     expect((await members(R1_OWNER, ids.r1)).find((m) => m.email === PA)).toMatchObject({ partnerAdmin: false });
-    expect((await memberships(PA)).find((m) => m.account.id === ids.r1)).toEqual({ account: { id: ids.r1 }, role: "CONTRIBUTOR", seller: false, partnerAdmin: false });
+    expect((await memberships(PA)).find((m) => m.account.id === ids.r1)).toEqual({
+      account: { id: ids.r1 },
+      role: "CONTRIBUTOR",
+      seller: false,
+      partnerAdmin: false,
+    });
     await unchanged([ids.c], async () => {
       expect(await tenantActions(PA)).toEqual(allDenied("NotFoundError"));
     });
@@ -684,7 +873,9 @@ describe("the PARTNER_ADMIN capability and flag", () => {
     expect((await memberships(PA)).find((m) => m.account.id === ids.r1)?.partnerAdmin).toBe(false);
     expectError(await setMemberRole(PA, ids.c, C_USER, "CONTRIBUTOR"), "NotFoundError");
     ok(await setFlag(R1_OWNER, ids.r1, PA, true));
-    expect(ok<{ member: MemberView }>(await setMemberRole(PA, ids.c, C_USER, "CONTRIBUTOR")).member.role).toBe("CONTRIBUTOR");
+    expect(ok<{ member: MemberView }>(await setMemberRole(PA, ids.c, C_USER, "CONTRIBUTOR")).member.role).toBe(
+      "CONTRIBUTOR",
+    );
     expect(await administeredNames(PA)).toEqual(["Acme Beta", "Acme Circuit", "Zeta Works"]);
   });
 });
@@ -703,7 +894,11 @@ describe("the limits of acting on behalf", () => {
   it("a seat of its own below OWNER does not lift those limits: no self-promotion", async () => {
     // Prepare: the customer's owner gives the partner admin a VIEWER seat.
     ok(await inviteMember(C_OWNER, ids.c, PA, "VIEWER"));
-    const r = await t.gql<{ acceptInvitation: { __typename: string } }>(PA, `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`, { token: await t.invitationToken(PA) });
+    const r = await t.gql<{ acceptInvitation: { __typename: string } }>(
+      PA,
+      `mutation($token: String!) { acceptInvitation(token: $token) { __typename } }`,
+      { token: await t.invitationToken(PA) },
+    );
     expect(r.data?.acceptInvitation.__typename).toBe("MutationAcceptInvitationSuccess");
     // Act
     const promote = await setMemberRole(PA, ids.c, PA, "OWNER");
@@ -715,7 +910,13 @@ describe("the limits of acting on behalf", () => {
 
   it("a renamed customer is renamed in its partner admins' list", async () => {
     // Act
-    const renamed = await t.mutate<{ account: { name: string } }>(ZETA_OWNER, "updateAccount", "UpdateAccountInput", { id: ids.zeta, name: "Omega Works" }, "account { name }");
+    const renamed = await t.mutate<{ account: { name: string } }>(
+      ZETA_OWNER,
+      "updateAccount",
+      "UpdateAccountInput",
+      { id: ids.zeta, name: "Omega Works" },
+      "account { name }",
+    );
     // Assess
     expect(ok<{ account: { name: string } }>(renamed).account.name).toBe("Omega Works");
     expect(await administeredNames(PA)).toEqual(["Acme Beta", "Acme Circuit", "Omega Works"]);

@@ -19,20 +19,52 @@ const FULL = `mutation R($n: [String!]!) { r: reportExtensions(numbers: $n) { __
 const CHANGES = `mutation C($a: [String!]!, $r: [String!]!) { r: reportExtensionChanges(added: $a, removed: $r) { __typename ... on MutationReportExtensionChangesSuccess { data { count } } ${ERR} } }`;
 const ASSIGNMENTS = `{ r: equipmentExtensionAssignments(first: 50) { edges { node { extension email publicNumber } } } }`;
 interface Answer {
-  readonly r: { readonly __typename: string; readonly data?: { readonly count: number }; readonly code?: string; readonly issues?: { path: string[] }[] };
+  readonly r: {
+    readonly __typename: string;
+    readonly data?: { readonly count: number };
+    readonly code?: string;
+    readonly issues?: { path: string[] }[];
+  };
 }
 const count = async () =>
-  (await t.read<{ a: { data: { equipment: { edges: { node: { extensionCount: number } }[] } } } }>(P.c, `query A($id: ID!) { a: account(id: $id) { ... on QueryAccountSuccess { data { equipment(first: 5) { edges { node { extensionCount } } } } } } }`, { id: id.c })).a.data
-    .equipment.edges[0]!.node.extensionCount;
+  (
+    await t.read<{ a: { data: { equipment: { edges: { node: { extensionCount: number } }[] } } } }>(
+      P.c,
+      `query A($id: ID!) { a: account(id: $id) { ... on QueryAccountSuccess { data { equipment(first: 5) { edges { node { extensionCount } } } } } } }`,
+      { id: id.c },
+    )
+  ).a.data.equipment.edges[0]!.node.extensionCount;
 const eight = (from: number, n: number) => Array.from({ length: n }, (_v, i) => String(from + i));
 
 beforeAll(async () => {
   t = await startTestStack();
-  id.d = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "PBX D", country: "US", currency: "USD", owner: { email: P.d } }, "account { id }")).account.id;
+  id.d = ok<{ account: { id: string } }>(
+    await t.mutate(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "PBX D", country: "US", currency: "USD", owner: { email: P.d } },
+      "account { id }",
+    ),
+  ).account.id;
   await t.accept(P.d);
-  id.c = ok<{ account: { id: string } }>(await t.mutate(P.d, "createAccount", "CreateAccountInput", { parentId: id.d, kind: "CUSTOMER", name: "PBX C", country: "US", owner: { email: P.c } }, "account { id }")).account.id;
+  id.c = ok<{ account: { id: string } }>(
+    await t.mutate(
+      P.d,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: id.d, kind: "CUSTOMER", name: "PBX C", country: "US", owner: { email: P.c } },
+      "account { id }",
+    ),
+  ).account.id;
   await t.accept(P.c);
-  ({ equipmentId: id.pbx, credential } = await t.pairEquipment(P.c, { accountId: id.c, name: "PBX C OXO", country: "US", serverType: "OXO_CONNECT", outboundPrefix: "0" }));
+  ({ equipmentId: id.pbx, credential } = await t.pairEquipment(P.c, {
+    accountId: id.c,
+    name: "PBX C OXO",
+    country: "US",
+    serverType: "OXO_CONNECT",
+    outboundPrefix: "0",
+  }));
 }, 60_000);
 
 afterAll(async () => {
@@ -50,9 +82,14 @@ describe("a PBX keeps its extensions and provisions its phones", () => {
   });
 
   it("reports changes beside full replacement: added and removed apply to the last report", async () => {
-    const res = await t.device<Answer>(credential, CHANGES, { a: ["20000001", "20000002"], r: ["10000000", "10000001", "55"] });
+    const res = await t.device<Answer>(credential, CHANGES, {
+      a: ["20000001", "20000002"],
+      r: ["10000000", "10000001", "55"],
+    });
     expect(res.data?.r.data?.count).toBe(MAX_EXTENSIONS);
-    const reported = await t.read<{ a: { data: { equipment: { edges: { node: { reportedExtensions: string[] } }[] } } } }>(
+    const reported = await t.read<{
+      a: { data: { equipment: { edges: { node: { reportedExtensions: string[] } }[] } } };
+    }>(
       P.c,
       `query A($id: ID!) { a: account(id: $id) { ... on QueryAccountSuccess { data { equipment(first: 5) { edges { node { reportedExtensions } } } } } } }`,
       { id: id.c },
@@ -76,12 +113,28 @@ describe("a PBX keeps its extensions and provisions its phones", () => {
   });
 
   it("reads its extension associations (member, public number) with its credential; people cannot", async () => {
-    await t.mutateOk(P.c, "inviteMember", "InviteMemberInput", { accountId: id.c, email: P.user, role: "CONTRIBUTOR" }, "member { email }");
+    await t.mutateOk(
+      P.c,
+      "inviteMember",
+      "InviteMemberInput",
+      { accountId: id.c, email: P.user, role: "CONTRIBUTOR" },
+      "member { email }",
+    );
     await t.accept(P.user);
-    await t.mutateOk(P.c, "assignExtension", "AssignExtensionInput", { accountId: id.c, email: P.user, equipmentId: id.pbx, extension: "20000001", publicNumber: "+14155550199" }, "assignment { extension }");
-    const mine = await t.device<{ r: { edges: { node: { extension: string; email: string; publicNumber: string } }[] } }>(credential, ASSIGNMENTS);
+    await t.mutateOk(
+      P.c,
+      "assignExtension",
+      "AssignExtensionInput",
+      { accountId: id.c, email: P.user, equipmentId: id.pbx, extension: "20000001", publicNumber: "+14155550199" },
+      "assignment { extension }",
+    );
+    const mine = await t.device<{
+      r: { edges: { node: { extension: string; email: string; publicNumber: string } }[] };
+    }>(credential, ASSIGNMENTS);
     expect(mine.errors).toBeUndefined();
-    expect(mine.data?.r.edges.map((e) => e.node)).toEqual([{ extension: "20000001", email: P.user, publicNumber: "+14155550199" }]);
+    expect(mine.data?.r.edges.map((e) => e.node)).toEqual([
+      { extension: "20000001", email: P.user, publicNumber: "+14155550199" },
+    ]);
     const asPerson = await t.gql(P.c, ASSIGNMENTS);
     expect(asPerson.errors?.[0]?.extensions?.code).toBe("FORBIDDEN");
     expect(asPerson.data?.r ?? null).toBeNull();
@@ -90,7 +143,10 @@ describe("a PBX keeps its extensions and provisions its phones", () => {
   });
 
   it("two changes at once: none is lost (the later one is told to send again)", async () => {
-    const [a, b] = await Promise.all([t.device<Answer>(credential, CHANGES, { a: [], r: ["20000002"] }), t.device<Answer>(credential, CHANGES, { a: [], r: ["10000002"] })]);
+    const [a, b] = await Promise.all([
+      t.device<Answer>(credential, CHANGES, { a: [], r: ["20000002"] }),
+      t.device<Answer>(credential, CHANGES, { a: [], r: ["10000002"] }),
+    ]);
     const answers = [a.data?.r.__typename, b.data?.r.__typename];
     expect(answers).toContain("MutationReportExtensionChangesSuccess");
     for (const x of answers) expect(["MutationReportExtensionChangesSuccess", "ConflictError"]).toContain(x);

@@ -31,16 +31,41 @@ const codes = (res: GraphQLResponse<unknown>) => [...new Set((res.errors ?? []).
 beforeAll(async () => {
   t = await startTestStack();
   distributor = (
-    await t.mutateOk<{ account: { id: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Budget Distribution", country: "US", currency: "USD", owner: { email: OWNER } }, "account { id }")
+    await t.mutateOk<{ account: { id: string } }>(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Budget Distribution",
+        country: "US",
+        currency: "USD",
+        owner: { email: OWNER },
+      },
+      "account { id }",
+    )
   ).account.id;
   await t.accept(OWNER);
-  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: distributor, skus: [TRUNK] }, "account { id }");
+  await t.mutateOk(
+    OPERATOR,
+    "setAvailableOffers",
+    "SetAvailableOffersInput",
+    { accountId: distributor, skus: [TRUNK] },
+    "account { id }",
+  );
   for (let i = 0; i < CUSTOMERS; i++) {
     await t.mutateOk(
       OWNER,
       "createAccount",
       "CreateAccountInput",
-      { parentId: distributor, kind: "CUSTOMER", name: `Budget Customer ${i}`, country: "US", order: { lines: [{ sku: TRUNK, quantity: 2 }], idempotencyKey: `budget-${i}` } },
+      {
+        parentId: distributor,
+        kind: "CUSTOMER",
+        name: `Budget Customer ${i}`,
+        country: "US",
+        order: { lines: [{ sku: TRUNK, quantity: 2 }], idempotencyKey: `budget-${i}` },
+      },
       "account { id }",
     );
   }
@@ -55,9 +80,13 @@ const overview = (aliases: number) =>
 
 describe("the per-request budget of DynamoDB requests", () => {
   it("one subscriptionOverview over 40 customers runs within the budget (the whole subtree counted)", async () => {
-    const res = await t.gql<{ o0: { data: { subscriptionOverview: { sku: string; customers: { quantity: number } }[] } } }>(OWNER, overview(1), { id: distributor });
+    const res = await t.gql<{
+      o0: { data: { subscriptionOverview: { sku: string; customers: { quantity: number } }[] } };
+    }>(OWNER, overview(1), { id: distributor });
     expect(res.errors).toBeUndefined();
-    expect(res.data?.o0.data.subscriptionOverview).toEqual([{ sku: TRUNK, own: { quantity: 0 }, customers: { quantity: 2 * CUSTOMERS } }]);
+    expect(res.data?.o0.data.subscriptionOverview).toEqual([
+      { sku: TRUNK, own: { quantity: 0 }, customers: { quantity: 2 * CUSTOMERS } },
+    ]);
   });
 
   it("150 aliased subscriptionOverview fields: BUDGET_EXCEEDED before anything is read, in under a second, while a parallel simple query keeps its latency", async () => {
@@ -87,7 +116,9 @@ describe("the per-request budget of DynamoDB requests", () => {
     const big = await t.gql(OWNER, q(100), { id: distributor });
     expect(codes(big)).toEqual(["BUDGET_EXCEEDED"]);
     expect(big.errors?.[0]?.message).toMatch(/about 10101 DynamoDB requests/);
-    const small = await t.gql<{ account: { data: { children: { edges: unknown[] } } } }>(OWNER, q(10), { id: distributor });
+    const small = await t.gql<{ account: { data: { children: { edges: unknown[] } } } }>(OWNER, q(10), {
+      id: distributor,
+    });
     expect(small.errors).toBeUndefined();
     expect(small.data?.account.data.children.edges).toHaveLength(10);
   });
@@ -99,7 +130,22 @@ describe("a request that spends its budget as it runs (estimate under it)", () =
 
   beforeAll(async () => {
     small = await startTestStack({ requestBudget: 15 });
-    const d = (await small.mutateOk<{ account: { id: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Small Budget", country: "US", currency: "USD", owner: { email: OWNER } }, "account { id }")).account.id;
+    const d = (
+      await small.mutateOk<{ account: { id: string } }>(
+        OPERATOR,
+        "createAccount",
+        "CreateAccountInput",
+        {
+          parentId: PLATFORM,
+          kind: "DISTRIBUTOR",
+          name: "Small Budget",
+          country: "US",
+          currency: "USD",
+          owner: { email: OWNER },
+        },
+        "account { id }",
+      )
+    ).account.id;
     await small.accept(OWNER);
     const members = await small.read<{ account: { data: { members: { edges: { node: { id: string } }[] } } } }>(
       OWNER,

@@ -13,7 +13,9 @@ describe("schema.graphql", () => {
     expect(schema.getSubscriptionType()).toBeUndefined();
     expect(schema.getType("Subscription")).toBeUndefined();
     expect(schema.getType("LicenceSubscription")).toBeDefined();
-    const { data } = (await graphql({ schema, source: "{ __schema { subscriptionType { name } } }" })) as { data?: { __schema: { subscriptionType: unknown } } };
+    const { data } = (await graphql({ schema, source: "{ __schema { subscriptionType { name } } }" })) as {
+      data?: { __schema: { subscriptionType: unknown } };
+    };
     expect(data?.__schema.subscriptionType).toBeNull();
     // A subscription operation is refused for want of a root, not run into an "Async Iterable" error.
     const sub = await graphql({ schema, source: "subscription { sku }" });
@@ -22,9 +24,14 @@ describe("schema.graphql", () => {
   });
 
   it("makes every connection's node a Node (normalising caches update it by its global id), and every object with an id a Node", () => {
-    const objects = Object.values(schema.getTypeMap()).filter(isObjectType).filter((t) => !t.name.startsWith("__"));
-    const isNode = (t: { getInterfaces(): readonly { name: string }[] }) => t.getInterfaces().some((i) => i.name === "Node");
-    const edgeNodes = objects.filter((t) => t.name.endsWith("Edge")).map((edge) => getNamedType(edge.getFields().node!.type));
+    const objects = Object.values(schema.getTypeMap())
+      .filter(isObjectType)
+      .filter((t) => !t.name.startsWith("__"));
+    const isNode = (t: { getInterfaces(): readonly { name: string }[] }) =>
+      t.getInterfaces().some((i) => i.name === "Node");
+    const edgeNodes = objects
+      .filter((t) => t.name.endsWith("Edge"))
+      .map((edge) => getNamedType(edge.getFields().node!.type));
     expect(edgeNodes.length).toBeGreaterThanOrEqual(18);
     expect(edgeNodes.filter((n) => !isObjectType(n) || !isNode(n)).map((n) => n.name)).toEqual([]);
     // Values with an id of their own, each saying why in its description: a breadcrumb's id is unique
@@ -36,8 +43,22 @@ describe("schema.graphql", () => {
 
   it("keeps the names integrators rely on", () => {
     // Descriptions aside (they put each argument on its own line).
-    const sdl = printedSchema().replace(/"""[\s\S]*?"""\s*/g, "").replace(/\(\s+/g, "(").replace(/\s+\)/g, ")");
-    for (const name of ["viewer", "node(id: ID!): Node", "account(id: ID!)", "searchAccounts(", "createAccount(", "updateAccount(", "inviteMember(", "acceptInvitation(", "removeMember(", "setMemberRole("]) {
+    const sdl = printedSchema()
+      .replace(/"""[\s\S]*?"""\s*/g, "")
+      .replace(/\(\s+/g, "(")
+      .replace(/\s+\)/g, ")");
+    for (const name of [
+      "viewer",
+      "node(id: ID!): Node",
+      "account(id: ID!)",
+      "searchAccounts(",
+      "createAccount(",
+      "updateAccount(",
+      "inviteMember(",
+      "acceptInvitation(",
+      "removeMember(",
+      "setMemberRole(",
+    ]) {
       expect(sdl).toContain(name);
     }
   });

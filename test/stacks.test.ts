@@ -37,7 +37,12 @@ import { INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/permissions.js";
 import { Data } from "../stacks/Data.js";
 import { Jobs } from "../stacks/Jobs.js";
 import { ALARMS, Monitoring } from "../stacks/Monitoring.js";
-import { DELIVERY_MAX_RECEIVE_COUNT, DELIVERY_RETENTION_DAYS, WEBHOOK_WORKER_TIMEOUT_SECONDS, Webhooks } from "../stacks/Webhooks.js";
+import {
+  DELIVERY_MAX_RECEIVE_COUNT,
+  DELIVERY_RETENTION_DAYS,
+  WEBHOOK_WORKER_TIMEOUT_SECONDS,
+  Webhooks,
+} from "../stacks/Webhooks.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const ACCOUNT = "123456789012";
@@ -129,7 +134,14 @@ async function synth(stage: string, optional: Optional = {}): Promise<Templates>
   vi.stubEnv("INVOICE_ISSUER_NAME", undefined);
   vi.stubEnv("ALARM_EMAIL", optional.ALARM_EMAIL);
   vi.stubEnv("GRAPHQL_INTROSPECTION", optional.GRAPHQL_INTROSPECTION);
-  for (const name of ["INVOICE_ISSUER_ADDRESS", "INVOICE_ISSUER_COMPANY_NUMBER", "AUTH_EMAIL_CLAIM", "AUTH_EMAIL_VERIFIED_CLAIM", "AUTH_MAX_TOKEN_LIFETIME_SECONDS"]) vi.stubEnv(name, undefined);
+  for (const name of [
+    "INVOICE_ISSUER_ADDRESS",
+    "INVOICE_ISSUER_COMPANY_NUMBER",
+    "AUTH_EMAIL_CLAIM",
+    "AUTH_EMAIL_VERIFIED_CLAIM",
+    "AUTH_MAX_TOKEN_LIFETIME_SECONDS",
+  ])
+    vi.stubEnv(name, undefined);
   vi.stubEnv("INVOICE_ISSUER_VAT_ID", optional.INVOICE_ISSUER_VAT_ID);
   vi.stubEnv("REQUEST_BUDGET", optional.REQUEST_BUDGET);
   stubNodeBuilds();
@@ -174,7 +186,12 @@ let opted: Templates;
 beforeAll(async () => {
   test = await synth("test");
   prod = await synth("prod");
-  opted = await synth("test", { ALARM_EMAIL, GRAPHQL_INTROSPECTION: "true", INVOICE_ISSUER_VAT_ID: "FR00123456789", REQUEST_BUDGET: "500" });
+  opted = await synth("test", {
+    ALARM_EMAIL,
+    GRAPHQL_INTROSPECTION: "true",
+    INVOICE_ISSUER_VAT_ID: "FR00123456789",
+    REQUEST_BUDGET: "500",
+  });
 }, TIMEOUT);
 
 afterAll(() => {
@@ -210,7 +227,7 @@ const schedulerOf = (template: Template) => functionByHandler(template, "functio
 
 /** The function's environment without SST's own variables. */
 function envOf(fn: Resource): Json {
-  const variables = (fn.Properties?.Environment as { Variables: Json }).Variables;
+  const variables = (fn.Properties!.Environment as { Variables: Json }).Variables;
   for (const name of SST_ENV) expect(variables, name).toHaveProperty(name);
   return Object.fromEntries(Object.entries(variables).filter(([name]) => !SST_ENV.includes(name)));
 }
@@ -222,7 +239,7 @@ function queuesOf(template: Template, job: string): { queueId: string; queue: Re
     (m) => same(m.Properties?.FunctionName, { Ref: workerId }),
   );
   expect(mappings).toHaveLength(1);
-  const queueId = (mappings[0]!.Properties?.EventSourceArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+  const queueId = (mappings[0]!.Properties!.EventSourceArn as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
   const queues = template.findResources("AWS::SQS::Queue") as Record<string, Resource>;
   const queue = queues[queueId]!;
   expect(queue, queueId).toBeDefined();
@@ -237,10 +254,10 @@ function queuesOf(template: Template, job: string): { queueId: string; queue: Re
 const deliveryQueues = (templates: Templates) => queuesOf(templates.webhooks, "webhook");
 
 function roleStatements(template: Template, fn: Resource): Statement[] {
-  const roleId = (fn.Properties?.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
+  const roleId = (fn.Properties!.Role as { "Fn::GetAtt": [string, string] })["Fn::GetAtt"][0];
   return (Object.values(template.findResources("AWS::IAM::Policy")) as Resource[])
     .filter((p) => JSON.stringify(p.Properties?.Roles).includes(JSON.stringify({ Ref: roleId })))
-    .flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+    .flatMap((p) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement);
 }
 const actionsOf = (statements: Statement[], prefix: string) =>
   [...new Set(statements.flatMap((s) => asArray(s.Action)).filter((a) => a.startsWith(prefix)))].sort();
@@ -259,7 +276,10 @@ function resolveImport(templates: Templates, reference: unknown): { stack: strin
   expect(name, JSON.stringify(reference)).toBeTypeOf("string");
   const found: { stack: string; value: unknown }[] = [];
   for (const stack of ["data", "jobs", "webhooks", "api", "monitoring"] as const) {
-    const outputs = (templates[stack].toJSON().Outputs ?? {}) as Record<string, { Value: unknown; Export?: { Name: string } }>;
+    const outputs = (templates[stack].toJSON().Outputs ?? {}) as Record<
+      string,
+      { Value: unknown; Export?: { Name: string } }
+    >;
     for (const output of Object.values(outputs)) {
       if (output.Export?.Name === name) found.push({ stack, value: output.Value });
     }
@@ -379,7 +399,9 @@ describe("Data stack", () => {
   it("has no function of its own: the stream's consumer is in the Webhooks stack", () => {
     for (const templates of [test, prod]) {
       expect(Object.keys(templates.data.findResources("AWS::Lambda::EventSourceMapping"))).toEqual([]);
-      const handlers = (Object.values(templates.data.findResources("AWS::Lambda::Function")) as Resource[]).map((f) => String(f.Properties?.Handler));
+      const handlers = (Object.values(templates.data.findResources("AWS::Lambda::Function")) as Resource[]).map((f) =>
+        String(f.Properties?.Handler),
+      );
       expect(handlers.filter((h) => h.startsWith("functions/"))).toEqual([]);
     }
   });
@@ -482,8 +504,14 @@ describe("Api stack", () => {
       // The table's name from the Data stack, the mail queue's URL (not its DLQ's) from the Jobs stack.
       const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
       expect(resolveImport(templates, env.TABLE_NAME)).toEqual({ stack: "data", value: { Ref: tableId } });
-      expect(resolveImport(templates, env.MAIL_QUEUE_URL)).toEqual({ stack: "jobs", value: { Ref: mailQueueId(templates) } });
-      expect(resolveImport(templates, env.DELIVERY_QUEUE_URL)).toEqual({ stack: "webhooks", value: { Ref: deliveryQueues(templates).queueId } });
+      expect(resolveImport(templates, env.MAIL_QUEUE_URL)).toEqual({
+        stack: "jobs",
+        value: { Ref: mailQueueId(templates) },
+      });
+      expect(resolveImport(templates, env.DELIVERY_QUEUE_URL)).toEqual({
+        stack: "webhooks",
+        value: { Ref: deliveryQueues(templates).queueId },
+      });
     }
   });
 
@@ -504,8 +532,21 @@ describe("Api stack", () => {
       expect(props.Architectures).toEqual(["arm64"]);
       expect(props.Timeout).toBe(API_TIMEOUT);
       expect(props.MemorySize).toBe(1024);
-      const { MAIL_QUEUE_URL: _queue, DELIVERY_QUEUE_URL: _deliveries, SST_Secret_value_DEVICE_SIGNING_KEY: _key, SST_Secret_value_API_SIGNING_KEY: _apiKey, SST_Secret_value_CURSOR_SECRET: _cursors, GRAPHQL_INTROSPECTION: _introspection, REQUEST_BUDGET: _budget, ...common } = envOf(graphql);
-      expect(envOf(fn)).toEqual({ ...common, INVOICE_ISSUER_NAME: "Channel Partner Platform", ...(templates === opted ? { INVOICE_ISSUER_VAT_ID: "FR00123456789" } : {}) });
+      const {
+        MAIL_QUEUE_URL: _queue,
+        DELIVERY_QUEUE_URL: _deliveries,
+        SST_Secret_value_DEVICE_SIGNING_KEY: _key,
+        SST_Secret_value_API_SIGNING_KEY: _apiKey,
+        SST_Secret_value_CURSOR_SECRET: _cursors,
+        GRAPHQL_INTROSPECTION: _introspection,
+        REQUEST_BUDGET: _budget,
+        ...common
+      } = envOf(graphql);
+      expect(envOf(fn)).toEqual({
+        ...common,
+        INVOICE_ISSUER_NAME: "Channel Partner Platform",
+        ...(templates === opted ? { INVOICE_ISSUER_VAT_ID: "FR00123456789" } : {}),
+      });
     }
   });
 
@@ -626,7 +667,7 @@ describe("Jobs stack", () => {
         const workerTimeout = workerOf(templates.jobs, name)[1].Properties?.Timeout as number;
         expect(workerTimeout).toBe(name === "mail" ? MAIL_WORKER_TIMEOUT : WORKER_TIMEOUT);
         expect(queue.Properties?.VisibilityTimeout as number).toBeGreaterThanOrEqual(6 * workerTimeout);
-        expect((queue.Properties?.RedrivePolicy as Json).maxReceiveCount).toBe(5);
+        expect((queue.Properties!.RedrivePolicy as Json).maxReceiveCount).toBe(5);
         expect(dlq.Properties?.MessageRetentionPeriod).toBe(14 * 24 * 60 * 60);
         // A dead-letter queue is the end of the line.
         expect(dlq.Properties?.RedrivePolicy).toBeUndefined();
@@ -779,12 +820,18 @@ describe("Jobs stack", () => {
 
   it("lets no role in any stack send to a dead-letter queue (SQS's redrive fills them)", () => {
     for (const templates of [test, prod]) {
-      const dlqs = [...QUEUE_NAMES.map((name) => getAtt(queuesOf(templates.jobs, name).dlqId)), getAtt(deliveryQueues(templates).dlqId)];
+      const dlqs = [
+        ...QUEUE_NAMES.map((name) => getAtt(queuesOf(templates.jobs, name).dlqId)),
+        getAtt(deliveryQueues(templates).dlqId),
+      ];
       for (const stack of ["data", "jobs", "webhooks", "api", "monitoring"] as const) {
         const policies = Object.values(templates[stack].findResources("AWS::IAM::Policy")) as Resource[];
-        const statements = policies.flatMap((p) => (p.Properties?.PolicyDocument as { Statement: Statement[] }).Statement);
+        const statements = policies.flatMap(
+          (p) => (p.Properties!.PolicyDocument as { Statement: Statement[] }).Statement,
+        );
         for (const resource of resourcesFor(statements, "sqs:SendMessage")) {
-          const target = "Fn::ImportValue" in (resource as object) ? resolveImport(templates, resource).value : resource;
+          const target =
+            "Fn::ImportValue" in (resource as object) ? resolveImport(templates, resource).value : resource;
           expect(dlqs).not.toContainEqual(target);
         }
       }
@@ -793,7 +840,13 @@ describe("Jobs stack", () => {
 
   it("grants no dynamodb:*, Scan or sqs:* in any stack, and no managed access policies", () => {
     for (const templates of [test, prod, opted]) {
-      for (const template of [templates.data, templates.jobs, templates.webhooks, templates.api, templates.monitoring]) {
+      for (const template of [
+        templates.data,
+        templates.jobs,
+        templates.webhooks,
+        templates.api,
+        templates.monitoring,
+      ]) {
         const json = JSON.stringify(template.toJSON());
         expect(json).not.toContain('"dynamodb:*"');
         expect(json).not.toContain('"dynamodb:Scan"');
@@ -823,12 +876,23 @@ describe("Webhooks stack", () => {
   it("feeds the table's stream to the events consumer: from the trim horizon, bisecting and retrying failed batches", () => {
     for (const templates of [test, prod]) {
       const [consumerId, consumer] = consumerOf(templates.webhooks);
-      const mappings = (Object.values(templates.webhooks.findResources("AWS::Lambda::EventSourceMapping")) as Resource[]).filter((m) => same(m.Properties?.FunctionName, { Ref: consumerId }));
+      const mappings = (
+        Object.values(templates.webhooks.findResources("AWS::Lambda::EventSourceMapping")) as Resource[]
+      ).filter((m) => same(m.Properties?.FunctionName, { Ref: consumerId }));
       expect(mappings).toHaveLength(1);
       const m = mappings[0]!.Properties ?? {};
-      expect(m).toMatchObject({ StartingPosition: "TRIM_HORIZON", BatchSize: 100, BisectBatchOnFunctionError: true, MaximumRetryAttempts: 10, FunctionResponseTypes: ["ReportBatchItemFailures"] });
+      expect(m).toMatchObject({
+        StartingPosition: "TRIM_HORIZON",
+        BatchSize: 100,
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 10,
+        FunctionResponseTypes: ["ReportBatchItemFailures"],
+      });
       const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
-      expect(resolveImport(templates, m.EventSourceArn)).toEqual({ stack: "data", value: getAtt(tableId, "StreamArn") });
+      expect(resolveImport(templates, m.EventSourceArn)).toEqual({
+        stack: "data",
+        value: getAtt(tableId, "StreamArn"),
+      });
       expect(consumer.Properties?.Timeout).toBe(60);
       expect(Object.keys(envOf(consumer)).sort()).toEqual(["DELIVERY_QUEUE_URL", "STAGE", "TABLE_NAME"]);
       expect(envOf(consumer).DELIVERY_QUEUE_URL).toEqual({ Ref: deliveryQueues(templates).queueId });
@@ -842,14 +906,25 @@ describe("Webhooks stack", () => {
       const listStreams = all.filter((s) => same(asArray(s.Action), ["dynamodb:ListStreams"]));
       expect(listStreams.map((s) => s.Resource)).toEqual(["*"]);
       const streamRead = all.filter((s) => asArray(s.Action).includes("dynamodb:GetRecords"));
-      expect(streamRead.map((s) => [...asArray(s.Action)].sort())).toEqual([["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"]]);
+      expect(streamRead.map((s) => [...asArray(s.Action)].sort())).toEqual([
+        ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"],
+      ]);
       const tableId = only(templates.data, "AWS::DynamoDB::Table")[0];
-      expect(resolveImport(templates, streamRead[0]!.Resource)).toEqual({ stack: "data", value: getAtt(tableId, "StreamArn") });
+      expect(resolveImport(templates, streamRead[0]!.Resource)).toEqual({
+        stack: "data",
+        value: getAtt(tableId, "StreamArn"),
+      });
       const statements = all.filter((s) => !listStreams.includes(s) && !streamRead.includes(s));
       expectOnlyServices(statements, ["dynamodb", "sqs"]);
       const { tableArn } = tableArns(templates);
       const onTable = statements.filter((s) => asArray(s.Resource).some((r) => same(r, tableArn)));
-      expect(actionsOf(onTable, "dynamodb:")).toEqual(["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"]);
+      expect(actionsOf(onTable, "dynamodb:")).toEqual([
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+      ]);
       expect(resourcesFor(statements, "sqs:SendMessage")).toEqual([getAtt(deliveryQueues(templates).queueId)]);
       expect(actionsOf(statements, "sqs:")).toEqual(["sqs:SendMessage"]);
     }
@@ -860,7 +935,9 @@ describe("Webhooks stack", () => {
       const { queue, dlq } = deliveryQueues(templates);
       expect(queue.Properties?.VisibilityTimeout).toBe(6 * WEBHOOK_WORKER_TIMEOUT_SECONDS);
       expect(queue.Properties?.MessageRetentionPeriod).toBe(DELIVERY_RETENTION_DAYS * 86_400);
-      expect((queue.Properties?.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount).toBe(DELIVERY_MAX_RECEIVE_COUNT);
+      expect((queue.Properties!.RedrivePolicy as { maxReceiveCount: number }).maxReceiveCount).toBe(
+        DELIVERY_MAX_RECEIVE_COUNT,
+      );
       expect(DELIVERY_MAX_RECEIVE_COUNT).toBeGreaterThan(9);
       expect(queue.Properties?.SqsManagedSseEnabled).toBe(true);
       expect(dlq.Properties?.SqsManagedSseEnabled).toBe(true);
@@ -872,20 +949,34 @@ describe("Webhooks stack", () => {
     for (const templates of [test, prod]) {
       const [workerId, worker] = workerOf(templates.webhooks, "webhook");
       expect(worker.Properties?.Timeout).toBe(WEBHOOK_WORKER_TIMEOUT_SECONDS);
-      const mapping = (Object.values(templates.webhooks.findResources("AWS::Lambda::EventSourceMapping")) as Resource[]).find((m) => same(m.Properties?.FunctionName, { Ref: workerId }))!;
+      const mapping = (
+        Object.values(templates.webhooks.findResources("AWS::Lambda::EventSourceMapping")) as Resource[]
+      ).find((m) => same(m.Properties?.FunctionName, { Ref: workerId }))!;
       expect(mapping.Properties).toMatchObject({ BatchSize: 10, FunctionResponseTypes: ["ReportBatchItemFailures"] });
       const env = envOf(worker);
-      expect(Object.keys(env).sort()).toEqual(["DELIVERY_QUEUE_URL", "MAIL_QUEUE_URL", "SST_Secret_value_API_SIGNING_KEY", "STAGE", "TABLE_NAME"]);
+      expect(Object.keys(env).sort()).toEqual([
+        "DELIVERY_QUEUE_URL",
+        "MAIL_QUEUE_URL",
+        "SST_Secret_value_API_SIGNING_KEY",
+        "STAGE",
+        "TABLE_NAME",
+      ]);
       expect(env.SST_Secret_value_API_SIGNING_KEY).toBe("__FETCH_FROM_SSM__");
-      expect(resolveImport(templates, env.MAIL_QUEUE_URL)).toEqual({ stack: "jobs", value: { Ref: mailQueueOf(templates) } });
+      expect(resolveImport(templates, env.MAIL_QUEUE_URL)).toEqual({
+        stack: "jobs",
+        value: { Ref: mailQueueOf(templates) },
+      });
       const statements = roleStatements(templates.webhooks, worker);
       expectOnlyServices(statements, ["dynamodb", "sqs", "ssm"]);
       expectTableAccess(templates, statements, TABLE_ACTIONS);
       expect(actionsOf(statements, "ses:")).toEqual([]);
       // Consuming its own queue (ChangeMessageVisibility holds a retry); SendMessage to the mail queue only.
-      for (const s of statements.filter((s) => asArray(s.Action).some((a) => CONSUME_ACTIONS.includes(a)))) expect(asArray(s.Resource)).toEqual([getAtt(deliveryQueues(templates).queueId)]);
+      for (const s of statements.filter((s) => asArray(s.Action).some((a) => CONSUME_ACTIONS.includes(a))))
+        expect(asArray(s.Resource)).toEqual([getAtt(deliveryQueues(templates).queueId)]);
       expect(actionsOf(statements, "sqs:")).toEqual([...CONSUME_ACTIONS, "sqs:SendMessage"].sort());
-      expect(resourcesFor(statements, "sqs:SendMessage").map((r) => resolveImport(templates, r))).toEqual([{ stack: "jobs", value: getAtt(mailQueueOf(templates)) }]);
+      expect(resourcesFor(statements, "sqs:SendMessage").map((r) => resolveImport(templates, r))).toEqual([
+        { stack: "jobs", value: getAtt(mailQueueOf(templates)) },
+      ]);
       expect(JSON.stringify(resourcesOf(statements, "ssm:"))).toContain("/Secret/API_SIGNING_KEY/value");
     }
   });
@@ -959,7 +1050,11 @@ describe("Monitoring stack", () => {
     }
     const [topicId] = only(opted.monitoring, "AWS::SNS::Topic");
     const [, subscription] = only(opted.monitoring, "AWS::SNS::Subscription");
-    expect(subscription.Properties).toMatchObject({ Protocol: "email", Endpoint: ALARM_EMAIL, TopicArn: { Ref: topicId } });
+    expect(subscription.Properties).toMatchObject({
+      Protocol: "email",
+      Endpoint: ALARM_EMAIL,
+      TopicArn: { Ref: topicId },
+    });
   });
 
   it("alarms on any message in each dead-letter queue (billing, lifecycle, mail, webhook deliveries), and on no work queue", () => {
@@ -978,7 +1073,10 @@ describe("Monitoring stack", () => {
         expect(["jobs", "webhooks"]).toContain(stack);
         return value;
       });
-      const dlqNames = [...["billing", "lifecycle", "mail"].map((name) => getAtt(queuesOf(templates.jobs, name).dlqId, "QueueName")), getAtt(deliveryQueues(templates).dlqId, "QueueName")];
+      const dlqNames = [
+        ...["billing", "lifecycle", "mail"].map((name) => getAtt(queuesOf(templates.jobs, name).dlqId, "QueueName")),
+        getAtt(deliveryQueues(templates).dlqId, "QueueName"),
+      ];
       expect(watched).toHaveLength(dlqNames.length);
       for (const name of dlqNames) expect(watched).toContainEqual(name);
     }
@@ -986,7 +1084,9 @@ describe("Monitoring stack", () => {
 
   it("alarms on the API's 5xx rate: 100 x 5xx / Count of the HTTP API's $default stage, once there are enough requests", () => {
     for (const templates of [test, prod]) {
-      const apiAlarms = alarmsOf(templates).filter((a) => JSON.stringify(a.Properties?.Metrics ?? []).includes('"AWS/ApiGateway"'));
+      const apiAlarms = alarmsOf(templates).filter((a) =>
+        JSON.stringify(a.Properties?.Metrics ?? []).includes('"AWS/ApiGateway"'),
+      );
       expect(apiAlarms).toHaveLength(1);
       const props = apiAlarms[0]!.Properties ?? {};
       expect(props.Threshold).toBe(ALARMS.serverErrorPercent);
@@ -1006,7 +1106,10 @@ describe("Monitoring stack", () => {
         expect(stat.Period).toBe(FIVE_MINUTES);
         expect(stat.Metric.Dimensions).toHaveLength(2);
         expect(dimension(stat.Metric.Dimensions, "Stage")).toBe("$default");
-        expect(resolveImport(templates, dimension(stat.Metric.Dimensions, "ApiId"))).toEqual({ stack: "api", value: { Ref: httpApiId } });
+        expect(resolveImport(templates, dimension(stat.Metric.Dimensions, "ApiId"))).toEqual({
+          stack: "api",
+          value: { Ref: httpApiId },
+        });
         idOf[stat.Metric.MetricName] = q.Id;
       }
       expect(Object.keys(idOf).sort()).toEqual(["5xx", "Count"]);
@@ -1022,7 +1125,9 @@ describe("Monitoring stack", () => {
 
   it("alarms on DynamoDB throttled requests of the table, summed over the operations the functions use", () => {
     for (const templates of [test, prod]) {
-      const dynamoAlarms = alarmsOf(templates).filter((a) => JSON.stringify(a.Properties ?? {}).includes('"AWS/DynamoDB"'));
+      const dynamoAlarms = alarmsOf(templates).filter((a) =>
+        JSON.stringify(a.Properties ?? {}).includes('"AWS/DynamoDB"'),
+      );
       expect(dynamoAlarms).toHaveLength(1);
       const props = dynamoAlarms[0]!.Properties ?? {};
       expect(props.Threshold).toBe(ALARMS.tableThrottles);
@@ -1036,11 +1141,23 @@ describe("Monitoring stack", () => {
         expect(stat.Metric.MetricName).toBe("ThrottledRequests");
         expect(stat.Stat).toBe("Sum");
         expect(stat.Period).toBe(FIVE_MINUTES);
-        expect(resolveImport(templates, dimension(stat.Metric.Dimensions, "TableName"))).toEqual({ stack: "data", value: { Ref: tableId } });
+        expect(resolveImport(templates, dimension(stat.Metric.Dimensions, "TableName"))).toEqual({
+          stack: "data",
+          value: { Ref: tableId },
+        });
         return dimension(stat.Metric.Dimensions, "Operation") as string;
       });
       // Every operation granted to some function (transactions are authorised per item but throttled as TransactWriteItems).
-      for (const op of ["GetItem", "BatchGetItem", "Query", "PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"]) {
+      for (const op of [
+        "GetItem",
+        "BatchGetItem",
+        "Query",
+        "PutItem",
+        "UpdateItem",
+        "DeleteItem",
+        "BatchWriteItem",
+        "TransactWriteItems",
+      ]) {
         expect(operations).toContain(op);
       }
       expect(operations).not.toContain("Scan");
@@ -1049,7 +1166,10 @@ describe("Monitoring stack", () => {
       const expressions = queries.filter((q) => q.Expression !== undefined);
       expect(expressions).toHaveLength(1);
       expect(expressions[0]!.ReturnData ?? true).toBe(true);
-      const terms = expressions[0]!.Expression!.split("+").map((t) => t.trim()).sort();
+      const terms = expressions[0]!
+        .Expression!.split("+")
+        .map((t) => t.trim())
+        .sort();
       expect(terms).toEqual(stats.map((q) => `FILL(${q.Id}, 0)`).sort());
     }
   });
@@ -1077,7 +1197,11 @@ describe("Monitoring stack", () => {
           .map((fn) => fn.Properties?.Handler as string)
           .filter((handler) => handler.startsWith("functions/")),
       );
-      expect(appFunctions.sort()).toEqual(Object.values(FUNCTIONS).map(([, handler]) => handler).sort());
+      expect(appFunctions.sort()).toEqual(
+        Object.values(FUNCTIONS)
+          .map(([, handler]) => handler)
+          .sort(),
+      );
     }
   });
 });

@@ -21,7 +21,9 @@ import type { Result, TestStack } from "./harness.js";
 type HandleArgs = Parameters<NodeHttpHandler["handle"]>;
 
 /** Holds the first DynamoDB request matching a predicate until released; everything else goes through. */
-class GateHandler implements Pick<NodeHttpHandler, "handle" | "updateHttpClientConfig" | "httpHandlerConfigs" | "destroy"> {
+class GateHandler
+  implements Pick<NodeHttpHandler, "handle" | "updateHttpClientConfig" | "httpHandlerConfigs" | "destroy">
+{
   readonly #real = new RealHandler();
   #gate: { match: (op: string, body: string) => boolean; reached: () => void; opened: Promise<void> } | undefined;
 
@@ -41,7 +43,7 @@ class GateHandler implements Pick<NodeHttpHandler, "handle" | "updateHttpClientC
     const gate = this.#gate;
     const body: unknown = request.body;
     const text = typeof body === "string" ? body : body instanceof Uint8Array ? Buffer.from(body).toString("utf8") : "";
-    if (gate && gate.match(op, text)) {
+    if (gate?.match(op, text)) {
       this.#gate = undefined;
       gate.reached();
       await gate.opened;
@@ -76,43 +78,119 @@ let t: TestStack;
 const id = { d: "", r1: "", r2: "", c1: "", c2: "" };
 
 const create = async (as: string, parentId: string, kind: string, name: string, owner: string) => {
-  const a = (await t.mutateOk<{ account: { id: string } }>(as, "createAccount", "CreateAccountInput", { parentId, kind, name, country: "US", ...(kind === "DISTRIBUTOR" ? { currency: "USD" } : {}), owner: { email: owner } }, "account { id }")).account.id;
+  const a = (
+    await t.mutateOk<{ account: { id: string } }>(
+      as,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId,
+        kind,
+        name,
+        country: "US",
+        ...(kind === "DISTRIBUTOR" ? { currency: "USD" } : {}),
+        owner: { email: owner },
+      },
+      "account { id }",
+    )
+  ).account.id;
   await t.accept(owner);
   return a;
 };
 const partnerAdmin = async (resellerId: string, owner: string, pa: string) => {
-  await t.mutateOk(OPERATOR, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId: resellerId, enabled: true }, "account { id }");
-  await t.mutateOk(owner, "inviteMember", "InviteMemberInput", { accountId: resellerId, email: pa, role: "CONTRIBUTOR" }, "member { email }");
+  await t.mutateOk(
+    OPERATOR,
+    "setPartnerAdminCapability",
+    "SetPartnerAdminCapabilityInput",
+    { accountId: resellerId, enabled: true },
+    "account { id }",
+  );
+  await t.mutateOk(
+    owner,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId: resellerId, email: pa, role: "CONTRIBUTOR" },
+    "member { email }",
+  );
   await t.accept(pa);
-  await t.mutateOk(owner, "setMemberPartnerAdmin", "SetMemberPartnerAdminInput", { accountId: resellerId, email: pa, partnerAdmin: true }, "member { email }");
+  await t.mutateOk(
+    owner,
+    "setMemberPartnerAdmin",
+    "SetMemberPartnerAdminInput",
+    { accountId: resellerId, email: pa, partnerAdmin: true },
+    "member { email }",
+  );
 };
-const optIn = (as: string, accountId: string, on: boolean) => t.mutateOk(as, "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId, optIn: on }, "account { id }");
+const optIn = (as: string, accountId: string, on: boolean) =>
+  t.mutateOk(as, "setPartnerAdminOptIn", "SetPartnerAdminOptInInput", { accountId, optIn: on }, "account { id }");
 const administered = async (as: string) =>
-  (await t.read<{ r: { edges: { node: { accountId: string } }[] } }>(as, `{ r: administeredCustomers(first: 50) { edges { node { accountId } } } }`)).r.edges.map((e) => e.node.accountId);
+  (
+    await t.read<{ r: { edges: { node: { accountId: string } }[] } }>(
+      as,
+      `{ r: administeredCustomers(first: 50) { edges { node { accountId } } } }`,
+    )
+  ).r.edges.map((e) => e.node.accountId);
 const supportEmail = (as: string, accountId: string, email: string) =>
-  t.mutate<{ account: { id: string } }>(as, "setSupportEmail", "SetSupportEmailInput", { accountId, email }, "account { id }");
+  t.mutate<{ account: { id: string } }>(
+    as,
+    "setSupportEmail",
+    "SetSupportEmailInput",
+    { accountId, email },
+    "account { id }",
+  );
 const inviteOnBehalf = (as: string, accountId: string, email: string, role = "CONTRIBUTOR") =>
-  t.mutate<{ member: { email: string } }>(as, "inviteMember", "InviteMemberInput", { accountId, email, role }, "member { email }");
+  t.mutate<{ member: { email: string } }>(
+    as,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId, email, role },
+    "member { email }",
+  );
 /** Moves `accountId` under `parentId`: the new parent's owner invites, the account's owner accepts. */
 const move = async (inviter: string, accountId: string, parentId: string, owner: string) => {
-  await t.mutateOk(inviter, "inviteExistingAccount", "InviteExistingAccountInput", { accountId, parentId }, "invitationsSent");
-  const r = await t.acceptInvitation<{ account: { id: string } }>(owner, await t.invitationToken(owner), "account { id }");
+  await t.mutateOk(
+    inviter,
+    "inviteExistingAccount",
+    "InviteExistingAccountInput",
+    { accountId, parentId },
+    "invitationsSent",
+  );
+  const r = await t.acceptInvitation<{ account: { id: string } }>(
+    owner,
+    await t.invitationToken(owner),
+    "account { id }",
+  );
   ok(r);
 };
 const account = async (as: string, accountId: string) =>
-  (await t.read<{ r: { data?: { partnerAdminOptIn: boolean; partnerAdminEnabled: boolean; name: string } } }>(
-    as,
-    `query A($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { partnerAdminOptIn partnerAdminEnabled name } } } }`,
-    { id: accountId },
-  )).r.data;
+  (
+    await t.read<{ r: { data?: { partnerAdminOptIn: boolean; partnerAdminEnabled: boolean; name: string } } }>(
+      as,
+      `query A($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { partnerAdminOptIn partnerAdminEnabled name } } } }`,
+      { id: accountId },
+    )
+  ).r.data;
 
 beforeAll(async () => {
   t = await startTestStack({ dynamoRequestHandler: gate });
   id.d = await create(OPERATOR, PLATFORM, "DISTRIBUTOR", "Consent D", P.d);
-  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: id.d, skus: [TRUNK] }, "account { id }");
+  await t.mutateOk(
+    OPERATOR,
+    "setAvailableOffers",
+    "SetAvailableOffersInput",
+    { accountId: id.d, skus: [TRUNK] },
+    "account { id }",
+  );
   id.r1 = await create(P.d, id.d, "RESELLER", "Consent R1", P.r1);
   id.r2 = await create(P.d, id.d, "RESELLER", "Consent R2", P.r2);
-  for (const r of [id.r1, id.r2]) await t.mutateOk(P.d, "setResellerRights", "SetResellerRightsInput", { id: r, canCreateAccounts: true, canCreateEquipment: true }, "account { id }");
+  for (const r of [id.r1, id.r2])
+    await t.mutateOk(
+      P.d,
+      "setResellerRights",
+      "SetResellerRightsInput",
+      { id: r, canCreateAccounts: true, canCreateEquipment: true },
+      "account { id }",
+    );
   await partnerAdmin(id.r1, P.r1, P.pa1);
   await partnerAdmin(id.r2, P.r2, P.pa2);
   id.c1 = await create(P.r1, id.r1, "CUSTOMER", "Consent C1", P.c1);
@@ -150,7 +228,10 @@ describe("rule 4: consent never travels", () => {
     expect(await administered(P.pa2)).toEqual([]);
     const refused = await supportEmail(P.pa2, id.c1, "x@consent-c1.example");
     expect(["NotFoundError", "ForbiddenError"]).toContain(refused.__typename);
-    expectError(await inviteOnBehalf(P.pa2, id.c1, "intruder@consent-c1.example"), refused.__typename as "NotFoundError");
+    expectError(
+      await inviteOnBehalf(P.pa2, id.c1, "intruder@consent-c1.example"),
+      refused.__typename as "NotFoundError",
+    );
   });
 });
 
@@ -172,7 +253,9 @@ describe("rule 5: revocation is linear", () => {
     expect(members.r.data.members.edges.map((e) => e.node.email)).not.toContain(email);
     await expect(t.invitationToken(email)).rejects.toThrow(/no invitation mailed/);
     // And after the opt-out, plainly refused.
-    expect(["ForbiddenError", "NotFoundError"]).toContain((await inviteOnBehalf(P.pa1, id.c1, "later@consent-c1.example")).__typename);
+    expect(["ForbiddenError", "NotFoundError"]).toContain(
+      (await inviteOnBehalf(P.pa1, id.c1, "later@consent-c1.example")).__typename,
+    );
     await optIn(P.c1, id.c1, true);
   });
 });
@@ -180,15 +263,35 @@ describe("rule 5: revocation is linear", () => {
 describe("rule 6: no lost updates on accounts", () => {
   it("an update that read the account before a capability was disabled cannot restore it", async () => {
     const held = gate.hold((op, body) => op === "TransactWriteItems" && body.includes("Consent R2 renamed"));
-    const rename = t.mutate<{ account: { name: string } }>(P.d, "updateAccount", "UpdateAccountInput", { id: id.r2, name: "Consent R2 renamed" }, "account { name }");
+    const rename = t.mutate<{ account: { name: string } }>(
+      P.d,
+      "updateAccount",
+      "UpdateAccountInput",
+      { id: id.r2, name: "Consent R2 renamed" },
+      "account { name }",
+    );
     await held.reached;
-    await t.mutateOk(OPERATOR, "setPartnerAdminCapability", "SetPartnerAdminCapabilityInput", { accountId: id.r2, enabled: false }, "account { id }");
+    await t.mutateOk(
+      OPERATOR,
+      "setPartnerAdminCapability",
+      "SetPartnerAdminCapabilityInput",
+      { accountId: id.r2, enabled: false },
+      "account { id }",
+    );
     held.release();
     expectError(await rename, "ConflictError");
     const after = await account(OPERATOR, id.r2);
     expect(after).toMatchObject({ partnerAdminEnabled: false, name: "Consent R2" });
     // Reloaded and sent again, the rename applies and keeps the capability off.
-    ok(await t.mutate(P.d, "updateAccount", "UpdateAccountInput", { id: id.r2, name: "Consent R2 renamed" }, "account { name }"));
+    ok(
+      await t.mutate(
+        P.d,
+        "updateAccount",
+        "UpdateAccountInput",
+        { id: id.r2, name: "Consent R2 renamed" },
+        "account { name }",
+      ),
+    );
     expect(await account(OPERATOR, id.r2)).toMatchObject({ partnerAdminEnabled: false, name: "Consent R2 renamed" });
   });
 });
@@ -197,13 +300,37 @@ describe("rule 7: partner admins and owners' invitations", () => {
   const pendingOwner = "owner2@consent-c1.example";
 
   beforeAll(async () => {
-    await t.mutateOk(P.c1, "inviteMember", "InviteMemberInput", { accountId: id.c1, email: pendingOwner, role: "OWNER" }, "member { email }");
+    await t.mutateOk(
+      P.c1,
+      "inviteMember",
+      "InviteMemberInput",
+      { accountId: id.c1, email: pendingOwner, role: "OWNER" },
+      "member { email }",
+    );
   });
 
   it("a partner admin cannot replace, downgrade or withdraw a pending OWNER invitation", async () => {
     expectForbidden(await inviteOnBehalf(P.pa1, id.c1, pendingOwner, "CONTRIBUTOR"), "ON_BEHALF_LIMIT");
-    expectForbidden(await t.mutate(P.pa1, "setMemberRole", "SetMemberRoleInput", { accountId: id.c1, email: pendingOwner, role: "VIEWER" }, "member { email }"), "ON_BEHALF_LIMIT");
-    expectForbidden(await t.mutate(P.pa1, "removeMember", "MemberRefInput", { accountId: id.c1, email: pendingOwner }, "member { email }"), "ON_BEHALF_LIMIT");
+    expectForbidden(
+      await t.mutate(
+        P.pa1,
+        "setMemberRole",
+        "SetMemberRoleInput",
+        { accountId: id.c1, email: pendingOwner, role: "VIEWER" },
+        "member { email }",
+      ),
+      "ON_BEHALF_LIMIT",
+    );
+    expectForbidden(
+      await t.mutate(
+        P.pa1,
+        "removeMember",
+        "MemberRefInput",
+        { accountId: id.c1, email: pendingOwner },
+        "member { email }",
+      ),
+      "ON_BEHALF_LIMIT",
+    );
     // The owner's invitation still works.
     await t.accept(pendingOwner);
   });
@@ -214,11 +341,27 @@ describe("rule 7: partner admins and owners' invitations", () => {
     await optIn(P.c1, id.c1, false);
     const token = await t.invitationToken(invitee);
     const lapsed: Result<unknown> = await t.acceptInvitation(invitee, token, "account { id }");
-    expectError(lapsed, "ConflictError", "This invitation lapsed: the partner administration it was sent under has ended");
+    expectError(
+      lapsed,
+      "ConflictError",
+      "This invitation lapsed: the partner administration it was sent under has ended",
+    );
     await optIn(P.c1, id.c1, true);
-    expectError(await t.acceptInvitation(invitee, token, "account { id }"), "ConflictError", "This invitation lapsed: the partner administration it was sent under has ended");
+    expectError(
+      await t.acceptInvitation(invitee, token, "account { id }"),
+      "ConflictError",
+      "This invitation lapsed: the partner administration it was sent under has ended",
+    );
     // The customer's own invitation of the same person works.
-    ok(await t.mutate(P.c1, "inviteMember", "InviteMemberInput", { accountId: id.c1, email: invitee, role: "CONTRIBUTOR" }, "member { email }"));
+    ok(
+      await t.mutate(
+        P.c1,
+        "inviteMember",
+        "InviteMemberInput",
+        { accountId: id.c1, email: invitee, role: "CONTRIBUTOR" },
+        "member { email }",
+      ),
+    );
     ok(await t.acceptInvitation(invitee, await t.invitationToken(invitee), "account { id }"));
   });
 
@@ -228,5 +371,3 @@ describe("rule 7: partner admins and owners' invitations", () => {
     ok(await t.acceptInvitation(invitee, await t.invitationToken(invitee), "account { id }"));
   });
 });
-
-

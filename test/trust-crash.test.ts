@@ -17,7 +17,12 @@ import type { TestStack } from "./harness.js";
 
 const TRUNK = "RC-DRAAS-TRUNK-SUB";
 const MINUTES = "CRASH-MIN";
-const P = { d1: "owner@crash-d1.example", d2: "owner@crash-d2.example", c: "owner@crash-c.example", u: "owner@crash-u.example" };
+const P = {
+  d1: "owner@crash-d1.example",
+  d2: "owner@crash-d2.example",
+  c: "owner@crash-c.example",
+  u: "owner@crash-u.example",
+};
 
 const faults = new FaultInjectingHandler();
 let t: TestStack;
@@ -36,12 +41,20 @@ interface Invoice {
   readonly lines: Line[];
 }
 async function invoices(owner: string, accountId: string): Promise<Invoice[]> {
-  const r = await t.read<{ a: { data: { invoices: { edges: { node: { number: string; period: string; lines: { edges: { node: Line }[] } } }[] } } } }>(
+  const r = await t.read<{
+    a: {
+      data: { invoices: { edges: { node: { number: string; period: string; lines: { edges: { node: Line }[] } } }[] } };
+    };
+  }>(
     owner,
     `query I($id: ID!) { a: account(id: $id) { ... on QueryAccountSuccess { data { invoices(first: 50) { edges { node { number period lines(first: 100) { edges { node { sku quantity customer } } } } } } } } } }`,
     { id: accountId },
   );
-  return r.a.data.invoices.edges.map((e) => ({ number: e.node.number, period: e.node.period, lines: e.node.lines.edges.map((l) => l.node) }));
+  return r.a.data.invoices.edges.map((e) => ({
+    number: e.node.number,
+    period: e.node.period,
+    lines: e.node.lines.edges.map((l) => l.node),
+  }));
 }
 const month = (i: number) => {
   const d = new Date(Date.UTC(2026, 9 + i, 1));
@@ -54,29 +67,90 @@ const HOUR = 3_600_000;
 async function moveC(): Promise<void> {
   const to = under === "d1" ? "d2" : "d1";
   const inviter = to === "d1" ? P.d1 : P.d2;
-  ok(await t.mutate(inviter, "inviteExistingAccount", "InviteExistingAccountInput", { accountId: id.c, parentId: id[to] }, "invitationsSent"));
+  ok(
+    await t.mutate(
+      inviter,
+      "inviteExistingAccount",
+      "InviteExistingAccountInput",
+      { accountId: id.c, parentId: id[to] },
+      "invitationsSent",
+    ),
+  );
   ok(await t.acceptInvitation(P.c, await t.invitationToken(P.c), "account { id }"));
   under = to;
 }
 async function recordUsage(day: string, key: string): Promise<void> {
-  ok(await t.mutate(OPERATOR, "recordUsage", "RecordUsageInput", { accountId: id.u, sku: MINUTES, quantity: 5, day, idempotencyKey: key }, "usage { quantity }"));
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "recordUsage",
+      "RecordUsageInput",
+      { accountId: id.u, sku: MINUTES, quantity: 5, day, idempotencyKey: key },
+      "usage { quantity }",
+    ),
+  );
 }
 const invoiceMails = async () =>
-  ((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: { to: string; subject: string }[] }).messages.filter((m) => /invoice/i.test(m.subject));
+  (
+    (await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: { to: string; subject: string }[] }
+  ).messages.filter((m) => /invoice/i.test(m.subject));
 
 beforeAll(async () => {
   t = await startTestStack({ dynamoRequestHandler: faults, mailLeaseMs: 200 });
   await t.setClock(iso(month(0).first, 9 * HOUR));
   await t.runJob("lifecycle");
-  ok(await t.mutate(OPERATOR, "createOffer", "CreateOfferInput", { sku: MINUTES, name: "Crash minutes", kind: "USAGE", unit: "minute", unitPrice: "0.10", currency: "USD" }, "offer { sku }"));
-  for (const [k, owner, name] of [["d1", P.d1, "Crash D1"], ["d2", P.d2, "Crash D2"]] as const) {
-    id[k] = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name, country: "US", currency: "USD", owner: { email: owner } }, "account { id }")).account.id;
-    await t.accept(owner);
-    ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: id[k], skus: [TRUNK, MINUTES] }, "account { id }"));
-  }
-  for (const [k, owner, name, sku, q] of [["c", P.c, "Crash Mover", TRUNK, 3], ["u", P.u, "Crash Usage", MINUTES, 1]] as const) {
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "createOffer",
+      "CreateOfferInput",
+      { sku: MINUTES, name: "Crash minutes", kind: "USAGE", unit: "minute", unitPrice: "0.10", currency: "USD" },
+      "offer { sku }",
+    ),
+  );
+  for (const [k, owner, name] of [
+    ["d1", P.d1, "Crash D1"],
+    ["d2", P.d2, "Crash D2"],
+  ] as const) {
     id[k] = ok<{ account: { id: string } }>(
-      await t.mutate(P.d1, "createAccount", "CreateAccountInput", { parentId: id.d1, kind: "CUSTOMER", name, country: "US", owner: { email: owner }, order: { lines: [{ sku, quantity: q }], idempotencyKey: name.replace(/\W+/g, "-") } }, "account { id }"),
+      await t.mutate(
+        OPERATOR,
+        "createAccount",
+        "CreateAccountInput",
+        { parentId: PLATFORM, kind: "DISTRIBUTOR", name, country: "US", currency: "USD", owner: { email: owner } },
+        "account { id }",
+      ),
+    ).account.id;
+    await t.accept(owner);
+    ok(
+      await t.mutate(
+        OPERATOR,
+        "setAvailableOffers",
+        "SetAvailableOffersInput",
+        { accountId: id[k], skus: [TRUNK, MINUTES] },
+        "account { id }",
+      ),
+    );
+  }
+  for (const [k, owner, name, sku, q] of [
+    ["c", P.c, "Crash Mover", TRUNK, 3],
+    ["u", P.u, "Crash Usage", MINUTES, 1],
+  ] as const) {
+    id[k] = ok<{ account: { id: string } }>(
+      await t.mutate(
+        P.d1,
+        "createAccount",
+        "CreateAccountInput",
+        {
+          parentId: id.d1,
+          kind: "CUSTOMER",
+          name,
+          country: "US",
+          owner: { email: owner },
+          order: { lines: [{ sku, quantity: q }], idempotencyKey: name.replace(/\W+/g, "-") },
+        },
+        "account { id }",
+      ),
     ).account.id;
     await t.accept(owner);
   }
@@ -97,7 +171,7 @@ describe("the billing run cut at each of its writes", () => {
   async function billMonth(i: number, k: number): Promise<void> {
     const m = month(i);
     await t.setClock(iso(m.first, 10 * HOUR));
-    await recordUsage(m.period + "-01", `u-${m.period}`);
+    await recordUsage(`${m.period}-01`, `u-${m.period}`);
     const partyAtEnd = under;
     await t.setClock(iso(m.next, 60_000));
     await moveC();
@@ -110,9 +184,10 @@ describe("the billing run cut at each of its writes", () => {
     expect(run.deadLettered, `${m.period} cut at write ${k}`).toBe(0);
     if (k === 0) {
       writes = faults.since(mark).filter(isWrite).length;
-      console.info(`a clean billing run of one month: ${writes} write requests (${faults.since(mark).filter(isWrite).join(", ")})`);
-    }
-    else if (fired) cut.push(k);
+      console.info(
+        `a clean billing run of one month: ${writes} write requests (${faults.since(mark).filter(isWrite).join(", ")})`,
+      );
+    } else if (fired) cut.push(k);
     billed.push({ period: m.period, party: partyAtEnd });
   }
 
@@ -131,11 +206,20 @@ describe("the billing run cut at each of its writes", () => {
       const mine = (party === "d1" ? one : two).filter((i) => i.period === period);
       const other = (party === "d1" ? two : one).filter((i) => i.period === period);
       expect(mine, period).toHaveLength(1);
-      expect(mine[0]!.lines.filter((l) => l.customer === "Crash Mover"), period).toEqual([{ sku: TRUNK, quantity: 3, customer: "Crash Mover" }]);
-      expect(other.flatMap((i) => i.lines).filter((l) => l.customer === "Crash Mover"), period).toEqual([]);
+      expect(
+        mine[0]!.lines.filter((l) => l.customer === "Crash Mover"),
+        period,
+      ).toEqual([{ sku: TRUNK, quantity: 3, customer: "Crash Mover" }]);
+      expect(
+        other.flatMap((i) => i.lines).filter((l) => l.customer === "Crash Mover"),
+        period,
+      ).toEqual([]);
       // The usage customer stays under the first distributor: its month's usage is on that invoice.
       const d1 = one.filter((i) => i.period === period);
-      expect(d1.flatMap((i) => i.lines).filter((l) => l.sku === MINUTES), period).toEqual([{ sku: MINUTES, quantity: 5, customer: "Crash Usage" }]);
+      expect(
+        d1.flatMap((i) => i.lines).filter((l) => l.sku === MINUTES),
+        period,
+      ).toEqual([{ sku: MINUTES, quantity: 5, customer: "Crash Usage" }]);
     }
   });
 
@@ -145,7 +229,11 @@ describe("the billing run cut at each of its writes", () => {
     expect(new Set(numbers).size).toBe(numbers.length);
     expect(numbers.at(-1)! - numbers[0]! + 1).toBe(numbers.length);
     const mails = await invoiceMails();
-    for (const i of all) expect(mails.some((m) => m.subject.includes(i.number)), `mail of ${i.number}`).toBe(true);
+    for (const i of all)
+      expect(
+        mails.some((m) => m.subject.includes(i.number)),
+        `mail of ${i.number}`,
+      ).toBe(true);
   });
 });
 
@@ -158,14 +246,26 @@ describe("a deletion cut at each of its writes", () => {
       `query S($id: ID!) { a: account(id: $id) { ... on QueryAccountSuccess { data { subscriptions(first: 5) { edges { node { id } } } } } } }`,
       { id: id.u },
     );
-    ok(await t.mutate(P.d1, "cancelSubscription", "CancelSubscriptionInput", { subscriptionId: subs.a.data.subscriptions.edges[0]!.node.id }, "subscription { id }"));
+    ok(
+      await t.mutate(
+        P.d1,
+        "cancelSubscription",
+        "CancelSubscriptionInput",
+        { subscriptionId: subs.a.data.subscriptions.edges[0]!.node.id },
+        "subscription { id }",
+      ),
+    );
     // The month of the cancellation is billed (nothing left unbilled), then the deletion falls due.
     await t.setClock(iso(last.next, 5 * 60_000));
     expect(await t.runJob("billing")).toMatchObject({ deadLettered: 0 });
     await t.setClock(iso(last.next, 20 * 86_400_000));
     const raw = Buffer.from(id.u, "base64").toString("utf8").split(":")[1]!;
     let runs = 0;
-    for (let k = 1; (await t.stack.store.getAccount(raw)) !== undefined || (await t.stack.store.allMembers(raw)).length > 0; k++) {
+    for (
+      let k = 1;
+      (await t.stack.store.getAccount(raw)) !== undefined || (await t.stack.store.allMembers(raw)).length > 0;
+      k++
+    ) {
       expect(k, "the deletion never finished").toBeLessThan(40);
       faults.interruptWrite(k);
       // The scheduler itself may be the one cut (its watermark): that run is lost, the next one reads the same days.

@@ -17,15 +17,26 @@ afterAll(async () => {
 });
 
 interface ViewerView {
-  readonly viewer: { readonly email: string; readonly emailVerified: boolean; readonly memberships: { readonly account: { readonly id: string }; readonly role: string }[] };
+  readonly viewer: {
+    readonly email: string;
+    readonly emailVerified: boolean;
+    readonly memberships: { readonly account: { readonly id: string }; readonly role: string }[];
+  };
 }
 const VIEWER = "{ viewer { email emailVerified memberships { account { id } role } } }";
 const ACCOUNT = `query Q($id: ID!) { r: account(id: $id) { __typename ${ERR} } }`;
 
 /** POSTs a GraphQL operation with a raw Authorization header. */
 async function post<T>(authorization: string, query: string, variables: Record<string, unknown> = {}) {
-  const res = await fetch(`${t.url}/graphql`, { method: "POST", headers: { "content-type": "application/json", authorization }, body: JSON.stringify({ query, variables }) });
-  const body = (await res.json()) as { data?: T | null; errors?: { message: string; extensions?: { code?: string } }[] };
+  const res = await fetch(`${t.url}/graphql`, {
+    method: "POST",
+    headers: { "content-type": "application/json", authorization },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await res.json()) as {
+    data?: T | null;
+    errors?: { message: string; extensions?: { code?: string } }[];
+  };
   return { status: res.status, data: body.data ?? null, errors: body.errors };
 }
 
@@ -36,7 +47,9 @@ describe("rule 1: only verified identities act", () => {
     expect(v.errors).toBeUndefined();
     expect(v.data?.viewer).toEqual({ email: OPERATOR, emailVerified: false, memberships: [] });
 
-    const a = await post<{ r: { __typename: string; code: string } }>(`Bearer ${unverified}`, ACCOUNT, { id: PLATFORM });
+    const a = await post<{ r: { __typename: string; code: string } }>(`Bearer ${unverified}`, ACCOUNT, {
+      id: PLATFORM,
+    });
     expect(a.data?.r.__typename).toBe("NotFoundError");
 
     const c = await post<{ r: { __typename: string; code: string } }>(
@@ -46,7 +59,11 @@ describe("rule 1: only verified identities act", () => {
     );
     expect(c.errors).toBeUndefined();
     expect(c.data?.r.__typename).toBe("NotFoundError");
-    const children = await t.read<{ r: { data: { childCount: number } } }>(OPERATOR, `query Q($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`, { id: PLATFORM });
+    const children = await t.read<{ r: { data: { childCount: number } } }>(
+      OPERATOR,
+      `query Q($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`,
+      { id: PLATFORM },
+    );
     expect(children.r.data.childCount).toBe(0);
   });
 
@@ -89,12 +106,21 @@ describe("rule 2: e-mail comparison cannot be aliased", () => {
 
   it("refuses to invite an address that changes under Unicode folding or NFKC; ASCII case still folds", async () => {
     const doc = `mutation M($input: InviteMemberInput!) { r: inviteMember(input: $input) { __typename ... on MutationInviteMemberSuccess { data { member { email } } } ${ERR} } }`;
-    const invite = (email: string) => t.gql<{ r: { __typename: string; data?: { member: { email: string } } } }>(OPERATOR, doc, { input: { accountId: PLATFORM, email, role: "VIEWER" } });
+    const invite = (email: string) =>
+      t.gql<{ r: { __typename: string; data?: { member: { email: string } } } }>(OPERATOR, doc, {
+        input: { accountId: PLATFORM, email, role: "VIEWER" },
+      });
     const before = await t.outboxCount();
-    for (const email of ["\u212Aim@example.com", "stra\u00DFe@example.com", "\uFF41dmin@example.com", "\u00C9mile@example.com"]) {
+    for (const email of [
+      "\u212Aim@example.com",
+      "stra\u00DFe@example.com",
+      "\uFF41dmin@example.com",
+      "\u00C9mile@example.com",
+    ]) {
       const r = await invite(email);
       // Refused by the EmailAddress scalar (BAD_USER_INPUT) or by core's rule (ValidationError): never mapped.
-      const refused = r.errors?.[0]?.extensions?.code === "BAD_USER_INPUT" || r.data?.r.__typename === "ValidationError";
+      const refused =
+        r.errors?.[0]?.extensions?.code === "BAD_USER_INPUT" || r.data?.r.__typename === "ValidationError";
       expect(refused, `${email}: ${JSON.stringify(r)}`).toBe(true);
     }
     expect(await t.outboxCount()).toBe(before);
@@ -114,8 +140,9 @@ describe("rule 3: token hygiene at the edge", () => {
   });
 
   it("refuses a token living longer than 24 h, accepts one of 24 h", async () => {
-    expect((await post(`Bearer ${await t.stack.mint(OPERATOR, { ttlSeconds: 86_400 + 60 })}`, VIEWER)).status).toBe(401);
+    expect((await post(`Bearer ${await t.stack.mint(OPERATOR, { ttlSeconds: 86_400 + 60 })}`, VIEWER)).status).toBe(
+      401,
+    );
     expect((await post(`Bearer ${await t.stack.mint(OPERATOR, { ttlSeconds: 86_400 })}`, VIEWER)).status).toBe(200);
   });
 });
-

@@ -10,7 +10,15 @@ let t: TestStack;
 
 beforeAll(async () => {
   t = await startTestStack();
-  ok(await t.mutate(OPERATOR, "inviteMember", "InviteMemberInput", { accountId: PLATFORM, email: VIEWER, role: "VIEWER" }, "member { email }"));
+  ok(
+    await t.mutate(
+      OPERATOR,
+      "inviteMember",
+      "InviteMemberInput",
+      { accountId: PLATFORM, email: VIEWER, role: "VIEWER" },
+      "member { email }",
+    ),
+  );
   await t.accept(VIEWER);
 }, 120_000);
 afterAll(async () => {
@@ -48,15 +56,47 @@ describe("rule 8: platform VIEWERs see no prices", () => {
 
 describe("rule 15: names", () => {
   const create = (name: string, reference?: string) =>
-    t.mutate<{ account: { id: string; name: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name, country: "GB", currency: "EUR", ...(reference !== undefined ? { reference } : {}) }, "account { id name }");
+    t.mutate<{ account: { id: string; name: string } }>(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name,
+        country: "GB",
+        currency: "EUR",
+        ...(reference !== undefined ? { reference } : {}),
+      },
+      "account { id name }",
+    );
 
   it("refuses bidi overrides and isolates, zero-width characters, C0/C1 controls and U+2028/2029; writes nothing", async () => {
-    const before = await t.read<{ r: { data: { childCount: number } } }>(OPERATOR, `query Q($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`, { id: PLATFORM });
-    for (const bad of ["Acme\u202Egnp.exe", "Acme\u2066x\u2069", "Ac\u200Bme", "Ac\u200Dme", "\uFEFFAcme", "Acme\u0085", "Acme\u009B", "Acme\u2028Two", "Acme\u2029", "Acme\u0007"]) {
+    const before = await t.read<{ r: { data: { childCount: number } } }>(
+      OPERATOR,
+      `query Q($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`,
+      { id: PLATFORM },
+    );
+    for (const bad of [
+      "Acme\u202Egnp.exe",
+      "Acme\u2066x\u2069",
+      "Ac\u200Bme",
+      "Ac\u200Dme",
+      "\uFEFFAcme",
+      "Acme\u0085",
+      "Acme\u009B",
+      "Acme\u2028Two",
+      "Acme\u2029",
+      "Acme\u0007",
+    ]) {
       expectInvalid(await create(bad), ["name"]);
     }
     expectInvalid(await create("Acme", "ref\u202E1"), ["reference"]);
-    const after = await t.read<typeof before>(OPERATOR, `query Q($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`, { id: PLATFORM });
+    const after = await t.read<typeof before>(
+      OPERATOR,
+      `query Q($id: ID!) { r: account(id: $id) { ... on QueryAccountSuccess { data { childCount } } } }`,
+      { id: PLATFORM },
+    );
     expect(after).toEqual(before);
   });
 
@@ -69,40 +109,133 @@ describe("rule 15: names", () => {
 describe("rule 10: idempotency key namespaces are disjoint", () => {
   it("an order keyed like the system's usage key does not take the usage record's place", async () => {
     const sku = "TRUST-CONF-MIN";
-    ok(await t.mutate(OPERATOR, "createOffer", "CreateOfferInput", { sku, name: "Trust minutes", kind: "USAGE", unit: "minute", unitPrice: "0.05", currency: "EUR" }, "offer { sku }"));
-    const d = ok<{ account: { id: string } }>(await t.mutate(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Keys Distributor", country: "GB", currency: "EUR" }, "account { id }")).account.id;
-    ok(await t.mutate(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: d, skus: [sku] }, "account { id }"));
+    ok(
+      await t.mutate(
+        OPERATOR,
+        "createOffer",
+        "CreateOfferInput",
+        { sku, name: "Trust minutes", kind: "USAGE", unit: "minute", unitPrice: "0.05", currency: "EUR" },
+        "offer { sku }",
+      ),
+    );
+    const d = ok<{ account: { id: string } }>(
+      await t.mutate(
+        OPERATOR,
+        "createAccount",
+        "CreateAccountInput",
+        { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Keys Distributor", country: "GB", currency: "EUR" },
+        "account { id }",
+      ),
+    ).account.id;
+    ok(
+      await t.mutate(
+        OPERATOR,
+        "setAvailableOffers",
+        "SetAvailableOffersInput",
+        { accountId: d, skus: [sku] },
+        "account { id }",
+      ),
+    );
     // The client picks the very string the system uses for usage keys.
-    ok(await t.mutate(OPERATOR, "placeOrder", "PlaceOrderInput", { accountId: d, lines: [{ sku, quantity: 1 }], idempotencyKey: `usage:${sku}:k1` }, "order { id }"));
+    ok(
+      await t.mutate(
+        OPERATOR,
+        "placeOrder",
+        "PlaceOrderInput",
+        { accountId: d, lines: [{ sku, quantity: 1 }], idempotencyKey: `usage:${sku}:k1` },
+        "order { id }",
+      ),
+    );
     const day = new Date().toISOString().slice(0, 10);
-    const usage = await t.mutate<{ usage: { quantity: number } }>(OPERATOR, "recordUsage", "RecordUsageInput", { accountId: d, sku, quantity: 7, day, idempotencyKey: "k1" }, "usage { quantity }");
+    const usage = await t.mutate<{ usage: { quantity: number } }>(
+      OPERATOR,
+      "recordUsage",
+      "RecordUsageInput",
+      { accountId: d, sku, quantity: 7, day, idempotencyKey: "k1" },
+      "usage { quantity }",
+    );
     expect(ok<{ usage: { quantity: number } }>(usage).usage.quantity).toBe(7);
   });
 });
 
 describe("rule 9: inviteExistingAccount tells nothing about an account the caller cannot see", () => {
-  const P = { d1: "owner@rule9-d1.example", d2: "owner@rule9-d2.example", c: "owner@rule9-c.example", c2: "second@rule9-c.example", e: "owner@rule9-e.example" };
+  const P = {
+    d1: "owner@rule9-d1.example",
+    d2: "owner@rule9-d2.example",
+    c: "owner@rule9-c.example",
+    c2: "second@rule9-c.example",
+    e: "owner@rule9-e.example",
+  };
   const ids = { d1: "", d2: "", d3: "", r2: "", c: "", orphan: "", eur: "" };
   const invite = (as: string, accountId: string, parentId: string) =>
-    t.mutate<{ invitationsSent: number }>(as, "inviteExistingAccount", "InviteExistingAccountInput", { accountId, parentId }, "invitationsSent");
+    t.mutate<{ invitationsSent: number }>(
+      as,
+      "inviteExistingAccount",
+      "InviteExistingAccountInput",
+      { accountId, parentId },
+      "invitationsSent",
+    );
   const unknown = Buffer.from("Account:01ZZZZZZZZZZZZZZZZZZZZZZZZ").toString("base64");
-  const createAs = async (as: string, input: Record<string, unknown>) => ok<{ account: { id: string } }>(await t.mutate(as, "createAccount", "CreateAccountInput", input, "account { id }")).account.id;
+  const createAs = async (as: string, input: Record<string, unknown>) =>
+    ok<{ account: { id: string } }>(await t.mutate(as, "createAccount", "CreateAccountInput", input, "account { id }"))
+      .account.id;
 
   beforeAll(async () => {
-    ids.d1 = await createAs(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Rule9 D1", country: "US", currency: "USD", owner: { email: P.d1 } });
+    ids.d1 = await createAs(OPERATOR, {
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Rule9 D1",
+      country: "US",
+      currency: "USD",
+      owner: { email: P.d1 },
+    });
     await t.accept(P.d1);
-    ids.d2 = await createAs(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Rule9 D2", country: "US", currency: "USD", owner: { email: P.d2 } });
+    ids.d2 = await createAs(OPERATOR, {
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Rule9 D2",
+      country: "US",
+      currency: "USD",
+      owner: { email: P.d2 },
+    });
     await t.accept(P.d2);
-    ids.d3 = await createAs(OPERATOR, { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Rule9 D3", country: "GB", currency: "EUR", owner: { email: P.e } });
+    ids.d3 = await createAs(OPERATOR, {
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Rule9 D3",
+      country: "GB",
+      currency: "EUR",
+      owner: { email: P.e },
+    });
     await t.accept(P.e);
     ids.r2 = await createAs(P.d2, { parentId: ids.d2, kind: "RESELLER", name: "Rule9 R2", country: "US" });
     // In branch 1: a customer with two owners, one without any owner; in a EUR branch, a customer.
-    ids.c = await createAs(P.d1, { parentId: ids.d1, kind: "CUSTOMER", name: "Rule9 C", country: "US", owner: { email: P.c } });
+    ids.c = await createAs(P.d1, {
+      parentId: ids.d1,
+      kind: "CUSTOMER",
+      name: "Rule9 C",
+      country: "US",
+      owner: { email: P.c },
+    });
     await t.accept(P.c);
-    ok(await t.mutate(P.c, "inviteMember", "InviteMemberInput", { accountId: ids.c, email: P.c2, role: "OWNER" }, "member { email }"));
+    ok(
+      await t.mutate(
+        P.c,
+        "inviteMember",
+        "InviteMemberInput",
+        { accountId: ids.c, email: P.c2, role: "OWNER" },
+        "member { email }",
+      ),
+    );
     await t.accept(P.c2);
     ids.orphan = await createAs(P.d1, { parentId: ids.d1, kind: "CUSTOMER", name: "Rule9 Orphan", country: "US" });
-    ids.eur = await createAs(P.e, { parentId: ids.d3, kind: "CUSTOMER", name: "Rule9 EUR", country: "GB", owner: { email: "owner@rule9-eur.example" } });
+    ids.eur = await createAs(P.e, {
+      parentId: ids.d3,
+      kind: "CUSTOMER",
+      name: "Rule9 EUR",
+      country: "GB",
+      owner: { email: "owner@rule9-eur.example" },
+    });
     await t.accept("owner@rule9-eur.example");
   });
 

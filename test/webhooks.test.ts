@@ -71,7 +71,11 @@ class Receiver {
     return this.requests
       .filter((r) => typeof r.answered === "number" && r.answered >= 200 && r.answered < 300)
       .map((r) => {
-        const headers = { "webhook-id": String(r.headers["webhook-id"]), "webhook-timestamp": String(r.headers["webhook-timestamp"]), "webhook-signature": String(r.headers["webhook-signature"]) };
+        const headers = {
+          "webhook-id": String(r.headers["webhook-id"]),
+          "webhook-timestamp": String(r.headers["webhook-timestamp"]),
+          "webhook-signature": String(r.headers["webhook-signature"]),
+        };
         const errors: unknown[] = [];
         for (const secret of secrets) {
           try {
@@ -114,7 +118,8 @@ const O_OWNER = "owner@other-hooks.example";
 const TRUNK = "RC-DRAAS-TRUNK-SUB";
 const TRIAL = "RC-DRAAS-TRK-TRIAL";
 
-const ENDPOINT = "id accountId url eventTypes description status disabledReason failingSince version previousSecretValidUntil";
+const ENDPOINT =
+  "id accountId url eventTypes description status disabledReason failingSince version previousSecretValidUntil";
 interface Endpoint {
   id: string;
   accountId: string;
@@ -148,8 +153,17 @@ const drain = async () => {
   expect(res.status).toBe(200);
 };
 const createEndpoint = async (as: string, accountId: string, url: string, eventTypes?: string[]) =>
-  t.mutateOk<{ secret: string; endpoint: Endpoint }>(as, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId, url, ...(eventTypes ? { eventTypes } : {}) }, `secret endpoint { ${ENDPOINT} }`);
-const endpoint = async (as: string, id: string): Promise<Endpoint & { deliveries: { edges: { node: Delivery }[] } }> => {
+  t.mutateOk<{ secret: string; endpoint: Endpoint }>(
+    as,
+    "createWebhookEndpoint",
+    "CreateWebhookEndpointInput",
+    { accountId, url, ...(eventTypes ? { eventTypes } : {}) },
+    `secret endpoint { ${ENDPOINT} }`,
+  );
+const endpoint = async (
+  as: string,
+  id: string,
+): Promise<Endpoint & { deliveries: { edges: { node: Delivery }[] } }> => {
   const r = await t.read<{ node: (Endpoint & { deliveries: { edges: { node: Delivery }[] } }) | null }>(
     as,
     `query($id: ID!) { node(id: $id) { ... on WebhookEndpoint { ${ENDPOINT} deliveries(first: 50) { edges { node { id webhookId eventType attempt succeeded statusCode latencyMs error responseBody } } } } } }`,
@@ -158,20 +172,71 @@ const endpoint = async (as: string, id: string): Promise<Endpoint & { deliveries
   expect(r.node, `endpoint ${id} as ${as}`).not.toBeNull();
   return r.node!;
 };
-const sendTest = (as: string, endpointId: string) => t.mutateOk<{ webhookId: string }>(as, "sendTestEvent", "WebhookEndpointRefInput", { endpointId }, "webhookId");
+const sendTest = (as: string, endpointId: string) =>
+  t.mutateOk<{ webhookId: string }>(as, "sendTestEvent", "WebhookEndpointRefInput", { endpointId }, "webhookId");
 
 beforeAll(async () => {
   t = await startTestStack({ webhookTimeoutMs: TIMEOUT_MS, webhookRetrySchedule: [0, 1, 1, 1, 1, 1, 1, 1] });
   await Promise.all(Object.values(receivers).map((r) => r.start()));
   await t.setClock("2026-10-05T09:00:00.000Z");
-  ids.d = (await t.mutateOk<{ account: { id: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Dist Hooks", country: "US", currency: "USD", owner: { email: D_OWNER } }, "account { id }")).account.id;
+  ids.d = (
+    await t.mutateOk<{ account: { id: string } }>(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Dist Hooks",
+        country: "US",
+        currency: "USD",
+        owner: { email: D_OWNER },
+      },
+      "account { id }",
+    )
+  ).account.id;
   await t.accept(D_OWNER);
-  await t.mutateOk(D_OWNER, "inviteMember", "InviteMemberInput", { accountId: ids.d, email: D_VIEWER, role: "VIEWER" }, "member { email }");
+  await t.mutateOk(
+    D_OWNER,
+    "inviteMember",
+    "InviteMemberInput",
+    { accountId: ids.d, email: D_VIEWER, role: "VIEWER" },
+    "member { email }",
+  );
   await t.accept(D_VIEWER);
-  await t.mutateOk(OPERATOR, "setAvailableOffers", "SetAvailableOffersInput", { accountId: ids.d, skus: [TRUNK, TRIAL] }, "account { id }");
-  ids.c = (await t.mutateOk<{ account: { id: string } }>(D_OWNER, "createAccount", "CreateAccountInput", { parentId: ids.d, kind: "CUSTOMER", name: "Cust Hooks", country: "US", owner: { email: C_OWNER } }, "account { id }")).account.id;
+  await t.mutateOk(
+    OPERATOR,
+    "setAvailableOffers",
+    "SetAvailableOffersInput",
+    { accountId: ids.d, skus: [TRUNK, TRIAL] },
+    "account { id }",
+  );
+  ids.c = (
+    await t.mutateOk<{ account: { id: string } }>(
+      D_OWNER,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: ids.d, kind: "CUSTOMER", name: "Cust Hooks", country: "US", owner: { email: C_OWNER } },
+      "account { id }",
+    )
+  ).account.id;
   await t.accept(C_OWNER);
-  ids.o = (await t.mutateOk<{ account: { id: string } }>(OPERATOR, "createAccount", "CreateAccountInput", { parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Other Hooks", country: "US", currency: "USD", owner: { email: O_OWNER } }, "account { id }")).account.id;
+  ids.o = (
+    await t.mutateOk<{ account: { id: string } }>(
+      OPERATOR,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        parentId: PLATFORM,
+        kind: "DISTRIBUTOR",
+        name: "Other Hooks",
+        country: "US",
+        currency: "USD",
+        owner: { email: O_OWNER },
+      },
+      "account { id }",
+    )
+  ).account.id;
   await t.accept(O_OWNER);
   await drain();
 }, 60_000);
@@ -187,31 +252,65 @@ describe("webhooks: events reach the endpoints of the accounts that may read the
   it("OWNERs create endpoints and see the whsec_ secret once; the list never shows it", async () => {
     const d = await createEndpoint(D_OWNER, ids.d, receivers.d.url);
     expect(d.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
-    expect(d.endpoint).toMatchObject({ accountId: ids.d, url: receivers.d.url, eventTypes: [], status: "ENABLED", version: 1 });
+    expect(d.endpoint).toMatchObject({
+      accountId: ids.d,
+      url: receivers.d.url,
+      eventTypes: [],
+      status: "ENABLED",
+      version: 1,
+    });
     endpoints.d = { id: d.endpoint.id, secret: d.secret, previous: "" };
     // The customer's owner takes only order.placed.
     const c = await createEndpoint(C_OWNER, ids.c, receivers.c.url, ["order.placed"]);
     endpoints.c = { id: c.endpoint.id, secret: c.secret };
     const o = await createEndpoint(O_OWNER, ids.o, receivers.o.url);
     endpoints.o = { id: o.endpoint.id, secret: o.secret };
-    const listed = await t.account<{ webhookEndpoints: { edges: { node: { id: string; url: string } }[] } }>(D_OWNER, ids.d, "webhookEndpoints { edges { node { id url } } }");
-    expect(ok<{ webhookEndpoints: { edges: { node: { id: string } }[] } }>(listed).webhookEndpoints.edges.map((e) => e.node.id)).toEqual([endpoints.d.id]);
+    const listed = await t.account<{ webhookEndpoints: { edges: { node: { id: string; url: string } }[] } }>(
+      D_OWNER,
+      ids.d,
+      "webhookEndpoints { edges { node { id url } } }",
+    );
+    expect(
+      ok<{ webhookEndpoints: { edges: { node: { id: string } }[] } }>(listed).webhookEndpoints.edges.map(
+        (e) => e.node.id,
+      ),
+    ).toEqual([endpoints.d.id]);
   });
 
   it("order.placed, subscription.changed, equipment.connected, trial.expiring and invoice.issued reach the distributor's receiver, each verified; the customer's gets order.placed only; the other branch none", async () => {
     // An order with a trunk and a 30-day trial (ends 4 November), then one more trunk licence.
-    const placed = await t.mutateOk<{ order: { id: string }; account: { subscriptions: { edges: { node: { id: string; sku: string; version: number } }[] } } }>(
+    const placed = await t.mutateOk<{
+      order: { id: string };
+      account: { subscriptions: { edges: { node: { id: string; sku: string; version: number } }[] } };
+    }>(
       D_OWNER,
       "placeOrder",
       "PlaceOrderInput",
-      { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 4 }, { sku: TRIAL, quantity: 3 }], idempotencyKey: "hooks-1" },
+      {
+        accountId: ids.c,
+        lines: [
+          { sku: TRUNK, quantity: 4 },
+          { sku: TRIAL, quantity: 3 },
+        ],
+        idempotencyKey: "hooks-1",
+      },
       "order { id }",
     );
     ids.order = placed.order.id;
-    const subs = await t.account<{ subscriptions: { edges: { node: { id: string; sku: string; version: number } }[] } }>(D_OWNER, ids.c, "subscriptions(first: 10) { edges { node { id sku version } } }");
-    const trunk = ok<{ subscriptions: { edges: { node: { id: string; sku: string; version: number } }[] } }>(subs).subscriptions.edges.find((e) => e.node.sku === TRUNK)!.node;
+    const subs = await t.account<{
+      subscriptions: { edges: { node: { id: string; sku: string; version: number } }[] };
+    }>(D_OWNER, ids.c, "subscriptions(first: 10) { edges { node { id sku version } } }");
+    const trunk = ok<{ subscriptions: { edges: { node: { id: string; sku: string; version: number } }[] } }>(
+      subs,
+    ).subscriptions.edges.find((e) => e.node.sku === TRUNK)!.node;
     ids.trunkSub = trunk.id;
-    await t.mutateOk(D_OWNER, "updateSubscriptionQuantity", "UpdateSubscriptionQuantityInput", { subscriptionId: trunk.id, quantity: 5, expectedVersion: trunk.version }, "subscription { id }");
+    await t.mutateOk(
+      D_OWNER,
+      "updateSubscriptionQuantity",
+      "UpdateSubscriptionQuantityInput",
+      { subscriptionId: trunk.id, quantity: 5, expectedVersion: trunk.version },
+      "subscription { id }",
+    );
     // A PBX of the customer pairs itself.
     const pbx = await t.mutateOk<{ deviceId: string; activationCode: string; equipment: { id: string } }>(
       C_OWNER,
@@ -220,7 +319,11 @@ describe("webhooks: events reach the endpoints of the accounts that may read the
       { accountId: ids.c, name: "Hooks OXO", country: "US", serverType: "OXO_CONNECT", outboundPrefix: "0" },
       "deviceId activationCode equipment { id }",
     );
-    const act = await t.device<{ r: Result<unknown> }>(null, `mutation($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ${ERR} } }`, { d: pbx.deviceId, c: pbx.activationCode });
+    const act = await t.device<{ r: Result<unknown> }>(
+      null,
+      `mutation($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename ${ERR} } }`,
+      { d: pbx.deviceId, c: pbx.activationCode },
+    );
     expect(act.data?.r).toMatchObject({ __typename: "MutationActivateEquipmentSuccess" });
     // Seven days before the trial ends, the lifecycle run reminds; on the 1st, October is billed.
     await t.setClock("2026-10-28T12:00:00.000Z");
@@ -232,17 +335,36 @@ describe("webhooks: events reach the endpoints of the accounts that may read the
     const d = receivers.d.delivered(endpoints.d.secret);
     const byType = (type: string) => d.filter((p) => p.type === type);
     const cGid = ids.c;
-    expect(byType("order.placed").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: cGid, resourceType: "Order", resourceId: ids.order })]);
-    expect(byType("subscription.changed").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: cGid, resourceType: "LicenceSubscription", resourceId: trunk.id, version: trunk.version + 1 })]);
-    expect(byType("equipment.connected").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: cGid, resourceType: "Equipment", resourceId: pbx.equipment.id })]);
-    expect(byType("trial.expiring").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: cGid, resourceType: "LicenceSubscription" })]);
-    expect(byType("invoice.issued").map((p) => p.data)).toEqual([expect.objectContaining({ accountId: ids.d, resourceType: "Invoice" })]);
+    expect(byType("order.placed").map((p) => p.data)).toEqual([
+      expect.objectContaining({ accountId: cGid, resourceType: "Order", resourceId: ids.order }),
+    ]);
+    expect(byType("subscription.changed").map((p) => p.data)).toEqual([
+      expect.objectContaining({
+        accountId: cGid,
+        resourceType: "LicenceSubscription",
+        resourceId: trunk.id,
+        version: trunk.version + 1,
+      }),
+    ]);
+    expect(byType("equipment.connected").map((p) => p.data)).toEqual([
+      expect.objectContaining({ accountId: cGid, resourceType: "Equipment", resourceId: pbx.equipment.id }),
+    ]);
+    expect(byType("trial.expiring").map((p) => p.data)).toEqual([
+      expect.objectContaining({ accountId: cGid, resourceType: "LicenceSubscription" }),
+    ]);
+    expect(byType("invoice.issued").map((p) => p.data)).toEqual([
+      expect.objectContaining({ accountId: ids.d, resourceType: "Invoice" }),
+    ]);
     // Each event once (webhook-id = eventId), its global id that of the Event node; thin: no e-mail, no price.
     expect(new Set(d.map((p) => p.data.eventId)).size).toBe(d.length);
     for (const p of d) expect(p.data.id).toBe(globalId("Event", p.data.eventId));
     expect(JSON.stringify(d)).not.toMatch(/@|amount|price/i);
     // The feed and the deliveries agree: the distributor's feed has every delivered event.
-    const feed = await t.read<{ events: { edges: { node: { eventId: string } }[] } }>(D_OWNER, `query($id: ID!) { events(accountId: $id, first: 100) { edges { node { eventId } } } }`, { id: ids.d });
+    const feed = await t.read<{ events: { edges: { node: { eventId: string } }[] } }>(
+      D_OWNER,
+      `query($id: ID!) { events(accountId: $id, first: 100) { edges { node { eventId } } } }`,
+      { id: ids.d },
+    );
     expect(feed.events.edges.map((e) => e.node.eventId)).toEqual(expect.arrayContaining(d.map((p) => p.data.eventId)));
 
     // The customer's endpoint takes order.placed only.
@@ -252,7 +374,9 @@ describe("webhooks: events reach the endpoints of the accounts that may read the
     expect(other.map((p) => p.type)).toEqual(["webhookEndpoint.created"]);
     expect(other.every((p) => p.data.accountId === ids.o)).toBe(true);
     // Every request any receiver got verified (none was answered other than 200).
-    expect([...receivers.d.requests, ...receivers.c.requests, ...receivers.o.requests].every((r) => r.answered === 200)).toBe(true);
+    expect(
+      [...receivers.d.requests, ...receivers.c.requests, ...receivers.o.requests].every((r) => r.answered === 200),
+    ).toBe(true);
   });
 
   it("WebhookEndpoint.deliveries lists each attempt: time, status, latency, the body's first 1,024 characters", async () => {
@@ -262,7 +386,13 @@ describe("webhooks: events reach the endpoints of the accounts that may read the
     receivers.d.behaviour = () => ({ status: 200 });
     const ep = await endpoint(D_OWNER, endpoints.d.id);
     const test = ep.deliveries.edges.map((e) => e.node).find((n) => n.webhookId === sent.webhookId);
-    expect(test).toMatchObject({ eventType: "webhook.test", attempt: 1, succeeded: true, statusCode: 200, error: null });
+    expect(test).toMatchObject({
+      eventType: "webhook.test",
+      attempt: 1,
+      succeeded: true,
+      statusCode: 200,
+      error: null,
+    });
     expect(test!.responseBody).toHaveLength(1024);
     expect(test!.latencyMs).toBeGreaterThanOrEqual(0);
     expect(ep.deliveries.edges.length).toBeGreaterThanOrEqual(6);
@@ -271,7 +401,13 @@ describe("webhooks: events reach the endpoints of the accounts that may read the
 
 describe("webhooks: rotation and redelivery", () => {
   it("after a rotation, deliveries carry two signatures for 24 hours: the previous secret and the new one each verify", async () => {
-    const rotated = await t.mutateOk<{ secret: string; endpoint: Endpoint }>(D_OWNER, "rotateWebhookSecret", "WebhookEndpointRefInput", { endpointId: endpoints.d.id }, `secret endpoint { ${ENDPOINT} }`);
+    const rotated = await t.mutateOk<{ secret: string; endpoint: Endpoint }>(
+      D_OWNER,
+      "rotateWebhookSecret",
+      "WebhookEndpointRefInput",
+      { endpointId: endpoints.d.id },
+      `secret endpoint { ${ENDPOINT} }`,
+    );
     expect(rotated.secret).not.toBe(endpoints.d.secret);
     expect(rotated.endpoint.previousSecretValidUntil).not.toBeNull();
     const before = receivers.d.requests.length;
@@ -279,10 +415,16 @@ describe("webhooks: rotation and redelivery", () => {
     await drain();
     const request = receivers.d.requests.slice(before).find((r) => r.headers["webhook-id"] === sent.webhookId)!;
     expect(String(request.headers["webhook-signature"]).split(" ")).toHaveLength(2);
-    const headers = { "webhook-id": sent.webhookId, "webhook-timestamp": String(request.headers["webhook-timestamp"]), "webhook-signature": String(request.headers["webhook-signature"]) };
+    const headers = {
+      "webhook-id": sent.webhookId,
+      "webhook-timestamp": String(request.headers["webhook-timestamp"]),
+      "webhook-signature": String(request.headers["webhook-signature"]),
+    };
     expect(new Webhook(endpoints.d.secret).verify(request.body, headers)).toMatchObject({ type: "webhook.test" });
     expect(new Webhook(rotated.secret).verify(request.body, headers)).toMatchObject({ type: "webhook.test" });
-    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString("base64")}`).verify(request.body, headers)).toThrow();
+    expect(() =>
+      new Webhook(`whsec_${Buffer.alloc(32, 7).toString("base64")}`).verify(request.body, headers),
+    ).toThrow();
     endpoints.d = { ...endpoints.d, secret: rotated.secret, previous: endpoints.d.secret };
   });
 
@@ -290,22 +432,57 @@ describe("webhooks: rotation and redelivery", () => {
     const all = receivers.d.delivered(endpoints.d.secret, endpoints.d.previous);
     const placed = all.find((p) => p.type === "order.placed")!;
     const before = receivers.d.requests.length;
-    const again = await t.mutateOk<{ webhookId: string }>(D_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: placed.data.id }, "webhookId");
+    const again = await t.mutateOk<{ webhookId: string }>(
+      D_OWNER,
+      "redeliverEvent",
+      "RedeliverEventInput",
+      { endpointId: endpoints.d.id, eventId: placed.data.id },
+      "webhookId",
+    );
     expect(again.webhookId).toBe(placed.data.eventId);
     await drain();
-    const redelivered = receivers.d.requests.slice(before).filter((r) => r.headers["webhook-id"] === placed.data.eventId);
+    const redelivered = receivers.d.requests
+      .slice(before)
+      .filter((r) => r.headers["webhook-id"] === placed.data.eventId);
     expect(redelivered).toHaveLength(1);
     // By its webhook-id too, as a receiver has it.
-    await t.mutateOk(D_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: placed.data.eventId }, "webhookId");
+    await t.mutateOk(
+      D_OWNER,
+      "redeliverEvent",
+      "RedeliverEventInput",
+      { endpointId: endpoints.d.id, eventId: placed.data.eventId },
+      "webhookId",
+    );
     // The other branch's event (its endpoint's creation) is unknown to the distributor's endpoint, like a made-up id.
     const foreign = receivers.o.delivered(endpoints.o.secret)[0]!;
-    const r = await t.mutate(D_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: foreign.data.id }, "webhookId");
-    const unknown = await t.mutate(D_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: globalId("Event", "evt_00000000000000000000000000000000") }, "webhookId");
+    const r = await t.mutate(
+      D_OWNER,
+      "redeliverEvent",
+      "RedeliverEventInput",
+      { endpointId: endpoints.d.id, eventId: foreign.data.id },
+      "webhookId",
+    );
+    const unknown = await t.mutate(
+      D_OWNER,
+      "redeliverEvent",
+      "RedeliverEventInput",
+      { endpointId: endpoints.d.id, eventId: globalId("Event", "evt_00000000000000000000000000000000") },
+      "webhookId",
+    );
     expectError(r, "NotFoundError", "Event not found");
     expectError(unknown, "NotFoundError", "Event not found");
     // The customer's endpoint does not take subscription.changed.
     const changed = all.find((p) => p.type === "subscription.changed")!;
-    expectError(await t.mutate(C_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.c.id, eventId: changed.data.id }, "webhookId"), "ConflictError");
+    expectError(
+      await t.mutate(
+        C_OWNER,
+        "redeliverEvent",
+        "RedeliverEventInput",
+        { endpointId: endpoints.c.id, eventId: changed.data.id },
+        "webhookId",
+      ),
+      "ConflictError",
+    );
     await drain();
   });
 });
@@ -323,7 +500,12 @@ describe("webhooks: retries, timeouts, disabling", () => {
       r.behaviour = (n) => (n <= 3 ? "drop" : { status: 200 });
       const { id, secret } = await quietEndpoint(r);
       const sent = await sendTest(D_OWNER, id);
-      await until("the fourth attempt", () => r.requests.length, (n) => n >= 4, 20_000);
+      await until(
+        "the fourth attempt",
+        () => r.requests.length,
+        (n) => n >= 4,
+        20_000,
+      );
       await drain();
       expect(r.requests.map((q) => q.answered)).toEqual(["dropped", "dropped", "dropped", 200]);
       expect(new Set(r.requests.map((q) => q.headers["webhook-id"]))).toEqual(new Set([sent.webhookId]));
@@ -349,7 +531,11 @@ describe("webhooks: retries, timeouts, disabling", () => {
       r.behaviour = (n) => (n === 1 ? { status: 200, delayMs: TIMEOUT_MS * 4 } : { status: 200 });
       const { id } = await quietEndpoint(r);
       await sendTest(D_OWNER, id);
-      await until("the second attempt", () => r.requests.length, (n) => n >= 2);
+      await until(
+        "the second attempt",
+        () => r.requests.length,
+        (n) => n >= 2,
+      );
       await drain();
       const attempts = (await endpoint(D_OWNER, id)).deliveries.edges.map((e) => e.node).reverse();
       expect(attempts.map((a) => [a.attempt, a.succeeded])).toEqual([
@@ -368,10 +554,19 @@ describe("webhooks: retries, timeouts, disabling", () => {
     try {
       r.behaviour = () => ({ status: 410 });
       const { id } = await quietEndpoint(r);
-      const mails = async () => ((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: { to: string; subject: string; text: string }[] }).messages;
+      const mails = async () =>
+        (
+          (await (await fetch(`${t.url}/dev/outbox`)).json()) as {
+            messages: { to: string; subject: string; text: string }[];
+          }
+        ).messages;
       const before = (await mails()).length;
       await sendTest(D_OWNER, id);
-      await until("the endpoint disabled", () => endpoint(D_OWNER, id), (e) => e.status === "DISABLED");
+      await until(
+        "the endpoint disabled",
+        () => endpoint(D_OWNER, id),
+        (e) => e.status === "DISABLED",
+      );
       await drain();
       const ep = await endpoint(D_OWNER, id);
       expect(ep).toMatchObject({ status: "DISABLED", disabledReason: "the endpoint answered 410 Gone" });
@@ -380,12 +575,25 @@ describe("webhooks: retries, timeouts, disabling", () => {
       expect(sent.map((m) => m.to)).toEqual([D_OWNER]);
       expect(sent[0]!.text).toContain(r.url);
       // The change is an event too, in the distributor's feed.
-      const feed = await t.read<{ events: { edges: { node: { resourceId: string } }[] } }>(D_OWNER, `query($id: ID!) { events(accountId: $id, types: ["webhookEndpoint.disabled"], first: 10) { edges { node { resourceId } } } }`, { id: ids.d });
+      const feed = await t.read<{ events: { edges: { node: { resourceId: string } }[] } }>(
+        D_OWNER,
+        `query($id: ID!) { events(accountId: $id, types: ["webhookEndpoint.disabled"], first: 10) { edges { node { resourceId } } } }`,
+        { id: ids.d },
+      );
       expect(feed.events.edges.map((e) => e.node.resourceId)).toContain(id);
       // A disabled endpoint takes no test; enabled again, it does.
-      expectError(await t.mutate(D_OWNER, "sendTestEvent", "WebhookEndpointRefInput", { endpointId: id }, "webhookId"), "ConflictError");
+      expectError(
+        await t.mutate(D_OWNER, "sendTestEvent", "WebhookEndpointRefInput", { endpointId: id }, "webhookId"),
+        "ConflictError",
+      );
       r.behaviour = () => ({ status: 204 });
-      const enabled = await t.mutateOk<{ endpoint: Endpoint }>(D_OWNER, "updateWebhookEndpoint", "UpdateWebhookEndpointInput", { endpointId: id, enabled: true }, `endpoint { ${ENDPOINT} }`);
+      const enabled = await t.mutateOk<{ endpoint: Endpoint }>(
+        D_OWNER,
+        "updateWebhookEndpoint",
+        "UpdateWebhookEndpointInput",
+        { endpointId: id, enabled: true },
+        `endpoint { ${ENDPOINT} }`,
+      );
       expect(enabled.endpoint).toMatchObject({ status: "ENABLED", disabledReason: null, failingSince: null });
       await sendTest(D_OWNER, id);
       await drain();
@@ -399,10 +607,19 @@ describe("webhooks: retries, timeouts, disabling", () => {
 describe("webhooks: rights and bad input", () => {
   const CREATE = `mutation($input: CreateWebhookEndpointInput!) { r: createWebhookEndpoint(input: $input) { __typename ... on MutationCreateWebhookEndpointSuccess { data { secret endpoint { id } } } ${ERR} } }`;
   const clientToken = async (role: string) => {
-    const created = await t.mutateOk<{ clientSecret: string; client: { clientId: string } }>(D_OWNER, "createApiClient", "CreateApiClientInput", { accountId: ids.d, name: `Hooks ${role}`, role, seller: false }, "clientSecret client { clientId }");
+    const created = await t.mutateOk<{ clientSecret: string; client: { clientId: string } }>(
+      D_OWNER,
+      "createApiClient",
+      "CreateApiClientInput",
+      { accountId: ids.d, name: `Hooks ${role}`, role, seller: false },
+      "clientSecret client { clientId }",
+    );
     const res = await fetch(`${t.url}/oauth/token`, {
       method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", authorization: `Basic ${Buffer.from(`${created.client.clientId}:${created.clientSecret}`).toString("base64")}` },
+      headers: {
+        "content-type": "application/x-www-form-urlencoded",
+        authorization: `Basic ${Buffer.from(`${created.client.clientId}:${created.clientSecret}`).toString("base64")}`,
+      },
       body: "grant_type=client_credentials",
     });
     expect(res.status).toBe(200);
@@ -410,7 +627,10 @@ describe("webhooks: rights and bad input", () => {
   };
 
   it("another branch's endpoints and accounts are NOT_FOUND, exactly like unknown ids; node(id) is null", async () => {
-    const unknownEndpoint = globalId("WebhookEndpoint", `${Buffer.from(ids.d, "base64").toString().split(":")[1]}:01ZZZZZZZZZZZZZZZZZZZZZZZZ`);
+    const unknownEndpoint = globalId(
+      "WebhookEndpoint",
+      `${Buffer.from(ids.d, "base64").toString().split(":")[1]}:01ZZZZZZZZZZZZZZZZZZZZZZZZ`,
+    );
     for (const [field, input] of [
       ["updateWebhookEndpoint", "UpdateWebhookEndpointInput"],
       ["deleteWebhookEndpoint", "WebhookEndpointRefInput"],
@@ -422,44 +642,149 @@ describe("webhooks: rights and bad input", () => {
       expectError(foreign, "NotFoundError", "WebhookEndpoint not found");
       expectError(unknown, "NotFoundError", "WebhookEndpoint not found");
     }
-    expectError(await t.mutate(O_OWNER, "redeliverEvent", "RedeliverEventInput", { endpointId: endpoints.d.id, eventId: globalId("Event", "evt_00000000000000000000000000000000") }, "webhookId"), "NotFoundError", "WebhookEndpoint not found");
-    expectError(await t.mutate(O_OWNER, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.o.url }, "secret"), "NotFoundError", "Account not found");
+    expectError(
+      await t.mutate(
+        O_OWNER,
+        "redeliverEvent",
+        "RedeliverEventInput",
+        { endpointId: endpoints.d.id, eventId: globalId("Event", "evt_00000000000000000000000000000000") },
+        "webhookId",
+      ),
+      "NotFoundError",
+      "WebhookEndpoint not found",
+    );
+    expectError(
+      await t.mutate(
+        O_OWNER,
+        "createWebhookEndpoint",
+        "CreateWebhookEndpointInput",
+        { accountId: ids.d, url: receivers.o.url },
+        "secret",
+      ),
+      "NotFoundError",
+      "Account not found",
+    );
     // The customer's owner cannot see its distributor either.
-    expectError(await t.mutate(C_OWNER, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.c.url }, "secret"), "NotFoundError");
-    expect((await t.read<{ node: unknown }>(O_OWNER, "query($id: ID!) { node(id: $id) { id } }", { id: endpoints.d.id })).node).toBeNull();
+    expectError(
+      await t.mutate(
+        C_OWNER,
+        "createWebhookEndpoint",
+        "CreateWebhookEndpointInput",
+        { accountId: ids.d, url: receivers.c.url },
+        "secret",
+      ),
+      "NotFoundError",
+    );
+    expect(
+      (await t.read<{ node: unknown }>(O_OWNER, "query($id: ID!) { node(id: $id) { id } }", { id: endpoints.d.id }))
+        .node,
+    ).toBeNull();
     const delivery = (await endpoint(D_OWNER, endpoints.d.id)).deliveries.edges[0]!.node.id;
-    expect((await t.read<{ node: unknown }>(O_OWNER, "query($id: ID!) { node(id: $id) { id } }", { id: delivery })).node).toBeNull();
-    expect((await t.read<{ node: { id: string } | null }>(D_OWNER, "query($id: ID!) { node(id: $id) { id } }", { id: delivery })).node?.id).toBe(delivery);
+    expect(
+      (await t.read<{ node: unknown }>(O_OWNER, "query($id: ID!) { node(id: $id) { id } }", { id: delivery })).node,
+    ).toBeNull();
+    expect(
+      (
+        await t.read<{ node: { id: string } | null }>(D_OWNER, "query($id: ID!) { node(id: $id) { id } }", {
+          id: delivery,
+        })
+      ).node?.id,
+    ).toBe(delivery);
   });
 
   it("only the account's own OWNERs manage its endpoints: a VIEWER, the operator above and a seller above a customer are FORBIDDEN", async () => {
-    expectError(await t.mutate(D_VIEWER, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.d.url }, "secret"), "ForbiddenError");
-    expectError(await t.mutate(OPERATOR, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.d.url }, "secret"), "ForbiddenError");
-    expectError(await t.mutate(D_OWNER, "rotateWebhookSecret", "WebhookEndpointRefInput", { endpointId: endpoints.c.id }, "secret"), "ForbiddenError");
-    expectError(await t.mutate(D_VIEWER, "deleteWebhookEndpoint", "WebhookEndpointRefInput", { endpointId: endpoints.d.id }, "endpoint { id }"), "ForbiddenError");
+    expectError(
+      await t.mutate(
+        D_VIEWER,
+        "createWebhookEndpoint",
+        "CreateWebhookEndpointInput",
+        { accountId: ids.d, url: receivers.d.url },
+        "secret",
+      ),
+      "ForbiddenError",
+    );
+    expectError(
+      await t.mutate(
+        OPERATOR,
+        "createWebhookEndpoint",
+        "CreateWebhookEndpointInput",
+        { accountId: ids.d, url: receivers.d.url },
+        "secret",
+      ),
+      "ForbiddenError",
+    );
+    expectError(
+      await t.mutate(
+        D_OWNER,
+        "rotateWebhookSecret",
+        "WebhookEndpointRefInput",
+        { endpointId: endpoints.c.id },
+        "secret",
+      ),
+      "ForbiddenError",
+    );
+    expectError(
+      await t.mutate(
+        D_VIEWER,
+        "deleteWebhookEndpoint",
+        "WebhookEndpointRefInput",
+        { endpointId: endpoints.d.id },
+        "endpoint { id }",
+      ),
+      "ForbiddenError",
+    );
     // The list too: the field answers FORBIDDEN to a VIEWER (and the account itself is still theirs to read).
-    const viewerList = await t.gql(D_VIEWER, `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { name webhookEndpoints { edges { node { id } } } } } } }`, { id: ids.d });
-    expect(viewerList.errors?.map((e) => [e.extensions?.code, e.path?.at(-1)])).toEqual([["FORBIDDEN", "webhookEndpoints"]]);
+    const viewerList = await t.gql(
+      D_VIEWER,
+      `query($id: ID!) { account(id: $id) { ... on QueryAccountSuccess { data { name webhookEndpoints { edges { node { id } } } } } } }`,
+      { id: ids.d },
+    );
+    expect(viewerList.errors?.map((e) => [e.extensions?.code, e.path?.at(-1)])).toEqual([
+      ["FORBIDDEN", "webhookEndpoints"],
+    ]);
   });
 
   it("API clients: an OWNER client manages endpoints; its endpoint gets only what the client reads (its own account: no seller flag); a CONTRIBUTOR client is FORBIDDEN", async () => {
     const contributor = await clientToken("CONTRIBUTOR");
-    const refused = await t.device<{ r: Result<unknown> }>(contributor, CREATE, { input: { accountId: ids.d, url: receivers.d.url } });
+    const refused = await t.device<{ r: Result<unknown> }>(contributor, CREATE, {
+      input: { accountId: ids.d, url: receivers.d.url },
+    });
     expectError(refused.data!.r, "ForbiddenError");
     const owner = await clientToken("OWNER");
     const r = await new Receiver().start();
     try {
-      const created = await t.device<{ r: Result<{ secret: string; endpoint: { id: string } }> }>(owner, CREATE, { input: { accountId: ids.d, url: r.url, eventTypes: ["account.updated", "order.placed"] } });
+      const created = await t.device<{ r: Result<{ secret: string; endpoint: { id: string } }> }>(owner, CREATE, {
+        input: { accountId: ids.d, url: r.url, eventTypes: ["account.updated", "order.placed"] },
+      });
       const { secret } = ok<{ secret: string; endpoint: { id: string } }>(created.data!.r);
       await drain();
       // The distributor's own change reaches it; an order of the customer below does not (the client is no seller).
-      await t.mutateOk(D_OWNER, "updateAccount", "UpdateAccountInput", { id: ids.d, reference: "CRM-HOOKS" }, "account { id }");
-      await t.mutateOk(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 1 }], idempotencyKey: "hooks-client" }, "order { id }");
+      await t.mutateOk(
+        D_OWNER,
+        "updateAccount",
+        "UpdateAccountInput",
+        { id: ids.d, reference: "CRM-HOOKS" },
+        "account { id }",
+      );
+      await t.mutateOk(
+        D_OWNER,
+        "placeOrder",
+        "PlaceOrderInput",
+        { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 1 }], idempotencyKey: "hooks-client" },
+        "order { id }",
+      );
       await drain();
       const got = r.delivered(secret);
       expect(got.map((p) => [p.type, p.data.accountId])).toEqual([["account.updated", ids.d]]);
       // The person owner's endpoint (a seller) got the customer's order.
-      expect(new Set(receivers.d.delivered(endpoints.d.secret, endpoints.d.previous).filter((p) => p.type === "order.placed").map((p) => p.data.eventId)).size).toBe(2);
+      expect(
+        new Set(
+          receivers.d
+            .delivered(endpoints.d.secret, endpoints.d.previous)
+            .filter((p) => p.type === "order.placed")
+            .map((p) => p.data.eventId),
+        ).size,
+      ).toBe(2);
     } finally {
       await r.stop();
     }
@@ -467,21 +792,51 @@ describe("webhooks: rights and bad input", () => {
 
   it("bad input is a ValidationError naming the field, and nothing is written", async () => {
     const look = async () => [
-      await t.account(D_OWNER, ids.d, "webhookEndpoints { edges { node { id url version } } } history(first: 5) { edges { node { action } } }"),
+      await t.account(
+        D_OWNER,
+        ids.d,
+        "webhookEndpoints { edges { node { id url version } } } history(first: 5) { edges { node { action } } }",
+      ),
       await endpoint(D_OWNER, endpoints.d.id),
     ];
     await expectUnchanged(look, async () => {
-      const create = (input: Record<string, unknown>) => t.mutate(D_OWNER, "createWebhookEndpoint", "CreateWebhookEndpointInput", { accountId: ids.d, url: receivers.d.url, ...input }, "secret");
+      const create = (input: Record<string, unknown>) =>
+        t.mutate(
+          D_OWNER,
+          "createWebhookEndpoint",
+          "CreateWebhookEndpointInput",
+          { accountId: ids.d, url: receivers.d.url, ...input },
+          "secret",
+        );
       expectInvalid(await create({ url: "not a url" }), ["url"], "must be an absolute URL");
       expectInvalid(await create({ url: "ftp://example.com/x" }), ["url"], "must be an http or https URL");
       // Loopback is allowed locally (to run a receiver here); private and metadata addresses never.
       expectInvalid(await create({ url: "http://10.0.0.8/hook" }), ["url"], "10.0.0.8 is a private address");
-      expectInvalid(await create({ url: "http://169.254.169.254/latest/meta-data" }), ["url"], "169.254.169.254 is a linkLocal address");
-      expectInvalid(await create({ url: "http://[::ffff:a9fe:a9fe]/" }), ["url"], "169.254.169.254 is a linkLocal address");
+      expectInvalid(
+        await create({ url: "http://169.254.169.254/latest/meta-data" }),
+        ["url"],
+        "169.254.169.254 is a linkLocal address",
+      );
+      expectInvalid(
+        await create({ url: "http://[::ffff:a9fe:a9fe]/" }),
+        ["url"],
+        "169.254.169.254 is a linkLocal address",
+      );
       expectInvalid(await create({ url: "https://user:pw@example.com/" }), ["url"], "must not contain credentials");
-      expectInvalid(await create({ eventTypes: ["order.placed", "order.nope"] }), ["eventTypes", "1"], 'unknown event type "order.nope"');
+      expectInvalid(
+        await create({ eventTypes: ["order.placed", "order.nope"] }),
+        ["eventTypes", "1"],
+        'unknown event type "order.nope"',
+      );
       expectInvalid(await create({ description: "evil\u202eoverride" }), ["description"]);
-      const update = (input: Record<string, unknown>) => t.mutate(D_OWNER, "updateWebhookEndpoint", "UpdateWebhookEndpointInput", { endpointId: endpoints.d.id, ...input }, "endpoint { id }");
+      const update = (input: Record<string, unknown>) =>
+        t.mutate(
+          D_OWNER,
+          "updateWebhookEndpoint",
+          "UpdateWebhookEndpointInput",
+          { endpointId: endpoints.d.id, ...input },
+          "endpoint { id }",
+        );
       expectInvalid(await update({ url: "http://192.168.0.1/" }), ["url"], "192.168.0.1 is a private address");
       expectInvalid(await update({ eventTypes: ["nope"] }), ["eventTypes", "0"]);
       expectError(await update({ expectedVersion: 999 }), "ConflictError");
@@ -496,11 +851,21 @@ describe("webhooks: exactly one delivery per event through crashes; five days of
       const { secret } = await createEndpoint(C_OWNER, ids.c, r.url, ["order.placed", "subscription.changed"]);
       await drain();
       const failures = t.stack.events.stats.failures;
-      const copies = () => (t.stack.webhooks.stats.outcomes["done:duplicate"] ?? 0) + (t.stack.webhooks.stats.outcomes.retry ?? 0);
+      const copies = () =>
+        (t.stack.webhooks.stats.outcomes["done:duplicate"] ?? 0) + (t.stack.webhooks.stats.outcomes.retry ?? 0);
       const copiesBefore = copies();
       // The crash comes after the batch that holds the order's events was handled (fanned out), before its position moved.
-      t.stack.events.failNext(1, { afterHandling: true, only: (records) => records.some((rec) => derive(rec).some((ev) => ev.type === "order.placed")) });
-      await t.mutateOk(D_OWNER, "placeOrder", "PlaceOrderInput", { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 2 }], idempotencyKey: "hooks-crash" }, "order { id }");
+      t.stack.events.failNext(1, {
+        afterHandling: true,
+        only: (records) => records.some((rec) => derive(rec).some((ev) => ev.type === "order.placed")),
+      });
+      await t.mutateOk(
+        D_OWNER,
+        "placeOrder",
+        "PlaceOrderInput",
+        { accountId: ids.c, lines: [{ sku: TRUNK, quantity: 2 }], idempotencyKey: "hooks-crash" },
+        "order { id }",
+      );
       await drain();
       expect(t.stack.events.stats.failures - failures).toBe(1);
       // The crashed batch's events were queued twice (order.placed at least: the subscription's may be in
@@ -510,7 +875,11 @@ describe("webhooks: exactly one delivery per event through crashes; five days of
       expect(got.map((p) => p.type).sort()).toEqual(["order.placed", "subscription.changed"]);
       expect(r.requests).toHaveLength(2);
       // And the feed holds each event once.
-      const feed = await t.read<{ events: { edges: { node: { eventId: string } }[] } }>(C_OWNER, `query($id: ID!) { events(accountId: $id, first: 100) { edges { node { eventId } } } }`, { id: ids.c });
+      const feed = await t.read<{ events: { edges: { node: { eventId: string } }[] } }>(
+        C_OWNER,
+        `query($id: ID!) { events(accountId: $id, first: 100) { edges { node { eventId } } } }`,
+        { id: ids.c },
+      );
       const eventIds = feed.events.edges.map((e) => e.node.eventId);
       expect(new Set(eventIds).size).toBe(eventIds.length);
     } finally {
@@ -524,16 +893,27 @@ describe("webhooks: exactly one delivery per event through crashes; five days of
       r.behaviour = () => ({ status: 503 });
       const created = await createEndpoint(D_OWNER, ids.d, r.url, ["usage.recorded"]);
       await sendTest(D_OWNER, created.endpoint.id);
-      const failing = await until("the first failure", () => endpoint(D_OWNER, created.endpoint.id), (e) => e.failingSince !== null);
+      const failing = await until(
+        "the first failure",
+        () => endpoint(D_OWNER, created.endpoint.id),
+        (e) => e.failingSince !== null,
+      );
       // Five days and a minute later (the stack's clock), the retries still fail: disabled.
       await t.setClock(new Date(Date.parse(failing.failingSince!) + 5 * 86_400_000 + 60_000));
-      const disabled = await until("the endpoint disabled", () => endpoint(D_OWNER, created.endpoint.id), (e) => e.status === "DISABLED", 20_000);
+      const disabled = await until(
+        "the endpoint disabled",
+        () => endpoint(D_OWNER, created.endpoint.id),
+        (e) => e.status === "DISABLED",
+        20_000,
+      );
       expect(disabled.disabledReason).toBe(`every delivery failed since ${failing.failingSince}`);
       await drain();
       const attempts = r.requests.length;
       expect(attempts).toBeGreaterThanOrEqual(2);
       expect(attempts).toBeLessThan(9);
-      const mails = ((await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: { to: string; text: string }[] }).messages;
+      const mails = (
+        (await (await fetch(`${t.url}/dev/outbox`)).json()) as { messages: { to: string; text: string }[] }
+      ).messages;
       expect(mails.filter((m) => m.to === D_OWNER && m.text.includes(r.url))).toHaveLength(1);
     } finally {
       await r.stop();
@@ -558,21 +938,42 @@ describe("webhooks: the README's receiver", () => {
     writeFileSync(file, code);
     const port = await freePort();
     const created = await createEndpoint(D_OWNER, ids.d, `http://127.0.0.1:${port}/`, ["usage.recorded"]);
-    const child = spawn(process.execPath, [fileURLToPath(file)], { env: { ...process.env, WEBHOOK_SECRET: created.secret, PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [fileURLToPath(file)], {
+      env: { ...process.env, WEBHOOK_SECRET: created.secret, PORT: String(port) },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let out = "";
     child.stdout.on("data", (c: Buffer) => (out += c.toString()));
     try {
-      await until("the receiver listening", () => fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" }).then((r) => r.status, () => 0), (status) => status === 400);
+      await until(
+        "the receiver listening",
+        () =>
+          fetch(`http://127.0.0.1:${port}/`, { method: "POST", body: "{}" }).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        (status) => status === 400,
+      );
       const sent = await sendTest(D_OWNER, created.endpoint.id);
-      await until("the receiver's log line", () => out, (o) => o.includes("webhook.test"));
+      await until(
+        "the receiver's log line",
+        () => out,
+        (o) => o.includes("webhook.test"),
+      );
       await drain();
-      const attempt = (await endpoint(D_OWNER, created.endpoint.id)).deliveries.edges.map((e) => e.node).find((d) => d.webhookId === sent.webhookId);
+      const attempt = (await endpoint(D_OWNER, created.endpoint.id)).deliveries.edges
+        .map((e) => e.node)
+        .find((d) => d.webhookId === sent.webhookId);
       expect(attempt).toMatchObject({ succeeded: true, statusCode: 204 });
       expect(out.trim().split("\n")).toEqual([`webhook.test ${created.endpoint.id}`]);
       // A delivery signed with another secret is refused.
       const forged = await fetch(`http://127.0.0.1:${port}/`, {
         method: "POST",
-        headers: { "webhook-id": sent.webhookId, "webhook-timestamp": String(Math.floor(Date.now() / 1000)), "webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=" },
+        headers: {
+          "webhook-id": sent.webhookId,
+          "webhook-timestamp": String(Math.floor(Date.now() / 1000)),
+          "webhook-signature": "v1,AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        },
         body: "{}",
       });
       expect(forged.status).toBe(400);

@@ -29,9 +29,16 @@ async function readLines(s: Session, invoice: Invoice, after: number, limit: num
     const skip = Math.max(0, after - offset);
     const fromBlock = Math.floor(skip / BLOCK_LINES);
     const need = Math.min(count - skip, limit - out.length);
-    const blocks = await s.deps.store.lineBlocks(invoice.partyId, invoice.period, chunkNo, fromBlock, Math.ceil((skip - fromBlock * BLOCK_LINES + need) / BLOCK_LINES));
+    const blocks = await s.deps.store.lineBlocks(
+      invoice.partyId,
+      invoice.period,
+      chunkNo,
+      fromBlock,
+      Math.ceil((skip - fromBlock * BLOCK_LINES + need) / BLOCK_LINES),
+    );
     const lines = blocks.flatMap((b) => lineSchema.parse(JSON.parse(b.lines)));
-    lines.slice(skip - fromBlock * BLOCK_LINES, skip - fromBlock * BLOCK_LINES + need).forEach((l, i) => out.push({ ...stripUndefined(l), lineNo: offset + skip + i + 1 }));
+    const wanted = lines.slice(skip - fromBlock * BLOCK_LINES, skip - fromBlock * BLOCK_LINES + need);
+    for (const [i, l] of wanted.entries()) out.push({ ...stripUndefined(l), lineNo: offset + skip + i + 1 });
     offset += count;
   }
   return out;
@@ -88,7 +95,16 @@ export async function document(s: Session, invoice: Invoice, issuer: Issuer): Pr
     total: f(invoice.total),
     lineCount: invoice.lineCount,
     lines: lines.map((l) => documentLine(l, f)),
-    summary: detailed ? null : summaryOf(invoice).map((r) => ({ sku: r.sku, description: r.description, kind: r.kind, quantity: r.quantity, customers: r.customers, amount: f(r.amount) })),
+    summary: detailed
+      ? null
+      : summaryOf(invoice).map((r) => ({
+          sku: r.sku,
+          description: r.description,
+          kind: r.kind,
+          quantity: r.quantity,
+          customers: r.customers,
+          amount: f(r.amount),
+        })),
   };
 }
 
@@ -112,7 +128,8 @@ export function documentLine(l: InvoiceLine, f: (v: number) => string): InvoiceD
 /** Who may see a party's invoices: those who see its prices (its owners, operators). */
 async function loadParty(s: Session, partyId: string): Promise<AccountRecord> {
   const { account: party, memberships: ms } = await s.authorized(partyId, "account.read");
-  if (!seesPrices(s.actor, ms, party!.id)) throw new Forbidden("Invoices are shown to the billed account's owners", "ROLE");
+  if (!seesPrices(s.actor, ms, party!.id))
+    throw new Forbidden("Invoices are shown to the billed account's owners", "ROLE");
   return party!;
 }
 
@@ -147,7 +164,10 @@ export async function lines(s: Session, invoice: Invoice, args: PageArgs): Promi
     const after = cursor === null ? 0 : /^[0-9]{1,9}$/.test(cursor) ? Number(cursor) : NaN;
     if (!Number.isInteger(after) || after > invoice.lineCount) throw new BadCursor();
     const lines = await readLines(s, invoice, after, limit + 1);
-    return { items: lines.slice(0, limit).map((node) => ({ node, cursor: String(node.lineNo) })), hasNextPage: lines.length > limit };
+    return {
+      items: lines.slice(0, limit).map((node) => ({ node, cursor: String(node.lineNo) })),
+      hasNextPage: lines.length > limit,
+    };
   });
 }
 

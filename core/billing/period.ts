@@ -11,7 +11,6 @@ export const NUMBER_SEQUENCE = `invoice-number:${PLATFORM_ID}`;
 /** DESIGN 1: invoices are due in 30 days. */
 export const PAYMENT_DAYS = 30;
 
-
 /** "2026-10": a calendar month in UTC. */
 export function parsePeriod(period: string, field = "period"): { start: Date; end: Date } {
   const m = /^(\d{4})-(0[1-9]|1[0-2])$/.exec(period);

@@ -58,7 +58,16 @@ export interface SummaryRow {
   readonly amount: number;
   readonly customers: number;
 }
-export const summarySchema = z.array(z.object({ sku: z.string(), description: z.string(), kind: z.string(), quantity: z.number(), amount: z.number(), customers: z.number() }));
+export const summarySchema = z.array(
+  z.object({
+    sku: z.string(),
+    description: z.string(),
+    kind: z.string(),
+    quantity: z.number(),
+    amount: z.number(),
+    customers: z.number(),
+  }),
+);
 
 /** Accounts per chunk message (every message's work is bounded whatever the party size). */
 export const DEFAULT_CHUNK_SIZE = 1_000;
@@ -88,7 +97,12 @@ const day = (d: Date) => d.toISOString().slice(0, 10);
  * index is read as keys only and cut at account boundaries into chunks of at most `chunkSize`
  * accounts; accounts that left the party after the month end come last. A rerun returns the same plan.
  */
-export async function plan(s: Session, partyId: string, period: string, chunkSize: number): Promise<{ outcome: "planned"; run: BillingRunRecord } | { outcome: "existing" } | { outcome: "not-billable" }> {
+export async function plan(
+  s: Session,
+  partyId: string,
+  period: string,
+  chunkSize: number,
+): Promise<{ outcome: "planned"; run: BillingRunRecord } | { outcome: "existing" } | { outcome: "not-billable" }> {
   const { end } = parsePeriod(period);
   assertClosed(period, s.now);
   if (await s.deps.store.getInvoice(partyId, period)) return { outcome: "existing" };
@@ -137,23 +151,44 @@ export async function plan(s: Session, partyId: string, period: string, chunkSiz
  * redelivered or concurrent chunk rewrites the same blocks and counts nothing twice. Answers
  * whether every chunk of the run is done (the caller then enqueues the finaliser).
  */
-export async function billChunk(s: Session, partyId: string, period: string, chunkNo: number): Promise<{ allDone: boolean }> {
+export async function billChunk(
+  s: Session,
+  partyId: string,
+  period: string,
+  chunkNo: number,
+): Promise<{ allDone: boolean }> {
   const store = s.deps.store;
   const run = await store.getRun(partyId, period);
   if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
-  if (!Number.isInteger(chunkNo) || chunkNo < 0 || chunkNo >= run.chunks) throw new Error(`billing run ${partyId} ${period} has no chunk ${chunkNo}`);
+  if (!Number.isInteger(chunkNo) || chunkNo < 0 || chunkNo >= run.chunks)
+    throw new Error(`billing run ${partyId} ${period} has no chunk ${chunkNo}`);
   if (!(await store.getChunk(partyId, period, chunkNo))) {
     const lines = await chunkLines(s, run, chunkNo);
     const blocks: LineBlockRecord[] = [];
     for (let i = 0; i < lines.length; i += BLOCK_LINES) {
-      blocks.push({ partyId, period, chunkNo, blockNo: i / BLOCK_LINES, lines: JSON.stringify(lines.slice(i, i + BLOCK_LINES)) });
+      blocks.push({
+        partyId,
+        period,
+        chunkNo,
+        blockNo: i / BLOCK_LINES,
+        lines: JSON.stringify(lines.slice(i, i + BLOCK_LINES)),
+      });
     }
     await store.putLineBlocks(blocks);
     // Another delivery of this chunk may have counted it first: then nothing is written.
     await s.transact(
       (e) => [
         e.billingChunk
-          .create({ partyId, period, chunkNo, lineCount: lines.length, blocks: blocks.length, net: lines.reduce((n, l) => n + l.amount, 0), summary: JSON.stringify(summarise(lines)), at: s.now.toISOString() })
+          .create({
+            partyId,
+            period,
+            chunkNo,
+            lineCount: lines.length,
+            blocks: blocks.length,
+            net: lines.reduce((n, l) => n + l.amount, 0),
+            summary: JSON.stringify(summarise(lines)),
+            at: s.now.toISOString(),
+          })
           .commit(),
         e.billingRun.patch({ partyId, period }).add({ done: 1 }).commit(),
       ],
@@ -168,7 +203,15 @@ function summarise(lines: readonly DraftLine[]): SummaryRow[] {
   const rows = new Map<string, SummaryRow & { holders: Set<string> }>();
   for (const l of lines) {
     const key = `${l.sku}\u0000${l.description}\u0000${l.kind}`;
-    const r = rows.get(key) ?? { sku: l.sku, description: l.description, kind: l.kind, quantity: 0, amount: 0, customers: 0, holders: new Set<string>() };
+    const r = rows.get(key) ?? {
+      sku: l.sku,
+      description: l.description,
+      kind: l.kind,
+      quantity: 0,
+      amount: 0,
+      customers: 0,
+      holders: new Set<string>(),
+    };
     r.holders.add(l.accountId);
     rows.set(key, { ...r, quantity: r.quantity + l.quantity, amount: r.amount + l.amount, customers: r.holders.size });
   }
@@ -181,9 +224,21 @@ function mergeSummaries(parts: readonly SummaryRow[][]): SummaryRow[] {
     const key = `${r.sku}\u0000${r.description}\u0000${r.kind}`;
     const was = rows.get(key);
     // Chunks hold disjoint accounts: customer counts add up.
-    rows.set(key, was ? { ...was, quantity: was.quantity + r.quantity, amount: was.amount + r.amount, customers: was.customers + r.customers } : r);
+    rows.set(
+      key,
+      was
+        ? {
+            ...was,
+            quantity: was.quantity + r.quantity,
+            amount: was.amount + r.amount,
+            customers: was.customers + r.customers,
+          }
+        : r,
+    );
   }
-  return [...rows.values()].sort((a, b) => (a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.description < b.description ? -1 : 1));
+  return [...rows.values()].sort((a, b) =>
+    a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.description < b.description ? -1 : 1,
+  );
 }
 
 /**
@@ -208,7 +263,9 @@ async function chunkLines(s: Session, run: BillingRunRecord, chunkNo: number): P
   const partners = [...new Set([...accounts.values()].flatMap((a) => a.path.slice(2)))];
   const names = new Map((await s.accounts(partners)).flatMap((a) => (a ? [[a.id, a.name] as const] : [])));
   for (const a of accounts.values()) names.set(a.id, a.name);
-  const offerNames = new Map((await s.offers([...new Set(subs.map((x) => x.sku))])).flatMap((o) => (o ? [[o.sku, o.name] as const] : [])));
+  const offerNames = new Map(
+    (await s.offers([...new Set(subs.map((x) => x.sku))])).flatMap((o) => (o ? [[o.sku, o.name] as const] : [])),
+  );
   const out: DraftLine[] = [];
   const month = { from: day(start), to: day(new Date(end.getTime() - DAY_MS)) };
   const work = [...byAccount.entries()];
@@ -221,15 +278,28 @@ async function chunkLines(s: Session, run: BillingRunRecord, chunkNo: number): P
         if (!a || partyAt(a, held[0]!.partyId, end) !== run.partyId) return [];
         // Within an account: by kind, then offer (as invoices always listed them).
         const ls = await accountLines(s, a, held, start, end, run.period, offerNames, month);
-        return ls.map((l, i) => [l, i] as const).sort(([x, i], [y, j]) => (x.kind !== y.kind ? (x.kind < y.kind ? -1 : 1) : x.sku !== y.sku ? (x.sku < y.sku ? -1 : 1) : i - j)).map(([l]) => l);
+        return ls
+          .map((l, i) => [l, i] as const)
+          .sort(([x, i], [y, j]) =>
+            x.kind !== y.kind ? (x.kind < y.kind ? -1 : 1) : x.sku !== y.sku ? (x.sku < y.sku ? -1 : 1) : i - j,
+          )
+          .map(([l]) => l);
       }),
     );
     results.forEach((ls, j) => {
       const a = accounts.get(batch[j]![0]);
       if (!a) return;
       // The chain of partners below the distributor, down to the account itself when it is a reseller.
-      const chain = [...a.path.slice(2), ...(a.kind === "RESELLER" ? [a.id] : [])].map((id) => names.get(id)).filter((n): n is string => !!n);
-      for (const l of ls) out.push({ ...l, customer: a.name, ...(chain[0] ? { tier1: chain[0] } : {}), ...(chain[1] ? { tier2: chain[1] } : {}) });
+      const chain = [...a.path.slice(2), ...(a.kind === "RESELLER" ? [a.id] : [])]
+        .map((id) => names.get(id))
+        .filter((n): n is string => !!n);
+      for (const l of ls)
+        out.push({
+          ...l,
+          customer: a.name,
+          ...(chain[0] ? { tier1: chain[0] } : {}),
+          ...(chain[1] ? { tier2: chain[1] } : {}),
+        });
     });
   }
   return out;
@@ -252,10 +322,30 @@ async function accountLines(
     const description = offers.get(sub.sku) ?? sub.sku;
     if (sub.kind === "MONTHLY") {
       const quantity = await quantityAt(s, sub, end);
-      if (quantity > 0) out.push({ accountId: a.id, sku: sub.sku, description, kind: sub.kind, quantity, unitPrice: sub.unitPrice, amount: Money.times(sub.unitPrice, quantity), ...month });
+      if (quantity > 0)
+        out.push({
+          accountId: a.id,
+          sku: sub.sku,
+          description,
+          kind: sub.kind,
+          quantity,
+          unitPrice: sub.unitPrice,
+          amount: Money.times(sub.unitPrice, quantity),
+          ...month,
+        });
     } else if (sub.kind === "USAGE") {
       const quantity = await s.deps.store.usageTotal(a.id, sub.sku, period);
-      if (quantity > 0) out.push({ accountId: a.id, sku: sub.sku, description, kind: sub.kind, quantity, unitPrice: sub.unitPrice, amount: Money.times(sub.unitPrice, quantity), ...month });
+      if (quantity > 0)
+        out.push({
+          accountId: a.id,
+          sku: sub.sku,
+          description,
+          kind: sub.kind,
+          quantity,
+          unitPrice: sub.unitPrice,
+          amount: Money.times(sub.unitPrice, quantity),
+          ...month,
+        });
     }
   }
   // Prepaid: charged for the term when ordered or renewed (renewals are recorded as system orders).
@@ -267,14 +357,26 @@ async function accountLines(
       if (l.kind !== "PREPAID") continue;
       const termEnd = ends.get(l.sku);
       const to = termEnd ? day(new Date(new Date(termEnd).getTime() - DAY_MS)) : month.to;
-      out.push({ accountId: a.id, sku: l.sku, description: order.reference === "renewal" ? `${l.name} (renewal)` : l.name, kind: l.kind, quantity: l.quantity, unitPrice: l.unitPrice, amount: l.amount, from: order.placedAt.slice(0, 10), to });
+      out.push({
+        accountId: a.id,
+        sku: l.sku,
+        description: order.reference === "renewal" ? `${l.name} (renewal)` : l.name,
+        kind: l.kind,
+        quantity: l.quantity,
+        unitPrice: l.unitPrice,
+        amount: l.amount,
+        from: order.placedAt.slice(0, 10),
+        to,
+      });
     }
   }
   return out;
 }
 
 /** What a billing step did for one party and month. */
-export type IssueOutcome = { readonly outcome: "issued" | "existing"; readonly invoice: Invoice } | { readonly outcome: "nothing-to-bill" | "not-billable" };
+export type IssueOutcome =
+  | { readonly outcome: "issued" | "existing"; readonly invoice: Invoice }
+  | { readonly outcome: "nothing-to-bill" | "not-billable" };
 
 const NUMBER_ATTEMPTS = 40;
 
@@ -295,7 +397,8 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
   const run = await s.deps.store.getRun(partyId, period);
   if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
   const chunks = await s.deps.store.allChunks(partyId, period);
-  if (chunks.length < run.chunks) throw new Error(`billing run ${partyId} ${period}: ${chunks.length} of ${run.chunks} chunks done`);
+  if (chunks.length < run.chunks)
+    throw new Error(`billing run ${partyId} ${period}: ${chunks.length} of ${run.chunks} chunks done`);
   const chunkCounts = chunks.map((c) => c.lineCount);
   const lineCount = chunkCounts.reduce((n, c) => n + c, 0);
   if (lineCount === 0) return { outcome: "nothing-to-bill" };
@@ -307,7 +410,14 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
   const currency = party.currency;
   numberContention.invoices += 1;
   // Another party's invoice took the number: read the counter again.
-  const policy = { attempts: NUMBER_ATTEMPTS, gaveUp: (cause: Error) => new Error("invoice number kept moving", { cause }), baseMs: 10, onRetry: () => void (numberContention.retries += 1) };
+  const policy = {
+    attempts: NUMBER_ATTEMPTS,
+    gaveUp: (cause: Error) => new Error("invoice number kept moving", { cause }),
+    baseMs: 10,
+    onRetry: () => {
+      numberContention.retries += 1;
+    },
+  };
   return s.optimistic<IssueOutcome>(policy, async () => {
     const current = await s.deps.store.counterValue(NUMBER_SEQUENCE);
     const invoice: InvoiceRecord = {
@@ -337,7 +447,11 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
           guard(e.invoice.create(invoice).commit(), () => new InvoiceExists()),
           current === 0
             ? e.counter.create({ name: NUMBER_SEQUENCE, value: 1 }).commit()
-            : e.counter.patch({ name: NUMBER_SEQUENCE }).set({ value: current + 1 }).where(Cond.counterAt(current)).commit(),
+            : e.counter
+                .patch({ name: NUMBER_SEQUENCE })
+                .set({ value: current + 1 })
+                .where(Cond.counterAt(current))
+                .commit(),
         ],
         { otherwise: "retry" },
       );
@@ -357,7 +471,12 @@ class InvoiceExists extends Error {}
  * A whole party-month in this process: plan, every chunk, finalise (the CLI and tests; the jobs
  * run the same steps as separate messages).
  */
-export async function issue(s: Session, partyId: string, period: string, chunkSize = DEFAULT_CHUNK_SIZE): Promise<IssueOutcome> {
+export async function issue(
+  s: Session,
+  partyId: string,
+  period: string,
+  chunkSize = DEFAULT_CHUNK_SIZE,
+): Promise<IssueOutcome> {
   const p = await plan(s, partyId, period, chunkSize);
   if (p.outcome === "not-billable") return { outcome: "not-billable" };
   if (p.outcome === "planned") for (let i = 0; i < p.run.chunks; i++) await billChunk(s, partyId, period, i);
@@ -385,7 +504,9 @@ export async function advance(s: Session, party: AccountRecord, period: string):
   const expected = through ? nextPeriod(through) : firstPeriod(party);
   // Only a month billed in order moves the watermark and leads on to the next (a month billed out of
   // order by hand leaves the catch-up to the scheduler); a redelivery finds it moved already.
-  const advanced = through === period || (expected === period && (await s.deps.store.advanceWatermark(party.id, period, previous, s.now.toISOString())));
+  const advanced =
+    through === period ||
+    (expected === period && (await s.deps.store.advanceWatermark(party.id, period, previous, s.now.toISOString())));
   return advanced ? nextDue(s, party, period) : undefined;
 }
 

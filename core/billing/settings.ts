@@ -31,7 +31,8 @@ export async function setBillingDetails(s: Session, raw: z.input<typeof billingD
   s.principal();
   const input = V.parse(billingDetailsInput, raw);
   const { account: a, reach, memberships } = await s.authorized(input.accountId, "account.read");
-  if (reach.own?.role !== "OWNER" && !isOperator(s.actor, memberships)) throw new Forbidden("Billing details are kept by the billed account's owners", "ROLE");
+  if (reach.own?.role !== "OWNER" && !isOperator(s.actor, memberships))
+    throw new Forbidden("Billing details are kept by the billed account's owners", "ROLE");
   if (!a.billable) throw Invalid.field("accountId", "only billed accounts (distributors) have billing details");
   const set: AccountSettings.Settings = {
     ...(input.address !== undefined ? { billingAddress: input.address ?? "" } : {}),
@@ -47,19 +48,33 @@ export async function billingDetails(s: Session, account: AccountRecord): Promis
   if (!account.billable) return undefined;
   const ms = await s.memberships();
   if (!seesPrices(s.actor, ms, account.id)) return undefined;
-  return { address: account.billingAddress || null, vatId: account.vatId || null, purchaseOrder: account.purchaseOrder || null };
+  return {
+    address: account.billingAddress || null,
+    vatId: account.vatId || null,
+    purchaseOrder: account.purchaseOrder || null,
+  };
 }
 
 /** Operators set the VAT rate a billed account is invoiced at ("20" or "20.5" percent). */
-export async function setTaxRate(s: Session, input: { accountId: string; taxRatePercent: string }): Promise<AccountRecord> {
+export async function setTaxRate(
+  s: Session,
+  input: { accountId: string; taxRatePercent: string },
+): Promise<AccountRecord> {
   s.principal();
   const { account, memberships: ms } = await s.authorized(input.accountId, "account.read");
   if (!isOperator(s.actor, ms)) throw new Forbidden("Tax rates are set by the vendor's operators", "OPERATOR_ONLY");
   const a = account!;
   if (!a.billable) throw Invalid.field("accountId", "only billed accounts (distributors) have a tax rate");
   const m = /^(\d{1,2}|100)(?:\.(\d{1,2}))?$/.exec(input.taxRatePercent.trim());
-  if (!m) throw Invalid.field("taxRatePercent", "must be a percentage between 0 and 100 with at most two decimals, e.g. 20 or 20.5");
+  if (!m)
+    throw Invalid.field(
+      "taxRatePercent",
+      "must be a percentage between 0 and 100 with at most two decimals, e.g. 20 or 20.5",
+    );
   const taxRate = Number(m[1]) * 100 + Number((m[2] ?? "").padEnd(2, "0") || "0");
   if (taxRate > 10_000) throw Invalid.field("taxRatePercent", "must be at most 100");
-  return AccountSettings.change(s, a, { taxRate }, "account.taxRateChanged", { from: (a.taxRate ?? 0) / 100, to: taxRate / 100 });
+  return AccountSettings.change(s, a, { taxRate }, "account.taxRateChanged", {
+    from: (a.taxRate ?? 0) / 100,
+    to: taxRate / 100,
+  });
 }

@@ -80,7 +80,9 @@ export function present(e: EquipmentRecord, tenant?: TenantView): Info {
 /** The connection state at `now`: a paired PBX that missed heartbeats for 10 minutes is DISCONNECTED. */
 export function statusOf(e: Pick<EquipmentRecord, "status" | "lastSeenAt">, now: Date): Status {
   if (e.status === "PENDING") return "PENDING";
-  return e.lastSeenAt && now.getTime() - new Date(e.lastSeenAt).getTime() <= HEARTBEAT_TIMEOUT_MS ? "CONNECTED" : "DISCONNECTED";
+  return e.lastSeenAt && now.getTime() - new Date(e.lastSeenAt).getTime() <= HEARTBEAT_TIMEOUT_MS
+    ? "CONNECTED"
+    : "DISCONNECTED";
 }
 
 /** Locked: five codes were tried on the current one; only a regenerated code unlocks. */
@@ -139,11 +141,14 @@ export async function keysOf(deps: Deps): Promise<DeviceKeys> {
   return keys;
 }
 
-
 /** An equipment the caller may act on with `action` on its owner account (same NotFound for unknown and invisible). */
 export async function load(s: Session, key: Key, action: "equipment.manage" | "account.read") {
   const ref = V.parse(equipmentKey, key);
-  const [ms, account, equipment] = await Promise.all([s.memberships(), s.account(ref.accountId), s.deps.store.getEquipment(ref.accountId, ref.equipmentId)]);
+  const [ms, account, equipment] = await Promise.all([
+    s.memberships(),
+    s.account(ref.accountId),
+    s.deps.store.getEquipment(ref.accountId, ref.equipmentId),
+  ]);
   const reach = authorize(s.actor, ms, account, action, s.now);
   if (!equipment || equipment.removing) throw new NotFound("Equipment");
   return { account: account!, equipment, reach, ms };

@@ -49,7 +49,10 @@ export async function heartbeat(s: Session): Promise<{ lastSeenAt: string; statu
  * replaces the previous one. Associations of extensions no longer reported are kept (a PBX may
  * report a partial list during maintenance); admins remove them with the equipment.
  */
-export async function reportExtensions(s: Session, numbers: readonly string[]): Promise<{ count: number; reportedAt: string }> {
+export async function reportExtensions(
+  s: Session,
+  numbers: readonly string[],
+): Promise<{ count: number; reportedAt: string }> {
   const d = device(s);
   checkExtensions("numbers", numbers);
   const set = [...new Set(numbers)].sort((a, b) => a.length - b.length || (a < b ? -1 : a > b ? 1 : 0));
@@ -63,7 +66,14 @@ export async function reportExtensions(s: Session, numbers: readonly string[]): 
         .where(Cond.connectedAs(d.version))
         .commit(),
       e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).commit(),
-      Audit.entry(e, { accountId: d.accountId, action: "equipment.extensionsReported", actor: s.actor, at: s.now, subjectId: d.equipmentId, details: { count: set.length } }).commit(),
+      Audit.entry(e, {
+        accountId: d.accountId,
+        action: "equipment.extensionsReported",
+        actor: s.actor,
+        at: s.now,
+        subjectId: d.equipmentId,
+        details: { count: set.length },
+      }).commit(),
     ],
     { otherwise: () => revoked() },
   );
@@ -74,7 +84,11 @@ export async function reportExtensions(s: Session, numbers: readonly string[]): 
 function checkExtensions(field: string, numbers: readonly string[]): void {
   if (!Array.isArray(numbers)) throw Invalid.field(field, "must be a list of extension numbers");
   if (numbers.length > MAX_EXTENSIONS) throw Invalid.field(field, `must hold at most ${MAX_EXTENSIONS} extensions`);
-  const issues = numbers.flatMap((n, i) => (typeof n === "string" && /^[0-9]{2,8}$/.test(n) ? [] : [{ path: [field, String(i)], message: "must be 2 to 8 digits" }]));
+  const issues = numbers.flatMap((n, i) =>
+    typeof n === "string" && /^[0-9]{2,8}$/.test(n)
+      ? []
+      : [{ path: [field, String(i)], message: "must be 2 to 8 digits" }],
+  );
   if (issues.length) throw new Invalid(issues.slice(0, 20));
 }
 
@@ -83,7 +97,11 @@ function checkExtensions(field: string, numbers: readonly string[]): void {
  * replacement of `reportExtensions`: so a large PBX can send its extensions in pieces. Conditioned on
  * the report it read: two changes at once never lose one another (the second is told to send again).
  */
-export async function reportExtensionChanges(s: Session, added: readonly string[], removed: readonly string[]): Promise<{ count: number; reportedAt: string }> {
+export async function reportExtensionChanges(
+  s: Session,
+  added: readonly string[],
+  removed: readonly string[],
+): Promise<{ count: number; reportedAt: string }> {
   const d = device(s);
   checkExtensions("added", added);
   checkExtensions("removed", removed);
@@ -98,7 +116,10 @@ export async function reportExtensionChanges(s: Session, added: readonly string[
     (e) => [
       guard(
         current
-          ? e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).where(Cond.reportedAt(current.reportedAt)).commit()
+          ? e.equipmentExtensions
+              .put({ ...k, numbers: set, reportedAt: at })
+              .where(Cond.reportedAt(current.reportedAt))
+              .commit()
           : e.equipmentExtensions.create({ ...k, numbers: set, reportedAt: at }).commit(),
         () => new Conflict("The extensions were reported meanwhile; send the change again"),
       ),
@@ -107,7 +128,14 @@ export async function reportExtensionChanges(s: Session, added: readonly string[
         .set({ extensionCount: set.length, extensionsReportedAt: at, lastSeenAt: at, updatedAt: at })
         .where(Cond.connectedAs(d.version))
         .commit(),
-      Audit.entry(e, { accountId: d.accountId, action: "equipment.extensionsChanged", actor: s.actor, at: s.now, subjectId: d.equipmentId, details: { added: added.length, removed: removed.length, count: set.length } }).commit(),
+      Audit.entry(e, {
+        accountId: d.accountId,
+        action: "equipment.extensionsChanged",
+        actor: s.actor,
+        at: s.now,
+        subjectId: d.equipmentId,
+        details: { added: added.length, removed: removed.length, count: set.length },
+      }).commit(),
     ],
     { otherwise: revoked },
   );
@@ -119,5 +147,7 @@ export async function ownAssignments(s: Session, args: PageArgs): Promise<Page<A
   const d = device(s);
   const eq = await s.deps.store.getEquipment(d.accountId, d.equipmentId);
   if (!eq || eq.removing || eq.credentialVersion !== d.version || eq.status !== "CONNECTED") throw revoked();
-  return paged(args, (limit, cursor) => s.deps.store.listEquipmentAssignments(d.accountId, d.equipmentId, limit, cursor));
+  return paged(args, (limit, cursor) =>
+    s.deps.store.listEquipmentAssignments(d.accountId, d.equipmentId, limit, cursor),
+  );
 }

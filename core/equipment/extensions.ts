@@ -40,12 +40,21 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
   s.principal();
   const input = V.parse(assignInput, raw);
   const { reach } = await s.authorized(input.accountId, "equipment.manage");
-  const { equipment: eq, tenant } = input.equipment ? await usable(s, input.accountId, input.equipment) : await preselected(s, input.accountId);
+  const { equipment: eq, tenant } = input.equipment
+    ? await usable(s, input.accountId, input.equipment)
+    : await preselected(s, input.accountId);
   if (tenant && !input.extension.startsWith(tenant.companyPrefix)) {
-    throw Invalid.field("extension", `must be in the account's company prefix ${tenant.companyPrefix} on this equipment`);
+    throw Invalid.field(
+      "extension",
+      `must be in the account's company prefix ${tenant.companyPrefix} on this equipment`,
+    );
   }
-  const [reported, member] = await Promise.all([s.deps.store.reportedExtensions(eq.accountId, eq.equipmentId), s.deps.store.getMember(input.accountId, input.email)]);
-  if (!reported.includes(input.extension)) throw Invalid.field("extension", "is not an extension reported by the equipment");
+  const [reported, member] = await Promise.all([
+    s.deps.store.reportedExtensions(eq.accountId, eq.equipmentId),
+    s.deps.store.getMember(input.accountId, input.email),
+  ]);
+  if (!reported.includes(input.extension))
+    throw Invalid.field("extension", "is not an extension reported by the equipment");
   if (!member) throw new NotFound("Member");
   if (member.status !== "ACTIVE") throw Invalid.field("email", "the member has not accepted the invitation yet");
   const assignment: Assignment = {
@@ -70,17 +79,11 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
         () => new Conflict(`Extension ${input.extension} is already associated with another member`),
       ),
       guard(
-        e.equipment
-          .check({ accountId: eq.accountId, equipmentId: eq.equipmentId })
-          .where(Cond.inService())
-          .commit(),
+        e.equipment.check({ accountId: eq.accountId, equipmentId: eq.equipmentId }).where(Cond.inService()).commit(),
         equipmentGone,
       ),
       guard(
-        e.member
-          .check({ accountId: input.accountId, email: member.email })
-          .where(Cond.hasStatus("ACTIVE"))
-          .commit(),
+        e.member.check({ accountId: input.accountId, email: member.email }).where(Cond.hasStatus("ACTIVE")).commit(),
         () => new NotFound("Member"),
       ),
       // On a shared PBX, the tenancy must hold (not being detached); the mark makes a detach that read before this retry.
@@ -125,7 +128,8 @@ export async function unassignExtension(s: Session, raw: z.input<typeof unassign
   ]);
   const reach = authorize(s.actor, ms, account, "equipment.manage", s.now);
   // Another tenant's extension on a shared PBX is none of this account's business: same as none.
-  if (!held || held.customerId !== input.accountId) throw Invalid.field("extension", "is not associated with a member of this account");
+  if (!held || held.customerId !== input.accountId)
+    throw Invalid.field("extension", "is not associated with a member of this account");
   await s.transact(
     (e) => [
       e.extensionAssignment
@@ -149,7 +153,11 @@ export async function unassignExtension(s: Session, raw: z.input<typeof unassign
 }
 
 /** A PBX the account's members may be associated with: its own, or a partner's it is attached to. */
-async function usable(s: Session, accountId: string, key: Key): Promise<{ equipment: EquipmentRecord; tenant?: TenantView }> {
+async function usable(
+  s: Session,
+  accountId: string,
+  key: Key,
+): Promise<{ equipment: EquipmentRecord; tenant?: TenantView }> {
   const ref = V.parse(equipmentKey, key, ["equipmentId"]);
   const [eq, shared] = await Promise.all([
     s.deps.store.getEquipment(ref.accountId, ref.equipmentId),
@@ -157,19 +165,24 @@ async function usable(s: Session, accountId: string, key: Key): Promise<{ equipm
   ]);
   if (!eq || eq.removing) throw new NotFound("Equipment");
   if (eq.accountId === accountId) return { equipment: eq };
-  if (shared && shared.ownerId === eq.accountId) return { equipment: eq, tenant: { customerId: accountId, companyPrefix: shared.companyPrefix } };
+  if (shared && shared.ownerId === eq.accountId)
+    return { equipment: eq, tenant: { customerId: accountId, companyPrefix: shared.companyPrefix } };
   throw new NotFound("Equipment");
 }
 
 /** Rainbow: "The 'Device' field is automatically filled if only one system exists on this company". */
-async function preselected(s: Session, accountId: string): Promise<{ equipment: EquipmentRecord; tenant?: TenantView }> {
+async function preselected(
+  s: Session,
+  accountId: string,
+): Promise<{ equipment: EquipmentRecord; tenant?: TenantView }> {
   const [own, shared] = await Promise.all([
     s.deps.store.listEquipment(accountId, { connectedSince: s.now.toISOString(), limit: 2 }),
     s.deps.store.allSharedEquipment(accountId),
   ]);
   const count = own.items.length + shared.length;
   if (count === 0) throw Invalid.field("equipmentId", "the account has no equipment");
-  if (count > 1 || own.hasNextPage) throw Invalid.field("equipmentId", "the account has several equipment: say which one");
+  if (count > 1 || own.hasNextPage)
+    throw Invalid.field("equipmentId", "the account has several equipment: say which one");
   if (own.items[0]) return { equipment: own.items[0].node };
   return usable(s, accountId, { accountId: shared[0]!.ownerId, equipmentId: shared[0]!.equipmentId });
 }
@@ -185,10 +198,14 @@ export async function assignmentsOf(s: Session, eq: Info, args: PageArgs): Promi
   if (eq.tenant) {
     const customerId = eq.tenant.customerId;
     await s.authorized(customerId, "account.read");
-    return paged(args, (limit, cursor) => s.deps.store.listCustomerAssignments(customerId, { equipmentId: eq.equipmentId, limit, cursor }));
+    return paged(args, (limit, cursor) =>
+      s.deps.store.listCustomerAssignments(customerId, { equipmentId: eq.equipmentId, limit, cursor }),
+    );
   }
   await load(s, eq, "account.read");
-  return paged(args, (limit, cursor) => s.deps.store.listEquipmentAssignments(eq.accountId, eq.equipmentId, limit, cursor));
+  return paged(args, (limit, cursor) =>
+    s.deps.store.listEquipmentAssignments(eq.accountId, eq.equipmentId, limit, cursor),
+  );
 }
 
 /** The extensions the PBX reported (a tenant sees those in its company prefix): what admins pick from. */

@@ -11,7 +11,18 @@ import { Conflict, Forbidden, Invalid, NotFound } from "../errors.js";
 import { allowed, authorize } from "../rights.js";
 import { guard } from "../tx.js";
 import * as V from "../validation.js";
-import { CODE_DIGITS, MAX_ATTEMPTS, CODE_DAYS, byServerType, present, digits, equipmentKey, declareInput, keysOf, load } from "./common.js";
+import {
+  CODE_DIGITS,
+  MAX_ATTEMPTS,
+  CODE_DAYS,
+  byServerType,
+  present,
+  digits,
+  equipmentKey,
+  declareInput,
+  keysOf,
+  load,
+} from "./common.js";
 import { addDays } from "../time.js";
 import { audit } from "./common.js";
 import * as PartnerAdmin from "../partner-admin.js";
@@ -32,7 +43,10 @@ export async function declare(s: Session, raw: DeclareInput): Promise<Pairing> {
   const { account, reach } = await s.authorized(input.accountId, "equipment.declare");
   const type = byServerType.get(input.serverType)!;
   if (type.multiTenant && account!.kind !== "DISTRIBUTOR" && account!.kind !== "RESELLER") {
-    throw Invalid.field("serverType", "a multi-tenant server is shared by a partner's customers: declare it on the distributor or reseller account");
+    throw Invalid.field(
+      "serverType",
+      "a multi-tenant server is shared by a partner's customers: declare it on the distributor or reseller account",
+    );
   }
   const keys = await keysOf(s.deps);
   const now = s.now.toISOString();
@@ -62,7 +76,15 @@ export async function declare(s: Session, raw: DeclareInput): Promise<Pairing> {
   };
   await s.transact((e) => [
     e.equipment.create(item).commit(),
-    Audit.entry(e, { accountId: item.accountId, action: "equipment.declared", actor: s.actor, at: s.now, subjectId: equipmentId, details: { name: item.name, serverType: item.serverType }, ...audit(reach) }).commit(),
+    Audit.entry(e, {
+      accountId: item.accountId,
+      action: "equipment.declared",
+      actor: s.actor,
+      at: s.now,
+      subjectId: equipmentId,
+      details: { name: item.name, serverType: item.serverType },
+      ...audit(reach),
+    }).commit(),
     ...PartnerAdmin.behalfOps(e, s, reach, item.accountId, "equipment.declared", equipmentId),
   ]);
   return { equipment: present(item), deviceId, activationCode: code };
@@ -94,11 +116,25 @@ export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
     (e) => [
       e.equipment
         .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
-        .set({ status: "PENDING", codeDigest: next.codeDigest!, codeExpiresAt: next.codeExpiresAt!, failedAttempts: 0, credentialVersion: next.credentialVersion, updatedAt: now })
+        .set({
+          status: "PENDING",
+          codeDigest: next.codeDigest!,
+          codeExpiresAt: next.codeExpiresAt!,
+          failedAttempts: 0,
+          credentialVersion: next.credentialVersion,
+          updatedAt: now,
+        })
         .remove(["connectedAt", "lastSeenAt"])
         .where(Cond.atCredential(eq.credentialVersion))
         .commit(),
-      Audit.entry(e, { accountId: eq.accountId, action: "equipment.activationCodeRegenerated", actor: s.actor, at: s.now, subjectId: eq.equipmentId, ...audit(reach) }).commit(),
+      Audit.entry(e, {
+        accountId: eq.accountId,
+        action: "equipment.activationCodeRegenerated",
+        actor: s.actor,
+        at: s.now,
+        subjectId: eq.equipmentId,
+        ...audit(reach),
+      }).commit(),
       ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.activationCodeRegenerated", eq.equipmentId),
     ],
     { otherwise: () => new Conflict("The equipment changed meanwhile; reload and try again") },
@@ -114,12 +150,18 @@ export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
 export async function remove(s: Session, key: Key): Promise<Info> {
   s.principal();
   const ref = V.parse(equipmentKey, key);
-  const [ms, account, eq] = await Promise.all([s.memberships(), s.account(ref.accountId), s.deps.store.getEquipment(ref.accountId, ref.equipmentId)]);
+  const [ms, account, eq] = await Promise.all([
+    s.memberships(),
+    s.account(ref.accountId),
+    s.deps.store.getEquipment(ref.accountId, ref.equipmentId),
+  ]);
   const reach = authorize(s.actor, ms, account, "equipment.manage", s.now);
   if (!eq) throw new NotFound("Equipment");
   const k = { accountId: eq.accountId, equipmentId: eq.equipmentId };
   if (!eq.removing) {
-    await s.transact((e) => [e.equipment.patch(k).set({ removing: true, updatedAt: s.now.toISOString() }).commit()], { otherwise: () => new NotFound("Equipment") });
+    await s.transact((e) => [e.equipment.patch(k).set({ removing: true, updatedAt: s.now.toISOString() }).commit()], {
+      otherwise: () => new NotFound("Equipment"),
+    });
   }
   const { tenants, assignments } = await s.deps.store.deleteEquipmentChildren(eq.accountId, eq.equipmentId);
   await s.transact(
@@ -151,7 +193,10 @@ const updateInput = z
     /** null: the PBX dials out without a prefix. */
     outboundPrefix: digits(1, 4, "").nullable().optional(),
   })
-  .refine((v) => v.name !== undefined || v.country !== undefined || v.outboundPrefix !== undefined, { path: ["name"], message: "give a name, country or outboundPrefix to change" });
+  .refine((v) => v.name !== undefined || v.country !== undefined || v.outboundPrefix !== undefined, {
+    path: ["name"],
+    message: "give a name, country or outboundPrefix to change",
+  });
 export type UpdateInput = z.input<typeof updateInput>;
 
 /** Renames a PBX or corrects its country or outbound prefix (Rainbow "Equipment information"); its pairing is untouched. */
@@ -173,7 +218,15 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
       const patch = e.equipment.patch(k).set({ ...set, updatedAt: now });
       return [
         (clearPrefix ? patch.remove(["outboundPrefix"]) : patch).where(Cond.notRemoving()).commit(),
-        Audit.entry(e, { accountId: eq.accountId, action: "equipment.updated", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
+        Audit.entry(e, {
+          accountId: eq.accountId,
+          action: "equipment.updated",
+          actor: s.actor,
+          at: s.now,
+          subjectId: eq.equipmentId,
+          details,
+          ...audit(reach),
+        }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.updated", eq.equipmentId),
       ];
     },
@@ -191,7 +244,10 @@ export type ActivationFailure = NonNullable<EquipmentRecord["lastActivationFailu
  * The last failed activation of a PBX, for those who manage it (its admins, partner admins on
  * behalf, operators); null for everyone else, and in a tenant's view of a shared PBX.
  */
-export async function lastActivationFailure(s: Session, eq: Info): Promise<{ reason: ActivationFailure; at: string } | null> {
+export async function lastActivationFailure(
+  s: Session,
+  eq: Info,
+): Promise<{ reason: ActivationFailure; at: string } | null> {
   if (eq.tenant || !eq.lastActivationFailure || !eq.lastActivationFailureAt) return null;
   const [ms, account] = await Promise.all([s.memberships(), s.account(eq.accountId)]);
   if (!account || !allowed(s.actor, ms, account, "equipment.manage", s.now)) return null;
@@ -229,10 +285,16 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
   // Spaces and dashes are how people type codes (security rule 16): stripped. What is then not
   // 8 digits cannot be a code: refused with the same answer before anything is read or written,
   // so it never counts toward the 5 attempts (and says nothing about the device).
-  const code = typeof raw.activationCode === "string" && raw.activationCode.length <= 64 ? raw.activationCode.replace(/[\s-]/g, "") : "";
+  const code =
+    typeof raw.activationCode === "string" && raw.activationCode.length <= 64
+      ? raw.activationCode.replace(/[\s-]/g, "")
+      : "";
   if (!CODE.test(code)) throw rejected();
   const found = DEVICE_ID.test(deviceId) ? await s.deps.store.findEquipmentByDevice(deviceId) : undefined;
-  const candidate = found && found.status === "PENDING" && found.codeDigest && found.codeExpiresAt && !found.removing ? found : undefined;
+  const candidate =
+    found && found.status === "PENDING" && found.codeDigest && found.codeExpiresAt && !found.removing
+      ? found
+      : undefined;
   const reserved = await reserveAttempt(s, candidate);
   // Evaluated in every case, after the reservation, so that refusals cost alike.
   const digest = keys.codeDigest(candidate?.equipmentId ?? "-", code);
@@ -244,7 +306,12 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
     throw rejected();
   }
   const eq = candidate!;
-  const device: Actor = { type: "device", accountId: eq.accountId, equipmentId: eq.equipmentId, version: eq.credentialVersion };
+  const device: Actor = {
+    type: "device",
+    accountId: eq.accountId,
+    equipmentId: eq.equipmentId,
+    version: eq.credentialVersion,
+  };
   const now = s.now.toISOString();
   await s.transact(
     (e) => [
@@ -255,11 +322,20 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
         // Single use: the code is gone after this write, and a regeneration meanwhile wins.
         .where(Cond.pendingWithCode(eq.codeDigest!, eq.credentialVersion))
         .commit(),
-      Audit.entry(e, { accountId: eq.accountId, action: "equipment.activated", actor: device, at: s.now, subjectId: eq.equipmentId }).commit(),
+      Audit.entry(e, {
+        accountId: eq.accountId,
+        action: "equipment.activated",
+        actor: device,
+        at: s.now,
+        subjectId: eq.equipmentId,
+      }).commit(),
     ],
     { otherwise: () => rejected() },
   );
-  const credential = await keys.credential({ accountId: eq.accountId, equipmentId: eq.equipmentId, version: eq.credentialVersion }, s.now);
+  const credential = await keys.credential(
+    { accountId: eq.accountId, equipmentId: eq.equipmentId, version: eq.credentialVersion },
+    s.now,
+  );
   return { equipmentId: eq.equipmentId, accountId: eq.accountId, credential, connectedAt: now };
 }
 
@@ -268,7 +344,10 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
  * the code is the one read and not expired. Without a candidate, the same kind of write is sent
  * for a key that cannot exist (it fails its condition and writes nothing).
  */
-async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Promise<"reserved" | "refused" | "allowance" | "none"> {
+async function reserveAttempt(
+  s: Session,
+  eq: EquipmentRecord | undefined,
+): Promise<"reserved" | "refused" | "allowance" | "none"> {
   const now = s.now.toISOString();
   try {
     const reserved = await s.transact(
@@ -284,7 +363,13 @@ async function reserveAttempt(s: Session, eq: EquipmentRecord | undefined): Prom
             () => new AttemptRefused("refused"),
           ),
           // Admins see every attempt on their PBX (at most 5 per issued code); never the code tried.
-          Audit.entry(e, { accountId: eq.accountId, action: "equipment.activationAttempted", actor: s.actor, at: s.now, subjectId: eq.equipmentId }).commit(),
+          Audit.entry(e, {
+            accountId: eq.accountId,
+            action: "equipment.activationAttempted",
+            actor: s.actor,
+            at: s.now,
+            subjectId: eq.equipmentId,
+          }).commit(),
           // And the account's allowance over all its PBXs: past it, every attempt is the same refusal, and spends nothing.
           guard(Limits.hitOp(e, s.deps, "activation", eq.accountId, s.now).op, () => new AttemptRefused("allowance")),
         ];
@@ -310,8 +395,12 @@ class AttemptRefused extends Error {
  * Why an attempt that reserved nothing failed, from what was read (the admins' view of it); none for
  * an unknown PBX or one with no pending code (paired already): nothing is noted on a paired PBX.
  */
-function failureOf(found: EquipmentRecord | undefined, reserved: "refused" | "allowance" | "none", now: Date): ActivationFailure | undefined {
-  if (!found || found.status !== "PENDING" || !found.codeDigest) return undefined;
+function failureOf(
+  found: EquipmentRecord | undefined,
+  reserved: "refused" | "allowance" | "none",
+  now: Date,
+): ActivationFailure | undefined {
+  if (found?.status !== "PENDING" || !found.codeDigest) return undefined;
   if (reserved === "allowance") return "ALLOWANCE";
   if (found.failedAttempts >= MAX_ATTEMPTS) return "LOCKED";
   if (!found.codeExpiresAt || new Date(found.codeExpiresAt) <= now) return "EXPIRED";
@@ -325,5 +414,13 @@ function failureOf(found: EquipmentRecord | undefined, reserved: "refused" | "al
  */
 async function recordFailure(s: Session, eq: EquipmentRecord | undefined, reason: ActivationFailure): Promise<void> {
   const k = eq ? { accountId: eq.accountId, equipmentId: eq.equipmentId } : { accountId: "-", equipmentId: "-" };
-  await s.transact((e) => [e.equipment.patch(k).set({ lastActivationFailure: reason, lastActivationFailureAt: s.now.toISOString() }).commit()], { otherwise: "skip" });
+  await s.transact(
+    (e) => [
+      e.equipment
+        .patch(k)
+        .set({ lastActivationFailure: reason, lastActivationFailureAt: s.now.toISOString() })
+        .commit(),
+    ],
+    { otherwise: "skip" },
+  );
 }

@@ -31,13 +31,19 @@ export async function list(s: Session, accountId: string, args: ListArgs): Promi
   const { account } = await s.authorized(accountId, "account.read");
   const limit = pageSize(args);
   const after = args.after ?? null;
-  if (after !== null && !/^[os][A-Za-z0-9+/=_-]{1,2048}$/.test(after)) throw Invalid.field("after", "is not a cursor of this list");
+  if (after !== null && !/^[os][A-Za-z0-9+/=_-]{1,2048}$/.test(after))
+    throw Invalid.field("after", "is not a cursor of this list");
   const connectedSince = new Date(s.now.getTime() - HEARTBEAT_TIMEOUT_MS).toISOString();
   const items: { node: Info; cursor: string }[] = [];
   if (after === null || after.startsWith("o")) {
     let own: Page<EquipmentRecord>;
     try {
-      own = await s.deps.store.listEquipment(accountId, { status: args.status ?? null, connectedSince, limit, cursor: after ? after.slice(1) : null });
+      own = await s.deps.store.listEquipment(accountId, {
+        status: args.status ?? null,
+        connectedSince,
+        limit,
+        cursor: after ? after.slice(1) : null,
+      });
     } catch (err) {
       if (err instanceof BadCursor) throw Invalid.field("after", "is not a cursor of this list");
       throw err;
@@ -58,7 +64,9 @@ async function sharedOf(s: Session, account: AccountRecord): Promise<Info[]> {
   if (account.kind !== "CUSTOMER") return [];
   const links = await s.deps.store.allSharedEquipment(account.id);
   if (links.length === 0) return [];
-  const items = await s.deps.store.getEquipments(links.map((l) => ({ accountId: l.ownerId, equipmentId: l.equipmentId })));
+  const items = await s.deps.store.getEquipments(
+    links.map((l) => ({ accountId: l.ownerId, equipmentId: l.equipmentId })),
+  );
   return links
     .flatMap((l, i) => {
       const e = items[i];
@@ -84,7 +92,11 @@ export function findAssignment(s: Session, key: Key, extension: string): Promise
     const ref = V.parse(equipmentKey, key);
     const assignment = await s.deps.store.getExtensionAssignment(ref.accountId, ref.equipmentId, extension);
     if (!assignment) return undefined;
-    const [ms, owner, customer] = await Promise.all([s.memberships(), s.account(ref.accountId), s.account(assignment.customerId)]);
+    const [ms, owner, customer] = await Promise.all([
+      s.memberships(),
+      s.account(ref.accountId),
+      s.account(assignment.customerId),
+    ]);
     const reads = (a: typeof owner) => a !== undefined && allowed(s.actor, ms, a, "account.read", s.now);
     return reads(owner) || reads(customer) ? assignment : undefined;
   });

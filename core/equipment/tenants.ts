@@ -30,7 +30,10 @@ const ATTACH_ATTEMPTS = 5;
  * PBX's account, and the prefix must be free on that PBX (its own key item) and must not overlap
  * another tenant's (a prefix of it, or it of another: extension ranges would collide).
  */
-export async function attachTenant(s: Session, raw: z.input<typeof attachInput>): Promise<{ equipment: Info; tenant: Tenant }> {
+export async function attachTenant(
+  s: Session,
+  raw: z.input<typeof attachInput>,
+): Promise<{ equipment: Info; tenant: Tenant }> {
   s.principal();
   const input = V.parse(attachInput, raw);
   // Another attach (or a regeneration, or a removal) went first: decide again on fresh state.
@@ -41,15 +44,37 @@ export async function attachTenant(s: Session, raw: z.input<typeof attachInput>)
     const c = customer!;
     if (!eq.multiTenant) throw Invalid.field("equipmentId", "is not a multi-tenant server");
     if (c.kind !== "CUSTOMER") throw Invalid.field("customerId", "must be a customer account");
-    if (!c.path.includes(eq.accountId)) throw Invalid.field("customerId", "must be a customer below the equipment's account");
-    if (eq.status !== "CONNECTED") throw new Conflict("The equipment must have connected before customers are attached");
+    if (!c.path.includes(eq.accountId))
+      throw Invalid.field("customerId", "must be a customer below the equipment's account");
+    if (eq.status !== "CONNECTED")
+      throw new Conflict("The equipment must have connected before customers are attached");
     const tenants = await s.deps.store.allEquipmentTenants(eq.accountId, eq.equipmentId);
     if (tenants.some((t) => t.customerId === c.id)) throw alreadyAttached();
-    const clash = tenants.find((t) => t.companyPrefix.startsWith(input.companyPrefix) || input.companyPrefix.startsWith(t.companyPrefix));
-    if (clash) throw new Conflict(clash.companyPrefix === input.companyPrefix ? `Company prefix ${input.companyPrefix} is already used on this equipment` : `Company prefix ${input.companyPrefix} overlaps prefix ${clash.companyPrefix} on this equipment`);
+    const clash = tenants.find(
+      (t) => t.companyPrefix.startsWith(input.companyPrefix) || input.companyPrefix.startsWith(t.companyPrefix),
+    );
+    if (clash)
+      throw new Conflict(
+        clash.companyPrefix === input.companyPrefix
+          ? `Company prefix ${input.companyPrefix} is already used on this equipment`
+          : `Company prefix ${input.companyPrefix} overlaps prefix ${clash.companyPrefix} on this equipment`,
+      );
     const now = s.now.toISOString();
-    const tenant: Tenant = { accountId: eq.accountId, equipmentId: eq.equipmentId, customerId: c.id, companyPrefix: input.companyPrefix, attachedAt: now, attachedBy: actorLabel(s.actor) };
-    const shared: SharedEquipmentRecord = { customerId: c.id, equipmentId: eq.equipmentId, ownerId: eq.accountId, companyPrefix: input.companyPrefix, attachedAt: now };
+    const tenant: Tenant = {
+      accountId: eq.accountId,
+      equipmentId: eq.equipmentId,
+      customerId: c.id,
+      companyPrefix: input.companyPrefix,
+      attachedAt: now,
+      attachedBy: actorLabel(s.actor),
+    };
+    const shared: SharedEquipmentRecord = {
+      customerId: c.id,
+      equipmentId: eq.equipmentId,
+      ownerId: eq.accountId,
+      companyPrefix: input.companyPrefix,
+      attachedAt: now,
+    };
     const details = { equipmentId: eq.equipmentId, customerId: c.id, companyPrefix: input.companyPrefix };
     await s.transact(
       (e) => [
@@ -59,11 +84,36 @@ export async function attachTenant(s: Session, raw: z.input<typeof attachInput>)
           .set({ updatedAt: now })
           .where(Cond.connectedWithTenants(eq.tenantCount))
           .commit(),
-        guard(e.equipmentPrefix.create({ accountId: eq.accountId, equipmentId: eq.equipmentId, companyPrefix: input.companyPrefix, customerId: c.id }).commit(), () => new Conflict(`Company prefix ${input.companyPrefix} is already used on this equipment`)),
+        guard(
+          e.equipmentPrefix
+            .create({
+              accountId: eq.accountId,
+              equipmentId: eq.equipmentId,
+              companyPrefix: input.companyPrefix,
+              customerId: c.id,
+            })
+            .commit(),
+          () => new Conflict(`Company prefix ${input.companyPrefix} is already used on this equipment`),
+        ),
         guard(e.equipmentTenant.create(tenant).commit(), alreadyAttached),
         guard(e.sharedEquipment.create(shared).commit(), alreadyAttached),
-        Audit.entry(e, { accountId: eq.accountId, action: "equipment.tenantAttached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
-        Audit.entry(e, { accountId: c.id, action: "equipment.attached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details }).commit(),
+        Audit.entry(e, {
+          accountId: eq.accountId,
+          action: "equipment.tenantAttached",
+          actor: s.actor,
+          at: s.now,
+          subjectId: eq.equipmentId,
+          details,
+          ...audit(reach),
+        }).commit(),
+        Audit.entry(e, {
+          accountId: c.id,
+          action: "equipment.attached",
+          actor: s.actor,
+          at: s.now,
+          subjectId: eq.equipmentId,
+          details,
+        }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.tenantAttached", eq.equipmentId),
       ],
       { otherwise: "retry" },
@@ -117,32 +167,70 @@ export async function detachTenant(s: Session, raw: z.input<typeof detachInput>)
     let removed = 0;
     if (tenant.detaching || held.length > DETACH_IN_ONE) {
       if (!tenant.detaching) {
-        await s.transact((e) => [e.equipmentTenant.patch({ ...k, customerId: c.id }).set({ detaching: true }).commit()]);
+        await s.transact((e) => [
+          e.equipmentTenant
+            .patch({ ...k, customerId: c.id })
+            .set({ detaching: true })
+            .commit(),
+        ]);
         // What was added between the read and the flag is read again below.
         held = await s.deps.store.tenantAssignments(eq.accountId, eq.equipmentId, c.id);
       }
-      await s.deps.store.deleteExtensionAssignments(eq.accountId, eq.equipmentId, held.map((a) => a.extension));
+      await s.deps.store.deleteExtensionAssignments(
+        eq.accountId,
+        eq.equipmentId,
+        held.map((a) => a.extension),
+      );
       removed = held.length;
       held = [];
     }
     const now = s.now.toISOString();
-    const details = { equipmentId: eq.equipmentId, customerId: c.id, companyPrefix: tenant.companyPrefix, extensionAssignments: removed + held.length };
+    const details = {
+      equipmentId: eq.equipmentId,
+      customerId: c.id,
+      companyPrefix: tenant.companyPrefix,
+      extensionAssignments: removed + held.length,
+    };
     await s.transact(
       (e) => [
         e.equipmentTenant
           .delete({ ...k, customerId: c.id })
           .where(Cond.tenancyUnchanged(tenant, removed > 0))
           .commit(),
-        ...held.map((a) => e.extensionAssignment.delete({ ...k, extension: a.extension }).where(Cond.heldBy(c.id)).commit()),
+        ...held.map((a) =>
+          e.extensionAssignment
+            .delete({ ...k, extension: a.extension })
+            .where(Cond.heldBy(c.id))
+            .commit(),
+        ),
         e.equipmentPrefix.delete({ ...k, companyPrefix: tenant.companyPrefix }).commit(),
         e.sharedEquipment.delete({ customerId: c.id, equipmentId: eq.equipmentId }).commit(),
         e.equipment.patch(k).add({ tenantCount: -1 }).set({ updatedAt: now }).where(Cond.notRemoving()).commit(),
-        Audit.entry(e, { accountId: eq.accountId, action: "equipment.tenantDetached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details, ...audit(reach) }).commit(),
-        Audit.entry(e, { accountId: c.id, action: "equipment.detached", actor: s.actor, at: s.now, subjectId: eq.equipmentId, details }).commit(),
+        Audit.entry(e, {
+          accountId: eq.accountId,
+          action: "equipment.tenantDetached",
+          actor: s.actor,
+          at: s.now,
+          subjectId: eq.equipmentId,
+          details,
+          ...audit(reach),
+        }).commit(),
+        Audit.entry(e, {
+          accountId: c.id,
+          action: "equipment.detached",
+          actor: s.actor,
+          at: s.now,
+          subjectId: eq.equipmentId,
+          details,
+        }).commit(),
         ...PartnerAdmin.behalfOps(e, s, reach, eq.accountId, "equipment.tenantDetached", eq.equipmentId),
       ],
       { otherwise: "retry" },
     );
-    return { equipment: present({ ...eq, tenantCount: eq.tenantCount - 1, updatedAt: now }), tenant, extensionAssignments: details.extensionAssignments };
+    return {
+      equipment: present({ ...eq, tenantCount: eq.tenantCount - 1, updatedAt: now }),
+      tenant,
+      extensionAssignments: details.extensionAssignments,
+    };
   });
 }

@@ -63,7 +63,14 @@ const deliveryMessage = z.object({
   eventId: z.string(),
   test: z.object({ occurredAt: z.string() }).optional(),
   event: z
-    .object({ type: z.string(), occurredAt: z.string(), accountId: z.string(), resourceType: z.string(), resourceId: z.string(), version: z.number().optional() })
+    .object({
+      type: z.string(),
+      occurredAt: z.string(),
+      accountId: z.string(),
+      resourceType: z.string(),
+      resourceId: z.string(),
+      version: z.number().optional(),
+    })
     .optional(),
 });
 
@@ -99,27 +106,44 @@ export class CreatorCache {
     if (creator.startsWith("user:")) {
       const email = creator.slice(5);
       const person = await this.deps.store.getPerson(email);
-      return person ? { actor: { type: "user", subject: "", email, emailVerified: true }, memberships: person.memberships } : undefined;
+      return person
+        ? { actor: { type: "user", subject: "", email, emailVerified: true }, memberships: person.memberships }
+        : undefined;
     }
     const m = /^client:([^:]+):(.+)$/.exec(creator);
     if (!m) return undefined;
     const client = await integrations(this.deps).store.getClient(m[1]!, m[2]!);
     // A revoked client's endpoints receive nothing more: they can see nothing more.
-    if (!client || client.status !== "ACTIVE") return undefined;
+    if (client?.status !== "ACTIVE") return undefined;
     return {
-      actor: { type: "client", clientId: client.clientId, accountId: client.accountId, name: client.name, role: client.role, seller: client.seller },
+      actor: {
+        type: "client",
+        clientId: client.clientId,
+        accountId: client.accountId,
+        name: client.name,
+        role: client.role,
+        seller: client.seller,
+      },
       memberships: { [client.accountId]: { role: client.role, seller: client.seller, partnerAdmin: false } },
     };
   }
 }
 
 /** Whether the endpoint takes the event: its creator could read it from the endpoint's account (the feed's rule). */
-export async function receives(deps: Deps, ep: WebhookEndpointRecord, event: Pick<EventRecord, "path">, creators: CreatorCache, now: Date): Promise<boolean> {
+export async function receives(
+  deps: Deps,
+  ep: WebhookEndpointRecord,
+  event: Pick<EventRecord, "path">,
+  creators: CreatorCache,
+  now: Date,
+): Promise<boolean> {
   if (!event.path.includes(ep.accountId)) return false;
   const rights = await creators.get(ep.creator);
   if (!rights) return false;
   const [account] = await deps.store.batchGet([{ type: "account", id: ep.accountId }]);
-  return !!account && readable(rights.actor, rights.memberships, account as Parameters<typeof readable>[2], event.path, now);
+  return (
+    !!account && readable(rights.actor, rights.memberships, account as Parameters<typeof readable>[2], event.path, now)
+  );
 }
 
 /**
@@ -128,14 +152,24 @@ export async function receives(deps: Deps, ep: WebhookEndpointRecord, event: Pic
  * message each. At least once: a replayed stream batch queues the same messages again, and the
  * worker's delivered mark (and lease) makes the second copy a no-op.
  */
-export async function fanOut(deps: Deps, events: readonly (DerivedEvent & { readonly path: readonly string[] })[]): Promise<number> {
+export async function fanOut(
+  deps: Deps,
+  events: readonly (DerivedEvent & { readonly path: readonly string[] })[],
+): Promise<number> {
   const queue = deps.integrations?.deliveries;
   if (!queue || events.length === 0) return 0;
   const { store } = integrations(deps);
   const now = deps.clock.now();
   const accountIds = [...new Set(events.flatMap((e) => e.path))];
   const endpointsOf = new Map<string, WebhookEndpointRecord[]>();
-  await Promise.all(accountIds.map(async (id) => endpointsOf.set(id, (await store.allEndpoints(id)).filter((ep) => ep.status === "ENABLED"))));
+  await Promise.all(
+    accountIds.map(async (id) =>
+      endpointsOf.set(
+        id,
+        (await store.allEndpoints(id)).filter((ep) => ep.status === "ENABLED"),
+      ),
+    ),
+  );
   const withEndpoints = accountIds.filter((id) => (endpointsOf.get(id) ?? []).length > 0);
   if (withEndpoints.length === 0) return 0;
   const accounts = new Map(withEndpoints.map((id, i) => [id, i] as const));
@@ -149,8 +183,18 @@ export async function fanOut(deps: Deps, events: readonly (DerivedEvent & { read
       for (const ep of endpointsOf.get(accountId) ?? []) {
         if (ep.eventTypes.length > 0 && !ep.eventTypes.includes(event.type)) continue;
         const rights = await creators.get(ep.creator);
-        if (!rights || !readable(rights.actor, rights.memberships, account as Parameters<typeof readable>[2], event.path, now)) continue;
-        const message: DeliveryMessage = { v: 1, accountId, endpointId: ep.endpointId, eventId: event.eventId, event: eventOf(event) };
+        if (
+          !rights ||
+          !readable(rights.actor, rights.memberships, account as Parameters<typeof readable>[2], event.path, now)
+        )
+          continue;
+        const message: DeliveryMessage = {
+          v: 1,
+          accountId,
+          endpointId: ep.endpointId,
+          eventId: event.eventId,
+          event: eventOf(event),
+        };
         messages.push(JSON.stringify(message));
       }
     }
@@ -180,7 +224,9 @@ export type DeliveryOutcome =
   | { readonly kind: "done"; readonly why: "duplicate" | "gone" | "disabled" | "failed" | "gave-up" | "unreadable" };
 
 /** The body of a delivery: the thin event with global ids (what `node(id)` takes). */
-function payloadOf(event: Pick<EventRecord, "eventId" | "type" | "occurredAt" | "accountId" | "resourceType" | "resourceId" | "version">): string {
+function payloadOf(
+  event: Pick<EventRecord, "eventId" | "type" | "occurredAt" | "accountId" | "resourceType" | "resourceId" | "version">,
+): string {
   return JSON.stringify({
     type: event.type,
     timestamp: event.occurredAt,
@@ -210,7 +256,12 @@ const retryable = (r: { statusCode?: number; error?: string; refused?: boolean }
  * event delivered; network errors, timeouts, 5xx and 429 are retried on the schedule; 410 Gone, or
  * five days of failures, disables the endpoint and mails its owners; any other answer is final.
  */
-export async function deliver(deps: Deps, runtime: DeliveryRuntime, body: string, receiveCount: number): Promise<DeliveryOutcome> {
+export async function deliver(
+  deps: Deps,
+  runtime: DeliveryRuntime,
+  body: string,
+  receiveCount: number,
+): Promise<DeliveryOutcome> {
   const m = parseDeliveryMessage(body);
   if (!m) return { kind: "done", why: "unreadable" };
   const { store } = integrations(deps);
@@ -231,16 +282,23 @@ export async function deliver(deps: Deps, runtime: DeliveryRuntime, body: string
   const event = !ep
     ? undefined
     : m.test
-      ? { type: TEST_EVENT_TYPE, occurredAt: m.test.occurredAt, accountId: ep.accountId, resourceType: "WebhookEndpoint", resourceId: `${ep.accountId}:${ep.endpointId}` }
+      ? {
+          type: TEST_EVENT_TYPE,
+          occurredAt: m.test.occurredAt,
+          accountId: ep.accountId,
+          resourceType: "WebhookEndpoint",
+          resourceId: `${ep.accountId}:${ep.endpointId}`,
+        }
       : (m.event ?? stored);
-  if (!ep || ep.status !== "ENABLED" || !event) {
+  if (ep?.status !== "ENABLED" || !event) {
     await store.settleDelivery(m.endpointId, m.eventId, token);
     return { kind: "done", why: ep?.status === "DISABLED" ? "disabled" : "gone" };
   }
 
   const keys = await apiKeys(deps);
   const secrets = [keys.open(ep.secretSealed)];
-  if (ep.previousSecretSealed && ep.previousValidUntil && new Date(ep.previousValidUntil) > now) secrets.push(keys.open(ep.previousSecretSealed));
+  if (ep.previousSecretSealed && ep.previousValidUntil && new Date(ep.previousValidUntil) > now)
+    secrets.push(keys.open(ep.previousSecretSealed));
   const payload = payloadOf({ ...event, eventId: m.eventId });
   const headers = signedHeaders(secrets, m.eventId, runtime.signingClock.now(), payload);
   const result = await runtime.sender.post(ep.url, headers, payload, runtime.timeoutMs);
@@ -265,7 +323,11 @@ export async function deliver(deps: Deps, runtime: DeliveryRuntime, body: string
   });
   // The attempt's record and the lease's end in one round trip (independent items).
   if (succeeded) {
-    await Promise.all([recorded, store.settleDelivery(ep.endpointId, m.eventId, token, at.toISOString()), ep.failingSince ? store.clearFailing(ep.accountId, ep.endpointId) : undefined]);
+    await Promise.all([
+      recorded,
+      store.settleDelivery(ep.endpointId, m.eventId, token, at.toISOString()),
+      ep.failingSince ? store.clearFailing(ep.accountId, ep.endpointId) : undefined,
+    ]);
     return { kind: "delivered", attempt };
   }
   await Promise.all([recorded, store.settleDelivery(ep.endpointId, m.eventId, token)]);
@@ -298,13 +360,22 @@ async function disable(deps: Deps, ep: WebhookEndpointRecord, reason: string): P
         .set({ status: "DISABLED", disabledReason: reason, disabledAt: now.toISOString(), version: ep.version + 1 })
         .where(Cond.hasStatus("ENABLED"))
         .commit(),
-      Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.disabled", actor, at: now, subjectId: ep.endpointId }).commit(),
+      Audit.entry(e, {
+        accountId: ep.accountId,
+        action: "webhookEndpoint.disabled",
+        actor,
+        at: now,
+        subjectId: ep.endpointId,
+      }).commit(),
     ],
     { otherwise: "skip" },
   );
   // Disabled (or deleted) meanwhile: whoever did it told the owners.
   if (!disabled) return;
-  const [account, owners] = await Promise.all([deps.store.getAccount(ep.accountId), deps.store.listOwners(ep.accountId)]);
+  const [account, owners] = await Promise.all([
+    deps.store.getAccount(ep.accountId),
+    deps.store.listOwners(ep.accountId),
+  ]);
   for (const owner of owners) {
     await deps.mailer.send({
       to: owner.email,

@@ -61,7 +61,8 @@ const eventTypes = z
   .max(EVENT_TYPES.length, `at most ${EVENT_TYPES.length} types`)
   .superRefine((types, ctx) => {
     types.forEach((t, i) => {
-      if (!(EVENT_TYPES as readonly string[]).includes(t)) ctx.addIssue({ code: "custom", path: [i], message: `unknown event type ${JSON.stringify(t).slice(0, 60)}` });
+      if (!(EVENT_TYPES as readonly string[]).includes(t))
+        ctx.addIssue({ code: "custom", path: [i], message: `unknown event type ${JSON.stringify(t).slice(0, 60)}` });
     });
   })
   .transform((types) => [...new Set(types)].sort());
@@ -131,7 +132,8 @@ export async function create(s: Session, raw: unknown): Promise<{ endpoint: Endp
   const { account } = await s.authorized(input.accountId, "webhook.manage");
   const keys = await apiKeys(s.deps);
   const existing = await store.allEndpoints(account!.id);
-  if (existing.length >= MAX_ENDPOINTS) throw new Conflict(`An account holds at most ${MAX_ENDPOINTS} webhook endpoints`);
+  if (existing.length >= MAX_ENDPOINTS)
+    throw new Conflict(`An account holds at most ${MAX_ENDPOINTS} webhook endpoints`);
   const secret = newWebhookSecret();
   const record: WebhookEndpointRecord = {
     accountId: account!.id,
@@ -148,7 +150,13 @@ export async function create(s: Session, raw: unknown): Promise<{ endpoint: Endp
   await Tx.run(store, (e) => [
     e.webhookEndpoint.create(record).commit(),
     // Never the URL in the audit: some carry a token in their query.
-    Audit.entry(e, { accountId: record.accountId, action: "webhookEndpoint.created", actor: s.actor, at: s.now, subjectId: record.endpointId }).commit(),
+    Audit.entry(e, {
+      accountId: record.accountId,
+      action: "webhookEndpoint.created",
+      actor: s.actor,
+      at: s.now,
+      subjectId: record.endpointId,
+    }).commit(),
   ]);
   return { endpoint: toInfo(record), secret };
 }
@@ -178,7 +186,13 @@ async function patchEndpoint(
       if (remove.length > 0) p = p.remove(remove as never);
       return [
         p.where(Cond.atVersion(ep.version)).commit(),
-        Audit.entry(e, { accountId: ep.accountId, action, actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
+        Audit.entry(e, {
+          accountId: ep.accountId,
+          action,
+          actor: s.actor,
+          at: s.now,
+          subjectId: ep.endpointId,
+        }).commit(),
       ];
     },
     { otherwise: () => new Conflict("The endpoint changed meanwhile; reload and try again") },
@@ -192,7 +206,8 @@ async function patchEndpoint(
 export async function update(s: Session, raw: unknown): Promise<EndpointInfo> {
   const input = V.parse(updateInput(policyOf(s.deps)), raw);
   const ep = await loadManaged(s, input.endpointId);
-  if (input.expectedVersion !== undefined && input.expectedVersion !== ep.version) throw new Conflict("The endpoint changed meanwhile; reload and try again");
+  if (input.expectedVersion !== undefined && input.expectedVersion !== ep.version)
+    throw new Conflict("The endpoint changed meanwhile; reload and try again");
   const set: Partial<WebhookEndpointRecord> = {
     ...(input.url !== undefined ? { url: input.url } : {}),
     ...(input.eventTypes !== undefined ? { eventTypes: input.eventTypes } : {}),
@@ -207,7 +222,15 @@ export async function update(s: Session, raw: unknown): Promise<EndpointInfo> {
     set.disabledReason = "disabled by its owners";
     set.disabledAt = s.now.toISOString();
   }
-  return toInfo(await patchEndpoint(s, ep, "webhookEndpoint.updated", set, remove.filter((k) => ep[k] !== undefined)));
+  return toInfo(
+    await patchEndpoint(
+      s,
+      ep,
+      "webhookEndpoint.updated",
+      set,
+      remove.filter((k) => ep[k] !== undefined),
+    ),
+  );
 }
 
 /** Deletes an endpoint: nothing more is sent to it (queued deliveries find it gone). */
@@ -222,7 +245,13 @@ export async function remove(s: Session, raw: unknown): Promise<EndpointInfo> {
         .delete({ accountId: ep.accountId, endpointId: ep.endpointId })
         .where(Cond.atVersion(ep.version))
         .commit(),
-      Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.deleted", actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
+      Audit.entry(e, {
+        accountId: ep.accountId,
+        action: "webhookEndpoint.deleted",
+        actor: s.actor,
+        at: s.now,
+        subjectId: ep.endpointId,
+      }).commit(),
     ],
     { otherwise: () => new Conflict("The endpoint changed meanwhile; reload and try again") },
   );
@@ -245,7 +274,8 @@ export async function rotateSecret(s: Session, raw: unknown): Promise<{ endpoint
 
 /** Why an explicit send to this endpoint cannot be made now. */
 function assertEnabled(ep: WebhookEndpointRecord): void {
-  if (ep.status !== "ENABLED") throw new Conflict("The endpoint is disabled; enable it first (updateWebhookEndpoint with enabled: true)");
+  if (ep.status !== "ENABLED")
+    throw new Conflict("The endpoint is disabled; enable it first (updateWebhookEndpoint with enabled: true)");
 }
 
 function deliveriesQueue(deps: Deps) {
@@ -265,9 +295,21 @@ export async function sendTestEvent(s: Session, raw: unknown): Promise<{ endpoin
   const queue = deliveriesQueue(s.deps);
   const eventId = `evt_test_${newId().toLowerCase()}`;
   await Tx.run(integrations(s.deps).store, (e) => [
-    Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.testSent", actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
+    Audit.entry(e, {
+      accountId: ep.accountId,
+      action: "webhookEndpoint.testSent",
+      actor: s.actor,
+      at: s.now,
+      subjectId: ep.endpointId,
+    }).commit(),
   ]);
-  const message: DeliveryMessage = { v: 1, accountId: ep.accountId, endpointId: ep.endpointId, eventId, test: { occurredAt: s.now.toISOString() } };
+  const message: DeliveryMessage = {
+    v: 1,
+    accountId: ep.accountId,
+    endpointId: ep.endpointId,
+    eventId,
+    test: { occurredAt: s.now.toISOString() },
+  };
   await queue.send([JSON.stringify(message)]);
   return { endpoint: toInfo(ep), eventId };
 }
@@ -285,16 +327,30 @@ export async function redeliver(s: Session, raw: unknown): Promise<{ endpoint: E
   const ep = await loadManaged(s, endpointId);
   const { store } = integrations(s.deps);
   const event = EVENT_ID.test(eventId) ? await store.getEvent(eventId) : undefined;
-  if (!event || Date.parse(event.occurredAt) < s.now.getTime() - RETENTION_DAYS * DAY_S * 1000) throw new NotFound("Event");
+  if (!event || Date.parse(event.occurredAt) < s.now.getTime() - RETENTION_DAYS * DAY_S * 1000)
+    throw new NotFound("Event");
   if (!(await receives(s.deps, ep, event, new CreatorCache(s.deps), s.now))) throw new NotFound("Event");
-  if (ep.eventTypes.length > 0 && !ep.eventTypes.includes(event.type)) throw new Conflict(`The endpoint does not take ${event.type} events`);
+  if (ep.eventTypes.length > 0 && !ep.eventTypes.includes(event.type))
+    throw new Conflict(`The endpoint does not take ${event.type} events`);
   assertEnabled(ep);
   const queue = deliveriesQueue(s.deps);
   await Tx.run(store, (e) => [
     e.deliveryState.delete({ endpointId: ep.endpointId, eventId }).commit(),
-    Audit.entry(e, { accountId: ep.accountId, action: "webhookEndpoint.redeliveryRequested", actor: s.actor, at: s.now, subjectId: ep.endpointId }).commit(),
+    Audit.entry(e, {
+      accountId: ep.accountId,
+      action: "webhookEndpoint.redeliveryRequested",
+      actor: s.actor,
+      at: s.now,
+      subjectId: ep.endpointId,
+    }).commit(),
   ]);
-  const message: DeliveryMessage = { v: 1, accountId: ep.accountId, endpointId: ep.endpointId, eventId, event: eventOf(event) };
+  const message: DeliveryMessage = {
+    v: 1,
+    accountId: ep.accountId,
+    endpointId: ep.endpointId,
+    eventId,
+    event: eventOf(event),
+  };
   await queue.send([JSON.stringify(message)]);
   return { endpoint: toInfo(ep), eventId };
 }
@@ -302,7 +358,9 @@ export async function redeliver(s: Session, raw: unknown): Promise<{ endpoint: E
 /** The attempts made to an endpoint, newest first (30 days). */
 export async function deliveries(s: Session, endpointLocalId: string, args: PageArgs): Promise<Page<DeliveryInfo>> {
   const ep = await loadManaged(s, endpointLocalId);
-  return paged(args, (limit, cursor) => integrations(s.deps).store.listDeliveries(ep.accountId, ep.endpointId, limit, cursor));
+  return paged(args, (limit, cursor) =>
+    integrations(s.deps).store.listDeliveries(ep.accountId, ep.endpointId, limit, cursor),
+  );
 }
 
 /** An endpoint by id for `node(id)`: undefined unless the caller manages it. */
@@ -317,7 +375,9 @@ export async function find(s: Session, localId: string): Promise<EndpointInfo | 
 }
 
 /** A delivery's local id: "<accountId>:<endpointId>:<attemptedAt>:<deliveryId>". */
-export function deliveryLocalId(d: Pick<DeliveryRecord, "accountId" | "endpointId" | "attemptedAt" | "deliveryId">): string {
+export function deliveryLocalId(
+  d: Pick<DeliveryRecord, "accountId" | "endpointId" | "attemptedAt" | "deliveryId">,
+): string {
   return `${d.accountId}:${d.endpointId}:${d.attemptedAt}:${d.deliveryId}`;
 }
 

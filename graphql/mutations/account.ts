@@ -8,7 +8,8 @@ import { AccountKind, AccountPayload, AccountRef } from "../types/account.js";
 import { InvitationRef } from "../types/member.js";
 import { OrderLineInput, OrderRef } from "../types/order.js";
 
-const OwnerInput = builder.inputType("OwnerInviteInput", { description: "The first owner to invite",
+const OwnerInput = builder.inputType("OwnerInviteInput", {
+  description: "The first owner to invite",
   fields: (t) => ({
     email: t.field({ description: "The first owner's e-mail address", type: "EmailAddress", required: true }),
     firstName: t.string({ description: "Given name", required: false }),
@@ -16,42 +17,65 @@ const OwnerInput = builder.inputType("OwnerInviteInput", { description: "The fir
   }),
 });
 
-const NewAccountOrderInput = builder.inputType("NewAccountOrderInput", { description: "A first order placed with the new account",
+const NewAccountOrderInput = builder.inputType("NewAccountOrderInput", {
+  description: "A first order placed with the new account",
   fields: (t) => ({
     lines: t.field({ description: "The offers and quantities", type: [OrderLineInput], required: true }),
     reference: t.string({ description: "Your own reference for the order", required: false }),
-    idempotencyKey: t.string({ description: "Your unique key for this order: placing again with it answers the first order instead of a second", required: true }),
+    idempotencyKey: t.string({
+      description: "Your unique key for this order: placing again with it answers the first order instead of a second",
+      required: true,
+    }),
     currency: t.string({ description: "The currency you expect to be charged in (ISO 4217)", required: false }),
   }),
 });
 
-const CreateAccountInput = builder.inputType("CreateAccountInput", { description: "A new account below one of yours",
+const CreateAccountInput = builder.inputType("CreateAccountInput", {
+  description: "A new account below one of yours",
   fields: (t) => ({
     parentId: t.id({ description: "The account to create it below", required: true }),
-    kind: t.field({ description: "DISTRIBUTOR below the platform, RESELLER or CUSTOMER below a partner", type: AccountKind, required: true }),
+    kind: t.field({
+      description: "DISTRIBUTOR below the platform, RESELLER or CUSTOMER below a partner",
+      type: AccountKind,
+      required: true,
+    }),
     name: t.string({ description: "The company's name", required: true }),
     reference: t.string({ required: false, description: "Your CRM reference for this account" }),
     country: t.string({ required: true, description: "ISO 3166-1 alpha-2" }),
     owner: t.field({ type: OwnerInput, required: false, description: "Invite the first owner in the same call" }),
-    currency: t.string({ required: false, description: "Distributors only (required there): the ISO 4217 billing currency" }),
-    order: t.field({ type: NewAccountOrderInput, required: false, description: "A first order, placed in the same transaction" }),
+    currency: t.string({
+      required: false,
+      description: "Distributors only (required there): the ISO 4217 billing currency",
+    }),
+    order: t.field({
+      type: NewAccountOrderInput,
+      required: false,
+      description: "A first order, placed in the same transaction",
+    }),
     canCreateAccounts: t.boolean({
       required: false,
-      description: "Resellers only: may the reseller's own people create accounts below it. Default false (granted later with setResellerRights)",
+      description:
+        "Resellers only: may the reseller's own people create accounts below it. Default false (granted later with setResellerRights)",
     }),
     canCreateEquipment: t.boolean({
       required: false,
-      description: "Resellers only: may the reseller's own people declare PBX equipment. Default false (granted later with setResellerRights)",
+      description:
+        "Resellers only: may the reseller's own people declare PBX equipment. Default false (granted later with setResellerRights)",
     }),
   }),
 });
 
-const CreateAccountPayload = builder.objectRef<{ account: Account.Info; invitation?: Invitation.Info; order?: Order.Info }>("CreateAccountPayload");
+const CreateAccountPayload = builder.objectRef<{
+  account: Account.Info;
+  invitation?: Invitation.Info;
+  order?: Order.Info;
+}>("CreateAccountPayload");
 
 builder.mutationField("createAccount", (t) =>
   t.field({
     type: CreateAccountPayload,
-    description: "Create an account below one of yours (optionally inviting its owner and placing a first order, in one transaction)",
+    description:
+      "Create an account below one of yours (optionally inviting its owner and placing a first order, in one transaction)",
     args: { input: t.arg({ type: CreateAccountInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: (_r, { input }, ctx) =>
@@ -62,7 +86,13 @@ builder.mutationField("createAccount", (t) =>
         ...(input.reference != null ? { reference: input.reference } : {}),
         country: input.country,
         ...(input.owner
-          ? { owner: { email: input.owner.email, ...(input.owner.firstName ? { firstName: input.owner.firstName } : {}), ...(input.owner.lastName ? { lastName: input.owner.lastName } : {}) } }
+          ? {
+              owner: {
+                email: input.owner.email,
+                ...(input.owner.firstName ? { firstName: input.owner.firstName } : {}),
+                ...(input.owner.lastName ? { lastName: input.owner.lastName } : {}),
+              },
+            }
           : {}),
         ...(input.currency != null ? { currency: input.currency } : {}),
         ...(input.canCreateAccounts != null ? { canCreateAccounts: input.canCreateAccounts } : {}),
@@ -81,7 +111,8 @@ builder.mutationField("createAccount", (t) =>
   }),
 );
 
-const UpdateAccountInput = builder.inputType("UpdateAccountInput", { description: "The account's fields to change",
+const UpdateAccountInput = builder.inputType("UpdateAccountInput", {
+  description: "The account's fields to change",
   fields: (t) => ({
     id: t.id({ description: "The account's global id", required: true }),
     name: t.string({ description: "A new name (unchanged when omitted)", required: false }),
@@ -89,7 +120,6 @@ const UpdateAccountInput = builder.inputType("UpdateAccountInput", { description
     country: t.string({ description: "A new country (unchanged when omitted)", required: false }),
   }),
 });
-
 
 builder.mutationField("updateAccount", (t) =>
   t.field({
@@ -108,11 +138,18 @@ builder.mutationField("updateAccount", (t) =>
   }),
 );
 
-const ResellerRightsInput = builder.inputType("SetResellerRightsInput", { description: "What a reseller may do, set by its parent",
+const ResellerRightsInput = builder.inputType("SetResellerRightsInput", {
+  description: "What a reseller may do, set by its parent",
   fields: (t) => ({
     id: t.id({ description: "The reseller's Account id", required: true }),
-    canCreateAccounts: t.boolean({ description: "The reseller may create accounts below it (unchanged when omitted)", required: false }),
-    canCreateEquipment: t.boolean({ description: "The reseller may declare equipment (unchanged when omitted)", required: false }),
+    canCreateAccounts: t.boolean({
+      description: "The reseller may create accounts below it (unchanged when omitted)",
+      required: false,
+    }),
+    canCreateEquipment: t.boolean({
+      description: "The reseller may declare equipment (unchanged when omitted)",
+      required: false,
+    }),
   }),
 });
 
@@ -132,7 +169,8 @@ builder.mutationField("setResellerRights", (t) =>
   }),
 );
 
-const InviteExistingInput = builder.inputType("InviteExistingAccountInput", { description: "An existing account to move under yours",
+const InviteExistingInput = builder.inputType("InviteExistingAccountInput", {
+  description: "An existing account to move under yours",
   fields: (t) => ({
     parentId: t.id({ required: true, description: "Your account that will become the parent" }),
     accountId: t.id({ required: true, description: "The existing account's id, given to you by its owner" }),
@@ -141,7 +179,12 @@ const InviteExistingInput = builder.inputType("InviteExistingAccountInput", { de
 
 const InviteExistingPayload = builder.objectRef<{ invitations: number }>("InviteExistingAccountPayload").implement({
   description: "How many owners were invited",
-  fields: (t) => ({ invitationsSent: t.exposeInt("invitations", { description: "Invitations e-mailed to the account's owners; 1 for an account you cannot see (its number of owners is not disclosed)" }) }),
+  fields: (t) => ({
+    invitationsSent: t.exposeInt("invitations", {
+      description:
+        "Invitations e-mailed to the account's owners; 1 for an account you cannot see (its number of owners is not disclosed)",
+    }),
+  }),
 });
 
 builder.mutationField("inviteExistingAccount", (t) =>
@@ -151,7 +194,10 @@ builder.mutationField("inviteExistingAccount", (t) =>
     args: { input: t.arg({ type: InviteExistingInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: (_r, { input }, ctx) =>
-      Move.invite(ctx.session, { parentId: localId(String(input.parentId), "Account"), accountId: localId(String(input.accountId), "Account") }),
+      Move.invite(ctx.session, {
+        parentId: localId(String(input.parentId), "Account"),
+        accountId: localId(String(input.accountId), "Account"),
+      }),
   }),
 );
 
@@ -159,7 +205,17 @@ CreateAccountPayload.implement({
   description: "The new account, and the invitation and order made with it",
   fields: (t) => ({
     account: t.field({ type: AccountRef, description: "The new account", resolve: (p) => p.account }),
-    invitation: t.field({ type: InvitationRef, nullable: true, description: "The owner's invitation, when one was asked for", resolve: (p) => p.invitation ?? null }),
-    order: t.field({ type: OrderRef, nullable: true, description: "The first order, when one was given", resolve: (p) => p.order ?? null }),
+    invitation: t.field({
+      type: InvitationRef,
+      nullable: true,
+      description: "The owner's invitation, when one was asked for",
+      resolve: (p) => p.invitation ?? null,
+    }),
+    order: t.field({
+      type: OrderRef,
+      nullable: true,
+      description: "The first order, when one was given",
+      resolve: (p) => p.order ?? null,
+    }),
   }),
 });

@@ -3,13 +3,18 @@ import { builder } from "../builder.js";
 import { localId } from "../ids.js";
 import { ApiClientRef, ApiClientRole } from "../types/api-client.js";
 
-const ClientWithSecret = builder.objectRef<{ client: ApiClient.Info; secret: string }>("ApiClientWithSecret").implement({
-  description: "A client and its secret, shown this once (only a digest is kept). A mutation result, not an entity: the client is the entity",
-  fields: (t) => ({
-    client: t.field({ type: ApiClientRef, description: "The client", resolve: (p) => p.client }),
-    clientSecret: t.exposeString("secret", { description: "The client_secret: store it now, it is never shown again" }),
-  }),
-});
+const ClientWithSecret = builder
+  .objectRef<{ client: ApiClient.Info; secret: string }>("ApiClientWithSecret")
+  .implement({
+    description:
+      "A client and its secret, shown this once (only a digest is kept). A mutation result, not an entity: the client is the entity",
+    fields: (t) => ({
+      client: t.field({ type: ApiClientRef, description: "The client", resolve: (p) => p.client }),
+      clientSecret: t.exposeString("secret", {
+        description: "The client_secret: store it now, it is never shown again",
+      }),
+    }),
+  });
 
 const ClientPayload = builder.objectRef<{ client: ApiClient.Info }>("ApiClientPayload").implement({
   description: "The client after the change",
@@ -35,14 +40,22 @@ builder.mutationField("createApiClient", (t) =>
             accountId: f.id({ required: true, description: "Its account" }),
             name: f.string({ required: true, description: "A name for its owners (1-120 characters)" }),
             role: f.field({ type: ApiClientRole, required: true, description: "The role it acts with" }),
-            seller: f.boolean({ required: false, description: "Partner accounts: acts on the subtree for commercial work" }),
+            seller: f.boolean({
+              required: false,
+              description: "Partner accounts: acts on the subtree for commercial work",
+            }),
           }),
         }),
       }),
     },
     errors: {},
     resolve: async (_r, { input }, ctx) =>
-      ApiClient.create(ctx.session, { accountId: localId(String(input.accountId), "Account"), name: input.name, role: input.role, seller: input.seller ?? false }),
+      ApiClient.create(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        name: input.name,
+        role: input.role,
+        seller: input.seller ?? false,
+      }),
   }),
 );
 
@@ -52,7 +65,8 @@ builder.mutationField("rotateApiClientSecret", (t) =>
     description: "A new secret; the previous one keeps working for 24 hours or until revokePreviousApiClientSecret",
     args: { input: t.arg({ type: ClientRefInput, required: true, description: "The client" }) },
     errors: {},
-    resolve: async (_r, { input }, ctx) => ApiClient.rotateSecret(ctx.session, { clientId: localId(String(input.clientId), "ApiClient") }),
+    resolve: async (_r, { input }, ctx) =>
+      ApiClient.rotateSecret(ctx.session, { clientId: localId(String(input.clientId), "ApiClient") }),
   }),
 );
 
@@ -62,7 +76,11 @@ builder.mutationField("revokePreviousApiClientSecret", (t) =>
     description: "Ends a rotation's overlap now: the previous secret and its tokens stop working",
     args: { input: t.arg({ type: ClientRefInput, required: true, description: "The client" }) },
     errors: {},
-    resolve: async (_r, { input }, ctx) => ({ client: await ApiClient.revokePreviousSecret(ctx.session, { clientId: localId(String(input.clientId), "ApiClient") }) }),
+    resolve: async (_r, { input }, ctx) => ({
+      client: await ApiClient.revokePreviousSecret(ctx.session, {
+        clientId: localId(String(input.clientId), "ApiClient"),
+      }),
+    }),
   }),
 );
 
@@ -72,6 +90,8 @@ builder.mutationField("revokeApiClient", (t) =>
     description: "Revokes a client: its tokens stop working at their next request",
     args: { input: t.arg({ type: ClientRefInput, required: true, description: "The client" }) },
     errors: {},
-    resolve: async (_r, { input }, ctx) => ({ client: await ApiClient.revoke(ctx.session, { clientId: localId(String(input.clientId), "ApiClient") }) }),
+    resolve: async (_r, { input }, ctx) => ({
+      client: await ApiClient.revoke(ctx.session, { clientId: localId(String(input.clientId), "ApiClient") }),
+    }),
   }),
 );

@@ -4,14 +4,21 @@ import { localId } from "../ids.js";
 import { AccountPayload } from "../types/account.js";
 import { OfferKind, OfferRef } from "../types/offer.js";
 
-const CreateOfferInput = builder.inputType("CreateOfferInput", { description: "A new offer of the catalog",
+const CreateOfferInput = builder.inputType("CreateOfferInput", {
+  description: "A new offer of the catalog",
   fields: (t) => ({
     sku: t.string({ description: "A new, unique sku", required: true }),
     name: t.string({ description: "The offer's name", required: true }),
     kind: t.field({ description: "How it is charged", type: OfferKind, required: true }),
-    unitPrice: t.string({ required: true, description: "Decimal in the currency's major unit, e.g. \"3.00\"; \"0\" for a trial" }),
+    unitPrice: t.string({
+      required: true,
+      description: 'Decimal in the currency\'s major unit, e.g. "3.00"; "0" for a trial',
+    }),
     currency: t.string({ required: true, description: "ISO 4217" }),
-    family: t.string({ required: false, description: "Licences of one family are interchangeable; defaults to the sku (a trial: its paid offer's family)" }),
+    family: t.string({
+      required: false,
+      description: "Licences of one family are interchangeable; defaults to the sku (a trial: its paid offer's family)",
+    }),
     termMonths: t.int({ required: false, description: "PREPAID: 12 or 36" }),
     trialDays: t.int({ required: false, description: "TRIAL: defaults to 30" }),
     convertsTo: t.string({ required: false, description: "TRIAL: the paid offer it converts to" }),
@@ -22,7 +29,9 @@ const CreateOfferInput = builder.inputType("CreateOfferInput", { description: "A
 
 const OfferPayload = builder.objectRef<{ offer: Catalog.Info }>("OfferPayload").implement({
   description: "The offer as the mutation left it",
-  fields: (t) => ({ offer: t.field({ description: "The offer as the mutation left it", type: OfferRef, resolve: (p) => p.offer }) }),
+  fields: (t) => ({
+    offer: t.field({ description: "The offer as the mutation left it", type: OfferRef, resolve: (p) => p.offer }),
+  }),
 });
 
 builder.mutationField("createOffer", (t) =>
@@ -49,10 +58,14 @@ builder.mutationField("createOffer", (t) =>
   }),
 );
 
-const UpdateOfferPriceInput = builder.inputType("UpdateOfferPriceInput", { description: "An offer and its new price",
+const UpdateOfferPriceInput = builder.inputType("UpdateOfferPriceInput", {
+  description: "An offer and its new price",
   fields: (t) => ({
     sku: t.string({ description: "The offer's sku", required: true }),
-    unitPrice: t.string({ required: true, description: "The price of future orders; existing subscriptions keep theirs" }),
+    unitPrice: t.string({
+      required: true,
+      description: "The price of future orders; existing subscriptions keep theirs",
+    }),
   }),
 });
 
@@ -62,7 +75,9 @@ builder.mutationField("updateOfferPrice", (t) =>
     description: "Operators: change the price of future orders",
     args: { input: t.arg({ type: UpdateOfferPriceInput, required: true, description: "The operation's fields" }) },
     errors: {},
-    resolve: async (_r, { input }, ctx) => ({ offer: await Catalog.updatePrice(ctx.session, { sku: input.sku, unitPrice: input.unitPrice }) }),
+    resolve: async (_r, { input }, ctx) => ({
+      offer: await Catalog.updatePrice(ctx.session, { sku: input.sku, unitPrice: input.unitPrice }),
+    }),
   }),
 );
 
@@ -76,10 +91,14 @@ builder.mutationField("retireOffer", (t) =>
   }),
 );
 
-const SetAvailableOffersInput = builder.inputType("SetAvailableOffersInput", { description: "What an account may order",
+const SetAvailableOffersInput = builder.inputType("SetAvailableOffersInput", {
+  description: "What an account may order",
   fields: (t) => ({
     accountId: t.id({ description: "The account's global id", required: true }),
-    skus: t.stringList({ required: true, description: "The complete list of offers the account may order (at most 100)" }),
+    skus: t.stringList({
+      required: true,
+      description: "The complete list of offers the account may order (at most 100)",
+    }),
   }),
 });
 
@@ -90,7 +109,10 @@ builder.mutationField("setAvailableOffers", (t) =>
     args: { input: t.arg({ type: SetAvailableOffersInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      account: await Catalog.setAvailable(ctx.session, { accountId: localId(String(input.accountId), "Account"), skus: input.skus }),
+      account: await Catalog.setAvailable(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        skus: input.skus,
+      }),
     }),
   }),
 );

@@ -15,7 +15,10 @@ const UpdateEquipmentInput = builder.inputType("UpdateEquipmentInput", {
     equipmentId: t.id({ required: true, description: "The Equipment's global id" }),
     name: t.string({ required: false, description: "A new name" }),
     country: t.string({ required: false, description: "ISO 3166-1 alpha-2: where the PBX is installed" }),
-    outboundPrefix: t.string({ required: false, description: "Digits dialled for an outside line (1 to 4); null removes it" }),
+    outboundPrefix: t.string({
+      required: false,
+      description: "Digits dialled for an outside line (1 to 4); null removes it",
+    }),
   }),
 });
 
@@ -23,7 +26,9 @@ builder.mutationField("updateEquipment", (t) =>
   t.field({
     type: builder.objectRef<{ equipment: Equipment.Info }>("UpdateEquipmentPayload").implement({
       description: "The equipment as the change left it",
-      fields: (f) => ({ equipment: f.field({ type: EquipmentRef, description: "The equipment", resolve: (p) => p.equipment }) }),
+      fields: (f) => ({
+        equipment: f.field({ type: EquipmentRef, description: "The equipment", resolve: (p) => p.equipment }),
+      }),
     }),
     description: "Equipment information: rename a PBX, or correct its country or outbound prefix",
     args: { input: t.arg({ type: UpdateEquipmentInput, required: true, description: "The operation's fields" }) },
@@ -54,14 +59,28 @@ builder.mutationField("detachEquipmentTenant", (t) =>
       description: "The shared PBX after the customer left it",
       fields: (f) => ({
         equipment: f.field({ type: EquipmentRef, description: "The shared PBX", resolve: (p) => p.equipment }),
-        customerId: f.id({ description: "The detached customer's Account id", resolve: (p) => globalId("Account", p.tenant.customerId) }),
-        companyPrefix: f.string({ description: "The company prefix freed on the PBX", resolve: (p) => p.tenant.companyPrefix }),
-        extensionAssignmentsRemoved: f.int({ description: "The customer's extension associations removed from the PBX", resolve: (p) => p.extensionAssignments }),
+        customerId: f.id({
+          description: "The detached customer's Account id",
+          resolve: (p) => globalId("Account", p.tenant.customerId),
+        }),
+        companyPrefix: f.string({
+          description: "The company prefix freed on the PBX",
+          resolve: (p) => p.tenant.companyPrefix,
+        }),
+        extensionAssignmentsRemoved: f.int({
+          description: "The customer's extension associations removed from the PBX",
+          resolve: (p) => p.extensionAssignments,
+        }),
       }),
     }),
-    description: "Remove one customer from a shared (multi-tenant) PBX: its extension associations there are removed and its company prefix is freed",
+    description:
+      "Remove one customer from a shared (multi-tenant) PBX: its extension associations there are removed and its company prefix is freed",
     args: { input: t.arg({ type: DetachEquipmentTenantInput, required: true, description: "The operation's fields" }) },
     errors: {},
-    resolve: (_r, { input }, ctx) => Equipment.detachTenant(ctx.session, { equipment: equipmentKey(input.equipmentId), customerId: localId(String(input.customerId), "Account") }),
+    resolve: (_r, { input }, ctx) =>
+      Equipment.detachTenant(ctx.session, {
+        equipment: equipmentKey(input.equipmentId),
+        customerId: localId(String(input.customerId), "Account"),
+      }),
   }),
 );

@@ -10,7 +10,8 @@ const equipmentKey = (id: string | number): Equipment.Key => {
 };
 
 const PairingPayload = builder.objectRef<Equipment.Pairing>("EquipmentPairingPayload").implement({
-  description: "What the admin enters in the PBX. The activation code is shown only here: it is stored as a keyed digest",
+  description:
+    "What the admin enters in the PBX. The activation code is shown only here: it is stored as a keyed digest",
   fields: (t) => ({
     equipment: t.field({ description: "The equipment", type: EquipmentRef, resolve: (p) => p.equipment }),
     deviceId: t.exposeString("deviceId", { description: "What the PBX activates with, with its activation code" }),
@@ -20,10 +21,17 @@ const PairingPayload = builder.objectRef<Equipment.Pairing>("EquipmentPairingPay
 
 const EquipmentPayload = builder.objectRef<{ equipment: Equipment.Info }>("EquipmentPayload").implement({
   description: "The equipment as the mutation left it",
-  fields: (t) => ({ equipment: t.field({ description: "The equipment as the mutation left it", type: EquipmentRef, resolve: (p) => p.equipment }) }),
+  fields: (t) => ({
+    equipment: t.field({
+      description: "The equipment as the mutation left it",
+      type: EquipmentRef,
+      resolve: (p) => p.equipment,
+    }),
+  }),
 });
 
-const EquipmentRefInput = builder.inputType("EquipmentRefInput", { description: "An equipment",
+const EquipmentRefInput = builder.inputType("EquipmentRefInput", {
+  description: "An equipment",
   fields: (t) => ({ equipmentId: t.id({ description: "The Equipment's global id", required: true }) }),
 });
 
@@ -34,13 +42,20 @@ builder.mutationField("declareEquipment", (t) =>
     args: {
       input: t.arg({
         description: "The operation's fields",
-        type: builder.inputType("DeclareEquipmentInput", { description: "The PBX to declare",
+        type: builder.inputType("DeclareEquipmentInput", {
+          description: "The PBX to declare",
           fields: (f) => ({
             accountId: f.id({ description: "The account's global id", required: true }),
             name: f.string({ description: "A name for the PBX", required: true }),
-            serverType: f.string({ required: true, description: "A ServerType id (Query.serverTypes), e.g. OXO_CONNECT" }),
+            serverType: f.string({
+              required: true,
+              description: "A ServerType id (Query.serverTypes), e.g. OXO_CONNECT",
+            }),
             country: f.string({ required: true, description: "ISO 3166-1 alpha-2" }),
-            outboundPrefix: f.string({ required: false, description: "Digits dialled for an outside line (1 to 4), e.g. 0" }),
+            outboundPrefix: f.string({
+              required: false,
+              description: "Digits dialled for an outside line (1 to 4), e.g. 0",
+            }),
           }),
         }),
         required: true,
@@ -74,7 +89,9 @@ builder.mutationField("removeEquipment", (t) =>
     description: "Remove a PBX with its extension associations and tenants",
     args: { input: t.arg({ type: EquipmentRefInput, required: true, description: "The operation's fields" }) },
     errors: {},
-    resolve: async (_r, { input }, ctx) => ({ equipment: await Equipment.remove(ctx.session, equipmentKey(input.equipmentId)) }),
+    resolve: async (_r, { input }, ctx) => ({
+      equipment: await Equipment.remove(ctx.session, equipmentKey(input.equipmentId)),
+    }),
   }),
 );
 
@@ -82,7 +99,9 @@ const ActivationPayload = builder.objectRef<Equipment.Activation>("EquipmentActi
   description: "The PBX's credential and state after activation",
   fields: (t) => ({
     equipmentId: t.id({ description: "The activated PBX's Equipment id", resolve: (a) => equipmentGlobalId(a) }),
-    credential: t.exposeString("credential", { description: "Bearer token for the PBX's later calls (reportExtensions, equipmentHeartbeat); shown only here" }),
+    credential: t.exposeString("credential", {
+      description: "Bearer token for the PBX's later calls (reportExtensions, equipmentHeartbeat); shown only here",
+    }),
     connectedAt: t.field({ description: "When it activated", type: "DateTime", resolve: (a) => a.connectedAt }),
   }),
 });
@@ -97,17 +116,24 @@ builder.mutationField("activateEquipment", (t) =>
       activationCode: t.arg.string({ required: true, description: "The one-time activation code shown to the owner" }),
     },
     errors: {},
-    resolve: (_r, args, ctx) => Equipment.activate(ctx.session, { deviceId: args.deviceId, activationCode: args.activationCode }),
+    resolve: (_r, args, ctx) =>
+      Equipment.activate(ctx.session, { deviceId: args.deviceId, activationCode: args.activationCode }),
   }),
 );
 
-const ReportExtensionsPayload = builder.objectRef<{ count: number; reportedAt: string }>("ReportExtensionsPayload").implement({
-  description: "The PBX's extension report as recorded",
-  fields: (f) => ({
-    count: f.exposeInt("count", { description: "Distinct extensions now on record" }),
-    reportedAt: f.field({ description: "When the report was recorded", type: "DateTime", resolve: (p) => p.reportedAt }),
-  }),
-});
+const ReportExtensionsPayload = builder
+  .objectRef<{ count: number; reportedAt: string }>("ReportExtensionsPayload")
+  .implement({
+    description: "The PBX's extension report as recorded",
+    fields: (f) => ({
+      count: f.exposeInt("count", { description: "Distinct extensions now on record" }),
+      reportedAt: f.field({
+        description: "When the report was recorded",
+        type: "DateTime",
+        resolve: (p) => p.reportedAt,
+      }),
+    }),
+  });
 
 builder.mutationField("reportExtensionChanges", (t) =>
   t.field({
@@ -115,7 +141,10 @@ builder.mutationField("reportExtensionChanges", (t) =>
     description:
       "The PBX (device credential only): extensions added and removed since its last report, so a large PBX can send them in pieces; a ConflictError asks to send the change again when another report came in meanwhile",
     args: {
-      added: t.arg.stringList({ required: true, description: "Extensions now configured that were not reported (2 to 8 digits each)" }),
+      added: t.arg.stringList({
+        required: true,
+        description: "Extensions now configured that were not reported (2 to 8 digits each)",
+      }),
       removed: t.arg.stringList({ required: true, description: "Extensions no longer configured" }),
     },
     errors: {},
@@ -138,8 +167,16 @@ builder.mutationField("equipmentHeartbeat", (t) =>
     type: builder.objectRef<{ lastSeenAt: string; status: Equipment.Status }>("EquipmentHeartbeatPayload").implement({
       description: "The PBX's liveness after its heartbeat",
       fields: (f) => ({
-        lastSeenAt: f.field({ description: "When this heartbeat was recorded", type: "DateTime", resolve: (p) => p.lastSeenAt }),
-        status: f.field({ description: "The PBX's state after the heartbeat", type: EquipmentStatus, resolve: (p) => p.status }),
+        lastSeenAt: f.field({
+          description: "When this heartbeat was recorded",
+          type: "DateTime",
+          resolve: (p) => p.lastSeenAt,
+        }),
+        status: f.field({
+          description: "The PBX's state after the heartbeat",
+          type: EquipmentStatus,
+          resolve: (p) => p.status,
+        }),
       }),
     }),
     description: "The PBX (device credential only): it is alive",
@@ -150,19 +187,29 @@ builder.mutationField("equipmentHeartbeat", (t) =>
 
 builder.mutationField("attachEquipmentTenant", (t) =>
   t.field({
-    type: builder.objectRef<{ equipment: Equipment.Info; tenant: Equipment.Tenant }>("AttachEquipmentTenantPayload").implement({
-      description: "The shared PBX and the customer attached to it",
-      fields: (f) => ({
-        equipment: f.field({ description: "The shared PBX", type: EquipmentRef, resolve: (p) => p.equipment }),
-        companyPrefix: f.string({ description: "The prefix given to the customer on the PBX", resolve: (p) => p.tenant.companyPrefix }),
-        customerId: f.id({ description: "The attached customer's Account id", resolve: (p) => globalId("Account", p.tenant.customerId) }),
+    type: builder
+      .objectRef<{ equipment: Equipment.Info; tenant: Equipment.Tenant }>("AttachEquipmentTenantPayload")
+      .implement({
+        description: "The shared PBX and the customer attached to it",
+        fields: (f) => ({
+          equipment: f.field({ description: "The shared PBX", type: EquipmentRef, resolve: (p) => p.equipment }),
+          companyPrefix: f.string({
+            description: "The prefix given to the customer on the PBX",
+            resolve: (p) => p.tenant.companyPrefix,
+          }),
+          customerId: f.id({
+            description: "The attached customer's Account id",
+            resolve: (p) => globalId("Account", p.tenant.customerId),
+          }),
+        }),
       }),
-    }),
-    description: "Attach a customer below the partner to its connected multi-tenant PBX, with a company prefix unique on that PBX",
+    description:
+      "Attach a customer below the partner to its connected multi-tenant PBX, with a company prefix unique on that PBX",
     args: {
       input: t.arg({
         description: "The operation's fields",
-        type: builder.inputType("AttachEquipmentTenantInput", { description: "A multi-tenant PBX and the customer to attach",
+        type: builder.inputType("AttachEquipmentTenantInput", {
+          description: "A multi-tenant PBX and the customer to attach",
           fields: (f) => ({
             equipmentId: f.id({ description: "The Equipment's global id", required: true }),
             customerId: f.id({ description: "The customer's Account id", required: true }),
@@ -186,13 +233,20 @@ builder.mutationField("unassignExtension", (t) =>
   t.field({
     type: builder.objectRef<{ assignment: Equipment.Assignment }>("UnassignExtensionPayload").implement({
       description: "The association removed",
-      fields: (f) => ({ assignment: f.field({ type: ExtensionAssignmentRef, description: "The association as it was", resolve: (p) => p.assignment }) }),
+      fields: (f) => ({
+        assignment: f.field({
+          type: ExtensionAssignmentRef,
+          description: "The association as it was",
+          resolve: (p) => p.assignment,
+        }),
+      }),
     }),
     description: "Free an extension associated with a member of the account",
     args: {
       input: t.arg({
         description: "The operation's fields",
-        type: builder.inputType("UnassignExtensionInput", { description: "The extension to free",
+        type: builder.inputType("UnassignExtensionInput", {
+          description: "The extension to free",
           fields: (f) => ({
             accountId: f.id({ required: true, description: "The member's account" }),
             equipmentId: f.id({ description: "The Equipment's global id", required: true }),
@@ -217,18 +271,32 @@ builder.mutationField("assignExtension", (t) =>
   t.field({
     type: builder.objectRef<{ assignment: Equipment.Assignment }>("AssignExtensionPayload").implement({
       description: "The association made",
-      fields: (f) => ({ assignment: f.field({ description: "The new association", type: ExtensionAssignmentRef, resolve: (p) => p.assignment }) }),
+      fields: (f) => ({
+        assignment: f.field({
+          description: "The new association",
+          type: ExtensionAssignmentRef,
+          resolve: (p) => p.assignment,
+        }),
+      }),
     }),
     description: "Associate a member with an extension the PBX reported and a public number (E.164)",
     args: {
       input: t.arg({
         description: "The operation's fields",
-        type: builder.inputType("AssignExtensionInput", { description: "An extension of a PBX and the member to associate",
+        type: builder.inputType("AssignExtensionInput", {
+          description: "An extension of a PBX and the member to associate",
           fields: (f) => ({
             accountId: f.id({ required: true, description: "The member's account" }),
-            equipmentId: f.id({ required: false, description: "Optional when the account has exactly one PBX (own or shared)" }),
+            equipmentId: f.id({
+              required: false,
+              description: "Optional when the account has exactly one PBX (own or shared)",
+            }),
             extension: f.string({ description: "The PBX extension", required: true }),
-            email: f.field({ description: "The member to associate with the extension", type: "EmailAddress", required: true }),
+            email: f.field({
+              description: "The member to associate with the extension",
+              type: "EmailAddress",
+              required: true,
+            }),
             publicNumber: f.string({ required: true, description: "E.164, e.g. +447848311690" }),
           }),
         }),

@@ -6,7 +6,8 @@ import { localId } from "../ids.js";
 import { AccountRef } from "../types/account.js";
 import { InvitationRef, MemberRef, Role } from "../types/member.js";
 
-const InviteMemberInput = builder.inputType("InviteMemberInput", { description: "The person to invite",
+const InviteMemberInput = builder.inputType("InviteMemberInput", {
+  description: "The person to invite",
   fields: (t) => ({
     accountId: t.id({ description: "The account's global id", required: true }),
     email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
@@ -17,13 +18,19 @@ const InviteMemberInput = builder.inputType("InviteMemberInput", { description: 
   }),
 });
 
-const InviteMemberPayload = builder.objectRef<{ member: Member.Info; invitation: Invitation.Info }>("InviteMemberPayload").implement({
-  description: "The member added (INVITED) and the invitation sent",
-  fields: (t) => ({
-    member: t.field({ description: "The member, INVITED until they accept", type: MemberRef, resolve: (p) => p.member }),
-    invitation: t.field({ description: "The invitation sent", type: InvitationRef, resolve: (p) => p.invitation }),
-  }),
-});
+const InviteMemberPayload = builder
+  .objectRef<{ member: Member.Info; invitation: Invitation.Info }>("InviteMemberPayload")
+  .implement({
+    description: "The member added (INVITED) and the invitation sent",
+    fields: (t) => ({
+      member: t.field({
+        description: "The member, INVITED until they accept",
+        type: MemberRef,
+        resolve: (p) => p.member,
+      }),
+      invitation: t.field({ description: "The invitation sent", type: InvitationRef, resolve: (p) => p.invitation }),
+    }),
+  });
 
 builder.mutationField("inviteMember", (t) =>
   t.field({
@@ -61,7 +68,8 @@ builder.mutationField("acceptInvitation", (t) =>
   }),
 );
 
-const MemberRefInput = builder.inputType("MemberRefInput", { description: "A member of an account",
+const MemberRefInput = builder.inputType("MemberRefInput", {
+  description: "A member of an account",
   fields: (t) => ({
     accountId: t.id({ description: "The account's global id", required: true }),
     email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
@@ -70,7 +78,9 @@ const MemberRefInput = builder.inputType("MemberRefInput", { description: "A mem
 
 const MemberPayload = builder.objectRef<{ member: Member.Info }>("MemberPayload").implement({
   description: "The member as the mutation left it",
-  fields: (t) => ({ member: t.field({ description: "The member as the mutation left it", type: MemberRef, resolve: (p) => p.member }) }),
+  fields: (t) => ({
+    member: t.field({ description: "The member as the mutation left it", type: MemberRef, resolve: (p) => p.member }),
+  }),
 });
 
 builder.mutationField("removeMember", (t) =>
@@ -80,12 +90,16 @@ builder.mutationField("removeMember", (t) =>
     args: { input: t.arg({ type: MemberRefInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      member: await Member.remove(ctx.session, { accountId: localId(String(input.accountId), "Account"), email: input.email }),
+      member: await Member.remove(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        email: input.email,
+      }),
     }),
   }),
 );
 
-const SetRoleInput = builder.inputType("SetMemberRoleInput", { description: "A member and its new role",
+const SetRoleInput = builder.inputType("SetMemberRoleInput", {
+  description: "A member and its new role",
   fields: (t) => ({
     accountId: t.id({ description: "The account's global id", required: true }),
     email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
@@ -100,12 +114,17 @@ builder.mutationField("setMemberRole", (t) =>
     args: { input: t.arg({ type: SetRoleInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      member: await Member.setRole(ctx.session, { accountId: localId(String(input.accountId), "Account"), email: input.email, role: input.role }),
+      member: await Member.setRole(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        email: input.email,
+        role: input.role,
+      }),
     }),
   }),
 );
 
-const SetSellerInput = builder.inputType("SetMemberSellerInput", { description: "A member and whether it sells",
+const SetSellerInput = builder.inputType("SetMemberSellerInput", {
+  description: "A member and whether it sells",
   fields: (t) => ({
     accountId: t.id({ description: "The account's global id", required: true }),
     email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
@@ -120,7 +139,11 @@ builder.mutationField("setMemberSeller", (t) =>
     args: { input: t.arg({ type: SetSellerInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      member: await Member.setSeller(ctx.session, { accountId: localId(String(input.accountId), "Account"), email: input.email, seller: input.seller }),
+      member: await Member.setSeller(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        email: input.email,
+        seller: input.seller,
+      }),
     }),
   }),
 );

@@ -3,19 +3,36 @@ import { builder } from "../builder.js";
 import { localId } from "../ids.js";
 import { OrderLineInput, OrderRef } from "../types/order.js";
 
-export const PlaceOrderInput = builder.inputType("PlaceOrderInput", { description: "The order to place",
+export const PlaceOrderInput = builder.inputType("PlaceOrderInput", {
+  description: "The order to place",
   fields: (t) => ({
     accountId: t.id({ description: "The account's global id", required: true }),
-    lines: t.field({ type: [OrderLineInput], required: true, description: `1 to ${Order.MAX_LINES} lines, one per sku` }),
+    lines: t.field({
+      type: [OrderLineInput],
+      required: true,
+      description: `1 to ${Order.MAX_LINES} lines, one per sku`,
+    }),
     reference: t.string({ required: false, description: "Your internal or CRM reference for the order" }),
-    idempotencyKey: t.string({ required: true, description: "Your key for this order: sending it again returns the first order" }),
-    currency: t.string({ required: false, description: "The currency you expect to be charged in; refused if it differs" }),
+    idempotencyKey: t.string({
+      required: true,
+      description: "Your key for this order: sending it again returns the first order",
+    }),
+    currency: t.string({
+      required: false,
+      description: "The currency you expect to be charged in; refused if it differs",
+    }),
   }),
 });
 
 const OrderPayload = builder.objectRef<{ order: Order.Info }>("OrderPayload").implement({
   description: "The order placed",
-  fields: (t) => ({ order: t.field({ description: "The order placed (or the earlier one with the same idempotency key)", type: OrderRef, resolve: (p) => p.order }) }),
+  fields: (t) => ({
+    order: t.field({
+      description: "The order placed (or the earlier one with the same idempotency key)",
+      type: OrderRef,
+      resolve: (p) => p.order,
+    }),
+  }),
 });
 
 builder.mutationField("placeOrder", (t) =>

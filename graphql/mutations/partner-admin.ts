@@ -8,26 +8,66 @@ builder.mutationField("setPartnerAdminCapability", (t) =>
   t.field({
     type: AccountPayload,
     description: "Operators: enable (or disable) PARTNER_ADMIN on a reseller",
-    args: { input: t.arg({ description: "The operation's fields", type: builder.inputType("SetPartnerAdminCapabilityInput", { description: "A reseller and whether it may have partner admins", fields: (f) => ({ accountId: f.id({ description: "The account's global id", required: true }), enabled: f.boolean({ description: "Whether the reseller may have partner admins", required: true }) }) }), required: true }) },
-    errors: {},
-    resolve: async (_r, { input }, ctx) => ({ account: await PartnerAdmin.setCapability(ctx.session, { accountId: localId(String(input.accountId), "Account"), enabled: input.enabled }) }),
-  }),
-);
-
-builder.mutationField("setMemberPartnerAdmin", (t) =>
-  t.field({
-    type: builder.objectRef<{ member: PartnerAdmin.MemberInfo }>("SetMemberPartnerAdminPayload").implement({ description: "The member as the mutation left it", fields: (f) => ({ member: f.field({ description: "The member as the mutation left it", type: MemberRef, resolve: (p) => p.member }) }) }),
-    description: "A reseller's owners: give (or take) a member's PARTNER_ADMIN flag",
     args: {
       input: t.arg({
         description: "The operation's fields",
-        type: builder.inputType("SetMemberPartnerAdminInput", { description: "A member and whether it is a partner admin", fields: (f) => ({ accountId: f.id({ description: "The account's global id", required: true }), email: f.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }), partnerAdmin: f.boolean({ description: "Make (true) or unmake (false) the member a partner admin", required: true }) }) }),
+        type: builder.inputType("SetPartnerAdminCapabilityInput", {
+          description: "A reseller and whether it may have partner admins",
+          fields: (f) => ({
+            accountId: f.id({ description: "The account's global id", required: true }),
+            enabled: f.boolean({ description: "Whether the reseller may have partner admins", required: true }),
+          }),
+        }),
         required: true,
       }),
     },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      member: await PartnerAdmin.setMemberFlag(ctx.session, { accountId: localId(String(input.accountId), "Account"), email: input.email, partnerAdmin: input.partnerAdmin }),
+      account: await PartnerAdmin.setCapability(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        enabled: input.enabled,
+      }),
+    }),
+  }),
+);
+
+builder.mutationField("setMemberPartnerAdmin", (t) =>
+  t.field({
+    type: builder.objectRef<{ member: PartnerAdmin.MemberInfo }>("SetMemberPartnerAdminPayload").implement({
+      description: "The member as the mutation left it",
+      fields: (f) => ({
+        member: f.field({
+          description: "The member as the mutation left it",
+          type: MemberRef,
+          resolve: (p) => p.member,
+        }),
+      }),
+    }),
+    description: "A reseller's owners: give (or take) a member's PARTNER_ADMIN flag",
+    args: {
+      input: t.arg({
+        description: "The operation's fields",
+        type: builder.inputType("SetMemberPartnerAdminInput", {
+          description: "A member and whether it is a partner admin",
+          fields: (f) => ({
+            accountId: f.id({ description: "The account's global id", required: true }),
+            email: f.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
+            partnerAdmin: f.boolean({
+              description: "Make (true) or unmake (false) the member a partner admin",
+              required: true,
+            }),
+          }),
+        }),
+        required: true,
+      }),
+    },
+    errors: {},
+    resolve: async (_r, { input }, ctx) => ({
+      member: await PartnerAdmin.setMemberFlag(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        email: input.email,
+        partnerAdmin: input.partnerAdmin,
+      }),
     }),
   }),
 );
@@ -35,17 +75,36 @@ builder.mutationField("setMemberPartnerAdmin", (t) =>
 builder.mutationField("setPartnerAdminOptIn", (t) =>
   t.field({
     type: AccountPayload,
-    description: "A customer's owners: let its resellers' partner admins administer its tenant (optionally until a date), or stop it",
+    description:
+      "A customer's owners: let its resellers' partner admins administer its tenant (optionally until a date), or stop it",
     args: {
       input: t.arg({
         description: "The operation's fields",
-        type: builder.inputType("SetPartnerAdminOptInInput", { description: "A customer's opt-in to tenant administration by its resellers", fields: (f) => ({ accountId: f.id({ description: "The account's global id", required: true }), optIn: f.boolean({ description: "Open (true) or close (false) the tenant administration to your resellers' partner admins", required: true }), until: f.field({ description: "When the opt-in ends; omitted: until withdrawn", type: "DateTime", required: false }) }) }),
+        type: builder.inputType("SetPartnerAdminOptInInput", {
+          description: "A customer's opt-in to tenant administration by its resellers",
+          fields: (f) => ({
+            accountId: f.id({ description: "The account's global id", required: true }),
+            optIn: f.boolean({
+              description: "Open (true) or close (false) the tenant administration to your resellers' partner admins",
+              required: true,
+            }),
+            until: f.field({
+              description: "When the opt-in ends; omitted: until withdrawn",
+              type: "DateTime",
+              required: false,
+            }),
+          }),
+        }),
         required: true,
       }),
     },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      account: await PartnerAdmin.setOptIn(ctx.session, { accountId: localId(String(input.accountId), "Account"), optIn: input.optIn, ...(input.until ? { until: input.until } : {}) }),
+      account: await PartnerAdmin.setOptIn(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        optIn: input.optIn,
+        ...(input.until ? { until: input.until } : {}),
+      }),
     }),
   }),
 );
@@ -57,11 +116,26 @@ builder.mutationField("setSupportEmail", (t) =>
     args: {
       input: t.arg({
         description: "The operation's fields",
-        type: builder.inputType("SetSupportEmailInput", { description: "The address support requests go to", fields: (f) => ({ accountId: f.id({ description: "The account's global id", required: true }), email: f.field({ description: "Where support requests go; null clears it", type: "EmailAddress", required: false }) }) }),
+        type: builder.inputType("SetSupportEmailInput", {
+          description: "The address support requests go to",
+          fields: (f) => ({
+            accountId: f.id({ description: "The account's global id", required: true }),
+            email: f.field({
+              description: "Where support requests go; null clears it",
+              type: "EmailAddress",
+              required: false,
+            }),
+          }),
+        }),
         required: true,
       }),
     },
     errors: {},
-    resolve: async (_r, { input }, ctx) => ({ account: await PartnerAdmin.setSupportEmail(ctx.session, { accountId: localId(String(input.accountId), "Account"), email: input.email ?? null }) }),
+    resolve: async (_r, { input }, ctx) => ({
+      account: await PartnerAdmin.setSupportEmail(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        email: input.email ?? null,
+      }),
+    }),
   }),
 );

@@ -5,17 +5,26 @@ import { localId, scopedId } from "../ids.js";
 import { AccountPayload } from "../types/account.js";
 import { LicenceRef, SubscriptionRef } from "../types/subscription.js";
 
-const SubscriptionPayload = builder.objectRef<{ subscription: Subscription.Info }>("LicenceSubscriptionPayload").implement({
-  description: "The subscription as the mutation left it",
-  fields: (t) => ({ subscription: t.field({ description: "The subscription as the mutation left it", type: SubscriptionRef, resolve: (p) => p.subscription }) }),
-});
+const SubscriptionPayload = builder
+  .objectRef<{ subscription: Subscription.Info }>("LicenceSubscriptionPayload")
+  .implement({
+    description: "The subscription as the mutation left it",
+    fields: (t) => ({
+      subscription: t.field({
+        description: "The subscription as the mutation left it",
+        type: SubscriptionRef,
+        resolve: (p) => p.subscription,
+      }),
+    }),
+  });
 
 const subscriptionRef = (id: string | number) => {
   const { accountId, key } = scopedId(String(id), "LicenceSubscription");
   return { accountId, sku: key };
 };
 
-const UpdateQuantityInput = builder.inputType("UpdateSubscriptionQuantityInput", { description: "A subscription and its new quantity",
+const UpdateQuantityInput = builder.inputType("UpdateSubscriptionQuantityInput", {
+  description: "A subscription and its new quantity",
   fields: (t) => ({
     subscriptionId: t.id({ description: "The LicenceSubscription's global id", required: true }),
     quantity: t.int({ required: true, description: "The new quantity (0 cancels); never below the licences assigned" }),
@@ -30,12 +39,17 @@ builder.mutationField("updateSubscriptionQuantity", (t) =>
     args: { input: t.arg({ type: UpdateQuantityInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      subscription: await Subscription.updateQuantity(ctx.session, { ...subscriptionRef(input.subscriptionId), quantity: input.quantity, expectedVersion: input.expectedVersion }),
+      subscription: await Subscription.updateQuantity(ctx.session, {
+        ...subscriptionRef(input.subscriptionId),
+        quantity: input.quantity,
+        expectedVersion: input.expectedVersion,
+      }),
     }),
   }),
 );
 
-const CancelInput = builder.inputType("CancelSubscriptionInput", { description: "The subscription to cancel",
+const CancelInput = builder.inputType("CancelSubscriptionInput", {
+  description: "The subscription to cancel",
   fields: (t) => ({
     subscriptionId: t.id({ description: "The LicenceSubscription's global id", required: true }),
     expectedVersion: t.int({ description: "The version you read; a stale one is a ConflictError", required: false }),
@@ -49,15 +63,22 @@ builder.mutationField("cancelSubscription", (t) =>
     args: { input: t.arg({ type: CancelInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      subscription: await Subscription.cancel(ctx.session, { ...subscriptionRef(input.subscriptionId), ...(input.expectedVersion != null ? { expectedVersion: input.expectedVersion } : {}) }),
+      subscription: await Subscription.cancel(ctx.session, {
+        ...subscriptionRef(input.subscriptionId),
+        ...(input.expectedVersion != null ? { expectedVersion: input.expectedVersion } : {}),
+      }),
     }),
   }),
 );
 
-const DelegatedRightsInput = builder.inputType("SetDelegatedRightsInput", { description: "What an account's own admins may do to its subscriptions",
+const DelegatedRightsInput = builder.inputType("SetDelegatedRightsInput", {
+  description: "What an account's own admins may do to its subscriptions",
   fields: (t) => ({
     accountId: t.id({ description: "The account's global id", required: true }),
-    canUpdateSubscriptions: t.boolean({ description: "The account's own admins may change quantities", required: true }),
+    canUpdateSubscriptions: t.boolean({
+      description: "The account's own admins may change quantities",
+      required: true,
+    }),
     canDecreaseSubscriptions: t.boolean({ description: "...and decrease them", required: true }),
   }),
 });
@@ -78,20 +99,35 @@ builder.mutationField("setDelegatedRights", (t) =>
   }),
 );
 
-const LicenceInput = builder.inputType("LicenceInput", { description: "A subscription and a member",
+const LicenceInput = builder.inputType("LicenceInput", {
+  description: "A subscription and a member",
   fields: (t) => ({
     subscriptionId: t.id({ description: "The LicenceSubscription's global id", required: true }),
-    email: t.field({ type: "EmailAddress", required: true, description: "An active member of the subscription's account" }),
+    email: t.field({
+      type: "EmailAddress",
+      required: true,
+      description: "An active member of the subscription's account",
+    }),
   }),
 });
 
-const LicencePayload = builder.objectRef<{ licence: Licence.Info; subscription: Subscription.Info }>("LicencePayload").implement({
-  description: "The licence and its subscription after the change",
-  fields: (t) => ({
-    licence: t.field({ description: "The licence assigned or taken back", type: LicenceRef, resolve: (p) => p.licence }),
-    subscription: t.field({ description: "The subscription, with its new assigned count", type: SubscriptionRef, resolve: (p) => p.subscription }),
-  }),
-});
+const LicencePayload = builder
+  .objectRef<{ licence: Licence.Info; subscription: Subscription.Info }>("LicencePayload")
+  .implement({
+    description: "The licence and its subscription after the change",
+    fields: (t) => ({
+      licence: t.field({
+        description: "The licence assigned or taken back",
+        type: LicenceRef,
+        resolve: (p) => p.licence,
+      }),
+      subscription: t.field({
+        description: "The subscription, with its new assigned count",
+        type: SubscriptionRef,
+        resolve: (p) => p.subscription,
+      }),
+    }),
+  });
 
 const licenceMutation = (name: "assignLicence" | "unassignLicence", run: typeof Licence.assign, description: string) =>
   builder.mutationField(name, (t) =>

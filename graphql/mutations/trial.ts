@@ -10,17 +10,35 @@ const ConvertTrialInput = builder.inputType("ConvertTrialInput", {
   description: "The trial to convert to its paid offer",
   fields: (t) => ({
     subscriptionId: t.id({ required: true, description: "The trial's LicenceSubscription global id" }),
-    quantity: t.int({ required: true, description: "Licences of the paid offer to add (at least the trial's assigned licences)" }),
-    idempotencyKey: t.string({ required: true, description: "Your key for this conversion: sending it again returns the first conversion" }),
+    quantity: t.int({
+      required: true,
+      description: "Licences of the paid offer to add (at least the trial's assigned licences)",
+    }),
+    idempotencyKey: t.string({
+      required: true,
+      description: "Your key for this conversion: sending it again returns the first conversion",
+    }),
   }),
 });
 
 const ConvertTrialPayload = builder.objectRef<Trials.Conversion>("ConvertTrialPayload").implement({
   description: "The conversion: its order, the trial (CONVERTED) and the paid subscription",
   fields: (t) => ({
-    order: t.field({ type: OrderRef, description: "The order of the paid offer (the charge; reference \"trial conversion\")", resolve: (p) => p.order }),
-    trial: t.field({ type: SubscriptionRef, description: "The trial, now CONVERTED with quantity 0", resolve: (p) => p.trial }),
-    subscription: t.field({ type: SubscriptionRef, description: "The paid subscription, created or increased, holding the trial's licences", resolve: (p) => p.subscription }),
+    order: t.field({
+      type: OrderRef,
+      description: 'The order of the paid offer (the charge; reference "trial conversion")',
+      resolve: (p) => p.order,
+    }),
+    trial: t.field({
+      type: SubscriptionRef,
+      description: "The trial, now CONVERTED with quantity 0",
+      resolve: (p) => p.trial,
+    }),
+    subscription: t.field({
+      type: SubscriptionRef,
+      description: "The paid subscription, created or increased, holding the trial's licences",
+      resolve: (p) => p.subscription,
+    }),
   }),
 });
 
@@ -33,7 +51,12 @@ builder.mutationField("convertTrial", (t) =>
     errors: {},
     resolve: (_r, { input }, ctx) => {
       const { accountId, key } = scopedId(String(input.subscriptionId), "LicenceSubscription");
-      return Trials.convert(ctx.session, { accountId, sku: key, quantity: input.quantity, idempotencyKey: input.idempotencyKey });
+      return Trials.convert(ctx.session, {
+        accountId,
+        sku: key,
+        quantity: input.quantity,
+        idempotencyKey: input.idempotencyKey,
+      });
     },
   }),
 );
@@ -41,24 +64,36 @@ builder.mutationField("convertTrial", (t) =>
 const SetTrialDigestInput = builder.inputType("SetTrialDigestInput", {
   description: "Your own weekly trial digest on a partner account",
   fields: (t) => ({
-    accountId: t.id({ required: true, description: "The partner account (distributor or reseller) you are a selling owner of" }),
-    enabled: t.boolean({ required: true, description: "Receive the weekly mail of the trials ending within 7 days in its reach" }),
+    accountId: t.id({
+      required: true,
+      description: "The partner account (distributor or reseller) you are a selling owner of",
+    }),
+    enabled: t.boolean({
+      required: true,
+      description: "Receive the weekly mail of the trials ending within 7 days in its reach",
+    }),
   }),
 });
 
 const TrialDigestPayload = builder.objectRef<{ member: Member.Info }>("TrialDigestPayload").implement({
   description: "Your membership with its digest setting",
-  fields: (t) => ({ member: t.field({ type: MemberRef, description: "Your membership on the account", resolve: (p) => p.member }) }),
+  fields: (t) => ({
+    member: t.field({ type: MemberRef, description: "Your membership on the account", resolve: (p) => p.member }),
+  }),
 });
 
 builder.mutationField("setTrialDigest", (t) =>
   t.field({
     type: TrialDigestPayload,
-    description: "A partner's selling owner opts in (or out) of the weekly mail (Mondays) of the trials ending within 7 days in the partner's reach",
+    description:
+      "A partner's selling owner opts in (or out) of the weekly mail (Mondays) of the trials ending within 7 days in the partner's reach",
     args: { input: t.arg({ type: SetTrialDigestInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      member: await Trials.setDigest(ctx.session, { accountId: localId(String(input.accountId), "Account"), enabled: input.enabled }),
+      member: await Trials.setDigest(ctx.session, {
+        accountId: localId(String(input.accountId), "Account"),
+        enabled: input.enabled,
+      }),
     }),
   }),
 );

@@ -11,7 +11,8 @@ import { AuditEventRef } from "./audit-event.js";
 import { InvitationRef, MemberRef } from "./member.js";
 
 export const AccountKind = builder.enumType("AccountKind", {
-  description: "Where an account sits in the hierarchy: the platform, then distributors (tier 1), resellers (tier 2) and customers",
+  description:
+    "Where an account sits in the hierarchy: the platform, then distributors (tier 1), resellers (tier 2) and customers",
   values: valuesOf(accountKinds, {
     PLATFORM: "The vendor's root account; its members are the operators",
     DISTRIBUTOR: "A tier-1 partner, billed by the vendor",
@@ -24,10 +25,17 @@ export const AccountRef = builder.objectRef<Account.Info>("Account");
 
 /** A breadcrumb: an ancestor's name and kind, without access to the ancestor itself. */
 const BreadcrumbRef = builder.objectRef<Pick<Account.Info, "id" | "name" | "kind">>("Breadcrumb").implement({
-  description: "An ancestor as shown in a breadcrumb trail: its name and kind, without access to the ancestor itself. A value, not an entity: it is part of the account it was read from",
+  description:
+    "An ancestor as shown in a breadcrumb trail: its name and kind, without access to the ancestor itself. A value, not an entity: it is part of the account it was read from",
   fields: (t) => ({
-    id: t.globalID({ description: "Unique id of this breadcrumb (not the ancestor's Account id: see accountId)", resolve: (a) => ({ type: "Breadcrumb", id: a.id }) }),
-    accountId: t.globalID({ description: "The ancestor's Account id; `account(id:)` answers NotFoundError when you may not see it", resolve: (a) => ({ type: "Account", id: a.id }) }),
+    id: t.globalID({
+      description: "Unique id of this breadcrumb (not the ancestor's Account id: see accountId)",
+      resolve: (a) => ({ type: "Breadcrumb", id: a.id }),
+    }),
+    accountId: t.globalID({
+      description: "The ancestor's Account id; `account(id:)` answers NotFoundError when you may not see it",
+      resolve: (a) => ({ type: "Account", id: a.id }),
+    }),
     name: t.exposeString("name", { description: "The ancestor's name" }),
     kind: t.field({ type: AccountKind, description: "The ancestor's kind", resolve: (a) => a.kind }),
   }),
@@ -39,10 +47,21 @@ builder.node(AccountRef, {
   // Relay `node(id)`: null when unknown or not visible to the caller.
   loadWithoutCache: (id, ctx) => Account.find(ctx.session, id),
   fields: (t) => ({
-    kind: t.field({ type: AccountKind, description: "Where the account sits in the hierarchy", resolve: (a) => a.kind }),
+    kind: t.field({
+      type: AccountKind,
+      description: "Where the account sits in the hierarchy",
+      resolve: (a) => a.kind,
+    }),
     name: t.exposeString("name", { description: "The company's name" }),
-    reference: t.exposeString("reference", { nullable: true, description: "The parent's own reference for this account (e.g. its customer number)" }),
-    country: t.field({ type: "CountryCode", description: "ISO 3166-1 alpha-2 country of the company", resolve: (a) => a.country }),
+    reference: t.exposeString("reference", {
+      nullable: true,
+      description: "The parent's own reference for this account (e.g. its customer number)",
+    }),
+    country: t.field({
+      type: "CountryCode",
+      description: "ISO 3166-1 alpha-2 country of the company",
+      resolve: (a) => a.country,
+    }),
     status: t.exposeString("status", { description: "ACTIVE, or the state of an account being closed" }),
     createdAt: t.field({ type: "DateTime", description: "When the account was created", resolve: (a) => a.createdAt }),
     updatedAt: t.field({ type: "DateTime", description: "When the account last changed", resolve: (a) => a.updatedAt }),
@@ -68,7 +87,13 @@ builder.node(AccountRef, {
         reference: t.arg.string({ required: false, description: "Reference prefix, case-insensitive" }),
       },
       resolve: async (a, args, ctx) =>
-        toConnection(await Account.children(ctx.session, a.id, { ...forward(args), search: args.search, reference: args.reference })),
+        toConnection(
+          await Account.children(ctx.session, a.id, {
+            ...forward(args),
+            search: args.search,
+            reference: args.reference,
+          }),
+        ),
     }),
     members: t.connection({
       type: MemberRef,
@@ -121,5 +146,7 @@ builder.queryFields((t) => ({
 /** The payload of mutations that change an account. */
 export const AccountPayload = builder.objectRef<{ account: Account.Info }>("AccountPayload").implement({
   description: "The account as the mutation left it",
-  fields: (t) => ({ account: t.field({ type: AccountRef, description: "The changed account", resolve: (p) => p.account }) }),
+  fields: (t) => ({
+    account: t.field({ type: AccountRef, description: "The changed account", resolve: (p) => p.account }),
+  }),
 });

@@ -7,7 +7,8 @@ import { globalId } from "../ids.js";
 import { AccountRef } from "./account.js";
 
 export const ApiClientRole = builder.enumType("ApiClientRole", {
-  description: "The role an API client acts with on its account (as a member's role, without people or client management)",
+  description:
+    "The role an API client acts with on its account (as a member's role, without people or client management)",
   values: valuesOf(clientRoles, {
     OWNER: "Orders, manages services, settings and webhooks",
     CONTRIBUTOR: "Orders and manages services",
@@ -17,7 +18,10 @@ export const ApiClientRole = builder.enumType("ApiClientRole", {
 
 export const ApiClientStatus = builder.enumType("ApiClientStatus", {
   description: "Whether an API client may still get and use tokens",
-  values: { ACTIVE: { description: "Gets tokens" }, REVOKED: { description: "Revoked: its tokens stopped working" } } as const,
+  values: {
+    ACTIVE: { description: "Gets tokens" },
+    REVOKED: { description: "Revoked: its tokens stopped working" },
+  } as const,
 });
 
 export const ApiClientRef = builder.objectRef<ApiClient.Info>("ApiClient");
@@ -30,17 +34,29 @@ builder.node(ApiClientRef, {
     clientId: t.exposeString("clientId", { description: "The client_id for POST /oauth/token" }),
     name: t.exposeString("name", { description: "The owners' name for it" }),
     role: t.field({ type: ApiClientRole, description: "The role it acts with", resolve: (c) => c.role }),
-    seller: t.exposeBoolean("seller", { description: "Acts on the account's whole subtree for commercial work (partner accounts)" }),
+    seller: t.exposeBoolean("seller", {
+      description: "Acts on the account's whole subtree for commercial work (partner accounts)",
+    }),
     status: t.field({ type: ApiClientStatus, description: "ACTIVE or REVOKED", resolve: (c) => c.status }),
     createdAt: t.field({ type: "DateTime", description: "When it was created", resolve: (c) => c.createdAt }),
-    lastUsedAt: t.field({ type: "DateTime", nullable: true, description: "Its latest token or request", resolve: (c) => c.lastUsedAt ?? null }),
+    lastUsedAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "Its latest token or request",
+      resolve: (c) => c.lastUsedAt ?? null,
+    }),
     previousSecretValidUntil: t.field({
       type: "DateTime",
       nullable: true,
       description: "After a rotation: until when the previous secret still works",
       resolve: (c) => c.previousValidUntil ?? null,
     }),
-    revokedAt: t.field({ type: "DateTime", nullable: true, description: "When it was revoked", resolve: (c) => c.revokedAt ?? null }),
+    revokedAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When it was revoked",
+      resolve: (c) => c.revokedAt ?? null,
+    }),
   }),
 });
 

@@ -12,19 +12,22 @@ const ActivationFailureReason = builder.enumType("ActivationFailureReason", {
   } as const,
 });
 
-const ActivationFailureRef = builder.objectRef<{ reason: Equipment.ActivationFailure; at: string }>("EquipmentActivationFailure").implement({
-  description: "The last failed activation of a PBX. A value, not an entity: part of its equipment",
-  fields: (t) => ({
-    reason: t.field({ type: ActivationFailureReason, description: "Why it failed", resolve: (f) => f.reason }),
-    at: t.field({ type: "DateTime", description: "When", resolve: (f) => f.at }),
-  }),
-});
+const ActivationFailureRef = builder
+  .objectRef<{ reason: Equipment.ActivationFailure; at: string }>("EquipmentActivationFailure")
+  .implement({
+    description: "The last failed activation of a PBX. A value, not an entity: part of its equipment",
+    fields: (t) => ({
+      reason: t.field({ type: ActivationFailureReason, description: "Why it failed", resolve: (f) => f.reason }),
+      at: t.field({ type: "DateTime", description: "When", resolve: (f) => f.at }),
+    }),
+  });
 
 builder.objectFields(EquipmentRef, (t) => ({
   lastActivationFailure: t.field({
     type: ActivationFailureRef,
     nullable: true,
-    description: "Why the PBX last failed to pair, for those who manage it (null for others, in a tenant's view, and once it paired: attempts on a paired PBX note nothing)",
+    description:
+      "Why the PBX last failed to pair, for those who manage it (null for others, in a tenant's view, and once it paired: attempts on a paired PBX note nothing)",
     resolve: (e, _a, ctx) => Equipment.lastActivationFailure(ctx.session, e),
   }),
 }));

@@ -20,8 +20,16 @@ builder.node(InvoiceLineRef, {
     description: t.exposeString("description", { description: "What the line charges, as printed" }),
     kind: t.exposeString("kind", { description: "MONTHLY, PREPAID or USAGE" }),
     quantity: t.exposeInt("quantity", { description: "Licences (or usage units) charged" }),
-    unitPrice: t.field({ type: MoneyRef, description: "Price per licence (or unit)", resolve: (l) => ({ amount: l.unitPrice, currency: l.currency }) }),
-    amount: t.field({ type: MoneyRef, description: "quantity × unitPrice, before VAT", resolve: (l) => ({ amount: l.amount, currency: l.currency }) }),
+    unitPrice: t.field({
+      type: MoneyRef,
+      description: "Price per licence (or unit)",
+      resolve: (l) => ({ amount: l.unitPrice, currency: l.currency }),
+    }),
+    amount: t.field({
+      type: MoneyRef,
+      description: "quantity × unitPrice, before VAT",
+      resolve: (l) => ({ amount: l.amount, currency: l.currency }),
+    }),
     customer: t.exposeString("customer", { description: "The end customer's name" }),
     tier1: t.exposeString("tier1", { nullable: true, description: "The distributor above the customer" }),
     tier2: t.exposeString("tier2", { nullable: true, description: "The reseller above the customer" }),
@@ -42,10 +50,25 @@ builder.node(InvoiceRef, {
     period: t.exposeString("period", { description: "The billed month, e.g. 2026-10" }),
     billedTo: t.exposeString("partyName", { description: "The billed account's name" }),
     currency: t.field({ type: "Currency", description: "The billing currency", resolve: (i) => i.currency }),
-    taxRatePercent: t.string({ description: "VAT rate applied, in percent (\"20\")", resolve: (i) => String(i.taxRate / 100) }),
-    net: t.field({ type: MoneyRef, description: "Sum of the lines", resolve: (i) => ({ amount: i.net, currency: i.currency }) }),
-    vat: t.field({ type: MoneyRef, description: "VAT on net", resolve: (i) => ({ amount: i.vat, currency: i.currency }) }),
-    total: t.field({ type: MoneyRef, description: "net + vat", resolve: (i) => ({ amount: i.total, currency: i.currency }) }),
+    taxRatePercent: t.string({
+      description: 'VAT rate applied, in percent ("20")',
+      resolve: (i) => String(i.taxRate / 100),
+    }),
+    net: t.field({
+      type: MoneyRef,
+      description: "Sum of the lines",
+      resolve: (i) => ({ amount: i.net, currency: i.currency }),
+    }),
+    vat: t.field({
+      type: MoneyRef,
+      description: "VAT on net",
+      resolve: (i) => ({ amount: i.vat, currency: i.currency }),
+    }),
+    total: t.field({
+      type: MoneyRef,
+      description: "net + vat",
+      resolve: (i) => ({ amount: i.total, currency: i.currency }),
+    }),
     issuedAt: t.field({ type: "DateTime", description: "When the invoice was issued", resolve: (i) => i.issuedAt }),
     dueAt: t.field({ type: "DateTime", description: "Payment due date", resolve: (i) => i.dueAt }),
     lineCount: t.exposeInt("lineCount", { description: "Number of lines" }),
@@ -54,11 +77,23 @@ builder.node(InvoiceRef, {
       description: "The charges, in line order",
       resolve: async (i, args, ctx) => {
         const page = await Billing.lines(ctx.session, i, forward(args));
-        return toConnection({ ...page, items: page.items.map((x) => ({ ...x, node: { ...x.node, partyId: i.partyId, period: i.period, currency: i.currency } })) });
+        return toConnection({
+          ...page,
+          items: page.items.map((x) => ({
+            ...x,
+            node: { ...x.node, partyId: i.partyId, period: i.period, currency: i.currency },
+          })),
+        });
       },
     }),
-    pdfPath: t.string({ description: "GET it with the same bearer token (the consumption report as PDF)", resolve: (i) => `/invoices/${globalId("Invoice", `${i.partyId}:${i.period}`)}.pdf` }),
-    csvPath: t.string({ description: "GET it with the same bearer token (the lines as CSV)", resolve: (i) => `/invoices/${globalId("Invoice", `${i.partyId}:${i.period}`)}.csv` }),
+    pdfPath: t.string({
+      description: "GET it with the same bearer token (the consumption report as PDF)",
+      resolve: (i) => `/invoices/${globalId("Invoice", `${i.partyId}:${i.period}`)}.pdf`,
+    }),
+    csvPath: t.string({
+      description: "GET it with the same bearer token (the lines as CSV)",
+      resolve: (i) => `/invoices/${globalId("Invoice", `${i.partyId}:${i.period}`)}.csv`,
+    }),
   }),
 });
 
@@ -76,11 +111,15 @@ builder.queryField("invoice", (t) =>
 );
 
 const BillingDetailsRef = builder.objectRef<Billing.BillingDetails>("BillingDetails").implement({
-  description: "What a billed account's invoices print of it. A value of the account, not an entity: set with setBillingDetails",
+  description:
+    "What a billed account's invoices print of it. A value of the account, not an entity: set with setBillingDetails",
   fields: (t) => ({
     address: t.exposeString("address", { nullable: true, description: "Postal address, one line per line break" }),
     vatId: t.exposeString("vatId", { nullable: true, description: "VAT registration number" }),
-    purchaseOrder: t.exposeString("purchaseOrder", { nullable: true, description: "Purchase-order number quoted on invoices" }),
+    purchaseOrder: t.exposeString("purchaseOrder", {
+      nullable: true,
+      description: "Purchase-order number quoted on invoices",
+    }),
   }),
 });
 
@@ -88,17 +127,23 @@ builder.objectFields(AccountRef, (t) => ({
   billingDetails: t.field({
     type: BillingDetailsRef,
     nullable: true,
-    description: "A billed account's address, VAT id and purchase-order number, for those who see its invoices; null otherwise",
+    description:
+      "A billed account's address, VAT id and purchase-order number, for those who see its invoices; null otherwise",
     resolve: async (a, _args, ctx) => (await Billing.billingDetails(ctx.session, a)) ?? null,
   }),
   invoices: t.connection({
     type: InvoiceRef,
     // Nullable: a caller who may see the account but not its invoices still gets the rest of it.
     nullable: true,
-    description: "Invoices of a billed account (its owners and operators), newest month first; null with an error for others",
+    description:
+      "Invoices of a billed account (its owners and operators), newest month first; null with an error for others",
     resolve: async (a, args, ctx) => toConnection(await Billing.list(ctx.session, a.id, forward(args))),
   }),
-  taxRatePercent: t.string({ nullable: true, description: "VAT rate of a billed account", resolve: (a) => (a.billable ? String((a.taxRate ?? 0) / 100) : null) }),
+  taxRatePercent: t.string({
+    nullable: true,
+    description: "VAT rate of a billed account",
+    resolve: (a) => (a.billable ? String((a.taxRate ?? 0) / 100) : null),
+  }),
   pendingDeletionAt: t.field({
     type: "DateTime",
     nullable: true,

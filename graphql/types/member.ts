@@ -32,15 +32,30 @@ builder.node(MemberRef, {
     return p ? Member.find(ctx.session, p[0]!, p[1]!) : undefined;
   },
   fields: (t) => ({
-    email: t.field({ type: "EmailAddress", description: "The address the person signs in with", resolve: (m) => m.email }),
+    email: t.field({
+      type: "EmailAddress",
+      description: "The address the person signs in with",
+      resolve: (m) => m.email,
+    }),
     firstName: t.exposeString("firstName", { nullable: true, description: "Given name, when known" }),
     lastName: t.exposeString("lastName", { nullable: true, description: "Family name, when known" }),
     role: t.field({ type: Role, description: "What the member may do on the account", resolve: (m) => m.role }),
     seller: t.exposeBoolean("seller", { description: "Reaches the partner's whole subtree for commercial work" }),
-    partnerAdmin: t.exposeBoolean("partnerAdmin", { description: "Administers the tenants of customers that opted in (resellers with PARTNER_ADMIN)" }),
+    partnerAdmin: t.exposeBoolean("partnerAdmin", {
+      description: "Administers the tenants of customers that opted in (resellers with PARTNER_ADMIN)",
+    }),
     status: t.field({ type: MemberStatus, description: "Whether the person has joined", resolve: (m) => m.status }),
-    invitedAt: t.field({ type: "DateTime", description: "When the person was invited (or added)", resolve: (m) => m.invitedAt }),
-    joinedAt: t.field({ type: "DateTime", nullable: true, description: "When the person accepted; null while invited", resolve: (m) => m.joinedAt ?? null }),
+    invitedAt: t.field({
+      type: "DateTime",
+      description: "When the person was invited (or added)",
+      resolve: (m) => m.invitedAt,
+    }),
+    joinedAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When the person accepted; null while invited",
+      resolve: (m) => m.joinedAt ?? null,
+    }),
   }),
 });
 
@@ -72,12 +87,26 @@ builder.node(InvitationRef, {
   fields: (t) => ({
     kind: t.field({ type: InvitationKind, description: "What accepting it does", resolve: (i) => i.kind }),
     email: t.field({ type: "EmailAddress", description: "Who it was sent to", resolve: (i) => i.email }),
-    role: t.field({ type: Role, nullable: true, description: "The role the invitee gets (member invitations)", resolve: (i) => i.role ?? null }),
+    role: t.field({
+      type: Role,
+      nullable: true,
+      description: "The role the invitee gets (member invitations)",
+      resolve: (i) => i.role ?? null,
+    }),
     seller: t.boolean({ description: "The invitee becomes a seller too", resolve: (i) => i.seller ?? false }),
     status: t.field({ type: InvitationStatus, description: "Where it stands", resolve: (i) => i.status }),
     invitedBy: t.field({ type: "EmailAddress", description: "Who sent it", resolve: (i) => i.invitedBy }),
     createdAt: t.field({ type: "DateTime", description: "When it was sent", resolve: (i) => i.createdAt }),
-    validUntil: t.field({ type: "DateTime", description: "It cannot be accepted after this instant", resolve: (i) => i.validUntil }),
-    acceptedAt: t.field({ type: "DateTime", nullable: true, description: "When it was accepted", resolve: (i) => i.acceptedAt ?? null }),
+    validUntil: t.field({
+      type: "DateTime",
+      description: "It cannot be accepted after this instant",
+      resolve: (i) => i.validUntil,
+    }),
+    acceptedAt: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When it was accepted",
+      resolve: (i) => i.acceptedAt ?? null,
+    }),
   }),
 });

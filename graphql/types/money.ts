@@ -3,9 +3,13 @@ import { builder } from "../builder.js";
 
 /** Exact money as integrators read it: a decimal string in the major unit, and the ISO 4217 code. */
 export const MoneyRef = builder.objectRef<Money.Money>("Money").implement({
-  description: "An exact amount: `amount` is a decimal string in the currency's major unit (\"12.00\"). A value, not an entity: it has no id",
+  description:
+    'An exact amount: `amount` is a decimal string in the currency\'s major unit ("12.00"). A value, not an entity: it has no id',
   fields: (t) => ({
-    amount: t.string({ description: "Decimal string in the currency's major unit, exact (never a float)", resolve: (m) => Money.format(m.amount, m.currency) }),
+    amount: t.string({
+      description: "Decimal string in the currency's major unit, exact (never a float)",
+      resolve: (m) => Money.format(m.amount, m.currency),
+    }),
     currency: t.field({ type: "Currency", description: "ISO 4217 code", resolve: (m) => m.currency }),
   }),
 });

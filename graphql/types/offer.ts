@@ -28,7 +28,8 @@ export type OfferView = Catalog.Info & { readonly seenFrom?: string };
 export const OfferRef = builder.objectRef<OfferView>("Offer");
 
 /** Offers as `offers(accountId)` shows them: their ids say from which account (prices differ by billed party). */
-export const seenFrom = (accountId: string, offers: readonly Catalog.Info[]): OfferView[] => offers.map((o) => ({ ...o, seenFrom: accountId }));
+export const seenFrom = (accountId: string, offers: readonly Catalog.Info[]): OfferView[] =>
+  offers.map((o) => ({ ...o, seenFrom: accountId }));
 
 builder.node(OfferRef, {
   description:
@@ -36,20 +37,29 @@ builder.node(OfferRef, {
   id: { resolve: (o) => (o.seenFrom === undefined ? compositeId(o.sku) : compositeId(o.sku, o.seenFrom)) },
   loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 2) ?? compositeParts(id, 1);
-    return p ? Catalog.find(ctx.session, p[0]!, p[1]).then((o) => o && (p[1] === undefined ? o : { ...o, seenFrom: p[1] })) : undefined;
+    return p
+      ? Catalog.find(ctx.session, p[0]!, p[1]).then((o) => o && (p[1] === undefined ? o : { ...o, seenFrom: p[1] }))
+      : undefined;
   },
   fields: (t) => ({
     sku: t.exposeString("sku", { description: "Stock-keeping unit: the offer's stable code" }),
     name: t.exposeString("name", { description: "The offer's name" }),
     kind: t.field({ type: OfferKind, description: "How it is charged", resolve: (o) => o.kind }),
     family: t.exposeString("family", { description: "A member holds at most one licence per family" }),
-    unitPrice: t.field({ type: MoneyRef, nullable: true, description: "Per licence per month (MONTHLY), per term (PREPAID), per unit (USAGE)", resolve: (o) => money(o.unitPrice, o.currency) }),
+    unitPrice: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: "Per licence per month (MONTHLY), per term (PREPAID), per unit (USAGE)",
+      resolve: (o) => money(o.unitPrice, o.currency),
+    }),
     currency: t.field({ type: "Currency", description: "The currency of its price", resolve: (o) => o.currency }),
     termMonths: t.exposeInt("termMonths", { nullable: true, description: "PREPAID: months paid up front" }),
     trialDays: t.exposeInt("trialDays", { nullable: true, description: "TRIAL: days before it converts" }),
     convertsTo: t.exposeString("convertsTo", { nullable: true, description: "The paid offer a trial converts to" }),
     unit: t.exposeString("unit", { nullable: true, description: "USAGE: what one unit is (e.g. minute)" }),
-    internalOnly: t.exposeBoolean("internalOnly", { description: "Partner staff licences: ordered by an operator for a partner's own account" }),
+    internalOnly: t.exposeBoolean("internalOnly", {
+      description: "Partner staff licences: ordered by an operator for a partner's own account",
+    }),
     status: t.field({ type: OfferStatus, description: "Whether it can still be ordered", resolve: (o) => o.status }),
   }),
 });
@@ -69,6 +79,9 @@ builder.queryFields((t) => ({
     type: OfferRef,
     description: "The whole catalog (operators)",
     args: { includeRetired: t.arg.boolean({ required: false, description: "List retired offers too" }) },
-    resolve: async (_r, args, ctx) => toConnection(await Catalog.catalog(ctx.session, { ...forward(args), includeRetired: args.includeRetired ?? false })),
+    resolve: async (_r, args, ctx) =>
+      toConnection(
+        await Catalog.catalog(ctx.session, { ...forward(args), includeRetired: args.includeRetired ?? false }),
+      ),
   }),
 }));

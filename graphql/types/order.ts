@@ -21,8 +21,19 @@ const OrderLineRef = builder.objectRef<LineView>("OrderLine").implement({
     name: t.string({ description: "The offer's name", resolve: (l) => l.line.name }),
     kind: t.field({ type: OfferKind, description: "How the offer is charged", resolve: (l) => l.line.kind }),
     quantity: t.int({ description: "Licences added", resolve: (l) => l.line.quantity }),
-    unitPrice: t.field({ type: MoneyRef, nullable: true, description: "Price per licence; null unless you see the billed party's prices", resolve: (l) => money(l.line.unitPrice, l.currency) }),
-    amount: t.field({ type: MoneyRef, nullable: true, description: "quantity × unitPrice; licences added to a prepaid subscription: prorated to the whole months left in its term", resolve: (l) => money(l.line.amount, l.currency) }),
+    unitPrice: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: "Price per licence; null unless you see the billed party's prices",
+      resolve: (l) => money(l.line.unitPrice, l.currency),
+    }),
+    amount: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description:
+        "quantity × unitPrice; licences added to a prepaid subscription: prorated to the whole months left in its term",
+      resolve: (l) => money(l.line.amount, l.currency),
+    }),
     subscription: t.field({
       type: SubscriptionRef,
       nullable: true,
@@ -32,7 +43,8 @@ const OrderLineRef = builder.objectRef<LineView>("OrderLine").implement({
   }),
 });
 
-const lines = (accountId: string, currency: string, ls: readonly Order.Line[]): LineView[] => ls.map((line) => ({ accountId, currency, line }));
+const lines = (accountId: string, currency: string, ls: readonly Order.Line[]): LineView[] =>
+  ls.map((line) => ({ accountId, currency, line }));
 
 export const OrderRef = builder.objectRef<Order.Info>("Order");
 
@@ -44,13 +56,30 @@ builder.node(OrderRef, {
     return parts ? Order.find(ctx.session, parts.accountId, parts.key) : undefined;
   },
   fields: (t) => ({
-    lines: t.field({ type: [OrderLineRef], description: "What was ordered, in input order", resolve: (o) => lines(o.accountId, o.currency, o.lines) }),
+    lines: t.field({
+      type: [OrderLineRef],
+      description: "What was ordered, in input order",
+      resolve: (o) => lines(o.accountId, o.currency, o.lines),
+    }),
     currency: t.field({ type: "Currency", description: "The currency charged", resolve: (o) => o.currency }),
-    total: t.field({ type: MoneyRef, nullable: true, description: "Null unless you see the billed party's prices", resolve: (o) => money(o.total, o.currency) }),
-    reference: t.exposeString("reference", { nullable: true, description: "The orderer's own reference (a purchase order number)" }),
-    idempotencyKey: t.exposeString("idempotencyKey", { description: "The key the order was placed with; placing again with it answers this order" }),
+    total: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: "Null unless you see the billed party's prices",
+      resolve: (o) => money(o.total, o.currency),
+    }),
+    reference: t.exposeString("reference", {
+      nullable: true,
+      description: "The orderer's own reference (a purchase order number)",
+    }),
+    idempotencyKey: t.exposeString("idempotencyKey", {
+      description: "The key the order was placed with; placing again with it answers this order",
+    }),
     placedBy: t.exposeString("placedBy", { description: "Who placed it: user:<email>" }),
-    onBehalfOf: t.exposeString("onBehalfOf", { nullable: true, description: "The seller's account when a seller ordered for the customer" }),
+    onBehalfOf: t.exposeString("onBehalfOf", {
+      nullable: true,
+      description: "The seller's account when a seller ordered for the customer",
+    }),
     placedAt: t.field({ type: "DateTime", description: "When it was placed", resolve: (o) => o.placedAt }),
   }),
 });
@@ -58,9 +87,22 @@ builder.node(OrderRef, {
 export const OrderPreviewRef = builder.objectRef<Order.Preview>("OrderPreview").implement({
   description: "What placeOrder would charge; nothing is written. A value, not an entity: computed on each read",
   fields: (t) => ({
-    lines: t.field({ type: [OrderLineRef], description: "What would be ordered", resolve: (p) => lines(p.accountId, p.currency, p.lines) }),
-    currency: t.field({ type: "Currency", description: "The currency that would be charged", resolve: (p) => p.currency }),
-    total: t.field({ type: MoneyRef, nullable: true, description: "The sum of the lines; null unless you see prices", resolve: (p) => money(p.total, p.currency) }),
+    lines: t.field({
+      type: [OrderLineRef],
+      description: "What would be ordered",
+      resolve: (p) => lines(p.accountId, p.currency, p.lines),
+    }),
+    currency: t.field({
+      type: "Currency",
+      description: "The currency that would be charged",
+      resolve: (p) => p.currency,
+    }),
+    total: t.field({
+      type: MoneyRef,
+      nullable: true,
+      description: "The sum of the lines; null unless you see prices",
+      resolve: (p) => money(p.total, p.currency),
+    }),
   }),
 });
 
@@ -75,7 +117,10 @@ export const OrderLineInput = builder.inputType("OrderLineInput", {
 const PreviewOrderInput = builder.inputType("PreviewOrderInput", {
   description: "The order to price",
   fields: (t) => ({
-    accountId: t.id({ required: true, description: "The account to order for (to preview an order for a new account, its parent)" }),
+    accountId: t.id({
+      required: true,
+      description: "The account to order for (to preview an order for a new account, its parent)",
+    }),
     lines: t.field({ type: [OrderLineInput], required: true, description: "The offers and quantities" }),
     currency: t.string({ required: false, description: "The currency you expect to be charged in" }),
   }),

@@ -10,7 +10,8 @@ import { AccountRef } from "./account.js";
 const AdministeredRef = builder.objectRef<AdministeredCustomer>("AdministeredCustomer");
 
 builder.node(AdministeredRef, {
-  description: "A customer that opened its tenant administration to your reseller. Its id is this opt-in's (of a customer to a reseller), not the customer's Account id: see accountId",
+  description:
+    "A customer that opened its tenant administration to your reseller. Its id is this opt-in's (of a customer to a reseller), not the customer's Account id: see accountId",
   id: { resolve: (c) => compositeId(c.resellerId, c.customerId) },
   loadWithoutCache: (id, ctx) => {
     const p = compositeParts(id, 2);
@@ -20,8 +21,18 @@ builder.node(AdministeredRef, {
     accountId: t.id({ description: "The customer's Account id", resolve: (c) => globalId("Account", c.customerId) }),
     name: t.exposeString("name", { description: "The customer's name" }),
     since: t.field({ type: "DateTime", description: "When the customer opted in", resolve: (c) => c.since }),
-    until: t.field({ type: "DateTime", nullable: true, description: "When the opt-in ends; null: until withdrawn", resolve: (c) => c.until ?? null }),
-    account: t.field({ type: AccountRef, nullable: true, description: "The customer's account, when you may see it", resolve: (c, _a, ctx) => Account.find(ctx.session, c.customerId) }),
+    until: t.field({
+      type: "DateTime",
+      nullable: true,
+      description: "When the opt-in ends; null: until withdrawn",
+      resolve: (c) => c.until ?? null,
+    }),
+    account: t.field({
+      type: AccountRef,
+      nullable: true,
+      description: "The customer's account, when you may see it",
+      resolve: (c, _a, ctx) => Account.find(ctx.session, c.customerId),
+    }),
   }),
 });
 
@@ -39,7 +50,10 @@ builder.node(PartnerActionRef, {
     actor: t.exposeString("actor", { description: "user:<email>" }),
     reseller: t.id({ description: "The reseller's Account id", resolve: (a) => globalId("Account", a.resellerId) }),
     action: t.exposeString("action", { description: "noun.pastVerb, e.g. member.invited" }),
-    subjectId: t.exposeString("subjectId", { nullable: true, description: "What it was done to, when not the account itself" }),
+    subjectId: t.exposeString("subjectId", {
+      nullable: true,
+      description: "What it was done to, when not the account itself",
+    }),
   }),
 });
 
@@ -65,13 +79,26 @@ builder.queryField("administeredCustomers", (t) =>
 );
 
 builder.objectFields(AccountRef, (t) => ({
-  partnerAdminEnabled: t.boolean({ description: "Resellers: the platform enabled PARTNER_ADMIN", resolve: (a) => a.partnerAdminEnabled === true }),
+  partnerAdminEnabled: t.boolean({
+    description: "Resellers: the platform enabled PARTNER_ADMIN",
+    resolve: (a) => a.partnerAdminEnabled === true,
+  }),
   partnerAdminOptIn: t.boolean({
     description: "Customers: partner admins of its resellers may administer its tenant (now)",
     resolve: (a, _args, ctx) => optedIn(a, ctx.session.now),
   }),
-  partnerAdminOptInUntil: t.field({ type: "DateTime", nullable: true, description: "Customers: when the opt-in ends; null: until withdrawn", resolve: (a) => a.partnerAdminOptInUntil ?? null }),
-  supportEmail: t.field({ type: "EmailAddress", nullable: true, description: "Support requests of the account's users go here", resolve: (a) => a.supportEmail ?? null }),
+  partnerAdminOptInUntil: t.field({
+    type: "DateTime",
+    nullable: true,
+    description: "Customers: when the opt-in ends; null: until withdrawn",
+    resolve: (a) => a.partnerAdminOptInUntil ?? null,
+  }),
+  supportEmail: t.field({
+    type: "EmailAddress",
+    nullable: true,
+    description: "Support requests of the account's users go here",
+    resolve: (a) => a.supportEmail ?? null,
+  }),
   partnerActions: t.connection({
     type: PartnerActionRef,
     description: "What partner admins did on behalf of this customer, newest first",

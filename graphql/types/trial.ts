@@ -16,7 +16,8 @@ builder.queryField("trials", (t) =>
     // The entries' page, then their subscriptions and accounts (batched): a few requests per page, and what is selected on each.
     complexity: (args) => ({ field: 3, multiplier: Math.min(args.first ?? DEFAULT_PAGE, MAX_PAGE) }),
     args: { accountId: t.arg.id({ required: true, description: "The account" }) },
-    resolve: async (_r, args, ctx) => toConnection(await Trials.list(ctx.session, localId(String(args.accountId), "Account"), forward(args))),
+    resolve: async (_r, args, ctx) =>
+      toConnection(await Trials.list(ctx.session, localId(String(args.accountId), "Account"), forward(args))),
   }),
 );
 
@@ -36,8 +37,14 @@ const ConversionPreviewRef = builder.objectRef<Trials.ConversionPreview>("TrialC
   description: "What convertTrial would do; nothing is written. A value, not an entity: computed on each read",
   fields: (t) => ({
     trial: t.field({ type: SubscriptionRef, description: "The trial as it is now", resolve: (p) => p.trial }),
-    order: t.field({ type: OrderPreviewRef, description: "The order of the paid offer the conversion would place (its charge follows the usual rules)", resolve: (p) => p.order }),
-    licences: t.exposeInt("licences", { description: "Licences of the trial that would become paid licences (no member loses service)" }),
+    order: t.field({
+      type: OrderPreviewRef,
+      description: "The order of the paid offer the conversion would place (its charge follows the usual rules)",
+      resolve: (p) => p.order,
+    }),
+    licences: t.exposeInt("licences", {
+      description: "Licences of the trial that would become paid licences (no member loses service)",
+    }),
   }),
 });
 
@@ -47,7 +54,10 @@ builder.queryField("previewTrialConversion", (t) =>
     description: "A dry run of convertTrial: the paid offer's order and its charge, checked like the conversion itself",
     args: {
       subscriptionId: t.arg.id({ required: true, description: "The trial's LicenceSubscription global id" }),
-      quantity: t.arg.int({ required: true, description: "Licences of the paid offer (at least the trial's assigned licences)" }),
+      quantity: t.arg.int({
+        required: true,
+        description: "Licences of the paid offer (at least the trial's assigned licences)",
+      }),
     },
     errors: {},
     resolve: (_r, args, ctx) => {
@@ -59,7 +69,8 @@ builder.queryField("previewTrialConversion", (t) =>
 
 builder.objectFields(MemberRef, (t) => ({
   trialDigest: t.boolean({
-    description: "Receives the weekly mail of the trials ending within 7 days in the account's reach (setTrialDigest; a partner's selling owners)",
+    description:
+      "Receives the weekly mail of the trials ending within 7 days in the account's reach (setTrialDigest; a partner's selling owners)",
     resolve: (m) => m.trialDigest ?? false,
   }),
 }));

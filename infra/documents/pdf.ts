@@ -36,7 +36,12 @@ function columns(currency: string): readonly Column[] {
     { header: "Tier-2 partner", width: 72, align: "left", value: (l) => l.tier2 ?? "" },
     { header: "SKU", width: 50, align: "left", value: (l) => l.sku },
     // With its service period (first and last day), as an auditor reads each charge.
-    { header: "Description", width: 96.28, align: "left", value: (l) => `${l.description} (${servicePeriod(l.from, l.to)})` },
+    {
+      header: "Description",
+      width: 96.28,
+      align: "left",
+      value: (l) => `${l.description} (${servicePeriod(l.from, l.to)})`,
+    },
     { header: "Qty", width: 28, align: "right", value: (l) => String(l.quantity) },
     { header: `Unit price (${currency})`, width: 45, align: "right", value: (l) => l.unitPrice },
     { header: `Amount (${currency})`, width: 56, align: "right", value: (l) => l.amount },
@@ -111,7 +116,10 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
   }
   w.draw(page, text(countryName(doc.billTo.country)), MARGIN, leftY, regular, 9, INK);
   leftY -= 12;
-  for (const [label, value] of [["VAT ID", doc.billTo.vatId], ["Purchase order", doc.billTo.purchaseOrder]] as const) {
+  for (const [label, value] of [
+    ["VAT ID", doc.billTo.vatId],
+    ["Purchase order", doc.billTo.purchaseOrder],
+  ] as const) {
     if (!value) continue;
     for (const l of wrap(`${label}: ${text(value)}`, regular, 9, half - 10, 1)) {
       w.draw(page, l, MARGIN, leftY, regular, 9, INK);
@@ -132,7 +140,9 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
 
   const bottom = MARGIN + FOOTER_SPACE;
   for (const line of doc.lines) {
-    const cells = cols.map((c) => wrap(text(c.value(line)), regular, BODY_SIZE, c.width - 2 * CELL_PAD_X, MAX_CELL_LINES));
+    const cells = cols.map((c) =>
+      wrap(text(c.value(line)), regular, BODY_SIZE, c.width - 2 * CELL_PAD_X, MAX_CELL_LINES),
+    );
     const height = Math.max(1, ...cells.map((c) => c.length)) * BODY_LEADING + 2 * CELL_PAD_Y;
     if (y - height < bottom) {
       page = w.newPage();
@@ -155,7 +165,15 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
   if (doc.lines.length === 0 && doc.summary && doc.summary.length > 0) {
     // Large invoices: one row per offer; the line detail is the consumption report (CSV, xlsx).
     y -= 16;
-    w.draw(page, `Summary by offer of ${doc.lineCount} lines; the line detail is the consumption report.`, MARGIN + CELL_PAD_X, y, regular, 8.5, MUTED);
+    w.draw(
+      page,
+      `Summary by offer of ${doc.lineCount} lines; the line detail is the consumption report.`,
+      MARGIN + CELL_PAD_X,
+      y,
+      regular,
+      8.5,
+      MUTED,
+    );
     y -= 6;
     for (const row of doc.summary) {
       if (y - BODY_LEADING - 2 * CELL_PAD_Y < bottom) {
@@ -163,7 +181,15 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
         y = drawContinuationHeader(w, page, doc, text);
       }
       y -= CELL_PAD_Y + BODY_SIZE;
-      w.draw(page, `${row.sku}  ${row.description} (${row.kind}): ${row.quantity} for ${row.customers} customers`, MARGIN + CELL_PAD_X, y, regular, BODY_SIZE, INK);
+      w.draw(
+        page,
+        `${row.sku}  ${row.description} (${row.kind}): ${row.quantity} for ${row.customers} customers`,
+        MARGIN + CELL_PAD_X,
+        y,
+        regular,
+        BODY_SIZE,
+        INK,
+      );
       w.drawRight(page, `${currency} ${row.amount}`, right - CELL_PAD_X, y, regular, BODY_SIZE, INK);
       y -= CELL_PAD_Y;
       page.drawLine({ start: { x: MARGIN, y }, end: { x: right, y }, thickness: 0.4, color: RULE });
@@ -198,12 +224,25 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
   w.draw(page, "Total due", labelX, y, bold, 11, INK);
   w.drawRight(page, `${currency} ${text(doc.total)}`, right, y, bold, 11, INK);
   y -= 22;
-  w.drawRight(page, `Payment due by ${formatDate(doc.dueAt)}. Please quote ${text(doc.number)} with your payment.`, right, y, regular, 7.5, MUTED);
+  w.drawRight(
+    page,
+    `Payment due by ${formatDate(doc.dueAt)}. Please quote ${text(doc.number)} with your payment.`,
+    right,
+    y,
+    regular,
+    7.5,
+    MUTED,
+  );
 
   // Footers last, once the page count is known.
   const pages = pdf.getPages();
   pages.forEach((p, i) => {
-    p.drawLine({ start: { x: MARGIN, y: MARGIN + 12 }, end: { x: right, y: MARGIN + 12 }, thickness: 0.4, color: RULE });
+    p.drawLine({
+      start: { x: MARGIN, y: MARGIN + 12 },
+      end: { x: right, y: MARGIN + 12 },
+      thickness: 0.4,
+      color: RULE,
+    });
     const left = wrap(`${text(doc.issuer.name)} - Invoice ${text(doc.number)}`, regular, 7, 380, 1)[0] ?? "";
     w.draw(p, left, MARGIN, MARGIN, regular, 7, MUTED);
     w.drawRight(p, `Page ${i + 1} of ${pages.length}`, right, MARGIN, regular, 7, MUTED);
@@ -253,7 +292,15 @@ function drawContinuationHeader(w: Writer, page: PDFPage, doc: InvoiceDocument, 
   const right = A4[0] - MARGIN;
   const name = wrap(text(doc.issuer.name), w.bold, 10, 250, 1)[0] ?? "";
   w.draw(page, name, MARGIN, top - 10, w.bold, 10, ACCENT);
-  w.drawRight(page, `Invoice ${text(doc.number)} - ${formatPeriod(doc.period)} (continued)`, right, top - 10, w.regular, 9, MUTED);
+  w.drawRight(
+    page,
+    `Invoice ${text(doc.number)} - ${formatPeriod(doc.period)} (continued)`,
+    right,
+    top - 10,
+    w.regular,
+    9,
+    MUTED,
+  );
   const billTo = wrap(`Bill to: ${text(doc.billTo.name)}`, w.regular, 8, A4[0] - 2 * MARGIN, 1)[0] ?? "";
   w.draw(page, billTo, MARGIN, top - 24, w.regular, 8, MUTED);
   return top - 36;
@@ -331,14 +378,28 @@ function formatDate(iso: string): string {
   return d ? d.toISOString().slice(0, 10) : iso;
 }
 
-const MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December"];
+const MONTHS = [
+  "January",
+  "February",
+  "March",
+  "April",
+  "May",
+  "June",
+  "July",
+  "August",
+  "September",
+  "October",
+  "November",
+  "December",
+];
 
 /** A line's service period, short: "1-31 Oct 2026", or both dates in full when it spans months. */
 function servicePeriod(from: string, to: string): string {
   const a = /^(\d{4})-(\d{2})-(\d{2})$/.exec(from);
   const b = /^(\d{4})-(\d{2})-(\d{2})$/.exec(to);
   if (!a || !b) return `${from} - ${to}`;
-  const month = (m: string) => ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][Number(m) - 1] ?? m;
+  const month = (m: string) =>
+    ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"][Number(m) - 1] ?? m;
   if (a[1] === b[1] && a[2] === b[2]) return `${Number(a[3])}-${Number(b[3])} ${month(a[2]!)} ${a[1]}`;
   return `${Number(a[3])} ${month(a[2]!)} ${a[1]} - ${Number(b[3])} ${month(b[2]!)} ${b[1]}`;
 }

@@ -103,7 +103,19 @@ export async function renderReportXlsx(report: ConsumptionReport): Promise<Uint8
   out.on("data", (b: Buffer) => parts.push(b));
   const book = new ExcelJS.stream.xlsx.WorkbookWriter({ stream: out, useStyles: true, useSharedStrings: false });
   const sheet = book.addWorksheet(`Invoice ${report.number}`.slice(0, 31));
-  const headers = ["Customer", "Tier-1 partner", "Tier-2 partner", "SKU", "Description", "Kind", "Service from", "Service to", "Quantity", `Unit price (${report.currency})`, `Amount (${report.currency})`];
+  const headers = [
+    "Customer",
+    "Tier-1 partner",
+    "Tier-2 partner",
+    "SKU",
+    "Description",
+    "Kind",
+    "Service from",
+    "Service to",
+    "Quantity",
+    `Unit price (${report.currency})`,
+    `Amount (${report.currency})`,
+  ];
   sheet.columns = headers.map((header, i) => ({ header, width: i < 3 || i === 4 ? 28 : 14 }));
   sheet.getRow(1).font = { bold: true };
   sheet.getRow(1).commit();
@@ -111,7 +123,19 @@ export async function renderReportXlsx(report: ConsumptionReport): Promise<Uint8
   // Decimal strings from core: parsed for the cell value only (the file shows what core formatted).
   const num = (v: string) => Number(v);
   for await (const l of report.lines) {
-    const row = sheet.addRow([l.customer, l.tier1 ?? "", l.tier2 ?? "", l.sku, l.description, l.kind, l.from, l.to, l.quantity, num(l.unitPrice), num(l.amount)]);
+    const row = sheet.addRow([
+      l.customer,
+      l.tier1 ?? "",
+      l.tier2 ?? "",
+      l.sku,
+      l.description,
+      l.kind,
+      l.from,
+      l.to,
+      l.quantity,
+      num(l.unitPrice),
+      num(l.amount),
+    ]);
     row.getCell(10).numFmt = money;
     row.getCell(11).numFmt = money;
     row.commit();

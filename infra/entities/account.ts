@@ -59,7 +59,10 @@ export function accountEntity(config: EntityConfiguration) {
          */
         formerParties: {
           type: "list",
-          items: { type: "map", properties: { partyId: { type: "string", required: true }, until: { type: "string", required: true } } },
+          items: {
+            type: "map",
+            properties: { partyId: { type: "string", required: true }, until: { type: "string", required: true } },
+          },
         },
         /** Invoice details a billed account's owners keep: postal address, VAT id, purchase-order number. */
         billingAddress: { type: "string" },

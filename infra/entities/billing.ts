@@ -106,7 +106,11 @@ export function dueEntity(config: EntityConfiguration) {
       model: { entity: "due", version: "1", service: "cp" },
       attributes: {
         day: { type: "string", required: true, readOnly: true },
-        what: { type: ["term-end", "trial-reminder", "retention", "trial-digest"] as const, required: true, readOnly: true },
+        what: {
+          type: ["term-end", "trial-reminder", "retention", "trial-digest"] as const,
+          required: true,
+          readOnly: true,
+        },
         accountId: { type: "string", required: true, readOnly: true },
         sku: { type: "string", required: true, readOnly: true, default: "-" },
         at: { type: "string", required: true, readOnly: true },

@@ -1,7 +1,15 @@
 import { Entity } from "electrodb";
 import type { EntityConfiguration } from "electrodb";
 
-export const changeKinds = ["CREATED", "INCREASED", "DECREASED", "CANCELLED", "CONVERTED", "EXPIRED", "RENEWED"] as const;
+export const changeKinds = [
+  "CREATED",
+  "INCREASED",
+  "DECREASED",
+  "CANCELLED",
+  "CONVERTED",
+  "EXPIRED",
+  "RENEWED",
+] as const;
 
 /**
  * The subscription ledger: one entry per quantity change, written in the same transaction as

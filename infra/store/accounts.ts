@@ -31,8 +31,16 @@ export class AccountStore extends StoreBase {
   ): Promise<Page<AccountRecord>> {
     const e = this.entities.account;
     return opts.referencePrefix !== undefined
-      ? this.page(cursorOf(e, "childrenByReference"), e.query.childrenByReference({ parentId }).begins({ referenceKey: opts.referencePrefix }), opts)
-      : this.page(cursorOf(e, "childrenByName"), e.query.childrenByName({ parentId }).begins({ nameKey: opts.namePrefix ?? "" }), opts);
+      ? this.page(
+          cursorOf(e, "childrenByReference"),
+          e.query.childrenByReference({ parentId }).begins({ referenceKey: opts.referencePrefix }),
+          opts,
+        )
+      : this.page(
+          cursorOf(e, "childrenByName"),
+          e.query.childrenByName({ parentId }).begins({ nameKey: opts.namePrefix ?? "" }),
+          opts,
+        );
   }
 
   /** Descendants of an account (any depth) whose name or reference starts with a prefix. */
@@ -42,14 +50,25 @@ export class AccountStore extends StoreBase {
   ): Promise<Page<SubtreeRecord>> {
     const e = this.entities.subtree;
     return opts.referencePrefix !== undefined
-      ? this.page(cursorOf(e, "byAncestorReference"), e.query.byAncestorReference({ ancestorId }).begins({ referenceKey: opts.referencePrefix }), opts)
-      : this.page(cursorOf(e, "byAncestorName"), e.query.byAncestorName({ ancestorId }).begins({ nameKey: opts.namePrefix ?? "" }), opts);
+      ? this.page(
+          cursorOf(e, "byAncestorReference"),
+          e.query.byAncestorReference({ ancestorId }).begins({ referenceKey: opts.referencePrefix }),
+          opts,
+        )
+      : this.page(
+          cursorOf(e, "byAncestorName"),
+          e.query.byAncestorName({ ancestorId }).begins({ nameKey: opts.namePrefix ?? "" }),
+          opts,
+        );
   }
 
   /** Every descendant entry of an account, all pages (account moves; bounded by the caller: stops past `max`). */
   async listSubtree(ancestorId: string, max: number): Promise<SubtreeRecord[]> {
     const e = this.entities.subtree;
-    return this.all((limit, cursor) => this.page(cursorOf(e, "byAncestor"), e.query.byAncestor({ ancestorId }), { limit, cursor }), (read) => read.length > max);
+    return this.all(
+      (limit, cursor) => this.page(cursorOf(e, "byAncestor"), e.query.byAncestor({ ancestorId }), { limit, cursor }),
+      (read) => read.length > max,
+    );
   }
 
   async getMember(accountId: string, email: string): Promise<MemberRecord | undefined> {
@@ -116,7 +135,9 @@ export class AccountStore extends StoreBase {
 
   /** The partition of one subscription's ledger. */
   ledgerPartition(accountId: string, sku: string): string {
-    return this.entities.change.query.bySubscription({ accountId, sku }).params().ExpressionAttributeValues[":pk"] as string;
+    return this.entities.change.query.bySubscription({ accountId, sku }).params().ExpressionAttributeValues[
+      ":pk"
+    ] as string;
   }
 
   /** Deletes every item of a partition, whatever its entity (account deletion), in BatchWriteItem requests. */
@@ -125,7 +146,14 @@ export class AccountStore extends StoreBase {
     let start: Record<string, unknown> | undefined;
     do {
       const page = await this.client.send(
-        new QueryCommand({ TableName: this.table, KeyConditionExpression: "#pk = :pk", ExpressionAttributeNames: { "#pk": "pk" }, ExpressionAttributeValues: { ":pk": pk }, ProjectionExpression: "pk, sk", ...(start ? { ExclusiveStartKey: start } : {}) }),
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": "pk" },
+          ExpressionAttributeValues: { ":pk": pk },
+          ProjectionExpression: "pk, sk",
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
       );
       const keys = (page.Items ?? []).map((i) => ({ pk: i.pk as string, sk: i.sk as string }));
       await this.writeItems(keys.map((Key) => ({ DeleteRequest: { Key } })));
@@ -141,8 +169,16 @@ export class AccountStore extends StoreBase {
     opts: { prefix: string; limit: number; cursor?: string | null; descending: boolean; now: string },
   ): Promise<Page<AdministeredRecord>> {
     const e = this.entities.administered;
-    const q = e.query.byName({ resellerId }).begins({ nameKey: opts.prefix }).where((a, op) => `${op.notExists(a.until)} OR ${op.gt(a.until, opts.now)}`);
-    return this.page(cursorOf(e, "byName"), q, { limit: opts.limit, cursor: opts.cursor, order: opts.descending ? "desc" : "asc", filtered: true });
+    const q = e.query
+      .byName({ resellerId })
+      .begins({ nameKey: opts.prefix })
+      .where((a, op) => `${op.notExists(a.until)} OR ${op.gt(a.until, opts.now)}`);
+    return this.page(cursorOf(e, "byName"), q, {
+      limit: opts.limit,
+      cursor: opts.cursor,
+      order: opts.descending ? "desc" : "asc",
+      filtered: true,
+    });
   }
 
   /** One customer's opt-in to a reseller (expired ones too: the caller checks `until`). */

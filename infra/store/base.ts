@@ -39,7 +39,9 @@ export type TxItem = ReturnType<TransactFn>[number];
 /** A key of the table as DynamoDB sees it. */
 export type TableKey = { readonly pk: string; readonly sk: string };
 /** One request of a BatchWriteItem. */
-export type WriteRequest = { readonly PutRequest: { readonly Item: Record<string, unknown> } } | { readonly DeleteRequest: { readonly Key: TableKey } };
+export type WriteRequest =
+  | { readonly PutRequest: { readonly Item: Record<string, unknown> } }
+  | { readonly DeleteRequest: { readonly Key: TableKey } };
 
 /** Attempts of a transaction cancelled only by conflicts with concurrent transactions. */
 const TRANSACT_ATTEMPTS = 6;
@@ -52,7 +54,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * Sends `items` in chunks of `size` (BatchGetItem takes 100 keys, BatchWriteItem 25 requests);
  * `send` returns what DynamoDB left unprocessed, which is sent again after a backoff.
  */
-async function inBatches<T>(items: readonly T[], size: number, send: (chunk: T[]) => Promise<readonly T[]>): Promise<void> {
+async function inBatches<T>(
+  items: readonly T[],
+  size: number,
+  send: (chunk: T[]) => Promise<readonly T[]>,
+): Promise<void> {
   for (let i = 0; i < items.length; i += size) {
     let pending = items.slice(i, i + size);
     for (let attempt = 0; pending.length > 0; attempt++) {
@@ -173,7 +179,9 @@ export abstract class StoreBase {
     const unique = [...new Map(keys.map((k) => [keyString(k), k] as const)).values()];
     const found = new Map<string, Record<string, unknown>>();
     await inBatches(unique, 100, async (Keys) => {
-      const out = await this.client.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys, ConsistentRead: true } } }));
+      const out = await this.client.send(
+        new BatchGetCommand({ RequestItems: { [this.table]: { Keys, ConsistentRead: true } } }),
+      );
       for (const item of out.Responses?.[this.table] ?? []) found.set(keyString(item), item);
       return (out.UnprocessedKeys?.[this.table]?.Keys ?? []) as TableKey[];
     });
@@ -194,14 +202,24 @@ export abstract class StoreBase {
    */
   protected async page<T extends object>(
     toCursor: (item: T) => string,
-    query: { go: (o: { limit: number; cursor: string | null; order: "asc" | "desc"; count?: number; pages?: "all" }) => Promise<{ data: T[] }> },
+    query: {
+      go: (o: {
+        limit: number;
+        cursor: string | null;
+        order: "asc" | "desc";
+        count?: number;
+        pages?: "all";
+      }) => Promise<{ data: T[] }>;
+    },
     opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc"; filtered?: boolean },
   ): Promise<Page<T>> {
     let data: T[];
     try {
       // A filter applies after DynamoDB's Limit: a filtered list reads on until it has limit + 1 matches.
       const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
-      data = (await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more })).data;
+      data = (
+        await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more })
+      ).data;
     } catch (err) {
       if (opts.cursor && isCursorError(err)) throw new BadCursor();
       throw err;
@@ -216,7 +234,10 @@ export abstract class StoreBase {
    * Every item of a list, page after page of 100; `enough` stops early once the items read so far
    * suffice (callers that bound what they read, or lists in an order they can stop on).
    */
-  protected async all<T>(list: (limit: number, cursor: string | null) => Promise<Page<T>>, enough?: (items: readonly T[]) => boolean): Promise<T[]> {
+  protected async all<T>(
+    list: (limit: number, cursor: string | null) => Promise<Page<T>>,
+    enough?: (items: readonly T[]) => boolean,
+  ): Promise<T[]> {
     const out: T[] = [];
     let cursor: string | null = null;
     for (;;) {
@@ -240,7 +261,10 @@ export function cursorOf(entity: object, accessPattern: string) {
   let patterns = conversions.get(entity);
   if (!patterns) {
     // Built once per entity: the conversion tables are costly to derive on every page.
-    patterns = createConversions(entity as never).byAccessPattern as Record<string, { fromComposite: { toCursor: (c: never) => string } }>;
+    patterns = createConversions(entity as never).byAccessPattern as Record<
+      string,
+      { fromComposite: { toCursor: (c: never) => string } }
+    >;
     conversions.set(entity, patterns);
   }
   const convert = patterns[accessPattern]!.fromComposite.toCursor;
@@ -251,7 +275,12 @@ function isCursorError(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   const name = err.name;
   const msg = err.message.toLowerCase();
-  return name === "ValidationException" || msg.includes("cursor") || msg.includes("exclusivestartkey") || msg.includes("starting key");
+  return (
+    name === "ValidationException" ||
+    msg.includes("cursor") ||
+    msg.includes("exclusivestartkey") ||
+    msg.includes("starting key")
+  );
 }
 
 function toPerson(data: EntityItem<Entities["person"]> | null): PersonRecord | undefined {

@@ -27,166 +27,193 @@ export interface IndexKey {
 let toCursor: ((item: object) => string) | undefined;
 // A module function, not a #private method: the areas' methods are copied onto one Store class.
 function partyCursor(entities: Entities): (item: object) => string {
-  toCursor ??= createConversions(entities.subscription).byAccessPattern.byParty.fromComposite.toCursor as (item: object) => string;
+  toCursor ??= createConversions(entities.subscription).byAccessPattern.byParty.fromComposite.toCursor as (
+    item: object,
+  ) => string;
   return toCursor;
 }
 
 /** Billing runs: the billed-party index, runs, chunks, line blocks, watermarks, departures, the mail lease. */
 export class BillingRunStore extends StoreBase {
-
-/** The keys of a party's subscriptions, in index order (account by account), projected: the planner reads ~10,000 a request. */
+  /** The keys of a party's subscriptions, in index order (account by account), projected: the planner reads ~10,000 a request. */
   async partyIndexKeys(partyId: string): Promise<IndexKey[]> {
-  const out: IndexKey[] = [];
-  const cursorOf = partyCursor(this.entities);
-  let cursor: string | null = null;
-  do {
-    const page: { data: Pick<SubscriptionRecord, "accountId" | "sku" | "partyId">[]; cursor: string | null } = await this.entities.subscription.query
-      .byParty({ partyId })
-      .go({ cursor, attributes: ["accountId", "sku", "partyId"] });
-    for (const s of page.data) out.push({ accountId: s.accountId, cursor: cursorOf(s) });
-    cursor = page.cursor;
-  } while (cursor);
-  return out;
-}
+    const out: IndexKey[] = [];
+    const cursorOf = partyCursor(this.entities);
+    let cursor: string | null = null;
+    do {
+      const page: { data: Pick<SubscriptionRecord, "accountId" | "sku" | "partyId">[]; cursor: string | null } =
+        await this.entities.subscription.query
+          .byParty({ partyId })
+          .go({ cursor, attributes: ["accountId", "sku", "partyId"] });
+      for (const s of page.data) out.push({ accountId: s.accountId, cursor: cursorOf(s) });
+      cursor = page.cursor;
+    } while (cursor);
+    return out;
+  }
 
-/** `count` subscriptions of a party's index after a cursor ("" = from the start). */
+  /** `count` subscriptions of a party's index after a cursor ("" = from the start). */
   async partySubscriptions(partyId: string, after: string, count: number): Promise<SubscriptionRecord[]> {
-  if (count === 0) return [];
-  const { data } = await this.entities.subscription.query.byParty({ partyId }).go({ cursor: after || null, count, pages: "all" });
-  return data;
-}
+    if (count === 0) return [];
+    const { data } = await this.entities.subscription.query
+      .byParty({ partyId })
+      .go({ cursor: after || null, count, pages: "all" });
+    return data;
+  }
 
-/** Accounts that left a party at or after an instant (moves are rare: a handful of items). */
+  /** Accounts that left a party at or after an instant (moves are rare: a handful of items). */
   async departuresSince(partyId: string, at: string): Promise<DepartureRecord[]> {
-  const { data } = await this.entities.partyDeparture.query.byParty({ partyId }).gte({ at }).go({ pages: "all" });
-  return data;
-}
+    const { data } = await this.entities.partyDeparture.query.byParty({ partyId }).gte({ at }).go({ pages: "all" });
+    return data;
+  }
 
   async getRun(partyId: string, period: string): Promise<BillingRunRecord | undefined> {
-  return (await this.entities.billingRun.get({ partyId, period }).go({ consistent: true })).data ?? undefined;
-}
-
-/** Creates the run item once; a concurrent or earlier planner's item wins and is returned. */
-  async createRun(run: BillingRunRecord): Promise<BillingRunRecord> {
-  try {
-    await this.transact((e) => [e.billingRun.create(run).commit()]);
-    return run;
-  } catch (err) {
-    if (!(err instanceof ConditionFailed)) throw err;
-    const existing = await this.getRun(run.partyId, run.period);
-    if (!existing) throw err;
-    return existing;
+    return (await this.entities.billingRun.get({ partyId, period }).go({ consistent: true })).data ?? undefined;
   }
-}
 
-  async getChunk(partyId: string, period: string, chunkNo: number): Promise<BillingChunkRecord | undefined> {
-  return (await this.entities.billingChunk.get({ partyId, period, chunkNo }).go({ consistent: true })).data ?? undefined;
-}
-
-  async allChunks(partyId: string, period: string): Promise<BillingChunkRecord[]> {
-  const { data } = await this.entities.billingChunk.query.byRun({ partyId, period }).go({ pages: "all", consistent: true });
-  return data;
-}
-
-/** Writes line blocks with BatchWriteItem (25 a request); the same keys and items on a rerun. */
-  async putLineBlocks(blocks: readonly LineBlockRecord[]): Promise<void> {
-  for (let i = 0; i < blocks.length; i += 25) {
-    let pending = blocks.slice(i, i + 25);
-    for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt > 6) throw new Error("BatchWriteItem kept returning unprocessed items");
-      const { unprocessed } = await this.entities.invoiceLines.put([...pending]).go();
-      const left = new Set((unprocessed as unknown as { chunkNo: number; blockNo: number }[]).map((k) => `${k.chunkNo}:${k.blockNo}`));
-      pending = pending.filter((b) => left.has(`${b.chunkNo}:${b.blockNo}`));
-      if (pending.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+  /** Creates the run item once; a concurrent or earlier planner's item wins and is returned. */
+  async createRun(run: BillingRunRecord): Promise<BillingRunRecord> {
+    try {
+      await this.transact((e) => [e.billingRun.create(run).commit()]);
+      return run;
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+      const existing = await this.getRun(run.partyId, run.period);
+      if (!existing) throw err;
+      return existing;
     }
   }
-}
 
-/** Blocks of one chunk from `fromBlock` on, at most `count`. */
-  async lineBlocks(partyId: string, period: string, chunkNo: number, fromBlock: number, count: number): Promise<LineBlockRecord[]> {
-  const { data } = await this.entities.invoiceLines.query
-    .byInvoice({ partyId, period })
-    .between({ chunkNo, blockNo: fromBlock }, { chunkNo, blockNo: fromBlock + count - 1 })
-    .go({ pages: "all" });
-  return data;
-}
+  async getChunk(partyId: string, period: string, chunkNo: number): Promise<BillingChunkRecord | undefined> {
+    return (
+      (await this.entities.billingChunk.get({ partyId, period, chunkNo }).go({ consistent: true })).data ?? undefined
+    );
+  }
 
-/** Watermarks of parties, by id (one BatchGetItem per 100). */
+  async allChunks(partyId: string, period: string): Promise<BillingChunkRecord[]> {
+    const { data } = await this.entities.billingChunk.query
+      .byRun({ partyId, period })
+      .go({ pages: "all", consistent: true });
+    return data;
+  }
+
+  /** Writes line blocks with BatchWriteItem (25 a request); the same keys and items on a rerun. */
+  async putLineBlocks(blocks: readonly LineBlockRecord[]): Promise<void> {
+    for (let i = 0; i < blocks.length; i += 25) {
+      let pending = blocks.slice(i, i + 25);
+      for (let attempt = 0; pending.length > 0; attempt++) {
+        if (attempt > 6) throw new Error("BatchWriteItem kept returning unprocessed items");
+        const { unprocessed } = await this.entities.invoiceLines.put([...pending]).go();
+        const left = new Set(
+          (unprocessed as unknown as { chunkNo: number; blockNo: number }[]).map((k) => `${k.chunkNo}:${k.blockNo}`),
+        );
+        pending = pending.filter((b) => left.has(`${b.chunkNo}:${b.blockNo}`));
+        if (pending.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** Blocks of one chunk from `fromBlock` on, at most `count`. */
+  async lineBlocks(
+    partyId: string,
+    period: string,
+    chunkNo: number,
+    fromBlock: number,
+    count: number,
+  ): Promise<LineBlockRecord[]> {
+    const { data } = await this.entities.invoiceLines.query
+      .byInvoice({ partyId, period })
+      .between({ chunkNo, blockNo: fromBlock }, { chunkNo, blockNo: fromBlock + count - 1 })
+      .go({ pages: "all" });
+    return data;
+  }
+
+  /** Watermarks of parties, by id (one BatchGetItem per 100). */
   async billingStates(partyIds: readonly string[]): Promise<Map<string, BillingStateRecord>> {
-  const out = new Map<string, BillingStateRecord>();
-  for (let i = 0; i < partyIds.length; i += 100) {
-    const { data, unprocessed } = await this.entities.billingState.get(partyIds.slice(i, i + 100).map((partyId) => ({ partyId }))).go({ consistent: true });
-    if (unprocessed.length) throw new Error("BatchGetItem returned unprocessed billing states");
-    for (const s of data) out.set(s.partyId, s);
+    const out = new Map<string, BillingStateRecord>();
+    for (let i = 0; i < partyIds.length; i += 100) {
+      const { data, unprocessed } = await this.entities.billingState
+        .get(partyIds.slice(i, i + 100).map((partyId) => ({ partyId })))
+        .go({ consistent: true });
+      if (unprocessed.length) throw new Error("BatchGetItem returned unprocessed billing states");
+      for (const s of data) out.set(s.partyId, s);
+    }
+    return out;
   }
-  return out;
-}
 
-/**
- * Moves a party's watermark to `period` when it is the next month (`previous` is the month before,
- * or null for the party's first month); false when it was not (out of order, or already there).
- */
+  /**
+   * Moves a party's watermark to `period` when it is the next month (`previous` is the month before,
+   * or null for the party's first month); false when it was not (out of order, or already there).
+   */
   async advanceWatermark(partyId: string, period: string, previous: string | null, at: string): Promise<boolean> {
-  try {
-    await this.transact((e) => [
-      previous === null
-        ? e.billingState.create({ partyId, billedThrough: period, updatedAt: at }).commit()
-        : e.billingState
-            .upsert({ partyId, billedThrough: period, updatedAt: at })
-            .where((x, op) => op.eq(x.billedThrough, previous))
-            .commit(),
-    ]);
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionFailed) return false;
-    throw err;
+    try {
+      await this.transact((e) => [
+        previous === null
+          ? e.billingState.create({ partyId, billedThrough: period, updatedAt: at }).commit()
+          : e.billingState
+              .upsert({ partyId, billedThrough: period, updatedAt: at })
+              .where((x, op) => op.eq(x.billedThrough, previous))
+              .commit(),
+      ]);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
   }
-}
 
-/**
- * Leases the mailing of an invoice until `until`: granted when it was never mailed and no lease
- * is held (or the holder's has expired: it died). False otherwise.
- */
+  /**
+   * Leases the mailing of an invoice until `until`: granted when it was never mailed and no lease
+   * is held (or the holder's has expired: it died). False otherwise.
+   */
   async leaseInvoiceMail(partyId: string, period: string, now: string, until: string): Promise<boolean> {
-  try {
-    await this.transact((e) => [
-      e.invoice
-        .patch({ partyId, period })
-        .set({ mailLeaseUntil: until })
-        .where((i, op) => `${op.notExists(i.mailedAt)} AND (${op.notExists(i.mailLeaseUntil)} OR ${op.lte(i.mailLeaseUntil, now)})`)
-        .commit(),
-    ]);
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionFailed) return false;
-    throw err;
+    try {
+      await this.transact((e) => [
+        e.invoice
+          .patch({ partyId, period })
+          .set({ mailLeaseUntil: until })
+          .where(
+            (i, op) =>
+              `${op.notExists(i.mailedAt)} AND (${op.notExists(i.mailLeaseUntil)} OR ${op.lte(i.mailLeaseUntil, now)})`,
+          )
+          .commit(),
+      ]);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
   }
-}
 
-/** Marks an invoice mailed (by the lease holder, while its lease holds). False when the lease was lost. */
+  /** Marks an invoice mailed (by the lease holder, while its lease holds). False when the lease was lost. */
   async markInvoiceMailed(partyId: string, period: string, lease: string, at: string): Promise<boolean> {
-  try {
-    await this.transact((e) => [
-      e.invoice
-        .patch({ partyId, period })
-        .set({ mailedAt: at })
-        .remove(["mailLeaseUntil"])
-        .where((i, op) => op.eq(i.mailLeaseUntil, lease))
-        .commit(),
-    ]);
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionFailed) return false;
-    throw err;
+    try {
+      await this.transact((e) => [
+        e.invoice
+          .patch({ partyId, period })
+          .set({ mailedAt: at })
+          .remove(["mailLeaseUntil"])
+          .where((i, op) => op.eq(i.mailLeaseUntil, lease))
+          .commit(),
+      ]);
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionFailed) return false;
+      throw err;
+    }
   }
-}
 
-/** Gives a lease back (the send failed): the redelivery may take it at once. */
+  /** Gives a lease back (the send failed): the redelivery may take it at once. */
   async releaseInvoiceMail(partyId: string, period: string, lease: string): Promise<void> {
-  try {
-    await this.transact((e) => [e.invoice.patch({ partyId, period }).remove(["mailLeaseUntil"]).where((i, op) => op.eq(i.mailLeaseUntil, lease)).commit()]);
-  } catch (err) {
-    if (!(err instanceof ConditionFailed)) throw err;
+    try {
+      await this.transact((e) => [
+        e.invoice
+          .patch({ partyId, period })
+          .remove(["mailLeaseUntil"])
+          .where((i, op) => op.eq(i.mailLeaseUntil, lease))
+          .commit(),
+      ]);
+    } catch (err) {
+      if (!(err instanceof ConditionFailed)) throw err;
+    }
   }
-}
 }

@@ -22,7 +22,9 @@ export class BillingStore extends StoreBase {
   /** Recorded usage of one offer by one account in one month. */
   async usageTotal(accountId: string, sku: string, period: string): Promise<number> {
     const e = this.entities.usage;
-    const items = await this.all((limit, cursor) => this.page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId, sku, period }), { limit, cursor }));
+    const items = await this.all((limit, cursor) =>
+      this.page(cursorOf(e, "byAccount"), e.query.byAccount({ accountId, sku, period }), { limit, cursor }),
+    );
     return items.reduce((sum, u) => sum + u.quantity, 0);
   }
 

@@ -1,6 +1,14 @@
 import { StoreBase, cursorOf, oversized } from "./base.js";
 import type { Page } from "./base.js";
-import type { ChangeRecord, LicenceRecord, OfferRecord, OrderKeyRecord, OrderRecord, SubscriptionRecord, TrialEntryRecord } from "./records.js";
+import type {
+  ChangeRecord,
+  LicenceRecord,
+  OfferRecord,
+  OrderKeyRecord,
+  OrderRecord,
+  SubscriptionRecord,
+  TrialEntryRecord,
+} from "./records.js";
 
 /** Commerce: the catalog, subscriptions and their ledger, orders, licences. */
 export class CommerceStore extends StoreBase {
@@ -24,15 +32,24 @@ export class CommerceStore extends StoreBase {
   }
 
   async getSubscriptions(accountId: string, skus: readonly string[]): Promise<(SubscriptionRecord | undefined)[]> {
-    return (await this.batchGet(skus.map((sku) => ({ type: "subscription" as const, accountId, sku })))) as (SubscriptionRecord | undefined)[];
+    return (await this.batchGet(skus.map((sku) => ({ type: "subscription" as const, accountId, sku })))) as (
+      | SubscriptionRecord
+      | undefined
+    )[];
   }
 
   /** Subscriptions of an account by sku, optionally of one status. */
-  async listSubscriptions(accountId: string, opts: { status?: SubscriptionRecord["status"]; limit: number; cursor?: string | null }): Promise<Page<SubscriptionRecord>> {
+  async listSubscriptions(
+    accountId: string,
+    opts: { status?: SubscriptionRecord["status"]; limit: number; cursor?: string | null },
+  ): Promise<Page<SubscriptionRecord>> {
     const e = this.entities.subscription;
     const q = e.query.byAccount({ accountId });
     const status = opts.status;
-    return this.page(cursorOf(e, "byAccount"), status ? q.where((a, op) => op.eq(a.status, status)) : q, { ...opts, filtered: !!status });
+    return this.page(cursorOf(e, "byAccount"), status ? q.where((a, op) => op.eq(a.status, status)) : q, {
+      ...opts,
+      filtered: !!status,
+    });
   }
 
   /** Every subscription of an account (an account holds at most one per offer). */
@@ -41,9 +58,18 @@ export class CommerceStore extends StoreBase {
   }
 
   /** Ledger of one subscription, newest first. */
-  async listChanges(accountId: string, sku: string, limit: number, cursor?: string | null): Promise<Page<ChangeRecord>> {
+  async listChanges(
+    accountId: string,
+    sku: string,
+    limit: number,
+    cursor?: string | null,
+  ): Promise<Page<ChangeRecord>> {
     const e = this.entities.change;
-    return this.page(cursorOf(e, "bySubscription"), e.query.bySubscription({ accountId, sku }), { limit, cursor, order: "desc" });
+    return this.page(cursorOf(e, "bySubscription"), e.query.bySubscription({ accountId, sku }), {
+      limit,
+      cursor,
+      order: "desc",
+    });
   }
 
   /** One ledger entry: the change that brought the subscription to this version. */
@@ -71,7 +97,10 @@ export class CommerceStore extends StoreBase {
   /** Orders of an account placed in [start, end) (orders are read newest first; ids are ULIDs, in time order). */
   async ordersBetween(accountId: string, start: Date, end: Date): Promise<OrderRecord[]> {
     const placed = (o: OrderRecord) => new Date(o.placedAt);
-    const read = await this.all((limit, cursor) => this.listOrders(accountId, limit, cursor), (orders) => placed(orders.at(-1)!) < start);
+    const read = await this.all(
+      (limit, cursor) => this.listOrders(accountId, limit, cursor),
+      (orders) => placed(orders.at(-1)!) < start,
+    );
     return read.filter((o) => placed(o) >= start && placed(o) < end);
   }
 
@@ -86,11 +115,18 @@ export class CommerceStore extends StoreBase {
   /** Licences a member holds on an account (one per family: a handful). */
   async licencesOfMember(accountId: string, email: string): Promise<LicenceRecord[]> {
     const e = this.entities.licence;
-    return this.all((limit, cursor) => this.page(cursorOf(e, "byMember"), e.query.byMember({ accountId, email }), { limit, cursor }));
+    return this.all((limit, cursor) =>
+      this.page(cursorOf(e, "byMember"), e.query.byMember({ accountId, email }), { limit, cursor }),
+    );
   }
 
   /** Holders of a subscription's licences, by e-mail. */
-  async listLicences(accountId: string, sku: string, limit: number, cursor?: string | null): Promise<Page<LicenceRecord>> {
+  async listLicences(
+    accountId: string,
+    sku: string,
+    limit: number,
+    cursor?: string | null,
+  ): Promise<Page<LicenceRecord>> {
     const e = this.entities.licence;
     return this.page(cursorOf(e, "bySubscription"), e.query.bySubscription({ accountId, sku }), { limit, cursor });
   }
@@ -99,7 +135,10 @@ export class CommerceStore extends StoreBase {
    * Active trials in an account's reach (its own and its subtree's), soonest end first; with
    * `endsBy`, only those ending by then (ISO instant).
    */
-  async listTrials(reachId: string, opts: { limit: number; cursor?: string | null; endsBy?: string }): Promise<Page<TrialEntryRecord>> {
+  async listTrials(
+    reachId: string,
+    opts: { limit: number; cursor?: string | null; endsBy?: string },
+  ): Promise<Page<TrialEntryRecord>> {
     const e = this.entities.trialEntry;
     const q = e.query.byReach({ reachId });
     return this.page(cursorOf(e, "byReach"), opts.endsBy ? q.lte({ endsAt: opts.endsBy }) : q, opts);

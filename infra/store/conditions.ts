@@ -42,7 +42,11 @@ export const noOwnerYet = (): Condition<{ ownerCount: Attr<number> }> => (x, op)
 export const notLastOwner = (): Condition<{ ownerCount: Attr<number> }> => (x, op) => op.gt(x.ownerCount, 1);
 /** The account has not moved, gained or lost children or owners since it was read (an account move). */
 export const unmoved =
-  (a: { version: number; childCount: number; ownerCount: number }): Condition<{ version: Attr<number>; childCount: Attr<number>; ownerCount: Attr<number> }> =>
+  (a: {
+    version: number;
+    childCount: number;
+    ownerCount: number;
+  }): Condition<{ version: Attr<number>; childCount: Attr<number>; ownerCount: Attr<number> }> =>
   (x, op) =>
     all(op.eq(x.version, a.version), op.eq(x.childCount, a.childCount), op.eq(x.ownerCount, a.ownerCount));
 /** Still due for deletion as read, and childless (idle-customer cleanup). */
@@ -51,7 +55,8 @@ export const deletable =
   (x, op) =>
     all(op.eq(x.childCount, 0), op.eq(x.pendingDeletionAt, pendingDeletionAt));
 /** The platform has the partner-admin capability on for the reseller. */
-export const capabilityOn = (): Condition<{ partnerAdminEnabled: Attr<boolean> }> => (x, op) => op.eq(x.partnerAdminEnabled, true);
+export const capabilityOn = (): Condition<{ partnerAdminEnabled: Attr<boolean> }> => (x, op) =>
+  op.eq(x.partnerAdminEnabled, true);
 /** A reseller's opt-in entry exists and has not ended at `at`; with `since`, it was granted by then. */
 export const optInHolds =
   (at: string, since?: string): Condition<{ customerId: Attr<string>; until: Attr<string>; since: Attr<string> }> =>
@@ -59,12 +64,22 @@ export const optInHolds =
     `${op.exists(x.customerId)} AND (${op.notExists(x.until)} OR ${op.gt(x.until, at)})${since ? ` AND ${op.lte(x.since, since)}` : ""}`;
 
 /** Nobody has joined under this key: a new invitation, or one that replaces a pending one. */
-export const notJoined = (): Condition<{ email: Attr<string>; status: Attr<string> }> => (x, op) => `${op.notExists(x.email)} OR ${op.eq(x.status, "INVITED")}`;
+export const notJoined = (): Condition<{ email: Attr<string>; status: Attr<string> }> => (x, op) =>
+  `${op.notExists(x.email)} OR ${op.eq(x.status, "INVITED")}`;
 /** The member is still invited by this invitation, with the role and seller flag it was sent with. */
 export const invitedAs =
-  (m: { invitationId: string; role: string; seller: boolean }): Condition<{ status: Attr<string>; invitationId: Attr<string>; role: Attr<string>; seller: Attr<boolean> }> =>
+  (m: {
+    invitationId: string;
+    role: string;
+    seller: boolean;
+  }): Condition<{ status: Attr<string>; invitationId: Attr<string>; role: Attr<string>; seller: Attr<boolean> }> =>
   (x, op) =>
-    all(op.eq(x.status, "INVITED"), op.eq(x.invitationId, m.invitationId), op.eq(x.role, m.role), op.eq(x.seller, m.seller));
+    all(
+      op.eq(x.status, "INVITED"),
+      op.eq(x.invitationId, m.invitationId),
+      op.eq(x.role, m.role),
+      op.eq(x.seller, m.seller),
+    );
 /** The member's role and status are as read. */
 export const roleAndStatus =
   (role: string, status: string): Condition<{ role: Attr<string>; status: Attr<string> }> =>
@@ -74,32 +89,55 @@ export const roleAndStatus =
 export const holdsLicences =
   (status: string, licences: number): Condition<{ status: Attr<string>; licenceCount: Attr<number> }> =>
   (x, op) =>
-    all(op.eq(x.status, status), licences === 0 ? `(${op.notExists(x.licenceCount)} OR ${op.eq(x.licenceCount, 0)})` : op.eq(x.licenceCount, licences));
+    all(
+      op.eq(x.status, status),
+      licences === 0
+        ? `(${op.notExists(x.licenceCount)} OR ${op.eq(x.licenceCount, 0)})`
+        : op.eq(x.licenceCount, licences),
+    );
 /** An active selling owner (who may receive the trial digest). */
-export const activeSellingOwner = (): Condition<{ status: Attr<string>; role: Attr<string>; seller: Attr<boolean> }> => (x, op) =>
-  all(op.eq(x.status, "ACTIVE"), op.eq(x.role, "OWNER"), op.eq(x.seller, true));
+export const activeSellingOwner =
+  (): Condition<{ status: Attr<string>; role: Attr<string>; seller: Attr<boolean> }> => (x, op) =>
+    all(op.eq(x.status, "ACTIVE"), op.eq(x.role, "OWNER"), op.eq(x.seller, true));
 
 // ---------------------------------------------------------------- subscriptions, licences, counters
 
 /** Active, at the version read; with `assigned`, holding exactly that many licences. */
 export const activeAt =
-  (version: number, assigned?: number): Condition<{ version: Attr<number>; status: Attr<string>; assigned: Attr<number> }> =>
+  (
+    version: number,
+    assigned?: number,
+  ): Condition<{ version: Attr<number>; status: Attr<string>; assigned: Attr<number> }> =>
   (x, op) =>
-    all(op.eq(x.version, version), op.eq(x.status, "ACTIVE"), ...(assigned === undefined ? [] : [op.eq(x.assigned, assigned)]));
+    all(
+      op.eq(x.version, version),
+      op.eq(x.status, "ACTIVE"),
+      ...(assigned === undefined ? [] : [op.eq(x.assigned, assigned)]),
+    );
 /** At the version read, with no more licences assigned than `max` (the new quantity leaves room for them). */
 export const roomFor =
   (version: number, max: number): Condition<{ version: Attr<number>; assigned: Attr<number> }> =>
   (x, op) =>
     all(op.eq(x.version, version), op.lte(x.assigned, max));
 /** Active with a licence left (`assigned < quantity`): concurrent assignments never overshoot. */
-export const hasFreeLicence = (): Condition<{ status: Attr<string>; assigned: Attr<number>; quantity: Attr<number> }> => (x, op) =>
-  all(op.eq(x.status, "ACTIVE"), `${op.name(x.assigned)} < ${op.name(x.quantity)}`);
+export const hasFreeLicence =
+  (): Condition<{ status: Attr<string>; assigned: Attr<number>; quantity: Attr<number> }> => (x, op) =>
+    all(op.eq(x.status, "ACTIVE"), `${op.name(x.assigned)} < ${op.name(x.quantity)}`);
 /** The licence is still of this offer. */
-export const ofSku = (sku: string): Condition<{ sku: Attr<string> }> => (x, op) => op.eq(x.sku, sku);
+export const ofSku =
+  (sku: string): Condition<{ sku: Attr<string> }> =>
+  (x, op) =>
+    op.eq(x.sku, sku);
 /** A sequence counter is where it was read. */
-export const counterAt = (value: number): Condition<{ value: Attr<number> }> => (x, op) => op.eq(x.value, value);
+export const counterAt =
+  (value: number): Condition<{ value: Attr<number> }> =>
+  (x, op) =>
+    op.eq(x.value, value);
 /** A watermark counter is below `value` (a concurrent run may have moved it as far). */
-export const counterBelow = (value: number): Condition<{ value: Attr<number> }> => (x, op) => op.lt(x.value, value);
+export const counterBelow =
+  (value: number): Condition<{ value: Attr<number> }> =>
+  (x, op) =>
+    op.lt(x.value, value);
 /** A rate counter leaves room for `count` more within `max`. */
 export const withinLimit =
   (max: number, count: number): Condition<{ count: Attr<number> }> =>
@@ -118,7 +156,8 @@ export const activeAtGeneration =
 /** The PBX is not being removed. */
 export const notRemoving = (): Condition<{ removing: Attr<boolean> }> => (x, op) => op.notExists(x.removing);
 /** The PBX exists and is not being removed. */
-export const inService = (): Condition<{ status: Attr<string>; removing: Attr<boolean> }> => (x, op) => all(op.exists(x.status), op.notExists(x.removing));
+export const inService = (): Condition<{ status: Attr<string>; removing: Attr<boolean> }> => (x, op) =>
+  all(op.exists(x.status), op.notExists(x.removing));
 /** The PBX's removal has started (its last step). */
 export const beingRemoved = (): Condition<{ removing: Attr<boolean> }> => (x, op) => op.eq(x.removing, true);
 /** The PBX's credential is still at this version and the PBX is not being removed (a regeneration). */
@@ -133,21 +172,43 @@ export const connectedAs =
     all(op.eq(x.credentialVersion, version), op.eq(x.status, "CONNECTED"), op.notExists(x.removing));
 /** Pending with the code read, at the credential version read: single use, and a regeneration meanwhile wins. */
 export const pendingWithCode =
-  (codeDigest: string, credentialVersion: number): Condition<{ status: Attr<string>; codeDigest: Attr<string>; credentialVersion: Attr<number> }> =>
+  (
+    codeDigest: string,
+    credentialVersion: number,
+  ): Condition<{ status: Attr<string>; codeDigest: Attr<string>; credentialVersion: Attr<number> }> =>
   (x, op) =>
     all(op.eq(x.status, "PENDING"), op.eq(x.codeDigest, codeDigest), op.eq(x.credentialVersion, credentialVersion));
 /** One more activation attempt is allowed on this code (fewer than `max` made, not expired at `now`, not being removed). */
 export const attemptAllowed =
-  (max: number, codeDigest: string, now: string): Condition<{ failedAttempts: Attr<number>; status: Attr<string>; codeDigest: Attr<string>; codeExpiresAt: Attr<string>; removing: Attr<boolean> }> =>
+  (
+    max: number,
+    codeDigest: string,
+    now: string,
+  ): Condition<{
+    failedAttempts: Attr<number>;
+    status: Attr<string>;
+    codeDigest: Attr<string>;
+    codeExpiresAt: Attr<string>;
+    removing: Attr<boolean>;
+  }> =>
   (x, op) =>
-    all(op.lt(x.failedAttempts, max), op.eq(x.status, "PENDING"), op.eq(x.codeDigest, codeDigest), op.gt(x.codeExpiresAt, now), op.notExists(x.removing));
+    all(
+      op.lt(x.failedAttempts, max),
+      op.eq(x.status, "PENDING"),
+      op.eq(x.codeDigest, codeDigest),
+      op.gt(x.codeExpiresAt, now),
+      op.notExists(x.removing),
+    );
 /** Connected, in service, with the tenant count read (attaches on one PBX are ordered by it). */
 export const connectedWithTenants =
   (tenantCount: number): Condition<{ tenantCount: Attr<number>; status: Attr<string>; removing: Attr<boolean> }> =>
   (x, op) =>
     all(op.eq(x.tenantCount, tenantCount), op.eq(x.status, "CONNECTED"), op.notExists(x.removing));
 /** The extension report is the one read (two changes at once never lose one another). */
-export const reportedAt = (at: string): Condition<{ reportedAt: Attr<string> }> => (x, op) => op.eq(x.reportedAt, at);
+export const reportedAt =
+  (at: string): Condition<{ reportedAt: Attr<string> }> =>
+  (x, op) =>
+    op.eq(x.reportedAt, at);
 /** The tenancy is not being detached. */
 export const notDetaching = (): Condition<{ detaching: Attr<boolean> }> => (x, op) => op.notExists(x.detaching);
 /**
@@ -155,9 +216,16 @@ export const notDetaching = (): Condition<{ detaching: Attr<boolean> }> => (x, o
  * association made since the last one read (or none at all).
  */
 export const tenancyUnchanged =
-  (t: { detaching?: boolean; lastAssignmentAt?: string }, flagged: boolean): Condition<{ detaching: Attr<boolean>; lastAssignmentAt: Attr<string>; customerId: Attr<string> }> =>
+  (
+    t: { detaching?: boolean; lastAssignmentAt?: string },
+    flagged: boolean,
+  ): Condition<{ detaching: Attr<boolean>; lastAssignmentAt: Attr<string>; customerId: Attr<string> }> =>
   (x, op) =>
-    t.detaching || flagged ? op.eq(x.detaching, true) : t.lastAssignmentAt ? op.eq(x.lastAssignmentAt, t.lastAssignmentAt) : all(op.exists(x.customerId), op.notExists(x.lastAssignmentAt));
+    t.detaching || flagged
+      ? op.eq(x.detaching, true)
+      : t.lastAssignmentAt
+        ? op.eq(x.lastAssignmentAt, t.lastAssignmentAt)
+        : all(op.exists(x.customerId), op.notExists(x.lastAssignmentAt));
 /** The extension is free, or already this member's (a new public number). */
 export const extensionFreeOr =
   (email: string, customerId: string): Condition<{ email: Attr<string>; customerId: Attr<string> }> =>
@@ -169,4 +237,7 @@ export const heldBy =
   (x, op) =>
     email === undefined ? op.eq(x.customerId, customerId) : all(op.eq(x.customerId, customerId), op.eq(x.email, email));
 /** The association is still this member's. */
-export const ofMember = (email: string): Condition<{ email: Attr<string> }> => (x, op) => op.eq(x.email, email);
+export const ofMember =
+  (email: string): Condition<{ email: Attr<string> }> =>
+  (x, op) =>
+    op.eq(x.email, email);

@@ -1,6 +1,11 @@
 import { StoreBase, cursorOf, MAX_ID, oversized } from "./base.js";
 import type { Page, TableKey } from "./base.js";
-import type { EquipmentRecord, EquipmentTenantRecord, ExtensionAssignmentRecord, SharedEquipmentRecord } from "./records.js";
+import type {
+  EquipmentRecord,
+  EquipmentTenantRecord,
+  ExtensionAssignmentRecord,
+  SharedEquipmentRecord,
+} from "./records.js";
 
 /** Equipment: PBXs, their tenants, extensions and extension associations. */
 export class EquipmentStore extends StoreBase {
@@ -10,7 +15,9 @@ export class EquipmentStore extends StoreBase {
   }
 
   /** Equipment items by key in one BatchGetItem per 100 keys (the PBXs shared with a customer); result order follows `keys`. */
-  async getEquipments(keys: readonly { accountId: string; equipmentId: string }[]): Promise<(EquipmentRecord | undefined)[]> {
+  async getEquipments(
+    keys: readonly { accountId: string; equipmentId: string }[],
+  ): Promise<(EquipmentRecord | undefined)[]> {
     const e = this.entities.equipment;
     const tableKeys = keys.map((k) => (oversized(k) ? undefined : (e.get({ ...k }).params().Key as TableKey)));
     const found = await this.getItems(tableKeys.filter((k) => k !== undefined));
@@ -33,7 +40,12 @@ export class EquipmentStore extends StoreBase {
    */
   async listEquipment(
     accountId: string,
-    opts: { status?: "PENDING" | "CONNECTED" | "DISCONNECTED" | null; connectedSince: string; limit: number; cursor?: string | null },
+    opts: {
+      status?: "PENDING" | "CONNECTED" | "DISCONNECTED" | null;
+      connectedSince: string;
+      limit: number;
+      cursor?: string | null;
+    },
   ): Promise<Page<EquipmentRecord>> {
     const e = this.entities.equipment;
     const since = opts.connectedSince;
@@ -56,34 +68,56 @@ export class EquipmentStore extends StoreBase {
   /** The partners' PBXs a customer is attached to (a handful). */
   async allSharedEquipment(customerId: string): Promise<SharedEquipmentRecord[]> {
     const e = this.entities.sharedEquipment;
-    return this.all((limit, cursor) => this.page(cursorOf(e, "byCustomer"), e.query.byCustomer({ customerId }), { limit, cursor }));
+    return this.all((limit, cursor) =>
+      this.page(cursorOf(e, "byCustomer"), e.query.byCustomer({ customerId }), { limit, cursor }),
+    );
   }
 
   async getSharedEquipment(customerId: string, equipmentId: string): Promise<SharedEquipmentRecord | undefined> {
     if (oversized({ customerId, equipmentId })) return undefined;
-    return (await this.entities.sharedEquipment.get({ customerId, equipmentId }).go({ consistent: true })).data ?? undefined;
+    return (
+      (await this.entities.sharedEquipment.get({ customerId, equipmentId }).go({ consistent: true })).data ?? undefined
+    );
   }
 
   /** A PBX's last extension report, with its instant (undefined before the first). */
-  async reportedExtensionsItem(accountId: string, equipmentId: string): Promise<{ numbers: string[]; reportedAt: string } | undefined> {
+  async reportedExtensionsItem(
+    accountId: string,
+    equipmentId: string,
+  ): Promise<{ numbers: string[]; reportedAt: string } | undefined> {
     const r = (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ consistent: true })).data;
     return r ? { numbers: r.numbers, reportedAt: r.reportedAt } : undefined;
   }
 
   /** The extensions a PBX last reported (empty before its first report). */
   async reportedExtensions(accountId: string, equipmentId: string): Promise<string[]> {
-    return (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ consistent: true })).data?.numbers ?? [];
+    return (
+      (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ consistent: true })).data
+        ?.numbers ?? []
+    );
   }
 
   /** Customers attached to a multi-tenant PBX, by customer id. */
-  async listEquipmentTenants(accountId: string, equipmentId: string, limit: number, cursor?: string | null): Promise<Page<EquipmentTenantRecord>> {
+  async listEquipmentTenants(
+    accountId: string,
+    equipmentId: string,
+    limit: number,
+    cursor?: string | null,
+  ): Promise<Page<EquipmentTenantRecord>> {
     const e = this.entities.equipmentTenant;
     return this.page(cursorOf(e, "byEquipment"), e.query.byEquipment({ accountId, equipmentId }), { limit, cursor });
   }
 
-  async getEquipmentTenant(accountId: string, equipmentId: string, customerId: string): Promise<EquipmentTenantRecord | undefined> {
+  async getEquipmentTenant(
+    accountId: string,
+    equipmentId: string,
+    customerId: string,
+  ): Promise<EquipmentTenantRecord | undefined> {
     if (oversized({ accountId, equipmentId, customerId })) return undefined;
-    return (await this.entities.equipmentTenant.get({ accountId, equipmentId, customerId }).go({ consistent: true })).data ?? undefined;
+    return (
+      (await this.entities.equipmentTenant.get({ accountId, equipmentId, customerId }).go({ consistent: true })).data ??
+      undefined
+    );
   }
 
   async allEquipmentTenants(accountId: string, equipmentId: string): Promise<EquipmentTenantRecord[]> {
@@ -91,20 +125,37 @@ export class EquipmentStore extends StoreBase {
   }
 
   /** Extension associations of a PBX, by extension. */
-  async listEquipmentAssignments(accountId: string, equipmentId: string, limit: number, cursor?: string | null): Promise<Page<ExtensionAssignmentRecord>> {
+  async listEquipmentAssignments(
+    accountId: string,
+    equipmentId: string,
+    limit: number,
+    cursor?: string | null,
+  ): Promise<Page<ExtensionAssignmentRecord>> {
     const e = this.entities.extensionAssignment;
     return this.page(cursorOf(e, "byEquipment"), e.query.byEquipment({ accountId, equipmentId }), { limit, cursor });
   }
 
-  async getExtensionAssignment(accountId: string, equipmentId: string, extension: string): Promise<ExtensionAssignmentRecord | undefined> {
+  async getExtensionAssignment(
+    accountId: string,
+    equipmentId: string,
+    extension: string,
+  ): Promise<ExtensionAssignmentRecord | undefined> {
     if (oversized({ accountId, equipmentId, extension })) return undefined;
-    return (await this.entities.extensionAssignment.get({ accountId, equipmentId, extension }).go({ consistent: true })).data ?? undefined;
+    return (
+      (await this.entities.extensionAssignment.get({ accountId, equipmentId, extension }).go({ consistent: true }))
+        .data ?? undefined
+    );
   }
 
   /** Extension associations of an account's members, optionally on one PBX, by PBX and extension. */
-  async listCustomerAssignments(customerId: string, opts: { equipmentId?: string; limit: number; cursor?: string | null }): Promise<Page<ExtensionAssignmentRecord>> {
+  async listCustomerAssignments(
+    customerId: string,
+    opts: { equipmentId?: string; limit: number; cursor?: string | null },
+  ): Promise<Page<ExtensionAssignmentRecord>> {
     const e = this.entities.extensionAssignment;
-    const q = opts.equipmentId ? e.query.byCustomer({ customerId, equipmentId: opts.equipmentId }) : e.query.byCustomer({ customerId });
+    const q = opts.equipmentId
+      ? e.query.byCustomer({ customerId, equipmentId: opts.equipmentId })
+      : e.query.byCustomer({ customerId });
     return this.page(cursorOf(e, "byCustomer"), q, opts);
   }
 
@@ -117,7 +168,10 @@ export class EquipmentStore extends StoreBase {
     const r = await this.entities.equipment
       .patch({ accountId, equipmentId })
       .set({ lastSeenAt: at })
-      .where((x, op) => `${op.eq(x.credentialVersion, version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`)
+      .where(
+        (x, op) =>
+          `${op.eq(x.credentialVersion, version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`,
+      )
       .go({ response: "none", returnOnConditionCheckFailure: true });
     return !r.rejected;
   }
@@ -126,31 +180,55 @@ export class EquipmentStore extends StoreBase {
    * Deletes the tenants (all three items of each) and extension associations of a PBX in
    * BatchWriteItem requests; the caller has flagged the PBX `removing`, so none are added meanwhile.
    */
-  async deleteEquipmentChildren(accountId: string, equipmentId: string): Promise<{ tenants: EquipmentTenantRecord[]; assignments: number }> {
+  async deleteEquipmentChildren(
+    accountId: string,
+    equipmentId: string,
+  ): Promise<{ tenants: EquipmentTenantRecord[]; assignments: number }> {
     const e = this.entities;
     const tenants = await this.allEquipmentTenants(accountId, equipmentId);
-    await this.deleteKeys(tenants.map((t) => e.sharedEquipment.delete({ customerId: t.customerId, equipmentId }).params().Key));
-    await this.deleteKeys(tenants.map((t) => e.equipmentPrefix.delete({ accountId, equipmentId, companyPrefix: t.companyPrefix }).params().Key));
-    await this.deleteKeys(tenants.map((t) => e.equipmentTenant.delete({ accountId, equipmentId, customerId: t.customerId }).params().Key));
+    await this.deleteKeys(
+      tenants.map((t) => e.sharedEquipment.delete({ customerId: t.customerId, equipmentId }).params().Key),
+    );
+    await this.deleteKeys(
+      tenants.map(
+        (t) => e.equipmentPrefix.delete({ accountId, equipmentId, companyPrefix: t.companyPrefix }).params().Key,
+      ),
+    );
+    await this.deleteKeys(
+      tenants.map((t) => e.equipmentTenant.delete({ accountId, equipmentId, customerId: t.customerId }).params().Key),
+    );
     let assignments = 0;
     for (;;) {
       // Always the first page: each round deletes what it read.
       const page = await this.listEquipmentAssignments(accountId, equipmentId, 100);
-      await this.deleteKeys(page.items.map(({ node }) => e.extensionAssignment.delete({ accountId, equipmentId, extension: node.extension }).params().Key));
+      await this.deleteKeys(
+        page.items.map(
+          ({ node }) =>
+            e.extensionAssignment.delete({ accountId, equipmentId, extension: node.extension }).params().Key,
+        ),
+      );
       assignments += page.items.length;
       if (!page.hasNextPage) return { tenants, assignments };
     }
   }
 
   /** The extension associations of one tenant customer on a PBX (strongly consistent: a detach removes exactly these). */
-  async tenantAssignments(accountId: string, equipmentId: string, customerId: string): Promise<ExtensionAssignmentRecord[]> {
+  async tenantAssignments(
+    accountId: string,
+    equipmentId: string,
+    customerId: string,
+  ): Promise<ExtensionAssignmentRecord[]> {
     if (oversized({ accountId, equipmentId, customerId })) return [];
     const e = this.entities.extensionAssignment;
     const q = e.query.byEquipment({ accountId, equipmentId }).where((a, op) => op.eq(a.customerId, customerId));
     const out: ExtensionAssignmentRecord[] = [];
     let cursor: string | null = null;
     do {
-      const page: { data: ExtensionAssignmentRecord[]; cursor: string | null } = await q.go({ consistent: true, cursor, limit: 1000 });
+      const page: { data: ExtensionAssignmentRecord[]; cursor: string | null } = await q.go({
+        consistent: true,
+        cursor,
+        limit: 1000,
+      });
       out.push(...page.data);
       cursor = page.cursor;
     } while (cursor);
@@ -158,7 +236,11 @@ export class EquipmentStore extends StoreBase {
   }
 
   /** Deletes extension associations of a PBX in BatchWriteItem requests (a detach whose tenancy is flagged `detaching`). */
-  async deleteExtensionAssignments(accountId: string, equipmentId: string, extensions: readonly string[]): Promise<void> {
+  async deleteExtensionAssignments(
+    accountId: string,
+    equipmentId: string,
+    extensions: readonly string[],
+  ): Promise<void> {
     const e = this.entities.extensionAssignment;
     await this.deleteKeys(extensions.map((extension) => e.delete({ accountId, equipmentId, extension }).params().Key));
   }

@@ -4,7 +4,13 @@ import * as z from "zod";
 import { accountEntity } from "../entities/account.js";
 import { auditEventEntity } from "../entities/audit-event.js";
 import { counterEntity, dueEntity, invoiceEntity, sentEntity, usageEntity } from "../entities/billing.js";
-import { billingChunkEntity, billingRunEntity, billingStateEntity, invoiceLineBlockEntity, partyDepartureEntity } from "../entities/billing-run.js";
+import {
+  billingChunkEntity,
+  billingRunEntity,
+  billingStateEntity,
+  invoiceLineBlockEntity,
+  partyDepartureEntity,
+} from "../entities/billing-run.js";
 import { invitationEntity } from "../entities/invitation.js";
 import { licenceEntity } from "../entities/licence.js";
 import { administeredEntity, behalfEntity } from "../entities/partner-admin.js";
@@ -114,4 +120,3 @@ export type ItemKey =
   | { readonly type: "subscription"; readonly accountId: string; readonly sku: string }
   | { readonly type: "orderKey"; readonly accountId: string; readonly key: string };
 export type LoadedItem = AccountRecord | PersonRecord | OfferRecord | SubscriptionRecord | OrderKeyRecord | undefined;
-

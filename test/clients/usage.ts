@@ -7,7 +7,12 @@ import type { AccountPage_children$data } from "./src/__generated__/AccountPage_
 import type { AccountPageChildrenPaginationQuery } from "./src/__generated__/AccountPageChildrenPaginationQuery.graphql";
 import type { InvoiceViewQuery as RelayInvoice } from "./src/__generated__/InvoiceViewQuery.graphql";
 import type { PlaceOrderMutation } from "./src/__generated__/PlaceOrderMutation.graphql";
-import type { AccountPageQuery, InvoiceViewQuery, PlaceOrderMutation as CodegenPlaceOrder, PlaceOrderMutationVariables } from "./codegen/operations";
+import type {
+  AccountPageQuery,
+  InvoiceViewQuery,
+  PlaceOrderMutation as CodegenPlaceOrder,
+  PlaceOrderMutationVariables,
+} from "./codegen/operations";
 
 export function accountName(r: RelayAccountPage["response"]): string | undefined {
   // Relay types the union member's fields as optional: read them with ?.
@@ -19,25 +24,35 @@ export function childNames(c: AccountPage_children$data): string[] {
   return c.children?.edges.map((e) => e.node.name) ?? [];
 }
 
-export const nextPage: AccountPageChildrenPaginationQuery["variables"] = { id: "QWNjb3VudDpQTEFURk9STQ==", first: 20, after: "cursor" };
+export const nextPage: AccountPageChildrenPaginationQuery["variables"] = {
+  id: "QWNjb3VudDpQTEFURk9STQ==",
+  first: 20,
+  after: "cursor",
+};
 
 export function invoiceTotal(r: RelayInvoice["response"]): string | undefined {
   const total = r.invoice.__typename === "QueryInvoiceSuccess" ? r.invoice.data?.total : undefined;
   return total ? `${total.currency} ${total.amount}` : undefined;
 }
 
-export const order: PlaceOrderMutation["variables"] = { input: { accountId: "a", lines: [{ sku: "3EY95002AA", quantity: 10 }], idempotencyKey: "k" } };
+export const order: PlaceOrderMutation["variables"] = {
+  input: { accountId: "a", lines: [{ sku: "3EY95002AA", quantity: 10 }], idempotencyKey: "k" },
+};
 
 export function orderId(r: CodegenPlaceOrder): string | undefined {
   return r.placeOrder.__typename === "MutationPlaceOrderSuccess" ? r.placeOrder.data.order.id : undefined;
 }
 
-export const codegenOrder: PlaceOrderMutationVariables = { input: { accountId: "a", lines: [{ sku: "3EY95002AA", quantity: 10 }], idempotencyKey: "k" } };
+export const codegenOrder: PlaceOrderMutationVariables = {
+  input: { accountId: "a", lines: [{ sku: "3EY95002AA", quantity: 10 }], idempotencyKey: "k" },
+};
 
 export function children(r: AccountPageQuery): number {
   return r.account.__typename === "QueryAccountSuccess" ? (r.account.data.children?.edges.length ?? 0) : 0;
 }
 
 export function lines(r: InvoiceViewQuery): string[] {
-  return r.invoice.__typename === "QueryInvoiceSuccess" ? (r.invoice.data.lines?.edges.map((e) => `${e.node.quantity} x ${e.node.sku}`) ?? []) : [];
+  return r.invoice.__typename === "QueryInvoiceSuccess"
+    ? (r.invoice.data.lines?.edges.map((e) => `${e.node.quantity} x ${e.node.sku}`) ?? [])
+    : [];
 }
