@@ -5,13 +5,17 @@ export default defineConfig({
   resolve: {
     // graphql 16 ships CJS (main) and ESM (module); Vite would pick the ESM copy for our sources while
     // Node loads the CJS copy for Pothos and Yoga: two realms. Pin one copy for everyone.
-    alias: [{ find: /^graphql$/, replacement: fileURLToPath(new URL("./node_modules/graphql/index.js", import.meta.url)) }],
+    alias: [
+      { find: /^graphql$/, replacement: fileURLToPath(new URL("./node_modules/graphql/index.js", import.meta.url)) },
+    ],
   },
   test: {
     include: ["**/*.test.ts"],
     exclude: ["node_modules/**", ".sst/**", ".data/**"],
     globalSetup: ["./test/global-setup.ts"],
-    testTimeout: 30_000,
+    // Generous: a two-core CI machine under load runs the longest scripted tests (90 PBX associations, cut-point
+    // replays) several times slower than an idle one; a hung test still fails.
+    testTimeout: 90_000,
     hookTimeout: 60_000,
     pool: "forks",
     // Test files wait on HTTP and DynamoDB Local (a Java process) most of the time: two files at once
