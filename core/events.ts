@@ -8,6 +8,7 @@ import { Invalid } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { RETENTION_DAYS as DELETION_DELAY_DAYS } from "./lifecycle.js";
+import { MAX_ATTEMPTS } from "./equipment/common.js";
 import { reachOf } from "./rights.js";
 import { DAY_MS, DAY_S } from "./time.js";
 
@@ -40,6 +41,7 @@ export const EVENT_TYPES = [
   "invoice.issued",
   "equipment.declared",
   "equipment.connected",
+  "equipment.locked",
   "equipment.removed",
   "partnerAdmin.optInChanged",
   "usage.recorded",
@@ -270,11 +272,16 @@ export function derive(r: ChangeRecord): DerivedEvent[] {
  * less 14 days), which every replay derives alike; the id includes the date, so a retention clock
  * stopped and started again is a new event.
  *
+ * A PBX's activation locks when the attempt that used the last of its evaluations is judged wrong:
+ * that judgement is the write that records WRONG_CODE on an equipment item already at MAX_ATTEMPTS
+ * (later refusals record LOCKED). equipment.locked, once per issued code (its id includes the code's
+ * digest), at the time of that failure.
+ *
  * Not derived: equipment.disconnected (a PBX is DISCONNECTED when its heartbeats stop, which no
- * write records) and equipment.locked (the fifth attempt is reserved before the code is judged, so
- * no item tells a wrong fifth code from a right one).
+ * write records).
  */
 function deriveModified(r: ChangeRecord, img: Record<string, unknown>): DerivedEvent[] {
+  if (str(img.__edb_e__) === "equipment") return deriveLocked(r, img);
   if (str(img.__edb_e__) !== "account") return [];
   const due = str(img.pendingDeletionAt);
   const id = str(img.id);
@@ -290,6 +297,26 @@ function deriveModified(r: ChangeRecord, img: Record<string, unknown>): DerivedE
       accountId: id,
       resourceType: "Account",
       resourceId: id,
+    },
+  ];
+}
+
+function deriveLocked(r: ChangeRecord, img: Record<string, unknown>): DerivedEvent[] {
+  const at = str(img.lastActivationFailureAt);
+  const accountId = str(img.accountId);
+  const equipmentId = str(img.equipmentId);
+  const judged = at !== undefined && at !== str(r.oldImage?.lastActivationFailureAt);
+  const exhausted = (num(img.failedAttempts) ?? 0) >= MAX_ATTEMPTS && str(img.status) === "PENDING";
+  if (!judged || !exhausted || str(img.lastActivationFailure) !== "WRONG_CODE" || !accountId || !equipmentId) return [];
+  const type = "equipment.locked";
+  return [
+    {
+      eventId: eventIdOf(r, `${type}|${str(img.codeDigest) ?? ""}`),
+      type,
+      occurredAt: at,
+      accountId,
+      resourceType: "Equipment",
+      resourceId: `${accountId}:${equipmentId}`,
     },
   ];
 }

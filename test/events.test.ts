@@ -194,6 +194,37 @@ describe("events: the change stream and the feed", () => {
     expect(new Set(all.map((e) => e.eventId)).size).toBe(all.length);
   });
 
+  it("a PBX whose fifth evaluated code is wrong gives one equipment.locked; later refusals and a right code do not add one", async () => {
+    const declared = await t.mutateOk<{ deviceId: string; activationCode: string; equipment: { id: string } }>(
+      C_OWNER,
+      "declareEquipment",
+      "DeclareEquipmentInput",
+      { accountId: ids.c, name: "Locking OXO", serverType: "OXO_CONNECT", country: "US" },
+      "deviceId activationCode equipment { id }",
+    );
+    const activate = (code: string) =>
+      t.device(
+        null,
+        `mutation A($d: String!, $c: String!) { r: activateEquipment(deviceId: $d, activationCode: $c) { __typename } }`,
+        { d: declared.deviceId, c: code },
+      );
+    const wrong = (i: number) => String((Number(declared.activationCode) + 1 + i) % 10 ** 8).padStart(8, "0");
+    // Four wrong codes: not locked yet.
+    for (let i = 0; i < 4; i++) await activate(wrong(i));
+    await drain();
+    expect(await eventsOk(C_OWNER, ids.c, ["equipment.locked"])).toEqual([]);
+    // The fifth wrong one locks it; three more (and then the right code) are refused without a second event.
+    for (let i = 4; i < 8; i++) await activate(wrong(i));
+    await activate(declared.activationCode);
+    await drain();
+    const locked = await eventsOk(C_OWNER, ids.c, ["equipment.locked"]);
+    expect(locked).toMatchObject([
+      { type: "equipment.locked", resourceType: "Equipment", resourceId: declared.equipment.id, accountId: ids.c },
+    ]);
+    // The distributor's seller owner sees it in its subtree feed too.
+    expect((await eventsOk(D_OWNER, ids.d, ["equipment.locked"])).map((e) => e.eventId)).toEqual([locked[0]!.eventId]);
+  });
+
   it("paging: first/after walk the feed without repeating an event", async () => {
     const seen: string[] = [];
     let after: string | undefined;
