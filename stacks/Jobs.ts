@@ -16,6 +16,16 @@ export type Job = (typeof JOBS)[number];
 /** EventBridge schedules (UTC): one definition, read by the local cron too. */
 export { JOB_SCHEDULES };
 
+/**
+ * Billing invocations at once (SQS event source maximum concurrency; each handles a batch of up to
+ * 10 records in parallel). Every issuer's invoices take the next number of one counter, so
+ * finalisers contend: measured with `npx tsx bench/invoice-numbers.ts --parties 500`, 50 at once
+ * cost 6.3 retries per invoice (1 of 500 redelivered), 500 at once 35 (376 of 500 redelivered).
+ * Five invocations keep it near the first figure; chunks are bounded (<= 10 s each), so a party of
+ * 20,000 customers still bills in minutes.
+ */
+export const BILLING_MAX_CONCURRENCY = 5;
+
 /** Worker limits. A batch that outlives the timeout is retried after the visibility timeout. */
 export const WORKER_TIMEOUT_SECONDS = 60;
 export const SCHEDULER_TIMEOUT_SECONDS = 300;
@@ -113,6 +123,7 @@ export function Jobs({ stack, app }: StackContext) {
           batchSize: 10,
           // Collect a few seconds of messages per invocation instead of one each.
           maxBatchingWindow: Duration.seconds(5),
+          ...(job === "billing" ? { maxConcurrency: BILLING_MAX_CONCURRENCY } : {}),
         },
       },
     });

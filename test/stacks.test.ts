@@ -35,7 +35,7 @@ import sstConfig from "../sst.config.js";
 import { Api } from "../stacks/Api.js";
 import { INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/permissions.js";
 import { Data } from "../stacks/Data.js";
-import { Jobs } from "../stacks/Jobs.js";
+import { BILLING_MAX_CONCURRENCY, Jobs } from "../stacks/Jobs.js";
 import { ALARMS, Monitoring } from "../stacks/Monitoring.js";
 import {
   DELIVERY_MAX_RECEIVE_COUNT,
@@ -708,6 +708,10 @@ describe("Jobs stack", () => {
         const window = mapping.Properties?.MaximumBatchingWindowInSeconds as number;
         expect(window).toBeGreaterThanOrEqual(1);
         expect(window).toBeLessThanOrEqual(10);
+        // Billing finalisers contend for the issuer's invoice counter: their concurrency is bounded.
+        expect(mapping.Properties?.ScalingConfig).toEqual(
+          name === "billing" ? { MaximumConcurrency: BILLING_MAX_CONCURRENCY } : undefined,
+        );
       }
     }
   });
