@@ -49,7 +49,7 @@ export const GRAPHQL_FORBIDDEN_INPUTS: readonly {
   { label: "pdf-lib", test: (p) => /(^|\/)node_modules\/(pdf-lib|@pdf-lib\/[^/]+)\//.test(p) },
   { label: "csv-stringify", test: (p) => /(^|\/)node_modules\/csv-stringify\//.test(p) },
   { label: "@aws-sdk/client-sesv2", test: (p) => /(^|\/)node_modules\/@aws-sdk\/client-sesv2\//.test(p) },
-  { label: "infra/documents.ts", test: (p) => p === "infra/documents.ts" },
+  { label: "infra/documents", test: (p) => p === "infra/documents.ts" || p.startsWith("infra/documents/") },
   { label: "infra/mail.ts", test: (p) => p === "infra/mail.ts" },
 ];
 

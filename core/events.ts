@@ -8,7 +8,7 @@ import { Invalid } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 import { RETENTION_DAYS as DELETION_DELAY_DAYS } from "./lifecycle.js";
-import { MAX_ATTEMPTS } from "./equipment/common.js";
+import { MAX_ATTEMPTS } from "./equipment/codes.js";
 import { reachOf } from "./rights.js";
 import { DAY_MS, DAY_S } from "./time.js";
 

@@ -87,6 +87,16 @@ describe("Lambda bundles (esbuild, as SST v2 builds them)", () => {
       .map(([path]) => basename(path, ".mjs"))
       .sort();
     expect(built).toEqual(others.map((h) => h.name).sort());
+    // The change-stream consumer runs on every committed write: it derives events (equipment.locked
+    // included) without loading the equipment use cases or their phone-number metadata.
+    const consumer = Object.entries(result.metafile.outputs).find(([path]) => basename(path) === "stream-consumer.mjs");
+    const heavy = Object.keys(consumer?.[1].inputs ?? {}).filter(
+      (p) =>
+        p.includes("node_modules/libphonenumber-js/") ||
+        (p.startsWith("core/equipment") && p !== "core/equipment/codes.ts"),
+    );
+    expect(consumer).toBeDefined();
+    expect(heavy).toEqual([]);
   });
 
   /**

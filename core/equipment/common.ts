@@ -8,20 +8,13 @@ import * as PartnerAdmin from "../partner-admin.js";
 import { authorize } from "../rights.js";
 import type { Reach } from "../rights.js";
 import * as V from "../validation.js";
+import { MAX_ATTEMPTS } from "./codes.js";
 
 /** What the equipment use cases share: limits, shapes, input rules, loading a PBX with the caller's rights. */
 
 // ---------------------------------------------------------------- constants
 
-/**
- * Activation codes have 8 digits. A device allows MAX_ATTEMPTS = 5 evaluated codes per issued
- * code, so a guesser's chance per device and code is 5 / 10^8 = 1 in 20,000,000 (the bar is
- * 1 in a million, which 7 digits would just meet at 1 in 2,000,000; the eighth digit buys a
- * margin of 10 for one more keystroke on the PBX console). The device id (128 random bits)
- * must be known too, and only an admin's regeneration grants 5 more attempts.
- */
-export const CODE_DIGITS = 8;
-export const MAX_ATTEMPTS = 5;
+export { CODE_DIGITS, MAX_ATTEMPTS } from "./codes.js";
 /** An unused code expires after 7 days (like invitations); the admin regenerates it. */
 export const CODE_DAYS = 7;
 /** CONNECTED becomes DISCONNECTED when no heartbeat came for 10 minutes (decided at read time). */
