@@ -25,7 +25,7 @@
  * names of an item the product wrote for the same entity (and kind / action).
  */
 import * as Acceptance from "../core/acceptance.js";
-import { runCleanups, seededAccount } from "./common.js";
+import { invitationToken, runCleanups, seededAccount } from "./common.js";
 import { readFileSync, readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
@@ -1011,13 +1011,7 @@ async function shapeReference(endpoint: string, table: string): Promise<Map<stri
         owner: { email: SELLER },
       })
     ).account;
-    const token = /Invitation token: (\S+)/.exec(
-      mailer
-        .list()
-        .filter((m) => m.to === SELLER)
-        .at(-1)?.text ?? "",
-    )?.[1];
-    if (!token) throw new Error("shape: no invitation mailed");
+    const token = invitationToken(mailer, SELLER);
     await Acceptance.accept(as(SELLER), token);
     await Billing.setTaxRate(as(OPERATOR), { accountId: d.id, taxRatePercent: String(TAX_RATE / 100) });
     await Catalog.setAvailable(as(OPERATOR), { accountId: d.id, skus: [...SKUS] });

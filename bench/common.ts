@@ -21,6 +21,17 @@ export interface Stats {
   readonly max: number;
 }
 
+/** The token of the last invitation the outbox mailed to `email` (the seeding accepts it as the invitee would). */
+export function invitationToken(outbox: { list(): readonly { to: string; text: string }[] }, email: string): string {
+  const mail = outbox
+    .list()
+    .filter((m) => m.to === email)
+    .at(-1);
+  const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
+  if (!token) throw new Error(`seed: no invitation mailed to ${email}`);
+  return token;
+}
+
 export function stats(samples: readonly number[]): Stats {
   const s = [...samples].sort((a, b) => a - b);
   const at = (q: number) => s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))]!;

@@ -12,6 +12,7 @@
  */
 import { parseArgs } from "node:util";
 import { performance } from "node:perf_hooks";
+import { invitationToken } from "./common.js";
 
 const { values } = parseArgs({
   options: {
@@ -57,15 +58,7 @@ try {
   const as = (email: string) =>
     new Session(deps, { type: "user", subject: `local|${email}`, email, emailVerified: true });
   const system = new Session(deps, { type: "system", job: "billing" });
-  const accept = async (email: string) => {
-    const mail = stack.outbox
-      .list()
-      .filter((m) => m.to === email)
-      .at(-1);
-    const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
-    if (!token) throw new Error(`seed: no invitation mailed to ${email}`);
-    await Acceptance.accept(as(email), token);
-  };
+  const accept = (email: string) => Acceptance.accept(as(email), invitationToken(stack.outbox, email));
 
   const t0 = performance.now();
   await Catalog.seed(deps, [

@@ -14,7 +14,7 @@
  * Every non-200 answer, GraphQL error or typed error result counts as an error. The bench fails
  * when there is any error (warm-up included) or the overall p99/p50 exceeds MAX_TAIL_RATIO.
  */
-import { runCleanups } from "./common.js";
+import { invitationToken, runCleanups } from "./common.js";
 import dc from "node:diagnostics_channel";
 import { readFileSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -555,15 +555,7 @@ export async function runLoadBench(options: Partial<LoadOptions> = {}): Promise<
     const deps = { store: stack.store, clock: stack.clock, mailer: stack.outbox, portalUrl: "http://localhost:3000" };
     const as = (email: string) =>
       new Session(deps, { type: "user", subject: `local|${email}`, email, emailVerified: true });
-    const accept = async (email: string) => {
-      const mail = stack.outbox
-        .list()
-        .filter((m) => m.to === email)
-        .at(-1);
-      const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
-      if (!token) throw new Error(`seed: no invitation mailed to ${email}`);
-      await Acceptance.accept(as(email), token);
-    };
+    const accept = (email: string) => Acceptance.accept(as(email), invitationToken(stack.outbox, email));
 
     // --- Seed through the core functions: a distributor, its resellers, one customer per client ---
     const t0 = performance.now();

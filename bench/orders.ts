@@ -41,7 +41,7 @@ import type { Entities } from "../infra/store.js";
 import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
 import type { Stats } from "./common.js";
-import { apiGatewayEvent, describeCall, runCleanups, stats, timedAuth } from "./common.js";
+import { apiGatewayEvent, describeCall, invitationToken, runCleanups, stats, timedAuth } from "./common.js";
 
 export type { Stats };
 
@@ -998,13 +998,7 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
       currency: CURRENCY,
       owner: { email: SELLER },
     });
-    const mail = mailer
-      .list()
-      .filter((m) => m.to === SELLER)
-      .at(-1);
-    const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
-    if (!token) throw new Error("seed: no invitation mailed to the seller");
-    await Acceptance.accept(as(SELLER), token);
+    await Acceptance.accept(as(SELLER), invitationToken(mailer, SELLER));
     const distributorId = distributor.account.id;
     await Catalog.setAvailable(as(OPERATOR), { accountId: distributorId, skus: [...orderSkus, ...readSkus] });
     // The reseller and the customers inherit the distributor's offers.

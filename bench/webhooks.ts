@@ -28,6 +28,7 @@ import { performance } from "node:perf_hooks";
 import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
 import { startLocalStack } from "../local/stack.js";
+import { invitationToken } from "./common.js";
 
 export interface WebhooksOptions {
   readonly orders: number;
@@ -146,12 +147,7 @@ export async function runWebhooksBench(options: Partial<WebhooksOptions> = {}): 
         },
       )
     ).account.id;
-    const invitation = /Invitation token: (\S+)/.exec(
-      stack.outbox
-        .list()
-        .filter((m) => m.to === OWNER)
-        .at(-1)?.text ?? "",
-    )?.[1];
+    const invitation = invitationToken(stack.outbox, OWNER);
     await gql(
       OWNER,
       `mutation A($t: String!) { r: acceptInvitation(token: $t) { ... on MutationAcceptInvitationSuccess { data { __typename } } ... on Error { code message } } }`,
