@@ -11,6 +11,7 @@ import { partyOf } from "./party.js";
 import * as Subscription from "./subscription.js";
 import * as TrialEntries from "./trial-entries.js";
 import * as Trials from "./trials.js";
+import * as Tickets from "./tickets.js";
 
 export type { Due } from "./due.js";
 export { dueKinds } from "./due.js";
@@ -378,6 +379,8 @@ async function purge(s: Session, accountId: string): Promise<void> {
       e.sharedEquipment.delete({ customerId: accountId, equipmentId: shared.equipmentId }).commit(),
     ]);
   }
+  // Its support tickets stay with the partner they were opened to, anonymised.
+  await Tickets.anonymiseCustomer(s, accountId);
   // Last: what is above is found from it, so an interrupted purge can start again.
   await store.deletePartition(store.accountPartition(accountId));
 }

@@ -108,7 +108,9 @@ export type Action =
   | "member.setPartnerAdmin"
   | "apiClient.manage"
   | "webhook.manage"
-  | "events.read";
+  | "events.read"
+  | "ticket.open"
+  | "ticket.handle";
 
 /**
  * What an API client may never do, whatever its role: manage people (members, invitations,
@@ -187,6 +189,11 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
   "webhook.manage": (r) => r.own?.role === "OWNER",
   // The event feed: whoever sees the account (what they see of its subtree is decided by eventReach).
   "events.read": () => true,
+  // Support tickets: any member of a customer (whatever its role), a partner admin on its behalf, or
+  // a writer above it raising one for it; they are handled on the partner they were opened to, by
+  // its own writers and the writers above it (Circuit: "Report Issue to Partner").
+  "ticket.open": (r, a) => a.kind === "CUSTOMER" && (!!r.own || !!r.onBehalf || writer(r.above?.role)),
+  "ticket.handle": (r, a) => a.kind !== "CUSTOMER" && (writer(r.own?.role) || writer(r.above?.role)),
 };
 
 function equipment(r: Reach, a: AccountView): boolean {
@@ -261,6 +268,8 @@ function denialReason(action: Action, r: Reach, a: AccountView): ForbiddenReason
   if (action === "member.setPartnerAdmin" || action === "account.setResellerRights")
     return a.kind === "RESELLER" ? "ROLE" : "NOT_APPLICABLE";
   if (action === "member.setSeller" && a.kind === "CUSTOMER") return "NOT_APPLICABLE";
+  if ((action === "ticket.open" && a.kind !== "CUSTOMER") || (action === "ticket.handle" && a.kind === "CUSTOMER"))
+    return "NOT_APPLICABLE";
   if (
     (action === "account.createChild" && a.kind === "CUSTOMER") ||
     ((action === "order.place" || action === "offers.setAvailable") && a.kind === "PLATFORM")

@@ -81,6 +81,19 @@ export const personName = displayText(80, 0);
 /** A free description (webhook endpoints): optional, at most 500 characters, the same hygiene as names. */
 export const description = displayText(500, 0);
 
+/**
+ * A text of several lines (a ticket's description, a comment): each line with the hygiene of a name,
+ * lines joined with "\n", surrounding blank lines dropped; 1 to `max` characters in all.
+ */
+export const multilineText = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .transform((v) => v.split(/\r?\n/))
+    .pipe(z.array(displayText(max, 0)).max(200, "must be at most 200 lines"))
+    .transform((lines) => lines.join("\n").trim())
+    .pipe(z.string().min(1, "must not be empty").max(max, `must be at most ${max} characters`));
+
 /** Parses input with a schema; every failure becomes one Invalid with field paths. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown, prefix: string[] = []): z.infer<S> {
   const r = schema.safeParse(input);

@@ -18,6 +18,7 @@ import "./types/event.js";
 import "./types/trial.js";
 import "./types/equipment-upkeep.js";
 import "./types/webhook.js";
+import "./types/ticket.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";
@@ -30,6 +31,7 @@ import "./mutations/api-client.js";
 import "./mutations/trial.js";
 import "./mutations/equipment-upkeep.js";
 import "./mutations/webhook.js";
+import "./mutations/ticket.js";
 
 /** The executable schema; built once per process. */
 export const schema = publicConventions(builder.toSchema({ sortSchema: false }));

@@ -7,6 +7,7 @@ import { CommerceStore } from "./store/commerce.js";
 import { EquipmentStore } from "./store/equipment.js";
 import { IdentityStore } from "./store/identity.js";
 import { JobStore } from "./store/jobs.js";
+import { TicketStore } from "./store/tickets.js";
 
 export { BadCursor, ConditionFailed } from "./store/base.js";
 export type { Page, TxEntities, TxItem } from "./store/base.js";
@@ -16,7 +17,7 @@ export type * from "./store/records.js";
 /**
  * The data access layer: one function per access pattern, every list paged by cursor, every
  * multi-item change one TransactWriteItems, no scans. Its methods live with their area under
- * infra/store/ (accounts and people, commerce, billing, billing runs, equipment, jobs); `Store` is all of them
+ * infra/store/ (accounts and people, commerce, billing, billing runs, equipment, jobs, tickets); `Store` is all of them
  * on one object, so a use case needs one handle.
  */
 export type Store = AccountStore &
@@ -25,7 +26,8 @@ export type Store = AccountStore &
   BillingRunStore &
   EquipmentStore &
   JobStore &
-  IdentityStore;
+  IdentityStore &
+  TicketStore;
 
 class AllAreas extends StoreBase {}
 // The areas hold methods only (no fields), so each method runs on one object with the shared base.
@@ -37,6 +39,7 @@ for (const area of [
   EquipmentStore,
   JobStore,
   IdentityStore,
+  TicketStore,
 ]) {
   for (const name of Object.getOwnPropertyNames(area.prototype)) {
     if (name !== "constructor")

@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { expect, inject } from "vitest";
+import { createDocumentClient } from "../infra/dynamo.js";
 import { startLocalStack } from "../local/stack.js";
 import type { LocalStack, LocalStackOptions } from "../local/stack.js";
 
@@ -234,6 +236,44 @@ export class TestStack {
     const res = await this.gql(as, query, variables);
     expect(res.errors, `expected a GraphQL error, got ${JSON.stringify(res.data)}`).toHaveLength(1);
     return res.errors![0]!;
+  }
+
+  /**
+   * The whole table, item by item (`pk|sk` → the item's JSON with sorted keys), once the change
+   * stream's consumer is idle: what "nothing was written" is checked against.
+   */
+  async snapshot(): Promise<Map<string, string>> {
+    await this.stack.events.drain();
+    const db = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
+    const items: Record<string, unknown>[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await db.send(
+        new ScanCommand({
+          TableName: this.stack.store.tableName,
+          ConsistentRead: true,
+          ...(start ? { ExclusiveStartKey: start } : {}),
+        }),
+      );
+      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+      start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+    } while (start);
+    return new Map(items.map((i) => [`${String(i.pk)}|${String(i.sk)}`, JSON.stringify(i, Object.keys(i).sort())]));
+  }
+
+  /** Runs `fn` (calls that must be refused) and asserts that no item of the table changed, appeared or went. */
+  async nothingWritten(fn: () => Promise<void>): Promise<void> {
+    const before = await this.snapshot();
+    await fn();
+    const after = await this.snapshot();
+    expect([...after.keys()].filter((k) => before.get(k) !== after.get(k))).toEqual([]);
+    expect([...before.keys()].filter((k) => !after.has(k))).toEqual([]);
+  }
+
+  /** The mails the stack has sent so far (the dev outbox), oldest first. */
+  async outbox(): Promise<{ to: string; subject: string; text: string }[]> {
+    const res = await fetch(`${this.stack.url}/dev/outbox`);
+    return ((await res.json()) as { messages: { to: string; subject: string; text: string }[] }).messages;
   }
 
   /** How many mails the stack has sent so far (the dev outbox). */

@@ -57,6 +57,8 @@ const ACTIONS = Object.keys({
   "apiClient.manage": true,
   "webhook.manage": true,
   "events.read": true,
+  "ticket.open": true,
+  "ticket.handle": true,
 } satisfies Record<Action, true>) as Action[];
 
 const ROLES: readonly Role[] = ["OWNER", "CONTRIBUTOR", "VIEWER"];
@@ -485,6 +487,12 @@ function permits(s: Standing, acc: Acc, action: Action): boolean {
     // Whoever sees an account reads its event feed.
     case "events.read":
       return true;
+    // Circuit "Report Issue to Partner": any member of a customer, a partner admin on its behalf, a writer above it.
+    case "ticket.open":
+      return acc.kind === "CUSTOMER" && (s.own !== undefined || s.partnerAdmin || aboveAs(s, canWrite));
+    // The partner a ticket was opened to handles it: its own writers and the writers above it.
+    case "ticket.handle":
+      return acc.kind !== "CUSTOMER" && (ownAs(s, canWrite) || aboveAs(s, canWrite));
   }
 }
 

@@ -32,6 +32,7 @@ import {
 } from "../entities/equipment.js";
 import { rateCounterEntity } from "../entities/rate-counter.js";
 import { identityBindingEntity } from "../entities/identity.js";
+import { ticketCommentEntity, ticketEntity } from "../entities/ticket.js";
 
 /** The entities of the single table, bound to one client and table name. */
 export function createEntities(client: DynamoDBDocumentClient, table: string) {
@@ -70,6 +71,8 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     extensionAssignment: extensionAssignmentEntity(config),
     rateCounter: rateCounterEntity(config),
     identityBinding: identityBindingEntity(config),
+    ticket: ticketEntity(config),
+    ticketComment: ticketCommentEntity(config),
   };
 }
 
@@ -95,6 +98,8 @@ export type EquipmentRecord = EntityItem<Entities["equipment"]>;
 export type EquipmentTenantRecord = EntityItem<Entities["equipmentTenant"]>;
 export type SharedEquipmentRecord = EntityItem<Entities["sharedEquipment"]>;
 export type ExtensionAssignmentRecord = EntityItem<Entities["extensionAssignment"]>;
+export type TicketRecord = EntityItem<Entities["ticket"]>;
+export type TicketCommentRecord = EntityItem<Entities["ticketComment"]>;
 
 export const membershipSchema = z.object({
   role: z.enum(roles),
