@@ -23,7 +23,7 @@ import type { Result, TestStack } from "./harness.js";
 // After the platform's creation (the stack's real clock): the daily run reads due days from then on.
 const START = "2027-03-01T09:00:00.000Z";
 /** START plus `h` hours, as ISO. */
-const after = (h: number) => new Date(Date.parse(START) + h * 3_600_000).toISOString();
+const hoursIn = (h: number) => new Date(Date.parse(START) + h * 3_600_000).toISOString();
 /** An instant within the minute of `iso` (the stack's clock runs on from where a test sets it). */
 const around = (iso: string) => expect.stringMatching(new RegExp(`^${iso.slice(0, 16)}`));
 const DAY = 86_400_000;
@@ -278,18 +278,18 @@ describe("the partner handles it; the opener hears of each state change", () => 
   });
 
   it("the partner's first comment is its first response; waiting on the customer, the customer's comment puts it back in progress", async () => {
-    await t.setClock(after(1));
+    await t.setClock(hoursIn(1));
     const first = ok<{ ticket: TicketView; comment: { side: string } }>(
       await comment(R, id, "We are looking into it."),
     );
     expect(first.comment.side).toBe("PARTNER");
-    expect(first.ticket).toMatchObject({ state: "OPEN", firstResponseAt: around(after(1)), commentCount: 1 });
+    expect(first.ticket).toMatchObject({ state: "OPEN", firstResponseAt: around(hoursIn(1)), commentCount: 1 });
 
     const mailsBefore = (await mailsTo(CV)).length;
-    await t.setClock(after(2));
+    await t.setClock(hoursIn(2));
     expect(ok<{ ticket: TicketView }>(await move(R, id, "WAITING_ON_CUSTOMER")).ticket).toMatchObject({
       state: "WAITING_ON_CUSTOMER",
-      firstResponseAt: around(after(1)),
+      firstResponseAt: around(hoursIn(1)),
     });
     const answered = ok<{ ticket: TicketView; comment: { side: string } }>(
       await comment(CV, id, "It happens on every call to mobiles."),
@@ -304,14 +304,14 @@ describe("the partner handles it; the opener hears of each state change", () => 
   });
 
   it("the partner resolves it; the customer closes it; nothing is added to a closed ticket", async () => {
-    await t.setClock(after(24));
+    await t.setClock(hoursIn(24));
     expect(ok<{ ticket: TicketView }>(await move(R, id, "RESOLVED")).ticket).toMatchObject({
       state: "RESOLVED",
-      resolvedAt: around(after(24)),
+      resolvedAt: around(hoursIn(24)),
     });
     expect(ok<{ ticket: TicketView }>(await move(CV, id, "CLOSED")).ticket).toMatchObject({
       state: "CLOSED",
-      closedAt: around(after(24)),
+      closedAt: around(hoursIn(24)),
     });
     await t.nothingWritten(async () => {
       expectError(await comment(R, id, "one more thing"), "ConflictError");
