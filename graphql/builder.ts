@@ -59,6 +59,9 @@ const NODE_TYPES = new Set([
   "ExtensionAssignment",
   "AdministeredCustomer",
   "PartnerAction",
+  "Ticket",
+  "TicketComment",
+  "PhoneNumber",
 ]);
 /** Longer than any id the store accepts: looked up as missing without a request. */
 const UNKNOWN_ID = "?".repeat(256);

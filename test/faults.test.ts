@@ -576,6 +576,7 @@ const e = {
   oxo: undefined as Pairing | undefined,
   oxoCredential: "",
   otec: undefined as Pairing | undefined,
+  ticket: "",
 };
 
 /** Everyone the script acts as (they sign in before the interruptions). */
@@ -1014,6 +1015,38 @@ const SCRIPT: Step[] = [
   {
     label: "the reseller cancels the trunk subscription",
     ...input("cancelSubscription", "CancelSubscriptionInput", P.r, () => ({ subscriptionId: e.trunkSub })),
+  },
+  {
+    label: "the customer's owner opens a support ticket to the reseller",
+    ...input(
+      "openTicket",
+      "OpenTicketInput",
+      P.c,
+      () => ({
+        accountId: e.c,
+        summary: "No dial tone",
+        description: "Since this morning.",
+        occurredAt: "2026-12-02T08:00:00.000Z",
+        severity: 2,
+        service: "Trunk",
+      }),
+      "ticket { id }",
+    ),
+    after: (a) => {
+      e.ticket = data<{ ticket: { id: string } }>(a).ticket.id;
+    },
+  },
+  {
+    label: "the reseller comments on the ticket",
+    ...input("commentTicket", "CommentTicketInput", P.r, () => ({ ticketId: e.ticket, body: "Looking into it." })),
+  },
+  {
+    label: "the reseller escalates the ticket to the vendor",
+    ...input("escalateTicket", "EscalateTicketInput", P.r, () => ({ ticketId: e.ticket })),
+  },
+  {
+    label: "the reseller resolves the ticket",
+    ...input("setTicketState", "SetTicketStateInput", P.r, () => ({ ticketId: e.ticket, state: "RESOLVED" })),
   },
   {
     label: "the customer's owner revokes the opt-in",

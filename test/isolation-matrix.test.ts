@@ -103,6 +103,7 @@ type Kind =
   | "Event"
   | "WebhookEndpoint"
   | "WebhookDelivery"
+  | "Ticket"
   | "DeviceId"
   | "Node"
   // Edge nodes, reached through node(id) only.
@@ -116,7 +117,8 @@ type Kind =
   | "EquipmentTenant"
   | "ExtensionAssignment"
   | "AdministeredCustomer"
-  | "PartnerAction";
+  | "PartnerAction"
+  | "TicketComment";
 
 /** One real object of each branch, paired: the same role in branch 1 and in branch 2. */
 interface Ref {
@@ -150,6 +152,7 @@ const KIND_BY_NAME: Readonly<Record<string, Kind>> = {
   clientId: "ApiClient",
   endpointId: "WebhookEndpoint",
   eventId: "Event",
+  ticketId: "Ticket",
 };
 
 /** String arguments that name a subject although their type is not ID. */
@@ -200,6 +203,7 @@ const VALUE_BY_NAME: Readonly<Record<string, () => Json>> = {
   quantity: () => 1,
   url: () => "https://hooks.example.com/probe",
   expectedVersion: () => 1,
+  occurredAt: () => "2026-10-01T00:00:00.000Z",
 };
 /** Per-field overrides, keyed "<Type.field>:<path>". */
 const VALUE_BY_PATH: Readonly<Record<string, Json>> = {
@@ -386,6 +390,8 @@ interface Branch {
   invoiceNumber: string;
   oxo: Pairing | null;
   otec: Pairing | null;
+  /** A support ticket the customer's owner opened to the reseller, with the reseller's comment. */
+  ticket: string;
   readonly names: string[];
 }
 
@@ -554,6 +560,7 @@ async function buildBranch(n: 1 | 2): Promise<Branch> {
     invoiceNumber: "",
     oxo: null,
     otec: null,
+    ticket: "",
     names,
   };
 }
@@ -600,6 +607,29 @@ async function finishBranch(n: 1 | 2, b: Branch): Promise<void> {
     "InviteMemberInput",
     { accountId: b.c, email: p.pendingC, role: "VIEWER" },
     "member { email }",
+  );
+  b.ticket = (
+    await t.mutateOk<{ ticket: IdOnly }>(
+      p.c,
+      "openTicket",
+      "OpenTicketInput",
+      {
+        accountId: b.c,
+        summary: `Branch${n} ticket`,
+        description: "No dial tone",
+        occurredAt: "2026-11-01T08:00:00.000Z",
+        severity: 2,
+        service: "Trunk",
+      },
+      "ticket { id }",
+    )
+  ).ticket.id;
+  await t.mutateOk(
+    p.r,
+    "commentTicket",
+    "CommentTicketInput",
+    { ticketId: b.ticket, body: `Branch${n} reply` },
+    "comment { id }",
   );
   // Something the partner admin did on behalf of the customer (its partnerActions).
   await t.mutateOk(
@@ -700,6 +730,12 @@ async function edgeNodes(n: 1 | 2, b: Branch): Promise<Record<string, string>> {
       onAccount("partnerActions(first: 1) { edges { node { id } } }"),
       { id: b.c },
       first("partnerActions"),
+    ),
+    TicketComment: await firstNode(
+      p.c,
+      onNode("Ticket", "comments(first: 1) { edges { node { id } } }"),
+      { id: b.ticket },
+      first("comments"),
     ),
   };
 }
@@ -1144,6 +1180,7 @@ beforeAll(async () => {
       id: b === b1 ? webhookEndpoints.b1 : webhookEndpoints.b2,
       member: p.d,
     })),
+    pair("C ticket", "Ticket", (b, p) => ({ id: b.ticket, member: p.c })),
     pair("D webhook delivery", "WebhookDelivery", (b, p) => ({
       id: b === b1 ? deliveries.b1 : deliveries.b2,
       member: p.d,
@@ -1178,6 +1215,8 @@ beforeAll(async () => {
       b.invoiceNumber,
       `Branch${n} HQ OXO`,
       `Branch${n} OTEC`,
+      `Branch${n} ticket`,
+      `Branch${n} reply`,
       `+44784831169${n}`,
       `${hooks}/branch${n}`,
     ])

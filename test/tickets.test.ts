@@ -216,6 +216,13 @@ describe("openTicket: any member of a customer reports to its partner", () => {
     expect((await tickets(D, ids.r)).map((x) => x.id)).toEqual([id]);
     expect(ok<TicketView>(await ticket(D, id)).summary).toBe(report.summary);
     expect(ok<TicketView>(await ticket(RV, id)).state).toBe("OPEN");
+    // A Node: fetched again by node(id).
+    const node = await t.read<{ node: { summary: string } | null }>(
+      CV,
+      `query N($id: ID!) { node(id: $id) { ... on Ticket { summary } } }`,
+      { id },
+    );
+    expect(node.node).toEqual({ summary: report.summary });
   });
 
   it("is invisible outside: another customer of the same partner, another distributor, get NotFound as for an unknown id", async () => {
