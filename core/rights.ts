@@ -110,7 +110,10 @@ export type Action =
   | "webhook.manage"
   | "events.read"
   | "ticket.open"
-  | "ticket.handle";
+  | "ticket.handle"
+  | "numbers.add"
+  | "numbers.allocate"
+  | "numbers.manage";
 
 /**
  * What an API client may never do, whatever its role: manage people (members, invitations,
@@ -194,6 +197,13 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
   // its own writers and the writers above it (Circuit: "Report Issue to Partner").
   "ticket.open": (r, a) => a.kind === "CUSTOMER" && (!!r.own || !!r.onBehalf || writer(r.above?.role)),
   "ticket.handle": (r, a) => a.kind !== "CUSTOMER" && (writer(r.own?.role) || writer(r.above?.role)),
+  // The number inventory (EXPO.e "Adding Numbers"): operators add numbers to partners; the writers
+  // above an account (sellers, operators) allocate to it from its parent's pool; the account's own
+  // writers (a partner admin on behalf, the writers above) release its numbers and choose its main one.
+  "numbers.add": (r, a) =>
+    (a.kind === "DISTRIBUTOR" || a.kind === "RESELLER") && (writer(r.operator) || r.above?.via === "system"),
+  "numbers.allocate": (r, a) => (a.kind === "RESELLER" || a.kind === "CUSTOMER") && writer(r.above?.role),
+  "numbers.manage": (r, a) => a.kind !== "PLATFORM" && (writer(r.own?.role) || !!r.onBehalf || writer(r.above?.role)),
 };
 
 function equipment(r: Reach, a: AccountView): boolean {
@@ -270,6 +280,9 @@ function denialReason(action: Action, r: Reach, a: AccountView): ForbiddenReason
   if (action === "member.setSeller" && a.kind === "CUSTOMER") return "NOT_APPLICABLE";
   if ((action === "ticket.open" && a.kind !== "CUSTOMER") || (action === "ticket.handle" && a.kind === "CUSTOMER"))
     return "NOT_APPLICABLE";
+  if (action === "numbers.add")
+    return a.kind === "DISTRIBUTOR" || a.kind === "RESELLER" ? "OPERATOR_ONLY" : "NOT_APPLICABLE";
+  if (action === "numbers.allocate" && a.kind !== "RESELLER" && a.kind !== "CUSTOMER") return "NOT_APPLICABLE";
   if (
     (action === "account.createChild" && a.kind === "CUSTOMER") ||
     ((action === "order.place" || action === "offers.setAvailable") && a.kind === "PLATFORM")

@@ -19,6 +19,7 @@ import "./types/trial.js";
 import "./types/equipment-upkeep.js";
 import "./types/webhook.js";
 import "./types/ticket.js";
+import "./types/phone-number.js";
 import "./mutations/account.js";
 import "./mutations/member.js";
 import "./mutations/catalog.js";
@@ -32,6 +33,7 @@ import "./mutations/trial.js";
 import "./mutations/equipment-upkeep.js";
 import "./mutations/webhook.js";
 import "./mutations/ticket.js";
+import "./mutations/numbers.js";
 
 /** The executable schema; built once per process. */
 export const schema = publicConventions(builder.toSchema({ sortSchema: false }));

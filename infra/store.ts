@@ -8,6 +8,7 @@ import { EquipmentStore } from "./store/equipment.js";
 import { IdentityStore } from "./store/identity.js";
 import { JobStore } from "./store/jobs.js";
 import { TicketStore } from "./store/tickets.js";
+import { NumberStore } from "./store/numbers.js";
 
 export { BadCursor, ConditionFailed } from "./store/base.js";
 export type { Page, TxEntities, TxItem } from "./store/base.js";
@@ -17,7 +18,7 @@ export type * from "./store/records.js";
 /**
  * The data access layer: one function per access pattern, every list paged by cursor, every
  * multi-item change one TransactWriteItems, no scans. Its methods live with their area under
- * infra/store/ (accounts and people, commerce, billing, billing runs, equipment, jobs, tickets); `Store` is all of them
+ * infra/store/ (accounts and people, commerce, billing, billing runs, equipment, jobs, tickets, numbers); `Store` is all of them
  * on one object, so a use case needs one handle.
  */
 export type Store = AccountStore &
@@ -27,7 +28,8 @@ export type Store = AccountStore &
   EquipmentStore &
   JobStore &
   IdentityStore &
-  TicketStore;
+  TicketStore &
+  NumberStore;
 
 class AllAreas extends StoreBase {}
 // The areas hold methods only (no fields), so each method runs on one object with the shared base.
@@ -40,6 +42,7 @@ for (const area of [
   JobStore,
   IdentityStore,
   TicketStore,
+  NumberStore,
 ]) {
   for (const name of Object.getOwnPropertyNames(area.prototype)) {
     if (name !== "constructor")

@@ -120,6 +120,7 @@ beforeAll(async () => {
   );
   expect(report.errors).toBeUndefined();
   id.gone = await customerAccount("Traces Gone", P.gone);
+  await t.giveNumbers(id.gone, id.d, ["+14155550101"]);
   ok(await attach(id.gone, "8210"));
   ok(await assignExtension(P.gone, id.gone, P.gone, "8210201", "+14155550101"));
 }, 60_000);
@@ -191,6 +192,7 @@ describe("rule 17: deleting an account removes every trace of it elsewhere", () 
 
     // The prefix and the extension are free for the next customer.
     id.next = await customerAccount("Traces Next", P.next);
+    await t.giveNumbers(id.next, id.d, ["+14155550102"]);
     ok(await attach(id.next, "8210"));
     ok(await assignExtension(P.next, id.next, P.next, "8210201", "+14155550102"));
   });

@@ -249,6 +249,10 @@ beforeAll(async () => {
   );
   ids.c2 = await mk(R, { parentId: ids.r, kind: "CUSTOMER", name: "Upkeep C2", owner: { email: C2 } });
   await t.accept(C2);
+  // The public numbers of the associations below, from each customer's pool.
+  const ddi = (n: number) => `+4478483${String(10000 + n)}`;
+  await t.giveNumbers(ids.c1, ids.r, [1, 2, 4].map(ddi));
+  await t.giveNumbers(ids.c2, ids.r, [3, ...Array.from({ length: 89 }, (_v, i) => 101 + i)].map(ddi));
   // R's shared OTEC-S, paired, with its extensions: C1's in 8210, C2's in 8220 (90 of them).
   otec = await declare(R, ids.r, "Upkeep OTEC", "OTEC_S");
   otecCredential = (await activateRaw(otec.deviceId, otec.activationCode)).credential!;

@@ -234,6 +234,9 @@ beforeAll(async () => {
     ).account.id;
     await t.accept(owner);
   }
+  // Public numbers come from the customers' pools (EXPO.e "Adding Numbers").
+  await t.giveNumbers(ids.c3, ids.d1, [UK_DDI, "+447848311691", "+447848311699"]);
+  await t.giveNumbers(ids.c4, ids.d1, ["+33390676862"]);
 }, 120_000);
 
 afterAll(async () => {

@@ -757,6 +757,36 @@ const SCRIPT: Step[] = [
   },
   accept(P.c),
   {
+    label: "operator adds a range of numbers to the reseller's pool",
+    ...input("addNumbers", "AddNumbersInput", OPERATOR, () => ({
+      accountId: e.r,
+      ranges: [{ first: "+447848311691", last: "+447848311695" }],
+    })),
+  },
+  {
+    label: "the reseller allocates them to the customer",
+    ...input("allocateNumbers", "MoveNumbersInput", P.r, () => ({
+      accountId: e.c,
+      numbers: ["+447848311691", "+447848311692", "+447848311693", "+447848311694", "+447848311695"],
+    })),
+  },
+  {
+    label: "operator records that one of them is being ported",
+    ...input("setNumberPorting", "SetNumberPortingInput", OPERATOR, () => ({
+      numbers: ["+447848311691"],
+      state: "PORTING",
+      portingDate: "2026-12-20T00:00:00.000Z",
+    })),
+  },
+  {
+    label: "the customer's owner chooses its main number",
+    ...input("setMainNumber", "SetMainNumberInput", P.c, () => ({ accountId: e.c, number: "+447848311694" })),
+  },
+  {
+    label: "the customer's owner releases a number it does not need",
+    ...input("releaseNumbers", "MoveNumbersInput", P.c, () => ({ accountId: e.c, numbers: ["+447848311695"] })),
+  },
+  {
     label: "the reseller orders conference minutes for the customer",
     ...input(
       "placeOrder",

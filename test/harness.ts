@@ -270,6 +270,22 @@ export class TestStack {
     expect([...before.keys()].filter((k) => !after.has(k))).toEqual([]);
   }
 
+  /**
+   * Puts `numbers` in an account's pool the way the inventory works: an operator adds them to its
+   * parent (a distributor or reseller) and allocates them down to it (assignExtension takes only
+   * numbers of the account's pool).
+   */
+  async giveNumbers(accountId: string, parentId: string, numbers: readonly string[]): Promise<void> {
+    await this.mutateOk(
+      OPERATOR,
+      "addNumbers",
+      "AddNumbersInput",
+      { accountId: parentId, numbers },
+      "numbers { number }",
+    );
+    await this.mutateOk(OPERATOR, "allocateNumbers", "MoveNumbersInput", { accountId, numbers }, "numbers { number }");
+  }
+
   /** The mails the stack has sent so far (the dev outbox), oldest first. */
   async outbox(): Promise<{ to: string; subject: string; text: string }[]> {
     const res = await fetch(`${this.stack.url}/dev/outbox`);

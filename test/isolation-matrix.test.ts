@@ -579,6 +579,7 @@ async function finishBranch(n: 1 | 2, b: Branch): Promise<void> {
   b.invoice = invoice!.id;
   b.invoiceNumber = invoice!.number;
   b.oxo = await declareAndConnect(p.c, b.c, `Branch${n} HQ OXO`, "OXO_CONNECT", ["201", "202"]);
+  await t.giveNumbers(b.c, b.r, [`+44784831169${n}`]);
   await t.mutateOk(
     p.c,
     "assignExtension",

@@ -59,6 +59,9 @@ const ACTIONS = Object.keys({
   "events.read": true,
   "ticket.open": true,
   "ticket.handle": true,
+  "numbers.add": true,
+  "numbers.allocate": true,
+  "numbers.manage": true,
 } satisfies Record<Action, true>) as Action[];
 
 const ROLES: readonly Role[] = ["OWNER", "CONTRIBUTOR", "VIEWER"];
@@ -493,6 +496,15 @@ function permits(s: Standing, acc: Acc, action: Action): boolean {
     // The partner a ticket was opened to handles it: its own writers and the writers above it.
     case "ticket.handle":
       return acc.kind !== "CUSTOMER" && (ownAs(s, canWrite) || aboveAs(s, canWrite));
+    // EXPO.e "Adding Numbers": the vendor's operators stock the partners' pools.
+    case "numbers.add":
+      return (acc.kind === "DISTRIBUTOR" || acc.kind === "RESELLER") && operatorAs(s, canWrite);
+    // A partner hands numbers down to a customer or sub-reseller: writers above the receiving account.
+    case "numbers.allocate":
+      return (acc.kind === "RESELLER" || acc.kind === "CUSTOMER") && aboveAs(s, canWrite);
+    // The holder's writers (tenant administration, so partner admins on behalf too) and the writers above.
+    case "numbers.manage":
+      return acc.kind !== "PLATFORM" && (ownAs(s, canWrite) || s.partnerAdmin || aboveAs(s, canWrite));
   }
 }
 

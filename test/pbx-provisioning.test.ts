@@ -58,6 +58,7 @@ beforeAll(async () => {
     ),
   ).account.id;
   await t.accept(P.c);
+  await t.giveNumbers(id.c, id.d, ["+14155550199"]);
   ({ equipmentId: id.pbx, credential } = await t.pairEquipment(P.c, {
     accountId: id.c,
     name: "PBX C OXO",

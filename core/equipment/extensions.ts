@@ -16,6 +16,7 @@ import * as PartnerAdmin from "../partner-admin.js";
 import type { TenantView, Info, Assignment, Key } from "./common.js";
 import { equipmentBusy } from "./tenants.js";
 import * as Cond from "../../infra/store/conditions.js";
+import * as Numbers from "../numbers.js";
 
 /** Extension associations: a member of the account on an extension of a PBX, with a public number. */
 
@@ -52,6 +53,8 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
   const [reported, member] = await Promise.all([
     s.deps.store.reportedExtensions(eq.accountId, eq.equipmentId),
     s.deps.store.getMember(input.accountId, input.email),
+    // EXPO.e: the public number comes from the account's own pool.
+    Numbers.assertUsable(s, input.accountId, input.publicNumber),
   ]);
   if (!reported.includes(input.extension))
     throw Invalid.field("extension", "is not an extension reported by the equipment");
@@ -86,6 +89,7 @@ export async function assignExtension(s: Session, raw: AssignInput): Promise<Ass
         e.member.check({ accountId: input.accountId, email: member.email }).where(Cond.hasStatus("ACTIVE")).commit(),
         () => new NotFound("Member"),
       ),
+      Numbers.useOp(e, input.accountId, input.publicNumber, s.now),
       // On a shared PBX, the tenancy must hold (not being detached); the mark makes a detach that read before this retry.
       ...(tenant
         ? [

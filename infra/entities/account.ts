@@ -51,6 +51,8 @@ export function accountEntity(config: EntityConfiguration) {
         partnerAdminGrantees: { type: "list", items: { type: "string" } },
         /** Support requests of the account's users go to this address (Rainbow "Emily" redirection). */
         supportEmail: { type: "string" },
+        /** The business profile number: one of the account's own pool (setMainNumber). */
+        mainNumber: { type: "string" },
         /** SKUs the parent made available to this account ("Edit Available Services"). */
         offers: { type: "list", items: { type: "string" }, required: true, default: () => [] },
         /**

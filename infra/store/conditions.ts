@@ -241,3 +241,26 @@ export const ofMember =
   (email: string): Condition<{ email: Attr<string> }> =>
   (x, op) =>
     op.eq(x.email, email);
+
+// ---------------------------------------------------------------- phone numbers
+
+/** The number is in this account's pool and out of quarantine at `now`: it may be allocated, assigned or chosen. */
+export const inPool =
+  (holderId: string, now: string): Condition<{ holderId: Attr<string>; quarantinedUntil: Attr<string> }> =>
+  (x, op) =>
+    all(op.eq(x.holderId, holderId), `(${op.notExists(x.quarantinedUntil)} OR ${op.lte(x.quarantinedUntil, now)})`);
+/** The number is in this account's pool, quarantined or not (a release, a porting update). */
+export const heldIn =
+  (holderId: string): Condition<{ holderId: Attr<string> }> =>
+  (x, op) =>
+    op.eq(x.holderId, holderId);
+/** No such number yet, or one the platform holds out of quarantine (given back by a distributor): it may be added. */
+export const numberAddable =
+  (platformId: string, now: string): Condition<{ holderId: Attr<string>; quarantinedUntil: Attr<string> }> =>
+  (x, op) =>
+    `${op.notExists(x.holderId)} OR (${all(op.eq(x.holderId, platformId), `(${op.notExists(x.quarantinedUntil)} OR ${op.lte(x.quarantinedUntil, now)})`)})`;
+/** The account's main number is still the one read (none: `undefined`). */
+export const mainNumberIs =
+  (mainNumber: string | undefined): Condition<{ mainNumber: Attr<string> }> =>
+  (x, op) =>
+    mainNumber === undefined ? op.notExists(x.mainNumber) : op.eq(x.mainNumber, mainNumber);

@@ -159,6 +159,11 @@ export class EquipmentStore extends StoreBase {
     return this.page(cursorOf(e, "byCustomer"), q, opts);
   }
 
+  /** Every extension association of an account's members (a release checks its numbers are free). */
+  async allCustomerAssignments(customerId: string): Promise<ExtensionAssignmentRecord[]> {
+    return this.all((limit, cursor) => this.listCustomerAssignments(customerId, { limit, cursor }));
+  }
+
   /**
    * Records a heartbeat: `lastSeenAt` moves only while the credential version is the current one
    * and the equipment is paired. False when the condition failed (revoked, removed, not paired).

@@ -33,6 +33,7 @@ import {
 import { rateCounterEntity } from "../entities/rate-counter.js";
 import { identityBindingEntity } from "../entities/identity.js";
 import { ticketCommentEntity, ticketEntity } from "../entities/ticket.js";
+import { phoneNumberEntity } from "../entities/phone-number.js";
 
 /** The entities of the single table, bound to one client and table name. */
 export function createEntities(client: DynamoDBDocumentClient, table: string) {
@@ -73,6 +74,7 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     identityBinding: identityBindingEntity(config),
     ticket: ticketEntity(config),
     ticketComment: ticketCommentEntity(config),
+    phoneNumber: phoneNumberEntity(config),
   };
 }
 
@@ -100,6 +102,7 @@ export type SharedEquipmentRecord = EntityItem<Entities["sharedEquipment"]>;
 export type ExtensionAssignmentRecord = EntityItem<Entities["extensionAssignment"]>;
 export type TicketRecord = EntityItem<Entities["ticket"]>;
 export type TicketCommentRecord = EntityItem<Entities["ticketComment"]>;
+export type PhoneNumberRecord = EntityItem<Entities["phoneNumber"]>;
 
 export const membershipSchema = z.object({
   role: z.enum(roles),
