@@ -146,6 +146,11 @@ export async function add(s: Session, raw: AddInput): Promise<{ account: Account
   return { account, numbers: records };
 }
 
+function withoutQuarantine(n: Info): Info {
+  const { quarantinedUntil: _q, ...rest } = n;
+  return rest;
+}
+
 /** Free for an operator to add: unknown, or given back to the platform and out of quarantine. */
 const addable = (n: Info, now: string) =>
   n.holderId === PLATFORM_ID && (!n.quarantinedUntil || n.quarantinedUntil <= now);
@@ -177,8 +182,8 @@ export async function allocate(
       `not available in the parent's pool: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}`,
     );
   const gone = () => new Conflict("Some of these numbers left the pool meanwhile; nothing was allocated");
-  const moved = found.map((f) => ({
-    ...f!,
+  const moved: Info[] = found.map((f) => ({
+    ...withoutQuarantine(f!),
     holderId: account.id,
     fromId: parentId,
     allocatedAt: now,

@@ -118,7 +118,8 @@ type Kind =
   | "ExtensionAssignment"
   | "AdministeredCustomer"
   | "PartnerAction"
-  | "TicketComment";
+  | "TicketComment"
+  | "PhoneNumber";
 
 /** One real object of each branch, paired: the same role in branch 1 and in branch 2. */
 interface Ref {
@@ -204,6 +205,8 @@ const VALUE_BY_NAME: Readonly<Record<string, () => Json>> = {
   url: () => "https://hooks.example.com/probe",
   expectedVersion: () => 1,
   occurredAt: () => "2026-10-01T00:00:00.000Z",
+  numbers: () => ["+447848311699"],
+  number: () => "+447848311699",
 };
 /** Per-field overrides, keyed "<Type.field>:<path>". */
 const VALUE_BY_PATH: Readonly<Record<string, Json>> = {
@@ -731,6 +734,12 @@ async function edgeNodes(n: 1 | 2, b: Branch): Promise<Record<string, string>> {
       onAccount("partnerActions(first: 1) { edges { node { id } } }"),
       { id: b.c },
       first("partnerActions"),
+    ),
+    PhoneNumber: await firstNode(
+      p.c,
+      onAccount("numbers(first: 1) { edges { node { id } } }"),
+      { id: b.c },
+      first("numbers"),
     ),
     TicketComment: await firstNode(
       p.c,

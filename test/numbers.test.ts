@@ -123,7 +123,13 @@ beforeAll(async () => {
   });
   await t.accept(D);
   await t.accept(E);
-  ids.r = await mk(D, { parentId: ids.d, kind: "RESELLER", name: "Numbers R", owner: { email: R } });
+  ids.r = await mk(D, {
+    parentId: ids.d,
+    kind: "RESELLER",
+    name: "Numbers R",
+    owner: { email: R },
+    canCreateAccounts: true,
+  });
   await t.accept(R);
   await t.mutateOk(
     R,
