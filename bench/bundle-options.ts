@@ -33,8 +33,13 @@ import type * as Esbuild from "esbuild";
 import type { BuildOptions, Metafile } from "esbuild";
 import { FUNCTION_DEFAULTS } from "../stacks/function-defaults.js";
 
-/** graphql function: bundle size limit, minified (1.5 MiB). */
-export const GRAPHQL_MAX_BYTES = 1.5 * 1024 * 1024;
+/**
+ * graphql function: bundle size limit, minified (1.6 MiB). It was 1.5 MiB until the number inventory
+ * and support tickets (about 40 KB of schema, use cases and entities) took the bundle to 1.51 MiB; the
+ * largest inputs are libphonenumber-js's "max" metadata (195 KB: numbers are checked against the
+ * numbering plans), ElectroDB (194 KB) and graphql-js (184 KB).
+ */
+export const GRAPHQL_MAX_BYTES = 1.6 * 1024 * 1024;
 /** graphql function: module initialisation at most this many times the empty handler's. */
 export const GRAPHQL_MAX_INIT_RATIO = 3;
 

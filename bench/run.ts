@@ -28,7 +28,7 @@
  *
  * Exits 1 when a path takes more DynamoDB requests than its target, a second billing run of the same
  * month writes anything, the load benchmark has any error or an overall p99/p50 above 5, the graphql
- * bundle is over 1.5 MB minified or a bundle does not build or load, or a
+ * bundle is over 1.6 MiB minified or a bundle does not build or load, or a
  * benchmark fails (the others still run); the latency ratios of the other benchmarks are reported
  * against their 1.5 target but do not fail the run.
  */

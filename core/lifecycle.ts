@@ -12,7 +12,7 @@ import * as Subscription from "./subscription.js";
 import * as TrialEntries from "./trial-entries.js";
 import * as Trials from "./trials.js";
 import * as Tickets from "./tickets.js";
-import * as Numbers from "./numbers.js";
+import * as NumberPool from "./number-pool.js";
 
 export type { Due } from "./due.js";
 export { dueKinds } from "./due.js";
@@ -383,7 +383,7 @@ async function purge(s: Session, accountId: string): Promise<void> {
   // Its support tickets stay with the partner they were opened to, anonymised.
   await Tickets.anonymiseCustomer(s, accountId);
   // Its numbers go back to the pools they came from, quarantined.
-  await Numbers.returnAll(s, accountId);
+  await NumberPool.returnAll(s, accountId);
   // Last: what is above is found from it, so an interrupted purge can start again.
   await store.deletePartition(store.accountPartition(accountId));
 }

@@ -14,6 +14,7 @@ import * as PartnerAdmin from "./partner-admin.js";
 import { PLATFORM_ID, allowed, isOperator } from "./rights.js";
 import type { Reach } from "./rights.js";
 import { DAY_MS } from "./time.js";
+import { QUARANTINE_DAYS, available } from "./number-pool.js";
 import { guard } from "./tx.js";
 import * as V from "./validation.js";
 
@@ -32,8 +33,7 @@ export { portingStates };
 export const MAX_ADD = 1000;
 /** Numbers allocated, released or updated by one call: one transaction, all or nothing. */
 export const MAX_MOVE = 90;
-/** How long a released number waits in its pool before anyone takes it again. */
-export const QUARANTINE_DAYS = 30;
+export { QUARANTINE_DAYS, available } from "./number-pool.js";
 
 const numberList = (max: number) =>
   z
@@ -373,11 +373,6 @@ export async function find(s: Session, number: string): Promise<Info | undefined
   return holder && allowed(s.actor, ms, holder, "account.read", s.now) ? n : undefined;
 }
 
-/** Whether a number is out of quarantine at `now` (may be allocated, assigned or chosen). */
-export function available(n: Pick<Info, "quarantinedUntil">, now: Date): boolean {
-  return !n.quarantinedUntil || n.quarantinedUntil <= now.toISOString();
-}
-
 /**
  * The operation an extension association adds to its transaction: the public number must be in
  * the account's pool, out of quarantine; its version moves, so a release that read it before fails.
@@ -394,37 +389,6 @@ export async function assertUsable(s: Session, accountId: string, number: string
   const n = await s.deps.store.getNumber(number);
   if (!n || n.holderId !== accountId || !available(n, s.now))
     throw Invalid.field("publicNumber", "is not in the account's number pool");
-}
-
-/**
- * A deleted account's numbers go back the way they came: to the pool each was allocated from (the
- * platform's when that account is gone too), quarantined. Idempotent (part of the purge).
- */
-export async function returnAll(s: Session, accountId: string): Promise<void> {
-  const held = await s.deps.store.allNumbers(accountId);
-  const until = new Date(s.now.getTime() + QUARANTINE_DAYS * DAY_MS).toISOString();
-  const now = s.now.toISOString();
-  for (let i = 0; i < held.length; i += 90) {
-    const chunk = held.slice(i, i + 90);
-    const targets = await s.accounts([...new Set(chunk.map((n) => n.fromId))]);
-    const exists = new Set(targets.filter((a) => !!a).map((a) => a!.id));
-    await s.transact(
-      (e) =>
-        chunk.map((n) =>
-          e.phoneNumber
-            .patch({ number: n.number })
-            .set({
-              holderId: exists.has(n.fromId) ? n.fromId : PLATFORM_ID,
-              quarantinedUntil: until,
-              version: n.version + 1,
-              updatedAt: now,
-            })
-            .where(Cond.atVersion(n.version))
-            .commit(),
-        ),
-      { otherwise: () => new Error("numbers changed while returning them; retry") },
-    );
-  }
 }
 
 /** The audit entry of a change to a pool and, when done on behalf, the partner-admin trail and its consent check. */

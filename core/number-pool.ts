@@ -1,0 +1,49 @@
+import type { PhoneNumberRecord } from "../infra/store.js";
+import * as Cond from "../infra/store/conditions.js";
+import type { Session } from "./context.js";
+import { PLATFORM_ID } from "./rights.js";
+import { DAY_MS } from "./time.js";
+
+/**
+ * What the scheduled runs need of the number inventory (core/numbers.ts has the use cases): kept
+ * apart so the lifecycle worker and the change-stream consumer do not load the numbering plans.
+ */
+
+/** How long a released number waits in its pool before anyone takes it again. */
+export const QUARANTINE_DAYS = 30;
+
+/** Whether a number is out of quarantine at `now` (may be allocated, assigned or chosen). */
+export function available(n: Pick<PhoneNumberRecord, "quarantinedUntil">, now: Date): boolean {
+  return !n.quarantinedUntil || n.quarantinedUntil <= now.toISOString();
+}
+
+/**
+ * A deleted account's numbers go back the way they came: to the pool each was allocated from (the
+ * platform's when that account is gone too), quarantined. Idempotent (part of the purge).
+ */
+export async function returnAll(s: Session, accountId: string): Promise<void> {
+  const held = await s.deps.store.allNumbers(accountId);
+  const until = new Date(s.now.getTime() + QUARANTINE_DAYS * DAY_MS).toISOString();
+  const now = s.now.toISOString();
+  for (let i = 0; i < held.length; i += 90) {
+    const chunk = held.slice(i, i + 90);
+    const targets = await s.accounts([...new Set(chunk.map((n) => n.fromId))]);
+    const exists = new Set(targets.filter((a) => !!a).map((a) => a!.id));
+    await s.transact(
+      (e) =>
+        chunk.map((n) =>
+          e.phoneNumber
+            .patch({ number: n.number })
+            .set({
+              holderId: exists.has(n.fromId) ? n.fromId : PLATFORM_ID,
+              quarantinedUntil: until,
+              version: n.version + 1,
+              updatedAt: now,
+            })
+            .where(Cond.atVersion(n.version))
+            .commit(),
+        ),
+      { otherwise: () => new Error("numbers changed while returning them; retry") },
+    );
+  }
+}
