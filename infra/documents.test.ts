@@ -1,8 +1,12 @@
+import { existsSync } from "node:fs";
+import { basename } from "node:path";
 import { inflateSync } from "node:zlib";
-import { PDFArray, PDFDocument, PDFName, PDFRawStream } from "pdf-lib";
+import { PDFArray, PDFDict, PDFDocument, PDFName, PDFRawStream } from "pdf-lib";
 import { describe, expect, it } from "vitest";
 import { renderInvoiceCsv, renderInvoicePdf, renderReportCsv, renderReportXlsx } from "./documents.js";
 import type { ConsumptionReport, InvoiceDocument, InvoiceDocumentLine } from "./documents.js";
+import { FONT_FILES } from "./documents/font-files.js";
+import { INVOICE_FONTS } from "../stacks/function-defaults.js";
 
 /**
  * The worked example of DESIGN 1 (Billing): a distributor billed in EUR for its own Enterprise 15 × 2.80
@@ -75,30 +79,55 @@ function line(
   };
 }
 
-/** The text each page draws: its content streams inflated, the hex strings of Tj operators decoded from WinAnsi. */
+/** A stream's bytes, inflated when it is FlateDecode. */
+function streamText(s: unknown): string {
+  if (!(s instanceof PDFRawStream)) return "";
+  const flate = s.dict.get(PDFName.of("Filter")) === PDFName.of("FlateDecode");
+  return Buffer.from(flate ? inflateSync(s.contents) : s.contents).toString("latin1");
+}
+
+/** A font's ToUnicode CMap: glyph id (4 hex digits, as Identity-H draws them) → the text it stands for. */
+function toUnicode(cmap: string): Map<string, string> {
+  const map = new Map<string, string>();
+  const utf16 = (hex: string) => Buffer.from(hex, "hex").swap16().toString("utf16le");
+  for (const block of cmap.matchAll(/beginbfchar([\s\S]*?)endbfchar/g))
+    for (const m of (block[1] ?? "").matchAll(/<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>/g))
+      map.set(m[1]!.toUpperCase().padStart(4, "0"), utf16(m[2]!));
+  for (const block of cmap.matchAll(/beginbfrange([\s\S]*?)endbfrange/g))
+    for (const m of (block[1] ?? "").matchAll(/<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>\s*<([0-9A-Fa-f]+)>/g)) {
+      const [from, to, dst] = [Number.parseInt(m[1]!, 16), Number.parseInt(m[2]!, 16), Number.parseInt(m[3]!, 16)];
+      for (let g = from; g <= to; g++)
+        map.set(g.toString(16).toUpperCase().padStart(4, "0"), String.fromCodePoint(dst + g - from));
+    }
+  return map;
+}
+
+/**
+ * The text each page draws: its content streams inflated, each `<hex> Tj` decoded through the
+ * ToUnicode map of the font selected by the last `Tf` (the fonts are embedded, Identity-H).
+ */
 async function pageTexts(bytes: Uint8Array): Promise<string[][]> {
   const pdf = await PDFDocument.load(bytes, { updateMetadata: false });
   return pdf.getPages().map((page) => {
+    const fonts = new Map<string, Map<string, string>>();
+    const resources = page.node.Resources();
+    const fontDict = resources?.lookup(PDFName.of("Font"), PDFDict);
+    for (const [name, ref] of fontDict?.entries() ?? []) {
+      const font = pdf.context.lookup(ref, PDFDict);
+      const descendant = font.lookup(PDFName.of("ToUnicode"));
+      fonts.set(name.decodeText(), toUnicode(streamText(descendant)));
+    }
     const contents = page.node.Contents();
     const streams = contents instanceof PDFArray ? contents.asArray().map((r) => pdf.context.lookup(r)) : [contents];
-    const ops = streams
-      .map((s) => {
-        if (!(s instanceof PDFRawStream)) return "";
-        const flate = s.dict.get(PDFName.of("Filter")) === PDFName.of("FlateDecode");
-        return Buffer.from(flate ? inflateSync(s.contents) : s.contents).toString("latin1");
-      })
-      .join("\n");
-    return [...ops.matchAll(/<([0-9A-Fa-f]*)>\s*Tj/g)].map((m) => decodeWinAnsi(Buffer.from(m[1] ?? "", "hex")));
+    const ops = streams.map(streamText).join("\n");
+    const texts: string[] = [];
+    let current = new Map<string, string>();
+    for (const m of ops.matchAll(/\/(\S+)\s+[\d.]+\s+Tf|<([0-9A-Fa-f]*)>\s*Tj/g)) {
+      if (m[1] !== undefined) current = fonts.get(m[1]) ?? new Map();
+      else texts.push((m[2]!.toUpperCase().match(/.{4}/g) ?? []).map((g) => current.get(g) ?? "\ufffd").join(""));
+    }
+    return texts;
   });
-}
-
-/** WinAnsi (cp1252) 0x80-0x9F; the rest is Latin-1. Node's TextDecoder("windows-1252") decodes as Latin-1. */
-const CP1252_HIGH =
-  "\u20ac\ufffd\u201a\u0192\u201e\u2026\u2020\u2021\u02c6\u2030\u0160\u2039\u0152\ufffd\u017d\ufffd\ufffd\u2018\u2019\u201c\u201d\u2022\u2013\u2014\u02dc\u2122\u0161\u203a\u0153\ufffd\u017e\u0178";
-function decodeWinAnsi(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) =>
-    b >= 0x80 && b <= 0x9f ? (CP1252_HIGH[b - 0x80] ?? "\ufffd") : String.fromCharCode(b),
-  ).join("");
 }
 
 /** A small RFC 4180 reader: quoted fields, doubled quotes, CRLF between records. */
@@ -292,11 +321,11 @@ describe("renderInvoicePdf", () => {
     expect(pages[1]?.some((t) => t.includes("INV00000001") && t.includes("continued"))).toBe(true);
   });
 
-  it("draws names Helvetica cannot encode instead of throwing", async () => {
+  it("prints names in Latin, Greek, Cyrillic, Chinese and Japanese as typed; '?' only for what no font has", async () => {
     // Prepare
     const doc: InvoiceDocument = {
       ...worked,
-      billTo: { name: "Zürich 株式会社", country: "CH" },
+      billTo: { name: "Zürich 株式会社", country: "CH", address: "東京都千代田区\nΑθήνα, Ελλάδα" },
       lines: [
         line(
           "ENT-M",
@@ -305,8 +334,8 @@ describe("renderInvoicePdf", () => {
           "2.80",
           "2.80",
           "Dvořák & Søn — Łódź",
-          "Straße 😀 GmbH",
-          "Zero\u200Bwidth \u2764\uFE0F \uFB01ne",
+          "Москва Телеком",
+          "Seoul 서울 Telecom",
         ),
       ],
     };
@@ -314,14 +343,52 @@ describe("renderInvoicePdf", () => {
     // Act
     const bytes = await renderInvoicePdf(doc);
 
-    // Assess
-    const drawn = (await pageTexts(bytes)).flat().join("\n");
-    expect(drawn).toContain("Zürich ????");
-    expect(drawn).toContain("Dvorák & Søn — ?ódz"); // ř folds to r, ź to z; Ł has no base letter
-    expect(drawn).toContain("Straße ? GmbH");
-    expect(drawn).toContain("Zerowidth ? fine");
-    expect(drawn).toContain("Enterprise monthly €");
-    expect(drawn).toContain("Switzerland");
+    // Assess: each run of one font is its own text object; a line's runs follow each other.
+    const drawn = (await pageTexts(bytes)).flat().join("");
+    for (const name of [
+      "Zürich 株式会社",
+      "東京都千代田区",
+      "Αθήνα, Ελλάδα",
+      "Dvořák & Søn — Łódź",
+      "Москва Телеком",
+      "Enterprise monthly €",
+      "Switzerland",
+    ])
+      expect(drawn).toContain(name);
+    // Hangul is in neither font: it prints as "?" rather than stopping the invoice.
+    expect(drawn).toContain("Seoul ?? Telecom");
+    // Only the glyphs used are embedded: the file stays small.
+    expect(bytes.length).toBeLessThan(120_000);
+  });
+
+  it("the stacks copy every font file the renderer reads into the functions that render PDFs", () => {
+    expect(INVOICE_FONTS.map((f) => f.to).sort()).toEqual(
+      Object.values(FONT_FILES)
+        .map((spec) => `fonts/${basename(spec)}`)
+        .sort(),
+    );
+    for (const f of INVOICE_FONTS) expect(existsSync(f.from), f.from).toBe(true);
+  });
+
+  it("embeds the CJK font only when a document needs it", async () => {
+    const latin = await PDFDocument.load(await renderInvoicePdf(worked));
+    const fonts = (d: PDFDocument) =>
+      d.context
+        .enumerateIndirectObjects()
+        .map(([, o]) => (o instanceof PDFDict ? o.lookup(PDFName.of("BaseFont")) : undefined))
+        .filter((n): n is PDFName => n instanceof PDFName)
+        .map((n) => n.decodeText())
+        .sort();
+    expect([...new Set(fonts(latin))]).toEqual(["DejaVuSansCondensed", "DejaVuSansCondensed-Bold"]);
+    const cjk = await PDFDocument.load(
+      await renderInvoicePdf({ ...worked, billTo: { name: "株式会社", country: "JP" } }),
+    );
+    expect([...new Set(fonts(cjk))]).toEqual([
+      "DejaVuSansCondensed",
+      "DejaVuSansCondensed-Bold",
+      "NotoSansSC-Bold",
+      "NotoSansSC-Regular",
+    ]);
   });
 
   it("cuts over-long names with an ellipsis rather than overflowing the row", async () => {

@@ -1,4 +1,4 @@
-import { API_SETTINGS, ISSUER_SETTINGS, stageSettings } from "./function-defaults.js";
+import { API_SETTINGS, INVOICE_FONTS, ISSUER_SETTINGS, stageSettings } from "./function-defaults.js";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Config, Api as HttpApi, Function as LambdaFunction, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
@@ -45,6 +45,7 @@ export function Api({ stack, app }: StackContext) {
   // Invoice documents (PDF, CSV): their own function, so pdf-lib never weighs on GraphQL cold starts.
   const documents = new LambdaFunction(stack, "documents", {
     handler: "functions/documents.handler",
+    copyFiles: INVOICE_FONTS,
     timeout: API_TIMEOUT_SECONDS,
     memorySize: 1024,
     // No mail queue and no device key: documents neither mail nor sign.

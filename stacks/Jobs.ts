@@ -1,4 +1,4 @@
-import { ISSUER_SETTINGS, stageSettings } from "./function-defaults.js";
+import { INVOICE_FONTS, ISSUER_SETTINGS, stageSettings } from "./function-defaults.js";
 import { Duration } from "aws-cdk-lib";
 import { RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
@@ -106,6 +106,8 @@ export function Jobs({ stack, app }: StackContext) {
   for (const job of JOBS) {
     const worker = new LambdaFunction(stack, `${job}Worker`, {
       handler: `functions/${job}-worker.handler`,
+      // The billing worker mails each invoice's PDF: it draws it with the invoice fonts.
+      ...(job === "billing" ? { copyFiles: INVOICE_FONTS } : {}),
       timeout: WORKER_TIMEOUT_SECONDS,
       memorySize: 1024,
       environment,

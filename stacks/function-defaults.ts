@@ -1,4 +1,6 @@
+import { basename } from "node:path";
 import type { FunctionProps } from "sst/constructs";
+import { FONT_FILES } from "../infra/documents/font-files.js";
 
 /**
  * How every Lambda function is built and run (sst.config.ts `setDefaultFunctionProps`). The
@@ -40,3 +42,12 @@ export const API_SETTINGS = [
   "AUTH_MAX_TOKEN_LIFETIME_SECONDS",
   "REQUEST_BUDGET",
 ] as const;
+
+/**
+ * The fonts of the invoice PDF, copied into the bundles of the functions that render it (documents,
+ * billing worker) under `fonts/`, where infra/documents/fonts.ts finds them (`LAMBDA_TASK_ROOT/fonts`).
+ */
+export const INVOICE_FONTS: NonNullable<FunctionProps["copyFiles"]> = Object.values(FONT_FILES).map((spec) => ({
+  from: `node_modules/${spec}`,
+  to: `fonts/${basename(spec)}`,
+}));

@@ -1,5 +1,7 @@
-import { PDFDocument, StandardFonts, rgb } from "pdf-lib";
-import type { PDFFont, PDFPage, RGB } from "pdf-lib";
+import { PDFDocument, rgb } from "pdf-lib";
+import type { PDFPage, RGB } from "pdf-lib";
+import { embedFonts } from "./fonts.js";
+import type { FontSet } from "./fonts.js";
 import type { InvoiceDocument, InvoiceDocumentLine } from "./model.js";
 
 // ---------------------------------------------------------------------------------------------
@@ -32,13 +34,13 @@ function columns(currency: string): readonly Column[] {
   // Widths add up to the A4 content width (595.28 - 2 × 42 = 511.28).
   return [
     { header: "Customer", width: 92, align: "left", value: (l) => l.customer },
-    { header: "Tier-1 partner", width: 72, align: "left", value: (l) => l.tier1 ?? "" },
-    { header: "Tier-2 partner", width: 72, align: "left", value: (l) => l.tier2 ?? "" },
+    { header: "Tier-1 partner", width: 66, align: "left", value: (l) => l.tier1 ?? "" },
+    { header: "Tier-2 partner", width: 66, align: "left", value: (l) => l.tier2 ?? "" },
     { header: "SKU", width: 50, align: "left", value: (l) => l.sku },
     // With its service period (first and last day), as an auditor reads each charge.
     {
       header: "Description",
-      width: 96.28,
+      width: 108.28,
       align: "left",
       value: (l) => `${l.description} (${servicePeriod(l.from, l.to)})`,
     },
@@ -49,14 +51,14 @@ function columns(currency: string): readonly Column[] {
 }
 
 /**
- * The invoice as a PDF (A4, standard Helvetica, no embedded fonts so the file stays small and
- * deterministic: the same document renders the same bytes, as a billing rerun must).
+ * The invoice as a PDF (A4, DejaVu Sans with Noto Sans SC for Chinese and Japanese, embedded as
+ * subsets of the glyphs used: names in any European script, Greek, Cyrillic or CJK print as typed).
+ * Deterministic: the same document renders the same bytes, as a billing rerun must.
  */
 export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array> {
   const pdf = await PDFDocument.create({ updateMetadata: false });
-  const regular = await pdf.embedFont(StandardFonts.Helvetica);
-  const bold = await pdf.embedFont(StandardFonts.HelveticaBold);
-  const text = winAnsiSanitizer(regular);
+  const { regular, bold } = await embedFonts(pdf, [JSON.stringify(doc)]);
+  const text = drawable(regular);
   const currency = text(doc.currency);
 
   const issued = parseInstant(doc.issuedAt);
@@ -183,7 +185,7 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
       y -= CELL_PAD_Y + BODY_SIZE;
       w.draw(
         page,
-        `${row.sku}  ${row.description} (${row.kind}): ${row.quantity} for ${row.customers} customers`,
+        `${row.sku}  ${text(row.description)} (${row.kind}): ${row.quantity} for ${row.customers} customers`,
         MARGIN + CELL_PAD_X,
         y,
         regular,
@@ -255,17 +257,17 @@ export async function renderInvoicePdf(doc: InvoiceDocument): Promise<Uint8Array
 class Writer {
   constructor(
     private readonly pdf: PDFDocument,
-    readonly regular: PDFFont,
-    readonly bold: PDFFont,
+    readonly regular: FontSet,
+    readonly bold: FontSet,
   ) {}
   newPage(): PDFPage {
     return this.pdf.addPage(A4);
   }
-  draw(page: PDFPage, s: string, x: number, y: number, font: PDFFont, size: number, color: RGB): void {
-    if (s) page.drawText(s, { x, y, font, size, color });
+  draw(page: PDFPage, s: string, x: number, y: number, font: FontSet, size: number, color: RGB): void {
+    if (s) font.draw(page, s, { x, y, size, color });
   }
-  drawRight(page: PDFPage, s: string, right: number, y: number, font: PDFFont, size: number, color: RGB): void {
-    if (s) page.drawText(s, { x: right - font.widthOfTextAtSize(s, size), y, font, size, color });
+  drawRight(page: PDFPage, s: string, right: number, y: number, font: FontSet, size: number, color: RGB): void {
+    if (s) font.draw(page, s, { x: right - font.widthOfTextAtSize(s, size), y, size, color });
   }
 }
 
@@ -310,7 +312,7 @@ function drawContinuationHeader(w: Writer, page: PDFPage, doc: InvoiceDocument, 
  * Greedy word wrap to `width`; words wider than a line are broken by character. Past `maxLines`
  * the last line ends with an ellipsis.
  */
-function wrap(s: string, font: PDFFont, size: number, width: number, maxLines: number): string[] {
+function wrap(s: string, font: FontSet, size: number, width: number, maxLines: number): string[] {
   const fits = (t: string) => font.widthOfTextAtSize(t, size) <= width;
   const lines: string[] = [];
   let current = "";
@@ -341,13 +343,12 @@ function wrap(s: string, font: PDFFont, size: number, width: number, maxLines: n
 }
 
 /**
- * Names come from users; Helvetica (WinAnsi) throws on anything outside its 218 characters.
- * Keep what it can draw, fold accented letters to their base letter when the accented form is
- * missing (ř → r, ﬁ → fi), drop invisible marks, and draw "?" for the rest, so a name never stops
- * an invoice from rendering.
+ * Names come from users. Keep what the fonts draw, fold a letter to its base letter when no font
+ * has the accented form, drop invisible marks, and draw "?" for the rest (Hangul, emoji), so a
+ * name never stops an invoice from rendering.
  */
-function winAnsiSanitizer(font: PDFFont): (s: string) => string {
-  const supported = new Set(font.getCharacterSet());
+function drawable(font: FontSet): (s: string) => string {
+  const supported = { has: (cp: number) => font.draws(cp) };
   return (s: string) => {
     let out = "";
     for (const ch of s.normalize("NFC")) {
