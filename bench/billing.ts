@@ -68,6 +68,8 @@ import { startDynamoLocal } from "../local/dynamodb.js";
 import type { LocalDynamo } from "../local/dynamodb.js";
 import { startLocalJobs } from "../local/jobs.js";
 import type { RunReport } from "../local/jobs.js";
+import { silentTelemetry } from "../infra/telemetry.js";
+import type { Telemetry } from "../infra/telemetry.js";
 
 export interface BillingOptions {
   /** Customer counts to measure, each on fresh tables (issue: 500, 1,000, 2,000). */
@@ -80,6 +82,11 @@ export interface BillingOptions {
   readonly rounds: number;
   /** Customers of one unreported run first (JIT of Node and of DynamoDB Local's JVM); 0 for none. */
   readonly warmup: number;
+  /**
+   * Customers of each billed party, when they differ (issue 13: one party of 20,000 and five of
+   * 2,000 in one run): one measured size, their sum, with one distributor per entry.
+   */
+  readonly partySizes?: readonly number[];
   readonly signal?: AbortSignal;
   readonly log?: (line: string) => void;
 }
@@ -112,7 +119,29 @@ const OFFERS = [
 ] as const;
 const SKUS = OFFERS.map((o) => o.sku);
 /** Largest size accepted (the model and the expected lines are held in memory). */
-const MAX_CUSTOMERS = 20_000;
+const MAX_CUSTOMERS = 40_000;
+
+/** The billing messages of one outcome (planned, chunk written, invoice issued…) and their work times. */
+export interface MessageTimes {
+  readonly outcome: string;
+  readonly count: number;
+  readonly maxMs: number;
+  readonly medianMs: number;
+}
+
+function messageTimes(records: readonly { outcome: string; ms: number }[]): MessageTimes[] {
+  const by = new Map<string, number[]>();
+  for (const r of records) by.set(r.outcome, [...(by.get(r.outcome) ?? []), r.ms]);
+  return [...by].map(([outcome, ms]) => {
+    const sorted = [...ms].sort((a, b) => a - b);
+    return {
+      outcome,
+      count: ms.length,
+      maxMs: sorted.at(-1) ?? 0,
+      medianMs: sorted[Math.floor(sorted.length / 2)] ?? 0,
+    };
+  });
+}
 
 /** Requests, items returned and time in flight, per DynamoDB command or per Store method. */
 export interface CallStats {
@@ -144,6 +173,8 @@ export interface PathRun {
 
 export interface ProductRun extends PathRun {
   readonly report: RunReport;
+  /** Billing messages by outcome: how many, and the longest and median time one took in the worker. */
+  readonly messages: readonly MessageTimes[];
   readonly sqsRequests: Readonly<Record<string, number>>;
   /** `store.requests` over the run (must equal `requests`). */
   readonly storeRequests: number;
@@ -453,8 +484,11 @@ const billingAccount = (
     ...(a.kind === "DISTRIBUTOR" ? { currency: CURRENCY, taxRate: TAX_RATE } : {}),
   });
 
-/** Customer i sits under reseller i mod R, reseller r under distributor r mod D. */
-function buildModel(customers: number, resellers: number, distributors: number): Model {
+/**
+ * Customer i sits under reseller i mod R, reseller r under distributor r mod D; with `partySizes`,
+ * distributor d bills the next partySizes[d] customers, spread over its own resellers.
+ */
+function buildModel(customers: number, resellers: number, distributors: number, partySizes?: readonly number[]): Model {
   const parties = Array.from({ length: distributors }, (_, d) => ({
     account: billingAccount({
       id: newId(),
@@ -488,8 +522,14 @@ function buildModel(customers: number, resellers: number, distributors: number):
   });
   let subscriptions = 0;
   let ledgerReads = 0;
+  // With party sizes: customer i's party, and its rank within that party.
+  const placed = partySizes?.flatMap((n, d) => Array.from({ length: n }, (_v, k) => ({ d, k })));
   for (let i = 0; i < customers; i++) {
-    const { account: reseller, party } = resellerList[i % resellers]!;
+    const at = placed?.[i];
+    const party0 = at ? parties[at.d]! : undefined;
+    const { account: reseller, party } = party0
+      ? { account: party0.resellers[at!.k % party0.resellers.length]!, party: party0 }
+      : resellerList[i % resellers]!;
     const a = billingAccount({
       id: newId(),
       kind: "CUSTOMER",
@@ -1207,7 +1247,9 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     cleanups.push(async () => void (await rawClient.send(new DeleteTableCommand({ TableName: rawTable }))));
 
     // --- Seed ---
-    const model = buildModel(customers, opts.resellers, opts.distributors);
+    const partySizes =
+      opts.partySizes && customers === opts.partySizes.reduce((a, b) => a + b, 0) ? opts.partySizes : undefined;
+    const model = buildModel(customers, opts.resellers, opts.distributors, partySizes);
     const t0 = performance.now();
     const seeded = await seed(createEntities(client, table), model, 4);
     const seedMs = performance.now() - t0;
@@ -1228,7 +1270,17 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
     // --- Instruments ---
     const probe = instrument(client);
     const rawProbe = instrument(rawClient);
-    const jobs = await startLocalJobs(deps, { issuer: { name: ISSUER }, mailer: deps.mailer });
+    // Each billing message's own time (plan, chunk, finaliser), from the worker's "record processed" log line.
+    const records: { outcome: string; ms: number }[] = [];
+    const telemetry: Telemetry = {
+      ...silentTelemetry,
+      info: (message, fields) => {
+        if (message === "record processed" && fields?.queue === "billing" && recording)
+          records.push({ outcome: String(fields.outcome), ms: Number(fields.durationMs) });
+      },
+    };
+    let recording = false;
+    const jobs = await startLocalJobs(deps, { issuer: { name: ISSUER }, mailer: deps.mailer, telemetry });
     cleanups.push(() => jobs.stop());
     const sqs = countSqs(jobs.sqs);
 
@@ -1275,6 +1327,8 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
       const storeBefore = store.requests;
       let report: RunReport | undefined;
       let lastLogged = 0;
+      records.length = 0;
+      recording = true;
       const run = await measure(probe, async () => {
         report = await jobs.run("billing", {
           period: PERIOD,
@@ -1287,8 +1341,10 @@ async function measureSize(ctx: SizeContext): Promise<SizeResult> {
         });
       });
       sqs.on = false;
+      recording = false;
       return {
         ...run,
+        messages: messageTimes(records),
         report: report!,
         sqsRequests: Object.fromEntries(sqs.byCommand),
         storeRequests: store.requests - storeBefore,

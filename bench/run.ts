@@ -17,6 +17,8 @@
  *   --customers LIST, --resellers N, --distributors N
  *                              billing: customer counts measured, each on fresh tables (default 500,1000,2000),
  *                              resellers and distributors above them (defaults: 50, 5)
+ *   --party-sizes LIST         billing: customers of each party in one measured size ("20000,2000x5": one party of
+ *                              20,000 and five of 2,000); replaces --customers and --distributors
  *   --billing-rounds N, --billing-warmup N
  *                              billing: measurements per size (default 1; which path goes first alternates),
  *                              customers of the unreported warm-up run (default 200; 0 for none)
@@ -251,6 +253,9 @@ function reportBilling(r: BillingResult): { text: string; failures: string[] } {
         .map(([k, v]) => `${k} ${v}`)
         .join(", ")}; store.requests ${p.storeRequests}`,
       `      DynamoDB requests: ${p.requests} (${(p.requests / s.invoices).toFixed(1)} per invoice, ${(p.requests / s.customers).toFixed(2)} per customer)`,
+      `      billing messages (the worker's time on each, concurrent ones included): ${p.messages
+        .map((m) => `${m.outcome} ×${m.count}: longest ${sec(m.maxMs)} s, median ${sec(m.medianMs)} s`)
+        .join("; ")}`,
       callHeader("      "),
       ...callLines(p.byCall, "      "),
       `    raw writes: ${cpuLine(s.raw)}`,
@@ -288,6 +293,7 @@ async function main(): Promise<number> {
       distributors: { type: "string" },
       "billing-rounds": { type: "string" },
       "billing-warmup": { type: "string" },
+      "party-sizes": { type: "string" },
       clients: { type: "string" },
       seconds: { type: "string" },
       "warmup-seconds": { type: "string" },
@@ -322,13 +328,22 @@ async function main(): Promise<number> {
     subsPage,
     historyPage,
   };
+  // "20000,2000x5": one party of 20,000 customers and five of 2,000, in one measured size.
+  const partySizes = values["party-sizes"]?.split(",").flatMap((p) => {
+    const [n, times] = p.trim().split("x");
+    return Array.from({ length: intOption(times, 1, "party-sizes", 1) }, () => intOption(n, 0, "party-sizes", 1));
+  });
   const billingOptions = {
-    sizes:
-      values.customers === undefined
+    sizes: partySizes
+      ? [partySizes.reduce((a, b) => a + b, 0)]
+      : values.customers === undefined
         ? billingDefaults.sizes
         : values.customers.split(",").map((c) => intOption(c.trim(), 0, "customers", 1)),
     resellers: intOption(values.resellers, billingDefaults.resellers, "resellers", 1),
-    distributors: intOption(values.distributors, billingDefaults.distributors, "distributors", 1),
+    distributors: partySizes
+      ? partySizes.length
+      : intOption(values.distributors, billingDefaults.distributors, "distributors", 1),
+    ...(partySizes ? { partySizes } : {}),
     rounds: intOption(values["billing-rounds"], billingDefaults.rounds, "billing-rounds", 1),
     warmup: intOption(values["billing-warmup"], billingDefaults.warmup, "billing-warmup", 0),
   };
