@@ -41,6 +41,7 @@ export const EVENT_TYPES = [
   "invoice.issued",
   "equipment.declared",
   "equipment.connected",
+  "equipment.disconnected",
   "equipment.locked",
   "equipment.removed",
   "partnerAdmin.optInChanged",
@@ -277,11 +278,12 @@ export function derive(r: ChangeRecord): DerivedEvent[] {
  * (later refusals record LOCKED). equipment.locked, once per issued code (its id includes the code's
  * digest), at the time of that failure.
  *
- * Not derived: equipment.disconnected (a PBX is DISCONNECTED when its heartbeats stop, which no
- * write records).
+ * A PBX's heartbeats stopped: the liveness sweep marks `disconnectedAt` (its last heartbeat + 10
+ * minutes): equipment.disconnected at that instant. The next heartbeat (or report) removes the mark:
+ * equipment.connected at that heartbeat. Both ids include the mark, so each outage is one pair.
  */
 function deriveModified(r: ChangeRecord, img: Record<string, unknown>): DerivedEvent[] {
-  if (str(img.__edb_e__) === "equipment") return deriveLocked(r, img);
+  if (str(img.__edb_e__) === "equipment") return [...deriveLocked(r, img), ...deriveLiveness(r, img)];
   if (str(img.__edb_e__) !== "account") return [];
   const due = str(img.pendingDeletionAt);
   const id = str(img.id);
@@ -319,6 +321,25 @@ function deriveLocked(r: ChangeRecord, img: Record<string, unknown>): DerivedEve
       resourceId: `${accountId}:${equipmentId}`,
     },
   ];
+}
+
+function deriveLiveness(r: ChangeRecord, img: Record<string, unknown>): DerivedEvent[] {
+  const accountId = str(img.accountId);
+  const equipmentId = str(img.equipmentId);
+  if (!accountId || !equipmentId) return [];
+  const resource = { accountId, resourceType: "Equipment", resourceId: `${accountId}:${equipmentId}` } as const;
+  const now = str(img.disconnectedAt);
+  const before = str(r.oldImage?.disconnectedAt);
+  if (now && now !== before) {
+    const type = "equipment.disconnected";
+    return [{ eventId: eventIdOf(r, `${type}|${now}`), type, occurredAt: now, ...resource }];
+  }
+  const seen = str(img.lastSeenAt);
+  if (before && !now && str(img.status) === "CONNECTED" && seen) {
+    const type = "equipment.connected";
+    return [{ eventId: eventIdOf(r, `${type}|${before}`), type, occurredAt: seen, ...resource }];
+  }
+  return [];
 }
 
 /** What the consumer did with a batch of stream records. */

@@ -8,6 +8,7 @@ import { Session } from "./context.js";
 import type { Deps } from "./context.js";
 import { dueKinds } from "./due.js";
 import * as Lifecycle from "./lifecycle.js";
+import * as Liveness from "./equipment/liveness.js";
 import { PLATFORM_ID } from "./rights.js";
 
 const period = z.string().regex(/^\d{4}-\d{2}$/);
@@ -24,20 +25,28 @@ const billingMessage = z.discriminatedUnion("step", [
   z.object({ ...billingBase, step: z.literal("chunk"), chunk: z.int().nonnegative() }),
   z.object({ ...billingBase, step: z.literal("finalise") }),
 ]);
-const lifecycleMessage = z.object({
+const dueMessage = z.object({
   job: z.literal("lifecycle"),
   what: z.enum(dueKinds),
   accountId: z.string().min(1),
   sku: z.string(),
   day: z.string(),
 });
+/** The liveness sweep (core/equipment/liveness.ts), on the lifecycle queue: its worker may write, the scheduler only reads. */
+const livenessMessage = z.object({ job: z.literal("lifecycle"), what: z.literal("liveness") });
+const lifecycleMessage = z.discriminatedUnion("what", [dueMessage, livenessMessage]);
 /** One unit of work of a scheduled run: an SQS message body. */
-const message = z.discriminatedUnion("job", [billingMessage, lifecycleMessage]);
+const message = z.union([billingMessage, lifecycleMessage]);
 
 export type Message = z.infer<typeof message>;
 export type BillingMessage = z.infer<typeof billingMessage>;
 
+/** The jobs with a queue and a worker of their own. */
 export type Job = "billing" | "lifecycle";
+/** What a schedule starts: a job, or the liveness sweep (every 5 minutes, through the lifecycle queue). */
+export type Run = Job | "liveness";
+/** The queue a run's messages go to. */
+export const queueOf = (run: Run): Job => (run === "liveness" ? "lifecycle" : run);
 
 export interface Queues {
   readonly billing: WorkQueue;
@@ -60,8 +69,13 @@ export interface BillingOptions {
  * the next, so months are billed in order and a missed run is caught up), or the given month.
  * Lifecycle: everything due since the last run, whatever the gap.
  */
-export async function schedule(deps: Deps, queues: Queues, job: Job, opts: { period?: string } = {}): Promise<number> {
+export async function schedule(deps: Deps, queues: Queues, job: Run, opts: { period?: string } = {}): Promise<number> {
   const s = new Session(deps, { type: "system", job: `schedule-${job}` });
+  const liveness = JSON.stringify({ job: "lifecycle", what: "liveness" } satisfies Message);
+  if (job === "liveness") {
+    await queues.lifecycle.send([liveness]);
+    return 1;
+  }
   if (job === "billing") {
     const parties = await billableParties(s);
     let plans: { partyId: string; period: string; catchUp?: true }[];
@@ -90,9 +104,11 @@ export async function schedule(deps: Deps, queues: Queues, job: Job, opts: { per
       } satisfies Message),
     ),
   );
+  // The daily run also sweeps for PBXs gone silent, in case the 5-minute sweeps did not run.
+  await queues.lifecycle.send([liveness]);
   // Only once every message is on the queue: a crash before this rereads the same days.
   await due.commit();
-  return due.items.length;
+  return due.items.length + 1;
 }
 
 /** Billed parties: the billable accounts under the platform (distributors), every page. */
@@ -205,6 +221,7 @@ async function finaliseWork(
 }
 
 async function lifecycleWork(deps: Deps, m: Extract<Message, { job: "lifecycle" }>): Promise<{ outcome: string }> {
+  if (m.what === "liveness") return { outcome: `liveness ${await Liveness.sweep(deps)} disconnected` };
   await Lifecycle.handle(new Session(deps, { type: "system", job: m.job }), m);
   return { outcome: `lifecycle ${m.what}` };
 }

@@ -1,15 +1,16 @@
 import type { Context } from "aws-lambda";
 import { schedule } from "../core/jobs.js";
-import type { Job } from "../core/jobs.js";
+import type { Run } from "../core/jobs.js";
 import { framesOf } from "../infra/telemetry.js";
 import { jobsRuntime } from "./jobs-deps.js";
 
-/** EventBridge cron → one SQS message per unit of work (`{"job": "billing" | "lifecycle"}`). */
+/** EventBridge cron → one SQS message per unit of work (`{"job": "billing" | "lifecycle" | "liveness"}`). */
 export async function handler(
   event: { job?: string; period?: string },
   context?: Context,
-): Promise<{ job: Job; scheduled: number }> {
-  if (event.job !== "billing" && event.job !== "lifecycle") throw new Error(`unknown job ${String(event.job)}`);
+): Promise<{ job: Run; scheduled: number }> {
+  if (event.job !== "billing" && event.job !== "lifecycle" && event.job !== "liveness")
+    throw new Error(`unknown job ${String(event.job)}`);
   const { deps, queues, telemetry } = jobsRuntime();
   telemetry.beginInvocation(context ? { lambdaContext: context } : {});
   try {

@@ -4,11 +4,13 @@ import { CronExpressionParser } from "cron-parser";
  * When the scheduled runs start (UTC), in EventBridge's cron syntax (minutes, hours, day of month,
  * month, day of week, year). The one definition: the stacks' EventBridge rules and the local
  * stack's cron both read it. Billing: 00:05 on the 1st of each month. Lifecycle: 00:15 daily.
+ * Liveness: every 5 minutes, the sweep that marks PBXs whose heartbeats stopped (equipment.disconnected).
  */
 export const JOB_SCHEDULES = {
   billing: "cron(5 0 1 * ? *)",
   lifecycle: "cron(15 0 * * ? *)",
-} as const satisfies Record<"billing" | "lifecycle", `cron(${string})`>;
+  liveness: "cron(0/5 * * * ? *)",
+} as const satisfies Record<"billing" | "lifecycle" | "liveness", `cron(${string})`>;
 
 /**
  * The first time an EventBridge cron expression fires strictly after `after` (UTC), read by

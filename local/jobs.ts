@@ -4,8 +4,8 @@ import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { startFauxqs } from "fauxqs";
 import type { FauxqsServer } from "fauxqs";
 import type { Deps } from "../core/context.js";
-import { schedule, work, workLifecycle } from "../core/jobs.js";
-import type { BillingOptions, Job, Queues } from "../core/jobs.js";
+import { queueOf, schedule, work, workLifecycle } from "../core/jobs.js";
+import type { BillingOptions, Job, Queues, Run } from "../core/jobs.js";
 import type { Issuer } from "../infra/documents.js";
 import { deliverQueuedMail } from "../infra/mail-queue.js";
 import type { Mailer } from "../infra/mail.js";
@@ -17,7 +17,7 @@ import type { Telemetry } from "../infra/telemetry.js";
 
 /** What a run did, for `POST /dev/jobs/run` and the CLI. */
 export interface RunReport {
-  readonly job: Job;
+  readonly job: Run;
   readonly scheduled: number;
   readonly processed: number;
   readonly failedAttempts: number;
@@ -43,7 +43,7 @@ export interface LocalJobs {
   /** Messages of a queue by state (fauxqs's view): ready, delayed, and in flight with their visibility deadlines. */
   inspect(name: string): { ready: number; delayed: number; inflight: readonly number[] };
   /** Schedules a run now and drains its queue through the workers; answers when the work is done. */
-  run(job: Job, opts?: { period?: string; onProgress?: (done: number, total: number) => void }): Promise<RunReport>;
+  run(job: Run, opts?: { period?: string; onProgress?: (done: number, total: number) => void }): Promise<RunReport>;
   /** Receives and processes messages until the queue is empty (redeliveries included). */
   drain(queue: LocalQueue, onProgress?: (done: number) => void): Promise<{ processed: number; failedAttempts: number }>;
   deadLetters(queue: LocalQueue): number;
@@ -223,10 +223,11 @@ export async function startLocalJobs(
     drain,
     deadLetters,
     async run(job, o = {}) {
-      const before = deadLetters(job);
+      const queue = queueOf(job);
+      const before = deadLetters(queue);
       const scheduled = await schedule(deps, queues, job, o.period ? { period: o.period } : {});
-      const { processed, failedAttempts } = await drain(job, (done) => o.onProgress?.(done, scheduled));
-      return { job, scheduled, processed, failedAttempts, deadLettered: deadLetters(job) - before };
+      const { processed, failedAttempts } = await drain(queue, (done) => o.onProgress?.(done, scheduled));
+      return { job, scheduled, processed, failedAttempts, deadLettered: deadLetters(queue) - before };
     },
     async stop() {
       clearInterval(mailPoller);

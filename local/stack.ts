@@ -372,8 +372,8 @@ async function start(
         }
         case "POST /dev/jobs/run": {
           const body = await readJson(req);
-          if (body.job !== "billing" && body.job !== "lifecycle")
-            return send(res, 400, { error: 'job must be "billing" or "lifecycle"' });
+          if (body.job !== "billing" && body.job !== "lifecycle" && body.job !== "liveness")
+            return send(res, 400, { error: 'job must be "billing", "lifecycle" or "liveness"' });
           if (body.period !== undefined && typeof body.period !== "string")
             return send(res, 400, { error: "period must be a month such as 2026-10" });
           try {
@@ -450,7 +450,7 @@ function startLocalCron(clock: SettableClock, jobs: LocalJobs): NodeJS.Timeout {
   const timer = setInterval(() => {
     if (busy) return;
     const now = clock.now();
-    const due = (["billing", "lifecycle"] as const).filter((job) => crossed(last, now, job));
+    const due = (["billing", "lifecycle", "liveness"] as const).filter((job) => crossed(last, now, job));
     last = now;
     if (due.length === 0) return;
     busy = true;

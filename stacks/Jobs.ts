@@ -150,7 +150,7 @@ export function Jobs({ stack, app }: StackContext) {
       resources: JOBS.map((job) => queues[job].queue.queueArn),
     }),
   ]);
-  for (const job of JOBS) {
+  for (const job of Object.keys(JOB_SCHEDULES) as (keyof typeof JOB_SCHEDULES)[]) {
     new Cron(stack, `${job}Schedule`, {
       schedule: JOB_SCHEDULES[job],
       job: {

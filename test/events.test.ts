@@ -25,8 +25,9 @@ describe("events: the change stream and the feed", () => {
     resourceId: string;
     resourceType: string;
     version: number | null;
+    occurredAt: string;
   }
-  const EVENTS = `query($id: ID!, $types: [String!], $first: Int, $after: String) { events(accountId: $id, types: $types, first: $first, after: $after) { edges { cursor node { id eventId type accountId resourceId resourceType version } } pageInfo { hasNextPage } } }`;
+  const EVENTS = `query($id: ID!, $types: [String!], $first: Int, $after: String) { events(accountId: $id, types: $types, first: $first, after: $after) { edges { cursor node { id eventId type accountId resourceId resourceType version occurredAt } } pageInfo { hasNextPage } } }`;
   const drain = async () => {
     const res = await fetch(`${t.url}/dev/events/drain`, { method: "POST", headers: { "content-length": "0" } });
     expect(res.status).toBe(200);
@@ -240,5 +241,55 @@ describe("events: the change stream and the feed", () => {
     }
     const all = await eventsOk(D_OWNER, ids.d);
     expect(seen).toEqual(all.map((e) => e.eventId));
+  });
+  it("a PBX whose heartbeats stop gives equipment.disconnected once (the liveness sweep); its next heartbeat equipment.connected", async () => {
+    const pbx = await t.pairEquipment(C_OWNER, {
+      accountId: ids.c,
+      name: "Silent OXO",
+      serverType: "OXO_CONNECT",
+      country: "US",
+    });
+    const heartbeat = async () => {
+      const r = await t.device<{ r: { __typename: string } }>(
+        pbx.credential,
+        `mutation H { r: equipmentHeartbeat { __typename } }`,
+        {},
+      );
+      expect(r.data?.r.__typename).toBe("MutationEquipmentHeartbeatSuccess");
+    };
+    const of = (evs: Ev[]) => evs.filter((e) => e.resourceId === pbx.equipmentId);
+    const T0 = "2026-11-03T10:00:00.000Z";
+    await t.setClock(T0);
+    await heartbeat();
+    // Within the 10 minutes: the sweep marks nothing.
+    await t.setClock("2026-11-03T10:09:00.000Z");
+    await t.runJob("liveness");
+    await drain();
+    expect(of(await eventsOk(C_OWNER, ids.c, ["equipment.disconnected"]))).toEqual([]);
+    // Silent for 11 minutes: one equipment.disconnected, at the heartbeat + 10 minutes; a second sweep adds none.
+    await t.setClock("2026-11-03T10:11:00.000Z");
+    expect(await t.runJob("liveness")).toMatchObject({ job: "liveness", deadLettered: 0 });
+    await t.runJob("liveness");
+    await drain();
+    const down = of(await eventsOk(C_OWNER, ids.c, ["equipment.disconnected"]));
+    expect(down).toHaveLength(1);
+    expect(down[0]).toMatchObject({ type: "equipment.disconnected", accountId: ids.c });
+    expect(Date.parse(down[0]!.occurredAt) - Date.parse(T0)).toBeGreaterThanOrEqual(10 * 60_000);
+    expect(Date.parse(down[0]!.occurredAt) - Date.parse(T0)).toBeLessThan(10 * 60_000 + 5_000);
+    // The distributor's seller owner sees it in its subtree feed too.
+    expect(of(await eventsOk(D_OWNER, ids.d, ["equipment.disconnected"])).map((e) => e.eventId)).toEqual([
+      down[0]!.eventId,
+    ]);
+    // Back: the next heartbeat gives equipment.connected (the activation gave the first).
+    await heartbeat();
+    await drain();
+    const up = of(await eventsOk(C_OWNER, ids.c, ["equipment.connected"]));
+    expect(up).toHaveLength(2);
+    expect(Date.parse(up.at(-1)!.occurredAt)).toBeGreaterThanOrEqual(Date.parse("2026-11-03T10:11:00.000Z"));
+    // The daily lifecycle run sweeps too: silent again past the timeout, it marks the second outage.
+    await t.setClock("2026-11-03T10:30:00.000Z");
+    await t.runJob("lifecycle");
+    await drain();
+    expect(of(await eventsOk(C_OWNER, ids.c, ["equipment.disconnected"]))).toHaveLength(2);
   });
 });

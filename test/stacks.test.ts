@@ -618,19 +618,24 @@ describe("Api stack", () => {
 
 describe("Jobs stack", () => {
   // The issue's schedules, written out rather than imported so the test checks the spec.
-  const SCHEDULES = { billing: "cron(5 0 1 * ? *)", lifecycle: "cron(15 0 * * ? *)" } as const;
-  const JOB_NAMES = Object.keys(SCHEDULES) as (keyof typeof SCHEDULES)[];
+  const SCHEDULES = {
+    billing: "cron(5 0 1 * ? *)",
+    lifecycle: "cron(15 0 * * ? *)",
+    liveness: "cron(0/5 * * * ? *)",
+  } as const;
+  /** The jobs with a queue and a worker (the liveness sweep goes through the lifecycle queue). */
+  const JOB_NAMES = ["billing", "lifecycle"] as const;
   /** Every queue with a worker: the scheduled jobs and the mail queue. */
   const QUEUE_NAMES = [...JOB_NAMES, "mail"] as const;
   const WORKER_TIMEOUT = 60;
   const MAIL_WORKER_TIMEOUT = 30;
   const MAIL_FROM = `Channel Partners <${MAIL_ADDRESS}>`;
 
-  it("starts the one scheduler function from two cron rules: monthly billing, daily lifecycle", () => {
+  it("starts the one scheduler function from three cron rules: monthly billing, daily lifecycle, the liveness sweep every 5 minutes", () => {
     for (const templates of [test, prod]) {
       const [schedulerId] = schedulerOf(templates.jobs);
       const rules = Object.values(templates.jobs.findResources("AWS::Events::Rule")) as Resource[];
-      expect(rules).toHaveLength(2);
+      expect(rules).toHaveLength(3);
       const byExpression = Object.fromEntries(
         rules.map((rule) => {
           expect(rule.Properties?.State).toBe("ENABLED");
@@ -643,11 +648,12 @@ describe("Jobs stack", () => {
       expect(byExpression).toEqual({
         [SCHEDULES.billing]: { job: "billing" },
         [SCHEDULES.lifecycle]: { job: "lifecycle" },
+        [SCHEDULES.liveness]: { job: "liveness" },
       });
       // Each rule may invoke the scheduler (and only the scheduler).
       const permissions = Object.values(templates.jobs.findResources("AWS::Lambda::Permission")) as Resource[];
       const fromEvents = permissions.filter((p) => p.Properties?.Principal === "events.amazonaws.com");
-      expect(fromEvents).toHaveLength(2);
+      expect(fromEvents).toHaveLength(3);
       for (const p of fromEvents) expect(p.Properties?.FunctionName).toEqual(getAtt(schedulerId));
     }
   });

@@ -17,8 +17,8 @@ import { MAX_ATTEMPTS } from "./codes.js";
 export { CODE_DIGITS, MAX_ATTEMPTS } from "./codes.js";
 /** An unused code expires after 7 days (like invitations); the admin regenerates it. */
 export const CODE_DAYS = 7;
-/** CONNECTED becomes DISCONNECTED when no heartbeat came for 10 minutes (decided at read time). */
-export const HEARTBEAT_TIMEOUT_MS = 10 * 60_000;
+import { HEARTBEAT_TIMEOUT_MS } from "./liveness.js";
+export { HEARTBEAT_TIMEOUT_MS };
 /** Extensions one report may carry (a large PBX; keeps the reported set well under an item's 400 KB). */
 export const MAX_EXTENSIONS = 10_000;
 

@@ -8,6 +8,7 @@ import { paged } from "../paging.js";
 import type { PageArgs } from "../paging.js";
 import { guard } from "../tx.js";
 import { MAX_EXTENSIONS, keysOf } from "./common.js";
+import { alive } from "./liveness.js";
 import type { Status, Assignment } from "./common.js";
 import * as Cond from "../../infra/store/conditions.js";
 
@@ -40,7 +41,8 @@ const revoked = () => new Unauthenticated("The device credential is no longer va
 export async function heartbeat(s: Session): Promise<{ lastSeenAt: string; status: Status }> {
   const d = device(s);
   const at = s.now.toISOString();
-  if (!(await s.deps.store.touchEquipment(d.accountId, d.equipmentId, d.version, at))) throw revoked();
+  if (!(await s.deps.store.touchEquipment(d.accountId, d.equipmentId, d.version, at, alive(d.equipmentId))))
+    throw revoked();
   return { lastSeenAt: at, status: "CONNECTED" };
 }
 
@@ -62,7 +64,14 @@ export async function reportExtensions(
     (e) => [
       e.equipment
         .patch(k)
-        .set({ extensionCount: set.length, extensionsReportedAt: at, lastSeenAt: at, updatedAt: at })
+        .set({
+          extensionCount: set.length,
+          extensionsReportedAt: at,
+          lastSeenAt: at,
+          ...alive(d.equipmentId),
+          updatedAt: at,
+        })
+        .remove(["disconnectedAt"])
         .where(Cond.connectedAs(d.version))
         .commit(),
       e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).commit(),
@@ -125,7 +134,14 @@ export async function reportExtensionChanges(
       ),
       e.equipment
         .patch(k)
-        .set({ extensionCount: set.length, extensionsReportedAt: at, lastSeenAt: at, updatedAt: at })
+        .set({
+          extensionCount: set.length,
+          extensionsReportedAt: at,
+          lastSeenAt: at,
+          ...alive(d.equipmentId),
+          updatedAt: at,
+        })
+        .remove(["disconnectedAt"])
         .where(Cond.connectedAs(d.version))
         .commit(),
       Audit.entry(e, {

@@ -25,6 +25,7 @@ import {
 } from "./common.js";
 import { addDays } from "../time.js";
 import { audit } from "./common.js";
+import { alive } from "./liveness.js";
 import * as PartnerAdmin from "../partner-admin.js";
 import type { Info, Pairing, Key, DeclareInput } from "./common.js";
 import * as Cond from "../../infra/store/conditions.js";
@@ -112,6 +113,7 @@ export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
   };
   delete next.connectedAt;
   delete next.lastSeenAt;
+  delete next.disconnectedAt;
   await s.transact(
     (e) => [
       e.equipment
@@ -124,7 +126,7 @@ export async function regenerateCode(s: Session, key: Key): Promise<Pairing> {
           credentialVersion: next.credentialVersion,
           updatedAt: now,
         })
-        .remove(["connectedAt", "lastSeenAt"])
+        .remove(["connectedAt", "lastSeenAt", "disconnectedAt"])
         .where(Cond.atCredential(eq.credentialVersion))
         .commit(),
       Audit.entry(e, {
@@ -317,8 +319,15 @@ export async function activate(s: Session, raw: { deviceId: string; activationCo
     (e) => [
       e.equipment
         .patch({ accountId: eq.accountId, equipmentId: eq.equipmentId })
-        .set({ status: "CONNECTED", connectedAt: now, lastSeenAt: now, failedAttempts: 0, updatedAt: now })
-        .remove(["codeDigest", "codeExpiresAt", "lastActivationFailure", "lastActivationFailureAt"])
+        .set({
+          status: "CONNECTED",
+          connectedAt: now,
+          lastSeenAt: now,
+          ...alive(eq.equipmentId),
+          failedAttempts: 0,
+          updatedAt: now,
+        })
+        .remove(["codeDigest", "codeExpiresAt", "lastActivationFailure", "lastActivationFailureAt", "disconnectedAt"])
         // Single use: the code is gone after this write, and a regeneration meanwhile wins.
         .where(Cond.pendingWithCode(eq.codeDigest!, eq.credentialVersion))
         .commit(),

@@ -36,6 +36,10 @@ export function equipmentEntity(config: EntityConfiguration) {
         lastActivationFailureAt: { type: "string" },
         connectedAt: { type: "string" },
         lastSeenAt: { type: "string" },
+        /** Written with every `lastSeenAt`: the shard of the liveness index (core/equipment/liveness.ts). */
+        livenessShard: { type: "string" },
+        /** Set by the liveness sweep when the heartbeats stopped (lastSeenAt + 10 minutes); removed by the next one. */
+        disconnectedAt: { type: "string" },
         /** Customers attached to a multi-tenant PBX. */
         tenantCount: { type: "number", required: true, default: 0 },
         extensionCount: { type: "number", required: true, default: 0 },
@@ -51,6 +55,13 @@ export function equipmentEntity(config: EntityConfiguration) {
         byAccount: {
           pk: { field: "pk", composite: ["accountId"] },
           sk: { field: "sk", composite: ["equipmentId"] },
+        },
+        // Paired PBXs by their last heartbeat, in a few shards: the sweep finds those whose heartbeats
+        // stopped since its last run with one Query per shard (sparse: only items with lastSeenAt).
+        byLiveness: {
+          index: "gsi3",
+          pk: { field: "gsi3pk", composite: ["livenessShard"] },
+          sk: { field: "gsi3sk", composite: ["lastSeenAt"] },
         },
         // The PBX activates with its device id only (no token, no account): one lookup by it.
         byDevice: {

@@ -264,3 +264,21 @@ export const mainNumberIs =
   (mainNumber: string | undefined): Condition<{ mainNumber: Attr<string> }> =>
   (x, op) =>
     mainNumber === undefined ? op.notExists(x.mainNumber) : op.eq(x.mainNumber, mainNumber);
+
+/** A paired PBX whose last heartbeat is still the one read (the liveness sweep marks it disconnected). */
+export const silentSince =
+  (
+    lastSeenAt: string,
+  ): Condition<{
+    lastSeenAt: Attr<string>;
+    status: Attr<string>;
+    disconnectedAt: Attr<string>;
+    removing: Attr<boolean>;
+  }> =>
+  (x, op) =>
+    all(
+      op.eq(x.lastSeenAt, lastSeenAt),
+      op.eq(x.status, "CONNECTED"),
+      op.notExists(x.disconnectedAt),
+      op.notExists(x.removing),
+    );

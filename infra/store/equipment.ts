@@ -159,6 +159,18 @@ export class EquipmentStore extends StoreBase {
     return this.page(cursorOf(e, "byCustomer"), q, opts);
   }
 
+  /** Paired PBXs of a liveness shard whose last heartbeat is in [from, until] (ISO instants), every page. */
+  async heartbeatsBetween(shard: string, from: string, until: string): Promise<EquipmentRecord[]> {
+    const e = this.entities.equipment;
+    return this.all((limit, cursor) =>
+      this.page(
+        cursorOf(e, "byLiveness"),
+        e.query.byLiveness({ livenessShard: shard }).between({ lastSeenAt: from }, { lastSeenAt: until }),
+        { limit, cursor },
+      ),
+    );
+  }
+
   /** Every extension association of an account's members (a release checks its numbers are free). */
   async allCustomerAssignments(customerId: string): Promise<ExtensionAssignmentRecord[]> {
     return this.all((limit, cursor) => this.listCustomerAssignments(customerId, { limit, cursor }));
@@ -168,11 +180,19 @@ export class EquipmentStore extends StoreBase {
    * Records a heartbeat: `lastSeenAt` moves only while the credential version is the current one
    * and the equipment is paired. False when the condition failed (revoked, removed, not paired).
    */
-  async touchEquipment(accountId: string, equipmentId: string, version: number, at: string): Promise<boolean> {
+  async touchEquipment(
+    accountId: string,
+    equipmentId: string,
+    version: number,
+    at: string,
+    liveness: { livenessShard: string },
+  ): Promise<boolean> {
     if (oversized({ accountId, equipmentId })) return false;
     const r = await this.entities.equipment
       .patch({ accountId, equipmentId })
-      .set({ lastSeenAt: at })
+      .set({ lastSeenAt: at, ...liveness })
+      // Alive again: the sweep's disconnection mark goes (the change stream says equipment.connected).
+      .remove(["disconnectedAt"])
       .where(
         (x, op) =>
           `${op.eq(x.credentialVersion, version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`,
