@@ -34,14 +34,14 @@ const createInput = z.object({
   parentId: z.string().min(1),
   kind: z.enum(accountKinds),
   name: V.name,
-  reference: V.reference.optional(),
+  reference: V.absentIfNull(V.reference),
   country: V.country,
-  owner: ownerInput.optional(),
-  currency: Catalog.currency.optional(),
-  order: Order.newAccountOrder.optional(),
+  owner: V.absentIfNull(ownerInput),
+  currency: V.absentIfNull(Catalog.currency),
+  order: V.absentIfNull(Order.newAccountOrder),
   /** Reseller rights given at creation (resellers only); both default to false, as `setResellerRights` leaves them. */
-  canCreateAccounts: z.boolean().optional(),
-  canCreateEquipment: z.boolean().optional(),
+  canCreateAccounts: V.absentIfNull(z.boolean()),
+  canCreateEquipment: V.absentIfNull(z.boolean()),
 });
 export type CreateInput = z.input<typeof createInput>;
 
@@ -240,9 +240,9 @@ async function inheritable(s: Session, parent: Info): Promise<string[]> {
 
 const updateInput = z.object({
   id: z.string().min(1),
-  name: V.name.optional(),
+  name: V.absentIfNull(V.name),
   reference: V.reference.nullable().optional(),
-  country: V.country.optional(),
+  country: V.absentIfNull(V.country),
 });
 export type UpdateInput = z.input<typeof updateInput>;
 
@@ -314,8 +314,8 @@ export async function update(s: Session, raw: UpdateInput): Promise<Info> {
 
 const rightsInput = z.object({
   id: z.string().min(1),
-  canCreateAccounts: z.boolean().optional(),
-  canCreateEquipment: z.boolean().optional(),
+  canCreateAccounts: V.absentIfNull(z.boolean()),
+  canCreateEquipment: V.absentIfNull(z.boolean()),
 });
 
 /** A reseller's rights are set by the sellers above it, never by the reseller itself. */

@@ -43,13 +43,13 @@ const createInput = z
     sku,
     name: V.name,
     kind: z.enum(offerKinds),
-    family: sku.optional(),
+    family: V.absentIfNull(sku),
     unitPrice: z.string(),
     currency,
-    termMonths: z.number().int().optional(),
-    trialDays: z.number().int().min(1, "must be at least 1").max(365, "must be at most 365").optional(),
-    convertsTo: sku.optional(),
-    unit: V.name.optional(),
+    termMonths: V.absentIfNull(z.number().int()),
+    trialDays: V.absentIfNull(z.number().int().min(1, "must be at least 1").max(365, "must be at most 365")),
+    convertsTo: V.absentIfNull(sku),
+    unit: V.absentIfNull(V.name),
     internalOnly: z.boolean().default(false),
   })
   .superRefine((o, ctx) => {

@@ -56,7 +56,7 @@ const addInput = z
     accountId: z.string().min(1),
     numbers: z.array(z.string()).nullish(),
     ranges: z.array(range).nullish(),
-    state: z.enum(portingStates).default("NEW"),
+    state: V.absentIfNull(z.enum(portingStates)).transform((v) => v ?? "NEW"),
     portingDate: z.date().nullish(),
   })
   .superRefine((v, ctx) => {

@@ -78,8 +78,8 @@ const lines = z
 
 const orderFields = {
   lines,
-  reference: V.reference.optional(),
-  currency: Catalog.currency.optional(),
+  reference: V.absentIfNull(V.reference),
+  currency: V.absentIfNull(Catalog.currency),
 };
 
 /**

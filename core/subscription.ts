@@ -312,7 +312,7 @@ const belowAssigned = (assigned: number) =>
 const cancelInput = z.object({
   accountId: z.string().min(1),
   sku: Catalog.sku,
-  expectedVersion: z.number().int().min(1).optional(),
+  expectedVersion: V.absentIfNull(z.number().int().min(1)),
 });
 
 /** Cancels: quantity 0, status CANCELLED (Ribbon: set every quantity to 0). */

@@ -94,6 +94,16 @@ export const multilineText = (max: number) =>
     .transform((lines) => lines.join("\n").trim())
     .pipe(z.string().min(1, "must not be empty").max(max, `must be at most ${max} characters`));
 
+/**
+ * An optional field a GraphQL client may also send as null: null reads as absent, so resolvers pass
+ * their inputs through as they come.
+ */
+export const absentIfNull = <S extends z.ZodType>(schema: S) =>
+  schema
+    .nullish()
+    .transform((v) => v ?? undefined)
+    .optional();
+
 /** Parses input with a schema; every failure becomes one Invalid with field paths. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown, prefix: string[] = []): z.infer<S> {
   const r = schema.safeParse(input);

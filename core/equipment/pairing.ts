@@ -190,8 +190,8 @@ export async function remove(s: Session, key: Key): Promise<Info> {
 const updateInput = z
   .object({
     equipment: equipmentKey,
-    name: V.name.optional(),
-    country: V.country.optional(),
+    name: V.absentIfNull(V.name),
+    country: V.absentIfNull(V.country),
     /** null: the PBX dials out without a prefix. */
     outboundPrefix: digits(1, 4, "").nullable().optional(),
   })

@@ -83,7 +83,7 @@ builder.mutationField("createAccount", (t) =>
         parentId: localId(String(input.parentId), "Account"),
         kind: input.kind,
         name: input.name,
-        ...(input.reference != null ? { reference: input.reference } : {}),
+        reference: input.reference,
         country: input.country,
         ...(input.owner
           ? {
@@ -94,19 +94,10 @@ builder.mutationField("createAccount", (t) =>
               },
             }
           : {}),
-        ...(input.currency != null ? { currency: input.currency } : {}),
-        ...(input.canCreateAccounts != null ? { canCreateAccounts: input.canCreateAccounts } : {}),
-        ...(input.canCreateEquipment != null ? { canCreateEquipment: input.canCreateEquipment } : {}),
-        ...(input.order
-          ? {
-              order: {
-                lines: input.order.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
-                idempotencyKey: input.order.idempotencyKey,
-                ...(input.order.reference != null ? { reference: input.order.reference } : {}),
-                ...(input.order.currency != null ? { currency: input.order.currency } : {}),
-              },
-            }
-          : {}),
+        currency: input.currency,
+        canCreateAccounts: input.canCreateAccounts,
+        canCreateEquipment: input.canCreateEquipment,
+        order: input.order,
       }),
   }),
 );
@@ -130,9 +121,10 @@ builder.mutationField("updateAccount", (t) =>
     resolve: async (_r, { input }, ctx) => ({
       account: await Account.update(ctx.session, {
         id: localId(String(input.id), "Account"),
-        ...(input.name != null ? { name: input.name } : {}),
+        name: input.name,
+        // Null clears the reference; left out, it is unchanged.
         ...(input.reference !== undefined ? { reference: input.reference } : {}),
-        ...(input.country != null ? { country: input.country } : {}),
+        country: input.country,
       }),
     }),
   }),
@@ -162,8 +154,8 @@ builder.mutationField("setResellerRights", (t) =>
     resolve: async (_r, { input }, ctx) => ({
       account: await Account.setResellerRights(ctx.session, {
         id: localId(String(input.id), "Account"),
-        ...(input.canCreateAccounts != null ? { canCreateAccounts: input.canCreateAccounts } : {}),
-        ...(input.canCreateEquipment != null ? { canCreateEquipment: input.canCreateEquipment } : {}),
+        canCreateAccounts: input.canCreateAccounts,
+        canCreateEquipment: input.canCreateEquipment,
       }),
     }),
   }),

@@ -36,8 +36,8 @@ builder.mutationField("updateEquipment", (t) =>
     resolve: async (_r, { input }, ctx) => ({
       equipment: await Equipment.update(ctx.session, {
         equipment: equipmentKey(input.equipmentId),
-        ...(input.name != null ? { name: input.name } : {}),
-        ...(input.country != null ? { country: input.country } : {}),
+        name: input.name,
+        country: input.country,
         // Given as null: removed; left out: unchanged.
         ...(input.outboundPrefix !== undefined ? { outboundPrefix: input.outboundPrefix } : {}),
       }),

@@ -55,10 +55,10 @@ builder.mutationField("addNumbers", (t) =>
     resolve: (_r, { input }, ctx) =>
       Numbers.add(ctx.session, {
         accountId: localId(String(input.accountId), "Account"),
-        numbers: input.numbers ?? null,
-        ranges: input.ranges ?? null,
-        ...(input.state ? { state: input.state } : {}),
-        portingDate: input.portingDate ?? null,
+        numbers: input.numbers,
+        ranges: input.ranges,
+        state: input.state,
+        portingDate: input.portingDate,
       }),
   }),
 );
@@ -124,7 +124,7 @@ builder.mutationField("setMainNumber", (t) =>
     resolve: async (_r, { input }, ctx) => ({
       account: await Numbers.setMain(ctx.session, {
         accountId: localId(String(input.accountId), "Account"),
-        number: input.number ?? null,
+        number: input.number,
       }),
     }),
   }),
@@ -158,7 +158,7 @@ builder.mutationField("setNumberPorting", (t) =>
       numbers: await Numbers.setPorting(ctx.session, {
         numbers: input.numbers,
         state: input.state,
-        portingDate: input.portingDate ?? null,
+        portingDate: input.portingDate,
       }),
     }),
   }),

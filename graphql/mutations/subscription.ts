@@ -65,7 +65,7 @@ builder.mutationField("cancelSubscription", (t) =>
     resolve: async (_r, { input }, ctx) => ({
       subscription: await Subscription.cancel(ctx.session, {
         ...subscriptionRef(input.subscriptionId),
-        ...(input.expectedVersion != null ? { expectedVersion: input.expectedVersion } : {}),
+        expectedVersion: input.expectedVersion,
       }),
     }),
   }),

@@ -136,7 +136,7 @@ builder.queryField("previewOrder", (t) =>
       Order.preview(ctx.session, {
         accountId: localId(String(input.accountId), "Account"),
         lines: input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
-        ...(input.currency != null ? { currency: input.currency } : {}),
+        currency: input.currency,
       }),
   }),
 );
