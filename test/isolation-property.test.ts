@@ -25,6 +25,7 @@ import type { Actor } from "../core/actor.js";
 import { Forbidden, NotFound } from "../core/errors.js";
 import * as Consent from "../core/consent.js";
 import { PLATFORM_ID, allowed, authorize, isOperator, seesPrices } from "../core/rights.js";
+import { readable } from "../core/events.js";
 import type { Action } from "../core/rights.js";
 import type { AccountRecord, Membership } from "../infra/store.js";
 
@@ -545,6 +546,22 @@ function oracle(s: Standing, acc: Acc, action: Action, client = false): Verdict 
   return permits(s, acc, action) ? "allowed" : "forbidden";
 }
 
+/**
+ * Issue 14: an endpoint of account A receives an event of account E (E is A or below it) only if its
+ * creator could read it in A's feed: A's own events for whoever reaches A as a member or from above
+ * (a partner admin's consent gives no feed), and A's subtree for those who reach below A (DESIGN 1
+ * "Reach": the SELLER flag, the platform's people, anyone above).
+ */
+function oracleReceives(world: World, caller: Caller, endpointAccount: Acc, eventAccount: Acc): boolean {
+  const s = standing(world, caller, endpointAccount);
+  const reaches = s.system || s.own !== undefined || s.staff !== undefined || s.sellerAbove.length > 0;
+  if (!reaches) return false;
+  if (eventAccount.id === endpointAccount.id) return true;
+  const below = ancestors(byId(world), eventAccount).some((a) => a.id === endpointAccount.id);
+  const subtree = aboveAs(s, anyRole) || (s.own !== undefined && (s.own.seller || endpointAccount.kind === "PLATFORM"));
+  return below && subtree;
+}
+
 /** DESIGN 1 "Prices": the billed party's OWNERs and the operators (PLATFORM OWNERs; the billing jobs). */
 function oracleSeesPrices(caller: Caller, billedPartyId: string | undefined): boolean {
   if (oracleIsOperator(caller)) return true;
@@ -741,6 +758,30 @@ describe("rights as properties of random channel trees", () => {
         }
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it("a webhook endpoint receives only the events its creator could read in its account's feed", () => {
+    fc.assert(
+      fc.property(worldArb, (world) => {
+        const problems: string[] = [];
+        for (const caller of callers(world)) {
+          for (const endpointAccount of world.accounts) {
+            for (const eventAccount of world.accounts) {
+              const path = [...view(world, eventAccount).path, eventAccount.id];
+              // Delivery only considers endpoints of accounts on the event's path.
+              if (!path.includes(endpointAccount.id)) continue;
+              const core = readable(caller.actor, caller.memberships, view(world, endpointAccount), path, world.now);
+              if (core !== oracleReceives(world, caller, endpointAccount, eventAccount))
+                problems.push(
+                  `${caller.label}: endpoint of ${endpointAccount.id}, event of ${eventAccount.id}: core ${core}`,
+                );
+            }
+          }
+        }
+        if (problems.length > 0) failWith(world, problems);
+      }),
+      { numRuns: 300 },
     );
   });
 
