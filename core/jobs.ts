@@ -71,9 +71,9 @@ export interface BillingOptions {
  */
 export async function schedule(deps: Deps, queues: Queues, job: Run, opts: { period?: string } = {}): Promise<number> {
   const s = new Session(deps, { type: "system", job: `schedule-${job}` });
-  const liveness = JSON.stringify({ job: "lifecycle", what: "liveness" } satisfies Message);
   if (job === "liveness") {
-    await queues.lifecycle.send([liveness]);
+    // One message: the sweep reads from its watermark, so a missed run is caught up by the next.
+    await queues.lifecycle.send([JSON.stringify({ job: "lifecycle", what: "liveness" } satisfies Message)]);
     return 1;
   }
   if (job === "billing") {
@@ -104,11 +104,9 @@ export async function schedule(deps: Deps, queues: Queues, job: Run, opts: { per
       } satisfies Message),
     ),
   );
-  // The daily run also sweeps for PBXs gone silent, in case the 5-minute sweeps did not run.
-  await queues.lifecycle.send([liveness]);
   // Only once every message is on the queue: a crash before this rereads the same days.
   await due.commit();
-  return due.items.length + 1;
+  return due.items.length;
 }
 
 /** Billed parties: the billable accounts under the platform (distributors), every page. */

@@ -3,7 +3,7 @@
  * stack's clock and POST /dev/jobs/run: the Rainbow invoice example, its PDF and CSV, its mail,
  * and a second run of the same month that changes nothing.
  */
-import { inflateSync } from "node:zlib";
+import { pageTexts } from "./pdf-text.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
 import type { Money, TestStack } from "./harness.js";
@@ -193,7 +193,7 @@ describe("the monthly billing run", () => {
     expect(pdf.headers.get("content-type")).toBe("application/pdf");
     const bytes = Buffer.from(await pdf.arrayBuffer());
     expect(bytes.subarray(0, 5).toString()).toBe("%PDF-");
-    expect(pdfText(bytes)).toEqual(expect.stringContaining("149.28"));
+    expect((await pageTexts(bytes)).flat().join(" ")).toEqual(expect.stringContaining("149.28"));
     const text = await csv.text();
     expect(csv.status).toBe(200);
     for (const figure of ["42.00", "14.40", "56.00", "12.00", "Integrator Red Baron", "INV00000001"])
@@ -231,22 +231,3 @@ describe("the monthly billing run", () => {
     );
   });
 });
-
-/** The text drawn in a PDF: pdf-lib writes hex strings in Tj operators inside (possibly deflated) streams. */
-function pdfText(pdf: Buffer): string {
-  const raw = pdf.toString("latin1");
-  const out: string[] = [];
-  const streams = raw.matchAll(/stream\r?\n([\s\S]*?)\r?\nendstream/g);
-  for (const [, body] of streams) {
-    let content = body!;
-    try {
-      content = inflateSync(Buffer.from(body!, "latin1")).toString("latin1");
-    } catch {
-      // not deflated
-    }
-    for (const [, hex] of content.matchAll(/<([0-9A-Fa-f]+)>\s*Tj/g))
-      out.push(Buffer.from(hex!, "hex").toString("latin1"));
-    for (const [, lit] of content.matchAll(/\(((?:\\.|[^\\)])*)\)\s*Tj/g)) out.push(lit!);
-  }
-  return out.join(" ");
-}

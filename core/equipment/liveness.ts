@@ -7,8 +7,8 @@ import { DAY_MS } from "../time.js";
 /**
  * When a PBX's heartbeats stop. A PBX is DISCONNECTED once no heartbeat came for 10 minutes, which
  * reads decide from `lastSeenAt`; for the `equipment.disconnected` event something must write that
- * moment. The sweep (every 5 minutes, and at each daily lifecycle run) finds the PBXs whose last
- * heartbeat crossed the timeout since its previous run, through a sparse index on `lastSeenAt` in a
+ * moment. The sweep (every 5 minutes) finds the PBXs whose last heartbeat crossed the timeout since
+ * its previous run (its watermark: a missed run is caught up by the next), through a sparse index on `lastSeenAt` in a
  * few shards, and marks each `disconnectedAt`; the change stream turns the mark into the event, and
  * the next heartbeat removes it (`equipment.connected` again). A leaf module: the lifecycle worker
  * loads it without the equipment use cases.
