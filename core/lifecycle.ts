@@ -11,7 +11,7 @@ import { partyOf } from "./party.js";
 import * as Subscription from "./subscription.js";
 import * as TrialEntries from "./trial-entries.js";
 import * as Trials from "./trials.js";
-import * as Tickets from "./tickets.js";
+import * as TicketRetention from "./ticket-retention.js";
 import * as NumberPool from "./number-pool.js";
 
 export type { Due } from "./due.js";
@@ -381,7 +381,7 @@ async function purge(s: Session, accountId: string): Promise<void> {
     ]);
   }
   // Its support tickets stay with the partner they were opened to, anonymised.
-  await Tickets.anonymiseCustomer(s, accountId);
+  await TicketRetention.anonymiseCustomer(s, accountId);
   // Its numbers go back to the pools they came from, quarantined.
   await NumberPool.returnAll(s, accountId);
   // Last: what is above is found from it, so an interrupted purge can start again.

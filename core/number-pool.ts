@@ -1,6 +1,8 @@
-import type { PhoneNumberRecord } from "../infra/store.js";
+import type { PhoneNumberRecord, TxEntities } from "../infra/store.js";
 import * as Cond from "../infra/store/conditions.js";
 import type { Session } from "./context.js";
+import { Invalid } from "./errors.js";
+import { guard } from "./tx.js";
 import { PLATFORM_ID } from "./rights.js";
 import { DAY_MS } from "./time.js";
 
@@ -46,4 +48,22 @@ export async function returnAll(s: Session, accountId: string): Promise<void> {
       { otherwise: () => new Error("numbers changed while returning them; retry") },
     );
   }
+}
+
+/**
+ * The operation an extension association adds to its transaction: the public number must be in
+ * the account's pool, out of quarantine; its version moves, so a release that read it before fails.
+ */
+export function useOp(e: TxEntities, accountId: string, number: string, now: Date) {
+  return guard(
+    e.phoneNumber.patch({ number }).add({ version: 1 }).where(Cond.inPool(accountId, now.toISOString())).commit(),
+    () => Invalid.field("publicNumber", "is not in the account's number pool"),
+  );
+}
+
+/** Checked before an association, for a clear error: the number is in the account's pool. */
+export async function assertUsable(s: Session, accountId: string, number: string): Promise<void> {
+  const n = await s.deps.store.getNumber(number);
+  if (!n || n.holderId !== accountId || !available(n, s.now))
+    throw Invalid.field("publicNumber", "is not in the account's number pool");
 }

@@ -14,7 +14,7 @@ import * as PartnerAdmin from "./partner-admin.js";
 import { PLATFORM_ID, allowed, isOperator } from "./rights.js";
 import type { Reach } from "./rights.js";
 import { DAY_MS } from "./time.js";
-import { QUARANTINE_DAYS, available } from "./number-pool.js";
+import { QUARANTINE_DAYS } from "./number-pool.js";
 import { guard } from "./tx.js";
 import * as V from "./validation.js";
 
@@ -371,24 +371,6 @@ export async function find(s: Session, number: string): Promise<Info | undefined
   if (!n) return undefined;
   const [ms, holder] = await Promise.all([s.memberships(), s.account(n.holderId)]);
   return holder && allowed(s.actor, ms, holder, "account.read", s.now) ? n : undefined;
-}
-
-/**
- * The operation an extension association adds to its transaction: the public number must be in
- * the account's pool, out of quarantine; its version moves, so a release that read it before fails.
- */
-export function useOp(e: TxEntities, accountId: string, number: string, now: Date) {
-  return guard(
-    e.phoneNumber.patch({ number }).add({ version: 1 }).where(Cond.inPool(accountId, now.toISOString())).commit(),
-    () => Invalid.field("publicNumber", "is not in the account's number pool"),
-  );
-}
-
-/** Checked before an association, for a clear error: the number is in the account's pool. */
-export async function assertUsable(s: Session, accountId: string, number: string): Promise<void> {
-  const n = await s.deps.store.getNumber(number);
-  if (!n || n.holderId !== accountId || !available(n, s.now))
-    throw Invalid.field("publicNumber", "is not in the account's number pool");
 }
 
 /** The audit entry of a change to a pool and, when done on behalf, the partner-admin trail and its consent check. */

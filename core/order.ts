@@ -1,23 +1,26 @@
 import * as z from "zod";
 import { digest, newId } from "../infra/ids.js";
-import type { AccountRecord, OfferRecord, OrderRecord, Page, SubscriptionRecord, TxEntities } from "../infra/store.js";
+import type { AccountRecord, OfferRecord, OrderRecord, SubscriptionRecord, TxEntities } from "../infra/store.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import * as Catalog from "./catalog.js";
 import { termOp } from "./due.js";
 import type { Session } from "./context.js";
-import { Conflict, Invalid, NotFound } from "./errors.js";
+import { Conflict, Invalid } from "./errors.js";
 import type { Issue } from "./errors.js";
 import * as Money from "./money.js";
-import { paged } from "./paging.js";
-import type { PageArgs } from "./paging.js";
-import { allowed, authorize } from "./rights.js";
+import { authorize } from "./rights.js";
 import { partyOf } from "./party.js";
 import * as Subscription from "./subscription.js";
 import * as TrialEntries from "./trial-entries.js";
 import * as V from "./validation.js";
 import * as Time from "./time.js";
 import * as Cond from "../infra/store/conditions.js";
+import { present, presentPlan } from "./order-views.js";
+import type { Info, Preview } from "./order-views.js";
+
+export { find, get, list, present, presentPlan } from "./order-views.js";
+export type { Info, Line, Preview } from "./order-views.js";
 
 /**
  * Most lines in one order. An order is one DynamoDB transaction (at most 100 writes): each line
@@ -26,29 +29,6 @@ import * as Cond from "../infra/store/conditions.js";
  * audit, owner invitation, retention marker, order, keys).
  */
 export const MAX_LINES = 25;
-
-export interface Line {
-  readonly sku: string;
-  readonly name: string;
-  readonly kind: Catalog.Kind;
-  readonly quantity: number;
-  readonly unitPrice: number | null;
-  readonly amount: number | null;
-}
-
-/** An order as a caller sees it: prices and total null unless the caller sees prices. */
-export type Info = Omit<OrderRecord, "lines" | "total"> & {
-  readonly lines: readonly Line[];
-  readonly total: number | null;
-};
-
-/** A dry run: what `placeOrder` would charge, nothing written. */
-export interface Preview {
-  readonly accountId: string;
-  readonly lines: readonly Line[];
-  readonly currency: string;
-  readonly total: number | null;
-}
 
 const lineInput = z.object({
   sku: Catalog.sku,
@@ -241,22 +221,6 @@ export async function plan(
   return { account, lines: planned, currency, total, showPrices };
 }
 
-function presentLines(p: Plan): Line[] {
-  return p.lines.map((l) => ({
-    sku: l.offer.sku,
-    name: l.offer.name,
-    kind: l.offer.kind,
-    quantity: l.quantity,
-    unitPrice: p.showPrices ? l.unitPrice : null,
-    amount: p.showPrices ? l.amount : null,
-  }));
-}
-
-export function present(order: OrderRecord, showPrices: boolean): Info {
-  if (showPrices) return order;
-  return { ...order, total: null, lines: order.lines.map((l) => ({ ...l, unitPrice: null, amount: null })) };
-}
-
 function patchOp(e: TxEntities, l: PlannedLine, moved: number) {
   const before = l.before!;
   // A patch, not a put: `assigned` moves with licence assignments, which do not bump the version.
@@ -374,16 +338,6 @@ export async function preview(s: Session, raw: PreviewInput): Promise<Preview> {
   return presentPlan(await plan(s, account!, input));
 }
 
-/** A plan as its preview shows it: prices only for those who see them. */
-export function presentPlan(p: Plan): Preview {
-  return {
-    accountId: p.account.id,
-    lines: presentLines(p),
-    currency: p.currency,
-    total: p.showPrices ? p.total : null,
-  };
-}
-
 /** Attempts before giving up when concurrent orders keep changing the same subscriptions. */
 const ATTEMPTS = 5;
 
@@ -429,34 +383,4 @@ async function replay(
   ]);
   if (!order) throw new Error("idempotency key without its order");
   return present(order, show);
-}
-
-/** Orders of an account, newest first. */
-export async function list(s: Session, accountId: string, args: PageArgs): Promise<Page<Info>> {
-  const { account } = await s.authorized(accountId, "account.read");
-  const [page, show] = await Promise.all([
-    paged(args, (limit, cursor) => s.deps.store.listOrders(accountId, limit, cursor)),
-    Catalog.showsPrices(s, account!),
-  ]);
-  return {
-    hasNextPage: page.hasNextPage,
-    items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })),
-  };
-}
-
-/** One order (Relay `node`): undefined when unknown or invisible. */
-export async function find(s: Session, accountId: string, id: string): Promise<Info | undefined> {
-  const [ms, account, order] = await Promise.all([
-    s.memberships(),
-    s.account(accountId),
-    s.deps.store.getOrder(accountId, id),
-  ]);
-  if (!account || !order || !allowed(s.actor, ms, account, "account.read", s.now)) return undefined;
-  return present(order, await Catalog.showsPrices(s, account));
-}
-
-export async function get(s: Session, accountId: string, id: string): Promise<Info> {
-  const found = await find(s, accountId, id);
-  if (!found) throw new NotFound("Order");
-  return found;
 }

@@ -1,17 +1,13 @@
 import * as z from "zod";
 import { newId } from "../infra/ids.js";
-import type { AccountRecord, Page, TicketCommentRecord, TicketRecord } from "../infra/store.js";
+import type { TicketCommentRecord, TicketRecord } from "../infra/store.js";
 import { ticketStates } from "../infra/entities/ticket.js";
 import * as Cond from "../infra/store/conditions.js";
 import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
-import { Conflict, Forbidden, Invalid, NotFound } from "./errors.js";
-import { paged } from "./paging.js";
-import type { PageArgs } from "./paging.js";
+import { Conflict, Forbidden, Invalid } from "./errors.js";
 import * as PartnerAdmin from "./partner-admin.js";
-import { allowed, reachOf, isVisible } from "./rights.js";
-import type { Reach } from "./rights.js";
 import { guard } from "./tx.js";
 import * as V from "./validation.js";
 
@@ -27,12 +23,11 @@ export type Info = TicketRecord;
 export type Comment = TicketCommentRecord;
 export type State = (typeof ticketStates)[number];
 export { ticketStates };
+export { comments, find, findComment, get, list } from "./ticket-reads.js";
+import { load, type Standing } from "./ticket-reads.js";
 
 /** The vendor's ticket numbers: one sequence for the whole platform. */
 const VENDOR_SEQUENCE = "vendor-ticket-number";
-/** What a deleted customer's people are called on the tickets its partner keeps. */
-export const ANONYMOUS = "a deleted customer's user";
-export const DELETED_ACCOUNT = "Deleted account";
 
 /**
  * The moves of a ticket, by side. The partner's side runs the ticket; the customer's side closes a
@@ -110,90 +105,6 @@ export async function open(s: Session, raw: OpenInput): Promise<Info> {
     ...PartnerAdmin.behalfOps(e, s, reach, account.id, "ticket.opened", ticket.ticketId),
   ]);
   return ticket;
-}
-
-/** How the caller stands on a ticket: it handles it (the partner's side), takes part (the customer's side), or only reads. */
-interface Standing {
-  readonly ticket: Info;
-  readonly handles: boolean;
-  /** The caller's reach on the customer, when it may act there (open, comment, close). */
-  readonly customer?: Reach;
-}
-
-/** A ticket the caller may see: from the partner it was opened to (or above), or from its customer. NotFound otherwise. */
-async function load(s: Session, partnerId: string, ticketId: string): Promise<Standing> {
-  const ticket = await s.deps.store.getTicket(partnerId, ticketId);
-  if (!ticket) throw new NotFound("Ticket");
-  const [ms, partner, customer] = await Promise.all([
-    s.memberships(),
-    s.account(ticket.partnerId),
-    s.account(ticket.customerId),
-  ]);
-  const sees = (a: AccountRecord | undefined) => !!a && isVisible(reachOf(s.actor, ms, a, s.now));
-  if (!sees(partner) && !sees(customer)) throw new NotFound("Ticket");
-  const handles = !!partner && allowed(s.actor, ms, partner, "ticket.handle", s.now);
-  const takesPart = !!customer && allowed(s.actor, ms, customer, "ticket.open", s.now);
-  return { ticket, handles, ...(takesPart ? { customer: reachOf(s.actor, ms, customer, s.now) } : {}) };
-}
-
-/** A ticket by its key, for those who may see it; NotFound otherwise. */
-export async function get(s: Session, partnerId: string, ticketId: string): Promise<Info> {
-  return (await load(s, partnerId, ticketId)).ticket;
-}
-
-/** A ticket by its key, for those who may see it (node lookups); undefined otherwise. */
-export async function find(s: Session, partnerId: string, ticketId: string): Promise<Info | undefined> {
-  try {
-    return (await load(s, partnerId, ticketId)).ticket;
-  } catch (err) {
-    if (err instanceof NotFound) return undefined;
-    throw err;
-  }
-}
-
-const stateFilter = z.enum(ticketStates).nullish();
-
-/**
- * The tickets of an account: for a customer, those opened for it; for a partner, those opened to it.
- * Anyone who sees the account (a partner's subtree reaches its resellers' tickets through them).
- */
-export async function list(
-  s: Session,
-  accountId: string,
-  args: PageArgs & { readonly state?: State | null },
-): Promise<Page<Info>> {
-  const { account } = await s.authorized(accountId, "account.read");
-  const state = V.parse(stateFilter, args.state, ["state"]);
-  return paged(args, (limit, cursor) =>
-    account.kind === "CUSTOMER"
-      ? s.deps.store.listCustomerTickets(account.id, { state, limit, cursor })
-      : s.deps.store.listPartnerTickets(account.id, { state, limit, cursor }),
-  );
-}
-
-/** The comments of a ticket, in the order written, for those who see it. */
-export async function comments(
-  s: Session,
-  t: Pick<Info, "partnerId" | "ticketId">,
-  args: PageArgs,
-): Promise<Page<Comment>> {
-  await load(s, t.partnerId, t.ticketId);
-  return paged(args, (limit, cursor) => s.deps.store.listTicketComments(t.partnerId, t.ticketId, limit, cursor));
-}
-
-/** One comment (node lookups), for those who see its ticket. */
-export async function findComment(
-  s: Session,
-  partnerId: string,
-  ticketId: string,
-  commentId: string,
-): Promise<Comment | undefined> {
-  if (!(await find(s, partnerId, ticketId))) return undefined;
-  const page = await s.deps.store.listTicketComments(partnerId, ticketId, 100, null);
-  const all = page.hasNextPage
-    ? await s.deps.store.allTicketComments(partnerId, ticketId)
-    : page.items.map((i) => i.node);
-  return all.find((c) => c.commentId === commentId);
 }
 
 const ticketRef = z.object({ partnerId: z.string().min(1), ticketId: z.string().min(1) });
@@ -420,46 +331,4 @@ async function notify(s: Session, t: Info): Promise<void> {
       `Follow it in the portal: ${s.deps.portalUrl}/tickets`,
     ].join("\n\n"),
   });
-}
-
-/**
- * A deleted customer's tickets stay with its partner, anonymised: the customer's name, its people's
- * names and addresses are dropped (the partner side's own entries keep theirs). Idempotent: part of
- * the deletion's purge, which any later delivery may run again.
- */
-export async function anonymiseCustomer(s: Session, customerId: string): Promise<void> {
-  const store = s.deps.store;
-  for (const t of await store.allCustomerTickets(customerId)) {
-    const customerSide = await store.allTicketComments(t.partnerId, t.ticketId);
-    const authored = customerSide.filter((c) => c.side === "CUSTOMER" && c.author !== ANONYMOUS);
-    for (let i = 0; i < authored.length; i += 90) {
-      await s.transact((e) =>
-        authored
-          .slice(i, i + 90)
-          .map((c) =>
-            e.ticketComment
-              .patch({ partnerId: c.partnerId, ticketId: c.ticketId, commentId: c.commentId })
-              .set({ author: ANONYMOUS })
-              .commit(),
-          ),
-      );
-    }
-    if (t.anonymised) continue;
-    await s.transact(
-      (e) => [
-        e.ticket
-          .patch({ partnerId: t.partnerId, ticketId: t.ticketId })
-          .set({
-            customerName: DELETED_ACCOUNT,
-            anonymised: true,
-            ...(t.onBehalf ? {} : { openedBy: ANONYMOUS }),
-            version: t.version + 1,
-          })
-          .remove(["openerEmail"])
-          .where(Cond.atVersion(t.version))
-          .commit(),
-      ],
-      { otherwise: () => new Error("ticket changed during anonymisation; retry") },
-    );
-  }
 }

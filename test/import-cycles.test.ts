@@ -88,4 +88,12 @@ describe("module graph", () => {
     expect(cycles(graph)).toHaveLength(1);
     expect(cycles(graph)[0]).toHaveLength(3);
   });
+
+  it("has no file over 400 lines in core/ or infra/ (tests aside): a module that grows past it is split along its sections", () => {
+    const long = ["core", "infra"]
+      .flatMap((layer) => sources(join(root, layer)))
+      .map((file) => ({ file: relative(root, file), lines: readFileSync(file, "utf8").split("\n").length - 1 }))
+      .filter((f) => f.lines > 400);
+    expect(long).toEqual([]);
+  });
 });

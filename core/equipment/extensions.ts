@@ -16,7 +16,7 @@ import * as PartnerAdmin from "../partner-admin.js";
 import type { TenantView, Info, Assignment, Key } from "./common.js";
 import { equipmentBusy } from "./tenants.js";
 import * as Cond from "../../infra/store/conditions.js";
-import * as Numbers from "../numbers.js";
+import * as Numbers from "../number-pool.js";
 
 /** Extension associations: a member of the account on an extension of a PBX, with a public number. */
 
