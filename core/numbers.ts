@@ -122,9 +122,10 @@ export async function add(s: Session, raw: AddInput): Promise<{ account: Account
     updatedAt: now,
   }));
   const raced = () => new Conflict("Some of these numbers were added meanwhile; nothing was added");
-  // One transaction per 99 numbers; the audit entry rides with the last, so it exists only if all committed.
+  // One transaction per 97 numbers (a transaction holds 100 items); the audit entry rides with the
+  // last, so it exists only if all committed.
   const chunks: Info[][] = [];
-  for (let i = 0; i < records.length; i += 99) chunks.push(records.slice(i, i + 99));
+  for (let i = 0; i < records.length; i += 97) chunks.push(records.slice(i, i + 97));
   const written: Info[][] = [];
   try {
     for (const [i, chunk] of chunks.entries()) {
@@ -136,9 +137,10 @@ export async function add(s: Session, raw: AddInput): Promise<{ account: Account
       written.push(chunk);
     }
   } catch (err) {
-    // A later part lost a race: the parts written are taken back (only while still this batch's, untouched).
-    for (const chunk of written)
-      await s.transact((e) => chunk.map((r) => e.phoneNumber.delete({ number: r.number }).commit()), {
+    // A later part lost a race: the parts written are taken back, each number only while it is still
+    // this batch's and untouched (an allocation may already have taken one: that one stays).
+    for (const r of written.flat())
+      await s.transact((e) => [e.phoneNumber.delete({ number: r.number }).where(Cond.addedUntouched(batch)).commit()], {
         otherwise: "skip",
       });
     throw err;

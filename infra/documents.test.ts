@@ -319,20 +319,29 @@ describe("renderInvoicePdf", () => {
     for (const f of INVOICE_FONTS) expect(existsSync(f.from), f.from).toBe(true);
   });
 
-  it("embeds the CJK font only when a document needs it", async () => {
-    const latin = await PDFDocument.load(await renderInvoicePdf(worked));
-    const fonts = (d: PDFDocument) =>
-      d.context
-        .enumerateIndirectObjects()
-        .map(([, o]) => (o instanceof PDFDict ? o.lookup(PDFName.of("BaseFont")) : undefined))
-        .filter((n): n is PDFName => n instanceof PDFName)
-        .map((n) => n.decodeText())
-        .sort();
-    expect([...new Set(fonts(latin))]).toEqual(["DejaVuSansCondensed", "DejaVuSansCondensed-Bold"]);
-    const cjk = await PDFDocument.load(
-      await renderInvoicePdf({ ...worked, billTo: { name: "株式会社", country: "JP" } }),
-    );
-    expect([...new Set(fonts(cjk))]).toEqual([
+  it("embeds fonts only when a document needs them: none for WinAnsi text, DejaVu for other scripts, Noto Sans SC for CJK", async () => {
+    const fonts = async (doc: InvoiceDocument) => {
+      const d = await PDFDocument.load(await renderInvoicePdf(doc));
+      return [
+        ...new Set(
+          d.context
+            .enumerateIndirectObjects()
+            .map(([, o]) => (o instanceof PDFDict ? o.lookup(PDFName.of("BaseFont")) : undefined))
+            .filter((n): n is PDFName => n instanceof PDFName)
+            .map((n) => n.decodeText()),
+        ),
+      ].sort();
+    };
+    expect(await fonts(worked)).toEqual(["Helvetica", "Helvetica-Bold"]);
+    expect(await fonts({ ...worked, billTo: { name: "Zürich Straße Ærø", country: "CH" } })).toEqual([
+      "Helvetica",
+      "Helvetica-Bold",
+    ]);
+    expect(await fonts({ ...worked, billTo: { name: "Москва Телеком", country: "RU" } })).toEqual([
+      "DejaVuSansCondensed",
+      "DejaVuSansCondensed-Bold",
+    ]);
+    expect(await fonts({ ...worked, billTo: { name: "株式会社", country: "JP" } })).toEqual([
       "DejaVuSansCondensed",
       "DejaVuSansCondensed-Bold",
       "NotoSansSC-Bold",

@@ -3,7 +3,8 @@ import { createRequire } from "node:module";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import fontkit from "@pdf-lib/fontkit";
-import type { PDFDocument, PDFFont, PDFPage, RGB } from "pdf-lib";
+import { PDFDocument, StandardFonts } from "pdf-lib";
+import type { PDFFont, PDFPage, RGB } from "pdf-lib";
 import { FONT_FILES } from "./font-files.js";
 
 /**
@@ -47,6 +48,16 @@ function charset(which: FontFile): ReadonlySet<number> {
     charsets.set(which, set);
   }
   return set;
+}
+
+let winAnsi: ReadonlySet<number> | undefined;
+/** The characters the standard fonts draw (WinAnsi), read once from a scratch document. */
+async function winAnsiCharset(): Promise<ReadonlySet<number>> {
+  if (!winAnsi) {
+    const scratch = await PDFDocument.create();
+    winAnsi = new Set((await scratch.embedFont(StandardFonts.Helvetica)).getCharacterSet());
+  }
+  return winAnsi;
 }
 
 /** One face of a FontSet: its embedded font and the code points it draws. */
@@ -94,23 +105,33 @@ export class FontSet {
 }
 
 /**
- * Embeds the invoice's regular and bold styles in `pdf`: DejaVu Sans, plus Noto Sans SC when
- * `texts` hold a character DejaVu lacks (a 10 MB font is parsed only for documents that need it).
+ * Embeds the invoice's regular and bold styles in `pdf`. A document whose every character Helvetica
+ * draws (WinAnsi: English and Western European names) keeps the standard fonts: nothing embedded, a
+ * small file rendered in milliseconds. Any other takes DejaVu Sans Condensed, plus Noto Sans SC when
+ * it holds a character DejaVu lacks (a 10 MB font is parsed only for documents that need it).
  */
 export async function embedFonts(
   pdf: PDFDocument,
   texts: readonly string[],
 ): Promise<{ regular: FontSet; bold: FontSet }> {
+  const chars = new Set(texts.flatMap((t) => [...t.normalize("NFC")].map((c) => c.codePointAt(0) ?? 0)));
+  const drawn = (has: ReadonlySet<number>) =>
+    [...chars].every((cp) => has.has(cp) || cp < 0x20 || /\s/u.test(String.fromCodePoint(cp)));
+  const winAnsi = await winAnsiCharset();
+  if (drawn(winAnsi)) {
+    return {
+      regular: new FontSet([{ font: await pdf.embedFont(StandardFonts.Helvetica), has: winAnsi }]),
+      bold: new FontSet([{ font: await pdf.embedFont(StandardFonts.HelveticaBold), has: winAnsi }]),
+    };
+  }
   pdf.registerFontkit(fontkit);
-  const latin = charset("sans");
-  const needsCjk = texts.some((t) => [...t].some((c) => !latin.has(c.codePointAt(0) ?? 0) && !/\s/u.test(c)));
   const face = async (which: FontFile, name: string): Promise<Face> => ({
     font: await pdf.embedFont(fontBytes(which), { subset: true, customName: name }),
     has: charset(which),
   });
   const regular = [await face("sans", "DejaVuSansCondensed")];
   const bold = [await face("sansBold", "DejaVuSansCondensed-Bold")];
-  if (needsCjk) {
+  if (!drawn(charset("sans"))) {
     regular.push(await face("cjk", "NotoSansSC-Regular"));
     bold.push(await face("cjkBold", "NotoSansSC-Bold"));
   }

@@ -259,6 +259,11 @@ export const numberAddable =
   (platformId: string, now: string): Condition<{ holderId: Attr<string>; quarantinedUntil: Attr<string> }> =>
   (x, op) =>
     `${op.notExists(x.holderId)} OR (${all(op.eq(x.holderId, platformId), `(${op.notExists(x.quarantinedUntil)} OR ${op.lte(x.quarantinedUntil, now)})`)})`;
+/** The number is still as an addNumbers batch wrote it (taking a failed batch back leaves numbers used since). */
+export const addedUntouched =
+  (batch: string): Condition<{ batch: Attr<string>; version: Attr<number> }> =>
+  (x, op) =>
+    all(op.eq(x.batch, batch), op.eq(x.version, 1));
 /** The account's main number is still the one read (none: `undefined`). */
 export const mainNumberIs =
   (mainNumber: string | undefined): Condition<{ mainNumber: Attr<string> }> =>
