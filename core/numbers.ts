@@ -48,6 +48,14 @@ const numberList = (max: number) =>
       }
     });
 
+/** A porting date goes with the PORTING state, and only with it. */
+function portingDateRule(v: { state: string; portingDate?: Date | null | undefined }, ctx: z.RefinementCtx): void {
+  if (v.state === "PORTING" && !v.portingDate)
+    ctx.addIssue({ code: "custom", path: ["portingDate"], message: "is required for numbers being ported" });
+  if (v.state !== "PORTING" && v.portingDate)
+    ctx.addIssue({ code: "custom", path: ["portingDate"], message: "applies only to numbers being ported" });
+}
+
 /** A range of consecutive numbers, both ends included (+441632960000 to +441632960099). */
 const range = z.object({ first: publicNumber, last: publicNumber });
 
@@ -59,12 +67,7 @@ const addInput = z
     state: V.absentIfNull(z.enum(portingStates)).transform((v) => v ?? "NEW"),
     portingDate: z.date().nullish(),
   })
-  .superRefine((v, ctx) => {
-    if (v.state === "PORTING" && !v.portingDate)
-      ctx.addIssue({ code: "custom", path: ["portingDate"], message: "is required for numbers being ported" });
-    if (v.state !== "PORTING" && v.portingDate)
-      ctx.addIssue({ code: "custom", path: ["portingDate"], message: "applies only to numbers being ported" });
-  });
+  .superRefine(portingDateRule);
 export type AddInput = z.input<typeof addInput>;
 
 /** The numbers of a range, or an issue: same length, last not before first, at most MAX_ADD. */
@@ -303,12 +306,7 @@ const portingInput = z
     state: z.enum(portingStates),
     portingDate: z.date().nullish(),
   })
-  .superRefine((v, ctx) => {
-    if (v.state === "PORTING" && !v.portingDate)
-      ctx.addIssue({ code: "custom", path: ["portingDate"], message: "is required for numbers being ported" });
-    if (v.state !== "PORTING" && v.portingDate)
-      ctx.addIssue({ code: "custom", path: ["portingDate"], message: "applies only to numbers being ported" });
-  });
+  .superRefine(portingDateRule);
 
 /** Operators record the porting state of numbers (NEW → PORTING with a date → ACTIVE); an ACTIVE number stays ACTIVE. */
 export async function setPorting(s: Session, raw: z.input<typeof portingInput>): Promise<Info[]> {

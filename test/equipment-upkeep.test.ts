@@ -15,10 +15,7 @@
  *
  * Every refusal is a typed error and writes nothing: the whole table is scanned before and after.
  */
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDocumentClient } from "../infra/dynamo.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectForbidden, expectInvalid, ok, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
@@ -35,36 +32,8 @@ const E = "owner@upkeep-e.example";
 
 const ids = { d: "", r: "", c1: "", c2: "", e: "" };
 let t: TestStack;
-let db: DynamoDBDocumentClient;
 
 // ---------------------------------------------------------------- helpers
-
-async function scanTable(): Promise<Map<string, string>> {
-  await t.stack.events.drain();
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(
-      new ScanCommand({
-        TableName: t.stack.store.tableName,
-        ConsistentRead: true,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-    start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
-  } while (start);
-  return new Map(items.map((i) => [`${String(i.pk)}|${String(i.sk)}`, JSON.stringify(i, Object.keys(i).sort())]));
-}
-
-/** Runs `fn` (calls that must be refused) and asserts that the table is byte-for-byte the same after. */
-async function nothingWritten(fn: () => Promise<void>): Promise<void> {
-  const before = await scanTable();
-  await fn();
-  const after = await scanTable();
-  expect([...after.keys()].filter((k) => before.get(k) !== after.get(k))).toEqual([]);
-  expect([...before.keys()].filter((k) => !after.has(k))).toEqual([]);
-}
 
 const mk = async (as: string, input: Record<string, unknown>) =>
   (
@@ -193,7 +162,6 @@ let otecCredential = "";
 
 beforeAll(async () => {
   t = await startTestStack();
-  db = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
   await t.setClock(START);
   ids.d = await mk(OPERATOR, {
     parentId: PLATFORM,
@@ -266,7 +234,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.stop();
-  db?.destroy();
 });
 
 // ---------------------------------------------------------------- item 11: updateEquipment
@@ -307,13 +274,13 @@ describe("updateEquipment", () => {
     ok(await update(R, { equipmentId: oxo.equipment.id, name: "HQ OXO (R)" }));
     ok(await update(PA, { equipmentId: oxo.equipment.id, name: "HQ OXO (PA)" }));
     expect((await history(ids.c1)).find((h) => h.action === "equipment.updated")!.actor).toContain(PA);
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       ok(await update(C1, { equipmentId: oxo.equipment.id, name: "HQ OXO (PA)", country: "FR" }));
     });
   });
 
   it("refuses as typed errors, writing nothing: viewers, outsiders, bad values, nothing to change", async () => {
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       expectForbidden(await update(CV, { equipmentId: oxo.equipment.id, name: "X" }), "ROLE");
       expectError(await update(E, { equipmentId: oxo.equipment.id, name: "X" }), "NotFoundError");
       expectError(await update(C2, { equipmentId: oxo.equipment.id, name: "X" }), "NotFoundError");
@@ -334,7 +301,7 @@ describe("updateEquipment", () => {
 
 describe("detachEquipmentTenant", () => {
   it("refuses as typed errors, writing nothing: the customer's own people, viewers, outsiders, a customer not attached", async () => {
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       // The PBX is R's: C1's owner cannot see it.
       expectError(await detach(C1, otec.equipment.id, ids.c1), "NotFoundError");
       expectError(await detach(E, otec.equipment.id, ids.c1), "NotFoundError");
@@ -385,7 +352,7 @@ describe("detachEquipmentTenant", () => {
     );
     expect(r).toMatchObject({ extensionAssignmentsRemoved: 90, equipment: { tenantCount: 1 } });
     expect((await accountEquipment(C2, ids.c2)).extensionAssignments.edges).toEqual([]);
-    const left = [...(await scanTable()).values()]
+    const left = [...(await t.snapshot()).values()]
       .map((v) => JSON.parse(v) as { __edb_e__?: string; customerId?: string })
       .filter(
         (i) =>
@@ -393,7 +360,7 @@ describe("detachEquipmentTenant", () => {
           i.customerId === Buffer.from(ids.c2, "base64").toString().split(":")[1],
       );
     expect(left).toEqual([]);
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       expectInvalid(await detach(R, otec.equipment.id, ids.c2), ["customerId"], "is not attached to this equipment");
     });
   });

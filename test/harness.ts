@@ -246,18 +246,22 @@ export class TestStack {
     await this.stack.events.drain();
     const db = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
     const items: Record<string, unknown>[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await db.send(
-        new ScanCommand({
-          TableName: this.stack.store.tableName,
-          ConsistentRead: true,
-          ...(start ? { ExclusiveStartKey: start } : {}),
-        }),
-      );
-      items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-      start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
-    } while (start);
+    try {
+      let start: Record<string, unknown> | undefined;
+      do {
+        const page = await db.send(
+          new ScanCommand({
+            TableName: this.stack.store.tableName,
+            ConsistentRead: true,
+            ...(start ? { ExclusiveStartKey: start } : {}),
+          }),
+        );
+        items.push(...((page.Items ?? []) as Record<string, unknown>[]));
+        start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
+      } while (start);
+    } finally {
+      db.destroy();
+    }
     return new Map(items.map((i) => [`${String(i.pk)}|${String(i.sk)}`, JSON.stringify(i, Object.keys(i).sort())]));
   }
 

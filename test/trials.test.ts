@@ -15,10 +15,7 @@
  *
  * Every refusal is a typed error and writes nothing: the whole table is scanned before and after.
  */
-import { ScanCommand } from "@aws-sdk/lib-dynamodb";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDocumentClient } from "../infra/dynamo.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ERR, OPERATOR, PLATFORM, expectError, expectForbidden, expectInvalid, ok, startTestStack } from "./harness.js";
 import type { Money, Result, TestStack } from "./harness.js";
 
@@ -55,37 +52,8 @@ const subs = {
   cTrial: "",
 };
 let t: TestStack;
-let db: DynamoDBDocumentClient;
 
 // ---------------------------------------------------------------- helpers
-
-/** Every item of the test table, by key (strongly consistent scan). */
-async function scanTable(): Promise<Map<string, string>> {
-  await t.stack.events.drain();
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.send(
-      new ScanCommand({
-        TableName: t.stack.store.tableName,
-        ConsistentRead: true,
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...((page.Items ?? []) as Record<string, unknown>[]));
-    start = page.LastEvaluatedKey as Record<string, unknown> | undefined;
-  } while (start);
-  return new Map(items.map((i) => [`${String(i.pk)}|${String(i.sk)}`, JSON.stringify(i, Object.keys(i).sort())]));
-}
-
-/** Runs `fn` (calls that must be refused) and asserts that the table is byte-for-byte the same after. */
-async function nothingWritten(fn: () => Promise<void>): Promise<void> {
-  const before = await scanTable();
-  await fn();
-  const after = await scanTable();
-  expect([...after.keys()].filter((k) => before.get(k) !== after.get(k))).toEqual([]);
-  expect([...before.keys()].filter((k) => !after.has(k))).toEqual([]);
-}
 
 const mk = async (as: string, input: Record<string, unknown>) =>
   (
@@ -157,7 +125,6 @@ const UNKNOWN_SUB = Buffer.from(`LicenceSubscription:01ZZZZZZZZZZZZZZZZZZZZZZZZ:
 
 beforeAll(async () => {
   t = await startTestStack();
-  db = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
   await t.setClock(START);
   ids.d = await mk(OPERATOR, {
     parentId: PLATFORM,
@@ -274,7 +241,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.stop();
-  db?.destroy();
 });
 
 // ---------------------------------------------------------------- item 8
@@ -298,7 +264,7 @@ describe("LicenceSubscription.account and unknown subscription ids", () => {
       Buffer.from("LicenceSubscription:nocolon").toString("base64"),
       Buffer.from(`Account:${ids.c}`).toString("base64"),
     ];
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       for (const id of malformed) {
         expectError(await previewChange(D, id, 3), "NotFoundError", "Subscription not found");
         expectError(await updateQuantity(D, id, 3, 1), "NotFoundError", "Subscription not found");
@@ -429,7 +395,7 @@ describe("previewSubscriptionChange", () => {
   });
 
   it("refuses what the change would refuse, as typed errors, and writes nothing", async () => {
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       // A prepaid subscription only grows; never below the licences assigned; not negative.
       expectInvalid(await previewChange(P, subs.prepaid, 3), ["quantity"], "a prepaid subscription may only increase");
       expectInvalid(
@@ -490,7 +456,7 @@ describe("previewSubscriptionChange", () => {
         "subscription { id }",
       ),
     );
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       expectError(
         await previewChange(P, subs.business, 2),
         "ConflictError",
@@ -742,7 +708,7 @@ describe("the weekly trial digest", () => {
       { input: { accountId: ids.d, enabled: true } },
     );
     expectForbidden(byClient.data!.r, "ROLE");
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       expectForbidden(await setDigest(DV, ids.d, true), "ROLE");
       expectForbidden(await setDigest(D2, ids.d, true), "NOT_SELLER");
       expectForbidden(await setDigest(RC, ids.r, true), "ROLE");
@@ -760,7 +726,7 @@ describe("the weekly trial digest", () => {
       email: D,
       trialDigest: true,
     });
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       ok(await setDigest(D, ids.d, true));
     });
     const members = ok<{ members: { edges: { node: { email: string; trialDigest: boolean } }[] } }>(
@@ -884,7 +850,7 @@ describe("convertTrial", () => {
   });
 
   it("refuses, as typed errors, and writes nothing: rights, quantities, keys, what is not a trial", async () => {
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       // Outside the reach: the same NotFound as an unknown subscription.
       for (const as of [E, DV, RC]) {
         expectError(await convert(as, subs.c2Trial, 5, "x-1"), "NotFoundError", "Subscription not found");
@@ -979,7 +945,7 @@ describe("convertTrial", () => {
 
   it("the same key again answers the first conversion; the key with another request, or another key, is a ConflictError; nothing written", async () => {
     const first = (await ordersOf(ids.c2)).find((o) => o.reference === "trial conversion")!;
-    await nothingWritten(async () => {
+    await t.nothingWritten(async () => {
       expect(ok<ConversionView>(await convert(D, subs.c2Trial, 5, "c2-convert")).order.id).toBe(first.id);
       expectError(
         await convert(D, subs.c2Trial, 6, "c2-convert"),
@@ -1135,7 +1101,7 @@ describe("after the conversions", () => {
     expect((await subscriptionOf(ids.r, TRUNK_TRIAL)).status).toBe("EXPIRED");
     expect(rows(await trials(D, ids.d)).filter((r) => r.startsWith("Trials R "))).toEqual([]);
     // No digest marker for next week: nobody asked.
-    const markers = [...(await scanTable()).values()]
+    const markers = [...(await t.snapshot()).values()]
       .map((v) => JSON.parse(v) as { __edb_e__?: string; what?: string; at?: string })
       .filter((i) => i.__edb_e__ === "due" && i.what === "trial-digest");
     expect(markers.map((m) => m.at).filter((at) => at! > "2027-03-08T08:00:00.000Z")).toEqual([]);

@@ -1,5 +1,5 @@
 import { claimsDeviceAudience } from "../../infra/device-keys.js";
-import type { Page } from "../../infra/store.js";
+import type { Page, TxEntities } from "../../infra/store.js";
 import type { Actor } from "../actor.js";
 import * as Audit from "../audit.js";
 import type { Deps, Session } from "../context.js";
@@ -37,6 +37,24 @@ function device(s: Session): DeviceActor {
 
 const revoked = () => new Unauthenticated("The device credential is no longer valid");
 
+/**
+ * What every extension report writes on the PBX: its count and instant, and a heartbeat (the PBX is
+ * alive: a disconnection mark goes); only for the current credential of a paired PBX.
+ */
+function reportedOp(
+  e: TxEntities,
+  d: { accountId: string; equipmentId: string; version: number },
+  count: number,
+  at: string,
+) {
+  return e.equipment
+    .patch({ accountId: d.accountId, equipmentId: d.equipmentId })
+    .set({ extensionCount: count, extensionsReportedAt: at, lastSeenAt: at, ...alive(d.equipmentId), updatedAt: at })
+    .remove(["disconnectedAt"])
+    .where(Cond.connectedAs(d.version))
+    .commit();
+}
+
 /** The PBX is alive: `lastSeenAt` moves (only for the current credential of a paired PBX). */
 export async function heartbeat(s: Session): Promise<{ lastSeenAt: string; status: Status }> {
   const d = device(s);
@@ -62,18 +80,7 @@ export async function reportExtensions(
   const k = { accountId: d.accountId, equipmentId: d.equipmentId };
   await s.transact(
     (e) => [
-      e.equipment
-        .patch(k)
-        .set({
-          extensionCount: set.length,
-          extensionsReportedAt: at,
-          lastSeenAt: at,
-          ...alive(d.equipmentId),
-          updatedAt: at,
-        })
-        .remove(["disconnectedAt"])
-        .where(Cond.connectedAs(d.version))
-        .commit(),
+      reportedOp(e, d, set.length, at),
       e.equipmentExtensions.put({ ...k, numbers: set, reportedAt: at }).commit(),
       Audit.entry(e, {
         accountId: d.accountId,
@@ -132,18 +139,7 @@ export async function reportExtensionChanges(
           : e.equipmentExtensions.create({ ...k, numbers: set, reportedAt: at }).commit(),
         () => new Conflict("The extensions were reported meanwhile; send the change again"),
       ),
-      e.equipment
-        .patch(k)
-        .set({
-          extensionCount: set.length,
-          extensionsReportedAt: at,
-          lastSeenAt: at,
-          ...alive(d.equipmentId),
-          updatedAt: at,
-        })
-        .remove(["disconnectedAt"])
-        .where(Cond.connectedAs(d.version))
-        .commit(),
+      reportedOp(e, d, set.length, at),
       Audit.entry(e, {
         accountId: d.accountId,
         action: "equipment.extensionsChanged",
