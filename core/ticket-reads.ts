@@ -92,9 +92,5 @@ export async function findComment(
   commentId: string,
 ): Promise<Comment | undefined> {
   if (!(await find(s, partnerId, ticketId))) return undefined;
-  const page = await s.deps.store.listTicketComments(partnerId, ticketId, 100, null);
-  const all = page.hasNextPage
-    ? await s.deps.store.allTicketComments(partnerId, ticketId)
-    : page.items.map((i) => i.node);
-  return all.find((c) => c.commentId === commentId);
+  return s.deps.store.getTicketComment(partnerId, ticketId, commentId);
 }

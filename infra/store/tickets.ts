@@ -42,6 +42,19 @@ export class TicketStore extends StoreBase {
     return this.all((limit, cursor) => this.listCustomerTickets(customerId, { limit, cursor }));
   }
 
+  /** One comment by its key (a node lookup). */
+  async getTicketComment(
+    partnerId: string,
+    ticketId: string,
+    commentId: string,
+  ): Promise<TicketCommentRecord | undefined> {
+    if (oversized({ partnerId, ticketId, commentId })) return undefined;
+    return (
+      (await this.entities.ticketComment.get({ partnerId, ticketId, commentId }).go({ consistent: true })).data ??
+      undefined
+    );
+  }
+
   /** Comments of a ticket, in the order written. */
   async listTicketComments(
     partnerId: string,
