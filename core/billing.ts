@@ -7,9 +7,10 @@
  */
 export { NUMBER_SEQUENCE, PAYMENT_DAYS, assertClosed, parsePeriod, periodOf, vatOf } from "./billing/period.js";
 export type { Invoice } from "./billing/period.js";
-export { DEFAULT_CHUNK_SIZE, billChunk, plan, quantityAt } from "./billing/run.js";
+export { DEFAULT_CHUNK_SIZE, EXTRA_CHUNKS, billChunk, plan, plannedChunks } from "./billing/run.js";
+export { quantityAt } from "./billing/lines.js";
 export { advance, finalise, firstPeriod, issue, nextDue, nextPeriod, numberContention } from "./billing/finalise.js";
-export type { InvoiceLine, SummaryRow } from "./billing/run.js";
+export type { InvoiceLine, SummaryRow } from "./billing/lines.js";
 export type { IssueOutcome } from "./billing/finalise.js";
 export {
   PDF_DETAIL_LINES,

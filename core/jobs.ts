@@ -175,22 +175,19 @@ async function billingWork(
     if (p.outcome === "not-billable") return { outcome: "billing not-billable" };
     // Issued already (a rerun, or a crash after the invoice): the finaliser's follow-up still runs.
     if (p.outcome === "existing") return finaliseWork(s, m, opts);
-    // One chunk or none: this message does it and finalises (its work is bounded by the chunk size all the same).
-    if (p.run.chunks <= 1) {
-      if (p.run.chunks === 1) await Billing.billChunk(s, partyId, period, 0);
-      return finaliseWork(s, m, opts);
-    }
-    await send(
-      opts.queue,
-      Array.from(
-        { length: p.run.chunks },
-        (_v, chunk) => ({ job: "billing", step: "chunk", partyId, period, chunk, ...c }) as const,
-      ),
-    );
-    return { outcome: `billing planned ${p.run.chunks} chunks` };
+    const chunk = (n: number) => ({ job: "billing", step: "chunk", partyId, period, chunk: n, ...c }) as const;
+    // The departed accounts' chunks now; the index chunks one after another, each enqueued by the one before.
+    const [first, ...others] = Billing.plannedChunks(p.run);
+    if (others.length) await send(opts.queue, others.map(chunk));
+    // This message bills the first chunk (bounded by the chunk size) and, when it was the only one, finalises.
+    const r = await Billing.billChunk(s, partyId, period, first!, (n) => send(opts.queue, [chunk(n)]));
+    if (r.allDone) return finaliseWork(s, m, opts);
+    return { outcome: "billing planned" };
   }
   if (m.step === "chunk") {
-    const r = await Billing.billChunk(s, partyId, period, m.chunk);
+    const r = await Billing.billChunk(s, partyId, period, m.chunk, (n) =>
+      send(opts.queue, [{ job: "billing", step: "chunk", partyId, period, chunk: n, ...c }]),
+    );
     // Every chunk that sees the run complete enqueues the finaliser: at least one does, duplicates find the invoice.
     if (r.allDone) await send(opts.queue, [{ job: "billing", step: "finalise", partyId, period, ...c }]);
     return { outcome: "billing chunk" };

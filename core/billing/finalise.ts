@@ -5,7 +5,8 @@ import { NUMBER_SEQUENCE, PAYMENT_DAYS, parsePeriod, periodOf, vatOf } from "./p
 import type { Invoice } from "./period.js";
 import { DAY_MS } from "../time.js";
 import * as Cond from "../../infra/store/conditions.js";
-import { DEFAULT_CHUNK_SIZE, billChunk, mergeSummaries, plan, summarySchema } from "./run.js";
+import { DEFAULT_CHUNK_SIZE, billChunk, plan, plannedChunks } from "./run.js";
+import { mergeSummaries, summarySchema } from "./lines.js";
 
 /** Finishing a party's month: the finaliser that numbers and writes the invoice once, and the watermark that leads to the next month. */
 
@@ -33,9 +34,10 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
   const run = await s.deps.store.getRun(partyId, period);
   if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
   const chunks = await s.deps.store.allChunks(partyId, period);
-  if (chunks.length < run.chunks)
-    throw new Error(`billing run ${partyId} ${period}: ${chunks.length} of ${run.chunks} chunks done`);
+  if (run.chunks === undefined || chunks.length < run.chunks)
+    throw new Error(`billing run ${partyId} ${period}: ${chunks.length} of ${run.chunks ?? "?"} chunks done`);
   const chunkCounts = chunks.map((c) => c.lineCount);
+  const chunkNos = chunks.map((c) => c.chunkNo);
   const lineCount = chunkCounts.reduce((n, c) => n + c, 0);
   if (lineCount === 0) return { outcome: "nothing-to-bill" };
   const net = chunks.reduce((n, c) => n + c.net, 0);
@@ -73,6 +75,7 @@ export async function finalise(s: Session, partyId: string, period: string): Pro
       total: net + vat,
       lineCount,
       chunkCounts,
+      chunkNos,
       summary: JSON.stringify(summary),
       issuedAt: issuedAt.toISOString(),
       dueAt: new Date(issuedAt.getTime() + PAYMENT_DAYS * DAY_MS).toISOString(),
@@ -115,7 +118,10 @@ export async function issue(
 ): Promise<IssueOutcome> {
   const p = await plan(s, partyId, period, chunkSize);
   if (p.outcome === "not-billable") return { outcome: "not-billable" };
-  if (p.outcome === "planned") for (let i = 0; i < p.run.chunks; i++) await billChunk(s, partyId, period, i);
+  if (p.outcome === "planned") {
+    for (let n: number | undefined = 0; n !== undefined; ) n = (await billChunk(s, partyId, period, n)).next;
+    for (const n of plannedChunks(p.run).slice(1)) await billChunk(s, partyId, period, n);
+  }
   return finalise(s, partyId, period);
 }
 

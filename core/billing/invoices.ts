@@ -10,8 +10,8 @@ import { paged } from "../paging.js";
 import type { PageArgs } from "../paging.js";
 import { seesPrices } from "../rights.js";
 import type { Invoice } from "./period.js";
-import { lineSchema, summarySchema } from "./run.js";
-import type { InvoiceLine, DraftLine, SummaryRow } from "./run.js";
+import { lineSchema, summarySchema } from "./lines.js";
+import type { InvoiceLine, DraftLine, SummaryRow } from "./lines.js";
 
 /** Invoices as their readers see them: lists, lines, the document data behind the PDF and reports. */
 
@@ -20,8 +20,9 @@ async function readLines(s: Session, invoice: Invoice, after: number, limit: num
   const counts = invoice.chunkCounts ?? [];
   const out: InvoiceLine[] = [];
   let offset = 0;
-  for (let chunkNo = 0; chunkNo < counts.length && out.length < limit; chunkNo++) {
-    const count = counts[chunkNo]!;
+  for (let i = 0; i < counts.length && out.length < limit; i++) {
+    const count = counts[i]!;
+    const chunkNo = invoice.chunkNos?.[i] ?? i;
     if (after >= offset + count) {
       offset += count;
       continue;

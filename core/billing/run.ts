@@ -1,98 +1,22 @@
-import * as z from "zod";
 import { BLOCK_LINES } from "../../infra/store/billing-runs.js";
-import type { BillingRunRecord, LineBlockRecord } from "../../infra/store/billing-runs.js";
-import type { AccountRecord, Page, SubscriptionRecord } from "../../infra/store.js";
+import type { BillingRangeRecord, BillingRunRecord, LineBlockRecord } from "../../infra/store/billing-runs.js";
+import * as Cond from "../../infra/store/conditions.js";
+import type { SubscriptionRecord } from "../../infra/store.js";
 import type { Session } from "../context.js";
-import * as Money from "../money.js";
-import { partyAt } from "../party.js";
 import { parsePeriod, assertClosed } from "./period.js";
-import { DAY_MS } from "../time.js";
+import { chunkLines, summarise } from "./lines.js";
 
 /** The billing engine: a party-month planned into bounded chunks, chunk lines under deterministic keys, the finaliser that numbers and writes the invoice once. */
 
-/** One charge of an invoice: the end customer, the partners above it, the offer, the service period. */
-export interface InvoiceLine {
-  readonly lineNo: number;
-  readonly accountId: string;
-  readonly sku: string;
-  readonly description: string;
-  readonly kind: string;
-  readonly quantity: number;
-  readonly unitPrice: number;
-  readonly amount: number;
-  readonly customer: string;
-  readonly tier1?: string;
-  readonly tier2?: string;
-  /** Service period of the line, first and last day (`YYYY-MM-DD`). */
-  readonly from: string;
-  readonly to: string;
-}
-export type DraftLine = Omit<InvoiceLine, "lineNo">;
-
-export const lineSchema = z.array(
-  z.object({
-    accountId: z.string(),
-    sku: z.string(),
-    description: z.string(),
-    kind: z.string(),
-    quantity: z.number(),
-    unitPrice: z.number(),
-    amount: z.number(),
-    customer: z.string(),
-    tier1: z.string().optional(),
-    tier2: z.string().optional(),
-    from: z.string(),
-    to: z.string(),
-  }),
-);
-
-/** Per offer: quantity, amount and how many customers hold it (the summary of a large invoice). */
-export interface SummaryRow {
-  readonly sku: string;
-  readonly description: string;
-  readonly kind: string;
-  readonly quantity: number;
-  readonly amount: number;
-  readonly customers: number;
-}
-export const summarySchema = z.array(
-  z.object({
-    sku: z.string(),
-    description: z.string(),
-    kind: z.string(),
-    quantity: z.number(),
-    amount: z.number(),
-    customers: z.number(),
-  }),
-);
-
 /** Accounts per chunk message (every message's work is bounded whatever the party size). */
 export const DEFAULT_CHUNK_SIZE = 1_000;
+/** Chunk numbers of the accounts that left the party after the month end: after any index chunk (the invoice keeps chunk order). */
+export const EXTRA_CHUNKS = 900_000;
 
 /**
- * Quantity of a subscription at an instant, from the ledger (no pro-rata: monthly lines bill the
- * quantity at month end). Untouched since the instant: its current quantity.
- */
-export async function quantityAt(s: Session, sub: SubscriptionRecord, at: Date): Promise<number> {
-  // Untouched since: the current state holds. Otherwise the ledger (a subscription cancelled and
-  // ordered again after `at` has a later startedAt but its earlier history still counts).
-  if (new Date(sub.updatedAt) < at) return sub.status === "ACTIVE" ? sub.quantity : 0;
-  let cursor: string | null = null;
-  for (;;) {
-    const page: Page<{ at: string; to: number }> = await s.deps.store.listChanges(sub.accountId, sub.sku, 100, cursor);
-    const hit = page.items.find((i) => new Date(i.node.at) < at);
-    if (hit) return hit.node.to;
-    if (!page.hasNextPage) return 0;
-    cursor = page.items.at(-1)!.cursor;
-  }
-}
-
-const day = (d: Date) => d.toISOString().slice(0, 10);
-
-/**
- * Plans a party's month once (the run item; also the month-closed marker for usage): the billed-party
- * index is read as keys only and cut at account boundaries into chunks of at most `chunkSize`
- * accounts; accounts that left the party after the month end come last. A rerun returns the same plan.
+ * Plans a party's month once (the run item; also the month-closed marker for usage): no read of the
+ * party's index, which chunk 0 starts and each chunk continues (`billChunk`); accounts that left the
+ * party after the month end get chunks of their own, numbered from EXTRA_CHUNKS. A rerun returns the same plan.
  */
 export async function plan(
   s: Session,
@@ -108,59 +32,66 @@ export async function plan(
   const existing = await s.deps.store.getRun(partyId, period);
   if (existing) return { outcome: "planned", run: existing };
   const size = Math.max(1, Math.floor(chunkSize));
-  const keys = await s.deps.store.partyIndexKeys(partyId);
-  const starts: string[] = [];
-  const counts: number[] = [];
-  let accounts = 0;
-  let prev: string | undefined;
-  keys.forEach((k, i) => {
-    if (k.accountId !== prev) {
-      if (starts.length === 0 || accounts === size) {
-        starts.push(i === 0 ? "" : keys[i - 1]!.cursor);
-        counts.push(0);
-        accounts = 0;
-      }
-      accounts += 1;
-      prev = k.accountId;
-    }
-    counts[counts.length - 1]! += 1;
-  });
-  const indexed = new Set(keys.map((k) => k.accountId));
   const departed = await s.deps.store.departuresSince(partyId, end.toISOString());
-  const extra = [...new Set(departed.flatMap((d) => d.accountIds))].filter((id) => !indexed.has(id)).sort();
+  const extra = [...new Set(departed.flatMap((d) => d.accountIds))].sort();
   const run = await s.deps.store.createRun({
     partyId,
     period,
-    starts,
-    counts,
     extra,
     chunkSize: size,
-    chunks: starts.length + Math.ceil(extra.length / size),
+    extraChunks: Math.ceil(extra.length / size),
     done: 0,
     createdAt: s.now.toISOString(),
   });
   return { outcome: "planned", run };
 }
 
+/** The chunk numbers of a run that are known from its plan: the first index chunk and the departed accounts' chunks. */
+export function plannedChunks(run: BillingRunRecord): number[] {
+  return [0, ...Array.from({ length: run.extraChunks }, (_v, i) => EXTRA_CHUNKS + i)];
+}
+
+/** What a chunk step did: whether the whole run is done, and the chunk after it in the party's index, if any. */
+export interface ChunkOutcome {
+  readonly allDone: boolean;
+  readonly next: number | undefined;
+}
+
 /**
- * Bills one chunk of a planned month: its lines go to blocks under deterministic keys, then its
- * result and the run's counter move in one transaction conditioned on the result not existing. A
- * redelivered or concurrent chunk rewrites the same blocks and counts nothing twice. Answers
- * whether every chunk of the run is done (the caller then enqueues the finaliser).
+ * Bills one chunk of a planned month. An index chunk first finds where the next one starts (once,
+ * kept in its range) and hands that chunk to `onNext` before its own lines, so the chunks of a large
+ * party run side by side and no message reads more than its own accounts. Its lines go to blocks
+ * under deterministic keys, then its result and the run's counter move in one transaction
+ * conditioned on the result not existing: a redelivered or concurrent chunk rewrites the same blocks
+ * and counts nothing twice.
  */
 export async function billChunk(
   s: Session,
   partyId: string,
   period: string,
   chunkNo: number,
-): Promise<{ allDone: boolean }> {
+  onNext: (chunkNo: number) => Promise<void> = async () => {},
+): Promise<ChunkOutcome> {
   const store = s.deps.store;
   const run = await store.getRun(partyId, period);
   if (!run) throw new Error(`billing run ${partyId} ${period} is not planned`);
-  if (!Number.isInteger(chunkNo) || chunkNo < 0 || chunkNo >= run.chunks)
-    throw new Error(`billing run ${partyId} ${period} has no chunk ${chunkNo}`);
-  if (!(await store.getChunk(partyId, period, chunkNo))) {
-    const lines = await chunkLines(s, run, chunkNo);
+  const extra = chunkNo >= EXTRA_CHUNKS;
+  const valid = Number.isInteger(chunkNo) && chunkNo >= 0 && (!extra || chunkNo - EXTRA_CHUNKS < run.extraChunks);
+  const range = valid && !extra ? await store.getRange(partyId, period, chunkNo) : undefined;
+  if (!valid || (!extra && !range)) throw new Error(`billing run ${partyId} ${period} has no chunk ${chunkNo}`);
+  const done = await store.getChunk(partyId, period, chunkNo);
+  let next: number | undefined;
+  if (!done) {
+    let subs: SubscriptionRecord[];
+    if (range) {
+      const measured = await measure(s, run, range);
+      subs = measured.subs;
+      next = measured.last ? undefined : chunkNo + 1;
+      if (next !== undefined) await onNext(next);
+    } else {
+      subs = await departedSubscriptions(s, run, chunkNo - EXTRA_CHUNKS);
+    }
+    const lines = await chunkLines(s, run, subs);
     const blocks: LineBlockRecord[] = [];
     for (let i = 0; i < lines.length; i += BLOCK_LINES) {
       blocks.push({
@@ -191,181 +122,58 @@ export async function billChunk(
       ],
       { otherwise: "skip" },
     );
+  } else if (range) {
+    // Done before: its next chunk was handed on before its lines were written.
+    next = range.last ? undefined : chunkNo + 1;
   }
   const now = await store.getRun(partyId, period);
-  return { allDone: (now?.done ?? 0) >= run.chunks };
-}
-
-function summarise(lines: readonly DraftLine[]): SummaryRow[] {
-  const rows = new Map<string, SummaryRow & { holders: Set<string> }>();
-  for (const l of lines) {
-    const key = `${l.sku}\u0000${l.description}\u0000${l.kind}`;
-    const r = rows.get(key) ?? {
-      sku: l.sku,
-      description: l.description,
-      kind: l.kind,
-      quantity: 0,
-      amount: 0,
-      customers: 0,
-      holders: new Set<string>(),
-    };
-    r.holders.add(l.accountId);
-    rows.set(key, { ...r, quantity: r.quantity + l.quantity, amount: r.amount + l.amount, customers: r.holders.size });
-  }
-  return [...rows.values()].map(({ holders: _h, ...r }) => r);
-}
-
-export function mergeSummaries(parts: readonly SummaryRow[][]): SummaryRow[] {
-  const rows = new Map<string, SummaryRow>();
-  for (const r of parts.flat()) {
-    const key = `${r.sku}\u0000${r.description}\u0000${r.kind}`;
-    const was = rows.get(key);
-    // Chunks hold disjoint accounts: customer counts add up.
-    rows.set(
-      key,
-      was
-        ? {
-            ...was,
-            quantity: was.quantity + r.quantity,
-            amount: was.amount + r.amount,
-            customers: was.customers + r.customers,
-          }
-        : r,
-    );
-  }
-  return [...rows.values()].sort((a, b) =>
-    a.sku < b.sku ? -1 : a.sku > b.sku ? 1 : a.description < b.description ? -1 : 1,
-  );
+  return { allDone: now?.chunks !== undefined && now.done >= now.chunks, next };
 }
 
 /**
- * The charges of one chunk (DESIGN 1, "Billing"): MONTHLY at the month-end quantity, PREPAID as
- * ordered or renewed in the month, USAGE from recorded usage, TRIAL never; only for accounts the
- * party billed at month end. Lines follow the index order (account, offer), so any chunking gives
- * the same invoice.
+ * The subscriptions of an index chunk. Its first delivery reads its accounts from where it starts and,
+ * in one transaction, records its size and creates the next chunk's range (or, at the end of the
+ * index, the run's chunk count); a later or concurrent delivery reads what that one recorded.
  */
-async function chunkLines(s: Session, run: BillingRunRecord, chunkNo: number): Promise<DraftLine[]> {
-  const { start, end } = parsePeriod(run.period);
-  const indexChunks = run.starts.length;
-  let subs: SubscriptionRecord[];
-  if (chunkNo < indexChunks) {
-    subs = await s.deps.store.partySubscriptions(run.partyId, run.starts[chunkNo]!, run.counts[chunkNo]!);
-  } else {
-    const ids = run.extra.slice((chunkNo - indexChunks) * run.chunkSize, (chunkNo - indexChunks + 1) * run.chunkSize);
-    subs = (await Promise.all(ids.map((id) => s.deps.store.allSubscriptions(id)))).flat();
-  }
-  const byAccount = new Map<string, SubscriptionRecord[]>();
-  for (const sub of subs) byAccount.set(sub.accountId, [...(byAccount.get(sub.accountId) ?? []), sub]);
-  const accounts = new Map((await s.accounts([...byAccount.keys()])).flatMap((a) => (a ? [[a.id, a] as const] : [])));
-  const partners = [...new Set([...accounts.values()].flatMap((a) => a.path.slice(2)))];
-  const names = new Map((await s.accounts(partners)).flatMap((a) => (a ? [[a.id, a.name] as const] : [])));
-  for (const a of accounts.values()) names.set(a.id, a.name);
-  const offerNames = new Map(
-    (await s.offers([...new Set(subs.map((x) => x.sku))])).flatMap((o) => (o ? [[o.sku, o.name] as const] : [])),
+async function measure(
+  s: Session,
+  run: BillingRunRecord,
+  range: BillingRangeRecord,
+): Promise<{ subs: SubscriptionRecord[]; last: boolean }> {
+  const store = s.deps.store;
+  const { partyId, period, chunkNo } = range;
+  if (range.count !== undefined)
+    return { subs: await store.partySubscriptions(partyId, range.start, range.count), last: range.last === true };
+  const w = await store.partyWindow(partyId, range.start, run.chunkSize);
+  const wrote = await s.transact(
+    (e) => [
+      e.billingRange
+        .patch({ partyId, period, chunkNo })
+        .set({ count: w.subs.length, last: w.next === null })
+        .where(Cond.rangeOpen())
+        .commit(),
+      w.next === null
+        ? e.billingRun
+            .patch({ partyId, period })
+            .set({ chunks: chunkNo + 1 + run.extraChunks })
+            .commit()
+        : e.billingRange.create({ partyId, period, chunkNo: chunkNo + 1, start: w.next }).commit(),
+    ],
+    { otherwise: "skip" },
   );
-  const out: DraftLine[] = [];
-  const month = { from: day(start), to: day(new Date(end.getTime() - DAY_MS)) };
-  const work = [...byAccount.entries()];
-  for (let i = 0; i < work.length; i += 16) {
-    const batch = work.slice(i, i + 16);
-    const results = await Promise.all(
-      batch.map(async ([accountId, held]) => {
-        const a = accounts.get(accountId);
-        // Deleted accounts wait for their months' invoices (retention), so a missing one has nothing left to bill.
-        if (!a || partyAt(a, held[0]!.partyId, end) !== run.partyId) return [];
-        // Within an account: by kind, then offer (as invoices always listed them).
-        const ls = await accountLines(s, a, held, start, end, run.period, offerNames, month);
-        return ls
-          .map((l, i) => [l, i] as const)
-          .sort(([x, i], [y, j]) =>
-            x.kind !== y.kind ? (x.kind < y.kind ? -1 : 1) : x.sku !== y.sku ? (x.sku < y.sku ? -1 : 1) : i - j,
-          )
-          .map(([l]) => l);
-      }),
-    );
-    results.forEach((ls, j) => {
-      const a = accounts.get(batch[j]![0]);
-      if (!a) return;
-      // The chain of partners below the distributor, down to the account itself when it is a reseller.
-      const chain = [...a.path.slice(2), ...(a.kind === "RESELLER" ? [a.id] : [])]
-        .map((id) => names.get(id))
-        .filter((n): n is string => !!n);
-      for (const l of ls)
-        out.push({
-          ...l,
-          customer: a.name,
-          ...(chain[0] ? { tier1: chain[0] } : {}),
-          ...(chain[1] ? { tier2: chain[1] } : {}),
-        });
-    });
-  }
-  return out;
+  if (wrote) return { subs: w.subs, last: w.next === null };
+  // Measured meanwhile by another delivery: its range is the chunk (the index may have moved since).
+  const measured = await store.getRange(partyId, period, chunkNo);
+  if (measured?.count === undefined) throw new Error(`billing run ${partyId} ${period}: chunk ${chunkNo} unmeasured`);
+  return measure(s, run, measured);
 }
 
-type Charge = Omit<DraftLine, "customer" | "tier1" | "tier2">;
-
-async function accountLines(
-  s: Session,
-  a: AccountRecord,
-  subs: readonly SubscriptionRecord[],
-  start: Date,
-  end: Date,
-  period: string,
-  offers: ReadonlyMap<string, string>,
-  month: { from: string; to: string },
-): Promise<Charge[]> {
-  const out: Charge[] = [];
-  for (const sub of [...subs].sort((x, y) => (x.sku < y.sku ? -1 : 1))) {
-    const description = offers.get(sub.sku) ?? sub.sku;
-    if (sub.kind === "MONTHLY") {
-      const quantity = await quantityAt(s, sub, end);
-      if (quantity > 0)
-        out.push({
-          accountId: a.id,
-          sku: sub.sku,
-          description,
-          kind: sub.kind,
-          quantity,
-          unitPrice: sub.unitPrice,
-          amount: Money.times(sub.unitPrice, quantity),
-          ...month,
-        });
-    } else if (sub.kind === "USAGE") {
-      const quantity = await s.deps.store.usageTotal(a.id, sub.sku, period);
-      if (quantity > 0)
-        out.push({
-          accountId: a.id,
-          sku: sub.sku,
-          description,
-          kind: sub.kind,
-          quantity,
-          unitPrice: sub.unitPrice,
-          amount: Money.times(sub.unitPrice, quantity),
-          ...month,
-        });
-    }
-  }
-  // Prepaid: charged for the term when ordered or renewed (renewals are recorded as system orders).
-  // Only accounts holding a prepaid subscription can have such orders: the others skip the read.
-  if (!subs.some((x) => x.kind === "PREPAID")) return out;
-  const ends = new Map(subs.map((x) => [x.sku, x.endsAt]));
-  for (const order of (await s.deps.store.ordersBetween(a.id, start, end)).reverse()) {
-    for (const l of order.lines) {
-      if (l.kind !== "PREPAID") continue;
-      const termEnd = ends.get(l.sku);
-      const to = termEnd ? day(new Date(new Date(termEnd).getTime() - DAY_MS)) : month.to;
-      out.push({
-        accountId: a.id,
-        sku: l.sku,
-        description: order.reference === "renewal" ? `${l.name} (renewal)` : l.name,
-        kind: l.kind,
-        quantity: l.quantity,
-        unitPrice: l.unitPrice,
-        amount: l.amount,
-        from: order.placedAt.slice(0, 10),
-        to,
-      });
-    }
-  }
-  return out;
+/**
+ * The subscriptions of a chunk of departed accounts: those billed elsewhere now (an account back
+ * in the party since is in the index, billed there).
+ */
+async function departedSubscriptions(s: Session, run: BillingRunRecord, n: number): Promise<SubscriptionRecord[]> {
+  const ids = run.extra.slice(n * run.chunkSize, (n + 1) * run.chunkSize);
+  const subs = (await Promise.all(ids.map((id) => s.deps.store.allSubscriptions(id)))).flat();
+  return subs.filter((sub) => sub.partyId !== run.partyId);
 }

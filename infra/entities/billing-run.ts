@@ -18,14 +18,14 @@ export function billingRunEntity(config: EntityConfiguration) {
       attributes: {
         partyId: { type: "string", required: true, readOnly: true },
         period: { type: "string", required: true, readOnly: true },
-        /** Chunks over the party's subscription index: the cursor each starts after ("" = the start) and its subscription count. */
-        starts: { type: "list", items: { type: "string" }, required: true, readOnly: true },
-        counts: { type: "list", items: { type: "number" }, required: true, readOnly: true },
         /** Accounts billed to the party at month end that have moved away since (a few; billed in the last chunks). */
         extra: { type: "list", items: { type: "string" }, required: true, readOnly: true },
         /** Accounts per chunk when the run was planned. */
         chunkSize: { type: "number", required: true, readOnly: true },
-        chunks: { type: "number", required: true, readOnly: true },
+        /** Chunks of the departed accounts above (numbered from EXTRA_CHUNKS on). */
+        extraChunks: { type: "number", required: true, readOnly: true },
+        /** All chunks: known once the chain over the party's index has found its end (set once). */
+        chunks: { type: "number" },
         /** Chunks finished: raised once per chunk, in the transaction that creates the chunk's result. */
         done: { type: "number", required: true, default: 0 },
         createdAt: { type: "string", required: true, readOnly: true },
@@ -34,6 +34,35 @@ export function billingRunEntity(config: EntityConfiguration) {
         byParty: {
           pk: { field: "pk", composite: ["partyId"] },
           sk: { field: "sk", composite: ["period"] },
+        },
+      },
+    },
+    config,
+  );
+}
+
+/**
+ * Where one chunk of the party's index starts, and (once its first delivery has read it) how many
+ * subscriptions it covers and whether it is the last: each chunk finds where the next one starts,
+ * so no message reads the whole party. Written once; redeliveries read the same range.
+ */
+export function billingRangeEntity(config: EntityConfiguration) {
+  return new Entity(
+    {
+      model: { entity: "billingrange", version: "1", service: "cp" },
+      attributes: {
+        partyId: { type: "string", required: true, readOnly: true },
+        period: { type: "string", required: true, readOnly: true },
+        chunkNo: { type: "number", required: true, readOnly: true, padding: { length: 6, char: "0" } },
+        /** The index cursor the chunk starts after ("" = the start). */
+        start: { type: "string", required: true, readOnly: true },
+        count: { type: "number" },
+        last: { type: "boolean" },
+      },
+      indexes: {
+        byRun: {
+          pk: { field: "pk", composite: ["partyId", "period"] },
+          sk: { field: "sk", composite: ["chunkNo"] },
         },
       },
     },

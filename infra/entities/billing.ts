@@ -29,6 +29,8 @@ export function invoiceEntity(config: EntityConfiguration) {
         mailLeaseUntil: { type: "string" },
         /** Lines per chunk, in order: line n is found in its chunk's blocks without a scan. */
         chunkCounts: { type: "list", items: { type: "number" }, readOnly: true },
+        /** The chunk number of each entry of chunkCounts (absent: 0, 1, 2, ... as first written). */
+        chunkNos: { type: "list", items: { type: "number" }, readOnly: true },
         /** JSON: per offer, quantity, amount and customer count (the summary PDF of a large invoice). */
         summary: { type: "string", readOnly: true },
         /** The billed party's invoice details when issued (an invoice never changes afterwards). */

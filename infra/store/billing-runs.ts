@@ -11,6 +11,7 @@ import type { Entities, SubscriptionRecord } from "./records.js";
 
 export type BillingRunRecord = EntityItem<Entities["billingRun"]>;
 export type BillingChunkRecord = EntityItem<Entities["billingChunk"]>;
+export type BillingRangeRecord = EntityItem<Entities["billingRange"]>;
 export type LineBlockRecord = EntityItem<Entities["invoiceLines"]>;
 export type BillingStateRecord = EntityItem<Entities["billingState"]>;
 export type DepartureRecord = EntityItem<Entities["partyDeparture"]>;
@@ -18,10 +19,10 @@ export type DepartureRecord = EntityItem<Entities["partyDeparture"]>;
 /** Lines per block item (a line is ~250 bytes of JSON: a block stays far below DynamoDB's 400 KB). */
 export const BLOCK_LINES = 200;
 
-/** A subscription's place in the billed-party index: the cursor resumes right after it. */
-export interface IndexKey {
-  readonly accountId: string;
-  readonly cursor: string;
+/** A window of a party's index: whole accounts' subscriptions, and the cursor of the next account (null at the end). */
+export interface IndexWindow {
+  readonly subs: SubscriptionRecord[];
+  readonly next: string | null;
 }
 
 let toCursor: ((item: object) => string) | undefined;
@@ -35,20 +36,32 @@ function partyCursor(entities: Entities): (item: object) => string {
 
 /** Billing runs: the billed-party index, runs, chunks, line blocks, watermarks, departures, the mail lease. */
 export class BillingRunStore extends StoreBase {
-  /** The keys of a party's subscriptions, in index order (account by account), projected: the planner reads ~10,000 a request. */
-  async partyIndexKeys(partyId: string): Promise<IndexKey[]> {
-    const out: IndexKey[] = [];
+  /**
+   * The subscriptions of the next `accounts` accounts of a party's index after a cursor ("" = from
+   * the start), read a page at a time, and where the account after them starts: a chunk's work, bounded
+   * by its size whatever the party's.
+   */
+  async partyWindow(partyId: string, after: string, accounts: number): Promise<IndexWindow> {
+    const subs: SubscriptionRecord[] = [];
     const cursorOf = partyCursor(this.entities);
-    let cursor: string | null = null;
+    let seen = 0;
+    let prev: string | undefined;
+    let cursor: string | null = after || null;
     do {
-      const page: { data: Pick<SubscriptionRecord, "accountId" | "sku" | "partyId">[]; cursor: string | null } =
-        await this.entities.subscription.query
-          .byParty({ partyId })
-          .go({ cursor, attributes: ["accountId", "sku", "partyId"] });
-      for (const s of page.data) out.push({ accountId: s.accountId, cursor: cursorOf(s) });
+      const page: { data: SubscriptionRecord[]; cursor: string | null } = await this.entities.subscription.query
+        .byParty({ partyId })
+        .go({ cursor, limit: 500 });
+      for (const sub of page.data) {
+        if (sub.accountId !== prev) {
+          if (seen === accounts) return { subs, next: cursorOf(subs.at(-1)!) };
+          seen += 1;
+          prev = sub.accountId;
+        }
+        subs.push(sub);
+      }
       cursor = page.cursor;
     } while (cursor);
-    return out;
+    return { subs, next: null };
   }
 
   /** `count` subscriptions of a party's index after a cursor ("" = from the start). */
@@ -70,10 +83,13 @@ export class BillingRunStore extends StoreBase {
     return (await this.entities.billingRun.get({ partyId, period }).go({ consistent: true })).data ?? undefined;
   }
 
-  /** Creates the run item once; a concurrent or earlier planner's item wins and is returned. */
+  /** Creates the run item and its first chunk's range once; a concurrent or earlier planner's item wins and is returned. */
   async createRun(run: BillingRunRecord): Promise<BillingRunRecord> {
     try {
-      await this.transact((e) => [e.billingRun.create(run).commit()]);
+      await this.transact((e) => [
+        e.billingRun.create(run).commit(),
+        e.billingRange.create({ partyId: run.partyId, period: run.period, chunkNo: 0, start: "" }).commit(),
+      ]);
       return run;
     } catch (err) {
       if (!(err instanceof ConditionFailed)) throw err;
@@ -81,6 +97,12 @@ export class BillingRunStore extends StoreBase {
       if (!existing) throw err;
       return existing;
     }
+  }
+
+  async getRange(partyId: string, period: string, chunkNo: number): Promise<BillingRangeRecord | undefined> {
+    return (
+      (await this.entities.billingRange.get({ partyId, period, chunkNo }).go({ consistent: true })).data ?? undefined
+    );
   }
 
   async getChunk(partyId: string, period: string, chunkNo: number): Promise<BillingChunkRecord | undefined> {

@@ -145,6 +145,8 @@ export const withinLimit =
     `${op.notExists(x.count)} OR ${op.lte(x.count, max - count)}`;
 /** The party's month is not planned yet (usage is still accepted for it). */
 export const monthOpen = (): Condition<{ createdAt: Attr<string> }> => (x, op) => op.notExists(x.createdAt);
+/** A billing chunk's range has not been measured yet (its first delivery measures it, once). */
+export const rangeOpen = (): Condition<{ count: Attr<number> }> => (x, op) => op.notExists(x.count);
 /** An API client is active at the secret generation read. */
 export const activeAtGeneration =
   (generation: number): Condition<{ generation: Attr<number>; status: Attr<string> }> =>

@@ -6,6 +6,7 @@ import { auditEventEntity } from "../entities/audit-event.js";
 import { counterEntity, dueEntity, invoiceEntity, sentEntity, usageEntity } from "../entities/billing.js";
 import {
   billingChunkEntity,
+  billingRangeEntity,
   billingRunEntity,
   billingStateEntity,
   invoiceLineBlockEntity,
@@ -56,6 +57,7 @@ export function createEntities(client: DynamoDBDocumentClient, table: string) {
     invoiceLines: invoiceLineBlockEntity(config),
     billingRun: billingRunEntity(config),
     billingChunk: billingChunkEntity(config),
+    billingRange: billingRangeEntity(config),
     billingState: billingStateEntity(config),
     partyDeparture: partyDepartureEntity(config),
     counter: counterEntity(config),
