@@ -924,6 +924,7 @@ function rawPlan(
         total: net + vat,
         lineCount: ls.length,
         chunkCounts: chunks.map((c) => c.length),
+        chunkNos: chunks.map((_c, chunkNo) => chunkNo),
         summary: summaryOf(chunks),
         issuedAt: issuedAt.toISOString(),
         dueAt: new Date(issuedAt.getTime() + Billing.PAYMENT_DAYS * 86_400_000).toISOString(),

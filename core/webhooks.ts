@@ -28,8 +28,9 @@ export {
   RETRY_SCHEDULE_SECONDS,
   TEST_EVENT_TYPE,
   deliver,
-  fanOut,
+  deliverBatch,
   globalIdOf,
-  parseDeliveryMessage,
 } from "./webhooks/delivery.js";
-export type { DeliveryMessage, DeliveryOutcome, DeliveryRuntime } from "./webhooks/delivery.js";
+export type { DeliveryOutcome, DeliveryRuntime, ReceivedDelivery } from "./webhooks/delivery.js";
+export { fanOut, parseDeliveryMessage } from "./webhooks/fan-out.js";
+export type { DeliveryMessage } from "./webhooks/fan-out.js";

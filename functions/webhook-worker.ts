@@ -98,14 +98,16 @@ export async function handler(event: SQSEvent, context?: Context): Promise<SQSBa
   const { deps, runtime, sqs, queueUrl, telemetry } = built;
   telemetry.beginInvocation(context ? { lambdaContext: context } : {});
   try {
+    // The whole batch's attempts at once (two DynamoDB round trips); a failure there fails every record.
+    const outcomes = await Webhooks.deliverBatch(
+      deps,
+      runtime,
+      event.Records.map((r) => ({ body: r.body, receiveCount: Number(r.attributes.ApproximateReceiveCount) || 1 })),
+    );
+    const byId = new Map(event.Records.map((r, i) => [r.messageId, outcomes[i]!] as const));
     return await processSqsBatch(event, (record) =>
       observeRecord(telemetry, record, "webhook", async () => {
-        const outcome = await Webhooks.deliver(
-          deps,
-          runtime,
-          record.body,
-          Number(record.attributes.ApproximateReceiveCount) || 1,
-        );
+        const outcome = byId.get(record.messageId)!;
         if (outcome.kind === "retry") {
           await sqs.send(
             new ChangeMessageVisibilityCommand({

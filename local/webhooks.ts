@@ -46,13 +46,8 @@ export function startLocalWebhookWorker(opts: {
     stats.outcomes[key] = (stats.outcomes[key] ?? 0) + 1;
   };
 
-  const handle = async (record: SQSRecord) => {
-    const outcome = await Webhooks.deliver(
-      opts.deps,
-      opts.runtime,
-      record.body,
-      Number(record.attributes.ApproximateReceiveCount) || 1,
-    );
+  /** A record of a batch whose attempt was made: count it, and hold it when it is to be retried. */
+  const handle = async (record: SQSRecord, outcome: DeliveryOutcome) => {
     count(outcome);
     if (outcome.kind !== "retry") return;
     await opts.sqs.send(
@@ -97,7 +92,14 @@ export function startLocalWebhookWorker(opts: {
           awsRegion: "us-east-1",
         })),
       };
-      const result = await processSqsBatch(event, handle);
+      // The whole batch's attempts at once (two DynamoDB round trips), then each record's outcome.
+      const outcomes = await Webhooks.deliverBatch(
+        opts.deps,
+        opts.runtime,
+        event.Records.map((r) => ({ body: r.body, receiveCount: Number(r.attributes.ApproximateReceiveCount) || 1 })),
+      );
+      const byId = new Map(event.Records.map((r, i) => [r.messageId, outcomes[i]!] as const));
+      const result = await processSqsBatch(event, (record) => handle(record, byId.get(record.messageId)!));
       const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
       const done = messages.filter((m) => !failed.has(m.MessageId!));
       if (done.length)

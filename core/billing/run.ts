@@ -9,7 +9,7 @@ import { chunkLines, summarise } from "./lines.js";
 /** The billing engine: a party-month planned into bounded chunks, chunk lines under deterministic keys, the finaliser that numbers and writes the invoice once. */
 
 /** Accounts per chunk message (every message's work is bounded whatever the party size). */
-export const DEFAULT_CHUNK_SIZE = 1_000;
+export const DEFAULT_CHUNK_SIZE = 500;
 /** Chunk numbers of the accounts that left the party after the month end: after any index chunk (the invoice keeps chunk order). */
 export const EXTRA_CHUNKS = 900_000;
 

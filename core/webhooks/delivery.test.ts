@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { parseDeliveryMessage } from "./delivery.js";
+import { parseDeliveryMessage } from "./fan-out.js";
 
 const ids = { v: 1, accountId: "A1", endpointId: "E1", eventId: "evt_1" };
 const event = {

@@ -17,8 +17,8 @@ import type { PageArgs } from "../paging.js";
 import { authorize } from "../rights.js";
 import * as Tx from "../tx.js";
 import * as V from "../validation.js";
-import { CreatorCache, eventOf, receives } from "./delivery.js";
-import type { DeliveryMessage } from "./delivery.js";
+import { CreatorCache, eventOf, receives } from "./fan-out.js";
+import type { DeliveryMessage } from "./fan-out.js";
 import { DAY_MS, DAY_S } from "../time.js";
 import * as Cond from "../../infra/store/conditions.js";
 
