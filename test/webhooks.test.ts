@@ -8,6 +8,7 @@ import { Webhook } from "standardwebhooks";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { derive } from "../core/events.js";
 import { globalId } from "../graphql/ids.js";
+import { SqsWorkQueue } from "../infra/queue.js";
 import { ERR, OPERATOR, PLATFORM, expectError, expectInvalid, expectUnchanged, ok, startTestStack } from "./harness.js";
 import type { Result, TestStack } from "./harness.js";
 
@@ -882,6 +883,32 @@ describe("webhooks: exactly one delivery per event through crashes; five days of
       );
       const eventIds = feed.events.edges.map((e) => e.node.eventId);
       expect(new Set(eventIds).size).toBe(eventIds.length);
+    } finally {
+      await r.stop();
+    }
+  });
+
+  it("two copies of one delivery queued at once (one batch or two): one POST; the other copy waits and sends nothing", async () => {
+    const r = await new Receiver().start();
+    try {
+      const created = await createEndpoint(D_OWNER, ids.d, r.url, ["usage.recorded"]);
+      await drain();
+      const [, accountId, endpointId] = Buffer.from(created.endpoint.id, "base64").toString("utf8").split(":");
+      const copy = JSON.stringify({
+        v: 1,
+        accountId,
+        endpointId,
+        eventId: "evt_two_copies",
+        test: { occurredAt: new Date().toISOString() },
+      });
+      const held = t.stack.webhooks.stats.outcomes.retry ?? 0;
+      // Act: both copies in one SendMessageBatch, so a poller takes them in one receive.
+      await new SqsWorkQueue(t.stack.jobs.sqs, t.stack.jobs.webhookUrls.queue).send([copy, copy]);
+      await drain();
+      // Assess
+      expect(r.delivered(created.secret).map((p) => p.data.eventId)).toEqual(["evt_two_copies"]);
+      expect(r.requests).toHaveLength(1);
+      expect((t.stack.webhooks.stats.outcomes.retry ?? 0) - held).toBe(1);
     } finally {
       await r.stop();
     }
