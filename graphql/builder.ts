@@ -3,6 +3,7 @@ import SchemaBuilder from "@pothos/core";
 import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin, { decodeGlobalID } from "@pothos/plugin-relay";
+import { GLOBAL_ID_PLUGIN } from "./global-id-plugin.js";
 import { CountryCodeResolver, CurrencyResolver, DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
 import type { Session } from "../core/context.js";
 import type { CursorSeal } from "./cursors.js";
@@ -63,6 +64,8 @@ const NODE_TYPES = new Set([
   "TicketComment",
   "PhoneNumber",
 ]);
+/** The longest local id a global id may carry (a member's: its account and e-mail address); far under DynamoDB's key limits. */
+const MAX_LOCAL_ID = 400;
 /** Longer than any id the store accepts: looked up as missing without a request. */
 const UNKNOWN_ID = "?".repeat(256);
 
@@ -77,7 +80,9 @@ export const builder = new SchemaBuilder<{
   };
   DefaultFieldNullability: false;
 }>({
-  plugins: [ErrorsPlugin, RelayPlugin, ComplexityPlugin],
+  // Between the errors plugin and Relay: a global-id argument of another type is a NotFound the field's
+  // typed errors carry (graphql/global-id-plugin.ts).
+  plugins: [ErrorsPlugin, GLOBAL_ID_PLUGIN, RelayPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
   complexity: {
     fieldComplexity: estimatedRequests,
@@ -85,11 +90,13 @@ export const builder = new SchemaBuilder<{
     complexityError: (_kind, result) => new RequestBudgetExceeded(result.maxComplexity ?? 0, result.complexity),
   },
   relay: {
-    // A malformed id or one of a type that has no nodes is an unknown id (`node` answers null), not an error.
+    // A malformed id, one of a type that has no nodes or one longer than any key is an unknown id (`node`
+    // answers null; a global-id argument of another type is NotFound), not an error.
     decodeGlobalID: (globalID) => {
       try {
         const decoded = decodeGlobalID(globalID);
-        if (NODE_TYPES.has(decoded.typename)) return decoded;
+        if (NODE_TYPES.has(decoded.typename) && decoded.id.length > 0 && decoded.id.length <= MAX_LOCAL_ID)
+          return decoded;
       } catch {
         // fall through
       }
@@ -130,6 +137,8 @@ export const builder = new SchemaBuilder<{
   errors: {
     // Every field with an `errors` option returns these typed results (DESIGN 4).
     defaultTypes: [NotFound, Forbidden, Invalid, Conflict],
+    // Global-id arguments are decoded before the resolver runs: their NotFound is the field's typed error too.
+    unsafelyHandleInputErrors: true,
     defaultUnionOptions: { description: "The field's data (the Success member) or the typed error that prevented it" },
     defaultResultOptions: { description: "The field succeeded: its value is in `data`" },
   },

@@ -1,5 +1,6 @@
 import { decodeGlobalID, encodeGlobalID } from "@pothos/plugin-relay";
 import { NotFound } from "../core/errors.js";
+import { domainName } from "./global-id-plugin.js";
 
 /**
  * Decodes a global id of an expected type. Anything malformed or of another type is answered
@@ -12,11 +13,8 @@ export function localId(globalId: string, typename: string): string {
   } catch {
     // fall through
   }
-  throw new NotFound(DOMAIN_NAMES[typename] ?? typename);
+  throw new NotFound(domainName(typename));
 }
-
-/** GraphQL type names that differ from the domain's word, so a bad id reads like an unknown one ("Subscription not found"). */
-const DOMAIN_NAMES: Readonly<Record<string, string>> = { LicenceSubscription: "Subscription" };
 
 export function globalId(typename: string, id: string): string {
   return encodeGlobalID(typename, id);
@@ -32,7 +30,26 @@ export function splitScoped(local: string): { accountId: string; key: string } |
 /** A global id whose local part is "<accountId>:<key>": both parts, or NotFound. */
 export function scopedId(globalId: string, typename: string): { accountId: string; key: string } {
   const parts = splitScoped(localId(globalId, typename));
-  if (!parts) throw new NotFound(DOMAIN_NAMES[typename] ?? typename);
+  if (!parts) throw new NotFound(domainName(typename));
+  return parts;
+}
+
+/** A global-id argument as Pothos hands it to a resolver (`t.arg.globalID` / `t.globalID`). */
+export interface GlobalIdArg {
+  readonly typename: string;
+  readonly id: string;
+}
+
+/**
+ * A global-id argument decoded by Pothos (`t.arg.globalID` / `t.globalID` with `for`) whose local
+ * part is "<accountId>:<key>": both parts, or NotFound of its type.
+ */
+export function scoped(decoded: { readonly typename: string; readonly id: string }): {
+  accountId: string;
+  key: string;
+} {
+  const parts = splitScoped(decoded.id);
+  if (!parts) throw new NotFound(domainName(decoded.typename));
   return parts;
 }
 

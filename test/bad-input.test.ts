@@ -606,6 +606,36 @@ describe("global ids", () => {
     });
   });
 
+  it("an id of another type, or a malformed local part, is the expected type's NotFoundError (decoded by Pothos, one mapping)", async () => {
+    await unchanged(base(), async () => {
+      const scopedMalformed = (type: string) => Buffer.from(`${type}:no-colon-here`).toString("base64");
+      for (const [id, message] of [
+        [ids.d1, "Subscription not found"],
+        [scopedMalformed("LicenceSubscription"), "Subscription not found"],
+        ["garbage", "Subscription not found"],
+      ] as const) {
+        const e = expectError(
+          await t.mutate(
+            OPERATOR,
+            "cancelSubscription",
+            "CancelSubscriptionInput",
+            { subscriptionId: id },
+            "subscription { id }",
+          ),
+          "NotFoundError",
+        );
+        expect(e.message).toBe(message);
+      }
+      for (const id of [ids.d1, "garbage"]) {
+        const e = expectError(
+          await t.mutate(OPERATOR, "revokeApiClient", "ApiClientRefInput", { clientId: id }, "client { id }"),
+          "NotFoundError",
+        );
+        expect(e.message).toBe("ApiClient not found");
+      }
+    });
+  });
+
   it('searchAccounts(within: "") is NOT_FOUND like any other malformed id (not silently the default root)', async () => {
     const search = await t.failing(OPERATOR, SEARCH, { q: "R", within: "" });
     expect(search.extensions?.code).toBe("NOT_FOUND");

@@ -3,7 +3,6 @@ import type * as Invitation from "../../core/invitation.js";
 import * as Move from "../../core/move.js";
 import type * as Order from "../../core/order.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
 import { AccountKind, AccountPayload, AccountRef } from "../types/account.js";
 import { InvitationRef } from "../types/member.js";
 import { OrderLineInput, OrderRef } from "../types/order.js";
@@ -33,7 +32,7 @@ const NewAccountOrderInput = builder.inputType("NewAccountOrderInput", {
 const CreateAccountInput = builder.inputType("CreateAccountInput", {
   description: "A new account below one of yours",
   fields: (t) => ({
-    parentId: t.id({ description: "The account to create it below", required: true }),
+    parentId: t.globalID({ for: AccountRef, description: "The account to create it below", required: true }),
     kind: t.field({
       description: "DISTRIBUTOR below the platform, RESELLER or CUSTOMER below a partner",
       type: AccountKind,
@@ -80,7 +79,7 @@ builder.mutationField("createAccount", (t) =>
     errors: {},
     resolve: (_r, { input }, ctx) =>
       Account.create(ctx.session, {
-        parentId: localId(String(input.parentId), "Account"),
+        parentId: input.parentId.id,
         kind: input.kind,
         name: input.name,
         reference: input.reference,
@@ -105,7 +104,7 @@ builder.mutationField("createAccount", (t) =>
 const UpdateAccountInput = builder.inputType("UpdateAccountInput", {
   description: "The account's fields to change",
   fields: (t) => ({
-    id: t.id({ description: "The account's global id", required: true }),
+    id: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     name: t.string({ description: "A new name (unchanged when omitted)", required: false }),
     reference: t.string({ required: false, description: "Empty string or null clears it" }),
     country: t.string({ description: "A new country (unchanged when omitted)", required: false }),
@@ -120,7 +119,7 @@ builder.mutationField("updateAccount", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Account.update(ctx.session, {
-        id: localId(String(input.id), "Account"),
+        id: input.id.id,
         name: input.name,
         // Null clears the reference; left out, it is unchanged.
         ...(input.reference !== undefined ? { reference: input.reference } : {}),
@@ -133,7 +132,7 @@ builder.mutationField("updateAccount", (t) =>
 const ResellerRightsInput = builder.inputType("SetResellerRightsInput", {
   description: "What a reseller may do, set by its parent",
   fields: (t) => ({
-    id: t.id({ description: "The reseller's Account id", required: true }),
+    id: t.globalID({ for: AccountRef, description: "The reseller's Account id", required: true }),
     canCreateAccounts: t.boolean({
       description: "The reseller may create accounts below it (unchanged when omitted)",
       required: false,
@@ -153,7 +152,7 @@ builder.mutationField("setResellerRights", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Account.setResellerRights(ctx.session, {
-        id: localId(String(input.id), "Account"),
+        id: input.id.id,
         canCreateAccounts: input.canCreateAccounts,
         canCreateEquipment: input.canCreateEquipment,
       }),
@@ -164,8 +163,12 @@ builder.mutationField("setResellerRights", (t) =>
 const InviteExistingInput = builder.inputType("InviteExistingAccountInput", {
   description: "An existing account to move under yours",
   fields: (t) => ({
-    parentId: t.id({ required: true, description: "Your account that will become the parent" }),
-    accountId: t.id({ required: true, description: "The existing account's id, given to you by its owner" }),
+    parentId: t.globalID({ for: AccountRef, required: true, description: "Your account that will become the parent" }),
+    accountId: t.globalID({
+      for: AccountRef,
+      required: true,
+      description: "The existing account's id, given to you by its owner",
+    }),
   }),
 });
 
@@ -187,8 +190,8 @@ builder.mutationField("inviteExistingAccount", (t) =>
     errors: {},
     resolve: (_r, { input }, ctx) =>
       Move.invite(ctx.session, {
-        parentId: localId(String(input.parentId), "Account"),
-        accountId: localId(String(input.accountId), "Account"),
+        parentId: input.parentId.id,
+        accountId: input.accountId.id,
       }),
   }),
 );

@@ -1,6 +1,6 @@
 import * as ApiClient from "../../core/api-client.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
+import { AccountRef } from "../types/account.js";
 import { ApiClientRef, ApiClientRole } from "../types/api-client.js";
 
 const ClientWithSecret = builder
@@ -23,7 +23,7 @@ const ClientPayload = builder.objectRef<{ client: ApiClient.Info }>("ApiClientPa
 
 const ClientRefInput = builder.inputType("ApiClientRefInput", {
   description: "Which API client",
-  fields: (f) => ({ clientId: f.id({ required: true, description: "The ApiClient's id" }) }),
+  fields: (f) => ({ clientId: f.globalID({ for: ApiClientRef, required: true, description: "The ApiClient's id" }) }),
 });
 
 builder.mutationField("createApiClient", (t) =>
@@ -37,7 +37,7 @@ builder.mutationField("createApiClient", (t) =>
         type: builder.inputType("CreateApiClientInput", {
           description: "A new API client",
           fields: (f) => ({
-            accountId: f.id({ required: true, description: "Its account" }),
+            accountId: f.globalID({ for: AccountRef, required: true, description: "Its account" }),
             name: f.string({ required: true, description: "A name for its owners (1-120 characters)" }),
             role: f.field({ type: ApiClientRole, required: true, description: "The role it acts with" }),
             seller: f.boolean({
@@ -51,7 +51,7 @@ builder.mutationField("createApiClient", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) =>
       ApiClient.create(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         name: input.name,
         role: input.role,
         seller: input.seller ?? false,
@@ -65,8 +65,7 @@ builder.mutationField("rotateApiClientSecret", (t) =>
     description: "A new secret; the previous one keeps working for 24 hours or until revokePreviousApiClientSecret",
     args: { input: t.arg({ type: ClientRefInput, required: true, description: "The client" }) },
     errors: {},
-    resolve: async (_r, { input }, ctx) =>
-      ApiClient.rotateSecret(ctx.session, { clientId: localId(String(input.clientId), "ApiClient") }),
+    resolve: async (_r, { input }, ctx) => ApiClient.rotateSecret(ctx.session, { clientId: input.clientId.id }),
   }),
 );
 
@@ -78,7 +77,7 @@ builder.mutationField("revokePreviousApiClientSecret", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       client: await ApiClient.revokePreviousSecret(ctx.session, {
-        clientId: localId(String(input.clientId), "ApiClient"),
+        clientId: input.clientId.id,
       }),
     }),
   }),
@@ -91,7 +90,7 @@ builder.mutationField("revokeApiClient", (t) =>
     args: { input: t.arg({ type: ClientRefInput, required: true, description: "The client" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      client: await ApiClient.revoke(ctx.session, { clientId: localId(String(input.clientId), "ApiClient") }),
+      client: await ApiClient.revoke(ctx.session, { clientId: input.clientId.id }),
     }),
   }),
 );

@@ -1,8 +1,7 @@
 import * as Billing from "../../core/billing.js";
 import * as Usage from "../../core/usage.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
-import { AccountPayload } from "../types/account.js";
+import { AccountPayload, AccountRef } from "../types/account.js";
 
 const UsageRef = builder.objectRef<Usage.Info>("UsageRecord").implement({
   description:
@@ -21,7 +20,7 @@ const UsageRef = builder.objectRef<Usage.Info>("UsageRecord").implement({
 const RecordUsageInput = builder.inputType("RecordUsageInput", {
   description: "Units used by an account",
   fields: (t) => ({
-    accountId: t.id({ description: "The account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     sku: t.string({ required: true, description: "A USAGE offer the account subscribes to" }),
     quantity: t.int({ required: true, description: "Units used (e.g. participant minutes), at least 1" }),
     day: t.string({
@@ -48,7 +47,7 @@ builder.mutationField("recordUsage", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       usage: await Usage.record(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         sku: input.sku,
         quantity: input.quantity,
         day: input.day,
@@ -61,7 +60,7 @@ builder.mutationField("recordUsage", (t) =>
 const SetTaxRateInput = builder.inputType("SetTaxRateInput", {
   description: "A billed account's VAT rate",
   fields: (t) => ({
-    accountId: t.id({ description: "The account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     taxRatePercent: t.string({ required: true, description: 'VAT percentage, e.g. "20"' }),
   }),
 });
@@ -74,7 +73,7 @@ builder.mutationField("setTaxRate", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Billing.setTaxRate(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         taxRatePercent: input.taxRatePercent,
       }),
     }),
@@ -84,7 +83,7 @@ builder.mutationField("setTaxRate", (t) =>
 const SetBillingDetailsInput = builder.inputType("SetBillingDetailsInput", {
   description: "What a billed account's invoices print of it; a field left out is unchanged, null or empty clears it",
   fields: (t) => ({
-    accountId: t.id({ description: "The billed account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The billed account's global id", required: true }),
     address: t.string({ required: false, description: "Postal address, up to 6 lines (separated by line breaks)" }),
     vatId: t.string({
       required: false,
@@ -103,7 +102,7 @@ builder.mutationField("setBillingDetails", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Billing.setBillingDetails(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         ...(input.address !== undefined ? { address: input.address } : {}),
         ...(input.vatId !== undefined ? { vatId: input.vatId } : {}),
         ...(input.purchaseOrder !== undefined ? { purchaseOrder: input.purchaseOrder } : {}),

@@ -1,7 +1,6 @@
 import * as Catalog from "../../core/catalog.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
-import { AccountPayload } from "../types/account.js";
+import { AccountPayload, AccountRef } from "../types/account.js";
 import { OfferKind, OfferRef } from "../types/offer.js";
 
 const CreateOfferInput = builder.inputType("CreateOfferInput", {
@@ -94,7 +93,7 @@ builder.mutationField("retireOffer", (t) =>
 const SetAvailableOffersInput = builder.inputType("SetAvailableOffersInput", {
   description: "What an account may order",
   fields: (t) => ({
-    accountId: t.id({ description: "The account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     skus: t.stringList({
       required: true,
       description: "The complete list of offers the account may order (at most 100)",
@@ -110,7 +109,7 @@ builder.mutationField("setAvailableOffers", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Catalog.setAvailable(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         skus: input.skus,
       }),
     }),

@@ -1,18 +1,20 @@
 import * as Equipment from "../../core/equipment.js";
 import { builder } from "../builder.js";
-import { globalId, localId, scopedId } from "../ids.js";
+import { AccountRef } from "../types/account.js";
+import { globalId, scoped } from "../ids.js";
+import type { GlobalIdArg } from "../ids.js";
 import { EquipmentRef } from "../types/equipment.js";
 
 /** An Equipment global id as the core's key (NotFound when malformed or of another type). */
-const equipmentKey = (id: string | number): Equipment.Key => {
-  const { accountId, key } = scopedId(String(id), "Equipment");
+const equipmentKey = (id: GlobalIdArg): Equipment.Key => {
+  const { accountId, key } = scoped(id);
   return { accountId, equipmentId: key };
 };
 
 const UpdateEquipmentInput = builder.inputType("UpdateEquipmentInput", {
   description: "What to change on a PBX (at least one field); its pairing is untouched",
   fields: (t) => ({
-    equipmentId: t.id({ required: true, description: "The Equipment's global id" }),
+    equipmentId: t.globalID({ for: EquipmentRef, required: true, description: "The Equipment's global id" }),
     name: t.string({ required: false, description: "A new name" }),
     country: t.string({ required: false, description: "ISO 3166-1 alpha-2: where the PBX is installed" }),
     outboundPrefix: t.string({
@@ -48,8 +50,12 @@ builder.mutationField("updateEquipment", (t) =>
 const DetachEquipmentTenantInput = builder.inputType("DetachEquipmentTenantInput", {
   description: "A shared PBX and the customer to remove from it",
   fields: (t) => ({
-    equipmentId: t.id({ required: true, description: "The Equipment's global id (a multi-tenant PBX)" }),
-    customerId: t.id({ required: true, description: "The attached customer's Account id" }),
+    equipmentId: t.globalID({
+      for: EquipmentRef,
+      required: true,
+      description: "The Equipment's global id (a multi-tenant PBX)",
+    }),
+    customerId: t.globalID({ for: AccountRef, required: true, description: "The attached customer's Account id" }),
   }),
 });
 
@@ -80,7 +86,7 @@ builder.mutationField("detachEquipmentTenant", (t) =>
     resolve: (_r, { input }, ctx) =>
       Equipment.detachTenant(ctx.session, {
         equipment: equipmentKey(input.equipmentId),
-        customerId: localId(String(input.customerId), "Account"),
+        customerId: input.customerId.id,
       }),
   }),
 );

@@ -1,11 +1,13 @@
 import * as Equipment from "../../core/equipment.js";
 import { builder } from "../builder.js";
-import { globalId, localId, scopedId } from "../ids.js";
+import { AccountRef } from "../types/account.js";
+import { globalId, scoped } from "../ids.js";
+import type { GlobalIdArg } from "../ids.js";
 import { EquipmentRef, EquipmentStatus, ExtensionAssignmentRef, equipmentGlobalId } from "../types/equipment.js";
 
 /** An Equipment global id as the core's key (NotFound when malformed or of another type). */
-const equipmentKey = (id: string | number): Equipment.Key => {
-  const { accountId, key } = scopedId(String(id), "Equipment");
+const equipmentKey = (id: GlobalIdArg): Equipment.Key => {
+  const { accountId, key } = scoped(id);
   return { accountId, equipmentId: key };
 };
 
@@ -32,7 +34,9 @@ const EquipmentPayload = builder.objectRef<{ equipment: Equipment.Info }>("Equip
 
 const EquipmentRefInput = builder.inputType("EquipmentRefInput", {
   description: "An equipment",
-  fields: (t) => ({ equipmentId: t.id({ description: "The Equipment's global id", required: true }) }),
+  fields: (t) => ({
+    equipmentId: t.globalID({ for: EquipmentRef, description: "The Equipment's global id", required: true }),
+  }),
 });
 
 builder.mutationField("declareEquipment", (t) =>
@@ -45,7 +49,7 @@ builder.mutationField("declareEquipment", (t) =>
         type: builder.inputType("DeclareEquipmentInput", {
           description: "The PBX to declare",
           fields: (f) => ({
-            accountId: f.id({ description: "The account's global id", required: true }),
+            accountId: f.globalID({ for: AccountRef, description: "The account's global id", required: true }),
             name: f.string({ description: "A name for the PBX", required: true }),
             serverType: f.string({
               required: true,
@@ -64,7 +68,7 @@ builder.mutationField("declareEquipment", (t) =>
     errors: {},
     resolve: (_r, { input }, ctx) =>
       Equipment.declare(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         name: input.name,
         serverType: input.serverType,
         country: input.country,
@@ -211,8 +215,8 @@ builder.mutationField("attachEquipmentTenant", (t) =>
         type: builder.inputType("AttachEquipmentTenantInput", {
           description: "A multi-tenant PBX and the customer to attach",
           fields: (f) => ({
-            equipmentId: f.id({ description: "The Equipment's global id", required: true }),
-            customerId: f.id({ description: "The customer's Account id", required: true }),
+            equipmentId: f.globalID({ for: EquipmentRef, description: "The Equipment's global id", required: true }),
+            customerId: f.globalID({ for: AccountRef, description: "The customer's Account id", required: true }),
             companyPrefix: f.string({ required: true, description: "1 to 8 digits, e.g. 8210" }),
           }),
         }),
@@ -223,7 +227,7 @@ builder.mutationField("attachEquipmentTenant", (t) =>
     resolve: (_r, { input }, ctx) =>
       Equipment.attachTenant(ctx.session, {
         equipment: equipmentKey(input.equipmentId),
-        customerId: localId(String(input.customerId), "Account"),
+        customerId: input.customerId.id,
         companyPrefix: input.companyPrefix,
       }),
   }),
@@ -248,8 +252,8 @@ builder.mutationField("unassignExtension", (t) =>
         type: builder.inputType("UnassignExtensionInput", {
           description: "The extension to free",
           fields: (f) => ({
-            accountId: f.id({ required: true, description: "The member's account" }),
-            equipmentId: f.id({ description: "The Equipment's global id", required: true }),
+            accountId: f.globalID({ for: AccountRef, required: true, description: "The member's account" }),
+            equipmentId: f.globalID({ for: EquipmentRef, description: "The Equipment's global id", required: true }),
             extension: f.string({ description: "The PBX extension", required: true }),
           }),
         }),
@@ -259,7 +263,7 @@ builder.mutationField("unassignExtension", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       assignment: await Equipment.unassignExtension(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         equipment: equipmentKey(input.equipmentId),
         extension: input.extension,
       }),
@@ -286,8 +290,9 @@ builder.mutationField("assignExtension", (t) =>
         type: builder.inputType("AssignExtensionInput", {
           description: "An extension of a PBX and the member to associate",
           fields: (f) => ({
-            accountId: f.id({ required: true, description: "The member's account" }),
-            equipmentId: f.id({
+            accountId: f.globalID({ for: AccountRef, required: true, description: "The member's account" }),
+            equipmentId: f.globalID({
+              for: EquipmentRef,
               required: false,
               description: "Optional when the account has exactly one PBX (own or shared)",
             }),
@@ -306,7 +311,7 @@ builder.mutationField("assignExtension", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       assignment: await Equipment.assignExtension(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         equipment: input.equipmentId != null ? equipmentKey(input.equipmentId) : null,
         extension: input.extension,
         email: input.email,

@@ -2,14 +2,13 @@ import * as Acceptance from "../../core/acceptance.js";
 import type * as Invitation from "../../core/invitation.js";
 import * as Member from "../../core/member.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
 import { AccountRef } from "../types/account.js";
 import { InvitationRef, MemberRef, Role } from "../types/member.js";
 
 const InviteMemberInput = builder.inputType("InviteMemberInput", {
   description: "The person to invite",
   fields: (t) => ({
-    accountId: t.id({ description: "The account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
     role: t.field({ description: "The member's role", type: Role, required: true }),
     seller: t.boolean({ required: false, description: "Partner accounts only: reach the whole subtree" }),
@@ -40,7 +39,7 @@ builder.mutationField("inviteMember", (t) =>
     errors: {},
     resolve: (_r, { input }, ctx) =>
       Member.invite(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         email: input.email,
         role: input.role,
         seller: input.seller ?? false,
@@ -71,7 +70,7 @@ builder.mutationField("acceptInvitation", (t) =>
 const MemberRefInput = builder.inputType("MemberRefInput", {
   description: "A member of an account",
   fields: (t) => ({
-    accountId: t.id({ description: "The account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
   }),
 });
@@ -91,7 +90,7 @@ builder.mutationField("removeMember", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       member: await Member.remove(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         email: input.email,
       }),
     }),
@@ -101,7 +100,7 @@ builder.mutationField("removeMember", (t) =>
 const SetRoleInput = builder.inputType("SetMemberRoleInput", {
   description: "A member and its new role",
   fields: (t) => ({
-    accountId: t.id({ description: "The account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
     role: t.field({ description: "The new role", type: Role, required: true }),
   }),
@@ -115,7 +114,7 @@ builder.mutationField("setMemberRole", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       member: await Member.setRole(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         email: input.email,
         role: input.role,
       }),
@@ -126,7 +125,7 @@ builder.mutationField("setMemberRole", (t) =>
 const SetSellerInput = builder.inputType("SetMemberSellerInput", {
   description: "A member and whether it sells",
   fields: (t) => ({
-    accountId: t.id({ description: "The account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     email: t.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
     seller: t.boolean({ description: "Make (true) or unmake (false) the member a seller", required: true }),
   }),
@@ -140,7 +139,7 @@ builder.mutationField("setMemberSeller", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       member: await Member.setSeller(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         email: input.email,
         seller: input.seller,
       }),

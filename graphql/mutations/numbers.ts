@@ -1,7 +1,6 @@
 import type { AccountRecord } from "../../infra/store.js";
 import * as Numbers from "../../core/numbers.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
 import { AccountRef } from "../types/account.js";
 import { NumberPortingState, PhoneNumberRef } from "../types/phone-number.js";
 
@@ -38,7 +37,11 @@ builder.mutationField("addNumbers", (t) =>
         type: builder.inputType("AddNumbersInput", {
           description: "Numbers for a partner's pool",
           fields: (f) => ({
-            accountId: f.id({ required: true, description: "The partner's Account id (distributor or reseller)" }),
+            accountId: f.globalID({
+              for: AccountRef,
+              required: true,
+              description: "The partner's Account id (distributor or reseller)",
+            }),
             numbers: f.stringList({ required: false, description: "Numbers, E.164" }),
             ranges: f.field({ type: [NumberRangeInput], required: false, description: "Ranges of numbers" }),
             state: f.field({
@@ -54,7 +57,7 @@ builder.mutationField("addNumbers", (t) =>
     errors: {},
     resolve: (_r, { input }, ctx) =>
       Numbers.add(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         numbers: input.numbers,
         ranges: input.ranges,
         state: input.state,
@@ -66,7 +69,7 @@ builder.mutationField("addNumbers", (t) =>
 const MoveNumbersInput = builder.inputType("MoveNumbersInput", {
   description: `An account and numbers (at most ${Numbers.MAX_MOVE}, all or nothing)`,
   fields: (t) => ({
-    accountId: t.id({ required: true, description: "The Account" }),
+    accountId: t.globalID({ for: AccountRef, required: true, description: "The Account" }),
     numbers: t.stringList({ required: true, description: "Numbers, E.164" }),
   }),
 });
@@ -81,7 +84,7 @@ builder.mutationField("allocateNumbers", (t) =>
     },
     errors: {},
     resolve: (_r, { input }, ctx) =>
-      Numbers.allocate(ctx.session, { accountId: localId(String(input.accountId), "Account"), numbers: input.numbers }),
+      Numbers.allocate(ctx.session, { accountId: input.accountId.id, numbers: input.numbers }),
   }),
 );
 
@@ -94,7 +97,7 @@ builder.mutationField("releaseNumbers", (t) =>
     },
     errors: {},
     resolve: (_r, { input }, ctx) =>
-      Numbers.release(ctx.session, { accountId: localId(String(input.accountId), "Account"), numbers: input.numbers }),
+      Numbers.release(ctx.session, { accountId: input.accountId.id, numbers: input.numbers }),
   }),
 );
 
@@ -114,7 +117,7 @@ builder.mutationField("setMainNumber", (t) =>
         type: builder.inputType("SetMainNumberInput", {
           description: "An account and one number of its pool",
           fields: (f) => ({
-            accountId: f.id({ required: true, description: "The Account" }),
+            accountId: f.globalID({ for: AccountRef, required: true, description: "The Account" }),
             number: f.string({ required: false, description: "A number of its pool, E.164; null clears it" }),
           }),
         }),
@@ -123,7 +126,7 @@ builder.mutationField("setMainNumber", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Numbers.setMain(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         number: input.number,
       }),
     }),

@@ -1,12 +1,12 @@
 import * as Order from "../../core/order.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
+import { AccountRef } from "../types/account.js";
 import { OrderLineInput, OrderRef } from "../types/order.js";
 
 export const PlaceOrderInput = builder.inputType("PlaceOrderInput", {
   description: "The order to place",
   fields: (t) => ({
-    accountId: t.id({ description: "The account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     lines: t.field({
       type: [OrderLineInput],
       required: true,
@@ -43,7 +43,7 @@ builder.mutationField("placeOrder", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       order: await Order.place(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         lines: input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
         idempotencyKey: input.idempotencyKey,
         reference: input.reference,

@@ -1,7 +1,6 @@
 import * as PartnerAdmin from "../../core/partner-admin.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
-import { AccountPayload } from "../types/account.js";
+import { AccountPayload, AccountRef } from "../types/account.js";
 import { MemberRef } from "../types/member.js";
 
 builder.mutationField("setPartnerAdminCapability", (t) =>
@@ -14,7 +13,7 @@ builder.mutationField("setPartnerAdminCapability", (t) =>
         type: builder.inputType("SetPartnerAdminCapabilityInput", {
           description: "A reseller and whether it may have partner admins",
           fields: (f) => ({
-            accountId: f.id({ description: "The account's global id", required: true }),
+            accountId: f.globalID({ for: AccountRef, description: "The account's global id", required: true }),
             enabled: f.boolean({ description: "Whether the reseller may have partner admins", required: true }),
           }),
         }),
@@ -24,7 +23,7 @@ builder.mutationField("setPartnerAdminCapability", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await PartnerAdmin.setCapability(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         enabled: input.enabled,
       }),
     }),
@@ -50,7 +49,7 @@ builder.mutationField("setMemberPartnerAdmin", (t) =>
         type: builder.inputType("SetMemberPartnerAdminInput", {
           description: "A member and whether it is a partner admin",
           fields: (f) => ({
-            accountId: f.id({ description: "The account's global id", required: true }),
+            accountId: f.globalID({ for: AccountRef, description: "The account's global id", required: true }),
             email: f.field({ description: "The member's e-mail address", type: "EmailAddress", required: true }),
             partnerAdmin: f.boolean({
               description: "Make (true) or unmake (false) the member a partner admin",
@@ -64,7 +63,7 @@ builder.mutationField("setMemberPartnerAdmin", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       member: await PartnerAdmin.setMemberFlag(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         email: input.email,
         partnerAdmin: input.partnerAdmin,
       }),
@@ -83,7 +82,7 @@ builder.mutationField("setPartnerAdminOptIn", (t) =>
         type: builder.inputType("SetPartnerAdminOptInInput", {
           description: "A customer's opt-in to tenant administration by its resellers",
           fields: (f) => ({
-            accountId: f.id({ description: "The account's global id", required: true }),
+            accountId: f.globalID({ for: AccountRef, description: "The account's global id", required: true }),
             optIn: f.boolean({
               description: "Open (true) or close (false) the tenant administration to your resellers' partner admins",
               required: true,
@@ -101,7 +100,7 @@ builder.mutationField("setPartnerAdminOptIn", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await PartnerAdmin.setOptIn(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         optIn: input.optIn,
         ...(input.until ? { until: input.until } : {}),
       }),
@@ -119,7 +118,7 @@ builder.mutationField("setSupportEmail", (t) =>
         type: builder.inputType("SetSupportEmailInput", {
           description: "The address support requests go to",
           fields: (f) => ({
-            accountId: f.id({ description: "The account's global id", required: true }),
+            accountId: f.globalID({ for: AccountRef, description: "The account's global id", required: true }),
             email: f.field({
               description: "Where support requests go; null clears it",
               type: "EmailAddress",
@@ -133,7 +132,7 @@ builder.mutationField("setSupportEmail", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await PartnerAdmin.setSupportEmail(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         email: input.email ?? null,
       }),
     }),

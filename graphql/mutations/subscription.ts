@@ -1,8 +1,9 @@
 import * as Licence from "../../core/licence.js";
 import * as Subscription from "../../core/subscription.js";
 import { builder } from "../builder.js";
-import { localId, scopedId } from "../ids.js";
-import { AccountPayload } from "../types/account.js";
+import { scoped } from "../ids.js";
+import type { GlobalIdArg } from "../ids.js";
+import { AccountPayload, AccountRef } from "../types/account.js";
 import { LicenceRef, SubscriptionRef } from "../types/subscription.js";
 
 const SubscriptionPayload = builder
@@ -18,15 +19,19 @@ const SubscriptionPayload = builder
     }),
   });
 
-const subscriptionRef = (id: string | number) => {
-  const { accountId, key } = scopedId(String(id), "LicenceSubscription");
+const subscriptionRef = (id: GlobalIdArg) => {
+  const { accountId, key } = scoped(id);
   return { accountId, sku: key };
 };
 
 const UpdateQuantityInput = builder.inputType("UpdateSubscriptionQuantityInput", {
   description: "A subscription and its new quantity",
   fields: (t) => ({
-    subscriptionId: t.id({ description: "The LicenceSubscription's global id", required: true }),
+    subscriptionId: t.globalID({
+      for: SubscriptionRef,
+      description: "The LicenceSubscription's global id",
+      required: true,
+    }),
     quantity: t.int({ required: true, description: "The new quantity (0 cancels); never below the licences assigned" }),
     expectedVersion: t.int({ required: true, description: "The version you read; a stale one is a ConflictError" }),
   }),
@@ -51,7 +56,11 @@ builder.mutationField("updateSubscriptionQuantity", (t) =>
 const CancelInput = builder.inputType("CancelSubscriptionInput", {
   description: "The subscription to cancel",
   fields: (t) => ({
-    subscriptionId: t.id({ description: "The LicenceSubscription's global id", required: true }),
+    subscriptionId: t.globalID({
+      for: SubscriptionRef,
+      description: "The LicenceSubscription's global id",
+      required: true,
+    }),
     expectedVersion: t.int({ description: "The version you read; a stale one is a ConflictError", required: false }),
   }),
 });
@@ -74,7 +83,7 @@ builder.mutationField("cancelSubscription", (t) =>
 const DelegatedRightsInput = builder.inputType("SetDelegatedRightsInput", {
   description: "What an account's own admins may do to its subscriptions",
   fields: (t) => ({
-    accountId: t.id({ description: "The account's global id", required: true }),
+    accountId: t.globalID({ for: AccountRef, description: "The account's global id", required: true }),
     canUpdateSubscriptions: t.boolean({
       description: "The account's own admins may change quantities",
       required: true,
@@ -91,7 +100,7 @@ builder.mutationField("setDelegatedRights", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       account: await Subscription.setDelegatedRights(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         canUpdateSubscriptions: input.canUpdateSubscriptions,
         canDecreaseSubscriptions: input.canDecreaseSubscriptions,
       }),
@@ -102,7 +111,11 @@ builder.mutationField("setDelegatedRights", (t) =>
 const LicenceInput = builder.inputType("LicenceInput", {
   description: "A subscription and a member",
   fields: (t) => ({
-    subscriptionId: t.id({ description: "The LicenceSubscription's global id", required: true }),
+    subscriptionId: t.globalID({
+      for: SubscriptionRef,
+      description: "The LicenceSubscription's global id",
+      required: true,
+    }),
     email: t.field({
       type: "EmailAddress",
       required: true,

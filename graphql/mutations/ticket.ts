@@ -1,6 +1,6 @@
 import * as Tickets from "../../core/tickets.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
+import { AccountRef } from "../types/account.js";
 import { TicketCommentRef, TicketRef, TicketState, ticketKey } from "../types/ticket.js";
 
 const TicketPayload = builder.objectRef<{ ticket: Tickets.Info }>("TicketPayload").implement({
@@ -11,7 +11,7 @@ const TicketPayload = builder.objectRef<{ ticket: Tickets.Info }>("TicketPayload
 const OpenTicketInput = builder.inputType("OpenTicketInput", {
   description: "A problem to report to the customer's partner",
   fields: (t) => ({
-    accountId: t.id({ required: true, description: "The customer's Account id" }),
+    accountId: t.globalID({ for: AccountRef, required: true, description: "The customer's Account id" }),
     summary: t.string({ required: true, description: "One line: what is wrong (1-120 characters)" }),
     description: t.string({ required: true, description: "The details (up to 5,000 characters, several lines)" }),
     occurredAt: t.field({
@@ -36,7 +36,7 @@ builder.mutationField("openTicket", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       ticket: await Tickets.open(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         summary: input.summary,
         description: input.description,
         occurredAt: input.occurredAt,
@@ -50,7 +50,7 @@ builder.mutationField("openTicket", (t) =>
 const CommentTicketInput = builder.inputType("CommentTicketInput", {
   description: "A comment on a ticket",
   fields: (t) => ({
-    ticketId: t.id({ required: true, description: "The Ticket's global id" }),
+    ticketId: t.globalID({ for: TicketRef, required: true, description: "The Ticket's global id" }),
     body: t.string({ required: true, description: "The text (up to 5,000 characters, several lines)" }),
   }),
 });
@@ -75,7 +75,7 @@ builder.mutationField("commentTicket", (t) =>
 const SetTicketStateInput = builder.inputType("SetTicketStateInput", {
   description: "A ticket and the state to move it to",
   fields: (t) => ({
-    ticketId: t.id({ required: true, description: "The Ticket's global id" }),
+    ticketId: t.globalID({ for: TicketRef, required: true, description: "The Ticket's global id" }),
     state: t.field({ type: TicketState, required: true, description: "The new state" }),
   }),
 });
@@ -95,7 +95,7 @@ builder.mutationField("setTicketState", (t) =>
 
 const EscalateTicketInput = builder.inputType("EscalateTicketInput", {
   description: "The ticket to escalate",
-  fields: (t) => ({ ticketId: t.id({ required: true, description: "The Ticket's global id" }) }),
+  fields: (t) => ({ ticketId: t.globalID({ for: TicketRef, required: true, description: "The Ticket's global id" }) }),
 });
 
 builder.mutationField("escalateTicket", (t) =>

@@ -1,7 +1,8 @@
 import type * as Member from "../../core/member.js";
 import * as Trials from "../../core/trials.js";
 import { builder } from "../builder.js";
-import { localId, scopedId } from "../ids.js";
+import { AccountRef } from "../types/account.js";
+import { scoped } from "../ids.js";
 import { MemberRef } from "../types/member.js";
 import { OrderRef } from "../types/order.js";
 import { SubscriptionRef } from "../types/subscription.js";
@@ -9,7 +10,11 @@ import { SubscriptionRef } from "../types/subscription.js";
 const ConvertTrialInput = builder.inputType("ConvertTrialInput", {
   description: "The trial to convert to its paid offer",
   fields: (t) => ({
-    subscriptionId: t.id({ required: true, description: "The trial's LicenceSubscription global id" }),
+    subscriptionId: t.globalID({
+      for: SubscriptionRef,
+      required: true,
+      description: "The trial's LicenceSubscription global id",
+    }),
     quantity: t.int({
       required: true,
       description: "Licences of the paid offer to add (at least the trial's assigned licences)",
@@ -50,7 +55,7 @@ builder.mutationField("convertTrial", (t) =>
     args: { input: t.arg({ type: ConvertTrialInput, required: true, description: "The operation's fields" }) },
     errors: {},
     resolve: (_r, { input }, ctx) => {
-      const { accountId, key } = scopedId(String(input.subscriptionId), "LicenceSubscription");
+      const { accountId, key } = scoped(input.subscriptionId);
       return Trials.convert(ctx.session, {
         accountId,
         sku: key,
@@ -64,7 +69,8 @@ builder.mutationField("convertTrial", (t) =>
 const SetTrialDigestInput = builder.inputType("SetTrialDigestInput", {
   description: "Your own weekly trial digest on a partner account",
   fields: (t) => ({
-    accountId: t.id({
+    accountId: t.globalID({
+      for: AccountRef,
       required: true,
       description: "The partner account (distributor or reseller) you are a selling owner of",
     }),
@@ -91,7 +97,7 @@ builder.mutationField("setTrialDigest", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       member: await Trials.setDigest(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         enabled: input.enabled,
       }),
     }),

@@ -2,7 +2,7 @@ import { decodeGlobalID } from "@pothos/plugin-relay";
 import * as Webhooks from "../../core/webhooks.js";
 import { NotFound } from "../../core/errors.js";
 import { builder } from "../builder.js";
-import { localId } from "../ids.js";
+import { AccountRef } from "../types/account.js";
 import { WebhookEndpointRef } from "../types/webhook.js";
 
 const WithSecret = builder
@@ -38,10 +38,10 @@ const SendPayload = builder
 
 const EndpointRefInput = builder.inputType("WebhookEndpointRefInput", {
   description: "Which webhook endpoint",
-  fields: (f) => ({ endpointId: f.id({ required: true, description: "The WebhookEndpoint's id" }) }),
+  fields: (f) => ({
+    endpointId: f.globalID({ for: WebhookEndpointRef, required: true, description: "The WebhookEndpoint's id" }),
+  }),
 });
-
-const endpointLocal = (id: string | number) => localId(String(id), "WebhookEndpoint");
 
 /** An Event's global id, or its eventId (the webhook-id of its deliveries, as a receiver has it). */
 function eventLocal(id: string | number): string {
@@ -68,7 +68,7 @@ builder.mutationField("createWebhookEndpoint", (t) =>
         type: builder.inputType("CreateWebhookEndpointInput", {
           description: "A new webhook endpoint",
           fields: (f) => ({
-            accountId: f.id({ required: true, description: "Its account" }),
+            accountId: f.globalID({ for: AccountRef, required: true, description: "Its account" }),
             url: f.string({
               required: true,
               description: "An https URL on a public address (the local stack also takes http and loopback)",
@@ -85,7 +85,7 @@ builder.mutationField("createWebhookEndpoint", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) =>
       Webhooks.create(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         url: input.url,
         ...(input.eventTypes ? { eventTypes: input.eventTypes } : {}),
         ...(input.description !== null && input.description !== undefined ? { description: input.description } : {}),
@@ -105,7 +105,11 @@ builder.mutationField("updateWebhookEndpoint", (t) =>
         type: builder.inputType("UpdateWebhookEndpointInput", {
           description: "Changes to a webhook endpoint (absent fields keep their value)",
           fields: (f) => ({
-            endpointId: f.id({ required: true, description: "The WebhookEndpoint's id" }),
+            endpointId: f.globalID({
+              for: WebhookEndpointRef,
+              required: true,
+              description: "The WebhookEndpoint's id",
+            }),
             url: f.string({ required: false, description: "A new URL" }),
             eventTypes: f.stringList({ required: false, description: "The event types to receive; empty: every type" }),
             description: f.string({ required: false, description: "A new note; empty clears it" }),
@@ -124,7 +128,7 @@ builder.mutationField("updateWebhookEndpoint", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
       endpoint: await Webhooks.update(ctx.session, {
-        endpointId: endpointLocal(input.endpointId),
+        endpointId: input.endpointId.id,
         ...(input.url !== null && input.url !== undefined ? { url: input.url } : {}),
         ...(input.eventTypes ? { eventTypes: input.eventTypes } : {}),
         ...(input.description !== null && input.description !== undefined ? { description: input.description } : {}),
@@ -144,7 +148,7 @@ builder.mutationField("deleteWebhookEndpoint", (t) =>
     args: { input: t.arg({ type: EndpointRefInput, required: true, description: "The endpoint" }) },
     errors: {},
     resolve: async (_r, { input }, ctx) => ({
-      endpoint: await Webhooks.remove(ctx.session, { endpointId: endpointLocal(input.endpointId) }),
+      endpoint: await Webhooks.remove(ctx.session, { endpointId: input.endpointId.id }),
     }),
   }),
 );
@@ -156,8 +160,7 @@ builder.mutationField("rotateWebhookSecret", (t) =>
       "A new signing secret; for 24 hours deliveries carry signatures by both the new and the previous secret",
     args: { input: t.arg({ type: EndpointRefInput, required: true, description: "The endpoint" }) },
     errors: {},
-    resolve: async (_r, { input }, ctx) =>
-      Webhooks.rotateSecret(ctx.session, { endpointId: endpointLocal(input.endpointId) }),
+    resolve: async (_r, { input }, ctx) => Webhooks.rotateSecret(ctx.session, { endpointId: input.endpointId.id }),
   }),
 );
 
@@ -168,8 +171,7 @@ builder.mutationField("sendTestEvent", (t) =>
       "Queues a webhook.test event to the endpoint (signed like any delivery); the attempt shows in its deliveries",
     args: { input: t.arg({ type: EndpointRefInput, required: true, description: "The endpoint" }) },
     errors: {},
-    resolve: async (_r, { input }, ctx) =>
-      Webhooks.sendTestEvent(ctx.session, { endpointId: endpointLocal(input.endpointId) }),
+    resolve: async (_r, { input }, ctx) => Webhooks.sendTestEvent(ctx.session, { endpointId: input.endpointId.id }),
   }),
 );
 
@@ -184,7 +186,11 @@ builder.mutationField("redeliverEvent", (t) =>
         type: builder.inputType("RedeliverEventInput", {
           description: "An event to send again to an endpoint that takes it",
           fields: (f) => ({
-            endpointId: f.id({ required: true, description: "The WebhookEndpoint's id" }),
+            endpointId: f.globalID({
+              for: WebhookEndpointRef,
+              required: true,
+              description: "The WebhookEndpoint's id",
+            }),
             eventId: f.id({
               required: true,
               description: "The Event's id, or its eventId (the webhook-id of its deliveries)",
@@ -196,7 +202,7 @@ builder.mutationField("redeliverEvent", (t) =>
     errors: {},
     resolve: async (_r, { input }, ctx) =>
       Webhooks.redeliver(ctx.session, {
-        endpointId: endpointLocal(input.endpointId),
+        endpointId: input.endpointId.id,
         eventId: eventLocal(input.eventId),
       }),
   }),

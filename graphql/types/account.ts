@@ -6,7 +6,6 @@ import * as Audit from "../../core/audit.js";
 import * as Member from "../../core/member.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { localId } from "../ids.js";
 import { AuditEventRef } from "./audit-event.js";
 import { InvitationRef, MemberRef } from "./member.js";
 
@@ -117,9 +116,9 @@ builder.queryFields((t) => ({
   account: t.field({
     type: AccountRef,
     description: "An account you may see; NotFoundError for an unknown id and for one outside your reach alike",
-    args: { id: t.arg.id({ required: true, description: "The account's global id" }) },
+    args: { id: t.arg.globalID({ for: AccountRef, required: true, description: "The account's global id" }) },
     errors: {},
-    resolve: (_root, args, ctx) => Account.get(ctx.session, localId(String(args.id), "Account")),
+    resolve: (_root, args, ctx) => Account.get(ctx.session, args.id.id),
   }),
   searchAccounts: t.connection({
     type: AccountRef,
@@ -129,7 +128,11 @@ builder.queryFields((t) => ({
     args: {
       query: t.arg.string({ required: true, description: "Name prefix (or reference prefix with byReference)" }),
       byReference: t.arg.boolean({ required: false, description: "Match `query` against references instead of names" }),
-      within: t.arg.id({ required: false, description: "Root of the search when you belong to several accounts" }),
+      within: t.arg.globalID({
+        for: AccountRef,
+        required: false,
+        description: "Root of the search when you belong to several accounts",
+      }),
     },
     resolve: async (_root, args, ctx) =>
       toConnection(
@@ -137,7 +140,7 @@ builder.queryFields((t) => ({
           ...forward(args),
           query: args.query,
           byReference: args.byReference,
-          within: args.within != null ? localId(String(args.within), "Account") : null,
+          within: args.within != null ? args.within.id : null,
         }),
       ),
   }),

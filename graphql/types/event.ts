@@ -1,7 +1,8 @@
 import * as Events from "../../core/events.js";
 import { builder } from "../builder.js";
+import { AccountRef } from "../types/account.js";
 import { forward, toConnection } from "../connection.js";
-import { globalId, localId } from "../ids.js";
+import { globalId } from "../ids.js";
 
 export const EventRef = builder.objectRef<Events.FeedEvent>("Event");
 
@@ -40,12 +41,12 @@ builder.queryField("events", (t) =>
     description:
       "Events of an account of the last 30 days, oldest first: its own, plus its subtree's for sellers and operators",
     args: {
-      accountId: t.arg.id({ required: true, description: "The account" }),
+      accountId: t.arg.globalID({ for: AccountRef, required: true, description: "The account" }),
       types: t.arg.stringList({ required: false, description: "Only these event types (resource.action)" }),
     },
     resolve: async (_r, args, ctx) =>
       toConnection(
-        await Events.feed(ctx.session, localId(String(args.accountId), "Account"), {
+        await Events.feed(ctx.session, args.accountId.id, {
           ...forward(args),
           types: args.types ?? null,
         }),

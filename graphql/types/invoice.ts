@@ -1,7 +1,7 @@
 import * as Billing from "../../core/billing.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { compositeId, compositeParts, globalId, scopedId, splitScoped } from "../ids.js";
+import { compositeId, compositeParts, globalId, scoped, splitScoped } from "../ids.js";
 import { AccountRef } from "./account.js";
 import { MoneyRef } from "./money.js";
 
@@ -101,10 +101,10 @@ builder.queryField("invoice", (t) =>
   t.field({
     type: InvoiceRef,
     description: "An invoice you may see (its account's owners, operators); NotFoundError otherwise",
-    args: { id: t.arg.id({ required: true, description: "The invoice's global id" }) },
+    args: { id: t.arg.globalID({ for: InvoiceRef, required: true, description: "The invoice's global id" }) },
     errors: {},
     resolve: (_r, args, ctx) => {
-      const { accountId, key } = scopedId(String(args.id), "Invoice");
+      const { accountId, key } = scoped(args.id);
       return Billing.get(ctx.session, accountId, key);
     },
   }),

@@ -2,8 +2,9 @@ import { offerKinds, offerStatuses } from "../../infra/entities/offer.js";
 import { valuesOf } from "../enums.js";
 import * as Catalog from "../../core/catalog.js";
 import { builder } from "../builder.js";
+import { AccountRef } from "../types/account.js";
 import { forward, toConnection } from "../connection.js";
-import { compositeId, compositeParts, localId } from "../ids.js";
+import { compositeId, compositeParts } from "../ids.js";
 import { MoneyRef, money } from "./money.js";
 
 export const OfferKind = builder.enumType("OfferKind", {
@@ -68,10 +69,12 @@ builder.queryFields((t) => ({
   offers: t.field({
     type: [OfferRef],
     description: "What an account can order now (made available by its parent), by sku",
-    args: { accountId: t.arg.id({ required: true, description: "The account that would order" }) },
+    args: {
+      accountId: t.arg.globalID({ for: AccountRef, required: true, description: "The account that would order" }),
+    },
     errors: {},
     resolve: async (_r, args, ctx) => {
-      const accountId = localId(String(args.accountId), "Account");
+      const accountId = args.accountId.id;
       return seenFrom(accountId, await Catalog.available(ctx.session, accountId));
     },
   }),

@@ -2,7 +2,7 @@ import * as Order from "../../core/order.js";
 import * as Subscription from "../../core/subscription.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { localId, splitScoped } from "../ids.js";
+import { splitScoped } from "../ids.js";
 import { AccountRef } from "./account.js";
 import { MoneyRef, money } from "./money.js";
 import { OfferKind } from "./offer.js";
@@ -117,7 +117,8 @@ export const OrderLineInput = builder.inputType("OrderLineInput", {
 const PreviewOrderInput = builder.inputType("PreviewOrderInput", {
   description: "The order to price",
   fields: (t) => ({
-    accountId: t.id({
+    accountId: t.globalID({
+      for: AccountRef,
       required: true,
       description: "The account to order for (to preview an order for a new account, its parent)",
     }),
@@ -134,7 +135,7 @@ builder.queryField("previewOrder", (t) =>
     errors: {},
     resolve: (_r, { input }, ctx) =>
       Order.preview(ctx.session, {
-        accountId: localId(String(input.accountId), "Account"),
+        accountId: input.accountId.id,
         lines: input.lines.map((l) => ({ sku: l.sku, quantity: l.quantity })),
         currency: input.currency,
       }),

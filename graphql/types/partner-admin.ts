@@ -4,7 +4,7 @@ import { optedIn } from "../../core/rights.js";
 import type { AdministeredCustomer, PartnerAction } from "../../core/partner-admin.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { compositeId, compositeParts, globalId, localId } from "../ids.js";
+import { compositeId, compositeParts, globalId } from "../ids.js";
 import { AccountRef } from "./account.js";
 
 const AdministeredRef = builder.objectRef<AdministeredCustomer>("AdministeredCustomer");
@@ -64,7 +64,11 @@ builder.queryField("administeredCustomers", (t) =>
     args: {
       search: t.arg.string({ required: false, description: "Name prefix" }),
       descending: t.arg.boolean({ required: false, description: "Sort by name Z→A" }),
-      resellerId: t.arg.id({ required: false, description: "When you are a partner admin of several resellers" }),
+      resellerId: t.arg.globalID({
+        for: AccountRef,
+        required: false,
+        description: "When you are a partner admin of several resellers",
+      }),
     },
     resolve: async (_r, args, ctx) =>
       toConnection(
@@ -72,7 +76,7 @@ builder.queryField("administeredCustomers", (t) =>
           ...forward(args),
           search: args.search ?? null,
           descending: args.descending ?? null,
-          resellerId: args.resellerId != null ? localId(String(args.resellerId), "Account") : null,
+          resellerId: args.resellerId != null ? args.resellerId.id : null,
         }),
       ),
   }),

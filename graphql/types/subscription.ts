@@ -6,7 +6,7 @@ import * as Licence from "../../core/licence.js";
 import * as Subscription from "../../core/subscription.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { compositeId, compositeParts, globalId, scopedId, splitScoped } from "../ids.js";
+import { compositeId, compositeParts, globalId, scoped, splitScoped } from "../ids.js";
 import * as Catalog from "../../core/catalog.js";
 import { AccountRef } from "./account.js";
 import { MoneyRef, money } from "./money.js";
@@ -249,12 +249,16 @@ builder.queryField("previewSubscriptionChange", (t) =>
     description:
       "A dry run of updateSubscriptionQuantity: old and new quantity and what the next invoice carries, checked like the change itself",
     args: {
-      subscriptionId: t.arg.id({ required: true, description: "The LicenceSubscription's global id" }),
+      subscriptionId: t.arg.globalID({
+        for: SubscriptionRef,
+        required: true,
+        description: "The LicenceSubscription's global id",
+      }),
       quantity: t.arg.int({ required: true, description: "The new quantity (0 cancels)" }),
     },
     errors: {},
     resolve: (_r, args, ctx) => {
-      const { accountId, key } = scopedId(String(args.subscriptionId), "LicenceSubscription");
+      const { accountId, key } = scoped(args.subscriptionId);
       return Subscription.previewChange(ctx.session, { accountId, sku: key, quantity: args.quantity });
     },
   }),

@@ -4,7 +4,8 @@ import { ticketSides } from "../../infra/entities/ticket.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
 import { valuesOf } from "../enums.js";
-import { compositeId, compositeParts, globalId, scopedId } from "../ids.js";
+import { compositeId, compositeParts, globalId, scoped } from "../ids.js";
+import type { GlobalIdArg } from "../ids.js";
 import { AccountRef } from "./account.js";
 
 export const TicketState = builder.enumType("TicketState", {
@@ -34,8 +35,8 @@ export const ticketGlobalId = (t: Pick<Tickets.Info, "partnerId" | "ticketId">) 
   globalId("Ticket", `${t.partnerId}:${t.ticketId}`);
 
 /** A Ticket global id as its key (NotFound when malformed or of another type). */
-export function ticketKey(id: string | number): { partnerId: string; ticketId: string } {
-  const { accountId, key } = scopedId(String(id), "Ticket");
+export function ticketKey(id: GlobalIdArg): { partnerId: string; ticketId: string } {
+  const { accountId, key } = scoped(id);
   return { partnerId: accountId, ticketId: key };
 }
 
@@ -142,7 +143,7 @@ builder.queryField("ticket", (t) =>
   t.field({
     type: TicketRef,
     description: "A support ticket you may see; NotFoundError otherwise",
-    args: { id: t.arg.id({ required: true, description: "The ticket's global id" }) },
+    args: { id: t.arg.globalID({ for: TicketRef, required: true, description: "The ticket's global id" }) },
     errors: {},
     resolve: (_r, args, ctx) => {
       const { partnerId, ticketId } = ticketKey(args.id);

@@ -1,8 +1,9 @@
 import { DEFAULT_PAGE, MAX_PAGE } from "../../core/paging.js";
 import * as Trials from "../../core/trials.js";
 import { builder } from "../builder.js";
+import { AccountRef } from "./account.js";
 import { forward, toConnection } from "../connection.js";
-import { localId, scopedId } from "../ids.js";
+import { scoped } from "../ids.js";
 import { MemberRef } from "./member.js";
 import { OfferRef, seenFrom } from "./offer.js";
 import { OrderPreviewRef } from "./order.js";
@@ -15,9 +16,8 @@ builder.queryField("trials", (t) =>
       "Trials view (Ribbon's Trials tab): the active trials within your reach of an account, soonest end first: its own, and for its sellers (and the sellers above, operators) every trial below it. Each names its account, offer, quantity and daysRemaining",
     // The entries' page, then their subscriptions and accounts (batched): a few requests per page, and what is selected on each.
     complexity: (args) => ({ field: 3, multiplier: Math.min(args.first ?? DEFAULT_PAGE, MAX_PAGE) }),
-    args: { accountId: t.arg.id({ required: true, description: "The account" }) },
-    resolve: async (_r, args, ctx) =>
-      toConnection(await Trials.list(ctx.session, localId(String(args.accountId), "Account"), forward(args))),
+    args: { accountId: t.arg.globalID({ for: AccountRef, required: true, description: "The account" }) },
+    resolve: async (_r, args, ctx) => toConnection(await Trials.list(ctx.session, args.accountId.id, forward(args))),
   }),
 );
 
@@ -53,7 +53,11 @@ builder.queryField("previewTrialConversion", (t) =>
     type: ConversionPreviewRef,
     description: "A dry run of convertTrial: the paid offer's order and its charge, checked like the conversion itself",
     args: {
-      subscriptionId: t.arg.id({ required: true, description: "The trial's LicenceSubscription global id" }),
+      subscriptionId: t.arg.globalID({
+        for: SubscriptionRef,
+        required: true,
+        description: "The trial's LicenceSubscription global id",
+      }),
       quantity: t.arg.int({
         required: true,
         description: "Licences of the paid offer (at least the trial's assigned licences)",
@@ -61,7 +65,7 @@ builder.queryField("previewTrialConversion", (t) =>
     },
     errors: {},
     resolve: (_r, args, ctx) => {
-      const { accountId, key } = scopedId(String(args.subscriptionId), "LicenceSubscription");
+      const { accountId, key } = scoped(args.subscriptionId);
       return Trials.previewConversion(ctx.session, { accountId, sku: key, quantity: args.quantity });
     },
   }),
