@@ -25,7 +25,7 @@
  * names of an item the product wrote for the same entity (and kind / action).
  */
 import * as Acceptance from "../core/acceptance.js";
-import { invitationToken, runCleanups, seededAccount } from "./common.js";
+import { Busy, invitationToken, runCleanups, seededAccount } from "./common.js";
 import { readFileSync, readdirSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
@@ -222,19 +222,6 @@ export interface BillingResult {
 
 // ---------------------------------------------------------------------------------------------
 // Instruments
-
-/** Wall time during which at least one tracked call is in flight (overlapping calls count once). */
-class Busy {
-  #depth = 0;
-  #since = 0;
-  ms = 0;
-  enter(): void {
-    if (this.#depth++ === 0) this.#since = performance.now();
-  }
-  exit(): void {
-    if (--this.#depth === 0) this.ms += performance.now() - this.#since;
-  }
-}
 
 class Tally {
   requests = 0;

@@ -194,3 +194,31 @@ export function seededAccount(
     ...(a.taxRate !== undefined ? { taxRate: a.taxRate } : {}),
   };
 }
+
+/** Wall time during which at least one tracked call is in flight (overlapping calls count once). */
+export class Busy {
+  #depth = 0;
+  #since = 0;
+  ms = 0;
+  /** Times the tracker went from idle to busy: sequential waves of calls. */
+  waves = 0;
+  /** Between the first and the last call started in the latest wave (how long a fan-out takes to send). */
+  spread = 0;
+  enter(): void {
+    const now = performance.now();
+    if (this.#depth++ === 0) {
+      this.#since = now;
+      this.waves += 1;
+    }
+    this.spread = now - this.#since;
+  }
+  exit(): void {
+    if (--this.#depth === 0) this.ms += performance.now() - this.#since;
+  }
+  reset(): void {
+    if (this.#depth !== 0) throw new Error("Busy.reset while calls are in flight");
+    this.ms = 0;
+    this.waves = 0;
+    this.spread = 0;
+  }
+}

@@ -32,7 +32,7 @@
  * month writes anything, the load benchmark has any error or an overall p99/p50 above 5, the graphql
  * bundle is over 1.6 MiB minified or a bundle does not build or load, or a
  * benchmark fails (the others still run); the latency ratios of the other benchmarks are reported
- * against their 1.5 target but do not fail the run.
+ * against their targets (`TARGET_RATIO`) but do not fail the run.
  */
 import { parseArgs } from "node:util";
 import { defaultOptions, runHierarchyPageBench } from "./hierarchy-page.js";
@@ -45,7 +45,8 @@ import { loadDefaults, reportLoad, runLoadBench } from "./load.js";
 import { coldStartDefaults, runColdStartBench } from "./cold-start.js";
 import { reportWebhooks, runWebhooksBench, webhooksDefaults } from "./webhooks.js";
 
-const TARGET_RATIO = 1.5;
+/** Handler over raw, median against median: the write-path issue's goals. */
+const TARGET_RATIO = { hierarchy: 1.3, placeOrder: 1.25, subscriptionsPage: 1.3 } as const;
 const TARGET_REQUESTS = 2;
 /**
  * placeOrder: 3 requests in 3 round trips on both paths (BatchGetItem of the caller, the account
@@ -77,7 +78,7 @@ const header = () =>
   `  ${"latency (ms)".padEnd(36)}${"median".padStart(8)}${"p90".padStart(8)}${"min".padStart(8)}${"max".padStart(8)}`;
 
 function report(r: HierarchyPageResult): { text: string; failed: boolean } {
-  const ratioOk = r.ratio <= TARGET_RATIO;
+  const ratioOk = r.ratio <= TARGET_RATIO.hierarchy;
   const requestsOk = r.dynamoRequestsPerGraphQL <= TARGET_REQUESTS;
   const lines = [
     "",
@@ -90,11 +91,11 @@ function report(r: HierarchyPageResult): { text: string; failed: boolean } {
     row("raw DynamoDB (BatchGet + Query)", r.raw),
     "  handler breakdown:",
     row("  JWT verification", r.breakdown.jwtVerify),
-    row("  DynamoDB calls (SDK send)", r.breakdown.dynamoCalls),
+    row("  DynamoDB calls in flight", r.breakdown.dynamoCalls),
     row("  store layer (ElectroDB, cursors)", r.breakdown.storeLayer),
     row("  handleEvent + Yoga + Pothos", r.breakdown.graphqlLayer),
     "",
-    `  ratio median(handler)/median(raw): ${r.ratio.toFixed(2)}  (target <= ${TARGET_RATIO}: ${ratioOk ? "met" : "OVER TARGET"})`,
+    `  ratio median(handler)/median(raw): ${r.ratio.toFixed(2)}  (target <= ${TARGET_RATIO.hierarchy}: ${ratioOk ? "met" : "OVER TARGET"})`,
     `  DynamoDB requests per GraphQL request: ${r.dynamoRequestsPerGraphQL}  (target <= ${TARGET_REQUESTS}: ${requestsOk ? "met" : "OVER TARGET"})`,
     `    GraphQL path: ${r.graphqlCalls.join(", ")}`,
     `    raw path:     ${r.rawCalls.join(", ")}`,
@@ -110,10 +111,10 @@ function reportOperation(
   title: string,
   rawLabel: string,
   r: OperationResult,
-  targets: { handler: number; raw: number },
+  targets: { handler: number; raw: number; ratio: number },
   failures: string[],
 ): string[] {
-  const ratioOk = r.ratio <= TARGET_RATIO;
+  const ratioOk = r.ratio <= targets.ratio;
   const handlerOk = r.handlerRequests <= targets.handler;
   const rawOk = r.rawRequests <= targets.raw;
   if (!handlerOk)
@@ -140,7 +141,7 @@ function reportOperation(
     row("  Lambda handler", r.nodeCpu.handler),
     row("  raw path", r.nodeCpu.raw),
     "",
-    `  ratio median(handler)/median(raw): ${r.ratio.toFixed(2)}  (target <= ${TARGET_RATIO}: ${ratioOk ? "met" : "OVER TARGET"})`,
+    `  ratio median(handler)/median(raw): ${r.ratio.toFixed(2)}  (target <= ${targets.ratio}: ${ratioOk ? "met" : "OVER TARGET"})`,
     `  DynamoDB requests per operation: handler ${r.handlerRequests} (target <= ${targets.handler}: ${handlerOk ? "met" : "OVER TARGET"}), raw ${r.rawRequests} (target <= ${targets.raw}: ${rawOk ? "met" : "OVER TARGET"})`,
     `  sequential round trips: handler ${r.handlerRoundTrips}, raw ${r.rawRoundTrips}`,
     `    GraphQL path: ${foldCalls(r.graphqlCalls)}`,
@@ -174,14 +175,14 @@ function reportOrders(r: OrdersResult): { text: string; failures: string[] } {
       "(a) placeOrder: 3 lines for a customer account, fresh idempotencyKey each round",
       "raw DynamoDB (2 BatchGet + TransactWr)",
       r.placeOrder,
-      TARGET_ORDER_REQUESTS,
+      { ...TARGET_ORDER_REQUESTS, ratio: TARGET_RATIO.placeOrder },
       failures,
     ),
     ...reportOperation(
       `(b) subscriptions(first: ${o.subsPage}) of an account with ${o.subscriptions}, each with history(first: ${o.historyPage}) of ${o.history}`,
       `raw DynamoDB (2 BatchGet + ${1 + onPage} Query)`,
       r.subscriptionsPage,
-      { handler: pageRequestsTarget(onPage), raw: pageRequestsTarget(onPage) },
+      { handler: pageRequestsTarget(onPage), raw: pageRequestsTarget(onPage), ratio: TARGET_RATIO.subscriptionsPage },
       failures,
     ),
     `  seeding ${(r.seedMs / 1000).toFixed(1)} s, whole run ${(r.totalMs / 1000).toFixed(1)} s`,

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { digest, newId } from "../infra/ids.js";
 import { accountKinds } from "../infra/entities/account.js";
-import type { AccountRecord, OrderRecord, TxEntities, Page, SubtreeRecord } from "../infra/store.js";
+import type { AccountRecord, OrderRecord, TxEntities } from "../infra/store.js";
 import * as AccountSettings from "./account-settings.js";
 import { accountChanged } from "./account-settings.js";
 import * as Audit from "./audit.js";
@@ -13,8 +13,6 @@ import * as Hierarchy from "./hierarchy.js";
 import * as Invitation from "./invitation.js";
 import * as Limits from "./limits.js";
 import * as Order from "./order.js";
-import { paged } from "./paging.js";
-import type { PageArgs } from "./paging.js";
 import { PLATFORM_ID, allowed, authorize } from "./rights.js";
 import { Contention } from "./tx.js";
 import * as V from "./validation.js";
@@ -329,70 +327,4 @@ export async function setResellerRights(s: Session, raw: z.input<typeof rightsIn
     canCreateEquipment: input.canCreateEquipment ?? a.canCreateEquipment,
   };
   return AccountSettings.change(s, a, set, "account.rightsChanged", set);
-}
-
-export interface ChildrenArgs extends PageArgs {
-  readonly search?: string | null | undefined;
-  readonly reference?: string | null | undefined;
-}
-
-/** Children of an account, ordered by name; `search` is a name prefix, `reference` a reference prefix. */
-export async function children(s: Session, id: string, args: ChildrenArgs): Promise<Page<Info>> {
-  await s.authorized(id, "account.listChildren");
-  const filter = prefixFilter(args);
-  return paged(args, (limit, cursor) => s.deps.store.listChildren(id, { ...filter, limit, cursor }));
-}
-
-function prefixFilter(args: { search?: string | null | undefined; reference?: string | null | undefined }) {
-  if (args.search && args.reference) throw Invalid.field("reference", "search by name or by reference, not both");
-  if ((args.search?.length ?? 0) > 120) throw Invalid.field("search", "must be at most 120 characters");
-  if ((args.reference?.length ?? 0) > 100) throw Invalid.field("reference", "must be at most 100 characters");
-  if (args.reference) return { referencePrefix: V.searchKey(args.reference) };
-  return args.search ? { namePrefix: V.searchKey(args.search) } : {};
-}
-
-/** Breadcrumbs: the ancestors from the root to the parent (names and kinds only). */
-export async function ancestors(s: Session, account: Info): Promise<Pick<Info, "id" | "name" | "kind">[]> {
-  const found = await s.accounts(account.path);
-  return found.filter((a): a is Info => !!a).map((a) => ({ id: a.id, name: a.name, kind: a.kind }));
-}
-
-export interface SearchArgs extends PageArgs {
-  readonly query: string;
-  readonly within?: string | null | undefined;
-  readonly byReference?: boolean | null | undefined;
-}
-
-/**
- * "Search Hierarchy": accounts anywhere below the account the caller sells from, by name
- * prefix or reference prefix. `within` picks the root when the caller belongs to several.
- */
-export async function search(s: Session, args: SearchArgs): Promise<Page<Info>> {
-  s.principal();
-  const q = args.query.trim();
-  if (q.length < 1 || q.length > 120) throw Invalid.field("query", "must be 1 to 120 characters");
-  const ms = await s.memberships();
-  let within = args.within ?? undefined;
-  if (!within) {
-    const roots = Object.entries(ms)
-      .filter(([id, m]) => m.seller || id === PLATFORM_ID)
-      .map(([id]) => id);
-    if (roots.length === 0) return { items: [], hasNextPage: false };
-    if (roots.length > 1) throw Invalid.field("within", "you belong to several accounts: say which one to search");
-    within = roots[0]!;
-  }
-  const root = await s.account(within);
-  authorize(s.actor, ms, root, "account.listChildren", s.now);
-  const filter = args.byReference ? { referencePrefix: V.searchKey(q) } : { namePrefix: V.searchKey(q) };
-  const page: Page<SubtreeRecord> = await paged(args, (limit, cursor) =>
-    s.deps.store.searchSubtree(within, { ...filter, limit, cursor }),
-  );
-  const accounts = await s.accounts(page.items.map((i) => i.node.accountId));
-  return {
-    hasNextPage: page.hasNextPage,
-    items: page.items.flatMap((i, idx) => {
-      const a = accounts[idx];
-      return a ? [{ node: a, cursor: i.cursor }] : [];
-    }),
-  };
 }

@@ -84,6 +84,8 @@ export type { UserActor, ClientActor } from "./actor.js";
  */
 export class Session {
   readonly #loader: DataLoader<ItemKey, LoadedItem, string>;
+  /** Reads other than item gets (list pages), shared by key within the request; cleared with the loader. */
+  readonly #reads = new Map<string, Promise<unknown>>();
   #bound: Promise<void> | undefined;
 
   constructor(
@@ -150,6 +152,24 @@ export class Session {
     });
   }
 
+  /**
+   * One read per key within the request: a use case that starts a page early (beside the rights
+   * check that guards it) and the one that hands it out after the check share the same request.
+   */
+  shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+    let p = this.#reads.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = read();
+      this.#reads.set(key, p);
+    }
+    return p;
+  }
+
+  #clear(): void {
+    this.#loader.clearAll();
+    this.#reads.clear();
+  }
+
   async person(email: string): Promise<PersonRecord | undefined> {
     return (await this.#loader.load({ type: "person", email })) as PersonRecord | undefined;
   }
@@ -199,7 +219,7 @@ export class Session {
     try {
       committed = await Tx.run(this.deps.store, build, { otherwise: opts.otherwise });
     } finally {
-      this.#loader.clearAll();
+      this.#clear();
     }
     if (committed) await opts.after?.();
     return committed;
@@ -211,7 +231,7 @@ export class Session {
    */
   optimistic<T>(policy: Tx.RetryPolicy, body: (attempt: number) => Promise<T>): Promise<T> {
     const onRetry = () => {
-      this.#loader.clearAll();
+      this.#clear();
       policy.onRetry?.();
     };
     return Tx.optimistic(this.deps.random ?? Tx.cryptoRandom, { ...policy, onRetry }, body);

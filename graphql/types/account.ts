@@ -2,12 +2,25 @@ import { accountKinds } from "../../infra/entities/account.js";
 import { valuesOf } from "../enums.js";
 import { DEFAULT_PAGE, MAX_PAGE } from "../../core/paging.js";
 import * as Account from "../../core/account.js";
+import * as AccountReads from "../../core/account-reads.js";
 import * as Audit from "../../core/audit.js";
 import * as Member from "../../core/member.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
+import { lookahead } from "../lookahead.js";
 import { AuditEventRef } from "./audit-event.js";
 import { InvitationRef, MemberRef } from "./member.js";
+
+/** `Account.children`'s arguments, as a lookahead found them, in the shape its resolver passes. */
+function childrenArgs(args: Record<string, unknown>): AccountReads.ChildrenArgs {
+  const text = (v: unknown) => (typeof v === "string" ? v : null);
+  return {
+    first: typeof args.first === "number" ? args.first : null,
+    after: text(args.after),
+    search: text(args.search),
+    reference: text(args.reference),
+  };
+}
 
 export const AccountKind = builder.enumType("AccountKind", {
   description:
@@ -76,7 +89,7 @@ builder.node(AccountRef, {
     ancestors: t.field({
       type: [BreadcrumbRef],
       description: "Breadcrumbs: the ancestors from the root to the parent",
-      resolve: (a, _args, ctx) => Account.ancestors(ctx.session, a),
+      resolve: (a, _args, ctx) => AccountReads.ancestors(ctx.session, a),
     }),
     children: t.connection({
       type: AccountRef,
@@ -87,7 +100,7 @@ builder.node(AccountRef, {
       },
       resolve: async (a, args, ctx) =>
         toConnection(
-          await Account.children(ctx.session, a.id, {
+          await AccountReads.children(ctx.session, a.id, {
             ...forward(args),
             search: args.search,
             reference: args.reference,
@@ -118,7 +131,15 @@ builder.queryFields((t) => ({
     description: "An account you may see; NotFoundError for an unknown id and for one outside your reach alike",
     args: { id: t.arg.globalID({ for: AccountRef, required: true, description: "The account's global id" }) },
     errors: {},
-    resolve: (_root, args, ctx) => Account.get(ctx.session, args.id.id),
+    resolve: (_root, args, ctx, info) => {
+      // The hierarchy page: its children Query runs beside the rights check instead of after it.
+      const children = lookahead(info, [
+        { type: "QueryAccountSuccess", field: "data" },
+        { type: "Account", field: "children" },
+      ]);
+      if (children) AccountReads.prefetchChildren(ctx.session, args.id.id, childrenArgs(children));
+      return Account.get(ctx.session, args.id.id);
+    },
   }),
   searchAccounts: t.connection({
     type: AccountRef,
@@ -136,7 +157,7 @@ builder.queryFields((t) => ({
     },
     resolve: async (_root, args, ctx) =>
       toConnection(
-        await Account.search(ctx.session, {
+        await AccountReads.search(ctx.session, {
           ...forward(args),
           query: args.query,
           byReference: args.byReference,
