@@ -12,6 +12,9 @@
  * (offers, accounts, the seller's invitation, orders), not over HTTP.
  */
 import * as Acceptance from "../core/acceptance.js";
+import { writeFile } from "node:fs/promises";
+import { Session as InspectorSession } from "node:inspector/promises";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { isDeepStrictEqual } from "node:util";
 import { BatchGetCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
@@ -1163,6 +1166,18 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
         }
       }
       probe.timing = rawProbe.timing = false;
+      // BENCH_PROFILE_DIR: a CPU profile of 200 more handler calls alone, to see where its time goes.
+      const profileDir = process.env.BENCH_PROFILE_DIR;
+      if (profileDir) {
+        const inspector = new InspectorSession();
+        inspector.connect();
+        await inspector.post("Profiler.enable");
+        await inspector.post("Profiler.start");
+        for (let i = 0; i < 200; i++) await callHandler(sides.event(++n));
+        const { profile } = await inspector.post("Profiler.stop");
+        inspector.disconnect();
+        await writeFile(join(profileDir, `${name.replace(/\W+/g, "-")}.cpuprofile`), JSON.stringify(profile));
+      }
       t.handlerCalls = callTimes(probe.timed, opts.rounds);
       t.rawCalls = callTimes(rawProbe.timed, opts.rounds);
       return t;

@@ -28,6 +28,9 @@
  *   --samples N                cold: fresh node processes per bundle (default 15)
  *   --orders N                 webhooks: orders placed, each one delivery (default 1000)
  *
+ * BENCH_PROFILE_DIR=dir (orders): after each operation's measured rounds, a CPU profile of 200 more
+ * handler calls alone, written to dir/<operation>.cpuprofile (open it in Chrome's DevTools).
+ *
  * Exits 1 when a path takes more DynamoDB requests than its target, a second billing run of the same
  * month writes anything, the load benchmark has any error or an overall p99/p50 above 5, the graphql
  * bundle is over 1.6 MiB minified or a bundle does not build or load, or a

@@ -10,7 +10,7 @@ import { IntegrationStore } from "../infra/integrations.js";
 import type { DeviceKeys } from "../infra/device-keys.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
-import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
+import { SqsWorkQueue, lazySqsClient } from "../infra/queue.js";
 import { sstSecret } from "../infra/secrets.js";
 import { Store } from "../infra/store.js";
 import { correlationIdOf, powertoolsTelemetry } from "../infra/telemetry.js";
@@ -76,7 +76,7 @@ function build(): FetchServer {
     region: config.region,
     ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
   });
-  const sqs = createSqsClient({ region: config.region });
+  const sqs = lazySqsClient({ region: config.region });
   const deps = {
     store: new Store(client, config.tableName),
     clock: systemClock,

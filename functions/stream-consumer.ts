@@ -7,7 +7,8 @@ import { systemClock } from "../infra/clock.js";
 import { loadJobsConfig } from "../infra/config.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { IntegrationStore } from "../infra/integrations.js";
-import { SqsWorkQueue, createSqsClient } from "../infra/queue.js";
+import { SqsWorkQueue } from "../infra/queue.js";
+import { createSqsClient } from "../infra/sqs-client.js";
 import { Store } from "../infra/store.js";
 import * as Webhooks from "../core/webhooks.js";
 

@@ -4,6 +4,7 @@ import ComplexityPlugin from "@pothos/plugin-complexity";
 import ErrorsPlugin from "@pothos/plugin-errors";
 import RelayPlugin, { decodeGlobalID } from "@pothos/plugin-relay";
 import { GLOBAL_ID_PLUGIN } from "./global-id-plugin.js";
+import { PUBLIC_CONVENTIONS_PLUGIN } from "./conventions.js";
 import { CountryCodeResolver, CurrencyResolver, DateTimeResolver, EmailAddressResolver } from "graphql-scalars";
 import type { Session } from "../core/context.js";
 import type { CursorSeal } from "./cursors.js";
@@ -82,7 +83,7 @@ export const builder = new SchemaBuilder<{
 }>({
   // Between the errors plugin and Relay: a global-id argument of another type is a NotFound the field's
   // typed errors carry (graphql/global-id-plugin.ts).
-  plugins: [ErrorsPlugin, GLOBAL_ID_PLUGIN, RelayPlugin, ComplexityPlugin],
+  plugins: [PUBLIC_CONVENTIONS_PLUGIN, ErrorsPlugin, GLOBAL_ID_PLUGIN, RelayPlugin, ComplexityPlugin],
   defaultFieldNullability: false,
   complexity: {
     fieldComplexity: estimatedRequests,

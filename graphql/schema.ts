@@ -1,6 +1,5 @@
 import { lexicographicSortSchema, printSchema } from "graphql";
 import { builder } from "./builder.js";
-import { publicConventions } from "./conventions.js";
 import "./errors.js";
 import "./types/account.js";
 import "./types/member.js";
@@ -35,8 +34,8 @@ import "./mutations/webhook.js";
 import "./mutations/ticket.js";
 import "./mutations/numbers.js";
 
-/** The executable schema; built once per process. */
-export const schema = publicConventions(builder.toSchema({ sortSchema: false }));
+/** The executable schema (with the public conventions of ./conventions.ts); built once per process. */
+export const schema = builder.toSchema({ sortSchema: false });
 
 /** The SDL integrators code against (schema.graphql). */
 export function printedSchema(): string {

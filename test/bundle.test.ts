@@ -70,6 +70,17 @@ describe("Lambda bundles (esbuild, as SST v2 builds them)", () => {
       );
       expect(found).toEqual([]);
     });
+
+    it("loads the SQS and SSM clients only when it first uses them, not at cold start", () => {
+      const output = Object.entries(metafile.outputs).find(([path]) => !path.endsWith(".map"))![1];
+      const sdk = output.imports.filter((i) => /^@aws-sdk\/client-(sqs|ssm)$/.test(i.path));
+      expect(sdk.map((i) => i.path).sort()).toEqual(["@aws-sdk/client-sqs", "@aws-sdk/client-ssm"]);
+      expect(sdk.filter((i) => i.kind !== "dynamic-import")).toEqual([]);
+      // The clients it needs on every request stay static.
+      expect(output.imports.some((i) => i.path === "@aws-sdk/lib-dynamodb" && i.kind === "import-statement")).toBe(
+        true,
+      );
+    });
   });
 
   it("builds every other function without errors", async () => {

@@ -131,6 +131,7 @@ describe("the hierarchy page reads the children beside the rights check", () => 
     const after = { ...vars, after: page?.pageInfo.endCursor };
     const next = await run(OWNER, early, after);
     expect(overlapped(next.calls)).toBe(true);
+    expect(count(next.calls, "listChildren")).toBe(1);
     expect(next.res.data?.account.data?.children.edges.map((e) => e.node.name)).toEqual([
       "Prism Delta",
       "Quartz Gamma",
@@ -140,6 +141,7 @@ describe("the hierarchy page reads the children beside the rights check", () => 
     );
     const search = { id: distributor, first: 10, search: "prism" };
     const found = await run(OWNER, early, search);
+    expect(count(found.calls, "listChildren")).toBe(1);
     expect(found.res.data?.account.data?.children.edges).toHaveLength(3);
     expect(found.res.data?.account.data?.children).toEqual(
       (await run(OWNER, late, search)).res.data?.account.data?.children,

@@ -7,6 +7,8 @@ import * as Audit from "../../core/audit.js";
 import * as Member from "../../core/member.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
+import { openCursor } from "../conventions.js";
+import type { Context } from "../builder.js";
 import { lookahead } from "../lookahead.js";
 import { AuditEventRef } from "./audit-event.js";
 import { InvitationRef, MemberRef } from "./member.js";
@@ -20,6 +22,15 @@ function childrenArgs(args: Record<string, unknown>): AccountReads.ChildrenArgs 
     search: text(args.search),
     reference: text(args.reference),
   };
+}
+
+/** Starts `Account.children`'s page (its `after` opened as the connection's resolver opens it); a cursor that does not open reads nothing. */
+async function prefetchChildren(ctx: Context, id: string, raw: Record<string, unknown>): Promise<void> {
+  const args = childrenArgs(raw);
+  const after =
+    args.after === null || args.after === undefined ? null : await openCursor(ctx, "Account.children", args.after);
+  if (after === undefined) return;
+  AccountReads.prefetchChildren(ctx.session, id, { ...args, after });
 }
 
 export const AccountKind = builder.enumType("AccountKind", {
@@ -137,7 +148,7 @@ builder.queryFields((t) => ({
         { type: "QueryAccountSuccess", field: "data" },
         { type: "Account", field: "children" },
       ]);
-      if (children) AccountReads.prefetchChildren(ctx.session, args.id.id, childrenArgs(children));
+      if (children) prefetchChildren(ctx, args.id.id, children).catch(() => undefined);
       return Account.get(ctx.session, args.id.id);
     },
   }),
