@@ -89,16 +89,49 @@ export async function list(
   args: PageArgs & { status?: Status | null },
 ): Promise<Page<Info>> {
   const { account } = await loadAccount(s, accountId);
-  const [page, show] = await Promise.all([
-    paged(args, (limit, cursor) =>
-      s.deps.store.listSubscriptions(accountId, { limit, cursor, ...(args.status ? { status: args.status } : {}) }),
-    ),
-    Catalog.showsPrices(s, account),
-  ]);
+  const [page, show] = await Promise.all([subscriptionsPage(s, accountId, args), Catalog.showsPrices(s, account)]);
   return {
     hasNextPage: page.hasNextPage,
     items: page.items.map((i) => ({ node: present(i.node, show), cursor: i.cursor })),
   };
+}
+
+type ListArgs = PageArgs & { status?: Status | null };
+
+function subscriptionsPage(s: Session, accountId: string, args: ListArgs): Promise<Page<SubscriptionRecord>> {
+  return paged(args, (limit, cursor) => {
+    const opts = { limit, cursor, ...(args.status ? { status: args.status } : {}) };
+    return s.shared(`subscriptions:${accountId}:${JSON.stringify(opts)}`, () =>
+      s.deps.store.listSubscriptions(accountId, opts),
+    );
+  });
+}
+
+function changesPage(s: Session, accountId: string, sku: string, args: PageArgs): Promise<Page<ChangeRecord>> {
+  return paged(args, (limit, cursor) =>
+    s.shared(`changes:${accountId}:${sku}:${JSON.stringify([limit, cursor])}`, () =>
+      s.deps.store.listChanges(accountId, sku, limit, cursor),
+    ),
+  );
+}
+
+const ignore = () => undefined;
+
+/**
+ * Starts the reads of a subscriptions page while the caller's rights are still being read (the
+ * page of `list(s, accountId, args)`), and, with `history`, each listed subscription's
+ * `history(first)` page as soon as both the page and the rights check are in. Nothing is handed
+ * out here: `list` and `history` hand the pages out after their own checks, and a caller who may
+ * not read the account causes no history read.
+ */
+export function prefetchList(s: Session, accountId: string, args: ListArgs, history?: PageArgs): void {
+  if (s.actor.type !== "user" && s.actor.type !== "client") return;
+  const page = subscriptionsPage(s, accountId, args);
+  page.catch(ignore);
+  if (!history) return;
+  Promise.all([page, s.authorized(accountId, "account.read")]).then(([p]) => {
+    for (const i of p.items) changesPage(s, accountId, i.node.sku, history).catch(ignore);
+  }, ignore);
 }
 
 /** One subscription (same NotFound for unknown and invisible). */
@@ -118,7 +151,7 @@ export async function find(s: Session, accountId: string, sku: string): Promise<
 /** Ledger of one subscription, newest first. */
 export async function history(s: Session, accountId: string, sku: string, args: PageArgs): Promise<Page<Change>> {
   await loadAccount(s, accountId);
-  return paged(args, (limit, cursor) => s.deps.store.listChanges(accountId, sku, limit, cursor));
+  return changesPage(s, accountId, sku, args);
 }
 
 /** Ledger of every subscription of an account, newest first (Rainbow "Operations history", Subscriptions tab). */

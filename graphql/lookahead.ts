@@ -11,14 +11,26 @@ import {
   Kind,
   getArgumentValues,
   getDirectiveValues,
+  getNamedType,
   isAbstractType,
   isObjectType,
 } from "graphql";
-import type { FieldNode, GraphQLObjectType, GraphQLResolveInfo, SelectionNode, SelectionSetNode } from "graphql";
+import type {
+  FieldNode,
+  GraphQLField,
+  GraphQLObjectType,
+  GraphQLOutputType,
+  GraphQLResolveInfo,
+  SelectionNode,
+  SelectionSetNode,
+} from "graphql";
 
-/** One step down: `field` of the object type `type`. */
+/**
+ * One step down: `field` of the object type `type` (needed where the field above returns a union or
+ * an interface; otherwise the type that field returns).
+ */
 export interface Step {
-  readonly type: string;
+  readonly type?: string;
   readonly field: string;
 }
 
@@ -61,21 +73,23 @@ function collect(
  */
 export function lookahead(info: GraphQLResolveInfo, path: readonly Step[]): Record<string, unknown> | undefined {
   let nodes: readonly FieldNode[] = info.fieldNodes;
-  let last: { node: FieldNode; type: GraphQLObjectType } | undefined;
+  let below: GraphQLOutputType = info.returnType;
+  let last: { node: FieldNode; def: GraphQLField<unknown, unknown> } | undefined;
   for (const step of path) {
-    const type = info.schema.getType(step.type);
+    const type = step.type ? info.schema.getType(step.type) : getNamedType(below);
     if (!isObjectType(type)) return undefined;
+    const def = type.getFields()[step.field];
+    if (!def) return undefined;
     const found: FieldNode[] = [];
     for (const n of nodes) collect(info, n.selectionSet, type, step.field, found);
     if (found.length !== 1) return undefined;
     nodes = found;
-    last = { node: found[0]!, type };
+    below = def.type;
+    last = { node: found[0]!, def };
   }
   if (!last) return undefined;
-  const def = last.type.getFields()[last.node.name.value];
-  if (!def) return undefined;
   try {
-    return getArgumentValues(def, last.node, info.variableValues);
+    return getArgumentValues(last.def, last.node, info.variableValues);
   } catch {
     return undefined;
   }

@@ -7,31 +7,9 @@ import * as Audit from "../../core/audit.js";
 import * as Member from "../../core/member.js";
 import { builder } from "../builder.js";
 import { forward, toConnection } from "../connection.js";
-import { openCursor } from "../conventions.js";
-import type { Context } from "../builder.js";
-import { lookahead } from "../lookahead.js";
+import { prefetchAccountPage } from "../prefetch.js";
 import { AuditEventRef } from "./audit-event.js";
 import { InvitationRef, MemberRef } from "./member.js";
-
-/** `Account.children`'s arguments, as a lookahead found them, in the shape its resolver passes. */
-function childrenArgs(args: Record<string, unknown>): AccountReads.ChildrenArgs {
-  const text = (v: unknown) => (typeof v === "string" ? v : null);
-  return {
-    first: typeof args.first === "number" ? args.first : null,
-    after: text(args.after),
-    search: text(args.search),
-    reference: text(args.reference),
-  };
-}
-
-/** Starts `Account.children`'s page (its `after` opened as the connection's resolver opens it); a cursor that does not open reads nothing. */
-async function prefetchChildren(ctx: Context, id: string, raw: Record<string, unknown>): Promise<void> {
-  const args = childrenArgs(raw);
-  const after =
-    args.after === null || args.after === undefined ? null : await openCursor(ctx, "Account.children", args.after);
-  if (after === undefined) return;
-  AccountReads.prefetchChildren(ctx.session, id, { ...args, after });
-}
 
 export const AccountKind = builder.enumType("AccountKind", {
   description:
@@ -143,12 +121,8 @@ builder.queryFields((t) => ({
     args: { id: t.arg.globalID({ for: AccountRef, required: true, description: "The account's global id" }) },
     errors: {},
     resolve: (_root, args, ctx, info) => {
-      // The hierarchy page: its children Query runs beside the rights check instead of after it.
-      const children = lookahead(info, [
-        { type: "QueryAccountSuccess", field: "data" },
-        { type: "Account", field: "children" },
-      ]);
-      if (children) prefetchChildren(ctx, args.id.id, children).catch(() => undefined);
+      // The lists the request asks of this account are read beside the rights check, not after it.
+      prefetchAccountPage(ctx, args.id.id, info);
       return Account.get(ctx.session, args.id.id);
     },
   }),

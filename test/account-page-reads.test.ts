@@ -1,7 +1,9 @@
 /**
- * The hierarchy page (`account(id) { children(first) }`): the children Query starts beside the
- * rights check's BatchGetItem instead of after it, and that changes nothing a caller sees: the
- * same page, the same errors, and nothing of an account the caller may not see.
+ * Reads started early on the account pages: the hierarchy page's children Query, and the
+ * subscriptions page's Query, start beside the rights check's BatchGetItem instead of after it;
+ * each listed subscription's history starts once the page and the check are in. That changes
+ * nothing a caller sees: the same pages, the same errors, nothing of an account the caller may not
+ * see, and no history read for such a caller.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Store } from "../infra/store.js";
@@ -11,14 +13,20 @@ import type { GraphQLResponse, TestStack } from "./harness.js";
 const OWNER = "owner@page-d.example";
 const STRANGER = "owner@page-other.example";
 const NAMES = ["Prism Alpha", "Prism Beta", "Quartz Gamma", "Prism Delta", "Ruby Epsilon"];
+const BUSINESS = "3EY95002AA";
+const ENTERPRISE = "3EY95003AA";
+const ESSENTIAL = "3EY95001AA";
 
 let t: TestStack;
 let distributor = "";
+/** A customer of the distributor with three subscriptions, each changed a few times. */
+let customer = "";
 
 /** Start and end of every listChildren and batchGet the server's store runs, in order. */
-const events: { call: "listChildren" | "batchGet"; at: "start" | "end" }[] = [];
+type Call = "listChildren" | "batchGet" | "listSubscriptions" | "listChanges";
+const events: { call: Call; at: "start" | "end" }[] = [];
 function record(store: Store): void {
-  for (const call of ["listChildren", "batchGet"] as const) {
+  for (const call of ["listChildren", "batchGet", "listSubscriptions", "listChanges"] as const) {
     const original = store[call].bind(store) as (...args: unknown[]) => Promise<unknown>;
     (store as unknown as Record<string, unknown>)[call] = async (...args: unknown[]) => {
       events.push({ call, at: "start" });
@@ -31,13 +39,13 @@ function record(store: Store): void {
   }
 }
 
-const createDistributor = async (name: string, owner: string) =>
+const createDistributor = async (name: string, owner: string, currency = "EUR") =>
   (
     await t.mutateOk<{ account: { id: string } }>(
       OPERATOR,
       "createAccount",
       "CreateAccountInput",
-      { parentId: PLATFORM, kind: "DISTRIBUTOR", name, country: "GB", currency: "GBP", owner: { email: owner } },
+      { parentId: PLATFORM, kind: "DISTRIBUTOR", name, country: "GB", currency, owner: { email: owner } },
       "account { id }",
     )
   ).account.id;
@@ -55,6 +63,34 @@ beforeAll(async () => {
       "CreateAccountInput",
       { parentId: distributor, kind: "CUSTOMER", name, country: "GB" },
       "account { id }",
+    );
+  await t.mutateOk(
+    OPERATOR,
+    "setAvailableOffers",
+    "SetAvailableOffersInput",
+    { accountId: distributor, skus: [BUSINESS, ENTERPRISE, ESSENTIAL] },
+    "account { id }",
+  );
+  customer = (
+    await t.mutateOk<{ account: { id: string } }>(
+      OWNER,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: distributor, kind: "CUSTOMER", name: "Zircon Licences", country: "GB" },
+      "account { id }",
+    )
+  ).account.id;
+  for (let round = 1; round <= 3; round++)
+    await t.mutateOk(
+      OWNER,
+      "placeOrder",
+      "PlaceOrderInput",
+      {
+        accountId: customer,
+        lines: [BUSINESS, ENTERPRISE, ESSENTIAL].map((sku) => ({ sku, quantity: round })),
+        idempotencyKey: `round-${round}`,
+      },
+      "order { id }",
     );
   record(t.stack.store);
 }, 120_000);
@@ -184,5 +220,91 @@ describe("the hierarchy page reads the children beside the rights check", () => 
     const skipped = await run(OWNER, viaFragment, { id: distributor, n: 1, skip: true });
     expect(skipped.res.errors).toBeUndefined();
     expect(count(skipped.calls, "listChildren")).toBe(0);
+  });
+});
+
+/** The subscriptions page as a portal asks for it, each subscription with its latest changes. */
+const subsEarly = `query S($id: ID!, $first: Int, $after: String, $history: Int, $hAfter: String) {
+  account(id: $id) {
+    __typename
+    ... on QueryAccountSuccess { data { subscriptions(first: $first, after: $after) {
+      edges { node { sku quantity history(first: $history, after: $hAfter) { edges { node { version delta } } pageInfo { hasNextPage } } } }
+      pageInfo { hasNextPage endCursor }
+    } } }
+    ... on Error { message }
+  }
+}`;
+/** The same page selected under two aliases: read after the check, as before. */
+const subsLate = subsEarly.replace(
+  "pageInfo { hasNextPage endCursor }\n    } } }",
+  "pageInfo { hasNextPage endCursor }\n    } again: subscriptions(first: 1) { edges { node { sku } } } } }",
+);
+
+interface SubsData {
+  account: {
+    __typename: string;
+    message?: string;
+    data?: {
+      subscriptions: {
+        edges: { node: { sku: string; quantity: number; history: unknown } }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string | null };
+      };
+    };
+  };
+}
+async function subsRun(as: string, query: string, variables: Record<string, unknown>) {
+  await t.gql(as, "{ viewer { email } }");
+  events.length = 0;
+  const res = await t.gql<SubsData>(as, query, variables);
+  return { res, calls: [...events] };
+}
+const first = (calls: typeof events, call: Call, at: "start" | "end", nth = 0) =>
+  calls.map((e, i) => (e.call === call && e.at === at ? i : -1)).filter((i) => i >= 0)[nth] ?? -1;
+
+describe("the subscriptions page reads its list beside the rights check, and the histories right after", () => {
+  it("starts the subscriptions Query before the BatchGetItem returns and each history before the prices' check returns", async () => {
+    const vars = { id: customer, first: 2, history: 2 };
+    const a = await subsRun(OWNER, subsEarly, vars);
+    expect(a.res.errors).toBeUndefined();
+    const page = a.res.data?.account.data?.subscriptions;
+    expect(page?.edges.map((e) => e.node.sku)).toEqual([ESSENTIAL, BUSINESS]);
+    expect(first(a.calls, "listSubscriptions", "start")).toBeLessThan(first(a.calls, "batchGet", "end"));
+    // The second BatchGetItem is the billed party's (price visibility); the histories do not wait for it.
+    expect(first(a.calls, "listChanges", "start")).toBeGreaterThan(-1);
+    expect(first(a.calls, "listChanges", "start")).toBeLessThan(first(a.calls, "batchGet", "end", 1));
+    expect(count(a.calls, "listSubscriptions")).toBe(1);
+    expect(count(a.calls, "listChanges")).toBe(2);
+
+    const b = await subsRun(OWNER, subsLate, vars);
+    expect(b.res.errors).toBeUndefined();
+    expect(first(b.calls, "listSubscriptions", "start")).toBeGreaterThan(first(b.calls, "batchGet", "end"));
+    expect(b.res.data?.account.data?.subscriptions).toEqual(page);
+
+    // The next page through a cursor, and a history that starts after a cursor (read by its resolver).
+    const next = { ...vars, after: page?.pageInfo.endCursor };
+    const c = await subsRun(OWNER, subsEarly, next);
+    expect(c.res.data?.account.data?.subscriptions.edges.map((e) => e.node.sku)).toEqual([ENTERPRISE]);
+    expect(count(c.calls, "listSubscriptions")).toBe(1);
+    expect(c.res.data?.account.data?.subscriptions).toEqual(
+      (await subsRun(OWNER, subsLate, next)).res.data?.account.data?.subscriptions,
+    );
+  });
+
+  it("a caller who may not see the account causes no history read and gets NotFound", async () => {
+    const a = await subsRun(STRANGER, subsEarly, { id: customer, first: 5, history: 5 });
+    expect(a.res.errors).toBeUndefined();
+    expect(a.res.data?.account).toEqual({ __typename: "NotFoundError", message: "Account not found" });
+    expect(count(a.calls, "listChanges")).toBe(0);
+    expect(JSON.stringify(a.res)).not.toContain(BUSINESS);
+  });
+
+  it("bad page arguments give the same errors early and late", async () => {
+    for (const bad of [{ first: 0 }, { first: 2, history: 500 }, { first: 2, after: "nope" }]) {
+      const vars = { id: customer, history: 2, ...bad };
+      const a = await subsRun(OWNER, subsEarly, vars);
+      const b = await subsRun(OWNER, subsLate, vars);
+      expect(a.res.errors?.length, JSON.stringify(a.res)).toBeGreaterThan(0);
+      expect(a.res.errors?.map((e) => e.message)).toEqual(b.res.errors?.map((e) => e.message));
+    }
   });
 });
