@@ -1,0 +1,139 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { build } from "esbuild";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { discoverHandlers, sstBuildOptions } from "../bench/bundle-options.js";
+import { ERR, lambdaEvent, startTestStack } from "./harness.js";
+import type { TestStack } from "./harness.js";
+
+/**
+ * The graphql function as `sst deploy` ships it (bundled and minified with the stacks' options,
+ * bench/bundle-options.ts), run in a fresh node against the test stack's table and token issuer:
+ * its answers (data, typed errors, input errors, refusals) are the local server's, byte for byte.
+ * Minifying renames classes and functions; what the schema, the typed errors and the error
+ * handling rely on must survive it.
+ */
+const root = fileURLToPath(new URL("..", import.meta.url));
+mkdirSync(join(root, "node_modules", ".cache"), { recursive: true });
+const out = mkdtempSync(join(root, "node_modules", ".cache", "bundle-requests-"));
+
+interface Answer {
+  readonly statusCode?: number;
+  readonly body?: string;
+}
+
+/** The bundle in a fresh node, its environment the stack's: one invocation per event, in order. */
+async function invokeBundle(file: string, env: Record<string, string>, events: APIGatewayProxyEventV2[]) {
+  const input = join(out, "events.json");
+  const output = join(out, "answers.json");
+  writeFileSync(input, JSON.stringify(events));
+  // Answers go to a file: the function logs to stdout (Powertools, one JSON line per request).
+  const script = [
+    `import { readFileSync, writeFileSync } from "node:fs";`,
+    `const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)});`,
+    `const answers = [];`,
+    `for (const e of JSON.parse(readFileSync(${JSON.stringify(input)}, "utf8"))) {`,
+    `  const r = await handler(e);`,
+    `  answers.push({ statusCode: r.statusCode, body: r.body });`,
+    `}`,
+    `writeFileSync(${JSON.stringify(output)}, JSON.stringify(answers));`,
+  ].join("\n");
+  await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+    cwd: out,
+    env: { PATH: process.env.PATH ?? "", ...env },
+    maxBuffer: 16 * 1024 * 1024,
+  });
+  return JSON.parse(readFileSync(output, "utf8")) as Answer[];
+}
+
+describe("the graphql function's minified bundle answers as the local server does", () => {
+  let t: TestStack;
+  let bundle = "";
+
+  beforeAll(async () => {
+    const graphql = discoverHandlers(root).find((h) => h.name === "graphql");
+    if (!graphql) throw new Error("functions/graphql.ts exports no handler");
+    bundle = join(out, "graphql.mjs");
+    const [stack] = await Promise.all([
+      startTestStack(),
+      build({ ...sstBuildOptions({ entry: graphql.file, outfile: bundle, minify: true }), absWorkingDir: root }),
+    ]);
+    t = stack;
+  });
+  afterAll(async () => {
+    await t?.stop();
+    rmSync(out, { recursive: true, force: true });
+  });
+
+  it("data, a typed error, an input error, a bad query, no token: the same status and body", async () => {
+    // Prepare
+    const operator = "operator@example.com";
+    const token = await t.token(operator);
+    const me = await t.gql<{ viewer: { memberships: { account: { id: string } }[] } }>(
+      operator,
+      "{ viewer { memberships { account { id } } } }",
+    );
+    const platformId = me.data?.viewer.memberships[0]?.account.id;
+    const requests: { readonly body: string; readonly token?: string }[] = [
+      { body: JSON.stringify({ query: "{ viewer { email memberships { role account { name kind } } } }" }), token },
+      {
+        body: JSON.stringify({
+          query: `query Q($id: ID!) { r: account(id: $id) { __typename ${ERR} } }`,
+          variables: { id: "QWNjb3VudDpub25l" },
+        }),
+        token,
+      },
+      {
+        body: JSON.stringify({
+          query: `mutation M($input: CreateAccountInput!) { r: createAccount(input: $input) { __typename ${ERR} } }`,
+          variables: { input: { parentId: platformId, kind: "DISTRIBUTOR", name: " ", country: "ZZ" } },
+        }),
+        token,
+      },
+      { body: JSON.stringify({ query: "{ viewer { nosuchfield } }" }), token },
+      { body: JSON.stringify({ query: "{ viewer { email } }" }) },
+    ];
+    const headers = (r: { token?: string }): Record<string, string> =>
+      r.token ? { authorization: `Bearer ${r.token}` } : {};
+    // Act
+    const shipped = await invokeBundle(
+      bundle,
+      {
+        TABLE_NAME: t.stack.store.tableName,
+        DYNAMO_ENDPOINT: inject("dynamoEndpoint"),
+        AWS_REGION: "eu-west-1",
+        AWS_ACCESS_KEY_ID: "local",
+        AWS_SECRET_ACCESS_KEY: "local",
+        AUTH_JWKS_URL: `${t.url}/.well-known/jwks.json`,
+        AUTH_ISSUER: `${t.url}/`,
+        AUTH_AUDIENCE: "channel-partner-api",
+        MAIL_QUEUE_URL: "http://127.0.0.1:9/mail",
+      },
+      requests.map((r) => lambdaEvent({ body: r.body, headers: headers(r) })),
+    );
+    const local = await Promise.all(
+      requests.map(async (r) => {
+        const res = await fetch(`${t.url}/graphql`, {
+          method: "POST",
+          headers: { "content-type": "application/json", ...headers(r) },
+          body: r.body,
+        });
+        return { statusCode: res.status, body: await res.text() };
+      }),
+    );
+    // Assess
+    expect(shipped).toEqual(local);
+    const typenames = shipped
+      .slice(1, 3)
+      .map((a) => (JSON.parse(a.body ?? "{}") as { data: { r: { __typename: string } } }).data.r.__typename);
+    expect(typenames).toEqual(["NotFoundError", "ValidationError"]);
+    expect(shipped.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 401]);
+    expect(JSON.parse(shipped[3]?.body ?? "{}")).toMatchObject({
+      errors: [{ message: expect.stringContaining("nosuchfield") }],
+    });
+  });
+});
