@@ -5,11 +5,11 @@
  *
  * Source: node_modules/sst/runtime/handlers/node.js (sst 2.49.8), `build()`, with the props from
  * sst.config.ts (`setDefaultFunctionProps` = stacks/function-defaults.ts: nodejs22.x, arm_64,
- * `nodejs: { format: "esm", minify: true, esbuild: { external: ["@aws-sdk/*"] } }`; the stacks add no
+ * `nodejs: { format: "esm", minify: true, esbuild: { external: ["@aws-sdk/*"], keepNames: false } }`; the stacks add no
  * further `nodejs` options). For an ESM function SST builds:
  *
  *   bundle: true, platform "node", format "esm", target "esnext", mainFields ["module", "main"],
- *   keepNames: true, metafile: true, splitting: nodejs.splitting (unset: off),
+ *   keepNames: true (unless nodejs.esbuild overrides it), metafile: true, splitting: nodejs.splitting (unset: off),
  *   external: ["sharp", "pg-native", ...nodejs.install, ...nodejs.esbuild.external]
  *     (`aws-sdk` v2 is only forced external for CJS on nodejs16.x; `@aws-sdk/*` v3 is NOT external:
  *     it is bundled for nodejs18.x/20.x/22.x too),
@@ -96,7 +96,8 @@ export function sstBuildOptions(target: BundleTarget): BuildOptions & { metafile
     ...entry,
     platform: "node",
     external: [...SST_ESM_EXTERNAL, ...FUNCTION_DEFAULTS.nodejs.esbuild.external],
-    keepNames: true,
+    // SST's default (true), unless the stacks' nodejs.esbuild overrides it, as SST spreads it last.
+    keepNames: FUNCTION_DEFAULTS.nodejs.esbuild.keepNames ?? true,
     bundle: true,
     logLevel: "silent",
     metafile: true,

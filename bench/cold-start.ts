@@ -320,7 +320,7 @@ export async function runColdStartBench(
   }
 
   say(
-    `Cold start: Lambda bundles as SST v2 builds them (esm, node, esnext, keepNames, @aws-sdk/* external as the stacks set it), ${samples} fresh node processes per bundle, interleaved`,
+    `Cold start: Lambda bundles as SST v2 builds them (esm, node, esnext, keepNames and @aws-sdk/* external as the stacks set them), ${samples} fresh node processes per bundle, interleaved`,
   );
   say(`node ${process.version}, ${process.platform}/${process.arch}. Times in ms, median / p90.`);
   say(

@@ -10,6 +10,12 @@ import { FONT_FILES } from "../infra/documents/font-files.js";
  * - `@aws-sdk/*` external: the nodejs22.x runtime provides AWS SDK v3; bundling our own copy costs
  *   ~450 kB in every function. The DynamoDB retry strategy (@smithy/util-retry) stays bundled, so
  *   retries behave as chosen whatever SDK version the runtime has.
+ * - keepNames off (SST forces it on unless `nodejs.esbuild` overrides it): keeping every function's
+ *   and class's name adds a `__name(...)` call per definition to the bundle, run at module load;
+ *   without them the graphql function's import took 341 ms instead of 392 ms (cold-start bench,
+ *   unminified comparison in bench/RESULTS.md). Nothing here depends on a bundled class's name: the
+ *   typed errors carry explicit names and are matched with instanceof, jose's errors by `code`; the
+ *   shipped bundle's answers are checked against the local server's (test/bundle-requests.test.ts).
  */
 export const FUNCTION_DEFAULTS = {
   runtime: "nodejs22.x",
@@ -17,7 +23,7 @@ export const FUNCTION_DEFAULTS = {
   nodejs: {
     format: "esm",
     minify: true,
-    esbuild: { external: ["@aws-sdk/*"] },
+    esbuild: { external: ["@aws-sdk/*"], keepNames: false },
   },
 } as const satisfies FunctionProps;
 
