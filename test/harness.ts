@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
+import { DeleteTableCommand } from "@aws-sdk/client-dynamodb";
 import { ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { expect, inject } from "vitest";
 import { createDocumentClient } from "../infra/dynamo.js";
@@ -314,7 +315,15 @@ export class TestStack {
   }
 
   async stop(): Promise<void> {
+    const table = this.stack.store.tableName;
     await this.stack.stop();
+    // Every file of the run shares one DynamoDB Local: a finished file's table, and its stream, go.
+    const db = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
+    try {
+      await db.send(new DeleteTableCommand({ TableName: table }));
+    } finally {
+      db.destroy();
+    }
   }
 }
 
