@@ -35,8 +35,8 @@ function checkJava(): void {
 }
 
 /**
- * JVM options of DynamoDB Local. The engine is the CPU of a local run (in the test suite it took
- * about twice the CPU of the Node processes), and its requests are short: the quick C1 compiler
+ * JVM options of DynamoDB Local. The engine is the CPU of a local run (during a test of the suite it
+ * took about twice the CPU of the Node process), and its requests are short: the quick C1 compiler
  * alone and the serial collector cut its CPU per request by about 40 % against the JVM defaults
  * (C2 and G1 sized for a large machine), with the same or better latency. Measured on 1,500
  * rounds of a 3-item transaction, a put and a query, 6 at a time: Java CPU 8.0-8.6 s -> 4.7-4.8 s,

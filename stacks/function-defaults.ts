@@ -12,8 +12,8 @@ import { FONT_FILES } from "../infra/documents/font-files.js";
  *   retries behave as chosen whatever SDK version the runtime has.
  * - keepNames off (SST forces it on unless `nodejs.esbuild` overrides it): keeping every function's
  *   and class's name adds a `__name(...)` call per definition to the bundle, run at module load;
- *   without them the graphql function's import took 341 ms instead of 392 ms (cold-start bench,
- *   unminified comparison in bench/RESULTS.md). Nothing here depends on a bundled class's name: the
+ *   without them the graphql function's init went from 1.66x to 1.61x the minimal peer's and init +
+ *   first call from 703 to 642 ms (bench/RESULTS.md, "Bundles without keepNames"). Nothing here depends on a bundled class's name: the
  *   typed errors carry explicit names and are matched with instanceof, jose's errors by `code`; the
  *   shipped bundle's answers are checked against the local server's (test/bundle-requests.test.ts).
  */
