@@ -11,6 +11,8 @@ import initSqlJs from "sql.js";
 
 export interface LocalDynamo {
   readonly endpoint: string;
+  /** The directory of the engine's database file (a scratch one, removed on stop, unless `dataDir` was given). */
+  readonly dataDir: string;
   stop(): Promise<void>;
 }
 
@@ -91,7 +93,7 @@ async function indexStreamRecords(dir: string): Promise<boolean> {
 }
 
 /** True when the database file already has the stream record indexes. */
-async function hasStreamRecordIndexes(dir: string): Promise<boolean> {
+export async function hasStreamRecordIndexes(dir: string): Promise<boolean> {
   const file = join(dir, DB_FILE);
   if (!existsSync(file)) return false;
   const SQL = await initSqlJs();
@@ -138,6 +140,7 @@ export async function startDynamoLocal(opts: { dataDir?: string; port?: number }
     const engine = await runEngine(opts.port ?? (await freePort()), dir);
     return {
       endpoint: engine.endpoint,
+      dataDir: dir,
       stop: async () => {
         await engine.stop();
         await removeScratch();
@@ -198,6 +201,7 @@ async function runEngine(port: number, dir: string): Promise<LocalDynamo> {
   client.destroy();
   return {
     endpoint,
+    dataDir: dir,
     stop: async () => {
       if (child.exitCode !== null) return;
       child.kill("SIGTERM");
