@@ -108,9 +108,9 @@ describe("DynamoDB Local as the stack runs it", () => {
     }
   }, 120_000);
 
-  it("without a data directory the database is a scratch one, indexed, and gone after stop", async () => {
-    const engine = await startDynamoLocal();
-    const dir = engine.dataDir;
+  it("a scratch database is a file with the indexes, gone after stop; without either it is in memory", async () => {
+    const engine = await startDynamoLocal({ scratch: true });
+    const dir = engine.dataDir ?? "";
     try {
       expect(existsSync(join(dir, "shared-local-instance.db"))).toBe(true);
       expect(await hasStreamRecordIndexes(dir)).toBe(true);
@@ -118,5 +118,8 @@ describe("DynamoDB Local as the stack runs it", () => {
       await engine.stop();
     }
     expect(existsSync(dir)).toBe(false);
+    const memory = await startDynamoLocal();
+    await memory.stop();
+    expect(memory.dataDir).toBeUndefined();
   }, 120_000);
 });
