@@ -5,7 +5,7 @@
  *
  * Source: node_modules/sst/runtime/handlers/node.js (sst 2.49.8), `build()`, with the props from
  * sst.config.ts (`setDefaultFunctionProps` = stacks/function-defaults.ts: nodejs22.x, arm_64,
- * `nodejs: { format: "esm", minify: true, esbuild: { external: ["@aws-sdk/*"], keepNames: false } }`; the stacks add no
+ * `nodejs: { format: "esm", minify: true, esbuild: { external: ["@aws-sdk/*"], keepNames: false, alias } }`; the stacks add no
  * further `nodejs` options). For an ESM function SST builds:
  *
  *   bundle: true, platform "node", format "esm", target "esnext", mainFields ["module", "main"],
@@ -56,6 +56,8 @@ export const GRAPHQL_FORBIDDEN_INPUTS: readonly {
   { label: "@aws-sdk/client-sesv2", test: (p) => /(^|\/)node_modules\/@aws-sdk\/client-sesv2\//.test(p) },
   { label: "infra/documents", test: (p) => p === "infra/documents.ts" || p.startsWith("infra/documents/") },
   { label: "infra/mail.ts", test: (p) => p === "infra/mail.ts" },
+  // graphql-js is bundled from its ESM files (.mjs); a CommonJS file is a second copy whose errors the first does not know.
+  { label: "graphql-js CommonJS", test: (p) => /(^|\/)node_modules\/graphql\/.*\.js$/.test(p) },
 ];
 
 /** The banner SST puts on every ESM function (`nodejs.banner` is unset in our stacks). */
@@ -98,6 +100,7 @@ export function sstBuildOptions(target: BundleTarget): BuildOptions & { metafile
     external: [...SST_ESM_EXTERNAL, ...FUNCTION_DEFAULTS.nodejs.esbuild.external],
     // SST's default (true), unless the stacks' nodejs.esbuild overrides it, as SST spreads it last.
     keepNames: FUNCTION_DEFAULTS.nodejs.esbuild.keepNames ?? true,
+    alias: FUNCTION_DEFAULTS.nodejs.esbuild.alias,
     bundle: true,
     logLevel: "silent",
     metafile: true,

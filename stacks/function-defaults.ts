@@ -16,6 +16,12 @@ import { FONT_FILES } from "../infra/documents/font-files.js";
  *   first call from 703 to 642 ms (bench/RESULTS.md, "Bundles without keepNames"). Nothing here depends on a bundled class's name: the
  *   typed errors carry explicit names and are matched with instanceof, jose's errors by `code`; the
  *   shipped bundle's answers are checked against the local server's (test/bundle-requests.test.ts).
+ * - `graphql/language/parser` aliased to its ESM file: graphql-armor's max-tokens plugin, which parses
+ *   every request, imports that deep path, which esbuild resolves to graphql-js's CommonJS build
+ *   while `graphql` itself resolves to the ESM one (`module` field). The bundle then had two copies
+ *   of the parser, lexer and GraphQLError (44 KB), and a syntax error, thrown as the CommonJS
+ *   GraphQLError, was not recognised as one: the deployed API answered it with a 500 "Unexpected
+ *   error." where the local server gives GRAPHQL_PARSE_FAILED.
  */
 export const FUNCTION_DEFAULTS = {
   runtime: "nodejs22.x",
@@ -23,7 +29,11 @@ export const FUNCTION_DEFAULTS = {
   nodejs: {
     format: "esm",
     minify: true,
-    esbuild: { external: ["@aws-sdk/*"], keepNames: false },
+    esbuild: {
+      external: ["@aws-sdk/*"],
+      keepNames: false,
+      alias: { "graphql/language/parser": "graphql/language/parser.mjs" },
+    },
   },
 } as const satisfies FunctionProps;
 

@@ -7,6 +7,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { discoverHandlers, sstBuildOptions } from "../bench/bundle-options.js";
+import { MAX_TOKENS } from "../graphql/limits.js";
 import { ERR, lambdaEvent, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
@@ -69,7 +70,7 @@ describe("the graphql function's minified bundle answers as the local server doe
     rmSync(out, { recursive: true, force: true });
   });
 
-  it("data, a typed error, an input error, a bad query, no token: the same status and body", async () => {
+  it("data, a typed error, an input error, a bad query, no token, a syntax error, too many tokens: the same status and body", async () => {
     // Prepare
     const operator = "operator@example.com";
     const token = await t.token(operator);
@@ -96,6 +97,9 @@ describe("the graphql function's minified bundle answers as the local server doe
       },
       { body: JSON.stringify({ query: "{ viewer { nosuchfield } }" }), token },
       { body: JSON.stringify({ query: "{ viewer { email } }" }) },
+      // Parsed by graphql-armor's token-counting parser: a syntax error and a document over the token limit.
+      { body: JSON.stringify({ query: "{ viewer { email }" }), token },
+      { body: JSON.stringify({ query: `{ ${"viewer { email } ".repeat(MAX_TOKENS / 4)} }` }), token },
     ];
     const headers = (r: { token?: string }): Record<string, string> =>
       r.token ? { authorization: `Bearer ${r.token}` } : {};
@@ -131,7 +135,13 @@ describe("the graphql function's minified bundle answers as the local server doe
       .slice(1, 3)
       .map((a) => (JSON.parse(a.body ?? "{}") as { data: { r: { __typename: string } } }).data.r.__typename);
     expect(typenames).toEqual(["NotFoundError", "ValidationError"]);
-    expect(shipped.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 401]);
+    expect(shipped.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 401, 200, 200]);
+    expect(JSON.parse(shipped[5]?.body ?? "{}")).toMatchObject({
+      errors: [{ message: expect.stringMatching(/^Syntax Error: Expected Name, found <EOF>/) }],
+    });
+    expect(JSON.parse(shipped[6]?.body ?? "{}")).toMatchObject({
+      errors: [{ message: `Syntax Error: Token limit of ${MAX_TOKENS} exceeded.` }],
+    });
     expect(JSON.parse(shipped[3]?.body ?? "{}")).toMatchObject({
       errors: [{ message: expect.stringContaining("nosuchfield") }],
     });
