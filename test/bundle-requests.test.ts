@@ -7,7 +7,7 @@ import type { APIGatewayProxyEventV2 } from "aws-lambda";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { discoverHandlers, sstBuildOptions } from "../bench/bundle-options.js";
-import { MAX_TOKENS } from "../graphql/limits.js";
+import { MAX_ALIASES, MAX_TOKENS } from "../graphql/limits.js";
 import { ERR, lambdaEvent, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
@@ -70,7 +70,7 @@ describe("the graphql function's minified bundle answers as the local server doe
     rmSync(out, { recursive: true, force: true });
   });
 
-  it("data, a typed error, an input error, a bad query, no token, a syntax error, too many tokens: the same status and body", async () => {
+  it("data, a typed error, an input error, a bad query, no token, a syntax error, each guard, bad variables, bad JSON: the same status and body", async () => {
     // Prepare
     const operator = "operator@example.com";
     const token = await t.token(operator);
@@ -100,6 +100,25 @@ describe("the graphql function's minified bundle answers as the local server doe
       // Parsed by graphql-armor's token-counting parser: a syntax error and a document over the token limit.
       { body: JSON.stringify({ query: "{ viewer { email }" }), token },
       { body: JSON.stringify({ query: `{ ${"viewer { email } ".repeat(MAX_TOKENS / 4)} }` }), token },
+      // The other guards and the request's own shape: each answered the same way by both.
+      {
+        body: JSON.stringify({ query: `{ ${"viewer { memberships { account { ".repeat(6)}id${" } } }".repeat(6)} }` }),
+        token,
+      },
+      {
+        body: JSON.stringify({
+          query: `{ ${Array.from({ length: MAX_ALIASES + 1 }, (_v, i) => `a${i}: viewer { email }`).join(" ")} }`,
+        }),
+        token,
+      },
+      {
+        body: JSON.stringify({
+          query: "query Q($id: ID!) { account(id: $id) { __typename } }",
+          variables: { id: 7.5 },
+        }),
+        token,
+      },
+      { body: "{ not json", token },
     ];
     const headers = (r: { token?: string }): Record<string, string> =>
       r.token ? { authorization: `Bearer ${r.token}` } : {};
@@ -135,7 +154,16 @@ describe("the graphql function's minified bundle answers as the local server doe
       .slice(1, 3)
       .map((a) => (JSON.parse(a.body ?? "{}") as { data: { r: { __typename: string } } }).data.r.__typename);
     expect(typenames).toEqual(["NotFoundError", "ValidationError"]);
-    expect(shipped.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 401, 200, 200]);
+    expect(shipped.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 401, 200, 200, 200, 200, 400, 400]);
+    const messages = shipped
+      .slice(7)
+      .map((a) => (JSON.parse(a.body ?? "{}") as { errors?: { message: string }[] }).errors?.[0]?.message);
+    expect(messages).toEqual([
+      expect.stringMatching(/depth/i),
+      expect.stringMatching(/alias/i),
+      expect.stringMatching(/\$id/),
+      expect.stringMatching(/JSON/i),
+    ]);
     expect(JSON.parse(shipped[5]?.body ?? "{}")).toMatchObject({
       errors: [{ message: expect.stringMatching(/^Syntax Error: Expected Name, found <EOF>/) }],
     });
