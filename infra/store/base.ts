@@ -209,6 +209,7 @@ export abstract class StoreBase {
         order: "asc" | "desc";
         count?: number;
         pages?: "all";
+        originalErr?: boolean;
       }) => Promise<{ data: T[] }>;
     },
     opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc"; filtered?: boolean },
@@ -217,8 +218,17 @@ export abstract class StoreBase {
     try {
       // A filter applies after DynamoDB's Limit: a filtered list reads on until it has limit + 1 matches.
       const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
+      // originalErr: without it ElectroDB builds an Error on every call, only to have a stack trace
+      // ready should the call fail (0.6 ms of CPU per subscriptions page and its 20 history pages).
+      // A failure comes as the SDK's error itself, which the error checks here and in ../dynamo.ts read.
       data = (
-        await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more })
+        await query.go({
+          limit: opts.limit + 1,
+          cursor: opts.cursor ?? null,
+          order: opts.order ?? "asc",
+          originalErr: true,
+          ...more,
+        })
       ).data;
     } catch (err) {
       if (opts.cursor && isCursorError(err)) throw new BadCursor();
