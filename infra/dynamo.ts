@@ -39,8 +39,8 @@ const backoff = (attempt: number) =>
  * calls `logger?.info?.({ input: filter(input), output: filter(output) })` after every request: with a
  * no-op `info` it still builds both filtered copies, walking every item of the response
  * (@smithy/core `schemaLogFilter`: about 1.2 ms of CPU per subscriptions page of 23 requests);
- * without `info` the call, arguments included, is skipped. The SDK calls no other logger method
- * without checking that it exists; the others are kept as no-ops all the same.
+ * without `info` the call, arguments included, is skipped (the SDK calls `info` only that way:
+ * checked in @aws-sdk/* and @smithy/* 3.11xx). The other methods stay no-ops, as NoOpLogger's.
  */
 const SILENT_SDK_LOGGER = { debug() {}, warn() {}, error() {} } as unknown as NonNullable<
   DynamoDBClientConfig["logger"]

@@ -59,8 +59,8 @@ export const JVM_OPTIONS: readonly string[] = ["-XX:TieredStopAtLevel=1", "-XX:+
  * on every GetRecords. Without an index each of those reads the records of every stream the
  * database ever had (a deleted table's records stay for 24 hours), so each write costs more than
  * the last: 400 transactions of 3 puts on a fresh stream-enabled table took 1.7 s with one table
- * before and 6.0 s with eleven before (the same 0.8 s each without streams). With these indexes
- * the same run stays at 1.0-1.2 s. Indexes change no query's result, only its plan.
+ * before and 6.0 s with eleven before (0.8-0.9 s each without streams). With these indexes, on a
+ * database file, the same run stays at 1.2-1.6 s. Indexes change no query's result, only its plan.
  */
 const STREAM_RECORD_INDEXES: readonly string[] = [
   "CREATE INDEX IF NOT EXISTS us_by_stream ON us (StreamID, SequenceNumber)",
