@@ -8,6 +8,7 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { discoverHandlers, sstBuildOptions } from "../bench/bundle-options.js";
 import { MAX_ALIASES, MAX_TOKENS } from "../graphql/limits.js";
+import { localSigningJwk } from "../local/device-key.js";
 import { ERR, lambdaEvent, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
@@ -64,6 +65,18 @@ describe("the graphql function's minified bundle answers as the local server doe
       build({ ...sstBuildOptions({ entry: graphql.file, outfile: bundle, minify: true }), absWorkingDir: root }),
     ]);
     t = stack;
+  });
+  /** The function's environment: the test stack's table, token issuer and nothing else reachable. */
+  const bundleEnv = (): Record<string, string> => ({
+    TABLE_NAME: t.stack.store.tableName,
+    DYNAMO_ENDPOINT: inject("dynamoEndpoint"),
+    AWS_REGION: "eu-west-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AUTH_JWKS_URL: `${t.url}/.well-known/jwks.json`,
+    AUTH_ISSUER: `${t.url}/`,
+    AUTH_AUDIENCE: "channel-partner-api",
+    MAIL_QUEUE_URL: "http://127.0.0.1:9/mail",
   });
   afterAll(async () => {
     await t?.stop();
@@ -122,20 +135,12 @@ describe("the graphql function's minified bundle answers as the local server doe
     ];
     const headers = (r: { token?: string }): Record<string, string> =>
       r.token ? { authorization: `Bearer ${r.token}` } : {};
+    // The API's own key (it signs client tokens): a fresh one, as no client here is ever let in.
+    const apiKey = JSON.stringify(await localSigningJwk(undefined, "api-key.json", "api"));
     // Act
     const shipped = await invokeBundle(
       bundle,
-      {
-        TABLE_NAME: t.stack.store.tableName,
-        DYNAMO_ENDPOINT: inject("dynamoEndpoint"),
-        AWS_REGION: "eu-west-1",
-        AWS_ACCESS_KEY_ID: "local",
-        AWS_SECRET_ACCESS_KEY: "local",
-        AUTH_JWKS_URL: `${t.url}/.well-known/jwks.json`,
-        AUTH_ISSUER: `${t.url}/`,
-        AUTH_AUDIENCE: "channel-partner-api",
-        MAIL_QUEUE_URL: "http://127.0.0.1:9/mail",
-      },
+      { ...bundleEnv(), API_SIGNING_KEY: apiKey },
       requests.map((r) => lambdaEvent({ body: r.body, headers: headers(r) })),
     );
     const local = await Promise.all(
@@ -173,5 +178,79 @@ describe("the graphql function's minified bundle answers as the local server doe
     expect(JSON.parse(shipped[3]?.body ?? "{}")).toMatchObject({
       errors: [{ message: expect.stringContaining("nosuchfield") }],
     });
+  });
+  it("a GET query, a GET mutation, a batch, a preflight, another content type, health, a bad client: the same", async () => {
+    // Prepare
+    const token = await t.token("operator@example.com");
+    const auth = { authorization: `Bearer ${token}` };
+    const requests: {
+      readonly method: string;
+      readonly path: string;
+      readonly query?: string;
+      readonly body?: string;
+      readonly headers: Record<string, string>;
+    }[] = [
+      { method: "GET", path: "/graphql", query: `query=${encodeURIComponent("{ viewer { email } }")}`, headers: auth },
+      {
+        method: "GET",
+        path: "/graphql",
+        query: `query=${encodeURIComponent('mutation { setSupportEmail(input: { accountId: "x", email: null }) { __typename } }')}`,
+        headers: auth,
+      },
+      {
+        method: "POST",
+        path: "/graphql",
+        body: JSON.stringify([{ query: "{ viewer { email } }" }, { query: "{ viewer { email } }" }]),
+        headers: { ...auth, "content-type": "application/json" },
+      },
+      {
+        method: "OPTIONS",
+        path: "/graphql",
+        headers: { origin: "https://portal.example.com", "access-control-request-method": "POST" },
+      },
+      {
+        method: "POST",
+        path: "/graphql",
+        body: "{ viewer { email } }",
+        headers: { ...auth, "content-type": "text/plain" },
+      },
+      { method: "GET", path: "/health", headers: {} },
+      {
+        method: "POST",
+        path: "/oauth/token",
+        body: "grant_type=client_credentials&client_id=nobody&client_secret=wrong",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      },
+    ];
+    // The API's own key (it signs client tokens): a fresh one, as no client here is ever let in.
+    const apiKey = JSON.stringify(await localSigningJwk(undefined, "api-key.json", "api"));
+    // Act
+    const shipped = await invokeBundle(
+      bundle,
+      { ...bundleEnv(), API_SIGNING_KEY: apiKey },
+      requests.map((r) =>
+        lambdaEvent({
+          method: r.method,
+          path: r.path,
+          headers: r.headers,
+          ...(r.query ? { query: r.query } : {}),
+          ...(r.body !== undefined ? { body: r.body } : {}),
+        }),
+      ),
+    );
+    const local = await Promise.all(
+      requests.map(async (r) => {
+        const res = await fetch(`${t.url}${r.path}${r.query ? `?${r.query}` : ""}`, {
+          method: r.method,
+          headers: r.headers,
+          ...(r.body !== undefined ? { body: r.body } : {}),
+        });
+        return { statusCode: res.status, body: await res.text() };
+      }),
+    );
+    // Assess
+    expect(shipped.map((a) => ({ statusCode: a.statusCode, body: a.body ?? "" }))).toEqual(local);
+    expect(shipped.map((a) => a.statusCode)).toEqual([200, 405, 400, 204, 415, 200, 401]);
+    expect(JSON.parse(shipped[6]?.body ?? "{}")).toMatchObject({ error: "invalid_client" });
   });
 });
