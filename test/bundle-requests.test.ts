@@ -1,16 +1,16 @@
-import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
-import { promisify } from "node:util";
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { discoverHandlers, sstBuildOptions } from "../bench/bundle-options.js";
 import { MAX_ALIASES, MAX_TOKENS } from "../graphql/limits.js";
 import { localSigningJwk } from "../local/device-key.js";
 import { ERR, lambdaEvent, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
+import { shipFunction } from "./bundle-runner.js";
+import type { ShippedFunction } from "./bundle-runner.js";
+
+interface Answer {
+  readonly statusCode?: number;
+  readonly body?: string;
+}
 
 /**
  * The graphql function as `sst deploy` ships it (bundled and minified with the stacks' options,
@@ -19,52 +19,15 @@ import type { TestStack } from "./harness.js";
  * Minifying renames classes and functions; what the schema, the typed errors and the error
  * handling rely on must survive it.
  */
-const root = fileURLToPath(new URL("..", import.meta.url));
-mkdirSync(join(root, "node_modules", ".cache"), { recursive: true });
-const out = mkdtempSync(join(root, "node_modules", ".cache", "bundle-requests-"));
-
-interface Answer {
-  readonly statusCode?: number;
-  readonly body?: string;
-}
-
-/** The bundle in a fresh node, its environment the stack's: one invocation per event, in order. */
-async function invokeBundle(file: string, env: Record<string, string>, events: APIGatewayProxyEventV2[]) {
-  const input = join(out, "events.json");
-  const output = join(out, "answers.json");
-  writeFileSync(input, JSON.stringify(events));
-  // Answers go to a file: the function logs to stdout (Powertools, one JSON line per request).
-  const script = [
-    `import { readFileSync, writeFileSync } from "node:fs";`,
-    `const { handler } = await import(${JSON.stringify(pathToFileURL(file).href)});`,
-    `const answers = [];`,
-    `for (const e of JSON.parse(readFileSync(${JSON.stringify(input)}, "utf8"))) {`,
-    `  const r = await handler(e);`,
-    `  answers.push({ statusCode: r.statusCode, body: r.body });`,
-    `}`,
-    `writeFileSync(${JSON.stringify(output)}, JSON.stringify(answers));`,
-  ].join("\n");
-  await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
-    cwd: out,
-    env: { PATH: process.env.PATH ?? "", ...env },
-    maxBuffer: 16 * 1024 * 1024,
-  });
-  return JSON.parse(readFileSync(output, "utf8")) as Answer[];
-}
-
 describe("the graphql function's minified bundle answers as the local server does", () => {
   let t: TestStack;
-  let bundle = "";
+  let fn: ShippedFunction;
+  /** The bundle's answers: status and body of each. */
+  const invokeBundle = async (env: Record<string, string>, events: APIGatewayProxyEventV2[]) =>
+    ((await fn.invoke(env, events)) as Answer[]).map((a) => ({ statusCode: a.statusCode, body: a.body }));
 
   beforeAll(async () => {
-    const graphql = discoverHandlers(root).find((h) => h.name === "graphql");
-    if (!graphql) throw new Error("functions/graphql.ts exports no handler");
-    bundle = join(out, "graphql.mjs");
-    const [stack] = await Promise.all([
-      startTestStack(),
-      build({ ...sstBuildOptions({ entry: graphql.file, outfile: bundle, minify: true }), absWorkingDir: root }),
-    ]);
-    t = stack;
+    [t, fn] = await Promise.all([startTestStack(), shipFunction("graphql")]);
   });
   /** The function's environment: the test stack's table, token issuer and nothing else reachable. */
   const bundleEnv = (): Record<string, string> => ({
@@ -80,7 +43,7 @@ describe("the graphql function's minified bundle answers as the local server doe
   });
   afterAll(async () => {
     await t?.stop();
-    rmSync(out, { recursive: true, force: true });
+    fn?.remove();
   });
 
   it("data, a typed error, an input error, a bad query, no token, a syntax error, each guard, bad variables, bad JSON: the same status and body", async () => {
@@ -139,7 +102,6 @@ describe("the graphql function's minified bundle answers as the local server doe
     const apiKey = JSON.stringify(await localSigningJwk(undefined, "api-key.json", "api"));
     // Act
     const shipped = await invokeBundle(
-      bundle,
       { ...bundleEnv(), API_SIGNING_KEY: apiKey },
       requests.map((r) => lambdaEvent({ body: r.body, headers: headers(r) })),
     );
@@ -226,7 +188,6 @@ describe("the graphql function's minified bundle answers as the local server doe
     const apiKey = JSON.stringify(await localSigningJwk(undefined, "api-key.json", "api"));
     // Act
     const shipped = await invokeBundle(
-      bundle,
       { ...bundleEnv(), API_SIGNING_KEY: apiKey },
       requests.map((r) =>
         lambdaEvent({

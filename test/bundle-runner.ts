@@ -1,0 +1,47 @@
+import { execFile } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { promisify } from "node:util";
+import { build } from "esbuild";
+import { discoverHandlers, sstBuildOptions } from "../bench/bundle-options.js";
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+/** A Lambda function as `sst deploy` ships it: bundled and minified with the stacks' options. */
+export interface ShippedFunction {
+  /** Runs the bundle in a fresh node with only `env`: one invocation per event, in order; the handler's results. */
+  invoke(env: Record<string, string>, events: readonly unknown[]): Promise<unknown[]>;
+  remove(): void;
+}
+
+export async function shipFunction(name: string): Promise<ShippedFunction> {
+  const fn = discoverHandlers(root).find((h) => h.name === name);
+  if (!fn) throw new Error(`functions/${name}.ts exports no handler`);
+  mkdirSync(join(root, "node_modules", ".cache"), { recursive: true });
+  const out = mkdtempSync(join(root, "node_modules", ".cache", `bundle-${name}-`));
+  const bundle = join(out, `${name}.mjs`);
+  await build({ ...sstBuildOptions({ entry: fn.file, outfile: bundle, minify: true }), absWorkingDir: root });
+  return {
+    async invoke(env, events) {
+      const input = join(out, "events.json");
+      const output = join(out, "results.json");
+      writeFileSync(input, JSON.stringify(events));
+      // Results go to a file: the functions log to stdout (Powertools, one JSON line per request).
+      const script = [
+        `import { readFileSync, writeFileSync } from "node:fs";`,
+        `const { handler } = await import(${JSON.stringify(pathToFileURL(bundle).href)});`,
+        `const results = [];`,
+        `for (const e of JSON.parse(readFileSync(${JSON.stringify(input)}, "utf8"))) results.push(await handler(e));`,
+        `writeFileSync(${JSON.stringify(output)}, JSON.stringify(results));`,
+      ].join("\n");
+      await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+        cwd: out,
+        env: { PATH: process.env.PATH ?? "", ...env },
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      return JSON.parse(readFileSync(output, "utf8")) as unknown[];
+    },
+    remove: () => rmSync(out, { recursive: true, force: true }),
+  };
+}
