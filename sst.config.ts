@@ -18,9 +18,14 @@ export default {
     // Production data must survive `sst remove` and stack replacement; every other stage
     // (personal, preview, CI) is ephemeral and is torn down completely.
     app.setDefaultRemovalPolicy(isProductionStage(app.stage) ? "retain" : "destroy");
+    // Every esbuild option of the defaults (keepNames, the graphql parser alias), with mutable copies.
+    const { esbuild } = FUNCTION_DEFAULTS.nodejs;
     app.setDefaultFunctionProps({
       ...FUNCTION_DEFAULTS,
-      nodejs: { ...FUNCTION_DEFAULTS.nodejs, esbuild: { external: [...FUNCTION_DEFAULTS.nodejs.esbuild.external] } },
+      nodejs: {
+        ...FUNCTION_DEFAULTS.nodejs,
+        esbuild: { ...esbuild, external: [...esbuild.external], alias: { ...esbuild.alias } },
+      },
     });
     // Jobs before Api: the GraphQL function queues mail on the Jobs stack's mail queue, and test
     // events and redeliveries on the Webhooks stack's delivery queue.

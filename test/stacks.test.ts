@@ -31,6 +31,7 @@ import { useRuntimeHandlers } from "sst/runtime/handlers.js";
 import type { RuntimeHandler } from "sst/runtime/handlers.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { tableSchema } from "../infra/table-schema.js";
+import { FUNCTION_DEFAULTS } from "../stacks/function-defaults.js";
 import sstConfig from "../sst.config.js";
 import { Api } from "../stacks/Api.js";
 import { INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/permissions.js";
@@ -73,6 +74,8 @@ interface Statement {
 }
 
 let stubbed = false;
+/** The `nodejs` props SST's build step received for each handler (what its esbuild would be given). */
+const buildOptions = new Map<string, unknown>();
 /** Replaces SST's esbuild step for Node.js functions by a stub handler file. */
 function stubNodeBuilds(): void {
   if (stubbed || process.env.STACKS_TEST_BUNDLE === "1") return;
@@ -87,6 +90,7 @@ function stubNodeBuilds(): void {
       build: async ({ out, props }) => {
         // Same layout as SST's node handler: "functions/graphql.handler" -> functions/graphql.mjs
         const handler = props.handler ?? "index.handler";
+        buildOptions.set(handler, props.nodejs);
         const parsed = path.posix.parse(handler);
         await mkdir(path.join(out, parsed.dir), { recursive: true });
         await writeFile(
@@ -346,6 +350,22 @@ describe("App", () => {
         Webhooks: ["Data", "Jobs"],
         Api: ["Data", "Jobs", "Webhooks"],
         Monitoring: ["Api", "Data", "Jobs", "Webhooks"],
+      });
+    }
+  });
+
+  it("builds every Node.js function with the stacks' esbuild options (minified ESM, the graphql parser alias, no keepNames)", () => {
+    // The props SST's node handler spreads into esbuild: sst.config.ts's defaults, merged per function.
+    expect(buildOptions.size).toBeGreaterThanOrEqual(8);
+    for (const [handler, nodejs] of buildOptions) {
+      expect(nodejs, handler).toMatchObject({
+        format: "esm",
+        minify: true,
+        esbuild: {
+          external: [...FUNCTION_DEFAULTS.nodejs.esbuild.external],
+          keepNames: false,
+          alias: FUNCTION_DEFAULTS.nodejs.esbuild.alias,
+        },
       });
     }
   });
