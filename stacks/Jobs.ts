@@ -47,8 +47,18 @@ export const DLQ_RETENTION_DAYS = 14;
  * on top of what the API function may do.
  */
 export const WORKER_TABLE_ACTIONS = [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"] as const;
-/** The scheduler only reads to find what is due; the workers do all the writing. */
-export const SCHEDULER_TABLE_ACTIONS = ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"] as const;
+/**
+ * The scheduler reads to find what is due, and writes one item: the lifecycle watermark
+ * (core/lifecycle.ts `dueSinceLastRun`'s commit, a Put the first time, then an Update, in a
+ * TransactWriteItems, which IAM checks item by item). The workers do all the other writing.
+ */
+export const SCHEDULER_TABLE_ACTIONS = [
+  "dynamodb:Query",
+  "dynamodb:GetItem",
+  "dynamodb:BatchGetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+] as const;
 
 export function Jobs({ stack, app }: StackContext) {
   const { table } = use(Data);
@@ -187,6 +197,15 @@ export function Jobs({ stack, app }: StackContext) {
     function: mailWorker,
     cdk: { eventSource: { reportBatchItemFailures: true, batchSize: 10, maxBatchingWindow: Duration.seconds(1) } },
   });
+  // A billing run goes on from message to message: each chunk enqueues the next one (and the
+  // departed accounts' chunks, the finaliser, the next month of a catch-up) on the billing queue.
+  workers.billing.attachPermissions([
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: ["sqs:SendMessage"],
+      resources: [queues.billing.queue.queueArn],
+    }),
+  ]);
   // The lifecycle worker queues its reminders (plain mails) there too.
   workers.lifecycle.addEnvironment("MAIL_QUEUE_URL", mailQueue.queueUrl);
   workers.lifecycle.attachPermissions([

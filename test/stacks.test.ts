@@ -792,15 +792,18 @@ describe("Jobs stack", () => {
     }
   });
 
-  it("grants the billing worker only the table, its indexes (Query), SES sending and consuming its own queue", () => {
+  it("grants the billing worker only the table, its indexes (Query), SES sending, and consuming and sending on its own queue", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.jobs, workerOf(templates.jobs, "billing")[1]);
       expectOnlyServices(statements, ["dynamodb", "ses", "sqs"]);
       expectTableAccess(templates, statements, [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"]);
       expectSesSend(statements);
-      // Consume (from the event source), never send, and only on its own work queue.
-      expect(actionsOf(statements, "sqs:")).toEqual(CONSUME_ACTIONS);
-      expect(resourcesOf(statements, "sqs:")).toEqual([getAtt(queuesOf(templates.jobs, "billing").queueId)]);
+      // Consume (from the event source) and send (a run's next chunks, its finaliser, the next month
+      // of a catch-up), both on its own work queue only.
+      expect(actionsOf(statements, "sqs:")).toEqual([...CONSUME_ACTIONS, "sqs:SendMessage"].sort());
+      const own = getAtt(queuesOf(templates.jobs, "billing").queueId);
+      for (const resource of resourcesOf(statements, "sqs:")) expect(resource).toEqual(own);
+      expect(resourcesFor(statements, "sqs:SendMessage")).toEqual([own]);
     }
   });
 
@@ -834,11 +837,18 @@ describe("Jobs stack", () => {
     }
   });
 
-  it("lets the scheduler read the table and send to the two job queues, never to the mail queue or a dead-letter queue", () => {
+  it("lets the scheduler read the table, write its lifecycle watermark, and send to the two job queues, never to the mail queue or a dead-letter queue", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.jobs, schedulerOf(templates.jobs)[1]);
       expectOnlyServices(statements, ["dynamodb", "sqs"]);
-      expectTableAccess(templates, statements, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]);
+      // Put (the watermark's first run) and Update (every later one): no Delete, no batch writes.
+      expectTableAccess(templates, statements, [
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+      ]);
       expect(actionsOf(statements, "ses:")).toEqual([]);
 
       expect(actionsOf(statements, "sqs:")).toEqual(["sqs:SendMessage"]);
