@@ -67,6 +67,16 @@ export function Monitoring({ stack }: StackContext) {
     );
   }
 
+  alarm(
+    "streamFailures",
+    webhooks.streamFailures.cdk.queue.metricApproximateNumberOfMessagesVisible({
+      period: FIVE_MINUTES,
+      statistic: "Maximum",
+    }),
+    ALARMS.deadLetters,
+    "A change-stream batch the consumer failed 10 times: its events and webhooks are missing. Its records stay in the stream for 24 hours: fix, then replay them.",
+  );
+
   const apiMetric = (metricName: string) =>
     new Metric({
       namespace: "AWS/ApiGateway",

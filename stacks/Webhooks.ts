@@ -1,6 +1,7 @@
 import { Duration } from "aws-cdk-lib";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { StartingPosition } from "aws-cdk-lib/aws-lambda";
+import { SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Config, Function as LambdaFunction, Queue, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
@@ -49,6 +50,12 @@ export function Webhooks({ stack, app }: StackContext) {
   const sendTo = (arn: string) =>
     new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [arn] });
 
+  // Where Lambda records a stream batch it gave up on (its shard and sequence numbers: the records
+  // stay readable from the stream for 24 hours), instead of skipping it without a trace.
+  const streamFailures = new Queue(stack, "streamFailures", {
+    cdk: { queue: { retentionPeriod: Duration.days(DLQ_RETENTION_DAYS), encryption: QueueEncryption.SQS_MANAGED } },
+  });
+
   // The stream consumer: derives thin events from audit, ledger, invoice, usage and reminder items,
   // and queues a delivery per matching endpoint. Failed batches are retried (bisected) from their
   // first record; the writes are idempotent and the worker drops deliveries queued twice.
@@ -68,6 +75,7 @@ export function Webhooks({ stack, app }: StackContext) {
           bisectBatchOnError: true,
           retryAttempts: 10,
           reportBatchItemFailures: true,
+          onFailure: new SqsDlq(streamFailures.cdk.queue),
         },
       },
     },
@@ -113,7 +121,11 @@ export function Webhooks({ stack, app }: StackContext) {
     cdk: { eventSource: { reportBatchItemFailures: true, batchSize: 10, maxBatchingWindow: Duration.seconds(0) } },
   });
 
-  stack.addOutputs({ DeliveryQueueUrl: queue.queueUrl, DeliveryDeadLetterQueueUrl: dlq.queueUrl });
+  stack.addOutputs({
+    DeliveryQueueUrl: queue.queueUrl,
+    DeliveryDeadLetterQueueUrl: dlq.queueUrl,
+    StreamFailuresQueueUrl: streamFailures.queueUrl,
+  });
 
-  return { queue, dlq, worker, signingKey, consumer: table.getFunction("events")! };
+  return { queue, dlq, streamFailures, worker, signingKey, consumer: table.getFunction("events")! };
 }

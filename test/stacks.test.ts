@@ -73,6 +73,15 @@ interface Statement {
   Resource: unknown;
 }
 
+/** The queue that records the stream batches Lambda gave up on. */
+function streamFailuresQueueId(templates: Templates): string {
+  const ids = Object.keys(templates.webhooks.findResources("AWS::SQS::Queue")).filter((id) =>
+    id.startsWith("streamFailures"),
+  );
+  expect(ids).toHaveLength(1);
+  return ids[0]!;
+}
+
 let stubbed = false;
 /** The `nodejs` props SST's build step received for each handler (what its esbuild would be given). */
 const buildOptions = new Map<string, unknown>();
@@ -965,8 +974,33 @@ describe("Webhooks stack", () => {
         "dynamodb:PutItem",
         "dynamodb:Query",
       ]);
-      expect(resourcesFor(statements, "sqs:SendMessage")).toEqual([getAtt(deliveryQueues(templates).queueId)]);
-      expect(actionsOf(statements, "sqs:")).toEqual(["sqs:SendMessage"]);
+      // SendMessage: deliveries, and (Lambda's own use of the role) the batches it gave up on.
+      const failures = getAtt(streamFailuresQueueId(templates));
+      const sendTargets = resourcesFor(statements, "sqs:SendMessage");
+      expect(sendTargets).toHaveLength(2);
+      expect(sendTargets).toContainEqual(getAtt(deliveryQueues(templates).queueId));
+      expect(sendTargets).toContainEqual(failures);
+      for (const st of statements.filter((x) =>
+        asArray(x.Action).some((a) => a.startsWith("sqs:") && a !== "sqs:SendMessage"),
+      )) {
+        expect(asArray(st.Resource)).toEqual([failures]);
+      }
+    }
+  });
+
+  it("records a stream batch Lambda gives up on (after 10 retries, bisected) on its own queue, kept 14 days", () => {
+    for (const templates of [test, prod]) {
+      const mappings = Object.values(templates.webhooks.findResources("AWS::Lambda::EventSourceMapping")) as Resource[];
+      const stream = mappings.filter((m) => m.Properties?.StartingPosition === "TRIM_HORIZON");
+      expect(stream).toHaveLength(1);
+      expect(stream[0]!.Properties).toMatchObject({
+        BisectBatchOnFunctionError: true,
+        MaximumRetryAttempts: 10,
+        DestinationConfig: { OnFailure: { Destination: getAtt(streamFailuresQueueId(templates)) } },
+      });
+      const queue = templates.webhooks.findResources("AWS::SQS::Queue")[streamFailuresQueueId(templates)] as Resource;
+      expect(queue.Properties?.MessageRetentionPeriod).toBe(14 * 86_400);
+      expect(queue.Properties?.SqsManagedSseEnabled).toBe(true);
     }
   });
 
@@ -1069,8 +1103,9 @@ describe("Monitoring stack", () => {
     for (const templates of [test, prod, opted]) {
       const [topicId] = only(templates.monitoring, "AWS::SNS::Topic");
       const alarms = alarmsOf(templates);
-      // Four dead-letter queues, the API's 5xx rate, the table's throttles, eight functions' throttles.
-      expect(alarms).toHaveLength(4 + 1 + 1 + 8);
+      // Four dead-letter queues, the stream's failed batches, the API's 5xx rate, the table's throttles,
+      // eight functions' throttles.
+      expect(alarms).toHaveLength(4 + 1 + 1 + 1 + 8);
       for (const alarm of alarms) {
         expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
         expect(alarm.Properties?.OKActions).toBeUndefined();
@@ -1097,10 +1132,10 @@ describe("Monitoring stack", () => {
     });
   });
 
-  it("alarms on any message in each dead-letter queue (billing, lifecycle, mail, webhook deliveries), and on no work queue", () => {
+  it("alarms on any message in each dead-letter queue (billing, lifecycle, mail, webhook deliveries) and the stream's failed batches, and on no work queue", () => {
     for (const templates of [test, prod]) {
       const sqsAlarms = alarmsOf(templates).filter((a) => a.Properties?.Namespace === "AWS/SQS");
-      expect(sqsAlarms).toHaveLength(4);
+      expect(sqsAlarms).toHaveLength(5);
       const watched = sqsAlarms.map((alarm) => {
         const props = alarm.Properties ?? {};
         expect(props.MetricName).toBe("ApproximateNumberOfMessagesVisible");
@@ -1116,6 +1151,7 @@ describe("Monitoring stack", () => {
       const dlqNames = [
         ...["billing", "lifecycle", "mail"].map((name) => getAtt(queuesOf(templates.jobs, name).dlqId, "QueueName")),
         getAtt(deliveryQueues(templates).dlqId, "QueueName"),
+        getAtt(streamFailuresQueueId(templates), "QueueName"),
       ];
       expect(watched).toHaveLength(dlqNames.length);
       for (const name of dlqNames) expect(watched).toContainEqual(name);
