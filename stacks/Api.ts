@@ -1,4 +1,4 @@
-import { API_SETTINGS, INVOICE_FONTS, ISSUER_SETTINGS, stageSettings } from "./function-defaults.js";
+import { API_SETTINGS, INVOICE_FONTS, ISSUER_SETTINGS, PORTAL_SETTINGS, stageSettings } from "./function-defaults.js";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Config, Api as HttpApi, Function as LambdaFunction, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
@@ -31,6 +31,7 @@ export function Api({ stack, app }: StackContext) {
     DELIVERY_QUEUE_URL: webhooks.queue.queueUrl,
     ...(process.env.GRAPHQL_INTROSPECTION === "true" ? { GRAPHQL_INTROSPECTION: "true" } : {}),
     ...stageSettings(API_SETTINGS),
+    ...stageSettings(PORTAL_SETTINGS),
   };
 
   // One function serves the GraphQL endpoint (POST for queries and mutations, GET for GET

@@ -1,4 +1,4 @@
-import { INVOICE_FONTS, ISSUER_SETTINGS, stageSettings } from "./function-defaults.js";
+import { INVOICE_FONTS, ISSUER_SETTINGS, PORTAL_SETTINGS, stageSettings } from "./function-defaults.js";
 import { Duration } from "aws-cdk-lib";
 import { RuleTargetInput } from "aws-cdk-lib/aws-events";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
@@ -98,6 +98,7 @@ export function Jobs({ stack, app }: StackContext) {
     MAIL_FROM: mailFrom,
     INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform",
     ...stageSettings(ISSUER_SETTINGS),
+    ...stageSettings(PORTAL_SETTINGS),
     BILLING_QUEUE_URL: queues.billing.queue.queueUrl,
     LIFECYCLE_QUEUE_URL: queues.lifecycle.queue.queueUrl,
   };

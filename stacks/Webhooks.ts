@@ -6,6 +6,7 @@ import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Config, Function as LambdaFunction, Queue, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
 import { Data } from "./Data.js";
+import { PORTAL_SETTINGS, stageSettings } from "./function-defaults.js";
 import { DLQ_RETENTION_DAYS, Jobs } from "./Jobs.js";
 import { INDEX_ACTIONS, TABLE_ACTIONS } from "./permissions.js";
 
@@ -102,6 +103,7 @@ export function Webhooks({ stack, app }: StackContext) {
       STAGE: app.stage,
       DELIVERY_QUEUE_URL: queue.queueUrl,
       MAIL_QUEUE_URL: mail.queue.queueUrl,
+      ...stageSettings(PORTAL_SETTINGS),
     },
   });
   worker.bind([signingKey]);

@@ -45,6 +45,13 @@ export function stageSettings(names: readonly string[], env: NodeJS.ProcessEnv =
   return Object.fromEntries(names.flatMap((n) => (env[n] ? [[n, env[n]]] : [])));
 }
 
+/**
+ * Where the links in mails point (the partner portal): the functions that mail (graphql: invitations;
+ * the job workers: reminders and invoices; the webhook worker: disabled endpoints). Unset, the
+ * functions' default is a placeholder (infra/config.ts), so a real stage sets it at deploy.
+ */
+export const PORTAL_SETTINGS = ["PORTAL_URL"] as const;
+
 /** The vendor's legal identity on invoices: the documents and billing functions print it. */
 export const ISSUER_SETTINGS = [
   "INVOICE_ISSUER_ADDRESS",

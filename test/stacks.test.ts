@@ -130,6 +130,7 @@ interface Optional {
   GRAPHQL_INTROSPECTION?: string;
   INVOICE_ISSUER_VAT_ID?: string;
   REQUEST_BUDGET?: string;
+  PORTAL_URL?: string;
 }
 
 async function synth(stage: string, optional: Optional = {}): Promise<Templates> {
@@ -157,6 +158,7 @@ async function synth(stage: string, optional: Optional = {}): Promise<Templates>
     vi.stubEnv(name, undefined);
   vi.stubEnv("INVOICE_ISSUER_VAT_ID", optional.INVOICE_ISSUER_VAT_ID);
   vi.stubEnv("REQUEST_BUDGET", optional.REQUEST_BUDGET);
+  vi.stubEnv("PORTAL_URL", optional.PORTAL_URL);
   stubNodeBuilds();
 
   const { config } = useProject();
@@ -204,6 +206,7 @@ beforeAll(async () => {
     GRAPHQL_INTROSPECTION: "true",
     INVOICE_ISSUER_VAT_ID: "FR00123456789",
     REQUEST_BUDGET: "500",
+    PORTAL_URL: "https://partners.example.net",
   });
 }, TIMEOUT);
 
@@ -552,7 +555,7 @@ describe("Api stack", () => {
     expect(envOf(graphqlOf(opted.api)[1]).GRAPHQL_INTROSPECTION).toBe("true");
   });
 
-  it("configures the documents function like graphql, without the mail queue and the device key, plus the invoice issuer's name", () => {
+  it("configures the documents function like graphql, without the mail queue, the device key and the portal URL, plus the invoice issuer's name", () => {
     for (const templates of [test, prod, opted]) {
       const [, graphql] = graphqlOf(templates.api);
       const [, fn] = documentsOf(templates.api);
@@ -569,6 +572,7 @@ describe("Api stack", () => {
         SST_Secret_value_CURSOR_SECRET: _cursors,
         GRAPHQL_INTROSPECTION: _introspection,
         REQUEST_BUDGET: _budget,
+        PORTAL_URL: _portal,
         ...common
       } = envOf(graphql);
       expect(envOf(fn)).toEqual({
@@ -579,12 +583,20 @@ describe("Api stack", () => {
     }
   });
 
-  it("passes the optional stage settings set at synth (issuer VAT id to documents, request budget to graphql), and none unset", () => {
+  it("passes the optional stage settings set at synth (issuer VAT id to documents, request budget to graphql, the portal URL to every function that mails a link), and none unset", () => {
     expect(envOf(graphqlOf(opted.api)[1]).REQUEST_BUDGET).toBe("500");
     expect(envOf(documentsOf(opted.api)[1]).INVOICE_ISSUER_VAT_ID).toBe("FR00123456789");
+    const mailing = (templates: Templates) => [
+      graphqlOf(templates.api)[1],
+      workerOf(templates.jobs, "billing")[1],
+      workerOf(templates.jobs, "lifecycle")[1],
+      functionByHandler(templates.webhooks, "functions/webhook-worker.handler")[1],
+    ];
+    for (const fn of mailing(opted)) expect(envOf(fn).PORTAL_URL).toBe("https://partners.example.net");
     for (const templates of [test, prod]) {
       expect(envOf(graphqlOf(templates.api)[1]).REQUEST_BUDGET).toBeUndefined();
       expect(envOf(documentsOf(templates.api)[1]).INVOICE_ISSUER_VAT_ID).toBeUndefined();
+      for (const fn of mailing(templates)) expect(envOf(fn).PORTAL_URL).toBeUndefined();
     }
   });
 
