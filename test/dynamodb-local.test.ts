@@ -17,7 +17,7 @@ import {
 } from "@aws-sdk/client-dynamodb-streams";
 import initSqlJs from "sql.js";
 import { afterAll, describe, expect, it } from "vitest";
-import { hasStreamRecordIndexes, startDynamoLocal } from "../local/dynamodb.js";
+import { DB_FILE, hasStreamRecordIndexes, startDynamoLocal } from "../local/dynamodb.js";
 
 // The engine the local stack and the tests run on: its own database file, patched with the stream
 // record indexes DynamoDB Local lacks. These starts are separate engines from the run's shared one.
@@ -78,7 +78,7 @@ describe("DynamoDB Local as the stack runs it", () => {
     }
 
     // A database made before the indexes existed (or by another tool): drop them while the engine is down.
-    const file = join(dir, "shared-local-instance.db");
+    const file = join(dir, DB_FILE);
     const SQL = await initSqlJs();
     const db = new SQL.Database(await readFile(file));
     db.run("DROP INDEX us_by_stream");
@@ -112,7 +112,7 @@ describe("DynamoDB Local as the stack runs it", () => {
     const engine = await startDynamoLocal({ scratch: true });
     const dir = engine.dataDir ?? "";
     try {
-      expect(existsSync(join(dir, "shared-local-instance.db"))).toBe(true);
+      expect(existsSync(join(dir, DB_FILE))).toBe(true);
       expect(await hasStreamRecordIndexes(dir)).toBe(true);
     } finally {
       await engine.stop();
