@@ -4,13 +4,19 @@ import { createTokenVerifier } from "../infra/auth.js";
 import { systemClock } from "../infra/clock.js";
 import { loadConfig } from "../infra/config.js";
 import { createDocumentClient } from "../infra/dynamo.js";
+import { IntegrationStore } from "../infra/integrations.js";
 import { Store } from "../infra/store.js";
 import { handleEvent } from "./http.js";
 import type { FetchServer } from "./http.js";
+import { apiKeysLoader } from "./secret-keys.js";
 
 let server: FetchServer | undefined;
 
-/** `GET /invoices/{file}`: invoice PDFs and CSVs, with the GraphQL API's token checks and rights. */
+/**
+ * `GET /invoices/{file}`: invoice PDFs and CSVs, for the tokens the GraphQL function takes and with
+ * the same rights: a user's, and an API client's (checked with the API_SIGNING_KEY secret, counted
+ * against the client's rate limit). A PBX's credential has no right to invoices and no key here: 401.
+ */
 function instance(): FetchServer {
   if (server) return server;
   const config = loadConfig();
@@ -25,6 +31,10 @@ function instance(): FetchServer {
       // Downloads never mail.
       mailer: { send: () => Promise.reject(new Error("the documents function sends no mail")) },
       portalUrl: config.portalUrl,
+      integrations: {
+        store: new IntegrationStore(client, config.tableName),
+        keys: apiKeysLoader(config.apiSigningKey),
+      },
     },
     authenticate: createTokenVerifier(config.auth),
     issuer: config.invoiceIssuer,

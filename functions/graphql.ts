@@ -1,13 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from "aws-lambda";
-import type { JWK } from "jose";
 import { systemClock } from "../infra/clock.js";
 import { loadConfig } from "../infra/config.js";
 import { createTokenVerifier } from "../infra/auth.js";
-import { createApiKeys } from "../infra/api-keys.js";
-import type { ApiKeys } from "../infra/api-keys.js";
-import { createDeviceKeys } from "../infra/device-keys.js";
 import { IntegrationStore } from "../infra/integrations.js";
-import type { DeviceKeys } from "../infra/device-keys.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue, lazySqsClient } from "../infra/queue.js";
@@ -18,46 +13,11 @@ import type { Telemetry } from "../infra/telemetry.js";
 import { TOKEN_PATH, createTokenHandler } from "../graphql/oauth.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import { handleEvent } from "./http.js";
+import { apiKeysLoader, deviceKeysLoader } from "./secret-keys.js";
 import type { FetchServer } from "./http.js";
 
 let server: FetchServer | undefined;
 const telemetry = powertoolsTelemetry();
-
-/**
- * The equipment key, read once per container when first needed (equipment calls only). Deployed, it
- * is the SST secret DEVICE_SIGNING_KEY (bound by the Api stack, an SSM SecureString); elsewhere the
- * DEVICE_SIGNING_KEY variable, if any. A failed read is retried by the next call that needs it.
- */
-function deviceKeysLoader(fromEnvironment: JWK | undefined): () => Promise<DeviceKeys | undefined> {
-  let loading: Promise<DeviceKeys | undefined> | undefined;
-  const load = async (): Promise<DeviceKeys | undefined> => {
-    const secret = await sstSecret("DEVICE_SIGNING_KEY");
-    if (secret === undefined) return fromEnvironment ? createDeviceKeys(fromEnvironment) : undefined;
-    const config = loadConfig({ ...process.env, DEVICE_SIGNING_KEY: secret });
-    return config.deviceSigningKey ? createDeviceKeys(config.deviceSigningKey) : undefined;
-  };
-  return () =>
-    (loading ??= load().catch((err: unknown) => {
-      loading = undefined;
-      throw err;
-    }));
-}
-
-/** The API's own key (API client tokens, sealed webhook secrets): the SST secret API_SIGNING_KEY, read on first use. */
-function apiKeysLoader(fromEnvironment: JWK | undefined): () => Promise<ApiKeys | undefined> {
-  let loading: Promise<ApiKeys | undefined> | undefined;
-  const load = async (): Promise<ApiKeys | undefined> => {
-    const secret = await sstSecret("API_SIGNING_KEY");
-    if (secret === undefined) return fromEnvironment ? createApiKeys(fromEnvironment) : undefined;
-    const config = loadConfig({ ...process.env, API_SIGNING_KEY: secret });
-    return config.apiSigningKey ? createApiKeys(config.apiSigningKey) : undefined;
-  };
-  return () =>
-    (loading ??= load().catch((err: unknown) => {
-      loading = undefined;
-      throw err;
-    }));
-}
 
 /**
  * Built once per container (cold start): config, clients, schema. Mail (invitations) is queued

@@ -3,22 +3,20 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
 import type { Deps } from "../core/context.js";
 import * as Webhooks from "../core/webhooks.js";
-import { createApiKeys } from "../infra/api-keys.js";
-import type { ApiKeys } from "../infra/api-keys.js";
 import { systemClock } from "../infra/clock.js";
-import { loadJobsConfig, parseSigningKey } from "../infra/config.js";
+import { loadJobsConfig } from "../infra/config.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { IntegrationStore } from "../infra/integrations.js";
 import { QueuedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue } from "../infra/queue.js";
 import { createSqsClient } from "../infra/sqs-client.js";
-import { sstSecret } from "../infra/secrets.js";
 import { processSqsBatch } from "../infra/sqs-batch.js";
 import { PRODUCTION_POLICY } from "../infra/ssrf.js";
 import { Store } from "../infra/store.js";
 import { observeRecord, powertoolsTelemetry } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
 import { createWebhookSender } from "../infra/webhook-http.js";
+import { apiKeysLoader } from "./secret-keys.js";
 
 interface WorkerRuntime {
   readonly deps: Deps;
@@ -29,21 +27,6 @@ interface WorkerRuntime {
 }
 
 let built: WorkerRuntime | undefined;
-
-/** The API's key (it opens the sealed endpoint secrets): the SST secret API_SIGNING_KEY, read on first use. */
-function apiKeysLoader(): () => Promise<ApiKeys | undefined> {
-  let loading: Promise<ApiKeys | undefined> | undefined;
-  const load = async () => {
-    const secret = await sstSecret("API_SIGNING_KEY");
-    if (secret === undefined) return undefined;
-    return createApiKeys(parseSigningKey("API_SIGNING_KEY", secret));
-  };
-  return () =>
-    (loading ??= load().catch((err: unknown) => {
-      loading = undefined;
-      throw err;
-    }));
-}
 
 function build(): WorkerRuntime {
   const config = loadJobsConfig();

@@ -1,3 +1,4 @@
+import type { JWK } from "jose";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createServer } from "node:http";
@@ -10,6 +11,7 @@ import { createServerAdapter } from "@whatwg-node/server";
 import { DOWNLOAD_PATH, createDownloadsHandler } from "../graphql/downloads.js";
 import { TOKEN_PATH, createTokenHandler } from "../graphql/oauth.js";
 import { createGraphQLServer } from "../graphql/server.js";
+import { createApiKeys } from "../infra/api-keys.js";
 import { IntegrationStore } from "../infra/integrations.js";
 import { createTokenVerifier } from "../infra/auth.js";
 import { SettableClock } from "../infra/clock.js";
@@ -79,6 +81,8 @@ export interface LocalStackOptions {
   readonly webhookRetrySchedule?: readonly number[];
   /** Which webhook URLs are accepted and reached: http and loopback by default, so a receiver can run on this machine. */
   readonly webhookNetwork?: NetworkPolicy;
+  /** The API's key (client tokens, sealed webhook secrets), as AWS stages take it; otherwise the data directory's or a fresh one. */
+  readonly apiSigningKey?: JWK;
 }
 
 export interface LocalStack {
@@ -208,7 +212,7 @@ async function start(
   const mail: { queue?: WorkQueue } = {};
   const mailer = routedMailer(() => mail.queue, outbox);
   const integrations = new IntegrationStore(client, tableName);
-  const apiKeys = await localApiKeys(dataDir);
+  const apiKeys = opts.apiSigningKey ? createApiKeys(opts.apiSigningKey) : await localApiKeys(dataDir);
   // The delivery queue exists once the local jobs run (fauxqs), like the mail queue.
   const delivery: { queue?: WorkQueue } = {};
   const deliveries: WorkQueue = {

@@ -49,7 +49,7 @@ export function Api({ stack, app }: StackContext) {
     copyFiles: INVOICE_FONTS,
     timeout: API_TIMEOUT_SECONDS,
     memorySize: 1024,
-    // No mail queue and no device key: documents neither mail nor sign.
+    // No mail queue and no device key: documents neither mail nor pair equipment.
     environment: {
       ...common,
       INVOICE_ISSUER_NAME: process.env.INVOICE_ISSUER_NAME ?? "Channel Partner Platform",
@@ -88,11 +88,14 @@ export function Api({ stack, app }: StackContext) {
       resources: [mail.queue.queueArn, webhooks.queue.queueArn],
     }),
   ]);
-  // Documents only read.
+  // Documents take API clients' tokens too: the API key checks them, and each request counts
+  // against the client's rate limit (one conditional UpdateItem on the client's item). Otherwise
+  // they only read. No device key: a PBX has no right to invoices.
+  documents.bind([webhooks.signingKey]);
   documents.attachPermissions([
     new PolicyStatement({
       effect: Effect.ALLOW,
-      actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"],
+      actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
       resources: [table.tableArn],
     }),
     indexStatement,

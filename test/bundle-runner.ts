@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
@@ -15,13 +15,24 @@ export interface ShippedFunction {
   remove(): void;
 }
 
-export async function shipFunction(name: string): Promise<ShippedFunction> {
+/** Files shipped beside the bundle, as a stack's `copyFiles` lists them (`from` under the repository, `to` under the bundle's root). */
+export interface CopiedFile {
+  readonly from: string;
+  readonly to?: string;
+}
+
+export async function shipFunction(name: string, copyFiles: readonly CopiedFile[] = []): Promise<ShippedFunction> {
   const fn = discoverHandlers(root).find((h) => h.name === name);
   if (!fn) throw new Error(`functions/${name}.ts exports no handler`);
   mkdirSync(join(root, "node_modules", ".cache"), { recursive: true });
   const out = mkdtempSync(join(root, "node_modules", ".cache", `bundle-${name}-`));
   const bundle = join(out, `${name}.mjs`);
   await build({ ...sstBuildOptions({ entry: fn.file, outfile: bundle, minify: true }), absWorkingDir: root });
+  for (const file of copyFiles) {
+    const to = join(out, file.to ?? file.from);
+    mkdirSync(dirname(to), { recursive: true });
+    copyFileSync(join(root, file.from), to);
+  }
   return {
     async invoke(env, events) {
       const input = join(out, "events.json");
@@ -37,7 +48,8 @@ export async function shipFunction(name: string): Promise<ShippedFunction> {
       ].join("\n");
       await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
         cwd: out,
-        env: { PATH: process.env.PATH ?? "", ...env },
+        // The bundle's directory is the function's root, as Lambda's LAMBDA_TASK_ROOT names it.
+        env: { PATH: process.env.PATH ?? "", LAMBDA_TASK_ROOT: out, ...env },
         maxBuffer: 16 * 1024 * 1024,
       });
       return JSON.parse(readFileSync(output, "utf8")) as unknown[];

@@ -24,6 +24,7 @@ export async function startTestStack(
     | "webhookTimeoutMs"
     | "webhookRetrySchedule"
     | "webhookNetwork"
+    | "apiSigningKey"
   > = {},
 ): Promise<TestStack> {
   const stack = await startLocalStack({

@@ -555,7 +555,7 @@ describe("Api stack", () => {
     expect(envOf(graphqlOf(opted.api)[1]).GRAPHQL_INTROSPECTION).toBe("true");
   });
 
-  it("configures the documents function like graphql, without the mail queue, the device key and the portal URL, plus the invoice issuer's name", () => {
+  it("configures the documents function like graphql, without the mail queue, the device key, the cursor secret and the portal URL, plus the invoice issuer's name", () => {
     for (const templates of [test, prod, opted]) {
       const [, graphql] = graphqlOf(templates.api);
       const [, fn] = documentsOf(templates.api);
@@ -568,7 +568,6 @@ describe("Api stack", () => {
         MAIL_QUEUE_URL: _queue,
         DELIVERY_QUEUE_URL: _deliveries,
         SST_Secret_value_DEVICE_SIGNING_KEY: _key,
-        SST_Secret_value_API_SIGNING_KEY: _apiKey,
         SST_Secret_value_CURSOR_SECRET: _cursors,
         GRAPHQL_INTROSPECTION: _introspection,
         REQUEST_BUDGET: _budget,
@@ -628,11 +627,21 @@ describe("Api stack", () => {
     }
   });
 
-  it("grants the documents function read-only table access: GetItem, BatchGetItem, Query; Query on the indexes", () => {
+  it("grants the documents function reads (GetItem, BatchGetItem, Query; Query on the indexes), UpdateItem for API clients' rate counters, and the API key's secret only", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.api, documentsOf(templates.api)[1]);
-      expectOnlyServices(statements, ["dynamodb"]);
-      expectTableAccess(templates, statements, ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:Query"]);
+      expectOnlyServices(statements, ["dynamodb", "ssm"]);
+      expectTableAccess(templates, statements, [
+        "dynamodb:BatchGetItem",
+        "dynamodb:GetItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+      ]);
+      // API client tokens are checked with the API key; the device key and the cursor secret are not readable.
+      expect(actionsOf(statements, "ssm:")).toEqual(["ssm:GetParameters"]);
+      const parameters = JSON.stringify(resourcesOf(statements, "ssm:"));
+      expect(parameters).toContain("/Secret/API_SIGNING_KEY/value");
+      expect(resourcesOf(statements, "ssm:")).toHaveLength(2);
       expect(actionsOf(statements, "ses:")).toEqual([]);
       expect(actionsOf(statements, "sqs:")).toEqual([]);
     }
