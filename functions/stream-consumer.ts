@@ -1,4 +1,4 @@
-import type { DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
+import type { Context, DynamoDBBatchResponse, DynamoDBStreamEvent } from "aws-lambda";
 import * as Events from "../core/events.js";
 import type { Deps } from "../core/context.js";
 import { toChangeRecord } from "../infra/change-stream.js";
@@ -10,9 +10,11 @@ import { IntegrationStore } from "../infra/integrations.js";
 import { SqsWorkQueue } from "../infra/queue.js";
 import { createSqsClient } from "../infra/sqs-client.js";
 import { Store } from "../infra/store.js";
+import { framesOf, powertoolsTelemetry } from "../infra/telemetry.js";
 import * as Webhooks from "../core/webhooks.js";
 
 let deps: Deps | undefined;
+const telemetry = powertoolsTelemetry();
 
 /** The consumer needs the table and the delivery queue (no key: it signs nothing and sends no mail). */
 function build(): Deps {
@@ -41,18 +43,37 @@ function build(): Deps {
  * (idempotent writes), then its events are fanned out to the delivery queue; on a failure the batch
  * is reported failed from its first record, so Lambda retries it (bisecting) and a replay writes the
  * same event ids again, never new ones (and the worker drops the delivery messages queued twice).
+ * A failure is logged by its error's name and frames only: records and messages may carry keys and
+ * names.
  */
-export async function handler(event: DynamoDBStreamEvent): Promise<DynamoDBBatchResponse> {
-  deps ??= build();
-  const records = event.Records.map((r) => toChangeRecord(r as RawStreamRecord)).filter(
-    (r): r is ChangeRecord => r !== undefined,
-  );
+export async function handler(event: DynamoDBStreamEvent, context?: Context): Promise<DynamoDBBatchResponse> {
+  const started = performance.now();
+  telemetry.beginInvocation(context ? { lambdaContext: context } : {});
   try {
+    deps ??= build();
+    const records = event.Records.map((r) => toChangeRecord(r as RawStreamRecord)).filter(
+      (r): r is ChangeRecord => r !== undefined,
+    );
     const { events } = await Events.consume(deps, records);
     await Webhooks.fanOut(deps, events);
+    telemetry.count("JobsProcessed");
+    telemetry.info("stream batch processed", {
+      records: event.Records.length,
+      events: events.length,
+      durationMs: Math.round(performance.now() - started),
+    });
     return { batchItemFailures: [] };
-  } catch {
+  } catch (err) {
     const first = event.Records[0]?.dynamodb?.SequenceNumber;
+    telemetry.count("JobsFailed");
+    telemetry.error("stream batch failed", {
+      records: event.Records.length,
+      firstSequenceNumber: first,
+      errorName: err instanceof Error ? err.name : typeof err,
+      frames: framesOf(err),
+    });
     return { batchItemFailures: first ? [{ itemIdentifier: first }] : [] };
+  } finally {
+    telemetry.endInvocation();
   }
 }

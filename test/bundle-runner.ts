@@ -12,6 +12,8 @@ const root = fileURLToPath(new URL("..", import.meta.url));
 export interface ShippedFunction {
   /** Runs the bundle in a fresh node with only `env`: one invocation per event, in order; the handler's results. */
   invoke(env: Record<string, string>, events: readonly unknown[]): Promise<unknown[]>;
+  /** `invoke`, with what the function logged: one parsed JSON object per line it wrote to stdout or stderr. */
+  run(env: Record<string, string>, events: readonly unknown[]): Promise<{ results: unknown[]; logs: unknown[] }>;
   remove(): void;
 }
 
@@ -33,27 +35,33 @@ export async function shipFunction(name: string, copyFiles: readonly CopiedFile[
     mkdirSync(dirname(to), { recursive: true });
     copyFileSync(join(root, file.from), to);
   }
+  const run: ShippedFunction["run"] = async (env, events) => {
+    const input = join(out, "events.json");
+    const output = join(out, "results.json");
+    writeFileSync(input, JSON.stringify(events));
+    // Results go to a file: the functions log to stdout (Powertools, one JSON line per request).
+    const script = [
+      `import { readFileSync, writeFileSync } from "node:fs";`,
+      `const { handler } = await import(${JSON.stringify(pathToFileURL(bundle).href)});`,
+      `const results = [];`,
+      `for (const e of JSON.parse(readFileSync(${JSON.stringify(input)}, "utf8"))) results.push(await handler(e));`,
+      `writeFileSync(${JSON.stringify(output)}, JSON.stringify(results));`,
+    ].join("\n");
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
+      cwd: out,
+      // The bundle's directory is the function's root, as Lambda's LAMBDA_TASK_ROOT names it.
+      env: { PATH: process.env.PATH ?? "", LAMBDA_TASK_ROOT: out, ...env },
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const logs = `${stdout}\n${stderr}`
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as unknown);
+    return { results: JSON.parse(readFileSync(output, "utf8")) as unknown[], logs };
+  };
   return {
-    async invoke(env, events) {
-      const input = join(out, "events.json");
-      const output = join(out, "results.json");
-      writeFileSync(input, JSON.stringify(events));
-      // Results go to a file: the functions log to stdout (Powertools, one JSON line per request).
-      const script = [
-        `import { readFileSync, writeFileSync } from "node:fs";`,
-        `const { handler } = await import(${JSON.stringify(pathToFileURL(bundle).href)});`,
-        `const results = [];`,
-        `for (const e of JSON.parse(readFileSync(${JSON.stringify(input)}, "utf8"))) results.push(await handler(e));`,
-        `writeFileSync(${JSON.stringify(output)}, JSON.stringify(results));`,
-      ].join("\n");
-      await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], {
-        cwd: out,
-        // The bundle's directory is the function's root, as Lambda's LAMBDA_TASK_ROOT names it.
-        env: { PATH: process.env.PATH ?? "", LAMBDA_TASK_ROOT: out, ...env },
-        maxBuffer: 16 * 1024 * 1024,
-      });
-      return JSON.parse(readFileSync(output, "utf8")) as unknown[];
-    },
+    run,
+    invoke: async (env, events) => (await run(env, events)).results,
     remove: () => rmSync(out, { recursive: true, force: true }),
   };
 }

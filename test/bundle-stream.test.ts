@@ -172,11 +172,14 @@ describe("the stream consumer's bundle on Lambda's event", () => {
       deps,
       records.map(toChangeRecord).filter((r): r is ChangeRecord => r !== undefined),
     );
-    const results = await fn.invoke({ ...credentials, TABLE_NAME: shipped, DYNAMO_ENDPOINT: endpoint }, [
+    const { results, logs } = await fn.run({ ...credentials, TABLE_NAME: shipped, DYNAMO_ENDPOINT: endpoint }, [
       { Records: records.map(lambdaRecord) },
     ]);
     // Assess
     expect(results).toEqual([{ batchItemFailures: [] }]);
+    expect(logs).toContainEqual(
+      expect.objectContaining({ level: "INFO", message: "stream batch processed", records: records.length }),
+    );
     expect(report.events.map((e) => e.type)).toEqual(
       expect.arrayContaining(["account.created", "account.created", "account.updated"]),
     );
@@ -187,11 +190,23 @@ describe("the stream consumer's bundle on Lambda's event", () => {
 
   it("a batch it cannot write is reported failed from its first record, for Lambda to retry", async () => {
     // Act: the table is out of reach (nothing listens on port 9).
-    const results = await fn.invoke(
+    const { results, logs } = await fn.run(
       { ...credentials, TABLE_NAME: "unreachable", DYNAMO_ENDPOINT: "http://127.0.0.1:9" },
       [{ Records: records.map(lambdaRecord) }],
     );
     // Assess
-    expect(results).toEqual([{ batchItemFailures: [{ itemIdentifier: records[0]?.dynamodb?.SequenceNumber }] }]);
+    const first = records[0]?.dynamodb?.SequenceNumber;
+    expect(results).toEqual([{ batchItemFailures: [{ itemIdentifier: first }] }]);
+    // Logged, by the error's name and the batch's position only: no record's content (names, keys).
+    expect(logs).toContainEqual(
+      expect.objectContaining({
+        level: "ERROR",
+        message: "stream batch failed",
+        records: records.length,
+        firstSequenceNumber: first,
+        errorName: expect.any(String),
+      }),
+    );
+    expect(JSON.stringify(logs)).not.toMatch(/Stream Twin|Account:|"pk"/);
   });
 });
