@@ -1,6 +1,12 @@
 import type { DueRecord, SubscriptionRecord, TxEntities } from "../infra/store.js";
 import { DAY_MS } from "./time.js";
 
+/**
+ * The lifecycle watermark, a counter: every day before it has been scheduled (a day number since
+ * 1970-01-01). The one item the scheduler writes (its role may write no other: stacks/Jobs.ts).
+ */
+export const SCHEDULED_THROUGH = "lifecycle:scheduled-through";
+
 /** Markers of work the daily lifecycle run must look at, written with the change that makes it due. */
 export type Due = Pick<DueRecord, "what" | "accountId" | "sku" | "day">;
 export const dueKinds: readonly Due["what"][] = ["term-end", "trial-reminder", "retention", "trial-digest"];

@@ -4,7 +4,7 @@ import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import * as Invitation from "./invitation.js";
-import { REMINDER_DAYS, dayOf, dueOp, nextTrialStep, termOp } from "./due.js";
+import { REMINDER_DAYS, SCHEDULED_THROUGH, dayOf, dueOp, nextTrialStep, termOp } from "./due.js";
 import { PLATFORM_ID } from "./rights.js";
 import * as Billing from "./billing.js";
 import { partyOf } from "./party.js";
@@ -24,9 +24,6 @@ import * as Cond from "../infra/store/conditions.js";
 
 /** Ribbon: an account without an active subscription is deleted 14 days later. */
 export const RETENTION_DAYS = 14;
-
-/** The lifecycle watermark: every day before it has been scheduled (a day number since 1970-01-01). */
-const SCHEDULED_THROUGH = "lifecycle:scheduled-through";
 
 /**
  * Everything due up to now since the last run, whatever the gap (security rule 18: a trial whose

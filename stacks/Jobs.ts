@@ -8,6 +8,8 @@ import type { StackContext } from "sst/constructs";
 import { INDEX_ACTIONS, TABLE_ACTIONS, sesSendStatement } from "./permissions.js";
 import { Data } from "./Data.js";
 import { JOB_SCHEDULES } from "../infra/schedules.js";
+import { SCHEDULED_THROUGH } from "../core/due.js";
+import { counterPartitionKey } from "../infra/entities/billing.js";
 
 /** Jobs run by the scheduler; each has its own queue, dead-letter queue and worker. */
 export const JOBS = ["billing", "lifecycle"] as const;
@@ -52,13 +54,8 @@ export const WORKER_TABLE_ACTIONS = [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"
  * (core/lifecycle.ts `dueSinceLastRun`'s commit, a Put the first time, then an Update, in a
  * TransactWriteItems, which IAM checks item by item). The workers do all the other writing.
  */
-export const SCHEDULER_TABLE_ACTIONS = [
-  "dynamodb:Query",
-  "dynamodb:GetItem",
-  "dynamodb:BatchGetItem",
-  "dynamodb:PutItem",
-  "dynamodb:UpdateItem",
-] as const;
+export const SCHEDULER_TABLE_ACTIONS = ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"] as const;
+export const SCHEDULER_WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem"] as const;
 
 export function Jobs({ stack, app }: StackContext) {
   const { table } = use(Data);
@@ -153,6 +150,16 @@ export function Jobs({ stack, app }: StackContext) {
   });
   scheduler.attachPermissions([
     tableStatement(SCHEDULER_TABLE_ACTIONS),
+    // Writes to the watermark's partition only (its one item): a fault or a flaw in the scheduler
+    // cannot touch accounts, subscriptions or invoices.
+    new PolicyStatement({
+      effect: Effect.ALLOW,
+      actions: [...SCHEDULER_WRITE_ACTIONS],
+      resources: [table.tableArn],
+      conditions: {
+        "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [counterPartitionKey(SCHEDULED_THROUGH)] },
+      },
+    }),
     indexStatement,
     // SendMessage also authorises SendMessageBatch. The work queues only: the dead-letter
     // queues are filled by SQS's redrive, never by our code.

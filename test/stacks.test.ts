@@ -30,6 +30,8 @@ import { initProject, useProject } from "sst/project.js";
 import { useRuntimeHandlers } from "sst/runtime/handlers.js";
 import type { RuntimeHandler } from "sst/runtime/handlers.js";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { SCHEDULED_THROUGH } from "../core/due.js";
+import { counterPartitionKey } from "../infra/entities/billing.js";
 import { tableSchema } from "../infra/table-schema.js";
 import { FUNCTION_DEFAULTS } from "../stacks/function-defaults.js";
 import sstConfig from "../sst.config.js";
@@ -71,6 +73,7 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: Record<string, Record<string, unknown>>;
 }
 
 /** The queue that records the stream batches Lambda gave up on. */
@@ -867,7 +870,7 @@ describe("Jobs stack", () => {
     }
   });
 
-  it("lets the scheduler read the table, write its lifecycle watermark, and send to the two job queues, never to the mail queue or a dead-letter queue", () => {
+  it("lets the scheduler read the table, write its lifecycle watermark's partition only, and send to the two job queues, never to the mail queue or a dead-letter queue", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.jobs, schedulerOf(templates.jobs)[1]);
       expectOnlyServices(statements, ["dynamodb", "sqs"]);
@@ -879,6 +882,18 @@ describe("Jobs stack", () => {
         "dynamodb:Query",
         "dynamodb:UpdateItem",
       ]);
+      // The writes hold only for items whose partition key is the watermark's; the reads hold anywhere.
+      for (const s of statements.filter((s) => asArray(s.Action).some((a) => a.startsWith("dynamodb:")))) {
+        const writes = asArray(s.Action).filter((a) => a === "dynamodb:PutItem" || a === "dynamodb:UpdateItem");
+        if (writes.length === 0) {
+          expect(s.Condition).toBeUndefined();
+          continue;
+        }
+        expect(asArray(s.Action).sort()).toEqual(["dynamodb:PutItem", "dynamodb:UpdateItem"]);
+        expect(s.Condition).toEqual({
+          "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [counterPartitionKey(SCHEDULED_THROUGH)] },
+        });
+      }
       expect(actionsOf(statements, "ses:")).toEqual([]);
 
       expect(actionsOf(statements, "sqs:")).toEqual(["sqs:SendMessage"]);

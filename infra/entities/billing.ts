@@ -70,6 +70,16 @@ export function counterEntity(config: EntityConfiguration) {
   );
 }
 
+/**
+ * The partition key of the counter `name`, as the table stores it: what an IAM condition
+ * (`dynamodb:LeadingKeys`) names to let a role write that counter and no other item.
+ */
+export function counterPartitionKey(name: string): string {
+  const pk: unknown = counterEntity({ table: "any" }).get({ name }).params().Key?.pk;
+  if (typeof pk !== "string") throw new Error("the counter entity has no string partition key");
+  return pk;
+}
+
 /** Recorded usage of a USAGE offer (e.g. conference minutes), idempotent by the integrator's key. */
 export function usageEntity(config: EntityConfiguration) {
   return new Entity(

@@ -1,0 +1,156 @@
+/**
+ * The scheduler's IAM role, checked against what the scheduler does. DynamoDB Local and fauxqs
+ * have no IAM, so a grant the role lacks only shows once deployed (AccessDenied on every run). Here
+ * every DynamoDB request of the scheduled runs (billing, lifecycle twice, liveness) is recorded as
+ * the IAM actions it needs, item by item for transactions, and must fall within the role's grants
+ * (stacks/Jobs.ts): reads anywhere, writes only to the lifecycle watermark's partition, which the
+ * role's `dynamodb:LeadingKeys` condition names.
+ */
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { SCHEDULED_THROUGH } from "../core/due.js";
+import type { Deps } from "../core/context.js";
+import { schedule } from "../core/jobs.js";
+import { createDocumentClient } from "../infra/dynamo.js";
+import { counterPartitionKey } from "../infra/entities/billing.js";
+import { Store } from "../infra/store.js";
+import { SCHEDULER_TABLE_ACTIONS, SCHEDULER_WRITE_ACTIONS } from "../stacks/Jobs.js";
+import { OPERATOR, PLATFORM, startTestStack } from "./harness.js";
+import type { TestStack } from "./harness.js";
+
+/** One item-level IAM authorisation a request needs: the action, the index if any, the item's partition key. */
+interface Authorisation {
+  readonly action: string;
+  readonly index?: string;
+  readonly pk?: string;
+}
+
+type Input = Record<string, unknown>;
+const pkOf = (key: unknown): string | undefined => {
+  const pk = (key as { pk?: unknown } | undefined)?.pk;
+  if (typeof pk === "string") return pk;
+  return (pk as { S?: string } | undefined)?.S;
+};
+
+/** The authorisations a command needs (IAM checks a transaction's and a batch's items one by one). */
+function authorisationsOf(command: string, input: Input): Authorisation[] {
+  const name = command.replace(/Command$/, "").replace(/Item(s)?$/, "");
+  const items = (list: unknown) => (Array.isArray(list) ? (list as Input[]) : []);
+  switch (name) {
+    case "Get":
+      return [{ action: "dynamodb:GetItem", pk: pkOf(input.Key) }];
+    case "Put":
+      return [{ action: "dynamodb:PutItem", pk: pkOf(input.Item) }];
+    case "Update":
+      return [{ action: "dynamodb:UpdateItem", pk: pkOf(input.Key) }];
+    case "Delete":
+      return [{ action: "dynamodb:DeleteItem", pk: pkOf(input.Key) }];
+    case "Query":
+      return [{ action: "dynamodb:Query", ...(typeof input.IndexName === "string" ? { index: input.IndexName } : {}) }];
+    case "BatchGet":
+      return [{ action: "dynamodb:BatchGetItem" }];
+    case "BatchWrite":
+      return [{ action: "dynamodb:BatchWriteItem" }];
+    case "TransactGet":
+      return items(input.TransactItems).map((i) => ({ action: "dynamodb:GetItem", pk: pkOf((i.Get as Input).Key) }));
+    case "TransactWrite":
+      return items(input.TransactItems).map((i) => {
+        if (i.Put) return { action: "dynamodb:PutItem", pk: pkOf((i.Put as Input).Item) };
+        if (i.Update) return { action: "dynamodb:UpdateItem", pk: pkOf((i.Update as Input).Key) };
+        if (i.Delete) return { action: "dynamodb:DeleteItem", pk: pkOf((i.Delete as Input).Key) };
+        return { action: "dynamodb:ConditionCheckItem", pk: pkOf((i.ConditionCheck as Input).Key) };
+      });
+    default:
+      return [{ action: `dynamodb:${name}` }];
+  }
+}
+
+describe("the scheduler's role allows what the scheduled runs do, and no write but the watermark", () => {
+  let t: TestStack;
+  const seen: Authorisation[] = [];
+  let deps: Deps;
+  const sent: Record<"billing" | "lifecycle", string[]> = { billing: [], lifecycle: [] };
+  const queues = {
+    billing: { send: async (bodies: readonly string[]) => void sent.billing.push(...bodies) },
+    lifecycle: { send: async (bodies: readonly string[]) => void sent.lifecycle.push(...bodies) },
+  };
+
+  // Tomorrow; the first of the next month (its month is then closed); the day its idle customer's deletion is due and the next.
+  const tomorrow = new Date(Date.now() + 86_400_000);
+  const monthEnd = new Date(Date.UTC(tomorrow.getUTCFullYear(), tomorrow.getUTCMonth() + 1, 1));
+  const at = {
+    created: new Date(Date.UTC(tomorrow.getUTCFullYear(), tomorrow.getUTCMonth(), tomorrow.getUTCDate(), 9)),
+    billing: new Date(monthEnd.getTime() + 5 * 60_000),
+    period: tomorrow.toISOString().slice(0, 7),
+    lifecycle: new Date(monthEnd.getTime() + 15 * 86_400_000 + 15 * 60_000),
+    nextDay: new Date(monthEnd.getTime() + 16 * 86_400_000 + 15 * 60_000),
+  };
+
+  beforeAll(async () => {
+    t = await startTestStack();
+    // After the platform's creation (today): the first lifecycle run reads from that day on.
+    await t.setClock(at.created);
+    // Prepare: a billed party with a reseller and an idle customer below it (its deletion comes due).
+    let parent = PLATFORM;
+    for (const [kind, name] of [
+      ["DISTRIBUTOR", "Scheduler Distribution"],
+      ["RESELLER", "Scheduler Reseller"],
+      ["CUSTOMER", "Scheduler Customer"],
+    ] as const) {
+      parent = (
+        await t.mutateOk<{ account: { id: string } }>(
+          OPERATOR,
+          "createAccount",
+          "CreateAccountInput",
+          { parentId: parent, kind, name, country: "GB", ...(kind === "DISTRIBUTOR" ? { currency: "GBP" } : {}) },
+          "account { id }",
+        )
+      ).account.id;
+    }
+    // The scheduler's store records every request it sends, as the IAM actions it needs.
+    const client = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        seen.push(...authorisationsOf(context.commandName ?? "", args.input as Input));
+        return next(args);
+      },
+      { step: "initialize", name: "recordAuthorisations" },
+    );
+    deps = {
+      store: new Store(client, t.stack.store.tableName),
+      clock: t.stack.clock,
+      mailer: t.stack.outbox,
+      portalUrl: "",
+    };
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it("billing, lifecycle (first run, then the next day), liveness, a given month: reads, and Put/Update of the watermark only", async () => {
+    // Act
+    await t.setClock(at.billing);
+    const billed = await schedule(deps, queues, "billing");
+    await schedule(deps, queues, "billing", { period: at.period });
+    await t.setClock(at.lifecycle);
+    await schedule(deps, queues, "lifecycle");
+    await t.setClock(at.nextDay);
+    await schedule(deps, queues, "lifecycle");
+    await schedule(deps, queues, "liveness");
+
+    // Assess: the runs did their work (so their requests were recorded)...
+    expect(billed).toBeGreaterThan(0);
+    expect(sent.lifecycle.some((m) => m.includes('"retention"'))).toBe(true);
+    expect(await t.stack.store.counterValue(SCHEDULED_THROUGH)).toBe(Math.floor(at.nextDay.getTime() / 86_400_000));
+    // ...and each request is one the role grants: reads on the table, Query on the indexes...
+    const writes = new Set<string>(SCHEDULER_WRITE_ACTIONS);
+    const reads = seen.filter((a) => !writes.has(a.action));
+    for (const a of reads) {
+      if (a.index) expect(a.action).toBe("dynamodb:Query");
+      else expect(SCHEDULER_TABLE_ACTIONS).toContain(a.action);
+    }
+    // ...and writes (the watermark's Put on the first run, its Update on the next) to its partition only.
+    const written = seen.filter((a) => writes.has(a.action));
+    expect(written.map((a) => a.action)).toEqual(["dynamodb:PutItem", "dynamodb:UpdateItem"]);
+    for (const a of written) expect(a.pk).toBe(counterPartitionKey(SCHEDULED_THROUGH));
+  });
+});
