@@ -91,16 +91,16 @@ function expand(r: { first: string; last: string }, path: (string | number)[]): 
  */
 export async function add(s: Session, raw: AddInput): Promise<{ account: AccountRecord; numbers: Info[] }> {
   s.principal();
-  const input = V.parse(addInput, raw);
+  const input = await V.parseAsync(addInput, raw);
   const { account, reach } = await s.authorized(input.accountId, "numbers.add");
-  const listed = V.parse(
+  const listed = await V.parseAsync(
     z.array(publicNumber).max(MAX_ADD, `must name at most ${MAX_ADD} numbers a call`),
     input.numbers ?? [],
     ["numbers"],
   );
   const all = [...listed, ...(input.ranges ?? []).flatMap((r, i) => expand(r, ["ranges", String(i)]))];
   if (all.length === 0) throw Invalid.field("numbers", "must name at least one number (numbers or ranges)");
-  V.parse(numberList(MAX_ADD), all, ["numbers"]);
+  await V.parseAsync(numberList(MAX_ADD), all, ["numbers"]);
   const now = s.now.toISOString();
   const existing = await s.deps.store.getNumbers(all);
   const taken = existing.filter((n): n is Info => !!n && !addable(n, now));
@@ -172,7 +172,7 @@ export async function allocate(
   raw: z.input<typeof moveInput>,
 ): Promise<{ account: AccountRecord; numbers: Info[] }> {
   s.principal();
-  const input = V.parse(moveInput, raw);
+  const input = await V.parseAsync(moveInput, raw);
   const { account, reach } = await s.authorized(input.accountId, "numbers.allocate");
   const parentId = account.parentId;
   const now = s.now.toISOString();
@@ -222,7 +222,7 @@ export async function release(
   raw: z.input<typeof moveInput>,
 ): Promise<{ account: AccountRecord; numbers: Info[] }> {
   s.principal();
-  const input = V.parse(moveInput, raw);
+  const input = await V.parseAsync(moveInput, raw);
   const { account, reach } = await s.authorized(input.accountId, "numbers.manage");
   const found = await s.deps.store.getNumbers(input.numbers);
   const foreign = input.numbers.filter((_n, i) => found[i]?.holderId !== account.id);
@@ -266,7 +266,7 @@ const mainInput = z.object({ accountId: z.string().min(1), number: publicNumber.
 /** The account's main (business profile) number: one of its own pool, out of quarantine; null clears it. */
 export async function setMain(s: Session, raw: z.input<typeof mainInput>): Promise<AccountRecord> {
   s.principal();
-  const input = V.parse(mainInput, raw);
+  const input = await V.parseAsync(mainInput, raw);
   const { account, reach } = await s.authorized(input.accountId, "numbers.manage");
   const now = s.now.toISOString();
   const number = input.number ?? undefined;
@@ -313,7 +313,7 @@ export async function setPorting(s: Session, raw: z.input<typeof portingInput>):
   s.principal();
   if (!isOperator(s.actor, await s.memberships()))
     throw new Forbidden("Only the vendor's platform operators record porting", "OPERATOR_ONLY");
-  const input = V.parse(portingInput, raw);
+  const input = await V.parseAsync(portingInput, raw);
   const found = await s.deps.store.getNumbers(input.numbers);
   const unknown = input.numbers.filter((_n, i) => !found[i]);
   if (unknown.length > 0) throw Invalid.field("numbers", `not in the inventory: ${unknown.slice(0, 5).join(", ")}`);

@@ -111,6 +111,17 @@ export function parse<S extends z.ZodType>(schema: S, input: unknown, prefix: st
   throw new Invalid(r.error.issues.map((i) => ({ path: [...prefix, ...i.path.map(String)], message: i.message })));
 }
 
+/** `parse`, for schemas with asynchronous rules (a public number: its numbering plans load on first use). */
+export async function parseAsync<S extends z.ZodType>(
+  schema: S,
+  input: unknown,
+  prefix: string[] = [],
+): Promise<z.infer<S>> {
+  const r = await schema.safeParseAsync(input);
+  if (r.success) return r.data;
+  throw new Invalid(r.error.issues.map((i) => ({ path: [...prefix, ...i.path.map(String)], message: i.message })));
+}
+
 /** The search key of a name or reference: lower case, inner spaces collapsed. */
 export function searchKey(v: string): string {
   return v.trim().replace(/\s+/g, " ").toLowerCase();

@@ -55,6 +55,13 @@ describe("the graphql function's minified bundle answers as the local server doe
       "{ viewer { memberships { account { id } } } }",
     );
     const platformId = me.data?.viewer.memberships[0]?.account.id;
+    const distributor = await t.mutateOk<{ account: { id: string } }>(
+      operator,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: platformId, kind: "DISTRIBUTOR", name: "Bundle Numbers", country: "GB", currency: "GBP" },
+      "account { id }",
+    );
     const requests: { readonly body: string; readonly token?: string }[] = [
       { body: JSON.stringify({ query: "{ viewer { email memberships { role account { name kind } } } }" }), token },
       {
@@ -95,6 +102,14 @@ describe("the graphql function's minified bundle answers as the local server doe
         token,
       },
       { body: "{ not json", token },
+      // A number checked against the numbering plans, which the bundle loads on first use.
+      {
+        body: JSON.stringify({
+          query: `mutation M($input: AddNumbersInput!) { r: addNumbers(input: $input) { __typename ${ERR} } }`,
+          variables: { input: { accountId: distributor.account.id, numbers: ["+99912345678"] } },
+        }),
+        token,
+      },
     ];
     const headers = (r: { token?: string }): Record<string, string> =>
       r.token ? { authorization: `Bearer ${r.token}` } : {};
@@ -121,9 +136,12 @@ describe("the graphql function's minified bundle answers as the local server doe
       .slice(1, 3)
       .map((a) => (JSON.parse(a.body ?? "{}") as { data: { r: { __typename: string } } }).data.r.__typename);
     expect(typenames).toEqual(["NotFoundError", "ValidationError"]);
-    expect(shipped.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 401, 200, 200, 200, 200, 400, 400]);
+    expect(JSON.parse(shipped[11]?.body ?? "{}")).toMatchObject({
+      data: { r: { __typename: "ValidationError", issues: [{ path: ["numbers", "0"] }] } },
+    });
+    expect(shipped.map((a) => a.statusCode)).toEqual([200, 200, 200, 200, 401, 200, 200, 200, 200, 400, 400, 200]);
     const messages = shipped
-      .slice(7)
+      .slice(7, 11)
       .map((a) => (JSON.parse(a.body ?? "{}") as { errors?: { message: string }[] }).errors?.[0]?.message);
     expect(messages).toEqual([
       expect.stringMatching(/depth/i),

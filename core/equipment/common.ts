@@ -1,4 +1,3 @@
-import { parsePhoneNumberFromString } from "libphonenumber-js/max";
 import * as z from "zod";
 import type { DeviceKeys } from "../../infra/device-keys.js";
 import type { EquipmentRecord, EquipmentTenantRecord, ExtensionAssignmentRecord } from "../../infra/store.js";
@@ -8,6 +7,7 @@ import * as PartnerAdmin from "../partner-admin.js";
 import { authorize } from "../rights.js";
 import type { Reach } from "../rights.js";
 import * as V from "../validation.js";
+import type * as NumberingPlans from "./numbering-plans.js";
 import { MAX_ATTEMPTS } from "./codes.js";
 
 /** What the equipment use cases share: limits, shapes, input rules, loading a PBX with the caller's rights. */
@@ -101,14 +101,24 @@ export const extension = digits(2, 8, "");
 /** OTEC-S company prefixes ("8210 - Greentree"). */
 export const companyPrefix = digits(1, 8, "");
 
-/** A public number (DDI) in E.164, checked against the numbering plans (libphonenumber "max" metadata). */
+/**
+ * The numbering plans (libphonenumber-js with its "max" metadata, about 190 KB of the API's bundle):
+ * loaded when the first number is checked, so a cold start that checks none does not pay for them.
+ */
+let numberingPlans: Promise<typeof NumberingPlans> | undefined;
+const loadNumberingPlans = () => (numberingPlans ??= import("./numbering-plans.js"));
+
+/**
+ * A public number (DDI) in E.164, checked against the numbering plans. An asynchronous rule (the
+ * plans load on first use): schemas holding it are parsed with `V.parseAsync`.
+ */
 export const publicNumber = z
   .string()
   .trim()
   .max(20, "must be an E.164 number such as +447848311690")
-  .transform((v, ctx) => {
-    const parsed = /^\+[1-9][0-9]{6,14}$/.test(v) ? parsePhoneNumberFromString(v) : undefined;
-    if (parsed?.isValid() && parsed.number === v) return parsed.number;
+  .transform(async (v, ctx) => {
+    const valid = /^\+[1-9][0-9]{6,14}$/.test(v) ? (await loadNumberingPlans()).validE164(v) : undefined;
+    if (valid) return valid;
     ctx.addIssue({ code: "custom", message: "must be a valid E.164 number such as +447848311690" });
     return z.NEVER;
   });

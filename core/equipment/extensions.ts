@@ -39,7 +39,7 @@ export type AssignInput = z.input<typeof assignInput>;
  */
 export async function assignExtension(s: Session, raw: AssignInput): Promise<Assignment> {
   s.principal();
-  const input = V.parse(assignInput, raw);
+  const input = await V.parseAsync(assignInput, raw);
   const { reach } = await s.authorized(input.accountId, "equipment.manage");
   const { equipment: eq, tenant } = input.equipment
     ? await usable(s, input.accountId, input.equipment)
