@@ -1,5 +1,6 @@
 import type { DeliveryRecord, IntegrationStore, WebhookEndpointRecord } from "./integrations.js";
 import { ConditionFailed } from "./store.js";
+import { GO } from "./store/base.js";
 
 /*
  * The delivery worker's writes for a whole SQS batch at once: the endpoints in one BatchGetItem,
@@ -44,7 +45,7 @@ export async function getEndpoints(
   for (let i = 0; i < wanted.length; i += 100) {
     const { data, unprocessed } = await store.entities.webhookEndpoint
       .get(wanted.slice(i, i + 100).map((k) => ({ accountId: k.accountId, endpointId: k.endpointId })))
-      .go({ consistent: true });
+      .go({ ...GO, consistent: true });
     if (unprocessed.length > 0) throw new Error(`${unprocessed.length} endpoints left unprocessed`);
     for (const ep of data) out.set(key(ep.accountId, ep.endpointId), ep);
   }
@@ -78,7 +79,7 @@ export async function claimDeliveries(
   const states = refused.length
     ? await store.entities.deliveryState
         .get(refused.map((c) => ({ endpointId: c.endpointId, eventId: c.eventId })))
-        .go({ consistent: true })
+        .go({ ...GO, consistent: true })
     : { data: [] };
   const delivered = new Set(states.data.filter((s) => s.deliveredAt).map((s) => key(s.endpointId, s.eventId)));
   for (const c of claims) out.set(key(c.endpointId, c.eventId), "claimed");

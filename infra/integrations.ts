@@ -15,6 +15,7 @@ import {
 } from "./entities/integration.js";
 import { BadCursor, ConditionFailed } from "./store.js";
 import type { Page } from "./store.js";
+import { GO } from "./store/base.js";
 
 /** The integration entities (and the audit, written in the same transactions), bound to one table. */
 function createIntegrationEntities(client: DynamoDBDocumentClient, table: string) {
@@ -65,14 +66,16 @@ export class IntegrationStore {
 
   /** One TransactWriteItems; a failed condition becomes ConditionFailed. */
   async transact(build: TransactFn): Promise<void> {
-    const result = await this.#service.transaction.write(build).go({ token: randomUUID() });
+    const result = await this.#service.transaction.write(build).go({ ...GO, token: randomUUID() });
     if (!result.canceled) return;
     throw new ConditionFailed((result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None"));
   }
 
   async getClient(accountId: string, clientId: string): Promise<ApiClientRecord | undefined> {
     if (accountId.length > 200 || clientId.length > 200) return undefined;
-    return (await this.entities.apiClient.get({ accountId, clientId }).go({ consistent: true })).data ?? undefined;
+    return (
+      (await this.entities.apiClient.get({ accountId, clientId }).go({ ...GO, consistent: true })).data ?? undefined
+    );
   }
 
   async listClients(accountId: string, limit: number, cursor?: string | null): Promise<Page<ApiClientRecord>> {
@@ -129,17 +132,17 @@ export class IntegrationStore {
     // Independent items: the two lists, and the 25-item requests of each, go in parallel.
     await Promise.all([
       events.length > 0
-        ? retryUnprocessed(() => this.entities.event.put([...events]).go({ concurrency: 4 }))
+        ? retryUnprocessed(() => this.entities.event.put([...events]).go({ ...GO, concurrency: 4 }))
         : undefined,
       feed.length > 0
-        ? retryUnprocessed(() => this.entities.eventFeed.put([...feed]).go({ concurrency: 4 }))
+        ? retryUnprocessed(() => this.entities.eventFeed.put([...feed]).go({ ...GO, concurrency: 4 }))
         : undefined,
     ]);
   }
 
   async getEvent(eventId: string): Promise<EventRecord | undefined> {
     if (eventId.length > 200) return undefined;
-    return (await this.entities.event.get({ eventId }).go({ consistent: true })).data ?? undefined;
+    return (await this.entities.event.get({ eventId }).go({ ...GO, consistent: true })).data ?? undefined;
   }
 
   /**
@@ -168,7 +171,8 @@ export class IntegrationStore {
   async getEndpoint(accountId: string, endpointId: string): Promise<WebhookEndpointRecord | undefined> {
     if (accountId.length > 200 || endpointId.length > 200) return undefined;
     return (
-      (await this.entities.webhookEndpoint.get({ accountId, endpointId }).go({ consistent: true })).data ?? undefined
+      (await this.entities.webhookEndpoint.get({ accountId, endpointId }).go({ ...GO, consistent: true })).data ??
+      undefined
     );
   }
 
@@ -190,7 +194,7 @@ export class IntegrationStore {
   }
 
   async putDelivery(d: DeliveryRecord): Promise<void> {
-    await this.entities.delivery.put(d).go();
+    await this.entities.delivery.put(d).go(GO);
   }
 
   /** Attempts of an endpoint, newest first. */
@@ -216,15 +220,18 @@ export class IntegrationStore {
   ): Promise<DeliveryRecord | undefined> {
     if ([accountId, endpointId, attemptedAt, deliveryId].some((p) => p.length > 200)) return undefined;
     return (
-      (await this.entities.delivery.get({ accountId, endpointId, attemptedAt, deliveryId }).go({ consistent: true }))
-        .data ?? undefined
+      (
+        await this.entities.delivery
+          .get({ accountId, endpointId, attemptedAt, deliveryId })
+          .go({ ...GO, consistent: true })
+      ).data ?? undefined
     );
   }
 
   async deliveredAt(endpointId: string, eventId: string): Promise<string | undefined> {
     return (
-      (await this.entities.deliveryState.get({ endpointId, eventId }).go({ consistent: true })).data?.deliveredAt ??
-      undefined
+      (await this.entities.deliveryState.get({ endpointId, eventId }).go({ ...GO, consistent: true })).data
+        ?.deliveredAt ?? undefined
     );
   }
 
@@ -249,7 +256,7 @@ export class IntegrationStore {
           (a, op) =>
             `${op.notExists(a.deliveredAt)} AND (${op.notExists(a.leaseUntil)} OR ${op.lt(a.leaseUntil, now)})`,
         )
-        .go();
+        .go(GO);
       return "claimed";
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
@@ -264,7 +271,7 @@ export class IntegrationStore {
       await (deliveredAt ? u.set({ deliveredAt }) : u)
         .remove(["leaseToken", "leaseUntil"])
         .where((a, op) => op.eq(a.leaseToken, token))
-        .go();
+        .go(GO);
     } catch (err) {
       // The lease ran out and was taken meanwhile (or the pair was cleared for a redelivery): that attempt settles it.
       if (!isConditionFailure(err)) throw err;
@@ -278,7 +285,7 @@ export class IntegrationStore {
         .patch({ accountId, endpointId })
         .set({ failingSince: since })
         .where((a, op) => op.notExists(a.failingSince))
-        .go();
+        .go(GO);
     } catch (err) {
       if (!isConditionFailure(err)) throw err;
     }
@@ -287,7 +294,7 @@ export class IntegrationStore {
   /** A success ends a run of failures. */
   async clearFailing(accountId: string, endpointId: string): Promise<void> {
     try {
-      await this.entities.webhookEndpoint.patch({ accountId, endpointId }).remove(["failingSince"]).go();
+      await this.entities.webhookEndpoint.patch({ accountId, endpointId }).remove(["failingSince"]).go(GO);
     } catch (err) {
       // Deleted meanwhile.
       if (!isConditionFailure(err)) throw err;
@@ -327,8 +334,9 @@ async function page<T extends object>(
   let data: T[];
   try {
     const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
-    data = (await query.go({ limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more }))
-      .data;
+    data = (
+      await query.go({ ...GO, limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more })
+    ).data;
   } catch (err) {
     if (opts.cursor && err instanceof Error) throw new BadCursor();
     throw err;

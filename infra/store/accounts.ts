@@ -1,5 +1,5 @@
 import { QueryCommand } from "@aws-sdk/lib-dynamodb";
-import { StoreBase, cursorOf, oversized } from "./base.js";
+import { StoreBase, cursorOf, oversized, GO } from "./base.js";
 import type { Page } from "./base.js";
 import type {
   AccountRecord,
@@ -72,7 +72,7 @@ export class AccountStore extends StoreBase {
   }
 
   async getMember(accountId: string, email: string): Promise<MemberRecord | undefined> {
-    const r = await this.entities.member.get({ accountId, email }).go();
+    const r = await this.entities.member.get({ accountId, email }).go(GO);
     return r.data ?? undefined;
   }
 
@@ -91,7 +91,7 @@ export class AccountStore extends StoreBase {
   }
 
   async getInvitation(tokenHash: string): Promise<InvitationRecord | undefined> {
-    const r = await this.entities.invitation.get({ tokenHash }).go();
+    const r = await this.entities.invitation.get({ tokenHash }).go(GO);
     return r.data ?? undefined;
   }
 
@@ -103,7 +103,7 @@ export class AccountStore extends StoreBase {
   /** One invitation of an account, by its place in the account's list (node ids carry it). */
   async getAccountInvitation(accountId: string, createdAt: string, id: string): Promise<InvitationRecord | undefined> {
     if (oversized({ accountId, createdAt, id })) return undefined;
-    const r = await this.entities.invitation.query.byAccount({ accountId, createdAt, id }).go({ limit: 1 });
+    const r = await this.entities.invitation.query.byAccount({ accountId, createdAt, id }).go({ ...GO, limit: 1 });
     return r.data.find((i) => i.id === id);
   }
 
@@ -120,12 +120,12 @@ export class AccountStore extends StoreBase {
   /** One history entry of an account. */
   async getAudit(accountId: string, at: string, id: string): Promise<AuditRecord | undefined> {
     if (oversized({ accountId, at, id })) return undefined;
-    return (await this.entities.audit.get({ accountId, at, id }).go()).data ?? undefined;
+    return (await this.entities.audit.get({ accountId, at, id }).go(GO)).data ?? undefined;
   }
 
   async setPendingDeletion(accountId: string, at: string | null): Promise<void> {
     const p = this.entities.account.patch({ id: accountId });
-    await (at ? p.set({ pendingDeletionAt: at }) : p.remove(["pendingDeletionAt"])).go();
+    await (at ? p.set({ pendingDeletionAt: at }) : p.remove(["pendingDeletionAt"])).go(GO);
   }
 
   /** The partition every item an account owns lives in (members, subscriptions, orders, licences, audit, usage, keys). */
@@ -184,7 +184,7 @@ export class AccountStore extends StoreBase {
   /** One customer's opt-in to a reseller (expired ones too: the caller checks `until`). */
   async getAdministered(resellerId: string, customerId: string): Promise<AdministeredRecord | undefined> {
     if (oversized({ resellerId, customerId })) return undefined;
-    return (await this.entities.administered.get({ resellerId, customerId }).go()).data ?? undefined;
+    return (await this.entities.administered.get({ resellerId, customerId }).go(GO)).data ?? undefined;
   }
 
   /** Actions done on behalf of a customer, newest first. */
@@ -196,6 +196,6 @@ export class AccountStore extends StoreBase {
   /** One action done on behalf of a customer. */
   async getBehalf(customerId: string, at: string, id: string): Promise<BehalfRecord | undefined> {
     if (oversized({ customerId, at, id })) return undefined;
-    return (await this.entities.behalf.get({ customerId, at, id }).go()).data ?? undefined;
+    return (await this.entities.behalf.get({ customerId, at, id }).go(GO)).data ?? undefined;
   }
 }

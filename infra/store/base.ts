@@ -8,6 +8,15 @@ import { createEntities, membershipsSchema } from "./records.js";
 import type { Entities, ItemKey, LoadedItem, PersonRecord } from "./records.js";
 import type { EntityItem } from "electrodb";
 
+/**
+ * Options of every ElectroDB call (`.go(GO)`, `.go({ ...GO, … })`). originalErr: without it ElectroDB
+ * builds an Error on every call, only to have a stack trace ready should the call fail (about 25 µs
+ * each; 0.6 ms of CPU per subscriptions page and its 20 history pages). A failure comes as the SDK's
+ * error itself (transactions still report cancellations as results), which the checks here, in
+ * ../integrations.ts and in ../dynamo.ts read.
+ */
+export const GO = { originalErr: true } as const;
+
 /** A page of items, each with the cursor that resumes after it. */
 export interface Page<T> {
   readonly items: ReadonlyArray<{ readonly node: T; readonly cursor: string }>;
@@ -117,7 +126,7 @@ export abstract class StoreBase {
   async transact(build: TransactFn): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       // The token makes the SDK's own retries of this call idempotent (a commit is never applied twice).
-      const result = await this.service.transaction.write(build).go({ token: randomUUID() });
+      const result = await this.service.transaction.write(build).go({ ...GO, token: randomUUID() });
       if (!result.canceled) return;
       const reasons = (result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None");
       // Another transaction held one of the items: transient, so try again; a failed condition is an answer.
@@ -218,15 +227,12 @@ export abstract class StoreBase {
     try {
       // A filter applies after DynamoDB's Limit: a filtered list reads on until it has limit + 1 matches.
       const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
-      // originalErr: without it ElectroDB builds an Error on every call, only to have a stack trace
-      // ready should the call fail (0.6 ms of CPU per subscriptions page and its 20 history pages).
-      // A failure comes as the SDK's error itself, which the error checks here and in ../dynamo.ts read.
       data = (
         await query.go({
+          ...GO,
           limit: opts.limit + 1,
           cursor: opts.cursor ?? null,
           order: opts.order ?? "asc",
-          originalErr: true,
           ...more,
         })
       ).data;

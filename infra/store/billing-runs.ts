@@ -1,6 +1,6 @@
 import { createConversions } from "electrodb";
 import type { EntityItem } from "electrodb";
-import { ConditionFailed, StoreBase } from "./base.js";
+import { ConditionFailed, StoreBase, GO } from "./base.js";
 import type { Entities, SubscriptionRecord } from "./records.js";
 
 /*
@@ -50,7 +50,7 @@ export class BillingRunStore extends StoreBase {
     do {
       const page: { data: SubscriptionRecord[]; cursor: string | null } = await this.entities.subscription.query
         .byParty({ partyId })
-        .go({ cursor, limit: 500 });
+        .go({ ...GO, cursor, limit: 500 });
       for (const sub of page.data) {
         if (sub.accountId !== prev) {
           if (seen === accounts) return { subs, next: cursorOf(subs.at(-1)!) };
@@ -69,18 +69,21 @@ export class BillingRunStore extends StoreBase {
     if (count === 0) return [];
     const { data } = await this.entities.subscription.query
       .byParty({ partyId })
-      .go({ cursor: after || null, count, pages: "all" });
+      .go({ ...GO, cursor: after || null, count, pages: "all" });
     return data;
   }
 
   /** Accounts that left a party at or after an instant (moves are rare: a handful of items). */
   async departuresSince(partyId: string, at: string): Promise<DepartureRecord[]> {
-    const { data } = await this.entities.partyDeparture.query.byParty({ partyId }).gte({ at }).go({ pages: "all" });
+    const { data } = await this.entities.partyDeparture.query
+      .byParty({ partyId })
+      .gte({ at })
+      .go({ ...GO, pages: "all" });
     return data;
   }
 
   async getRun(partyId: string, period: string): Promise<BillingRunRecord | undefined> {
-    return (await this.entities.billingRun.get({ partyId, period }).go({ consistent: true })).data ?? undefined;
+    return (await this.entities.billingRun.get({ partyId, period }).go({ ...GO, consistent: true })).data ?? undefined;
   }
 
   /** Creates the run item and its first chunk's range once; a concurrent or earlier planner's item wins and is returned. */
@@ -101,20 +104,22 @@ export class BillingRunStore extends StoreBase {
 
   async getRange(partyId: string, period: string, chunkNo: number): Promise<BillingRangeRecord | undefined> {
     return (
-      (await this.entities.billingRange.get({ partyId, period, chunkNo }).go({ consistent: true })).data ?? undefined
+      (await this.entities.billingRange.get({ partyId, period, chunkNo }).go({ ...GO, consistent: true })).data ??
+      undefined
     );
   }
 
   async getChunk(partyId: string, period: string, chunkNo: number): Promise<BillingChunkRecord | undefined> {
     return (
-      (await this.entities.billingChunk.get({ partyId, period, chunkNo }).go({ consistent: true })).data ?? undefined
+      (await this.entities.billingChunk.get({ partyId, period, chunkNo }).go({ ...GO, consistent: true })).data ??
+      undefined
     );
   }
 
   async allChunks(partyId: string, period: string): Promise<BillingChunkRecord[]> {
     const { data } = await this.entities.billingChunk.query
       .byRun({ partyId, period })
-      .go({ pages: "all", consistent: true });
+      .go({ ...GO, pages: "all", consistent: true });
     return data;
   }
 
@@ -124,7 +129,7 @@ export class BillingRunStore extends StoreBase {
       let pending = blocks.slice(i, i + 25);
       for (let attempt = 0; pending.length > 0; attempt++) {
         if (attempt > 6) throw new Error("BatchWriteItem kept returning unprocessed items");
-        const { unprocessed } = await this.entities.invoiceLines.put([...pending]).go();
+        const { unprocessed } = await this.entities.invoiceLines.put([...pending]).go(GO);
         const left = new Set(
           (unprocessed as unknown as { chunkNo: number; blockNo: number }[]).map((k) => `${k.chunkNo}:${k.blockNo}`),
         );
@@ -145,7 +150,7 @@ export class BillingRunStore extends StoreBase {
     const { data } = await this.entities.invoiceLines.query
       .byInvoice({ partyId, period })
       .between({ chunkNo, blockNo: fromBlock }, { chunkNo, blockNo: fromBlock + count - 1 })
-      .go({ pages: "all" });
+      .go({ ...GO, pages: "all" });
     return data;
   }
 
@@ -155,7 +160,7 @@ export class BillingRunStore extends StoreBase {
     for (let i = 0; i < partyIds.length; i += 100) {
       const { data, unprocessed } = await this.entities.billingState
         .get(partyIds.slice(i, i + 100).map((partyId) => ({ partyId })))
-        .go({ consistent: true });
+        .go({ ...GO, consistent: true });
       if (unprocessed.length) throw new Error("BatchGetItem returned unprocessed billing states");
       for (const s of data) out.set(s.partyId, s);
     }

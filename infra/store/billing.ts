@@ -1,11 +1,11 @@
-import { StoreBase, cursorOf } from "./base.js";
+import { StoreBase, cursorOf, GO } from "./base.js";
 import type { Page } from "./base.js";
 import type { InvoiceRecord, UsageRecord } from "./records.js";
 
 /** Billing: invoices and their lines, sequences, usage. */
 export class BillingStore extends StoreBase {
   async getInvoice(partyId: string, period: string): Promise<InvoiceRecord | undefined> {
-    return (await this.entities.invoice.get({ partyId, period }).go({ consistent: true })).data ?? undefined;
+    return (await this.entities.invoice.get({ partyId, period }).go({ ...GO, consistent: true })).data ?? undefined;
   }
 
   /** Invoices of a billed party, newest month first. */
@@ -16,7 +16,7 @@ export class BillingStore extends StoreBase {
 
   /** Current value of a sequence (0 before its first use). */
   async counterValue(name: string): Promise<number> {
-    return (await this.entities.counter.get({ name }).go({ consistent: true })).data?.value ?? 0;
+    return (await this.entities.counter.get({ name }).go({ ...GO, consistent: true })).data?.value ?? 0;
   }
 
   /** Recorded usage of one offer by one account in one month. */
@@ -29,6 +29,8 @@ export class BillingStore extends StoreBase {
   }
 
   async getUsage(accountId: string, sku: string, period: string, key: string): Promise<UsageRecord | undefined> {
-    return (await this.entities.usage.get({ accountId, sku, period, key }).go({ consistent: true })).data ?? undefined;
+    return (
+      (await this.entities.usage.get({ accountId, sku, period, key }).go({ ...GO, consistent: true })).data ?? undefined
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { StoreBase, cursorOf, oversized } from "./base.js";
+import { StoreBase, cursorOf, oversized, GO } from "./base.js";
 import type { Page } from "./base.js";
 import type {
   ChangeRecord,
@@ -28,7 +28,7 @@ export class CommerceStore extends StoreBase {
   }
 
   async getSubscription(accountId: string, sku: string): Promise<SubscriptionRecord | undefined> {
-    return (await this.entities.subscription.get({ accountId, sku }).go({ consistent: true })).data ?? undefined;
+    return (await this.entities.subscription.get({ accountId, sku }).go({ ...GO, consistent: true })).data ?? undefined;
   }
 
   async getSubscriptions(accountId: string, skus: readonly string[]): Promise<(SubscriptionRecord | undefined)[]> {
@@ -75,7 +75,7 @@ export class CommerceStore extends StoreBase {
   /** One ledger entry: the change that brought the subscription to this version. */
   async getChange(accountId: string, sku: string, version: number): Promise<ChangeRecord | undefined> {
     if (oversized({ accountId, sku })) return undefined;
-    return (await this.entities.change.get({ accountId, sku, version }).go()).data ?? undefined;
+    return (await this.entities.change.get({ accountId, sku, version }).go(GO)).data ?? undefined;
   }
 
   /** Ledger of all subscriptions of an account, newest first. */
@@ -85,7 +85,7 @@ export class CommerceStore extends StoreBase {
   }
 
   async getOrder(accountId: string, id: string): Promise<OrderRecord | undefined> {
-    return (await this.entities.order.get({ accountId, id }).go({ consistent: true })).data ?? undefined;
+    return (await this.entities.order.get({ accountId, id }).go({ ...GO, consistent: true })).data ?? undefined;
   }
 
   /** Orders of an account, newest first. */
@@ -105,11 +105,13 @@ export class CommerceStore extends StoreBase {
   }
 
   async getOrderKey(accountId: string, key: string): Promise<OrderKeyRecord | undefined> {
-    return (await this.entities.orderKey.get({ accountId, key }).go({ consistent: true })).data ?? undefined;
+    return (await this.entities.orderKey.get({ accountId, key }).go({ ...GO, consistent: true })).data ?? undefined;
   }
 
   async getLicence(accountId: string, email: string, family: string): Promise<LicenceRecord | undefined> {
-    return (await this.entities.licence.get({ accountId, email, family }).go({ consistent: true })).data ?? undefined;
+    return (
+      (await this.entities.licence.get({ accountId, email, family }).go({ ...GO, consistent: true })).data ?? undefined
+    );
   }
 
   /** Licences a member holds on an account (one per family: a handful). */

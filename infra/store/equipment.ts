@@ -1,4 +1,4 @@
-import { StoreBase, cursorOf, MAX_ID, oversized } from "./base.js";
+import { StoreBase, cursorOf, MAX_ID, oversized, GO } from "./base.js";
 import type { Page, TableKey } from "./base.js";
 import type {
   EquipmentRecord,
@@ -11,7 +11,9 @@ import type {
 export class EquipmentStore extends StoreBase {
   async getEquipment(accountId: string, equipmentId: string): Promise<EquipmentRecord | undefined> {
     if (oversized({ accountId, equipmentId })) return undefined;
-    return (await this.entities.equipment.get({ accountId, equipmentId }).go({ consistent: true })).data ?? undefined;
+    return (
+      (await this.entities.equipment.get({ accountId, equipmentId }).go({ ...GO, consistent: true })).data ?? undefined
+    );
   }
 
   /** Equipment items by key in one BatchGetItem per 100 keys (the PBXs shared with a customer); result order follows `keys`. */
@@ -30,7 +32,7 @@ export class EquipmentStore extends StoreBase {
   /** The equipment a device id was issued to (activation: the PBX knows nothing else). */
   async findEquipmentByDevice(deviceId: string): Promise<EquipmentRecord | undefined> {
     if (deviceId.length > MAX_ID) return undefined;
-    const { data } = await this.entities.equipment.query.byDevice({ deviceId }).go({ limit: 1 });
+    const { data } = await this.entities.equipment.query.byDevice({ deviceId }).go({ ...GO, limit: 1 });
     return data[0];
   }
 
@@ -76,7 +78,8 @@ export class EquipmentStore extends StoreBase {
   async getSharedEquipment(customerId: string, equipmentId: string): Promise<SharedEquipmentRecord | undefined> {
     if (oversized({ customerId, equipmentId })) return undefined;
     return (
-      (await this.entities.sharedEquipment.get({ customerId, equipmentId }).go({ consistent: true })).data ?? undefined
+      (await this.entities.sharedEquipment.get({ customerId, equipmentId }).go({ ...GO, consistent: true })).data ??
+      undefined
     );
   }
 
@@ -85,14 +88,15 @@ export class EquipmentStore extends StoreBase {
     accountId: string,
     equipmentId: string,
   ): Promise<{ numbers: string[]; reportedAt: string } | undefined> {
-    const r = (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ consistent: true })).data;
+    const r = (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ ...GO, consistent: true }))
+      .data;
     return r ? { numbers: r.numbers, reportedAt: r.reportedAt } : undefined;
   }
 
   /** The extensions a PBX last reported (empty before its first report). */
   async reportedExtensions(accountId: string, equipmentId: string): Promise<string[]> {
     return (
-      (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ consistent: true })).data
+      (await this.entities.equipmentExtensions.get({ accountId, equipmentId }).go({ ...GO, consistent: true })).data
         ?.numbers ?? []
     );
   }
@@ -115,8 +119,8 @@ export class EquipmentStore extends StoreBase {
   ): Promise<EquipmentTenantRecord | undefined> {
     if (oversized({ accountId, equipmentId, customerId })) return undefined;
     return (
-      (await this.entities.equipmentTenant.get({ accountId, equipmentId, customerId }).go({ consistent: true })).data ??
-      undefined
+      (await this.entities.equipmentTenant.get({ accountId, equipmentId, customerId }).go({ ...GO, consistent: true }))
+        .data ?? undefined
     );
   }
 
@@ -142,8 +146,11 @@ export class EquipmentStore extends StoreBase {
   ): Promise<ExtensionAssignmentRecord | undefined> {
     if (oversized({ accountId, equipmentId, extension })) return undefined;
     return (
-      (await this.entities.extensionAssignment.get({ accountId, equipmentId, extension }).go({ consistent: true }))
-        .data ?? undefined
+      (
+        await this.entities.extensionAssignment
+          .get({ accountId, equipmentId, extension })
+          .go({ ...GO, consistent: true })
+      ).data ?? undefined
     );
   }
 
@@ -197,7 +204,7 @@ export class EquipmentStore extends StoreBase {
         (x, op) =>
           `${op.eq(x.credentialVersion, version)} AND ${op.eq(x.status, "CONNECTED")} AND ${op.notExists(x.removing)}`,
       )
-      .go({ response: "none", returnOnConditionCheckFailure: true });
+      .go({ ...GO, response: "none", returnOnConditionCheckFailure: true });
     return !r.rejected;
   }
 
@@ -250,6 +257,7 @@ export class EquipmentStore extends StoreBase {
     let cursor: string | null = null;
     do {
       const page: { data: ExtensionAssignmentRecord[]; cursor: string | null } = await q.go({
+        ...GO,
         consistent: true,
         cursor,
         limit: 1000,

@@ -1,4 +1,4 @@
-import { ConditionFailed, StoreBase } from "./base.js";
+import { ConditionFailed, StoreBase, GO } from "./base.js";
 
 /** The IdP identity an e-mail address is bound to (security rule 1). */
 export interface IdentityBinding {
@@ -12,7 +12,7 @@ export interface IdentityBinding {
 export class IdentityStore extends StoreBase {
   /** The identity an address is bound to, if any (strongly consistent). */
   async getBinding(email: string): Promise<IdentityBinding | undefined> {
-    const { data } = await this.entities.identityBinding.get({ email }).go({ consistent: true });
+    const { data } = await this.entities.identityBinding.get({ email }).go({ ...GO, consistent: true });
     return data ?? undefined;
   }
 

@@ -1,5 +1,5 @@
 import type { TableKey } from "./base.js";
-import { StoreBase, cursorOf, oversized } from "./base.js";
+import { StoreBase, cursorOf, oversized, GO } from "./base.js";
 import type { Page } from "./base.js";
 import type { PhoneNumberRecord } from "./records.js";
 
@@ -9,7 +9,7 @@ type State = PhoneNumberRecord["state"];
 export class NumberStore extends StoreBase {
   async getNumber(number: string): Promise<PhoneNumberRecord | undefined> {
     if (oversized({ number })) return undefined;
-    return (await this.entities.phoneNumber.get({ number }).go({ consistent: true })).data ?? undefined;
+    return (await this.entities.phoneNumber.get({ number }).go({ ...GO, consistent: true })).data ?? undefined;
   }
 
   /** Numbers by value in BatchGetItem requests (strongly consistent), in the order asked; undefined where unknown. */

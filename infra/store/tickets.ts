@@ -1,4 +1,4 @@
-import { StoreBase, cursorOf, oversized } from "./base.js";
+import { StoreBase, cursorOf, oversized, GO } from "./base.js";
 import type { Page } from "./base.js";
 import type { TicketCommentRecord, TicketRecord } from "./records.js";
 
@@ -8,7 +8,7 @@ type State = TicketRecord["state"];
 export class TicketStore extends StoreBase {
   async getTicket(partnerId: string, ticketId: string): Promise<TicketRecord | undefined> {
     if (oversized({ partnerId, ticketId })) return undefined;
-    return (await this.entities.ticket.get({ partnerId, ticketId }).go({ consistent: true })).data ?? undefined;
+    return (await this.entities.ticket.get({ partnerId, ticketId }).go({ ...GO, consistent: true })).data ?? undefined;
   }
 
   /** Tickets opened to a partner, newest first, optionally in one state. */
@@ -50,8 +50,8 @@ export class TicketStore extends StoreBase {
   ): Promise<TicketCommentRecord | undefined> {
     if (oversized({ partnerId, ticketId, commentId })) return undefined;
     return (
-      (await this.entities.ticketComment.get({ partnerId, ticketId, commentId }).go({ consistent: true })).data ??
-      undefined
+      (await this.entities.ticketComment.get({ partnerId, ticketId, commentId }).go({ ...GO, consistent: true }))
+        .data ?? undefined
     );
   }
 
