@@ -15,6 +15,7 @@ import type { WorkQueue } from "../infra/queue.js";
 import { processSqsBatch } from "../infra/sqs-batch.js";
 import { observeRecord, silentTelemetry } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
+import { asFunction } from "./iam.js";
 
 /** What a run did, for `POST /dev/jobs/run` and the CLI. */
 export interface RunReport {
@@ -123,13 +124,18 @@ export async function startLocalJobs(
   // The same units of work and the same per-record logs and metrics as the Lambda workers.
   const telemetry = opts.telemetry ?? silentTelemetry;
   const workers: Record<LocalQueue, (record: SQSRecord) => Promise<void>> = {
-    billing: (record) => observeRecord(telemetry, record, "billing", () => work(deps, record.body, billing)),
-    lifecycle: (record) => observeRecord(telemetry, record, "lifecycle", () => workLifecycle(deps, record.body)),
+    // Each as the Lambda function that does it in AWS, held to its role's grant (local/iam.ts).
+    billing: (record) =>
+      asFunction("worker", () => observeRecord(telemetry, record, "billing", () => work(deps, record.body, billing))),
+    lifecycle: (record) =>
+      asFunction("worker", () => observeRecord(telemetry, record, "lifecycle", () => workLifecycle(deps, record.body))),
     mail: (record) =>
-      observeRecord(telemetry, record, "mail", async () => {
-        await deliverQueuedMail(opts.mailer, record.body);
-        return { outcome: "sent", metric: "MailsSent" };
-      }),
+      asFunction("mailWorker", () =>
+        observeRecord(telemetry, record, "mail", async () => {
+          await deliverQueuedMail(opts.mailer, record.body);
+          return { outcome: "sent", metric: "MailsSent" };
+        }),
+      ),
   };
 
   /** The event source mapping, locally: receive a batch, hand it to the worker, delete what succeeded. */
@@ -226,7 +232,9 @@ export async function startLocalJobs(
     async run(job, o = {}) {
       const queue = queueOf(job);
       const before = deadLetters(queue);
-      const scheduled = await schedule(deps, queues, job, o.period ? { period: o.period } : {});
+      const scheduled = await asFunction("scheduler", () =>
+        schedule(deps, queues, job, o.period ? { period: o.period } : {}),
+      );
       const { processed, failedAttempts } = await drain(queue, (done) => o.onProgress?.(done, scheduled));
       return { job, scheduled, processed, failedAttempts, deadLettered: deadLetters(queue) - before };
     },

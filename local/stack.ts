@@ -26,6 +26,7 @@ import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
 import { localApiKeys } from "./api-key.js";
+import { asFunction, enforceGrants } from "./iam.js";
 import { startLocalChangeStream } from "./change-stream.js";
 import type { LocalChangeStream } from "./change-stream.js";
 import * as Events from "../core/events.js";
@@ -203,6 +204,8 @@ async function start(
     ...(opts.dynamoRequestHandler ? { requestHandler: opts.dynamoRequestHandler } : {}),
   });
   await ensureTable(client, tableName);
+  // Every function's DynamoDB requests are held to its deployed role's grant (local/iam.ts).
+  enforceGrants(client);
   const store = new Store(client, tableName);
   const clock = new SettableClock();
   // The outbox is the local SES. As in AWS, plain mails (invitations, reminders) go through the
@@ -255,6 +258,7 @@ async function start(
   // In AWS the consumer is its own Lambda with its own DynamoDB client: here too, so the API's
   // client (which tests may instrument) sees only the API's and the jobs' requests.
   const consumerClient = createDocumentClient({ region: "local", endpoint });
+  enforceGrants(consumerClient);
   const consumerDeps: Deps = {
     ...deps,
     store: new Store(consumerClient, tableName),
@@ -263,13 +267,15 @@ async function start(
   const stream = await startLocalChangeStream({
     endpoint,
     tableName,
-    handle: async (records) => {
-      const { events: derived } = await Events.consume(consumerDeps, records);
-      await Webhooks.fanOut(consumerDeps, derived);
-    },
+    handle: (records) =>
+      asFunction("streamConsumer", async () => {
+        const { events: derived } = await Events.consume(consumerDeps, records);
+        await Webhooks.fanOut(consumerDeps, derived);
+      }),
   });
   // The delivery worker is its own Lambda too, with its own DynamoDB client.
   const workerClient = createDocumentClient({ region: "local", endpoint });
+  enforceGrants(workerClient);
   const webhooks = startLocalWebhookWorker({
     deps: {
       ...deps,
@@ -394,15 +400,16 @@ async function start(
           // Yoga refuses a content-length above MAX_BODY_BYTES (413); a body of unannounced length is refused here.
           if (req.method === "POST" && req.headers["content-length"] === undefined)
             return send(res, 411, { error: "Content-Length required" });
-          if (path !== undefined && DOWNLOAD_PATH.test(path)) return downloads(req, res);
+          // Each route runs as the function that serves it in AWS (local/iam.ts).
+          if (path !== undefined && DOWNLOAD_PATH.test(path)) return asFunction("documents", () => downloads(req, res));
           if (req.method === "GET" && path?.startsWith(ASSET_PREFIX)) {
             const asset = await graphiqlAsset(path);
             if (!asset) return send(res, 404, { error: "not found" });
             res.writeHead(200, { "content-type": asset.type, "cache-control": "public, max-age=3600" });
             return res.end(asset.body);
           }
-          if (path === TOKEN_PATH) return oauth(req, res);
-          return yoga(req, res);
+          if (path === TOKEN_PATH) return asFunction("graphql", () => oauth(req, res));
+          return asFunction("graphql", () => yoga(req, res));
       }
     };
     dev().catch((err: unknown) => send(res, 400, { error: err instanceof Error ? err.message : "bad request" }));

@@ -5,6 +5,7 @@ import type { Deps } from "../core/context.js";
 import * as Webhooks from "../core/webhooks.js";
 import type { DeliveryOutcome, DeliveryRuntime } from "../core/webhooks.js";
 import { processSqsBatch } from "../infra/sqs-batch.js";
+import { asFunction } from "./iam.js";
 
 /** The local stand-in for the delivery worker Lambda and its event source mapping. */
 export interface LocalWebhookWorker {
@@ -93,10 +94,13 @@ export function startLocalWebhookWorker(opts: {
         })),
       };
       // The whole batch's attempts at once (two DynamoDB round trips), then each record's outcome.
-      const outcomes = await Webhooks.deliverBatch(
-        opts.deps,
-        opts.runtime,
-        event.Records.map((r) => ({ body: r.body, receiveCount: Number(r.attributes.ApproximateReceiveCount) || 1 })),
+      // As the webhook worker function, held to its role's grant (local/iam.ts).
+      const outcomes = await asFunction("webhookWorker", () =>
+        Webhooks.deliverBatch(
+          opts.deps,
+          opts.runtime,
+          event.Records.map((r) => ({ body: r.body, receiveCount: Number(r.attributes.ApproximateReceiveCount) || 1 })),
+        ),
       );
       const byId = new Map(event.Records.map((r, i) => [r.messageId, outcomes[i]!] as const));
       const result = await processSqsBatch(event, (record) => handle(record, byId.get(record.messageId)!));

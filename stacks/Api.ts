@@ -3,7 +3,8 @@ import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Config, Api as HttpApi, Function as LambdaFunction, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
 import { Data } from "./Data.js";
-import { INDEX_ACTIONS, TABLE_ACTIONS } from "./permissions.js";
+import { GRANTS } from "./grants.js";
+import { tableStatements } from "./permissions.js";
 import { Jobs } from "./Jobs.js";
 import { Webhooks } from "./Webhooks.js";
 
@@ -57,18 +58,6 @@ export function Api({ stack, app }: StackContext) {
     },
   });
 
-  // Least privilege. `bind([table])` would grant `dynamodb:*` on the table, so grant the
-  // exact actions instead. No Scan: every access path is a key lookup or a Query.
-  const tableStatement = new PolicyStatement({
-    effect: Effect.ALLOW,
-    actions: [...TABLE_ACTIONS],
-    resources: [table.tableArn],
-  });
-  const indexStatement = new PolicyStatement({
-    effect: Effect.ALLOW,
-    actions: [...INDEX_ACTIONS],
-    resources: [`${table.tableArn}/index/*`],
-  });
   // The equipment key (private ES256 JWK: signs device credentials, keys activation-code digests)
   // is an SST secret: an SSM SecureString set with `npx sst secrets set DEVICE_SIGNING_KEY '<jwk>'`,
   // fetched and decrypted at cold start. Never an environment variable, which anyone allowed to read
@@ -79,9 +68,9 @@ export function Api({ stack, app }: StackContext) {
   graphql.bind([webhooks.signingKey]);
   // The cursor secret (seals the cursors of paged lists) likewise, read on the first paged list.
   graphql.bind([new Config.Secret(stack, "CURSOR_SECRET")]);
+  // Least privilege (stacks/grants.ts); no Scan: every access path is a key lookup or a Query.
   graphql.attachPermissions([
-    tableStatement,
-    indexStatement,
+    ...tableStatements(table.tableArn, GRANTS.graphql),
     new PolicyStatement({
       effect: Effect.ALLOW,
       actions: ["sqs:SendMessage"],
@@ -92,14 +81,7 @@ export function Api({ stack, app }: StackContext) {
   // against the client's rate limit (one conditional UpdateItem on the client's item). Otherwise
   // they only read. No device key: a PBX has no right to invoices.
   documents.bind([webhooks.signingKey]);
-  documents.attachPermissions([
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
-      resources: [table.tableArn],
-    }),
-    indexStatement,
-  ]);
+  documents.attachPermissions(tableStatements(table.tableArn, GRANTS.documents));
 
   const api = new HttpApi(stack, "api", {
     cors: {

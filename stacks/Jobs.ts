@@ -5,11 +5,10 @@ import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Cron, Function as LambdaFunction, Queue, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
-import { INDEX_ACTIONS, TABLE_ACTIONS, sesSendStatement } from "./permissions.js";
+import { GRANTS } from "./grants.js";
+import { sesSendStatement, tableStatements } from "./permissions.js";
 import { Data } from "./Data.js";
 import { JOB_SCHEDULES } from "../infra/schedules.js";
-import { SCHEDULED_THROUGH } from "../core/due.js";
-import { counterPartitionKey } from "../infra/entities/billing.js";
 
 /** Jobs run by the scheduler; each has its own queue, dead-letter queue and worker. */
 export const JOBS = ["billing", "lifecycle"] as const;
@@ -43,19 +42,6 @@ export const MAIL_WORKER_TIMEOUT_SECONDS = 30;
 export const MAX_RECEIVE_COUNT = 5;
 /** 14 days is the SQS maximum: time to notice, fix and redrive a failed run. */
 export const DLQ_RETENTION_DAYS = 14;
-
-/**
- * Workers write invoice lines (billing) and delete expired items (lifecycle) in batches,
- * on top of what the API function may do.
- */
-export const WORKER_TABLE_ACTIONS = [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"] as const;
-/**
- * The scheduler reads to find what is due, and writes one item: the lifecycle watermark
- * (core/lifecycle.ts `dueSinceLastRun`'s commit, a Put the first time, then an Update, in a
- * TransactWriteItems, which IAM checks item by item). The workers do all the other writing.
- */
-export const SCHEDULER_TABLE_ACTIONS = ["dynamodb:Query", "dynamodb:GetItem", "dynamodb:BatchGetItem"] as const;
-export const SCHEDULER_WRITE_ACTIONS = ["dynamodb:PutItem", "dynamodb:UpdateItem"] as const;
 
 export function Jobs({ stack, app }: StackContext) {
   const { table } = use(Data);
@@ -100,15 +86,6 @@ export function Jobs({ stack, app }: StackContext) {
     LIFECYCLE_QUEUE_URL: queues.lifecycle.queue.queueUrl,
   };
 
-  // As in the Api stack: explicit actions instead of `bind([table])` (which grants dynamodb:*);
-  // no Scan anywhere, every access path is a key lookup or a Query.
-  const tableStatement = (actions: readonly string[]) =>
-    new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: [table.tableArn] });
-  const indexStatement = new PolicyStatement({
-    effect: Effect.ALLOW,
-    actions: [...INDEX_ACTIONS],
-    resources: [`${table.tableArn}/index/*`],
-  });
   const sesStatement = sesSendStatement(stack, mailFrom);
 
   const workers = {} as Record<Job, LambdaFunction>;
@@ -121,7 +98,7 @@ export function Jobs({ stack, app }: StackContext) {
       memorySize: 1024,
       environment,
     });
-    worker.attachPermissions([tableStatement(WORKER_TABLE_ACTIONS), indexStatement, sesStatement]);
+    worker.attachPermissions([...tableStatements(table.tableArn, GRANTS.worker), sesStatement]);
     // The event source grants the worker the consume actions (Receive/Delete/
     // ChangeMessageVisibility/GetQueueAttributes/GetQueueUrl) on this queue only.
     queues[job].queue.addConsumer(stack, {
@@ -149,18 +126,9 @@ export function Jobs({ stack, app }: StackContext) {
     environment,
   });
   scheduler.attachPermissions([
-    tableStatement(SCHEDULER_TABLE_ACTIONS),
-    // Writes to the watermark's partition only (its one item): a fault or a flaw in the scheduler
-    // cannot touch accounts, subscriptions or invoices.
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: [...SCHEDULER_WRITE_ACTIONS],
-      resources: [table.tableArn],
-      conditions: {
-        "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [counterPartitionKey(SCHEDULED_THROUGH)] },
-      },
-    }),
-    indexStatement,
+    // Reads; writes to the lifecycle watermark's partition only (its one item): a fault or a flaw in the
+    // scheduler cannot touch accounts, subscriptions or invoices.
+    ...tableStatements(table.tableArn, GRANTS.scheduler),
     // SendMessage also authorises SendMessageBatch. The work queues only: the dead-letter
     // queues are filled by SQS's redrive, never by our code.
     new PolicyStatement({

@@ -8,7 +8,8 @@ import type { StackContext } from "sst/constructs";
 import { Data } from "./Data.js";
 import { PORTAL_SETTINGS, stageSettings } from "./function-defaults.js";
 import { DLQ_RETENTION_DAYS, Jobs } from "./Jobs.js";
-import { INDEX_ACTIONS, TABLE_ACTIONS } from "./permissions.js";
+import { GRANTS } from "./grants.js";
+import { tableStatements } from "./permissions.js";
 
 /** The stream consumer's limit: one batch of 100 records, its events and its fan-out. */
 export const STREAM_CONSUMER_TIMEOUT_SECONDS = 60;
@@ -46,8 +47,6 @@ export function Webhooks({ stack, app }: StackContext) {
     },
   });
 
-  const tableStatement = (actions: readonly string[]) =>
-    new PolicyStatement({ effect: Effect.ALLOW, actions: [...actions], resources: [table.tableArn] });
   const sendTo = (arn: string) =>
     new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [arn] });
 
@@ -83,13 +82,7 @@ export function Webhooks({ stack, app }: StackContext) {
   });
   // Reads accounts, people, clients and endpoints; writes events; queues deliveries: nothing else.
   table.attachPermissionsToConsumer("events", [
-    tableStatement([
-      "dynamodb:BatchGetItem",
-      "dynamodb:GetItem",
-      "dynamodb:Query",
-      "dynamodb:BatchWriteItem",
-      "dynamodb:PutItem",
-    ]),
+    ...tableStatements(table.tableArn, GRANTS.streamConsumer),
     sendTo(queue.queueArn),
   ]);
 
@@ -108,12 +101,7 @@ export function Webhooks({ stack, app }: StackContext) {
   });
   worker.bind([signingKey]);
   worker.attachPermissions([
-    tableStatement(TABLE_ACTIONS),
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: [...INDEX_ACTIONS],
-      resources: [`${table.tableArn}/index/*`],
-    }),
+    ...tableStatements(table.tableArn, GRANTS.webhookWorker),
     // Owners of a disabled endpoint are mailed through the mail queue.
     sendTo(mail.queue.queueArn),
   ]);

@@ -1,22 +1,31 @@
 import { ArnFormat } from "aws-cdk-lib";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { StackContext } from "sst/constructs";
+import type { TableGrant } from "./grants.js";
 
-/** DynamoDB item actions the GraphQL function needs on the base table. */
-export const TABLE_ACTIONS = [
-  "dynamodb:GetItem",
-  "dynamodb:BatchGetItem",
-  "dynamodb:Query",
-  "dynamodb:PutItem",
-  "dynamodb:UpdateItem",
-  "dynamodb:DeleteItem",
-  // TransactWriteItems / TransactGetItems are not IAM actions: a transaction is authorised
-  // item by item through Put/Update/DeleteItem, GetItem and ConditionCheckItem.
-  "dynamodb:ConditionCheckItem",
-] as const;
-
-/** Actions on the global secondary indexes: they can only be queried. */
-export const INDEX_ACTIONS = ["dynamodb:Query"] as const;
+/**
+ * A role's table statements from its grant (stacks/grants.ts): its actions on the table, Query on
+ * the indexes if granted, and the actions held only on given partitions (`dynamodb:LeadingKeys`).
+ * Explicit actions instead of `bind([table])`, which would grant `dynamodb:*`.
+ */
+export function tableStatements(tableArn: string, grant: TableGrant): PolicyStatement[] {
+  return [
+    new PolicyStatement({ effect: Effect.ALLOW, actions: [...grant.table], resources: [tableArn] }),
+    ...(grant.index.length > 0
+      ? [new PolicyStatement({ effect: Effect.ALLOW, actions: [...grant.index], resources: [`${tableArn}/index/*`] })]
+      : []),
+    ...(grant.partitions
+      ? [
+          new PolicyStatement({
+            effect: Effect.ALLOW,
+            actions: [...grant.partitions.actions],
+            resources: [tableArn],
+            conditions: { "ForAllValues:StringEquals": { "dynamodb:LeadingKeys": [...grant.partitions.keys] } },
+          }),
+        ]
+      : []),
+  ];
+}
 
 /**
  * SES authorises sending against the verified identity that covers the From address: the address

@@ -6,6 +6,7 @@ import { expect, inject } from "vitest";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { startLocalStack } from "../local/stack.js";
 import type { LocalStack, LocalStackOptions } from "../local/stack.js";
+import { takeRefusals } from "../local/iam.js";
 
 /**
  * A local stack for one test file: its own table in the shared DynamoDB Local, its own HTTP port.
@@ -318,6 +319,8 @@ export class TestStack {
   async stop(): Promise<void> {
     const table = this.stack.store.tableName;
     await this.stack.stop();
+    // A request a deployed role would refuse fails the file, even if a retry or a catch hid it (local/iam.ts).
+    const refused = takeRefusals();
     // Every file of the run shares one DynamoDB Local: a finished file's table, and its stream, go.
     const db = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
     try {
@@ -325,6 +328,7 @@ export class TestStack {
     } finally {
       db.destroy();
     }
+    if (refused.length > 0) throw new Error(`refused as AWS would (AccessDenied): ${[...new Set(refused)].join("; ")}`);
   }
 }
 

@@ -3,7 +3,7 @@
  * have no IAM, so a grant the role lacks only shows once deployed (AccessDenied on every run). Here
  * every DynamoDB request of the scheduled runs (billing, lifecycle twice, liveness) is recorded as
  * the IAM actions it needs, item by item for transactions, and must fall within the role's grants
- * (stacks/Jobs.ts): reads anywhere, writes only to the lifecycle watermark's partition, which the
+ * (stacks/grants.ts): reads anywhere, writes only to the lifecycle watermark's partition, which the
  * role's `dynamodb:LeadingKeys` condition names.
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -13,56 +13,11 @@ import { schedule } from "../core/jobs.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { counterPartitionKey } from "../infra/entities/billing.js";
 import { Store } from "../infra/store.js";
-import { SCHEDULER_TABLE_ACTIONS, SCHEDULER_WRITE_ACTIONS } from "../stacks/Jobs.js";
+import { authorisationsOf } from "../local/iam.js";
+import type { Authorisation } from "../local/iam.js";
+import { GRANTS } from "../stacks/grants.js";
 import { OPERATOR, PLATFORM, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
-
-/** One item-level IAM authorisation a request needs: the action, the index if any, the item's partition key. */
-interface Authorisation {
-  readonly action: string;
-  readonly index?: string;
-  readonly pk?: string;
-}
-
-type Input = Record<string, unknown>;
-const pkOf = (key: unknown): string | undefined => {
-  const pk = (key as { pk?: unknown } | undefined)?.pk;
-  if (typeof pk === "string") return pk;
-  return (pk as { S?: string } | undefined)?.S;
-};
-
-/** The authorisations a command needs (IAM checks a transaction's and a batch's items one by one). */
-function authorisationsOf(command: string, input: Input): Authorisation[] {
-  const name = command.replace(/Command$/, "").replace(/Item(s)?$/, "");
-  const items = (list: unknown) => (Array.isArray(list) ? (list as Input[]) : []);
-  switch (name) {
-    case "Get":
-      return [{ action: "dynamodb:GetItem", pk: pkOf(input.Key) }];
-    case "Put":
-      return [{ action: "dynamodb:PutItem", pk: pkOf(input.Item) }];
-    case "Update":
-      return [{ action: "dynamodb:UpdateItem", pk: pkOf(input.Key) }];
-    case "Delete":
-      return [{ action: "dynamodb:DeleteItem", pk: pkOf(input.Key) }];
-    case "Query":
-      return [{ action: "dynamodb:Query", ...(typeof input.IndexName === "string" ? { index: input.IndexName } : {}) }];
-    case "BatchGet":
-      return [{ action: "dynamodb:BatchGetItem" }];
-    case "BatchWrite":
-      return [{ action: "dynamodb:BatchWriteItem" }];
-    case "TransactGet":
-      return items(input.TransactItems).map((i) => ({ action: "dynamodb:GetItem", pk: pkOf((i.Get as Input).Key) }));
-    case "TransactWrite":
-      return items(input.TransactItems).map((i) => {
-        if (i.Put) return { action: "dynamodb:PutItem", pk: pkOf((i.Put as Input).Item) };
-        if (i.Update) return { action: "dynamodb:UpdateItem", pk: pkOf((i.Update as Input).Key) };
-        if (i.Delete) return { action: "dynamodb:DeleteItem", pk: pkOf((i.Delete as Input).Key) };
-        return { action: "dynamodb:ConditionCheckItem", pk: pkOf((i.ConditionCheck as Input).Key) };
-      });
-    default:
-      return [{ action: `dynamodb:${name}` }];
-  }
-}
 
 describe("the scheduler's role allows what the scheduled runs do, and no write but the watermark", () => {
   let t: TestStack;
@@ -110,7 +65,7 @@ describe("the scheduler's role allows what the scheduled runs do, and no write b
     const client = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        seen.push(...authorisationsOf(context.commandName ?? "", args.input as Input));
+        seen.push(...authorisationsOf(context.commandName ?? "", args.input as Record<string, unknown>));
         return next(args);
       },
       { step: "initialize", name: "recordAuthorisations" },
@@ -142,11 +97,11 @@ describe("the scheduler's role allows what the scheduled runs do, and no write b
     expect(sent.lifecycle.some((m) => m.includes('"retention"'))).toBe(true);
     expect(await t.stack.store.counterValue(SCHEDULED_THROUGH)).toBe(Math.floor(at.nextDay.getTime() / 86_400_000));
     // ...and each request is one the role grants: reads on the table, Query on the indexes...
-    const writes = new Set<string>(SCHEDULER_WRITE_ACTIONS);
+    const writes = new Set<string>(GRANTS.scheduler.partitions.actions);
     const reads = seen.filter((a) => !writes.has(a.action));
     for (const a of reads) {
       if (a.index) expect(a.action).toBe("dynamodb:Query");
-      else expect(SCHEDULER_TABLE_ACTIONS).toContain(a.action);
+      else expect(GRANTS.scheduler.table).toContain(a.action);
     }
     // ...and writes (the watermark's Put on the first run, its Update on the next) to its partition only.
     const written = seen.filter((a) => writes.has(a.action));

@@ -36,7 +36,7 @@ import { tableSchema } from "../infra/table-schema.js";
 import { FUNCTION_DEFAULTS } from "../stacks/function-defaults.js";
 import sstConfig from "../sst.config.js";
 import { Api } from "../stacks/Api.js";
-import { INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/permissions.js";
+import { INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/grants.js";
 import { Data } from "../stacks/Data.js";
 import { BILLING_MAX_CONCURRENCY, Jobs } from "../stacks/Jobs.js";
 import { ALARMS, Monitoring } from "../stacks/Monitoring.js";
@@ -602,7 +602,7 @@ describe("Api stack", () => {
     }
   });
 
-  it("grants the graphql function only the table, its indexes, sending to the mail and delivery queues (no SES) and reading its three secrets", () => {
+  it("grants the graphql function only the table (BatchWriteItem included), its indexes, sending to the mail and delivery queues (no SES) and reading its three secrets", () => {
     for (const templates of [test, prod]) {
       const statements = roleStatements(templates.api, graphqlOf(templates.api)[1]);
       expectOnlyServices(statements, ["dynamodb", "sqs", "ssm"]);
@@ -613,7 +613,8 @@ describe("Api stack", () => {
       expect(parameters).toContain("/Secret/API_SIGNING_KEY/value");
       expect(parameters).toContain("/Secret/CURSOR_SECRET/value");
       expect(resourcesOf(statements, "ssm:")).toHaveLength(6);
-      expectTableAccess(templates, statements, TABLE_ACTIONS);
+      // BatchWriteItem: removing a PBX, and a detach with many extension associations, delete in batches.
+      expectTableAccess(templates, statements, [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"]);
       expect(actionsOf(statements, "dynamodb:")).not.toContain("dynamodb:Scan");
 
       // Mail is queued, not sent: no SES at all.

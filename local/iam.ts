@@ -1,0 +1,113 @@
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { GRANTS } from "../stacks/grants.js";
+import type { FunctionRole, TableGrant } from "../stacks/grants.js";
+
+/**
+ * IAM, locally. DynamoDB Local has none, so a request the deployed role refuses (a batch write the
+ * role lacks, a write outside the scheduler's partition) would only show in AWS, as AccessDenied on
+ * every call of that path. The local stack runs each piece of work as the function that does it in
+ * AWS (`asFunction`: the API's routes, the workers, the scheduler, the stream consumer), and its
+ * DynamoDB clients check every request against that function's grant (stacks/grants.ts, from which
+ * the stacks build the real policies), item by item as IAM does for transactions. Requests made
+ * outside any function (test setup, dev tools) are not checked.
+ */
+const running = new AsyncLocalStorage<FunctionRole>();
+
+/** Runs `work` as the function `role`: its DynamoDB requests are held to that role's grant. */
+export function asFunction<T>(role: FunctionRole, work: () => T): T {
+  return running.run(role, work);
+}
+
+/** What DynamoDB answers a request the caller's role does not allow. */
+export class AccessDenied extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "AccessDeniedException";
+  }
+}
+
+/** One item-level authorisation a request needs: the IAM action, the index if any, the item's partition key. */
+export interface Authorisation {
+  readonly action: string;
+  readonly index?: string;
+  readonly pk?: string;
+}
+
+type Input = Record<string, unknown>;
+
+const pkOf = (key: unknown): string | undefined => {
+  const pk = (key as { pk?: unknown } | undefined)?.pk;
+  if (typeof pk === "string") return pk;
+  return (pk as { S?: string } | undefined)?.S;
+};
+
+/**
+ * The authorisations a DynamoDB command needs, by its name (document or low-level client) and input.
+ * IAM checks a transaction item by item (Put/Update/Delete/ConditionCheckItem, GetItem); a batch
+ * needs its batch action.
+ */
+export function authorisationsOf(command: string, input: Input): Authorisation[] {
+  const name = command.replace(/Command$/, "").replace(/Item(s)?$/, "");
+  const items = (list: unknown) => (Array.isArray(list) ? (list as Input[]) : []);
+  switch (name) {
+    case "Get":
+      return [{ action: "dynamodb:GetItem", pk: pkOf(input.Key) }];
+    case "Put":
+      return [{ action: "dynamodb:PutItem", pk: pkOf(input.Item) }];
+    case "Update":
+      return [{ action: "dynamodb:UpdateItem", pk: pkOf(input.Key) }];
+    case "Delete":
+      return [{ action: "dynamodb:DeleteItem", pk: pkOf(input.Key) }];
+    case "Query":
+      return [{ action: "dynamodb:Query", ...(typeof input.IndexName === "string" ? { index: input.IndexName } : {}) }];
+    case "TransactGet":
+      return items(input.TransactItems).map((i) => ({ action: "dynamodb:GetItem", pk: pkOf((i.Get as Input).Key) }));
+    case "TransactWrite":
+      return items(input.TransactItems).map((i) => {
+        if (i.Put) return { action: "dynamodb:PutItem", pk: pkOf((i.Put as Input).Item) };
+        if (i.Update) return { action: "dynamodb:UpdateItem", pk: pkOf((i.Update as Input).Key) };
+        if (i.Delete) return { action: "dynamodb:DeleteItem", pk: pkOf((i.Delete as Input).Key) };
+        return { action: "dynamodb:ConditionCheckItem", pk: pkOf((i.ConditionCheck as Input).Key) };
+      });
+    default:
+      // BatchGet → BatchGetItem, BatchWrite → BatchWriteItem, Scan, ExecuteStatement, DescribeTable…
+      return [{ action: `dynamodb:${/^Batch/.test(name) ? `${name}Item` : name}` }];
+  }
+}
+
+/** Whether `grant` allows `a`, as the stacks' policies do. */
+export function allows(grant: TableGrant, a: Authorisation): boolean {
+  if (a.index !== undefined) return grant.index.includes(a.action);
+  if (grant.table.includes(a.action)) return true;
+  const partitions = grant.partitions;
+  return !!partitions && partitions.actions.includes(a.action) && a.pk !== undefined && partitions.keys.includes(a.pk);
+}
+
+const refusals: string[] = [];
+
+/** The requests refused since the last call ("role: action"), for a test run to fail on any, even one a retry hid. */
+export function takeRefusals(): string[] {
+  return refusals.splice(0);
+}
+
+/** Makes `client` refuse, with AccessDenied and before sending, any request its running function's role does not allow. */
+export function enforceGrants(client: DynamoDBDocumentClient): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const role = running.getStore();
+      if (role !== undefined) {
+        for (const a of authorisationsOf(context.commandName ?? "", args.input as Input)) {
+          // The partition key is not named: it may hold an e-mail address.
+          if (!allows(GRANTS[role], a)) {
+            const refusal = `the ${role} role may not perform ${a.action}${a.index ? " on an index" : ""}`;
+            refusals.push(refusal);
+            throw new AccessDenied(refusal);
+          }
+        }
+      }
+      return next(args);
+    },
+    { step: "initialize", name: "enforceGrants", override: true },
+  );
+}
