@@ -86,7 +86,7 @@ export class IntegrationStore {
   /**
    * Counts one request of an active client in its fixed window (at most `max`) and stamps lastUsedAt,
    * in one conditional UpdateItem on the client's own item (the common case); a new window takes a
-   * second. A revoked or deleted client is "inactive".
+   * second, and a third when a concurrent request opened it first. A revoked or deleted client is "inactive".
    */
   async hitClient(accountId: string, clientId: string, window: string, max: number, now: string): Promise<ClientHit> {
     const Key = this.entities.apiClient.get({ accountId, clientId }).params().Key as Record<string, string>;
@@ -109,13 +109,15 @@ export class IntegrationStore {
         throw err;
       }
     };
-    const counted = await attempt("SET #c = #c + :one, #u = :now", "#s = :active AND #w = :w AND #c < :max", {
-      ":one": 1,
-      ":now": now,
-      ":active": "ACTIVE",
-      ":w": window,
-      ":max": max,
-    });
+    const count = () =>
+      attempt("SET #c = #c + :one, #u = :now", "#s = :active AND #w = :w AND #c < :max", {
+        ":one": 1,
+        ":now": now,
+        ":active": "ACTIVE",
+        ":w": window,
+        ":max": max,
+      });
+    const counted = await count();
     if (counted) return { kind: "counted", client: counted };
     const fresh = await attempt(
       "SET #c = :one, #w = :w, #u = :now",
@@ -123,6 +125,9 @@ export class IntegrationStore {
       { ":one": 1, ":now": now, ":active": "ACTIVE", ":w": window },
     );
     if (fresh) return { kind: "counted", client: fresh };
+    // A concurrent request opened this window between the two: count in it (over the allowance only if it is spent).
+    const late = await count();
+    if (late) return { kind: "counted", client: late };
     const current = await this.getClient(accountId, clientId);
     return current?.status === "ACTIVE" ? { kind: "limited" } : { kind: "inactive" };
   }

@@ -395,5 +395,12 @@ describe("API clients: per-client rate limit", () => {
     const again = await probe();
     expect(again.status).toBe(200);
     expect(again.data).toEqual({ node: { id: d.account.id } });
+    // Requests that open a window together are each counted in it: the ones that lose the race to
+    // open it are not refused (four of an allowance of five).
+    await t.setClock("2026-11-02T09:02:10.000Z");
+    const burst = await Promise.all(Array.from({ length: 4 }, () => probe()));
+    expect(burst.map((r) => r.status)).toEqual([200, 200, 200, 200]);
+    expect((await probe()).status).toBe(200);
+    expect((await probe()).status).toBe(429);
   });
 });
