@@ -1,16 +1,18 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { GRANTS } from "../stacks/grants.js";
-import type { FunctionRole, TableGrant } from "../stacks/grants.js";
+import type { FunctionRole, QueueName, TableGrant } from "../stacks/grants.js";
 
 /**
- * IAM, locally. DynamoDB Local has none, so a request the deployed role refuses (a batch write the
- * role lacks, a write outside the scheduler's partition) would only show in AWS, as AccessDenied on
- * every call of that path. The local stack runs each piece of work as the function that does it in
- * AWS (`asFunction`: the API's routes, the workers, the scheduler, the stream consumer), and its
- * DynamoDB clients check every request against that function's grant (stacks/grants.ts, from which
- * the stacks build the real policies), item by item as IAM does for transactions. Requests made
- * outside any function (test setup, dev tools) are not checked.
+ * IAM, locally. DynamoDB Local and fauxqs have none, so a request the deployed role refuses (a batch
+ * write the role lacks, a write outside the scheduler's partition, a message to a queue it may not
+ * send to) would only show in AWS, as AccessDenied on every call of that path. The local stack runs
+ * each piece of work as the function that does it in AWS (`asFunction`: the API's routes, the
+ * workers, the scheduler, the stream consumer), and its DynamoDB and SQS clients check every request
+ * against that function's grant (stacks/grants.ts, from which the stacks build the real policies),
+ * item by item as IAM does for transactions. Requests made outside any function (test setup, dev
+ * tools, the local event source mappings) are not checked.
  */
 const running = new AsyncLocalStorage<FunctionRole>();
 
@@ -109,5 +111,32 @@ export function enforceGrants(client: DynamoDBDocumentClient): void {
       return next(args);
     },
     { step: "initialize", name: "enforceGrants", override: true },
+  );
+}
+
+/**
+ * Makes `sqs` refuse, with AccessDenied and before sending, a message (SendMessage, SendMessageBatch)
+ * to a queue the running function's role may not send to. `queueOf` names a queue URL's queue.
+ */
+export function enforceSends(sqs: SQSClient, queueOf: (url: string) => QueueName | undefined): void {
+  sqs.middlewareStack.add(
+    (next, context) => async (args) => {
+      const role = running.getStore();
+      const url = (args.input as { QueueUrl?: unknown }).QueueUrl;
+      if (
+        role !== undefined &&
+        /^SendMessage(Batch)?Command$/.test(context.commandName ?? "") &&
+        typeof url === "string"
+      ) {
+        const queue = queueOf(url);
+        if (queue === undefined || !(GRANTS[role].sends as readonly string[]).includes(queue)) {
+          const refusal = `the ${role} role may not perform sqs:SendMessage on the ${queue ?? "unknown"} queue`;
+          refusals.push(refusal);
+          throw new AccessDenied(refusal);
+        }
+      }
+      return next(args);
+    },
+    { step: "initialize", name: "enforceSends", override: true },
   );
 }

@@ -15,7 +15,8 @@ import type { WorkQueue } from "../infra/queue.js";
 import { processSqsBatch } from "../infra/sqs-batch.js";
 import { observeRecord, silentTelemetry } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
-import { asFunction } from "./iam.js";
+import type { QueueName } from "../stacks/grants.js";
+import { asFunction, enforceSends } from "./iam.js";
 
 /** What a run did, for `POST /dev/jobs/run` and the CLI. */
 export interface RunReport {
@@ -105,6 +106,14 @@ export async function startLocalJobs(
       },
     }).queueUrl,
   };
+  // Messages are held to the sending function's grant (local/iam.ts); the local webhook queue is the stacks' delivery queue.
+  const queueNames: Record<string, QueueName> = {
+    [urls.billing]: "billing",
+    [urls.lifecycle]: "lifecycle",
+    [urls.mail]: "mail",
+    [webhookUrls.queue]: "deliveries",
+  };
+  enforceSends(sqs, (url) => queueNames[url]);
   const queues: Queues = {
     billing: new SqsWorkQueue(sqs, urls.billing),
     lifecycle: new SqsWorkQueue(sqs, urls.lifecycle),
@@ -126,9 +135,13 @@ export async function startLocalJobs(
   const workers: Record<LocalQueue, (record: SQSRecord) => Promise<void>> = {
     // Each as the Lambda function that does it in AWS, held to its role's grant (local/iam.ts).
     billing: (record) =>
-      asFunction("worker", () => observeRecord(telemetry, record, "billing", () => work(deps, record.body, billing))),
+      asFunction("billingWorker", () =>
+        observeRecord(telemetry, record, "billing", () => work(deps, record.body, billing)),
+      ),
     lifecycle: (record) =>
-      asFunction("worker", () => observeRecord(telemetry, record, "lifecycle", () => workLifecycle(deps, record.body))),
+      asFunction("lifecycleWorker", () =>
+        observeRecord(telemetry, record, "lifecycle", () => workLifecycle(deps, record.body)),
+      ),
     mail: (record) =>
       asFunction("mailWorker", () =>
         observeRecord(telemetry, record, "mail", async () => {

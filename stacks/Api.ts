@@ -1,10 +1,9 @@
 import { API_SETTINGS, INVOICE_FONTS, ISSUER_SETTINGS, PORTAL_SETTINGS, stageSettings } from "./function-defaults.js";
-import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { Config, Api as HttpApi, Function as LambdaFunction, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
 import { Data } from "./Data.js";
 import { GRANTS } from "./grants.js";
-import { tableStatements } from "./permissions.js";
+import { sendStatements, tableStatements } from "./permissions.js";
 import { Jobs } from "./Jobs.js";
 import { Webhooks } from "./Webhooks.js";
 
@@ -71,11 +70,7 @@ export function Api({ stack, app }: StackContext) {
   // Least privilege (stacks/grants.ts); no Scan: every access path is a key lookup or a Query.
   graphql.attachPermissions([
     ...tableStatements(table.tableArn, GRANTS.graphql),
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["sqs:SendMessage"],
-      resources: [mail.queue.queueArn, webhooks.queue.queueArn],
-    }),
+    ...sendStatements(GRANTS.graphql, { mail: mail.queue.queueArn, deliveries: webhooks.queue.queueArn }),
   ]);
   // Documents take API clients' tokens too: the API key checks them, and each request counts
   // against the client's rate limit (one conditional UpdateItem on the client's item). Otherwise

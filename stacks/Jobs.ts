@@ -1,12 +1,11 @@
 import { INVOICE_FONTS, ISSUER_SETTINGS, PORTAL_SETTINGS, stageSettings } from "./function-defaults.js";
 import { Duration } from "aws-cdk-lib";
 import { RuleTargetInput } from "aws-cdk-lib/aws-events";
-import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Cron, Function as LambdaFunction, Queue, use } from "sst/constructs";
 import type { StackContext } from "sst/constructs";
 import { GRANTS } from "./grants.js";
-import { sesSendStatement, tableStatements } from "./permissions.js";
+import { sendStatements, sesSendStatement, tableStatements } from "./permissions.js";
 import { Data } from "./Data.js";
 import { JOB_SCHEDULES } from "../infra/schedules.js";
 
@@ -98,7 +97,7 @@ export function Jobs({ stack, app }: StackContext) {
       memorySize: 1024,
       environment,
     });
-    worker.attachPermissions([...tableStatements(table.tableArn, GRANTS.worker), sesStatement]);
+    worker.attachPermissions([...tableStatements(table.tableArn, GRANTS[`${job}Worker`]), sesStatement]);
     // The event source grants the worker the consume actions (Receive/Delete/
     // ChangeMessageVisibility/GetQueueAttributes/GetQueueUrl) on this queue only.
     queues[job].queue.addConsumer(stack, {
@@ -129,12 +128,10 @@ export function Jobs({ stack, app }: StackContext) {
     // Reads; writes to the lifecycle watermark's partition only (its one item): a fault or a flaw in the
     // scheduler cannot touch accounts, subscriptions or invoices.
     ...tableStatements(table.tableArn, GRANTS.scheduler),
-    // SendMessage also authorises SendMessageBatch. The work queues only: the dead-letter
-    // queues are filled by SQS's redrive, never by our code.
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["sqs:SendMessage"],
-      resources: JOBS.map((job) => queues[job].queue.queueArn),
+    // One message per unit of work, to the two work queues.
+    ...sendStatements(GRANTS.scheduler, {
+      billing: queues.billing.queue.queueArn,
+      lifecycle: queues.lifecycle.queue.queueArn,
     }),
   ]);
   for (const job of Object.keys(JOB_SCHEDULES) as (keyof typeof JOB_SCHEDULES)[]) {
@@ -175,18 +172,10 @@ export function Jobs({ stack, app }: StackContext) {
   });
   // A billing run goes on from message to message: each chunk enqueues the next one (and the
   // departed accounts' chunks, the finaliser, the next month of a catch-up) on the billing queue.
-  workers.billing.attachPermissions([
-    new PolicyStatement({
-      effect: Effect.ALLOW,
-      actions: ["sqs:SendMessage"],
-      resources: [queues.billing.queue.queueArn],
-    }),
-  ]);
+  workers.billing.attachPermissions(sendStatements(GRANTS.billingWorker, { billing: queues.billing.queue.queueArn }));
   // The lifecycle worker queues its reminders (plain mails) there too.
   workers.lifecycle.addEnvironment("MAIL_QUEUE_URL", mailQueue.queueUrl);
-  workers.lifecycle.attachPermissions([
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [mailQueue.queueArn] }),
-  ]);
+  workers.lifecycle.attachPermissions(sendStatements(GRANTS.lifecycleWorker, { mail: mailQueue.queueArn }));
 
   stack.addOutputs({
     MailQueueUrl: mailQueue.queueUrl,

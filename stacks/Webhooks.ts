@@ -1,5 +1,4 @@
 import { Duration } from "aws-cdk-lib";
-import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import { StartingPosition } from "aws-cdk-lib/aws-lambda";
 import { SqsDlq } from "aws-cdk-lib/aws-lambda-event-sources";
 import { QueueEncryption } from "aws-cdk-lib/aws-sqs";
@@ -9,7 +8,7 @@ import { Data } from "./Data.js";
 import { PORTAL_SETTINGS, stageSettings } from "./function-defaults.js";
 import { DLQ_RETENTION_DAYS, Jobs } from "./Jobs.js";
 import { GRANTS } from "./grants.js";
-import { tableStatements } from "./permissions.js";
+import { sendStatements, tableStatements } from "./permissions.js";
 
 /** The stream consumer's limit: one batch of 100 records, its events and its fan-out. */
 export const STREAM_CONSUMER_TIMEOUT_SECONDS = 60;
@@ -47,9 +46,6 @@ export function Webhooks({ stack, app }: StackContext) {
     },
   });
 
-  const sendTo = (arn: string) =>
-    new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources: [arn] });
-
   // Where Lambda records a stream batch it gave up on (its shard and sequence numbers: the records
   // stay readable from the stream for 24 hours), instead of skipping it without a trace.
   const streamFailures = new Queue(stack, "streamFailures", {
@@ -83,7 +79,7 @@ export function Webhooks({ stack, app }: StackContext) {
   // Reads accounts, people, clients and endpoints; writes events; queues deliveries: nothing else.
   table.attachPermissionsToConsumer("events", [
     ...tableStatements(table.tableArn, GRANTS.streamConsumer),
-    sendTo(queue.queueArn),
+    ...sendStatements(GRANTS.streamConsumer, { deliveries: queue.queueArn }),
   ]);
 
   const signingKey = new Config.Secret(stack, "API_SIGNING_KEY");
@@ -103,7 +99,7 @@ export function Webhooks({ stack, app }: StackContext) {
   worker.attachPermissions([
     ...tableStatements(table.tableArn, GRANTS.webhookWorker),
     // Owners of a disabled endpoint are mailed through the mail queue.
-    sendTo(mail.queue.queueArn),
+    ...sendStatements(GRANTS.webhookWorker, { mail: mail.queue.queueArn }),
   ]);
   // The event source grants Receive/Delete/ChangeMessageVisibility on this queue only (the retry schedule holds messages by their visibility).
   queue.addConsumer(stack, {

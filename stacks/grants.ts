@@ -2,11 +2,14 @@ import { SCHEDULED_THROUGH } from "../core/due.js";
 import { counterPartitionKey } from "../infra/entities/billing.js";
 
 /**
- * What each function's role may do on the table, as data: the stacks build their IAM policies from
- * it, and the local stack enforces it on every DynamoDB request a function makes (local/iam.ts), so
- * a request the deployed role would refuse (AccessDenied) fails the tests instead. No CDK here: the
- * local stack loads this module.
+ * What each function's role may do on the table and the queues, as data: the stacks build their IAM
+ * policies from it, and the local stack enforces it on every DynamoDB request and every message a
+ * function sends (local/iam.ts), so a request the deployed role would refuse (AccessDenied) fails
+ * the tests instead. No CDK here: the local stack loads this module.
  */
+/** The work queues a function may send to (sqs:SendMessage, which also covers SendMessageBatch). */
+export type QueueName = "billing" | "lifecycle" | "mail" | "deliveries";
+
 export interface TableGrant {
   /** Item actions on the base table, anywhere in it. */
   readonly table: readonly string[];
@@ -14,6 +17,8 @@ export interface TableGrant {
   readonly index: readonly string[];
   /** Item actions allowed only on items of these partitions (`dynamodb:LeadingKeys`). */
   readonly partitions?: { readonly actions: readonly string[]; readonly keys: readonly string[] };
+  /** The queues it sends to (never a dead-letter queue: SQS's redrive fills those). */
+  readonly sends: readonly QueueName[];
 }
 
 /** DynamoDB item actions of a function that reads and writes items one by one and in transactions. */
@@ -39,16 +44,27 @@ export const GRANTS = {
    * tenants and extension associations, and a detach deletes a tenant's many associations, in
    * batches (core/equipment/pairing.ts, tenants.ts).
    */
-  graphql: { table: [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"], index: INDEX_ACTIONS },
+  graphql: {
+    table: [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"],
+    index: INDEX_ACTIONS,
+    // Invitation mails; test events and redeliveries.
+    sends: ["mail", "deliveries"],
+  },
   /** Invoice files: reads, and the UpdateItem of an API client's rate counter. */
   documents: {
     table: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem"],
     index: INDEX_ACTIONS,
+    sends: [],
   },
-  /** The billing and lifecycle workers: invoice lines and expired items go in batches. */
-  worker: { table: [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"], index: INDEX_ACTIONS },
-  /** The mail worker sends what its queue holds: no table access. */
-  mailWorker: { table: [], index: [] },
+  /**
+   * The billing worker: invoice lines go in batches; a run goes on from message to message (each
+   * chunk enqueues the next, the departed accounts' chunks, the finaliser, a catch-up's next month).
+   */
+  billingWorker: { table: [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"], index: INDEX_ACTIONS, sends: ["billing"] },
+  /** The lifecycle worker: expired items go in batches; reminders are queued mails. */
+  lifecycleWorker: { table: [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"], index: INDEX_ACTIONS, sends: ["mail"] },
+  /** The mail worker sends what its queue holds through SES: no table access, no queue. */
+  mailWorker: { table: [], index: [], sends: [] },
   /**
    * The scheduler reads to find what is due, and writes one item: the lifecycle watermark
    * (core/lifecycle.ts `dueSinceLastRun`'s commit, a Put the first time, then an Update, in a
@@ -61,6 +77,8 @@ export const GRANTS = {
       actions: ["dynamodb:PutItem", "dynamodb:UpdateItem"],
       keys: [counterPartitionKey(SCHEDULED_THROUGH)],
     },
+    // One message per unit of work.
+    sends: ["billing", "lifecycle"],
   },
   /** The stream consumer reads accounts, people, clients and endpoints, and writes events. */
   streamConsumer: {
@@ -72,9 +90,12 @@ export const GRANTS = {
       "dynamodb:PutItem",
     ],
     index: [],
+    // Each event's deliveries, one message per endpoint.
+    sends: ["deliveries"],
   },
   /** The webhook worker: leases, attempts and endpoint state, one by one and in transactions. */
-  webhookWorker: { table: TABLE_ACTIONS, index: INDEX_ACTIONS },
+  // Owners of an endpoint it disables are mailed.
+  webhookWorker: { table: TABLE_ACTIONS, index: INDEX_ACTIONS, sends: ["mail"] },
 } as const satisfies Record<string, TableGrant>;
 
 export type FunctionRole = keyof typeof GRANTS;

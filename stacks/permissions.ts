@@ -1,7 +1,7 @@
 import { ArnFormat } from "aws-cdk-lib";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { StackContext } from "sst/constructs";
-import type { TableGrant } from "./grants.js";
+import type { QueueName, TableGrant } from "./grants.js";
 
 /**
  * A role's table statements from its grant (stacks/grants.ts): its actions on the table, Query on
@@ -25,6 +25,21 @@ export function tableStatements(tableArn: string, grant: TableGrant): PolicyStat
         ]
       : []),
   ];
+}
+
+/**
+ * A role's SendMessage statement from its grant (stacks/grants.ts): the queues it sends to, by name,
+ * and nothing else (no dead-letter queue: SQS's redrive fills them). SendMessage also authorises
+ * SendMessageBatch.
+ */
+export function sendStatements(grant: TableGrant, queueArns: Partial<Record<QueueName, string>>): PolicyStatement[] {
+  if (grant.sends.length === 0) return [];
+  const resources = grant.sends.map((queue) => {
+    const arn = queueArns[queue];
+    if (arn === undefined) throw new Error(`the ${queue} queue's ARN was not passed`);
+    return arn;
+  });
+  return [new PolicyStatement({ effect: Effect.ALLOW, actions: ["sqs:SendMessage"], resources })];
 }
 
 /**

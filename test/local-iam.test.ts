@@ -77,6 +77,20 @@ describe("the local stack's clients", () => {
     ]);
   });
 
+  it("refuse a message to a queue the running function may not send to: nothing is queued", async () => {
+    // Act: the stream consumer (deliveries only) and the documents function (no queue) mailing.
+    const fromConsumer = asFunction("streamConsumer", () => t.stack.jobs.mailQueue.send(["{}"]));
+    const fromDocuments = asFunction("documents", () => t.stack.jobs.mailQueue.send(["{}"]));
+    // Assess
+    await expect(fromConsumer).rejects.toThrow(AccessDenied);
+    await expect(fromDocuments).rejects.toThrow(AccessDenied);
+    expect(takeRefusals()).toEqual([
+      "the streamConsumer role may not perform sqs:SendMessage on the mail queue",
+      "the documents role may not perform sqs:SendMessage on the mail queue",
+    ]);
+    expect(t.stack.jobs.inspect("mail")).toMatchObject({ ready: 0 });
+  });
+
   it("let through what it may, and anything outside a function (setup, tools)", async () => {
     expect(await asFunction("scheduler", () => t.stack.store.counterValue(SCHEDULED_THROUGH))).toBe(0);
     expect(await t.stack.store.counterValue(SCHEDULED_THROUGH)).toBe(0);
