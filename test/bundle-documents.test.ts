@@ -1,10 +1,10 @@
 import type { APIGatewayProxyStructuredResultV2 } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { localSigningJwk } from "../local/device-key.js";
 import { INVOICE_FONTS } from "../stacks/function-defaults.js";
-import { OPERATOR, PLATFORM, lambdaEvent, ok, startTestStack } from "./harness.js";
+import { PLATFORM, lambdaEvent, ok, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
-import { shipFunction } from "./bundle-runner.js";
+import { shipFunction, stackEnv } from "./bundle-runner.js";
 import type { ShippedFunction } from "./bundle-runner.js";
 
 /** One answer, whichever served it: status, the headers a client reads, the body's bytes. */
@@ -54,30 +54,13 @@ describe("the documents function's minified bundle serves invoices as the local 
     apiKey = JSON.stringify(jwk);
     [t, fn] = await Promise.all([startTestStack({ apiSigningKey: jwk }), shipFunction("documents", INVOICE_FONTS)]);
     await t.setClock("2026-10-05T09:00:00.000Z");
-    ids.d = (
-      await t.mutateOk<{ account: { id: string } }>(
-        OPERATOR,
-        "createAccount",
-        "CreateAccountInput",
-        {
-          parentId: PLATFORM,
-          kind: "DISTRIBUTOR",
-          name: "Documents Distribution",
-          country: "GB",
-          currency: "USD",
-          owner: { email: OWNER },
-        },
-        "account { id }",
-      )
-    ).account.id;
-    await t.accept(OWNER);
-    await t.mutateOk(
-      OPERATOR,
-      "setAvailableOffers",
-      "SetAvailableOffersInput",
-      { accountId: ids.d, skus: [TRUNK] },
-      "account { id }",
-    );
+    ids.d = await t.createAccount({
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Documents Distribution",
+      owner: OWNER,
+    });
+    await t.offer(ids.d, [TRUNK]);
     await t.mutateOk(
       OWNER,
       "placeOrder",
@@ -115,17 +98,7 @@ describe("the documents function's minified bundle serves invoices as the local 
   });
 
   /** The function's environment: the test stack's table, token issuer and API key, nothing else. */
-  const bundleEnv = (): Record<string, string> => ({
-    TABLE_NAME: t.stack.store.tableName,
-    DYNAMO_ENDPOINT: inject("dynamoEndpoint"),
-    AWS_REGION: "eu-west-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AUTH_JWKS_URL: `${t.url}/.well-known/jwks.json`,
-    AUTH_ISSUER: `${t.url}/`,
-    AUTH_AUDIENCE: "channel-partner-api",
-    API_SIGNING_KEY: apiKey,
-  });
+  const bundleEnv = (): Record<string, string> => ({ ...stackEnv(t), API_SIGNING_KEY: apiKey });
   const fromBundle = (a: APIGatewayProxyStructuredResultV2): Download => ({
     status: a.statusCode ?? 0,
     type: a.headers?.["content-type"]?.toString() ?? null,

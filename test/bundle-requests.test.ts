@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEventV2 } from "aws-lambda";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_ALIASES, MAX_TOKENS } from "../graphql/limits.js";
 import { localSigningJwk } from "../local/device-key.js";
-import { ERR, lambdaEvent, startTestStack } from "./harness.js";
+import { ERR, PLATFORM, lambdaEvent, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
-import { shipFunction } from "./bundle-runner.js";
+import { shipFunction, stackEnv } from "./bundle-runner.js";
 import type { ShippedFunction } from "./bundle-runner.js";
 
 interface Answer {
@@ -30,17 +30,7 @@ describe("the graphql function's minified bundle answers as the local server doe
     [t, fn] = await Promise.all([startTestStack(), shipFunction("graphql")]);
   });
   /** The function's environment: the test stack's table, token issuer and nothing else reachable. */
-  const bundleEnv = (): Record<string, string> => ({
-    TABLE_NAME: t.stack.store.tableName,
-    DYNAMO_ENDPOINT: inject("dynamoEndpoint"),
-    AWS_REGION: "eu-west-1",
-    AWS_ACCESS_KEY_ID: "local",
-    AWS_SECRET_ACCESS_KEY: "local",
-    AUTH_JWKS_URL: `${t.url}/.well-known/jwks.json`,
-    AUTH_ISSUER: `${t.url}/`,
-    AUTH_AUDIENCE: "channel-partner-api",
-    MAIL_QUEUE_URL: "http://127.0.0.1:9/mail",
-  });
+  const bundleEnv = (): Record<string, string> => ({ ...stackEnv(t), MAIL_QUEUE_URL: "http://127.0.0.1:9/mail" });
   afterAll(async () => {
     await t?.stop();
     fn?.remove();
@@ -55,13 +45,7 @@ describe("the graphql function's minified bundle answers as the local server doe
       "{ viewer { memberships { account { id } } } }",
     );
     const platformId = me.data?.viewer.memberships[0]?.account.id;
-    const distributor = await t.mutateOk<{ account: { id: string } }>(
-      operator,
-      "createAccount",
-      "CreateAccountInput",
-      { parentId: platformId, kind: "DISTRIBUTOR", name: "Bundle Numbers", country: "GB", currency: "GBP" },
-      "account { id }",
-    );
+    const distributorId = await t.createAccount({ parentId: PLATFORM, kind: "DISTRIBUTOR", name: "Bundle Numbers" });
     const requests: { readonly body: string; readonly token?: string }[] = [
       { body: JSON.stringify({ query: "{ viewer { email memberships { role account { name kind } } } }" }), token },
       {
@@ -106,7 +90,7 @@ describe("the graphql function's minified bundle answers as the local server doe
       {
         body: JSON.stringify({
           query: `mutation M($input: AddNumbersInput!) { r: addNumbers(input: $input) { __typename ${ERR} } }`,
-          variables: { input: { accountId: distributor.account.id, numbers: ["+99912345678"] } },
+          variables: { input: { accountId: distributorId, numbers: ["+99912345678"] } },
         }),
         token,
       },

@@ -5,6 +5,8 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { discoverHandlers, sstBuildOptions } from "../bench/bundle-options.js";
+import { inject } from "vitest";
+import type { TestStack } from "./harness.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 
@@ -63,5 +65,19 @@ export async function shipFunction(name: string, copyFiles: readonly CopiedFile[
     run,
     invoke: async (env, events) => (await run(env, events)).results,
     remove: () => rmSync(out, { recursive: true, force: true }),
+  };
+}
+
+/** A bundle's environment against a test stack: its table on the test engine, its token issuer, and local credentials. */
+export function stackEnv(t: TestStack): Record<string, string> {
+  return {
+    TABLE_NAME: t.stack.store.tableName,
+    DYNAMO_ENDPOINT: inject("dynamoEndpoint"),
+    AWS_REGION: "eu-west-1",
+    AWS_ACCESS_KEY_ID: "local",
+    AWS_SECRET_ACCESS_KEY: "local",
+    AUTH_JWKS_URL: `${t.url}/.well-known/jwks.json`,
+    AUTH_ISSUER: `${t.url}/`,
+    AUTH_AUDIENCE: "channel-partner-api",
   };
 }

@@ -224,6 +224,49 @@ export class TestStack {
     expect(res.data?.r, JSON.stringify(res)).toEqual({ __typename: "MutationAcceptInvitationSuccess" });
   }
 
+  /**
+   * Creates an account as `as` (the operator unless told), which must succeed: its id. With an owner,
+   * the owner's invitation is accepted too. Distributors bill in `currency` (USD unless told).
+   */
+  async createAccount(
+    input: {
+      readonly parentId: string;
+      readonly kind: "DISTRIBUTOR" | "RESELLER" | "CUSTOMER";
+      readonly name: string;
+      readonly country?: string;
+      readonly currency?: string;
+      readonly owner?: string;
+    },
+    as = OPERATOR,
+  ): Promise<string> {
+    const { owner, currency, country, ...rest } = input;
+    const created = await this.mutateOk<{ account: { id: string } }>(
+      as,
+      "createAccount",
+      "CreateAccountInput",
+      {
+        ...rest,
+        country: country ?? "GB",
+        ...(input.kind === "DISTRIBUTOR" ? { currency: currency ?? "USD" } : {}),
+        ...(owner ? { owner: { email: owner } } : {}),
+      },
+      "account { id }",
+    );
+    if (owner) await this.accept(owner);
+    return created.account.id;
+  }
+
+  /** The operator makes `skus` available to an account. */
+  async offer(accountId: string, skus: readonly string[]): Promise<void> {
+    await this.mutateOk(
+      OPERATOR,
+      "setAvailableOffers",
+      "SetAvailableOffersInput",
+      { accountId, skus },
+      "account { id }",
+    );
+  }
+
   /** Runs `job` now through the queue and its worker (POST /dev/jobs/run; billing for `period` if given); it must answer 200. */
   async runJob(job: string, period?: string): Promise<JobRun> {
     const res = await fetch(`${this.stack.url}/dev/jobs/run`, {

@@ -16,7 +16,7 @@ import { Store } from "../infra/store.js";
 import { authorisationsOf } from "../local/iam.js";
 import type { Authorisation } from "../local/iam.js";
 import { GRANTS } from "../stacks/grants.js";
-import { OPERATOR, PLATFORM, startTestStack } from "./harness.js";
+import { PLATFORM, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
 describe("the scheduler's role allows what the scheduled runs do, and no write but the watermark", () => {
@@ -45,22 +45,13 @@ describe("the scheduler's role allows what the scheduled runs do, and no write b
     // After the platform's creation (today): the first lifecycle run reads from that day on.
     await t.setClock(at.created);
     // Prepare: a billed party with a reseller and an idle customer below it (its deletion comes due).
-    let parent = PLATFORM;
-    for (const [kind, name] of [
-      ["DISTRIBUTOR", "Scheduler Distribution"],
-      ["RESELLER", "Scheduler Reseller"],
-      ["CUSTOMER", "Scheduler Customer"],
-    ] as const) {
-      parent = (
-        await t.mutateOk<{ account: { id: string } }>(
-          OPERATOR,
-          "createAccount",
-          "CreateAccountInput",
-          { parentId: parent, kind, name, country: "GB", ...(kind === "DISTRIBUTOR" ? { currency: "GBP" } : {}) },
-          "account { id }",
-        )
-      ).account.id;
-    }
+    const distributorId = await t.createAccount({
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Scheduler Distribution",
+    });
+    const resellerId = await t.createAccount({ parentId: distributorId, kind: "RESELLER", name: "Scheduler Reseller" });
+    await t.createAccount({ parentId: resellerId, kind: "CUSTOMER", name: "Scheduler Customer" });
     // The scheduler's store records every request it sends, as the IAM actions it needs.
     const client = createDocumentClient({ region: "local", endpoint: inject("dynamoEndpoint") });
     client.middlewareStack.add(
