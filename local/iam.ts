@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import type { Mailer } from "../infra/mail.js";
 import { GRANTS } from "../stacks/grants.js";
 import type { FunctionRole, QueueName, TableGrant } from "../stacks/grants.js";
 
@@ -139,4 +140,24 @@ export function enforceSends(sqs: SQSClient, queueOf: (url: string) => QueueName
     },
     { step: "initialize", name: "enforceSends", override: true },
   );
+}
+
+/**
+ * `ses` (the local SES, the outbox) held to the running function's grant: a function whose role may
+ * not send through SES (the API, the stream consumer, the webhook worker: they queue their mails) is
+ * refused, as SES would refuse it.
+ */
+export function enforceMail(ses: Mailer): Mailer {
+  return {
+    send: (message) => {
+      const role = running.getStore();
+      const grant: TableGrant | undefined = role === undefined ? undefined : GRANTS[role];
+      if (role !== undefined && !grant?.mails) {
+        const refusal = `the ${role} role may not perform ses:SendEmail`;
+        refusals.push(refusal);
+        return Promise.reject(new AccessDenied(refusal));
+      }
+      return ses.send(message);
+    },
+  };
 }

@@ -26,7 +26,7 @@ import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
 import type { LocalDynamo } from "./dynamodb.js";
 import { localApiKeys } from "./api-key.js";
-import { asFunction, enforceGrants } from "./iam.js";
+import { asFunction, enforceGrants, enforceMail } from "./iam.js";
 import { startLocalChangeStream } from "./change-stream.js";
 import type { LocalChangeStream } from "./change-stream.js";
 import * as Events from "../core/events.js";
@@ -213,7 +213,8 @@ async function start(
   const outbox = new OutboxMailer("no-reply@localhost", () => clock.now());
   // The mail queue exists once the local jobs run, which need `deps` first.
   const mail: { queue?: WorkQueue } = {};
-  const mailer = routedMailer(() => mail.queue, outbox);
+  const ses = enforceMail(outbox);
+  const mailer = routedMailer(() => mail.queue, ses);
   const integrations = new IntegrationStore(client, tableName);
   const apiKeys = opts.apiSigningKey ? createApiKeys(opts.apiSigningKey) : await localApiKeys(dataDir);
   // The delivery queue exists once the local jobs run (fauxqs), like the mail queue.
@@ -245,7 +246,7 @@ async function start(
   await seedCatalog(deps);
   const jobs = await startLocalJobs(deps, {
     issuer: ISSUER,
-    mailer: outbox,
+    mailer: ses,
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
     ...(opts.billingChunkSize ? { billingChunkSize: opts.billingChunkSize } : {}),
     ...(opts.mailLeaseMs ? { mailLeaseMs: opts.mailLeaseMs } : {}),

@@ -97,7 +97,8 @@ export function Jobs({ stack, app }: StackContext) {
       memorySize: 1024,
       environment,
     });
-    worker.attachPermissions([...tableStatements(table.tableArn, GRANTS[`${job}Worker`]), sesStatement]);
+    const grant = GRANTS[`${job}Worker`];
+    worker.attachPermissions([...tableStatements(table.tableArn, grant), ...(grant.mails ? [sesStatement] : [])]);
     // The event source grants the worker the consume actions (Receive/Delete/
     // ChangeMessageVisibility/GetQueueAttributes/GetQueueUrl) on this queue only.
     queues[job].queue.addConsumer(stack, {
@@ -165,7 +166,7 @@ export function Jobs({ stack, app }: StackContext) {
     // Only the sender: the mail worker touches neither the table nor any other queue.
     environment: { STAGE: app.stage, MAIL_FROM: mailFrom },
   });
-  mailWorker.attachPermissions([sesStatement]);
+  mailWorker.attachPermissions(GRANTS.mailWorker.mails ? [sesStatement] : []);
   mailQueue.addConsumer(stack, {
     function: mailWorker,
     cdk: { eventSource: { reportBatchItemFailures: true, batchSize: 10, maxBatchingWindow: Duration.seconds(1) } },

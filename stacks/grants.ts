@@ -19,6 +19,8 @@ export interface TableGrant {
   readonly partitions?: { readonly actions: readonly string[]; readonly keys: readonly string[] };
   /** The queues it sends to (never a dead-letter queue: SQS's redrive fills those). */
   readonly sends: readonly QueueName[];
+  /** Whether it sends mail through SES itself (the others queue their mails for the mail worker). */
+  readonly mails?: true;
 }
 
 /** DynamoDB item actions of a function that reads and writes items one by one and in transactions. */
@@ -60,11 +62,22 @@ export const GRANTS = {
    * The billing worker: invoice lines go in batches; a run goes on from message to message (each
    * chunk enqueues the next, the departed accounts' chunks, the finaliser, a catch-up's next month).
    */
-  billingWorker: { table: [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"], index: INDEX_ACTIONS, sends: ["billing"] },
+  billingWorker: {
+    table: [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"],
+    index: INDEX_ACTIONS,
+    sends: ["billing"],
+    // Each invoice with its PDF attached, through SES.
+    mails: true,
+  },
   /** The lifecycle worker: expired items go in batches; reminders are queued mails. */
-  lifecycleWorker: { table: [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"], index: INDEX_ACTIONS, sends: ["mail"] },
+  lifecycleWorker: {
+    table: [...TABLE_ACTIONS, "dynamodb:BatchWriteItem"],
+    index: INDEX_ACTIONS,
+    sends: ["mail"],
+    mails: true,
+  },
   /** The mail worker sends what its queue holds through SES: no table access, no queue. */
-  mailWorker: { table: [], index: [], sends: [] },
+  mailWorker: { table: [], index: [], sends: [], mails: true },
   /**
    * The scheduler reads to find what is due, and writes one item: the lifecycle watermark
    * (core/lifecycle.ts `dueSinceLastRun`'s commit, a Put the first time, then an Update, in a

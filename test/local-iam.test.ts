@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SCHEDULED_THROUGH } from "../core/due.js";
 import { counterPartitionKey } from "../infra/entities/billing.js";
-import { AccessDenied, allows, asFunction, authorisationsOf, takeRefusals } from "../local/iam.js";
+import { AccessDenied, allows, asFunction, authorisationsOf, enforceMail, takeRefusals } from "../local/iam.js";
 import { GRANTS } from "../stacks/grants.js";
 import { startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
@@ -48,6 +48,25 @@ describe("authorisations a request needs", () => {
     expect(allows(GRANTS.documents, { action: "dynamodb:PutItem", pk: "x" })).toBe(false);
     expect(allows(GRANTS.streamConsumer, { action: "dynamodb:Query", index: "gsi1" })).toBe(false);
     for (const grant of Object.values(GRANTS)) expect(allows(grant, { action: "dynamodb:Scan" })).toBe(false);
+  });
+});
+
+describe("the local SES", () => {
+  it("sends only for the functions whose role may send through SES (the workers); the others are refused", async () => {
+    // Prepare
+    const sent: string[] = [];
+    const ses = enforceMail({ send: async (m) => void sent.push(m.subject) });
+    const message = { to: "someone@example.com", subject: "Invoice", text: "attached" };
+    // Act and assess
+    await expect(asFunction("graphql", () => ses.send(message))).rejects.toThrow(AccessDenied);
+    await expect(asFunction("webhookWorker", () => ses.send(message))).rejects.toThrow(AccessDenied);
+    await asFunction("billingWorker", () => ses.send(message));
+    await asFunction("mailWorker", () => ses.send(message));
+    expect(sent).toEqual(["Invoice", "Invoice"]);
+    expect(takeRefusals()).toEqual([
+      "the graphql role may not perform ses:SendEmail",
+      "the webhookWorker role may not perform ses:SendEmail",
+    ]);
   });
 });
 
