@@ -3,7 +3,7 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { Mailer } from "../infra/mail.js";
 import { GRANTS } from "../stacks/grants.js";
-import type { FunctionRole, QueueName, TableGrant } from "../stacks/grants.js";
+import type { FunctionRole, QueueName, Grant } from "../stacks/grants.js";
 
 /**
  * IAM, locally. DynamoDB Local and fauxqs have none, so a request the deployed role refuses (a batch
@@ -80,7 +80,7 @@ export function authorisationsOf(command: string, input: Input): Authorisation[]
 }
 
 /** Whether `grant` allows `a`, as the stacks' policies do. */
-export function allows(grant: TableGrant, a: Authorisation): boolean {
+export function allows(grant: Grant, a: Authorisation): boolean {
   if (a.index !== undefined) return grant.index.includes(a.action);
   if (grant.table.includes(a.action)) return true;
   const partitions = grant.partitions;
@@ -151,7 +151,7 @@ export function enforceMail(ses: Mailer): Mailer {
   return {
     send: (message) => {
       const role = running.getStore();
-      const grant: TableGrant | undefined = role === undefined ? undefined : GRANTS[role];
+      const grant: Grant | undefined = role === undefined ? undefined : GRANTS[role];
       if (role !== undefined && !grant?.mails) {
         const refusal = `the ${role} role may not perform ses:SendEmail`;
         refusals.push(refusal);

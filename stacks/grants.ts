@@ -10,7 +10,8 @@ import { counterPartitionKey } from "../infra/entities/billing.js";
 /** The work queues a function may send to (sqs:SendMessage, which also covers SendMessageBatch). */
 export type QueueName = "billing" | "lifecycle" | "mail" | "deliveries";
 
-export interface TableGrant {
+/** One function's grant: its DynamoDB actions, the queues it sends to, whether it mails through SES. */
+export interface Grant {
   /** Item actions on the base table, anywhere in it. */
   readonly table: readonly string[];
   /** Actions on the global secondary indexes (only Query exists for them). */
@@ -39,7 +40,7 @@ export const TABLE_ACTIONS = [
 /** Actions on the global secondary indexes: they can only be queried. */
 export const INDEX_ACTIONS = ["dynamodb:Query"] as const;
 
-/** Every function with table access, by role. No Scan anywhere: every access path is a key lookup or a Query. */
+/** Every function's grant, by role. No Scan anywhere: every access path is a key lookup or a Query. */
 export const GRANTS = {
   /**
    * The API: items one by one and in transactions, plus BatchWriteItem: removing a PBX deletes its
@@ -106,9 +107,11 @@ export const GRANTS = {
     // Each event's deliveries, one message per endpoint.
     sends: ["deliveries"],
   },
-  /** The webhook worker: leases, attempts and endpoint state, one by one and in transactions. */
-  // Owners of an endpoint it disables are mailed.
+  /**
+   * The webhook worker: leases, attempts and endpoint state, one by one and in transactions; the
+   * owners of an endpoint it disables are mailed through the mail queue.
+   */
   webhookWorker: { table: TABLE_ACTIONS, index: INDEX_ACTIONS, sends: ["mail"] },
-} as const satisfies Record<string, TableGrant>;
+} as const satisfies Record<string, Grant>;
 
 export type FunctionRole = keyof typeof GRANTS;

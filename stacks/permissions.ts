@@ -1,14 +1,14 @@
 import { ArnFormat } from "aws-cdk-lib";
 import { Effect, PolicyStatement } from "aws-cdk-lib/aws-iam";
 import type { StackContext } from "sst/constructs";
-import type { QueueName, TableGrant } from "./grants.js";
+import type { QueueName, Grant } from "./grants.js";
 
 /**
  * A role's table statements from its grant (stacks/grants.ts): its actions on the table, Query on
  * the indexes if granted, and the actions held only on given partitions (`dynamodb:LeadingKeys`).
  * Explicit actions instead of `bind([table])`, which would grant `dynamodb:*`.
  */
-export function tableStatements(tableArn: string, grant: TableGrant): PolicyStatement[] {
+export function tableStatements(tableArn: string, grant: Grant): PolicyStatement[] {
   return [
     new PolicyStatement({ effect: Effect.ALLOW, actions: [...grant.table], resources: [tableArn] }),
     ...(grant.index.length > 0
@@ -32,7 +32,7 @@ export function tableStatements(tableArn: string, grant: TableGrant): PolicyStat
  * and nothing else (no dead-letter queue: SQS's redrive fills them). SendMessage also authorises
  * SendMessageBatch.
  */
-export function sendStatements(grant: TableGrant, queueArns: Partial<Record<QueueName, string>>): PolicyStatement[] {
+export function sendStatements(grant: Grant, queueArns: Partial<Record<QueueName, string>>): PolicyStatement[] {
   if (grant.sends.length === 0) return [];
   const resources = grant.sends.map((queue) => {
     const arn = queueArns[queue];
