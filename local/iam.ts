@@ -88,6 +88,14 @@ export function allows(grant: Grant, a: Authorisation): boolean {
 }
 
 const refusals: string[] = [];
+/** Refusals kept for `takeRefusals` (a long `npm start` session does not grow without bound). */
+const MAX_REFUSALS = 1000;
+
+/** Records a refusal and the error DynamoDB, SQS or SES would answer it with. */
+function refuse(refusal: string): AccessDenied {
+  if (refusals.length < MAX_REFUSALS) refusals.push(refusal);
+  return new AccessDenied(refusal);
+}
 
 /** The requests refused since the last call ("role: action"), for a test run to fail on any, even one a retry hid. */
 export function takeRefusals(): string[] {
@@ -102,11 +110,8 @@ export function enforceGrants(client: DynamoDBDocumentClient): void {
       if (role !== undefined) {
         for (const a of authorisationsOf(context.commandName ?? "", args.input as Input)) {
           // The partition key is not named: it may hold an e-mail address.
-          if (!allows(GRANTS[role], a)) {
-            const refusal = `the ${role} role may not perform ${a.action}${a.index ? " on an index" : ""}`;
-            refusals.push(refusal);
-            throw new AccessDenied(refusal);
-          }
+          if (!allows(GRANTS[role], a))
+            throw refuse(`the ${role} role may not perform ${a.action}${a.index ? " on an index" : ""}`);
         }
       }
       return next(args);
@@ -130,11 +135,8 @@ export function enforceSends(sqs: SQSClient, queueOf: (url: string) => QueueName
         typeof url === "string"
       ) {
         const queue = queueOf(url);
-        if (queue === undefined || !(GRANTS[role].sends as readonly string[]).includes(queue)) {
-          const refusal = `the ${role} role may not perform sqs:SendMessage on the ${queue ?? "unknown"} queue`;
-          refusals.push(refusal);
-          throw new AccessDenied(refusal);
-        }
+        if (queue === undefined || !(GRANTS[role].sends as readonly string[]).includes(queue))
+          throw refuse(`the ${role} role may not perform sqs:SendMessage on the ${queue ?? "unknown"} queue`);
       }
       return next(args);
     },
@@ -152,11 +154,8 @@ export function enforceMail(ses: Mailer): Mailer {
     send: (message) => {
       const role = running.getStore();
       const grant: Grant | undefined = role === undefined ? undefined : GRANTS[role];
-      if (role !== undefined && !grant?.mails) {
-        const refusal = `the ${role} role may not perform ses:SendEmail`;
-        refusals.push(refusal);
-        return Promise.reject(new AccessDenied(refusal));
-      }
+      if (role !== undefined && !grant?.mails)
+        return Promise.reject(refuse(`the ${role} role may not perform ses:SendEmail`));
       return ses.send(message);
     },
   };
