@@ -3,7 +3,7 @@ import { DAY_MS } from "./time.js";
 
 /**
  * The lifecycle watermark, a counter: every day before it has been scheduled (a day number since
- * 1970-01-01). The one item the scheduler writes (its role may write no other: stacks/Jobs.ts).
+ * 1970-01-01). The one item the scheduler writes (its role may write no other: stacks/grants.ts).
  */
 export const SCHEDULED_THROUGH = "lifecycle:scheduled-through";
 

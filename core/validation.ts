@@ -104,11 +104,15 @@ export const absentIfNull = <S extends z.ZodType>(schema: S) =>
     .transform((v) => v ?? undefined)
     .optional();
 
+/** Every issue of a failed parse, as one Invalid with field paths under `prefix`. */
+const invalidOf = (error: z.ZodError, prefix: string[]) =>
+  new Invalid(error.issues.map((i) => ({ path: [...prefix, ...i.path.map(String)], message: i.message })));
+
 /** Parses input with a schema; every failure becomes one Invalid with field paths. */
 export function parse<S extends z.ZodType>(schema: S, input: unknown, prefix: string[] = []): z.infer<S> {
   const r = schema.safeParse(input);
   if (r.success) return r.data;
-  throw new Invalid(r.error.issues.map((i) => ({ path: [...prefix, ...i.path.map(String)], message: i.message })));
+  throw invalidOf(r.error, prefix);
 }
 
 /** `parse`, for schemas with asynchronous rules (a public number: its numbering plans load on first use). */
@@ -119,7 +123,7 @@ export async function parseAsync<S extends z.ZodType>(
 ): Promise<z.infer<S>> {
   const r = await schema.safeParseAsync(input);
   if (r.success) return r.data;
-  throw new Invalid(r.error.issues.map((i) => ({ path: [...prefix, ...i.path.map(String)], message: i.message })));
+  throw invalidOf(r.error, prefix);
 }
 
 /** The search key of a name or reference: lower case, inner spaces collapsed. */

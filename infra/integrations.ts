@@ -307,13 +307,11 @@ export class IntegrationStore {
   }
 }
 
-/** A conditional write that did not apply (ElectroDB wraps the SDK's error). */
+/** A conditional write that did not apply (with `GO`, ElectroDB rethrows the SDK's own error, unwrapped). */
 function isConditionFailure(err: unknown): boolean {
-  if (err instanceof ConditionalCheckFailedException) return true;
-  const cause = (err as { cause?: unknown } | null)?.cause;
   return (
-    cause instanceof ConditionalCheckFailedException ||
-    (cause as { name?: string } | undefined)?.name === "ConditionalCheckFailedException"
+    err instanceof ConditionalCheckFailedException ||
+    (err as { name?: unknown } | null)?.name === "ConditionalCheckFailedException"
   );
 }
 

@@ -115,36 +115,18 @@ describe("the stream consumer's bundle on Lambda's event", () => {
     [t, fn] = await Promise.all([startTestStack(), shipFunction("stream-consumer")]);
     client = createDocumentClient({ region: "local", endpoint });
     // Prepare: a distributor, a reseller below it, a rename: audit items, each an event.
-    const d = await t.mutateOk<{ account: { id: string } }>(
-      OPERATOR,
-      "createAccount",
-      "CreateAccountInput",
-      {
-        parentId: PLATFORM,
-        kind: "DISTRIBUTOR",
-        name: "Dist Stream Twin",
-        country: "GB",
-        currency: "GBP",
-      },
-      "account { id }",
-    );
-    await t.mutateOk(
-      OPERATOR,
-      "createAccount",
-      "CreateAccountInput",
-      {
-        parentId: d.account.id,
-        kind: "RESELLER",
-        name: "Res Stream Twin",
-        country: "GB",
-      },
-      "account { id }",
-    );
+    const distributorId = await t.createAccount({
+      parentId: PLATFORM,
+      kind: "DISTRIBUTOR",
+      name: "Dist Stream Twin",
+      currency: "GBP",
+    });
+    await t.createAccount({ parentId: distributorId, kind: "RESELLER", name: "Res Stream Twin" });
     await t.mutateOk(
       OPERATOR,
       "updateAccount",
       "UpdateAccountInput",
-      { id: d.account.id, name: "Dist Stream Twin 2" },
+      { id: distributorId, name: "Dist Stream Twin 2" },
       "account { id }",
     );
     records = await readStream(t.stack.store.tableName);
