@@ -12,7 +12,7 @@
  * (offers, accounts, the seller's invitation, orders), not over HTTP.
  */
 import * as Acceptance from "../core/acceptance.js";
-import { writeFile } from "node:fs/promises";
+import { mkdir, writeFile } from "node:fs/promises";
 import { Session as InspectorSession } from "node:inspector/promises";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -1176,6 +1176,7 @@ export async function runOrdersBench(options: Partial<OrdersOptions> = {}): Prom
         for (let i = 0; i < 200; i++) await callHandler(sides.event(++n));
         const { profile } = await inspector.post("Profiler.stop");
         inspector.disconnect();
+        await mkdir(profileDir, { recursive: true });
         await writeFile(join(profileDir, `${name.replace(/\W+/g, "-")}.cpuprofile`), JSON.stringify(profile));
       }
       t.handlerCalls = callTimes(probe.timed, opts.rounds);

@@ -1,6 +1,5 @@
 import type { DeliveryRecord, IntegrationStore, WebhookEndpointRecord } from "./integrations.js";
 import { ConditionFailed } from "./store.js";
-import { GO } from "./store/base.js";
 
 /*
  * The delivery worker's writes for a whole SQS batch at once: the endpoints in one BatchGetItem,
@@ -33,23 +32,8 @@ export async function getEndpoints(
   store: IntegrationStore,
   keys: readonly { accountId: string; endpointId: string }[],
 ): Promise<Map<string, WebhookEndpointRecord>> {
-  const out = new Map<string, WebhookEndpointRecord>();
-  // BatchGetItem refuses a key twice: one per endpoint.
-  const wanted = [
-    ...new Map(
-      keys
-        .filter((k) => k.accountId.length <= 200 && k.endpointId.length <= 200)
-        .map((k) => [key(k.accountId, k.endpointId), k] as const),
-    ).values(),
-  ];
-  for (let i = 0; i < wanted.length; i += 100) {
-    const { data, unprocessed } = await store.entities.webhookEndpoint
-      .get(wanted.slice(i, i + 100).map((k) => ({ accountId: k.accountId, endpointId: k.endpointId })))
-      .go({ ...GO, consistent: true });
-    if (unprocessed.length > 0) throw new Error(`${unprocessed.length} endpoints left unprocessed`);
-    for (const ep of data) out.set(key(ep.accountId, ep.endpointId), ep);
-  }
-  return out;
+  const found = await store.getEndpoints(keys);
+  return new Map(found.map((ep) => [key(ep.accountId, ep.endpointId), ep] as const));
 }
 
 export const endpointKey = (accountId: string, endpointId: string) => key(accountId, endpointId);
@@ -76,12 +60,8 @@ export async function claimDeliveries(
       )
       .commit(),
   );
-  const states = refused.length
-    ? await store.entities.deliveryState
-        .get(refused.map((c) => ({ endpointId: c.endpointId, eventId: c.eventId })))
-        .go({ ...GO, consistent: true })
-    : { data: [] };
-  const delivered = new Set(states.data.filter((s) => s.deliveredAt).map((s) => key(s.endpointId, s.eventId)));
+  const states = refused.length ? await store.getDeliveryStates(refused) : [];
+  const delivered = new Set(states.filter((s) => s.deliveredAt).map((s) => key(s.endpointId, s.eventId)));
   for (const c of claims) out.set(key(c.endpointId, c.eventId), "claimed");
   for (const c of refused) {
     const k = key(c.endpointId, c.eventId);

@@ -1,8 +1,6 @@
-import { randomUUID } from "node:crypto";
-import { ConditionalCheckFailedException } from "@aws-sdk/client-dynamodb";
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { Service, createConversions } from "electrodb";
+import { Service } from "electrodb";
 import type { EntityItem } from "electrodb";
 import { auditEventEntity } from "./entities/audit-event.js";
 import {
@@ -13,9 +11,18 @@ import {
   eventFeedEntity,
   webhookEndpointEntity,
 } from "./entities/integration.js";
-import { BadCursor, ConditionFailed } from "./store.js";
 import type { Page } from "./store.js";
-import { GO } from "./store/base.js";
+import {
+  GO,
+  MAX_ID,
+  batchGetItems,
+  batchWriteItems,
+  cursorOf,
+  isConditionFailure,
+  readPage as page,
+  runTransaction,
+} from "./store/base.js";
+import type { TableKey, WriteRequest } from "./store/base.js";
 
 /** The integration entities (and the audit, written in the same transactions), bound to one table. */
 function createIntegrationEntities(client: DynamoDBDocumentClient, table: string) {
@@ -37,6 +44,7 @@ export type EventFeedRecord = EntityItem<IntegrationEntities["eventFeed"]>;
 export type EventRecord = EntityItem<IntegrationEntities["event"]>;
 export type WebhookEndpointRecord = EntityItem<IntegrationEntities["webhookEndpoint"]>;
 export type DeliveryRecord = EntityItem<IntegrationEntities["delivery"]>;
+export type DeliveryStateRecord = EntityItem<IntegrationEntities["deliveryState"]>;
 
 type TransactFn = Parameters<Service<IntegrationEntities>["transaction"]["write"]>[0];
 export type IntegrationTx = Parameters<TransactFn>[0];
@@ -52,7 +60,7 @@ export type ClientHit =
  * table as the rest, with its own entities. One function per access pattern; lists paged by cursor.
  */
 export class IntegrationStore {
-  readonly entities: IntegrationEntities;
+  private readonly entities: IntegrationEntities;
   readonly #service: Service<IntegrationEntities>;
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
@@ -64,11 +72,12 @@ export class IntegrationStore {
     this.#service = new Service(this.entities, { client, table });
   }
 
-  /** One TransactWriteItems; a failed condition becomes ConditionFailed. */
+  /**
+   * One TransactWriteItems, as every store of the table runs them (`runTransaction`: conflicts
+   * retried; a failed condition becomes ConditionFailed with each item's reason).
+   */
   async transact(build: TransactFn): Promise<void> {
-    const result = await this.#service.transaction.write(build).go({ ...GO, token: randomUUID() });
-    if (!result.canceled) return;
-    throw new ConditionFailed((result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None"));
+    await runTransaction(this.#service, build);
   }
 
   async getClient(accountId: string, clientId: string): Promise<ApiClientRecord | undefined> {
@@ -105,7 +114,7 @@ export class IntegrationStore {
         );
         return this.entities.apiClient.parse({ Item: out.Attributes ?? {} }).data ?? undefined;
       } catch (err) {
-        if (err instanceof ConditionalCheckFailedException) return undefined;
+        if (isConditionFailure(err)) return undefined;
         throw err;
       }
     };
@@ -132,17 +141,19 @@ export class IntegrationStore {
     return current?.status === "ACTIVE" ? { kind: "limited" } : { kind: "inactive" };
   }
 
-  /** Writes events and their feed entries (BatchWriteItem, idempotent: same keys, same items on a replay). */
+  /**
+   * Writes events and their feed entries (BatchWriteItem, idempotent: same keys, same items on a
+   * replay), retrying unprocessed items like every batch of the table.
+   */
   async putEvents(events: readonly EventRecord[], feed: readonly EventFeedRecord[]): Promise<void> {
-    // Independent items: the two lists, and the 25-item requests of each, go in parallel.
-    await Promise.all([
-      events.length > 0
-        ? retryUnprocessed(() => this.entities.event.put([...events]).go({ ...GO, concurrency: 4 }))
-        : undefined,
-      feed.length > 0
-        ? retryUnprocessed(() => this.entities.eventFeed.put([...feed]).go({ ...GO, concurrency: 4 }))
-        : undefined,
-    ]);
+    const puts = (params: ReadonlyArray<{ RequestItems: Record<string, unknown> }>) =>
+      params.flatMap((p) => p.RequestItems[this.#table] as WriteRequest[]);
+    const requests = [
+      ...(events.length > 0 ? puts(this.entities.event.put([...events]).params()) : []),
+      ...(feed.length > 0 ? puts(this.entities.eventFeed.put([...feed]).params()) : []),
+    ];
+    // Independent items: the 25-item requests go four at a time.
+    await batchWriteItems(this.#client, this.#table, requests, 4);
   }
 
   async getEvent(eventId: string): Promise<EventRecord | undefined> {
@@ -179,6 +190,19 @@ export class IntegrationStore {
       (await this.entities.webhookEndpoint.get({ accountId, endpointId }).go({ ...GO, consistent: true })).data ??
       undefined
     );
+  }
+
+  /** Endpoints by (account, endpoint), strongly consistent, in BatchGetItem requests; absent ones are left out. */
+  async getEndpoints(keys: readonly { accountId: string; endpointId: string }[]): Promise<WebhookEndpointRecord[]> {
+    const e = this.entities.webhookEndpoint;
+    const found = await batchGetItems(
+      this.#client,
+      this.#table,
+      keys
+        .filter((k) => k.accountId.length <= MAX_ID && k.endpointId.length <= MAX_ID)
+        .map((k) => e.get({ accountId: k.accountId, endpointId: k.endpointId }).params().Key as TableKey),
+    );
+    return [...found.values()].flatMap((Item) => e.parse({ Item }).data ?? []);
   }
 
   async listEndpoints(accountId: string, limit: number, cursor?: string | null): Promise<Page<WebhookEndpointRecord>> {
@@ -231,6 +255,17 @@ export class IntegrationStore {
           .go({ ...GO, consistent: true })
       ).data ?? undefined
     );
+  }
+
+  /** Delivery states by (endpoint, event), strongly consistent, in BatchGetItem requests; absent ones are left out. */
+  async getDeliveryStates(keys: readonly { endpointId: string; eventId: string }[]): Promise<DeliveryStateRecord[]> {
+    const e = this.entities.deliveryState;
+    const found = await batchGetItems(
+      this.#client,
+      this.#table,
+      keys.map((k) => e.get({ endpointId: k.endpointId, eventId: k.eventId }).params().Key as TableKey),
+    );
+    return [...found.values()].flatMap((Item) => e.parse({ Item }).data ?? []);
   }
 
   async deliveredAt(endpointId: string, eventId: string): Promise<string | undefined> {
@@ -305,61 +340,4 @@ export class IntegrationStore {
       if (!isConditionFailure(err)) throw err;
     }
   }
-}
-
-/** A conditional write that did not apply (with `GO`, ElectroDB rethrows the SDK's own error, unwrapped). */
-function isConditionFailure(err: unknown): boolean {
-  return (
-    err instanceof ConditionalCheckFailedException ||
-    (err as { name?: unknown } | null)?.name === "ConditionalCheckFailedException"
-  );
-}
-
-async function retryUnprocessed(write: () => Promise<{ unprocessed: unknown[] }>): Promise<void> {
-  // ElectroDB retries unprocessed items itself within one call; a remainder is a failure of the batch.
-  const { unprocessed } = await write();
-  if (unprocessed.length > 0) throw new Error(`${unprocessed.length} items left unprocessed`);
-}
-
-async function page<T extends object>(
-  toCursor: (item: T) => string,
-  query: {
-    go: (o: {
-      limit: number;
-      cursor: string | null;
-      order: "asc" | "desc";
-      count?: number;
-      pages?: "all";
-    }) => Promise<{ data: T[] }>;
-  },
-  opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc"; filtered?: boolean },
-): Promise<Page<T>> {
-  let data: T[];
-  try {
-    const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
-    data = (
-      await query.go({ ...GO, limit: opts.limit + 1, cursor: opts.cursor ?? null, order: opts.order ?? "asc", ...more })
-    ).data;
-  } catch (err) {
-    if (opts.cursor && err instanceof Error) throw new BadCursor();
-    throw err;
-  }
-  return {
-    items: data.slice(0, opts.limit).map((node) => ({ node, cursor: toCursor(node) })),
-    hasNextPage: data.length > opts.limit,
-  };
-}
-
-const conversions = new WeakMap<object, Record<string, { fromComposite: { toCursor: (c: never) => string } }>>();
-function cursorOf(entity: object, accessPattern: string) {
-  let patterns = conversions.get(entity);
-  if (!patterns) {
-    patterns = createConversions(entity as never).byAccessPattern as Record<
-      string,
-      { fromComposite: { toCursor: (c: never) => string } }
-    >;
-    conversions.set(entity, patterns);
-  }
-  const convert = patterns[accessPattern]!.fromComposite.toCursor;
-  return <T>(item: T): string => convert(item as never);
 }

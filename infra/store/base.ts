@@ -60,25 +60,157 @@ const BATCH_ATTEMPTS = 7;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Sends `items` in chunks of `size` (BatchGetItem takes 100 keys, BatchWriteItem 25 requests);
- * `send` returns what DynamoDB left unprocessed, which is sent again after a backoff.
+ * Sends `items` in chunks of `size` (BatchGetItem takes 100 keys, BatchWriteItem 25 requests), up to
+ * `concurrency` chunks at a time; `send` returns what DynamoDB left unprocessed, which is sent again
+ * after a backoff.
  */
 async function inBatches<T>(
   items: readonly T[],
   size: number,
   send: (chunk: T[]) => Promise<readonly T[]>,
+  concurrency = 1,
 ): Promise<void> {
-  for (let i = 0; i < items.length; i += size) {
-    let pending = items.slice(i, i + size);
+  const chunks: T[][] = [];
+  for (let i = 0; i < items.length; i += size) chunks.push(items.slice(i, i + size));
+  const drain = async (chunk: T[]) => {
+    let pending = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {
       if (attempt >= BATCH_ATTEMPTS) throw new Error("DynamoDB kept returning unprocessed items");
       if (attempt > 0) await sleep(20 * 2 ** (attempt - 1));
       pending = [...(await send(pending))];
     }
-  }
+  };
+  let next = 0;
+  const worker = async () => {
+    while (next < chunks.length) await drain(chunks[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
 }
 
 const keyString = (k: Record<string, unknown>) => `${String(k.pk)}|${String(k.sk)}`;
+
+/**
+ * Items by table key in BatchGetItem requests (strongly consistent), retrying unprocessed keys;
+ * by `pk|sk`. Every store of the table reads batches through this one function.
+ */
+export async function batchGetItems(
+  client: DynamoDBDocumentClient,
+  table: string,
+  keys: readonly TableKey[],
+): Promise<Map<string, Record<string, unknown>>> {
+  // DynamoDB refuses a batch with the same key twice (ids differing only in case are one key).
+  const unique = [...new Map(keys.map((k) => [keyString(k), k] as const)).values()];
+  const found = new Map<string, Record<string, unknown>>();
+  await inBatches(unique, 100, async (Keys) => {
+    const out = await client.send(new BatchGetCommand({ RequestItems: { [table]: { Keys, ConsistentRead: true } } }));
+    for (const item of out.Responses?.[table] ?? []) found.set(keyString(item), item);
+    return (out.UnprocessedKeys?.[table]?.Keys ?? []) as TableKey[];
+  });
+  return found;
+}
+
+/** BatchWriteItem requests of 25, up to `concurrency` at a time, retrying unprocessed ones. */
+export async function batchWriteItems(
+  client: DynamoDBDocumentClient,
+  table: string,
+  requests: readonly WriteRequest[],
+  concurrency = 1,
+): Promise<void> {
+  await inBatches(
+    requests,
+    25,
+    async (chunk) => {
+      const out = await client.send(new BatchWriteCommand({ RequestItems: { [table]: chunk } }));
+      return (out.UnprocessedItems?.[table] ?? []) as WriteRequest[];
+    },
+    concurrency,
+  );
+}
+
+/**
+ * Runs one TransactWriteItems built from a service's entities. A transaction cancelled only by
+ * conflicts with concurrent transactions is tried again (up to TRANSACT_ATTEMPTS times, with
+ * jittered backoff); a failed condition becomes `ConditionFailed` with each item's cancellation reason.
+ */
+export async function runTransaction<B>(service: TransactionWriter<B>, build: B): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    // The token makes the SDK's own retries of this call idempotent (a commit is never applied twice).
+    const result = await service.transaction.write(build).go({ ...GO, token: randomUUID() });
+    if (!result.canceled) return;
+    const reasons = (result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None");
+    // Another transaction held one of the items: transient, so try again; a failed condition is an answer.
+    const conflictOnly = reasons.includes("TransactionConflict") && !reasons.includes("ConditionalCheckFailed");
+    if (!conflictOnly || attempt >= TRANSACT_ATTEMPTS) throw new ConditionFailed(reasons);
+    await sleep(Math.random() * 10 * 2 ** attempt);
+  }
+}
+
+/** What `runTransaction` needs of an ElectroDB service. */
+interface TransactionWriter<B> {
+  readonly transaction: {
+    write(build: B): {
+      go(options: { originalErr: true; token: string }): Promise<{ canceled: boolean; data: unknown }>;
+    };
+  };
+}
+
+/** The query a page reads: an ElectroDB query chain, ready to `go`. */
+export interface PagedQuery<T> {
+  go: (o: {
+    limit: number;
+    cursor: string | null;
+    order: "asc" | "desc";
+    count?: number;
+    pages?: "all";
+    originalErr?: boolean;
+  }) => Promise<{ data: T[] }>;
+}
+
+/** How a page is read: its size, where it resumes, its order, and whether a filter applies. */
+export interface PageOptions {
+  readonly limit: number;
+  readonly cursor?: string | null | undefined;
+  readonly order?: "asc" | "desc";
+  readonly filtered?: boolean;
+}
+
+/**
+ * One Query of `limit + 1` items: the extra item only tells whether a next page exists. Each item's
+ * cursor is derived from its own keys, so a client may resume after any edge. A cursor DynamoDB
+ * refuses is a BadCursor; any other failure (throttling among them) is passed on as it is.
+ */
+export async function readPage<T extends object>(
+  toCursor: (item: T) => string,
+  query: PagedQuery<T>,
+  opts: PageOptions,
+): Promise<Page<T>> {
+  let data: T[];
+  try {
+    // A filter applies after DynamoDB's Limit: a filtered list reads on until it has limit + 1 matches.
+    const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
+    data = (
+      await query.go({
+        ...GO,
+        limit: opts.limit + 1,
+        cursor: opts.cursor ?? null,
+        order: opts.order ?? "asc",
+        ...more,
+      })
+    ).data;
+  } catch (err) {
+    if (opts.cursor && isCursorError(err)) throw new BadCursor();
+    throw err;
+  }
+  return {
+    items: data.slice(0, opts.limit).map((node) => ({ node, cursor: toCursor(node) })),
+    hasNextPage: data.length > opts.limit,
+  };
+}
+
+/** A conditional write that did not apply (with `GO`, ElectroDB rethrows the SDK's own error, unwrapped). */
+export function isConditionFailure(err: unknown): boolean {
+  return (err as { name?: unknown } | null)?.name === "ConditionalCheckFailedException";
+}
 
 /**
  * What every area of the store shares: the entities (private to infra/), the pager, the batch
@@ -120,20 +252,11 @@ export abstract class StoreBase {
   }
 
   /**
-   * Runs one TransactWriteItems built from the entities. A failed condition becomes
-   * `ConditionFailed` with the cancellation reason of each item.
+   * Runs one TransactWriteItems built from the entities (`runTransaction`: conflicts retried, a
+   * failed condition is `ConditionFailed` with the cancellation reason of each item).
    */
   async transact(build: TransactFn): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      // The token makes the SDK's own retries of this call idempotent (a commit is never applied twice).
-      const result = await this.service.transaction.write(build).go({ ...GO, token: randomUUID() });
-      if (!result.canceled) return;
-      const reasons = (result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None");
-      // Another transaction held one of the items: transient, so try again; a failed condition is an answer.
-      const conflictOnly = reasons.includes("TransactionConflict") && !reasons.includes("ConditionalCheckFailed");
-      if (!conflictOnly || attempt >= TRANSACT_ATTEMPTS) throw new ConditionFailed(reasons);
-      await sleep(Math.random() * 10 * 2 ** attempt);
-    }
+    await runTransaction(this.service, build);
   }
 
   /**
@@ -183,67 +306,22 @@ export abstract class StoreBase {
   }
 
   /** Items by table key in BatchGetItem requests (strongly consistent), retrying unprocessed keys; by `pk|sk`. */
-  protected async getItems(keys: readonly TableKey[]): Promise<Map<string, Record<string, unknown>>> {
-    // DynamoDB refuses a batch with the same key twice (ids differing only in case are one key).
-    const unique = [...new Map(keys.map((k) => [keyString(k), k] as const)).values()];
-    const found = new Map<string, Record<string, unknown>>();
-    await inBatches(unique, 100, async (Keys) => {
-      const out = await this.client.send(
-        new BatchGetCommand({ RequestItems: { [this.table]: { Keys, ConsistentRead: true } } }),
-      );
-      for (const item of out.Responses?.[this.table] ?? []) found.set(keyString(item), item);
-      return (out.UnprocessedKeys?.[this.table]?.Keys ?? []) as TableKey[];
-    });
-    return found;
+  protected getItems(keys: readonly TableKey[]): Promise<Map<string, Record<string, unknown>>> {
+    return batchGetItems(this.client, this.table, keys);
   }
 
   /** BatchWriteItem requests of 25, retrying unprocessed ones. */
-  protected async writeItems(requests: readonly WriteRequest[]): Promise<void> {
-    await inBatches(requests, 25, async (chunk) => {
-      const out = await this.client.send(new BatchWriteCommand({ RequestItems: { [this.table]: chunk } }));
-      return (out.UnprocessedItems?.[this.table] ?? []) as WriteRequest[];
-    });
+  protected writeItems(requests: readonly WriteRequest[]): Promise<void> {
+    return batchWriteItems(this.client, this.table, requests);
   }
 
-  /**
-   * One Query of `limit + 1` items: the extra item only tells whether a next page exists.
-   * Each item's cursor is derived from its own keys, so a client may resume after any edge.
-   */
-  protected async page<T extends object>(
+  /** One page of a query (`readPage`). */
+  protected page<T extends object>(
     toCursor: (item: T) => string,
-    query: {
-      go: (o: {
-        limit: number;
-        cursor: string | null;
-        order: "asc" | "desc";
-        count?: number;
-        pages?: "all";
-        originalErr?: boolean;
-      }) => Promise<{ data: T[] }>;
-    },
-    opts: { limit: number; cursor?: string | null | undefined; order?: "asc" | "desc"; filtered?: boolean },
+    query: PagedQuery<T>,
+    opts: PageOptions,
   ): Promise<Page<T>> {
-    let data: T[];
-    try {
-      // A filter applies after DynamoDB's Limit: a filtered list reads on until it has limit + 1 matches.
-      const more = opts.filtered ? { count: opts.limit + 1, pages: "all" as const } : {};
-      data = (
-        await query.go({
-          ...GO,
-          limit: opts.limit + 1,
-          cursor: opts.cursor ?? null,
-          order: opts.order ?? "asc",
-          ...more,
-        })
-      ).data;
-    } catch (err) {
-      if (opts.cursor && isCursorError(err)) throw new BadCursor();
-      throw err;
-    }
-    return {
-      items: data.slice(0, opts.limit).map((node) => ({ node, cursor: toCursor(node) })),
-      hasNextPage: data.length > opts.limit,
-    };
+    return readPage(toCursor, query, opts);
   }
 
   /**
