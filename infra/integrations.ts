@@ -16,13 +16,14 @@ import {
   GO,
   MAX_ID,
   batchGetItems,
-  batchWriteItems,
   cursorOf,
   isConditionFailure,
   readPage as page,
   runTransaction,
+  batchWriteItems,
+  batchWriteRequests,
 } from "./store/base.js";
-import type { TableKey, WriteRequest } from "./store/base.js";
+import type { TableKey } from "./store/base.js";
 
 /** The integration entities (and the audit, written in the same transactions), bound to one table. */
 function createIntegrationEntities(client: DynamoDBDocumentClient, table: string) {
@@ -146,11 +147,9 @@ export class IntegrationStore {
    * replay), retrying unprocessed items like every batch of the table.
    */
   async putEvents(events: readonly EventRecord[], feed: readonly EventFeedRecord[]): Promise<void> {
-    const puts = (params: ReadonlyArray<{ RequestItems: Record<string, unknown> }>) =>
-      params.flatMap((p) => p.RequestItems[this.#table] as WriteRequest[]);
     const requests = [
-      ...(events.length > 0 ? puts(this.entities.event.put([...events]).params()) : []),
-      ...(feed.length > 0 ? puts(this.entities.eventFeed.put([...feed]).params()) : []),
+      ...(events.length > 0 ? batchWriteRequests(this.#table, this.entities.event.put([...events]).params()) : []),
+      ...(feed.length > 0 ? batchWriteRequests(this.#table, this.entities.eventFeed.put([...feed]).params()) : []),
     ];
     // Independent items: the 25-item requests go four at a time.
     await batchWriteItems(this.#client, this.#table, requests, 4);

@@ -146,6 +146,32 @@ describe("batches left partly unprocessed are sent again", () => {
     expect(loaded.map((a) => (a && "id" in a ? a.id : undefined))).toEqual(ids);
   });
 
+  it("billing line blocks and watermarks (the billing worker's batches): every item written, every key answered", async () => {
+    const partyId = `party-${randomUUID()}`;
+    const blocks = Array.from({ length: 30 }, (_, blockNo) => ({
+      partyId,
+      period: "2026-11",
+      chunkNo: 0,
+      blockNo,
+      lines: `[${blockNo}]`,
+    }));
+    faults.leaveUnprocessedNext(2, /^BatchWriteItem$/);
+    const w = watch();
+    await store.putLineBlocks(blocks);
+    expect(w.injected()).toEqual(["unprocessed", "unprocessed"]);
+    expect((await store.lineBlocks(partyId, "2026-11", 0, 0, 100)).map((b) => b.lines)).toEqual(
+      blocks.map((b) => b.lines),
+    );
+
+    const parties = [1, 2, 3].map((n) => `${partyId}-${n}`);
+    for (const p of parties)
+      expect(await store.advanceWatermark(p, "2026-11", null, new Date().toISOString())).toBe(true);
+    faults.leaveUnprocessedNext(1, /^BatchGetItem$/);
+    const states = await store.billingStates(parties);
+    expect([...states.keys()].sort()).toEqual(parties);
+    expect([...states.values()].map((s) => s.billedThrough)).toEqual(["2026-11", "2026-11", "2026-11"]);
+  });
+
   it("a batch DynamoDB keeps answering partly fails, rather than returning part of the answer as the whole", async () => {
     const accountId = `acc-${randomUUID()}`;
     const records = [1, 2].map((n) => endpoint(accountId, n));

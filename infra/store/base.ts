@@ -128,6 +128,18 @@ export async function batchWriteItems(
 }
 
 /**
+ * The requests of an ElectroDB batch put or delete (`entity.put([...]).params()`: one BatchWriteItem
+ * input per 25 items), to send with `batchWriteItems`: ElectroDB's own `go` hands unprocessed items
+ * back to its caller without sending them again.
+ */
+export function batchWriteRequests(table: string, params: unknown): WriteRequest[] {
+  if (!Array.isArray(params)) throw new TypeError("expected the params of an ElectroDB batch write");
+  return (params as { RequestItems: Record<string, unknown> }[]).flatMap(
+    (p) => (p.RequestItems[table] ?? []) as WriteRequest[],
+  );
+}
+
+/**
  * Runs one TransactWriteItems built from a service's entities. A transaction cancelled only by
  * conflicts with concurrent transactions is tried again (up to TRANSACT_ATTEMPTS times, with
  * jittered backoff); a failed condition becomes `ConditionFailed` with each item's cancellation reason.

@@ -1,6 +1,7 @@
 import { createConversions } from "electrodb";
 import type { EntityItem } from "electrodb";
-import { ConditionFailed, StoreBase, GO } from "./base.js";
+import { ConditionFailed, GO, StoreBase, batchWriteRequests } from "./base.js";
+import type { TableKey } from "./base.js";
 import type { Entities, SubscriptionRecord } from "./records.js";
 
 /*
@@ -123,20 +124,10 @@ export class BillingRunStore extends StoreBase {
     return data;
   }
 
-  /** Writes line blocks with BatchWriteItem (25 a request); the same keys and items on a rerun. */
+  /** Writes line blocks with BatchWriteItem (25 a request, unprocessed ones sent again); the same keys and items on a rerun. */
   async putLineBlocks(blocks: readonly LineBlockRecord[]): Promise<void> {
-    for (let i = 0; i < blocks.length; i += 25) {
-      let pending = blocks.slice(i, i + 25);
-      for (let attempt = 0; pending.length > 0; attempt++) {
-        if (attempt > 6) throw new Error("BatchWriteItem kept returning unprocessed items");
-        const { unprocessed } = await this.entities.invoiceLines.put([...pending]).go(GO);
-        const left = new Set(
-          (unprocessed as unknown as { chunkNo: number; blockNo: number }[]).map((k) => `${k.chunkNo}:${k.blockNo}`),
-        );
-        pending = pending.filter((b) => left.has(`${b.chunkNo}:${b.blockNo}`));
-        if (pending.length) await new Promise((r) => setTimeout(r, 20 * 2 ** attempt));
-      }
-    }
+    if (blocks.length === 0) return;
+    await this.writeItems(batchWriteRequests(this.table, this.entities.invoiceLines.put([...blocks]).params()));
   }
 
   /** Blocks of one chunk from `fromBlock` on, at most `count`. */
@@ -154,15 +145,14 @@ export class BillingRunStore extends StoreBase {
     return data;
   }
 
-  /** Watermarks of parties, by id (one BatchGetItem per 100). */
+  /** Watermarks of parties, by id (one BatchGetItem per 100, unprocessed keys asked again). */
   async billingStates(partyIds: readonly string[]): Promise<Map<string, BillingStateRecord>> {
+    const e = this.entities.billingState;
+    const found = await this.getItems(partyIds.map((partyId) => e.get({ partyId }).params().Key as TableKey));
     const out = new Map<string, BillingStateRecord>();
-    for (let i = 0; i < partyIds.length; i += 100) {
-      const { data, unprocessed } = await this.entities.billingState
-        .get(partyIds.slice(i, i + 100).map((partyId) => ({ partyId })))
-        .go({ ...GO, consistent: true });
-      if (unprocessed.length) throw new Error("BatchGetItem returned unprocessed billing states");
-      for (const s of data) out.set(s.partyId, s);
+    for (const Item of found.values()) {
+      const s = e.parse({ Item }).data;
+      if (s) out.set(s.partyId, s);
     }
     return out;
   }
