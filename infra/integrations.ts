@@ -1,6 +1,5 @@
 import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { Service } from "electrodb";
 import type { EntityItem } from "electrodb";
 import { auditEventEntity } from "./entities/audit-event.js";
 import {
@@ -23,7 +22,7 @@ import {
   batchWriteItems,
   batchWriteRequests,
 } from "./store/base.js";
-import type { TableKey } from "./store/base.js";
+import type { TableKey, WriteTransactionBuilder } from "./store/base.js";
 
 /** The integration entities (and the audit, written in the same transactions), bound to one table. */
 function createIntegrationEntities(client: DynamoDBDocumentClient, table: string) {
@@ -47,7 +46,7 @@ export type WebhookEndpointRecord = EntityItem<IntegrationEntities["webhookEndpo
 export type DeliveryRecord = EntityItem<IntegrationEntities["delivery"]>;
 export type DeliveryStateRecord = EntityItem<IntegrationEntities["deliveryState"]>;
 
-type TransactFn = Parameters<Service<IntegrationEntities>["transaction"]["write"]>[0];
+type TransactFn = WriteTransactionBuilder<IntegrationEntities>;
 export type IntegrationTx = Parameters<TransactFn>[0];
 
 /** What a client's request did to its counter: counted (with the client as it now is), limited, or no such active client. */
@@ -62,7 +61,6 @@ export type ClientHit =
  */
 export class IntegrationStore {
   private readonly entities: IntegrationEntities;
-  readonly #service: Service<IntegrationEntities>;
   readonly #client: DynamoDBDocumentClient;
   readonly #table: string;
 
@@ -70,7 +68,6 @@ export class IntegrationStore {
     this.#client = client;
     this.#table = table;
     this.entities = createIntegrationEntities(client, table);
-    this.#service = new Service(this.entities, { client, table });
   }
 
   /**
@@ -78,7 +75,7 @@ export class IntegrationStore {
    * retried; a failed condition becomes ConditionFailed with each item's reason).
    */
   async transact(build: TransactFn): Promise<void> {
-    await runTransaction(this.#service, build);
+    await runTransaction(this.entities, build);
   }
 
   async getClient(accountId: string, clientId: string): Promise<ApiClientRecord | undefined> {

@@ -1,11 +1,11 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 export const accountKinds = ["PLATFORM", "DISTRIBUTOR", "RESELLER", "CUSTOMER"] as const;
 
 /** An account of the channel tree: the platform, a distributor, a reseller or an end customer. */
 export function accountEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "account", version: "1", service: "cp" },
       attributes: {

@@ -1,9 +1,9 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /** Who did what to which account, when: the operations history. Written in the same transaction as the change. */
 export function auditEventEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "audit", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /*
@@ -12,7 +12,7 @@ import type { EntityConfiguration } from "electrodb";
  * marker: usage recorded for the party's month is refused from then on (security rule 12).
  */
 export function billingRunEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "billingrun", version: "1", service: "cp" },
       attributes: {
@@ -47,7 +47,7 @@ export function billingRunEntity(config: EntityConfiguration) {
  * so no message reads the whole party. Written once; redeliveries read the same range.
  */
 export function billingRangeEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "billingrange", version: "1", service: "cp" },
       attributes: {
@@ -72,7 +72,7 @@ export function billingRangeEntity(config: EntityConfiguration) {
 
 /** What one chunk billed: its line count, net and a per-offer summary (the large-invoice PDF reads these, not the lines). */
 export function billingChunkEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "billingchunk", version: "1", service: "cp" },
       attributes: {
@@ -103,7 +103,7 @@ export function billingChunkEntity(config: EntityConfiguration) {
  * few hundred items, written 25 a request, instead of 60,000 (≤ 0.05 requests per customer).
  */
 export function invoiceLineBlockEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "invoicelines", version: "1", service: "cp" },
       attributes: {
@@ -126,7 +126,7 @@ export function invoiceLineBlockEntity(config: EntityConfiguration) {
 
 /** The billing watermark of a party: every month up to `billedThrough` is invoiced (or had nothing to bill). */
 export function billingStateEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "billingstate", version: "1", service: "cp" },
       attributes: {
@@ -151,7 +151,7 @@ export function billingStateEntity(config: EntityConfiguration) {
  * (security rule 11: the hierarchy as it was at the end of the month).
  */
 export function partyDepartureEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "partydeparture", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /**
@@ -6,7 +6,7 @@ import type { EntityConfiguration } from "electrodb";
  * of the same month finds it and writes nothing (DESIGN 1: deterministic invoice keys).
  */
 export function invoiceEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "invoice", version: "1", service: "cp" },
       attributes: {
@@ -52,7 +52,7 @@ export function invoiceEntity(config: EntityConfiguration) {
 
 /** A named sequence (invoice numbers per issuer): advanced only inside the invoice's transaction. */
 export function counterEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "counter", version: "1", service: "cp" },
       attributes: {
@@ -82,7 +82,7 @@ export function counterPartitionKey(name: string): string {
 
 /** Recorded usage of a USAGE offer (e.g. conference minutes), idempotent by the integrator's key. */
 export function usageEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "usage", version: "1", service: "cp" },
       attributes: {
@@ -113,7 +113,7 @@ export function usageEntity(config: EntityConfiguration) {
  * re-reads the subject and does nothing when it no longer applies.
  */
 export function dueEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "due", version: "1", service: "cp" },
       attributes: {
@@ -141,7 +141,7 @@ export function dueEntity(config: EntityConfiguration) {
 
 /** A mail that must go once (invoice, trial reminders): created with a not-exists condition before sending. */
 export function sentEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "sent", version: "1", service: "cp" },
       attributes: {

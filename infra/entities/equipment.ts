@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /** Stored connection states; DISCONNECTED is not stored: it is CONNECTED without a recent heartbeat. */
@@ -10,7 +10,7 @@ export const equipmentStatuses = ["PENDING", "CONNECTED"] as const;
  * digest (`codeDigest`), and removed once used.
  */
 export function equipmentEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "equipment", version: "1", service: "cp" },
       attributes: {
@@ -80,7 +80,7 @@ export function equipmentEntity(config: EntityConfiguration) {
  * that lists of equipment stay small). Replaced as a whole on each report.
  */
 export function equipmentExtensionsEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "equipmentExtensions", version: "1", service: "cp" },
       attributes: {
@@ -105,7 +105,7 @@ export function equipmentExtensionsEntity(config: EntityConfiguration) {
  * not-exists condition, so two customers never share a prefix on one PBX.
  */
 export function equipmentPrefixEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "equipmentPrefix", version: "1", service: "cp" },
       attributes: {
@@ -127,7 +127,7 @@ export function equipmentPrefixEntity(config: EntityConfiguration) {
 
 /** A customer attached to a partner's multi-tenant PBX, in the partner's partition (one per customer and PBX). */
 export function equipmentTenantEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "equipmentTenant", version: "1", service: "cp" },
       attributes: {
@@ -159,7 +159,7 @@ export function equipmentTenantEntity(config: EntityConfiguration) {
  * partition, so the customer lists the shared PBX with its own equipment.
  */
 export function sharedEquipmentEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "sharedEquipment", version: "1", service: "cp" },
       attributes: {
@@ -185,7 +185,7 @@ export function sharedEquipmentEntity(config: EntityConfiguration) {
  * (PBX, extension) in the PBX owner's partition: one member per extension, whoever asks.
  */
 export function extensionAssignmentEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "extensionAssignment", version: "1", service: "cp" },
       attributes: {

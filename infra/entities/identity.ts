@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /**
@@ -7,7 +7,7 @@ import type { EntityConfiguration } from "electrodb";
  * inherit the old person's rights. Its own partition per address; never updated.
  */
 export function identityBindingEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "identityBinding", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 export const clientRoles = ["OWNER", "CONTRIBUTOR", "VIEWER"] as const;
@@ -13,7 +13,7 @@ export const clientRoles = ["OWNER", "CONTRIBUTOR", "VIEWER"] as const;
  * `lastUsedAt`.
  */
 export function apiClientEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "apiClient", version: "1", service: "cp" },
       attributes: {
@@ -54,7 +54,7 @@ export function apiClientEntity(config: EntityConfiguration) {
  * stream: writing twice changes nothing (idempotent by event id). TTL: 30 days.
  */
 export function eventFeedEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "eventFeed", version: "1", service: "cp" },
       attributes: {
@@ -85,7 +85,7 @@ export function eventFeedEntity(config: EntityConfiguration) {
 
 /** An event by its id (redelivery, the delivery worker): the feed entry's content plus the subject's path. */
 export function eventEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "event", version: "1", service: "cp" },
       attributes: {
@@ -116,7 +116,7 @@ export function eventEntity(config: EntityConfiguration) {
  * encrypted (AES-256-GCM under a key derived from the API's signing key), never in clear.
  */
 export function webhookEndpointEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "webhookEndpoint", version: "1", service: "cp" },
       attributes: {
@@ -153,7 +153,7 @@ export function webhookEndpointEntity(config: EntityConfiguration) {
 
 /** One delivery attempt to an endpoint, newest last; kept 30 days. */
 export function deliveryEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "delivery", version: "1", service: "cp" },
       attributes: {
@@ -189,7 +189,7 @@ export function deliveryEntity(config: EntityConfiguration) {
  * message (a replayed stream batch enqueues again) never POST at the same time.
  */
 export function deliveryStateEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "deliveryState", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 import { roles } from "./member.js";
 
@@ -11,7 +11,7 @@ export const invitationStatuses = ["PENDING", "ACCEPTED", "REVOKED"] as const;
  * with its subtree, under a new parent.
  */
 export function invitationEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "invitation", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /**
@@ -6,7 +6,7 @@ import type { EntityConfiguration } from "electrodb";
  * a member holds at most one licence per family, and the key enforces it.
  */
 export function licenceEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "licence", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 export const roles = ["OWNER", "CONTRIBUTOR", "VIEWER"] as const;
@@ -6,7 +6,7 @@ export const memberStatuses = ["INVITED", "ACTIVE"] as const;
 
 /** A person on an account, as the account's member list shows it. */
 export function memberEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "member", version: "1", service: "cp" },
       attributes: {

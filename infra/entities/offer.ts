@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 export const offerKinds = ["MONTHLY", "TRIAL", "PREPAID", "USAGE"] as const;
@@ -6,7 +6,7 @@ export const offerStatuses = ["ACTIVE", "RETIRED"] as const;
 
 /** A catalog offer: what can be ordered, at which price (integer minor units of `currency`). */
 export function offerEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "offer", version: "1", service: "cp" },
       attributes: {

@@ -1,10 +1,10 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 import { offerKinds } from "./offer.js";
 
 /** A placed order, with the lines and the prices it was placed at. Immutable. */
 export function orderEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "order", version: "1", service: "cp" },
       attributes: {
@@ -51,7 +51,7 @@ export function orderEntity(config: EntityConfiguration) {
  * not-exists condition: a replay finds it and answers with the first order.
  */
 export function orderKeyEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "orderkey", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /**
@@ -6,7 +6,7 @@ import type { EntityConfiguration } from "electrodb";
  * ("customers I administer"): written and removed with the customer's opt-in.
  */
 export function administeredEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "administered", version: "1", service: "cp" },
       attributes: {
@@ -36,7 +36,7 @@ export function administeredEntity(config: EntityConfiguration) {
 
 /** An action a partner admin did on behalf of a customer, listed for the customer. */
 export function behalfEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "behalf", version: "1", service: "cp" },
       attributes: {

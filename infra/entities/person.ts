@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /**
@@ -6,7 +6,7 @@ import type { EntityConfiguration } from "electrodb";
  * everything the rights check needs about the caller (batched with the target account).
  */
 export function personEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "person", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /** Where a number stands with the carrier (EXPO.e "Adding Numbers"): new, being ported in (with its date), or live. */
@@ -11,7 +11,7 @@ export const portingStates = ["NEW", "PORTING", "ACTIVE"] as const;
  * back up, quarantined for a while before anyone may take it again.
  */
 export function phoneNumberEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "phoneNumber", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /**
@@ -7,7 +7,7 @@ import type { EntityConfiguration } from "electrodb";
  * Incremented in the same transaction as the action it counts, conditioned on staying under the limit.
  */
 export function rateCounterEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "rateCounter", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 export const changeKinds = [
@@ -17,7 +17,7 @@ export const changeKinds = [
  * by the subscription's version: complete (no gap can commit) and totally ordered.
  */
 export function subscriptionChangeEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "subchange", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 import { offerKinds } from "./offer.js";
 
@@ -10,7 +10,7 @@ export const subscriptionStatuses = ["ACTIVE", "CANCELLED", "EXPIRED", "CONVERTE
  * the account already has increases it, so orders know every key they touch before writing.
  */
 export function subscriptionEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "subscription", version: "1", service: "cp" },
       attributes: {

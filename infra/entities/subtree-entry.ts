@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 import { accountKinds } from "./account.js";
 
@@ -7,7 +7,7 @@ import { accountKinds } from "./account.js";
  * scan. Written with the account in one transaction; rewritten when an account moves or is renamed.
  */
 export function subtreeEntryEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "subtree", version: "1", service: "cp" },
       attributes: {

@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /** Where a support ticket stands (Circuit: "Report Issue to Partner", the partner support portal). */
@@ -12,7 +12,7 @@ export const ticketSides = ["CUSTOMER", "PARTNER"] as const;
  * partition, and the partner keeps the ticket, anonymised. `version` orders every change.
  */
 export function ticketEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "ticket", version: "1", service: "cp" },
       attributes: {
@@ -67,7 +67,7 @@ export function ticketEntity(config: EntityConfiguration) {
 
 /** A comment on a ticket, in the ticket's partition, in the order written. */
 export function ticketCommentEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "ticketComment", version: "1", service: "cp" },
       attributes: {

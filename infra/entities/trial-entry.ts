@@ -1,4 +1,4 @@
-import { Entity } from "electrodb";
+import { CheckedModelEntity } from "./entity.js";
 import type { EntityConfiguration } from "electrodb";
 
 /**
@@ -9,7 +9,7 @@ import type { EntityConfiguration } from "electrodb";
  * never changes, so it can be part of the key.
  */
 export function trialEntryEntity(config: EntityConfiguration) {
-  return new Entity(
+  return new CheckedModelEntity(
     {
       model: { entity: "trialEntry", version: "1", service: "cp" },
       attributes: {

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { BatchGetCommand, BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { Service, createConversions } from "electrodb";
+import { createConversions, createWriteTransaction } from "electrodb";
+import type { Service } from "electrodb";
 import { Throttled, isThrottled } from "../dynamo.js";
 import { chargeRequest } from "../request-budget.js";
 import { createEntities, membershipsSchema } from "./records.js";
@@ -39,7 +40,7 @@ export class BadCursor extends Error {
   }
 }
 
-type TransactFn = Parameters<Service<Entities>["transaction"]["write"]>[0];
+type TransactFn = WriteTransactionBuilder<Entities>;
 /** The entities as a transaction builder sees them (ops end with `.commit()`). */
 export type TxEntities = Parameters<TransactFn>[0];
 /** One operation of a transaction (what an entity's `.commit()` returns inside `transact`). */
@@ -140,14 +141,19 @@ export function batchWriteRequests(table: string, params: unknown): WriteRequest
 }
 
 /**
- * Runs one TransactWriteItems built from a service's entities. A transaction cancelled only by
- * conflicts with concurrent transactions is tried again (up to TRANSACT_ATTEMPTS times, with
- * jittered backoff); a failed condition becomes `ConditionFailed` with each item's cancellation reason.
+ * Runs one TransactWriteItems built from a store's entities (ElectroDB's `createWriteTransaction`:
+ * no Service, whose construction checks every entity against its model schemas again). A transaction
+ * cancelled only by conflicts with concurrent transactions is tried again (up to TRANSACT_ATTEMPTS
+ * times, with jittered backoff); a failed condition becomes `ConditionFailed` with each item's
+ * cancellation reason.
  */
-export async function runTransaction<B>(service: TransactionWriter<B>, build: B): Promise<void> {
+export async function runTransaction<E extends Parameters<typeof createWriteTransaction>[0]>(
+  entities: E,
+  build: WriteTransactionBuilder<E>,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     // The token makes the SDK's own retries of this call idempotent (a commit is never applied twice).
-    const result = await service.transaction.write(build).go({ ...GO, token: randomUUID() });
+    const result = await createWriteTransaction(entities, build).go({ ...GO, token: randomUUID() });
     if (!result.canceled) return;
     const reasons = (result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None");
     // Another transaction held one of the items: transient, so try again; a failed condition is an answer.
@@ -157,14 +163,10 @@ export async function runTransaction<B>(service: TransactionWriter<B>, build: B)
   }
 }
 
-/** What `runTransaction` needs of an ElectroDB service. */
-interface TransactionWriter<B> {
-  readonly transaction: {
-    write(build: B): {
-      go(options: { originalErr: true; token: string }): Promise<{ canceled: boolean; data: unknown }>;
-    };
-  };
-}
+/** The function that builds a write transaction's operations from the entities. */
+export type WriteTransactionBuilder<E extends Parameters<typeof createWriteTransaction>[0]> = Parameters<
+  Service<E>["transaction"]["write"]
+>[0];
 
 /** The query a page reads: an ElectroDB query chain, ready to `go`. */
 export interface PagedQuery<T> {
@@ -231,7 +233,6 @@ export function isConditionFailure(err: unknown): boolean {
  */
 export abstract class StoreBase {
   protected readonly entities: Entities;
-  protected readonly service: Service<Entities>;
   protected readonly client: DynamoDBDocumentClient;
   protected readonly table: string;
   /** DynamoDB requests sent by this store (benchmarks count them). */
@@ -241,7 +242,6 @@ export abstract class StoreBase {
     this.client = client;
     this.table = table;
     this.entities = createEntities(client, table);
-    this.service = new Service(this.entities, { client, table });
     client.middlewareStack.add(
       (next) => async (args) => {
         this.requests += 1;
@@ -268,7 +268,7 @@ export abstract class StoreBase {
    * failed condition is `ConditionFailed` with the cancellation reason of each item).
    */
   async transact(build: TransactFn): Promise<void> {
-    await runTransaction(this.service, build);
+    await runTransaction(this.entities, build);
   }
 
   /**
