@@ -8,8 +8,9 @@
  * time: a fresh `node` per sample imports the bundle and times the import with performance.now().
  * Samples are interleaved (every round runs every bundle once, in a shuffled order) so machine
  * noise hits all bundles alike; the ratio is each median over the empty handler's median of the
- * same run. For graphql, whose Yoga server (config, clients, schema) is built lazily on the first
- * invocation, the first call (GET /health) is timed separately, as it adds to the cold invocation.
+ * same run. For graphql, whose schema is built at module load but whose Yoga server (config, stores,
+ * clients) is built on the first invocation, the first call (GET /health) is timed separately, as it
+ * adds to the cold invocation.
  *
  * The stacks deploy minified bundles (stacks/function-defaults.ts; SST's own default is not to
  * minify). The unminified variant is measured as well, for comparison, unless --no-unminified.
@@ -390,7 +391,7 @@ export async function runColdStartBench(
       const cold = stats(gs.map((x) => processInit(x) + (x.firstCallMs ?? 0)));
       const status = gs[0]?.firstCallStatus;
       say(
-        `  graphql first call (lazy Yoga server: config, clients, schema; GET /health -> ${status ?? "?"}): ${first.median.toFixed(1)} / ${first.p90.toFixed(1)} ms`,
+        `  graphql first call (builds the Yoga server: config, stores, clients; GET /health -> ${status ?? "?"}): ${first.median.toFixed(1)} / ${first.p90.toFixed(1)} ms`,
       );
       say(
         `  graphql init + first call: ${cold.median.toFixed(1)} ms = ${(cold.median / emptyCold).toFixed(2)}x the empty handler's init + first call (${emptyCold.toFixed(1)} ms)`,

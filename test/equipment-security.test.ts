@@ -298,6 +298,20 @@ describe("attempts are reserved before evaluation", () => {
     expect(await attemptsOn(p.equipment.id)).toBe(5);
   });
 
+  it("an attempt sent with a person's token (of another tenant here) is recorded without naming anyone", async () => {
+    const p = await declare("Token-bearing attempt");
+    const res = await t.gql<{ r: Result<Activation> }>("stranger@elsewhere.example", ACTIVATE, {
+      d: p.deviceId,
+      c: wrong(p.activationCode, 1),
+    });
+    expect(res.data?.r).toEqual(REFUSED);
+    const { equipmentId } = await stored(p.equipment.id);
+    const attempts = (await historyOf(customerId)).filter(
+      (h) => h.action === "equipment.activationAttempted" && h.subjectId === equipmentId,
+    );
+    expect(attempts.map((h) => h.actor)).toEqual(["public"]);
+  });
+
   it("the right code within the 5 attempts pairs the device", async () => {
     // Prepare
     const p = await declare("Typo then right");

@@ -127,11 +127,13 @@ async function reserveAttempt(
               .commit(),
             () => new AttemptRefused("refused"),
           ),
-          // Admins see every attempt on their PBX (at most 5 per issued code); never the code tried.
+          // Admins see every attempt on their PBX (at most 5 per issued code); never the code tried,
+          // nor who tried: the PBX calls without a token, and a token sent anyway may be a person of
+          // another tenant, whose address the PBX's account must not learn.
           Audit.entry(e, {
             accountId: eq.accountId,
             action: "equipment.activationAttempted",
-            actor: s.actor,
+            actor: { type: "public" },
             at: s.now,
             subjectId: eq.equipmentId,
           }).commit(),
