@@ -8,9 +8,20 @@ import type { SQSClient } from "@aws-sdk/client-sqs";
 let sqsSdk: Promise<typeof SqsSdk> | undefined;
 const loadSqs = () => (sqsSdk ??= import("@aws-sdk/client-sqs"));
 
-/** The work-queue port: the scheduler enqueues units of work; SQS in AWS, fauxqs locally. */
+/** The work-queue port: the scheduler enqueues units of work; SQS in AWS, fauxqs locally. Bodies are JSON texts. */
 export interface WorkQueue {
   send(bodies: readonly string[]): Promise<void>;
+}
+
+/**
+ * A JSON text as SQS takes any: every character outside printable ASCII written as a JSON `\uXXXX`
+ * escape, so `JSON.parse` reads the same value back. SQS refuses a message body with characters
+ * outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF (U+FFFE and U+FFFF, which
+ * `JSON.stringify` leaves as they are, among them), and fauxqs also refuses those above U+FFFF
+ * (emoji). A mail naming an account "Pizza 🍕" was refused after its invitation had committed.
+ */
+export function sqsSafeJson(body: string): string {
+  return body.replace(/[^\x20-\x7e\t\n\r]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Sends to one SQS queue in batches of 10, resending entries SQS reports as failed. */
@@ -28,7 +39,7 @@ export class SqsWorkQueue implements WorkQueue {
   /** Sends one message; answers its SQS message id. */
   async sendOne(body: string): Promise<string> {
     const [{ SendMessageCommand }, client] = await Promise.all([loadSqs(), this.#client()]);
-    const out = await client.send(new SendMessageCommand({ QueueUrl: this.url, MessageBody: body }));
+    const out = await client.send(new SendMessageCommand({ QueueUrl: this.url, MessageBody: sqsSafeJson(body) }));
     if (!out.MessageId) throw new Error("SQS answered no message id");
     return out.MessageId;
   }
@@ -37,7 +48,7 @@ export class SqsWorkQueue implements WorkQueue {
     if (bodies.length === 0) return;
     const [{ SendMessageBatchCommand }, client] = await Promise.all([loadSqs(), this.#client()]);
     for (let i = 0; i < bodies.length; i += 10) {
-      let entries = bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: body }));
+      let entries = bodies.slice(i, i + 10).map((body, j) => ({ Id: String(j), MessageBody: sqsSafeJson(body) }));
       for (let attempt = 0; entries.length > 0; attempt++) {
         if (attempt > 5) throw new Error(`SQS kept refusing ${entries.length} messages`);
         const out = await client.send(new SendMessageBatchCommand({ QueueUrl: this.url, Entries: entries }));

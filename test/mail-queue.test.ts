@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueuedMailer, UndeliverableMail, parseQueuedMail } from "../infra/mail-queue.js";
+import { sqsSafeJson } from "../infra/queue.js";
 import { OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
@@ -101,6 +102,32 @@ describe("invitation mail when SES fails", () => {
     expect(ok(await invite(email))).toEqual({ member: { status: "INVITED" } });
     expect(mailsTo(email)).toHaveLength(1);
   }, 30_000);
+});
+
+describe("mail about names in any script", () => {
+  it("an account named with an emoji and accents: its owner's invitation goes through the queue to the outbox, as written", async () => {
+    const email = "owner@pizza.example";
+    const name = "Pizzéria 🍕 Ünïcode";
+    const deadBefore = t.stack.jobs.deadLetters("mail");
+    const created = await t.mutate(
+      D_OWNER,
+      "createAccount",
+      "CreateAccountInput",
+      { parentId: ids.d, kind: "CUSTOMER", name, country: "FR", owner: { email } },
+      "account { name }",
+    );
+    expect(ok<{ account: { name: string } }>(created).account.name).toBe(name);
+    await eventually(() => mailsTo(email).length > 0, 8_000);
+    expect(mailsTo(email).map((m) => m.subject)).toEqual([`You are invited to ${name}`]);
+    expect(t.stack.jobs.deadLetters("mail")).toBe(deadBefore);
+  });
+
+  it("queue bodies are printable ASCII that JSON.parse reads back the same (SQS refuses U+FFFE, U+FFFF and lone surrogates)", () => {
+    const value = { n: "🍕 \uffff \ufffe \ud800 é \u2028 \u0000", q: 'a"b\\c' };
+    const body = sqsSafeJson(JSON.stringify(value));
+    expect(body).toMatch(/^[\x20-\x7e]*$/);
+    expect(JSON.parse(body)).toEqual(value);
+  });
 });
 
 describe("invoice mail when SES fails", () => {
