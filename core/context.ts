@@ -43,6 +43,13 @@ export interface Deps {
   readonly integrations?: Integrations;
   /** Jitter of optimistic retries, a number in [0, 1) (crypto when absent; tests may fix it). */
   readonly random?: Tx.Random;
+  /**
+   * Told of an after-commit effect (a mail to queue) that failed once its write had committed: the
+   * write stands and the request succeeds, so a client does not retry a change that was made (a
+   * second account, say). The adapters log it by error name and count it (EffectsFailed); an
+   * invitation whose mail was lost is sent again by inviting the same person again.
+   */
+  readonly effectFailed?: (err: unknown) => void;
 }
 
 /** What API clients, the event feed and webhooks need. */
@@ -56,6 +63,11 @@ export interface Integrations {
   readonly deliveries?: WorkQueue;
   /** Which webhook URLs are accepted (production's https-only, public-address policy when absent; the local stack allows loopback). */
   readonly network?: NetworkPolicy;
+}
+
+/** Without an adapter's reporter: the error's name only (its message may quote a name or an address). */
+function reportToStderr(err: unknown): void {
+  console.error(`after-commit effect failed: ${err instanceof Error ? err.name : typeof err}`);
 }
 
 /** Keys are case-insensitive in the table (ElectroDB lower-cases them), so in the cache too. */
@@ -212,7 +224,8 @@ export class Session {
   /**
    * Runs one transaction (see core/tx.ts): a failed guarded step throws its own error, any other
    * failed condition `opts.otherwise` (false for "skip"); the request's cache is cleared either way, so what the use
-   * case reads next is fresh; `opts.after` runs only once the write committed.
+   * case reads next is fresh; `opts.after` runs only once the write committed, and its failure is
+   * reported (`Deps.effectFailed`), not thrown.
    */
   async transact(build: Tx.Build, opts: Tx.TransactOptions = {}): Promise<boolean> {
     let committed: boolean;
@@ -221,7 +234,14 @@ export class Session {
     } finally {
       this.#clear();
     }
-    if (committed) await opts.after?.();
+    if (committed && opts.after) {
+      try {
+        await opts.after();
+      } catch (err) {
+        // The write committed: failing the request now would have the client repeat it.
+        (this.deps.effectFailed ?? reportToStderr)(err);
+      }
+    }
     return committed;
   }
 

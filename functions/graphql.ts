@@ -8,7 +8,7 @@ import { QueuedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue, lazySqsClient } from "../infra/queue.js";
 import { sstSecret } from "../infra/secrets.js";
 import { Store } from "../infra/store.js";
-import { correlationIdOf, powertoolsTelemetry } from "../infra/telemetry.js";
+import { correlationIdOf, effectFailureReporter, powertoolsTelemetry } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
 import { TOKEN_PATH, createTokenHandler } from "../graphql/oauth.js";
 import { createGraphQLServer } from "../graphql/server.js";
@@ -42,6 +42,7 @@ function build(): FetchServer {
     clock: systemClock,
     mailer: new QueuedMailer(new SqsWorkQueue(sqs, config.mailQueueUrl)),
     portalUrl: config.portalUrl,
+    effectFailed: effectFailureReporter(telemetry),
     // Signs and checks device credentials (equipment pairing); from the DEVICE_SIGNING_KEY secret.
     deviceKeys: deviceKeysLoader(config.deviceSigningKey),
     // API clients, events and webhooks; the API key from the API_SIGNING_KEY secret.

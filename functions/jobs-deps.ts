@@ -9,7 +9,7 @@ import { routedMailer } from "../infra/mail-queue.js";
 import { SqsWorkQueue } from "../infra/queue.js";
 import { createSqsClient } from "../infra/sqs-client.js";
 import { Store } from "../infra/store.js";
-import { powertoolsTelemetry } from "../infra/telemetry.js";
+import { effectFailureReporter, powertoolsTelemetry } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
 
 interface JobsRuntime {
@@ -38,14 +38,21 @@ export function jobsRuntime(): JobsRuntime {
   // their PDF and are sent by the billing worker itself, which claims and retries them.
   const mailQueue = config.mailQueueUrl ? queue(config.mailQueueUrl, "MAIL") : undefined;
   const mailer = routedMailer(() => mailQueue, new SesMailer(config.mailFrom, config.region));
+  const telemetry = powertoolsTelemetry();
   built = {
     config,
-    deps: { store: new Store(client, config.tableName), clock: systemClock, mailer, portalUrl: config.portalUrl },
+    deps: {
+      store: new Store(client, config.tableName),
+      clock: systemClock,
+      mailer,
+      portalUrl: config.portalUrl,
+      effectFailed: effectFailureReporter(telemetry),
+    },
     queues: {
       billing: queue(config.billingQueueUrl, "BILLING"),
       lifecycle: queue(config.lifecycleQueueUrl, "LIFECYCLE"),
     },
-    telemetry: powertoolsTelemetry(),
+    telemetry,
   };
   return built;
 }

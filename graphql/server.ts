@@ -266,6 +266,9 @@ export function createGraphQLServer(opts: ServerOptions) {
             },
           });
         }
+        // graphql-js's own errors (syntax, validation, variable coercion) carry no original error:
+        // the client's mistake, answered as it is (defaultMaskError keeps them), not an alarm.
+        if (located && original === undefined) return defaultMaskError(error, message, isDev);
         // Masked for the client; logged by name and frames (the message may quote input).
         opts.telemetry?.error("unexpected error", {
           errorName: original instanceof Error ? original.name : typeof original,

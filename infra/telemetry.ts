@@ -17,7 +17,8 @@ export type MetricName =
   | "JobsProcessed"
   | "JobsFailed"
   | "MailsSent"
-  | "MailsFailed";
+  | "MailsFailed"
+  | "EffectsFailed";
 
 /** What may be logged: identifiers of operations, codes, counts and durations. Never a token, a code, an e-mail or a name. */
 export type LogFields = Record<string, string | number | boolean | readonly string[] | undefined>;
@@ -79,6 +80,17 @@ export const silentTelemetry: Telemetry = {
 };
 
 /** A stack trace without its first line (the message, which may quote input): names and frames only. */
+/** `Deps.effectFailed` over the telemetry: logged by error name and frames (never the message), counted. */
+export function effectFailureReporter(t: Telemetry): (err: unknown) => void {
+  return (err) => {
+    t.error("after-commit effect failed", {
+      errorName: err instanceof Error ? err.name : typeof err,
+      frames: framesOf(err),
+    });
+    t.count("EffectsFailed");
+  };
+}
+
 export function framesOf(err: unknown): string | undefined {
   if (!(err instanceof Error) || !err.stack) return undefined;
   return err.stack

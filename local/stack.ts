@@ -21,6 +21,7 @@ import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { OutboxMailer } from "../infra/mail.js";
 import { routedMailer } from "../infra/mail-queue.js";
 import type { WorkQueue } from "../infra/queue.js";
+import { effectFailureReporter } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
 import { Store } from "../infra/store.js";
 import { startDynamoLocal } from "./dynamodb.js";
@@ -232,6 +233,7 @@ async function start(
     clock,
     mailer,
     portalUrl: "http://localhost:3000",
+    ...(opts.telemetry ? { effectFailed: effectFailureReporter(opts.telemetry) } : {}),
     deviceKeys: await localDeviceKeys(dataDir),
     ...(opts.rateLimits ? { rateLimits: opts.rateLimits } : {}),
     integrations: {

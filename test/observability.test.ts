@@ -260,6 +260,13 @@ describe("logs", () => {
     expect(ops.some((o) => o.operation === "Do" && (o.fields as string[]).includes("placeOrder"))).toBe(true);
   });
 
+  it("log a client's own GraphQL errors (variables the schema refuses) as its operation's outcome, not as an unexpected error", () => {
+    const parsed = lines().map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(parsed.find((o) => o.operation === "Bad")).toBeDefined();
+    expect(parsed.filter((l) => l.message === "unexpected error")).toEqual([]);
+    expect(parsed.filter((l) => l.level === "ERROR")).toEqual([]);
+  });
+
   it("carry API Gateway's request id, the client's correlation id and the Lambda context in Lambda", () => {
     const lambda = lines()
       .map((l) => JSON.parse(l) as Record<string, unknown>)
