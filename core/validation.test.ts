@@ -21,11 +21,21 @@ describe("names (security rule 15)", () => {
       "a\u2028b",
       "a\u0000b",
       "a\u061Cb",
+      "a\uFFFFb",
+      "a\uFFFEb",
+      "a\uFDD0b",
+      "a\u{1FFFE}b",
+      "a\uD800b",
+      "a\uDC00b",
     ]) {
       expect(() => V.parse(V.name, bad, ["name"]), JSON.stringify(bad)).toThrow(/^name: must not contain/);
     }
     expect(V.parse(V.name, "  Cafe\u0301  ")).toBe("Caf\u00E9");
     expect(V.parse(V.personName, "Zoe\u0308")).toBe("Zo\u00EB");
     expect(V.parse(V.reference, "")).toBe("");
+    // Emoji (a surrogate pair) are text.
+    expect(V.parse(V.name, "Pizza \u{1F355}")).toBe("Pizza \u{1F355}");
+    expect(V.parse(V.multilineText(100), "line \u{1F355}\nnext")).toBe("line \u{1F355}\nnext");
+    expect(() => V.parse(V.multilineText(100), "a\nb\uFFFF", ["body"])).toThrow(/noncharacters/);
   });
 });

@@ -10,6 +10,8 @@ const controlChars = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const bidiChars = /[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/;
 /** Zero-width characters (invisible differences between two names that look the same). */
 const zeroWidthChars = /[\u200b-\u200d\u2060\ufeff]/;
+/** Noncharacters (U+FFFE, U+FFFF, U+FDD0-U+FDEF, …) and unpaired surrogates: no text; SQS and mail refuse some. */
+const notText = /[\p{Noncharacter_Code_Point}\p{Cs}]/u;
 
 /**
  * A text a person sees (security rule 15): C0/C1 controls, U+2028/2029, bidi overrides and isolates
@@ -23,6 +25,7 @@ const displayText = (max: number, min: number) =>
     .refine((v) => !controlChars.test(v), "must not contain control characters")
     .refine((v) => !bidiChars.test(v), "must not contain bidirectional control characters")
     .refine((v) => !zeroWidthChars.test(v), "must not contain zero-width characters")
+    .refine((v) => !notText.test(v), "must not contain noncharacters or unpaired surrogates")
     .transform((v) => v.normalize("NFC").trim())
     .pipe(z.string().min(min, "must not be empty").max(max, `must be at most ${max} characters`));
 
