@@ -239,7 +239,8 @@ export class Session {
         await opts.after();
       } catch (err) {
         // The write committed: failing the request now would have the client repeat it.
-        (this.deps.effectFailed ?? reportToStderr)(err);
+        const report = this.deps.effectFailed ?? reportToStderr;
+        for (const e of err instanceof AggregateError ? err.errors : [err]) report(e);
       }
     }
     return committed;

@@ -110,8 +110,12 @@ export async function invite(
       Limits.hitOp(e, s.deps, "invitation", p.id, s.now, invites.length),
     ],
     {
+      // Each owner's mail on its own: one refused does not keep the others from being sent.
       after: async () => {
-        for (const i of invites) await i.mail();
+        const refused = (await Promise.allSettled(invites.map((i) => i.mail()))).flatMap((r) =>
+          r.status === "rejected" ? [r.reason as unknown] : [],
+        );
+        if (refused.length > 0) throw new AggregateError(refused, "invitation mails refused");
       },
     },
   );

@@ -198,7 +198,7 @@ export class IntegrationStore {
         .filter((k) => k.accountId.length <= MAX_ID && k.endpointId.length <= MAX_ID)
         .map((k) => e.get({ accountId: k.accountId, endpointId: k.endpointId }).params().Key as TableKey),
     );
-    return [...found.values()].flatMap((Item) => e.parse({ Item }).data ?? []);
+    return [...found.values()].flatMap((Item) => e.parse({ Item }, { ignoreOwnership: false }).data ?? []);
   }
 
   async listEndpoints(accountId: string, limit: number, cursor?: string | null): Promise<Page<WebhookEndpointRecord>> {
@@ -261,7 +261,7 @@ export class IntegrationStore {
       this.#table,
       keys.map((k) => e.get({ endpointId: k.endpointId, eventId: k.eventId }).params().Key as TableKey),
     );
-    return [...found.values()].flatMap((Item) => e.parse({ Item }).data ?? []);
+    return [...found.values()].flatMap((Item) => e.parse({ Item }, { ignoreOwnership: false }).data ?? []);
   }
 
   async deliveredAt(endpointId: string, eventId: string): Promise<string | undefined> {

@@ -14,14 +14,14 @@ export interface WorkQueue {
 }
 
 /**
- * A JSON text as SQS takes any: every character outside printable ASCII written as a JSON `\uXXXX`
- * escape, so `JSON.parse` reads the same value back. SQS refuses a message body with characters
- * outside #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF (U+FFFE and U+FFFF, which
- * `JSON.stringify` leaves as they are, among them), and fauxqs also refuses those above U+FFFF
- * (emoji). A mail naming an account "Pizza 🍕" was refused after its invitation had committed.
+ * A JSON text as SQS takes any: the characters SQS refuses in a message body (U+FFFE and U+FFFF,
+ * which `JSON.stringify` leaves as they are) and those above U+FFFF (emoji; fauxqs refuses them
+ * though SQS does not) written as JSON `\uXXXX` escapes, so `JSON.parse` reads the same value back.
+ * Other text stays as it is (an escape is six bytes). An invitation to an account named "Pizza 🍕"
+ * was refused this way after it had committed.
  */
 export function sqsSafeJson(body: string): string {
-  return body.replace(/[^\x20-\x7e\t\n\r]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+  return body.replace(/[\ud800-\udfff\ufffe\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Sends to one SQS queue in batches of 10, resending entries SQS reports as failed. */

@@ -79,7 +79,6 @@ export const silentTelemetry: Telemetry = {
   endInvocation: () => undefined,
 };
 
-/** A stack trace without its first line (the message, which may quote input): names and frames only. */
 /** `Deps.effectFailed` over the telemetry: logged by error name and frames (never the message), counted. */
 export function effectFailureReporter(t: Telemetry): (err: unknown) => void {
   return (err) => {
@@ -91,6 +90,7 @@ export function effectFailureReporter(t: Telemetry): (err: unknown) => void {
   };
 }
 
+/** A stack trace without its first line (the message, which may quote input): names and frames only. */
 export function framesOf(err: unknown): string | undefined {
   if (!(err instanceof Error) || !err.stack) return undefined;
   return err.stack

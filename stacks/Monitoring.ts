@@ -11,6 +11,7 @@ import { Api } from "./Api.js";
 import { Data } from "./Data.js";
 import { JOBS, Jobs } from "./Jobs.js";
 import { DELIVERY_MAX_RECEIVE_COUNT, Webhooks } from "./Webhooks.js";
+import { METRICS_NAMESPACE, SERVICE } from "../infra/telemetry.js";
 
 /** Alarm thresholds, in one place. */
 export const ALARMS = {
@@ -23,13 +24,15 @@ export const ALARMS = {
   tableThrottles: 1,
   /** Lambda invocations refused for lack of concurrency in 5 minutes. */
   lambdaThrottles: 1,
+  /** After-commit effects that failed (an invitation mail that could not be queued) in 5 minutes. */
+  effectsFailed: 1,
 } as const;
 
 const FIVE_MINUTES = Duration.minutes(5);
 
 /**
  * Alarms, sent to one SNS topic (ALARM_EMAIL subscribes an address at deploy): dead-letter queue
- * depth of every queue, the API's 5xx rate, DynamoDB throttling and Lambda throttling.
+ * depth of every queue, the API's 5xx rate, failed after-commit effects, DynamoDB throttling and Lambda throttling.
  */
 export function Monitoring({ stack }: StackContext) {
   const { table } = use(Data);
@@ -95,6 +98,20 @@ export function Monitoring({ stack }: StackContext) {
     }),
     ALARMS.serverErrorPercent,
     `More than ${ALARMS.serverErrorPercent}% of API requests answered 5xx in 5 minutes.`,
+  );
+
+  // The application's own EMF metric (infra/telemetry.ts): Powertools' namespace and service dimension.
+  alarm(
+    "effectsFailed",
+    new Metric({
+      namespace: METRICS_NAMESPACE,
+      metricName: "EffectsFailed",
+      dimensionsMap: { service: SERVICE },
+      statistic: "Sum",
+      period: FIVE_MINUTES,
+    }),
+    ALARMS.effectsFailed,
+    "A change committed but its after-commit effect failed (an invitation mail not queued): the invitee was not mailed. Find the account in the logs by request id; inviting the person again re-sends.",
   );
 
   // One series per operation, each FILLed with 0: DynamoDB publishes ThrottledRequests only for

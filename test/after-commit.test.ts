@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import * as Account from "../core/account.js";
+import * as Audit from "../core/audit.js";
 import { ensurePlatform } from "../core/bootstrap.js";
 import { Session } from "../core/context.js";
 import type { Deps } from "../core/context.js";
@@ -71,5 +72,26 @@ describe("an after-commit mail that fails", () => {
     expect(again.member.status).toBe("INVITED");
     expect(outbox.list().filter((m) => m.to === owner)).toHaveLength(1);
     expect(reported).toHaveLength(1);
+  });
+
+  it("several effects refused together (an account move mails each owner): each failure reported once", async () => {
+    const before = reported.length;
+    const committed = await operator.transact(
+      (e) => [
+        Audit.entry(e, {
+          accountId: PLATFORM_ID,
+          action: "account.updated",
+          actor: operator.actor,
+          at: clock.now(),
+        }).commit(),
+      ],
+      {
+        after: async () => {
+          throw new AggregateError([new Error("first refused"), new Error("second refused")], "mails refused");
+        },
+      },
+    );
+    expect(committed).toBe(true);
+    expect(reported.slice(before).map(String)).toEqual(["Error: first refused", "Error: second refused"]);
   });
 });

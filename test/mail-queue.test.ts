@@ -122,11 +122,14 @@ describe("mail about names in any script", () => {
     expect(t.stack.jobs.deadLetters("mail")).toBe(deadBefore);
   });
 
-  it("queue bodies are printable ASCII that JSON.parse reads back the same (SQS refuses U+FFFE, U+FFFF and lone surrogates)", () => {
-    const value = { n: "🍕 \uffff \ufffe \ud800 é \u2028 \u0000", q: 'a"b\\c' };
+  it("queue bodies hold only what SQS and fauxqs take, and JSON.parse reads them back the same", () => {
+    const value = { n: "🍕 \uffff \ufffe \ud800 é 東京 \u2028 \u0000", q: 'a"b\\c' };
     const body = sqsSafeJson(JSON.stringify(value));
-    expect(body).toMatch(/^[\x20-\x7e]*$/);
+    // SQS: #x9 | #xA | #xD | #x20-#xD7FF | #xE000-#xFFFD | #x10000-#x10FFFF; fauxqs: none above U+FFFF.
+    expect(body).toMatch(/^[\t\n\r\x20-\ud7ff\ue000-\ufffd]*$/);
     expect(JSON.parse(body)).toEqual(value);
+    // Accents and CJK stay as they are (an escape is six bytes).
+    expect(body).toContain("é 東京");
   });
 });
 

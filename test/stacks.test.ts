@@ -40,6 +40,7 @@ import { INDEX_ACTIONS, TABLE_ACTIONS } from "../stacks/grants.js";
 import { Data } from "../stacks/Data.js";
 import { BILLING_MAX_CONCURRENCY, Jobs } from "../stacks/Jobs.js";
 import { ALARMS, Monitoring } from "../stacks/Monitoring.js";
+import { METRICS_NAMESPACE, SERVICE } from "../infra/telemetry.js";
 import {
   DELIVERY_MAX_RECEIVE_COUNT,
   DELIVERY_RETENTION_DAYS,
@@ -1140,9 +1141,9 @@ describe("Monitoring stack", () => {
     for (const templates of [test, prod, opted]) {
       const [topicId] = only(templates.monitoring, "AWS::SNS::Topic");
       const alarms = alarmsOf(templates);
-      // Four dead-letter queues, the stream's failed batches, the API's 5xx rate, the table's throttles,
-      // eight functions' throttles.
-      expect(alarms).toHaveLength(4 + 1 + 1 + 1 + 8);
+      // Four dead-letter queues, the stream's failed batches, the API's 5xx rate, failed after-commit
+      // effects, the table's throttles, eight functions' throttles.
+      expect(alarms).toHaveLength(4 + 1 + 1 + 1 + 1 + 8);
       for (const alarm of alarms) {
         expect(alarm.Properties?.AlarmActions).toEqual([{ Ref: topicId }]);
         expect(alarm.Properties?.OKActions).toBeUndefined();
@@ -1152,6 +1153,20 @@ describe("Monitoring stack", () => {
         expect(alarm.Properties?.ActionsEnabled ?? true).toBe(true);
       }
       templates.monitoring.hasOutput("AlarmTopicArn", { Value: { Ref: topicId } });
+    }
+  });
+
+  it("alarms on any failed after-commit effect, on the metric the functions publish (EffectsFailed)", () => {
+    for (const templates of [test, prod]) {
+      const effects = alarmsOf(templates).filter((a) => a.Properties?.MetricName === "EffectsFailed");
+      expect(effects).toHaveLength(1);
+      expect(effects[0]!.Properties).toMatchObject({
+        Namespace: METRICS_NAMESPACE,
+        Dimensions: [{ Name: "service", Value: SERVICE }],
+        Statistic: "Sum",
+        Period: 300,
+        Threshold: ALARMS.effectsFailed,
+      });
     }
   });
 

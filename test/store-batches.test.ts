@@ -93,6 +93,22 @@ describe("batches left partly unprocessed are sent again", () => {
     expect(page.items.map((i) => i.node.eventId).sort()).toEqual(events.map((e) => e.eventId).sort());
   });
 
+  it("an event named twice in one batch (a replayed stream record) is written once, not refused with the batch", async () => {
+    const accountId = `acc-${randomUUID()}`;
+    const event: EventRecord = {
+      eventId: `evt-${accountId}`,
+      occurredAt: "2026-12-01T00:00:00.000Z",
+      type: "order.placed",
+      accountId,
+      path: [accountId],
+      resourceType: "Order",
+      resourceId: "order-1",
+      expiresAt,
+    };
+    await integrations.putEvents([event, { ...event, resourceId: "order-1-again" }], []);
+    expect((await integrations.getEvent(event.eventId))?.resourceId).toBe("order-1-again");
+  });
+
   it("webhook endpoints and delivery states (the delivery worker's BatchGetItem): every key answered", async () => {
     const accountId = `acc-${randomUUID()}`;
     const records = [1, 2, 3, 4].map((n) => endpoint(accountId, n));

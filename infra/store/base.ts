@@ -82,10 +82,18 @@ async function inBatches<T>(
     }
   };
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < chunks.length) await drain(chunks[next++]!);
+    try {
+      // A failed chunk stops the others taking more: the caller sees the failure and may retry it all.
+      while (!failed && next < chunks.length) await drain(chunks[next++]!);
+    } catch (err) {
+      failed = true;
+      throw err;
+    }
   };
-  await Promise.all(Array.from({ length: Math.min(concurrency, chunks.length) }, worker));
+  const workers = Math.min(Math.max(1, Math.floor(concurrency) || 1), chunks.length);
+  await Promise.all(Array.from({ length: workers }, worker));
 }
 
 const keyString = (k: Record<string, unknown>) => `${String(k.pk)}|${String(k.sk)}`;
@@ -110,15 +118,24 @@ export async function batchGetItems(
   return found;
 }
 
-/** BatchWriteItem requests of 25, up to `concurrency` at a time, retrying unprocessed ones. */
+/**
+ * BatchWriteItem requests of 25, up to `concurrency` at a time, retrying unprocessed ones. A key
+ * written twice keeps its last request (DynamoDB refuses a batch that names a key twice).
+ */
 export async function batchWriteItems(
   client: DynamoDBDocumentClient,
   table: string,
   requests: readonly WriteRequest[],
   concurrency = 1,
 ): Promise<void> {
+  const byKey = new Map<string, WriteRequest>();
+  for (const r of requests) {
+    const key = keyString("PutRequest" in r ? r.PutRequest.Item : r.DeleteRequest.Key);
+    byKey.delete(key);
+    byKey.set(key, r);
+  }
   await inBatches(
-    requests,
+    [...byKey.values()],
     25,
     async (chunk) => {
       const out = await client.send(new BatchWriteCommand({ RequestItems: { [table]: chunk } }));
@@ -135,9 +152,13 @@ export async function batchWriteItems(
  */
 export function batchWriteRequests(table: string, params: unknown): WriteRequest[] {
   if (!Array.isArray(params)) throw new TypeError("expected the params of an ElectroDB batch write");
-  return (params as { RequestItems: Record<string, unknown> }[]).flatMap(
-    (p) => (p.RequestItems[table] ?? []) as WriteRequest[],
-  );
+  return (params as { RequestItems: Record<string, unknown> }[]).flatMap((p) => {
+    const tables = Object.keys(p.RequestItems);
+    // Requests for another table would be dropped here: the entity and the store must name the same one.
+    if (tables.length !== 1 || tables[0] !== table)
+      throw new TypeError(`batch write for ${tables.join(", ")}, not for the store's table`);
+    return p.RequestItems[table] as WriteRequest[];
+  });
 }
 
 /**

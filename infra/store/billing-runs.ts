@@ -151,7 +151,7 @@ export class BillingRunStore extends StoreBase {
     const found = await this.getItems(partyIds.map((partyId) => e.get({ partyId }).params().Key as TableKey));
     const out = new Map<string, BillingStateRecord>();
     for (const Item of found.values()) {
-      const s = e.parse({ Item }).data;
+      const s = e.parse({ Item }, { ignoreOwnership: false }).data;
       if (s) out.set(s.partyId, s);
     }
     return out;
