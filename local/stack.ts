@@ -8,6 +8,7 @@ import { ensurePlatform } from "../core/bootstrap.js";
 import type { Deps } from "../core/context.js";
 import type { RateLimits } from "../core/limits.js";
 import { createServerAdapter } from "@whatwg-node/server";
+import { MAX_BODY_BYTES } from "../graphql/limits.js";
 import { DOWNLOAD_PATH, createDownloadsHandler } from "../graphql/downloads.js";
 import { TOKEN_PATH, createTokenHandler } from "../graphql/oauth.js";
 import { createGraphQLServer } from "../graphql/server.js";
@@ -403,6 +404,9 @@ async function start(
           // Yoga refuses a content-length above MAX_BODY_BYTES (413); a body of unannounced length is refused here.
           if (req.method === "POST" && req.headers["content-length"] === undefined)
             return send(res, 411, { error: "Content-Length required" });
+          // Refused unread (413): the rest of the body is still coming, so this connection closes after
+          // the answer, and the client is told so rather than reusing a socket the server then resets.
+          if (Number(req.headers["content-length"]) > MAX_BODY_BYTES) res.setHeader("connection", "close");
           // Each route runs as the function that serves it in AWS (local/iam.ts).
           if (path !== undefined && DOWNLOAD_PATH.test(path)) return asFunction("documents", () => downloads(req, res));
           if (req.method === "GET" && path?.startsWith(ASSET_PREFIX)) {

@@ -41,7 +41,6 @@ import {
   getNamedType,
   isEnumType,
   isInputObjectType,
-  isInterfaceType,
   isLeafType,
   isListType,
   isNonNullType,
@@ -49,16 +48,10 @@ import {
   isScalarType,
   isUnionType,
 } from "graphql";
-import type {
-  GraphQLArgument,
-  GraphQLField,
-  GraphQLInputType,
-  GraphQLNamedType,
-  GraphQLObjectType,
-  GraphQLOutputType,
-} from "graphql";
+import type { GraphQLField, GraphQLInputType, GraphQLNamedType, GraphQLOutputType } from "graphql";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { schema } from "../graphql/schema.js";
+import { selection as select } from "./selection.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
 import type { Result, TestStack } from "./harness.js";
@@ -943,39 +936,8 @@ function buildArgs(plan: FieldPlan, assignment: Assignment): Record<string, Json
 }
 
 /** Everything readable in the answer (leaves to `depth` levels): success data, errors, nodes. */
-function selection(type: GraphQLOutputType, depth: number): string {
-  const n = getNamedType(type);
-  if (isLeafType(n)) return "";
-  if (isUnionType(n) || isInterfaceType(n)) {
-    const members = isUnionType(n) ? n.getTypes() : schema.getPossibleTypes(n);
-    // Members may have same-named fields of different types: those get an alias per member (the
-    // others merge, and keep the query under the alias limit).
-    const typesOf = new Map<string, Set<string>>();
-    for (const m of members)
-      for (const f of Object.values(m.getFields()))
-        typesOf.set(f.name, (typesOf.get(f.name) ?? new Set()).add(String(f.type)));
-    const conflicting = new Set([...typesOf].filter(([, types]) => types.size > 1).map(([name]) => name));
-    return `__typename ${members.map((m) => `... on ${m.name} { ${objectSelection(m, depth, m.name, conflicting)} }`).join(" ")}`;
-  }
-  return objectSelection(n, depth);
-}
-
-function objectSelection(
-  type: GraphQLObjectType,
-  depth: number,
-  aliasPrefix?: string,
-  conflicting?: ReadonlySet<string>,
-): string {
-  const parts = ["__typename"];
-  for (const f of Object.values(type.getFields())) {
-    if (f.args.some((a: GraphQLArgument) => isNonNullType(a.type) && a.defaultValue === undefined)) continue;
-    const n = getNamedType(f.type);
-    const name = aliasPrefix && conflicting?.has(f.name) ? `${aliasPrefix}_${f.name}: ${f.name}` : f.name;
-    if (isLeafType(n)) parts.push(name);
-    else if (depth > 0) parts.push(`${name} { ${selection(f.type, depth - 1)} }`);
-  }
-  return parts.join(" ");
-}
+const selection = (type: GraphQLOutputType, depth: number) =>
+  select(schema, type, depth, (f) => f.args.some((a) => isNonNullType(a.type) && a.defaultValue === undefined));
 
 interface Operation {
   readonly plan: FieldPlan;

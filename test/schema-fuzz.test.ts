@@ -42,16 +42,15 @@ import {
   getNamedType,
   isEnumType,
   isInputObjectType,
-  isInterfaceType,
   isLeafType,
   isListType,
   isNonNullType,
   isScalarType,
-  isUnionType,
 } from "graphql";
 import type { GraphQLField, GraphQLInputType, GraphQLObjectType, GraphQLOutputType } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { schema } from "../graphql/schema.js";
+import { selection as select } from "./selection.js";
 import type { LogFields, Telemetry } from "../infra/telemetry.js";
 import { ERR, OPERATOR, PLATFORM, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
@@ -896,38 +895,7 @@ function hash(s: string): number {
 // ---------------------------------------------------------------- selections
 
 /** Leaves to `depth` levels of objects, skipping fields with arguments (nested lists) below the root. */
-function selection(type: GraphQLOutputType, depth: number): string {
-  const n = getNamedType(type);
-  if (isLeafType(n)) return "";
-  if (isUnionType(n) || isInterfaceType(n)) {
-    const members = isUnionType(n) ? n.getTypes() : schema.getPossibleTypes(n);
-    // Same-named fields of different types in different members need an alias per member.
-    const typesOf = new Map<string, Set<string>>();
-    for (const m of members)
-      for (const f of Object.values(m.getFields()))
-        typesOf.set(f.name, (typesOf.get(f.name) ?? new Set()).add(String(f.type)));
-    const conflicting = new Set([...typesOf].filter(([, types]) => types.size > 1).map(([name]) => name));
-    return `__typename ${members.map((m) => `... on ${m.name} { ${objectSelection(m, depth, m.name, conflicting)} }`).join(" ")}`;
-  }
-  return objectSelection(n, depth);
-}
-
-function objectSelection(
-  type: GraphQLObjectType,
-  depth: number,
-  aliasPrefix?: string,
-  conflicting?: ReadonlySet<string>,
-): string {
-  const parts = ["__typename"];
-  for (const f of Object.values(type.getFields())) {
-    if (f.args.length > 0) continue;
-    const n = getNamedType(f.type);
-    const name = aliasPrefix && conflicting?.has(f.name) ? `${aliasPrefix}_${f.name}: ${f.name}` : f.name;
-    if (isLeafType(n)) parts.push(name);
-    else if (depth > 0) parts.push(`${name} { ${selection(f.type, depth - 1)} }`);
-  }
-  return parts.join(" ");
-}
+const selection = (type: GraphQLOutputType, depth: number) => select(schema, type, depth, (f) => f.args.length > 0);
 
 function document(root: "Query" | "Mutation", field: GraphQLField<unknown, unknown>, vars: Vars): string {
   const given = field.args.filter((a) => a.name in vars);
