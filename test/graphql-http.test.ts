@@ -6,6 +6,7 @@ import { handleEvent } from "../functions/http.js";
 import { createGraphQLServer } from "../graphql/server.js";
 import type { GraphQLServer } from "../graphql/server.js";
 import { createTokenVerifier } from "../infra/auth.js";
+import { MAX_BODY_BYTES } from "../graphql/limits.js";
 import { lambdaEvent, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
 
@@ -159,5 +160,25 @@ describe("GraphQL over HTTP audits (graphql-http)", () => {
     expect(await introspectionEnabled(url, fetchFn)).toBe(true);
     const { audits, results } = await runAudits(url, fetchFn);
     expectAudits(audits, results, true);
+  });
+
+  it("a body refused unread (413) closes its connection: the requests after it, on the same client, are answered", async () => {
+    const big = JSON.stringify({ query: `{ __typename }${" ".repeat(MAX_BODY_BYTES * 2)}` });
+    for (let i = 0; i < 10; i++) {
+      const refused = await fetch(`${t.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: big,
+      });
+      expect(refused.status).toBe(413);
+      expect(refused.headers.get("connection")).toBe("close");
+      await refused.text();
+      const next = await fetch(`${t.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ __typename }" }),
+      });
+      expect(next.status).toBe(200);
+    }
   });
 });
