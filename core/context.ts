@@ -46,7 +46,7 @@ export interface Deps {
   /**
    * Told of an after-commit effect (a mail to queue) that failed once its write had committed: the
    * write stands and the request succeeds, so a client does not retry a change that was made (a
-   * second account, say). The adapters log it by error name and count it (EffectsFailed); an
+   * second account, say). The adapters log it by error name and count it (EffectsFailed, alarmed); an
    * invitation whose mail was lost is sent again by inviting the same person again.
    */
   readonly effectFailed?: (err: unknown) => void;

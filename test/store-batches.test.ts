@@ -188,14 +188,14 @@ describe("batches left partly unprocessed are sent again", () => {
     expect([...states.values()].map((s) => s.billedThrough)).toEqual(["2026-11", "2026-11", "2026-11"]);
   });
 
-  it("a batch DynamoDB keeps answering partly fails, rather than returning part of the answer as the whole", async () => {
+  it("a batch DynamoDB keeps answering partly fails as throttled (503, retry later), never returning part of the answer as the whole", async () => {
     const accountId = `acc-${randomUUID()}`;
     const records = [1, 2].map((n) => endpoint(accountId, n));
     await putEndpoints(records);
     faults.leaveUnprocessedNext(100, /^BatchGetItem$/);
     await expect(
       integrations.getEndpoints(records.map((r) => ({ accountId, endpointId: r.endpointId }))),
-    ).rejects.toThrow("DynamoDB kept returning unprocessed items");
+    ).rejects.toBeInstanceOf(Throttled);
   });
 });
 

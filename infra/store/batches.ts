@@ -1,5 +1,6 @@
 import { BatchGetCommand, BatchWriteCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { Throttled } from "../dynamo.js";
 
 /*
  * Batch reads and writes for every store of the table: BatchGetItem and BatchWriteItem in chunks,
@@ -35,7 +36,10 @@ async function inBatches<T>(
   const drain = async (chunk: T[]) => {
     let pending = chunk;
     for (let attempt = 0; pending.length > 0; attempt++) {
-      if (attempt >= BATCH_ATTEMPTS) throw new Error("DynamoDB kept returning unprocessed items");
+      // DynamoDB leaves items unprocessed when it cannot take the throughput: past the attempts, the
+      // same answer as throttling that outlasted the SDK's retries (THROTTLED, 503, retry later).
+      if (attempt >= BATCH_ATTEMPTS)
+        throw new Throttled({ cause: new Error("DynamoDB kept returning unprocessed items") });
       if (attempt > 0) await sleep(20 * 2 ** (attempt - 1));
       pending = [...(await send(pending))];
     }
