@@ -51,7 +51,7 @@ import {
 import type { GraphQLField, GraphQLInputType, GraphQLNamedType, GraphQLOutputType } from "graphql";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { schema } from "../graphql/schema.js";
-import { selection as select } from "./selection.js";
+import { NODE_TYPE_BY_ID_SLOT, selection as select } from "./selection.js";
 import { createDocumentClient } from "../infra/dynamo.js";
 import { ERR, OPERATOR, PLATFORM, ok, startTestStack } from "./harness.js";
 import type { Result, TestStack } from "./harness.js";
@@ -132,22 +132,7 @@ type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 // ---------------------------------------------------------------- the explicit tables (the only hand-kept parts)
 
 /** Slot name → kind. A bare `id` is inferred from the node type the field returns. */
-const KIND_BY_NAME: Readonly<Record<string, Kind>> = {
-  accountId: "Account",
-  parentId: "Account",
-  customerId: "Account",
-  resellerId: "Account",
-  within: "Account",
-  subscriptionId: "LicenceSubscription",
-  equipmentId: "Equipment",
-  orderId: "Order",
-  invoiceId: "Invoice",
-  deviceId: "DeviceId",
-  clientId: "ApiClient",
-  endpointId: "WebhookEndpoint",
-  eventId: "Event",
-  ticketId: "Ticket",
-};
+const KIND_BY_NAME: Readonly<Record<string, Kind>> = { ...NODE_TYPE_BY_ID_SLOT, deviceId: "DeviceId" };
 
 /** String arguments that name a subject although their type is not ID. */
 const STRING_REFERENCES = new Set(["deviceId", "token"]);

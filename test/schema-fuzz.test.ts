@@ -50,7 +50,7 @@ import {
 import type { GraphQLField, GraphQLInputType, GraphQLObjectType, GraphQLOutputType } from "graphql";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { schema } from "../graphql/schema.js";
-import { selection as select } from "./selection.js";
+import { NODE_TYPE_BY_ID_SLOT, selection as select } from "./selection.js";
 import type { LogFields, Telemetry } from "../infra/telemetry.js";
 import { ERR, OPERATOR, PLATFORM, startTestStack } from "./harness.js";
 import type { TestStack } from "./harness.js";
@@ -101,21 +101,7 @@ const TYPED_ERRORS: Readonly<Record<string, string>> = {
 const FOREIGN_BY_DESIGN = new Set(["Mutation.inviteExistingAccount:input.accountId"]);
 
 /** Id slot name → the node type it names; a bare `id` is named by its field. */
-const KIND_BY_NAME: Readonly<Record<string, string>> = {
-  accountId: "Account",
-  parentId: "Account",
-  customerId: "Account",
-  resellerId: "Account",
-  within: "Account",
-  subscriptionId: "LicenceSubscription",
-  equipmentId: "Equipment",
-  orderId: "Order",
-  invoiceId: "Invoice",
-  clientId: "ApiClient",
-  endpointId: "WebhookEndpoint",
-  eventId: "Event",
-  ticketId: "Ticket",
-};
+const KIND_BY_NAME: Readonly<Record<string, string>> = NODE_TYPE_BY_ID_SLOT;
 const ID_KIND_BY_FIELD: Readonly<Record<string, string>> = {
   "Query.account": "Account",
   "Query.invoice": "Invoice",

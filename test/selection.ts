@@ -1,10 +1,28 @@
 /**
- * Selections built from the executable schema, for the tests that call every field of it
- * (test/isolation-matrix.test.ts, test/schema-fuzz.test.ts): every leaf to `depth` levels of
- * objects, every member of a union or interface, same-named fields of different types aliased per member.
+ * What the tests that call every field of the executable schema share (test/isolation-matrix.test.ts,
+ * test/schema-fuzz.test.ts): which node type an id argument names, and selections of every leaf to
+ * `depth` levels of objects, every member of a union or interface, same-named fields of different
+ * types aliased per member.
  */
 import { getNamedType, isInterfaceType, isLeafType, isUnionType } from "graphql";
 import type { GraphQLField, GraphQLObjectType, GraphQLOutputType, GraphQLSchema } from "graphql";
+
+/** Id argument (or input field) name → the node type whose global id it takes; a bare `id` depends on its field. */
+export const NODE_TYPE_BY_ID_SLOT = {
+  accountId: "Account",
+  parentId: "Account",
+  customerId: "Account",
+  resellerId: "Account",
+  within: "Account",
+  subscriptionId: "LicenceSubscription",
+  equipmentId: "Equipment",
+  orderId: "Order",
+  invoiceId: "Invoice",
+  clientId: "ApiClient",
+  endpointId: "WebhookEndpoint",
+  eventId: "Event",
+  ticketId: "Ticket",
+} as const;
 
 /** Which fields below the root are left out (e.g. those that need arguments). */
 export type SkipField = (field: GraphQLField<unknown, unknown>) => boolean;
