@@ -49,7 +49,7 @@ export interface Deps {
    * second account, say). The adapters log it by error name and count it (EffectsFailed, alarmed); an
    * invitation whose mail was lost is sent again by inviting the same person again.
    */
-  readonly effectFailed?: (err: unknown) => void;
+  readonly effectFailed?: Tx.EffectReporter;
 }
 
 /** What API clients, the event feed and webhooks need. */
@@ -63,11 +63,6 @@ export interface Integrations {
   readonly deliveries?: WorkQueue;
   /** Which webhook URLs are accepted (production's https-only, public-address policy when absent; the local stack allows loopback). */
   readonly network?: NetworkPolicy;
-}
-
-/** Without an adapter's reporter: the error's name only (its message may quote a name or an address). */
-function reportToStderr(err: unknown): void {
-  console.error(`after-commit effect failed: ${err instanceof Error ? err.name : typeof err}`);
 }
 
 /** Keys are case-insensitive in the table (ElectroDB lower-cases them), so in the cache too. */
@@ -234,15 +229,8 @@ export class Session {
     } finally {
       this.#clear();
     }
-    if (committed && opts.after) {
-      try {
-        await opts.after();
-      } catch (err) {
-        // The write committed: failing the request now would have the client repeat it.
-        const report = this.deps.effectFailed ?? reportToStderr;
-        for (const e of err instanceof AggregateError ? err.errors : [err]) report(e);
-      }
-    }
+    // After the cache is cleared: an effect that reads sees the write.
+    if (committed) await Tx.afterCommit(opts.after, this.deps.effectFailed);
     return committed;
   }
 

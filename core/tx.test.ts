@@ -65,6 +65,27 @@ describe("transact: a cancellation means the error of the step that failed", () 
     expect(mailed).toBe(1);
   });
 
+  it("an after-commit effect that fails is reported, each error of an AggregateError on its own, not thrown", async () => {
+    const reported: unknown[] = [];
+    const refused = new Error("refused");
+    expect(
+      await run(
+        store(),
+        () => [op("a")],
+        { after: () => Promise.reject(refused) },
+        (e) => reported.push(e),
+      ),
+    ).toBe(true);
+    const both = [new Error("one"), new Error("two")];
+    await run(
+      store(),
+      () => [op("a")],
+      { after: () => Promise.reject(new AggregateError(both)) },
+      (e) => reported.push(e),
+    );
+    expect(reported).toEqual([refused, ...both]);
+  });
+
   it("errors other than a cancellation pass through untouched", async () => {
     const boom = new Error("network");
     const failing = { transact: async () => Promise.reject(boom) };

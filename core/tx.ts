@@ -45,8 +45,31 @@ export interface TransactOptions {
    * Conflict asking the caller to reload.
    */
   readonly otherwise?: (() => Error) | "retry" | "skip";
-  /** Effects that may only happen once the write committed (mail, enqueues). */
+  /** Effects that may only happen once the write committed (mail, enqueues); see `afterCommit`. */
   readonly after?: () => Promise<unknown>;
+}
+
+/** Told of an after-commit effect that failed (each error of an AggregateError on its own). */
+export type EffectReporter = (err: unknown) => void;
+
+/** Without an adapter's reporter: the error's name only (its message may quote a name or an address). */
+const reportToStderr: EffectReporter = (err) =>
+  console.error(`after-commit effect failed: ${err instanceof Error ? err.name : typeof err}`);
+
+/**
+ * Runs a committed write's effects. A failure is reported, not thrown: the write stands, and a
+ * client told the change failed would make it again (a second account, say).
+ */
+export async function afterCommit(
+  after: (() => Promise<unknown>) | undefined,
+  report: EffectReporter = reportToStderr,
+): Promise<void> {
+  if (!after) return;
+  try {
+    await after();
+  } catch (err) {
+    for (const e of err instanceof AggregateError ? err.errors : [err]) report(e);
+  }
 }
 
 export type Build<E = TxEntities> = (e: E) => readonly TxStep[];
@@ -74,6 +97,7 @@ export async function run<E>(
   store: { transact(build: (e: E) => TxItem[]): Promise<void> },
   build: Build<E>,
   opts: TransactOptions = {},
+  report?: EffectReporter,
 ): Promise<boolean> {
   let steps: readonly TxStep[] = [];
   try {
@@ -91,7 +115,7 @@ export async function run<E>(
       return false;
     throw failureOf(err, steps, otherwise === "skip" ? undefined : otherwise);
   }
-  await opts.after?.();
+  await afterCommit(opts.after, report);
   return true;
 }
 
