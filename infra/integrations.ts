@@ -11,18 +11,10 @@ import {
   webhookEndpointEntity,
 } from "./entities/integration.js";
 import type { Page } from "./store.js";
-import {
-  GO,
-  MAX_ID,
-  batchGetItems,
-  cursorOf,
-  isConditionFailure,
-  readPage as page,
-  runTransaction,
-  batchWriteItems,
-  batchWriteRequests,
-} from "./store/base.js";
-import type { TableKey, WriteTransactionBuilder } from "./store/base.js";
+import { GO, MAX_ID, cursorOf, isConditionFailure, readPage as page, runTransaction } from "./store/base.js";
+import type { WriteTransactionBuilder } from "./store/base.js";
+import { batchGetItems, batchWriteItems, batchWriteRequests } from "./store/batches.js";
+import type { TableKey } from "./store/batches.js";
 
 /** The integration entities (and the audit, written in the same transactions), bound to one table. */
 function createIntegrationEntities(client: DynamoDBDocumentClient, table: string) {

@@ -19,7 +19,6 @@ import type { EntityItem } from "electrodb";
  */
 export const GO = { originalErr: true } as const;
 
-export { batchGetItems, batchWriteItems, batchWriteRequests } from "./batches.js";
 export type { TableKey, WriteRequest } from "./batches.js";
 
 /** A page of items, each with the cursor that resumes after it. */

@@ -1,7 +1,8 @@
 import { createConversions } from "electrodb";
 import type { EntityItem } from "electrodb";
-import { ConditionFailed, GO, StoreBase, batchWriteRequests } from "./base.js";
-import type { TableKey } from "./base.js";
+import { ConditionFailed, GO, StoreBase } from "./base.js";
+import { batchWriteRequests } from "./batches.js";
+import type { TableKey } from "./batches.js";
 import type { Entities, SubscriptionRecord } from "./records.js";
 
 /*
