@@ -342,8 +342,11 @@ async function start(
     ...(opts.requestBudget ? { requestBudget: opts.requestBudget } : {}),
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
   });
-  // The documents function's route (GET /invoices/<id>.pdf|.csv), on the same port.
-  const downloads = createServerAdapter(createDownloadsHandler({ deps, authenticate: verify, issuer: ISSUER }));
+  // The documents function's route (GET /invoices/<id>.pdf|.csv), on the same port. Like the deployed
+  // function, it holds no device key: a PBX's credential is refused there as any unknown token is (401).
+  const downloads = createServerAdapter(
+    createDownloadsHandler({ deps: { ...deps, deviceKeys: undefined }, authenticate: verify, issuer: ISSUER }),
+  );
   // The OAuth 2.0 token endpoint of API clients, as the API function serves it.
   const oauth = createServerAdapter(createTokenHandler(deps));
 

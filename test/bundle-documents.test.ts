@@ -29,7 +29,7 @@ describe("the documents function's minified bundle serves invoices as the local 
   let t: TestStack;
   let fn: ShippedFunction;
   let apiKey: string;
-  const ids = { d: "", invoice: "" };
+  const ids = { d: "", invoice: "", pbxCredential: "" };
   const clients: Record<"owner" | "viewer" | "revoked", { id: string; clientId: string; secret: string }> = {
     owner: { id: "", clientId: "", secret: "" },
     viewer: { id: "", clientId: "", secret: "" },
@@ -82,6 +82,16 @@ describe("the documents function's minified bundle serves invoices as the local 
       );
       clients[key] = { id: created.client.id, clientId: created.client.clientId, secret: created.clientSecret };
     }
+    // A PBX of the distributor's, paired: its credential is good for the device calls, never for invoices.
+    ids.pbxCredential = (
+      await t.pairEquipment(OWNER, {
+        accountId: ids.d,
+        name: "Documents OTEC",
+        country: "US",
+        serverType: "OTEC_S",
+        outboundPrefix: "0",
+      })
+    ).credential;
     await t.setClock("2026-11-01T00:05:00.000Z");
     expect(await t.runJob("billing", "2026-10")).toMatchObject({ deadLettered: 0 });
     const invoices = ok<{ invoices: { edges: { node: { id: string } }[] } }>(
@@ -123,7 +133,7 @@ describe("the documents function's minified bundle serves invoices as the local 
     return { window: c?.window, count: c?.windowCount ?? 0, lastUsedAt: c?.lastUsedAt ?? "" };
   };
 
-  it("a person, an OWNER client: the same CSV and PDF; a VIEWER client, a revoked client, a bad token, none: the same refusals", async () => {
+  it("a person, an OWNER client: the same CSV and PDF; a VIEWER client, a revoked client, a bad token, none, a PBX: the same refusals", async () => {
     // Prepare
     const revokedToken = await clientToken(clients.revoked.clientId, clients.revoked.secret);
     await t.mutateOk(OWNER, "revokeApiClient", "ApiClientRefInput", { clientId: clients.revoked.id }, "client { id }");
@@ -138,6 +148,7 @@ describe("the documents function's minified bundle serves invoices as the local 
       { path: file("csv"), headers: bearer(revokedToken) },
       { path: file("csv"), headers: bearer("not-a-token") },
       { path: file("csv"), headers: {} },
+      { path: file("csv"), headers: bearer(ids.pbxCredential) },
     ];
     const before = await usage();
 
@@ -152,7 +163,7 @@ describe("the documents function's minified bundle serves invoices as the local 
     const local = await Promise.all(requests.map((r) => fromServer(r.path, r.headers)));
 
     // Assert: the client got its files from the bundle, and its two requests were counted there.
-    expect(shipped.map((d) => d.status)).toEqual([200, 200, 200, 404, 401, 401, 401]);
+    expect(shipped.map((d) => d.status)).toEqual([200, 200, 200, 404, 401, 401, 401, 401]);
     // (In the same minute's window as the token request, or in a new one if a minute began meanwhile.)
     expect(after.count - (after.window === before.window ? before.count : 0)).toBeGreaterThanOrEqual(1);
     expect(after.lastUsedAt > before.lastUsedAt).toBe(true);
@@ -163,6 +174,7 @@ describe("the documents function's minified bundle serves invoices as the local 
     expect(shipped.map(({ status, type, disposition }) => ({ status, type, disposition }))).toEqual(
       local.map(({ status, type, disposition }) => ({ status, type, disposition })),
     );
-    for (const i of [0, 2, 3, 4, 5, 6]) expect(shipped[i]?.body.toString("utf8")).toBe(local[i]?.body.toString("utf8"));
+    for (const i of [0, 2, 3, 4, 5, 6, 7])
+      expect(shipped[i]?.body.toString("utf8")).toBe(local[i]?.body.toString("utf8"));
   });
 });
