@@ -101,7 +101,9 @@ type Op = ReturnType<Build>[number];
 
 /**
  * Writes the steps in transactions of up to 100 items; a step whose condition failed is answered
- * (refused) and left out, the steps rolled back with it go again, up to ROUNDS times.
+ * (refused) and left out, the steps rolled back with it go again, up to ROUNDS times. A round is
+ * only for that: conflicts with other transactions are retried by `runTransaction` itself, and a
+ * transaction they still cancel fails the batch (bounded at its attempts, not rounds × attempts).
  */
 async function inRounds<T>(store: IntegrationStore, steps: readonly T[], op: (e: Tx, step: T) => Op): Promise<T[]> {
   const refused: T[] = [];
@@ -114,6 +116,8 @@ async function inRounds<T>(store: IntegrationStore, steps: readonly T[], op: (e:
       } catch (err) {
         if (!(err instanceof ConditionFailed) || round + 1 >= ROUNDS) throw err;
         const failed = new Set(pending.filter((_s, j) => err.reasons[j] === "ConditionalCheckFailed"));
+        // Cancelled by conflicts alone, after the transaction's own attempts: a round would only repeat them.
+        if (failed.size === 0) throw err;
         refused.push(...failed);
         pending = pending.filter((s) => !failed.has(s));
       }

@@ -9,6 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, beforeEach, describe, expect, inject, it } from "vitest";
 import { Throttled, createDocumentClient, ensureTable } from "../infra/dynamo.js";
+import { claimDeliveries } from "../infra/delivery-batch.js";
 import { IntegrationStore } from "../infra/integrations.js";
 import type { EventFeedRecord, EventRecord, WebhookEndpointRecord } from "../infra/integrations.js";
 import { BadCursor, ConditionFailed, Store } from "../infra/store.js";
@@ -218,6 +219,22 @@ describe("transactions cancelled by a conflict with another transaction", () => 
     expect((err as ConditionFailed).reasons).toEqual(["TransactionConflict"]);
     faults.disarm();
     expect(await integrations.getEndpoint(accountId, "ep-1")).toBeUndefined();
+  });
+
+  it("a delivery batch's leases under conflicts that outlast the attempts: the batch fails after them, not round after round", async () => {
+    const w = watch();
+    faults.conflictNext(100);
+    const claims = [1, 2, 3].map((n) => ({ endpointId: `ep-${n}`, eventId: `ev-${randomUUID()}`, token: `tok-${n}` }));
+    const err = await claimDeliveries(
+      integrations,
+      claims,
+      "2026-12-01T00:00:00.000Z",
+      "2026-12-01T00:01:00.000Z",
+      expiresAt,
+    ).catch((e: unknown) => e);
+    expect((err as ConditionFailed).reasons).toEqual(["TransactionConflict", "None", "None"]);
+    // One transaction's own attempts (infra/store/base.ts), once: no round repeats them.
+    expect(w.ops().filter((op) => op === "TransactWriteItems").length).toBe(6);
   });
 
   it("a failed condition is an answer, not tried again", async () => {
