@@ -10,7 +10,7 @@ import { IntegrationStore } from "../infra/integrations.js";
 import { SqsWorkQueue } from "../infra/queue.js";
 import { createSqsClient } from "../infra/sqs-client.js";
 import { Store } from "../infra/store.js";
-import { framesOf, powertoolsTelemetry } from "../infra/telemetry.js";
+import { effectFailureReporter, framesOf, powertoolsTelemetry } from "../infra/telemetry.js";
 import * as Webhooks from "../core/webhooks.js";
 
 let deps: Deps | undefined;
@@ -35,6 +35,7 @@ function build(): Deps {
         ? { deliveries: new SqsWorkQueue(createSqsClient({ region: config.region }), config.deliveryQueueUrl) }
         : {}),
     },
+    effectFailed: effectFailureReporter(telemetry),
   };
 }
 

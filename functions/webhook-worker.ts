@@ -13,7 +13,7 @@ import { createSqsClient } from "../infra/sqs-client.js";
 import { processSqsBatch } from "../infra/sqs-batch.js";
 import { PRODUCTION_POLICY } from "../infra/ssrf.js";
 import { Store } from "../infra/store.js";
-import { observeRecord, powertoolsTelemetry } from "../infra/telemetry.js";
+import { effectFailureReporter, observeRecord, powertoolsTelemetry } from "../infra/telemetry.js";
 import type { Telemetry } from "../infra/telemetry.js";
 import { createWebhookSender } from "../infra/webhook-http.js";
 import { apiKeysLoader } from "./secret-keys.js";
@@ -37,6 +37,7 @@ function build(): WorkerRuntime {
     ...(config.dynamoEndpoint ? { endpoint: config.dynamoEndpoint } : {}),
   });
   const sqs = createSqsClient({ region: config.region });
+  const telemetry = powertoolsTelemetry();
   return {
     deps: {
       store: new Store(client, config.tableName),
@@ -49,6 +50,7 @@ function build(): WorkerRuntime {
         keys: apiKeysLoader(),
         network: PRODUCTION_POLICY,
       },
+      effectFailed: effectFailureReporter(telemetry),
     },
     runtime: {
       // Deployed: https only, public addresses only, checked at each connection.
@@ -59,7 +61,7 @@ function build(): WorkerRuntime {
     },
     sqs,
     queueUrl: config.deliveryQueueUrl,
-    telemetry: powertoolsTelemetry(),
+    telemetry,
   };
 }
 
