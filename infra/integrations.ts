@@ -2,6 +2,7 @@ import { UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import type { EntityItem } from "electrodb";
 import { auditEventEntity } from "./entities/audit-event.js";
+import { lazyEntities } from "./entities/entity.js";
 import {
   apiClientEntity,
   deliveryEntity,
@@ -17,17 +18,19 @@ import { batchGetItems, batchWriteItems, batchWriteRequests } from "./store/batc
 import type { TableKey } from "./store/batches.js";
 
 /** The integration entities (and the audit, written in the same transactions), bound to one table. */
+const INTEGRATION_FACTORIES = {
+  audit: auditEventEntity,
+  apiClient: apiClientEntity,
+  eventFeed: eventFeedEntity,
+  event: eventEntity,
+  webhookEndpoint: webhookEndpointEntity,
+  delivery: deliveryEntity,
+  deliveryState: deliveryStateEntity,
+};
+
+/** Built on first use, as the store's (infra/entities/entity.ts `lazyEntities`). */
 function createIntegrationEntities(client: DynamoDBDocumentClient, table: string) {
-  const config = { client, table };
-  return {
-    audit: auditEventEntity(config),
-    apiClient: apiClientEntity(config),
-    eventFeed: eventFeedEntity(config),
-    event: eventEntity(config),
-    webhookEndpoint: webhookEndpointEntity(config),
-    delivery: deliveryEntity(config),
-    deliveryState: deliveryStateEntity(config),
-  };
+  return lazyEntities(INTEGRATION_FACTORIES, { client, table });
 }
 
 export type IntegrationEntities = ReturnType<typeof createIntegrationEntities>;
@@ -67,7 +70,7 @@ export class IntegrationStore {
    * retried; a failed condition becomes ConditionFailed with each item's reason).
    */
   async transact(build: TransactFn): Promise<void> {
-    await runTransaction(this.entities, build);
+    await runTransaction(this.#client, this.entities, build);
   }
 
   async getClient(accountId: string, clientId: string): Promise<ApiClientRecord | undefined> {

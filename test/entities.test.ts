@@ -9,7 +9,7 @@ import { Entity } from "electrodb";
 import type { Schema } from "electrodb";
 import { describe, expect, it } from "vitest";
 import { createDocumentClient } from "../infra/dynamo.js";
-import { CheckedModelEntity } from "../infra/entities/entity.js";
+import { CheckedModelEntity, lazyEntities } from "../infra/entities/entity.js";
 import { createEntities } from "../infra/store.js";
 
 const client = createDocumentClient({ region: "local", endpoint: "http://127.0.0.1:1" });
@@ -60,5 +60,21 @@ describe("entity models", () => {
     expect(hook(CheckedModelEntity.prototype)).not.toBe(hook(Entity.prototype));
     const store = createEntities(client, "entities-test");
     for (const e of Object.values(store)) expect(e).toBeInstanceOf(CheckedModelEntity);
+  });
+
+  it("a store's entities are built on first use, once each", () => {
+    // Prepare: count the entities constructed.
+    let built = 0;
+    const counting = lazyEntities({ a: () => ({ n: ++built }), b: () => ({ n: ++built }) }, undefined);
+    // Act and assess
+    expect(built).toBe(0);
+    expect(counting.a).toBe(counting.a);
+    expect(built).toBe(1);
+    expect(Object.keys(counting)).toEqual(["a", "b"]);
+    expect(Object.values(counting).map((e) => e.n)).toEqual([1, 2]);
+    expect(built).toBe(2);
+    const store = createEntities(client, "entities-test");
+    expect(store.account).toBe(store.account);
+    expect(store.account.schema.model.entity).toBe("account");
   });
 });

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
-import type { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { createConversions, createWriteTransaction } from "electrodb";
+import { TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import type { DynamoDBDocumentClient, TransactWriteCommandInput } from "@aws-sdk/lib-dynamodb";
+import { createConversions, type createWriteTransaction } from "electrodb";
 import type { Service } from "electrodb";
 import { Throttled, isThrottled } from "../dynamo.js";
 import { chargeRequest } from "../request-budget.js";
@@ -54,26 +55,38 @@ const TRANSACT_ATTEMPTS = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
- * Runs one TransactWriteItems built from a store's entities (ElectroDB's `createWriteTransaction`:
- * no Service, whose construction checks every entity against its model schemas again). A transaction
- * cancelled only by conflicts with concurrent transactions is tried again (up to TRANSACT_ATTEMPTS
- * times, with jittered backoff); a failed condition becomes `ConditionFailed` with each item's
- * cancellation reason.
+ * Runs one TransactWriteItems built from a store's entities: the operations are ElectroDB's own
+ * (each entity's `.commit()`), sent as one TransactWriteCommand on `client`, as ElectroDB's
+ * `createWriteTransaction` sends them (it also reads every entity to pick a driver, which would
+ * build each lazily built entity). A transaction cancelled only by conflicts with concurrent
+ * transactions is tried again (up to TRANSACT_ATTEMPTS times, with jittered backoff); a failed
+ * condition becomes `ConditionFailed` with each item's cancellation reason.
  */
 export async function runTransaction<E extends Parameters<typeof createWriteTransaction>[0]>(
+  client: DynamoDBDocumentClient,
   entities: E,
   build: WriteTransactionBuilder<E>,
 ): Promise<void> {
+  const items = build(entities as never) as unknown as NonNullable<TransactWriteCommandInput["TransactItems"]>;
+  if (items.length === 0) return;
   for (let attempt = 1; ; attempt++) {
     // The token makes the SDK's own retries of this call idempotent (a commit is never applied twice).
-    const result = await createWriteTransaction(entities, build).go({ ...GO, token: randomUUID() });
-    if (!result.canceled) return;
-    const reasons = (result.data as ReadonlyArray<{ code?: string }>).map((d) => d.code ?? "None");
+    const reasons = await client
+      .send(new TransactWriteCommand({ TransactItems: items, ClientRequestToken: randomUUID() }))
+      .then(() => undefined, cancellationReasons);
+    if (reasons === undefined) return;
     // Another transaction held one of the items: transient, so try again; a failed condition is an answer.
     const conflictOnly = reasons.includes("TransactionConflict") && !reasons.includes("ConditionalCheckFailed");
     if (!conflictOnly || attempt >= TRANSACT_ATTEMPTS) throw new ConditionFailed(reasons);
     await sleep(Math.random() * 10 * 2 ** attempt);
   }
+}
+
+/** Each item's reason (`None` for the items that did not fail) of a cancelled transaction; any other error, thrown. */
+function cancellationReasons(err: unknown): string[] {
+  const reasons = (err as { CancellationReasons?: ReadonlyArray<{ Code?: string }> } | null)?.CancellationReasons;
+  if (!Array.isArray(reasons)) throw err;
+  return reasons.map((r: { Code?: string }) => r.Code ?? "None");
 }
 
 /** The function that builds a write transaction's operations from the entities. */
@@ -181,7 +194,7 @@ export abstract class StoreBase {
    * failed condition is `ConditionFailed` with the cancellation reason of each item).
    */
   async transact(build: TransactFn): Promise<void> {
-    await runTransaction(this.entities, build);
+    await runTransaction(this.client, this.entities, build);
   }
 
   /**

@@ -35,49 +35,51 @@ import { rateCounterEntity } from "../entities/rate-counter.js";
 import { identityBindingEntity } from "../entities/identity.js";
 import { ticketCommentEntity, ticketEntity } from "../entities/ticket.js";
 import { phoneNumberEntity } from "../entities/phone-number.js";
+import { lazyEntities } from "../entities/entity.js";
 
-/** The entities of the single table, bound to one client and table name. */
+const FACTORIES = {
+  account: accountEntity,
+  subtree: subtreeEntryEntity,
+  person: personEntity,
+  member: memberEntity,
+  invitation: invitationEntity,
+  audit: auditEventEntity,
+  offer: offerEntity,
+  subscription: subscriptionEntity,
+  trialEntry: trialEntryEntity,
+  change: subscriptionChangeEntity,
+  order: orderEntity,
+  orderKey: orderKeyEntity,
+  licence: licenceEntity,
+  invoice: invoiceEntity,
+  invoiceLines: invoiceLineBlockEntity,
+  billingRun: billingRunEntity,
+  billingChunk: billingChunkEntity,
+  billingRange: billingRangeEntity,
+  billingState: billingStateEntity,
+  partyDeparture: partyDepartureEntity,
+  counter: counterEntity,
+  usage: usageEntity,
+  due: dueEntity,
+  sent: sentEntity,
+  administered: administeredEntity,
+  behalf: behalfEntity,
+  equipment: equipmentEntity,
+  equipmentExtensions: equipmentExtensionsEntity,
+  equipmentPrefix: equipmentPrefixEntity,
+  equipmentTenant: equipmentTenantEntity,
+  sharedEquipment: sharedEquipmentEntity,
+  extensionAssignment: extensionAssignmentEntity,
+  rateCounter: rateCounterEntity,
+  identityBinding: identityBindingEntity,
+  ticket: ticketEntity,
+  ticketComment: ticketCommentEntity,
+  phoneNumber: phoneNumberEntity,
+};
+
+/** The entities of the single table, bound to one client and table name; each is built on first use. */
 export function createEntities(client: DynamoDBDocumentClient, table: string) {
-  const config = { client, table };
-  return {
-    account: accountEntity(config),
-    subtree: subtreeEntryEntity(config),
-    person: personEntity(config),
-    member: memberEntity(config),
-    invitation: invitationEntity(config),
-    audit: auditEventEntity(config),
-    offer: offerEntity(config),
-    subscription: subscriptionEntity(config),
-    trialEntry: trialEntryEntity(config),
-    change: subscriptionChangeEntity(config),
-    order: orderEntity(config),
-    orderKey: orderKeyEntity(config),
-    licence: licenceEntity(config),
-    invoice: invoiceEntity(config),
-    invoiceLines: invoiceLineBlockEntity(config),
-    billingRun: billingRunEntity(config),
-    billingChunk: billingChunkEntity(config),
-    billingRange: billingRangeEntity(config),
-    billingState: billingStateEntity(config),
-    partyDeparture: partyDepartureEntity(config),
-    counter: counterEntity(config),
-    usage: usageEntity(config),
-    due: dueEntity(config),
-    sent: sentEntity(config),
-    administered: administeredEntity(config),
-    behalf: behalfEntity(config),
-    equipment: equipmentEntity(config),
-    equipmentExtensions: equipmentExtensionsEntity(config),
-    equipmentPrefix: equipmentPrefixEntity(config),
-    equipmentTenant: equipmentTenantEntity(config),
-    sharedEquipment: sharedEquipmentEntity(config),
-    extensionAssignment: extensionAssignmentEntity(config),
-    rateCounter: rateCounterEntity(config),
-    identityBinding: identityBindingEntity(config),
-    ticket: ticketEntity(config),
-    ticketComment: ticketCommentEntity(config),
-    phoneNumber: phoneNumberEntity(config),
-  };
+  return lazyEntities(FACTORIES, { client, table });
 }
 
 export type Entities = ReturnType<typeof createEntities>;
