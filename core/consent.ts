@@ -1,5 +1,6 @@
 import type { TxEntities } from "../infra/store.js";
 import { Forbidden } from "./errors.js";
+import { mayAdminister } from "./rights.js";
 import { guard } from "./tx.js";
 import type { Guarded } from "./tx.js";
 import * as Cond from "../infra/store/conditions.js";
@@ -39,8 +40,7 @@ export function afterMove(
   grantees: readonly string[],
   newPath: readonly string[],
 ): { readonly kept: string[]; readonly dropped: string[] } {
-  return {
-    kept: grantees.filter((id) => newPath.includes(id)),
-    dropped: grantees.filter((id) => !newPath.includes(id)),
-  };
+  // A distributor keeps it only while the customer still buys from it directly.
+  const keeps = (id: string) => newPath.includes(id) && mayAdminister(newPath, id);
+  return { kept: grantees.filter(keeps), dropped: grantees.filter((id) => !keeps(id)) };
 }

@@ -17,6 +17,7 @@ import * as Invitation from "./invitation.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
 
+import { administers, mayAdminister } from "./rights.js";
 import type { Reach } from "./rights.js";
 import * as V from "./validation.js";
 import * as Cond from "../infra/store/conditions.js";
@@ -168,7 +169,10 @@ export async function setOptIn(s: Session, raw: z.input<typeof optInInput>): Pro
   const a = account!;
   if (input.until && input.until <= s.now) throw Invalid.field("until", "must be in the future");
   if (!input.optIn && input.until) throw Invalid.field("until", "only an opt-in has an end");
-  const resellers = (await s.accounts(a.path)).filter((x): x is AccountRecord => x?.kind === "RESELLER");
+  // The partners above that may administer it: its resellers, or its distributor if it buys directly.
+  const resellers = (await s.accounts(a.path)).filter(
+    (x): x is AccountRecord => !!x && administers(x) && mayAdminister(a.path, x.id),
+  );
   const until = input.optIn && input.until ? input.until.toISOString() : undefined;
   // Granted to the resellers above now, and to no reseller that comes above later (rule 4).
   const grantees = resellers.map((r) => r.id);

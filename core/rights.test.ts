@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import type { AccountRecord, Membership } from "../infra/store.js";
 import type { Actor } from "./actor.js";
 import { Forbidden, NotFound } from "./errors.js";
-import { PLATFORM_ID, allowed, authorize, seesPrices, setsUpOwner, reachOf } from "./rights.js";
+import { afterMove } from "./consent.js";
+import { PLATFORM_ID, allowed, authorize, mayAdminister, seesPrices, setsUpOwner, reachOf } from "./rights.js";
 
 type View = Pick<
   AccountRecord,
@@ -194,5 +195,38 @@ describe("rights", () => {
       expect(setsUpOwner(reachOf(user, { D1: m("OWNER") }, CA1), CA1)).toBe(false);
       expect(setsUpOwner(reachOf(user, { D1: m("OWNER", true) }, RA), RA)).toBe(false);
     });
+  });
+});
+
+describe("partner administration by a distributor (for its direct customers only)", () => {
+  const optedIn = (id: string, path: string[]) => ({
+    ...acc(id, "CUSTOMER", path),
+    partnerAdminOptIn: true,
+  });
+  const admin = { D1: { role: "OWNER" as const, seller: false, partnerAdmin: true } };
+  const now = new Date("2027-01-01T00:00:00.000Z");
+
+  it("reaches an opted-in direct customer; never a customer of its resellers, even one whose opt-in names no one", () => {
+    expect(reachOf(user, admin, optedIn("CD", [PLATFORM_ID, "D1"]), now).onBehalf).toEqual({ resellerId: "D1" });
+    expect(reachOf(user, admin, optedIn("CA", [PLATFORM_ID, "D1", "RA"]), now).onBehalf).toBeUndefined();
+    expect(mayAdminister([PLATFORM_ID, "D1"], "D1")).toBe(true);
+    expect(mayAdminister([PLATFORM_ID, "D1", "RA"], "D1")).toBe(false);
+    expect(mayAdminister([PLATFORM_ID, "D1", "RA"], "RA")).toBe(true);
+  });
+
+  it("a move below one of its resellers ends the distributor's grant; the reseller's survive a move within it", () => {
+    expect(afterMove(["D1"], [PLATFORM_ID, "D1", "RA"])).toEqual({ kept: [], dropped: ["D1"] });
+    expect(afterMove(["D1"], [PLATFORM_ID, "D1"])).toEqual({ kept: ["D1"], dropped: [] });
+    expect(afterMove(["RA"], [PLATFORM_ID, "D1", "RA", "RX"])).toEqual({ kept: ["RA"], dropped: [] });
+  });
+
+  it("the capability and the flag apply to resellers and distributors; elsewhere the answer says NOT_APPLICABLE", () => {
+    const operator = { [PLATFORM_ID]: m("OWNER") };
+    expect(allowed(user, operator, D1, "account.setPartnerAdminCapability")).toBe(true);
+    expect(allowed(user, operator, RA, "account.setPartnerAdminCapability")).toBe(true);
+    expect(() => authorize(user, operator, CA1, "account.setPartnerAdminCapability")).toThrow(
+      expect.objectContaining({ reason: "NOT_APPLICABLE" }),
+    );
+    expect(allowed(user, { D1: m("OWNER") }, D1, "member.setPartnerAdmin")).toBe(true);
   });
 });

@@ -49,9 +49,16 @@ export function reachOf(
   for (const ancestorId of account.path) {
     const m = memberships[ancestorId];
     if (!m) continue;
-    // PARTNER_ADMIN (only ever granted on resellers with the capability) reaches an opted-in customer
-    // below it, while the opt-in holds; decided at each request, so revocation and expiry bite at once.
-    if (m.partnerAdmin && now && optedIn(account, now) && grantedTo(account, ancestorId))
+    // PARTNER_ADMIN (only ever granted on resellers and distributors with the capability) reaches an
+    // opted-in customer below it (a distributor's, only its direct customers), while the opt-in holds;
+    // decided at each request, so revocation and expiry bite at once.
+    if (
+      m.partnerAdmin &&
+      now &&
+      optedIn(account, now) &&
+      grantedTo(account, ancestorId) &&
+      mayAdminister(account.path, ancestorId)
+    )
       onBehalf = { resellerId: ancestorId };
     const via = ancestorId === PLATFORM_ID ? "operator" : m.seller ? "seller" : undefined;
     if (!via) continue;
@@ -72,6 +79,21 @@ export function reachOf(
  */
 export function grantedTo(account: Pick<AccountView, "partnerAdminGrantees">, resellerId: string): boolean {
   return account.partnerAdminGrantees === undefined || account.partnerAdminGrantees.includes(resellerId);
+}
+
+/** Whether partner admins of this account may administer customers (it sells to customers: a reseller or a distributor). */
+export function administers(a: Pick<AccountView, "kind">): boolean {
+  return a.kind === "RESELLER" || a.kind === "DISTRIBUTOR";
+}
+
+/**
+ * Whether `partnerId` may be granted a customer's opt-in: a reseller above it, or the distributor
+ * it is the direct customer of (a distributor acts as reseller only there). `path` is the
+ * customer's (the platform first, its distributor second).
+ */
+export function mayAdminister(path: readonly string[], partnerId: string): boolean {
+  const distributor = path[1];
+  return partnerId !== distributor || path.length === 2;
 }
 
 /** Whether a customer's partner-admin opt-in holds at `now`. */
@@ -184,9 +206,11 @@ const rules: Record<Action, (r: Reach, a: AccountView) => boolean> = {
     r.own?.role === "OWNER" || !!r.onBehalf || writer(r.operator) || r.above?.via === "system",
   // Only the customer's own owners open (or close) their tenant to partner admins.
   "account.setPartnerAdminOptIn": (r, a) => a.kind === "CUSTOMER" && r.own?.role === "OWNER",
+  // Resellers, and distributors for the customers they sell to directly (Circuit: "tier-1 partners
+  // which have direct customers"; a distributor acts as reseller only for those).
   "account.setPartnerAdminCapability": (r, a) =>
-    a.kind === "RESELLER" && (r.operator === "OWNER" || r.above?.via === "system"),
-  "member.setPartnerAdmin": (r, a) => a.kind === "RESELLER" && r.own?.role === "OWNER",
+    administers(a) && (r.operator === "OWNER" || r.above?.via === "system"),
+  "member.setPartnerAdmin": (r, a) => administers(a) && r.own?.role === "OWNER",
   // API clients and webhook endpoints are the account's own settings: its OWNERs.
   "apiClient.manage": (r) => r.own?.role === "OWNER",
   "webhook.manage": (r) => r.own?.role === "OWNER",
@@ -272,11 +296,11 @@ const sellerActions: ReadonlySet<Action> = new Set<Action>([
  * caller would have to change to be allowed, in the order a partner would look for it.
  */
 function denialReason(action: Action, r: Reach, a: AccountView): ForbiddenReason {
-  if (action === "catalog.manage" || action === "account.setPartnerAdminCapability")
-    return a.kind === "PLATFORM" || action !== "catalog.manage" ? "OPERATOR_ONLY" : "NOT_APPLICABLE";
+  if (action === "catalog.manage") return a.kind === "PLATFORM" ? "OPERATOR_ONLY" : "NOT_APPLICABLE";
+  if (action === "account.setPartnerAdminCapability") return administers(a) ? "OPERATOR_ONLY" : "NOT_APPLICABLE";
   if (action === "account.setPartnerAdminOptIn") return a.kind === "CUSTOMER" ? "ROLE" : "NOT_APPLICABLE";
-  if (action === "member.setPartnerAdmin" || action === "account.setResellerRights")
-    return a.kind === "RESELLER" ? "ROLE" : "NOT_APPLICABLE";
+  if (action === "member.setPartnerAdmin") return administers(a) ? "ROLE" : "NOT_APPLICABLE";
+  if (action === "account.setResellerRights") return a.kind === "RESELLER" ? "ROLE" : "NOT_APPLICABLE";
   if (action === "member.setSeller" && a.kind === "CUSTOMER") return "NOT_APPLICABLE";
   if ((action === "ticket.open" && a.kind !== "CUSTOMER") || (action === "ticket.handle" && a.kind === "CUSTOMER"))
     return "NOT_APPLICABLE";

@@ -9,10 +9,10 @@ import * as Catalog from "./catalog.js";
 import { dueOp } from "./due.js";
 import * as Money from "./money.js";
 import type { Session } from "./context.js";
-import { Conflict, Invalid, NotFound, unlessHidden } from "./errors.js";
+import { Conflict, Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
 import { paged } from "./paging.js";
 import type { PageArgs } from "./paging.js";
-import { allowed, authorize, isVisible, reachOf } from "./rights.js";
+import { allowed, authorize, isOperator, isVisible, reachOf } from "./rights.js";
 import * as TrialEntries from "./trial-entries.js";
 import { Contention } from "./tx.js";
 import * as V from "./validation.js";
@@ -198,6 +198,10 @@ async function planChange(s: Session, input: z.infer<typeof changeInput>): Promi
   authorize(s.actor, ms, a, input.quantity >= sub.quantity ? "subscription.increase" : "subscription.decrease", s.now);
   if (sub.status !== "ACTIVE")
     throw new Conflict(`The subscription is ${sub.status.toLowerCase()}; place an order to subscribe again`);
+  // Partner staff licences are ordered and amended through the vendor's service desk (Call2Teams
+  // "Internal Use"): lowering or cancelling them too; more of them is an order, refused below.
+  if (input.quantity < sub.quantity && !isOperator(s.actor, ms) && (await s.offers([sub.sku]))[0]?.internalOnly)
+    throw new Forbidden(`${sub.sku} is amended through the vendor's service desk`, "OPERATOR_ONLY");
   const show = await Catalog.showsPrices(s, a);
   if (input.quantity === sub.quantity) return { account: a, sub, show, kind: undefined, next: sub, charge: undefined };
   // Prepaid licences are paid up front for the term: they may be added, never returned (Rainbow 5.5).

@@ -6,7 +6,7 @@ import { MemberRef } from "../types/member.js";
 builder.mutationField("setPartnerAdminCapability", (t) =>
   t.field({
     type: AccountPayload,
-    description: "Operators: enable (or disable) PARTNER_ADMIN on a reseller",
+    description: "Operators: enable (or disable) PARTNER_ADMIN on a reseller, or on a distributor for its direct customers",
     args: {
       input: t.arg({
         description: "The operation's fields",
@@ -42,7 +42,7 @@ builder.mutationField("setMemberPartnerAdmin", (t) =>
         }),
       }),
     }),
-    description: "A reseller's owners: give (or take) a member's PARTNER_ADMIN flag",
+    description: "A reseller's (or a distributor's) owners: give (or take) a member's PARTNER_ADMIN flag",
     args: {
       input: t.arg({
         description: "The operation's fields",

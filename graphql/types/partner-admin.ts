@@ -84,7 +84,7 @@ builder.queryField("administeredCustomers", (t) =>
 
 builder.objectFields(AccountRef, (t) => ({
   partnerAdminEnabled: t.boolean({
-    description: "Resellers: the platform enabled PARTNER_ADMIN",
+    description: "Resellers and distributors (for their direct customers): the platform enabled PARTNER_ADMIN",
     resolve: (a) => a.partnerAdminEnabled === true,
   }),
   partnerAdminOptIn: t.boolean({
