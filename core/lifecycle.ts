@@ -1,13 +1,12 @@
 import type { AccountRecord, DueRecord, LicenceRecord, SubscriptionRecord } from "../infra/store.js";
-import { newId } from "../infra/ids.js";
-import { actorLabel } from "./actor.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import * as Invitation from "./invitation.js";
-import { REMINDER_DAYS, SCHEDULED_THROUGH, dayOf, dueOp, nextTrialStep, termOp } from "./due.js";
+import { REMINDER_DAYS, SCHEDULED_THROUGH, dayOf, dueOp, nextTrialStep } from "./due.js";
 import { PLATFORM_ID } from "./rights.js";
 import * as Billing from "./billing.js";
 import { partyOf } from "./party.js";
+import * as Renewal from "./renewal.js";
 import * as Subscription from "./subscription.js";
 import * as TrialEntries from "./trial-entries.js";
 import * as Trials from "./trials.js";
@@ -18,8 +17,6 @@ export type { Due } from "./due.js";
 export { dueKinds } from "./due.js";
 import type { Due } from "./due.js";
 import { DAY_MS } from "./time.js";
-import * as Time from "./time.js";
-import * as Money from "./money.js";
 import * as Cond from "../infra/store/conditions.js";
 
 /** Ribbon: an account without an active subscription is deleted 14 days later. */
@@ -86,7 +83,7 @@ async function termEnd(s: Session, accountId: string, sku: string): Promise<void
   const sub = await s.deps.store.getSubscription(accountId, sku);
   if (sub?.status !== "ACTIVE" || !sub.endsAt || new Date(sub.endsAt) > s.now) return;
   if (sub.kind === "TRIAL") return expire(s, sub);
-  if (sub.kind === "PREPAID") return renew(s, sub);
+  if (sub.kind === "PREPAID") return Renewal.renew(s, sub);
 }
 
 async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
@@ -137,67 +134,6 @@ async function expire(s: Session, sub: SubscriptionRecord): Promise<void> {
     ],
     { otherwise: () => new Error("subscription changed during expiry; retry") },
   );
-}
-
-async function renew(s: Session, sub: SubscriptionRecord): Promise<void> {
-  const [offer] = await s.deps.store.getOffers([sub.sku]);
-  const term = offer?.termMonths ?? 12;
-  // DESIGN 1: a prepaid term renews for 12 months at its end, charged on the next invoice.
-  const endsAt = Time.addMonths(new Date(sub.endsAt!), 12);
-  const amount = Money.prepaid(sub.unitPrice, sub.quantity, 12, term);
-  const version = sub.version + 1;
-  const orderId = newId();
-  const key = `renewal:${sub.sku}:${sub.endsAt}`;
-  const renewed = await s.transact(
-    (e) => [
-      e.subscription
-        .patch({ accountId: sub.accountId, sku: sub.sku })
-        .set({ endsAt: endsAt.toISOString(), version, updatedAt: s.now.toISOString() })
-        .where(Cond.activeAt(sub.version))
-        .commit(),
-      Subscription.changeOp(e, {
-        sub,
-        version,
-        kind: "RENEWED",
-        from: sub.quantity,
-        to: sub.quantity,
-        at: s.now,
-        actor: s.actor,
-        reason: "prepaid renewal",
-        orderId,
-      }),
-      e.order
-        .create({
-          accountId: sub.accountId,
-          id: orderId,
-          lines: [
-            {
-              sku: sub.sku,
-              name: offer?.name ?? sub.sku,
-              kind: "PREPAID",
-              quantity: sub.quantity,
-              unitPrice: sub.unitPrice,
-              amount,
-            },
-          ],
-          currency: sub.currency,
-          total: amount,
-          reference: "renewal",
-          idempotencyKey: key,
-          placedBy: actorLabel(s.actor),
-          placedAt: s.now.toISOString(),
-        })
-        .commit(),
-      e.orderKey.create({ accountId: sub.accountId, key, requestHash: key, orderId }).commit(),
-      ...termOp(e, { ...sub, endsAt: endsAt.toISOString() }, s.now),
-    ],
-    { otherwise: "skip" },
-  );
-  if (renewed) return;
-  // Renewed by an earlier delivery (its key exists), or changed meanwhile: re-read.
-  const again = await s.deps.store.getSubscription(sub.accountId, sub.sku);
-  if (again?.endsAt && new Date(again.endsAt) > s.now) return;
-  throw new Error("subscription changed during renewal; retry");
 }
 
 /** Mails the account's owners that a trial ends soon (once per reminder), then marks the next step. */

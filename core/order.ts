@@ -314,6 +314,7 @@ export function orderRecord(s: Session, p: Plan, input: Pick<Parsed, "reference"
       quantity: l.quantity,
       unitPrice: l.unitPrice,
       amount: l.amount,
+      ...(l.offer.kind === "PREPAID" && l.after.endsAt ? { termEndsAt: l.after.endsAt } : {}),
     })),
     currency: p.currency,
     total: p.total,

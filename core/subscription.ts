@@ -330,6 +330,7 @@ async function prepaidCharge(s: Session, sub: SubscriptionRecord, added: number)
         quantity: added,
         unitPrice: sub.unitPrice,
         amount,
+        ...(sub.endsAt ? { termEndsAt: sub.endsAt } : {}),
       },
     ],
     currency: sub.currency,

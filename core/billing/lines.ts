@@ -3,6 +3,7 @@ import type { AccountRecord, Page, SubscriptionRecord } from "../../infra/store.
 import type { BillingRunRecord } from "../../infra/store/billing-runs.js";
 import type { Session } from "../context.js";
 import * as Money from "../money.js";
+import * as Renewal from "../renewal.js";
 import { partyAt } from "../party.js";
 import { parsePeriod } from "./period.js";
 import { DAY_MS } from "../time.js";
@@ -139,14 +140,18 @@ export async function chunkLines(
   subs: readonly SubscriptionRecord[],
 ): Promise<DraftLine[]> {
   const { start, end } = parsePeriod(run.period);
+  // Prepaid terms that ended in the month renew first, so this invoice charges them (the daily run
+  // may not have come by since the term ended). Sequential: few are due, and each is a transaction.
+  const current: SubscriptionRecord[] = [];
+  for (const sub of subs) current.push(sub.kind === "PREPAID" ? await Renewal.renewDue(s, sub, end) : sub);
   const byAccount = new Map<string, SubscriptionRecord[]>();
-  for (const sub of subs) byAccount.set(sub.accountId, [...(byAccount.get(sub.accountId) ?? []), sub]);
+  for (const sub of current) byAccount.set(sub.accountId, [...(byAccount.get(sub.accountId) ?? []), sub]);
   const accounts = new Map((await s.accounts([...byAccount.keys()])).flatMap((a) => (a ? [[a.id, a] as const] : [])));
   const partners = [...new Set([...accounts.values()].flatMap((a) => a.path.slice(2)))];
   const names = new Map((await s.accounts(partners)).flatMap((a) => (a ? [[a.id, a.name] as const] : [])));
   for (const a of accounts.values()) names.set(a.id, a.name);
   const offerNames = new Map(
-    (await s.offers([...new Set(subs.map((x) => x.sku))])).flatMap((o) => (o ? [[o.sku, o.name] as const] : [])),
+    (await s.offers([...new Set(current.map((x) => x.sku))])).flatMap((o) => (o ? [[o.sku, o.name] as const] : [])),
   );
   const out: DraftLine[] = [];
   const month = { from: day(start), to: day(new Date(end.getTime() - DAY_MS)) };
@@ -237,7 +242,8 @@ async function accountLines(
   for (const order of (await s.deps.store.ordersBetween(a.id, start, end)).reverse()) {
     for (const l of order.lines) {
       if (l.kind !== "PREPAID") continue;
-      const termEnd = ends.get(l.sku);
+      // The term the line paid for; orders from before lines named it: the subscription's current term.
+      const termEnd = l.termEndsAt ?? ends.get(l.sku);
       const to = termEnd ? day(new Date(new Date(termEnd).getTime() - DAY_MS)) : month.to;
       out.push({
         accountId: a.id,

@@ -23,6 +23,8 @@ export function orderEntity(config: EntityConfiguration) {
               quantity: { type: "number", required: true },
               unitPrice: { type: "number", required: true },
               amount: { type: "number", required: true },
+              // A prepaid line: the end of the term it pays for (its service period on the invoice).
+              termEndsAt: { type: "string" },
             },
           },
         },
