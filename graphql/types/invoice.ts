@@ -30,9 +30,16 @@ builder.node(InvoiceLineRef, {
       description: "quantity × unitPrice, before VAT",
       resolve: (l) => ({ amount: l.amount, currency: l.currency }),
     }),
-    customer: t.exposeString("customer", { description: "The end customer's name" }),
-    tier1: t.exposeString("tier1", { nullable: true, description: "The distributor above the customer" }),
-    tier2: t.exposeString("tier2", { nullable: true, description: "The reseller above the customer" }),
+    customer: t.exposeString("customer", { description: "The name of the account the line is for" }),
+    tier1: t.exposeString("tier1", {
+      nullable: true,
+      description:
+        "The reseller of the first level below the invoiced distributor on the account's path (the account itself when it is that reseller); null for the distributor's direct customers and its own lines",
+    }),
+    tier2: t.exposeString("tier2", {
+      nullable: true,
+      description: "The reseller of the second level (below tier1) on the account's path, or the account itself",
+    }),
   }),
 });
 
