@@ -6,7 +6,8 @@ import { MemberRef } from "../types/member.js";
 builder.mutationField("setPartnerAdminCapability", (t) =>
   t.field({
     type: AccountPayload,
-    description: "Operators: enable (or disable) PARTNER_ADMIN on a reseller, or on a distributor for its direct customers",
+    description:
+      "Operators: enable (or disable) PARTNER_ADMIN on a reseller, or on a distributor for its direct customers",
     args: {
       input: t.arg({
         description: "The operation's fields",
