@@ -23,17 +23,43 @@ export interface RawStreamRecord {
     | undefined;
 }
 
-const image = (i: Record<string, unknown> | undefined) =>
-  i ? unmarshall(i as Record<string, AttributeValue>) : undefined;
+/**
+ * An attribute value as `unmarshall` reads it. DynamoDB Local's stream sends an empty map as `{}`,
+ * without its `M` tag (AWS sends `{"M":{}}`), e.g. a person's memberships once the last one is
+ * removed: read as the empty map it is, inside maps and lists too.
+ */
+function tagged(v: unknown): unknown {
+  if (v === null || typeof v !== "object" || Array.isArray(v)) return v;
+  const o = v as Record<string, unknown>;
+  if (Object.keys(o).length === 0) return { M: {} };
+  if (o.M && typeof o.M === "object") return { M: tags(o.M as Record<string, unknown>) };
+  if (Array.isArray(o.L)) return { L: o.L.map(tagged) };
+  return v;
+}
 
-/** A Lambda stream record or a GetRecords record as a ChangeRecord (undefined for anything unreadable). */
+const tags = (i: Record<string, unknown>) => Object.fromEntries(Object.entries(i).map(([k, v]) => [k, tagged(v)]));
+
+const image = (i: Record<string, unknown> | undefined) =>
+  i ? unmarshall(tags(i) as Record<string, AttributeValue>) : undefined;
+
+/**
+ * A Lambda stream record or a GetRecords record as a ChangeRecord; undefined for anything else and
+ * for an image that cannot be read (so one odd record never holds up the records behind it).
+ */
 export function toChangeRecord(r: RawStreamRecord): ChangeRecord | undefined {
   const d = r.dynamodb;
   const name = r.eventName;
   if (!d?.Keys || (name !== "INSERT" && name !== "MODIFY" && name !== "REMOVE")) return undefined;
-  const keys = image(d.Keys)!;
-  const newImage = image(d.NewImage);
-  const oldImage = image(d.OldImage);
+  let keys: Record<string, unknown>;
+  let newImage: Record<string, unknown> | undefined;
+  let oldImage: Record<string, unknown> | undefined;
+  try {
+    keys = image(d.Keys)!;
+    newImage = image(d.NewImage);
+    oldImage = image(d.OldImage);
+  } catch {
+    return undefined;
+  }
   return {
     eventName: name,
     keys: { pk: String(keys.pk), sk: String(keys.sk) },

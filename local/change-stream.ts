@@ -108,13 +108,16 @@ export async function startLocalChangeStream(opts: {
   const loop = (async () => {
     while (!stopped) {
       let busy = false;
+      let read = true;
       try {
         busy = await pass();
       } catch {
         // DynamoDB Local busy or restarting: try again on the next tick.
+        read = false;
       }
       round += 1;
-      if (!busy) {
+      // Drained only by a pass that read the stream and found nothing new, never by a failed one.
+      if (read && !busy) {
         for (const w of waiters.splice(0)) {
           if (round > w.after) w.resolve();
           else waiters.push(w);
