@@ -36,6 +36,25 @@ describe("SSRF guard, production policy", () => {
     expect(addressRefusal(address, PRODUCTION_POLICY)).toMatch(new RegExp(`is an? ${range} address$`));
   });
 
+  // IPv4-compatible IPv6 (::a.b.c.d, deprecated) and other IPv6 outside global unicast 2000::/3,
+  // which ipaddr.js calls "unicast": URL parsing writes [::169.254.169.254] as [::a9fe:a9fe].
+  it.each([
+    "::169.254.169.254",
+    "[::a9fe:a9fe]",
+    "::127.0.0.1",
+    "::7f00:1",
+    "::10.0.0.1",
+    "::a00:1",
+    "4000::1",
+    "1234:5678::9",
+  ])("refuses %s, outside IPv6 global unicast", (address) => {
+    // (The dotted forms are judged as the IPv4 address they carry, the hex forms as IPv6.)
+    expect(addressRefusal(address, PRODUCTION_POLICY)).toMatch(/is (not a global|an? \w+) address$/);
+    expect(
+      urlRefusal(`https://[${address.replace(/^\[|\]$/g, "")}]/latest/meta-data/`, PRODUCTION_POLICY),
+    ).toBeDefined();
+  });
+
   it.each(["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8"])(
     "allows the public address %s",
     (address) => {

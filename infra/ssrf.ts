@@ -18,13 +18,16 @@ export const PRODUCTION_POLICY: NetworkPolicy = { allowHttp: false, allowLoopbac
 /** Why an address or URL is refused; undefined when it may be used. */
 export type Refusal = string | undefined;
 
+/** IPv6 global unicast (RFC 4291 §2.4: 2000::/3); every public IPv6 address is in it. */
+const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR("2000::/3");
+
 /**
  * Whether a delivery may connect to `address` (an IP literal). Only ipaddr.js's `unicast` range is
  * public: private (RFC 1918), loopback, link-local (169.254.0.0/16, the cloud metadata endpoint),
  * unique-local (fc00::/7, AWS's IPv6 metadata endpoint fd00:ec2::254), carrier-grade NAT (other
  * clouds' metadata), unspecified, broadcast, multicast, reserved and the translation prefixes
  * (6to4, Teredo, NAT64) are all something else. IPv4-mapped IPv6 (::ffff:10.0.0.1) is judged as the
- * IPv4 address it carries.
+ * IPv4 address it carries; any other IPv6 address must be global unicast (2000::/3).
  */
 export function addressRefusal(address: string, policy: NetworkPolicy): Refusal {
   let parsed: ReturnType<typeof ipaddr.process>;
@@ -35,9 +38,13 @@ export function addressRefusal(address: string, policy: NetworkPolicy): Refusal 
     return `${address} is not an IP address`;
   }
   const range = parsed.range();
-  if (range === "unicast") return undefined;
   if (range === "loopback" && policy.allowLoopback) return undefined;
-  return `${parsed.toString()} is a ${range} address`;
+  if (range !== "unicast") return `${parsed.toString()} is a ${range} address`;
+  // ipaddr.js calls every IPv6 address outside its named ranges unicast, ::a.b.c.d (IPv4-compatible,
+  // deprecated, reaching a.b.c.d where ::/96 is routed) among them: only global unicast is public.
+  if (parsed.kind() === "ipv6" && !parsed.match(GLOBAL_UNICAST_V6))
+    return `${parsed.toString()} is not a global address`;
+  return undefined;
 }
 
 /** Whether `host` (a URL's hostname) is an IP literal. */
