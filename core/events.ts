@@ -78,9 +78,58 @@ export async function feed(
   // Below the account: sellers and operators reach the subtree (DESIGN 1 "Reach"); others see the account's own events.
   const subtree = !!reach.above || (!!reach.own && (reach.own.seller || account!.id === "PLATFORM"));
   const since = new Date(s.now.getTime() - RETENTION_DAYS * DAY_MS).toISOString();
-  return paged(args, (limit, cursor) =>
-    store.listFeed(account!.id, { since, types, ownOnly: !subtree, limit, cursor }),
-  );
+  const feedId = account!.id;
+  return paged(args, async (limit, cursor) => {
+    // The feed keeps the entries an event was written with; an account that moved away since takes
+    // its events out of reach of the partners it left: pages skip them (reading on for a full page).
+    // (Each read counts against the request's budget of DynamoDB requests, which bounds the reading.)
+    const items: Page<FeedEvent>["items"][number][] = [];
+    let after = cursor;
+    for (;;) {
+      const page = await store.listFeed(feedId, {
+        since,
+        types,
+        ownOnly: !subtree,
+        limit: limit - items.length,
+        cursor: after,
+      });
+      const below = await stillBelow(
+        s,
+        feedId,
+        page.items.map((i) => i.node),
+      );
+      items.push(...page.items.filter((i) => below(i.node)));
+      after = page.items.at(-1)?.cursor ?? after;
+      if (!page.hasNextPage || page.items.length === 0) return { items, hasNextPage: page.hasNextPage };
+      if (items.length === limit) return { items, hasNextPage: true };
+    }
+  });
+}
+
+/**
+ * Whether each event of a feed page is about an account still below (or at) the feed's: an event of
+ * an account that moved out since is not; one of a deleted account keeps the path it had.
+ */
+async function stillBelow(
+  s: Session,
+  feedId: string,
+  events: readonly FeedEvent[],
+): Promise<(e: FeedEvent) => boolean> {
+  const below = events.filter((e) => e.depth > 0).map((e) => e.accountId);
+  if (below.length === 0) return () => true;
+  const accounts = new Map((await s.accounts([...new Set(below)])).flatMap((a) => (a ? [[a.id, a] as const] : [])));
+  return (e) => {
+    const a = e.depth > 0 ? accounts.get(e.accountId) : undefined;
+    return !a || a.path.includes(feedId);
+  };
+}
+
+/** The path an event is judged by: its account's path now (`[...path, id]`) while it exists, else the one it had. */
+export function currentPath(
+  event: Pick<EventRecord, "accountId" | "path">,
+  account: { readonly id: string; readonly path: readonly string[] } | undefined,
+): readonly string[] {
+  return account ? [...account.path, account.id] : event.path;
 }
 
 /** Whether `actor` (an endpoint's creator) may read an event of `path` seen from `endpointAccountId`. */
@@ -104,8 +153,10 @@ export async function find(s: Session, eventId: string): Promise<FeedEvent | und
   if (!s.deps.integrations || eventId.length > 100) return undefined;
   const event = await integrations(s.deps).store.getEvent(eventId);
   if (!event || Date.parse(event.occurredAt) < s.now.getTime() - RETENTION_DAYS * DAY_MS) return undefined;
-  const [ms, accounts] = await Promise.all([s.memberships(), s.accounts(event.path)]);
-  const visible = accounts.some((a) => a !== undefined && readable(s.actor, ms, a, event.path, s.now));
+  const [subject] = await s.accounts([event.accountId]);
+  const path = currentPath(event, subject);
+  const [ms, accounts] = await Promise.all([s.memberships(), s.accounts(path)]);
+  const visible = accounts.some((a) => a !== undefined && readable(s.actor, ms, a, path, s.now));
   if (!visible) return undefined;
   const { path: _path, ...rest } = event;
   return { ...rest, feedAccountId: event.accountId, depth: 0 };

@@ -3,7 +3,7 @@ import type { EventRecord, WebhookEndpointRecord } from "../../infra/integration
 import type { Actor } from "../actor.js";
 import { integrations } from "../api-client.js";
 import type { Deps, Session } from "../context.js";
-import { readable } from "../events.js";
+import { currentPath, readable } from "../events.js";
 import type { DerivedEvent } from "../events.js";
 
 /** Webhook fan-out: the stream's events matched to the endpoints that receive them, one delivery message each. */
@@ -109,21 +109,27 @@ export class CreatorCache {
   }
 }
 
-/** Whether the endpoint takes the event: its creator could read it from the endpoint's account (the feed's rule). */
+/**
+ * Whether the endpoint takes the event now (a redelivery): its creator could read it from the
+ * endpoint's account (the feed's rule), by the path of the event's account now (`currentPath`: an
+ * account that moved away took its events with it).
+ */
 export async function receives(
   deps: Deps,
   ep: WebhookEndpointRecord,
-  event: Pick<EventRecord, "path">,
+  event: Pick<EventRecord, "path" | "accountId">,
   creators: CreatorCache,
   now: Date,
 ): Promise<boolean> {
-  if (!event.path.includes(ep.accountId)) return false;
+  const [account, subject] = await deps.store.batchGet([
+    { type: "account", id: ep.accountId },
+    { type: "account", id: event.accountId },
+  ]);
+  const path = currentPath(event, subject as { id: string; path: readonly string[] } | undefined);
+  if (!path.includes(ep.accountId)) return false;
   const rights = await creators.get(ep.creator);
   if (!rights) return false;
-  const [account] = await deps.store.batchGet([{ type: "account", id: ep.accountId }]);
-  return (
-    !!account && readable(rights.actor, rights.memberships, account as Parameters<typeof readable>[2], event.path, now)
-  );
+  return !!account && readable(rights.actor, rights.memberships, account as Parameters<typeof readable>[2], path, now);
 }
 
 /**
