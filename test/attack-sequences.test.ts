@@ -502,6 +502,8 @@ describe("C1 moves from R1 to R2", () => {
     await settle();
     before.eventIds = (await feed(P.r1, id.r1)).events.filter((e) => e.accountId === id.c1).map((e) => e.eventId);
     expect(before.eventIds.length).toBeGreaterThan(0);
+    const mailsTo = async () => (await t.outbox()).filter((m) => m.to === P.c1).length;
+    const mailed = await mailsTo();
     await t.mutateOk(
       P.r2,
       "inviteExistingAccount",
@@ -509,6 +511,8 @@ describe("C1 moves from R1 to R2", () => {
       { accountId: id.c1, parentId: id.r2 },
       "invitationsSent",
     );
+    // The mail goes through the mail queue: its token, once it is there (not the owner invitation's).
+    await until("the move invitation mailed", mailsTo, (n) => n > mailed);
     ok(await t.acceptInvitation(P.c1, await t.invitationToken(P.c1), "account { id }"));
     await drain();
   }, 60_000);

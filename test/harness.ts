@@ -123,12 +123,16 @@ export class TestStack {
 
   /** The token of the latest invitation mailed to `email`. */
   async invitationToken(email: string): Promise<string> {
-    const res = await fetch(`${this.stack.url}/dev/outbox`);
-    const { messages } = (await res.json()) as { messages: { to: string; text: string }[] };
-    const mail = messages.filter((m) => m.to === email.toLowerCase()).at(-1);
-    const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
-    if (!token) throw new Error(`no invitation mailed to ${email}`);
-    return token;
+    // Mails go through the mail queue: a first invitation may take a moment to reach the outbox.
+    for (let waited = 0; ; waited += 50) {
+      const res = await fetch(`${this.stack.url}/dev/outbox`);
+      const { messages } = (await res.json()) as { messages: { to: string; text: string }[] };
+      const mail = messages.filter((m) => m.to === email.toLowerCase()).at(-1);
+      const token = mail && /Invitation token: (\S+)/.exec(mail.text)?.[1];
+      if (token) return token;
+      if (waited >= 5_000) throw new Error(`no invitation mailed to ${email}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   /** Runs a query as `as` that must succeed without any top-level GraphQL error; returns its data. */

@@ -219,20 +219,21 @@ const worldArb: fc.Arbitrary<World> = fc
       if (p.platform) memberships[ROOT] = { role: p.platform, seller: false, partnerAdmin: false };
       for (const m of p.memberships) {
         const acc = accounts[m.at % accounts.length] as Acc;
-        // DESIGN 1: the PARTNER_ADMIN flag exists on resellers' members only.
+        // DESIGN 1 / Circuit: the PARTNER_ADMIN flag exists on resellers' and distributors' members only.
         memberships[acc.id] = {
           role: m.role,
           seller: m.seller,
-          partnerAdmin: m.partnerAdmin && acc.kind === "RESELLER",
+          partnerAdmin: m.partnerAdmin && (acc.kind === "RESELLER" || acc.kind === "DISTRIBUTOR"),
         };
       }
       return { name: `p${i}`, memberships };
     });
-    // Opt-ins are given to the resellers above the customer at that moment.
+    // Opt-ins are given to the resellers above the customer at that moment, and to its distributor
+    // when the customer is a direct one (Circuit: a distributor acts as reseller only there).
     const consent = new Map<string, Set<string>>();
     const resellersAbove = (a: Acc) =>
       ancestors(index, a)
-        .filter((x) => x.kind === "RESELLER")
+        .filter((x) => x.kind === "RESELLER" || (x.kind === "DISTRIBUTOR" && x.id === a.parentId))
         .map((x) => x.id);
     for (const [i, a] of accounts.entries()) {
       if (a.kind !== "CUSTOMER" || a.partnerAdminOptIn !== true) continue;
@@ -266,10 +267,14 @@ const worldArb: fc.Arbitrary<World> = fc
       for (const x of subtreeOf(moved)) {
         const now = ancestors(index, x).map((up) => up.id);
         const held = consent.get(x.id);
-        if (held) for (const r of [...held]) if (!now.includes(r)) held.delete(r);
+        // A grantee no longer above loses the consent; a distributor, once the customer is no longer its direct one.
+        const directParent = x.parentId;
+        const isDistributor = (id: string) => index.get(id)?.kind === "DISTRIBUTOR";
+        if (held)
+          for (const r of [...held]) if (!now.includes(r) || (isDistributor(r) && r !== directParent)) held.delete(r);
         if (x.partnerAdminOptIn !== true || !x.partnerAdminGrantees) continue;
         // core's rule for what a move does to an opt-in
-        const { kept } = Consent.afterMove(x.partnerAdminGrantees, now);
+        const { kept } = Consent.afterMove(x.partnerAdminGrantees, [...now].reverse()); // a path: the root first
         const { partnerAdminGrantees: _g, partnerAdminOptInUntil: _u, ...rest } = x;
         const next: Acc =
           kept.length > 0 ? { ...x, partnerAdminGrantees: kept } : { ...rest, partnerAdminOptIn: false };
@@ -374,8 +379,10 @@ function standing(world: World, caller: Caller, acc: Acc): Standing {
     // DESIGN 1 "Reach": a partner member with the SELLER flag acts on the partner's whole subtree.
     else if (m.seller) sellerAbove.push(m.role);
     // DESIGN 1 / Circuit: a reseller's PARTNER_ADMIN reaches the customers below it while they opted in,
-    // if the opt-in was given to that reseller and it has stayed above since (security rule 4).
-    if (up.kind === "RESELLER" && m.partnerAdmin && optInHolds(acc, world.now) && world.consent.get(acc.id)?.has(up.id))
+    // if the opt-in was given to that reseller and it has stayed above since (security rule 4); a
+    // distributor's, its direct customers only.
+    const sellsDirectly = up.kind === "RESELLER" || (up.kind === "DISTRIBUTOR" && up.id === acc.parentId);
+    if (sellsDirectly && m.partnerAdmin && optInHolds(acc, world.now) && world.consent.get(acc.id)?.has(up.id))
       partnerAdmin = true;
   }
   const own = ms[acc.id];
@@ -478,12 +485,13 @@ function permits(s: Standing, acc: Acc, action: Action): boolean {
     // DESIGN 1: the opt-in is set by the customer's OWNER.
     case "account.setPartnerAdminOptIn":
       return acc.kind === "CUSTOMER" && ownAs(s, isOwner);
-    // DESIGN 1: the platform (operators = PLATFORM OWNERs) enables PARTNER_ADMIN per reseller.
+    // DESIGN 1: the platform (operators = PLATFORM OWNERs) enables PARTNER_ADMIN per reseller; Circuit:
+    // also for "tier-1 partners which have direct customers" (a distributor, for those customers).
     case "account.setPartnerAdminCapability":
-      return acc.kind === "RESELLER" && operatorAs(s, isOwner);
-    // DESIGN 1 / Circuit: a reseller's owners flag its own members as partner admins.
+      return (acc.kind === "RESELLER" || acc.kind === "DISTRIBUTOR") && operatorAs(s, isOwner);
+    // DESIGN 1 / Circuit: a reseller's (or distributor's) owners flag its own members as partner admins.
     case "member.setPartnerAdmin":
-      return acc.kind === "RESELLER" && ownAs(s, isOwner);
+      return (acc.kind === "RESELLER" || acc.kind === "DISTRIBUTOR") && ownAs(s, isOwner);
     // API clients and webhook endpoints are the account's own settings, managed by its OWNERs.
     case "apiClient.manage":
     case "webhook.manage":
