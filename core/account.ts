@@ -158,7 +158,7 @@ export async function create(
   try {
     await s.transact(
       (e) => [
-        ...(order ? Order.orderOps(s, e, order.plan, order.record, order.hash) : []),
+        ...(order ? Order.orderOps(s, e, order.plan, order.record, order.hash, true) : []),
         ...(order && creationKey
           ? [
               e.orderKey

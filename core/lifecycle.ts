@@ -189,7 +189,12 @@ async function retention(s: Session, accountId: string): Promise<void> {
   let current = account;
   if (account.pendingDeletionAt !== due) {
     await s.transact((e) => [
-      e.account.patch({ id: accountId }).set({ pendingDeletionAt: due }).commit(),
+      // Not ordered for since the subscriptions were read (an order meanwhile: the message is retried).
+      e.account
+        .patch({ id: accountId })
+        .set({ pendingDeletionAt: due })
+        .where(Cond.noOrderSince(account.orderCount))
+        .commit(),
       dueOp(e, "retention", new Date(Math.max(new Date(due).getTime(), s.now.getTime())), accountId),
     ]);
     current = { ...account, pendingDeletionAt: due };
@@ -264,7 +269,10 @@ async function remove(s: Session, account: AccountRecord): Promise<void> {
   // Ordered again, or given a child, meanwhile: the redelivered message re-reads it.
   await s.transact(
     (e) => [
-      e.account.delete({ id: account.id }).where(Cond.deletable(account.pendingDeletionAt!)).commit(),
+      e.account
+        .delete({ id: account.id })
+        .where(Cond.deletable(account.pendingDeletionAt!, account.orderCount))
+        .commit(),
       e.account.patch({ id: account.parentId }).add({ childCount: -1 }).commit(),
       ...account.path.map((ancestorId) => e.subtree.delete({ ancestorId, accountId: account.id }).commit()),
       ...creationKeys.map((k) => e.orderKey.delete({ accountId: k!.accountId, key: k!.key }).commit()),

@@ -104,9 +104,22 @@ export async function list(s: Session, accountId: string, args: PageArgs): Promi
 export async function invitations(s: Session, accountId: string, args: PageArgs): Promise<Page<Invitation.Info>> {
   await s.authorized(accountId, "member.manage");
   const page = await paged(args, (limit, cursor) => s.deps.store.listInvitations(accountId, limit, cursor));
+  // A pending member invitation is live while its member record still waits on it: a newer invitation
+  // of the same person replaces it, removing the invited member withdraws it (its token is refused).
+  const pending = page.items.filter((i) => i.node.status === "PENDING" && i.node.kind === "MEMBER");
+  const waiting = await Promise.all(pending.map((i) => s.deps.store.getMember(accountId, i.node.email)));
+  const live = new Set(
+    pending
+      .filter((i, k) => waiting[k]?.status === "INVITED" && waiting[k]?.invitationId === i.node.id)
+      .map((i) => i.node.id),
+  );
   return {
     hasNextPage: page.hasNextPage,
-    items: page.items.map((i) => ({ node: Invitation.toInfo(i.node), cursor: i.cursor })),
+    items: page.items.map((i) => {
+      const info = Invitation.toInfo(i.node);
+      const revoked = i.node.status === "PENDING" && i.node.kind === "MEMBER" && !live.has(i.node.id);
+      return { node: revoked ? { ...info, status: "REVOKED" as const } : info, cursor: i.cursor };
+    }),
   };
 }
 
@@ -173,7 +186,7 @@ export async function remove(s: Session, raw: z.input<typeof memberRef>): Promis
       // The licence count is part of the condition: a licence assigned meanwhile is never left behind.
       e.member
         .delete({ accountId: account.id, email: member.email })
-        .where(Cond.holdsLicences(member.status, licences.length))
+        .where(Cond.holdsLicences(member.status, licences.length, member.role))
         .commit(),
       ...Licence.releaseOps(e, licences),
       ...extensions.map((x) =>

@@ -106,7 +106,7 @@ const CREATION_ITEMS = 19;
 const startsTrial = (l: Pick<PlannedLine, "before" | "after">) =>
   l.after.kind === "TRIAL" && l.before?.status !== "ACTIVE";
 
-/** Items of an order's transaction: per line its subscription and ledger entry, a lifecycle marker for a new term, a new trial's Trials-view entries; the order, its key, the audit entry, the retention reset. */
+/** Items of an order's transaction: per line its subscription and ledger entry, a lifecycle marker for a new term, a new trial's Trials-view entries; the order, its key, the audit entry, the account (checked as read, or its retention reset). */
 function txItems(account: AccountRecord, lines: readonly Pick<PlannedLine, "before" | "after">[]): number {
   const perLine = lines.reduce(
     (n, l) =>
@@ -276,14 +276,30 @@ export function termOps(s: Session, e: TxEntities, p: Pick<Plan, "account" | "li
 }
 
 /** The transaction items of a planned order: subscriptions, their ledger entries, the order, its key, an audit entry. */
-export function orderOps(s: Session, e: TxEntities, p: Plan, order: OrderRecord, requestHash: string) {
+export function orderOps(
+  s: Session,
+  e: TxEntities,
+  p: Plan,
+  order: OrderRecord,
+  requestHash: string,
+  accountCreated = false,
+) {
+  // The account as the order read it (a move or a deletion meanwhile cancels the order, which reads
+  // again); active again, the retention clock stops (DESIGN 1: pendingDeletionAt clears). An account
+  // created in the same transaction is written by it.
+  // Counted on the account, so a move that read its subscriptions before this order reads them again.
+  const counted = e.account.patch({ id: p.account.id }).add({ orderCount: 1 });
+  const account = accountCreated
+    ? []
+    : [
+        (p.account.pendingDeletionAt ? counted.remove(["pendingDeletionAt"]) : counted)
+          .where(Cond.asOrdered(p.account))
+          .commit(),
+      ];
   return [
     ...p.lines.flatMap((l) => lineOps(s, e, l, order.id)),
     ...termOps(s, e, p),
-    // Active again: the retention clock stops (DESIGN 1: pendingDeletionAt clears).
-    ...(p.account.pendingDeletionAt
-      ? [e.account.patch({ id: p.account.id }).remove(["pendingDeletionAt"]).commit()]
-      : []),
+    ...account,
     e.order.create(order).commit(),
     e.orderKey
       .create({ accountId: order.accountId, key: clientOrderKey(order.idempotencyKey), requestHash, orderId: order.id })

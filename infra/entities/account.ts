@@ -73,6 +73,11 @@ export function accountEntity(config: EntityConfiguration) {
         childCount: { type: "number", required: true, default: 0 },
         /** Active owners: guarded by a condition so an account never loses its last owner, even under races. */
         ownerCount: { type: "number", required: true, default: 0 },
+        /**
+         * Orders placed on the account (added to by each): a move, which rewrites the billed party of
+         * the subscriptions it read, is conditioned on it, so an order committed meanwhile makes it read again.
+         */
+        orderCount: { type: "number" },
         createdAt: { type: "string", required: true, readOnly: true },
         updatedAt: { type: "string", required: true },
         version: { type: "number", required: true, default: 1 },

@@ -40,20 +40,57 @@ export const hasStatus =
 export const noOwnerYet = (): Condition<{ ownerCount: Attr<number> }> => (x, op) => op.eq(x.ownerCount, 0);
 /** Another active owner remains (the last one is never removed or demoted). */
 export const notLastOwner = (): Condition<{ ownerCount: Attr<number> }> => (x, op) => op.gt(x.ownerCount, 1);
-/** The account has not moved, gained or lost children or owners since it was read (an account move). */
+/** The account has not moved, gained or lost children or owners, or been ordered for since it was read (an account move). */
 export const unmoved =
   (a: {
     version: number;
     childCount: number;
     ownerCount: number;
-  }): Condition<{ version: Attr<number>; childCount: Attr<number>; ownerCount: Attr<number> }> =>
+    orderCount?: number | undefined;
+  }): Condition<{
+    version: Attr<number>;
+    childCount: Attr<number>;
+    ownerCount: Attr<number>;
+    orderCount: Attr<number>;
+  }> =>
   (x, op) =>
-    all(op.eq(x.version, a.version), op.eq(x.childCount, a.childCount), op.eq(x.ownerCount, a.ownerCount));
-/** Still due for deletion as read, and childless (idle-customer cleanup). */
+    all(
+      op.eq(x.version, a.version),
+      op.eq(x.childCount, a.childCount),
+      op.eq(x.ownerCount, a.ownerCount),
+      // No order placed since it was read: the move rewrites the subscriptions it read.
+      a.orderCount === undefined ? op.notExists(x.orderCount) : op.eq(x.orderCount, a.orderCount),
+    );
+/**
+ * The account is as an order read it: not updated or moved since (a move rewrites the billed party of
+ * everything below it), and its deletion mark as read (an order clears it; a run that set it
+ * meanwhile would delete the account under the order).
+ */
+export const asOrdered =
+  (a: {
+    version: number;
+    pendingDeletionAt?: string | undefined;
+  }): Condition<{ version: Attr<number>; pendingDeletionAt: Attr<string> }> =>
+  (x, op) =>
+    all(
+      op.eq(x.version, a.version),
+      a.pendingDeletionAt === undefined
+        ? op.notExists(x.pendingDeletionAt)
+        : op.eq(x.pendingDeletionAt, a.pendingDeletionAt),
+    );
+/** No order placed on the account since it was read (its `orderCount`, which every order adds to). */
+export const noOrderSince =
+  (orderCount: number | undefined): Condition<{ orderCount: Attr<number> }> =>
+  (x, op) =>
+    orderCount === undefined ? op.notExists(x.orderCount) : op.eq(x.orderCount, orderCount);
+/** Still due for deletion as read, childless, and not ordered for since it was read (idle-customer cleanup). */
 export const deletable =
-  (pendingDeletionAt: string): Condition<{ childCount: Attr<number>; pendingDeletionAt: Attr<string> }> =>
+  (
+    pendingDeletionAt: string,
+    orderCount: number | undefined,
+  ): Condition<{ childCount: Attr<number>; pendingDeletionAt: Attr<string>; orderCount: Attr<number> }> =>
   (x, op) =>
-    all(op.eq(x.childCount, 0), op.eq(x.pendingDeletionAt, pendingDeletionAt));
+    all(op.eq(x.childCount, 0), op.eq(x.pendingDeletionAt, pendingDeletionAt), noOrderSince(orderCount)(x, op));
 /** The platform has the partner-admin capability on for the reseller. */
 export const capabilityOn = (): Condition<{ partnerAdminEnabled: Attr<boolean> }> => (x, op) =>
   op.eq(x.partnerAdminEnabled, true);
@@ -87,10 +124,16 @@ export const roleAndStatus =
     all(op.eq(x.role, role), op.eq(x.status, status));
 /** The member's status is as read and it holds exactly `licences` licences (none assigned meanwhile). */
 export const holdsLicences =
-  (status: string, licences: number): Condition<{ status: Attr<string>; licenceCount: Attr<number> }> =>
+  (
+    status: string,
+    licences: number,
+    role?: string,
+  ): Condition<{ status: Attr<string>; licenceCount: Attr<number>; role: Attr<string> }> =>
   (x, op) =>
     all(
       op.eq(x.status, status),
+      // The role read too, when given: a removal counts owners by it (a promotion meanwhile changes the count).
+      ...(role === undefined ? [] : [op.eq(x.role, role)]),
       licences === 0
         ? `(${op.notExists(x.licenceCount)} OR ${op.eq(x.licenceCount, 0)})`
         : op.eq(x.licenceCount, licences),
