@@ -284,18 +284,11 @@ export function orderOps(
   requestHash: string,
   accountCreated = false,
 ) {
-  // The account as the order read it (a move or a deletion meanwhile cancels the order, which reads
-  // again); active again, the retention clock stops (DESIGN 1: pendingDeletionAt clears). An account
-  // created in the same transaction is written by it.
-  // Counted on the account, so a move that read its subscriptions before this order reads them again.
+  // The account as read (a move or deletion meanwhile cancels the order, which reads again), counted
+  // so a move that read its subscriptions reads again; active again, the retention clock stops.
   const counted = e.account.patch({ id: p.account.id }).add({ orderCount: 1 });
-  const account = accountCreated
-    ? []
-    : [
-        (p.account.pendingDeletionAt ? counted.remove(["pendingDeletionAt"]) : counted)
-          .where(Cond.asOrdered(p.account))
-          .commit(),
-      ];
+  const kept = p.account.pendingDeletionAt ? counted.remove(["pendingDeletionAt"]) : counted;
+  const account = accountCreated ? [] : [kept.where(Cond.asOrdered(p.account)).commit()];
   return [
     ...p.lines.flatMap((l) => lineOps(s, e, l, order.id)),
     ...termOps(s, e, p),
