@@ -1,4 +1,4 @@
-import type { PhoneNumberRecord, TxEntities } from "../infra/store.js";
+import type { AccountRecord, PhoneNumberRecord, TxEntities } from "../infra/store.js";
 import * as Cond from "../infra/store/conditions.js";
 import type { Session } from "./context.js";
 import { Invalid } from "./errors.js";
@@ -66,4 +66,19 @@ export async function assertUsable(s: Session, accountId: string, number: string
   const n = await s.deps.store.getNumber(number);
   if (!n || n.holderId !== accountId || !available(n, s.now))
     throw Invalid.field("publicNumber", "is not in the account's number pool");
+}
+
+/** Refuses the numbers `holder` uses itself: its main number, and the numbers on its extensions. */
+export async function assertUnused(
+  s: Session,
+  holder: AccountRecord,
+  numbers: readonly string[],
+  who: string,
+): Promise<void> {
+  if (holder.mainNumber && numbers.includes(holder.mainNumber))
+    throw Invalid.field("numbers", `${holder.mainNumber} is the main number of ${who}: choose another first`);
+  const inUse = new Set((await s.deps.store.allCustomerAssignments(holder.id)).map((a) => a.publicNumber));
+  const used = numbers.filter((n) => inUse.has(n));
+  if (used.length > 0)
+    throw Invalid.field("numbers", `on an extension of ${who}, unassign it first: ${used.slice(0, 5).join(", ")}`);
 }

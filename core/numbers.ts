@@ -14,7 +14,7 @@ import * as PartnerAdmin from "./partner-admin.js";
 import { PLATFORM_ID, allowed, isOperator } from "./rights.js";
 import type { Reach } from "./rights.js";
 import { DAY_MS } from "./time.js";
-import { QUARANTINE_DAYS } from "./number-pool.js";
+import { QUARANTINE_DAYS, assertUnused } from "./number-pool.js";
 import { guard } from "./tx.js";
 import * as V from "./validation.js";
 
@@ -186,6 +186,9 @@ export async function allocate(
       "numbers",
       `not available in the parent's pool: ${missing.slice(0, 5).join(", ")}${missing.length > 5 ? ", …" : ""}`,
     );
+  // As a release refuses them: the parent's main number and the numbers on its own extensions stay its own.
+  const parent = parentId ? await s.account(parentId) : undefined;
+  if (parent) await assertUnused(s, parent, input.numbers, "the account above");
   const gone = () => new Conflict("Some of these numbers left the pool meanwhile; nothing was allocated");
   const moved: Info[] = found.map((f) => ({
     ...withoutQuarantine(f!),
@@ -207,6 +210,9 @@ export async function allocate(
         gone,
       ),
     ),
+    ...(parent
+      ? [guard(e.account.check({ id: parent.id }).where(Cond.mainNumberIs(parent.mainNumber)).commit(), gone)]
+      : []),
     ...audit(e, s, reach, account.id, "numbers.allocated", { count: moved.length, from: parentId }),
   ]);
   return { account, numbers: moved };
@@ -228,13 +234,8 @@ export async function release(
   const foreign = input.numbers.filter((_n, i) => found[i]?.holderId !== account.id);
   if (foreign.length > 0)
     throw Invalid.field("numbers", `not in the account's pool: ${foreign.slice(0, 5).join(", ")}`);
-  if (account.mainNumber && input.numbers.includes(account.mainNumber))
-    throw Invalid.field("numbers", `${account.mainNumber} is the account's main number: choose another first`);
   // Read after the numbers: an association made since moves a number's version, which the release conditions on.
-  const inUse = new Set((await s.deps.store.allCustomerAssignments(account.id)).map((a) => a.publicNumber));
-  const used = input.numbers.filter((n) => inUse.has(n));
-  if (used.length > 0)
-    throw Invalid.field("numbers", `on an extension of the account, unassign it first: ${used.slice(0, 5).join(", ")}`);
+  await assertUnused(s, account, input.numbers, "the account");
   const now = s.now.toISOString();
   const until = new Date(s.now.getTime() + QUARANTINE_DAYS * DAY_MS).toISOString();
   const moved = found.map((f) => ({

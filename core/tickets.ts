@@ -322,6 +322,8 @@ const STATE_WORDS: Readonly<Record<State, string>> = {
 /** The opener hears of every state change (people only: an API client has no mailbox). */
 async function notify(s: Session, t: Info): Promise<void> {
   if (!t.openerEmail) return;
+  // Only while the opener is still a member of the customer: one removed has lost the ticket.
+  if ((await s.deps.store.getMember(t.customerId, t.openerEmail))?.status !== "ACTIVE") return;
   await s.deps.mailer.send({
     to: t.openerEmail,
     subject: `Your ticket "${t.summary}" is ${STATE_WORDS[t.state]}`,
