@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { roles } from "../infra/entities/member.js";
-import type { ExtensionAssignmentRecord, MemberRecord, Page } from "../infra/store.js";
+import type { ExtensionAssignmentRecord, InvitationRecord, MemberRecord, Page } from "../infra/store.js";
 import * as Audit from "./audit.js";
 import type { Session } from "./context.js";
 import { Conflict, Forbidden, Invalid, NotFound, unlessHidden } from "./errors.js";
@@ -104,23 +104,33 @@ export async function list(s: Session, accountId: string, args: PageArgs): Promi
 export async function invitations(s: Session, accountId: string, args: PageArgs): Promise<Page<Invitation.Info>> {
   await s.authorized(accountId, "member.manage");
   const page = await paged(args, (limit, cursor) => s.deps.store.listInvitations(accountId, limit, cursor));
-  // A pending member invitation is live while its member record still waits on it: a newer invitation
-  // of the same person replaces it, removing the invited member withdraws it (its token is refused).
-  const pending = page.items.filter((i) => i.node.status === "PENDING" && i.node.kind === "MEMBER");
-  const waiting = await Promise.all(pending.map((i) => s.deps.store.getMember(accountId, i.node.email)));
-  const live = new Set(
-    pending
-      .filter((i, k) => waiting[k]?.status === "INVITED" && waiting[k]?.invitationId === i.node.id)
-      .map((i) => i.node.id),
+  const infos = await withStatusNow(
+    s,
+    accountId,
+    page.items.map((i) => i.node),
   );
-  return {
-    hasNextPage: page.hasNextPage,
-    items: page.items.map((i) => {
-      const info = Invitation.toInfo(i.node);
-      const revoked = i.node.status === "PENDING" && i.node.kind === "MEMBER" && !live.has(i.node.id);
-      return { node: revoked ? { ...info, status: "REVOKED" as const } : info, cursor: i.cursor };
-    }),
-  };
+  return { hasNextPage: page.hasNextPage, items: page.items.map((i, k) => ({ node: infos[k]!, cursor: i.cursor })) };
+}
+
+/**
+ * Invitations as they stand now: a pending member invitation is live while its member record still
+ * waits on it; a newer invitation of the same person replaces it, removing the invited member
+ * withdraws it (its token is refused): REVOKED.
+ */
+async function withStatusNow(
+  s: Session,
+  accountId: string,
+  records: readonly InvitationRecord[],
+): Promise<Invitation.Info[]> {
+  const open = (r: InvitationRecord) => r.status === "PENDING" && r.kind === "MEMBER";
+  const waiting = await Promise.all(
+    records.map((r) => (open(r) ? s.deps.store.getMember(accountId, r.email) : undefined)),
+  );
+  return records.map((r, k) => {
+    const info = Invitation.toInfo(r);
+    const live = waiting[k]?.status === "INVITED" && waiting[k]?.invitationId === r.id;
+    return open(r) && !live ? { ...info, status: "REVOKED" as const } : info;
+  });
 }
 
 const memberRef = z.object({ accountId: z.string().min(1), email: V.email });
@@ -320,6 +330,6 @@ export function findInvitation(
   return unlessHidden(async () => {
     await s.authorized(accountId, "member.manage");
     const record = await s.deps.store.getAccountInvitation(accountId, createdAt, id);
-    return record && Invitation.toInfo(record);
+    return record && (await withStatusNow(s, accountId, [record]))[0];
   });
 }

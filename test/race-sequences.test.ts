@@ -222,6 +222,14 @@ describe("invitations: revoke, re-invite, accept", () => {
       ["CONTRIBUTOR", "ACCEPTED"],
     ]);
     expect(byEmail(y)).toEqual([["VIEWER", "REVOKED"]]);
+    // node(id) answers the same status as the list.
+    const yId = s.invitations.edges.find((e) => e.node.email === y)!.node.id;
+    const byNode = await t.read<{ node: { status: string } | null }>(
+      owner,
+      "query($id: ID!) { node(id: $id) { ... on Invitation { status } } }",
+      { id: yId },
+    );
+    expect(byNode.node?.status).toBe("REVOKED");
     await expectConsistent(c, [y]);
   });
 
