@@ -275,27 +275,20 @@ export function termOps(s: Session, e: TxEntities, p: Pick<Plan, "account" | "li
   ];
 }
 
-/** The transaction items of a planned order: subscriptions, their ledger entries, the order, its key, an audit entry. */
-export function orderOps(
-  s: Session,
-  e: TxEntities,
-  p: Plan,
-  order: OrderRecord,
-  requestHash: string,
-  accountCreated = false,
-) {
-  // The account as read (a move or deletion meanwhile cancels the order, which reads again), counted
-  // so a move that read its subscriptions reads again; active again, the retention clock stops.
-  const counted = e.account.patch({ id: p.account.id }).add({ orderCount: 1 });
-  const kept = p.account.pendingDeletionAt ? counted.remove(["pendingDeletionAt"]) : counted;
-  const account = accountCreated ? [] : [kept.where(Cond.asOrdered(p.account)).commit()];
+/** A planned order's items: subscriptions, ledger entries, the account (unless created with it), order, key, audit. */
+export function orderOps(s: Session, e: TxEntities, p: Plan, order: OrderRecord, hash: string, accountCreated = false) {
   return [
     ...p.lines.flatMap((l) => lineOps(s, e, l, order.id)),
     ...termOps(s, e, p),
-    ...account,
+    ...(accountCreated ? [] : [accountOp(e, p.account)]),
     e.order.create(order).commit(),
     e.orderKey
-      .create({ accountId: order.accountId, key: clientOrderKey(order.idempotencyKey), requestHash, orderId: order.id })
+      .create({
+        accountId: order.accountId,
+        key: clientOrderKey(order.idempotencyKey),
+        requestHash: hash,
+        orderId: order.id,
+      })
       .commit(),
     Audit.entry(e, {
       accountId: order.accountId,
@@ -309,6 +302,17 @@ export function orderOps(
       },
     }).commit(),
   ];
+}
+
+/**
+ * The account item of every transaction that orders (an order, a trial conversion): the account as
+ * read (a move or deletion meanwhile cancels it, and it reads again), counted so a move that read its
+ * subscriptions reads again; active again, its retention clock stops (DESIGN 1).
+ */
+export function accountOp(e: TxEntities, account: AccountRecord) {
+  const counted = e.account.patch({ id: account.id }).add({ orderCount: 1 });
+  const kept = account.pendingDeletionAt ? counted.remove(["pendingDeletionAt"]) : counted;
+  return kept.where(Cond.asOrdered(account)).commit();
 }
 
 /** The order record of a plan. */

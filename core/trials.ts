@@ -248,9 +248,7 @@ export async function convert(s: Session, raw: ConversionInput): Promise<Convers
           }),
           ...Order.lineOps(s, e, line, order.id, { reason: "trial conversion", moved: licences.length }),
           ...Order.termOps(s, e, p.order),
-          ...(account.pendingDeletionAt
-            ? [e.account.patch({ id: account.id }).remove(["pendingDeletionAt"]).commit()]
-            : []),
+          Order.accountOp(e, account),
           e.order.create(order).commit(),
           e.orderKey.create({ accountId: account.id, key, requestHash: hash, orderId: order.id }).commit(),
           Audit.entry(e, {
